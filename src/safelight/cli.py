@@ -1,0 +1,339 @@
+"""``safelight <command> ...`` — one command group per stage; thin over the stage APIs.
+
+Exit codes: 0 success · 1 error · 2 bad usage · 3 unreadable input file · 4 bad profile ·
+5 hub database problem · 6 ingest finished but rows were quarantined (only with
+``--fail-on-quarantine``) · 130 interrupted (nothing was written).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TransferSpeedColumn
+from rich.table import Table
+
+from safelight import __version__
+from safelight.errors import SafelightError, UsageError
+
+EXIT_QUARANTINE = 6
+err = Console(stderr=True)
+out = Console()
+
+
+def _run(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn SafelightError into a one-line message and its exit code (no traceback)."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except SafelightError as exc:
+            err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            err.print("interrupted — nothing from the interrupted step was written")
+            sys.exit(130)
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="safelight")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+def main(verbose: int) -> None:
+    """safelight — a self-hosted hub for counter-trafficking case data.
+
+    Harmonise contributors' exports to one case standard, keep every rejected row in a
+    quarantine, and (in later stages) link, release, report and detect — without exposing the
+    people in the data.
+    """
+    level = logging.WARNING - 10 * verbose
+    logging.basicConfig(level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s")
+
+
+# --------------------------------------------------------------------------- init / status
+
+
+@main.command()
+@click.argument("hub", type=click.Path(dir_okay=False, path_type=Path))
+@_run
+def init(hub: Path) -> None:
+    """Create an empty hub database at HUB (e.g. hub.duckdb)."""
+    from safelight.store import open_hub
+
+    if hub.exists():
+        raise UsageError(f"{hub} already exists; `safelight status {hub}` shows what it holds")
+    with open_hub(hub, create=True) as h:
+        with h.transaction():
+            h.audit("cli", "init", str(hub), {"version": __version__})
+        out.print(f"created hub {hub} (schema version {h.schema_version()})")
+
+
+@main.command()
+@click.argument("hub", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@_run
+def status(hub: Path, as_json: bool) -> None:
+    """Show what HUB holds: contributions, cases, quarantine, audit entries."""
+    from safelight.store import open_hub
+
+    with open_hub(hub, read_only=True) as h:
+        st = h.status()
+        contributions = h.contributions()
+    if as_json:
+        out.print_json(json.dumps({**st, "contributions_detail": contributions}, default=str))
+        return
+    out.print(f"[bold]{hub}[/] — schema v{st['schema_version']}, {st['contributions']} contributions, "
+              f"{st['cases']:,} cases, {st['identities']:,} identities, "
+              f"{st['quarantined_rows']:,} quarantined rows, {st['series_rows']:,} series rows, "
+              f"{st['audit_entries']} audit entries")
+    if contributions:
+        t = Table("id", "contributor", "file", "profile", "read", "accepted", "quarantined",
+                  "new", "updated", "unchanged", title="Contributions")
+        for c in contributions:
+            t.add_row(str(c["contribution_id"]), c["contributor"], c["file_name"],
+                      f"{c['profile']}@{c['profile_version']}", f"{c['rows_read']:,}",
+                      f"{c['rows_accepted']:,}", f"{c['rows_quarantined']:,}", f"{c['rows_new']:,}",
+                      f"{c['rows_updated']:,}", f"{c['rows_unchanged']:,}")
+        out.print(t)
+    if st["per_contributor"]:
+        t = Table("contributor", "cases", "linkable (consent)", "excluded from statistics",
+                  "with identity", title="Cases by contributor")
+        for r in st["per_contributor"]:
+            t.add_row(r["contributor"], f"{r['cases']:,}", f"{r['linkable']:,}",
+                      f"{r['excluded_from_statistics']:,}", f"{r['identities']:,}")
+        out.print(t)
+    if st["top_quarantine_rules"]:
+        out.print("Top quarantine reasons: " + ", ".join(
+            f"{r['rule']} ({r['rows']:,})" for r in st["top_quarantine_rules"]))
+
+
+# --------------------------------------------------------------------------- ingest
+
+
+def _progress_for(path: Path) -> tuple[Progress, Callable[[int, int], None]]:
+    size = path.stat().st_size if path.is_file() else 0
+    prog = Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[rows]} rows"),
+                    TransferSpeedColumn(), TimeElapsedColumn(), console=err, transient=True,
+                    disable=not err.is_terminal)
+    task = prog.add_task(path.name, total=size or None, rows="0")
+
+    def update(rows: int, nbytes: int) -> None:
+        prog.update(task, completed=nbytes or None, rows=f"{rows:,}")
+    return prog, update
+
+
+@main.command()
+@click.argument("hub", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--contributor", "-c", required=True,
+              help="Name of the contributing agency (e.g. ua-hotline). Record ids are unique per contributor.")
+@click.option("--profile", "-p", "profile_name", default="safelight", show_default=True,
+              help="Mapping profile: a built-in name (ctdc-legacy, ctdc-2024, htcds-2.0, glotip, "
+                   "safelight) or the path of a YAML profile.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result of each file as JSON.")
+@click.option("--fail-on-quarantine", is_flag=True,
+              help=f"Exit with code {EXIT_QUARANTINE} when any row was quarantined.")
+@_run
+def ingest(hub: Path, files: tuple[Path, ...], contributor: str, profile_name: str, as_json: bool,
+           fail_on_quarantine: bool) -> None:
+    """Validate FILES with a mapping profile and add them to HUB.
+
+    Every row ends up accepted or in the quarantine with its reasons; the counts add up. Each
+    file is one transaction: interrupted, it leaves nothing behind. The same file twice changes
+    nothing. Use `safelight quarantine HUB` to export rejected rows.
+    """
+    from safelight.ingest import ingest_file, load_profile
+    from safelight.store import open_hub
+
+    profile = load_profile(profile_name)
+    any_quarantined = False
+    with open_hub(hub) as h:
+        for path in files:
+            prog, update = _progress_for(path)
+            with prog:
+                result = ingest_file(h, path, contributor=contributor, profile=profile, progress=update)
+            any_quarantined |= result.rows_quarantined > 0
+            if as_json:
+                out.print_json(json.dumps(result.as_dict(), default=str))
+                continue
+            if result.already_ingested:
+                out.print(f"{path}: already ingested as contribution {result.contribution_id} — nothing changed")
+                continue
+            out.print(f"{path}: contribution {result.contribution_id} — {result.rows_read:,} rows read, "
+                      f"{result.rows_accepted:,} accepted ({result.rows_new:,} new, {result.rows_updated:,} "
+                      f"updated, {result.rows_unchanged:,} unchanged), {result.rows_quarantined:,} quarantined "
+                      f"in {result.seconds:.1f} s")
+            for note in result.notes:
+                out.print(f"  note: {note}")
+            if result.top_rules:
+                out.print("  quarantine: " + ", ".join(f"{r} ({n:,})" for r, n in result.top_rules))
+    if fail_on_quarantine and any_quarantined:
+        sys.exit(EXIT_QUARANTINE)
+
+
+@main.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--profile", "-p", "profile_name", default="safelight", show_default=True,
+              help="Mapping profile (built-in name or YAML path).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@_run
+def check(file: Path, profile_name: str, as_json: bool) -> None:
+    """Dry run at the contributor: validate FILE against a profile without any hub.
+
+    Shows how many rows would be accepted, the rules rows break and the first examples.
+    """
+    from safelight.ingest import check_file, load_profile
+
+    result = check_file(file, load_profile(profile_name))
+    if as_json:
+        out.print_json(json.dumps(result, default=str))
+        return
+    out.print(f"{file}: {result['rows_read']:,} rows, {result['rows_valid']:,} valid, "
+              f"{result['rows_invalid']:,} would be quarantined")
+    for note in result["notes"]:
+        out.print(f"  note: {note}")
+    for rule, n in result["rules"].items():
+        out.print(f"  {rule}: {n:,}")
+    for ex in result["examples"][:10]:
+        for r in ex["reasons"]:
+            out.print(escape(f"  row {ex['row']}: [{r.get('column') or '-'}] {r['rule']}: {r['message']}"),
+                      highlight=False)
+
+
+@main.command()
+@click.argument("hub", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--contribution", type=int, help="Only this contribution id.")
+@click.option("--contributor", help="Only this contributor's contributions.")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="CSV file to write (contributor, contribution, file, row, rules, reasons, raw).")
+@_run
+def quarantine(hub: Path, contribution: int | None, contributor: str | None, out_path: Path) -> None:
+    """Export quarantined rows with their reasons, to fix and send again."""
+    from safelight.store import open_hub
+
+    where, params = [], []
+    if contribution is not None:
+        where.append("q.contribution_id = ?")
+        params.append(contribution)
+    if contributor:
+        where.append("k.contributor = ?")
+        params.append(contributor)
+    sql = ("SELECT k.contributor, q.contribution_id, k.file_name, q.source_row, array_to_string(q.rules, ';'),"
+           " CAST(q.reasons AS VARCHAR), q.raw FROM quarantine q JOIN contributions k USING (contribution_id)"
+           + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY q.contribution_id, q.source_row")
+    with open_hub(hub) as h:
+        rows = h.con.execute(sql, params).fetchall()
+        with h.transaction():  # record-level data leaves the hub: audited
+            h.audit("cli", "export_quarantine", str(out_path),
+                    {"contribution": contribution, "contributor": contributor, "rows": len(rows)})
+    with open(out_path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["contributor", "contribution_id", "file", "row", "rules", "reasons", "raw"])
+        w.writerows(rows)
+    out.print(f"wrote {len(rows):,} quarantined rows to {out_path}")
+
+
+# --------------------------------------------------------------------------- audit
+
+
+@main.group()
+def audit() -> None:
+    """The hub's tamper-evident audit log."""
+
+
+@audit.command("verify")
+@click.argument("hub", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_run
+def audit_verify(hub: Path) -> None:
+    """Recompute the audit log's hash chain; exit 1 if any entry was altered or removed."""
+    from safelight.store import open_hub
+
+    with open_hub(hub, read_only=True) as h:
+        ok, message = h.verify_audit()
+    if not ok:
+        err.print(f"[bold red]audit log broken:[/] {message}")
+        sys.exit(1)
+    out.print(f"audit log ok: {message}")
+
+
+# --------------------------------------------------------------------------- standard reference
+
+
+@main.group()
+def standard() -> None:
+    """Reference of the case standard: fields, code lists, profiles, crosswalks."""
+
+
+@standard.command("fields")
+def standard_fields() -> None:
+    """List the canonical fields (case, identity and series)."""
+    from safelight.standard.schema import CASE_FIELDS, IDENTITY_FIELDS, SERIES_FIELDS
+
+    t = Table("field", "group", "kind", "code list", "description")
+    for f in (*CASE_FIELDS, *IDENTITY_FIELDS, *SERIES_FIELDS.values()):
+        t.add_row(f.name, f.group.value, f.kind.value, f.codelist or "", f.description)
+    out.print(t)
+
+
+@standard.command("codes")
+@click.argument("name", required=False)
+def standard_codes(name: str | None) -> None:
+    """List the code lists, or the codes of list NAME with their definitions."""
+    from safelight.standard.codelists import all_codelists, codelist
+
+    if not name:
+        for cl in all_codelists().values():
+            out.print(f"[bold]{cl.name}[/] ({len(cl.codes)}): {cl.description}")
+        return
+    cl = codelist(name)
+    t = Table("code", "label", "definition", title=f"{cl.name}: {cl.description}")
+    for c in cl.codes.values():
+        t.add_row(c.code, c.label, c.definition)
+    out.print(t)
+
+
+@standard.command("profiles")
+def standard_profiles() -> None:
+    """List the built-in mapping profiles and crosswalks."""
+    from safelight.ingest import builtin_profiles, load_profile
+    from safelight.standard.crosswalk import builtin_crosswalks, load_crosswalk
+
+    for name in builtin_profiles():
+        p = load_profile(name)
+        out.print(f"profile [bold]{name}[/] v{p.version} ({p.target}): {p.description}")
+    for name in builtin_crosswalks():
+        c = load_crosswalk(name)
+        out.print(f"crosswalk [bold]{name}[/] v{c.version}: {c.source}")
+
+
+# --------------------------------------------------------------------------- demo
+
+
+@main.command()
+@click.option("--out", "out_dir", default="demo-output", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path), help="Folder for the scenario, hub and summary.")
+@click.option("--seed", default=2023, show_default=True, help="Seed of the scenario generator.")
+@click.option("--records", default=20_000, show_default=True, help="Approximate number of case records.")
+@_run
+def demo(out_dir: Path, seed: int, records: int) -> None:
+    """Generate the multi-agency demo scenario, ingest each contributor's export with its own
+    profile, and write an HTML summary (demo-output/summary.html).
+    """
+    from safelight.demo.run import run_demo
+
+    summary = run_demo(out_dir, seed=seed, n_records=records, console=out)
+    out.print(f"summary: {summary}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

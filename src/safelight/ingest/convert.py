@@ -1,0 +1,613 @@
+"""Map and validate a chunk of raw rows into canonical columns, vectorised.
+
+Every field is converted by mapping the chunk's *distinct* raw values once (Arrow dictionary
+encoding) and spreading the result back with a ``take`` — so a million rows with a few hundred
+distinct codes cost a few hundred Python calls, not a million.
+
+Contract: :meth:`ChunkConverter.convert` returns, for a chunk of ``n`` rows, ``n`` rows split
+between ``cases`` (+ aligned ``identities``) and ``rejected``; no row is lost. A rejected row carries
+every reason found (column, rule, value, message), not only the first, so one round of fixes
+is enough.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from safelight.errors import InputFileError
+from safelight.ingest.profile import FieldMap, Profile
+from safelight.ingest.readers import ROW
+from safelight.standard import geography
+from safelight.standard.codelists import codelist
+from safelight.standard.crosswalk import normalise_key
+from safelight.standard.schema import CASE_FIELDS, IDENTITY_FIELDS, SERIES_FIELDS, Field, Group, Kind
+
+TODAY = dt.date.today()
+_MISSING = object()
+# Used when neither the source nor the profile says: privacy by default — no linkage without
+# recorded consent, but the case may count in (disclosure-controlled) statistics.
+SYSTEM_DEFAULTS = {"consent": "statistics_only"}
+
+
+@dataclass(frozen=True)
+class Reason:
+    column: str
+    rule: str
+    value: str | None
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"column": self.column, "rule": self.rule, "value": self.value, "message": self.message}
+
+
+@dataclass
+class Rejected:
+    row: int
+    reasons: list[Reason]
+    raw: str  # the row as JSON (column → raw value), or the raw line for structural faults
+
+
+@dataclass
+class Converted:
+    main: pa.Table  # cases or series rows (with ROW)
+    identities: pa.Table | None
+    rejected: list[Rejected]
+
+
+# --------------------------------------------------------------------------- value parsers
+# Each parser maps one distinct normalised raw value to (canonical value, error) where error is
+# None or (rule, message).
+
+ParseResult = tuple[Any, tuple[str, str] | None]
+
+_NUMERIC_DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%Y/%m/%d", "%d-%m-%Y", "%Y.%m.%d",
+                         "%Y-%m", "%m.%Y", "%m/%Y", "%Y")
+_SIMPLE_FMT = re.compile(r"^%([dmY])([-./ ]?)%([dmY])(?:\2%([dmY]))?$|^%Y$")
+
+
+def _compile_date_format(fmt: str) -> Callable[[str], tuple[int, int | None, int | None] | None]:
+    """A fast parser for numeric formats (%d %m %Y with one separator); strptime otherwise."""
+    if fmt == "%Y":
+        def parse_year(s: str):
+            return (int(s), None, None) if len(s) == 4 and s.isdigit() else None
+        return parse_year
+    m = _SIMPLE_FMT.match(fmt)
+    if m and m.group(2):
+        order = [g for g in (m.group(1), m.group(3), m.group(4)) if g]
+        sep = m.group(2)
+
+        def parse(s: str):
+            parts = s.split(sep)
+            if len(parts) != len(order) or not all(p.isdigit() for p in parts):
+                return None
+            got = dict(zip(order, parts, strict=True))
+            if len(got["Y"]) != 4 or any(len(got[k]) > 2 for k in "dm" if k in got):
+                return None
+            return int(got["Y"]), int(got["m"]) if "m" in got else None, int(got["d"]) if "d" in got else None
+        return parse
+
+    def parse_strptime(s: str):
+        try:
+            d = dt.datetime.strptime(s, fmt)
+        except ValueError:
+            return None
+        return d.year, d.month if "%m" in fmt or "%b" in fmt or "%B" in fmt else None, d.day if "%d" in fmt else None
+    return parse_strptime
+
+
+def make_date_parser(formats: tuple[str, ...], *, past_only: bool) -> Callable[[str], ParseResult]:
+    parsers = [_compile_date_format(f) for f in (formats or _NUMERIC_DATE_FORMATS)]
+    tried = ", ".join(formats or _NUMERIC_DATE_FORMATS)
+
+    def parse(raw: str) -> ParseResult:
+        s = raw.strip()
+        if len(s) >= 19 and s[10] in " T" and s[4] == "-":  # spreadsheet datetime
+            s = s[:10]
+        for p in parsers:
+            parts = p(s)
+            if parts is None:
+                continue
+            y, m, d = parts
+            if not 1800 <= y <= 2200:
+                return None, ("invalid_date", f"year {y} is not plausible")
+            if m is not None and not 1 <= m <= 12:
+                return None, ("invalid_date", f"month {m} does not exist")
+            if d is not None:
+                try:
+                    date = dt.date(y, m, d)  # type: ignore[arg-type]
+                except ValueError:
+                    return None, ("invalid_date", f"{raw!r} is not a calendar date")
+            else:
+                date = None
+            if past_only and (date or dt.date(y, m or 1, 1)) > TODAY:
+                return None, ("date_in_future", f"{raw!r} lies in the future")
+            return (y, m, d, date), None
+        return None, ("invalid_date", f"{raw!r} matches none of the date formats ({tried})")
+    return parse
+
+
+def _int_parser(f: Field) -> Callable[[str], ParseResult]:
+    def parse(raw: str) -> ParseResult:
+        s = raw.strip().replace(" ", "")
+        try:
+            value = float(s) if ("." in s or "e" in s.lower()) else int(s)
+        except ValueError:
+            return None, ("invalid_integer", f"{raw!r} is not a whole number")
+        if isinstance(value, float):
+            if not value.is_integer():
+                return None, ("invalid_integer", f"{raw!r} is not a whole number")
+            value = int(value)
+        if (f.minimum is not None and value < f.minimum) or (f.maximum is not None and value > f.maximum):
+            return None, ("out_of_range", f"{value} is outside {f.minimum}–{f.maximum}")
+        return value, None
+    return parse
+
+
+def _count_parser(raw: str) -> ParseResult:
+    """Published counts: '12' → (12, 12, 12); '<5' → (None, 1, 4) — a censored small count."""
+    s = raw.strip().replace(",", "").replace(" ", "")
+    if s.startswith("<"):
+        try:
+            bound = int(float(s[1:]))
+        except ValueError:
+            return None, ("invalid_count", f"{raw!r} is not a count")
+        return (None, 1, max(bound - 1, 1)), None
+    try:
+        value = float(s)
+    except ValueError:
+        return None, ("invalid_count", f"{raw!r} is not a count")
+    if value < 0 or value != value:
+        return None, ("invalid_count", f"{raw!r} is negative")
+    v = int(round(value)) if abs(value - round(value)) < 1e-9 else value
+    return (v, v, v), None
+
+
+def _code_lookup(fm: FieldMap) -> Callable[[str], Any]:
+    """Normalised raw value → canonical code(s), None (explicitly missing) or _MISSING (unknown)."""
+    cl = codelist(fm.field.codelist) if fm.field.codelist else None
+    own: dict[str, Any] = dict(fm.values)
+    if cl is not None:
+        for code in cl.codes.values():
+            own.setdefault(normalise_key(code.code), code.code)
+            own.setdefault(normalise_key(code.label), code.code)
+
+    def lookup(key: str) -> Any:
+        return own.get(key, _MISSING)
+    return lookup
+
+
+# --------------------------------------------------------------------------- converter
+
+
+class ChunkConverter:
+    """Converts raw chunks of one file under one profile.
+
+    ``columns`` is the file's cleaned header. Construction checks that every column the profile
+    needs is present (file-level error otherwise, naming the missing columns and what the header
+    holds).
+    """
+
+    def __init__(self, profile: Profile, columns: list[str], *, path: str, file_sha256: str,
+                 duplicated: set[str] | None = None) -> None:
+        self.profile = profile
+        self.path = path
+        self.file_sha256 = file_sha256
+        self.rename = {c: profile.aliases[c] for c in columns if c in profile.aliases}
+        self.columns = [self.rename.get(c, c) for c in columns]
+        present = set(self.columns)
+        missing = [c for c in profile.source_columns(required_only=True) if c not in present]
+        if missing:
+            hint = ""
+            if len(columns) == 1 and any(d in columns[0] for d in ",;\t|"):
+                hint = " — the whole header is one column: the delimiter is probably wrong (set read.delimiter or leave it 'auto')"
+            raise InputFileError(
+                path, f"column(s) {', '.join(map(repr, missing))} required by profile {profile.ref} "
+                f"are not in the file; its header is: {', '.join(columns[:40])}{hint}",
+                "fix the profile's column names or mark the field optional: true")
+        ambiguous = sorted((duplicated or set()) & set(profile.source_columns()))
+        if ambiguous:
+            raise InputFileError(path, f"column(s) {', '.join(ambiguous)} used by the profile appear "
+                                 "more than once in the header", "rename the duplicate columns")
+        self.fields = {n: fm for n, fm in profile.fields.items()
+                       if all(c in present for c in fm.columns) or not fm.optional}
+        self._parsers: dict[str, Callable[[str], ParseResult]] = {}
+        schema_fields = SERIES_FIELDS if profile.target == "series" else {f.name: f for f in CASE_FIELDS + IDENTITY_FIELDS}
+        self.schema = schema_fields
+        for name, fm in self.fields.items():
+            self._parsers[name] = self._make_parser(fm)
+
+    # ---- per-field parsers over distinct values
+
+    def _make_parser(self, fm: FieldMap) -> Callable[[str], ParseResult]:
+        f = fm.field
+        missing = self.profile.missing_values
+        if f.kind in (Kind.CODE, Kind.BOOLEAN):
+            lookup = _code_lookup(fm)
+
+            def parse_code(raw: str) -> ParseResult:
+                key = normalise_key(raw)
+                value = lookup(key)
+                if value is _MISSING:
+                    if key in missing:
+                        return None, None
+                    if f.kind is Kind.BOOLEAN:
+                        if key in fm.true_values:
+                            return True, None
+                        if key in fm.false_values:
+                            return False, None
+                        return None, ("invalid_boolean", f"{raw!r} is not yes/no")
+                    known = ", ".join(list(codelist(f.codelist).codes)[:12]) if f.codelist else ""
+                    return None, ("unknown_code", f"{raw!r} is not a known value of {f.name} ({known}); "
+                                  f"add it to the profile's values.{f.name}")
+                if isinstance(value, list):
+                    value = value[0] if value else None
+                return value, None
+            return parse_code
+        if f.kind is Kind.CODES:
+            lookup = _code_lookup(fm)
+            order = {c: i for i, c in enumerate(codelist(f.codelist).codes)} if f.codelist else {}
+
+            def parse_codes(raw: str) -> ParseResult:
+                if normalise_key(raw) in missing:
+                    return None, None
+                out: list[str] = []
+                for part in raw.split(fm.separator):
+                    key = normalise_key(part)
+                    if not key:
+                        continue
+                    value = lookup(key)
+                    if value is _MISSING:
+                        if key in missing:
+                            continue
+                        return None, ("unknown_code", f"{part.strip()!r} is not a known value of {f.name}; "
+                                      f"add it to the profile's values.{f.name}")
+                    out += value if isinstance(value, list) else ([value] if value else [])
+                return sorted(set(out), key=lambda c: order.get(c, 99)) or None, None
+            return parse_codes
+        if f.kind is Kind.COUNTRY:
+            overrides = fm.values
+
+            def parse_country(raw: str) -> ParseResult:
+                key = normalise_key(raw)
+                if key in overrides:
+                    return overrides[key], None
+                code = geography.resolve_country(raw)
+                if code is None:
+                    if key in missing:
+                        return None, None
+                    return None, ("unknown_country", f"{raw!r} is not a country code or name known to "
+                                  f"safelight; map it in the profile's values.{f.name}")
+                return code, None
+            return parse_country
+        if f.kind is Kind.INTEGER:
+            int_parse = _int_parser(f)
+
+            def parse_int(raw: str) -> ParseResult:
+                key = normalise_key(raw)
+                if key in fm.values:
+                    return fm.values[key], None
+                if key in missing:
+                    return None, None
+                return int_parse(raw)
+            return parse_int
+        if f.kind is Kind.DATE:
+            date_parse = make_date_parser(fm.date_formats, past_only=True)
+
+            def parse_date(raw: str) -> ParseResult:
+                if normalise_key(raw) in missing:
+                    return None, None
+                return date_parse(raw)
+            return parse_date
+        if f.kind is Kind.COUNT:
+            def parse_count(raw: str) -> ParseResult:
+                if normalise_key(raw) in missing:
+                    return None, None
+                return _count_parser(raw)
+            return parse_count
+
+        def parse_string(raw: str) -> ParseResult:
+            s = " ".join(raw.split())
+            return (s or None), None
+        return parse_string
+
+    # ---- conversion
+
+    def _distinct(self, arr: pa.ChunkedArray | pa.Array, name: str, column: str
+                  ) -> tuple[np.ndarray, list[Any], list[tuple[str, str] | None], list[Any]]:
+        """Dictionary-encode ``arr``; parse each distinct value. Returns (indices, outs, errs, uniques)."""
+        if isinstance(arr, pa.ChunkedArray):
+            arr = arr.combine_chunks()
+        enc = pc.dictionary_encode(arr)
+        uniques = enc.dictionary.to_pylist()
+        parser = self._parsers[name]
+        outs: list[Any] = []
+        errs: list[tuple[str, str] | None] = []
+        for u in uniques:
+            out, err = parser(u) if u is not None else (None, None)
+            outs.append(out)
+            errs.append(err)
+        idx = enc.indices.to_numpy(zero_copy_only=False)
+        if enc.indices.null_count:
+            idx = np.where(enc.indices.is_valid().to_numpy(zero_copy_only=False), idx, -1)
+        return idx.astype(np.int64), outs, errs, uniques
+
+    def convert(self, table: pa.Table) -> Converted:
+        if self.rename:
+            table = table.rename_columns([self.rename.get(c, c) for c in table.column_names])
+        n = table.num_rows
+        reasons: dict[int, list[Reason]] = {}
+        out_cols: dict[str, pa.Array] = {}
+
+        def flag(positions: np.ndarray, column: str, rule_msgs: list, values: list) -> None:
+            for pos in positions.tolist():
+                rule, msg = rule_msgs[pos]
+                reasons.setdefault(pos, []).append(Reason(column, rule, values[pos], msg))
+
+        for name, fm in self.fields.items():
+            f = fm.field
+            if fm.flags:
+                out_cols[name] = self._convert_flags(table, fm, reasons)
+                continue
+            col = fm.column
+            if col not in table.column_names:  # optional and absent in this chunk (JSON)
+                out_cols[name] = pa.nulls(n)
+                continue
+            idx, outs, errs, uniques = self._distinct(table[col], name, col)
+            err_u = np.array([e is not None for e in errs], dtype=bool)
+            if err_u.any():
+                bad_rows = np.nonzero((idx >= 0) & err_u[np.maximum(idx, 0)])[0]
+                for pos in bad_rows.tolist():
+                    u = idx[pos]
+                    rule, msg = errs[u]
+                    reasons.setdefault(pos, []).append(Reason(col, rule, uniques[u], msg))
+            out_cols[name] = self._spread(f, outs, idx)
+        return self._assemble(table, out_cols, reasons)
+
+    def _spread(self, f: Field, outs: list[Any], idx: np.ndarray) -> Any:
+        """Distinct results → per-row arrays (DATE and COUNT give tuples of arrays)."""
+        take = pa.array(np.where(idx >= 0, idx, 0)).cast(pa.int64())
+        mask = pa.array(idx < 0)
+
+        def spread(values: list[Any], typ: pa.DataType) -> pa.Array:
+            arr = pa.array(values if values else [None], type=typ)
+            return pc.if_else(mask, pa.scalar(None, typ), arr.take(take))
+
+        if f.kind is Kind.DATE:
+            parts = [o if o is not None else (None, None, None, None) for o in outs]
+            return tuple(spread([p[i] for p in parts], t) for i, t in
+                         enumerate((pa.int16(), pa.int8(), pa.int8(), pa.date32())))
+        if f.kind is Kind.COUNT:
+            parts = [o if o is not None else (None, None, None) for o in outs]
+            return tuple(spread([p[i] for p in parts], pa.float64()) for i in range(3))
+        typ = {Kind.INTEGER: pa.int32(), Kind.CODES: pa.list_(pa.string()), Kind.BOOLEAN: pa.bool_()}.get(f.kind, pa.string())
+        return spread(outs, typ)
+
+    def _convert_flags(self, table: pa.Table, fm: FieldMap, reasons: dict[int, list[Reason]]) -> pa.Array:
+        n = table.num_rows
+        codes: list[str] = []
+        masks: list[np.ndarray] = []
+        for col, code in fm.flags.items():  # type: ignore[union-attr]
+            if col not in table.column_names:
+                continue
+            arr = table[col].combine_chunks()
+            enc = pc.dictionary_encode(arr)
+            uniques = enc.dictionary.to_pylist()
+            state = []  # 1 present, 0 absent, -1 invalid
+            for u in uniques:
+                key = normalise_key(u) if u is not None else ""
+                if key in fm.true_values:
+                    state.append(1)
+                elif key in fm.false_values or key in self.profile.missing_values:
+                    state.append(0)
+                else:
+                    state.append(-1)
+            st = np.array(state or [0], dtype=np.int8)
+            idx = enc.indices.to_numpy(zero_copy_only=False)
+            valid = enc.indices.is_valid().to_numpy(zero_copy_only=False) if enc.indices.null_count else np.ones(n, bool)
+            per_row = np.where(valid, st[np.where(valid, idx, 0)], 0)
+            for pos in np.nonzero(per_row < 0)[0].tolist():
+                reasons.setdefault(pos, []).append(Reason(col, "invalid_flag", uniques[idx[pos]],
+                                                          f"{uniques[idx[pos]]!r} is not a yes/no flag value"))
+            for c in (code if isinstance(code, list) else [code]):
+                codes.append(c)
+                masks.append(per_row > 0)
+        if not masks:
+            return pa.nulls(n, pa.list_(pa.string()))
+        # merge duplicate codes (two columns feeding one code)
+        uniq_codes: dict[str, np.ndarray] = {}
+        for c, m in zip(codes, masks, strict=True):
+            uniq_codes[c] = uniq_codes[c] | m if c in uniq_codes else m
+        order = {c: i for i, c in enumerate(codelist(fm.field.codelist).codes)}
+        names = sorted(uniq_codes, key=lambda c: order.get(c, 99))
+        matrix = np.stack([uniq_codes[c] for c in names], axis=1)
+        counts = matrix.sum(axis=1)
+        offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+        rows, cols = np.nonzero(matrix)
+        values = pa.array(np.array(names, dtype=object)[cols].tolist() if len(cols) else [], type=pa.string())
+        lists = pa.ListArray.from_arrays(pa.array(offsets), values)
+        return pc.if_else(pa.array(counts == 0), pa.scalar(None, pa.list_(pa.string())), lists)
+
+    # ---- assembly
+
+    def _assemble(self, table: pa.Table, cols: dict[str, Any], reasons: dict[int, list[Reason]]) -> Converted:
+        n = table.num_rows
+        if self.profile.target == "series":
+            return self._assemble_series(table, cols, reasons)
+        rows = table[ROW].combine_chunks()
+        # record id
+        if self.profile.generate_record_ids:
+            record_id = pc.binary_join_element_wise(pa.scalar(self.file_sha256[:12]),
+                                                    pc.cast(rows, pa.string()), "-")
+        else:
+            rid = table[self.profile.record_id_column].combine_chunks()
+            record_id = pc.utf8_trim_whitespace(rid)
+            empty = pc.fill_null(pc.equal(record_id, ""), True).to_numpy(zero_copy_only=False)
+            for pos in np.nonzero(empty)[0].tolist():
+                reasons.setdefault(pos, []).append(Reason(self.profile.record_id_column, "missing_record_id",
+                                                          None, "the record has no id"))
+        out: dict[str, pa.Array] = {"record_id": record_id}
+        for f in CASE_FIELDS[1:]:
+            out[f.name] = self._field_array(f, cols, n)
+        # dates: registration_date gives the year when the year is missing
+        if "registration_date" in cols:
+            y, _m, _d, date = cols["registration_date"]
+            out["registration_date"] = date
+            out["year_of_registration"] = pc.coalesce(out["year_of_registration"], pc.cast(y, pa.int32()))
+        self._derive_bands(out, reasons, n)
+        # consent → permissions
+        consent = out["consent"]
+        cl = codelist("consent")
+        lk = {c.code: bool(c.attributes.get("linkage")) for c in cl.codes.values()}
+        st = {c.code: bool(c.attributes.get("statistics")) for c in cl.codes.values()}
+        cons = consent.to_pylist()
+        out["consent_linkage"] = pa.array([lk.get(c, False) for c in cons], pa.bool_())
+        out["consent_statistics"] = pa.array([st.get(c, False) for c in cons], pa.bool_())
+        out["source"] = self._source_map(table, Group.CASE)
+        out[ROW] = rows
+
+        ident = None
+        if any(fm.field.group is Group.IDENTITY for fm in self.fields.values()):
+            idc: dict[str, pa.Array] = {"record_id": record_id}
+            for f in IDENTITY_FIELDS:
+                if f.kind is Kind.DATE:
+                    if f.name in cols:
+                        y, m, d, date = cols[f.name]
+                    else:
+                        y, m, d, date = (pa.nulls(n, pa.int16()), pa.nulls(n, pa.int8()),
+                                         pa.nulls(n, pa.int8()), pa.nulls(n, pa.date32()))
+                    idc["birth_date"], idc["birth_year"], idc["birth_month"], idc["birth_day"] = date, y, m, d
+                else:
+                    idc[f.name] = self._field_array(f, cols, n)
+            # a birth date after the registration is impossible
+            if "birth_date" in cols:
+                by = idc["birth_year"].to_numpy(zero_copy_only=False)
+                ry = out["year_of_registration"].to_numpy(zero_copy_only=False)
+                with np.errstate(invalid="ignore"):
+                    after = np.nan_to_num(by.astype(float), nan=-1) > np.nan_to_num(ry.astype(float), nan=1e9)
+                col = self.fields["birth_date"].column
+                raw = table[col].to_pylist() if col in table.column_names else [None] * n
+                for pos in np.nonzero(after)[0].tolist():
+                    reasons.setdefault(pos, []).append(Reason(col, "birth_after_registration", raw[pos],
+                                                              "the birth date is after the year of registration"))
+            idc["source"] = self._source_map(table, Group.IDENTITY)
+            ident = pa.table(idc)
+        main = pa.table(out)
+        return self._split(table, main, ident, reasons)
+
+    def _field_array(self, f: Field, cols: dict[str, Any], n: int) -> pa.Array:
+        typ = {Kind.INTEGER: pa.int32(), Kind.CODES: pa.list_(pa.string()), Kind.BOOLEAN: pa.bool_(),
+               Kind.DATE: pa.date32()}.get(f.kind, pa.string())
+        arr = cols.get(f.name)
+        if isinstance(arr, tuple):  # DATE
+            arr = arr[3]
+        if arr is None:
+            arr = pa.nulls(n, typ)
+        elif arr.type != typ:
+            arr = arr.cast(typ)
+        default = self.profile.defaults.get(f.name, SYSTEM_DEFAULTS.get(f.name))
+        if default is not None:
+            arr = pc.fill_null(arr, pa.scalar(default, typ))
+        return arr
+
+    def _derive_bands(self, out: dict[str, pa.Array], reasons: dict[int, list[Reason]], n: int) -> None:
+        """Fill age_band / majority_status / months band from exact values; flag contradictions."""
+        for exact, band_field, listname in (("age_years", "age_band", "age_band"),
+                                            ("months_trafficked", "months_trafficked_band", "months_trafficked_band")):
+            values = out[exact]
+            if values.null_count == n:
+                continue
+            cl = codelist(listname)
+            py = values.to_pylist()
+            derived = [cl.band_of(v) if v is not None else None for v in py]
+            given = out[band_field].to_pylist()
+            for pos, (d, g) in enumerate(zip(derived, given, strict=True)):
+                if d is not None and g is not None and d != g:
+                    reasons.setdefault(pos, []).append(Reason(
+                        band_field, "inconsistent_age" if exact == "age_years" else "inconsistent_duration",
+                        g, f"{band_field} {g!r} contradicts {exact} {py[pos]}"))
+            out[band_field] = pc.coalesce(out[band_field], pa.array(derived, pa.string()))
+            if exact == "age_years":
+                maj = [None if v is None else ("minor" if v < 18 else "adult") for v in py]
+                given_m = out["majority_status"].to_pylist()
+                for pos, (d, g) in enumerate(zip(maj, given_m, strict=True)):
+                    if d and g and d != g:
+                        reasons.setdefault(pos, []).append(Reason(
+                            "majority_status", "inconsistent_age", g, f"majority_status {g!r} contradicts age {py[pos]}"))
+                out["majority_status"] = pc.coalesce(out["majority_status"], pa.array(maj, pa.string()))
+        # a band alone still tells minor/adult
+        band = out["age_band"].to_pylist()
+        from_band = [None if b is None else ("minor" if b in ("0-8", "9-17") else "adult") for b in band]
+        out["majority_status"] = pc.coalesce(out["majority_status"], pa.array(from_band, pa.string()))
+
+    def _source_map(self, table: pa.Table, group: Group) -> pa.Array:
+        """MAP<column, raw value> of the source columns feeding ``group``'s fields."""
+        cols: list[str] = []
+        for fm in self.fields.values():
+            if fm.field.group is group or (group is Group.CASE and fm.field.group is Group.SERIES):
+                cols += [c for c in fm.columns if c in table.column_names]
+        if group is Group.CASE and self.profile.record_id_column:
+            cols.insert(0, self.profile.record_id_column)
+        cols = list(dict.fromkeys(cols))
+        n = table.num_rows
+        if not cols:
+            return pa.nulls(n, pa.map_(pa.string(), pa.string()))
+        k = len(cols)
+        values = pa.concat_arrays([table[c].combine_chunks() for c in cols])
+        order = (np.arange(n)[:, None] + np.arange(k)[None, :] * n).ravel()
+        items = values.take(pa.array(order))
+        keys = pa.array(np.tile(np.array(cols, dtype=object), n).tolist() if n else [], pa.string())
+        offsets = pa.array(np.arange(0, n * k + 1, k, dtype=np.int32))
+        return pa.MapArray.from_arrays(offsets, keys, items)
+
+    def _assemble_series(self, table: pa.Table, cols: dict[str, Any], reasons: dict[int, list[Reason]]) -> Converted:
+        n = table.num_rows
+        out: dict[str, pa.Array] = {}
+        for name, f in self.schema.items():
+            if f.kind is Kind.COUNT:
+                v, lo, hi = cols.get(name) or (pa.nulls(n, pa.float64()),) * 3
+                out["value"], out["value_low"], out["value_high"] = v, lo, hi
+                continue
+            out[name] = self._field_array(f, cols, n)
+        for name, f in self.schema.items():
+            if f.required:
+                col = self.fields[name].column if name in self.fields else name
+                vals = out["value_low"] if name == "value" else out[name]
+                for pos in np.nonzero(vals.is_null().to_numpy(zero_copy_only=False))[0].tolist():
+                    if not any(r.column == col for r in reasons.get(pos, [])):
+                        reasons.setdefault(pos, []).append(Reason(col, "missing_value", None, f"{name} is required"))
+        # the category of a citizenship / repatriation breakdown is a country label
+        cats = out["category"].to_pylist()
+        dims = out["dimension"].to_pylist()
+        distinct = {c for c, d in zip(cats, dims, strict=True)
+                    if c and d in ("citizenship", "country_of_repatriation")}
+        resolved = geography.resolve_countries(distinct)
+        out["category_iso3"] = pa.array(
+            [resolved.get(c) if d in ("citizenship", "country_of_repatriation") and c else None
+             for c, d in zip(cats, dims, strict=True)], pa.string())
+        out["source_row"] = self._source_map(table, Group.CASE)
+        out[ROW] = table[ROW].combine_chunks()
+        return self._split(table, pa.table(out), None, reasons)
+
+    def _split(self, table: pa.Table, main: pa.Table, ident: pa.Table | None,
+               reasons: dict[int, list[Reason]]) -> Converted:
+        if not reasons:
+            return Converted(main, ident, [])
+        bad = np.zeros(table.num_rows, dtype=bool)
+        bad[list(reasons)] = True
+        keep = pa.array(~bad)
+        raw_cols = [c for c in table.column_names if c != ROW]
+        rows = table[ROW].to_pylist()
+        bad_positions = sorted(reasons)
+        raw_table = table.take(pa.array(bad_positions)).select(raw_cols).to_pylist()
+        rejected = [Rejected(rows[p], reasons[p], json.dumps(r, ensure_ascii=False))
+                    for p, r in zip(bad_positions, raw_table, strict=True)]
+        return Converted(main.filter(keep), ident.filter(keep) if ident is not None else None, rejected)

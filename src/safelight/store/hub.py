@@ -1,0 +1,217 @@
+"""Opening, migrating and querying a hub database (see the package docstring)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from safelight.errors import StoreError
+from safelight.store.migrations import LATEST_VERSION, MIGRATIONS
+
+log = logging.getLogger("safelight.store")
+
+GENESIS_HASH = "0" * 64
+DEFAULT_MEMORY_LIMIT = "768MB"
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    seq: int
+    at: dt.datetime
+    actor: str
+    action: str
+    object: str | None
+    details: dict[str, Any] | None
+    prev_hash: str
+    hash: str
+
+
+def _entry_hash(prev_hash: str, seq: int, at: dt.datetime, actor: str, action: str,
+                obj: str | None, details_json: str | None) -> str:
+    payload = json.dumps([prev_hash, seq, at.isoformat(), actor, action, obj, details_json],
+                         ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def columns_of(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    """Column names of ``table`` in order."""
+    return [d[0] for d in con.execute(f"SELECT * FROM {table} LIMIT 0").description]
+
+
+class Hub:
+    """A hub database. Use :func:`open_hub`; close with :meth:`close` or a ``with`` block."""
+
+    def __init__(self, path: Path, con: duckdb.DuckDBPyConnection) -> None:
+        self.path = path
+        self.con = con
+
+    def __enter__(self) -> Hub:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.con.close()
+
+    # ---- schema
+
+    def schema_version(self) -> int:
+        exists = self.con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'"
+        ).fetchone()[0]
+        if not exists:
+            return 0
+        return int(self.con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0])
+
+    def migrate(self) -> list[int]:
+        """Apply pending migrations; returns the versions applied."""
+        self.con.execute("""CREATE TABLE IF NOT EXISTS schema_migrations (
+            version INTEGER PRIMARY KEY, description VARCHAR, applied_at TIMESTAMP)""")
+        current = self.schema_version()
+        if current > LATEST_VERSION:
+            raise StoreError(f"{self.path}: the hub has schema version {current}, newer than this "
+                             f"safelight knows ({LATEST_VERSION}); upgrade safelight")
+        applied = []
+        for version, description, sql in MIGRATIONS:
+            if version <= current:
+                continue
+            with self.transaction():
+                self.con.execute(sql)
+                self.con.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)",
+                                 [version, description, _now()])
+            applied.append(version)
+            log.info("hub %s migrated to schema version %d", self.path, version)
+        return applied
+
+    @contextmanager
+    def transaction(self):
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield self.con
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
+
+    # ---- audit log
+
+    def audit(self, actor: str, action: str, obj: str | None = None,
+              details: dict[str, Any] | None = None) -> AuditEntry:
+        """Append an entry chained to the previous one (call inside the caller's transaction)."""
+        last = self.con.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+        prev_hash = last[1] if last else GENESIS_HASH
+        seq = (last[0] + 1) if last else 1
+        at = _now()
+        details_json = json.dumps(details, ensure_ascii=False, sort_keys=True, default=str) if details is not None else None
+        h = _entry_hash(prev_hash, seq, at, actor, action, obj, details_json)
+        self.con.execute("INSERT INTO audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                         [seq, at, actor, action, obj, details_json, prev_hash, h])
+        return AuditEntry(seq, at, actor, action, obj, details, prev_hash, h)
+
+    def verify_audit(self) -> tuple[bool, str]:
+        """Recompute the hash chain. Returns (ok, message naming the first broken entry)."""
+        prev = GENESIS_HASH
+        expected_seq = 1
+        n = 0
+        for seq, at, actor, action, obj, details, prev_hash, h in self.con.execute(
+                "SELECT seq, logged_at, actor, action, object, CAST(details AS VARCHAR), prev_hash, hash "
+                "FROM audit_log ORDER BY seq").fetchall():
+            if seq != expected_seq:
+                return False, f"entry {expected_seq} is missing (next entry is {seq})"
+            if prev_hash != prev:
+                return False, f"entry {seq} does not chain to entry {seq - 1}"
+            if _entry_hash(prev_hash, seq, at, actor, action, obj, details) != h:
+                return False, f"entry {seq} ({action}) was altered"
+            prev, expected_seq, n = h, expected_seq + 1, n + 1
+        return True, f"{n} entries, chain intact"
+
+    # ---- queries used by the CLI and later stages
+
+    def contributions(self) -> list[dict[str, Any]]:
+        cur = self.con.execute("SELECT * FROM contributions ORDER BY contribution_id")
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def find_contribution(self, contributor: str, file_sha256: str, profile_sha256: str) -> dict | None:
+        cur = self.con.execute(
+            "SELECT * FROM contributions WHERE contributor = ? AND file_sha256 = ? AND profile_sha256 = ?",
+            [contributor, file_sha256, profile_sha256])
+        row = cur.fetchone()
+        return dict(zip([d[0] for d in cur.description], row, strict=True)) if row else None
+
+    def ensure_contributor(self, name: str, country: str | None = None) -> None:
+        self.con.execute("INSERT INTO contributors VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                         [name, country, _now()])
+
+    def status(self) -> dict[str, Any]:
+        q = self.con.execute
+        per_contributor = q("""
+            SELECT c.contributor,
+                   count(*) AS cases,
+                   count(*) FILTER (WHERE consent_linkage) AS linkable,
+                   count(*) FILTER (WHERE NOT consent_statistics) AS excluded_from_statistics,
+                   (SELECT count(*) FROM identities i WHERE i.contributor = c.contributor) AS identities
+            FROM cases c GROUP BY c.contributor ORDER BY c.contributor""").fetchall()
+        quarantine = q("""
+            SELECT k.contributor, count(*) FROM quarantine qq
+            JOIN contributions k USING (contribution_id) GROUP BY k.contributor""").fetchall()
+        top_rules = q("""
+            SELECT rule, count(*) AS n FROM (SELECT unnest(rules) AS rule FROM quarantine)
+            GROUP BY rule ORDER BY n DESC LIMIT 10""").fetchall()
+        return {
+            "path": str(self.path),
+            "schema_version": self.schema_version(),
+            "contributions": q("SELECT count(*) FROM contributions").fetchone()[0],
+            "cases": q("SELECT count(*) FROM cases").fetchone()[0],
+            "identities": q("SELECT count(*) FROM identities").fetchone()[0],
+            "quarantined_rows": q("SELECT count(*) FROM quarantine").fetchone()[0],
+            "series_rows": q("SELECT count(*) FROM series").fetchone()[0],
+            "audit_entries": q("SELECT count(*) FROM audit_log").fetchone()[0],
+            "per_contributor": [
+                {"contributor": r[0], "cases": r[1], "linkable": r[2],
+                 "excluded_from_statistics": r[3], "identities": r[4]} for r in per_contributor],
+            "quarantine_per_contributor": dict(quarantine),
+            "top_quarantine_rules": [{"rule": r, "rows": n} for r, n in top_rules],
+        }
+
+
+def open_hub(path: str | Path, *, create: bool = False, read_only: bool = False,
+             memory_limit: str = DEFAULT_MEMORY_LIMIT) -> Hub:
+    """Open the hub at ``path``; with ``create`` make it (and migrate) if it does not exist."""
+    path = Path(path)
+    if not path.exists() and not create:
+        raise StoreError(f"{path}: no hub here — create one with `safelight init {path}`")
+    if path.exists() and path.is_dir():
+        raise StoreError(f"{path} is a directory; a hub is a single database file (e.g. hub.duckdb)")
+    if create:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(str(path), read_only=read_only,
+                             config={"memory_limit": memory_limit, "threads": 2})
+    except duckdb.IOException as exc:
+        msg = str(exc)
+        if "lock" in msg.lower():
+            raise StoreError(f"{path}: the hub is in use by another safelight process; wait for it "
+                             "to finish") from None
+        raise StoreError(f"{path}: cannot open the hub ({msg.splitlines()[0]})") from None
+    except duckdb.Error as exc:
+        raise StoreError(f"{path}: not a safelight hub ({str(exc).splitlines()[0]})") from None
+    hub = Hub(path, con)
+    if not read_only:
+        hub.migrate()
+    elif hub.schema_version() == 0:
+        raise StoreError(f"{path}: not a safelight hub (no schema)")
+    return hub

@@ -1,0 +1,130 @@
+"""Versioned schema migrations of the hub database.
+
+Each migration is (version, description, SQL). They run in order inside one transaction each and
+are recorded in ``schema_migrations``; a hub written by a newer safelight (a version this code
+does not know) is refused rather than guessed at.
+"""
+
+from __future__ import annotations
+
+from safelight.standard.schema import CASE_FIELDS, IDENTITY_FIELDS, Kind
+
+_SQL_TYPES = {
+    Kind.STRING: "VARCHAR", Kind.INTEGER: "INTEGER", Kind.DATE: "DATE", Kind.CODE: "VARCHAR",
+    Kind.CODES: "VARCHAR[]", Kind.COUNTRY: "VARCHAR", Kind.BOOLEAN: "BOOLEAN",
+}
+
+
+def _case_columns() -> str:
+    cols = [f"    {f.name} {_SQL_TYPES[f.kind]}" for f in CASE_FIELDS if f.name != "record_id"]
+    return ",\n".join(cols)
+
+
+def _identity_columns() -> str:
+    cols = []
+    for f in IDENTITY_FIELDS:
+        if f.name == "birth_date":
+            cols += ["    birth_date DATE", "    birth_year SMALLINT", "    birth_month TINYINT",
+                     "    birth_day TINYINT"]
+        else:
+            cols.append(f"    {f.name} {_SQL_TYPES[f.kind]}")
+    return ",\n".join(cols)
+
+
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (1, "contributors, contributions, cases, identities, quarantine, series, audit log", f"""
+CREATE TABLE contributors (
+    name VARCHAR PRIMARY KEY,
+    country VARCHAR,
+    created_at TIMESTAMP NOT NULL
+);
+CREATE SEQUENCE contribution_ids START 1;
+CREATE TABLE contributions (
+    contribution_id INTEGER PRIMARY KEY,
+    contributor VARCHAR NOT NULL,
+    target VARCHAR NOT NULL,            -- cases | series
+    file_name VARCHAR NOT NULL,
+    file_sha256 VARCHAR NOT NULL,
+    file_bytes BIGINT NOT NULL,
+    file_format VARCHAR NOT NULL,
+    profile VARCHAR NOT NULL,
+    profile_version VARCHAR NOT NULL,
+    profile_sha256 VARCHAR NOT NULL,
+    crosswalk VARCHAR,
+    schema_version VARCHAR NOT NULL,
+    software_version VARCHAR NOT NULL,
+    started_at TIMESTAMP NOT NULL,
+    finished_at TIMESTAMP NOT NULL,
+    rows_read BIGINT NOT NULL,
+    rows_accepted BIGINT NOT NULL,
+    rows_quarantined BIGINT NOT NULL,
+    rows_new BIGINT NOT NULL,
+    rows_updated BIGINT NOT NULL,
+    rows_unchanged BIGINT NOT NULL,
+    reader_notes VARCHAR[]
+);
+-- One current version of each case per (contributor, record_id); a later contribution of the
+-- same record replaces it (the provenance columns say which contribution and row it came from).
+CREATE TABLE cases (
+    contributor VARCHAR NOT NULL,
+    record_id VARCHAR NOT NULL,
+    contribution_id INTEGER NOT NULL,
+    source_row BIGINT NOT NULL,
+{_case_columns()},
+    consent_linkage BOOLEAN NOT NULL,
+    consent_statistics BOOLEAN NOT NULL,
+    source MAP(VARCHAR, VARCHAR),        -- raw values of the mapped columns, next to the mapped ones
+    row_hash VARCHAR NOT NULL            -- profile + raw values: tells unchanged from updated rows
+);
+-- Identity fields, kept apart from the case data; never part of a release.
+CREATE TABLE identities (
+    contributor VARCHAR NOT NULL,
+    record_id VARCHAR NOT NULL,
+    contribution_id INTEGER NOT NULL,
+{_identity_columns()},
+    source MAP(VARCHAR, VARCHAR)
+);
+CREATE TABLE quarantine (
+    contribution_id INTEGER NOT NULL,
+    source_row BIGINT NOT NULL,
+    rules VARCHAR[] NOT NULL,
+    reasons JSON NOT NULL,               -- [{{column, rule, value, message}}]
+    raw VARCHAR NOT NULL                 -- the row as read (JSON object, or the raw line)
+);
+-- Aggregate published statistics (e.g. UNODC GLOTIP), one number per row.
+CREATE TABLE series (
+    contribution_id INTEGER NOT NULL,
+    source_row BIGINT NOT NULL,
+    country_iso3 VARCHAR,
+    country VARCHAR,
+    region VARCHAR,
+    subregion VARCHAR,
+    indicator VARCHAR NOT NULL,
+    dimension VARCHAR,
+    category VARCHAR,
+    category_iso3 VARCHAR,
+    sex VARCHAR,
+    age VARCHAR,
+    year INTEGER NOT NULL,
+    unit VARCHAR,
+    value DOUBLE,                         -- NULL when censored
+    value_low DOUBLE NOT NULL,            -- '<5' → 1
+    value_high DOUBLE NOT NULL,           -- '<5' → 4
+    source VARCHAR,
+    source_row_values MAP(VARCHAR, VARCHAR)
+);
+CREATE SEQUENCE audit_seq START 1;
+CREATE TABLE audit_log (
+    seq BIGINT PRIMARY KEY,
+    logged_at TIMESTAMP NOT NULL,
+    actor VARCHAR NOT NULL,
+    action VARCHAR NOT NULL,
+    object VARCHAR,
+    details JSON,
+    prev_hash VARCHAR NOT NULL,
+    hash VARCHAR NOT NULL
+);
+"""),
+]
+
+LATEST_VERSION = MIGRATIONS[-1][0]
