@@ -242,13 +242,10 @@ def _sniff_encoding(path: Path, head: bytes) -> tuple[str, int, list[str]]:
             return "utf-16-be", 0, ["encoding: utf-16-be (no BOM)"]
         raise InputFileError(path, "looks like a binary file, not text (it contains NUL bytes)",
                              "export the data as CSV, XLSX, JSON or Parquet")
-    try:
-        sample.decode("utf-8")
+    if _is_utf8(samples, whole_file=size <= SNIFF_BYTES):
         return "utf-8", 0, []
-    except UnicodeDecodeError as exc:
-        # A cut multi-byte character at the end of a sample is not evidence against UTF-8.
-        if exc.start >= len(sample) - 4 or _utf8_except_cuts(samples):
-            return "utf-8", 0, []
+    if _mostly_utf8(sample):
+        return "utf-8", 0, ["mostly UTF-8 with some invalid bytes: rows holding them are quarantined"]
     from charset_normalizer import from_bytes
 
     best = from_bytes(sample).best()
@@ -259,13 +256,31 @@ def _sniff_encoding(path: Path, head: bytes) -> tuple[str, int, list[str]]:
     return enc, 0, [f"encoding detected: {enc}"]
 
 
-def _utf8_except_cuts(samples: list[bytes]) -> bool:
-    for s in samples:
+def _mostly_utf8(sample: bytes) -> bool:
+    """Valid multi-byte UTF-8 sequences outnumber invalid bytes ten to one (a mixed file)."""
+    text = sample.decode("utf-8", errors="replace")
+    invalid = text.count("\ufffd")
+    valid_multibyte = sum(1 for ch in text if ord(ch) > 127 and ch != "\ufffd")
+    return valid_multibyte >= 10 * max(invalid, 1)
+
+
+def _is_utf8(samples: list[bytes], *, whole_file: bool) -> bool:
+    """True when every sample decodes as UTF-8, ignoring characters cut at sample edges."""
+    for i, s in enumerate(samples):
+        if i > 0:  # a sample from the middle may start inside a character
+            s = s.lstrip(bytes(range(0x80, 0xC0)))
+        if not (whole_file and i == 0):
+            try:
+                s.decode("utf-8")
+                continue
+            except UnicodeDecodeError as exc:
+                if exc.start < len(s) - 4:
+                    return False
+                s = s[:exc.start]
         try:
             s.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            if exc.start < len(s) - 4 and exc.start > 4:
-                return False
+        except UnicodeDecodeError:
+            return False
     return True
 
 
@@ -510,9 +525,11 @@ class XlsxReader(Reader):
         from openpyxl.utils.exceptions import InvalidFileException
 
         self._full = path.stat().st_size <= XLSX_FULL_LOAD_BYTES
+        # file objects, not paths: openpyxl judges a path by its extension, we by content
+        self._handles = [open(path, "rb"), open(path, "rb")]  # noqa: SIM115 - closed in close()
         try:
-            self._wb = openpyxl.load_workbook(path, read_only=not self._full, data_only=True)
-            self._wb_formulas = openpyxl.load_workbook(path, read_only=True, data_only=False)
+            self._wb = openpyxl.load_workbook(self._handles[0], read_only=not self._full, data_only=True)
+            self._wb_formulas = openpyxl.load_workbook(self._handles[1], read_only=True, data_only=False)
         except (InvalidFileException, KeyError, OSError, ValueError) as exc:
             raise InputFileError(path, f"is not a readable XLSX workbook ({exc})") from None
         except Exception as exc:  # zipfile.BadZipFile and friends
@@ -617,6 +634,12 @@ class XlsxReader(Reader):
             close = getattr(wb, "close", None)
             if close:
                 close()
+        for fh in self._handles:
+            fh.close()
+
+    def __del__(self) -> None:
+        for fh in getattr(self, "_handles", ()):
+            fh.close()
 
 
 # --------------------------------------------------------------------------- JSON
@@ -668,11 +691,12 @@ class JsonReader(Reader):
                 raise InputFileError(path, f"read.records_path is {options.records_path!r} but "
                                      "the document is not an object")
         elif first == b"{":
-            line = stripped.split(b"\n", 1)[0]
+            parts = stripped.split(b"\n", 2)
             try:
-                json.loads(line)
-                raise InputFileError(path, "holds one JSON object per line (JSON Lines), not a list",
-                                     "name it .jsonl or .ndjson")
+                json.loads(parts[0])
+                if len(parts) > 1 and parts[1].lstrip().startswith(b"{"):
+                    raise InputFileError(path, "holds one JSON object per line (JSON Lines), not a list",
+                                         "name it .jsonl or .ndjson")
             except json.JSONDecodeError:
                 pass
             keys = self._top_level_keys()
@@ -706,12 +730,15 @@ class JsonReader(Reader):
         import ijson
 
         keys: dict[str, None] = {}
+        seen = 0
         try:
             for rec in itertools.islice(self._items(), 1000):
+                seen += 1
                 if isinstance(rec, dict):
                     keys.update(dict.fromkeys(str(k).strip() for k in rec))
         except ijson.JSONError as exc:
-            raise InputFileError(self.path, f"is not valid JSON ({exc})") from None
+            if not seen:  # broken before the first record: nothing to salvage
+                raise InputFileError(self.path, f"is not valid JSON ({' '.join(str(exc).split())})") from None
         return list(keys)
 
     def chunks(self) -> Iterator[Chunk]:

@@ -1,0 +1,218 @@
+"""The ingest pipeline: accounting, quarantine reasons, idempotence, updates, atomicity."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from conftest import HEADER, good_row
+from safelight.errors import InputFileError, ProfileError
+from safelight.ingest import check_file, ingest_file, load_profile
+from safelight.store import open_hub
+
+
+def write(path, rows, delimiter=";"):
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh, delimiter=delimiter).writerows(rows)
+    return path
+
+
+def accounting(hub):
+    return hub.con.execute("SELECT sum(rows_read), sum(rows_accepted), sum(rows_quarantined) FROM contributions").fetchone()
+
+
+def quarantine_rules(hub):
+    return {row: rules for row, rules in hub.con.execute("SELECT source_row, rules FROM quarantine").fetchall()}
+
+
+def test_counts_add_up_and_reasons_name_column_rule_value(tmp_path, hub, profile):
+    rows = [HEADER] + [good_row(i) for i in range(1, 21)]
+    rows[3][2] = "X"  # unknown gender code (row 4)
+    rows[5][10] = "31.02.1990"  # impossible date (row 6)
+    rows[7][3] = "abc"  # not an integer (row 8)
+    rows[9][6] = "2"  # not a flag value (row 10)
+    rows[11][4] = "Atlantis"  # unknown country (row 12)
+    rows[13][0] = ""  # no record id (row 14)
+    rows[15][10] = "01.01.2090"  # birth in the future (row 16)
+    rows.append(list(rows[1]))  # duplicate record id of row 2 (row 22)
+    path = write(tmp_path / "a.csv", rows)
+    result = ingest_file(hub, path, contributor="ua", profile=profile)
+    assert result.rows_read == 21
+    assert result.rows_accepted + result.rows_quarantined == result.rows_read
+    assert result.rows_quarantined == 8
+    rules = quarantine_rules(hub)
+    assert rules == {4: ["unknown_code"], 6: ["invalid_date"], 8: ["invalid_integer"], 10: ["invalid_flag"],
+                     12: ["unknown_country"], 14: ["missing_record_id"], 16: ["date_in_future"],
+                     22: ["duplicate_record_id"]}
+    reasons = json.loads(hub.con.execute("SELECT reasons FROM quarantine WHERE source_row = 4").fetchone()[0])
+    assert reasons == [{"column": "sex", "rule": "unknown_code", "value": "X", "message": reasons[0]["message"]}]
+    raw = json.loads(hub.con.execute("SELECT raw FROM quarantine WHERE source_row = 6").fetchone()[0])
+    assert raw["dob"] == "31.02.1990" and raw["first"] == rows[5][8]  # the whole row is kept
+
+
+def test_values_are_mapped_and_raw_values_kept(tmp_path, hub, profile):
+    path = write(tmp_path / "a.csv", [HEADER, ["7", "2020", "F", "17", "NA", "forced_labour,forced_begging", "1",
+                                               "1", "Олена", "Шевченко", "1999"]])
+    ingest_file(hub, path, contributor="ua", profile=profile)
+    row = hub.con.execute("""SELECT gender, citizenship, age_band, majority_status, types_of_exploitation,
+                             means_of_control, consent, consent_linkage, source FROM cases""").fetchone()
+    assert row[:8] == ("female", "NAM", "9-17", "minor", ["forced_labour", "forced_begging"],
+                       ["debt_bondage", "withholds_documents"], "full", True)
+    assert row[8]["sex"] == "F" and row[8]["nat"] == "NA"
+    # identity fields live in their own table, never in cases
+    assert "first" not in row[8] and "given_name" not in [d[0] for d in hub.con.execute("SELECT * FROM cases").description]
+    ident = hub.con.execute("SELECT given_name, family_name, birth_year, birth_month, birth_date FROM identities").fetchone()
+    assert ident == ("Олена", "Шевченко", 1999, None, None)
+
+
+def test_reingest_same_file_changes_nothing(tmp_path, hub, profile):
+    path = write(tmp_path / "a.csv", [HEADER] + [good_row(i) for i in range(1, 101)])
+    first = ingest_file(hub, path, contributor="ua", profile=profile)
+    again = ingest_file(hub, path, contributor="ua", profile=profile)
+    assert again.already_ingested and again.contribution_id == first.contribution_id
+    assert hub.con.execute("SELECT count(*) FROM cases").fetchone()[0] == 100
+    assert hub.con.execute("SELECT count(*) FROM contributions").fetchone()[0] == 1
+
+
+def test_later_export_updates_changed_records_only(tmp_path, hub, profile):
+    rows = [HEADER] + [good_row(i) for i in range(1, 11)]
+    ingest_file(hub, write(tmp_path / "jan.csv", rows), contributor="ua", profile=profile)
+    rows[2][1] = "2022"  # record 2 changed
+    rows.append(good_row(11))  # record 11 new
+    result = ingest_file(hub, write(tmp_path / "feb.csv", rows), contributor="ua", profile=profile)
+    assert (result.rows_new, result.rows_updated, result.rows_unchanged) == (1, 1, 9)
+    assert hub.con.execute("SELECT count(*) FROM cases").fetchone()[0] == 11
+    assert hub.con.execute("SELECT count(*) FROM identities").fetchone()[0] == 11
+    assert hub.con.execute("SELECT year_of_registration, contribution_id FROM cases WHERE record_id='2'").fetchone() == (2022, 2)
+    # another contributor's record with the same id is a different record
+    ingest_file(hub, write(tmp_path / "pl.csv", rows), contributor="pl", profile=profile)
+    assert hub.con.execute("SELECT count(*) FROM cases").fetchone()[0] == 22
+
+
+def test_missing_profile_column_is_a_file_error(tmp_path, hub, profile):
+    path = write(tmp_path / "a.csv", [["id", "year"], ["1", "2020"]])
+    with pytest.raises(InputFileError, match="'sex'"):
+        ingest_file(hub, path, contributor="ua", profile=profile)
+    assert hub.con.execute("SELECT count(*) FROM contributions").fetchone()[0] == 0
+
+
+def test_wrong_delimiter_is_explained(tmp_path, hub, profile_path):
+    text = profile_path.read_text().replace("profile: test", "profile: test\nread: {delimiter: ','}")
+    profile_path.write_text(text)
+    path = write(tmp_path / "a.csv", [HEADER, good_row(1)], delimiter=";")
+    with pytest.raises(InputFileError, match="delimiter is probably wrong"):
+        ingest_file(hub, path, contributor="ua", profile=load_profile(profile_path))
+
+
+def test_header_only_file_is_a_file_error_and_leaves_nothing(tmp_path, hub, profile):
+    path = write(tmp_path / "a.csv", [HEADER])
+    with pytest.raises(InputFileError, match="no data rows"):
+        ingest_file(hub, path, contributor="ua", profile=profile)
+    assert hub.con.execute("SELECT count(*) FROM contributions").fetchone()[0] == 0
+    assert hub.con.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 0
+
+
+def test_duplicate_header_used_by_profile_is_refused(tmp_path, hub, profile):
+    path = write(tmp_path / "a.csv", [HEADER + ["sex"], good_row(1) + ["M"]])
+    with pytest.raises(InputFileError, match="more than once"):
+        ingest_file(hub, path, contributor="ua", profile=profile)
+
+
+def test_inconsistent_age_band_is_quarantined(tmp_path, hub):
+    prof = tmp_path / "p.yaml"
+    prof.write_text(textwrap.dedent("""
+        profile: t
+        record_id: id
+        fields: {age_years: age, age_band: band}
+    """))
+    path = write(tmp_path / "a.csv", [["id", "age", "band"], ["1", "17", "9-17"], ["2", "25", "9-17"], ["3", "", "48+"]])
+    ingest_file(hub, path, contributor="x", profile=load_profile(prof))
+    assert quarantine_rules(hub) == {3: ["inconsistent_age"]}
+    assert hub.con.execute("SELECT record_id, majority_status FROM cases ORDER BY 1").fetchall() == [("1", "minor"), ("3", "adult")]
+
+
+def test_consent_defaults_to_statistics_only(tmp_path, hub):
+    prof = tmp_path / "p.yaml"
+    prof.write_text("profile: t\nrecord_id: id\nfields: {gender: g}\n")
+    ingest_file(hub, write(tmp_path / "a.csv", [["id", "g"], ["1", "female"]]), contributor="x", profile=load_profile(prof))
+    assert hub.con.execute("SELECT consent, consent_linkage, consent_statistics FROM cases").fetchone() == (
+        "statistics_only", False, True)
+
+
+def test_profile_errors_name_the_place(tmp_path):
+    bad = tmp_path / "p.yaml"
+    bad.write_text("profile: t\nrecord_id: id\nfields: {gender: {column: g, values: {F: woman}}}\n")
+    with pytest.raises(ProfileError, match=r"fields.gender value 'f'.*'woman' is not a code of gender"):
+        load_profile(bad)
+    bad.write_text("profile: t\nrecord_id: id\nfields: {colour: c}\n")
+    with pytest.raises(ProfileError, match="'colour' is not a field"):
+        load_profile(bad)
+    with pytest.raises(ProfileError, match="unknown profile"):
+        load_profile("no-such-profile")
+
+
+def test_check_file_without_hub(tmp_path, profile):
+    rows = [HEADER] + [good_row(i) for i in range(1, 6)]
+    rows[2][2] = "?!"
+    result = check_file(write(tmp_path / "a.csv", rows), profile)
+    assert (result["rows_read"], result["rows_valid"]) == (5, 4) and result["rules"] == {"unknown_code": 1}
+
+
+def test_audit_log_records_ingest_and_detects_tampering(tmp_path, hub, profile):
+    ingest_file(hub, write(tmp_path / "a.csv", [HEADER, good_row(1)]), contributor="ua", profile=profile)
+    assert hub.verify_audit()[0]
+    hub.con.execute("UPDATE audit_log SET actor = 'mallory' WHERE seq = 1")
+    ok, message = hub.verify_audit()
+    assert not ok and "entry 1" in message
+
+
+KILL_SCRIPT = """
+import sys
+from safelight.ingest import ingest_file, load_profile
+from safelight.store import open_hub
+hub = open_hub(sys.argv[1])
+profile = load_profile(sys.argv[3])
+def progress(rows, nbytes):
+    if rows >= 100_000:
+        print("midway", flush=True)
+        import time; time.sleep(60)
+ingest_file(hub, sys.argv[2], contributor="ua", profile=profile, progress=progress)
+"""
+
+
+def test_killed_ingest_leaves_no_partial_contribution(tmp_path, profile_path):
+    hub_path = tmp_path / "hub.duckdb"
+    open_hub(hub_path, create=True).close()
+    path = write(tmp_path / "big.csv", [HEADER] + [good_row(i) for i in range(1, 200_001)])
+    script = tmp_path / "kill.py"
+    script.write_text(KILL_SCRIPT)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.Popen([sys.executable, str(script), str(hub_path), str(path), str(profile_path)],
+                            stdout=subprocess.PIPE, env=env)
+    deadline = time.time() + 120
+    line = b""
+    while time.time() < deadline and b"midway" not in line:
+        line = proc.stdout.readline()
+        if not line and proc.poll() is not None:
+            break
+    assert b"midway" in line, "the ingest did not reach the middle of the file"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    with open_hub(hub_path) as hub:
+        assert hub.con.execute("SELECT count(*) FROM contributions").fetchone()[0] == 0
+        assert hub.con.execute("SELECT count(*) FROM cases").fetchone()[0] == 0
+        assert hub.con.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 0
+        stages = hub.con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name LIKE '_stage%'").fetchone()[0]
+        assert stages == 0
+        # and the hub still works
+        result = ingest_file(hub, write(tmp_path / "small.csv", [HEADER, good_row(1)]), contributor="ua",
+                             profile=load_profile(profile_path))
+        assert result.rows_accepted == 1

@@ -1,0 +1,258 @@
+"""Readers on well-formed and hostile files: every record ends in a table or in ``bad``."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import openpyxl
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from safelight.errors import InputFileError
+from safelight.ingest.readers import ROW, ReadOptions, open_reader
+
+
+def read_all(path, **opts):
+    reader = open_reader(path, ReadOptions(**opts))
+    tables, bad = [], []
+    for chunk in reader.chunks():
+        tables.append(chunk.table)
+        bad += chunk.bad
+    rows = [r for t in tables for r in t.to_pylist()]
+    return reader, rows, bad
+
+
+def write_csv(path, rows, delimiter=",", encoding="utf-8"):
+    with open(path, "w", newline="", encoding=encoding) as fh:
+        csv.writer(fh, delimiter=delimiter).writerows(rows)
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
+def test_csv_delimiter_is_detected(tmp_path, delimiter):
+    p = tmp_path / "a.csv"
+    write_csv(p, [["id", "name", "city"], ["1", "Anna", "Kyiv"], ["2", "Oleh, Jr", "Lviv"]], delimiter)
+    reader, rows, bad = read_all(p)
+    assert reader.columns == ["id", "name", "city"]
+    assert [r["name"] for r in rows] == ["Anna", "Oleh, Jr"]
+    assert [r[ROW] for r in rows] == [2, 3] and not bad
+
+
+def test_bom_and_header_blanks_are_removed(tmp_path):
+    p = tmp_path / "a.csv"
+    p.write_bytes("\ufeff id ;ім'я\n1;Олена\n".encode())
+    reader, rows, _ = read_all(p)
+    assert reader.columns == ["id", "ім'я"]
+    assert rows[0]["ім'я"] == "Олена"
+
+
+def test_cp1251_is_detected(tmp_path):
+    p = tmp_path / "a.csv"
+    text = "номер;прізвище;місто\n" + "".join(f"{i};Шевченко;Київ\n" for i in range(50))
+    p.write_bytes(text.encode("cp1251"))
+    reader, rows, bad = read_all(p)
+    assert rows[0]["прізвище"] == "Шевченко" and len(rows) == 50 and not bad
+
+
+def test_cp1252_german_is_read(tmp_path):
+    p = tmp_path / "a.csv"
+    text = "Nr,Name,Ort\n" + "".join(f"{i},Müller-Weiß,Köln\n" for i in range(40))
+    p.write_bytes(text.encode("cp1252"))
+    _, rows, bad = read_all(p)
+    assert rows[0]["Name"] == "Müller-Weiß" and not bad
+
+
+def test_invalid_bytes_quarantine_only_their_row(tmp_path):
+    p = tmp_path / "a.csv"
+    # a UTF-8 export with one row appended by a cp1251 system
+    good = "".join(f"{i},Олена{i}\n" for i in range(200)).encode()
+    p.write_bytes(b"id,name\n" + good + "900,Олена\n".encode("cp1251") + b"901,Ivan\n")
+    _, rows, bad = read_all(p)
+    assert len(rows) == 201 and len(bad) == 1
+    assert bad[0].rule == "invalid_encoding" and bad[0].row == 202
+    assert bad[0].raw.startswith('["900"')
+
+
+def test_truncated_last_line(tmp_path):
+    p = tmp_path / "a.csv"
+    p.write_text("id,name,city\n1,Anna,Kyiv\n2,Ole", "utf-8")
+    _, rows, bad = read_all(p)
+    assert len(rows) == 1 and bad[0].rule == "wrong_field_count" and "truncated" in bad[0].message
+
+
+def test_unterminated_quote_loses_only_its_line(tmp_path):
+    p = tmp_path / "a.csv"
+    p.write_text('id,name,city\n1,"Anna,Kyiv\n2,Oleh,Lviv\n3,Ivan,Odesa\n', "utf-8")
+    _, rows, bad = read_all(p)
+    assert [r["id"] for r in rows] == ["2", "3"]
+    assert len(bad) == 1 and bad[0].row == 2 and bad[0].rule == "unterminated_quote"
+
+
+def test_multiline_quoted_value_is_one_record(tmp_path):
+    p = tmp_path / "a.csv"
+    p.write_text('id,note\n1,"line one\nline two"\n2,plain\n', "utf-8")
+    _, rows, bad = read_all(p)
+    assert rows[0]["note"] == "line one\nline two" and [r[ROW] for r in rows] == [2, 4] and not bad
+
+
+def test_duplicate_and_missing_header_names_are_renamed_and_noted(tmp_path):
+    p = tmp_path / "a.csv"
+    write_csv(p, [["id", "name", "", "name"], ["1", "a", "b", "c"]])
+    reader, rows, _ = read_all(p)
+    assert reader.columns == ["id", "name", "column_3", "name__2"]
+    assert any("more than once" in n for n in reader.notes)
+    assert rows[0]["name__2"] == "c"
+
+
+def test_empty_file_is_a_file_error(tmp_path):
+    p = tmp_path / "a.csv"
+    p.write_bytes(b"")
+    with pytest.raises(InputFileError, match="empty"):
+        open_reader(p)
+
+
+def test_blank_file_is_a_file_error(tmp_path):
+    p = tmp_path / "a.csv"
+    p.write_bytes(b"\n\n  \n")
+    with pytest.raises(InputFileError, match="no header"):
+        open_reader(p)
+
+
+def test_binary_file_named_csv_is_refused(tmp_path):
+    p = tmp_path / "a.csv"
+    p.write_bytes(bytes(range(256)) * 40)
+    with pytest.raises(InputFileError, match="binary"):
+        open_reader(p)
+
+
+def test_xlsx_named_csv_is_read_as_xlsx(tmp_path):
+    p = tmp_path / "export.csv"
+    wb = openpyxl.Workbook()
+    wb.active.append(["id", "name"])
+    wb.active.append([1, "Anna"])
+    wb.save(p)
+    reader, rows, _ = read_all(p)
+    assert reader.format_name == "xlsx" and rows[0]["id"] == "1"
+
+
+def test_utf16_with_bom(tmp_path):
+    p = tmp_path / "a.csv"
+    p.write_bytes("id\tname\n1\tОлена\n".encode("utf-16"))
+    _, rows, _ = read_all(p)
+    assert rows[0]["name"] == "Олена"
+
+
+# ---------------------------------------------------------------- XLSX
+
+
+def test_xlsx_picks_sheet_with_the_wanted_columns_and_fills_merged_cells(tmp_path):
+    p = tmp_path / "a.xlsx"
+    wb = openpyxl.Workbook()
+    notes = wb.active
+    notes.title = "notes"
+    notes.append(["Read me first"])
+    data = wb.create_sheet("cases")
+    data.append(["id", "year", "city"])
+    data.append([1, 2020, "Kyiv"])
+    data.append([2, None, "Lviv"])
+    data.merge_cells("B2:B3")
+    data.append([3, 2021, "=UPPER(C3)"])
+    wb.save(p)
+    reader = open_reader(p)
+    reader.choose_sheet({"id", "year", "city"})
+    assert reader.sheet == "cases"
+    rows, bad = [], []
+    for chunk in reader.chunks():
+        rows += chunk.table.to_pylist()
+        bad += chunk.bad
+    assert [r["year"] for r in rows] == ["2020", "2020"]
+    assert any("merged" in n for n in reader.notes)
+    # the formula was written by a program, never computed: its row is quarantined, not emptied
+    assert len(bad) == 1 and bad[0].rule == "formula_without_value" and bad[0].row == 4
+
+
+def test_xlsx_unknown_sheet(tmp_path):
+    p = tmp_path / "a.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.append(["id"])
+    wb.save(p)
+    with pytest.raises(InputFileError, match="no sheet 'x'"):
+        open_reader(p, ReadOptions(sheet="x"))
+
+
+def test_xlsx_header_row_and_cell_types(tmp_path):
+    import datetime as dt
+
+    p = tmp_path / "a.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["UNODC banner"])
+    ws.append([None])
+    ws.append(["Year", "Value", "When", "Flag"])
+    ws.append([2020.0, 12.5, dt.datetime(2020, 5, 17), True])
+    wb.save(p)
+    _, rows, _ = read_all(p, header_row=3)
+    assert rows[0] | {ROW: 0} == {"Year": "2020", "Value": "12.5", "When": "2020-05-17", "Flag": "true", ROW: 0}
+
+
+# ---------------------------------------------------------------- JSON / JSONL / Parquet
+
+
+def test_json_list_with_non_objects(tmp_path):
+    p = tmp_path / "a.json"
+    p.write_text(json.dumps([{"id": 1, "codes": ["a", "b"]}, 5, {"id": 3, "x": None}]), "utf-8")
+    reader, rows, bad = read_all(p)
+    assert [r["id"] for r in rows] == ["1", "3"] and rows[0]["codes"] == "a;b"
+    assert bad[0].rule == "not_an_object" and bad[0].row == 2
+
+
+def test_json_object_is_not_a_list_of_records(tmp_path):
+    p = tmp_path / "a.json"
+    p.write_text(json.dumps({"meta": 1, "records": [{"id": 1}]}), "utf-8")
+    with pytest.raises(InputFileError, match="not a list of records"):
+        open_reader(p)
+    _, rows, _ = read_all(p, records_path="records")
+    assert rows[0]["id"] == "1"
+
+
+def test_json_scalar_document(tmp_path):
+    p = tmp_path / "a.json"
+    p.write_text('"hello"', "utf-8")
+    with pytest.raises(InputFileError, match="not JSON"):
+        open_reader(p)
+
+
+def test_broken_json_keeps_the_records_before_the_break(tmp_path):
+    p = tmp_path / "a.json"
+    p.write_text('[{"id": 1}, {"id": 2}, {"id": ', "utf-8")
+    _, rows, bad = read_all(p)
+    assert [r["id"] for r in rows] == ["1", "2"] and bad[0].rule == "malformed_json"
+
+
+def test_jsonl_bad_line(tmp_path):
+    p = tmp_path / "a.jsonl"
+    p.write_text('{"id": 1}\n{oops\n\n{"id": 3, "extra": true}\n', "utf-8")
+    reader, rows, bad = read_all(p)
+    assert [r["id"] for r in rows] == ["1", "3"] and rows[1]["extra"] == "true"
+    assert bad[0].row == 2 and bad[0].rule == "malformed_json"
+
+
+def test_parquet_types_become_text(tmp_path):
+    import datetime as dt
+
+    p = tmp_path / "a.parquet"
+    t = pa.table({"id": [1, 2], "born": [dt.date(1990, 1, 2), None], "score": [1.5, None],
+                  "tags": [["a", "b"], []]})
+    pq.write_table(t, p)
+    reader, rows, _ = read_all(p)
+    assert rows[0] == {"id": "1", "born": "1990-01-02", "score": "1.5", "tags": "a;b", ROW: 1}
+    assert rows[1]["born"] is None
+
+
+def test_chunking_is_bounded(tmp_path):
+    p = tmp_path / "a.csv"
+    write_csv(p, [["id"]] + [[str(i)] for i in range(1000)])
+    reader = open_reader(p, ReadOptions(chunk_rows=100))
+    sizes = [c.table.num_rows for c in reader.chunks()]
+    assert max(sizes) == 100 and sum(sizes) == 1000
