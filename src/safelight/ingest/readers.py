@@ -393,7 +393,7 @@ class CsvReader(Reader):
     def _read_header(self) -> None:
         with self._open_text() as text:
             lines = _Lines(text)
-            reader = csv.reader(lines, delimiter=self.delimiter)
+            reader = csv.reader(lines, delimiter=self.delimiter, strict=True)
             try:
                 header = _skip_header(reader, lines, self.options.header_row)
             except StopIteration:
@@ -413,7 +413,7 @@ class CsvReader(Reader):
         csv.field_size_limit(MAX_FIELD_CHARS)
         with self._open_text() as text:
             lines = _Lines(text)
-            reader = csv.reader(lines, delimiter=self.delimiter)
+            reader = csv.reader(lines, delimiter=self.delimiter, strict=True)
             _skip_header(reader, lines, self.options.header_row)
             rows: list[list[str | None]] = []
             numbers: list[int] = []
@@ -427,19 +427,20 @@ class CsvReader(Reader):
                 except (_RunawayRecord, csv.Error) as exc:
                     consumed = list(lines.in_record)
                     lines.record_done()
-                    if isinstance(exc, _RunawayRecord) or "field larger" in str(exc):
+                    if isinstance(exc, _RunawayRecord) or "field larger" in str(exc) or "end of data" in str(exc):
                         rule, msg = "unterminated_quote", (
                             "a quoted value opened on this line is never closed; the line was "
                             "set aside and reading resumed on the next line")
                     else:
-                        rule, msg = "malformed_csv", f"cannot parse the row: {exc}"
+                        rule, msg = "malformed_csv", (f"cannot parse the row ({exc}); a quote inside a value "
+                                                      "must be doubled (\"\")")
                     if not consumed:
                         break
                     bad.append(BadRow(start, rule, msg, consumed[0].rstrip("\r\n")))
                     # re-read what followed the broken line as fresh records
                     lines.pushback.extend(reversed(consumed[1:]))
                     lines.line_no = start
-                    reader = csv.reader(lines, delimiter=self.delimiter)
+                    reader = csv.reader(lines, delimiter=self.delimiter, strict=True)
                     continue
                 raw_lines = list(lines.in_record)
                 lines.record_done()
@@ -456,7 +457,7 @@ class CsvReader(Reader):
                                           raw_lines[0].rstrip("\r\n")))
                         lines.pushback.extend(reversed(raw_lines[1:]))
                         lines.line_no = start
-                        reader = csv.reader(lines, delimiter=self.delimiter)
+                        reader = csv.reader(lines, delimiter=self.delimiter, strict=True)
                         continue
                     raw = raw_lines[0].rstrip("\r\n") if raw_lines else ""
                     truncated = bool(raw_lines) and not raw_lines[-1].endswith(("\n", "\r"))
@@ -659,7 +660,8 @@ def _record_chunk(records: list[tuple[int, Any]], path: Path) -> Chunk:
     keys: dict[str, None] = {}
     for _, rec in good:
         keys.update(dict.fromkeys(rec))
-    columns = [str(k).strip() for k in keys]
+    # names must be valid text even when the bytes were not
+    columns = [str(k).strip().encode("utf-8", "backslashreplace").decode("utf-8") for k in keys]
     rows = [[cell_text(rec.get(k)) if k in rec else None for k in keys] for _, rec in good]
     return _emit(columns, rows, [n for n, _ in good], bad, _printable)
 
@@ -720,11 +722,34 @@ class JsonReader(Reader):
             pass
         return keys
 
-    def _items(self) -> Iterator[Any]:
+    _backend = "yajl2_c"
+
+    def _items(self, skip: int = 0) -> Iterator[Any]:
         import ijson
 
+        try:
+            backend = ijson.get_backend(self._backend)
+        except ImportError:
+            backend = ijson.get_backend("python")
         with open(self.path, "rb") as fh:
-            yield from ijson.items(fh, self._prefix, use_float=True)
+            yield from itertools.islice(backend.items(fh, self._prefix, use_float=True), skip, None)
+
+    def _records(self) -> Iterator[Any]:
+        """The records; the C parser is used unless a number overflows it (then pure Python)."""
+        import ijson
+
+        emitted = 0
+        while True:
+            try:
+                for rec in self._items(skip=emitted):
+                    emitted += 1
+                    yield rec
+                return
+            except ijson.JSONError as exc:
+                if "overflow" in str(exc) and self._backend != "python":
+                    self._backend = "python"  # big integers: the C parser gives up, Python does not
+                    continue
+                raise
 
     def _peek_columns(self) -> list[str]:
         import ijson
@@ -732,7 +757,7 @@ class JsonReader(Reader):
         keys: dict[str, None] = {}
         seen = 0
         try:
-            for rec in itertools.islice(self._items(), 1000):
+            for rec in itertools.islice(self._records(), 1000):
                 seen += 1
                 if isinstance(rec, dict):
                     keys.update(dict.fromkeys(str(k).strip() for k in rec))
@@ -747,7 +772,7 @@ class JsonReader(Reader):
         batch: list[tuple[int, Any]] = []
         number = 0
         try:
-            for number, rec in enumerate(self._items(), start=1):
+            for number, rec in enumerate(self._records(), start=1):
                 batch.append((number, rec))
                 if len(batch) >= self.options.chunk_rows:
                     yield _record_chunk(batch, self.path)
