@@ -29,7 +29,14 @@ from safelight.ingest.readers import ROW
 from safelight.standard import geography
 from safelight.standard.codelists import codelist
 from safelight.standard.crosswalk import normalise_key
-from safelight.standard.schema import CASE_FIELDS, IDENTITY_FIELDS, SERIES_FIELDS, Field, Group, Kind
+from safelight.standard.schema import (
+    CASE_FIELDS,
+    IDENTITY_FIELDS,
+    SERIES_FIELDS,
+    Field,
+    Group,
+    Kind,
+)
 
 TODAY = dt.date.today()
 _MISSING = object()
@@ -188,12 +195,40 @@ def _code_lookup(fm: FieldMap) -> Callable[[str], Any]:
 # --------------------------------------------------------------------------- converter
 
 
+def _bits_to_lists(masks: np.ndarray, codes: list[str]) -> pa.Array:
+    """Per-row code bitmasks → list<string> in code-list order; a zero mask is null."""
+    n = len(masks)
+    k = len(codes)
+    matrix = ((masks[:, None] >> np.arange(k, dtype=np.int64)[None, :]) & 1).astype(bool)
+    counts = matrix.sum(axis=1)
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+    _, cols = np.nonzero(matrix)
+    values = pa.array(np.array(codes, dtype=object)[cols].tolist() if len(cols) else [], type=pa.string())
+    lists = pa.ListArray.from_arrays(pa.array(offsets), values)
+    if n == 0:
+        return lists
+    return pc.if_else(pa.array(counts == 0), pa.scalar(None, pa.list_(pa.string())), lists)
+
+
+def _band_lookup(listname: str, values: pa.Array) -> pa.Array:
+    """Exact numbers → band codes of ``listname`` (codes carrying min/max), vectorised."""
+    cl = codelist(listname)
+    bands = [(c.attributes["min"], c.attributes["max"], c.code) for c in cl.codes.values()
+             if c.attributes.get("min") is not None]
+    v = values.to_numpy(zero_copy_only=False).astype(float)  # nulls → nan
+    out = np.full(len(v), None, dtype=object)
+    for lo, hi, code in bands:
+        out[(v >= lo) & (v <= hi)] = code
+    return pa.array(out.tolist(), pa.string())
+
+
 class ChunkConverter:
     """Converts raw chunks of one file under one profile.
 
     ``columns`` is the file's cleaned header. Construction checks that every column the profile
     needs is present (file-level error otherwise, naming the missing columns and what the header
-    holds).
+    holds). Aliases rename a header only when the file lacks the target name; raw values are kept
+    under the file's own header names.
     """
 
     def __init__(self, profile: Profile, columns: list[str], *, path: str, file_sha256: str,
@@ -201,7 +236,10 @@ class ChunkConverter:
         self.profile = profile
         self.path = path
         self.file_sha256 = file_sha256
-        self.rename = {c: profile.aliases[c] for c in columns if c in profile.aliases}
+        own = set(columns)
+        self.rename = {c: profile.aliases[c] for c in columns
+                       if c in profile.aliases and profile.aliases[c] not in own}
+        self.raw_name = {v: k for k, v in self.rename.items()}
         self.columns = [self.rename.get(c, c) for c in columns]
         present = set(self.columns)
         missing = [c for c in profile.source_columns(required_only=True) if c not in present]
@@ -217,13 +255,12 @@ class ChunkConverter:
         if ambiguous:
             raise InputFileError(path, f"column(s) {', '.join(ambiguous)} used by the profile appear "
                                  "more than once in the header", "rename the duplicate columns")
+        # an optional field is read from whichever of its columns exist
         self.fields = {n: fm for n, fm in profile.fields.items()
-                       if all(c in present for c in fm.columns) or not fm.optional}
-        self._parsers: dict[str, Callable[[str], ParseResult]] = {}
-        schema_fields = SERIES_FIELDS if profile.target == "series" else {f.name: f for f in CASE_FIELDS + IDENTITY_FIELDS}
-        self.schema = schema_fields
-        for name, fm in self.fields.items():
-            self._parsers[name] = self._make_parser(fm)
+                       if not fm.optional or any(c in present for c in fm.columns)}
+        self.schema = SERIES_FIELDS if profile.target == "series" else {
+            f.name: f for f in CASE_FIELDS + IDENTITY_FIELDS}
+        self._parsers = {name: self._make_parser(fm) for name, fm in self.fields.items()}
 
     # ---- per-field parsers over distinct values
 
@@ -254,13 +291,15 @@ class ChunkConverter:
             return parse_code
         if f.kind is Kind.CODES:
             lookup = _code_lookup(fm)
-            order = {c: i for i, c in enumerate(codelist(f.codelist).codes)} if f.codelist else {}
+            bit = {c: 1 << i for i, c in enumerate(codelist(f.codelist).codes)}
+            splitter = (re.compile("|".join(re.escape(x) for x in fm.separators)).split
+                        if len(fm.separators) > 1 else lambda text: text.split(fm.separators[0]))
 
             def parse_codes(raw: str) -> ParseResult:
                 if normalise_key(raw) in missing:
-                    return None, None
-                out: list[str] = []
-                for part in raw.split(fm.separator):
+                    return 0, None
+                mask = 0
+                for part in splitter(raw):
                     key = normalise_key(part)
                     if not key:
                         continue
@@ -270,8 +309,9 @@ class ChunkConverter:
                             continue
                         return None, ("unknown_code", f"{part.strip()!r} is not a known value of {f.name}; "
                                       f"add it to the profile's values.{f.name}")
-                    out += value if isinstance(value, list) else ([value] if value else [])
-                return sorted(set(out), key=lambda c: order.get(c, 99)) or None, None
+                    for code in value if isinstance(value, list) else ([value] if value else []):
+                        mask |= bit[code]
+                return mask, None
             return parse_codes
         if f.kind is Kind.COUNTRY:
             overrides = fm.values
@@ -313,15 +353,18 @@ class ChunkConverter:
                     return None, None
                 return _count_parser(raw)
             return parse_count
+        values = fm.values
 
         def parse_string(raw: str) -> ParseResult:
             s = " ".join(raw.split())
+            if values and normalise_key(s) in values:
+                return values[normalise_key(s)], None
             return (s or None), None
         return parse_string
 
     # ---- conversion
 
-    def _distinct(self, arr: pa.ChunkedArray | pa.Array, name: str, column: str
+    def _distinct(self, arr: pa.ChunkedArray | pa.Array, name: str
                   ) -> tuple[np.ndarray, list[Any], list[tuple[str, str] | None], list[Any]]:
         """Dictionary-encode ``arr``; parse each distinct value. Returns (indices, outs, errs, uniques)."""
         if isinstance(arr, pa.ChunkedArray):
@@ -340,36 +383,35 @@ class ChunkConverter:
             idx = np.where(enc.indices.is_valid().to_numpy(zero_copy_only=False), idx, -1)
         return idx.astype(np.int64), outs, errs, uniques
 
+    @staticmethod
+    def _note_errors(idx: np.ndarray, errs: list, uniques: list, column: str,
+                     reasons: dict[int, list[Reason]]) -> None:
+        err_u = np.array([e is not None for e in errs], dtype=bool)
+        if not err_u.any():
+            return
+        for pos in np.nonzero((idx >= 0) & err_u[np.maximum(idx, 0)])[0].tolist():
+            rule, msg = errs[idx[pos]]
+            reasons.setdefault(pos, []).append(Reason(column, rule, uniques[idx[pos]], msg))
+
     def convert(self, table: pa.Table) -> Converted:
+        """Map and validate one chunk (see the module docstring for the contract)."""
         if self.rename:
             table = table.rename_columns([self.rename.get(c, c) for c in table.column_names])
-        n = table.num_rows
         reasons: dict[int, list[Reason]] = {}
-        out_cols: dict[str, pa.Array] = {}
-
-        def flag(positions: np.ndarray, column: str, rule_msgs: list, values: list) -> None:
-            for pos in positions.tolist():
-                rule, msg = rule_msgs[pos]
-                reasons.setdefault(pos, []).append(Reason(column, rule, values[pos], msg))
-
+        out_cols: dict[str, Any] = {}
         for name, fm in self.fields.items():
-            f = fm.field
-            if fm.flags:
-                out_cols[name] = self._convert_flags(table, fm, reasons)
+            if fm.field.kind is Kind.CODES:
+                out_cols[name] = self._convert_codes(table, fm, reasons)
                 continue
             col = fm.column
             if col not in table.column_names:  # optional and absent in this chunk (JSON)
-                out_cols[name] = pa.nulls(n)
+                out_cols[name] = None
                 continue
-            idx, outs, errs, uniques = self._distinct(table[col], name, col)
-            err_u = np.array([e is not None for e in errs], dtype=bool)
-            if err_u.any():
-                bad_rows = np.nonzero((idx >= 0) & err_u[np.maximum(idx, 0)])[0]
-                for pos in bad_rows.tolist():
-                    u = idx[pos]
-                    rule, msg = errs[u]
-                    reasons.setdefault(pos, []).append(Reason(col, rule, uniques[u], msg))
-            out_cols[name] = self._spread(f, outs, idx)
+            idx, outs, errs, uniques = self._distinct(table[col], name)
+            self._note_errors(idx, errs, uniques, self.raw_name.get(col, col), reasons)
+            out_cols[name] = self._spread(fm.field, outs, idx)
+        if self.profile.target == "series":
+            return self._assemble_series(table, out_cols, reasons)
         return self._assemble(table, out_cols, reasons)
 
     def _spread(self, f: Field, outs: list[Any], idx: np.ndarray) -> Any:
@@ -388,90 +430,75 @@ class ChunkConverter:
         if f.kind is Kind.COUNT:
             parts = [o if o is not None else (None, None, None) for o in outs]
             return tuple(spread([p[i] for p in parts], pa.float64()) for i in range(3))
-        typ = {Kind.INTEGER: pa.int32(), Kind.CODES: pa.list_(pa.string()), Kind.BOOLEAN: pa.bool_()}.get(f.kind, pa.string())
+        typ = {Kind.INTEGER: pa.int32(), Kind.BOOLEAN: pa.bool_()}.get(f.kind, pa.string())
         return spread(outs, typ)
 
-    def _convert_flags(self, table: pa.Table, fm: FieldMap, reasons: dict[int, list[Reason]]) -> pa.Array:
+    def _convert_codes(self, table: pa.Table, fm: FieldMap, reasons: dict[int, list[Reason]]) -> pa.Array:
+        """A multi-valued field: the union of its list column and its flag columns, as code bitmasks."""
         n = table.num_rows
-        codes: list[str] = []
-        masks: list[np.ndarray] = []
-        for col, code in fm.flags.items():  # type: ignore[union-attr]
+        codes = list(codelist(fm.field.codelist).codes)
+        bit = {c: 1 << i for i, c in enumerate(codes)}
+        masks = np.zeros(n, dtype=np.int64)
+        if fm.column and fm.column in table.column_names:
+            idx, outs, errs, uniques = self._distinct(table[fm.column], fm.field.name)
+            self._note_errors(idx, errs, uniques, self.raw_name.get(fm.column, fm.column), reasons)
+            per_unique = np.array([o or 0 for o in outs] or [0], dtype=np.int64)
+            masks |= np.where(idx >= 0, per_unique[np.maximum(idx, 0)], 0)
+        for col, code in (fm.flags or {}).items():
             if col not in table.column_names:
                 continue
-            arr = table[col].combine_chunks()
-            enc = pc.dictionary_encode(arr)
+            enc = pc.dictionary_encode(table[col].combine_chunks())
             uniques = enc.dictionary.to_pylist()
             state = []  # 1 present, 0 absent, -1 invalid
             for u in uniques:
-                key = normalise_key(u) if u is not None else ""
-                if key in fm.true_values:
-                    state.append(1)
-                elif key in fm.false_values or key in self.profile.missing_values:
-                    state.append(0)
-                else:
-                    state.append(-1)
+                key = normalise_key(u)
+                state.append(1 if key in fm.true_values else
+                             0 if key in fm.false_values or key in self.profile.missing_values else -1)
             st = np.array(state or [0], dtype=np.int8)
             idx = enc.indices.to_numpy(zero_copy_only=False)
-            valid = enc.indices.is_valid().to_numpy(zero_copy_only=False) if enc.indices.null_count else np.ones(n, bool)
-            per_row = np.where(valid, st[np.where(valid, idx, 0)], 0)
+            if enc.indices.null_count:
+                idx = np.where(enc.indices.is_valid().to_numpy(zero_copy_only=False), idx, -1)
+            per_row = np.where(idx >= 0, st[np.maximum(idx, 0)], 0)
+            raw_col = self.raw_name.get(col, col)
             for pos in np.nonzero(per_row < 0)[0].tolist():
-                reasons.setdefault(pos, []).append(Reason(col, "invalid_flag", uniques[idx[pos]],
-                                                          f"{uniques[idx[pos]]!r} is not a yes/no flag value"))
-            for c in (code if isinstance(code, list) else [code]):
-                codes.append(c)
-                masks.append(per_row > 0)
-        if not masks:
-            return pa.nulls(n, pa.list_(pa.string()))
-        # merge duplicate codes (two columns feeding one code)
-        uniq_codes: dict[str, np.ndarray] = {}
-        for c, m in zip(codes, masks, strict=True):
-            uniq_codes[c] = uniq_codes[c] | m if c in uniq_codes else m
-        order = {c: i for i, c in enumerate(codelist(fm.field.codelist).codes)}
-        names = sorted(uniq_codes, key=lambda c: order.get(c, 99))
-        matrix = np.stack([uniq_codes[c] for c in names], axis=1)
-        counts = matrix.sum(axis=1)
-        offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
-        rows, cols = np.nonzero(matrix)
-        values = pa.array(np.array(names, dtype=object)[cols].tolist() if len(cols) else [], type=pa.string())
-        lists = pa.ListArray.from_arrays(pa.array(offsets), values)
-        return pc.if_else(pa.array(counts == 0), pa.scalar(None, pa.list_(pa.string())), lists)
+                value = uniques[idx[pos]]
+                reasons.setdefault(pos, []).append(Reason(raw_col, "invalid_flag", value,
+                                                          f"{value!r} is not a yes/no flag value"))
+            flag_bits = 0
+            for c in code if isinstance(code, list) else [code]:
+                flag_bits |= bit[c]
+            masks |= np.where(per_row > 0, flag_bits, 0)
+        return _bits_to_lists(masks, codes)
 
     # ---- assembly
 
     def _assemble(self, table: pa.Table, cols: dict[str, Any], reasons: dict[int, list[Reason]]) -> Converted:
         n = table.num_rows
-        if self.profile.target == "series":
-            return self._assemble_series(table, cols, reasons)
         rows = table[ROW].combine_chunks()
-        # record id
         if self.profile.generate_record_ids:
             record_id = pc.binary_join_element_wise(pa.scalar(self.file_sha256[:12]),
                                                     pc.cast(rows, pa.string()), "-")
         else:
-            rid = table[self.profile.record_id_column].combine_chunks()
-            record_id = pc.utf8_trim_whitespace(rid)
+            rid_col = self.profile.record_id_column
+            record_id = pc.utf8_trim_whitespace(table[rid_col].combine_chunks())
             empty = pc.fill_null(pc.equal(record_id, ""), True).to_numpy(zero_copy_only=False)
             for pos in np.nonzero(empty)[0].tolist():
-                reasons.setdefault(pos, []).append(Reason(self.profile.record_id_column, "missing_record_id",
-                                                          None, "the record has no id"))
+                reasons.setdefault(pos, []).append(Reason(self.raw_name.get(rid_col, rid_col),
+                                                          "missing_record_id", None, "the record has no id"))
         out: dict[str, pa.Array] = {"record_id": record_id}
         for f in CASE_FIELDS[1:]:
             out[f.name] = self._field_array(f, cols, n)
-        # dates: registration_date gives the year when the year is missing
-        if "registration_date" in cols:
-            y, _m, _d, date = cols["registration_date"]
-            out["registration_date"] = date
-            out["year_of_registration"] = pc.coalesce(out["year_of_registration"], pc.cast(y, pa.int32()))
-        self._derive_bands(out, reasons, n)
-        # consent → permissions
-        consent = out["consent"]
+        if cols.get("registration_date") is not None:
+            year = cols["registration_date"][0]
+            out["year_of_registration"] = pc.coalesce(out["year_of_registration"], pc.cast(year, pa.int32()))
+        self._derive_bands(out, reasons)
         cl = codelist("consent")
-        lk = {c.code: bool(c.attributes.get("linkage")) for c in cl.codes.values()}
-        st = {c.code: bool(c.attributes.get("statistics")) for c in cl.codes.values()}
-        cons = consent.to_pylist()
-        out["consent_linkage"] = pa.array([lk.get(c, False) for c in cons], pa.bool_())
-        out["consent_statistics"] = pa.array([st.get(c, False) for c in cons], pa.bool_())
-        out["source"] = self._source_map(table, Group.CASE)
+        consent = out["consent"]
+        for flag in ("linkage", "statistics"):
+            allowed = [c.code for c in cl.codes.values() if c.attributes.get(flag)]
+            out[f"consent_{flag}"] = pc.fill_null(pc.is_in(consent, pa.array(allowed)), False)
+        out["source"] = self._source_struct(table, Group.CASE)
+        out["profile_sha256"] = pa.array(np.full(n, self.profile.sha256, dtype=object).tolist(), pa.string())
         out[ROW] = rows
 
         ident = None
@@ -479,35 +506,34 @@ class ChunkConverter:
             idc: dict[str, pa.Array] = {"record_id": record_id}
             for f in IDENTITY_FIELDS:
                 if f.kind is Kind.DATE:
-                    if f.name in cols:
-                        y, m, d, date = cols[f.name]
-                    else:
-                        y, m, d, date = (pa.nulls(n, pa.int16()), pa.nulls(n, pa.int8()),
-                                         pa.nulls(n, pa.int8()), pa.nulls(n, pa.date32()))
-                    idc["birth_date"], idc["birth_year"], idc["birth_month"], idc["birth_day"] = date, y, m, d
+                    parts = cols.get(f.name) or (pa.nulls(n, pa.int16()), pa.nulls(n, pa.int8()),
+                                                 pa.nulls(n, pa.int8()), pa.nulls(n, pa.date32()))
+                    idc["birth_year"], idc["birth_month"], idc["birth_day"], idc["birth_date"] = parts
                 else:
                     idc[f.name] = self._field_array(f, cols, n)
-            # a birth date after the registration is impossible
-            if "birth_date" in cols:
-                by = idc["birth_year"].to_numpy(zero_copy_only=False)
-                ry = out["year_of_registration"].to_numpy(zero_copy_only=False)
-                with np.errstate(invalid="ignore"):
-                    after = np.nan_to_num(by.astype(float), nan=-1) > np.nan_to_num(ry.astype(float), nan=1e9)
-                col = self.fields["birth_date"].column
-                raw = table[col].to_pylist() if col in table.column_names else [None] * n
-                for pos in np.nonzero(after)[0].tolist():
-                    reasons.setdefault(pos, []).append(Reason(col, "birth_after_registration", raw[pos],
-                                                              "the birth date is after the year of registration"))
-            idc["source"] = self._source_map(table, Group.IDENTITY)
+            if cols.get("birth_date") is not None:
+                self._check_birth_before_registration(table, idc, out, reasons)
+            idc["source"] = self._source_struct(table, Group.IDENTITY)
             ident = pa.table(idc)
-        main = pa.table(out)
-        return self._split(table, main, ident, reasons)
+        return self._split(table, pa.table(out), ident, reasons)
+
+    def _check_birth_before_registration(self, table, idc, out, reasons) -> None:
+        by = idc["birth_year"].to_numpy(zero_copy_only=False).astype(float)
+        ry = out["year_of_registration"].to_numpy(zero_copy_only=False).astype(float)
+        after = np.nan_to_num(by, nan=-1) > np.nan_to_num(ry, nan=1e9)
+        if not after.any():
+            return
+        col = self.fields["birth_date"].column
+        raw = table[col].to_pylist()
+        for pos in np.nonzero(after)[0].tolist():
+            reasons.setdefault(pos, []).append(Reason(self.raw_name.get(col, col), "birth_after_registration",
+                                                      raw[pos], "the birth date is after the year of registration"))
 
     def _field_array(self, f: Field, cols: dict[str, Any], n: int) -> pa.Array:
         typ = {Kind.INTEGER: pa.int32(), Kind.CODES: pa.list_(pa.string()), Kind.BOOLEAN: pa.bool_(),
                Kind.DATE: pa.date32()}.get(f.kind, pa.string())
         arr = cols.get(f.name)
-        if isinstance(arr, tuple):  # DATE
+        if isinstance(arr, tuple):  # DATE: (year, month, day, date)
             arr = arr[3]
         if arr is None:
             arr = pa.nulls(n, typ)
@@ -515,58 +541,54 @@ class ChunkConverter:
             arr = arr.cast(typ)
         default = self.profile.defaults.get(f.name, SYSTEM_DEFAULTS.get(f.name))
         if default is not None:
-            arr = pc.fill_null(arr, pa.scalar(default, typ))
+            arr = pc.fill_null(arr, pa.scalar(default if f.kind is not Kind.CODES else [default], typ))
         return arr
 
-    def _derive_bands(self, out: dict[str, pa.Array], reasons: dict[int, list[Reason]], n: int) -> None:
-        """Fill age_band / majority_status / months band from exact values; flag contradictions."""
-        for exact, band_field, listname in (("age_years", "age_band", "age_band"),
-                                            ("months_trafficked", "months_trafficked_band", "months_trafficked_band")):
+    def _derive_bands(self, out: dict[str, pa.Array], reasons: dict[int, list[Reason]]) -> None:
+        """Fill bands and minor/adult from exact values; flag contradictions with given ones."""
+        checks = [("age_years", "age_band", "age_band", "inconsistent_age"),
+                  ("months_trafficked", "months_trafficked_band", "months_trafficked_band",
+                   "inconsistent_duration")]
+        for exact, band_field, listname, rule in checks:
             values = out[exact]
-            if values.null_count == n:
+            if values.null_count == len(values):
                 continue
-            cl = codelist(listname)
-            py = values.to_pylist()
-            derived = [cl.band_of(v) if v is not None else None for v in py]
-            given = out[band_field].to_pylist()
-            for pos, (d, g) in enumerate(zip(derived, given, strict=True)):
-                if d is not None and g is not None and d != g:
-                    reasons.setdefault(pos, []).append(Reason(
-                        band_field, "inconsistent_age" if exact == "age_years" else "inconsistent_duration",
-                        g, f"{band_field} {g!r} contradicts {exact} {py[pos]}"))
-            out[band_field] = pc.coalesce(out[band_field], pa.array(derived, pa.string()))
+            self._reconcile(out, reasons, band_field, _band_lookup(listname, values), rule, exact)
             if exact == "age_years":
-                maj = [None if v is None else ("minor" if v < 18 else "adult") for v in py]
-                given_m = out["majority_status"].to_pylist()
-                for pos, (d, g) in enumerate(zip(maj, given_m, strict=True)):
-                    if d and g and d != g:
-                        reasons.setdefault(pos, []).append(Reason(
-                            "majority_status", "inconsistent_age", g, f"majority_status {g!r} contradicts age {py[pos]}"))
-                out["majority_status"] = pc.coalesce(out["majority_status"], pa.array(maj, pa.string()))
-        # a band alone still tells minor/adult
-        band = out["age_band"].to_pylist()
-        from_band = [None if b is None else ("minor" if b in ("0-8", "9-17") else "adult") for b in band]
-        out["majority_status"] = pc.coalesce(out["majority_status"], pa.array(from_band, pa.string()))
+                years = values.to_numpy(zero_copy_only=False).astype(float)
+                maj = np.full(len(years), None, dtype=object)
+                maj[years < 18] = "minor"
+                maj[years >= 18] = "adult"
+                self._reconcile(out, reasons, "majority_status", pa.array(maj.tolist(), pa.string()), rule, exact)
+        minors = pc.is_in(out["age_band"], pa.array(["0-8", "9-17"]))
+        from_band = pc.if_else(pc.is_null(out["age_band"]), pa.scalar(None, pa.string()),
+                               pc.if_else(minors, "minor", "adult"))
+        out["majority_status"] = pc.coalesce(out["majority_status"], from_band)
 
-    def _source_map(self, table: pa.Table, group: Group) -> pa.Array:
-        """MAP<column, raw value> of the source columns feeding ``group``'s fields."""
+    @staticmethod
+    def _reconcile(out, reasons, field_name: str, derived: pa.Array, rule: str, exact: str) -> None:
+        given = out[field_name]
+        clash = pc.fill_null(pc.not_equal(given, derived), False).to_numpy(zero_copy_only=False)
+        if clash.any():
+            g, d, e = given.to_pylist(), derived.to_pylist(), out[exact].to_pylist()
+            for pos in np.nonzero(clash)[0].tolist():
+                reasons.setdefault(pos, []).append(Reason(
+                    field_name, rule, g[pos], f"{field_name} {g[pos]!r} contradicts {exact} {e[pos]} ({d[pos]})"))
+        out[field_name] = pc.coalesce(given, derived)
+
+    def _source_struct(self, table: pa.Table, group: Group) -> pa.Array:
+        """Raw values of the source columns feeding ``group``'s fields, under the file's header names."""
         cols: list[str] = []
+        if group is not Group.IDENTITY and self.profile.record_id_column:
+            cols.append(self.profile.record_id_column)
         for fm in self.fields.values():
-            if fm.field.group is group or (group is Group.CASE and fm.field.group is Group.SERIES):
+            if (fm.field.group is Group.IDENTITY) == (group is Group.IDENTITY):
                 cols += [c for c in fm.columns if c in table.column_names]
-        if group is Group.CASE and self.profile.record_id_column:
-            cols.insert(0, self.profile.record_id_column)
-        cols = list(dict.fromkeys(cols))
-        n = table.num_rows
+        cols = [c for c in dict.fromkeys(cols) if c in table.column_names]
         if not cols:
-            return pa.nulls(n, pa.map_(pa.string(), pa.string()))
-        k = len(cols)
-        values = pa.concat_arrays([table[c].combine_chunks() for c in cols])
-        order = (np.arange(n)[:, None] + np.arange(k)[None, :] * n).ravel()
-        items = values.take(pa.array(order))
-        keys = pa.array(np.tile(np.array(cols, dtype=object), n).tolist() if n else [], pa.string())
-        offsets = pa.array(np.arange(0, n * k + 1, k, dtype=np.int32))
-        return pa.MapArray.from_arrays(offsets, keys, items)
+            return pa.nulls(table.num_rows, pa.struct([("_", pa.string())]))
+        return pa.StructArray.from_arrays([table[c].combine_chunks() for c in cols],
+                                          names=[self.raw_name.get(c, c) for c in cols])
 
     def _assemble_series(self, table: pa.Table, cols: dict[str, Any], reasons: dict[int, list[Reason]]) -> Converted:
         n = table.num_rows
@@ -575,25 +597,30 @@ class ChunkConverter:
             if f.kind is Kind.COUNT:
                 v, lo, hi = cols.get(name) or (pa.nulls(n, pa.float64()),) * 3
                 out["value"], out["value_low"], out["value_high"] = v, lo, hi
-                continue
-            out[name] = self._field_array(f, cols, n)
+            elif name != "category_code":
+                out[name] = self._field_array(f, cols, n)
         for name, f in self.schema.items():
             if f.required:
-                col = self.fields[name].column if name in self.fields else name
+                fm = self.fields.get(name)
+                col = self.raw_name.get(fm.column, fm.column) if fm and fm.column else name
                 vals = out["value_low"] if name == "value" else out[name]
                 for pos in np.nonzero(vals.is_null().to_numpy(zero_copy_only=False))[0].tolist():
                     if not any(r.column == col for r in reasons.get(pos, [])):
                         reasons.setdefault(pos, []).append(Reason(col, "missing_value", None, f"{name} is required"))
-        # the category of a citizenship / repatriation breakdown is a country label
+        # the crosswalk names categories it knows (totals, forms, "nationals"); country labels of a
+        # citizenship / repatriation breakdown resolve to a country instead
+        known = self.profile.crosswalk.lookup("category") if self.profile.crosswalk else {}
         cats = out["category"].to_pylist()
         dims = out["dimension"].to_pylist()
-        distinct = {c for c, d in zip(cats, dims, strict=True)
-                    if c and d in ("citizenship", "country_of_repatriation")}
+        codes = [known.get(normalise_key(c)) if c else None for c in cats]
+        by_country = ("citizenship", "country_of_repatriation")
+        distinct = {c for c, d, k in zip(cats, dims, codes, strict=True) if c and d in by_country and k is None}
         resolved = geography.resolve_countries(distinct)
+        out["category_code"] = pa.array(codes, pa.string())
         out["category_iso3"] = pa.array(
-            [resolved.get(c) if d in ("citizenship", "country_of_repatriation") and c else None
-             for c, d in zip(cats, dims, strict=True)], pa.string())
-        out["source_row"] = self._source_map(table, Group.CASE)
+            [resolved.get(c) if d in by_country and c and k is None else None
+             for c, d, k in zip(cats, dims, codes, strict=True)], pa.string())
+        out["source_row"] = self._source_struct(table, Group.SERIES)
         out[ROW] = table[ROW].combine_chunks()
         return self._split(table, pa.table(out), None, reasons)
 
@@ -608,6 +635,7 @@ class ChunkConverter:
         rows = table[ROW].to_pylist()
         bad_positions = sorted(reasons)
         raw_table = table.take(pa.array(bad_positions)).select(raw_cols).to_pylist()
-        rejected = [Rejected(rows[p], reasons[p], json.dumps(r, ensure_ascii=False))
-                    for p, r in zip(bad_positions, raw_table, strict=True)]
+        rejected = [Rejected(rows[p], reasons[p], json.dumps(
+            {self.raw_name.get(k, k): v for k, v in r.items()}, ensure_ascii=False))
+            for p, r in zip(bad_positions, raw_table, strict=True)]
         return Converted(main.filter(keep), ident.filter(keep) if ident is not None else None, rejected)

@@ -30,7 +30,14 @@ from safelight import __version__
 from safelight.errors import InputFileError
 from safelight.ingest.convert import ChunkConverter, Rejected
 from safelight.ingest.profile import Profile
-from safelight.ingest.readers import ROW, BadRow, Reader, XlsxReader, duplicated_headers, open_reader
+from safelight.ingest.readers import (
+    ROW,
+    BadRow,
+    Reader,
+    XlsxReader,
+    duplicated_headers,
+    open_reader,
+)
 from safelight.standard.schema import SCHEMA_VERSION
 from safelight.store.hub import Hub, _now, columns_of
 
@@ -133,7 +140,7 @@ def ingest_file(hub: Hub, path: str | Path, *, contributor: str, profile: Profil
                 con.unregister("_q")
             if converted.main.num_rows:
                 if profile.target == "cases":
-                    _stage_cases(con, stage, converted.main, converted.identities, contributor, cid, profile)
+                    _stage_cases(con, stage, converted.main, converted.identities, contributor, cid)
                 else:
                     _insert_series(con, converted.main, cid)
             if progress:
@@ -178,42 +185,41 @@ def _bytes_read(reader: Reader) -> int:
 
 def _create_stage(con, stage: str) -> None:
     con.execute(f"CREATE TABLE {stage} AS SELECT * FROM cases LIMIT 0")
-    con.execute(f"ALTER TABLE {stage} ADD COLUMN ident_source MAP(VARCHAR, VARCHAR)")
+    con.execute(f"ALTER TABLE {stage} ADD COLUMN ident_source JSON")
     con.execute(f"CREATE TABLE {stage}_ident AS SELECT * FROM identities LIMIT 0")
     con.execute(f"ALTER TABLE {stage}_ident ADD COLUMN source_row BIGINT")
 
 
 def _stage_cases(con, stage: str, main: pa.Table, ident: pa.Table | None, contributor: str,
-                 cid: int, profile: Profile) -> None:
+                 cid: int) -> None:
+    """Append converted rows to the staging tables (raw-value structs become JSON)."""
+    if ident is not None:
+        main = main.append_column("ident_source", ident["source"])
     con.register("_main", main)
-    case_cols = columns_of(con, stage)
-    provided = {
-        "contributor": "?", "contribution_id": "?", "source_row": f'"{ROW}"',
-        "row_hash": "''", "ident_source": "NULL",
-    }
-    select = ", ".join(provided.get(c, c) for c in case_cols)
+    provided = {"contributor": "?", "contribution_id": "?", "source_row": f'"{ROW}"',
+                "source": "to_json(source)",
+                "ident_source": "to_json(ident_source)" if ident is not None else "NULL"}
+    select = ", ".join(provided.get(c, c) for c in columns_of(con, stage))
     con.execute(f"INSERT INTO {stage} SELECT {select} FROM _main", [contributor, cid])
     con.unregister("_main")
     if ident is not None:
         ident = ident.append_column("source_row", main[ROW])
         con.register("_ident", ident)
-        id_cols = columns_of(con, f"{stage}_ident")
-        provided = {"contributor": "?", "contribution_id": "?"}
-        select = ", ".join(provided.get(c, c) for c in id_cols)
+        provided = {"contributor": "?", "contribution_id": "?", "source": "to_json(source)"}
+        select = ", ".join(provided.get(c, c) for c in columns_of(con, f"{stage}_ident"))
         con.execute(f"INSERT INTO {stage}_ident SELECT {select} FROM _ident", [contributor, cid])
         con.unregister("_ident")
 
 
 def _merge(con, stage: str, cid: int, contributor: str, converter: ChunkConverter,
            result: IngestResult) -> None:
-    """Set-based end of a cases ingest: duplicates → quarantine; new/updated/unchanged merge."""
+    """Set-based end of a cases ingest: duplicates → quarantine; new/updated/unchanged merge.
+
+    A record already in the hub is *unchanged* when the same profile produced it from the same
+    raw values (case and identity columns); otherwise the newer row replaces it.
+    """
     profile = converter.profile
     id_col = profile.record_id_column or "(generated id)"
-    # identity raw values join the row hash so a changed name counts as an update
-    con.execute(f"""UPDATE {stage} s SET ident_source = i.source FROM {stage}_ident i
-                    WHERE i.source_row = s.source_row""")
-    con.execute(f"UPDATE {stage} SET row_hash = md5(? || coalesce(CAST(to_json(source) AS VARCHAR), '') "
-                f"|| coalesce(CAST(to_json(ident_source) AS VARCHAR), ''))", [profile.sha256])
     # duplicates within the file: keep the first row of each record id
     con.execute(f"""CREATE TABLE {stage}_dup AS
         SELECT source_row, record_id, first_row, source, ident_source FROM (
@@ -224,31 +230,36 @@ def _merge(con, stage: str, cid: int, contributor: str, converter: ChunkConverte
         SELECT ?, source_row, ['duplicate_record_id'],
                json_array(json_object('column', ?, 'rule', 'duplicate_record_id', 'value', record_id,
                           'message', 'record id already used at row ' || first_row || ' of this file')),
-               CAST(to_json(map_concat(coalesce(source, MAP {{}}), coalesce(ident_source, MAP {{}}))) AS VARCHAR)
+               CAST(json_merge_patch(coalesce(source, '{{}}'), coalesce(ident_source, '{{}}')) AS VARCHAR)
         FROM {stage}_dup""", [cid, id_col])
     con.execute(f"DELETE FROM {stage} WHERE source_row IN (SELECT source_row FROM {stage}_dup)")
     con.execute(f"DELETE FROM {stage}_ident WHERE source_row IN (SELECT source_row FROM {stage}_dup)")
     # compare with what the hub already holds for this contributor
     con.execute(f"""CREATE TABLE {stage}_cmp AS
-        SELECT s.record_id, c.row_hash IS NULL AS is_new, c.row_hash IS NOT NULL AND c.row_hash <> s.row_hash AS is_updated
-        FROM {stage} s LEFT JOIN (SELECT record_id, row_hash FROM cases WHERE contributor = ?) c
-        USING (record_id)""", [contributor])
+        SELECT s.record_id, c.record_id IS NULL AS is_new,
+               c.record_id IS NOT NULL AND (
+                   c.profile_sha256 <> s.profile_sha256
+                   OR CAST(c.source AS VARCHAR) IS DISTINCT FROM CAST(s.source AS VARCHAR)
+                   OR CAST(i.source AS VARCHAR) IS DISTINCT FROM CAST(s.ident_source AS VARCHAR)) AS is_updated
+        FROM {stage} s
+        LEFT JOIN (SELECT record_id, profile_sha256, source FROM cases WHERE contributor = ?) c USING (record_id)
+        LEFT JOIN (SELECT record_id, source FROM identities WHERE contributor = ?) i USING (record_id)""",
+                [contributor, contributor])
     new, updated, unchanged = con.execute(f"""SELECT count(*) FILTER (WHERE is_new),
         count(*) FILTER (WHERE is_updated), count(*) FILTER (WHERE NOT is_new AND NOT is_updated)
         FROM {stage}_cmp""").fetchone()
     if updated:
-        con.execute(f"""DELETE FROM cases WHERE contributor = ? AND record_id IN
-                        (SELECT record_id FROM {stage}_cmp WHERE is_updated)""", [contributor])
-        con.execute(f"""DELETE FROM identities WHERE contributor = ? AND record_id IN
-                        (SELECT record_id FROM {stage}_cmp WHERE is_updated)""", [contributor])
-    case_cols = columns_of(con, "cases")
-    cols = ", ".join(f"s.{c}" for c in case_cols)
-    con.execute(f"""INSERT INTO cases SELECT {cols} FROM {stage} s
-                    JOIN {stage}_cmp m USING (record_id) WHERE m.is_new OR m.is_updated""")
-    id_cols = columns_of(con, "identities")
-    cols = ", ".join(f"i.{c}" for c in id_cols)
+        for table in ("cases", "identities"):
+            con.execute(f"""DELETE FROM {table} WHERE contributor = ? AND record_id IN
+                            (SELECT record_id FROM {stage}_cmp WHERE is_updated)""", [contributor])
+    if unchanged:
+        con.execute(f"DELETE FROM {stage} WHERE record_id IN (SELECT record_id FROM {stage}_cmp "
+                    "WHERE NOT is_new AND NOT is_updated)")
+    cols = ", ".join(columns_of(con, "cases"))
+    con.execute(f"INSERT INTO cases SELECT {cols} FROM {stage}")
+    cols = ", ".join(f"i.{c}" for c in columns_of(con, "identities"))
     con.execute(f"""INSERT INTO identities SELECT {cols} FROM {stage}_ident i
-                    JOIN {stage}_cmp m USING (record_id) WHERE m.is_new OR m.is_updated""")
+                    SEMI JOIN {stage} s ON s.source_row = i.source_row""")
     result.rows_new, result.rows_updated, result.rows_unchanged = int(new), int(updated), int(unchanged)
     result.rows_accepted = int(new + updated + unchanged)
     for suffix in ("_cmp", "_dup", "_ident", ""):
@@ -257,9 +268,8 @@ def _merge(con, stage: str, cid: int, contributor: str, converter: ChunkConverte
 
 def _insert_series(con, main: pa.Table, cid: int) -> None:
     con.register("_series", main)
-    cols = columns_of(con, "series")
-    provided = {"contribution_id": "?", "source_row": f'"{ROW}"', "source_row_values": "source_row"}
-    select = ", ".join(provided.get(c, c) for c in cols)
+    provided = {"contribution_id": "?", "source_row": f'"{ROW}"', "source_row_values": "to_json(source_row)"}
+    select = ", ".join(provided.get(c, c) for c in columns_of(con, "series"))
     con.execute(f"INSERT INTO series SELECT {select} FROM _series", [cid])
     con.unregister("_series")
 

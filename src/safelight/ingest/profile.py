@@ -35,19 +35,17 @@ class FieldMap:
 
     field: Field
     column: str | None = None
-    flags: dict[str, str] | None = None  # source column → canonical code (multi-valued fields)
+    flags: dict[str, str | list[str]] | None = None  # source column → code(s) (multi-valued fields)
     true_values: frozenset[str] = frozenset(DEFAULT_TRUE)
     false_values: frozenset[str] = frozenset(DEFAULT_FALSE)
-    separator: str = ";"
+    separators: tuple[str, ...] = (";",)
     values: dict[str, Any] = field(default_factory=dict)  # normalised raw → canonical
     date_formats: tuple[str, ...] = ()
     optional: bool = False
 
     @property
     def columns(self) -> list[str]:
-        if self.flags:
-            return list(self.flags)
-        return [self.column] if self.column else []
+        return ([self.column] if self.column else []) + list(self.flags or ())
 
 
 @dataclass(frozen=True)
@@ -179,8 +177,8 @@ def parse_profile(text: str, origin: str) -> Profile:
                    "date_formats", "optional"}
         if set(spec) - allowed:
             raise _err(origin, where, f"unknown key(s) {', '.join(sorted(set(spec) - allowed))}")
-        if bool(spec.get("column")) == bool(spec.get("flags")):
-            raise _err(origin, where, "give exactly one of 'column' or 'flags'")
+        if not spec.get("column") and not spec.get("flags"):
+            raise _err(origin, where, "give 'column', 'flags' or both (their union)")
         flags = spec.get("flags")
         if flags is not None:
             if fdef.kind is not Kind.CODES:
@@ -188,7 +186,8 @@ def parse_profile(text: str, origin: str) -> Profile:
             if not isinstance(flags, dict):
                 raise _err(origin, where + ".flags", "must map source column → code")
             for col, code in flags.items():
-                _check_code(origin, f"{where}.flags.{col}", fdef, code)
+                for part in code if isinstance(code, list) else [code]:
+                    _check_code(origin, f"{where}.flags.{col}", fdef, part)
         values = {**(crosswalk.lookup(name) if crosswalk else {}),
                   **_norm_values(origin, f"values.{name}", extra_values.get(name)),
                   **_norm_values(origin, f"{where}.values", spec.get("values"))}
@@ -199,10 +198,12 @@ def parse_profile(text: str, origin: str) -> Profile:
         fields[name] = FieldMap(
             field=fdef,
             column=str(spec["column"]).strip() if spec.get("column") else None,
-            flags={str(k).strip(): str(v) for k, v in flags.items()} if flags else None,
+            flags={str(k).strip(): ([str(x) for x in v] if isinstance(v, list) else str(v))
+                   for k, v in flags.items()} if flags else None,
             true_values=frozenset(normalise_key(str(v)) for v in spec.get("true_values", DEFAULT_TRUE)),
             false_values=frozenset(normalise_key(str(v)) for v in spec.get("false_values", DEFAULT_FALSE)),
-            separator=str(spec.get("separator", ";")),
+            separators=tuple(str(x) for x in sep) if isinstance(sep := spec.get("separator", ";"), list)
+            else (str(sep),),
             values=values,
             date_formats=tuple(spec.get("date_formats") or ()),
             optional=bool(spec.get("optional", False)),

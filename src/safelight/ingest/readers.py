@@ -305,43 +305,30 @@ def _sniff_delimiter(lines: list[str]) -> str:
     return best
 
 
-class _RunawayRecord(Exception):
-    pass
+TEXT_BLOCK_CHARS = 4 * 1024 * 1024
 
 
-class _Lines:
-    """Iterator over text lines that counts them and stops a runaway quoted record."""
-
-    def __init__(self, stream: io.TextIOBase) -> None:
-        self._it = iter(stream)
-        self.pushback: list[str] = []
-        self.line_no = 0  # lines handed out so far
-        self.in_record: list[str] = []
-
-    def __iter__(self) -> _Lines:
-        return self
-
-    def __next__(self) -> str:
-        line = self.pushback.pop() if self.pushback else next(self._it)
-        self.line_no += 1
-        self.in_record.append(line)
-        if len(self.in_record) > MAX_LINES_PER_RECORD:
-            raise _RunawayRecord
-        return line
-
-    def record_done(self) -> None:
-        self.in_record.clear()
+def _text_blocks(text: io.TextIOBase) -> Iterator[str]:
+    """Decoded text in blocks of whole lines (a block ends right after a line break)."""
+    carry = ""
+    while True:
+        block = text.read(TEXT_BLOCK_CHARS)
+        if not block:
+            if carry:
+                yield carry
+            return
+        block = carry + block
+        cut = max(block.rfind("\n"), block.rfind("\r"))
+        if cut < 0 or (block[cut] == "\r" and cut == len(block) - 1):
+            carry = block  # no complete line yet (or a \r that may start \r\n)
+            continue
+        carry = block[cut + 1:]
+        yield block[:cut + 1]
 
 
-def _skip_header(reader: Any, lines: _Lines, header_row: int) -> list[str]:
-    """Consume the rows up to and including the header (blank lines before it don't count)."""
-    for _ in range(header_row - 1):
-        next(reader)
-    header = next(reader)
-    while not header:
-        header = next(reader)
-    lines.record_done()
-    return header
+def _split_lines(block: str) -> list[str]:
+    """Lines as the csv module sees them (\n, \r\n or \r ends a line; endings kept)."""
+    return list(io.StringIO(block, newline=""))
 
 
 class CsvReader(Reader):
@@ -392,14 +379,21 @@ class CsvReader(Reader):
 
     def _read_header(self) -> None:
         with self._open_text() as text:
-            lines = _Lines(text)
+            head = text.read(SNIFF_BYTES * 4)
+        lines = _split_lines(head)
+        self._header_lines = 0
+        header: list[str] | None = None
+        try:
             reader = csv.reader(lines, delimiter=self.delimiter, strict=True)
-            try:
-                header = _skip_header(reader, lines, self.options.header_row)
-            except StopIteration:
-                raise InputFileError(self.path, "has no header row") from None
-            except (csv.Error, _RunawayRecord) as exc:
-                raise InputFileError(self.path, f"the header row cannot be parsed ({exc})") from None
+            for row in reader:
+                if reader.line_num >= self.options.header_row and row:
+                    header = row
+                    self._header_lines = reader.line_num
+                    break
+        except csv.Error as exc:
+            raise InputFileError(self.path, f"the header row cannot be parsed ({exc})") from None
+        if header is None:
+            raise InputFileError(self.path, "has no header row")
         if any(_has_surrogate(h) for h in header):
             raise InputFileError(self.path, f"the header is not valid {self.encoding} text",
                                  "set read.encoding in the profile (e.g. cp1251, latin-1)")
@@ -408,72 +402,110 @@ class CsvReader(Reader):
         self.notes += notes
 
     def chunks(self) -> Iterator[Chunk]:
+        """Parse decoded blocks with the C csv module; Python only touches faulty rows.
+
+        A record whose quote is never closed, or that spans several lines with the wrong number
+        of fields, costs only its first line: the lines after it are parsed again on their own.
+        """
         ncols = len(self.columns)
-        chunk_rows = self.options.chunk_rows
         csv.field_size_limit(MAX_FIELD_CHARS)
+        rows: list[list[str | None]] = []
+        numbers: list[int] = []
+        bad: list[BadRow] = []
+        line_base = 0  # lines before the current block
+        pending: list[str] = []  # lines of a record cut by the end of a block
+        skip = self._header_lines
         with self._open_text() as text:
-            lines = _Lines(text)
-            reader = csv.reader(lines, delimiter=self.delimiter, strict=True)
-            _skip_header(reader, lines, self.options.header_row)
-            rows: list[list[str | None]] = []
-            numbers: list[int] = []
-            bad: list[BadRow] = []
-            while True:
-                start = lines.line_no + 1
-                try:
-                    row = next(reader)
-                except StopIteration:
-                    break
-                except (_RunawayRecord, csv.Error) as exc:
-                    consumed = list(lines.in_record)
-                    lines.record_done()
-                    if isinstance(exc, _RunawayRecord) or "field larger" in str(exc) or "end of data" in str(exc):
-                        rule, msg = "unterminated_quote", (
-                            "a quoted value opened on this line is never closed; the line was "
-                            "set aside and reading resumed on the next line")
-                    else:
-                        rule, msg = "malformed_csv", (f"cannot parse the row ({exc}); a quote inside a value "
-                                                      "must be doubled (\"\")")
-                    if not consumed:
+            blocks = _text_blocks(text)
+            block = next(blocks, None)
+            while block is not None:
+                nxt = next(blocks, None)
+                last_block = nxt is None
+                lines: list[str] | None = None
+                if pending:
+                    lines = pending + _split_lines(block)
+                    source: Any = lines
+                    pending = []
+                else:
+                    source = io.StringIO(block, newline="")
+                offset = 0  # index of the first line the current csv reader sees
+                reader = csv.reader(source, delimiter=self.delimiter, strict=True)
+                while True:
+                    first = offset + reader.line_num  # index in this block of the record's first line
+                    try:
+                        row = next(reader)
+                    except StopIteration:
                         break
-                    bad.append(BadRow(start, rule, msg, consumed[0].rstrip("\r\n")))
-                    # re-read what followed the broken line as fresh records
-                    lines.pushback.extend(reversed(consumed[1:]))
-                    lines.line_no = start
-                    reader = csv.reader(lines, delimiter=self.delimiter, strict=True)
-                    continue
-                raw_lines = list(lines.in_record)
-                lines.record_done()
-                if not row or (len(row) == 1 and row[0] == "" and ncols > 1):
-                    continue  # blank line: not a record
-                if len(row) != ncols:
-                    if len(raw_lines) > 1:
-                        # A quote opened on the first line swallowed the following lines: set the
-                        # first line aside and read the others again as records of their own.
-                        bad.append(BadRow(start, "unterminated_quote",
-                                          f"a quoted value opened on this line is not closed (expected {ncols} "
-                                          f"fields, the quote swallowed {len(raw_lines) - 1} more line(s), "
-                                          "which were read again on their own)",
-                                          raw_lines[0].rstrip("\r\n")))
-                        lines.pushback.extend(reversed(raw_lines[1:]))
-                        lines.line_no = start
-                        reader = csv.reader(lines, delimiter=self.delimiter, strict=True)
+                    except csv.Error as exc:
+                        if lines is None:
+                            lines = _split_lines(block)
+                        msg = str(exc)
+                        if "end of data" in msg and not last_block and len(lines) - first <= MAX_LINES_PER_RECORD:
+                            pending = lines[first:]  # the record goes on in the next block
+                            break
+                        if "end of data" in msg or "field larger" in msg:
+                            rule, text_ = "unterminated_quote", (
+                                "a quoted value opened on this line is never closed; the line was set "
+                                "aside and reading resumed on the next line")
+                        else:
+                            rule, text_ = "malformed_csv", (f"cannot parse the row ({msg}); a quote inside "
+                                                             'a value must be doubled ("")')
+                        if first >= len(lines):
+                            break
+                        bad.append(BadRow(line_base + first + 1, rule, text_, lines[first].rstrip("\r\n")))
+                        offset = first + 1
+                        reader = csv.reader(itertools.islice(lines, offset, None), delimiter=self.delimiter,
+                                            strict=True)
                         continue
-                    raw = raw_lines[0].rstrip("\r\n") if raw_lines else ""
-                    truncated = bool(raw_lines) and not raw_lines[-1].endswith(("\n", "\r"))
-                    hint = (" — the last line looks truncated" if truncated and len(row) < ncols
-                            else " — a value may contain the delimiter without quotes" if len(row) > ncols
-                            else "")
-                    bad.append(BadRow(start, "wrong_field_count",
-                                      f"expected {ncols} fields, found {len(row)}{hint}", raw))
-                    continue
-                rows.append(row)
-                numbers.append(start)
-                if len(rows) >= chunk_rows:
-                    yield _emit(self.columns, rows, numbers, bad, _printable)
-                    rows, numbers, bad = [], [], []
-            if rows or bad:
-                yield _emit(self.columns, rows, numbers, bad, _printable)
+                    if skip:  # header (and banner) lines of the first block
+                        if offset + reader.line_num <= skip:
+                            continue
+                    span = offset + reader.line_num - first
+                    if not row or (len(row) == 1 and row[0] == "" and ncols > 1):
+                        continue  # blank line: not a record
+                    if len(row) != ncols:
+                        if lines is None:
+                            lines = _split_lines(block)
+                        number = line_base + first + 1
+                        if span > 1:
+                            # a quote opened on the first line swallowed the next lines: set the
+                            # first line aside and read the others again as records of their own
+                            bad.append(BadRow(number, "unterminated_quote",
+                                              f"a quoted value opened on this line is not closed (expected "
+                                              f"{ncols} fields, the quote swallowed {span - 1} more line(s), "
+                                              "which were read again on their own)",
+                                              lines[first].rstrip("\r\n")))
+                            offset = first + 1
+                            reader = csv.reader(itertools.islice(lines, offset, None),
+                                                delimiter=self.delimiter, strict=True)
+                            continue
+                        raw = lines[first]
+                        truncated = last_block and first == len(lines) - 1 and not raw.endswith(("\n", "\r"))
+                        hint = (" — the last line looks truncated" if truncated and len(row) < ncols
+                                else " — a value may contain the delimiter without quotes" if len(row) > ncols
+                                else "")
+                        bad.append(BadRow(number, "wrong_field_count",
+                                          f"expected {ncols} fields, found {len(row)}{hint}", raw.rstrip("\r\n")))
+                        continue
+                    rows.append(row)
+                    numbers.append(line_base + first + 1)
+                    if len(rows) >= self.options.chunk_rows:
+                        yield _emit(self.columns, rows, numbers, bad, _printable)
+                        rows, numbers, bad = [], [], []
+                consumed = (len(lines) if lines is not None else _count_lines(block)) - len(pending)
+                line_base += consumed
+                if skip:
+                    skip = max(0, skip - consumed)
+                block = nxt
+                if pending and block is None:  # cannot happen: the last block never leaves pending
+                    break
+        if rows or bad:
+            yield _emit(self.columns, rows, numbers, bad, _printable)
+
+
+def _count_lines(block: str) -> int:
+    """Number of lines in a block, counted the way csv counts them."""
+    return block.count("\n") + block.count("\r") - block.count("\r\n")
 
 
 # --------------------------------------------------------------------------- XLSX

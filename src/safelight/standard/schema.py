@@ -123,6 +123,7 @@ SERIES_FIELDS: dict[str, Field] = {f.name: f for f in (
     _series("indicator", Kind.CODE, "What is counted.", codelist="series_indicator", required=True),
     _series("dimension", Kind.CODE, "How the count is broken down.", codelist="series_dimension"),
     _series("category", Kind.STRING, "The breakdown's category as published (e.g. a form of exploitation or a citizenship label)."),
+    _series("category_code", Kind.STRING, "The category translated by the crosswalk (total, sexual_exploitation, nationals, ...); country labels resolve to category_iso3 instead."),
     _series("sex", Kind.CODE, "Sex of the persons counted.", codelist="series_sex"),
     _series("age", Kind.CODE, "Age group of the persons counted.", codelist="series_age"),
     _series("year", Kind.INTEGER, "Reference year.", minimum=1990, maximum=2100, required=True),

@@ -73,8 +73,8 @@ CREATE TABLE cases (
 {_case_columns()},
     consent_linkage BOOLEAN NOT NULL,
     consent_statistics BOOLEAN NOT NULL,
-    source MAP(VARCHAR, VARCHAR),        -- raw values of the mapped columns, next to the mapped ones
-    row_hash VARCHAR NOT NULL            -- profile + raw values: tells unchanged from updated rows
+    source JSON,                         -- raw values of the mapped columns, next to the mapped ones
+    profile_sha256 VARCHAR NOT NULL      -- with `source`, tells an unchanged row from an updated one
 );
 -- Identity fields, kept apart from the case data; never part of a release.
 CREATE TABLE identities (
@@ -82,7 +82,7 @@ CREATE TABLE identities (
     record_id VARCHAR NOT NULL,
     contribution_id INTEGER NOT NULL,
 {_identity_columns()},
-    source MAP(VARCHAR, VARCHAR)
+    source JSON                          -- raw values of the identity columns
 );
 CREATE TABLE quarantine (
     contribution_id INTEGER NOT NULL,
@@ -102,7 +102,8 @@ CREATE TABLE series (
     indicator VARCHAR NOT NULL,
     dimension VARCHAR,
     category VARCHAR,
-    category_iso3 VARCHAR,
+    category_code VARCHAR,               -- from the crosswalk (total, sexual_exploitation, nationals, ...)
+    category_iso3 VARCHAR,               -- a citizenship / repatriation label resolved to a country
     sex VARCHAR,
     age VARCHAR,
     year INTEGER NOT NULL,
@@ -111,7 +112,7 @@ CREATE TABLE series (
     value_low DOUBLE NOT NULL,            -- '<5' → 1
     value_high DOUBLE NOT NULL,           -- '<5' → 4
     source VARCHAR,
-    source_row_values MAP(VARCHAR, VARCHAR)
+    source_row_values JSON
 );
 CREATE SEQUENCE audit_seq START 1;
 CREATE TABLE audit_log (
