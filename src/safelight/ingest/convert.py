@@ -210,6 +210,14 @@ def _bits_to_lists(masks: np.ndarray, codes: list[str]) -> pa.Array:
     return pc.if_else(pa.array(counts == 0), pa.scalar(None, pa.list_(pa.string())), lists)
 
 
+def _clean_text(arr: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """Free text: blanks collapsed and trimmed; an empty value is null."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    text = pc.utf8_trim_whitespace(pc.replace_substring_regex(arr, r"\s+", " "))
+    return pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+
+
 def _band_lookup(listname: str, values: pa.Array) -> pa.Array:
     """Exact numbers → band codes of ``listname`` (codes carrying min/max), vectorised."""
     cl = codelist(listname)
@@ -406,6 +414,9 @@ class ChunkConverter:
             col = fm.column
             if col not in table.column_names:  # optional and absent in this chunk (JSON)
                 out_cols[name] = None
+                continue
+            if fm.field.kind is Kind.STRING and not fm.values:
+                out_cols[name] = _clean_text(table[col])  # names are nearly all distinct: vectorise
                 continue
             idx, outs, errs, uniques = self._distinct(table[col], name)
             self._note_errors(idx, errs, uniques, self.raw_name.get(col, col), reasons)

@@ -1,4 +1,4 @@
-"""One file into the hub: read → map and validate → stage → deduplicate → merge, atomically.
+"""One file into the hub: read → map and validate → insert → settle duplicates and updates, atomically.
 
 Guarantees (tested):
 
@@ -9,8 +9,8 @@ Guarantees (tested):
 * a record id seen twice in one file keeps its first row and quarantines the others
   (``duplicate_record_id``); a record id already in the hub from an earlier file of the same
   contributor is *updated* (the newer export wins) or counted *unchanged*;
-* memory stays bounded by the chunk size: rows stream from the reader into DuckDB staging
-  tables, and de-duplication and merging are set operations DuckDB can spill to disk.
+* memory stays bounded by the chunk size: rows stream from the reader into DuckDB
+  (uncommitted), and de-duplication and updates are set operations DuckDB can spill to disk.
 """
 
 from __future__ import annotations
@@ -127,11 +127,7 @@ def ingest_file(hub: Hub, path: str | Path, *, contributor: str, profile: Profil
         cid = int(con.execute("SELECT nextval('contribution_ids')").fetchone()[0])
         hub.ensure_contributor(contributor)
         result = IngestResult(cid, contributor, str(path), profile.ref, profile.target)
-        stage = f"_stage_{cid}"
-        if profile.target == "cases":
-            _create_stage(con, stage)
-        for chunk in reader.chunks():
-            converted = converter.convert(chunk.table)
+        for chunk, converted in _converted_chunks(reader, converter):
             result.rows_read += chunk.rows_read
             if chunk.bad or converted.rejected:
                 q = _quarantine_table(cid, converted.rejected, chunk.bad)
@@ -140,7 +136,7 @@ def ingest_file(hub: Hub, path: str | Path, *, contributor: str, profile: Profil
                 con.unregister("_q")
             if converted.main.num_rows:
                 if profile.target == "cases":
-                    _stage_cases(con, stage, converted.main, converted.identities, contributor, cid)
+                    _insert_cases(con, converted.main, converted.identities, contributor, cid)
                 else:
                     _insert_series(con, converted.main, cid)
             if progress:
@@ -148,7 +144,7 @@ def ingest_file(hub: Hub, path: str | Path, *, contributor: str, profile: Profil
         if result.rows_read == 0:
             raise InputFileError(path, "has a header but no data rows", "check that the export is complete")
         if profile.target == "cases":
-            _merge(con, stage, cid, contributor, converter, result)
+            _settle(con, cid, contributor, converter, result)
         else:
             result.rows_accepted = con.execute("SELECT count(*) FROM series WHERE contribution_id = ?",
                                                [cid]).fetchone()[0]
@@ -178,92 +174,125 @@ def ingest_file(hub: Hub, path: str | Path, *, contributor: str, profile: Profil
     return result
 
 
+def _converted_chunks(reader: Reader, converter: ChunkConverter):
+    """Read and convert in a background thread while the caller writes to DuckDB.
+
+    Parsing and mapping are Python work; DuckDB's inserts release the GIL, so on two cores the
+    two overlap. At most two converted chunks wait in the queue, which keeps memory bounded.
+    """
+    import queue
+    import threading
+
+    q: queue.Queue = queue.Queue(maxsize=2)
+    stop = threading.Event()
+    done = object()
+
+    def produce() -> None:
+        try:
+            for chunk in reader.chunks():
+                if stop.is_set():
+                    return
+                q.put((chunk, converter.convert(chunk.table)))
+            q.put(done)
+        except BaseException as exc:  # handed to the consumer, raised there
+            q.put(exc)
+
+    worker = threading.Thread(target=produce, name="safelight-ingest-reader", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = q.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # let a blocked producer finish
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                worker.join(timeout=0.05)
+
+
 def _bytes_read(reader: Reader) -> int:
     fn = getattr(reader, "bytes_read", None)
     return int(fn()) if fn else 0
 
 
-def _create_stage(con, stage: str) -> None:
-    con.execute(f"CREATE TABLE {stage} AS SELECT * FROM cases LIMIT 0")
-    con.execute(f"ALTER TABLE {stage} ADD COLUMN ident_source JSON")
-    con.execute(f"CREATE TABLE {stage}_ident AS SELECT * FROM identities LIMIT 0")
-    con.execute(f"ALTER TABLE {stage}_ident ADD COLUMN source_row BIGINT")
+def _insert_cases(con, main: pa.Table, ident: pa.Table | None, contributor: str, cid: int) -> None:
+    """Append converted rows to ``cases``/``identities`` under the (uncommitted) contribution.
 
-
-def _stage_cases(con, stage: str, main: pa.Table, ident: pa.Table | None, contributor: str,
-                 cid: int) -> None:
-    """Append converted rows to the staging tables (raw-value structs become JSON)."""
-    if ident is not None:
-        main = main.append_column("ident_source", ident["source"])
+    Raw-value structs become JSON. Duplicates and updates are settled by :func:`_settle` before
+    the transaction commits.
+    """
     con.register("_main", main)
-    provided = {"contributor": "?", "contribution_id": "?", "source_row": f'"{ROW}"',
-                "source": "to_json(source)",
-                "ident_source": "to_json(ident_source)" if ident is not None else "NULL"}
-    select = ", ".join(provided.get(c, c) for c in columns_of(con, stage))
-    con.execute(f"INSERT INTO {stage} SELECT {select} FROM _main", [contributor, cid])
+    provided = {"contributor": "?", "contribution_id": "?", "source_row": f'"{ROW}"', "source": "to_json(source)"}
+    select = ", ".join(provided.get(c, c) for c in columns_of(con, "cases"))
+    con.execute(f"INSERT INTO cases SELECT {select} FROM _main", [contributor, cid])
     con.unregister("_main")
     if ident is not None:
-        ident = ident.append_column("source_row", main[ROW])
+        ident = ident.append_column(ROW, main[ROW])
         con.register("_ident", ident)
-        provided = {"contributor": "?", "contribution_id": "?", "source": "to_json(source)"}
-        select = ", ".join(provided.get(c, c) for c in columns_of(con, f"{stage}_ident"))
-        con.execute(f"INSERT INTO {stage}_ident SELECT {select} FROM _ident", [contributor, cid])
+        provided["source"] = "to_json(source)"
+        select = ", ".join(provided.get(c, c) for c in columns_of(con, "identities"))
+        con.execute(f"INSERT INTO identities SELECT {select} FROM _ident", [contributor, cid])
         con.unregister("_ident")
 
 
-def _merge(con, stage: str, cid: int, contributor: str, converter: ChunkConverter,
-           result: IngestResult) -> None:
-    """Set-based end of a cases ingest: duplicates → quarantine; new/updated/unchanged merge.
+def _settle(con, cid: int, contributor: str, converter: ChunkConverter, result: IngestResult) -> None:
+    """Set-based end of a cases ingest, on the rows just inserted under contribution ``cid``.
 
-    A record already in the hub is *unchanged* when the same profile produced it from the same
-    raw values (case and identity columns); otherwise the newer row replaces it.
+    * a record id repeated in the file keeps its first row; the others go to the quarantine;
+    * a record the hub already holds is *unchanged* when the same profile produced it from the
+      same raw values (case and identity columns): the new copy is dropped and the old provenance
+      kept; otherwise it is *updated*: the old row is removed.
     """
     profile = converter.profile
     id_col = profile.record_id_column or "(generated id)"
-    # duplicates within the file: keep the first row of each record id
-    con.execute(f"""CREATE TABLE {stage}_dup AS
-        SELECT source_row, record_id, first_row, source, ident_source FROM (
-            SELECT source_row, record_id, source, ident_source,
+    con.execute("""CREATE TEMP TABLE _dup AS
+        SELECT c.source_row, c.record_id, c.first_row, c.source, i.source AS ident_source FROM (
+            SELECT source_row, record_id, source,
                    min(source_row) OVER (PARTITION BY record_id) AS first_row
-            FROM {stage}) WHERE source_row <> first_row""")
-    con.execute(f"""INSERT INTO quarantine
+            FROM cases WHERE contribution_id = ?) c
+        LEFT JOIN (SELECT source_row, source FROM identities WHERE contribution_id = ?) i USING (source_row)
+        WHERE c.source_row <> c.first_row""", [cid, cid])
+    con.execute("""INSERT INTO quarantine
         SELECT ?, source_row, ['duplicate_record_id'],
                json_array(json_object('column', ?, 'rule', 'duplicate_record_id', 'value', record_id,
                           'message', 'record id already used at row ' || first_row || ' of this file')),
-               CAST(json_merge_patch(coalesce(source, '{{}}'), coalesce(ident_source, '{{}}')) AS VARCHAR)
-        FROM {stage}_dup""", [cid, id_col])
-    con.execute(f"DELETE FROM {stage} WHERE source_row IN (SELECT source_row FROM {stage}_dup)")
-    con.execute(f"DELETE FROM {stage}_ident WHERE source_row IN (SELECT source_row FROM {stage}_dup)")
-    # compare with what the hub already holds for this contributor
-    con.execute(f"""CREATE TABLE {stage}_cmp AS
-        SELECT s.record_id, c.record_id IS NULL AS is_new,
-               c.record_id IS NOT NULL AND (
-                   c.profile_sha256 <> s.profile_sha256
-                   OR CAST(c.source AS VARCHAR) IS DISTINCT FROM CAST(s.source AS VARCHAR)
-                   OR CAST(i.source AS VARCHAR) IS DISTINCT FROM CAST(s.ident_source AS VARCHAR)) AS is_updated
-        FROM {stage} s
-        LEFT JOIN (SELECT record_id, profile_sha256, source FROM cases WHERE contributor = ?) c USING (record_id)
-        LEFT JOIN (SELECT record_id, source FROM identities WHERE contributor = ?) i USING (record_id)""",
-                [contributor, contributor])
-    new, updated, unchanged = con.execute(f"""SELECT count(*) FILTER (WHERE is_new),
-        count(*) FILTER (WHERE is_updated), count(*) FILTER (WHERE NOT is_new AND NOT is_updated)
-        FROM {stage}_cmp""").fetchone()
-    if updated:
-        for table in ("cases", "identities"):
-            con.execute(f"""DELETE FROM {table} WHERE contributor = ? AND record_id IN
-                            (SELECT record_id FROM {stage}_cmp WHERE is_updated)""", [contributor])
-    if unchanged:
-        con.execute(f"DELETE FROM {stage} WHERE record_id IN (SELECT record_id FROM {stage}_cmp "
-                    "WHERE NOT is_new AND NOT is_updated)")
-    cols = ", ".join(columns_of(con, "cases"))
-    con.execute(f"INSERT INTO cases SELECT {cols} FROM {stage}")
-    cols = ", ".join(f"i.{c}" for c in columns_of(con, "identities"))
-    con.execute(f"""INSERT INTO identities SELECT {cols} FROM {stage}_ident i
-                    SEMI JOIN {stage} s ON s.source_row = i.source_row""")
-    result.rows_new, result.rows_updated, result.rows_unchanged = int(new), int(updated), int(unchanged)
-    result.rows_accepted = int(new + updated + unchanged)
-    for suffix in ("_cmp", "_dup", "_ident", ""):
-        con.execute(f"DROP TABLE {stage}{suffix}")
+               CAST(json_merge_patch(coalesce(source, '{}'), coalesce(ident_source, '{}')) AS VARCHAR)
+        FROM _dup""", [cid, id_col])
+    for table in ("cases", "identities"):
+        con.execute(f"DELETE FROM {table} WHERE contribution_id = ? AND source_row IN (SELECT source_row FROM _dup)",
+                    [cid])
+    con.execute("""CREATE TEMP TABLE _cmp AS
+        SELECT n.record_id,
+               n.profile_sha256 = o.profile_sha256
+               AND CAST(n.source AS VARCHAR) IS NOT DISTINCT FROM CAST(o.source AS VARCHAR)
+               AND CAST(ni.source AS VARCHAR) IS NOT DISTINCT FROM CAST(oi.source AS VARCHAR) AS unchanged
+        FROM (SELECT record_id, profile_sha256, source FROM cases WHERE contribution_id = ?) n
+        JOIN (SELECT record_id, profile_sha256, source, contribution_id FROM cases
+              WHERE contributor = ? AND contribution_id <> ?) o USING (record_id)
+        LEFT JOIN (SELECT record_id, source FROM identities WHERE contribution_id = ?) ni USING (record_id)
+        LEFT JOIN (SELECT record_id, source FROM identities WHERE contributor = ? AND contribution_id <> ?) oi
+             USING (record_id)""", [cid, contributor, cid, cid, contributor, cid])
+    total = con.execute("SELECT count(*) FROM cases WHERE contribution_id = ?", [cid]).fetchone()[0]
+    updated, unchanged = con.execute(
+        "SELECT count(*) FILTER (WHERE NOT unchanged), count(*) FILTER (WHERE unchanged) FROM _cmp").fetchone()
+    for table in ("cases", "identities"):
+        if unchanged:  # keep the old row and its provenance
+            con.execute(f"""DELETE FROM {table} WHERE contribution_id = ? AND record_id IN
+                            (SELECT record_id FROM _cmp WHERE unchanged)""", [cid])
+        if updated:  # the newer export wins
+            con.execute(f"""DELETE FROM {table} WHERE contributor = ? AND contribution_id <> ? AND record_id IN
+                            (SELECT record_id FROM _cmp WHERE NOT unchanged)""", [contributor, cid])
+    con.execute("DROP TABLE _dup")
+    con.execute("DROP TABLE _cmp")
+    result.rows_updated, result.rows_unchanged = int(updated), int(unchanged)
+    result.rows_new = int(total - updated - unchanged)
+    result.rows_accepted = int(total)
 
 
 def _insert_series(con, main: pa.Table, cid: int) -> None:

@@ -81,6 +81,7 @@ CREATE TABLE identities (
     contributor VARCHAR NOT NULL,
     record_id VARCHAR NOT NULL,
     contribution_id INTEGER NOT NULL,
+    source_row BIGINT NOT NULL,
 {_identity_columns()},
     source JSON                          -- raw values of the identity columns
 );
