@@ -72,9 +72,12 @@ _COMMON = {
 
 
 def detect_language(text: str) -> str | None:
-    """``"uk"`` or ``"ru"`` when letters specific to one language occur in ``text``, else None."""
+    """``"uk"`` or ``"ru"`` when letters specific to one language occur in ``text``, else None.
+
+    An apostrophe between Cyrillic letters (Мар'яна) also marks Ukrainian.
+    """
     low = text.lower()
-    if any(c in low for c in "іїєґ"):
+    if any(c in low for c in "іїєґ") or re.search(r"[\u0400-\u04FF]['’ʼ][\u0400-\u04FF]", low):
         return "uk"
     if any(c in low for c in "ыэёъ"):
         return "ru"
@@ -227,7 +230,7 @@ def _fr(w: str, lang: str) -> list[str]:
         elif c == "г" and not uk and nx in "еиіёєюяэ":
             out.append("gu")
         elif c == "й":
-            out.append("" if p in "иы" else ("ï" if p in _VOWELS else "i"))
+            out.append("" if p in "иыі" else ("ï" if p in _VOWELS else "i"))
         elif c == "с" and p in _VOWELS and nx in _VOWELS:
             out.append("ss")
         elif c == "ё" and p in _HUSHERS:

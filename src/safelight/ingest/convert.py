@@ -361,12 +361,8 @@ class ChunkConverter:
                     return None, None
                 return _count_parser(raw)
             return parse_count
-        values = fm.values
-
         def parse_string(raw: str) -> ParseResult:
             s = " ".join(raw.split())
-            if values and normalise_key(s) in values:
-                return values[normalise_key(s)], None
             return (s or None), None
         return parse_string
 
@@ -415,8 +411,8 @@ class ChunkConverter:
             if col not in table.column_names:  # optional and absent in this chunk (JSON)
                 out_cols[name] = None
                 continue
-            if fm.field.kind is Kind.STRING and not fm.values:
-                out_cols[name] = _clean_text(table[col])  # names are nearly all distinct: vectorise
+            if fm.field.kind is Kind.STRING:
+                out_cols[name] = _clean_text(table[col])  # free text, often all distinct: vectorised
                 continue
             idx, outs, errs, uniques = self._distinct(table[col], name)
             self._note_errors(idx, errs, uniques, self.raw_name.get(col, col), reasons)
@@ -620,7 +616,7 @@ class ChunkConverter:
                         reasons.setdefault(pos, []).append(Reason(col, "missing_value", None, f"{name} is required"))
         # the crosswalk names categories it knows (totals, forms, "nationals"); country labels of a
         # citizenship / repatriation breakdown resolve to a country instead
-        known = self.profile.crosswalk.lookup("category") if self.profile.crosswalk else {}
+        known = self.fields["category"].values if "category" in self.fields else {}
         cats = out["category"].to_pylist()
         dims = out["dimension"].to_pylist()
         codes = [known.get(normalise_key(c)) if c else None for c in cats]

@@ -146,8 +146,8 @@ def ingest_file(hub: Hub, path: str | Path, *, contributor: str, profile: Profil
         if profile.target == "cases":
             _settle(con, cid, contributor, converter, result)
         else:
-            result.rows_accepted = con.execute("SELECT count(*) FROM series WHERE contribution_id = ?",
-                                               [cid]).fetchone()[0]
+            result.rows_accepted = result.rows_new = con.execute(
+                "SELECT count(*) FROM series WHERE contribution_id = ?", [cid]).fetchone()[0]
         result.rows_quarantined = con.execute("SELECT count(*) FROM quarantine WHERE contribution_id = ?",
                                               [cid]).fetchone()[0]
         if result.rows_accepted + result.rows_quarantined != result.rows_read:

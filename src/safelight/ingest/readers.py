@@ -13,8 +13,7 @@ Contract
   either in a table or in ``bad``.
 * File-level faults (empty file, no header, binary content, a JSON document that is not a list of
   records, an unknown sheet) raise :class:`~safelight.errors.InputFileError` before any chunk.
-* Memory is bounded by the chunk size, never by the file size (XLSX files with merged cells are
-  the one exception: merged ranges need the whole sheet, see :class:`XlsxReader`).
+* Memory is bounded by the chunk size, never by the file size.
 """
 
 from __future__ import annotations
@@ -26,6 +25,7 @@ import io
 import itertools
 import json
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -536,8 +536,33 @@ def cell_text(value: Any) -> str | None:
     return str(value)
 
 
-# Workbooks up to this size are opened fully so merged cells can be seen; larger ones stream.
-XLSX_FULL_LOAD_BYTES = 15 * 1024 * 1024
+_CELL = re.compile(rb'<c r="([A-Z]+)([0-9]+)"[^>]*?(?:/>|>(.*?)</c>)', re.S)
+_VALUE = re.compile(rb"<v(?:\s[^>]*)?>[^<]+</v>")
+
+
+def _formula_gaps(path: Path, worksheet_path: str) -> dict[int, list[int]]:
+    """Row → column numbers of formula cells that have no stored result, read from the sheet XML.
+
+    A workbook written by a program (not saved by a spreadsheet) keeps formulas without their
+    results; openpyxl then reads those cells as empty, which would silently lose values.
+    """
+    import zipfile
+
+    from openpyxl.utils.cell import column_index_from_string
+
+    gaps: dict[int, list[int]] = {}
+    try:
+        with zipfile.ZipFile(path) as zf, zf.open(worksheet_path) as fh:
+            xml = fh.read()
+    except (KeyError, OSError, zipfile.BadZipFile):
+        return gaps
+    if b"<f>" not in xml and b"<f " not in xml:
+        return gaps
+    for m in _CELL.finditer(xml):
+        body = m.group(3) or b""
+        if (b"<f>" in body or b"<f " in body) and not _VALUE.search(body):
+            gaps.setdefault(int(m.group(2)), []).append(column_index_from_string(m.group(1).decode()))
+    return gaps
 
 
 class XlsxReader(Reader):
@@ -545,7 +570,8 @@ class XlsxReader(Reader):
 
     Formulas are read as their cached results; a formula whose result was never computed (the
     file was written by a program, not saved by a spreadsheet) quarantines its row instead of
-    being read as empty. Merged cells in data rows are filled with the merged range's value and
+    being read as empty. Sheets are streamed (openpyxl read-only mode); merged ranges and
+    formulas without results are read from the sheet's XML. Merged cells in data rows are filled with the merged range's value and
     noted. With several sheets the profile's ``read.sheet`` wins, otherwise the first sheet whose
     header holds the most of the profile's columns (see :meth:`choose_sheet`).
     """
@@ -557,12 +583,10 @@ class XlsxReader(Reader):
         import openpyxl
         from openpyxl.utils.exceptions import InvalidFileException
 
-        self._full = path.stat().st_size <= XLSX_FULL_LOAD_BYTES
         # file objects, not paths: openpyxl judges a path by its extension, we by content
-        self._handles = [open(path, "rb"), open(path, "rb")]  # noqa: SIM115 - closed in close()
+        self._handles = [open(path, "rb")]  # noqa: SIM115 - closed in close()
         try:
-            self._wb = openpyxl.load_workbook(self._handles[0], read_only=not self._full, data_only=True)
-            self._wb_formulas = openpyxl.load_workbook(self._handles[1], read_only=True, data_only=False)
+            self._wb = openpyxl.load_workbook(self._handles[0], read_only=True, data_only=True)
         except (InvalidFileException, KeyError, OSError, ValueError) as exc:
             raise InputFileError(path, f"is not a readable XLSX workbook ({exc})") from None
         except Exception as exc:  # zipfile.BadZipFile and friends
@@ -608,18 +632,40 @@ class XlsxReader(Reader):
         self.notes += notes
 
     def _merged_fill(self) -> dict[int, list[tuple[int, Any]]]:
-        """Row number → [(column index, value)] for data cells inside merged ranges."""
-        if not self._full:
-            return {}
+        """Row number → [(column index, value)] for data cells inside merged ranges.
+
+        Read-only worksheets do not expose merged ranges, so they are read from the sheet's XML;
+        the top-left value of each range is then looked up in one pass.
+        """
+        import zipfile
+
+        from openpyxl.utils.cell import get_column_letter, range_boundaries
+
         ws = self._wb[self.sheet]
+        try:
+            with zipfile.ZipFile(self.path) as zf, zf.open(ws._worksheet_path) as fh:
+                xml = fh.read()
+        except (KeyError, OSError, zipfile.BadZipFile, AttributeError):
+            return {}
+        ranges = [range_boundaries(m.decode()) for m in re.findall(rb'<mergeCell ref="([A-Z]+[0-9]+:[A-Z]+[0-9]+)"', xml)]
+        ranges = [r for r in ranges if r[3] > self.options.header_row]  # (min_col, min_row, max_col, max_row)
+        if not ranges:
+            return {}
+        anchors = {(r[1], r[0]) for r in ranges}
+        values: dict[tuple[int, int], Any] = {}
+        for i, row in enumerate(ws.iter_rows(min_row=min(r[1] for r in ranges),
+                                             max_row=max(r[1] for r in ranges), values_only=True)):
+            number = min(r[1] for r in ranges) + i
+            for col, value in enumerate(row, start=1):
+                if (number, col) in anchors:
+                    values[(number, col)] = value
         fill: dict[int, list[tuple[int, Any]]] = {}
-        for rng in ws.merged_cells.ranges:
-            value = ws.cell(rng.min_row, rng.min_col).value
-            if rng.min_row <= self.options.header_row:
-                continue
-            self.notes.append(f"merged cells {rng.coord} filled with their top-left value")
-            for r in range(rng.min_row, rng.max_row + 1):
-                for c in range(rng.min_col, rng.max_col + 1):
+        for min_col, min_row, max_col, max_row in ranges:
+            value = values.get((min_row, min_col))
+            self.notes.append(f"merged cells {get_column_letter(min_col)}{min_row}:{get_column_letter(max_col)}"
+                              f"{max_row} filled with their top-left value")
+            for r in range(min_row, max_row + 1):
+                for c in range(min_col, max_col + 1):
                     fill.setdefault(r, []).append((c - 1, value))
         return fill
 
@@ -627,14 +673,12 @@ class XlsxReader(Reader):
         ncols = len(self.columns)
         fill = self._merged_fill()
         values_ws = self._wb[self.sheet]
-        formula_ws = self._wb_formulas[self.sheet]
+        gaps = _formula_gaps(self.path, values_ws._worksheet_path)
         rows: list[list[str | None]] = []
         numbers: list[int] = []
         bad: list[BadRow] = []
         start = self.options.header_row + 1
-        pairs = zip(values_ws.iter_rows(min_row=start, values_only=True),
-                    formula_ws.iter_rows(min_row=start, values_only=True), strict=False)
-        for number, (vals, forms) in enumerate(pairs, start=start):
+        for number, vals in enumerate(values_ws.iter_rows(min_row=start, values_only=True), start=start):
             vals = list(vals[:ncols]) + [None] * max(0, ncols - len(vals))
             for c, v in fill.get(number, ()):
                 if c < ncols:
@@ -642,8 +686,7 @@ class XlsxReader(Reader):
             if all(v is None or (isinstance(v, str) and not v.strip()) for v in vals):
                 continue  # empty spreadsheet row: not a record
             text = [cell_text(v) for v in vals]
-            missing_results = [self.columns[i] for i, f in enumerate(forms[:ncols])
-                               if isinstance(f, str) and f.startswith("=") and vals[i] is None]
+            missing_results = [self.columns[c - 1] for c in gaps.get(number, ()) if c <= ncols]
             if missing_results:
                 bad.append(BadRow(number, "formula_without_value",
                                   f"formula in column(s) {', '.join(missing_results)} has no stored result; "
@@ -663,10 +706,9 @@ class XlsxReader(Reader):
             yield _emit(self.columns, rows, numbers, bad, _printable)
 
     def close(self) -> None:
-        for wb in (self._wb, self._wb_formulas):
-            close = getattr(wb, "close", None)
-            if close:
-                close()
+        close = getattr(self._wb, "close", None)
+        if close:
+            close()
         for fh in self._handles:
             fh.close()
 
