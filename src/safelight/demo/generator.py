@@ -463,7 +463,6 @@ class _Person:
     means: tuple[str, ...]
     recruiter: tuple[str, ...]
     months: int | None
-    status_hint: float
     household: str | None = None
     local_phones: dict[str, tuple[str, str]] = field(default_factory=dict)
     local_locality: dict[str, str] = field(default_factory=dict)
@@ -1093,10 +1092,7 @@ class _Builder:
         if culture == "ar" or nationality in ("NER",):
             pool = self.countries[nationality].localities
             return (rng.choice(pool) if pool else None), None
-        if culture.startswith("ng:") or culture.startswith("sa:"):
-            locality = self.pools.locality(rng, culture)
-        else:
-            locality = self.pools.locality(rng, culture)
+        locality = self.pools.locality(rng, culture)
         street = self.pools.street(rng, culture)
         if street is None:
             return locality, None
@@ -1205,7 +1201,6 @@ class _Builder:
             national_id,
             locality,
             street,
-            status_hint=rng.random(),
             **facts,
         )
         self.persons.append(person)
@@ -1583,10 +1578,6 @@ def _terms(codes: Sequence[str], vocab: dict[str, str], sep: str) -> str:
         if t and t not in out:
             out.append(t)
     return sep.join(out)
-
-
-def _forms_only(codes: Sequence[str]) -> list[str]:
-    return [c for c in codes if c != "child_labour"] or list(codes)
 
 
 class _Renderer:
