@@ -213,6 +213,7 @@ def test_killed_ingest_leaves_no_partial_contribution(tmp_path, profile_path):
         assert hub.con.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 0
         stages = hub.con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name LIKE '_stage%'").fetchone()[0]
         assert stages == 0
+        assert not list(tmp_path.glob("hub.duckdb.ingest-*")), "the spool of the killed ingest was not removed"
         # and the hub still works
         result = ingest_file(hub, write(tmp_path / "small.csv", [HEADER, good_row(1)]), contributor="ua",
                              profile=load_profile(profile_path))

@@ -45,6 +45,7 @@ SAFELIGHT_RUN = textwrap.dedent("""
 DUCKDB_RUN = textwrap.dedent("""
     import sys, time, duckdb
     con = duckdb.connect(sys.argv[1], config={"threads": 2, "memory_limit": "768MB"})
+    con.execute("SET enable_progress_bar = false")
     t = time.perf_counter()
     con.execute("CREATE TABLE raw AS SELECT * FROM read_csv(?, all_varchar=true, delim=';', header=true)",
                 [sys.argv[2]])

@@ -414,6 +414,9 @@ class ChunkConverter:
             if fm.field.kind is Kind.STRING:
                 out_cols[name] = _clean_text(table[col])  # free text, often all distinct: vectorised
                 continue
+            if fm.field.kind is Kind.DATE:
+                out_cols[name] = self._convert_dates(table[col], name, self.raw_name.get(col, col), reasons)
+                continue
             idx, outs, errs, uniques = self._distinct(table[col], name)
             self._note_errors(idx, errs, uniques, self.raw_name.get(col, col), reasons)
             out_cols[name] = self._spread(fm.field, outs, idx)
@@ -439,6 +442,66 @@ class ChunkConverter:
             return tuple(spread([p[i] for p in parts], pa.float64()) for i in range(3))
         typ = {Kind.INTEGER: pa.int32(), Kind.BOOLEAN: pa.bool_()}.get(f.kind, pa.string())
         return spread(outs, typ)
+
+    def _convert_dates(self, arr: pa.ChunkedArray | pa.Array, name: str, column: str,
+                       reasons: dict[int, list[Reason]]) -> tuple[pa.Array, pa.Array, pa.Array, pa.Array]:
+        """Dates, vectorised for the plain numeric formats; the rest value by value.
+
+        Arrow's strptime normalises impossible dates (31.02 → 03.03), so a vectorised parse is
+        only trusted when formatting it back gives the input exactly; everything else (other
+        formats, unpadded days, impossible or implausible dates, missing markers) goes through
+        the per-value parser, which gives the reasons.
+        """
+        if isinstance(arr, pa.ChunkedArray):
+            arr = arr.combine_chunks()
+        text = pc.utf8_trim_whitespace(arr)
+        n = len(text)
+        done = np.zeros(n, dtype=bool)
+        year = np.full(n, -1, dtype=np.int64)
+        month = np.full(n, -1, dtype=np.int64)
+        day = np.full(n, -1, dtype=np.int64)
+        formats = self.fields[name].date_formats or _NUMERIC_DATE_FORMATS
+        today = np.datetime64(TODAY, "s")
+        for fmt in formats:
+            if not set(re.findall(r"%(.)", fmt)) <= {"d", "m", "Y"}:
+                continue
+            ts = pc.strptime(text, format=fmt, unit="s", error_is_null=True)
+            back = pc.strftime(ts, format=fmt)
+            ok = pc.fill_null(pc.equal(back, text), False).to_numpy(zero_copy_only=False) & ~done
+            if not ok.any():
+                continue
+            stamps = ts.to_numpy(zero_copy_only=False)
+            y = pc.year(ts).to_numpy(zero_copy_only=False)
+            ok &= (y >= 1800) & (y <= 2200) & (stamps <= today)  # else: the slow path explains why
+            year = np.where(ok, y, year)
+            month = np.where(ok, pc.month(ts).to_numpy(zero_copy_only=False) if "%m" in fmt else -1, month)
+            day = np.where(ok, pc.day(ts).to_numpy(zero_copy_only=False) if "%d" in fmt else -1, day)
+            done |= ok
+        rest = ~done & text.is_valid().to_numpy(zero_copy_only=False)
+        if rest.any():
+            positions = np.nonzero(rest)[0]
+            sub = text.take(pa.array(positions))
+            idx, outs, errs, uniques = self._distinct(sub, name)
+            sub_reasons: dict[int, list[Reason]] = {}
+            self._note_errors(idx, errs, uniques, column, sub_reasons)
+            for local, rs in sub_reasons.items():
+                reasons.setdefault(int(positions[local]), []).extend(rs)
+            for local, u in enumerate(idx.tolist()):
+                out = outs[u] if u >= 0 else None
+                if out is not None:
+                    pos = positions[local]
+                    year[pos], month[pos], day[pos] = out[0], out[1] or -1, out[2] or -1
+        y_arr = pa.array(year, mask=year < 0).cast(pa.int16())
+        m_arr = pa.array(month, mask=month < 0).cast(pa.int8())
+        d_arr = pa.array(day, mask=day < 0).cast(pa.int8())
+        full = (year > 0) & (month > 0) & (day > 0)
+        stamps = np.zeros(n, dtype="datetime64[D]")
+        if full.any():
+            stamps[full] = (np.array(year[full] - 1970, dtype="datetime64[Y]")
+                            + np.array(month[full] - 1, dtype="timedelta64[M]")).astype("datetime64[D]") \
+                + np.array(day[full] - 1, dtype="timedelta64[D]")
+        date = pa.array(stamps, mask=~full).cast(pa.date32())
+        return y_arr, m_arr, d_arr, date
 
     def _convert_codes(self, table: pa.Table, fm: FieldMap, reasons: dict[int, list[Reason]]) -> pa.Array:
         """A multi-valued field: the union of its list column and its flag columns, as code bitmasks."""
@@ -590,12 +653,14 @@ class ChunkConverter:
             cols.append(self.profile.record_id_column)
         for fm in self.fields.values():
             if (fm.field.group is Group.IDENTITY) == (group is Group.IDENTITY):
-                cols += [c for c in fm.columns if c in table.column_names]
-        cols = [c for c in dict.fromkeys(cols) if c in table.column_names]
+                cols += [c for c in fm.columns if c in self.columns]
+        cols = list(dict.fromkeys(cols))  # every chunk gets the same fields, absent ones null
+        n = table.num_rows
         if not cols:
-            return pa.nulls(table.num_rows, pa.struct([("_", pa.string())]))
-        return pa.StructArray.from_arrays([table[c].combine_chunks() for c in cols],
-                                          names=[self.raw_name.get(c, c) for c in cols])
+            return pa.nulls(n, pa.struct([("_", pa.string())]))
+        return pa.StructArray.from_arrays(
+            [table[c].combine_chunks() if c in table.column_names else pa.nulls(n, pa.string()) for c in cols],
+            names=[self.raw_name.get(c, c) for c in cols])
 
     def _assemble_series(self, table: pa.Table, cols: dict[str, Any], reasons: dict[int, list[Reason]]) -> Converted:
         n = table.num_rows

@@ -123,51 +123,57 @@ def ingest_file(hub: Hub, path: str | Path, *, contributor: str, profile: Profil
                             existing["rows_quarantined"], 0, 0, existing["rows_accepted"],
                             already_ingested=True)
     con = hub.con
-    with hub.transaction():
-        cid = int(con.execute("SELECT nextval('contribution_ids')").fetchone()[0])
-        hub.ensure_contributor(contributor)
-        result = IngestResult(cid, contributor, str(path), profile.ref, profile.target)
+    cid = int(con.execute("SELECT nextval('contribution_ids')").fetchone()[0])
+    result = IngestResult(cid, contributor, str(path), profile.ref, profile.target)
+    with _Spool(hub.path) as spool:
+        # 1. stream: read and convert (background thread) → Parquet files beside the hub
         for chunk, converted in _converted_chunks(reader, converter):
             result.rows_read += chunk.rows_read
             if chunk.bad or converted.rejected:
-                q = _quarantine_table(cid, converted.rejected, chunk.bad)
-                con.register("_q", q)
-                con.execute("INSERT INTO quarantine SELECT * FROM _q")
-                con.unregister("_q")
+                spool.write("quarantine", _quarantine_table(cid, converted.rejected, chunk.bad))
             if converted.main.num_rows:
-                if profile.target == "cases":
-                    _insert_cases(con, converted.main, converted.identities, contributor, cid)
-                else:
-                    _insert_series(con, converted.main, cid)
+                spool.write("main", converted.main)
+                if converted.identities is not None:
+                    spool.write("identities", converted.identities.append_column(ROW, converted.main[ROW]))
             if progress:
                 progress(result.rows_read, _bytes_read(reader))
         if result.rows_read == 0:
             raise InputFileError(path, "has a header but no data rows", "check that the export is complete")
-        if profile.target == "cases":
-            _settle(con, cid, contributor, converter, result)
-        else:
-            result.rows_accepted = result.rows_new = con.execute(
-                "SELECT count(*) FROM series WHERE contribution_id = ?", [cid]).fetchone()[0]
-        result.rows_quarantined = con.execute("SELECT count(*) FROM quarantine WHERE contribution_id = ?",
-                                              [cid]).fetchone()[0]
-        if result.rows_accepted + result.rows_quarantined != result.rows_read:
-            raise AssertionError(  # a bug, never bad input: refuse to commit a lossy ingest
-                f"row accounting failed: read {result.rows_read}, accepted {result.rows_accepted}, "
-                f"quarantined {result.rows_quarantined}")
-        result.notes = list(reader.notes)
-        result.top_rules = [(r, n) for r, n in con.execute(
-            "SELECT rule, count(*) n FROM (SELECT unnest(rules) rule FROM quarantine WHERE contribution_id = ?)"
-            " GROUP BY rule ORDER BY n DESC, rule LIMIT 10", [cid]).fetchall()]
-        con.execute("INSERT INTO contributions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
-            cid, contributor, profile.target, path.name, sha, path.stat().st_size, reader.format_name,
-            profile.name, profile.version, profile.sha256,
-            profile.crosswalk.ref if profile.crosswalk else None, SCHEMA_VERSION, __version__,
-            t0, _now(), result.rows_read, result.rows_accepted, result.rows_quarantined,
-            result.rows_new, result.rows_updated, result.rows_unchanged, result.notes])
-        hub.audit(actor, "ingest", f"contribution:{cid}", {
-            "contributor": contributor, "file": path.name, "sha256": sha, "profile": profile.ref,
-            "rows_read": result.rows_read, "accepted": result.rows_accepted,
-            "quarantined": result.rows_quarantined})
+        spool.close_writers()
+        # 2. one transaction: set-wise inserts from the spool, settle, provenance, audit
+        with hub.transaction():
+            hub.ensure_contributor(contributor)
+            if spool.has("quarantine"):
+                con.execute(f"INSERT INTO quarantine SELECT * FROM read_parquet('{spool.path('quarantine')}')")
+            if spool.has("main") and profile.target == "cases":
+                _insert_cases(con, spool, contributor, cid)
+            elif spool.has("main"):
+                _insert_series(con, spool, cid)
+            if profile.target == "cases":
+                _settle(con, cid, contributor, converter, result)
+            else:
+                result.rows_accepted = result.rows_new = con.execute(
+                    "SELECT count(*) FROM series WHERE contribution_id = ?", [cid]).fetchone()[0]
+            result.rows_quarantined = con.execute("SELECT count(*) FROM quarantine WHERE contribution_id = ?",
+                                                  [cid]).fetchone()[0]
+            if result.rows_accepted + result.rows_quarantined != result.rows_read:
+                raise AssertionError(  # a bug, never bad input: refuse to commit a lossy ingest
+                    f"row accounting failed: read {result.rows_read}, accepted {result.rows_accepted}, "
+                    f"quarantined {result.rows_quarantined}")
+            result.notes = list(reader.notes)
+            result.top_rules = [(r, n) for r, n in con.execute(
+                "SELECT rule, count(*) n FROM (SELECT unnest(rules) rule FROM quarantine WHERE contribution_id = ?)"
+                " GROUP BY rule ORDER BY n DESC, rule LIMIT 10", [cid]).fetchall()]
+            con.execute("INSERT INTO contributions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+                cid, contributor, profile.target, path.name, sha, path.stat().st_size, reader.format_name,
+                profile.name, profile.version, profile.sha256,
+                profile.crosswalk.ref if profile.crosswalk else None, SCHEMA_VERSION, __version__,
+                t0, _now(), result.rows_read, result.rows_accepted, result.rows_quarantined,
+                result.rows_new, result.rows_updated, result.rows_unchanged, result.notes])
+            hub.audit(actor, "ingest", f"contribution:{cid}", {
+                "contributor": contributor, "file": path.name, "sha256": sha, "profile": profile.ref,
+                "rows_read": result.rows_read, "accepted": result.rows_accepted,
+                "quarantined": result.rows_quarantined})
     result.seconds = (dt.datetime.now() - started).total_seconds()
     log.info("ingested %s for %s: %d read, %d accepted, %d quarantined", path, contributor,
              result.rows_read, result.rows_accepted, result.rows_quarantined)
@@ -221,24 +227,18 @@ def _bytes_read(reader: Reader) -> int:
     return int(fn()) if fn else 0
 
 
-def _insert_cases(con, main: pa.Table, ident: pa.Table | None, contributor: str, cid: int) -> None:
-    """Append converted rows to ``cases``/``identities`` under the (uncommitted) contribution.
+def _insert_cases(con, spool: _Spool, contributor: str, cid: int) -> None:
+    """Insert the spooled rows into ``cases``/``identities`` (raw-value structs become JSON).
 
-    Raw-value structs become JSON. Duplicates and updates are settled by :func:`_settle` before
-    the transaction commits.
+    Duplicates and updates are settled by :func:`_settle` in the same transaction.
     """
-    con.register("_main", main)
     provided = {"contributor": "?", "contribution_id": "?", "source_row": f'"{ROW}"', "source": "to_json(source)"}
-    select = ", ".join(provided.get(c, c) for c in columns_of(con, "cases"))
-    con.execute(f"INSERT INTO cases SELECT {select} FROM _main", [contributor, cid])
-    con.unregister("_main")
-    if ident is not None:
-        ident = ident.append_column(ROW, main[ROW])
-        con.register("_ident", ident)
-        provided["source"] = "to_json(source)"
-        select = ", ".join(provided.get(c, c) for c in columns_of(con, "identities"))
-        con.execute(f"INSERT INTO identities SELECT {select} FROM _ident", [contributor, cid])
-        con.unregister("_ident")
+    for table, part in (("cases", "main"), ("identities", "identities")):
+        if not spool.has(part):
+            continue
+        select = ", ".join(provided.get(c, c) for c in columns_of(con, table))
+        con.execute(f"INSERT INTO {table} SELECT {select} FROM read_parquet('{spool.path(part)}')",
+                    [contributor, cid])
 
 
 def _settle(con, cid: int, contributor: str, converter: ChunkConverter, result: IngestResult) -> None:
@@ -295,12 +295,58 @@ def _settle(con, cid: int, contributor: str, converter: ChunkConverter, result: 
     result.rows_accepted = int(total)
 
 
-def _insert_series(con, main: pa.Table, cid: int) -> None:
-    con.register("_series", main)
+def _insert_series(con, spool: _Spool, cid: int) -> None:
     provided = {"contribution_id": "?", "source_row": f'"{ROW}"', "source_row_values": "to_json(source_row)"}
     select = ", ".join(provided.get(c, c) for c in columns_of(con, "series"))
-    con.execute(f"INSERT INTO series SELECT {select} FROM _series", [cid])
-    con.unregister("_series")
+    con.execute(f"INSERT INTO series SELECT {select} FROM read_parquet('{spool.path('main')}')", [cid])
+
+
+class _Spool:
+    """Parquet files in a private folder beside the hub, holding an ingest until it commits.
+
+    Streaming chunks into DuckDB inside one open transaction would keep them all in memory;
+    spooling them to disk and inserting them in one set-wise statement at the end keeps memory
+    flat and the ingest atomic. The folder is removed when the ingest ends, whatever happens;
+    one left by a killed process is removed by the next :func:`~safelight.store.open_hub`.
+    """
+
+    PREFIX = ".ingest-"
+
+    def __init__(self, hub_path: Path) -> None:
+        import tempfile
+
+        self.dir = Path(tempfile.mkdtemp(prefix=f"{hub_path.name}{self.PREFIX}", dir=hub_path.parent))
+        self._writers: dict[str, Any] = {}
+
+    def __enter__(self) -> _Spool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import shutil
+
+        self.close_writers()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def path(self, part: str) -> Path:
+        return self.dir / f"{part}.parquet"
+
+    def has(self, part: str) -> bool:
+        return self.path(part).exists()
+
+    def write(self, part: str, table: pa.Table) -> None:
+        import pyarrow.parquet as pq
+
+        writer = self._writers.get(part)
+        if writer is None:
+            writer = self._writers[part] = pq.ParquetWriter(self.path(part), table.schema, compression="snappy")
+        elif table.schema != writer.schema:
+            table = table.cast(writer.schema)
+        writer.write_table(table)
+
+    def close_writers(self) -> None:
+        for writer in self._writers.values():
+            writer.close()
+        self._writers.clear()
 
 
 def check_file(path: str | Path, profile: Profile) -> dict[str, Any]:

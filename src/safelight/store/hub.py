@@ -188,6 +188,19 @@ class Hub:
         }
 
 
+def _remove_abandoned_spools(path: Path) -> None:
+    """Remove ingest spool folders a killed process left beside the hub.
+
+    Safe because we hold the hub's write lock: no other ingest can be running.
+    """
+    import shutil
+
+    for leftover in path.parent.glob(f"{path.name}.ingest-*"):
+        if leftover.is_dir():
+            log.warning("removing %s, left by an interrupted ingest (nothing of it was committed)", leftover)
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
 def open_hub(path: str | Path, *, create: bool = False, read_only: bool = False,
              memory_limit: str = DEFAULT_MEMORY_LIMIT) -> Hub:
     """Open the hub at ``path``; with ``create`` make it (and migrate) if it does not exist."""
@@ -201,6 +214,7 @@ def open_hub(path: str | Path, *, create: bool = False, read_only: bool = False,
     try:
         con = duckdb.connect(str(path), read_only=read_only,
                              config={"memory_limit": memory_limit, "threads": 2})
+        con.execute("SET enable_progress_bar = false")
     except duckdb.IOException as exc:
         msg = str(exc)
         if "lock" in msg.lower():
@@ -212,6 +226,7 @@ def open_hub(path: str | Path, *, create: bool = False, read_only: bool = False,
     hub = Hub(path, con)
     if not read_only:
         hub.migrate()
+        _remove_abandoned_spools(path)
     elif hub.schema_version() == 0:
         raise StoreError(f"{path}: not a safelight hub (no schema)")
     return hub
