@@ -63,13 +63,16 @@ def test_values_are_mapped_and_raw_values_kept(tmp_path, hub, profile):
                                                "1", "Олена", "Шевченко", "1999"]])
     ingest_file(hub, path, contributor="ua", profile=profile)
     row = hub.con.execute("""SELECT gender, citizenship, age_band, majority_status, types_of_exploitation,
-                             means_of_control, consent, consent_linkage, source FROM cases""").fetchone()
+                             means_of_control, consent, consent_linkage, gender_raw, citizenship_raw,
+                             means_of_control_raw, types_of_exploitation_raw FROM cases""").fetchone()
     assert row[:8] == ("female", "NAM", "9-17", "minor", ["forced_labour", "forced_begging"],
                        ["debt_bondage", "withholds_documents"], "full", True)
-    source = json.loads(row[8])
-    assert source["sex"] == "F" and source["nat"] == "NA"
+    # the raw value is kept next to the mapped one
+    assert row[8:] == ("F", "NA", "debt=1; docs=1", "forced_labour,forced_begging")
     # identity fields live in their own table, never in cases
-    assert "first" not in source and "given_name" not in [d[0] for d in hub.con.execute("SELECT * FROM cases").description]
+    case_columns = [d[0] for d in hub.con.execute("SELECT * FROM cases").description]
+    assert not {"given_name", "family_name", "birth_date", "phone"} & set(case_columns)
+    assert hub.con.execute("SELECT birth_date_raw FROM identities").fetchone() == ("1999",)
     ident = hub.con.execute("SELECT given_name, family_name, birth_year, birth_month, birth_date FROM identities").fetchone()
     assert ident == ("Олена", "Шевченко", 1999, None, None)
 
@@ -87,9 +90,11 @@ def test_later_export_updates_changed_records_only(tmp_path, hub, profile):
     rows = [HEADER] + [good_row(i) for i in range(1, 11)]
     ingest_file(hub, write(tmp_path / "jan.csv", rows), contributor="ua", profile=profile)
     rows[2][1] = "2022"  # record 2 changed
+    rows[4][8] = "Olena"  # record 4: only the given name changed
     rows.append(good_row(11))  # record 11 new
     result = ingest_file(hub, write(tmp_path / "feb.csv", rows), contributor="ua", profile=profile)
-    assert (result.rows_new, result.rows_updated, result.rows_unchanged) == (1, 1, 9)
+    assert (result.rows_new, result.rows_updated, result.rows_unchanged) == (1, 2, 8)
+    assert hub.con.execute("SELECT given_name FROM identities WHERE record_id='4'").fetchall() == [("Olena",)]
     assert hub.con.execute("SELECT count(*) FROM cases").fetchone()[0] == 11
     assert hub.con.execute("SELECT count(*) FROM identities").fetchone()[0] == 11
     assert hub.con.execute("SELECT year_of_registration, contribution_id FROM cases WHERE record_id='2'").fetchone() == (2022, 2)

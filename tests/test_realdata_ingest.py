@@ -6,8 +6,6 @@ are the ones reported in docs/ingest.md.
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from safelight.ingest import ingest_file, load_profile
@@ -27,7 +25,7 @@ def test_ctdc_legacy_dados_app(hub, shared_data):
     con = hub.con
     # CTDC's "0" means unknown (8,858 rows); 278 cells are empty upstream ("NA" read as missing
     # by the script that made the file, or -99): both are missing, never a wrong country
-    unknown = dict(con.execute("""SELECT json_extract_string(source, 'citizenship'), count(*) FROM cases
+    unknown = dict(con.execute("""SELECT citizenship_raw, count(*) FROM cases
                                   WHERE citizenship IS NULL GROUP BY 1""").fetchall())
     assert unknown == {"0": 8_858, "": 278}
     genders = dict(con.execute("SELECT gender, count(*) FROM cases GROUP BY 1").fetchall())
@@ -38,8 +36,9 @@ def test_ctdc_legacy_dados_app(hub, shared_data):
         "SELECT t, count(*) FROM (SELECT unnest(types_of_exploitation) t FROM cases) GROUP BY 1").fetchall())
     assert forms["sexual_exploitation"] > 0 and forms["forced_labour"] > 0
     # the raw value is kept next to the mapped one
-    src = json.loads(con.execute("SELECT source FROM cases LIMIT 1").fetchone()[0])
-    assert {"yearOfRegistration", "gender", "ageBroad", "citizenship"} <= set(src)
+    raw = con.execute("SELECT gender_raw, age_band_raw, citizenship_raw, types_of_exploitation_raw "
+                      "FROM cases WHERE source_row = 2").fetchone()
+    assert raw == ("Female", "18--20", "CO", "isForcedLabour=0.0; isSexualExploit=1.0")
 
 
 def test_ctdc_legacy_cleaned_subset(hub, shared_data):

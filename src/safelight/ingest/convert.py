@@ -36,6 +36,8 @@ from safelight.standard.schema import (
     Field,
     Group,
     Kind,
+    has_raw,
+    raw_column,
 )
 
 TODAY = dt.date.today()
@@ -211,10 +213,10 @@ def _bits_to_lists(masks: np.ndarray, codes: list[str]) -> pa.Array:
 
 
 def _clean_text(arr: pa.ChunkedArray | pa.Array) -> pa.Array:
-    """Free text: blanks collapsed and trimmed; an empty value is null."""
+    """Free text: trimmed (inner spacing kept as written); an empty value is null."""
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
-    text = pc.utf8_trim_whitespace(pc.replace_substring_regex(arr, r"\s+", " "))
+    text = pc.utf8_trim_whitespace(arr)
     return pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
 
 
@@ -454,6 +456,20 @@ class ChunkConverter:
         """
         if isinstance(arr, pa.ChunkedArray):
             arr = arr.combine_chunks()
+        encoded = pc.dictionary_encode(arr)
+        if len(encoded.dictionary) < len(arr) // 2:  # many repeats: parse each distinct value once
+            y, m, d, date = self._convert_dates(encoded.dictionary, name, column, sub := {})
+            idx = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64) if encoded.indices.null_count == 0 \
+                else np.where(encoded.indices.is_valid().to_numpy(zero_copy_only=False),
+                              encoded.indices.to_numpy(zero_copy_only=False), -1)
+            if sub:
+                bad_u = np.zeros(len(encoded.dictionary), dtype=bool)
+                bad_u[list(sub)] = True
+                for pos in np.nonzero((idx >= 0) & bad_u[np.maximum(idx, 0)])[0].tolist():
+                    reasons.setdefault(pos, []).extend(sub[int(idx[pos])])
+            take = pa.array(np.maximum(idx, 0))
+            nulls = pa.array(idx < 0)
+            return tuple(pc.if_else(nulls, pa.scalar(None, a.type), a.take(take)) for a in (y, m, d, date))
         text = pc.utf8_trim_whitespace(arr)
         n = len(text)
         done = np.zeros(n, dtype=bool)
@@ -567,7 +583,7 @@ class ChunkConverter:
         for flag in ("linkage", "statistics"):
             allowed = [c.code for c in cl.codes.values() if c.attributes.get(flag)]
             out[f"consent_{flag}"] = pc.fill_null(pc.is_in(consent, pa.array(allowed)), False)
-        out["source"] = self._source_struct(table, Group.CASE)
+        out.update(self._raw_values(table, Group.CASE))
         out["profile_sha256"] = pa.array(np.full(n, self.profile.sha256, dtype=object).tolist(), pa.string())
         out[ROW] = rows
 
@@ -583,7 +599,7 @@ class ChunkConverter:
                     idc[f.name] = self._field_array(f, cols, n)
             if cols.get("birth_date") is not None:
                 self._check_birth_before_registration(table, idc, out, reasons)
-            idc["source"] = self._source_struct(table, Group.IDENTITY)
+            idc.update(self._raw_values(table, Group.IDENTITY))
             ident = pa.table(idc)
         return self._split(table, pa.table(out), ident, reasons)
 
@@ -646,13 +662,49 @@ class ChunkConverter:
                     field_name, rule, g[pos], f"{field_name} {g[pos]!r} contradicts {exact} {e[pos]} ({d[pos]})"))
         out[field_name] = pc.coalesce(given, derived)
 
+    def _raw_values(self, table: pa.Table, group: Group) -> dict[str, pa.Array]:
+        """``<field>_raw`` columns: the raw source value(s) of each mapped field of ``group``.
+
+        One column per canonical field keeps the raw value next to the mapped one; raw codes
+        repeat a lot, so they store compactly. A field read from flag columns keeps them as
+        ``column=value; ...`` (empty cells left out). Free text is stored as written and needs
+        no raw copy.
+        """
+        n = table.num_rows
+        fields = IDENTITY_FIELDS if group is Group.IDENTITY else CASE_FIELDS[1:]
+        out: dict[str, pa.Array] = {}
+        for f in fields:
+            if not has_raw(f.kind):
+                continue
+            fm = self.fields.get(f.name)
+            parts: list[pa.Array] = []
+            if fm is not None:
+                if fm.column and fm.column in table.column_names:
+                    parts.append(pc.utf8_trim_whitespace(table[fm.column].combine_chunks()) if fm.flags
+                                 else table[fm.column].combine_chunks())
+                for col in fm.flags or ():
+                    if col in table.column_names:
+                        value = pc.utf8_trim_whitespace(table[col].combine_chunks())
+                        empty = pc.fill_null(pc.equal(value, ""), True)
+                        labelled = pc.binary_join_element_wise(f"{self.raw_name.get(col, col)}=", value, "")
+                        parts.append(pc.if_else(empty, pa.scalar(None, pa.string()), labelled))
+            if not parts:
+                out[raw_column(f.name)] = pa.nulls(n, pa.string())
+            elif len(parts) == 1:
+                out[raw_column(f.name)] = parts[0]
+            else:  # "; "-join the non-null parts (Arrow's null_handling="skip" drops all-null rows)
+                joined = parts[0]
+                for part in parts[1:]:
+                    both = pc.binary_join_element_wise(joined, part, "; ")
+                    joined = pc.if_else(pc.is_null(joined), part, pc.if_else(pc.is_null(part), joined, both))
+                out[raw_column(f.name)] = joined
+        return out
+
     def _source_struct(self, table: pa.Table, group: Group) -> pa.Array:
-        """Raw values of the source columns feeding ``group``'s fields, under the file's header names."""
+        """Raw values of all columns feeding ``group``'s fields, as a struct (series rows)."""
         cols: list[str] = []
-        if group is not Group.IDENTITY and self.profile.record_id_column:
-            cols.append(self.profile.record_id_column)
         for fm in self.fields.values():
-            if (fm.field.group is Group.IDENTITY) == (group is Group.IDENTITY):
+            if fm.field.group is group:
                 cols += [c for c in fm.columns if c in self.columns]
         cols = list(dict.fromkeys(cols))  # every chunk gets the same fields, absent ones null
         n = table.num_rows

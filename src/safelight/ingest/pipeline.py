@@ -19,7 +19,9 @@ import datetime as dt
 import hashlib
 import json
 import logging
-from collections.abc import Callable
+import queue
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -125,80 +127,89 @@ def ingest_file(hub: Hub, path: str | Path, *, contributor: str, profile: Profil
     con = hub.con
     cid = int(con.execute("SELECT nextval('contribution_ids')").fetchone()[0])
     result = IngestResult(cid, contributor, str(path), profile.ref, profile.target)
-    with _Spool(hub.path) as spool:
-        # 1. stream: read and convert (background thread) → Parquet files beside the hub
-        for chunk, converted in _converted_chunks(reader, converter):
-            result.rows_read += chunk.rows_read
-            if chunk.bad or converted.rejected:
-                spool.write("quarantine", _quarantine_table(cid, converted.rejected, chunk.bad))
-            if converted.main.num_rows:
-                spool.write("main", converted.main)
-                if converted.identities is not None:
-                    spool.write("identities", converted.identities.append_column(ROW, converted.main[ROW]))
-            if progress:
-                progress(result.rows_read, _bytes_read(reader))
+    with _Spool(hub.path) as spool, hub.transaction():
+        hub.ensure_contributor(contributor)
+        # a background thread reads, converts and spools parts of the file to Parquet while this
+        # thread inserts the previous part: Python work and DuckDB work overlap on two cores
+        for part in _spooled_parts(reader, converter, spool, cid, result, progress):
+            if part.has("quarantine"):
+                con.execute(f"INSERT INTO quarantine SELECT * FROM read_parquet('{part.path('quarantine')}')")
+            if part.has("main"):
+                if profile.target == "cases":
+                    _insert_cases(con, part, contributor, cid)
+                else:
+                    _insert_series(con, part, cid)
+            part.remove()
         if result.rows_read == 0:
             raise InputFileError(path, "has a header but no data rows", "check that the export is complete")
-        spool.close_writers()
-        # 2. one transaction: set-wise inserts from the spool, settle, provenance, audit
-        with hub.transaction():
-            hub.ensure_contributor(contributor)
-            if spool.has("quarantine"):
-                con.execute(f"INSERT INTO quarantine SELECT * FROM read_parquet('{spool.path('quarantine')}')")
-            if spool.has("main") and profile.target == "cases":
-                _insert_cases(con, spool, contributor, cid)
-            elif spool.has("main"):
-                _insert_series(con, spool, cid)
-            if profile.target == "cases":
-                _settle(con, cid, contributor, converter, result)
-            else:
-                result.rows_accepted = result.rows_new = con.execute(
-                    "SELECT count(*) FROM series WHERE contribution_id = ?", [cid]).fetchone()[0]
-            result.rows_quarantined = con.execute("SELECT count(*) FROM quarantine WHERE contribution_id = ?",
-                                                  [cid]).fetchone()[0]
-            if result.rows_accepted + result.rows_quarantined != result.rows_read:
-                raise AssertionError(  # a bug, never bad input: refuse to commit a lossy ingest
-                    f"row accounting failed: read {result.rows_read}, accepted {result.rows_accepted}, "
-                    f"quarantined {result.rows_quarantined}")
-            result.notes = list(reader.notes)
-            result.top_rules = [(r, n) for r, n in con.execute(
-                "SELECT rule, count(*) n FROM (SELECT unnest(rules) rule FROM quarantine WHERE contribution_id = ?)"
-                " GROUP BY rule ORDER BY n DESC, rule LIMIT 10", [cid]).fetchall()]
-            con.execute("INSERT INTO contributions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
-                cid, contributor, profile.target, path.name, sha, path.stat().st_size, reader.format_name,
-                profile.name, profile.version, profile.sha256,
-                profile.crosswalk.ref if profile.crosswalk else None, SCHEMA_VERSION, __version__,
-                t0, _now(), result.rows_read, result.rows_accepted, result.rows_quarantined,
-                result.rows_new, result.rows_updated, result.rows_unchanged, result.notes])
-            hub.audit(actor, "ingest", f"contribution:{cid}", {
-                "contributor": contributor, "file": path.name, "sha256": sha, "profile": profile.ref,
-                "rows_read": result.rows_read, "accepted": result.rows_accepted,
-                "quarantined": result.rows_quarantined})
+        if profile.target == "cases":
+            _settle(con, cid, contributor, converter, result)
+        else:
+            result.rows_accepted = result.rows_new = con.execute(
+                "SELECT count(*) FROM series WHERE contribution_id = ?", [cid]).fetchone()[0]
+        result.rows_quarantined = con.execute("SELECT count(*) FROM quarantine WHERE contribution_id = ?",
+                                              [cid]).fetchone()[0]
+        if result.rows_accepted + result.rows_quarantined != result.rows_read:
+            raise AssertionError(  # a bug, never bad input: refuse to commit a lossy ingest
+                f"row accounting failed: read {result.rows_read}, accepted {result.rows_accepted}, "
+                f"quarantined {result.rows_quarantined}")
+        result.notes = list(reader.notes)
+        result.top_rules = [(r, n) for r, n in con.execute(
+            "SELECT rule, count(*) n FROM (SELECT unnest(rules) rule FROM quarantine WHERE contribution_id = ?)"
+            " GROUP BY rule ORDER BY n DESC, rule LIMIT 10", [cid]).fetchall()]
+        con.execute("INSERT INTO contributions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+            cid, contributor, profile.target, path.name, sha, path.stat().st_size, reader.format_name,
+            profile.name, profile.version, profile.sha256,
+            profile.crosswalk.ref if profile.crosswalk else None, SCHEMA_VERSION, __version__,
+            t0, _now(), result.rows_read, result.rows_accepted, result.rows_quarantined,
+            result.rows_new, result.rows_updated, result.rows_unchanged, result.notes])
+        hub.audit(actor, "ingest", f"contribution:{cid}", {
+            "contributor": contributor, "file": path.name, "sha256": sha, "profile": profile.ref,
+            "rows_read": result.rows_read, "accepted": result.rows_accepted,
+            "quarantined": result.rows_quarantined})
     result.seconds = (dt.datetime.now() - started).total_seconds()
     log.info("ingested %s for %s: %d read, %d accepted, %d quarantined", path, contributor,
              result.rows_read, result.rows_accepted, result.rows_quarantined)
     return result
 
 
-def _converted_chunks(reader: Reader, converter: ChunkConverter):
-    """Read and convert in a background thread while the caller writes to DuckDB.
+PART_ROWS = 250_000  # rows per spooled part: big enough for DuckDB to write row groups directly
 
-    Parsing and mapping are Python work; DuckDB's inserts release the GIL, so on two cores the
-    two overlap. At most two converted chunks wait in the queue, which keeps memory bounded.
+
+def _spooled_parts(reader: Reader, converter: ChunkConverter, spool: _Spool, cid: int,
+                   result: IngestResult, progress: Progress | None) -> Iterator[_Part]:
+    """Yield spooled parts of the file as a background thread produces them.
+
+    The thread reads, converts and writes Parquet; the caller inserts each part into DuckDB
+    (which releases the GIL). At most one finished part waits, so disk use and memory stay
+    bounded whatever the file size.
     """
-    import queue
-    import threading
-
-    q: queue.Queue = queue.Queue(maxsize=2)
+    q: queue.Queue = queue.Queue(maxsize=1)
     stop = threading.Event()
     done = object()
 
     def produce() -> None:
         try:
+            part = spool.new_part()
             for chunk in reader.chunks():
                 if stop.is_set():
                     return
-                q.put((chunk, converter.convert(chunk.table)))
+                converted = converter.convert(chunk.table)
+                result.rows_read += chunk.rows_read
+                if chunk.bad or converted.rejected:
+                    part.write("quarantine", _quarantine_table(cid, converted.rejected, chunk.bad))
+                if converted.main.num_rows:
+                    part.write("main", converted.main)
+                    if converted.identities is not None:
+                        part.write("identities", converted.identities.append_column(ROW, converted.main[ROW]))
+                if progress:
+                    progress(result.rows_read, _bytes_read(reader))
+                if part.rows >= PART_ROWS:
+                    part.close()
+                    q.put(part)
+                    part = spool.new_part()
+            part.close()
+            q.put(part)
             q.put(done)
         except BaseException as exc:  # handed to the consumer, raised there
             q.put(exc)
@@ -215,7 +226,7 @@ def _converted_chunks(reader: Reader, converter: ChunkConverter):
             yield item
     finally:
         stop.set()
-        while worker.is_alive():  # let a blocked producer finish
+        while worker.is_alive():  # unblock a producer waiting on a full queue
             try:
                 q.get_nowait()
             except queue.Empty:
@@ -227,12 +238,12 @@ def _bytes_read(reader: Reader) -> int:
     return int(fn()) if fn else 0
 
 
-def _insert_cases(con, spool: _Spool, contributor: str, cid: int) -> None:
+def _insert_cases(con, spool: _Part, contributor: str, cid: int) -> None:
     """Insert the spooled rows into ``cases``/``identities`` (raw-value structs become JSON).
 
     Duplicates and updates are settled by :func:`_settle` in the same transaction.
     """
-    provided = {"contributor": "?", "contribution_id": "?", "source_row": f'"{ROW}"', "source": "to_json(source)"}
+    provided = {"contributor": "?", "contribution_id": "?", "source_row": f'"{ROW}"'}
     for table, part in (("cases", "main"), ("identities", "identities")):
         if not spool.has(part):
             continue
@@ -246,37 +257,39 @@ def _settle(con, cid: int, contributor: str, converter: ChunkConverter, result: 
 
     * a record id repeated in the file keeps its first row; the others go to the quarantine;
     * a record the hub already holds is *unchanged* when the same profile produced it from the
-      same raw values (case and identity columns): the new copy is dropped and the old provenance
-      kept; otherwise it is *updated*: the old row is removed.
+      same raw values and the same identity fields: the new copy is dropped and the old
+      provenance kept; otherwise it is *updated*: the old row is removed.
     """
     profile = converter.profile
     id_col = profile.record_id_column or "(generated id)"
-    con.execute("""CREATE TEMP TABLE _dup AS
-        SELECT c.source_row, c.record_id, c.first_row, c.source, i.source AS ident_source FROM (
-            SELECT source_row, record_id, source,
-                   min(source_row) OVER (PARTITION BY record_id) AS first_row
-            FROM cases WHERE contribution_id = ?) c
-        LEFT JOIN (SELECT source_row, source FROM identities WHERE contribution_id = ?) i USING (source_row)
+    case_raw = [c for c in columns_of(con, "cases") if c.endswith("_raw")]
+    ident_cols = [c for c in columns_of(con, "identities")
+                  if c not in ("contributor", "record_id", "contribution_id", "source_row")]
+    raw_pack = ", ".join([f"c.{c}" for c in case_raw] + [f"i.{c}" for c in ident_cols])
+    con.execute(f"""CREATE TEMP TABLE _dup AS
+        SELECT c.source_row, c.record_id, c.first_row, CAST(to_json(struct_pack({raw_pack})) AS VARCHAR) AS raw
+        FROM (SELECT *, min(source_row) OVER (PARTITION BY record_id) AS first_row
+              FROM cases WHERE contribution_id = ?) c
+        LEFT JOIN (SELECT * FROM identities WHERE contribution_id = ?) i USING (source_row)
         WHERE c.source_row <> c.first_row""", [cid, cid])
     con.execute("""INSERT INTO quarantine
         SELECT ?, source_row, ['duplicate_record_id'],
                json_array(json_object('column', ?, 'rule', 'duplicate_record_id', 'value', record_id,
                           'message', 'record id already used at row ' || first_row || ' of this file')),
-               CAST(json_merge_patch(coalesce(source, '{}'), coalesce(ident_source, '{}')) AS VARCHAR)
+               raw
         FROM _dup""", [cid, id_col])
     for table in ("cases", "identities"):
         con.execute(f"DELETE FROM {table} WHERE contribution_id = ? AND source_row IN (SELECT source_row FROM _dup)",
                     [cid])
-    con.execute("""CREATE TEMP TABLE _cmp AS
+    new_vals = ", ".join([f"n.{c}" for c in case_raw] + [f"ni.{c}" for c in ident_cols])
+    old_vals = ", ".join([f"o.{c}" for c in case_raw] + [f"oi.{c}" for c in ident_cols])
+    con.execute(f"""CREATE TEMP TABLE _cmp AS
         SELECT n.record_id,
-               n.profile_sha256 = o.profile_sha256
-               AND CAST(n.source AS VARCHAR) IS NOT DISTINCT FROM CAST(o.source AS VARCHAR)
-               AND CAST(ni.source AS VARCHAR) IS NOT DISTINCT FROM CAST(oi.source AS VARCHAR) AS unchanged
-        FROM (SELECT record_id, profile_sha256, source FROM cases WHERE contribution_id = ?) n
-        JOIN (SELECT record_id, profile_sha256, source, contribution_id FROM cases
-              WHERE contributor = ? AND contribution_id <> ?) o USING (record_id)
-        LEFT JOIN (SELECT record_id, source FROM identities WHERE contribution_id = ?) ni USING (record_id)
-        LEFT JOIN (SELECT record_id, source FROM identities WHERE contributor = ? AND contribution_id <> ?) oi
+               n.profile_sha256 = o.profile_sha256 AND ({new_vals}) IS NOT DISTINCT FROM ({old_vals}) AS unchanged
+        FROM (SELECT * FROM cases WHERE contribution_id = ?) n
+        JOIN (SELECT * FROM cases WHERE contributor = ? AND contribution_id <> ?) o USING (record_id)
+        LEFT JOIN (SELECT * FROM identities WHERE contribution_id = ?) ni USING (record_id)
+        LEFT JOIN (SELECT * FROM identities WHERE contributor = ? AND contribution_id <> ?) oi
              USING (record_id)""", [cid, contributor, cid, cid, contributor, cid])
     total = con.execute("SELECT count(*) FROM cases WHERE contribution_id = ?", [cid]).fetchone()[0]
     updated, unchanged = con.execute(
@@ -295,19 +308,59 @@ def _settle(con, cid: int, contributor: str, converter: ChunkConverter, result: 
     result.rows_accepted = int(total)
 
 
-def _insert_series(con, spool: _Spool, cid: int) -> None:
+def _insert_series(con, spool: _Part, cid: int) -> None:
     provided = {"contribution_id": "?", "source_row": f'"{ROW}"', "source_row_values": "to_json(source_row)"}
     select = ", ".join(provided.get(c, c) for c in columns_of(con, "series"))
     con.execute(f"INSERT INTO series SELECT {select} FROM read_parquet('{spool.path('main')}')", [cid])
 
 
-class _Spool:
-    """Parquet files in a private folder beside the hub, holding an ingest until it commits.
+class _Part:
+    """One spooled part: Parquet files for the main rows, identities and quarantine."""
 
-    Streaming chunks into DuckDB inside one open transaction would keep them all in memory;
-    spooling them to disk and inserting them in one set-wise statement at the end keeps memory
-    flat and the ingest atomic. The folder is removed when the ingest ends, whatever happens;
-    one left by a killed process is removed by the next :func:`~safelight.store.open_hub`.
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir()
+        self.dir = folder
+        self.rows = 0
+        self._writers: dict[str, Any] = {}
+
+    def path(self, name: str) -> Path:
+        return self.dir / f"{name}.parquet"
+
+    def has(self, name: str) -> bool:
+        return self.path(name).exists()
+
+    def write(self, name: str, table: pa.Table) -> None:
+        import pyarrow.parquet as pq
+
+        writer = self._writers.get(name)
+        if writer is None:
+            writer = self._writers[name] = pq.ParquetWriter(self.path(name), table.schema, compression="snappy")
+        elif table.schema != writer.schema:
+            table = table.cast(writer.schema)
+        writer.write_table(table)
+        if name == "main":
+            self.rows += table.num_rows
+
+    def close(self) -> None:
+        for writer in self._writers.values():
+            writer.close()
+        self._writers.clear()
+
+    def remove(self) -> None:
+        import shutil
+
+        self.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class _Spool:
+    """A private folder beside the hub holding an ingest's parts until they are inserted.
+
+    Streaming many small chunks into DuckDB inside one open transaction would keep them all in
+    memory; inserting spooled parts of ~250k rows lets DuckDB write row groups straight to disk,
+    so memory stays flat and the ingest stays one atomic transaction. The folder is removed when
+    the ingest ends, whatever happens; one left by a killed process is removed by the next
+    :func:`~safelight.store.open_hub`.
     """
 
     PREFIX = ".ingest-"
@@ -316,7 +369,7 @@ class _Spool:
         import tempfile
 
         self.dir = Path(tempfile.mkdtemp(prefix=f"{hub_path.name}{self.PREFIX}", dir=hub_path.parent))
-        self._writers: dict[str, Any] = {}
+        self._count = 0
 
     def __enter__(self) -> _Spool:
         return self
@@ -324,29 +377,11 @@ class _Spool:
     def __exit__(self, *exc: object) -> None:
         import shutil
 
-        self.close_writers()
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    def path(self, part: str) -> Path:
-        return self.dir / f"{part}.parquet"
-
-    def has(self, part: str) -> bool:
-        return self.path(part).exists()
-
-    def write(self, part: str, table: pa.Table) -> None:
-        import pyarrow.parquet as pq
-
-        writer = self._writers.get(part)
-        if writer is None:
-            writer = self._writers[part] = pq.ParquetWriter(self.path(part), table.schema, compression="snappy")
-        elif table.schema != writer.schema:
-            table = table.cast(writer.schema)
-        writer.write_table(table)
-
-    def close_writers(self) -> None:
-        for writer in self._writers.values():
-            writer.close()
-        self._writers.clear()
+    def new_part(self) -> _Part:
+        self._count += 1
+        return _Part(self.dir / f"part-{self._count:05d}")
 
 
 def check_file(path: str | Path, profile: Profile) -> dict[str, Any]:

@@ -133,6 +133,16 @@ SERIES_FIELDS: dict[str, Field] = {f.name: f for f in (
 )}
 
 
+def raw_column(field_name: str) -> str:
+    """The column keeping a mapped field's raw source value(s), next to the mapped one."""
+    return f"{field_name}_raw"
+
+
+def has_raw(kind: Kind) -> bool:
+    """Mapped kinds keep their raw value; free text is stored as written, so it needs none."""
+    return kind is not Kind.STRING
+
+
 def field(name: str) -> Field:
     """Return the field called ``name``; raises KeyError naming the known fields otherwise."""
     try:

@@ -7,7 +7,7 @@ does not know) is refused rather than guessed at.
 
 from __future__ import annotations
 
-from safelight.standard.schema import CASE_FIELDS, IDENTITY_FIELDS, Kind
+from safelight.standard.schema import CASE_FIELDS, IDENTITY_FIELDS, Kind, has_raw, raw_column
 
 _SQL_TYPES = {
     Kind.STRING: "VARCHAR", Kind.INTEGER: "INTEGER", Kind.DATE: "DATE", Kind.CODE: "VARCHAR",
@@ -16,8 +16,16 @@ _SQL_TYPES = {
 
 
 def _case_columns() -> str:
-    cols = [f"    {f.name} {_SQL_TYPES[f.kind]}" for f in CASE_FIELDS if f.name != "record_id"]
+    cols = []
+    for f in CASE_FIELDS:
+        if f.name == "record_id":
+            continue
+        cols.append(f"    {f.name} {_SQL_TYPES[f.kind]}")
     return ",\n".join(cols)
+
+
+def _raw_columns(fields) -> str:
+    return ",\n".join(f"    {raw_column(f.name)} VARCHAR" for f in fields if has_raw(f.kind) and f.name != "record_id")
 
 
 def _identity_columns() -> str:
@@ -73,8 +81,9 @@ CREATE TABLE cases (
 {_case_columns()},
     consent_linkage BOOLEAN NOT NULL,
     consent_statistics BOOLEAN NOT NULL,
-    source JSON,                         -- raw values of the mapped columns, next to the mapped ones
-    profile_sha256 VARCHAR NOT NULL      -- with `source`, tells an unchanged row from an updated one
+    profile_sha256 VARCHAR NOT NULL,     -- with the raw values, tells an unchanged row from an updated one
+    -- raw source value(s) of every mapped field (flags as "column=value; ..."), next to the mapped one
+{_raw_columns(CASE_FIELDS)}
 );
 -- Identity fields, kept apart from the case data; never part of a release.
 CREATE TABLE identities (
@@ -83,7 +92,7 @@ CREATE TABLE identities (
     contribution_id INTEGER NOT NULL,
     source_row BIGINT NOT NULL,
 {_identity_columns()},
-    source JSON                          -- raw values of the identity columns
+{_raw_columns(IDENTITY_FIELDS)}
 );
 CREATE TABLE quarantine (
     contribution_id INTEGER NOT NULL,
