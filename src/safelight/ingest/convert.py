@@ -17,6 +17,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -111,6 +112,30 @@ def _compile_date_format(fmt: str) -> Callable[[str], tuple[int, int | None, int
             return None
         return d.year, d.month if "%m" in fmt or "%b" in fmt or "%B" in fmt else None, d.day if "%d" in fmt else None
     return parse_strptime
+
+
+@lru_cache(maxsize=64)
+def _date_regex(fmt: str) -> str | None:
+    """A numeric strftime format as a regex with named groups (``%d.%m.%Y`` → ``^(?P<d>...)``).
+
+    Only ``%d``, ``%m`` and ``%Y`` and literal characters are supported; other formats return
+    None and are parsed value by value.
+    """
+    out = ["^"]
+    i = 0
+    seen = set()
+    while i < len(fmt):
+        if fmt[i] == "%" and i + 1 < len(fmt):
+            code = fmt[i + 1]
+            if code not in "dmY" or code in seen:
+                return None
+            seen.add(code)
+            out.append(f"(?P<{code}>[0-9]{{4}})" if code == "Y" else f"(?P<{code}>[0-9]{{1,2}})")
+            i += 2
+        else:
+            out.append(re.escape(fmt[i]))
+            i += 1
+    return "".join(out) + "$" if "Y" in seen else None
 
 
 def make_date_parser(formats: tuple[str, ...], *, past_only: bool) -> Callable[[str], ParseResult]:
@@ -218,6 +243,52 @@ def _clean_text(arr: pa.ChunkedArray | pa.Array) -> pa.Array:
         arr = arr.combine_chunks()
     text = pc.utf8_trim_whitespace(arr)
     return pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+
+
+def _join_labelled(parts: list[tuple[str | None, pa.Array]], n: int) -> pa.Array:
+    """Join several raw columns into one text per row: ``value; flag=value; ...``.
+
+    Flag columns hold few distinct values, so rows are grouped by their combination of values
+    (mixed-radix code over the dictionary indices) and each distinct combination is written once.
+    """
+    codes = np.zeros(n, dtype=np.int64)
+    radix = 1
+    dictionaries = []
+    for _, values in parts:
+        enc = pc.dictionary_encode(values)
+        idx = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64) if enc.indices.null_count == 0 \
+            else np.where(enc.indices.is_valid().to_numpy(zero_copy_only=False),
+                          enc.indices.to_numpy(zero_copy_only=False), -1)
+        size = len(enc.dictionary) + 1  # slot 0: null
+        codes += (idx + 1) * radix
+        radix *= size
+        dictionaries.append(enc.dictionary.to_pylist())
+        if radix > 2**40:  # too many combinations to enumerate: fall back to row-wise joining
+            break
+    else:
+        uniques, inverse = np.unique(codes, return_inverse=True)
+        texts = []
+        for code in uniques.tolist():
+            items = []
+            for (label, _), dictionary in zip(parts, dictionaries, strict=True):
+                size = len(dictionary) + 1
+                slot, code = code % size, code // size
+                value = dictionary[slot - 1].strip() if slot else ""
+                if value:
+                    items.append(f"{label}={value}" if label else value)
+            texts.append("; ".join(items) or None)
+        return pa.array(texts, pa.string()).take(pa.array(inverse))
+    joined: pa.Array | None = None
+    for label, values in parts:
+        value = pc.utf8_trim_whitespace(values)
+        value = pc.if_else(pc.fill_null(pc.equal(value, ""), True), pa.scalar(None, pa.string()),
+                           pc.binary_join_element_wise(f"{label}=", value, "") if label else value)
+        if joined is None:
+            joined = value
+        else:  # Arrow's null_handling="skip" would drop all-null rows, so join by hand
+            both = pc.binary_join_element_wise(joined, value, "; ")
+            joined = pc.if_else(pc.is_null(joined), value, pc.if_else(pc.is_null(value), joined, both))
+    return joined
 
 
 def _band_lookup(listname: str, values: pa.Array) -> pa.Array:
@@ -447,57 +518,54 @@ class ChunkConverter:
 
     def _convert_dates(self, arr: pa.ChunkedArray | pa.Array, name: str, column: str,
                        reasons: dict[int, list[Reason]]) -> tuple[pa.Array, pa.Array, pa.Array, pa.Array]:
-        """Dates, vectorised for the plain numeric formats; the rest value by value.
+        """Dates → (year, month, day, date) arrays, vectorised for the numeric formats.
 
-        Arrow's strptime normalises impossible dates (31.02 → 03.03), so a vectorised parse is
-        only trusted when formatting it back gives the input exactly; everything else (other
-        formats, unpadded days, impossible or implausible dates, missing markers) goes through
-        the per-value parser, which gives the reasons.
+        Each numeric format (``%d``, ``%m``, ``%Y`` and separators) becomes a regular expression
+        whose groups Arrow extracts for the whole chunk; the calendar (month lengths, leap years),
+        plausibility and "not in the future" are checked with NumPy. Values no format matches,
+        or that fail a check, go through the per-value parser, which also gives the reasons.
         """
         if isinstance(arr, pa.ChunkedArray):
             arr = arr.combine_chunks()
-        encoded = pc.dictionary_encode(arr)
-        if len(encoded.dictionary) < len(arr) // 2:  # many repeats: parse each distinct value once
-            y, m, d, date = self._convert_dates(encoded.dictionary, name, column, sub := {})
-            idx = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64) if encoded.indices.null_count == 0 \
-                else np.where(encoded.indices.is_valid().to_numpy(zero_copy_only=False),
-                              encoded.indices.to_numpy(zero_copy_only=False), -1)
-            if sub:
-                bad_u = np.zeros(len(encoded.dictionary), dtype=bool)
-                bad_u[list(sub)] = True
-                for pos in np.nonzero((idx >= 0) & bad_u[np.maximum(idx, 0)])[0].tolist():
-                    reasons.setdefault(pos, []).extend(sub[int(idx[pos])])
-            take = pa.array(np.maximum(idx, 0))
-            nulls = pa.array(idx < 0)
-            return tuple(pc.if_else(nulls, pa.scalar(None, a.type), a.take(take)) for a in (y, m, d, date))
         text = pc.utf8_trim_whitespace(arr)
         n = len(text)
         done = np.zeros(n, dtype=bool)
         year = np.full(n, -1, dtype=np.int64)
         month = np.full(n, -1, dtype=np.int64)
         day = np.full(n, -1, dtype=np.int64)
-        formats = self.fields[name].date_formats or _NUMERIC_DATE_FORMATS
-        today = np.datetime64(TODAY, "s")
-        for fmt in formats:
-            if not set(re.findall(r"%(.)", fmt)) <= {"d", "m", "Y"}:
+        for fmt in self.fields[name].date_formats or _NUMERIC_DATE_FORMATS:
+            pattern = _date_regex(fmt)
+            if pattern is None:
                 continue
-            ts = pc.strptime(text, format=fmt, unit="s", error_is_null=True)
-            back = pc.strftime(ts, format=fmt)
-            ok = pc.fill_null(pc.equal(back, text), False).to_numpy(zero_copy_only=False) & ~done
-            if not ok.any():
+            parts = pc.extract_regex(text, pattern)
+            matched = parts.is_valid().to_numpy(zero_copy_only=False) & ~done
+            if not matched.any():
                 continue
-            stamps = ts.to_numpy(zero_copy_only=False)
-            y = pc.year(ts).to_numpy(zero_copy_only=False)
-            ok &= (y >= 1800) & (y <= 2200) & (stamps <= today)  # else: the slow path explains why
+            comp = {}
+            for key in ("Y", "m", "d"):
+                if key in fmt:
+                    comp[key] = np.where(matched, pc.cast(pc.fill_null(pc.struct_field(parts, key), "0"), pa.int64())
+                                         .to_numpy(zero_copy_only=False), -1)
+            y = comp["Y"]
+            m = comp.get("m", np.full(n, -1))
+            d = comp.get("d", np.full(n, -1))
+            ok = matched & (y >= 1800) & (y <= 2200)
+            if "m" in comp:
+                ok &= (m >= 1) & (m <= 12)
+            if "d" in comp:
+                leap = ((y % 4 == 0) & (y % 100 != 0)) | (y % 400 == 0)
+                month_len = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])[np.clip(m, 0, 12)]
+                ok &= (d >= 1) & (d <= month_len + ((m == 2) & leap))
+            key = y * 10_000 + np.maximum(m, 1) * 100 + np.maximum(d, 1)  # earliest day the value allows
+            ok &= key <= TODAY.year * 10_000 + TODAY.month * 100 + TODAY.day
             year = np.where(ok, y, year)
-            month = np.where(ok, pc.month(ts).to_numpy(zero_copy_only=False) if "%m" in fmt else -1, month)
-            day = np.where(ok, pc.day(ts).to_numpy(zero_copy_only=False) if "%d" in fmt else -1, day)
+            month = np.where(ok, m, month)
+            day = np.where(ok, d, day)
             done |= ok
         rest = ~done & text.is_valid().to_numpy(zero_copy_only=False)
         if rest.any():
             positions = np.nonzero(rest)[0]
-            sub = text.take(pa.array(positions))
-            idx, outs, errs, uniques = self._distinct(sub, name)
+            idx, outs, errs, uniques = self._distinct(text.take(pa.array(positions)), name)
             sub_reasons: dict[int, list[Reason]] = {}
             self._note_errors(idx, errs, uniques, column, sub_reasons)
             for local, rs in sub_reasons.items():
@@ -677,27 +745,19 @@ class ChunkConverter:
             if not has_raw(f.kind):
                 continue
             fm = self.fields.get(f.name)
-            parts: list[pa.Array] = []
+            labelled: list[tuple[str | None, pa.Array]] = []  # (flag label or None, values)
             if fm is not None:
                 if fm.column and fm.column in table.column_names:
-                    parts.append(pc.utf8_trim_whitespace(table[fm.column].combine_chunks()) if fm.flags
-                                 else table[fm.column].combine_chunks())
+                    labelled.append((None, table[fm.column].combine_chunks()))
                 for col in fm.flags or ():
                     if col in table.column_names:
-                        value = pc.utf8_trim_whitespace(table[col].combine_chunks())
-                        empty = pc.fill_null(pc.equal(value, ""), True)
-                        labelled = pc.binary_join_element_wise(f"{self.raw_name.get(col, col)}=", value, "")
-                        parts.append(pc.if_else(empty, pa.scalar(None, pa.string()), labelled))
-            if not parts:
+                        labelled.append((self.raw_name.get(col, col), table[col].combine_chunks()))
+            if not labelled:
                 out[raw_column(f.name)] = pa.nulls(n, pa.string())
-            elif len(parts) == 1:
-                out[raw_column(f.name)] = parts[0]
-            else:  # "; "-join the non-null parts (Arrow's null_handling="skip" drops all-null rows)
-                joined = parts[0]
-                for part in parts[1:]:
-                    both = pc.binary_join_element_wise(joined, part, "; ")
-                    joined = pc.if_else(pc.is_null(joined), part, pc.if_else(pc.is_null(part), joined, both))
-                out[raw_column(f.name)] = joined
+            elif len(labelled) == 1 and labelled[0][0] is None:
+                out[raw_column(f.name)] = labelled[0][1]
+            else:
+                out[raw_column(f.name)] = _join_labelled(labelled, n)
         return out
 
     def _source_struct(self, table: pa.Table, group: Group) -> pa.Array:

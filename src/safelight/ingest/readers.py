@@ -327,6 +327,50 @@ def _text_blocks(text: io.TextIOBase) -> Iterator[str]:
         yield block[:cut + 1]
 
 
+class _Block:
+    """A block of whole lines: raw UTF-8 bytes when available (fast path), text on demand."""
+
+    __slots__ = ("data", "_text")
+
+    def __init__(self, data: bytes | None = None, text: str | None = None) -> None:
+        self.data = data
+        self._text = text
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = self.data.decode("utf-8", errors="surrogateescape")  # type: ignore[union-attr]
+        return self._text
+
+    def line_count(self) -> int:
+        """Line breaks in the block (\n, \r\n or \r), as the csv module counts lines."""
+        if self.data is not None:
+            d = self.data
+            return d.count(b"\n") + d.count(b"\r") - d.count(b"\r\n")
+        return _count_lines(self.text)
+
+    def ends_with_break(self) -> bool:
+        return self.data.endswith((b"\n", b"\r")) if self.data is not None else self.text.endswith(("\n", "\r"))
+
+
+def _utf8_blocks(raw: io.BufferedReader) -> Iterator[_Block]:
+    """UTF-8 bytes in blocks of whole lines (cut after a line break never splits a character)."""
+    carry = b""
+    while True:
+        chunk = raw.read(TEXT_BLOCK_CHARS)
+        if not chunk:
+            if carry:
+                yield _Block(data=carry)
+            return
+        chunk = carry + chunk
+        cut = max(chunk.rfind(b"\n"), chunk.rfind(b"\r"))
+        if cut < 0 or (chunk[cut:cut + 1] == b"\r" and cut == len(chunk) - 1):
+            carry = chunk
+            continue
+        carry = chunk[cut + 1:]
+        yield _Block(data=chunk[:cut + 1])
+
+
 def _split_lines(block: str) -> list[str]:
     """Lines as the csv module sees them (\n, \r\n or \r ends a line; endings kept)."""
     return list(io.StringIO(block, newline=""))
@@ -402,7 +446,7 @@ class CsvReader(Reader):
         self.columns, notes = clean_header(header, self.path)
         self.notes += notes
 
-    def _fast_block(self, block: str, skip: int, line_base: int, last_block: bool) -> pa.Table | None:
+    def _fast_block(self, block: _Block, skip: int, line_base: int, last_block: bool) -> pa.Table | None:
         """Parse a clean block with Arrow's multi-threaded CSV parser, or return None.
 
         Clean means: valid text, one record per line (no line breaks inside quotes, no blank
@@ -411,11 +455,18 @@ class CsvReader(Reader):
         """
         import pyarrow.csv as pacsv
 
-        try:
-            data = block.encode("utf-8")
-        except UnicodeEncodeError:
-            return None  # undecodable bytes: the careful path quarantines those rows
-        n_lines = _count_lines(block) + (0 if block.endswith(("\n", "\r")) else 1)
+        data = block.data
+        if data is not None:
+            try:  # Arrow's UTF-8 check is vectorised; an invalid block takes the careful path
+                pa.array([data], type=pa.large_binary()).cast(pa.large_string())
+            except pa.ArrowInvalid:
+                return None
+        else:
+            try:
+                data = block.text.encode("utf-8")
+            except UnicodeEncodeError:
+                return None  # undecodable bytes: the careful path quarantines those rows
+        n_lines = block.line_count() + (0 if block.ends_with_break() else 1)
         expected = n_lines - skip
         if expected <= 0:
             return None
@@ -456,8 +507,12 @@ class CsvReader(Reader):
         line_base = 0  # lines before the current block
         pending: list[str] = []  # lines of a record cut by the end of a block
         skip = self._header_lines
+        utf8 = codecs.lookup(self.encoding).name == "utf-8"
         with self._open_text() as text:
-            blocks = _text_blocks(text)
+            if utf8:  # raw bytes: Arrow validates UTF-8 itself; only faulty blocks are decoded
+                blocks: Iterator[_Block] = _utf8_blocks(self._raw)
+            else:
+                blocks = (_Block(text=t) for t in _text_blocks(text))
             block = next(blocks, None)
             while block is not None:
                 nxt = next(blocks, None)
@@ -470,18 +525,18 @@ class CsvReader(Reader):
                             rows, numbers, bad = [], [], []
                         for start in range(0, fast.num_rows, self.options.chunk_rows):
                             yield Chunk(fast.slice(start, self.options.chunk_rows))
-                        consumed = _count_lines(block)
+                        consumed = block.line_count()
                         line_base += consumed
                         skip = max(0, skip - consumed)
                         block = nxt
                         continue
                 lines: list[str] | None = None
                 if pending:
-                    lines = pending + _split_lines(block)
+                    lines = pending + _split_lines(block.text)
                     source: Any = lines
                     pending = []
                 else:
-                    source = io.StringIO(block, newline="")
+                    source = io.StringIO(block.text, newline="")
                 offset = 0  # index of the first line the current csv reader sees
                 reader = csv.reader(source, delimiter=self.delimiter, strict=True)
                 while True:
@@ -492,7 +547,7 @@ class CsvReader(Reader):
                         break
                     except csv.Error as exc:
                         if lines is None:
-                            lines = _split_lines(block)
+                            lines = _split_lines(block.text)
                         msg = str(exc)
                         if "end of data" in msg and not last_block and len(lines) - first <= MAX_LINES_PER_RECORD:
                             pending = lines[first:]  # the record goes on in the next block
@@ -519,7 +574,7 @@ class CsvReader(Reader):
                         continue  # blank line: not a record
                     if len(row) != ncols:
                         if lines is None:
-                            lines = _split_lines(block)
+                            lines = _split_lines(block.text)
                         number = line_base + first + 1
                         if span > 1:
                             # a quote opened on the first line swallowed the next lines: set the
@@ -546,7 +601,7 @@ class CsvReader(Reader):
                     if len(rows) >= self.options.chunk_rows:
                         yield _emit(self.columns, rows, numbers, bad, _printable)
                         rows, numbers, bad = [], [], []
-                consumed = (len(lines) if lines is not None else _count_lines(block)) - len(pending)
+                consumed = (len(lines) if lines is not None else block.line_count()) - len(pending)
                 line_base += consumed
                 if skip:
                     skip = max(0, skip - consumed)
