@@ -223,3 +223,21 @@ def test_killed_ingest_leaves_no_partial_contribution(tmp_path, profile_path):
         result = ingest_file(hub, write(tmp_path / "small.csv", [HEADER, good_row(1)]), contributor="ua",
                              profile=load_profile(profile_path))
         assert result.rows_accepted == 1
+
+
+def test_age_is_derived_from_birth_date_when_missing(tmp_path, hub):
+    prof = tmp_path / "p.yaml"
+    prof.write_text(textwrap.dedent("""
+        profile: t
+        record_id: id
+        fields: {registration_date: reg, age_years: age, birth_date: dob}
+    """))
+    rows = [["id", "reg", "age", "dob"],
+            ["1", "2020-06-15", "", "2003-06-16"],   # exact: 16 (birthday not yet reached)
+            ["2", "2020-06-15", "", "1990"],         # year only: 29 or 30 straddle two bands → none
+            ["3", "2020-06-15", "", "1985"],         # 34 or 35 → 30-38
+            ["4", "2020-06-15", "40", "1985"]]       # a given age wins
+    ingest_file(hub, write(tmp_path / "a.csv", rows, delimiter=","), contributor="x", profile=load_profile(prof))
+    got = hub.con.execute("SELECT record_id, age_years, age_band, majority_status FROM cases ORDER BY 1").fetchall()
+    assert got == [("1", 16, "9-17", "minor"), ("2", None, None, "adult"), ("3", None, "30-38", "adult"),
+                   ("4", 40, "39-47", "adult")]

@@ -645,6 +645,8 @@ class ChunkConverter:
         if cols.get("registration_date") is not None:
             year = cols["registration_date"][0]
             out["year_of_registration"] = pc.coalesce(out["year_of_registration"], pc.cast(year, pa.int32()))
+        if cols.get("birth_date") is not None:
+            self._age_from_birth_date(out, cols)
         self._derive_bands(out, reasons)
         cl = codelist("consent")
         consent = out["consent"]
@@ -670,6 +672,43 @@ class ChunkConverter:
             idc.update(self._raw_values(table, Group.IDENTITY))
             ident = pa.table(idc)
         return self._split(table, pa.table(out), ident, reasons)
+
+    def _age_from_birth_date(self, out: dict[str, pa.Array], cols: dict[str, Any]) -> None:
+        """Fill age at registration from the birth date where the source gives no age.
+
+        The exact age needs both full dates. With only years known, the age is one of two values;
+        the age band (and minor/adult) is filled only when both fall in the same band, so nothing
+        is guessed. Only the coarse result reaches the case; the birth date stays an identity field.
+        """
+        by, bm, bd, _ = (a.to_numpy(zero_copy_only=False).astype(float) for a in cols["birth_date"])
+        ry = out["year_of_registration"].to_numpy(zero_copy_only=False).astype(float)
+        reg = out["registration_date"]
+        rm = pc.month(reg).to_numpy(zero_copy_only=False).astype(float)
+        rd = pc.day(reg).to_numpy(zero_copy_only=False).astype(float)
+        with np.errstate(invalid="ignore"):
+            exact = ~np.isnan(by + bm + bd + rm + rd + ry)
+            had_birthday = (rm > bm) | ((rm == bm) & (rd >= bd))
+            age = ry - by - np.where(had_birthday, 0, 1)
+            age_ok = exact & (age >= 0) & (age <= 120)
+        given = out["age_years"].to_numpy(zero_copy_only=False).astype(float)
+        fill = np.isnan(given) & age_ok
+        if fill.any():
+            merged = np.where(fill, age, given)
+            out["age_years"] = pa.array(merged, mask=np.isnan(merged)).cast(pa.int32())
+        # years only: the band when both possible ages agree
+        with np.errstate(invalid="ignore"):
+            low, high = ry - by - 1, ry - by
+        unknown = np.isnan(out["age_years"].to_numpy(zero_copy_only=False).astype(float)) & ~np.isnan(low)
+        if unknown.any():
+            band_low = _band_lookup("age_band", pa.array(np.where(unknown, low, np.nan), mask=~unknown))
+            band_high = _band_lookup("age_band", pa.array(np.where(unknown, high, np.nan), mask=~unknown))
+            agree = pc.fill_null(pc.equal(band_low, band_high), False)
+            derived = pc.if_else(agree, band_low, pa.scalar(None, pa.string()))
+            out["age_band"] = pc.coalesce(out["age_band"], derived)
+            maj_low = np.where(low < 18, "minor", "adult")
+            maj_high = np.where(high < 18, "minor", "adult")
+            maj = np.where(unknown & (maj_low == maj_high), maj_low, None)
+            out["majority_status"] = pc.coalesce(out["majority_status"], pa.array(maj.tolist(), pa.string()))
 
     def _check_birth_before_registration(self, table, idc, out, reasons) -> None:
         by = idc["birth_year"].to_numpy(zero_copy_only=False).astype(float)

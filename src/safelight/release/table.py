@@ -1,0 +1,148 @@
+"""Categorical tables: read a CSV/Parquet file into integer codes, write one back.
+
+Contract: every column is read as text; ``''`` (and a null) means *missing*. A table holds, per
+column, the sorted list of its non-missing values and an ``int32`` code matrix where code ``0``
+is missing and code ``c >= 1`` is ``values[column][c - 1]``. Missing is **not** a value: it never
+forms part of an attribute combination (the convention of CTDC's k-synthetic releases and of
+Microsoft's Synthetic Data Showcase), so a release never states "attribute X is unknown for
+these people" and never protects such statements either.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from safelight.errors import InputFileError
+
+MISSING = 0
+
+
+@dataclass(frozen=True)
+class CategoricalTable:
+    """A table of categorical columns as integer codes (``0`` = missing).
+
+    :param columns: column names, in file order.
+    :param values: per column, its distinct non-missing values (sorted); code ``c`` is
+        ``values[j][c - 1]``.
+    :param codes: ``(n_rows, n_columns)`` ``int32`` matrix of codes.
+    """
+
+    columns: tuple[str, ...]
+    values: tuple[tuple[str, ...], ...]
+    codes: np.ndarray
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.codes.shape[0])
+
+    @property
+    def n_columns(self) -> int:
+        return len(self.columns)
+
+    @property
+    def radix(self) -> np.ndarray:
+        """Per column, the number of codes including missing (``len(values) + 1``)."""
+        return np.array([len(v) + 1 for v in self.values], dtype=np.int64)
+
+    def with_codes(self, codes: np.ndarray) -> CategoricalTable:
+        """The same columns and value dictionaries over other rows (e.g. synthetic ones)."""
+        codes = np.ascontiguousarray(codes, dtype=np.int32)
+        if codes.ndim != 2 or codes.shape[1] != self.n_columns:
+            raise ValueError(f"codes must have shape (n, {self.n_columns}), not {codes.shape}")
+        return CategoricalTable(self.columns, self.values, codes)
+
+    def select_rows(self, mask: np.ndarray) -> CategoricalTable:
+        return self.with_codes(self.codes[mask])
+
+    def decode_column(self, j: int) -> list[str]:
+        lookup = np.array(("",) + self.values[j], dtype=object)
+        return lookup[self.codes[:, j]].tolist()
+
+    def to_arrow(self) -> pa.Table:
+        return pa.table({name: pa.array(self.decode_column(j), pa.string())
+                         for j, name in enumerate(self.columns)})
+
+
+def from_columns(columns: dict[str, Sequence[str | None]]) -> CategoricalTable:
+    """Build a table from ``{name: list of values}`` (``''`` or ``None`` = missing)."""
+    return from_arrow(pa.table({k: pa.array(list(v), pa.string()) for k, v in columns.items()}))
+
+
+def from_arrow(table: pa.Table) -> CategoricalTable:
+    """Encode an Arrow table; every column is cast to text first."""
+    if table.num_columns == 0:
+        raise InputFileError("<table>", "has no columns")
+    names: list[str] = []
+    values: list[tuple[str, ...]] = []
+    codes = np.zeros((table.num_rows, table.num_columns), dtype=np.int32)
+    for j, name in enumerate(table.column_names):
+        col = table.column(j)
+        if not pa.types.is_string(col.type) and not pa.types.is_large_string(col.type):
+            col = pc.cast(col, pa.string())
+        col = pc.fill_null(col, "")
+        uniq = pc.unique(col).to_pylist()
+        vals = tuple(sorted(v for v in uniq if v != ""))
+        dictionary = pa.array(("",) + vals, pa.string())
+        idx = pc.index_in(col, value_set=dictionary)
+        codes[:, j] = np.asarray(idx.to_numpy(zero_copy_only=False), dtype=np.int32)
+        names.append(str(name))
+        values.append(vals)
+    return CategoricalTable(tuple(names), tuple(values), codes)
+
+
+def read_table(path: str | Path, columns: Sequence[str] | None = None) -> CategoricalTable:
+    """Read a CSV (UTF-8, header row) or Parquet file as a categorical table.
+
+    :param columns: keep only these columns (in this order); all by default.
+    :raises InputFileError: the file is missing, empty, unreadable, or lacks a column.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(path, "no such file")
+    try:
+        if path.suffix.lower() in {".parquet", ".pq"}:
+            table = pq.read_table(path)
+        else:
+            with path.open("r", encoding="utf-8-sig", newline="") as fh:
+                header = next(csv.reader(fh), None)
+            if not header:
+                raise InputFileError(path, "is empty", "give a CSV with a header row")
+            table = pacsv.read_csv(
+                path,
+                read_options=pacsv.ReadOptions(encoding="utf8"),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={h: pa.string() for h in header},
+                    strings_can_be_null=False, quoted_strings_can_be_null=False),
+            )
+    except InputFileError:
+        raise
+    except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
+        raise InputFileError(path, f"cannot be read ({str(exc).splitlines()[0]})",
+                             "give a UTF-8 CSV with a header row, or a Parquet file") from None
+    if columns:
+        missing = [c for c in columns if c not in table.column_names]
+        if missing:
+            raise InputFileError(path, f"has no column(s) {', '.join(missing)}",
+                                 f"columns are: {', '.join(table.column_names)}")
+        table = table.select(list(columns))
+    if table.num_rows == 0:
+        raise InputFileError(path, "has a header but no rows")
+    return from_arrow(table)
+
+
+def write_csv(table: CategoricalTable, path: str | Path) -> None:
+    """Write the table as UTF-8 CSV (missing as an empty field)."""
+    pacsv.write_csv(table.to_arrow(), str(path),
+                    write_options=pacsv.WriteOptions(quoting_style="needed"))
+
+
+__all__ = ["MISSING", "CategoricalTable", "from_arrow", "from_columns", "read_table", "write_csv"]

@@ -1,0 +1,217 @@
+"""GLOTIP indicators checked against an independent computation on the same file.
+
+The independent side reads ``data_glotip.xlsx`` with openpyxl and computes each headline in plain
+Python (dicts and sums) — no DuckDB, no safelight ingest, no safelight.report code. Only the
+cross-border check borrows one thing from the hub: the country each citizenship label resolved
+to (``category_iso3``, looked up by source row), because resolving multilingual labels is the
+geography module's job, tested in test_geography.py.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.realdata
+
+AGGREGATE_UNITS = {"SAM", "SAF", "CAR", "CAS", "EEU", "MCA", "MCN"}  # UNODC's non-country units
+
+
+def _value(txt: str) -> tuple[float, float, float]:
+    if txt.strip() == "<5":
+        return 1.0, 2.5, 4.0
+    v = float(txt.replace(",", ""))
+    return v, v, v
+
+
+@pytest.fixture(scope="module")
+def xlsx(request) -> Path:
+    shared = request.getfixturevalue("shared_data")
+    return shared / "glotip" / "data_glotip.xlsx"
+
+
+@pytest.fixture(scope="module")
+def raw_rows(xlsx) -> list[dict]:
+    """Rows of the export as dicts, with the Excel row number (= ingest's source_row)."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(xlsx, read_only=True)
+    ws = wb.worksheets[0]
+    it = ws.iter_rows(values_only=True)
+    next(it), next(it)  # banner
+    header = [str(h) for h in next(it)]
+    rows = []
+    for n, r in enumerate(it, start=4):
+        d = dict(zip(header, ["" if v is None else str(v) for v in r], strict=False))
+        code = d["Iso3_code"].strip()
+        if len(code) != 3 or not code.isalpha() or code in AGGREGATE_UNITS:
+            continue
+        d["row"] = n
+        d["lo"], d["mid"], d["hi"] = _value(d["txtVALUE"])
+        rows.append(d)
+    wb.close()
+    return rows
+
+
+@pytest.fixture(scope="module")
+def computed(xlsx):
+    """The report computed by safelight from the same export, plus category_iso3 per row."""
+    from safelight.report.glotip import glotip_report
+    from safelight.report.model import ReportSettings
+    from safelight.report.sources import glotip_source
+
+    settings = ReportSettings()
+    with glotip_source(xlsx, settings) as src:
+        report = glotip_report(src, settings)
+        iso = dict(src.con.execute(
+            "SELECT source_row, category_iso3 FROM series WHERE dimension = 'citizenship'"
+        ).fetchall())
+    return report, iso
+
+
+def _sum(rows, **flt) -> tuple[float, float, float]:
+    lo = mid = hi = 0.0
+    for r in rows:
+        if all(r[k] == v for k, v in flt.items()):
+            lo, mid, hi = lo + r["lo"], mid + r["mid"], hi + r["hi"]
+    return lo, mid, hi
+
+
+def test_girls_share_per_year_matches_independent(raw_rows, computed):
+    report, _ = computed
+    groups = {("Female", "18 years or over"): "women", ("Male", "18 years or over"): "men",
+              ("Female", "0 to 17 years"): "girls", ("Male", "0 to 17 years"): "boys"}
+    per_year: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(lambda: [0.0] * 3))
+    for r in raw_rows:
+        g = groups.get((r["Sex"], r["Age"]))
+        if r["Indicator"] == "Detected trafficking victims" and r["Dimension"] == "Total" and g:
+            acc = per_year[r["Year"]][g]
+            acc[0] += r["lo"]
+            acc[1] += r["mid"]
+            acc[2] += r["hi"]
+    headline = report.indicator("victims_by_sex_age").headline["girls_share_by_year"]
+    assert set(headline) == set(per_year)
+    for year, g in per_year.items():
+        total_mid = sum(v[1] for v in g.values())
+        others = [k for k in g if k != "girls"]
+        low = g["girls"][0] / (g["girls"][0] + sum(g[k][2] for k in others))
+        high = g["girls"][2] / (g["girls"][2] + sum(g[k][0] for k in others))
+        got = headline[year]
+        assert got["mid"] == pytest.approx(g["girls"][1] / total_mid, abs=5e-5), year
+        assert got["low"] == pytest.approx(low, abs=5e-5)
+        assert got["high"] == pytest.approx(high, abs=5e-5)
+        assert got["low"] <= got["mid"] <= got["high"]
+    # the values quoted in docs/report.md
+    assert headline["2019"]["value"] == pytest.approx(0.160, abs=0.001)
+    assert headline["2020"]["value"] == pytest.approx(0.171, abs=0.001)
+
+
+def test_change_2019_2020_over_countries_reporting_both(raw_rows, computed):
+    report, _ = computed
+    ind = report.indicator("change_between_years")
+    for indicator, measure in [("Detected trafficking victims", "detected_victims"),
+                               ("Persons convicted", "persons_convicted"),
+                               ("Persons prosecuted", "persons_prosecuted")]:
+        by_year: dict[str, dict[str, tuple]] = {"2019": {}, "2020": {}}
+        for r in raw_rows:
+            if (r["Indicator"] == indicator and r["Dimension"] == "Total" and r["Sex"] == "Total"
+                    and r["Age"] == "Total" and r["Year"] in by_year):
+                by_year[r["Year"]][r["Iso3_code"]] = (r["lo"], r["mid"], r["hi"])
+        both = set(by_year["2019"]) & set(by_year["2020"])
+        s19 = [sum(by_year["2019"][c][i] for c in both) for i in range(3)]
+        s20 = [sum(by_year["2020"][c][i] for c in both) for i in range(3)]
+        got = ind.cell(measure=measure, period="change")
+        assert got.units == len(both)
+        assert got.share.mid == pytest.approx(s20[1] / s19[1] - 1, abs=1e-9)
+        assert got.share.low == pytest.approx(s20[0] / s19[2] - 1, abs=1e-9)
+        assert got.share.high == pytest.approx(s20[2] / s19[0] - 1, abs=1e-9)
+        assert ind.cell(measure=measure, period="2019").count.mid == pytest.approx(s19[1])
+    dv = ind.headline["detected_victims_change"]
+    assert dv["countries"] == 112
+    assert dv["value"] == pytest.approx(-0.097, abs=0.001)
+    assert ind.headline["persons_convicted_change"]["value"] == pytest.approx(-0.317, abs=0.001)
+
+
+def test_form_shares_match_independent(raw_rows, computed):
+    report, _ = computed
+    ind = report.indicator("forms_of_exploitation")
+    labels = {"Sexual exploitation": "sexual_exploitation", "Forced labour": "forced_labour",
+              "Other forms of exploitation": "other_purposes"}
+    for year in ("2019", "2020"):
+        sums = {f: [0.0, 0.0, 0.0] for f in labels.values()}
+        for r in raw_rows:
+            if (r["Indicator"] == "Detected trafficking victims" and r["Year"] == year
+                    and r["Dimension"] == "by form of exploitation" and r["Sex"] == "Total"
+                    and r["Age"] == "Total"):
+                acc = sums[labels[r["Category"]]]
+                acc[0], acc[1], acc[2] = acc[0] + r["lo"], acc[1] + r["mid"], acc[2] + r["hi"]
+        total = sum(v[1] for v in sums.values())
+        for form, v in sums.items():
+            cell = ind.cell(year=int(year), form=form)
+            assert cell.count.mid == pytest.approx(v[1])
+            assert cell.share.mid == pytest.approx(v[1] / total, abs=1e-9)
+    assert ind.headline["other_purposes_share_2020"]["value"] == pytest.approx(0.295, abs=0.001)
+
+
+def test_cross_border_share_matches_independent(raw_rows, computed):
+    report, iso = computed
+    domestic_tokens = {"nationals", "own country", "netherlands (own country)",
+                       "ciudadanos de su país", "ciudadanos de su pa\ufffds", "domestic (myanmar)"}
+    foreign_groups = {"(especifique otras nacionalidades)", "otros",
+                      "personnes de nationalit\ufffd \ufffdtrang\ufffdre",
+                      "personnes de nationalité étrangère",
+                      "other countries (dominica, panama, french guiana, brazil, etc.)",
+                      "africa others", "europe others", "asia others", "eu-28 others",
+                      "european economic area", "amercias", "central africa",
+                      "caribbean (trinidad and tobago, barbados, etc)", "m49 region: africa",
+                      "m49 region: asia", "m49 region: americas"}
+    successors = {"SUN", "YUG", "CSK", "SCG", "ANT"}  # cannot tell against a successor
+    for year in ("2019", "2020"):
+        dom = [0.0, 0.0, 0.0]
+        cross = [0.0, 0.0, 0.0]
+        for r in raw_rows:
+            if not (r["Indicator"] == "Detected trafficking victims" and r["Year"] == year
+                    and r["Dimension"] == "by citizenship"):
+                continue
+            label = r["Category"].strip().casefold()
+            code = iso.get(r["row"])
+            if label in domestic_tokens or code == r["Iso3_code"]:
+                acc = dom
+            elif label in foreign_groups or (code and code not in successors):
+                acc = cross
+            else:
+                continue
+            acc[0], acc[1], acc[2] = acc[0] + r["lo"], acc[1] + r["mid"], acc[2] + r["hi"]
+        cell = report.indicator("cross_border").cell(year=int(year), origin="cross_border")
+        assert cell.count.mid == pytest.approx(cross[1]), year
+        assert cell.share.mid == pytest.approx(cross[1] / (cross[1] + dom[1]), abs=1e-9)
+    hl = report.indicator("cross_border").headline
+    assert hl["cross_border_share_2020"]["value"] == pytest.approx(0.437, abs=0.001)
+
+
+def test_prosecutions_and_convictions_per_year(raw_rows, computed):
+    report, _ = computed
+    for indicator, ind_id in [("Persons convicted", "persons_convicted_per_year"),
+                              ("Persons prosecuted", "persons_prosecuted_per_year")]:
+        ind = report.indicator(ind_id)
+        for year in ("2017", "2020"):
+            lo, mid, hi = _sum(raw_rows, Indicator=indicator, Dimension="Total", Sex="Total",
+                               Age="Total", Year=year)
+            cell = ind.cell(year=int(year))
+            assert (cell.count.low, cell.count.mid, cell.count.high) == pytest.approx((lo, mid, hi))
+
+
+def test_every_published_count_passes_the_threshold(computed):
+    report, _ = computed
+    from safelight.report.disclosure import is_small
+
+    hidden = 0
+    for ind in report.indicators:
+        for c in ind.cells:
+            if c.suppressed:
+                hidden += 1
+            elif c.count is not None:
+                assert not is_small(c.count, report.settings.threshold), (ind.id, c.key)
+    assert hidden > 0  # the region-flow matrix has small cells: the rule did something
