@@ -25,8 +25,8 @@ from safelight import __version__
 from safelight.errors import SafelightError, UsageError
 
 EXIT_QUARANTINE = 6
-err = Console(stderr=True)
-out = Console()
+err = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
 
 
 def _run(fn: Callable[..., Any]) -> Callable[..., Any]:
