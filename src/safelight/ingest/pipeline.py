@@ -173,7 +173,7 @@ def ingest_file(hub: Hub, path: str | Path, *, contributor: str, profile: Profil
     return result
 
 
-PART_ROWS = 250_000  # rows per spooled part: big enough for DuckDB to write row groups directly
+PART_ROWS = 150_000  # rows per spooled part: big enough for DuckDB to write row groups directly
 
 
 def _spooled_parts(reader: Reader, converter: ChunkConverter, spool: _Spool, cid: int,

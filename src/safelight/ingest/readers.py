@@ -306,7 +306,7 @@ def _sniff_delimiter(lines: list[str]) -> str:
     return best
 
 
-TEXT_BLOCK_CHARS = 8 * 1024 * 1024
+TEXT_BLOCK_CHARS = 4 * 1024 * 1024
 
 
 def _text_blocks(text: io.TextIOBase) -> Iterator[str]:

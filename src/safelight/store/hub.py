@@ -19,7 +19,7 @@ from safelight.store.migrations import LATEST_VERSION, MIGRATIONS
 log = logging.getLogger("safelight.store")
 
 GENESIS_HASH = "0" * 64
-DEFAULT_MEMORY_LIMIT = "768MB"
+DEFAULT_MEMORY_LIMIT = "512MB"
 
 
 def _now() -> dt.datetime:
