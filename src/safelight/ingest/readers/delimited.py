@@ -1,0 +1,427 @@
+"""CSV and other delimited text: encoding and delimiter detection, fast and careful parsing."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from safelight.errors import InputFileError
+from safelight.ingest.readers.base import (
+    DELIMITERS,
+    MAX_FIELD_CHARS,
+    MAX_LINES_PER_RECORD,
+    ROW,
+    SNIFF_BYTES,
+    BadRow,
+    Chunk,
+    Reader,
+    ReadOptions,
+    _emit,
+    _has_surrogate,
+    _printable,
+    clean_header,
+)
+
+
+def _sniff_encoding(path: Path, head: bytes) -> tuple[str, int, list[str]]:
+    """Return (encoding, BOM length, notes). Samples the head, middle and tail of the file."""
+    for bom, enc in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
+                     (codecs.BOM_UTF16_BE, "utf-16-be")):
+        if head.startswith(bom):
+            return enc, len(bom), [f"byte-order mark: {enc}"]
+    size = path.stat().st_size
+    samples = [head]
+    if size > 3 * SNIFF_BYTES:
+        with open(path, "rb") as fh:
+            for pos in (size // 2, size - SNIFF_BYTES):
+                fh.seek(pos)
+                samples.append(fh.read(SNIFF_BYTES))
+    sample = b"\n".join(samples)
+    if b"\x00" in head[:4096]:
+        # UTF-16 without BOM shows as every other byte NUL; anything else is binary.
+        if head[1:4096:2].count(0) > len(head[1:4096:2]) * 0.4:
+            return "utf-16-le", 0, ["encoding: utf-16-le (no BOM)"]
+        if head[0:4096:2].count(0) > len(head[0:4096:2]) * 0.4:
+            return "utf-16-be", 0, ["encoding: utf-16-be (no BOM)"]
+        raise InputFileError(path, "looks like a binary file, not text (it contains NUL bytes)",
+                             "export the data as CSV, XLSX, JSON or Parquet")
+    if _is_utf8(samples, whole_file=size <= SNIFF_BYTES):
+        return "utf-8", 0, []
+    if _mostly_utf8(sample):
+        return "utf-8", 0, ["mostly UTF-8 with some invalid bytes: rows holding them are quarantined"]
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(sample).best()
+    if best is None:
+        raise InputFileError(path, "looks like a binary file, not text",
+                             "export the data as CSV, XLSX, JSON or Parquet")
+    enc = best.encoding
+    return enc, 0, [f"encoding detected: {enc}"]
+
+
+def _mostly_utf8(sample: bytes) -> bool:
+    """Valid multi-byte UTF-8 sequences outnumber invalid bytes ten to one (a mixed file)."""
+    text = sample.decode("utf-8", errors="replace")
+    invalid = text.count("\ufffd")
+    valid_multibyte = sum(1 for ch in text if ord(ch) > 127 and ch != "\ufffd")
+    return valid_multibyte >= 10 * max(invalid, 1)
+
+
+def _is_utf8(samples: list[bytes], *, whole_file: bool) -> bool:
+    """True when every sample decodes as UTF-8, ignoring characters cut at sample edges."""
+    for i, s in enumerate(samples):
+        if i > 0:  # a sample from the middle may start inside a character
+            s = s.lstrip(bytes(range(0x80, 0xC0)))
+        if not (whole_file and i == 0):
+            try:
+                s.decode("utf-8")
+                continue
+            except UnicodeDecodeError as exc:
+                if exc.start < len(s) - 4:
+                    return False
+                s = s[:exc.start]
+        try:
+            s.decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+    return True
+
+
+def _sniff_delimiter(lines: list[str]) -> str:
+    """Pick the delimiter giving the most consistent field count (> 1) over the first lines."""
+    best, best_score = ",", -1.0
+    for delim in DELIMITERS:
+        counts = []
+        try:
+            for row in csv.reader(lines, delimiter=delim):
+                if row:
+                    counts.append(len(row))
+        except csv.Error:
+            continue
+        if not counts or max(counts) < 2:
+            continue
+        mode = max(set(counts), key=counts.count)
+        consistency = counts.count(mode) / len(counts)
+        score = consistency * 10 + min(mode, 50) / 50
+        if mode > 1 and score > best_score:
+            best, best_score = delim, score
+    return best
+
+
+TEXT_BLOCK_CHARS = 4 * 1024 * 1024
+
+
+def _text_blocks(text: io.TextIOBase) -> Iterator[str]:
+    """Decoded text in blocks of whole lines (a block ends right after a line break)."""
+    carry = ""
+    while True:
+        block = text.read(TEXT_BLOCK_CHARS)
+        if not block:
+            if carry:
+                yield carry
+            return
+        block = carry + block
+        cut = max(block.rfind("\n"), block.rfind("\r"))
+        if cut < 0 or (block[cut] == "\r" and cut == len(block) - 1):
+            carry = block  # no complete line yet (or a \r that may start \r\n)
+            continue
+        carry = block[cut + 1:]
+        yield block[:cut + 1]
+
+
+class _Block:
+    """A block of whole lines: raw UTF-8 bytes when available (fast path), text on demand."""
+
+    __slots__ = ("data", "_text")
+
+    def __init__(self, data: bytes | None = None, text: str | None = None) -> None:
+        self.data = data
+        self._text = text
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = self.data.decode("utf-8", errors="surrogateescape")  # type: ignore[union-attr]
+        return self._text
+
+    def line_count(self) -> int:
+        """Line breaks in the block (\n, \r\n or \r), as the csv module counts lines."""
+        if self.data is not None:
+            d = self.data
+            return d.count(b"\n") + d.count(b"\r") - d.count(b"\r\n")
+        return _count_lines(self.text)
+
+    def ends_with_break(self) -> bool:
+        return self.data.endswith((b"\n", b"\r")) if self.data is not None else self.text.endswith(("\n", "\r"))
+
+
+def _utf8_blocks(raw: io.BufferedReader) -> Iterator[_Block]:
+    """UTF-8 bytes in blocks of whole lines (cut after a line break never splits a character)."""
+    carry = b""
+    while True:
+        chunk = raw.read(TEXT_BLOCK_CHARS)
+        if not chunk:
+            if carry:
+                yield _Block(data=carry)
+            return
+        chunk = carry + chunk
+        cut = max(chunk.rfind(b"\n"), chunk.rfind(b"\r"))
+        if cut < 0 or (chunk[cut:cut + 1] == b"\r" and cut == len(chunk) - 1):
+            carry = chunk
+            continue
+        carry = chunk[cut + 1:]
+        yield _Block(data=chunk[:cut + 1])
+
+
+def _split_lines(block: str) -> list[str]:
+    """Lines as the csv module sees them (\n, \r\n or \r ends a line; endings kept)."""
+    return list(io.StringIO(block, newline=""))
+
+
+class CsvReader(Reader):
+    format_name = "csv"
+
+    def __init__(self, path: Path, options: ReadOptions) -> None:
+        super().__init__(path, options)
+        with open(path, "rb") as fh:
+            head = fh.read(SNIFF_BYTES)
+        if options.encoding:
+            self.encoding, self.bom = options.encoding, 0
+            try:
+                codecs.lookup(self.encoding)
+            except LookupError:
+                raise InputFileError(path, f"unknown encoding {self.encoding!r} in the profile",
+                                     "use a Python codec name such as utf-8, cp1251, latin-1") from None
+            if self.encoding.replace("_", "-").lower() in ("utf-8", "utf8") and head.startswith(codecs.BOM_UTF8):
+                self.bom = 3
+        else:
+            self.encoding, self.bom, notes = _sniff_encoding(path, head)
+            self.notes += notes
+        text_head = head[self.bom:].decode(self.encoding, errors="replace")
+        first_lines = text_head.splitlines()[options.header_row - 1: options.header_row + 49]
+        if not any(line.strip() for line in first_lines):
+            raise InputFileError(path, "has no header row (the file is blank)",
+                                 "export the data again with a header row")
+        if options.delimiter:
+            self.delimiter = "\t" if options.delimiter in ("\\t", "tab") else options.delimiter
+        else:
+            self.delimiter = _sniff_delimiter(first_lines)
+            self.notes.append(f"delimiter detected: {self.delimiter!r}")
+        self._header_raw: list[str] | None = None
+        self._read_header()
+
+    def bytes_read(self) -> int:
+        """How far into the file the reader is (for progress bars)."""
+        raw = getattr(self, "_raw", None)
+        try:
+            return raw.tell() if raw is not None and not raw.closed else 0
+        except (OSError, ValueError):
+            return 0
+
+    def _open_text(self) -> io.TextIOWrapper:
+        fh = open(self.path, "rb")  # noqa: SIM115 - closed by the wrapper
+        fh.seek(self.bom)
+        self._raw = fh
+        return io.TextIOWrapper(fh, encoding=self.encoding, errors="surrogateescape", newline="")
+
+    def _read_header(self) -> None:
+        with self._open_text() as text:
+            head = text.read(SNIFF_BYTES * 4)
+        lines = _split_lines(head)
+        self._header_lines = 0
+        header: list[str] | None = None
+        try:
+            reader = csv.reader(lines, delimiter=self.delimiter, strict=True)
+            for row in reader:
+                if reader.line_num >= self.options.header_row and row:
+                    header = row
+                    self._header_lines = reader.line_num
+                    break
+        except csv.Error as exc:
+            raise InputFileError(self.path, f"the header row cannot be parsed ({exc})") from None
+        if header is None:
+            raise InputFileError(self.path, "has no header row")
+        if any(_has_surrogate(h) for h in header):
+            raise InputFileError(self.path, f"the header is not valid {self.encoding} text",
+                                 "set read.encoding in the profile (e.g. cp1251, latin-1)")
+        self._header_raw = header
+        self.columns, notes = clean_header(header, self.path)
+        self.notes += notes
+
+    def _fast_block(self, block: _Block, skip: int, line_base: int, last_block: bool) -> pa.Table | None:
+        """Parse a clean block with Arrow's multi-threaded CSV parser, or return None.
+
+        Clean means: valid text, one record per line (no line breaks inside quotes, no blank
+        lines) and every record with the header's number of fields — then the line number of
+        record *i* is known without looking at it. Anything else falls back to the careful path.
+        """
+        import pyarrow.csv as pacsv
+
+        data = block.data
+        if data is not None:
+            try:  # Arrow's UTF-8 check is vectorised; an invalid block takes the careful path
+                pa.array([data], type=pa.large_binary()).cast(pa.large_string())
+            except pa.ArrowInvalid:
+                return None
+        else:
+            try:
+                data = block.text.encode("utf-8")
+            except UnicodeEncodeError:
+                return None  # undecodable bytes: the careful path quarantines those rows
+        n_lines = block.line_count() + (0 if block.ends_with_break() else 1)
+        expected = n_lines - skip
+        if expected <= 0:
+            return None
+        faults: list[Any] = []
+
+        def on_invalid(row: Any) -> str:
+            faults.append(row)
+            return "skip"
+
+        try:
+            table = pacsv.read_csv(
+                io.BytesIO(data),
+                read_options=pacsv.ReadOptions(column_names=self.columns, skip_rows=skip,
+                                               block_size=1 << 22),
+                parse_options=pacsv.ParseOptions(delimiter=self.delimiter, newlines_in_values=False,
+                                                 ignore_empty_lines=True, invalid_row_handler=on_invalid),
+                convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in self.columns},
+                                                     strings_can_be_null=False, quoted_strings_can_be_null=False))
+        except (pa.ArrowInvalid, pa.ArrowException):
+            return None
+        if faults or table.num_rows != expected or table.num_columns != len(self.columns):
+            return None
+        first = line_base + skip + 1
+        return table.append_column(ROW, pa.array(np.arange(first, first + expected, dtype=np.int64)))
+
+    def chunks(self) -> Iterator[Chunk]:
+        """Parse decoded blocks: clean blocks with Arrow's parser (:meth:`_fast_block`), others
+        with the C csv module, where Python only touches faulty rows.
+
+        A record whose quote is never closed, or that spans several lines with the wrong number
+        of fields, costs only its first line: the lines after it are parsed again on their own.
+        """
+        ncols = len(self.columns)
+        csv.field_size_limit(MAX_FIELD_CHARS)
+        rows: list[list[str | None]] = []
+        numbers: list[int] = []
+        bad: list[BadRow] = []
+        line_base = 0  # lines before the current block
+        pending: list[str] = []  # lines of a record cut by the end of a block
+        skip = self._header_lines
+        utf8 = codecs.lookup(self.encoding).name == "utf-8"
+        with self._open_text() as text:
+            if utf8:  # raw bytes: Arrow validates UTF-8 itself; only faulty blocks are decoded
+                blocks: Iterator[_Block] = _utf8_blocks(self._raw)
+            else:
+                blocks = (_Block(text=t) for t in _text_blocks(text))
+            block = next(blocks, None)
+            while block is not None:
+                nxt = next(blocks, None)
+                last_block = nxt is None
+                if not pending:
+                    fast = self._fast_block(block, skip, line_base, last_block)
+                    if fast is not None:
+                        if rows or bad:
+                            yield _emit(self.columns, rows, numbers, bad, _printable)
+                            rows, numbers, bad = [], [], []
+                        for start in range(0, fast.num_rows, self.options.chunk_rows):
+                            yield Chunk(fast.slice(start, self.options.chunk_rows))
+                        consumed = block.line_count()
+                        line_base += consumed
+                        skip = max(0, skip - consumed)
+                        block = nxt
+                        continue
+                lines: list[str] | None = None
+                if pending:
+                    lines = pending + _split_lines(block.text)
+                    source: Any = lines
+                    pending = []
+                else:
+                    source = io.StringIO(block.text, newline="")
+                offset = 0  # index of the first line the current csv reader sees
+                reader = csv.reader(source, delimiter=self.delimiter, strict=True)
+                while True:
+                    first = offset + reader.line_num  # index in this block of the record's first line
+                    try:
+                        row = next(reader)
+                    except StopIteration:
+                        break
+                    except csv.Error as exc:
+                        if lines is None:
+                            lines = _split_lines(block.text)
+                        msg = str(exc)
+                        if "end of data" in msg and not last_block and len(lines) - first <= MAX_LINES_PER_RECORD:
+                            pending = lines[first:]  # the record goes on in the next block
+                            break
+                        if "end of data" in msg or "field larger" in msg:
+                            rule, text_ = "unterminated_quote", (
+                                "a quoted value opened on this line is never closed; the line was set "
+                                "aside and reading resumed on the next line")
+                        else:
+                            rule, text_ = "malformed_csv", (f"cannot parse the row ({msg}); a quote inside "
+                                                             'a value must be doubled ("")')
+                        if first >= len(lines):
+                            break
+                        bad.append(BadRow(line_base + first + 1, rule, text_, lines[first].rstrip("\r\n")))
+                        offset = first + 1
+                        reader = csv.reader(itertools.islice(lines, offset, None), delimiter=self.delimiter,
+                                            strict=True)
+                        continue
+                    if skip:  # header (and banner) lines of the first block
+                        if offset + reader.line_num <= skip:
+                            continue
+                    span = offset + reader.line_num - first
+                    if not row or (len(row) == 1 and row[0] == "" and ncols > 1):
+                        continue  # blank line: not a record
+                    if len(row) != ncols:
+                        if lines is None:
+                            lines = _split_lines(block.text)
+                        number = line_base + first + 1
+                        if span > 1:
+                            # a quote opened on the first line swallowed the next lines: set the
+                            # first line aside and read the others again as records of their own
+                            bad.append(BadRow(number, "unterminated_quote",
+                                              f"a quoted value opened on this line is not closed (expected "
+                                              f"{ncols} fields, the quote swallowed {span - 1} more line(s), "
+                                              "which were read again on their own)",
+                                              lines[first].rstrip("\r\n")))
+                            offset = first + 1
+                            reader = csv.reader(itertools.islice(lines, offset, None),
+                                                delimiter=self.delimiter, strict=True)
+                            continue
+                        raw = lines[first]
+                        truncated = last_block and first == len(lines) - 1 and not raw.endswith(("\n", "\r"))
+                        hint = (" — the last line looks truncated" if truncated and len(row) < ncols
+                                else " — a value may contain the delimiter without quotes" if len(row) > ncols
+                                else "")
+                        bad.append(BadRow(number, "wrong_field_count",
+                                          f"expected {ncols} fields, found {len(row)}{hint}", raw.rstrip("\r\n")))
+                        continue
+                    rows.append(row)
+                    numbers.append(line_base + first + 1)
+                    if len(rows) >= self.options.chunk_rows:
+                        yield _emit(self.columns, rows, numbers, bad, _printable)
+                        rows, numbers, bad = [], [], []
+                consumed = (len(lines) if lines is not None else block.line_count()) - len(pending)
+                line_base += consumed
+                if skip:
+                    skip = max(0, skip - consumed)
+                block = nxt
+                if pending and block is None:  # cannot happen: the last block never leaves pending
+                    break
+        if rows or bad:
+            yield _emit(self.columns, rows, numbers, bad, _printable)
+
+
+def _count_lines(block: str) -> int:
+    """Number of lines in a block, counted the way csv counts them."""
+    return block.count("\n") + block.count("\r") - block.count("\r\n")
