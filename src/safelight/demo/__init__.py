@@ -5,7 +5,7 @@ its own file format, language and code system, with the mapping profile that rea
 person behind every record (``truth.csv``) and a manifest (``scenario.json``). The same seed gives
 byte-identical files. ``write_large_export(path, n_rows)`` streams a single hotline export of any
 size for benchmarks. Everything is synthetic: names come from shipped frequency lists, figures
-follow published distributions (see ``safelight.demo.generator`` and ``docs/demo.md``).
+follow published distributions (see ``safelight.demo.population`` and ``docs/demo.md``).
 """
 
 from safelight.demo.generator import (
