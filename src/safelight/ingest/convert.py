@@ -12,12 +12,10 @@ is enough.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -27,6 +25,17 @@ import pyarrow.compute as pc
 from safelight.errors import InputFileError
 from safelight.ingest.profile import FieldMap, Profile
 from safelight.ingest.readers import ROW
+from safelight.ingest.values import (
+    MISSING,
+    NUMERIC_DATE_FORMATS,
+    TODAY,
+    ParseResult,
+    code_lookup,
+    count_parser,
+    date_regex,
+    int_parser,
+    make_date_parser,
+)
 from safelight.standard import geography
 from safelight.standard.codelists import codelist
 from safelight.standard.crosswalk import normalise_key
@@ -41,8 +50,6 @@ from safelight.standard.schema import (
     raw_column,
 )
 
-TODAY = dt.date.today()
-_MISSING = object()
 # Used when neither the source nor the profile says: privacy by default — no linkage without
 # recorded consent, but the case may count in (disclosure-controlled) statistics.
 SYSTEM_DEFAULTS = {"consent": "statistics_only"}
@@ -71,152 +78,6 @@ class Converted:
     main: pa.Table  # cases or series rows (with ROW)
     identities: pa.Table | None
     rejected: list[Rejected]
-
-
-# --------------------------------------------------------------------------- value parsers
-# Each parser maps one distinct normalised raw value to (canonical value, error) where error is
-# None or (rule, message).
-
-ParseResult = tuple[Any, tuple[str, str] | None]
-
-_NUMERIC_DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%Y/%m/%d", "%d-%m-%Y", "%Y.%m.%d",
-                         "%Y-%m", "%m.%Y", "%m/%Y", "%Y")
-_SIMPLE_FMT = re.compile(r"^%([dmY])([-./ ]?)%([dmY])(?:\2%([dmY]))?$|^%Y$")
-
-
-def _compile_date_format(fmt: str) -> Callable[[str], tuple[int, int | None, int | None] | None]:
-    """A fast parser for numeric formats (%d %m %Y with one separator); strptime otherwise."""
-    if fmt == "%Y":
-        def parse_year(s: str):
-            return (int(s), None, None) if len(s) == 4 and s.isdigit() else None
-        return parse_year
-    m = _SIMPLE_FMT.match(fmt)
-    if m and m.group(2):
-        order = [g for g in (m.group(1), m.group(3), m.group(4)) if g]
-        sep = m.group(2)
-
-        def parse(s: str):
-            parts = s.split(sep)
-            if len(parts) != len(order) or not all(p.isdigit() for p in parts):
-                return None
-            got = dict(zip(order, parts, strict=True))
-            if len(got["Y"]) != 4 or any(len(got[k]) > 2 for k in "dm" if k in got):
-                return None
-            return int(got["Y"]), int(got["m"]) if "m" in got else None, int(got["d"]) if "d" in got else None
-        return parse
-
-    def parse_strptime(s: str):
-        try:
-            d = dt.datetime.strptime(s, fmt)
-        except ValueError:
-            return None
-        return d.year, d.month if "%m" in fmt or "%b" in fmt or "%B" in fmt else None, d.day if "%d" in fmt else None
-    return parse_strptime
-
-
-@lru_cache(maxsize=64)
-def _date_regex(fmt: str) -> str | None:
-    """A numeric strftime format as a regex with named groups (``%d.%m.%Y`` → ``^(?P<d>...)``).
-
-    Only ``%d``, ``%m`` and ``%Y`` and literal characters are supported; other formats return
-    None and are parsed value by value.
-    """
-    out = ["^"]
-    i = 0
-    seen = set()
-    while i < len(fmt):
-        if fmt[i] == "%" and i + 1 < len(fmt):
-            code = fmt[i + 1]
-            if code not in "dmY" or code in seen:
-                return None
-            seen.add(code)
-            out.append(f"(?P<{code}>[0-9]{{4}})" if code == "Y" else f"(?P<{code}>[0-9]{{1,2}})")
-            i += 2
-        else:
-            out.append(re.escape(fmt[i]))
-            i += 1
-    return "".join(out) + "$" if "Y" in seen else None
-
-
-def make_date_parser(formats: tuple[str, ...], *, past_only: bool) -> Callable[[str], ParseResult]:
-    parsers = [_compile_date_format(f) for f in (formats or _NUMERIC_DATE_FORMATS)]
-    tried = ", ".join(formats or _NUMERIC_DATE_FORMATS)
-
-    def parse(raw: str) -> ParseResult:
-        s = raw.strip()
-        if len(s) >= 19 and s[10] in " T" and s[4] == "-":  # spreadsheet datetime
-            s = s[:10]
-        for p in parsers:
-            parts = p(s)
-            if parts is None:
-                continue
-            y, m, d = parts
-            if not 1800 <= y <= 2200:
-                return None, ("invalid_date", f"year {y} is not plausible")
-            if m is not None and not 1 <= m <= 12:
-                return None, ("invalid_date", f"month {m} does not exist")
-            if d is not None:
-                try:
-                    date = dt.date(y, m, d)  # type: ignore[arg-type]
-                except ValueError:
-                    return None, ("invalid_date", f"{raw!r} is not a calendar date")
-            else:
-                date = None
-            if past_only and (date or dt.date(y, m or 1, 1)) > TODAY:
-                return None, ("date_in_future", f"{raw!r} lies in the future")
-            return (y, m, d, date), None
-        return None, ("invalid_date", f"{raw!r} matches none of the date formats ({tried})")
-    return parse
-
-
-def _int_parser(f: Field) -> Callable[[str], ParseResult]:
-    def parse(raw: str) -> ParseResult:
-        s = raw.strip().replace(" ", "")
-        try:
-            value = float(s) if ("." in s or "e" in s.lower()) else int(s)
-        except ValueError:
-            return None, ("invalid_integer", f"{raw!r} is not a whole number")
-        if isinstance(value, float):
-            if not value.is_integer():
-                return None, ("invalid_integer", f"{raw!r} is not a whole number")
-            value = int(value)
-        if (f.minimum is not None and value < f.minimum) or (f.maximum is not None and value > f.maximum):
-            return None, ("out_of_range", f"{value} is outside {f.minimum}–{f.maximum}")
-        return value, None
-    return parse
-
-
-def _count_parser(raw: str) -> ParseResult:
-    """Published counts: '12' → (12, 12, 12); '<5' → (None, 1, 4) — a censored small count."""
-    s = raw.strip().replace(",", "").replace(" ", "")
-    if s.startswith("<"):
-        try:
-            bound = int(float(s[1:]))
-        except ValueError:
-            return None, ("invalid_count", f"{raw!r} is not a count")
-        return (None, 1, max(bound - 1, 1)), None
-    try:
-        value = float(s)
-    except ValueError:
-        return None, ("invalid_count", f"{raw!r} is not a count")
-    if value < 0 or value != value:
-        return None, ("invalid_count", f"{raw!r} is negative")
-    v = int(round(value)) if abs(value - round(value)) < 1e-9 else value
-    return (v, v, v), None
-
-
-def _code_lookup(fm: FieldMap) -> Callable[[str], Any]:
-    """Normalised raw value → canonical code(s), None (explicitly missing) or _MISSING (unknown)."""
-    cl = codelist(fm.field.codelist) if fm.field.codelist else None
-    own: dict[str, Any] = dict(fm.values)
-    if cl is not None:
-        for code in cl.codes.values():
-            own.setdefault(normalise_key(code.code), code.code)
-            own.setdefault(normalise_key(code.label), code.code)
-
-    def lookup(key: str) -> Any:
-        return own.get(key, _MISSING)
-    return lookup
 
 
 # --------------------------------------------------------------------------- converter
@@ -349,12 +210,12 @@ class ChunkConverter:
         f = fm.field
         missing = self.profile.missing_values
         if f.kind in (Kind.CODE, Kind.BOOLEAN):
-            lookup = _code_lookup(fm)
+            lookup = code_lookup(fm)
 
             def parse_code(raw: str) -> ParseResult:
                 key = normalise_key(raw)
                 value = lookup(key)
-                if value is _MISSING:
+                if value is MISSING:
                     if key in missing:
                         return None, None
                     if f.kind is Kind.BOOLEAN:
@@ -371,7 +232,7 @@ class ChunkConverter:
                 return value, None
             return parse_code
         if f.kind is Kind.CODES:
-            lookup = _code_lookup(fm)
+            lookup = code_lookup(fm)
             bit = {c: 1 << i for i, c in enumerate(codelist(f.codelist).codes)}
             splitter = (re.compile("|".join(re.escape(x) for x in fm.separators)).split
                         if len(fm.separators) > 1 else lambda text: text.split(fm.separators[0]))
@@ -385,7 +246,7 @@ class ChunkConverter:
                     if not key:
                         continue
                     value = lookup(key)
-                    if value is _MISSING:
+                    if value is MISSING:
                         if key in missing:
                             continue
                         return None, ("unknown_code", f"{part.strip()!r} is not a known value of {f.name}; "
@@ -410,7 +271,7 @@ class ChunkConverter:
                 return code, None
             return parse_country
         if f.kind is Kind.INTEGER:
-            int_parse = _int_parser(f)
+            int_parse = int_parser(f)
 
             def parse_int(raw: str) -> ParseResult:
                 key = normalise_key(raw)
@@ -432,7 +293,7 @@ class ChunkConverter:
             def parse_count(raw: str) -> ParseResult:
                 if normalise_key(raw) in missing:
                     return None, None
-                return _count_parser(raw)
+                return count_parser(raw)
             return parse_count
         def parse_string(raw: str) -> ParseResult:
             s = " ".join(raw.split())
@@ -533,8 +394,8 @@ class ChunkConverter:
         year = np.full(n, -1, dtype=np.int64)
         month = np.full(n, -1, dtype=np.int64)
         day = np.full(n, -1, dtype=np.int64)
-        for fmt in self.fields[name].date_formats or _NUMERIC_DATE_FORMATS:
-            pattern = _date_regex(fmt)
+        for fmt in self.fields[name].date_formats or NUMERIC_DATE_FORMATS:
+            pattern = date_regex(fmt)
             if pattern is None:
                 continue
             parts = pc.extract_regex(text, pattern)
