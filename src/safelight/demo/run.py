@@ -22,6 +22,8 @@ from jinja2 import Environment, select_autoescape
 
 from safelight import __version__
 from safelight.ingest import ingest_file, load_profile
+from safelight.standard import geography
+from safelight.standard.codelists import codelist
 from safelight.store import open_hub
 
 log = logging.getLogger("safelight.demo")
@@ -33,14 +35,34 @@ def _suppress(n: int) -> str:
     return f"<{SUPPRESS_BELOW}" if 0 < n < SUPPRESS_BELOW else f"{n:,}"
 
 
-def _distribution(con, column: str, *, multi: bool = False) -> list[dict[str, Any]]:
+def _distribution(con, column: str, *, multi: bool = False, codes: str | None = None,
+                  countries: bool = False) -> list[dict[str, Any]]:
+    """Counts of ``column`` among cases consented to statistics, small counts suppressed.
+
+    ``codes`` names a code list: values are shown with their labels, in code-list order.
+    ``countries`` shows country names. Otherwise rows are ordered by count.
+    """
     expr = f"unnest({column})" if multi else column
     rows = con.execute(f"""
-        SELECT coalesce(v, 'not recorded') AS v, count(*) AS n FROM (
+        SELECT v, count(*) AS n FROM (
             SELECT {expr} AS v FROM cases WHERE consent_statistics) GROUP BY 1 ORDER BY n DESC, v""").fetchall()
     total = con.execute("SELECT count(*) FROM cases WHERE consent_statistics").fetchone()[0] or 1
-    return [{"value": v, "count": _suppress(n), "share": f"{100 * n / total:.1f}%" if n >= SUPPRESS_BELOW else "—"}
-            for v, n in rows]
+    order: dict[str, int] = {}
+    label = str
+    if codes:
+        cl = codelist(codes)
+        order = {c: i for i, c in enumerate(cl.codes)}
+        label = lambda v: cl.codes[v].label if v in cl.codes else v  # noqa: E731
+    elif countries:
+        def label(v: str) -> str:
+            try:
+                return f"{geography.country(v).name} ({v})"
+            except KeyError:
+                return v
+    if order:
+        rows.sort(key=lambda r: order.get(r[0], len(order)) if r[0] is not None else len(order) + 1)
+    return [{"value": label(v) if v is not None else "not recorded", "count": _suppress(n),
+             "share": f"{100 * n / total:.1f}%" if n >= SUPPRESS_BELOW else "—"} for v, n in rows]
 
 
 def run_demo(out_dir: Path, *, seed: int = 2023, n_records: int = 20_000, console: Any = None) -> Path:
@@ -101,10 +123,11 @@ def _summary(hub, scenario, results, seed: int) -> dict[str, Any]:
                   "share_multi": round(multi / persons, 3) if persons else 0.0,
                   "note": "From the generator's truth; record linkage (a later stage) will estimate this from the data."},
         "distributions": {
-            "gender": _distribution(con, "gender"),
-            "age_band": _distribution(con, "age_band"),
-            "types_of_exploitation": _distribution(con, "types_of_exploitation", multi=True),
-            "citizenship": _distribution(con, "citizenship")[:15],
+            "gender": _distribution(con, "gender", codes="gender"),
+            "age_band": _distribution(con, "age_band", codes="age_band"),
+            "types_of_exploitation": _distribution(con, "types_of_exploitation", multi=True,
+                                                   codes="type_of_exploitation"),
+            "citizenship": _distribution(con, "citizenship", countries=True)[:15],
             "year_of_registration": sorted(_distribution(con, "CAST(year_of_registration AS VARCHAR)"),
                                            key=lambda r: r["value"]),
         },
