@@ -106,6 +106,11 @@ def _clean_text(arr: pa.ChunkedArray | pa.Array) -> pa.Array:
     return pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
 
 
+def dictionary_positions(encoded: pa.DictionaryArray) -> np.ndarray:
+    """Each row's index into the dictionary as int64, -1 for a null (also when all are null)."""
+    return pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
 def _join_labelled(parts: list[tuple[str | None, pa.Array]], n: int) -> pa.Array:
     """Join several raw columns into one text per row: ``value; flag=value; ...``.
 
@@ -117,9 +122,7 @@ def _join_labelled(parts: list[tuple[str | None, pa.Array]], n: int) -> pa.Array
     dictionaries = []
     for _, values in parts:
         enc = pc.dictionary_encode(values)
-        idx = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64) if enc.indices.null_count == 0 \
-            else np.where(enc.indices.is_valid().to_numpy(zero_copy_only=False),
-                          enc.indices.to_numpy(zero_copy_only=False), -1)
+        idx = dictionary_positions(enc)
         size = len(enc.dictionary) + 1  # slot 0: null
         codes += (idx + 1) * radix
         radix *= size
@@ -316,10 +319,7 @@ class ChunkConverter:
             out, err = parser(u) if u is not None else (None, None)
             outs.append(out)
             errs.append(err)
-        idx = enc.indices.to_numpy(zero_copy_only=False)
-        if enc.indices.null_count:
-            idx = np.where(enc.indices.is_valid().to_numpy(zero_copy_only=False), idx, -1)
-        return idx.astype(np.int64), outs, errs, uniques
+        return dictionary_positions(enc), outs, errs, uniques
 
     @staticmethod
     def _note_errors(idx: np.ndarray, errs: list, uniques: list, column: str,
@@ -335,6 +335,9 @@ class ChunkConverter:
         """Map and validate one chunk (see the module docstring for the contract)."""
         if self.rename:
             table = table.rename_columns([self.rename.get(c, c) for c in table.column_names])
+        for col in self.profile.source_columns():
+            if col not in table.column_names:  # JSON records may lack a key in a whole chunk
+                table = table.append_column(col, pa.nulls(table.num_rows, pa.string()))
         reasons: dict[int, list[Reason]] = {}
         out_cols: dict[str, Any] = {}
         for name, fm in self.fields.items():
@@ -470,9 +473,7 @@ class ChunkConverter:
                 state.append(1 if key in fm.true_values else
                              0 if key in fm.false_values or key in self.profile.missing_values else -1)
             st = np.array(state or [0], dtype=np.int8)
-            idx = enc.indices.to_numpy(zero_copy_only=False)
-            if enc.indices.null_count:
-                idx = np.where(enc.indices.is_valid().to_numpy(zero_copy_only=False), idx, -1)
+            idx = dictionary_positions(enc)
             per_row = np.where(idx >= 0, st[np.maximum(idx, 0)], 0)
             raw_col = self.raw_name.get(col, col)
             for pos in np.nonzero(per_row < 0)[0].tolist():

@@ -27,7 +27,7 @@ class ParquetReader(Reader):
         self.columns, notes = clean_header(list(self._file.schema_arrow.names), path)
         self.notes += notes
 
-    def chunks(self) -> Iterator[Chunk]:
+    def _chunks(self) -> Iterator[Chunk]:
         import pyarrow.compute as pc
 
         start = 1
@@ -46,3 +46,21 @@ class ParquetReader(Reader):
             arrays.append(pa.array(range(start, start + n), type=pa.int64()))
             start += n
             yield Chunk(pa.Table.from_arrays(arrays, names=[*self.columns, ROW]))
+
+    def chunks(self) -> Iterator[Chunk]:
+        """The chunks; a damaged Parquet file (bad compression, broken XML or pages) is a file fault.
+
+        Third-party decoders raise many kinds of errors on damaged input; each becomes one
+        :class:`~safelight.errors.InputFileError`, so the ingest writes nothing and says why.
+        """
+        rows = 0
+        try:
+            for chunk in self._chunks():
+                rows += chunk.rows_read
+                yield chunk
+        except InputFileError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any decoder failure means a damaged file
+            raise InputFileError(self.path, f"the Parquet file is damaged and cannot be read after {rows} rows "
+                                 f"({type(exc).__name__}: {' '.join(str(exc).split())[:200]})",
+                                 "export the file again") from None

@@ -152,7 +152,7 @@ class XlsxReader(Reader):
                     fill.setdefault(r, []).append((c - 1, value))
         return fill
 
-    def chunks(self) -> Iterator[Chunk]:
+    def _chunks(self) -> Iterator[Chunk]:
         ncols = len(self.columns)
         fill = self._merged_fill()
         values_ws = self._wb[self.sheet]
@@ -198,3 +198,21 @@ class XlsxReader(Reader):
     def __del__(self) -> None:
         for fh in getattr(self, "_handles", ()):
             fh.close()
+
+    def chunks(self) -> Iterator[Chunk]:
+        """The chunks; a damaged workbook (bad compression, broken XML or pages) is a file fault.
+
+        Third-party decoders raise many kinds of errors on damaged input; each becomes one
+        :class:`~safelight.errors.InputFileError`, so the ingest writes nothing and says why.
+        """
+        rows = 0
+        try:
+            for chunk in self._chunks():
+                rows += chunk.rows_read
+                yield chunk
+        except InputFileError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any decoder failure means a damaged file
+            raise InputFileError(self.path, f"the workbook is damaged and cannot be read after {rows} rows "
+                                 f"({type(exc).__name__}: {' '.join(str(exc).split())[:200]})",
+                                 "export the file again") from None
