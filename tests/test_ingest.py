@@ -241,3 +241,21 @@ def test_age_is_derived_from_birth_date_when_missing(tmp_path, hub):
     got = hub.con.execute("SELECT record_id, age_years, age_band, majority_status FROM cases ORDER BY 1").fetchall()
     assert got == [("1", 16, "9-17", "minor"), ("2", None, None, "adult"), ("3", None, "30-38", "adult"),
                    ("4", 40, "39-47", "adult")]
+
+
+def test_consent_withdrawal_is_sticky_and_erases_identity(tmp_path, hub, profile):
+    rows = [HEADER] + [good_row(i) for i in range(1, 6)]
+    ingest_file(hub, write(tmp_path / "jan.csv", rows), contributor="ua", profile=profile)
+    counts = hub.withdraw_consent("ua", ["2", "99"], actor="test", reason="asked by the person")
+    assert counts == {"requested": 2, "known": 1, "cases_withdrawn": 1, "identities_erased": 1}
+    row = hub.con.execute("SELECT consent, consent_linkage, consent_statistics FROM cases WHERE record_id='2'").fetchone()
+    assert row == ("withdrawn", False, False)
+    assert hub.con.execute("SELECT count(*) FROM identities WHERE record_id='2'").fetchone()[0] == 0
+    # a later export that still says "full" does not revive it; record 99 arrives and is withdrawn too
+    rows[2][1] = "2022"
+    rows.append(["99"] + good_row(99)[1:])
+    ingest_file(hub, write(tmp_path / "feb.csv", rows), contributor="ua", profile=profile)
+    got = dict(hub.con.execute("SELECT record_id, consent FROM cases WHERE record_id IN ('2', '99')").fetchall())
+    assert got == {"2": "withdrawn", "99": "withdrawn"}
+    assert hub.con.execute("SELECT count(*) FROM identities WHERE record_id IN ('2', '99')").fetchone()[0] == 0
+    assert hub.verify_audit()[0]

@@ -243,6 +243,34 @@ def quarantine(hub: Path, contribution: int | None, contributor: str | None, out
     out.print(f"wrote {len(rows):,} quarantined rows to {out_path}")
 
 
+# --------------------------------------------------------------------------- consent
+
+
+@main.group()
+def consent() -> None:
+    """Consent that travels with each record."""
+
+
+@consent.command("withdraw")
+@click.argument("hub", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("record_ids", nargs=-1, required=True)
+@click.option("--contributor", "-c", required=True, help="The contributor whose records these are.")
+@click.option("--reason", help="Why (kept in the audit log).")
+@_run
+def consent_withdraw(hub: Path, record_ids: tuple[str, ...], contributor: str, reason: str | None) -> None:
+    """Withdraw consent for RECORD_IDS: the cases leave linkage and every later release, their
+    identity data is erased, and later exports cannot revive them.
+    """
+    from safelight.store import open_hub
+
+    with open_hub(hub) as h:
+        counts = h.withdraw_consent(contributor, list(record_ids), actor="cli", reason=reason)
+    out.print(f"{counts['requested']} record id(s): {counts['known']} known to the hub, "
+              f"{counts['cases_withdrawn']} case(s) withdrawn, {counts['identities_erased']} identity row(s) erased")
+    if counts["known"] < counts["requested"]:
+        out.print("  ids not (yet) in the hub are remembered and applied when they arrive")
+
+
 # --------------------------------------------------------------------------- audit
 
 

@@ -144,6 +144,7 @@ def ingest_file(hub: Hub, path: str | Path, *, contributor: str, profile: Profil
             raise InputFileError(path, "has a header but no data rows", "check that the export is complete")
         if profile.target == "cases":
             _settle(con, cid, contributor, converter, result)
+            hub.apply_withdrawals(contributor)  # a later export never revives a withdrawal
         else:
             result.rows_accepted = result.rows_new = con.execute(
                 "SELECT count(*) FROM series WHERE contribution_id = ?", [cid]).fetchone()[0]

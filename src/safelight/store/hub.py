@@ -156,6 +156,41 @@ class Hub:
         self.con.execute("INSERT INTO contributors VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                          [name, country, _now()])
 
+    def withdraw_consent(self, contributor: str, record_ids: list[str], *, actor: str,
+                         reason: str | None = None) -> dict[str, int]:
+        """Withdraw consent for records of ``contributor``; returns counts.
+
+        The cases stay (their consent becomes ``withdrawn``, so they are excluded from linkage
+        and from every later release) and their identity data is erased, since identities exist
+        only for linkage. The withdrawal is recorded and re-applied to later exports of the same
+        records (see :meth:`apply_withdrawals`); unknown record ids are reported, not invented.
+        """
+        with self.transaction():
+            known = {r for (r,) in self.con.execute(
+                "SELECT record_id FROM cases WHERE contributor = ? AND list_contains(?, record_id)",
+                [contributor, record_ids]).fetchall()}
+            now = _now()
+            for rid in record_ids:
+                self.con.execute("INSERT INTO consent_withdrawals VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                                 [contributor, rid, now, actor, reason])
+            applied = self.apply_withdrawals(contributor)
+            self.audit(actor, "withdraw_consent", f"contributor:{contributor}",
+                       {"records": len(record_ids), "known": len(known), "reason": reason})
+        return {"requested": len(record_ids), "known": len(known), **applied}
+
+    def apply_withdrawals(self, contributor: str) -> dict[str, int]:
+        """Make ``contributor``'s recorded withdrawals hold (call inside a transaction)."""
+        updated = self.con.execute("""
+            UPDATE cases SET consent = 'withdrawn', consent_linkage = false, consent_statistics = false
+            WHERE contributor = ? AND consent IS DISTINCT FROM 'withdrawn'
+              AND record_id IN (SELECT record_id FROM consent_withdrawals WHERE contributor = ?)""",
+                                   [contributor, contributor]).fetchone()[0]
+        erased = self.con.execute("""
+            DELETE FROM identities WHERE contributor = ?
+              AND record_id IN (SELECT record_id FROM consent_withdrawals WHERE contributor = ?)""",
+                                  [contributor, contributor]).fetchone()[0]
+        return {"cases_withdrawn": int(updated), "identities_erased": int(erased)}
+
     def status(self) -> dict[str, Any]:
         q = self.con.execute
         per_contributor = q("""

@@ -136,6 +136,17 @@ CREATE TABLE audit_log (
     hash VARCHAR NOT NULL
 );
 """),
+    (2, "consent withdrawals", """
+-- A withdrawal is sticky: it outlives later exports of the same record that still say otherwise.
+CREATE TABLE consent_withdrawals (
+    contributor VARCHAR NOT NULL,
+    record_id VARCHAR NOT NULL,
+    withdrawn_at TIMESTAMP NOT NULL,
+    actor VARCHAR NOT NULL,
+    reason VARCHAR,
+    PRIMARY KEY (contributor, record_id)
+);
+"""),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]
