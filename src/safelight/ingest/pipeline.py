@@ -9,8 +9,10 @@ Guarantees (tested):
 * a record id seen twice in one file keeps its first row and quarantines the others
   (``duplicate_record_id``); a record id already in the hub from an earlier file of the same
   contributor is *updated* (the newer export wins) or counted *unchanged*;
-* memory stays bounded by the chunk size: rows stream from the reader into DuckDB
-  (uncommitted), and de-duplication and updates are set operations DuckDB can spill to disk.
+* memory stays flat whatever the file size: a background thread reads and converts chunks and
+  spools them to Parquet parts of ~150k rows beside the hub; each part is inserted with one
+  set-wise statement (large enough for DuckDB to write row groups straight to disk), and
+  de-duplication and updates are set operations DuckDB can spill.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from safelight.ingest.readers import (
     open_reader,
 )
 from safelight.standard.schema import SCHEMA_VERSION
-from safelight.store.hub import Hub, _now, columns_of
+from safelight.store.hub import Hub, columns_of, now_utc
 
 log = logging.getLogger("safelight.ingest")
 
@@ -113,7 +115,7 @@ def ingest_file(hub: Hub, path: str | Path, *, contributor: str, profile: Profil
     """Ingest one file for ``contributor`` under ``profile`` (see module docstring)."""
     path = Path(path)
     started = dt.datetime.now()
-    t0 = _now()
+    t0 = now_utc()
     sha = file_sha256(path) if path.is_file() else ""
     reader = _open(path, profile)  # file-level faults raise here, before anything is written
     converter = ChunkConverter(profile, reader.columns, path=str(path), file_sha256=sha,
@@ -162,7 +164,7 @@ def ingest_file(hub: Hub, path: str | Path, *, contributor: str, profile: Profil
             cid, contributor, profile.target, path.name, sha, path.stat().st_size, reader.format_name,
             profile.name, profile.version, profile.sha256,
             profile.crosswalk.ref if profile.crosswalk else None, SCHEMA_VERSION, __version__,
-            t0, _now(), result.rows_read, result.rows_accepted, result.rows_quarantined,
+            t0, now_utc(), result.rows_read, result.rows_accepted, result.rows_quarantined,
             result.rows_new, result.rows_updated, result.rows_unchanged, result.notes])
         hub.audit(actor, "ingest", f"contribution:{cid}", {
             "contributor": contributor, "file": path.name, "sha256": sha, "profile": profile.ref,

@@ -22,7 +22,8 @@ GENESIS_HASH = "0" * 64
 DEFAULT_MEMORY_LIMIT = "512MB"
 
 
-def _now() -> dt.datetime:
+def now_utc() -> dt.datetime:
+    """The current UTC time, naive (how the hub stores timestamps)."""
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
@@ -91,7 +92,7 @@ class Hub:
             with self.transaction():
                 self.con.execute(sql)
                 self.con.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)",
-                                 [version, description, _now()])
+                                 [version, description, now_utc()])
             applied.append(version)
             log.info("hub %s migrated to schema version %d", self.path, version)
         return applied
@@ -114,7 +115,7 @@ class Hub:
         last = self.con.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
         prev_hash = last[1] if last else GENESIS_HASH
         seq = (last[0] + 1) if last else 1
-        at = _now()
+        at = now_utc()
         details_json = json.dumps(details, ensure_ascii=False, sort_keys=True, default=str) if details is not None else None
         h = _entry_hash(prev_hash, seq, at, actor, action, obj, details_json)
         self.con.execute("INSERT INTO audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -154,7 +155,7 @@ class Hub:
 
     def ensure_contributor(self, name: str, country: str | None = None) -> None:
         self.con.execute("INSERT INTO contributors VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                         [name, country, _now()])
+                         [name, country, now_utc()])
 
     def withdraw_consent(self, contributor: str, record_ids: list[str], *, actor: str,
                          reason: str | None = None) -> dict[str, int]:
@@ -169,7 +170,7 @@ class Hub:
             known = {r for (r,) in self.con.execute(
                 "SELECT record_id FROM cases WHERE contributor = ? AND list_contains(?, record_id)",
                 [contributor, record_ids]).fetchall()}
-            now = _now()
+            now = now_utc()
             for rid in record_ids:
                 self.con.execute("INSERT INTO consent_withdrawals VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                                  [contributor, rid, now, actor, reason])
