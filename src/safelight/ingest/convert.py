@@ -362,7 +362,7 @@ class ChunkConverter:
         return self._assemble(table, out_cols, reasons)
 
     def _spread(self, f: Field, outs: list[Any], idx: np.ndarray) -> Any:
-        """Distinct results → per-row arrays (DATE and COUNT give tuples of arrays)."""
+        """Distinct results → per-row arrays (COUNT gives a tuple: value, low, high)."""
         take = pa.array(np.where(idx >= 0, idx, 0)).cast(pa.int64())
         mask = pa.array(idx < 0)
 
@@ -370,10 +370,6 @@ class ChunkConverter:
             arr = pa.array(values if values else [None], type=typ)
             return pc.if_else(mask, pa.scalar(None, typ), arr.take(take))
 
-        if f.kind is Kind.DATE:
-            parts = [o if o is not None else (None, None, None, None) for o in outs]
-            return tuple(spread([p[i] for p in parts], t) for i, t in
-                         enumerate((pa.int16(), pa.int8(), pa.int8(), pa.date32())))
         if f.kind is Kind.COUNT:
             parts = [o if o is not None else (None, None, None) for o in outs]
             return tuple(spread([p[i] for p in parts], pa.float64()) for i in range(3))
