@@ -10,6 +10,7 @@ geography module's job, tested in test_geography.py.
 from __future__ import annotations
 
 from collections import defaultdict
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -26,14 +27,23 @@ def _value(txt: str) -> tuple[float, float, float]:
     return v, v, v
 
 
-@pytest.fixture(scope="module")
-def xlsx(request) -> Path:
-    shared = request.getfixturevalue("shared_data")
-    return shared / "glotip" / "data_glotip.xlsx"
+@pytest.fixture
+def xlsx(shared_data) -> Path:
+    return shared_data / "glotip" / "data_glotip.xlsx"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def raw_rows(xlsx) -> list[dict]:
+    return _raw_rows(xlsx)
+
+
+@pytest.fixture
+def computed(xlsx):
+    return _computed(xlsx)
+
+
+@cache
+def _raw_rows(xlsx: Path) -> list[dict]:
     """Rows of the export as dicts, with the Excel row number (= ingest's source_row)."""
     import openpyxl
 
@@ -55,8 +65,8 @@ def raw_rows(xlsx) -> list[dict]:
     return rows
 
 
-@pytest.fixture(scope="module")
-def computed(xlsx):
+@cache
+def _computed(xlsx: Path):
     """The report computed by safelight from the same export, plus category_iso3 per row."""
     from safelight.report.glotip import glotip_report
     from safelight.report.model import ReportSettings
@@ -69,6 +79,12 @@ def computed(xlsx):
             "SELECT source_row, category_iso3 FROM series WHERE dimension = 'citizenship'"
         ).fetchall())
     return report, iso
+
+
+def _informative(rows: list[dict]) -> list[dict]:
+    """Drop the country-years whose breakdown is '<5' in every cell (the report's rule)."""
+    real = {(r["Iso3_code"], r["Year"]) for r in rows if r["txtVALUE"].strip() != "<5"}
+    return [r for r in rows if (r["Iso3_code"], r["Year"]) in real]
 
 
 def _sum(rows, **flt) -> tuple[float, float, float]:
@@ -84,9 +100,11 @@ def test_girls_share_per_year_matches_independent(raw_rows, computed):
     groups = {("Female", "18 years or over"): "women", ("Male", "18 years or over"): "men",
               ("Female", "0 to 17 years"): "girls", ("Male", "0 to 17 years"): "boys"}
     per_year: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(lambda: [0.0] * 3))
-    for r in raw_rows:
-        g = groups.get((r["Sex"], r["Age"]))
-        if r["Indicator"] == "Detected trafficking victims" and r["Dimension"] == "Total" and g:
+    breakdown = [r for r in raw_rows if r["Indicator"] == "Detected trafficking victims"
+                 and r["Dimension"] == "Total" and (r["Sex"], r["Age"]) in groups]
+    for r in _informative(breakdown):
+        g = groups[(r["Sex"], r["Age"])]
+        if g:
             acc = per_year[r["Year"]][g]
             acc[0] += r["lo"]
             acc[1] += r["mid"]
@@ -104,7 +122,7 @@ def test_girls_share_per_year_matches_independent(raw_rows, computed):
         assert got["high"] == pytest.approx(high, abs=5e-5)
         assert got["low"] <= got["mid"] <= got["high"]
     # the values quoted in docs/report.md
-    assert headline["2019"]["value"] == pytest.approx(0.160, abs=0.001)
+    assert headline["2019"]["value"] == pytest.approx(0.159, abs=0.001)
     assert headline["2020"]["value"] == pytest.approx(0.171, abs=0.001)
 
 
@@ -139,12 +157,14 @@ def test_form_shares_match_independent(raw_rows, computed):
     ind = report.indicator("forms_of_exploitation")
     labels = {"Sexual exploitation": "sexual_exploitation", "Forced labour": "forced_labour",
               "Other forms of exploitation": "other_purposes"}
+    breakdown = _informative([
+        r for r in raw_rows if r["Indicator"] == "Detected trafficking victims"
+        and r["Dimension"] == "by form of exploitation" and r["Sex"] == "Total"
+        and r["Age"] == "Total"])
     for year in ("2019", "2020"):
         sums = {f: [0.0, 0.0, 0.0] for f in labels.values()}
-        for r in raw_rows:
-            if (r["Indicator"] == "Detected trafficking victims" and r["Year"] == year
-                    and r["Dimension"] == "by form of exploitation" and r["Sex"] == "Total"
-                    and r["Age"] == "Total"):
+        for r in breakdown:
+            if r["Year"] == year:
                 acc = sums[labels[r["Category"]]]
                 acc[0], acc[1], acc[2] = acc[0] + r["lo"], acc[1] + r["mid"], acc[2] + r["hi"]
         total = sum(v[1] for v in sums.values())
@@ -152,7 +172,7 @@ def test_form_shares_match_independent(raw_rows, computed):
             cell = ind.cell(year=int(year), form=form)
             assert cell.count.mid == pytest.approx(v[1])
             assert cell.share.mid == pytest.approx(v[1] / total, abs=1e-9)
-    assert ind.headline["other_purposes_share_2020"]["value"] == pytest.approx(0.295, abs=0.001)
+    assert ind.headline["other_purposes_share_2020"]["value"] == pytest.approx(0.294, abs=0.001)
 
 
 def test_cross_border_share_matches_independent(raw_rows, computed):
@@ -168,12 +188,15 @@ def test_cross_border_share_matches_independent(raw_rows, computed):
                       "caribbean (trinidad and tobago, barbados, etc)", "m49 region: africa",
                       "m49 region: asia", "m49 region: americas"}
     successors = {"SUN", "YUG", "CSK", "SCG", "ANT"}  # cannot tell against a successor
+    breakdown = _informative([
+        r for r in raw_rows if r["Indicator"] == "Detected trafficking victims"
+        and r["Dimension"] == "by citizenship"
+        and r["Category"].strip().casefold() not in ("total", "total por año")])
     for year in ("2019", "2020"):
         dom = [0.0, 0.0, 0.0]
         cross = [0.0, 0.0, 0.0]
-        for r in raw_rows:
-            if not (r["Indicator"] == "Detected trafficking victims" and r["Year"] == year
-                    and r["Dimension"] == "by citizenship"):
+        for r in breakdown:
+            if r["Year"] != year:
                 continue
             label = r["Category"].strip().casefold()
             code = iso.get(r["row"])
@@ -188,7 +211,27 @@ def test_cross_border_share_matches_independent(raw_rows, computed):
         assert cell.count.mid == pytest.approx(cross[1]), year
         assert cell.share.mid == pytest.approx(cross[1] / (cross[1] + dom[1]), abs=1e-9)
     hl = report.indicator("cross_border").headline
-    assert hl["cross_border_share_2020"]["value"] == pytest.approx(0.437, abs=0.001)
+    assert hl["cross_border_share_2020"]["value"] == pytest.approx(0.436, abs=0.001)
+    # change in cross-border victims over countries informative in both years (GLOTIP: -20 %)
+    per_country: dict[tuple[str, str], float] = defaultdict(float)
+    informative = defaultdict(set)
+    for r in breakdown:
+        if r["Year"] in ("2019", "2020"):
+            label = r["Category"].strip().casefold()
+            code = iso.get(r["row"])
+            cls = ("domestic" if label in domestic_tokens or code == r["Iso3_code"] else
+                   "cross" if label in foreign_groups or (code and code not in successors) else
+                   None)
+            if cls and r["txtVALUE"].strip() != "<5":
+                informative[r["Year"]].add(r["Iso3_code"])
+            if cls == "cross":
+                per_country[(r["Iso3_code"], r["Year"])] += r["mid"]
+    both = informative["2019"] & informative["2020"]
+    s19 = sum(v for (c, y), v in per_country.items() if y == "2019" and c in both)
+    s20 = sum(v for (c, y), v in per_country.items() if y == "2020" and c in both)
+    got = report.indicator("cross_border_change").cell(measure="cross_border", period="change")
+    assert got.share.mid == pytest.approx(s20 / s19 - 1, abs=1e-9)
+    assert got.share.mid == pytest.approx(-0.196, abs=0.001)
 
 
 def test_prosecutions_and_convictions_per_year(raw_rows, computed):
@@ -215,3 +258,39 @@ def test_every_published_count_passes_the_threshold(computed):
             elif c.count is not None:
                 assert not is_small(c.count, report.settings.threshold), (ind.id, c.key)
     assert hidden > 0  # the region-flow matrix has small cells: the rule did something
+
+
+def test_outputs_are_traceable_and_offline(xlsx, computed, tmp_path):
+    import csv
+    import hashlib
+    import json
+
+    from safelight.report.render import write_report
+
+    report, _ = computed
+    paths = write_report(report, tmp_path / "out")
+    doc = json.loads(paths["json"].read_text("utf-8"))
+    prov = doc["provenance"]
+    assert prov["contribution"]["file_sha256"] == hashlib.sha256(xlsx.read_bytes()).hexdigest()
+    assert prov["contribution"]["contribution_id"] >= 1
+    assert prov["software_version"] and prov["region_table_fingerprint"]
+    by_id = {i["id"]: i for i in doc["indicators"]}
+    girls = by_id["victims_by_sex_age"]["headline"]["girls_share_by_year"]["2020"]
+    assert girls["value"] == pytest.approx(0.171, abs=0.001)
+    assert any("every cell of their breakdown is '<5'" in n
+               for n in by_id["forms_of_exploitation"]["notes"])
+    for ind in doc["indicators"]:
+        assert "SELECT" in ind["query"] and ind["filters"] and ind["denominator"]
+        for c in ind["cells"]:
+            if c["suppressed"]:
+                assert c["count"] is None and c["share"] is None
+    html = paths["html"].read_text("utf-8")
+    assert "not the number of people trafficked" in html  # what the data cannot say
+    assert "&lt;5" in html and html.count("<svg") >= 6
+    for bad in ("<script src", "<link ", "url(http", "cdn."):
+        assert bad not in html
+    with (paths["tables"] / "victims_by_sex_age.csv").open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    r2020 = next(r for r in rows if r["year"] == "2020" and r["group"] == "girls")
+    assert float(r2020["count_low"]) <= float(r2020["count_central"]) <= float(r2020["count_high"])
+    assert (paths["charts"] / "victims_by_sex_age.png").read_bytes()[:4] == b"\x89PNG"

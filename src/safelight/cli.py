@@ -13,7 +13,6 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import click
 from rich.console import Console
@@ -22,28 +21,15 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Tr
 from rich.table import Table
 
 from safelight import __version__
-from safelight.errors import SafelightError, UsageError
+from safelight.cli_support import guarded
+from safelight.errors import UsageError
 
 EXIT_QUARANTINE = 6
 err = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
 
 
-def _run(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn SafelightError into a one-line message and its exit code (no traceback)."""
-    import functools
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except SafelightError as exc:
-            err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-            sys.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            err.print("interrupted — nothing from the interrupted step was written")
-            sys.exit(130)
-    return wrapper
+_run = guarded
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -362,6 +348,15 @@ def demo(out_dir: Path, seed: int, records: int) -> None:
     summary = run_demo(out_dir, seed=seed, n_records=records, console=out)
     out.print(f"summary: {summary}")
 
+
+def _register_stage_groups() -> None:
+    """Each later stage owns its command group; they join here."""
+    from safelight.report.cli import report
+
+    main.add_command(report)
+
+
+_register_stage_groups()
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -92,11 +92,27 @@ def run_demo(out_dir: Path, *, seed: int = 2023, n_records: int = 20_000, consol
                 f"{r.rows_quarantined:>4,} quarantined  ({', '.join(f'{k} {n}' for k, n in r.top_rules) or 'none'})")
             results.append((c, r))
         summary = _summary(hub, scenario, results, seed)
+    # later stages, in flow order
+    report_html = _hub_report(hub_path, out_dir / "report", say)
+    summary["report"] = str(report_html.relative_to(out_dir)) if report_html else None
     summary_json = out_dir / "summary.json"
     summary_json.write_text(json.dumps(summary, indent=2, ensure_ascii=False, default=str), "utf-8")
     html = out_dir / "summary.html"
     html.write_text(_render(summary), "utf-8")
     return html
+
+
+def _hub_report(hub_path: Path, out: Path, say) -> Path | None:
+    """The report stage over the demo hub (records, not persons, until linkage runs)."""
+    from safelight.report import ReportSettings, hub_report, hub_source, write_report
+
+    t0 = dt.datetime.now()
+    settings = ReportSettings(threshold=SUPPRESS_BELOW)
+    with hub_source(hub_path, settings) as src:
+        rep = hub_report(src, settings)
+    paths = write_report(rep, out)
+    say(f"hub report: {paths['html']} ({(dt.datetime.now() - t0).total_seconds():.1f} s)")
+    return Path(paths["html"])
 
 
 def _summary(hub, scenario, results, seed: int) -> dict[str, Any]:
@@ -168,6 +184,7 @@ Audit log: {{ s.audit }}.</p>
 </div>
 <p class="note">Records, not persons: until linkage runs, a person registered by three agencies counts three times.
 Detected cases are not prevalence.</p>
+{% if s.report %}<h2>Report</h2><p>The disclosure-controlled hub report with charts: <a href="{{ s.report }}">{{ s.report }}</a>.</p>{% endif %}
 </body></html>
 """
 

@@ -84,6 +84,34 @@ _AGG = """count(DISTINCT country_iso3) AS units, sum(value_low) AS lo,
        sum(coalesce(value, (value_low + value_high) / 2)) AS mid, sum(value_high) AS hi"""
 
 
+#: A breakdown (``cells0``) keeps only the country-years in which at least one cell is a real
+#: number: a breakdown that is '<5' in every cell says nothing about the split, and at the
+#: midpoint it would pull every share towards an equal split (the 2017-2020 export has ~90-100
+#: such country-years per year for forms of exploitation, e.g. France 2020: three '<5' forms
+#: next to a headline total of 1,020).
+_INFORMATIVE = """,
+informative AS (SELECT country_iso3, year FROM cells0 GROUP BY ALL
+                HAVING NOT bool_and(value IS NULL)),
+cells AS (SELECT * FROM cells0 SEMI JOIN informative USING (country_iso3, year))"""
+
+
+def _units_and_dropped(src: Source, prefix: str, where: str = "TRUE"
+                       ) -> tuple[dict[int, int], dict[int, int]]:
+    """Reporting countries per year of ``cells``, and the all-censored country-years dropped."""
+    units = dict(_rows(src, prefix + f"""
+SELECT year, count(DISTINCT country_iso3) FROM cells WHERE {where} GROUP BY year"""))
+    dropped = dict(_rows(src, prefix + """
+SELECT year, count(*) FROM (SELECT DISTINCT country_iso3, year FROM cells0
+                            ANTI JOIN informative USING (country_iso3, year)) GROUP BY year"""))
+    return {int(y): int(n) for y, n in units.items()}, {int(y): int(n) for y, n in dropped.items()}
+
+
+def _dropped_note(dropped: dict[int, int]) -> str:
+    return ("Country-years left out because every cell of their breakdown is '<5' (no "
+            "information on the split): " + (", ".join(f"{y}: {n}" for y, n in
+                                                        sorted(dropped.items()) if n) or "none"))
+
+
 def _base(cid: int) -> str:
     return (f"WITH g AS (SELECT * FROM series WHERE contribution_id = {int(cid)} "
             f"AND country_iso3 IS NOT NULL)\n")
@@ -127,15 +155,16 @@ GROUP BY year ORDER BY year"""
 
 def victims_by_sex_age(src: Source) -> Indicator:
     """Women, men, girls and boys per year and each group's share of detected victims."""
-    sql = _base(src.contribution_id) + f"""
-, cells AS (
+    prefix = _base(src.contribution_id) + """
+, cells0 AS (
   SELECT year, country_iso3,
          CASE WHEN age = 'adult' AND sex = 'female' THEN 'women'
               WHEN age = 'adult' AND sex = 'male' THEN 'men'
               WHEN age = 'minor' AND sex = 'female' THEN 'girls'
               ELSE 'boys' END AS grp, value, value_low, value_high
   FROM g WHERE indicator = 'detected_victims' AND dimension = 'total'
-   AND sex IN ('female', 'male') AND age IN ('adult', 'minor'))
+   AND sex IN ('female', 'male') AND age IN ('adult', 'minor'))""" + _INFORMATIVE
+    sql = prefix + f"""
 SELECT year, grp, {_AGG},
        (SELECT count(*) FROM (SELECT 1 FROM cells c2 WHERE c2.year = cells.year
                               GROUP BY country_iso3 HAVING count(DISTINCT grp) < 4)) AS incomplete
@@ -147,7 +176,8 @@ FROM cells GROUP BY year, grp ORDER BY year, grp"""
                    "over'/'0 to 17 years') summed over reporting countries, and each group's "
                    "share of the four groups.",
         denominator="victims of known sex and age: the sum of the four groups over the countries "
-                    "that report at least one sex × age cell that year (absent cells = 0). "
+                    "that report at least one sex × age cell that year (absent cells = 0; "
+                    "country-years whose cells are all '<5' are left out). "
                     "Sex 'Other'/'Unknown' and age 'Unknown' are outside the denominator.",
         filters={"indicator": "detected_victims", "dimension": "total",
                  "sex": ["female", "male"], "age": ["adult", "minor"], "country_iso3": "not null"},
@@ -156,16 +186,14 @@ FROM cells GROUP BY year, grp ORDER BY year, grp"""
                   "group.high / (group.high + others.low); central = mids")
     data: dict[int, dict[str, tuple[Estimate, int]]] = {}
     incomplete: dict[int, int] = {}
+    units_by_year, dropped = _units_and_dropped(src, prefix)
     for year, grp, units, lo, mid, hi, inc in _rows(src, sql):
         data.setdefault(int(year), {})[grp] = (_est(lo, mid, hi), int(units))
         incomplete[int(year)] = int(inc)
     for year, groups in sorted(data.items()):
         total = sum((groups.get(g, (Estimate.exact(0), 0))[0] for g in GROUP_ORDER),
                     Estimate.exact(0))
-        units = src.con.execute(
-            _base(src.contribution_id) + "SELECT count(DISTINCT country_iso3) FROM g WHERE "
-            "indicator = 'detected_victims' AND dimension = 'total' AND sex IN ('female','male') "
-            "AND age IN ('adult','minor') AND year = ?", [year]).fetchone()[0]
+        units = units_by_year.get(year, 0)
         for g in GROUP_ORDER:
             est, n = groups.get(g, (Estimate.exact(0), 0))
             rest = sum((groups.get(o, (Estimate.exact(0), 0))[0] for o in GROUP_ORDER if o != g),
@@ -176,6 +204,7 @@ FROM cells GROUP BY year, grp ORDER BY year, grp"""
         ind.lines.append(Line((year, "total"), [(year, g) for g in GROUP_ORDER]))
     ind.notes.append("Country-years reporting only some of the four groups (absent cells counted "
                      "as 0): " + ", ".join(f"{y}: {n}" for y, n in sorted(incomplete.items()) if n))
+    ind.notes.append(_dropped_note(dropped))
     return ind
 
 
@@ -185,12 +214,14 @@ FROM cells GROUP BY year, grp ORDER BY year, grp"""
 
 def forms_of_exploitation(src: Source) -> Indicator:
     """Sexual exploitation, forced labour and other purposes per year, with shares."""
-    sql = _base(src.contribution_id) + f"""
-SELECT year, category_code AS form, {_AGG} FROM g
-WHERE indicator = 'detected_victims' AND dimension = 'form_of_exploitation'
-  AND sex = 'total' AND age = 'total'
-  AND category_code IN ('sexual_exploitation', 'forced_labour', 'other_purposes')
-GROUP BY ALL ORDER BY year, form"""
+    prefix = _base(src.contribution_id) + """
+, cells0 AS (SELECT * FROM g
+  WHERE indicator = 'detected_victims' AND dimension = 'form_of_exploitation'
+    AND sex = 'total' AND age = 'total'
+    AND category_code IN ('sexual_exploitation', 'forced_labour', 'other_purposes'))""" + \
+        _INFORMATIVE
+    sql = prefix + f"""
+SELECT year, category_code AS form, {_AGG} FROM cells GROUP BY ALL ORDER BY year, form"""
     ind = Indicator(
         id="forms_of_exploitation",
         title="Detected victims by form of exploitation",
@@ -199,7 +230,8 @@ GROUP BY ALL ORDER BY year, form"""
                    "repeated 'Other forms of exploitation' rows of one country-year (sub-forms "
                    "whose label the export lost) are added up.",
         denominator="victims whose form is reported: the sum of the three forms over the "
-                    "countries reporting at least one form that year (absent forms = 0)",
+                    "countries reporting at least one form that year (absent forms = 0; "
+                    "country-years whose forms are all '<5' are left out)",
         filters={"indicator": "detected_victims", "dimension": "form_of_exploitation",
                  "sex": "total", "age": "total", "country_iso3": "not null"},
         query=sql, key_names=["year", "form"], unit="persons",
@@ -207,10 +239,7 @@ GROUP BY ALL ORDER BY year, form"""
     data: dict[int, dict[str, tuple[Estimate, int]]] = {}
     for year, form, units, lo, mid, hi in _rows(src, sql):
         data.setdefault(int(year), {})[form] = (_est(lo, mid, hi), int(units))
-    units_by_year = dict(_rows(src, _base(src.contribution_id) + """
-SELECT year, count(DISTINCT country_iso3) FROM g WHERE indicator = 'detected_victims'
-  AND dimension = 'form_of_exploitation' AND sex = 'total' AND age = 'total'
-  AND category_code IN ('sexual_exploitation', 'forced_labour', 'other_purposes') GROUP BY year"""))
+    units_by_year, dropped = _units_and_dropped(src, prefix)
     zero = Estimate.exact(0)
     for year, forms in sorted(data.items()):
         total = sum((forms.get(f, (zero, 0))[0] for f in FORMS), zero)
@@ -219,10 +248,11 @@ SELECT year, count(DISTINCT country_iso3) FROM g WHERE indicator = 'detected_vic
             rest = sum((forms.get(o, (zero, 0))[0] for o in FORMS if o != f), zero)
             ind.cells.append(Cell({"year": year, "form": f}, est, share(est, total, rest), n))
         ind.cells.append(Cell({"year": year, "form": "total"}, total, Estimate.exact(1.0),
-                              int(units_by_year[year])))
+                              units_by_year.get(year, 0)))
         ind.lines.append(Line((year, "total"), [(year, f) for f in FORMS]))
     ind.notes.append("The export has no separate 'forced criminal activity' category: 'other "
                      "purposes' is an upper bound for it.")
+    ind.notes.append(_dropped_note(dropped))
     return ind
 
 
@@ -274,12 +304,12 @@ JOIN origin_class o ON o.country_iso3 = g.country_iso3
 def cross_border(src: Source) -> Indicator:
     """Share of detected victims who are foreign citizens of the detecting country, per year."""
     src.con.register("origin_class", _origin_table(src))
-    sql = _base(src.contribution_id) + f"""
-SELECT year, o.origin_class, count(DISTINCT g.country_iso3) AS units, sum(value_low) AS lo,
-       sum(coalesce(value, (value_low + value_high) / 2)) AS mid, sum(value_high) AS hi
-FROM g {_ORIGIN_JOIN}
-WHERE indicator = 'detected_victims' AND dimension = 'citizenship' AND o.origin_class <> 'skip'
-GROUP BY ALL ORDER BY year, o.origin_class"""
+    prefix = _base(src.contribution_id) + f"""
+, cells0 AS (SELECT g.*, o.origin_class FROM g {_ORIGIN_JOIN}
+  WHERE indicator = 'detected_victims' AND dimension = 'citizenship'
+    AND o.origin_class <> 'skip')""" + _INFORMATIVE
+    sql = prefix + f"""
+SELECT year, origin_class, {_AGG} FROM cells GROUP BY ALL ORDER BY year, origin_class"""
     ind = Indicator(
         id="cross_border",
         title="Domestic and cross-border detected victims (citizenship vs detecting country)",
@@ -289,8 +319,9 @@ GROUP BY ALL ORDER BY year, o.origin_class"""
                    "others', 'European Economic Area'), is cross-border. Citizenship labels are "
                    "resolved by safelight.standard.geography (is_cross_border).",
         denominator="victims of known citizenship: domestic + cross-border over the countries "
-                    "reporting a citizenship breakdown that year; 'unknown', 'stateless' and "
-                    "unresolved labels are counted apart (column 'unknown') and excluded",
+                    "reporting a citizenship breakdown that year (not all '<5'); 'unknown', "
+                    "'stateless' and unresolved labels are counted apart (row 'unknown') and "
+                    "excluded",
         filters={"indicator": "detected_victims", "dimension": "citizenship",
                  "country_iso3": "not null"},
         query=sql, key_names=["year", "origin"], unit="persons",
@@ -298,10 +329,8 @@ GROUP BY ALL ORDER BY year, o.origin_class"""
     data: dict[int, dict[str, tuple[Estimate, int]]] = {}
     for year, cls, units, lo, mid, hi in _rows(src, sql):
         data.setdefault(int(year), {})[cls] = (_est(lo, mid, hi), int(units))
-    units_by_year = dict(_rows(src, _base(src.contribution_id) + f"""
-SELECT year, count(DISTINCT g.country_iso3) FROM g {_ORIGIN_JOIN}
-WHERE indicator = 'detected_victims' AND dimension = 'citizenship'
-  AND o.origin_class IN ('domestic', 'cross_border') GROUP BY year"""))
+    units_by_year, dropped = _units_and_dropped(
+        src, prefix, "origin_class IN ('domestic', 'cross_border')")
     zero = Estimate.exact(0)
     for year, parts in sorted(data.items()):
         dom = parts.get("domestic", (zero, 0))
@@ -319,6 +348,43 @@ WHERE indicator = 'detected_victims' AND dimension = 'citizenship'
         if unk:
             ind.cells.append(Cell({"year": year, "origin": "unknown"}, unk[0], None, unk[1]))
         ind.lines.append(Line((year, "total_known"), [(year, "domestic"), (year, "cross_border")]))
+    ind.notes.append(_dropped_note(dropped))
+    return ind
+
+
+def cross_border_change(src: Source, base: int, compare: int) -> Indicator:
+    """Change in cross-border and domestic victims over countries whose citizenship breakdown
+    is informative in both years."""
+    src.con.register("origin_class", _origin_table(src))
+    sql = _base(src.contribution_id) + f"""
+, cells0 AS (SELECT g.*, o.origin_class FROM g {_ORIGIN_JOIN}
+  WHERE indicator = 'detected_victims' AND dimension = 'citizenship'
+    AND o.origin_class IN ('domestic', 'cross_border')
+    AND year IN ({int(base)}, {int(compare)}))""" + _INFORMATIVE + f"""
+, both_years AS (SELECT country_iso3 FROM informative GROUP BY 1 HAVING count(DISTINCT year) = 2)
+SELECT origin_class, year, {_AGG} FROM cells SEMI JOIN both_years USING (country_iso3)
+GROUP BY ALL ORDER BY ALL"""
+    ind = Indicator(
+        id="cross_border_change",
+        title=f"Cross-border and domestic victims {base} → {compare} (countries reporting both)",
+        definition="As cross_border, summed over the countries whose citizenship breakdown is "
+                   f"informative in both {base} and {compare}; change = compare / base − 1.",
+        denominator=f"the {base} sum of the same countries",
+        filters={"indicator": "detected_victims", "dimension": "citizenship",
+                 "years": [base, compare]},
+        query=sql, key_names=["measure", "period"], unit="persons",
+        censoring="as for change_between_years")
+    per: dict[str, dict[int, tuple[Estimate, int]]] = {}
+    for cls, year, units, lo, mid, hi in _rows(src, sql):
+        per.setdefault(cls, {})[int(year)] = (_est(lo, mid, hi), int(units))
+    for cls in ("cross_border", "domestic"):
+        if base not in per.get(cls, {}) or compare not in per.get(cls, {}):
+            continue
+        b, c = per[cls][base], per[cls][compare]
+        ind.cells.append(Cell({"measure": cls, "period": str(base)}, b[0], units=b[1]))
+        ind.cells.append(Cell({"measure": cls, "period": str(compare)}, c[0], units=c[1]))
+        ind.cells.append(Cell({"measure": cls, "period": "change"}, None,
+                              ratio_change(c[0], b[0]), units=b[1]))
     return ind
 
 
@@ -460,13 +526,14 @@ def _headlines(report_inds: dict[str, Indicator], settings: ReportSettings) -> N
     pick = settings.censored
     sa = report_inds["victims_by_sex_age"]
     girls = {c.key["year"]: c for c in sa.cells if c.key["group"] == "girls"}
-    sa.headline = {
-        "girls_share_by_year": {
-            str(y): (None if c.suppressed or c.share is None else
-                     {"value": round(c.share.pick(pick), 4), **c.share.as_dict(4),
-                      "countries": c.units})
-            for y, c in sorted(girls.items())},
-    }
+    by_year = {
+        str(y): (None if c.suppressed or c.share is None else
+                 {"value": round(c.share.pick(pick), 4), **c.share.as_dict(4),
+                  "countries": c.units})
+        for y, c in sorted(girls.items())}
+    sa.headline = {f"girls_share_{y}": by_year[str(y)]
+                   for y in (settings.base_year, settings.compare_year) if by_year.get(str(y))}
+    sa.headline["girls_share_by_year"] = by_year
     ch = report_inds["change_between_years"]
     ch.headline = {
         f"{c.key['measure']}_change": (None if c.suppressed or c.share is None else
@@ -480,12 +547,17 @@ def _headlines(report_inds: dict[str, Indicator], settings: ReportSettings) -> N
         for c in fo.cells
         if c.key["form"] != "total" and c.share is not None and not c.suppressed
         and c.key["year"] in (settings.base_year, settings.compare_year)}
+    cc = report_inds["cross_border_change"]
+    cc.headline = {
+        f"{c.key['measure']}_change": {"value": round(c.share.pick(pick), 4),
+                                       **c.share.as_dict(4), "countries": c.units}
+        for c in cc.cells if c.key["period"] == "change" and c.share and not c.suppressed}
     cb = report_inds["cross_border"]
     cb.headline = {
         f"cross_border_share_{c.key['year']}": {"value": round(c.share.pick(pick), 4),
                                                  **c.share.as_dict(4), "countries": c.units}
         for c in cb.cells if c.key["origin"] == "cross_border" and c.share is not None
-        and not c.suppressed}
+        and not c.suppressed and c.key["year"] in (settings.base_year, settings.compare_year)}
 
 
 def glotip_report(src: Source, settings: ReportSettings) -> Report:
@@ -497,21 +569,25 @@ def glotip_report(src: Source, settings: ReportSettings) -> Report:
         cross_border(src),
         change_between_years(src, settings.base_year, settings.compare_year),
         change_by_region(src, settings.base_year, settings.compare_year),
+        cross_border_change(src, settings.base_year, settings.compare_year),
         detected_victims_per_year(src, "persons_prosecuted"),
         detected_victims_per_year(src, "persons_convicted"),
         region_flows(src, settings.compare_year, "unodc"),
+        region_flows(src, settings.compare_year, "m49"),
     ]
     for ind in inds:
         apply_suppression(ind.cells, ind.lines, settings.threshold)
     _hide_changes_of_hidden_counts(inds[4], "measure")
     _hide_changes_of_hidden_counts(inds[5], "region")
+    _hide_changes_of_hidden_counts(inds[6], "measure")
     by_id = {i.id: i for i in inds}
     _headlines(by_id, settings)
     charts = {"victims_by_sex_age": "groups", "forms_of_exploitation": "forms",
               "cross_border": "cross_border", "detected_victims_per_year": "totals",
-              "change_by_region": "change_by_region", "persons_convicted_per_year": "justice"}
+              "change_by_region": "change_by_region", "persons_convicted_per_year": "justice",
+              "persons_prosecuted_per_year": "justice"}
     for ind in inds:
-        ind.chart = charts.get(ind.id)
+        ind.chart = charts.get(ind.id, "heatmap" if ind.id.startswith("region_flows") else None)
     return Report(kind="glotip", title="Detected trafficking victims — UNODC GLOTIP country data",
                   provenance=src.provenance, settings=settings, limitations=list(LIMITATIONS),
                   indicators=inds, counting_unit="persons as counted by national authorities")

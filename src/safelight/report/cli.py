@@ -1,0 +1,101 @@
+"""``safelight report ...`` — the report stage's command group (registered by ``safelight.cli``).
+
+``report glotip FILE_OR_HUB --out DIR`` reports the UNODC GLOTIP export (or a hub holding it);
+``report hub HUB --out DIR`` reports the hub's case records. Both write ``report.html``,
+``report.json``, ``tables/*.csv``, ``charts/*.svg|png`` and ``settings.json`` into ``DIR``.
+Errors print one line and exit with the error's code (see ``safelight.errors``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from safelight.cli_support import guarded
+from safelight.report.model import ReportSettings
+
+_run = guarded
+
+
+def _settings(settings_file: Path | None, default_threshold: int, **given: Any) -> ReportSettings:
+    base = ReportSettings.load(settings_file) if settings_file else ReportSettings(
+        threshold=default_threshold)
+    values = {**base.as_dict(), **{k: v for k, v in given.items() if v is not None}}
+    values.pop("settings_version")
+    return ReportSettings(**values)
+
+
+def _common(fn: Callable[..., Any]) -> Callable[..., Any]:
+    opts = [
+        click.option("--out", "out_dir", required=True,
+                     type=click.Path(file_okay=False, path_type=Path),
+                     help="Folder for report.html, report.json, tables/, charts/."),
+        click.option("--threshold", type=click.IntRange(min=1),
+                     help="Suppress counts below this (default 5 for glotip, 11 for hub)."),
+        click.option("--regions", "region_table", type=click.Path(exists=True, dir_okay=False),
+                     help="A deployment's UNODC region table (CSV alpha3,unodc_region)."),
+        click.option("--settings", "settings_file",
+                     type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     help="Settings JSON written by an earlier run; options override it."),
+    ]
+    for opt in reversed(opts):
+        fn = opt(fn)
+    return fn
+
+
+@click.group("report")
+def report() -> None:
+    """Indicators, charts and an offline HTML report, every number disclosure-controlled."""
+
+
+@report.command("glotip")
+@click.argument("source", metavar="FILE_OR_HUB", type=click.Path(exists=True, dir_okay=False,
+                                                                 path_type=Path))
+@_common
+@click.option("--censored", type=click.Choice(["mid", "low", "high"]),
+              help="Which bound of '<5' the headlines use (default mid; bounds always shown).")
+@click.option("--base-year", type=int, help="First year of the change (default 2019).")
+@click.option("--compare-year", type=int, help="Second year of the change (default 2020).")
+@click.option("--contribution", "contribution_id", type=int,
+              help="With a hub: the GLOTIP contribution id (default: the latest).")
+@_run
+def glotip_cmd(source: Path, out_dir: Path, threshold: int | None, region_table: str | None,
+               settings_file: Path | None, censored: str | None, base_year: int | None,
+               compare_year: int | None, contribution_id: int | None) -> None:
+    """Report UNODC GLOTIP country data: FILE (data_glotip.xlsx) or a HUB that holds it."""
+    from safelight.report.glotip import glotip_report
+    from safelight.report.render import write_report
+    from safelight.report.sources import glotip_source
+
+    t0 = time.perf_counter()
+    settings = _settings(settings_file, 5, threshold=threshold, region_table=region_table,
+                         censored=censored, base_year=base_year, compare_year=compare_year,
+                         contribution_id=contribution_id)
+    with glotip_source(source, settings) as src:
+        rep = glotip_report(src, settings)
+    paths = write_report(rep, out_dir)
+    click.echo(f"GLOTIP report written to {paths['html']} ({time.perf_counter() - t0:.1f} s)")
+
+
+@report.command("hub")
+@click.argument("hub", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_common
+@_run
+def hub_cmd(hub: Path, out_dir: Path, threshold: int | None, region_table: str | None,
+            settings_file: Path | None) -> None:
+    """Report a hub's case records (records, not persons: linkage comes later)."""
+    from safelight.report.hub import hub_report
+    from safelight.report.render import write_report
+    from safelight.report.sources import hub_source
+
+    t0 = time.perf_counter()
+    settings = _settings(settings_file, 11, threshold=threshold, region_table=region_table)
+    with hub_source(hub, settings) as src:
+        rep = hub_report(src, settings)
+    paths = write_report(rep, out_dir)
+    click.echo(f"hub report written to {paths['html']} ({time.perf_counter() - t0:.1f} s); "
+               "counts are of case records, not persons")

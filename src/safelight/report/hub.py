@@ -1,0 +1,315 @@
+"""Indicators from the hub's case records (table ``cases``).
+
+Contract:
+
+* **Only records whose consent allows statistics** (``consent_statistics``) are counted; the
+  number left out is reported.
+* **Records, not persons.** There is no linkage stage yet: a person reported by two agencies is
+  counted twice. Every output says so (``counting_unit``); when linkage exists this module will
+  count clusters instead.
+* **Groups.** Women, men, girls, boys = gender (female/male) × minor/adult, where minor/adult is
+  ``majority_status`` or, when that is missing, ``age_years < 18``. Records with another or
+  unrecorded gender, or no age information, form the group ``not_recorded`` — counted, never
+  dropped, and outside the denominators of shares by group.
+* **Multi-valued fields** (forms of exploitation): a record counts once under each form it
+  has; the denominator of a share is the records of the group with at least one form recorded
+  (CTDC's rule), so shares add to more than 100 %.
+* **Flows** compare ``citizenship`` with ``country_of_exploitation`` through
+  :func:`safelight.standard.geography.is_cross_border`; regions come from the UNODC region table
+  (fingerprint in the provenance) and UN M49 sub-regions.
+* Every count goes through :func:`safelight.report.disclosure.apply_suppression` (default
+  threshold 11, CTDC's k) before it is written anywhere.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pyarrow as pa
+
+from safelight.report.disclosure import apply_suppression
+from safelight.report.model import (
+    Cell,
+    Estimate,
+    Indicator,
+    Line,
+    Report,
+    ReportError,
+    ReportSettings,
+    share,
+)
+from safelight.report.sources import Source
+from safelight.standard.codelists import codelist
+from safelight.standard.geography import is_cross_border, region_of
+
+log = logging.getLogger("safelight.report.hub")
+
+GROUPS = ("women", "men", "girls", "boys")
+ALL_GROUPS = (*GROUPS, "not_recorded")
+COUNTING_UNIT = ("case records (not persons: there is no linkage stage yet, so a person "
+                 "recorded by two agencies counts twice)")
+
+LIMITATIONS = [
+    "These are counts of case RECORDS, not of persons: no linkage has been run, so a victim "
+    "known to several contributors is counted once per record.",
+    "Only records whose consent allows statistical use are counted; records without that "
+    "consent (or with consent withdrawn) are excluded from every number.",
+    "Records describe victims identified or reported to the contributing agencies: they "
+    "measure who was identified (agency mandates, outreach, identification bias), not the "
+    "prevalence of trafficking.",
+    "Coverage differs between contributors, countries and years; shares describe the records "
+    "held, not a population.",
+    "Small counts are suppressed (below the threshold) together with any cell that would let "
+    "them be recomputed from a published total.",
+]
+
+GROUP_SQL = """CASE
+  WHEN gender NOT IN ('female', 'male') OR gender IS NULL THEN 'not_recorded'
+  WHEN coalesce(majority_status = 'minor', age_years < 18) IS NULL THEN 'not_recorded'
+  WHEN coalesce(majority_status = 'minor', age_years < 18) THEN
+       CASE gender WHEN 'female' THEN 'girls' ELSE 'boys' END
+  ELSE CASE gender WHEN 'female' THEN 'women' ELSE 'men' END END"""
+
+BASE = f"""WITH c AS (SELECT *, {GROUP_SQL} AS grp FROM cases WHERE consent_statistics)
+"""
+
+
+def _exact(n: float) -> Estimate:
+    return Estimate.exact(float(n))
+
+
+def excluded_records(src: Source) -> int:
+    """Records left out because their consent does not allow statistics."""
+    return int(src.con.execute(
+        "SELECT count(*) FROM cases WHERE NOT consent_statistics").fetchone()[0])
+
+
+def records_by_sex_age(src: Source) -> Indicator:
+    """Records per year of registration and group, with each group's share of known groups."""
+    sql = BASE + """SELECT year_of_registration AS year, grp, count(*) AS n FROM c
+GROUP BY ALL ORDER BY ALL"""
+    ind = Indicator(
+        id="records_by_sex_age",
+        title="Victims' records by sex and age: women, men, girls, boys",
+        definition="Case records with statistics consent per year of registration and group "
+                   "(gender × minor/adult at registration).",
+        denominator="records of known group (women + men + girls + boys) of the same year; "
+                    "'not_recorded' (other or unrecorded gender, or no age) is counted but "
+                    "outside the denominator",
+        filters={"table": "cases", "consent_statistics": True},
+        query=sql, key_names=["year", "group"], unit="records")
+    per: dict[int | str, dict[str, int]] = {}
+    for year, grp, n in src.con.execute(sql).fetchall():
+        per.setdefault("not recorded" if year is None else int(year), {})[grp] = int(n)
+    per["all years"] = {g: sum(p.get(g, 0) for p in per.values()) for g in ALL_GROUPS}
+    for year, counts in per.items():
+        known = sum(counts.get(g, 0) for g in GROUPS)
+        for g in ALL_GROUPS:
+            n = counts.get(g, 0)
+            sh = share(_exact(n), _exact(known)) if g in GROUPS and known else None
+            ind.cells.append(Cell({"year": year, "group": g}, _exact(n), sh))
+        ind.cells.append(Cell({"year": year, "group": "known"}, _exact(known)))
+        ind.cells.append(Cell({"year": year, "group": "total"},
+                              _exact(sum(counts.get(g, 0) for g in ALL_GROUPS))))
+        ind.lines.append(Line((year, "known"), [(year, g) for g in GROUPS]))
+        ind.lines.append(Line((year, "total"), [(year, g) for g in ALL_GROUPS]))
+    years = [y for y in per if y != "all years"]
+    for g in ALL_GROUPS:  # each group over the years adds up to its all-years cell
+        ind.lines.append(Line(("all years", g), [(y, g) for y in years]))
+    return ind
+
+
+#: Multi-valued fields reported by group: field -> (indicator id, code list, title).
+MULTI_VALUED = {
+    "types_of_exploitation": ("forms_by_sex_age", "type_of_exploitation",
+                              "Forms of exploitation by sex and age"),
+    "labour_sectors": ("labour_sectors_by_sex_age", "labour_sector",
+                       "Labour sectors by sex and age"),
+    "means_of_control": ("means_of_control_by_sex_age", "means_of_control",
+                         "Means of control by sex and age"),
+    "recruiter_relationship": ("recruiter_by_sex_age", "recruiter_relationship",
+                               "Relationship with the recruiter by sex and age"),
+}
+
+
+def multi_valued_by_group(src: Source, field: str) -> Indicator:
+    """Records having each value of a multi-valued ``field`` by group, and the share of the
+    group's records with at least one value recorded (CTDC's denominator rule)."""
+    ind_id, list_name, title = MULTI_VALUED[field]
+    sql = BASE + f""", f AS (SELECT grp, unnest({field}) AS value FROM c WHERE len({field}) > 0)
+SELECT value, grp, count(*) AS n FROM f GROUP BY ALL ORDER BY ALL"""
+    den_sql = BASE + f"SELECT grp, count(*) FROM c WHERE len({field}) > 0 GROUP BY grp"
+    ind = Indicator(
+        id=ind_id, title=title,
+        definition=f"Records with statistics consent having each value of '{field}', per "
+                   "group; a record with several values counts under each.",
+        denominator=f"records of the group with at least one '{field}' value recorded "
+                    "(shares add to more than 100 %)",
+        filters={"table": "cases", "consent_statistics": True, field: "at least one recorded"},
+        query=sql, key_names=["value", "group"], unit="records", chart="grouped_shares")
+    den = {g: int(n) for g, n in src.con.execute(den_sql).fetchall()}
+    data: dict[str, dict[str, int]] = {}
+    for value, grp, n in src.con.execute(sql).fetchall():
+        data.setdefault(value, {})[grp] = int(n)
+    labels = codelist(list_name).codes
+    order = [c for c in labels if c in data] + sorted(set(data) - set(labels))
+    for value in order:
+        counts = data[value]
+        for g in ALL_GROUPS:
+            n = counts.get(g, 0)
+            ind.cells.append(Cell({"value": value, "group": g}, _exact(n),
+                                  share(_exact(n), _exact(den[g])) if den.get(g) else None))
+        ind.cells.append(Cell({"value": value, "group": "total"},
+                              _exact(sum(counts.values())),
+                              share(_exact(sum(counts.values())), _exact(sum(den.values())))
+                              if den else None))
+        ind.lines.append(Line((value, "total"), [(value, g) for g in ALL_GROUPS]))
+    for g in ALL_GROUPS:
+        ind.cells.append(Cell({"value": "records with a value", "group": g},
+                              _exact(den.get(g, 0))))
+    ind.cells.append(Cell({"value": "records with a value", "group": "total"},
+                          _exact(sum(den.values()))))
+    ind.lines.append(Line(("records with a value", "total"),
+                          [("records with a value", g) for g in ALL_GROUPS]))
+    ind.notes.append("Row 'records with a value' is each group's denominator.")
+    return ind
+
+
+def forms_by_sex_age(src: Source) -> Indicator:
+    """Records with each form of exploitation by group (see :func:`multi_valued_by_group`)."""
+    return multi_valued_by_group(src, "types_of_exploitation")
+
+
+def _pairs_table(src: Source) -> pa.Table:
+    pairs = src.con.execute(
+        "SELECT DISTINCT citizenship, country_of_exploitation FROM cases "
+        "WHERE consent_statistics").fetchall()
+    cols: dict[str, list] = {k: [] for k in ("citizenship", "country_of_exploitation", "flow",
+                                             "origin_unodc", "detection_unodc", "origin_m49",
+                                             "detection_m49")}
+    for cit, coe in pairs:
+        crossed = is_cross_border(cit, coe)
+        cols["citizenship"].append(cit)
+        cols["country_of_exploitation"].append(coe)
+        cols["flow"].append("not_recorded" if crossed is None
+                            else "cross_border" if crossed else "domestic")
+        for scheme, o, d in (("unodc", "origin_unodc", "detection_unodc"),
+                             ("m49_subregion", "origin_m49", "detection_m49")):
+            table = src.regions if scheme == "unodc" else None
+            cols[o].append(_region(cit, scheme, table))
+            cols[d].append(_region(coe, scheme, table))
+    return pa.table(cols, schema=pa.schema([(k, pa.string()) for k in cols]))
+
+
+def _region(code: str | None, scheme: str, table) -> str | None:
+    if not code:
+        return None
+    try:
+        return region_of(code, scheme, table=table)
+    except KeyError:
+        return None
+
+
+_PAIR_JOIN = """JOIN flows p ON p.citizenship IS NOT DISTINCT FROM c.citizenship
+ AND p.country_of_exploitation IS NOT DISTINCT FROM c.country_of_exploitation"""
+
+
+def domestic_cross_border(src: Source) -> Indicator:
+    """Domestic vs cross-border records per year of registration."""
+    src.con.register("flows", _pairs_table(src))
+    sql = BASE + f"""SELECT year_of_registration AS year, p.flow, count(*) AS n
+FROM c {_PAIR_JOIN} GROUP BY ALL ORDER BY ALL"""
+    ind = Indicator(
+        id="domestic_cross_border",
+        title="Domestic and cross-border records (citizenship vs country of exploitation)",
+        definition="Records whose citizenship equals the country of exploitation are domestic; "
+                   "different countries are cross-border (geography.is_cross_border); either "
+                   "missing, or a dissolved country against its successor, is not recorded.",
+        denominator="records with both countries recorded (domestic + cross-border)",
+        filters={"table": "cases", "consent_statistics": True},
+        query=sql, key_names=["year", "flow"], unit="records")
+    per: dict[int | str, dict[str, int]] = {}
+    for year, flow, n in src.con.execute(sql).fetchall():
+        per.setdefault("not recorded" if year is None else int(year), {})[flow] = int(n)
+    per["all years"] = {f: sum(p.get(f, 0) for p in per.values())
+                        for f in ("domestic", "cross_border", "not_recorded")}
+    for year, counts in per.items():
+        known = counts.get("domestic", 0) + counts.get("cross_border", 0)
+        for f in ("domestic", "cross_border"):
+            n = counts.get(f, 0)
+            ind.cells.append(Cell({"year": year, "flow": f}, _exact(n),
+                                  share(_exact(n), _exact(known)) if known else None))
+        ind.cells.append(Cell({"year": year, "flow": "not_recorded"},
+                              _exact(counts.get("not_recorded", 0))))
+        ind.cells.append(Cell({"year": year, "flow": "known"}, _exact(known)))
+        ind.lines.append(Line((year, "known"), [(year, "domestic"), (year, "cross_border")]))
+    return ind
+
+
+def region_flows(src: Source, scheme: str) -> Indicator:
+    """Region of citizenship × region of exploitation (``unodc`` or ``m49``), all years."""
+    src.con.register("flows", _pairs_table(src))
+    o, d = ("origin_unodc", "detection_unodc") if scheme == "unodc" else ("origin_m49",
+                                                                           "detection_m49")
+    sql = BASE + f"""SELECT p.{o} AS origin, p.{d} AS exploitation, count(*) AS n
+FROM c {_PAIR_JOIN} WHERE p.{o} IS NOT NULL AND p.{d} IS NOT NULL GROUP BY ALL ORDER BY ALL"""
+    label = "UNODC regions" if scheme == "unodc" else "UN M49 sub-regions"
+    ind = Indicator(
+        id=f"region_flows_{scheme}",
+        title=f"Region of citizenship → region of exploitation ({label})",
+        definition="Records by the region of the victim's citizenship (rows) and of the country "
+                   "of exploitation (columns); domestic records sit on the diagonal.",
+        denominator="shares are of the region of exploitation's records (column total)",
+        filters={"table": "cases", "consent_statistics": True, "regions": label,
+                 "both countries": "recorded and in a region"},
+        query=sql, key_names=["origin", "exploitation"], unit="records", chart="heatmap")
+    cells = {(a, b): int(n) for a, b, n in src.con.execute(sql).fetchall()}
+    origins = sorted({a for a, _ in cells})
+    dests = sorted({b for _, b in cells})
+    col = {b: sum(cells.get((a, b), 0) for a in origins) for b in dests}
+    for (a, b), n in sorted(cells.items()):
+        ind.cells.append(Cell({"origin": a, "exploitation": b}, _exact(n),
+                              share(_exact(n), _exact(col[b]))))
+    for b in dests:
+        ind.cells.append(Cell({"origin": "total", "exploitation": b}, _exact(col[b])))
+        ind.lines.append(Line(("total", b), [(a, b) for a in origins if (a, b) in cells]))
+    for a in origins:
+        ind.cells.append(Cell({"origin": a, "exploitation": "total"},
+                              _exact(sum(cells.get((a, b), 0) for b in dests))))
+        ind.lines.append(Line((a, "total"), [(a, b) for b in dests if (a, b) in cells]))
+    return ind
+
+
+def hub_report(src: Source, settings: ReportSettings) -> Report:
+    """All hub indicators of the module docstring, disclosure-controlled (``threshold``).
+
+    Raises :class:`ReportError` when the hub holds no case record with statistics consent.
+    """
+    counted = src.con.execute("SELECT count(*) FROM cases WHERE consent_statistics").fetchone()[0]
+    if not counted:
+        raise ReportError(f"{src.provenance.get('input')}: the hub holds no case records with "
+                          "statistics consent — nothing to report")
+    inds = [records_by_sex_age(src), domestic_cross_border(src),
+            *(multi_valued_by_group(src, f) for f in MULTI_VALUED),
+            region_flows(src, "unodc"), region_flows(src, "m49")]
+    inds[0].chart, inds[1].chart = "groups", "hub_flows"
+    for ind in inds:
+        apply_suppression(ind.cells, ind.lines, settings.threshold)
+    excluded = excluded_records(src)
+    limitations = [*LIMITATIONS, f"{excluded:,} records were left out for lack of statistics "
+                   "consent." if excluded >= settings.threshold or excluded == 0 else
+                   f"Fewer than {settings.threshold} records were left out for lack of "
+                   "statistics consent."]
+    sa = inds[0]
+    sa.headline = {
+        f"{g}_share_all_years": {"value": round(c.share.mid, 4), **c.share.as_dict(4),
+                                 "countries": None}
+        for g in GROUPS for c in [sa.cell(year="all years", group=g)]
+        if c.share is not None and not c.suppressed}
+    cb = inds[1].cell(year="all years", flow="cross_border")
+    if cb.share is not None and not cb.suppressed:
+        inds[1].headline = {"cross_border_share_all_years": {
+            "value": round(cb.share.mid, 4), **cb.share.as_dict(4), "countries": None}}
+    return Report(kind="hub", title="Identified victims in the hub — case-record report",
+                  provenance=src.provenance, settings=settings, limitations=limitations,
+                  indicators=inds, counting_unit=COUNTING_UNIT)
