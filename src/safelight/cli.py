@@ -82,6 +82,9 @@ def status(hub: Path, as_json: bool) -> None:
               f"{st['cases']:,} cases, {st['identities']:,} identities, "
               f"{st['quarantined_rows']:,} quarantined rows, {st['series_rows']:,} series rows, "
               f"{st['audit_entries']} audit entries")
+    if st["persons"]:
+        out.print(f"linkage: {st['persons']:,} persons, {st['persons_seen_by_several_contributors']:,} seen by "
+                  f"several contributors, {st['persons_seen_in_several_countries']:,} in several countries")
     if contributions:
         t = Table("id", "contributor", "file", "profile", "read", "accepted", "quarantined",
                   "new", "updated", "unchanged", title="Contributions")
@@ -126,12 +129,13 @@ def _progress_for(path: Path) -> tuple[Progress, Callable[[int, int], None]]:
 @click.option("--profile", "-p", "profile_name", default="safelight", show_default=True,
               help="Mapping profile: a built-in name (ctdc-legacy, ctdc-2024, htcds-2.0, glotip, "
                    "safelight) or the path of a YAML profile.")
+@click.option("--country", help="The contributor's country (ISO code or name), for cross-border views.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result of each file as JSON.")
 @click.option("--fail-on-quarantine", is_flag=True,
               help=f"Exit with code {EXIT_QUARANTINE} when any row was quarantined.")
 @_run
-def ingest(hub: Path, files: tuple[Path, ...], contributor: str, profile_name: str, as_json: bool,
-           fail_on_quarantine: bool) -> None:
+def ingest(hub: Path, files: tuple[Path, ...], contributor: str, profile_name: str, country: str | None,
+           as_json: bool, fail_on_quarantine: bool) -> None:
     """Validate FILES with a mapping profile and add them to HUB.
 
     Every row ends up accepted or in the quarantine with its reasons; the counts add up. Each
@@ -147,7 +151,8 @@ def ingest(hub: Path, files: tuple[Path, ...], contributor: str, profile_name: s
         for path in files:
             prog, update = _progress_for(path)
             with prog:
-                result = ingest_file(h, path, contributor=contributor, profile=profile, progress=update)
+                result = ingest_file(h, path, contributor=contributor, profile=profile, progress=update,
+                                     country=country)
             any_quarantined |= result.rows_quarantined > 0
             if as_json:
                 out.print_json(json.dumps(result.as_dict(), default=str))
@@ -351,8 +356,10 @@ def demo(out_dir: Path, seed: int, records: int) -> None:
 
 def _register_stage_groups() -> None:
     """Each later stage owns its command group; they join here."""
+    from safelight.link.cli import link
     from safelight.report.cli import report
 
+    main.add_command(link)
     main.add_command(report)
 
 

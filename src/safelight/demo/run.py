@@ -93,6 +93,9 @@ def run_demo(out_dir: Path, *, seed: int = 2023, n_records: int = 20_000, consol
             results.append((c, r))
         summary = _summary(hub, scenario, results, seed)
     # later stages, in flow order
+    with open_hub(hub_path) as hub:
+        summary["linkage"] = _link(hub, scenario.truth_path, say)
+        summary["totals"].update({k: v for k, v in hub.status().items() if k.startswith("persons")})
     report_html = _hub_report(hub_path, out_dir / "report", say)
     summary["report"] = str(report_html.relative_to(out_dir)) if report_html else None
     summary_json = out_dir / "summary.json"
@@ -100,6 +103,28 @@ def run_demo(out_dir: Path, *, seed: int = 2023, n_records: int = 20_000, consol
     html = out_dir / "summary.html"
     html.write_text(_render(summary), "utf-8")
     return html
+
+
+def _link(hub, truth_path: Path, say) -> dict[str, Any]:
+    """Record linkage over the demo hub, scored against the generator's truth."""
+    import numpy as np
+
+    from safelight.link.evaluate import pairwise_scores
+    from safelight.link.hub import link_hub, summary
+
+    t0 = dt.datetime.now()
+    result = link_hub(hub, actor="demo")
+    with open(truth_path, newline="", encoding="utf-8") as fh:
+        truth = {(r["contributor"], r["record_id"]): r["person_id"] for r in csv.DictReader(fh)}
+    rows = hub.con.execute("SELECT contributor, record_id, person_id FROM persons").fetchall()
+    scored = [(p, truth[(c, r)]) for c, r, p in rows if (c, r) in truth]
+    scores = pairwise_scores(np.array([p for p, _ in scored]), np.array([t for _, t in scored]))
+    say(f"linkage: {result.records:,} records with consent to linkage → {result.persons:,} persons "
+        f"({result.persons_in_several_contributors:,} seen by several agencies); against the truth: "
+        f"precision {scores['precision']:.3f}, recall {scores['recall']:.3f}, F1 {scores['f1']:.3f} "
+        f"({(dt.datetime.now() - t0).total_seconds():.1f} s)")
+    return {**summary(result), "scores": {k: round(v, 4) if isinstance(v, float) else v
+                                          for k, v in scores.items()}}
 
 
 def _hub_report(hub_path: Path, out: Path, say) -> Path | None:
@@ -136,8 +161,7 @@ def _summary(hub, scenario, results, seed: int) -> dict[str, Any]:
             "top_rules": r.top_rules, "notes": r.notes} for c, r in results],
         "totals": {k: status[k] for k in ("cases", "identities", "quarantined_rows", "audit_entries")},
         "truth": {"persons": persons, "persons_registered_by_several_agencies": multi,
-                  "share_multi": round(multi / persons, 3) if persons else 0.0,
-                  "note": "From the generator's truth; record linkage (a later stage) will estimate this from the data."},
+                  "share_multi": round(multi / persons, 3) if persons else 0.0},
         "distributions": {
             "gender": _distribution(con, "gender", codes="gender"),
             "age_band": _distribution(con, "age_band", codes="age_band"),
@@ -175,14 +199,19 @@ All people in it are invented. Counts below {{ s.suppression_threshold }} are sh
 Audit log: {{ s.audit }}.</p>
 <h2>Persons across agencies</h2>
 <p>The scenario holds {{ "{:,}".format(s.truth.persons) }} persons, {{ "{:,}".format(s.truth.persons_registered_by_several_agencies) }}
-({{ "%.1f" | format(100 * s.truth.share_multi) }}%) registered by two or more agencies. <span class="note">{{ s.truth.note }}</span></p>
+({{ "%.1f" | format(100 * s.truth.share_multi) }}%) registered by two or more agencies (the generator's truth).</p>
+{% if s.linkage %}<p>Record linkage (in clear) joined the {{ "{:,}".format(s.linkage.records) }} records whose consent allows it into
+{{ "{:,}".format(s.linkage.persons) }} persons, {{ "{:,}".format(s.linkage.persons_in_several_contributors) }} of them seen by several agencies;
+{{ "{:,}".format(s.linkage.review_pairs) }} uncertain pairs wait in the review queue. Scored against the truth, pairwise precision
+{{ "%.3f" | format(s.linkage.scores.precision) }}, recall {{ "%.3f" | format(s.linkage.scores.recall) }},
+F1 {{ "%.3f" | format(s.linkage.scores.f1) }}.</p>{% endif %}
 <h2>Cases (consented to statistics)</h2>
 <div class="grid">
 {% for name, rows in s.distributions.items() %}<div><h3>{{ name.replace("_", " ") }}</h3><table><thead><tr><th>Value</th><th>Cases</th><th>Share</th></tr></thead><tbody>
 {% for r in rows %}<tr><td>{{ r.value }}</td><td class="n">{{ r.count }}</td><td class="n">{{ r.share }}</td></tr>{% endfor %}
 </tbody></table></div>{% endfor %}
 </div>
-<p class="note">Records, not persons: until linkage runs, a person registered by three agencies counts three times.
+<p class="note">Records, not persons: a person registered by three agencies counts three times here.
 Detected cases are not prevalence.</p>
 {% if s.report %}<h2>Report</h2><p>The disclosure-controlled hub report with charts: <a href="{{ s.report }}">{{ s.report }}</a>.</p>{% endif %}
 </body></html>

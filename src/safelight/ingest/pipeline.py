@@ -111,8 +111,10 @@ def _open(path: Path, profile: Profile) -> Reader:
 
 
 def ingest_file(hub: Hub, path: str | Path, *, contributor: str, profile: Profile,
-                actor: str = "cli", progress: Progress | None = None) -> IngestResult:
-    """Ingest one file for ``contributor`` under ``profile`` (see module docstring)."""
+                actor: str = "cli", progress: Progress | None = None,
+                country: str | None = None) -> IngestResult:
+    """Ingest one file for ``contributor`` (in ``country``, when given) under ``profile``
+    (see module docstring)."""
     path = Path(path)
     started = dt.datetime.now()
     t0 = now_utc()
@@ -130,7 +132,7 @@ def ingest_file(hub: Hub, path: str | Path, *, contributor: str, profile: Profil
     cid = int(con.execute("SELECT nextval('contribution_ids')").fetchone()[0])
     result = IngestResult(cid, contributor, str(path), profile.ref, profile.target)
     with _Spool(hub.path) as spool, hub.transaction():
-        hub.ensure_contributor(contributor)
+        hub.ensure_contributor(contributor, country)
         # a background thread reads, converts and spools parts of the file to Parquet while this
         # thread inserts the previous part: Python work and DuckDB work overlap on two cores
         for part in _spooled_parts(reader, converter, spool, cid, result, progress):

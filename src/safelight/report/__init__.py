@@ -15,7 +15,7 @@ Guarantees:
   settings;
 * GLOTIP ``"<5"`` counts are carried as bounds (1..4), never as 0 or 5;
 * the hub report counts case records with statistics consent and says that they are records,
-  not persons (no linkage stage yet).
+  not persons (linkage results are not used yet).
 """
 
 from __future__ import annotations

@@ -87,7 +87,7 @@ def glotip_cmd(source: Path, out_dir: Path, threshold: int | None, region_table:
 @_run
 def hub_cmd(hub: Path, out_dir: Path, threshold: int | None, region_table: str | None,
             settings_file: Path | None) -> None:
-    """Report a hub's case records (records, not persons: linkage comes later)."""
+    """Report a hub's case records (records, not persons: linkage results are not used yet)."""
     from safelight.report.hub import hub_report
     from safelight.report.render import write_report
     from safelight.report.sources import hub_source

@@ -4,8 +4,8 @@ Contract:
 
 * **Only records whose consent allows statistics** (``consent_statistics``) are counted; the
   number left out is reported.
-* **Records, not persons.** There is no linkage stage yet: a person reported by two agencies is
-  counted twice. Every output says so (``counting_unit``); when linkage exists this module will
+* **Records, not persons.** The report does not yet use linkage results: a person reported by
+  two agencies is counted twice. Every output says so (``counting_unit``); when linkage exists this module will
   count clusters instead.
 * **Groups.** Women, men, girls, boys = gender (female/male) × minor/adult, where minor/adult is
   ``majority_status`` or, when that is missing, ``age_years < 18``. Records with another or
@@ -46,12 +46,12 @@ log = logging.getLogger("safelight.report.hub")
 
 GROUPS = ("women", "men", "girls", "boys")
 ALL_GROUPS = (*GROUPS, "not_recorded")
-COUNTING_UNIT = ("case records (not persons: there is no linkage stage yet, so a person "
-                 "recorded by two agencies counts twice)")
+COUNTING_UNIT = ("case records (not persons: this report does not yet use linkage results, so a "
+                 "person recorded by two agencies counts twice)")
 
 LIMITATIONS = [
-    "These are counts of case RECORDS, not of persons: no linkage has been run, so a victim "
-    "known to several contributors is counted once per record.",
+    "These are counts of case RECORDS, not of persons: the report does not yet use linkage "
+    "results, so a victim known to several contributors is counted once per record.",
     "Only records whose consent allows statistical use are counted; records without that "
     "consent (or with consent withdrawn) are excluded from every number.",
     "Records describe victims identified or reported to the contributing agencies: they "

@@ -14,6 +14,7 @@ from typing import Any
 import duckdb
 
 from safelight.errors import StoreError
+from safelight.standard import geography
 from safelight.store.migrations import LATEST_VERSION, MIGRATIONS
 
 log = logging.getLogger("safelight.store")
@@ -154,8 +155,9 @@ class Hub:
         return dict(zip([d[0] for d in cur.description], row, strict=True)) if row else None
 
     def ensure_contributor(self, name: str, country: str | None = None) -> None:
-        self.con.execute("INSERT INTO contributors VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                         [name, country, now_utc()])
+        self.con.execute("""INSERT INTO contributors VALUES (?, ?, ?)
+                            ON CONFLICT DO UPDATE SET country = coalesce(excluded.country, contributors.country)""",
+                         [name, geography.resolve_country(country) if country else None, now_utc()])
 
     def withdraw_consent(self, contributor: str, record_ids: list[str], *, actor: str,
                          reason: str | None = None) -> dict[str, int]:
@@ -207,8 +209,17 @@ class Hub:
         top_rules = q("""
             SELECT rule, count(*) AS n FROM (SELECT unnest(rules) AS rule FROM quarantine)
             GROUP BY rule ORDER BY n DESC LIMIT 10""").fetchall()
+        persons = q("""SELECT count(DISTINCT person_id),
+                              count(DISTINCT person_id) FILTER (WHERE n_contributors > 1)
+                       FROM persons""").fetchone()
+        several_countries = q("""SELECT count(*) FROM (
+                SELECT p.person_id FROM persons p JOIN contributors c ON c.name = p.contributor
+                GROUP BY p.person_id HAVING count(DISTINCT c.country) > 1)""").fetchone()[0]
         return {
             "path": str(self.path),
+            "persons": persons[0],
+            "persons_seen_by_several_contributors": persons[1],
+            "persons_seen_in_several_countries": several_countries,
             "schema_version": self.schema_version(),
             "contributions": q("SELECT count(*) FROM contributions").fetchone()[0],
             "cases": q("SELECT count(*) FROM cases").fetchone()[0],

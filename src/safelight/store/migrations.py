@@ -147,6 +147,46 @@ CREATE TABLE consent_withdrawals (
     PRIMARY KEY (contributor, record_id)
 );
 """),
+    (3, "linkage: persons, review queue, runs", """
+CREATE TABLE persons (
+    contributor VARCHAR NOT NULL,
+    record_id VARCHAR NOT NULL,
+    person_id VARCHAR NOT NULL,          -- 'S' + 8 hex digits, stable for an unchanged cluster
+    cluster_size INTEGER NOT NULL,       -- records of this person
+    n_contributors INTEGER NOT NULL,     -- agencies that registered this person
+    min_link_probability DOUBLE,         -- weakest link that joined the record (NULL: alone)
+    run_id VARCHAR NOT NULL,             -- the link_runs row that wrote it
+    PRIMARY KEY (contributor, record_id)
+);
+CREATE TABLE link_review (
+    run_id VARCHAR NOT NULL,
+    left_contributor VARCHAR NOT NULL,
+    left_record_id VARCHAR NOT NULL,
+    right_contributor VARCHAR NOT NULL,
+    right_record_id VARCHAR NOT NULL,
+    match_probability DOUBLE NOT NULL,
+    match_weight DOUBLE NOT NULL,        -- log2 Bayes factor incl. prior
+    linked BOOLEAN NOT NULL,             -- whether the run linked them (same person_id)
+    reasons JSON NOT NULL,               -- {field: {level, weight}} explaining the score
+    decision VARCHAR,                    -- NULL (open) | match | non_match
+    decided_by VARCHAR,
+    decided_at TIMESTAMP,
+    decision_note VARCHAR
+);
+CREATE TABLE link_runs (
+    run_id VARCHAR PRIMARY KEY,
+    started_at TIMESTAMP NOT NULL,
+    finished_at TIMESTAMP NOT NULL,
+    software_version VARCHAR NOT NULL,
+    settings JSON NOT NULL,
+    model JSON NOT NULL,
+    records BIGINT NOT NULL,
+    candidate_pairs BIGINT NOT NULL,
+    linked_pairs BIGINT NOT NULL,
+    persons BIGINT NOT NULL,
+    review_pairs BIGINT NOT NULL
+);
+"""),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

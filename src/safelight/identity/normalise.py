@@ -1,0 +1,392 @@
+"""Normalising personal identifiers for record linkage in clear.
+
+Contract
+--------
+Every function here is pure and deterministic: the same input gives the same output on every
+machine and in every release of the data files it reads (``data/nicknames.yaml``,
+``data/name_forms.yaml``, ``data/arabic_names.yaml``). ``None``, empty and unparseable inputs
+give ``None`` (never an exception), so a bad value can only make a comparison "missing".
+
+Names go through two stages:
+
+:func:`fold`
+    Unicode NFKC, case folding, Cyrillic → Latin with *one* system (Ukraine's national system,
+    ``uk_national``, with the language detected per word as in
+    :func:`safelight.identity.transliterate.transliterate`), letters that Unicode does not
+    decompose (``ł ß ø đ``) and caron letters of scholarly transliteration (``š č ž`` →
+    ``sh ch zh``) spelled out, diacritics dropped, everything that is not a letter turned into
+    one space. ``"Олександр"`` → ``"oleksandr"``; ``"Ołena"`` → ``"olena"``.
+:func:`match_key`
+    A small set of phonetic folds on a folded word that make the spellings of the
+    transliteration systems meet (``tsch→ch``, ``sch→sh``, ``sz→sh``, ``cz→ch``, ``zh→sh``,
+    ``kh→h``, ``ks→x``, ``ts→c``, ``w→v``, ``ou→u``, ``j→y→i``, ``ie→e``, doubled letters
+    once). ``Oleksandr``, ``Olexandr`` (German), ``Олександр`` all give ``"olexandr"``;
+    ``Szewczenko``, ``Schewtschenko``, ``Shevchenko`` and ``Шевченко`` give ``"shevchenko"``.
+
+On top of the match key, :func:`given_group` maps a given name to the key of its *name group*:
+diminutives (Саша, Kasia, Seun), the Russian, Polish or Romanian form of a name (Елена for
+Олена) and the romanisations of one Arabic name (Mohammed, Muhammad, Mohamed) share one group
+key. :func:`family_key` drops the Arabic article in all its forms (al-, El, fused Al, assimilated
+ash-) and folds Arabic romanisation variants to one spelling. :func:`name_tokens` splits
+compound and multiple names into tokens.
+
+Other identifiers: :func:`phone_e164` (the ``phonenumbers`` package; national numbers are read
+in the contributor's country), :func:`document_key` (upper-case alphanumerics, ``O`` read as
+``0``), :func:`locality_key`. Dates are compared in :mod:`safelight.link.compare` from the
+hub's ``birth_year``/``birth_month``/``birth_day`` columns (partial dates keep their parts).
+
+Vectorised use: :func:`map_distinct` applies any of these functions once per distinct value of
+an Arrow array or a sequence and returns a NumPy object array.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from functools import cache, lru_cache
+from importlib import resources
+from typing import Any
+
+import numpy as np
+import yaml
+
+from safelight.identity.transliterate import transliterate
+
+__all__ = [
+    "document_key",
+    "family_key",
+    "fold",
+    "given_group",
+    "given_key",
+    "locality_key",
+    "map_distinct",
+    "match_key",
+    "name_tokens",
+    "phone_e164",
+]
+
+# Letters that NFKD does not decompose, and the caron letters of scholarly transliteration
+# (spelled out so that Ševčenko meets Shevchenko, not "Sevcenko").
+_SPELL_OUT = str.maketrans({
+    "ł": "l", "ß": "ss", "ø": "o", "đ": "d", "ð": "d", "þ": "th", "æ": "ae", "œ": "oe",
+    "ı": "i", "š": "sh", "č": "ch", "ž": "zh", "ż": "zh", "ŝ": "sh", "ĉ": "ch",
+    "ʹ": "", "ʺ": "", "’": "", "'": "", "`": "", "ʼ": "", "”": "", "“": "", "‘": "",
+})  # fmt: skip
+_CYRILLIC = re.compile(r"[\u0400-\u04FF]")
+_NON_LETTER = re.compile(r"[^a-z]+")
+
+# Phonetic folds, applied in this order to one folded word (see the module docstring).
+_FOLDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(p), r)
+    for p, r in (
+        ("tsch", "ch"),  # German ч (Schewtschenko)
+        ("tch", "ch"),  # French ч (Chevtchenko)
+        ("sch", "sh"),  # German ш
+        ("sz", "sh"),  # Polish ш
+        ("cz", "ch"),  # Polish ч
+        ("zh", "sh"),  # ж: Zhuk / Schuk (German) / Żuk (Polish)
+        ("kh", "h"),  # х
+        ("ks", "x"),  # кс: Oleksandr / Olexandr
+        ("ck", "k"),
+        ("q", "k"),
+        ("ph", "f"),
+        ("th", "t"),
+        ("dh", "d"),
+        ("gh", "g"),
+        ("ts", "c"),  # ц: Hrytsenko / Hrycenko
+        ("tz", "c"),
+        ("w", "v"),  # в in German and Polish
+        ("ou", "u"),  # French у
+        ("oo", "u"),
+        ("ee", "i"),
+        ("j", "y"),  # й, я, ю, є in German/Polish/scholarly spellings
+        ("y", "i"),  # и / ы / й
+        (r"(.)\1+", r"\1"),  # doubled letters (Savchenkko, Duden ss, Mariia)
+        ("ie", "e"),  # є / е after a consonant (Polish Siergiej, uk Andriienko)
+    )
+)
+
+
+def _strip_marks(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+@lru_cache(maxsize=200_000)
+def fold(text: str | None) -> str | None:
+    """Lower-case Latin letters and single spaces for ``text``; None when nothing is left.
+
+    >>> fold("Олександр")
+    'oleksandr'
+    >>> fold("  Ołena-Maria ")
+    'olena maria'
+    """
+    if not text:
+        return None
+    s = unicodedata.normalize("NFKC", str(text)).casefold()
+    if _CYRILLIC.search(s):
+        s = transliterate(s, "uk_national")
+    s = _strip_marks(s.translate(_SPELL_OUT))
+    s = _NON_LETTER.sub(" ", s).strip()
+    return s or None
+
+
+@lru_cache(maxsize=200_000)
+def match_key(word: str | None) -> str | None:
+    """The phonetic match key of one folded word (call :func:`fold` first); None for None.
+
+    >>> [match_key(fold(w)) for w in ("Oleksandr", "Olexandr", "Олександр")]
+    ['olexandr', 'olexandr', 'olexandr']
+    """
+    if not word:
+        return None
+    s = word
+    for pattern, repl in _FOLDS:
+        s = pattern.sub(repl, s)
+    return s or None
+
+
+def name_tokens(text: str | None) -> list[str]:
+    """Match keys of the words of a (possibly compound) name, in order.
+
+    >>> name_tokens("García-Márquez  López")
+    ['garcia', 'markuez', 'lopez']
+    """
+    f = fold(text)
+    if not f:
+        return []
+    return [k for k in (match_key(t) for t in f.split()) if k]
+
+
+def _compact(text: str | None) -> str | None:
+    """Match key of a whole name written as one word (spaces and hyphens dropped)."""
+    f = fold(text)
+    return match_key(f.replace(" ", "")) if f else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Name data: nickname and name-form groups, Arabic romanisations
+
+
+def _load(name: str) -> Any:
+    with resources.files("safelight.identity").joinpath("data", name).open("rb") as fh:
+        return yaml.safe_load(fh)
+
+
+class _UnionFind:
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def find(self, x: str) -> str:
+        self.parent.setdefault(x, x)
+        root = x
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[x] != root:
+            self.parent[x], x = root, self.parent[x]
+        return root
+
+    def union(self, a: str, b: str) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            # the lexicographically smaller key is the representative: stable across runs
+            lo, hi = sorted((ra, rb))
+            self.parent[hi] = lo
+
+
+def _latin_forms(name: str, lang: str | None) -> set[str]:
+    """Compact match keys of a name; Cyrillic names in every system (they all fold alike)."""
+    out = {_compact(name)}
+    if _CYRILLIC.search(name) and lang in ("uk", "ru"):
+        out.add(_compact(transliterate(name, "ru_icao", lang=lang)))
+        out.add(_compact(transliterate(name, "uk_national", lang=lang)))
+    return {k for k in out if k}
+
+
+@cache
+def _arabic_tables() -> tuple[dict[str, str], dict[str, str]]:
+    """(given variant key → canonical key, family variant key → canonical key)."""
+    data = _load("arabic_names.yaml")
+    given: dict[str, str] = {}
+    for entry in data.get("given", []):
+        variants = [*entry.get("variants", []), *entry.get("fr", [])]
+        keys = [k for k in (_compact(v) for v in variants) if k]
+        if keys:
+            for k in keys:
+                given.setdefault(k, keys[0])
+    family: dict[str, str] = {}
+    for entry in data.get("family", []):
+        variants = [*entry.get("base", []), *entry.get("variants", [])]
+        keys = [k for k in (_compact(v) for v in variants) if k]
+        if keys:
+            for k in keys:
+                family.setdefault(k, keys[0])
+    return given, family
+
+
+@cache
+def _given_groups() -> dict[str, str]:
+    """Compact match key of a given name or diminutive → its group's representative key."""
+    uf = _UnionFind()
+    nick = _load("nicknames.yaml")
+    for lang, table in nick.items():
+        if not isinstance(table, dict):
+            continue
+        for full, shorts in table.items():
+            forms = _latin_forms(str(full), lang)
+            for s in shorts or []:
+                forms |= _latin_forms(str(s), lang)
+            forms = sorted(forms)
+            for f in forms[1:]:
+                uf.union(forms[0], f)
+    for group in _load("name_forms.yaml").get("groups", []):
+        forms: set[str] = set()
+        for name in group:
+            forms |= _latin_forms(str(name), "uk") | _latin_forms(str(name), "ru")
+        ordered = sorted(forms)
+        for f in ordered[1:]:
+            uf.union(ordered[0], f)
+    arabic_given, _ = _arabic_tables()
+    for variant, canonical in arabic_given.items():
+        uf.union(canonical, variant)
+    return {k: uf.find(k) for k in list(uf.parent)}
+
+
+_ARTICLE_SEPARATE = re.compile(r"^(?:al|el|ul|a[tdrzsn]h?|e[tdrzsn]h?)\s+(.+)$")
+_ARTICLE_FUSED = re.compile(r"^(?:al|el)(.{3,})$")
+
+
+@lru_cache(maxsize=200_000)
+def given_key(text: str | None) -> str | None:
+    """Match key of a whole given name (several words written as one); None when empty."""
+    return _compact(text)
+
+
+@lru_cache(maxsize=200_000)
+def given_group(text: str | None) -> str | None:
+    """Key of the name group of a given name: diminutives, other-language forms and Arabic
+    romanisations of one name share it; a name in no group is its own group (its match key).
+
+    >>> given_group("Сашко") == given_group("Oleksandr") == given_group("Александр")
+    True
+    >>> given_group("Muhammad") == given_group("Mohamed")
+    True
+    """
+    key = _compact(text)
+    if not key:
+        return None
+    groups = _given_groups()
+    if key in groups:
+        return groups[key]
+    # several given names (Favour Osasere, Comfort Yetunde): the first one is the call name
+    words = name_tokens(text)
+    if len(words) > 1:
+        return groups.get(words[0], words[0])
+    return key
+
+
+@lru_cache(maxsize=200_000)
+def family_key(text: str | None) -> str | None:
+    """Match key of a family name with the Arabic article dropped and Arabic romanisation
+    variants folded to one spelling; compound names stay one key (see :func:`name_tokens`).
+
+    >>> family_key("al-Hassan") == family_key("El Hasan") == family_key("Alhassan")
+    True
+    >>> family_key("Szewczenko") == family_key("Шевченко") == family_key("Schewtschenko")
+    True
+    """
+    f = fold(text)
+    if not f:
+        return None
+    _, arabic = _arabic_tables()
+    whole = match_key(f.replace(" ", ""))
+    if whole in arabic:
+        return arabic[whole]
+    m = _ARTICLE_SEPARATE.match(f)
+    if m:
+        rest = match_key(m.group(1).replace(" ", ""))
+        # assimilated article: ash-Shami → "sh" + "shami"; the remainder is the name itself
+        return arabic.get(rest, rest) if rest else whole
+    m = _ARTICLE_FUSED.match(whole or "")
+    if m and m.group(1) in arabic:
+        return arabic[m.group(1)]
+    return whole
+
+
+# ---------------------------------------------------------------------------------------------
+# Other identifiers
+
+
+@lru_cache(maxsize=200_000)
+def phone_e164(text: str | None, region: str | None = None) -> str | None:
+    """The phone number in E.164 (``+380501234567``), or None when it cannot be read.
+
+    ``region`` is the ISO 3166-1 alpha-2 country whose national format a number without a
+    country code is read in (the contributor's country); ``00`` prefixes are read as ``+``.
+    """
+    if not text:
+        return None
+    import phonenumbers
+
+    s = str(text).strip()
+    if s.startswith("00"):
+        s = "+" + s[2:]
+    try:
+        num = phonenumbers.parse(s, region if not s.startswith("+") else None)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(num):
+        return None
+    return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
+
+
+_NOT_ALNUM = re.compile(r"[^0-9A-Z]+")
+
+
+@lru_cache(maxsize=200_000)
+def document_key(text: str | None) -> str | None:
+    """Upper-case alphanumerics of a document number, letter ``O`` read as digit ``0``.
+
+    >>> document_key(" kh 26O964 ")
+    'KH260964'
+    """
+    if not text:
+        return None
+    s = _NOT_ALNUM.sub("", _strip_marks(unicodedata.normalize("NFKC", str(text))).upper())
+    s = s.replace("O", "0")
+    return s if len(s) >= 4 else None
+
+
+@lru_cache(maxsize=200_000)
+def locality_key(text: str | None) -> str | None:
+    """Match key of a place name (all words, one key)."""
+    return _compact(text)
+
+
+def map_distinct(values: Iterable[Any] | Any, fn: Callable[..., Any], *args: Any) -> np.ndarray:
+    """``fn(value, *args)`` for each value, computed once per distinct value.
+
+    ``values`` is an Arrow array/chunked array or any sequence; returns a NumPy object array of
+    the same length (None where ``fn`` gives None).
+    """
+    try:
+        import pyarrow as pa
+
+        if isinstance(values, pa.ChunkedArray):
+            values = values.combine_chunks()
+        if isinstance(values, pa.Array):
+            enc = values.dictionary_encode()
+            uniques = enc.dictionary.to_pylist()
+            mapped = np.array([fn(u, *args) for u in uniques] + [None], dtype=object)
+            idx = enc.indices.fill_null(len(uniques)).to_numpy(zero_copy_only=False)
+            return mapped[idx]
+    except ImportError:  # pragma: no cover - pyarrow is a dependency
+        pass
+    seq: Sequence[Any] = list(values)
+    cache_: dict[Any, Any] = {}
+    out = np.empty(len(seq), dtype=object)
+    for i, v in enumerate(seq):
+        if v not in cache_:
+            cache_[v] = fn(v, *args) if v is not None else None
+        out[i] = cache_[v]
+    return out

@@ -1,0 +1,42 @@
+"""``safelight link ...``: record linkage commands (registered by ``safelight.cli``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from safelight.cli_support import guarded
+
+__all__ = ["link"]
+
+
+@click.group()
+def link() -> None:
+    """Find the same person across contributors (record linkage)."""
+
+
+@link.command("hub")
+@click.argument("hub", type=click.Path(exists=True, path_type=Path, dir_okay=False))
+@click.option("--threshold", type=float, default=0.5, show_default=True,
+              help="Match probability from which two records are linked.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed (u sampling).")
+@click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
+@guarded
+def link_hub_cmd(hub: Path, threshold: float, seed: int, as_json: bool) -> None:
+    """Link every record with consent to linkage in HUB; write persons and the review queue."""
+    from safelight.link.hub import link_hub, summary
+    from safelight.link.pipeline import LinkSettings
+    from safelight.store import open_hub
+
+    with open_hub(hub) as h:
+        result = link_hub(h, LinkSettings(threshold=threshold, seed=seed))
+    s = summary(result)
+    if as_json:
+        click.echo(json.dumps(s, indent=2))
+        return
+    click.echo(f"linked {s['records']:,} records into {s['persons']:,} persons "
+               f"({s['persons_in_several_contributors']:,} seen by several contributors); "
+               f"{s['candidate_pairs']:,} candidate pairs, {s['review_pairs']:,} to review "
+               f"(run {s['run_id']})")

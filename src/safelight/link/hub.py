@@ -1,0 +1,182 @@
+"""Linking every consenting record of a hub: person ids and a review queue in the store.
+
+Contract: :func:`link_hub` reads the ``identities`` of the cases whose ``consent_linkage`` is
+true (no other record takes part, and a record whose consent was withdrawn loses its person
+id), links them with :func:`safelight.link.pipeline.link_records`, and in one transaction
+replaces the ``persons`` rows and appends the run's open ``link_review`` rows and its
+``link_runs`` row (tables of store migration 3), plus an audit-log entry. Person ids
+are ``"S"`` + 8 hex digits of SHA-256 over the cluster's smallest (contributor, record_id), so an
+unchanged cluster keeps its id across runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from safelight import __version__
+from safelight.errors import UsageError
+from safelight.link.pipeline import LinkResult, LinkSettings, link_records
+from safelight.store import Hub
+
+__all__ = ["HubLinkResult", "link_hub", "load_identities", "summary"]
+
+log = logging.getLogger("safelight.link")
+
+_IDENTITY_SQL = """
+SELECT i.contributor, i.record_id, i.given_name, i.family_name, i.full_name, i.birth_year,
+       i.birth_month, i.birth_day, i.sex, i.nationality, i.phone, i.document_number, i.locality,
+       k.country AS contributor_country
+FROM identities i
+JOIN cases c USING (contributor, record_id)
+LEFT JOIN contributors k ON k.name = i.contributor
+WHERE c.consent_linkage
+ORDER BY i.contributor, i.record_id
+"""
+
+
+@dataclass
+class HubLinkResult:
+    """What :func:`link_hub` wrote, with the in-memory linkage result."""
+
+    run_id: str
+    records: int
+    candidate_pairs: int
+    linked_pairs: int
+    persons: int
+    persons_in_several_contributors: int
+    review_pairs: int
+    result: LinkResult
+
+
+def _alpha2(alpha3: str | None) -> str | None:
+    if not alpha3:
+        return None
+    import pycountry
+
+    c = pycountry.countries.get(alpha_3=alpha3)
+    return c.alpha_2 if c else None
+
+
+def load_identities(hub: Hub) -> pa.Table:
+    """Identity rows of the consenting cases, with ``phone_region`` (the contributor's
+    country, ISO alpha-2) for reading national phone numbers."""
+    cur = hub.con.cursor()  # its own result set: the hub connection may hold an open one
+    try:
+        table = cur.sql(_IDENTITY_SQL).to_arrow_table()
+    finally:
+        cur.close()
+    regions = {c: _alpha2(c) for c in set(table.column("contributor_country").to_pylist())}
+    return table.append_column(
+        "phone_region",
+        pa.array([regions[c] for c in table.column("contributor_country").to_pylist()],
+                 pa.string()),
+    )
+
+
+def _person_ids(contributor: np.ndarray, record_id: np.ndarray, labels: np.ndarray
+                ) -> np.ndarray:
+    first: dict[int, tuple[str, str]] = {}
+    for lab, c, r in zip(labels.tolist(), contributor.tolist(), record_id.tolist(), strict=True):
+        key = (c, r)
+        if lab not in first or key < first[lab]:
+            first[lab] = key
+    ids = {lab: "S" + hashlib.sha256(f"{c}\x1f{r}".encode()).hexdigest()[:8]
+           for lab, (c, r) in first.items()}
+    return np.array([ids[lab] for lab in labels.tolist()], dtype=object)
+
+
+def link_hub(hub: Hub, settings: LinkSettings | None = None, *, actor: str = "link"
+             ) -> HubLinkResult:
+    """Link the hub's consenting records and store persons and the review queue."""
+    s = settings or LinkSettings()
+    started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    table = load_identities(hub)
+    if table.num_rows < 2:
+        raise UsageError(f"{hub.path}: fewer than two records with consent to linkage — "
+                         "ingest contributions whose consent allows linkage first")
+    res = link_records(table, s)
+    r = res.records
+    labels = res.labels
+    person = _person_ids(r.contributor, r.record_id, labels)
+    _, inverse, sizes = np.unique(labels, return_inverse=True, return_counts=True)
+    n_contrib = {}
+    for lab, c in zip(labels.tolist(), r.contributor.tolist(), strict=True):
+        n_contrib.setdefault(lab, set()).add(c)
+    a, b, p = res.comparisons.a, res.comparisons.b, res.probabilities
+    linked = res.linked
+    weakest = np.full(len(labels), np.nan)
+    lk = linked & (p >= s.threshold)
+    np.fmin.at(weakest, a[lk], p[lk])
+    np.fmin.at(weakest, b[lk], p[lk])
+    run_id = uuid.uuid4().hex[:12]
+    persons = pa.table({
+        "contributor": pa.array(r.contributor.tolist(), pa.string()),
+        "record_id": pa.array(r.record_id.tolist(), pa.string()),
+        "person_id": pa.array(person.tolist(), pa.string()),
+        "cluster_size": pa.array(sizes[inverse].astype(np.int32)),
+        "n_contributors": pa.array([len(n_contrib[x]) for x in labels.tolist()], pa.int32()),
+        "min_link_probability": pa.array(np.where(np.isnan(weakest), None, weakest).tolist(),
+                                         pa.float64()),
+        "run_id": pa.array([run_id] * len(labels), pa.string()),
+    })  # fmt: skip
+    # review: uncertain pairs, and confident pairs that clustering decided against
+    uncertain = (p >= s.review_low) & (p < s.review_high)
+    overruled = (p >= s.review_high) & ~linked
+    review_idx = np.flatnonzero(uncertain | overruled)
+    review = pa.table({
+        "run_id": pa.array([run_id] * len(review_idx), pa.string()),
+        "left_contributor": pa.array(r.contributor[a[review_idx]].tolist(), pa.string()),
+        "left_record_id": pa.array(r.record_id[a[review_idx]].tolist(), pa.string()),
+        "right_contributor": pa.array(r.contributor[b[review_idx]].tolist(), pa.string()),
+        "right_record_id": pa.array(r.record_id[b[review_idx]].tolist(), pa.string()),
+        "match_probability": pa.array(p[review_idx], pa.float64()),
+        "match_weight": pa.array(res.weights[review_idx], pa.float64()),
+        "linked": pa.array(linked[review_idx]),
+        "reasons": pa.array([json.dumps(x) for x in res.reasons(review_idx)], pa.string()),
+    })  # fmt: skip
+    n_persons = int(labels.max()) + 1
+    several = sum(1 for v in n_contrib.values() if len(v) > 1)
+    finished = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    model_json = json.dumps({"model": res.em.model.to_dict(), "sessions": res.em.sessions,
+                             "timings": res.timings})
+    con = hub.con
+    con.complete()  # finish any result an earlier fetchone() left open (DuckDB refuses otherwise)
+    con.register("__persons_new", persons)
+    con.register("__review_new", review)
+    with hub.transaction():
+        con.execute("DELETE FROM persons")
+        con.execute("INSERT INTO persons SELECT * FROM __persons_new")
+        con.execute("""INSERT INTO link_review (run_id, left_contributor, left_record_id,
+                       right_contributor, right_record_id, match_probability, match_weight,
+                       linked, reasons)
+                       SELECT * FROM __review_new""")
+        con.execute("INSERT INTO link_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+            run_id, started, finished, __version__, json.dumps(s.to_dict()), model_json,
+            len(labels), len(a), int(linked.sum()), n_persons, len(review_idx)])
+        hub.audit(actor, "link", run_id, {
+            "records": len(labels), "persons": n_persons, "candidate_pairs": len(a),
+            "review_pairs": len(review_idx)})
+    con.unregister("__persons_new")
+    con.unregister("__review_new")
+    log.info("link run %s: %d records → %d persons (%d seen by several agencies), %d to review",
+             run_id, len(labels), n_persons, several, len(review_idx))
+    return HubLinkResult(run_id, len(labels), len(a), int(linked.sum()), n_persons, several,
+                         len(review_idx), res)
+
+
+def summary(result: HubLinkResult) -> dict[str, Any]:
+    """JSON-ready summary of a hub linkage run."""
+    return {"run_id": result.run_id, "records": result.records,
+            "candidate_pairs": result.candidate_pairs, "linked_pairs": result.linked_pairs,
+            "persons": result.persons,
+            "persons_in_several_contributors": result.persons_in_several_contributors,
+            "review_pairs": result.review_pairs, "timings": result.result.timings}

@@ -1,0 +1,315 @@
+"""Fellegi–Sunter scoring with m and u probabilities learned without labels.
+
+Contract
+--------
+:func:`estimate_u` draws random record pairs (nearly all non-matches) and takes ``u`` — the
+probability of each comparison level among non-matches — from their level frequencies.
+:func:`estimate_model` then runs expectation–maximisation on the candidate pairs with ``u``
+fixed, estimating ``m`` (the level probabilities among matches) and the share of matches among
+candidates; the prior probability that two random records match is the expected number of
+matches divided by the number of all record pairs. Every score is the sum of per-field match
+weights ``log2(m/u)`` (0 for a missing value) plus the prior's log2 odds, so
+:meth:`FellegiSunter.explain` can list each field's contribution. All of it is NumPy over whole
+arrays; nothing loops over pairs.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from safelight.link.compare import FIELDS, Comparisons, compare
+from safelight.link.prepare import Records
+
+__all__ = [
+    "DEFAULT_SESSIONS",
+    "TF_FIELDS",
+    "EMResult",
+    "FellegiSunter",
+    "TrainingSession",
+    "estimate_model",
+    "estimate_u",
+    "tf_adjustments",
+]
+
+log = logging.getLogger("safelight.link")
+
+_PSEUDO = 0.5  # pseudo-count per level: no level has probability 0 (no infinite weight)
+
+
+@dataclass
+class FellegiSunter:
+    """Per-field ``m`` and ``u`` (arrays indexed by level; index 0, "missing", is unused) and
+    the prior probability that two random records match."""
+
+    fields: dict[str, tuple[str, ...]]
+    m: list[np.ndarray]
+    u: list[np.ndarray]
+    prior: float
+
+    def weight_tables(self) -> list[np.ndarray]:
+        """log2(m/u) per field and level; 0 at level 0."""
+        out = []
+        for m, u in zip(self.m, self.u, strict=True):
+            w = np.zeros(len(m))
+            w[1:] = np.log2(m[1:] / u[1:])
+            out.append(w)
+        return out
+
+    def field_weights(self, levels: np.ndarray) -> np.ndarray:
+        """(n_pairs, n_fields) match weights of level matrix ``levels``."""
+        tables = self.weight_tables()
+        return np.stack([t[levels[:, j]] for j, t in enumerate(tables)], axis=1)
+
+    def match_weight(self, levels: np.ndarray) -> np.ndarray:
+        """log2 posterior odds of a match: prior log2 odds + the sum of field weights."""
+        prior = np.log2(self.prior / (1.0 - self.prior))
+        return prior + self.field_weights(levels).sum(axis=1)
+
+    def probability(self, levels: np.ndarray) -> np.ndarray:
+        """Posterior match probability of each pair."""
+        return 1.0 / (1.0 + np.exp2(-self.match_weight(levels)))
+
+    def explain(self, levels_row: np.ndarray) -> dict[str, dict[str, Any]]:
+        """``{field: {"level": name, "weight": log2 m/u}}`` for one pair's levels."""
+        tables = self.weight_tables()
+        out: dict[str, dict[str, Any]] = {}
+        for j, (name, names) in enumerate(self.fields.items()):
+            lvl = int(levels_row[j])
+            out[name] = {
+                "level": "missing" if lvl == 0 else names[lvl - 1],
+                "weight": round(float(tables[j][lvl]), 3),
+            }
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready model: prior and, per field and level, m, u and the weight."""
+        tables = self.weight_tables()
+        return {
+            "prior": self.prior,
+            "fields": {
+                name: {
+                    lvl_name: {"m": float(self.m[j][i + 1]), "u": float(self.u[j][i + 1]),
+                               "weight": float(tables[j][i + 1])}
+                    for i, lvl_name in enumerate(names)
+                }
+                for j, (name, names) in enumerate(self.fields.items())
+            },
+        }  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FellegiSunter:
+        """Inverse of :meth:`to_dict`."""
+        fields_ = {name: tuple(levels) for name, levels in data["fields"].items()}
+        m = [np.array([0.0] + [v["m"] for v in lv.values()]) for lv in data["fields"].values()]
+        u = [np.array([0.0] + [v["u"] for v in lv.values()]) for lv in data["fields"].values()]
+        return cls(fields_, m, u, float(data["prior"]))
+
+
+def _level_freqs(levels: np.ndarray, weights: np.ndarray | None = None) -> list[np.ndarray]:
+    out = []
+    for j, names in enumerate(FIELDS.values()):
+        k = len(names)
+        counts = np.bincount(levels[:, j], weights=weights, minlength=k + 1).astype(np.float64)
+        counts[0] = 0.0
+        counts[1:] += _PSEUDO
+        out.append(counts / counts[1:].sum())
+    return out
+
+
+def estimate_u(records: Records, *, n_pairs: int = 300_000, seed: int = 0) -> list[np.ndarray]:
+    """u probabilities from ``n_pairs`` random record pairs (without replacement of a record
+    with itself); deterministic for a given ``seed``."""
+    n = len(records)
+    if n < 2:
+        raise ValueError("linkage needs at least two records")
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, n, size=n_pairs)
+    b = rng.integers(0, n - 1, size=n_pairs)
+    b = b + (b >= a)  # never a record with itself
+    return _level_freqs(compare(records, a, b).levels)
+
+
+@dataclass(frozen=True)
+class TrainingSession:
+    """EM on the candidate pairs that agree exactly (level 1) on the ``fixed`` fields; those
+    and the ``excluded`` fields (correlated with them) are left out of the session's scores
+    and their m is not estimated there."""
+
+    name: str
+    fixed: tuple[str, ...]
+    excluded: tuple[str, ...] = ()
+
+
+#: Two sessions, as in splink's training: pairs with the same birth date teach the name (and
+#: other) fields, pairs with the same given and family name teach the birth date. Within each
+#: session the non-matches agree on the fixed fields by chance only, so u from random pairs
+#: holds for the rest and EM cannot mistake "same name" for "same person".
+DEFAULT_SESSIONS: tuple[TrainingSession, ...] = (
+    TrainingSession("same_birth_date", ("birth_date",)),
+    # a name implies sex and, mostly, nationality: fixed too, or they would pass for evidence
+    # (and the places of one country's people): fixed too, or they would pass for evidence
+    TrainingSession("same_names", ("given_name", "family_name"),
+                    ("sex", "nationality", "locality", "contributor")),
+)
+
+
+@dataclass
+class EMResult:
+    """The fitted model and, per training session, its pairs, match share and iterations."""
+
+    model: FellegiSunter
+    sessions: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _em(levels: np.ndarray, active: np.ndarray, u: list[np.ndarray], m: list[np.ndarray],
+        max_iter: int, tol: float) -> tuple[list[np.ndarray], float, int, bool]:
+    """EM for m and the match share on ``levels`` using only the ``active`` fields."""
+    lv = levels.copy()
+    lv[:, ~active] = 0  # a fixed field contributes no evidence in this session
+    share = 0.1
+    for it in range(1, max_iter + 1):
+        p = FellegiSunter(dict(FIELDS), m, u, share).probability(lv)
+        new_share = float(np.clip(p.mean(), 1e-9, 1 - 1e-9))
+        new_m = _level_freqs(lv, p)
+        new_m = [nm if a else om for nm, om, a in zip(new_m, m, active, strict=True)]
+        delta = max(abs(new_share - share),
+                    *(np.abs(x - y).max() for x, y in zip(new_m, m, strict=True)))
+        m, share = new_m, new_share
+        if delta < tol:
+            return m, share, it, True
+    return m, share, max_iter, False
+
+
+#: Fields that members of one household share (a phone, a home town): their agreement among
+#: non-matches is mostly household agreement, which random pairs almost never show.
+HOUSEHOLD_FIELDS: tuple[str, ...] = ("phone", "locality")
+
+
+def household_u(u: list[np.ndarray], levels: np.ndarray) -> list[np.ndarray]:
+    """u of the agreeing level of :data:`HOUSEHOLD_FIELDS`, corrected for households.
+
+    ``P(agree | non-match) = u_random + P(same family | non-match) * P(agree | same family,
+    plainly different person)``. The last factor is measured on candidate pairs with the same
+    family name, a different given name and birth years two or more apart — nearly all of them
+    different people of one family. Without it a shared phone (+14 bits) outweighs a different
+    given name and links siblings.
+    """
+    names = list(FIELDS)
+    fam, giv, dob = (names.index(f) for f in ("family_name", "given_name", "birth_date"))
+    kin = (levels[:, fam] == 1) & (levels[:, giv] == len(FIELDS["given_name"])) & (
+        levels[:, dob] == len(FIELDS["birth_date"]))
+    out = [x.copy() for x in u]
+    if kin.sum() < 100:
+        return out
+    p_family = u[fam][1]
+    for f in HOUSEHOLD_FIELDS:
+        j = names.index(f)
+        present = kin & (levels[:, j] > 0)
+        if present.sum() < 50:
+            continue
+        share = float((levels[present, j] == 1).mean())
+        out[j][1] = u[j][1] + p_family * share
+        out[j][1:] /= out[j][1:].sum()
+    return out
+
+
+def estimate_model(
+    records: Records,
+    candidates: Comparisons,
+    *,
+    u: list[np.ndarray] | None = None,
+    sessions: tuple[TrainingSession, ...] = DEFAULT_SESSIONS,
+    max_iter: int = 100,
+    tol: float = 1e-5,
+    seed: int = 0,
+) -> EMResult:
+    """Fit m by EM with u fixed (see :data:`DEFAULT_SESSIONS`) and derive the prior.
+
+    Each field's m comes from the sessions in which it is not fixed (averaged over them). The
+    prior — the probability that two random records match — is the expected number of matches
+    among the first session's pairs, divided by the m of its fixed exact levels (the share of
+    all matches that agree on them), over the number of all record pairs.
+    """
+    if u is None:
+        u = estimate_u(records, seed=seed)
+    names = list(FIELDS)
+    levels = candidates.levels
+    u = household_u(u, levels)
+    init = []
+    for lv_names in FIELDS.values():
+        x = np.zeros(len(lv_names) + 1)
+        x[1:] = np.exp(-1.5 * np.arange(len(lv_names)))  # the best level is the likeliest
+        x[1:] /= x[1:].sum()
+        init.append(x)
+    estimates: list[list[np.ndarray]] = [[] for _ in names]
+    report: list[dict[str, Any]] = []
+    session_matches: list[tuple[TrainingSession, float]] = []
+    for sess in sessions:
+        idx = [names.index(f) for f in sess.fixed]
+        mask = np.all(levels[:, idx] == 1, axis=1)
+        active = np.ones(len(names), dtype=bool)
+        active[idx] = False
+        active[[names.index(f) for f in sess.excluded]] = False
+        if mask.sum() < 50:
+            log.warning("training session %s has only %d pairs; skipped", sess.name, mask.sum())
+            continue
+        m, share, it, ok = _em(levels[mask], active, u, [x.copy() for x in init], max_iter, tol)
+        for j in np.flatnonzero(active):
+            estimates[j].append(m[j])
+        session_matches.append((sess, share * mask.sum()))
+        report.append({"session": sess.name, "fixed": list(sess.fixed), "pairs": int(mask.sum()),
+                       "match_share": share, "iterations": it, "converged": ok})
+        log.info("EM session %s: %d pairs, match share %.3f, %d iterations",
+                 sess.name, mask.sum(), share, it)
+    m_final = [np.mean(est, axis=0) if est else init[j] for j, est in enumerate(estimates)]
+    n = len(records)
+    prior = 1e-6
+    if session_matches:
+        sess, matches = session_matches[0]
+        agree = float(np.prod([m_final[names.index(f)][1] for f in sess.fixed]))
+        prior = float(np.clip(matches / max(agree, 1e-6) / (n * (n - 1) / 2), 1e-12, 0.5))
+    log.info("prior probability that two records match: %.3g", prior)
+    return EMResult(FellegiSunter(dict(FIELDS), m_final, u, prior), report)
+
+
+#: Fields whose exact agreement is weighted by how common the value is (term frequency):
+#: field → the :class:`Records` attribute holding the compared key.
+TF_FIELDS: dict[str, str] = {"given_name": "given", "family_name": "family"}
+TF_MAX_BONUS = 4.0  # bits: a rare name agreeing is strong evidence, but typos make rare names
+
+
+def tf_adjustments(model: FellegiSunter, records: Records, comps: Comparisons) -> np.ndarray:
+    """(n_pairs, n_fields) log2 corrections of the exact-level weights by term frequency.
+
+    For a pair agreeing exactly on value ``v`` the weight becomes ``log2(m / f_v)`` instead of
+    ``log2(m / u)``, where ``f_v`` is the share of records with value ``v`` among the records of
+    the same nationality (the chance that a random compatriot has it); the bonus for rare
+    values is capped at :data:`TF_MAX_BONUS`.
+    Other levels get 0.
+    """
+    names = list(model.fields)
+    out = np.zeros((len(comps.a), len(names)))
+    # A name's frequency in either role (given or family: names get swapped), among the records
+    # of the same nationality: names go with nationality (Ngozi with Okeke), so counting them
+    # over all records would count the nationality's evidence twice.
+    n = len(records)
+    nat = np.array(["" if v is None else v for v in records.nationality.tolist()], dtype=object)
+    keys = np.concatenate([getattr(records, attr) for attr in TF_FIELDS.values()])
+    keys = np.array(["" if v is None else v for v in keys.tolist()], dtype=object)
+    nat2 = np.concatenate([nat] * len(TF_FIELDS))
+    _, inverse, counts = np.unique(nat2 + "\x1f" + keys, return_inverse=True, return_counts=True)
+    _, nat_inv, nat_counts = np.unique(nat, return_inverse=True, return_counts=True)
+    group_size = np.where(nat == "", n, nat_counts[nat_inv])
+    for k, fname in enumerate(TF_FIELDS):
+        j = names.index(fname)
+        own = inverse[k * n:(k + 1) * n]
+        freq = counts[own] / group_size
+        exact = comps.levels[:, j] == 1
+        u_exact = model.u[j][1]
+        adj = np.log2(u_exact / np.maximum(freq[comps.a], 1e-12))
+        out[:, j] = np.where(exact, np.minimum(adj, TF_MAX_BONUS), 0.0)
+    return out

@@ -1,0 +1,137 @@
+"""Identity records in, normalised columns out (one NumPy array per comparison input).
+
+Contract: :func:`prepare` takes an Arrow table with the hub's identity columns (``contributor``,
+``record_id``, ``given_name``, ``family_name``, ``full_name``, ``birth_year``, ``birth_month``,
+``birth_day``, ``sex``, ``nationality``, ``phone``, ``document_number``, ``locality``) plus an
+optional ``phone_region`` column (ISO alpha-2 country of the contributor, for national phone
+numbers) and returns :class:`Records`, whose arrays are aligned with the input rows. Missing
+columns are treated as all-missing. Normalisation runs once per distinct value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+import pyarrow as pa
+
+from safelight.identity.normalise import (
+    document_key,
+    family_key,
+    fold,
+    given_group,
+    given_key,
+    locality_key,
+    map_distinct,
+    match_key,
+    phone_e164,
+)
+
+__all__ = ["Records", "prepare"]
+
+
+@dataclass
+class Records:
+    """Normalised identity columns, one entry per record (object arrays hold str or None)."""
+
+    contributor: np.ndarray
+    record_id: np.ndarray
+    given: np.ndarray  # match key of the whole given name
+    given_group: np.ndarray  # name-group key (nicknames, forms, Arabic variants)
+    given_first: np.ndarray  # match key of the first / last word
+    given_last: np.ndarray
+    family: np.ndarray  # family_key (article dropped, Arabic variants folded)
+    family_first: np.ndarray
+    family_last: np.ndarray
+    family_group: np.ndarray  # name-group key of the family name (for swapped names)
+    birth_year: np.ndarray  # int16, -1 when missing
+    birth_month: np.ndarray
+    birth_day: np.ndarray
+    sex: np.ndarray
+    nationality: np.ndarray
+    phone: np.ndarray  # E.164
+    document: np.ndarray
+    locality: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.record_id)
+
+    def to_arrow(self) -> pa.Table:
+        """The normalised columns as an Arrow table with a ``rid`` (row index) column."""
+        cols: dict[str, pa.Array] = {"rid": pa.array(np.arange(len(self), dtype=np.int64))}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            cols[f.name] = pa.array(v) if v.dtype != object else pa.array(list(v), pa.string())
+        return pa.table(cols)
+
+
+def _col(table: pa.Table, name: str) -> pa.Array:
+    if name in table.column_names:
+        return table.column(name).combine_chunks()
+    return pa.nulls(table.num_rows, pa.string())
+
+
+def _ints(table: pa.Table, name: str) -> np.ndarray:
+    a = _col(table, name)
+    if pa.types.is_null(a.type) or a.null_count == len(a):
+        return np.full(len(a), -1, dtype=np.int16)
+    return a.cast(pa.int16()).fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int16)
+
+
+def _word(text: str | None, which: int) -> str | None:
+    f = fold(text)
+    if not f:
+        return None
+    return match_key(f.split()[which])
+
+
+def _phones(table: pa.Table) -> np.ndarray:
+    phone = _col(table, "phone").cast(pa.string())
+    region = _col(table, "phone_region").cast(pa.string())
+    pairs = pa.StructArray.from_arrays([phone, region], ["p", "r"])
+    out = np.empty(len(phone), dtype=object)
+    cache: dict[tuple[str | None, str | None], str | None] = {}
+    for i, d in enumerate(pairs.to_pylist()):
+        key = (d["p"], d["r"])
+        if key not in cache:
+            cache[key] = phone_e164(d["p"], d["r"]) if d["p"] else None
+        out[i] = cache[key]
+    return out
+
+
+def prepare(table: pa.Table) -> Records:
+    """Normalise the identity columns of ``table`` (see the module docstring)."""
+    given = _col(table, "given_name").cast(pa.string())
+    family = _col(table, "family_name").cast(pa.string())
+    full = _col(table, "full_name").cast(pa.string())
+    # a record with only a full name: its first word is the given name, the rest the family name
+    if full.null_count < len(full):
+        fg = map_distinct(full, lambda s: s.split(None, 1)[0] if s and s.split() else None)
+        ff = map_distinct(full, lambda s: s.split(None, 1)[1] if s and len(s.split()) > 1 else None)
+        g_list, f_list = given.to_pylist(), family.to_pylist()
+        given = pa.array([g if g else a for g, a in zip(g_list, fg, strict=True)], pa.string())
+        family = pa.array([f if f else b for f, b in zip(f_list, ff, strict=True)], pa.string())
+
+    def lower(name: str) -> np.ndarray:
+        return map_distinct(_col(table, name).cast(pa.string()), lambda s: s.strip().upper() or None)
+
+    return Records(
+        contributor=np.array(_col(table, "contributor").to_pylist(), dtype=object),
+        record_id=np.array(_col(table, "record_id").cast(pa.string()).to_pylist(), dtype=object),
+        given=map_distinct(given, given_key),
+        given_group=map_distinct(given, given_group),
+        given_first=map_distinct(given, _word, 0),
+        given_last=map_distinct(given, _word, -1),
+        family=map_distinct(family, family_key),
+        family_first=map_distinct(family, _word, 0),
+        family_last=map_distinct(family, _word, -1),
+        family_group=map_distinct(family, given_group),
+        birth_year=_ints(table, "birth_year"),
+        birth_month=_ints(table, "birth_month"),
+        birth_day=_ints(table, "birth_day"),
+        sex=lower("sex"),
+        nationality=lower("nationality"),
+        phone=_phones(table),
+        document=map_distinct(_col(table, "document_number").cast(pa.string()), document_key),
+        locality=map_distinct(_col(table, "locality").cast(pa.string()), locality_key),
+    )

@@ -1,0 +1,117 @@
+"""Normalisation of identifiers for linkage: names across scripts, Arabic, nicknames, others."""
+
+from __future__ import annotations
+
+import pytest
+
+from safelight.identity.normalise import (
+    document_key,
+    family_key,
+    fold,
+    given_group,
+    given_key,
+    map_distinct,
+    match_key,
+    name_tokens,
+    phone_e164,
+)
+from safelight.identity.transliterate import SYSTEMS, transliterate
+
+
+def _key(name: str) -> str | None:
+    return match_key(fold(name).replace(" ", ""))
+
+
+@pytest.mark.parametrize("spellings", [
+    ["Олександр", "Oleksandr", "Olexandr"],
+    ["Шевченко", "Shevchenko", "Szewczenko", "Schewtschenko", "Ševčenko"],
+    ["Мельник", "Melnyk", "Mel'nik", "Melnik"],
+    ["Євгенія", "Yevheniia", "Jewhenija"],
+    ["Гриценко", "Hrytsenko", "Hrycenko"],
+    ["Жук", "Zhuk", "Schuk", "Żuk"],
+    ["Коваленко", "Kovalenko", "Kowałenko"],
+])  # fmt: skip
+def test_cross_script_spellings_share_one_match_key(spellings):
+    assert len({_key(s) for s in spellings}) == 1, [_key(s) for s in spellings]
+
+
+@pytest.mark.parametrize("name", ["Олександр", "Катерина", "Наталія", "Шевченко", "Ярошенко"])
+def test_transliteration_systems_land_close(name):
+    """Every system's spelling of a Ukrainian name reaches the fuzzy name level (JW ≥ 0.80)."""
+    from rapidfuzz.distance import JaroWinkler
+
+    ref = _key(name)
+    for system in SYSTEMS:
+        other = _key(transliterate(name, system, lang="uk"))
+        assert JaroWinkler.normalized_similarity(ref, other) >= 0.80, (system, ref, other)
+
+
+def test_fold_basics():
+    assert fold("  Ołena-Maria ") == "olena maria"
+    assert fold("Dragoș") == fold("Dragos") == "dragos"
+    assert fold("Müller") == "muller"
+    assert fold("") is None and fold(None) is None and fold("--") is None
+
+
+@pytest.mark.parametrize("a, b", [
+    ("Сашко", "Oleksandr"),       # Ukrainian diminutive vs passport spelling
+    ("Александр", "Олександр"),   # Russian form of a Ukrainian name
+    ("Елена", "Olena"),
+    ("Kasia", "Katarzyna"),
+    ("Seun", "Oluwaseun"),
+    ("Muhammad", "Mohamed"),      # Arabic romanisations
+    ("Youssef", "Yusuf"),
+    ("Abd al-Rahman", "Abderrahmane"),
+])  # fmt: skip
+def test_given_groups(a, b):
+    assert given_group(a) == given_group(b)
+
+
+def test_given_groups_keep_different_names_apart():
+    assert given_group("Olena") != given_group("Oksana")
+    assert given_group("Mohamed") != given_group("Mahmoud")
+
+
+def test_several_given_names_group_by_the_first():
+    assert given_group("Favour Osasere") == given_group("Favour")
+    assert given_key("Favour Osasere") != given_key("Favour")
+
+
+@pytest.mark.parametrize("variants", [
+    ["al-Hassan", "Al Hassan", "El-Hasan", "Alhassan", "Hassan"],
+    ["ash-Shami", "Al Shami", "Chami", "Shami"],
+    ["Abu Zaid", "Abou Zeid", "Bouzid"],
+])  # fmt: skip
+def test_arabic_family_variants(variants):
+    assert len({family_key(v) for v in variants}) == 1, [family_key(v) for v in variants]
+
+
+def test_compound_family_names_split_into_tokens():
+    assert name_tokens("García-Márquez López") == ["garcia", "markuez", "lopez"]
+    assert name_tokens(None) == []
+
+
+@pytest.mark.parametrize("raw, region, expected", [
+    ("0803 412 8684", "NG", "+2348034128684"),
+    ("+234 803 412 8684", None, "+2348034128684"),
+    ("00380 63 492 49 41", "PL", "+380634924941"),
+    ("063 492 49 41", "UA", "+380634924941"),
+    ("not a phone", "UA", None),
+    (None, "UA", None),
+])  # fmt: skip
+def test_phone_e164(raw, region, expected):
+    assert phone_e164(raw, region) == expected
+
+
+def test_document_key():
+    assert document_key(" kh 26O964 ") == document_key("KH260964") == "KH260964"
+    assert document_key("12") is None and document_key(None) is None
+
+
+def test_map_distinct_arrow_and_sequence():
+    import pyarrow as pa
+
+    arr = pa.array(["Oleksandr", None, "Oleksandr", "Olexandr"])
+    out = map_distinct(arr, given_key)
+    assert out.tolist() == ["olexandr", None, "olexandr", "olexandr"]
+    assert map_distinct(["a b", None], fold).tolist() == ["a b", None]
