@@ -91,11 +91,10 @@ def _bits_to_lists(masks: np.ndarray, codes: list[str]) -> pa.Array:
     counts = matrix.sum(axis=1)
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
     _, cols = np.nonzero(matrix)
-    values = pa.array(np.array(codes, dtype=object)[cols].tolist() if len(cols) else [], type=pa.string())
-    lists = pa.ListArray.from_arrays(pa.array(offsets), values)
-    if n == 0:
-        return lists
-    return pc.if_else(pa.array(counts == 0), pa.scalar(None, pa.list_(pa.string())), lists)
+    values = pa.array(codes, type=pa.string()).take(pa.array(cols, type=pa.int64()))
+    # a row without any code is null: mark it invalid in the list array itself
+    return pa.ListArray.from_arrays(pa.array(offsets), values, mask=pa.array(counts == 0)) if n else \
+        pa.ListArray.from_arrays(pa.array(offsets), values)
 
 
 def _clean_text(arr: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -155,16 +154,24 @@ def _join_labelled(parts: list[tuple[str | None, pa.Array]], n: int) -> pa.Array
     return joined
 
 
+def _majority(ages: np.ndarray, known: np.ndarray) -> pa.Array:
+    """Ages (float, NaN = unknown) → 'minor' / 'adult', null where not ``known``."""
+    with np.errstate(invalid="ignore"):
+        index = np.where(ages < 18, 0, 1)
+    return pa.array(["minor", "adult"], pa.string()).take(pa.array(index, mask=~known))
+
+
 def _band_lookup(listname: str, values: pa.Array) -> pa.Array:
     """Exact numbers → band codes of ``listname`` (codes carrying min/max), vectorised."""
     cl = codelist(listname)
     bands = [(c.attributes["min"], c.attributes["max"], c.code) for c in cl.codes.values()
              if c.attributes.get("min") is not None]
     v = values.to_numpy(zero_copy_only=False).astype(float)  # nulls → nan
-    out = np.full(len(v), None, dtype=object)
-    for lo, hi, code in bands:
-        out[(v >= lo) & (v <= hi)] = code
-    return pa.array(out.tolist(), pa.string())
+    index = np.full(len(v), -1, dtype=np.int64)
+    for i, (lo, hi, _) in enumerate(bands):
+        index[(v >= lo) & (v <= hi)] = i
+    names = pa.array([code for _, _, code in bands], pa.string())
+    return names.take(pa.array(index, mask=index < 0))
 
 
 class ChunkConverter:
@@ -563,10 +570,8 @@ class ChunkConverter:
             agree = pc.fill_null(pc.equal(band_low, band_high), False)
             derived = pc.if_else(agree, band_low, pa.scalar(None, pa.string()))
             out["age_band"] = pc.coalesce(out["age_band"], derived)
-            maj_low = np.where(low < 18, "minor", "adult")
-            maj_high = np.where(high < 18, "minor", "adult")
-            maj = np.where(unknown & (maj_low == maj_high), maj_low, None)
-            out["majority_status"] = pc.coalesce(out["majority_status"], pa.array(maj.tolist(), pa.string()))
+            agree = unknown & ((low < 18) == (high < 18))
+            out["majority_status"] = pc.coalesce(out["majority_status"], _majority(low, agree))
 
     def _check_birth_before_registration(self, table, idc, out, reasons) -> None:
         by = idc["birth_year"].to_numpy(zero_copy_only=False).astype(float)
@@ -607,10 +612,7 @@ class ChunkConverter:
             self._reconcile(out, reasons, band_field, _band_lookup(listname, values), rule, exact)
             if exact == "age_years":
                 years = values.to_numpy(zero_copy_only=False).astype(float)
-                maj = np.full(len(years), None, dtype=object)
-                maj[years < 18] = "minor"
-                maj[years >= 18] = "adult"
-                self._reconcile(out, reasons, "majority_status", pa.array(maj.tolist(), pa.string()), rule, exact)
+                self._reconcile(out, reasons, "majority_status", _majority(years, ~np.isnan(years)), rule, exact)
         minors = pc.is_in(out["age_band"], pa.array(["0-8", "9-17"]))
         from_band = pc.if_else(pc.is_null(out["age_band"]), pa.scalar(None, pa.string()),
                                pc.if_else(minors, "minor", "adult"))
