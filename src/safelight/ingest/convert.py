@@ -519,7 +519,6 @@ class ChunkConverter:
             allowed = [c.code for c in cl.codes.values() if c.attributes.get(flag)]
             out[f"consent_{flag}"] = pc.fill_null(pc.is_in(consent, pa.array(allowed)), False)
         out.update(self._raw_values(table, Group.CASE))
-        out["profile_sha256"] = pa.array(np.full(n, self.profile.sha256, dtype=object).tolist(), pa.string())
         out[ROW] = rows
 
         ident = None

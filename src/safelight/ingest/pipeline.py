@@ -290,12 +290,13 @@ def _settle(con, cid: int, contributor: str, converter: ChunkConverter, result: 
     old_vals = ", ".join([f"o.{c}" for c in case_raw] + [f"oi.{c}" for c in ident_cols])
     con.execute(f"""CREATE TEMP TABLE _cmp AS
         SELECT n.record_id,
-               n.profile_sha256 = o.profile_sha256 AND ({new_vals}) IS NOT DISTINCT FROM ({old_vals}) AS unchanged
+               k.profile_sha256 = ? AND ({new_vals}) IS NOT DISTINCT FROM ({old_vals}) AS unchanged
         FROM (SELECT * FROM cases WHERE contribution_id = ?) n
         JOIN (SELECT * FROM cases WHERE contributor = ? AND contribution_id <> ?) o USING (record_id)
+        JOIN contributions k ON k.contribution_id = o.contribution_id
         LEFT JOIN (SELECT * FROM identities WHERE contribution_id = ?) ni USING (record_id)
         LEFT JOIN (SELECT * FROM identities WHERE contributor = ? AND contribution_id <> ?) oi
-             USING (record_id)""", [cid, contributor, cid, cid, contributor, cid])
+             USING (record_id)""", [profile.sha256, cid, contributor, cid, cid, contributor, cid])
     total = con.execute("SELECT count(*) FROM cases WHERE contribution_id = ?", [cid]).fetchone()[0]
     updated, unchanged = con.execute(
         "SELECT count(*) FILTER (WHERE NOT unchanged), count(*) FILTER (WHERE unchanged) FROM _cmp").fetchone()

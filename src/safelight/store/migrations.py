@@ -81,7 +81,6 @@ CREATE TABLE cases (
 {_case_columns()},
     consent_linkage BOOLEAN NOT NULL,
     consent_statistics BOOLEAN NOT NULL,
-    profile_sha256 VARCHAR NOT NULL,     -- with the raw values, tells an unchanged row from an updated one
     -- raw source value(s) of every mapped field (flags as "column=value; ..."), next to the mapped one
 {_raw_columns(CASE_FIELDS)}
 );
