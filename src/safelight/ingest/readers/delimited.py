@@ -156,6 +156,8 @@ class _Block:
         """Line breaks in the block (\n, \r\n or \r), as the csv module counts lines."""
         if self.data is not None:
             d = self.data
+            if b"\r" not in d:  # the common case: one pass
+                return d.count(b"\n")
             return d.count(b"\n") + d.count(b"\r") - d.count(b"\r\n")
         return _count_lines(self.text)
 
@@ -265,13 +267,8 @@ class CsvReader(Reader):
         """
         import pyarrow.csv as pacsv
 
-        data = block.data
-        if data is not None:
-            try:  # Arrow's UTF-8 check is vectorised; an invalid block takes the careful path
-                pa.array([data], type=pa.large_binary()).cast(pa.large_string())
-            except pa.ArrowInvalid:
-                return None
-        else:
+        data = block.data  # raw UTF-8: Arrow checks it (invalid bytes → ArrowInvalid → careful path)
+        if data is None:
             try:
                 data = block.text.encode("utf-8")
             except UnicodeEncodeError:
@@ -280,24 +277,18 @@ class CsvReader(Reader):
         expected = n_lines - skip
         if expected <= 0:
             return None
-        faults: list[Any] = []
-
-        def on_invalid(row: Any) -> str:
-            faults.append(row)
-            return "skip"
-
-        try:
+        try:  # no invalid-row handler: the first faulty row raises and the block goes the careful way
             table = pacsv.read_csv(
                 io.BytesIO(data),
                 read_options=pacsv.ReadOptions(column_names=self.columns, skip_rows=skip,
                                                block_size=1 << 22),
                 parse_options=pacsv.ParseOptions(delimiter=self.delimiter, newlines_in_values=False,
-                                                 ignore_empty_lines=True, invalid_row_handler=on_invalid),
+                                                 ignore_empty_lines=True),
                 convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in self.columns},
                                                      strings_can_be_null=False, quoted_strings_can_be_null=False))
         except (pa.ArrowInvalid, pa.ArrowException):
             return None
-        if faults or table.num_rows != expected or table.num_columns != len(self.columns):
+        if table.num_rows != expected or table.num_columns != len(self.columns):
             return None
         first = line_base + skip + 1
         return table.append_column(ROW, pa.array(np.arange(first, first + expected, dtype=np.int64)))
