@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: demo test lint bench-ingest clean
+.PHONY: demo test lint bench-ingest bench-report bench-linkage clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +26,16 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 
+## benchmarks (minutes; see BENCHMARKS.md)
 bench-ingest: $(STAMP)
-	$(BIN)/python bench/ingest/run.py
+	$(BIN)/python bench/ingest/run.py --sizes 100000,1000000 --repeats 3
+	$(BIN)/python bench/ingest/run.py --sizes 5000000 --repeats 1 --out bench/ingest/results/5m.json
+
+bench-report: $(STAMP)
+	$(BIN)/python bench/report/run.py --records 1000000 --repeats 3 --build ingest
+
+bench-linkage: $(STAMP)
+	$(BIN)/python bench/linkage/run_demo.py
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache
