@@ -34,8 +34,14 @@ bench-ingest: $(STAMP)
 bench-report: $(STAMP)
 	$(BIN)/python bench/report/run.py --records 1000000 --repeats 3 --build ingest
 
-bench-linkage: $(STAMP)
-	$(BIN)/python bench/linkage/run_demo.py
+# peers run in their own environment (their pins must not move safelight's)
+PEERS ?= .venv-peers
+$(PEERS)/bin/python:
+	$(PYTHON) -m venv $(PEERS)
+	$(PEERS)/bin/python -m pip install --quiet splink==5.0.0
+
+bench-linkage: $(STAMP) $(PEERS)/bin/python
+	$(BIN)/python bench/linkage/run_demo.py --splink $(PEERS)/bin/python
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache
