@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: demo test lint bench-ingest bench-report bench-linkage clean
+.PHONY: demo test lint bench-ingest bench-report bench-linkage bench-release clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ lint: $(STAMP)
 bench-ingest: $(STAMP)
 	$(BIN)/python bench/ingest/run.py --sizes 100000,1000000 --repeats 3
 	$(BIN)/python bench/ingest/run.py --sizes 5000000 --repeats 1 --out bench/ingest/results/5m.json
+
+bench-release: $(STAMP)
+	$(BIN)/python -m pip install --quiet pac-synth==0.0.8
+	$(BIN)/python bench/release/run.py
 
 bench-report: $(STAMP)
 	$(BIN)/python bench/report/run.py --records 1000000 --repeats 3 --build ingest

@@ -356,10 +356,14 @@ def demo(out_dir: Path, seed: int, records: int) -> None:
 
 def _register_stage_groups() -> None:
     """Each later stage owns its command group; they join here."""
+    from safelight.detect.cli import detect
     from safelight.link.cli import link
+    from safelight.release.cli import release
     from safelight.report.cli import report
 
+    main.add_command(detect)
     main.add_command(link)
+    main.add_command(release)
     main.add_command(report)
 
 

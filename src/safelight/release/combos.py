@@ -68,6 +68,12 @@ def count_subset(codes: np.ndarray, radix: np.ndarray, subset: Subset,
     keys = keys_of(codes, radix, subset)
     if not include_missing:
         keys = keys[complete_rows(codes, subset)]
+    space = int(np.prod(radix[list(subset)].astype(float)))
+    if space <= max(1 << 22, 4 * len(keys)):
+        # dense key space: one counting pass instead of a sort
+        full = np.bincount(keys, minlength=space)
+        uniq = np.flatnonzero(full)
+        return uniq.astype(np.int64), full[uniq].astype(np.int64)
     uniq, counts = np.unique(keys, return_counts=True)
     return uniq, counts.astype(np.int64)
 

@@ -156,12 +156,13 @@ def write_evaluation(ev: Evaluation, out_dir: Path, title: str,
     leak_rows = ("" if ev.leaked_release_rows is None else
                  f"<li>released rows carrying a leaked combination: {ev.leaked_release_rows} "
                  f"({(ev.leaked_release_rows_share or 0):.2%})</li>")
-    settings_html = ("" if settings is None else
-                     "<h2>Settings</h2><pre>" + html.escape(json.dumps(settings, indent=2)) + "</pre>")
+    settings_html = ("" if settings is None else "<h2>Settings</h2><pre>"
+                     + html.escape(json.dumps(settings, indent=2)) + "</pre>")
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto}}
-table{{border-collapse:collapse}}td,th{{border:1px solid #999;padding:.3rem .6rem;text-align:right}}</style>
+table{{border-collapse:collapse}}
+td,th{{border:1px solid #999;padding:.3rem .6rem;text-align:right}}</style>
 </head><body>
 <h1>{html.escape(title)}</h1>
 <p>Evaluation against the sensitive table ({ev.sensitive_rows} rows, k = {ev.k}). Error and loss

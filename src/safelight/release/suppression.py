@@ -17,21 +17,29 @@ For every column subset ``S`` with ``|S| <= L`` we take the full contingency tab
   ``c`` is the total. Over real numbers these marginal relations are *all* the linear relations
   among the released family (margins of one table agree on their intersections).
 
-Algorithm (iterative, greedy, cheapest complement first)
---------------------------------------------------------
+Algorithm (level by level, greedy, then an exact audit)
+-------------------------------------------------------
 1. Primary suppression: every non-missing cell with ``0 < count < k``.
-2. Run the *propagation attack*: repeatedly solve every equation that has exactly one unknown
-   (chained: a derived cell becomes known and can unlock further equations), to a fixpoint.
-3. For each primary cell the attack recovered, take the equation that recovered it and suppress
-   its smallest released member (the total only as last resort); if that equation has no released
-   member (all of them were themselves derived), walk back along the equations that derived them.
-4. Repeat 2–3 until no primary cell is recovered. Each round suppresses at least one more cell,
-   so it terminates.
-5. *Linear audit*: the exact linear attack (a cell is determined iff it is constant on the null
-   space of the unknowns' equations, per connected component, by SVD) catches patterns chains of
-   single-unknown equations miss (e.g. a suppressed cell that is a bridge between two suppressed
-   cycles). Each determined primary cell gets one more complement, then back to 2. Components too
-   large for a dense SVD (over ``max_audit_unknowns``) are reported as not audited.
+2. For ``l = 1..L``: use the equations between levels ``l - 1`` and ``l`` (and all shorter
+   ones) and run the *propagation attack*: repeatedly solve every equation that has exactly one
+   unknown (chained: a derived cell becomes known and unlocks further equations), to a fixpoint.
+   For each suppressed cell it recovers, take the equation that recovered it and withhold the
+   released level-``l`` member that completes the most single-unknown equations, opens the
+   fewest fully-known ones and is not pinned by a released parent, then the smallest count
+   (walking back along the equations that derived the other members if needed). Repeat until
+   nothing suppressed is recovered. Complements are taken at the current level whenever one
+   exists (a shorter combination only as a last resort, e.g. when a complement is pinned by
+   its parent); every suppressed cell is kept unrecoverable, except complements of the longest
+   length (they feed no longer combination, and a recovered complement is >= k) — which
+   withholds a quarter less on CTDC's 10-column table.
+3. *Linear audit*: the exact linear attack — a cell is determined iff it is 0 on every vector
+   of the null space of the unknowns' equations. Per connected component: a dense SVD up to
+   ``max_audit_unknowns`` unknowns, beyond that random null-space probes (CGLS projections; a
+   cell non-zero in any probe is certainly not determined, and a non-converged component is
+   reported as unaudited, never as safe). It catches what chains of single-unknown equations
+   miss (e.g. a cell that is a bridge between two suppressed cycles; it finds such cells on
+   CTDC's 10-column table at length 3). Each determined primary cell gets one more complement
+   (nearest equations first), until none is determined.
 
 What it does not guarantee: interval (bounds) attacks using non-negativity may narrow a suppressed
 cell to a range (never to a point, since it is not determined); rounding is not modelled here; and
@@ -70,10 +78,23 @@ class CellSystem:
     n_eq: int
     eq_ptr: np.ndarray = field(init=False)
     eq_members: np.ndarray = field(init=False)
+    cell_level: np.ndarray = field(init=False)
+    eq_level: np.ndarray = field(init=False)
+    cell_eqs: np.ndarray = field(init=False)
+    cell_ptr: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
+        self.cell_level = np.array([len(s) for s in self.subsets], np.int32)[self.cell_subset]
+        self.eq_level = np.zeros(self.n_eq, np.int32)
+        child = self.member_coef < 0
+        self.eq_level[self.member_eq[child]] = self.cell_level[self.member_cell[child]]
         order = np.argsort(self.member_eq, kind="stable")
         self.eq_members = self.member_cell[order]
+        corder = np.argsort(self.member_cell, kind="stable")
+        self.cell_eqs = self.member_eq[corder]
+        self.cell_ptr = np.concatenate(
+            ([0], np.cumsum(np.bincount(self.member_cell, minlength=len(self.cell_count))))
+        ).astype(np.int64)
         self.eq_ptr = np.concatenate(
             ([0], np.cumsum(np.bincount(self.member_eq, minlength=self.n_eq)))).astype(np.int64)
 
@@ -83,6 +104,9 @@ class CellSystem:
 
     def members(self, eq: int) -> np.ndarray:
         return self.eq_members[self.eq_ptr[eq]:self.eq_ptr[eq + 1]]
+
+    def equations_of(self, cell: int) -> np.ndarray:
+        return self.cell_eqs[self.cell_ptr[cell]:self.cell_ptr[cell + 1]]
 
 
 def build_system(table: CategoricalTable, length: int) -> CellSystem:
@@ -129,10 +153,12 @@ def build_system(table: CategoricalTable, length: int) -> CellSystem:
                       np.concatenate(m_cell).astype(np.int64), np.concatenate(m_coef), eq_off)
 
 
-def propagation_attack(system: CellSystem, known: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def propagation_attack(system: CellSystem, known: np.ndarray,
+                       active: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Solve equations with one unknown until nothing changes.
 
     :param known: mask of cells the attacker starts with (released cells and the total).
+    :param active: mask of equations to use (all by default).
     :return: ``(known_after, revealed_by)``; ``revealed_by[c]`` is the equation that revealed
         cell ``c`` (``-1`` if it was known from the start or never revealed).
     """
@@ -142,6 +168,8 @@ def propagation_attack(system: CellSystem, known: np.ndarray) -> tuple[np.ndarra
         unk = ~known[system.member_cell]
         n_unk = np.bincount(system.member_eq, weights=unk, minlength=system.n_eq)
         solvable = n_unk == 1
+        if active is not None:
+            solvable &= active
         if not solvable.any():
             return known, revealed_by
         sel = solvable[system.member_eq] & unk
@@ -151,10 +179,11 @@ def propagation_attack(system: CellSystem, known: np.ndarray) -> tuple[np.ndarra
 
 
 def _components(system: CellSystem, unknown: np.ndarray, eqs: np.ndarray,
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Connected components of unknown cells linked by ``eqs`` (label propagation)."""
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Connected components of unknown cells linked by ``eqs`` (label propagation); returns
+    the labels and the (equation, cell, coefficient) of the unknown members."""
     sel = np.isin(system.member_eq, eqs) & unknown[system.member_cell]
-    me, mc = system.member_eq[sel], system.member_cell[sel]
+    me, mc, mw = system.member_eq[sel], system.member_cell[sel], system.member_coef[sel]
     label = np.arange(system.n_cells)
     while True:
         eq_min = np.full(system.n_eq, np.iinfo(np.int64).max)
@@ -162,7 +191,7 @@ def _components(system: CellSystem, unknown: np.ndarray, eqs: np.ndarray,
         new = label.copy()
         np.minimum.at(new, mc, eq_min[me])
         if np.array_equal(new, label):
-            return label, me, mc
+            return label, me, mc, mw
         label = new[new]
 
 
@@ -177,25 +206,25 @@ class LinearAudit:
 
 
 def linear_attack(system: CellSystem, known: np.ndarray,
-                  max_audit_unknowns: int = 2500) -> LinearAudit:
+                  max_audit_unknowns: int = 2500,
+                  targets: np.ndarray | None = None) -> LinearAudit:
     """The exact linear differencing attack: which unknown cells are determined by the known
-    ones, and their recomputed values (NaN where not determined)."""
+    ones, and their recomputed values (NaN where not determined).
+
+    :param targets: only solve connected components that contain one of these cells (all by
+        default); the others are skipped, not counted as unaudited.
+    """
     unknown = ~known
     n_unk_eq = np.bincount(system.member_eq, weights=unknown[system.member_cell],
                            minlength=system.n_eq)
     eqs = np.flatnonzero(n_unk_eq > 0)
-    label, me, mc = _components(system, unknown, eqs)
+    label, me, mc, mw = _components(system, unknown, eqs)
     determined = np.zeros(system.n_cells, bool)
     values = np.full(system.n_cells, np.nan)
     # right-hand side: minus the known part of each equation
     kn = known[system.member_cell]
     rhs = np.bincount(system.member_eq[kn], weights=-(system.member_coef[kn]
                       * system.cell_count[system.member_cell[kn]]), minlength=system.n_eq)
-    coef_lookup = {}
-    sel = unknown[system.member_cell]
-    for e, c, w in zip(system.member_eq[sel].tolist(), system.member_cell[sel].tolist(),
-                       system.member_coef[sel].tolist(), strict=True):
-        coef_lookup[(e, c)] = coef_lookup.get((e, c), 0.0) + w
     comp_of_member = label[mc]
     order = np.argsort(comp_of_member, kind="stable")
     bounds = np.flatnonzero(np.diff(comp_of_member[order])) + 1
@@ -205,16 +234,19 @@ def linear_attack(system: CellSystem, known: np.ndarray,
         if len(grp) == 0:
             continue
         cells = np.unique(mc[grp])
+        if targets is not None and not targets[cells].any():
+            continue
         eq_ids = np.unique(me[grp])
         largest = max(largest, len(cells))
         if len(cells) > max_audit_unknowns:
-            unaudited += len(cells)
+            det_big = _probe_determined(me[grp], mc[grp], mw[grp], cells, eq_ids)
+            if det_big is None:
+                unaudited += len(cells)
+            else:
+                determined[cells[det_big]] = True
             continue
-        ci = {c: i for i, c in enumerate(cells.tolist())}
-        ei = {e: i for i, e in enumerate(eq_ids.tolist())}
         a = np.zeros((len(eq_ids), len(cells)))
-        for m in grp.tolist():
-            a[ei[int(me[m])], ci[int(mc[m])]] = coef_lookup[(int(me[m]), int(mc[m]))]
+        a[np.searchsorted(eq_ids, me[grp]), np.searchsorted(cells, mc[grp])] = mw[grp]
         b = rhs[eq_ids]
         x, *_ = np.linalg.lstsq(a, b, rcond=None)
         _, sv, vt = np.linalg.svd(a, full_matrices=True)
@@ -225,6 +257,53 @@ def linear_attack(system: CellSystem, known: np.ndarray,
         determined[cells[det]] = True
         values[cells[det]] = x[det]
     return LinearAudit(determined, values, unaudited, largest)
+
+
+def _probe_determined(me: np.ndarray, mc: np.ndarray, mw: np.ndarray, cells: np.ndarray,
+                      eq_ids: np.ndarray, probes: int = 4, max_iter: int = 5000,
+                      seed: int = 0) -> np.ndarray | None:
+    """Determined cells of a component too large for a dense SVD, by random null-space probes.
+
+    A cell is determined iff every vector of the null space of the equations is 0 there. Random
+    vectors are projected onto the null space with CGLS (``min ||A^T w - y||``; the residual is
+    the projection); a cell that is non-zero in any probe is certainly not determined. Returns
+    ``None`` if CGLS does not converge (the caller then reports the component as unaudited).
+    """
+    ei = np.searchsorted(eq_ids, me)
+    ci = np.searchsorted(cells, mc)
+    n_e, n_c = len(eq_ids), len(cells)
+    rng = np.random.default_rng(seed)
+
+    def a_mul(v: np.ndarray) -> np.ndarray:  # A v, v over cells
+        return np.bincount(ei, weights=mw * v[ci], minlength=n_e)
+
+    def at_mul(w: np.ndarray) -> np.ndarray:  # A^T w, w over equations
+        return np.bincount(ci, weights=mw * w[ei], minlength=n_c)
+
+    nonzero = np.zeros(n_c, bool)
+    for _ in range(probes):
+        y = rng.standard_normal(n_c)
+        r = y.copy()
+        sv = a_mul(r)
+        p = sv.copy()
+        gamma = float(sv @ sv)
+        tol = 1e-22 * float(y @ y)
+        converged = gamma <= tol
+        for _ in range(max_iter):
+            if converged:
+                break
+            q = at_mul(p)
+            alpha = gamma / float(q @ q)
+            r -= alpha * q
+            sv = a_mul(r)
+            g_new = float(sv @ sv)
+            converged = g_new <= tol
+            p = sv + (g_new / gamma) * p
+            gamma = g_new
+        if not converged:
+            return None
+        nonzero |= np.abs(r) > 1e-6 * np.sqrt(float(y @ y) / n_c)
+    return ~nonzero
 
 
 @dataclass
@@ -241,86 +320,172 @@ class Suppression:
     audit_largest_component: int
 
 
+class _Chooser:
+    """Picks complements: among the candidates, the one that completes the most equations that
+    have exactly one unknown and opens the fewest equations that have none (each of those would
+    need a complement of its own), then the smallest count (least information lost)."""
+
+    def __init__(self, system: CellSystem, released: np.ndarray, active: np.ndarray,
+                 level: int) -> None:
+        self.system = system
+        self.active = active
+        self.released = released
+        self.level = level
+        unknown = ~released[system.member_cell]
+        self.n_unk = np.bincount(system.member_eq, weights=unknown,
+                                 minlength=system.n_eq).astype(np.int64)
+
+    def score(self, cell: int) -> tuple[int, int, int]:
+        sy = self.system
+        eqs = sy.equations_of(cell)
+        eqs = eqs[self.active[eqs]]
+        n = self.n_unk[eqs]
+        pinned = 0
+        for e in eqs[n == 0].tolist():
+            mem = sy.members(e)
+            if not np.any(self.released[mem] & (sy.cell_level[mem] == self.level)
+                          & (mem != cell)):
+                pinned += 1
+        return (pinned, int(np.sum(n == 0)) - int(np.sum(n == 1)), int(sy.cell_count[cell]))
+
+    def best(self, cands: np.ndarray) -> int:
+        return int(min(cands.tolist(), key=self.score))
+
+    def take(self, cell: int) -> None:
+        np.add.at(self.n_unk, self.system.equations_of(cell), 1)
+
+
 def _complement(system: CellSystem, cell: int, eq: int, released: np.ndarray,
-                revealed_by: np.ndarray, chosen: set[int]) -> int | None:
-    """A released cell whose suppression breaks the equation that revealed ``cell``."""
+                revealed_by: np.ndarray, chosen: set[int], level: int,
+                chooser: _Chooser) -> int | None:
+    """A released cell of ``level`` whose suppression breaks the equation that revealed
+    ``cell``, walking back along the equations that derived its other members if needed."""
     queue = deque([eq])
     seen = {eq}
+    fallback: int | None = None
     while queue:
         e = queue.popleft()
         mem = system.members(e)
         mem = mem[mem != cell]
         if any(int(m) in chosen for m in mem):
             return None
-        cand = mem[released[mem]]
+        cand = mem[released[mem] & (system.cell_level[mem] == level)]
         if len(cand):
-            non_total = cand[cand != 0]
-            pool = non_total if len(non_total) else cand
-            return int(pool[np.argmin(system.cell_count[pool])])
+            return chooser.best(cand)
+        other = mem[released[mem] & (mem != 0)]
+        if fallback is None and len(other):
+            top = other[system.cell_level[other] == system.cell_level[other].max()]
+            fallback = chooser.best(top)
+        if fallback is None and released[0] and np.any(mem == 0):
+            fallback = 0  # withhold the total, as a last resort
         for m in mem.tolist():
             r = int(revealed_by[m])
             if r >= 0 and r not in seen:
                 seen.add(r)
                 queue.append(r)
-    return None
+    return fallback
 
 
 def _audit_complement(system: CellSystem, cell: int, released: np.ndarray,
                       chosen: set[int]) -> int | None:
-    """Smallest released cell sharing an equation with ``cell``."""
-    eqs = np.unique(system.member_eq[system.member_cell == cell])
-    best: int | None = None
-    for e in eqs.tolist():
-        mem = system.members(e)
-        if any(int(m) in chosen for m in mem):
-            return None
-        cand = mem[released[mem] & (mem != 0)]
-        if len(cand):
-            c = int(cand[np.argmin(system.cell_count[cand])])
-            if best is None or system.cell_count[c] < system.cell_count[best]:
-                best = c
-    return best
+    """The smallest released cell of the highest level in the nearest equations around
+    ``cell`` (breadth first through unknown cells)."""
+    seen_eq: set[int] = set()
+    seen_cell = {cell}
+    frontier = [cell]
+    while frontier:
+        best: int | None = None
+        nxt: list[int] = []
+        for c0 in frontier:
+            for e in system.equations_of(c0).tolist():
+                if e in seen_eq:
+                    continue
+                seen_eq.add(e)
+                mem = system.members(e)
+                if any(int(m) in chosen for m in mem):
+                    return None
+                cand = mem[released[mem] & (mem != 0)]
+                if len(cand):
+                    top = cand[system.cell_level[cand] == system.cell_level[cand].max()]
+                    c = int(top[np.argmin(system.cell_count[top])])
+                    if best is None or (system.cell_level[c], -system.cell_count[c]) > (
+                            system.cell_level[best], -system.cell_count[best]):
+                        best = c
+                for m in mem[~released[mem]].tolist():
+                    if m not in seen_cell:
+                        seen_cell.add(m)
+                        nxt.append(m)
+        if best is not None:
+            return best
+        frontier = nxt
+    return 0 if released[0] and 0 not in chosen else None  # the total, as a last resort
 
 
 def suppress(table: CategoricalTable, k: int, length: int, *, audit: bool = True,
-             max_audit_unknowns: int = 2500, max_rounds: int = 10_000) -> Suppression:
+             max_audit_unknowns: int = 2500, max_rounds: int = 100_000) -> Suppression:
     """Primary and complementary suppression of all combination counts of up to ``length``
-    columns (see the module docstring for the model and the algorithm)."""
+    columns (see the module docstring for the model).
+
+    Levels are protected in order ``1..length``: at level ``l`` only the equations between
+    levels ``l - 1`` and ``l`` are added and complements are chosen among level-``l`` cells, so
+    short combinations are withheld only as a last resort. Every primary cell
+    and every complement shorter than ``length`` is kept unrecoverable; cells with a missing
+    value may be recovered (they are not statements about the non-missing values).
+    """
+    if k < 2:
+        raise ReleaseError(f"k must be at least 2 (got {k})")
     system = build_system(table, length)
     primary = ~system.cell_missing & (system.cell_count < k)
     primary[0] = False
     released = ~system.cell_missing & ~primary
-    secondary = np.zeros(system.n_cells, bool)
     rounds = 0
+    for level in range(1, length + 1):
+        active = system.eq_level <= level
+        while True:
+            rounds += 1
+            if rounds > max_rounds:
+                raise ReleaseError("complementary suppression did not converge; lower --length")
+            known, revealed_by = propagation_attack(system, released, active)
+            suppressed = ~released & ~system.cell_missing
+            if level == length:
+                # complements of the longest combinations feed no longer ones: they need no
+                # protection of their own (a recovered complement is >= k)
+                suppressed &= primary | (system.cell_level < length)
+            bad = np.flatnonzero(suppressed & known)
+            chosen: set[int] = set()
+            chooser = _Chooser(system, released, active, level)
+            for c in bad.tolist():
+                pick = _complement(system, c, int(revealed_by[c]), released, revealed_by,
+                                   chosen, level, chooser)
+                if pick is not None and pick not in chosen:
+                    chosen.add(pick)
+                    chooser.take(pick)
+            if len(bad) and not chosen:
+                raise ReleaseError("a suppressed cell can be recomputed and no released cell can "
+                                   "protect it; lower --length")
+            if not chosen:
+                break
+            released[np.fromiter(chosen, np.int64)] = False
     unaudited = largest = 0
-    while True:
+    while audit:
         rounds += 1
         if rounds > max_rounds:
             raise ReleaseError("complementary suppression did not converge; lower --length")
-        known, revealed_by = propagation_attack(system, released)
-        bad = np.flatnonzero(primary & known)
-        chosen: set[int] = set()
-        if len(bad) == 0 and audit:
-            la = linear_attack(system, released, max_audit_unknowns)
-            unaudited, largest = la.unaudited_cells, la.largest_component
-            for c in np.flatnonzero(primary & la.determined).tolist():
-                pick = _audit_complement(system, c, released, chosen)
-                if pick is not None:
-                    chosen.add(pick)
-            if not chosen and (primary & la.determined).any():
-                raise ReleaseError("linear audit found a recomputable cell it cannot protect")
-        for c in bad.tolist():
-            pick = _complement(system, c, int(revealed_by[c]), released, revealed_by, chosen)
+        la = linear_attack(system, released, max_audit_unknowns, targets=primary)
+        unaudited, largest = la.unaudited_cells, la.largest_component
+        found = np.flatnonzero(primary & la.determined)
+        if len(found) == 0:
+            break
+        chosen = set()
+        for c in found.tolist():
+            pick = _audit_complement(system, c, released, chosen)
             if pick is not None:
                 chosen.add(pick)
-        if len(bad) and not chosen:
-            raise ReleaseError("a suppressed cell can be recomputed and no released cell can "
-                               "protect it; lower --length or raise the data's coarseness")
         if not chosen:
-            break
-        idx = np.fromiter(chosen, np.int64)
-        released[idx] = False
-        secondary[idx] = True
+            raise ReleaseError("the linear audit found a recomputable cell it cannot protect")
+        released[np.fromiter(chosen, np.int64)] = False
+    secondary = ~released & ~system.cell_missing & ~primary
+    secondary[0] = False
     log.info("suppression: %d primary, %d secondary cells in %d rounds",
              int(primary.sum()), int(secondary.sum()), rounds)
     return Suppression(system, k, primary, secondary, released, rounds, unaudited, largest)

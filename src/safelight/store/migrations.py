@@ -186,6 +186,32 @@ CREATE TABLE link_runs (
     review_pairs BIGINT NOT NULL
 );
 """),
+    (4, "release ledger and privacy budgets", """
+CREATE SEQUENCE release_ids START 1;
+CREATE TABLE releases (
+    release_id BIGINT PRIMARY KEY DEFAULT nextval('release_ids'),
+    dataset VARCHAR NOT NULL,            -- what was released from: 'hub:cases', or 'sha256:<input>'
+    method VARCHAR NOT NULL,             -- aggregates, synthetic, microdata, dp-aggregates ...
+    released_at TIMESTAMP NOT NULL,
+    actor VARCHAR NOT NULL,
+    k INTEGER,                           -- NULL for purely DP releases
+    reporting_length INTEGER,
+    epsilon DOUBLE NOT NULL DEFAULT 0,   -- privacy cost of this release (basic composition)
+    delta DOUBLE NOT NULL DEFAULT 0,
+    rows_in BIGINT,                      -- records that entered (after consent filtering)
+    output_sha256 VARCHAR,               -- hash of the released file
+    output_path VARCHAR,
+    params JSON NOT NULL,                -- the settings.json of the release
+    audit_seq BIGINT                     -- the audit_log entry that records it
+);
+CREATE TABLE privacy_budgets (
+    dataset VARCHAR PRIMARY KEY,
+    epsilon DOUBLE NOT NULL,
+    delta DOUBLE NOT NULL,
+    set_at TIMESTAMP NOT NULL,
+    set_by VARCHAR NOT NULL
+);
+"""),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

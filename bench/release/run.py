@@ -1,0 +1,204 @@
+"""Release benchmark: safelight's k-synthetic data and k-aggregates side by side with peers.
+
+    python bench/release/run.py                # full run on ../shared/data/ctdc (read in place)
+    python bench/release/run.py --fast         # small, quick (used by the tests)
+
+Methods (each run in its own process so time and peak memory are its own):
+
+* ``safelight k-synthetic``  (k = 11, length 4)
+* ``safelight k-aggregates`` (k = 11, length 3, primary + complementary suppression + audit)
+* ``SDS-style k-aggregates`` — SDS's reporting rule re-implemented (combinations >= k, counts
+  rounded down to a multiple of k, no complementary suppression); SDS's Python package
+  (pac-synth) ships only its DP synthesiser, not the k-anonymous mode.
+* ``pac-synth DP aggregates`` / ``pac-synth DP synthetic`` (epsilon 4, reporting length 3) — from
+  PyPI, when installed; a differentially private peer, shown for leakage (it has no k rule).
+
+All are evaluated by :mod:`safelight.release.evaluate` over combinations of up to 3 values
+(error and loss over true combinations with >= 11 people). Writes a results JSON and prints a
+markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "src"))
+
+from safelight.release.combos import CombinationCounts, multipliers  # noqa: E402
+from safelight.release.table import CategoricalTable, read_table  # noqa: E402
+
+SHARED = Path(os.environ.get("SAFELIGHT_SHARED_DATA", REPO.parent / "shared" / "data"))
+TABLES = ["bench_ctdc10.csv", "bench_ctdc7.csv"]
+METHODS = ["safelight k-synthetic", "safelight k-aggregates", "SDS-style k-aggregates",
+           "pac-synth DP synthetic (eps 4)", "pac-synth DP aggregates (eps 4)"]
+K = 11
+EVAL_LENGTH = 3
+
+
+def _load(path: Path, fast: bool) -> CategoricalTable:
+    t = read_table(path)
+    if fast:
+        t = t.select_rows(np.arange(t.n_rows) < 3000)
+    return t
+
+
+def _encode_rows(rows: list[list[str]], like: CategoricalTable) -> CategoricalTable:
+    header, body = rows[0], rows[1:]
+    pos = [header.index(c) for c in like.columns]
+    codes = np.zeros((len(body), like.n_columns), np.int32)
+    for j, p in enumerate(pos):
+        index = {v: i + 1 for i, v in enumerate(like.values[j])}
+        codes[:, j] = [index.get(r[p], 0) for r in body]
+    return like.with_codes(codes)
+
+
+def _encode_aggregates(agg: dict[str, int], like: CategoricalTable) -> CombinationCounts:
+    col = {c: j for j, c in enumerate(like.columns)}
+    index = [{v: i + 1 for i, v in enumerate(vals)} for vals in like.values]
+    tables: dict[tuple[int, ...], list[tuple[int, int]]] = {}
+    for combo, count in agg.items():
+        parts = [p.split(":", 1) for p in combo.split(";") if p]
+        items = sorted((col[c], index[col[c]].get(v, 0)) for c, v in parts)
+        if any(code == 0 for _, code in items):
+            continue
+        s = tuple(j for j, _ in items)
+        key = int(np.array([code for _, code in items], np.int64) @ multipliers(like.radix, s))
+        tables.setdefault(s, []).append((key, int(count)))
+    out = {}
+    for s, pairs in tables.items():
+        arr = np.array(sorted(pairs), np.int64)
+        out[s] = (arr[:, 0], arr[:, 1])
+    return CombinationCounts(like.radix, EVAL_LENGTH, out)
+
+
+def run_one(method: str, table_path: Path, fast: bool) -> dict:
+    """Run one method on one table in this process; returns its figures."""
+    from safelight.release.aggregates import release_aggregates
+    from safelight.release.evaluate import counts_of_rows, evaluate
+
+    t = _load(table_path, fast)
+    t0 = time.perf_counter()
+    rows = None
+    extra: dict = {}
+    if method == "safelight k-synthetic":
+        from safelight.release.synthetic import KSynthesizer
+
+        syn, rep = KSynthesizer(K, 4, iterations=3 if fast else 8).fit_sample(t)
+        released, rows = counts_of_rows(syn, EVAL_LENGTH), syn
+        extra["length"] = 4
+    elif method == "safelight k-aggregates":
+        rel = release_aggregates(t, K, EVAL_LENGTH)
+        released = rel.counts
+        extra.update(primary=rel.primary, secondary=rel.secondary,
+                     unaudited=rel.suppression.audit_unaudited_cells if rel.suppression else 0)
+    elif method == "SDS-style k-aggregates":
+        released = release_aggregates(t, K, EVAL_LENGTH, complementary=False,
+                                      rounding="down").counts
+    elif method.startswith("pac-synth"):
+        try:
+            import pacsynth
+        except ImportError:
+            return {"method": method, "skipped": "pac-synth is not installed "
+                    "(pip install pac-synth)"}
+        raw = [list(t.columns)] + [list(r) for r in zip(*[t.decode_column(j)
+                                                          for j in range(t.n_columns)],
+                                                        strict=True)]
+        params = (pacsynth.DpAggregateSeededParametersBuilder().reporting_length(EVAL_LENGTH)
+                  .epsilon(4.0).build())
+        synth = pacsynth.DpAggregateSeededSynthesizer(params)
+        synth.fit(pacsynth.Dataset(raw))
+        if "aggregates" in method:
+            released = _encode_aggregates(synth.get_dp_aggregates(";"), t)
+        else:
+            rows = _encode_rows(synth.sample(), t)
+            released = counts_of_rows(rows, EVAL_LENGTH)
+    else:
+        raise SystemExit(f"unknown method {method}")
+    seconds = time.perf_counter() - t0
+    ev = evaluate(t, released, K, EVAL_LENGTH, released_rows=rows)
+    return {
+        "method": method, "table": table_path.name, "rows": t.n_rows,
+        "released_rows": None if rows is None else rows.n_rows,
+        "error": [round(e, 4) for e in ev.errors()],
+        "lost_share": round(ev.lost_share(), 4),
+        "fabricated": ev.total("fabricated"),
+        "fabricated_share": round(ev.total("fabricated") / max(ev.total("released"), 1), 4),
+        "leaked": ev.total("leaked"),
+        "leaked_share": round(ev.total("leaked") / max(ev.total("released"), 1), 4),
+        "leaked_records_share": round(ev.leaked_records_share, 4),
+        "leaked_release_rows_share": (None if ev.leaked_release_rows_share is None
+                                      else round(ev.leaked_release_rows_share, 4)),
+        "seconds": round(seconds, 2),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        **extra,
+    }
+
+
+def _markdown(results: list[dict]) -> str:
+    lines = ["| table | method | error 1/2/3-way | lost | fabricated | leaked combos "
+             "(records) | rows | time s | peak MB |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        if "skipped" in r:
+            lines.append(f"| {r.get('table', '')} | {r['method']} | skipped: {r['skipped']} "
+                         "| | | | | | |")
+            continue
+        err = " / ".join(f"{e:.3f}" for e in r["error"])
+        rows = "" if r["released_rows"] is None else f"{r['released_rows'] / r['rows'] - 1:+.1%}"
+        lines.append(
+            f"| {r['table']} | {r['method']} | {err} | {r['lost_share']:.1%} | "
+            f"{r['fabricated']} ({r['fabricated_share']:.1%}) | {r['leaked']} "
+            f"({r['leaked_records_share']:.1%}) | {rows} | {r['seconds']} | {r['peak_rss_mb']} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--fast", action="store_true", help="3,000 rows, fewer iterations")
+    ap.add_argument("--data", type=Path, default=SHARED / "ctdc", help="folder of the tables")
+    ap.add_argument("--out", type=Path, default=REPO / "bench" / "release" / "results"
+                    / "latest.json")
+    ap.add_argument("--methods", default=",".join(METHODS))
+    ap.add_argument("--one", nargs=2, metavar=("METHOD", "TABLE"), help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.one:
+        print(json.dumps(run_one(args.one[0], Path(args.one[1]), args.fast)))
+        return 0
+    results = []
+    for name in TABLES:
+        path = args.data / name
+        if not path.is_file():
+            print(f"{path} is absent; skipping", file=sys.stderr)
+            continue
+        for method in args.methods.split(","):
+            cmd = [sys.executable, __file__, "--one", method, str(path)]
+            if args.fast:
+                cmd.append("--fast")
+            proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            if proc.returncode != 0:
+                results.append({"method": method, "table": name,
+                                "skipped": proc.stderr.strip().splitlines()[-1:] or "failed"})
+                continue
+            results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({
+        "k": K, "eval_length": EVAL_LENGTH, "fast": args.fast,
+        "python": platform.python_version(), "machine": platform.machine(),
+        "results": results}, indent=2) + "\n", "utf-8")
+    print(_markdown(results))
+    print(f"\nresults: {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,353 @@
+"""Contact-point extraction from ad text, including obfuscated forms.
+
+Contract
+--------
+:func:`extract_contacts` takes one untrusted text and a default region (ISO 3166 alpha-2, the
+region a number without a country code is read in) and returns the distinct contact points it
+finds, in order of appearance. It never raises on any input string.
+
+Kinds and normalised values (``ContactPoint.key`` is ``"kind:value"``):
+
+* ``phone`` — E.164 (``+19175550123``), validated by ``phonenumbers``; ``channel`` says
+  whether it was given as a WhatsApp/Viber/Signal/Telegram number;
+* ``email`` — ``local@domain``, lower-cased;
+* ``telegram``, ``instagram``, ``signal`` — the user name, lower-cased, without ``@``;
+* ``handle`` — an ``@name`` with no platform named near it;
+* ``url`` — host and path, lower-cased host, without scheme, ``www.`` or trailing ``/``.
+
+Obfuscations undone before matching: Unicode compatibility forms (fullwidth and mathematical
+digits, via NFKC), keycap and dingbat digits, zero-width characters, digits written out as words
+in English, Ukrainian, Russian, Spanish and Romanian (only inside a run of at least three number
+words and seven digits, so "one girl, two friends" stays text), letter-for-digit swaps inside digit runs (O→0, l/I/|→1,
+S→5, B→8), separators between digits (spaces, dots, dashes, brackets, slashes), and
+``at``/``dot`` e-mail spellings (``[at]``, ``(dot)``, ``arroba``, ``собака``, ``точка`` ...).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import phonenumbers
+
+__all__ = ["ContactPoint", "deobfuscate", "extract_contacts", "NUMBER_WORDS"]
+
+# --------------------------------------------------------------------------- number words
+
+_EN = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+_ES = ["cero", "uno", "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho", "nueve"]
+_RO = ["zero", "unu", "doi", "trei", "patru", "cinci", "șase", "șapte", "opt", "nouă"]
+_RU = ["ноль", "один", "два", "три", "четыре", "пять", "шесть", "семь", "восемь", "девять"]
+_UK = ["нуль", "один", "два", "три", "чотири", "п'ять", "шість", "сім", "вісім", "дев'ять"]
+_EXTRA = {"oh": 0, "nought": 0, "una": 1, "doua": 2, "două": 2, "sase": 6, "şase": 6,
+          "sapte": 7, "şapte": 7, "noua": 9, "nul": 0, "одна": 1, "одну": 1, "две": 2, "дві": 2,
+          "нол": 0, "zéro": 0}
+
+#: Every digit word the extractor knows, lower-cased, apostrophes as ``'``.
+NUMBER_WORDS: dict[str, int] = {}
+for _lang in (_EN, _ES, _RO, _RU, _UK):
+    for _d, _w in enumerate(_lang):
+        NUMBER_WORDS[_w] = _d
+NUMBER_WORDS.update(_EXTRA)
+
+_APOSTROPHES = str.maketrans({"’": "'", "ʼ": "'", "`": "'", "´": "'", "‘": "'"})
+_LETTERS = r"[^\W\d_]"
+_WORDS_ALT = "|".join(sorted((re.escape(w) for w in NUMBER_WORDS), key=len, reverse=True))
+_WORD_RE = re.compile(rf"(?<!{_LETTERS})(?:{_WORDS_ALT})(?!{_LETTERS})|\d+", re.IGNORECASE)
+_GAP_RE = re.compile(r"[\s\-.,/()+*_|:~•·]{0,4}")
+
+# keycap: digit + U+FE0F? + U+20E3; dingbat / negative circled digits are not NFKC-decomposed
+_DINGBATS = {**{chr(0x2780 + i): str(i + 1) for i in range(9)},
+             **{chr(0x278A + i): str(i + 1) for i in range(9)},
+             **{chr(0x2776 + i): str(i + 1) for i in range(9)},
+             "➉": "10", "➓": "10", "❿": "10", "🔟": "10", "⓪": "0", "⓿": "0"}
+_STRIP = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\ufe0f\u20e3\u00ad"), None)
+_STRIP.update({ord(k): v for k, v in _DINGBATS.items() if len(k) == 1})
+
+_SWAP = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1", "|": "1", "S": "5", "s": "5",
+                       "B": "8"})
+_SWAP_CHARS = "0-9OoIlSsB|"
+_SWAP_RUN_RE = re.compile(
+    rf"(?<![\w])\(?[{_SWAP_CHARS}]+\)?(?:[\s\-./]{{1,3}}\(?[{_SWAP_CHARS}]+\)?)*(?![\w])")
+
+
+def _swap_letters(match: re.Match[str]) -> str:
+    """Map look-alike letters to digits in a run that is mostly a number (>= 3 real digits,
+    >= 7 digits once mapped)."""
+    run = match.group(0)
+    real = sum(c.isdigit() for c in run)
+    if real < 3 or real == sum(c.isalnum() or c == "|" for c in run):
+        return run
+    mapped = run.translate(_SWAP)
+    if sum(c.isdigit() for c in mapped) < 7:
+        return run
+    return mapped
+
+
+def _words_to_digits(text: str) -> str:
+    """Replace number words by digits inside runs that hold at least seven digits."""
+    tokens = list(_WORD_RE.finditer(text))
+    if not tokens:
+        return text
+    out: list[str] = []
+    pos = 0
+    i = 0
+    while i < len(tokens):
+        j = i
+        while j + 1 < len(tokens) and _GAP_RE.fullmatch(
+                text[tokens[j].end():tokens[j + 1].start()]):
+            j += 1
+        run = tokens[i:j + 1]
+        n_words = sum(not m.group(0).isdigit() for m in run)
+        n_digits = sum(len(m.group(0)) if m.group(0).isdigit() else 1 for m in run)
+        if n_words >= 3 and n_digits >= 7:
+            out.append(text[pos:run[0].start()])
+            for k, m in enumerate(run):
+                g = m.group(0)
+                out.append(g if g.isdigit() else str(NUMBER_WORDS[g.lower()]))
+                if k + 1 < len(run):
+                    out.append(" ")
+            pos = run[-1].end()
+        i = j + 1
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def deobfuscate(text: str) -> str:
+    """The text with digit obfuscations undone (see the module docstring); never raises."""
+    t = unicodedata.normalize("NFKC", text).translate(_STRIP).translate(_APOSTROPHES)
+    t = _SWAP_RUN_RE.sub(_swap_letters, t)
+    t = _words_to_digits(t)
+    return t
+
+
+# --------------------------------------------------------------------------- patterns
+
+_PHONE_RE = re.compile(r"(?<![\w+])(\+?\(?\d(?:[\s().\-/_*~|•·]{0,3}\d){6,60})(?![\w])")
+_TLDS = ("com|net|org|info|biz|ru|ua|es|ro|md|de|uk|co|io|me|mx|us|pl|it|fr|eu|kz|by|xyz|"
+         "online|site|club|top|live|app|gov|edu")
+_EMAIL_PLAIN_RE = re.compile(
+    r"(?<![\w.+-])([A-Za-z0-9][A-Za-z0-9._%+\-]*)@([A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,12})"
+    r"(?![\w-])")
+_AT = (r"(?:\s*[\[\(\{<]\s*(?:at|@|arroba|собака|собачка|равлик|coada)\s*[\]\)\}>]\s*"
+       r"|\s+(?:at|arroba|собака|собачка|равлик)\s+|\s+@\s*|\s*@\s+)")
+_DOT = (r"(?:\s*[\[\(\{<]\s*(?:dot|punto|punct|точка|крапка|\.)\s*[\]\)\}>]\s*"
+        r"|\s+(?:dot|punto|punct|точка|крапка)\s+|\s+\.\s*|\s*\.\s+)")
+_EMAIL_OBF_RE = re.compile(
+    rf"(?<![\w.+-])([A-Za-z0-9][A-Za-z0-9._%+\-]*){_AT}([A-Za-z0-9\-]+)((?:{_DOT}[A-Za-z0-9\-]+)*?)"
+    rf"(?:{_DOT}|\.)({_TLDS})(?![\w/-])", re.IGNORECASE)
+_DOT_SPLIT_RE = re.compile(_DOT + r"|\.", re.IGNORECASE)
+_URL_RE = re.compile(
+    rf"(?i)(?:\b(?:https?://|viber://)[^\s<>\"'()]+|\bwww\.[^\s<>\"'()]+"
+    rf"|(?<![\w@.\-])(?:[a-z0-9\-]+\.)+(?:{_TLDS})(?:/[^\s<>\"'()]*)?(?![\w@\-]))")
+_HANDLE_RE = re.compile(r"(?<![\w@.])@([A-Za-z][A-Za-z0-9_.]{2,31})")
+_KEYED_HANDLE_RE = re.compile(
+    r"(?i)(?<![\w])(telegram|tg|телеграм|телега|телеграмм|insta(?:gram)?|ig|inst|инстаграм|инста|"
+    r"інстаграм|signal|сигнал)\s*(?::|-|–|—)\s*@?([A-Za-z][A-Za-z0-9_.]{2,31})")
+
+_CHANNELS = {
+    "whatsapp": "whatsapp", "whats app": "whatsapp", "wa": "whatsapp", "ватсап": "whatsapp",
+    "вацап": "whatsapp", "вотсап": "whatsapp", "watsap": "whatsapp", "wapp": "whatsapp",
+    "viber": "viber", "вайбер": "viber", "вайбер:": "viber",
+    "signal": "signal", "сигнал": "signal",
+    "telegram": "telegram", "tg": "telegram", "телеграм": "telegram", "телеграмм": "telegram",
+    "телега": "telegram",
+    "insta": "instagram", "instagram": "instagram", "ig": "instagram", "inst": "instagram",
+    "инстаграм": "instagram", "инста": "instagram", "інстаграм": "instagram",
+}
+_CHANNEL_RE = re.compile(
+    r"(?i)(?<![\w])(" + "|".join(sorted(map(re.escape, _CHANNELS), key=len, reverse=True))
+    + r")(?![\w])")
+
+
+@dataclass(frozen=True)
+class ContactPoint:
+    """One contact point found in an ad.
+
+    ``kind`` and ``value`` identify it (``key``); ``channel`` is the messaging app a phone was
+    given for (or ``None``); ``raw`` is the text it was read from (after de-obfuscation).
+    """
+
+    kind: str
+    value: str
+    raw: str
+    channel: str | None = None
+
+    @property
+    def key(self) -> str:
+        """``kind:value``, the identity used to link ads."""
+        return f"{self.kind}:{self.value}"
+
+
+def _channel_before(text: str, start: int, window: int = 30) -> str | None:
+    seg = text[max(0, start - window):start]
+    found = None
+    for m in _CHANNEL_RE.finditer(seg):
+        found = _CHANNELS[m.group(1).lower()]
+    return found
+
+
+def _parse_phone(candidate: str, region: str) -> str | None:
+    digits = re.sub(r"\D", "", candidate)
+    if not 7 <= len(digits) <= 15:
+        return None
+    attempts: list[tuple[str, str | None]] = []
+    if candidate.lstrip().startswith("+"):
+        attempts.append(("+" + digits, None))
+    elif digits.startswith("00"):
+        attempts.append(("+" + digits[2:], None))
+    else:
+        attempts.append((digits, region))
+        if len(digits) >= 11:
+            attempts.append(("+" + digits, None))
+    for number, reg in attempts:
+        try:
+            parsed = phonenumbers.parse(number, reg)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(parsed):
+            return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    return None
+
+
+_GROUP_RE = re.compile(r"\+?\(?\d+\)?")
+
+
+def _phones_in_groups(cand: str, offset: int, region: str) -> list[tuple[int, int, str]]:
+    """Numbers inside a digit run that is not one number as a whole: the longest valid
+    stretches of whole digit groups (7-15 digits), left to right, not overlapping."""
+    groups = list(_GROUP_RE.finditer(cand))
+    lens = [sum(c.isdigit() for c in g.group(0)) for g in groups]
+    out: list[tuple[int, int, str]] = []
+    i = 0
+    while i < len(groups):
+        best: tuple[int, str] | None = None
+        total = 0
+        for j in range(i, len(groups)):
+            total += lens[j]
+            if total > 15:
+                break
+            if total >= 7:
+                e164 = _parse_phone(cand[groups[i].start():groups[j].end()], region)
+                if e164:
+                    best = (j, e164)
+        if best:
+            j, e164 = best
+            out.append((offset + groups[i].start(), offset + groups[j].end(), e164))
+            i = j + 1
+        else:
+            i += 1
+    return out
+
+
+def _phones(text: str, region: str) -> list[tuple[int, int, str]]:
+    found: list[tuple[int, int, str]] = []
+    for m in _PHONE_RE.finditer(text):
+        cand = m.group(1)
+        e164 = _parse_phone(cand, region)
+        if e164:
+            found.append((m.start(1), m.end(1), e164))
+            continue
+        found.extend(_phones_in_groups(cand, m.start(1), region))
+    return found
+
+
+def _url_contact(raw: str, region: str) -> ContactPoint | None:
+    url = raw.rstrip(".,;:!?)]}'\"")
+    low = url.lower()
+    low = re.sub(r"^[a-z]+://", "", low)
+    if url.lower().startswith("viber://"):
+        e164 = _parse_phone(re.sub(r"^.*number=", "", url), region)
+        return ContactPoint("phone", e164, url, "viber") if e164 else None
+    low = low.removeprefix("www.")
+    host, _, path = low.partition("/")
+    path = path.split("?")[0].split("#")[0] if host not in ("signal.me",) else path
+    if host in ("t.me", "telegram.me", "telegram.dog") and path:
+        name = path.split("/")[0].lstrip("@")
+        if name and name not in ("joinchat", "s", "c") and not name.startswith("+"):
+            return ContactPoint("telegram", name, url)
+    if host == "wa.me" and path:
+        e164 = _parse_phone("+" + re.sub(r"\D", "", path.split("/")[0]), region)
+        if e164:
+            return ContactPoint("phone", e164, url, "whatsapp")
+    if host in ("instagram.com", "instagr.am") and path:
+        name = path.split("/")[0].lstrip("@")
+        if name:
+            return ContactPoint("instagram", name.rstrip("."), url)
+    if host == "signal.me":
+        e164 = _parse_phone(re.sub(r"^[^+\d]*", "", path), region)
+        if e164:
+            return ContactPoint("phone", e164, url, "signal")
+    value = (host + ("/" + path if path else "")).rstrip("/")
+    if "." not in host:
+        return None
+    return ContactPoint("url", value, url)
+
+
+def extract_contacts(text: str | None, region: str = "US") -> list[ContactPoint]:
+    """All distinct contact points in ``text``, in order of first appearance.
+
+    ``region`` is the ISO 3166 alpha-2 code used for numbers written without a country code.
+    Never raises: an empty or ``None`` text gives ``[]``.
+    """
+    if not text:
+        return []
+    region = (region or "US").upper()
+    t = deobfuscate(str(text))
+    hits: list[tuple[int, ContactPoint]] = []
+    taken: list[tuple[int, int]] = []
+
+    def free(s: int, e: int) -> bool:
+        return all(e <= a or s >= b for a, b in taken)
+
+    for m in _EMAIL_PLAIN_RE.finditer(t):
+        hits.append((m.start(), ContactPoint("email", f"{m.group(1)}@{m.group(2)}".lower(),
+                                             m.group(0))))
+        taken.append(m.span())
+    for m in _EMAIL_OBF_RE.finditer(t):
+        if not free(*m.span()):
+            continue
+        labels = [m.group(2)] + [p for p in _DOT_SPLIT_RE.split(m.group(3) or "") if p]
+        domain = ".".join(labels + [m.group(4)])
+        hits.append((m.start(), ContactPoint("email", f"{m.group(1)}@{domain}".lower(),
+                                             m.group(0))))
+        taken.append(m.span())
+    for m in _URL_RE.finditer(t):
+        if not free(*m.span()):
+            continue
+        cp = _url_contact(m.group(0), region)
+        taken.append(m.span())
+        if cp:
+            hits.append((m.start(), cp))
+    for m in _KEYED_HANDLE_RE.finditer(t):
+        if not free(*m.span(2)):
+            continue
+        kind = _CHANNELS.get(m.group(1).lower(), "telegram")
+        if m.group(2).isdigit():
+            continue
+        hits.append((m.start(2), ContactPoint(kind, m.group(2).rstrip(".").lower(), m.group(0))))
+        taken.append((m.start(2) - 1, m.end(2)))
+    for m in _HANDLE_RE.finditer(t):
+        if not free(*m.span()):
+            continue
+        ch = _channel_before(t, m.start())
+        kind = ch if ch in ("telegram", "instagram", "signal") else "handle"
+        hits.append((m.start(), ContactPoint(kind, m.group(1).rstrip(".").lower(), m.group(0))))
+        taken.append(m.span())
+    for s, e, e164 in _phones(t, region):
+        if not free(s, e):
+            continue
+        ch = _channel_before(t, s)
+        hits.append((s, ContactPoint("phone", e164, t[s:e],
+                                     ch if ch in ("whatsapp", "viber", "signal", "telegram")
+                                     else None)))
+        taken.append((s, e))
+    hits.sort(key=lambda h: h[0])
+    seen: set[str] = set()
+    out: list[ContactPoint] = []
+    for _, cp in hits:
+        if cp.key not in seen:
+            seen.add(cp.key)
+            out.append(cp)
+    return out

@@ -1,0 +1,260 @@
+"""The detect pipeline: read ads, extract contacts, cluster templates, build networks and leads.
+
+Contract
+--------
+* :func:`read_ads` reads a CSV/JSON/JSONL/Parquet/XLSX file through
+  :mod:`safelight.ingest.readers` into an :class:`AdTable`. A row without id or text, a repeated
+  id (the first wins) and a row the reader could not parse are *quarantined* with their line,
+  rule and reason — never dropped: ``rows_read == len(ads) + len(quarantine)``. File-level
+  faults raise :class:`~safelight.errors.InputFileError`; a missing column raises
+  :class:`~safelight.errors.UsageError` naming the columns that exist.
+* :func:`analyse` runs the stages on an :class:`AdTable` and returns an :class:`Analysis`.
+* :func:`write_outputs` writes ``clusters.csv`` (``ad_id,cluster_id``), ``networks.csv``
+  (``ad_id,network_id,contact_points``), ``templates.csv``, ``network_summary.csv``,
+  ``hubs.csv``, ``leads.csv``, ``leads.html``, ``quarantine.csv`` and ``summary.json`` (counts,
+  settings, software version) into a folder.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import time
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from safelight import __version__
+from safelight.detect.contacts import extract_contacts
+from safelight.detect.leads import Lead, build_leads, render_html
+from safelight.detect.networks import (
+    NetworkResult,
+    NetworkSummary,
+    contact_networks,
+    summarise_networks,
+)
+from safelight.detect.templates import (
+    ClusterResult,
+    ClusterSettings,
+    ClusterSummary,
+    cluster_ads,
+    summarise_clusters,
+)
+from safelight.errors import UsageError
+
+__all__ = ["AdTable", "Analysis", "analyse", "extract_all", "read_ads", "write_outputs"]
+
+log = logging.getLogger("safelight.detect.pipeline")
+
+
+@dataclass
+class AdTable:
+    """Ads as parallel lists (optional columns hold ``""`` when absent)."""
+
+    ad_id: list[str] = field(default_factory=list)
+    text: list[str] = field(default_factory=list)
+    site: list[str] = field(default_factory=list)
+    city: list[str] = field(default_factory=list)
+    posted_at: list[str] = field(default_factory=list)
+    region: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.ad_id)
+
+
+@dataclass
+class Analysis:
+    """Everything :func:`analyse` found, plus its timings and the quarantine it was given."""
+
+    ads: AdTable
+    contacts: list[list[str]]
+    clusters: ClusterResult
+    cluster_summaries: list[ClusterSummary]
+    networks: NetworkResult
+    network_summaries: list[NetworkSummary]
+    leads: list[Lead]
+    settings: ClusterSettings
+    timings: dict[str, float]
+    quarantine: list[dict[str, str]] = field(default_factory=list)
+    rows_read: int = 0
+
+
+def read_ads(path: str | Path, text_column: str = "text", id_column: str = "id",
+             site_column: str | None = "site", city_column: str | None = "city",
+             posted_column: str | None = "posted_at", region_column: str | None = "region",
+             default_region: str = "US") -> tuple[AdTable, list[dict[str, str]], int]:
+    """(ads, quarantined rows, rows read) from ``path`` (see the module docstring).
+
+    Optional columns that the file lacks are left empty; ``text_column`` and ``id_column`` must
+    exist. ``region`` falls back to ``default_region`` for every ad without one.
+    """
+    from safelight.ingest.readers import ROW, open_reader
+
+    reader = open_reader(path)
+    columns = list(reader.columns)
+    for name in (text_column, id_column):
+        if name not in columns:
+            raise UsageError(f"{path}: no column {name!r}; the file has {', '.join(columns)} — "
+                             "name the right one with --text-column / --id-column")
+    ads = AdTable()
+    quarantine: list[dict[str, str]] = []
+    seen: set[str] = set()
+    rows_read = 0
+
+    def col(table: object, name: str | None, size: int) -> list[str]:
+        if name and name in columns:
+            return [v or "" for v in table.column(name).to_pylist()]  # type: ignore[attr-defined]
+        return [""] * size
+
+    for chunk in reader.chunks():
+        rows_read += chunk.rows_read
+        for bad in chunk.bad:
+            quarantine.append({"row": str(bad.row), "rule": bad.rule, "message": bad.message,
+                               "raw": bad.raw[:2000]})
+        t = chunk.table
+        size = t.num_rows
+        rows = [str(r) for r in t.column(ROW).to_pylist()]
+        ids = col(t, id_column, size)
+        texts = col(t, text_column, size)
+        sites = col(t, site_column, size)
+        cities = col(t, city_column, size)
+        posted = col(t, posted_column, size)
+        regions = col(t, region_column, size)
+        for k in range(size):
+            ad_id, text = ids[k].strip(), texts[k]
+            problems = []
+            if not ad_id:
+                problems.append(("missing_record_id", f"column {id_column!r} is empty"))
+            elif ad_id in seen:
+                problems.append(("duplicate_record_id", f"id {ad_id!r} was used earlier "
+                                 "in the file (the first row wins)"))
+            if not text.strip():
+                problems.append(("missing_value", f"column {text_column!r} is empty"))
+            if problems:
+                quarantine.append({"row": rows[k], "rule": ";".join(p[0] for p in problems),
+                                   "message": "; ".join(p[1] for p in problems),
+                                   "raw": json.dumps({"id": ad_id, "text": text[:500]},
+                                                     ensure_ascii=False)})
+                continue
+            seen.add(ad_id)
+            ads.ad_id.append(ad_id)
+            ads.text.append(text)
+            ads.site.append(sites[k].strip())
+            ads.city.append(cities[k].strip())
+            ads.posted_at.append(posted[k].strip())
+            ads.region.append((regions[k].strip() or default_region).upper())
+    return ads, quarantine, rows_read
+
+
+def _extract_chunk(args: tuple[list[str], list[str]]) -> list[list[str]]:
+    texts, regions = args
+    return [[c.key for c in extract_contacts(t, r)] for t, r in zip(texts, regions, strict=True)]
+
+
+def extract_all(texts: Sequence[str], regions: Sequence[str], workers: int = 1,
+                chunk: int = 5_000) -> list[list[str]]:
+    """Contact keys of every ad; with ``workers > 1`` chunks run in worker processes."""
+    parts = [(list(texts[i:i + chunk]), list(regions[i:i + chunk]))
+             for i in range(0, len(texts), chunk)]
+    if workers <= 1 or len(parts) <= 1:
+        return [k for p in parts for k in _extract_chunk(p)]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return [k for res in pool.map(_extract_chunk, parts) for k in res]
+
+
+def analyse(ads: AdTable, settings: ClusterSettings | None = None, workers: int = 1,
+            quarantine: list[dict[str, str]] | None = None, rows_read: int | None = None
+            ) -> Analysis:
+    """Run contact extraction, template clustering, contact networks and leads on ``ads``."""
+    s = settings or ClusterSettings()
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    contacts = extract_all(ads.text, ads.region or ["US"] * len(ads), workers)
+    timings["contacts"] = time.perf_counter() - t
+    t = time.perf_counter()
+    clusters = cluster_ads(ads.text, s, contacts)
+    timings["clusters"] = time.perf_counter() - t
+    t = time.perf_counter()
+    summaries = summarise_clusters(ads.text, clusters.labels, ads.site, ads.city, ads.posted_at)
+    timings["templates"] = time.perf_counter() - t
+    t = time.perf_counter()
+    networks = contact_networks(contacts, ads.text)
+    hub_keys = [h[0] for h in networks.hubs]
+    net_summaries = summarise_networks(networks.labels, contacts, hub_keys, ads.site, ads.city,
+                                       ads.posted_at)
+    timings["networks"] = time.perf_counter() - t
+    t = time.perf_counter()
+    leads = build_leads(ads.ad_id, contacts, clusters.labels, summaries, networks,
+                        net_summaries)
+    timings["leads"] = time.perf_counter() - t
+    return Analysis(ads, contacts, clusters, summaries, networks, net_summaries, leads, s,
+                    timings, quarantine or [], rows_read if rows_read is not None else len(ads))
+
+
+def _write_csv(path: Path, header: list[str], rows: Sequence[Sequence[object]]) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows(rows)
+
+
+def write_outputs(analysis: Analysis, out_dir: str | Path, html_limit: int = 200) -> Path:
+    """Write the output files (see the module docstring) into ``out_dir``; returns the folder."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    a = analysis
+    ids = a.ads.ad_id
+    _write_csv(out / "clusters.csv", ["ad_id", "cluster_id"],
+               [(ids[i], int(c)) for i, c in enumerate(a.clusters.labels)])
+    _write_csv(out / "networks.csv", ["ad_id", "network_id", "contact_points"],
+               [(ids[i], int(c), ";".join(a.contacts[i]))
+                for i, c in enumerate(a.networks.labels)])
+    _write_csv(out / "templates.csv",
+               ["cluster_id", "n_ads", "n_sites", "n_cities", "first_posted", "last_posted",
+                "span_days", "fixed_share", "n_slots", "template", "example_ad_id"],
+               [(c.cluster_id, c.n_ads, c.n_sites, c.n_cities, c.first_posted, c.last_posted,
+                 round(c.span_days, 2), round(c.fixed_share, 3), len(c.slots), c.template,
+                 ids[c.example_index]) for c in a.cluster_summaries])
+    _write_csv(out / "network_summary.csv",
+               ["network_id", "n_ads", "n_contacts", "contacts", "n_sites", "n_cities",
+                "first_posted", "last_posted", "span_days", "growth"],
+               [(n.network_id, n.n_ads, n.n_contacts, ";".join(n.contacts), n.n_sites,
+                 n.n_cities, n.first_posted, n.last_posted, round(n.span_days, 2),
+                 round(n.growth, 3)) for n in a.network_summaries])
+    _write_csv(out / "hubs.csv", ["contact_point", "n_ads", "text_coherence", "reason"],
+               [(k, d, round(c, 3), "named by many ads of unrelated templates; not used to link")
+                for k, d, c in a.networks.hubs])
+    _write_csv(out / "leads.csv",
+               ["rank", "lead_id", "kind", "score", "n_ads", "n_sites", "n_cities",
+                "first_posted", "last_posted", "reasons", "template_or_contacts",
+                "example_ad_ids"],
+               [(r, ld.lead_id, ld.kind, round(ld.score, 3), ld.n_ads, ld.n_sites, ld.n_cities,
+                 ld.first_posted, ld.last_posted, " | ".join(x.text for x in ld.reasons),
+                 ld.description, ";".join(ld.example_ad_ids))
+                for r, ld in enumerate(a.leads, 1)])
+    _write_csv(out / "quarantine.csv", ["row", "rule", "message", "raw"],
+               [(q["row"], q["rule"], q["message"], q["raw"]) for q in a.quarantine])
+    (out / "leads.html").write_text(render_html(a.leads[:html_limit], len(a.ads),
+                                                len(a.leads)), "utf-8")
+    summary = {
+        "software": f"safelight {__version__}",
+        "rows_read": a.rows_read, "ads": len(a.ads), "quarantined": len(a.quarantine),
+        "clusters_2plus": len(a.cluster_summaries), "networks_2plus": len(a.network_summaries),
+        "hub_contact_points": len(a.networks.hubs), "leads": len(a.leads),
+        "boilerplate_examples": [b[0] for b in a.clusters.boilerplate[:15]],
+        "timings_s": {k: round(v, 3) for k, v in {**a.timings, **{
+            f"clusters.{k}": v for k, v in a.clusters.timings.items()}}.items()},
+        "cluster_settings": a.settings.as_dict(),
+        "links": {"candidates": a.clusters.n_candidates, "verified": a.clusters.n_verified,
+                  "accepted": a.clusters.n_accepted, "vetoed_by_contacts": a.clusters.n_vetoed,
+                  "unsupported": a.clusters.n_unsupported},
+        "note": "leads for human review, never verdicts; every score lists its reasons",
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False), "utf-8")
+    (out / "settings.json").write_text(json.dumps(
+        {"version": 1, "software": __version__, "cluster": a.settings.as_dict()}, indent=2),
+        "utf-8")
+    return out
+

@@ -1,0 +1,671 @@
+"""Template clustering: near-duplicate and templated ads, with each cluster's template and slots.
+
+Contract
+--------
+:func:`cluster_ads` takes a sequence of ad texts (and optionally each ad's contact keys) and
+returns a :class:`ClusterResult` whose ``labels[i]`` is the cluster of ad ``i`` (clusters
+numbered from 0 by decreasing size; an ad linked to nothing is a cluster of its own), with the
+accepted links and their similarity (the reason two ads are together). It is deterministic for
+given settings and never loops in Python over pairs of ads:
+
+1. **Features** — each ad becomes the set of its word unigrams and bigrams (lower-cased letters
+   only: digits, number words, prices and phone numbers are left out, since they are the slots
+   that change from ad to ad).
+2. **Boilerplate down-weighting** — plain MinHash merges different operators through sentences
+   they all paste ("100% real photos", "available 24/7"). For every word trigram held by at
+   least ``boilerplate_min_df`` ads, a sample of ``coherence_sample`` of those ads is drawn and
+   the mean MinHash similarity of its pairs is measured: a template's phrases sit in ads that
+   resemble one another (high *coherence*), boilerplate sits in ads that otherwise have little
+   in common. The words covered by a trigram whose coherence is below ``boilerplate_coherence``
+   become private to their ad: they still count in the union of two ads, never in their
+   intersection — an IDF-like weight that, unlike plain document frequency, does not punish a
+   large operator whose own template is frequent.
+3. **Candidates** — MinHash signatures (``num_perm`` multiply-shift hashes, one vectorised
+   minimum per ad) and banded LSH (bands of ``rows`` hashes); ads sharing a band bucket become
+   candidate pairs (neighbours in a per-band random order, so a bucket of ``m`` ads yields
+   ``m - 1`` pairs, not ``m²``).
+4. **Verification** — the MinHash estimate decides clear cases; pairs within ``verify_margin``
+   of ``threshold`` get their exact Jaccard similarity (vectorised sort-and-count over all pairs
+   at once). Three guards against single-linkage chaining follow, all vectorised:
+   *local scaling* (a link must reach ``relative`` × the best similarity either ad has to any
+   candidate, so a copied template — far less similar than the ad's own group — is cut
+   whatever the overall level of editing), *contact veto* (with contacts: a link weaker than
+   ``contact_veto_below`` between two ads naming different non-hub contact points is dropped)
+   and *triangle support* (a link weaker than ``support_below`` needs ``min_common`` linked ads
+   in common, unless it is the only link of both ads). With contacts, two ads naming the same
+   non-hub contact point are linked when their texts are at least ``contact_threshold``
+   similar. Accepted links are merged by a vectorised union-find (min-label hooking with
+   pointer jumping).
+
+:func:`summarise_clusters` describes each cluster of two or more ads: its template (the most
+typical ad's words, with the words that vary across the cluster turned into slots), slot count,
+number of ads, sites, cities and time span.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import unicodedata
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from safelight.detect.contacts import NUMBER_WORDS
+
+__all__ = ["ClusterResult", "ClusterSettings", "ClusterSummary", "cluster_ads",
+           "connected_components", "contact_sets", "minhash_signatures", "summarise_clusters",
+           "tokenize"]
+
+log = logging.getLogger("safelight.detect.templates")
+
+_WORD_RE = re.compile(r"[^\W\d_]{2,}")
+_DISPLAY_RE = re.compile(r"\S+")
+_MASK32 = np.uint64(0xFFFFFFFF)
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    """Parameters of :func:`cluster_ads` (see the module docstring for their meaning)."""
+
+    num_perm: int = 128
+    rows: int = 2
+    threshold: float = 0.18
+    verify_margin: float = 0.12
+    boilerplate_min_df: int = 5
+    boilerplate_coherence: float = 0.2
+    coherence_sample: int = 10
+    boilerplate_rounds: int = 1
+    coherence_perm: int = 32
+    contact_veto_below: float = 0.5
+    support_below: float = 0.35
+    contact_threshold: float = 0.1
+    relative: float = 0.6
+    min_common: int = 2
+    bigrams: bool = True
+    seed: int = 7
+    chunk_nnz: int = 100_000
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.rows <= self.num_perm:
+            raise ValueError(f"rows must be in 1..num_perm, got {self.rows}")
+        if not 0 < self.threshold <= 1:
+            raise ValueError(f"threshold must be in (0, 1], got {self.threshold}")
+
+    def as_dict(self) -> dict[str, object]:
+        """The settings as a JSON-ready dict."""
+        return asdict(self)
+
+
+@dataclass
+class ClusterResult:
+    """Output of :func:`cluster_ads`.
+
+    ``labels`` (int64, one per ad), ``n_candidates`` (distinct candidate pairs), ``n_verified``
+    (pairs checked exactly), ``n_accepted`` (pairs merged), ``n_vetoed`` (text links dropped
+    because the two ads name different contact points), ``n_unsupported`` (weak links dropped
+    because no third ad is linked to both), ``boilerplate`` (the most frequent
+    dropped features, as text, with their document frequency and coherence), ``timings``
+    (seconds per step), and the accepted pairs ``pair_i``/``pair_j`` with their similarity
+    ``pair_sim`` (exact where verified, else the MinHash estimate) — the reason two ads are linked.
+    """
+
+    labels: np.ndarray
+    n_candidates: int = 0
+    n_verified: int = 0
+    n_accepted: int = 0
+    n_vetoed: int = 0
+    n_unsupported: int = 0
+    boilerplate: list[tuple[str, int, float]] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    pair_i: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    pair_j: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    pair_sim: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+
+def tokenize(text: str | None) -> list[str]:
+    """Lower-cased words of two or more letters, without number words (the clustering view)."""
+    if not text:
+        return []
+    t = unicodedata.normalize("NFKC", text).lower().replace("’", "'")
+    return [w for w in _WORD_RE.findall(t) if w not in NUMBER_WORDS]
+
+
+# --------------------------------------------------------------------------- features
+
+
+def _tokens(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Word ids of all ads, flat (``tok``), the ad of each (``doc``), and the vocabulary."""
+    vocab: dict[str, int] = {}
+    ids: list[int] = []
+    lengths = np.zeros(len(texts), dtype=np.int64)
+    for i, text in enumerate(texts):
+        words = tokenize(text)
+        lengths[i] = len(words)
+        ids.extend(vocab.setdefault(w, len(vocab)) for w in words)
+    tok = np.asarray(ids, dtype=np.int64)
+    doc = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
+    words = [""] * len(vocab)
+    for w, i in vocab.items():
+        words[i] = w
+    return tok, doc, words
+
+
+def _features(tok: np.ndarray, doc: np.ndarray, n: int, v: int, bigrams: bool,
+              private: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted unique (doc, feature) pairs as ``doc`` and ``feat`` arrays.
+
+    Feature ids: ``w`` for unigram ``w``; ``v + a * v + b`` for bigram ``a b``; ``-1 - doc`` for
+    an ad without words (so that it matches nothing). A word at a position flagged in
+    ``private`` (and a bigram touching one) gets an id of its own, ``< -n``, that no other ad
+    shares: it counts in the union of two ads, never in their intersection.
+    """
+    v = max(v, 1)
+    pos = np.arange(tok.size, dtype=np.int64)
+    uni = tok.copy()
+    if private is not None:
+        uni[private] = -(1 + n + 2 * pos[private])
+    feats = [uni]
+    docs = [doc]
+    if bigrams and tok.size > 1:
+        same = doc[1:] == doc[:-1]
+        bi = v + tok[:-1] * v + tok[1:]
+        if private is not None:
+            touch = private[:-1] | private[1:]
+            bi = np.where(touch, -(2 + n + 2 * pos[:-1]), bi)
+        feats.append(bi[same])
+        docs.append(doc[:-1][same])
+    has = np.zeros(n, dtype=bool)
+    has[doc] = True
+    empty = np.flatnonzero(~has)
+    feats.append(-1 - empty)
+    docs.append(empty)
+    d = np.concatenate(docs)
+    f = np.concatenate(feats)
+    order = np.lexsort((f, d))
+    d, f = d[order], f[order]
+    keep = np.ones(d.size, dtype=bool)
+    keep[1:] = (d[1:] != d[:-1]) | (f[1:] != f[:-1])
+    return d[keep], f[keep]
+
+
+def _trigrams(tok: np.ndarray, doc: np.ndarray, v: int) -> tuple[np.ndarray, np.ndarray]:
+    """(start position, hashed id) of every word trigram inside one ad."""
+    if tok.size < 3:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64)
+    ok = (doc[2:] == doc[:-2])
+    start = np.flatnonzero(ok)
+    with np.errstate(over="ignore"):
+        h = _splitmix(_splitmix(tok[start].astype(np.uint64)) ^ tok[start + 1].astype(np.uint64))
+        h = _splitmix(h ^ tok[start + 2].astype(np.uint64))
+    return start, h
+
+
+def _splitmix(x: np.ndarray) -> np.ndarray:
+    z = x.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def minhash_signatures(doc: np.ndarray, feat: np.ndarray, n_docs: int, num_perm: int,
+                       seed: int, chunk_nnz: int = 100_000) -> np.ndarray:
+    """MinHash signatures, shape ``(n_docs, num_perm)``, dtype uint32.
+
+    ``doc`` must be sorted and every doc must hold at least one feature. Hash ``k`` of feature
+    ``x`` is the high 32 bits of ``a_k * splitmix64(x) + b_k`` (mod 2⁶⁴, ``a_k`` odd); the
+    signature is the per-doc minimum, computed with ``np.minimum.reduceat`` over chunks of docs.
+    """
+    rng = np.random.default_rng(seed)
+    a = rng.integers(1, 2**63, size=num_perm, dtype=np.uint64) | np.uint64(1)
+    b = rng.integers(0, 2**63, size=num_perm, dtype=np.uint64)
+    h = _splitmix(feat)
+    starts = np.searchsorted(doc, np.arange(n_docs))
+    if n_docs and (np.diff(np.append(starts, doc.size)) == 0).any():
+        raise ValueError("every document needs at least one feature")
+    sig = np.empty((n_docs, num_perm), dtype=np.uint32)
+    d0 = 0
+    while d0 < n_docs:
+        # take docs until about chunk_nnz features
+        end_pos = min(doc.size, starts[d0] + chunk_nnz)
+        d1 = max(d0 + 1, int(np.searchsorted(starts, end_pos, side="left")))
+        d1 = min(d1, n_docs)
+        lo = starts[d0]
+        hi = starts[d1] if d1 < n_docs else doc.size
+        with np.errstate(over="ignore"):
+            hv = h[lo:hi, None] * a[None, :]
+            hv += b[None, :]
+            hv >>= np.uint64(32)
+        sig[d0:d1] = np.minimum.reduceat(hv, starts[d0:d1] - lo, axis=0).astype(np.uint32)
+        d0 = d1
+    return sig
+
+
+def connected_components(n: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Vectorised union-find: the root (smallest member index) of each of ``n`` nodes.
+
+    Each round hooks the larger root of every edge onto the smaller one (``np.minimum.at``) and
+    compresses paths by pointer jumping until every node points at its root.
+    """
+    parent = np.arange(n, dtype=np.int64)
+    u = np.asarray(u, dtype=np.int64)
+    v = np.asarray(v, dtype=np.int64)
+    while u.size:
+        pu, pv = parent[u], parent[v]
+        differ = pu != pv
+        if not differ.any():
+            break
+        pu, pv = pu[differ], pv[differ]
+        u, v = u[differ], v[differ]
+        np.minimum.at(parent, np.maximum(pu, pv), np.minimum(pu, pv))
+        while True:
+            jumped = parent[parent]
+            if np.array_equal(jumped, parent):
+                break
+            parent = jumped
+    return parent
+
+
+def _ragged(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of all entries of ``rows`` in a CSR layout, and the row-number of each."""
+    lens = indptr[rows + 1] - indptr[rows]
+    total = int(lens.sum())
+    owner = np.repeat(np.arange(rows.size), lens)
+    offsets = np.cumsum(lens) - lens
+    pos = np.arange(total) - np.repeat(offsets, lens) + np.repeat(indptr[rows], lens)
+    return pos, owner
+
+
+def _intersections(indptr: np.ndarray, rank: np.ndarray, i: np.ndarray, j: np.ndarray,
+                   chunk: int = 20_000) -> np.ndarray:
+    """Sizes of the intersections of the CSR sets of rows ``i[k]`` and ``j[k]`` (vectorised:
+    the items of both sides, keyed by pair, are sorted once and equal neighbours counted)."""
+    out = np.zeros(i.size, dtype=np.float64)
+    n_feat = int(rank.max(initial=0)) + 1
+    for s in range(0, i.size, chunk):
+        ii, jj = i[s:s + chunk], j[s:s + chunk]
+        pi, oi = _ragged(indptr, ii)
+        pj, oj = _ragged(indptr, jj)
+        keys = np.concatenate([oi * n_feat + rank[pi], oj * n_feat + rank[pj]])
+        keys.sort()
+        dup = keys[1:][keys[1:] == keys[:-1]] // n_feat
+        out[s:s + chunk] = np.bincount(dup, minlength=ii.size)
+    return out
+
+
+def _exact_jaccard(indptr: np.ndarray, rank: np.ndarray, i: np.ndarray, j: np.ndarray
+                   ) -> np.ndarray:
+    """Exact Jaccard similarity of the CSR sets of rows ``i[k]`` and ``j[k]``."""
+    sizes = np.diff(indptr)
+    inter = _intersections(indptr, rank, i, j)
+    union = sizes[i] + sizes[j] - inter
+    return np.where(union > 0, inter / np.maximum(union, 1), 0.0)
+
+
+def _supported(n: int, u: np.ndarray, v: np.ndarray, strong: np.ndarray,
+               min_common: int = 1) -> np.ndarray:
+    """Which edges to keep: strong ones, weak ones whose two ads have at least ``min_common``
+    linked ads in common (triangles), and weak ones that are the only link of both their ads
+    (an isolated pair).
+
+    Single linkage lets one weak, wrong link merge two large groups; a wrong link rarely has
+    a common neighbour, a link inside a template group usually has many.
+    """
+    a = np.concatenate([u, v])
+    b = np.concatenate([v, u])
+    order = np.lexsort((b, a))
+    a, b = a[order], b[order]
+    indptr = np.searchsorted(a, np.arange(n + 1))
+    deg = np.diff(indptr)
+    weak = ~strong
+    keep = strong.copy()
+    if weak.any():
+        common = _intersections(indptr, b, u[weak], v[weak])
+        lone = (deg[u[weak]] == 1) & (deg[v[weak]] == 1)
+        keep[np.flatnonzero(weak)] = (common >= min_common) | lone
+    return keep
+
+
+def contact_sets(contacts: Sequence[Sequence[str]], sig: np.ndarray | None = None,
+                 hub_min_df: int = 10, hub_coherence: float = 0.2, hub_share: float = 0.002,
+                 hub_min: int = 25) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """CSR (``indptr``, ``ids``) of each ad's contact keys without hub contact points, and the
+    hub keys left out.
+
+    With text signatures ``sig`` (one row per ad), a hub is a contact point held by at least
+    ``hub_min_df`` ads whose texts have little in common (coherence below ``hub_coherence``,
+    measured like boilerplate): a booking line or a reused number that many unrelated posters
+    give, while a large operator's own number sits in ads of one template and stays. Without
+    ``sig``, a hub is a key held by more than ``max(hub_min, hub_share * n_ads)`` ads.
+    """
+    index: dict[str, int] = {}
+    ids: list[int] = []
+    lens = np.zeros(len(contacts), dtype=np.int64)
+    for a, keys in enumerate(contacts):
+        uniq = set(keys)
+        lens[a] = len(uniq)
+        ids.extend(index.setdefault(k, len(index)) for k in sorted(uniq))
+    arr = np.asarray(ids, dtype=np.int64)
+    owner = np.repeat(np.arange(len(contacts), dtype=np.int64), lens)
+    hub = np.zeros(len(index), dtype=bool)
+    if sig is not None and arr.size:
+        order = np.lexsort((arr, owner))
+        f_ids, _, coh = _coherence(owner[order], arr[order], sig, hub_min_df, 12, 5)
+        hub[f_ids[coh < hub_coherence]] = True
+    elif arr.size:
+        df = np.bincount(arr, minlength=len(index))
+        hub = df > max(hub_min, hub_share * len(contacts))
+    names = sorted(index, key=index.__getitem__)
+    keep = ~hub[arr] if arr.size else np.zeros(0, dtype=bool)
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(owner[keep], minlength=len(contacts)))])
+    return indptr.astype(np.int64), arr[keep], [names[k] for k in np.flatnonzero(hub)]
+
+
+def _coherence(doc: np.ndarray, feat: np.ndarray, sig: np.ndarray, min_df: int, sample: int,
+               seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(frequent feature ids, their document frequency, their coherence).
+
+    A feature is frequent when at least ``min_df`` ads hold it; its coherence is the mean MinHash
+    agreement (estimated Jaccard similarity) over the pairs of a random sample of ``sample`` of
+    those ads. Vectorised over features: one loop over the sample's pairs only.
+    """
+    uniq, inverse, df = np.unique(feat, return_inverse=True, return_counts=True)
+    frequent = df >= min_df
+    if not frequent.any():
+        return uniq[:0], df[:0], np.zeros(0)
+    rng = np.random.default_rng(seed)
+    sel = frequent[inverse]
+    f_idx, d_sel = inverse[sel], doc[sel]
+    order = np.lexsort((rng.random(f_idx.size), f_idx))
+    f_idx, d_sel = f_idx[order], d_sel[order]
+    first = np.ones(f_idx.size, dtype=bool)
+    first[1:] = f_idx[1:] != f_idx[:-1]
+    group_start = np.maximum.accumulate(np.where(first, np.arange(f_idx.size), 0))
+    rank = np.arange(f_idx.size) - group_start
+    keep = rank < sample
+    compact = np.cumsum(first) - 1
+    mat = np.full((int(compact[-1]) + 1, sample), -1, dtype=np.int64)
+    mat[compact[keep], rank[keep]] = d_sel[keep]
+    total = np.zeros(mat.shape[0])
+    count = np.zeros(mat.shape[0])
+    for x in range(sample):
+        for y in range(x + 1, sample):
+            valid = (mat[:, x] >= 0) & (mat[:, y] >= 0)
+            if not valid.any():
+                continue
+            agree = (sig[mat[valid, x]] == sig[mat[valid, y]]).mean(axis=1)
+            total[valid] += agree
+            count[valid] += 1
+    coh = np.where(count > 0, total / np.maximum(count, 1), 1.0)
+    return uniq[frequent], df[frequent], coh
+
+
+def _lsh_candidates(sig: np.ndarray, r: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    n, k = sig.shape
+    bands = k // r
+    rng = np.random.default_rng(seed)
+    us: list[np.ndarray] = []
+    vs: list[np.ndarray] = []
+    mult = _splitmix(np.arange(1, r + 1, dtype=np.uint64))
+    for band in range(bands):
+        block = sig[:, band * r:(band + 1) * r].astype(np.uint64)
+        with np.errstate(over="ignore"):
+            key = _splitmix((block * mult[None, :]).sum(axis=1) + np.uint64(band))
+        order = np.lexsort((rng.random(n), key))
+        ks = key[order]
+        same = ks[1:] == ks[:-1]
+        us.append(order[:-1][same])
+        vs.append(order[1:][same])
+    u = np.concatenate(us) if us else np.zeros(0, dtype=np.int64)
+    v = np.concatenate(vs) if vs else np.zeros(0, dtype=np.int64)
+    lo, hi = np.minimum(u, v).astype(np.int64), np.maximum(u, v).astype(np.int64)
+    pair = np.unique(lo * n + hi)
+    return pair // n, pair % n
+
+
+def cluster_ads(texts: Sequence[str], settings: ClusterSettings | None = None,
+                contacts: Sequence[Sequence[str]] | None = None) -> ClusterResult:
+    """Cluster ``texts`` into templated / near-duplicate groups (see the module docstring).
+
+    ``contacts`` (optional, one list of contact keys per ad, e.g. from
+    :func:`safelight.detect.contacts.extract_contacts`) adds one rule: a text link weaker than
+    ``contact_veto_below`` is dropped when both ads name contact points and share none (hub
+    contact points excluded) — a copied template posted with someone else's number — and one
+    more kind of link: two ads naming the same non-hub contact point whose texts are at least
+    ``contact_threshold`` similar.
+    """
+    s = settings or ClusterSettings()
+    n = len(texts)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    if n == 0:
+        return ClusterResult(labels=np.zeros(0, dtype=np.int64))
+    tok, tdoc, words = _tokens(texts)
+    v = len(words)
+    doc, feat = _features(tok, tdoc, n, v, s.bigrams)
+    timings["features"] = time.perf_counter() - t0
+
+    t = time.perf_counter()
+    sig0 = minhash_signatures(doc, feat, n, s.coherence_perm, s.seed + 1, s.chunk_nnz)
+    tri_start, tri = _trigrams(tok, tdoc, v)
+    tri64 = tri.view(np.int64)
+    private = np.zeros(tok.size, dtype=bool)
+    doc_k, feat_k = doc, feat
+    bad_ids = np.zeros(0, dtype=np.int64)
+    for rnd in range(s.boilerplate_rounds):
+        # each round measures coherence on texts whose boilerplate found so far is private,
+        # so boilerplate that made ads look alike cannot vouch for itself
+        f_ids, f_df, coh = _coherence(tdoc[tri_start], tri64, sig0, s.boilerplate_min_df,
+                                      s.coherence_sample, s.seed + 2 + rnd)
+        bad = coh < s.boilerplate_coherence
+        bad_ids = np.union1d(bad_ids, f_ids[bad])
+        flagged = tri_start[np.isin(tri64, bad_ids)]
+        for k in range(3):
+            private[flagged + k] = True
+        doc_k, feat_k = _features(tok, tdoc, n, v, s.bigrams, private)
+        if rnd + 1 < s.boilerplate_rounds:
+            sig0 = minhash_signatures(doc_k, feat_k, n, s.coherence_perm, s.seed + 1,
+                                      s.chunk_nnz)
+    bad = np.isin(f_ids, bad_ids)
+    # describe the boilerplate: the most frequent flagged trigrams, as text
+    first_pos = {}
+    for pos_, h in zip(tri_start[np.isin(tri.view(np.int64), f_ids[bad])][:200_000].tolist(),
+                       tri.view(np.int64)[np.isin(tri.view(np.int64), f_ids[bad])][:200_000]
+                       .tolist(), strict=True):
+        first_pos.setdefault(h, pos_)
+    top = np.argsort(-f_df[bad])[:30]
+    boilerplate = [(" ".join(words[w] for w in tok[first_pos[int(f)]:first_pos[int(f)] + 3]),
+                    int(d), float(c))
+                   for f, d, c in zip(f_ids[bad][top], f_df[bad][top], coh[bad][top],
+                                      strict=True) if int(f) in first_pos]
+    timings["boilerplate"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    sig = minhash_signatures(doc_k, feat_k, n, s.num_perm, s.seed, s.chunk_nnz)
+    timings["minhash"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    ci, cj = _lsh_candidates(sig, s.rows, s.seed + 3)
+    timings["lsh"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    est = np.empty(ci.size)
+    step = 50_000
+    for c0 in range(0, ci.size, step):
+        est[c0:c0 + step] = (sig[ci[c0:c0 + step]] == sig[cj[c0:c0 + step]]).mean(1)
+    accept = est >= s.threshold + s.verify_margin
+    border = (~accept) & (est >= s.threshold - s.verify_margin)
+    n_verified = int(border.sum())
+    if n_verified:
+        indptr = np.searchsorted(doc_k, np.arange(n + 1))
+        _, feat_rank = np.unique(feat_k, return_inverse=True)
+        exact = _exact_jaccard(indptr, feat_rank.astype(np.int64), ci[border], cj[border])
+        accept[np.flatnonzero(border)[exact >= s.threshold]] = True
+        est[border] = exact
+    # local scaling: a link must also reach ``relative`` times the best similarity each of its
+    # two ads has to any candidate (a copied template is much less similar than the ad's own
+    # template group, whatever the overall level of editing)
+    best = np.zeros(n)
+    np.maximum.at(best, ci, est)
+    np.maximum.at(best, cj, est)
+    accept &= est >= s.relative * np.minimum(best[ci], best[cj])
+    n_vetoed = 0
+    n_contact = 0
+    if contacts is not None:
+        c_ptr, c_ids, hubs = contact_sets(contacts, sig0)
+        sizes = np.diff(c_ptr)
+        if accept.any():
+            ai, aj = ci[accept], cj[accept]
+            weak = (est[accept] < s.contact_veto_below) & (sizes[ai] > 0) & (sizes[aj] > 0)
+            if weak.any():
+                shared = _intersections(c_ptr, c_ids, ai[weak], aj[weak])
+                veto = np.flatnonzero(accept)[np.flatnonzero(weak)[shared == 0]]
+                accept[veto] = False
+                n_vetoed = int(veto.size)
+        if s.contact_threshold < s.threshold and c_ids.size:
+            # ads naming the same (non-hub) contact point: linked when their texts are at least
+            # ``contact_threshold`` similar (exact Jaccard)
+            owner = np.repeat(np.arange(n), sizes)
+            order = np.lexsort((owner, c_ids))
+            cid, own = c_ids[order], owner[order]
+            same = cid[1:] == cid[:-1]
+            pu, pv = own[:-1][same], own[1:][same]
+            pu, pv = np.minimum(pu, pv), np.maximum(pu, pv)
+            pk = np.unique(pu * n + pv)
+            pu, pv = pk // n, pk % n
+            pu, pv = pu[pu != pv], pv[pu != pv]
+            if pu.size:
+                indptr = np.searchsorted(doc_k, np.arange(n + 1))
+                _, feat_rank = np.unique(feat_k, return_inverse=True)
+                sim = _exact_jaccard(indptr, feat_rank.astype(np.int64), pu, pv)
+                ok = sim >= s.contact_threshold
+                n_contact = int(ok.sum())
+                ci = np.concatenate([ci, pu[ok]])
+                cj = np.concatenate([cj, pv[ok]])
+                # a shared contact point plus a similar text counts as a strong link
+                est = np.concatenate([est, np.maximum(sim[ok], s.support_below)])
+                accept = np.concatenate([accept, np.ones(n_contact, dtype=bool)])
+    n_unsupported = 0
+    if s.support_below > 0 and accept.any():
+        keep = _supported(n, ci[accept], cj[accept], est[accept] >= s.support_below,
+                          s.min_common)
+        n_unsupported = int((~keep).sum())
+        accept[np.flatnonzero(accept)[~keep]] = False
+    timings["verify"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    roots = connected_components(n, ci[accept], cj[accept])
+    uniq, inverse, counts = np.unique(roots, return_inverse=True, return_counts=True)
+    rank = np.empty(uniq.size, dtype=np.int64)
+    rank[np.lexsort((uniq, -counts))] = np.arange(uniq.size)
+    labels = rank[inverse]
+    timings["components"] = time.perf_counter() - t
+    timings["total"] = time.perf_counter() - t0
+    log.info("clustered %d ads: %d candidates, %d verified, %d accepted, %d clusters",
+             n, ci.size, n_verified, int(accept.sum()), uniq.size)
+    return ClusterResult(labels=labels, n_candidates=int(ci.size), n_verified=n_verified,
+                         n_accepted=int(accept.sum()), n_vetoed=n_vetoed,
+                         n_unsupported=n_unsupported, boilerplate=boilerplate, timings=timings,
+                         pair_i=ci[accept], pair_j=cj[accept], pair_sim=est[accept])
+
+
+# --------------------------------------------------------------------------- templates
+
+
+@dataclass
+class ClusterSummary:
+    """One cluster of two or more ads, described for a human.
+
+    ``template`` is the most typical ad's text with the words that vary across the cluster
+    replaced by ``⟨…⟩`` slots (the slot shows that ad's value); ``slots`` lists those values;
+    ``parts`` holds the same as ``(is_slot, text)`` runs (for safe rendering); ``fixed_share`` is
+    the share of the template's words shared by most of the cluster; ``example_index`` is the
+    position of that most typical ad in the input.
+    """
+
+    cluster_id: int
+    n_ads: int
+    n_sites: int
+    n_cities: int
+    first_posted: str
+    last_posted: str
+    span_days: float
+    template: str
+    slots: list[str]
+    fixed_share: float
+    example_index: int
+    parts: list[tuple[bool, str]] = field(default_factory=list)
+
+
+def _template(members: list[list[str]], min_share: float
+              ) -> tuple[int, list[tuple[bool, str]], float]:
+    """(index of the most typical member, its words as (is_slot, text) runs, fixed share)."""
+    sets = [set(m) for m in members]
+    freq: Counter[str] = Counter()
+    for st in sets:
+        freq.update(st)
+    need = max(2, int(np.ceil(min_share * len(sets))))
+    scores = [sum(freq[w] for w in st) / max(len(st), 1) for st in sets]
+    rep = int(np.argmax(scores))
+    parts: list[tuple[bool, str]] = []
+    fixed = 0
+    for w in members[rep]:
+        is_slot = freq[w] < need
+        fixed += not is_slot
+        if parts and parts[-1][0] == is_slot:
+            parts[-1] = (is_slot, parts[-1][1] + " " + w)
+        else:
+            parts.append((is_slot, w))
+    return rep, parts, fixed / max(len(members[rep]), 1)
+
+
+def _days(a: str, b: str) -> float:
+    from datetime import datetime
+
+    try:
+        return (datetime.fromisoformat(b) - datetime.fromisoformat(a)).total_seconds() / 86400
+    except ValueError:
+        return float("nan")
+
+
+def summarise_clusters(texts: Sequence[str], labels: np.ndarray,
+                       sites: Sequence[str | None] | None = None,
+                       cities: Sequence[str | None] | None = None,
+                       posted_at: Sequence[str | None] | None = None,
+                       min_size: int = 2, sample: int = 25, min_share: float = 0.6
+                       ) -> list[ClusterSummary]:
+    """Summaries of the clusters with at least ``min_size`` ads, largest first.
+
+    The template is built from a deterministic sample of at most ``sample`` ads per cluster; a
+    word is fixed when at least ``min_share`` of the sample holds it. Counts of sites and cities
+    ignore empty values; times are ISO 8601 strings (empty or unparseable ones are ignored).
+    """
+    labels = np.asarray(labels)
+    order = np.argsort(labels, kind="stable")
+    ls = labels[order]
+    bounds = np.flatnonzero(np.r_[True, ls[1:] != ls[:-1], True])
+    out: list[ClusterSummary] = []
+    for g in range(bounds.size - 1):
+        idx = order[bounds[g]:bounds[g + 1]]
+        if idx.size < min_size:
+            continue
+        pick = idx[:: max(1, idx.size // sample)][:sample]
+        members = [_DISPLAY_RE.findall(unicodedata.normalize("NFKC", texts[i] or "").lower())
+                   for i in pick]
+        rep, parts, fixed_share = _template(members, min_share)
+        template = " ".join(f"⟨{t}⟩" if slot else t for slot, t in parts)
+        slots = [t for slot, t in parts if slot]
+        site_set = {sites[i] for i in idx if sites[i]} if sites is not None else set()
+        city_set = {(cities[i] or "").strip().lower() for i in idx
+                    if cities[i]} if cities is not None else set()
+        times = sorted(p for i in idx if posted_at is not None and (p := posted_at[i]))
+        first, last = (times[0], times[-1]) if times else ("", "")
+        out.append(ClusterSummary(int(ls[bounds[g]]), int(idx.size), len(site_set),
+                                  len(city_set), first, last,
+                                  _days(first, last) if times else float("nan"), template,
+                                  slots, fixed_share, int(pick[rep]), parts))
+    out.sort(key=lambda c: (-c.n_ads, c.cluster_id))
+    return out

@@ -1,0 +1,128 @@
+"""The release ledger: every release of a hub's data is recorded, and a release whose privacy
+cost would take a dataset past its budget is refused.
+
+Contract: :meth:`Ledger.record` checks the budget, inserts the release and appends an audit
+entry in one transaction — either all three happen or none. Cost is accounted by basic
+(sequential) composition: the epsilons and deltas of a dataset's releases add up. The tables are
+created by store migration 4.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from safelight.release.errors import ReleaseError
+from safelight.store import Hub
+
+_EPS_SLACK = 1e-12
+
+
+class BudgetExceededError(ReleaseError):
+    """A release would take a dataset's cumulative privacy loss past its budget."""
+
+
+@dataclass(frozen=True)
+class Spent:
+    """Cumulative privacy loss of a dataset and its budget (``None`` if none is set)."""
+
+    dataset: str
+    epsilon: float
+    delta: float
+    releases: int
+    budget_epsilon: float | None
+    budget_delta: float | None
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class Ledger:
+    """The ledger of one hub (its ``releases`` and ``privacy_budgets`` tables)."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+        present = {r[0] for r in hub.con.execute(
+            "SELECT table_name FROM information_schema.tables").fetchall()}
+        if not {"releases", "privacy_budgets"} <= present:
+            raise ReleaseError(f"{hub.path}: this hub has no release ledger yet; upgrade "
+                               "safelight and open the hub once to migrate it")
+
+    def set_budget(self, dataset: str, epsilon: float, delta: float = 0.0,
+                   actor: str = "cli") -> None:
+        """Set (or replace) the total privacy budget of ``dataset`` (audited)."""
+        if epsilon < 0 or not 0 <= delta < 1:
+            raise ReleaseError(f"budget must have epsilon >= 0 and 0 <= delta < 1 "
+                               f"(got {epsilon}, {delta})")
+        with self.hub.transaction():
+            self.hub.con.execute(
+                "INSERT OR REPLACE INTO privacy_budgets VALUES (?, ?, ?, ?, ?)",
+                [dataset, epsilon, delta, _now(), actor])
+            self.hub.audit(actor, "release.budget", dataset, {"epsilon": epsilon, "delta": delta})
+
+    def spent(self, dataset: str) -> Spent:
+        """Cumulative (epsilon, delta) of ``dataset`` by basic composition."""
+        eps, delta, n = self.hub.con.execute(
+            "SELECT coalesce(sum(epsilon), 0), coalesce(sum(delta), 0), count(*) "
+            "FROM releases WHERE dataset = ?", [dataset]).fetchone()
+        budget = self.hub.con.execute(
+            "SELECT epsilon, delta FROM privacy_budgets WHERE dataset = ?", [dataset]).fetchone()
+        return Spent(dataset, float(eps), float(delta), int(n),
+                     None if budget is None else float(budget[0]),
+                     None if budget is None else float(budget[1]))
+
+    def check(self, dataset: str, epsilon: float, delta: float = 0.0) -> Spent:
+        """Raise :class:`BudgetExceededError` if a release costing (epsilon, delta) would take
+        ``dataset`` past its budget. A DP release on a dataset without a budget is refused."""
+        s = self.spent(dataset)
+        if epsilon == 0 and delta == 0:
+            return s
+        if s.budget_epsilon is None or s.budget_delta is None:
+            raise BudgetExceededError(
+                f"{dataset}: no privacy budget is set; set one before a differentially private "
+                "release (Ledger.set_budget)")
+        if (s.epsilon + epsilon > s.budget_epsilon + _EPS_SLACK
+                or s.delta + delta > s.budget_delta + _EPS_SLACK):
+            raise BudgetExceededError(
+                f"{dataset}: this release (epsilon {epsilon:g}, delta {delta:g}) would bring the "
+                f"cumulative loss to epsilon {s.epsilon + epsilon:g}, delta {s.delta + delta:g}, "
+                f"over the budget of epsilon {s.budget_epsilon:g}, delta {s.budget_delta:g} "
+                f"({s.releases} earlier releases); release with a smaller epsilon or ask the "
+                "hub operator to raise the budget")
+        return s
+
+    def record(self, dataset: str, method: str, params: dict[str, Any], *,
+               actor: str = "cli", k: int | None = None, length: int | None = None,
+               epsilon: float = 0.0, delta: float = 0.0, rows_in: int | None = None,
+               output_sha256: str | None = None, output_path: str | None = None) -> int:
+        """Check the budget, record the release and audit it, in one transaction; returns the
+        release id. Raises :class:`BudgetExceededError` (nothing recorded) if over budget."""
+        with self.hub.transaction():
+            self.check(dataset, epsilon, delta)
+            rid = int(self.hub.con.execute("SELECT nextval('release_ids')").fetchone()[0])
+            entry = self.hub.audit(actor, "release", f"{dataset}#{rid}", {
+                "method": method, "k": k, "length": length, "epsilon": epsilon,
+                "delta": delta, "output_sha256": output_sha256})
+            self.hub.con.execute(
+                "INSERT INTO releases VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [rid, dataset, method, _now(), actor, k, length, epsilon, delta, rows_in,
+                 output_sha256, output_path, json.dumps(params, sort_keys=True, default=str),
+                 entry.seq])
+        return rid
+
+    def releases(self, dataset: str | None = None) -> list[dict[str, Any]]:
+        """Recorded releases, oldest first (optionally of one dataset)."""
+        sql = "SELECT * FROM releases"
+        args: list[Any] = []
+        if dataset is not None:
+            sql += " WHERE dataset = ?"
+            args.append(dataset)
+        cur = self.hub.con.execute(sql + " ORDER BY release_id", args)
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+__all__ = ["BudgetExceededError", "Ledger", "Spent"]

@@ -1,0 +1,57 @@
+"""Typed release settings that save to versioned JSON next to every release."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from safelight import __version__
+
+SETTINGS_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class ReleaseSettings:
+    """What was released, how, and by which software.
+
+    :param method: ``aggregates`` or ``synthetic``.
+    :param k: the threshold: no released combination describes 1..k-1 people.
+    :param length: the reporting length (longest combination the guarantee covers).
+    :param source: the input table (path as given) and its sha256.
+    :param params: method-specific parameters (rounding, seed, iterations ...).
+    """
+
+    method: str
+    k: int
+    length: int
+    source: dict[str, Any]
+    params: dict[str, Any] = field(default_factory=dict)
+    software: str = f"safelight {__version__}"
+    settings_format: int = SETTINGS_FORMAT
+    created_at: str = field(
+        default_factory=lambda: dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat())
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def save(self, path: Path) -> Path:
+        path.write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n", "utf-8")
+        return path
+
+
+def file_source(path: str | Path) -> dict[str, Any]:
+    """``{"path", "sha256", "bytes"}`` of an input file (streamed)."""
+    import hashlib
+
+    p = Path(path)
+    h = hashlib.sha256()
+    with p.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return {"path": str(p), "sha256": h.hexdigest(), "bytes": p.stat().st_size}
+
+
+__all__ = ["SETTINGS_FORMAT", "ReleaseSettings", "file_source"]

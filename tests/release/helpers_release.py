@@ -1,0 +1,26 @@
+"""Small generated tables for the release tests (made by the tests' own code)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from safelight.release.table import CategoricalTable, from_columns
+
+
+def random_table(seed: int, n: int = 300, cards: tuple[int, ...] = (3, 4, 5, 2),
+                 missing: float = 0.05, skew: float = 1.3) -> CategoricalTable:
+    """Correlated categorical columns with skewed values (so rare combinations exist)."""
+    rng = np.random.default_rng(seed)
+    cols: dict[str, list[str]] = {}
+    base = rng.zipf(skew + 0.5, size=n) % 7
+    for j, c in enumerate(cards):
+        w = 1.0 / np.arange(1, c + 1) ** skew
+        w /= w.sum()
+        v = rng.choice(c, size=n, p=w)
+        tie = rng.random(n) < 0.4
+        v = np.where(tie, base % c, v)
+        vals = [f"c{j}v{x}" for x in v]
+        for i in np.flatnonzero(rng.random(n) < missing):
+            vals[i] = ""
+        cols[f"col{j}"] = vals
+    return from_columns(cols)

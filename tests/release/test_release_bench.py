@@ -1,0 +1,31 @@
+"""bench/release/run.py in its fast mode (in process, on the real CTDC table)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "release" / "run.py"
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("release_bench", BENCH)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.realdata
+def test_bench_fast_one_method(shared_data) -> None:
+    bench = _bench()
+    path = shared_data / "ctdc" / "bench_ctdc10.csv"
+    ours = bench.run_one("safelight k-aggregates", path, fast=True)
+    sds = bench.run_one("SDS-style k-aggregates", path, fast=True)
+    assert ours["rows"] == sds["rows"] == 3000
+    assert ours["leaked"] == sds["leaked"] == 0
+    assert len(ours["error"]) == 3 and ours["seconds"] >= 0 and ours["peak_rss_mb"] > 0
+    # SDS keeps every common combination (rounded); complementary suppression withholds some
+    assert sds["lost_share"] == 0 and ours["lost_share"] > 0
+    assert "| safelight k-aggregates |" in bench._markdown([ours, sds])

@@ -1,0 +1,87 @@
+"""Contact-point extraction: unit cases per obfuscation and the labelled evaluation set."""
+
+from __future__ import annotations
+
+import pytest
+
+from safelight.detect.contacts import deobfuscate, extract_contacts
+from safelight.detect.testdata import PHONE_STYLES, contact_cases, evaluate
+
+
+def keys(text: str, region: str = "US") -> list[str]:
+    return [c.key for c in extract_contacts(text, region)]
+
+
+@pytest.mark.parametrize(("text", "region", "expected"), [
+    ("call nine one seven five five five zero one two three", "US", ["phone:+19175550123"]),
+    ("Звоніть нуль п’ять нуль один два три чотири п'ять шість сім", "UA", ["phone:+380501234567"]),
+    ("Звони восемь девять один два три четыре пять шесть семь восемь девять", "RU",
+     ["phone:+79123456789"]),
+    ("llama seis uno dos tres cuatro cinco seis siete ocho", "ES", ["phone:+34612345678"]),
+    ("sună zero șapte unu doi zero trei patru cinci șase șapte", "RO", ["phone:+40712034567"]),
+    ("llama 6l2 34 S6 78", "ES", ["phone:+34612345678"]),
+    ("９１７ ５５５ ０１２３", "US", ["phone:+19175550123"]),
+    ("9️⃣1️⃣7️⃣5️⃣5️⃣5️⃣0️⃣1️⃣2️⃣3️⃣", "US", ["phone:+19175550123"]),
+    ("(201) 555-0123", "US", ["phone:+12015550123"]),
+    ("2.0.1.5.5.5.0.1.2.3", "US", ["phone:+12015550123"]),
+    ("8 (912) 345-67-89", "RU", ["phone:+79123456789"]),
+    ("00380501234567", "US", ["phone:+380501234567"]),
+    ("viber: 050-123-45-67 / 067 123 4567", "UA", ["phone:+380501234567", "phone:+380671234567"]),
+    ("anna.k at gmail dot com", "US", ["email:anna.k@gmail.com"]),
+    ("anna[at]mail(dot)ru", "RU", ["email:anna@mail.ru"]),
+    ("masha собака yandex точка ru", "RU", ["email:masha@yandex.ru"]),
+    ("tg: @sweet_anna t.me/Anna_VIP", "UA", ["telegram:sweet_anna", "telegram:anna_vip"]),
+    ("insta: anna.k", "US", ["instagram:anna.k"]),
+    ("www.Site.com/profile/ and https://x.example.org/a?b=1.", "US",
+     ["url:site.com/profile", "url:x.example.org/a"]),
+    ("write @lena_x", "US", ["handle:lena_x"]),
+])
+def test_extracts(text: str, region: str, expected: list[str]) -> None:
+    assert keys(text, region) == expected
+
+
+def test_channel_of_phone() -> None:
+    cps = extract_contacts("WhatsApp +40 712 034 567, Viber 050 123 4567", "UA")
+    assert [(c.value, c.channel) for c in cps] == [("+40712034567", "whatsapp"),
+                                                   ("+380501234567", "viber")]
+    assert extract_contacts("wa.me/380501234567")[0].channel == "whatsapp"
+
+
+@pytest.mark.parametrize("text", [
+    "Price 200$ per hour, 24/7. Age 23, height 170 cm, 90-60-90.",
+    "Open from 10:00 to 22:00, posted 12.05.2024 in room 305.",
+    "One girl, two friends, three hours. Salary 1500-2000 EUR.",
+    "Одна дівчина, два дні, три години. Зарплата 1200-1500 євро.",
+    "Meet at hotel dot. SOS", "", "@", "+", "\x00\ufeff\u20e3",
+])
+def test_no_false_contacts(text: str) -> None:
+    assert keys(text) == []
+
+
+def test_words_need_a_run() -> None:
+    assert deobfuscate("one girl, two friends") == "one girl, two friends"
+    assert deobfuscate("917 555 0123 one girl") == "917 555 0123 one girl"
+
+
+def test_never_raises_on_junk() -> None:
+    import random
+
+    rng = random.Random(1)
+    alphabet = "0123456789 +()-.@[]atdo:/OIlS\u20e3\ufe0fоднаtwo"
+    for _ in range(300):
+        s = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 80)))
+        extract_contacts(s, rng.choice(["US", "UA", "XX", ""]))
+
+
+def test_evaluation_set_precision_recall() -> None:
+    cases = contact_cases(600, seed=8)
+    assert len(cases) >= 500
+    assert {c.lang for c in cases} == {"en", "uk", "ru", "es", "ro"}
+    styles = {s for c in cases for s in c.styles}
+    assert {f"phone_{s}" for s in PHONE_STYLES} <= styles
+    assert "negative" in styles
+    assert contact_cases(50, seed=3) == contact_cases(50, seed=3)  # deterministic
+    result = evaluate(cases, extract_contacts)
+    assert result["tp"] + result["fn"] >= 600
+    assert result["precision"] >= 0.97, result["errors"]
+    assert result["recall"] >= 0.97, result["errors"]
