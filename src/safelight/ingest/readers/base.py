@@ -176,3 +176,20 @@ def cell_text(value: Any) -> str | None:
     if isinstance(value, bytes):
         return value.decode("utf-8", "surrogateescape")
     return str(value)
+
+
+def guard_decoder(path: Path, what: str, chunks: Iterator[Chunk]) -> Iterator[Chunk]:
+    """Pass ``chunks`` through; a third-party decoder failing on damaged input (bad
+    compression, broken XML or pages — it may raise anything) becomes one
+    :class:`~safelight.errors.InputFileError`, so the ingest writes nothing and says why."""
+    rows = 0
+    try:
+        for chunk in chunks:
+            rows += chunk.rows_read
+            yield chunk
+    except InputFileError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any decoder failure means a damaged file
+        raise InputFileError(path, f"the {what} is damaged and cannot be read after {rows} rows "
+                             f"({type(exc).__name__}: {' '.join(str(exc).split())[:200]})",
+                             "export the file again") from None

@@ -8,7 +8,15 @@ from pathlib import Path
 import pyarrow as pa
 
 from safelight.errors import InputFileError
-from safelight.ingest.readers.base import ROW, Chunk, Reader, ReadOptions, cell_text, clean_header
+from safelight.ingest.readers.base import (
+    ROW,
+    Chunk,
+    Reader,
+    ReadOptions,
+    cell_text,
+    clean_header,
+    guard_decoder,
+)
 
 
 class ParquetReader(Reader):
@@ -48,19 +56,4 @@ class ParquetReader(Reader):
             yield Chunk(pa.Table.from_arrays(arrays, names=[*self.columns, ROW]))
 
     def chunks(self) -> Iterator[Chunk]:
-        """The chunks; a damaged Parquet file (bad compression, broken XML or pages) is a file fault.
-
-        Third-party decoders raise many kinds of errors on damaged input; each becomes one
-        :class:`~safelight.errors.InputFileError`, so the ingest writes nothing and says why.
-        """
-        rows = 0
-        try:
-            for chunk in self._chunks():
-                rows += chunk.rows_read
-                yield chunk
-        except InputFileError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - any decoder failure means a damaged file
-            raise InputFileError(self.path, f"the Parquet file is damaged and cannot be read after {rows} rows "
-                                 f"({type(exc).__name__}: {' '.join(str(exc).split())[:200]})",
-                                 "export the file again") from None
+        return guard_decoder(self.path, "Parquet file", self._chunks())

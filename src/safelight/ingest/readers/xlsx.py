@@ -17,6 +17,7 @@ from safelight.ingest.readers.base import (
     _printable,
     cell_text,
     clean_header,
+    guard_decoder,
 )
 
 _CELL = re.compile(rb'<c r="([A-Z]+)([0-9]+)"[^>]*?(?:/>|>(.*?)</c>)', re.S)
@@ -200,19 +201,4 @@ class XlsxReader(Reader):
             fh.close()
 
     def chunks(self) -> Iterator[Chunk]:
-        """The chunks; a damaged workbook (bad compression, broken XML or pages) is a file fault.
-
-        Third-party decoders raise many kinds of errors on damaged input; each becomes one
-        :class:`~safelight.errors.InputFileError`, so the ingest writes nothing and says why.
-        """
-        rows = 0
-        try:
-            for chunk in self._chunks():
-                rows += chunk.rows_read
-                yield chunk
-        except InputFileError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - any decoder failure means a damaged file
-            raise InputFileError(self.path, f"the workbook is damaged and cannot be read after {rows} rows "
-                                 f"({type(exc).__name__}: {' '.join(str(exc).split())[:200]})",
-                                 "export the file again") from None
+        return guard_decoder(self.path, "workbook", self._chunks())
