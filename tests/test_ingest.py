@@ -259,3 +259,14 @@ def test_consent_withdrawal_is_sticky_and_erases_identity(tmp_path, hub, profile
     assert got == {"2": "withdrawn", "99": "withdrawn"}
     assert hub.con.execute("SELECT count(*) FROM identities WHERE record_id IN ('2', '99')").fetchone()[0] == 0
     assert hub.verify_audit()[0]
+
+
+def test_future_is_judged_against_the_day_of_the_ingest(tmp_path, hub):
+    import datetime as dt
+
+    prof = tmp_path / "p.yaml"
+    prof.write_text("profile: t\nrecord_id: id\nfields: {registration_date: {column: d, date_formats: ['%Y-%m-%d']}}\n")
+    today = dt.date.today()
+    rows = [["id", "d"], ["1", today.isoformat()], ["2", (today + dt.timedelta(days=1)).isoformat()]]
+    ingest_file(hub, write(tmp_path / "a.csv", rows, delimiter=","), contributor="x", profile=load_profile(prof))
+    assert quarantine_rules(hub) == {3: ["date_in_future"]}

@@ -12,6 +12,7 @@ is enough.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections.abc import Callable
@@ -28,7 +29,6 @@ from safelight.ingest.readers import ROW
 from safelight.ingest.values import (
     MISSING,
     NUMERIC_DATE_FORMATS,
-    TODAY,
     ParseResult,
     code_lookup,
     count_parser,
@@ -187,6 +187,7 @@ class ChunkConverter:
                  duplicated: set[str] | None = None) -> None:
         self.profile = profile
         self.path = path
+        self.today = dt.date.today()  # dates after it are in the future (per ingest, not per import)
         self.file_sha256 = file_sha256
         own = set(columns)
         self.rename = {c: profile.aliases[c] for c in columns
@@ -424,7 +425,7 @@ class ChunkConverter:
                 month_len = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])[np.clip(m, 0, 12)]
                 ok &= (d >= 1) & (d <= month_len + ((m == 2) & leap))
             key = y * 10_000 + np.maximum(m, 1) * 100 + np.maximum(d, 1)  # earliest day the value allows
-            ok &= key <= TODAY.year * 10_000 + TODAY.month * 100 + TODAY.day
+            ok &= key <= self.today.year * 10_000 + self.today.month * 100 + self.today.day
             year = np.where(ok, y, year)
             month = np.where(ok, m, month)
             day = np.where(ok, d, day)

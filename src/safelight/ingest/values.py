@@ -18,7 +18,6 @@ from safelight.standard.codelists import codelist
 from safelight.standard.crosswalk import normalise_key
 from safelight.standard.schema import Field
 
-TODAY = dt.date.today()
 MISSING = object()  # a lookup found nothing (distinct from an explicit null mapping)
 # Each parser maps one distinct normalised raw value to (canonical value, error) where error is
 # None or (rule, message).
@@ -85,6 +84,7 @@ def date_regex(fmt: str) -> str | None:
 
 
 def make_date_parser(formats: tuple[str, ...], *, past_only: bool) -> Callable[[str], ParseResult]:
+    today = dt.date.today()  # taken when the parser is made, so a long-running process stays right
     parsers = [_compile_date_format(f) for f in (formats or NUMERIC_DATE_FORMATS)]
     tried = ", ".join(formats or NUMERIC_DATE_FORMATS)
 
@@ -108,7 +108,7 @@ def make_date_parser(formats: tuple[str, ...], *, past_only: bool) -> Callable[[
                     return None, ("invalid_date", f"{raw!r} is not a calendar date")
             else:
                 date = None
-            if past_only and (date or dt.date(y, m or 1, 1)) > TODAY:
+            if past_only and (date or dt.date(y, m or 1, 1)) > today:
                 return None, ("date_in_future", f"{raw!r} lies in the future")
             return (y, m, d, date), None
         return None, ("invalid_date", f"{raw!r} matches none of the date formats ({tried})")
