@@ -214,4 +214,8 @@ CREATE TABLE privacy_budgets (
 """),
 ]
 
+# Stages add their migration as a new (version, description, SQL) entry above; keep versions unique.
+MIGRATIONS.sort(key=lambda m: m[0])
+if len({m[0] for m in MIGRATIONS}) != len(MIGRATIONS):  # pragma: no cover - a developer error
+    raise RuntimeError("two hub migrations share a version number")
 LATEST_VERSION = MIGRATIONS[-1][0]
