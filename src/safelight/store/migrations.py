@@ -212,6 +212,27 @@ CREATE TABLE privacy_budgets (
     set_by VARCHAR NOT NULL
 );
 """),
+    (5, "web application: user accounts and server-side sessions", """
+CREATE TABLE web_users (
+    username VARCHAR PRIMARY KEY,
+    role VARCHAR NOT NULL,               -- admin | contributor | analyst | reviewer | viewer
+    contributor VARCHAR,                 -- the one contributor a 'contributor' account acts for
+    password_hash VARCHAR NOT NULL,      -- argon2id
+    totp_secret VARCHAR,                 -- base32; required for admin, analyst, reviewer
+    active BOOLEAN NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    created_by VARCHAR NOT NULL,
+    last_login_at TIMESTAMP
+);
+CREATE TABLE web_sessions (
+    session_hash VARCHAR PRIMARY KEY,    -- sha256 of the cookie value (the value is never stored)
+    username VARCHAR NOT NULL,
+    csrf_token VARCHAR NOT NULL,
+    stage VARCHAR NOT NULL,              -- 'totp' (second factor pending) | 'full'
+    created_at TIMESTAMP NOT NULL,
+    last_seen_at TIMESTAMP NOT NULL
+);
+"""),
 ]
 
 # Stages add their migration as a new (version, description, SQL) entry above; keep versions unique.
