@@ -233,6 +233,115 @@ CREATE TABLE web_sessions (
     last_seen_at TIMESTAMP NOT NULL
 );
 """),
+    (6, "refer: service directory (HSDS 3.0 + sealed locations), caseworkers, referral consents, referrals", """
+CREATE SEQUENCE refer_import_ids START 1;
+CREATE TABLE refer_imports (
+    import_id INTEGER PRIMARY KEY,
+    file_name VARCHAR NOT NULL,
+    file_sha256 VARCHAR NOT NULL,
+    file_format VARCHAR NOT NULL,        -- hsds-json | hsds-csv
+    imported_at TIMESTAMP NOT NULL,
+    actor VARCHAR NOT NULL,
+    software_version VARCHAR NOT NULL,
+    rows_read BIGINT NOT NULL,
+    rows_accepted BIGINT NOT NULL,
+    rows_quarantined BIGINT NOT NULL
+);
+CREATE TABLE refer_organizations (
+    organization_id VARCHAR PRIMARY KEY,
+    name VARCHAR NOT NULL,
+    doc JSON NOT NULL,                   -- the HSDS organization object
+    import_id INTEGER NOT NULL
+);
+-- One row per service: the public HSDS document and the flattened fields matching needs.
+-- latitude/longitude are the PUBLIC position (site, or the front door of a confidential service).
+CREATE TABLE refer_services (
+    service_id VARCHAR PRIMARY KEY,
+    organization_id VARCHAR NOT NULL,
+    name VARCHAR NOT NULL,
+    status VARCHAR NOT NULL,
+    country VARCHAR,
+    region VARCHAR,
+    place VARCHAR,
+    latitude DOUBLE,
+    longitude DOUBLE,
+    needs VARCHAR[] NOT NULL,
+    languages VARCHAR[] NOT NULL,
+    interpretation BOOLEAN NOT NULL,
+    min_age INTEGER,
+    max_age INTEGER,
+    genders VARCHAR[],
+    nationalities VARCHAR[],
+    legal_statuses VARCHAR[],
+    children VARCHAR,                    -- accepted | not_accepted | NULL (not stated)
+    capacity_available INTEGER,
+    capacity_maximum INTEGER,
+    hours JSON,                          -- [[weekday 0-6, opens minute, closes minute], ...]; NULL: not stated
+    confidential BOOLEAN NOT NULL,
+    public_doc JSON NOT NULL,            -- HSDS service object holding public data only
+    import_id INTEGER NOT NULL
+);
+-- Real locations of confidential services, AES-256-GCM sealed with the operator's key.
+CREATE TABLE refer_sealed_locations (
+    service_id VARCHAR NOT NULL,
+    location_id VARCHAR NOT NULL,
+    key_id VARCHAR NOT NULL,
+    nonce BLOB NOT NULL,
+    ciphertext BLOB NOT NULL,
+    sealed_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (service_id, location_id)
+);
+CREATE TABLE refer_quarantine (
+    import_id INTEGER NOT NULL,
+    entity VARCHAR NOT NULL,             -- service | organization | location | ... (HSDS table)
+    source_row BIGINT NOT NULL,
+    object_id VARCHAR,
+    rules VARCHAR[] NOT NULL,
+    reasons JSON NOT NULL,
+    raw VARCHAR NOT NULL
+);
+CREATE TABLE refer_caseworkers (
+    caseworker VARCHAR PRIMARY KEY,
+    organization VARCHAR,
+    may_reveal BOOLEAN NOT NULL,         -- may see the real location of confidential services
+    granted_by VARCHAR NOT NULL,
+    granted_at TIMESTAMP NOT NULL
+);
+CREATE SEQUENCE refer_consent_ids START 1;
+CREATE TABLE refer_consents (
+    consent_id BIGINT PRIMARY KEY,
+    contributor VARCHAR NOT NULL,
+    record_id VARCHAR NOT NULL,
+    given_on DATE NOT NULL,
+    recorded_by VARCHAR NOT NULL,
+    recorded_at TIMESTAMP NOT NULL,
+    scope VARCHAR NOT NULL,              -- 'referral' (any service) or 'referral:<service_id>'
+    note VARCHAR,
+    withdrawn_at TIMESTAMP
+);
+CREATE SEQUENCE refer_referral_ids START 1;
+-- HTCDS outgoing referral (cas_ referral details): organisation, date, caseworker, reason, details.
+CREATE TABLE refer_referrals (
+    referral_id BIGINT PRIMARY KEY,
+    contributor VARCHAR NOT NULL,
+    record_id VARCHAR NOT NULL,
+    service_id VARCHAR NOT NULL,
+    organization_id VARCHAR NOT NULL,
+    organization_name VARCHAR NOT NULL,
+    referral_date DATE NOT NULL,
+    reason VARCHAR NOT NULL,             -- AdditionalServicesRequired | MigrationOrChangeOfLocation | Other
+    needs VARCHAR[] NOT NULL,
+    details VARCHAR,
+    caseworker VARCHAR NOT NULL,
+    consent_id BIGINT NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    audit_seq BIGINT NOT NULL
+);
+CREATE VIEW case_referrals AS
+    SELECT r.contributor, r.record_id, r.referral_id, r.referral_date, r.organization_name,
+           r.service_id, r.reason, r.needs, r.caseworker, c.consent AS case_consent
+    FROM refer_referrals r JOIN cases c USING (contributor, record_id);
+"""),
 ]
 
 # Stages add their migration as a new (version, description, SQL) entry above; keep versions unique.
