@@ -38,6 +38,10 @@ def _common(fn: Callable[..., Any]) -> Callable[..., Any]:
                      help="Suppress counts below this (default 5 for glotip, 11 for hub)."),
         click.option("--regions", "region_table", type=click.Path(exists=True, dir_okay=False),
                      help="A deployment's UNODC region table (CSV alpha3,unodc_region)."),
+        click.option("--conflict-list", "conflict_table",
+                     type=click.Path(exists=True, dir_okay=False),
+                     help="A deployment's conflict-affected countries by year (CSV; default: "
+                          "the shipped, cited list)."),
         click.option("--settings", "settings_file",
                      type=click.Path(exists=True, dir_okay=False, path_type=Path),
                      help="Settings JSON written by an earlier run; options override it."),
@@ -64,7 +68,7 @@ def report() -> None:
               help="With a hub: the GLOTIP contribution id (default: the latest).")
 @_run
 def glotip_cmd(source: Path, out_dir: Path, threshold: int | None, region_table: str | None,
-               settings_file: Path | None, censored: str | None, base_year: int | None,
+               settings_file: Path | None, conflict_table: str | None, censored: str | None, base_year: int | None,
                compare_year: int | None, contribution_id: int | None) -> None:
     """Report UNODC GLOTIP country data: FILE (data_glotip.xlsx) or a HUB that holds it."""
     from safelight.report.glotip import glotip_report
@@ -73,7 +77,7 @@ def glotip_cmd(source: Path, out_dir: Path, threshold: int | None, region_table:
 
     t0 = time.perf_counter()
     settings = _settings(settings_file, 5, threshold=threshold, region_table=region_table,
-                         censored=censored, base_year=base_year, compare_year=compare_year,
+                         conflict_table=conflict_table, censored=censored, base_year=base_year, compare_year=compare_year,
                          contribution_id=contribution_id)
     with glotip_source(source, settings) as src:
         rep = glotip_report(src, settings)
@@ -84,18 +88,22 @@ def glotip_cmd(source: Path, out_dir: Path, threshold: int | None, region_table:
 @report.command("hub")
 @click.argument("hub", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @_common
+@click.option("--unit", type=click.Choice(["auto", "persons", "records"]),
+              help="Count persons (after linkage) or records; auto (default) counts persons "
+                   "when the hub has a linkage run.")
 @_run
 def hub_cmd(hub: Path, out_dir: Path, threshold: int | None, region_table: str | None,
-            settings_file: Path | None) -> None:
-    """Report a hub's case records (records, not persons: linkage results are not used yet)."""
+            settings_file: Path | None, conflict_table: str | None, unit: str | None) -> None:
+    """Report a hub's victims: persons after linkage, or records when no linkage run exists."""
     from safelight.report.hub import hub_report
     from safelight.report.render import write_report
     from safelight.report.sources import hub_source
 
     t0 = time.perf_counter()
-    settings = _settings(settings_file, 11, threshold=threshold, region_table=region_table)
+    settings = _settings(settings_file, 11, threshold=threshold, region_table=region_table,
+                         conflict_table=conflict_table, unit=unit)
     with hub_source(hub, settings) as src:
         rep = hub_report(src, settings)
     paths = write_report(rep, out_dir)
     click.echo(f"hub report written to {paths['html']} ({time.perf_counter() - t0:.1f} s); "
-               "counts are of case records, not persons")
+               f"it counts {rep.counting_unit}")

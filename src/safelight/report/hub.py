@@ -1,18 +1,22 @@
-"""Indicators from the hub's case records (table ``cases``).
+"""Indicators from the hub's case records (table ``cases``), counted as persons after linkage.
 
 Contract:
 
 * **Only records whose consent allows statistics** (``consent_statistics``) are counted; the
   number left out is reported.
-* **Records, not persons.** The report does not yet use linkage results: a person reported by
-  two agencies is counted twice. Every output says so (``counting_unit``); when linkage exists this module will
-  count clusters instead.
+* **Persons, not records**, when the hub has a linkage run: records that linkage joined count
+  once, and a person's attributes are taken by the rule of :mod:`safelight.report.units`
+  (earliest record for the situation at identification, most recent for gender and
+  citizenship, union of multi-valued fields). Records that cannot be linked (no linkage
+  consent, or ingested after the last run) count as one person each. **Without a linkage run
+  the report counts records** and says so in every output (indicator ids ``records_*``, unit
+  ``records``, counting unit, limitations). ``ReportSettings.unit`` forces either.
 * **Groups.** Women, men, girls, boys = gender (female/male) × minor/adult, where minor/adult is
-  ``majority_status`` or, when that is missing, ``age_years < 18``. Records with another or
+  ``majority_status`` or, when that is missing, ``age_years < 18``. Units with another or
   unrecorded gender, or no age information, form the group ``not_recorded`` — counted, never
   dropped, and outside the denominators of shares by group.
-* **Multi-valued fields** (forms of exploitation): a record counts once under each form it
-  has; the denominator of a share is the records of the group with at least one form recorded
+* **Multi-valued fields** (forms of exploitation): a unit counts once under each form it
+  has; the denominator of a share is the units of the group with at least one form recorded
   (CTDC's rule), so shares add to more than 100 %.
 * **Flows** compare ``citizenship`` with ``country_of_exploitation`` through
   :func:`safelight.standard.geography.is_cross_border`; regions come from the UNODC region table
@@ -39,6 +43,7 @@ from safelight.report.model import (
     share,
 )
 from safelight.report.sources import Source
+from safelight.report.units import RECORDS_SQL, CountingUnit, counting_unit
 from safelight.standard.codelists import codelist
 from safelight.standard.geography import is_cross_border, region_of
 
@@ -46,32 +51,22 @@ log = logging.getLogger("safelight.report.hub")
 
 GROUPS = ("women", "men", "girls", "boys")
 ALL_GROUPS = (*GROUPS, "not_recorded")
-COUNTING_UNIT = ("case records (not persons: this report does not yet use linkage results, so a "
-                 "person recorded by two agencies counts twice)")
 
 LIMITATIONS = [
-    "These are counts of case RECORDS, not of persons: the report does not yet use linkage "
-    "results, so a victim known to several contributors is counted once per record.",
     "Only records whose consent allows statistical use are counted; records without that "
     "consent (or with consent withdrawn) are excluded from every number.",
     "Records describe victims identified or reported to the contributing agencies: they "
     "measure who was identified (agency mandates, outreach, identification bias), not the "
     "prevalence of trafficking.",
-    "Coverage differs between contributors, countries and years; shares describe the records "
-    "held, not a population.",
+    "Coverage differs between contributors, countries and years; shares describe the victims "
+    "known to the hub, not a population.",
     "Small counts are suppressed (below the threshold) together with any cell that would let "
     "them be recomputed from a published total.",
 ]
 
-GROUP_SQL = """CASE
-  WHEN gender NOT IN ('female', 'male') OR gender IS NULL THEN 'not_recorded'
-  WHEN coalesce(majority_status = 'minor', age_years < 18) IS NULL THEN 'not_recorded'
-  WHEN coalesce(majority_status = 'minor', age_years < 18) THEN
-       CASE gender WHEN 'female' THEN 'girls' ELSE 'boys' END
-  ELSE CASE gender WHEN 'female' THEN 'women' ELSE 'men' END END"""
-
-BASE = f"""WITH c AS (SELECT *, {GROUP_SQL} AS grp FROM cases WHERE consent_statistics)
-"""
+#: The record-counting unit, for callers that compute one indicator without deciding the unit.
+RECORDS = CountingUnit(kind="records", sql=RECORDS_SQL, description="case records",
+                       limitations=[])
 
 
 def _exact(n: float) -> Estimate:
@@ -84,20 +79,26 @@ def excluded_records(src: Source) -> int:
         "SELECT count(*) FROM cases WHERE NOT consent_statistics").fetchone()[0])
 
 
-def records_by_sex_age(src: Source) -> Indicator:
-    """Records per year of registration and group, with each group's share of known groups."""
-    sql = BASE + """SELECT year_of_registration AS year, grp, count(*) AS n FROM c
+def _filters(u: CountingUnit, **extra: object) -> dict[str, object]:
+    return {"table": "cases", "consent_statistics": True, "counting_unit": u.kind, **extra}
+
+
+def by_sex_age(src: Source, u: CountingUnit = RECORDS) -> Indicator:
+    """Units (persons or records) per year of (first) registration and group, with each group's
+    share of the known groups."""
+    sql = u.sql + """SELECT year_of_registration AS year, grp, count(*) AS n FROM c
 GROUP BY ALL ORDER BY ALL"""
+    what = "Persons" if u.kind == "persons" else "Case records"
     ind = Indicator(
-        id="records_by_sex_age",
-        title="Victims' records by sex and age: women, men, girls, boys",
-        definition="Case records with statistics consent per year of registration and group "
+        id=f"{u.kind}_by_sex_age",
+        title=f"Victims by sex and age: women, men, girls, boys ({u.kind})",
+        definition=f"{what} with statistics consent per year of "
+                   f"{'first ' if u.kind == 'persons' else ''}registration and group "
                    "(gender × minor/adult at registration).",
-        denominator="records of known group (women + men + girls + boys) of the same year; "
+        denominator=f"{u.kind} of known group (women + men + girls + boys) of the same year; "
                     "'not_recorded' (other or unrecorded gender, or no age) is counted but "
                     "outside the denominator",
-        filters={"table": "cases", "consent_statistics": True},
-        query=sql, key_names=["year", "group"], unit="records")
+        filters=_filters(u), query=sql, key_names=["year", "group"], unit=u.kind)
     per: dict[int | str, dict[str, int]] = {}
     for year, grp, n in src.con.execute(sql).fetchall():
         per.setdefault("not recorded" if year is None else int(year), {})[grp] = int(n)
@@ -132,25 +133,29 @@ MULTI_VALUED = {
 }
 
 
-def multi_valued_by_group(src: Source, field: str) -> Indicator:
-    """Records having each value of a multi-valued ``field`` by group, and the share of the
-    group's records with at least one value recorded (CTDC's denominator rule)."""
+def multi_valued_by_group(src: Source, field: str, u: CountingUnit = RECORDS) -> Indicator:
+    """Units having each value of a multi-valued ``field`` by group, and the share of the
+    group's units with at least one value recorded (CTDC's denominator rule)."""
     ind_id, list_name, title = MULTI_VALUED[field]
-    sql = BASE + f""", f AS (SELECT grp, unnest({field}) AS value FROM c WHERE len({field}) > 0)
+    sql = u.sql + f""", f AS (SELECT grp, unnest({field}) AS value FROM c WHERE len({field}) > 0)
 SELECT value, grp, count(*) AS n FROM f GROUP BY ALL ORDER BY ALL"""
-    den_sql = BASE + f"SELECT grp, count(*) FROM c WHERE len({field}) > 0 GROUP BY grp"
+    den_sql = u.sql + f"SELECT grp, count(*) FROM c WHERE len({field}) > 0 GROUP BY grp"
+    one = "person" if u.kind == "persons" else "record"
     ind = Indicator(
-        id=ind_id, title=title,
-        definition=f"Records with statistics consent having each value of '{field}', per "
-                   "group; a record with several values counts under each.",
-        denominator=f"records of the group with at least one '{field}' value recorded "
+        id=ind_id, title=f"{title} ({u.kind})",
+        definition=f"{u.kind.capitalize()} with statistics consent having each value of "
+                   f"'{field}', per group; a {one} with several values counts under each"
+                   + (" (a person has the values of all their records)."
+                      if u.kind == "persons" else "."),
+        denominator=f"{u.kind} of the group with at least one '{field}' value recorded "
                     "(shares add to more than 100 %)",
-        filters={"table": "cases", "consent_statistics": True, field: "at least one recorded"},
-        query=sql, key_names=["value", "group"], unit="records", chart="grouped_shares")
+        filters=_filters(u, **{field: "at least one recorded"}),
+        query=sql, key_names=["value", "group"], unit=u.kind, chart="grouped_shares")
     den = {g: int(n) for g, n in src.con.execute(den_sql).fetchall()}
     data: dict[str, dict[str, int]] = {}
     for value, grp, n in src.con.execute(sql).fetchall():
         data.setdefault(value, {})[grp] = int(n)
+    den_row = f"{u.kind} with a value"
     labels = codelist(list_name).codes
     order = [c for c in labels if c in data] + sorted(set(data) - set(labels))
     for value in order:
@@ -165,25 +170,21 @@ SELECT value, grp, count(*) AS n FROM f GROUP BY ALL ORDER BY ALL"""
                               if den else None))
         ind.lines.append(Line((value, "total"), [(value, g) for g in ALL_GROUPS]))
     for g in ALL_GROUPS:
-        ind.cells.append(Cell({"value": "records with a value", "group": g},
-                              _exact(den.get(g, 0))))
-    ind.cells.append(Cell({"value": "records with a value", "group": "total"},
-                          _exact(sum(den.values()))))
-    ind.lines.append(Line(("records with a value", "total"),
-                          [("records with a value", g) for g in ALL_GROUPS]))
-    ind.notes.append("Row 'records with a value' is each group's denominator.")
+        ind.cells.append(Cell({"value": den_row, "group": g}, _exact(den.get(g, 0))))
+    ind.cells.append(Cell({"value": den_row, "group": "total"}, _exact(sum(den.values()))))
+    ind.lines.append(Line((den_row, "total"), [(den_row, g) for g in ALL_GROUPS]))
+    ind.notes.append(f"Row '{den_row}' is each group's denominator.")
     return ind
 
 
-def forms_by_sex_age(src: Source) -> Indicator:
-    """Records with each form of exploitation by group (see :func:`multi_valued_by_group`)."""
-    return multi_valued_by_group(src, "types_of_exploitation")
+def forms_by_sex_age(src: Source, u: CountingUnit = RECORDS) -> Indicator:
+    """Units with each form of exploitation by group (see :func:`multi_valued_by_group`)."""
+    return multi_valued_by_group(src, "types_of_exploitation", u)
 
 
-def _pairs_table(src: Source) -> pa.Table:
+def _pairs_table(src: Source, u: CountingUnit) -> pa.Table:
     pairs = src.con.execute(
-        "SELECT DISTINCT citizenship, country_of_exploitation FROM cases "
-        "WHERE consent_statistics").fetchall()
+        u.sql + "SELECT DISTINCT citizenship, country_of_exploitation FROM c").fetchall()
     cols: dict[str, list] = {k: [] for k in ("citizenship", "country_of_exploitation", "flow",
                                              "origin_unodc", "detection_unodc", "origin_m49",
                                              "detection_m49")}
@@ -214,20 +215,21 @@ _PAIR_JOIN = """JOIN flows p ON p.citizenship IS NOT DISTINCT FROM c.citizenship
  AND p.country_of_exploitation IS NOT DISTINCT FROM c.country_of_exploitation"""
 
 
-def domestic_cross_border(src: Source) -> Indicator:
-    """Domestic vs cross-border records per year of registration."""
-    src.con.register("flows", _pairs_table(src))
-    sql = BASE + f"""SELECT year_of_registration AS year, p.flow, count(*) AS n
+def domestic_cross_border(src: Source, u: CountingUnit = RECORDS) -> Indicator:
+    """Domestic vs cross-border units per year of (first) registration."""
+    src.con.register("flows", _pairs_table(src, u))
+    sql = u.sql + f"""SELECT year_of_registration AS year, p.flow, count(*) AS n
 FROM c {_PAIR_JOIN} GROUP BY ALL ORDER BY ALL"""
     ind = Indicator(
         id="domestic_cross_border",
-        title="Domestic and cross-border records (citizenship vs country of exploitation)",
-        definition="Records whose citizenship equals the country of exploitation are domestic; "
-                   "different countries are cross-border (geography.is_cross_border); either "
-                   "missing, or a dissolved country against its successor, is not recorded.",
-        denominator="records with both countries recorded (domestic + cross-border)",
-        filters={"table": "cases", "consent_statistics": True},
-        query=sql, key_names=["year", "flow"], unit="records")
+        title=f"Domestic and cross-border victims ({u.kind}; citizenship vs country of "
+              "exploitation)",
+        definition=f"{u.kind.capitalize()} whose citizenship equals the country of exploitation "
+                   "are domestic; different countries are cross-border "
+                   "(geography.is_cross_border); either missing, or a dissolved country against "
+                   "its successor, is not recorded.",
+        denominator=f"{u.kind} with both countries recorded (domestic + cross-border)",
+        filters=_filters(u), query=sql, key_names=["year", "flow"], unit=u.kind)
     per: dict[int | str, dict[str, int]] = {}
     for year, flow, n in src.con.execute(sql).fetchall():
         per.setdefault("not recorded" if year is None else int(year), {})[flow] = int(n)
@@ -246,23 +248,23 @@ FROM c {_PAIR_JOIN} GROUP BY ALL ORDER BY ALL"""
     return ind
 
 
-def region_flows(src: Source, scheme: str) -> Indicator:
+def region_flows(src: Source, scheme: str, u: CountingUnit = RECORDS) -> Indicator:
     """Region of citizenship × region of exploitation (``unodc`` or ``m49``), all years."""
-    src.con.register("flows", _pairs_table(src))
+    src.con.register("flows", _pairs_table(src, u))
     o, d = ("origin_unodc", "detection_unodc") if scheme == "unodc" else ("origin_m49",
                                                                            "detection_m49")
-    sql = BASE + f"""SELECT p.{o} AS origin, p.{d} AS exploitation, count(*) AS n
+    sql = u.sql + f"""SELECT p.{o} AS origin, p.{d} AS exploitation, count(*) AS n
 FROM c {_PAIR_JOIN} WHERE p.{o} IS NOT NULL AND p.{d} IS NOT NULL GROUP BY ALL ORDER BY ALL"""
     label = "UNODC regions" if scheme == "unodc" else "UN M49 sub-regions"
     ind = Indicator(
         id=f"region_flows_{scheme}",
-        title=f"Region of citizenship → region of exploitation ({label})",
-        definition="Records by the region of the victim's citizenship (rows) and of the country "
-                   "of exploitation (columns); domestic records sit on the diagonal.",
-        denominator="shares are of the region of exploitation's records (column total)",
-        filters={"table": "cases", "consent_statistics": True, "regions": label,
-                 "both countries": "recorded and in a region"},
-        query=sql, key_names=["origin", "exploitation"], unit="records", chart="heatmap")
+        title=f"Region of citizenship → region of exploitation ({label}; {u.kind})",
+        definition=f"{u.kind.capitalize()} by the region of the victim's citizenship (rows) and "
+                   "of the country of exploitation (columns); domestic victims sit on the "
+                   "diagonal.",
+        denominator=f"shares are of the region of exploitation's {u.kind} (column total)",
+        filters=_filters(u, regions=label, **{"both countries": "recorded and in a region"}),
+        query=sql, key_names=["origin", "exploitation"], unit=u.kind, chart="heatmap")
     cells = {(a, b): int(n) for a, b, n in src.con.execute(sql).fetchall()}
     origins = sorted({a for a, _ in cells})
     dests = sorted({b for _, b in cells})
@@ -283,21 +285,27 @@ FROM c {_PAIR_JOIN} WHERE p.{o} IS NOT NULL AND p.{d} IS NOT NULL GROUP BY ALL O
 def hub_report(src: Source, settings: ReportSettings) -> Report:
     """All hub indicators of the module docstring, disclosure-controlled (``threshold``).
 
-    Raises :class:`ReportError` when the hub holds no case record with statistics consent.
+    Counts persons when the hub has a linkage run (or ``settings.unit == "persons"``), records
+    otherwise. Raises :class:`ReportError` when the hub holds no case record with statistics
+    consent, or when persons are asked for and no linkage run exists.
     """
+    where = str(src.provenance.get("input", "hub"))
     counted = src.con.execute("SELECT count(*) FROM cases WHERE consent_statistics").fetchone()[0]
     if not counted:
-        raise ReportError(f"{src.provenance.get('input')}: the hub holds no case records with "
-                          "statistics consent — nothing to report")
-    inds = [records_by_sex_age(src), domestic_cross_border(src),
-            *(multi_valued_by_group(src, f) for f in MULTI_VALUED),
-            region_flows(src, "unodc"), region_flows(src, "m49")]
+        raise ReportError(f"{where}: the hub holds no case records with statistics consent — "
+                          "nothing to report")
+    u = counting_unit(src.con, settings.unit, where, settings.threshold)
+    log.info("hub report counts %s", u.kind)
+    inds = [by_sex_age(src, u), domestic_cross_border(src, u),
+            *(multi_valued_by_group(src, f, u) for f in MULTI_VALUED),
+            region_flows(src, "unodc", u), region_flows(src, "m49", u)]
     inds[0].chart, inds[1].chart = "groups", "hub_flows"
     for ind in inds:
         apply_suppression(ind.cells, ind.lines, settings.threshold)
     excluded = excluded_records(src)
-    limitations = [*LIMITATIONS, f"{excluded:,} records were left out for lack of statistics "
-                   "consent." if excluded >= settings.threshold or excluded == 0 else
+    limitations = [*u.limitations, *LIMITATIONS,
+                   f"{excluded:,} records were left out for lack of statistics consent."
+                   if excluded >= settings.threshold or excluded == 0 else
                    f"Fewer than {settings.threshold} records were left out for lack of "
                    "statistics consent."]
     sa = inds[0]
@@ -310,6 +318,9 @@ def hub_report(src: Source, settings: ReportSettings) -> Report:
     if cb.share is not None and not cb.suppressed:
         inds[1].headline = {"cross_border_share_all_years": {
             "value": round(cb.share.mid, 4), **cb.share.as_dict(4), "countries": None}}
-    return Report(kind="hub", title="Identified victims in the hub — case-record report",
-                  provenance=src.provenance, settings=settings, limitations=limitations,
-                  indicators=inds, counting_unit=COUNTING_UNIT)
+    title = ("Identified victims in the hub — persons after record linkage"
+             if u.kind == "persons" else
+             "Identified victims in the hub — case RECORDS (no linkage: not persons)")
+    return Report(kind="hub", title=title,
+                  provenance={**src.provenance, "counting": u.provenance}, settings=settings,
+                  limitations=limitations, indicators=inds, counting_unit=u.description)

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from safelight.errors import SafelightError
 
 CensoredPolicy = Literal["mid", "low", "high"]
+UnitPolicy = Literal["auto", "persons", "records"]
 SETTINGS_VERSION = 1
 
 
@@ -155,6 +156,10 @@ class ReportSettings:
     are always reported too). ``base_year``/``compare_year``: the year-over-year change.
     ``region_table``: a deployment's UNODC region CSV (``None`` = the shipped table).
     ``contribution_id``: which GLOTIP contribution of a hub to report (``None`` = the latest).
+    ``unit``: what the hub report counts — ``auto`` (persons when the hub has a linkage run,
+    else records), ``persons`` or ``records`` (see :mod:`safelight.report.units`).
+    ``conflict_table``: a deployment's list of conflict-affected countries by year (``None`` =
+    the shipped list, see :mod:`safelight.report.conflict`).
     """
 
     threshold: int = 5
@@ -163,12 +168,16 @@ class ReportSettings:
     compare_year: int = 2020
     region_table: str | None = None
     contribution_id: int | None = None
+    unit: UnitPolicy = "auto"
+    conflict_table: str | None = None
 
     def __post_init__(self) -> None:
         if self.threshold < 1:
             raise ReportError(f"threshold must be at least 1 (got {self.threshold})")
         if self.censored not in ("mid", "low", "high"):
             raise ReportError(f"censored must be mid, low or high (got {self.censored!r})")
+        if self.unit not in ("auto", "persons", "records"):
+            raise ReportError(f"unit must be auto, persons or records (got {self.unit!r})")
         if self.compare_year <= self.base_year:
             raise ReportError("compare_year must be after base_year")
 
