@@ -64,6 +64,8 @@ __all__ = [
     "match_key",
     "name_tokens",
     "phone_e164",
+    "phones_e164",
+    "split_full_names",
 ]
 
 # Letters that NFKD does not decompose, and the caron letters of scholarly transliteration
@@ -390,3 +392,38 @@ def map_distinct(values: Iterable[Any] | Any, fn: Callable[..., Any], *args: Any
             cache_[v] = fn(v, *args) if v is not None else None
         out[i] = cache_[v]
     return out
+
+
+def phones_e164(phones: Any, regions: Any) -> np.ndarray:
+    """:func:`phone_e164` of each (phone, region) pair of two aligned Arrow arrays (or
+    sequences), computed once per distinct pair; a NumPy object array (None where unreadable)."""
+    import pyarrow as pa
+
+    phone = pa.array(phones, pa.string()) if not isinstance(phones, pa.Array) else phones
+    region = pa.array(regions, pa.string()) if not isinstance(regions, pa.Array) else regions
+    pairs = pa.StructArray.from_arrays([phone.cast(pa.string()), region.cast(pa.string())],
+                                       ["p", "r"])
+    out = np.empty(len(phone), dtype=object)
+    cache_: dict[tuple[str | None, str | None], str | None] = {}
+    for i, d in enumerate(pairs.to_pylist()):
+        key = (d["p"], d["r"])
+        if key not in cache_:
+            cache_[key] = phone_e164(d["p"], d["r"]) if d["p"] else None
+        out[i] = cache_[key]
+    return out
+
+
+def split_full_names(given: Any, family: Any, full: Any) -> tuple[Any, Any]:
+    """Given and family names (Arrow string arrays) with gaps filled from a full name: its
+    first word is the given name, the rest the family name. Arrays are returned unchanged
+    when ``full`` is all null."""
+    import pyarrow as pa
+
+    if full.null_count == len(full):
+        return given, family
+    fg = map_distinct(full, lambda s: s.split(None, 1)[0] if s and s.split() else None)
+    ff = map_distinct(full, lambda s: s.split(None, 1)[1] if s and len(s.split()) > 1 else None)
+    g_list, f_list = given.to_pylist(), family.to_pylist()
+    given = pa.array([g if g else a for g, a in zip(g_list, fg, strict=True)], pa.string())
+    family = pa.array([f if f else b for f, b in zip(f_list, ff, strict=True)], pa.string())
+    return given, family

@@ -16,6 +16,7 @@ arrays; nothing loops over pairs.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,9 +110,10 @@ class FellegiSunter:
         return cls(fields_, m, u, float(data["prior"]))
 
 
-def _level_freqs(levels: np.ndarray, weights: np.ndarray | None = None) -> list[np.ndarray]:
+def _level_freqs(levels: np.ndarray, weights: np.ndarray | None = None,
+                 fields: dict[str, tuple[str, ...]] = FIELDS) -> list[np.ndarray]:
     out = []
-    for j, names in enumerate(FIELDS.values()):
+    for j, names in enumerate(fields.values()):
         k = len(names)
         counts = np.bincount(levels[:, j], weights=weights, minlength=k + 1).astype(np.float64)
         counts[0] = 0.0
@@ -120,9 +122,12 @@ def _level_freqs(levels: np.ndarray, weights: np.ndarray | None = None) -> list[
     return out
 
 
-def estimate_u(records: Records, *, n_pairs: int = 300_000, seed: int = 0) -> list[np.ndarray]:
+def estimate_u(records: Records, *, n_pairs: int = 300_000, seed: int = 0,
+               compare_fn: Callable[[Any, np.ndarray, np.ndarray], Comparisons] = compare,
+               fields: dict[str, tuple[str, ...]] = FIELDS) -> list[np.ndarray]:
     """u probabilities from ``n_pairs`` random record pairs (without replacement of a record
-    with itself); deterministic for a given ``seed``."""
+    with itself); deterministic for a given ``seed``. ``compare_fn`` and ``fields`` select
+    the comparison (default: the clear one of :mod:`safelight.link.compare`)."""
     n = len(records)
     if n < 2:
         raise ValueError("linkage needs at least two records")
@@ -130,7 +135,7 @@ def estimate_u(records: Records, *, n_pairs: int = 300_000, seed: int = 0) -> li
     a = rng.integers(0, n, size=n_pairs)
     b = rng.integers(0, n - 1, size=n_pairs)
     b = b + (b >= a)  # never a record with itself
-    return _level_freqs(compare(records, a, b).levels)
+    return _level_freqs(compare_fn(records, a, b).levels, fields=fields)
 
 
 @dataclass(frozen=True)
@@ -166,15 +171,16 @@ class EMResult:
 
 
 def _em(levels: np.ndarray, active: np.ndarray, u: list[np.ndarray], m: list[np.ndarray],
-        max_iter: int, tol: float) -> tuple[list[np.ndarray], float, int, bool]:
+        max_iter: int, tol: float, fields: dict[str, tuple[str, ...]] = FIELDS
+        ) -> tuple[list[np.ndarray], float, int, bool]:
     """EM for m and the match share on ``levels`` using only the ``active`` fields."""
     lv = levels.copy()
     lv[:, ~active] = 0  # a fixed field contributes no evidence in this session
     share = 0.1
     for it in range(1, max_iter + 1):
-        p = FellegiSunter(dict(FIELDS), m, u, share).probability(lv)
+        p = FellegiSunter(dict(fields), m, u, share).probability(lv)
         new_share = float(np.clip(p.mean(), 1e-9, 1 - 1e-9))
-        new_m = _level_freqs(lv, p)
+        new_m = _level_freqs(lv, p, fields)
         new_m = [nm if a else om for nm, om, a in zip(new_m, m, active, strict=True)]
         delta = max(abs(new_share - share),
                     *(np.abs(x - y).max() for x, y in zip(new_m, m, strict=True)))
@@ -189,7 +195,8 @@ def _em(levels: np.ndarray, active: np.ndarray, u: list[np.ndarray], m: list[np.
 HOUSEHOLD_FIELDS: tuple[str, ...] = ("phone", "locality")
 
 
-def household_u(u: list[np.ndarray], levels: np.ndarray) -> list[np.ndarray]:
+def household_u(u: list[np.ndarray], levels: np.ndarray,
+                fields: dict[str, tuple[str, ...]] = FIELDS) -> list[np.ndarray]:
     """u of the agreeing level of :data:`HOUSEHOLD_FIELDS`, corrected for households.
 
     ``P(agree | non-match) = u_random + P(same family | non-match) * P(agree | same family,
@@ -198,15 +205,17 @@ def household_u(u: list[np.ndarray], levels: np.ndarray) -> list[np.ndarray]:
     different people of one family. Without it a shared phone (+14 bits) outweighs a different
     given name and links siblings.
     """
-    names = list(FIELDS)
+    names = list(fields)
     fam, giv, dob = (names.index(f) for f in ("family_name", "given_name", "birth_date"))
-    kin = (levels[:, fam] == 1) & (levels[:, giv] == len(FIELDS["given_name"])) & (
-        levels[:, dob] == len(FIELDS["birth_date"]))
+    kin = (levels[:, fam] == 1) & (levels[:, giv] == len(fields["given_name"])) & (
+        levels[:, dob] == len(fields["birth_date"]))
     out = [x.copy() for x in u]
     if kin.sum() < 100:
         return out
     p_family = u[fam][1]
     for f in HOUSEHOLD_FIELDS:
+        if f not in names:
+            continue
         j = names.index(f)
         present = kin & (levels[:, j] > 0)
         if present.sum() < 50:
@@ -226,6 +235,7 @@ def estimate_model(
     max_iter: int = 100,
     tol: float = 1e-5,
     seed: int = 0,
+    fields: dict[str, tuple[str, ...]] = FIELDS,
 ) -> EMResult:
     """Fit m by EM with u fixed (see :data:`DEFAULT_SESSIONS`) and derive the prior.
 
@@ -236,11 +246,11 @@ def estimate_model(
     """
     if u is None:
         u = estimate_u(records, seed=seed)
-    names = list(FIELDS)
+    names = list(fields)
     levels = candidates.levels
-    u = household_u(u, levels)
+    u = household_u(u, levels, fields)
     init = []
-    for lv_names in FIELDS.values():
+    for lv_names in fields.values():
         x = np.zeros(len(lv_names) + 1)
         x[1:] = np.exp(-1.5 * np.arange(len(lv_names)))  # the best level is the likeliest
         x[1:] /= x[1:].sum()
@@ -253,11 +263,12 @@ def estimate_model(
         mask = np.all(levels[:, idx] == 1, axis=1)
         active = np.ones(len(names), dtype=bool)
         active[idx] = False
-        active[[names.index(f) for f in sess.excluded]] = False
+        active[[names.index(f) for f in sess.excluded if f in names]] = False
         if mask.sum() < 50:
             log.warning("training session %s has only %d pairs; skipped", sess.name, mask.sum())
             continue
-        m, share, it, ok = _em(levels[mask], active, u, [x.copy() for x in init], max_iter, tol)
+        m, share, it, ok = _em(levels[mask], active, u, [x.copy() for x in init], max_iter, tol,
+                               fields)
         for j in np.flatnonzero(active):
             estimates[j].append(m[j])
         session_matches.append((sess, share * mask.sum()))
@@ -273,7 +284,7 @@ def estimate_model(
         agree = float(np.prod([m_final[names.index(f)][1] for f in sess.fixed]))
         prior = float(np.clip(matches / max(agree, 1e-6) / (n * (n - 1) / 2), 1e-12, 0.5))
     log.info("prior probability that two records match: %.3g", prior)
-    return EMResult(FellegiSunter(dict(FIELDS), m_final, u, prior), report)
+    return EMResult(FellegiSunter(dict(fields), m_final, u, prior), report)
 
 
 #: Fields whose exact agreement is weighted by how common the value is (term frequency):

@@ -24,7 +24,8 @@ from safelight.identity.normalise import (
     locality_key,
     map_distinct,
     match_key,
-    phone_e164,
+    phones_e164,
+    split_full_names,
 )
 
 __all__ = ["Records", "prepare"]
@@ -86,17 +87,8 @@ def _word(text: str | None, which: int) -> str | None:
 
 
 def _phones(table: pa.Table) -> np.ndarray:
-    phone = _col(table, "phone").cast(pa.string())
-    region = _col(table, "phone_region").cast(pa.string())
-    pairs = pa.StructArray.from_arrays([phone, region], ["p", "r"])
-    out = np.empty(len(phone), dtype=object)
-    cache: dict[tuple[str | None, str | None], str | None] = {}
-    for i, d in enumerate(pairs.to_pylist()):
-        key = (d["p"], d["r"])
-        if key not in cache:
-            cache[key] = phone_e164(d["p"], d["r"]) if d["p"] else None
-        out[i] = cache[key]
-    return out
+    return phones_e164(_col(table, "phone").cast(pa.string()),
+                       _col(table, "phone_region").cast(pa.string()))
 
 
 def prepare(table: pa.Table) -> Records:
@@ -105,12 +97,7 @@ def prepare(table: pa.Table) -> Records:
     family = _col(table, "family_name").cast(pa.string())
     full = _col(table, "full_name").cast(pa.string())
     # a record with only a full name: its first word is the given name, the rest the family name
-    if full.null_count < len(full):
-        fg = map_distinct(full, lambda s: s.split(None, 1)[0] if s and s.split() else None)
-        ff = map_distinct(full, lambda s: s.split(None, 1)[1] if s and len(s.split()) > 1 else None)
-        g_list, f_list = given.to_pylist(), family.to_pylist()
-        given = pa.array([g if g else a for g, a in zip(g_list, fg, strict=True)], pa.string())
-        family = pa.array([f if f else b for f, b in zip(f_list, ff, strict=True)], pa.string())
+    given, family = split_full_names(given, family, full)
 
     def lower(name: str) -> np.ndarray:
         return map_distinct(_col(table, name).cast(pa.string()), lambda s: s.strip().upper() or None)

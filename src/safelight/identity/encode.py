@@ -1,0 +1,519 @@
+"""Keyed, hardened Bloom-filter encodings of identity fields — runs at the contributor.
+
+Contract
+--------
+:func:`encode_table` takes an Arrow table with the identity columns of
+:mod:`safelight.link.prepare` (``record_id``, ``given_name``, ``family_name``, ``full_name``,
+``birth_year``/``birth_month``/``birth_day``, ``sex``, ``nationality``, ``phone`` (+
+``phone_region``), ``document_number``, ``locality`` and the optional address columns
+``street_number``, ``address_line``, ``postcode``, ``region``) and a secret key, and returns an
+:class:`Encoded` table that holds **no clear identifier**: per field one Bloom filter (fixed-width
+binary, ``bits/8`` bytes, null when the value is missing), per blocking rule one keyed 64-bit
+blocking key (null when the rule does not apply), the record id and the consent flag.
+:func:`write_package` writes it as a *contribution package*: a directory with ``records.parquet``
+and ``manifest.json`` (schema version, encoding settings without the key, a key fingerprint,
+counts). :mod:`safelight.link.encoded` links packages made with the same key.
+
+Encoding (see ``docs/pprl.md`` for the justification and the measured attack):
+
+* Values are normalised first with :mod:`safelight.identity.normalise` (match keys, so that the
+  transliterations of one name meet), then cut into tokens: padded bigrams of names, phones,
+  document numbers and places; structured tokens of the birth date (year, month, day, year-month,
+  month-day, the unordered day/month pair); whole-value tokens for sex, nationality and region.
+* **Keyed random hashing**: each token sets ``k`` bit positions taken from HMAC-SHA512 under a
+  sub-key of the contributor key for its field family (given and family names share one, so a
+  name swap is still visible). There is no double hashing for a cryptanalysis to exploit and
+  without the key nobody can compute which bits a known name sets.
+* **Record-level random bit flipping** (BLIP, randomised response): every bit of every filter is
+  flipped with probability ``flip_probability`` using fresh randomness per record, so two records
+  with the same name carry *different* filters. This defeats counting identical encodings (the
+  frequency attack) and blurs the bit co-occurrence patterns that pattern-mining attacks read.
+* **Keyed blocking keys**: HMAC-SHA256 of the rule name and the normalised values, truncated to
+  64 bits. Never an unkeyed hash, which a dictionary of names and dates reverses.
+
+The key is only read here. The hub receives the key's fingerprint
+(HMAC of a fixed label under the key — it identifies the key and reveals nothing of it), which
+:mod:`safelight.link.encoded` uses to refuse packages made with different keys.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import logging
+import os
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute  # noqa: F401  (pa.compute)
+import pyarrow.parquet as pq
+
+from safelight.errors import SafelightError
+from safelight.identity.normalise import (
+    document_key,
+    family_key,
+    fold,
+    given_group,
+    given_key,
+    locality_key,
+    map_distinct,
+    phones_e164,
+    split_full_names,
+)
+
+__all__ = [
+    "BLOCKING_RULES",
+    "DEFAULT_FIELDS",
+    "FORMAT_VERSION",
+    "Encoded",
+    "EncodingError",
+    "EncodingSettings",
+    "FieldSpec",
+    "encode_table",
+    "key_fingerprint",
+    "load_key",
+    "new_key",
+    "write_package",
+]
+
+log = logging.getLogger("safelight.identity.encode")
+
+FORMAT_VERSION = 1
+KEY_MIN_BYTES = 32
+MANIFEST = "manifest.json"
+RECORDS = "records.parquet"
+
+
+class EncodingError(SafelightError):
+    """A key file, encoding setting or contribution package cannot be used."""
+
+    exit_code = 6
+
+
+# ---------------------------------------------------------------------------------------------
+# Keys
+
+
+def new_key(path: Path) -> None:
+    """Write a new random key (32 bytes, hex) to ``path``, readable by its owner only."""
+    path = Path(path)
+    if path.exists():
+        raise EncodingError(f"{path}: exists — refusing to overwrite a key; choose a new path")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(secrets.token_hex(KEY_MIN_BYTES) + "\n")
+
+
+def load_key(path: Path) -> bytes:
+    """The key in ``path``: hex text (64+ hex digits) or raw bytes, at least 32 bytes."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise EncodingError(f"{path}: cannot read the key file ({exc.strerror}) — give the path "
+                            "of the key shared among contributors") from exc
+    text = raw.strip()
+    try:
+        key = bytes.fromhex(text.decode("ascii"))
+    except (UnicodeDecodeError, ValueError):
+        key = raw
+    if len(key) < KEY_MIN_BYTES:
+        raise EncodingError(f"{path}: the key has {len(key)} bytes, at least {KEY_MIN_BYTES} are "
+                            "needed — create one with `safelight identity keygen`")
+    return key
+
+
+def key_fingerprint(key: bytes) -> str:
+    """16 hex digits identifying ``key``: HMAC-SHA256 of a fixed label under the key (a
+    pseudo-random function of the key, so it reveals nothing about it)."""
+    return hmac.new(key, b"safelight/pprl/key-fingerprint/v1", hashlib.sha256).hexdigest()[:16]
+
+
+def _subkey(key: bytes, label: str) -> bytes:
+    return hmac.new(key, b"safelight/pprl/subkey/" + label.encode(), hashlib.sha256).digest()
+
+
+# ---------------------------------------------------------------------------------------------
+# Settings
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One Bloom-filter field: ``kind`` is ``text`` (padded bigrams), ``date`` (date-part
+    tokens) or ``token`` (the whole value); ``hash_space`` names the sub-key (fields sharing
+    it can be compared crosswise); ``k`` bit positions per token (at most 32)."""
+
+    name: str
+    kind: str
+    bits: int
+    k: int
+    hash_space: str = ""
+
+    @property
+    def space(self) -> str:
+        return self.hash_space or self.name
+
+
+DEFAULT_FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec("given_name", "text", 1024, 20, "name"),
+    FieldSpec("given_group", "token", 128, 16, "name_group"),
+    FieldSpec("family_name", "text", 1024, 20, "name"),
+    FieldSpec("birth_date", "date", 512, 16),
+    FieldSpec("sex", "token", 64, 8),
+    FieldSpec("nationality", "token", 64, 8),
+    FieldSpec("phone", "text", 512, 12),
+    FieldSpec("document", "text", 512, 12),
+    FieldSpec("locality", "text", 512, 12),
+    FieldSpec("street_number", "text", 256, 10),
+    FieldSpec("address_line", "text", 1024, 12),
+    FieldSpec("postcode", "text", 256, 10),
+    FieldSpec("region", "token", 64, 8),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class EncodingSettings:
+    """How a contribution is encoded (saved, without the key, in the package manifest).
+
+    ``flip_probability``: BLIP probability of flipping each bit (0 turns the hardening off;
+    for measurements only); it is public — the hub uses it to correct Dice for the noise.
+    ``seed``: seed for the flips — None (the default) draws them from the operating system;
+    a fixed seed is for tests and benchmarks only.
+    """
+
+    fields: tuple[FieldSpec, ...] = DEFAULT_FIELDS
+    flip_probability: float = 0.01
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        for f in self.fields:
+            if f.bits % 64 or f.k < 1 or f.k > 32 or f.kind not in ("text", "date", "token"):
+                raise EncodingError(f"encoding field {f.name}: bits must be a multiple of 64, "
+                                    f"1 ≤ k ≤ 32 and kind text/date/token (got {f})")
+        if not 0.0 <= self.flip_probability < 0.5:
+            raise EncodingError("flip_probability must be in [0, 0.5)")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready settings (the seed is recorded only as whether one was set)."""
+        return {"fields": [asdict(f) for f in self.fields],
+                "flip_probability": self.flip_probability, "seeded": self.seed is not None}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EncodingSettings:
+        """Inverse of :meth:`to_dict` (without the seed)."""
+        return cls(tuple(FieldSpec(**f) for f in data["fields"]),
+                   float(data["flip_probability"]))
+
+
+# ---------------------------------------------------------------------------------------------
+# Normalised values and tokens
+
+
+def _col(table: pa.Table, name: str) -> pa.Array:
+    if name in table.column_names:
+        return table.column(name).combine_chunks()
+    return pa.nulls(table.num_rows, pa.string())
+
+
+def _str(table: pa.Table, name: str) -> pa.Array:
+    return _col(table, name).cast(pa.string())
+
+
+def _ints(table: pa.Table, name: str) -> np.ndarray:
+    a = _col(table, name)
+    if pa.types.is_null(a.type) or a.null_count == len(a):
+        return np.full(len(a), -1, dtype=np.int32)
+    return a.cast(pa.int32()).fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32)
+
+
+def _upper(text: str | None) -> str | None:
+    s = fold(text)
+    return s.replace(" ", "").upper() if s else None
+
+
+def _digits(text: str | None) -> str | None:
+    if not text:
+        return None
+    d = "".join(c for c in str(text) if c.isdigit())
+    return d or None
+
+
+@dataclass
+class _Keys:
+    """Normalised keys per record (object arrays of str/None; ints with -1 for missing)."""
+
+    given: np.ndarray
+    group: np.ndarray
+    family: np.ndarray
+    year: np.ndarray
+    month: np.ndarray
+    day: np.ndarray
+    values: dict[str, np.ndarray] = field(default_factory=dict)  # other fields
+
+
+def _keys(table: pa.Table) -> _Keys:
+    given, family = split_full_names(_str(table, "given_name"), _str(table, "family_name"),
+                                     _str(table, "full_name"))
+    month, day = _ints(table, "birth_month"), _ints(table, "birth_day")
+    month[(month < 1) | (month > 12)] = -1
+    day[(day < 1) | (day > 31)] = -1
+    return _Keys(
+        given=map_distinct(given, given_key),
+        group=map_distinct(given, given_group),
+        family=map_distinct(family, family_key),
+        year=_ints(table, "birth_year"),
+        month=month,
+        day=day,
+        values={
+            "sex": map_distinct(_str(table, "sex"), _upper),
+            "nationality": map_distinct(_str(table, "nationality"), _upper),
+            "phone": phones_e164(_str(table, "phone"), _str(table, "phone_region")),
+            "document": map_distinct(_str(table, "document_number"), document_key),
+            "locality": map_distinct(_str(table, "locality"), locality_key),
+            "street_number": map_distinct(_str(table, "street_number"), _digits),
+            "address_line": map_distinct(_str(table, "address_line"), locality_key),
+            "postcode": map_distinct(_str(table, "postcode"), _digits),
+            "region": map_distinct(_str(table, "region"), _upper),
+        },
+    )
+
+
+def _bigrams(value: str) -> list[str]:
+    s = f"_{value}_"
+    return [s[i:i + 2] for i in range(len(s) - 1)]
+
+
+def _date_token_sets(k: _Keys) -> np.ndarray:
+    """Tokens of each birth date (tuple, or None when the year is missing); the placeholder
+    01-01 keeps only the year and a marker."""
+    out = np.empty(len(k.year), dtype=object)
+    for i, (y, m, d) in enumerate(zip(k.year.tolist(), k.month.tolist(), k.day.tolist(),
+                                      strict=True)):
+        if y < 0:
+            out[i] = None
+            continue
+        toks = [f"y{y}", f"y{y // 10}x"]
+        if m > 0 and d > 0 and not (m == 1 and d == 1):
+            lo, hi = sorted((m, d))
+            toks += [f"m{m}", f"d{d}", f"ym{y}-{m}", f"md{m}-{d}", f"ymd{y}-{m}-{d}",
+                     f"pair{lo}-{hi}"]
+        elif m > 0 and d > 0:
+            toks.append("jan1")
+        elif m > 0:
+            toks += [f"m{m}", f"ym{y}-{m}"]
+        out[i] = tuple(toks)
+    return out
+
+
+def _field_values(spec: FieldSpec, k: _Keys, dates: np.ndarray) -> np.ndarray:
+    if spec.name == "given_name":
+        return k.given
+    if spec.name == "given_group":
+        return k.group
+    if spec.name == "family_name":
+        return k.family
+    if spec.name == "birth_date":
+        return dates
+    if spec.name in k.values:
+        return k.values[spec.name]
+    raise EncodingError(f"encoding field {spec.name}: unknown field — use one of the names in "
+                        "safelight.identity.encode.DEFAULT_FIELDS")
+
+
+def _tokens(spec: FieldSpec, value: Any) -> list[str]:
+    if spec.kind == "text":
+        return _bigrams(value)
+    if spec.kind == "date":
+        return list(value)
+    return [str(value)]
+
+
+def _positions(subkey: bytes, token: str, k: int, bits: int) -> np.ndarray:
+    digest = hmac.new(subkey, token.encode("utf-8"), hashlib.sha512).digest()
+    return np.frombuffer(digest, dtype="<u2")[:k].astype(np.int64) % bits
+
+
+def _filters(spec: FieldSpec, values: np.ndarray, key: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """(bool matrix (n, bits) of the clean filters, present mask); one row per record, built
+    once per distinct value."""
+    subkey = _subkey(key, "field/" + spec.space)
+    present = ~np.equal(values, None)
+    uniq: dict[Any, int] = {}
+    codes = np.full(len(values), -1, dtype=np.int64)
+    for i in np.flatnonzero(present):
+        codes[i] = uniq.setdefault(values[i], len(uniq))
+    table = np.zeros((max(len(uniq), 1), spec.bits), dtype=bool)
+    pos_cache: dict[str, np.ndarray] = {}
+    for value, row in uniq.items():
+        for tok in _tokens(spec, value):
+            pos = pos_cache.get(tok)
+            if pos is None:
+                pos = pos_cache[tok] = _positions(subkey, tok, spec.k, spec.bits)
+            table[row, pos] = True
+    out = table[np.maximum(codes, 0)]
+    out[~present] = False
+    return out, present
+
+
+def _flip(bits: np.ndarray, probability: float, rng: np.random.Generator) -> np.ndarray:
+    """BLIP: each bit flipped independently with ``probability`` (fresh per record)."""
+    if probability <= 0:
+        return bits
+    return bits ^ (rng.random(bits.shape, dtype=np.float32) < probability)
+
+
+# ---------------------------------------------------------------------------------------------
+# Blocking keys
+
+
+def _hash64(subkey: bytes, parts: Sequence[Any]) -> int:
+    msg = "\x1f".join(str(p) for p in parts).encode("utf-8")
+    return int.from_bytes(hmac.new(subkey, msg, hashlib.sha256).digest()[:8], "little",
+                          signed=True)
+
+
+def _real_date(k: _Keys, i: int) -> bool:
+    return k.year[i] >= 0 and k.month[i] > 0 and k.day[i] > 0 and not (
+        k.month[i] == 1 and k.day[i] == 1)
+
+
+#: rule → the values it keys on (None when the rule does not apply to the record). Mirrors the
+#: clear rules of :mod:`safelight.link.blocking`; the crosswise rule keys given and family
+#: names with their year in one shared space so that ``given_year`` of one record meets
+#: ``family_year`` of another.
+BLOCKING_RULES: dict[str, Callable[[_Keys, int], tuple[Any, ...] | None]] = {
+    "family_year": lambda k, i: (k.family[i], k.year[i])
+    if k.family[i] and k.year[i] >= 0 else None,
+    "given_family": lambda k, i: (k.group[i], k.family[i])
+    if k.group[i] and k.family[i] else None,
+    "birth_date": lambda k, i: (k.year[i], k.month[i], k.day[i]) if _real_date(k, i) else None,
+    "sorted_names": lambda k, i: tuple(sorted((k.given[i], k.family[i])))
+    if k.given[i] and k.family[i] else None,
+    "given_year": lambda k, i: (k.group[i], k.year[i]) if k.group[i] and k.year[i] >= 0 else None,
+    "given_family_prefix": lambda k, i: (k.group[i], k.family[i][:2])
+    if k.group[i] and k.family[i] else None,
+    "name_prefixes": lambda k, i: (k.given[i][:3], k.family[i][:3])
+    if k.given[i] and k.family[i] else None,
+    "given_month_day": lambda k, i: (k.group[i], k.month[i], k.day[i])
+    if k.group[i] and _real_date(k, i) else None,
+    "name_as_given": lambda k, i: (k.given[i], k.year[i]) if k.given[i] else None,
+    "name_as_family": lambda k, i: (k.family[i], k.year[i]) if k.family[i] else None,
+    "phone": lambda k, i: (k.values["phone"][i],) if k.values["phone"][i] else None,
+    "document": lambda k, i: (k.values["document"][i],) if k.values["document"][i] else None,
+    "family_postcode": lambda k, i: (k.family[i], k.values["postcode"][i])
+    if k.family[i] and k.values["postcode"][i] else None,
+    "given_postcode": lambda k, i: (k.group[i], k.values["postcode"][i])
+    if k.group[i] and k.values["postcode"][i] else None,
+}  # fmt: skip
+
+_SHARED_SPACE = {"name_as_given": "name_as", "name_as_family": "name_as"}
+
+
+def _blocking_keys(k: _Keys, key: bytes) -> dict[str, pa.Array]:
+    out: dict[str, pa.Array] = {}
+    n = len(k.year)
+    for rule, fn in BLOCKING_RULES.items():
+        subkey = _subkey(key, "block/" + _SHARED_SPACE.get(rule, rule))
+        cache: dict[tuple[Any, ...], int] = {}
+        vals: list[int | None] = []
+        for i in range(n):
+            parts = fn(k, i)
+            if parts is None:
+                vals.append(None)
+                continue
+            h = cache.get(parts)
+            if h is None:
+                h = cache[parts] = _hash64(subkey, parts)
+            vals.append(h)
+        out[rule] = pa.array(vals, pa.int64())
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Encoding and packages
+
+
+@dataclass
+class Encoded:
+    """An encoded contribution: ``table`` (Arrow: ``record_id``, ``consent_linkage``, one
+    ``bf_<field>`` fixed-size binary column per field, one ``bk_<rule>`` int64 column per
+    blocking rule) and its ``manifest`` (JSON-ready dict)."""
+
+    table: pa.Table
+    manifest: dict[str, Any]
+
+
+def encode_table(table: pa.Table, key: bytes, settings: EncodingSettings | None = None, *,
+                 contributor: str = "") -> Encoded:
+    """Encode the identity columns of ``table`` (see the module docstring). Rows whose
+    ``consent_linkage`` column is false are encoded with every field missing — their consent
+    does not allow linkage, so nothing about them leaves the contributor beyond the record id
+    and the flag."""
+    s = settings or EncodingSettings()
+    if len(key) < KEY_MIN_BYTES:
+        raise EncodingError(f"the key has {len(key)} bytes, at least {KEY_MIN_BYTES} are needed")
+    if "record_id" not in table.column_names:
+        raise EncodingError("the input has no record_id column — map the id column to record_id")
+    n = table.num_rows
+    if "consent_linkage" not in table.column_names:
+        consent_np = np.ones(n, dtype=bool)  # no consent column: the contributor vouches
+    else:
+        consent_np = (_col(table, "consent_linkage").cast(pa.bool_()).fill_null(False)
+                      .to_numpy(zero_copy_only=False))
+    keys = _keys(table)
+    dates = _date_token_sets(keys)
+    rng = np.random.default_rng(s.seed if s.seed is not None else secrets.randbits(128))
+    cols: dict[str, pa.Array] = {
+        "record_id": _str(table, "record_id"),
+        "consent_linkage": pa.array(consent_np, pa.bool_()),
+    }
+    counts: dict[str, int] = {}
+    for spec in s.fields:
+        bits, present = _filters(spec, _field_values(spec, keys, dates), key)
+        present &= consent_np
+        bits = _flip(bits, s.flip_probability, rng)
+        width = spec.bits // 8
+        packed = np.packbits(bits, axis=1, bitorder="little")
+        validity = pa.py_buffer(np.packbits(present, bitorder="little").tobytes())
+        cols[f"bf_{spec.name}"] = pa.FixedSizeBinaryArray.from_buffers(
+            pa.binary(width), n, [validity, pa.py_buffer(np.ascontiguousarray(packed).tobytes())],
+            null_count=int(n - present.sum()))
+        counts[spec.name] = int(present.sum())
+    withheld = pa.array(~consent_np)
+    for rule, arr in _blocking_keys(keys, key).items():
+        cols[f"bk_{rule}"] = pa.compute.if_else(withheld, pa.scalar(None, pa.int64()), arr)
+    manifest = {
+        "format": "safelight-pprl-package",
+        "format_version": FORMAT_VERSION,
+        "contributor": contributor,
+        "created": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "key_fingerprint": key_fingerprint(key),
+        "settings": s.to_dict(),
+        "blocking_rules": list(BLOCKING_RULES),
+        "records": n,
+        "records_with_consent_to_linkage": int(consent_np.sum()),
+        "fields_present": counts,
+    }
+    log.info("encoded %d records (%d with consent to linkage)", n, int(consent_np.sum()))
+    return Encoded(pa.table(cols), manifest)
+
+
+def write_package(encoded: Encoded, path: Path) -> Path:
+    """Write ``encoded`` as a contribution package directory ``path`` (records.parquet +
+    manifest.json, the manifest listing the Parquet file's SHA-256). Parquet metadata carries
+    no pandas or schema extras beyond Arrow's own."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    table = encoded.table.replace_schema_metadata(None)
+    pq.write_table(table, path / RECORDS, compression="zstd", write_statistics=False)
+    manifest = dict(encoded.manifest)
+    manifest["records_sha256"] = hashlib.sha256((path / RECORDS).read_bytes()).hexdigest()
+    (path / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
+    return path

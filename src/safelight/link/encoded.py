@@ -1,0 +1,256 @@
+"""Encoded identities at the hub: read contribution packages, compare Bloom filters.
+
+Contract
+--------
+:func:`read_packages` reads one or more contribution packages written by
+:func:`safelight.identity.encode.write_package`, checks that they were made with the same key
+(fingerprint) and settings, keeps only the records whose consent allows linkage and returns
+:class:`EncodedRecords`: per field a ``(n, bits/64)`` uint64 matrix of packed filters and a
+presence mask, per blocking rule an int64 key array (with a presence mask), and the
+contributor and record id of each row. Nothing here sees or can compute a clear value.
+
+:func:`compare_encoded` turns record pairs into the comparison levels of
+:data:`ENCODED_FIELDS`, which the same Fellegi–Sunter/EM machinery as the clear linkage
+(:mod:`safelight.link.model`) scores. Similarities are Dice coefficients on the packed filters,
+computed with ``np.bitwise_count`` over whole pair arrays (chunked), and corrected for the
+public BLIP flip probability ``f`` (see :func:`dice`), so identical values score ≈ 1 whatever
+the noise. When a pair's names agree better crosswise (given ↔ family), the crossed
+similarities are used and ``swapped`` is set, as in clear.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from safelight.identity.encode import (
+    FORMAT_VERSION,
+    MANIFEST,
+    RECORDS,
+    EncodingError,
+    EncodingSettings,
+)
+from safelight.link.compare import Comparisons
+
+__all__ = [
+    "ENCODED_FIELDS",
+    "EncodedRecords",
+    "compare_encoded",
+    "dice",
+    "read_packages",
+]
+
+log = logging.getLogger("safelight.link.encoded")
+
+#: field → level names (1..k); level 0 is "missing". Thresholds are on noise-corrected Dice.
+ENCODED_FIELDS: dict[str, tuple[str, ...]] = {
+    "given_name": ("dice_0.92", "same_name_group", "dice_0.75", "dice_0.55", "different"),
+    "family_name": ("dice_0.92", "dice_0.75", "dice_0.55", "different"),
+    "birth_date": ("dice_0.92", "dice_0.55", "dice_0.40", "dice_0.20", "different"),
+    "sex": ("same", "different"),
+    "nationality": ("same", "different"),
+    "phone": ("dice_0.92", "dice_0.70", "different"),
+    "document": ("dice_0.92", "dice_0.70", "different"),
+    "locality": ("dice_0.92", "dice_0.70", "different"),
+    "street_number": ("dice_0.92", "dice_0.50", "different"),
+    "address_line": ("dice_0.92", "dice_0.70", "different"),
+    "postcode": ("dice_0.92", "dice_0.50", "different"),
+    "region": ("same", "different"),
+    "contributor": ("same", "different"),
+}  # fmt: skip
+
+#: level thresholds of each Dice-levelled field, from the strongest (level 1) down
+_THRESHOLDS: dict[str, tuple[float, ...]] = {
+    "family_name": (0.92, 0.75, 0.55),
+    "birth_date": (0.92, 0.55, 0.40, 0.20),
+    "sex": (0.5,),
+    "nationality": (0.5,),
+    "phone": (0.92, 0.70),
+    "document": (0.92, 0.70),
+    "locality": (0.92, 0.70),
+    "street_number": (0.92, 0.50),
+    "address_line": (0.92, 0.70),
+    "postcode": (0.92, 0.50),
+    "region": (0.5,),
+}
+_GIVEN_THRESHOLDS = (0.92, 0.75, 0.55)
+_GROUP_THRESHOLD = 0.5
+_SWAP_MARGIN = 0.5
+_CHUNK = 250_000
+
+
+@dataclass
+class EncodedRecords:
+    """Encoded identities, one row per record with consent to linkage."""
+
+    contributor: np.ndarray  # object (str)
+    record_id: np.ndarray  # object (str)
+    filters: dict[str, np.ndarray]  # field → (n, words) uint64
+    present: dict[str, np.ndarray]  # field → bool (n,)
+    blocking: dict[str, np.ndarray]  # rule → int64 (n,), valid where blocking_present
+    blocking_present: dict[str, np.ndarray]
+    settings: EncodingSettings
+    key_fingerprint: str
+    weights: dict[str, np.ndarray] = field(init=False)  # field → observed Hamming weights
+
+    def __post_init__(self) -> None:
+        self.weights = {f: np.bitwise_count(m).sum(axis=1, dtype=np.int32)
+                        for f, m in self.filters.items()}
+
+    def __len__(self) -> int:
+        return len(self.record_id)
+
+
+def _filter_matrix(col: pa.Array, bits: int) -> tuple[np.ndarray, np.ndarray]:
+    col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    n = len(col)
+    present = col.is_valid().to_numpy(zero_copy_only=False)
+    width = bits // 8
+    data = col.buffers()[1]
+    raw = np.frombuffer(data, dtype=np.uint8, count=(col.offset + n) * width,
+                        offset=0)[col.offset * width:]
+    mat = raw.reshape(n, width).copy()
+    mat[~present] = 0
+    return mat.view("<u8"), present
+
+
+def _read_one(path: Path) -> tuple[dict[str, Any], pa.Table]:
+    path = Path(path)
+    man_path = path / MANIFEST
+    if not man_path.is_file() or not (path / RECORDS).is_file():
+        raise EncodingError(f"{path}: not a contribution package (needs {MANIFEST} and "
+                            f"{RECORDS}) — make one with `safelight identity encode`")
+    manifest = json.loads(man_path.read_text("utf-8"))
+    if manifest.get("format") != "safelight-pprl-package" or int(
+            manifest.get("format_version", -1)) > FORMAT_VERSION:
+        raise EncodingError(f"{man_path}: unknown package format "
+                            f"{manifest.get('format')} v{manifest.get('format_version')} — "
+                            "upgrade safelight or re-encode with this version")
+    return manifest, pq.read_table(path / RECORDS)
+
+
+def read_packages(paths: list[Path]) -> EncodedRecords:
+    """Read and concatenate contribution packages (see the module docstring)."""
+    if not paths:
+        raise EncodingError("no contribution packages given")
+    parts = [_read_one(p) for p in paths]
+    first = parts[0][0]
+    for p, (man, _) in zip(paths, parts, strict=True):
+        if man["key_fingerprint"] != first["key_fingerprint"]:
+            raise EncodingError(f"{p}: encoded with another key (fingerprint "
+                                f"{man['key_fingerprint']} ≠ {first['key_fingerprint']}) — "
+                                "all contributors must use the same key file")
+        if man["settings"]["fields"] != first["settings"]["fields"] or man["settings"][
+                "flip_probability"] != first["settings"]["flip_probability"]:
+            raise EncodingError(f"{p}: encoded with other settings than {paths[0]} — "
+                                "re-encode all contributions with the same settings")
+    settings = EncodingSettings.from_dict(first["settings"])
+    tables = []
+    contributors = []
+    for i, (man, table) in enumerate(parts):
+        keep = table.column("consent_linkage").combine_chunks().fill_null(False)
+        table = table.filter(keep)
+        tables.append(table)
+        name = man.get("contributor") or f"package{i}"
+        contributors.extend([name] * table.num_rows)
+    table = pa.concat_tables(tables)
+    filters, present = {}, {}
+    for spec in settings.fields:
+        filters[spec.name], present[spec.name] = _filter_matrix(
+            table.column(f"bf_{spec.name}").combine_chunks(), spec.bits)
+    blocking, bpresent = {}, {}
+    for rule in first["blocking_rules"]:
+        col = table.column(f"bk_{rule}").combine_chunks()
+        bpresent[rule] = col.is_valid().to_numpy(zero_copy_only=False)
+        blocking[rule] = col.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+    log.info("read %d packages: %d records with consent to linkage", len(paths), table.num_rows)
+    return EncodedRecords(
+        contributor=np.array(contributors, dtype=object),
+        record_id=np.array(table.column("record_id").to_pylist(), dtype=object),
+        filters=filters, present=present, blocking=blocking, blocking_present=bpresent,
+        settings=settings, key_fingerprint=first["key_fingerprint"],
+    )
+
+
+def dice(fa: np.ndarray, fb: np.ndarray, a: np.ndarray, b: np.ndarray, bits: int,
+         flip: float, wa: np.ndarray | None = None, wb: np.ndarray | None = None) -> np.ndarray:
+    """Noise-corrected Dice of filters ``fa[a[i]]`` and ``fb[b[i]]`` (packed uint64 rows).
+
+    Observed: weights ``w'`` and intersection ``I``. Under independent flips with probability
+    ``f`` of a clean pair of ``L``-bit filters with weights ``w`` and ``c`` common bits,
+    ``E[w'] = w(1-2f) + Lf`` and ``E[I] = c(1-f)² + (w_a+w_b-2c) f(1-f) + (L-w_a-w_b+c) f²
+    = c(1-2f)² + (w_a+w_b) f(1-f) + (L-w_a-w_b) f²``. Solving for ``w`` and ``c`` gives the
+    estimate ``2c / (w_a + w_b)``, clipped to [0, 1]. With ``f = 0`` this is the plain Dice.
+    ``wa``/``wb`` are the observed weights of all rows (computed when not given)."""
+    out = np.empty(len(a), dtype=np.float64)
+    if wa is None:
+        wa = np.bitwise_count(fa).sum(axis=1, dtype=np.int32)
+    if wb is None:
+        wb = np.bitwise_count(fb).sum(axis=1, dtype=np.int32)
+    q = 1.0 - 2.0 * flip
+    for s in range(0, len(a), _CHUNK):
+        ia, ib = a[s:s + _CHUNK], b[s:s + _CHUNK]
+        inter = np.bitwise_count(fa[ia] & fb[ib]).sum(axis=1, dtype=np.int32).astype(np.float64)
+        xa = (wa[ia] - bits * flip) / q
+        xb = (wb[ib] - bits * flip) / q
+        c = (inter - flip * (1 - flip) * (xa + xb) - flip * flip * (bits - xa - xb)) / (q * q)
+        denom = np.maximum(xa + xb, 1e-9)
+        out[s:s + _CHUNK] = np.clip(2.0 * c / denom, 0.0, 1.0)
+    return out
+
+
+def _levels(sim: np.ndarray, thresholds: tuple[float, ...], missing: np.ndarray) -> np.ndarray:
+    out = np.full(len(sim), len(thresholds) + 1, dtype=np.int8)
+    for lvl in range(len(thresholds), 0, -1):
+        out[sim >= thresholds[lvl - 1]] = lvl
+    out[missing] = 0
+    return out
+
+
+def _sim(er: EncodedRecords, fa: str, fb: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    w = er.weights
+    spec = {s.name: s for s in er.settings.fields}[fa]
+    return dice(er.filters[fa], er.filters[fb], a, b, spec.bits, er.settings.flip_probability,
+                w[fa], w[fb])
+
+
+def compare_encoded(er: EncodedRecords, a: np.ndarray, b: np.ndarray) -> Comparisons:
+    """Comparison levels of the pairs ``(a[i], b[i])`` over :data:`ENCODED_FIELDS`."""
+    a = np.asarray(a, dtype=np.int64)
+    b = np.asarray(b, dtype=np.int64)
+    pr = er.present
+    gg = _sim(er, "given_name", "given_name", a, b)
+    ff = _sim(er, "family_name", "family_name", a, b)
+    gf = _sim(er, "given_name", "family_name", a, b)
+    fg = _sim(er, "family_name", "given_name", a, b)
+    both = pr["given_name"][a] & pr["family_name"][a] & pr["given_name"][b] & pr[
+        "family_name"][b]
+    swapped = both & (gf + fg > gg + ff + _SWAP_MARGIN)
+    g_sim = np.where(swapped, gf, gg)
+    f_sim = np.where(swapped, fg, ff)
+    g_missing = ~pr["given_name"][a] | ~np.where(swapped, pr["family_name"][b],
+                                                 pr["given_name"][b])
+    f_missing = ~pr["family_name"][a] | ~np.where(swapped, pr["given_name"][b],
+                                                  pr["family_name"][b])
+    group = _sim(er, "given_group", "given_group", a, b) >= _GROUP_THRESHOLD
+    group &= pr["given_group"][a] & pr["given_group"][b] & ~swapped
+    given = np.full(len(a), 5, dtype=np.int8)
+    given[g_sim >= _GIVEN_THRESHOLDS[2]] = 4
+    given[g_sim >= _GIVEN_THRESHOLDS[1]] = 3
+    given[group] = 2
+    given[g_sim >= _GIVEN_THRESHOLDS[0]] = 1
+    given[g_missing] = 0
+    cols = [given, _levels(f_sim, _THRESHOLDS["family_name"], f_missing)]
+    for name in list(ENCODED_FIELDS)[2:-1]:
+        missing = ~pr[name][a] | ~pr[name][b]
+        cols.append(_levels(_sim(er, name, name, a, b), _THRESHOLDS[name], missing))
+    contributor = np.where(er.contributor[a] == er.contributor[b], 1, 2).astype(np.int8)
+    cols.append(contributor)
+    return Comparisons(a, b, np.stack(cols, axis=1).astype(np.int8), swapped)
