@@ -57,9 +57,10 @@ import pyarrow.parquet as pq
 
 from safelight.errors import SafelightError
 from safelight.identity.normalise import (
+    code_key,
+    digits_key,
     document_key,
     family_key,
-    fold,
     given_group,
     given_key,
     locality_key,
@@ -233,18 +234,6 @@ def _ints(table: pa.Table, name: str) -> np.ndarray:
     return a.cast(pa.int32()).fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32)
 
 
-def _upper(text: str | None) -> str | None:
-    s = fold(text)
-    return s.replace(" ", "").upper() if s else None
-
-
-def _digits(text: str | None) -> str | None:
-    if not text:
-        return None
-    d = "".join(c for c in str(text) if c.isdigit())
-    return d or None
-
-
 @dataclass
 class _Keys:
     """Normalised keys per record (object arrays of str/None; ints with -1 for missing)."""
@@ -272,15 +261,15 @@ def _keys(table: pa.Table) -> _Keys:
         month=month,
         day=day,
         values={
-            "sex": map_distinct(_str(table, "sex"), _upper),
-            "nationality": map_distinct(_str(table, "nationality"), _upper),
+            "sex": map_distinct(_str(table, "sex"), code_key),
+            "nationality": map_distinct(_str(table, "nationality"), code_key),
             "phone": phones_e164(_str(table, "phone"), _str(table, "phone_region")),
             "document": map_distinct(_str(table, "document_number"), document_key),
             "locality": map_distinct(_str(table, "locality"), locality_key),
-            "street_number": map_distinct(_str(table, "street_number"), _digits),
+            "street_number": map_distinct(_str(table, "street_number"), digits_key),
             "address_line": map_distinct(_str(table, "address_line"), locality_key),
-            "postcode": map_distinct(_str(table, "postcode"), _digits),
-            "region": map_distinct(_str(table, "region"), _upper),
+            "postcode": map_distinct(_str(table, "postcode"), digits_key),
+            "region": map_distinct(_str(table, "region"), code_key),
         },
     )
 
@@ -411,6 +400,10 @@ BLOCKING_RULES: dict[str, Callable[[_Keys, int], tuple[Any, ...] | None]] = {
     if k.family[i] and k.values["postcode"][i] else None,
     "given_postcode": lambda k, i: (k.group[i], k.values["postcode"][i])
     if k.group[i] and k.values["postcode"][i] else None,
+    "address": lambda k, i: (k.values["address_line"][i], k.values["street_number"][i])
+    if k.values["address_line"][i] and k.values["street_number"][i] else None,
+    "postcode_locality": lambda k, i: (k.values["postcode"][i], k.values["locality"][i])
+    if k.values["postcode"][i] and k.values["locality"][i] else None,
 }  # fmt: skip
 
 _SHARED_SPACE = {"name_as_given": "name_as", "name_as_family": "name_as"}

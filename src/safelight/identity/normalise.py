@@ -54,6 +54,8 @@ import yaml
 from safelight.identity.transliterate import transliterate
 
 __all__ = [
+    "code_key",
+    "digits_key",
     "document_key",
     "family_key",
     "fold",
@@ -363,6 +365,27 @@ def document_key(text: str | None) -> str | None:
 def locality_key(text: str | None) -> str | None:
     """Match key of a place name (all words, one key)."""
     return _compact(text)
+
+
+@lru_cache(maxsize=200_000)
+def digits_key(text: str | None) -> str | None:
+    """The digits of a postcode, house number or similar; None when there are none.
+
+    >>> digits_key(" 42a ")
+    '42'
+    """
+    if not text:
+        return None
+    d = "".join(c for c in str(text) if c.isdigit())
+    return d or None
+
+
+@lru_cache(maxsize=200_000)
+def code_key(text: str | None) -> str | None:
+    """A code (sex, nationality, region) stripped and upper-cased; None when empty."""
+    if not text:
+        return None
+    return str(text).strip().upper() or None
 
 
 def map_distinct(values: Iterable[Any] | Any, fn: Callable[..., Any], *args: Any) -> np.ndarray:

@@ -59,6 +59,10 @@ DEFAULT_RULES: tuple[BlockingRule, ...] = (
     BlockingRule("family_is_given", "l.family = r.given" + _YEAR_OR_MISSING),
     BlockingRule("phone", "l.phone = r.phone"),
     BlockingRule("document", "l.document = r.document"),
+    BlockingRule("family_postcode", "l.family = r.family AND l.postcode = r.postcode"),
+    BlockingRule("given_postcode", "l.given_group = r.given_group AND l.postcode = r.postcode"),
+    BlockingRule("address", "l.address_line = r.address_line AND l.street_number = r.street_number"),
+    BlockingRule("postcode_locality", "l.postcode = r.postcode AND l.locality = r.locality"),
 )  # fmt: skip
 
 

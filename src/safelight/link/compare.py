@@ -37,6 +37,10 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "phone": ("same", "different"),
     "document": ("same", "different"),
     "locality": ("exact", "jw_0.88", "different"),
+    "street_number": ("exact", "different"),
+    "address_line": ("exact", "jw_0.88", "different"),
+    "postcode": ("exact", "jw_0.85", "different"),
+    "region": ("same", "different"),
     # agencies keep their own registers free of duplicates more often than not: a pair from
     # one contributor is a little less likely to be one person (EM learns how much)
     "contributor": ("same", "different"),
@@ -135,9 +139,9 @@ def _simple(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return _select([_eq(x, y)], len(x), missing, 2)
 
 
-def _locality_levels(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+def _locality_levels(x: np.ndarray, y: np.ndarray, threshold: float = 0.88) -> np.ndarray:
     missing = _missing(x) | _missing(y)
-    return _select([_eq(x, y), jaro_winkler(x, y) >= 0.88], len(x), missing, 3)
+    return _select([_eq(x, y), jaro_winkler(x, y) >= threshold], len(x), missing, 3)
 
 
 def compare(records: Records, a: np.ndarray, b: np.ndarray) -> Comparisons:
@@ -167,6 +171,10 @@ def compare(records: Records, a: np.ndarray, b: np.ndarray) -> Comparisons:
         _simple(r.phone[a], r.phone[b]),
         _simple(r.document[a], r.document[b]),
         _locality_levels(r.locality[a], r.locality[b]),
+        _simple(r.street_number[a], r.street_number[b]),
+        _locality_levels(r.address_line[a], r.address_line[b]),
+        _locality_levels(r.postcode[a], r.postcode[b], 0.85),
+        _simple(r.region[a], r.region[b]),
         _simple(r.contributor[a], r.contributor[b]),
     ], axis=1).astype(np.int8)  # fmt: skip
     return Comparisons(a, b, levels, swapped)

@@ -62,6 +62,8 @@ KEY_RULES: dict[str, tuple[str, str]] = {
     "document": ("document", "document"),
     "family_postcode": ("family_postcode", "family_postcode"),
     "given_postcode": ("given_postcode", "given_postcode"),
+    "address": ("address", "address"),
+    "postcode_locality": ("postcode_locality", "postcode_locality"),
 }
 
 

@@ -2,7 +2,8 @@
 
 Contract: :func:`prepare` takes an Arrow table with the hub's identity columns (``contributor``,
 ``record_id``, ``given_name``, ``family_name``, ``full_name``, ``birth_year``, ``birth_month``,
-``birth_day``, ``sex``, ``nationality``, ``phone``, ``document_number``, ``locality``) plus an
+``birth_day``, ``sex``, ``nationality``, ``phone``, ``document_number``, ``locality``), the
+optional address columns ``street_number``, ``address_line``, ``postcode`` and ``region``, plus an
 optional ``phone_region`` column (ISO alpha-2 country of the contributor, for national phone
 numbers) and returns :class:`Records`, whose arrays are aligned with the input rows. Missing
 columns are treated as all-missing. Normalisation runs once per distinct value.
@@ -16,6 +17,8 @@ import numpy as np
 import pyarrow as pa
 
 from safelight.identity.normalise import (
+    code_key,
+    digits_key,
     document_key,
     family_key,
     fold,
@@ -53,6 +56,10 @@ class Records:
     phone: np.ndarray  # E.164
     document: np.ndarray
     locality: np.ndarray
+    street_number: np.ndarray  # digits
+    address_line: np.ndarray  # match key of the street line
+    postcode: np.ndarray  # digits
+    region: np.ndarray
 
     def __len__(self) -> int:
         return len(self.record_id)
@@ -100,7 +107,7 @@ def prepare(table: pa.Table) -> Records:
     given, family = split_full_names(given, family, full)
 
     def lower(name: str) -> np.ndarray:
-        return map_distinct(_col(table, name).cast(pa.string()), lambda s: s.strip().upper() or None)
+        return map_distinct(_col(table, name).cast(pa.string()), code_key)
 
     return Records(
         contributor=np.array(_col(table, "contributor").to_pylist(), dtype=object),
@@ -121,4 +128,8 @@ def prepare(table: pa.Table) -> Records:
         phone=_phones(table),
         document=map_distinct(_col(table, "document_number").cast(pa.string()), document_key),
         locality=map_distinct(_col(table, "locality").cast(pa.string()), locality_key),
+        street_number=map_distinct(_col(table, "street_number").cast(pa.string()), digits_key),
+        address_line=map_distinct(_col(table, "address_line").cast(pa.string()), locality_key),
+        postcode=map_distinct(_col(table, "postcode").cast(pa.string()), digits_key),
+        region=lower("region"),
     )
