@@ -1,0 +1,256 @@
+"""The JSON API under ``/api/v1``: everything the pages do.
+
+Contract: every endpoint but ``POST /session`` (sign-in) needs a live session cookie, and every
+state-changing one the ``X-CSRF-Token`` header given at sign-in; each checks the role
+(:data:`safelight.web.deps.CAN`); a contributor account is limited to its own contributor's
+data by :mod:`safelight.web.services`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import (
+    APIRouter,
+    Depends,
+    File,
+    Form,
+    HTTPException,
+    Query,
+    Request,
+    Response,
+    UploadFile,
+)
+from fastapi import Path as PathParam
+from fastapi.responses import FileResponse, PlainTextResponse
+from pydantic import BaseModel, Field
+
+from safelight.web import auth, services
+from safelight.web.auth import User
+from safelight.web.deps import COOKIE, api_role, api_user, client_of, state_of
+
+router = APIRouter(prefix="/api/v1")
+
+Cid = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
+Rid = Annotated[int, PathParam(ge=1, le=2**62)]
+Limit = Annotated[int, Query(ge=1, le=1000)]
+Offset = Annotated[int, Query(ge=0, le=10**9)]
+PairId = Annotated[str, PathParam(min_length=32, max_length=32, pattern="^[0-9a-f]{32}$")]
+UserName = Annotated[str, PathParam(min_length=2, max_length=63)]
+
+
+class LoginIn(BaseModel):
+    username: str = Field(max_length=100)
+    password: str = Field(max_length=1000)
+    totp: str | None = Field(default=None, max_length=12)
+
+
+class DecisionIn(BaseModel):
+    decision: Literal["match", "non_match"]
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class ReleaseIn(BaseModel):
+    method: Literal["aggregates", "synthetic"] = "aggregates"
+    k: int = Field(default=11, ge=2, le=1000)
+    length: int = Field(default=2, ge=1, le=4)
+    columns: list[Literal[services.RELEASE_COLUMNS]] = Field(  # type: ignore[valid-type]
+        default_factory=lambda: ["gender", "age_band", "citizenship"], min_length=1,
+        max_length=len(services.RELEASE_COLUMNS))
+    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+
+
+class UserIn(BaseModel):
+    username: str = Field(min_length=2, max_length=63)
+    password: str = Field(min_length=auth.MIN_PASSWORD, max_length=1000)
+    role: Literal[auth.ROLES]  # type: ignore[valid-type]
+    contributor: str | None = Field(default=None, max_length=100)
+
+
+class UserPatch(BaseModel):
+    active: bool | None = None
+    reset_totp: bool = False
+    password: str | None = Field(default=None, min_length=auth.MIN_PASSWORD, max_length=1000)
+
+
+def _set_session(response: Response, request: Request, sid: str) -> None:
+    response.set_cookie(COOKIE, sid, httponly=True, samesite="strict", path="/",
+                        secure=state_of(request).settings.cookie_secure)
+
+
+@router.post("/session", tags=["session"], summary="Sign in (password, and TOTP for admin, "
+             "analyst and reviewer); returns the CSRF token for later requests")
+def sign_in(*, body: LoginIn, request: Request, response: Response) -> dict:
+    state = state_of(request)
+    try:
+        sid, csrf = auth.login(state, request.app.state.limiter, body.username, body.password,
+                               body.totp, client_of(request))
+    except auth.AuthError as exc:
+        retry = getattr(exc, "retry_after", None)
+        raise HTTPException(429 if retry else 401, str(exc),
+                            headers={"Retry-After": str(retry)} if retry else None) from None
+    _set_session(response, request, sid)
+    user = auth.session_user(state, sid)
+    return {"csrf_token": csrf, "user": user.public() if user else None}
+
+
+@router.delete("/session", tags=["session"], summary="Sign out")
+def sign_out(*, request: Request, user: Annotated[User, Depends(api_user)]) -> dict:
+    auth.end_session(state_of(request), request.cookies.get(COOKIE), actor=user.username)
+    return {"signed_out": True}
+
+
+@router.get("/me", tags=["session"])
+def me(*, user: Annotated[User, Depends(api_user)]) -> dict:
+    return {**user.public(), "csrf_token": user.csrf_token}
+
+
+@router.get("/status", tags=["hub"], summary="Counts of the hub (aggregates only)")
+def hub_status(*, request: Request, user: Annotated[User, Depends(api_role("audit"))]) -> dict:
+    return services.status(state_of(request))
+
+
+@router.get("/audit/verify", tags=["hub"], summary="Recompute the audit hash chain")
+def audit_verify(*, request: Request, user: Annotated[User, Depends(api_role("audit"))]) -> dict:
+    state = state_of(request)
+    with state.lock:
+        ok, message = state.hub.verify_audit()
+    return {"ok": ok, "message": message}
+
+
+@router.get("/profiles", tags=["contributions"])
+def list_profiles(*, request: Request, user: Annotated[User, Depends(api_role("upload"))]) -> list[str]:
+    return list(services.profiles(state_of(request)))
+
+
+@router.get("/contributors", tags=["contributions"])
+def list_contributors(*, request: Request, user: Annotated[User, Depends(api_role("contributions"))]) -> list[dict]:
+    return services.contributors(state_of(request), user)
+
+
+@router.get("/contributions", tags=["contributions"])
+def list_contributions(*, request: Request, user: Annotated[User, Depends(api_role("contributions"))]) -> list[dict]:
+    return services.list_contributions(state_of(request), user)
+
+
+@router.post("/contributions", tags=["contributions"], summary="Upload a file: check it "
+             "(check_only) or ingest it for a contributor")
+def upload(*, request: Request, file: Annotated[UploadFile, File()], profile: Annotated[str, Form(max_length=300)],
+           contributor: Annotated[str | None, Form(max_length=100)] = None,
+           check_only: Annotated[bool, Form()] = False,
+           user: Annotated[User, Depends(api_role("upload"))]) -> dict:
+    return services.upload(state_of(request), user, file.filename, file.file, profile=profile,
+                           contributor=contributor, check_only=check_only)
+
+
+@router.get("/contributions/{cid}", tags=["contributions"])
+def contribution(*, cid: Cid, request: Request,
+                 user: Annotated[User, Depends(api_role("contributions"))]) -> dict:
+    state = state_of(request)
+    c = services.get_contribution(state, user, cid)
+    return {**c, "top_rules": services.top_rules(state, cid)}
+
+
+@router.get("/contributions/{cid}/quarantine", tags=["contributions"])
+def quarantine(*, cid: Cid, request: Request, limit: Limit = 100, offset: Offset = 0,
+               user: Annotated[User, Depends(api_role("upload"))]) -> list[dict]:
+    return services.quarantine(state_of(request), user, cid, limit, offset)
+
+
+@router.get("/contributions/{cid}/quarantine.csv", tags=["contributions"],
+            response_class=PlainTextResponse)
+def quarantine_csv(*, cid: Cid, request: Request, user: Annotated[User, Depends(api_role("upload"))]):
+    text = services.quarantine_csv(state_of(request), user, cid)
+    return PlainTextResponse(text, media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="quarantine-{cid}.csv"'})
+
+
+@router.get("/records", tags=["contributions"], summary="Case records of one contributor")
+def records(*, request: Request, contributor: Annotated[str | None, Query(max_length=100)] = None,
+            limit: Limit = 50, offset: Offset = 0,
+            user: Annotated[User, Depends(api_role("records"))]) -> dict:
+    return services.records(state_of(request), user, contributor, limit, offset)
+
+
+@router.get("/review", tags=["linkage"], summary="The review queue")
+def review_queue(*, request: Request, status: Literal["open", "decided", "all"] = "open",
+                 limit: Limit = 50, offset: Offset = 0,
+                 user: Annotated[User, Depends(api_role("review"))]) -> dict:
+    return services.review_queue(state_of(request), status, limit, offset)
+
+
+@router.get("/review/{pair_id}", tags=["linkage"], summary="A pair with its explanation")
+def review_pair(*, pair_id: PairId, request: Request,
+                user: Annotated[User, Depends(api_role("review"))]) -> dict:
+    return services.review_pair(state_of(request), user, pair_id)
+
+
+@router.post("/review/{pair_id}/decision", tags=["linkage"])
+def decide(*, pair_id: PairId, body: DecisionIn, request: Request,
+           user: Annotated[User, Depends(api_role("review"))]) -> dict:
+    return services.decide_pair(state_of(request), user, pair_id, body.decision, body.reason)
+
+
+@router.post("/linkage/run", tags=["linkage"], summary="Link the hub's consenting records")
+def run_linkage(*, request: Request, user: Annotated[User, Depends(api_role("link_run"))]) -> dict:
+    return services.run_linkage(state_of(request), user)
+
+
+@router.get("/persons", tags=["linkage"], summary="Persons seen by several contributors")
+def persons(*, request: Request, limit: Limit = 100, offset: Offset = 0,
+            user: Annotated[User, Depends(api_role("persons"))]) -> dict:
+    return services.persons_seen_by_several(state_of(request), user, limit, offset)
+
+
+@router.get("/releases", tags=["releases"], summary="The release ledger")
+def releases(*, request: Request, user: Annotated[User, Depends(api_role("releases"))]) -> dict:
+    return services.list_releases(state_of(request))
+
+
+@router.post("/releases", tags=["releases"], summary="Make, evaluate and record a release")
+def create_release(*, body: ReleaseIn, request: Request,
+                   user: Annotated[User, Depends(api_role("release_create"))]) -> dict:
+    return services.create_release(state_of(request), user, body.method, body.k, body.length,
+                                   list(body.columns), body.seed)
+
+
+@router.get("/releases/{rid}", tags=["releases"])
+def release(*, rid: Rid, request: Request, user: Annotated[User, Depends(api_role("releases"))]) -> dict:
+    return services.get_release(state_of(request), rid)
+
+
+@router.get("/releases/{rid}/download", tags=["releases"], response_class=FileResponse)
+def release_download(*, rid: Rid, request: Request, user: Annotated[User, Depends(api_role("releases"))]):
+    path, name = services.release_file(state_of(request), user, rid)
+    return FileResponse(path, media_type="text/csv", filename=name)
+
+
+@router.get("/dashboard", tags=["report"], summary="The hub report (disclosure-controlled)")
+def dashboard(*, request: Request, user: Annotated[User, Depends(api_role("dashboard"))]) -> dict:
+    d = request.app.state.dashboard.get()
+    return {"empty": d["empty"], "report": d["record"]}
+
+
+@router.get("/users", tags=["users"])
+def users(*, request: Request, user: Annotated[User, Depends(api_role("users"))]) -> list[dict]:
+    return services._clean(auth.list_users(state_of(request)))
+
+
+@router.post("/users", tags=["users"], summary="Create an account (returns its TOTP secret "
+             "once, for roles that need one)")
+def add_user(*, body: UserIn, request: Request, user: Annotated[User, Depends(api_role("users"))]) -> dict:
+    secret = auth.add_user(state_of(request), body.username, body.password, body.role,
+                           contributor=body.contributor, actor=user.username)
+    return {"username": body.username.strip().lower(), "role": body.role,
+            "totp_secret": secret,
+            "totp_uri": auth.totp_uri(body.username, secret) if secret else None}
+
+
+@router.patch("/users/{username}", tags=["users"])
+def update_user(*, username: UserName, body: UserPatch, request: Request,
+                user: Annotated[User, Depends(api_role("users"))]) -> dict:
+    secret = auth.update_user(state_of(request), username, actor=user.username,
+                              active=body.active, reset_totp=body.reset_totp,
+                              password=body.password)
+    return {"username": username, "totp_secret": secret,
+            "totp_uri": auth.totp_uri(username, secret) if secret else None}

@@ -1,0 +1,135 @@
+"""The FastAPI application: :func:`create_app` over one hub, :func:`run` under uvicorn.
+
+Contract: one process holds the hub (DuckDB allows one writer) and serialises every use of it
+(:class:`~safelight.web.state.HubState`); every response carries security headers (a strict
+Content-Security-Policy: no script, no external origin; no framing; no referrer); errors become
+a JSON body under ``/api`` and a page elsewhere, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from safelight import __version__
+from safelight.errors import SafelightError
+from safelight.web import api, pages, services
+from safelight.web.auth import AuthError, LoginLimiter
+from safelight.web.deps import LoginRequired, PageForbidden
+from safelight.web.render import render
+from safelight.web.settings import WebSettings
+from safelight.web.state import HubState
+
+log = logging.getLogger("safelight.web")
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": ("default-src 'self'; script-src 'none'; object-src 'none'; "
+                                "img-src 'self' data:; style-src 'self'; base-uri 'none'; "
+                                "form-action 'self'; frame-ancestors 'none'"),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+
+
+def _status_of(exc: SafelightError) -> int:
+    if isinstance(exc, services.Forbidden):
+        return 403
+    if isinstance(exc, services.NotFound):
+        return 404
+    if isinstance(exc, AuthError):
+        return 401
+    return 422
+
+
+def create_app(hub_path: str | Path, settings: WebSettings | None = None) -> FastAPI:
+    """The web application over the hub at ``hub_path`` (opened now, migrated if needed)."""
+    settings = settings or WebSettings()
+    state = HubState(hub_path, settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        state.close()
+
+    app = FastAPI(title="safelight hub", version=__version__, lifespan=lifespan,
+                  docs_url=None, redoc_url=None,
+                  description="The safelight hub's HTTP API. Sign in with POST /api/v1/session; "
+                              "send the session cookie and, on state-changing calls, the "
+                              "X-CSRF-Token header.")
+    app.state.hub = state
+    app.state.limiter = LoginLimiter(settings.login_max_failures,
+                                     settings.login_window_minutes * 60)
+    app.state.dashboard = services.Dashboard(state)
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(packages=[("safelight.web", "static")]), name="static")
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):
+        response = await call_next(request)
+        for k, v in SECURITY_HEADERS.items():
+            response.headers.setdefault(k, v)
+        if settings.cookie_secure:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        return response
+
+    def _is_api(request: Request) -> bool:
+        return request.url.path.startswith("/api/")
+
+    def _error_page(request: Request, status: int, message: str) -> Response:
+        return render(request, "error.html", None, status=status, status_code=status,
+                      message=message)
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired) -> Response:
+        from urllib.parse import quote
+
+        return RedirectResponse(f"/login?next={quote(exc.next_url)}", status_code=303)
+
+    @app.exception_handler(PageForbidden)
+    async def page_forbidden(request: Request, exc: PageForbidden) -> Response:
+        return _error_page(request, 403, "Your role may not open this page.")
+
+    @app.exception_handler(SafelightError)
+    async def safelight_error(request: Request, exc: SafelightError) -> Response:
+        status = _status_of(exc)
+        if _is_api(request):
+            return JSONResponse({"detail": str(exc)}, status_code=status)
+        return _error_page(request, status, str(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        if _is_api(request) or request.url.path.startswith("/static"):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code,
+                                headers=getattr(exc, "headers", None))
+        return _error_page(request, exc.status_code, str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        detail = [{"loc": list(e.get("loc", ())), "msg": e.get("msg")} for e in exc.errors()]
+        if _is_api(request):
+            return JSONResponse({"detail": detail}, status_code=422)
+        return _error_page(request, 422, "; ".join(f"{'.'.join(map(str, d['loc']))}: {d['msg']}"
+                                                   for d in detail))
+
+    return app
+
+
+def run(hub_path: str | Path, settings: WebSettings | None = None, *, host: str = "127.0.0.1",
+        port: int = 8000, log_level: str = "info") -> None:
+    """Serve the application with uvicorn (one process: the hub has one writer)."""
+    import uvicorn
+
+    app = create_app(hub_path, settings)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, workers=1,
+                proxy_headers=True, forwarded_allow_ips="127.0.0.1", server_header=False)

@@ -1,0 +1,307 @@
+"""Accounts, passwords, second factor, sessions, CSRF tokens and login rate limiting.
+
+Contract:
+
+* passwords are stored only as argon2id hashes (argon2-cffi); a login for an unknown user name
+  spends the same hashing work as one for a known name;
+* ``admin``, ``analyst`` and ``reviewer`` accounts must pass a TOTP code (RFC 6238, pyotp);
+  ``contributor`` accounts are bound to exactly one contributor id;
+* a session id is 32 random bytes (``secrets``) given to the browser only; the hub stores its
+  SHA-256, so a copy of the database does not hold usable sessions; a session ends after
+  ``idle_minutes`` without use or ``session_hours`` in all;
+* every session carries its own CSRF token, required on every state-changing request;
+* ``login_max_failures`` failures per user name or per client address within the window block
+  further attempts (HTTP 429) until the window passes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import re
+import secrets
+import threading
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass
+
+import pyotp
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from safelight.errors import SafelightError, UsageError
+from safelight.store.hub import now_utc
+from safelight.web.state import HubState
+
+ROLES = ("admin", "contributor", "analyst", "reviewer", "viewer")
+TOTP_ROLES = frozenset({"admin", "analyst", "reviewer"})
+MIN_PASSWORD = 12
+_USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,62}$")
+_hasher = PasswordHasher()
+_DUMMY_HASH = _hasher.hash("not a password of anyone " + secrets.token_hex(8))
+
+
+class AuthError(SafelightError):
+    """A login or session was refused (the message is safe to show)."""
+
+
+@dataclass(frozen=True)
+class User:
+    """The signed-in account of a request."""
+
+    username: str
+    role: str
+    contributor: str | None
+    csrf_token: str
+
+    def public(self) -> dict[str, str | None]:
+        return {"username": self.username, "role": self.role, "contributor": self.contributor}
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise UsageError(f"a password needs at least {MIN_PASSWORD} characters")
+    return _hasher.hash(password)
+
+
+def check_password(stored_hash: str | None, password: str) -> bool:
+    """Verify ``password`` against an argon2 hash (``None``: spend the same work, return False)."""
+    try:
+        return _hasher.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def totp_ok(secret: str | None, code: str | None) -> bool:
+    """Whether ``code`` is the current (or adjacent, for clock drift) TOTP code of ``secret``."""
+    if not secret or not code:
+        return False
+    code = code.strip().replace(" ", "")
+    return code.isdigit() and pyotp.TOTP(secret).verify(code, valid_window=1)
+
+
+def totp_uri(username: str, secret: str) -> str:
+    return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name="safelight")
+
+
+# ---- accounts
+
+def add_user(state: HubState, username: str, password: str, role: str, *,
+             contributor: str | None = None, actor: str = "cli") -> str | None:
+    """Create an account; returns the TOTP secret (``None`` for roles without TOTP).
+
+    Raises :class:`UsageError` on a bad name, role, password or contributor binding.
+    """
+    username = username.strip().lower()
+    if not _USERNAME.match(username):
+        raise UsageError(f"user name {username!r}: use 2-63 lower-case letters, digits, '.', '_' "
+                         "or '-', starting with a letter or digit")
+    if role not in ROLES:
+        raise UsageError(f"role {role!r} is unknown; choose one of {', '.join(ROLES)}")
+    if (role == "contributor") != bool(contributor):
+        raise UsageError("a contributor account needs --contributor (the contributor id it acts "
+                         "for), and only a contributor account takes one")
+    pw_hash = hash_password(password)
+    secret = pyotp.random_base32() if role in TOTP_ROLES else None
+    with state.write(data=False) as hub:
+        if hub.con.execute("SELECT 1 FROM web_users WHERE username = ?", [username]).fetchone():
+            raise UsageError(f"user {username!r} exists already; choose another name")
+        if contributor:
+            hub.ensure_contributor(contributor)
+        hub.con.execute("INSERT INTO web_users VALUES (?, ?, ?, ?, ?, true, ?, ?, NULL)",
+                        [username, role, contributor, pw_hash, secret, now_utc(), actor])
+        hub.audit(actor, "web.user_add", f"user:{username}",
+                  {"role": role, "contributor": contributor})
+    return secret
+
+
+def list_users(state: HubState) -> list[dict]:
+    return state.rows("SELECT username, role, contributor, active, created_at, created_by, "
+                      "last_login_at, totp_secret IS NOT NULL AS totp FROM web_users "
+                      "ORDER BY username")
+
+
+def update_user(state: HubState, username: str, *, actor: str, active: bool | None = None,
+                reset_totp: bool = False, password: str | None = None) -> str | None:
+    """Activate/deactivate an account, give it a new TOTP secret or password (audited).
+
+    Deactivating ends the account's sessions. Returns the new TOTP secret when one was made.
+    """
+    secret = None
+    with state.write(data=False) as hub:
+        row = hub.con.execute("SELECT role FROM web_users WHERE username = ?",
+                              [username]).fetchone()
+        if row is None:
+            raise UsageError(f"no user {username!r}")
+        changes: dict[str, object] = {}
+        if active is not None:
+            hub.con.execute("UPDATE web_users SET active = ? WHERE username = ?", [active, username])
+            changes["active"] = active
+            if not active:
+                hub.con.execute("DELETE FROM web_sessions WHERE username = ?", [username])
+        if reset_totp and row[0] in TOTP_ROLES:
+            secret = pyotp.random_base32()
+            hub.con.execute("UPDATE web_users SET totp_secret = ? WHERE username = ?",
+                            [secret, username])
+            changes["totp_reset"] = True
+        if password is not None:
+            hub.con.execute("UPDATE web_users SET password_hash = ? WHERE username = ?",
+                            [hash_password(password), username])
+            hub.con.execute("DELETE FROM web_sessions WHERE username = ?", [username])
+            changes["password_reset"] = True
+        hub.audit(actor, "web.user_update", f"user:{username}", changes)
+    return secret
+
+
+# ---- rate limiting
+
+class LoginLimiter:
+    """Failed logins per key (user name, client address) in a sliding window, in memory."""
+
+    def __init__(self, max_failures: int, window_seconds: float) -> None:
+        self.max = max_failures
+        self.window = window_seconds
+        self._fails: dict[str, deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def _trim(self, key: str, now: float) -> deque[float]:
+        q = self._fails[key]
+        while q and q[0] <= now - self.window:
+            q.popleft()
+        return q
+
+    def blocked_for(self, *keys: str) -> float:
+        """Seconds until a login may be tried again for these keys (0: allowed)."""
+        now = time.monotonic()
+        with self._lock:
+            waits = [q[0] + self.window - now for k in keys
+                     if len(q := self._trim(k, now)) >= self.max]
+        return max(waits, default=0.0)
+
+    def fail(self, *keys: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for k in keys:
+                self._trim(k, now).append(now)
+
+    def clear(self, key: str) -> None:
+        with self._lock:
+            self._fails.pop(key, None)
+
+
+# ---- sessions
+
+def _digest(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+def authenticate(state: HubState, limiter: LoginLimiter, username: str, password: str,
+                 client: str) -> dict:
+    """Check a user name and password; returns the account row. Audits failures.
+
+    Raises :class:`AuthError` (``retry_after`` set when rate-limited).
+    """
+    username = (username or "").strip().lower()
+    keys = (f"user:{username}", f"addr:{client}")
+    wait = limiter.blocked_for(*keys)
+    if wait > 0:
+        state.audit(username or "-", "web.login_blocked", f"addr:{client}", None)
+        err = AuthError(f"too many failed logins; try again in {int(wait) + 1} seconds")
+        err.retry_after = int(wait) + 1  # type: ignore[attr-defined]
+        raise err
+    row = state.one("SELECT * FROM web_users WHERE username = ?", [username])
+    ok = check_password(row["password_hash"] if row else None, password or "")
+    if not ok or not row["active"]:
+        limiter.fail(*keys)
+        state.audit(username or "-", "web.login_failed", f"addr:{client}",
+                    {"reason": "inactive" if ok else "password"})
+        raise AuthError("user name or password is wrong")
+    return row
+
+
+def start_session(state: HubState, username: str, stage: str) -> tuple[str, str]:
+    """A new session for ``username`` at ``stage`` ('totp' or 'full'); returns (id, csrf)."""
+    sid, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    now = now_utc()
+    with state.write(data=False) as hub:
+        hub.con.execute("INSERT INTO web_sessions VALUES (?, ?, ?, ?, ?, ?)",
+                        [_digest(sid), username, csrf, stage, now, now])
+        if stage == "full":
+            hub.con.execute("UPDATE web_users SET last_login_at = ? WHERE username = ?",
+                            [now, username])
+            hub.audit(username, "web.login", f"user:{username}", None)
+    return sid, csrf
+
+
+def complete_totp(state: HubState, limiter: LoginLimiter, session_id: str, code: str,
+                  client: str) -> tuple[str, str]:
+    """Second step of a login: a 'totp' session and a valid code give a new 'full' session."""
+    sess = state.one("SELECT s.username, s.stage, s.created_at, u.totp_secret FROM web_sessions s "
+                     "JOIN web_users u USING (username) WHERE s.session_hash = ? AND u.active",
+                     [_digest(session_id)])
+    if sess is None or sess["stage"] != "totp" or \
+            now_utc() - sess["created_at"] > dt.timedelta(minutes=5):
+        raise AuthError("the login has expired; sign in again")
+    keys = (f"user:{sess['username']}", f"addr:{client}")
+    if limiter.blocked_for(*keys) > 0:
+        raise AuthError("too many failed logins; try again later")
+    if not totp_ok(sess["totp_secret"], code):
+        limiter.fail(*keys)
+        state.audit(sess["username"], "web.login_failed", f"addr:{client}", {"reason": "totp"})
+        raise AuthError("the code is wrong or has expired")
+    end_session(state, session_id)
+    limiter.clear(keys[0])
+    return start_session(state, sess["username"], "full")
+
+
+def login(state: HubState, limiter: LoginLimiter, username: str, password: str,
+          totp: str | None, client: str) -> tuple[str, str]:
+    """One-step login (the JSON API): password and, for privileged roles, the TOTP code."""
+    row = authenticate(state, limiter, username, password, client)
+    if row["role"] in TOTP_ROLES and not totp_ok(row["totp_secret"], totp):
+        limiter.fail(f"user:{row['username']}", f"addr:{client}")
+        state.audit(row["username"], "web.login_failed", f"addr:{client}", {"reason": "totp"})
+        raise AuthError("this account needs a valid TOTP code")
+    limiter.clear(f"user:{row['username']}")
+    return start_session(state, row["username"], "full")
+
+
+def session_user(state: HubState, session_id: str | None) -> User | None:
+    """The user of a full, live session (``None`` if absent, pending TOTP, idle or expired).
+
+    Touches ``last_seen_at`` at most once a minute (so reads do not turn into writes).
+    """
+    if not session_id:
+        return None
+    s = state.settings
+    digest = _digest(session_id)
+    row = state.one("SELECT s.username, s.csrf_token, s.stage, s.created_at, s.last_seen_at, "
+                    "u.role, u.contributor, u.active FROM web_sessions s JOIN web_users u "
+                    "USING (username) WHERE s.session_hash = ?", [digest])
+    if row is None or row["stage"] != "full" or not row["active"]:
+        return None
+    now = now_utc()
+    if (now - row["last_seen_at"] > dt.timedelta(minutes=s.idle_minutes)
+            or now - row["created_at"] > dt.timedelta(hours=s.session_hours)):
+        with state.write(data=False) as hub:
+            hub.con.execute("DELETE FROM web_sessions WHERE session_hash = ?", [digest])
+        return None
+    if now - row["last_seen_at"] > dt.timedelta(seconds=60):
+        with state.write(data=False) as hub:
+            hub.con.execute("UPDATE web_sessions SET last_seen_at = ? WHERE session_hash = ?",
+                            [now, digest])
+    return User(row["username"], row["role"], row["contributor"], row["csrf_token"])
+
+
+def end_session(state: HubState, session_id: str | None, *, actor: str | None = None) -> None:
+    if not session_id:
+        return
+    with state.write(data=False) as hub:
+        hub.con.execute("DELETE FROM web_sessions WHERE session_hash = ?", [_digest(session_id)])
+        if actor:
+            hub.audit(actor, "web.logout", f"user:{actor}", None)
+
+
+def csrf_ok(user: User, token: str | None) -> bool:
+    return bool(token) and hmac.compare_digest(user.csrf_token, token or "")

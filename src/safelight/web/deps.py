@@ -1,0 +1,114 @@
+"""Request plumbing shared by the pages and the API: the signed-in user, roles, CSRF checks.
+
+Contract: :func:`api_user` and :func:`page_user` return the user of a full, live session or
+refuse (401 for the API, a redirect to the login page for pages); both refuse a
+state-changing request (POST, PUT, PATCH, DELETE) whose CSRF token (``X-CSRF-Token`` header
+for the API, ``csrf_token`` form field for pages) is not the session's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import HTTPException, Request
+
+from safelight.web.auth import User, csrf_ok, session_user
+from safelight.web.state import HubState
+
+COOKIE = "safelight_session"
+PRE_COOKIE = "safelight_pre"  # CSRF token of the login forms (before a session exists)
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+ALL_ROLES = ("admin", "contributor", "analyst", "reviewer", "viewer")
+CAN = {
+    "dashboard": ALL_ROLES,
+    "contributions": ("admin", "analyst", "contributor"),
+    "upload": ("admin", "contributor"),
+    "records": ("admin", "contributor"),
+    "review": ("admin", "reviewer"),
+    "persons": ("admin", "reviewer", "analyst"),
+    "releases": ("admin", "analyst", "viewer"),
+    "release_create": ("admin", "analyst"),
+    "users": ("admin",),
+    "link_run": ("admin",),
+    "audit": ("admin",),
+}
+
+
+class LoginRequired(Exception):
+    """A page needs a signed-in user; the handler redirects to the login page."""
+
+    def __init__(self, next_url: str) -> None:
+        self.next_url = next_url
+
+
+class PageForbidden(Exception):
+    """A page the user's role may not see."""
+
+
+def state_of(request: Request) -> HubState:
+    return request.app.state.hub
+
+
+def client_of(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _user(request: Request) -> User | None:
+    return session_user(state_of(request), request.cookies.get(COOKIE))
+
+
+def api_user(request: Request) -> User:
+    user = _user(request)
+    if user is None:
+        raise HTTPException(401, "sign in first (POST /api/v1/session)",
+                            headers={"WWW-Authenticate": "Cookie"})
+    if request.method not in SAFE_METHODS and not csrf_ok(user, request.headers.get("X-CSRF-Token")):
+        raise HTTPException(403, "missing or wrong X-CSRF-Token header (the csrf_token given at "
+                                 "sign-in)")
+    return user
+
+
+def api_role(action: str) -> Callable[[Request], User]:
+    """A dependency: the API user, if their role may do ``action`` (else 403)."""
+    allowed = CAN[action]
+
+    def dep(request: Request) -> User:
+        user = api_user(request)
+        if user.role not in allowed:
+            raise HTTPException(403, f"the role {user.role!r} may not do this ({action}: "
+                                     f"{', '.join(allowed)})")
+        return user
+
+    dep.__name__ = f"api_role_{action}"
+    return dep
+
+
+def page_role(action: str) -> Callable[[Request], User]:
+    """A dependency for pages: the user, if their role may do ``action``.
+
+    GET pages only check the session; form posts check ``csrf_token`` in the handler
+    (:func:`check_form`), since the form body is read there.
+    """
+    allowed = CAN[action]
+
+    def dep(request: Request) -> User:
+        user = _user(request)
+        if user is None:
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            raise LoginRequired(target)
+        if user.role not in allowed:
+            raise PageForbidden(action)
+        return user
+
+    dep.__name__ = f"page_role_{action}"
+    return dep
+
+
+def check_form(user: User, token: str | None) -> None:
+    if not csrf_ok(user, token):
+        raise HTTPException(403, "the form has expired (CSRF token); reload the page")
+
+
+def allowed_actions(user: User | None) -> set[str]:
+    return {a for a, roles in CAN.items() if user is not None and user.role in roles}

@@ -1,0 +1,380 @@
+"""Server-rendered pages (Jinja2): the same operations as the API, for a browser.
+
+Contract: every page needs a signed-in user of the right role (else the login page, or a 403
+page); every form post carries the session's CSRF token; pages work without JavaScript.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import Path as PathParam
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+
+from safelight.errors import SafelightError
+from safelight.web import auth, services
+from safelight.web.auth import User
+from safelight.web.deps import (
+    COOKIE,
+    PRE_COOKIE,
+    check_form,
+    client_of,
+    page_role,
+    state_of,
+)
+from safelight.web.render import new_token, render
+
+router = APIRouter(include_in_schema=False)
+
+Cid = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
+Rid = Annotated[int, PathParam(ge=1, le=2**62)]
+PAGE = 50
+
+
+def _safe_next(target: str | None) -> str:
+    """Only local paths are followed after sign-in (no open redirect)."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/dashboard"
+
+
+def _see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def _set_cookie(request: Request, response: Response, name: str, value: str) -> None:
+    response.set_cookie(name, value, httponly=True, samesite="strict", path="/",
+                        secure=state_of(request).settings.cookie_secure)
+
+
+# ---- sign-in
+
+@router.get("/")
+def home() -> RedirectResponse:
+    return _see_other("/dashboard")
+
+
+@router.get("/login")
+def login_page(*, request: Request, next: str | None = None) -> HTMLResponse:
+    token = new_token()
+    resp = render(request, "login.html", None, next=_safe_next(next), pre_token=token)
+    _set_cookie(request, resp, PRE_COOKIE, token)
+    return resp
+
+
+def _pre_ok(request: Request, token: str) -> bool:
+    import hmac
+
+    cookie = request.cookies.get(PRE_COOKIE) or ""
+    return bool(cookie) and hmac.compare_digest(cookie, token or "")
+
+
+@router.post("/login")
+def login_post(*, request: Request, username: Annotated[str, Form()] = "", password: Annotated[str, Form()] = "",
+               pre_token: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/dashboard") -> Response:
+    state = state_of(request)
+    if not _pre_ok(request, pre_token):
+        return login_error(request, "The form has expired; please try again.", next, 403)
+    try:
+        row = auth.authenticate(state, request.app.state.limiter, username, password,
+                                client_of(request))
+    except auth.AuthError as exc:
+        status = 429 if getattr(exc, "retry_after", None) else 401
+        return login_error(request, str(exc), next, status)
+    stage = "totp" if row["role"] in auth.TOTP_ROLES else "full"
+    sid, _csrf = auth.start_session(state, row["username"], stage)
+    target = f"/login/totp?next={quote(_safe_next(next))}" if stage == "totp" else _safe_next(next)
+    resp = _see_other(target)
+    _set_cookie(request, resp, COOKIE, sid)
+    return resp
+
+
+def login_error(request: Request, message: str, next: str | None, status: int,
+                template: str = "login.html") -> HTMLResponse:
+    token = new_token()
+    resp = render(request, template, None, status=status, error=message,
+                  next=_safe_next(next), pre_token=token)
+    _set_cookie(request, resp, PRE_COOKIE, token)
+    return resp
+
+
+@router.get("/login/totp")
+def totp_page(*, request: Request, next: str | None = None) -> HTMLResponse:
+    token = new_token()
+    resp = render(request, "totp.html", None, next=_safe_next(next), pre_token=token)
+    _set_cookie(request, resp, PRE_COOKIE, token)
+    return resp
+
+
+@router.post("/login/totp")
+def totp_post(*, request: Request, code: Annotated[str, Form()] = "", pre_token: Annotated[str, Form()] = "",
+              next: Annotated[str, Form()] = "/dashboard") -> Response:
+    if not _pre_ok(request, pre_token):
+        return login_error(request, "The form has expired; please try again.", next, 403,
+                           "totp.html")
+    try:
+        sid, _ = auth.complete_totp(state_of(request), request.app.state.limiter,
+                                    request.cookies.get(COOKIE) or "", code, client_of(request))
+    except auth.AuthError as exc:
+        return login_error(request, str(exc), next, 401, "totp.html")
+    resp = _see_other(_safe_next(next))
+    _set_cookie(request, resp, COOKIE, sid)
+    return resp
+
+
+@router.post("/logout")
+def logout(*, request: Request, csrf_token: Annotated[str, Form()] = "",
+           user: Annotated[User, Depends(page_role("dashboard"))]) -> Response:
+    check_form(user, csrf_token)
+    auth.end_session(state_of(request), request.cookies.get(COOKIE), actor=user.username)
+    resp = _see_other("/login")
+    resp.delete_cookie(COOKIE, path="/")
+    return resp
+
+
+@router.get("/lang/{code}")
+def set_language(*, request: Request, code: str, next: str | None = None) -> Response:
+    resp = _see_other(_safe_next(next))
+    if code in state_of(request).settings.languages:
+        resp.set_cookie("lang", code, max_age=365 * 86400, samesite="strict", path="/",
+                        secure=state_of(request).settings.cookie_secure, httponly=True)
+    return resp
+
+
+# ---- dashboard
+
+@router.get("/dashboard")
+def dashboard(*, request: Request, show: Annotated[str | None, Query(max_length=80)] = None,
+              user: Annotated[User, Depends(page_role("dashboard"))]) -> HTMLResponse:
+    d = request.app.state.dashboard.get()
+    shown = [i for i in d["indicators"] if show in (None, "", i["id"])]
+    return render(request, "dashboard.html", user, d=d, shown=shown, show=show or "")
+
+
+@router.get("/dashboard/charts/{ind_id}.svg")
+def chart(*, request: Request, ind_id: str,
+          user: Annotated[User, Depends(page_role("dashboard"))]) -> Response:
+    svg = request.app.state.dashboard.chart(ind_id)
+    if svg is None:
+        raise services.NotFound(f"no chart {ind_id}")
+    return Response(svg, media_type="image/svg+xml", headers={
+        "Cache-Control": "private, max-age=300",
+        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
+
+
+# ---- contributions
+
+def _contributions_page(request: Request, user: User, *, result: dict | None = None,
+                        error: str | None = None, status: int = 200) -> HTMLResponse:
+    state = state_of(request)
+    can_upload = user.role in ("admin", "contributor")
+    return render(request, "contributions.html", user, status=status,
+                  contributions=services.list_contributions(state, user),
+                  profiles=list(services.profiles(state)) if can_upload else [],
+                  contributors=services.contributors(state, user), can_upload=can_upload,
+                  result=result, error=error)
+
+
+@router.get("/contributions")
+def contributions(*, request: Request,
+                  user: Annotated[User, Depends(page_role("contributions"))]) -> HTMLResponse:
+    return _contributions_page(request, user)
+
+
+@router.post("/contributions")
+def upload(*, request: Request, file: Annotated[UploadFile, File()], profile: Annotated[str, Form()] = "",
+           contributor: Annotated[str | None, Form()] = None, action: Annotated[str, Form()] = "upload",
+           csrf_token: Annotated[str, Form()] = "", user: Annotated[User, Depends(page_role("upload"))]) -> Response:
+    check_form(user, csrf_token)
+    try:
+        result = services.upload(state_of(request), user, file.filename, file.file,
+                                 profile=profile, contributor=contributor or None,
+                                 check_only=action == "check")
+    except services.Forbidden:
+        raise
+    except SafelightError as exc:
+        return _contributions_page(request, user, error=str(exc), status=422)
+    return _contributions_page(request, user, result=result)
+
+
+@router.get("/contributions/{cid}")
+def contribution(*, cid: Cid, request: Request, page: Annotated[int, Query(ge=0, le=10**6)] = 0,
+                 user: Annotated[User, Depends(page_role("contributions"))]) -> HTMLResponse:
+    state = state_of(request)
+    c = services.get_contribution(state, user, cid)
+    rows = (services.quarantine(state, user, cid, PAGE, page * PAGE)
+            if user.role in ("admin", "contributor") and c["rows_quarantined"] else [])
+    return render(request, "contribution.html", user, c=c, rules=services.top_rules(state, cid),
+                  rows=rows, page=page, more=(page + 1) * PAGE < c["rows_quarantined"])
+
+
+@router.get("/contributions/{cid}/quarantine.csv")
+def quarantine_csv(*, cid: Cid, request: Request,
+                   user: Annotated[User, Depends(page_role("upload"))]) -> Response:
+    text = services.quarantine_csv(state_of(request), user, cid)
+    return Response(text, media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="quarantine-{cid}.csv"'})
+
+
+@router.get("/records")
+def records(*, request: Request, contributor: Annotated[str | None, Query(max_length=100)] = None,
+            page: Annotated[int, Query(ge=0, le=10**6)] = 0,
+            user: Annotated[User, Depends(page_role("records"))]) -> HTMLResponse:
+    state = state_of(request)
+    choices = services.contributors(state, user)
+    chosen = user.contributor if user.role == "contributor" else contributor
+    data = services.records(state, user, chosen, PAGE, page * PAGE) if chosen else None
+    return render(request, "records.html", user, data=data, choices=choices, chosen=chosen,
+                  page=page, fields=services.CASE_SHOWN,
+                  more=bool(data) and (page + 1) * PAGE < data["total"])
+
+
+# ---- linkage
+
+@router.get("/review")
+def review(*, request: Request, status: Annotated[str, Query(pattern="^(open|decided|all)$")] = "open",
+           page: Annotated[int, Query(ge=0, le=10**6)] = 0,
+           user: Annotated[User, Depends(page_role("review"))]) -> HTMLResponse:
+    q = services.review_queue(state_of(request), status, PAGE, page * PAGE)
+    return render(request, "review.html", user, q=q, filt=status, page=page,
+                  more=(page + 1) * PAGE < q["total"])
+
+
+@router.get("/review/{pair_id}")
+def review_pair(*, pair_id: str, request: Request,
+                user: Annotated[User, Depends(page_role("review"))]) -> HTMLResponse:
+    return render(request, "pair.html", user, p=services.review_pair(state_of(request), user,
+                                                                     pair_id), error=None)
+
+
+@router.post("/review/{pair_id}")
+def review_decide(*, pair_id: str, request: Request, decision: Annotated[str, Form()] = "",
+                  reason: Annotated[str, Form()] = "", csrf_token: Annotated[str, Form()] = "",
+                  user: Annotated[User, Depends(page_role("review"))]) -> Response:
+    check_form(user, csrf_token)
+    state = state_of(request)
+    try:
+        services.decide_pair(state, user, pair_id, decision, reason)
+    except services.NotFound:
+        raise
+    except SafelightError as exc:
+        return render(request, "pair.html", user, status=422, error=str(exc),
+                      p=services.review_pair(state, user, pair_id))
+    return _see_other(f"/review/{pair_id}?saved=1")
+
+
+@router.post("/linkage/run")
+def linkage_run(*, request: Request, csrf_token: Annotated[str, Form()] = "",
+                user: Annotated[User, Depends(page_role("link_run"))]) -> Response:
+    check_form(user, csrf_token)
+    services.run_linkage(state_of(request), user)
+    return _see_other("/review")
+
+
+@router.get("/persons")
+def persons(*, request: Request, page: Annotated[int, Query(ge=0, le=10**6)] = 0,
+            user: Annotated[User, Depends(page_role("persons"))]) -> HTMLResponse:
+    data = services.persons_seen_by_several(state_of(request), user, PAGE, page * PAGE)
+    return render(request, "persons.html", user, data=data, page=page,
+                  more=(page + 1) * PAGE < data["total"])
+
+
+# ---- releases
+
+def _releases_page(request: Request, user: User, error: str | None = None,
+                   status: int = 200) -> HTMLResponse:
+    return render(request, "releases.html", user, status=status, error=error,
+                  ledger=services.list_releases(state_of(request)),
+                  columns=services.RELEASE_COLUMNS, methods=services.RELEASE_METHODS,
+                  can_create=user.role in ("admin", "analyst"))
+
+
+@router.get("/releases")
+def releases(*, request: Request, user: Annotated[User, Depends(page_role("releases"))]) -> HTMLResponse:
+    return _releases_page(request, user)
+
+
+@router.post("/releases")
+async def releases_create(*, request: Request,
+                          user: Annotated[User, Depends(page_role("release_create"))]) -> Response:
+    form = await request.form()
+    check_form(user, str(form.get("csrf_token") or ""))
+    try:
+        k, length, seed = (int(str(form.get(n) or d)) for n, d in
+                           (("k", 11), ("length", 2), ("seed", 0)))
+    except ValueError:
+        return _releases_page(request, user, "k, length and seed must be whole numbers", 422)
+    columns = [str(c) for c in form.getlist("columns")]
+    from starlette.concurrency import run_in_threadpool
+
+    try:
+        out = await run_in_threadpool(services.create_release, state_of(request), user,
+                                      str(form.get("method") or ""), k, length, columns, seed)
+    except SafelightError as exc:
+        return _releases_page(request, user, str(exc), 422)
+    return _see_other(f"/releases/{out['release_id']}")
+
+
+@router.get("/releases/{rid}")
+def release(*, rid: Rid, request: Request,
+            user: Annotated[User, Depends(page_role("releases"))]) -> HTMLResponse:
+    return render(request, "release.html", user, r=services.get_release(state_of(request), rid))
+
+
+@router.get("/releases/{rid}/download")
+def release_download(*, rid: Rid, request: Request,
+                     user: Annotated[User, Depends(page_role("releases"))]) -> Response:
+    path, name = services.release_file(state_of(request), user, rid)
+    return FileResponse(path, media_type="text/csv", filename=name)
+
+
+# ---- users
+
+def _users_page(request: Request, user: User, *, error: str | None = None,
+                created: dict | None = None, status: int = 200) -> HTMLResponse:
+    state = state_of(request)
+    return render(request, "users.html", user, status=status, error=error, created=created,
+                  users=auth.list_users(state), roles=auth.ROLES,
+                  contributors=services.contributors(state, user))
+
+
+@router.get("/users")
+def users(*, request: Request, user: Annotated[User, Depends(page_role("users"))]) -> HTMLResponse:
+    return _users_page(request, user)
+
+
+@router.post("/users")
+def users_add(*, request: Request, username: Annotated[str, Form()] = "", password: Annotated[str, Form()] = "",
+              role: Annotated[str, Form()] = "", contributor: Annotated[str, Form()] = "", csrf_token: Annotated[str, Form()] = "",
+              user: Annotated[User, Depends(page_role("users"))]) -> HTMLResponse:
+    check_form(user, csrf_token)
+    try:
+        secret = auth.add_user(state_of(request), username, password, role,
+                               contributor=contributor or None, actor=user.username)
+    except SafelightError as exc:
+        return _users_page(request, user, error=str(exc), status=422)
+    name = username.strip().lower()
+    created = {"username": name, "secret": secret,
+               "uri": auth.totp_uri(name, secret) if secret else None}
+    return _users_page(request, user, created=created)
+
+
+@router.post("/users/{username}")
+def users_update(*, username: str, request: Request, action: Annotated[str, Form()] = "",
+                 csrf_token: Annotated[str, Form()] = "",
+                 user: Annotated[User, Depends(page_role("users"))]) -> HTMLResponse:
+    check_form(user, csrf_token)
+    state = state_of(request)
+    try:
+        if action not in ("activate", "deactivate", "reset_totp"):
+            raise services.UsageError(f"unknown action {action!r}")
+        secret = auth.update_user(state, username, actor=user.username,
+                                  active={"activate": True, "deactivate": False}.get(action),
+                                  reset_totp=action == "reset_totp")
+    except SafelightError as exc:
+        return _users_page(request, user, error=str(exc), status=422)
+    created = ({"username": username, "secret": secret, "uri": auth.totp_uri(username, secret)}
+               if secret else None)
+    return _users_page(request, user, created=created)

@@ -1,0 +1,58 @@
+"""Rendering pages: one Jinja2 environment (autoescaped) with the translator of the request."""
+
+from __future__ import annotations
+
+import secrets
+from functools import cache
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from safelight import __version__
+from safelight.web.auth import User
+from safelight.web.deps import allowed_actions
+from safelight.web.i18n import LANGUAGES, negotiate, translator
+
+NAV = (  # (action that must be allowed, path, label)
+    ("dashboard", "/dashboard", "Dashboard"),
+    ("contributions", "/contributions", "Contributions"),
+    ("records", "/records", "Records"),
+    ("review", "/review", "Review queue"),
+    ("persons", "/persons", "Persons"),
+    ("releases", "/releases", "Releases"),
+    ("users", "/users", "Users"),
+)
+
+
+@cache
+def environment() -> Environment:
+    env = Environment(loader=PackageLoader("safelight.web", "templates"),
+                      autoescape=select_autoescape(["html"]), trim_blocks=True,
+                      lstrip_blocks=True)
+    env.globals["version"] = __version__
+    env.globals["LANGUAGES"] = LANGUAGES
+    return env
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def language(request: Request) -> str:
+    settings = request.app.state.hub.settings
+    return negotiate(request.cookies.get("lang"), request.headers.get("accept-language"),
+                     settings.languages)
+
+
+def render(request: Request, template: str, user: User | None, *, status: int = 200,
+           **context: Any) -> HTMLResponse:
+    lang = language(request)
+    allowed = allowed_actions(user)
+    nav = [(path, label) for action, path, label in NAV if action in allowed]
+    html = environment().get_template(template).render(
+        request=request, user=user, lang=lang, _=translator(lang), nav=nav, can=allowed,
+        path=request.url.path, csrf=user.csrf_token if user else "", **context)
+    return HTMLResponse(html, status_code=status,
+                        headers={"Content-Language": lang, "Cache-Control": "no-store"})
