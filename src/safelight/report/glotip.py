@@ -28,6 +28,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from safelight.report.conflict import NO_REGION, ConflictList, conflict_cells, load_conflict_list
 from safelight.report.disclosure import apply_suppression
 from safelight.report.model import (
     Cell,
@@ -281,13 +282,16 @@ def _origin_table(src: Source) -> pa.Table:
 SELECT DISTINCT country_iso3, category_code, category_iso3 FROM g
 WHERE indicator = 'detected_victims' AND dimension = 'citizenship'""")
     cols: dict[str, list[Any]] = {k: [] for k in (
-        "country_iso3", "category_code", "category_iso3", "origin_class", "origin_region",
-        "detection_region", "origin_m49", "detection_m49")}
+        "country_iso3", "category_code", "category_iso3", "origin_class", "origin_iso3",
+        "origin_region", "detection_region", "origin_m49", "detection_m49")}
     for rep, code, iso3 in combos:
+        cls = _classify_origin(rep, code, iso3)
         cols["country_iso3"].append(rep)
         cols["category_code"].append(code)
         cols["category_iso3"].append(iso3)
-        cols["origin_class"].append(_classify_origin(rep, code, iso3))
+        cols["origin_class"].append(cls)
+        # the victims' own country: the named one, or the reporting country for 'nationals'
+        cols["origin_iso3"].append(iso3 or (rep if code == "nationals" else None))
         cols["origin_region"].append(region_of(iso3, "unodc", table=src.regions) if iso3 else None)
         cols["detection_region"].append(region_of(rep, "unodc", table=src.regions))
         cols["origin_m49"].append(region_of(iso3, "m49_subregion") if iso3 else None)
@@ -385,6 +389,47 @@ GROUP BY ALL ORDER BY ALL"""
         ind.cells.append(Cell({"measure": cls, "period": str(compare)}, c[0], units=c[1]))
         ind.cells.append(Cell({"measure": cls, "period": "change"}, None,
                               ratio_change(c[0], b[0]), units=b[1]))
+    return ind
+
+
+def conflict_origin(src: Source, conflict: ConflictList) -> Indicator:
+    """Detected victims whose citizenship is a conflict-affected country (in the data year, per
+    ``conflict``), by UNODC region of origin, and their share of victims of known citizenship."""
+    src.con.register("origin_class", _origin_table(src))
+    rows = conflict.table()
+    src.con.register("conflict_list", rows.append_column("region", pa.array(
+        [region_of(c, "unodc", table=src.regions) or NO_REGION
+         for c in rows.column("iso3").to_pylist()], pa.string())))
+    prefix = _base(src.contribution_id) + f"""
+, cells0 AS (SELECT g.*, o.origin_class, o.origin_iso3 FROM g {_ORIGIN_JOIN}
+  WHERE indicator = 'detected_victims' AND dimension = 'citizenship'
+    AND o.origin_class IN ('domestic', 'cross_border'))""" + _INFORMATIVE
+    known_sql = prefix + f"\nSELECT year, {_AGG} FROM cells GROUP BY year ORDER BY year"
+    sql = prefix + f"""
+SELECT cells.year, k.region, {_AGG} FROM cells
+JOIN conflict_list k ON k.iso3 = cells.origin_iso3 AND k.year = cells.year
+GROUP BY ALL ORDER BY ALL"""
+    ind = Indicator(
+        id="conflict_origin",
+        title="Victims originating from conflict-affected countries, by region of origin",
+        definition="Detected victims whose citizenship (or, for 'nationals', the reporting "
+                   "country) is on the conflict-affected list for the data year, summed over "
+                   "reporting countries, by the UNODC region of their country.",
+        denominator="regions: the year's victims from conflict-affected countries; total: "
+                    "victims of known citizenship (domestic + cross-border) in the countries "
+                    "reporting an informative citizenship breakdown that year",
+        filters={"indicator": "detected_victims", "dimension": "citizenship",
+                 "origin_class": ["domestic", "cross_border"],
+                 "conflict_list": conflict.source, "conflict_list_version": conflict.version},
+        query=sql, key_names=["year", "origin_region"], unit="persons",
+        censoring="as for victims_by_sex_age", chart="bars")
+    known = {int(y): (_est(lo, mid, hi), int(n)) for y, n, lo, mid, hi in _rows(src, known_sql)}
+    counts: dict[int, dict[str, tuple[Estimate, int]]] = {}
+    for year, region, n, lo, mid, hi in _rows(src, sql):
+        counts.setdefault(int(year), {})[region] = (_est(lo, mid, hi), int(n))
+    conflict_cells(ind, counts, known, conflict)
+    ind.notes.append("Groups of foreign nationalities ('Africa others', ...) name no country and "
+                     "are never counted as conflict-affected: the counts are lower bounds.")
     return ind
 
 
@@ -562,6 +607,7 @@ def _headlines(report_inds: dict[str, Indicator], settings: ReportSettings) -> N
 
 def glotip_report(src: Source, settings: ReportSettings) -> Report:
     """All GLOTIP indicators of the module docstring, disclosure-controlled (``threshold``)."""
+    conflict = load_conflict_list(settings.conflict_table)
     inds = [
         detected_victims_per_year(src),
         victims_by_sex_age(src),
@@ -574,6 +620,7 @@ def glotip_report(src: Source, settings: ReportSettings) -> Report:
         detected_victims_per_year(src, "persons_convicted"),
         region_flows(src, settings.compare_year, "unodc"),
         region_flows(src, settings.compare_year, "m49"),
+        conflict_origin(src, conflict),
     ]
     for ind in inds:
         apply_suppression(ind.cells, ind.lines, settings.threshold)
@@ -589,5 +636,6 @@ def glotip_report(src: Source, settings: ReportSettings) -> Report:
     for ind in inds:
         ind.chart = charts.get(ind.id, "heatmap" if ind.id.startswith("region_flows") else None)
     return Report(kind="glotip", title="Detected trafficking victims — UNODC GLOTIP country data",
-                  provenance=src.provenance, settings=settings, limitations=list(LIMITATIONS),
+                  provenance={**src.provenance, "conflict_list": conflict.provenance()},
+                  settings=settings, limitations=list(LIMITATIONS),
                   indicators=inds, counting_unit="persons as counted by national authorities")

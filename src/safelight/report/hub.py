@@ -31,6 +31,7 @@ import logging
 
 import pyarrow as pa
 
+from safelight.report.conflict import NO_REGION, ConflictList, conflict_cells, load_conflict_list
 from safelight.report.disclosure import apply_suppression
 from safelight.report.model import (
     Cell,
@@ -282,6 +283,39 @@ FROM c {_PAIR_JOIN} WHERE p.{o} IS NOT NULL AND p.{d} IS NOT NULL GROUP BY ALL O
     return ind
 
 
+def conflict_origin(src: Source, conflict: ConflictList, u: CountingUnit = RECORDS
+                    ) -> Indicator:
+    """Units whose citizenship is conflict-affected in their year of (first) registration, by
+    UNODC region of origin, and their share of the year's units of known citizenship."""
+    rows = conflict.table()
+    src.con.register("conflict_list", rows.append_column("region", pa.array(
+        [_region(c, "unodc", src.regions) or NO_REGION
+         for c in rows.column("iso3").to_pylist()], pa.string())))
+    known_sql = u.sql + """SELECT year_of_registration, count(*) FROM c
+WHERE citizenship IS NOT NULL AND year_of_registration IS NOT NULL GROUP BY 1"""
+    sql = u.sql + """SELECT c.year_of_registration AS year, k.region, count(*) AS n FROM c
+JOIN conflict_list k ON k.iso3 = c.citizenship AND k.year = c.year_of_registration
+GROUP BY ALL ORDER BY ALL"""
+    ind = Indicator(
+        id="conflict_origin",
+        title=f"Victims originating from conflict-affected countries, by region of origin "
+              f"({u.kind})",
+        definition=f"{u.kind.capitalize()} whose citizenship is on the conflict-affected list "
+                   f"for their year of {'first ' if u.kind == 'persons' else ''}registration, "
+                   "by the UNODC region of that country.",
+        denominator=f"regions: the year's {u.kind} from conflict-affected countries; total: "
+                    f"the year's {u.kind} of known citizenship",
+        filters=_filters(u, conflict_list=conflict.source,
+                         conflict_list_version=conflict.version),
+        query=sql, key_names=["year", "origin_region"], unit=u.kind, chart="bars")
+    known = {int(y): (_exact(n), None) for y, n in src.con.execute(known_sql).fetchall()}
+    counts: dict[int, dict[str, tuple[Estimate, int | None]]] = {}
+    for year, region, n in src.con.execute(sql).fetchall():
+        counts.setdefault(int(year), {})[region] = (_exact(n), None)
+    conflict_cells(ind, counts, known, conflict)
+    return ind
+
+
 def hub_report(src: Source, settings: ReportSettings) -> Report:
     """All hub indicators of the module docstring, disclosure-controlled (``threshold``).
 
@@ -295,10 +329,12 @@ def hub_report(src: Source, settings: ReportSettings) -> Report:
         raise ReportError(f"{where}: the hub holds no case records with statistics consent — "
                           "nothing to report")
     u = counting_unit(src.con, settings.unit, where, settings.threshold)
+    conflict = load_conflict_list(settings.conflict_table)
     log.info("hub report counts %s", u.kind)
     inds = [by_sex_age(src, u), domestic_cross_border(src, u),
             *(multi_valued_by_group(src, f, u) for f in MULTI_VALUED),
-            region_flows(src, "unodc", u), region_flows(src, "m49", u)]
+            region_flows(src, "unodc", u), region_flows(src, "m49", u),
+            conflict_origin(src, conflict, u)]
     inds[0].chart, inds[1].chart = "groups", "hub_flows"
     for ind in inds:
         apply_suppression(ind.cells, ind.lines, settings.threshold)
@@ -322,5 +358,6 @@ def hub_report(src: Source, settings: ReportSettings) -> Report:
              if u.kind == "persons" else
              "Identified victims in the hub — case RECORDS (no linkage: not persons)")
     return Report(kind="hub", title=title,
-                  provenance={**src.provenance, "counting": u.provenance}, settings=settings,
+                  provenance={**src.provenance, "counting": u.provenance,
+                              "conflict_list": conflict.provenance()}, settings=settings,
                   limitations=limitations, indicators=inds, counting_unit=u.description)
