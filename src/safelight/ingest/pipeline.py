@@ -10,8 +10,9 @@ Guarantees (tested):
   (``duplicate_record_id``); a record id already in the hub from an earlier file of the same
   contributor is *updated* (the newer export wins) or counted *unchanged*;
 * memory stays flat whatever the file size: a background thread reads and converts chunks and
-  spools them to Parquet parts of ~150k rows beside the hub; each part is inserted with one
-  set-wise statement (large enough for DuckDB to write row groups straight to disk), and
+  spools them to Parquet parts of one DuckDB row group each (122,880 rows) beside the hub; each
+  part is inserted with one set-wise statement, so DuckDB writes full row groups straight to
+  disk and nothing is left for the checkpoint to rewrite, and
   de-duplication and updates are set operations DuckDB can spill.
 """
 
@@ -178,16 +179,21 @@ def ingest_file(hub: Hub, path: str | Path, *, contributor: str, profile: Profil
     return result
 
 
-PART_ROWS = 150_000  # rows per spooled part: big enough for DuckDB to write row groups directly
+# Rows per spooled part: exactly one DuckDB row group (its default size). Each part is inserted
+# with one statement, so DuckDB writes full row groups straight to the database file; parts of
+# any other size leave partial row groups that the checkpoint at close must rewrite (measured on
+# 1M rows: +5 CPU-seconds at close and a database file twice the size).
+PART_ROWS = 122_880
 
 
 def _spooled_parts(reader: Reader, converter: ChunkConverter, spool: _Spool, cid: int,
                    result: IngestResult, progress: Progress | None) -> Iterator[_Part]:
     """Yield spooled parts of the file as a background thread produces them.
 
-    The thread reads, converts and writes Parquet; the caller inserts each part into DuckDB
-    (which releases the GIL). At most one finished part waits, so disk use and memory stay
-    bounded whatever the file size.
+    The thread reads and converts chunks, gathers accepted rows until a part holds
+    :data:`PART_ROWS` of them (the last part holds the rest) and writes the part as Parquet; the
+    caller inserts each part into DuckDB (which releases the GIL). At most one finished part
+    waits, so disk use and memory stay bounded whatever the file size.
     """
     q: queue.Queue = queue.Queue(maxsize=1)
     stop = threading.Event()
@@ -196,6 +202,7 @@ def _spooled_parts(reader: Reader, converter: ChunkConverter, spool: _Spool, cid
     def produce() -> None:
         try:
             part = spool.new_part()
+            pending = _Pending()
             for chunk in reader.chunks():
                 if stop.is_set():
                     return
@@ -204,15 +211,18 @@ def _spooled_parts(reader: Reader, converter: ChunkConverter, spool: _Spool, cid
                 if chunk.bad or converted.rejected:
                     part.write("quarantine", _quarantine_table(cid, converted.rejected, chunk.bad))
                 if converted.main.num_rows:
-                    part.write("main", converted.main)
+                    identities = None
                     if converted.identities is not None:
-                        part.write("identities", converted.identities.append_column(ROW, converted.main[ROW]))
+                        identities = converted.identities.append_column(ROW, converted.main[ROW])
+                    pending.add(converted.main, identities)
                 if progress:
                     progress(result.rows_read, _bytes_read(reader))
-                if part.rows >= PART_ROWS:
+                while pending.rows >= PART_ROWS:
+                    pending.write_to(part, PART_ROWS)
                     part.close()
                     q.put(part)
                     part = spool.new_part()
+            pending.write_to(part, pending.rows)
             part.close()
             q.put(part)
             q.put(done)
@@ -236,6 +246,40 @@ def _spooled_parts(reader: Reader, converter: ChunkConverter, spool: _Spool, cid
                 q.get_nowait()
             except queue.Empty:
                 worker.join(timeout=0.05)
+
+
+class _Pending:
+    """Accepted rows (and their identity rows, aligned row for row) not yet written to a part."""
+
+    def __init__(self) -> None:
+        self.main: list[pa.Table] = []
+        self.identities: list[pa.Table] = []
+        self.rows = 0
+
+    def add(self, main: pa.Table, identities: pa.Table | None) -> None:
+        self.main.append(main)
+        if identities is not None:
+            self.identities.append(identities)
+        self.rows += main.num_rows
+
+    def write_to(self, part: _Part, rows: int) -> None:
+        """Write the first ``rows`` pending rows to ``part`` as one Parquet row group each."""
+        if rows == 0:
+            return
+        for name, tables in (("main", self.main), ("identities", self.identities)):
+            if not tables:
+                continue
+            table = _concat(tables)
+            part.write(name, table.slice(0, rows))
+            tables[:] = [table.slice(rows)] if rows < table.num_rows else []
+        self.rows -= rows
+
+
+def _concat(tables: list[pa.Table]) -> pa.Table:
+    if len(tables) == 1:
+        return tables[0]
+    schema = tables[0].schema
+    return pa.concat_tables([t if t.schema == schema else t.cast(schema) for t in tables])
 
 
 def _bytes_read(reader: Reader) -> int:
@@ -363,7 +407,7 @@ class _Spool:
     """A private folder beside the hub holding an ingest's parts until they are inserted.
 
     Streaming many small chunks into DuckDB inside one open transaction would keep them all in
-    memory; inserting spooled parts of ~250k rows lets DuckDB write row groups straight to disk,
+    memory; inserting spooled parts of one row group each lets DuckDB write them straight to disk,
     so memory stays flat and the ingest stays one atomic transaction. The folder is removed when
     the ingest ends, whatever happens; one left by a killed process is removed by the next
     :func:`~safelight.store.open_hub`.
