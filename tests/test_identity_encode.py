@@ -1,0 +1,217 @@
+"""Keyed, hardened Bloom-filter encodings: no clear identifier in a package, keyed blocking
+keys, the key never leaves, BLIP noise, consent."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import struct
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from safelight.identity.encode import (
+    EncodingError,
+    EncodingSettings,
+    encode_table,
+    key_fingerprint,
+    load_key,
+    new_key,
+    write_package,
+)
+from safelight.identity.normalise import (
+    document_key,
+    family_key,
+    fold,
+    given_group,
+    given_key,
+    locality_key,
+    name_tokens,
+    phone_e164,
+)
+from safelight.identity.transliterate import SYSTEMS, transliterate
+from safelight.link.encoded import read_packages
+
+KEY = bytes(range(32))
+
+PEOPLE = [
+    # given, family, (y, m, d), sex, nationality, phone, region, document, locality, street, pc
+    ("Олександр", "Шевченко", (1985, 3, 27), "M", "UKR", "050 123 4567", "UA", "KH260964",
+     "Львів", "вулиця Шевченка", "79013"),
+    ("Kateryna", "Hrytsenko", (1992, 11, 9), "F", "UKR", "+380671112233", "UA", "FA884211",
+     "Kharkiv", "Sumska street", "61057"),
+    ("Mohammed", "al-Hassan", (1978, 8, 14), "M", "SYR", "+963944556677", "SY", "N0098765",
+     "Aleppo", "Baron street", "21599"),
+    ("Ngozi", "Okeke", (2001, 6, 30), "F", "NGA", "+2348031234567", "NG", "A07733991",
+     "Benin City", "Akpakpava road", "30028"),
+    ("Ołena", "Kowalczyk", (1969, 12, 24), "F", "POL", "+48601998877", "PL", "ZX4455667",
+     "Przemyśl", "ulica Mickiewicza", "37713"),
+]
+
+
+def _table(consent: list[bool] | None = None) -> pa.Table:
+    cols = list(zip(*PEOPLE, strict=True))
+    dates = cols[2]
+    t = pa.table({
+        "record_id": [f"r{i:03d}" for i in range(len(PEOPLE))],
+        "given_name": list(cols[0]),
+        "family_name": list(cols[1]),
+        "birth_year": pa.array([d[0] for d in dates], pa.int16()),
+        "birth_month": pa.array([d[1] for d in dates], pa.int16()),
+        "birth_day": pa.array([d[2] for d in dates], pa.int16()),
+        "sex": list(cols[3]),
+        "nationality": list(cols[4]),
+        "phone": list(cols[5]),
+        "phone_region": list(cols[6]),
+        "document_number": list(cols[7]),
+        "locality": list(cols[8]),
+        "address_line": list(cols[9]),
+        "postcode": list(cols[10]),
+        "street_number": ["17", "204", "3", "58", "911"],
+    })  # fmt: skip
+    if consent is not None:
+        t = t.append_column("consent_linkage", pa.array(consent))
+    return t
+
+
+def _needles() -> set[str]:
+    """Every clear form of the input an attacker could grep for."""
+    out: set[str] = set()
+    for given, family, (y, m, d), _sex, _nat, phone, region, doc, loc, street, pc in PEOPLE:
+        for name in (given, family, loc, street):
+            forms = {name, name.lower(), name.upper(), fold(name) or "", given_key(name) or "",
+                     family_key(name) or "", given_group(name) or "", locality_key(name) or ""}
+            forms |= set(name_tokens(name))
+            forms |= {transliterate(name, s) for s in SYSTEMS}
+            forms |= {f.replace(" ", "") for f in forms}
+            out |= {f for f in forms if len(f) >= 4}
+        out |= {f"{y:04d}-{m:02d}-{d:02d}", f"{y:04d}{m:02d}{d:02d}", f"{d:02d}.{m:02d}.{y:04d}",
+                f"{d:02d}/{m:02d}/{y:04d}", f"{m:02d}/{d:02d}/{y:04d}", f"{d}/{m}/{y}",
+                f"{y}-{m}-{d}", f"ymd{y}-{m}-{d}", f"y{y}"}
+        e164 = phone_e164(phone, region) or ""
+        digits = "".join(c for c in phone if c.isdigit())
+        out |= {phone, e164, e164.lstrip("+"), digits, doc, document_key(doc) or "", pc}
+    return {n for n in out if n}
+
+
+def _byte_forms(needle: str) -> list[bytes]:
+    forms = [needle.encode("utf-8"), needle.encode("utf-16-le")]
+    if needle.isdigit() and len(needle) >= 8:
+        v = int(needle)
+        if v < 2**31:
+            forms.append(struct.pack("<i", v))
+        forms.append(struct.pack("<q", v))
+    return forms
+
+
+def test_package_holds_no_clear_identifier(tmp_path):
+    pkg = write_package(encode_table(_table(), KEY, contributor="ngo-a"), tmp_path / "a.enc")
+    files = sorted(p for p in pkg.rglob("*") if p.is_file())
+    assert {p.name for p in files} == {"records.parquet", "manifest.json"}
+    blob = b"".join(p.read_bytes() for p in files)
+    # the Parquet footer metadata is inside the file bytes; decompress the columns as well
+    table = pq.read_table(pkg / "records.parquet")
+    blob += b"".join(buf.to_pybytes() for col in table.columns for chunk in col.chunks
+                     for buf in chunk.buffers() if buf is not None)
+    blob += str(pq.ParquetFile(pkg / "records.parquet").metadata.to_dict()).encode()
+    needles = _needles()
+    assert len(needles) > 80  # the search really covers names, dates and numbers
+    found = [n for n in needles for form in _byte_forms(n) if form in blob]
+    assert found == []
+    # the same search on the clear input finds every person's names, dates and numbers
+    pq.write_table(_table().append_column(
+        "dob", pa.array([f"{y:04d}-{m:02d}-{d:02d}" for _, _, (y, m, d), *_ in PEOPLE])),
+        tmp_path / "clear.parquet", compression="none")
+    clear = (tmp_path / "clear.parquet").read_bytes()
+    hits = {n for n in needles for form in _byte_forms(n) if form in clear}
+    for given, family, (y, m, d), *_rest in PEOPLE:
+        assert {given, family, f"{y:04d}-{m:02d}-{d:02d}"} <= hits
+
+
+def test_manifest_has_settings_and_fingerprint_not_key(tmp_path):
+    pkg = write_package(encode_table(_table(), KEY, contributor="ngo-a"), tmp_path / "a.enc")
+    man = json.loads((pkg / "manifest.json").read_text())
+    assert man["key_fingerprint"] == key_fingerprint(KEY)
+    assert KEY.hex() not in json.dumps(man)
+    assert man["settings"]["flip_probability"] == EncodingSettings().flip_probability
+    assert man["records"] == len(PEOPLE)
+    assert man["records_sha256"] == hashlib.sha256((pkg / "records.parquet").read_bytes()
+                                                   ).hexdigest()
+    blob = b"".join(p.read_bytes() for p in pkg.rglob("*") if p.is_file())
+    assert KEY not in blob and KEY.hex().encode() not in blob
+
+
+def test_blocking_keys_are_keyed_not_dictionary_hashes():
+    enc = encode_table(_table(), KEY)
+    other = encode_table(_table(), bytes(32))
+    bk = enc.table.column("bk_family_year").to_pylist()
+    assert all(v is not None for v in bk)
+    assert bk != other.table.column("bk_family_year").to_pylist()
+    # an unkeyed hash of the clear values (what blocklib does) appears nowhere
+    dictionary = set()
+    for _g, family, (y, _m, _d), *_ in PEOPLE:
+        for text in (f"{family_key(family)}{y}", f"{family_key(family)}\x1f{y}",
+                     f"{family_key(family)} {y}"):
+            for algo in (hashlib.sha1, hashlib.md5, hashlib.sha256):
+                digest = algo(text.encode()).digest()
+                dictionary |= {int.from_bytes(digest[:8], "little", signed=True),
+                               int.from_bytes(digest[:8], "big", signed=True)}
+    assert dictionary.isdisjoint(bk)
+    # and with the key it is HMAC: the same values give the same key in every package
+    again = encode_table(_table(), KEY)
+    assert again.table.column("bk_family_year").to_pylist() == bk
+
+
+def test_same_name_gives_different_filters_but_links():
+    t = pa.concat_tables([_table(), _table()])
+    enc = encode_table(t, KEY, EncodingSettings(seed=3))
+    col = enc.table.column("bf_family_name").to_pylist()
+    n = len(PEOPLE)
+    assert all(col[i] != col[i + n] for i in range(n))  # BLIP: no identical encodings
+    plain = encode_table(t, KEY, EncodingSettings(flip_probability=0.0))
+    pcol = plain.table.column("bf_family_name").to_pylist()
+    assert all(pcol[i] == pcol[i + n] for i in range(n))  # without it they would be
+
+
+def test_different_keys_give_unrelated_filters():
+    a = encode_table(_table(), KEY, EncodingSettings(flip_probability=0.0))
+    b = encode_table(_table(), bytes(32), EncodingSettings(flip_probability=0.0))
+    fa = np.frombuffer(b"".join(a.table.column("bf_given_name").to_pylist()), np.uint8)
+    fb = np.frombuffer(b"".join(b.table.column("bf_given_name").to_pylist()), np.uint8)
+    inter = np.unpackbits(fa & fb).sum()
+    dice = 2 * inter / (np.unpackbits(fa).sum() + np.unpackbits(fb).sum())
+    assert dice < 0.4
+
+
+def test_records_without_consent_carry_nothing(tmp_path):
+    enc = encode_table(_table([True, False, True, True, False]), KEY)
+    t = enc.table
+    for name in t.column_names:
+        if name.startswith(("bf_", "bk_")):
+            vals = t.column(name).to_pylist()
+            assert vals[1] is None and vals[4] is None, name
+    pkg = write_package(enc, tmp_path / "p.enc")
+    er = read_packages([pkg])
+    assert len(er) == 3 and list(er.record_id) == ["r000", "r002", "r003"]
+
+
+def test_key_files(tmp_path):
+    path = tmp_path / "key"
+    new_key(path)
+    key = load_key(path)
+    assert len(key) == 32 and (path.stat().st_mode & 0o777) == 0o600
+    with pytest.raises(EncodingError, match="refusing to overwrite"):
+        new_key(path)
+    short = tmp_path / "short"
+    short.write_text("abcd")
+    with pytest.raises(EncodingError, match="at least 32"):
+        load_key(short)
+    with pytest.raises(EncodingError, match="cannot read"):
+        load_key(tmp_path / "missing")
+    fp = key_fingerprint(key)
+    assert fp != key_fingerprint(bytes(32)) and fp not in key.hex()
+    assert fp == hmac.new(key, b"safelight/pprl/key-fingerprint/v1",
+                          hashlib.sha256).hexdigest()[:16]
