@@ -38,6 +38,9 @@ _CC = {"CZE": "420", "TUR": "90", "ESP": "34", "FRA": "33", "NLD": "31", "AUT": 
 _STREETS = ("Oak", "Station", "Market", "River", "Garden", "Church", "Mill", "School", "Bridge",
             "Park", "Castle", "Meadow", "Harbour", "Union", "Liberty", "Linden", "Chestnut", "Willow")
 _STREET_KIND = ("Street", "Road", "Lane", "Avenue", "Way")
+# Confidential houses get streets of their own, so a test can search public output for any of them.
+HOUSE_STREETS = ("Acacia", "Birch", "Cedar", "Hawthorn", "Juniper", "Laurel", "Magnolia", "Rowan", "Sycamore")
+HOUSE_STREET_KIND = ("Close", "Gardens", "Terrace", "Mews")
 _BRANDS = ("Safe Harbour", "New Dawn", "Open Door", "Bridge", "Compass", "Lighthouse", "Horizon",
            "Haven", "Keystone", "Beacon", "Pathways", "Hope", "Anchor", "Sunrise", "Solidarity",
            "Lantern", "Waypoint", "Harbourlight", "Kindred", "Northstar")
@@ -205,7 +208,8 @@ def generate_directory(n: int = 2000, seed: int = 20260601) -> dict[str, list[di
                                               "maximum": mx, "unit": {"id": "unit-beds", "name": "beds"},
                                               "updated": "2026-11-01T09:00:00Z", "description": "Beds"}]
             city = {"city": place.name, "region": place.region, "country": countries[country].alpha2}
-            street = f"{rng.randrange(1, 180)} {rng.choice(_STREETS)} {rng.choice(_STREET_KIND)}"
+            street = (f"{rng.randrange(1, 180)} {rng.choice(HOUSE_STREETS)} {rng.choice(HOUSE_STREET_KIND)}" if confidential
+                      else f"{rng.randrange(1, 180)} {rng.choice(_STREETS)} {rng.choice(_STREET_KIND)}")
             lat = round(place.latitude + rng.uniform(-0.06, 0.06), 5)
             lon = round(place.longitude + rng.uniform(-0.06, 0.06), 5)
             if confidential:
