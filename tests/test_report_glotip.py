@@ -20,6 +20,25 @@ pytestmark = pytest.mark.realdata
 AGGREGATE_UNITS = {"SAM", "SAF", "CAR", "CAS", "EEU", "MCA", "MCN"}  # UNODC's non-country units
 
 
+DOMESTIC_TOKENS = {"nationals", "own country", "netherlands (own country)",
+                   "ciudadanos de su país", "ciudadanos de su pa\ufffds", "domestic (myanmar)"}
+FOREIGN_GROUPS = {"(especifique otras nacionalidades)", "otros",
+                  "personnes de nationalit\ufffd \ufffdtrang\ufffdre",
+                  "personnes de nationalité étrangère",
+                  "other countries (dominica, panama, french guiana, brazil, etc.)",
+                  "africa others", "europe others", "asia others", "eu-28 others",
+                  "european economic area", "amercias", "central africa",
+                  "caribbean (trinidad and tobago, barbados, etc)", "m49 region: africa",
+                  "m49 region: asia", "m49 region: americas"}
+SUCCESSORS = {"SUN", "YUG", "CSK", "SCG", "ANT"}  # cannot tell against a successor
+
+
+def _citizenship_rows(raw_rows: list[dict]) -> list[dict]:
+    return [r for r in raw_rows if r["Indicator"] == "Detected trafficking victims"
+            and r["Dimension"] == "by citizenship"
+            and r["Category"].strip().casefold() not in ("total", "total por año")]
+
+
 def _value(txt: str) -> tuple[float, float, float]:
     if txt.strip() == "<5":
         return 1.0, 2.5, 4.0
@@ -177,21 +196,8 @@ def test_form_shares_match_independent(raw_rows, computed):
 
 def test_cross_border_share_matches_independent(raw_rows, computed):
     report, iso = computed
-    domestic_tokens = {"nationals", "own country", "netherlands (own country)",
-                       "ciudadanos de su país", "ciudadanos de su pa\ufffds", "domestic (myanmar)"}
-    foreign_groups = {"(especifique otras nacionalidades)", "otros",
-                      "personnes de nationalit\ufffd \ufffdtrang\ufffdre",
-                      "personnes de nationalité étrangère",
-                      "other countries (dominica, panama, french guiana, brazil, etc.)",
-                      "africa others", "europe others", "asia others", "eu-28 others",
-                      "european economic area", "amercias", "central africa",
-                      "caribbean (trinidad and tobago, barbados, etc)", "m49 region: africa",
-                      "m49 region: asia", "m49 region: americas"}
-    successors = {"SUN", "YUG", "CSK", "SCG", "ANT"}  # cannot tell against a successor
-    breakdown = _informative([
-        r for r in raw_rows if r["Indicator"] == "Detected trafficking victims"
-        and r["Dimension"] == "by citizenship"
-        and r["Category"].strip().casefold() not in ("total", "total por año")])
+    domestic_tokens, foreign_groups, successors = DOMESTIC_TOKENS, FOREIGN_GROUPS, SUCCESSORS
+    breakdown = _informative(_citizenship_rows(raw_rows))
     for year in ("2019", "2020"):
         dom = [0.0, 0.0, 0.0]
         cross = [0.0, 0.0, 0.0]
@@ -232,6 +238,54 @@ def test_cross_border_share_matches_independent(raw_rows, computed):
     got = report.indicator("cross_border_change").cell(measure="cross_border", period="change")
     assert got.share.mid == pytest.approx(s20 / s19 - 1, abs=1e-9)
     assert got.share.mid == pytest.approx(-0.196, abs=0.001)
+
+
+def test_conflict_origin_matches_independent(raw_rows, computed):
+    """Victims whose country (a named citizenship, or the reporting country for nationals) is
+    on the shipped conflict list for the year, and their share of victims of known citizenship:
+    the same informative country-years as the cross-border share."""
+    from safelight.report.conflict import load_conflict_list  # the list is input data here
+
+    report, iso = computed
+    conflict = load_conflict_list()
+    rows = []
+    for r in _informative(_citizenship_rows(raw_rows)):
+        label, code = r["Category"].strip().casefold(), iso.get(r["row"])
+        if label in DOMESTIC_TOKENS or code == r["Iso3_code"]:
+            rows.append((r["Year"], r["Iso3_code"], r))
+        elif label in FOREIGN_GROUPS or (code and code not in SUCCESSORS):
+            rows.append((r["Year"], code, r))  # code None: a group of nationalities
+    ind = report.indicator("conflict_origin")
+    checked = 0
+    for year in conflict.years():
+        known = [r for y, _, r in rows if y == str(year)]
+        if not known:
+            continue
+        listed = [r for y, origin, r in rows if y == str(year)
+                  and origin in conflict.by_year[year]]
+        cell = ind.cell(year=year, origin_region="total")
+        mid = sum(r["mid"] for r in listed)
+        assert cell.count.mid == pytest.approx(mid)
+        assert cell.count.low == pytest.approx(sum(r["lo"] for r in listed))
+        assert cell.share.mid == pytest.approx(mid / sum(r["mid"] for r in known), abs=1e-9)
+        checked += 1
+    assert checked >= 2  # 2019 and 2020 have a list and a citizenship breakdown
+    assert "2018" in ind.notes[0] and "not computed" in ind.notes[0]
+
+
+def test_censored_means_one_to_four(raw_rows):
+    """Why '<5' is carried as 1..4 and not 0..4: the export publishes no 0 and no number below
+    5, and a category a country does not report is absent rather than '<5' — 'Sex: Other' is
+    in far fewer country-years than the female/male split it would accompany if zeros were
+    masked as '<5'."""
+    values = [r["txtVALUE"].strip() for r in raw_rows]
+    numbers = [float(v.replace(",", "")) for v in values if v != "<5"]
+    assert min(numbers) >= 5 and 0 not in numbers
+    victims = [r for r in raw_rows if r["Indicator"] == "Detected trafficking victims"
+               and r["Dimension"] == "Total"]
+    split = {(r["Iso3_code"], r["Year"]) for r in victims if r["Sex"] in ("Female", "Male")}
+    other = {(r["Iso3_code"], r["Year"]) for r in victims if r["Sex"] == "Other"}
+    assert len(other) < 0.5 * len(split)
 
 
 def test_prosecutions_and_convictions_per_year(raw_rows, computed):

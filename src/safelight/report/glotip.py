@@ -400,14 +400,18 @@ def conflict_origin(src: Source, conflict: ConflictList) -> Indicator:
     src.con.register("conflict_list", rows.append_column("region", pa.array(
         [region_of(c, "unodc", table=src.regions) or NO_REGION
          for c in rows.column("iso3").to_pylist()], pa.string())))
+    # the same cells (and informative country-years) as cross_border, so the denominators agree
     prefix = _base(src.contribution_id) + f"""
 , cells0 AS (SELECT g.*, o.origin_class, o.origin_iso3 FROM g {_ORIGIN_JOIN}
   WHERE indicator = 'detected_victims' AND dimension = 'citizenship'
-    AND o.origin_class IN ('domestic', 'cross_border'))""" + _INFORMATIVE
-    known_sql = prefix + f"\nSELECT year, {_AGG} FROM cells GROUP BY year ORDER BY year"
+    AND o.origin_class <> 'skip')""" + _INFORMATIVE
+    known_sql = prefix + f"""
+SELECT year, {_AGG} FROM cells WHERE origin_class IN ('domestic', 'cross_border')
+GROUP BY year ORDER BY year"""
     sql = prefix + f"""
 SELECT cells.year, k.region, {_AGG} FROM cells
 JOIN conflict_list k ON k.iso3 = cells.origin_iso3 AND k.year = cells.year
+WHERE origin_class IN ('domestic', 'cross_border')
 GROUP BY ALL ORDER BY ALL"""
     ind = Indicator(
         id="conflict_origin",
