@@ -143,6 +143,8 @@ def _typed(row: dict[str, Any]) -> dict[str, Any]:
                 out[k] = float(v) if "." in v else int(v)
             except ValueError:
                 out[k] = v  # the validator names it
+        elif k in ("safelight_confidential", "safelight_front_door") and v.lower() in ("true", "false"):
+            out[k] = v.lower() == "true"
         elif k == "safelight_sealed":
             try:
                 out[k] = json.loads(v)
