@@ -258,7 +258,12 @@ def chart_heatmap(ind: Indicator) -> Figure | None:
     ax.set_ylabel(k1.replace("_", " ").capitalize())
     ax.grid(False)
     ax.set_title(ind.title + "\n(× = suppressed)")
-    fig.colorbar(im, ax=ax, label="log10(count + 1)", shrink=0.8)
+    bar = fig.colorbar(im, ax=ax, label="Count (log scale)", shrink=0.8)
+    lo, hi = np.nanmin(grid), np.nanmax(grid)
+    ticks = [n for n in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000,
+                         20_000, 50_000, 100_000, 200_000, 500_000) if lo <= n <= hi]
+    if ticks:  # label the colour scale in counts, not in log10(count + 1)
+        bar.set_ticks([np.log10(n + 1) for n in ticks], labels=[f"{n:,}" for n in ticks])
     return fig
 
 
