@@ -75,4 +75,4 @@ def build_demo_hub(folder: Path, n_records: int = 600) -> DemoHub:
 def settings_for(demo: DemoHub, **over):
     from safelight.web.settings import WebSettings
 
-    return WebSettings(cookie_secure=False, profiles_dir=str(demo.scenario), **over)
+    return WebSettings(**{"cookie_secure": False, "profiles_dir": str(demo.scenario), **over})

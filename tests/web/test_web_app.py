@@ -1,0 +1,356 @@
+"""The web application through FastAPI's TestClient on a demo-sized hub."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+
+import pytest
+from conftest import api_login
+from helpers_web import PASSWORD
+
+from safelight.web.services import PAIR_ID_SQL
+
+API_PUBLIC = {("POST", "/api/v1/session")}
+
+
+def _audit(app, action: str) -> list[tuple]:
+    con = app.state.hub.hub.con
+    return con.execute("SELECT actor, object, CAST(details AS VARCHAR) FROM audit_log "
+                       "WHERE action = ? ORDER BY seq", [action]).fetchall()
+
+
+def _concrete(path: str) -> str:
+    return (path.replace("{cid}", "1").replace("{rid}", "1").replace("{username}", "admin")
+            .replace("{pair_id}", "0" * 32))
+
+
+def test_every_api_operation_refuses_without_a_session(client):
+    spec = client.get("/openapi.json").json()
+    ops = [(m.upper(), p) for p, item in spec["paths"].items() for m in item]
+    assert len(ops) >= 20
+    for method, path in ops:
+        if (method, path) in API_PUBLIC:
+            continue
+        r = client.request(method, _concrete(path))
+        assert r.status_code == 401, (method, path, r.status_code, r.text[:200])
+
+
+def test_pages_redirect_to_login_without_a_session(client):
+    for path in ("/dashboard", "/contributions", "/records", "/review", "/persons", "/releases",
+                 "/users", "/contributions/1"):
+        r = client.get(path, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"].startswith("/login?next="), path
+
+
+def test_sign_in_audits_success_and_failure_and_needs_totp(client, app, demo_hub):
+    assert client.post("/api/v1/session", json={"username": "admin",
+                                                 "password": "wrong password!"}).status_code == 401
+    # right password, no TOTP code: refused for an admin
+    r = client.post("/api/v1/session", json={"username": "admin", "password": PASSWORD})
+    assert r.status_code == 401 and "TOTP" in r.json()["detail"]
+    assert client.post("/api/v1/session", json={"username": "admin", "password": PASSWORD,
+                                                 "totp": "000000"}).status_code == 401
+    api_login(client, demo_hub, "admin")
+    failures = _audit(app, "web.login_failed")
+    assert [json.loads(d)["reason"] for _, _, d in failures] == ["password", "totp", "totp"]
+    assert [a for a, _, _ in _audit(app, "web.login")] == ["admin"]
+    assert client.get("/api/v1/me").json()["role"] == "admin"
+
+
+def test_session_cookie_flags_and_security_headers(client, demo_hub):
+    r = client.post("/api/v1/session", json={"username": "view", "password": PASSWORD})
+    cookie = r.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie
+    page = client.get("/dashboard")
+    csp = page.headers["content-security-policy"]
+    assert "script-src 'none'" in csp and "frame-ancestors 'none'" in csp
+    assert page.headers["x-frame-options"] == "DENY"
+    assert "cdn" not in page.text.lower() and "<script" not in page.text.lower()
+
+
+def test_secure_cookie_when_configured(demo_hub, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from helpers_web import settings_for
+    from safelight.web import create_app
+
+    app = create_app(demo_hub.copy(tmp_path), settings_for(demo_hub, cookie_secure=True))
+    with TestClient(app, base_url="https://testserver") as c:
+        r = c.post("/api/v1/session", json={"username": "view", "password": PASSWORD})
+        assert "secure" in r.headers["set-cookie"].lower()
+        assert "strict-transport-security" in c.get("/dashboard").headers
+    app.state.hub.close()
+
+
+def test_login_rate_limit_blocks_even_the_right_password(client, app):
+    for _ in range(app.state.hub.settings.login_max_failures):
+        assert client.post("/api/v1/session", json={"username": "view",
+                                                     "password": "bad password 1"}).status_code == 401
+    r = client.post("/api/v1/session", json={"username": "view", "password": PASSWORD})
+    assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
+    assert _audit(app, "web.login_blocked")
+
+
+def test_csrf_token_is_required_on_state_changing_calls(client, demo_hub):
+    csrf = api_login(client, demo_hub, "rev")
+    pid = client.get("/api/v1/review").json()["pairs"][0]["pair_id"]
+    body = {"decision": "non_match", "reason": "different birth years"}
+    assert client.post(f"/api/v1/review/{pid}/decision", json=body).status_code == 403
+    assert client.post(f"/api/v1/review/{pid}/decision", json=body,
+                       headers={"X-CSRF-Token": "forged"}).status_code == 403
+    assert client.post(f"/api/v1/review/{pid}/decision", json=body,
+                       headers={"X-CSRF-Token": csrf}).status_code == 200
+    # a page form without the token is refused too
+    assert client.post(f"/review/{pid}", data={"decision": "match", "reason": "x"}).status_code == 403
+
+
+def test_idle_session_ends(client, app, demo_hub):
+    api_login(client, demo_hub, "view")
+    assert client.get("/api/v1/me").status_code == 200
+    with app.state.hub.lock:
+        app.state.hub.hub.con.execute(
+            "UPDATE web_sessions SET last_seen_at = last_seen_at - INTERVAL 31 MINUTE")
+    assert client.get("/api/v1/me").status_code == 401
+    assert app.state.hub.one("SELECT count(*) AS n FROM web_sessions")["n"] == 0
+
+
+@pytest.mark.parametrize(("user", "path", "status"), [
+    ("view", "/api/v1/review", 403), ("view", "/api/v1/records?contributor=pl-ngo", 403),
+    ("view", "/api/v1/dashboard", 200), ("rev", "/api/v1/users", 403),
+    ("rev", "/api/v1/persons", 200), ("ana", "/api/v1/records?contributor=pl-ngo", 403),
+    ("ana", "/api/v1/releases", 200), ("uacontrib", "/api/v1/persons", 403),
+    ("uacontrib", "/api/v1/review", 403), ("admin", "/api/v1/users", 200),
+])
+def test_roles(client, demo_hub, user, path, status):
+    api_login(client, demo_hub, user)
+    assert client.get(path).status_code == status
+
+
+def test_contributor_sees_only_its_own_data(client, app, demo_hub):
+    api_login(client, demo_hub, "uacontrib")
+    mine = client.get("/api/v1/contributions").json()
+    assert mine and {c["contributor"] for c in mine} == {"ua-hotline"}
+    other = app.state.hub.one("SELECT contribution_id FROM contributions "
+                              "WHERE contributor = 'pl-ngo'")["contribution_id"]
+    own = mine[0]["contribution_id"]
+    assert client.get(f"/api/v1/contributions/{other}").status_code == 403
+    assert client.get(f"/api/v1/contributions/{other}/quarantine").status_code == 403
+    assert client.get(f"/api/v1/contributions/{other}/quarantine.csv").status_code == 403
+    assert client.get("/api/v1/records?contributor=pl-ngo").status_code == 403
+    page = client.get(f"/contributions/{other}")
+    assert page.status_code == 403 and "pl-ngo.xlsx" not in page.text
+    recs = client.get("/api/v1/records").json()
+    assert recs["contributor"] == "ua-hotline" and recs["total"] > 0
+    assert client.get(f"/api/v1/contributions/{own}/quarantine").status_code == 200
+    assert {o for _, o, _ in _audit(app, "web.refused")} == {f"contribution:{other}"}
+    reads = [o for _, o, _ in _audit(app, "web.read")]
+    assert "records:ua-hotline" in reads and f"quarantine:{own}" in reads
+
+
+def test_upload_check_bad_file_and_good_file(client, app, demo_hub, tmp_path):
+    csrf = api_login(client, demo_hub, "rocontrib")
+    h = {"X-CSRF-Token": csrf}
+    profile = demo_hub.profile("ro-ngo")
+    # a file that is not a table at all: refused with the reader's message, nothing stored
+    bad = client.post("/api/v1/contributions", headers=h, data={"profile": profile},
+                      files={"file": ("ro-ngo.tsv", b"\x00\x01\x02garbage\xff\xfe", "text/plain")})
+    assert bad.status_code == 422 and "ro-ngo.tsv" in bad.json()["detail"]
+    assert _audit(app, "web.upload_refused")
+    data = demo_hub.export("ro-ngo").read_bytes()
+    check = client.post("/api/v1/contributions", headers=h,
+                        data={"profile": profile, "check_only": "true"},
+                        files={"file": ("ro-ngo.tsv", data)})
+    assert check.status_code == 200 and check.json()["checked"]
+    assert check.json()["rows_invalid"] > 0 and check.json()["examples"]
+    n_before = app.state.hub.one("SELECT count(*) AS n FROM contributions")["n"]
+    up = client.post("/api/v1/contributions", headers=h, data={"profile": profile},
+                     files={"file": ("ro-ngo.tsv", data)})
+    assert up.status_code == 200, up.text
+    res = up.json()
+    assert res["rows_read"] == res["rows_accepted"] + res["rows_quarantined"]
+    # the dry run sees every row fault; duplicate record ids only show against the hub
+    assert res["rows_quarantined"] >= check.json()["rows_invalid"]
+    assert app.state.hub.one("SELECT count(*) AS n FROM contributions")["n"] == n_before + 1
+    assert [a for a, _, _ in _audit(app, "ingest")][-1] == "rocontrib"
+    # a contributor cannot upload for another contributor
+    assert client.post("/api/v1/contributions", headers=h,
+                       data={"profile": profile, "contributor": "ua-hotline"},
+                       files={"file": ("x.tsv", data)}).status_code == 403
+    text = client.get(f"/api/v1/contributions/{res['contribution_id']}/quarantine.csv").text
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert len(rows) == res["rows_quarantined"] and all(r["rules"] for r in rows)
+    assert _audit(app, "web.export")
+
+
+def test_review_pair_and_decision_are_audited(client, app, demo_hub):
+    csrf = api_login(client, demo_hub, "rev")
+    q = client.get("/api/v1/review").json()
+    assert q["total"] > 0
+    pid = q["pairs"][0]["pair_id"]
+    pair = client.get(f"/api/v1/review/{pid}").json()
+    names = {f["field"] for f in pair["fields"]}
+    assert {"given_name", "family_name", "birth_date"} <= names
+    weights = [f["weight"] for f in pair["fields"]]
+    assert any(w > 0 for w in weights)
+    assert pair["left"]["identity"] is not None  # clear mode shows identifiers
+    h = {"X-CSRF-Token": csrf}
+    assert client.post(f"/api/v1/review/{pid}/decision", headers=h,
+                       json={"decision": "maybe", "reason": "x"}).status_code == 422
+    r = client.post(f"/api/v1/review/{pid}/decision", headers=h,
+                    json={"decision": "match", "reason": "same birth date and name"})
+    assert r.status_code == 200
+    stored = app.state.hub.one("SELECT decision, decided_by, decision_note FROM link_review "
+                               f"WHERE {PAIR_ID_SQL} = ?", [pid])
+    assert stored == {"decision": "match", "decided_by": "rev",
+                      "decision_note": "same birth date and name"}
+    (actor, obj, details), = _audit(app, "link.decision")
+    assert actor == "rev" and obj == f"pair:{pid}" and json.loads(details)["decision"] == "match"
+    assert f"pair:{pid}" in [o for _, o, _ in _audit(app, "web.read")]
+    assert client.get("/api/v1/review?status=decided").json()["total"] == 1
+
+
+def test_privacy_preserving_mode_hides_identifiers(demo_hub, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from helpers_web import settings_for
+    from safelight.web import create_app
+
+    app = create_app(demo_hub.copy(tmp_path), settings_for(demo_hub, show_identifiers=False))
+    with TestClient(app) as c:
+        api_login(c, demo_hub, "rev")
+        pid = c.get("/api/v1/review").json()["pairs"][0]["pair_id"]
+        pair = c.get(f"/api/v1/review/{pid}").json()
+        assert pair["left"]["identity"] is None and pair["right"]["identity"] is None
+        assert all(f["left"] is None for f in pair["fields"] if f["field"] != "contributor")
+        page = c.get(f"/review/{pid}")
+        ident = app.state.hub.one("SELECT family_name FROM identities WHERE record_id = ? AND "
+                                  "contributor = ?", [pair["left"]["record_id"],
+                                                      pair["left"]["contributor"]])
+        if ident and ident["family_name"]:
+            assert ident["family_name"] not in page.text
+    app.state.hub.close()
+
+
+def test_release_create_evaluate_download_and_ledger(client, app, demo_hub):
+    csrf = api_login(client, demo_hub, "ana")
+    r = client.post("/api/v1/releases", headers={"X-CSRF-Token": csrf},
+                    json={"method": "aggregates", "k": 5, "length": 2,
+                          "columns": ["gender", "age_band", "citizenship"]})
+    assert r.status_code == 200, r.text
+    rel = r.json()
+    assert rel["evaluation"]["k"] == 5 and rel["rows_in"] > 0
+    ledger = client.get("/api/v1/releases").json()["releases"]
+    assert [x["release_id"] for x in ledger] == [rel["release_id"]]
+    assert ledger[0]["actor"] == "ana" and ledger[0]["method"] == "aggregates"
+    dl = client.get(f"/api/v1/releases/{rel['release_id']}/download")
+    assert dl.status_code == 200
+    assert hashlib.sha256(dl.content).hexdigest() == rel["output_sha256"]
+    counts = [int(row["count"]) for row in csv.DictReader(io.StringIO(dl.text))]
+    assert counts and all(c == 0 or c >= 5 for c in counts if c)  # no released count under k
+    assert _audit(app, "release") and _audit(app, "web.export")
+    # a viewer may read the ledger but not release
+    client.delete("/api/v1/session", headers={"X-CSRF-Token": csrf})
+    v = api_login(client, demo_hub, "view")
+    assert client.post("/api/v1/releases", headers={"X-CSRF-Token": v},
+                       json={"method": "aggregates"}).status_code == 403
+
+
+def test_dashboard_api_page_and_chart(client, demo_hub):
+    api_login(client, demo_hub, "view")
+    d = client.get("/api/v1/dashboard").json()
+    inds = d["report"]["indicators"]
+    assert len(inds) >= 5
+    for ind in inds:  # a suppressed cell never carries a value
+        for cell in ind["cells"]:
+            if cell["suppressed"]:
+                assert cell["count"] is None and cell["share"] is None
+    page = client.get("/dashboard")
+    assert page.status_code == 200 and inds[0]["title"] in page.text
+    one = client.get(f"/dashboard?show={inds[0]['id']}")
+    assert inds[0]["title"] in one.text and inds[1]["title"] not in one.text.split("<main")[1] \
+        .split("</form>")[1]
+    chart_ids = re.findall(r'/dashboard/charts/([\w-]+)\.svg', page.text)
+    assert chart_ids
+    svg = client.get(f"/dashboard/charts/{chart_ids[0]}.svg")
+    assert svg.status_code == 200 and "<svg" in svg.text
+
+
+def test_persons_seen_by_several(client, demo_hub):
+    api_login(client, demo_hub, "ana")
+    p = client.get("/api/v1/persons").json()
+    assert p["total"] > 0
+    assert all(x["contributors"] > 1 and len(x["contributor_names"]) > 1 for x in p["persons"])
+    assert client.get("/persons").status_code == 200
+
+
+def test_admin_manages_users(client, app, demo_hub):
+    csrf = api_login(client, demo_hub, "admin")
+    h = {"X-CSRF-Token": csrf}
+    r = client.post("/api/v1/users", headers=h, json={"username": "newana", "role": "analyst",
+                                                      "password": "a long enough pass"})
+    assert r.status_code == 200 and r.json()["totp_secret"]
+    assert client.post("/api/v1/users", headers=h, json={
+        "username": "c2", "role": "contributor", "password": "a long enough pass"}).status_code == 422
+    assert client.post("/api/v1/users", headers=h, json={
+        "username": "short", "role": "viewer", "password": "short"}).status_code == 422
+    # deactivating a user ends their sessions
+    from fastapi.testclient import TestClient
+
+    other = TestClient(app)  # a second browser (no lifespan of its own: the hub stays open)
+    api_login(other, demo_hub, "view")
+    assert other.get("/api/v1/me").status_code == 200
+    assert client.patch("/api/v1/users/view", headers=h,
+                        json={"active": False}).status_code == 200
+    assert other.get("/api/v1/me").status_code == 401
+    assert client.post("/api/v1/session", json={"username": "view",
+                                                 "password": PASSWORD}).status_code == 401
+
+
+def test_page_login_with_second_factor(client, demo_hub):
+    page = client.get("/login?next=/review")
+    token = re.search(r'name="pre_token" value="([^"]+)"', page.text).group(1)
+    r = client.post("/login", data={"username": "rev", "password": PASSWORD,
+                                    "pre_token": token, "next": "/review"},
+                    follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/login/totp")
+    # password alone gives no access
+    assert client.get("/review", follow_redirects=False).status_code == 303
+    page = client.get(r.headers["location"])
+    token = re.search(r'name="pre_token" value="([^"]+)"', page.text).group(1)
+    r = client.post("/login/totp", data={"code": demo_hub.totp("rev"), "pre_token": token,
+                                         "next": "/review"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/review"
+    assert client.get("/review").status_code == 200
+
+
+def test_login_form_refuses_a_forged_post_and_external_next(client):
+    r = client.post("/login", data={"username": "view", "password": PASSWORD,
+                                    "pre_token": "forged"}, follow_redirects=False)
+    assert r.status_code == 403
+    page = client.get("/login?next=//evil.example/x")
+    token = re.search(r'name="pre_token" value="([^"]+)"', page.text).group(1)
+    r = client.post("/login", data={"username": "view", "password": PASSWORD,
+                                    "pre_token": token, "next": "//evil.example/x"},
+                    follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/dashboard"
+
+
+def test_language_follows_accept_language_and_switch(client):
+    assert "Увійти" in client.get("/login", headers={"Accept-Language": "uk,en;q=0.5"}).text
+    assert "Sign in" in client.get("/login", headers={"Accept-Language": "en"}).text
+    client.get("/lang/uk?next=/login")
+    assert 'lang="uk"' in client.get("/login", headers={"Accept-Language": "en"}).text
+
+
+def test_audit_chain_stays_intact(client, app, demo_hub):
+    csrf = api_login(client, demo_hub, "admin")
+    client.get("/api/v1/records?contributor=pl-ngo")
+    client.post("/api/v1/session", json={"username": "x", "password": "y"})
+    v = client.get("/api/v1/audit/verify").json()
+    assert v["ok"], v
+    assert client.delete("/api/v1/session", headers={"X-CSRF-Token": csrf}).status_code == 200
+    assert _audit(app, "web.logout")
