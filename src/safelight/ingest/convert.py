@@ -84,7 +84,18 @@ class Converted:
 
 
 def _bits_to_lists(masks: np.ndarray, codes: list[str]) -> pa.Array:
-    """Per-row code bitmasks → list<string> in code-list order; a zero mask is null."""
+    """Per-row code bitmasks → list<string> in code-list order; a zero mask is null.
+
+    Rows share few distinct combinations, so the lists are built once per distinct mask and
+    taken per row.
+    """
+    distinct, inverse = np.unique(masks, return_inverse=True)
+    if len(distinct) * 2 > len(masks):
+        return _distinct_bits_to_lists(masks, codes)
+    return _distinct_bits_to_lists(distinct, codes).take(pa.array(inverse.ravel().astype(np.int64)))
+
+
+def _distinct_bits_to_lists(masks: np.ndarray, codes: list[str]) -> pa.Array:
     n = len(masks)
     k = len(codes)
     matrix = ((masks[:, None] >> np.arange(k, dtype=np.int64)[None, :]) & 1).astype(bool)
@@ -386,16 +397,37 @@ class ChunkConverter:
 
     def _convert_dates(self, arr: pa.ChunkedArray | pa.Array, name: str, column: str,
                        reasons: dict[int, list[Reason]]) -> tuple[pa.Array, pa.Array, pa.Array, pa.Array]:
-        """Dates → (year, month, day, date) arrays, vectorised for the numeric formats.
+        """Dates → (year, month, day, date) arrays; each distinct value is parsed once.
+
+        A chunk holds far fewer distinct dates than rows (birth and registration dates repeat),
+        so the values are dictionary-encoded, :meth:`_convert_date_values` parses the dictionary,
+        and the results and reasons are spread back to the rows.
+        """
+        if isinstance(arr, pa.ChunkedArray):
+            arr = arr.combine_chunks()
+        encoded = pc.dictionary_encode(pc.utf8_trim_whitespace(arr))
+        indices = encoded.indices
+        value_reasons: dict[int, list[Reason]] = {}
+        parsed = self._convert_date_values(encoded.dictionary, name, column, value_reasons)
+        if value_reasons:
+            idx = indices.to_numpy(zero_copy_only=False)
+            bad = np.zeros(len(encoded.dictionary), dtype=bool)
+            bad[list(value_reasons)] = True
+            valid = indices.is_valid().to_numpy(zero_copy_only=False)
+            for pos in np.nonzero(valid & bad[np.where(valid, idx, 0).astype(np.int64)])[0].tolist():
+                reasons.setdefault(pos, []).extend(value_reasons[int(idx[pos])])
+        return tuple(p.take(indices) for p in parsed)  # type: ignore[return-value]
+
+    def _convert_date_values(self, arr: pa.Array, name: str, column: str,
+                             reasons: dict[int, list[Reason]]) -> tuple[pa.Array, pa.Array, pa.Array, pa.Array]:
+        """Date strings → (year, month, day, date) arrays, vectorised for the numeric formats.
 
         Each numeric format (``%d``, ``%m``, ``%Y`` and separators) becomes a regular expression
         whose groups Arrow extracts for the whole chunk; the calendar (month lengths, leap years),
         plausibility and "not in the future" are checked with NumPy. Values no format matches,
         or that fail a check, go through the per-value parser, which also gives the reasons.
         """
-        if isinstance(arr, pa.ChunkedArray):
-            arr = arr.combine_chunks()
-        text = pc.utf8_trim_whitespace(arr)
+        text = arr
         n = len(text)
         done = np.zeros(n, dtype=bool)
         year = np.full(n, -1, dtype=np.int64)

@@ -140,11 +140,12 @@ def _text_blocks(text: io.TextIOBase) -> Iterator[str]:
 class _Block:
     """A block of whole lines: raw UTF-8 bytes when available (fast path), text on demand."""
 
-    __slots__ = ("data", "_text")
+    __slots__ = ("data", "_text", "_lines")
 
     def __init__(self, data: bytes | None = None, text: str | None = None) -> None:
         self.data = data
         self._text = text
+        self._lines: int | None = None
 
     @property
     def text(self) -> str:
@@ -154,12 +155,16 @@ class _Block:
 
     def line_count(self) -> int:
         """Line breaks in the block (\n, \r\n or \r), as the csv module counts lines."""
-        if self.data is not None:
-            d = self.data
-            if b"\r" not in d:  # the common case: one pass
-                return d.count(b"\n")
-            return d.count(b"\n") + d.count(b"\r") - d.count(b"\r\n")
-        return _count_lines(self.text)
+        if self._lines is None:
+            if self.data is not None:
+                d = self.data
+                if b"\r" not in d:  # the common case: one pass
+                    self._lines = d.count(b"\n")
+                else:
+                    self._lines = d.count(b"\n") + d.count(b"\r") - d.count(b"\r\n")
+            else:
+                self._lines = _count_lines(self.text)
+        return self._lines
 
     def ends_with_break(self) -> bool:
         return self.data.endswith((b"\n", b"\r")) if self.data is not None else self.text.endswith(("\n", "\r"))
