@@ -136,10 +136,16 @@ class KSynthesizer:
     # ------------------------------------------------------------------ model structure
 
     def _prepare(self, table: CategoricalTable) -> None:
+        self._prepare_counts(table, reportable(table, self.k, min(self.length, table.n_columns)),
+                             table.n_rows)
+
+    def _prepare_counts(self, table: CategoricalTable, R: CombinationCounts, n: int) -> None:
+        """Set up the model from a reportable set ``R`` (hereditary: every sub-combination of
+        a combination in ``R`` is in ``R``) and a row count; ``table`` gives only the shape."""
         self.table = table
         self.radix = table.radix
-        self.n = table.n_rows
-        self.R = reportable(table, self.k, min(self.length, table.n_columns))
+        self.n = n
+        self.R = R
         card = [len(v) for v in table.values]
         self.order = sorted(range(table.n_columns), key=lambda j: (-card[j], j))
         position = {j: p for p, j in enumerate(self.order)}
@@ -288,6 +294,19 @@ class KSynthesizer:
     def fit_sample(self, table: CategoricalTable) -> tuple[CategoricalTable, SynthesisReport]:
         """Synthesise ``table.n_rows`` k-synthetic rows from ``table``."""
         self._prepare(table)
+        return self._run(table)
+
+    def sample_counts(self, like: CategoricalTable, R: CombinationCounts,
+                      n: int) -> tuple[CategoricalTable, SynthesisReport]:
+        """Synthesise ``n`` rows from released counts alone (e.g. differentially private
+        ones): every combination of up to ``R.max_length`` values in the rows is in ``R``.
+        ``like`` gives the columns and value lists (its rows are not read)."""
+        if n < 1:
+            raise ReleaseUsageError(f"cannot synthesise {n} rows")
+        self._prepare_counts(like, R, n)
+        return self._run(like)
+
+    def _run(self, table: CategoricalTable) -> tuple[CategoricalTable, SynthesisReport]:
         rng = np.random.default_rng(self.seed)
         report = SynthesisReport(0, self.R.n_combinations(),
                                  [table.columns[j] for j in self.order])
