@@ -30,6 +30,23 @@ from safelight.store import open_hub
 
 HUB_SUFFIXES = (".duckdb", ".db")
 
+#: Tables the indicator queries read that are not in the hub: the report derives them in Python
+#: and registers them with DuckDB. Every report's provenance says how (``derived_tables``), so
+#: the SQL in report.json can be re-run by rebuilding them from the settings and fingerprints.
+DERIVED_TABLES = {
+    "origin_class": "GLOTIP: one row per (reporting country, citizenship category code, "
+                    "category_iso3): origin_class domestic | cross_border | unknown | skip by "
+                    "safelight.standard.geography.is_cross_border, origin_iso3 (the named "
+                    "country, or the reporting country for 'nationals'), UNODC regions (region "
+                    "table fingerprint) and UN M49 sub-regions of origin and detection",
+    "country_region": "GLOTIP: reporting country -> UNODC region (region table fingerprint)",
+    "flows": "hub: one row per (citizenship, country_of_exploitation) pair: flow domestic | "
+             "cross_border | not_recorded by geography.is_cross_border, UNODC regions (region "
+             "table fingerprint) and UN M49 sub-regions",
+    "conflict_list": "the conflict-affected countries list (conflict_list.fingerprint): "
+                     "(iso3, year, UNODC region of iso3)",
+}
+
 
 @dataclass
 class Source:
@@ -50,6 +67,7 @@ def _base_provenance(settings: ReportSettings, regions: UnodcRegions) -> dict[st
         "region_table_fingerprint": regions.fingerprint,
         "codelists_version": codelists_version(),
         "settings": settings.as_dict(),
+        "derived_tables": DERIVED_TABLES,
     }
 
 
