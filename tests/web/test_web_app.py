@@ -9,9 +9,9 @@ import json
 import re
 
 import pytest
-from conftest import api_login
 from helpers_web import PASSWORD
 
+from conftest import api_login
 from safelight.web.services import PAIR_ID_SQL
 
 API_PUBLIC = {("POST", "/api/v1/session")}
@@ -74,8 +74,8 @@ def test_session_cookie_flags_and_security_headers(client, demo_hub):
 
 def test_secure_cookie_when_configured(demo_hub, tmp_path):
     from fastapi.testclient import TestClient
-
     from helpers_web import settings_for
+
     from safelight.web import create_app
 
     app = create_app(demo_hub.copy(tmp_path), settings_for(demo_hub, cookie_secure=True))
@@ -215,8 +215,8 @@ def test_review_pair_and_decision_are_audited(client, app, demo_hub):
 
 def test_privacy_preserving_mode_hides_identifiers(demo_hub, tmp_path):
     from fastapi.testclient import TestClient
-
     from helpers_web import settings_for
+
     from safelight.web import create_app
 
     app = create_app(demo_hub.copy(tmp_path), settings_for(demo_hub, show_identifiers=False))
