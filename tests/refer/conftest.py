@@ -11,7 +11,7 @@ from safelight.refer.testdata import generate_directory
 from safelight.store import open_hub
 
 
-def make_directory_hub(tmp, n: int, seed: int = 11):
+def make_directory_hub(tmp, n: int, seed: int = 20260601):
     doc = generate_directory(n, seed)
     path = tmp / "directory.json"
     path.write_text(json.dumps(doc), encoding="utf-8")
@@ -23,7 +23,7 @@ def make_directory_hub(tmp, n: int, seed: int = 11):
 
 @pytest.fixture
 def small_dir(tmp_path):
-    hub, key, doc, report = make_directory_hub(tmp_path, 120)
+    hub, key, doc, report = make_directory_hub(tmp_path, 120, seed=11)
     yield hub, key, doc, report
     hub.close()
 

@@ -111,19 +111,38 @@ def _bad_file(tmp_path):
     s = doc["services"]
     conf = next(i for i, x in enumerate(s) if any(sal["location"].get("safelight_confidential") for sal in x["service_at_locations"]))
     plain = next(i for i, x in enumerate(s) if i != conf)
+    def variant(i, suffix):
+        x = copy.deepcopy(s[i])
+        x["id"] += suffix
+        return x
+
     cases = {}
-    x = copy.deepcopy(s[plain]); x.pop("id"); cases["required"] = x
-    x = copy.deepcopy(s[plain]); x["id"] += "-b"; x["status"] = "open"; cases["enum"] = x
-    x = copy.deepcopy(s[plain]); x["id"] += "-c"; x["attributes"][0]["taxonomy_term"]["code"] = "massage"; cases["code"] = x
-    x = copy.deepcopy(s[plain]); x["id"] += "-d"; x["service_at_locations"][0]["location"]["latitude"] = 123; cases["range"] = x
-    x = copy.deepcopy(s[plain]); x["id"] += "-e"; x["minimum_age"], x["maximum_age"] = 30, 20; cases["order"] = x
-    x = copy.deepcopy(s[conf]); x["id"] += "-f"; x["phones"] = []; x["service_areas"] = []
+    x = copy.deepcopy(s[plain])
+    x.pop("id")
+    cases["required"] = x
+    x = variant(plain, "-b")
+    x["status"] = "open"
+    cases["enum"] = x
+    x = variant(plain, "-c")
+    x["attributes"][0]["taxonomy_term"]["code"] = "massage"
+    cases["code"] = x
+    x = variant(plain, "-d")
+    x["service_at_locations"][0]["location"]["latitude"] = 123
+    cases["range"] = x
+    x = variant(plain, "-e")
+    x["minimum_age"], x["maximum_age"] = 30, 20
+    cases["order"] = x
+    x = variant(conf, "-f")
+    x["phones"], x["service_areas"] = [], []
     x["service_at_locations"] = [sal for sal in x["service_at_locations"] if not sal["location"].get("safelight_front_door")]
     cases["front_door"] = x
-    x = copy.deepcopy(s[conf]); x["id"] += "-g"
+    x = variant(conf, "-g")
     real = next(sal["location"] for sal in x["service_at_locations"] if sal["location"].get("safelight_confidential"))
-    x["description"] = "Find us at " + real["addresses"][0]["address_1"]; cases["leak"] = x
-    x = copy.deepcopy(s[plain]); x["organization_id"] = "nobody"; x["id"] += "-h"; cases["reference"] = x
+    x["description"] = "Find us at " + real["addresses"][0]["address_1"]
+    cases["leak"] = x
+    x = variant(plain, "-h")
+    x["organization_id"] = "nobody"
+    cases["reference"] = x
     cases["unique"] = copy.deepcopy(s[plain])
     cases["type"] = "not an object"
     doc["services"] = s + list(cases.values())

@@ -5,8 +5,10 @@ Contract
 :class:`DirectoryIndex` holds the active services as NumPy columns (need, language, gender and
 legal-status bit masks; ages; public positions; capacity; a weekly opening bitmap by hour).
 :meth:`DirectoryIndex.match` applies the hard conditions (meets at least one need; eligible by
-gender, age, nationality, legal status and children; not full; within ``max_km``), then scores
-every survivor in one vectorised pass and explains the top ``limit`` results. A person's unknown
+gender, age, nationality, legal status and children; not full; within ``max_km``, widened to
+twice and then four times ``max_km`` when nothing is that near, with a reason saying so), then scores
+every survivor in one vectorised pass and explains the top ``limit`` results. Services that meet
+the person's primary (first) need always rank above those that do not; the score orders within. A person's unknown
 attribute never excludes a service; it adds a "check" reason instead. Positions are the public
 ones (a confidential service is placed at its front door), so matching never reads a sealed location.
 
@@ -21,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -152,14 +154,20 @@ class DirectoryIndex:
         if person.with_children:
             ok &= ~(((self.need_mask & shelter_bit) != 0) & (self.children == 0))
         ok &= ~(self.cap_av <= 0)
+        if person.nationality is not None:
+            for i in np.flatnonzero(ok & self.nat_restricted):
+                if person.nationality not in self.nationalities[i]:
+                    ok[i] = False
         dist = None
+        radius = person.max_km
         if person.latitude is not None:
             dist = haversine_km(person.latitude, person.longitude, self.lat, self.lon)
-            ok &= ~(dist > person.max_km)
+            # nothing within max_km: widen twice (x2, x4) and say so, rather than answer nothing
+            for radius in (person.max_km, 2 * person.max_km, 4 * person.max_km):
+                if np.any(ok & ~(dist > radius)):
+                    break
+            ok &= ~(dist > radius)
         idx = np.flatnonzero(ok)
-        if person.nationality is not None and idx.size:
-            keep = [i for i in idx if not self.nat_restricted[i] or person.nationality in self.nationalities[i]]
-            idx = np.asarray(keep, dtype=np.int64)
         if idx.size == 0:
             return []
         # need coverage: primary need 3, others 1
@@ -196,14 +204,20 @@ class DirectoryIndex:
         cap = self.cap_av[idx]
         s_cap = np.where(np.isnan(cap), 0.5, 1.0)
         score = W_NEED * s_need + W_LANG * s_lang + W_DIST * s_dist + W_OPEN * s_open + W_CAP * s_cap
+        # services meeting the primary need always rank above those that do not
+        key = score + ((self.need_mask[idx] & np.uint32(need_bits[0])) != 0)
         k = min(limit, idx.size)
-        top = np.argpartition(-score, k - 1)[:k] if k < idx.size else np.arange(idx.size)
-        top = top[np.lexsort((np.array([self.ids[idx[t]] for t in top]), -score[top]))]
+        top = np.argpartition(-key, k - 1)[:k] if k < idx.size else np.arange(idx.size)
+        top = top[np.lexsort((np.array([self.ids[idx[t]] for t in top]), -key[top]))]
         out = []
         for rank, t in enumerate(top, start=1):
             i = int(idx[t])
-            out.append(self._explain(rank, i, float(score[t]), person, None if dist is None else float(dist[i]),
-                                     at, float(s_lang[t])))
+            m = self._explain(rank, i, float(score[t]), person, None if dist is None else float(dist[i]),
+                              at, float(s_lang[t]))
+            if radius > person.max_km:
+                m = replace(m, reasons=(*m.reasons, f"nothing suitable within {person.max_km:.0f} km; "
+                                                    f"search widened to {radius:.0f} km"))
+            out.append(m)
         return out
 
     def _explain(self, rank: int, i: int, score: float, person: Person, km: float | None,

@@ -2,7 +2,9 @@
 
 Contract: :func:`generate_directory` returns ``{"organizations": [...], "services": [...]}`` with
 ``n`` HSDS service objects spread over the demo's service countries (see
-``safelight.demo.countries``) in proportion to fixed weights, with realistic needs, languages,
+``safelight.demo.countries``) in proportion to fixed weights: the main city of each country has
+every kind of service, every other place the basics (emergency accommodation, a clinic,
+counselling, legal aid), the rest is drawn at random. Services have realistic needs, languages,
 eligibility, opening hours and capacities. Shelters are mostly confidential: their real location
 (street address and coordinates, given in clear so an import seals it) sits next to a public front
 door (an intake phone and a meeting point in the city). Every name, street and phone number is
@@ -34,6 +36,8 @@ LANGUAGES: dict[str, tuple[str, ...]] = {
     "AUT": ("de", "en", "ro", "uk"), "GBR": ("en", "ro", "pl", "vi", "ar"), "MAR": ("ar", "fr", "en"),
     "EGY": ("ar", "en"), "IRQ": ("ar", "ku", "en"), "LBN": ("ar", "fr", "en"),
 }
+CORE_KINDS = ("Emergency Accommodation", "Health Clinic", "Trauma Counselling", "Legal Aid Clinic")
+ORIGIN_COUNTRIES = frozenset({"UKR", "MDA", "NGA", "ROU", "MAR", "EGY", "IRQ"})
 _CC = {"CZE": "420", "TUR": "90", "ESP": "34", "FRA": "33", "NLD": "31", "AUT": "43", "GBR": "44", "LBN": "961"}
 _STREETS = ("Oak", "Station", "Market", "River", "Garden", "Church", "Mill", "School", "Bridge",
             "Park", "Castle", "Meadow", "Harbour", "Union", "Liberty", "Linden", "Chestnut", "Willow")
@@ -136,11 +140,11 @@ def _eligibility(rng: random.Random, audience: str, country: str) -> tuple[list[
             attrs.append(_term(rng, ELIGIBILITY_TAXONOMY, "legal_status", s))
         words.append("migrants, refugees and asylum seekers")
     elif audience == "return":
-        origins = rng.sample(("UKR", "MDA", "NGA", "ROU", "VNM", "IRQ", "SYR", "EGY", "MAR", "BGD"), 4)
-        origins = [o for o in origins if o != country] or ["NGA"]
-        for o in origins:
-            attrs.append(_term(rng, ELIGIBILITY_TAXONOMY, "nationality", o))
-        words.append("nationals of " + ", ".join(origins) + " returning home")
+        if country in ORIGIN_COUNTRIES:  # reintegration of the country's own returning nationals
+            attrs.append(_term(rng, ELIGIBILITY_TAXONOMY, "nationality", country))
+            words.append("nationals returning home")
+        else:  # assisted voluntary return: open to every migrant who wants to go home
+            words.append("migrants who want to return to their country")
     elif audience == "ukrainians":
         attrs.append(_term(rng, ELIGIBILITY_TAXONOMY, "nationality", "UKR"))
         words.append("people from Ukraine")
@@ -164,13 +168,19 @@ def generate_directory(n: int = 2000, seed: int = 20260601) -> dict[str, list[di
         places = places_in(country)
         langs = LANGUAGES[country]
         org = None
-        for _ in range(q):
+        # the main city (first in the gazetteer) has one service of every kind, as real directories do;
+        # the rest are spread over the country's places, the two largest weighing three times more
+        plan = [(k, places[0]) for k in kinds] if q >= 2 * len(kinds) else []
+        # every other place has the basics: a shelter, a clinic, counselling and legal aid
+        core = [k for k in kinds if k[0] in CORE_KINDS]
+        plan += [(k, pl) for pl in places[1:] for k in core][: max(0, q - len(plan))]
+        weights = [3 if i < 2 else 1 for i in range(len(places))]
+        plan += [(rng.choices(kinds, kind_w)[0], rng.choices(places, weights)[0]) for _ in range(q - len(plan))]
+        for (kind, needs, _w, conf_share, audience), place in plan:
             if org is None or rng.random() < 0.35:
                 org = {"id": _uuid(rng), "name": f"{rng.choice(_BRANDS)} {rng.choice(('Foundation', 'Association', 'Network', 'Trust', 'Centre', 'Alliance'))} {country}-{len(orgs) + 1}",
                        "description": "Non-governmental organisation supporting survivors of trafficking and exploitation (generated for the demo)."}
                 orgs.append(org)
-            kind, needs, _w, conf_share, audience = rng.choices(kinds, kind_w)[0]
-            place = rng.choice(places)
             sid = _uuid(rng)
             spoken = [langs[0]] + [x for x in langs[1:] if rng.random() < 0.45]
             attrs = [_term(rng, NEED_TAXONOMY, x) for x in needs]

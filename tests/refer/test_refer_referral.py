@@ -1,0 +1,82 @@
+"""Referrals need the person's recorded consent, are audited and show in the case data."""
+
+from __future__ import annotations
+
+import pytest
+
+from safelight.errors import UsageError
+from safelight.refer import referral
+from safelight.refer.referral import ConsentError
+
+
+def _add_case(hub, record_id: str, consent: str = "full") -> None:
+    hub.ensure_contributor("ngo-a", "UKR")
+    hub.con.execute("""INSERT INTO cases (contributor, record_id, contribution_id, source_row, consent,
+                       consent_linkage, consent_statistics) VALUES ('ngo-a', ?, 1, 1, ?, true, true)""",
+                    [record_id, consent])
+
+
+def _service(hub) -> str:
+    return hub.con.execute("SELECT service_id FROM refer_services ORDER BY service_id LIMIT 1").fetchone()[0]
+
+
+def test_referral_is_refused_without_recorded_consent(small_dir):
+    hub, *_ = small_dir
+    _add_case(hub, "c1")
+    with pytest.raises(ConsentError, match="no recorded consent"):
+        referral.create_referral(hub, "ngo-a", "c1", _service(hub), caseworker="ana")
+    assert hub.con.execute("SELECT count(*) FROM refer_referrals").fetchone()[0] == 0
+
+
+def test_referral_with_consent_is_in_the_case_data_and_audited(small_dir):
+    hub, *_ = small_dir
+    _add_case(hub, "c2")
+    sid = _service(hub)
+    cid = referral.record_consent(hub, "ngo-a", "c2", caseworker="ana", note="asked in Ukrainian")
+    row = referral.create_referral(hub, "ngo-a", "c2", sid, caseworker="ana", needs=["shelter"],
+                                   details="needs a bed tonight")
+    assert row["service_id"] == sid and row["caseworker"] == "ana" and row["reason"] == "AdditionalServicesRequired"
+    assert row["organization_name"] and row["case_consent"] == "full"
+    stored = hub.con.execute("SELECT consent_id, audit_seq FROM refer_referrals").fetchone()
+    assert stored[0] == cid
+    action = hub.con.execute("SELECT action FROM audit_log WHERE seq = ?", [stored[1]]).fetchone()[0]
+    assert action == "refer_referral"
+    assert hub.verify_audit()[0]
+    assert referral.referrals_of_case(hub, "ngo-a", "c2")[0]["referral_id"] == row["referral_id"]
+
+
+def test_withdrawn_consent_blocks_referrals(small_dir):
+    hub, *_ = small_dir
+    _add_case(hub, "c3")
+    sid = _service(hub)
+    cid = referral.record_consent(hub, "ngo-a", "c3", caseworker="ana")
+    referral.withdraw_consent(hub, cid, actor="ana")
+    with pytest.raises(ConsentError):
+        referral.create_referral(hub, "ngo-a", "c3", sid, caseworker="ana")
+    # data consent withdrawn on the case (hub-wide withdrawal) also blocks, even with a referral consent
+    _add_case(hub, "c4")
+    referral.record_consent(hub, "ngo-a", "c4", caseworker="ana")
+    hub.withdraw_consent("ngo-a", ["c4"], actor="ana")
+    with pytest.raises(ConsentError, match="withdrew"):
+        referral.create_referral(hub, "ngo-a", "c4", sid, caseworker="ana")
+
+
+def test_service_scoped_consent_covers_only_that_service(small_dir):
+    hub, *_ = small_dir
+    _add_case(hub, "c5")
+    a, b = [r for (r,) in hub.con.execute("SELECT service_id FROM refer_services ORDER BY service_id LIMIT 2").fetchall()]
+    referral.record_consent(hub, "ngo-a", "c5", caseworker="ana", service_id=a)
+    referral.create_referral(hub, "ngo-a", "c5", a, caseworker="ana")
+    with pytest.raises(ConsentError):
+        referral.create_referral(hub, "ngo-a", "c5", b, caseworker="ana")
+
+
+def test_unknown_case_service_or_reason_is_a_usage_error(small_dir):
+    hub, *_ = small_dir
+    _add_case(hub, "c6")
+    with pytest.raises(UsageError, match="not in the hub"):
+        referral.record_consent(hub, "ngo-a", "nobody", caseworker="ana")
+    with pytest.raises(UsageError, match="not in the directory"):
+        referral.create_referral(hub, "ngo-a", "c6", "no-such-service", caseworker="ana")
+    with pytest.raises(UsageError, match="HTCDS"):
+        referral.create_referral(hub, "ngo-a", "c6", _service(hub), caseworker="ana", reason="Because")
