@@ -1,6 +1,11 @@
 """``safelight release ...`` — the click group of the release stage (thin over its API).
 
 Register it in ``safelight.cli`` with ``main.add_command(release)``.
+
+Differentially private commands (``dp-aggregates``, ``dp-synthetic``, ``synthetic --epsilon``)
+take ``--hub HUB`` to charge the release to the hub's ledger: the budget is checked before the
+data is measured and the release is recorded (with ε, δ, parameters and the output's sha256)
+after it is written; a release over budget is refused before anything is measured.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import click
 
 from safelight.cli_support import guarded
 from safelight.errors import UsageError
+from safelight.release.settings import ReleaseSettings
 
 log = logging.getLogger("safelight.release")
 
@@ -37,7 +43,8 @@ def _columns(value: str | None) -> list[str] | None:
 @click.group("release", context_settings={"help_option_names": ["-h", "--help"],
                                           "max_content_width": 100})
 def release() -> None:
-    """Release safe statistics and data: k-aggregates and k-synthetic microdata.
+    """Release safe statistics and data: k-aggregates, k-synthetic and k-anonymous microdata,
+    differentially private aggregates and synthetic data (with a k floor), with a ledger.
 
     TABLE is a CSV (UTF-8, header row) or Parquet file of categorical columns; an empty
     field means missing. Missing is never part of a combination. Each command writes the
@@ -118,8 +125,8 @@ def aggregates(table: Path, k: int, length: int, out: Path, rounding: str,
               help="Reporting length: every combination of up to LENGTH values in the "
                    "synthetic rows occurs at least k times in TABLE.")
 @click.option("--epsilon", type=float, default=None,
-              help="Differentially private synthesis (not available yet).")
-@click.option("--delta", type=float, default=None, help="With --epsilon (not available yet).")
+              help="Differentially private synthesis at this epsilon (as dp-synthetic).")
+@click.option("--delta", type=float, default=None, help="With --epsilon (default 1e-6).")
 @_out
 @click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
 @click.option("--iterations", default=8, show_default=True, type=click.IntRange(min=0),
@@ -139,9 +146,12 @@ def synthetic(table: Path, k: int, length: int, epsilon: float | None, delta: fl
     from safelight.release.synthetic import KSynthesizer
     from safelight.release.table import read_table, write_csv
 
-    if epsilon is not None or delta is not None:
-        raise UsageError("differentially private synthesis (--epsilon/--delta) is not "
-                         "available yet; use --k for k-synthetic data")
+    if delta is not None and epsilon is None:
+        raise UsageError("--delta needs --epsilon")
+    if epsilon is not None:
+        _dp_synthetic(table, epsilon, 1e-6 if delta is None else delta, k, False, None, out,
+                      seed, iterations, None, None, None, columns, force)
+        return
     _prepare_out(out, force, ["synthetic.csv", "settings.json", "evaluation.json"])
     t0 = time.perf_counter()
     data = read_table(table, _columns(columns))
@@ -162,6 +172,280 @@ def synthetic(table: Path, k: int, length: int, epsilon: float | None, delta: fl
     click.echo(f"synthesised {syn.n_rows} rows; mean relative error by length {errs}; "
                f"{ev.lost_share():.1%} of common combinations lost; fabricated "
                f"{ev.total('fabricated')}; leaked {ev.total('leaked')} -> {out}")
+
+
+_epsilon = click.option("--epsilon", required=True, type=click.FloatRange(min=0, min_open=True),
+                        help="Privacy loss epsilon of this release.")
+_delta = click.option("--delta", default=1e-6, show_default=True,
+                      type=click.FloatRange(0, 1, min_open=True, max_open=True),
+                      help="Privacy loss delta (keep it well under 1/rows).")
+_floor = click.option("--no-floor", is_flag=True,
+                      help="Plain DP: release small counts too (no k floor).")
+_domain = click.option("--domain", "domain_file", default=None,
+                       type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                       help="JSON {column: [values]} of public value lists (default: the "
+                            "standard's, for CTDC columns).")
+_hub = click.option("--hub", "hub_path", default=None,
+                    type=click.Path(dir_okay=False, path_type=Path),
+                    help="Charge the release to this hub's ledger (budget checked first).")
+_dataset = click.option("--dataset", default=None,
+                        help="Ledger name of the data (default: sha256 of TABLE).")
+
+
+def _public(table: Path, columns: str | None, domain_file: Path | None):
+    """Read TABLE and restrict it to its public domain."""
+    from safelight.release.domain import Domain, restrict, standard_domain
+    from safelight.release.table import read_table
+
+    data = read_table(table, _columns(columns))
+    dom = Domain.from_json(domain_file) if domain_file else standard_domain(data.columns)
+    public, dropped = restrict(data, dom)
+    return public, dom.for_columns(data.columns), dropped
+
+
+def _ledger_check(hub_path: Path | None, dataset: str | None, table: Path, epsilon: float,
+                  delta: float):
+    if hub_path is None:
+        log.warning("no --hub: this differentially private release is not charged to a ledger")
+        return None, None
+    from safelight.release.ledger import Ledger
+    from safelight.release.settings import file_source
+    from safelight.store import open_hub
+
+    name = dataset or f"sha256:{file_source(table)['sha256']}"
+    hub = open_hub(hub_path)
+    ledger = Ledger(hub)
+    ledger.check(name, epsilon, delta)
+    return ledger, name
+
+
+def _ledger_record(ledger, name: str | None, settings: ReleaseSettings, output: Path,
+                   epsilon: float = 0.0, delta: float = 0.0) -> int | None:
+    if ledger is None or name is None:
+        return None
+    from safelight.release.settings import file_source
+
+    try:
+        return ledger.record(name, settings.method, settings.params, k=settings.k,
+                             length=settings.length, epsilon=epsilon, delta=delta,
+                             rows_in=settings.params.get("rows"),
+                             output_sha256=file_source(output)["sha256"],
+                             output_path=str(output))
+    finally:
+        ledger.hub.close()
+
+
+def _finish(out: Path, settings: ReleaseSettings, ev, title: str) -> None:
+    from safelight.release.evaluate import write_evaluation
+
+    settings.save(out / "settings.json")
+    write_evaluation(ev, out, title, settings.to_dict())
+
+
+def _summary(ev) -> str:
+    errs = " / ".join(f"{e:.3f}" for e in ev.errors())
+    return (f"mean relative error by length {errs}; {ev.lost_share():.1%} of common "
+            f"combinations lost; fabricated {ev.total('fabricated')}; leaked "
+            f"{ev.total('leaked')}")
+
+
+@release.command("dp-aggregates")
+@_table
+@_epsilon
+@_delta
+@_k
+@_floor
+@click.option("--length", default=3, show_default=True, type=click.IntRange(1, 4),
+              help="Longest combination measured and released.")
+@click.option("--margin", default=0.0, show_default=True, type=click.FloatRange(min=0),
+              help="Release a count only if it clears the floor by this many noise s.d.")
+@_out
+@_domain
+@_hub
+@_dataset
+@_cols
+@_force
+@_run
+def dp_aggregates(table: Path, epsilon: float, delta: float, k: int, no_floor: bool, length: int,
+                  margin: float, out: Path, domain_file: Path | None, hub_path: Path | None,
+                  dataset: str | None, columns: str | None, force: bool) -> None:
+    """(epsilon, delta)-differentially private counts of all 1..LENGTH-way combinations.
+
+    Noise from OpenDP (discrete Gaussian marginals over the public domain + Gaussian-threshold
+    histogram of whole rows). With the k floor (default) no released count is under k.
+    Writes aggregates.csv; its total is a noisy row count.
+    """
+    from safelight.release.aggregates import write_aggregates
+    from safelight.release.dp_aggregates import release_dp_aggregates
+    from safelight.release.evaluate import evaluate
+    from safelight.release.settings import file_source
+
+    _prepare_out(out, force, ["aggregates.csv", "settings.json", "evaluation.json"])
+    t0 = time.perf_counter()
+    data, dom, dropped = _public(table, columns, domain_file)
+    ledger, name = _ledger_check(hub_path, dataset, table, epsilon, delta)
+    floor = None if no_floor else k
+    rel, meas = release_dp_aggregates(data, epsilon, delta, length, floor, z=margin)
+    write_aggregates(rel, out / "aggregates.csv")
+    settings = ReleaseSettings("dp-aggregates", k, length, file_source(table), {
+        "columns": list(data.columns), "rows": data.n_rows, "epsilon": meas.epsilon,
+        "delta": meas.delta, "k_floor": floor, "margin_sd": margin,
+        "domain": dom.source, "values_outside_domain": dropped, **_dp_params(meas),
+        "released_combinations": rel.counts.n_combinations(), "noisy_total": rel.total,
+        "seconds": round(time.perf_counter() - t0, 3)})
+    ev = evaluate(data, rel.counts, k, length)
+    _finish(out, settings, ev, f"DP aggregates (epsilon {epsilon:g}, delta {delta:g}, "
+            f"{'no floor' if floor is None else f'k floor {k}'})")
+    rid = _ledger_record(ledger, name, settings, out / "aggregates.csv", meas.epsilon,
+                         meas.delta)
+    click.echo(f"released {rel.counts.n_combinations()} combinations (epsilon "
+               f"{meas.epsilon:.4g}, delta {meas.delta:.2g}); {_summary(ev)}"
+               f"{'' if rid is None else f'; ledger release #{rid}'} -> {out}")
+
+
+def _dp_params(meas) -> dict:
+    return {"rho_zcdp": round(meas.rho, 6), "sigma_marginals": round(meas.sigma_marginals, 4),
+            "sigma_rows": round(meas.sigma_rows, 4), "row_threshold": meas.row_threshold,
+            "mechanisms": "OpenDP make_gaussian (marginals, L2 sensitivity sqrt(M)) + "
+                          "make_gaussian_threshold (row histogram), zCDP composition -> "
+                          "(epsilon, delta)", **meas.accounting}
+
+
+@release.command("dp-synthetic")
+@_table
+@_epsilon
+@_delta
+@_k
+@_floor
+@click.option("--length", default=None, type=click.IntRange(1, 4),
+              help="Longest marginal measured (default: 3 for epsilon >= 2, else 2).")
+@_out
+@click.option("--seed", default=0, show_default=True, type=int,
+              help="Seed of the sampler (the privacy noise is OpenDP's, never seeded).")
+@click.option("--iterations", default=8, show_default=True, type=click.IntRange(min=0),
+              help="Calibration passes.")
+@_domain
+@_hub
+@_dataset
+@_cols
+@_force
+@_run
+def dp_synthetic(table: Path, epsilon: float, delta: float, k: int, no_floor: bool,
+                 length: int | None, out: Path, seed: int, iterations: int,
+                 domain_file: Path | None, hub_path: Path | None, dataset: str | None,
+                 columns: str | None, force: bool) -> None:
+    """(epsilon, delta)-differentially private synthetic rows (a noisy number of them).
+
+    Rows are drawn from OpenDP-noised counts only; with the k floor (default) no
+    combination of up to LENGTH values in them has an estimated count under k. Writes
+    synthetic.csv.
+    """
+    _dp_synthetic(table, epsilon, delta, k, no_floor, length, out, seed, iterations,
+                  domain_file, hub_path, dataset, columns, force)
+
+
+def _dp_synthetic(table: Path, epsilon: float, delta: float, k: int, no_floor: bool,
+                  length: int | None, out: Path, seed: int, iterations: int,
+                  domain_file: Path | None, hub_path: Path | None, dataset: str | None,
+                  columns: str | None, force: bool) -> None:
+    from safelight.release.dp_synthetic import synthesize_dp
+    from safelight.release.evaluate import counts_of_rows, evaluate
+    from safelight.release.settings import file_source
+    from safelight.release.table import write_csv
+
+    _prepare_out(out, force, ["synthetic.csv", "settings.json", "evaluation.json"])
+    t0 = time.perf_counter()
+    data, dom, dropped = _public(table, columns, domain_file)
+    ledger, name = _ledger_check(hub_path, dataset, table, epsilon, delta)
+    floor = None if no_floor else k
+    syn, report, meas = synthesize_dp(data, epsilon, delta, floor, length,
+                                      iterations=iterations, seed=seed)
+    write_csv(syn, out / "synthetic.csv")
+    settings = ReleaseSettings("dp-synthetic", k, meas.length, file_source(table), {
+        "columns": list(data.columns), "rows": data.n_rows, "synthetic_rows": syn.n_rows,
+        "epsilon": meas.epsilon, "delta": meas.delta, "k_floor": floor, "seed": seed,
+        "domain": dom.source, "values_outside_domain": dropped, **_dp_params(meas),
+        "reportable_combinations": report.reportable_combinations,
+        "seconds": round(time.perf_counter() - t0, 3)})
+    ev_len = max(meas.length, 3)
+    ev = evaluate(data, counts_of_rows(syn, ev_len), k, ev_len, released_rows=syn)
+    _finish(out, settings, ev, f"DP synthetic data (epsilon {epsilon:g}, delta {delta:g}, "
+            f"{'no floor' if floor is None else f'k floor {k}'})")
+    rid = _ledger_record(ledger, name, settings, out / "synthetic.csv", meas.epsilon,
+                         meas.delta)
+    click.echo(f"synthesised {syn.n_rows} rows (epsilon {meas.epsilon:.4g}, delta "
+               f"{meas.delta:.2g}); {_summary(ev)}"
+               f"{'' if rid is None else f'; ledger release #{rid}'} -> {out}")
+
+
+@release.command()
+@_table
+@_k
+@click.option("--quasi-identifiers", "qis", default=None,
+              help="Comma-separated quasi-identifier columns (default: all).")
+@_out
+@_hub
+@_dataset
+@_cols
+@_force
+@_run
+def microdata(table: Path, k: int, qis: str | None, out: Path, hub_path: Path | None,
+              dataset: str | None, columns: str | None, force: bool) -> None:
+    """k-anonymous microdata: the standard's generalisation hierarchies + local suppression.
+
+    Every class of rows with equal quasi-identifier values has at least k rows (or is fully
+    blank). Levels are chosen to minimise information loss. Writes microdata.csv.
+    """
+    from safelight.release.evaluate import counts_of_rows, evaluate
+    from safelight.release.microdata import anonymize, evaluation_view
+    from safelight.release.settings import file_source
+    from safelight.release.table import read_table, write_csv
+
+    _prepare_out(out, force, ["microdata.csv", "settings.json", "evaluation.json"])
+    t0 = time.perf_counter()
+    data = read_table(table, _columns(columns))
+    ledger, name = (None, None)
+    if hub_path is not None:
+        ledger, name = _ledger_check(hub_path, dataset, table, 0.0, 0.0)
+    an = anonymize(data, k, _columns(qis))
+    write_csv(an.table, out / "microdata.csv")
+    settings = ReleaseSettings("microdata", k, len(an.quasi_identifiers), file_source(table), {
+        "columns": list(data.columns), "rows": data.n_rows,
+        "quasi_identifiers": an.quasi_identifiers, **an.summary(),
+        "seconds": round(time.perf_counter() - t0, 3)})
+    view = evaluation_view(an.table, data)
+    ev = evaluate(data, counts_of_rows(view, 3), k, 3, released_rows=view)
+    _finish(out, settings, ev, f"k-anonymous microdata (k = {k})")
+    rid = _ledger_record(ledger, name, settings, out / "microdata.csv")
+    click.echo(f"released {an.table.n_rows} rows at levels {an.levels}; information loss "
+               f"{an.information_loss:.3f}, {an.suppressed_cells} cells blanked; "
+               f"{_summary(ev)}{'' if rid is None else f'; ledger release #{rid}'} -> {out}")
+
+
+@release.command()
+@click.argument("hub_path", metavar="HUB", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("dataset")
+@click.option("--epsilon", required=True, type=click.FloatRange(min=0))
+@click.option("--delta", default=0.0, show_default=True, type=click.FloatRange(0, 1,
+              max_open=True))
+@_run
+def budget(hub_path: Path, dataset: str, epsilon: float, delta: float) -> None:
+    """Set the total (epsilon, delta) budget of DATASET in HUB's ledger, and show what is spent.
+
+    DATASET is the name releases use (--dataset; by default sha256:<sha256 of the table>).
+    """
+    from safelight.release.ledger import Ledger
+    from safelight.store import open_hub
+
+    hub = open_hub(hub_path)
+    try:
+        ledger = Ledger(hub)
+        ledger.set_budget(dataset, epsilon, delta)
+        s = ledger.spent(dataset)
+    finally:
+        hub.close()
+    click.echo(f"{dataset}: budget epsilon {epsilon:g}, delta {delta:g}; spent epsilon "
+               f"{s.epsilon:g}, delta {s.delta:g} in {s.releases} releases")
 
 
 __all__ = ["release"]

@@ -246,7 +246,6 @@ def anonymize(table: CategoricalTable, k: int = 11,
     inv = inv.ravel()
     small = table.with_codes(np.zeros((len(distinct), table.n_columns), np.int32))
     small.codes[:, qi] = distinct
-    n = float(table.n_rows)
     present = float(np.sum((distinct != 0) * weight[:, None]))
 
     def run(levels: list[int]) -> tuple[float, np.ndarray, list[tuple[str, ...]]]:
