@@ -48,12 +48,80 @@ def test_synthetic_command(tmp_path) -> None:
     assert ev["leaked"] == 0 and ev["fabricated"] == 0
 
 
-def test_dp_not_available_and_bad_file(tmp_path) -> None:
+def test_dp_needs_a_public_domain_and_bad_file(tmp_path) -> None:
     src = _table(tmp_path)
     r = CliRunner().invoke(release, ["synthetic", str(src), "--epsilon", "1",
                                      "--out", str(tmp_path / "dp")])
-    assert r.exit_code == 2 and "not available" in r.output
+    assert r.exit_code == 1 and "--domain" in r.output
     empty = tmp_path / "empty.csv"
     empty.write_text("")
     r = CliRunner().invoke(release, ["aggregates", str(empty), "--out", str(tmp_path / "x")])
     assert r.exit_code == 3 and "empty" in r.output
+
+
+def _domain_file(tmp_path, src):
+    t = read_table(src)
+    path = tmp_path / "domain.json"
+    path.write_text(json.dumps({c: list(t.values[j]) + ["never-seen"]
+                                for j, c in enumerate(t.columns)}))
+    return path
+
+
+def test_dp_commands_charge_the_ledger_and_refuse_over_budget(tmp_path, hub) -> None:
+    src = _table(tmp_path)
+    dom = _domain_file(tmp_path, src)
+    hub_path = str(hub.path)
+    hub.close()
+    r = CliRunner().invoke(release, ["budget", hub_path, "t", "--epsilon", "3",
+                                     "--delta", "1e-5"])
+    assert r.exit_code == 0, r.output
+    out = tmp_path / "dpagg"
+    r = CliRunner().invoke(release, ["dp-aggregates", str(src), "--epsilon", "2", "--k", "5",
+                                     "--length", "2", "--domain", str(dom), "--hub", hub_path,
+                                     "--dataset", "t", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "ledger release #" in r.output
+    settings = json.loads((out / "settings.json").read_text())
+    assert settings["method"] == "dp-aggregates" and settings["params"]["epsilon"] <= 2.0
+    assert settings["params"]["domain"].startswith("file ")
+    with (out / "aggregates.csv").open() as fh:
+        counts = [int(line.rsplit(",", 1)[1]) for line in list(fh)[1:]]
+    assert counts and min(counts) >= 5  # the k floor
+    assert {p.name for p in out.iterdir()} >= {"evaluation.json", "evaluation.html"}
+    # a second release of epsilon 2 would spend 4 > 3: refused before measuring
+    out2 = tmp_path / "dpsyn"
+    r = CliRunner().invoke(release, ["dp-synthetic", str(src), "--epsilon", "2", "--k", "5",
+                                     "--domain", str(dom), "--hub", hub_path, "--dataset", "t",
+                                     "--out", str(out2)])
+    assert r.exit_code == 1 and "over the budget" in r.output
+    assert not (out2 / "synthetic.csv").exists()
+    r = CliRunner().invoke(release, ["dp-synthetic", str(src), "--epsilon", "1", "--k", "5",
+                                     "--iterations", "2", "--domain", str(dom), "--hub",
+                                     hub_path, "--dataset", "t", "--out", str(out2)])
+    assert r.exit_code == 0, r.output
+    syn = read_table(out2 / "synthetic.csv")
+    params = json.loads((out2 / "settings.json").read_text())["params"]
+    assert params["synthetic_rows"] == syn.n_rows and params["epsilon"] <= 1.0
+    from safelight.release.ledger import Ledger
+    from safelight.store import open_hub
+
+    h = open_hub(hub_path)
+    try:
+        spent = Ledger(h).spent("t")
+        assert spent.releases == 2 and 2.99 <= spent.epsilon <= 3.0
+    finally:
+        h.close()
+
+
+def test_microdata_command(tmp_path) -> None:
+    src = _table(tmp_path)
+    out = tmp_path / "micro"
+    r = CliRunner().invoke(release, ["microdata", str(src), "--k", "5", "--quasi-identifiers",
+                                     "col0,col1,col2,col3", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    settings = json.loads((out / "settings.json").read_text())
+    assert settings["params"]["quasi_identifiers"] == ["col0", "col1", "col2", "col3"]
+    assert "information_loss" in settings["params"]
+    ev = json.loads((out / "evaluation.json").read_text())
+    assert ev["leaked"] == 0
+    assert read_table(out / "microdata.csv").n_rows == 400
