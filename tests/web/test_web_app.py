@@ -354,3 +354,23 @@ def test_audit_chain_stays_intact(client, app, demo_hub):
     assert v["ok"], v
     assert client.delete("/api/v1/session", headers={"X-CSRF-Token": csrf}).status_code == 200
     assert _audit(app, "web.logout")
+
+
+def test_totp_code_cannot_be_replayed(client, demo_hub):
+    code = demo_hub.totp("ana")
+    body = {"username": "ana", "password": PASSWORD, "totp": code}
+    r = client.post("/api/v1/session", json=body)
+    assert r.status_code == 200
+    client.delete("/api/v1/session", headers={"X-CSRF-Token": r.json()["csrf_token"]})
+    assert client.post("/api/v1/session", json=body).status_code == 401
+
+
+def test_web_settings_round_trip_and_refuse_unknown_keys(tmp_path):
+    from safelight.errors import UsageError
+    from safelight.web.settings import WebSettings
+
+    s = WebSettings(idle_minutes=10, show_identifiers=False)
+    assert WebSettings.load(s.save(tmp_path / "web.json")) == s
+    (tmp_path / "bad.json").write_text('{"settings_version": 1, "idle_minuts": 3}')
+    with pytest.raises(UsageError, match="idle_minuts"):
+        WebSettings.load(tmp_path / "bad.json")

@@ -4,7 +4,8 @@ Contract:
 
 * passwords are stored only as argon2id hashes (argon2-cffi); a login for an unknown user name
   spends the same hashing work as one for a known name;
-* ``admin``, ``analyst`` and ``reviewer`` accounts must pass a TOTP code (RFC 6238, pyotp);
+* ``admin``, ``analyst`` and ``reviewer`` accounts must pass a TOTP code (RFC 6238, pyotp),
+  each code once;
   ``contributor`` accounts are bound to exactly one contributor id;
 * a session id is 32 random bytes (``secrets``) given to the browser only; the hub stores its
   SHA-256, so a copy of the database does not hold usable sessions; a session ends after
@@ -73,12 +74,26 @@ def check_password(stored_hash: str | None, password: str) -> bool:
         return False
 
 
-def totp_ok(secret: str | None, code: str | None) -> bool:
-    """Whether ``code`` is the current (or adjacent, for clock drift) TOTP code of ``secret``."""
+def totp_step(secret: str | None, code: str | None) -> int | None:
+    """The time step at which ``code`` is the TOTP code of ``secret`` (the current step or an
+    adjacent one, for clock drift); ``None`` if it is not a valid code."""
     if not secret or not code:
-        return False
+        return None
     code = code.strip().replace(" ", "")
-    return code.isdigit() and pyotp.TOTP(secret).verify(code, valid_window=1)
+    if not (code.isdigit() and len(code) == 6):
+        return None
+    totp = pyotp.TOTP(secret)
+    now = time.time()
+    for drift in (0, -1, 1):
+        at = now + drift * totp.interval
+        if hmac.compare_digest(totp.at(at), code):
+            return int(at // totp.interval)
+    return None
+
+
+def totp_ok(secret: str | None, code: str | None) -> bool:
+    """Whether ``code`` is a valid TOTP code of ``secret`` now (no replay check)."""
+    return totp_step(secret, code) is not None
 
 
 def totp_uri(username: str, secret: str) -> str:
@@ -157,12 +172,14 @@ def update_user(state: HubState, username: str, *, actor: str, active: bool | No
 # ---- rate limiting
 
 class LoginLimiter:
-    """Failed logins per key (user name, client address) in a sliding window, in memory."""
+    """Failed logins per key (user name, client address) in a sliding window, and the last
+    TOTP step each user spent; in memory."""
 
     def __init__(self, max_failures: int, window_seconds: float) -> None:
         self.max = max_failures
         self.window = window_seconds
         self._fails: dict[str, deque[float]] = defaultdict(deque)
+        self._last_step: dict[str, int] = {}
         self._lock = threading.Lock()
 
     def _trim(self, key: str, now: float) -> deque[float]:
@@ -188,6 +205,18 @@ class LoginLimiter:
     def clear(self, key: str) -> None:
         with self._lock:
             self._fails.pop(key, None)
+
+    def totp_fresh(self, username: str, secret: str | None, code: str | None) -> bool:
+        """A valid TOTP code of ``secret`` not used before by ``username`` (replay protection:
+        one process serves the hub, so this memory is the whole truth)."""
+        step = totp_step(secret, code)
+        if step is None:
+            return False
+        with self._lock:
+            if self._last_step.get(username, -1) >= step:
+                return False
+            self._last_step[username] = step
+        return True
 
 
 # ---- sessions
@@ -246,7 +275,7 @@ def complete_totp(state: HubState, limiter: LoginLimiter, session_id: str, code:
     keys = (f"user:{sess['username']}", f"addr:{client}")
     if limiter.blocked_for(*keys) > 0:
         raise AuthError("too many failed logins; try again later")
-    if not totp_ok(sess["totp_secret"], code):
+    if not limiter.totp_fresh(sess["username"], sess["totp_secret"], code):
         limiter.fail(*keys)
         state.audit(sess["username"], "web.login_failed", f"addr:{client}", {"reason": "totp"})
         raise AuthError("the code is wrong or has expired")
@@ -259,7 +288,8 @@ def login(state: HubState, limiter: LoginLimiter, username: str, password: str,
           totp: str | None, client: str) -> tuple[str, str]:
     """One-step login (the JSON API): password and, for privileged roles, the TOTP code."""
     row = authenticate(state, limiter, username, password, client)
-    if row["role"] in TOTP_ROLES and not totp_ok(row["totp_secret"], totp):
+    if row["role"] in TOTP_ROLES and not limiter.totp_fresh(row["username"], row["totp_secret"],
+                                                              totp):
         limiter.fail(f"user:{row['username']}", f"addr:{client}")
         state.audit(row["username"], "web.login_failed", f"addr:{client}", {"reason": "totp"})
         raise AuthError("this account needs a valid TOTP code")
