@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+import numpy as np
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -39,19 +40,22 @@ def _positions(obj, found):
 
 
 def _assert_clean(name, text, secrets):
+    numbers = set(re.findall(r"-?\d+\.\d+", text))
+    words = set(re.findall(r"\d+ [A-Z][a-z]+ [A-Z][a-z]+", text))
     for sid, street, (lat, lon) in secrets:
-        assert street not in text, f"{name}: address of confidential service {sid} leaked"
-        assert not (repr(lat) in text and repr(lon) in text), f"{name}: coordinates of {sid} leaked"
+        assert street not in words, f"{name}: address of confidential service {sid} leaked"
+        assert not (repr(lat) in numbers and repr(lon) in numbers), f"{name}: coordinates of {sid} leaked"
     house = re.compile(r"\b(" + "|".join(HOUSE_STREETS) + r") (Close|Gardens|Terrace|Mews)\b")
     assert not house.search(text), f"{name}: a confidential street name appears"
     try:
         doc = json.loads(text)
     except ValueError:
         return
-    spots = _positions(doc, [])
-    for sid, _street, (lat, lon) in secrets:
-        same = [p for p in spots if abs(p[0] - lat) < 1e-4 and abs(p[1] - lon) < 1e-4]
-        assert not same, f"{name}: the position of confidential service {sid} is public"
+    spots = np.array(_positions(doc, []), dtype=float).reshape(-1, 2)
+    houses = np.array([pos for _sid, _street, pos in secrets], dtype=float)
+    if len(spots):
+        close = (np.abs(spots[:, None, :] - houses[None, :, :]) < 1e-4).all(axis=2)
+        assert not close.any(), f"{name}: the position of confidential service {secrets[int(np.argwhere(close)[0][1])][0]} is public"
     cards = [c for v in (doc.values() if isinstance(doc, dict) else [doc]) if isinstance(v, list)
              for c in v if isinstance(c, dict) and "i" in c]
     real = {sid: pos for sid, _street, pos in secrets}
