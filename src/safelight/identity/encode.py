@@ -191,6 +191,7 @@ class EncodingSettings:
 
     fields: tuple[FieldSpec, ...] = DEFAULT_FIELDS
     flip_probability: float = 0.01
+    name_salt: str = "none"
     seed: int | None = None
 
     def __post_init__(self) -> None:
@@ -200,17 +201,21 @@ class EncodingSettings:
                                     f"1 ≤ k ≤ 32 and kind text/date/token (got {f})")
         if not 0.0 <= self.flip_probability < 0.5:
             raise EncodingError("flip_probability must be in [0, 0.5)")
+        if self.name_salt not in NAME_SALTS:
+            raise EncodingError(f"name_salt must be one of {sorted(NAME_SALTS)} "
+                                f"(got {self.name_salt!r})")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready settings (the seed is recorded only as whether one was set)."""
         return {"fields": [asdict(f) for f in self.fields],
-                "flip_probability": self.flip_probability, "seeded": self.seed is not None}
+                "flip_probability": self.flip_probability, "name_salt": self.name_salt,
+                "seeded": self.seed is not None}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EncodingSettings:
         """Inverse of :meth:`to_dict` (without the seed)."""
         return cls(tuple(FieldSpec(**f) for f in data["fields"]),
-                   float(data["flip_probability"]))
+                   float(data["flip_probability"]), str(data.get("name_salt", "none")))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -274,6 +279,24 @@ def _keys(table: pa.Table) -> _Keys:
     )
 
 
+#: salting of the name filters by a stable attribute: salt name → the salt of a birth year
+#: (``?`` when the year is missing). "decade": 1980s; "year": the year; "none": no salt.
+NAME_SALTS: dict[str, Callable[[int], str]] = {
+    "none": lambda y: "",
+    "decade": lambda y: f"{y // 10}x" if y >= 0 else "?",
+    "year": lambda y: str(y) if y >= 0 else "?",
+}
+#: the filters that carry a name and so are salted
+SALTED_FIELDS: frozenset[str] = frozenset({"given_name", "given_group", "family_name"})
+
+
+def _salts(k: _Keys, how: str) -> np.ndarray | None:
+    if how == "none":
+        return None
+    fn = NAME_SALTS[how]
+    return np.array([fn(y) for y in k.year.tolist()], dtype=object)
+
+
 def _bigrams(value: str) -> list[str]:
     s = f"_{value}_"
     return [s[i:i + 2] for i in range(len(s) - 1)]
@@ -329,19 +352,23 @@ def _positions(subkey: bytes, token: str, k: int, bits: int) -> np.ndarray:
     return np.frombuffer(digest, dtype="<u2")[:k].astype(np.int64) % bits
 
 
-def _filters(spec: FieldSpec, values: np.ndarray, key: bytes) -> tuple[np.ndarray, np.ndarray]:
+def _filters(spec: FieldSpec, values: np.ndarray, key: bytes, salts: np.ndarray | None = None
+             ) -> tuple[np.ndarray, np.ndarray]:
     """(bool matrix (n, bits) of the clean filters, present mask); one row per record, built
-    once per distinct value."""
+    once per distinct (salt, value). A salt is hashed with every token, so the same value
+    under two salts sets unrelated bits."""
     subkey = _subkey(key, "field/" + spec.space)
     present = ~np.equal(values, None)
     uniq: dict[Any, int] = {}
     codes = np.full(len(values), -1, dtype=np.int64)
     for i in np.flatnonzero(present):
-        codes[i] = uniq.setdefault(values[i], len(uniq))
+        salt = "" if salts is None else salts[i]
+        codes[i] = uniq.setdefault((salt, values[i]), len(uniq))
     table = np.zeros((max(len(uniq), 1), spec.bits), dtype=bool)
     pos_cache: dict[str, np.ndarray] = {}
-    for value, row in uniq.items():
+    for (salt, value), row in uniq.items():
         for tok in _tokens(spec, value):
+            tok = f"{salt}\x1f{tok}" if salt else tok
             pos = pos_cache.get(tok)
             if pos is None:
                 pos = pos_cache[tok] = _positions(subkey, tok, spec.k, spec.bits)
@@ -462,6 +489,7 @@ def encode_table(table: pa.Table, key: bytes, settings: EncodingSettings | None 
                       .to_numpy(zero_copy_only=False))
     keys = _keys(table)
     dates = _date_token_sets(keys)
+    name_salts = _salts(keys, s.name_salt)
     rng = np.random.default_rng(s.seed if s.seed is not None else secrets.randbits(128))
     cols: dict[str, pa.Array] = {
         "record_id": _str(table, "record_id"),
@@ -469,7 +497,8 @@ def encode_table(table: pa.Table, key: bytes, settings: EncodingSettings | None 
     }
     counts: dict[str, int] = {}
     for spec in s.fields:
-        bits, present = _filters(spec, _field_values(spec, keys, dates), key)
+        salts = name_salts if spec.name in SALTED_FIELDS else None
+        bits, present = _filters(spec, _field_values(spec, keys, dates), key, salts)
         present &= consent_np
         bits = _flip(bits, s.flip_probability, rng)
         width = spec.bits // 8

@@ -44,6 +44,8 @@ __all__ = [
     "EncodedRecords",
     "compare_encoded",
     "dice",
+    "filter_matrix",
+    "name_frequencies",
     "read_packages",
 ]
 
@@ -108,7 +110,9 @@ class EncodedRecords:
         return len(self.record_id)
 
 
-def _filter_matrix(col: pa.Array, bits: int) -> tuple[np.ndarray, np.ndarray]:
+def filter_matrix(col: pa.Array, bits: int) -> tuple[np.ndarray, np.ndarray]:
+    """A fixed-size binary column of filters as ``(n, bits/64)`` uint64 rows (zeros where
+    null) and its presence mask."""
     col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
     n = len(col)
     present = col.is_valid().to_numpy(zero_copy_only=False)
@@ -147,8 +151,8 @@ def read_packages(paths: list[Path]) -> EncodedRecords:
             raise EncodingError(f"{p}: encoded with another key (fingerprint "
                                 f"{man['key_fingerprint']} ≠ {first['key_fingerprint']}) — "
                                 "all contributors must use the same key file")
-        if man["settings"]["fields"] != first["settings"]["fields"] or man["settings"][
-                "flip_probability"] != first["settings"]["flip_probability"]:
+        if any(man["settings"].get(k) != first["settings"].get(k)
+               for k in ("fields", "flip_probability", "name_salt")):
             raise EncodingError(f"{p}: encoded with other settings than {paths[0]} — "
                                 "re-encode all contributions with the same settings")
     settings = EncodingSettings.from_dict(first["settings"])
@@ -163,7 +167,7 @@ def read_packages(paths: list[Path]) -> EncodedRecords:
     table = pa.concat_tables(tables)
     filters, present = {}, {}
     for spec in settings.fields:
-        filters[spec.name], present[spec.name] = _filter_matrix(
+        filters[spec.name], present[spec.name] = filter_matrix(
             table.column(f"bf_{spec.name}").combine_chunks(), spec.bits)
     blocking, bpresent = {}, {}
     for rule in first["blocking_rules"]:
@@ -194,15 +198,59 @@ def dice(fa: np.ndarray, fb: np.ndarray, a: np.ndarray, b: np.ndarray, bits: int
         wa = np.bitwise_count(fa).sum(axis=1, dtype=np.int32)
     if wb is None:
         wb = np.bitwise_count(fb).sum(axis=1, dtype=np.int32)
-    q = 1.0 - 2.0 * flip
     for s in range(0, len(a), _CHUNK):
         ia, ib = a[s:s + _CHUNK], b[s:s + _CHUNK]
         inter = np.bitwise_count(fa[ia] & fb[ib]).sum(axis=1, dtype=np.int32).astype(np.float64)
-        xa = (wa[ia] - bits * flip) / q
-        xb = (wb[ib] - bits * flip) / q
-        c = (inter - flip * (1 - flip) * (xa + xb) - flip * flip * (bits - xa - xb)) / (q * q)
-        denom = np.maximum(xa + xb, 1e-9)
-        out[s:s + _CHUNK] = np.clip(2.0 * c / denom, 0.0, 1.0)
+        out[s:s + _CHUNK] = _corrected(inter, wa[ia], wb[ib], bits, flip)
+    return out
+
+
+def _corrected(inter: np.ndarray, wa: np.ndarray, wb: np.ndarray, bits: int, flip: float
+               ) -> np.ndarray:
+    """Noise-corrected Dice from intersections and observed weights (see :func:`dice`);
+    ``wa``/``wb`` broadcast against ``inter``."""
+    q = 1.0 - 2.0 * flip
+    xa = (wa - bits * flip) / q
+    xb = (wb - bits * flip) / q
+    c = (inter - flip * (1 - flip) * (xa + xb) - flip * flip * (bits - xa - xb)) / (q * q)
+    return np.clip(2.0 * c / np.maximum(xa + xb, 1e-9), 0.0, 1.0)
+
+
+def _unpack(mat: np.ndarray) -> np.ndarray:
+    return np.unpackbits(mat.view(np.uint8), axis=1, bitorder="little").astype(np.float32)
+
+
+def name_frequencies(er: EncodedRecords, *, sample: int = 2000, seed: int = 0,
+                     fields: tuple[str, ...] = ("given_name", "family_name"),
+                     chunk: int = 4096) -> dict[str, np.ndarray]:
+    """Estimated frequency of each record's name among records of its nationality, for the
+    term-frequency adjustment — from the encodings alone: the share of a random reference
+    sample of ``sample`` records whose filter has corrected Dice ≥ 0.92 with the record's
+    (among the sampled records whose nationality filter agrees; all of them when the
+    nationality is missing). Intersections are one float32 matrix product per chunk."""
+    n = len(er)
+    rng = np.random.default_rng([seed, 0x7F])
+    ref = np.sort(rng.choice(n, size=min(sample, n), replace=False))
+    flip = er.settings.flip_probability
+    bits = {s.name: s.bits for s in er.settings.fields}
+    nat_ref = _unpack(er.filters["nationality"][ref])
+    nat_ok_ref = er.present["nationality"][ref]
+    out = {f: np.zeros(n) for f in fields}
+    refs = {f: (_unpack(er.filters[f][ref]), er.weights[f][ref], er.present[f][ref])
+            for f in fields}
+    for s in range(0, n, chunk):
+        rows = np.arange(s, min(n, s + chunk))
+        nat = _corrected(_unpack(er.filters["nationality"][rows]) @ nat_ref.T,
+                         er.weights["nationality"][rows][:, None],
+                         er.weights["nationality"][ref][None, :], bits["nationality"], flip)
+        same = (nat >= _THRESHOLDS["nationality"][0]) & nat_ok_ref[None, :]
+        same |= ~er.present["nationality"][rows][:, None]
+        for f in fields:
+            r_bits, r_w, r_ok = refs[f]
+            sim = _corrected(_unpack(er.filters[f][rows]) @ r_bits.T,
+                             er.weights[f][rows][:, None], r_w[None, :], bits[f], flip)
+            hit = (sim >= _GIVEN_THRESHOLDS[0]) & r_ok[None, :] & same
+            out[f][rows] = (hit.sum(axis=1) + 0.5) / (same.sum(axis=1) + 1.0)
     return out
 
 

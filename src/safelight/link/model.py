@@ -34,6 +34,7 @@ __all__ = [
     "estimate_model",
     "estimate_u",
     "tf_adjustments",
+    "tf_from_frequencies",
 ]
 
 log = logging.getLogger("safelight.link")
@@ -277,6 +278,11 @@ def estimate_model(
         log.info("EM session %s: %d pairs, match share %.3f, %d iterations",
                  sess.name, mask.sum(), share, it)
     m_final = [np.mean(est, axis=0) if est else init[j] for j, est in enumerate(estimates)]
+    # a field no candidate pair has (e.g. addresses in a source without them) keeps the initial
+    # guess of m: it never scores (its level is always "missing", weight 0), and its weight
+    # table still orders agreement above disagreement
+    unseen = ~np.any(levels > 0, axis=0) if len(levels) else np.ones(len(names), dtype=bool)
+    m_final = [init[j] if unseen[j] else m for j, m in enumerate(m_final)]
     n = len(records)
     prior = 1e-6
     if session_matches:
@@ -302,8 +308,6 @@ def tf_adjustments(model: FellegiSunter, records: Records, comps: Comparisons) -
     values is capped at :data:`TF_MAX_BONUS`.
     Other levels get 0.
     """
-    names = list(model.fields)
-    out = np.zeros((len(comps.a), len(names)))
     # A name's frequency in either role (given or family: names get swapped), among the records
     # of the same nationality: names go with nationality (Ngozi with Okeke), so counting them
     # over all records would count the nationality's evidence twice.
@@ -315,10 +319,20 @@ def tf_adjustments(model: FellegiSunter, records: Records, comps: Comparisons) -
     _, inverse, counts = np.unique(nat2 + "\x1f" + keys, return_inverse=True, return_counts=True)
     _, nat_inv, nat_counts = np.unique(nat, return_inverse=True, return_counts=True)
     group_size = np.where(nat == "", n, nat_counts[nat_inv])
-    for k, fname in enumerate(TF_FIELDS):
+    freqs = {fname: counts[inverse[k * n:(k + 1) * n]] / group_size
+             for k, fname in enumerate(TF_FIELDS)}
+    return tf_from_frequencies(model, freqs, comps)
+
+
+def tf_from_frequencies(model: FellegiSunter, freqs: dict[str, np.ndarray], comps: Comparisons
+                        ) -> np.ndarray:
+    """(n_pairs, n_fields) term-frequency corrections from ``freqs`` (field → the frequency of
+    each record's value): ``min(log2(u_exact / f[a]), TF_MAX_BONUS)`` on the exact level of
+    each field in ``freqs``, 0 elsewhere (see :func:`tf_adjustments`)."""
+    names = list(model.fields)
+    out = np.zeros((len(comps.a), len(names)))
+    for fname, freq in freqs.items():
         j = names.index(fname)
-        own = inverse[k * n:(k + 1) * n]
-        freq = counts[own] / group_size
         exact = comps.levels[:, j] == 1
         u_exact = model.u[j][1]
         adj = np.log2(u_exact / np.maximum(freq[comps.a], 1e-12))

