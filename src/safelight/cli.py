@@ -32,7 +32,27 @@ out = Console(soft_wrap=True)
 _run = guarded
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _StageGroup(click.Group):
+    """The top-level group: each stage's commands are imported only when used (or listed), so
+    ``safelight ingest`` does not pay for importing the web application or the report."""
+
+    stage_commands: dict[str, str] = {}  # command name -> "module:attribute"
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.stage_commands])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        target = self.stage_commands.get(name)
+        if target is None:
+            return super().get_command(ctx, name)
+        import importlib
+
+        module, attribute = target.split(":")
+        return getattr(importlib.import_module(module), attribute)
+
+
+@click.group(cls=_StageGroup,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="safelight")
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 def main(verbose: int) -> None:
@@ -354,20 +374,16 @@ def demo(out_dir: Path, seed: int, records: int) -> None:
     out.print(f"summary: {summary}")
 
 
-def _register_stage_groups() -> None:
-    """Each later stage owns its command group; they join here."""
-    from safelight.detect.cli import detect
-    from safelight.link.cli import link
-    from safelight.release.cli import release
-    from safelight.report.cli import report
-
-    main.add_command(detect)
-    main.add_command(link)
-    main.add_command(release)
-    main.add_command(report)
-
-
-_register_stage_groups()
+# Each later stage owns its command group; they join here and load on first use.
+main.stage_commands = {  # type: ignore[attr-defined]
+    "detect": "safelight.detect.cli:detect",
+    "link": "safelight.link.cli:link",
+    "refer": "safelight.refer.cli:refer",
+    "release": "safelight.release.cli:release",
+    "report": "safelight.report.cli:report",
+    "serve": "safelight.web.cli:serve",
+    "user": "safelight.web.cli:user",
+}
 
 if __name__ == "__main__":  # pragma: no cover
     main()
