@@ -1,0 +1,228 @@
+"""Clear-mode linkage at scale: safelight vs splink on generated two-source problems.
+
+For each size N, :func:`safelight.demo.linkage_pairs.generate_linkage_pairs` writes an N × N
+problem (seed ``--seed``; half of each source's persons are in the other one; Cyrillic names
+in several transliterations, Arabic romanisations, typos, nicknames, swaps, placeholder and
+missing birth dates, moved addresses, households). Both tools link the same records, each in
+its own child process (so wall time and peak memory are the tool's own):
+
+* safelight: :func:`safelight.link.link_records` with default settings (threshold 0.5, no
+  oracle), on both sources as one table (``contributor`` tells them apart). Wall time is
+  measured inside the child around ``link_records`` (normalisation, blocking, EM, scoring,
+  clustering).
+* splink 5 (``--splink PYTHON``, an interpreter with splink installed): ``splink_scale.py``,
+  ``link_type="link_only"``, on the cleaned columns of ``run_demo._splink_input``. Its inner
+  wall time (after interpreter start and import) is compared.
+
+Scores are pairwise against the truth over all records (a link inside one source is a false
+positive). Blocking recall is the share of true pairs among candidate pairs; for splink it is
+computed afterwards from its blocking rules (``splink_scale.BLOCKING``) in DuckDB.
+
+    PYTHONPATH=src python bench/linkage/scale.py --sizes 10000 100000 \
+        --splink /tmp/vsplink/bin/python [--repeat 1] [--seed 1] [--json out.json]
+
+Timings are noisy on a shared machine: with ``--repeat R`` every tool runs R times per size
+and the median wall time is reported (quality does not change between repeats).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# -- child: safelight ---------------------------------------------------------------------------
+
+
+def safelight_worker(inp: Path, truth: Path, out: Path) -> None:
+    """Link ``inp`` with default settings; write labels to ``out`` and print one JSON line."""
+    from safelight.link import LinkSettings, link_records
+
+    table = pq.read_table(inp)
+    t0 = time.perf_counter()
+    res = link_records(table, LinkSettings())
+    wall = time.perf_counter() - t0
+    pid = np.load(truth)
+    c = res.comparisons
+    cross = res.records.contributor[c.a] != res.records.contributor[c.b]
+    np.save(out, res.labels)
+    print(json.dumps({
+        "wall_s": round(wall, 2), "peak_rss_mb": round(_peak_mb(), 1),
+        "candidate_pairs": int(len(c.a)), "cross_source_candidates": int(cross.sum()),
+        "true_pairs_in_candidates": int((pid[c.a] == pid[c.b]).sum()),
+        "timings": {k: round(v, 2) for k, v in res.timings.items()},
+        "prior": float(res.em.model.prior),
+    }))
+
+
+# -- parent ---------------------------------------------------------------------------------------
+
+
+def _child(cmd: list[str]) -> tuple[dict, float]:
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    outer = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"{cmd[1]} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1]), outer
+
+
+def _splink_input(table: pa.Table, path: Path) -> None:
+    """run_demo's cleaned splink columns, plus the postcode (for ``--splink-address``)."""
+    from run_demo import _splink_input as cleaned
+
+    from safelight.identity.normalise import digits_key, map_distinct
+
+    cleaned(table, path)
+    t = pq.read_table(path)
+    post = map_distinct(table.column("postcode").combine_chunks(), digits_key)
+    pq.write_table(t.append_column("postcode", pa.array(post.tolist(), pa.string())), path)
+
+
+def splink_blocking(path: Path, pid: np.ndarray) -> dict:
+    """Candidate pairs of splink's blocking rules (cross-source, de-duplicated) and how many
+    true pairs they hold."""
+    import duckdb
+    from splink_scale import BLOCKING
+
+    con = duckdb.connect()
+    con.execute("SET threads = 2")
+    con.execute(f"CREATE TABLE t AS SELECT * FROM read_parquet('{path}')")
+    con.register("truth", pa.table({"unique_id": np.arange(len(pid)), "pid": pid}))
+    selects = [
+        "SELECT l.unique_id AS a, r.unique_id AS b FROM t l JOIN t r ON "
+        + " AND ".join(f"l.{c} = r.{c}" for c in cols)
+        + " AND l.source < r.source" for cols in BLOCKING
+    ]
+    n, found = con.execute(
+        "WITH c AS (SELECT DISTINCT a, b FROM (" + " UNION ALL ".join(selects) + ")) "
+        "SELECT count(*), sum(CASE WHEN ta.pid = tb.pid THEN 1 ELSE 0 END) FROM c "
+        "JOIN truth ta ON ta.unique_id = c.a JOIN truth tb ON tb.unique_id = c.b").fetchone()
+    return {"candidate_pairs": int(n), "true_pairs_in_candidates": int(found or 0)}
+
+
+def run_size(n: int, args: argparse.Namespace, work: Path) -> list[dict]:
+    from safelight.demo.linkage_pairs import generate_linkage_pairs
+    from safelight.link import pairwise_scores
+
+    t0 = time.perf_counter()
+    problem = generate_linkage_pairs(n, n, seed=args.seed)
+    table, pid = problem.combined()
+    gen_s = time.perf_counter() - t0
+    inp, truth = work / f"records_{n}.parquet", work / f"truth_{n}.npy"
+    pq.write_table(table, inp)
+    np.save(truth, pid)
+    true_pairs = problem.true_pairs
+    print(f"\n== {n:,} x {n:,}: {true_pairs:,} true pairs, {problem.stats['households']:,} "
+          f"households ({problem.stats['household_members']:,} persons), generated in "
+          f"{gen_s:.0f} s", flush=True)
+    results = []
+    walls, info = [], {}
+    for _ in range(args.repeat):
+        info, _outer = _child([sys.executable, __file__, "--worker", str(inp), str(truth),
+                               str(work / "labels.npy")])
+        walls.append(info["wall_s"])
+    labels = np.load(work / "labels.npy")
+    r = {"tool": "safelight", "size": n, **pairwise_scores(labels, pid),
+         "wall_s": statistics.median(walls), "wall_runs": walls, **info,
+         "blocking_recall": info["true_pairs_in_candidates"] / true_pairs}
+    r.pop("timings", None)
+    r["stages"] = info["timings"]
+    results.append(r)
+    _show(r)
+    if args.splink:
+        sp_in, sp_out = work / f"splink_{n}.parquet", work / f"splink_{n}_out.parquet"
+        _splink_input(table, sp_in)
+        walls, outers = [], []
+        for _ in range(args.repeat):
+            cmd = [args.splink, str(HERE / "splink_scale.py"), str(sp_in), str(sp_out)]
+            if args.splink_address:
+                cmd.append("--address")
+            try:
+                info, outer = _child(cmd)
+            except RuntimeError as e:
+                results.append({"tool": "splink", "size": n, "error": str(e)[-1500:]})
+                print(f"splink failed: {str(e)[-800:]}")
+                break
+            walls.append(info["inner_wall_s"])
+            outers.append(round(outer, 2))
+        else:
+            clusters = pq.read_table(sp_out).to_pydict()
+            sp_labels = np.empty(table.num_rows, dtype=np.int64)
+            sp_labels[np.array(clusters["unique_id"])] = np.unique(
+                np.array(clusters["cluster_id"], dtype=object).astype(str),
+                return_inverse=True)[1]
+            blk = splink_blocking(sp_in, pid)
+            s = {"tool": "splink", "size": n, **pairwise_scores(sp_labels, pid),
+                 "wall_s": statistics.median(walls), "wall_runs": walls,
+                 "outer_wall_s": statistics.median(outers), "peak_rss_mb": info["peak_rss_mb"],
+                 "candidate_pairs": blk["candidate_pairs"],
+                 "true_pairs_in_candidates": blk["true_pairs_in_candidates"],
+                 "blocking_recall": blk["true_pairs_in_candidates"] / true_pairs,
+                 "predictions_above_0.01": info["candidate_pairs_above_0.01"]}
+            results.append(s)
+            _show(s)
+            print(f"safelight vs splink at {n:,}: F1 {r['f1'] - s['f1']:+.4f}, wall time "
+                  f"{r['wall_s'] / s['wall_s']:.2f}x splink's", flush=True)
+    for x in results:
+        x["generate_s"] = round(gen_s, 1)
+        x["true_pairs_generated"] = true_pairs
+    return results
+
+
+def _show(r: dict) -> None:
+    print(f"{r['tool']:<10} P {r['precision']:.4f}  R {r['recall']:.4f}  F1 {r['f1']:.4f}  "
+          f"blocking recall {r['blocking_recall']:.4f}  candidates {r['candidate_pairs']:,}  "
+          f"wall {r['wall_s']:.1f} s  peak {r['peak_rss_mb']:,.0f} MB", flush=True)
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
+        safelight_worker(Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4]))
+        return
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--splink", help="python interpreter with splink installed")
+    ap.add_argument("--splink-address", action="store_true",
+                    help="add postcode and locality comparisons to splink's model")
+    ap.add_argument("--json", type=Path, help="write the results here as JSON")
+    args = ap.parse_args()
+    results: list[dict] = []
+    with tempfile.TemporaryDirectory(prefix="safelight-bench-scale-") as tmp:
+        for n in args.sizes:
+            results += run_size(n, args, Path(tmp))
+            if args.json:
+                args.json.write_text(json.dumps(results, indent=2, default=str), "utf-8")
+    print("\nsize       tool        precision  recall      F1  block.rec  candidates   wall s"
+          "  peak MB")
+    for r in results:
+        if "error" in r:
+            print(f"{r['size']:<10,} {r['tool']:<10} failed")
+            continue
+        print(f"{r['size']:<10,} {r['tool']:<10} {r['precision']:>9.4f} {r['recall']:>7.4f} "
+              f"{r['f1']:>7.4f} {r['blocking_recall']:>10.4f} {r['candidate_pairs']:>11,} "
+              f"{r['wall_s']:>8.1f} {r['peak_rss_mb']:>8,.0f}")
+
+
+if __name__ == "__main__":
+    main()
