@@ -395,7 +395,7 @@ def check_service(service: Any, organizations: dict[str, dict[str, Any]]) -> tup
         return None, reasons
     public = public_service(service, org or organizations.get(oid))
     # No sealed value may surface in the public document (e.g. an address pasted in a description).
-    public_text = json.dumps(public, ensure_ascii=False).casefold()
+    public_text = json.dumps(public, ensure_ascii=False).casefold() if to_seal else ""
     for lid, plain in to_seal:
         for group in _secret_strings(plain):
             if all(v.casefold() in public_text for v in group):

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -158,16 +159,25 @@ class DirectoryIndex:
             for i in np.flatnonzero(ok & self.nat_restricted):
                 if person.nationality not in self.nationalities[i]:
                     ok[i] = False
+        idx = np.flatnonzero(ok)
         dist = None
         radius = person.max_km
-        if person.latitude is not None:
-            dist = haversine_km(person.latitude, person.longitude, self.lat, self.lon)
+        if person.latitude is not None and idx.size:
+            # a cheap box of 4 x max_km first, great-circle distances only for what is inside it
+            far = 4 * person.max_km
+            dlon = far / (111.32 * max(math.cos(math.radians(person.latitude)), 0.01))
+            la, lo = self.lat[idx], self.lon[idx]
+            box = ~(np.abs(la - person.latitude) > far / 110.5) & ~(np.abs((lo - person.longitude + 180) % 360 - 180) > dlon)
+            idx = idx[box]
+            d = haversine_km(person.latitude, person.longitude, self.lat[idx], self.lon[idx])
             # nothing within max_km: widen twice (x2, x4) and say so, rather than answer nothing
-            for radius in (person.max_km, 2 * person.max_km, 4 * person.max_km):
-                if np.any(ok & ~(dist > radius)):
+            for radius in (person.max_km, 2 * person.max_km, far):
+                if np.any(~(d > radius)):
                     break
-            ok &= ~(dist > radius)
-        idx = np.flatnonzero(ok)
+            keep = ~(d > radius)
+            idx = idx[keep]
+            dist = np.full(self.n, np.nan)
+            dist[idx] = d[keep]
         if idx.size == 0:
             return []
         # need coverage: primary need 3, others 1
