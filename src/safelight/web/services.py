@@ -534,11 +534,14 @@ class Dashboard:
         prov = {"input": str(self.state.path), "input_kind": "hub (web dashboard)",
                 "generated_at": now_utc().isoformat(timespec="seconds")}
         with self.state.read() as con:
+            cur = con.cursor()  # its own connection: the report registers tables on it
             try:
-                rep = hub_report(Source(con, prov, regions), settings)
+                rep = hub_report(Source(cur, prov, regions), settings)
             except ReportError as exc:
                 return {"empty": str(exc), "indicators": [], "record": None, "charts": {},
                         "_indicators": {}}
+            finally:
+                cur.close()
         indicators = [{"id": ind.id, "title": ind.title, "definition": ind.definition,
                        "denominator": ind.denominator, "keys": ind.key_names,
                        "notes": ind.notes, "headline": ind.headline,
