@@ -197,11 +197,12 @@ def test_no_published_cell_is_small_and_every_output_says_persons(demo, tmp_path
     assert prov["software_version"] and prov["codelists_version"]
     assert all(c["file_sha256"] for c in prov["contributions"])
     assert prov["conflict_list"]["fingerprint"] and prov["settings"]["unit"] == "auto"
+    assert "persons p USING (contributor, record_id)" in prov["counting"]["sql"]
     for ind in doc["indicators"]:
         assert ind["definition"] and ind["denominator"] and ind["filters"]
-        assert "persons p USING (contributor, record_id)" in ind["query"]  # counted as persons
-        for name in ("flows", "conflict_list", "origin_class"):
-            if f"JOIN {name}" in ind["query"]:
+        assert "FROM person_units" in ind["query"]  # counted as persons
+        for name in ("flows", "conflict_list", "origin_class", "person_units"):
+            if f"JOIN {name}" in ind["query"] or f"FROM {name}" in ind["query"]:
                 assert name in prov["derived_tables"], (ind["id"], name)
     html = (out / "report.html").read_text("utf-8")
     assert "persons after record linkage" in html

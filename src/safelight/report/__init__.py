@@ -14,8 +14,11 @@ Guarantees:
   every output names the input file's SHA-256, the contribution, the software version and the
   settings;
 * GLOTIP ``"<5"`` counts are carried as bounds (1..4), never as 0 or 5;
-* the hub report counts case records with statistics consent and says that they are records,
-  not persons (linkage results are not used yet).
+* the hub report counts persons after linkage (records joined by ``persons``; see
+  :mod:`safelight.report.units` for how a person's attributes are chosen), and falls back to
+  case records — saying so in every output — when the hub has no linkage run;
+* victims from conflict-affected countries use a versioned, cited, replaceable list
+  (:mod:`safelight.report.conflict`); a year without a list is not computed.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ _EXPORTS = {
     "Estimate": "model", "Indicator": "model", "Report": "model", "ReportError": "model",
     "ReportSettings": "model", "glotip_report": "glotip", "hub_report": "hub",
     "write_report": "render", "glotip_source": "sources", "hub_source": "sources",
+    "load_conflict_list": "conflict", "counting_unit": "units",
 }
 
 __all__ = sorted(_EXPORTS)

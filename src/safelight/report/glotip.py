@@ -76,6 +76,9 @@ LIMITATIONS = [
     "both years. The latest year in the export is incomplete (fewer countries report).",
     "Small counts are published by UNODC as '<5'. This report carries them as bounds (1 to 4) "
     "and shows a central value (2.5 each) with the bounds; it never treats them as 0 or 5.",
+    "Victims from conflict-affected countries are counted against a list of conflict-affected "
+    "countries by year (its source, version and years are in the provenance); the shipped list "
+    "is incomplete, so those counts describe the list's countries only.",
     "The export is UNODC's data-portal release (30/05/2023). The Global Report's own figures "
     "use the full questionnaire data, other country sets and estimates for non-reporting "
     "countries; values here need not equal the published ones (docs/report.md).",
@@ -601,6 +604,12 @@ def _headlines(report_inds: dict[str, Indicator], settings: ReportSettings) -> N
         f"{c.key['measure']}_change": {"value": round(c.share.pick(pick), 4),
                                        **c.share.as_dict(4), "countries": c.units}
         for c in cc.cells if c.key["period"] == "change" and c.share and not c.suppressed}
+    co = report_inds["conflict_origin"]
+    co.headline = {
+        f"conflict_origin_share_{c.key['year']}": {"value": round(c.share.pick(pick), 4),
+                                                    **c.share.as_dict(4), "countries": c.units}
+        for c in co.cells if c.key["origin_region"] == "total" and c.share is not None
+        and not c.suppressed}
     cb = report_inds["cross_border"]
     cb.headline = {
         f"cross_border_share_{c.key['year']}": {"value": round(c.share.pick(pick), 4),

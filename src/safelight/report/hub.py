@@ -63,6 +63,9 @@ LIMITATIONS = [
     "known to the hub, not a population.",
     "Small counts are suppressed (below the threshold) together with any cell that would let "
     "them be recomputed from a published total.",
+    "Victims from conflict-affected countries are counted against a list of conflict-affected "
+    "countries by year (source, version and years in the provenance); years without a list are "
+    "not computed, and the shipped list is incomplete.",
 ]
 
 #: The record-counting unit, for callers that compute one indicator without deciding the unit.

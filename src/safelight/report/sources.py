@@ -43,6 +43,8 @@ DERIVED_TABLES = {
     "flows": "hub: one row per (citizenship, country_of_exploitation) pair: flow domestic | "
              "cross_border | not_recorded by geography.is_cross_border, UNODC regions (region "
              "table fingerprint) and UN M49 sub-regions",
+    "person_units": "hub, counting persons: one row per person, built once by the SQL in "
+                    "provenance.counting.sql (safelight.report.units.PERSONS_SQL)",
     "conflict_list": "the conflict-affected countries list (conflict_list.fingerprint): "
                      "(iso3, year, UNODC region of iso3)",
 }

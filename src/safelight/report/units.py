@@ -3,7 +3,8 @@
 Contract:
 
 * :func:`counting_unit` returns a :class:`CountingUnit` whose ``sql`` is a ``WITH c AS (...)``
-  prefix: one row per counted unit with the columns the hub indicators read (``grp``,
+  prefix: one row per counted unit (for persons, a table computed once by :data:`PERSONS_SQL`
+  and registered as ``person_units``; its SQL is in the provenance) with the columns the hub indicators read (``grp``,
   ``year_of_registration``, ``gender``, ``citizenship``, ``country_of_exploitation`` and the
   multi-valued fields). Only records whose consent allows statistics enter it.
 * **Persons** (default when the hub has a linkage run; store migration 3, ``persons``, written
@@ -84,6 +85,10 @@ u AS (
   FROM o GROUP BY unit_id),
 c AS (SELECT *, {group_sql("is_minor")} AS grp FROM u)
 """
+
+
+#: The name under which the per-person table is registered for the indicator queries.
+PERSON_UNITS = "person_units"
 
 
 @dataclass
@@ -184,12 +189,22 @@ def counting_unit(con: duckdb.DuckDBPyConnection, choice: UnitChoice = "auto",
         "exploitation, sectors, means of control and recruiter relationship are the union "
         "over the person's records.",
     ]
+    # one row per person, computed once and read by every indicator (not once per query)
+    cur = con.cursor()  # its own result set: the connection may hold an unfinished one
+    try:
+        units = cur.sql(PERSONS_SQL + "SELECT * FROM c").to_arrow_table()
+    finally:
+        cur.close()
+    con.complete()  # finish the fetchone() results above (DuckDB refuses register otherwise)
+    con.register(PERSON_UNITS, units)
+    log.info("%d records counted as %d persons", linked + no_consent + unlinked, units.num_rows)
     return CountingUnit(
-        kind="persons", sql=PERSONS_SQL,
+        kind="persons", sql=f"WITH c AS (SELECT * FROM {PERSON_UNITS})\n",
         description="persons (records joined by record linkage; records that cannot be linked "
                     "count as one person each)",
         limitations=limits,
         provenance={"counting_unit": "persons", "link_run": _published_run(run, threshold),
+                    "sql": f"{PERSON_UNITS} = " + PERSONS_SQL + "SELECT * FROM c",
                     "records_linked": safe_count(linked, threshold),
                     "persons_from_linked_records": safe_count(persons_linked, threshold),
                     "records_without_linkage_consent": safe_count(no_consent, threshold),
