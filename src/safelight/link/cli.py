@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from safelight.cli_support import guarded
+from safelight.link.pprl_cli import pprl
 
 __all__ = ["link"]
 
@@ -40,3 +41,6 @@ def link_hub_cmd(hub: Path, threshold: float, seed: int, as_json: bool) -> None:
                f"({s['persons_in_several_contributors']:,} seen by several contributors); "
                f"{s['candidate_pairs']:,} candidate pairs, {s['review_pairs']:,} to review "
                f"(run {s['run_id']})")
+
+
+link.add_command(pprl)

@@ -1,0 +1,92 @@
+"""``safelight identity ...``: key files and encoded contribution packages (at a contributor).
+
+Registered by ``safelight.cli``. ``keygen`` writes a new shared key; ``encode`` turns a file of
+identities into a contribution package (no clear identifier; see
+:mod:`safelight.identity.encode`); ``inspect`` shows a package's manifest.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from safelight.cli_support import guarded
+
+__all__ = ["identity"]
+
+
+@click.group()
+def identity() -> None:
+    """Encode identities for privacy-preserving linkage (runs at the contributor)."""
+
+
+@identity.command("keygen")
+@click.argument("keyfile", type=click.Path(path_type=Path, dir_okay=False))
+@guarded
+def keygen_cmd(keyfile: Path) -> None:
+    """Write a new random key to KEYFILE (share it with the other contributors, never the hub)."""
+    from safelight.identity.encode import key_fingerprint, load_key, new_key
+
+    new_key(keyfile)
+    click.echo(f"wrote a new key to {keyfile} (fingerprint "
+               f"{key_fingerprint(load_key(keyfile))}); give it to contributors only")
+
+
+@identity.command("encode")
+@click.argument("file", type=click.Path(exists=True, path_type=Path, dir_okay=False))
+@click.option("--map", "map_path", required=True,
+              type=click.Path(exists=True, path_type=Path, dir_okay=False),
+              help="MAP.yaml: the id column and identity field → column.")
+@click.option("--key", "key_path", required=True,
+              type=click.Path(exists=True, path_type=Path, dir_okay=False),
+              help="The key file shared among contributors.")
+@click.option("--out", required=True, type=click.Path(path_type=Path, file_okay=False),
+              help="The package directory to write (FILE.enc).")
+@click.option("--contributor", default=None, help="Contributor name (default: from the map).")
+@click.option("--flip", type=float, default=None,
+              help="BLIP bit-flip probability (default 0.01).")
+@click.option("--name-salt", type=click.Choice(["none", "decade", "year"]), default=None,
+              help="Salt name filters by birth decade/year (stronger against frequency "
+                   "attacks, costs recall when birth years differ; see docs/pprl.md).")
+@guarded
+def encode_cmd(file: Path, map_path: Path, key_path: Path, out: Path, contributor: str | None,
+               flip: float | None, name_salt: str | None) -> None:
+    """Encode the identities in FILE into a contribution package at OUT."""
+    from dataclasses import replace
+
+    from safelight.identity.encode import EncodingSettings, encode_table, load_key, write_package
+    from safelight.identity.mapping import load_map, read_identities
+
+    mapping = load_map(map_path)
+    data = read_identities(file, mapping)
+    settings = EncodingSettings()
+    if flip is not None:
+        settings = replace(settings, flip_probability=flip)
+    if name_salt is not None:
+        settings = replace(settings, name_salt=name_salt)
+    enc = encode_table(data.table, load_key(key_path), settings,
+                       contributor=contributor or mapping.contributor)
+    enc.manifest["rows_read"] = data.rows_read
+    enc.manifest["unreadable_rows"] = len(data.unreadable_rows)
+    enc.manifest["unparsed_birth_dates"] = data.unparsed_dates
+    write_package(enc, out)
+    m = enc.manifest
+    click.echo(f"encoded {m['records']:,} records ({m['records_with_consent_to_linkage']:,} with "
+               f"consent to linkage) into {out}; {len(data.unreadable_rows)} unreadable row(s), "
+               f"{data.unparsed_dates} unparsed birth date(s); key fingerprint "
+               f"{m['key_fingerprint']}")
+
+
+@identity.command("inspect")
+@click.argument("package", type=click.Path(exists=True, path_type=Path, file_okay=False))
+@guarded
+def inspect_cmd(package: Path) -> None:
+    """Print the manifest of a contribution PACKAGE (no key needed, nothing clear inside)."""
+    from safelight.identity.encode import MANIFEST, EncodingError
+
+    path = package / MANIFEST
+    if not path.is_file():
+        raise EncodingError(f"{package}: no {MANIFEST} — not a contribution package")
+    click.echo(json.dumps(json.loads(path.read_text("utf-8")), indent=2))

@@ -1,0 +1,73 @@
+"""``safelight link pprl PACKAGE...``: link contribution packages (no key, no clear value).
+
+Two packages: two-source linkage with the one-to-one assignment; ``--out`` gets
+``left_id,right_id,match_probability`` (left = the first package). One package or more than two
+(or ``--dedupe``): clustering; ``--out`` gets ``contributor,record_id,cluster_id``. The run's
+settings, fitted model and the software version are written next to it (``OUT.json``).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import click
+import numpy as np
+
+from safelight.cli_support import guarded
+
+__all__ = ["pprl"]
+
+
+@click.command("pprl")
+@click.argument("packages", nargs=-1, required=True,
+                type=click.Path(exists=True, path_type=Path, file_okay=False))
+@click.option("--out", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="PAIRS.csv (two packages) or CLUSTERS.csv (--dedupe / other counts).")
+@click.option("--dedupe", is_flag=True, help="Cluster all records even for two packages.")
+@click.option("--threshold", type=float, default=0.5, show_default=True,
+              help="Match probability from which two records are linked.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@guarded
+def pprl(packages: tuple[Path, ...], out: Path, dedupe: bool, threshold: float, seed: int
+         ) -> None:
+    """Link encoded contribution PACKAGES (privacy-preserving)."""
+    import safelight
+    from safelight.link.encoded import read_packages
+    from safelight.link.pprl import PPRLSettings, link_encoded
+
+    er = read_packages(list(packages))
+    two = len(packages) == 2 and not dedupe
+    settings = PPRLSettings(threshold=threshold, seed=seed, cross_only=two, one_to_one=two)
+    res = link_encoded(er, settings)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        if two:
+            c = res.comparisons
+            linked = np.flatnonzero(res.labels[c.a] == res.labels[c.b])
+            first = er.contributor[0]
+            w.writerow(["left_id", "right_id", "match_probability"])
+            for k in linked.tolist():
+                left, right = int(c.a[k]), int(c.b[k])
+                if er.contributor[left] != first:
+                    left, right = right, left
+                w.writerow([er.record_id[left], er.record_id[right],
+                            f"{res.probabilities[k]:.6f}"])
+            written = len(linked)
+        else:
+            w.writerow(["contributor", "record_id", "cluster_id"])
+            for cont, rid, lab in zip(er.contributor.tolist(), er.record_id.tolist(),
+                                      res.labels.tolist(), strict=True):
+                w.writerow([cont, rid, lab])
+            written = len(er)
+    side = out.with_suffix(out.suffix + ".json")
+    side.write_text(json.dumps({
+        "safelight_version": safelight.__version__, "settings": settings.to_dict(),
+        "key_fingerprint": er.key_fingerprint, "encoding": er.settings.to_dict(),
+        "packages": [str(p) for p in packages], "model": res.em.model.to_dict(),
+        "em_sessions": res.em.sessions, "candidate_pairs": int(len(res.comparisons.a)),
+    }, indent=2, default=float), "utf-8")
+    click.echo(f"linked {len(er):,} encoded records: {len(res.comparisons.a):,} candidate pairs, "
+               f"{int(res.labels.max()) + 1:,} persons; wrote {written:,} rows to {out}")
