@@ -29,3 +29,13 @@ def test_bench_fast_one_method(shared_data) -> None:
     # SDS keeps every common combination (rounded); complementary suppression withholds some
     assert sds["lost_share"] == 0 and ours["lost_share"] > 0
     assert "| safelight k-aggregates |" in bench._markdown([ours, sds])
+
+
+@pytest.mark.realdata
+def test_bench_fast_microdata(shared_data) -> None:
+    bench = _bench()
+    path = shared_data / "ctdc" / "bench_ctdc10.csv"
+    res = bench.run_one("safelight k-anonymous microdata", path, fast=True)
+    assert res["rows"] == res["released_rows"] == 3000
+    assert res["leaked"] == 0 and res["fabricated"] == 0
+    assert 0 <= res["information_loss"] < 1 and res["levels"]

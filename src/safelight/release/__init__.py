@@ -14,31 +14,52 @@ Guarantees:
 * **k-synthetic microdata** (:class:`KSynthesizer`): every combination of up to ``length`` values
   that occurs in the synthetic rows occurs at least ``k`` times in the sensitive table; the rows
   are drawn from a model that sees only those counts (no record is copied).
+* **k-anonymous microdata** (:func:`anonymize`): every class of rows with equal
+  quasi-identifier values has ``>= k`` rows (or is fully blank), by the standard's
+  generalisation hierarchies (levels chosen to minimise information loss) and local
+  suppression.
+* **Differentially private aggregates and synthetic data** (:func:`release_dp_aggregates`,
+  :func:`synthesize_dp`): (ε, δ)-DP under add/remove one person, noise from OpenDP's vetted
+  samplers (:mod:`safelight.release.dp`), category lists from a public domain
+  (:mod:`safelight.release.domain`), noisy row count; optionally with a k floor (no released
+  count, and no combination in synthetic rows, with a noisy estimate under ``k``).
+* **The ledger** (:class:`~safelight.release.ledger.Ledger`): DP releases are checked against a
+  dataset's budget before measuring and recorded with their (ε, δ).
 * Every release is evaluated by :func:`evaluate` the same way: mean relative error of 1/2/3-way
   counts over combinations with ``>= k`` people, the share of those lost, fabricated
   combinations, and leakage (released combinations of 1..k-1 people, and records carrying one).
 
-Not yet: k-anonymous microdata, differentially private releases, the release ledger.
+Not yet: ``release hub`` (releasing straight from a store with consent filtering).
 """
 
 from safelight.release.aggregates import AggregateRelease, release_aggregates, write_aggregates
+from safelight.release.domain import Domain, restrict, standard_domain
+from safelight.release.dp_aggregates import release_dp_aggregates
+from safelight.release.dp_synthetic import synthesize_dp
 from safelight.release.errors import ReleaseError, ReleaseUsageError
 from safelight.release.evaluate import Evaluation, counts_of_rows, evaluate, write_evaluation
+from safelight.release.microdata import anonymize
 from safelight.release.synthetic import KSynthesizer, synthesize
 from safelight.release.table import CategoricalTable, read_table, write_csv
 
 __all__ = [
     "AggregateRelease",
     "CategoricalTable",
+    "Domain",
     "Evaluation",
     "KSynthesizer",
     "ReleaseError",
     "ReleaseUsageError",
+    "anonymize",
     "counts_of_rows",
     "evaluate",
     "read_table",
     "release_aggregates",
+    "release_dp_aggregates",
+    "restrict",
+    "standard_domain",
     "synthesize",
+    "synthesize_dp",
     "write_aggregates",
     "write_csv",
     "write_evaluation",
