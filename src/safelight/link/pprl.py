@@ -87,7 +87,7 @@ class PPRLSettings:
     u_sample_pairs: int = 300_000
     seed: int = 0
     bands: int = 24
-    band_bits: int = 32
+    band_bits: int = 48
     cross_only: bool = False
     one_to_one: bool = False
 
