@@ -206,6 +206,14 @@ def test_no_published_cell_is_small_and_every_output_says_persons(demo, tmp_path
                 assert name in prov["derived_tables"], (ind["id"], name)
     html = (out / "report.html").read_text("utf-8")
     assert "persons after record linkage" in html
+    from safelight.report.charts import source_note  # the line under every chart
+
+    rep = _report(demo["linked"])
+    ind = rep.indicator("persons_by_sex_age")
+    note = source_note(ind, "hub")
+    assert "counted as persons (after record linkage)" in note
+    assert ("gaps: values suppressed" in note) == any(c.suppressed for c in ind.cells)
+    assert "records (not persons)" in source_note(_report(demo["plain"]).indicators[0], "hub")
 
 
 def test_without_linkage_the_report_counts_records_and_says_so(demo):

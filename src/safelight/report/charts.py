@@ -42,7 +42,16 @@ plt.rcParams.update({
 
 _THOUSANDS = FuncFormatter(lambda v, _: f"{v:,.0f}")
 SOURCE_NOTE = {"glotip": "Source: UNODC GLOTIP country data (dataUNODC export); safelight",
-               "hub": "Source: safelight hub case records (records, not persons); safelight"}
+               "hub": "Source: safelight hub case records, counted as {unit}; safelight"}
+GAPS_NOTE = " · gaps: values suppressed for disclosure control"
+
+
+def source_note(ind: Indicator, source: str) -> str:
+    """The line under a chart: where the data come from, what is counted, and what a gap is."""
+    note = SOURCE_NOTE.get(source, source).format(
+        unit="persons (after record linkage)" if ind.unit == "persons"
+        else "records (not persons)" if ind.unit == "records" else ind.unit)
+    return note + (GAPS_NOTE if any(c.suppressed for c in ind.cells) else "")
 
 
 def _published(ind: Indicator) -> list[Cell]:
@@ -291,8 +300,7 @@ def render_chart(ind: Indicator, out_dir: Path, source: str) -> str | None:
     fig = CHARTS[ind.chart](ind)
     if fig is None:
         return None
-    fig.supxlabel(SOURCE_NOTE.get(source, source), fontsize=8, color="#444444", x=0.01,
-                  ha="left")
+    fig.supxlabel(source_note(ind, source), fontsize=8, color="#444444", x=0.01, ha="left")
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         buf = io.StringIO()

@@ -119,7 +119,8 @@ def latest_link_run(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
     if row is None:
         return None
     names = [d[0] for d in cur.description]
-    return {k: (str(v) if k.endswith("_at") else v) for k, v in zip(names, row, strict=True)}
+    return {k: (str(v.replace(microsecond=0)) if k.endswith("_at") else v)
+            for k, v in zip(names, row, strict=True)}
 
 
 def _published_run(run: dict[str, Any], threshold: int) -> dict[str, Any]:
