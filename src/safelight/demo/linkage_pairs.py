@@ -108,7 +108,7 @@ _INFORMAL = tuple(
     (re.compile(p), r)
     for p, r in (
         ("shch", "sch"), ("kh", "h"), ("ks", "x"), ("iy$", "y"), ("yi$", "y"), ("ii$", "y"),
-        ("iia", "ia"), ("iya", "ia"), ("ii", "i"), ("^ye", "e"), ("iu", "yu"), ("ia$", "ya"),
+        ("iia", "ia"), ("iya", "ia"), ("ii", "i"), ("^ye", "e"), ("iu", "yu"),
         ("ey$", "ei"), ("zh", "j"),
     )
 )  # fmt: skip
