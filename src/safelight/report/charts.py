@@ -92,7 +92,8 @@ def _series_lines(ind: Indicator, group_key: str, groups: list[tuple[str, str]],
 
 def chart_groups(ind: Indicator) -> Figure | None:
     """Shares of women, men, girls and boys per year, with bounds bands."""
-    what = "records" if ind.unit == "records" else "detected victims"
+    what = {"records_by_sex_age": "records", "persons_by_sex_age": "persons"}.get(
+        ind.id, "detected victims")
     fig = _series_lines(ind, "group", [("women", "Women"), ("men", "Men"), ("girls", "Girls"),
                                        ("boys", "Boys")],
                         f"Share of {what}\n(known sex and age)")
@@ -123,11 +124,11 @@ def chart_cross_border(ind: Indicator) -> Figure | None:
 
 
 def chart_hub_flows(ind: Indicator) -> Figure | None:
-    """Share of cross-border records per year of registration (hub)."""
+    """Share of cross-border persons (or records) per year of (first) registration (hub)."""
     fig = _series_lines(ind, "flow", [("cross_border", "Cross-border"), ("domestic", "Domestic")],
-                        "Share of records\n(both countries recorded)")
+                        f"Share of {ind.unit}\n(both countries recorded)")
     if fig:
-        fig.axes[0].set_title("Domestic and cross-border records")
+        fig.axes[0].set_title(f"Domestic and cross-border victims ({ind.unit})")
     return fig
 
 
@@ -229,7 +230,7 @@ def chart_grouped_shares(ind: Indicator) -> Figure | None:
                   [str(r).replace("_", " ") for r in rows])
     ax.invert_yaxis()
     ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-    ax.set_xlabel("Share of the group's records (with the field recorded) that have the value")
+    ax.set_xlabel(f"Share of the group's {ind.unit} (with the field recorded) that have the value")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     ax.set_title(ind.title)
     return fig
