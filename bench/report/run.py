@@ -18,11 +18,11 @@ Two ways to build the hub:
 The hub's DuckDB runs with 2 threads (see `safelight.store.open_hub`); run under
 `taskset -c 0,1` to pin to two cores on a bigger machine.
 
-`--persons` writes a synthetic linkage result into the hub (a `link_runs` row and a
-`persons` row per record with linkage consent, many records sharing a person id with
-another one — the ids are hashed into 0.87 × N buckets, so there are about 40 % fewer persons than records) and times the report counting persons next to the same hub counted as records
-(`--unit records`); the linkage quality is not what is measured, only the cost of counting
-persons (window + GROUP BY per person before every indicator).
+`--persons` writes a synthetic linkage result into the hub (a `link_runs` row and a `persons`
+row per record with linkage consent; the ids are hashed into 0.87 × N buckets, so there are
+about 40 % fewer persons than records) and times the report counting persons next to the same
+hub counted as records (`--unit records`). The linkage quality is not what is measured, only
+the cost of counting persons (one window + GROUP BY per person, once per report).
 
     python bench/report/run.py                      # 1,000,000 records, 3 repeats
     python bench/report/run.py --records 100000 --repeats 1 --build direct

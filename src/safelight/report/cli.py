@@ -68,8 +68,9 @@ def report() -> None:
               help="With a hub: the GLOTIP contribution id (default: the latest).")
 @_run
 def glotip_cmd(source: Path, out_dir: Path, threshold: int | None, region_table: str | None,
-               settings_file: Path | None, conflict_table: str | None, censored: str | None, base_year: int | None,
-               compare_year: int | None, contribution_id: int | None) -> None:
+               settings_file: Path | None, conflict_table: str | None, censored: str | None,
+               base_year: int | None, compare_year: int | None,
+               contribution_id: int | None) -> None:
     """Report UNODC GLOTIP country data: FILE (data_glotip.xlsx) or a HUB that holds it."""
     from safelight.report.glotip import glotip_report
     from safelight.report.render import write_report
@@ -77,7 +78,8 @@ def glotip_cmd(source: Path, out_dir: Path, threshold: int | None, region_table:
 
     t0 = time.perf_counter()
     settings = _settings(settings_file, 5, threshold=threshold, region_table=region_table,
-                         conflict_table=conflict_table, censored=censored, base_year=base_year, compare_year=compare_year,
+                         conflict_table=conflict_table, censored=censored,
+                         base_year=base_year, compare_year=compare_year,
                          contribution_id=contribution_id)
     with glotip_source(source, settings) as src:
         rep = glotip_report(src, settings)

@@ -3,10 +3,11 @@
 Contract:
 
 * :func:`counting_unit` returns a :class:`CountingUnit` whose ``sql`` is a ``WITH c AS (...)``
-  prefix: one row per counted unit (for persons, a table computed once by :data:`PERSONS_SQL`
-  and registered as ``person_units``; its SQL is in the provenance) with the columns the hub indicators read (``grp``,
+  prefix: one row per counted unit with the columns the hub indicators read (``grp``,
   ``year_of_registration``, ``gender``, ``citizenship``, ``country_of_exploitation`` and the
-  multi-valued fields). Only records whose consent allows statistics enter it.
+  multi-valued fields); for persons it reads a table computed once by :data:`PERSONS_SQL` and
+  registered as ``person_units`` (that SQL is in the provenance). Only records whose consent
+  allows statistics enter it.
 * **Persons** (default when the hub has a linkage run; store migration 3, ``persons``, written
   by ``safelight.link.hub``): records with the same ``person_id`` are one person. A record
   without consent to linkage, or with linkage consent but no person id (ingested after the last
@@ -57,7 +58,8 @@ def group_sql(minor: str) -> str:
   ELSE CASE gender WHEN 'female' THEN 'women' ELSE 'men' END END"""
 
 
-RECORDS_SQL = f"""WITH c AS (SELECT *, {group_sql(_MINOR)} AS grp FROM cases WHERE consent_statistics)
+RECORDS_SQL = f"""WITH c AS (SELECT *, {group_sql(_MINOR)} AS grp FROM cases
+                        WHERE consent_statistics)
 """
 
 _MULTI = ",\n    ".join(f"list_distinct(flatten(list({f}))) AS {f}" for f in MULTI_FIELDS)
@@ -149,7 +151,7 @@ def counting_unit(con: duckdb.DuckDBPyConnection, choice: UnitChoice = "auto",
     run = latest_link_run(con) if choice != "records" else None
     if choice == "persons" and run is None:
         raise ReportError(f"{where}: no linkage run in this hub, so persons cannot be counted — "
-                          f"run `safelight link run {where}` first, or report records "
+                          f"run `safelight link hub {where}` first, or report records "
                           "(--unit records)")
     if run is None:
         why = ("--unit records was asked for" if choice == "records"
@@ -177,13 +179,13 @@ def counting_unit(con: duckdb.DuckDBPyConnection, choice: UnitChoice = "auto",
                     unlinked, run["run_id"])
     limits = [
         f"Counts are of PERSONS after record linkage (run {run['run_id']}, finished "
-        f"{run['finished_at']}): {_fmt(linked, threshold)} linked records are {_fmt(persons_linked, threshold)} "
-        "persons. Linkage can wrongly join or split people (see the linkage run's review queue), "
-        "so person counts carry the linkage error.",
+        f"{run['finished_at']}): {_fmt(linked, threshold)} linked records are "
+        f"{_fmt(persons_linked, threshold)} persons. Linkage can wrongly join or split people "
+        "(see the linkage run's review queue), so person counts carry the linkage error.",
         f"{_fmt(no_consent, threshold)} counted records have no consent to linkage and "
-        f"{_fmt(unlinked, threshold)} were ingested after the last linkage run; each of them counts as a "
-        "person of its own, so where the same person also appears elsewhere they are counted "
-        "more than once (the person counts are upper bounds by at most that many).",
+        f"{_fmt(unlinked, threshold)} were ingested after the last linkage run; each of them "
+        "counts as a person of its own, so where the same person also appears elsewhere they "
+        "are counted more than once (the person counts are upper bounds by at most that many).",
         "When a person's records disagree, the year of first registration, minor/adult at "
         "first registration and the first recorded country of exploitation are used; gender "
         "and citizenship come from the most recent record that has them; forms of "
