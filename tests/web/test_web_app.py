@@ -108,12 +108,23 @@ def test_csrf_token_is_required_on_state_changing_calls(client, demo_hub):
     assert client.post(f"/review/{pid}", data={"decision": "match", "reason": "x"}).status_code == 403
 
 
+def test_session_survives_a_restart_of_the_cache(client, app, demo_hub):
+    api_login(client, demo_hub, "view")
+    app.state.hub.sessions.clear()  # as after a restart: read back from the hub
+    assert client.get("/api/v1/me").json()["username"] == "view"
+
+
 def test_idle_session_ends(client, app, demo_hub):
     api_login(client, demo_hub, "view")
     assert client.get("/api/v1/me").status_code == 200
-    with app.state.hub.lock:
-        app.state.hub.hub.con.execute(
+    import datetime as dt
+
+    state = app.state.hub
+    with state.lock:  # 31 minutes pass (in the hub and in the session cache)
+        state.hub.con.execute(
             "UPDATE web_sessions SET last_seen_at = last_seen_at - INTERVAL 31 MINUTE")
+        for row in state.sessions.values():
+            row["last_seen_at"] -= dt.timedelta(minutes=31)
     assert client.get("/api/v1/me").status_code == 401
     assert app.state.hub.one("SELECT count(*) AS n FROM web_sessions")["n"] == 0
 

@@ -150,6 +150,7 @@ def update_user(state: HubState, username: str, *, actor: str, active: bool | No
         if row is None:
             raise UsageError(f"no user {username!r}")
         changes: dict[str, object] = {}
+        _forget_user(state, username)
         if active is not None:
             hub.con.execute("UPDATE web_users SET active = ? WHERE username = ?", [active, username])
             changes["active"] = active
@@ -167,6 +168,13 @@ def update_user(state: HubState, username: str, *, actor: str, active: bool | No
             changes["password_reset"] = True
         hub.audit(actor, "web.user_update", f"user:{username}", changes)
     return secret
+
+
+def _forget_user(state: HubState, username: str) -> None:
+    """Drop the cached sessions of ``username`` (its account changed)."""
+    with state.lock:
+        for digest in [d for d, r in state.sessions.items() if r["username"] == username]:
+            del state.sessions[digest]
 
 
 # ---- rate limiting
@@ -300,33 +308,46 @@ def login(state: HubState, limiter: LoginLimiter, username: str, password: str,
 def session_user(state: HubState, session_id: str | None) -> User | None:
     """The user of a full, live session (``None`` if absent, pending TOTP, idle or expired).
 
-    Touches ``last_seen_at`` at most once a minute (so reads do not turn into writes).
+    Sessions are read from the hub once and then served from memory
+    (:attr:`HubState.sessions`); ``last_seen_at`` is written back at most once a minute, so
+    reads do not turn into writes.
     """
     if not session_id:
         return None
     s = state.settings
     digest = _digest(session_id)
-    row = state.one("SELECT s.username, s.csrf_token, s.stage, s.created_at, s.last_seen_at, "
-                    "u.role, u.contributor, u.active FROM web_sessions s JOIN web_users u "
-                    "USING (username) WHERE s.session_hash = ?", [digest])
-    if row is None or row["stage"] != "full" or not row["active"]:
-        return None
-    now = now_utc()
-    if (now - row["last_seen_at"] > dt.timedelta(minutes=s.idle_minutes)
-            or now - row["created_at"] > dt.timedelta(hours=s.session_hours)):
-        with state.write(data=False) as hub:
-            hub.con.execute("DELETE FROM web_sessions WHERE session_hash = ?", [digest])
-        return None
-    if now - row["last_seen_at"] > dt.timedelta(seconds=60):
-        with state.write(data=False) as hub:
-            hub.con.execute("UPDATE web_sessions SET last_seen_at = ? WHERE session_hash = ?",
-                            [now, digest])
+    with state.lock:
+        row = state.sessions.get(digest)
+        if row is None:
+            row = state.one("SELECT s.username, s.csrf_token, s.stage, s.created_at, "
+                            "s.last_seen_at, u.role, u.contributor, u.active FROM web_sessions s "
+                            "JOIN web_users u USING (username) WHERE s.session_hash = ?", [digest])
+            if row is None:
+                return None
+            row["written_at"] = row["last_seen_at"]
+            state.sessions[digest] = row
+        if row["stage"] != "full" or not row["active"]:
+            return None
+        now = now_utc()
+        if (now - row["last_seen_at"] > dt.timedelta(minutes=s.idle_minutes)
+                or now - row["created_at"] > dt.timedelta(hours=s.session_hours)):
+            state.sessions.pop(digest, None)
+            with state.write(data=False) as hub:
+                hub.con.execute("DELETE FROM web_sessions WHERE session_hash = ?", [digest])
+            return None
+        row["last_seen_at"] = now
+        if now - row["written_at"] > dt.timedelta(seconds=60):
+            row["written_at"] = now
+            with state.write(data=False) as hub:
+                hub.con.execute("UPDATE web_sessions SET last_seen_at = ? WHERE session_hash = ?",
+                                [now, digest])
     return User(row["username"], row["role"], row["contributor"], row["csrf_token"])
 
 
 def end_session(state: HubState, session_id: str | None, *, actor: str | None = None) -> None:
     if not session_id:
         return
+    state.sessions.pop(_digest(session_id), None)
     with state.write(data=False) as hub:
         hub.con.execute("DELETE FROM web_sessions WHERE session_hash = ?", [_digest(session_id)])
         if actor:

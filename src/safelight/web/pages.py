@@ -24,7 +24,7 @@ from safelight.web.deps import (
     page_role,
     state_of,
 )
-from safelight.web.render import new_token, render
+from safelight.web.render import fragment, language, new_token, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -149,8 +149,14 @@ def set_language(*, request: Request, code: str, next: str | None = None) -> Res
 def dashboard(*, request: Request, show: Annotated[str | None, Query(max_length=80)] = None,
               user: Annotated[User, Depends(page_role("dashboard"))]) -> HTMLResponse:
     d = request.app.state.dashboard.get()
-    shown = [i for i in d["indicators"] if show in (None, "", i["id"])]
-    return render(request, "dashboard.html", user, d=d, shown=shown, show=show or "")
+    lang = language(request)
+    key = (lang, show or "")
+    body = d["_fragments"].get(key)
+    if body is None:  # the indicators do not depend on the user: render them once per language
+        shown = [i for i in d["indicators"] if show in (None, "", i["id"])]
+        body = d["_fragments"][key] = fragment("dashboard_body.html", lang, d=d, shown=shown,
+                                               show=show or "")
+    return render(request, "dashboard.html", user, body=body)
 
 
 @router.get("/dashboard/charts/{ind_id}.svg")

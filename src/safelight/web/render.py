@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
 from safelight import __version__
 from safelight.web.auth import User
@@ -44,6 +45,12 @@ def language(request: Request) -> str:
     settings = request.app.state.hub.settings
     return negotiate(request.cookies.get("lang"), request.headers.get("accept-language"),
                      settings.languages)
+
+
+def fragment(template: str, lang: str, **context: Any) -> Markup:
+    """A part of a page that does not depend on the user (cacheable), in ``lang``."""
+    return Markup(environment().get_template(template).render(lang=lang, _=translator(lang),
+                                                              **context))
 
 
 def render(request: Request, template: str, user: User | None, *, status: int = 200,

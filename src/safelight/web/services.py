@@ -539,7 +539,7 @@ class Dashboard:
                 rep = hub_report(Source(cur, prov, regions), settings)
             except ReportError as exc:
                 return {"empty": str(exc), "indicators": [], "record": None, "charts": {},
-                        "_indicators": {}}
+                        "_indicators": {}, "_fragments": {}}
             finally:
                 cur.close()
         indicators = [{"id": ind.id, "title": ind.title, "definition": ind.definition,
@@ -550,7 +550,7 @@ class Dashboard:
         return {"empty": None, "title": rep.title, "limitations": rep.limitations,
                 "counting_unit": rep.counting_unit, "indicators": indicators,
                 "record": report_record(rep), "charts": {},
-                "_indicators": {ind.id: ind for ind in rep.indicators},
+                "_indicators": {ind.id: ind for ind in rep.indicators}, "_fragments": {},
                 "generated_at": prov["generated_at"]}
 
 

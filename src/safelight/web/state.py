@@ -33,6 +33,10 @@ class HubState:
         self.path = self.hub.path
         self.lock = threading.RLock()
         self.version = 0
+        # live sessions by SHA-256 of their id (a cache of web_sessions joined with web_users;
+        # coherent because this process is the hub's only writer and every change of a session
+        # or an account goes through safelight.web.auth, which updates it)
+        self.sessions: dict[str, dict[str, Any]] = {}
         self.releases_dir = Path(settings.releases_dir) if settings.releases_dir else \
             self.path.with_name(self.path.name + ".releases")
 
