@@ -36,6 +36,8 @@ def main(inp: str, out: str, address: bool) -> None:
     from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
     t0 = time.perf_counter()
+    ru0 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu0 = ru0.ru_utime + ru0.ru_stime
     con = duckdb.connect()
     con.execute("SET threads = 2")
     con.execute(f"CREATE TABLE src AS SELECT * FROM read_parquet('{inp}')")
@@ -72,7 +74,9 @@ def main(inp: str, out: str, address: bool) -> None:
         pred, threshold_match_probability=THRESHOLD)
     n_pred = con.execute(f"SELECT count(*) FROM {pred.physical_name}").fetchall()[0][0]
     con.sql(f"SELECT unique_id, cluster_id FROM {clusters.physical_name}").write_parquet(out)
+    ru = resource.getrusage(resource.RUSAGE_SELF)
     print(json.dumps({"candidate_pairs_above_0.01": n_pred,
+                      "cpu_s": round(ru.ru_utime + ru.ru_stime - cpu0, 2),
                       "inner_wall_s": round(time.perf_counter() - t0, 2),
                       "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
                                            / 1024, 1)}))
