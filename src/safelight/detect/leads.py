@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from safelight.detect.indicators import Hit, IndicatorScore
 from safelight.detect.networks import NetworkResult, NetworkSummary
 from safelight.detect.templates import ClusterSummary
 
@@ -52,6 +53,9 @@ class Lead:
     description: str
     example_ad_ids: list[str]
     parts: list[tuple[bool, str]] = field(default_factory=list)
+    indicator_hits: list[Hit] = field(default_factory=list)
+    indicator_ad: str = ""
+    indicator_text: str = ""
 
 
 def _span_reason(n_ads: int, span: float) -> Reason | None:
@@ -63,11 +67,66 @@ def _span_reason(n_ads: int, span: float) -> Reason | None:
     return None
 
 
+def _indicator_reasons(idx: np.ndarray, scores: Sequence[IndicatorScore] | None,
+                       fraud: np.ndarray | None) -> tuple[list[Reason], int]:
+    """Reasons from the ads' indicator scores and fraud probabilities; and the ad to show."""
+    if not scores and fraud is None:
+        return [], -1
+    reasons: list[Reason] = []
+    best = -1
+    if scores:
+        flagged = [i for i in idx if scores[i].flagged]
+        counts: dict[str, int] = {}
+        for i in idx:
+            for ind in scores[i].indicators:
+                counts[ind] = counts.get(ind, 0) + 1
+        best = int(max(idx, key=lambda i: (scores[i].score, -i)))
+        if flagged:
+            share = len(flagged) / len(idx)
+            top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:4]
+            reasons.append(Reason(
+                "indicators", round(min(0.25, 0.05 + 0.2 * share), 3),
+                f"{len(flagged)} of {len(idx)} ads carry several trafficking/recruitment-fraud "
+                f"indicators (top ad scores {scores[best].score:.2f}; most frequent: "
+                + ", ".join(f"{k} in {v}" for k, v in top) + ")"))
+    if fraud is not None:
+        p = fraud[idx]
+        high = int((p >= 0.5).sum())
+        if high:
+            reasons.append(Reason("fraud_model", round(min(0.2, 0.2 * high / len(idx)), 3),
+                                  f"the recruitment-fraud model gives {high} of {len(idx)} ads a "
+                                  f"probability ≥ 0.5 (highest {p.max():.2f})"))
+            if best < 0:
+                best = int(idx[int(np.argmax(p))])
+    return reasons, best
+
+
 def build_leads(ad_ids: Sequence[str], contacts: Sequence[Sequence[str]],
                 cluster_labels: np.ndarray, clusters: Sequence[ClusterSummary],
                 networks: NetworkResult, network_summaries: Sequence[NetworkSummary],
-                min_ads: int = 3, examples: int = 5) -> list[Lead]:
-    """Rank clusters and networks of at least ``min_ads`` ads (see the module docstring)."""
+                min_ads: int = 3, examples: int = 5,
+                indicator_scores: Sequence[IndicatorScore] | None = None,
+                fraud: np.ndarray | None = None,
+                texts: Sequence[str] | None = None) -> list[Lead]:
+    """Rank clusters and networks of at least ``min_ads`` ads (see the module docstring).
+
+    With ``indicator_scores`` (one per ad, :func:`safelight.detect.indicators.score_text`) a
+    lead whose ads are flagged gains an ``indicators`` reason and carries the hits of its
+    highest-scoring ad (shown, term by term, in the HTML); with ``fraud`` (one probability per
+    ad) a lead gains a ``fraud_model`` reason.
+    """
+
+    def attach(lead: Lead, idx: np.ndarray) -> Lead:
+        extra, best = _indicator_reasons(idx, indicator_scores, fraud)
+        if extra:
+            lead.reasons.extend(extra)
+            lead.score = min(1.0, sum(r.points for r in lead.reasons))
+        if best >= 0 and indicator_scores:
+            lead.indicator_hits = list(indicator_scores[best].hits)
+            lead.indicator_ad = ad_ids[best]
+            lead.indicator_text = texts[best] if texts is not None else ""
+        return lead
+
     labels = np.asarray(cluster_labels)
     net_labels = np.asarray(networks.labels)
     hub_df = {k: d for k, d, _ in networks.hubs}
@@ -104,12 +163,12 @@ def build_leads(ad_ids: Sequence[str], contacts: Sequence[Sequence[str]],
         burst = _span_reason(c.n_ads, c.span_days)
         if burst:
             reasons.append(burst)
-        leads.append(Lead(f"T{c.cluster_id}", "template",
-                          min(1.0, sum(r.points for r in reasons)), reasons, c.n_ads, c.n_sites,
-                          c.n_cities, c.first_posted, c.last_posted, c.template,
-                          [ad_ids[c.example_index]] + [ad_ids[i] for i in idx[:examples]
-                                                       if i != c.example_index][:examples - 1],
-                          c.parts))
+        leads.append(attach(Lead(
+            f"T{c.cluster_id}", "template", min(1.0, sum(r.points for r in reasons)), reasons,
+            c.n_ads, c.n_sites, c.n_cities, c.first_posted, c.last_posted, c.template,
+            [ad_ids[c.example_index]] + [ad_ids[i] for i in idx[:examples]
+                                         if i != c.example_index][:examples - 1],
+            c.parts), idx))
     n_order = np.argsort(net_labels, kind="stable")
     n_starts = np.searchsorted(net_labels[n_order], np.arange(int(net_labels.max(initial=-1)) + 2))
     for s in network_summaries:
@@ -135,10 +194,10 @@ def build_leads(ad_ids: Sequence[str], contacts: Sequence[Sequence[str]],
         burst = _span_reason(s.n_ads, s.span_days)
         if burst:
             reasons.append(burst)
-        leads.append(Lead(f"N{s.network_id}", "network",
-                          min(1.0, sum(r.points for r in reasons)), reasons, s.n_ads, s.n_sites,
-                          s.n_cities, s.first_posted, s.last_posted, "; ".join(s.contacts),
-                          [ad_ids[i] for i in idx[:examples]]))
+        leads.append(attach(Lead(
+            f"N{s.network_id}", "network", min(1.0, sum(r.points for r in reasons)), reasons,
+            s.n_ads, s.n_sites, s.n_cities, s.first_posted, s.last_posted,
+            "; ".join(s.contacts), [ad_ids[i] for i in idx[:examples]]), idx))
     leads.sort(key=lambda ld: (-ld.score, -ld.n_ads, ld.lead_id))
     return leads
 
@@ -148,6 +207,20 @@ table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;pad
 vertical-align:top;text-align:left}mark{background:#ffe08a;padding:0 .15em;border-radius:3px}
 .note{background:#eef4ff;padding:.8em;border-radius:6px}.t{font-size:.9em;max-width:40em}
 .score{font-weight:bold}ul{margin:0;padding-left:1.1em}"""
+
+
+def _hits_html(ld: Lead) -> str:
+    """The indicator hits of a lead's top ad: each term in context, with indicator and source."""
+    e = html.escape
+    items = []
+    for h in ld.indicator_hits[:12]:
+        t = ld.indicator_text
+        ctx = (f"…{e(t[max(0, h.start - 40):h.start])}<mark>{e(t[h.start:h.end])}</mark>"
+               f"{e(t[h.end:h.end + 40])}…") if t else f"<mark>{e(h.matched)}</mark>"
+        items.append(f"<li><b>{e(h.name)}</b>: {ctx} <small>(term “{e(h.term)}”, "
+                     f"{e(h.language)}; ILO: {e(h.ilo)}; {e(', '.join(h.sources))})</small></li>")
+    return (f"<li>indicators in ad {e(ld.indicator_ad)}:<ul class=hits>{''.join(items)}</ul>"
+            "</li>")
 
 
 def render_html(leads: Sequence[Lead], n_ads: int, n_leads: int) -> str:
@@ -161,6 +234,8 @@ def render_html(leads: Sequence[Lead], n_ads: int, n_leads: int) -> str:
             text = e(ld.description)
         reasons = "".join(f"<li>{e(r.text)} <small>(+{r.points:.2f})</small></li>"
                           for r in ld.reasons)
+        if ld.indicator_hits:
+            reasons += _hits_html(ld)
         rows.append(
             f"<tr><td>{rank}</td><td>{e(ld.lead_id)}<br><small>{e(ld.kind)}</small></td>"
             f"<td class=score>{ld.score:.2f}</td><td><ul>{reasons}</ul></td>"
@@ -177,7 +252,9 @@ def render_html(leads: Sequence[Lead], n_ads: int, n_leads: int) -> str:
         "<p class=note>These are <b>leads for a human</b>, never verdicts: a template shared by "
         "many ads or a phone number shared across ads is a pattern worth a look, and most such "
         "patterns are innocent. Each score is the sum of the reasons listed next to it. "
-        "Highlighted words are the template's variable slots.</p>"
+        "Highlighted words are the template's variable slots; under the reasons, highlighted "
+        "words are indicator terms, each with its indicator and source. Indicators are only "
+        "ever combined: a single one never flags an ad.</p>"
         f"<p>{n_ads} ads analysed, {n_leads} leads; showing the first {len(leads)}.</p>"
         "<table><tr><th>#</th><th>lead</th><th>score</th><th>reasons</th><th>reach</th>"
         f"<th>template / contact points</th></tr>{''.join(rows)}</table></body></html>")

@@ -8,11 +8,15 @@ Contract
   rule and reason — never dropped: ``rows_read == len(ads) + len(quarantine)``. File-level
   faults raise :class:`~safelight.errors.InputFileError`; a missing column raises
   :class:`~safelight.errors.UsageError` naming the columns that exist.
-* :func:`analyse` runs the stages on an :class:`AdTable` and returns an :class:`Analysis`.
+* :func:`analyse` runs the stages on an :class:`AdTable` and returns an :class:`Analysis`:
+  contact points and indicator hits per ad (:mod:`safelight.detect.indicators`), optionally
+  a recruitment-fraud probability per ad (:mod:`safelight.detect.fraud`), template clusters,
+  contact networks and leads.
 * :func:`write_outputs` writes ``clusters.csv`` (``ad_id,cluster_id``), ``networks.csv``
   (``ad_id,network_id,contact_points``), ``templates.csv``, ``network_summary.csv``,
-  ``hubs.csv``, ``leads.csv``, ``leads.html``, ``quarantine.csv`` and ``summary.json`` (counts,
-  settings, software version) into a folder.
+  ``hubs.csv``, ``ad_scores.csv`` (indicator score, flag and every hit explained, fraud
+  probability and its reasons), ``leads.csv``, ``leads.html``, ``quarantine.csv`` and
+  ``summary.json`` (counts, settings, software version) into a folder.
 """
 
 from __future__ import annotations
@@ -26,8 +30,12 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from safelight import __version__
 from safelight.detect.contacts import extract_contacts
+from safelight.detect.fraud import FraudModel
+from safelight.detect.indicators import IndicatorScore, Lexicon, load_lexicon, score_text
 from safelight.detect.leads import Lead, build_leads, render_html
 from safelight.detect.networks import (
     NetworkResult,
@@ -44,7 +52,8 @@ from safelight.detect.templates import (
 )
 from safelight.errors import UsageError
 
-__all__ = ["AdTable", "Analysis", "analyse", "extract_all", "read_ads", "write_outputs"]
+__all__ = ["AdTable", "Analysis", "analyse", "extract_all", "read_ads", "score_all",
+           "write_outputs"]
 
 log = logging.getLogger("safelight.detect.pipeline")
 
@@ -79,6 +88,11 @@ class Analysis:
     timings: dict[str, float]
     quarantine: list[dict[str, str]] = field(default_factory=list)
     rows_read: int = 0
+    indicators: list[IndicatorScore] = field(default_factory=list)
+    fraud: np.ndarray | None = None
+    fraud_reasons: list[str] = field(default_factory=list)
+    lexicon_path: str = ""
+    fraud_model_info: dict[str, object] = field(default_factory=dict)
 
 
 def read_ads(path: str | Path, text_column: str = "text", id_column: str = "id",
@@ -153,26 +167,60 @@ def _extract_chunk(args: tuple[list[str], list[str]]) -> list[list[str]]:
     return [[c.key for c in extract_contacts(t, r)] for t, r in zip(texts, regions, strict=True)]
 
 
+def _indicator_chunk(args: tuple[list[str], str]) -> list[IndicatorScore]:
+    texts, lexicon_path = args
+    lex = load_lexicon(lexicon_path)
+    return [score_text(t, lex) for t in texts]
+
+
+def _in_chunks(fn, parts: list, workers: int) -> list:  # noqa: ANN001
+    if workers <= 1 or len(parts) <= 1:
+        return [k for p in parts for k in fn(p)]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return [k for res in pool.map(fn, parts) for k in res]
+
+
 def extract_all(texts: Sequence[str], regions: Sequence[str], workers: int = 1,
                 chunk: int = 5_000) -> list[list[str]]:
     """Contact keys of every ad; with ``workers > 1`` chunks run in worker processes."""
     parts = [(list(texts[i:i + chunk]), list(regions[i:i + chunk]))
              for i in range(0, len(texts), chunk)]
-    if workers <= 1 or len(parts) <= 1:
-        return [k for p in parts for k in _extract_chunk(p)]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        return [k for res in pool.map(_extract_chunk, parts) for k in res]
+    return _in_chunks(_extract_chunk, parts, workers)
+
+
+def score_all(texts: Sequence[str], lexicon: Lexicon, workers: int = 1,
+              chunk: int = 5_000) -> list[IndicatorScore]:
+    """Indicator score (hits, score, flag) of every ad; chunks in worker processes."""
+    parts = [(list(texts[i:i + chunk]), lexicon.path) for i in range(0, len(texts), chunk)]
+    return _in_chunks(_indicator_chunk, parts, workers)
 
 
 def analyse(ads: AdTable, settings: ClusterSettings | None = None, workers: int = 1,
-            quarantine: list[dict[str, str]] | None = None, rows_read: int | None = None
-            ) -> Analysis:
-    """Run contact extraction, template clustering, contact networks and leads on ``ads``."""
+            quarantine: list[dict[str, str]] | None = None, rows_read: int | None = None,
+            lexicon: Lexicon | None = None, indicators: bool = True,
+            fraud_model: FraudModel | None = None) -> Analysis:
+    """Run contact extraction, indicators, the fraud model (if given), template clustering,
+    contact networks and leads on ``ads``."""
     s = settings or ClusterSettings()
     timings: dict[str, float] = {}
     t = time.perf_counter()
     contacts = extract_all(ads.text, ads.region or ["US"] * len(ads), workers)
     timings["contacts"] = time.perf_counter() - t
+    lex = lexicon or load_lexicon()
+    scores: list[IndicatorScore] = []
+    if indicators:
+        t = time.perf_counter()
+        scores = score_all(ads.text, lex, workers)
+        timings["indicators"] = time.perf_counter() - t
+    fraud = None
+    fraud_reasons: list[str] = []
+    if fraud_model is not None:
+        t = time.perf_counter()
+        fraud = fraud_model.predict_proba(ads.text, fraud_model.prevalence)
+        fraud_reasons = ["; ".join(f"{d} ({v:+.2f})" for d, v in
+                                   fraud_model.reasons(ads.text[i], 3))
+                         if fraud[i] >= 0.5 else "" for i in range(len(ads))]
+        timings["fraud_model"] = time.perf_counter() - t
     t = time.perf_counter()
     clusters = cluster_ads(ads.text, s, contacts)
     timings["clusters"] = time.perf_counter() - t
@@ -187,10 +235,13 @@ def analyse(ads: AdTable, settings: ClusterSettings | None = None, workers: int 
     timings["networks"] = time.perf_counter() - t
     t = time.perf_counter()
     leads = build_leads(ads.ad_id, contacts, clusters.labels, summaries, networks,
-                        net_summaries)
+                        net_summaries, indicator_scores=scores or None, fraud=fraud,
+                        texts=ads.text)
     timings["leads"] = time.perf_counter() - t
     return Analysis(ads, contacts, clusters, summaries, networks, net_summaries, leads, s,
-                    timings, quarantine or [], rows_read if rows_read is not None else len(ads))
+                    timings, quarantine or [], rows_read if rows_read is not None else len(ads),
+                    scores, fraud, fraud_reasons, lex.path if indicators else "",
+                    dict(fraud_model.info) if fraud_model is not None else {})
 
 
 def _write_csv(path: Path, header: list[str], rows: Sequence[Sequence[object]]) -> None:
@@ -229,11 +280,24 @@ def write_outputs(analysis: Analysis, out_dir: str | Path, html_limit: int = 200
     _write_csv(out / "leads.csv",
                ["rank", "lead_id", "kind", "score", "n_ads", "n_sites", "n_cities",
                 "first_posted", "last_posted", "reasons", "template_or_contacts",
-                "example_ad_ids"],
+                "example_ad_ids", "indicator_hits"],
                [(r, ld.lead_id, ld.kind, round(ld.score, 3), ld.n_ads, ld.n_sites, ld.n_cities,
                  ld.first_posted, ld.last_posted, " | ".join(x.text for x in ld.reasons),
-                 ld.description, ";".join(ld.example_ad_ids))
+                 ld.description, ";".join(ld.example_ad_ids),
+                 " | ".join(f"{ld.indicator_ad}: {h.explain()}" for h in ld.indicator_hits))
                 for r, ld in enumerate(a.leads, 1)])
+    if a.indicators or a.fraud is not None:
+        _write_csv(out / "ad_scores.csv",
+                   ["ad_id", "indicator_score", "indicator_flag", "indicators", "hits",
+                    "fraud_probability", "fraud_reasons"],
+                   [(ids[i],
+                     round(a.indicators[i].score, 4) if a.indicators else "",
+                     int(a.indicators[i].flagged) if a.indicators else "",
+                     ";".join(a.indicators[i].indicators) if a.indicators else "",
+                     " | ".join(a.indicators[i].reasons()) if a.indicators else "",
+                     round(float(a.fraud[i]), 4) if a.fraud is not None else "",
+                     a.fraud_reasons[i] if a.fraud_reasons else "")
+                    for i in range(len(ids))])
     _write_csv(out / "quarantine.csv", ["row", "rule", "message", "raw"],
                [(q["row"], q["rule"], q["message"], q["raw"]) for q in a.quarantine])
     (out / "leads.html").write_text(render_html(a.leads[:html_limit], len(a.ads),
@@ -243,6 +307,10 @@ def write_outputs(analysis: Analysis, out_dir: str | Path, html_limit: int = 200
         "rows_read": a.rows_read, "ads": len(a.ads), "quarantined": len(a.quarantine),
         "clusters_2plus": len(a.cluster_summaries), "networks_2plus": len(a.network_summaries),
         "hub_contact_points": len(a.networks.hubs), "leads": len(a.leads),
+        "indicator_flagged_ads": sum(1 for x in a.indicators if x.flagged),
+        "ads_with_indicator_hits": sum(1 for x in a.indicators if x.indicators),
+        "fraud_probability_ge_0_5": (int((a.fraud >= 0.5).sum()) if a.fraud is not None
+                                     else None),
         "boilerplate_examples": [b[0] for b in a.clusters.boilerplate[:15]],
         "timings_s": {k: round(v, 3) for k, v in {**a.timings, **{
             f"clusters.{k}": v for k, v in a.clusters.timings.items()}}.items()},
@@ -254,7 +322,8 @@ def write_outputs(analysis: Analysis, out_dir: str | Path, html_limit: int = 200
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False), "utf-8")
     (out / "settings.json").write_text(json.dumps(
-        {"version": 1, "software": __version__, "cluster": a.settings.as_dict()}, indent=2),
+        {"version": 1, "software": __version__, "cluster": a.settings.as_dict(),
+         "lexicon": a.lexicon_path, "fraud_model": a.fraud_model_info}, indent=2),
         "utf-8")
     return out
 

@@ -342,6 +342,43 @@ CREATE VIEW case_referrals AS
            r.service_id, r.reason, r.needs, r.caseworker, c.consent AS case_consent
     FROM refer_referrals r JOIN cases c USING (contributor, record_id);
 """),
+    (8, "detect: detection runs and leads for review", """
+CREATE TABLE detect_runs (
+    run_id VARCHAR PRIMARY KEY,          -- 'D' + 12 hex digits of the input hash and time
+    started_at TIMESTAMP NOT NULL,
+    finished_at TIMESTAMP NOT NULL,
+    actor VARCHAR NOT NULL,
+    software_version VARCHAR NOT NULL,
+    input_name VARCHAR NOT NULL,
+    input_sha256 VARCHAR NOT NULL,
+    settings JSON NOT NULL,              -- cluster settings, lexicon, fraud model (if any)
+    summary JSON NOT NULL,               -- counts as in summary.json
+    ads BIGINT NOT NULL,
+    quarantined BIGINT NOT NULL,
+    leads BIGINT NOT NULL,
+    audit_seq BIGINT NOT NULL            -- the audit_log entry that records the run
+);
+CREATE TABLE detect_leads (
+    run_id VARCHAR NOT NULL,
+    lead_id VARCHAR NOT NULL,            -- 'T<n>' template cluster | 'N<n>' contact network
+    kind VARCHAR NOT NULL,               -- template | network
+    rank INTEGER NOT NULL,
+    score DOUBLE NOT NULL,               -- 0..1, the capped sum of the reasons' points
+    n_ads INTEGER NOT NULL,
+    n_sites INTEGER NOT NULL,
+    n_cities INTEGER NOT NULL,
+    first_posted VARCHAR,
+    last_posted VARCHAR,
+    description VARCHAR NOT NULL,        -- template with slots, or contact points
+    reasons JSON NOT NULL,               -- [{code, points, text}] explaining the score
+    ad_ids JSON NOT NULL,                -- example ad ids
+    status VARCHAR NOT NULL DEFAULT 'open',  -- open | reviewing | dismissed | escalated
+    reviewed_by VARCHAR,
+    reviewed_at TIMESTAMP,
+    review_note VARCHAR,
+    PRIMARY KEY (run_id, lead_id)
+);
+"""),
 ]
 
 # Stages add their migration as a new (version, description, SQL) entry above; keep versions unique.

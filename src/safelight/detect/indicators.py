@@ -1,0 +1,318 @@
+"""Trafficking and recruitment-fraud indicators in ad text: every hit explained, combined score.
+
+Contract
+--------
+* :func:`load_lexicon` reads ``indicators.yaml`` (shipped next to this module; documented there,
+  with the ILO indicator and the study behind every entry) or another file of the same shape.
+  It refuses (:class:`IndicatorLexiconError`) a lexicon where one indicator alone would reach the
+  flag level, so **a single indicator never flags an ad** by construction.
+* :func:`find_indicators` returns the :class:`Hit` objects of one text: indicator, the lexicon
+  term, its language, the character span in the *original* text, the matched words, the ILO
+  indicator and the sources. Matching folds case, diacritics and apostrophes (``fără`` =
+  ``fara``, ``ЖИТЛО`` = ``житло``), lets a term's words stand up to ``gap`` words apart, and a
+  word ending in ``*`` matches inflected forms (``житл*``). One rule is numeric: a pay amount in
+  EUR/USD/GBP far above what unskilled work earns (see :data:`HIGH_PAY`) counts as ``easy_money``.
+* :func:`score_hits` combines the *distinct* indicators hit into a probability
+  ``1 / (1 + exp(-(prior + Σ weight)))`` (weights are log-likelihood ratios; many hits of one
+  indicator count once) and says whether the ad is *flagged*: score ≥ ``flag_score`` and at least
+  ``flag_min_indicators`` distinct indicators. A flag is a prompt for a human, never a verdict.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from safelight.errors import SafelightError
+
+__all__ = ["HIGH_PAY", "Hit", "Indicator", "IndicatorLexiconError", "IndicatorScore", "Lexicon",
+           "find_indicators", "fold", "load_lexicon", "score_hits", "score_text"]
+
+DEFAULT_LEXICON = Path(__file__).with_name("indicators.yaml")
+_TOKEN_RE = re.compile(r"\w+(?:['’ʼ`]\w+)*")
+_APOSTROPHES = str.maketrans("", "", "'’ʼ`")
+
+#: Pay per period (EUR, USD or GBP) from which an offer is "far above market" for work that asks
+#: no qualification: about 3x the 2024 EU median hourly/daily/weekly/monthly gross wage.
+HIGH_PAY = {"hour": 60.0, "day": 450.0, "week": 2500.0, "month": 9000.0}
+_CUR = r"(?:€|\$|£|eur|euro|euros|usd|dollars?|gbp|pounds?|євро|евро|долар\w*|доллар\w*)"
+_NUM = r"(\d{1,3}(?:[ .,]\d{3})+|\d+)(?:[.,]\d{1,2})?"
+_PERIODS = {
+    "hour": r"hour|hr|h|час|годину|hora|ora",
+    "day": r"day|daily|день|сутки|добу|dia|día|zi",
+    "week": r"week|weekly|неделю|тиждень|semana|saptamana|săptămână",
+    "month": r"month|monthly|mo|месяц|місяць|mes|luna|lună",
+}
+_PERIOD = "|".join(f"(?P<{k}>{v})" for k, v in _PERIODS.items())
+_PAY_RE = re.compile(
+    rf"(?:{_CUR}\s?{_NUM}|{_NUM}\s?{_CUR})\s*(?:/|per|a|an|в|на|за|al|por|pe|la)?\s*(?:{_PERIOD})\b",
+    re.IGNORECASE)
+
+
+class IndicatorLexiconError(SafelightError):
+    """The indicator lexicon file is malformed or would let one indicator flag an ad."""
+
+    exit_code = 4
+
+
+class _FoldTable(dict):
+    """``str.translate`` table filled on first use: a character -> its folded form."""
+
+    def __missing__(self, code: int) -> str:
+        decomposed = unicodedata.normalize("NFKD", chr(code))
+        folded = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+        folded = folded.translate(_APOSTROPHES)
+        self[code] = folded
+        return folded
+
+
+_FOLD = _FoldTable()
+
+
+def fold(text: str) -> str:
+    """Case-, diacritic- and apostrophe-folded form of ``text`` (the matching view)."""
+    return text.translate(_FOLD)
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One lexicon entry: ``terms`` maps a language code to its term strings."""
+
+    id: str
+    name: str
+    ilo: str
+    sources: tuple[str, ...]
+    weight: float
+    terms: dict[str, tuple[str, ...]]
+    rule: str | None = None
+
+
+@dataclass
+class Lexicon:
+    """The loaded lexicon and its combination settings."""
+
+    indicators: dict[str, Indicator]
+    sources: dict[str, str]
+    prior_log_odds: float
+    flag_score: float
+    flag_min_indicators: int
+    gap: int
+    path: str
+    # first word of a term -> (indicator id, language, term, compiled term); exact and prefix
+    _exact: dict[str, list[_Term]] = field(default_factory=dict, repr=False)
+    _prefix: dict[str, list[_Term]] = field(default_factory=dict, repr=False)
+    _prefix_lengths: tuple[int, ...] = field(default=(), repr=False)
+
+    def single_indicator_score(self, indicator_id: str) -> float:
+        """Score of an ad whose only hit is ``indicator_id``."""
+        return _sigmoid(self.prior_log_odds + self.indicators[indicator_id].weight)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One indicator found in a text: where (``start``/``end`` in the original text) and why."""
+
+    indicator: str
+    name: str
+    term: str
+    language: str
+    start: int
+    end: int
+    matched: str
+    ilo: str
+    sources: tuple[str, ...]
+
+    def explain(self) -> str:
+        """One line in words: what was found, which indicator it is, and on whose authority."""
+        return (f"{self.name} — “{self.matched}” (term “{self.term}”, {self.language}, "
+                f"chars {self.start}–{self.end}; ILO: {self.ilo}; {', '.join(self.sources)})")
+
+
+@dataclass(frozen=True)
+class IndicatorScore:
+    """Combined score of one ad: probability, flag, and the distinct indicators behind it."""
+
+    score: float
+    flagged: bool
+    indicators: tuple[str, ...]
+    hits: tuple[Hit, ...]
+
+    def reasons(self) -> list[str]:
+        """The explanation of every hit, one line each (empty when nothing was found)."""
+        return [h.explain() for h in self.hits]
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+_Term = tuple[str, str, str, "re.Pattern[str]"]
+
+
+def _term_words(term: str) -> list[str]:
+    words = [fold(w) for w in _TOKEN_RE.findall(term.replace("*", "STAR_MARK"))]
+    if not words:
+        raise IndicatorLexiconError(f"indicator term {term!r} has no word — remove it")
+    return words
+
+
+def _term_regex(term: str, gap: int) -> str:
+    words = _term_words(term)
+    parts = []
+    for w in words:
+        if w.endswith("star_mark"):
+            parts.append(re.escape(w[:-len("star_mark")]) + r"\S*")
+        else:
+            parts.append(re.escape(w) + r"(?!\S)")
+    between = rf"(?:\s\S+){{0,{gap}}}?\s"
+    return r"(?<!\S)" + between.join(parts)
+
+
+def _parse(data: object, path: str) -> Lexicon:
+    if not isinstance(data, dict) or not isinstance(data.get("indicators"), list):
+        raise IndicatorLexiconError(f"{path}: expected a mapping with an 'indicators' list — "
+                                    "see src/safelight/detect/indicators.yaml for the shape")
+    sources = {str(k): str(v) for k, v in (data.get("sources") or {}).items()}
+    indicators: dict[str, Indicator] = {}
+    for k, raw in enumerate(data["indicators"]):
+        where = f"{path}: indicators[{k}]"
+        try:
+            ind = Indicator(id=str(raw["id"]), name=str(raw["name"]), ilo=str(raw["ilo"]),
+                            sources=tuple(str(s) for s in raw["sources"]),
+                            weight=float(raw["weight"]),
+                            terms={str(lang): tuple(str(t) for t in ts)
+                                   for lang, ts in raw["terms"].items()},
+                            rule=raw.get("rule"))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise IndicatorLexiconError(f"{where}: missing or invalid field ({exc}) — each "
+                                        "indicator needs id, name, ilo, sources, weight, terms"
+                                        ) from exc
+        unknown = [s for s in ind.sources if s not in sources]
+        if unknown:
+            raise IndicatorLexiconError(f"{where} ({ind.id}): source(s) {unknown} not in "
+                                        "'sources' — cite them there")
+        if ind.id in indicators:
+            raise IndicatorLexiconError(f"{where}: indicator id {ind.id!r} repeated")
+        indicators[ind.id] = ind
+    lex = Lexicon(indicators=indicators, sources=sources,
+                  prior_log_odds=float(data.get("prior_log_odds", -3.0)),
+                  flag_score=float(data.get("flag_score", 0.5)),
+                  flag_min_indicators=int(data.get("flag_min_indicators", 2)),
+                  gap=int(data.get("gap", 2)), path=path)
+    if lex.flag_min_indicators < 2:
+        raise IndicatorLexiconError(f"{path}: flag_min_indicators must be at least 2 (a single "
+                                    "indicator never flags an ad)")
+    for ind in indicators.values():
+        if lex.single_indicator_score(ind.id) >= lex.flag_score:
+            raise IndicatorLexiconError(
+                f"{path}: indicator {ind.id!r} alone scores "
+                f"{lex.single_indicator_score(ind.id):.2f} ≥ flag_score {lex.flag_score} — "
+                "lower its weight or the prior (a single indicator must never flag an ad)")
+    for ind in indicators.values():
+        for lang, ts in ind.terms.items():
+            for t in ts:
+                first = _term_words(t)[0]
+                entry = (ind.id, lang, t, re.compile(_term_regex(t, lex.gap)))
+                if first.endswith("star_mark"):
+                    lex._prefix.setdefault(first[:-len("star_mark")], []).append(entry)
+                else:
+                    lex._exact.setdefault(first, []).append(entry)
+    lex._prefix_lengths = tuple(sorted({len(k) for k in lex._prefix}))
+    return lex
+
+
+@lru_cache(maxsize=8)
+def _load_cached(path: str) -> Lexicon:
+    try:
+        data = yaml.safe_load(Path(path).read_text("utf-8"))
+    except OSError as exc:
+        raise IndicatorLexiconError(f"{path}: cannot read the indicator lexicon ({exc})") from exc
+    except yaml.YAMLError as exc:
+        raise IndicatorLexiconError(f"{path}: not valid YAML ({exc}) — fix the file") from exc
+    return _parse(data, path)
+
+
+def load_lexicon(path: str | Path | None = None) -> Lexicon:
+    """The lexicon at ``path`` (default: the shipped ``indicators.yaml``), parsed and checked."""
+    return _load_cached(str(Path(path or DEFAULT_LEXICON).resolve()))
+
+
+def _high_pay(text: str) -> list[tuple[int, int, str]]:
+    found = []
+    for m in _PAY_RE.finditer(text):
+        amount = next(g for g in m.groups()[:2] if g)
+        value = float(re.sub(r"[ .,]", "", amount))
+        period = next(k for k in HIGH_PAY if m.group(k))
+        if value >= HIGH_PAY[period]:
+            found.append((m.start(), m.end(), f"pay ≥ {HIGH_PAY[period]:g} per {period}"))
+    return found
+
+
+def find_indicators(text: str | None, lexicon: Lexicon | None = None) -> list[Hit]:
+    """Every indicator hit in ``text``, in text order (see the module docstring)."""
+    if not text:
+        return []
+    lex = lexicon or load_lexicon()
+    spans = [(m.start(), m.end()) for m in _TOKEN_RE.finditer(text)]
+    if not spans:
+        return []
+    folded = [fold(text[a:b]) for a, b in spans]
+    starts, pos = [], 0
+    for w in folded:
+        starts.append(pos)
+        pos += len(w) + 1
+    joined = " ".join(folded)
+    found: dict[str, list[tuple[int, int, str, str]]] = {}
+    exact, prefix, lengths = lex._exact, lex._prefix, lex._prefix_lengths
+    for t0, w in enumerate(folded):
+        candidates = exact.get(w, [])
+        for k in lengths:
+            if k > len(w):
+                break
+            more = prefix.get(w[:k])
+            if more:
+                candidates = candidates + more
+        for ind_id, lang, term, rx in candidates:
+            m = rx.match(joined, starts[t0])
+            if m:
+                t1 = bisect.bisect_right(starts, m.end() - 1) - 1
+                found.setdefault(ind_id, []).append((spans[t0][0], spans[t1][1], term, lang))
+    for ind_id, ind in lex.indicators.items():
+        if ind.rule == "high_pay":
+            found.setdefault(ind_id, []).extend((a, b, why, "numeric")
+                                                for a, b, why in _high_pay(text))
+    hits: list[Hit] = []
+    for ind_id, cands in found.items():
+        ind = lex.indicators[ind_id]
+        end = -1
+        for a, b, term, lang in sorted(cands, key=lambda c: (c[0], -c[1])):
+            if a >= end:  # overlapping hits of one indicator count once (the longest first)
+                hits.append(Hit(ind_id, ind.name, term, lang, a, b, text[a:b], ind.ilo,
+                                ind.sources))
+                end = b
+    hits.sort(key=lambda h: (h.start, h.indicator))
+    return hits
+
+
+def score_hits(hits: Sequence[Hit], lexicon: Lexicon | None = None) -> IndicatorScore:
+    """Combine hits into a score and a flag (distinct indicators only; see the module)."""
+    lex = lexicon or load_lexicon()
+    distinct = tuple(sorted({h.indicator for h in hits}))
+    logit = lex.prior_log_odds + sum(lex.indicators[i].weight for i in distinct)
+    score = _sigmoid(logit)
+    flagged = score >= lex.flag_score and len(distinct) >= lex.flag_min_indicators
+    return IndicatorScore(score, flagged, distinct, tuple(hits))
+
+
+def score_text(text: str | None, lexicon: Lexicon | None = None) -> IndicatorScore:
+    """:func:`find_indicators` then :func:`score_hits`."""
+    lex = lexicon or load_lexicon()
+    return score_hits(find_indicators(text, lex), lex)
