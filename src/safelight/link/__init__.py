@@ -19,8 +19,14 @@ fitted model (JSON). Guarantees:
 Stages: :mod:`~safelight.link.prepare` (normalisation via :mod:`safelight.identity.normalise`),
 :mod:`~safelight.link.blocking`, :mod:`~safelight.link.compare`, :mod:`~safelight.link.model`,
 :mod:`~safelight.link.cluster`, :mod:`~safelight.link.pipeline`, :mod:`~safelight.link.hub`;
-:mod:`~safelight.link.evaluate` scores a clustering against a ground truth. Not yet here:
-privacy-preserving encodings, two-source one-to-one linkage, review decisions fed back.
+:mod:`~safelight.link.evaluate` scores a clustering against a ground truth.
+
+Privacy-preserving linkage (no clear value at the hub): :mod:`~safelight.link.encoded` reads
+contribution packages of :mod:`safelight.identity.encode` and compares Bloom filters
+(noise-corrected Dice); :mod:`~safelight.link.pprl` blocks (keyed keys + LSH), scores with the
+same :mod:`~safelight.link.model` and clusters; :mod:`~safelight.link.onetoone` is the
+one-to-one assignment for two-source linkage. Not yet here: PPRL inside :func:`link_hub`,
+review decisions fed back.
 """
 
 from safelight.link.evaluate import pairwise_scores
