@@ -187,7 +187,7 @@ def _store_services(hub: Hub, records: list[hsds.ServiceRecord], import_id: int,
             nonce, ct = vault.seal(key, r.service_id, lid, plain)  # key checked by the caller
             sealed_rows.append((r.service_id, lid, key.key_id, nonce, ct, now))
         for lid, blob in r.sealed:
-            key_id, nonce, ct = hsds._sealed_parts(blob)
+            key_id, nonce, ct = hsds.sealed_parts(blob)
             sealed_rows.append((r.service_id, lid, key_id, nonce, ct, now))
     types = {"needs": pa.list_(pa.string()), "languages": pa.list_(pa.string()),
              "genders": pa.list_(pa.string()), "nationalities": pa.list_(pa.string()),

@@ -31,6 +31,7 @@ from safelight.errors import SafelightError
 from safelight.refer.hsds import is_confidential
 from safelight.refer.places import load_places
 from safelight.standard import geography
+from safelight.store.hub import Hub
 
 log = logging.getLogger("safelight.refer")
 
@@ -91,7 +92,6 @@ def front_door_card(doc: dict[str, Any]) -> dict[str, Any]:
         "d": needs, "l": [x["code"] for x in doc.get("languages", []) if x.get("code")], "p": phones,
         "a": where or None, "c": addr.get("city"), "y": loc.get("latitude"), "x": loc.get("longitude"),
         "h": _hours(schedules), "k": 1 if door else 0, "e": doc.get("eligibility_description"),
-        "country": None,
     }
 
 
@@ -115,10 +115,7 @@ def render_bundle(docs_by_country: dict[str, list[dict[str, Any]]], *, exit_url:
     if not exit_url.startswith(("https://", "http://", "about:")):
         raise SafelightError(f"exit URL {exit_url!r} must be an http(s) address")
     hotlines = list(load_hotlines())
-    cards = {c: [front_door_card(d) | {"country": c} for d in docs] for c, docs in docs_by_country.items() if docs}
-    for lst in cards.values():
-        for card in lst:
-            card.pop("country")
+    cards = {c: [front_door_card(d) for d in docs] for c, docs in docs_by_country.items() if docs}
     places: dict[str, list] = {}
     for p in load_places():
         places.setdefault(p.country, []).append([p.name, p.latitude, p.longitude])
@@ -142,7 +139,7 @@ def render_bundle(docs_by_country: dict[str, list[dict[str, Any]]], *, exit_url:
     return files
 
 
-def docs_by_country(hub) -> dict[str, list[dict[str, Any]]]:
+def docs_by_country(hub: Hub) -> dict[str, list[dict[str, Any]]]:
     """Public documents of the hub's active services, grouped by country."""
     out: dict[str, list[dict[str, Any]]] = {}
     for country, doc in hub.con.execute(
@@ -152,7 +149,7 @@ def docs_by_country(hub) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-def build_help_finder(hub, out: str | Path, *, exit_url: str = DEFAULT_EXIT_URL) -> dict[str, int]:
+def build_help_finder(hub: Hub, out: str | Path, *, exit_url: str = DEFAULT_EXIT_URL) -> dict[str, int]:
     """Write the help finder for the hub's directory into ``out``; returns bytes per file."""
     out = Path(out)
     files = render_bundle(docs_by_country(hub), exit_url=exit_url)

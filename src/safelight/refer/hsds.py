@@ -181,7 +181,7 @@ def sealed_blob(key_id: str, nonce: bytes, ciphertext: bytes) -> dict[str, str]:
             "ciphertext": base64.b64encode(ciphertext).decode()}
 
 
-def _sealed_parts(blob: Any) -> tuple[str, bytes, bytes]:
+def sealed_parts(blob: Any) -> tuple[str, bytes, bytes]:
     if not isinstance(blob, dict) or blob.get("alg", "AES-256-GCM") != "AES-256-GCM":
         raise ValueError("safelight_sealed must be {alg: AES-256-GCM, key_id, nonce, ciphertext}")
     return (str(blob["key_id"]), base64.b64decode(blob["nonce"], validate=True),
@@ -346,7 +346,7 @@ def check_service(service: Any, organizations: dict[str, dict[str, Any]]) -> tup
             confidential = True
             if "safelight_sealed" in loc:
                 try:
-                    _sealed_parts(loc["safelight_sealed"])
+                    sealed_parts(loc["safelight_sealed"])
                     sealed.append((lid, loc["safelight_sealed"]))
                 except (KeyError, ValueError, TypeError) as exc:
                     bad("location.safelight_sealed", "sealed", lid, f"malformed sealed location ({exc})")
