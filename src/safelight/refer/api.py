@@ -10,8 +10,10 @@ nosniff`` and, for the page, its Content-Security-Policy. Nothing here reads a s
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Response
 
@@ -28,8 +30,14 @@ def _bundle_from_hub(hub_path: Path, exit_url: str) -> dict[str, bytes]:
 
 
 def help_finder_router(hub_path: str | Path | None = None, *, exit_url: str = finder.DEFAULT_EXIT_URL,
-                       bundle: Callable[[], dict[str, bytes]] | None = None) -> APIRouter:
-    """A router serving the public help finder of the hub at ``hub_path`` (or of ``bundle()``)."""
+                       bundle: Callable[[], dict[str, bytes]] | None = None,
+                       refresh_seconds: float = 300.0) -> APIRouter:
+    """A router serving the public help finder of the hub at ``hub_path`` (or of ``bundle()``).
+
+    The files are built on the first request and rebuilt when older than ``refresh_seconds``, so a
+    directory import shows within minutes. A process that already holds the hub open for writing
+    (DuckDB allows one configuration per file) passes ``bundle`` built from its own connection.
+    """
     if bundle is None:
         if hub_path is None:
             raise ValueError("give hub_path or bundle")
@@ -38,11 +46,11 @@ def help_finder_router(hub_path: str | Path | None = None, *, exit_url: str = fi
         def bundle() -> dict[str, bytes]:
             return _bundle_from_hub(path, exit_url)
 
-    state: dict[str, dict[str, bytes]] = {}
+    state: dict[str, Any] = {}
 
     def files() -> dict[str, bytes]:
-        if "files" not in state:
-            state["files"] = bundle()
+        if "files" not in state or time.monotonic() - state["built"] > refresh_seconds:
+            state["files"], state["built"] = bundle(), time.monotonic()
         return state["files"]
 
     def send(name: str) -> Response:
