@@ -30,8 +30,8 @@ from safelight.store import open_hub
 
 HUB_SUFFIXES = (".duckdb", ".db")
 
-#: Tables the indicator queries read that are not in the hub: the report derives them in Python
-#: and registers them with DuckDB. Every report's provenance says how (``derived_tables``), so
+#: Tables the indicator queries read that are not in the hub: the report derives them (in Python,
+#: or as a TEMP table) and registers them with DuckDB. Every report's provenance says how (``derived_tables``), so
 #: the SQL in report.json can be re-run by rebuilding them from the settings and fingerprints.
 DERIVED_TABLES = {
     "origin_class": "GLOTIP: one row per (reporting country, citizenship category code, "
@@ -43,8 +43,8 @@ DERIVED_TABLES = {
     "flows": "hub: one row per (citizenship, country_of_exploitation) pair: flow domestic | "
              "cross_border | not_recorded by geography.is_cross_border, UNODC regions (region "
              "table fingerprint) and UN M49 sub-regions",
-    "person_units": "hub, counting persons: one row per person, built once by the SQL in "
-                    "provenance.counting.sql (safelight.report.units.PERSONS_SQL)",
+    "person_units": "hub, counting persons: a TEMP table, one row per person, built once by "
+                    "the SQL in provenance.counting.sql (safelight.report.units.PERSONS_SQL)",
     "conflict_list": "the conflict-affected countries list (conflict_list.fingerprint): "
                      "(iso3, year, UNODC region of iso3)",
 }

@@ -5,8 +5,8 @@ Contract:
 * :func:`counting_unit` returns a :class:`CountingUnit` whose ``sql`` is a ``WITH c AS (...)``
   prefix: one row per counted unit with the columns the hub indicators read (``grp``,
   ``year_of_registration``, ``gender``, ``citizenship``, ``country_of_exploitation`` and the
-  multi-valued fields); for persons it reads a table computed once by :data:`PERSONS_SQL` and
-  registered as ``person_units`` (that SQL is in the provenance). Only records whose consent
+  multi-valued fields); for persons it reads a TEMP table ``person_units`` computed once by
+  :data:`PERSONS_SQL` (that SQL is in the provenance). Only records whose consent
   allows statistics enter it.
 * **Persons** (default when the hub has a linkage run; store migration 3, ``persons``, written
   by ``safelight.link.hub``): records with the same ``person_id`` are one person. A record
@@ -192,15 +192,11 @@ def counting_unit(con: duckdb.DuckDBPyConnection, choice: UnitChoice = "auto",
         "exploitation, sectors, means of control and recruiter relationship are the union "
         "over the person's records.",
     ]
-    # one row per person, computed once and read by every indicator (not once per query)
-    cur = con.cursor()  # its own result set: the connection may hold an unfinished one
-    try:
-        units = cur.sql(PERSONS_SQL + "SELECT * FROM c").to_arrow_table()
-    finally:
-        cur.close()
-    con.complete()  # finish the fetchone() results above (DuckDB refuses register otherwise)
-    con.register(PERSON_UNITS, units)
-    log.info("%d records counted as %d persons", linked + no_consent + unlinked, units.num_rows)
+    # one row per person, computed once and read by every indicator (not once per query): a
+    # TEMP table lives in memory, so this works on a hub opened read-only
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {PERSON_UNITS} AS {PERSONS_SQL} SELECT * FROM c")
+    n_persons = con.execute(f"SELECT count(*) FROM {PERSON_UNITS}").fetchone()[0]
+    log.info("%d records counted as %d persons", linked + no_consent + unlinked, n_persons)
     return CountingUnit(
         kind="persons", sql=f"WITH c AS (SELECT * FROM {PERSON_UNITS})\n",
         description="persons (records joined by record linkage; records that cannot be linked "
