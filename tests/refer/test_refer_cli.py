@@ -45,6 +45,8 @@ def test_cli_round_trip(tmp_path):
     assert no_consent.exit_code == 8 and "consent" in no_consent.output
     _run("consent", hub, "ngo", "r1", "--caseworker", "ana")
     assert "referral 1" in _run("refer", hub, "ngo", "r1", sid, "--caseworker", "ana").output
+    _run("withdraw-consent", hub, 1, "--actor", "ana")
+    assert _run("refer", hub, "ngo", "r1", sid, "--caseworker", "ana", ok=False).exit_code == 8
 
 
 def test_cli_errors_are_one_line_with_exit_codes(tmp_path):

@@ -149,6 +149,18 @@ def consent(hub: Path, contributor: str, record_id: str, caseworker: str, servic
     click.echo(f"referral consent {cid} recorded for {contributor}/{record_id}")
 
 
+@refer.command("withdraw-consent")
+@_hub
+@click.argument("consent_id", type=int)
+@_actor
+@guarded
+def withdraw_consent(hub: Path, consent_id: int, actor: str | None) -> None:
+    """Withdraw a referral consent (later referrals under it are refused)."""
+    with open_hub(hub) as h:
+        referral.withdraw_consent(h, consent_id, actor=_who(actor))
+    click.echo(f"referral consent {consent_id} withdrawn")
+
+
 @refer.command("refer")
 @_hub
 @click.argument("contributor")

@@ -208,16 +208,6 @@ def _store_services(hub: Hub, records: list[hsds.ServiceRecord], import_id: int,
     report.sealed_locations += len(sealed_rows)
 
 
-def public_services(hub: Hub, *, country: str | None = None) -> list[dict[str, Any]]:
-    """Public HSDS documents of active services (optionally of one country), by name."""
-    sql = "SELECT CAST(public_doc AS VARCHAR) FROM refer_services WHERE status = 'active'"
-    params: list[Any] = []
-    if country:
-        sql += " AND country = ?"
-        params.append(country)
-    return [json.loads(d) for (d,) in hub.con.execute(sql + " ORDER BY name, service_id", params).fetchall()]
-
-
 def organizations(hub: Hub) -> list[dict[str, Any]]:
     return [json.loads(d) for (d,) in hub.con.execute(
         "SELECT CAST(doc AS VARCHAR) FROM refer_organizations ORDER BY organization_id").fetchall()]
@@ -264,11 +254,6 @@ def grant_caseworker(hub: Hub, caseworker: str, *, actor: str, organization: str
                     [caseworker, organization, may_reveal, actor, now_utc()])
         hub.audit(actor, "refer_grant_caseworker", f"caseworker:{caseworker}",
                   {"organization": organization, "may_reveal": may_reveal})
-
-
-def is_caseworker(hub: Hub, caseworker: str) -> bool:
-    return hub.con.execute("SELECT count(*) FROM refer_caseworkers WHERE caseworker = ?",
-                           [caseworker]).fetchone()[0] > 0
 
 
 def reveal_location(hub: Hub, service_id: str, *, key: vault.Key, caseworker: str,

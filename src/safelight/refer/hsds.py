@@ -428,11 +428,6 @@ def _secret_strings(location: dict[str, Any]) -> list[tuple[str, ...]]:
     return out
 
 
-def secret_strings(location: dict[str, Any]) -> list[str]:
-    """Public name of :func:`_secret_strings` (used by tests and the leak check of the finder)."""
-    return _secret_strings(location)
-
-
 def check_organization(org: Any) -> list[Reason]:
     """Reasons an HSDS organization object is quarantined (empty: valid)."""
     if not isinstance(org, dict):
