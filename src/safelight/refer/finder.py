@@ -9,7 +9,8 @@ position, hours, eligibility text); it reads nothing else, so no sealed location
 a Content-Security-Policy that allows only same-origin requests, no cookies, storage or analytics,
 a quick-exit button and Esc key, six languages with Arabic right-to-left, under 100 KB),
 ``sw.js`` (a service worker that keeps what was loaded for offline use), ``hotlines.json`` and
-one ``data/<ISO3>.json`` of cards per country. :func:`build_help_finder` writes them to a folder.
+one ``data/<ISO3>.json`` of cards per country. :func:`build_help_finder` writes them to a folder
+with ``build.json`` (software version, time, counts, SHA-256 of every file).
 The hotlines come from ``data/hotlines.csv``: each row cites the page it was read on.
 """
 
@@ -31,7 +32,7 @@ from safelight.errors import SafelightError
 from safelight.refer.hsds import is_confidential
 from safelight.refer.places import load_places
 from safelight.standard import geography
-from safelight.store.hub import Hub
+from safelight.store.hub import Hub, now_utc
 
 log = logging.getLogger("safelight.refer")
 
@@ -152,7 +153,14 @@ def docs_by_country(hub: Hub) -> dict[str, list[dict[str, Any]]]:
 def build_help_finder(hub: Hub, out: str | Path, *, exit_url: str = DEFAULT_EXIT_URL) -> dict[str, int]:
     """Write the help finder for the hub's directory into ``out``; returns bytes per file."""
     out = Path(out)
-    files = render_bundle(docs_by_country(hub), exit_url=exit_url)
+    docs = docs_by_country(hub)
+    files = render_bundle(docs, exit_url=exit_url)
+    files["build.json"] = json.dumps({
+        "software_version": __version__, "built_at": now_utc().isoformat(timespec="seconds"),
+        "services": sum(len(v) for v in docs.values()), "countries": sorted(docs), "exit_url": exit_url,
+        "hotlines_sha256": hashlib.sha256(_text("data/hotlines.csv").encode()).hexdigest(),
+        "files": {name: hashlib.sha256(content).hexdigest() for name, content in sorted(files.items())},
+    }, indent=1).encode()
     for name, content in files.items():
         path = out / name
         path.parent.mkdir(parents=True, exist_ok=True)
