@@ -203,8 +203,14 @@ def measure(table: CategoricalTable, epsilon: float, delta: float, length: int =
     if not 0 <= row_share < 1:
         raise ReleaseUsageError(f"row share must be in [0, 1) (got {row_share})")
     dp = _opendp()
+    from opendp.mod import OpenDPException
+
     radix = table.radix
     plan = _marginal_plan(table, length)
+    if row_share and float(np.prod(radix.astype(float))) >= 2.0**62:
+        log.warning("rows have too many value combinations for a 64-bit key: no row "
+                    "histogram, the whole budget goes to the marginals")
+        row_share = 0.0
     lo, hi = 1e-6, max(epsilon, 1.0)
     best = None
     for _ in range(40):  # bisection on rho: OpenDP's map decides what fits
@@ -212,7 +218,7 @@ def measure(table: CategoricalTable, epsilon: float, delta: float, length: int =
         try:
             built = _build(dp, radix, plan, mid, row_share, delta)
             fits = built[0].map(1)[0] <= epsilon
-        except Exception:  # opendp raises when delta cannot be met at this rho
+        except OpenDPException:  # raised when delta cannot be met at this rho
             fits = False
         if fits:
             lo, best = mid, built
