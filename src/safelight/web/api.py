@@ -25,6 +25,7 @@ from fastapi import (
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, PlainTextResponse
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from safelight.web import auth, services
 from safelight.web.auth import User
@@ -227,12 +228,22 @@ def release_download(*, rid: Rid, request: Request, user: Annotated[User, Depend
 
 
 @router.get("/dashboard", tags=["report"], summary="The hub report (disclosure-controlled)")
-def dashboard(*, request: Request, user: Annotated[User, Depends(api_role("dashboard"))]) -> dict:
-    d = request.app.state.dashboard.get()
+async def dashboard(*, request: Request,
+                    user: Annotated[User, Depends(api_role("dashboard"))]) -> Response:
+    board = request.app.state.dashboard
+    d = board.cached()
+    body = d.get("_json") if d is not None else None
+    if body is None:
+        body = await run_in_threadpool(_dashboard_json, board)
+    return Response(body, media_type="application/json")
+
+
+def _dashboard_json(board) -> bytes:
+    d = board.get()
     if "_json" not in d:  # serialised once per computation of the report
         d["_json"] = json.dumps({"empty": d["empty"], "report": d["record"]},
                                 ensure_ascii=False, default=str).encode("utf-8")
-    return Response(d["_json"], media_type="application/json")
+    return d["_json"]
 
 
 @router.get("/users", tags=["users"])

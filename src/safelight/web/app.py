@@ -41,6 +41,31 @@ SECURITY_HEADERS = {
 }
 
 
+class SecurityHeaders:
+    """Pure ASGI middleware: adds :data:`SECURITY_HEADERS` (and HSTS) to every response that
+    does not set them itself."""
+
+    def __init__(self, app, hsts: bool) -> None:
+        self.app = app
+        extra = {"Strict-Transport-Security": "max-age=31536000"} if hsts else {}
+        self.headers = [(k.lower().encode(), v.encode())
+                        for k, v in {**SECURITY_HEADERS, **extra}.items()]
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message) -> None:
+            if message["type"] == "http.response.start":
+                present = {k.lower() for k, _ in message.get("headers", [])}
+                message["headers"] = [*message.get("headers", []),
+                                      *((k, v) for k, v in self.headers if k not in present)]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 def _status_of(exc: SafelightError) -> int:
     if isinstance(exc, services.Forbidden):
         return 403
@@ -74,14 +99,7 @@ def create_app(hub_path: str | Path, settings: WebSettings | None = None) -> Fas
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(packages=[("safelight.web", "static")]), name="static")
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next):
-        response = await call_next(request)
-        for k, v in SECURITY_HEADERS.items():
-            response.headers.setdefault(k, v)
-        if settings.cookie_secure:
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-        return response
+    app.add_middleware(SecurityHeaders, hsts=settings.cookie_secure)
 
     def _is_api(request: Request) -> bool:
         return request.url.path.startswith("/api/")

@@ -305,6 +305,30 @@ def login(state: HubState, limiter: LoginLimiter, username: str, password: str,
     return start_session(state, row["username"], "full")
 
 
+SLOW = object()  # cached_session_user: the answer needs the hub (use session_user)
+
+
+def cached_session_user(state: HubState, session_id: str | None) -> User | None | object:
+    """:func:`session_user` from memory only, without waiting for the hub's lock (for the
+    event loop): the user, ``None`` (no such live session), or :data:`SLOW` when the answer
+    needs the hub (not cached, expired, or ``last_seen_at`` due to be written)."""
+    if not session_id:
+        return None
+    row = state.sessions.get(_digest(session_id))
+    if row is None:
+        return SLOW
+    if row["stage"] != "full" or not row["active"]:
+        return None
+    s = state.settings
+    now = now_utc()
+    if (now - row["last_seen_at"] > dt.timedelta(minutes=s.idle_minutes)
+            or now - row["created_at"] > dt.timedelta(hours=s.session_hours)
+            or now - row["written_at"] > dt.timedelta(seconds=60)):
+        return SLOW
+    row["last_seen_at"] = now
+    return User(row["username"], row["role"], row["contributor"], row["csrf_token"])
+
+
 def session_user(state: HubState, session_id: str | None) -> User | None:
     """The user of a full, live session (``None`` if absent, pending TOTP, idle or expired).
 

@@ -8,11 +8,12 @@ for the API, ``csrf_token`` form field for pages) is not the session's.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from fastapi import HTTPException, Request
+from starlette.concurrency import run_in_threadpool
 
-from safelight.web.auth import User, csrf_ok, session_user
+from safelight.web.auth import SLOW, User, cached_session_user, csrf_ok, session_user
 from safelight.web.state import HubState
 
 COOKIE = "safelight_session"
@@ -54,12 +55,18 @@ def client_of(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _user(request: Request) -> User | None:
-    return session_user(state_of(request), request.cookies.get(COOKIE))
+async def _user(request: Request) -> User | None:
+    """The session's user: from memory on the event loop when possible, else from the hub in
+    a worker thread (the hub's lock may be held by a long upload)."""
+    state, sid = state_of(request), request.cookies.get(COOKIE)
+    user = cached_session_user(state, sid)
+    if user is SLOW:
+        user = await run_in_threadpool(session_user, state, sid)
+    return user  # type: ignore[return-value]
 
 
-def api_user(request: Request) -> User:
-    user = _user(request)
+async def api_user(request: Request) -> User:
+    user = await _user(request)
     if user is None:
         raise HTTPException(401, "sign in first (POST /api/v1/session)",
                             headers={"WWW-Authenticate": "Cookie"})
@@ -69,12 +76,12 @@ def api_user(request: Request) -> User:
     return user
 
 
-def api_role(action: str) -> Callable[[Request], User]:
+def api_role(action: str) -> Callable[[Request], Awaitable[User]]:
     """A dependency: the API user, if their role may do ``action`` (else 403)."""
     allowed = CAN[action]
 
-    def dep(request: Request) -> User:
-        user = api_user(request)
+    async def dep(request: Request) -> User:
+        user = await api_user(request)
         if user.role not in allowed:
             raise HTTPException(403, f"the role {user.role!r} may not do this ({action}: "
                                      f"{', '.join(allowed)})")
@@ -84,7 +91,7 @@ def api_role(action: str) -> Callable[[Request], User]:
     return dep
 
 
-def page_role(action: str) -> Callable[[Request], User]:
+def page_role(action: str) -> Callable[[Request], Awaitable[User]]:
     """A dependency for pages: the user, if their role may do ``action``.
 
     GET pages only check the session; form posts check ``csrf_token`` in the handler
@@ -92,8 +99,8 @@ def page_role(action: str) -> Callable[[Request], User]:
     """
     allowed = CAN[action]
 
-    def dep(request: Request) -> User:
-        user = _user(request)
+    async def dep(request: Request) -> User:
+        user = await _user(request)
         if user is None:
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             raise LoginRequired(target)

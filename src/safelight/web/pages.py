@@ -12,6 +12,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from safelight.errors import SafelightError
 from safelight.web import auth, services
@@ -146,23 +147,37 @@ def set_language(*, request: Request, code: str, next: str | None = None) -> Res
 # ---- dashboard
 
 @router.get("/dashboard")
-def dashboard(*, request: Request, show: Annotated[str | None, Query(max_length=80)] = None,
-              user: Annotated[User, Depends(page_role("dashboard"))]) -> HTMLResponse:
-    d = request.app.state.dashboard.get()
+async def dashboard(*, request: Request, show: Annotated[str | None, Query(max_length=80)] = None,
+                    user: Annotated[User, Depends(page_role("dashboard"))]) -> HTMLResponse:
+    # cached report and fragment: answered on the event loop; otherwise computed in a thread
+    board = request.app.state.dashboard
     lang = language(request)
     key = (lang, show or "")
-    body = d["_fragments"].get(key)
-    if body is None:  # the indicators do not depend on the user: render them once per language
-        shown = [i for i in d["indicators"] if show in (None, "", i["id"])]
-        body = d["_fragments"][key] = fragment("dashboard_body.html", lang, d=d, shown=shown,
-                                               show=show or "")
+    d = board.cached()
+    body = d["_fragments"].get(key) if d is not None else None
+    if body is None:
+        body = await run_in_threadpool(_dashboard_body, board, lang, show or "")
     return render(request, "dashboard.html", user, body=body)
 
 
+def _dashboard_body(board, lang: str, show: str):
+    d = board.get()
+    body = d["_fragments"].get((lang, show))
+    if body is None:  # the indicators do not depend on the user: render them once per language
+        shown = [i for i in d["indicators"] if show in ("", i["id"])]
+        body = d["_fragments"][(lang, show)] = fragment("dashboard_body.html", lang, d=d,
+                                                        shown=shown, show=show)
+    return body
+
+
 @router.get("/dashboard/charts/{ind_id}.svg")
-def chart(*, request: Request, ind_id: str,
-          user: Annotated[User, Depends(page_role("dashboard"))]) -> Response:
-    svg = request.app.state.dashboard.chart(ind_id)
+async def chart(*, request: Request, ind_id: str,
+                user: Annotated[User, Depends(page_role("dashboard"))]) -> Response:
+    board = request.app.state.dashboard
+    d = board.cached()
+    svg = d["charts"].get(ind_id) if d is not None else None
+    if svg is None:
+        svg = await run_in_threadpool(board.chart, ind_id)
     if svg is None:
         raise services.NotFound(f"no chart {ind_id}")
     return Response(svg, media_type="image/svg+xml", headers={
@@ -313,8 +328,6 @@ async def releases_create(*, request: Request,
     except ValueError:
         return _releases_page(request, user, "k, length and seed must be whole numbers", 422)
     columns = [str(c) for c in form.getlist("columns")]
-    from starlette.concurrency import run_in_threadpool
-
     try:
         out = await run_in_threadpool(services.create_release, state_of(request), user,
                                       str(form.get("method") or ""), k, length, columns, seed)

@@ -498,6 +498,14 @@ class Dashboard:
         self._lock = threading.RLock()
         self._cached: tuple[int, float, dict[str, Any]] | None = None
 
+    def cached(self) -> dict[str, Any] | None:
+        """The current report if it is cached and fresh (no waiting: for the event loop)."""
+        c = self._cached
+        if (c is None or c[0] != self.state.version
+                or time.monotonic() - c[1] > self.state.settings.dashboard_cache_seconds):
+            return None
+        return c[2]
+
     def get(self) -> dict[str, Any]:
         ttl = self.state.settings.dashboard_cache_seconds
         with self._lock:
