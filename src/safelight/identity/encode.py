@@ -311,7 +311,7 @@ def _date_token_sets(k: _Keys) -> np.ndarray:
         if y < 0:
             out[i] = None
             continue
-        toks = [f"y{y}", f"y{y // 10}x"]
+        toks = [f"y{y}", f"y{y}#2", f"y{y}#3", f"y{y // 10}x"]  # the year weighs thrice
         if m > 0 and d > 0 and not (m == 1 and d == 1):
             lo, hi = sorted((m, d))
             toks += [f"m{m}", f"d{d}", f"ym{y}-{m}", f"md{m}-{d}", f"ymd{y}-{m}-{d}",

@@ -55,7 +55,7 @@ log = logging.getLogger("safelight.link.encoded")
 ENCODED_FIELDS: dict[str, tuple[str, ...]] = {
     "given_name": ("dice_0.92", "same_name_group", "dice_0.75", "dice_0.55", "different"),
     "family_name": ("dice_0.92", "dice_0.75", "dice_0.55", "different"),
-    "birth_date": ("dice_0.92", "dice_0.55", "dice_0.40", "dice_0.20", "different"),
+    "birth_date": ("dice_0.92", "dice_0.55", "dice_0.45", "dice_0.33", "different"),
     "sex": ("same", "different"),
     "nationality": ("same", "different"),
     "phone": ("dice_0.92", "dice_0.70", "different"),
@@ -71,7 +71,7 @@ ENCODED_FIELDS: dict[str, tuple[str, ...]] = {
 #: level thresholds of each Dice-levelled field, from the strongest (level 1) down
 _THRESHOLDS: dict[str, tuple[float, ...]] = {
     "family_name": (0.92, 0.75, 0.55),
-    "birth_date": (0.92, 0.55, 0.40, 0.20),
+    "birth_date": (0.92, 0.55, 0.45, 0.33),
     "sex": (0.5,),
     "nationality": (0.5,),
     "phone": (0.92, 0.70),
