@@ -18,8 +18,13 @@ Scores are pairwise against the truth over all records (a link inside one source
 positive). Blocking recall is the share of true pairs among candidate pairs; for splink it is
 computed afterwards from its blocking rules (``splink_scale.BLOCKING``) in DuckDB.
 
+``--two-source`` adds a row ``safelight-2src`` for information (not default settings, so not
+the figure the issue's targets are checked against): the same model with blocking limited to
+cross-source pairs and the one-to-one constraint of :mod:`safelight.link.onetoone`.
+
     PYTHONPATH=src python bench/linkage/scale.py --sizes 10000 100000 \
-        --splink /tmp/vsplink/bin/python [--repeat 1] [--seed 1] [--json out.json]
+        --splink /tmp/vsplink/bin/python [--two-source] [--repeat 1] [--seed 1] \
+        [--json out.json]
 
 CPU time (user + system, all threads) is reported next to wall time: on a shared machine it is
 the steadier measure of work. Timings are noisy there: with ``--repeat R`` every tool runs R times per size
@@ -58,14 +63,37 @@ def _cpu_s() -> float:
 # -- child: safelight ---------------------------------------------------------------------------
 
 
-def safelight_worker(inp: Path, truth: Path, out: Path) -> None:
-    """Link ``inp`` with default settings; write labels to ``out`` and print one JSON line."""
+def _two_source_settings():  # noqa: ANN202
+    """Default settings with every blocking rule limited to pairs across the two sources."""
+    from safelight.link import LinkSettings
+    from safelight.link.blocking import DEFAULT_RULES, BlockingRule
+
+    return LinkSettings(rules=tuple(
+        BlockingRule(r.name, r.condition + " AND l.contributor <> r.contributor")
+        for r in DEFAULT_RULES))
+
+
+def safelight_worker(inp: Path, truth: Path, out: Path, variant: str) -> None:
+    """Link ``inp``; write labels to ``out`` and print one JSON line. ``variant`` "default":
+    :func:`link_records` with default settings. "two_source" (information, not a default):
+    blocking limited to cross-source pairs, then the one-to-one constraint
+    (:func:`safelight.link.onetoone.one_to_one`) on the pairs with probability >= 0.5, whose
+    connected components are the persons."""
     from safelight.link import LinkSettings, link_records
+    from safelight.link.cluster import connected_components
+    from safelight.link.onetoone import one_to_one
 
     table = pq.read_table(inp)
     cpu0 = _cpu_s()
     t0 = time.perf_counter()
-    res = link_records(table, LinkSettings())
+    if variant == "two_source":
+        res = link_records(table, _two_source_settings())
+        c = res.comparisons
+        idx = np.flatnonzero(res.probabilities >= res.settings.threshold)
+        keep = idx[one_to_one(c.a[idx], c.b[idx], res.weights[idx])]
+        res.labels = connected_components(len(res.records), c.a[keep], c.b[keep])
+    else:
+        res = link_records(table, LinkSettings())
     wall = time.perf_counter() - t0
     cpu = _cpu_s() - cpu0
     pid = np.load(truth)
@@ -143,19 +171,21 @@ def run_size(n: int, args: argparse.Namespace, work: Path) -> list[dict]:
           f"households ({problem.stats['household_members']:,} persons), generated in "
           f"{gen_s:.0f} s", flush=True)
     results = []
-    walls, info = [], {}
-    for _ in range(args.repeat):
-        info, _outer = _child([sys.executable, __file__, "--worker", str(inp), str(truth),
-                               str(work / "labels.npy")])
-        walls.append(info["wall_s"])
-    labels = np.load(work / "labels.npy")
-    r = {"tool": "safelight", "size": n, **pairwise_scores(labels, pid),
-         "wall_s": statistics.median(walls), "wall_runs": walls, **info,
-         "blocking_recall": info["true_pairs_in_candidates"] / true_pairs}
-    r.pop("timings", None)
-    r["stages"] = info["timings"]
-    results.append(r)
-    _show(r)
+    for variant in ("default", "two_source") if args.two_source else ("default",):
+        walls, info = [], {}
+        for _ in range(args.repeat):
+            info, _outer = _child([sys.executable, __file__, "--worker", str(inp), str(truth),
+                                   str(work / "labels.npy"), variant])
+            walls.append(info["wall_s"])
+        labels = np.load(work / "labels.npy")
+        x = {"tool": "safelight" if variant == "default" else "safelight-2src", "size": n,
+             **pairwise_scores(labels, pid), "wall_s": statistics.median(walls),
+             "wall_runs": walls, **info,
+             "blocking_recall": info["true_pairs_in_candidates"] / true_pairs}
+        x["stages"] = x.pop("timings")
+        results.append(x)
+        _show(x)
+    r = results[0]
     if args.splink:
         sp_in, sp_out = work / f"splink_{n}.parquet", work / f"splink_{n}_out.parquet"
         _splink_input(table, sp_in)
@@ -199,14 +229,14 @@ def run_size(n: int, args: argparse.Namespace, work: Path) -> list[dict]:
 
 
 def _show(r: dict) -> None:
-    print(f"{r['tool']:<10} P {r['precision']:.4f}  R {r['recall']:.4f}  F1 {r['f1']:.4f}  "
+    print(f"{r['tool']:<14} P {r['precision']:.4f}  R {r['recall']:.4f}  F1 {r['f1']:.4f}  "
           f"blocking recall {r['blocking_recall']:.4f}  candidates {r['candidate_pairs']:,}  "
           f"wall {r['wall_s']:.1f} s  CPU {r['cpu_s']:.1f} s  peak {r['peak_rss_mb']:,.0f} MB", flush=True)
 
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
-        safelight_worker(Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4]))
+        safelight_worker(Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4]), sys.argv[5])
         return
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
@@ -215,6 +245,9 @@ def main() -> None:
     ap.add_argument("--splink", help="python interpreter with splink installed")
     ap.add_argument("--splink-address", action="store_true",
                     help="add postcode and locality comparisons to splink's model")
+    ap.add_argument("--two-source", action="store_true",
+                    help="also run safelight-2src (information, not default settings): blocking "
+                    "across sources only and the one-to-one constraint")
     ap.add_argument("--json", type=Path, help="write the results here as JSON")
     args = ap.parse_args()
     results: list[dict] = []
@@ -223,13 +256,13 @@ def main() -> None:
             results += run_size(n, args, Path(tmp))
             if args.json:
                 args.json.write_text(json.dumps(results, indent=2, default=str), "utf-8")
-    print("\nsize       tool        precision  recall      F1  block.rec  candidates   wall s"
+    print("\nsize       tool            precision  recall      F1  block.rec  candidates   wall s"
           "    CPU s  peak MB")
     for r in results:
         if "error" in r:
-            print(f"{r['size']:<10,} {r['tool']:<10} failed")
+            print(f"{r['size']:<10,} {r['tool']:<14} failed")
             continue
-        print(f"{r['size']:<10,} {r['tool']:<10} {r['precision']:>9.4f} {r['recall']:>7.4f} "
+        print(f"{r['size']:<10,} {r['tool']:<14} {r['precision']:>9.4f} {r['recall']:>7.4f} "
               f"{r['f1']:>7.4f} {r['blocking_recall']:>10.4f} {r['candidate_pairs']:>11,} "
               f"{r['wall_s']:>8.1f} {r['cpu_s']:>8.1f} {r['peak_rss_mb']:>8,.0f}")
 
