@@ -11,6 +11,7 @@ is its own:
   cluster, contact networks, leads);
 * **plain MinHash-LSH** — the same MinHash/LSH/verification code with boilerplate handling,
   local scaling, triangle support and contacts switched off (a near-duplicate baseline);
+* the **indicator lexicon** runs inside the pipeline (its time is the ``indicators`` step);
 * **naive phone linking** vs **hub-aware networks** — ads linked by any shared contact point,
   against the same with hub contact points set aside.
 
@@ -83,6 +84,8 @@ def child(size: int, regime: str, workers: int, seed: int) -> dict[str, object]:
         "cluster_steps_s": {k: round(v, 2) for k, v in analysis.clusters.timings.items()},
         "clusters_2plus": len(analysis.cluster_summaries), "leads": len(analysis.leads),
         "hubs": len(analysis.networks.hubs),
+        "indicator_hit_ads": sum(1 for x in analysis.indicators if x.indicators),
+        "indicator_flagged_ads": sum(1 for x in analysis.indicators if x.flagged),
         "safelight": {k: round(float(v), 4) for k, v in ours.items()},
         "plain_minhash": {**{k: round(float(v), 4) for k, v in base.items()},
                           "wall_s": round(plain_s, 2)},

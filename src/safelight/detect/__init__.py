@@ -16,7 +16,13 @@ Contract
     cluster with its shared template, variable slots and counts of ads, sites, cities, time span;
   - contact networks (:mod:`safelight.detect.networks`): ads linked through shared contact points,
     with hub contact points (shared by very many ads) down-weighted or excluded, and a summary;
-  - leads (:mod:`safelight.detect.leads`): ranked clusters/networks, every score with its reasons.
+  - indicators (:mod:`safelight.detect.indicators`, data in ``indicators.yaml``): multilingual
+    trafficking and recruitment-fraud indicator hits per ad, each explained (term, span,
+    indicator, source), and a combined score in which a single indicator never flags an ad;
+  - a recruitment-fraud probability per job offer (:mod:`safelight.detect.fraud`), calibrated,
+    with the words behind it, from a model trained on EMSCAD with grouped cross-validation;
+  - leads (:mod:`safelight.detect.leads`): ranked clusters/networks, every score with its reasons,
+    optionally stored in the hub for review (:mod:`safelight.detect.hub`, audited).
 
 * **Guarantees**: nothing here labels a person or an ad as trafficking; every score is explained;
   ad text is untrusted and is escaped in every HTML output; the generators in

@@ -7,11 +7,15 @@ Contract
 * :func:`near_duplicate_groups` groups texts with the project's own template clustering
   (:func:`safelight.detect.templates.cluster_ads`), so that cross-validation can keep
   near-duplicate ads on one side of every split.
-* :func:`train` fits a :class:`FraudModel`: TF-IDF of words and word pairs (sub-linear tf), an
-  L2 logistic regression, then Platt scaling fitted on *out-of-fold* scores of a grouped inner
-  cross-validation (calibrated probabilities), and a decision threshold for a stated real fraud
-  rate chosen on the same out-of-fold scores. The model is plain JSON (vocabulary, idf,
-  coefficients, calibration) — no pickle, nothing downloaded at run time.
+* :func:`train` fits a :class:`FraudModel`: two linear views of the same words and word pairs —
+  an L2 logistic regression on TF-IDF (sub-linear tf) and an NB-SVM-style logistic regression
+  on word presence scaled by the naive-Bayes log-count ratio (Wang & Manning, ACL 2012) —
+  stacked by a logistic calibrator (Platt scaling with one weight per view) fitted on
+  *out-of-fold* scores of a grouped inner cross-validation, so the output is a calibrated
+  probability; and a decision threshold for a stated real fraud rate chosen on the same
+  out-of-fold scores. Everything stays linear in the features, so each word's contribution
+  to the log-odds is exact. The model is plain JSON (vocabulary, idf, coefficients,
+  calibration) — no pickle, nothing downloaded at run time.
 * :meth:`FraudModel.predict_proba` gives calibrated probabilities at the training sample's
   fraud rate or, with ``prevalence``, re-based to another rate (Bayes' rule on the odds);
   :meth:`FraudModel.reasons` names the words that raised and lowered an ad's score
@@ -116,16 +120,19 @@ class FraudModel:
 
     vocabulary: dict[str, int]
     idf: np.ndarray
-    coef: np.ndarray
+    coef: np.ndarray          # logistic regression on tf-idf
     intercept: float
-    platt_a: float
+    nb_coef: np.ndarray       # NB-SVM view: coefficient × log-count ratio, on word presence
+    nb_intercept: float
+    platt_a: float            # calibrator weight of the tf-idf view
+    platt_a2: float           # calibrator weight of the NB-SVM view
     platt_b: float
     train_prevalence: float
     prevalence: float
     threshold: float
     info: dict[str, object]
 
-    FORMAT = "safelight-fraud-model/1"
+    FORMAT = "safelight-fraud-model/2"
 
     # -- features -------------------------------------------------------------------------
     def _vectorizer(self):  # noqa: ANN202 - sklearn object
@@ -141,12 +148,17 @@ class FraudModel:
         return self._vectorizer().transform([t or "" for t in texts])
 
     def decision(self, texts: Sequence[str]) -> np.ndarray:
-        """Raw linear scores (log-odds before calibration)."""
-        return np.asarray(self.transform(texts) @ self.coef + self.intercept).ravel()
+        """Raw linear scores of the two views, shape ``(n, 2)`` (before calibration)."""
+        x = self.transform(texts).tocsr()
+        b = x.copy()
+        b.data[:] = 1.0
+        return np.column_stack([np.asarray(x @ self.coef).ravel() + self.intercept,
+                                np.asarray(b @ self.nb_coef).ravel() + self.nb_intercept])
 
     def predict_proba(self, texts: Sequence[str], prevalence: float | None = None) -> np.ndarray:
         """Calibrated probability of fraud; at ``prevalence`` (default: the training sample's)."""
-        logit = self.platt_a * self.decision(texts) + self.platt_b
+        d = self.decision(texts)
+        logit = self.platt_a * d[:, 0] + self.platt_a2 * d[:, 1] + self.platt_b
         if prevalence is not None:
             logit = logit + _logit(prevalence) - _logit(self.train_prevalence)
         return _sigmoid(logit)
@@ -158,12 +170,13 @@ class FraudModel:
     def reasons(self, text: str, k: int = 5) -> list[tuple[str, float]]:
         """Up to ``k`` words/word pairs that raised the score most and ``k`` that lowered it.
 
-        Each is ``(description, contribution)`` with contribution = coefficient × tf-idf value
-        in log-odds units, largest first (positive = towards fraud).
+        Each is ``(description, contribution)`` with contribution = the word's exact share of
+        the calibrated log-odds (calibrator weights × coefficients × feature values), largest
+        first (positive = towards fraud).
         """
         x = self.transform([text]).tocsr()
         idx, val = x.indices, x.data
-        contrib = self.coef[idx] * val
+        contrib = self.platt_a * self.coef[idx] * val + self.platt_a2 * self.nb_coef[idx]
         terms = self._terms()
         order = np.argsort(-contrib)
         up = [(f"“{terms[idx[j]]}” raises the score", float(contrib[j]))
@@ -188,7 +201,9 @@ class FraudModel:
         data = {"format": self.FORMAT, "software": f"safelight {__version__}",
                 "vocabulary": self._terms(), "idf": [round(float(v), 6) for v in self.idf],
                 "coef": [round(float(v), 6) for v in self.coef],
-                "intercept": self.intercept, "platt_a": self.platt_a, "platt_b": self.platt_b,
+                "nb_coef": [round(float(v), 6) for v in self.nb_coef],
+                "intercept": self.intercept, "nb_intercept": self.nb_intercept,
+                "platt_a": self.platt_a, "platt_a2": self.platt_a2, "platt_b": self.platt_b,
                 "train_prevalence": self.train_prevalence, "prevalence": self.prevalence,
                 "threshold": self.threshold, "info": self.info}
         out.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), "utf-8")
@@ -207,7 +222,9 @@ class FraudModel:
                                   "`safelight detect train-fraud`")
         vocab = {t: i for i, t in enumerate(data["vocabulary"])}
         return cls(vocab, np.asarray(data["idf"]), np.asarray(data["coef"]),
-                   float(data["intercept"]), float(data["platt_a"]), float(data["platt_b"]),
+                   float(data["intercept"]), np.asarray(data["nb_coef"]),
+                   float(data["nb_intercept"]), float(data["platt_a"]),
+                   float(data["platt_a2"]), float(data["platt_b"]),
                    float(data["train_prevalence"]), float(data["prevalence"]),
                    float(data["threshold"]), dict(data.get("info") or {}))
 
@@ -216,15 +233,32 @@ def _logit(p: float) -> float:
     return math.log(p / (1 - p))
 
 
-def _fit_linear(texts: Sequence[str], y: np.ndarray, c: float):  # noqa: ANN202
+def _fit_linear(texts: Sequence[str], y: np.ndarray, c: float, c_nb: float = 1.0
+                ) -> tuple[object, object, np.ndarray, float]:
+    """(vectorizer, tf-idf logistic regression, NB-SVM coefficients, NB-SVM intercept)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
     vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2)
-    x = vec.fit_transform(texts)
+    x = vec.fit_transform(texts).tocsr()
     lr = LogisticRegression(C=c, max_iter=3000)
     lr.fit(x, y)
-    return vec, lr
+    b = x.copy()
+    b.data[:] = 1.0
+    pos = np.asarray(b[y == 1].sum(axis=0)).ravel() + 1.0
+    neg = np.asarray(b[y == 0].sum(axis=0)).ravel() + 1.0
+    ratio = np.log((pos / pos.sum()) / (neg / neg.sum()))
+    nb = LogisticRegression(C=c_nb, max_iter=3000)
+    nb.fit(b.multiply(ratio).tocsr(), y)
+    return vec, lr, nb.coef_.ravel() * ratio, float(nb.intercept_[0])
+
+
+def _scores(vec, lr, nb_coef: np.ndarray, nb_b: float, texts: Sequence[str]  # noqa: ANN001
+            ) -> np.ndarray:
+    x = vec.transform(texts).tocsr()
+    b = x.copy()
+    b.data[:] = 1.0
+    return np.column_stack([lr.decision_function(x), np.asarray(b @ nb_coef).ravel() + nb_b])
 
 
 def _best_threshold(prob: np.ndarray, y: np.ndarray, prevalence: float) -> float:
@@ -249,24 +283,27 @@ def train(texts: Sequence[str], y: np.ndarray, groups: np.ndarray | None = None,
     if len(set(y.tolist())) < 2:
         raise SafelightError("training needs both fraudulent and legitimate ads")
     g = np.arange(len(y)) if groups is None else np.asarray(groups)
-    oof = np.zeros(len(y))
+    oof = np.zeros((len(y), 2))
     cv = StratifiedGroupKFold(inner_folds, shuffle=True, random_state=seed)
     for tr, te in cv.split(texts, y, g):
-        vec, lr = _fit_linear([texts[i] for i in tr], y[tr], c)
-        oof[te] = lr.decision_function(vec.transform([texts[i] for i in te]))
-    platt = LogisticRegression(C=1e6, max_iter=1000).fit(oof[:, None], y)
-    a, b = float(platt.coef_[0, 0]), float(platt.intercept_[0])
+        fitted = _fit_linear([texts[i] for i in tr], y[tr], c)
+        oof[te] = _scores(*fitted, [texts[i] for i in te])
+    platt = LogisticRegression(C=1e6, max_iter=1000).fit(oof, y)
+    a, a2 = (float(v) for v in platt.coef_[0])
+    b = float(platt.intercept_[0])
     train_prev = float(y.mean())
-    prob_real = _sigmoid(a * oof + b + _logit(prevalence) - _logit(train_prev))
+    prob_real = _sigmoid(oof @ platt.coef_[0] + b + _logit(prevalence) - _logit(train_prev))
     threshold = _best_threshold(prob_real, y, prevalence)
-    vec, lr = _fit_linear(texts, y, c)
+    vec, lr, nb_coef, nb_b = _fit_linear(texts, y, c)
     vocab = {t: int(i) for t, i in vec.vocabulary_.items()}
     info = {"trained_on": len(y), "fraudulent": int(y.sum()), "c": c,
             "inner_folds": inner_folds, "features": len(vocab),
-            "model": "tf-idf (words + word pairs, sub-linear tf, min_df 2) + L2 logistic "
-                     "regression; Platt scaling on grouped out-of-fold scores"}
+            "model": "words + word pairs (min_df 2): L2 logistic regression on sub-linear "
+                     "tf-idf and NB-SVM logistic regression on presence × NB log-count "
+                     "ratio, stacked by Platt scaling on grouped out-of-fold scores"}
     return FraudModel(vocab, vec.idf_.astype(float), lr.coef_.ravel().astype(float),
-                      float(lr.intercept_[0]), a, b, train_prev, prevalence, threshold, info)
+                      float(lr.intercept_[0]), nb_coef.astype(float), nb_b, a, a2, b,
+                      train_prev, prevalence, threshold, info)
 
 
 def _ece(prob: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
