@@ -18,6 +18,8 @@ import pytest
 
 from conftest import make_directory_hub
 
+pytest.importorskip("playwright", reason="the Python package playwright is not installed")
+pytest.importorskip("uvicorn", reason="uvicorn is not installed")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt install chromium)")
 LANGS = ("en", "uk", "ru", "ar", "es", "ro")
