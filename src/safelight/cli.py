@@ -2,7 +2,8 @@
 
 Exit codes: 0 success · 1 error · 2 bad usage · 3 unreadable input file · 4 bad profile ·
 5 hub database problem · 6 ingest finished but rows were quarantined (only with
-``--fail-on-quarantine``) · 130 interrupted (nothing was written).
+``--fail-on-quarantine``) · 7 key file missing, malformed or not the right key · 8 refused by
+policy (not authorised, no consent) · 130 interrupted (nothing was written).
 """
 
 from __future__ import annotations

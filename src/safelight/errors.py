@@ -47,3 +47,15 @@ class StoreError(SafelightError):
     """The hub database is missing, locked, or of an unknown schema version."""
 
     exit_code = 5
+
+
+class KeyFileError(SafelightError):
+    """A secret key file is missing or malformed, or data does not open with the key given."""
+
+    exit_code = 7
+
+
+class RefusedError(SafelightError):
+    """Policy refused the action: the caller is not authorised, or the person's consent is missing."""
+
+    exit_code = 8

@@ -38,7 +38,7 @@ def test_cli_round_trip(tmp_path):
         h.con.execute("""INSERT INTO cases (contributor, record_id, contribution_id, source_row, consent,
                          consent_linkage, consent_statistics) VALUES ('ngo', 'r1', 1, 1, 'full', true, true)""")
     refused = _run("reveal", hub, sid, "--key", key, "--caseworker", "ana", "--purpose", "visit", ok=False)
-    assert refused.exit_code == 7 and "not authorised" in refused.output
+    assert refused.exit_code == 8 and "not authorised" in refused.output
     _run("grant", hub, "ana", "--may-reveal", "--actor", "operator")
     assert "address_1" in _run("reveal", hub, sid, "--key", key, "--caseworker", "ana", "--purpose", "visit").output
     no_consent = _run("refer", hub, "ngo", "r1", sid, "--caseworker", "ana", ok=False)
@@ -59,4 +59,4 @@ def test_cli_errors_are_one_line_with_exit_codes(tmp_path):
     nowhere = _run("match", hub, "--needs", "shelter", "--near", "Atlantis", ok=False)
     assert nowhere.exit_code == 2 and "gazetteer" in nowhere.output
     nokey = _run("reveal", hub, "x", "--key", tmp_path / "missing.key", "--caseworker", "a", "--purpose", "p", ok=False)
-    assert nokey.exit_code == 6 and "keygen" in nokey.output
+    assert nokey.exit_code == 7 and "keygen" in nokey.output

@@ -27,7 +27,7 @@ from typing import Any
 import pyarrow as pa
 
 from safelight import __version__
-from safelight.errors import InputFileError, SafelightError, UsageError
+from safelight.errors import InputFileError, RefusedError, UsageError
 from safelight.ingest.convert import Reason
 from safelight.refer import hsds, tabular, vault
 from safelight.refer.model import ImportReport
@@ -42,10 +42,8 @@ _SERVICE_COLUMNS = ("service_id", "organization_id", "name", "status", "country"
                     "import_id")
 
 
-class AccessError(SafelightError):
+class AccessError(RefusedError):
     """A caseworker asked for something they are not authorised to see."""
-
-    exit_code = 7
 
 
 def _load_json(path: Path) -> tuple[list[tuple[int, Any]], list[tuple[int, Any]]]:

@@ -16,15 +16,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from safelight.errors import SafelightError, UsageError
+from safelight.errors import RefusedError, UsageError
 from safelight.refer.model import NEEDS, REFERRAL_REASONS
 from safelight.store.hub import Hub, now_utc
 
 
-class ConsentError(SafelightError):
+class ConsentError(RefusedError):
     """A referral was asked for without the person's recorded, unwithdrawn consent."""
-
-    exit_code = 8
 
 
 def _case_consent(hub: Hub, contributor: str, record_id: str) -> str | None:

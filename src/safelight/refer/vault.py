@@ -20,13 +20,11 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from safelight.errors import SafelightError
+from safelight.errors import KeyFileError
 
 
-class VaultError(SafelightError):
+class VaultError(KeyFileError):
     """A key file is missing or malformed, or a sealed location does not open with the key."""
-
-    exit_code = 6
 
 
 @dataclass(frozen=True)
