@@ -98,6 +98,8 @@ def run_demo(out_dir: Path, *, seed: int = 2023, n_records: int = 20_000, consol
         summary["totals"].update({k: v for k, v in hub.status().items() if k.startswith("persons")})
     report_html = _hub_report(hub_path, out_dir / "report", say)
     summary["report"] = str(report_html.relative_to(out_dir)) if report_html else None
+    with open_hub(hub_path) as hub:
+        summary["directory"] = _directory(hub, out_dir, say)
     summary_json = out_dir / "summary.json"
     summary_json.write_text(json.dumps(summary, indent=2, ensure_ascii=False, default=str), "utf-8")
     html = out_dir / "summary.html"
@@ -125,6 +127,31 @@ def _link(hub, truth_path: Path, say) -> dict[str, Any]:
         f"({(dt.datetime.now() - t0).total_seconds():.1f} s)")
     return {**summary(result), "scores": {k: round(v, 4) if isinstance(v, float) else v
                                           for k, v in scores.items()}}
+
+
+def _directory(hub, out_dir: Path, say) -> dict[str, Any]:
+    """The refer stage: a generated service directory in the demo's countries, its confidential
+    locations sealed under a fresh operator key, and the public help finder built from it."""
+    from safelight.refer import finder, vault
+    from safelight.refer.directory import import_directory
+    from safelight.refer.testdata import generate_directory
+
+    t0 = dt.datetime.now()
+    folder = out_dir / "directory"
+    folder.mkdir(parents=True, exist_ok=True)
+    key_path = folder / "operator.key"
+    key_path.unlink(missing_ok=True)
+    key = vault.new_key_file(key_path)
+    source = folder / "directory.json"  # the operator's own file: confidential locations in clear
+    source.write_text(json.dumps(generate_directory(2000), ensure_ascii=False), "utf-8")
+    report = import_directory(hub, source, actor="demo", key=key)
+    source.unlink()  # only the sealed copy in the hub remains
+    sizes = finder.build_help_finder(hub, out_dir / "help")
+    say(f"directory: {report.rows_accepted:,} HSDS objects accepted, {report.sealed_locations:,} confidential "
+        f"locations sealed; help finder in {out_dir / 'help'} ({sizes['index.html'] // 1024} KB page, "
+        f"{(dt.datetime.now() - t0).total_seconds():.1f} s)")
+    return {"accepted": report.rows_accepted, "quarantined": report.rows_quarantined,
+            "sealed_locations": report.sealed_locations, "help_finder": "help/index.html"}
 
 
 def _hub_report(hub_path: Path, out: Path, say) -> Path | None:
@@ -214,6 +241,11 @@ F1 {{ "%.3f" | format(s.linkage.scores.f1) }}.</p>{% endif %}
 <p class="note">Records, not persons: a person registered by three agencies counts three times here.
 Detected cases are not prevalence.</p>
 {% if s.report %}<h2>Report</h2><p>The disclosure-controlled hub report with charts: <a href="{{ s.report }}">{{ s.report }}</a>.</p>{% endif %}
+{% if s.directory %}<h2>Services</h2><p>A generated directory of services in the scenario's countries (Open Referral
+HSDS 3.0): {{ "{:,}".format(s.directory.accepted) }} objects accepted, {{ s.directory.quarantined }} quarantined;
+the real locations of {{ "{:,}".format(s.directory.sealed_locations) }} confidential shelters are sealed under the
+operator's key and never appear in public output. The public help finder:
+<a href="{{ s.directory.help_finder }}">{{ s.directory.help_finder }}</a>.</p>{% endif %}
 </body></html>
 """
 
