@@ -138,6 +138,6 @@ def test_emscad_grouped_cv(shared_data: Path) -> None:
     res = evaluate(texts, y, groups)
     ours, base = res["safelight"], res["tfidf_linear_svm"]
     # measured 2026-11-29 (bench/detect/fraud.py): see docs/detect.md
-    assert ours["f1"] >= 0.83 and ours["f1"] >= base["f1"]
-    assert ours["f1_reweighted"] >= base["f1_reweighted"]
+    assert ours["f1"] >= 0.85 and ours["f1"] >= base["f1"] + 0.02
+    assert ours["f1_reweighted"] >= max(0.65, base["f1_reweighted"])
     assert ours["ece"] < 0.1

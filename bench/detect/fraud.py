@@ -9,13 +9,15 @@ indicator lexicon's combined score on the same ads (English only; the texts have
 stop words, so phrase terms match less than in raw ads).
 
     python bench/detect/fraud.py                      # 5 folds, grouping threshold 0.3
-    python bench/detect/fraud.py --group-threshold 0.5
+    python bench/detect/fraud.py --group-threshold 0.5 --no-random \
+        --out bench/detect/results/fraud_group05.json
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -39,6 +41,7 @@ def main() -> None:
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--group-threshold", type=float, default=0.3)
     ap.add_argument("--no-random", action="store_true", help="skip the random-fold comparison")
+    ap.add_argument("--out", type=Path, default=HERE / "results" / "fraud_latest.json")
     args = ap.parse_args()
 
     texts, y = load_emscad(args.data)
@@ -71,9 +74,9 @@ def main() -> None:
                          "any_hit_legit": float(hit[y == 0].mean()),
                          "flagged_fraud": float(flagged[y == 1].mean()),
                          "flagged_legit": float(flagged[y == 0].mean())}
-    res = HERE / "results"
-    res.mkdir(exist_ok=True)
-    (res / "fraud_latest.json").write_text(json.dumps(out, indent=2), "utf-8")
+    out["command"] = "python bench/detect/fraud.py " + " ".join(sys.argv[1:])
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(out, indent=2), "utf-8")
     print(json.dumps(out, indent=2))
 
 
