@@ -31,8 +31,9 @@ from safelight.store import open_hub
 HUB_SUFFIXES = (".duckdb", ".db")
 
 #: Tables the indicator queries read that are not in the hub: the report derives them (in Python,
-#: or as a TEMP table) and registers them with DuckDB. Every report's provenance says how (``derived_tables``), so
-#: the SQL in report.json can be re-run by rebuilding them from the settings and fingerprints.
+#: or as a TEMP table) and registers them with DuckDB. Every report's provenance says how
+#: (``derived_tables``), so the SQL in report.json can be re-run by rebuilding them from the
+#: settings and fingerprints.
 DERIVED_TABLES = {
     "origin_class": "GLOTIP: one row per (reporting country, citizenship category code, "
                     "category_iso3): origin_class domestic | cross_border | unknown | skip by "
@@ -116,7 +117,7 @@ def glotip_source(path: str | Path, settings: ReportSettings) -> Iterator[Source
     if not path.exists():
         raise ReportError(f"{path}: no such file — give a hub (.duckdb) or data_glotip.xlsx")
     if path.suffix.lower() in HUB_SUFFIXES:
-        with open_hub(path, read_only=True) as hub:
+        with open_hub(path, read_only=True, memory_limit=settings.memory_limit) as hub:
             cid = _pick_glotip_contribution(hub.con, settings.contribution_id, str(path))
             prov = _base_provenance(settings, regions)
             prov.update(input=str(path), input_kind="hub", contribution=_contribution(hub.con, cid))
@@ -126,7 +127,8 @@ def glotip_source(path: str | Path, settings: ReportSettings) -> Iterator[Source
 
     profile = load_profile("glotip")
     with tempfile.TemporaryDirectory(prefix="safelight-report-") as tmp:
-        with open_hub(Path(tmp) / "glotip.duckdb", create=True) as hub:
+        with open_hub(Path(tmp) / "glotip.duckdb", create=True,
+                      memory_limit=settings.memory_limit) as hub:
             result = ingest_file(hub, path, contributor="unodc", profile=profile, actor="report")
             prov = _base_provenance(settings, regions)
             prov.update(input=str(path), input_kind="export file (ingested into a temporary hub)",
@@ -139,7 +141,7 @@ def hub_source(path: str | Path, settings: ReportSettings) -> Iterator[Source]:
     """Open a hub read-only for the case-record report (``StoreError`` if it is not a hub)."""
     path = Path(path)
     regions = load_unodc_regions(settings.region_table)
-    with open_hub(path, read_only=True) as hub:
+    with open_hub(path, read_only=True, memory_limit=settings.memory_limit) as hub:
         prov = _base_provenance(settings, regions)
         contributions = [
             {k: (str(v) if isinstance(v, dt.datetime) else v) for k, v in c.items()
