@@ -52,12 +52,12 @@ from safelight.release.table import CategoricalTable, read_table  # noqa: E402
 SHARED = Path(os.environ.get("SAFELIGHT_SHARED_DATA", REPO.parent / "shared" / "data"))
 TABLES = ["bench_ctdc10.csv", "bench_ctdc7.csv"]
 METHODS = ["safelight k-synthetic", "safelight k-aggregates", "SDS-style k-aggregates",
-           "safelight k-anonymous microdata", "safelight DP aggregates (eps 4, k floor)",
-           "safelight DP aggregates (eps 4, no floor)", "safelight DP synthetic (eps 1, k floor)",
-           "safelight DP synthetic (eps 4, k floor)",
+           "safelight k-anonymous microdata", "safelight DP aggregates eps 4 k-floor",
+           "safelight DP aggregates eps 4 no-floor", "safelight DP synthetic eps 1 k-floor",
+           "safelight DP synthetic eps 4 k-floor",
            "pac-synth DP synthetic (eps 4)", "pac-synth DP aggregates (eps 4)"]
 MILLION_METHODS = ["safelight k-aggregates", "safelight k-anonymous microdata",
-                   "safelight DP aggregates (eps 4, k floor)", "SDS-style k-aggregates"]
+                   "safelight DP aggregates eps 4 k-floor", "SDS-style k-aggregates"]
 MILLION = 1_000_000
 DELTA = 1e-6
 K = 11
@@ -153,7 +153,7 @@ def run_one(method: str, table_path: Path, fast: bool, million: bool = False) ->
 
         pub = _public(t)
         rel, meas = release_dp_aggregates(pub, 4.0, DELTA, EVAL_LENGTH,
-                                          None if "no floor" in method else K)
+                                          None if "no-floor" in method else K)
         released = translate(rel.counts, pub, t)
         extra.update(epsilon=round(meas.epsilon, 4), delta=meas.delta,
                      noisy_total=rel.total)

@@ -9,7 +9,7 @@ from helpers_release import random_table
 from safelight.release.combos import CombinationCounts, subsets
 from safelight.release.domain import Domain, restrict, standard_domain, translate
 from safelight.release.dp import default_plan, measure
-from safelight.release.dp_aggregates import estimate, release_dp_aggregates
+from safelight.release.dp_aggregates import estimate, release_dp_aggregates, release_from_estimate
 from safelight.release.dp_synthetic import reportable_from, synthesize_dp
 from safelight.release.errors import ReleaseError, ReleaseUsageError
 from safelight.release.evaluate import counts_of_rows, evaluate
@@ -113,3 +113,23 @@ def test_dp_synthesis_end_to_end_and_default_plan() -> None:
     assert syn.values == t.values  # the public domain, not the data's values
     with pytest.raises(ReleaseUsageError):
         synthesize_dp(t, 1.0, 1e-6, k=1)
+
+
+def test_large_marginals_are_measured_sparsely(monkeypatch) -> None:
+    import safelight.release.dp as dpmod
+
+    raw = _big_table(3)
+    t, _ = restrict(raw, _own_domain(raw))
+    monkeypatch.setattr(dpmod, "SPARSE_CELLS", 10)  # every 2-way marginal goes sparse
+    m = measure(t, 8.0, 1e-6, 2)
+    assert m.epsilon <= 8.0 and m.delta <= 1e-6
+    assert m.accounting["sparse_marginals"] == 3 and m.accounting["sparse_threshold"] > 1
+    for s, y in m.noisy.items():
+        if len(s) == 2:
+            truth = CombinationCounts.of(t, 2)
+            big = truth.tables[s][1] > 4 * m.accounting["sparse_threshold"]
+            got = y[~np.isnan(y)]
+            assert len(got) >= int(big.sum())  # the large cells clear the threshold
+            assert np.isnan(y).any()  # empty cells are never released
+    rel = release_from_estimate(estimate(m), 11)
+    assert all(np.all(c >= 11) for _, c in rel.counts.tables.values())

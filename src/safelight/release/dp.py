@@ -18,6 +18,12 @@ What is measured, and why these mechanisms
    the L2 sensitivity is ``sqrt(M)`` (stated in the stability map of the transformation below;
    the L1 sensitivity ``M`` would make Laplace noise ``sqrt(M)`` times larger, which is why the
    Gaussian is used). Integer noise: no floating-point side channel.
+   Marginals of more than ``SPARSE_CELLS`` cells (e.g. country x country x year: millions of
+   cells, mostly empty) are measured instead with OpenDP's **Gaussian threshold mechanism** on
+   their non-empty cells only (same noise scale; one person touches one key in each of the
+   ``M_big`` such marginals: L0 = M_big, L2 = sqrt(M_big), L∞ = 1): noising millions of empty
+   cells costs minutes, and a cell of such a marginal must clear a threshold (about 5 noise
+   s.d.) to be released at all; below it the estimate falls back on the row histogram.
 2. **The histogram of whole rows**, only the rows that occur, with OpenDP's **Gaussian
    threshold mechanism** (``make_gaussian_threshold``, propose-test-release over an unknown key
    set, [Rogers23]): a row pattern is released only if its noisy count clears a threshold
@@ -59,6 +65,8 @@ ROW_SHARE = 0.3
 #: Share of δ the threshold of the row histogram may use (the rest is the zCDP conversion's).
 THRESHOLD_DELTA_SHARE = 0.5
 MAX_CELLS = 20_000_000
+#: Marginals with more cells than this are measured sparsely (see the module docstring).
+SPARSE_CELLS = 250_000
 
 
 def default_plan(epsilon: float) -> tuple[int, float]:
@@ -127,18 +135,51 @@ def _marginal_plan(like: CategoricalTable, length: int) -> list[Subset]:
     return plan
 
 
+def _n_cells(radix: np.ndarray, s: Subset) -> int:
+    return 1 if not s else int(np.prod(_sizes(radix, s).astype(float)))
+
+
+def _dense_index(codes: np.ndarray, radix: np.ndarray, s: Subset) -> np.ndarray:
+    """Dense cell index (see :func:`cell_keys`) of every row complete on ``s``."""
+    sizes = _sizes(radix, s)
+    sub = codes[complete_rows(codes, s)][:, list(s)].astype(np.int64) - 1
+    return sub @ np.concatenate(([1], np.cumprod(sizes)[:-1]))
+
+
 def _marginal_vector(codes: np.ndarray, radix: np.ndarray, plan: list[Subset]) -> np.ndarray:
     parts = []
     for s in plan:
         if not s:
             parts.append(np.array([len(codes)], np.int64))
             continue
-        sizes = _sizes(radix, s)
-        size = int(np.prod(sizes.astype(float)))
-        sub = codes[complete_rows(codes, s)][:, list(s)].astype(np.int64) - 1
-        k = sub @ np.concatenate(([1], np.cumprod(sizes)[:-1]))
-        parts.append(np.bincount(k, minlength=size).astype(np.int64))
+        parts.append(np.bincount(_dense_index(codes, radix, s),
+                                 minlength=_n_cells(radix, s)).astype(np.int64))
     return np.concatenate(parts)
+
+
+def _sparse_marginals(codes: np.ndarray, radix: np.ndarray,
+                      plan: list[Subset]) -> dict[int, int]:
+    """Non-empty cells of the ``plan`` marginals, keyed by offset + dense index."""
+    out: dict[int, int] = {}
+    offset = 0
+    for s in plan:
+        u, c = np.unique(_dense_index(codes, radix, s), return_counts=True)
+        out.update(zip((u + offset).tolist(), c.tolist(), strict=True))
+        offset += _n_cells(radix, s)
+    return out
+
+
+def _threshold(dp: Any, trans: Any, sigma: float, budget: float, d_in: int = 1) -> int:
+    """Smallest integer threshold of the Gaussian threshold mechanism after ``trans`` whose
+    delta is within ``budget`` (bisection; delta falls as the threshold rises)."""
+    lo_t, hi_t = 1, 2 + int(math.ceil(sigma * 60))
+    while hi_t - lo_t > 1:
+        mid = (lo_t + hi_t) // 2
+        if (trans >> dp.m.then_gaussian_threshold(sigma, threshold=mid)).map(d_in)[1] <= budget:
+            hi_t = mid
+        else:
+            lo_t = mid
+    return hi_t
 
 
 def _row_histogram(codes: np.ndarray, radix: np.ndarray) -> dict[int, int]:
@@ -148,43 +189,52 @@ def _row_histogram(codes: np.ndarray, radix: np.ndarray) -> dict[int, int]:
     return dict(zip(u.tolist(), c.tolist(), strict=True))
 
 
+def _split(radix: np.ndarray, plan: list[Subset]) -> tuple[list[Subset], list[Subset]]:
+    dense = [s for s in plan if _n_cells(radix, s) <= SPARSE_CELLS]
+    return dense, [s for s in plan if _n_cells(radix, s) > SPARSE_CELLS]
+
+
 def _build(dp: Any, radix: np.ndarray, plan: list[Subset], rho: float, row_share: float,
-           delta: float) -> tuple[Any, float, float, int]:
+           delta: float) -> tuple[Any, float, float, int, int]:
     """The composed OpenDP measurement for a total zCDP budget ``rho``."""
     m = len(plan)
+    dense, sparse = _split(radix, plan)
     dom = dp.user_domain("SafelightCodeMatrix", member=lambda x: isinstance(x, np.ndarray))
     sym = dp.symmetric_distance()
     vec = dp.vector_domain(dp.atom_domain(T=dp.i64))
-    # one person changes at most one cell of each of the m marginals by one: L2 <= sqrt(m)
+    hmap = dp.map_domain(dp.atom_domain(T=dp.i64), dp.atom_domain(T=dp.i64))
+    l02inf = dp.l02inf_distance(dp.absolute_distance(T=dp.i64))
+    sigma_m = math.sqrt(m) / math.sqrt(2 * rho * (1 - row_share))
+    # one person changes at most one cell of each dense marginal by one: L2 <= sqrt(#dense)
     t_marg = dp.t.make_user_transformation(
         dom, sym, vec, dp.l2_distance(T=dp.f64),
-        function=lambda x: _marginal_vector(x, radix, plan).tolist(),
-        stability_map=lambda d_in: float(d_in) * math.sqrt(m))
-    sigma_m = math.sqrt(m) / math.sqrt(2 * rho * (1 - row_share))
+        function=lambda x: _marginal_vector(x, radix, dense).tolist(),
+        stability_map=lambda d_in: float(d_in) * math.sqrt(len(dense)))
     meas = [dp.c.make_approximate(t_marg >> dp.m.then_gaussian(sigma_m))]
+    n_thr = (1 if sparse else 0) + (1 if row_share > 0 else 0)
+    thr_sparse = 0
+    if sparse:
+        # one key in each sparse marginal changes by one: (L0, L2, Linf) = (b, b, 1) with
+        # L2 = sqrt(b) rounded up to an integer (OpenDP's integer metric): conservative
+        b = len(sparse)
+        t_sp = dp.t.make_user_transformation(
+            dom, sym, hmap, l02inf, function=lambda x: _sparse_marginals(x, radix, sparse),
+            stability_map=lambda d_in: (int(d_in) * b, int(math.ceil(d_in * math.sqrt(b))),
+                                        int(d_in)))
+        thr_sparse = _threshold(dp, t_sp, sigma_m, delta * THRESHOLD_DELTA_SHARE / n_thr)
+        meas.append(t_sp >> dp.m.then_gaussian_threshold(sigma_m, threshold=thr_sparse))
     sigma_r, thr = 0.0, 0
     if row_share > 0:
         # one person changes one row pattern's count by one: (L0, L2, Linf) = (1, 1, 1)
-        hmap = dp.map_domain(dp.atom_domain(T=dp.i64), dp.atom_domain(T=dp.i64))
         t_rows = dp.t.make_user_transformation(
-            dom, sym, hmap, dp.l02inf_distance(dp.absolute_distance(T=dp.i64)),
-            function=lambda x: _row_histogram(x, radix),
+            dom, sym, hmap, l02inf, function=lambda x: _row_histogram(x, radix),
             stability_map=lambda d_in: (int(d_in), int(d_in), int(d_in)))
         sigma_r = 1.0 / math.sqrt(2 * rho * row_share)
-        # smallest integer threshold whose delta fits (bisection; delta falls as it rises)
-        lo_t, hi_t = 1, 2 + int(math.ceil(sigma_r * 40))
-        while hi_t - lo_t > 1:
-            mid = (lo_t + hi_t) // 2
-            m_mid = t_rows >> dp.m.then_gaussian_threshold(sigma_r, threshold=mid)
-            if m_mid.map(1)[1] <= delta * THRESHOLD_DELTA_SHARE:
-                hi_t = mid
-            else:
-                lo_t = mid
-        thr = hi_t
-        m_rows = t_rows >> dp.m.then_gaussian_threshold(sigma_r, threshold=thr)
-        meas.append(m_rows)
+        thr = _threshold(dp, t_rows, sigma_r, delta * THRESHOLD_DELTA_SHARE / n_thr)
+        meas.append(t_rows >> dp.m.then_gaussian_threshold(sigma_r, threshold=thr))
     comp = dp.c.make_composition(meas)
-    return dp.c.make_fix_delta(dp.c.make_zCDP_to_approxDP(comp), delta), sigma_m, sigma_r, thr
+    return (dp.c.make_fix_delta(dp.c.make_zCDP_to_approxDP(comp), delta), sigma_m, sigma_r, thr,
+            thr_sparse)
 
 
 def measure(table: CategoricalTable, epsilon: float, delta: float, length: int = 3, *,
@@ -229,20 +279,33 @@ def measure(table: CategoricalTable, epsilon: float, delta: float, length: int =
     if best is None:
         raise ReleaseUsageError(f"(ε, δ) = ({epsilon}, {delta}) is too small to measure "
                                 "anything; raise epsilon or delta")
-    meas, sigma_m, sigma_r, thr = best
+    meas, sigma_m, sigma_r, thr, thr_sparse = best
     eps_used, delta_used = meas.map(1)
-    released = meas(np.ascontiguousarray(table.codes))  # the one call that sees the rows
-    vec = np.asarray(released[0], dtype=float)
+    released = list(meas(np.ascontiguousarray(table.codes)))  # the one call seeing the rows
+    dense, sparse = _split(radix, plan)
+    vec = np.asarray(released.pop(0), dtype=float)
     noisy: dict[Subset, np.ndarray] = {}
     pos, total = 0, 0.0
-    for s in plan:
-        size = 1 if not s else int(np.prod(_sizes(radix, s).astype(float)))
+    for s in dense:
+        size = _n_cells(radix, s)
         if s:
             noisy[s] = vec[pos:pos + size]
         else:
             total = float(vec[pos])
         pos += size
-    hist = released[1] if len(released) > 1 else {}
+    if sparse:
+        cells = released.pop(0)
+        keys_sp = np.array(list(cells), np.int64)
+        vals_sp = np.array([cells[x] for x in keys_sp.tolist()], float)
+        offset = 0
+        for s in sparse:
+            size = _n_cells(radix, s)
+            arr = np.full(size, np.nan)  # not released: below the threshold (or empty)
+            sel = (keys_sp >= offset) & (keys_sp < offset + size)
+            arr[keys_sp[sel] - offset] = vals_sp[sel]
+            noisy[s] = arr
+            offset += size
+    hist = released.pop(0) if released else {}
     keys = np.array(sorted(hist), np.int64)
     counts = np.array([hist[k] for k in keys.tolist()], float)
     full = tuple(range(table.n_columns))
@@ -257,6 +320,8 @@ def measure(table: CategoricalTable, epsilon: float, delta: float, length: int =
     return Measurements(table.with_codes(np.zeros((0, table.n_columns), np.int32)), length,
                         noisy, sigma_m, total, rows, counts, sigma_r, thr, float(eps_used),
                         float(delta_used), lo, {"marginals": len(plan), "row_share": row_share,
+                                                "sparse_marginals": len(sparse),
+                                                "sparse_threshold": thr_sparse,
                                                 "row_patterns_released": len(keys)})
 
 
