@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from importlib.util import find_spec
 from pathlib import Path
 
 import httpx
@@ -219,6 +220,8 @@ def main() -> None:
         "server_cpu_ms_per_request": round(1000 * server_cpu / max(len(lat), 1), 2),
         "load_average_before_after": [round(load_before[0], 1), round(load_after[0], 1)],
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+        "uvicorn": {"http": "httptools" if find_spec("httptools") else "h11",
+                    "loop": "uvloop" if find_spec("uvloop") else "asyncio"},
         "command": (f"/tmp/v/bin/python bench/web/run.py --records {args.records} "
                     f"--users {args.users} --seconds {args.seconds:g} --think {args.think:g}"),
     }
