@@ -12,7 +12,7 @@ import pytest
 from helpers_web import PASSWORD
 
 from conftest import api_login
-from safelight.web.services import PAIR_ID_SQL
+from safelight.web.linkage import PAIR_ID_SQL
 
 API_PUBLIC = {("POST", "/api/v1/session")}
 

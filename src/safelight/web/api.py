@@ -27,7 +27,7 @@ from fastapi.responses import FileResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from safelight.web import auth, services
+from safelight.web import auth, linkage, releases, services
 from safelight.web.auth import User
 from safelight.web.deps import COOKIE, api_role, api_user, client_of, state_of
 
@@ -56,9 +56,9 @@ class ReleaseIn(BaseModel):
     method: Literal["aggregates", "synthetic"] = "aggregates"
     k: int = Field(default=11, ge=2, le=1000)
     length: int = Field(default=2, ge=1, le=4)
-    columns: list[Literal[services.RELEASE_COLUMNS]] = Field(  # type: ignore[valid-type]
+    columns: list[Literal[releases.RELEASE_COLUMNS]] = Field(  # type: ignore[valid-type]
         default_factory=lambda: ["gender", "age_band", "citizenship"], min_length=1,
-        max_length=len(services.RELEASE_COLUMNS))
+        max_length=len(releases.RELEASE_COLUMNS))
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
 
 
@@ -178,52 +178,52 @@ def records(*, request: Request, contributor: Annotated[str | None, Query(max_le
 def review_queue(*, request: Request, status: Literal["open", "decided", "all"] = "open",
                  limit: Limit = 50, offset: Offset = 0,
                  user: Annotated[User, Depends(api_role("review"))]) -> dict:
-    return services.review_queue(state_of(request), status, limit, offset)
+    return linkage.review_queue(state_of(request), status, limit, offset)
 
 
 @router.get("/review/{pair_id}", tags=["linkage"], summary="A pair with its explanation")
 def review_pair(*, pair_id: PairId, request: Request,
                 user: Annotated[User, Depends(api_role("review"))]) -> dict:
-    return services.review_pair(state_of(request), user, pair_id)
+    return linkage.review_pair(state_of(request), user, pair_id)
 
 
 @router.post("/review/{pair_id}/decision", tags=["linkage"])
 def decide(*, pair_id: PairId, body: DecisionIn, request: Request,
            user: Annotated[User, Depends(api_role("review"))]) -> dict:
-    return services.decide_pair(state_of(request), user, pair_id, body.decision, body.reason)
+    return linkage.decide_pair(state_of(request), user, pair_id, body.decision, body.reason)
 
 
 @router.post("/linkage/run", tags=["linkage"], summary="Link the hub's consenting records")
 def run_linkage(*, request: Request, user: Annotated[User, Depends(api_role("link_run"))]) -> dict:
-    return services.run_linkage(state_of(request), user)
+    return linkage.run_linkage(state_of(request), user)
 
 
 @router.get("/persons", tags=["linkage"], summary="Persons seen by several contributors")
 def persons(*, request: Request, limit: Limit = 100, offset: Offset = 0,
             user: Annotated[User, Depends(api_role("persons"))]) -> dict:
-    return services.persons_seen_by_several(state_of(request), user, limit, offset)
+    return linkage.persons_seen_by_several(state_of(request), user, limit, offset)
 
 
 @router.get("/releases", tags=["releases"], summary="The release ledger")
-def releases(*, request: Request, user: Annotated[User, Depends(api_role("releases"))]) -> dict:
-    return services.list_releases(state_of(request))
+def releases_list(*, request: Request, user: Annotated[User, Depends(api_role("releases"))]) -> dict:
+    return releases.list_releases(state_of(request))
 
 
 @router.post("/releases", tags=["releases"], summary="Make, evaluate and record a release")
 def create_release(*, body: ReleaseIn, request: Request,
                    user: Annotated[User, Depends(api_role("release_create"))]) -> dict:
-    return services.create_release(state_of(request), user, body.method, body.k, body.length,
+    return releases.create_release(state_of(request), user, body.method, body.k, body.length,
                                    list(body.columns), body.seed)
 
 
 @router.get("/releases/{rid}", tags=["releases"])
 def release(*, rid: Rid, request: Request, user: Annotated[User, Depends(api_role("releases"))]) -> dict:
-    return services.get_release(state_of(request), rid)
+    return releases.get_release(state_of(request), rid)
 
 
 @router.get("/releases/{rid}/download", tags=["releases"], response_class=FileResponse)
 def release_download(*, rid: Rid, request: Request, user: Annotated[User, Depends(api_role("releases"))]):
-    path, name = services.release_file(state_of(request), user, rid)
+    path, name = releases.release_file(state_of(request), user, rid)
     return FileResponse(path, media_type="text/csv", filename=name)
 
 
@@ -248,7 +248,7 @@ def _dashboard_json(board) -> bytes:
 
 @router.get("/users", tags=["users"])
 def users(*, request: Request, user: Annotated[User, Depends(api_role("users"))]) -> list[dict]:
-    return services._clean(auth.list_users(state_of(request)))
+    return services.clean_rows(auth.list_users(state_of(request)))
 
 
 @router.post("/users", tags=["users"], summary="Create an account (returns its TOTP secret "

@@ -22,6 +22,7 @@ from safelight import __version__
 from safelight.errors import SafelightError
 from safelight.web import api, pages, services
 from safelight.web.auth import AuthError, LoginLimiter
+from safelight.web.dashboard import Dashboard
 from safelight.web.deps import LoginRequired, PageForbidden
 from safelight.web.render import render
 from safelight.web.settings import WebSettings
@@ -94,7 +95,7 @@ def create_app(hub_path: str | Path, settings: WebSettings | None = None) -> Fas
     app.state.hub = state
     app.state.limiter = LoginLimiter(settings.login_max_failures,
                                      settings.login_window_minutes * 60)
-    app.state.dashboard = services.Dashboard(state)
+    app.state.dashboard = Dashboard(state)
     app.include_router(api.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(packages=[("safelight.web", "static")]), name="static")

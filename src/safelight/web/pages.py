@@ -6,6 +6,7 @@ page); every form post carries the session's CSRF token; pages work without Java
 
 from __future__ import annotations
 
+import hmac
 from typing import Annotated
 from urllib.parse import quote
 
@@ -14,8 +15,8 @@ from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from safelight.errors import SafelightError
-from safelight.web import auth, services
+from safelight.errors import SafelightError, UsageError
+from safelight.web import auth, linkage, releases, services
 from safelight.web.auth import User
 from safelight.web.deps import (
     COOKIE,
@@ -66,8 +67,6 @@ def login_page(*, request: Request, next: str | None = None) -> HTMLResponse:
 
 
 def _pre_ok(request: Request, token: str) -> bool:
-    import hmac
-
     cookie = request.cookies.get(PRE_COOKIE) or ""
     return bool(cookie) and hmac.compare_digest(cookie, token or "")
 
@@ -258,7 +257,7 @@ def records(*, request: Request, contributor: Annotated[str | None, Query(max_le
 def review(*, request: Request, status: Annotated[str, Query(pattern="^(open|decided|all)$")] = "open",
            page: Annotated[int, Query(ge=0, le=10**6)] = 0,
            user: Annotated[User, Depends(page_role("review"))]) -> HTMLResponse:
-    q = services.review_queue(state_of(request), status, PAGE, page * PAGE)
+    q = linkage.review_queue(state_of(request), status, PAGE, page * PAGE)
     return render(request, "review.html", user, q=q, filt=status, page=page,
                   more=(page + 1) * PAGE < q["total"])
 
@@ -266,7 +265,7 @@ def review(*, request: Request, status: Annotated[str, Query(pattern="^(open|dec
 @router.get("/review/{pair_id}")
 def review_pair(*, pair_id: str, request: Request,
                 user: Annotated[User, Depends(page_role("review"))]) -> HTMLResponse:
-    return render(request, "pair.html", user, p=services.review_pair(state_of(request), user,
+    return render(request, "pair.html", user, p=linkage.review_pair(state_of(request), user,
                                                                      pair_id), error=None)
 
 
@@ -277,12 +276,12 @@ def review_decide(*, pair_id: str, request: Request, decision: Annotated[str, Fo
     check_form(user, csrf_token)
     state = state_of(request)
     try:
-        services.decide_pair(state, user, pair_id, decision, reason)
+        linkage.decide_pair(state, user, pair_id, decision, reason)
     except services.NotFound:
         raise
     except SafelightError as exc:
         return render(request, "pair.html", user, status=422, error=str(exc),
-                      p=services.review_pair(state, user, pair_id))
+                      p=linkage.review_pair(state, user, pair_id))
     return _see_other(f"/review/{pair_id}?saved=1")
 
 
@@ -290,14 +289,14 @@ def review_decide(*, pair_id: str, request: Request, decision: Annotated[str, Fo
 def linkage_run(*, request: Request, csrf_token: Annotated[str, Form()] = "",
                 user: Annotated[User, Depends(page_role("link_run"))]) -> Response:
     check_form(user, csrf_token)
-    services.run_linkage(state_of(request), user)
+    linkage.run_linkage(state_of(request), user)
     return _see_other("/review")
 
 
 @router.get("/persons")
 def persons(*, request: Request, page: Annotated[int, Query(ge=0, le=10**6)] = 0,
             user: Annotated[User, Depends(page_role("persons"))]) -> HTMLResponse:
-    data = services.persons_seen_by_several(state_of(request), user, PAGE, page * PAGE)
+    data = linkage.persons_seen_by_several(state_of(request), user, PAGE, page * PAGE)
     return render(request, "persons.html", user, data=data, page=page,
                   more=(page + 1) * PAGE < data["total"])
 
@@ -307,13 +306,13 @@ def persons(*, request: Request, page: Annotated[int, Query(ge=0, le=10**6)] = 0
 def _releases_page(request: Request, user: User, error: str | None = None,
                    status: int = 200) -> HTMLResponse:
     return render(request, "releases.html", user, status=status, error=error,
-                  ledger=services.list_releases(state_of(request)),
-                  columns=services.RELEASE_COLUMNS, methods=services.RELEASE_METHODS,
+                  ledger=releases.list_releases(state_of(request)),
+                  columns=releases.RELEASE_COLUMNS, methods=releases.RELEASE_METHODS,
                   can_create=user.role in ("admin", "analyst"))
 
 
 @router.get("/releases")
-def releases(*, request: Request, user: Annotated[User, Depends(page_role("releases"))]) -> HTMLResponse:
+def releases_list(*, request: Request, user: Annotated[User, Depends(page_role("releases"))]) -> HTMLResponse:
     return _releases_page(request, user)
 
 
@@ -329,7 +328,7 @@ async def releases_create(*, request: Request,
         return _releases_page(request, user, "k, length and seed must be whole numbers", 422)
     columns = [str(c) for c in form.getlist("columns")]
     try:
-        out = await run_in_threadpool(services.create_release, state_of(request), user,
+        out = await run_in_threadpool(releases.create_release, state_of(request), user,
                                       str(form.get("method") or ""), k, length, columns, seed)
     except SafelightError as exc:
         return _releases_page(request, user, str(exc), 422)
@@ -339,13 +338,13 @@ async def releases_create(*, request: Request,
 @router.get("/releases/{rid}")
 def release(*, rid: Rid, request: Request,
             user: Annotated[User, Depends(page_role("releases"))]) -> HTMLResponse:
-    return render(request, "release.html", user, r=services.get_release(state_of(request), rid))
+    return render(request, "release.html", user, r=releases.get_release(state_of(request), rid))
 
 
 @router.get("/releases/{rid}/download")
 def release_download(*, rid: Rid, request: Request,
                      user: Annotated[User, Depends(page_role("releases"))]) -> Response:
-    path, name = services.release_file(state_of(request), user, rid)
+    path, name = releases.release_file(state_of(request), user, rid)
     return FileResponse(path, media_type="text/csv", filename=name)
 
 
@@ -388,7 +387,7 @@ def users_update(*, username: str, request: Request, action: Annotated[str, Form
     state = state_of(request)
     try:
         if action not in ("activate", "deactivate", "reset_totp"):
-            raise services.UsageError(f"unknown action {action!r}")
+            raise UsageError(f"unknown action {action!r}")
         secret = auth.update_user(state, username, actor=user.username,
                                   active={"activate": True, "deactivate": False}.get(action),
                                   reset_totp=action == "reset_totp")

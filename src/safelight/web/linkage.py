@@ -1,0 +1,163 @@
+"""The review queue, review decisions and persons seen by several contributors (pages and API).
+
+Reads the link stage's tables (``persons``, ``link_review`` of store migration 3) and runs
+:func:`safelight.link.hub.link_hub`. :func:`decide_pair` is the smallest stand-in for a link-stage
+API that does not exist yet: it writes a reviewer's decision into ``link_review``. Reads of
+record-level data (a pair, persons with their record ids) and decisions are audited.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from safelight.errors import UsageError
+from safelight.store.hub import now_utc
+from safelight.web.auth import User
+from safelight.web.services import CASE_SHOWN, NotFound, clean_rows, jsonable
+from safelight.web.state import HubState
+
+DECISIONS = ("match", "non_match")
+IDENTITY_SHOWN = ("given_name", "family_name", "full_name", "birth_date", "sex", "nationality",
+                  "phone", "document_number", "locality")
+REASON_COLUMNS = {"given_name": ("given_name",), "family_name": ("family_name",),
+                  "birth_date": ("birth_date",), "sex": ("sex",), "nationality": ("nationality",),
+                  "phone": ("phone",), "document": ("document_number",),
+                  "locality": ("locality",), "contributor": ("contributor",)}
+PAIR_ID_SQL = ("md5(run_id || '|' || left_contributor || '|' || left_record_id || '|' || "
+               "right_contributor || '|' || right_record_id)")
+
+
+
+
+def review_queue(state: HubState, status: str = "open", limit: int = 50,
+                 offset: int = 0) -> dict[str, Any]:
+    """Pairs of the review queue (ids and scores only, no identity fields)."""
+    where = {"open": "decision IS NULL", "decided": "decision IS NOT NULL", "all": "TRUE"}
+    if status not in where:
+        raise UsageError(f"status must be one of {', '.join(where)}")
+    total = state.one(f"SELECT count(*) AS n FROM link_review WHERE {where[status]}")["n"]
+    rows = state.rows(f"""SELECT {PAIR_ID_SQL} AS pair_id, run_id, left_contributor,
+        left_record_id, right_contributor, right_record_id, match_probability, match_weight,
+        linked, decision, decided_by, decided_at FROM link_review WHERE {where[status]}
+        ORDER BY abs(match_probability - 0.5), pair_id LIMIT ? OFFSET ?""", [limit, offset])
+    return {"status": status, "total": total, "offset": offset, "pairs": clean_rows(rows)}
+
+
+def _pair(state: HubState, pair_id: str) -> dict[str, Any]:
+    row = state.one(f"SELECT *, CAST(reasons AS VARCHAR) AS reasons_json FROM link_review "
+                    f"WHERE {PAIR_ID_SQL} = ?", [pair_id])
+    if row is None:
+        raise NotFound(f"no pair {pair_id} in the review queue")
+    return row
+
+
+def _side(state: HubState, contributor: str, record_id: str, identifiers: bool) -> dict[str, Any]:
+    ident = state.one(f"SELECT {', '.join(IDENTITY_SHOWN)} FROM identities "
+                      "WHERE contributor = ? AND record_id = ?", [contributor, record_id]) or {}
+    case = state.one(f"SELECT {', '.join(CASE_SHOWN)} FROM cases WHERE contributor = ? "
+                     "AND record_id = ?", [contributor, record_id]) or {}
+    country = state.one("SELECT country FROM contributors WHERE name = ?", [contributor])
+    side = {"contributor": contributor, "record_id": record_id,
+            "contributor_country": country["country"] if country else None,
+            "case": {k: jsonable(v) for k, v in case.items()}}
+    side["identity"] = {k: jsonable(v) for k, v in ident.items()} if identifiers else None
+    return side
+
+
+def review_pair(state: HubState, user: User, pair_id: str) -> dict[str, Any]:
+    """One pair side by side with the per-field explanation (record-level: audited).
+
+    Identity values are included only when the hub shows identifiers (clear mode).
+    """
+    row = _pair(state, pair_id)
+    shown = state.settings.show_identifiers
+    reasons = json.loads(row["reasons_json"])
+    left = _side(state, row["left_contributor"], row["left_record_id"], shown)
+    right = _side(state, row["right_contributor"], row["right_record_id"], shown)
+    fields = []
+    for name, cols in REASON_COLUMNS.items():
+        r = reasons.get(name)
+        if not isinstance(r, dict):
+            continue
+        def value(side: dict[str, Any], cols: tuple[str, ...] = cols) -> str | None:
+            if cols == ("contributor",):
+                return side["contributor"]
+            if side["identity"] is None:
+                return None
+            return " ".join(str(side["identity"][c]) for c in cols
+                            if side["identity"].get(c) is not None) or None
+        fields.append({"field": name, "level": r.get("level"), "weight": r.get("weight"),
+                       "left": value(left), "right": value(right)})
+    state.audit(user.username, "web.read", f"pair:{pair_id}",
+                {"left": f"{left['contributor']}/{left['record_id']}",
+                 "right": f"{right['contributor']}/{right['record_id']}",
+                 "identifiers": shown})
+    return {"pair_id": pair_id, "run_id": row["run_id"],
+            "match_probability": row["match_probability"], "match_weight": row["match_weight"],
+            "linked": row["linked"], "decision": row["decision"], "decided_by": row["decided_by"],
+            "decided_at": jsonable(row["decided_at"]), "decision_note": row["decision_note"],
+            "names_swapped": reasons.get("names_swapped"),
+            "prior_log2_odds": reasons.get("prior_log2_odds"),
+            "fields": fields, "left": left, "right": right, "identifiers_shown": shown}
+
+
+def decide_pair(state: HubState, user: User, pair_id: str, decision: str,
+                reason: str) -> dict[str, Any]:
+    """Record a reviewer's decision on a pair, with its reason, and audit it.
+
+    (Smallest stand-in for a link-stage API: it writes ``decision``, ``decided_by``,
+    ``decided_at`` and ``decision_note`` of ``link_review``; feeding decisions back into the
+    next link run is the link stage's work.)
+    """
+    if decision not in DECISIONS:
+        raise UsageError(f"decision must be one of {', '.join(DECISIONS)}")
+    reason = (reason or "").strip()
+    if not reason:
+        raise UsageError("give the reason for the decision")
+    if len(reason) > 2000:
+        raise UsageError("the reason is longer than 2000 characters")
+    row = _pair(state, pair_id)
+    with state.write() as hub:
+        hub.con.execute(f"UPDATE link_review SET decision = ?, decided_by = ?, decided_at = ?, "
+                        f"decision_note = ? WHERE {PAIR_ID_SQL} = ?",
+                        [decision, user.username, now_utc(), reason, pair_id])
+        hub.audit(user.username, "link.decision", f"pair:{pair_id}", {
+            "left": f"{row['left_contributor']}/{row['left_record_id']}",
+            "right": f"{row['right_contributor']}/{row['right_record_id']}",
+            "decision": decision, "previous": row["decision"], "reason": reason,
+            "match_probability": row["match_probability"]})
+    return {"pair_id": pair_id, "decision": decision, "decided_by": user.username}
+
+
+def run_linkage(state: HubState, user: User) -> dict[str, Any]:
+    from safelight.link.hub import link_hub, summary
+
+    with state.exclusive() as hub:
+        result = link_hub(hub, actor=user.username)
+    return summary(result)
+
+
+def persons_seen_by_several(state: HubState, user: User, limit: int = 100,
+                            offset: int = 0) -> dict[str, Any]:
+    """Persons linked across several contributors: who saw them, in which countries
+    (record ids are record-level: audited)."""
+    base = """SELECT p.person_id, any_value(p.cluster_size) AS records,
+                     count(DISTINCT p.contributor) AS contributors,
+                     count(DISTINCT k.country) AS countries,
+                     list(DISTINCT p.contributor ORDER BY p.contributor) AS contributor_names,
+                     list(DISTINCT k.country ORDER BY k.country)
+                         FILTER (WHERE k.country IS NOT NULL) AS country_codes,
+                     list(p.contributor || '/' || p.record_id ORDER BY p.contributor,
+                          p.record_id) AS record_ids,
+                     min(p.min_link_probability) AS weakest_link
+              FROM persons p LEFT JOIN contributors k ON k.name = p.contributor
+              GROUP BY p.person_id HAVING count(DISTINCT p.contributor) > 1"""
+    totals = state.one(f"""SELECT count(*) AS persons, count(*) FILTER (WHERE countries > 1)
+                           AS several_countries FROM ({base})""")
+    rows = state.rows(f"SELECT * FROM ({base}) ORDER BY countries DESC, contributors DESC, "
+                      "records DESC, person_id LIMIT ? OFFSET ?", [limit, offset])
+    state.audit(user.username, "web.read", "persons:several", {"rows": len(rows),
+                                                               "offset": offset})
+    return {"total": totals["persons"], "several_countries": totals["several_countries"],
+            "offset": offset, "persons": clean_rows(rows)}

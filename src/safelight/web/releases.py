@@ -1,0 +1,138 @@
+"""Releases of the hub's consenting cases from the web: make, evaluate, record, download.
+
+Uses the release stage (:func:`~safelight.release.release_aggregates`,
+:class:`~safelight.release.KSynthesizer`, :func:`~safelight.release.evaluate`, the
+:class:`~safelight.release.ledger.Ledger`). :func:`hub_release_table` is the hub-side
+counterpart of the stage's file reader (the stage has none yet): the chosen columns of the
+cases whose consent allows statistics. A download is audited as an export and refused when the
+file no longer matches the ledger's SHA-256.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from safelight.errors import SafelightError, UsageError
+from safelight.web.auth import User
+from safelight.web.services import NotFound, clean_rows
+from safelight.web.state import HubState
+
+RELEASE_DATASET = "hub:cases"
+RELEASE_COLUMNS = ("gender", "age_band", "majority_status", "citizenship",
+                   "country_of_exploitation", "year_of_registration", "trafficking_status",
+                   "data_source_type", "months_trafficked_band")
+RELEASE_METHODS = ("aggregates", "synthetic")
+RELEASE_FILES = {"aggregates": "aggregates.csv", "synthetic": "synthetic.csv"}
+
+
+def hub_release_table(state: HubState, columns: list[str]):
+    """The release input: ``columns`` of the cases whose consent allows statistics, as text
+    (missing = ''). (The release stage reads files; this is its hub-side counterpart.)"""
+    from safelight.release.table import from_arrow
+
+    bad = [c for c in columns if c not in RELEASE_COLUMNS]
+    if bad or not columns:
+        raise UsageError(f"release columns must be among {', '.join(RELEASE_COLUMNS)}")
+    sel = ", ".join(f"coalesce(CAST({c} AS VARCHAR), '') AS {c}" for c in columns)
+    with state.read() as con:
+        table = con.sql(f"SELECT {sel} FROM cases WHERE consent_statistics").to_arrow_table()
+    if table.num_rows == 0:
+        raise UsageError("the hub holds no case records with statistics consent; nothing to "
+                         "release")
+    return from_arrow(table)
+
+
+def list_releases(state: HubState) -> dict[str, Any]:
+    from safelight.release.ledger import Ledger
+
+    with state.lock:
+        ledger = Ledger(state.hub)
+        rows = ledger.releases()
+        spent = ledger.spent(RELEASE_DATASET)
+    for r in rows:
+        r["params"] = json.loads(r["params"]) if isinstance(r["params"], str) else r["params"]
+    return {"releases": clean_rows(rows), "spent": spent.__dict__}
+
+
+def get_release(state: HubState, rid: int) -> dict[str, Any]:
+    row = next((r for r in list_releases(state)["releases"] if r["release_id"] == rid), None)
+    if row is None:
+        raise NotFound(f"no release {rid}")
+    folder = Path(row["output_path"]).parent if row["output_path"] else None
+    ev = None
+    if folder is not None and (folder / "evaluation.json").is_file():
+        ev = json.loads((folder / "evaluation.json").read_text("utf-8"))
+    row["evaluation"] = ev
+    return row
+
+
+def create_release(state: HubState, user: User, method: str, k: int, length: int,
+                   columns: list[str], seed: int = 0) -> dict[str, Any]:
+    """Make a release of the hub's consenting cases, evaluate it and record it in the ledger."""
+    from safelight.release.aggregates import release_aggregates, write_aggregates
+    from safelight.release.evaluate import counts_of_rows, evaluate, write_evaluation
+    from safelight.release.ledger import Ledger
+    from safelight.release.settings import ReleaseSettings
+    from safelight.release.synthetic import KSynthesizer
+    from safelight.release.table import write_csv
+
+    if method not in RELEASE_METHODS:
+        raise UsageError(f"method must be one of {', '.join(RELEASE_METHODS)}")
+    if not 2 <= k <= 1000 or not 1 <= length <= 4:
+        raise UsageError("k must be between 2 and 1000 and length between 1 and 4")
+    columns = list(dict.fromkeys(columns))
+    data = hub_release_table(state, columns)
+    t0 = time.perf_counter()
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
+    out = state.releases_dir / f"{stamp}-{method}"
+    out.mkdir(parents=True, exist_ok=False)
+    try:
+        source = {"dataset": RELEASE_DATASET, "hub": str(state.path), "rows": data.n_rows,
+                  "data_version": state.version}
+        if method == "aggregates":
+            rel = release_aggregates(data, k, length)
+            write_aggregates(rel, out / RELEASE_FILES[method])
+            params = {"columns": columns, **rel.summary()}
+            ev = evaluate(data, rel.counts, k, length)
+        else:
+            syn, rep = KSynthesizer(k, length, seed=seed).fit_sample(data)
+            write_csv(syn, out / RELEASE_FILES[method])
+            params = {"columns": columns, "seed": seed, "iterations": rep.iterations}
+            ev_len = max(length, 3)
+            ev = evaluate(data, counts_of_rows(syn, ev_len), k, ev_len, released_rows=syn)
+        params["seconds"] = round(time.perf_counter() - t0, 3)
+        settings = ReleaseSettings(method, k, length, source, params)
+        settings.save(out / "settings.json")
+        write_evaluation(ev, out, f"{method} (k = {k}, length {length})", settings.to_dict())
+        released = out / RELEASE_FILES[method]
+        sha = hashlib.sha256(released.read_bytes()).hexdigest()
+        with state.exclusive() as hub:
+            rid = Ledger(hub).record(RELEASE_DATASET, method, settings.to_dict(),
+                                     actor=user.username, k=k, length=length,
+                                     rows_in=data.n_rows, output_sha256=sha,
+                                     output_path=str(released))
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)
+        raise
+    return {"release_id": rid, "method": method, "k": k, "length": length,
+            "rows_in": data.n_rows, "output_sha256": sha, "evaluation": ev.to_dict()}
+
+
+def release_file(state: HubState, user: User, rid: int) -> tuple[Path, str]:
+    """The released file of a release (an export: audited), and its download name."""
+    row = get_release(state, rid)
+    path = Path(row["output_path"] or "")
+    if not path.is_file():
+        raise NotFound(f"release {rid}: its file {path} is no longer on the server")
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    if sha != row["output_sha256"]:
+        raise SafelightError(f"release {rid}: {path} does not match the ledger's sha256; it was "
+                             "altered after release — restore it from backup")
+    state.audit(user.username, "web.export", f"release:{rid}", {"sha256": sha})
+    return path, f"safelight-release-{rid}-{path.name}"
