@@ -1,7 +1,8 @@
 """``safelight report ...`` — the report stage's command group (registered by ``safelight.cli``).
 
 ``report glotip FILE_OR_HUB --out DIR`` reports the UNODC GLOTIP export (or a hub holding it);
-``report hub HUB --out DIR`` reports the hub's case records. Both write ``report.html``,
+``report hub HUB --out DIR`` reports the hub's victims — persons after linkage, or records
+(labelled so) when the hub has no linkage run (``--unit``). Both write ``report.html``,
 ``report.json``, ``tables/*.csv``, ``charts/*.svg|png`` and ``settings.json`` into ``DIR``.
 Errors print one line and exit with the error's code (see ``safelight.errors``).
 """
