@@ -45,7 +45,9 @@ __all__ = [
     "compare_encoded",
     "dice",
     "filter_matrix",
+    "from_parts",
     "name_frequencies",
+    "read_package",
     "read_packages",
 ]
 
@@ -125,7 +127,8 @@ def filter_matrix(col: pa.Array, bits: int) -> tuple[np.ndarray, np.ndarray]:
     return mat.view("<u8"), present
 
 
-def _read_one(path: Path) -> tuple[dict[str, Any], pa.Table]:
+def read_package(path: Path) -> tuple[dict[str, Any], pa.Table]:
+    """(manifest, records table) of one package directory, after a format check."""
     path = Path(path)
     man_path = path / MANIFEST
     if not man_path.is_file() or not (path / RECORDS).is_file():
@@ -137,14 +140,27 @@ def _read_one(path: Path) -> tuple[dict[str, Any], pa.Table]:
         raise EncodingError(f"{man_path}: unknown package format "
                             f"{manifest.get('format')} v{manifest.get('format_version')} — "
                             "upgrade safelight or re-encode with this version")
-    return manifest, pq.read_table(path / RECORDS)
+    try:
+        return manifest, pq.read_table(path / RECORDS)
+    except (pa.ArrowException, OSError) as exc:
+        raise EncodingError(f"{path / RECORDS}: cannot be read as Parquet ({exc}) — the "
+                            "package is damaged; ask the contributor to send it again") from exc
 
 
 def read_packages(paths: list[Path]) -> EncodedRecords:
     """Read and concatenate contribution packages (see the module docstring)."""
     if not paths:
         raise EncodingError("no contribution packages given")
-    parts = [_read_one(p) for p in paths]
+    return from_parts([read_package(p) for p in paths], [str(p) for p in paths])
+
+
+def from_parts(parts: list[tuple[dict[str, Any], pa.Table]], where: list[str]
+               ) -> EncodedRecords:
+    """:class:`EncodedRecords` from (manifest, records table) pairs — packages read from disk
+    or from the hub store; ``where`` names each for error messages."""
+    if not parts:
+        raise EncodingError("no contribution packages given")
+    paths = where
     first = parts[0][0]
     for p, (man, _) in zip(paths, parts, strict=True):
         if man["key_fingerprint"] != first["key_fingerprint"]:

@@ -54,7 +54,7 @@ class HubLinkResult:
     persons: int
     persons_in_several_contributors: int
     review_pairs: int
-    result: LinkResult
+    result: LinkResult  # or a PPRLResult (same fields) for a privacy-preserving run
 
 
 def _alpha2(alpha3: str | None) -> str | None:
@@ -104,23 +104,33 @@ def link_hub(hub: Hub, settings: LinkSettings | None = None, *, actor: str = "li
         raise UsageError(f"{hub.path}: fewer than two records with consent to linkage — "
                          "ingest contributions whose consent allows linkage first")
     res = link_records(table, s)
-    r = res.records
+    return store_run(hub, res, res.records.contributor, res.records.record_id, s.to_dict(),
+                     s.threshold, s.review_low, s.review_high, started, actor)
+
+
+def store_run(hub: Hub, res: Any, contributor: np.ndarray, record_id: np.ndarray,
+              settings: dict[str, Any], threshold: float, review_low: float,
+              review_high: float, started: dt.datetime, actor: str) -> HubLinkResult:
+    """Write a linkage result (clear :class:`LinkResult` or privacy-preserving
+    :class:`~safelight.link.pprl.PPRLResult`: both have ``labels``, ``comparisons``,
+    ``probabilities``, ``weights``, ``em``, ``timings`` and ``reasons``) as persons, review
+    queue and run, in one transaction."""
     labels = res.labels
-    person = _person_ids(r.contributor, r.record_id, labels)
+    person = _person_ids(contributor, record_id, labels)
     _, inverse, sizes = np.unique(labels, return_inverse=True, return_counts=True)
     n_contrib = {}
-    for lab, c in zip(labels.tolist(), r.contributor.tolist(), strict=True):
+    for lab, c in zip(labels.tolist(), contributor.tolist(), strict=True):
         n_contrib.setdefault(lab, set()).add(c)
     a, b, p = res.comparisons.a, res.comparisons.b, res.probabilities
-    linked = res.linked
+    linked = labels[a] == labels[b]
     weakest = np.full(len(labels), np.nan)
-    lk = linked & (p >= s.threshold)
+    lk = linked & (p >= threshold)
     np.fmin.at(weakest, a[lk], p[lk])
     np.fmin.at(weakest, b[lk], p[lk])
     run_id = uuid.uuid4().hex[:12]
     persons = pa.table({
-        "contributor": pa.array(r.contributor.tolist(), pa.string()),
-        "record_id": pa.array(r.record_id.tolist(), pa.string()),
+        "contributor": pa.array(contributor.tolist(), pa.string()),
+        "record_id": pa.array(record_id.tolist(), pa.string()),
         "person_id": pa.array(person.tolist(), pa.string()),
         "cluster_size": pa.array(sizes[inverse].astype(np.int32)),
         "n_contributors": pa.array([len(n_contrib[x]) for x in labels.tolist()], pa.int32()),
@@ -129,15 +139,15 @@ def link_hub(hub: Hub, settings: LinkSettings | None = None, *, actor: str = "li
         "run_id": pa.array([run_id] * len(labels), pa.string()),
     })  # fmt: skip
     # review: uncertain pairs, and confident pairs that clustering decided against
-    uncertain = (p >= s.review_low) & (p < s.review_high)
-    overruled = (p >= s.review_high) & ~linked
+    uncertain = (p >= review_low) & (p < review_high)
+    overruled = (p >= review_high) & ~linked
     review_idx = np.flatnonzero(uncertain | overruled)
     review = pa.table({
         "run_id": pa.array([run_id] * len(review_idx), pa.string()),
-        "left_contributor": pa.array(r.contributor[a[review_idx]].tolist(), pa.string()),
-        "left_record_id": pa.array(r.record_id[a[review_idx]].tolist(), pa.string()),
-        "right_contributor": pa.array(r.contributor[b[review_idx]].tolist(), pa.string()),
-        "right_record_id": pa.array(r.record_id[b[review_idx]].tolist(), pa.string()),
+        "left_contributor": pa.array(contributor[a[review_idx]].tolist(), pa.string()),
+        "left_record_id": pa.array(record_id[a[review_idx]].tolist(), pa.string()),
+        "right_contributor": pa.array(contributor[b[review_idx]].tolist(), pa.string()),
+        "right_record_id": pa.array(record_id[b[review_idx]].tolist(), pa.string()),
         "match_probability": pa.array(p[review_idx], pa.float64()),
         "match_weight": pa.array(res.weights[review_idx], pa.float64()),
         "linked": pa.array(linked[review_idx]),
@@ -160,7 +170,7 @@ def link_hub(hub: Hub, settings: LinkSettings | None = None, *, actor: str = "li
                        linked, reasons)
                        SELECT * FROM __review_new""")
         con.execute("INSERT INTO link_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
-            run_id, started, finished, __version__, json.dumps(s.to_dict()), model_json,
+            run_id, started, finished, __version__, json.dumps(settings), model_json,
             len(labels), len(a), int(linked.sum()), n_persons, len(review_idx)])
         hub.audit(actor, "link", run_id, {
             "records": len(labels), "persons": n_persons, "candidate_pairs": len(a),

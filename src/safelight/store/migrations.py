@@ -379,6 +379,16 @@ CREATE TABLE detect_leads (
     PRIMARY KEY (run_id, lead_id)
 );
 """),
+    (7, "pprl: contribution packages of encoded identities (no clear identifier)", """
+CREATE TABLE pprl_packages (
+    contributor VARCHAR PRIMARY KEY,     -- the latest package of a contributor replaces the last
+    key_fingerprint VARCHAR NOT NULL,    -- HMAC of a label under the shared key (not the key)
+    records_sha256 VARCHAR NOT NULL,
+    manifest JSON NOT NULL,              -- settings without the key, counts
+    records BLOB NOT NULL,               -- the package's records.parquet, as received
+    received_at TIMESTAMP NOT NULL
+);
+"""),
 ]
 
 # Stages add their migration as a new (version, description, SQL) entry above; keep versions unique.

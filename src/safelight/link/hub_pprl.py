@@ -1,0 +1,101 @@
+"""Privacy-preserving linkage inside a hub: store contribution packages, link them to persons.
+
+Contract: :func:`receive_package` checks a contribution package (format, key fingerprint
+consistent with the packages already stored, same encoding settings) and stores it in the
+hub's ``pprl_packages`` table (store migration 7), replacing that contributor's previous
+package. :func:`link_hub_encoded` links every stored package with
+:func:`safelight.link.pprl.link_encoded` and writes ``persons``, ``link_review`` and
+``link_runs`` exactly as the clear :func:`safelight.link.hub.link_hub` does — so ``safelight
+status`` and reports count persons the same way. Only records whose package flag allows linkage
+take part. The hub never holds a key or a clear identifier in this mode.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import logging
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from safelight.errors import UsageError
+from safelight.identity.encode import MANIFEST, RECORDS
+from safelight.link.encoded import EncodedRecords, from_parts, read_package
+from safelight.link.hub import HubLinkResult, store_run
+from safelight.link.pprl import PPRLSettings, link_encoded
+from safelight.store import Hub
+
+__all__ = ["link_hub_encoded", "load_hub_packages", "receive_package"]
+
+log = logging.getLogger("safelight.link.hub_pprl")
+
+
+def _stored(hub: Hub) -> list[tuple[str, str, bytes]]:
+    cur = hub.con.cursor()
+    try:
+        return cur.execute("SELECT contributor, manifest, records FROM pprl_packages "
+                           "ORDER BY contributor").fetchall()
+    finally:
+        cur.close()
+
+
+def load_hub_packages(hub: Hub) -> EncodedRecords:
+    """All stored packages as :class:`EncodedRecords` (consenting records only)."""
+    rows = _stored(hub)
+    if not rows:
+        raise UsageError(f"{hub.path}: no contribution packages stored — receive them with "
+                         "`safelight link receive HUB PACKAGE`")
+    parts = [(json.loads(m), pq.read_table(io.BytesIO(bytes(r)))) for _, m, r in rows]
+    return from_parts(parts, [f"{hub.path}:pprl_packages[{c}]" for c, _, _ in rows])
+
+
+def receive_package(hub: Hub, path: Path, *, actor: str = "link") -> dict[str, object]:
+    """Check and store the package at ``path``; returns its manifest."""
+    man_path = Path(path) / MANIFEST
+    data = (Path(path) / RECORDS).read_bytes() if (Path(path) / RECORDS).is_file() else b""
+    try:
+        declared = json.loads(man_path.read_text("utf-8")).get("records_sha256")
+    except (OSError, ValueError):
+        declared = None  # read_package below says what is wrong
+    if data and declared not in (None, hashlib.sha256(data).hexdigest()):
+        raise UsageError(f"{path}: {RECORDS} does not match the SHA-256 in {MANIFEST} — the "
+                         "package was damaged or altered; ask the contributor to send it again")
+    manifest, table = read_package(path)  # format check
+    contributor = str(manifest.get("contributor") or "")
+    if not contributor:
+        raise UsageError(f"{path}: the package names no contributor — encode it with "
+                         "`--contributor NAME` (or `contributor:` in MAP.yaml)")
+    others = [row for row in _stored(hub) if row[0] != contributor]
+    if others:  # refused unless made with the same key and settings as what is stored
+        c0, m0, r0 = others[0]
+        from_parts([(json.loads(m0), pq.read_table(io.BytesIO(bytes(r0)))), (manifest, table)],
+                   [f"{hub.path}:pprl_packages[{c0}]", str(path)])
+    con = hub.con
+    con.complete()
+    with hub.transaction():
+        con.execute("DELETE FROM pprl_packages WHERE contributor = ?", [contributor])
+        con.execute("INSERT INTO pprl_packages VALUES (?, ?, ?, ?, ?, ?)", [
+            contributor, manifest["key_fingerprint"], hashlib.sha256(data).hexdigest(),
+            json.dumps(manifest), data, dt.datetime.now(dt.UTC).replace(tzinfo=None)])
+        hub.audit(actor, "pprl_receive", contributor, {
+            "records": manifest.get("records"), "key_fingerprint": manifest["key_fingerprint"]})
+    log.info("stored the package of %s (%s records)", contributor, manifest.get("records"))
+    return manifest
+
+
+def link_hub_encoded(hub: Hub, settings: PPRLSettings | None = None, *, actor: str = "link"
+                     ) -> HubLinkResult:
+    """Link the stored packages and write persons, review queue and run (module docstring)."""
+    s = settings or PPRLSettings()
+    started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    er = load_hub_packages(hub)
+    if len(er) < 2:
+        raise UsageError(f"{hub.path}: fewer than two encoded records with consent to linkage")
+    res = link_encoded(er, s)
+    return store_run(hub, res, er.contributor, er.record_id,
+                     {"mode": "pprl", **s.to_dict(), "key_fingerprint": er.key_fingerprint,
+                      "encoding": er.settings.to_dict()},
+                     s.threshold, s.review_low, s.review_high, started, actor)

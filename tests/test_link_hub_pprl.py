@@ -1,0 +1,82 @@
+"""PPRL inside a hub: packages stored (migration 7), linked to persons, review with reasons."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from test_link_pprl import KEY, _observe, _people, _table  # noqa: I001  (shared generator)
+
+from safelight.errors import SafelightError
+from safelight.identity.encode import EncodingSettings, encode_table, write_package
+from safelight.link import pairwise_scores
+from safelight.link.hub_pprl import link_hub_encoded, load_hub_packages, receive_package
+
+
+@pytest.fixture
+def packages(tmp_path):
+    rng = random.Random(21)
+    people = _people(400, 8)
+    left = [_observe(p, rng, f"L{p['pid']}") for p in people[:300]]
+    right = [_observe(p, rng, f"R{p['pid']}") for p in people[100:]]
+    s = EncodingSettings(seed=5)
+    paths = [write_package(encode_table(_table(rows), KEY, s, contributor=name), tmp_path / name)
+             for name, rows in (("ngo", left), ("police", right))]
+    truth = {(c, r["record_id"]): r["pid"] for c, rows in (("ngo", left), ("police", right))
+             for r in rows}
+    return paths, truth
+
+
+def test_packages_stored_and_linked_to_persons(hub, packages, tmp_path):
+    paths, truth = packages
+    for p in paths:
+        receive_package(hub, p)
+    receive_package(hub, paths[0])  # a new package of a contributor replaces the old one
+    assert hub.con.execute("SELECT count(*) FROM pprl_packages").fetchone()[0] == 2
+    er = load_hub_packages(hub)
+    assert len(er) == len(truth)
+    result = link_hub_encoded(hub)
+    rows = hub.con.execute("SELECT contributor, record_id, person_id FROM persons").fetchall()
+    assert len(rows) == len(truth)
+    pid = np.array([truth[(c, r)] for c, r, _ in rows])
+    labels = np.unique([p for _, _, p in rows], return_inverse=True)[1]
+    scores = pairwise_scores(labels, pid)
+    assert scores["f1"] > 0.9, scores
+    assert result.persons_in_several_contributors > 150
+    run = hub.con.execute("SELECT settings FROM link_runs").fetchone()[0]
+    assert json.loads(run)["mode"] == "pprl"
+    for (reasons,) in hub.con.execute("SELECT reasons FROM link_review").fetchall():
+        r = json.loads(reasons)
+        assert set(r["given_name"]) == {"level", "weight"}
+
+
+def test_a_package_with_another_key_is_refused(hub, packages, tmp_path):
+    paths, _ = packages
+    receive_package(hub, paths[0])
+    rows = [_observe(p, random.Random(2), f"X{p['pid']}") for p in _people(20, 3)]
+    other = write_package(encode_table(_table(rows), bytes(32), contributor="x"),
+                          tmp_path / "other")
+    with pytest.raises(SafelightError, match="another key"):
+        receive_package(hub, other)
+    damaged = write_package(encode_table(_table(rows), KEY, contributor="y"), tmp_path / "dmg")
+    (damaged / "records.parquet").write_bytes((damaged / "records.parquet").read_bytes()[:-1]
+                                              + b"\0")
+    with pytest.raises(SafelightError, match="damaged"):
+        receive_package(hub, damaged)
+
+
+def test_cli_receive_and_link_hub_pprl(tmp_path, packages):
+    from safelight.link.cli import link
+    from safelight.store import open_hub
+
+    paths, _ = packages
+    open_hub(tmp_path / "h.duckdb", create=True).close()
+    runner = CliRunner()
+    r = runner.invoke(link, ["receive", str(tmp_path / "h.duckdb"), *map(str, paths)])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(link, ["hub", str(tmp_path / "h.duckdb"), "--pprl", "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["persons_in_several_contributors"] > 150
