@@ -137,6 +137,12 @@ def test_reviewer_decides_a_pair_and_analyst_releases(server, page, demo_hub):
     assert page.locator("table tbody tr").count() == 1
     page.get_by_role("link", name="Dashboard").click()
     assert page.locator("img.chart").count() >= 1
+    first = page.locator("section.indicator").first.get_attribute("aria-labelledby")[2:]
+    page.get_by_label("Indicator").select_option(first)
+    page.get_by_role("button", name="Show").click()
+    assert page.locator("section.indicator").count() == 1
+    page.wait_for_function("document.querySelector('img.chart').complete && "
+                           "document.querySelector('img.chart').naturalWidth > 0")
 
 
 def test_ukrainian_pages(server, page, demo_hub):

@@ -25,8 +25,8 @@ Privacy-preserving linkage (no clear value at the hub): :mod:`~safelight.link.en
 contribution packages of :mod:`safelight.identity.encode` and compares Bloom filters
 (noise-corrected Dice); :mod:`~safelight.link.pprl` blocks (keyed keys + LSH), scores with the
 same :mod:`~safelight.link.model` and clusters; :mod:`~safelight.link.onetoone` is the
-one-to-one assignment for two-source linkage. Not yet here: PPRL inside :func:`link_hub`,
-review decisions fed back.
+one-to-one assignment for two-source linkage; :mod:`~safelight.link.hub_pprl` stores packages
+in a hub and links them to persons. Not yet here: review decisions fed back.
 """
 
 from safelight.link.evaluate import pairwise_scores
