@@ -155,7 +155,7 @@ def _directory(hub, out_dir: Path, say) -> dict[str, Any]:
 
 
 def _hub_report(hub_path: Path, out: Path, say) -> Path | None:
-    """The report stage over the demo hub (records, not persons, until linkage runs)."""
+    """The report stage over the demo hub: it counts persons, since linkage has run."""
     from safelight.report import ReportSettings, hub_report, hub_source, write_report
 
     t0 = dt.datetime.now()
