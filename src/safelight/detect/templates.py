@@ -22,8 +22,8 @@ given settings and never loops in Python over pairs of ads:
    large operator whose own template is frequent.
 3. **Candidates** — MinHash signatures (``num_perm`` multiply-shift hashes, one vectorised
    minimum per ad) and banded LSH (bands of ``rows`` hashes); ads sharing a band bucket become
-   candidate pairs (neighbours in a per-band random order, so a bucket of ``m`` ads yields
-   ``m - 1`` pairs, not ``m²``).
+   candidate pairs (each ad with the next ``lsh_neighbours`` ads in a per-band random order, so
+   a bucket of ``m`` ads yields about ``lsh_neighbours × m`` pairs, not ``m²``).
 4. **Verification** — the MinHash estimate decides clear cases; pairs within ``verify_margin``
    of ``threshold`` get their exact Jaccard similarity (vectorised sort-and-count over all pairs
    at once). Three guards against single-linkage chaining follow, all vectorised:
@@ -85,6 +85,7 @@ class ClusterSettings:
     contact_threshold: float = 0.1
     relative: float = 0.6
     min_common: int = 2
+    lsh_neighbours: int = 1
     bigrams: bool = True
     seed: int = 7
     chunk_nnz: int = 100_000
@@ -403,7 +404,8 @@ def _coherence(doc: np.ndarray, feat: np.ndarray, sig: np.ndarray, min_df: int, 
     return uniq[frequent], df[frequent], coh
 
 
-def _lsh_candidates(sig: np.ndarray, r: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _lsh_candidates(sig: np.ndarray, r: int, seed: int, neighbours: int = 1
+                    ) -> tuple[np.ndarray, np.ndarray]:
     n, k = sig.shape
     bands = k // r
     rng = np.random.default_rng(seed)
@@ -416,9 +418,10 @@ def _lsh_candidates(sig: np.ndarray, r: int, seed: int) -> tuple[np.ndarray, np.
             key = _splitmix((block * mult[None, :]).sum(axis=1) + np.uint64(band))
         order = np.lexsort((rng.random(n), key))
         ks = key[order]
-        same = ks[1:] == ks[:-1]
-        us.append(order[:-1][same])
-        vs.append(order[1:][same])
+        for d in range(1, neighbours + 1):
+            same = ks[d:] == ks[:-d]
+            us.append(order[:-d][same])
+            vs.append(order[d:][same])
     u = np.concatenate(us) if us else np.zeros(0, dtype=np.int64)
     v = np.concatenate(vs) if vs else np.zeros(0, dtype=np.int64)
     lo, hi = np.minimum(u, v).astype(np.int64), np.maximum(u, v).astype(np.int64)
@@ -488,7 +491,7 @@ def cluster_ads(texts: Sequence[str], settings: ClusterSettings | None = None,
     timings["minhash"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    ci, cj = _lsh_candidates(sig, s.rows, s.seed + 3)
+    ci, cj = _lsh_candidates(sig, s.rows, s.seed + 3, s.lsh_neighbours)
     timings["lsh"] = time.perf_counter() - t
 
     t = time.perf_counter()
