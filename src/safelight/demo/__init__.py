@@ -6,6 +6,9 @@ person behind every record (``truth.csv``) and a manifest (``scenario.json``). T
 byte-identical files. ``write_large_export(path, n_rows)`` streams a single hotline export of any
 size for benchmarks. Everything is synthetic: names come from shipped frequency lists, figures
 follow published distributions (see ``safelight.demo.population`` and ``docs/demo.md``).
+For linkage benchmarks, ``safelight.demo.linkage_pairs.generate_linkage_pairs`` builds a
+two-source problem of any size with the same persons and corruption model (and its truth), and
+``safelight.demo.multilingual`` loads a hand-written set of name pairs across scripts.
 """
 
 from safelight.demo.generator import (
