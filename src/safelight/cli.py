@@ -378,6 +378,7 @@ def demo(out_dir: Path, seed: int, records: int) -> None:
 # Each later stage owns its command group; they join here and load on first use.
 main.stage_commands = {  # type: ignore[attr-defined]
     "detect": "safelight.detect.cli:detect",
+    "identity": "safelight.identity.cli:identity",
     "link": "safelight.link.cli:link",
     "refer": "safelight.refer.cli:refer",
     "release": "safelight.release.cli:release",

@@ -55,7 +55,7 @@ import pyarrow as pa
 import pyarrow.compute  # noqa: F401  (pa.compute)
 import pyarrow.parquet as pq
 
-from safelight.errors import SafelightError
+from safelight.errors import KeyFileError
 from safelight.identity.normalise import (
     code_key,
     digits_key,
@@ -92,10 +92,8 @@ MANIFEST = "manifest.json"
 RECORDS = "records.parquet"
 
 
-class EncodingError(SafelightError):
-    """A key file, encoding setting or contribution package cannot be used."""
-
-    exit_code = 6
+class EncodingError(KeyFileError):
+    """A key file, encoding setting or contribution package cannot be used (exit code 7)."""
 
 
 # ---------------------------------------------------------------------------------------------
