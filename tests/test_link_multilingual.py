@@ -126,14 +126,10 @@ def test_names_carry_the_match_without_day_and_month(year_only):
     assert year_only["by_kind"]["latin-latin"]["recall"] >= 0.8
 
 
-@pytest.mark.xfail(strict=True, reason="safelight.identity.normalise.fold drops Arabic and "
-                   "Greek letters, so those names compare as missing (see docs/linkage.md)")
 @pytest.mark.parametrize("kind", ["arabic-latin", "greek-latin"])
 def test_other_scripts_without_day_and_month(year_only, kind):
     assert year_only["by_kind"][kind]["recall"] >= 0.75
 
 
-@pytest.mark.xfail(strict=True, reason="names in Arabic or Greek script compare as missing, so "
-                   "a distractor with the same birth date, sex and nationality is linked")
 def test_no_false_links_to_same_birth_date_distractors(full_dates):
     assert full_dates["false_links"] == 0

@@ -51,6 +51,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from safelight.identity.romanise import has_arabic, has_greek, romanise_arabic, romanise_greek
 from safelight.identity.transliterate import transliterate
 
 __all__ = [
@@ -127,9 +128,14 @@ def fold(text: str | None) -> str | None:
     """
     if not text:
         return None
-    s = unicodedata.normalize("NFKC", str(text)).casefold()
+    s = unicodedata.normalize("NFKC", str(text))
+    if has_arabic(s):
+        s = romanise_arabic(s)
+    s = s.casefold()
     if _CYRILLIC.search(s):
         s = transliterate(s, "uk_national")
+    if has_greek(s):
+        s = romanise_greek(s)
     s = _strip_marks(s.translate(_SPELL_OUT))
     s = _NON_LETTER.sub(" ", s).strip()
     return s or None

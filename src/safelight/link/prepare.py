@@ -86,11 +86,19 @@ def _ints(table: pa.Table, name: str) -> np.ndarray:
     return a.cast(pa.int16()).fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int16)
 
 
+# Articles and particles that many unrelated family names share (al-Shami and al-Khatib, de Souza
+# and de Lima): they never count as the "shared word" of two compound names.
+_PARTICLES = frozenset({"al", "el", "ul", "ibn", "bin", "ben", "de", "da", "di", "do", "dos", "das",
+                        "del", "della", "du", "la", "le", "van", "von", "der", "den", "ter"})
+
+
 def _word(text: str | None, which: int) -> str | None:
+    """Match key of the first (``which=0``) or last (``-1``) word of a name, particles skipped."""
     f = fold(text)
     if not f:
         return None
-    return match_key(f.split()[which])
+    words = f.split()
+    return match_key(([w for w in words if w not in _PARTICLES] or words)[which])
 
 
 def _phones(table: pa.Table) -> np.ndarray:
