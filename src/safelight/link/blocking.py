@@ -70,9 +70,12 @@ def candidate_pairs(
     records: Records,
     rules: tuple[BlockingRule, ...] = DEFAULT_RULES,
     con: duckdb.DuckDBPyConnection | None = None,
+    *,
+    cross_only: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(a, b, rule)``: candidate pairs as int64 record indices (a < b) and the int8 index of
-    the first rule in ``rules`` that proposed each pair; sorted by (a, b)."""
+    the first rule in ``rules`` that proposed each pair; sorted by (a, b). With ``cross_only``
+    only pairs of records from different contributors are proposed (two-source linkage)."""
     own = con is None
     c = duckdb.connect() if own else con
     try:
@@ -89,9 +92,10 @@ def candidate_pairs(
                    left(given, 3) AS given_prefix3
             FROM __link_records_arrow""")
         c.unregister("__link_records_arrow")
+        across = " AND l.contributor IS DISTINCT FROM r.contributor" if cross_only else ""
         selects = [
             f"SELECT l.rid AS a, r.rid AS b, {i}::TINYINT AS rule FROM __link_block l "
-            f"JOIN __link_block r ON ({rule.condition}) AND l.rid < r.rid"
+            f"JOIN __link_block r ON ({rule.condition}) AND l.rid < r.rid{across}"
             for i, rule in enumerate(rules)
         ]
         sql = (

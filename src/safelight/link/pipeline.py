@@ -15,10 +15,12 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from safelight.errors import UsageError
 from safelight.link.blocking import DEFAULT_RULES, BlockingRule, candidate_pairs
-from safelight.link.cluster import cluster_pairs
+from safelight.link.cluster import cluster_pairs, connected_components
 from safelight.link.compare import Comparisons, compare
 from safelight.link.model import EMResult, estimate_model, tf_adjustments
+from safelight.link.onetoone import one_to_one
 from safelight.link.prepare import Records, prepare
 
 __all__ = ["LinkResult", "LinkSettings", "link_records", "score_pairs"]
@@ -33,6 +35,11 @@ class LinkSettings:
     ``threshold``: match probability from which a pair is linked. 0.5 is the Bayes decision
     for equal costs of a false link and a missed link under the learned model, so it needs no
     tuning per dataset. Pairs with a probability in ``[review_low, review_high)`` go to review.
+
+    ``two_source``: the input holds exactly two contributors' files, each free of duplicates
+    (linking two registers, as in FEBRL4): only pairs across the two are proposed, and each
+    record links to at most one record of the other (one-to-one, greedy maximum-weight
+    matching) instead of being clustered.
     """
 
     threshold: float = 0.5
@@ -41,12 +48,14 @@ class LinkSettings:
     u_sample_pairs: int = 300_000
     seed: int = 0
     rules: tuple[BlockingRule, ...] = DEFAULT_RULES
+    two_source: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready settings."""
         return {"threshold": self.threshold, "review_low": self.review_low,
                 "review_high": self.review_high, "u_sample_pairs": self.u_sample_pairs,
-                "seed": self.seed, "rules": [[r.name, r.condition] for r in self.rules]}
+                "seed": self.seed, "rules": [[r.name, r.condition] for r in self.rules],
+                "two_source": self.two_source}
 
 
 @dataclass
@@ -103,9 +112,14 @@ def link_records(table: pa.Table, settings: LinkSettings | None = None) -> LinkR
     timings: dict[str, float] = {}
     t = time.perf_counter()
     records = prepare(table)
+    if s.two_source:
+        sources = {c for c in records.contributor.tolist() if c is not None}
+        if len(sources) != 2:
+            raise UsageError(f"two-source linkage needs records of exactly two contributors; "
+                             f"found {len(sources)} ({', '.join(sorted(sources)) or 'none'})")
     timings["prepare"] = time.perf_counter() - t
     t = time.perf_counter()
-    a, b, _rule = candidate_pairs(records, s.rules)
+    a, b, _rule = candidate_pairs(records, s.rules, cross_only=s.two_source)
     timings["blocking"] = time.perf_counter() - t
     t = time.perf_counter()
     comps = compare(records, a, b)
@@ -120,8 +134,16 @@ def link_records(table: pa.Table, settings: LinkSettings | None = None) -> LinkR
     w = em.model.match_weight(comps.levels) + tf_adjustments(em.model, records, comps).sum(axis=1)
     p = 1.0 / (1.0 + np.exp2(-w))
     link = p >= s.threshold
-    labels = cluster_pairs(len(records), a[link], b[link],
-                           lambda x, y: score_pairs(em, records, x, y)[1])
+    if s.two_source:
+        linked = np.flatnonzero(link)
+        kept = linked[one_to_one(a[linked], b[linked], w[linked])]
+        link = np.zeros_like(link)
+        link[kept] = True
+        labels = np.unique(connected_components(len(records), a[kept], b[kept]),
+                           return_inverse=True)[1]
+    else:
+        labels = cluster_pairs(len(records), a[link], b[link],
+                               lambda x, y: score_pairs(em, records, x, y)[1])
     timings["score_cluster"] = time.perf_counter() - t
     log.info("linked %d records: %d candidate pairs, %d links, %d persons",
              len(records), len(a), int(link.sum()), int(labels.max()) + 1 if len(labels) else 0)
