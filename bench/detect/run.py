@@ -83,6 +83,8 @@ def child(size: int, regime: str, workers: int, seed: int) -> dict[str, object]:
         "steps_s": {k: round(v, 2) for k, v in analysis.timings.items()},
         "cluster_steps_s": {k: round(v, 2) for k, v in analysis.clusters.timings.items()},
         "clusters_2plus": len(analysis.cluster_summaries), "leads": len(analysis.leads),
+        "candidates": analysis.clusters.n_candidates,
+        "lsh_neighbours": analysis.clusters.lsh_neighbours,
         "hubs": len(analysis.networks.hubs),
         "indicator_hit_ads": sum(1 for x in analysis.indicators if x.indicators),
         "indicator_flagged_ads": sum(1 for x in analysis.indicators if x.flagged),

@@ -315,7 +315,8 @@ def write_outputs(analysis: Analysis, out_dir: str | Path, html_limit: int = 200
         "timings_s": {k: round(v, 3) for k, v in {**a.timings, **{
             f"clusters.{k}": v for k, v in a.clusters.timings.items()}}.items()},
         "cluster_settings": a.settings.as_dict(),
-        "links": {"candidates": a.clusters.n_candidates, "verified": a.clusters.n_verified,
+        "links": {"candidates": a.clusters.n_candidates,
+                  "lsh_neighbours": a.clusters.lsh_neighbours, "verified": a.clusters.n_verified,
                   "accepted": a.clusters.n_accepted, "vetoed_by_contacts": a.clusters.n_vetoed,
                   "unsupported": a.clusters.n_unsupported},
         "note": "leads for human review, never verdicts; every score lists its reasons",

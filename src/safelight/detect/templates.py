@@ -23,7 +23,11 @@ given settings and never loops in Python over pairs of ads:
 3. **Candidates** — MinHash signatures (``num_perm`` multiply-shift hashes, one vectorised
    minimum per ad) and banded LSH (bands of ``rows`` hashes); ads sharing a band bucket become
    candidate pairs (each ad with the next ``lsh_neighbours`` ads in a per-band random order, so
-   a bucket of ``m`` ads yields about ``lsh_neighbours × m`` pairs, not ``m²``).
+   a bucket of ``m`` ads yields about ``lsh_neighbours × m`` pairs, not ``m²``). Larger
+   corpora give fewer candidates per ad (buckets grow, neighbours repeat across bands), which
+   starves the triangle-support guard below; so while there are fewer than
+   ``min_candidates_per_ad`` candidate pairs per ad, ``lsh_neighbours`` is raised by one (up to
+   ``max_lsh_neighbours``).
 4. **Verification** — the MinHash estimate decides clear cases; pairs within ``verify_margin``
    of ``threshold`` get their exact Jaccard similarity (vectorised sort-and-count over all pairs
    at once). Three guards against single-linkage chaining follow, all vectorised:
@@ -86,6 +90,8 @@ class ClusterSettings:
     relative: float = 0.6
     min_common: int = 2
     lsh_neighbours: int = 1
+    max_lsh_neighbours: int = 3
+    min_candidates_per_ad: float = 10.0
     bigrams: bool = True
     seed: int = 7
     chunk_nnz: int = 100_000
@@ -110,7 +116,8 @@ class ClusterResult:
     because the two ads name different contact points), ``n_unsupported`` (weak links dropped
     because no third ad is linked to both), ``boilerplate`` (the most frequent
     dropped features, as text, with their document frequency and coherence), ``timings``
-    (seconds per step), and the accepted pairs ``pair_i``/``pair_j`` with their similarity
+    (seconds per step), ``lsh_neighbours`` (the value the candidate step settled on), and the
+    accepted pairs ``pair_i``/``pair_j`` with their similarity
     ``pair_sim`` (exact where verified, else the MinHash estimate) — the reason two ads are linked.
     """
 
@@ -125,6 +132,7 @@ class ClusterResult:
     pair_i: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     pair_j: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     pair_sim: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    lsh_neighbours: int = 1
 
 
 def tokenize(text: str | None) -> list[str]:
@@ -491,7 +499,11 @@ def cluster_ads(texts: Sequence[str], settings: ClusterSettings | None = None,
     timings["minhash"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    ci, cj = _lsh_candidates(sig, s.rows, s.seed + 3, s.lsh_neighbours)
+    k = s.lsh_neighbours
+    ci, cj = _lsh_candidates(sig, s.rows, s.seed + 3, k)
+    while ci.size < s.min_candidates_per_ad * n and k < s.max_lsh_neighbours:
+        k += 1
+        ci, cj = _lsh_candidates(sig, s.rows, s.seed + 3, k)
     timings["lsh"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -572,7 +584,8 @@ def cluster_ads(texts: Sequence[str], settings: ClusterSettings | None = None,
     return ClusterResult(labels=labels, n_candidates=int(ci.size), n_verified=n_verified,
                          n_accepted=int(accept.sum()), n_vetoed=n_vetoed,
                          n_unsupported=n_unsupported, boilerplate=boilerplate, timings=timings,
-                         pair_i=ci[accept], pair_j=cj[accept], pair_sim=est[accept])
+                         pair_i=ci[accept], pair_j=cj[accept], pair_sim=est[accept],
+                         lsh_neighbours=k)
 
 
 # --------------------------------------------------------------------------- templates
