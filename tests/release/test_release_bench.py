@@ -18,6 +18,7 @@ def _bench():
 
 
 @pytest.mark.realdata
+@pytest.mark.slow  # the exact differencing audit on the 3,000-row slice takes ~5 CPU minutes
 def test_bench_fast_one_method(shared_data) -> None:
     bench = _bench()
     path = shared_data / "ctdc" / "bench_ctdc10.csv"
