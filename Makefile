@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: demo test lint bench-ingest bench-report bench-linkage bench-release bench-refer bench-web bench-detect bench-linkage-scale bench-linkage-multilingual bench-pprl clean
+.PHONY: demo test lint bench-ingest bench-report bench-linkage bench-release bench-refer bench-web bench-detect bench-linkage-scale bench-linkage-multilingual bench-pprl bench-release-million clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,9 @@ bench-ingest: $(STAMP)
 bench-release: $(STAMP)
 	$(BIN)/python -m pip install --quiet pac-synth==0.0.8
 	$(BIN)/python bench/release/run.py
+
+bench-release-million: $(STAMP)
+	$(BIN)/python bench/release/run.py --million
 
 bench-report: $(STAMP)
 	$(BIN)/python bench/report/run.py --records 1000000 --repeats 3 --build ingest
