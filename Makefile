@@ -42,6 +42,10 @@ bench-report: $(STAMP)
 	$(BIN)/python bench/report/run.py --records 1000000 --repeats 3 --build ingest
 	$(BIN)/python bench/report/run.py --records 1000000 --repeats 3 --build direct --persons
 
+bench-detect: $(STAMP)
+	$(BIN)/python bench/detect/run.py --sizes 10000 100000 --regimes easy hard
+	$(BIN)/python bench/detect/fraud.py
+
 bench-refer: $(STAMP)
 	$(BIN)/python bench/refer/run.py
 

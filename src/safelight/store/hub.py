@@ -79,16 +79,18 @@ class Hub:
         return int(self.con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0])
 
     def migrate(self) -> list[int]:
-        """Apply pending migrations; returns the versions applied."""
+        """Apply every migration the hub has not had yet, in version order; returns the versions
+        applied. A hub written by a newer safelight is refused."""
         self.con.execute("""CREATE TABLE IF NOT EXISTS schema_migrations (
             version INTEGER PRIMARY KEY, description VARCHAR, applied_at TIMESTAMP)""")
         current = self.schema_version()
         if current > LATEST_VERSION:
             raise StoreError(f"{self.path}: the hub has schema version {current}, newer than this "
                              f"safelight knows ({LATEST_VERSION}); upgrade safelight")
+        done = {v for (v,) in self.con.execute("SELECT version FROM schema_migrations").fetchall()}
         applied = []
-        for version, description, sql in MIGRATIONS:
-            if version <= current:
+        for version, description, sql in MIGRATIONS:  # every missing version, in order
+            if version in done:
                 continue
             with self.transaction():
                 self.con.execute(sql)
