@@ -8,6 +8,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from ingest_support import TEST_PROFILE
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("SAFELIGHT_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -29,24 +30,6 @@ def hub(tmp_path):
     h.close()
 
 
-TEST_PROFILE = """
-profile: test
-version: 1
-record_id: id
-defaults: {consent: full}
-fields:
-  year_of_registration: year
-  gender: {column: sex, values: {F: female, M: male}}
-  age_years: age
-  citizenship: nat
-  types_of_exploitation: {column: expl, separator: ","}
-  means_of_control:
-    flags: {debt: debt_bondage, docs: withholds_documents}
-  given_name: first
-  family_name: last
-  birth_date: {column: dob, date_formats: ["%d.%m.%Y", "%Y"]}
-"""
-HEADER = ["id", "year", "sex", "age", "nat", "expl", "debt", "docs", "first", "last", "dob"]
 
 
 @pytest.fixture
@@ -61,9 +44,3 @@ def profile(profile_path):
     from safelight.ingest import load_profile
 
     return load_profile(profile_path)
-
-
-def good_row(i: int) -> list[str]:
-    return [str(i), "2021", "F" if i % 3 else "M", str(16 + i % 40), ["UA", "NG", "NA", "RO"][i % 4],
-            "sexual_exploitation" if i % 2 else "forced_labour,forced_begging", "1" if i % 5 == 0 else "",
-            "1" if i % 7 == 0 else "0", f"Name{i}", f"Family{i % 50}", f"0{1 + i % 9}.0{1 + i % 9}.19{70 + i % 29}"]

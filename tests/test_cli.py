@@ -6,8 +6,8 @@ import csv
 import json
 
 from click.testing import CliRunner
+from ingest_support import HEADER, good_row
 
-from conftest import HEADER, good_row
 from safelight.cli import EXIT_QUARANTINE, main
 
 

@@ -12,8 +12,8 @@ import textwrap
 import time
 
 import pytest
+from ingest_support import HEADER, good_row
 
-from conftest import HEADER, good_row
 from safelight.errors import InputFileError, ProfileError
 from safelight.ingest import check_file, ingest_file, load_profile
 from safelight.store import open_hub

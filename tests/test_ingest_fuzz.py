@@ -14,8 +14,8 @@ import random
 import openpyxl
 import pyarrow as pa
 import pyarrow.parquet as pq
+from ingest_support import HEADER, good_row
 
-from conftest import HEADER, good_row
 from safelight.errors import InputFileError
 from safelight.ingest import ingest_file
 

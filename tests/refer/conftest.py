@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import json
+import sys
+from pathlib import Path
 
 import pytest
 
-from safelight.refer import directory, vault
-from safelight.refer.testdata import generate_directory
-from safelight.store import open_hub
+sys.path.insert(0, str(Path(__file__).parent))
 
-
-def make_directory_hub(tmp, n: int, seed: int = 20260601):
-    doc = generate_directory(n, seed)
-    path = tmp / "directory.json"
-    path.write_text(json.dumps(doc), encoding="utf-8")
-    key = vault.new_key_file(tmp / "operator.key")
-    hub = open_hub(tmp / "hub.duckdb", create=True)
-    report = directory.import_directory(hub, path, actor="operator", key=key)
-    return hub, key, doc, report
+from refer_support import make_directory_hub  # noqa: E402
 
 
 @pytest.fixture

@@ -15,8 +15,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-
-from conftest import make_directory_hub
+from refer_support import make_directory_hub
 
 pytest.importorskip("playwright", reason="the Python package playwright is not installed")
 pytest.importorskip("uvicorn", reason="uvicorn is not installed")

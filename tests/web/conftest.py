@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from helpers_web import PASSWORD, DemoHub, build_demo_hub, settings_for  # noqa: E402
+from helpers_web import DemoHub, build_demo_hub, settings_for  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -32,13 +32,3 @@ def client(app):
 
     with TestClient(app) as c:
         yield c
-
-
-def api_login(client, demo: DemoHub, username: str) -> str:
-    """Sign ``username`` in through the API; returns the CSRF token."""
-    body = {"username": username, "password": PASSWORD}
-    if username in demo.secrets:
-        body["totp"] = demo.totp(username)
-    r = client.post("/api/v1/session", json=body)
-    assert r.status_code == 200, r.text
-    return r.json()["csrf_token"]

@@ -76,3 +76,13 @@ def settings_for(demo: DemoHub, **over):
     from safelight.web.settings import WebSettings
 
     return WebSettings(**{"cookie_secure": False, "profiles_dir": str(demo.scenario), **over})
+
+
+def api_login(client, demo: DemoHub, username: str) -> str:
+    """Sign ``username`` in through the API; returns the CSRF token."""
+    body = {"username": username, "password": PASSWORD}
+    if username in demo.secrets:
+        body["totp"] = demo.totp(username)
+    r = client.post("/api/v1/session", json=body)
+    assert r.status_code == 200, r.text
+    return r.json()["csrf_token"]

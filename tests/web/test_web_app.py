@@ -9,9 +9,8 @@ import json
 import re
 
 import pytest
-from helpers_web import PASSWORD
+from helpers_web import PASSWORD, api_login
 
-from conftest import api_login
 from safelight.web.linkage import PAIR_ID_SQL
 
 API_PUBLIC = {("POST", "/api/v1/session")}

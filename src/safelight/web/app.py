@@ -20,6 +20,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from safelight import __version__
 from safelight.errors import SafelightError
+from safelight.refer import finder
+from safelight.refer.api import help_finder_router
 from safelight.web import api, pages, services
 from safelight.web.auth import AuthError, LoginLimiter
 from safelight.web.dashboard import Dashboard
@@ -77,6 +79,11 @@ def _status_of(exc: SafelightError) -> int:
     return 422
 
 
+def _help_finder_bundle(state: HubState) -> dict[str, bytes]:
+    with state.reading_hub() as hub:
+        return finder.render_bundle(finder.docs_by_country(hub))
+
+
 def create_app(hub_path: str | Path, settings: WebSettings | None = None) -> FastAPI:
     """The web application over the hub at ``hub_path`` (opened now, migrated if needed)."""
     settings = settings or WebSettings()
@@ -99,6 +106,10 @@ def create_app(hub_path: str | Path, settings: WebSettings | None = None) -> Fas
     app.include_router(api.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(packages=[("safelight.web", "static")]), name="static")
+    # The public help finder (safelight.refer): the one part of the site open without an
+    # account, by design; it serves only services' public front doors and the cited hotlines.
+    app.include_router(help_finder_router(bundle=lambda: _help_finder_bundle(state)),
+                       prefix="/help", include_in_schema=False)
 
     app.add_middleware(SecurityHeaders, hsts=settings.cookie_secure)
 

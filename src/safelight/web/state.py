@@ -51,6 +51,12 @@ class HubState:
             yield self.hub.con
 
     @contextmanager
+    def reading_hub(self) -> Iterator[Hub]:
+        """The hub, for a stage API that only reads it, while holding the lock."""
+        with self.lock:
+            yield self.hub
+
+    @contextmanager
     def write(self, *, data: bool = True) -> Iterator[Hub]:
         """The hub inside one transaction, while holding the lock. ``data``: the write changes
         hub data (not only accounts or sessions), so :attr:`version` grows."""
