@@ -99,7 +99,7 @@ def import_directory(hub: Hub, path: str | Path, *, actor: str, key: vault.Key |
             quarantine.append((import_id, entity, row, None if object_id is None else str(object_id),
                                sorted({r.rule for r in reasons}),
                                json.dumps([r.as_dict() for r in reasons], ensure_ascii=False),
-                               raw if isinstance(raw, str) else _raw(raw)))
+                               raw if isinstance(raw, str) else _raw(hsds.redact_confidential(raw))))
             report.quarantined[entity] = report.quarantined.get(entity, 0) + 1
 
         known_orgs = {r[0]: json.loads(r[1]) for r in con.execute(

@@ -122,8 +122,32 @@ def _minutes(t: str) -> int:
     return int(m.group(1)) * 60 + int(m.group(2))
 
 
+_NOT_CONFIDENTIAL = (False, 0, "false", "0", "no", "")
+
+
 def is_confidential(location: dict[str, Any]) -> bool:
-    return _truthy(location.get("safelight_confidential")) or "safelight_sealed" in location
+    """A location is confidential when it is sealed, or carries ``safelight_confidential`` with
+    any value but an explicit no (false, 0, "false", "0", "no", empty): unclear flags fail closed."""
+    if "safelight_sealed" in location:
+        return True
+    if "safelight_confidential" not in location:
+        return False
+    flag = location["safelight_confidential"]
+    if isinstance(flag, str):
+        flag = flag.strip().lower()
+    return flag is not None and flag not in _NOT_CONFIDENTIAL
+
+
+def redact_confidential(obj: Any) -> Any:
+    """A copy of ``obj`` (parsed JSON) in which every confidential location is reduced to its id
+    and the flag — what a quarantine may keep of an object it could not accept."""
+    if isinstance(obj, dict):
+        if is_confidential(obj):
+            return {"id": obj.get("id"), "safelight_confidential": True}
+        return {k: redact_confidential(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [redact_confidential(v) for v in obj]
+    return obj
 
 
 def _terms(service: dict[str, Any], taxonomy: str) -> list[tuple[str, str | None, dict]]:
