@@ -80,3 +80,42 @@ def test_cli_receive_and_link_hub_pprl(tmp_path, packages):
     r = runner.invoke(link, ["hub", str(tmp_path / "h.duckdb"), "--pprl", "--json"])
     assert r.exit_code == 0, r.output
     assert json.loads(r.output)["persons_in_several_contributors"] > 150
+
+
+def test_a_package_carrying_clear_data_is_refused(hub, packages, tmp_path):
+    import hashlib
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from safelight.identity.encode import MANIFEST, RECORDS
+
+    path = packages[0][0]
+    table = pq.read_table(path / RECORDS)
+    table = table.append_column("given_name_clear", pa.array(["Olena"] * table.num_rows))
+    pq.write_table(table, path / RECORDS)
+    manifest = json.loads((path / MANIFEST).read_text("utf-8"))
+    manifest["records_sha256"] = hashlib.sha256((path / RECORDS).read_bytes()).hexdigest()
+    manifest["note"] = "Olena Shevchenko"
+    (path / MANIFEST).write_text(json.dumps(manifest), "utf-8")
+    with pytest.raises(SafelightError, match="given_name_clear"):
+        receive_package(hub, path)
+    assert hub.con.execute("SELECT count(*) FROM pprl_packages").fetchone()[0] == 0
+
+
+def test_stored_package_keeps_only_known_manifest_keys_and_no_metadata(hub, packages):
+    import io
+
+    import pyarrow.parquet as pq
+
+    from safelight.identity.encode import MANIFEST
+
+    path = packages[0][0]
+    manifest = json.loads((path / MANIFEST).read_text("utf-8"))
+    manifest["note"] = "Olena Shevchenko"
+    (path / MANIFEST).write_text(json.dumps(manifest), "utf-8")
+    receive_package(hub, path)
+    stored_manifest, blob = hub.con.execute(
+        "SELECT CAST(manifest AS VARCHAR), records FROM pprl_packages").fetchone()
+    assert "Olena" not in stored_manifest and "note" not in json.loads(stored_manifest)
+    assert pq.read_table(io.BytesIO(bytes(blob))).schema.metadata is None

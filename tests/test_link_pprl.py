@@ -200,3 +200,14 @@ def test_compare_levels_are_missing_when_a_side_is_missing(two_sources):
     comps = compare_encoded(er, missing[:5], np.zeros(5, dtype=np.int64))
     j = list(ENCODED_FIELDS).index("birth_date")
     assert np.all(comps.levels[:, j] == 0)
+
+
+def test_no_blocking_key_holds_a_name_alone():
+    """Without a birth year the name-and-year keys stay empty: a keyed hash of one name would
+    let the hub count that name's frequency across contributors."""
+    rows = [{"record_id": f"r{i}", "given_name": "Olena", "family_name": "Shevchenko",
+             "birth_year": None, "birth_month": None, "birth_day": None, "sex": "F",
+             "locality": None} for i in range(3)]
+    table = encode_table(_table(rows), KEY, contributor="ngo").table
+    for rule in ("name_as_given", "name_as_family", "family_year", "given_year"):
+        assert table.column(f"bk_{rule}").null_count == 3, rule

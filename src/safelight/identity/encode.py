@@ -417,8 +417,9 @@ BLOCKING_RULES: dict[str, Callable[[_Keys, int], tuple[Any, ...] | None]] = {
     if k.given[i] and k.family[i] else None,
     "given_month_day": lambda k, i: (k.group[i], k.month[i], k.day[i])
     if k.group[i] and _real_date(k, i) else None,
-    "name_as_given": lambda k, i: (k.given[i], k.year[i]) if k.given[i] else None,
-    "name_as_family": lambda k, i: (k.family[i], k.year[i]) if k.family[i] else None,
+    # never a name alone: without a birth year these keys would count one name's frequency
+    "name_as_given": lambda k, i: (k.given[i], k.year[i]) if k.given[i] and k.year[i] >= 0 else None,
+    "name_as_family": lambda k, i: (k.family[i], k.year[i]) if k.family[i] and k.year[i] >= 0 else None,
     "phone": lambda k, i: (k.values["phone"][i],) if k.values["phone"][i] else None,
     "document": lambda k, i: (k.values["document"][i],) if k.values["document"][i] else None,
     "family_postcode": lambda k, i: (k.family[i], k.values["postcode"][i])
@@ -499,6 +500,7 @@ def encode_table(table: pa.Table, key: bytes, settings: EncodingSettings | None 
         bits, present = _filters(spec, _field_values(spec, keys, dates), key, salts)
         present &= consent_np
         bits = _flip(bits, s.flip_probability, rng)
+        bits[~present] = False  # nothing of a withheld or missing value stays under the null
         width = spec.bits // 8
         packed = np.packbits(bits, axis=1, bitorder="little")
         validity = pa.py_buffer(np.packbits(present, bitorder="little").tobytes())

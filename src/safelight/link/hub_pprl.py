@@ -19,10 +19,11 @@ import json
 import logging
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from safelight.errors import UsageError
-from safelight.identity.encode import MANIFEST, RECORDS
+from safelight.identity.encode import BLOCKING_RULES, MANIFEST, RECORDS, EncodingSettings
 from safelight.link.encoded import EncodedRecords, from_parts, read_package
 from safelight.link.hub import HubLinkResult, store_run
 from safelight.link.pprl import PPRLSettings, link_encoded
@@ -52,6 +53,38 @@ def load_hub_packages(hub: Hub) -> EncodedRecords:
     return from_parts(parts, [f"{hub.path}:pprl_packages[{c}]" for c, _, _ in rows])
 
 
+_MANIFEST_KEYS = ("format", "format_version", "contributor", "created", "key_fingerprint",
+                  "blocking_rules", "records", "records_with_consent_to_linkage")
+
+
+def _only_what_safelight_writes(path: Path, manifest: dict, table: pa.Table
+                                ) -> tuple[dict, pa.Table, bytes]:
+    """The package reduced to what `safelight identity encode` writes, so that nothing else a
+    sender put in it (a clear name column, Parquet metadata, extra manifest keys) reaches the
+    hub: unexpected columns refuse the package, the Parquet file is written anew without
+    metadata, and the manifest keeps only its known keys."""
+    settings = EncodingSettings.from_dict(manifest["settings"])
+    expected = {"record_id": pa.types.is_string, "consent_linkage": pa.types.is_boolean}
+    expected |= {f"bf_{f.name}": pa.types.is_fixed_size_binary for f in settings.fields}
+    expected |= {f"bk_{rule}": pa.types.is_int64 for rule in BLOCKING_RULES}
+    unexpected = [c for c in table.column_names if c not in expected]
+    wrong = [c for c in table.column_names if c in expected and not expected[c](table.schema.field(c).type)]
+    if unexpected or wrong:
+        raise UsageError(f"{path}: the package holds columns safelight does not write "
+                         f"({', '.join(unexpected + wrong)}); it may carry clear data and is refused — "
+                         "encode the contribution again with `safelight identity encode`")
+    table = table.replace_schema_metadata(None)
+    buf = io.BytesIO()
+    pq.write_table(table, buf, compression="zstd", write_statistics=False)
+    data = buf.getvalue()
+    clean = {k: manifest[k] for k in _MANIFEST_KEYS if k in manifest}
+    clean["settings"] = settings.to_dict()
+    clean["fields_present"] = {f.name: int(manifest.get("fields_present", {}).get(f.name, 0))
+                               for f in settings.fields}
+    clean["records_sha256"] = hashlib.sha256(data).hexdigest()
+    return clean, table, data
+
+
 def receive_package(hub: Hub, path: Path, *, actor: str = "link") -> dict[str, object]:
     """Check and store the package at ``path``; returns its manifest."""
     man_path = Path(path) / MANIFEST
@@ -64,6 +97,7 @@ def receive_package(hub: Hub, path: Path, *, actor: str = "link") -> dict[str, o
         raise UsageError(f"{path}: {RECORDS} does not match the SHA-256 in {MANIFEST} — the "
                          "package was damaged or altered; ask the contributor to send it again")
     manifest, table = read_package(path)  # format check
+    manifest, table, data = _only_what_safelight_writes(path, manifest, table)
     contributor = str(manifest.get("contributor") or "")
     if not contributor:
         raise UsageError(f"{path}: the package names no contributor — encode it with "

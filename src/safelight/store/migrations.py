@@ -385,7 +385,7 @@ CREATE TABLE pprl_packages (
     key_fingerprint VARCHAR NOT NULL,    -- HMAC of a label under the shared key (not the key)
     records_sha256 VARCHAR NOT NULL,
     manifest JSON NOT NULL,              -- settings without the key, counts
-    records BLOB NOT NULL,               -- the package's records.parquet, as received
+    records BLOB NOT NULL,               -- the package's records.parquet, rewritten without metadata
     received_at TIMESTAMP NOT NULL
 );
 """),
