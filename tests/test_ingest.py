@@ -247,7 +247,7 @@ def test_consent_withdrawal_is_sticky_and_erases_identity(tmp_path, hub, profile
     rows = [HEADER] + [good_row(i) for i in range(1, 6)]
     ingest_file(hub, write(tmp_path / "jan.csv", rows), contributor="ua", profile=profile)
     counts = hub.withdraw_consent("ua", ["2", "99"], actor="test", reason="asked by the person")
-    assert counts == {"requested": 2, "known": 1, "cases_withdrawn": 1, "identities_erased": 1}
+    assert counts == {"requested": 2, "known": 1, "cases_withdrawn": 1, "identities_erased": 1, "person_links_removed": 0}
     row = hub.con.execute("SELECT consent, consent_linkage, consent_statistics FROM cases WHERE record_id='2'").fetchone()
     assert row == ("withdrawn", False, False)
     assert hub.con.execute("SELECT count(*) FROM identities WHERE record_id='2'").fetchone()[0] == 0
@@ -270,3 +270,21 @@ def test_future_is_judged_against_the_day_of_the_ingest(tmp_path, hub):
     rows = [["id", "d"], ["1", today.isoformat()], ["2", (today + dt.timedelta(days=1)).isoformat()]]
     ingest_file(hub, write(tmp_path / "a.csv", rows, delimiter=","), contributor="x", profile=load_profile(prof))
     assert quarantine_rules(hub) == {3: ["date_in_future"]}
+
+
+def test_withdrawal_removes_the_record_from_persons_and_the_review_queue(tmp_path, hub, profile):
+    rows = [HEADER] + [good_row(i) for i in range(1, 4)]
+    ingest_file(hub, write(tmp_path / "jan.csv", rows), contributor="ua", profile=profile)
+    con = hub.con
+    for rid in ("1", "2", "3"):
+        con.execute("INSERT INTO persons VALUES ('ua', ?, 'S0000000a', 3, 1, 0.9, 'run1')", [rid])
+    con.execute("""INSERT INTO link_review (run_id, left_contributor, left_record_id, right_contributor,
+                   right_record_id, match_probability, match_weight, linked, reasons)
+                   VALUES ('run1', 'ua', '1', 'ua', '2', 0.5, 0.0, true, '{}'),
+                          ('run1', 'ua', '3', 'ua', '1', 0.5, 0.0, true, '{}'),
+                          ('run1', 'ua', '1', 'ua', '3', 0.5, 0.0, true, '{}')""")
+    counts = hub.withdraw_consent("ua", ["2"], actor="test", reason="asked by the person")
+    assert counts["person_links_removed"] == 1
+    assert con.execute("SELECT record_id FROM persons ORDER BY 1").fetchall() == [("1",), ("3",)]
+    left = con.execute("SELECT left_record_id, right_record_id FROM link_review ORDER BY 1, 2").fetchall()
+    assert left == [("1", "3"), ("3", "1")]

@@ -20,6 +20,7 @@ import logging
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from safelight.errors import UsageError
@@ -44,12 +45,23 @@ def _stored(hub: Hub) -> list[tuple[str, str, bytes]]:
 
 
 def load_hub_packages(hub: Hub) -> EncodedRecords:
-    """All stored packages as :class:`EncodedRecords` (consenting records only)."""
+    """All stored packages as :class:`EncodedRecords`: records with consent to linkage in their
+    package and no withdrawal recorded at the hub."""
     rows = _stored(hub)
     if not rows:
         raise UsageError(f"{hub.path}: no contribution packages stored — receive them with "
                          "`safelight link receive HUB PACKAGE`")
-    parts = [(json.loads(m), pq.read_table(io.BytesIO(bytes(r)))) for _, m, r in rows]
+    withdrawn: dict[str, set[str]] = {}
+    for c, rid in hub.con.execute("SELECT contributor, record_id FROM consent_withdrawals").fetchall():
+        withdrawn.setdefault(c, set()).add(rid)
+    parts = []
+    for c, m, r in rows:
+        table = pq.read_table(io.BytesIO(bytes(r)))
+        if withdrawn.get(c):  # a withdrawal recorded at the hub holds against the package
+            keep = pc.invert(pc.is_in(table["record_id"],
+                                      pa.array(sorted(withdrawn[c]))))
+            table = table.filter(keep)
+        parts.append((json.loads(m), table))
     return from_parts(parts, [f"{hub.path}:pprl_packages[{c}]" for c, _, _ in rows])
 
 

@@ -194,7 +194,20 @@ class Hub:
             DELETE FROM identities WHERE contributor = ?
               AND record_id IN (SELECT record_id FROM consent_withdrawals WHERE contributor = ?)""",
                                   [contributor, contributor]).fetchone()[0]
-        return {"cases_withdrawn": int(updated), "identities_erased": int(erased)}
+        # the person links and review pairs of a withdrawn record go too, not at the next run
+        unlinked = self.con.execute("""
+            DELETE FROM persons WHERE contributor = ?
+              AND record_id IN (SELECT record_id FROM consent_withdrawals WHERE contributor = ?)""",
+                                    [contributor, contributor]).fetchone()[0]
+        self.con.execute("""
+            DELETE FROM link_review
+            WHERE (left_contributor = ? AND left_record_id IN
+                       (SELECT record_id FROM consent_withdrawals WHERE contributor = ?))
+               OR (right_contributor = ? AND right_record_id IN
+                       (SELECT record_id FROM consent_withdrawals WHERE contributor = ?))""",
+                         [contributor, contributor, contributor, contributor])
+        return {"cases_withdrawn": int(updated), "identities_erased": int(erased),
+                "person_links_removed": int(unlinked)}
 
     def status(self) -> dict[str, Any]:
         q = self.con.execute

@@ -53,8 +53,11 @@ def _pair(state: HubState, pair_id: str) -> dict[str, Any]:
 
 
 def _side(state: HubState, contributor: str, record_id: str, identifiers: bool) -> dict[str, Any]:
-    ident = state.one(f"SELECT {', '.join(IDENTITY_SHOWN)} FROM identities "
-                      "WHERE contributor = ? AND record_id = ?", [contributor, record_id]) or {}
+    # identity values only of a record whose consent (today, not at the run) allows linkage
+    ident = state.one(f"SELECT {', '.join('i.' + c for c in IDENTITY_SHOWN)} FROM identities i "
+                      "JOIN cases c USING (contributor, record_id) "
+                      "WHERE i.contributor = ? AND i.record_id = ? AND c.consent_linkage",
+                      [contributor, record_id]) or {}
     case = state.one(f"SELECT {', '.join(CASE_SHOWN)} FROM cases WHERE contributor = ? "
                      "AND record_id = ?", [contributor, record_id]) or {}
     country = state.one("SELECT country FROM contributors WHERE name = ?", [contributor])
@@ -152,6 +155,8 @@ def persons_seen_by_several(state: HubState, user: User, limit: int = 100,
                           p.record_id) AS record_ids,
                      min(p.min_link_probability) AS weakest_link
               FROM persons p LEFT JOIN contributors k ON k.name = p.contributor
+              JOIN cases c ON c.contributor = p.contributor AND c.record_id = p.record_id
+              WHERE c.consent_linkage
               GROUP BY p.person_id HAVING count(DISTINCT p.contributor) > 1"""
     totals = state.one(f"""SELECT count(*) AS persons, count(*) FILTER (WHERE countries > 1)
                            AS several_countries FROM ({base})""")
