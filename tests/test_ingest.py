@@ -288,3 +288,14 @@ def test_withdrawal_removes_the_record_from_persons_and_the_review_queue(tmp_pat
     assert con.execute("SELECT record_id FROM persons ORDER BY 1").fetchall() == [("1",), ("3",)]
     left = con.execute("SELECT left_record_id, right_record_id FROM link_review ORDER BY 1, 2").fetchall()
     assert left == [("1", "3"), ("3", "1")]
+
+
+def test_quarantine_keeps_only_the_columns_the_profile_maps(tmp_path, hub, profile):
+    header = HEADER + ["victim_phone_note"]
+    bad = good_row(1)
+    bad[1] = "not a year"
+    rows = [header, bad + ["+380509999999 Maria Secret"], good_row(2) + ["+380501111111"]]
+    ingest_file(hub, write(tmp_path / "x.csv", rows), contributor="ua", profile=profile)
+    raw = hub.con.execute("SELECT string_agg(raw, ' ') FROM quarantine").fetchone()[0]
+    assert raw and "not a year" in raw
+    assert "Maria Secret" not in raw and "380509999999" not in raw

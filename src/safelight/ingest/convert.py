@@ -746,7 +746,10 @@ class ChunkConverter:
         bad = np.zeros(table.num_rows, dtype=bool)
         bad[list(reasons)] = True
         keep = pa.array(~bad)
-        raw_cols = [c for c in table.column_names if c != ROW]
+        # the row as read, limited to the columns the profile maps: a column no field asks for
+        # (a free-text note, an unmapped name) never enters the hub, not even by the quarantine
+        mapped = set(self.profile.source_columns())
+        raw_cols = [c for c in table.column_names if c != ROW and c in mapped]
         rows = table[ROW].to_pylist()
         bad_positions = sorted(reasons)
         raw_table = table.take(pa.array(bad_positions)).select(raw_cols).to_pylist()

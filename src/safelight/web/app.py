@@ -96,6 +96,8 @@ def create_app(hub_path: str | Path, settings: WebSettings | None = None) -> Fas
 
     app = FastAPI(title="safelight hub", version=__version__, lifespan=lifespan,
                   docs_url=None, redoc_url=None,
+                  # refuse an oversized body while it streams in, before anything is spooled
+                  max_body_size=(settings.max_upload_mb + 1) << 20,
                   description="The safelight hub's HTTP API. Sign in with POST /api/v1/session; "
                               "send the session cookie and, on state-changing calls, the "
                               "X-CSRF-Token header.")
