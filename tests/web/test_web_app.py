@@ -247,12 +247,16 @@ def test_privacy_preserving_mode_hides_identifiers(demo_hub, tmp_path):
 
 def test_release_create_evaluate_download_and_ledger(client, app, demo_hub):
     csrf = api_login(client, demo_hub, "ana")
+    below = client.post("/api/v1/releases", headers={"X-CSRF-Token": csrf},
+                        json={"method": "aggregates", "k": 5, "length": 2,
+                              "columns": ["gender", "age_band", "citizenship"]})
+    assert below.status_code >= 400 and "small-cell threshold" in below.text  # k under the hub's rule
     r = client.post("/api/v1/releases", headers={"X-CSRF-Token": csrf},
-                    json={"method": "aggregates", "k": 5, "length": 2,
+                    json={"method": "aggregates", "k": 11, "length": 2,
                           "columns": ["gender", "age_band", "citizenship"]})
     assert r.status_code == 200, r.text
     rel = r.json()
-    assert rel["evaluation"]["k"] == 5 and rel["rows_in"] > 0
+    assert rel["evaluation"]["k"] == 11 and rel["rows_in"] > 0
     ledger = client.get("/api/v1/releases").json()["releases"]
     assert [x["release_id"] for x in ledger] == [rel["release_id"]]
     assert ledger[0]["actor"] == "ana" and ledger[0]["method"] == "aggregates"
@@ -260,7 +264,7 @@ def test_release_create_evaluate_download_and_ledger(client, app, demo_hub):
     assert dl.status_code == 200
     assert hashlib.sha256(dl.content).hexdigest() == rel["output_sha256"]
     counts = [int(row["count"]) for row in csv.DictReader(io.StringIO(dl.text))]
-    assert counts and all(c == 0 or c >= 5 for c in counts if c)  # no released count under k
+    assert counts and all(c >= 11 for c in counts if c)  # no released count under k
     assert _audit(app, "release") and _audit(app, "web.export")
     # a viewer may read the ledger but not release
     client.delete("/api/v1/session", headers={"X-CSRF-Token": csrf})

@@ -125,7 +125,7 @@ def test_reviewer_decides_a_pair_and_analyst_releases(server, page, demo_hub):
     _sign_out(page)
 
     _sign_in(page, base, "ana", demo_hub, "/releases")
-    page.get_by_label("k (").fill("5")
+    page.get_by_label("k (").fill("11")
     page.get_by_role("button", name="Make the release").click()
     page.wait_for_url(f"{base}/releases/*")
     assert page.locator("#evaluation tbody tr").count() >= 1

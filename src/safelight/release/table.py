@@ -99,6 +99,28 @@ def from_arrow(table: pa.Table) -> CategoricalTable:
     return CategoricalTable(tuple(names), tuple(values), codes)
 
 
+_NO_STATISTICS = {"false", "0", "no", "none", "withdrawn"}
+# identity fields of the standard that identify a person directly (sex, nationality or region
+# are also ordinary case attributes of released tables)
+_DIRECT_IDENTIFIERS = {"given_name", "family_name", "full_name", "birth_date", "street", "postcode",
+                       "phone", "email", "document_number"}
+
+
+def _consented(path: Path, table: pa.Table) -> pa.Table:
+    """Rows whose consent allows statistical use, without the consent columns; a file carrying
+    identity fields is refused (they never belong in a release input)."""
+    identity = [c for c in table.column_names if c in _DIRECT_IDENTIFIERS]
+    if identity:
+        raise InputFileError(path, f"holds identity field(s) {', '.join(identity)}",
+                             "release inputs carry case fields only; drop those columns")
+    for column in ("consent_statistics", "consent"):
+        if column in table.column_names:
+            values = pc.utf8_lower(pc.cast(table[column], pa.string()))
+            keep = pc.invert(pc.is_in(values, pa.array(sorted(_NO_STATISTICS))))
+            table = table.filter(pc.fill_null(keep, True)).drop_columns([column])
+    return table
+
+
 def read_table(path: str | Path, columns: Sequence[str] | None = None) -> CategoricalTable:
     """Read a CSV (UTF-8, header row) or Parquet file as a categorical table.
 
@@ -128,6 +150,7 @@ def read_table(path: str | Path, columns: Sequence[str] | None = None) -> Catego
     except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
         raise InputFileError(path, f"cannot be read ({str(exc).splitlines()[0]})",
                              "give a UTF-8 CSV with a header row, or a Parquet file") from None
+    table = _consented(path, table)
     if columns:
         missing = [c for c in columns if c not in table.column_names]
         if missing:

@@ -308,6 +308,7 @@ def _releases_page(request: Request, user: User, error: str | None = None,
     return render(request, "releases.html", user, status=status, error=error,
                   ledger=releases.list_releases(state_of(request)),
                   columns=releases.RELEASE_COLUMNS, methods=releases.RELEASE_METHODS,
+                  k_min=state_of(request).settings.report_threshold,
                   can_create=user.role in ("admin", "analyst"))
 
 

@@ -84,8 +84,10 @@ def create_release(state: HubState, user: User, method: str, k: int, length: int
 
     if method not in RELEASE_METHODS:
         raise UsageError(f"method must be one of {', '.join(RELEASE_METHODS)}")
-    if not 2 <= k <= 1000 or not 1 <= length <= 4:
-        raise UsageError("k must be between 2 and 1000 and length between 1 and 4")
+    floor = state.settings.report_threshold  # the hub's small-cell rule binds every release
+    if not floor <= k <= 1000 or not 1 <= length <= 4:
+        raise UsageError(f"k must be between {floor} (the hub's small-cell threshold) and 1000, "
+                         "and length between 1 and 4")
     columns = list(dict.fromkeys(columns))
     data = hub_release_table(state, columns)
     t0 = time.perf_counter()
