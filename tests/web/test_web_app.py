@@ -221,6 +221,8 @@ def test_review_pair_and_decision_are_audited(client, app, demo_hub):
     assert actor == "rev" and obj == f"pair:{pid}" and json.loads(details)["decision"] == "match"
     assert f"pair:{pid}" in [o for _, o, _ in _audit(app, "web.read")]
     assert client.get("/api/v1/review?status=decided").json()["total"] == 1
+    assert "review:queue" in [o for _, o, _ in _audit(app, "web.read")]  # listing ids is audited
+    assert "same birth date" not in details  # free text stays erasable, out of the permanent log
 
 
 def test_privacy_preserving_mode_hides_identifiers(demo_hub, tmp_path):

@@ -178,7 +178,7 @@ def records(*, request: Request, contributor: Annotated[str | None, Query(max_le
 def review_queue(*, request: Request, status: Literal["open", "decided", "all"] = "open",
                  limit: Limit = 50, offset: Offset = 0,
                  user: Annotated[User, Depends(api_role("review"))]) -> dict:
-    return linkage.review_queue(state_of(request), status, limit, offset)
+    return linkage.review_queue(state_of(request), user, status, limit, offset)
 
 
 @router.get("/review/{pair_id}", tags=["linkage"], summary="A pair with its explanation")

@@ -8,6 +8,7 @@ record-level data (a pair, persons with their record ids) and decisions are audi
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -30,9 +31,10 @@ PAIR_ID_SQL = ("md5(run_id || '|' || left_contributor || '|' || left_record_id |
 
 
 
-def review_queue(state: HubState, status: str = "open", limit: int = 50,
+def review_queue(state: HubState, user: User, status: str = "open", limit: int = 50,
                  offset: int = 0) -> dict[str, Any]:
-    """Pairs of the review queue (ids and scores only, no identity fields)."""
+    """Pairs of the review queue (record ids and scores, no identity fields; audited, since
+    record ids are record-level data)."""
     where = {"open": "decision IS NULL", "decided": "decision IS NOT NULL", "all": "TRUE"}
     if status not in where:
         raise UsageError(f"status must be one of {', '.join(where)}")
@@ -41,6 +43,8 @@ def review_queue(state: HubState, status: str = "open", limit: int = 50,
         left_record_id, right_contributor, right_record_id, match_probability, match_weight,
         linked, decision, decided_by, decided_at FROM link_review WHERE {where[status]}
         ORDER BY abs(match_probability - 0.5), pair_id LIMIT ? OFFSET ?""", [limit, offset])
+    state.audit(user.username, "web.read", "review:queue", {"status": status, "rows": len(rows),
+                                                            "offset": offset})
     return {"status": status, "total": total, "offset": offset, "pairs": clean_rows(rows)}
 
 
@@ -128,7 +132,9 @@ def decide_pair(state: HubState, user: User, pair_id: str, decision: str,
         hub.audit(user.username, "link.decision", f"pair:{pair_id}", {
             "left": f"{row['left_contributor']}/{row['left_record_id']}",
             "right": f"{row['right_contributor']}/{row['right_record_id']}",
-            "decision": decision, "previous": row["decision"], "reason": reason,
+            # the reason itself stays in link_review (erasable); the permanent log keeps its hash
+            "decision": decision, "previous": row["decision"],
+            "reason_sha256": hashlib.sha256(reason.encode("utf-8")).hexdigest(),
             "match_probability": row["match_probability"]})
     return {"pair_id": pair_id, "decision": decision, "decided_by": user.username}
 

@@ -257,7 +257,7 @@ def records(*, request: Request, contributor: Annotated[str | None, Query(max_le
 def review(*, request: Request, status: Annotated[str, Query(pattern="^(open|decided|all)$")] = "open",
            page: Annotated[int, Query(ge=0, le=10**6)] = 0,
            user: Annotated[User, Depends(page_role("review"))]) -> HTMLResponse:
-    q = linkage.review_queue(state_of(request), status, PAGE, page * PAGE)
+    q = linkage.review_queue(state_of(request), user, status, PAGE, page * PAGE)
     return render(request, "review.html", user, q=q, filt=status, page=page,
                   more=(page + 1) * PAGE < q["total"])
 
