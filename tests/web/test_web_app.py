@@ -390,3 +390,17 @@ def test_web_settings_round_trip_and_refuse_unknown_keys(tmp_path):
     (tmp_path / "bad.json").write_text('{"settings_version": 1, "idle_minuts": 3}')
     with pytest.raises(UsageError, match="idle_minuts"):
         WebSettings.load(tmp_path / "bad.json")
+
+
+def test_release_views_name_no_server_path(client, app, demo_hub):
+    csrf = api_login(client, demo_hub, "ana")
+    r = client.post("/api/v1/releases", headers={"X-CSRF-Token": csrf},
+                    json={"method": "aggregates", "k": 11, "length": 1, "columns": ["gender"]})
+    assert r.status_code == 200, r.text
+    rid = r.json()["release_id"]
+    server = str(app.state.hub.path.parent)
+    for body in (client.get("/api/v1/releases").text, client.get(f"/api/v1/releases/{rid}").text,
+                 client.get(f"/releases/{rid}").text):
+        assert server not in body
+    assert client.get(f"/api/v1/releases/{rid}").json()["file"]
+    assert client.get(f"/api/v1/releases/{rid}/download").status_code == 200

@@ -57,14 +57,34 @@ def list_releases(state: HubState) -> dict[str, Any]:
         spent = ledger.spent(RELEASE_DATASET)
     for r in rows:
         r["params"] = json.loads(r["params"]) if isinstance(r["params"], str) else r["params"]
-    return {"releases": clean_rows(rows), "spent": spent.__dict__}
+    return {"releases": [_shown(r) for r in clean_rows(rows)], "spent": spent.__dict__}
+
+
+def _shown(row: dict[str, Any]) -> dict[str, Any]:
+    """A ledger row as the pages and API show it: the file's name, never a server path."""
+    row = dict(row)
+    path = row.pop("output_path", None)
+    row["file"] = Path(path).name if path else None
+    source = (row.get("params") or {}).get("source")
+    if isinstance(source, dict):
+        row["params"] = {**row["params"], "source": {k: v for k, v in source.items() if k != "hub"}}
+    return row
+
+
+def _release_row(state: HubState, rid: int) -> dict[str, Any]:
+    from safelight.release.ledger import Ledger
+
+    with state.lock:
+        row = next((r for r in Ledger(state.hub).releases() if r["release_id"] == rid), None)
+    if row is None:
+        raise NotFound(f"no release {rid}")
+    return row
 
 
 def get_release(state: HubState, rid: int) -> dict[str, Any]:
-    row = next((r for r in list_releases(state)["releases"] if r["release_id"] == rid), None)
-    if row is None:
-        raise NotFound(f"no release {rid}")
-    folder = Path(row["output_path"]).parent if row["output_path"] else None
+    path = _release_row(state, rid)["output_path"]
+    row = next(r for r in list_releases(state)["releases"] if r["release_id"] == rid)
+    folder = Path(path).parent if path else None
     ev = None
     if folder is not None and (folder / "evaluation.json").is_file():
         ev = json.loads((folder / "evaluation.json").read_text("utf-8"))
@@ -128,7 +148,7 @@ def create_release(state: HubState, user: User, method: str, k: int, length: int
 
 def release_file(state: HubState, user: User, rid: int) -> tuple[Path, str]:
     """The released file of a release (an export: audited), and its download name."""
-    row = get_release(state, rid)
+    row = _release_row(state, rid)
     path = Path(row["output_path"] or "")
     if not path.is_file():
         raise NotFound(f"release {rid}: its file {path} is no longer on the server")
