@@ -28,6 +28,37 @@ from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 THRESHOLD = 0.5
 
 
+def name_date_comparisons() -> list:
+    """Jaro-Winkler names with term frequencies, date of birth, exact sex, phone and document."""
+    return [
+        cl.NameComparison("first_name").configure(term_frequency_adjustments=True),
+        cl.NameComparison("surname").configure(term_frequency_adjustments=True),
+        cl.DateOfBirthComparison("dob", input_is_string=True),
+        cl.ExactMatch("sex"),
+        cl.ExactMatch("phone"),
+        cl.ExactMatch("document"),
+    ]
+
+
+def train_predict_cluster(linker: Linker, con: duckdb.DuckDBPyConnection, out: str, *,
+                          max_pairs: float) -> int:
+    """Prior from a deterministic rule, u by random sampling, m by EM on birth date then phone
+    (all records); clusters at :data:`THRESHOLD` written to ``out``. Returns the number of
+    pairs scored above 0.01."""
+    linker.training.estimate_probability_two_random_records_match(
+        [block_on("first_name", "surname", "dob")], recall=0.7)
+    linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=1)
+    linker.training.estimate_parameters_using_expectation_maximisation(
+        block_on("dob"), record_sample_proportion=1.0)
+    linker.training.estimate_parameters_using_expectation_maximisation(
+        block_on("phone"), record_sample_proportion=1.0)
+    pred = linker.inference.predict(threshold_match_probability=0.01)
+    clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
+        pred, threshold_match_probability=THRESHOLD)
+    con.sql(f"SELECT unique_id, cluster_id FROM {clusters.physical_name}").write_parquet(out)
+    return con.execute(f"SELECT count(*) FROM {pred.physical_name}").fetchall()[0][0]
+
+
 def main(inp: str, out: str) -> None:
     t0 = time.perf_counter()
     con = duckdb.connect()
@@ -35,14 +66,7 @@ def main(inp: str, out: str) -> None:
     df = con.sql(f"SELECT * FROM read_parquet('{inp}')")
     settings = SettingsCreator(
         link_type="dedupe_only",
-        comparisons=[
-            cl.NameComparison("first_name").configure(term_frequency_adjustments=True),
-            cl.NameComparison("surname").configure(term_frequency_adjustments=True),
-            cl.DateOfBirthComparison("dob", input_is_string=True),
-            cl.ExactMatch("sex"),
-            cl.ExactMatch("phone"),
-            cl.ExactMatch("document"),
-        ],
+        comparisons=name_date_comparisons(),
         blocking_rules_to_generate_predictions=[
             block_on("surname", "birth_year"),
             block_on("first_name", "surname"),
@@ -54,18 +78,7 @@ def main(inp: str, out: str) -> None:
     )
     db_api = DuckDBAPI(con)
     linker = Linker(db_api.register(df), settings)
-    linker.training.estimate_probability_two_random_records_match(
-        [block_on("first_name", "surname", "dob")], recall=0.7)
-    linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=1)
-    linker.training.estimate_parameters_using_expectation_maximisation(
-        block_on("dob"), record_sample_proportion=1.0)
-    linker.training.estimate_parameters_using_expectation_maximisation(
-        block_on("phone"), record_sample_proportion=1.0)
-    pred = linker.inference.predict(threshold_match_probability=0.01)
-    clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
-        pred, threshold_match_probability=THRESHOLD)
-    n_pred = con.execute(f"SELECT count(*) FROM {pred.physical_name}").fetchall()[0][0]
-    con.sql(f"SELECT unique_id, cluster_id FROM {clusters.physical_name}").write_parquet(out)
+    n_pred = train_predict_cluster(linker, con, out, max_pairs=2e6)
     print(json.dumps({"candidate_pairs_above_0.01": n_pred,
                       "inner_wall_s": round(time.perf_counter() - t0, 2)}))
 

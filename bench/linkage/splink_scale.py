@@ -20,7 +20,6 @@ import resource
 import sys
 import time
 
-THRESHOLD = 0.5
 BLOCKING: tuple[tuple[str, ...], ...] = (
     ("surname", "birth_year"),
     ("first_name", "surname"),
@@ -34,6 +33,7 @@ def main(inp: str, out: str, address: bool) -> None:
     import duckdb
     import splink.comparison_library as cl
     from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+    from splink_demo import name_date_comparisons, train_predict_cluster
 
     t0 = time.perf_counter()
     ru0 = resource.getrusage(resource.RUSAGE_SELF)
@@ -42,14 +42,7 @@ def main(inp: str, out: str, address: bool) -> None:
     con.execute("SET threads = 2")
     con.execute(f"CREATE TABLE src AS SELECT * FROM read_parquet('{inp}')")
     sources = [r[0] for r in con.execute("SELECT DISTINCT source FROM src ORDER BY 1").fetchall()]
-    comparisons = [
-        cl.NameComparison("first_name").configure(term_frequency_adjustments=True),
-        cl.NameComparison("surname").configure(term_frequency_adjustments=True),
-        cl.DateOfBirthComparison("dob", input_is_string=True),
-        cl.ExactMatch("sex"),
-        cl.ExactMatch("phone"),
-        cl.ExactMatch("document"),
-    ]
+    comparisons = name_date_comparisons()
     if address:
         comparisons += [cl.ExactMatch("postcode"), cl.ExactMatch("locality")]
     settings = SettingsCreator(
@@ -62,18 +55,7 @@ def main(inp: str, out: str, address: bool) -> None:
     tables = [db_api.register(con.sql(f"SELECT * FROM src WHERE source = '{s}'"),
                               dataset_display_name=s.replace("-", "_")) for s in sources]
     linker = Linker(tables, settings)
-    linker.training.estimate_probability_two_random_records_match(
-        [block_on("first_name", "surname", "dob")], recall=0.7)
-    linker.training.estimate_u_using_random_sampling(max_pairs=5e6, seed=1)
-    linker.training.estimate_parameters_using_expectation_maximisation(
-        block_on("dob"), record_sample_proportion=1.0)
-    linker.training.estimate_parameters_using_expectation_maximisation(
-        block_on("phone"), record_sample_proportion=1.0)
-    pred = linker.inference.predict(threshold_match_probability=0.01)
-    clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
-        pred, threshold_match_probability=THRESHOLD)
-    n_pred = con.execute(f"SELECT count(*) FROM {pred.physical_name}").fetchall()[0][0]
-    con.sql(f"SELECT unique_id, cluster_id FROM {clusters.physical_name}").write_parquet(out)
+    n_pred = train_predict_cluster(linker, con, out, max_pairs=5e6)
     ru = resource.getrusage(resource.RUSAGE_SELF)
     print(json.dumps({"candidate_pairs_above_0.01": n_pred,
                       "cpu_s": round(ru.ru_utime + ru.ru_stime - cpu0, 2),
