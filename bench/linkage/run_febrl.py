@@ -95,23 +95,14 @@ def _peak_mb() -> float:
 
 def worker_clear(name: str) -> dict:
     from safelight.link import LinkSettings, link_records
-    from safelight.link.cluster import connected_components
-    from safelight.link.onetoone import one_to_one
 
     table = pa.concat_tables([identity_table(df, s) for s, df in _frames(name)])
     t0 = time.perf_counter()
-    res = link_records(table, LinkSettings())
-    labels = res.labels
-    c = res.comparisons
-    if DATASETS[name] == "link":
-        cross = (res.records.contributor[c.a] != res.records.contributor[c.b]) & (
-            res.probabilities >= res.settings.threshold)
-        idx = np.flatnonzero(cross)
-        keep = idx[one_to_one(c.a[idx], c.b[idx], res.weights[idx])]
-        labels = np.unique(connected_components(len(labels), c.a[keep], c.b[keep]),
-                           return_inverse=True)[1]
+    # FEBRL4 links two duplicate-free files: pairs across them only, one-to-one links
+    res = link_records(table, LinkSettings(two_source=DATASETS[name] == "link"))
     wall = time.perf_counter() - t0
-    return {"labels": labels.tolist(), "wall_s": wall, "a": c.a.tolist(), "b": c.b.tolist(),
+    c = res.comparisons
+    return {"labels": res.labels.tolist(), "wall_s": wall, "a": c.a.tolist(), "b": c.b.tolist(),
             "timings": res.timings}
 
 

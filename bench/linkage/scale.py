@@ -18,9 +18,8 @@ Scores are pairwise against the truth over all records (a link inside one source
 positive). Blocking recall is the share of true pairs among candidate pairs; for splink it is
 computed afterwards from its blocking rules (``splink_scale.BLOCKING``) in DuckDB.
 
-``--two-source`` adds a row ``safelight-2src`` for information (not default settings, so not
-the figure the issue's targets are checked against): the same model with blocking limited to
-cross-source pairs and the one-to-one constraint of :mod:`safelight.link.onetoone`.
+``--two-source`` adds a row ``safelight-2src``: ``LinkSettings(two_source=True)``, the mode for
+linking two duplicate-free files (pairs only across the sources, one-to-one links).
 
     PYTHONPATH=src python bench/linkage/scale.py --sizes 10000 100000 \
         --splink /tmp/vsplink/bin/python [--two-source] [--repeat 1] [--seed 1] \
@@ -63,37 +62,16 @@ def _cpu_s() -> float:
 # -- child: safelight ---------------------------------------------------------------------------
 
 
-def _two_source_settings():  # noqa: ANN202
-    """Default settings with every blocking rule limited to pairs across the two sources."""
-    from safelight.link import LinkSettings
-    from safelight.link.blocking import DEFAULT_RULES, BlockingRule
-
-    return LinkSettings(rules=tuple(
-        BlockingRule(r.name, r.condition + " AND l.contributor <> r.contributor")
-        for r in DEFAULT_RULES))
-
-
 def safelight_worker(inp: Path, truth: Path, out: Path, variant: str) -> None:
     """Link ``inp``; write labels to ``out`` and print one JSON line. ``variant`` "default":
-    :func:`link_records` with default settings. "two_source" (information, not a default):
-    blocking limited to cross-source pairs, then the one-to-one constraint
-    (:func:`safelight.link.onetoone.one_to_one`) on the pairs with probability >= 0.5, whose
-    connected components are the persons."""
+    :func:`link_records` with default settings; "two_source": ``LinkSettings(two_source=True)``
+    (pairs only across the two sources, one-to-one links)."""
     from safelight.link import LinkSettings, link_records
-    from safelight.link.cluster import connected_components
-    from safelight.link.onetoone import one_to_one
 
     table = pq.read_table(inp)
     cpu0 = _cpu_s()
     t0 = time.perf_counter()
-    if variant == "two_source":
-        res = link_records(table, _two_source_settings())
-        c = res.comparisons
-        idx = np.flatnonzero(res.probabilities >= res.settings.threshold)
-        keep = idx[one_to_one(c.a[idx], c.b[idx], res.weights[idx])]
-        res.labels = connected_components(len(res.records), c.a[keep], c.b[keep])
-    else:
-        res = link_records(table, LinkSettings())
+    res = link_records(table, LinkSettings(two_source=variant == "two_source"))
     wall = time.perf_counter() - t0
     cpu = _cpu_s() - cpu0
     pid = np.load(truth)
