@@ -59,7 +59,6 @@ from safelight.demo.population import (
     Person,
     PersonFactory,
     Registration,
-    age_at,
     pick,
     pick_weighted,
 )
@@ -245,24 +244,8 @@ def _unit(rng: random.Random, factory: PersonFactory, day: date) -> list[Person]
         base = factory.new_person(rng, nationality, sex, AGE_GENERAL, form, SECTORS_GENERAL,
                                   day)
         size = rng.choice((2, 2, 3))
-    members = [base]
-    for _ in range(size - 1):
-        msex = base.sex if rng.random() < 0.7 else ("male" if base.sex == "female" else "female")
-        name = factory.pools.sibling_name(rng, base.name, msex)
-        if kind == "parent_child":
-            age = rng.randint(3, 14)
-        elif kind == "twins":
-            age = age_at(base.birth, day)
-        else:
-            age = max(0, age_at(base.birth, day) + rng.choice((-3, -2, -1, 1, 2, 3)))
-        m = factory.new_person(rng, nationality, msex, AGE_GENERAL, form, SECTORS_GENERAL,
-                               day, name=name, age=age)
-        if kind == "twins":
-            m.birth = base.birth
-        if base.phone and rng.random() < 0.5:
-            m.phone = base.phone
-        members.append(m)
-    return members
+    return [base] + [factory.relative(rng, base, kind, nationality, AGE_GENERAL, form,
+                                      SECTORS_GENERAL, day) for _ in range(size - 1)]
 
 
 def generate_linkage_pairs(

@@ -350,6 +350,26 @@ class PersonFactory:
         self.persons.append(person)
         return person
 
+    def relative(self, rng: random.Random, base: Person, kind: str, nationality: str,
+                 ages: Any, form: str, sectors: Any, day: date) -> Person:
+        """Another member of ``base``'s household: a sibling (same family name, an age a few
+        years apart, often the same sex), a twin (same birth date) or, for ``parent_child``, a
+        child of 3–14; shares ``base``'s phone half the time."""
+        sex = base.sex if rng.random() < 0.7 else ("male" if base.sex == "female" else "female")
+        name = self.pools.sibling_name(rng, base.name, sex)
+        if kind == "parent_child":
+            age = rng.randint(3, 14)
+        elif kind == "twins":
+            age = age_at(base.birth, day)
+        else:
+            age = max(0, age_at(base.birth, day) + rng.choice((-3, -2, -1, 1, 2, 3)))
+        member = self.new_person(rng, nationality, sex, ages, form, sectors, day, name=name, age=age)
+        if kind == "twins":
+            member.birth = base.birth
+        if base.phone and rng.random() < 0.5:
+            member.phone = base.phone
+        return member
+
     def new_phone(self, rng: random.Random, country: str) -> tuple[str, str]:
         """A mobile number of ``country``: (country code, national significant number)."""
         ph = self.countries[country].phone

@@ -35,7 +35,6 @@ from safelight.demo.population import (
     Person,
     PersonFactory,
     Registration,
-    age_at,
     pick,
     random_day,
 )
@@ -168,23 +167,10 @@ class Registrar:
         base.household = hid
         members = [base]
         for _ in range(size - 1):
-            sex = base.sex if rng.random() < 0.7 else ("male" if base.sex == "female" else "female")
-            name = self.pools.sibling_name(rng, base.name, sex)
-            if kind == "parent_child":
-                age = rng.randint(3, 14)
-            elif kind == "twins":
-                age = age_at(base.birth, day)
-            else:
-                age = max(0, age_at(base.birth, day) + rng.choice((-3, -2, -1, 1, 2, 3)))
-            m = self.factory.new_person(
-                rng, nationality, sex, spec.ages, form, spec.sectors, day, name=name, age=age
-            )
-            if kind == "twins":
-                m.birth = base.birth
+            m = self.factory.relative(rng, base, kind, nationality, spec.ages, form, spec.sectors,
+                                      day)
             m.household = hid
             m.locality, m.street = base.locality, base.street
-            if base.phone and rng.random() < 0.5:
-                m.phone = base.phone
             members.append(m)
         for m in members:
             self._add_reg(
