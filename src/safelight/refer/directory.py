@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections import ChainMap
 from pathlib import Path
 from typing import Any
 
@@ -119,9 +120,11 @@ def import_directory(hub: Hub, path: str | Path, *, actor: str, key: vault.Key |
 
         records: list[hsds.ServiceRecord] = []
         seen: set[str] = set()
+        # one live view (this file's organisations first), not a merged copy per service
+        organizations = ChainMap(new_orgs, known_orgs)
         for row, svc in services:
             report.read["service"] = report.read.get("service", 0) + 1
-            rec, reasons = hsds.check_service(svc, known_orgs | new_orgs)
+            rec, reasons = hsds.check_service(svc, organizations)
             if rec is not None and rec.service_id in seen:
                 rec, reasons = None, [Reason("id", "unique", rec.service_id, "this service id appears twice in the file")]
             if rec is not None and rec.to_seal and key is None:

@@ -21,6 +21,7 @@ import base64
 import copy
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -246,7 +247,7 @@ def _hours(schedules: list[dict[str, Any]], bad) -> list[list[int]] | None:
     return sorted(hours) if seen else None
 
 
-def check_service(service: Any, organizations: dict[str, dict[str, Any]]) -> tuple[ServiceRecord | None, list[Reason]]:
+def check_service(service: Any, organizations: Mapping[str, dict[str, Any]]) -> tuple[ServiceRecord | None, list[Reason]]:
     """Validate one HSDS service object; a record, or the reasons it is quarantined."""
     reasons: list[Reason] = []
 
