@@ -101,7 +101,13 @@ def fmt_share(e: Estimate | None, signed: bool = False) -> str:
     return f"{e.mid:{sign}.1%} ({e.low:{sign}.1%} to {e.high:{sign}.1%})"
 
 
-def _display_rows(ind: Indicator, threshold: int) -> list[dict[str, Any]]:
+def display_rows(ind: Indicator, threshold: int) -> list[dict[str, Any]]:
+    """An indicator's cells as table rows for people to read (the HTML report and the web dashboard).
+
+    A cell suppressed as small shows ``<threshold``, one suppressed for another reason (e.g.
+    complementary suppression) shows ``×``; neither shows a share. The rows hold only what
+    disclosure control already let through; they add nothing to ``ind.cells``.
+    """
     rows = []
     signed = ind.id.startswith("change")
     for c in ind.cells:
@@ -138,7 +144,7 @@ def write_report(report: Report, out_dir: str | Path) -> dict[str, Path]:
         svg = render_chart(ind, charts_dir, report.kind)
         sections.append({
             "ind": ind, "svg": Markup(svg) if svg else None,
-            "rows": _display_rows(ind, report.settings.threshold),
+            "rows": display_rows(ind, report.settings.threshold),
             "share_label": "change" if ind.id.startswith("change") else "share",
             "filters": json.dumps(ind.filters, ensure_ascii=False),
         })

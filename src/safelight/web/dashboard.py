@@ -59,7 +59,7 @@ class Dashboard:
         from safelight.report.charts import CHARTS
         from safelight.report.hub import hub_report
         from safelight.report.model import ReportError, ReportSettings
-        from safelight.report.render import _display_rows, report_record
+        from safelight.report.render import display_rows, report_record
         from safelight.report.sources import Source
         from safelight.standard.geography import load_unodc_regions
 
@@ -79,7 +79,7 @@ class Dashboard:
         indicators = [{"id": ind.id, "title": ind.title, "definition": ind.definition,
                        "denominator": ind.denominator, "keys": ind.key_names,
                        "notes": ind.notes, "headline": ind.headline,
-                       "rows": _display_rows(ind, settings.threshold),
+                       "rows": display_rows(ind, settings.threshold),
                        "chart": ind.chart in CHARTS} for ind in rep.indicators]
         return {"empty": None, "title": rep.title, "limitations": rep.limitations,
                 "counting_unit": rep.counting_unit, "indicators": indicators,
