@@ -5,7 +5,11 @@ arrays ``a``, ``b`` of equal length and returns :class:`Comparisons`: an ``(n_pa
 int8 matrix of levels plus a boolean ``swapped`` array. Level ``0`` of every field means
 "missing on at least one side" and carries no evidence (weight 0); levels ``1..k`` are ordered
 from the strongest agreement to disagreement, as named in :data:`FIELDS`. String similarity is
-Jaro–Winkler on the match keys, computed by ``rapidfuzz.process.cpdist`` over whole arrays.
+Jaro–Winkler on the match keys, computed by ``rapidfuzz.process.cpdist``.
+
+The work is on integer codes (:attr:`Records.codes <safelight.link.prepare.Records.codes>`):
+equality is a comparison of codes, and Jaro–Winkler is computed once per distinct unordered
+pair of strings among the pairs (it is symmetric), then spread back to the pairs.
 
 Name orientation: when a pair's names agree better crosswise (given ↔ family) than straight,
 the right record's names are swapped for that pair before the levels are taken, and
@@ -17,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
 from rapidfuzz.distance import JaroWinkler
 from rapidfuzz.process import cpdist
 
@@ -58,26 +63,41 @@ class Comparisons:
     swapped: np.ndarray  # bool (n_pairs,)
 
 
-def _strs(v: np.ndarray) -> list[str]:
-    return ["" if x is None else x for x in v.tolist()]
+def _jw_strings(x: list[str], y: list[str]) -> np.ndarray:
+    if not x:
+        return np.zeros(0)
+    return np.asarray(cpdist(x, y, scorer=JaroWinkler.normalized_similarity, workers=1),
+                      dtype=np.float64)
 
 
 def jaro_winkler(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Element-wise Jaro–Winkler similarity of two object arrays of str/None (0.0 for None)."""
-    if len(x) == 0:
-        return np.zeros(0)
-    sim = cpdist(_strs(x), _strs(y), scorer=JaroWinkler.normalized_similarity, workers=1)
-    sim = np.asarray(sim, dtype=np.float64)
-    sim[_missing(x) | _missing(y)] = 0.0
+    ok = ~(np.equal(x, None) | np.equal(y, None))
+    sim = np.zeros(len(x))
+    sim[ok] = _jw_strings(x[ok].tolist(), y[ok].tolist())
     return sim
 
 
-def _missing(v: np.ndarray) -> np.ndarray:
-    return np.equal(v, None)
+def _jw_codes(x: np.ndarray, y: np.ndarray, vocab: np.ndarray) -> np.ndarray:
+    """Jaro–Winkler of code arrays ``x``, ``y`` over ``vocab`` (0.0 where either is missing,
+    1.0 where equal), computed once per distinct unordered pair of codes."""
+    sim = np.zeros(len(x))
+    ok = (x >= 0) & (y >= 0)
+    sim[ok & (x == y)] = 1.0
+    diff = np.flatnonzero(ok & (x != y))
+    if len(diff) == 0:
+        return sim
+    lo = np.minimum(x[diff], y[diff]).astype(np.int64)
+    hi = np.maximum(x[diff], y[diff]).astype(np.int64)
+    enc = pa.array(lo * len(vocab) + hi).dictionary_encode()
+    keys = enc.dictionary.to_numpy()
+    sims = _jw_strings(vocab[keys // len(vocab)].tolist(), vocab[keys % len(vocab)].tolist())
+    sim[diff] = sims[enc.indices.to_numpy()]
+    return sim
 
 
 def _eq(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    return (x == y) & ~_missing(x)
+    return (x == y) & (x >= 0)
 
 
 def _select(conditions: list[np.ndarray], n: int, missing: np.ndarray, last: int) -> np.ndarray:
@@ -89,27 +109,25 @@ def _select(conditions: list[np.ndarray], n: int, missing: np.ndarray, last: int
     return out
 
 
-def _given_levels(r: Records, a: np.ndarray, b: np.ndarray, g_b: dict[str, np.ndarray]
-                  ) -> np.ndarray:
-    ga, gb = r.given[a], g_b["given"]
-    missing = _missing(ga) | _missing(gb)
-    exact = _eq(ga, gb)
-    group = _eq(r.given_group[a], g_b["given_group"])
-    fa, la, fb, lb = r.given_first[a], r.given_last[a], g_b["given_first"], g_b["given_last"]
+def _given_levels(left: dict[str, np.ndarray], right: dict[str, np.ndarray], jw_whole: np.ndarray,
+                  vocab: np.ndarray) -> np.ndarray:
+    ga, gb = left["given"], right["given"]
+    missing = (ga < 0) | (gb < 0)
+    fa, la, fb, lb = left["given_first"], left["given_last"], right["given_first"], right["given_last"]
     shared = _eq(fa, fb) | _eq(fa, lb) | _eq(la, fb) | _eq(la, lb)
-    jw = np.maximum(jaro_winkler(ga, gb), jaro_winkler(fa, fb))
-    return _select([exact, group, shared, jw >= 0.92, jw >= 0.80], len(a), missing, 6)
+    jw = np.maximum(jw_whole, _jw_codes(fa, fb, vocab))
+    return _select([_eq(ga, gb), _eq(left["given_group"], right["given_group"]), shared,
+                    jw >= 0.92, jw >= 0.80], len(ga), missing, 6)
 
 
-def _family_levels(r: Records, a: np.ndarray, b: np.ndarray, f_b: dict[str, np.ndarray]
+def _family_levels(left: dict[str, np.ndarray], right: dict[str, np.ndarray], jw: np.ndarray
                    ) -> np.ndarray:
-    fa, fb = r.family[a], f_b["family"]
-    missing = _missing(fa) | _missing(fb)
-    exact = _eq(fa, fb)
-    xa, ya, xb, yb = r.family_first[a], r.family_last[a], f_b["family_first"], f_b["family_last"]
+    fa, fb = left["family"], right["family"]
+    missing = (fa < 0) | (fb < 0)
+    xa, ya, xb, yb = (left["family_first"], left["family_last"], right["family_first"],
+                      right["family_last"])
     shared = _eq(xa, xb) | _eq(xa, yb) | _eq(ya, xb) | _eq(ya, yb)
-    jw = jaro_winkler(fa, fb)
-    return _select([exact, shared, jw >= 0.92, jw >= 0.80], len(a), missing, 5)
+    return _select([_eq(fa, fb), shared, jw >= 0.92, jw >= 0.80], len(fa), missing, 5)
 
 
 def _date_levels(r: Records, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -135,13 +153,21 @@ def _date_levels(r: Records, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _simple(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    missing = _missing(x) | _missing(y)
-    return _select([_eq(x, y)], len(x), missing, 2)
+    return _select([_eq(x, y)], len(x), (x < 0) | (y < 0), 2)
 
 
-def _locality_levels(x: np.ndarray, y: np.ndarray, threshold: float = 0.88) -> np.ndarray:
-    missing = _missing(x) | _missing(y)
-    return _select([_eq(x, y), jaro_winkler(x, y) >= threshold], len(x), missing, 3)
+def _fuzzy(x: np.ndarray, y: np.ndarray, vocab: np.ndarray, threshold: float = 0.88
+           ) -> np.ndarray:
+    return _select([_eq(x, y), _jw_codes(x, y, vocab) >= threshold], len(x),
+                   (x < 0) | (y < 0), 3)
+
+
+#: the right record's name column that takes a column's place when a pair's names are swapped
+_CROSSED = {
+    "given": "family", "given_first": "family_first", "given_last": "family_last",
+    "given_group": "family_group", "family": "given", "family_first": "given_first",
+    "family_last": "given_last",
+}  # fmt: skip
 
 
 def compare(records: Records, a: np.ndarray, b: np.ndarray) -> Comparisons:
@@ -149,32 +175,33 @@ def compare(records: Records, a: np.ndarray, b: np.ndarray) -> Comparisons:
     r = records
     a = np.asarray(a, dtype=np.int64)
     b = np.asarray(b, dtype=np.int64)
-    straight = jaro_winkler(r.given[a], r.given[b]) + jaro_winkler(r.family[a], r.family[b])
-    cross = jaro_winkler(r.given[a], r.family[b]) + jaro_winkler(r.family[a], r.given[b])
-    swapped = cross > straight + 0.25
-    # the right record's names, crossed over where the pair is swapped
-    crossed = {
-        "given": "family", "given_first": "family_first", "given_last": "family_last",
-        "given_group": "family_group", "family": "given", "family_first": "given_first",
-        "family_last": "given_last",
-    }  # fmt: skip
-    right = {
-        col: np.where(swapped, getattr(r, other)[b], getattr(r, col)[b])
-        for col, other in crossed.items()
-    }
+    codes = r.codes
+    col, vocab = codes.column, codes.vocab
+    names = vocab["given"]
+    jw_gg = _jw_codes(col["given"][a], col["given"][b], names)
+    jw_ff = _jw_codes(col["family"][a], col["family"][b], names)
+    jw_gf = _jw_codes(col["given"][a], col["family"][b], names)
+    jw_fg = _jw_codes(col["family"][a], col["given"][b], names)
+    swapped = jw_gf + jw_fg > jw_gg + jw_ff + 0.25
+    left = {c: col[c][a] for c in _CROSSED}
+    right = {c: np.where(swapped, col[other][b], col[c][b]) for c, other in _CROSSED.items()}
+
+    def pair(name: str) -> tuple[np.ndarray, np.ndarray]:
+        return col[name][a], col[name][b]
+
     levels = np.stack([
-        _given_levels(r, a, b, right),
-        _family_levels(r, a, b, right),
+        _given_levels(left, right, np.where(swapped, jw_gf, jw_gg), names),
+        _family_levels(left, right, np.where(swapped, jw_fg, jw_ff)),
         _date_levels(r, a, b),
-        _simple(r.sex[a], r.sex[b]),
-        _simple(r.nationality[a], r.nationality[b]),
-        _simple(r.phone[a], r.phone[b]),
-        _simple(r.document[a], r.document[b]),
-        _locality_levels(r.locality[a], r.locality[b]),
-        _simple(r.street_number[a], r.street_number[b]),
-        _locality_levels(r.address_line[a], r.address_line[b]),
-        _locality_levels(r.postcode[a], r.postcode[b], 0.85),
-        _simple(r.region[a], r.region[b]),
-        _simple(r.contributor[a], r.contributor[b]),
+        _simple(*pair("sex")),
+        _simple(*pair("nationality")),
+        _simple(*pair("phone")),
+        _simple(*pair("document")),
+        _fuzzy(*pair("locality"), vocab["locality"]),
+        _simple(*pair("street_number")),
+        _fuzzy(*pair("address_line"), vocab["address_line"]),
+        _fuzzy(*pair("postcode"), vocab["postcode"], 0.85),
+        _simple(*pair("region")),
+        _simple(*pair("contributor")),
     ], axis=1).astype(np.int8)  # fmt: skip
     return Comparisons(a, b, levels, swapped)

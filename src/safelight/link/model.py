@@ -33,6 +33,7 @@ __all__ = [
     "TrainingSession",
     "estimate_model",
     "estimate_u",
+    "level_patterns",
     "tf_adjustments",
     "tf_from_frequencies",
 ]
@@ -68,8 +69,10 @@ class FellegiSunter:
 
     def match_weight(self, levels: np.ndarray) -> np.ndarray:
         """log2 posterior odds of a match: prior log2 odds + the sum of field weights."""
-        prior = np.log2(self.prior / (1.0 - self.prior))
-        return prior + self.field_weights(levels).sum(axis=1)
+        out = np.full(len(levels), np.log2(self.prior / (1.0 - self.prior)))
+        for j, t in enumerate(self.weight_tables()):
+            out += t[levels[:, j]]
+        return out
 
     def probability(self, levels: np.ndarray) -> np.ndarray:
         """Posterior match probability of each pair."""
@@ -109,6 +112,20 @@ class FellegiSunter:
         m = [np.array([0.0] + [v["m"] for v in lv.values()]) for lv in data["fields"].values()]
         u = [np.array([0.0] + [v["u"] for v in lv.values()]) for lv in data["fields"].values()]
         return cls(fields_, m, u, float(data["prior"]))
+
+
+def level_patterns(levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of an ``(n_pairs, n_fields)`` level matrix and how often each occurs."""
+    if len(levels) == 0:
+        return levels, np.zeros(0, dtype=np.int64)
+    lv = levels.astype(np.int64)
+    base = int(lv.max()) + 1
+    if base ** lv.shape[1] >= 2**62:  # too many fields to pack a row into one integer
+        rows, counts = np.unique(levels, axis=0, return_counts=True)
+        return rows, counts
+    key = lv @ (base ** np.arange(lv.shape[1], dtype=np.int64))
+    _, first, counts = np.unique(key, return_index=True, return_counts=True)
+    return levels[first], counts
 
 
 def _level_freqs(levels: np.ndarray, weights: np.ndarray | None = None,
@@ -174,14 +191,20 @@ class EMResult:
 def _em(levels: np.ndarray, active: np.ndarray, u: list[np.ndarray], m: list[np.ndarray],
         max_iter: int, tol: float, fields: dict[str, tuple[str, ...]] = FIELDS
         ) -> tuple[list[np.ndarray], float, int, bool]:
-    """EM for m and the match share on ``levels`` using only the ``active`` fields."""
+    """EM for m and the match share on ``levels`` using only the ``active`` fields.
+
+    Pairs with the same levels have the same posterior, so EM runs on the distinct level
+    patterns weighted by their counts (the same sums, a few thousand rows instead of millions).
+    """
     lv = levels.copy()
     lv[:, ~active] = 0  # a fixed field contributes no evidence in this session
+    lv, counts = level_patterns(lv)
+    total = float(counts.sum())
     share = 0.1
     for it in range(1, max_iter + 1):
         p = FellegiSunter(dict(fields), m, u, share).probability(lv)
-        new_share = float(np.clip(p.mean(), 1e-9, 1 - 1e-9))
-        new_m = _level_freqs(lv, p, fields)
+        new_share = float(np.clip((p * counts).sum() / total, 1e-9, 1 - 1e-9))
+        new_m = _level_freqs(lv, p * counts, fields)
         new_m = [nm if a else om for nm, om, a in zip(new_m, m, active, strict=True)]
         delta = max(abs(new_share - share),
                     *(np.abs(x - y).max() for x, y in zip(new_m, m, strict=True)))
@@ -299,8 +322,10 @@ TF_FIELDS: dict[str, str] = {"given_name": "given", "family_name": "family"}
 TF_MAX_BONUS = 4.0  # bits: a rare name agreeing is strong evidence, but typos make rare names
 
 
-def tf_adjustments(model: FellegiSunter, records: Records, comps: Comparisons) -> np.ndarray:
-    """(n_pairs, n_fields) log2 corrections of the exact-level weights by term frequency.
+def tf_adjustments(model: FellegiSunter, records: Records, comps: Comparisons, *,
+                   summed: bool = False) -> np.ndarray:
+    """(n_pairs, n_fields) log2 corrections of the exact-level weights by term frequency
+    (with ``summed``, their sum per pair: an ``(n_pairs,)`` array).
 
     For a pair agreeing exactly on value ``v`` the weight becomes ``log2(m / f_v)`` instead of
     ``log2(m / u)``, where ``f_v`` is the share of records with value ``v`` among the records of
@@ -321,20 +346,25 @@ def tf_adjustments(model: FellegiSunter, records: Records, comps: Comparisons) -
     group_size = np.where(nat == "", n, nat_counts[nat_inv])
     freqs = {fname: counts[inverse[k * n:(k + 1) * n]] / group_size
              for k, fname in enumerate(TF_FIELDS)}
-    return tf_from_frequencies(model, freqs, comps)
+    return tf_from_frequencies(model, freqs, comps, summed=summed)
 
 
-def tf_from_frequencies(model: FellegiSunter, freqs: dict[str, np.ndarray], comps: Comparisons
-                        ) -> np.ndarray:
+def tf_from_frequencies(model: FellegiSunter, freqs: dict[str, np.ndarray], comps: Comparisons,
+                        *, summed: bool = False) -> np.ndarray:
     """(n_pairs, n_fields) term-frequency corrections from ``freqs`` (field → the frequency of
     each record's value): ``min(log2(u_exact / f[a]), TF_MAX_BONUS)`` on the exact level of
-    each field in ``freqs``, 0 elsewhere (see :func:`tf_adjustments`)."""
+    each field in ``freqs``, 0 elsewhere (see :func:`tf_adjustments`). With ``summed``, the
+    sum over fields per pair (no ``n_pairs × n_fields`` matrix is built)."""
     names = list(model.fields)
-    out = np.zeros((len(comps.a), len(names)))
+    out = np.zeros(len(comps.a)) if summed else np.zeros((len(comps.a), len(names)))
     for fname, freq in freqs.items():
         j = names.index(fname)
         exact = comps.levels[:, j] == 1
         u_exact = model.u[j][1]
         adj = np.log2(u_exact / np.maximum(freq[comps.a], 1e-12))
-        out[:, j] = np.where(exact, np.minimum(adj, TF_MAX_BONUS), 0.0)
+        col = np.where(exact, np.minimum(adj, TF_MAX_BONUS), 0.0)
+        if summed:
+            out += col
+        else:
+            out[:, j] = col
     return out

@@ -102,7 +102,8 @@ def score_pairs(em: EMResult, records: Records, a: np.ndarray, b: np.ndarray
                 ) -> tuple[Comparisons, np.ndarray]:
     """Compare and score arbitrary pairs: (comparisons, match weights in log2 odds)."""
     comps = compare(records, a, b)
-    w = em.model.match_weight(comps.levels) + tf_adjustments(em.model, records, comps).sum(axis=1)
+    w = em.model.match_weight(comps.levels) + tf_adjustments(em.model, records, comps,
+                                                             summed=True)
     return comps, w
 
 
@@ -131,7 +132,8 @@ def link_records(table: pa.Table, settings: LinkSettings | None = None) -> LinkR
     em = estimate_model(records, comps, u=u, seed=s.seed)
     timings["estimate"] = time.perf_counter() - t
     t = time.perf_counter()
-    w = em.model.match_weight(comps.levels) + tf_adjustments(em.model, records, comps).sum(axis=1)
+    w = em.model.match_weight(comps.levels) + tf_adjustments(em.model, records, comps,
+                                                             summed=True)
     p = 1.0 / (1.0 + np.exp2(-w))
     link = p >= s.threshold
     if s.two_source:

@@ -190,7 +190,7 @@ def _score(em: EMResult, er: EncodedRecords, freqs: dict[str, np.ndarray], x: np
            y: np.ndarray) -> np.ndarray:
     comps = compare_encoded(er, x, y)
     return em.model.match_weight(comps.levels) + tf_from_frequencies(
-        em.model, freqs, comps).sum(axis=1)
+        em.model, freqs, comps, summed=True)
 
 
 def link_encoded(er: EncodedRecords, settings: PPRLSettings | None = None) -> PPRLResult:
@@ -210,8 +210,8 @@ def link_encoded(er: EncodedRecords, settings: PPRLSettings | None = None) -> PP
     freqs = name_frequencies(er, seed=s.seed)
     timings["estimate"] = time.perf_counter() - t
     t = time.perf_counter()
-    w = em.model.match_weight(comps.levels) + tf_from_frequencies(em.model, freqs, comps).sum(
-        axis=1)
+    w = em.model.match_weight(comps.levels) + tf_from_frequencies(em.model, freqs, comps,
+                                                                  summed=True)
     p = 1.0 / (1.0 + np.exp2(-w))
     link = p >= s.threshold
     if s.one_to_one:

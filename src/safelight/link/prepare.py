@@ -7,11 +7,16 @@ optional address columns ``street_number``, ``address_line``, ``postcode`` and `
 optional ``phone_region`` column (ISO alpha-2 country of the contributor, for national phone
 numbers) and returns :class:`Records`, whose arrays are aligned with the input rows. Missing
 columns are treated as all-missing. Normalisation runs once per distinct value.
+
+:attr:`Records.codes` integer-codes the string columns once (:class:`Codes`: ``-1`` for
+missing; the name columns share one vocabulary so that a given name can be compared with a
+family name), so that comparison works on integers and scores each distinct string pair once.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from functools import cached_property
 
 import numpy as np
 import pyarrow as pa
@@ -31,7 +36,33 @@ from safelight.identity.normalise import (
     split_full_names,
 )
 
-__all__ = ["Records", "prepare"]
+__all__ = ["NAME_COLUMNS", "Codes", "Records", "prepare"]
+
+#: The name-key columns of :class:`Records`; they share one vocabulary in :class:`Codes`.
+NAME_COLUMNS: tuple[str, ...] = ("given", "given_group", "given_first", "given_last", "family",
+                                 "family_first", "family_last", "family_group")
+
+
+@dataclass(frozen=True)
+class Codes:
+    """Integer codes of the string columns of :class:`Records` (int32, ``-1`` where missing).
+
+    ``column[name]`` holds the codes of one column; ``vocab[name]`` the strings they index (an
+    object array). The :data:`NAME_COLUMNS` share one vocabulary, so equal codes mean equal
+    keys across them; every other column has its own.
+    """
+
+    column: dict[str, np.ndarray]
+    vocab: dict[str, np.ndarray]
+
+
+def _encode(arrays: list[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
+    """Codes of object arrays of str/None in one shared vocabulary (hash-based, no sort)."""
+    lengths = [len(v) for v in arrays]
+    enc = pa.array(np.concatenate(arrays) if arrays else [], pa.string()).dictionary_encode()
+    codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32)
+    vocab = np.array(enc.dictionary.to_pylist(), dtype=object)
+    return np.split(codes, np.cumsum(lengths)[:-1]), vocab
 
 
 @dataclass
@@ -63,6 +94,20 @@ class Records:
 
     def __len__(self) -> int:
         return len(self.record_id)
+
+    @cached_property
+    def codes(self) -> Codes:
+        """The string columns as integer codes (computed once, on first use)."""
+        column: dict[str, np.ndarray] = {}
+        vocab: dict[str, np.ndarray] = {}
+        names, name_vocab = _encode([getattr(self, c) for c in NAME_COLUMNS])
+        for c, v in zip(NAME_COLUMNS, names, strict=True):
+            column[c], vocab[c] = v, name_vocab
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if f.name not in column and f.name != "record_id" and v.dtype == object:
+                (column[f.name],), vocab[f.name] = _encode([v])
+        return Codes(column, vocab)
 
     def to_arrow(self) -> pa.Table:
         """The normalised columns as an Arrow table with a ``rid`` (row index) column."""
