@@ -21,8 +21,13 @@ Hierarchies (:func:`hierarchy_for`) come from the case standard:
 The generalisation levels are chosen greedily to minimise the information loss — the mean,
 over quasi-identifier cells, of ``level / (levels - 1)`` for a generalised cell and 1 for a
 blanked one (the "loss metric" of Iyengar 2002) — local suppression included: from all level 0,
-raise the one column whose next level lowers the loss most, until none does. The search works
-on distinct rows with weights, so its cost depends on the number of distinct rows, not rows.
+raise the one column whose next level lowers the loss most, until none does (the search
+estimates the suppression with a quick per-cell blanking). At the chosen levels the rows of
+classes under k are then *locally recoded* (:mod:`safelight.release.recoding`): each is
+blanked to the sub-pattern of its values that keeps the most of the common 1..3-way
+combinations (those shared by >= k people), so the counts an analyst tabulates from the
+release stay close to the truth. The search works on distinct rows with weights, so its cost
+depends on the number of distinct rows, not rows.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from safelight.release.errors import ReleaseUsageError
+from safelight.release.recoding import pattern_ids, recode
 from safelight.release.table import CategoricalTable
 from safelight.standard.codelists import codelist
 from safelight.standard.crosswalk import load_crosswalk, normalise_key
@@ -146,18 +152,23 @@ class Anonymized:
 
 
 def _row_keys(codes: np.ndarray, radix: np.ndarray) -> np.ndarray:
-    mult = np.concatenate(([1], np.cumprod(radix[:-1].astype(np.int64))))
-    return codes.astype(np.int64) @ mult
+    return pattern_ids([codes[:, j] for j in range(codes.shape[1])], radix)
 
 
 def local_suppression(codes: np.ndarray, weight: np.ndarray, radix: np.ndarray,
-                      k: int) -> np.ndarray:
+                      k: int, length: int = 3, recoding: bool = True) -> np.ndarray:
     """Blank cells of distinct rows ``codes`` (with ``weight`` people each) until every class
-    has >= k people or is fully blank: each row of a small class loses the value whose removal
-    puts it in the largest class (the rarest value on ties), repeated; then values are put back
-    where that keeps every class >= k."""
+    has >= k people or is fully blank.
+
+    First (with ``recoding``) the local recoding of :mod:`safelight.release.recoding`: each
+    row of a small class is blanked to the pattern that keeps most of the common
+    1..``length``-way combinations. Then a pass that checks and repairs: each row of a class
+    still under k (none after the recoding, unless it was over its budget) loses the value
+    whose removal puts it in the largest class (the rarest value on ties), repeated. Last,
+    values are put back where that keeps every class >= k."""
     original = codes
-    codes = codes.copy()
+    recoded = recode(codes, weight, radix, k, length) if recoding else None
+    codes = original.copy() if recoded is None else recoded
     for _ in range(codes.shape[1] + 1):
         keys = _row_keys(codes, radix)
         _, inv = np.unique(keys, return_inverse=True)
@@ -248,10 +259,11 @@ def anonymize(table: CategoricalTable, k: int = 11,
     small.codes[:, qi] = distinct
     present = float(np.sum((distinct != 0) * weight[:, None]))
 
-    def run(levels: list[int]) -> tuple[float, np.ndarray, list[tuple[str, ...]]]:
+    def run(levels: list[int], recoding: bool = False
+            ) -> tuple[float, np.ndarray, list[tuple[str, ...]]]:
         codes, values = _generalise(small, qi, hier, levels)
         radix = np.array([len(v) + 1 for v in values], np.int64)
-        out = local_suppression(codes, weight.astype(float), radix, k)
+        out = local_suppression(codes, weight.astype(float), radix, k, recoding=recoding)
         had = distinct != 0
         gen_loss = np.array([lv / h.height for lv, h in zip(levels, hier, strict=True)])
         cell_loss = np.where(out != 0, gen_loss[None, :], 1.0) * had
@@ -274,6 +286,9 @@ def anonymize(table: CategoricalTable, k: int = 11,
         if loss >= best - 1e-9:
             break
         best, codes, values, levels = loss, c2, v2, cand
+    # the search ranks levels with the quick blanking; the release recodes at the chosen ones
+    best, codes, values = run(levels, recoding=True)
+    search.append({"levels": list(levels), "loss": round(best, 4), "recoded": True})
     # back to one row per input row: QI columns generalised + suppressed, others unchanged
     out_codes = table.codes.copy()
     out_values = list(table.values)
