@@ -77,8 +77,9 @@ LIMITATIONS = [
     "Small counts are published by UNODC as '<5'. This report carries them as bounds (1 to 4) "
     "and shows a central value (2.5 each) with the bounds; it never treats them as 0 or 5.",
     "Victims from conflict-affected countries are counted against a list of conflict-affected "
-    "countries by year (its source, version and years are in the provenance); the shipped list "
-    "is incomplete, so those counts describe the list's countries only.",
+    "countries by year (its source, version and years are in the provenance); the shipped list is "
+    "the conflict category of the World Bank FCS lists FY20-FY26 (calendar years 2019-2025; 2019 "
+    "is partial, so its counts are lower bounds), and years before 2019 have no list.",
     "The export is UNODC's data-portal release (30/05/2023). The Global Report's own figures "
     "use the full questionnaire data, other country sets and estimates for non-reporting "
     "countries; values here need not equal the published ones (docs/report.md).",

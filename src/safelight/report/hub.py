@@ -65,7 +65,8 @@ LIMITATIONS = [
     "them be recomputed from a published total.",
     "Victims from conflict-affected countries are counted against a list of conflict-affected "
     "countries by year (source, version and years in the provenance); years without a list are "
-    "not computed, and the shipped list is incomplete.",
+    "not computed. The shipped list is the conflict category of the World Bank FCS lists FY20-FY26 "
+    "(calendar years 2019-2025; 2019 is partial, so its counts are lower bounds).",
 ]
 
 #: The record-counting unit, for callers that compute one indicator without deciding the unit.
