@@ -21,7 +21,7 @@ import numpy as np
 
 from safelight.link.prepare import Records
 
-__all__ = ["DEFAULT_RULES", "BlockingRule", "candidate_pairs"]
+__all__ = ["DEFAULT_RULES", "TRAINING_RULES", "BlockingRule", "candidate_pairs", "training_pairs"]
 
 
 @dataclass(frozen=True)
@@ -36,34 +36,136 @@ _FULL_DATE = (
     "l.birth_year = r.birth_year AND l.birth_month = r.birth_month AND l.birth_day = r.birth_day"
     " AND l.birth_year >= 0 AND l.birth_month > 0 AND l.birth_day > 0"
 )
+_REAL_DATE = "NOT (l.birth_month = 1 AND l.birth_day = 1)"
 
-_YEAR_OR_MISSING = " AND (l.birth_year = r.birth_year OR l.birth_year < 0 OR r.birth_year < 0)"
+# Second keys. Rules on name keys alone grow quadratically where names repeat (a few hundred
+# common names cover most people), so each is narrowed by a second, independent key that the
+# corruption model rarely breaks at the same time as the first: a birth year within one year
+# (or missing), the first letter of the other name (or that name missing), or dates that do
+# not contradict each other.
+_YEAR_NEAR = " AND (abs(l.birth_year - r.birth_year) <= 1 OR l.birth_year < 0 OR r.birth_year < 0)"
+_YEAR_OR_MISSING = "(l.birth_year = r.birth_year OR l.birth_year < 0 OR r.birth_year < 0)"
+_NAME_MISSING = "l.given IS NULL OR r.given IS NULL OR l.family IS NULL OR r.family IS NULL"
+_INITIALS = (" AND (l.given_initial = r.given_initial OR l.family_initial = r.family_initial"
+             " OR l.given_initial = r.family_initial OR l.family_initial = r.given_initial"
+             " OR " + _NAME_MISSING + ")")
+# two full, real (not 01-01) birth dates that differ, and not by a day/month swap
+_DATES_DIFFER = (
+    "l.birth_month > 0 AND l.birth_day > 0 AND r.birth_month > 0 AND r.birth_day > 0"
+    " AND NOT (l.birth_month = 1 AND l.birth_day = 1) AND NOT (r.birth_month = 1 AND r.birth_day = 1)"
+    " AND (l.birth_month <> r.birth_month OR l.birth_day <> r.birth_day)"
+    " AND (l.birth_month <> r.birth_day OR l.birth_day <> r.birth_month)"
+)
+_DATES_AGREE = "NOT (" + _DATES_DIFFER + ")"
+
+
+def _other_name(left: str, right: str) -> str:
+    """The other name starts alike or is missing, or the birth dates do not contradict."""
+    return (f" AND (l.{left}_initial = r.{right}_initial OR l.{left} IS NULL"
+            f" OR r.{right} IS NULL OR {_DATES_AGREE})")
+
 
 DEFAULT_RULES: tuple[BlockingRule, ...] = (
     BlockingRule("family_year", "l.family = r.family AND l.birth_year = r.birth_year"
-                 " AND l.birth_year >= 0"),
-    BlockingRule("given_family", "l.given_group = r.given_group AND l.family = r.family"),
-    BlockingRule("birth_date", _FULL_DATE + " AND NOT (l.birth_month = 1 AND l.birth_day = 1)"),
-    BlockingRule("sorted_names", "l.name_lo = r.name_lo AND l.name_hi = r.name_hi"),
+                 " AND l.birth_year >= 0" + _other_name("given", "given")),
+    BlockingRule("given_family", "l.given_group = r.given_group AND l.family = r.family"
+                 + _YEAR_NEAR),
+    BlockingRule("birth_date", _FULL_DATE + " AND " + _REAL_DATE + _INITIALS),
+    BlockingRule("sorted_names", "l.name_lo = r.name_lo AND l.name_hi = r.name_hi" + _YEAR_NEAR),
     BlockingRule("given_year", "l.given_group = r.given_group AND l.birth_year = r.birth_year"
-                 " AND l.birth_year >= 0"),
+                 " AND l.birth_year >= 0" + _other_name("family", "family")),
     BlockingRule("given_family_prefix", "l.given_group = r.given_group"
-                 " AND l.family_prefix2 = r.family_prefix2"),
+                 " AND l.family_prefix2 = r.family_prefix2" + _YEAR_NEAR),
     BlockingRule("name_prefixes", "l.given_prefix3 = r.given_prefix3"
-                 " AND l.family_prefix3 = r.family_prefix3"),
+                 " AND l.family_prefix3 = r.family_prefix3" + _YEAR_NEAR),
     BlockingRule("given_month_day", "l.given_group = r.given_group"
                  " AND l.birth_month = r.birth_month AND l.birth_day = r.birth_day"
-                 " AND l.birth_month > 0 AND l.birth_day > 0"
-                 " AND NOT (l.birth_month = 1 AND l.birth_day = 1)"),
-    BlockingRule("given_is_family", "l.given = r.family" + _YEAR_OR_MISSING),
-    BlockingRule("family_is_given", "l.family = r.given" + _YEAR_OR_MISSING),
+                 " AND l.birth_month > 0 AND l.birth_day > 0 AND " + _REAL_DATE),
+    BlockingRule("given_is_family", "l.given = r.family" + _YEAR_NEAR
+                 + " AND (l.family_initial = r.given_initial OR l.family IS NULL"
+                 " OR r.given IS NULL OR (" + _YEAR_OR_MISSING + " AND " + _DATES_AGREE + "))"),
+    BlockingRule("family_is_given", "l.family = r.given" + _YEAR_NEAR
+                 + " AND (l.given_initial = r.family_initial OR l.given IS NULL"
+                 " OR r.family IS NULL OR (" + _YEAR_OR_MISSING + " AND " + _DATES_AGREE + "))"),
     BlockingRule("phone", "l.phone = r.phone"),
     BlockingRule("document", "l.document = r.document"),
     BlockingRule("family_postcode", "l.family = r.family AND l.postcode = r.postcode"),
     BlockingRule("given_postcode", "l.given_group = r.given_group AND l.postcode = r.postcode"),
-    BlockingRule("address", "l.address_line = r.address_line AND l.street_number = r.street_number"),
+    BlockingRule("address", "l.address_line = r.address_line AND l.street_number = r.street_number"
+                 " AND (l.birth_year = r.birth_year" + _INITIALS.replace(" AND (", " OR ", 1)),
     BlockingRule("postcode_locality", "l.postcode = r.postcode AND l.locality = r.locality"),
 )  # fmt: skip
+
+#: Pairs that EM trains on, drawn by their own joins (as splink does), not the candidates:
+#: the blocking rules' second keys are the very fields the sessions learn, so candidates would
+#: teach EM that a shared birth year is a match. ``same_family`` pairs measure how often two
+#: people of one family share a phone or an address (:func:`safelight.link.model.kin_u`).
+TRAINING_RULES: tuple[BlockingRule, ...] = (
+    BlockingRule("same_birth_date", _FULL_DATE + " AND " + _REAL_DATE),
+    BlockingRule("same_names", "l.given = r.given AND l.family = r.family"),
+    BlockingRule("same_family", "l.family = r.family"),
+)
+
+
+def _block_table(c: duckdb.DuckDBPyConnection, records: Records) -> None:
+    c.register("__link_records_arrow", records.to_arrow())
+    c.execute("""
+        CREATE OR REPLACE TEMP TABLE __link_block AS
+        SELECT *,
+               CASE WHEN given IS NOT NULL AND family IS NOT NULL
+                    THEN least(given, family) END AS name_lo,
+               CASE WHEN given IS NOT NULL AND family IS NOT NULL
+                    THEN greatest(given, family) END AS name_hi,
+               left(family, 2) AS family_prefix2,
+               left(family, 3) AS family_prefix3,
+               left(given, 3) AS given_prefix3,
+               left(given, 1) AS given_initial,
+               left(family, 1) AS family_initial
+        FROM __link_records_arrow""")
+    c.unregister("__link_records_arrow")
+
+
+def _join(rule: BlockingRule, cross_only: bool) -> str:
+    across = " AND l.contributor IS DISTINCT FROM r.contributor" if cross_only else ""
+    return (f"FROM __link_block l JOIN __link_block r ON ({rule.condition}) AND l.rid < r.rid"
+            f"{across}")
+
+
+def training_pairs(
+    records: Records,
+    rules: tuple[BlockingRule, ...] = TRAINING_RULES,
+    max_pairs: int = 300_000,
+    *,
+    seed: int = 0,
+    cross_only: bool = False,
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], dict[str, int]]:
+    """``(a, b, drawn, totals)``: the distinct pairs of the training ``rules``, sorted by
+    (a, b); per rule name, a boolean mask of the pairs it drew and its number of pairs in all.
+    A rule with more than ``max_pairs`` pairs draws a uniform sample of about ``max_pairs`` of
+    them (by a hash of the pair and ``seed``, so the sample is deterministic)."""
+    c = duckdb.connect()
+    try:
+        _block_table(c, records)
+        totals: dict[str, int] = {}
+        selects = []
+        for i, rule in enumerate(rules):
+            total = int(c.execute(f"SELECT count(*) {_join(rule, cross_only)}").fetchall()[0][0])
+            totals[rule.name] = total
+            keep = ""
+            if total > max_pairs:
+                keep = (f" AND hash(l.rid, r.rid, {int(seed)}) % 1000000 < "
+                        f"{int(1_000_000 * max_pairs / total)}")
+            selects.append(f"SELECT l.rid AS a, r.rid AS b, {i} AS rule "
+                           f"{_join(rule, cross_only)}{keep}")
+        flags = ", ".join(f"bool_or(rule = {i}) AS r{i}" for i in range(len(rules)))
+        res = c.sql(f"SELECT a, b, {flags} FROM (" + " UNION ALL ".join(selects)
+                    + ") GROUP BY a, b ORDER BY a, b").to_arrow_table()
+    finally:
+        c.close()
+    drawn = {rule.name: res.column(f"r{i}").to_numpy(zero_copy_only=False).astype(bool)
+             for i, rule in enumerate(rules)}
+    return (res.column("a").to_numpy().astype(np.int64),
+            res.column("b").to_numpy().astype(np.int64), drawn, totals)
 
 
 def candidate_pairs(
@@ -79,25 +181,9 @@ def candidate_pairs(
     own = con is None
     c = duckdb.connect() if own else con
     try:
-        c.register("__link_records_arrow", records.to_arrow())
-        c.execute("""
-            CREATE OR REPLACE TEMP TABLE __link_block AS
-            SELECT *,
-                   CASE WHEN given IS NOT NULL AND family IS NOT NULL
-                        THEN least(given, family) END AS name_lo,
-                   CASE WHEN given IS NOT NULL AND family IS NOT NULL
-                        THEN greatest(given, family) END AS name_hi,
-                   left(family, 2) AS family_prefix2,
-                   left(family, 3) AS family_prefix3,
-                   left(given, 3) AS given_prefix3
-            FROM __link_records_arrow""")
-        c.unregister("__link_records_arrow")
-        across = " AND l.contributor IS DISTINCT FROM r.contributor" if cross_only else ""
-        selects = [
-            f"SELECT l.rid AS a, r.rid AS b, {i}::TINYINT AS rule FROM __link_block l "
-            f"JOIN __link_block r ON ({rule.condition}) AND l.rid < r.rid{across}"
-            for i, rule in enumerate(rules)
-        ]
+        _block_table(c, records)
+        selects = [f"SELECT l.rid AS a, r.rid AS b, {i}::TINYINT AS rule {_join(rule, cross_only)}"
+                   for i, rule in enumerate(rules)]
         sql = (
             "SELECT a, b, min(rule) AS rule FROM ("
             + " UNION ALL ".join(selects)

@@ -27,12 +27,16 @@ from safelight.link.prepare import Records
 
 __all__ = [
     "DEFAULT_SESSIONS",
+    "KIN_RULE",
     "TF_FIELDS",
+    "TrainingPairs",
     "EMResult",
     "FellegiSunter",
     "TrainingSession",
     "estimate_model",
     "estimate_u",
+    "is_kin",
+    "kin_u",
     "level_patterns",
     "tf_adjustments",
     "tf_from_frequencies",
@@ -46,32 +50,49 @@ _PSEUDO = 0.5  # pseudo-count per level: no level has probability 0 (no infinite
 @dataclass
 class FellegiSunter:
     """Per-field ``m`` and ``u`` (arrays indexed by level; index 0, "missing", is unused) and
-    the prior probability that two random records match."""
+    the prior probability that two random records match.
+
+    ``kin_u`` holds, for the fields that members of one household share
+    (:data:`HOUSEHOLD_FIELDS`), the u among *kin pairs*: pairs that agree exactly on the family
+    name but not on the given name (see :func:`is_kin`). Two such records are often two people
+    of one family, who share a phone and an address, so for them agreement on these fields is
+    weak evidence; every other pair uses ``u``.
+    """
 
     fields: dict[str, tuple[str, ...]]
     m: list[np.ndarray]
     u: list[np.ndarray]
     prior: float
+    kin_u: dict[str, np.ndarray] = field(default_factory=dict)
 
     def weight_tables(self) -> list[np.ndarray]:
-        """log2(m/u) per field and level; 0 at level 0."""
-        out = []
-        for m, u in zip(self.m, self.u, strict=True):
-            w = np.zeros(len(m))
-            w[1:] = np.log2(m[1:] / u[1:])
-            out.append(w)
-        return out
+        """log2(m/u) per field and level; 0 at level 0 (for pairs that are not kin)."""
+        return [_log_ratio(m, u) for m, u in zip(self.m, self.u, strict=True)]
+
+    def kin_tables(self) -> dict[int, np.ndarray]:
+        """Field index → log2(m/kin_u) per level, for the fields in :attr:`kin_u`."""
+        names = list(self.fields)
+        return {names.index(f): _log_ratio(self.m[names.index(f)], u)
+                for f, u in self.kin_u.items() if f in names}
+
+    def _columns(self, levels: np.ndarray):  # noqa: ANN202 - private generator
+        tables, kin = self.weight_tables(), self.kin_tables()
+        kin_rows = is_kin(levels, self.fields) if kin else None
+        for j, t in enumerate(tables):
+            col = t[levels[:, j]]
+            if j in kin:
+                col = np.where(kin_rows, kin[j][levels[:, j]], col)
+            yield col
 
     def field_weights(self, levels: np.ndarray) -> np.ndarray:
         """(n_pairs, n_fields) match weights of level matrix ``levels``."""
-        tables = self.weight_tables()
-        return np.stack([t[levels[:, j]] for j, t in enumerate(tables)], axis=1)
+        return np.stack(list(self._columns(levels)), axis=1)
 
     def match_weight(self, levels: np.ndarray) -> np.ndarray:
         """log2 posterior odds of a match: prior log2 odds + the sum of field weights."""
         out = np.full(len(levels), np.log2(self.prior / (1.0 - self.prior)))
-        for j, t in enumerate(self.weight_tables()):
-            out += t[levels[:, j]]
+        for col in self._columns(levels):
+            out += col
         return out
 
     def probability(self, levels: np.ndarray) -> np.ndarray:
@@ -80,30 +101,31 @@ class FellegiSunter:
 
     def explain(self, levels_row: np.ndarray) -> dict[str, dict[str, Any]]:
         """``{field: {"level": name, "weight": log2 m/u}}`` for one pair's levels."""
-        tables = self.weight_tables()
+        weights = self.field_weights(np.asarray(levels_row)[None, :])[0]
         out: dict[str, dict[str, Any]] = {}
         for j, (name, names) in enumerate(self.fields.items()):
             lvl = int(levels_row[j])
             out[name] = {
                 "level": "missing" if lvl == 0 else names[lvl - 1],
-                "weight": round(float(tables[j][lvl]), 3),
+                "weight": round(float(weights[j]), 3),
             }
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready model: prior and, per field and level, m, u and the weight."""
-        tables = self.weight_tables()
-        return {
-            "prior": self.prior,
-            "fields": {
-                name: {
-                    lvl_name: {"m": float(self.m[j][i + 1]), "u": float(self.u[j][i + 1]),
-                               "weight": float(tables[j][i + 1])}
-                    for i, lvl_name in enumerate(names)
-                }
-                for j, (name, names) in enumerate(self.fields.items())
-            },
-        }  # fmt: skip
+        """JSON-ready model: prior and, per field and level, m, u and the weight (plus, for
+        the household fields, u and weight among kin pairs)."""
+        tables, kin = self.weight_tables(), self.kin_tables()
+        out: dict[str, Any] = {"prior": self.prior, "fields": {}}
+        for j, (name, names) in enumerate(self.fields.items()):
+            levels: dict[str, Any] = {}
+            for i, lvl_name in enumerate(names):
+                levels[lvl_name] = {"m": float(self.m[j][i + 1]), "u": float(self.u[j][i + 1]),
+                                    "weight": float(tables[j][i + 1])}
+                if j in kin:
+                    levels[lvl_name]["u_kin"] = float(self.kin_u[name][i + 1])
+                    levels[lvl_name]["weight_kin"] = float(kin[j][i + 1])
+            out["fields"][name] = levels
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FellegiSunter:
@@ -111,7 +133,27 @@ class FellegiSunter:
         fields_ = {name: tuple(levels) for name, levels in data["fields"].items()}
         m = [np.array([0.0] + [v["m"] for v in lv.values()]) for lv in data["fields"].values()]
         u = [np.array([0.0] + [v["u"] for v in lv.values()]) for lv in data["fields"].values()]
-        return cls(fields_, m, u, float(data["prior"]))
+        kin_u = {name: np.array([0.0] + [v["u_kin"] for v in lv.values()])
+                 for name, lv in data["fields"].items()
+                 if lv and all("u_kin" in v for v in lv.values())}
+        return cls(fields_, m, u, float(data["prior"]), kin_u)
+
+
+def _log_ratio(m: np.ndarray, u: np.ndarray) -> np.ndarray:
+    w = np.zeros(len(m))
+    w[1:] = np.log2(m[1:] / u[1:])
+    return w
+
+
+def is_kin(levels: np.ndarray, fields: dict[str, tuple[str, ...]]) -> np.ndarray:
+    """Pairs that agree exactly on the family name (its level 1) but not on the given name
+    (neither of its two best levels, exact and same name group): where two records are as
+    likely two people of one family as one person, so shared household fields say little."""
+    names = list(fields)
+    if "family_name" not in names or "given_name" not in names:
+        return np.zeros(len(levels), dtype=bool)
+    giv = levels[:, names.index("given_name")]
+    return (levels[:, names.index("family_name")] == 1) & ((giv == 0) | (giv > 2))
 
 
 def level_patterns(levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -181,6 +223,22 @@ DEFAULT_SESSIONS: tuple[TrainingSession, ...] = (
 
 
 @dataclass
+class TrainingPairs:
+    """Where the pairs given to :func:`estimate_model` come from, when they were drawn for
+    training by their own rules (:func:`safelight.link.blocking.training_pairs`): per rule
+    name, a boolean mask over the pairs it drew and its number of pairs in all (a rule may
+    draw a uniform sample). A session uses the pairs of the rule with its name; :func:`kin_u`
+    uses those of :data:`KIN_RULE`."""
+
+    drawn: dict[str, np.ndarray]
+    totals: dict[str, int]
+
+
+#: the training rule whose pairs (same family name) measure the u of household fields
+KIN_RULE = "same_family"
+
+
+@dataclass
 class EMResult:
     """The fitted model and, per training session, its pairs, match share and iterations."""
 
@@ -189,8 +247,8 @@ class EMResult:
 
 
 def _em(levels: np.ndarray, active: np.ndarray, u: list[np.ndarray], m: list[np.ndarray],
-        max_iter: int, tol: float, fields: dict[str, tuple[str, ...]] = FIELDS
-        ) -> tuple[list[np.ndarray], float, int, bool]:
+        max_iter: int, tol: float, fields: dict[str, tuple[str, ...]] = FIELDS,
+        kin_u: dict[str, np.ndarray] | None = None) -> tuple[list[np.ndarray], float, int, bool]:
     """EM for m and the match share on ``levels`` using only the ``active`` fields.
 
     Pairs with the same levels have the same posterior, so EM runs on the distinct level
@@ -202,7 +260,7 @@ def _em(levels: np.ndarray, active: np.ndarray, u: list[np.ndarray], m: list[np.
     total = float(counts.sum())
     share = 0.1
     for it in range(1, max_iter + 1):
-        p = FellegiSunter(dict(fields), m, u, share).probability(lv)
+        p = FellegiSunter(dict(fields), m, u, share, kin_u or {}).probability(lv)
         new_share = float(np.clip((p * counts).sum() / total, 1e-9, 1 - 1e-9))
         new_m = _level_freqs(lv, p * counts, fields)
         new_m = [nm if a else om for nm, om, a in zip(new_m, m, active, strict=True)]
@@ -214,29 +272,32 @@ def _em(levels: np.ndarray, active: np.ndarray, u: list[np.ndarray], m: list[np.
     return m, share, max_iter, False
 
 
-#: Fields that members of one household share (a phone, a home town): their agreement among
-#: non-matches is mostly household agreement, which random pairs almost never show.
-HOUSEHOLD_FIELDS: tuple[str, ...] = ("phone", "locality")
+#: Fields that members of one household share (a phone, an address): their agreement among
+#: kin pairs (:func:`is_kin`) is mostly household agreement, which random pairs almost never show.
+HOUSEHOLD_FIELDS: tuple[str, ...] = ("phone", "locality", "street_number", "address_line",
+                                     "postcode")
 
 
-def household_u(u: list[np.ndarray], levels: np.ndarray,
-                fields: dict[str, tuple[str, ...]] = FIELDS) -> list[np.ndarray]:
-    """u of the agreeing level of :data:`HOUSEHOLD_FIELDS`, corrected for households.
+def kin_u(u: list[np.ndarray], levels: np.ndarray,
+          fields: dict[str, tuple[str, ...]] = FIELDS) -> dict[str, np.ndarray]:
+    """u of the :data:`HOUSEHOLD_FIELDS` among kin pairs (see :class:`FellegiSunter`).
 
-    ``P(agree | non-match) = u_random + P(same family | non-match) * P(agree | same family,
-    plainly different person)``. The last factor is measured on candidate pairs with the same
-    family name, a different given name and birth years two or more apart — nearly all of them
-    different people of one family. Without it a shared phone (+14 bits) outweighs a different
-    given name and links siblings.
+    Measured on the candidate pairs with the same family name, a different given name and a
+    different birth date: nearly all of them different people of one family. A field keeps its
+    plain u (and is left out) when fewer than 50 such pairs have it on both sides or when they
+    agree on it no more often than random pairs. Without it a shared phone (+12 bits) and a
+    shared address (+30 bits over four fields) outweigh a different given name and birth date
+    and link siblings.
     """
     names = list(fields)
+    if not {"family_name", "given_name", "birth_date"} <= set(names):
+        return {}
     fam, giv, dob = (names.index(f) for f in ("family_name", "given_name", "birth_date"))
     kin = (levels[:, fam] == 1) & (levels[:, giv] == len(fields["given_name"])) & (
         levels[:, dob] == len(fields["birth_date"]))
-    out = [x.copy() for x in u]
+    out: dict[str, np.ndarray] = {}
     if kin.sum() < 100:
         return out
-    p_family = u[fam][1]
     for f in HOUSEHOLD_FIELDS:
         if f not in names:
             continue
@@ -244,9 +305,9 @@ def household_u(u: list[np.ndarray], levels: np.ndarray,
         present = kin & (levels[:, j] > 0)
         if present.sum() < 50:
             continue
-        share = float((levels[present, j] == 1).mean())
-        out[j][1] = u[j][1] + p_family * share
-        out[j][1:] /= out[j][1:].sum()
+        dist = _level_freqs(levels[present][:, [j]], fields={f: fields[f]})[0]
+        if dist[1] > u[j][1]:
+            out[f] = dist
     return out
 
 
@@ -260,6 +321,7 @@ def estimate_model(
     tol: float = 1e-5,
     seed: int = 0,
     fields: dict[str, tuple[str, ...]] = FIELDS,
+    training: TrainingPairs | None = None,
 ) -> EMResult:
     """Fit m by EM with u fixed (see :data:`DEFAULT_SESSIONS`) and derive the prior.
 
@@ -267,12 +329,19 @@ def estimate_model(
     prior — the probability that two random records match — is the expected number of matches
     among the first session's pairs, divided by the m of its fixed exact levels (the share of
     all matches that agree on them), over the number of all record pairs.
+
+    ``candidates`` are the pairs to train on: the blocked candidates, or (with ``training``)
+    pairs drawn by the training rules; then a session uses only the pairs of its own rule
+    (scaled up to the rule's full count for the prior when the rule drew a sample).
     """
     if u is None:
         u = estimate_u(records, seed=seed)
     names = list(fields)
     levels = candidates.levels
-    u = household_u(u, levels, fields)
+    if training is not None and KIN_RULE in training.drawn:
+        kin = kin_u(u, levels[training.drawn[KIN_RULE]], fields)
+    else:
+        kin = kin_u(u, levels, fields)
     init = []
     for lv_names in fields.values():
         x = np.zeros(len(lv_names) + 1)
@@ -285,6 +354,11 @@ def estimate_model(
     for sess in sessions:
         idx = [names.index(f) for f in sess.fixed]
         mask = np.all(levels[:, idx] == 1, axis=1)
+        scale = 1.0  # pairs of the session in all / pairs here
+        if training is not None and sess.name in training.drawn:
+            drawn = training.drawn[sess.name]
+            mask &= drawn
+            scale = training.totals[sess.name] / max(int(drawn.sum()), 1)
         active = np.ones(len(names), dtype=bool)
         active[idx] = False
         active[[names.index(f) for f in sess.excluded if f in names]] = False
@@ -292,10 +366,10 @@ def estimate_model(
             log.warning("training session %s has only %d pairs; skipped", sess.name, mask.sum())
             continue
         m, share, it, ok = _em(levels[mask], active, u, [x.copy() for x in init], max_iter, tol,
-                               fields)
+                               fields, kin)
         for j in np.flatnonzero(active):
             estimates[j].append(m[j])
-        session_matches.append((sess, share * mask.sum()))
+        session_matches.append((sess, share * mask.sum() * scale))
         report.append({"session": sess.name, "fixed": list(sess.fixed), "pairs": int(mask.sum()),
                        "match_share": share, "iterations": it, "converged": ok})
         log.info("EM session %s: %d pairs, match share %.3f, %d iterations",
@@ -313,7 +387,7 @@ def estimate_model(
         agree = float(np.prod([m_final[names.index(f)][1] for f in sess.fixed]))
         prior = float(np.clip(matches / max(agree, 1e-6) / (n * (n - 1) / 2), 1e-12, 0.5))
     log.info("prior probability that two records match: %.3g", prior)
-    return EMResult(FellegiSunter(dict(fields), m_final, u, prior), report)
+    return EMResult(FellegiSunter(dict(fields), m_final, u, prior, kin), report)
 
 
 #: Fields whose exact agreement is weighted by how common the value is (term frequency):

@@ -16,10 +16,16 @@ import numpy as np
 import pyarrow as pa
 
 from safelight.errors import UsageError
-from safelight.link.blocking import DEFAULT_RULES, BlockingRule, candidate_pairs
+from safelight.link.blocking import (
+    DEFAULT_RULES,
+    TRAINING_RULES,
+    BlockingRule,
+    candidate_pairs,
+    training_pairs,
+)
 from safelight.link.cluster import cluster_pairs, connected_components
 from safelight.link.compare import Comparisons, compare
-from safelight.link.model import EMResult, estimate_model, tf_adjustments
+from safelight.link.model import EMResult, TrainingPairs, estimate_model, tf_adjustments
 from safelight.link.onetoone import one_to_one
 from safelight.link.prepare import Records, prepare
 
@@ -49,13 +55,17 @@ class LinkSettings:
     seed: int = 0
     rules: tuple[BlockingRule, ...] = DEFAULT_RULES
     two_source: bool = False
+    training_rules: tuple[BlockingRule, ...] = TRAINING_RULES
+    training_max_pairs: int = 300_000
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready settings."""
         return {"threshold": self.threshold, "review_low": self.review_low,
                 "review_high": self.review_high, "u_sample_pairs": self.u_sample_pairs,
                 "seed": self.seed, "rules": [[r.name, r.condition] for r in self.rules],
-                "two_source": self.two_source}
+                "two_source": self.two_source,
+                "training_rules": [[r.name, r.condition] for r in self.training_rules],
+                "training_max_pairs": self.training_max_pairs}
 
 
 @dataclass
@@ -129,7 +139,10 @@ def link_records(table: pa.Table, settings: LinkSettings | None = None) -> LinkR
     from safelight.link.model import estimate_u
 
     u = estimate_u(records, n_pairs=s.u_sample_pairs, seed=s.seed)
-    em = estimate_model(records, comps, u=u, seed=s.seed)
+    ta, tb, drawn, totals = training_pairs(records, s.training_rules, s.training_max_pairs,
+                                           seed=s.seed, cross_only=s.two_source)
+    em = estimate_model(records, compare(records, ta, tb), u=u, seed=s.seed,
+                        training=TrainingPairs(drawn, totals))
     timings["estimate"] = time.perf_counter() - t
     t = time.perf_counter()
     w = em.model.match_weight(comps.levels) + tf_adjustments(em.model, records, comps,
