@@ -1,16 +1,29 @@
-"""k-aggregates: all combination counts of up to ``length`` columns under small-cell suppression.
+"""k-aggregates: all combination counts of up to ``length`` columns, safe against differencing.
 
-Contract: :func:`release_aggregates` returns only combinations whose true count is ``>= k``
-(primary suppression), withholds further cells so that no withheld count can be recomputed
-exactly from the released ones and the total (complementary suppression, see
-:mod:`safelight.release.suppression`), and optionally rounds released counts. A combination that
-is absent from ``aggregates.csv`` is zero, suppressed or withheld — the file never says which.
+Contract: :func:`release_aggregates` returns only combinations whose true count is ``>= k``.
+Two methods:
+
+* ``intervals`` (default, :mod:`safelight.release.intervals`): **every** combination with ``>= k``
+  people is released, as an interval on SDS's rounding grid (base ``k``) with the point that
+  minimises its relative error; released intervals are widened until the interval (bounds)
+  differencing attack narrows no unreleased small cell to fewer than ``min_width + 1`` values
+  and, wherever a widening can do it, shows none of them to be non-empty. With ``earlier``
+  (the ledger's record of earlier releases of the same growing table), the differences against
+  each of them are audited too (:mod:`safelight.release.successive`).
+* ``suppress`` (:mod:`safelight.release.suppression`): exact counts, primary suppression and
+  complementary suppression against the exact linear attack; withholds many common cells on
+  correlated tables.
+
+A combination that is absent from ``aggregates.csv`` is zero, under k or withheld — the file
+never says which.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -18,17 +31,32 @@ import pyarrow.csv as pacsv
 
 from safelight.release.combos import CombinationCounts, Subset, decode_keys
 from safelight.release.errors import ReleaseUsageError
-from safelight.release.suppression import Suppression, suppress
+from safelight.release.intervals import (
+    Equations,
+    attacker_intervals,
+    grid_interval,
+    protect,
+    representative,
+    shown_nonempty,
+)
+from safelight.release.suppression import Suppression, build_system, suppress
 from safelight.release.table import CategoricalTable
 
+if TYPE_CHECKING:
+    from safelight.release.successive import PublishedIntervals
+
 ROUNDING_MODES = ("none", "down", "nearest")
+METHODS = ("intervals", "suppress")
 
 
 @dataclass
 class AggregateRelease:
     """Released combination counts and how they were protected.
 
-    ``total`` is the released row count (``None`` if it had to be withheld).
+    ``total`` is the released row count (``None`` if it had to be withheld). With the interval
+    method, ``counts`` holds the published points, ``intervals`` the published ``(low, high)``
+    per combination, and ``held`` the combinations with ``>= k`` people withheld because an
+    earlier release hid them (their true counts: the ledger keeps them, never the file).
     """
 
     table: CategoricalTable
@@ -41,11 +69,45 @@ class AggregateRelease:
     rounding: str
     rounding_base: int
     suppression: Suppression | None
+    intervals: dict[Subset, tuple[np.ndarray, np.ndarray]] | None = None
+    total_interval: tuple[int, int] | None = None
+    audit: IntervalAudit | None = None
+    held: dict[Subset, tuple[np.ndarray, np.ndarray]] | None = None
 
     def summary(self) -> dict[str, int | str | None]:
-        return {"released_combinations": self.counts.n_combinations(), "total": self.total,
-                "primary_suppressed": self.primary, "secondary_suppressed": self.secondary,
-                "rounding": self.rounding, "rounding_base": self.rounding_base}
+        out: dict[str, int | str | None] = {
+            "released_combinations": self.counts.n_combinations(), "total": self.total,
+            "primary_suppressed": self.primary, "secondary_suppressed": self.secondary,
+            "rounding": self.rounding, "rounding_base": self.rounding_base}
+        if self.audit is not None:
+            out.update(self.audit.summary())
+        return out
+
+
+@dataclass
+class IntervalAudit:
+    """What the interval method did: widenings, the attacker's view of the small cells, and
+    (with earlier releases) the successive-release audit."""
+
+    min_width: int
+    existence: bool
+    rounds: int
+    widened: int
+    small_cells: int
+    shown_nonempty: int
+    narrowest: int
+    deferred: int = 0
+    earlier_releases: int = 0
+
+    def summary(self) -> dict[str, int | str | None]:
+        return {"method": "intervals", "interval_min_width": self.min_width,
+                "interval_existence_rule": int(self.existence),
+                "interval_rounds": self.rounds, "intervals_widened": self.widened,
+                "small_cells": self.small_cells,
+                "small_cells_shown_nonempty": self.shown_nonempty,
+                "small_cells_narrowest_interval": self.narrowest,
+                "deferred_by_earlier_releases": self.deferred,
+                "earlier_releases_audited": self.earlier_releases}
 
 
 def round_counts(counts: np.ndarray, mode: str, base: int) -> np.ndarray:
@@ -61,25 +123,54 @@ def round_counts(counts: np.ndarray, mode: str, base: int) -> np.ndarray:
 
 
 def release_aggregates(table: CategoricalTable, k: int = 11, length: int = 3, *,
-                       rounding: str = "none", rounding_base: int | None = None,
-                       complementary: bool = True, audit: bool = True) -> AggregateRelease:
+                       method: str | None = None, rounding: str = "none",
+                       rounding_base: int | None = None, complementary: bool = True,
+                       audit: bool = True, min_width: int | None = None,
+                       existence: bool = True, earlier: Sequence[PublishedIntervals] = (),
+                       on_difference: str = "adjust") -> AggregateRelease:
     """All 1..``length``-way combination counts with count ``>= k``, protected.
 
-    :param rounding: ``none``, ``down`` or ``nearest`` to multiples of ``rounding_base``
-        (default ``k``).
-    :param complementary: withhold complementary cells (default). ``False`` gives primary
-        suppression only — then withheld cells can be recomputed by differencing; only for
-        comparisons.
-    :param audit: run the exact linear differencing audit after the greedy protection.
+    :param method: ``intervals`` or ``suppress`` (see the module docstring); by default
+        ``intervals``, unless a suppression-only option (``rounding``, ``complementary=False``)
+        is given.
+    :param rounding: ``suppress`` only: ``none``, ``down`` or ``nearest`` to multiples of
+        ``rounding_base``. The interval method always publishes grid intervals.
+    :param rounding_base: the grid step (default ``k``).
+    :param complementary: ``suppress`` only; ``False`` gives primary suppression only (SDS's
+        rule with ``rounding="down"``) — then small cells can be recovered by differencing;
+        only for comparisons.
+    :param audit: ``suppress``: run the exact linear audit; ``intervals``: the interval audit
+        (``False`` publishes the plain grid, for comparisons only).
+    :param min_width: ``intervals``: no small cell may be narrowed to fewer than
+        ``min_width + 1`` values (default ``max(1, (k - 1) // 2)``).
+    :param existence: ``intervals``: also widen so that no small cell is shown non-empty,
+        where a widening can do it.
+    :param earlier: ``intervals``: earlier releases of the same (growing) table, from the
+        ledger (:meth:`safelight.release.ledger.Ledger.published`); their differences with
+        this release are audited.
+    :param on_difference: ``adjust`` (widen, or defer a combination that crossed k) or
+        ``refuse`` (raise :class:`~safelight.release.successive.DifferencingError`).
     """
     if k < 2:
         raise ReleaseUsageError(f"--k must be at least 2 (got {k})")
     if length < 1:
         raise ReleaseUsageError(f"--length must be at least 1 (got {length})")
+    if method is None:
+        method = "suppress" if rounding != "none" or not complementary else "intervals"
+    if method not in METHODS:
+        raise ReleaseUsageError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
     if rounding not in ROUNDING_MODES:
         raise ReleaseUsageError(f"unknown rounding {rounding!r}; use one of "
                                 f"{', '.join(ROUNDING_MODES)}")
     base = int(rounding_base or k)
+    if method == "intervals":
+        if rounding != "none" or not complementary:
+            raise ReleaseUsageError("--rounding and primary-only suppression apply to the "
+                                    "suppression method; the interval method always rounds to "
+                                    "intervals of --rounding-base")
+        return _release_intervals(table, k, length, base, audit,
+                                  max(1, (k - 1) // 2) if min_width is None else min_width,
+                                  existence, earlier, on_difference)
     radix = table.radix
     tables: dict[Subset, tuple[np.ndarray, np.ndarray]] = {}
     if complementary:
@@ -107,19 +198,83 @@ def release_aggregates(table: CategoricalTable, k: int = 11, length: int = 3, *,
                             primary, secondary, rounding, base, sup)
 
 
+def _release_intervals(table: CategoricalTable, k: int, length: int, base: int, audit: bool,
+                       min_width: int, existence: bool,
+                       earlier: Sequence[PublishedIntervals],
+                       on_difference: str) -> AggregateRelease:
+    from safelight.release.successive import DifferenceAudit
+
+    sy = build_system(table, length)
+    cnt = sy.cell_count
+    released = ~sy.cell_missing & (cnt >= k)
+    released[0] = cnt[0] >= k
+    lo = np.zeros(sy.n_cells, np.int64)
+    hi = np.zeros(sy.n_cells, np.int64)
+    lo[released], hi[released] = grid_interval(np.maximum(cnt[released], k), k, base)
+    small = ~sy.cell_missing & ~released
+    deferred = np.zeros(sy.n_cells, bool)
+    report = IntervalAudit(min_width, existence, 0, 0, int(small.sum()), 0, 0)
+    if audit:
+        eqs = Equations(sy)
+        diff = DifferenceAudit(table, sy, eqs, k, base, earlier, on_difference) if earlier \
+            else None
+        if diff is not None:
+            deferred = diff.crossed()
+            released &= ~deferred
+            diff.bind(released)
+        a_lo, a_hi = attacker_intervals(sy, released, lo, hi, k)
+        prot = protect(eqs, a_lo, a_hi, released, small | deferred, k, base,
+                       min_width=min_width, existence=existence,
+                       extra_check=None if diff is None else diff.widenings)
+        lo = np.where(released, prot.lo, 0)
+        hi = np.where(released, prot.hi, 0)
+        b = prot.bounds
+        hidden = small | deferred
+        report = IntervalAudit(
+            min_width, existence, prot.rounds, prot.widened, int(small.sum()),
+            int(shown_nonempty(b, small).sum()),
+            int((b.hi - b.lo)[hidden].min()) if hidden.any() else k - 1,
+            int(deferred.sum()), len(earlier))
+    point = np.zeros(sy.n_cells, np.int64)
+    point[released] = representative(lo[released], hi[released])
+    tables: dict[Subset, tuple[np.ndarray, np.ndarray]] = {}
+    intervals: dict[Subset, tuple[np.ndarray, np.ndarray]] = {}
+    held: dict[Subset, tuple[np.ndarray, np.ndarray]] = {}
+    for si, s in enumerate(sy.subsets[1:], start=1):
+        sl = slice(sy.subset_start[si], sy.subset_start[si + 1])
+        rel = released[sl]
+        tables[s] = (sy.cell_key[sl][rel], point[sl][rel])
+        intervals[s] = (lo[sl][rel], hi[sl][rel])
+        d = deferred[sl]
+        if d.any():
+            held[s] = (sy.cell_key[sl][d], cnt[sl][d])
+    return AggregateRelease(table, k, length, CombinationCounts(table.radix, length, tables),
+                            int(point[0]) if released[0] else None, int(small.sum()),
+                            int(deferred.sum()), "interval", base, None, intervals,
+                            (int(lo[0]), int(hi[0])) if released[0] else None, report, held)
+
+
 def aggregates_arrow(release: AggregateRelease) -> pa.Table:
     """One row per released combination: every column (empty = not part of it), ``length``,
-    ``count``. The first row is the total (the empty combination) when it is released."""
+    ``count``; with the interval method also ``count_low`` and ``count_high`` (the count lies
+    between them). The first row is the total (the empty combination) when it is released."""
     t = release.table
     cols: list[list[str]] = [[] for _ in t.columns]
     lengths: list[int] = []
     counts: list[int] = []
+    lows: list[int] = []
+    highs: list[int] = []
     if release.total is not None:
         for c in cols:
             c.append("")
         lengths.append(0)
-        counts.append(int(round_counts(np.array([release.total]), release.rounding,
-                                       release.rounding_base)[0]))
+        if release.total_interval is not None:
+            counts.append(int(release.total))
+            lows.append(release.total_interval[0])
+            highs.append(release.total_interval[1])
+        else:
+            counts.append(int(round_counts(np.array([release.total]), release.rounding,
+                                           release.rounding_base)[0]))
     for s, (keys, cnt) in release.counts.tables.items():
         if len(keys) == 0:
             continue
@@ -133,9 +288,15 @@ def aggregates_arrow(release: AggregateRelease) -> pa.Table:
                 cols[j].extend([""] * len(keys))
         lengths.extend([len(s)] * len(keys))
         counts.extend(cnt.tolist())
+        if release.intervals is not None:
+            lows.extend(release.intervals[s][0].tolist())
+            highs.extend(release.intervals[s][1].tolist())
     data = {name: pa.array(cols[j], pa.string()) for j, name in enumerate(t.columns)}
     data["length"] = pa.array(lengths, pa.int32())
     data["count"] = pa.array(counts, pa.int64())
+    if release.intervals is not None:
+        data["count_low"] = pa.array(lows, pa.int64())
+        data["count_high"] = pa.array(highs, pa.int64())
     return pa.table(data)
 
 
@@ -180,5 +341,5 @@ def read_aggregates(path: str | Path, like: CategoricalTable) -> CombinationCoun
     return CombinationCounts(radix, max_len, out)
 
 
-__all__ = ["ROUNDING_MODES", "AggregateRelease", "aggregates_arrow", "read_aggregates",
+__all__ = ["METHODS", "ROUNDING_MODES", "AggregateRelease", "IntervalAudit", "aggregates_arrow", "read_aggregates",
            "release_aggregates", "round_counts", "write_aggregates"]

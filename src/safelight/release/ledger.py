@@ -5,6 +5,14 @@ Contract: :meth:`Ledger.record` checks the budget, inserts the release and appen
 entry in one transaction — either all three happen or none. Cost is accounted by basic
 (sequential) composition: the epsilons and deltas of a dataset's releases add up. The tables are
 created by store migration 4.
+
+Interval k-aggregates recorded with :meth:`Ledger.record_aggregates` keep, in the release's
+parameters, every published interval (and, for combinations deferred by the successive-release
+audit, an upper bound on their count on the publishing grid — hub-internal: a ledger listing
+shown to anyone but the operator should drop ``published_intervals.held``); :meth:`Ledger.published`
+hands them to the next release of the same dataset
+(``release_aggregates(..., earlier=ledger.published(dataset))``), which is then audited against
+differencing with each of them (:mod:`safelight.release.successive`).
 """
 
 from __future__ import annotations
@@ -12,10 +20,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from safelight.release.errors import ReleaseError
 from safelight.store import Hub
+
+if TYPE_CHECKING:
+    from safelight.release.aggregates import AggregateRelease
+    from safelight.release.successive import PublishedIntervals
+
+PUBLISHED_KEY = "published_intervals"
 
 _EPS_SLACK = 1e-12
 
@@ -113,6 +127,32 @@ class Ledger:
                  entry.seq])
         return rid
 
+    def record_aggregates(self, dataset: str, release: AggregateRelease,
+                          params: dict[str, Any] | None = None, **kwargs: Any) -> int:
+        """Record an interval k-aggregates release with everything the successive-release
+        audit needs (its published intervals; see the module docstring). ``kwargs`` go to
+        :meth:`record` (``actor``, ``rows_in``, ``output_sha256``, ``output_path``)."""
+        from safelight.release.successive import published_intervals
+
+        pub = published_intervals(release)
+        full = dict(params or {})
+        full[PUBLISHED_KEY] = json.loads(pub.to_json())
+        return self.record(dataset, "aggregates", full, k=release.k, length=release.length,
+                           **kwargs)
+
+    def published(self, dataset: str) -> list[PublishedIntervals]:
+        """The published intervals of every earlier interval k-aggregates release of
+        ``dataset``, oldest first (releases recorded without them are skipped)."""
+        from safelight.release.successive import PublishedIntervals
+
+        out = []
+        for r in self.releases(dataset):
+            params = json.loads(r["params"]) if isinstance(r["params"], str) else r["params"]
+            if isinstance(params, dict) and PUBLISHED_KEY in params:
+                out.append(PublishedIntervals.from_json(params[PUBLISHED_KEY],
+                                                        int(r["release_id"])))
+        return out
+
     def releases(self, dataset: str | None = None) -> list[dict[str, Any]]:
         """Recorded releases, oldest first (optionally of one dataset)."""
         sql = "SELECT * FROM releases"
@@ -125,4 +165,4 @@ class Ledger:
         return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
 
-__all__ = ["BudgetExceededError", "Ledger", "Spent"]
+__all__ = ["PUBLISHED_KEY", "BudgetExceededError", "Ledger", "Spent"]

@@ -1,0 +1,248 @@
+"""Successive releases of a growing table: the differencing audit against the ledger.
+
+The attack
+----------
+A hub publishes k-aggregates of its cases, then again a few weeks (or rows) later. An attacker
+holding both subtracts them: for a combination ``C`` with interval ``[lo1, hi1]`` in the earlier
+release and ``[lo2, hi2]`` in the new one, the people added in between who hold ``C`` number
+``D = n2 - n1`` in ``[lo2 - hi1, hi2 - lo1]`` (an absent combination counts as ``[0, k - 1]``;
+the table only grows, so ``D >= 0``). The differences are margins of one table too (the table
+of added rows), so the attacker chains them by bounds propagation, exactly as within one
+release (:func:`safelight.release.intervals.propagate`). If ``D``'s lower bound reaches 1 while
+fewer than ``k`` added people may hold ``C``, the pair of releases states that a small group of
+newcomers holds ``C`` — e.g. "the 3 people added this week include one from country X".
+
+The audit (:class:`DifferenceAudit`)
+------------------------------------
+Against every earlier release of the same dataset recorded in the ledger
+(:class:`PublishedIntervals`, stored with the release by
+:meth:`safelight.release.ledger.Ledger.record_aggregates`):
+
+* a combination hidden by an earlier release (under k there) that now has ``>= k`` people can
+  never be published without ``D >= 1`` (its new low end is ``>= k``), unless at least ``k``
+  newcomers certainly hold it. It is **deferred** — withheld from this release, the high end
+  of its count's grid interval kept in the ledger (never in the file) — until it has grown by
+  ``k``; or the release is refused (``on_difference="refuse"``);
+* every other exposure is removed by widening the new release's intervals (the same widening
+  as within a release) until no difference bound shows a small group of newcomers.
+
+"Fewer than k newcomers may hold C" is decided without the earlier table: the earlier count is
+at most the earlier interval's high end (or the held count of a deferred combination), so
+``n2 - that`` is a floor for the true difference.
+
+What it does not guarantee: the attacker model is the one of :mod:`safelight.release.intervals`
+(bounds propagation, not linear or integer programming), applied to each earlier release in
+turn (not to three releases at once); releases made outside the ledger, or of a table that
+lost rows (withdrawn consent), are not covered (a lost row makes ``D >= 0`` false, which only
+misleads the attacker).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from safelight.release.combos import Subset, decode_keys
+from safelight.release.errors import ReleaseError
+from safelight.release.intervals import Equations, grid_interval, propagate, widen_target
+from safelight.release.suppression import CellSystem
+from safelight.release.table import CategoricalTable
+
+if TYPE_CHECKING:
+    from safelight.release.aggregates import AggregateRelease
+
+log = logging.getLogger("safelight.release.successive")
+
+Combination = tuple[tuple[str, str], ...]
+"""A combination by column names and values, sorted by column name (``()`` = the total)."""
+
+
+class DifferencingError(ReleaseError):
+    """A release would expose a small group of added records by differencing an earlier one."""
+
+
+@dataclass
+class PublishedIntervals:
+    """What one k-aggregates release showed: each released combination's interval, its k,
+    length and columns; and (``held``, hub-internal) for each combination it deferred, the high
+    end of the grid interval of its count (an upper bound, coarsened like a published count)."""
+
+    k: int
+    length: int
+    columns: tuple[str, ...]
+    cells: dict[Combination, tuple[int, int]]
+    held: dict[Combination, int] = field(default_factory=dict)
+    release_id: int | None = None
+
+    def to_json(self) -> str:
+        return json.dumps({"k": self.k, "length": self.length, "columns": list(self.columns),
+                           "cells": [[[list(p) for p in c], lo, hi]
+                                     for c, (lo, hi) in self.cells.items()],
+                           "held": [[[list(p) for p in c], n] for c, n in self.held.items()]},
+                          separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str | dict[str, Any], release_id: int | None = None,
+                  ) -> PublishedIntervals:
+        d = json.loads(text) if isinstance(text, str) else text
+        return cls(int(d["k"]), int(d["length"]), tuple(d["columns"]),
+                   {tuple(tuple(p) for p in c): (int(lo), int(hi)) for c, lo, hi in d["cells"]},
+                   {tuple(tuple(p) for p in c): int(n) for c, n in d.get("held", [])},
+                   release_id)
+
+
+def _combination(table: CategoricalTable, subset: Subset, codes: np.ndarray) -> Combination:
+    return tuple(sorted((table.columns[j], table.values[j][int(c) - 1])
+                        for j, c in zip(subset, codes, strict=True)))
+
+
+def published_intervals(release: AggregateRelease) -> PublishedIntervals:
+    """The ledger's record of an interval release (see :class:`PublishedIntervals`)."""
+    if release.intervals is None:
+        raise ReleaseError("only interval k-aggregates can be recorded for the successive-"
+                           "release audit (method 'intervals')")
+    t = release.table
+    cells: dict[Combination, tuple[int, int]] = {}
+    if release.total_interval is not None:
+        cells[()] = release.total_interval
+    for s, (lo, hi) in release.intervals.items():
+        keys = release.counts.tables[s][0]
+        for codes, a, b in zip(decode_keys(keys, t.radix, s), lo.tolist(), hi.tolist(),
+                               strict=True):
+            cells[_combination(t, s, codes)] = (a, b)
+    held: dict[Combination, int] = {}
+    for s, (keys, counts) in (release.held or {}).items():
+        _, top = grid_interval(counts, release.k, release.rounding_base)
+        for codes, n in zip(decode_keys(keys, t.radix, s), top.tolist(), strict=True):
+            held[_combination(t, s, codes)] = int(n)
+    return PublishedIntervals(release.k, release.length, tuple(t.columns), cells, held)
+
+
+class DifferenceAudit:
+    """The new release's cells seen through each earlier release (see the module docstring)."""
+
+    def __init__(self, table: CategoricalTable, system: CellSystem, eqs: Equations, k: int,
+                 base: int, earlier: Sequence[PublishedIntervals],
+                 on_difference: str = "adjust") -> None:
+        if on_difference not in ("adjust", "refuse"):
+            raise ReleaseError(f"on_difference must be 'adjust' or 'refuse' "
+                               f"(got {on_difference!r})")
+        self.system, self.eqs, self.k, self.base = system, eqs, k, base
+        self.on_difference = on_difference
+        n = system.n_cells
+        cap = int(system.cell_count[0]) * 2 + 10 * k
+        combos: list[Combination | None] = [()] + [None] * (n - 1)
+        for si, s in enumerate(system.subsets[1:], start=1):
+            a, b = system.subset_start[si], system.subset_start[si + 1]
+            codes = decode_keys(system.cell_key[a:b], table.radix, s)
+            for i, row in enumerate(codes):
+                if not system.cell_missing[a + i]:
+                    combos[a + i] = _combination(table, s, row)
+        self.old: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        for e in earlier:
+            lo = np.zeros(n, np.int64)
+            hi = np.full(n, cap, np.int64)
+            hidden = np.zeros(n, bool)  # in e's scope and absent from it
+            upper = np.full(n, cap, np.int64)  # the earlier true count is at most this
+            cols = set(e.columns)
+            for c, combo in enumerate(combos):
+                if combo is None or len(combo) > e.length or any(
+                        name not in cols for name, _ in combo):
+                    continue
+                if combo in e.cells:
+                    lo[c], hi[c] = e.cells[combo]
+                else:
+                    hi[c] = e.k - 1
+                    hidden[c] = combo != ()
+                upper[c] = e.held.get(combo, hi[c])
+            self.old.append((lo, hi, hidden, upper))
+        self.count = system.cell_count
+        self.rounds = 0
+        self.released = ~system.cell_missing & (self.count >= k)
+
+    def _certain(self, upper: np.ndarray) -> np.ndarray:
+        """Cells where at least k added records certainly hold the combination."""
+        return self.count - upper >= self.k
+
+    def crossed(self) -> np.ndarray:
+        """Combinations with ``>= k`` people now that an earlier release hid and that fewer
+        than k newcomers may hold: to be deferred (or, with ``refuse``, the release refused)."""
+        out = np.zeros(self.system.n_cells, bool)
+        now = ~self.system.cell_missing & (self.count >= self.k)
+        for _, _, hidden, upper in self.old:
+            out |= now & hidden & ~self._certain(upper)
+        out[0] = False
+        if out.any() and self.on_difference == "refuse":
+            raise DifferencingError(
+                f"{int(out.sum())} combinations hidden by an earlier release now reach k with "
+                f"fewer than k added records; publishing them would show that a small group of "
+                "the added records holds them. Wait until more records are added, or release "
+                "with on_difference='adjust' (they are then deferred)")
+        return out
+
+    def bind(self, released: np.ndarray) -> None:
+        """The cells the new release publishes (after deferral); only those are widened."""
+        self.released = released
+
+    def widenings(self, lo: np.ndarray, hi: np.ndarray) -> set[tuple[int, str]]:
+        """Widenings of the new release needed so that no difference against an earlier
+        release shows a small group of added records (empty when none is)."""
+        self.rounds += 1
+        released = self.released
+        todo: set[tuple[int, str]] = set()
+        weight = self.count.astype(float)
+        exposed_total = 0
+        for o_lo, o_hi, _, upper in self.old:
+            d_lo = np.maximum(lo - o_hi, 0)
+            d_hi = np.maximum(hi - o_lo, 0)
+            b = propagate(self.eqs, d_lo, d_hi)
+            bad = ~self.system.cell_missing & ((b.lo >= 1) | (b.lo > b.hi)) \
+                & ~self._certain(upper) & (self.count > 0)
+            bad[0] = False
+            idx = np.flatnonzero(bad)
+            exposed_total += len(idx)
+            if len(idx) and self.on_difference == "refuse":
+                raise DifferencingError(
+                    f"{len(idx)} combinations would show, by differencing an earlier release, "
+                    "that fewer than k added records hold them; wait until more records are "
+                    "added, or release with on_difference='adjust'")
+            can_lo = released & (lo > self.k) & (lo - o_hi > 0)
+            can_hi = released.copy()
+            stuck = 0
+            for c in idx.tolist():
+                t = widen_target(self.eqs, b, c, "lo", can_lo, can_hi, weight)
+                if t is None:
+                    stuck += 1
+                else:
+                    todo.add(t)
+            if stuck and not todo:
+                raise DifferencingError(
+                    f"{stuck} combinations would show, by differencing an earlier release, that "
+                    "fewer than k added records hold them, and no widening can prevent it; wait "
+                    "until more records are added")
+        if exposed_total:
+            log.info("successive audit round %d: %d exposed differences, %d widenings",
+                     self.rounds, exposed_total, len(todo))
+        return todo
+
+
+def difference_bounds(new: PublishedIntervals, old: PublishedIntervals,
+                      combos: Sequence[Combination]) -> dict[Combination, tuple[int, int]]:
+    """The per-combination differencing attack on two published releases (no chaining): the
+    bounds ``[lo2 - hi1, hi2 - lo1]`` (floored at 0) on the added records holding each
+    combination. For tests and for operators checking a pair of files."""
+    out: dict[Combination, tuple[int, int]] = {}
+    for c in combos:
+        lo2, hi2 = new.cells.get(c, (0, new.k - 1))
+        lo1, hi1 = old.cells.get(c, (0, old.k - 1))
+        out[c] = (max(lo2 - hi1, 0), max(hi2 - lo1, 0))
+    return out
+
+
+__all__ = ["Combination", "DifferenceAudit", "DifferencingError", "PublishedIntervals",
+           "difference_bounds", "published_intervals"]
