@@ -256,7 +256,8 @@ def _summary(ev) -> str:
 @_k
 @_floor
 @click.option("--length", default=3, show_default=True, type=click.IntRange(1, 4),
-              help="Longest combination measured and released.")
+              help="Longest combination released (1- and 2-way marginals are measured, "
+                   "longer combinations estimated from them).")
 @click.option("--margin", default=0.0, show_default=True, type=click.FloatRange(min=0),
               help="Release a count only if it clears the floor by this many noise s.d.")
 @_out
@@ -306,6 +307,7 @@ def dp_aggregates(table: Path, epsilon: float, delta: float, k: int, no_floor: b
 def _dp_params(meas) -> dict:
     return {"rho_zcdp": round(meas.rho, 6), "sigma_marginals": round(meas.sigma_marginals, 4),
             "sigma_rows": round(meas.sigma_rows, 4), "row_threshold": meas.row_threshold,
+            "measured_length": meas.length,
             "mechanisms": "OpenDP make_gaussian (marginals, L2 sensitivity sqrt(M)) + "
                           "make_gaussian_threshold (row histogram), zCDP composition -> "
                           "(epsilon, delta)", **meas.accounting}
@@ -318,7 +320,8 @@ def _dp_params(meas) -> dict:
 @_k
 @_floor
 @click.option("--length", default=None, type=click.IntRange(1, 4),
-              help="Longest marginal measured (default: 3 for epsilon >= 2, else 2).")
+              help="Longest combination constrained in the rows (default 3; 1- and 2-way "
+                   "marginals are measured, longer combinations estimated from them).")
 @_out
 @click.option("--seed", default=0, show_default=True, type=int,
               help="Seed of the sampler (the privacy noise is OpenDP's, never seeded).")
@@ -361,13 +364,16 @@ def _dp_synthetic(table: Path, epsilon: float, delta: float, k: int, no_floor: b
     syn, report, meas = synthesize_dp(data, epsilon, delta, floor, length,
                                       iterations=iterations, seed=seed)
     write_csv(syn, out / "synthetic.csv")
-    settings = ReleaseSettings("dp-synthetic", k, meas.length, file_source(table), {
+    from safelight.release.dp_synthetic import SYNTHESIS_LENGTH
+
+    length = length or SYNTHESIS_LENGTH
+    settings = ReleaseSettings("dp-synthetic", k, length, file_source(table), {
         "columns": list(data.columns), "rows": data.n_rows, "synthetic_rows": syn.n_rows,
         "epsilon": meas.epsilon, "delta": meas.delta, "k_floor": floor, "seed": seed,
         "domain": dom.source, "values_outside_domain": dropped, **_dp_params(meas),
         "reportable_combinations": report.reportable_combinations,
         "seconds": round(time.perf_counter() - t0, 3)})
-    ev_len = max(meas.length, 3)
+    ev_len = max(length, 3)
     ev = evaluate(data, counts_of_rows(syn, ev_len), k, ev_len, released_rows=syn)
     _finish(out, settings, ev, f"DP synthetic data (epsilon {epsilon:g}, delta {delta:g}, "
             f"{'no floor' if floor is None else f'k floor {k}'})")

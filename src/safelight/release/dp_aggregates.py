@@ -8,17 +8,31 @@ count, never the exact one.
 
 The estimate of a combination's count
 -------------------------------------
-Two noisy views of the same table are combined per cell:
+Two noisy views of the same table are combined per cell of every *measured* marginal (1- and
+2-way by default):
 
 * ``h`` — the count implied by the released whole-row patterns (small noise, about
   ``sigma_rows`` per pattern, but missing the people whose row pattern is rarer than the
-  threshold: ``h`` is biased low);
+  threshold: ``h`` is biased low). A cell with ``h > 0`` certainly exists: the threshold
+  mechanism only ever releases row patterns that occur;
 * ``y`` — the cell of the noisy marginal (unbiased, noise ``sigma_marginals``).
 
-The estimate is ``h + (y - h)`` where the residual ``y - h`` clears ``a_s * sigma_marginals``,
-and ``h`` otherwise. ``a_s = max(a, z(q / cells_s))`` grows with the number of cells of the
-marginal so that, over a marginal of ``cells_s`` empty cells, about ``q`` pure-noise cells are
-expected to pass (keeps fabricated combinations rare on marginals of countries x countries).
+The *residual* ``y - h`` estimates the people whose row pattern was not released. Where
+``h > 0`` it is added when it clears ``fit_sd`` noise s.d. (1 by default: the cell is known to
+exist, the question is only how large it is). Where ``h = 0`` the cell may well be empty, and
+the residual is taken only when it clears ``a_s * sigma_marginals``, ``a_s = max(a,
+z(q / cells_s))`` growing with the number of cells of the marginal so that, over a marginal of
+``cells_s`` empty cells, about ``q`` pure-noise cells are expected to pass (keeps fabricated
+combinations rare on marginals of countries x countries).
+
+*Longer combinations* (3-way when 2-way marginals are measured) are not measured — their
+marginals would carry the noise of all of them — but estimated: the residual tables of the
+measured (length − 1)-way marginals (residuals over ``fit_sd`` s.d., the rest 0) are fitted by
+iterative proportional fitting (the maximum-entropy table with those margins), and the estimate
+is ``h`` plus that fit. A cell with ``h = 0`` must again show a fitted residual over ``a_s``
+noise s.d., with every sub-combination estimated present. On ``bench_ctdc10.csv`` with exact
+residual margins this fit alone gives a 3-way error of 0.06–0.09; the noise in the margins is
+what remains.
 
 The k floor (``k`` given): a cell is released only if its estimate is at least ``k + z * sd``
 (``sd`` its noise standard deviation), and the released count is the rounded estimate. What this
@@ -39,17 +53,24 @@ from statistics import NormalDist
 import numpy as np
 
 from safelight.release.aggregates import AggregateRelease
-from safelight.release.combos import CombinationCounts, Subset, complete_rows, keys_of
+from safelight.release.combos import CombinationCounts, Subset, complete_rows, keys_of, subsets
 from safelight.release.dp import Measurements, cell_keys, default_plan, measure
 from safelight.release.errors import ReleaseUsageError
 from safelight.release.table import CategoricalTable
 
 log = logging.getLogger("safelight.release.dp_aggregates")
 
-#: Residual threshold (in standard deviations of the marginal noise) on small marginals.
+#: Residual threshold (in standard deviations of the marginal noise) for cells with no row
+#: pattern behind them, on small marginals.
 RESIDUAL_SD = 2.5
 #: Expected number of pure-noise cells per marginal that may pass the residual threshold.
 FALSE_CELLS = 0.1
+#: Residual threshold (s.d.) for cells that released row patterns show to exist, and for the
+#: residual margins that longer combinations are fitted to.
+FIT_SD = 1.0
+#: Iterations of proportional fitting, and the largest table fitted (larger: ``h`` only).
+IPF_ITERATIONS = 20
+MAX_FIT_CELLS = 4_000_000
 
 
 @dataclass
@@ -61,30 +82,94 @@ class Estimate:
     total: float
 
 
-def estimate(meas: Measurements, *, residual_sd: float = RESIDUAL_SD,
-             false_cells: float = FALSE_CELLS) -> Estimate:
-    """Combine the row histogram and the marginals (see the module docstring)."""
+def _implied(meas: Measurements, s: Subset, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per dense cell of ``s``: the count implied by the released row patterns, and how many
+    patterns make it up."""
+    h = np.zeros(len(keys))
+    n_pat = np.zeros(len(keys))
+    if len(meas.rows):
+        ok = complete_rows(meas.rows, s)
+        pos = np.searchsorted(keys, keys_of(meas.rows[ok], meas.like.radix, s))
+        np.add.at(h, pos, meas.row_counts[ok])
+        np.add.at(n_pat, pos, 1.0)
+    return h, n_pat
+
+
+def fit_table(shape: tuple[int, ...], margins: dict[tuple[int, ...], np.ndarray],
+              iterations: int = IPF_ITERATIONS) -> np.ndarray:
+    """Iterative proportional fitting: the table of ``shape`` (from uniform) whose sums over
+    the axes outside each key of ``margins`` match that margin (maximum entropy)."""
+    total = float(np.mean([m.sum() for m in margins.values()])) if margins else 0.0
+    x = np.full(shape, total / max(float(np.prod(shape)), 1.0))
+    if total <= 0:
+        return np.zeros(shape)
+    for _ in range(iterations):
+        for axes, m in margins.items():
+            other = tuple(a for a in range(len(shape)) if a not in axes)
+            cur = x.sum(axis=other)
+            f = np.divide(m, cur, out=np.zeros_like(m, dtype=float), where=cur > 0)
+            x *= np.expand_dims(f, other)
+    return x
+
+
+def estimate(meas: Measurements, length: int | None = None, *,
+             residual_sd: float = RESIDUAL_SD, false_cells: float = FALSE_CELLS,
+             fit_sd: float = FIT_SD) -> Estimate:
+    """Estimate every combination of up to ``length`` values (default: the measured length)
+    from the row histogram and the marginals (see the module docstring)."""
     like = meas.like
     radix = like.radix
+    sizes = radix - 1
+    length = meas.length if length is None else length
     out: dict[Subset, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    fit: dict[Subset, np.ndarray] = {}  # residual tables, dense, axes in subset order
+    present: dict[Subset, np.ndarray] = {}
     nd = NormalDist()
-    for s, y in meas.noisy.items():
-        keys = cell_keys(radix, s)
-        h = np.zeros(len(keys))
-        n_pat = np.zeros(len(keys))
-        if len(meas.rows):
-            ok = complete_rows(meas.rows, s)
-            rk = keys_of(meas.rows[ok], radix, s)
-            pos = np.searchsorted(keys, rk)
-            np.add.at(h, pos, meas.row_counts[ok])
-            np.add.at(n_pat, pos, 1.0)
-        a_s = max(residual_sd, nd.inv_cdf(1.0 - min(0.5, false_cells / max(len(keys), 1))))
-        resid = y - h
-        take = resid > a_s * meas.sigma_marginals
-        est = np.where(take, y, h)
-        sd = np.where(take, meas.sigma_marginals, np.sqrt(n_pat) * max(meas.sigma_rows, 1e-9))
+    sigma = meas.sigma_marginals
+
+    def a_of(cells: int) -> float:
+        return max(residual_sd, nd.inv_cdf(1.0 - min(0.5, false_cells / max(cells, 1))))
+
+    def keep(s: Subset, keys: np.ndarray, est: np.ndarray, sd: np.ndarray) -> None:
+        present[s] = est > 0
         nz = est > 0
         out[s] = (keys[nz], est[nz], sd[nz])
+
+    for s, y in sorted(meas.noisy.items(), key=lambda kv: len(kv[0])):
+        keys = cell_keys(radix, s)
+        h, n_pat = _implied(meas, s, keys)
+        resid = np.where(np.isnan(y), 0.0, y - h)  # a sparse cell not released: no residual
+        lenient = np.where(resid > fit_sd * sigma, resid, 0.0)
+        strict = resid > a_of(len(keys)) * sigma
+        est = np.where(h > 0, h + lenient, np.where(strict, resid, 0.0))
+        sd = np.where((lenient > 0) | strict, sigma, np.sqrt(n_pat) * max(meas.sigma_rows, 1e-9))
+        keep(s, keys, est, sd)
+        fit[s] = lenient.reshape(tuple(sizes[list(s)]), order="F")
+    for n in range(meas.length + 1, length + 1):
+        for s in subsets(like.n_columns, n, n):
+            keys = cell_keys(radix, s)
+            h, _ = _implied(meas, s, keys)
+            shape = tuple(int(x) for x in sizes[list(s)])
+            subs = [s[:i] + s[i + 1:] for i in range(n)]
+            if len(keys) > MAX_FIT_CELLS or any(sub not in fit for sub in subs):
+                x = np.zeros(len(keys))
+            else:
+                x = fit_table(shape, {tuple(a for a in range(n) if a != i): fit[sub]
+                                      for i, sub in enumerate(subs)}).ravel(order="F")
+                fit[s] = x.reshape(shape, order="F")
+            # a cell no row pattern shows needs a clear residual and all its parts present
+            parts = np.ones(len(keys), bool)
+            idx = np.arange(len(keys))
+            stride = np.concatenate(([1], np.cumprod(shape)[:-1]))
+            axis_code = [(idx // stride[a]) % shape[a] for a in range(n)]
+            for i, sub in enumerate(subs):
+                rest = [a for a in range(n) if a != i]
+                sub_stride = np.concatenate(([1], np.cumprod([shape[a] for a in rest])[:-1]))
+                sub_idx = sum(axis_code[a] * st for a, st in zip(rest, sub_stride, strict=True))
+                parts &= present[sub][sub_idx]
+            strict = (x > a_of(len(keys)) * sigma) & parts
+            est = np.where(h > 0, h + x, np.where(strict, x, 0.0))
+            keep(s, keys, est, np.full(len(keys), sigma))
     return Estimate(like, out, meas.total)
 
 
@@ -117,11 +202,12 @@ def release_dp_aggregates(table: CategoricalTable, epsilon: float, delta: float 
         raise ReleaseUsageError(f"--k must be at least 2 (got {k})")
     if length < 1:
         raise ReleaseUsageError(f"--length must be at least 1 (got {length})")
-    meas = measure(table, epsilon, delta, length,
-                   row_share=default_plan(epsilon)[1] if row_share is None else row_share)
-    rel = release_from_estimate(estimate(meas), k, z=z)
+    measured, share = default_plan(epsilon)
+    meas = measure(table, epsilon, delta, min(length, measured),
+                   row_share=share if row_share is None else row_share)
+    rel = release_from_estimate(estimate(meas, length), k, z=z)
     log.info("DP aggregates: %d combinations released", rel.counts.n_combinations())
     return rel, meas
 
 
-__all__ = ["Estimate", "estimate", "release_dp_aggregates", "release_from_estimate"]
+__all__ = ["Estimate", "estimate", "fit_table", "release_dp_aggregates", "release_from_estimate"]

@@ -6,8 +6,9 @@ histogram). The rows are generated from those noisy counts only — post-process
 privacy cost — by the same calibrated constrained sampler as k-synthetic data
 (:meth:`safelight.release.synthetic.KSynthesizer.sample_counts`):
 
-1. the counts are estimated as for DP aggregates (:func:`~safelight.release.dp_aggregates.
-   estimate`);
+1. the counts of up to ``L`` values are estimated as for DP aggregates
+   (:func:`~safelight.release.dp_aggregates.estimate`: 1- and 2-way measured, longer ones
+   fitted to them);
 2. the *reportable set* is every combination whose estimate is at least the floor (``k``; or 1
    without a floor), made hereditary (a combination whose sub-combinations are not all
    reportable is dropped — the sampler needs its contexts);
@@ -34,6 +35,9 @@ from safelight.release.synthetic import KSynthesizer, SynthesisReport
 from safelight.release.table import CategoricalTable
 
 log = logging.getLogger("safelight.release.dp_synthetic")
+
+#: Longest combination the synthetic rows are constrained and calibrated on, by default.
+SYNTHESIS_LENGTH = 3
 
 
 def reportable_from(est: Estimate, floor: float) -> CombinationCounts:
@@ -66,17 +70,18 @@ def synthesize_dp(table: CategoricalTable, epsilon: float, delta: float = 1e-6,
     """(ε, δ)-DP synthetic rows for ``table`` (already restricted to a public domain).
 
     :param k: the floor (see the module docstring); ``None`` for plain DP synthesis.
-    :param length: longest marginal measured and constrained; ``length``/``row_share`` default
-        to :func:`~safelight.release.dp.default_plan`.
+    :param length: longest combination estimated and constrained in the rows (default
+        :data:`SYNTHESIS_LENGTH`); marginals are measured up to
+        :func:`~safelight.release.dp.default_plan`'s length, longer ones estimated.
     :param seed: seeds the sampler only (the privacy noise comes from OpenDP).
     """
     if k is not None and k < 2:
         raise ReleaseUsageError(f"--k must be at least 2 (got {k})")
-    d_len, d_share = default_plan(epsilon)
-    length = length or d_len
-    meas = measure(table, epsilon, delta, length,
+    measured, d_share = default_plan(epsilon)
+    length = length or SYNTHESIS_LENGTH
+    meas = measure(table, epsilon, delta, min(length, measured),
                    row_share=d_share if row_share is None else row_share)
-    est = estimate(meas)
+    est = estimate(meas, length)
     R = reportable_from(est, float(k) if k is not None else 1.0)
     n = max(int(round(meas.total)), 1)
     if R.n_combinations() == 0:
@@ -88,4 +93,4 @@ def synthesize_dp(table: CategoricalTable, epsilon: float, delta: float = 1e-6,
     return syn, report, meas
 
 
-__all__ = ["reportable_from", "synthesize_dp"]
+__all__ = ["SYNTHESIS_LENGTH", "reportable_from", "synthesize_dp"]
