@@ -454,4 +454,7 @@ def budget(hub_path: Path, dataset: str, epsilon: float, delta: float) -> None:
                f"{s.epsilon:g}, delta {s.delta:g} in {s.releases} releases")
 
 
+# ``release hub`` lives in its own module and registers itself on the group
+from safelight.release import hub_cli as _hub_cli  # noqa: E402,F401
+
 __all__ = ["release"]

@@ -1,0 +1,237 @@
+"""Releases straight from a hub: its consenting cases, through the same methods and ledger.
+
+Contract:
+
+* :func:`hub_table` reads the chosen *case* columns of the hub's ``cases`` table — only rows
+  whose consent allows statistical use (``consent_statistics``; a withdrawal sets it false), and
+  only single-valued categorical case fields (codes, countries, yes/no flags, the registration
+  year). Identity fields live in another table and can never be named; free text, dates,
+  exact ages and multi-valued fields are refused with the columns that may be used.
+* :func:`hub_domain` is the **public** domain of those columns for differentially private
+  releases: the standard's code lists, every ISO 3166 alpha-3 code, years
+  :data:`~safelight.release.domain.YEARS`, ``true``/``false`` — never the hub's data.
+* :func:`release_hub` makes one release of one method (``aggregates``, ``synthetic``,
+  ``microdata``, ``dp-aggregates``, ``dp-synthetic``) with the same functions as the file
+  commands, writes it with ``settings.json`` and the evaluation, and records it in the hub's
+  ledger under :data:`DATASET` — the dataset name the web's releases use, so the command line
+  and the web draw on one privacy budget. A DP release is checked against that budget before
+  the data is measured, and refused (nothing written) if it would exceed it; k-methods are
+  recorded with ε = 0. The hub's location is not written into the release folder.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from safelight.release.domain import YEARS, Domain, restrict
+from safelight.release.errors import ReleaseUsageError
+from safelight.release.evaluate import Evaluation, counts_of_rows, evaluate, write_evaluation
+from safelight.release.settings import ReleaseSettings, file_source
+from safelight.release.table import CategoricalTable, from_arrow, write_csv
+from safelight.standard.schema import CASE_FIELDS, Kind
+from safelight.store import Hub
+
+log = logging.getLogger("safelight.release.hub")
+
+#: Ledger dataset of the hub's consenting cases (shared with the web's releases).
+DATASET = "hub:cases"
+#: Columns released when none are given (the web's default set).
+DEFAULT_COLUMNS = ("gender", "age_band", "majority_status", "citizenship",
+                   "country_of_exploitation", "year_of_registration", "trafficking_status",
+                   "data_source_type", "months_trafficked_band")
+METHODS = ("aggregates", "synthetic", "microdata", "dp-aggregates", "dp-synthetic")
+FILES = {"aggregates": "aggregates.csv", "synthetic": "synthetic.csv",
+         "microdata": "microdata.csv", "dp-aggregates": "aggregates.csv",
+         "dp-synthetic": "synthetic.csv"}
+_YEAR_FIELDS = {"year_of_registration"}
+
+
+def releasable_columns() -> tuple[str, ...]:
+    """Case fields a hub release may carry (single-valued and categorical)."""
+    return tuple(f.name for f in CASE_FIELDS
+                 if f.kind in (Kind.CODE, Kind.COUNTRY, Kind.BOOLEAN) and f.name != "consent"
+                 or f.name in _YEAR_FIELDS)
+
+
+def _check_columns(columns: list[str] | tuple[str, ...] | None) -> list[str]:
+    cols = list(dict.fromkeys(columns or DEFAULT_COLUMNS))
+    ok = releasable_columns()
+    bad = [c for c in cols if c not in ok]
+    if bad:
+        raise ReleaseUsageError(f"--columns: {', '.join(bad)} cannot be released from a hub; "
+                                f"choose among {', '.join(ok)}")
+    return cols
+
+
+def hub_table(hub: Hub, columns: list[str] | tuple[str, ...] | None = None) -> CategoricalTable:
+    """The chosen columns of the cases whose consent allows statistics, as text (see above).
+
+    :raises ReleaseUsageError: a column that may not be released, or no consenting case.
+    """
+    cols = _check_columns(columns)
+    sel = ", ".join(f'coalesce(lower(CAST("{c}" AS VARCHAR)), \'\') AS "{c}"'
+                    if _kind(c) is Kind.BOOLEAN else
+                    f'coalesce(CAST("{c}" AS VARCHAR), \'\') AS "{c}"' for c in cols)
+    cur = hub.con.cursor()  # its own result: the hub's connection may hold an unread one
+    try:
+        arrow = cur.sql(f"SELECT {sel} FROM cases WHERE consent_statistics").to_arrow_table()
+    finally:
+        cur.close()
+    if arrow.num_rows == 0:
+        raise ReleaseUsageError(f"{hub.path}: the hub holds no case records whose consent "
+                                "allows statistics; nothing to release")
+    return from_arrow(arrow)
+
+
+def _kind(column: str) -> Kind:
+    return next(f.kind for f in CASE_FIELDS if f.name == column)
+
+
+def hub_domain(columns: list[str] | tuple[str, ...]) -> Domain:
+    """The public domain of hub case columns (see the module docstring)."""
+    from safelight.standard.codelists import codelist
+    from safelight.standard.geography import countries
+
+    field = {f.name: f for f in CASE_FIELDS}
+    values: dict[str, tuple[str, ...]] = {}
+    for c in _check_columns(columns):
+        f = field[c]
+        if c in _YEAR_FIELDS:
+            values[c] = tuple(str(y) for y in range(YEARS[0], YEARS[1] + 1))
+        elif f.kind is Kind.COUNTRY:
+            values[c] = tuple(x.alpha3 for x in countries())
+        elif f.kind is Kind.BOOLEAN:
+            values[c] = ("true", "false")
+        else:
+            values[c] = tuple(codelist(f.codelist).codes)
+    return Domain(values, "the case standard's code lists (hub columns)")
+
+
+@dataclass
+class HubRelease:
+    """One release made from a hub and where it went."""
+
+    release_id: int
+    method: str
+    folder: Path
+    file: Path
+    settings: ReleaseSettings
+    evaluation: Evaluation
+
+
+def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None = None,
+                k: int = 11, length: int | None = None, epsilon: float | None = None,
+                delta: float = 1e-6, quasi_identifiers: list[str] | None = None,
+                seed: int = 0, floor: bool = True, actor: str = "cli",
+                dataset: str = DATASET) -> HubRelease:
+    """Release the hub's consenting cases by ``method`` into ``out`` and record it in the
+    ledger (see the module docstring). ``out`` must not hold a release already.
+
+    :raises BudgetExceededError: a DP release over the dataset's budget (nothing written).
+    :raises ReleaseUsageError: bad method, columns or parameters.
+    """
+    from safelight.release.ledger import Ledger
+
+    if method not in METHODS:
+        raise ReleaseUsageError(f"--method must be one of {', '.join(METHODS)} (got {method!r})")
+    dp = method.startswith("dp-")
+    if dp and epsilon is None:
+        raise ReleaseUsageError(f"--method {method} needs --epsilon")
+    if not dp and epsilon is not None:
+        raise ReleaseUsageError(f"--epsilon applies to dp-aggregates and dp-synthetic, not "
+                                f"{method}")
+    if out.exists() and any(out.iterdir()):
+        raise ReleaseUsageError(f"--out {out} is not empty; choose a new folder")
+    ledger = Ledger(hub)
+    eps, dlt = (float(epsilon), float(delta)) if dp and epsilon is not None else (0.0, 0.0)
+    ledger.check(dataset, eps, dlt)  # before the data is read for noise
+    data = hub_table(hub, columns)
+    t0 = time.perf_counter()
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        length, params, released, ev, meas = _run(method, data, out / FILES[method], k,
+                                                    length, eps, dlt, quasi_identifiers,
+                                                    seed, floor)
+        params.update({"columns": list(data.columns), "rows": data.n_rows,
+                       "seconds": round(time.perf_counter() - t0, 3)})
+        source = {"dataset": dataset, "rows": data.n_rows,
+                  "consent": "consent_statistics only"}
+        settings = ReleaseSettings(method, k, length, source, params)
+        settings.save(out / "settings.json")
+        write_evaluation(ev, out, f"{method} from the hub (k = {k})", settings.to_dict())
+        if meas is not None:
+            eps, dlt = meas.epsilon, meas.delta  # OpenDP's own map, not the request
+        rid = ledger.record(dataset, method, settings.to_dict(), actor=actor, k=k,
+                            length=length, epsilon=eps, delta=dlt, rows_in=data.n_rows,
+                            output_sha256=file_source(released)["sha256"],
+                            output_path=str(released))
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)
+        raise
+    log.info("hub release #%d (%s) -> %s", rid, method, out)
+    return HubRelease(rid, method, out, released, settings, ev)
+
+
+def _run(method: str, data: CategoricalTable, target: Path, k: int, length: int | None,
+         epsilon: float, delta: float, qis: list[str] | None, seed: int, floor: bool,
+         ) -> tuple[int, dict[str, Any], Path, Evaluation, Any]:
+    """Run one method with the stage's functions; write its file. Returns the length, the
+    parameters, the file, the evaluation and (DP) the measurement."""
+    if method == "aggregates":
+        from safelight.release.aggregates import release_aggregates, write_aggregates
+
+        length = length or 3
+        rel = release_aggregates(data, k, length)
+        write_aggregates(rel, target)
+        return length, rel.summary(), target, evaluate(data, rel.counts, k, length), None
+    if method == "synthetic":
+        from safelight.release.synthetic import KSynthesizer
+
+        length = length or 4
+        syn, rep = KSynthesizer(k, length, seed=seed).fit_sample(data)
+        write_csv(syn, target)
+        ev_len = max(length, 3)
+        ev = evaluate(data, counts_of_rows(syn, ev_len), k, ev_len, released_rows=syn)
+        return length, {"seed": seed, "iterations": rep.iterations}, target, ev, None
+    if method == "microdata":
+        from safelight.release.microdata import anonymize, evaluation_view
+
+        an = anonymize(data, k, qis)
+        write_csv(an.table, target)
+        view = evaluation_view(an.table, data)
+        ev = evaluate(data, counts_of_rows(view, 3), k, 3, released_rows=view)
+        return 3, {"quasi_identifiers": an.quasi_identifiers, **an.summary()}, target, ev, None
+    public, dropped = restrict(data, hub_domain(data.columns))
+    k_floor = k if floor else None
+    if method == "dp-aggregates":
+        from safelight.release.aggregates import write_aggregates
+        from safelight.release.dp_aggregates import release_dp_aggregates
+
+        length = length or 3
+        rel, meas = release_dp_aggregates(public, epsilon, delta, length, k_floor)
+        write_aggregates(rel, target)
+        ev = evaluate(public, rel.counts, k, length)
+        params = {"noisy_total": rel.total, "released_combinations":
+                  rel.counts.n_combinations()}
+    else:
+        from safelight.release.dp_synthetic import SYNTHESIS_LENGTH, synthesize_dp
+
+        length = length or SYNTHESIS_LENGTH
+        syn, _, meas = synthesize_dp(public, epsilon, delta, k_floor, length, seed=seed)
+        write_csv(syn, target)
+        ev_len = max(length, 3)
+        ev = evaluate(public, counts_of_rows(syn, ev_len), k, ev_len, released_rows=syn)
+        params = {"synthetic_rows": syn.n_rows, "seed": seed}
+    params.update({"epsilon": meas.epsilon, "delta": meas.delta, "k_floor": k_floor,
+                   "domain": "case standard", "values_outside_domain": dropped,
+                   "measured_length": meas.length, "rho_zcdp": round(meas.rho, 6)})
+    return length, params, target, ev, meas
+
+
+__all__ = ["DATASET", "DEFAULT_COLUMNS", "METHODS", "HubRelease", "hub_domain", "hub_table",
+           "releasable_columns", "release_hub"]

@@ -1,0 +1,65 @@
+"""``safelight release hub HUB --method ... --out DIR`` — a release straight from a hub's
+consenting cases, through the same methods and the same ledger (:mod:`safelight.release.hub`).
+
+Registered on the ``release`` group by :mod:`safelight.release.cli`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from safelight.cli_support import guarded
+from safelight.release.cli import _columns, _summary, release
+from safelight.release.hub import DATASET, DEFAULT_COLUMNS, METHODS
+
+
+@release.command("hub")
+@click.argument("hub_path", metavar="HUB", type=click.Path(exists=True, dir_okay=False,
+                                                           path_type=Path))
+@click.option("--method", required=True, type=click.Choice(METHODS),
+              help="Release method, as the file commands of the same name.")
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="New (or empty) folder for the release.")
+@click.option("--columns", default=None,
+              help=f"Comma-separated case columns (default: {','.join(DEFAULT_COLUMNS)}).")
+@click.option("--k", "k", default=11, show_default=True, type=click.IntRange(min=2),
+              help="No released combination describes 1..k-1 people (DP: the k floor).")
+@click.option("--length", default=None, type=click.IntRange(1, 4),
+              help="Reporting length (default: the method's).")
+@click.option("--epsilon", default=None, type=click.FloatRange(min=0, min_open=True),
+              help="dp-aggregates / dp-synthetic: privacy loss epsilon of this release.")
+@click.option("--delta", default=1e-6, show_default=True,
+              type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              help="dp-aggregates / dp-synthetic: privacy loss delta.")
+@click.option("--no-floor", is_flag=True, help="DP: release small counts too (no k floor).")
+@click.option("--quasi-identifiers", "qis", default=None,
+              help="microdata: comma-separated quasi-identifier columns (default: all).")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the samplers.")
+@click.option("--actor", default="cli", show_default=True,
+              help="Who makes the release (recorded in the ledger and the audit log).")
+@click.option("--dataset", default=DATASET, show_default=True,
+              help="Ledger dataset the release is charged to (the web uses the default).")
+@guarded
+def hub(hub_path: Path, method: str, out: Path, columns: str | None, k: int,
+        length: int | None, epsilon: float | None, delta: float, no_floor: bool,
+        qis: str | None, seed: int, actor: str, dataset: str) -> None:
+    """Release HUB's cases whose consent allows statistics, and record it in HUB's ledger.
+
+    Same methods as the file commands (aggregates, synthetic, microdata, dp-aggregates,
+    dp-synthetic). A DP release is checked against DATASET's budget before anything is
+    measured (set it with `safelight release budget HUB hub:cases --epsilon E --delta D`).
+    """
+    from safelight.release.hub import release_hub
+    from safelight.store import open_hub
+
+    with open_hub(hub_path) as h:
+        rel = release_hub(h, method, out, columns=_columns(columns), k=k, length=length,
+                          epsilon=epsilon, delta=delta, quasi_identifiers=_columns(qis),
+                          seed=seed, floor=not no_floor, actor=actor, dataset=dataset)
+    click.echo(f"release #{rel.release_id} ({method}, {rel.settings.params['rows']} consenting "
+               f"cases): {_summary(rel.evaluation)} -> {rel.file}")
+
+
+__all__ = ["hub"]

@@ -1,0 +1,113 @@
+"""``release hub``: a release straight from a hub's consenting cases, with the ledger."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from safelight.release.cli import release
+from safelight.release.errors import ReleaseUsageError
+from safelight.release.hub import DATASET, hub_domain, hub_table, release_hub
+from safelight.release.ledger import BudgetExceededError, Ledger
+
+N, WITHDRAWN = 900, 120
+
+
+def _fill(hub) -> None:
+    """N cases made by the test; the last WITHDRAWN have no statistics consent and carry a
+    value ('not_a_victim') nobody else has, so any leak of them shows."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(N):
+        out = i >= N - WITHDRAWN
+        rows.append((
+            "agency", f"r{i}", 1, i,
+            str(rng.choice(["female", "male"], p=[0.7, 0.3])),
+            str(rng.choice(["18-20", "21-23", "30-38"])),
+            str(rng.choice(["UKR", "PHL", "NGA"], p=[0.5, 0.3, 0.2])),
+            int(rng.choice([2019, 2020])),
+            "not_a_victim" if out else str(rng.choice(["actual", "possible"])),
+            bool(rng.random() < 0.5), not out, not out))
+    hub.con.executemany(
+        "INSERT INTO cases (contributor, record_id, contribution_id, source_row, gender, "
+        "age_band, citizenship, year_of_registration, trafficking_status, is_abduction, "
+        "consent_linkage, consent_statistics) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows)
+
+
+COLS = ["gender", "age_band", "citizenship", "year_of_registration", "trafficking_status",
+        "is_abduction"]
+
+
+def test_hub_table_keeps_only_consenting_cases_and_case_columns(hub) -> None:
+    _fill(hub)
+    t = hub_table(hub, COLS)
+    assert t.n_rows == N - WITHDRAWN
+    assert "not_a_victim" not in t.values[COLS.index("trafficking_status")]
+    assert t.values[COLS.index("is_abduction")] == ("false", "true")
+    with pytest.raises(ReleaseUsageError, match="cannot be released"):
+        hub_table(hub, ["gender", "given_name"])
+    with pytest.raises(ReleaseUsageError, match="cannot be released"):
+        hub_table(hub, ["record_id"])
+    dom = hub_domain(COLS)
+    assert "UKR" in dom.values["citizenship"] and len(dom.values["citizenship"]) > 240
+    assert "not_a_victim" in dom.values["trafficking_status"]  # public code list, not data
+
+
+def test_k_release_from_hub_is_written_and_recorded(hub, tmp_path) -> None:
+    _fill(hub)
+    rel = release_hub(hub, "aggregates", tmp_path / "agg", columns=COLS, k=11, length=2)
+    assert rel.file.name == "aggregates.csv" and rel.file.is_file()
+    settings = json.loads((tmp_path / "agg" / "settings.json").read_text("utf-8"))
+    assert settings["source"]["rows"] == N - WITHDRAWN
+    assert str(hub.path) not in (tmp_path / "agg" / "settings.json").read_text("utf-8")
+    assert "not_a_victim" not in rel.file.read_text("utf-8")
+    ev = json.loads((tmp_path / "agg" / "evaluation.json").read_text("utf-8"))
+    assert ev["leaked"] == 0 and ev["sensitive_rows"] == N - WITHDRAWN
+    rows = Ledger(hub).releases()
+    assert [(r["dataset"], r["method"], r["epsilon"]) for r in rows] == [
+        (DATASET, "aggregates", 0.0)]
+    mic = release_hub(hub, "microdata", tmp_path / "mic", columns=COLS, k=11)
+    assert mic.release_id != rel.release_id and mic.file.name == "microdata.csv"
+
+
+def test_dp_release_from_hub_is_charged_and_refused_over_budget(hub, tmp_path) -> None:
+    _fill(hub)
+    ledger = Ledger(hub)
+    with pytest.raises(BudgetExceededError, match="no privacy budget"):
+        release_hub(hub, "dp-aggregates", tmp_path / "none", columns=COLS, epsilon=1.0)
+    ledger.set_budget(DATASET, 1.5, 1e-5)
+    rel = release_hub(hub, "dp-aggregates", tmp_path / "dp", columns=COLS, epsilon=1.0,
+                      length=2)
+    spent = ledger.spent(DATASET)
+    assert 0.9 < spent.epsilon <= 1.0 and spent.releases == 1
+    for line in rel.file.read_text("utf-8").splitlines()[1:]:
+        assert "not_a_victim" not in line
+    # a second epsilon-1 release would pass the budget: refused, nothing written or recorded
+    with pytest.raises(BudgetExceededError, match="over the budget"):
+        release_hub(hub, "dp-synthetic", tmp_path / "dp2", columns=COLS, epsilon=1.0)
+    assert not (tmp_path / "dp2").exists() or not any((tmp_path / "dp2").iterdir())
+    assert ledger.spent(DATASET).releases == 1
+    with pytest.raises(ReleaseUsageError, match="needs --epsilon"):
+        release_hub(hub, "dp-synthetic", tmp_path / "x", columns=COLS)
+
+
+def test_cli_release_hub(hub, tmp_path) -> None:
+    _fill(hub)
+    path = hub.path
+    hub.close()
+    out = tmp_path / "syn"
+    res = CliRunner().invoke(release, ["hub", str(path), "--method", "synthetic", "--out",
+                                       str(out), "--columns", ",".join(COLS), "--k", "11",
+                                       "--length", "3", "--actor", "analyst"])
+    assert res.exit_code == 0, res.output
+    assert "release #1" in res.output and (out / "synthetic.csv").is_file()
+    res = CliRunner().invoke(release, ["hub", str(path), "--method", "dp-aggregates", "--out",
+                                       str(tmp_path / "dp"), "--epsilon", "1"])
+    assert res.exit_code == 1 and "budget" in res.output
+    res = CliRunner().invoke(release, ["hub", str(path), "--method", "aggregates", "--out",
+                                       str(out)])
+    assert res.exit_code != 0 and "not empty" in res.output
