@@ -90,10 +90,13 @@ def load_emscad(folder: str | Path | None = None) -> tuple[list[str], np.ndarray
 
 
 def near_duplicate_groups(texts: Sequence[str], threshold: float = 0.3) -> np.ndarray:
-    """Group id of every text: ads linked by template clustering at ``threshold`` share one."""
+    """Group id of every text: ads linked by template clustering at ``threshold`` share one.
+
+    Pairwise links only (no profile refinement): a group is a chain of ads each at least
+    ``threshold`` similar to the next, the definition the grouped-CV protocol states."""
     from safelight.detect.templates import ClusterSettings, cluster_ads
 
-    return cluster_ads(texts, ClusterSettings(threshold=threshold)).labels
+    return cluster_ads(texts, ClusterSettings(threshold=threshold, refine_rounds=0)).labels
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:

@@ -27,14 +27,8 @@ from datetime import datetime
 
 import numpy as np
 
-from safelight.detect.templates import (
-    ClusterSettings,
-    _coherence,
-    _features,
-    _tokens,
-    connected_components,
-    minhash_signatures,
-)
+from safelight.detect.setops import connected_components, minhash_signatures
+from safelight.detect.templates import ClusterSettings, _coherence, _features, _tokens
 
 __all__ = ["NetworkResult", "NetworkSummary", "contact_networks", "summarise_networks"]
 

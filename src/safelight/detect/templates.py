@@ -59,6 +59,15 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from safelight.detect.contacts import NUMBER_WORDS
+from safelight.detect.profiles import RefineStats, refine
+from safelight.detect.setops import (
+    connected_components,
+    exact_jaccard,
+    intersections,
+    lsh_candidates,
+    minhash_signatures,
+    splitmix64,
+)
 
 __all__ = ["ClusterResult", "ClusterSettings", "ClusterSummary", "cluster_ads",
            "connected_components", "contact_sets", "minhash_signatures", "summarise_clusters",
@@ -86,7 +95,7 @@ class ClusterSettings:
     coherence_perm: int = 32
     contact_veto_below: float = 0.5
     support_below: float = 0.35
-    contact_threshold: float = 0.1
+    contact_threshold: float = 0.25
     relative: float = 0.6
     min_common: int = 2
     lsh_neighbours: int = 1
@@ -95,6 +104,17 @@ class ClusterSettings:
     bigrams: bool = True
     seed: int = 7
     chunk_nnz: int = 100_000
+    refine_rounds: int = 2
+    profile_share: float = 0.5
+    attach_threshold: float = 0.35
+    attach_max_size: int = 2
+    merge_threshold: float = 0.4
+    attach_shared: float = 0.3
+    attach_conflict: float = 0.4
+    merge_shared: float = 0.3
+    merge_conflict: float = 0.5
+    profile_rows: int = 2
+    profile_per_band: int = 4
 
     def __post_init__(self) -> None:
         if not 1 <= self.rows <= self.num_perm:
@@ -118,7 +138,9 @@ class ClusterResult:
     dropped features, as text, with their document frequency and coherence), ``timings``
     (seconds per step), ``lsh_neighbours`` (the value the candidate step settled on), and the
     accepted pairs ``pair_i``/``pair_j`` with their similarity
-    ``pair_sim`` (exact where verified, else the MinHash estimate) — the reason two ads are linked.
+    ``pair_sim`` (exact where verified, else the MinHash estimate) — the reason two ads are linked;
+    ``refine`` says what the profile step added (ads attached to a cluster, clusters merged;
+    with ``trace=True`` every pair it compared, with its similarity).
     """
 
     labels: np.ndarray
@@ -133,6 +155,7 @@ class ClusterResult:
     pair_j: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     pair_sim: np.ndarray = field(default_factory=lambda: np.zeros(0))
     lsh_neighbours: int = 1
+    refine: RefineStats = field(default_factory=RefineStats)
 
 
 def tokenize(text: str | None) -> list[str]:
@@ -208,110 +231,9 @@ def _trigrams(tok: np.ndarray, doc: np.ndarray, v: int) -> tuple[np.ndarray, np.
     ok = (doc[2:] == doc[:-2])
     start = np.flatnonzero(ok)
     with np.errstate(over="ignore"):
-        h = _splitmix(_splitmix(tok[start].astype(np.uint64)) ^ tok[start + 1].astype(np.uint64))
-        h = _splitmix(h ^ tok[start + 2].astype(np.uint64))
+        h = splitmix64(splitmix64(tok[start].astype(np.uint64)) ^ tok[start + 1].astype(np.uint64))
+        h = splitmix64(h ^ tok[start + 2].astype(np.uint64))
     return start, h
-
-
-def _splitmix(x: np.ndarray) -> np.ndarray:
-    z = x.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
-
-
-def minhash_signatures(doc: np.ndarray, feat: np.ndarray, n_docs: int, num_perm: int,
-                       seed: int, chunk_nnz: int = 100_000) -> np.ndarray:
-    """MinHash signatures, shape ``(n_docs, num_perm)``, dtype uint32.
-
-    ``doc`` must be sorted and every doc must hold at least one feature. Hash ``k`` of feature
-    ``x`` is the high 32 bits of ``a_k * splitmix64(x) + b_k`` (mod 2⁶⁴, ``a_k`` odd); the
-    signature is the per-doc minimum, computed with ``np.minimum.reduceat`` over chunks of docs.
-    """
-    rng = np.random.default_rng(seed)
-    a = rng.integers(1, 2**63, size=num_perm, dtype=np.uint64) | np.uint64(1)
-    b = rng.integers(0, 2**63, size=num_perm, dtype=np.uint64)
-    h = _splitmix(feat)
-    starts = np.searchsorted(doc, np.arange(n_docs))
-    if n_docs and (np.diff(np.append(starts, doc.size)) == 0).any():
-        raise ValueError("every document needs at least one feature")
-    sig = np.empty((n_docs, num_perm), dtype=np.uint32)
-    d0 = 0
-    while d0 < n_docs:
-        # take docs until about chunk_nnz features
-        end_pos = min(doc.size, starts[d0] + chunk_nnz)
-        d1 = max(d0 + 1, int(np.searchsorted(starts, end_pos, side="left")))
-        d1 = min(d1, n_docs)
-        lo = starts[d0]
-        hi = starts[d1] if d1 < n_docs else doc.size
-        with np.errstate(over="ignore"):
-            hv = h[lo:hi, None] * a[None, :]
-            hv += b[None, :]
-            hv >>= np.uint64(32)
-        sig[d0:d1] = np.minimum.reduceat(hv, starts[d0:d1] - lo, axis=0).astype(np.uint32)
-        d0 = d1
-    return sig
-
-
-def connected_components(n: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Vectorised union-find: the root (smallest member index) of each of ``n`` nodes.
-
-    Each round hooks the larger root of every edge onto the smaller one (``np.minimum.at``) and
-    compresses paths by pointer jumping until every node points at its root.
-    """
-    parent = np.arange(n, dtype=np.int64)
-    u = np.asarray(u, dtype=np.int64)
-    v = np.asarray(v, dtype=np.int64)
-    while u.size:
-        pu, pv = parent[u], parent[v]
-        differ = pu != pv
-        if not differ.any():
-            break
-        pu, pv = pu[differ], pv[differ]
-        u, v = u[differ], v[differ]
-        np.minimum.at(parent, np.maximum(pu, pv), np.minimum(pu, pv))
-        while True:
-            jumped = parent[parent]
-            if np.array_equal(jumped, parent):
-                break
-            parent = jumped
-    return parent
-
-
-def _ragged(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Positions of all entries of ``rows`` in a CSR layout, and the row-number of each."""
-    lens = indptr[rows + 1] - indptr[rows]
-    total = int(lens.sum())
-    owner = np.repeat(np.arange(rows.size), lens)
-    offsets = np.cumsum(lens) - lens
-    pos = np.arange(total) - np.repeat(offsets, lens) + np.repeat(indptr[rows], lens)
-    return pos, owner
-
-
-def _intersections(indptr: np.ndarray, rank: np.ndarray, i: np.ndarray, j: np.ndarray,
-                   chunk: int = 20_000) -> np.ndarray:
-    """Sizes of the intersections of the CSR sets of rows ``i[k]`` and ``j[k]`` (vectorised:
-    the items of both sides, keyed by pair, are sorted once and equal neighbours counted)."""
-    out = np.zeros(i.size, dtype=np.float64)
-    n_feat = int(rank.max(initial=0)) + 1
-    for s in range(0, i.size, chunk):
-        ii, jj = i[s:s + chunk], j[s:s + chunk]
-        pi, oi = _ragged(indptr, ii)
-        pj, oj = _ragged(indptr, jj)
-        keys = np.concatenate([oi * n_feat + rank[pi], oj * n_feat + rank[pj]])
-        keys.sort()
-        dup = keys[1:][keys[1:] == keys[:-1]] // n_feat
-        out[s:s + chunk] = np.bincount(dup, minlength=ii.size)
-    return out
-
-
-def _exact_jaccard(indptr: np.ndarray, rank: np.ndarray, i: np.ndarray, j: np.ndarray
-                   ) -> np.ndarray:
-    """Exact Jaccard similarity of the CSR sets of rows ``i[k]`` and ``j[k]``."""
-    sizes = np.diff(indptr)
-    inter = _intersections(indptr, rank, i, j)
-    union = sizes[i] + sizes[j] - inter
-    return np.where(union > 0, inter / np.maximum(union, 1), 0.0)
 
 
 def _supported(n: int, u: np.ndarray, v: np.ndarray, strong: np.ndarray,
@@ -332,7 +254,7 @@ def _supported(n: int, u: np.ndarray, v: np.ndarray, strong: np.ndarray,
     weak = ~strong
     keep = strong.copy()
     if weak.any():
-        common = _intersections(indptr, b, u[weak], v[weak])
+        common = intersections(indptr, b, u[weak], v[weak])
         lone = (deg[u[weak]] == 1) & (deg[v[weak]] == 1)
         keep[np.flatnonzero(weak)] = (common >= min_common) | lone
     return keep
@@ -412,33 +334,9 @@ def _coherence(doc: np.ndarray, feat: np.ndarray, sig: np.ndarray, min_df: int, 
     return uniq[frequent], df[frequent], coh
 
 
-def _lsh_candidates(sig: np.ndarray, r: int, seed: int, neighbours: int = 1
-                    ) -> tuple[np.ndarray, np.ndarray]:
-    n, k = sig.shape
-    bands = k // r
-    rng = np.random.default_rng(seed)
-    us: list[np.ndarray] = []
-    vs: list[np.ndarray] = []
-    mult = _splitmix(np.arange(1, r + 1, dtype=np.uint64))
-    for band in range(bands):
-        block = sig[:, band * r:(band + 1) * r].astype(np.uint64)
-        with np.errstate(over="ignore"):
-            key = _splitmix((block * mult[None, :]).sum(axis=1) + np.uint64(band))
-        order = np.lexsort((rng.random(n), key))
-        ks = key[order]
-        for d in range(1, neighbours + 1):
-            same = ks[d:] == ks[:-d]
-            us.append(order[:-d][same])
-            vs.append(order[d:][same])
-    u = np.concatenate(us) if us else np.zeros(0, dtype=np.int64)
-    v = np.concatenate(vs) if vs else np.zeros(0, dtype=np.int64)
-    lo, hi = np.minimum(u, v).astype(np.int64), np.maximum(u, v).astype(np.int64)
-    pair = np.unique(lo * n + hi)
-    return pair // n, pair % n
-
-
 def cluster_ads(texts: Sequence[str], settings: ClusterSettings | None = None,
-                contacts: Sequence[Sequence[str]] | None = None) -> ClusterResult:
+                contacts: Sequence[Sequence[str]] | None = None, trace: bool = False
+                ) -> ClusterResult:
     """Cluster ``texts`` into templated / near-duplicate groups (see the module docstring).
 
     ``contacts`` (optional, one list of contact keys per ad, e.g. from
@@ -500,10 +398,10 @@ def cluster_ads(texts: Sequence[str], settings: ClusterSettings | None = None,
 
     t = time.perf_counter()
     k = s.lsh_neighbours
-    ci, cj = _lsh_candidates(sig, s.rows, s.seed + 3, k)
+    ci, cj = lsh_candidates(sig, s.rows, s.seed + 3, k)
     while ci.size < s.min_candidates_per_ad * n and k < s.max_lsh_neighbours:
         k += 1
-        ci, cj = _lsh_candidates(sig, s.rows, s.seed + 3, k)
+        ci, cj = lsh_candidates(sig, s.rows, s.seed + 3, k)
     timings["lsh"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -517,7 +415,7 @@ def cluster_ads(texts: Sequence[str], settings: ClusterSettings | None = None,
     if n_verified:
         indptr = np.searchsorted(doc_k, np.arange(n + 1))
         _, feat_rank = np.unique(feat_k, return_inverse=True)
-        exact = _exact_jaccard(indptr, feat_rank.astype(np.int64), ci[border], cj[border])
+        exact = exact_jaccard(indptr, feat_rank.astype(np.int64), ci[border], cj[border])
         accept[np.flatnonzero(border)[exact >= s.threshold]] = True
         est[border] = exact
     # local scaling: a link must also reach ``relative`` times the best similarity each of its
@@ -536,13 +434,14 @@ def cluster_ads(texts: Sequence[str], settings: ClusterSettings | None = None,
             ai, aj = ci[accept], cj[accept]
             weak = (est[accept] < s.contact_veto_below) & (sizes[ai] > 0) & (sizes[aj] > 0)
             if weak.any():
-                shared = _intersections(c_ptr, c_ids, ai[weak], aj[weak])
+                shared = intersections(c_ptr, c_ids, ai[weak], aj[weak])
                 veto = np.flatnonzero(accept)[np.flatnonzero(weak)[shared == 0]]
                 accept[veto] = False
                 n_vetoed = int(veto.size)
-        if s.contact_threshold < s.threshold and c_ids.size:
-            # ads naming the same (non-hub) contact point: linked when their texts are at least
-            # ``contact_threshold`` similar (exact Jaccard)
+        if s.contact_threshold > 0 and c_ids.size:
+            # ads naming the same (non-hub) contact point: linked when their whole texts
+            # (boilerplate included: an operator's stock phrases are boilerplate to the
+            # down-weighting, yet its own) are at least ``contact_threshold`` similar
             owner = np.repeat(np.arange(n), sizes)
             order = np.lexsort((owner, c_ids))
             cid, own = c_ids[order], owner[order]
@@ -553,9 +452,9 @@ def cluster_ads(texts: Sequence[str], settings: ClusterSettings | None = None,
             pu, pv = pk // n, pk % n
             pu, pv = pu[pu != pv], pv[pu != pv]
             if pu.size:
-                indptr = np.searchsorted(doc_k, np.arange(n + 1))
-                _, feat_rank = np.unique(feat_k, return_inverse=True)
-                sim = _exact_jaccard(indptr, feat_rank.astype(np.int64), pu, pv)
+                indptr = np.searchsorted(doc, np.arange(n + 1))
+                _, feat_rank = np.unique(feat, return_inverse=True)
+                sim = exact_jaccard(indptr, feat_rank.astype(np.int64), pu, pv)
                 ok = sim >= s.contact_threshold
                 n_contact = int(ok.sum())
                 ci = np.concatenate([ci, pu[ok]])
@@ -573,19 +472,29 @@ def cluster_ads(texts: Sequence[str], settings: ClusterSettings | None = None,
 
     t = time.perf_counter()
     roots = connected_components(n, ci[accept], cj[accept])
+    timings["components"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    refined = RefineStats()
+    if s.refine_rounds:
+        roots, refined = refine(n, doc, feat, roots, sig, ci, cj, s,
+                                (c_ptr, c_ids) if contacts is not None else None, trace)
+    timings["refine"] = time.perf_counter() - t
+    t = time.perf_counter()
     uniq, inverse, counts = np.unique(roots, return_inverse=True, return_counts=True)
     rank = np.empty(uniq.size, dtype=np.int64)
     rank[np.lexsort((uniq, -counts))] = np.arange(uniq.size)
     labels = rank[inverse]
-    timings["components"] = time.perf_counter() - t
+    timings["components"] += time.perf_counter() - t
     timings["total"] = time.perf_counter() - t0
-    log.info("clustered %d ads: %d candidates, %d verified, %d accepted, %d clusters",
-             n, ci.size, n_verified, int(accept.sum()), uniq.size)
+    log.info("clustered %d ads: %d candidates, %d verified, %d accepted, %d attached and %d "
+             "merged by profiles, %d clusters", n, ci.size, n_verified, int(accept.sum()),
+             refined.attached, refined.merged, uniq.size)
     return ClusterResult(labels=labels, n_candidates=int(ci.size), n_verified=n_verified,
                          n_accepted=int(accept.sum()), n_vetoed=n_vetoed,
                          n_unsupported=n_unsupported, boilerplate=boilerplate, timings=timings,
                          pair_i=ci[accept], pair_j=cj[accept], pair_sim=est[accept],
-                         lsh_neighbours=k)
+                         lsh_neighbours=k, refine=refined)
 
 
 # --------------------------------------------------------------------------- templates

@@ -1,0 +1,169 @@
+"""Vectorised set kernels of the detect stage: MinHash, LSH, set intersections, union-find.
+
+Contract: every function works on whole NumPy arrays at once (no Python loop per pair or per
+item; loops run over hash bands, chunks or pointer-jumping rounds only) and is deterministic
+for its arguments (seeds included). Sets are given in CSR form — ``indptr`` (one more entry
+than rows) and a flat array of integer item ranks, sorted within each row.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["connected_components", "exact_jaccard", "intersections", "lsh_candidates",
+           "lsh_join", "minhash_signatures", "splitmix64"]
+
+
+def splitmix64(x: np.ndarray) -> np.ndarray:
+    """The splitmix64 finaliser, element-wise on uint64 (wrapping arithmetic)."""
+    z = x.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def minhash_signatures(doc: np.ndarray, feat: np.ndarray, n_docs: int, num_perm: int,
+                       seed: int, chunk_nnz: int = 100_000) -> np.ndarray:
+    """MinHash signatures, shape ``(n_docs, num_perm)``, dtype uint32.
+
+    ``doc`` must be sorted and every doc must hold at least one feature. Hash ``k`` of feature
+    ``x`` is the high 32 bits of ``a_k * splitmix64(x) + b_k`` (mod 2⁶⁴, ``a_k`` odd); the
+    signature is the per-doc minimum, computed with ``np.minimum.reduceat`` over chunks of docs.
+    """
+    rng = np.random.default_rng(seed)
+    a = rng.integers(1, 2**63, size=num_perm, dtype=np.uint64) | np.uint64(1)
+    b = rng.integers(0, 2**63, size=num_perm, dtype=np.uint64)
+    h = splitmix64(feat)
+    starts = np.searchsorted(doc, np.arange(n_docs))
+    if n_docs and (np.diff(np.append(starts, doc.size)) == 0).any():
+        raise ValueError("every document needs at least one feature")
+    sig = np.empty((n_docs, num_perm), dtype=np.uint32)
+    d0 = 0
+    while d0 < n_docs:
+        # take docs until about chunk_nnz features
+        end_pos = min(doc.size, starts[d0] + chunk_nnz)
+        d1 = max(d0 + 1, int(np.searchsorted(starts, end_pos, side="left")))
+        d1 = min(d1, n_docs)
+        lo = starts[d0]
+        hi = starts[d1] if d1 < n_docs else doc.size
+        with np.errstate(over="ignore"):
+            hv = h[lo:hi, None] * a[None, :]
+            hv += b[None, :]
+            hv >>= np.uint64(32)
+        sig[d0:d1] = np.minimum.reduceat(hv, starts[d0:d1] - lo, axis=0).astype(np.uint32)
+        d0 = d1
+    return sig
+
+
+def connected_components(n: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Vectorised union-find: the root (smallest member index) of each of ``n`` nodes.
+
+    Each round hooks the larger root of every edge onto the smaller one (``np.minimum.at``) and
+    compresses paths by pointer jumping until every node points at its root.
+    """
+    parent = np.arange(n, dtype=np.int64)
+    u = np.asarray(u, dtype=np.int64)
+    v = np.asarray(v, dtype=np.int64)
+    while u.size:
+        pu, pv = parent[u], parent[v]
+        differ = pu != pv
+        if not differ.any():
+            break
+        pu, pv = pu[differ], pv[differ]
+        u, v = u[differ], v[differ]
+        np.minimum.at(parent, np.maximum(pu, pv), np.minimum(pu, pv))
+        while True:
+            jumped = parent[parent]
+            if np.array_equal(jumped, parent):
+                break
+            parent = jumped
+    return parent
+
+
+def _ragged(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of all entries of ``rows`` in a CSR layout, and the row-number of each."""
+    lens = indptr[rows + 1] - indptr[rows]
+    total = int(lens.sum())
+    owner = np.repeat(np.arange(rows.size), lens)
+    offsets = np.cumsum(lens) - lens
+    pos = np.arange(total) - np.repeat(offsets, lens) + np.repeat(indptr[rows], lens)
+    return pos, owner
+
+
+def intersections(indptr: np.ndarray, rank: np.ndarray, i: np.ndarray, j: np.ndarray,
+                   chunk: int = 20_000) -> np.ndarray:
+    """Sizes of the intersections of the CSR sets of rows ``i[k]`` and ``j[k]`` (vectorised:
+    the items of both sides, keyed by pair, are sorted once and equal neighbours counted)."""
+    out = np.zeros(i.size, dtype=np.float64)
+    n_feat = int(rank.max(initial=0)) + 1
+    for s in range(0, i.size, chunk):
+        ii, jj = i[s:s + chunk], j[s:s + chunk]
+        pi, oi = _ragged(indptr, ii)
+        pj, oj = _ragged(indptr, jj)
+        keys = np.concatenate([oi * n_feat + rank[pi], oj * n_feat + rank[pj]])
+        keys.sort()
+        dup = keys[1:][keys[1:] == keys[:-1]] // n_feat
+        out[s:s + chunk] = np.bincount(dup, minlength=ii.size)
+    return out
+
+
+def exact_jaccard(indptr: np.ndarray, rank: np.ndarray, i: np.ndarray, j: np.ndarray
+                   ) -> np.ndarray:
+    """Exact Jaccard similarity of the CSR sets of rows ``i[k]`` and ``j[k]``."""
+    sizes = np.diff(indptr)
+    inter = intersections(indptr, rank, i, j)
+    union = sizes[i] + sizes[j] - inter
+    return np.where(union > 0, inter / np.maximum(union, 1), 0.0)
+
+
+def lsh_candidates(sig: np.ndarray, r: int, seed: int, neighbours: int = 1
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct pairs ``(i < j)`` of rows of ``sig`` sharing a bucket in a band of ``r``
+    hashes: in each band, every row meets the next ``neighbours`` rows of its bucket in a
+    per-band random order (about ``neighbours × m`` pairs for a bucket of ``m``, not ``m²``)."""
+    n, k = sig.shape
+    bands = k // r
+    rng = np.random.default_rng(seed)
+    us: list[np.ndarray] = []
+    vs: list[np.ndarray] = []
+    mult = splitmix64(np.arange(1, r + 1, dtype=np.uint64))
+    for band in range(bands):
+        block = sig[:, band * r:(band + 1) * r].astype(np.uint64)
+        with np.errstate(over="ignore"):
+            key = splitmix64((block * mult[None, :]).sum(axis=1) + np.uint64(band))
+        order = np.lexsort((rng.random(n), key))
+        ks = key[order]
+        for d in range(1, neighbours + 1):
+            same = ks[d:] == ks[:-d]
+            us.append(order[:-d][same])
+            vs.append(order[d:][same])
+    u = np.concatenate(us) if us else np.zeros(0, dtype=np.int64)
+    v = np.concatenate(vs) if vs else np.zeros(0, dtype=np.int64)
+    lo, hi = np.minimum(u, v).astype(np.int64), np.maximum(u, v).astype(np.int64)
+    pair = np.unique(lo * n + hi)
+    return pair // n, pair % n
+
+
+def lsh_join(sig_a: np.ndarray, sig_b: np.ndarray, rows: int, per_band: int, seed: int
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (row of ``sig_a``, row of ``sig_b``) sharing an LSH bucket: in every band of
+    ``rows`` hashes, each row of ``sig_a`` meets up to ``per_band`` rows of ``sig_b`` of its
+    bucket (a per-band random choice)."""
+    rng = np.random.default_rng(seed)
+    mult = splitmix64(np.arange(1, rows + 1, dtype=np.uint64))
+    us: list[np.ndarray] = []
+    vs: list[np.ndarray] = []
+    for band in range(sig_a.shape[1] // rows):
+        cols = slice(band * rows, (band + 1) * rows)
+        with np.errstate(over="ignore"):
+            ka = splitmix64((sig_a[:, cols].astype(np.uint64) * mult).sum(axis=1))
+            kb = splitmix64((sig_b[:, cols].astype(np.uint64) * mult).sum(axis=1))
+        order = np.lexsort((rng.random(kb.size), kb))
+        kb = kb[order]
+        lo = np.searchsorted(kb, ka, side="left")
+        take = np.minimum(np.searchsorted(kb, ka, side="right") - lo, per_band)
+        owner = np.repeat(np.arange(ka.size), take)
+        pos = np.arange(int(take.sum())) - np.repeat(np.cumsum(take) - take, take)
+        us.append(owner)
+        vs.append(order[np.repeat(lo, take) + pos])
+    return np.concatenate(us), np.concatenate(vs)
