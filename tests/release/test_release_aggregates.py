@@ -1,5 +1,6 @@
-"""k-aggregates: primary suppression, complementary suppression against differencing attacks,
-rounding, the aggregates.csv round trip."""
+"""k-aggregates, the suppression method: primary suppression, complementary suppression against
+differencing attacks, rounding, the aggregates.csv round trip (the interval method, the default:
+test_release_intervals.py)."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ def test_no_small_cell_can_be_recomputed(seed: int, length: int) -> None:
     the total, by chained single-unknown equations and by exact linear algebra. It must not
     recover any count under k (a complement, >= k, may be recovered: that discloses nothing)."""
     t = random_table(seed, n=250)
-    rel = release_aggregates(t, k=5, length=length)
+    rel = release_aggregates(t, k=5, length=length, method="suppress")
     sy = rel.suppression.system
     suppressed = rel.suppression.primary
     if length >= 2:
@@ -59,7 +60,7 @@ def test_attack_breaks_primary_only_suppression() -> None:
     known0 = ~sy.cell_missing & ~primary
     known, _ = propagation_attack(sy, known0)
     assert np.any(known & primary)
-    rel = release_aggregates(t, k=5, length=2)
+    rel = release_aggregates(t, k=5, length=2, method="suppress")
     sup = rel.suppression
     known, _ = propagation_attack(sup.system, sup.released)
     assert not np.any(known & sup.primary)
@@ -70,7 +71,7 @@ def test_attack_breaks_primary_only_suppression() -> None:
 def test_nothing_below_k_and_released_counts_exact(seed: int) -> None:
     t = random_table(seed, n=400)
     k = 6
-    rel = release_aggregates(t, k=k, length=3)
+    rel = release_aggregates(t, k=k, length=3, method="suppress")
     truth = CombinationCounts.of(t, 3)
     for s, (keys, counts) in rel.counts.tables.items():
         assert np.all(counts >= k)
@@ -94,7 +95,7 @@ def test_rounding() -> None:
 
 def test_csv_round_trip(tmp_path) -> None:
     t = random_table(2, n=300)
-    rel = release_aggregates(t, k=5, length=2)
+    rel = release_aggregates(t, k=5, length=2, method="suppress")
     path = write_aggregates(rel, tmp_path / "aggregates.csv")
     tbl = aggregates_arrow(rel)
     assert tbl.num_rows == rel.counts.n_combinations() + 1  # + the total
@@ -107,7 +108,7 @@ def test_csv_round_trip(tmp_path) -> None:
 
 def test_missing_is_not_a_value() -> None:
     t = from_columns({"a": ["x"] * 20 + [""] * 20, "b": ["p"] * 40})
-    rel = release_aggregates(t, k=5, length=2)
+    rel = release_aggregates(t, k=5, length=2, method="suppress")
     tbl = aggregates_arrow(rel).to_pylist()
     assert {"a": "x", "b": "p", "length": 2, "count": 20} in tbl
     assert all(r["length"] == sum(1 for c in ("a", "b") if r[c]) for r in tbl)

@@ -98,6 +98,7 @@ class IntervalAudit:
     narrowest: int
     deferred: int = 0
     earlier_releases: int = 0
+    withheld: int = 0
 
     def summary(self) -> dict[str, int | str | None]:
         return {"method": "intervals", "interval_min_width": self.min_width,
@@ -107,6 +108,7 @@ class IntervalAudit:
                 "small_cells_shown_nonempty": self.shown_nonempty,
                 "small_cells_narrowest_interval": self.narrowest,
                 "deferred_by_earlier_releases": self.deferred,
+                "withheld_last_resort": self.withheld,
                 "earlier_releases_audited": self.earlier_releases}
 
 
@@ -164,6 +166,11 @@ def release_aggregates(table: CategoricalTable, k: int = 11, length: int = 3, *,
                                 f"{', '.join(ROUNDING_MODES)}")
     base = int(rounding_base or k)
     if method == "intervals":
+        if k < 3:
+            raise ReleaseUsageError(
+                "the interval method needs k >= 3 (with k = 2 a released count of 2 whose two "
+                "children are unreleased shows each child to hold exactly 1 person); use "
+                "method 'suppress' or a larger k")
         if rounding != "none" or not complementary:
             raise ReleaseUsageError("--rounding and primary-only suppression apply to the "
                                     "suppression method; the interval method always rounds to "
@@ -226,15 +233,17 @@ def _release_intervals(table: CategoricalTable, k: int, length: int, base: int, 
         prot = protect(eqs, a_lo, a_hi, released, small | deferred, k, base,
                        min_width=min_width, existence=existence,
                        extra_check=None if diff is None else diff.widenings)
+        n_deferred = int(deferred.sum())
+        deferred |= prot.withheld
+        released &= ~prot.withheld
         lo = np.where(released, prot.lo, 0)
         hi = np.where(released, prot.hi, 0)
         b = prot.bounds
-        hidden = small | deferred
         report = IntervalAudit(
             min_width, existence, prot.rounds, prot.widened, int(small.sum()),
             int(shown_nonempty(b, small).sum()),
-            int((b.hi - b.lo)[hidden].min()) if hidden.any() else k - 1,
-            int(deferred.sum()), len(earlier))
+            int((b.hi - b.lo)[small].min()) if small.any() else k - 1,
+            n_deferred, len(earlier), int(prot.withheld.sum()))
     point = np.zeros(sy.n_cells, np.int64)
     point[released] = representative(lo[released], hi[released])
     tables: dict[Subset, tuple[np.ndarray, np.ndarray]] = {}

@@ -200,8 +200,9 @@ def widen_target(eqs: Equations, b: Bounds, cell: int, end0: str, widenable_lo: 
 
 @dataclass
 class Protection:
-    """Outcome of :func:`protect`: the widened intervals, the attacker's final bounds, and the
-    protected cells still shown non-empty because no widening can hide them (``inherent``)."""
+    """Outcome of :func:`protect`: the widened intervals, the attacker's final bounds, the
+    protected cells still shown non-empty because no widening can hide them (``inherent``), and
+    the released cells withheld as a last resort (``withheld``)."""
 
     lo: np.ndarray
     hi: np.ndarray
@@ -209,6 +210,7 @@ class Protection:
     rounds: int
     widened: int
     inherent: np.ndarray
+    withheld: np.ndarray
 
 
 def exposed(b: Bounds, protected: np.ndarray, min_width: int = 1) -> np.ndarray:
@@ -223,33 +225,67 @@ def shown_nonempty(b: Bounds, protected: np.ndarray) -> np.ndarray:
     return protected & (b.lo >= 1)
 
 
+def _withhold_target(eqs: Equations, cell: int, released: np.ndarray) -> int | None:
+    """The released cell nearest to ``cell`` through the equations (smallest count first)."""
+    sy = eqs.system
+    seen = {cell}
+    frontier = [cell]
+    while frontier:
+        cands: set[int] = set()
+        nxt: list[int] = []
+        for c in frontier:
+            for e in sy.equations_of(c).tolist():
+                for m in sy.members(e).tolist():
+                    if m in seen:
+                        continue
+                    seen.add(m)
+                    if released[m]:
+                        cands.add(m)
+                    nxt.append(m)
+        if cands:
+            return min(cands, key=lambda m: (int(sy.cell_count[m]), m))
+        frontier = nxt
+    return None
+
+
 def protect(eqs: Equations, lo: np.ndarray, hi: np.ndarray, released: np.ndarray,
             protected: np.ndarray, k: int, base: int, *, min_width: int = 1,
             existence: bool = True, max_rounds: int = 500,
-            extra_check: Callable[[np.ndarray, np.ndarray], set[tuple[int, str]]] | None = None,
-            ) -> Protection:
+            extra_check: Callable[[np.ndarray, np.ndarray, np.ndarray], set[tuple[int, str]]]
+            | None = None) -> Protection:
     """Widen released intervals until every protected cell keeps at least ``min_width + 1``
     possible values and (``existence``) until no protected cell is shown non-empty where a
     widening can prevent it.
 
+    When no widening can keep a protected cell wide enough (tiny tables, where the structural
+    zeros granted to the attacker determine almost everything), the nearest released cell is
+    *withheld* as a last resort: it is shown like an absent one (the attacker's ``[0, k - 1]``
+    is then wrong for it, which can only make the audit's bounds tighter than a real
+    attacker's, and a contradiction it causes is fixed like an exposure).
+
     :param lo, hi: the given intervals (released cells: published; others: what the attacker
         knows of them); not modified.
-    :param released: cells whose interval may be widened (a low end never below ``k``).
-    :param extra_check: optional ``f(lo, hi) -> {(cell, end)}`` of further widenings needed
-        (used by the successive-release audit); the loop ends when it returns nothing too.
-    :raises ReleaseError: if the value rule cannot be met.
+    :param released: cells whose interval may be widened (a low end never below ``k``); not
+        modified (see :attr:`Protection.withheld`).
+    :param extra_check: optional ``f(lo, hi, released) -> {(cell, end)}`` of further
+        widenings needed (used by the successive-release audit); the loop ends when it returns
+        nothing too.
+    :raises ReleaseError: if the rules cannot be met.
     """
     lo = np.asarray(lo, np.int64).copy()
     hi = np.asarray(hi, np.int64).copy()
+    released = released.copy()
+    protected = protected.copy()
     weight = eqs.system.cell_count.astype(float)
     widened = np.zeros(len(lo), bool)
+    withheld = np.zeros(len(lo), bool)
     inherent = np.zeros(len(lo), bool)
     for rnd in range(1, max_rounds + 1):
         b = propagate(eqs, lo, hi)
         can_lo = released & (lo > k)
         can_hi = released.copy()
         todo: set[tuple[int, str]] = set()
-        stuck = 0
+        stuck: list[int] = []
         for c in np.flatnonzero(exposed(b, protected, min_width)).tolist():
             t = None
             if b.lo[c] >= 1:
@@ -257,28 +293,37 @@ def protect(eqs: Equations, lo: np.ndarray, hi: np.ndarray, released: np.ndarray
             if t is None:
                 t = widen_target(eqs, b, c, "hi", can_lo, can_hi, weight)
             if t is None:
-                stuck += 1
+                stuck.append(c)
             else:
                 todo.add(t)
-        if stuck:
-            raise ReleaseError(f"interval audit: {stuck} small cells can be narrowed to fewer "
-                               f"than {min_width + 1} values and no released interval can be "
-                               "widened to prevent it; lower --length or raise --rounding-base")
+        if stuck and not todo:
+            drop = {w for w in (_withhold_target(eqs, c, released) for c in stuck)
+                    if w is not None}
+            if not drop:
+                raise ReleaseError(f"interval audit: {len(stuck)} small cells can be narrowed "
+                                   f"to fewer than {min_width + 1} values and nothing released "
+                                   "can be widened or withheld to prevent it")
+            idx = np.fromiter(drop, np.int64)
+            released[idx] = False
+            protected[idx] = True
+            withheld[idx] = True
+            lo[idx], hi[idx] = 0, k - 1
+            continue
         inherent[:] = False
         if existence:
-            for c in np.flatnonzero(shown_nonempty(b, protected)).tolist():
+            for c in np.flatnonzero(shown_nonempty(b, protected & ~withheld)).tolist():
                 t = widen_target(eqs, b, c, "lo", can_lo, can_hi, weight)
                 if t is None:
                     inherent[c] = True
                 else:
                     todo.add(t)
         if extra_check is not None:
-            todo |= set(extra_check(lo, hi))
+            todo |= {t for t in extra_check(lo, hi, released) if released[t[0]]}
         if not todo:
-            log.info("interval audit: settled after %d rounds, %d intervals widened, %d small "
-                     "cells shown non-empty by their released parents", rnd,
-                     int(widened.sum()), int(inherent.sum()))
-            return Protection(lo, hi, b, rnd, int(widened.sum()), inherent)
+            log.info("interval audit: settled after %d rounds, %d intervals widened, %d "
+                     "withheld, %d small cells shown non-empty by their released parents", rnd,
+                     int(widened.sum()), int(withheld.sum()), int(inherent.sum()))
+            return Protection(lo, hi, b, rnd, int(widened.sum()), inherent, withheld)
         for c, end in todo:
             if end == "lo":
                 lo[c] = max(k, lo[c] - base)

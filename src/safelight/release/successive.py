@@ -189,11 +189,13 @@ class DifferenceAudit:
         """The cells the new release publishes (after deferral); only those are widened."""
         self.released = released
 
-    def widenings(self, lo: np.ndarray, hi: np.ndarray) -> set[tuple[int, str]]:
-        """Widenings of the new release needed so that no difference against an earlier
-        release shows a small group of added records (empty when none is)."""
+    def widenings(self, lo: np.ndarray, hi: np.ndarray,
+                  released: np.ndarray | None = None) -> set[tuple[int, str]]:
+        """Widenings of the new release (attacker intervals ``lo``, ``hi``; ``released``
+        cells) needed so that no difference against an earlier release shows a small group of
+        added records (empty when none is)."""
         self.rounds += 1
-        released = self.released
+        released = self.released if released is None else released
         todo: set[tuple[int, str]] = set()
         weight = self.count.astype(float)
         exposed_total = 0
