@@ -1,0 +1,182 @@
+"""Successive k-aggregates of a growing table: the differencing attack between two releases a
+few rows apart, and the ledger that blocks it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers_release import random_table
+
+from safelight.release.aggregates import release_aggregates
+from safelight.release.combos import CombinationCounts, decode_keys
+from safelight.release.intervals import Equations, propagate
+from safelight.release.ledger import Ledger
+from safelight.release.successive import (
+    DifferencingError,
+    PublishedIntervals,
+    difference_bounds,
+    published_intervals,
+)
+from safelight.release.suppression import build_system
+from safelight.release.table import CategoricalTable, from_columns
+
+K, LENGTH = 5, 2
+
+
+def grow(t: CategoricalTable, rows: list[list[str]]) -> CategoricalTable:
+    """``t`` with ``rows`` appended (the table of the next release)."""
+    cols = {c: t.decode_column(j) + [r[j] for r in rows] for j, c in enumerate(t.columns)}
+    return from_columns(cols)
+
+
+def combos_and_truth(old: CategoricalTable, new: CategoricalTable) -> dict:
+    """Every combination of ``new`` (by names and values) -> (count before, count after)."""
+    out = {}
+    before = CombinationCounts.of(old, LENGTH)
+    after = CombinationCounts.of(new, LENGTH)
+    idx_old = [{v: i + 1 for i, v in enumerate(vals)} for vals in old.values]
+    for s, (keys, counts) in after.tables.items():
+        for codes, n in zip(decode_keys(keys, new.radix, s), counts.tolist(), strict=True):
+            combo = tuple(sorted((new.columns[j], new.values[j][c - 1])
+                                 for j, c in zip(s, codes, strict=True)))
+            old_codes = [idx_old[j].get(new.values[j][c - 1], 0)
+                         for j, c in zip(s, codes, strict=True)]
+            n_old = 0
+            if all(old_codes):
+                key = int(np.array(old_codes) @ np.concatenate(
+                    ([1], np.cumprod(old.radix[list(s)])[:-1])))
+                n_old = int(before.lookup(s, np.array([key]))[0])
+            out[combo] = (n_old, int(n))
+    return out
+
+
+def exposed_by_pair(new: PublishedIntervals, old: PublishedIntervals, truth: dict) -> list:
+    """The attack: combinations whose difference bounds show >= 1 added record while fewer
+    than k added records hold them."""
+    bounds = difference_bounds(new, old, list(truth))
+    return [c for c, (lo, _) in bounds.items() if lo >= 1 and 0 < truth[c][1] - truth[c][0] < K]
+
+
+def exposed_by_chained_pair(new_table, new: PublishedIntervals, old: PublishedIntervals,
+                            truth: dict) -> list:
+    """The same attack chained through the margins of the added rows (bounds propagation)."""
+    sy = build_system(new_table, LENGTH)
+    n = sy.n_cells
+    lo2, hi2 = np.zeros(n, np.int64), np.zeros(n, np.int64)
+    lo1, hi1 = np.zeros(n, np.int64), np.zeros(n, np.int64)
+    cap = 10 * new_table.n_rows
+    names = []
+    for c in range(n):
+        if c == 0:
+            combo = ()
+        elif sy.cell_missing[c]:
+            names.append(None)
+            lo2[c], hi2[c], lo1[c], hi1[c] = 0, cap, 0, cap
+            continue
+        else:
+            s = sy.subsets[sy.cell_subset[c]]
+            codes = decode_keys(sy.cell_key[c:c + 1], new_table.radix, s)[0]
+            combo = tuple(sorted((new_table.columns[j], new_table.values[j][x - 1])
+                                 for j, x in zip(s, codes, strict=True)))
+        names.append(combo)
+        lo2[c], hi2[c] = new.cells.get(combo, (0, new.k - 1))
+        lo1[c], hi1[c] = old.cells.get(combo, (0, old.k - 1))
+    b = propagate(Equations(sy), np.maximum(lo2 - hi1, 0), np.maximum(hi2 - lo1, 0))
+    return [names[c] for c in range(1, n) if names[c] is not None and b.lo[c] >= 1
+            and 0 < truth[names[c]][1] - truth[names[c]][0] < K]
+
+
+def _top_of_grid_row(t: CategoricalTable, rel) -> list[str]:
+    """A row of ``t`` whose 1-way value sits at the top of its published interval, so one more
+    such row moves it to the next interval."""
+    for s, (lo, hi) in rel.intervals.items():
+        keys = rel.counts.tables[s][0]
+        truth = CombinationCounts.of(t, 1).lookup(s, keys)
+        at_top = np.flatnonzero((truth == hi) & (hi - lo == K - 1))
+        if len(at_top):
+            code = decode_keys(keys[at_top[:1]], t.radix, s)[0][0]
+            row = int(np.flatnonzero(t.codes[:, s[0]] == code)[0])
+            return [t.decode_column(j)[row] for j in range(t.n_columns)]
+    raise AssertionError("no value at the top of its interval")
+
+
+def test_two_releases_a_few_rows_apart_attack_blocked_by_the_ledger(hub) -> None:
+    """Release, add 3 rows, release again. Without the ledger, subtracting the two releases
+    shows that some of the 3 newcomers hold a combination (fewer than k of them do); with the
+    ledger's record of the first release, the second is widened so that no difference does."""
+    ledger = Ledger(hub)
+    t1 = random_table(4, n=500)
+    r1 = release_aggregates(t1, K, LENGTH)
+    ledger.record_aggregates("hub:cases", r1, {"columns": list(t1.columns)},
+                             rows_in=t1.n_rows)
+    row = _top_of_grid_row(t1, r1)
+    t2 = grow(t1, [row, row, row])
+    truth = combos_and_truth(t1, t2)
+    p1 = published_intervals(r1)
+
+    naive = published_intervals(release_aggregates(t2, K, LENGTH))
+    leaks = exposed_by_pair(naive, p1, truth)
+    assert leaks  # the attack works on releases made without the ledger
+
+    earlier = ledger.published("hub:cases")
+    assert len(earlier) == 1 and earlier[0].cells == p1.cells
+    r2 = release_aggregates(t2, K, LENGTH, earlier=earlier)
+    p2 = published_intervals(r2)
+    assert exposed_by_pair(p2, p1, truth) == []
+    assert exposed_by_chained_pair(t2, p2, p1, truth) == []
+    assert r2.audit.earlier_releases == 1 and r2.audit.widened > 0
+    # still an accurate release: every combination >= k is published, within its interval
+    assert set(p2.cells) == set(naive.cells)
+    for combo, (lo, hi) in p2.cells.items():
+        if combo:
+            assert lo <= truth[combo][1] <= hi
+    ledger.record_aggregates("hub:cases", r2, rows_in=t2.n_rows)
+    assert [len(p.cells) for p in ledger.published("hub:cases")] == [len(p1.cells),
+                                                                      len(p2.cells)]
+
+
+def _crossing_tables() -> tuple[CategoricalTable, CategoricalTable, list[str]]:
+    base = [["a", "p"]] * 30 + [["b", "p"]] * 20 + [["b", "q"]] * (K - 1) + [["a", "q"]] * 12
+    t1 = from_columns({"x": [r[0] for r in base], "y": [r[1] for r in base]})
+    return t1, grow(t1, [["b", "q"]]), ["b", "q"]
+
+
+def test_a_combination_crossing_k_is_deferred_until_k_newcomers_hold_it() -> None:
+    t1, t2, row = _crossing_tables()
+    combo = (("x", "b"), ("y", "q"))
+    r1 = release_aggregates(t1, K, LENGTH)
+    p1 = published_intervals(r1)
+    assert combo not in p1.cells  # K - 1 people: hidden
+    truth = combos_and_truth(t1, t2)
+    naive = published_intervals(release_aggregates(t2, K, LENGTH))
+    assert combo in naive.cells and combo in exposed_by_pair(naive, p1, truth)
+    r2 = release_aggregates(t2, K, LENGTH, earlier=[p1])
+    p2 = published_intervals(r2)
+    assert combo not in p2.cells and combo in p2.held  # deferred, the ledger keeps a bound
+    assert r2.audit.deferred >= 1 and exposed_by_pair(p2, p1, truth) == []
+    # once k more people hold it than the earlier releases allowed, it is published
+    t3 = grow(t2, [row] * (2 * K + 5))
+    r3 = release_aggregates(t3, K, LENGTH, earlier=[p1, p2])
+    p3 = published_intervals(r3)
+    assert combo in p3.cells and combo not in p3.held
+    truth3 = combos_and_truth(t2, t3)
+    assert exposed_by_pair(p3, p2, truth3) == []
+
+
+def test_refuse_mode_raises() -> None:
+    t1, t2, _ = _crossing_tables()
+    p1 = published_intervals(release_aggregates(t1, K, LENGTH))
+    with pytest.raises(DifferencingError, match="earlier release"):
+        release_aggregates(t2, K, LENGTH, earlier=[p1], on_difference="refuse")
+    # nothing to refuse when nothing changed
+    same = release_aggregates(t1, K, LENGTH, earlier=[p1], on_difference="refuse")
+    assert published_intervals(same).cells.keys() == p1.cells.keys()
+
+
+def test_published_intervals_json_round_trip() -> None:
+    t1, t2, _ = _crossing_tables()
+    p1 = published_intervals(release_aggregates(t1, K, LENGTH))
+    p2 = published_intervals(release_aggregates(t2, K, LENGTH, earlier=[p1]))
+    back = PublishedIntervals.from_json(p2.to_json())
+    assert back.cells == p2.cells and back.held == p2.held and back.k == K
+    assert back.columns == ("x", "y") and back.length == LENGTH
