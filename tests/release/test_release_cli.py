@@ -108,7 +108,9 @@ def test_dp_commands_charge_the_ledger_and_refuse_over_budget(tmp_path, hub) -> 
     h = open_hub(hub_path)
     try:
         spent = Ledger(h).spent("t")
-        assert spent.releases == 2 and 2.99 <= spent.epsilon <= 3.0
+        # OpenDP's map of each release, summed; the integer threshold of the row histogram
+        # makes the map step, so a release may spend up to ~1% under its epsilon
+        assert spent.releases == 2 and 2.95 <= spent.epsilon <= 3.0
     finally:
         h.close()
 

@@ -320,8 +320,9 @@ def _dp_params(meas) -> dict:
 @_k
 @_floor
 @click.option("--length", default=None, type=click.IntRange(1, 4),
-              help="Longest combination constrained in the rows (default 3; 1- and 2-way "
-                   "marginals are measured, longer combinations estimated from them).")
+              help="Longest combination constrained in the rows (default 3, 2 below "
+                   "epsilon 2; 1- and 2-way marginals are measured, longer combinations "
+                   "estimated from them).")
 @_out
 @click.option("--seed", default=0, show_default=True, type=int,
               help="Seed of the sampler (the privacy noise is OpenDP's, never seeded).")
@@ -364,9 +365,9 @@ def _dp_synthetic(table: Path, epsilon: float, delta: float, k: int, no_floor: b
     syn, report, meas = synthesize_dp(data, epsilon, delta, floor, length,
                                       iterations=iterations, seed=seed)
     write_csv(syn, out / "synthetic.csv")
-    from safelight.release.dp_synthetic import SYNTHESIS_LENGTH
+    from safelight.release.dp_synthetic import synthesis_length
 
-    length = length or SYNTHESIS_LENGTH
+    length = length or synthesis_length(epsilon)
     settings = ReleaseSettings("dp-synthetic", k, length, file_source(table), {
         "columns": list(data.columns), "rows": data.n_rows, "synthetic_rows": syn.n_rows,
         "epsilon": meas.epsilon, "delta": meas.delta, "k_floor": floor, "seed": seed,

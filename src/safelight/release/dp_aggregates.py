@@ -68,6 +68,11 @@ FALSE_CELLS = 0.1
 #: Residual threshold (s.d.) for cells that released row patterns show to exist, and for the
 #: residual margins that longer combinations are fitted to.
 FIT_SD = 1.0
+#: Fitted residual (s.d. of the marginal noise) a longer combination that no released row
+#: pattern shows needs: on ``bench_ctdc10.csv`` at ε = 4, 1 s.d. loses 16% of the common
+#: combinations and leaks ~70 (2% of records), the marginals' own threshold (~4 s.d.) 20% and
+#: ~10, 2 s.d. 18% and ~20 (0.7% of records).
+FITTED_SD = 2.0
 #: Iterations of proportional fitting, and the largest table fitted (larger: ``h`` only).
 IPF_ITERATIONS = 20
 MAX_FIT_CELLS = 4_000_000
@@ -112,9 +117,27 @@ def fit_table(shape: tuple[int, ...], margins: dict[tuple[int, ...], np.ndarray]
     return x
 
 
+def _parts_present(present: dict[Subset, np.ndarray], s: Subset,
+                   shape: tuple[int, ...]) -> np.ndarray:
+    """Per dense cell of ``s``: are all its (len - 1)-way sub-combinations estimated present?"""
+    n = len(s)
+    idx = np.arange(int(np.prod(shape)))
+    parts = np.ones(len(idx), bool)
+    if n < 2:
+        return parts
+    stride = np.concatenate(([1], np.cumprod(shape)[:-1]))
+    axis_code = [(idx // stride[a]) % shape[a] for a in range(n)]
+    for i in range(n):
+        rest = [a for a in range(n) if a != i]
+        sub_stride = np.concatenate(([1], np.cumprod([shape[a] for a in rest])[:-1]))
+        sub_idx = sum(axis_code[a] * st for a, st in zip(rest, sub_stride, strict=True))
+        parts &= present[s[:i] + s[i + 1:]][sub_idx]
+    return parts
+
+
 def estimate(meas: Measurements, length: int | None = None, *,
              residual_sd: float = RESIDUAL_SD, false_cells: float = FALSE_CELLS,
-             fit_sd: float = FIT_SD) -> Estimate:
+             fit_sd: float = FIT_SD, fitted_sd: float = FITTED_SD) -> Estimate:
     """Estimate every combination of up to ``length`` values (default: the measured length)
     from the row histogram and the marginals (see the module docstring)."""
     like = meas.like
@@ -139,8 +162,9 @@ def estimate(meas: Measurements, length: int | None = None, *,
         keys = cell_keys(radix, s)
         h, n_pat = _implied(meas, s, keys)
         resid = np.where(np.isnan(y), 0.0, y - h)  # a sparse cell not released: no residual
-        lenient = np.where(resid > fit_sd * sigma, resid, 0.0)
-        strict = resid > a_of(len(keys)) * sigma
+        parts = _parts_present(present, s, tuple(int(x) for x in sizes[list(s)]))
+        lenient = np.where((resid > fit_sd * sigma) & parts, resid, 0.0)
+        strict = (resid > a_of(int(parts.sum())) * sigma) & parts
         est = np.where(h > 0, h + lenient, np.where(strict, resid, 0.0))
         sd = np.where((lenient > 0) | strict, sigma, np.sqrt(n_pat) * max(meas.sigma_rows, 1e-9))
         keep(s, keys, est, sd)
@@ -158,16 +182,8 @@ def estimate(meas: Measurements, length: int | None = None, *,
                                       for i, sub in enumerate(subs)}).ravel(order="F")
                 fit[s] = x.reshape(shape, order="F")
             # a cell no row pattern shows needs a clear residual and all its parts present
-            parts = np.ones(len(keys), bool)
-            idx = np.arange(len(keys))
-            stride = np.concatenate(([1], np.cumprod(shape)[:-1]))
-            axis_code = [(idx // stride[a]) % shape[a] for a in range(n)]
-            for i, sub in enumerate(subs):
-                rest = [a for a in range(n) if a != i]
-                sub_stride = np.concatenate(([1], np.cumprod([shape[a] for a in rest])[:-1]))
-                sub_idx = sum(axis_code[a] * st for a, st in zip(rest, sub_stride, strict=True))
-                parts &= present[sub][sub_idx]
-            strict = (x > a_of(len(keys)) * sigma) & parts
+            parts = _parts_present(present, s, shape)
+            strict = (x > fitted_sd * sigma) & parts
             est = np.where(h > 0, h + x, np.where(strict, x, 0.0))
             keep(s, keys, est, np.full(len(keys), sigma))
     return Estimate(like, out, meas.total)

@@ -219,9 +219,9 @@ def _run(method: str, data: CategoricalTable, target: Path, k: int, length: int 
         params = {"noisy_total": rel.total, "released_combinations":
                   rel.counts.n_combinations()}
     else:
-        from safelight.release.dp_synthetic import SYNTHESIS_LENGTH, synthesize_dp
+        from safelight.release.dp_synthetic import synthesis_length, synthesize_dp
 
-        length = length or SYNTHESIS_LENGTH
+        length = length or synthesis_length(epsilon)
         syn, _, meas = synthesize_dp(public, epsilon, delta, k_floor, length, seed=seed)
         write_csv(syn, target)
         ev_len = max(length, 3)
