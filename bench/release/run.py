@@ -165,7 +165,10 @@ def run_one(method: str, table_path: Path, fast: bool, million: bool = False) ->
         syn, _, meas = synthesize_dp(pub, eps, DELTA, K, iterations=3 if fast else 8)
         rows = _back(syn, t)
         released = counts_of_rows(rows, EVAL_LENGTH)
-        extra.update(epsilon=round(meas.epsilon, 4), delta=meas.delta, length=meas.length)
+        from safelight.release.dp_synthetic import synthesis_length
+
+        extra.update(epsilon=round(meas.epsilon, 4), delta=meas.delta,
+                     length=synthesis_length(eps), measured_length=meas.length)
     elif method.startswith("pac-synth"):
         try:
             import pacsynth

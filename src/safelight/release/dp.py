@@ -10,7 +10,9 @@ the data. The number of rows is not published exactly: it is a noisy measurement
 
 What is measured, and why these mechanisms
 ------------------------------------------
-1. **Every 1..L-way marginal and the total**, dense over the public domain (zero cells
+1. **Every 1..L-way marginal and the total** (``L`` = :data:`MEASURED_LENGTH` = 2 unless the
+   caller asks otherwise; longer combinations are estimated from these, as post-processing,
+   by :func:`safelight.release.dp_aggregates.estimate`), dense over the public domain (zero cells
    included, so the presence of a category is not revealed), with OpenDP's **discrete Gaussian
    mechanism** (``make_gaussian`` on an integer vector, zCDP, [CKS20]). Sensitivity: one person
    adds 1 to exactly one cell of each marginal in which all their values are present, and to

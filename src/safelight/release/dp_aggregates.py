@@ -17,22 +17,24 @@ Two noisy views of the same table are combined per cell of every *measured* marg
   mechanism only ever releases row patterns that occur;
 * ``y`` — the cell of the noisy marginal (unbiased, noise ``sigma_marginals``).
 
-The *residual* ``y - h`` estimates the people whose row pattern was not released. Where
-``h > 0`` it is added when it clears ``fit_sd`` noise s.d. (1 by default: the cell is known to
-exist, the question is only how large it is). Where ``h = 0`` the cell may well be empty, and
-the residual is taken only when it clears ``a_s * sigma_marginals``, ``a_s = max(a,
-z(q / cells_s))`` growing with the number of cells of the marginal so that, over a marginal of
-``cells_s`` empty cells, about ``q`` pure-noise cells are expected to pass (keeps fabricated
-combinations rare on marginals of countries x countries).
+The *residual* ``y - h`` estimates the people whose row pattern was not released. It is only
+considered in cells whose every (length − 1)-way sub-combination is estimated present (a
+2-way cell of a country the 1-way estimate does not show cannot hold anyone). Where ``h > 0``
+it is added when it clears ``fit_sd`` noise s.d. (1 by default: the cell is known to exist, the
+question is only how large it is). Where ``h = 0`` the cell may well be empty, and the residual
+is taken only when it clears ``a_s * sigma_marginals``, ``a_s = max(a, z(q / cells_s))``
+growing with the number of candidate cells of the marginal so that, over ``cells_s`` empty
+cells, about ``q`` pure-noise cells are expected to pass (keeps fabricated combinations rare
+on marginals of countries x countries).
 
 *Longer combinations* (3-way when 2-way marginals are measured) are not measured — their
 marginals would carry the noise of all of them — but estimated: the residual tables of the
-measured (length − 1)-way marginals (residuals over ``fit_sd`` s.d., the rest 0) are fitted by
-iterative proportional fitting (the maximum-entropy table with those margins), and the estimate
-is ``h`` plus that fit. A cell with ``h = 0`` must again show a fitted residual over ``a_s``
-noise s.d., with every sub-combination estimated present. On ``bench_ctdc10.csv`` with exact
-residual margins this fit alone gives a 3-way error of 0.06–0.09; the noise in the margins is
-what remains.
+measured (length − 1)-way marginals (residuals over ``fit_sd`` s.d. in supported cells, the
+rest 0) are fitted by iterative proportional fitting (the maximum-entropy table with those
+margins), and the estimate is ``h`` plus that fit. A cell with ``h = 0`` must show a fitted
+residual over ``fitted_sd`` noise s.d. (2 by default), with every sub-combination estimated
+present. On ``bench_ctdc10.csv`` with exact residual margins this fit alone gives a 3-way
+error of 0.06–0.09; the noise in the margins is what remains.
 
 The k floor (``k`` given): a cell is released only if its estimate is at least ``k + z * sd``
 (``sd`` its noise standard deviation), and the released count is the rounded estimate. What this

@@ -17,6 +17,12 @@ Contract:
   and the web draw on one privacy budget. A DP release is checked against that budget before
   the data is measured, and refused (nothing written) if it would exceed it; k-methods are
   recorded with ε = 0. The hub's location is not written into the release folder.
+
+The unit of protection is the **case record** (one row of ``cases``): a DP release from a hub is
+(ε, δ)-DP with respect to adding or removing one case record, and k counts case records. A
+person recorded by several agencies (several rows, one linked person) is protected at the
+group level only: with ``m`` records, by (mε, mδe^{(m−1)ε})-DP, and a combination may reach k
+with fewer than k distinct people.
 """
 
 from __future__ import annotations
