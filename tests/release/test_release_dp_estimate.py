@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 from helpers_release import random_table
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from safelight.release.combos import CombinationCounts
+from safelight.release.combos import CombinationCounts, decode_keys, multipliers
 from safelight.release.domain import Domain, restrict
 from safelight.release.dp import default_plan, measure
 from safelight.release.dp_aggregates import (
@@ -15,6 +17,7 @@ from safelight.release.dp_aggregates import (
     release_from_estimate,
 )
 from safelight.release.evaluate import evaluate
+from safelight.release.table import from_columns
 
 
 def test_fit_table_matches_its_margins() -> None:
@@ -56,3 +59,35 @@ def test_release_length_three_costs_the_same_budget() -> None:
     rel, meas = release_dp_aggregates(t, 2.0, 1e-6, length=3, k=11)
     assert meas.length == 2 and meas.epsilon <= 2.0 and meas.delta <= 1e-6
     assert rel.length == 3 and any(len(s) == 3 for s in rel.counts.tables)
+
+
+@st.composite
+def _tables(draw):
+    n_cols = draw(st.integers(3, 4))
+    n_rows = draw(st.integers(30, 300))
+    cols = {}
+    for j in range(n_cols):
+        card = draw(st.integers(1, 4))
+        values = st.sampled_from([""] + [f"v{i}" for i in range(card)])
+        cols[f"c{j}"] = draw(st.lists(values, min_size=n_rows, max_size=n_rows))
+    return from_columns(cols)
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(t=_tables(), k=st.integers(2, 12), eps=st.sampled_from([0.5, 4.0, 50.0]))
+def test_fitted_three_way_counts_respect_the_floor(t, k, eps) -> None:
+    """With 3-way counts fitted rather than measured, no released count is under k, and every
+    released combination's sub-combinations are estimated present (only those are fitted)."""
+    dom = Domain({c: t.values[j] + ("absent",) for j, c in enumerate(t.columns)}, "test")
+    pub, _ = restrict(t, dom)
+    est = estimate(measure(pub, eps, 1e-6, 2), 3)
+    rel = release_from_estimate(est, k)
+    for s, (keys, counts) in rel.counts.tables.items():
+        assert len(s) <= 3 and np.all(counts >= k), s
+        if len(s) < 2:
+            continue
+        codes = decode_keys(keys, pub.radix, s).astype(np.int64)
+        for i in range(len(s)):
+            sub = s[:i] + s[i + 1:]
+            sub_keys = np.delete(codes, i, axis=1) @ multipliers(pub.radix, sub)
+            assert np.all(np.isin(sub_keys, est.counts[sub][0])), (s, sub)
