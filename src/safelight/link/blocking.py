@@ -18,8 +18,9 @@ from dataclasses import dataclass
 
 import duckdb
 import numpy as np
+import pyarrow as pa
 
-from safelight.link.prepare import Records
+from safelight.link.prepare import Records, encode_strings
 
 __all__ = ["DEFAULT_RULES", "TRAINING_RULES", "BlockingRule", "candidate_pairs", "training_pairs"]
 
@@ -41,14 +42,17 @@ _REAL_DATE = "NOT (l.birth_month = 1 AND l.birth_day = 1)"
 # Second keys. Rules on name keys alone grow quadratically where names repeat (a few hundred
 # common names cover most people), so each is narrowed by a second, independent key that the
 # corruption model rarely breaks at the same time as the first: a birth year within one year
-# (or missing), the first letter of the other name (or that name missing), or dates that do
-# not contradict each other.
-_YEAR_NEAR = " AND (abs(l.birth_year - r.birth_year) <= 1 OR l.birth_year < 0 OR r.birth_year < 0)"
-_YEAR_OR_MISSING = "(l.birth_year = r.birth_year OR l.birth_year < 0 OR r.birth_year < 0)"
+# (or missing), the first letter of the other name (or that name missing), dates that do not
+# contradict each other, or a place in common (postcode, locality or street).
+# a place in common: where the records' address says the same
+_PLACE = ("l.postcode = r.postcode OR l.locality = r.locality OR l.address_line = r.address_line"
+          " OR l.street_number = r.street_number")
+_YEAR_NEAR = (" AND (abs(l.birth_year - r.birth_year) <= 1 OR l.birth_year < 0 OR r.birth_year < 0"
+              " OR " + _PLACE + ")")
 _NAME_MISSING = "l.given IS NULL OR r.given IS NULL OR l.family IS NULL OR r.family IS NULL"
-_INITIALS = (" AND (l.given_initial = r.given_initial OR l.family_initial = r.family_initial"
+_INITIALS = ("l.given_initial = r.given_initial OR l.family_initial = r.family_initial"
              " OR l.given_initial = r.family_initial OR l.family_initial = r.given_initial"
-             " OR " + _NAME_MISSING + ")")
+             " OR " + _NAME_MISSING)
 # two full, real (not 01-01) birth dates that differ, and not by a day/month swap
 _DATES_DIFFER = (
     "l.birth_month > 0 AND l.birth_day > 0 AND r.birth_month > 0 AND r.birth_day > 0"
@@ -62,7 +66,16 @@ _DATES_AGREE = "NOT (" + _DATES_DIFFER + ")"
 def _other_name(left: str, right: str) -> str:
     """The other name starts alike or is missing, or the birth dates do not contradict."""
     return (f" AND (l.{left}_initial = r.{right}_initial OR l.{left} IS NULL"
-            f" OR r.{right} IS NULL OR {_DATES_AGREE})")
+            f" OR r.{right} IS NULL OR {_DATES_AGREE} OR {_PLACE})")
+
+
+def _crossed(left: str, right: str) -> str:
+    """For swapped names: the left record's other name starts like, or shares a word with,
+    the right record's other name, or one of them is missing."""
+    words = " OR ".join(f"l.{left}_{x} = r.{right}_{y}" for x in ("first", "last")
+                        for y in ("first", "last"))
+    return (f" AND ({words} OR l.{left} IS NULL OR r.{right} IS NULL OR {_DATES_AGREE}"
+            f" OR {_PLACE})")
 
 
 DEFAULT_RULES: tuple[BlockingRule, ...] = (
@@ -70,7 +83,8 @@ DEFAULT_RULES: tuple[BlockingRule, ...] = (
                  " AND l.birth_year >= 0" + _other_name("given", "given")),
     BlockingRule("given_family", "l.given_group = r.given_group AND l.family = r.family"
                  + _YEAR_NEAR),
-    BlockingRule("birth_date", _FULL_DATE + " AND " + _REAL_DATE + _INITIALS),
+    BlockingRule("birth_date", _FULL_DATE + " AND " + _REAL_DATE
+                 + " AND (" + _INITIALS + " OR " + _PLACE + ")"),
     BlockingRule("sorted_names", "l.name_lo = r.name_lo AND l.name_hi = r.name_hi" + _YEAR_NEAR),
     BlockingRule("given_year", "l.given_group = r.given_group AND l.birth_year = r.birth_year"
                  " AND l.birth_year >= 0" + _other_name("family", "family")),
@@ -81,18 +95,22 @@ DEFAULT_RULES: tuple[BlockingRule, ...] = (
     BlockingRule("given_month_day", "l.given_group = r.given_group"
                  " AND l.birth_month = r.birth_month AND l.birth_day = r.birth_day"
                  " AND l.birth_month > 0 AND l.birth_day > 0 AND " + _REAL_DATE),
-    BlockingRule("given_is_family", "l.given = r.family" + _YEAR_NEAR
-                 + " AND (l.family_initial = r.given_initial OR l.family IS NULL"
-                 " OR r.given IS NULL OR (" + _YEAR_OR_MISSING + " AND " + _DATES_AGREE + "))"),
-    BlockingRule("family_is_given", "l.family = r.given" + _YEAR_NEAR
-                 + " AND (l.given_initial = r.family_initial OR l.given IS NULL"
-                 " OR r.family IS NULL OR (" + _YEAR_OR_MISSING + " AND " + _DATES_AGREE + "))"),
+    BlockingRule("given_is_family", "l.given = r.family AND l.family_initial = r.given_initial"
+                 + _YEAR_NEAR),
+    BlockingRule("family_is_given", "l.family = r.given AND l.given_initial = r.family_initial"
+                 + _YEAR_NEAR),
+    BlockingRule("given_is_family_year", "l.given = r.family AND l.birth_year = r.birth_year"
+                 " AND l.birth_year >= 0" + _crossed("family", "given")),
+    BlockingRule("family_is_given_year", "l.family = r.given AND l.birth_year = r.birth_year"
+                 " AND l.birth_year >= 0" + _crossed("given", "family")),
+    BlockingRule("given_is_family_postcode", "l.given = r.family AND l.postcode = r.postcode"),
+    BlockingRule("family_is_given_postcode", "l.family = r.given AND l.postcode = r.postcode"),
     BlockingRule("phone", "l.phone = r.phone"),
     BlockingRule("document", "l.document = r.document"),
     BlockingRule("family_postcode", "l.family = r.family AND l.postcode = r.postcode"),
     BlockingRule("given_postcode", "l.given_group = r.given_group AND l.postcode = r.postcode"),
     BlockingRule("address", "l.address_line = r.address_line AND l.street_number = r.street_number"
-                 " AND (l.birth_year = r.birth_year" + _INITIALS.replace(" AND (", " OR ", 1)),
+                 " AND (l.birth_year = r.birth_year OR " + _INITIALS + ")"),
     BlockingRule("postcode_locality", "l.postcode = r.postcode AND l.locality = r.locality"),
 )  # fmt: skip
 
@@ -107,21 +125,47 @@ TRAINING_RULES: tuple[BlockingRule, ...] = (
 )
 
 
+def _blocking_columns(records: Records) -> pa.Table:
+    """The table the rules join: ``rid`` (row index), the birth date parts, and every string
+    column of ``records`` as its integer code (:attr:`Records.codes`; NULL where missing), plus
+    the derived keys ``name_lo``/``name_hi`` (the two name keys in a fixed order),
+    ``family_prefix2``/``family_prefix3``/``given_prefix3`` and ``given_initial``/
+    ``family_initial``. Codes compare equal exactly when the strings do, so the rules read as
+    on the strings, but join and filter on integers."""
+    codes = records.codes
+    col = codes.column
+
+    def arr(x: np.ndarray) -> pa.Array:
+        return pa.array(x, pa.int32(), mask=x < 0)
+
+    out: dict[str, pa.Array] = {"rid": pa.array(np.arange(len(records), dtype=np.int64))}
+    for name, v in col.items():
+        out[name] = arr(v)
+    for name in ("birth_year", "birth_month", "birth_day"):
+        out[name] = pa.array(getattr(records, name))
+    given, family = col["given"], col["family"]
+    both = (given >= 0) & (family >= 0)
+    out["name_lo"] = arr(np.where(both, np.minimum(given, family), -1))
+    out["name_hi"] = arr(np.where(both, np.maximum(given, family), -1))
+    vocab = codes.vocab["given"]  # shared by the name columns
+    for key, k, name in (("family_prefix2", 2, family), ("family_prefix3", 3, family),
+                         ("given_prefix3", 3, given), ("given_initial", 1, given),
+                         ("family_initial", 1, family)):
+        prefixes = _prefix_codes(vocab, k)
+        out[key] = arr(np.where(name >= 0, prefixes[np.maximum(name, 0)], -1))
+    return pa.table(out)
+
+
+def _prefix_codes(vocab: np.ndarray, k: int) -> np.ndarray:
+    """Codes of the first ``k`` letters of each string of ``vocab``; initials of the given and
+    family names share one vocabulary (k = 1 is compared crosswise)."""
+    (codes,), _ = encode_strings([np.array([v[:k] for v in vocab], dtype=object)])
+    return codes if len(codes) else np.zeros(1, dtype=np.int32)
+
+
 def _block_table(c: duckdb.DuckDBPyConnection, records: Records) -> None:
-    c.register("__link_records_arrow", records.to_arrow())
-    c.execute("""
-        CREATE OR REPLACE TEMP TABLE __link_block AS
-        SELECT *,
-               CASE WHEN given IS NOT NULL AND family IS NOT NULL
-                    THEN least(given, family) END AS name_lo,
-               CASE WHEN given IS NOT NULL AND family IS NOT NULL
-                    THEN greatest(given, family) END AS name_hi,
-               left(family, 2) AS family_prefix2,
-               left(family, 3) AS family_prefix3,
-               left(given, 3) AS given_prefix3,
-               left(given, 1) AS given_initial,
-               left(family, 1) AS family_initial
-        FROM __link_records_arrow""")
+    c.register("__link_records_arrow", _blocking_columns(records))
+    c.execute("CREATE OR REPLACE TEMP TABLE __link_block AS SELECT * FROM __link_records_arrow")
     c.unregister("__link_records_arrow")
 
 
@@ -140,21 +184,24 @@ def training_pairs(
     cross_only: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], dict[str, int]]:
     """``(a, b, drawn, totals)``: the distinct pairs of the training ``rules``, sorted by
-    (a, b); per rule name, a boolean mask of the pairs it drew and its number of pairs in all.
-    A rule with more than ``max_pairs`` pairs draws a uniform sample of about ``max_pairs`` of
-    them (by a hash of the pair and ``seed``, so the sample is deterministic)."""
+    (a, b); per rule name, a boolean mask of the pairs it drew and its number of pairs in all
+    (estimated when sampled). A rule with more than about ``max_pairs`` pairs draws the pairs of
+    a sample of the records (their lower record index hashed with ``seed``, so the sample is
+    deterministic): about ``max_pairs`` pairs, each as likely as any other to be drawn."""
     c = duckdb.connect()
     try:
         _block_table(c, records)
-        totals: dict[str, int] = {}
+        shares: dict[str, float] = {}
         selects = []
         for i, rule in enumerate(rules):
-            total = int(c.execute(f"SELECT count(*) {_join(rule, cross_only)}").fetchall()[0][0])
-            totals[rule.name] = total
+            # the rule's size, estimated on 1/64 of the records (cheap even for 60M pairs)
+            probe = int(c.execute(f"SELECT count(*) {_join(rule, cross_only)}"
+                                  f" AND hash(l.rid, {int(seed)}) % 64 = 0").fetchall()[0][0])
+            share = min(1.0, max_pairs / max(64 * probe, 1))
             keep = ""
-            if total > max_pairs:
-                keep = (f" AND hash(l.rid, r.rid, {int(seed)}) % 1000000 < "
-                        f"{int(1_000_000 * max_pairs / total)}")
+            if share < 1.0:  # a uniform sample of the pairs: those of a sample of records
+                keep = f" AND hash(l.rid, {int(seed)}) % 1000000 < {int(1_000_000 * share)}"
+            shares[rule.name] = share
             selects.append(f"SELECT l.rid AS a, r.rid AS b, {i} AS rule "
                            f"{_join(rule, cross_only)}{keep}")
         flags = ", ".join(f"bool_or(rule = {i}) AS r{i}" for i in range(len(rules)))
@@ -164,6 +211,7 @@ def training_pairs(
         c.close()
     drawn = {rule.name: res.column(f"r{i}").to_numpy(zero_copy_only=False).astype(bool)
              for i, rule in enumerate(rules)}
+    totals = {name: round(int(mask.sum()) / shares[name]) for name, mask in drawn.items()}
     return (res.column("a").to_numpy().astype(np.int64),
             res.column("b").to_numpy().astype(np.int64), drawn, totals)
 

@@ -36,7 +36,7 @@ from safelight.identity.normalise import (
     split_full_names,
 )
 
-__all__ = ["NAME_COLUMNS", "Codes", "Records", "prepare"]
+__all__ = ["NAME_COLUMNS", "Codes", "Records", "encode_strings", "prepare"]
 
 #: The name-key columns of :class:`Records`; they share one vocabulary in :class:`Codes`.
 NAME_COLUMNS: tuple[str, ...] = ("given", "given_group", "given_first", "given_last", "family",
@@ -56,8 +56,9 @@ class Codes:
     vocab: dict[str, np.ndarray]
 
 
-def _encode(arrays: list[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
-    """Codes of object arrays of str/None in one shared vocabulary (hash-based, no sort)."""
+def encode_strings(arrays: list[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
+    """Integer codes (int32, ``-1`` for None) of object arrays of str/None in one shared
+    vocabulary, and that vocabulary (hash-based, no sort)."""
     lengths = [len(v) for v in arrays]
     enc = pa.array(np.concatenate(arrays) if arrays else [], pa.string()).dictionary_encode()
     codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32)
@@ -100,13 +101,13 @@ class Records:
         """The string columns as integer codes (computed once, on first use)."""
         column: dict[str, np.ndarray] = {}
         vocab: dict[str, np.ndarray] = {}
-        names, name_vocab = _encode([getattr(self, c) for c in NAME_COLUMNS])
+        names, name_vocab = encode_strings([getattr(self, c) for c in NAME_COLUMNS])
         for c, v in zip(NAME_COLUMNS, names, strict=True):
             column[c], vocab[c] = v, name_vocab
         for f in fields(self):
             v = getattr(self, f.name)
             if f.name not in column and f.name != "record_id" and v.dtype == object:
-                (column[f.name],), vocab[f.name] = _encode([v])
+                (column[f.name],), vocab[f.name] = encode_strings([v])
         return Codes(column, vocab)
 
     def to_arrow(self) -> pa.Table:
