@@ -16,8 +16,8 @@ Guarantees:
   are drawn from a model that sees only those counts (no record is copied).
 * **k-anonymous microdata** (:func:`anonymize`): every class of rows with equal
   quasi-identifier values has ``>= k`` rows (or is fully blank), by the standard's
-  generalisation hierarchies (levels chosen to minimise information loss) and local
-  suppression.
+  generalisation hierarchies (levels chosen to minimise information loss) and local recoding
+  that keeps the common short combinations (:mod:`safelight.release.recoding`).
 * **Differentially private aggregates and synthetic data** (:func:`release_dp_aggregates`,
   :func:`synthesize_dp`): (ε, δ)-DP under add/remove one person, noise from OpenDP's vetted
   samplers (:mod:`safelight.release.dp`), category lists from a public domain
@@ -29,7 +29,10 @@ Guarantees:
   counts over combinations with ``>= k`` people, the share of those lost, fabricated
   combinations, and leakage (released combinations of 1..k-1 people, and records carrying one).
 
-Not yet: ``release hub`` (releasing straight from a store with consent filtering).
+* **Releases from a hub** (:func:`~safelight.release.hub.release_hub`): only cases whose
+  consent allows statistics, only categorical case fields, the same methods, recorded in the
+  hub's ledger (dataset ``hub:cases``, shared with the web); DP releases from a hub protect one
+  *case record* (a person with several records: group privacy).
 """
 
 from safelight.release.aggregates import AggregateRelease, release_aggregates, write_aggregates
