@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +13,8 @@ PASSWORD = "correct horse battery"
 # (user name, role, contributor)
 ACCOUNTS = (("admin", "admin", None), ("rocontrib", "contributor", "ro-ngo"),
             ("uacontrib", "contributor", "ua-hotline"), ("rev", "reviewer", None),
-            ("ana", "analyst", None), ("view", "viewer", None))
+            ("ana", "analyst", None), ("view", "viewer", None), ("uacase", "caseworker", "ua-hotline"))
+DIRECTORY_SIZE = 300  # generated services imported into the demo hub (refer.testdata)
 HELD_BACK = "ro-ngo"  # its export is left for the tests to upload
 
 
@@ -20,7 +22,7 @@ HELD_BACK = "ro-ngo"  # its export is left for the tests to upload
 class DemoHub:
     template: Path          # hub file to copy
     scenario: Path          # the generated scenario (exports and profiles)
-    secrets: dict[str, str]  # TOTP secrets of admin, reviewer, analyst
+    secrets: dict[str, str]  # TOTP secrets of admin, reviewer, analyst, caseworker
 
     def copy(self, folder: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
@@ -45,6 +47,9 @@ def build_demo_hub(folder: Path, n_records: int = 600) -> DemoHub:
     from safelight.demo.generator import generate_scenario
     from safelight.ingest import ingest_file, load_profile
     from safelight.link.hub import link_hub
+    from safelight.refer import vault
+    from safelight.refer.directory import import_directory
+    from safelight.refer.testdata import generate_directory
     from safelight.store import open_hub
     from safelight.web.auth import add_user
     from safelight.web.settings import WebSettings
@@ -60,6 +65,9 @@ def build_demo_hub(folder: Path, n_records: int = 600) -> DemoHub:
                 ingest_file(hub, c.path, contributor=c.name, profile=load_profile(c.profile_path),
                             actor="demo")
         link_hub(hub, actor="demo")
+        directory_file = folder / "directory.json"
+        directory_file.write_text(json.dumps(generate_directory(DIRECTORY_SIZE)), encoding="utf-8")
+        import_directory(hub, directory_file, actor="demo", key=vault.new_key_file(folder / "operator.key"))
     state = HubState(hub_path, WebSettings())
     secrets = {}
     try:

@@ -23,7 +23,7 @@ def _template_strings() -> set[str]:
 def test_ukrainian_catalogue_covers_every_template_string_and_label():
     uk = catalogue("uk")
     wanted = _template_strings() | {label for _, _, label in NAV} | {
-        "admin", "contributor", "analyst", "reviewer", "viewer", "match", "non_match",
+        "admin", "contributor", "analyst", "reviewer", "viewer", "caseworker", "match", "non_match",
         "aggregates", "synthetic", "Open", "Decided", "All", "suppressed"}
     assert len(wanted) > 100
     missing = sorted(s for s in wanted if not uk.get(s))

@@ -27,7 +27,7 @@ from fastapi.responses import FileResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from safelight.web import auth, linkage, releases, services
+from safelight.web import auth, linkage, referrals, releases, services
 from safelight.web.auth import User
 from safelight.web.deps import COOKIE, api_role, api_user, client_of, state_of
 
@@ -60,6 +60,37 @@ class ReleaseIn(BaseModel):
         default_factory=lambda: ["gender", "age_band", "citizenship"], min_length=1,
         max_length=len(releases.RELEASE_COLUMNS))
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
+
+
+class MatchIn(BaseModel):
+    """A person's needs and circumstances (nothing here is stored; see docs/web.md)."""
+
+    needs: list[str] = Field(min_length=1, max_length=12)
+    languages: list[str] = Field(default_factory=list, max_length=10)
+    near: str | None = Field(default=None, max_length=100)
+    gender: str | None = Field(default=None, max_length=20)
+    age: int | None = Field(default=None, ge=0, le=120)
+    nationality: str | None = Field(default=None, max_length=100)
+    legal_status: str | None = Field(default=None, max_length=40)
+    with_children: bool = False
+    max_km: float = Field(default=150, ge=1, le=2000)
+    limit: int = Field(default=10, ge=1, le=referrals.MAX_RESULTS)
+
+
+class ConsentIn(BaseModel):
+    record_id: str = Field(min_length=1, max_length=200)
+    contributor: str | None = Field(default=None, max_length=100)
+    service_id: str | None = Field(default=None, max_length=200)
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class ReferralIn(BaseModel):
+    record_id: str = Field(min_length=1, max_length=200)
+    service_id: str = Field(min_length=1, max_length=200)
+    contributor: str | None = Field(default=None, max_length=100)
+    reason: Literal["AdditionalServicesRequired", "MigrationOrChangeOfLocation", "Other"] = \
+        "AdditionalServicesRequired"
+    details: str | None = Field(default=None, max_length=2000)
 
 
 class UserIn(BaseModel):
@@ -225,6 +256,36 @@ def release(*, rid: Rid, request: Request, user: Annotated[User, Depends(api_rol
 def release_download(*, rid: Rid, request: Request, user: Annotated[User, Depends(api_role("releases"))]):
     path, name = releases.release_file(state_of(request), user, rid)
     return FileResponse(path, media_type="text/csv", filename=name)
+
+
+@router.post("/services/match", tags=["referrals"], summary="Rank the directory's services for a "
+             "person, with reasons (POST, so the person's details stay out of URLs and logs)")
+def match_services(*, body: MatchIn, request: Request,
+                   user: Annotated[User, Depends(api_role("services"))]) -> dict:
+    return referrals.match_services(state_of(request), user, body.model_dump())
+
+
+@router.post("/referrals/consents", tags=["referrals"], summary="Record that the person of a case "
+             "agreed to be referred (to any service, or to one)")
+def record_consent(*, body: ConsentIn, request: Request,
+                   user: Annotated[User, Depends(api_role("refer"))]) -> dict:
+    cid = referrals.record_consent(state_of(request), user, body.record_id, contributor=body.contributor,
+                                   service_id=body.service_id, note=body.note)
+    return {"consent_id": cid}
+
+
+@router.post("/referrals", tags=["referrals"], summary="Refer a case to a service (refused without "
+             "the person's recorded consent)")
+def refer_case(*, body: ReferralIn, request: Request,
+               user: Annotated[User, Depends(api_role("refer"))]) -> dict:
+    return referrals.refer_case(state_of(request), user, body.record_id, body.service_id,
+                                contributor=body.contributor, reason=body.reason, details=body.details)
+
+
+@router.get("/referrals", tags=["referrals"], summary="Referrals of the cases this account may see")
+def list_referrals(*, request: Request, limit: Limit = 200,
+                   user: Annotated[User, Depends(api_role("refer"))]) -> dict:
+    return {"referrals": referrals.list_referrals(state_of(request), user, limit=limit)}
 
 
 @router.get("/dashboard", tags=["report"], summary="The hub report (disclosure-controlled)")

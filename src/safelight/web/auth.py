@@ -33,10 +33,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from safelight.errors import SafelightError, UsageError
 from safelight.store.hub import now_utc
+from safelight.web.roles import BOUND_ROLES, ROLES, TOTP_ROLES
 from safelight.web.state import HubState
 
-ROLES = ("admin", "contributor", "analyst", "reviewer", "viewer")
-TOTP_ROLES = frozenset({"admin", "analyst", "reviewer"})
 MIN_PASSWORD = 12
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,62}$")
 _hasher = PasswordHasher()
@@ -114,9 +113,9 @@ def add_user(state: HubState, username: str, password: str, role: str, *,
                          "or '-', starting with a letter or digit")
     if role not in ROLES:
         raise UsageError(f"role {role!r} is unknown; choose one of {', '.join(ROLES)}")
-    if (role == "contributor") != bool(contributor):
-        raise UsageError("a contributor account needs --contributor (the contributor id it acts "
-                         "for), and only a contributor account takes one")
+    if (role in BOUND_ROLES) != bool(contributor):
+        raise UsageError("a contributor or caseworker account needs --contributor (the contributor "
+                         "id it acts for), and only those accounts take one")
     pw_hash = hash_password(password)
     secret = pyotp.random_base32() if role in TOTP_ROLES else None
     with state.write(data=False) as hub:

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from safelight.cli_support import guarded
+from safelight.web.roles import ROLES
 
 __all__ = ["serve", "user"]
 
@@ -55,9 +56,9 @@ def user() -> None:
 @_hub
 @click.argument("username")
 @click.option("--role", required=True,
-              type=click.Choice(["admin", "contributor", "analyst", "reviewer", "viewer"]))
+              type=click.Choice(ROLES))
 @click.option("--contributor", default=None,
-              help="The contributor id a contributor account acts for (required for them).")
+              help="The contributor id a contributor or caseworker account acts for (required for them).")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
               help="At least 12 characters (prompted when not given).")
 @guarded

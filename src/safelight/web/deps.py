@@ -14,13 +14,14 @@ from fastapi import HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
 from safelight.web.auth import SLOW, User, cached_session_user, csrf_ok, session_user
+from safelight.web.roles import ROLES
 from safelight.web.state import HubState
 
 COOKIE = "safelight_session"
 PRE_COOKIE = "safelight_pre"  # CSRF token of the login forms (before a session exists)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-ALL_ROLES = ("admin", "contributor", "analyst", "reviewer", "viewer")
+ALL_ROLES = ROLES
 CAN = {
     "dashboard": ALL_ROLES,
     "contributions": ("admin", "analyst", "contributor"),
@@ -33,6 +34,8 @@ CAN = {
     "users": ("admin",),
     "link_run": ("admin",),
     "audit": ("admin",),
+    "services": ("admin", "caseworker"),
+    "refer": ("admin", "caseworker"),
 }
 
 

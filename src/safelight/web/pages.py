@@ -16,7 +16,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from starlette.concurrency import run_in_threadpool
 
 from safelight.errors import SafelightError, UsageError
-from safelight.web import auth, linkage, releases, services
+from safelight.web import auth, linkage, referrals, releases, services
 from safelight.web.auth import User
 from safelight.web.deps import (
     COOKIE,
@@ -299,6 +299,70 @@ def persons(*, request: Request, page: Annotated[int, Query(ge=0, le=10**6)] = 0
     data = linkage.persons_seen_by_several(state_of(request), user, PAGE, page * PAGE)
     return render(request, "persons.html", user, data=data, page=page,
                   more=(page + 1) * PAGE < data["total"])
+
+
+# ---- services and referrals (caseworkers)
+
+_MATCH_FIELDS = ("needs", "languages", "near", "gender", "age", "nationality", "legal_status",
+                 "with_children", "max_km")
+
+
+def _services_page(request: Request, user: User, *, query: dict | None = None, found: dict | None = None,
+                   error: str | None = None, done: str | None = None, status: int = 200) -> HTMLResponse:
+    from safelight.refer.model import GENDERS, LEGAL_STATUSES, NEED_LABELS, REFERRAL_REASONS
+
+    return render(request, "services.html", user, status=status, query=query or {}, found=found,
+                  error=error, done=done, needs=NEED_LABELS, genders=GENDERS, legal_statuses=LEGAL_STATUSES,
+                  reasons=REFERRAL_REASONS, bound=user.contributor)
+
+
+@router.get("/services")
+def services_page(*, request: Request, user: Annotated[User, Depends(page_role("services"))]) -> HTMLResponse:
+    return _services_page(request, user)
+
+
+@router.post("/services")
+async def services_search(*, request: Request,
+                          user: Annotated[User, Depends(page_role("services"))]) -> HTMLResponse:
+    """The search is a POST so that a person's age, nationality and status never sit in a URL."""
+    form = await request.form()
+    check_form(user, str(form.get("csrf_token") or ""))
+    query = {f: (form.getlist(f) if f == "needs" else str(form.get(f) or "")) for f in _MATCH_FIELDS}
+    try:
+        found = await run_in_threadpool(referrals.match_services, state_of(request), user, query)
+    except SafelightError as exc:
+        return _services_page(request, user, query=query, error=str(exc), status=422)
+    return _services_page(request, user, query=query, found=found)
+
+
+@router.post("/referrals")
+async def referrals_create(*, request: Request,
+                           user: Annotated[User, Depends(page_role("refer"))]) -> Response:
+    form = await request.form()
+    check_form(user, str(form.get("csrf_token") or ""))
+    record_id, service_id = str(form.get("record_id") or ""), str(form.get("service_id") or "")
+    contributor = str(form.get("contributor") or "") or None
+    try:
+        if not record_id.strip():
+            raise UsageError("case record id: say which case you refer")
+        if form.get("consent_now"):
+            await run_in_threadpool(referrals.record_consent, state_of(request), user, record_id,
+                                    contributor=contributor, service_id=service_id,
+                                    note=str(form.get("consent_note") or "") or None)
+        row = await run_in_threadpool(referrals.refer_case, state_of(request), user, record_id, service_id,
+                                      contributor=contributor,
+                                      reason=str(form.get("reason") or "AdditionalServicesRequired"),
+                                      details=str(form.get("details") or "") or None)
+    except SafelightError as exc:
+        return _services_page(request, user, error=str(exc), status=422)
+    return _see_other(f"/referrals?done={row['referral_id']}")
+
+
+@router.get("/referrals")
+def referrals_list(*, request: Request, done: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+                   user: Annotated[User, Depends(page_role("refer"))]) -> HTMLResponse:
+    return render(request, "referrals.html", user, rows=referrals.list_referrals(state_of(request), user),
+                  done=done)
 
 
 # ---- releases

@@ -23,6 +23,8 @@ NAV = (  # (action that must be allowed, path, label)
     ("review", "/review", "Review queue"),
     ("persons", "/persons", "Persons"),
     ("releases", "/releases", "Releases"),
+    ("services", "/services", "Services"),
+    ("refer", "/referrals", "Referrals"),
     ("users", "/users", "Users"),
 )
 

@@ -25,6 +25,7 @@ from typing import Any
 
 from safelight.errors import SafelightError, UsageError
 from safelight.web.auth import User
+from safelight.web.roles import BOUND_ROLES
 from safelight.web.state import HubState
 
 log = logging.getLogger("safelight.web")
@@ -53,7 +54,7 @@ def clean_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _scope(user: User, contributor: str | None) -> str | None:
     """The contributor a query is limited to: a contributor account's own, always."""
-    if user.role == "contributor":
+    if user.role in BOUND_ROLES:
         if contributor not in (None, user.contributor):
             raise Forbidden(f"this account acts for {user.contributor!r} only")
         return user.contributor

@@ -37,6 +37,9 @@ class HubState:
         # coherent because this process is the hub's only writer and every change of a session
         # or an account goes through safelight.web.auth, which updates it)
         self.sessions: dict[str, dict[str, Any]] = {}
+        # derived objects that are costly to build (e.g. the service directory's match index),
+        # each stored with the data version it was built from by the module that owns it
+        self.cache: dict[str, Any] = {}
         self.releases_dir = Path(settings.releases_dir) if settings.releases_dir else \
             self.path.with_name(self.path.name + ".releases")
 
