@@ -40,7 +40,7 @@ def test_every_api_operation_refuses_without_a_session(client):
 
 def test_pages_redirect_to_login_without_a_session(client):
     for path in ("/dashboard", "/contributions", "/records", "/review", "/persons", "/releases",
-                 "/users", "/contributions/1"):
+                 "/users", "/contributions/1", "/services", "/referrals", "/account"):
         r = client.get(path, follow_redirects=False)
         assert r.status_code == 303 and r.headers["location"].startswith("/login?next="), path
 

@@ -100,6 +100,11 @@ class UserIn(BaseModel):
     contributor: str | None = Field(default=None, max_length=100)
 
 
+class PasswordChange(BaseModel):
+    current: str = Field(min_length=1, max_length=1000)
+    new: str = Field(min_length=auth.MIN_PASSWORD, max_length=1000)
+
+
 class UserPatch(BaseModel):
     active: bool | None = None
     reset_totp: bool = False
@@ -136,6 +141,16 @@ def sign_out(*, request: Request, user: Annotated[User, Depends(api_user)]) -> d
 @router.get("/me", tags=["session"])
 def me(*, user: Annotated[User, Depends(api_user)]) -> dict:
     return {**user.public(), "csrf_token": user.csrf_token}
+
+
+@router.post("/me/password", tags=["session"], summary="Change your own password (ends every "
+             "session of the account, this one included)")
+def change_password(*, body: PasswordChange, request: Request, response: Response,
+                    user: Annotated[User, Depends(api_user)]) -> dict:
+    auth.change_own_password(state_of(request), request.app.state.limiter, user, body.current, body.new,
+                             client_of(request))
+    response.delete_cookie(COOKIE, path="/")
+    return {"changed": True, "signed_out": True}
 
 
 @router.get("/status", tags=["hub"], summary="Counts of the hub (aggregates only)")

@@ -169,6 +169,26 @@ def update_user(state: HubState, username: str, *, actor: str, active: bool | No
     return secret
 
 
+def change_own_password(state: HubState, limiter: LoginLimiter, user: User, current: str,
+                        new: str, client: str) -> None:
+    """A signed-in user replaces its own password (audited); every session of the account ends.
+
+    The current password is checked like a sign-in (same rate limit, failures audited), so a
+    stolen session alone cannot lock the owner out. Raises :class:`AuthError` when rate-limited,
+    :class:`UsageError` when the current password is wrong or the new one is too short or the same.
+    """
+    try:
+        authenticate(state, limiter, user.username, current, client)
+    except AuthError as exc:
+        if getattr(exc, "retry_after", None):
+            raise
+        raise UsageError("the current password is wrong") from None
+    if new == current:
+        raise UsageError("the new password must differ from the current one")
+    hash_password(new)  # refuses a short password before anything changes
+    update_user(state, user.username, actor=user.username, password=new)
+
+
 def _forget_user(state: HubState, username: str) -> None:
     """Drop the cached sessions of ``username`` (its account changed)."""
     with state.lock:

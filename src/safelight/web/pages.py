@@ -59,9 +59,9 @@ def home() -> RedirectResponse:
 
 
 @router.get("/login")
-def login_page(*, request: Request, next: str | None = None) -> HTMLResponse:
+def login_page(*, request: Request, next: str | None = None, changed: bool = False) -> HTMLResponse:
     token = new_token()
-    resp = render(request, "login.html", None, next=_safe_next(next), pre_token=token)
+    resp = render(request, "login.html", None, next=_safe_next(next), pre_token=token, changed=changed)
     _set_cookie(request, resp, PRE_COOKIE, token)
     return resp
 
@@ -299,6 +299,31 @@ def persons(*, request: Request, page: Annotated[int, Query(ge=0, le=10**6)] = 0
     data = linkage.persons_seen_by_several(state_of(request), user, PAGE, page * PAGE)
     return render(request, "persons.html", user, data=data, page=page,
                   more=(page + 1) * PAGE < data["total"])
+
+
+# ---- own account
+
+@router.get("/account")
+def account(*, request: Request, user: Annotated[User, Depends(page_role("dashboard"))]) -> HTMLResponse:
+    return render(request, "account.html", user, error=None)
+
+
+@router.post("/account/password")
+def account_password(*, request: Request, current: Annotated[str, Form(max_length=1000)] = "",
+                     new: Annotated[str, Form(max_length=1000)] = "", again: Annotated[str, Form(max_length=1000)] = "",
+                     csrf_token: Annotated[str, Form()] = "",
+                     user: Annotated[User, Depends(page_role("dashboard"))]) -> Response:
+    check_form(user, csrf_token)
+    try:
+        if new != again:
+            raise UsageError("the two new passwords differ")
+        auth.change_own_password(state_of(request), request.app.state.limiter, user, current, new,
+                                 client_of(request))
+    except SafelightError as exc:
+        return render(request, "account.html", user, error=str(exc), status=422)
+    resp = _see_other("/login?changed=1")
+    resp.delete_cookie(COOKIE, path="/")
+    return resp
 
 
 # ---- services and referrals (caseworkers)
