@@ -274,8 +274,7 @@ def _em(levels: np.ndarray, active: np.ndarray, u: list[np.ndarray], m: list[np.
 
 #: Fields that members of one household share (a phone, an address): their agreement among
 #: kin pairs (:func:`is_kin`) is mostly household agreement, which random pairs almost never show.
-HOUSEHOLD_FIELDS: tuple[str, ...] = ("phone", "locality", "street_number", "address_line",
-                                     "postcode")
+HOUSEHOLD_FIELDS: tuple[str, ...] = ("phone", "locality", "address")
 
 
 def kin_u(u: list[np.ndarray], levels: np.ndarray,
@@ -286,7 +285,7 @@ def kin_u(u: list[np.ndarray], levels: np.ndarray,
     different birth date: nearly all of them different people of one family. A field keeps its
     plain u (and is left out) when fewer than 50 such pairs have it on both sides or when they
     agree on it no more often than random pairs. Without it a shared phone (+12 bits) and a
-    shared address (+30 bits over four fields) outweigh a different given name and birth date
+    shared address (+20 bits) outweigh a different given name and birth date
     and link siblings.
     """
     names = list(fields)
