@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import re
+from urllib.parse import unquote
 
 from helpers_web import PASSWORD, api_login
 
@@ -55,3 +57,19 @@ def test_page_password_change(client, demo_hub):
     assert r.status_code == 303 and r.headers["location"] == "/login?changed=1"
     assert client.get("/dashboard", follow_redirects=False).status_code == 303
     assert "Your password was changed" in client.get("/login?changed=1").text
+
+
+def test_new_account_page_shows_the_totp_secret_as_a_local_qr_code(client, demo_hub):
+    api_login(client, demo_hub, "admin")
+    page = client.get("/users")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    r = client.post("/users", data={"csrf_token": token, "username": "newcase", "password": NEW,
+                                    "role": "caseworker", "contributor": "ua-hotline"})
+    assert r.status_code == 200, r.text[:300]
+    qr = re.search(r'<img id="totp-qr" src="([^"]+)"', r.text)
+    assert qr and qr.group(1).startswith("data:image/svg+xml")
+    secret = re.search(r'<code id="totp-secret">([A-Z2-7]+)</code>', r.text).group(1)
+    svg = unquote(html.unescape(qr.group(1)))
+    assert "<svg" in svg and "<path" in svg
+    assert "http" not in svg.replace("http://www.w3.org/2000/svg", "")  # nothing to fetch
+    assert secret not in svg  # drawn as modules, not written as text

@@ -99,6 +99,14 @@ def totp_uri(username: str, secret: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name="safelight")
 
 
+def totp_qr(uri: str) -> str:
+    """The ``otpauth://`` URI as a QR code (an SVG ``data:`` URI, drawn locally by segno) for an
+    authenticator app to scan; the page allows ``data:`` images and nothing external."""
+    import segno
+
+    return segno.make(uri, error="m").svg_data_uri(scale=5, border=2)
+
+
 # ---- accounts
 
 def add_user(state: HubState, username: str, password: str, role: str, *,

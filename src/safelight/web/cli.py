@@ -5,6 +5,7 @@ Register in ``safelight.cli`` with ``main.add_command(serve)`` and ``main.add_co
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -64,8 +65,8 @@ def user() -> None:
 @guarded
 def user_add(hub: Path, username: str, role: str, contributor: str | None,
              password: str) -> None:
-    """Create the account USERNAME in HUB; prints the TOTP secret for admin, analyst and
-    reviewer accounts (shown once: enter it in an authenticator app)."""
+    """Create the account USERNAME in HUB; prints the TOTP secret for admin, analyst,
+    reviewer and caseworker accounts (shown once: enter it in an authenticator app)."""
     from safelight.web.auth import add_user, totp_uri
     from safelight.web.settings import WebSettings
     from safelight.web.state import HubState
@@ -79,7 +80,12 @@ def user_add(hub: Path, username: str, role: str, contributor: str | None,
     click.echo(f"created {username.strip().lower()} ({role})")
     if secret:
         click.echo(f"TOTP secret: {secret}")
-        click.echo(f"TOTP URI:    {totp_uri(username.strip().lower(), secret)}")
+        uri = totp_uri(username.strip().lower(), secret)
+        click.echo(f"TOTP URI:    {uri}")
+        if sys.stdout.isatty():  # a QR code to scan with the authenticator app
+            import segno
+
+            segno.make(uri, error="m").terminal(compact=True)
 
 
 @user.command("list")

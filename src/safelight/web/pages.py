@@ -464,9 +464,14 @@ def users_add(*, request: Request, username: Annotated[str, Form()] = "", passwo
     except SafelightError as exc:
         return _users_page(request, user, error=str(exc), status=422)
     name = username.strip().lower()
-    created = {"username": name, "secret": secret,
-               "uri": auth.totp_uri(name, secret) if secret else None}
+    created = _enrolment(name, secret)
     return _users_page(request, user, created=created)
+
+
+def _enrolment(username: str, secret: str | None) -> dict:
+    """What the users page shows once after an account or a new TOTP secret was made."""
+    uri = auth.totp_uri(username, secret) if secret else None
+    return {"username": username, "secret": secret, "uri": uri, "qr": auth.totp_qr(uri) if uri else None}
 
 
 @router.post("/users/{username}")
@@ -483,6 +488,5 @@ def users_update(*, username: str, request: Request, action: Annotated[str, Form
                                   reset_totp=action == "reset_totp")
     except SafelightError as exc:
         return _users_page(request, user, error=str(exc), status=422)
-    created = ({"username": username, "secret": secret, "uri": auth.totp_uri(username, secret)}
-               if secret else None)
+    created = _enrolment(username, secret) if secret else None
     return _users_page(request, user, created=created)
