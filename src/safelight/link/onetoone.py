@@ -7,13 +7,17 @@ the remaining pairs of both its records (ties broken by position); the records o
 leave, and their other pairs with them. Every round keeps at least the heaviest remaining pair,
 so it ends; each round is vectorised (sorting), never a loop over pairs. The result is the
 greedy maximum-weight matching.
+
+:func:`exclusive_probability` turns the pairs' match weights into match probabilities that
+know about the constraint: a pair whose records have other plausible partners is less likely
+to be the one match of each.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["one_to_one"]
+__all__ = ["exclusive_probability", "one_to_one"]
 
 
 def _best_per_record(ends: np.ndarray, idx: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -44,3 +48,17 @@ def one_to_one(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> np.ndarray:
         alive[mutual] = False
     return keep
 
+
+
+def exclusive_probability(a: np.ndarray, b: np.ndarray, w: np.ndarray, n_records: int
+                          ) -> np.ndarray:
+    """Match probability of each candidate pair when every record matches at most one record
+    of the other source: ``odds / (1 + the summed odds of all candidate pairs of either
+    record)``, where ``odds = 2**w`` are the pair's posterior odds (``w`` in log2). A pair with
+    no rival keeps ``odds / (1 + odds)``, the plain Fellegi–Sunter probability; one whose
+    records have rivals as likely as itself drops below it. (Each record's hypotheses — no
+    match, or one of its candidates — are exclusive, so their odds add up.)"""
+    a, b = np.asarray(a), np.asarray(b)
+    odds = np.exp2(np.minimum(np.asarray(w, dtype=np.float64), 500.0))
+    total = np.bincount(a, odds, n_records) + np.bincount(b, odds, n_records)
+    return odds / (1.0 + total[a] + total[b] - odds)

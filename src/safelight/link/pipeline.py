@@ -26,7 +26,7 @@ from safelight.link.blocking import (
 from safelight.link.cluster import cluster_pairs, connected_components
 from safelight.link.compare import Comparisons, compare
 from safelight.link.model import EMResult, TrainingPairs, estimate_model, tf_adjustments
-from safelight.link.onetoone import one_to_one
+from safelight.link.onetoone import exclusive_probability, one_to_one
 from safelight.link.prepare import Records, prepare
 
 __all__ = ["LinkResult", "LinkSettings", "link_records", "score_pairs"]
@@ -45,7 +45,8 @@ class LinkSettings:
     ``two_source``: the input holds exactly two contributors' files, each free of duplicates
     (linking two registers, as in FEBRL4): only pairs across the two are proposed, and each
     record links to at most one record of the other (one-to-one, greedy maximum-weight
-    matching) instead of being clustered.
+    matching) instead of being clustered; a pair's probability accounts for its records' other
+    candidates (:func:`~safelight.link.onetoone.exclusive_probability`).
     """
 
     threshold: float = 0.5
@@ -147,7 +148,10 @@ def link_records(table: pa.Table, settings: LinkSettings | None = None) -> LinkR
     t = time.perf_counter()
     w = em.model.match_weight(comps.levels) + tf_adjustments(em.model, records, comps,
                                                              summed=True)
-    p = 1.0 / (1.0 + np.exp2(-w))
+    if s.two_source:  # each record matches at most one: rival candidates lower a pair's odds
+        p = exclusive_probability(a, b, w, len(records))
+    else:
+        p = 1.0 / (1.0 + np.exp2(-w))
     link = p >= s.threshold
     if s.two_source:
         linked = np.flatnonzero(link)
