@@ -105,6 +105,6 @@ def test_quality_at_10k(edit_rate: float) -> None:
     res = cluster_ads(corpus.text, contacts=contacts)
     s = pairwise_scores(res.labels, corpus.operator)
     ari = adjusted_rand_index(res.labels, corpus.operator)
-    assert s["f1"] >= 0.95, s
+    assert s["f1"] >= 0.985, s  # measured 0.990 (edits 0.02) and 0.997 (0.13)
     assert s["precision"] >= 0.975, s
-    assert ari >= 0.95
+    assert ari >= 0.985

@@ -106,6 +106,15 @@ def _contact_state(csr: tuple[np.ndarray, np.ndarray], lab: np.ndarray, n_c: int
     return np.where(shared > 0, 1, np.where((sz[ra] > 0) & (sz[rb] > 0), -1, 0)).astype(np.int8)
 
 
+def _estimate(sig_a: np.ndarray, sig_b: np.ndarray, a: np.ndarray, b: np.ndarray,
+              step: int = 100_000) -> np.ndarray:
+    """MinHash estimate of the Jaccard similarity of rows ``sig_a[a[k]]`` and ``sig_b[b[k]]``."""
+    out = np.empty(a.size)
+    for s0 in range(0, a.size, step):
+        out[s0:s0 + step] = (sig_a[a[s0:s0 + step]] == sig_b[b[s0:s0 + step]]).mean(axis=1)
+    return out
+
+
 def _pairs(a: np.ndarray, b: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
     """Distinct pairs (a, b), sorted, for b < m."""
     key = np.unique(a.astype(np.int64) * m + b)
@@ -119,8 +128,9 @@ def refine(n: int, doc: np.ndarray, feat: np.ndarray, roots: np.ndarray, sig: np
     """(new roots, what was done): see the module docstring.
 
     ``doc``/``feat`` are the sorted unique (ad, feature) pairs of all ``n`` ads, ``roots`` the
-    first clustering (any label per ad), ``sig`` the ads' MinHash signatures
-    (``s.num_perm`` hashes, seed ``s.seed``, so that profile signatures compare with them),
+    first clustering (any label per ad), ``sig`` the ads' MinHash signatures of the same
+    features (``s.coherence_perm`` hashes, seed ``s.seed + 1``, so that profile signatures
+    compare with them; pairs estimated below ``s.profile_prefilter`` are not verified),
     ``ci``/``cj`` the first step's candidate pairs, ``contact_csr`` each ad's non-hub contact
     ids in CSR form (see :func:`safelight.detect.templates.contact_sets`).
     """
@@ -135,8 +145,10 @@ def refine(n: int, doc: np.ndarray, feat: np.ndarray, roots: np.ndarray, sig: np
             break
         stats.rounds += 1
         psig = minhash_signatures(np.repeat(np.arange(pid.size), plen[has]),
-                                  uf[rank[indptr[n]:]], pid.size, s.num_perm, s.seed,
+                                  uf[rank[indptr[n]:]], pid.size, s.coherence_perm, s.seed + 1,
                                   s.chunk_nnz)
+        prow = np.full(n_c, -1, dtype=np.int64)
+        prow[pid] = np.arange(pid.size)
         # ads of small clusters against the profiles LSH pairs them with, and against the
         # clusters of their candidates
         small = size[lab] <= s.attach_max_size
@@ -147,6 +159,8 @@ def refine(n: int, doc: np.ndarray, feat: np.ndarray, roots: np.ndarray, sig: np
         c = np.concatenate([pid[jp], lab[cj[small[ci]]], lab[ci[small[cj]]]])
         ok = (lab[a] != c) & has[c]
         a, c = _pairs(a[ok], c[ok], n_c)
+        keep = _estimate(sig, psig, a, prow[c]) >= s.profile_prefilter
+        a, c = a[keep], c[keep]
         sim_a = exact_jaccard(indptr, rank, a, n + c)
         # cluster pairs: profiles sharing an LSH bucket, or clusters linked by a candidate
         qa, qb = lsh_candidates(psig, s.profile_rows, s.seed + 13 + rnd, 3)
@@ -155,6 +169,8 @@ def refine(n: int, doc: np.ndarray, feat: np.ndarray, roots: np.ndarray, sig: np
         la, lb = np.minimum(la, lb), np.maximum(la, lb)
         ok = (la != lb) & has[la] & has[lb]
         pa, pb = _pairs(la[ok], lb[ok], n_c)
+        keep = _estimate(psig, psig, prow[pa], prow[pb]) >= s.profile_prefilter
+        pa, pb = pa[keep], pb[keep]
         sim_m = exact_jaccard(indptr, rank, n + pa, n + pb)
         need_a = np.full(a.size, s.attach_threshold)
         need_m = np.full(pa.size, s.merge_threshold)

@@ -86,7 +86,7 @@ class ClusterSettings:
 
     num_perm: int = 128
     rows: int = 2
-    threshold: float = 0.18
+    threshold: float = 0.22
     verify_margin: float = 0.12
     boilerplate_min_df: int = 5
     boilerplate_coherence: float = 0.2
@@ -111,10 +111,11 @@ class ClusterSettings:
     merge_threshold: float = 0.4
     attach_shared: float = 0.3
     attach_conflict: float = 0.4
-    merge_shared: float = 0.3
+    merge_shared: float = 0.4
     merge_conflict: float = 0.5
     profile_rows: int = 2
     profile_per_band: int = 4
+    profile_prefilter: float = 0.15
 
     def __post_init__(self) -> None:
         if not 1 <= self.rows <= self.num_perm:
@@ -359,6 +360,7 @@ def cluster_ads(texts: Sequence[str], settings: ClusterSettings | None = None,
 
     t = time.perf_counter()
     sig0 = minhash_signatures(doc, feat, n, s.coherence_perm, s.seed + 1, s.chunk_nnz)
+    sig_raw = sig0
     tri_start, tri = _trigrams(tok, tdoc, v)
     tri64 = tri.view(np.int64)
     private = np.zeros(tok.size, dtype=bool)
@@ -477,7 +479,7 @@ def cluster_ads(texts: Sequence[str], settings: ClusterSettings | None = None,
     t = time.perf_counter()
     refined = RefineStats()
     if s.refine_rounds:
-        roots, refined = refine(n, doc, feat, roots, sig, ci, cj, s,
+        roots, refined = refine(n, doc, feat, roots, sig_raw, ci, cj, s,
                                 (c_ptr, c_ids) if contacts is not None else None, trace)
     timings["refine"] = time.perf_counter() - t
     t = time.perf_counter()
