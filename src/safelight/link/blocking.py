@@ -88,8 +88,6 @@ DEFAULT_RULES: tuple[BlockingRule, ...] = (
     BlockingRule("sorted_names", "l.name_lo = r.name_lo AND l.name_hi = r.name_hi" + _YEAR_NEAR),
     BlockingRule("given_year", "l.given_group = r.given_group AND l.birth_year = r.birth_year"
                  " AND l.birth_year >= 0" + _other_name("family", "family")),
-    BlockingRule("given_family_prefix", "l.given_group = r.given_group"
-                 " AND l.family_prefix2 = r.family_prefix2" + _YEAR_NEAR),
     BlockingRule("name_prefixes", "l.given_prefix3 = r.given_prefix3"
                  " AND l.family_prefix3 = r.family_prefix3" + _YEAR_NEAR),
     BlockingRule("given_month_day", "l.given_group = r.given_group"

@@ -44,8 +44,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "locality": ("exact", "jw_0.88", "different"),
     # street line, house number and postcode move together (a person moves, a household
     # shares them all): one field, so that they count once, not three times
-    "address": ("same_address", "same_postcode", "same_street", "same_number_similar", "similar",
-                "different"),
+    "address": ("same_address", "two_parts_same", "same_postcode", "same_street",
+                "same_number_similar", "similar", "different"),
     "region": ("same", "different"),
     # agencies keep their own registers free of duplicates more often than not: a pair from
     # one contributor is a little less likely to be one person (EM learns how much)
@@ -166,17 +166,17 @@ def _fuzzy(x: np.ndarray, y: np.ndarray, vocab: np.ndarray, threshold: float = 0
 def _address_levels(number: tuple[np.ndarray, np.ndarray], line: tuple[np.ndarray, np.ndarray],
                     post: tuple[np.ndarray, np.ndarray], vocab: dict[str, np.ndarray]
                     ) -> np.ndarray:
-    """same_address (two or three of street line, house number and postcode exact) /
-    same_postcode / same_street / same_number_similar (house number exact, street line or
-    postcode similar) / similar (street line JW ≥ 0.88 or postcode JW ≥ 0.85) / different;
-    missing when no part of the address is on both sides."""
+    """same_address (street line, house number and postcode exact) / two_parts_same (two of
+    them exact) / same_postcode / same_street / same_number_similar (house number exact,
+    street line or postcode similar) / similar (street line JW ≥ 0.88 or postcode JW ≥ 0.85) /
+    different; missing when no part of the address is on both sides."""
     present = [(x >= 0) & (y >= 0) for x, y in (number, line, post)]
     num_eq, line_eq, post_eq = _eq(*number), _eq(*line), _eq(*post)
     similar = ((_jw_codes(*line, vocab["address_line"]) >= 0.88)
                | (_jw_codes(*post, vocab["postcode"]) >= 0.85))
-    two = (num_eq.astype(np.int8) + line_eq + post_eq) >= 2
-    return _select([two, post_eq, line_eq, num_eq & similar, similar], len(line[0]),
-                   ~(present[0] | present[1] | present[2]), 6)
+    same = num_eq.astype(np.int8) + line_eq + post_eq
+    return _select([same == 3, same == 2, post_eq, line_eq, num_eq & similar, similar],
+                   len(line[0]), ~(present[0] | present[1] | present[2]), 7)
 
 
 #: the right record's name column that takes a column's place when a pair's names are swapped
