@@ -38,6 +38,7 @@
     b.appendChild(el("div", null, h.name));
     b.appendChild(tel(h.number, h.dial));
     if (h.hours) b.appendChild(el("div", "hint", h.hours));
+    if (h.note) { var n = el("div", "hint", h.note); n.lang = "en"; b.appendChild(n); }  // cost, who it is for (English, as cited)
     var s = el("small"); s.appendChild(document.createTextNode(T[lang].source + ": "));
     var a = el("a", null, h.source_title); a.href = h.source_url; a.rel = "noreferrer noopener"; s.appendChild(a);
     s.appendChild(document.createTextNode(" (" + h.retrieved + ")"));
