@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pyarrow as pa
 import pytest
 from click.testing import CliRunner
 
@@ -31,11 +32,13 @@ def _fill(hub) -> None:
             int(rng.choice([2019, 2020])),
             "not_a_victim" if out else str(rng.choice(["actual", "possible"])),
             bool(rng.random() < 0.5), not out, not out))
-    hub.con.executemany(
-        "INSERT INTO cases (contributor, record_id, contribution_id, source_row, gender, "
-        "age_band, citizenship, year_of_registration, trafficking_status, is_abduction, "
-        "consent_linkage, consent_statistics) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        rows)
+    names = ["contributor", "record_id", "contribution_id", "source_row", "gender", "age_band",
+             "citizenship", "year_of_registration", "trafficking_status", "is_abduction",
+             "consent_linkage", "consent_statistics"]
+    new_cases = pa.table({n: [r[i] for r in rows] for i, n in enumerate(names)})
+    hub.con.register("new_cases", new_cases)
+    hub.con.execute(f"INSERT INTO cases ({', '.join(names)}) SELECT * FROM new_cases")
+    hub.con.unregister("new_cases")
 
 
 COLS = ["gender", "age_band", "citizenship", "year_of_registration", "trafficking_status",

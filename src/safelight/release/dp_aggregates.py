@@ -161,6 +161,7 @@ def estimate(meas: Measurements, length: int | None = None, *,
         out[s] = (keys[nz], est[nz], sd[nz])
 
     for s, y in sorted(meas.noisy.items(), key=lambda kv: len(kv[0])):
+        sigma = meas.sigma_of(s)
         keys = cell_keys(radix, s)
         h, n_pat = _implied(meas, s, keys)
         resid = np.where(np.isnan(y), 0.0, y - h)  # a sparse cell not released: no residual
@@ -171,6 +172,7 @@ def estimate(meas: Measurements, length: int | None = None, *,
         sd = np.where((lenient > 0) | strict, sigma, np.sqrt(n_pat) * max(meas.sigma_rows, 1e-9))
         keep(s, keys, est, sd)
         fit[s] = lenient.reshape(tuple(sizes[list(s)]), order="F")
+    sigma = meas.sigma_marginals
     for n in range(meas.length + 1, length + 1):
         for s in subsets(like.n_columns, n, n):
             keys = cell_keys(radix, s)
