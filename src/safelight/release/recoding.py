@@ -198,18 +198,23 @@ class _Search:
                 top, bar = np.arange(len(sc)), 0.0
             heap = [(-float(sc[i]), int(pats[i])) for i in top]
             heapq.heapify(heap)
+            in_round = 0
             while heap:
                 _, p = heapq.heappop(heap)
                 score, rows = self.score(p)
                 if score <= 0:
                     continue
-                if score < max(-heap[0][0] if heap else 0.0, bar) - 1e-15:
-                    if score >= bar:
+                tol = 1e-9 * max(score, 1e-300)
+                if score < max(-heap[0][0] if heap else 0.0, bar) - tol:
+                    if score >= bar - tol:
                         heapq.heappush(heap, (-score, p))
                         continue
-                    break  # a pattern left out of this round may be better: rescore all
+                    if in_round:
+                        break  # a pattern left out of this round may be better: rescore all
+                    # nothing opened since every score was fresh: p is the best up to rounding
                 self.open(p, rows)
                 opened += 1
+                in_round += 1
             self.prune()
         return opened
 
