@@ -97,14 +97,13 @@ def test_one_way_marginals_can_get_less_noise_within_the_same_budget() -> None:
     from safelight.release.dp import one_way_weight
 
     t = _table()
-    m = measure(t, 1.0, 1e-6, 2)  # default below epsilon 2: half the noise on 1-way
-    assert one_way_weight(1.0) == 2.0 and one_way_weight(4.0) == 1.0
+    m = measure(t, 1.0, 1e-6, 2, one_way=2.0)  # half the noise on the 1-way marginals
+    assert one_way_weight(1.0) == one_way_weight(4.0) == 1.0  # the default: the same noise
     assert m.epsilon <= 1.0 and m.delta <= 1e-6
     assert m.sigma_one_way is not None
     assert abs(m.sigma_of((0,)) * 2 - m.sigma_of((0, 1))) < 1e-9
-    even = measure(t, 1.0, 1e-6, 2, one_way=1.0)
+    even = measure(t, 1.0, 1e-6, 2)
+    # OpenDP's map decides the scales: the budget moved to the 1-way measurement leaves the
+    # 2-way marginals noisier than with equal noise, and the 1-way ones less noisy
     assert even.sigma_of((0,)) == even.sigma_of((0, 1)) < m.sigma_of((0, 1))
-    # the noise is really smaller: the noisy total is closer on average at weight 4
-    spread = [abs(measure(t, 0.3, 1e-6, 1, one_way=w).total - t.n_rows) for w in (1.0, 4.0)
-              for _ in range(6)]
-    assert np.mean(spread[6:]) < np.mean(spread[:6])
+    assert m.sigma_of((0,)) < even.sigma_of((0,))
