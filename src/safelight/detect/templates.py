@@ -6,7 +6,8 @@ Contract
 returns a :class:`ClusterResult` whose ``labels[i]`` is the cluster of ad ``i`` (clusters
 numbered from 0 by decreasing size; an ad linked to nothing is a cluster of its own), with the
 accepted links and their similarity (the reason two ads are together). It is deterministic for
-given settings and never loops in Python over pairs of ads:
+given settings and never loops in Python over pairs of ads (the set kernels live in
+:mod:`safelight.detect.setops`):
 
 1. **Features** — each ad becomes the set of its word unigrams and bigrams (lower-cased letters
    only: digits, number words, prices and phone numbers are left out, since they are the slots
@@ -37,9 +38,15 @@ given settings and never loops in Python over pairs of ads:
    ``contact_veto_below`` between two ads naming different non-hub contact points is dropped)
    and *triangle support* (a link weaker than ``support_below`` needs ``min_common`` linked ads
    in common, unless it is the only link of both ads). With contacts, two ads naming the same
-   non-hub contact point are linked when their texts are at least ``contact_threshold``
-   similar. Accepted links are merged by a vectorised union-find (min-label hooking with
-   pointer jumping).
+   non-hub contact point are linked when their whole texts (boilerplate-flagged words
+   included: an operator built from stock phrases shares little else) are at least
+   ``contact_threshold`` similar. Accepted links are merged by a vectorised union-find
+   (min-label hooking with pointer jumping).
+5. **Profile refinement** (:mod:`safelight.detect.profiles`, ``refine_rounds``) — pairwise
+   links miss heavily edited ads: two ads with 13% of their words edited share far less than
+   each shares with its template. Each cluster's *profile* (the words and word pairs most of
+   its ads hold) stands in for the template: ads of small clusters join the cluster whose
+   profile they resemble, and clusters with similar profiles merge. It only ever merges.
 
 :func:`summarise_clusters` describes each cluster of two or more ads: its template (the most
 typical ad's words, with the words that vary across the cluster turned into slots), slot count,
@@ -104,7 +111,7 @@ class ClusterSettings:
     bigrams: bool = True
     seed: int = 7
     chunk_nnz: int = 100_000
-    refine_rounds: int = 2
+    refine_rounds: int = 1
     profile_share: float = 0.5
     attach_threshold: float = 0.35
     attach_max_size: int = 2
