@@ -173,6 +173,9 @@ def _join(rule: BlockingRule, cross_only: bool) -> str:
             f"{across}")
 
 
+_EXACT_UP_TO = 20  # a training rule up to 20 × max_pairs pairs is counted exactly
+
+
 def training_pairs(
     records: Records,
     rules: tuple[BlockingRule, ...] = TRAINING_RULES,
@@ -182,26 +185,36 @@ def training_pairs(
     cross_only: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], dict[str, int]]:
     """``(a, b, drawn, totals)``: the distinct pairs of the training ``rules``, sorted by
-    (a, b); per rule name, a boolean mask of the pairs it drew and its number of pairs in all
-    (estimated when sampled). A rule with more than about ``max_pairs`` pairs draws the pairs of
-    a sample of the records (their lower record index hashed with ``seed``, so the sample is
-    deterministic): about ``max_pairs`` pairs, each as likely as any other to be drawn."""
+    (a, b); per rule name, a boolean mask of the pairs it drew and its number of pairs in all.
+    A rule with more than ``max_pairs`` pairs draws a uniform sample of about ``max_pairs``
+    (by a hash of the pair and ``seed``, so deterministic) and its count is exact (divided by
+    the sampled share); a huge one (over 20 × ``max_pairs``, e.g. everyone sharing a common
+    family name) draws the pairs of a sample of its records instead, whose count is only
+    estimated (cheap: the join is never run in full)."""
     c = duckdb.connect()
     try:
         _block_table(c, records)
         shares: dict[str, float] = {}
         selects = []
         for i, rule in enumerate(rules):
+            join = _join(rule, cross_only)
             # the rule's size, estimated on 1/64 of the records (cheap even for 60M pairs)
-            probe = int(c.execute(f"SELECT count(*) {_join(rule, cross_only)}"
-                                  f" AND hash(l.rid, {int(seed)}) % 64 = 0").fetchall()[0][0])
-            share = min(1.0, max_pairs / max(64 * probe, 1))
+            probe = 64 * int(c.execute(f"SELECT count(*) {join} AND hash(l.rid, {int(seed)})"
+                                       " % 64 = 0").fetchall()[0][0])
             keep = ""
-            if share < 1.0:  # a uniform sample of the pairs: those of a sample of records
+            if probe > _EXACT_UP_TO * max_pairs:
+                # huge (common family names): the pairs of a sample of the records; uniform per
+                # pair but noisy in number, which only the share-based kin estimate uses
+                share = max_pairs / probe
                 keep = f" AND hash(l.rid, {int(seed)}) % 1000000 < {int(1_000_000 * share)}"
+            else:  # counted exactly, sampled by pair: the sessions' prior needs the count
+                total = int(c.execute(f"SELECT count(*) {join}").fetchall()[0][0])
+                share = min(1.0, max_pairs / max(total, 1))
+                if share < 1.0:
+                    keep = (f" AND hash(l.rid, r.rid, {int(seed)}) % 1000000"
+                            f" < {int(1_000_000 * share)}")
             shares[rule.name] = share
-            selects.append(f"SELECT l.rid AS a, r.rid AS b, {i} AS rule "
-                           f"{_join(rule, cross_only)}{keep}")
+            selects.append(f"SELECT l.rid AS a, r.rid AS b, {i} AS rule {join}{keep}")
         flags = ", ".join(f"bool_or(rule = {i}) AS r{i}" for i in range(len(rules)))
         res = c.sql(f"SELECT a, b, {flags} FROM (" + " UNION ALL ".join(selects)
                     + ") GROUP BY a, b ORDER BY a, b").to_arrow_table()
