@@ -2,9 +2,11 @@
 
 Uses the release stage (:func:`~safelight.release.release_aggregates`,
 :class:`~safelight.release.KSynthesizer`, :func:`~safelight.release.evaluate`, the
-:class:`~safelight.release.ledger.Ledger`). :func:`hub_release_table` is the hub-side
-counterpart of the stage's file reader (the stage has none yet): the chosen columns of the
-cases whose consent allows statistics. A download is audited as an export and refused when the
+:class:`~safelight.release.ledger.Ledger`) and its hub reader
+(:func:`~safelight.release.hub.hub_table`: the chosen columns of the cases whose consent allows
+statistics), charged to the same ledger dataset as ``safelight release hub``. The data are read
+under the hub's lock; the release is computed outside it, and only the ledger entry is written
+under the lock, so other requests are not held up while a release is computed. A download is audited as an export and refused when the
 file no longer matches the ledger's SHA-256.
 """
 
@@ -19,33 +21,25 @@ from pathlib import Path
 from typing import Any
 
 from safelight.errors import SafelightError, UsageError
+from safelight.release import hub as hub_release
 from safelight.web.auth import User
 from safelight.web.services import NotFound, clean_rows
 from safelight.web.state import HubState
 
-RELEASE_DATASET = "hub:cases"
-RELEASE_COLUMNS = ("gender", "age_band", "majority_status", "citizenship",
-                   "country_of_exploitation", "year_of_registration", "trafficking_status",
-                   "data_source_type", "months_trafficked_band")
+RELEASE_DATASET = hub_release.DATASET
+RELEASE_COLUMNS = hub_release.DEFAULT_COLUMNS
 RELEASE_METHODS = ("aggregates", "synthetic")
-RELEASE_FILES = {"aggregates": "aggregates.csv", "synthetic": "synthetic.csv"}
+RELEASE_FILES = {m: hub_release.FILES[m] for m in RELEASE_METHODS}
 
 
 def hub_release_table(state: HubState, columns: list[str]):
-    """The release input: ``columns`` of the cases whose consent allows statistics, as text
-    (missing = ''). (The release stage reads files; this is its hub-side counterpart.)"""
-    from safelight.release.table import from_arrow
-
+    """The release input: ``columns`` (among :data:`RELEASE_COLUMNS`) of the cases whose consent
+    allows statistics, read by the release stage's :func:`~safelight.release.hub.hub_table`."""
     bad = [c for c in columns if c not in RELEASE_COLUMNS]
     if bad or not columns:
         raise UsageError(f"release columns must be among {', '.join(RELEASE_COLUMNS)}")
-    sel = ", ".join(f"coalesce(CAST({c} AS VARCHAR), '') AS {c}" for c in columns)
-    with state.read() as con:
-        table = con.sql(f"SELECT {sel} FROM cases WHERE consent_statistics").to_arrow_table()
-    if table.num_rows == 0:
-        raise UsageError("the hub holds no case records with statistics consent; nothing to "
-                         "release")
-    return from_arrow(table)
+    with state.reading_hub() as hub:
+        return hub_release.hub_table(hub, columns)
 
 
 def list_releases(state: HubState) -> dict[str, Any]:
