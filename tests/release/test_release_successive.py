@@ -87,17 +87,17 @@ def exposed_by_chained_pair(new_table, new: PublishedIntervals, old: PublishedIn
 
 
 def _top_of_grid_row(t: CategoricalTable, rel) -> list[str]:
-    """A row of ``t`` whose 1-way value sits at the top of its published interval, so one more
-    such row moves it to the next interval."""
+    """A row of ``t`` whose 1-way value sits within 3 of the top of its published interval, so
+    3 more such rows move it past it."""
     for s, (lo, hi) in rel.intervals.items():
         keys = rel.counts.tables[s][0]
         truth = CombinationCounts.of(t, 1).lookup(s, keys)
-        at_top = np.flatnonzero((truth == hi) & (hi - lo == K - 1))
+        at_top = np.flatnonzero(hi - truth < 3)
         if len(at_top):
             code = decode_keys(keys[at_top[:1]], t.radix, s)[0][0]
             row = int(np.flatnonzero(t.codes[:, s[0]] == code)[0])
             return [t.decode_column(j)[row] for j in range(t.n_columns)]
-    raise AssertionError("no value at the top of its interval")
+    raise AssertionError("no value near the top of its interval")
 
 
 def test_two_releases_a_few_rows_apart_attack_blocked_by_the_ledger(hub) -> None:

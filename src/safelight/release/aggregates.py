@@ -4,8 +4,8 @@ Contract: :func:`release_aggregates` returns only combinations whose true count 
 Two methods:
 
 * ``intervals`` (default, :mod:`safelight.release.intervals`): **every** combination with ``>= k``
-  people is released, as an interval on SDS's rounding grid (base ``k``) with the point that
-  minimises its relative error; released intervals are widened until the interval (bounds)
+  people is released, as an interval on a rounding grid (step ``ceil(k / 2)`` by default;
+  ``k`` gives SDS's grid) with the point that minimises its relative error; released intervals are widened until the interval (bounds)
   differencing attack narrows no unreleased small cell to fewer than ``min_width + 1`` values
   and, wherever a widening can do it, shows none of them to be non-empty. With ``earlier``
   (the ledger's record of earlier releases of the same growing table), the differences against
@@ -137,7 +137,10 @@ def release_aggregates(table: CategoricalTable, k: int = 11, length: int = 3, *,
         is given.
     :param rounding: ``suppress`` only: ``none``, ``down`` or ``nearest`` to multiples of
         ``rounding_base``. The interval method always publishes grid intervals.
-    :param rounding_base: the grid step (default ``k``).
+    :param rounding_base: the grid step: ``suppress`` rounding's base (default ``k``); the
+        interval method's grid (default ``ceil(k / 2)``, 6 for k = 11: the audits, not the
+        grid, protect the small cells, and a finer grid is more accurate; widenings move
+        an interval's end by ``max(base, k)``).
     :param complementary: ``suppress`` only; ``False`` gives primary suppression only (SDS's
         rule with ``rounding="down"``) — then small cells can be recovered by differencing;
         only for comparisons.
@@ -164,8 +167,8 @@ def release_aggregates(table: CategoricalTable, k: int = 11, length: int = 3, *,
     if rounding not in ROUNDING_MODES:
         raise ReleaseUsageError(f"unknown rounding {rounding!r}; use one of "
                                 f"{', '.join(ROUNDING_MODES)}")
-    base = int(rounding_base or k)
     if method == "intervals":
+        base = int(rounding_base or (k + 1) // 2)
         if k < 3:
             raise ReleaseUsageError(
                 "the interval method needs k >= 3 (with k = 2 a released count of 2 whose two "
@@ -178,6 +181,7 @@ def release_aggregates(table: CategoricalTable, k: int = 11, length: int = 3, *,
         return _release_intervals(table, k, length, base, audit,
                                   max(1, (k - 1) // 2) if min_width is None else min_width,
                                   existence, earlier, on_difference)
+    base = int(rounding_base or k)
     radix = table.radix
     tables: dict[Subset, tuple[np.ndarray, np.ndarray]] = {}
     if complementary:
@@ -230,7 +234,7 @@ def _release_intervals(table: CategoricalTable, k: int, length: int, base: int, 
             released &= ~deferred
             diff.bind(released)
         a_lo, a_hi = attacker_intervals(sy, released, lo, hi, k)
-        prot = protect(eqs, a_lo, a_hi, released, small | deferred, k, base,
+        prot = protect(eqs, a_lo, a_hi, released, small | deferred, k, max(base, k),
                        min_width=min_width, existence=existence,
                        extra_check=None if diff is None else diff.widenings)
         n_deferred = int(deferred.sum())

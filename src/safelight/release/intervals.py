@@ -3,13 +3,15 @@
 The method
 ----------
 Every combination with ``count >= k`` is released as an *interval* that contains its count,
-with a point estimate inside it. The intervals are the grid SDS's rule implies (SDS rounds
-down to a multiple of ``k``: a published 22 means a count in 22..32): ``[k + j*b, k + (j+1)*b
-- 1]`` for base ``b`` (default ``k``). So an attacker learns from one cell exactly what SDS's
-rule tells them — but the point estimate is not the interval's bottom: it is the value that
-minimises the interval's mean *relative* error (the ``1/c``-weighted median), which roughly
-halves SDS's error at the same disclosure. The rule and the intervals are public (the file
-states each interval), so nothing rests on the attacker not knowing how counts were rounded.
+with a point estimate inside it. The intervals lie on a grid ``[k + j*b, k + (j+1)*b - 1]``
+(with ``b = k`` it is the grid SDS's rule implies: SDS rounds down to a multiple of ``k``, so a
+published 22 means a count in 22..32; :func:`safelight.release.aggregates.release_aggregates`
+uses ``b = ceil(k / 2)`` by default, since it is the audit below, not the grid, that protects
+small cells). The point estimate is not the interval's bottom: it is the value that minimises
+the interval's mean *relative* error (the ``1/c``-weighted median), which on SDS's grid cuts
+SDS's error by about a third at the same disclosure. The rule and the intervals are public (the
+file states each interval), so nothing rests on the attacker not knowing how counts were
+rounded.
 
 The attack
 ----------
@@ -35,11 +37,22 @@ The protection (:func:`protect`)
 A *protected* cell (an unreleased combination that holds 1..k-1 people, or one withheld for
 another reason) is **exposed** when its lower bound reaches 1: the attacker then knows that
 the combination exists (and, when both bounds meet, how many people hold it). Exposed cells are
-fixed by *widening*: following the equations that produced the lower bound back to a released
-cell, that cell's interval is widened by one grid step (its low end down, or its high end up,
-as the derivation needs), preferring the largest count (least relative error). Repeat until no
-protected cell has a lower bound above 0. Nothing is withheld: every combination with ``>= k``
-people stays in the release.
+fixed by *widening*: following the equations that produced the bound back to a released cell,
+that cell's interval is widened by one step (its low end down, never below ``k``, or its high
+end up, as the derivation needs), preferring the largest count (least relative error). Two
+rules, checked after every round until neither fires:
+
+* **value** (always): no protected cell keeps fewer than ``min_width + 1`` possible values
+  (``release_aggregates``: ``min_width = (k - 1) // 2``, so never pinned to one value);
+* **existence** (where possible): no protected cell has a lower bound above 0. Where no
+  widening can do it — a released count whose other children are all unreleased shows that
+  its unreleased children hold at least ``count - (others) * (k - 1)`` people, inherent to
+  publishing that count — the cell is counted (``small_cells_shown_nonempty``), not hidden.
+
+Every combination with ``>= k`` people stays in the release, except as a last resort: when no
+widening can satisfy the value rule (tiny tables, where the structural zeros granted to the
+attacker determine nearly everything), the nearest released cell is withheld (counted in
+``withheld_last_resort``; none on the CTDC tables).
 
 What it does not guarantee: bounds propagation is weaker than linear programming over the same
 equations and than integer programming over the full table (an attacker who solves those may
