@@ -35,6 +35,7 @@ __all__ = [
     "TrainingSession",
     "estimate_model",
     "estimate_u",
+    "estimate_u_within",
     "is_kin",
     "kin_u",
     "level_patterns",
@@ -196,6 +197,36 @@ def estimate_u(records: Records, *, n_pairs: int = 300_000, seed: int = 0,
     b = rng.integers(0, n - 1, size=n_pairs)
     b = b + (b >= a)  # never a record with itself
     return _level_freqs(compare_fn(records, a, b).levels, fields=fields)
+
+
+#: Fields whose agreement is far likelier between two compatriots than between two random
+#: people (most people of one country live in a few of its towns): their u is measured among
+#: records of the same nationality, since pairs of different nationality almost never link.
+COUNTRY_FIELDS: tuple[str, ...] = ("locality", "address")
+
+
+def estimate_u_within(records: Records, u: list[np.ndarray], *, n_pairs: int = 300_000,
+                      seed: int = 0, fields: dict[str, tuple[str, ...]] = FIELDS
+                      ) -> list[np.ndarray]:
+    """``u`` with the u of :data:`COUNTRY_FIELDS` taken from ``n_pairs`` random pairs of
+    records of the same nationality (records without one are paired with anyone); unchanged
+    when no record has a nationality."""
+    nat = records.codes.column["nationality"]
+    if not (nat >= 0).any():
+        return u
+    rng = np.random.default_rng(seed + 1)
+    order = np.argsort(nat, kind="stable")
+    start = np.searchsorted(nat[order], nat, side="left")
+    size = np.searchsorted(nat[order], nat, side="right") - start
+    size = np.where(nat < 0, len(nat), size)  # no nationality: anyone
+    start = np.where(nat < 0, 0, start)
+    a = rng.integers(0, len(nat), size=n_pairs)
+    b = order[start[a] + (rng.random(n_pairs) * size[a]).astype(np.int64)]
+    keep = a != b
+    levels = compare(records, a[keep], b[keep]).levels
+    within = _level_freqs(levels, fields=fields)
+    names = list(fields)
+    return [within[j] if names[j] in COUNTRY_FIELDS else x for j, x in enumerate(u)]
 
 
 @dataclass(frozen=True)

@@ -137,9 +137,10 @@ def link_records(table: pa.Table, settings: LinkSettings | None = None) -> LinkR
     comps = compare(records, a, b)
     timings["compare"] = time.perf_counter() - t
     t = time.perf_counter()
-    from safelight.link.model import estimate_u
+    from safelight.link.model import estimate_u, estimate_u_within
 
     u = estimate_u(records, n_pairs=s.u_sample_pairs, seed=s.seed)
+    u = estimate_u_within(records, u, n_pairs=s.u_sample_pairs, seed=s.seed)
     ta, tb, drawn, totals = training_pairs(records, s.training_rules, s.training_max_pairs,
                                            seed=s.seed, cross_only=s.two_source)
     em = estimate_model(records, compare(records, ta, tb), u=u, seed=s.seed,
