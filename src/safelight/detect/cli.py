@@ -48,7 +48,7 @@ def detect() -> None:
 @click.option("--default-region", default="US", show_default=True,
               help="Region for numbers without a country code when an ad names none.")
 @click.option("--threshold", type=click.FloatRange(0.01, 1.0), default=None,
-              help="Text similarity needed to link two ads (default 0.18).")
+              help="Text similarity needed to link two ads (default 0.22).")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Processes for contact extraction and indicators.")
 @click.option("--lexicon", type=click.Path(exists=True, dir_okay=False, path_type=Path),

@@ -122,7 +122,7 @@ class ClusterSettings:
     merge_conflict: float = 0.5
     profile_rows: int = 2
     profile_per_band: int = 4
-    profile_prefilter: float = 0.15
+    profile_prefilter: float = 0.2
 
     def __post_init__(self) -> None:
         if not 1 <= self.rows <= self.num_perm:
