@@ -10,8 +10,11 @@ the project's own generator, then runs, each in a fresh process:
 
 It reports wall time (inside the process, from start of ingest to commit and close), rows/s,
 CPU seconds (user + system, all threads) and peak resident memory (the kernel's maxrss of the
-child process), repeating each run and taking the median. CPU seconds are the robust figure on
-a shared machine; wall time is what a user waits.
+child process), repeating each run and taking the median, and the ratio of safelight to the
+reference. CPU seconds are the robust figure on a shared machine; wall time is what a user
+waits. The machine's load average while the runs went is recorded next to each figure: with
+other jobs on the cores, wall time says little and the CPU seconds and ratios are what to
+compare.
 
     python bench/ingest/run.py                 # 100k, 1M, 5M rows, 3 repeats
     python bench/ingest/run.py --sizes 100000 --repeats 1
@@ -96,23 +99,29 @@ def main() -> None:
         profile = Path(f"{path}.profile.yaml")
         for tool, code in (("safelight", SAFELIGHT_RUN), ("duckdb read_csv (no validation)", DUCKDB_RUN)):
             runs = []
+            load = [os.getloadavg()[0]]
             for i in range(args.repeats):
                 hub = work / f"hub-{size}-{i}.duckdb"
                 hub.unlink(missing_ok=True)
                 runs.append(measure(code, str(hub), str(path), str(profile)))
                 hub.unlink(missing_ok=True)
                 Path(f"{hub}.wal").unlink(missing_ok=True)
+                load.append(os.getloadavg()[0])
             row = {"tool": tool, "size": size, "file_mb": round(path.stat().st_size / 2**20, 1),
                    "seconds": statistics.median(r["seconds"] for r in runs),
                    "rows_per_s": statistics.median(r["rows_per_s"] for r in runs),
                    "peak_rss_mb": statistics.median(r["peak_rss_mb"] for r in runs),
                    "cpu_seconds": statistics.median(r["cpu_seconds"] for r in runs),
                    "accepted": runs[0]["accepted"], "quarantined": runs[0]["quarantined"],
-                   "repeats": len(runs)}
+                   "repeats": len(runs), "load_average": round(statistics.median(load), 2)}
             results.append(row)
             print(f"{tool:<34} {size:>10,} rows  {row['seconds']:7.1f} s  {row['rows_per_s']:>9,.0f} rows/s  "
-                  f"cpu {row['cpu_seconds']:6.1f} s  peak {row['peak_rss_mb']:6.0f} MB  (accepted {row['accepted']:,}, quarantined {row['quarantined']:,})",
+                  f"cpu {row['cpu_seconds']:6.1f} s  peak {row['peak_rss_mb']:6.0f} MB  (accepted {row['accepted']:,}, "
+                  f"quarantined {row['quarantined']:,}; load average {row['load_average']:.1f})",
                   flush=True)
+        ours, ref = results[-2], results[-1]
+        print(f"{'':<34} {size:>10,} rows  safelight / reference: wall x{ours['seconds'] / ref['seconds']:.2f}, "
+              f"CPU x{ours['cpu_seconds'] / ref['cpu_seconds']:.2f}", flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"cpu_count": os.cpu_count(), "results": results}, indent=2))
     print(f"results: {args.out}")
