@@ -101,7 +101,11 @@ def test_the_reader_runs_at_most_two_parts_ahead_of_the_inserts(tmp_path, profil
     """Memory stays flat: while DuckDB inserts part k, the reader fills part k+1 and waits."""
     monkeypatch.setattr(pipeline, "PART_ROWS", 300)
     profile = _small(profile, 50)
-    path = _nasty_file(tmp_path / "clean.csv", 3_000, broken=False)
+    rows = [HEADER] + [good_row(i) for i in range(1, 3_001)]  # every row accepted: parts fill evenly
+    buf = io.StringIO()
+    csv.writer(buf, delimiter=";", lineterminator="\n").writerows(rows)
+    path = tmp_path / "clean.csv"
+    path.write_text(buf.getvalue(), encoding="utf-8")
     reader = open_reader(path, profile.read)
     converter = ChunkConverter(profile, reader.columns, path=str(path), file_sha256="0" * 64,
                                duplicated=duplicated_headers(reader.columns))
