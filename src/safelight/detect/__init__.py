@@ -12,8 +12,10 @@ Contract
   - contact points per ad (:mod:`safelight.detect.contacts`): phones normalised to E.164
     (including obfuscated forms), e-mails, messaging handles and URLs, each keyed
     ``kind:value``;
-  - template clusters (:mod:`safelight.detect.templates`): near-duplicate and templated ads, each
-    cluster with its shared template, variable slots and counts of ads, sites, cities, time span;
+  - template clusters (:mod:`safelight.detect.templates`, grown by cluster profiles in
+    :mod:`safelight.detect.profiles`, set kernels in :mod:`safelight.detect.setops`):
+    near-duplicate and templated ads, each cluster with its shared template, variable slots and
+    counts of ads, sites, cities, time span;
   - contact networks (:mod:`safelight.detect.networks`): ads linked through shared contact points,
     with hub contact points (shared by very many ads) down-weighted or excluded, and a summary;
   - indicators (:mod:`safelight.detect.indicators`, data in ``indicators.yaml``): multilingual

@@ -25,6 +25,7 @@ The thresholds were read off the similarity distributions of true and false pair
 project's generated corpus (seed 2021), where an ad's similarity to its own operator's profile
 is mostly 0.3–0.7 and to another operator's below 0.25.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
