@@ -89,7 +89,7 @@ def exposed_by_chained_pair(new_table, new: PublishedIntervals, old: PublishedIn
 def _top_of_grid_row(t: CategoricalTable, rel) -> list[str]:
     """A row of ``t`` whose 1-way value sits within 3 of the top of its published interval, so
     3 more such rows move it past it."""
-    for s, (lo, hi) in rel.intervals.items():
+    for s, (_lo, hi) in rel.intervals.items():
         keys = rel.counts.tables[s][0]
         truth = CombinationCounts.of(t, 1).lookup(s, keys)
         at_top = np.flatnonzero(hi - truth < 3)

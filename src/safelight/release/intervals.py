@@ -272,17 +272,16 @@ def protect(eqs: Equations, lo: np.ndarray, hi: np.ndarray, released: np.ndarray
 
     When no widening can keep a protected cell wide enough (tiny tables, where the structural
     zeros granted to the attacker determine almost everything), the nearest released cell is
-    *withheld* as a last resort: it is shown like an absent one (the attacker's ``[0, k - 1]``
-    is then wrong for it, which can only make the audit's bounds tighter than a real
-    attacker's, and a contradiction it causes is fixed like an exposure).
+    *withheld* as a last resort: absent from the release, and granted to the attacker as
+    "withheld, so ``>= k``" (``[k, N_high]``), which is true.
 
     :param lo, hi: the given intervals (released cells: published; others: what the attacker
         knows of them); not modified.
     :param released: cells whose interval may be widened (a low end never below ``k``); not
         modified (see :attr:`Protection.withheld`).
     :param extra_check: optional ``f(lo, hi, released) -> {(cell, end)}`` of further
-        widenings needed (used by the successive-release audit); the loop ends when it returns
-        nothing too.
+        widenings needed (``end`` may also be ``'withhold'``), used by the successive-release
+        audit; the loop ends when it returns nothing too.
     :raises ReleaseError: if the rules cannot be met.
     """
     lo = np.asarray(lo, np.int64).copy()
@@ -290,6 +289,7 @@ def protect(eqs: Equations, lo: np.ndarray, hi: np.ndarray, released: np.ndarray
     released = released.copy()
     protected = protected.copy()
     weight = eqs.system.cell_count.astype(float)
+    cap = int(hi.max())
     widened = np.zeros(len(lo), bool)
     withheld = np.zeros(len(lo), bool)
     inherent = np.zeros(len(lo), bool)
@@ -318,26 +318,38 @@ def protect(eqs: Equations, lo: np.ndarray, hi: np.ndarray, released: np.ndarray
                                    "can be widened or withheld to prevent it")
             idx = np.fromiter(drop, np.int64)
             released[idx] = False
-            protected[idx] = True
             withheld[idx] = True
-            lo[idx], hi[idx] = 0, k - 1
+            lo[idx], hi[idx] = k, cap
             continue
         inherent[:] = False
         if existence:
-            for c in np.flatnonzero(shown_nonempty(b, protected & ~withheld)).tolist():
+            for c in np.flatnonzero(shown_nonempty(b, protected)).tolist():
                 t = widen_target(eqs, b, c, "lo", can_lo, can_hi, weight)
                 if t is None:
                     inherent[c] = True
                 else:
                     todo.add(t)
         if extra_check is not None:
-            todo |= {t for t in extra_check(lo, hi, released) if released[t[0]]}
+            for c, end in extra_check(lo, hi, released):
+                if end == "withhold":
+                    c = c if released[c] else _withhold_target(eqs, c, released)
+                    if c is None:
+                        raise ReleaseError("interval audit: an exposed cell has nothing "
+                                           "released near it to withhold")
+                    todo.add((c, end))
+                elif released[c]:
+                    todo.add((c, end))
         if not todo:
             log.info("interval audit: settled after %d rounds, %d intervals widened, %d "
                      "withheld, %d small cells shown non-empty by their released parents", rnd,
                      int(widened.sum()), int(withheld.sum()), int(inherent.sum()))
             return Protection(lo, hi, b, rnd, int(widened.sum()), inherent, withheld)
         for c, end in todo:
+            if end == "withhold":
+                released[c] = False
+                withheld[c] = True
+                lo[c], hi[c] = k, cap
+                continue
             if end == "lo":
                 lo[c] = max(k, lo[c] - base)
             else:

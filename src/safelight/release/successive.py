@@ -24,7 +24,9 @@ Against every earlier release of the same dataset recorded in the ledger
   of its count's grid interval kept in the ledger (never in the file) — until it has grown by
   ``k``; or the release is refused (``on_difference="refuse"``);
 * every other exposure is removed by widening the new release's intervals (the same widening
-  as within a release) until no difference bound shows a small group of newcomers.
+  as within a release) until no difference bound shows a small group of newcomers; if some
+  stay exposed when no widening reaches them (or after 24 rounds), the release is refused
+  with :class:`DifferencingError` (wait for more records, or use a coarser grid).
 
 "Fewer than k newcomers may hold C" is decided without the earlier table: the earlier count is
 at most the earlier interval's high end (or the held count of a deferred combination), so
@@ -163,6 +165,10 @@ class DifferenceAudit:
             self.old.append((lo, hi, hidden, upper))
         self.count = system.cell_count
         self.rounds = 0
+        self.seen: dict[int, int] = {}
+        self.patience = 12
+        self.stuck: list[int] = []
+        self.ids = [e.release_id for e in earlier]
         self.released = ~system.cell_missing & (self.count >= k)
 
     def _certain(self, upper: np.ndarray) -> np.ndarray:
@@ -199,9 +205,16 @@ class DifferenceAudit:
         todo: set[tuple[int, str]] = set()
         weight = self.count.astype(float)
         exposed_total = 0
-        for o_lo, o_hi, _, upper in self.old:
+        for i, (o_lo, o_hi, hidden, upper) in enumerate(self.old):
             d_lo = np.maximum(lo - o_hi, 0)
             d_hi = np.maximum(hi - o_lo, 0)
+            # the attacker knows the table grew: a cell published before and absent now was
+            # withheld, not emptied; and no cell gained more records than the table did
+            gone = ~released & ~self.system.cell_missing & ~hidden & (o_lo > 0)
+            gone[0] = False
+            d_lo[gone] = 0
+            d_hi[gone] = d_hi[0]
+            d_hi = np.minimum(d_hi, d_hi[0])
             b = propagate(self.eqs, d_lo, d_hi)
             bad = ~self.system.cell_missing & ((b.lo >= 1) | (b.lo > b.hi)) \
                 & ~self._certain(upper) & (self.count > 0)
@@ -215,18 +228,26 @@ class DifferenceAudit:
                     "added, or release with on_difference='adjust'")
             can_lo = released & (lo > self.k) & (lo - o_hi > 0)
             can_hi = released.copy()
-            stuck = 0
+            stuck: list[int] = []
             for c in idx.tolist():
-                t = widen_target(self.eqs, b, c, "lo", can_lo, can_hi, weight)
+                self.seen[c] = self.seen.get(c, 0) + 1
+                t = None
+                if self.seen[c] <= self.patience:
+                    t = widen_target(self.eqs, b, c, "lo", can_lo, can_hi, weight)
                 if t is None:
-                    stuck += 1
+                    stuck.append(c)
                 else:
                     todo.add(t)
-            if stuck and not todo:
+            # no widening reaches them (or they keep coming back): refuse, once nothing else
+            # is left to try
+            if stuck and (not todo or max(self.seen[c] for c in stuck) > 2 * self.patience):
+                self.stuck = stuck
                 raise DifferencingError(
-                    f"{stuck} combinations would show, by differencing an earlier release, that "
-                    "fewer than k added records hold them, and no widening can prevent it; wait "
-                    "until more records are added")
+                    f"{len(stuck)} combinations would show, by differencing earlier release "
+                    f"{'#' + str(self.ids[i]) if self.ids[i] is not None else i + 1}, that "
+                    "fewer than k of the added records hold them, and widening the new "
+                    "release's intervals does not prevent it; wait until more records are "
+                    "added, or release with a coarser grid (a larger rounding base)")
         if exposed_total:
             log.info("successive audit round %d: %d exposed differences, %d widenings",
                      self.rounds, exposed_total, len(todo))
