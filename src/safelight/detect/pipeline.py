@@ -228,7 +228,8 @@ def analyse(ads: AdTable, settings: ClusterSettings | None = None, workers: int 
     summaries = summarise_clusters(ads.text, clusters.labels, ads.site, ads.city, ads.posted_at)
     timings["templates"] = time.perf_counter() - t
     t = time.perf_counter()
-    networks = contact_networks(contacts, ads.text)
+    # the clustering's whole-text signatures are the ones the hub test would compute again
+    networks = contact_networks(contacts, ads.text, signatures=clusters.signatures)
     hub_keys = [h[0] for h in networks.hubs]
     net_summaries = summarise_networks(networks.labels, contacts, hub_keys, ads.site, ads.city,
                                        ads.posted_at)

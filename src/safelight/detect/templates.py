@@ -148,7 +148,9 @@ class ClusterResult:
     accepted pairs ``pair_i``/``pair_j`` with their similarity
     ``pair_sim`` (exact where verified, else the MinHash estimate) — the reason two ads are linked;
     ``refine`` says what the profile step added (ads attached to a cluster, clusters merged;
-    with ``trace=True`` every pair it compared, with its similarity).
+    with ``trace=True`` every pair it compared, with its similarity); ``signatures`` are the
+    ads' MinHash signatures over all their words (``coherence_perm`` hashes, seed ``seed + 1``),
+    which :func:`safelight.detect.networks.contact_networks` can reuse for its hub test.
     """
 
     labels: np.ndarray
@@ -164,6 +166,7 @@ class ClusterResult:
     pair_sim: np.ndarray = field(default_factory=lambda: np.zeros(0))
     lsh_neighbours: int = 1
     refine: RefineStats = field(default_factory=RefineStats)
+    signatures: np.ndarray | None = None
 
 
 def tokenize(text: str | None) -> list[str]:
@@ -503,7 +506,7 @@ def cluster_ads(texts: Sequence[str], settings: ClusterSettings | None = None,
                          n_accepted=int(accept.sum()), n_vetoed=n_vetoed,
                          n_unsupported=n_unsupported, boilerplate=boilerplate, timings=timings,
                          pair_i=ci[accept], pair_j=cj[accept], pair_sim=est[accept],
-                         lsh_neighbours=k, refine=refined)
+                         lsh_neighbours=k, refine=refined, signatures=sig_raw)
 
 
 # --------------------------------------------------------------------------- templates
