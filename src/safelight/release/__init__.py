@@ -7,10 +7,15 @@ released file, ``settings.json`` (parameters, input sha256, software version) an
 
 Guarantees:
 
-* **k-aggregates** (:func:`release_aggregates`): every released count of a combination of up to
-  ``length`` values is ``>= k``; no count under ``k`` can be recomputed exactly from the released
-  counts and the total, neither by chained differencing nor by linear algebra (complementary
-  suppression, audited — see :mod:`safelight.release.suppression`).
+* **k-aggregates** (:func:`release_aggregates`, default ``method="intervals"``): every released
+  count of a combination of up to ``length`` values is ``>= k`` and published as an interval
+  containing it; every combination with ``>= k`` people is released (except as a last resort on
+  tiny tables); no unreleased small cell is narrowed by chained interval differencing to fewer
+  than ``(k - 1) // 2 + 1`` values; with the ledger (``earlier=``), differences against earlier
+  releases of the dataset show no small group of added records (:mod:`safelight.release.intervals`,
+  :mod:`safelight.release.successive`). ``method="suppress"`` keeps exact counts: none under
+  ``k`` can be recomputed exactly, by chained differencing or linear algebra
+  (:mod:`safelight.release.suppression`).
 * **k-synthetic microdata** (:class:`KSynthesizer`): every combination of up to ``length`` values
   that occurs in the synthetic rows occurs at least ``k`` times in the sensitive table; the rows
   are drawn from a model that sees only those counts (no record is copied).

@@ -69,23 +69,32 @@ _force = click.option("--force", is_flag=True, help="Replace files already in --
 @click.option("--length", default=3, show_default=True, type=click.IntRange(min=1),
               help="Longest combination released (all 1..LENGTH-way counts).")
 @_out
+@click.option("--method", "method", type=click.Choice(["intervals", "suppress"]), default="intervals",
+              show_default=True, help="intervals: every combination with >= k people, as an interval "
+              "audited against interval differencing; suppress: exact counts with complementary "
+              "suppression (see docs/release.md).")
 @click.option("--rounding", type=click.Choice(["none", "down", "nearest"]), default="none",
-              show_default=True, help="Round released counts to multiples of --rounding-base.")
+              show_default=True, help="--method suppress: round released counts to multiples of "
+              "--rounding-base.")
 @click.option("--rounding-base", type=click.IntRange(min=1), default=None,
-              help="Base of the rounding (default: k).")
+              help="Grid step (default: k for suppress, ceil(k/2) for intervals).")
 @click.option("--no-audit", is_flag=True,
-              help="Skip the exact linear differencing audit (greedy protection only).")
+              help="Skip the differencing audit (for comparisons only: small cells may be exposed).")
 @_cols
 @_force
 @_run
-def aggregates(table: Path, k: int, length: int, out: Path, rounding: str,
+def aggregates(table: Path, k: int, length: int, out: Path, method: str, rounding: str,
                rounding_base: int | None, no_audit: bool, columns: str | None,
                force: bool) -> None:
-    """All 1..LENGTH-way combination counts of TABLE with small-cell suppression.
+    """All 1..LENGTH-way combination counts of TABLE, with no combination under k shown.
 
-    Cells under k are suppressed; complementary cells are withheld so that no suppressed
-    count can be recomputed from the released counts and the total. Writes aggregates.csv
-    (one row per combination: every column, empty = not part of it; length; count).
+    intervals (default): every combination with at least k people is published as an interval
+    holding its count, widened until chained interval differencing pins no small cell.
+    suppress: exact counts; complementary cells are withheld so that no suppressed count can be
+    recomputed. Writes aggregates.csv (one row per combination: every column, empty = not part
+    of it; length; count; with intervals also count_low and count_high). For successive releases
+    of a growing table audited against each other, release from the hub
+    (`safelight release hub`), whose ledger keeps the earlier intervals.
     """
     from safelight.release.aggregates import release_aggregates, write_aggregates
     from safelight.release.evaluate import evaluate, write_evaluation
@@ -95,8 +104,11 @@ def aggregates(table: Path, k: int, length: int, out: Path, rounding: str,
     _prepare_out(out, force, ["aggregates.csv", "settings.json", "evaluation.json"])
     t0 = time.perf_counter()
     data = read_table(table, _columns(columns))
-    rel = release_aggregates(data, k, length, rounding=rounding, rounding_base=rounding_base,
-                             audit=not no_audit)
+    if method == "intervals" and rounding != "none":
+        raise click.UsageError("--rounding applies to --method suppress (intervals lie on a grid "
+                               "of --rounding-base already)")
+    rel = release_aggregates(data, k, length, method=method, rounding=rounding,
+                             rounding_base=rounding_base, audit=not no_audit)
     write_aggregates(rel, out / "aggregates.csv")
     sup = rel.suppression
     settings = ReleaseSettings("aggregates", k, length, file_source(table), {
@@ -108,6 +120,12 @@ def aggregates(table: Path, k: int, length: int, out: Path, rounding: str,
     settings.save(out / "settings.json")
     ev = evaluate(data, rel.counts, k, length)
     write_evaluation(ev, out, f"k-aggregates (k = {k}, length {length})", settings.to_dict())
+    summary = rel.summary()
+    if summary.get("small_cells_shown_nonempty") or summary.get("withheld_last_resort"):
+        click.echo(f"note: {summary.get('small_cells_shown_nonempty') or 0} small combinations are "
+                   "shown to exist by a released count whose other parts are all unreleased (none "
+                   f"narrowed below {(k - 1) // 2 + 1} values); {summary.get('withheld_last_resort') or 0} "
+                   "combinations withheld as a last resort", err=True)
     if sup is not None and sup.audit_unaudited_cells:
         click.echo(f"warning: {sup.audit_unaudited_cells} withheld cells could not be audited "
                    "against the exact linear attack (greedy protection only)", err=True)

@@ -160,9 +160,10 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
     t0 = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
     try:
+        earlier = ledger.published(dataset) if method == "aggregates" else []
         length, params, released, ev, meas = _run(method, data, out / FILES[method], k,
                                                     length, eps, dlt, quasi_identifiers,
-                                                    seed, floor)
+                                                    seed, floor, earlier)
         params.update({"columns": list(data.columns), "rows": data.n_rows,
                        "seconds": round(time.perf_counter() - t0, 3)})
         source = {"dataset": dataset, "rows": data.n_rows,
@@ -170,12 +171,17 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
         settings = ReleaseSettings(method, k, length, source, params)
         settings.save(out / "settings.json")
         write_evaluation(ev, out, f"{method} from the hub (k = {k})", settings.to_dict())
-        if meas is not None:
+        if meas is not None and dp:
             eps, dlt = meas.epsilon, meas.delta  # OpenDP's own map, not the request
-        rid = ledger.record(dataset, method, settings.to_dict(), actor=actor, k=k,
-                            length=length, epsilon=eps, delta=dlt, rows_in=data.n_rows,
-                            output_sha256=file_source(released)["sha256"],
-                            output_path=str(released))
+        sha = file_source(released)["sha256"]
+        if method == "aggregates":  # with its intervals, for the next release's audit
+            rid = ledger.record_aggregates(dataset, meas, settings.to_dict(), actor=actor,
+                                           rows_in=data.n_rows, output_sha256=sha,
+                                           output_path=str(released))
+        else:
+            rid = ledger.record(dataset, method, settings.to_dict(), actor=actor, k=k,
+                                length=length, epsilon=eps, delta=dlt, rows_in=data.n_rows,
+                                output_sha256=sha, output_path=str(released))
     except BaseException:
         shutil.rmtree(out, ignore_errors=True)
         raise
@@ -185,16 +191,17 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
 
 def _run(method: str, data: CategoricalTable, target: Path, k: int, length: int | None,
          epsilon: float, delta: float, qis: list[str] | None, seed: int, floor: bool,
-         ) -> tuple[int, dict[str, Any], Path, Evaluation, Any]:
+         earlier: list | None = None) -> tuple[int, dict[str, Any], Path, Evaluation, Any]:
     """Run one method with the stage's functions; write its file. Returns the length, the
-    parameters, the file, the evaluation and (DP) the measurement."""
+    parameters, the file, the evaluation and what the ledger needs besides: the DP measurement,
+    or the aggregate release itself (its intervals, for the successive-release audit)."""
     if method == "aggregates":
         from safelight.release.aggregates import release_aggregates, write_aggregates
 
         length = length or 3
-        rel = release_aggregates(data, k, length)
+        rel = release_aggregates(data, k, length, earlier=earlier or ())
         write_aggregates(rel, target)
-        return length, rel.summary(), target, evaluate(data, rel.counts, k, length), None
+        return length, rel.summary(), target, evaluate(data, rel.counts, k, length), rel
     if method == "synthetic":
         from safelight.release.synthetic import KSynthesizer
 

@@ -56,12 +56,18 @@ def list_releases(state: HubState) -> dict[str, Any]:
 
 def _shown(row: dict[str, Any]) -> dict[str, Any]:
     """A ledger row as the pages and API show it: the file's name, never a server path."""
+    from safelight.release.ledger import PUBLISHED_KEY
+
     row = dict(row)
     path = row.pop("output_path", None)
     row["file"] = Path(path).name if path else None
-    source = (row.get("params") or {}).get("source")
-    if isinstance(source, dict):
-        row["params"] = {**row["params"], "source": {k: v for k, v in source.items() if k != "hub"}}
+    params = dict(row.get("params") or {})
+    # the intervals kept for the successive-release audit include hub-internal upper bounds of
+    # deferred combinations; the published ones are in the released file
+    params.pop(PUBLISHED_KEY, None)
+    if isinstance(params.get("source"), dict):
+        params["source"] = {k: v for k, v in params["source"].items() if k != "hub"}
+    row["params"] = params
     return row
 
 
@@ -104,6 +110,8 @@ def create_release(state: HubState, user: User, method: str, k: int, length: int
                          "and length between 1 and 4")
     columns = list(dict.fromkeys(columns))
     data = hub_release_table(state, columns)
+    with state.reading_hub() as hub:  # earlier interval releases, for the differencing audit
+        earlier = Ledger(hub).published(RELEASE_DATASET)
     t0 = time.perf_counter()
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
     out = state.releases_dir / f"{stamp}-{method}"
@@ -112,7 +120,7 @@ def create_release(state: HubState, user: User, method: str, k: int, length: int
         source = {"dataset": RELEASE_DATASET, "hub": str(state.path), "rows": data.n_rows,
                   "data_version": state.version}
         if method == "aggregates":
-            rel = release_aggregates(data, k, length)
+            rel = release_aggregates(data, k, length, earlier=earlier)
             write_aggregates(rel, out / RELEASE_FILES[method])
             params = {"columns": columns, **rel.summary()}
             ev = evaluate(data, rel.counts, k, length)
@@ -129,10 +137,15 @@ def create_release(state: HubState, user: User, method: str, k: int, length: int
         released = out / RELEASE_FILES[method]
         sha = hashlib.sha256(released.read_bytes()).hexdigest()
         with state.exclusive() as hub:
-            rid = Ledger(hub).record(RELEASE_DATASET, method, settings.to_dict(),
-                                     actor=user.username, k=k, length=length,
-                                     rows_in=data.n_rows, output_sha256=sha,
-                                     output_path=str(released))
+            if method == "aggregates":  # with its intervals, for the next release's audit
+                rid = Ledger(hub).record_aggregates(RELEASE_DATASET, rel, settings.to_dict(),
+                                                    actor=user.username, rows_in=data.n_rows,
+                                                    output_sha256=sha, output_path=str(released))
+            else:
+                rid = Ledger(hub).record(RELEASE_DATASET, method, settings.to_dict(),
+                                         actor=user.username, k=k, length=length,
+                                         rows_in=data.n_rows, output_sha256=sha,
+                                         output_path=str(released))
     except BaseException:
         shutil.rmtree(out, ignore_errors=True)
         raise
