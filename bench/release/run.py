@@ -51,7 +51,8 @@ from safelight.release.table import CategoricalTable, read_table  # noqa: E402
 
 SHARED = Path(os.environ.get("SAFELIGHT_SHARED_DATA", REPO.parent / "shared" / "data"))
 TABLES = ["bench_ctdc10.csv", "bench_ctdc7.csv"]
-METHODS = ["safelight k-synthetic", "safelight k-aggregates", "SDS-style k-aggregates",
+METHODS = ["safelight k-synthetic", "safelight k-aggregates", "safelight k-aggregates (suppress)",
+           "SDS-style k-aggregates",
            "safelight k-anonymous microdata", "safelight DP aggregates eps 4 k-floor",
            "safelight DP aggregates eps 4 no-floor", "safelight DP synthetic eps 1 k-floor",
            "safelight DP synthetic eps 4 k-floor",
@@ -131,8 +132,9 @@ def run_one(method: str, table_path: Path, fast: bool, million: bool = False) ->
         syn, rep = KSynthesizer(K, 4, iterations=3 if fast else 8).fit_sample(t)
         released, rows = counts_of_rows(syn, EVAL_LENGTH), syn
         extra["length"] = 4
-    elif method == "safelight k-aggregates":
-        rel = release_aggregates(t, K, EVAL_LENGTH)
+    elif method in ("safelight k-aggregates", "safelight k-aggregates (suppress)"):
+        rel = release_aggregates(t, K, EVAL_LENGTH,
+                                 method="suppress" if method.endswith("(suppress)") else "intervals")
         released = rel.counts
         extra.update(primary=rel.primary, secondary=rel.secondary,
                      unaudited=rel.suppression.audit_unaudited_cells if rel.suppression else 0)
