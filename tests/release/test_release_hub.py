@@ -114,3 +114,35 @@ def test_cli_release_hub(hub, tmp_path) -> None:
     res = CliRunner().invoke(release, ["hub", str(path), "--method", "aggregates", "--out",
                                        str(out)])
     assert res.exit_code != 0 and "not empty" in res.output
+
+
+def test_a_release_after_records_left_is_refused_unless_the_operator_accepts(hub, tmp_path) -> None:
+    """Two releases either side of a withdrawal differ by the person who withdrew."""
+    from safelight.release.hub import RecordsLeftError
+
+    _fill(hub)
+    release_hub(hub, "aggregates", tmp_path / "first", columns=COLS, k=11, length=2)
+    release_hub(hub, "synthetic", tmp_path / "more", columns=COLS, k=11, length=2)  # nothing left
+    with hub.transaction():
+        hub.con.execute("UPDATE cases SET consent_statistics = false WHERE record_id = 'r7'")
+    with pytest.raises(RecordsLeftError, match="fewer consenting case records"):
+        release_hub(hub, "aggregates", tmp_path / "second", columns=COLS, k=11, length=2)
+    assert not (tmp_path / "second").exists()
+    hub.withdraw_consent("agency", ["r8"], actor="test")
+    for method in ("aggregates", "microdata", "synthetic"):
+        with pytest.raises(RecordsLeftError, match="consent withdrawal"):
+            release_hub(hub, method, tmp_path / f"again-{method}", columns=COLS, k=11, length=2)
+    rel = release_hub(hub, "aggregates", tmp_path / "accepted", columns=COLS, k=11, length=2,
+                      after_withdrawal=True)
+    assert rel.release_id == 3
+    with hub.transaction():
+        hub.con.execute("UPDATE cases SET consent_statistics = false WHERE record_id = 'r9'")
+    path = hub.path
+    hub.close()
+    r = CliRunner().invoke(release, ["hub", str(path), "--method", "aggregates", "--out",
+                                     str(tmp_path / "cli"), "--columns", ",".join(COLS)])
+    assert r.exit_code == 8 and "fewer consenting case records" in r.output
+    r = CliRunner().invoke(release, ["hub", str(path), "--method", "aggregates", "--out",
+                                     str(tmp_path / "cli"), "--columns", ",".join(COLS),
+                                     "--after-withdrawal"])
+    assert r.exit_code == 0, r.output

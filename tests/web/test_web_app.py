@@ -404,3 +404,23 @@ def test_release_views_name_no_server_path(client, app, demo_hub):
         assert server not in body
     assert client.get(f"/api/v1/releases/{rid}").json()["file"]
     assert client.get(f"/api/v1/releases/{rid}/download").status_code == 200
+
+
+def test_second_release_is_audited_and_refused_after_a_withdrawal(client, app, demo_hub):
+    csrf = api_login(client, demo_hub, "ana")
+    body = {"method": "aggregates", "k": 11, "length": 2, "columns": ["gender", "age_band", "citizenship"]}
+    first = client.post("/api/v1/releases", headers={"X-CSRF-Token": csrf}, json=body)
+    assert first.status_code == 200, first.text
+    listed = client.get("/api/v1/releases").json()["releases"][0]
+    assert "published_intervals" not in json.dumps(listed)  # hub-internal audit data stays in the hub
+    second = client.post("/api/v1/releases", headers={"X-CSRF-Token": csrf}, json=body)
+    assert second.status_code == 200, second.text
+    settings = app.state.hub.one("SELECT params FROM releases WHERE release_id = ?", [second.json()["release_id"]])
+    assert json.loads(settings["params"])["params"]["earlier_releases_audited"] == 1
+    hub = app.state.hub.hub
+    record = hub.con.execute("SELECT contributor, record_id FROM cases WHERE consent_statistics LIMIT 1").fetchone()
+    with app.state.hub.lock:
+        hub.withdraw_consent(record[0], [record[1]], actor="test")
+    third = client.post("/api/v1/releases", headers={"X-CSRF-Token": csrf}, json=body)
+    assert third.status_code == 422 and "withdrawal" in third.json()["detail"]
+    assert len(client.get("/api/v1/releases").json()["releases"]) == 2

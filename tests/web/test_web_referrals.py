@@ -162,3 +162,16 @@ def test_refer_from_the_page_with_consent_recorded_now(client, caseworker, app):
     con = app.state.hub.hub.con
     assert con.execute("SELECT recorded_by, scope FROM refer_consents WHERE record_id = ?",
                        [record]).fetchall() == [("uacase", f"referral:{service}")]
+
+
+def test_a_refused_referral_records_no_consent(client, caseworker, app):
+    record = _case_of(app, "ua-hotline")
+    page = client.get("/services")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    html = client.post("/services", data={"csrf_token": token, "needs": ["legal_aid"], "near": "Kyiv"}).text
+    service = re.search(r'name="service_id" value="([^"]+)"', html).group(1)
+    r = client.post("/referrals", data={"csrf_token": token, "service_id": service, "record_id": record,
+                                        "reason": "Bogus", "consent_now": "1"}, follow_redirects=False)
+    assert r.status_code == 422 and "reason" in r.text
+    con = app.state.hub.hub.con
+    assert con.execute("SELECT count(*) FROM refer_consents WHERE record_id = ?", [record]).fetchone()[0] == 0

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from safelight.errors import RefusedError
 from safelight.release.domain import YEARS, Domain, restrict
 from safelight.release.errors import ReleaseUsageError
 from safelight.release.evaluate import Evaluation, counts_of_rows, evaluate, write_evaluation
@@ -89,9 +90,49 @@ def hub_table(hub: Hub, columns: list[str] | tuple[str, ...] | None = None) -> C
     finally:
         cur.close()
     if arrow.num_rows == 0:
-        raise ReleaseUsageError(f"{hub.path}: the hub holds no case records whose consent "
-                                "allows statistics; nothing to release")
+        raise ReleaseUsageError("the hub holds no case records whose consent allows statistics; "
+                                "nothing to release")
     return from_arrow(arrow)
+
+
+class RecordsLeftError(RefusedError):
+    """Case records left the released set since an earlier release of the dataset."""
+
+
+def check_no_records_left(hub: Hub, dataset: str = DATASET, *, allow: bool = False) -> None:
+    """Refuse a release when case records left the consenting set since the dataset's newest
+    earlier release (a consent withdrawal, or fewer consenting cases than that release read).
+
+    Two releases either side of a removal differ by the removed persons: a combination whose
+    count certainly fell tells what the person who withdrew was — exactly the person who asked to
+    be left out. No release method here audits removals, so the release is refused unless
+    ``allow`` (the operator accepts the risk, e.g. when the earlier releases were never
+    published). Additions are audited by the interval method's successive-release check.
+
+    :raises RecordsLeftError: records left since the newest earlier release of ``dataset``.
+    """
+    if allow:
+        return
+    cur = hub.con.cursor()
+    try:
+        last = cur.execute("SELECT release_id, released_at, rows_in FROM releases WHERE dataset = ? "
+                           "ORDER BY release_id DESC LIMIT 1", [dataset]).fetchone()
+        if last is None:
+            return
+        rid, at, rows_in = last
+        withdrawn = cur.execute("SELECT count(*) FROM consent_withdrawals WHERE withdrawn_at > ?",
+                                [at]).fetchone()[0]
+        now = cur.execute("SELECT count(*) FROM cases WHERE consent_statistics").fetchone()[0]
+    finally:
+        cur.close()
+    if withdrawn or (rows_in is not None and now < rows_in):
+        what = (f"{withdrawn} consent withdrawal(s)" if withdrawn
+                else f"{rows_in - now} fewer consenting case records")
+        raise RecordsLeftError(
+            f"{what} since release #{rid} of {dataset}: a new release could show, by difference "
+            "with that one, what the persons who left were. Refused; if the earlier releases were "
+            "never published, release with --after-withdrawal (the risk is yours, see "
+            "docs/release.md, 'Records that leave')")
 
 
 def _kind(column: str) -> Kind:
@@ -134,11 +175,13 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
                 k: int = 11, length: int | None = None, epsilon: float | None = None,
                 delta: float = 1e-6, quasi_identifiers: list[str] | None = None,
                 seed: int = 0, floor: bool = True, actor: str = "cli",
-                dataset: str = DATASET) -> HubRelease:
+                dataset: str = DATASET, after_withdrawal: bool = False) -> HubRelease:
     """Release the hub's consenting cases by ``method`` into ``out`` and record it in the
     ledger (see the module docstring). ``out`` must not hold a release already.
 
     :raises BudgetExceededError: a DP release over the dataset's budget (nothing written).
+    :raises RecordsLeftError: records left since the dataset's newest earlier release and
+        ``after_withdrawal`` is not set (see :func:`check_no_records_left`).
     :raises ReleaseUsageError: bad method, columns or parameters.
     """
     from safelight.release.ledger import Ledger
@@ -154,6 +197,7 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
     if out.exists() and any(out.iterdir()):
         raise ReleaseUsageError(f"--out {out} is not empty; choose a new folder")
     ledger = Ledger(hub)
+    check_no_records_left(hub, dataset, allow=after_withdrawal)
     eps, dlt = (float(epsilon), float(delta)) if dp and epsilon is not None else (0.0, 0.0)
     ledger.check(dataset, eps, dlt)  # before the data is read for noise
     data = hub_table(hub, columns)
@@ -246,5 +290,5 @@ def _run(method: str, data: CategoricalTable, target: Path, k: int, length: int 
     return length, params, target, ev, meas
 
 
-__all__ = ["DATASET", "DEFAULT_COLUMNS", "METHODS", "HubRelease", "hub_domain", "hub_table",
-           "releasable_columns", "release_hub"]
+__all__ = ["DATASET", "DEFAULT_COLUMNS", "METHODS", "HubRelease", "RecordsLeftError",
+           "check_no_records_left", "hub_domain", "hub_table", "releasable_columns", "release_hub"]

@@ -41,10 +41,14 @@ from safelight.release.hub import DATASET, DEFAULT_COLUMNS, METHODS
               help="Who makes the release (recorded in the ledger and the audit log).")
 @click.option("--dataset", default=DATASET, show_default=True,
               help="Ledger dataset the release is charged to (the web uses the default).")
+@click.option("--after-withdrawal", is_flag=True,
+              help="Release although case records left since the dataset's newest release (refused "
+              "otherwise: the difference of the two releases could show what the persons who left "
+              "were). Only when the earlier releases were never published.")
 @guarded
 def hub(hub_path: Path, method: str, out: Path, columns: str | None, k: int,
         length: int | None, epsilon: float | None, delta: float, no_floor: bool,
-        qis: str | None, seed: int, actor: str, dataset: str) -> None:
+        qis: str | None, seed: int, actor: str, dataset: str, after_withdrawal: bool) -> None:
     """Release HUB's cases whose consent allows statistics, and record it in HUB's ledger.
 
     Same methods as the file commands (aggregates, synthetic, microdata, dp-aggregates,
@@ -57,7 +61,8 @@ def hub(hub_path: Path, method: str, out: Path, columns: str | None, k: int,
     with open_hub(hub_path) as h:
         rel = release_hub(h, method, out, columns=_columns(columns), k=k, length=length,
                           epsilon=epsilon, delta=delta, quasi_identifiers=_columns(qis),
-                          seed=seed, floor=not no_floor, actor=actor, dataset=dataset)
+                          seed=seed, floor=not no_floor, actor=actor, dataset=dataset,
+                          after_withdrawal=after_withdrawal)
     click.echo(f"release #{rel.release_id} ({method}, {rel.settings.params['rows']} consenting "
                f"cases): {_summary(rel.evaluation)} -> {rel.file}")
 

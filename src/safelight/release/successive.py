@@ -34,9 +34,11 @@ at most the earlier interval's high end (or the held count of a deferred combina
 
 What it does not guarantee: the attacker model is the one of :mod:`safelight.release.intervals`
 (bounds propagation, not linear or integer programming), applied to each earlier release in
-turn (not to three releases at once); releases made outside the ledger, or of a table that
-lost rows (withdrawn consent), are not covered (a lost row makes ``D >= 0`` false, which only
-misleads the attacker).
+turn (not to three releases at once); releases made outside the ledger are not covered; and
+removals are not audited: when rows leave (withdrawn consent), a combination whose interval
+certainly fell tells what the persons who left were — so releases from a hub are refused after
+any removal (:func:`safelight.release.hub.check_no_records_left`) unless the operator accepts
+the risk.
 """
 
 from __future__ import annotations

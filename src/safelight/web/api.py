@@ -147,8 +147,12 @@ def me(*, user: Annotated[User, Depends(api_user)]) -> dict:
              "session of the account, this one included)")
 def change_password(*, body: PasswordChange, request: Request, response: Response,
                     user: Annotated[User, Depends(api_user)]) -> dict:
-    auth.change_own_password(state_of(request), request.app.state.limiter, user, body.current, body.new,
-                             client_of(request))
+    try:
+        auth.change_own_password(state_of(request), request.app.state.limiter, user, body.current,
+                                 body.new, client_of(request))
+    except auth.AuthError as exc:  # rate-limited: the session itself is still valid
+        wait = getattr(exc, "retry_after", 60)
+        raise HTTPException(429, str(exc), headers={"Retry-After": str(wait)}) from None
     response.delete_cookie(COOKIE, path="/")
     return {"changed": True, "signed_out": True}
 

@@ -181,8 +181,9 @@ def change_own_password(state: HubState, limiter: LoginLimiter, user: User, curr
                         new: str, client: str) -> None:
     """A signed-in user replaces its own password (audited); every session of the account ends.
 
-    The current password is checked like a sign-in (same rate limit, failures audited), so a
-    stolen session alone cannot lock the owner out. Raises :class:`AuthError` when rate-limited,
+    The current password is checked like a sign-in (same rate limit and counter, failures
+    audited), so a stolen session alone cannot change it; wrong guesses count towards the
+    account's sign-in limit, as failed sign-ins do. Raises :class:`AuthError` when rate-limited,
     :class:`UsageError` when the current password is wrong or the new one is too short or the same.
     """
     try:

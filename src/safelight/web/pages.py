@@ -370,14 +370,12 @@ async def referrals_create(*, request: Request,
     try:
         if not record_id.strip():
             raise UsageError("case record id: say which case you refer")
-        if form.get("consent_now"):
-            await run_in_threadpool(referrals.record_consent, state_of(request), user, record_id,
-                                    contributor=contributor, service_id=service_id,
-                                    note=str(form.get("consent_note") or "") or None)
         row = await run_in_threadpool(referrals.refer_case, state_of(request), user, record_id, service_id,
                                       contributor=contributor,
                                       reason=str(form.get("reason") or "AdditionalServicesRequired"),
-                                      details=str(form.get("details") or "") or None)
+                                      details=str(form.get("details") or "") or None,
+                                      consent_now=bool(form.get("consent_now")),
+                                      consent_note=str(form.get("consent_note") or "") or None)
     except SafelightError as exc:
         return _services_page(request, user, error=str(exc), status=422)
     return _see_other(f"/referrals?done={row['referral_id']}")

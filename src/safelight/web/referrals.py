@@ -175,14 +175,23 @@ def record_consent(state: HubState, user: User, record_id: str, *, contributor: 
 
 def refer_case(state: HubState, user: User, record_id: str, service_id: str, *,
                contributor: str | None = None, reason: str = "AdditionalServicesRequired",
-               details: str | None = None) -> dict[str, Any]:
+               details: str | None = None, consent_now: bool = False,
+               consent_note: str | None = None) -> dict[str, Any]:
     """Refer a case to a service; refused (:class:`~safelight.refer.referral.ConsentError`)
-    without the person's recorded consent."""
+    without the person's recorded consent. ``consent_now``: the caseworker attests that the
+    person agreed to this service now; the consent is recorded (in the caseworker's name) only
+    once the request has passed every check that does not depend on it."""
     owner = _contributor_for(user, contributor)
     if reason not in REFERRAL_REASONS:
         raise UsageError(f"reason: use one of {', '.join(REFERRAL_REASONS)}")
+    record_id, service_id = record_id.strip(), service_id.strip()
+    if not record_id or not service_id:
+        raise UsageError("say which case (record id) and which service")
     with state.exclusive() as hub:
-        row = referral.create_referral(hub, owner, record_id.strip(), service_id.strip(),
+        if consent_now:
+            referral.record_consent(hub, owner, record_id, caseworker=user.username,
+                                    service_id=service_id, note=consent_note or None)
+        row = referral.create_referral(hub, owner, record_id, service_id,
                                        caseworker=user.username, reason=reason, details=details or None)
     return clean_rows([row])[0]
 

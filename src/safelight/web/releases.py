@@ -109,6 +109,8 @@ def create_release(state: HubState, user: User, method: str, k: int, length: int
         raise UsageError(f"k must be between {floor} (the hub's small-cell threshold) and 1000, "
                          "and length between 1 and 4")
     columns = list(dict.fromkeys(columns))
+    with state.reading_hub() as hub:  # refused when records left since the last release
+        hub_release.check_no_records_left(hub, RELEASE_DATASET)
     data = hub_release_table(state, columns)
     with state.reading_hub() as hub:  # earlier interval releases, for the differencing audit
         earlier = Ledger(hub).published(RELEASE_DATASET)
@@ -137,6 +139,12 @@ def create_release(state: HubState, user: User, method: str, k: int, length: int
         released = out / RELEASE_FILES[method]
         sha = hashlib.sha256(released.read_bytes()).hexdigest()
         with state.exclusive() as hub:
+            # a release recorded (or records withdrawn) while this one was computed was not
+            # audited against it: refuse rather than record an unaudited pair
+            if len(Ledger(hub).published(RELEASE_DATASET)) != len(earlier):
+                raise UsageError("another release was recorded while this one was made; make it "
+                                 "again so the two are checked against each other")
+            hub_release.check_no_records_left(hub, RELEASE_DATASET)
             if method == "aggregates":  # with its intervals, for the next release's audit
                 rid = Ledger(hub).record_aggregates(RELEASE_DATASET, rel, settings.to_dict(),
                                                     actor=user.username, rows_in=data.n_rows,
