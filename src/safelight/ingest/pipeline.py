@@ -47,6 +47,10 @@ from safelight.standard.schema import SCHEMA_VERSION
 from safelight.store.hub import Hub, columns_of, now_utc
 
 log = logging.getLogger("safelight.ingest")
+#: DuckDB's memory limit during an ingest: the blocks it has written stay in its buffer cache
+#: up to the limit, so a lower one keeps an ingest's memory flat as the file grows (the
+#: parts themselves are bounded: at most two in memory).
+INGEST_MEMORY_LIMIT = "256MB"
 
 Progress = Callable[[int, int], None]  # (rows read so far, bytes read so far)
 
@@ -132,7 +136,7 @@ def ingest_file(hub: Hub, path: str | Path, *, contributor: str, profile: Profil
     con = hub.con
     cid = int(con.execute("SELECT nextval('contribution_ids')").fetchone()[0])
     result = IngestResult(cid, contributor, str(path), profile.ref, profile.target)
-    with hub.transaction():
+    with hub.memory_limited(INGEST_MEMORY_LIMIT), hub.transaction():
         hub.ensure_contributor(contributor, country)
         # a background thread reads and converts the next part of the file while this thread
         # inserts the previous one: Python work and DuckDB work overlap on two cores

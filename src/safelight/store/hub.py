@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,9 +56,22 @@ def columns_of(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
 class Hub:
     """A hub database. Use :func:`open_hub`; close with :meth:`close` or a ``with`` block."""
 
-    def __init__(self, path: Path, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, path: Path, con: duckdb.DuckDBPyConnection,
+                 memory_limit: str = DEFAULT_MEMORY_LIMIT) -> None:
         self.path = path
         self.con = con
+        self.memory_limit = memory_limit  # as opened; a stage that lowers it restores this
+
+    @contextmanager
+    def memory_limited(self, limit: str) -> Iterator[None]:
+        """Run a block with DuckDB's memory limit lowered to ``limit`` (e.g. a long ingest, whose
+        buffer cache would otherwise grow with the file up to the hub's limit), then restore the
+        limit the hub was opened with."""
+        self.con.execute(f"SET memory_limit = '{limit}'")
+        try:
+            yield
+        finally:
+            self.con.execute(f"SET memory_limit = '{self.memory_limit}'")
 
     def __enter__(self) -> Hub:
         return self
@@ -285,7 +299,7 @@ def open_hub(path: str | Path, *, create: bool = False, read_only: bool = False,
         raise StoreError(f"{path}: cannot open the hub ({msg.splitlines()[0]})") from None
     except duckdb.Error as exc:
         raise StoreError(f"{path}: not a safelight hub ({str(exc).splitlines()[0]})") from None
-    hub = Hub(path, con)
+    hub = Hub(path, con, memory_limit)
     if not read_only:
         hub.migrate()
         _remove_abandoned_spools(path)
