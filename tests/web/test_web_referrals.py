@@ -36,6 +36,18 @@ def _confidential_fragments() -> set[str]:
     return found
 
 
+def _page_token(client) -> str:
+    """The CSRF token of the services page (the caseworker is signed in)."""
+    page = client.get("/services")
+    return re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+
+
+def _first_service_on_page(client, token: str, need: str) -> str:
+    """The first result's service id of a page search for ``need`` near Kyiv."""
+    html = client.post("/services", data={"csrf_token": token, "needs": [need], "near": "Kyiv"}).text
+    return re.search(r'name="service_id" value="([^"]+)"', html).group(1)
+
+
 @pytest.fixture
 def caseworker(client, demo_hub):
     return {"X-CSRF-Token": api_login(client, demo_hub, "uacase")}
@@ -69,8 +81,7 @@ def test_no_page_or_answer_shows_a_confidential_location(client, caseworker, app
                                         "ORDER BY place").fetchall()]
     assert places
     confidential_shown = 0
-    page = client.get("/services")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    token = _page_token(client)
     for place in places:
         r = client.post("/api/v1/services/match", headers=caseworker,
                         json={"needs": ["shelter"], "near": place, "limit": 25})
@@ -136,8 +147,7 @@ def test_the_person_stays_out_of_urls_and_the_audit_chain(client, caseworker, ap
 
 
 def test_search_form_errors_name_the_field_and_keep_the_input(client, caseworker):
-    page = client.get("/services")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    token = _page_token(client)
     r = client.post("/services", data={"csrf_token": token, "needs": ["shelter"], "near": "Atlantis",
                                        "languages": "uk"})
     assert r.status_code == 422 and "near:" in r.text and 'value="Atlantis"' in r.text
@@ -148,10 +158,8 @@ def test_search_form_errors_name_the_field_and_keep_the_input(client, caseworker
 
 def test_refer_from_the_page_with_consent_recorded_now(client, caseworker, app):
     record = _case_of(app, "ua-hotline")
-    page = client.get("/services")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    html = client.post("/services", data={"csrf_token": token, "needs": ["medical"], "near": "Kyiv"}).text
-    service = re.search(r'name="service_id" value="([^"]+)"', html).group(1)
+    token = _page_token(client)
+    service = _first_service_on_page(client, token, "medical")
     form = {"csrf_token": token, "service_id": service, "record_id": record, "reason": "AdditionalServicesRequired"}
     r = client.post("/referrals", data=form, follow_redirects=False)
     assert r.status_code == 422 and "consent" in r.text
@@ -166,10 +174,8 @@ def test_refer_from_the_page_with_consent_recorded_now(client, caseworker, app):
 
 def test_a_refused_referral_records_no_consent(client, caseworker, app):
     record = _case_of(app, "ua-hotline")
-    page = client.get("/services")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    html = client.post("/services", data={"csrf_token": token, "needs": ["legal_aid"], "near": "Kyiv"}).text
-    service = re.search(r'name="service_id" value="([^"]+)"', html).group(1)
+    token = _page_token(client)
+    service = _first_service_on_page(client, token, "legal_aid")
     r = client.post("/referrals", data={"csrf_token": token, "service_id": service, "record_id": record,
                                         "reason": "Bogus", "consent_now": "1"}, follow_redirects=False)
     assert r.status_code == 422 and "reason" in r.text
