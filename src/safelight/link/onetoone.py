@@ -62,3 +62,13 @@ def exclusive_probability(a: np.ndarray, b: np.ndarray, w: np.ndarray, n_records
     odds = np.exp2(np.minimum(np.asarray(w, dtype=np.float64), 500.0))
     total = np.bincount(a, odds, n_records) + np.bincount(b, odds, n_records)
     return odds / (1.0 + total[a] + total[b] - odds)
+
+
+def match_probability(a: np.ndarray, b: np.ndarray, w: np.ndarray, n_records: int, *,
+                      exclusive: bool) -> np.ndarray:
+    """Match probability of each candidate pair from its weight ``w`` (log2 odds): with
+    ``exclusive`` (two sources, each record matches at most one) :func:`exclusive_probability`,
+    otherwise the plain Fellegi–Sunter ``1 / (1 + 2**-w)``."""
+    if exclusive:  # rival candidates lower a pair's odds
+        return exclusive_probability(a, b, w, n_records)
+    return 1.0 / (1.0 + np.exp2(-np.asarray(w, dtype=np.float64)))

@@ -26,7 +26,7 @@ from safelight.link.blocking import (
 from safelight.link.cluster import cluster_pairs, connected_components
 from safelight.link.compare import Comparisons, compare
 from safelight.link.model import EMResult, TrainingPairs, estimate_model, tf_adjustments
-from safelight.link.onetoone import exclusive_probability, one_to_one
+from safelight.link.onetoone import match_probability, one_to_one
 from safelight.link.prepare import Records, prepare
 
 __all__ = ["LinkResult", "LinkSettings", "link_records", "score_pairs"]
@@ -149,10 +149,7 @@ def link_records(table: pa.Table, settings: LinkSettings | None = None) -> LinkR
     t = time.perf_counter()
     w = em.model.match_weight(comps.levels) + tf_adjustments(em.model, records, comps,
                                                              summed=True)
-    if s.two_source:  # each record matches at most one: rival candidates lower a pair's odds
-        p = exclusive_probability(a, b, w, len(records))
-    else:
-        p = 1.0 / (1.0 + np.exp2(-w))
+    p = match_probability(a, b, w, len(records), exclusive=s.two_source)
     link = p >= s.threshold
     if s.two_source:
         linked = np.flatnonzero(link)

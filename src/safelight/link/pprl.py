@@ -47,7 +47,7 @@ from safelight.link.encoded import (
     name_frequencies,
 )
 from safelight.link.model import EMResult, estimate_model, estimate_u, tf_from_frequencies
-from safelight.link.onetoone import exclusive_probability, one_to_one
+from safelight.link.onetoone import match_probability, one_to_one
 
 __all__ = ["PPRLResult", "PPRLSettings", "encoded_candidate_pairs", "link_encoded"]
 
@@ -212,10 +212,7 @@ def link_encoded(er: EncodedRecords, settings: PPRLSettings | None = None) -> PP
     t = time.perf_counter()
     w = em.model.match_weight(comps.levels) + tf_from_frequencies(em.model, freqs, comps,
                                                                   summed=True)
-    if s.one_to_one:  # each record matches at most one: rival candidates lower a pair's odds
-        p = exclusive_probability(a, b, w, len(er))
-    else:
-        p = 1.0 / (1.0 + np.exp2(-w))
+    p = match_probability(a, b, w, len(er), exclusive=s.one_to_one)
     link = p >= s.threshold
     if s.one_to_one:
         keep = np.flatnonzero(link)[one_to_one(a[link], b[link], w[link])]
