@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import strategies as st
 
 from safelight.release.table import CategoricalTable, from_columns
 
@@ -24,3 +25,18 @@ def random_table(seed: int, n: int = 300, cards: tuple[int, ...] = (3, 4, 5, 2),
             vals[i] = ""
         cols[f"col{j}"] = vals
     return from_columns(cols)
+
+
+@st.composite
+def categorical_tables(draw, *, cols: tuple[int, int] = (1, 4), rows: tuple[int, int] = (1, 120),
+                       max_card: int = 5, zero: bool = True) -> CategoricalTable:
+    """A hypothesis strategy: ``cols`` and ``rows`` ranges, up to ``max_card`` values per column
+    plus missing (``""``) and, with ``zero``, the value ``"0"`` (a peer tool took it for missing)."""
+    n_cols = draw(st.integers(*cols))
+    n_rows = draw(st.integers(*rows))
+    out = {}
+    for j in range(n_cols):
+        card = draw(st.integers(1, max_card))
+        values = st.sampled_from([""] + [f"v{i}" for i in range(card)] + (["0"] if zero else []))
+        out[f"c{j}"] = draw(st.lists(values, min_size=n_rows, max_size=n_rows))
+    return from_columns(out)

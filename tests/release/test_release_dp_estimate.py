@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from helpers_release import random_table
+from helpers_release import categorical_tables, random_table
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -17,7 +17,6 @@ from safelight.release.dp_aggregates import (
     release_from_estimate,
 )
 from safelight.release.evaluate import evaluate
-from safelight.release.table import from_columns
 
 
 def test_fit_table_matches_its_margins() -> None:
@@ -61,20 +60,9 @@ def test_release_length_three_costs_the_same_budget() -> None:
     assert rel.length == 3 and any(len(s) == 3 for s in rel.counts.tables)
 
 
-@st.composite
-def _tables(draw):
-    n_cols = draw(st.integers(3, 4))
-    n_rows = draw(st.integers(30, 300))
-    cols = {}
-    for j in range(n_cols):
-        card = draw(st.integers(1, 4))
-        values = st.sampled_from([""] + [f"v{i}" for i in range(card)])
-        cols[f"c{j}"] = draw(st.lists(values, min_size=n_rows, max_size=n_rows))
-    return from_columns(cols)
-
-
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(t=_tables(), k=st.integers(2, 12), eps=st.sampled_from([0.5, 4.0, 50.0]))
+@given(t=categorical_tables(cols=(3, 4), rows=(30, 300), max_card=4, zero=False), k=st.integers(2, 12),
+       eps=st.sampled_from([0.5, 4.0, 50.0]))
 def test_fitted_three_way_counts_respect_the_floor(t, k, eps) -> None:
     """With 3-way counts fitted rather than measured, no released count is under k, and every
     released combination's sub-combinations are estimated present (only those are fitted)."""

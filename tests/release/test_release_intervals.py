@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers_release import random_table
+from helpers_release import categorical_tables, random_table
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -95,20 +95,8 @@ def test_sds_grid_alone_shows_small_cells_exist() -> None:
     assert rel.summary()["small_cells_shown_nonempty"] == after
 
 
-@st.composite
-def tables(draw):
-    n_cols = draw(st.integers(1, 4))
-    n_rows = draw(st.integers(1, 150))
-    cols = {}
-    for j in range(n_cols):
-        card = draw(st.integers(1, 5))
-        values = st.sampled_from([""] + [f"v{i}" for i in range(card)] + ["0"])
-        cols[f"c{j}"] = draw(st.lists(values, min_size=n_rows, max_size=n_rows))
-    return from_columns(cols)
-
-
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(t=tables(), k=st.integers(3, 12), length=st.integers(1, 3),
+@given(t=categorical_tables(rows=(1, 150)), k=st.integers(3, 12), length=st.integers(1, 3),
        base=st.sampled_from([1, 2, 3, None]))
 def test_no_release_below_k_and_no_small_cell_pinned(t, k, length, base) -> None:
     """Property: every released count is >= k and its interval holds the true count; every

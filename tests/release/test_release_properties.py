@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from helpers_release import categorical_tables
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -11,23 +12,10 @@ from safelight.release.combos import CombinationCounts, subsets
 from safelight.release.evaluate import counts_of_rows
 from safelight.release.suppression import linear_attack
 from safelight.release.synthetic import synthesize
-from safelight.release.table import from_columns
-
-
-@st.composite
-def tables(draw):
-    n_cols = draw(st.integers(1, 4))
-    n_rows = draw(st.integers(1, 120))
-    cols = {}
-    for j in range(n_cols):
-        card = draw(st.integers(1, 5))
-        values = st.sampled_from([""] + [f"v{i}" for i in range(card)] + ["0"])
-        cols[f"c{j}"] = draw(st.lists(values, min_size=n_rows, max_size=n_rows))
-    return from_columns(cols)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(t=tables(), k=st.integers(2, 12), length=st.integers(1, 3))
+@given(t=categorical_tables(), k=st.integers(2, 12), length=st.integers(1, 3))
 def test_k_methods_never_release_below_k(t, k, length) -> None:
     truth = CombinationCounts.of(t, length)
     agg = release_aggregates(t, k=k, length=length, method="suppress")
@@ -47,7 +35,7 @@ def test_k_methods_never_release_below_k(t, k, length) -> None:
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(t=tables(), k=st.integers(2, 12), qi_mask=st.integers(1, 15))
+@given(t=categorical_tables(), k=st.integers(2, 12), qi_mask=st.integers(1, 15))
 def test_k_anonymous_microdata_never_releases_below_k(t, k, qi_mask) -> None:
     from safelight.release.microdata import anonymize, evaluation_view
 
@@ -69,7 +57,7 @@ def test_k_anonymous_microdata_never_releases_below_k(t, k, qi_mask) -> None:
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(t=tables(), k=st.integers(2, 12), eps=st.sampled_from([0.5, 4.0, 50.0]))
+@given(t=categorical_tables(), k=st.integers(2, 12), eps=st.sampled_from([0.5, 4.0, 50.0]))
 def test_dp_k_floor_never_releases_below_k(t, k, eps) -> None:
     """The DP floor is about released (noisy) counts: none is under k, and DP synthetic rows
     carry only combinations whose estimate clears k."""
