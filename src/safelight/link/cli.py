@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -49,6 +50,114 @@ def link_hub_cmd(hub: Path, threshold: float, seed: int, as_json: bool, pprl: bo
                f"({s['persons_in_several_contributors']:,} seen by several contributors); "
                f"{s['candidate_pairs']:,} candidate pairs, {s['review_pairs']:,} to review "
                f"(run {s['run_id']})")
+
+
+_MAP = click.Path(exists=True, path_type=Path, dir_okay=False)
+_INPUT = click.Path(exists=True, path_type=Path)
+
+
+def _settings(threshold: float, seed: int) -> Any:
+    from safelight.link.pipeline import LinkSettings
+
+    return LinkSettings(threshold=threshold, seed=seed)
+
+
+@link.command("pairs")
+@click.argument("left", type=_INPUT)
+@click.argument("right", type=_INPUT)
+@click.option("--map", "map_path", type=_MAP,
+              help="MAP.yaml for LEFT (and RIGHT unless --right-map): id column and identity "
+                   "field → column. Not used for encoded packages.")
+@click.option("--right-map", type=_MAP, help="MAP.yaml for RIGHT when its columns differ.")
+@click.option("--out", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="PAIRS.csv: left_id,right_id,match_probability (one-to-one).")
+@click.option("--review", type=click.Path(path_type=Path, dir_okay=False),
+              help="Also write the uncertain pairs with per-field reasons (REVIEW.csv).")
+@click.option("--threshold", type=float, default=0.5, show_default=True,
+              help="Match probability from which two records are linked.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed (u sampling).")
+@click.pass_context
+@guarded
+def pairs_cmd(ctx: click.Context, left: Path, right: Path, map_path: Path | None,
+              right_map: Path | None, out: Path, review: Path | None, threshold: float,
+              seed: int) -> None:
+    """Link two registers LEFT and RIGHT, each free of duplicates: files in clear (with --map)
+    or two encoded packages from `safelight identity encode` (privacy-preserving)."""
+    from safelight.errors import UsageError
+
+    if left.is_dir() or right.is_dir():
+        if not (left.is_dir() and right.is_dir()):
+            raise UsageError("give two files in clear (with --map) or two encoded packages "
+                             "(directories), not one of each")
+        if map_path or right_map or review:
+            raise UsageError("--map, --right-map and --review apply to files in clear; encoded "
+                             "packages carry their own fields")
+        ctx.invoke(pprl, packages=(left, right), out=out, dedupe=False, threshold=threshold,
+                   seed=seed)
+        return
+    if map_path is None:
+        raise UsageError("files in clear need --map MAP.yaml (the id column and identity "
+                         "field → column; see docs/linkage.md)")
+    from safelight.link.files import (
+        link_two_files,
+        read_mapped,
+        run_record,
+        write_pairs,
+        write_review,
+    )
+
+    lf = read_mapped(left, map_path, "left")
+    rf = read_mapped(right, right_map or map_path, "right")
+    res = link_two_files(lf, rf, _settings(threshold, seed))
+    written = write_pairs(res, out)
+    run_record(res, [lf, rf], out)
+    extra = f"; {write_review(res, review):,} uncertain pairs to {review}" if review else ""
+    click.echo(f"linked {lf.table.num_rows:,} × {rf.table.num_rows:,} records: "
+               f"{len(res.comparisons.a):,} candidate pairs, wrote {written:,} pairs to {out}"
+               f"{extra}{_skipped(lf, rf)}")
+
+
+@link.command("dedupe")
+@click.argument("file", type=click.Path(exists=True, path_type=Path, dir_okay=False))
+@click.option("--map", "map_path", required=True, type=_MAP,
+              help="MAP.yaml: the id column and identity field → column.")
+@click.option("--out", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="CLUSTERS.csv: record_id,cluster_id.")
+@click.option("--review", type=click.Path(path_type=Path, dir_okay=False),
+              help="Also write the uncertain pairs with per-field reasons (REVIEW.csv).")
+@click.option("--threshold", type=float, default=0.5, show_default=True,
+              help="Match probability from which two records are linked.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed (u sampling).")
+@guarded
+def dedupe_cmd(file: Path, map_path: Path, out: Path, review: Path | None, threshold: float,
+               seed: int) -> None:
+    """Find the records of FILE that belong to the same person (clusters)."""
+    from safelight.link.files import (
+        dedupe_file,
+        read_mapped,
+        run_record,
+        write_clusters,
+        write_review,
+    )
+
+    src = read_mapped(file, map_path, "file")
+    res = dedupe_file(src, _settings(threshold, seed))
+    clusters = write_clusters(res, out)
+    run_record(res, [src], out)
+    extra = f"; {write_review(res, review):,} uncertain pairs to {review}" if review else ""
+    click.echo(f"{src.table.num_rows:,} records are {clusters:,} persons "
+               f"({len(res.comparisons.a):,} candidate pairs); wrote {out}{extra}"
+               f"{_skipped(src)}")
+
+
+def _skipped(*files: Any) -> str:
+    notes = []
+    for f in files:
+        if f.without_consent or f.read.unreadable_rows or f.read.unparsed_dates:
+            notes.append(f"{f.path.name}: {f.without_consent:,} without consent to linkage "
+                         f"(left out), {len(f.read.unreadable_rows):,} unreadable rows, "
+                         f"{f.read.unparsed_dates:,} unparsed birth dates")
+    return ("\n" + "\n".join(notes)) if notes else ""
 
 
 @link.command("receive")
