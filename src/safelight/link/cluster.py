@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["WEIGHT_CAP", "cluster_pairs", "connected_components"]
+__all__ = ["WEIGHT_CAP", "cluster_pairs", "connected_components", "gaec"]
 
 WEIGHT_CAP = 20.0
 
@@ -45,8 +45,9 @@ def connected_components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
             return labels
 
 
-def _gaec(size: int, w: np.ndarray) -> np.ndarray:
-    """Greedy additive edge contraction on a dense symmetric weight matrix; labels 0..k-1."""
+def gaec(size: int, w: np.ndarray) -> np.ndarray:
+    """Greedy additive edge contraction on a dense symmetric weight matrix (``-inf``: never
+    together); labels 0..k-1."""
     w = w.copy()
     np.fill_diagonal(w, -np.inf)
     alive = np.ones(size, dtype=bool)
@@ -101,7 +102,7 @@ def cluster_pairs(
             mat[iu, ju] = wts[offset:offset + npairs]
             mat[ju, iu] = mat[iu, ju]
             offset += npairs
-            sub = _gaec(s, mat)
+            sub = gaec(s, mat)
             labels[mem] = next_label + sub
             next_label += int(sub.max()) + 1
     _, dense = np.unique(labels, return_inverse=True)
