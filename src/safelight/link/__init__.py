@@ -26,7 +26,9 @@ contribution packages of :mod:`safelight.identity.encode` and compares Bloom fil
 (noise-corrected Dice); :mod:`~safelight.link.pprl` blocks (keyed keys + LSH), scores with the
 same :mod:`~safelight.link.model` and clusters; :mod:`~safelight.link.onetoone` is the
 one-to-one assignment for two-source linkage; :mod:`~safelight.link.hub_pprl` stores packages
-in a hub and links them to persons. Not yet here: review decisions fed back.
+in a hub and links them to persons. :mod:`~safelight.link.decisions` makes every hub run obey
+reviewers' decisions (decided matches together, decided non-matches apart, never re-queued);
+:mod:`~safelight.link.files` links files in clear outside a hub (``link pairs``/``dedupe``).
 """
 
 from safelight.link.evaluate import pairwise_scores

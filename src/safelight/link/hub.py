@@ -4,7 +4,9 @@ Contract: :func:`link_hub` reads the ``identities`` of the cases whose ``consent
 true (no other record takes part, and a record whose consent was withdrawn loses its person
 id), links them with :func:`safelight.link.pipeline.link_records`, and in one transaction
 replaces the ``persons`` rows and appends the run's open ``link_review`` rows and its
-``link_runs`` row (tables of store migration 3), plus an audit-log entry. Person ids
+``link_runs`` row (tables of store migration 3), plus an audit-log entry. Reviewers' earlier
+decisions bind every run (:mod:`safelight.link.decisions`): a decided match ends in one person,
+a decided non-match never does, and a decided pair is not queued again. Person ids
 are ``"S"`` + 8 hex digits of SHA-256 over the cluster's smallest (contributor, record_id), so an
 unchanged cluster keeps its id across runs.
 """
@@ -16,7 +18,7 @@ import hashlib
 import json
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -24,6 +26,7 @@ import pyarrow as pa
 
 from safelight import __version__
 from safelight.errors import UsageError
+from safelight.link.decisions import apply_decisions, decided_mask, load_decisions
 from safelight.link.pipeline import LinkResult, LinkSettings, link_records
 from safelight.store import Hub
 
@@ -55,6 +58,7 @@ class HubLinkResult:
     persons_in_several_contributors: int
     review_pairs: int
     result: LinkResult  # or a PPRLResult (same fields) for a privacy-preserving run
+    decisions: dict[str, int] = field(default_factory=dict)  # reviewers' decisions applied
 
 
 def _alpha2(alpha3: str | None) -> str | None:
@@ -114,14 +118,17 @@ def store_run(hub: Hub, res: Any, contributor: np.ndarray, record_id: np.ndarray
     """Write a linkage result (clear :class:`LinkResult` or privacy-preserving
     :class:`~safelight.link.pprl.PPRLResult`: both have ``labels``, ``comparisons``,
     ``probabilities``, ``weights``, ``em``, ``timings`` and ``reasons``) as persons, review
-    queue and run, in one transaction."""
-    labels = res.labels
+    queue and run, in one transaction; reviewers' decisions re-shape the clusters first."""
+    a, b, p = res.comparisons.a, res.comparisons.b, res.probabilities
+    decisions = load_decisions(hub)
+    labels, applied = apply_decisions(res.labels, contributor, record_id, decisions, a, b,
+                                      res.weights)
+    res.labels = labels
     person = _person_ids(contributor, record_id, labels)
     _, inverse, sizes = np.unique(labels, return_inverse=True, return_counts=True)
     n_contrib = {}
     for lab, c in zip(labels.tolist(), contributor.tolist(), strict=True):
         n_contrib.setdefault(lab, set()).add(c)
-    a, b, p = res.comparisons.a, res.comparisons.b, res.probabilities
     linked = labels[a] == labels[b]
     weakest = np.full(len(labels), np.nan)
     lk = linked & (p >= threshold)
@@ -141,7 +148,8 @@ def store_run(hub: Hub, res: Any, contributor: np.ndarray, record_id: np.ndarray
     # review: uncertain pairs, and confident pairs that clustering decided against
     uncertain = (p >= review_low) & (p < review_high)
     overruled = (p >= review_high) & ~linked
-    review_idx = np.flatnonzero(uncertain | overruled)
+    review_idx = np.flatnonzero((uncertain | overruled)
+                                & ~decided_mask(decisions, contributor, record_id, a, b))
     review = pa.table({
         "run_id": pa.array([run_id] * len(review_idx), pa.string()),
         "left_contributor": pa.array(contributor[a[review_idx]].tolist(), pa.string()),
@@ -174,13 +182,13 @@ def store_run(hub: Hub, res: Any, contributor: np.ndarray, record_id: np.ndarray
             len(labels), len(a), int(linked.sum()), n_persons, len(review_idx)])
         hub.audit(actor, "link", run_id, {
             "records": len(labels), "persons": n_persons, "candidate_pairs": len(a),
-            "review_pairs": len(review_idx)})
+            "review_pairs": len(review_idx), "decisions_applied": applied})
     con.unregister("__persons_new")
     con.unregister("__review_new")
     log.info("link run %s: %d records → %d persons (%d seen by several agencies), %d to review",
              run_id, len(labels), n_persons, several, len(review_idx))
     return HubLinkResult(run_id, len(labels), len(a), int(linked.sum()), n_persons, several,
-                         len(review_idx), res)
+                         len(review_idx), res, applied)
 
 
 def summary(result: HubLinkResult) -> dict[str, Any]:
@@ -189,4 +197,5 @@ def summary(result: HubLinkResult) -> dict[str, Any]:
             "candidate_pairs": result.candidate_pairs, "linked_pairs": result.linked_pairs,
             "persons": result.persons,
             "persons_in_several_contributors": result.persons_in_several_contributors,
-            "review_pairs": result.review_pairs, "timings": result.result.timings}
+            "review_pairs": result.review_pairs, "decisions_applied": result.decisions,
+            "timings": result.result.timings}

@@ -1,8 +1,8 @@
 """The review queue, review decisions and persons seen by several contributors (pages and API).
 
 Reads the link stage's tables (``persons``, ``link_review`` of store migration 3) and runs
-:func:`safelight.link.hub.link_hub`. :func:`decide_pair` is the smallest stand-in for a link-stage
-API that does not exist yet: it writes a reviewer's decision into ``link_review``. Reads of
+:func:`safelight.link.hub.link_hub`. :func:`decide_pair` writes a reviewer's decision into
+``link_review``; every later link run obeys it (:mod:`safelight.link.decisions`). Reads of
 record-level data (a pair, persons with their record ids) and decisions are audited.
 """
 
@@ -113,9 +113,9 @@ def decide_pair(state: HubState, user: User, pair_id: str, decision: str,
                 reason: str) -> dict[str, Any]:
     """Record a reviewer's decision on a pair, with its reason, and audit it.
 
-    (Smallest stand-in for a link-stage API: it writes ``decision``, ``decided_by``,
-    ``decided_at`` and ``decision_note`` of ``link_review``; feeding decisions back into the
-    next link run is the link stage's work.)
+    It writes ``decision``, ``decided_by``, ``decided_at`` and ``decision_note`` of
+    ``link_review``; the next link run keeps a decided match in one person, never puts a decided
+    non-match together, and does not queue the pair again (:mod:`safelight.link.decisions`).
     """
     if decision not in DECISIONS:
         raise UsageError(f"decision must be one of {', '.join(DECISIONS)}")

@@ -1,0 +1,143 @@
+"""Reviewers' decisions fed back into every later link run.
+
+Contract: :func:`load_decisions` reads the hub's decided ``link_review`` rows (the latest
+decision per pair of records, whichever run queued it; a withdrawn record's rows are already
+gone) and :func:`apply_decisions` makes a run's clustering obey them:
+
+* a ``match`` decision is a must-link: the two records end in one person;
+* a ``non_match`` decision is a cannot-link: the two records never end in one person, even
+  through other records (a chain A~B~C cannot hold A and C together if A≠C was decided).
+
+Clusters that no decision touches keep their labels unchanged. A cluster that must be merged
+and holds no cannot-link is merged as it is; a cluster that holds a cannot-link is re-clustered
+by greedy additive edge contraction (:func:`safelight.link.cluster.gaec`) over the run's pair
+weights, with each decided match weighted as a certain link and each decided non-match as
+impossible. Contradictory decisions (a chain of matches across a decided non-match) are
+resolved in favour of the non-match and counted. Decided pairs leave the review queue for
+good: :func:`decided_mask` marks them so that a run does not queue them again.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from safelight.link.cluster import WEIGHT_CAP, connected_components, gaec
+from safelight.store import Hub
+
+__all__ = ["Decisions", "apply_decisions", "decided_mask", "load_decisions"]
+
+log = logging.getLogger("safelight.link")
+
+_LATEST_SQL = """
+SELECT left_contributor, left_record_id, right_contributor, right_record_id, decision
+FROM link_review
+WHERE decision IS NOT NULL
+QUALIFY row_number() OVER (
+    PARTITION BY least(left_contributor || chr(31) || left_record_id,
+                       right_contributor || chr(31) || right_record_id),
+                 greatest(left_contributor || chr(31) || left_record_id,
+                          right_contributor || chr(31) || right_record_id)
+    ORDER BY decided_at DESC) = 1
+"""
+_MUST = 1e6  # a decided match: larger than any sum of capped run weights in a cluster
+
+
+@dataclass(frozen=True)
+class Decisions:
+    """Decided pairs, as ``((contributor, record_id), (contributor, record_id))`` keys."""
+
+    matches: frozenset[tuple[tuple[str, str], tuple[str, str]]]
+    non_matches: frozenset[tuple[tuple[str, str], tuple[str, str]]]
+
+    def __len__(self) -> int:
+        return len(self.matches) + len(self.non_matches)
+
+
+def _key(c1: str, r1: str, c2: str, r2: str) -> tuple[tuple[str, str], tuple[str, str]]:
+    x, y = (c1, r1), (c2, r2)
+    return (x, y) if x <= y else (y, x)
+
+
+def load_decisions(hub: Hub) -> Decisions:
+    """The latest decision on every reviewed pair of the hub."""
+    cur = hub.con.cursor()
+    try:
+        rows = cur.execute(_LATEST_SQL).fetchall()
+    finally:
+        cur.close()
+    matches, non = set(), set()
+    for c1, r1, c2, r2, decision in rows:
+        (matches if decision == "match" else non).add(_key(c1, r1, c2, r2))
+    return Decisions(frozenset(matches), frozenset(non))
+
+
+def _indexed(pairs: frozenset, index: dict[tuple[str, str], int]) -> np.ndarray:
+    """``(m, 2)`` record indices of the pairs whose two records take part in this run."""
+    out = [(index[x], index[y]) for x, y in pairs if x in index and y in index]
+    return np.array(out, dtype=np.int64).reshape(-1, 2)
+
+
+def decided_mask(decisions: Decisions, contributor: np.ndarray, record_id: np.ndarray,
+                 a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Boolean per pair ``(a[k], b[k])``: already decided by a reviewer."""
+    decided = decisions.matches | decisions.non_matches
+    if not decided:
+        return np.zeros(len(a), dtype=bool)
+    c, r = contributor.tolist(), record_id.tolist()
+    return np.array([_key(c[i], r[i], c[j], r[j]) in decided
+                     for i, j in zip(a.tolist(), b.tolist(), strict=True)], dtype=bool)
+
+
+def apply_decisions(labels: np.ndarray, contributor: np.ndarray, record_id: np.ndarray,
+                    decisions: Decisions, a: np.ndarray, b: np.ndarray, weights: np.ndarray
+                    ) -> tuple[np.ndarray, dict[str, int]]:
+    """Cluster labels (``0..k-1``) that obey ``decisions``; ``(a, b, weights)`` are the run's
+    candidate pairs and match weights (log2 odds). Returns the labels and counts of what was
+    applied (see the module docstring)."""
+    index = {(c, r): i for i, (c, r) in enumerate(zip(contributor.tolist(), record_id.tolist(),
+                                                      strict=True))}
+    must, cannot = _indexed(decisions.matches, index), _indexed(decisions.non_matches, index)
+    stats = {"matches": len(must), "non_matches": len(cannot), "clusters_reclustered": 0,
+             "contradictions": 0}
+    if not len(must) and not len(cannot):
+        return labels, stats
+    n = len(labels)
+    # must-links merge whole clusters: components over the run's labels plus the decided pairs
+    merged = labels.astype(np.int64)
+    if len(must):
+        joined = connected_components(int(merged.max()) + 1, merged[must[:, 0]],
+                                      merged[must[:, 1]])
+        merged = joined[merged]
+    broken = np.unique(merged[cannot[:, 0]][merged[cannot[:, 0]] == merged[cannot[:, 1]]]) \
+        if len(cannot) else np.empty(0, np.int64)
+    out = merged.copy()
+    next_label = int(merged.max()) + 1
+    for lab in broken.tolist():
+        mem = np.flatnonzero(merged == lab)
+        pos = np.full(n, -1, dtype=np.int64)
+        pos[mem] = np.arange(len(mem))
+        mat = np.zeros((len(mem), len(mem)))
+        inside = (pos[a] >= 0) & (pos[b] >= 0)
+        ia, ib = pos[a[inside]], pos[b[inside]]
+        w = np.clip(weights[inside], -WEIGHT_CAP, WEIGHT_CAP)
+        mat[ia, ib] = mat[ib, ia] = w
+        for pairs, value in ((must, _MUST), (cannot, -np.inf)):
+            sel = (pos[pairs[:, 0]] >= 0) & (pos[pairs[:, 1]] >= 0) if len(pairs) else []
+            if len(pairs) and sel.any():
+                pa_, pb_ = pos[pairs[sel, 0]], pos[pairs[sel, 1]]
+                mat[pa_, pb_] = mat[pb_, pa_] = value
+        sub = gaec(len(mem), mat)
+        out[mem] = next_label + sub
+        next_label += int(sub.max()) + 1
+        stats["clusters_reclustered"] += 1
+    if len(must):
+        split = out[must[:, 0]] != out[must[:, 1]]
+        stats["contradictions"] = int(split.sum())
+    if stats["contradictions"]:
+        log.warning("%d decided match(es) contradict decided non-matches through other "
+                    "decisions; the non-matches were kept", stats["contradictions"])
+    _, dense = np.unique(out, return_inverse=True)
+    return dense.astype(np.int64), stats

@@ -1,0 +1,118 @@
+"""Reviewers' decisions bind later link runs (safelight.link.decisions)."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+
+from safelight.link import link_hub, pairwise_scores
+from safelight.link.decisions import Decisions, apply_decisions
+
+C = np.array(["x"] * 5, dtype=object)
+R = np.array(["r0", "r1", "r2", "r3", "r4"], dtype=object)
+
+
+def _d(matches=(), non=()):
+    def key(i, j):
+        x, y = ("x", f"r{i}"), ("x", f"r{j}")
+        return (x, y) if x <= y else (y, x)
+    return Decisions(frozenset(key(*p) for p in matches), frozenset(key(*p) for p in non))
+
+
+def test_no_decision_leaves_labels_alone():
+    labels = np.array([0, 0, 1, 2, 2])
+    out, stats = apply_decisions(labels, C, R, _d(), np.array([0]), np.array([1]),
+                                 np.array([5.0]))
+    assert out is labels and stats["matches"] == stats["non_matches"] == 0
+
+
+def test_decided_match_merges_two_persons():
+    labels = np.array([0, 0, 1, 2, 3])
+    out, stats = apply_decisions(labels, C, R, _d(matches=[(1, 2)]), np.array([0]),
+                                 np.array([1]), np.array([5.0]))
+    assert out[0] == out[1] == out[2] and len(set(out[2:].tolist())) == 3
+    assert stats["matches"] == 1 and stats["clusters_reclustered"] == 0
+
+
+def test_decided_non_match_breaks_a_chain_and_keeps_the_stronger_link():
+    labels = np.array([0, 0, 0, 1, 2])
+    a, b, w = np.array([0, 1]), np.array([1, 2]), np.array([12.0, 3.0])  # r0~r1 strong
+    out, stats = apply_decisions(labels, C, R, _d(non=[(0, 2)]), a, b, w)
+    assert out[0] == out[1] and out[2] != out[0]
+    assert stats["clusters_reclustered"] == 1 and stats["contradictions"] == 0
+
+
+def test_contradictions_keep_the_non_match():
+    labels = np.array([0, 1, 2, 3, 4])
+    out, stats = apply_decisions(labels, C, R, _d(matches=[(0, 1), (1, 2)], non=[(0, 2)]),
+                                 np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0))
+    assert out[0] != out[2] and stats["contradictions"] == 1
+
+
+def test_decisions_about_absent_records_are_ignored():
+    labels = np.array([0, 1, 2, 3, 4])
+    d = Decisions(frozenset({(("x", "r0"), ("y", "gone"))}), frozenset())
+    out, stats = apply_decisions(labels, C, R, d, np.empty(0, np.int64), np.empty(0, np.int64),
+                                 np.empty(0))
+    assert stats["matches"] == 0 and len(set(out.tolist())) == 5
+
+
+@pytest.fixture(scope="module")
+def hub_path(tmp_path_factory):
+    from safelight.demo.run import run_demo
+
+    out = tmp_path_factory.mktemp("decisions")
+    run_demo(out, seed=5, n_records=2000)
+    with open(out / "scenario" / "truth.csv", encoding="utf-8", newline="") as fh:
+        truth = {(r["contributor"], r["record_id"]): r["person_id"] for r in csv.DictReader(fh)}
+    return out / "hub.duckdb", truth
+
+
+def _persons(hub) -> dict[tuple[str, str], str]:
+    return {(c, r): p for c, r, p in hub.con.execute(
+        "SELECT contributor, record_id, person_id FROM persons").fetchall()}
+
+
+def _f1(persons, truth) -> float:
+    keys = sorted(persons)
+    _, pred = np.unique([persons[k] for k in keys], return_inverse=True)
+    _, true = np.unique([truth[k] for k in keys], return_inverse=True)
+    return pairwise_scores(pred, true)["f1"]
+
+
+def test_reviewed_decisions_bind_the_next_run_and_leave_the_queue(hub_path):
+    from safelight.store import open_hub
+
+    path, truth = hub_path
+    with open_hub(path) as hub:
+        first = link_hub(hub)
+        before = _persons(hub)
+        queue = hub.con.execute(
+            """SELECT left_contributor, left_record_id, right_contributor, right_record_id
+               FROM link_review WHERE run_id = ?""", [first.run_id]).fetchall()
+        assert len(queue) >= 10
+        # a reviewer who knows the truth decides every queued pair
+        for lc, lr, rc, rr in queue:
+            same = truth[(lc, lr)] == truth[(rc, rr)]
+            hub.con.execute(
+                """UPDATE link_review SET decision = ?, decided_by = 'alice',
+                   decided_at = now(), decision_note = 'checked the files'
+                   WHERE run_id = ? AND left_contributor = ? AND left_record_id = ?
+                   AND right_contributor = ? AND right_record_id = ?""",
+                ["match" if same else "non_match", first.run_id, lc, lr, rc, rr])
+        second = link_hub(hub)
+        after = _persons(hub)
+        requeued = hub.con.execute(
+            """SELECT count(*) FROM link_review n JOIN link_review o
+               ON o.run_id = ? AND n.left_record_id = o.left_record_id
+               AND n.right_record_id = o.right_record_id
+               AND n.left_contributor = o.left_contributor
+               AND n.right_contributor = o.right_contributor
+               WHERE n.run_id = ?""", [first.run_id, second.run_id]).fetchone()[0]
+    for lc, lr, rc, rr in queue:
+        assert (after[(lc, lr)] == after[(rc, rr)]) == (truth[(lc, lr)] == truth[(rc, rr)])
+    assert requeued == 0
+    assert second.decisions["matches"] + second.decisions["non_matches"] == len(queue)
+    assert _f1(after, truth) >= _f1(before, truth)
