@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 import phonenumbers
 
@@ -65,6 +66,10 @@ _DINGBATS = {**{chr(0x2780 + i): str(i + 1) for i in range(9)},
 _STRIP = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\ufe0f\u20e3\u00ad"), None)
 _STRIP.update({ord(k): v for k, v in _DINGBATS.items() if len(k) == 1})
 
+# the characters the two tables change: a text without any skips the (slow) translation
+_STRIP_RE = re.compile("[" + re.escape("".join(map(chr, _STRIP))) + "]")
+_APOSTROPHE_RE = re.compile("[’ʼ`´‘]")
+
 _SWAP = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1", "|": "1", "S": "5", "s": "5",
                        "B": "8"})
 _SWAP_CHARS = "0-9OoIlSsB|"
@@ -85,8 +90,28 @@ def _swap_letters(match: re.Match[str]) -> str:
     return mapped
 
 
+# a cheap count of number words (never lower than what ``_WORD_RE`` finds: every letter run it
+# matches is a maximal run of letters, or a part of an apostrophe word such as п'ять)
+_LETTER_RUN_RE = re.compile(r"[^\W\d_]+")
+_NUMBER_PARTS = frozenset(p for w in NUMBER_WORDS for p in w.split("'"))
+
+
+def _few_number_words(text: str, need: int = 3) -> bool:
+    """True when ``text`` surely holds fewer than ``need`` number words."""
+    count = 0
+    for w in _LETTER_RUN_RE.findall(text):
+        low = w.lower().replace("ı", "i")  # re.IGNORECASE also lets ı match i
+        if low in _NUMBER_PARTS or w.casefold() in _NUMBER_PARTS:
+            count += 1
+            if count >= need:
+                return False
+    return True
+
+
 def _words_to_digits(text: str) -> str:
     """Replace number words by digits inside runs that hold at least seven digits."""
+    if _few_number_words(text):
+        return text  # a run needs at least three number words
     tokens = list(_WORD_RE.finditer(text))
     if not tokens:
         return text
@@ -116,7 +141,11 @@ def _words_to_digits(text: str) -> str:
 
 def deobfuscate(text: str) -> str:
     """The text with digit obfuscations undone (see the module docstring); never raises."""
-    t = unicodedata.normalize("NFKC", text).translate(_STRIP).translate(_APOSTROPHES)
+    t = unicodedata.normalize("NFKC", text)
+    if _STRIP_RE.search(t):
+        t = t.translate(_STRIP)
+    if _APOSTROPHE_RE.search(t):
+        t = t.translate(_APOSTROPHES)
     t = _SWAP_RUN_RE.sub(_swap_letters, t)
     t = _words_to_digits(t)
     return t
@@ -141,6 +170,9 @@ _DOT_SPLIT_RE = re.compile(_DOT + r"|\.", re.IGNORECASE)
 _URL_RE = re.compile(
     rf"(?i)(?:\b(?:https?://|viber://)[^\s<>\"'()]+|\bwww\.[^\s<>\"'()]+"
     rf"|(?<![\w@.\-])(?:[a-z0-9\-]+\.)+(?:{_TLDS})(?:/[^\s<>\"'()]*)?(?![\w@\-]))")
+# gates: a text without these cannot hold a match of the pattern, so it is not scanned for it
+_AT_GATE_RE = re.compile(r"(?i)@|[\s\[\(\{<](?:at|arroba|собака|собачка|равлик|coada)[\s\]\)\}>]")
+_URL_GATE_RE = re.compile(rf"(?i)://|www\.|\.(?:{_TLDS})")
 _HANDLE_RE = re.compile(r"(?<![\w@.])@([A-Za-z][A-Za-z0-9_.]{2,31})")
 _KEYED_HANDLE_RE = re.compile(
     r"(?i)(?<![\w])(telegram|tg|телеграм|телега|телеграмм|insta(?:gram)?|ig|inst|инстаграм|инста|"
@@ -188,12 +220,21 @@ def _channel_before(text: str, start: int, window: int = 30) -> str | None:
     return found
 
 
+_NON_DIGIT_RE = re.compile(r"\D")
+
+
 def _parse_phone(candidate: str, region: str) -> str | None:
-    digits = re.sub(r"\D", "", candidate)
+    digits = _NON_DIGIT_RE.sub("", candidate)
     if not 7 <= len(digits) <= 15:
         return None
+    return _parse_digits(candidate.lstrip().startswith("+"), digits, region)
+
+
+@lru_cache(maxsize=65_536)
+def _parse_digits(plus: bool, digits: str, region: str) -> str | None:
+    """E.164 of a validated number (cached: templated ads repeat their numbers)."""
     attempts: list[tuple[str, str | None]] = []
-    if candidate.lstrip().startswith("+"):
+    if plus:
         attempts.append(("+" + digits, None))
     elif digits.startswith("00"):
         attempts.append(("+" + digits[2:], None))
@@ -301,11 +342,12 @@ def extract_contacts(text: str | None, region: str = "US") -> list[ContactPoint]
     def free(s: int, e: int) -> bool:
         return all(e <= a or s >= b for a, b in taken)
 
-    for m in _EMAIL_PLAIN_RE.finditer(t):
+    has_at = "@" in t
+    for m in (_EMAIL_PLAIN_RE.finditer(t) if has_at else ()):
         hits.append((m.start(), ContactPoint("email", f"{m.group(1)}@{m.group(2)}".lower(),
                                              m.group(0))))
         taken.append(m.span())
-    for m in _EMAIL_OBF_RE.finditer(t):
+    for m in (_EMAIL_OBF_RE.finditer(t) if has_at or _AT_GATE_RE.search(t) else ()):
         if not free(*m.span()):
             continue
         labels = [m.group(2)] + [p for p in _DOT_SPLIT_RE.split(m.group(3) or "") if p]
@@ -313,7 +355,7 @@ def extract_contacts(text: str | None, region: str = "US") -> list[ContactPoint]
         hits.append((m.start(), ContactPoint("email", f"{m.group(1)}@{domain}".lower(),
                                              m.group(0))))
         taken.append(m.span())
-    for m in _URL_RE.finditer(t):
+    for m in (_URL_RE.finditer(t) if _URL_GATE_RE.search(t) else ()):
         if not free(*m.span()):
             continue
         cp = _url_contact(m.group(0), region)
@@ -328,7 +370,7 @@ def extract_contacts(text: str | None, region: str = "US") -> list[ContactPoint]
             continue
         hits.append((m.start(2), ContactPoint(kind, m.group(2).rstrip(".").lower(), m.group(0))))
         taken.append((m.start(2) - 1, m.end(2)))
-    for m in _HANDLE_RE.finditer(t):
+    for m in (_HANDLE_RE.finditer(t) if has_at else ()):
         if not free(*m.span()):
             continue
         ch = _channel_before(t, m.start())

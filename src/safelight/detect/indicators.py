@@ -110,6 +110,21 @@ class Lexicon:
     _exact: dict[str, list[_Term]] = field(default_factory=dict, repr=False)
     _prefix: dict[str, list[_Term]] = field(default_factory=dict, repr=False)
     _prefix_lengths: tuple[int, ...] = field(default=(), repr=False)
+    # folded word -> the terms that may start at it (filled on first use: words repeat a lot)
+    _starts: dict[str, list[_Term]] = field(default_factory=dict, repr=False, compare=False)
+
+    def _candidates(self, w: str) -> list[_Term]:
+        """The terms that may start at folded word ``w`` (exact first word or prefix)."""
+        got = self._starts.get(w)
+        if got is None:
+            got = list(self._exact.get(w, ()))
+            for k in self._prefix_lengths:
+                if k > len(w):
+                    break
+                got.extend(self._prefix.get(w[:k], ()))
+            if len(self._starts) < 500_000:
+                self._starts[w] = got
+        return got
 
     def single_indicator_score(self, indicator_id: str) -> float:
         """Score of an ad whose only hit is ``indicator_id``."""
@@ -245,8 +260,16 @@ def load_lexicon(path: str | Path | None = None) -> Lexicon:
     return _load_cached(str(Path(path or DEFAULT_LEXICON).resolve()))
 
 
+# a text without a currency word or sign cannot hold a pay amount (gate before the slow pattern)
+_CUR_GATE = ("€", "$", "£", "eur", "usd", "dollar", "gbp", "pound", "євро", "евро", "долар",
+             "доллар")
+
+
 def _high_pay(text: str) -> list[tuple[int, int, str]]:
-    found = []
+    found: list[tuple[int, int, str]] = []
+    low = text.casefold()  # casefold: as re.IGNORECASE, ſ is s
+    if not any(c in low for c in _CUR_GATE):
+        return found
     for m in _PAY_RE.finditer(text):
         amount = next(g for g in m.groups()[:2] if g)
         value = float(re.sub(r"[ .,]", "", amount))
@@ -254,6 +277,9 @@ def _high_pay(text: str) -> list[tuple[int, int, str]]:
         if value >= HIGH_PAY[period]:
             found.append((m.start(), m.end(), f"pay ≥ {HIGH_PAY[period]:g} per {period}"))
     return found
+
+
+_fold_word = lru_cache(maxsize=262_144)(fold)
 
 
 def find_indicators(text: str | None, lexicon: Lexicon | None = None) -> list[Hit]:
@@ -264,23 +290,16 @@ def find_indicators(text: str | None, lexicon: Lexicon | None = None) -> list[Hi
     spans = [(m.start(), m.end()) for m in _TOKEN_RE.finditer(text)]
     if not spans:
         return []
-    folded = [fold(text[a:b]) for a, b in spans]
+    folded = [_fold_word(text[a:b]) for a, b in spans]
     starts, pos = [], 0
     for w in folded:
         starts.append(pos)
         pos += len(w) + 1
     joined = " ".join(folded)
     found: dict[str, list[tuple[int, int, str, str]]] = {}
-    exact, prefix, lengths = lex._exact, lex._prefix, lex._prefix_lengths
+    candidates_of = lex._candidates
     for t0, w in enumerate(folded):
-        candidates = exact.get(w, [])
-        for k in lengths:
-            if k > len(w):
-                break
-            more = prefix.get(w[:k])
-            if more:
-                candidates = candidates + more
-        for ind_id, lang, term, rx in candidates:
+        for ind_id, lang, term, rx in candidates_of(w):
             m = rx.match(joined, starts[t0])
             if m:
                 t1 = bisect.bisect_right(starts, m.end() - 1) - 1

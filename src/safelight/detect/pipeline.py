@@ -180,12 +180,16 @@ def _in_chunks(fn, parts: list, workers: int) -> list:  # noqa: ANN001
         return [k for res in pool.map(fn, parts) for k in res]
 
 
+def _contact_parts(texts: Sequence[str], regions: Sequence[str], chunk: int
+                   ) -> list[tuple[list[str], list[str]]]:
+    return [(list(texts[i:i + chunk]), list(regions[i:i + chunk]))
+            for i in range(0, len(texts), chunk)]
+
+
 def extract_all(texts: Sequence[str], regions: Sequence[str], workers: int = 1,
                 chunk: int = 5_000) -> list[list[str]]:
     """Contact keys of every ad; with ``workers > 1`` chunks run in worker processes."""
-    parts = [(list(texts[i:i + chunk]), list(regions[i:i + chunk]))
-             for i in range(0, len(texts), chunk)]
-    return _in_chunks(_extract_chunk, parts, workers)
+    return _in_chunks(_extract_chunk, _contact_parts(texts, regions, chunk), workers)
 
 
 def score_all(texts: Sequence[str], lexicon: Lexicon, workers: int = 1,
@@ -195,35 +199,87 @@ def score_all(texts: Sequence[str], lexicon: Lexicon, workers: int = 1,
     return _in_chunks(_indicator_chunk, parts, workers)
 
 
+class _Background:
+    """Per-ad work (contacts, indicators) submitted to worker processes at once, collected
+    when first needed: the main process clusters meanwhile. ``workers <= 1`` runs it inline,
+    at collection time."""
+
+    def __init__(self, workers: int) -> None:
+        self.pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 else None
+        self.jobs: dict[str, tuple[object, list]] = {}
+        self.waited: dict[str, float] = {}
+
+    def submit(self, name: str, fn, parts: list) -> None:  # noqa: ANN001
+        if self.pool is not None and len(parts) > 1:
+            self.jobs[name] = (fn, [self.pool.submit(fn, p) for p in parts])
+        else:
+            self.jobs[name] = (fn, parts)
+
+    def result(self, name: str) -> list:
+        t = time.perf_counter()
+        fn, items = self.jobs.pop(name)
+        if self.pool is not None and items and hasattr(items[0], "result"):
+            out = [k for f in items for k in f.result()]
+        else:
+            out = [k for p in items for k in fn(p)]  # type: ignore[operator]
+        self.waited[name] = time.perf_counter() - t
+        return out
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+
 def analyse(ads: AdTable, settings: ClusterSettings | None = None, workers: int = 1,
             quarantine: list[dict[str, str]] | None = None, rows_read: int | None = None,
             lexicon: Lexicon | None = None, indicators: bool = True,
-            fraud_model: FraudModel | None = None) -> Analysis:
+            fraud_model: FraudModel | None = None, chunk: int = 5_000) -> Analysis:
     """Run contact extraction, indicators, the fraud model (if given), template clustering,
-    contact networks and leads on ``ads``."""
+    contact networks and leads on ``ads``.
+
+    With ``workers > 1`` contact extraction and indicators run in worker processes *while*
+    the main process clusters (the clustering needs the contacts only from its verification
+    step on); ``timings["contacts"]`` and ``timings["indicators"]`` are then the time the main
+    process waited for them.
+    """
     s = settings or ClusterSettings()
     timings: dict[str, float] = {}
-    t = time.perf_counter()
-    contacts = extract_all(ads.text, ads.region or ["US"] * len(ads), workers)
-    timings["contacts"] = time.perf_counter() - t
     lex = lexicon or load_lexicon()
-    scores: list[IndicatorScore] = []
-    if indicators:
+    bg = _Background(workers)
+    try:
+        bg.submit("contacts", _extract_chunk,
+                  _contact_parts(ads.text, ads.region or ["US"] * len(ads), chunk))
+        if indicators:
+            bg.submit("indicators", _indicator_chunk,
+                      [(list(ads.text[i:i + chunk]), lex.path)
+                       for i in range(0, len(ads), chunk)])
+        fraud = None
+        fraud_reasons: list[str] = []
+        if fraud_model is not None:
+            t = time.perf_counter()
+            fraud = fraud_model.predict_proba(ads.text, fraud_model.prevalence)
+            fraud_reasons = ["; ".join(f"{d} ({v:+.2f})" for d, v in
+                                       fraud_model.reasons(ads.text[i], 3))
+                             if fraud[i] >= 0.5 else "" for i in range(len(ads))]
+            timings["fraud_model"] = time.perf_counter() - t
+        got: dict[str, list[list[str]]] = {}
+
+        def contacts_now() -> list[list[str]]:
+            if "c" not in got:
+                got["c"] = bg.result("contacts")
+            return got["c"]
+
         t = time.perf_counter()
-        scores = score_all(ads.text, lex, workers)
-        timings["indicators"] = time.perf_counter() - t
-    fraud = None
-    fraud_reasons: list[str] = []
-    if fraud_model is not None:
-        t = time.perf_counter()
-        fraud = fraud_model.predict_proba(ads.text, fraud_model.prevalence)
-        fraud_reasons = ["; ".join(f"{d} ({v:+.2f})" for d, v in
-                                   fraud_model.reasons(ads.text[i], 3))
-                         if fraud[i] >= 0.5 else "" for i in range(len(ads))]
-        timings["fraud_model"] = time.perf_counter() - t
-    t = time.perf_counter()
-    clusters = cluster_ads(ads.text, s, contacts)
-    timings["clusters"] = time.perf_counter() - t
+        clusters = cluster_ads(ads.text, s, contacts_now)
+        contacts = contacts_now()
+        timings["clusters"] = time.perf_counter() - t - bg.waited["contacts"]
+        timings["contacts"] = bg.waited["contacts"]
+        scores: list[IndicatorScore] = []
+        if indicators:
+            scores = bg.result("indicators")
+            timings["indicators"] = bg.waited["indicators"]
+    finally:
+        bg.close()
     t = time.perf_counter()
     summaries = summarise_clusters(ads.text, clusters.labels, ads.site, ads.city, ads.posted_at)
     timings["templates"] = time.perf_counter() - t

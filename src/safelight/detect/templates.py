@@ -60,7 +60,7 @@ import re
 import time
 import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -346,8 +346,8 @@ def _coherence(doc: np.ndarray, feat: np.ndarray, sig: np.ndarray, min_df: int, 
 
 
 def cluster_ads(texts: Sequence[str], settings: ClusterSettings | None = None,
-                contacts: Sequence[Sequence[str]] | None = None, trace: bool = False
-                ) -> ClusterResult:
+                contacts: Sequence[Sequence[str]] | Callable[[], Sequence[Sequence[str]]]
+                | None = None, trace: bool = False) -> ClusterResult:
     """Cluster ``texts`` into templated / near-duplicate groups (see the module docstring).
 
     ``contacts`` (optional, one list of contact keys per ad, e.g. from
@@ -355,7 +355,8 @@ def cluster_ads(texts: Sequence[str], settings: ClusterSettings | None = None,
     ``contact_veto_below`` is dropped when both ads name contact points and share none (hub
     contact points excluded) — a copied template posted with someone else's number — and one
     more kind of link: two ads naming the same non-hub contact point whose texts are at least
-    ``contact_threshold`` similar.
+    ``contact_threshold`` similar. ``contacts`` may also be a function returning them: it is
+    called only when the verification step needs them (so they can be computed meanwhile).
     """
     s = settings or ClusterSettings()
     n = len(texts)
@@ -439,6 +440,8 @@ def cluster_ads(texts: Sequence[str], settings: ClusterSettings | None = None,
     accept &= est >= s.relative * np.minimum(best[ci], best[cj])
     n_vetoed = 0
     n_contact = 0
+    if callable(contacts):
+        contacts = contacts()
     if contacts is not None:
         c_ptr, c_ids, hubs = contact_sets(contacts, sig0)
         sizes = np.diff(c_ptr)
