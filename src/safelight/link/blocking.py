@@ -1,10 +1,17 @@
-"""Blocking: candidate pairs from several equi-join rules, in DuckDB SQL.
+"""Blocking: candidate pairs from several equi-join rules.
 
 Contract: :func:`candidate_pairs` takes normalised :class:`~safelight.link.prepare.Records` and
 returns each unordered pair of record indices ``(a, b)``, ``a < b``, that at least one rule
 proposes — once, with the index of the first rule that found it. Rules are SQL conditions over
 two aliases ``l`` and ``r`` of the normalised table; every rule has an equality on at least one
-column so DuckDB runs it as a hash join (no cross product). NULL never equals NULL.
+column (``l.x = r.y`` at the top level of the condition). NULL never equals NULL.
+
+Two engines run the same rules and give the same pairs. The default, ``"numpy"``, reads each
+condition (a small SQL subset: comparisons, ``+ -``, ``abs()``, ``IS [NOT] NULL``, ``AND OR
+NOT`` with SQL's three-valued logic), joins on the integer codes of the top-level equalities by
+sorting, evaluates the rest of the condition on the joined pairs in chunks, and de-duplicates
+the rules' pairs by a pair code. ``"duckdb"`` runs the rules as SQL joins (the reference, and
+the form that could run on another SQL engine).
 
 The default rules are chosen so that every kind of difference in the corruption model leaves at
 least one rule intact: a typo in the family name keeps (given group, birth date); a missing
@@ -14,13 +21,20 @@ of name keys; a new spelling of both names keeps the birth date, phone or docume
 
 from __future__ import annotations
 
+import logging
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 
+from safelight.errors import UsageError
 from safelight.link.prepare import Records, encode_strings
+
+log = logging.getLogger("safelight.link")
 
 __all__ = ["DEFAULT_RULES", "TRAINING_RULES", "BlockingRule", "candidate_pairs", "training_pairs"]
 
@@ -123,34 +137,39 @@ TRAINING_RULES: tuple[BlockingRule, ...] = (
 )
 
 
-def _blocking_columns(records: Records) -> pa.Table:
-    """The table the rules join: ``rid`` (row index), the birth date parts, and every string
-    column of ``records`` as its integer code (:attr:`Records.codes`; NULL where missing), plus
-    the derived keys ``name_lo``/``name_hi`` (the two name keys in a fixed order),
+def _key_columns(records: Records) -> dict[str, tuple[np.ndarray, bool]]:
+    """The columns the rules read, as ``name → (values, nullable)``: every string column of
+    ``records`` as its integer code (:attr:`Records.codes`; ``-1``, i.e. NULL, where missing),
+    the birth date parts (never NULL; ``-1`` or ``0`` where unknown), and the derived keys
+    ``name_lo``/``name_hi`` (the two name keys in a fixed order),
     ``family_prefix2``/``family_prefix3``/``given_prefix3`` and ``given_initial``/
     ``family_initial``. Codes compare equal exactly when the strings do, so the rules read as
     on the strings, but join and filter on integers."""
     codes = records.codes
     col = codes.column
-
-    def arr(x: np.ndarray) -> pa.Array:
-        return pa.array(x, pa.int32(), mask=x < 0)
-
-    out: dict[str, pa.Array] = {"rid": pa.array(np.arange(len(records), dtype=np.int64))}
-    for name, v in col.items():
-        out[name] = arr(v)
+    out: dict[str, tuple[np.ndarray, bool]] = {name: (v, True) for name, v in col.items()}
     for name in ("birth_year", "birth_month", "birth_day"):
-        out[name] = pa.array(getattr(records, name))
+        out[name] = (getattr(records, name), False)
     given, family = col["given"], col["family"]
     both = (given >= 0) & (family >= 0)
-    out["name_lo"] = arr(np.where(both, np.minimum(given, family), -1))
-    out["name_hi"] = arr(np.where(both, np.maximum(given, family), -1))
+    out["name_lo"] = (np.where(both, np.minimum(given, family), -1).astype(np.int32), True)
+    out["name_hi"] = (np.where(both, np.maximum(given, family), -1).astype(np.int32), True)
     vocab = codes.vocab["given"]  # shared by the name columns
     for key, k, name in (("family_prefix2", 2, family), ("family_prefix3", 3, family),
                          ("given_prefix3", 3, given), ("given_initial", 1, given),
                          ("family_initial", 1, family)):
         prefixes = _prefix_codes(vocab, k)
-        out[key] = arr(np.where(name >= 0, prefixes[np.maximum(name, 0)], -1))
+        out[key] = (np.where(name >= 0, prefixes[np.maximum(name, 0)], -1).astype(np.int32),
+                    True)
+    return out
+
+
+def _blocking_columns(records: Records) -> pa.Table:
+    """:func:`_key_columns` as the Arrow table the SQL rules join (NULL where missing), with
+    ``rid``, the row index."""
+    out: dict[str, pa.Array] = {"rid": pa.array(np.arange(len(records), dtype=np.int64))}
+    for name, (v, nullable) in _key_columns(records).items():
+        out[name] = pa.array(v, pa.int32(), mask=v < 0) if nullable else pa.array(v)
     return pa.table(out)
 
 
@@ -171,6 +190,337 @@ def _join(rule: BlockingRule, cross_only: bool) -> str:
     across = " AND l.contributor IS DISTINCT FROM r.contributor" if cross_only else ""
     return (f"FROM __link_block l JOIN __link_block r ON ({rule.condition}) AND l.rid < r.rid"
             f"{across}")
+
+
+# -- the NumPy engine: the rules' SQL read into a small expression tree -----------------------
+
+_TOKEN = re.compile(r"\s*(?:(\d+)|([lr])\.([a-z_][a-z_0-9]*)|(<>|!=|<=|>=|=|<|>|\(|\)|-|\+)"
+                    r"|([A-Za-z_]+))")
+_CMP = {"=": np.equal, "<>": np.not_equal, "!=": np.not_equal, "<": np.less,
+        "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal}
+
+
+class _Parser:
+    """Recursive descent over the SQL subset of the rules. Nodes are tuples: ``("col", side,
+    name)``, ``("int", v)``, ``("cmp", op, x, y)``, ``("arith", op, x, y)``, ``("abs", x)``,
+    ``("null", x)``, ``("not", x)``, ``("and", [x...])``, ``("or", [x...])``."""
+
+    def __init__(self, text: str) -> None:
+        self.text, self.tokens, pos = text, [], 0
+        text = text.rstrip()
+        while pos < len(text):
+            m = _TOKEN.match(text, pos)
+            if not m or m.end() == pos:
+                raise UsageError(f"blocking rule {self.text!r}: cannot read it from "
+                                 f"{text[pos:pos + 20]!r}; use comparisons of l.<column> and "
+                                 "r.<column>, integers, + -, abs(), IS [NOT] NULL, AND, OR, NOT")
+            num, side, name, op, word = m.groups()
+            if num is not None:
+                self.tokens.append(("int", int(num)))
+            elif side is not None:
+                self.tokens.append(("col", side, name))
+            elif op is not None:
+                self.tokens.append(("op", op))
+            else:
+                self.tokens.append(("kw", word.upper()))
+            pos = m.end()
+        self.i = 0
+
+    def parse(self) -> tuple:
+        node = self._or()
+        if self.i != len(self.tokens):
+            raise UsageError(f"blocking rule {self.text!r}: unexpected {self.tokens[self.i]!r}")
+        return node
+
+    def _peek(self, *tok: Any) -> bool:
+        return self.i < len(self.tokens) and self.tokens[self.i][:len(tok)] == tok
+
+    def _take(self, *tok: Any) -> None:
+        if not self._peek(*tok):
+            raise UsageError(f"blocking rule {self.text!r}: expected {tok[-1]!r}")
+        self.i += 1
+
+    def _or(self) -> tuple:
+        xs = [self._and()]
+        while self._peek("kw", "OR"):
+            self.i += 1
+            xs.append(self._and())
+        return xs[0] if len(xs) == 1 else ("or", xs)
+
+    def _and(self) -> tuple:
+        xs = [self._not()]
+        while self._peek("kw", "AND"):
+            self.i += 1
+            xs.append(self._not())
+        return xs[0] if len(xs) == 1 else ("and", xs)
+
+    def _not(self) -> tuple:
+        if self._peek("kw", "NOT"):
+            self.i += 1
+            return ("not", self._not())
+        return self._cmp()
+
+    def _cmp(self) -> tuple:
+        x = self._sum()
+        if self.i < len(self.tokens) and self.tokens[self.i][0] == "op" \
+                and self.tokens[self.i][1] in _CMP:
+            op = self.tokens[self.i][1]
+            self.i += 1
+            return ("cmp", op, x, self._sum())
+        if self._peek("kw", "IS"):
+            self.i += 1
+            negate = self._peek("kw", "NOT")
+            if negate:
+                self.i += 1
+            self._take("kw", "NULL")
+            return ("not", ("null", x)) if negate else ("null", x)
+        return x
+
+    def _sum(self) -> tuple:
+        x = self._atom()
+        while self._peek("op", "-") or self._peek("op", "+"):
+            op = self.tokens[self.i][1]
+            self.i += 1
+            x = ("arith", op, x, self._atom())
+        return x
+
+    def _atom(self) -> tuple:
+        if self.i >= len(self.tokens):
+            raise UsageError(f"blocking rule {self.text!r}: ends too early")
+        tok = self.tokens[self.i]
+        if tok[0] in ("int", "col"):
+            self.i += 1
+            return tok
+        if tok == ("kw", "ABS"):
+            self.i += 1
+            self._take("op", "(")
+            x = self._or()
+            self._take("op", ")")
+            return ("abs", x)
+        if tok == ("op", "("):
+            self.i += 1
+            x = self._or()
+            self._take("op", ")")
+            return x
+        raise UsageError(f"blocking rule {self.text!r}: unexpected {tok!r}")
+
+
+_Value = tuple[np.ndarray, np.ndarray | None]  # values, known (None: all known)
+
+
+def _known(*ks: np.ndarray | None) -> np.ndarray | None:
+    ks = [k for k in ks if k is not None]
+    if not ks:
+        return None
+    out = ks[0]
+    for k in ks[1:]:
+        out = out & k
+    return out
+
+
+def _evaluate(node: tuple, col: Any) -> _Value:
+    """SQL three-valued evaluation of ``node``; ``col(side, name)`` gives a column's values
+    for the pairs and where they are known (not NULL)."""
+    kind = node[0]
+    if kind == "col":
+        return col(node[1], node[2])
+    if kind == "int":
+        return np.int64(node[1]), None
+    if kind in ("cmp", "arith"):
+        (x, kx), (y, ky) = _evaluate(node[2], col), _evaluate(node[3], col)
+        if kind == "cmp":
+            return _CMP[node[1]](x, y), _known(kx, ky)
+        x, y = np.asarray(x, np.int64), np.asarray(y, np.int64)
+        return (x - y if node[1] == "-" else x + y), _known(kx, ky)
+    if kind == "abs":
+        x, k = _evaluate(node[1], col)
+        return np.abs(x), k
+    if kind == "null":
+        _, k = _evaluate(node[1], col)
+        return (np.bool_(False) if k is None else ~k), None
+    if kind == "not":
+        x, k = _evaluate(node[1], col)
+        return ~x, k
+    # AND / OR over known-true and known-false
+    parts = [_evaluate(x, col) for x in node[1]]
+    true = [v if k is None else v & k for v, k in parts]
+    false = [~v if k is None else ~v & k for v, k in parts]
+    if kind == "and":
+        t, f = true[0], false[0]
+        for x, y in zip(true[1:], false[1:], strict=True):
+            t, f = t & x, f | y
+    else:
+        t, f = true[0], false[0]
+        for x, y in zip(true[1:], false[1:], strict=True):
+            t, f = t | x, f & y
+    return t, t | f
+
+
+def _split_rule(rule: BlockingRule) -> tuple[list[tuple[str, str]], tuple | None]:
+    """The top-level equalities ``l.x = r.y`` of a rule as ``(x, y)`` and the rest of its
+    condition (None when there is no rest)."""
+    tree = _Parser(rule.condition).parse()
+    conjuncts = tree[1] if tree[0] == "and" else [tree]
+    equal, rest = [], []
+    for c in conjuncts:
+        if c[0] == "cmp" and c[1] == "=" and c[2][0] == "col" and c[3][0] == "col" \
+                and {c[2][1], c[3][1]} == {"l", "r"}:
+            left, right = (c[2], c[3]) if c[2][1] == "l" else (c[3], c[2])
+            equal.append((left[2], right[2]))
+        else:
+            rest.append(c)
+    if not equal:
+        raise UsageError(f"blocking rule {rule.name!r} has no equality l.<column> = "
+                         "r.<column> at its top level, so it would compare every pair; add one")
+    residual = None if not rest else rest[0] if len(rest) == 1 else ("and", rest)
+    return equal, residual
+
+
+_CHUNK = 4_000_000  # joined pairs evaluated at a time (bounds the memory of a common key)
+
+
+def _expand(left: np.ndarray, lo: np.ndarray, cnt: np.ndarray, right: np.ndarray
+            ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Pairs ``(left[k], right[lo[k] + t])`` for ``t < cnt[k]``, in chunks of about
+    :data:`_CHUNK`."""
+    cum = np.cumsum(cnt)
+    start = 0
+    while start < len(left):
+        base = cum[start - 1] if start else 0
+        end = max(int(np.searchsorted(cum, base + _CHUNK, "right")), start + 1)
+        c = cnt[start:end]
+        total = int(c.sum())
+        if total:
+            first = np.repeat(np.cumsum(c) - c, c)
+            offs = np.arange(total, dtype=np.int64) - first + np.repeat(lo[start:end], c)
+            yield np.repeat(left[start:end], c), right[offs]
+        start = end
+
+
+def _join_ordered(li: np.ndarray, kl: np.ndarray, ri: np.ndarray, kr: np.ndarray
+                  ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """All ``(i, j)`` of records ``li`` × ``ri`` with equal keys."""
+    order = np.argsort(kr, kind="stable")
+    skr = kr[order]
+    lo = np.searchsorted(skr, kl, "left")
+    cnt = np.searchsorted(skr, kl, "right") - lo
+    keep = cnt > 0
+    yield from _expand(li[keep], lo[keep], cnt[keep], ri[order])
+
+
+def _join_within(ids: np.ndarray, k: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Every unordered pair of records ``ids`` with equal keys, once."""
+    order = np.argsort(k, kind="stable")
+    sk = k[order]
+    pos = np.arange(len(sk))
+    cnt = np.searchsorted(sk, sk, "right") - pos - 1
+    keep = cnt > 0
+    yield from _expand(ids[order][keep], pos[keep] + 1, cnt[keep], ids[order])
+
+
+def _keys(cols: dict[str, tuple[np.ndarray, bool]], names: list[str], ids: list[np.ndarray]
+          ) -> list[np.ndarray]:
+    """One int64 key per record of each side: side ``s`` reads columns ``names[s]`` for the
+    records ``ids[s]``; two records' keys are equal exactly when all their columns are
+    (column ``t`` of one side against column ``t`` of the other). Computed jointly, so the keys
+    of the sides are comparable."""
+    keys = [np.zeros(len(x), dtype=np.int64) for x in ids]
+    for t in range(len(names[0])):
+        vals = [cols[side[t]][0][x].astype(np.int64) for side, x in zip(names, ids, strict=True)]
+        lo = min((int(v.min()) for v in vals if len(v)), default=0)
+        width = max((int(v.max()) for v in vals if len(v)), default=0) - lo + 1
+        keys = [k * width + (v - lo) for k, v in zip(keys, vals, strict=True)]
+        if t + 1 < len(names[0]):  # re-number so the next column cannot overflow
+            inv = np.unique(np.concatenate(keys), return_inverse=True)[1]
+            keys = np.split(inv.astype(np.int64), np.cumsum([len(k) for k in keys])[:-1])
+    return keys
+
+
+def _rule_pairs(rule: BlockingRule, cols: dict[str, tuple[np.ndarray, bool]], n: int,
+                contributor: np.ndarray | None) -> np.ndarray:
+    """Pair codes ``a * n + b`` (a < b) of one rule, by the NumPy engine; ``contributor``
+    (codes, -1 for none) limits the pairs to records of different contributors."""
+    equal, residual = _split_rule(rule)
+    xs, ys = [x for x, _ in equal], [y for _, y in equal]
+    for c in (*xs, *ys):
+        if c not in cols:
+            raise UsageError(f"blocking rule {rule.name!r} reads unknown column {c!r}; "
+                             f"known: {', '.join(sorted(cols))}")
+    ok_l, ok_r = np.ones(n, dtype=bool), np.ones(n, dtype=bool)
+    for x, y in equal:  # NULL never equals
+        if cols[x][1]:
+            ok_l &= cols[x][0] >= 0
+        if cols[y][1]:
+            ok_r &= cols[y][0] >= 0
+    symmetric = xs == ys
+    two = contributor is not None and contributor.min() >= 0 and contributor.max() == 1
+    joins: list[Iterator[tuple[np.ndarray, np.ndarray]]] = []
+    if symmetric:
+        ids = np.flatnonzero(ok_l)
+        if two:  # one side's records against the other's
+            g0, g1 = ids[contributor[ids] == 0], ids[contributor[ids] == 1]
+            k0, k1 = _keys(cols, [xs, xs], [g0, g1])
+            joins.append(_join_ordered(g0, k0, g1, k1))
+        else:
+            (k,) = _keys(cols, [xs], [ids])
+            joins.append(_join_within(ids, k))
+    else:
+        li, ri = np.flatnonzero(ok_l), np.flatnonzero(ok_r)
+        if two:
+            for s in (0, 1):
+                gl, gr = li[contributor[li] == s], ri[contributor[ri] == 1 - s]
+                kl, kr = _keys(cols, [xs, ys], [gl, gr])
+                joins.append(_join_ordered(gl, kl, gr, kr))
+        else:
+            kl, kr = _keys(cols, [xs, ys], [li, ri])
+            joins.append(_join_ordered(li, kl, ri, kr))
+    out = []
+    for join in joins:
+        for i, j in join:
+            a, b = np.minimum(i, j), np.maximum(i, j)
+            keep = a != b if symmetric else i < j
+            if contributor is not None and not two:
+                ca, cb = contributor[a], contributor[b]
+                keep &= ca != cb  # IS DISTINCT FROM: -1 (none) differs from a contributor
+            a, b = a[keep], b[keep]
+            if residual is not None and len(a):
+                cache: dict[tuple[str, str], _Value] = {}
+
+                def column(side: str, name: str, a=a, b=b, cache=cache) -> _Value:
+                    if (side, name) not in cache:
+                        if name not in cols:
+                            raise UsageError(f"blocking rule {rule.name!r} reads unknown "
+                                             f"column {name!r}")
+                        v, nullable = cols[name]
+                        x = v[a if side == "l" else b]
+                        cache[side, name] = (x, x >= 0 if nullable else None)
+                    return cache[side, name]
+
+                val, known = _evaluate(residual, column)
+                hit = np.broadcast_to(val if known is None else val & known, a.shape)
+                a, b = a[hit], b[hit]
+            out.append(a * n + b)
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+
+
+def _candidates_numpy(records: Records, rules: tuple[BlockingRule, ...], cross_only: bool
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    cols = _key_columns(records)
+    n = len(records)
+    contributor = cols["contributor"][0] if cross_only else None
+    if n == 0 or (contributor is not None and not len(contributor)):
+        rules = ()
+    codes, which = [], []
+    for i, rule in enumerate(rules):
+        codes.append(_rule_pairs(rule, cols, n, contributor))  # each pair once per rule
+        which.append(np.full(len(codes[-1]), i, dtype=np.int8))
+        log.debug("blocking rule %s: %d pairs", rule.name, len(codes[-1]))
+    if not codes:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, np.zeros(0, dtype=np.int8)
+    allc = np.concatenate(codes)
+    uniq, first = np.unique(allc, return_index=True)  # stable: the first rule's occurrence
+    return uniq // n, uniq % n, np.concatenate(which)[first]
 
 
 _EXACT_UP_TO = 20  # a training rule up to 20 × max_pairs pairs is counted exactly
@@ -233,10 +583,17 @@ def candidate_pairs(
     con: duckdb.DuckDBPyConnection | None = None,
     *,
     cross_only: bool = False,
+    engine: str = "numpy",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(a, b, rule)``: candidate pairs as int64 record indices (a < b) and the int8 index of
     the first rule in ``rules`` that proposed each pair; sorted by (a, b). With ``cross_only``
-    only pairs of records from different contributors are proposed (two-source linkage)."""
+    only pairs of records from different contributors are proposed (two-source linkage).
+    ``engine`` is ``"numpy"`` (default) or ``"duckdb"`` (on ``con`` when given); both give the
+    same pairs (see the module docstring)."""
+    if engine == "numpy":
+        return _candidates_numpy(records, rules, cross_only)
+    if engine != "duckdb":
+        raise UsageError(f"blocking engine {engine!r} is unknown; use 'numpy' or 'duckdb'")
     own = con is None
     c = duckdb.connect() if own else con
     try:
