@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from safelight.detect.setops import (
+    _ragged,
     connected_components,
     exact_jaccard,
     intersections,
@@ -62,29 +63,54 @@ class RefineStats:
     trace: list[dict[str, np.ndarray]] = field(default_factory=list)
 
 
-def _profiles(n: int, doc: np.ndarray, feat: np.ndarray, roots: np.ndarray, share: float
+def _profiles(n: int, doc: np.ndarray, feat: np.ndarray, roots: np.ndarray, share: float,
+              chunk: int = 4_000_000
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(cluster of each ad, cluster sizes, CSR indptr and ranks of the ads' feature sets
-    followed by the clusters' profiles, and the feature id of each rank).
+    """(cluster of each ad, cluster sizes, the ads' CSR indptr, the clusters' profiles as CSR
+    indptr and feature ids).
 
-    ``doc``/``feat`` are sorted unique (ad, feature) pairs; negative feature ids (an ad
-    without words) are left out. A cluster's profile holds the features of at least
-    ``max(2, share × size)`` of its ads, so a single ad has an empty one.
+    ``doc``/``feat`` are sorted unique (ad, feature) pairs; a negative feature id (an ad without
+    words) is its ad's alone, so it never enters a profile. A cluster's profile holds the
+    features of at least ``max(2, share × size)`` of its ads, so a single ad has an empty one.
+    Counted cluster by cluster in chunks of about ``chunk`` (ad, feature) pairs, so no sort
+    over all pairs at once.
     """
-    keep = feat >= 0
-    d, f = doc[keep], feat[keep]
-    uf, fr = np.unique(f, return_inverse=True)
-    n_feat = int(uf.size)
     _, lab, size = np.unique(roots, return_inverse=True, return_counts=True)
-    key = lab[d].astype(np.int64) * n_feat + fr
-    uk, cnt = np.unique(key, return_counts=True)
-    need = np.maximum(2, np.ceil(share * size[uk // n_feat]))
-    pk = uk[cnt >= need]
-    pc, pf = pk // n_feat, pk % n_feat
-    ad_ptr = np.searchsorted(d, np.arange(n + 1))
+    ad_ptr = np.searchsorted(doc, np.arange(n + 1))
+    multi = np.flatnonzero(size[lab] >= 2)
+    ads = multi[np.argsort(lab[multi], kind="stable")]
+    nnz = np.cumsum(ad_ptr[ads + 1] - ad_ptr[ads])
+    pcs: list[np.ndarray] = []
+    pfs: list[np.ndarray] = []
+    start = 0
+    while start < ads.size:
+        # whole clusters, about ``chunk`` pairs
+        done = int(nnz[start - 1]) if start else 0
+        end = int(np.searchsorted(nnz, done + chunk, side="right"))
+        end = max(end, start + 1)
+        if end < ads.size:
+            end = int(np.searchsorted(lab[ads], lab[ads[end]], side="left"))
+            if end <= start:
+                end = int(np.searchsorted(lab[ads], lab[ads[start]], side="right"))
+        part = ads[start:end]
+        pos, owner = _ragged(ad_ptr, part)
+        lf = lab[part][owner].astype(np.int64)
+        f = feat[pos]
+        order = np.lexsort((f, lf))
+        lf, f = lf[order], f[order]
+        first = np.ones(f.size, dtype=bool)
+        first[1:] = (lf[1:] != lf[:-1]) | (f[1:] != f[:-1])
+        at = np.flatnonzero(first)
+        cnt = np.diff(np.append(at, f.size))
+        uc, uf = lf[at], f[at]
+        ok = (cnt >= np.maximum(2, np.ceil(share * size[uc]))) & (uf >= 0)
+        pcs.append(uc[ok])
+        pfs.append(uf[ok])
+        start = end
+    pc = np.concatenate(pcs) if pcs else np.zeros(0, dtype=np.int64)
+    pf = np.concatenate(pfs) if pfs else np.zeros(0, dtype=np.int64)
     pr_ptr = np.searchsorted(pc, np.arange(size.size + 1))
-    indptr = np.concatenate([ad_ptr, ad_ptr[-1] + pr_ptr[1:]])
-    return lab, size, indptr, np.concatenate([fr, pf]).astype(np.int64), uf
+    return lab, size, ad_ptr, pr_ptr, pf
 
 
 def _contact_state(csr: tuple[np.ndarray, np.ndarray], lab: np.ndarray, n_c: int,
@@ -137,17 +163,16 @@ def refine(n: int, doc: np.ndarray, feat: np.ndarray, roots: np.ndarray, sig: np
     """
     stats = RefineStats()
     for rnd in range(s.refine_rounds):
-        lab, size, indptr, rank, uf = _profiles(n, doc, feat, roots, s.profile_share)
+        lab, size, ad_ptr, pr_ptr, pf = _profiles(n, doc, feat, roots, s.profile_share)
         n_c = size.size
-        plen = np.diff(indptr)[n:]
+        plen = np.diff(pr_ptr)
         has = plen > 0
         pid = np.flatnonzero(has)
         if not pid.size:
             break
         stats.rounds += 1
-        psig = minhash_signatures(np.repeat(np.arange(pid.size), plen[has]),
-                                  uf[rank[indptr[n]:]], pid.size, s.coherence_perm, s.seed + 1,
-                                  s.chunk_nnz)
+        psig = minhash_signatures(np.repeat(np.arange(pid.size), plen[has]), pf, pid.size,
+                                  s.coherence_perm, s.seed + 1, s.chunk_nnz)
         prow = np.full(n_c, -1, dtype=np.int64)
         prow[pid] = np.arange(pid.size)
         # ads of small clusters against the profiles LSH pairs them with, and against the
@@ -162,7 +187,7 @@ def refine(n: int, doc: np.ndarray, feat: np.ndarray, roots: np.ndarray, sig: np
         a, c = _pairs(a[ok], c[ok], n_c)
         keep = _estimate(sig, psig, a, prow[c]) >= s.profile_prefilter
         a, c = a[keep], c[keep]
-        sim_a = exact_jaccard(indptr, rank, a, n + c)
+        sim_a = exact_jaccard(ad_ptr, feat, a, c, (pr_ptr, pf))
         # cluster pairs: profiles sharing an LSH bucket, or clusters linked by a candidate
         qa, qb = lsh_candidates(psig, s.profile_rows, s.seed + 13 + rnd, 3)
         la = np.concatenate([lab[ci], pid[qa]])
@@ -172,7 +197,7 @@ def refine(n: int, doc: np.ndarray, feat: np.ndarray, roots: np.ndarray, sig: np
         pa, pb = _pairs(la[ok], lb[ok], n_c)
         keep = _estimate(psig, psig, prow[pa], prow[pb]) >= s.profile_prefilter
         pa, pb = pa[keep], pb[keep]
-        sim_m = exact_jaccard(indptr, rank, n + pa, n + pb)
+        sim_m = exact_jaccard(pr_ptr, pf, pa, pb)
         need_a = np.full(a.size, s.attach_threshold)
         need_m = np.full(pa.size, s.merge_threshold)
         state_a = np.zeros(a.size, dtype=np.int8)

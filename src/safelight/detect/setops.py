@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["connected_components", "exact_jaccard", "intersections", "lsh_candidates",
-           "lsh_join", "minhash_signatures", "splitmix64"]
+__all__ = ["connected_components", "cross_intersections", "exact_jaccard", "intersections",
+           "lsh_candidates", "lsh_join", "minhash_signatures", "splitmix64"]
 
 
 def splitmix64(x: np.ndarray) -> np.ndarray:
@@ -33,7 +33,6 @@ def minhash_signatures(doc: np.ndarray, feat: np.ndarray, n_docs: int, num_perm:
     rng = np.random.default_rng(seed)
     a = rng.integers(1, 2**63, size=num_perm, dtype=np.uint64) | np.uint64(1)
     b = rng.integers(0, 2**63, size=num_perm, dtype=np.uint64)
-    h = splitmix64(feat)
     starts = np.searchsorted(doc, np.arange(n_docs))
     if n_docs and (np.diff(np.append(starts, doc.size)) == 0).any():
         raise ValueError("every document needs at least one feature")
@@ -47,7 +46,7 @@ def minhash_signatures(doc: np.ndarray, feat: np.ndarray, n_docs: int, num_perm:
         lo = starts[d0]
         hi = starts[d1] if d1 < n_docs else doc.size
         with np.errstate(over="ignore"):
-            hv = h[lo:hi, None] * a[None, :]
+            hv = splitmix64(feat[lo:hi])[:, None] * a[None, :]
             hv += b[None, :]
             hv >>= np.uint64(32)
         sig[d0:d1] = np.minimum.reduceat(hv, starts[d0:d1] - lo, axis=0).astype(np.uint32)
@@ -92,27 +91,45 @@ def _ragged(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 def intersections(indptr: np.ndarray, rank: np.ndarray, i: np.ndarray, j: np.ndarray,
                    chunk: int = 20_000) -> np.ndarray:
-    """Sizes of the intersections of the CSR sets of rows ``i[k]`` and ``j[k]`` (vectorised:
-    the items of both sides, keyed by pair, are sorted once and equal neighbours counted)."""
+    """Sizes of the intersections of the CSR sets of rows ``i[k]`` and ``j[k]``."""
+    return cross_intersections((indptr, rank), i, (indptr, rank), j, chunk)
+
+
+def cross_intersections(a: tuple[np.ndarray, np.ndarray], i: np.ndarray,
+                        b: tuple[np.ndarray, np.ndarray], j: np.ndarray, chunk: int = 20_000
+                        ) -> np.ndarray:
+    """Sizes of the intersections of row ``i[k]`` of CSR ``a`` and row ``j[k]`` of CSR ``b``
+    (each ``(indptr, items)``; items are any integers, distinct within a row). Vectorised: the
+    items of both sides, keyed by pair, are sorted once per chunk and equal neighbours counted."""
     out = np.zeros(i.size, dtype=np.float64)
-    n_feat = int(rank.max(initial=0)) + 1
     for s in range(0, i.size, chunk):
         ii, jj = i[s:s + chunk], j[s:s + chunk]
-        pi, oi = _ragged(indptr, ii)
-        pj, oj = _ragged(indptr, jj)
-        keys = np.concatenate([oi * n_feat + rank[pi], oj * n_feat + rank[pj]])
+        pi, oi = _ragged(a[0], ii)
+        pj, oj = _ragged(b[0], jj)
+        vals = np.concatenate([a[1][pi], b[1][pj]]).astype(np.int64)
+        if not vals.size:
+            continue
+        lo = int(vals.min())
+        span = int(vals.max()) - lo + 1
+        if span * ii.size < 2**62:
+            vals -= lo
+        else:  # ids too far apart to key by pair: their ranks within the chunk
+            _, vals = np.unique(vals, return_inverse=True)
+            span = int(vals.max()) + 1
+        keys = np.concatenate([oi, oj]).astype(np.int64) * span + vals
         keys.sort()
-        dup = keys[1:][keys[1:] == keys[:-1]] // n_feat
+        dup = keys[1:][keys[1:] == keys[:-1]] // span
         out[s:s + chunk] = np.bincount(dup, minlength=ii.size)
     return out
 
 
-def exact_jaccard(indptr: np.ndarray, rank: np.ndarray, i: np.ndarray, j: np.ndarray
-                   ) -> np.ndarray:
-    """Exact Jaccard similarity of the CSR sets of rows ``i[k]`` and ``j[k]``."""
-    sizes = np.diff(indptr)
-    inter = intersections(indptr, rank, i, j)
-    union = sizes[i] + sizes[j] - inter
+def exact_jaccard(indptr: np.ndarray, rank: np.ndarray, i: np.ndarray, j: np.ndarray,
+                  other: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """Exact Jaccard similarity of the CSR sets of rows ``i[k]`` and ``j[k]`` (rows ``j`` of
+    the CSR ``other`` when given)."""
+    b = other if other is not None else (indptr, rank)
+    inter = cross_intersections((indptr, rank), i, b, j)
+    union = np.diff(indptr)[i] + np.diff(b[0])[j] - inter
     return np.where(union > 0, inter / np.maximum(union, 1), 0.0)
 
 

@@ -59,6 +59,7 @@ import logging
 import re
 import time
 import unicodedata
+from array import array
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -181,16 +182,18 @@ def tokenize(text: str | None) -> list[str]:
 
 
 def _tokens(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Word ids of all ads, flat (``tok``), the ad of each (``doc``), and the vocabulary."""
+    """Word ids of all ads, flat (``tok``, int32), the ad of each (``doc``, int32, sorted), and
+    the vocabulary. Ids are collected in a compact array, not a list of Python ints (at a million
+    ads that list alone would take gigabytes)."""
     vocab: dict[str, int] = {}
-    ids: list[int] = []
+    ids = array("i")
     lengths = np.zeros(len(texts), dtype=np.int64)
     for i, text in enumerate(texts):
         words = tokenize(text)
         lengths[i] = len(words)
-        ids.extend(vocab.setdefault(w, len(vocab)) for w in words)
-    tok = np.asarray(ids, dtype=np.int64)
-    doc = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
+        ids.extend([vocab.setdefault(w, len(vocab)) for w in words])
+    tok = np.frombuffer(ids, dtype=np.int32) if ids else np.zeros(0, dtype=np.int32)
+    doc = np.repeat(np.arange(len(texts), dtype=np.int32), lengths)
     words = [""] * len(vocab)
     for w, i in vocab.items():
         words[i] = w
@@ -198,34 +201,57 @@ def _tokens(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, list[str]]:
 
 
 def _features(tok: np.ndarray, doc: np.ndarray, n: int, v: int, bigrams: bool,
-              private: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted unique (doc, feature) pairs as ``doc`` and ``feat`` arrays.
+              private: np.ndarray | None = None, chunk: int = 2_000_000
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted unique (doc, feature) pairs as ``doc`` (int32) and ``feat`` (int64) arrays.
 
     Feature ids: ``w`` for unigram ``w``; ``v + a * v + b`` for bigram ``a b``; ``-1 - doc`` for
     an ad without words (so that it matches nothing). A word at a position flagged in
     ``private`` (and a bigram touching one) gets an id of its own, ``< -n``, that no other ad
-    shares: it counts in the union of two ads, never in their intersection.
+    shares: it counts in the union of two ads, never in their intersection. Built in chunks of
+    about ``chunk`` word positions (whole ads), so the temporary arrays stay small.
     """
     v = max(v, 1)
-    pos = np.arange(tok.size, dtype=np.int64)
-    uni = tok.copy()
+    has = np.zeros(n, dtype=bool)
+    has[doc] = True
+    empty = np.flatnonzero(~has)
+    indptr = np.searchsorted(doc, np.arange(n + 1))
+    cut_pos = indptr[np.minimum(np.searchsorted(indptr, np.arange(chunk, tok.size, chunk)), n)]
+    cuts = np.unique(np.r_[0, cut_pos, tok.size]).tolist()
+    docs: list[np.ndarray] = []
+    feats: list[np.ndarray] = []
+    for lo, hi in zip(cuts[:-1], cuts[1:], strict=True):
+        d, f = _features_part(tok[lo:hi], doc[lo:hi], lo, n, v, bigrams,
+                              None if private is None else private[lo:hi])
+        docs.append(d)
+        feats.append(f)
+    d = np.concatenate(docs) if docs else np.zeros(0, dtype=np.int32)
+    f = np.concatenate(feats) if feats else np.zeros(0, dtype=np.int64)
+    del docs, feats
+    if empty.size:  # an ad without words: one feature of its own, in its place
+        at = np.searchsorted(d, empty)
+        d = np.insert(d, at, empty.astype(np.int32))
+        f = np.insert(f, at, -1 - empty.astype(np.int64))
+    return d, f
+
+
+def _features_part(tok: np.ndarray, doc: np.ndarray, offset: int, n: int, v: int,
+                   bigrams: bool, private: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_features` for the word positions ``offset ...`` of whole ads."""
+    pos = np.arange(offset, offset + tok.size, dtype=np.int64)
+    uni = tok.astype(np.int64)
     if private is not None:
         uni[private] = -(1 + n + 2 * pos[private])
     feats = [uni]
     docs = [doc]
     if bigrams and tok.size > 1:
         same = doc[1:] == doc[:-1]
-        bi = v + tok[:-1] * v + tok[1:]
+        bi = v + tok[:-1].astype(np.int64) * v + tok[1:]
         if private is not None:
             touch = private[:-1] | private[1:]
             bi = np.where(touch, -(2 + n + 2 * pos[:-1]), bi)
         feats.append(bi[same])
         docs.append(doc[:-1][same])
-    has = np.zeros(n, dtype=bool)
-    has[doc] = True
-    empty = np.flatnonzero(~has)
-    feats.append(-1 - empty)
-    docs.append(empty)
     d = np.concatenate(docs)
     f = np.concatenate(feats)
     order = np.lexsort((f, d))
@@ -427,8 +453,7 @@ def cluster_ads(texts: Sequence[str], settings: ClusterSettings | None = None,
     n_verified = int(border.sum())
     if n_verified:
         indptr = np.searchsorted(doc_k, np.arange(n + 1))
-        _, feat_rank = np.unique(feat_k, return_inverse=True)
-        exact = exact_jaccard(indptr, feat_rank.astype(np.int64), ci[border], cj[border])
+        exact = exact_jaccard(indptr, feat_k, ci[border], cj[border])
         accept[np.flatnonzero(border)[exact >= s.threshold]] = True
         est[border] = exact
     # local scaling: a link must also reach ``relative`` times the best similarity each of its
@@ -468,8 +493,7 @@ def cluster_ads(texts: Sequence[str], settings: ClusterSettings | None = None,
             pu, pv = pu[pu != pv], pv[pu != pv]
             if pu.size:
                 indptr = np.searchsorted(doc, np.arange(n + 1))
-                _, feat_rank = np.unique(feat, return_inverse=True)
-                sim = exact_jaccard(indptr, feat_rank.astype(np.int64), pu, pv)
+                sim = exact_jaccard(indptr, feat, pu, pv)
                 ok = sim >= s.contact_threshold
                 n_contact = int(ok.sum())
                 ci = np.concatenate([ci, pu[ok]])
