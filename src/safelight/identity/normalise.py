@@ -327,27 +327,89 @@ def family_key(text: str | None) -> str | None:
 # Other identifiers
 
 
-@lru_cache(maxsize=200_000)
-def phone_e164(text: str | None, region: str | None = None) -> str | None:
-    """The phone number in E.164 (``+380501234567``), or None when it cannot be read.
+# a phone written with digits and the separators space, dot and hyphen only: phonenumbers reads
+# it as its digits (and a leading +), so the separators are dropped before parsing, and numbers
+# that differ only in them are parsed once
+_PHONE_PLAIN = re.compile(r"\+?[0-9 .\-]+")
+_PHONE_SEPARATORS = re.compile(r"[ .\-]")
+_E164_SHAPE = re.compile(r"\+[0-9]{5,17}")
 
-    ``region`` is the ISO 3166-1 alpha-2 country whose national format a number without a
-    country code is read in (the contributor's country); ``00`` prefixes are read as ``+``.
-    """
-    if not text:
-        return None
-    import phonenumbers
 
-    s = str(text).strip()
+def _phone_input(text: str, region: str | None) -> tuple[str, str | None]:
+    """What :func:`phone_e164` hands to phonenumbers: the stripped text with ``00`` read as
+    ``+`` and plain separators dropped, and the region (None for a number with ``+``)."""
+    s = text.strip()
     if s.startswith("00"):
         s = "+" + s[2:]
+    if _PHONE_PLAIN.fullmatch(s):
+        plain = _PHONE_SEPARATORS.sub("", s)
+        if sum(c.isdigit() for c in plain) >= 5:
+            s = plain
+    return s, (region if not s.startswith("+") else None)
+
+
+def _e164_fast(s: str) -> str | None | bool:
+    """``+`` and digits only: the steps of ``phonenumbers.parse`` that such a string reaches
+    (country code, national prefix, length), without its generic text handling; False when
+    the country code is not one (the caller then parses in full)."""
+    from phonenumbers import phonenumberutil as pu
+    from phonenumbers.phonemetadata import PhoneMetadata
+
+    cc, national = pu._extract_country_code(s[1:])
+    if cc == 0:
+        return False
+    region = pu.region_code_for_country_code(cc)
+    meta = PhoneMetadata.metadata_for_region_or_calling_code(cc, region)
+    if len(national) < pu._MIN_LENGTH_FOR_NSN:
+        return None
+    _, stripped, _ = pu._maybe_strip_national_prefix_carrier_code(national, meta)
+    if pu._test_number_length(stripped, meta) not in (
+            pu.ValidationResult.TOO_SHORT, pu.ValidationResult.IS_POSSIBLE_LOCAL_ONLY,
+            pu.ValidationResult.INVALID_LENGTH):
+        national = stripped
+    if not pu._MIN_LENGTH_FOR_NSN <= len(national) <= pu._MAX_LENGTH_FOR_NSN:
+        return None
+    num = pu.PhoneNumber(country_code=cc)
+    pu._set_italian_leading_zeros_for_phone_number(national, num)
+    num.national_number = int(national)
+    if not pu.is_possible_number(num):
+        return None
+    return pu.format_number(num, pu.PhoneNumberFormat.E164)
+
+
+@lru_cache(maxsize=1_000_000)
+def _e164(s: str, region: str | None) -> str | None:
+    import phonenumbers
+
+    if _E164_SHAPE.fullmatch(s):
+        try:
+            out = _e164_fast(s)
+        except (AttributeError, ImportError):  # another phonenumbers: the full parse below
+            out = False
+        if out is not False:
+            return out
     try:
-        num = phonenumbers.parse(s, region if not s.startswith("+") else None)
+        num = phonenumbers.parse(s, region)
     except phonenumbers.NumberParseException:
         return None
     if not phonenumbers.is_possible_number(num):
         return None
     return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_e164(text: str | None, region: str | None = None) -> str | None:
+    """The phone number in E.164 (``+380501234567``), or None when it cannot be read.
+
+    ``region`` is the ISO 3166-1 alpha-2 country whose national format a number without a
+    country code is read in (the contributor's country); ``00`` prefixes are read as ``+``.
+    The result is that of ``phonenumbers.parse`` (then ``is_possible_number`` and E.164
+    formatting); a number written as ``+`` and digits takes a shortcut through the same
+    steps of phonenumbers, and numbers that differ only in spaces, dots or hyphens are read
+    once.
+    """
+    if not text:
+        return None
+    return _e164(*_phone_input(str(text), region))
 
 
 _NOT_ALNUM = re.compile(r"[^0-9A-Z]+")
