@@ -91,13 +91,32 @@ SPARSE_CELLS = 250_000
 MEASURED_LENGTH = 2
 
 
+#: The plan of the model-based releases (:mod:`safelight.release.pgm`): share of ρ on the row
+#: histogram, 1-way weight and cell power (:func:`cell_sigmas`).
+MODEL_ROW_SHARE = 0.3
+MODEL_ONE_WAY = 2.0
+MODEL_POWER = 1.0 / 3.0
+
+
 def default_plan(epsilon: float) -> tuple[int, float]:
     """(measured length, row share) used when the caller gives none. Measured on
     ``bench_ctdc10.csv`` (and in simulation at ε = 1 and 4): measuring the 1- and 2-way
     marginals and *estimating* 3-way counts from them beats measuring the 3-way marginals,
     whose noise (√176 · σ at 10 columns) drowns the 11–40 people most common 3-way
-    combinations hold; 40% of ρ on the row histogram was the best share at both ε."""
-    return MEASURED_LENGTH, ROW_SHARE
+    combinations hold. With the model (:mod:`~safelight.release.pgm`) 30% of ρ on the row
+    histogram, the rest on the marginals one by one (noise s.d. ∝ cells^-1/3, the 1-way ones
+    halved: :data:`MODEL_POWER`, :data:`MODEL_ONE_WAY`) was best at ε = 1 and 4 (ε = 1, no
+    floor: 1/2/3-way error 0.43 / 0.49 / 0.50 with equal noise and 55% on the rows, 0.13 /
+    0.28 / 0.37 with this plan)."""
+    del epsilon  # the same at every epsilon measured so far
+    return MEASURED_LENGTH, MODEL_ROW_SHARE
+
+
+def measure_for_model(table: CategoricalTable, epsilon: float, delta: float) -> Measurements:
+    """:func:`measure` with the plan of the model-based releases (:func:`default_plan`)."""
+    length, share = default_plan(epsilon)
+    return measure(table, epsilon, delta, length, row_share=share, one_way=MODEL_ONE_WAY,
+                   power=MODEL_POWER)
 
 
 def _opendp() -> Any:
@@ -135,9 +154,13 @@ class Measurements:
     accounting: dict[str, Any] = field(default_factory=dict)
     #: noise s.d. of the 1-way marginals and the total (``sigma_marginals / one_way_weight``)
     sigma_one_way: float | None = None
+    #: noise s.d. per marginal when each was measured on its own (``measure(power=...)``)
+    sigmas: dict[Subset, float] = field(default_factory=dict)
 
     def sigma_of(self, s: Subset) -> float:
         """Noise s.d. of the marginal of ``s``."""
+        if s in self.sigmas:
+            return self.sigmas[s]
         if len(s) <= 1 and self.sigma_one_way is not None:
             return self.sigma_one_way
         return self.sigma_marginals
@@ -226,8 +249,23 @@ def _split(radix: np.ndarray, plan: list[Subset]) -> tuple[list[Subset], list[Su
     return dense, [s for s in plan if _n_cells(radix, s) > SPARSE_CELLS]
 
 
+def cell_sigmas(radix: np.ndarray, plan: list[Subset], rho: float, weight: float,
+                power: float) -> dict[Subset, float]:
+    """Noise s.d. of each dense marginal measured on its own (``power > 0``): ``σ_s = c ·
+    cells_s^-power`` (divided by ``weight`` for the 1-way marginals and the total, which
+    counts as the widest 1-way marginal), with ``c``
+    such that the zCDP cost ``Σ 1 / (2 σ_s²)`` (sensitivity 1 each) is ``rho``. The cell counts
+    come from the public domain, never from the data: the allocation is data-independent."""
+    widest = max((_n_cells(radix, s) for s in plan if len(s) == 1), default=1)
+    raw = {s: float(_n_cells(radix, s) if s else widest) ** -power
+           * (1.0 / weight if len(s) <= 1 else 1.0) for s in plan}
+    c = math.sqrt(sum(1.0 / r ** 2 for r in raw.values()) / (2 * rho))
+    return {s: c * r for s, r in raw.items()}
+
+
 def _build(dp: Any, radix: np.ndarray, plan: list[Subset], rho: float, row_share: float,
-           delta: float, weight: float = 1.0) -> tuple[Any, float, float, int, int]:
+           delta: float, weight: float = 1.0, power: float = 0.0,
+           ) -> tuple[Any, float, float, int, int, dict[Subset, float]]:
     """The composed OpenDP measurement for a total zCDP budget ``rho``."""
     m = len(plan)
     dense, sparse = _split(radix, plan)
@@ -239,8 +277,15 @@ def _build(dp: Any, radix: np.ndarray, plan: list[Subset], rho: float, row_share
     sigma_m = math.sqrt(m) / math.sqrt(2 * rho * (1 - row_share))
     sigma_1 = sigma_m / weight
     meas = []
-    for group, sigma in (([s for s in dense if len(s) <= 1], sigma_1),
-                         ([s for s in dense if len(s) > 1], sigma_m)):
+    per_cell: dict[Subset, float] = {}
+    groups = [([s for s in dense if len(s) <= 1], sigma_1),
+              ([s for s in dense if len(s) > 1], sigma_m)]
+    if power > 0 and not sparse:
+        # one Gaussian measurement per marginal (sensitivity 1), scales by cell count
+        per_cell = cell_sigmas(radix, dense, rho * (1 - row_share), weight, power)
+        groups = [([s], per_cell[s]) for s in dense]
+        sigma_m = max(per_cell.values())
+    for group, sigma in groups:
         if not group:
             continue
         # one person changes at most one cell of each marginal by one: L2 <= sqrt(#marginals)
@@ -272,17 +317,21 @@ def _build(dp: Any, radix: np.ndarray, plan: list[Subset], rho: float, row_share
         meas.append(t_rows >> dp.m.then_gaussian_threshold(sigma_r, threshold=thr))
     comp = dp.c.make_composition(meas)
     return (dp.c.make_fix_delta(dp.c.make_zCDP_to_approxDP(comp), delta), sigma_m, sigma_r, thr,
-            thr_sparse)
+            thr_sparse, per_cell)
 
 
 def measure(table: CategoricalTable, epsilon: float, delta: float, length: int = 3, *,
-            row_share: float = ROW_SHARE, one_way: float | None = None) -> Measurements:
+            row_share: float = ROW_SHARE, one_way: float | None = None,
+            power: float = 0.0) -> Measurements:
     """Measure ``table`` (already restricted to a public domain) under (ε, δ)-DP.
 
     :param length: longest marginal measured (1..length-way, and the total).
     :param row_share: share of the zCDP budget for the whole-row histogram (0 = none).
     :param one_way: noise of the longer marginals over that of the 1-way ones (default
         :func:`one_way_weight`).
+    :param power: 0 (default): one Gaussian measurement per group (1-way, longer) at one noise
+        scale; ``> 0``: one per marginal, noise s.d. proportional to ``cells^-power``
+        (:func:`cell_sigmas`; dense plans only).
     :raises ReleaseUsageError: ε or δ out of range.
     """
     if not epsilon > 0:
@@ -309,7 +358,7 @@ def measure(table: CategoricalTable, epsilon: float, delta: float, length: int =
     for _ in range(40):  # bisection on rho: OpenDP's map decides what fits
         mid = math.sqrt(lo * hi)
         try:
-            built = _build(dp, radix, plan, mid, row_share, delta, weight)
+            built = _build(dp, radix, plan, mid, row_share, delta, weight, power)
             fits = built[0].map(1)[0] <= epsilon
         except OpenDPException:  # raised when delta cannot be met at this rho
             fits = False
@@ -322,13 +371,15 @@ def measure(table: CategoricalTable, epsilon: float, delta: float, length: int =
     if best is None:
         raise ReleaseUsageError(f"(ε, δ) = ({epsilon}, {delta}) is too small to measure "
                                 "anything; raise epsilon or delta")
-    meas, sigma_m, sigma_r, thr, thr_sparse = best
+    meas, sigma_m, sigma_r, thr, thr_sparse, per_cell = best
     eps_used, delta_used = meas.map(1)
     released = list(meas(np.ascontiguousarray(table.codes)))  # the one call seeing the rows
     dense, sparse = _split(radix, plan)
     noisy: dict[Subset, np.ndarray] = {}
     total = 0.0
-    for group in ([s for s in dense if len(s) <= 1], [s for s in dense if len(s) > 1]):
+    groups = ([[s] for s in dense] if per_cell else
+              [[s for s in dense if len(s) <= 1], [s for s in dense if len(s) > 1]])
+    for group in groups:
         if not group:
             continue
         vec = np.asarray(released.pop(0), dtype=float)
@@ -370,9 +421,10 @@ def measure(table: CategoricalTable, epsilon: float, delta: float, length: int =
                                                 "sparse_marginals": len(sparse),
                                                 "sparse_threshold": thr_sparse,
                                                 "row_patterns_released": len(keys),
-                                                "one_way_weight": weight},
-                        sigma_m / weight)
+                                                "one_way_weight": weight,
+                                                "cell_power": power if per_cell else 0.0},
+                        sigma_m / weight, per_cell)
 
 
-__all__ = ["MEASURED_LENGTH", "ROW_SHARE", "Measurements", "cell_keys", "default_plan", "measure",
-           "one_way_weight"]
+__all__ = ["MEASURED_LENGTH", "ROW_SHARE", "Measurements", "cell_keys", "cell_sigmas",
+           "default_plan", "measure", "measure_for_model", "one_way_weight"]

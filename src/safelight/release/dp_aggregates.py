@@ -56,8 +56,16 @@ import numpy as np
 
 from safelight.release.aggregates import AggregateRelease
 from safelight.release.combos import CombinationCounts, Subset, complete_rows, keys_of, subsets
-from safelight.release.dp import Measurements, cell_keys, default_plan, measure
+from safelight.release.dp import (
+    ROW_SHARE,
+    Measurements,
+    cell_keys,
+    default_plan,
+    measure,
+    measure_for_model,
+)
 from safelight.release.errors import ReleaseUsageError
+from safelight.release.pgm import Model, fit_model
 from safelight.release.table import CategoricalTable
 
 log = logging.getLogger("safelight.release.dp_aggregates")
@@ -208,26 +216,51 @@ def release_from_estimate(est: Estimate, k: int | None, *, z: float = 0.0) -> Ag
                             tables), total, suppressed, 0, "none", 1, None)
 
 
+def model_estimate(model: Model, meas: Measurements, length: int) -> Estimate:
+    """Counts of every combination of up to ``length`` values under a fitted model
+    (:mod:`safelight.release.pgm`), with the noise s.d. of the marginal measured for it (the
+    widest measured one for longer combinations)."""
+    widest = max((meas.sigma_of(s) for s in meas.noisy), default=meas.sigma_marginals)
+    out: dict[Subset, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    for s in subsets(meas.like.n_columns, length):
+        keys, est = model.counts(s)
+        sd = meas.sigma_of(s) if s in meas.noisy else widest
+        out[s] = (keys, est, np.full(len(keys), sd))
+    return Estimate(meas.like, out, meas.total)
+
+
 def release_dp_aggregates(table: CategoricalTable, epsilon: float, delta: float = 1e-6,
                           length: int = 3, k: int | None = 11, *, z: float = 0.0,
-                          row_share: float | None = None,
+                          row_share: float | None = None, estimator: str = "model",
                           ) -> tuple[AggregateRelease, Measurements]:
     """(ε, δ)-DP combination counts of up to ``length`` values of ``table`` (which must
     already be restricted to a public domain, see :func:`safelight.release.domain.restrict`).
 
     :param k: the floor (no released count under ``k``); ``None`` for plain DP counts.
     :param z: extra margin in noise standard deviations above the floor.
+    :param estimator: ``"model"`` (default: one distribution fitted to every measurement,
+        :mod:`safelight.release.pgm`, measured by
+        :func:`~safelight.release.dp.measure_for_model`) or ``"ipf"`` (the row histogram plus
+        residual margins, :func:`estimate`; ``row_share`` applies to it only).
     """
     if k is not None and k < 2:
         raise ReleaseUsageError(f"--k must be at least 2 (got {k})")
     if length < 1:
         raise ReleaseUsageError(f"--length must be at least 1 (got {length})")
-    measured, share = default_plan(epsilon)
-    meas = measure(table, epsilon, delta, min(length, measured),
-                   row_share=share if row_share is None else row_share)
-    rel = release_from_estimate(estimate(meas, length), k, z=z)
+    if estimator not in ("model", "ipf"):
+        raise ReleaseUsageError(f"estimator must be 'model' or 'ipf' (got {estimator!r})")
+    if estimator == "model":
+        meas = measure_for_model(table, epsilon, delta)
+        est = model_estimate(fit_model(meas), meas, length)
+    else:
+        measured, _ = default_plan(epsilon)
+        meas = measure(table, epsilon, delta, min(length, measured),
+                       row_share=ROW_SHARE if row_share is None else row_share)
+        est = estimate(meas, length)
+    rel = release_from_estimate(est, k, z=z)
     log.info("DP aggregates: %d combinations released", rel.counts.n_combinations())
     return rel, meas
 
 
-__all__ = ["Estimate", "estimate", "fit_table", "release_dp_aggregates", "release_from_estimate"]
+__all__ = ["Estimate", "estimate", "fit_table", "model_estimate", "release_dp_aggregates",
+           "release_from_estimate"]

@@ -1,9 +1,19 @@
 """Differentially private synthetic microdata, with or without a k floor.
 
-Contract: (ε, δ) is spent once, in :func:`safelight.release.dp.measure` (noisy 1..L-way
+Contract: (ε, δ) is spent once, in :func:`safelight.release.dp.measure` (noisy 1- and 2-way
 marginals over the public domain, the noisy row count, and the thresholded whole-row
 histogram). The rows are generated from those noisy counts only — post-processing, no further
-privacy cost — by the same calibrated constrained sampler as k-synthetic data
+privacy cost.
+
+Default (``estimator="model"``): :func:`safelight.release.dp.measure_for_model` measures
+(30% of ρ on the row histogram, each marginal on its own with noise ∝ cells^-1/3, the 1-way
+ones at half the noise); :mod:`safelight.release.pgm` fits one distribution — weights on
+candidate rows — to every measurement at once, applies the k floor to it (no combination of
+up to ``length`` values in a row with a model count under ``k``: such values are blanked) and
+the rows are drawn from it by systematic rounding (counts within one of the model's).
+
+``estimator="ipf"`` (the earlier design, kept for comparison) samples with the calibrated
+constrained sampler of k-synthetic data
 (:meth:`safelight.release.synthetic.KSynthesizer.sample_counts`):
 
 1. the counts of up to ``L`` values are estimated as for DP aggregates
@@ -28,20 +38,21 @@ import logging
 import numpy as np
 
 from safelight.release.combos import CombinationCounts, Subset, decode_keys, multipliers, subsets
-from safelight.release.dp import Measurements, default_plan, measure
+from safelight.release.dp import ROW_SHARE, Measurements, default_plan, measure, measure_for_model
 from safelight.release.dp_aggregates import Estimate, estimate
 from safelight.release.errors import ReleaseUsageError
+from safelight.release.pgm import apply_floor, fit_model, sample_rows
 from safelight.release.synthetic import KSynthesizer, SynthesisReport
 from safelight.release.table import CategoricalTable
 
 log = logging.getLogger("safelight.release.dp_synthetic")
 
 def synthesis_length(epsilon: float) -> int:
-    """Longest combination the synthetic rows are constrained and calibrated on, by default:
-    3, but 2 below ε = 2, where few 3-way estimates clear the floor and constraining on them
-    blanks more than it keeps (``bench_ctdc10.csv``, ε = 1: 3-way error 0.72 at length 2,
-    0.81 at length 3)."""
-    return 3 if epsilon >= 2 else 2
+    """Longest combination the k floor of the synthetic rows covers, by default: 3 at every
+    ε with the model (with the earlier sampler 2 below ε = 2 was better, ``bench_ctdc10.csv``,
+    ε = 1: 3-way error 0.72 at length 2, 0.81 at length 3)."""
+    del epsilon
+    return 3
 
 
 def reportable_from(est: Estimate, floor: float) -> CombinationCounts:
@@ -67,9 +78,29 @@ def reportable_from(est: Estimate, floor: float) -> CombinationCounts:
     return CombinationCounts(radix, length, kept)
 
 
+def _synthesize_model(table: CategoricalTable, epsilon: float, delta: float, k: int | None,
+                      length: int, seed: int) -> tuple[CategoricalTable, SynthesisReport,
+                                                       Measurements]:
+    meas = measure_for_model(table, epsilon, delta)
+    model = fit_model(meas, seed=seed)
+    if k is not None:
+        model = apply_floor(model, float(k), length, max(meas.total, 1.0))
+    n = max(int(round(meas.total)), 1)
+    if not (model.weights > 0).any():
+        raise ReleaseUsageError(f"at epsilon {epsilon} nothing clears the floor; raise "
+                                "epsilon or lower --k")
+    rows = sample_rows(model, n, np.random.default_rng(seed))
+    report = SynthesisReport(0, int(sum(len(model.counts(s)[0])
+                                        for s in subsets(table.n_columns, length))),
+                             list(table.columns))
+    log.info("DP synthesis (model): %d rows from %d candidate rows", n,
+             int((model.weights > 0).sum()))
+    return meas.like.with_codes(rows), report, meas
+
+
 def synthesize_dp(table: CategoricalTable, epsilon: float, delta: float = 1e-6,
                   k: int | None = 11, length: int | None = None, *, iterations: int = 8,
-                  seed: int = 0, row_share: float | None = None,
+                  seed: int = 0, row_share: float | None = None, estimator: str = "model",
                   ) -> tuple[CategoricalTable, SynthesisReport, Measurements]:
     """(ε, δ)-DP synthetic rows for ``table`` (already restricted to a public domain).
 
@@ -78,13 +109,19 @@ def synthesize_dp(table: CategoricalTable, epsilon: float, delta: float = 1e-6,
         :func:`synthesis_length`); marginals are measured up to
         :func:`~safelight.release.dp.default_plan`'s length, longer ones estimated.
     :param seed: seeds the sampler only (the privacy noise comes from OpenDP).
+    :param estimator: ``"model"`` (default) or ``"ipf"`` (see the module docstring);
+        ``iterations`` and ``row_share`` apply to ``"ipf"`` only.
     """
     if k is not None and k < 2:
         raise ReleaseUsageError(f"--k must be at least 2 (got {k})")
-    measured, d_share = default_plan(epsilon)
+    if estimator not in ("model", "ipf"):
+        raise ReleaseUsageError(f"estimator must be 'model' or 'ipf' (got {estimator!r})")
     length = length or synthesis_length(epsilon)
+    if estimator == "model":
+        return _synthesize_model(table, epsilon, delta, k, length, seed)
+    measured, _ = default_plan(epsilon)
     meas = measure(table, epsilon, delta, min(length, measured),
-                   row_share=d_share if row_share is None else row_share)
+                   row_share=ROW_SHARE if row_share is None else row_share)
     est = estimate(meas, length)
     R = reportable_from(est, float(k) if k is not None else 1.0)
     n = max(int(round(meas.total)), 1)

@@ -1,0 +1,349 @@
+"""One distribution fitted to every noisy measurement at once (Private-PGM-style estimation).
+
+Contract: everything here is **post-processing** of a :class:`~safelight.release.dp.Measurements`
+(the noisy marginals, the noisy total and the thresholded row histogram). No function in this
+module sees the sensitive rows, so nothing here costs privacy; the (ε, δ) of a release is the
+one :func:`safelight.release.dp.measure` states.
+
+The model (a factored representation of the distribution)
+---------------------------------------------------------
+The public domain is too large to hold densely (``bench_ctdc10.csv``: 3·10⁹ cells), and with all
+2-way marginals measured a junction tree would be the whole table. The distribution is instead a
+non-negative weight on each row of a **candidate set** (:func:`candidates`):
+
+* every row pattern the threshold mechanism released;
+* rows drawn from a tree model (a maximum spanning tree of the noisy 2-way marginals' mutual
+  information, as MST [MMS21] chooses its cliques), and the released patterns with one value
+  redrawn from the tree's conditionals — the rare rows around the common ones, which carry the
+  combinations of 11–40 people that no released pattern shows.
+
+The weights are fitted (:func:`fit`) by **entropic mirror descent** with a backtracking step (as
+Private-PGM [MSM19] estimates its potentials) on the loss
+
+    Σ_s ‖A_s w − y_s‖² / σ_s²  +  Σ_released (w_r − y_r)² / σ_r²  +  Σ_other (w_r − T)₊² / σ_r²
+
+— every measurement weighted by its noise variance: the marginals ``y_s``, the released row
+counts ``y_r`` and, for candidate rows the threshold mechanism did **not** release, the fact that
+their noisy count was under the threshold ``T``. The total weight is the noisy row count. Started
+from the tree model's probabilities, the fit stays close (in KL) to them where the measurements
+say nothing: the maximum-entropy reading of the measurements relative to the tree.
+
+The k floor (:func:`apply_floor`): candidate rows carrying a combination of up to ``L`` values
+whose *model* count is under ``k`` are removed and the rest refitted, until none is left. Every
+combination of up to ``L`` values in the rows of the result then has an estimated count
+``>= k`` — the same statement, and the same caveat about true counts, as for DP aggregates.
+
+[MSM19] McKenna, Sheldon, Miklau, "Graphical-model based estimation and inference for differential
+privacy", ICML 2019. [MMS21] McKenna, Miklau, Sheldon, "Winning the NIST contest: a scalable and
+general approach to differentially private synthetic data", JPC 2021.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from safelight.release.combos import Subset, keys_of, subsets
+from safelight.release.dp import Measurements
+from safelight.release.table import CategoricalTable
+
+log = logging.getLogger("safelight.release.pgm")
+
+#: Rows drawn from the tree model (before removing duplicates).
+TREE_SAMPLES = 40_000
+#: Redraws of one value per released row pattern and column.
+NEIGHBOURS = 4
+#: Mirror-descent iterations of the first fit, and after each round of the k floor.
+ITERATIONS = 300
+FLOOR_ITERATIONS = 80
+#: Cells of a noisy 2-way marginal below this many noise s.d. are not sampled from.
+SAMPLE_SD = 1.0
+
+
+@dataclass
+class Model:
+    """Candidate rows (codes, ``0`` = missing) and their fitted weights (expected counts)."""
+
+    like: CategoricalTable
+    codes: np.ndarray
+    weights: np.ndarray
+    loss: _Loss | None = field(default=None, repr=False)
+
+    def counts(self, s: Subset) -> tuple[np.ndarray, np.ndarray]:
+        """Sorted keys of the combinations over ``s`` that carry weight, and their counts."""
+        ok = np.all(self.codes[:, list(s)] != 0, axis=1) & (self.weights > 0)
+        keys = keys_of(self.codes[ok], self.like.radix, s)
+        uniq, inv = np.unique(keys, return_inverse=True)
+        return uniq, np.bincount(inv, self.weights[ok], minlength=len(uniq))
+
+
+def _cell_index(codes: np.ndarray, radix: np.ndarray, s: Subset) -> np.ndarray:
+    """Dense cell of every row over ``s`` (as :func:`safelight.release.dp.cell_keys`), or the
+    sentinel ``n_cells`` for rows missing a value of ``s``."""
+    sizes = radix[list(s)].astype(np.int64) - 1
+    strides = np.concatenate(([1], np.cumprod(sizes)[:-1]))
+    sub = codes[:, list(s)].astype(np.int64)
+    idx = (sub - 1) @ strides
+    return np.where(np.all(sub != 0, axis=1), idx, int(np.prod(sizes)))
+
+
+def _clipped(meas: Measurements, s: Subset) -> np.ndarray:
+    """The noisy marginal of ``s`` with cells under ``SAMPLE_SD`` s.d. set to 0; for a subset
+    not measured, the marginal of the released row patterns."""
+    if s not in meas.noisy:
+        idx = _cell_index(meas.rows, meas.like.radix, s)
+        n = int(np.prod(meas.like.radix[list(s)] - 1))
+        return np.bincount(idx, meas.row_counts, minlength=n + 1)[:n]
+    y = np.nan_to_num(meas.noisy[s], nan=0.0)
+    return np.where(y > SAMPLE_SD * meas.sigma_of(s), y, 0.0)
+
+
+def _tree(meas: Measurements) -> tuple[list[int], dict[int, int]]:
+    """Visiting order and parent of each column: the maximum spanning tree of the mutual
+    information of the (clipped) noisy 2-way marginals (Prim's algorithm)."""
+    d = meas.like.n_columns
+    sizes = meas.like.radix - 1
+    mi = np.zeros((d, d))
+    for a, b in subsets(d, 2, 2):
+        p = _clipped(meas, (a, b)).reshape((sizes[a], sizes[b]), order="F")
+        tot = p.sum()
+        if tot <= 0:
+            continue
+        p = p / tot
+        pa, pb = p.sum(1, keepdims=True), p.sum(0, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mi[a, b] = mi[b, a] = float(np.nansum(np.where(p > 0, p * np.log(p / (pa * pb)), 0)))
+    order = [int(np.argmax(sizes))]
+    parent: dict[int, int] = {}
+    while len(order) < d:
+        rest = [j for j in range(d) if j not in order]
+        a, b = max(((i, j) for i in order for j in rest), key=lambda ij: mi[ij])
+        order.append(b)
+        parent[b] = a
+    return order, parent
+
+
+def _one_way(meas: Measurements, j: int) -> tuple[np.ndarray, float]:
+    """Clipped noisy 1-way distribution of column ``j`` and its share of missing values."""
+    p = _clipped(meas, (j,)) if (j,) in meas.noisy else np.ones(int(meas.like.radix[j]) - 1)
+    present = float(np.nan_to_num(meas.noisy.get((j,), p)).clip(0).sum())
+    miss = float(np.clip(1.0 - present / max(meas.total, 1.0), 0.0, 0.95))
+    return p / max(p.sum(), 1e-12), miss
+
+
+def _draw(meas: Measurements, codes: np.ndarray, j: int, parent: int | None,
+          rng: np.random.Generator) -> np.ndarray:
+    """Values of column ``j`` for ``codes``' rows, from P(j | parent) (or P(j))."""
+    sizes = meas.like.radix - 1
+    p1, miss = _one_way(meas, j)
+    probs = np.tile(p1, (len(codes), 1))
+    if parent is not None:
+        s = (min(j, parent), max(j, parent))
+        if True:
+            m = _clipped(meas, s).reshape((sizes[s[0]], sizes[s[1]]), order="F")
+            cond = m if s[1] == j else m.T  # rows: parent value, columns: j's value
+            pv = codes[:, parent]
+            have = pv != 0
+            rowsum = cond.sum(1)
+            use = have.copy()
+            use[have] = rowsum[pv[have] - 1] > 0
+            probs[use] = cond[pv[use] - 1] / rowsum[pv[use] - 1, None]
+    cum = probs.cumsum(1)
+    u = rng.random(len(codes)) * cum[:, -1]
+    out = (cum < u[:, None]).sum(1) + 1
+    out = np.minimum(out, int(sizes[j])).astype(np.int32)
+    return np.where(rng.random(len(codes)) < miss, 0, out).astype(np.int32)
+
+
+def candidates(meas: Measurements, rng: np.random.Generator, *,
+               tree_samples: int = TREE_SAMPLES,
+               neighbours: int = NEIGHBOURS) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct candidate rows and a prior weight for each (see the module docstring)."""
+    d = meas.like.n_columns
+    order, parent = _tree(meas)
+    tree = np.zeros((tree_samples, d), np.int32)
+    for j in order:
+        tree[:, j] = _draw(meas, tree, j, parent.get(j), rng)
+    parts = [tree]
+    released = meas.rows.astype(np.int32)
+    if len(released):
+        for _ in range(neighbours):
+            for j in range(d):
+                near = released.copy()
+                near[:, j] = _draw(meas, near, j, parent.get(j), rng)
+                parts.append(near)
+        parts.append(released)
+    allrows = np.concatenate(parts)
+    uniq, mult = np.unique(allrows, axis=0, return_counts=True)
+    return uniq.astype(np.int32), mult.astype(float)
+
+
+class _Loss:
+    """The noise-weighted squared loss of the module docstring, and its gradient."""
+
+    def __init__(self, meas: Measurements, codes: np.ndarray) -> None:
+        radix = self.radix = meas.like.radix
+        self.subsets = list(meas.noisy)
+        self.terms = []
+        for s in self.subsets:
+            y = meas.noisy[s]
+            idx = _cell_index(codes, radix, s)
+            yy = np.append(np.nan_to_num(y, nan=0.0), 0.0)
+            valid = np.append(~np.isnan(y), False)
+            self.terms.append((idx, yy, valid, 1.0 / meas.sigma_of(s) ** 2))
+        pos = {r.tobytes(): i for i, r in enumerate(codes)}
+        self.released = np.array([pos[r.tobytes()] for r in meas.rows.astype(np.int32)],
+                                 np.int64) if len(meas.rows) else np.empty(0, np.int64)
+        self.y_rows = np.asarray(meas.row_counts, float)
+        self.patterns = codes[self.released].copy()
+        self.other = np.ones(len(codes), bool)
+        self.other[self.released] = False
+        self.inv_rows = 1.0 / max(meas.sigma_rows, 1e-9) ** 2
+        self.threshold = float(meas.row_threshold)
+
+    def copy(self) -> _Loss:
+        """A copy whose :meth:`recode` leaves this one as it is."""
+        out = object.__new__(_Loss)
+        out.__dict__.update(self.__dict__)
+        return out
+
+    def recode(self, codes: np.ndarray) -> None:
+        """Rows changed in place (values blanked): recompute their cells; a released pattern
+        that changed no longer stands for its measured count."""
+        radix = self.radix
+        self.terms = [(_cell_index(codes, radix, s), y, valid, inv)
+                      for s, (_, y, valid, inv) in zip(self.subsets, self.terms, strict=True)]
+        same = np.all(codes[self.released] == self.patterns, axis=1)
+        self.released, self.y_rows, self.patterns = (self.released[same], self.y_rows[same],
+                                                     self.patterns[same])
+
+    def __call__(self, w: np.ndarray) -> tuple[float, np.ndarray]:
+        loss, grad = 0.0, np.zeros_like(w)
+        for idx, y, valid, inv in self.terms:
+            r = np.where(valid, np.bincount(idx, w, minlength=len(y)) - y, 0.0)
+            loss += inv * float(r @ r)
+            grad += (2 * inv) * r[idx]
+        if self.inv_rows < 1e17:
+            r = w[self.released] - self.y_rows
+            loss += self.inv_rows * float(r @ r)
+            grad[self.released] += 2 * self.inv_rows * r
+            over = np.where(self.other, np.maximum(w - self.threshold, 0.0), 0.0)
+            loss += self.inv_rows * float(over @ over)
+            grad += 2 * self.inv_rows * over
+        return loss, grad
+
+
+def fit(loss: _Loss, w: np.ndarray, total: float, iterations: int) -> np.ndarray:
+    """Entropic mirror descent of ``loss`` over weights ``>= 0`` summing to ``total``, with a
+    backtracking (Armijo) step; zero weights stay zero."""
+    w = w * (total / max(w.sum(), 1e-12))
+    cur, g = loss(w)
+    eta = 1.0 / max(float(np.abs(g).max()), 1e-12)
+    for _ in range(iterations):
+        for _ in range(30):
+            live = w > 0
+            logw = np.full(len(w), -np.inf)
+            logw[live] = np.log(w[live]) - eta * g[live]
+            new = np.exp(logw - logw[live].max())
+            new *= total / max(new.sum(), 1e-300)
+            val, g_new = loss(new)
+            if val <= cur - 0.5 * float(g @ (w - new)):
+                break
+            eta *= 0.5
+        else:
+            break
+        w, cur, g = new, val, g_new
+        eta *= 1.5
+    return w
+
+
+def fit_model(meas: Measurements, *, seed: int = 0, iterations: int = ITERATIONS) -> Model:
+    """Candidate rows (:func:`candidates`) weighted to fit every measurement (:func:`fit`)."""
+    rng = np.random.default_rng(seed)
+    codes, prior = candidates(meas, rng)
+    loss = _Loss(meas, codes)
+    w0 = prior.copy()
+    if len(loss.released):
+        w0[loss.released] = np.maximum(loss.y_rows, 1.0)
+    total = max(meas.total, 1.0)
+    w = fit(loss, w0, total, iterations)
+    log.info("model: %d candidate rows, %d released patterns", len(codes), len(loss.released))
+    return Model(meas.like, codes, w, loss)
+
+
+def _blame(model: Model, k: float, length: int) -> np.ndarray:
+    """Per row and column: in how many combinations of up to ``length`` values with model
+    count under ``k`` the row's value of that column takes part."""
+    blame = np.zeros(model.codes.shape, np.int64)
+    radix = model.like.radix
+    live = model.weights > 0
+    for s in subsets(model.like.n_columns, length):
+        ok = np.all(model.codes[:, list(s)] != 0, axis=1) & live
+        if not ok.any():
+            continue
+        _, inv = np.unique(keys_of(model.codes[ok], radix, s), return_inverse=True)
+        c = np.bincount(inv, model.weights[ok])
+        rows = np.flatnonzero(ok)[c[inv] < k]
+        for j in s:
+            blame[rows, j] += 1
+    return blame
+
+
+def _blank(model: Model, k: float, length: int) -> int:
+    """Blank (set missing) the most-blamed value of every row carrying a combination under
+    ``k``; returns how many rows changed."""
+    blame = _blame(model, k, length)
+    bad = np.flatnonzero(blame.max(1) > 0)
+    if len(bad):
+        # prefer the value that takes part in most such combinations, and among those the
+        # most frequent one: a rare value blanked everywhere would itself fall under k
+        freq = np.zeros(model.codes.shape)
+        for j in range(model.like.n_columns):
+            c = np.bincount(model.codes[:, j], model.weights, minlength=int(model.like.radix[j]))
+            freq[:, j] = np.log1p(c[model.codes[:, j]])
+        score = blame[bad] * freq[bad]
+        model.codes[bad, np.argmax(score, axis=1)] = 0
+    return len(bad)
+
+
+def apply_floor(model: Model, k: float, length: int, total: float, *, rounds: int = 4,
+                iterations: int = FLOOR_ITERATIONS) -> Model:
+    """The k floor (see the module docstring): values that put a row in a combination of up
+    to ``length`` values with model count under ``k`` are blanked, one per row and pass, with
+    a refit after each of the first ``rounds`` passes; the last passes do not refit, so that
+    the floor holds exactly for the weights returned."""
+    loss = model.loss
+    if loss is None:
+        raise ValueError("apply_floor needs a model from fit_model")
+    loss = loss.copy()
+    out = Model(model.like, model.codes.copy(), model.weights.copy(), loss)
+    for r in range(rounds + model.like.n_columns):
+        if not _blank(out, k, length):
+            break
+        if r < rounds:
+            loss.recode(out.codes)
+            out.weights = fit(loss, out.weights, total, iterations)
+    out.weights[~np.any(out.codes != 0, axis=1)] = 0.0  # rows left with no value: none
+    return out
+
+
+def sample_rows(model: Model, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` rows whose counts follow the weights to within one (systematic rounding)."""
+    p = model.weights / max(model.weights.sum(), 1e-12)
+    exp = p * n
+    base = np.floor(exp).astype(np.int64)
+    frac = exp - base
+    left = n - int(base.sum())
+    if left > 0:
+        order = rng.permutation(len(frac))
+        cum = np.cumsum(frac[order])
+        u = rng.random() + np.arange(left)
+        pick = order[np.minimum(np.searchsorted(cum, u), len(order) - 1)]
+        np.add.at(base, pick, 1)
+    rows = np.repeat(model.codes, base, axis=0)
+    return rows[rng.permutation(len(rows))]
+
+
+__all__ = ["Model", "apply_floor", "candidates", "fit", "fit_model", "sample_rows"]
