@@ -215,3 +215,64 @@ def test_key_files(tmp_path):
     assert fp != key_fingerprint(bytes(32)) and fp not in key.hex()
     assert fp == hmac.new(key, b"safelight/pprl/key-fingerprint/v1",
                           hashlib.sha256).hexdigest()[:16]
+
+
+def test_every_blocking_key_is_keyed_and_never_a_name_alone():
+    from safelight.identity.encode import BLOCKING_RULES
+
+    enc = encode_table(_table(), KEY).table
+    other = encode_table(_table(), bytes(32)).table
+    for rule, (_space, parts, _missing) in BLOCKING_RULES.items():
+        # every key combines two attributes or more (a phone or document number alone is
+        # an identifier the hub may only compare, never a name)
+        assert len(parts) >= 2 or parts[0] in ("phone", "document"), rule
+        mine = [v for v in enc.column(f"bk_{rule}").to_pylist() if v is not None]
+        theirs = [v for v in other.column(f"bk_{rule}").to_pylist() if v is not None]
+        assert set(mine).isdisjoint(theirs), rule  # another key: unrelated keys
+
+
+def _keys_of(rows: list[dict]) -> pa.Table:
+    cols = ("record_id", "given_name", "family_name", "birth_year", "birth_month", "birth_day")
+    t = pa.table({c: [r.get(c) for r in rows] for c in cols})
+    return encode_table(t.set_column(3, "birth_year", t.column("birth_year").cast(pa.int32())),
+                        KEY).table
+
+
+def test_narrowed_keys_meet_as_the_clear_rules_do():
+    """A year off by one meets through the next-year key; a record without a full date
+    carries an open key equal to the full key of its rule, which the hub joins against."""
+    base = {"given_name": "Olena", "family_name": "Shevchenko", "birth_month": 3, "birth_day": 7}
+    t = _keys_of([dict(base, record_id="a", birth_year=1980),
+                  dict(base, record_id="b", birth_year=1981),
+                  dict(base, record_id="c", birth_year=1981, birth_month=None, birth_day=None),
+                  dict(base, record_id="d", birth_year=1990, birth_month=7, birth_day=3)])
+    col = {c: t.column(c).to_pylist() for c in t.column_names}
+    assert col["bk_given_family_year_next"][0] == col["bk_given_family_year"][1]
+    assert col["bk_given_family_year"][0] != col["bk_given_family_year"][1]
+    # c has no full date: open key, equal to b's full (family, year) key; a and b have none
+    assert col["bk_family_year_open_date"][2] == col["bk_family_year"][1]
+    assert col["bk_family_year_open_date"][:2] == [None, None]
+    assert col["bk_family_year_date"][2] is None
+    # day and month swapped: the unordered pair keeps the date key in the same year
+    assert col["bk_given_year_date"][3] != col["bk_given_year_date"][0]
+    swapped = _keys_of([dict(base, record_id="e", birth_year=1980, birth_month=7, birth_day=3)])
+    assert swapped.column("bk_family_year_date")[0].as_py() == col["bk_family_year_date"][0]
+    # given and family names swapped meet crosswise (name + other initial + year)
+    crossed = _keys_of([dict(base, record_id="f", birth_year=1980, given_name="Shevchenko",
+                             family_name="Olena")])
+    assert crossed.column("bk_name_as_given")[0].as_py() == col["bk_name_as_family"][0]
+
+
+def test_blip_flips_each_bit_with_the_stated_probability():
+    from safelight.identity.encode import _flip
+
+    rng = np.random.default_rng(5)
+    zeros = np.zeros((2000, 64), dtype=np.uint8)
+    flipped = _flip(zeros.copy(), 0.01, rng)
+    bits = np.unpackbits(flipped, axis=1)
+    assert abs(bits.mean() - 0.01) < 0.001  # 1,024,000 bits: sd 0.0001
+    assert abs(bits[:, :256].mean() - bits[:, 256:].mean()) < 0.002  # uniform over positions
+    assert not np.array_equal(flipped[0], flipped[1])
+    assert np.array_equal(_flip(zeros.copy(), 0.0, rng), zeros)
+    ones = np.full((10, 8), 0xFF, dtype=np.uint8)
+    assert np.unpackbits(_flip(ones, 0.3, rng)).mean() < 0.8  # flips set bits too

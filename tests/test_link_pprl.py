@@ -211,3 +211,81 @@ def test_no_blocking_key_holds_a_name_alone():
     table = encode_table(_table(rows), KEY, contributor="ngo").table
     for rule in ("name_as_given", "name_as_family", "family_year", "given_year"):
         assert table.column(f"bk_{rule}").null_count == 3, rule
+
+
+def test_lsh_is_only_a_fallback_for_records_no_key_paired(two_sources):
+    paths, _ = two_sources
+    er = read_packages(paths)
+    from safelight.link.pprl import KEY_RULES
+
+    s = PPRLSettings(cross_only=True)
+    a, b, rule = encoded_candidate_pairs(er, s)
+    keyed = rule < len(KEY_RULES)
+    paired = np.zeros(len(er), dtype=bool)
+    paired[a[keyed]] = paired[b[keyed]] = True
+    lsh = ~keyed
+    assert lsh.any()
+    assert np.all(~paired[a[lsh]] | ~paired[b[lsh]])  # every LSH pair holds an orphan
+    everywhere = encoded_candidate_pairs(er, PPRLSettings(cross_only=True,
+                                                          lsh_orphans_only=False))
+    assert len(everywhere[0]) > len(a)
+
+
+def test_namesakes_are_not_all_paired():
+    """Blocking narrows each name key by a second key: 60 people sharing one full name, born
+    in different years on different days, are not all candidates of one another."""
+    rows = [{"record_id": f"r{i}", "given_name": "Olena", "family_name": "Shevchenko",
+             "birth_year": 1940 + i, "birth_month": 1 + i % 12, "birth_day": 1 + (i * 7) % 28,
+             "sex": "F", "locality": TOWNS[i % len(TOWNS)]} for i in range(60)]
+    t = _table(rows)
+    s = EncodingSettings(seed=1)
+    halves = [encode_table(t.slice(0, 30), KEY, s, contributor="a"),
+              encode_table(t.slice(30), KEY, s, contributor="b")]
+    from safelight.link.encoded import from_parts
+
+    er = from_parts([(e.manifest, e.table) for e in halves], ["a", "b"])
+    a, _, _ = encoded_candidate_pairs(er, PPRLSettings(cross_only=True, bands=0))
+    assert len(a) < 0.1 * 30 * 30  # un-narrowed name keys would pair all 900
+
+
+def test_packages_of_an_older_format_are_refused(two_sources, tmp_path):
+    import shutil
+
+    paths, _ = two_sources
+    old = tmp_path / "old"
+    shutil.copytree(paths[0], old)
+    man = json.loads((old / "manifest.json").read_text())
+    man["format_version"] = 1
+    (old / "manifest.json").write_text(json.dumps(man))
+    with pytest.raises(EncodingError, match="older than this hub's.*re-encode"):
+        read_packages([old, paths[1]])
+    man["format_version"] = 99
+    (old / "manifest.json").write_text(json.dumps(man))
+    with pytest.raises(EncodingError, match="unknown package format"):
+        read_packages([old])
+
+
+def test_training_pairs_are_drawn_by_their_own_keys(two_sources):
+    from safelight.link.pprl import encoded_training_pairs
+
+    paths, pid = two_sources
+    er = read_packages(paths)
+    a, b, training = encoded_training_pairs(er, PPRLSettings(cross_only=True), max_pairs=50)
+    assert set(training.drawn) == {"same_birth_date", "same_names", "same_family"}
+    assert np.all(a < b) and np.all(er.contributor[a] != er.contributor[b])
+    bd = er.blocking["birth_date"]
+    drawn = training.drawn["same_birth_date"]
+    assert np.all(bd[a[drawn]] == bd[b[drawn]])
+    assert training.totals["same_birth_date"] >= drawn.sum()  # sampled down to ~50, counted
+
+
+def test_threshold_form_of_corrected_dice_agrees_with_it():
+    from safelight.link.encoded import _at_least, _corrected
+
+    rng = np.random.default_rng(3)
+    inter = rng.integers(0, 120, size=(40, 30)).astype(np.float32)
+    wa, wb = rng.integers(60, 200, 40), rng.integers(60, 200, 30)
+    for flip in (0.0, 0.01, 0.05):
+        want = _corrected(inter.astype(np.float64), wa[:, None], wb[None, :], 1024, flip) >= 0.92
+        got = _at_least(inter, wa, wb, 1024, flip, 0.92)
+        assert (want != got).sum() <= 2, flip  # float32 rounding at the boundary only

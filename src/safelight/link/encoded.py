@@ -42,6 +42,7 @@ from safelight.link.compare import Comparisons
 __all__ = [
     "ENCODED_FIELDS",
     "EncodedRecords",
+    "check_format",
     "compare_encoded",
     "dice",
     "filter_matrix",
@@ -87,7 +88,7 @@ _THRESHOLDS: dict[str, tuple[float, ...]] = {
 _GIVEN_THRESHOLDS = (0.92, 0.75, 0.55)
 _GROUP_THRESHOLD = 0.5
 _SWAP_MARGIN = 0.5
-_CHUNK = 250_000
+_CHUNK = 65_536
 
 
 @dataclass
@@ -103,10 +104,12 @@ class EncodedRecords:
     settings: EncodingSettings
     key_fingerprint: str
     weights: dict[str, np.ndarray] = field(init=False)  # field → observed Hamming weights
+    contributor_code: np.ndarray = field(init=False)  # int code of each row's contributor
 
     def __post_init__(self) -> None:
         self.weights = {f: np.bitwise_count(m).sum(axis=1, dtype=np.int32)
                         for f, m in self.filters.items()}
+        self.contributor_code = np.unique(self.contributor, return_inverse=True)[1].reshape(-1)
 
     def __len__(self) -> int:
         return len(self.record_id)
@@ -127,6 +130,20 @@ def filter_matrix(col: pa.Array, bits: int) -> tuple[np.ndarray, np.ndarray]:
     return mat.view("<u8"), present
 
 
+def check_format(manifest: dict[str, Any], where: str) -> None:
+    """Refuse a manifest of another package format or version, saying how to fix it."""
+    version = int(manifest.get("format_version", -1))
+    if manifest.get("format") != "safelight-pprl-package" or version > FORMAT_VERSION:
+        raise EncodingError(f"{where}: unknown package format "
+                            f"{manifest.get('format')} v{manifest.get('format_version')} — "
+                            "upgrade safelight or re-encode with this version")
+    if version < FORMAT_VERSION:
+        raise EncodingError(f"{where}: package format v{version} is older than this hub's "
+                            f"v{FORMAT_VERSION} (its blocking keys are not the ones the hub "
+                            "joins) — ask the contributor to re-encode with "
+                            "`safelight identity encode` from this version")
+
+
 def read_package(path: Path) -> tuple[dict[str, Any], pa.Table]:
     """(manifest, records table) of one package directory, after a format check."""
     path = Path(path)
@@ -135,11 +152,7 @@ def read_package(path: Path) -> tuple[dict[str, Any], pa.Table]:
         raise EncodingError(f"{path}: not a contribution package (needs {MANIFEST} and "
                             f"{RECORDS}) — make one with `safelight identity encode`")
     manifest = json.loads(man_path.read_text("utf-8"))
-    if manifest.get("format") != "safelight-pprl-package" or int(
-            manifest.get("format_version", -1)) > FORMAT_VERSION:
-        raise EncodingError(f"{man_path}: unknown package format "
-                            f"{manifest.get('format')} v{manifest.get('format_version')} — "
-                            "upgrade safelight or re-encode with this version")
+    check_format(manifest, str(man_path))
     try:
         return manifest, pq.read_table(path / RECORDS)
     except (pa.ArrowException, OSError) as exc:
@@ -163,6 +176,7 @@ def from_parts(parts: list[tuple[dict[str, Any], pa.Table]], where: list[str]
     paths = where
     first = parts[0][0]
     for p, (man, _) in zip(paths, parts, strict=True):
+        check_format(man, p)
         if man["key_fingerprint"] != first["key_fingerprint"]:
             raise EncodingError(f"{p}: encoded with another key (fingerprint "
                                 f"{man['key_fingerprint']} ≠ {first['key_fingerprint']}) — "
@@ -232,20 +246,36 @@ def _corrected(inter: np.ndarray, wa: np.ndarray, wb: np.ndarray, bits: int, fli
     return np.clip(2.0 * c / np.maximum(xa + xb, 1e-9), 0.0, 1.0)
 
 
-def _unpack(mat: np.ndarray) -> np.ndarray:
-    return np.unpackbits(mat.view(np.uint8), axis=1, bitorder="little").astype(np.float32)
+def _bits_at(mat: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """float32 (n, len(positions)) matrix of the bits at ``positions`` of packed uint64 rows."""
+    shifts = (positions % 64).astype(np.uint64)
+    return ((mat[:, positions // 64] >> shifts) & np.uint64(1)).astype(np.float32)
+
+
+def _at_least(inter: np.ndarray, wa: np.ndarray, wb: np.ndarray, bits: int, flip: float,
+              t: float) -> np.ndarray:
+    """Whether the noise-corrected Dice (:func:`_corrected`) of intersections ``inter`` with
+    observed weights ``wa`` (column) and ``wb`` (row) is ≥ ``t``, without computing it:
+    ``2c ≥ t(x_a+x_b)`` is linear in the intersection, so it is one comparison with a
+    threshold ``A(x_a+x_b) + f²L`` (``A = t(1-2f)²/2 + f(1-f) - f²``)."""
+    q = 1.0 - 2.0 * flip
+    a = t * q * q / 2.0 + flip * (1.0 - flip) - flip * flip
+    xa = (np.asarray(wa, dtype=np.float32) - bits * flip) / q
+    xb = (np.asarray(wb, dtype=np.float32) - bits * flip) / q
+    return inter >= (a * xa)[:, None] + (a * xb + flip * flip * bits)[None, :]
 
 
 def name_frequencies(er: EncodedRecords, *, sample: int = 1000, seed: int = 0,
                      fields: tuple[str, ...] = ("given_name", "family_name"),
-                     positions: int = 256, chunk: int = 4096) -> dict[str, np.ndarray]:
+                     positions: int = 256, chunk: int = 8192) -> dict[str, np.ndarray]:
     """Estimated frequency of each record's name among records of its nationality, for the
     term-frequency adjustment — from the encodings alone: the share of a random reference
     sample of ``sample`` records whose filter has corrected Dice ≥ 0.92 with the record's
     (among the sampled records whose nationality filter agrees; all of them when the
     nationality is missing). To keep this linear and cheap, name filters are compared on
     ``positions`` bit positions drawn at random (the Dice estimate of a random subset of bits
-    is unbiased); intersections are one float32 matrix product per chunk."""
+    is unbiased); intersections are one float32 matrix product per chunk, compared with the
+    threshold's linear form (:func:`_at_least`)."""
     n = len(er)
     rng = np.random.default_rng([seed, 0x7F])
     ref = np.sort(rng.choice(n, size=min(sample, n), replace=False))
@@ -253,32 +283,35 @@ def name_frequencies(er: EncodedRecords, *, sample: int = 1000, seed: int = 0,
     bits = {s.name: s.bits for s in er.settings.fields}
     subset = {f: np.sort(rng.choice(bits[f], size=min(positions, bits[f]), replace=False))
               for f in fields}
+    subset["nationality"] = np.arange(bits["nationality"])
 
-    def unpacked(f: str, rows: np.ndarray) -> np.ndarray:
-        m = _unpack(er.filters[f][rows])
-        return m[:, subset[f]] if f in subset else m
+    def sampled(f: str, rows: np.ndarray) -> np.ndarray:
+        return _bits_at(er.filters[f][rows], subset[f])
 
-    nat_ref = unpacked("nationality", ref)
+    nat_ref = sampled("nationality", ref)
     nat_ok_ref = er.present["nationality"][ref]
     out = {f: np.zeros(n) for f in fields}
     refs = {}
     for f in fields:
-        r = unpacked(f, ref)
-        refs[f] = (r, r.sum(axis=1), er.present[f][ref])
+        r = sampled(f, ref)
+        refs[f] = (r.T.copy(), r.sum(axis=1), er.present[f][ref])
+    nat_ref_t, nat_w_ref = nat_ref.T.copy(), er.weights["nationality"][ref]
     for s in range(0, n, chunk):
         rows = np.arange(s, min(n, s + chunk))
-        nat = _corrected(unpacked("nationality", rows) @ nat_ref.T,
-                         er.weights["nationality"][rows][:, None],
-                         er.weights["nationality"][ref][None, :], bits["nationality"], flip)
-        same = (nat >= _THRESHOLDS["nationality"][0]) & nat_ok_ref[None, :]
+        same = _at_least(sampled("nationality", rows) @ nat_ref_t,
+                         er.weights["nationality"][rows], nat_w_ref, bits["nationality"], flip,
+                         _THRESHOLDS["nationality"][0])
+        same &= nat_ok_ref[None, :]
         same |= ~er.present["nationality"][rows][:, None]
+        denominator = same.sum(axis=1) + 1.0
         for f in fields:
-            r_bits, r_w, r_ok = refs[f]
-            x = unpacked(f, rows)
-            sim = _corrected(x @ r_bits.T, x.sum(axis=1)[:, None], r_w[None, :],
-                             len(subset[f]), flip)
-            hit = (sim >= _GIVEN_THRESHOLDS[0]) & r_ok[None, :] & same
-            out[f][rows] = (hit.sum(axis=1) + 0.5) / (same.sum(axis=1) + 1.0)
+            r_bits_t, r_w, r_ok = refs[f]
+            x = sampled(f, rows)
+            hit = _at_least(x @ r_bits_t, x.sum(axis=1), r_w, len(subset[f]), flip,
+                            _GIVEN_THRESHOLDS[0])
+            hit &= same
+            hit &= r_ok[None, :]
+            out[f][rows] = (hit.sum(axis=1) + 0.5) / denominator
     return out
 
 
@@ -290,22 +323,30 @@ def _levels(sim: np.ndarray, thresholds: tuple[float, ...], missing: np.ndarray)
     return out
 
 
-def _sim(er: EncodedRecords, fa: str, fb: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    w = er.weights
-    spec = {s.name: s for s in er.settings.fields}[fa]
-    return dice(er.filters[fa], er.filters[fb], a, b, spec.bits, er.settings.flip_probability,
-                w[fa], w[fb])
+def _popcount_and(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Set bits of ``x & y`` per row, as float64."""
+    return np.bitwise_count(x & y).sum(axis=1, dtype=np.int32).astype(np.float64)
 
 
-def compare_encoded(er: EncodedRecords, a: np.ndarray, b: np.ndarray) -> Comparisons:
-    """Comparison levels of the pairs ``(a[i], b[i])`` over :data:`ENCODED_FIELDS`."""
-    a = np.asarray(a, dtype=np.int64)
-    b = np.asarray(b, dtype=np.int64)
-    pr = er.present
-    gg = _sim(er, "given_name", "given_name", a, b)
-    ff = _sim(er, "family_name", "family_name", a, b)
-    gf = _sim(er, "given_name", "family_name", a, b)
-    fg = _sim(er, "family_name", "given_name", a, b)
+def _compare_chunk(er: EncodedRecords, a: np.ndarray, b: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Levels (len(a), fields) of one chunk of pairs: each filter row is gathered once per
+    side and field (the name rows serve the direct and the crosswise similarities)."""
+    pr, w, flip = er.present, er.weights, er.settings.flip_probability
+    bits = {sp.name: sp.bits for sp in er.settings.fields}
+    rows = {}
+    for f in ("given_name", "family_name"):
+        rows[f] = (er.filters[f][a], er.filters[f][b])
+
+    def corrected(inter: np.ndarray, fa: str, fb: str) -> np.ndarray:
+        return _corrected(inter, w[fa][a], w[fb][b], bits[fa], flip)
+
+    (ga, gb), (fa, fb) = rows["given_name"], rows["family_name"]
+    gg = corrected(_popcount_and(ga, gb), "given_name", "given_name")
+    ff = corrected(_popcount_and(fa, fb), "family_name", "family_name")
+    gf = corrected(_popcount_and(ga, fb), "given_name", "family_name")
+    fg = corrected(_popcount_and(fa, gb), "family_name", "given_name")
+    del ga, gb, fa, fb, rows
     both = pr["given_name"][a] & pr["family_name"][a] & pr["given_name"][b] & pr[
         "family_name"][b]
     swapped = both & (gf + fg > gg + ff + _SWAP_MARGIN)
@@ -315,18 +356,35 @@ def compare_encoded(er: EncodedRecords, a: np.ndarray, b: np.ndarray) -> Compari
                                                  pr["given_name"][b])
     f_missing = ~pr["family_name"][a] | ~np.where(swapped, pr["given_name"][b],
                                                   pr["family_name"][b])
-    group = _sim(er, "given_group", "given_group", a, b) >= _GROUP_THRESHOLD
-    group &= pr["given_group"][a] & pr["given_group"][b] & ~swapped
+    grp = er.filters["given_group"]
+    group = corrected(_popcount_and(grp[a], grp[b]), "given_group", "given_group")
+    group = (group >= _GROUP_THRESHOLD) & pr["given_group"][a] & pr["given_group"][b] & ~swapped
     given = np.full(len(a), 5, dtype=np.int8)
     given[g_sim >= _GIVEN_THRESHOLDS[2]] = 4
     given[g_sim >= _GIVEN_THRESHOLDS[1]] = 3
     given[group] = 2
     given[g_sim >= _GIVEN_THRESHOLDS[0]] = 1
     given[g_missing] = 0
-    cols = [given, _levels(f_sim, _THRESHOLDS["family_name"], f_missing)]
-    for name in list(ENCODED_FIELDS)[2:-1]:
+    out = np.empty((len(a), len(ENCODED_FIELDS)), dtype=np.int8)
+    out[:, 0] = given
+    out[:, 1] = _levels(f_sim, _THRESHOLDS["family_name"], f_missing)
+    for j, name in enumerate(list(ENCODED_FIELDS)[2:-1], start=2):
         missing = ~pr[name][a] | ~pr[name][b]
-        cols.append(_levels(_sim(er, name, name, a, b), _THRESHOLDS[name], missing))
-    contributor = np.where(er.contributor[a] == er.contributor[b], 1, 2).astype(np.int8)
-    cols.append(contributor)
-    return Comparisons(a, b, np.stack(cols, axis=1).astype(np.int8), swapped)
+        m = er.filters[name]
+        out[:, j] = _levels(corrected(_popcount_and(m[a], m[b]), name, name),
+                            _THRESHOLDS[name], missing)
+    out[:, -1] = np.where(er.contributor_code[a] == er.contributor_code[b], 1, 2)
+    return out, swapped
+
+
+def compare_encoded(er: EncodedRecords, a: np.ndarray, b: np.ndarray) -> Comparisons:
+    """Comparison levels of the pairs ``(a[i], b[i])`` over :data:`ENCODED_FIELDS`, computed
+    in chunks of pairs (bounded memory)."""
+    a = np.asarray(a, dtype=np.int64)
+    b = np.asarray(b, dtype=np.int64)
+    levels = np.empty((len(a), len(ENCODED_FIELDS)), dtype=np.int8)
+    swapped = np.zeros(len(a), dtype=bool)
+    for s in range(0, len(a), _CHUNK):
+        levels[s:s + _CHUNK], swapped[s:s + _CHUNK] = _compare_chunk(
+            er, a[s:s + _CHUNK], b[s:s + _CHUNK])
+    return Comparisons(a, b, levels, swapped)

@@ -46,31 +46,63 @@ from safelight.link.encoded import (
     compare_encoded,
     name_frequencies,
 )
-from safelight.link.model import EMResult, estimate_model, estimate_u, tf_from_frequencies
+from safelight.link.model import (
+    EMResult,
+    TrainingPairs,
+    estimate_model,
+    estimate_u,
+    tf_from_frequencies,
+)
 from safelight.link.onetoone import match_probability, one_to_one
 
 __all__ = ["PPRLResult", "PPRLSettings", "encoded_candidate_pairs", "link_encoded"]
 
 log = logging.getLogger("safelight.link.pprl")
 
-#: keyed-key rules: name → (left column, right column) of blocking keys joined on equality
+#: keyed-key joins: name → (left column, right column) of blocking keys joined on equality
+#: (both orientations when the columns differ). The contributor's narrowed keys
+#: (:data:`safelight.identity.encode.BLOCKING_RULES`) are joined among themselves; a rule's full
+#: key is joined only against the ``_open`` keys of records that its second key cannot narrow,
+#: so a common name is never joined with all its namesakes.
 KEY_RULES: dict[str, tuple[str, str]] = {
-    "family_year": ("family_year", "family_year"),
-    "given_family": ("given_family", "given_family"),
-    "birth_date": ("birth_date", "birth_date"),
-    "sorted_names": ("sorted_names", "sorted_names"),
-    "given_year": ("given_year", "given_year"),
-    "given_family_prefix": ("given_family_prefix", "given_family_prefix"),
-    "name_prefixes": ("name_prefixes", "name_prefixes"),
+    "family_year_date": ("family_year_date", "family_year_date"),
+    "family_year_open_given": ("family_year_open_given", "family_year"),
+    "family_year_open_date": ("family_year_open_date", "family_year"),
+    "given_family_year": ("given_family_year", "given_family_year"),
+    "given_family_year_next": ("given_family_year_next", "given_family_year"),
+    "given_family_open": ("given_family_open", "given_family"),
+    "birth_date_gi": ("birth_date_gi", "birth_date_gi"),
+    "birth_date_fi": ("birth_date_fi", "birth_date_fi"),
+    "birth_date_crossed": ("birth_date_gi", "birth_date_fi"),
+    "birth_date_open": ("birth_date_open", "birth_date"),
+    "sorted_names_year": ("sorted_names_year", "sorted_names_year"),
+    "sorted_names_year_next": ("sorted_names_year_next", "sorted_names_year"),
+    "sorted_names_open": ("sorted_names_open", "sorted_names"),
+    "given_year_date": ("given_year_date", "given_year_date"),
+    "given_year_open_date": ("given_year_open_date", "given_year"),
+    "name_prefixes_year": ("name_prefixes_year", "name_prefixes_year"),
+    "name_prefixes_year_next": ("name_prefixes_year_next", "name_prefixes_year"),
+    "name_prefixes_open": ("name_prefixes_open", "name_prefixes"),
     "given_month_day": ("given_month_day", "given_month_day"),
-    "given_is_family": ("name_as_given", "name_as_family"),
-    "family_is_given": ("name_as_family", "name_as_given"),
+    "name_as_other": ("name_as_given", "name_as_family"),
     "phone": ("phone", "phone"),
     "document": ("document", "document"),
     "family_postcode": ("family_postcode", "family_postcode"),
     "given_postcode": ("given_postcode", "given_postcode"),
-    "address": ("address", "address"),
+    "address_year": ("address_year", "address_year"),
+    "address_gi": ("address_gi", "address_gi"),
+    "address_fi": ("address_fi", "address_fi"),
+    "address_crossed": ("address_gi", "address_fi"),
     "postcode_locality": ("postcode_locality", "postcode_locality"),
+}
+
+#: pairs EM trains on, drawn by their own keyed joins (as in clear,
+#: :data:`safelight.link.blocking.TRAINING_RULES`), not the narrowed candidates: session name →
+#: the blocking-key column whose equal values make a pair
+TRAINING_KEYS: dict[str, str] = {
+    "same_birth_date": "birth_date",
+    "same_names": "sorted_names",
+    "same_family": "family_year",
 }
 
 
@@ -88,6 +120,8 @@ class PPRLSettings:
     seed: int = 0
     bands: int = 24
     band_bits: int = 48
+    lsh_orphans_only: bool = True
+    training: str = "rules"
     cross_only: bool = False
     one_to_one: bool = False
 
@@ -110,42 +144,113 @@ def _lsh_keys(er: EncodedRecords, bands: int, band_bits: int, seed: int) -> dict
     return out
 
 
-def encoded_candidate_pairs(er: EncodedRecords, settings: PPRLSettings | None = None
-                            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(a, b, rule)``: candidate pairs (a < b, int64, sorted) and the int16 index of the
-    first rule that proposed each — keyed-key rules (:data:`KEY_RULES`) first, then the LSH
-    bands (index ``len(KEY_RULES) + band``)."""
-    s = settings or PPRLSettings()
+def _key_table(er: EncodedRecords, s: PPRLSettings) -> pa.Table:
     cols: dict[str, pa.Array] = {
         "rid": pa.array(np.arange(len(er), dtype=np.int64)),
         "contributor": pa.array(er.contributor.tolist(), pa.string()),
     }
     for rule, vals in er.blocking.items():
         cols[f"bk_{rule}"] = pa.array(vals, pa.int64(), mask=~er.blocking_present[rule])
-    cols.update(_lsh_keys(er, s.bands, s.band_bits, s.seed))
-    table = pa.table(cols)
+    return pa.table(cols)
+
+
+def _join_selects(joins: list[tuple[str, str]], cross: str, left: str = "__pprl_records",
+                  first_index: int = 0) -> list[str]:
+    selects = []
+    for i, (x, y) in enumerate(joins, start=first_index):
+        # a crosswise rule (x ≠ y) is not symmetric: both orientations
+        for lo, hi in (("l", "r"), ("r", "l")) if x != y else (("l", "r"),):
+            selects.append(
+                f"SELECT {lo}.rid AS a, {hi}.rid AS b, {i}::SMALLINT AS rule "
+                f"FROM {left} l JOIN __pprl_records r ON l.{x} = r.{y} "
+                f"AND {lo}.rid < {hi}.rid{cross}")
+    return selects
+
+
+def encoded_candidate_pairs(er: EncodedRecords, settings: PPRLSettings | None = None
+                            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(a, b, rule)``: candidate pairs (a < b, int64, sorted) and the int16 index of the
+    first rule that proposed each — keyed-key joins (:data:`KEY_RULES`) first, then the LSH
+    bands (index ``len(KEY_RULES) + band``). The LSH is a fallback: it proposes pairs only for
+    the records that no keyed join paired (``lsh_orphans_only``, the default), whose clear
+    values are too damaged for any rule."""
+    s = settings or PPRLSettings()
+    table = _key_table(er, s)
     cross = " AND l.contributor <> r.contributor" if s.cross_only else ""
-    joins = [(f"bk_{x}", f"bk_{y}") for x, y in KEY_RULES.values() if f"bk_{x}" in cols]
-    joins += [(f"lsh_{j}", f"lsh_{j}") for j in range(s.bands)]
+    joins = [(f"bk_{x}", f"bk_{y}") for x, y in KEY_RULES.values()
+             if f"bk_{x}" in table.column_names and f"bk_{y}" in table.column_names]
     con = duckdb.connect()
     try:
         con.register("__pprl_records", table)
-        selects = []
-        for i, (x, y) in enumerate(joins):
-            # a crosswise rule (x ≠ y) is not symmetric: both orientations
-            for lo, hi in (("l", "r"), ("r", "l")) if x != y else (("l", "r"),):
-                selects.append(
-                    f"SELECT {lo}.rid AS a, {hi}.rid AS b, {i}::SMALLINT AS rule "
-                    f"FROM __pprl_records l JOIN __pprl_records r ON l.{x} = r.{y} "
-                    f"AND {lo}.rid < {hi}.rid{cross}")
-        sql = ("SELECT a, b, min(rule) AS rule FROM (" + " UNION ALL ".join(selects)
-               + ") GROUP BY a, b ORDER BY a, b")
-        res = con.sql(sql).to_arrow_table()
+        sql = ("SELECT a, b, min(rule) AS rule FROM (" + " UNION ALL ".join(_join_selects(
+            joins, cross)) + ") GROUP BY a, b")
+        con.execute("CREATE TEMP TABLE __pprl_keyed AS " + sql)
+        if s.bands:
+            lsh = pa.table({"rid": table.column("rid"), "contributor": table.column("contributor"),
+                            **_lsh_keys(er, s.bands, s.band_bits, s.seed)})
+            con.unregister("__pprl_records")
+            con.register("__pprl_records", lsh)
+            left = "__pprl_records"
+            if s.lsh_orphans_only:
+                con.execute("CREATE TEMP TABLE __pprl_orphans AS SELECT * FROM __pprl_records "
+                            "WHERE rid NOT IN (SELECT a FROM __pprl_keyed UNION ALL "
+                            "SELECT b FROM __pprl_keyed)")
+                left = "__pprl_orphans"
+            bands = [(f"lsh_{j}", f"lsh_{j}") for j in range(s.bands)]
+            first = len(KEY_RULES)
+            if s.lsh_orphans_only:  # the orphan may be either side of the pair
+                selects = [
+                    f"SELECT least(l.rid, r.rid) AS a, greatest(l.rid, r.rid) AS b, "
+                    f"{first + j}::SMALLINT AS rule FROM {left} l JOIN __pprl_records r "
+                    f"ON l.{x} = r.{x} AND l.rid <> r.rid{cross}"
+                    for j, (x, _) in enumerate(bands)]
+            else:
+                selects = _join_selects(bands, cross, left, first)
+            con.execute("INSERT INTO __pprl_keyed SELECT a, b, min(rule) FROM ("
+                        + " UNION ALL ".join(selects) + ") GROUP BY a, b")
+        res = con.sql("SELECT a, b, min(rule) AS rule FROM __pprl_keyed GROUP BY a, b "
+                      "ORDER BY a, b").to_arrow_table()
     finally:
         con.close()
     return (res.column("a").to_numpy().astype(np.int64),
             res.column("b").to_numpy().astype(np.int64),
             res.column("rule").to_numpy().astype(np.int16))
+
+
+def encoded_training_pairs(er: EncodedRecords, settings: PPRLSettings | None = None,
+                           max_pairs: int = 300_000
+                           ) -> tuple[np.ndarray, np.ndarray, TrainingPairs]:
+    """``(a, b, training)``: the pairs EM trains on, drawn by the keyed joins of
+    :data:`TRAINING_KEYS` (sorted by (a, b)); a join with more than ``max_pairs`` pairs draws
+    a uniform sample (by a hash of the pair and the seed), and ``training.totals`` holds its
+    exact count (the prior scales by it)."""
+    s = settings or PPRLSettings()
+    table = _key_table(er, s)
+    cross = " AND l.contributor <> r.contributor" if s.cross_only else ""
+    rules = {name: col for name, col in TRAINING_KEYS.items()
+             if f"bk_{col}" in table.column_names}
+    con = duckdb.connect()
+    try:
+        con.register("__pprl_records", table)
+        selects, shares = [], {}
+        for i, (name, col) in enumerate(rules.items()):
+            join = (f"FROM __pprl_records l JOIN __pprl_records r ON l.bk_{col} = r.bk_{col} "
+                    f"AND l.rid < r.rid{cross}")
+            total = int(con.execute(f"SELECT count(*) {join}").fetchall()[0][0])
+            shares[name] = min(1.0, max_pairs / max(total, 1))
+            keep = (f" AND hash(l.rid, r.rid, {int(s.seed)}) % 1000000 < "
+                    f"{int(1_000_000 * shares[name])}" if shares[name] < 1.0 else "")
+            selects.append(f"SELECT l.rid AS a, r.rid AS b, {i} AS rule {join}{keep}")
+        flags = ", ".join(f"bool_or(rule = {i}) AS r{i}" for i in range(len(rules)))
+        res = con.sql(f"SELECT a, b, {flags} FROM (" + " UNION ALL ".join(selects)
+                      + ") GROUP BY a, b ORDER BY a, b").to_arrow_table()
+    finally:
+        con.close()
+    drawn = {name: res.column(f"r{i}").to_numpy(zero_copy_only=False).astype(bool)
+             for i, name in enumerate(rules)}
+    totals = {name: round(int(mask.sum()) / shares[name]) for name, mask in drawn.items()}
+    return (res.column("a").to_numpy().astype(np.int64),
+            res.column("b").to_numpy().astype(np.int64), TrainingPairs(drawn, totals))
 
 
 @dataclass
@@ -206,7 +311,12 @@ def link_encoded(er: EncodedRecords, settings: PPRLSettings | None = None) -> PP
     t = time.perf_counter()
     u = estimate_u(er, n_pairs=s.u_sample_pairs, seed=s.seed,  # type: ignore[arg-type]
                    compare_fn=compare_encoded, fields=ENCODED_FIELDS)
-    em = estimate_model(er, comps, u=u, seed=s.seed, fields=ENCODED_FIELDS)  # type: ignore[arg-type]
+    if s.training == "rules":
+        ta, tb, training = encoded_training_pairs(er, s)
+        em = estimate_model(er, compare_encoded(er, ta, tb), u=u,  # type: ignore[arg-type]
+                            seed=s.seed, fields=ENCODED_FIELDS, training=training)
+    else:
+        em = estimate_model(er, comps, u=u, seed=s.seed, fields=ENCODED_FIELDS)  # type: ignore[arg-type]
     freqs = name_frequencies(er, seed=s.seed)
     timings["estimate"] = time.perf_counter() - t
     t = time.perf_counter()
