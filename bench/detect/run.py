@@ -16,12 +16,20 @@ is its own:
   against the same with hub contact points set aside.
 
 Quality is pairwise precision/recall/F1 and ARI against the operator truth. Time is wall time
-inside the process (the machine is shared; CPU seconds are reported too); memory is the child
-process's peak resident set (maxrss).
+inside the process from the loaded corpus to the written output files (``write_outputs``:
+clusters.csv, networks.csv, templates.csv with every cluster's template and slots, leads.csv,
+leads.html, ...; the machine is shared, so CPU seconds of the main process and of the worker
+processes are reported too). Memory: the peak, sampled every 0.2 s, of the whole process tree's
+proportional set size (PSS: pages shared by the forked workers and the main process count once)
+and of its resident set sum, besides the main process's own maxrss.
+
+Corpora are generated once per (size, regime, seed) in a separate process and cached as Parquet
+(``--cache``, default ``/tmp/safelight_detect_corpora``): at a million ads the generator takes
+minutes.
 
     python bench/detect/run.py                          # 10k and 100k, easy and hard
     python bench/detect/run.py --sizes 10000 --regimes hard
-    python bench/detect/run.py --sizes 1000000 --regimes hard --workers 2
+    python bench/detect/run.py --sizes 1000000 --regimes hard --workers 2 --no-baseline
 """
 
 from __future__ import annotations
@@ -32,6 +40,8 @@ import os
 import resource
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -42,47 +52,121 @@ REGIMES = {
     "hard": {"edit_rate": 0.13, "max_boilerplate": 3, "copy_share": 0.15},
 }
 HERE = Path(__file__).resolve().parent
+COLUMNS = ("ad_id", "text", "site", "city", "posted_at", "region", "operator")
 
 
-def child(size: int, regime: str, workers: int, seed: int) -> dict[str, object]:
-    """One run, inside the child process."""
+def corpus_path(cache: Path, size: int, regime: str, seed: int) -> Path:
+    return cache / f"corpus_{size}_{regime}_{seed}.parquet"
+
+
+def make_corpus(path: Path, size: int, regime: str, seed: int) -> None:
+    """Generate a corpus and write it as Parquet (run in a process of its own)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     from safelight.detect.corpus import CorpusSettings, generate_corpus
+
+    corpus = generate_corpus(CorpusSettings(n_ads=size, seed=seed, **REGIMES[regime]))
+    table = pa.table({c: getattr(corpus, c) for c in COLUMNS})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    pq.write_table(table, tmp)
+    tmp.replace(path)
+
+
+def _tree_memory(pid: int) -> tuple[int, int]:
+    """(PSS, RSS) in bytes of process ``pid`` and all its descendants (Linux /proc)."""
+    pss = rss = 0
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    pss += int(line.split()[1]) * 1024
+                elif line.startswith("Rss:"):
+                    rss += int(line.split()[1]) * 1024
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo.extend(int(c) for c in (task / "children").read_text().split())
+        except (OSError, ValueError):
+            continue
+    return pss, rss
+
+
+class PeakMemory:
+    """Samples the process tree's PSS and RSS every ``every`` seconds in a thread."""
+
+    def __init__(self, every: float = 0.2) -> None:
+        self.peak_pss = self.peak_rss = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(every,), daemon=True)
+        self._thread.start()
+
+    def _run(self, every: float) -> None:
+        while not self._stop.is_set():
+            pss, rss = _tree_memory(os.getpid())
+            self.peak_pss, self.peak_rss = max(self.peak_pss, pss), max(self.peak_rss, rss)
+            self._stop.wait(every)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def child(size: int, regime: str, workers: int, seed: int, cache: Path,
+          baseline: bool = True) -> dict[str, object]:
+    """One run, inside the child process."""
+    import pyarrow.parquet as pq
+
     from safelight.detect.metrics import adjusted_rand_index, pairwise_scores
     from safelight.detect.networks import contact_networks
-    from safelight.detect.pipeline import AdTable, analyse
+    from safelight.detect.pipeline import AdTable, analyse, write_outputs
     from safelight.detect.templates import ClusterSettings, cluster_ads
 
+    memory = PeakMemory()
     t = time.perf_counter()
-    corpus = generate_corpus(CorpusSettings(n_ads=size, seed=seed, **REGIMES[regime]))
-    gen_s = time.perf_counter() - t
-    ads = AdTable(corpus.ad_id, corpus.text, corpus.site, corpus.city, corpus.posted_at,
-                  corpus.region)
+    table = pq.read_table(corpus_path(cache, size, regime, seed))
+    cols = {c: table.column(c).to_pylist() for c in COLUMNS}
+    del table
+    load_s = time.perf_counter() - t
+    ads = AdTable(cols["ad_id"], cols["text"], cols["site"], cols["city"], cols["posted_at"],
+                  cols["region"])
+    truth = cols.pop("operator")
     cpu0 = time.process_time()
     kids0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     analysis = analyse(ads, ClusterSettings(), workers)
+    t_out = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="detect_bench_") as out_dir:
+        write_outputs(analysis, out_dir)
+        outputs = sorted(p.name for p in Path(out_dir).iterdir())
     wall = time.perf_counter() - t
+    write_s = time.perf_counter() - t_out
     cpu = time.process_time() - cpu0
     kids1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    memory.stop()
     cpu_workers = (kids1.ru_utime + kids1.ru_stime) - (kids0.ru_utime + kids0.ru_stime)
-    truth = corpus.operator
     ours = pairwise_scores(analysis.clusters.labels, truth)
     ours["ari"] = adjusted_rand_index(analysis.clusters.labels, truth)
 
-    t = time.perf_counter()
-    plain = cluster_ads(corpus.text, ClusterSettings(boilerplate_min_df=10**12, relative=0.0,
+    base: dict[str, float] = {}
+    plain_s = 0.0
+    if baseline:
+        t = time.perf_counter()
+        plain = cluster_ads(ads.text, ClusterSettings(boilerplate_min_df=10**12, relative=0.0,
                                                       support_below=0.0, threshold=0.5,
                                                       refine_rounds=0))
-    plain_s = time.perf_counter() - t
-    base = pairwise_scores(plain.labels, truth)
-    base["ari"] = adjusted_rand_index(plain.labels, truth)
+        plain_s = time.perf_counter() - t
+        base = pairwise_scores(plain.labels, truth)
+        base["ari"] = adjusted_rand_index(plain.labels, truth)
 
     naive = contact_networks(analysis.contacts, hub_min=10**12)
     net_naive = pairwise_scores(naive.labels, truth)
     net_ours = pairwise_scores(analysis.networks.labels, truth)
     return {
         "size": size, "regime": regime, "settings": REGIMES[regime], "workers": workers,
-        "generate_s": round(gen_s, 2), "wall_s": round(wall, 2), "cpu_s": round(cpu, 2),
+        "load_s": round(load_s, 2), "wall_s": round(wall, 2), "write_s": round(write_s, 2),
+        "outputs": outputs, "cpu_s": round(cpu, 2),
         "cpu_workers_s": round(cpu_workers, 2), "ads_per_s": round(size / wall, 1),
         "ads_per_cpu_s": round(size / (cpu + cpu_workers), 1),
         "steps_s": {k: round(v, 2) for k, v in analysis.timings.items()},
@@ -96,11 +180,14 @@ def child(size: int, regime: str, workers: int, seed: int) -> dict[str, object]:
         "indicator_hit_ads": sum(1 for x in analysis.indicators if x.indicators),
         "indicator_flagged_ads": sum(1 for x in analysis.indicators if x.flagged),
         "safelight": {k: round(float(v), 4) for k, v in ours.items()},
-        "plain_minhash": {**{k: round(float(v), 4) for k, v in base.items()},
-                          "wall_s": round(plain_s, 2)},
+        "plain_minhash": ({**{k: round(float(v), 4) for k, v in base.items()},
+                           "wall_s": round(plain_s, 2)} if base else {}),
         "networks_naive": {k: round(float(v), 4) for k, v in net_naive.items()},
         "networks_hub_aware": {k: round(float(v), 4) for k, v in net_ours.items()},
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_tree_pss_mb": round(memory.peak_pss / 2**20, 1),
+        "peak_tree_rss_mb": round(memory.peak_rss / 2**20, 1),
+        "load_average": os.getloadavg(),
     }
 
 
@@ -111,19 +198,37 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=2021)
     ap.add_argument("--out", type=Path, default=HERE / "results" / "latest.json")
+    ap.add_argument("--cache", type=Path, default=Path("/tmp/safelight_detect_corpora"),
+                    help="folder for the generated corpora (Parquet, made once)")
+    ap.add_argument("--no-baseline", action="store_true",
+                    help="skip the plain MinHash baseline (it doubles the time at 1M ads)")
     ap.add_argument("--child", nargs=2, metavar=("SIZE", "REGIME"), help=argparse.SUPPRESS)
+    ap.add_argument("--make-corpus", nargs=2, metavar=("SIZE", "REGIME"),
+                    help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.make_corpus:
+        size, regime = int(args.make_corpus[0]), args.make_corpus[1]
+        make_corpus(corpus_path(args.cache, size, regime, args.seed), size, regime, args.seed)
+        return
     if args.child:
-        print(json.dumps(child(int(args.child[0]), args.child[1], args.workers, args.seed)))
+        print(json.dumps(child(int(args.child[0]), args.child[1], args.workers, args.seed,
+                               args.cache, not args.no_baseline)))
         return
     results = []
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [str(HERE.parents[1] / "src"), os.environ.get("PYTHONPATH", "")])}
     for size in args.sizes:
         for regime in args.regimes:
+            common = ["--seed", str(args.seed), "--cache", str(args.cache)]
+            if not corpus_path(args.cache, size, regime, args.seed).exists():
+                t = time.perf_counter()
+                subprocess.run([sys.executable, __file__, "--make-corpus", str(size), regime,
+                                *common], env=env, check=True)
+                print(f"generated {size:,} {regime} ads in {time.perf_counter() - t:.0f} s",
+                      flush=True)
             proc = subprocess.run(
                 [sys.executable, __file__, "--child", str(size), regime, "--workers",
-                 str(args.workers), "--seed", str(args.seed)],
+                 str(args.workers), *common, *(["--no-baseline"] if args.no_baseline else [])],
                 capture_output=True, text=True, env=env, check=False)
             if proc.returncode:
                 print(proc.stderr, file=sys.stderr)
@@ -132,12 +237,15 @@ def main() -> None:
             results.append(res)
             s, b = res["safelight"], res["plain_minhash"]
             nn, nh = res["networks_naive"], res["networks_hub_aware"]
+            plain = (f"plain MinHash F1={b['f1']:.3f} P={b['precision']:.3f}" if b
+                     else "plain MinHash not run")
             print(f"{size:>9,} {regime:<6} safelight P={s['precision']:.3f} R={s['recall']:.3f} "
-                  f"F1={s['f1']:.3f} ARI={s['ari']:.3f} | plain MinHash F1={b['f1']:.3f} "
-                  f"P={b['precision']:.3f} | phone links P naive={nn['precision']:.3f} "
-                  f"hub-aware={nh['precision']:.3f} | {res['wall_s']:.1f}s "
-                  f"({res['ads_per_s']:.0f} ads/s; CPU {res['cpu_s']:.0f}s + workers "
-                  f"{res['cpu_workers_s']:.0f}s), {res['peak_rss_mb']:.0f} MB", flush=True)
+                  f"F1={s['f1']:.3f} ARI={s['ari']:.3f} | {plain} | phone links P "
+                  f"naive={nn['precision']:.3f} hub-aware={nh['precision']:.3f} | "
+                  f"{res['wall_s']:.1f}s ({res['ads_per_s']:.0f} ads/s; CPU {res['cpu_s']:.0f}s "
+                  f"+ workers {res['cpu_workers_s']:.0f}s; load {res['load_average'][0]:.1f}), "
+                  f"peak tree PSS {res['peak_tree_pss_mb']:.0f} MB (RSS sum "
+                  f"{res['peak_tree_rss_mb']:.0f} MB)", flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"command": " ".join(sys.argv), "results": results},
                                    indent=2), "utf-8")

@@ -261,15 +261,20 @@ def _features_part(tok: np.ndarray, doc: np.ndarray, offset: int, n: int, v: int
     return d[keep], f[keep]
 
 
-def _trigrams(tok: np.ndarray, doc: np.ndarray, v: int) -> tuple[np.ndarray, np.ndarray]:
-    """(start position, hashed id) of every word trigram inside one ad."""
+def _trigrams(tok: np.ndarray, doc: np.ndarray, v: int, chunk: int = 4_000_000
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """(start position, hashed id) of every word trigram inside one ad (hashed in chunks)."""
     if tok.size < 3:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64)
-    ok = (doc[2:] == doc[:-2])
-    start = np.flatnonzero(ok)
-    with np.errstate(over="ignore"):
-        h = splitmix64(splitmix64(tok[start].astype(np.uint64)) ^ tok[start + 1].astype(np.uint64))
-        h = splitmix64(h ^ tok[start + 2].astype(np.uint64))
+    start = np.flatnonzero(doc[2:] == doc[:-2])
+    if tok.size < 2**31:
+        start = start.astype(np.int32)
+    h = np.empty(start.size, dtype=np.uint64)
+    for c0 in range(0, start.size, chunk):
+        st = start[c0:c0 + chunk]
+        with np.errstate(over="ignore"):
+            x = splitmix64(splitmix64(tok[st].astype(np.uint64)) ^ tok[st + 1].astype(np.uint64))
+            h[c0:c0 + chunk] = splitmix64(x ^ tok[st + 2].astype(np.uint64))
     return start, h
 
 
@@ -398,10 +403,13 @@ def cluster_ads(texts: Sequence[str], settings: ClusterSettings | None = None,
     t = time.perf_counter()
     sig0 = minhash_signatures(doc, feat, n, s.coherence_perm, s.seed + 1, s.chunk_nnz)
     sig_raw = sig0
+    doc_k, feat_k = doc, feat
+    # memory: the whole-text features are made again after verification (from the word ids),
+    # so they never sit next to the down-weighted ones
+    del doc, feat
     tri_start, tri = _trigrams(tok, tdoc, v)
     tri64 = tri.view(np.int64)
     private = np.zeros(tok.size, dtype=bool)
-    doc_k, feat_k = doc, feat
     bad_ids = np.zeros(0, dtype=np.int64)
     for rnd in range(s.boilerplate_rounds):
         # each round measures coherence on texts whose boilerplate found so far is private,
@@ -429,6 +437,7 @@ def cluster_ads(texts: Sequence[str], settings: ClusterSettings | None = None,
                     int(d), float(c))
                    for f, d, c in zip(f_ids[bad][top], f_df[bad][top], coh[bad][top],
                                       strict=True) if int(f) in first_pos]
+    del tri_start, tri, tri64, private, first_pos
     timings["boilerplate"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -456,6 +465,9 @@ def cluster_ads(texts: Sequence[str], settings: ClusterSettings | None = None,
         exact = exact_jaccard(indptr, feat_k, ci[border], cj[border])
         accept[np.flatnonzero(border)[exact >= s.threshold]] = True
         est[border] = exact
+    del doc_k, feat_k, sig
+    doc, feat = _features(tok, tdoc, n, v, s.bigrams)  # whole texts, for contacts and profiles
+    del tok, tdoc
     # local scaling: a link must also reach ``relative`` times the best similarity each of its
     # two ads has to any candidate (a copied template is much less similar than the ad's own
     # template group, whatever the overall level of editing)
