@@ -356,9 +356,9 @@ def _evaluate(node: tuple, col: Any) -> _Value:
     return t, t | f
 
 
-def _split_rule(rule: BlockingRule) -> tuple[list[tuple[str, str]], tuple | None]:
-    """The top-level equalities ``l.x = r.y`` of a rule as ``(x, y)`` and the rest of its
-    condition (None when there is no rest)."""
+def _split_rule(rule: BlockingRule) -> tuple[list[tuple[str, str]], list[tuple]]:
+    """The top-level equalities ``l.x = r.y`` of a rule as ``(x, y)`` and its other top-level
+    conjuncts (a pair is proposed when all of them are true)."""
     tree = _Parser(rule.condition).parse()
     conjuncts = tree[1] if tree[0] == "and" else [tree]
     equal, rest = [], []
@@ -372,8 +372,26 @@ def _split_rule(rule: BlockingRule) -> tuple[list[tuple[str, str]], tuple | None
     if not equal:
         raise UsageError(f"blocking rule {rule.name!r} has no equality l.<column> = "
                          "r.<column> at its top level, so it would compare every pair; add one")
-    residual = None if not rest else rest[0] if len(rest) == 1 else ("and", rest)
-    return equal, residual
+    return equal, rest
+
+
+def _columns_read(node: tuple) -> set[tuple[str, str]]:
+    if node[0] == "col":
+        return {(node[1], node[2])}
+    out: set[tuple[str, str]] = set()
+    for x in node[1:]:
+        if isinstance(x, tuple):
+            out |= _columns_read(x)
+        elif isinstance(x, list):
+            for y in x:
+                out |= _columns_read(y)
+    return out
+
+
+def _holds(node: tuple, column: Any, size: int) -> np.ndarray:
+    """Where ``node`` is TRUE (not FALSE nor NULL), as a boolean array of ``size``."""
+    val, known = _evaluate(node, column)
+    return np.broadcast_to(val if known is None else val & known, (size,))
 
 
 _CHUNK = 4_000_000  # joined pairs evaluated at a time (bounds the memory of a common key)
@@ -439,24 +457,44 @@ def _keys(cols: dict[str, tuple[np.ndarray, bool]], names: list[str], ids: list[
 def _rule_pairs(rule: BlockingRule, cols: dict[str, tuple[np.ndarray, bool]], n: int,
                 contributor: np.ndarray | None) -> np.ndarray:
     """Pair codes ``a * n + b`` (a < b) of one rule, by the NumPy engine; ``contributor``
-    (codes, -1 for none) limits the pairs to records of different contributors."""
-    equal, residual = _split_rule(rule)
-    xs, ys = [x for x, _ in equal], [y for _, y in equal]
-    for c in (*xs, *ys):
+    (codes, -1 for none) limits the pairs to records of different contributors.
+
+    Conjuncts that read one side only (``l.birth_year >= 0``) select that side's records
+    before the join; in a join on the same columns of both sides, one that reads only join
+    columns holds for the other side too. The remaining conjuncts filter the joined pairs one
+    after the other."""
+    equal, rest = _split_rule(rule)
+    for side, c in {*(("l", x) for x, _ in equal), *(("r", y) for _, y in equal),
+                    *(sc for node in rest for sc in _columns_read(node))}:
         if c not in cols:
-            raise UsageError(f"blocking rule {rule.name!r} reads unknown column {c!r}; "
+            raise UsageError(f"blocking rule {rule.name!r} reads unknown column {side}.{c}; "
                              f"known: {', '.join(sorted(cols))}")
-    ok_l, ok_r = np.ones(n, dtype=bool), np.ones(n, dtype=bool)
+    xs, ys = [x for x, _ in equal], [y for _, y in equal]
+    symmetric = xs == ys
+
+    def whole(side: str, name: str) -> _Value:
+        v, nullable = cols[name]
+        return v, (v >= 0 if nullable else None)
+
+    ok = {"l": np.ones(n, dtype=bool), "r": np.ones(n, dtype=bool)}
     for x, y in equal:  # NULL never equals
         if cols[x][1]:
-            ok_l &= cols[x][0] >= 0
+            ok["l"] &= cols[x][0] >= 0
         if cols[y][1]:
-            ok_r &= cols[y][0] >= 0
-    symmetric = xs == ys
+            ok["r"] &= cols[y][0] >= 0
+    for node in rest:
+        read = _columns_read(node)
+        sides = {side for side, _ in read}
+        if len(sides) == 1:
+            (side,) = sides
+            holds = _holds(node, whole, n)
+            ok[side] &= holds
+            if symmetric and {c for _, c in read} <= set(xs):
+                ok["r" if side == "l" else "l"] &= holds
     two = contributor is not None and contributor.min() >= 0 and contributor.max() == 1
     joins: list[Iterator[tuple[np.ndarray, np.ndarray]]] = []
-    if symmetric:
-        ids = np.flatnonzero(ok_l)
+    if symmetric:  # l is the lower record of a pair found in either order
+        ids = np.flatnonzero(ok["l"] | ok["r"])
         if two:  # one side's records against the other's
             g0, g1 = ids[contributor[ids] == 0], ids[contributor[ids] == 1]
             k0, k1 = _keys(cols, [xs, xs], [g0, g1])
@@ -465,7 +503,7 @@ def _rule_pairs(rule: BlockingRule, cols: dict[str, tuple[np.ndarray, bool]], n:
             (k,) = _keys(cols, [xs], [ids])
             joins.append(_join_within(ids, k))
     else:
-        li, ri = np.flatnonzero(ok_l), np.flatnonzero(ok_r)
+        li, ri = np.flatnonzero(ok["l"]), np.flatnonzero(ok["r"])
         if two:
             for s in (0, 1):
                 gl, gr = li[contributor[li] == s], ri[contributor[ri] == 1 - s]
@@ -478,26 +516,20 @@ def _rule_pairs(rule: BlockingRule, cols: dict[str, tuple[np.ndarray, bool]], n:
     for join in joins:
         for i, j in join:
             a, b = np.minimum(i, j), np.maximum(i, j)
-            keep = a != b if symmetric else i < j
+            keep = ok["l"][a] & ok["r"][b] & (a != b if symmetric else i < j)
             if contributor is not None and not two:
-                ca, cb = contributor[a], contributor[b]
-                keep &= ca != cb  # IS DISTINCT FROM: -1 (none) differs from a contributor
+                keep &= contributor[a] != contributor[b]  # IS DISTINCT FROM: -1 is none
             a, b = a[keep], b[keep]
-            if residual is not None and len(a):
-                cache: dict[tuple[str, str], _Value] = {}
+            for node in rest:  # each conjunct on the pairs the earlier ones kept
+                if not len(a):
+                    break
 
-                def column(side: str, name: str, a=a, b=b, cache=cache) -> _Value:
-                    if (side, name) not in cache:
-                        if name not in cols:
-                            raise UsageError(f"blocking rule {rule.name!r} reads unknown "
-                                             f"column {name!r}")
-                        v, nullable = cols[name]
-                        x = v[a if side == "l" else b]
-                        cache[side, name] = (x, x >= 0 if nullable else None)
-                    return cache[side, name]
+                def column(side: str, name: str, a=a, b=b) -> _Value:
+                    v, nullable = cols[name]
+                    x = v[a if side == "l" else b]
+                    return x, (x >= 0 if nullable else None)
 
-                val, known = _evaluate(residual, column)
-                hit = np.broadcast_to(val if known is None else val & known, a.shape)
+                hit = _holds(node, column, len(a))
                 a, b = a[hit], b[hit]
             out.append(a * n + b)
     return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
