@@ -382,16 +382,19 @@ def _filters(spec: FieldSpec, values: np.ndarray, key: bytes, salts: np.ndarray 
         codes[present] = inverse.reshape(-1)
     else:
         combos = [("", v) for v in uniq_values]
-    table = np.zeros((max(len(combos), 1), spec.bits), dtype=bool)
-    pos_cache: dict[str, np.ndarray] = {}
+    token_ids: dict[str, int] = {}
+    rows: list[int] = []
+    ids: list[int] = []
     for row, (salt, value) in enumerate(combos):
         toks = value.split("\x1e") if spec.kind == "date" else _tokens(spec, value)
         for tok in toks:
             tok = f"{salt}\x1f{tok}" if salt else tok
-            pos = pos_cache.get(tok)
-            if pos is None:
-                pos = pos_cache[tok] = _positions(subkey, tok, spec.k, spec.bits)
-            table[row, pos] = True
+            ids.append(token_ids.setdefault(tok, len(token_ids)))
+            rows.append(row)
+    table = np.zeros((max(len(combos), 1), spec.bits), dtype=bool)
+    if token_ids:
+        positions = np.stack([_positions(subkey, tok, spec.k, spec.bits) for tok in token_ids])
+        table[np.array(rows)[:, None], positions[np.array(ids)]] = True
     packed = np.packbits(table, axis=1, bitorder="little")
     out = packed[np.maximum(codes, 0)]
     out[~present] = 0
@@ -550,6 +553,24 @@ def _atoms(values: list[Any]) -> np.ndarray:
                                   .digest() for v in values), dtype="V16")
 
 
+def _unique_rows(cols: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(distinct rows, inverse) of the non-negative code columns ``cols``: one int64 sort on
+    the mixed-radix number of each row when it fits in 63 bits (else a row-wise unique)."""
+    sizes = [int(c.max()) + 1 if len(c) else 1 for c in cols]
+    if float(np.prod(np.array(sizes, dtype=np.float64))) >= 2.0 ** 62:
+        combos, inverse = np.unique(np.stack(cols, axis=1), axis=0, return_inverse=True)
+        return combos, inverse.reshape(-1)
+    number = np.zeros(len(cols[0]), dtype=np.int64)
+    for c, size in zip(cols, sizes, strict=True):
+        number = number * size + c
+    uniq, inverse = np.unique(number, return_inverse=True)
+    combos = np.empty((len(uniq), len(cols)), dtype=np.int64)
+    for j in range(len(cols) - 1, -1, -1):
+        combos[:, j] = uniq % sizes[j]
+        uniq = uniq // sizes[j]
+    return combos, inverse.reshape(-1)
+
+
 def _keyed(subkey: bytes, parts: _Parts, names: tuple[str, ...], mask: np.ndarray) -> pa.Array:
     """Keyed BLAKE2b-64 of each masked record's parts (BLAKE2's keyed mode is a MAC, a
     pseudo-random function of the key like HMAC, and 3× cheaper), computed once per distinct
@@ -568,7 +589,7 @@ def _keyed(subkey: bytes, parts: _Parts, names: tuple[str, ...], mask: np.ndarra
                 vocab = vocab.tolist()
             cols.append(codes.reshape(-1))
             atoms.append(_atoms(vocab))
-        combos, inverse = np.unique(np.stack(cols, axis=1), axis=0, return_inverse=True)
+        combos, inverse = _unique_rows(cols)
         msgs = np.stack([atoms[j][combos[:, j]] for j in range(len(names))], axis=1)
         buf, w = msgs.tobytes(), 16 * len(names)
         digests = b"".join(hashlib.blake2b(buf[i:i + w], key=subkey, digest_size=8).digest()
@@ -580,13 +601,22 @@ def _keyed(subkey: bytes, parts: _Parts, names: tuple[str, ...], mask: np.ndarra
 def _blocking_keys(k: _Keys, key: bytes) -> dict[str, pa.Array]:
     parts = _parts(k)
     out: dict[str, pa.Array] = {}
+    full: dict[tuple[str, tuple[str, ...]], pa.Array] = {}  # an open key is its rule's key
     for rule, (space, names, missing) in BLOCKING_RULES.items():
         mask = np.ones(len(k.year), dtype=bool)
         for name in names:
             mask &= parts.has(name)
+        if (space, names) in full and missing:
+            for name in missing:
+                mask &= ~parts.has(name)
+            out[rule] = pa.compute.if_else(pa.array(mask), full[space, names],
+                                           pa.scalar(None, pa.int64()))
+            continue
         for name in missing:
             mask &= ~parts.has(name)
         out[rule] = _keyed(_subkey(key, "block/" + space), parts, names, mask)
+        if not missing:
+            full[space, names] = out[rule]
     return out
 
 

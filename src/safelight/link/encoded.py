@@ -267,7 +267,8 @@ def _at_least(inter: np.ndarray, wa: np.ndarray, wb: np.ndarray, bits: int, flip
 
 def name_frequencies(er: EncodedRecords, *, sample: int = 1000, seed: int = 0,
                      fields: tuple[str, ...] = ("given_name", "family_name"),
-                     positions: int = 256, chunk: int = 8192) -> dict[str, np.ndarray]:
+                     positions: int = 256, chunk: int = 8192, rows: np.ndarray | None = None
+                     ) -> dict[str, np.ndarray]:
     """Estimated frequency of each record's name among records of its nationality, for the
     term-frequency adjustment — from the encodings alone: the share of a random reference
     sample of ``sample`` records whose filter has corrected Dice ≥ 0.92 with the record's
@@ -275,7 +276,9 @@ def name_frequencies(er: EncodedRecords, *, sample: int = 1000, seed: int = 0,
     nationality is missing). To keep this linear and cheap, name filters are compared on
     ``positions`` bit positions drawn at random (the Dice estimate of a random subset of bits
     is unbiased); intersections are one float32 matrix product per chunk, compared with the
-    threshold's linear form (:func:`_at_least`)."""
+    threshold's linear form (:func:`_at_least`). With ``rows``, only those records' frequencies
+    are estimated (NaN elsewhere): the term-frequency adjustment of a pair reads its first
+    record's."""
     n = len(er)
     rng = np.random.default_rng([seed, 0x7F])
     ref = np.sort(rng.choice(n, size=min(sample, n), replace=False))
@@ -290,14 +293,15 @@ def name_frequencies(er: EncodedRecords, *, sample: int = 1000, seed: int = 0,
 
     nat_ref = sampled("nationality", ref)
     nat_ok_ref = er.present["nationality"][ref]
-    out = {f: np.zeros(n) for f in fields}
+    out = {f: np.full(n, np.nan) for f in fields}
+    todo = np.arange(n) if rows is None else np.unique(np.asarray(rows, dtype=np.int64))
     refs = {}
     for f in fields:
         r = sampled(f, ref)
         refs[f] = (r.T.copy(), r.sum(axis=1), er.present[f][ref])
     nat_ref_t, nat_w_ref = nat_ref.T.copy(), er.weights["nationality"][ref]
-    for s in range(0, n, chunk):
-        rows = np.arange(s, min(n, s + chunk))
+    for s in range(0, len(todo), chunk):
+        rows = todo[s:s + chunk]
         same = _at_least(sampled("nationality", rows) @ nat_ref_t,
                          er.weights["nationality"][rows], nat_w_ref, bits["nationality"], flip,
                          _THRESHOLDS["nationality"][0])

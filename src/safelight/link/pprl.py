@@ -136,10 +136,15 @@ def _lsh_keys(er: EncodedRecords, bands: int, band_bits: int, seed: int) -> dict
     total = names.shape[1] * 64
     rng = np.random.default_rng([seed, 0x15A])
     out: dict[str, pa.Array] = {}
+    if not 1 <= band_bits <= 64:
+        raise ValueError(f"band_bits must be 1..64 (one 64-bit key per band), got {band_bits}")
+    pad = np.zeros((len(er), 8 - (band_bits + 7) // 8), np.uint8)  # to 8 bytes per key
     for j in range(bands):
         pos = np.sort(rng.choice(total, size=band_bits, replace=False))
-        bits = (names[:, pos // 64] >> (pos % 64).astype(np.uint64)) & np.uint64(1)
-        key = (bits.astype(np.int64) << np.arange(band_bits, dtype=np.int64)).sum(axis=1)
+        bits = ((names[:, pos // 64] >> (pos % 64).astype(np.uint64)) & np.uint64(1)).astype(
+            np.uint8)
+        packed = np.concatenate([np.packbits(bits, axis=1), pad], axis=1)
+        key = np.ascontiguousarray(packed).view("<i8").reshape(-1)
         out[f"lsh_{j}"] = pa.array(key, pa.int64(), mask=~present)
     return out
 
@@ -317,7 +322,9 @@ def link_encoded(er: EncodedRecords, settings: PPRLSettings | None = None) -> PP
                             seed=s.seed, fields=ENCODED_FIELDS, training=training)
     else:
         em = estimate_model(er, comps, u=u, seed=s.seed, fields=ENCODED_FIELDS)  # type: ignore[arg-type]
-    freqs = name_frequencies(er, seed=s.seed)
+    # one-to-one scores only the candidate pairs, whose TF reads the first record's frequency;
+    # clustering may score any pair
+    freqs = name_frequencies(er, seed=s.seed, rows=a if s.one_to_one else None)
     timings["estimate"] = time.perf_counter() - t
     t = time.perf_counter()
     w = em.model.match_weight(comps.levels) + tf_from_frequencies(em.model, freqs, comps,
