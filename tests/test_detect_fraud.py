@@ -15,6 +15,8 @@ from safelight.detect.fraud import (
     FraudModel,
     FraudModelError,
     evaluate,
+    f1_interval,
+    group_weights,
     load_emscad,
     near_duplicate_groups,
     reweighted_f1,
@@ -74,6 +76,15 @@ def test_reasons_name_the_words_behind_the_score(model: FraudModel) -> None:
     assert any(v < 0 and "lowers" in d for d, v in legit)
 
 
+def test_top_terms_are_the_class_cues(model: FraudModel) -> None:
+    top = model.top_terms(5)
+    fraud_words = " ".join(_FRAUD)
+    legit_words = " ".join(_LEGIT)
+    assert all(w > 0 for _, w in top["raise"]) and all(w < 0 for _, w in top["lower"])
+    assert sum(t in fraud_words for t, _ in top["raise"]) >= 4
+    assert sum(t in legit_words for t, _ in top["lower"]) >= 4
+
+
 def test_save_load_round_trip(model: FraudModel, tmp_path: Path) -> None:
     texts, _ = _corpus(30, seed=5)
     path = model.save(tmp_path / "m.json")
@@ -94,6 +105,57 @@ def test_reweighted_f1_formula() -> None:
     assert reweighted_f1(y, np.zeros(200, dtype=int)) == 0.0
 
 
+def test_group_weights_give_each_group_one_ad_of_weight() -> None:
+    g = np.array([7, 7, 7, 7, 3, 5])
+    w = group_weights(g, len(g))
+    assert w.mean() == pytest.approx(1.0)
+    assert w[0] * 4 == pytest.approx(w[4]) and w[4] == pytest.approx(w[5])
+    assert np.allclose(group_weights(g, len(g), alpha=0.0), 1.0)
+    assert np.allclose(group_weights(None, 3), 1.0)
+
+
+def test_repeated_template_does_not_outvote_many_independent_ads() -> None:
+    # "zeta" sits in one legitimate template copied 40 times (one near-duplicate group) and in
+    # 12 independent fraudulent ads: unweighted, the copies make it a legitimate cue; with
+    # group weights the 12 independent ads win.
+    texts, y = _corpus(200, seed=11)
+    copies = ["zeta software engineer health insurance company team"] * 40
+    frauds = [t + " zeta" for t, lab in zip(texts, y, strict=True) if lab == 1][:12]
+    all_texts = texts + copies + frauds
+    all_y = np.concatenate([y, np.zeros(40, dtype=int), np.ones(12, dtype=int)])
+    groups = np.concatenate([np.arange(200), np.full(40, 200), np.arange(201, 213)])
+
+    def zeta(model: FraudModel) -> float:
+        j = model.vocabulary["zeta"]
+        return model.platt_a * model.coef[j] + model.platt_a2 * model.nb_coef[j]
+
+    assert zeta(train(all_texts, all_y, groups, group_alpha=0.0)) < 0
+    assert zeta(train(all_texts, all_y, groups, group_alpha=1.0)) > 0
+
+
+def test_f1_interval_covers_the_estimate_and_narrows_with_data() -> None:
+    rng = np.random.default_rng(0)
+
+    def sample(n: int) -> tuple[np.ndarray, np.ndarray]:
+        y = rng.integers(0, 2, n)
+        pred = np.where(rng.random(n) < 0.85, y, 1 - y)
+        return y, pred
+
+    y, pred = sample(400)
+    groups = np.arange(400) // 2                       # pairs of ads
+    lo, hi = f1_interval(y, pred, groups)
+    tp = int(((pred == 1) & (y == 1)).sum())
+    f1 = 2 * tp / (pred.sum() + y.sum())
+    assert lo < f1 < hi and hi - lo < 0.15
+    rlo, rhi = f1_interval(y, pred, groups, prevalence=0.0484)
+    assert rlo < reweighted_f1(y, pred) < rhi
+    y4, p4 = sample(4000)
+    lo4, hi4 = f1_interval(y4, p4, np.arange(4000) // 2)
+    assert hi4 - lo4 < (hi - lo) * 0.6
+    # perfect predictions leave no doubt
+    assert f1_interval(y, y, groups) == (1.0, 1.0)
+
+
 def test_grouped_cv_keeps_duplicates_together() -> None:
     texts, y = _corpus(120, seed=4)
     texts = texts + texts[:40]                  # exact duplicates of 40 ads
@@ -104,6 +166,8 @@ def test_grouped_cv_keeps_duplicates_together() -> None:
     assert set(res) == {"safelight", "tfidf_linear_svm"}
     assert 0.7 < res["safelight"]["f1"] <= 1.0
     assert 0 <= res["safelight"]["ece"] < 0.3
+    lo, hi = res["safelight"]["f1_reweighted_ci95"]
+    assert lo <= res["safelight"]["f1_reweighted"] <= hi
 
 
 def test_missing_data_folder_says_how_to_fix(tmp_path: Path) -> None:
