@@ -54,7 +54,7 @@ def store_run(hub: Hub, analysis: Analysis, input_path: str | Path, actor: str,
     summary = {"rows_read": a.rows_read, "ads": len(a.ads), "quarantined": len(a.quarantine),
                "clusters_2plus": len(a.cluster_summaries),
                "networks_2plus": len(a.network_summaries), "leads": len(a.leads),
-               "indicator_flagged_ads": sum(1 for x in a.indicators if x.flagged)}
+               "indicator_flagged_ads": a.n_flagged()}
     settings = {"cluster": a.settings.as_dict(), "lexicon": a.lexicon_path,
                 "fraud_model": a.fraud_model_info}
     with hub.transaction():

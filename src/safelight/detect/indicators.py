@@ -29,12 +29,14 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from safelight.errors import SafelightError
 
-__all__ = ["HIGH_PAY", "Hit", "Indicator", "IndicatorLexiconError", "IndicatorScore", "Lexicon",
-           "find_indicators", "fold", "load_lexicon", "score_hits", "score_text"]
+__all__ = ["HIGH_PAY", "Hit", "Indicator", "IndicatorLexiconError", "IndicatorScore",
+           "IndicatorTable", "Lexicon", "find_indicators", "fold", "load_lexicon", "score_hits",
+           "score_text"]
 
 DEFAULT_LEXICON = Path(__file__).with_name("indicators.yaml")
 _TOKEN_RE = re.compile(r"\w+(?:['’ʼ`]\w+)*")
@@ -112,6 +114,7 @@ class Lexicon:
     _prefix_lengths: tuple[int, ...] = field(default=(), repr=False)
     # folded word -> the terms that may start at it (filled on first use: words repeat a lot)
     _starts: dict[str, list[_Term]] = field(default_factory=dict, repr=False, compare=False)
+    _terms: list[tuple[str, str, str]] = field(default_factory=list, repr=False, compare=False)
 
     def _candidates(self, w: str) -> list[_Term]:
         """The terms that may start at folded word ``w`` (exact first word or prefix)."""
@@ -125,6 +128,17 @@ class Lexicon:
             if len(self._starts) < 500_000:
                 self._starts[w] = got
         return got
+
+    def term_table(self) -> list[tuple[str, str, str]]:
+        """Every (indicator id, term, language) a hit can carry, numeric pay rules included,
+        in a fixed order (the compact :class:`IndicatorTable` stores positions in it)."""
+        if not self._terms:
+            for ind in self.indicators.values():
+                for lang, ts in ind.terms.items():
+                    self._terms.extend((ind.id, t, lang) for t in ts)
+                if ind.rule == "high_pay":
+                    self._terms.extend((ind.id, _pay_term(p), "numeric") for p in HIGH_PAY)
+        return self._terms
 
     def single_indicator_score(self, indicator_id: str) -> float:
         """Score of an ad whose only hit is ``indicator_id``."""
@@ -265,6 +279,11 @@ _CUR_GATE = ("€", "$", "£", "eur", "usd", "dollar", "gbp", "pound", "євро
              "доллар")
 
 
+def _pay_term(period: str) -> str:
+    """The term a numeric pay hit shows (its reason)."""
+    return f"pay ≥ {HIGH_PAY[period]:g} per {period}"
+
+
 def _high_pay(text: str) -> list[tuple[int, int, str]]:
     found: list[tuple[int, int, str]] = []
     low = text.casefold()  # casefold: as re.IGNORECASE, ſ is s
@@ -275,7 +294,7 @@ def _high_pay(text: str) -> list[tuple[int, int, str]]:
         value = float(re.sub(r"[ .,]", "", amount))
         period = next(k for k in HIGH_PAY if m.group(k))
         if value >= HIGH_PAY[period]:
-            found.append((m.start(), m.end(), f"pay ≥ {HIGH_PAY[period]:g} per {period}"))
+            found.append((m.start(), m.end(), _pay_term(period)))
     return found
 
 
@@ -335,3 +354,82 @@ def score_text(text: str | None, lexicon: Lexicon | None = None) -> IndicatorSco
     """:func:`find_indicators` then :func:`score_hits`."""
     lex = lexicon or load_lexicon()
     return score_hits(find_indicators(text, lex), lex)
+
+
+class IndicatorTable(Sequence[IndicatorScore]):
+    """The indicator scores of many ads in compact arrays (about 30 bytes per ad instead of
+    close to a kilobyte of objects); ``table[i]`` rebuilds ad ``i``'s :class:`IndicatorScore`,
+    its hits' matched words cut from the ad's text.
+
+    ``score`` (float64) and ``flagged`` (bool) per ad; hits in CSR form: ``hit_ptr`` (per ad),
+    ``hit_term`` (position in :meth:`Lexicon.term_table`), ``hit_start``/``hit_end`` (span in
+    the ad's text), in the order :func:`find_indicators` gives them.
+    """
+
+    def __init__(self, lexicon: Lexicon, texts: Sequence[str], score: np.ndarray,
+                 flagged: np.ndarray, hit_ptr: np.ndarray, hit_term: np.ndarray,
+                 hit_start: np.ndarray, hit_end: np.ndarray) -> None:
+        self.lexicon, self.texts = lexicon, texts
+        self.score, self.flagged = score, flagged
+        self.hit_ptr, self.hit_term = hit_ptr, hit_term
+        self.hit_start, self.hit_end = hit_start, hit_end
+        terms = lexicon.term_table()
+        ids = sorted(lexicon.indicators)
+        self._term_ind = np.array([ids.index(t[0]) for t in terms], dtype=np.int16)
+        self._ids = ids
+
+    @staticmethod
+    def pack(scores: Sequence[IndicatorScore], lexicon: Lexicon
+             ) -> tuple[np.ndarray, ...]:
+        """The arrays of ``scores`` (a worker's chunk), ready for :meth:`concat`."""
+        index = {t: k for k, t in enumerate(lexicon.term_table())}
+        hits = [h for sc in scores for h in sc.hits]
+        return (np.array([sc.score for sc in scores], dtype=np.float64),
+                np.array([sc.flagged for sc in scores], dtype=bool),
+                np.array([len(sc.hits) for sc in scores], dtype=np.int64),
+                np.array([index[(h.indicator, h.term, h.language)] for h in hits],
+                         dtype=np.int32),
+                np.array([h.start for h in hits], dtype=np.int32),
+                np.array([h.end for h in hits], dtype=np.int32))
+
+    @classmethod
+    def concat(cls, parts: Sequence[tuple[np.ndarray, ...]], texts: Sequence[str],
+               lexicon: Lexicon) -> IndicatorTable:
+        """One table from the packed chunks of consecutive ads."""
+        def cat(k: int, dtype: type) -> np.ndarray:
+            return (np.concatenate([p[k] for p in parts]) if parts
+                    else np.zeros(0, dtype=dtype))
+        counts = cat(2, np.int64)
+        ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        return cls(lexicon, texts, cat(0, np.float64), cat(1, bool), ptr, cat(3, np.int32),
+                   cat(4, np.int32), cat(5, np.int32))
+
+    def __len__(self) -> int:
+        return int(self.score.size)
+
+    def indicator_ids(self, i: int) -> tuple[str, ...]:
+        """The distinct indicators of ad ``i``, sorted (without building its hits)."""
+        ks = self._term_ind[self.hit_term[self.hit_ptr[i]:self.hit_ptr[i + 1]]]
+        return tuple(self._ids[k] for k in sorted(set(ks.tolist())))
+
+    def n_with_hits(self) -> int:
+        """Ads with at least one hit."""
+        return int((np.diff(self.hit_ptr) > 0).sum())
+
+    def __getitem__(self, i):  # type: ignore[override]  # noqa: ANN001, ANN204
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        i = int(i)
+        if i < 0:
+            i += len(self)
+        terms = self.lexicon.term_table()
+        text = self.texts[i]
+        hits = []
+        for k in range(int(self.hit_ptr[i]), int(self.hit_ptr[i + 1])):
+            ind_id, term, lang = terms[int(self.hit_term[k])]
+            ind = self.lexicon.indicators[ind_id]
+            a, b = int(self.hit_start[k]), int(self.hit_end[k])
+            hits.append(Hit(ind_id, ind.name, term, lang, a, b, text[a:b], ind.ilo,
+                            ind.sources))
+        return IndicatorScore(float(self.score[i]), bool(self.flagged[i]),
+                              tuple(sorted({h.indicator for h in hits})), tuple(hits))

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from safelight.detect.indicators import Hit, IndicatorScore
+from safelight.detect.indicators import Hit, IndicatorScore, IndicatorTable
 from safelight.detect.networks import NetworkResult, NetworkSummary
 from safelight.detect.templates import ClusterSummary
 
@@ -75,19 +75,31 @@ def _indicator_reasons(idx: np.ndarray, scores: Sequence[IndicatorScore] | None,
     reasons: list[Reason] = []
     best = -1
     if scores:
-        flagged = [i for i in idx if scores[i].flagged]
+        if isinstance(scores, IndicatorTable):  # compact: no hit objects built per ad
+            flag_of, score_of, inds_of = (scores.flagged.__getitem__, scores.score.__getitem__,
+                                          scores.indicator_ids)
+        else:
+            def flag_of(i: int) -> bool:
+                return scores[i].flagged
+
+            def score_of(i: int) -> float:
+                return scores[i].score
+
+            def inds_of(i: int) -> tuple[str, ...]:
+                return scores[i].indicators
+        flagged = [i for i in idx if flag_of(i)]
         counts: dict[str, int] = {}
         for i in idx:
-            for ind in scores[i].indicators:
+            for ind in inds_of(i):
                 counts[ind] = counts.get(ind, 0) + 1
-        best = int(max(idx, key=lambda i: (scores[i].score, -i)))
+        best = int(max(idx, key=lambda i: (score_of(i), -i)))
         if flagged:
             share = len(flagged) / len(idx)
             top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:4]
             reasons.append(Reason(
                 "indicators", round(min(0.25, 0.05 + 0.2 * share), 3),
                 f"{len(flagged)} of {len(idx)} ads carry several trafficking/recruitment-fraud "
-                f"indicators (top ad scores {scores[best].score:.2f}; most frequent: "
+                f"indicators (top ad scores {score_of(best):.2f}; most frequent: "
                 + ", ".join(f"{k} in {v}" for k, v in top) + ")"))
     if fraud is not None:
         p = fraud[idx]

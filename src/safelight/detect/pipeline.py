@@ -35,7 +35,13 @@ import numpy as np
 from safelight import __version__
 from safelight.detect.contacts import extract_contacts
 from safelight.detect.fraud import FraudModel
-from safelight.detect.indicators import IndicatorScore, Lexicon, load_lexicon, score_text
+from safelight.detect.indicators import (
+    IndicatorScore,
+    IndicatorTable,
+    Lexicon,
+    load_lexicon,
+    score_text,
+)
 from safelight.detect.leads import Lead, build_leads, render_html
 from safelight.detect.networks import (
     NetworkResult,
@@ -88,11 +94,25 @@ class Analysis:
     timings: dict[str, float]
     quarantine: list[dict[str, str]] = field(default_factory=list)
     rows_read: int = 0
-    indicators: list[IndicatorScore] = field(default_factory=list)
+    indicators: Sequence[IndicatorScore] = field(default_factory=list)
     fraud: np.ndarray | None = None
     fraud_reasons: list[str] = field(default_factory=list)
     lexicon_path: str = ""
     fraud_model_info: dict[str, object] = field(default_factory=dict)
+
+    def n_flagged(self) -> int:
+        """Ads flagged by the indicator score."""
+        x = self.indicators
+        if isinstance(x, IndicatorTable):
+            return int(x.flagged.sum())
+        return sum(1 for sc in x if sc.flagged)
+
+    def n_with_hits(self) -> int:
+        """Ads with at least one indicator hit."""
+        x = self.indicators
+        if isinstance(x, IndicatorTable):
+            return x.n_with_hits()
+        return sum(1 for sc in x if sc.indicators)
 
 
 def read_ads(path: str | Path, text_column: str = "text", id_column: str = "id",
@@ -173,6 +193,13 @@ def _indicator_chunk(args: tuple[list[str], str]) -> list[IndicatorScore]:
     return [score_text(t, lex) for t in texts]
 
 
+def _indicator_packed(args: tuple[list[str], str]) -> list[tuple[np.ndarray, ...]]:
+    """A chunk's indicator scores as the compact arrays of :class:`IndicatorTable` (a list of
+    one, so that chunks concatenate like the others)."""
+    lex = load_lexicon(args[1])
+    return [IndicatorTable.pack(_indicator_chunk(args), lex)]
+
+
 def _in_chunks(fn, parts: list, workers: int) -> list:  # noqa: ANN001
     if workers <= 1 or len(parts) <= 1:
         return [k for p in parts for k in fn(p)]
@@ -250,7 +277,7 @@ def analyse(ads: AdTable, settings: ClusterSettings | None = None, workers: int 
         bg.submit("contacts", _extract_chunk,
                   _contact_parts(ads.text, ads.region or ["US"] * len(ads), chunk))
         if indicators:
-            bg.submit("indicators", _indicator_chunk,
+            bg.submit("indicators", _indicator_packed,
                       [(list(ads.text[i:i + chunk]), lex.path)
                        for i in range(0, len(ads), chunk)])
         fraud = None
@@ -274,9 +301,9 @@ def analyse(ads: AdTable, settings: ClusterSettings | None = None, workers: int 
         contacts = contacts_now()
         timings["clusters"] = time.perf_counter() - t - bg.waited["contacts"]
         timings["contacts"] = bg.waited["contacts"]
-        scores: list[IndicatorScore] = []
+        scores: Sequence[IndicatorScore] = []
         if indicators:
-            scores = bg.result("indicators")
+            scores = IndicatorTable.concat(bg.result("indicators"), ads.text, lex)
             timings["indicators"] = bg.waited["indicators"]
     finally:
         bg.close()
@@ -364,8 +391,8 @@ def write_outputs(analysis: Analysis, out_dir: str | Path, html_limit: int = 200
         "rows_read": a.rows_read, "ads": len(a.ads), "quarantined": len(a.quarantine),
         "clusters_2plus": len(a.cluster_summaries), "networks_2plus": len(a.network_summaries),
         "hub_contact_points": len(a.networks.hubs), "leads": len(a.leads),
-        "indicator_flagged_ads": sum(1 for x in a.indicators if x.flagged),
-        "ads_with_indicator_hits": sum(1 for x in a.indicators if x.indicators),
+        "indicator_flagged_ads": a.n_flagged(),
+        "ads_with_indicator_hits": a.n_with_hits(),
         "fraud_probability_ge_0_5": (int((a.fraud >= 0.5).sum()) if a.fraud is not None
                                      else None),
         "boilerplate_examples": [b[0] for b in a.clusters.boilerplate[:15]],
