@@ -28,8 +28,14 @@ Encoding (see ``docs/pprl.md`` for the justification and the measured attack):
   flipped with probability ``flip_probability`` using fresh randomness per record, so two records
   with the same name carry *different* filters. This defeats counting identical encodings (the
   frequency attack) and blurs the bit co-occurrence patterns that pattern-mining attacks read.
-* **Keyed blocking keys**: HMAC-SHA256 of the rule name and the normalised values, truncated to
-  64 bits. Never an unkeyed hash, which a dictionary of names and dates reverses.
+* **Keyed blocking keys**: keyed BLAKE2b (a MAC) of the normalised values of each rule,
+  64 bits, under a sub-key per key space. Never an unkeyed hash, which a dictionary of names
+  and dates reverses. The rules are the clear rules *narrowed* by their second key, written as
+  further keys the hub joins on equality (see :data:`BLOCKING_RULES`).
+
+Costs are per distinct value: a filter is built once per distinct (salt, value) and gathered
+in packed form, BLIP flips are drawn as geometric gaps (only the flipped bits cost anything),
+and a blocking key is hashed once per distinct combination of its values.
 
 The key is only read here. The hub receives the key's fingerprint
 (HMAC of a fixed label under the key — it identifies the key and reveals nothing of it), which

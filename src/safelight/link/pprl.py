@@ -9,11 +9,16 @@ weight — never a clear value, the hub has none). The steps are those of the cl
 on encodings:
 
 * **Blocking**, set-wise in DuckDB: equi-joins on the *keyed* blocking keys the contributors
-  computed (:data:`safelight.identity.encode.BLOCKING_RULES`, the same ideas as the clear rules),
-  plus Hamming LSH on the name filters: ``bands`` bands of ``band_bits`` bit positions drawn at
-  random (by the hub, seeded) from the concatenated given- and family-name filters; two records
-  whose sampled bits all agree in one band become candidates. With ``cross_only`` (two-source
-  linkage) only pairs from different contributors are proposed.
+  computed (:data:`safelight.identity.encode.BLOCKING_RULES`: the clear rules narrowed by
+  their second key, as further keys; a rule's full key is joined only against the *open* keys
+  of records whose second key is missing — :data:`KEY_RULES`). Hamming LSH on the name
+  filters is a fallback for the records no keyed join paired: ``bands`` bands of
+  ``band_bits`` bit positions drawn at random (by the hub, seeded) from the concatenated
+  given- and family-name filters; such a record and one whose sampled bits all agree with it
+  in one band become candidates. With ``cross_only`` (two-source linkage) only pairs from
+  different contributors are proposed.
+* **Training pairs** for EM come from their own keyed joins (:data:`TRAINING_KEYS`, sampled
+  and counted as in clear), not from the narrowed candidates.
 * **Comparison**: noise-corrected Dice per field (:func:`safelight.link.encoded.compare_encoded`).
 * **Scoring**: the same Fellegi–Sunter model as in clear — u from random pairs, m by EM in the
   same training sessions (:func:`safelight.link.model.estimate_model`) — and the same
@@ -38,6 +43,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from safelight.errors import UsageError
 from safelight.link.cluster import cluster_pairs, connected_components
 from safelight.link.compare import Comparisons
 from safelight.link.encoded import (
@@ -111,6 +117,9 @@ class PPRLSettings:
     """Settings of a privacy-preserving linkage run (saved with its output).
 
     ``threshold`` 0.5 is the Bayes decision under the learned model, as in clear.
+    ``bands``/``band_bits``: the LSH fallback (0 bands: none); ``lsh_orphans_only`` False runs
+    it on every record (the former behaviour: many more candidates). ``training``: ``rules``
+    (EM on pairs drawn by :data:`TRAINING_KEYS`) or ``candidates`` (EM on the candidate pairs).
     """
 
     threshold: float = 0.5
@@ -124,6 +133,11 @@ class PPRLSettings:
     training: str = "rules"
     cross_only: bool = False
     one_to_one: bool = False
+
+    def __post_init__(self) -> None:
+        if self.training not in ("rules", "candidates"):
+            raise UsageError(f"PPRL training must be 'rules' or 'candidates' (got "
+                             f"{self.training!r})")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready settings."""
