@@ -118,6 +118,7 @@ def child(size: int, regime: str, workers: int, seed: int, cache: Path,
     """One run, inside the child process."""
     import pyarrow.parquet as pq
 
+    from safelight.detect.columns import TextColumn
     from safelight.detect.metrics import adjusted_rand_index, pairwise_scores
     from safelight.detect.networks import contact_networks
     from safelight.detect.pipeline import AdTable, analyse, write_outputs
@@ -126,10 +127,11 @@ def child(size: int, regime: str, workers: int, seed: int, cache: Path,
     memory = PeakMemory()
     t = time.perf_counter()
     table = pq.read_table(corpus_path(cache, size, regime, seed))
-    cols = {c: table.column(c).to_pylist() for c in COLUMNS}
+    cols = {c: table.column(c).to_pylist() for c in COLUMNS if c != "text"}
+    texts = TextColumn(table.column("text"))  # what read_ads gives: a compact column
     del table
     load_s = time.perf_counter() - t
-    ads = AdTable(cols["ad_id"], cols["text"], cols["site"], cols["city"], cols["posted_at"],
+    ads = AdTable(cols["ad_id"], texts, cols["site"], cols["city"], cols["posted_at"],
                   cols["region"])
     truth = cols.pop("operator")
     cpu0 = time.process_time()

@@ -3,7 +3,8 @@
 Contract
 --------
 * :func:`read_ads` reads a CSV/JSON/JSONL/Parquet/XLSX file through
-  :mod:`safelight.ingest.readers` into an :class:`AdTable`. A row without id or text, a repeated
+  :mod:`safelight.ingest.readers` into an :class:`AdTable` (texts in a compact
+  :class:`~safelight.detect.columns.TextColumn`). A row without id or text, a repeated
   id (the first wins) and a row the reader could not parse are *quarantined* with their line,
   rule and reason — never dropped: ``rows_read == len(ads) + len(quarantine)``. File-level
   faults raise :class:`~safelight.errors.InputFileError`; a missing column raises
@@ -33,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from safelight import __version__
+from safelight.detect.columns import TextColumn
 from safelight.detect.contacts import extract_contacts
 from safelight.detect.fraud import FraudModel
 from safelight.detect.indicators import (
@@ -66,10 +68,11 @@ log = logging.getLogger("safelight.detect.pipeline")
 
 @dataclass
 class AdTable:
-    """Ads as parallel lists (optional columns hold ``""`` when absent)."""
+    """Ads as parallel lists (optional columns hold ``""`` when absent); ``text`` may also be a
+    compact :class:`~safelight.detect.columns.TextColumn` (what :func:`read_ads` gives)."""
 
     ad_id: list[str] = field(default_factory=list)
-    text: list[str] = field(default_factory=list)
+    text: Sequence[str] = field(default_factory=list)
     site: list[str] = field(default_factory=list)
     city: list[str] = field(default_factory=list)
     posted_at: list[str] = field(default_factory=list)
@@ -142,7 +145,9 @@ def read_ads(path: str | Path, text_column: str = "text", id_column: str = "id",
             return [v or "" for v in table.column(name).to_pylist()]  # type: ignore[attr-defined]
         return [""] * size
 
+    text_parts: list[TextColumn] = []
     for chunk in reader.chunks():
+        accepted: list[str] = []
         rows_read += chunk.rows_read
         for bad in chunk.bad:
             quarantine.append({"row": str(bad.row), "rule": bad.rule, "message": bad.message,
@@ -174,11 +179,13 @@ def read_ads(path: str | Path, text_column: str = "text", id_column: str = "id",
                 continue
             seen.add(ad_id)
             ads.ad_id.append(ad_id)
-            ads.text.append(text)
+            accepted.append(text)
             ads.site.append(sites[k].strip())
             ads.city.append(cities[k].strip())
             ads.posted_at.append(posted[k].strip())
             ads.region.append((regions[k].strip() or default_region).upper())
+        text_parts.append(TextColumn.from_texts(accepted))
+    ads.text = TextColumn.concat(text_parts)
     return ads, quarantine, rows_read
 
 

@@ -1,0 +1,117 @@
+"""The memory-bounded parts of detect give the same answers as the plain ones."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from safelight.detect.columns import TextColumn
+from safelight.detect.contacts import deobfuscate
+from safelight.detect.corpus import CorpusSettings, generate_corpus
+from safelight.detect.indicators import IndicatorTable, load_lexicon, score_text
+from safelight.detect.pipeline import AdTable, analyse
+from safelight.detect.profiles import _profiles
+from safelight.detect.setops import cross_intersections, exact_jaccard
+from safelight.detect.templates import _features, _tokens
+from safelight.detect.testdata import contact_cases
+
+
+@pytest.fixture(scope="module")
+def corpus():  # noqa: ANN201
+    return generate_corpus(CorpusSettings(n_ads=600, seed=3, edit_rate=0.13))
+
+
+def test_text_column_reads_like_the_list(corpus) -> None:  # noqa: ANN001
+    texts = list(corpus.text) + ["", "дев'ять 🔟 ünï"]
+    col = TextColumn.from_texts(texts, chunk=97)
+    assert len(col) == len(texts)
+    assert list(col) == texts
+    assert col[5] == texts[5] and col[-1] == texts[-1]
+    assert col[10:20] == texts[10:20] and col[::50] == texts[::50]
+    assert col == texts and TextColumn.concat([col, col]) == texts + texts
+    assert col.nbytes < sum(len(t.encode()) for t in texts) + 9 * (len(texts) + 1)
+
+
+def test_indicator_table_rebuilds_every_score(corpus) -> None:  # noqa: ANN001
+    lex = load_lexicon()
+    texts = list(corpus.text[:300]) + [c.text for c in contact_cases(100, 4)] + [
+        "Work abroad, no experience needed, visa and travel paid, 5000 EUR per week", ""]
+    scores = [score_text(t, lex) for t in texts]
+    half = len(texts) // 2
+    table = IndicatorTable.concat([IndicatorTable.pack(scores[:half], lex),
+                                   IndicatorTable.pack(scores[half:], lex)], texts, lex)
+    assert len(table) == len(texts)
+    assert [table[i] for i in range(len(texts))] == scores
+    assert any(h.language == "numeric" for h in table[-2].hits)
+    assert [table.indicator_ids(i) for i in range(len(texts))] == [s.indicators for s in scores]
+    assert table.n_with_hits() == sum(1 for s in scores if s.indicators)
+
+
+def test_chunked_features_equal_one_pass(corpus) -> None:  # noqa: ANN001
+    texts = list(corpus.text[:200]) + ["", "123 456"] + list(corpus.text[200:260])
+    tok, tdoc, words = _tokens(texts)
+    private = np.zeros(tok.size, dtype=bool)
+    private[::7] = True
+    for priv in (None, private):
+        d1, f1 = _features(tok, tdoc, len(texts), len(words), True, priv)
+        d2, f2 = _features(tok, tdoc, len(texts), len(words), True, priv, chunk=37)
+        assert np.array_equal(d1, d2) and np.array_equal(f1, f2)
+        assert (np.diff(d1) >= 0).all()
+        assert set(np.unique(d1)) == set(range(len(texts)))  # the empty ads have a feature
+
+
+def test_intersections_on_raw_ids_match_sets() -> None:
+    rng = np.random.default_rng(1)
+    sets = [np.unique(rng.choice([-(10**12), -5, 0, 3, 7, 10**11, 2**40, 99], size=k))
+            for k in rng.integers(0, 8, size=40)]
+    ptr = np.concatenate([[0], np.cumsum([s.size for s in sets])])
+    ids = np.concatenate(sets).astype(np.int64)
+    i, j = rng.integers(0, 40, size=300), rng.integers(0, 40, size=300)
+    want = [len(set(sets[a].tolist()) & set(sets[b].tolist())) for a, b in zip(i, j, strict=True)]
+    assert cross_intersections((ptr, ids), i, (ptr, ids), j, chunk=17).tolist() == want
+    jac = exact_jaccard(ptr, ids, i, j)
+    for k, (a, b) in enumerate(zip(i, j, strict=True)):
+        union = len(set(sets[a].tolist()) | set(sets[b].tolist()))
+        assert jac[k] == pytest.approx(want[k] / union if union else 0.0)
+
+
+def test_profiles_counted_in_chunks_equal_one_pass(corpus) -> None:  # noqa: ANN001
+    texts = list(corpus.text)
+    tok, tdoc, words = _tokens(texts)
+    doc, feat = _features(tok, tdoc, len(texts), len(words), True)
+    roots = np.asarray(corpus.operator)
+    one = _profiles(len(texts), doc, feat, roots, 0.5)
+    many = _profiles(len(texts), doc, feat, roots, 0.5, chunk=500)
+    for a, b in zip(one, many, strict=True):
+        assert np.array_equal(a, b)
+    lab, size, _, pr_ptr, pf = one
+    big = int(np.argmax(size))
+    members = np.flatnonzero(lab == big)
+    counts: dict[int, int] = {}
+    for m in members:
+        for f in feat[doc == m].tolist():
+            counts[f] = counts.get(f, 0) + 1
+    need = max(2, int(np.ceil(0.5 * members.size)))
+    assert pf[pr_ptr[big]:pr_ptr[big + 1]].tolist() == sorted(
+        f for f, c in counts.items() if c >= need and f >= 0)
+
+
+def test_workers_overlapping_the_clustering_change_nothing(corpus) -> None:  # noqa: ANN001
+    ads = AdTable(corpus.ad_id, TextColumn.from_texts(corpus.text), corpus.site, corpus.city,
+                  corpus.posted_at, corpus.region)
+    one = analyse(ads, workers=1)
+    two = analyse(ads, workers=2, chunk=150)
+    assert np.array_equal(one.clusters.labels, two.clusters.labels)
+    assert one.contacts == two.contacts
+    assert [one.indicators[i] for i in range(len(ads))] == [
+        two.indicators[i] for i in range(len(ads))]
+    assert [(ld.lead_id, ld.score) for ld in one.leads] == [
+        (ld.lead_id, ld.score) for ld in two.leads]
+
+
+def test_number_word_gate_keeps_runs() -> None:
+    assert deobfuscate("call nine one seven five five five zero one two three") == (
+        "call 9 1 7 5 5 5 0 1 2 3")
+    assert deobfuscate("ДЕВ'ЯТЬ один сім п'ять п'ять п'ять нуль") == "9 1 7 5 5 5 0"
+    assert deobfuscate("one girl, two friends, three nights") == (
+        "one girl, two friends, three nights")
