@@ -11,15 +11,17 @@ from the hub's linkage time. Scores are pairwise against the truth; blocking rec
 share of true pairs among the candidate pairs.
 
     PYTHONPATH=src python bench/linkage/pprl_scale.py --sizes 10000 100000 [--seed 1]
-        [--json out.json]
+        [--cache /tmp/safelight-pprl-cache] [--json out.json]
 
-Timings are noisy on a shared machine.
+Timings are noisy on a shared machine: CPU seconds (all threads of the process, DuckDB's
+included) and the load average are reported next to wall times.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -28,35 +30,59 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 
-def worker(n: int, seed: int) -> dict:
+def problem(n: int, seed: int, cache: Path | None) -> tuple[pa.Table, pa.Table, np.ndarray, int]:
+    """(left, right, true person of every left then right record, true pairs) of the N × N
+    problem; with ``cache``, read from (or written once to) ``cache/pprl_{n}_s{seed}/``."""
     from safelight.demo.linkage_pairs import generate_linkage_pairs
+
+    where = cache / f"pprl_{n}_s{seed}" if cache else None
+    if where is not None and (where / "true_pairs").is_file():
+        left, right = (pq.read_table(where / f"{side}.parquet") for side in ("left", "right"))
+        pid = np.load(where / "person.npy")
+        return left, right, pid, int((where / "true_pairs").read_text())
+    p = generate_linkage_pairs(n, n, seed=seed)
+    pid = np.concatenate([p.left_person, p.right_person])
+    if where is not None:
+        where.mkdir(parents=True, exist_ok=True)
+        pq.write_table(p.left, where / "left.parquet")
+        pq.write_table(p.right, where / "right.parquet")
+        np.save(where / "person.npy", pid)
+        (where / "true_pairs").write_text(str(p.true_pairs))
+    return p.left, p.right, pid, p.true_pairs
+
+
+def worker(n: int, seed: int, cache: Path | None) -> dict:
     from safelight.identity.encode import encode_table, load_key, new_key, write_package
     from safelight.link import pairwise_scores
     from safelight.link.encoded import read_packages
     from safelight.link.pprl import PPRLSettings, link_encoded
 
-    problem = generate_linkage_pairs(n, n, seed=seed)
-    pid = np.concatenate([problem.left_person, problem.right_person])
+    left, right, pid, true_pairs = problem(n, seed, cache)
     with tempfile.TemporaryDirectory(prefix="safelight-pprl-scale-") as tmp:
         work = Path(tmp)
         new_key(work / "key")
         key = load_key(work / "key")
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         paths = [write_package(encode_table(t, key, contributor=name), work / f"{name}.enc")
-                 for name, t in (("left", problem.left), ("right", problem.right))]
-        enc_s = time.perf_counter() - t0
-        t1 = time.perf_counter()
+                 for name, t in (("left", left), ("right", right))]
+        enc_s, enc_cpu = time.perf_counter() - t0, time.process_time() - c0
+        del left, right
+        t1, c1 = time.perf_counter(), time.process_time()
         er = read_packages(paths)
         res = link_encoded(er, PPRLSettings(cross_only=True, one_to_one=True))
-        wall = time.perf_counter() - t1
+        wall, cpu = time.perf_counter() - t1, time.process_time() - c1
     scores = pairwise_scores(res.labels, pid)
     c = res.comparisons
     found = int((pid[c.a] == pid[c.b]).sum())
-    return {"n": n, **scores, "wall_s": round(wall, 1), "encode_s": round(enc_s, 1),
-            "candidate_pairs": len(c.a), "blocking_recall": found / problem.true_pairs,
+    return {"n": n, **scores, "wall_s": round(wall, 1), "cpu_s": round(cpu, 1),
+            "encode_s": round(enc_s, 1), "encode_cpu_s": round(enc_cpu, 1),
+            "candidate_pairs": len(c.a), "blocking_recall": found / true_pairs,
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+            "load_average": round(os.getloadavg()[0], 1),
             "timings": {k: round(v, 1) for k, v in res.timings.items()}}
 
 
@@ -64,23 +90,28 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--cache", type=Path, help="generate each problem once and keep it here "
+                    "(e.g. /tmp/safelight-pprl-cache): 1M × 1M takes minutes to generate")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
-        print(json.dumps(worker(args.worker, args.seed)))
+        print(json.dumps(worker(args.worker, args.seed, args.cache)))
         return
     results = []
     for n in args.sizes:
-        proc = subprocess.run([sys.executable, __file__, "--worker", str(n), "--seed",
-                               str(args.seed)], capture_output=True, text=True, check=False)
+        cmd = [sys.executable, __file__, "--worker", str(n), "--seed", str(args.seed)]
+        if args.cache:
+            cmd += ["--cache", str(args.cache)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             print(f"{n:>9,}: failed\n{proc.stderr[-2000:]}", flush=True)
             continue
         r = json.loads(proc.stdout.strip().splitlines()[-1])
         results.append(r)
         print(f"{n:>9,} x {n:,}: P {r['precision']:.4f} R {r['recall']:.4f} F1 {r['f1']:.4f}  "
-              f"hub {r['wall_s']} s (+ encode {r['encode_s']} s)  peak {r['peak_rss_mb']} MB  "
+              f"hub {r['wall_s']} s, {r['cpu_s']} CPU-s (+ encode {r['encode_s']} s, "
+              f"{r['encode_cpu_s']} CPU-s)  peak {r['peak_rss_mb']} MB  load {r['load_average']}  "
               f"candidates {r['candidate_pairs']:,}  blocking recall "
               f"{r['blocking_recall']:.4f}  {r['timings']}", flush=True)
     if args.json:

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -89,6 +91,7 @@ _GIVEN_THRESHOLDS = (0.92, 0.75, 0.55)
 _GROUP_THRESHOLD = 0.5
 _SWAP_MARGIN = 0.5
 _CHUNK = 65_536
+_THREADS = max(1, min(2, os.cpu_count() or 1))
 
 
 @dataclass
@@ -383,12 +386,22 @@ def _compare_chunk(er: EncodedRecords, a: np.ndarray, b: np.ndarray
 
 def compare_encoded(er: EncodedRecords, a: np.ndarray, b: np.ndarray) -> Comparisons:
     """Comparison levels of the pairs ``(a[i], b[i])`` over :data:`ENCODED_FIELDS`, computed
-    in chunks of pairs (bounded memory)."""
+    in chunks of pairs (bounded memory) on up to two threads (NumPy's kernels release the
+    GIL; each chunk writes its own rows)."""
     a = np.asarray(a, dtype=np.int64)
     b = np.asarray(b, dtype=np.int64)
     levels = np.empty((len(a), len(ENCODED_FIELDS)), dtype=np.int8)
     swapped = np.zeros(len(a), dtype=bool)
-    for s in range(0, len(a), _CHUNK):
+
+    def run(s: int) -> None:
         levels[s:s + _CHUNK], swapped[s:s + _CHUNK] = _compare_chunk(
             er, a[s:s + _CHUNK], b[s:s + _CHUNK])
+
+    starts = range(0, len(a), _CHUNK)
+    if len(starts) < 2:
+        for s in starts:
+            run(s)
+    else:
+        with ThreadPoolExecutor(max_workers=min(_THREADS, len(starts))) as pool:
+            list(pool.map(run, starts))
     return Comparisons(a, b, levels, swapped)
