@@ -26,7 +26,7 @@ import csv
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -335,11 +335,26 @@ def analyse(ads: AdTable, settings: ClusterSettings | None = None, workers: int 
                     dict(fraud_model.info) if fraud_model is not None else {})
 
 
-def _write_csv(path: Path, header: list[str], rows: Sequence[Sequence[object]]) -> None:
+def _write_csv(path: Path, header: list[str], rows: Iterable[Sequence[object]]) -> None:
+    """Write ``rows`` (any iterable: the per-ad files are streamed, not built in memory)."""
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(header)
         w.writerows(rows)
+
+
+def _ad_score_rows(a: Analysis) -> Iterable[tuple[object, ...]]:
+    """The rows of ``ad_scores.csv``, one ad at a time (each ad's hits are built once)."""
+    has = len(a.indicators) > 0
+    for i, ad_id in enumerate(a.ads.ad_id):
+        sc = a.indicators[i] if has else None
+        yield (ad_id,
+               round(sc.score, 4) if sc else "",
+               int(sc.flagged) if sc else "",
+               ";".join(sc.indicators) if sc else "",
+               " | ".join(sc.reasons()) if sc else "",
+               round(float(a.fraud[i]), 4) if a.fraud is not None else "",
+               a.fraud_reasons[i] if a.fraud_reasons else "")
 
 
 def write_outputs(analysis: Analysis, out_dir: str | Path, html_limit: int = 200) -> Path:
@@ -349,10 +364,10 @@ def write_outputs(analysis: Analysis, out_dir: str | Path, html_limit: int = 200
     a = analysis
     ids = a.ads.ad_id
     _write_csv(out / "clusters.csv", ["ad_id", "cluster_id"],
-               [(ids[i], int(c)) for i, c in enumerate(a.clusters.labels)])
+               ((ids[i], int(c)) for i, c in enumerate(a.clusters.labels.tolist())))
     _write_csv(out / "networks.csv", ["ad_id", "network_id", "contact_points"],
-               [(ids[i], int(c), ";".join(a.contacts[i]))
-                for i, c in enumerate(a.networks.labels)])
+               ((ids[i], int(c), ";".join(a.contacts[i]))
+                for i, c in enumerate(a.networks.labels.tolist())))
     _write_csv(out / "templates.csv",
                ["cluster_id", "n_ads", "n_sites", "n_cities", "first_posted", "last_posted",
                 "span_days", "fixed_share", "n_slots", "template", "example_ad_id"],
@@ -380,15 +395,7 @@ def write_outputs(analysis: Analysis, out_dir: str | Path, html_limit: int = 200
     if a.indicators or a.fraud is not None:
         _write_csv(out / "ad_scores.csv",
                    ["ad_id", "indicator_score", "indicator_flag", "indicators", "hits",
-                    "fraud_probability", "fraud_reasons"],
-                   [(ids[i],
-                     round(a.indicators[i].score, 4) if a.indicators else "",
-                     int(a.indicators[i].flagged) if a.indicators else "",
-                     ";".join(a.indicators[i].indicators) if a.indicators else "",
-                     " | ".join(a.indicators[i].reasons()) if a.indicators else "",
-                     round(float(a.fraud[i]), 4) if a.fraud is not None else "",
-                     a.fraud_reasons[i] if a.fraud_reasons else "")
-                    for i in range(len(ids))])
+                    "fraud_probability", "fraud_reasons"], _ad_score_rows(a))
     _write_csv(out / "quarantine.csv", ["row", "rule", "message", "raw"],
                [(q["row"], q["rule"], q["message"], q["raw"]) for q in a.quarantine])
     (out / "leads.html").write_text(render_html(a.leads[:html_limit], len(a.ads),

@@ -48,8 +48,10 @@ def minhash_signatures(doc: np.ndarray, feat: np.ndarray, n_docs: int, num_perm:
         with np.errstate(over="ignore"):
             hv = splitmix64(feat[lo:hi])[:, None] * a[None, :]
             hv += b[None, :]
-            hv >>= np.uint64(32)
-        sig[d0:d1] = np.minimum.reduceat(hv, starts[d0:d1] - lo, axis=0).astype(np.uint32)
+        # the high 32 bits of the minimum are the minimum of the high 32 bits (the shift is
+        # monotone), so only the per-doc minima are shifted
+        sig[d0:d1] = (np.minimum.reduceat(hv, starts[d0:d1] - lo, axis=0)
+                      >> np.uint64(32)).astype(np.uint32)
         d0 = d1
     return sig
 
