@@ -58,6 +58,9 @@ NEIGHBOURS = 4
 #: Mirror-descent iterations of the first fit, and after each round of the k floor.
 ITERATIONS = 300
 FLOOR_ITERATIONS = 80
+#: Blanking prefers the most frequent value in a combination under k; each further such
+#: combination the value takes part in counts as this much log-frequency.
+BLAME_WEIGHT = 1.0
 #: Cells of a noisy 2-way marginal below this many noise s.d. are not sampled from.
 SAMPLE_SD = 1.0
 
@@ -184,15 +187,14 @@ class _Loss:
     """The noise-weighted squared loss of the module docstring, and its gradient."""
 
     def __init__(self, meas: Measurements, codes: np.ndarray) -> None:
-        radix = self.radix = meas.like.radix
+        self.radix = meas.like.radix
         self.subsets = list(meas.noisy)
-        self.terms = []
-        for s in self.subsets:
-            y = meas.noisy[s]
-            idx = _cell_index(codes, radix, s)
-            yy = np.append(np.nan_to_num(y, nan=0.0), 0.0)
-            valid = np.append(~np.isnan(y), False)
-            self.terms.append((idx, yy, valid, 1.0 / meas.sigma_of(s) ** 2))
+        # per marginal: noisy cells (+ a sentinel for rows missing a value), which are
+        # measured (a sparse marginal's unreleased cells are not), 1 / noise variance
+        self.full = [(np.append(np.nan_to_num(meas.noisy[s], nan=0.0), 0.0),
+                      np.append(~np.isnan(meas.noisy[s]), False),
+                      1.0 / meas.sigma_of(s) ** 2) for s in self.subsets]
+        self._terms(codes)
         pos = {r.tobytes(): i for i, r in enumerate(codes)}
         self.released = np.array([pos[r.tobytes()] for r in meas.rows.astype(np.int32)],
                                  np.int64) if len(meas.rows) else np.empty(0, np.int64)
@@ -212,15 +214,25 @@ class _Loss:
     def recode(self, codes: np.ndarray) -> None:
         """Rows changed in place (values blanked): recompute their cells; a released pattern
         that changed no longer stands for its measured count."""
-        radix = self.radix
-        self.terms = [(_cell_index(codes, radix, s), y, valid, inv)
-                      for s, (_, y, valid, inv) in zip(self.subsets, self.terms, strict=True)]
+        self._terms(codes)
         same = np.all(codes[self.released] == self.patterns, axis=1)
         self.released, self.y_rows, self.patterns = (self.released[same], self.y_rows[same],
                                                      self.patterns[same])
 
+    def _terms(self, codes: np.ndarray) -> None:
+        """Each marginal restricted to the cells some candidate row falls in; the cells no
+        row reaches add a constant (their squared noisy count) to the loss."""
+        self.terms = []
+        self.const = 0.0
+        for s, (y, valid, inv) in zip(self.subsets, self.full, strict=True):
+            cells, idx = np.unique(_cell_index(codes, self.radix, s), return_inverse=True)
+            rest = valid.copy()
+            rest[cells] = False
+            self.const += inv * float(y[rest] @ y[rest])
+            self.terms.append((idx, y[cells], valid[cells], inv))
+
     def __call__(self, w: np.ndarray) -> tuple[float, np.ndarray]:
-        loss, grad = 0.0, np.zeros_like(w)
+        loss, grad = self.const, np.zeros_like(w)
         for idx, y, valid, inv in self.terms:
             r = np.where(valid, np.bincount(idx, w, minlength=len(y)) - y, 0.0)
             loss += inv * float(r @ r)
@@ -238,16 +250,18 @@ class _Loss:
 def fit(loss: _Loss, w: np.ndarray, total: float, iterations: int) -> np.ndarray:
     """Entropic mirror descent of ``loss`` over weights ``>= 0`` summing to ``total``, with a
     backtracking (Armijo) step; zero weights stay zero."""
-    w = w * (total / max(w.sum(), 1e-12))
+    live = w > 0
+    if not live.any():
+        return w
+    w = w * (total / w.sum())
     cur, g = loss(w)
-    eta = 1.0 / max(float(np.abs(g).max()), 1e-12)
+    eta = 1.0 / max(float(np.abs(g[live]).max()), 1e-12)
     for _ in range(iterations):
         for _ in range(30):
-            live = w > 0
-            logw = np.full(len(w), -np.inf)
-            logw[live] = np.log(w[live]) - eta * g[live]
-            new = np.exp(logw - logw[live].max())
-            new *= total / max(new.sum(), 1e-300)
+            logw = np.log(w[live]) - eta * g[live]
+            new = w.copy()
+            new[live] = np.exp(logw - logw.max())
+            new[live] *= total / max(new[live].sum(), 1e-300)
             val, g_new = loss(new)
             if val <= cur - 0.5 * float(g @ (w - new)):
                 break
@@ -293,7 +307,7 @@ def _blame(model: Model, k: float, length: int) -> np.ndarray:
 
 def _blank(model: Model, k: float, length: int) -> int:
     """Blank (set missing) the most-blamed value of every row carrying a combination under
-    ``k``; returns how many rows changed."""
+    ``k``; returns the rows changed."""
     blame = _blame(model, k, length)
     bad = np.flatnonzero(blame.max(1) > 0)
     if len(bad):
@@ -303,9 +317,9 @@ def _blank(model: Model, k: float, length: int) -> int:
         for j in range(model.like.n_columns):
             c = np.bincount(model.codes[:, j], model.weights, minlength=int(model.like.radix[j]))
             freq[:, j] = np.log1p(c[model.codes[:, j]])
-        score = blame[bad] * freq[bad]
+        score = np.where(blame[bad] > 0, freq[bad] + BLAME_WEIGHT * blame[bad], -1.0)
         model.codes[bad, np.argmax(score, axis=1)] = 0
-    return len(bad)
+    return bad
 
 
 def apply_floor(model: Model, k: float, length: int, total: float, *, rounds: int = 4,
@@ -319,8 +333,8 @@ def apply_floor(model: Model, k: float, length: int, total: float, *, rounds: in
         raise ValueError("apply_floor needs a model from fit_model")
     loss = loss.copy()
     out = Model(model.like, model.codes.copy(), model.weights.copy(), loss)
-    for r in range(rounds + model.like.n_columns):
-        if not _blank(out, k, length):
+    for r in range(rounds + 3 * model.like.n_columns):
+        if not len(_blank(out, k, length)):
             break
         if r < rounds:
             loss.recode(out.codes)
