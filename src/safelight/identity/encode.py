@@ -516,16 +516,22 @@ BLOCKING_RULES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "given_family_year": ("given_family_year", ("group", "family", "year"), ()),
     "given_family_year_next": ("given_family_year", ("group", "family", "year_next"), ()),
     "given_family_open": ("given_family", ("group", "family"), ("year",)),
+    # ... or a place in common (a wrong year: the clear rule lets a shared place pass)
+    "given_family_locality": ("given_family_locality", ("group", "family", "locality"), ()),
+    "given_family_street": ("given_family_street", ("group", "family", "street_number"), ()),
     # full real birth date, narrowed by an initial (either name, crosswise)
     "birth_date": ("birth_date", ("year", "month", "day"), ()),
     "birth_date_gi": ("birth_date_initial", ("year", "month", "day", "gi"), ()),
     "birth_date_fi": ("birth_date_initial", ("year", "month", "day", "fi"), ()),
     "birth_date_open": ("birth_date", ("year", "month", "day"), ("name_lo",)),
+    "birth_date_postcode": ("birth_date_postcode", ("year", "month", "day", "postcode"), ()),
+    "birth_date_street": ("birth_date_street", ("year", "month", "day", "street_number"), ()),
     # both names in a fixed order (swaps meet), narrowed by the year (± 1)
     "sorted_names": ("sorted_names", ("name_lo", "name_hi"), ()),
     "sorted_names_year": ("sorted_names_year", ("name_lo", "name_hi", "year"), ()),
     "sorted_names_year_next": ("sorted_names_year", ("name_lo", "name_hi", "year_next"), ()),
     "sorted_names_open": ("sorted_names", ("name_lo", "name_hi"), ("year",)),
+    "sorted_names_locality": ("sorted_names_locality", ("name_lo", "name_hi", "locality"), ()),
     # name group + birth year, narrowed by the {day, month} pair
     "given_year": ("given_year", ("group", "year"), ()),
     "given_year_date": ("given_year_date", ("group", "year", "md_lo", "md_hi"), ()),
