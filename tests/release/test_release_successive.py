@@ -29,11 +29,12 @@ def grow(t: CategoricalTable, rows: list[list[str]]) -> CategoricalTable:
     return from_columns(cols)
 
 
-def combos_and_truth(old: CategoricalTable, new: CategoricalTable) -> dict:
+def combos_and_truth(old: CategoricalTable, new: CategoricalTable,
+                     length: int = LENGTH) -> dict:
     """Every combination of ``new`` (by names and values) -> (count before, count after)."""
     out = {}
-    before = CombinationCounts.of(old, LENGTH)
-    after = CombinationCounts.of(new, LENGTH)
+    before = CombinationCounts.of(old, length)
+    after = CombinationCounts.of(new, length)
     idx_old = [{v: i + 1 for i, v in enumerate(vals)} for vals in old.values]
     for s, (keys, counts) in after.tables.items():
         for codes, n in zip(decode_keys(keys, new.radix, s), counts.tolist(), strict=True):
@@ -58,9 +59,9 @@ def exposed_by_pair(new: PublishedIntervals, old: PublishedIntervals, truth: dic
 
 
 def exposed_by_chained_pair(new_table, new: PublishedIntervals, old: PublishedIntervals,
-                            truth: dict) -> list:
+                            truth: dict, k: int = K) -> list:
     """The same attack chained through the margins of the added rows (bounds propagation)."""
-    sy = build_system(new_table, LENGTH)
+    sy = build_system(new_table, new.length)
     n = sy.n_cells
     lo2, hi2 = np.zeros(n, np.int64), np.zeros(n, np.int64)
     lo1, hi1 = np.zeros(n, np.int64), np.zeros(n, np.int64)
@@ -82,8 +83,9 @@ def exposed_by_chained_pair(new_table, new: PublishedIntervals, old: PublishedIn
         lo2[c], hi2[c] = new.cells.get(combo, (0, new.k - 1))
         lo1[c], hi1[c] = old.cells.get(combo, (0, old.k - 1))
     b = propagate(Equations(sy), np.maximum(lo2 - hi1, 0), np.maximum(hi2 - lo1, 0))
-    return [names[c] for c in range(1, n) if names[c] is not None and b.lo[c] >= 1
-            and 0 < truth[names[c]][1] - truth[names[c]][0] < K]
+    return [names[c] for c in range(1, n) if names[c] is not None
+            and (b.lo[c] >= 1 or b.lo[c] > b.hi[c])
+            and 0 < truth[names[c]][1] - truth[names[c]][0] < k]
 
 
 def _top_of_grid_row(t: CategoricalTable, rel) -> list[str]:
@@ -180,3 +182,94 @@ def test_published_intervals_json_round_trip() -> None:
     back = PublishedIntervals.from_json(p2.to_json())
     assert back.cells == p2.cells and back.held == p2.held and back.k == K
     assert back.columns == ("x", "y") and back.length == LENGTH
+
+
+def _loose_tables() -> tuple[CategoricalTable, CategoricalTable]:
+    """(b, q) held by 2 people (hidden, but its published upper bound is k - 1), then by 2 + k:
+    exactly k newcomers hold it."""
+    base = [["a", "p"]] * 30 + [["b", "p"]] * 20 + [["b", "q"]] * 2 + [["a", "q"]] * 12
+    t1 = from_columns({"x": [r[0] for r in base], "y": [r[1] for r in base]})
+    return t1, grow(t1, [["b", "q"]] * K)
+
+
+def test_ledger_keeps_true_counts_and_decides_newcomers_exactly() -> None:
+    t1, t2 = _loose_tables()
+    combo = (("x", "b"), ("y", "q"))
+    p1 = published_intervals(release_aggregates(t1, K, LENGTH))
+    assert p1.true_counts is not None and p1.true_counts[combo] == 2
+    assert p1.true_counts[()] == t1.n_rows and combo not in p1.cells
+    back = PublishedIntervals.from_json(p1.to_json())
+    assert back.true_counts == p1.true_counts
+    assert p1.public().true_counts is None and p1.public().cells == p1.cells
+    # exact: k newcomers hold it, so it is published at once, and the difference (>= 1
+    # newcomer) describes k people
+    r2 = release_aggregates(t2, K, LENGTH, earlier=[p1])
+    assert combo in published_intervals(r2).cells and r2.audit.deferred == 0
+    # an older ledger entry without true counts: the earlier count may have been k - 1,
+    # so fewer than k newcomers may hold it, and it is deferred
+    r2_old = release_aggregates(t2, K, LENGTH, earlier=[p1.public()])
+    assert combo not in published_intervals(r2_old).cells and r2_old.audit.deferred >= 1
+
+
+def test_exact_newcomer_counts_still_block_the_attack() -> None:
+    """With the ledger's true counts, combinations that 1..k-1 newcomers hold are still
+    protected: neither the pairwise nor the chained subtraction shows them."""
+    t1, t2, _ = _crossing_tables()  # (b, q): k - 1 people, then k: one newcomer
+    p1 = published_intervals(release_aggregates(t1, K, LENGTH))
+    r2 = release_aggregates(t2, K, LENGTH, earlier=[p1])
+    p2 = published_intervals(r2)
+    truth = combos_and_truth(t1, t2)
+    assert (("x", "b"), ("y", "q")) in p2.held  # deferred: one newcomer
+    assert exposed_by_pair(p2, p1, truth) == []
+    assert exposed_by_chained_pair(t2, p2, p1, truth) == []
+    # a few rows at the top of a grid interval (the first test's attack), audited exactly
+    t1 = random_table(4, n=500)
+    r1 = release_aggregates(t1, K, LENGTH)
+    row = _top_of_grid_row(t1, r1)
+    t2 = grow(t1, [row, row, row])
+    truth = combos_and_truth(t1, t2)
+    p1 = published_intervals(r1)
+    naive = published_intervals(release_aggregates(t2, K, LENGTH))
+    assert exposed_by_pair(naive, p1, truth)
+    r2 = release_aggregates(t2, K, LENGTH, earlier=[p1])
+    assert r2.audit.widened > 0
+    p2 = published_intervals(r2)
+    assert exposed_by_pair(p2, p1, truth) == []
+    assert exposed_by_chained_pair(t2, p2, p1, truth) == []
+
+
+def _ctdc10_prefixes(shared_data) -> tuple[list[CategoricalTable], list[PublishedIntervals]]:
+    """ctdc10's first n - 100, n - 90 and n rows; the first two released (k = 11, length 3)
+    with the ledger's records."""
+    from safelight.release.table import read_table
+
+    full = read_table(shared_data / "ctdc" / "bench_ctdc10.csv")
+    n = full.n_rows
+    tables = [full.with_codes(full.codes[:m]) for m in (n - 100, n - 90, n)]
+    pubs = [published_intervals(release_aggregates(tables[0], 11, 3))]
+    pubs.append(published_intervals(release_aggregates(tables[1], 11, 3, earlier=pubs)))
+    return tables, pubs
+
+
+@pytest.mark.realdata
+def test_an_honest_third_release_90_rows_on_passes(shared_data) -> None:
+    """ctdc10 prefixes: release, +10 rows, +90 rows (k = 11, length 3). With the ledger's true
+    counts the third release passes, and no combination that 1..10 newcomers hold is shown by
+    (chained) subtraction of either earlier release."""
+    tables, pubs = _ctdc10_prefixes(shared_data)
+    r3 = release_aggregates(tables[2], 11, 3, earlier=pubs)
+    assert r3.audit.earlier_releases == 2 and r3.audit.withheld == 0
+    p3 = published_intervals(r3)
+    for before, earlier in zip(tables[:2], pubs, strict=True):
+        truth = combos_and_truth(before, tables[2], 3)
+        assert exposed_by_chained_pair(tables[2], p3, earlier, truth, k=11) == []
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_the_same_release_is_refused_from_intervals_alone(shared_data) -> None:
+    """The same third release audited against the earlier intervals alone (an older ledger
+    without true counts) is refused (about 80 CPU-s of futile widening first)."""
+    tables, pubs = _ctdc10_prefixes(shared_data)
+    with pytest.raises(DifferencingError):
+        release_aggregates(tables[2], 11, 3, earlier=[p.public() for p in pubs])

@@ -12,18 +12,21 @@ audit, an upper bound on their count on the publishing grid — hub-internal: a 
 shown to anyone but the operator should drop ``published_intervals.held``); :meth:`Ledger.published`
 hands them to the next release of the same dataset
 (``release_aggregates(..., earlier=ledger.published(dataset))``), which is then audited against
-differencing with each of them (:mod:`safelight.release.successive`).
+differencing with each of them (:mod:`safelight.release.successive`). The record also keeps
+the release's **true** combination counts (``published_intervals.true``), so that the next audit
+knows exactly how many added records hold each combination; they are as sensitive as the data,
+stay in the hub and are dropped, with the rest of ``published_intervals``, from every listing.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from safelight.release.errors import ReleaseError
 from safelight.store import Hub
+from safelight.store.hub import now_utc
 
 if TYPE_CHECKING:
     from safelight.release.aggregates import AggregateRelease
@@ -50,10 +53,6 @@ class Spent:
     budget_delta: float | None
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-
-
 class Ledger:
     """The ledger of one hub (its ``releases`` and ``privacy_budgets`` tables)."""
 
@@ -74,7 +73,7 @@ class Ledger:
         with self.hub.transaction():
             self.hub.con.execute(
                 "INSERT OR REPLACE INTO privacy_budgets VALUES (?, ?, ?, ?, ?)",
-                [dataset, epsilon, delta, _now(), actor])
+                [dataset, epsilon, delta, now_utc(), actor])
             self.hub.audit(actor, "release.budget", dataset, {"epsilon": epsilon, "delta": delta})
 
     def spent(self, dataset: str) -> Spent:
@@ -122,7 +121,7 @@ class Ledger:
                 "delta": delta, "output_sha256": output_sha256})
             self.hub.con.execute(
                 "INSERT INTO releases VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [rid, dataset, method, _now(), actor, k, length, epsilon, delta, rows_in,
+                [rid, dataset, method, now_utc(), actor, k, length, epsilon, delta, rows_in,
                  output_sha256, output_path, json.dumps(params, sort_keys=True, default=str),
                  entry.seq])
         return rid

@@ -28,9 +28,22 @@ Against every earlier release of the same dataset recorded in the ledger
   stay exposed when no widening reaches them (or after 24 rounds), the release is refused
   with :class:`DifferencingError` (wait for more records, or use a coarser grid).
 
-"Fewer than k newcomers may hold C" is decided without the earlier table: the earlier count is
-at most the earlier interval's high end (or the held count of a deferred combination), so
-``n2 - that`` is a floor for the true difference.
+"Fewer than k newcomers hold C" is decided **exactly** when the ledger kept the earlier
+release's true counts (:attr:`PublishedIntervals.true_counts`, recorded by
+:func:`published_intervals` since this version — hub-internal, as sensitive as the data, never
+shown): the newcomers holding ``C`` are ``n2 - n1`` with both counts true. Only combinations
+whose newcomer count is ``1..k-1`` are protected; a combination that ``>= k`` newcomers hold may
+be shown to have gained people (that statement describes ``>= k`` people, like any published
+count). For an earlier release recorded without true counts (an older ledger entry) the
+decision falls back to the bound: the earlier count is at most the earlier interval's high end
+(or the held count of a deferred combination), so ``n2 - that`` is a floor for the newcomers —
+safe but conservative (on ``bench_ctdc10.csv`` prefixes it refused a release 100 rows on).
+
+The guarantee, exactly: for every earlier release ``E`` of the dataset in the ledger, and
+every combination ``C`` of the new release's scope whose true newcomer count ``n2(C) - n1(C)``
+is in ``1..k-1``, the attacker's bounds on ``n2(C) - n1(C)`` — from the two files, the public
+rule, the margins of the added rows chained to a fixpoint — keep 0 possible, and are not
+contradictory.
 
 What it does not guarantee: the attacker model is the one of :mod:`safelight.release.intervals`
 (bounds propagation, not linear or integer programming), applied to each earlier release in
@@ -51,7 +64,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from safelight.release.combos import Subset, decode_keys
+from safelight.release.combos import CombinationCounts, Subset, decode_keys
 from safelight.release.errors import ReleaseError
 from safelight.release.intervals import Equations, grid_interval, propagate, widen_target
 from safelight.release.suppression import CellSystem
@@ -82,22 +95,36 @@ class PublishedIntervals:
     cells: dict[Combination, tuple[int, int]]
     held: dict[Combination, int] = field(default_factory=dict)
     release_id: int | None = None
+    true_counts: dict[Combination, int] | None = None
+    """Hub-internal: the true count of every combination of the release's scope with at least
+    one person (absent = 0; ``()`` = the row count) at the time of the release; ``None`` for
+    ledger entries recorded before these were kept."""
 
     def to_json(self) -> str:
-        return json.dumps({"k": self.k, "length": self.length, "columns": list(self.columns),
-                           "cells": [[[list(p) for p in c], lo, hi]
-                                     for c, (lo, hi) in self.cells.items()],
-                           "held": [[[list(p) for p in c], n] for c, n in self.held.items()]},
-                          separators=(",", ":"))
+        d: dict[str, Any] = {
+            "k": self.k, "length": self.length, "columns": list(self.columns),
+            "cells": [[[list(p) for p in c], lo, hi] for c, (lo, hi) in self.cells.items()],
+            "held": [[[list(p) for p in c], n] for c, n in self.held.items()]}
+        if self.true_counts is not None:
+            d["true"] = [[[list(p) for p in c], n] for c, n in self.true_counts.items()]
+        return json.dumps(d, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str | dict[str, Any], release_id: int | None = None,
                   ) -> PublishedIntervals:
         d = json.loads(text) if isinstance(text, str) else text
+        true = d.get("true")
         return cls(int(d["k"]), int(d["length"]), tuple(d["columns"]),
                    {tuple(tuple(p) for p in c): (int(lo), int(hi)) for c, lo, hi in d["cells"]},
                    {tuple(tuple(p) for p in c): int(n) for c, n in d.get("held", [])},
-                   release_id)
+                   release_id,
+                   None if true is None else {tuple(tuple(p) for p in c): int(n)
+                                              for c, n in true})
+
+    def public(self) -> PublishedIntervals:
+        """What the release file states: the intervals only (no held bounds, no true counts)."""
+        return PublishedIntervals(self.k, self.length, self.columns, dict(self.cells),
+                                  release_id=self.release_id)
 
 
 def _combination(table: CategoricalTable, subset: Subset, codes: np.ndarray) -> Combination:
@@ -124,7 +151,12 @@ def published_intervals(release: AggregateRelease) -> PublishedIntervals:
         _, top = grid_interval(counts, release.k, release.rounding_base)
         for codes, n in zip(decode_keys(keys, t.radix, s), top.tolist(), strict=True):
             held[_combination(t, s, codes)] = int(n)
-    return PublishedIntervals(release.k, release.length, tuple(t.columns), cells, held)
+    true: dict[Combination, int] = {(): int(t.n_rows)}
+    for s, (keys, counts) in CombinationCounts.of(t, release.length).tables.items():
+        for codes, n in zip(decode_keys(keys, t.radix, s), counts.tolist(), strict=True):
+            true[_combination(t, s, codes)] = int(n)
+    return PublishedIntervals(release.k, release.length, tuple(t.columns), cells, held,
+                              true_counts=true)
 
 
 class DifferenceAudit:
@@ -147,12 +179,15 @@ class DifferenceAudit:
             for i, row in enumerate(codes):
                 if not system.cell_missing[a + i]:
                     combos[a + i] = _combination(table, s, row)
+        self.count = system.cell_count
         self.old: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        self.exact = 0  # earlier releases whose true counts the ledger kept
         for e in earlier:
             lo = np.zeros(n, np.int64)
             hi = np.full(n, cap, np.int64)
             hidden = np.zeros(n, bool)  # in e's scope and absent from it
             upper = np.full(n, cap, np.int64)  # the earlier true count is at most this
+            before = np.full(n, -1, np.int64)  # the earlier true count (-1: not known)
             cols = set(e.columns)
             for c, combo in enumerate(combos):
                 if combo is None or len(combo) > e.length or any(
@@ -164,8 +199,13 @@ class DifferenceAudit:
                     hi[c] = e.k - 1
                     hidden[c] = combo != ()
                 upper[c] = e.held.get(combo, hi[c])
-            self.old.append((lo, hi, hidden, upper))
-        self.count = system.cell_count
+                if e.true_counts is not None:
+                    before[c] = e.true_counts.get(combo, 0)
+            self.exact += e.true_counts is not None
+            # at least k newcomers hold the combination: exactly where the true earlier count
+            # is known, else from its upper bound (conservative)
+            certain = np.where(before >= 0, self.count - before, self.count - upper) >= k
+            self.old.append((lo, hi, hidden, certain))
         self.rounds = 0
         self.seen: dict[int, int] = {}
         self.patience = 12
@@ -173,17 +213,13 @@ class DifferenceAudit:
         self.ids = [e.release_id for e in earlier]
         self.released = ~system.cell_missing & (self.count >= k)
 
-    def _certain(self, upper: np.ndarray) -> np.ndarray:
-        """Cells where at least k added records certainly hold the combination."""
-        return self.count - upper >= self.k
-
     def crossed(self) -> np.ndarray:
         """Combinations with ``>= k`` people now that an earlier release hid and that fewer
         than k newcomers may hold: to be deferred (or, with ``refuse``, the release refused)."""
         out = np.zeros(self.system.n_cells, bool)
         now = ~self.system.cell_missing & (self.count >= self.k)
-        for _, _, hidden, upper in self.old:
-            out |= now & hidden & ~self._certain(upper)
+        for _, _, hidden, certain in self.old:
+            out |= now & hidden & ~certain
         out[0] = False
         if out.any() and self.on_difference == "refuse":
             raise DifferencingError(
@@ -207,7 +243,7 @@ class DifferenceAudit:
         todo: set[tuple[int, str]] = set()
         weight = self.count.astype(float)
         exposed_total = 0
-        for i, (o_lo, o_hi, hidden, upper) in enumerate(self.old):
+        for i, (o_lo, o_hi, hidden, certain) in enumerate(self.old):
             d_lo = np.maximum(lo - o_hi, 0)
             d_hi = np.maximum(hi - o_lo, 0)
             # the attacker knows the table grew: a cell published before and absent now was
@@ -219,7 +255,7 @@ class DifferenceAudit:
             d_hi = np.minimum(d_hi, d_hi[0])
             b = propagate(self.eqs, d_lo, d_hi)
             bad = ~self.system.cell_missing & ((b.lo >= 1) | (b.lo > b.hi)) \
-                & ~self._certain(upper) & (self.count > 0)
+                & ~certain & (self.count > 0)
             bad[0] = False
             idx = np.flatnonzero(bad)
             exposed_total += len(idx)
