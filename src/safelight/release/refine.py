@@ -91,15 +91,20 @@ class _Targets:
             out[found, j] = self.offsets[j] + pos[found]
         return out
 
-    def objective(self, s: np.ndarray) -> float:
-        return float(np.sum(self.weight * np.abs(s - self.target)))
+    def objective(self, s: np.ndarray, lost_weight: float = 1.0) -> float:
+        """``sum w |s - t|``, plus ``(lost_weight - 1) w`` per target combination at 0."""
+        lost = (s == 0) & (self.target > 0)
+        return float(np.sum(self.weight * np.abs(s - self.target))
+                     + (lost_weight - 1.0) * np.sum(self.weight[lost]))
 
 
 def _bound(M: np.ndarray, cap: np.ndarray, weight: np.ndarray, dummy: int,
-           limit: np.ndarray | None = None) -> np.ndarray:
+           limit: np.ndarray | None = None,
+           first_bonus: np.ndarray | None = None) -> np.ndarray:
     """Conservative change of the objective per selected move (rows of ``M`` in order): the
     ``r``-th move touching combination ``i`` gains ``-w_i`` only if ``r < cap_i``; with
-    ``limit``, a move whose rank reaches ``limit_i`` is barred (``+inf``)."""
+    ``limit``, a move whose rank reaches ``limit_i`` is barred (``+inf``); with
+    ``first_bonus``, the first move touching ``i`` gains ``first_bonus_i`` more."""
     B, m = M.shape
     flat = M.ravel()
     move = np.repeat(np.arange(B), m)
@@ -115,17 +120,21 @@ def _bound(M: np.ndarray, cap: np.ndarray, weight: np.ndarray, dummy: int,
     gain = np.where(rank < cap[fs], -weight[fs], weight[fs])
     if limit is not None:
         gain[rank >= limit[fs]] = np.inf
+    if first_bonus is not None:
+        gain[rank == 0] -= first_bonus[fs[rank == 0]]
     return np.bincount(move[order], weights=gain, minlength=B)
 
 
 def refine_rows(codes: np.ndarray, pool: np.ndarray, R: CombinationCounts, *,
                 fit_length: int = 3, max_rounds: int = 400, tolerance: float = 2e-4,
                 batch: int = 1500, length_weight: dict[int, float] | None = None,
-                ) -> tuple[np.ndarray, RefineReport]:
+                lost_weight: float = 1.0) -> tuple[np.ndarray, RefineReport]:
     """Swap rows of ``codes`` for rows of ``pool`` (or duplicates of its own rows) so that the
     counts of ``R``'s combinations of lengths ``1..fit_length`` get closer to ``R``'s counts;
     see the module docstring. Returns the new rows (same number, shuffled order is the
-    caller's business) and a report."""
+    caller's business) and a report. ``length_weight`` multiplies the weight of a length;
+    ``lost_weight`` > 1 makes a combination at count 0 cost that many times its weight (the
+    first row that shows it gains that much)."""
     n_columns = codes.shape[1]
     tg = _Targets(R, n_columns, fit_length, length_weight or {})
     if tg.size == 0 or len(codes) == 0:
@@ -137,12 +146,13 @@ def refine_rows(codes: np.ndarray, pool: np.ndarray, R: CombinationCounts, *,
     s = np.bincount(np.repeat(M, x, axis=0).ravel(), minlength=tg.size + 1).astype(float)
     s[tg.dummy] = 0.0
     w, t, dummy = tg.weight, tg.target, tg.dummy
-    report = RefineReport(pool_rows=len(rows), objective_before=tg.objective(s))
+    report = RefineReport(pool_rows=len(rows), objective_before=tg.objective(s, lost_weight))
     current = report.objective_before
     width = batch
     for _ in range(max_rounds):
         report.rounds += 1
-        add_gain = np.where(s >= t, w, -w)[M].sum(axis=1)
+        bonus = np.where((s == 0) & (t > 0), (lost_weight - 1.0) * w, 0.0)
+        add_gain = (np.where(s >= t, w, -w) - bonus)[M].sum(axis=1)
         rem_gain = np.where(s <= t, w, -w)[M].sum(axis=1)
         rem_gain[x == 0] = np.inf
         rem_gain[(s[M] == 1).any(axis=1)] = np.inf
@@ -154,7 +164,7 @@ def refine_rows(codes: np.ndarray, pool: np.ndarray, R: CombinationCounts, *,
         rems = rems[np.isfinite(rem_gain[rems])]
         cap_add = np.maximum(t - s, 0.0)
         cap_rem = np.maximum(s - t, 0.0)
-        ga = _bound(M[adds], cap_add, w, dummy)
+        ga = _bound(M[adds], cap_add, w, dummy, first_bonus=bonus)
         # never remove the last copy of a target combination (it would be lost)
         gr = _bound(M[rems], cap_rem, w, dummy, limit=np.where(s > 0, s - 1, np.inf))
         ia, ir = np.argsort(ga, kind="stable"), np.argsort(gr, kind="stable")
@@ -169,7 +179,7 @@ def refine_rows(codes: np.ndarray, pool: np.ndarray, R: CombinationCounts, *,
         x[r] -= 1
         x[a] += 1
         report.swaps += take
-        new = tg.objective(s)
+        new = tg.objective(s, lost_weight)
         gained, current = current - new, new
         # a batch that used most of its width may be cut too short: widen; else narrow
         width = min(batch, max(50, 4 * take)) if take < width // 2 else batch

@@ -76,6 +76,8 @@ from safelight.release.table import CategoricalTable
 log = logging.getLogger("safelight.release.synthetic")
 
 _NEG = -1e9
+LOST_WEIGHT = 3.0
+"""In the refinement a lost common combination costs this many times its error weight."""
 
 
 @dataclass
@@ -358,7 +360,9 @@ class KSynthesizer:
         """Row swaps toward the reportable 1..3-way counts (see the module docstring); the
         pool is every distinct row with each one value blanked, so every pool row satisfies
         the reportable-set constraint whenever ``codes`` does."""
-        rows = _unique_rows(codes)[0]
+        # rows for the combinations the sample lost (filled like seeds), as candidates
+        lost = self._seed_rows(codes, rng)
+        rows = _unique_rows(np.concatenate([codes, lost]))[0]
         blanked = []
         for j in range(rows.shape[1]):
             b = rows.copy()
@@ -366,7 +370,7 @@ class KSynthesizer:
             blanked.append(b)
         pool = _unique_rows(np.concatenate(blanked))[0]
         out, rr = refine_rows(codes, pool, self.R, fit_length=min(3, self.R.max_length),
-                              length_weight={3: 2.0})
+                              length_weight={3: 2.0}, lost_weight=LOST_WEIGHT)
         report.refine_swaps = rr.swaps
         report.refine_fit = (rr.objective_before, rr.objective_after)
         return out[rng.permutation(len(out))]
