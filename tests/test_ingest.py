@@ -247,7 +247,8 @@ def test_consent_withdrawal_is_sticky_and_erases_identity(tmp_path, hub, profile
     rows = [HEADER] + [good_row(i) for i in range(1, 6)]
     ingest_file(hub, write(tmp_path / "jan.csv", rows), contributor="ua", profile=profile)
     counts = hub.withdraw_consent("ua", ["2", "99"], actor="test", reason="asked by the person")
-    assert counts == {"requested": 2, "known": 1, "cases_withdrawn": 1, "identities_erased": 1, "person_links_removed": 0}
+    assert counts == {"requested": 2, "known": 1, "cases_withdrawn": 1, "identities_erased": 1, "person_links_removed": 0,
+                      "release_true_counts_dropped": 0}
     row = hub.con.execute("SELECT consent, consent_linkage, consent_statistics FROM cases WHERE record_id='2'").fetchone()
     assert row == ("withdrawn", False, False)
     assert hub.con.execute("SELECT count(*) FROM identities WHERE record_id='2'").fetchone()[0] == 0

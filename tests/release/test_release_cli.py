@@ -24,7 +24,9 @@ def test_aggregates_command(tmp_path) -> None:
                                      "--out", str(out)])
     assert r.exit_code == 0, r.output
     assert {p.name for p in out.iterdir()} >= {"aggregates.csv", "settings.json",
-                                               "evaluation.json", "evaluation.html"}
+                                               "evaluation.json", "evaluation.html",
+                                               "PUBLISH.txt"}
+    assert "Publish only the release file" in (out / "PUBLISH.txt").read_text("utf-8")
     settings = json.loads((out / "settings.json").read_text())
     assert settings["method"] == "aggregates" and settings["k"] == 5
     assert settings["software"].startswith("safelight ")

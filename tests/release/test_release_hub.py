@@ -146,3 +146,24 @@ def test_a_release_after_records_left_is_refused_unless_the_operator_accepts(hub
                                      str(tmp_path / "cli"), "--columns", ",".join(COLS),
                                      "--after-withdrawal"])
     assert r.exit_code == 0, r.output
+
+
+def test_a_withdrawal_drops_the_ledgers_true_counts(hub, tmp_path) -> None:
+    """The ledger keeps a k-aggregates release's true counts for the next audit; they describe
+    a person who later withdraws, so the withdrawal drops them (the audit falls back to the
+    published bounds) and nothing else in the ledger changes."""
+    _fill(hub)
+    release_hub(hub, "aggregates", tmp_path / "first", columns=COLS, k=11, length=2)
+
+    def stored():
+        params = json.loads(hub.con.execute(
+            "SELECT params FROM releases ORDER BY release_id").fetchall()[0][0])
+        return params["published_intervals"]
+
+    assert stored().get("true")
+    before = {k: v for k, v in stored().items() if k != "true"}
+    counts = hub.withdraw_consent("agency", ["r8"], actor="test")
+    assert counts["release_true_counts_dropped"] == 1
+    assert "true" not in stored() and stored() == before
+    earlier = Ledger(hub).published(DATASET)
+    assert len(earlier) == 1 and earlier[0].true_counts is None

@@ -12,6 +12,16 @@ from safelight import __version__
 
 SETTINGS_FORMAT = 1
 
+#: Written into every release folder: only the release file is for publication.
+PUBLISH_NOTE = """\
+Publish only the release file of this folder: aggregates.csv, synthetic.csv or microdata.csv.
+
+settings.json and evaluation.json / evaluation.html are for the operator. They hold exact
+figures of the sensitive data (its row count, values outside the domain, errors measured
+against the true counts, combinations that describe fewer than k people) that the release's
+guarantee (k, or epsilon and delta) does not cover. Keep them with the hub's records.
+"""
+
 
 @dataclass(frozen=True)
 class ReleaseSettings:
@@ -38,7 +48,10 @@ class ReleaseSettings:
         return asdict(self)
 
     def save(self, path: Path) -> Path:
+        """Write the settings to ``path`` and, beside it, :data:`PUBLISH_NOTE` (which file of
+        the folder may be published and which stay with the operator)."""
         path.write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n", "utf-8")
+        (path.parent / "PUBLISH.txt").write_text(PUBLISH_NOTE, "utf-8")
         return path
 
 
@@ -54,4 +67,4 @@ def file_source(path: str | Path) -> dict[str, Any]:
     return {"path": str(p), "sha256": h.hexdigest(), "bytes": p.stat().st_size}
 
 
-__all__ = ["SETTINGS_FORMAT", "ReleaseSettings", "file_source"]
+__all__ = ["PUBLISH_NOTE", "SETTINGS_FORMAT", "ReleaseSettings", "file_source"]

@@ -220,8 +220,18 @@ class Hub:
                OR (right_contributor = ? AND right_record_id IN
                        (SELECT record_id FROM consent_withdrawals WHERE contributor = ?))""",
                          [contributor, contributor, contributor, contributor])
+        # the ledger's true combination counts of earlier k-aggregate releases (hub-internal,
+        # kept for the successive-release audit) describe the withdrawn people too: dropped, so
+        # the next audit falls back to the published bounds
+        forgotten = 0
+        if updated or erased:
+            forgotten = self.con.execute("""
+                UPDATE releases
+                SET params = json_merge_patch(params, '{"published_intervals": {"true": null}}')
+                WHERE json_exists(params, '$.published_intervals.true')""").fetchone()[0]
         return {"cases_withdrawn": int(updated), "identities_erased": int(erased),
-                "person_links_removed": int(unlinked)}
+                "person_links_removed": int(unlinked),
+                "release_true_counts_dropped": int(forgotten)}
 
     def status(self) -> dict[str, Any]:
         q = self.con.execute
