@@ -61,7 +61,8 @@ from safelight.link.model import (
 )
 from safelight.link.onetoone import match_probability, one_to_one
 
-__all__ = ["PPRLResult", "PPRLSettings", "encoded_candidate_pairs", "link_encoded"]
+__all__ = ["KEY_RULES", "TRAINING_KEYS", "PPRLResult", "PPRLSettings", "encoded_candidate_pairs",
+           "encoded_training_pairs", "link_encoded"]
 
 log = logging.getLogger("safelight.link.pprl")
 
@@ -156,7 +157,8 @@ def _lsh_keys(er: EncodedRecords, bands: int, band_bits: int, seed: int) -> dict
     rng = np.random.default_rng([seed, 0x15A])
     out: dict[str, pa.Array] = {}
     if not 1 <= band_bits <= 64:
-        raise ValueError(f"band_bits must be 1..64 (one 64-bit key per band), got {band_bits}")
+        raise UsageError(f"PPRL band_bits must be 1..64 (one 64-bit key per band), got "
+                         f"{band_bits}")
     pad = np.zeros((len(er), 8 - (band_bits + 7) // 8), np.uint8)  # to 8 bytes per key
     for j in range(bands):
         pos = np.sort(rng.choice(total, size=band_bits, replace=False))
@@ -168,7 +170,7 @@ def _lsh_keys(er: EncodedRecords, bands: int, band_bits: int, seed: int) -> dict
     return out
 
 
-def _key_table(er: EncodedRecords, s: PPRLSettings) -> pa.Table:
+def _key_table(er: EncodedRecords) -> pa.Table:
     cols: dict[str, pa.Array] = {
         "rid": pa.array(np.arange(len(er), dtype=np.int64)),
         "contributor": pa.array(er.contributor.tolist(), pa.string()),
@@ -199,7 +201,7 @@ def encoded_candidate_pairs(er: EncodedRecords, settings: PPRLSettings | None = 
     the records that no keyed join paired (``lsh_orphans_only``, the default), whose clear
     values are too damaged for any rule."""
     s = settings or PPRLSettings()
-    table = _key_table(er, s)
+    table = _key_table(er)
     cross = " AND l.contributor <> r.contributor" if s.cross_only else ""
     joins = [(f"bk_{x}", f"bk_{y}") for x, y in KEY_RULES.values()
              if f"bk_{x}" in table.column_names and f"bk_{y}" in table.column_names]
@@ -249,7 +251,7 @@ def encoded_training_pairs(er: EncodedRecords, settings: PPRLSettings | None = N
     a uniform sample (by a hash of the pair and the seed), and ``training.totals`` holds its
     exact count (the prior scales by it)."""
     s = settings or PPRLSettings()
-    table = _key_table(er, s)
+    table = _key_table(er)
     cross = " AND l.contributor <> r.contributor" if s.cross_only else ""
     rules = {name: col for name, col in TRAINING_KEYS.items()
              if f"bk_{col}" in table.column_names}
