@@ -186,3 +186,26 @@ def test_numpy_blocking_reads_sql_three_valued_logic():
         (0, 1, 1), (0, 2, 0), (0, 3, 3), (1, 3, 1), (2, 3, 3)]
     with pytest.raises(UsageError, match="no equality"):
         candidate_pairs(records, (BlockingRule("bad", "l.birth_year < r.birth_year"),))
+
+
+def test_typo_rules_find_one_typo_in_either_name_on_either_side():
+    rows = [
+        {"contributor": "a", "record_id": "1", "given_name": "Mariana", "family_name": "Popescu"},
+        {"contributor": "b", "record_id": "2", "given_name": "Mraiana", "family_name": "Popescu"},
+        {"contributor": "a", "record_id": "3", "given_name": "Mariana", "family_name": "Popescu"},
+        {"contributor": "a", "record_id": "4", "given_name": "Nicoleta", "family_name": "Popa"},
+        {"contributor": "b", "record_id": "5", "given_name": "Nicoleta", "family_name": "Ppoa"},
+        {"contributor": "b", "record_id": "6", "given_name": "Nicoleta", "family_name": "Radu"},
+    ]
+    records = prepare(_table(rows))
+    names = [r.name for r in DEFAULT_RULES]
+    a, b, rule = candidate_pairs(records, DEFAULT_RULES, cross_only=True)
+    found = {(int(x), int(y)): names[k] for x, y, k in zip(a, b, rule, strict=True)}
+    # the swapped letters are on the right record, then on the left one (record 2 < 3)
+    assert found[(0, 1)].startswith("family_given_typo")
+    assert found[(1, 2)].startswith("family_given_typo")
+    assert found[(3, 4)].startswith("given_family_typo")
+    assert (3, 5) not in found  # a different family name is more than a typo
+    sql = candidate_pairs(records, DEFAULT_RULES, cross_only=True, engine="duckdb")
+    for x, y in zip((a, b, rule), sql, strict=True):
+        np.testing.assert_array_equal(x, y)

@@ -25,7 +25,7 @@ import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import duckdb
 import numpy as np
@@ -124,6 +124,17 @@ DEFAULT_RULES: tuple[BlockingRule, ...] = (
     BlockingRule("address", "l.address_line = r.address_line AND l.street_number = r.street_number"
                  " AND (l.birth_year = r.birth_year OR " + _INITIALS + ")"),
     BlockingRule("postcode_locality", "l.postcode = r.postcode AND l.locality = r.locality"),
+    # one name the same, the other one typo away (a letter substituted, dropped, added or
+    # swapped with its neighbour); the list holds the more common of two similar keys, so
+    # each rule comes twice, for a typo on either side
+    BlockingRule("family_given_typo", "l.family = r.family"
+                 " AND list_contains(r.given_near, l.given)" + _YEAR_NEAR),
+    BlockingRule("family_given_typo_left", "l.family = r.family"
+                 " AND list_contains(l.given_near, r.given)" + _YEAR_NEAR),
+    BlockingRule("given_family_typo", "l.given_group = r.given_group"
+                 " AND list_contains(r.family_near, l.family)" + _YEAR_NEAR),
+    BlockingRule("given_family_typo_left", "l.given_group = r.given_group"
+                 " AND list_contains(l.family_near, r.family)" + _YEAR_NEAR),
 )  # fmt: skip
 
 #: Pairs that EM trains on, drawn by their own joins (as splink does), not the candidates:
@@ -137,13 +148,70 @@ TRAINING_RULES: tuple[BlockingRule, ...] = (
 )
 
 
-def _key_columns(records: Records) -> dict[str, tuple[np.ndarray, bool]]:
+class _Multi(NamedTuple):
+    """A column with several values per record: record ``i`` has
+    ``values[offsets[i]:offsets[i + 1]]`` (none where the record has no value)."""
+
+    offsets: np.ndarray
+    values: np.ndarray
+
+    def explode(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(record, value)`` for every value of the records ``ids``."""
+        cnt = self.offsets[ids + 1] - self.offsets[ids]
+        total = int(cnt.sum())
+        pos = (np.repeat(self.offsets[ids], cnt) + np.arange(total, dtype=np.int64)
+               - np.repeat(np.cumsum(cnt) - cnt, cnt))
+        return np.repeat(ids, cnt), self.values[pos]
+
+
+def _variants(word: str) -> list[str]:
+    """The word and, from four letters on, the word with any one letter deleted."""
+    if len(word) < 4:
+        return [word]
+    return [word, *{word[:i] + word[i + 1:] for i in range(len(word))}]
+
+
+def _near_columns(vocab: np.ndarray, columns: list[np.ndarray]) -> list[_Multi]:
+    """Per record and column of ``columns`` (codes into ``vocab``), the codes of the other keys
+    of those columns one typo away (one letter substituted, dropped or added, or two
+    neighbours swapped: their deletion neighbourhoods, :func:`_variants`, share a key) that
+    are *more frequent* in the columns (ties: the lower code). Each pair of similar keys is
+    listed once, on its rarer key: a typo lists the name it came from, while a common name,
+    with many typos of it about, lists few."""
+    used = np.unique(np.concatenate([c[c >= 0] for c in columns]))
+    var = [_variants(w) for w in vocab[used].tolist()]
+    owner = np.repeat(used, [len(v) for v in var])
+    (flat,), _ = encode_strings([np.array([x for v in var for x in v], dtype=object)])
+    # name pairs that share a variant: a self-join on the variant codes
+    order = np.argsort(flat, kind="stable")
+    pairs = [(owner[i], owner[j]) for i, j in _join_within(order, flat[order])]
+    x = np.concatenate([p[0] for p in pairs] + [np.zeros(0, np.int64)])
+    y = np.concatenate([p[1] for p in pairs] + [np.zeros(0, np.int64)])
+    freq = np.bincount(np.concatenate([c[c >= 0] for c in columns]), minlength=len(vocab))
+    x, y = np.concatenate([x, y]), np.concatenate([y, x])
+    keep = (freq[y] > freq[x]) | ((freq[y] == freq[x]) & (y < x))  # toward the more common
+    edge = np.unique(x[keep] * len(vocab) + y[keep])
+    src, dst = edge // len(vocab), (edge % len(vocab)).astype(np.int32)
+    start = np.searchsorted(src, np.arange(len(vocab) + 1))  # CSR over the vocabulary
+    lens = np.diff(start)
+    out = []
+    for c in columns:
+        cnt = np.where(c >= 0, lens[np.maximum(c, 0)], 0)
+        pos = (np.repeat(start[np.maximum(c, 0)], cnt) + np.arange(int(cnt.sum()))
+               - np.repeat(np.cumsum(cnt) - cnt, cnt))
+        out.append(_Multi(np.concatenate([[0], np.cumsum(cnt)]).astype(np.int64), dst[pos]))
+    return out
+
+
+def _key_columns(records: Records) -> dict[str, Any]:
     """The columns the rules read, as ``name → (values, nullable)``: every string column of
     ``records`` as its integer code (:attr:`Records.codes`; ``-1``, i.e. NULL, where missing),
     the birth date parts (never NULL; ``-1`` or ``0`` where unknown), and the derived keys
     ``name_lo``/``name_hi`` (the two name keys in a fixed order),
     ``family_prefix2``/``family_prefix3``/``given_prefix3`` and ``given_initial``/
-    ``family_initial``. Codes compare equal exactly when the strings do, so the rules read as
+    ``family_initial``, and the list columns (:class:`_Multi`) ``given_near``/``family_near``:
+    the more common given / family name keys one typo away (:func:`_near_columns`, for
+    ``list_contains``). Codes compare equal exactly when the strings do, so the rules read as
     on the strings, but join and filter on integers."""
     codes = records.codes
     col = codes.column
@@ -161,6 +229,7 @@ def _key_columns(records: Records) -> dict[str, tuple[np.ndarray, bool]]:
         prefixes = _prefix_codes(vocab, k)
         out[key] = (np.where(name >= 0, prefixes[np.maximum(name, 0)], -1).astype(np.int32),
                     True)
+    out["given_near"], out["family_near"] = _near_columns(vocab, [given, family])
     return out
 
 
@@ -168,7 +237,12 @@ def _blocking_columns(records: Records) -> pa.Table:
     """:func:`_key_columns` as the Arrow table the SQL rules join (NULL where missing), with
     ``rid``, the row index."""
     out: dict[str, pa.Array] = {"rid": pa.array(np.arange(len(records), dtype=np.int64))}
-    for name, (v, nullable) in _key_columns(records).items():
+    for name, col in _key_columns(records).items():
+        if isinstance(col, _Multi):
+            out[name] = pa.ListArray.from_arrays(pa.array(col.offsets.astype(np.int32)),
+                                                 pa.array(col.values, pa.int32()))
+            continue
+        v, nullable = col
         out[name] = pa.array(v, pa.int32(), mask=v < 0) if nullable else pa.array(v)
     return pa.table(out)
 
@@ -194,7 +268,7 @@ def _join(rule: BlockingRule, cross_only: bool) -> str:
 
 # -- the NumPy engine: the rules' SQL read into a small expression tree -----------------------
 
-_TOKEN = re.compile(r"\s*(?:(\d+)|([lr])\.([a-z_][a-z_0-9]*)|(<>|!=|<=|>=|=|<|>|\(|\)|-|\+)"
+_TOKEN = re.compile(r"\s*(?:(\d+)|([lr])\.([a-z_][a-z_0-9]*)|(<>|!=|<=|>=|=|<|>|\(|\)|-|\+|,)"
                     r"|([A-Za-z_]+))")
 _CMP = {"=": np.equal, "<>": np.not_equal, "!=": np.not_equal, "<": np.less,
         "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal}
@@ -203,7 +277,8 @@ _CMP = {"=": np.equal, "<>": np.not_equal, "!=": np.not_equal, "<": np.less,
 class _Parser:
     """Recursive descent over the SQL subset of the rules. Nodes are tuples: ``("col", side,
     name)``, ``("int", v)``, ``("cmp", op, x, y)``, ``("arith", op, x, y)``, ``("abs", x)``,
-    ``("null", x)``, ``("not", x)``, ``("and", [x...])``, ``("or", [x...])``."""
+    ``("null", x)``, ``("not", x)``, ``("and", [x...])``, ``("or", [x...])`` and
+    ``("contains", x, y)`` (``list_contains`` of a list column and a column)."""
 
     def __init__(self, text: str) -> None:
         self.text, self.tokens, pos = text, [], 0
@@ -291,6 +366,14 @@ class _Parser:
         if tok[0] in ("int", "col"):
             self.i += 1
             return tok
+        if tok == ("kw", "LIST_CONTAINS"):
+            self.i += 1
+            self._take("op", "(")
+            x = self._atom()
+            self._take("op", ",")
+            y = self._atom()
+            self._take("op", ")")
+            return ("contains", x, y)
         if tok == ("kw", "ABS"):
             self.i += 1
             self._take("op", "(")
@@ -324,6 +407,9 @@ def _evaluate(node: tuple, col: Any) -> _Value:
     kind = node[0]
     if kind == "col":
         return col(node[1], node[2])
+    if kind == "contains":
+        raise UsageError("list_contains(<side>.<list column>, <side>.<column>) works only at "
+                         "the top level of a blocking rule (joined with AND)")
     if kind == "int":
         return np.int64(node[1]), None
     if kind in ("cmp", "arith"):
@@ -357,15 +443,16 @@ def _evaluate(node: tuple, col: Any) -> _Value:
 
 
 def _split_rule(rule: BlockingRule) -> tuple[list[tuple[str, str]], list[tuple]]:
-    """The top-level equalities ``l.x = r.y`` of a rule as ``(x, y)`` and its other top-level
-    conjuncts (a pair is proposed when all of them are true)."""
+    """The top-level equalities ``l.x = r.y`` (and ``list_contains(r.x, l.y)``, either way
+    round) of a rule as ``(x, y)`` and its other top-level conjuncts (a pair is proposed when all of them are
+    true)."""
     tree = _Parser(rule.condition).parse()
     conjuncts = tree[1] if tree[0] == "and" else [tree]
     equal, rest = [], []
     for c in conjuncts:
-        if c[0] == "cmp" and c[1] == "=" and c[2][0] == "col" and c[3][0] == "col" \
-                and {c[2][1], c[3][1]} == {"l", "r"}:
-            left, right = (c[2], c[3]) if c[2][1] == "l" else (c[3], c[2])
+        if c[0] in ("cmp", "contains") and c[-2][0] == "col" and c[-1][0] == "col" \
+                and (c[0] == "contains" or c[1] == "=") and {c[-2][1], c[-1][1]} == {"l", "r"}:
+            left, right = (c[-2], c[-1]) if c[-2][1] == "l" else (c[-1], c[-2])
             equal.append((left[2], right[2]))
         else:
             rest.append(c)
@@ -436,25 +523,23 @@ def _join_within(ids: np.ndarray, k: np.ndarray) -> Iterator[tuple[np.ndarray, n
     yield from _expand(ids[order][keep], pos[keep] + 1, cnt[keep], ids[order])
 
 
-def _keys(cols: dict[str, tuple[np.ndarray, bool]], names: list[str], ids: list[np.ndarray]
-          ) -> list[np.ndarray]:
-    """One int64 key per record of each side: side ``s`` reads columns ``names[s]`` for the
-    records ``ids[s]``; two records' keys are equal exactly when all their columns are
-    (column ``t`` of one side against column ``t`` of the other). Computed jointly, so the keys
-    of the sides are comparable."""
-    keys = [np.zeros(len(x), dtype=np.int64) for x in ids]
-    for t in range(len(names[0])):
-        vals = [cols[side[t]][0][x].astype(np.int64) for side, x in zip(names, ids, strict=True)]
+def _keys(sides: list[list[np.ndarray]]) -> list[np.ndarray]:
+    """One int64 key per row of each side: ``sides[s][t]`` holds join column ``t`` of side
+    ``s``; two rows' keys are equal exactly when all their join columns are. Computed jointly,
+    so the keys of the sides are comparable."""
+    keys = [np.zeros(len(v[0]), dtype=np.int64) for v in sides]
+    for t in range(len(sides[0])):
+        vals = [v[t].astype(np.int64) for v in sides]
         lo = min((int(v.min()) for v in vals if len(v)), default=0)
         width = max((int(v.max()) for v in vals if len(v)), default=0) - lo + 1
         keys = [k * width + (v - lo) for k, v in zip(keys, vals, strict=True)]
-        if t + 1 < len(names[0]):  # re-number so the next column cannot overflow
+        if t + 1 < len(sides[0]):  # re-number so the next column cannot overflow
             inv = np.unique(np.concatenate(keys), return_inverse=True)[1]
             keys = np.split(inv.astype(np.int64), np.cumsum([len(k) for k in keys])[:-1])
     return keys
 
 
-def _rule_pairs(rule: BlockingRule, cols: dict[str, tuple[np.ndarray, bool]], n: int,
+def _rule_pairs(rule: BlockingRule, cols: dict[str, Any], n: int,
                 contributor: np.ndarray | None) -> np.ndarray:
     """Pair codes ``a * n + b`` (a < b) of one rule, by the NumPy engine; ``contributor``
     (codes, -1 for none) limits the pairs to records of different contributors.
@@ -462,13 +547,24 @@ def _rule_pairs(rule: BlockingRule, cols: dict[str, tuple[np.ndarray, bool]], n:
     Conjuncts that read one side only (``l.birth_year >= 0``) select that side's records
     before the join; in a join on the same columns of both sides, one that reads only join
     columns holds for the other side too. The remaining conjuncts filter the joined pairs one
-    after the other."""
+    after the other. A ``list_contains`` join repeats each record of the list's side once
+    per value of its list."""
     equal, rest = _split_rule(rule)
     for side, c in {*(("l", x) for x, _ in equal), *(("r", y) for _, y in equal),
                     *(sc for node in rest for sc in _columns_read(node))}:
         if c not in cols:
             raise UsageError(f"blocking rule {rule.name!r} reads unknown column {side}.{c}; "
                              f"known: {', '.join(sorted(cols))}")
+    multi = [t for t, (x, y) in enumerate(equal)
+             if isinstance(cols[x], _Multi) or isinstance(cols[y], _Multi)]
+    if len(multi) > 1 or any(isinstance(cols[x], _Multi) and isinstance(cols[y], _Multi)
+                             for x, y in equal):
+        raise UsageError(f"blocking rule {rule.name!r}: at most one list_contains of a list "
+                         "column and a plain column per rule")
+    for node in rest:
+        if any(isinstance(cols[c], _Multi) for _, c in _columns_read(node)):
+            raise UsageError(f"blocking rule {rule.name!r}: list columns work only in a "
+                             "top-level list_contains")
     xs, ys = [x for x, _ in equal], [y for _, y in equal]
     symmetric = xs == ys
 
@@ -478,10 +574,12 @@ def _rule_pairs(rule: BlockingRule, cols: dict[str, tuple[np.ndarray, bool]], n:
 
     ok = {"l": np.ones(n, dtype=bool), "r": np.ones(n, dtype=bool)}
     for x, y in equal:  # NULL never equals
-        if cols[x][1]:
-            ok["l"] &= cols[x][0] >= 0
-        if cols[y][1]:
-            ok["r"] &= cols[y][0] >= 0
+        for side, c in (("l", x), ("r", y)):
+            col = cols[c]
+            if isinstance(col, _Multi):
+                ok[side] &= np.diff(col.offsets) > 0
+            elif col[1]:
+                ok[side] &= col[0] >= 0
     for node in rest:
         read = _columns_read(node)
         sides = {side for side, _ in read}
@@ -491,27 +589,38 @@ def _rule_pairs(rule: BlockingRule, cols: dict[str, tuple[np.ndarray, bool]], n:
             ok[side] &= holds
             if symmetric and {c for _, c in read} <= set(xs):
                 ok["r" if side == "l" else "l"] &= holds
+
+    def rows(ids: np.ndarray, names: list[str]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """The join rows of records ``ids`` (one per value of a list column) and their join
+        columns."""
+        lists = [t for t, c in enumerate(names) if isinstance(cols[c], _Multi)]
+        if lists:
+            ids, values = cols[names[lists[0]]].explode(ids)
+        return ids, [values if lists and t == lists[0] else cols[c][0][ids]
+                     for t, c in enumerate(names)]
+
+    def keyed(*sides: tuple[np.ndarray, list[str]]) -> list[np.ndarray]:
+        expanded = [rows(ids, names) for ids, names in sides]
+        keys = _keys([v for _, v in expanded])
+        return [x for (ids, _), k in zip(expanded, keys, strict=True) for x in (ids, k)]
+
     two = contributor is not None and contributor.min() >= 0 and contributor.max() == 1
     joins: list[Iterator[tuple[np.ndarray, np.ndarray]]] = []
     if symmetric:  # l is the lower record of a pair found in either order
         ids = np.flatnonzero(ok["l"] | ok["r"])
         if two:  # one side's records against the other's
-            g0, g1 = ids[contributor[ids] == 0], ids[contributor[ids] == 1]
-            k0, k1 = _keys(cols, [xs, xs], [g0, g1])
-            joins.append(_join_ordered(g0, k0, g1, k1))
+            joins.append(_join_ordered(*keyed((ids[contributor[ids] == 0], xs),
+                                              (ids[contributor[ids] == 1], xs))))
         else:
-            (k,) = _keys(cols, [xs], [ids])
-            joins.append(_join_within(ids, k))
+            joins.append(_join_within(*keyed((ids, xs))))
     else:
         li, ri = np.flatnonzero(ok["l"]), np.flatnonzero(ok["r"])
         if two:
             for s in (0, 1):
-                gl, gr = li[contributor[li] == s], ri[contributor[ri] == 1 - s]
-                kl, kr = _keys(cols, [xs, ys], [gl, gr])
-                joins.append(_join_ordered(gl, kl, gr, kr))
+                joins.append(_join_ordered(*keyed((li[contributor[li] == s], xs),
+                                                  (ri[contributor[ri] == 1 - s], ys))))
         else:
-            kl, kr = _keys(cols, [xs, ys], [li, ri])
-            joins.append(_join_ordered(li, kl, ri, kr))
+            joins.append(_join_ordered(*keyed((li, xs), (ri, ys))))
     out = []
     for join in joins:
         for i, j in join:
