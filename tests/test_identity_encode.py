@@ -117,6 +117,13 @@ def test_package_holds_no_clear_identifier(tmp_path):
     blob += b"".join(buf.to_pybytes() for col in table.columns for chunk in col.chunks
                      for buf in chunk.buffers() if buf is not None)
     blob += str(pq.ParquetFile(pkg / "records.parquet").metadata.to_dict()).encode()
+    # every blocking-key column is in the searched bytes, with values (PEOPLE carry names,
+    # dates and addresses, so each narrowed key applies to someone, except the open keys)
+    from safelight.identity.encode import BLOCKING_RULES
+
+    for rule, (_space, _parts, missing) in BLOCKING_RULES.items():
+        col = table.column(f"bk_{rule}")
+        assert missing or col.null_count < len(col), rule
     needles = _needles()
     assert len(needles) > 80  # the search really covers names, dates and numbers
     found = [n for n in needles for form in _byte_forms(n) if form in blob]
