@@ -273,3 +273,24 @@ def test_the_same_release_is_refused_from_intervals_alone(shared_data) -> None:
     tables, pubs = _ctdc10_prefixes(shared_data)
     with pytest.raises(DifferencingError):
         release_aggregates(tables[2], 11, 3, earlier=[p.public() for p in pubs])
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_random_growth_audited_exactly_exposes_no_small_newcomer_group(seed: int) -> None:
+    """Random additions (some piled on a value at the top of its grid interval), audited with
+    the ledger's true counts: neither pairwise nor chained subtraction shows a combination
+    that 1..k-1 newcomers hold."""
+    rng = np.random.default_rng(seed)
+    t1 = random_table(seed, n=400)
+    r1 = release_aggregates(t1, K, LENGTH)
+    p1 = published_intervals(r1)
+    extra = random_table(seed + 1000, n=60)
+    rows = [[extra.decode_column(j)[i] for j in range(t1.n_columns)]
+            for i in range(int(rng.integers(1, 40)))]
+    if seed % 2:
+        rows += [_top_of_grid_row(t1, r1)] * int(rng.integers(1, 4))
+    t2 = grow(t1, rows)
+    p2 = published_intervals(release_aggregates(t2, K, LENGTH, earlier=[p1]))
+    truth = combos_and_truth(t1, t2)
+    assert exposed_by_pair(p2, p1, truth) == []
+    assert exposed_by_chained_pair(t2, p2, p1, truth) == []
