@@ -50,7 +50,8 @@ def detect() -> None:
 @click.option("--threshold", type=click.FloatRange(0.01, 1.0), default=None,
               help="Text similarity needed to link two ads (default 0.22).")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Processes for contact extraction and indicators.")
+              help="Processes for contact extraction and indicators (they run while the "
+              "main process clusters).")
 @click.option("--lexicon", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="Indicator lexicon YAML (default: the shipped indicators.yaml).")
 @click.option("--no-indicators", is_flag=True, help="Skip the indicator lexicon.")

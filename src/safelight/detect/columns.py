@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 
+import numpy as np
 import pyarrow as pa
 
 __all__ = ["TextColumn"]
@@ -30,6 +31,11 @@ class TextColumn(Sequence[str]):
         if not pa.types.is_large_string(array.type):
             array = array.cast(pa.large_string())
         self._array = array.fill_null("") if array.null_count else array
+        # direct views of the offsets and the UTF-8 bytes: one text without an Arrow scalar
+        bufs = self._array.buffers()
+        off = self._array.offset
+        self._offsets = np.frombuffer(bufs[1], dtype=np.int64)[off:off + len(self._array) + 1]
+        self._data = memoryview(bufs[2]) if bufs[2] is not None else memoryview(b"")
 
     @classmethod
     def from_texts(cls, texts: Iterable[str], chunk: int = 100_000) -> TextColumn:
@@ -65,7 +71,12 @@ class TextColumn(Sequence[str]):
             if step == 1:
                 return self._array.slice(start, max(0, stop - start)).to_pylist()
             return [self[k] for k in range(start, stop, step)]
-        return self._array[int(i)].as_py()
+        i = int(i)
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(f"text {i} out of range (0..{len(self) - 1})")
+        return str(self._data[int(self._offsets[i]):int(self._offsets[i + 1])], "utf-8")
 
     def __iter__(self) -> Iterator[str]:
         step = 50_000

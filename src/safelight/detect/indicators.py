@@ -375,8 +375,16 @@ class IndicatorTable(Sequence[IndicatorScore]):
         self.hit_start, self.hit_end = hit_start, hit_end
         terms = lexicon.term_table()
         ids = sorted(lexicon.indicators)
-        self._term_ind = np.array([ids.index(t[0]) for t in terms], dtype=np.int16)
+        self._term_ind = np.array([ids.index(t[0]) for t in terms], dtype=np.int64)
         self._ids = ids
+        # distinct indicators of every ad as a bit mask (at most 63 indicators: else None)
+        self._mask: np.ndarray | None = None
+        self._mask_ids: dict[int, tuple[str, ...]] = {}
+        if len(ids) < 64 and hit_term.size:
+            bits = np.left_shift(np.int64(1), self._term_ind[hit_term])
+            nonempty = np.flatnonzero(np.diff(hit_ptr) > 0)
+            self._mask = np.zeros(len(score), dtype=np.int64)
+            self._mask[nonempty] = np.bitwise_or.reduceat(bits, hit_ptr[nonempty])
 
     @staticmethod
     def pack(scores: Sequence[IndicatorScore], lexicon: Lexicon
@@ -409,6 +417,13 @@ class IndicatorTable(Sequence[IndicatorScore]):
 
     def indicator_ids(self, i: int) -> tuple[str, ...]:
         """The distinct indicators of ad ``i``, sorted (without building its hits)."""
+        if self._mask is not None:
+            m = int(self._mask[i])
+            got = self._mask_ids.get(m)
+            if got is None:
+                got = tuple(self._ids[k] for k in range(len(self._ids)) if m >> k & 1)
+                self._mask_ids[m] = got
+            return got
         ks = self._term_ind[self.hit_term[self.hit_ptr[i]:self.hit_ptr[i + 1]]]
         return tuple(self._ids[k] for k in sorted(set(ks.tolist())))
 
