@@ -115,3 +115,44 @@ def test_map_distinct_arrow_and_sequence():
     out = map_distinct(arr, given_key)
     assert out.tolist() == ["olexandr", None, "olexandr", "olexandr"]
     assert map_distinct(["a b", None], fold).tolist() == ["a b", None]
+
+
+def _phonenumbers_e164(text: str, region: str | None) -> str | None:
+    """The reference: phonenumbers.parse on the stripped text, 00 read as +."""
+    import phonenumbers
+
+    s = text.strip()
+    if s.startswith("00"):
+        s = "+" + s[2:]
+    try:
+        num = phonenumbers.parse(s, region if not s.startswith("+") else None)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(num):
+        return None
+    return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
+
+
+def test_phone_shortcuts_give_phonenumbers_own_result():
+    import random
+
+    from safelight.demo.linkage_pairs import generate_linkage_pairs
+
+    problem = generate_linkage_pairs(1500, 1500, seed=2)
+    cases = set()
+    for t in (problem.left, problem.right):
+        cases |= {(p, r) for p, r in zip(t.column("phone").to_pylist(),
+                                         t.column("phone_region").to_pylist(), strict=True) if p}
+    rng = random.Random(4)
+    for _ in range(3000):  # country codes with national prefixes, leading zeros, bad lengths
+        cc = rng.choice(["380", "48", "49", "39", "7", "234", "44", "1", "33", "20", "963", "0",
+                         "3", "999", "8"])
+        digits = "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 15)))
+        sep = rng.choice(["", " ", "-", "."])
+        text = rng.choice(["+", "00", "", " +"]) + cc + sep + digits[:3] + sep + digits[3:]
+        cases.add((text, rng.choice(["UA", "DE", "IT", None])))
+    cases |= {("+44 (0) 20 7946 0958", None), ("0 0380 50 123 4567", "DE"), ("1 2", "UA"),
+              ("+49 30 1234567 ext 12", None), ("+", None), ("tel: 050 123 45 67", "UA")}
+    assert len(cases) > 3000
+    wrong = [(p, r) for p, r in cases if phone_e164(p, r) != _phonenumbers_e164(p, r)]
+    assert not wrong, wrong[:5]
