@@ -92,10 +92,24 @@ MEASURED_LENGTH = 2
 
 
 #: The plan of the model-based releases (:mod:`safelight.release.pgm`): share of ρ on the row
-#: histogram, 1-way weight and cell power (:func:`cell_sigmas`).
-MODEL_ROW_SHARE = 0.3
+#: histogram at ε <= 1 and at ε >= 4 (log-linear between; :func:`model_row_share`), 1-way
+#: weight and cell power (:func:`cell_sigmas`).
+MODEL_ROW_SHARE = (0.3, 0.7)
 MODEL_ONE_WAY = 2.0
 MODEL_POWER = 1.0 / 3.0
+
+
+def model_row_share(epsilon: float) -> float:
+    """Share of ρ on the row histogram for the model-based releases: 0.3 at ε <= 1, 0.7 at
+    ε >= 4, log-linear between. Measured on ``bench_ctdc10.csv`` (synthetic, k floor; raw
+    model error 1/2/3-way): at ε = 1 shares 0.3 / 0.55 / 0.7 gave 0.12 / 0.30 / 0.38,
+    0.15 / 0.32 / 0.41, 0.18 / 0.36 / 0.43; at ε = 4 0.3 / 0.55 / 0.7 gave 0.05 / 0.14 / 0.20,
+    0.04 / 0.14 / 0.20, 0.05 / 0.13 / 0.17 (and on ``bench_ctdc7.csv`` 0.55 beat 0.3: 0.04 /
+    0.07 / 0.08 against 0.11 / 0.15 / 0.18): the more budget, the more row patterns clear the
+    threshold and the more the histogram is worth."""
+    lo, hi = MODEL_ROW_SHARE
+    x = min(max(math.log(epsilon) / math.log(4.0), 0.0), 1.0)
+    return lo + (hi - lo) * x
 
 
 def default_plan(epsilon: float) -> tuple[int, float]:
@@ -103,13 +117,12 @@ def default_plan(epsilon: float) -> tuple[int, float]:
     ``bench_ctdc10.csv`` (and in simulation at ε = 1 and 4): measuring the 1- and 2-way
     marginals and *estimating* 3-way counts from them beats measuring the 3-way marginals,
     whose noise (√176 · σ at 10 columns) drowns the 11–40 people most common 3-way
-    combinations hold. With the model (:mod:`~safelight.release.pgm`) 30% of ρ on the row
-    histogram, the rest on the marginals one by one (noise s.d. ∝ cells^-1/3, the 1-way ones
-    halved: :data:`MODEL_POWER`, :data:`MODEL_ONE_WAY`) was best at ε = 1 and 4 (ε = 1, no
-    floor: 1/2/3-way error 0.43 / 0.49 / 0.50 with equal noise and 55% on the rows, 0.13 /
+    combinations hold. With the model (:mod:`~safelight.release.pgm`): the row histogram
+    gets :func:`model_row_share`, the marginals the rest, one by one (noise s.d. ∝
+    cells^-1/3, the 1-way ones halved: :data:`MODEL_POWER`, :data:`MODEL_ONE_WAY`; ε = 1, no
+    floor: 1/2/3-way error 0.43 / 0.49 / 0.50 with one noise scale for all marginals, 0.13 /
     0.28 / 0.37 with this plan)."""
-    del epsilon  # the same at every epsilon measured so far
-    return MEASURED_LENGTH, MODEL_ROW_SHARE
+    return MEASURED_LENGTH, model_row_share(epsilon)
 
 
 def measure_for_model(table: CategoricalTable, epsilon: float, delta: float) -> Measurements:
@@ -320,6 +333,13 @@ def _build(dp: Any, radix: np.ndarray, plan: list[Subset], rho: float, row_share
             thr_sparse, per_cell)
 
 
+def _mechanisms(per_cell: bool) -> str:
+    marg = ("OpenDP make_gaussian per marginal (L2 sensitivity 1 each)" if per_cell else
+            "OpenDP make_gaussian (1-way and longer marginals, L2 sensitivity sqrt(M))")
+    return (f"{marg} + make_gaussian_threshold (row histogram), zCDP composition -> "
+            "(epsilon, delta)")
+
+
 def measure(table: CategoricalTable, epsilon: float, delta: float, length: int = 3, *,
             row_share: float = ROW_SHARE, one_way: float | None = None,
             power: float = 0.0) -> Measurements:
@@ -422,9 +442,10 @@ def measure(table: CategoricalTable, epsilon: float, delta: float, length: int =
                                                 "sparse_threshold": thr_sparse,
                                                 "row_patterns_released": len(keys),
                                                 "one_way_weight": weight,
-                                                "cell_power": power if per_cell else 0.0},
+                                                "cell_power": power if per_cell else 0.0,
+                                                "mechanisms": _mechanisms(bool(per_cell))},
                         sigma_m / weight, per_cell)
 
 
 __all__ = ["MEASURED_LENGTH", "ROW_SHARE", "Measurements", "cell_keys", "cell_sigmas",
-           "default_plan", "measure", "measure_for_model", "one_way_weight"]
+           "default_plan", "measure", "measure_for_model", "model_row_share", "one_way_weight"]

@@ -55,6 +55,8 @@ log = logging.getLogger("safelight.release.pgm")
 TREE_SAMPLES = 40_000
 #: Redraws of one value per released row pattern and column.
 NEIGHBOURS = 4
+#: Least share of the total the candidates that are not released patterns start with.
+MIN_REST = 0.05
 #: Mirror-descent iterations of the first fit, and after each round of the k floor.
 ITERATIONS = 300
 FLOOR_ITERATIONS = 80
@@ -278,10 +280,15 @@ def fit_model(meas: Measurements, *, seed: int = 0, iterations: int = ITERATIONS
     rng = np.random.default_rng(seed)
     codes, prior = candidates(meas, rng)
     loss = _Loss(meas, codes)
+    total = max(meas.total, 1.0)
+    # start: released patterns at their noisy counts, the other candidates sharing what the
+    # patterns leave of the total (at least MIN_REST of it) in proportion to the tree model
     w0 = prior.copy()
     if len(loss.released):
         w0[loss.released] = np.maximum(loss.y_rows, 1.0)
-    total = max(meas.total, 1.0)
+        rest = max(total - float(w0[loss.released].sum()), MIN_REST * total)
+        if loss.other.any():
+            w0[loss.other] *= rest / w0[loss.other].sum()
     w = fit(loss, w0, total, iterations)
     log.info("model: %d candidate rows, %d released patterns", len(codes), len(loss.released))
     return Model(meas.like, codes, w, loss)
