@@ -29,6 +29,11 @@ What is measured, and why these mechanisms
    ``M_big`` such marginals: L0 = M_big, L2 = sqrt(M_big), L∞ = 1): noising millions of empty
    cells costs minutes, and a cell of such a marginal must clear a threshold (about 5 noise
    s.d.) to be released at all; below it the estimate falls back on the row histogram.
+   **Per-marginal plan** (``measure(power=p)``, used by the model-based releases through
+   :func:`measure_for_model`): each dense marginal (and the total) is its own discrete
+   Gaussian measurement, L2 sensitivity 1, with s.d. ``σ_s = c · cells_s^-p`` (1-way ones and
+   the total divided by the 1-way weight; :func:`cell_sigmas`), ``c`` chosen so that
+   ``Σ_s 1/(2σ_s²)`` is the marginals' share of ρ. Cell counts come from the public domain.
 2. **The histogram of whole rows**, only the rows that occur, with OpenDP's **Gaussian
    threshold mechanism** (``make_gaussian_threshold``, propose-test-release over an unknown key
    set, [Rogers23]): a row pattern is released only if its noisy count clears a threshold
@@ -37,10 +42,13 @@ What is measured, and why these mechanisms
    (on ``bench_ctdc10.csv`` 1,434 distinct rows for 14,299 people), so this measures the bulk
    of the table with a noise of about one person per pattern.
 
-Both are composed by OpenDP (``make_composition``, zCDP adds up), converted to (ε, δ)
-(``make_zCDP_to_approxDP`` + ``make_fix_delta``); the scales are found by bisection so that
-OpenDP's own privacy map of the composed measurement is ``<= (ε, δ)``. That map — not a formula
-of ours — is what :class:`Measurements` records.
+Both are composed by OpenDP (``make_composition``, zCDP adds up: ρ = Σ_s 1/(2σ_s²) for the
+Gaussian measurements of sensitivity 1 — or ``M/(2σ²)`` for a group of ``M`` marginals at one
+scale — plus ``1/(2σ_r²)`` for the row histogram, whose threshold adds its δ share),
+converted to (ε, δ) (``make_zCDP_to_approxDP`` + ``make_fix_delta``); the scales are found by
+bisection on ρ so that OpenDP's own privacy map of the composed measurement is
+``<= (ε, δ)``. That map — not a formula of ours — is what :class:`Measurements` records
+(``epsilon``, ``delta``, ``rho``).
 
 OpenDP features enabled: ``contrib`` (OpenDP's Gaussian, threshold and composition
 constructors are in its contrib tier: proofs written, not yet through its vetting process) and

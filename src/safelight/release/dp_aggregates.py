@@ -6,8 +6,16 @@ and costs no privacy. The output has the shape of :class:`~safelight.release.agg
 AggregateRelease` (written by the same ``aggregates.csv`` writer); its ``total`` is the noisy row
 count, never the exact one.
 
-The estimate of a combination's count
--------------------------------------
+The default estimate (``estimator="model"``)
+--------------------------------------------
+One distribution fitted to every noisy measurement at once (:mod:`safelight.release.pgm`,
+measured by :func:`safelight.release.dp.measure_for_model`); every combination of up to
+``length`` values gets the model's count (:func:`model_estimate`). With the k floor, a
+combination the released row patterns do not show ``k`` times needs a model count of
+``k + UNSUPPORTED_MARGIN``.
+
+The earlier estimate (``estimator="ipf"``)
+------------------------------------------
 Two noisy views of the same table are combined per cell of every *measured* marginal (1- and
 2-way by default):
 

@@ -28,10 +28,13 @@ their noisy count was under the threshold ``T``. The total weight is the noisy r
 from the tree model's probabilities, the fit stays close (in KL) to them where the measurements
 say nothing: the maximum-entropy reading of the measurements relative to the tree.
 
-The k floor (:func:`apply_floor`): candidate rows carrying a combination of up to ``L`` values
-whose *model* count is under ``k`` are removed and the rest refitted, until none is left. Every
-combination of up to ``L`` values in the rows of the result then has an estimated count
-``>= k`` — the same statement, and the same caveat about true counts, as for DP aggregates.
+The k floor (:func:`apply_floor`): in every candidate row carrying a combination of up to ``L``
+values whose *model* count is under ``k``, one value is blanked (set missing) per pass — the
+one with the highest ``log(1 + model frequency) + BLAME_WEIGHT · (such combinations it is
+in)``, so rare values tend to survive and their common partners go — with a refit after each
+of the first passes and plain passes after that until none is left. Every combination of up
+to ``L`` values in the rows of the result then has a model count ``>= k`` — the same
+statement, and the same caveat about true counts, as for DP aggregates.
 
 [MSM19] McKenna, Sheldon, Miklau, "Graphical-model based estimation and inference for differential
 privacy", ICML 2019. [MMS21] McKenna, Miklau, Sheldon, "Winning the NIST contest: a scalable and
