@@ -115,3 +115,21 @@ def test_number_word_gate_keeps_runs() -> None:
     assert deobfuscate("ДЕВ'ЯТЬ один сім п'ять п'ять п'ять нуль") == "9 1 7 5 5 5 0"
     assert deobfuscate("one girl, two friends, three nights") == (
         "one girl, two friends, three nights")
+
+
+def test_lsh_levels_in_one_pass_equal_repeated_runs() -> None:
+    from safelight.detect import setops
+
+    rng = np.random.default_rng(2)
+    sig = rng.integers(0, 5, (2_000, 12)).astype(np.uint32)
+    for k in (1, 2, 3):
+        pairs = setops.lsh_candidates(sig, 2, 9, k)
+        key = pairs[0] * sig.shape[0] + pairs[1]
+        assert np.array_equal(key, np.unique(key))  # sorted, distinct
+        small = np.union1d(np.union1d(*setops._lsh_levels(sig, 2, 9, 3, flush=500)[:2]),
+                           np.zeros(0, dtype=np.int64)) if k == 2 else None
+        if small is not None:
+            assert np.array_equal(key, small)
+    one = setops.lsh_candidates(sig, 2, 9, 1)[0].size
+    ci, _, k = setops.lsh_candidates_grown(sig, 2, 9, 1, 3, one + 1)
+    assert k == 2 and ci.size == setops.lsh_candidates(sig, 2, 9, 2)[0].size

@@ -98,6 +98,8 @@ class PeakMemory:
 
     def __init__(self, every: float = 0.2) -> None:
         self.peak_pss = self.peak_rss = 0
+        self.t0 = time.perf_counter()
+        self.timeline: list[tuple[float, float]] = []  # (seconds, tree PSS in MB), every ~1 s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(every,), daemon=True)
         self._thread.start()
@@ -106,6 +108,9 @@ class PeakMemory:
         while not self._stop.is_set():
             pss, rss = _tree_memory(os.getpid())
             self.peak_pss, self.peak_rss = max(self.peak_pss, pss), max(self.peak_rss, rss)
+            now = time.perf_counter() - self.t0
+            if not self.timeline or now - self.timeline[-1][0] >= 1.0:
+                self.timeline.append((round(now, 1), round(pss / 2**20, 1)))
             self._stop.wait(every)
 
     def stop(self) -> None:
@@ -139,6 +144,7 @@ def child(size: int, regime: str, workers: int, seed: int, cache: Path,
     t = time.perf_counter()
     analysis = analyse(ads, ClusterSettings(), workers)
     t_out = time.perf_counter()
+    marks = {"analyse_start": round(t - memory.t0, 1), "write_start": round(t_out - memory.t0, 1)}
     with tempfile.TemporaryDirectory(prefix="detect_bench_") as out_dir:
         write_outputs(analysis, out_dir)
         outputs = sorted(p.name for p in Path(out_dir).iterdir())
@@ -189,6 +195,7 @@ def child(size: int, regime: str, workers: int, seed: int, cache: Path,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "peak_tree_pss_mb": round(memory.peak_pss / 2**20, 1),
         "peak_tree_rss_mb": round(memory.peak_rss / 2**20, 1),
+        "memory_timeline": {"marks": marks, "tree_pss_mb": memory.timeline},
         "load_average": os.getloadavg(),
     }
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["connected_components", "cross_intersections", "exact_jaccard", "intersections",
-           "lsh_candidates", "lsh_join", "minhash_signatures", "splitmix64"]
+           "lsh_candidates", "lsh_candidates_grown", "lsh_join", "minhash_signatures",
+           "splitmix64"]
 
 
 def splitmix64(x: np.ndarray) -> np.ndarray:
@@ -135,18 +136,25 @@ def exact_jaccard(indptr: np.ndarray, rank: np.ndarray, i: np.ndarray, j: np.nda
     return np.where(union > 0, inter / np.maximum(union, 1), 0.0)
 
 
-def lsh_candidates(sig: np.ndarray, r: int, seed: int, neighbours: int = 1
-                    ) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct pairs ``(i < j)`` of rows of ``sig`` sharing a bucket in a band of ``r``
-    hashes: in each band, every row meets the next ``neighbours`` rows of its bucket in a
-    per-band random order (about ``neighbours × m`` pairs for a bucket of ``m``, not ``m²``)."""
+def _lsh_levels(sig: np.ndarray, r: int, seed: int, neighbours: int,
+                flush: int = 8_000_000) -> list[np.ndarray]:
+    """Sorted distinct pair keys ``i * n + j`` (``i < j``) met at each neighbour distance
+    ``1..neighbours`` in some band's bucket order (see :func:`lsh_candidates`). Pairs are
+    de-duplicated every ``flush`` pairs, so memory follows the distinct pairs, not the
+    ``bands × neighbours × n`` raw ones."""
     n, k = sig.shape
-    bands = k // r
     rng = np.random.default_rng(seed)
-    us: list[np.ndarray] = []
-    vs: list[np.ndarray] = []
     mult = splitmix64(np.arange(1, r + 1, dtype=np.uint64))
-    for band in range(bands):
+    done = [np.zeros(0, dtype=np.int64) for _ in range(neighbours)]
+    pending: list[list[np.ndarray]] = [[] for _ in range(neighbours)]
+    size = [0] * neighbours
+
+    def merge(d: int) -> None:
+        if pending[d]:
+            done[d] = np.union1d(done[d], np.concatenate(pending[d]))
+            pending[d], size[d] = [], 0
+
+    for band in range(k // r):
         block = sig[:, band * r:(band + 1) * r].astype(np.uint64)
         with np.errstate(over="ignore"):
             key = splitmix64((block * mult[None, :]).sum(axis=1) + np.uint64(band))
@@ -154,13 +162,45 @@ def lsh_candidates(sig: np.ndarray, r: int, seed: int, neighbours: int = 1
         ks = key[order]
         for d in range(1, neighbours + 1):
             same = ks[d:] == ks[:-d]
-            us.append(order[:-d][same])
-            vs.append(order[d:][same])
-    u = np.concatenate(us) if us else np.zeros(0, dtype=np.int64)
-    v = np.concatenate(vs) if vs else np.zeros(0, dtype=np.int64)
-    lo, hi = np.minimum(u, v).astype(np.int64), np.maximum(u, v).astype(np.int64)
-    pair = np.unique(lo * n + hi)
-    return pair // n, pair % n
+            u, v = order[:-d][same], order[d:][same]
+            pending[d - 1].append(np.minimum(u, v).astype(np.int64) * n + np.maximum(u, v))
+            size[d - 1] += u.size
+            if size[d - 1] >= flush:
+                merge(d - 1)
+    for d in range(neighbours):
+        merge(d)
+    return done
+
+
+def lsh_candidates(sig: np.ndarray, r: int, seed: int, neighbours: int = 1,
+                   max_neighbours: int | None = None, min_pairs: int = 0
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct pairs ``(i < j)`` of rows of ``sig`` sharing a bucket in a band of ``r``
+    hashes: in each band, every row meets the next ``neighbours`` rows of its bucket in a
+    per-band random order (about ``neighbours × m`` pairs for a bucket of ``m``, not ``m²``).
+
+    With ``max_neighbours``, ``neighbours`` grows by one while there are fewer than
+    ``min_pairs`` pairs, up to ``max_neighbours`` (one pass over the bands: the pairs of each
+    distance are kept apart); the value reached is :func:`lsh_candidates_grown`'s third item.
+    """
+    return lsh_candidates_grown(sig, r, seed, neighbours, max_neighbours, min_pairs)[:2]
+
+
+def lsh_candidates_grown(sig: np.ndarray, r: int, seed: int, neighbours: int = 1,
+                         max_neighbours: int | None = None, min_pairs: int = 0
+                         ) -> tuple[np.ndarray, np.ndarray, int]:
+    """:func:`lsh_candidates` and the number of neighbours it settled on."""
+    n = sig.shape[0]
+    top = max(neighbours, max_neighbours or neighbours)
+    levels = _lsh_levels(sig, r, seed, top)
+    k = neighbours
+    pair = np.zeros(0, dtype=np.int64)
+    for d in range(k):
+        pair = np.union1d(pair, levels[d])
+    while pair.size < min_pairs and k < top:
+        pair = np.union1d(pair, levels[k])
+        k += 1
+    return pair // n, pair % n, k
 
 
 def lsh_join(sig_a: np.ndarray, sig_b: np.ndarray, rows: int, per_band: int, seed: int

@@ -72,7 +72,7 @@ from safelight.detect.setops import (
     connected_components,
     exact_jaccard,
     intersections,
-    lsh_candidates,
+    lsh_candidates_grown,
     minhash_signatures,
     splitmix64,
 )
@@ -445,11 +445,9 @@ def cluster_ads(texts: Sequence[str], settings: ClusterSettings | None = None,
     timings["minhash"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    k = s.lsh_neighbours
-    ci, cj = lsh_candidates(sig, s.rows, s.seed + 3, k)
-    while ci.size < s.min_candidates_per_ad * n and k < s.max_lsh_neighbours:
-        k += 1
-        ci, cj = lsh_candidates(sig, s.rows, s.seed + 3, k)
+    ci, cj, k = lsh_candidates_grown(sig, s.rows, s.seed + 3, s.lsh_neighbours,
+                                     s.max_lsh_neighbours,
+                                     int(np.ceil(s.min_candidates_per_ad * n)))
     timings["lsh"] = time.perf_counter() - t
 
     t = time.perf_counter()
