@@ -19,11 +19,14 @@ positive). Blocking recall is the share of true pairs among candidate pairs; for
 computed afterwards from its blocking rules (``splink_scale.BLOCKING``) in DuckDB.
 
 ``--two-source`` adds a row ``safelight-2src``: ``LinkSettings(two_source=True)``, the mode for
-linking two duplicate-free files (pairs only across the sources, one-to-one links).
+linking two duplicate-free files (pairs only across the sources, one-to-one links);
+``--only-two-source`` runs that row alone. ``--cache DIR`` keeps the generated problems (records,
+truth and generator statistics) in DIR and reuses them (generating 1M × 1M takes about five CPU
+minutes).
 
     PYTHONPATH=src python bench/linkage/scale.py --sizes 10000 100000 \
-        --splink /tmp/vsplink/bin/python [--two-source] [--repeat 1] [--seed 1] \
-        [--json out.json]
+        --splink /tmp/vsplink/bin/python [--two-source | --only-two-source] [--repeat 1] \
+        [--seed 1] [--cache DIR] [--json out.json]
 
 CPU time (user + system, all threads) is reported next to wall time: on a shared machine it is
 the steadier measure of work. Timings are noisy there: with ``--repeat R`` every tool runs R times per size
@@ -133,23 +136,42 @@ def splink_blocking(path: Path, pid: np.ndarray) -> dict:
     return {"candidate_pairs": int(n), "true_pairs_in_candidates": int(found or 0)}
 
 
-def run_size(n: int, args: argparse.Namespace, work: Path) -> list[dict]:
+def _problem(n: int, args: argparse.Namespace, work: Path) -> tuple[Path, Path, dict]:
+    """The N × N problem's records and truth files, generated or, with ``--cache DIR``, read
+    from DIR when an earlier run left them there (1M takes several CPU minutes to generate)."""
     from safelight.demo.linkage_pairs import generate_linkage_pairs
-    from safelight.link import pairwise_scores
 
+    where = args.cache or work
+    where.mkdir(parents=True, exist_ok=True)
+    stem = f"{n}_seed{args.seed}"
+    inp, truth, meta = (where / f"records_{stem}.parquet", where / f"truth_{stem}.npy",
+                        where / f"problem_{stem}.json")
+    if args.cache and inp.exists() and truth.exists() and meta.exists():
+        return inp, truth, json.loads(meta.read_text("utf-8"))
     t0 = time.perf_counter()
     problem = generate_linkage_pairs(n, n, seed=args.seed)
     table, pid = problem.combined()
-    gen_s = time.perf_counter() - t0
-    inp, truth = work / f"records_{n}.parquet", work / f"truth_{n}.npy"
+    info = {**problem.stats, "true_pairs": problem.true_pairs,
+            "generate_s": round(time.perf_counter() - t0, 1)}
     pq.write_table(table, inp)
     np.save(truth, pid)
-    true_pairs = problem.true_pairs
-    print(f"\n== {n:,} x {n:,}: {true_pairs:,} true pairs, {problem.stats['households']:,} "
-          f"households ({problem.stats['household_members']:,} persons), generated in "
+    meta.write_text(json.dumps(info), "utf-8")
+    return inp, truth, info
+
+
+def run_size(n: int, args: argparse.Namespace, work: Path) -> list[dict]:
+    from safelight.link import pairwise_scores
+
+    inp, truth, stats = _problem(n, args, work)
+    table, pid = pq.read_table(inp), np.load(truth)
+    gen_s = stats["generate_s"]
+    true_pairs = stats["true_pairs"]
+    print(f"\n== {n:,} x {n:,}: {true_pairs:,} true pairs, {stats['households']:,} "
+          f"households ({stats['household_members']:,} persons), generated in "
           f"{gen_s:.0f} s", flush=True)
     results = []
-    for variant in ("default", "two_source") if args.two_source else ("default",):
+    variants = ("default", "two_source") if args.two_source else ("default",)
+    for variant in ("two_source",) if args.only_two_source else variants:
         walls, info = [], {}
         for _ in range(args.repeat):
             info, _outer = _child([sys.executable, __file__, "--worker", str(inp), str(truth),
@@ -226,6 +248,10 @@ def main() -> None:
     ap.add_argument("--two-source", action="store_true",
                     help="also run safelight-2src (information, not default settings): blocking "
                     "across sources only and the one-to-one constraint")
+    ap.add_argument("--only-two-source", action="store_true",
+                    help="run safelight-2src only (not the default clustering; e.g. at 1M)")
+    ap.add_argument("--cache", type=Path,
+                    help="keep the generated problems here and reuse them in later runs")
     ap.add_argument("--json", type=Path, help="write the results here as JSON")
     args = ap.parse_args()
     results: list[dict] = []
