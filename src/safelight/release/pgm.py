@@ -263,7 +263,8 @@ def fit(loss: _Loss, w: np.ndarray, total: float, iterations: int) -> np.ndarray
     eta = 1.0 / max(float(np.abs(g[live]).max()), 1e-12)
     for _ in range(iterations):
         for _ in range(30):
-            logw = np.log(w[live]) - eta * g[live]
+            with np.errstate(divide="ignore"):  # a weight that underflowed stays zero
+                logw = np.log(w[live]) - eta * g[live]
             new = w.copy()
             new[live] = np.exp(logw - logw.max())
             new[live] *= total / max(new[live].sum(), 1e-300)
