@@ -343,7 +343,7 @@ def _phone_input(text: str, region: str | None) -> tuple[str, str | None]:
         s = "+" + s[2:]
     if _PHONE_PLAIN.fullmatch(s):
         plain = _PHONE_SEPARATORS.sub("", s)
-        if sum(c.isdigit() for c in plain) >= 5:
+        if len(plain) - plain.startswith("+") >= 5:  # digits
             s = plain
     return s, (region if not s.startswith("+") else None)
 
@@ -363,18 +363,19 @@ def _e164_fast(s: str) -> str | None | bool:
     if len(national) < pu._MIN_LENGTH_FOR_NSN:
         return None
     _, stripped, _ = pu._maybe_strip_national_prefix_carrier_code(national, meta)
-    if pu._test_number_length(stripped, meta) not in (
-            pu.ValidationResult.TOO_SHORT, pu.ValidationResult.IS_POSSIBLE_LOCAL_ONLY,
-            pu.ValidationResult.INVALID_LENGTH):
+    length = pu._test_number_length(stripped, meta)
+    if length in (pu.ValidationResult.TOO_SHORT, pu.ValidationResult.IS_POSSIBLE_LOCAL_ONLY,
+                  pu.ValidationResult.INVALID_LENGTH):
+        length = pu._test_number_length(national, meta)
+    else:
         national = stripped
     if not pu._MIN_LENGTH_FOR_NSN <= len(national) <= pu._MAX_LENGTH_FOR_NSN:
         return None
-    num = pu.PhoneNumber(country_code=cc)
-    pu._set_italian_leading_zeros_for_phone_number(national, num)
-    num.national_number = int(national)
-    if not pu.is_possible_number(num):
+    # is_possible_number tests the same length on the same metadata, and the E.164 form is
+    # + country code + the national significant number, leading zeros kept as written
+    if length not in (pu.ValidationResult.IS_POSSIBLE, pu.ValidationResult.IS_POSSIBLE_LOCAL_ONLY):
         return None
-    return pu.format_number(num, pu.PhoneNumberFormat.E164)
+    return f"+{cc}{national}"
 
 
 @lru_cache(maxsize=1_000_000)
@@ -489,19 +490,20 @@ def phones_e164(phones: Any, regions: Any) -> np.ndarray:
     """:func:`phone_e164` of each (phone, region) pair of two aligned Arrow arrays (or
     sequences), computed once per distinct pair; a NumPy object array (None where unreadable)."""
     import pyarrow as pa
+    import pyarrow.compute as pc
 
     phone = pa.array(phones, pa.string()) if not isinstance(phones, pa.Array) else phones
     region = pa.array(regions, pa.string()) if not isinstance(regions, pa.Array) else regions
-    pairs = pa.StructArray.from_arrays([phone.cast(pa.string()), region.cast(pa.string())],
-                                       ["p", "r"])
-    out = np.empty(len(phone), dtype=object)
-    cache_: dict[tuple[str | None, str | None], str | None] = {}
-    for i, d in enumerate(pairs.to_pylist()):
-        key = (d["p"], d["r"])
-        if key not in cache_:
-            cache_[key] = phone_e164(d["p"], d["r"]) if d["p"] else None
-        out[i] = cache_[key]
-    return out
+    phone, region = phone.cast(pa.string()), region.cast(pa.string())
+    # one string per pair ("\x1f" cannot occur in a region code), distinct pairs by dictionary
+    key = pc.binary_join_element_wise(phone, pc.fill_null(region, ""), "\x1f")
+    enc = key.dictionary_encode()
+    out = []
+    for k in enc.dictionary.to_pylist():
+        p, r = k.rsplit("\x1f", 1)
+        out.append(phone_e164(p, r or None) if p else None)
+    mapped = np.array(out + [None], dtype=object)
+    return mapped[enc.indices.fill_null(len(out)).to_numpy(zero_copy_only=False)]
 
 
 def split_full_names(given: Any, family: Any, full: Any) -> tuple[Any, Any]:
