@@ -201,7 +201,11 @@ def test_emscad_grouped_cv(shared_data: Path) -> None:
     groups = near_duplicate_groups(texts, 0.3)
     res = evaluate(texts, y, groups)
     ours, base = res["safelight"], res["tfidf_linear_svm"]
-    # measured 2026-11-29 (bench/detect/fraud.py): see docs/detect.md
-    assert ours["f1"] >= 0.85 and ours["f1"] >= base["f1"] + 0.02
-    assert ours["f1_reweighted"] >= max(0.65, base["f1_reweighted"])
+    # measured 2026-11-30 (bench/detect/fraud.py, seeds 0-2): see docs/detect.md. On the
+    # sample the two are within each other's intervals; at the real rate safelight's
+    # calibrated threshold is far ahead of the baseline's decision rule.
+    assert ours["f1"] >= 0.85 and ours["f1"] >= base["f1"] - 0.01
+    assert ours["f1_reweighted"] >= max(0.70, base["f1_reweighted"] + 0.1)
+    lo, hi = ours["f1_reweighted_ci95"]
+    assert lo < ours["f1_reweighted"] < hi and hi - lo < 0.25
     assert ours["ece"] < 0.1
