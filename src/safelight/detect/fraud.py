@@ -9,9 +9,11 @@ Contract
   near-duplicate ads on one side of every split.
 * :func:`train` fits a :class:`FraudModel`: two linear views of the same words and word pairs —
   an L2 logistic regression on TF-IDF (sub-linear tf) and an NB-SVM-style logistic regression
-  on word presence scaled by the naive-Bayes log-count ratio (Wang & Manning, ACL 2012) —
-  stacked by a logistic calibrator (Platt scaling with one weight per view) fitted on
-  *out-of-fold* scores of a grouped inner cross-validation, so the output is a calibrated
+  on word presence scaled by the naive-Bayes log-count ratio (Wang & Manning, ACL 2012), each
+  ad weighted 1/(its near-duplicate group's size) (:func:`group_weights`) so repeated templates
+  do not outvote independent ads — stacked by a logistic calibrator (Platt scaling with one
+  weight per view) fitted on *out-of-fold* scores of a grouped inner cross-validation, so
+  the output is a calibrated
   probability; and a decision threshold for a stated real fraud rate chosen on the same
   out-of-fold scores. Everything stays linear in the features, so each word's contribution
   to the log-odds is exact. The model is plain JSON (vocabulary, idf, coefficients,
@@ -19,10 +21,11 @@ Contract
 * :meth:`FraudModel.predict_proba` gives calibrated probabilities at the training sample's
   fraud rate or, with ``prevalence``, re-based to another rate (Bayes' rule on the odds);
   :meth:`FraudModel.reasons` names the words that raised and lowered an ad's score
-  (coefficient × feature value).
+  (coefficient × feature value); :meth:`FraudModel.top_terms` lists its strongest cues.
 * :func:`evaluate` runs near-duplicate-grouped k-fold cross-validation of this model and of the
   TF-IDF + linear SVM baseline on the same folds, and reports F1 of the fraudulent class on the
-  sample and re-weighted to the real fraud rate, with calibration error.
+  sample and re-weighted to the real fraud rate, each with a 95% group-bootstrap interval
+  (:func:`f1_interval`), and calibration error.
 
 A probability here is a lead for a human, never a verdict on an employer or an ad.
 """
