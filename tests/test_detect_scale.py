@@ -133,3 +133,20 @@ def test_lsh_levels_in_one_pass_equal_repeated_runs() -> None:
     one = setops.lsh_candidates(sig, 2, 9, 1)[0].size
     ci, _, k = setops.lsh_candidates_grown(sig, 2, 9, 1, 3, one + 1)
     assert k == 2 and ci.size == setops.lsh_candidates(sig, 2, 9, 2)[0].size
+
+
+def test_sharded_coherence_equals_one_shard(corpus) -> None:  # noqa: ANN001
+    from safelight.detect.setops import minhash_signatures
+    from safelight.detect.templates import _coherence, _trigrams
+
+    texts = list(corpus.text)
+    tok, tdoc, words = _tokens(texts)
+    doc, feat = _features(tok, tdoc, len(texts), len(words), True)
+    sig = minhash_signatures(doc, feat, len(texts), 32, 8)
+    start, h = _trigrams(tok, tdoc, len(words))
+    one = _coherence(tdoc[start], h.view(np.int64), sig, 5, 10, 9)
+    assert one[0].size > 50 and (np.diff(one[0]) > 0).all()
+    for size in (5_000, 777):
+        many = _coherence(tdoc[start], h.view(np.int64), sig, 5, 10, 9, shard_size=size)
+        for a, b in zip(one, many, strict=True):
+            assert np.array_equal(a, b)

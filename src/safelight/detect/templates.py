@@ -338,21 +338,62 @@ def contact_sets(contacts: Sequence[Sequence[str]], sig: np.ndarray | None = Non
 
 
 def _coherence(doc: np.ndarray, feat: np.ndarray, sig: np.ndarray, min_df: int, sample: int,
-               seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(frequent feature ids, their document frequency, their coherence).
+               seed: int, shard_size: int = 4_000_000
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(frequent feature ids, their document frequency, their coherence), by feature id.
 
     A feature is frequent when at least ``min_df`` ads hold it; its coherence is the mean MinHash
     agreement (estimated Jaccard similarity) over the pairs of a random sample of ``sample`` of
-    those ads. Vectorised over features: one loop over the sample's pairs only.
+    those ads. Vectorised over features: one loop over the sample's pairs only. Large inputs are
+    cut into shards of about ``shard_size`` entries by ranges of feature ids (each feature lies
+    in one shard), so no sort runs over all entries at once; the random sample is drawn over
+    all entries first, so the answer does not depend on the sharding.
     """
-    uniq, inverse, df = np.unique(feat, return_inverse=True, return_counts=True)
-    frequent = df >= min_df
-    if not frequent.any():
-        return uniq[:0], df[:0], np.zeros(0)
+    if feat.size == 0:
+        return feat[:0], np.zeros(0, dtype=np.int64), np.zeros(0)
+    shards = int(min(64, max(1, -(-feat.size // shard_size))))
+    if shards > 1:
+        probe = np.sort(feat[:: max(1, feat.size // 100_000)])
+        cuts = np.unique(probe[(np.arange(1, shards) * probe.size) // shards])
+    else:
+        cuts = feat[:0]
+    shard = np.empty(feat.size, dtype=np.uint8)
+    for c0 in range(0, feat.size, shard_size):
+        shard[c0:c0 + shard_size] = np.searchsorted(cuts, feat[c0:c0 + shard_size], side="right")
+    # pass 1: document frequency per feature, shard by shard; which entries are frequent
+    sel = np.zeros(feat.size, dtype=bool)
+    for k in range(cuts.size + 1):
+        pos = np.flatnonzero(shard == k)
+        if pos.size:
+            _, inv, df = np.unique(feat[pos], return_inverse=True, return_counts=True)
+            sel[pos] = df[inv] >= min_df
+    if not sel.any():
+        return feat[:0], np.zeros(0, dtype=np.int64), np.zeros(0)
     rng = np.random.default_rng(seed)
-    sel = frequent[inverse]
-    f_idx, d_sel = inverse[sel], doc[sel]
-    order = np.lexsort((rng.random(f_idx.size), f_idx))
+    noise = rng.random(int(sel.sum()))  # one draw per frequent entry, in entry order
+    sel_shard = shard[sel]
+    sel_pos = np.flatnonzero(sel)
+    del shard, sel
+    ids: list[np.ndarray] = []
+    dfs: list[np.ndarray] = []
+    cohs: list[np.ndarray] = []
+    for k in range(cuts.size + 1):
+        at = np.flatnonzero(sel_shard == k)
+        if not at.size:
+            continue
+        pos = sel_pos[at]
+        uniq, f_idx, df = np.unique(feat[pos], return_inverse=True, return_counts=True)
+        ids.append(uniq)
+        dfs.append(df)
+        cohs.append(_sample_coherence(f_idx, doc[pos], noise[at], sig, sample))
+    return np.concatenate(ids), np.concatenate(dfs), np.concatenate(cohs)
+
+
+def _sample_coherence(f_idx: np.ndarray, d_sel: np.ndarray, noise: np.ndarray,
+                      sig: np.ndarray, sample: int) -> np.ndarray:
+    """Mean MinHash agreement over the pairs of up to ``sample`` ads of each feature (feature
+    ``f_idx[e]`` held by ad ``d_sel[e]``; the ``sample`` entries of lowest ``noise``)."""
+    order = np.lexsort((noise, f_idx))
     f_idx, d_sel = f_idx[order], d_sel[order]
     first = np.ones(f_idx.size, dtype=bool)
     first[1:] = f_idx[1:] != f_idx[:-1]
@@ -372,8 +413,7 @@ def _coherence(doc: np.ndarray, feat: np.ndarray, sig: np.ndarray, min_df: int, 
             agree = (sig[mat[valid, x]] == sig[mat[valid, y]]).mean(axis=1)
             total[valid] += agree
             count[valid] += 1
-    coh = np.where(count > 0, total / np.maximum(count, 1), 1.0)
-    return uniq[frequent], df[frequent], coh
+    return np.where(count > 0, total / np.maximum(count, 1), 1.0)
 
 
 def cluster_ads(texts: Sequence[str], settings: ClusterSettings | None = None,
