@@ -87,8 +87,11 @@ def test_dp_release_from_hub_is_charged_and_refused_over_budget(hub, tmp_path) -
                       length=2)
     spent = ledger.spent(DATASET)
     assert 0.9 < spent.epsilon <= 1.0 and spent.releases == 1
-    for line in rel.file.read_text("utf-8").splitlines()[1:]:
-        assert "not_a_victim" not in line
+    # 'not_a_victim' is a public code, so noise may show it (a fabricated count near the
+    # floor); had the WITHDRAWN records taken part, its 1-way count would be about 120
+    shown = [int(line.rsplit(",", 1)[1]) for line in rel.file.read_text("utf-8").splitlines()[1:]
+             if "not_a_victim" in line]
+    assert max(shown, default=0) < WITHDRAWN / 2
     # a second epsilon-1 release would pass the budget: refused, nothing written or recorded
     with pytest.raises(BudgetExceededError, match="over the budget"):
         release_hub(hub, "dp-synthetic", tmp_path / "dp2", columns=COLS, epsilon=1.0)
