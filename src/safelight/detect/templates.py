@@ -443,9 +443,9 @@ def cluster_ads(texts: Sequence[str], settings: ClusterSettings | None = None,
     t = time.perf_counter()
     sig0 = minhash_signatures(doc, feat, n, s.coherence_perm, s.seed + 1, s.chunk_nnz)
     sig_raw = sig0
-    doc_k, feat_k = doc, feat
     # memory: the whole-text features are made again after verification (from the word ids),
     # so they never sit next to the down-weighted ones
+    doc_k, feat_k = (doc, feat) if s.boilerplate_rounds == 0 else (None, None)
     del doc, feat
     tri_start, tri = _trigrams(tok, tdoc, v)
     tri64 = tri.view(np.int64)
@@ -461,6 +461,7 @@ def cluster_ads(texts: Sequence[str], settings: ClusterSettings | None = None,
         flagged = tri_start[np.isin(tri64, bad_ids)]
         for k in range(3):
             private[flagged + k] = True
+        doc_k = feat_k = None  # the previous round's features go before the new ones come
         doc_k, feat_k = _features(tok, tdoc, n, v, s.bigrams, private)
         if rnd + 1 < s.boilerplate_rounds:
             sig0 = minhash_signatures(doc_k, feat_k, n, s.coherence_perm, s.seed + 1,
@@ -478,6 +479,9 @@ def cluster_ads(texts: Sequence[str], settings: ClusterSettings | None = None,
                    for f, d, c in zip(f_ids[bad][top], f_df[bad][top], coh[bad][top],
                                       strict=True) if int(f) in first_pos]
     del tri_start, tri, tri64, private, first_pos
+    # the ad of each word again when needed (from the ads' word counts): saves an int32 per word
+    t_len = np.bincount(tdoc, minlength=n)
+    del tdoc
     timings["boilerplate"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -504,8 +508,9 @@ def cluster_ads(texts: Sequence[str], settings: ClusterSettings | None = None,
         accept[np.flatnonzero(border)[exact >= s.threshold]] = True
         est[border] = exact
     del doc_k, feat_k, sig
-    doc, feat = _features(tok, tdoc, n, v, s.bigrams)  # whole texts, for contacts and profiles
-    del tok, tdoc
+    doc, feat = _features(tok, np.repeat(np.arange(n, dtype=np.int32), t_len), n, v,
+                          s.bigrams)  # whole texts, for contacts and profiles
+    del tok
     # local scaling: a link must also reach ``relative`` times the best similarity each of its
     # two ads has to any candidate (a copied template is much less similar than the ad's own
     # template group, whatever the overall level of editing)
