@@ -203,7 +203,15 @@ def _near_columns(vocab: np.ndarray, columns: list[np.ndarray]) -> list[_Multi]:
     return out
 
 
-def _key_columns(records: Records) -> dict[str, Any]:
+#: the list columns of :func:`_key_columns` (built only for rules that read them)
+_LIST_COLUMNS = ("given_near", "family_near")
+
+
+def _reads_lists(rules: tuple[BlockingRule, ...]) -> bool:
+    return any(re.search(rf"\b{c}\b", r.condition) for r in rules for c in _LIST_COLUMNS)
+
+
+def _key_columns(records: Records, lists: bool = True) -> dict[str, Any]:
     """The columns the rules read, as ``name → (values, nullable)``: every string column of
     ``records`` as its integer code (:attr:`Records.codes`; ``-1``, i.e. NULL, where missing),
     the birth date parts (never NULL; ``-1`` or ``0`` where unknown), and the derived keys
@@ -229,15 +237,16 @@ def _key_columns(records: Records) -> dict[str, Any]:
         prefixes = _prefix_codes(vocab, k)
         out[key] = (np.where(name >= 0, prefixes[np.maximum(name, 0)], -1).astype(np.int32),
                     True)
-    out["given_near"], out["family_near"] = _near_columns(vocab, [given, family])
+    if lists:
+        out["given_near"], out["family_near"] = _near_columns(vocab, [given, family])
     return out
 
 
-def _blocking_columns(records: Records) -> pa.Table:
+def _blocking_columns(records: Records, lists: bool = True) -> pa.Table:
     """:func:`_key_columns` as the Arrow table the SQL rules join (NULL where missing), with
     ``rid``, the row index."""
     out: dict[str, pa.Array] = {"rid": pa.array(np.arange(len(records), dtype=np.int64))}
-    for name, col in _key_columns(records).items():
+    for name, col in _key_columns(records, lists).items():
         if isinstance(col, _Multi):
             out[name] = pa.ListArray.from_arrays(pa.array(col.offsets.astype(np.int32)),
                                                  pa.array(col.values, pa.int32()))
@@ -254,8 +263,9 @@ def _prefix_codes(vocab: np.ndarray, k: int) -> np.ndarray:
     return codes if len(codes) else np.zeros(1, dtype=np.int32)
 
 
-def _block_table(c: duckdb.DuckDBPyConnection, records: Records) -> None:
-    c.register("__link_records_arrow", _blocking_columns(records))
+def _block_table(c: duckdb.DuckDBPyConnection, records: Records,
+                 rules: tuple[BlockingRule, ...]) -> None:
+    c.register("__link_records_arrow", _blocking_columns(records, _reads_lists(rules)))
     c.execute("CREATE OR REPLACE TEMP TABLE __link_block AS SELECT * FROM __link_records_arrow")
     c.unregister("__link_records_arrow")
 
@@ -646,7 +656,7 @@ def _rule_pairs(rule: BlockingRule, cols: dict[str, Any], n: int,
 
 def _candidates_numpy(records: Records, rules: tuple[BlockingRule, ...], cross_only: bool
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    cols = _key_columns(records)
+    cols = _key_columns(records, _reads_lists(rules))
     n = len(records)
     contributor = cols["contributor"][0] if cross_only else None
     if n == 0 or (contributor is not None and not len(contributor)):
@@ -684,7 +694,7 @@ def training_pairs(
     estimated (cheap: the join is never run in full)."""
     c = duckdb.connect()
     try:
-        _block_table(c, records)
+        _block_table(c, records, rules)
         shares: dict[str, float] = {}
         selects = []
         for i, rule in enumerate(rules):
@@ -738,7 +748,7 @@ def candidate_pairs(
     own = con is None
     c = duckdb.connect() if own else con
     try:
-        _block_table(c, records)
+        _block_table(c, records, rules)
         selects = [f"SELECT l.rid AS a, r.rid AS b, {i}::TINYINT AS rule {_join(rule, cross_only)}"
                    for i, rule in enumerate(rules)]
         sql = (
