@@ -218,16 +218,19 @@ def _features(tok: np.ndarray, doc: np.ndarray, n: int, v: int, bigrams: bool,
     indptr = np.searchsorted(doc, np.arange(n + 1))
     cut_pos = indptr[np.minimum(np.searchsorted(indptr, np.arange(chunk, tok.size, chunk)), n)]
     cuts = np.unique(np.r_[0, cut_pos, tok.size]).tolist()
-    docs: list[np.ndarray] = []
-    feats: list[np.ndarray] = []
+    # each chunk is copied into buffers of the largest possible size (a unigram and a bigram per
+    # word), so the chunks and their concatenation never sit in memory together
+    cap = 2 * int(tok.size)
+    d = np.empty(cap, dtype=np.int32)
+    f = np.empty(cap, dtype=np.int64)
+    used = 0
     for lo, hi in zip(cuts[:-1], cuts[1:], strict=True):
-        d, f = _features_part(tok[lo:hi], doc[lo:hi], lo, n, v, bigrams,
-                              None if private is None else private[lo:hi])
-        docs.append(d)
-        feats.append(f)
-    d = np.concatenate(docs) if docs else np.zeros(0, dtype=np.int32)
-    f = np.concatenate(feats) if feats else np.zeros(0, dtype=np.int64)
-    del docs, feats
+        dc, fc = _features_part(tok[lo:hi], doc[lo:hi], lo, n, v, bigrams,
+                                None if private is None else private[lo:hi])
+        d[used:used + dc.size] = dc
+        f[used:used + fc.size] = fc
+        used += dc.size
+    d, f = d[:used], f[:used]
     if empty.size:  # an ad without words: one feature of its own, in its place
         at = np.searchsorted(d, empty)
         d = np.insert(d, at, empty.astype(np.int32))
