@@ -224,18 +224,94 @@ def test_key_files(tmp_path):
                           hashlib.sha256).hexdigest()[:16]
 
 
+def _gappy_table() -> pa.Table:
+    """PEOPLE plus records missing a given name, a day and month, a 1 January placeholder, a
+    year, or a family name: every blocking rule, the open ones included, applies to someone."""
+    t = _table()
+    extra = pa.table({
+        "record_id": ["g1", "g2", "g3", "g4", "g5"],
+        "given_name": [None, "Iryna", "Petro", "Taras", "Sofia"],
+        "family_name": ["Bondar", "Melnyk", "Koval", "Lysenko", None],
+        "birth_year": pa.array([1990, 1983, 1975, None, 1999], pa.int16()),
+        "birth_month": pa.array([5, None, 1, 4, 2], pa.int16()),
+        "birth_day": pa.array([6, None, 1, 9, 8], pa.int16()),
+        "postcode": ["01001", "02002", "03003", "04004", "05005"],
+    })  # fmt: skip
+    return pa.concat_tables([t, extra], promote_options="default")
+
+
 def test_every_blocking_key_is_keyed_and_never_a_name_alone():
     from safelight.identity.encode import BLOCKING_RULES
 
-    enc = encode_table(_table(), KEY).table
-    other = encode_table(_table(), bytes(32)).table
+    enc = encode_table(_gappy_table(), KEY).table
+    other = encode_table(_gappy_table(), bytes(32)).table
     for rule, (_space, parts, _missing) in BLOCKING_RULES.items():
         # every key combines two attributes or more (a phone or document number alone is
         # an identifier the hub may only compare, never a name)
         assert len(parts) >= 2 or parts[0] in ("phone", "document"), rule
         mine = [v for v in enc.column(f"bk_{rule}").to_pylist() if v is not None]
         theirs = [v for v in other.column(f"bk_{rule}").to_pylist() if v is not None]
+        assert mine, rule  # the check below is not vacuous: the column has values
         assert set(mine).isdisjoint(theirs), rule  # another key: unrelated keys
+
+
+def test_keys_never_chain_records_onto_a_birth_year_axis():
+    """One person encoded with every birth year from 1970 to 1989: two records share a key
+    value only when their years fall in one two-year window, so equal keys never link a year to
+    the next window (with "year" and "year + 1" keys in one space, 1981 met 1982, 1982 met
+    1983, ... and the hub could order all records by birth year)."""
+    from safelight.identity.encode import BLOCKING_RULES
+
+    years = list(range(1970, 1990))
+    rows = [{"record_id": f"y{y}", "given_name": "Olena", "family_name": "Shevchenko",
+             "birth_year": y, "birth_month": 3, "birth_day": 7} for y in years]
+    enc = _keys_of(rows)
+    values: list[set[int]] = [set() for _ in years]
+    for rule in BLOCKING_RULES:
+        for i, v in enumerate(enc.column(f"bk_{rule}").to_pylist()):
+            if v is not None:
+                values[i].add(v)
+    common = set.intersection(*values)  # the keys without a year (names alone, day + month)
+    values = [v - common for v in values]
+    for i, a in enumerate(years):
+        for j, b in enumerate(years):
+            if a < b:
+                shared = values[i] & values[j]
+                assert not shared or a // 2 == b // 2, (a, b)
+    # a year off by one inside a window still meets (as the clear rules let it)
+    assert values[years.index(1980)] & values[years.index(1981)]
+
+
+def test_no_record_holds_one_value_in_two_crosswise_keys():
+    """Equal crosswise keys in one record would tell the hub that both names start alike, or
+    that given name = family name; the second key is then random, and the pairs the equal
+    value found still meet through the first key."""
+    from safelight.identity.encode import CROSSWISE_KEYS
+
+    base = {"birth_year": 1980, "birth_month": 3, "birth_day": 7}
+    rows = [dict(base, record_id="aa", given_name="Anna", family_name="Adamenko"),
+            dict(base, record_id="ali", given_name="Ali", family_name="Ali"),
+            dict(base, record_id="ab", given_name="Anna", family_name="Bondar"),
+            dict(base, record_id="ba", given_name="Bohdan", family_name="Adamenko")]
+    cols = ("record_id", "given_name", "family_name", "birth_year", "birth_month", "birth_day")
+    t = pa.table({c: [r.get(c) for r in rows] for c in cols})
+    t = t.append_column("address_line", pa.array(["Main street"] * 4))
+    t = t.append_column("street_number", pa.array(["3"] * 4))
+    enc = encode_table(t, KEY).table
+    col = {c: enc.column(c).to_pylist() for c in enc.column_names}
+    for first, second in CROSSWISE_KEYS:
+        a, b = col[f"bk_{first}"], col[f"bk_{second}"]
+        assert all(x is not None and y is not None for x, y in zip(a, b, strict=True)), first
+        assert all(x != y for x, y in zip(a, b, strict=True)), (first, second)
+    # the pairs "aa" met through its (now random) family-initial keys meet through the first
+    gi, fi = col["bk_birth_date_gi"], col["bk_birth_date_fi"]
+    assert gi[0] == gi[2]  # aa – ab: same date, given initial A (gi ↔ gi)
+    assert gi[0] == fi[3]  # aa – ba: same date, family initial A (gi ↔ fi, crosswise join)
+    ag, af = col["bk_address_gi"], col["bk_address_fi"]
+    assert ag[0] == ag[2] and ag[0] == af[3]
+    # the same encoding twice draws other random values: they carry nothing
+    again = encode_table(t, KEY).table.column("bk_birth_date_fi").to_pylist()
+    assert again[0] != fi[0] and again[2:] == fi[2:]
 
 
 def _keys_of(rows: list[dict]) -> pa.Table:
@@ -246,7 +322,7 @@ def _keys_of(rows: list[dict]) -> pa.Table:
 
 
 def test_narrowed_keys_meet_as_the_clear_rules_do():
-    """A year off by one meets through the next-year key; a record without a full date
+    """A year off by one within a two-year window meets; a record without a full date
     carries an open key equal to the full key of its rule, which the hub joins against."""
     base = {"given_name": "Olena", "family_name": "Shevchenko", "birth_month": 3, "birth_day": 7}
     t = _keys_of([dict(base, record_id="a", birth_year=1980),
@@ -254,8 +330,8 @@ def test_narrowed_keys_meet_as_the_clear_rules_do():
                   dict(base, record_id="c", birth_year=1981, birth_month=None, birth_day=None),
                   dict(base, record_id="d", birth_year=1990, birth_month=7, birth_day=3)])
     col = {c: t.column(c).to_pylist() for c in t.column_names}
-    assert col["bk_given_family_year_next"][0] == col["bk_given_family_year"][1]
-    assert col["bk_given_family_year"][0] != col["bk_given_family_year"][1]
+    assert col["bk_given_family_year2"][0] == col["bk_given_family_year2"][1]
+    assert col["bk_family_year"][0] != col["bk_family_year"][1]
     # c has no full date: open key, equal to b's full (family, year) key; a and b have none
     assert col["bk_family_year_open_date"][2] == col["bk_family_year"][1]
     assert col["bk_family_year_open_date"][:2] == [None, None]

@@ -16,12 +16,17 @@ from safelight.link import pairwise_scores
 from safelight.link.hub_pprl import link_hub_encoded, load_hub_packages, receive_package
 
 
-@pytest.fixture
-def packages(tmp_path):
+def _sources() -> tuple[list[dict], list[dict]]:
     rng = random.Random(21)
     people = _people(400, 8)
     left = [_observe(p, rng, f"L{p['pid']}") for p in people[:300]]
     right = [_observe(p, rng, f"R{p['pid']}") for p in people[100:]]
+    return left, right
+
+
+@pytest.fixture
+def packages(tmp_path):
+    left, right = _sources()
     s = EncodingSettings(seed=5)
     paths = [write_package(encode_table(_table(rows), KEY, s, contributor=name), tmp_path / name)
              for name, rows in (("ngo", left), ("police", right))]
@@ -134,3 +139,56 @@ def test_a_stored_package_of_an_older_format_is_refused_at_linking(hub, packages
                     [json.dumps(man)])
     with pytest.raises(SafelightError, match="older than this hub's.*re-encode"):
         link_hub_encoded(hub)
+
+
+def test_a_new_package_withdrawing_records_removes_their_links_and_review_decisions(
+        hub, packages, tmp_path):
+    """In PPRL mode a contributor withdraws a record by sending a new package with its consent
+    flag off (or without it): the record's person link and review pairs go with the old
+    package, decision and note included, so no decision binds a later run."""
+    import pyarrow as pa
+
+    from safelight.link.decisions import load_decisions
+
+    paths, _ = packages
+    for p in paths:
+        receive_package(hub, p)
+    link_hub_encoded(hub)
+    pairs = hub.con.execute("""
+        SELECT left_contributor, left_record_id, right_contributor, right_record_id
+        FROM link_review ORDER BY ALL""").fetchall()
+    ngo = sorted({r for lc, lr, rc, rr in pairs for c, r in ((lc, lr), (rc, rr)) if c == "ngo"})
+    assert len(ngo) >= 3
+    withdrawn, dropped, kept = ngo[0], ngo[1], ngo[2]
+    hub.con.execute("UPDATE link_review SET decision = 'match', decided_by = 'rev', "
+                    "decision_note = 'seen the passport'")
+    assert len(load_decisions(hub)) == len(pairs)
+
+    left, _ = _sources()
+    rows = [r for r in left if r["record_id"] != dropped]
+    table = _table(rows).append_column(
+        "consent_linkage", pa.array([r["record_id"] != withdrawn for r in rows]))
+    new = write_package(encode_table(table, KEY, EncodingSettings(seed=5), contributor="ngo"),
+                        tmp_path / "ngo2")
+    receive_package(hub, new)
+
+    def rows_of(rid: str) -> int:
+        return hub.con.execute("""
+            SELECT (SELECT count(*) FROM persons WHERE contributor = 'ngo' AND record_id = $r)
+                 + (SELECT count(*) FROM link_review
+                    WHERE (left_contributor = 'ngo' AND left_record_id = $r)
+                       OR (right_contributor = 'ngo' AND right_record_id = $r))""",
+                               {"r": rid}).fetchone()[0]
+
+    assert rows_of(withdrawn) == 0 and rows_of(dropped) == 0
+    assert rows_of(kept) >= 2  # the others keep their person link and their decisions
+    decided = load_decisions(hub)
+    assert 0 < len(decided) < len(pairs)
+    note = hub.con.execute("SELECT count(*) FROM link_review WHERE decision_note IS NOT NULL"
+                           ).fetchone()[0]
+    assert note == len(decided)
+    audit = hub.con.execute("SELECT details FROM audit_log WHERE action = 'pprl_receive' "
+                            "ORDER BY seq DESC LIMIT 1").fetchone()[0]
+    assert json.loads(audit)["review_pairs_removed"] > 0
+    link_hub_encoded(hub)  # the next run neither fails nor brings the withdrawn record back
+    assert rows_of(withdrawn) == 0

@@ -77,6 +77,7 @@ from safelight.identity.normalise import (
 
 __all__ = [
     "BLOCKING_RULES",
+    "CROSSWISE_KEYS",
     "DEFAULT_FIELDS",
     "FORMAT_VERSION",
     "Encoded",
@@ -92,7 +93,7 @@ __all__ = [
 
 log = logging.getLogger("safelight.identity.encode")
 
-FORMAT_VERSION = 2  # 2: narrowed blocking keys (v1 packages carry other rules)
+FORMAT_VERSION = 3  # 2: narrowed blocking keys; 3: two-year windows, no "year + 1" keys
 KEY_MIN_BYTES = 32
 MANIFEST = "manifest.json"
 RECORDS = "records.parquet"
@@ -440,17 +441,22 @@ def _flip(packed: np.ndarray, probability: float, rng: np.random.Generator) -> n
 # equalities the hub can join on:
 #
 # * ``<rule>`` — the rule's own key (e.g. family name + birth year), for every record it
-#   applies to. The hub never joins two such columns in full (too many namesakes); it joins a
-#   full column only against an ``<rule>_open`` column;
+#   applies to. The hub joins a full column against an ``<rule>_open`` column and, for the
+#   EM training pairs only (:data:`safelight.link.pprl.TRAINING_KEYS`), three of them with
+#   themselves (full date, sorted names, family + year);
 # * narrowed keys — the rule's key plus the second key of the clear rule: the other name's
-#   initial, the unordered {day, month} pair, the birth year and the next year (a year off by
-#   one meets itself: both are keyed in one space);
+#   initial, the unordered {day, month} pair, or the two-year window ``year // 2`` (the clear
+#   rules accept a year off by one; the window keeps half of those pairs). Each record has one
+#   window key per rule, in one key space: a key for "year + 1" next to "year" would let the
+#   hub chain records that are one year apart onto one birth-year axis;
 # * ``<rule>_open`` — the rule's key for records the second key cannot narrow (that field is
 #   missing), in the space of ``<rule>``: the hub joins it against the full column, as the
 #   clear rules let a missing second key pass.
 #
-# The hub therefore learns that a record lacks a name, a year or a full date — which the
-# presence and weight of its filters show anyway.
+# Which ``_open`` keys a record has shows the hub which of its fields are missing (a name, a
+# year, a full real date — a 1 January placeholder counts as missing), as the presence of its
+# filters does. Crosswise pairs of keys (:data:`CROSSWISE_KEYS`) never hold one value twice in
+# a record: that would tell the hub that both names start alike or are the same.
 
 
 def _initial(values: np.ndarray) -> np.ndarray:
@@ -491,7 +497,7 @@ def _parts(k: _Keys) -> _Parts:
         "gi": _initial(k.given), "fi": _initial(k.family),
         "g3": _prefix(k.given, 3), "f3": _prefix(k.family, 3),
         "name_lo": name_lo, "name_hi": name_hi,
-        "year": year, "year_next": np.where(year >= 0, year + 1, -1),
+        "year": year, "year2": np.where(year >= 0, year // 2, -1),
         "month": np.where(real, k.month, -1).astype(np.int64),
         "day": np.where(real, k.day, -1).astype(np.int64),
         "md_lo": lo, "md_hi": hi,
@@ -502,8 +508,7 @@ def _parts(k: _Keys) -> _Parts:
 
 
 #: blocking rule → (key space, the parts it combines, parts that must be *missing* — an
-#: ``_open`` key). Rules in one space meet each other (e.g. ``given_family_year_next`` of a
-#: record born in 1980 meets ``given_family_year`` of one born in 1981).
+#: ``_open`` key). Rules in one space meet each other (the crosswise initial and name keys).
 BLOCKING_RULES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     # family name + birth year, narrowed by the {day, month} pair (an initial adds no true
     # pair that the other rules miss: measured at 100k)
@@ -511,10 +516,9 @@ BLOCKING_RULES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "family_year_date": ("family_year_date", ("family", "year", "md_lo", "md_hi"), ()),
     "family_year_open_given": ("family_year", ("family", "year"), ("gi",)),
     "family_year_open_date": ("family_year", ("family", "year"), ("md_lo",)),
-    # name group + family name, narrowed by the year (± 1)
+    # name group + family name, narrowed by the two-year window
     "given_family": ("given_family", ("group", "family"), ()),
-    "given_family_year": ("given_family_year", ("group", "family", "year"), ()),
-    "given_family_year_next": ("given_family_year", ("group", "family", "year_next"), ()),
+    "given_family_year2": ("given_family_year2", ("group", "family", "year2"), ()),
     "given_family_open": ("given_family", ("group", "family"), ("year",)),
     # ... or a place in common (a wrong year: the clear rule lets a shared place pass)
     "given_family_locality": ("given_family_locality", ("group", "family", "locality"), ()),
@@ -526,20 +530,18 @@ BLOCKING_RULES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "birth_date_open": ("birth_date", ("year", "month", "day"), ("name_lo",)),
     "birth_date_postcode": ("birth_date_postcode", ("year", "month", "day", "postcode"), ()),
     "birth_date_street": ("birth_date_street", ("year", "month", "day", "street_number"), ()),
-    # both names in a fixed order (swaps meet), narrowed by the year (± 1)
+    # both names in a fixed order (swaps meet), narrowed by the two-year window
     "sorted_names": ("sorted_names", ("name_lo", "name_hi"), ()),
-    "sorted_names_year": ("sorted_names_year", ("name_lo", "name_hi", "year"), ()),
-    "sorted_names_year_next": ("sorted_names_year", ("name_lo", "name_hi", "year_next"), ()),
+    "sorted_names_year2": ("sorted_names_year2", ("name_lo", "name_hi", "year2"), ()),
     "sorted_names_open": ("sorted_names", ("name_lo", "name_hi"), ("year",)),
     "sorted_names_locality": ("sorted_names_locality", ("name_lo", "name_hi", "locality"), ()),
     # name group + birth year, narrowed by the {day, month} pair
     "given_year": ("given_year", ("group", "year"), ()),
     "given_year_date": ("given_year_date", ("group", "year", "md_lo", "md_hi"), ()),
     "given_year_open_date": ("given_year", ("group", "year"), ("md_lo",)),
-    # first three letters of both names, narrowed by the year (± 1)
+    # first three letters of both names, narrowed by the two-year window
     "name_prefixes": ("name_prefixes", ("g3", "f3"), ()),
-    "name_prefixes_year": ("name_prefixes_year", ("g3", "f3", "year"), ()),
-    "name_prefixes_year_next": ("name_prefixes_year", ("g3", "f3", "year_next"), ()),
+    "name_prefixes_year2": ("name_prefixes_year2", ("g3", "f3", "year2"), ()),
     "name_prefixes_open": ("name_prefixes", ("g3", "f3"), ("year",)),
     # name group + day and month (any year)
     "given_month_day": ("given_month_day", ("group", "month", "day"), ()),
@@ -556,6 +558,17 @@ BLOCKING_RULES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "address_fi": ("address_initial", ("address_line", "street_number", "fi"), ()),
     "postcode_locality": ("postcode_locality", ("postcode", "locality"), ()),
 }  # fmt: skip
+
+
+#: pairs of key columns in one key space that the hub joins crosswise (either orientation) as
+#: well as each with itself. Where a record's two are equal (both names start alike; given
+#: name = family name), the second gets a fresh random value: the first still carries the
+#: shared value, and every join that met the second meets the first.
+CROSSWISE_KEYS: tuple[tuple[str, str], ...] = (
+    ("birth_date_gi", "birth_date_fi"),
+    ("address_gi", "address_fi"),
+    ("name_as_given", "name_as_family"),
+)
 
 
 def _atoms(values: list[Any]) -> np.ndarray:
@@ -629,7 +642,21 @@ def _blocking_keys(k: _Keys, key: bytes) -> dict[str, pa.Array]:
         out[rule] = _keyed(_subkey(key, "block/" + space), parts, names, mask)
         if not missing:
             full[space, names] = out[rule]
+    for first, second in CROSSWISE_KEYS:
+        out[second] = _unequal(out[first], out[second])
     return out
+
+
+def _unequal(first: pa.Array, second: pa.Array) -> pa.Array:
+    """``second`` with a fresh random 64-bit value (:mod:`secrets`) wherever it equals
+    ``first`` in the same record."""
+    same = pa.compute.fill_null(pa.compute.equal(first, second), False).to_numpy(
+        zero_copy_only=False)
+    if not same.any():
+        return second
+    values = second.fill_null(0).to_numpy(zero_copy_only=False).copy()
+    values[same] = np.frombuffer(secrets.token_bytes(8 * int(same.sum())), dtype="<i8")
+    return pa.array(values, pa.int64(), mask=~second.is_valid().to_numpy(zero_copy_only=False))
 
 
 # ---------------------------------------------------------------------------------------------

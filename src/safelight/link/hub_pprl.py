@@ -3,7 +3,8 @@
 Contract: :func:`receive_package` checks a contribution package (format, key fingerprint
 consistent with the packages already stored, same encoding settings) and stores it in the
 hub's ``pprl_packages`` table (store migration 7), replacing that contributor's previous
-package. :func:`link_hub_encoded` links every stored package with
+package; the person links and review pairs (decisions included) of records the new package
+withdraws from linkage or no longer holds are deleted with it. :func:`link_hub_encoded` links every stored package with
 :func:`safelight.link.pprl.link_encoded` and writes ``persons``, ``link_review`` and
 ``link_runs`` exactly as the clear :func:`safelight.link.hub.link_hub` does — so ``safelight
 status`` and reports count persons the same way. Only records whose package flag allows linkage
@@ -97,6 +98,35 @@ def _only_what_safelight_writes(path: Path, manifest: dict, table: pa.Table
     return clean, table, data
 
 
+def _forget_unlinkable(hub: Hub, contributor: str, table: pa.Table) -> dict[str, int]:
+    """Delete the ``persons`` and ``link_review`` rows (decisions, notes and reasons included)
+    of ``contributor``'s records that its new package ``table`` withdraws from linkage (consent
+    flag off) or no longer holds — as :meth:`safelight.store.Hub.apply_withdrawals` does for
+    withdrawals recorded at the hub — so that no review decision outlives the withdrawal and
+    binds a later run. Call inside a transaction."""
+    consent = pc.fill_null(table["consent_linkage"], False)
+    kept = pa.table({"record_id": pc.filter(table["record_id"], consent)})
+    con = hub.con
+    con.register("_pprl_kept", kept)
+    try:
+        unlinked = con.execute("""
+            DELETE FROM persons WHERE contributor = ?
+              AND record_id NOT IN (SELECT record_id FROM _pprl_kept)""",
+                               [contributor]).fetchone()[0]
+        reviews = con.execute("""
+            DELETE FROM link_review
+            WHERE (left_contributor = ? AND left_record_id NOT IN (SELECT record_id FROM _pprl_kept))
+               OR (right_contributor = ? AND right_record_id NOT IN
+                       (SELECT record_id FROM _pprl_kept))""",
+                              [contributor, contributor]).fetchone()[0]
+    finally:
+        con.unregister("_pprl_kept")
+    if unlinked or reviews:
+        log.info("%s: %d person links and %d review pairs of records withdrawn from linkage "
+                 "removed", contributor, unlinked, reviews)
+    return {"person_links_removed": int(unlinked), "review_pairs_removed": int(reviews)}
+
+
 def receive_package(hub: Hub, path: Path, *, actor: str = "link") -> dict[str, object]:
     """Check and store the package at ``path``; returns its manifest."""
     man_path = Path(path) / MANIFEST
@@ -126,8 +156,10 @@ def receive_package(hub: Hub, path: Path, *, actor: str = "link") -> dict[str, o
         con.execute("INSERT INTO pprl_packages VALUES (?, ?, ?, ?, ?, ?)", [
             contributor, manifest["key_fingerprint"], hashlib.sha256(data).hexdigest(),
             json.dumps(manifest), data, dt.datetime.now(dt.UTC).replace(tzinfo=None)])
+        forgotten = _forget_unlinkable(hub, contributor, table)
         hub.audit(actor, "pprl_receive", contributor, {
-            "records": manifest.get("records"), "key_fingerprint": manifest["key_fingerprint"]})
+            "records": manifest.get("records"), "key_fingerprint": manifest["key_fingerprint"],
+            **forgotten})
     log.info("stored the package of %s (%s records)", contributor, manifest.get("records"))
     return manifest
 
