@@ -61,6 +61,7 @@ $(PEERS)/bin/python:
 
 bench-linkage: $(STAMP) $(PEERS)/bin/python
 	$(BIN)/python bench/linkage/run_demo.py --splink $(PEERS)/bin/python
+	$(BIN)/python bench/linkage/review.py
 
 PPRL_PEERS ?= .venv-pprl-peers
 $(PPRL_PEERS)/bin/python:
@@ -74,6 +75,7 @@ bench-pprl: $(STAMP) $(PPRL_PEERS)/bin/python
 	$(BIN)/python bench/linkage/run_demo.py --pprl
 	$(BIN)/python bench/linkage/pprl_scale.py --sizes 10000 100000
 	$(BIN)/python bench/linkage/attack.py
+	$(BIN)/python bench/linkage/attack.py --keys
 
 bench-linkage-scale: $(STAMP) $(PEERS)/bin/python
 	$(BIN)/python bench/linkage/scale.py --sizes 10000 100000 --two-source --splink $(PEERS)/bin/python --json bench/linkage/scale.json

@@ -181,6 +181,8 @@ def synthetic(table: Path, k: int, length: int, epsilon: float | None, delta: fl
         "reportable_combinations": report.reportable_combinations,
         "seeded_rows": report.seeded_rows,
         "calibration_error": [round(e, 4) for e in report.calibration_error],
+        "refine_swaps": report.refine_swaps,
+        "refine_fit": list(report.refine_fit) if report.refine_fit else None,
         "seconds": round(time.perf_counter() - t0, 3)})
     settings.save(out / "settings.json")
     ev_len = max(length, 3)
@@ -345,7 +347,8 @@ def _dp_params(meas) -> dict:
 @click.option("--seed", default=0, show_default=True, type=int,
               help="Seed of the sampler (the privacy noise is OpenDP's, never seeded).")
 @click.option("--iterations", default=8, show_default=True, type=click.IntRange(min=0),
-              help="Calibration passes.")
+              help="Calibration passes of the earlier IPF estimator (not used by the default "
+                   "model estimate).")
 @_domain
 @_hub
 @_dataset
