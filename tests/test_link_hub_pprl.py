@@ -126,15 +126,16 @@ def test_stored_package_keeps_only_known_manifest_keys_and_no_metadata(hub, pack
     assert pq.read_table(io.BytesIO(bytes(blob))).schema.metadata is None
 
 
-def test_a_stored_package_of_an_older_format_is_refused_at_linking(hub, packages):
-    """A package stored before the blocking keys changed (format v1) is not linked with its
-    old keys: the run stops and says to re-encode."""
+@pytest.mark.parametrize("version", [1, 2])
+def test_a_stored_package_of_an_older_format_is_refused_at_linking(hub, packages, version):
+    """A package stored before the blocking keys changed (format v1; v2 with its "year + 1"
+    keys) is not linked with its old keys: the run stops and says to re-encode."""
     paths, _ = packages
     for p in paths:
         receive_package(hub, p)
     man = json.loads(hub.con.execute("SELECT manifest FROM pprl_packages WHERE contributor = "
                                      "'ngo'").fetchone()[0])
-    man["format_version"] = 1
+    man["format_version"] = version
     hub.con.execute("UPDATE pprl_packages SET manifest = ? WHERE contributor = 'ngo'",
                     [json.dumps(man)])
     with pytest.raises(SafelightError, match="older than this hub's.*re-encode"):
