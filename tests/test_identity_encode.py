@@ -284,8 +284,8 @@ def test_keys_never_chain_records_onto_a_birth_year_axis():
 
 def test_no_record_holds_one_value_in_two_crosswise_keys():
     """Equal crosswise keys in one record would tell the hub that both names start alike, or
-    that given name = family name; the second key is then random, and the pairs the equal
-    value found still meet through the first key."""
+    that given name = family name; the second key is then a keyed filler unique to the record,
+    and the pairs the equal value found still meet through the first key."""
     from safelight.identity.encode import CROSSWISE_KEYS
 
     base = {"birth_year": 1980, "birth_month": 3, "birth_day": 7}
@@ -303,15 +303,21 @@ def test_no_record_holds_one_value_in_two_crosswise_keys():
         a, b = col[f"bk_{first}"], col[f"bk_{second}"]
         assert all(x is not None and y is not None for x, y in zip(a, b, strict=True)), first
         assert all(x != y for x, y in zip(a, b, strict=True)), (first, second)
-    # the pairs "aa" met through its (now random) family-initial keys meet through the first
+    # the pairs "aa" met through its (now filler) family-initial keys meet through the first
     gi, fi = col["bk_birth_date_gi"], col["bk_birth_date_fi"]
     assert gi[0] == gi[2]  # aa – ab: same date, given initial A (gi ↔ gi)
     assert gi[0] == fi[3]  # aa – ba: same date, family initial A (gi ↔ fi, crosswise join)
     ag, af = col["bk_address_gi"], col["bk_address_fi"]
     assert ag[0] == ag[2] and ag[0] == af[3]
-    # the same encoding twice draws other random values: they carry nothing
+    # the filler is unique to the record (another id: another filler; it meets no other key)
+    # and stable: a package sent again changes no key, so comparing the two shows nothing
     again = encode_table(t, KEY).table.column("bk_birth_date_fi").to_pylist()
-    assert again[0] != fi[0] and again[2:] == fi[2:]
+    assert again == fi
+    renamed = t.set_column(0, "record_id", pa.array(["aa2", "ali", "ab", "ba"]))
+    other_id = encode_table(renamed, KEY).table.column("bk_birth_date_fi").to_pylist()
+    assert other_id[0] != fi[0] and other_id[1:] == fi[1:]
+    everything = [v for c in col if c.startswith("bk_") for v in col[c]]
+    assert everything.count(fi[0]) == 1 and everything.count(af[0]) == 1
 
 
 def _keys_of(rows: list[dict]) -> pa.Table:

@@ -562,8 +562,8 @@ BLOCKING_RULES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
 
 #: pairs of key columns in one key space that the hub joins crosswise (either orientation) as
 #: well as each with itself. Where a record's two are equal (both names start alike; given
-#: name = family name), the second gets a fresh random value: the first still carries the
-#: shared value, and every join that met the second meets the first.
+#: name = family name), the second gets a keyed filler unique to the record: the first still
+#: carries the shared value, and every join that met the second meets the first.
 CROSSWISE_KEYS: tuple[tuple[str, str], ...] = (
     ("birth_date_gi", "birth_date_fi"),
     ("address_gi", "address_fi"),
@@ -623,7 +623,7 @@ def _keyed(subkey: bytes, parts: _Parts, names: tuple[str, ...], mask: np.ndarra
     return pa.array(out, pa.int64(), mask=~mask)
 
 
-def _blocking_keys(k: _Keys, key: bytes) -> dict[str, pa.Array]:
+def _blocking_keys(k: _Keys, key: bytes, record_ids: pa.Array) -> dict[str, pa.Array]:
     parts = _parts(k)
     out: dict[str, pa.Array] = {}
     full: dict[tuple[str, tuple[str, ...]], pa.Array] = {}  # an open key is its rule's key
@@ -643,19 +643,27 @@ def _blocking_keys(k: _Keys, key: bytes) -> dict[str, pa.Array]:
         if not missing:
             full[space, names] = out[rule]
     for first, second in CROSSWISE_KEYS:
-        out[second] = _unequal(out[first], out[second])
+        out[second] = _unequal(out[first], out[second], _subkey(key, "block/filler/" + second),
+                               record_ids)
     return out
 
 
-def _unequal(first: pa.Array, second: pa.Array) -> pa.Array:
-    """``second`` with a fresh random 64-bit value (:mod:`secrets`) wherever it equals
-    ``first`` in the same record."""
+def _unequal(first: pa.Array, second: pa.Array, subkey: bytes, record_ids: pa.Array
+             ) -> pa.Array:
+    """``second`` with a filler wherever it equals ``first`` in the same record: keyed
+    BLAKE2b-64 of the record id and the key, unique to the record and pseudo-random to the hub
+    (which has no key). Keyed rather than drawn fresh (:mod:`secrets`), so that a package sent
+    again holds the same filler: a fresh draw would change exactly the keys of the records
+    whose names start alike, and a hub comparing the two packages would see which they are."""
     same = pa.compute.fill_null(pa.compute.equal(first, second), False).to_numpy(
         zero_copy_only=False)
     if not same.any():
         return second
     values = second.fill_null(0).to_numpy(zero_copy_only=False).copy()
-    values[same] = np.frombuffer(secrets.token_bytes(8 * int(same.sum())), dtype="<i8")
+    ids = record_ids.to_pylist()
+    values[same] = np.frombuffer(b"".join(
+        hashlib.blake2b(f"{ids[i]}\x1f{values[i]}".encode(), key=subkey, digest_size=8).digest()
+        for i in np.flatnonzero(same).tolist()), dtype="<i8")
     return pa.array(values, pa.int64(), mask=~second.is_valid().to_numpy(zero_copy_only=False))
 
 
@@ -712,7 +720,7 @@ def encode_table(table: pa.Table, key: bytes, settings: EncodingSettings | None 
             null_count=int(n - present.sum()))
         counts[spec.name] = int(present.sum())
     withheld = pa.array(~consent_np)
-    for rule, arr in _blocking_keys(keys, key).items():
+    for rule, arr in _blocking_keys(keys, key, cols["record_id"]).items():
         cols[f"bk_{rule}"] = pa.compute.if_else(withheld, pa.scalar(None, pa.int64()), arr)
     manifest = {
         "format": "safelight-pprl-package",
