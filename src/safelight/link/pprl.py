@@ -70,7 +70,8 @@ log = logging.getLogger("safelight.link.pprl")
 #: (both orientations when the columns differ). The contributor's narrowed keys
 #: (:data:`safelight.identity.encode.BLOCKING_RULES`) are joined among themselves; a rule's full
 #: key is joined only against the ``_open`` keys of records that its second key cannot narrow,
-#: so a common name is never joined with all its namesakes.
+#: so a common name is never joined with all its namesakes (for candidates: EM's training pairs
+#: come from self-joins of three full keys, :data:`TRAINING_KEYS`).
 KEY_RULES: dict[str, tuple[str, str]] = {
     "family_year_date": ("family_year_date", "family_year_date"),
     "family_year_open_given": ("family_year_open_given", "family_year"),
