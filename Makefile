@@ -76,6 +76,7 @@ bench-pprl: $(STAMP) $(PPRL_PEERS)/bin/python
 	$(BIN)/python bench/linkage/pprl_scale.py --sizes 10000 100000
 	$(BIN)/python bench/linkage/attack.py
 	$(BIN)/python bench/linkage/attack.py --keys
+	$(BIN)/python bench/linkage/attack.py --chain 10000
 
 bench-linkage-scale: $(STAMP) $(PEERS)/bin/python
 	$(BIN)/python bench/linkage/scale.py --sizes 10000 100000 --two-source --splink $(PEERS)/bin/python --json bench/linkage/scale.json
