@@ -36,7 +36,8 @@ from safelight.link.prepare import Records, encode_strings
 
 log = logging.getLogger("safelight.link")
 
-__all__ = ["DEFAULT_RULES", "TRAINING_RULES", "BlockingRule", "candidate_pairs", "training_pairs"]
+__all__ = ["DEFAULT_RULES", "TRAINING_RULES", "BlockingRule", "candidate_pairs", "pair_sample",
+           "training_pairs", "union_of_drawn"]
 
 
 @dataclass(frozen=True)
@@ -696,33 +697,51 @@ def training_pairs(
     try:
         _block_table(c, records, rules)
         shares: dict[str, float] = {}
-        selects = []
-        for i, rule in enumerate(rules):
+        selects: list[tuple[str, str]] = []
+        for rule in rules:
             join = _join(rule, cross_only)
             # the rule's size, estimated on 1/64 of the records (cheap even for 60M pairs)
             probe = 64 * int(c.execute(f"SELECT count(*) {join} AND hash(l.rid, {int(seed)})"
                                        " % 64 = 0").fetchall()[0][0])
-            keep = ""
             if probe > _EXACT_UP_TO * max_pairs:
                 # huge (common family names): the pairs of a sample of the records; uniform per
                 # pair but noisy in number, which only the share-based kin estimate uses
                 share = max_pairs / probe
                 keep = f" AND hash(l.rid, {int(seed)}) % 1000000 < {int(1_000_000 * share)}"
             else:  # counted exactly, sampled by pair: the sessions' prior needs the count
-                total = int(c.execute(f"SELECT count(*) {join}").fetchall()[0][0])
-                share = min(1.0, max_pairs / max(total, 1))
-                if share < 1.0:
-                    keep = (f" AND hash(l.rid, r.rid, {int(seed)}) % 1000000"
-                            f" < {int(1_000_000 * share)}")
+                share, keep = pair_sample(c, join, max_pairs, seed)
             shares[rule.name] = share
-            selects.append(f"SELECT l.rid AS a, r.rid AS b, {i} AS rule {join}{keep}")
-        flags = ", ".join(f"bool_or(rule = {i}) AS r{i}" for i in range(len(rules)))
-        res = c.sql(f"SELECT a, b, {flags} FROM (" + " UNION ALL ".join(selects)
-                    + ") GROUP BY a, b ORDER BY a, b").to_arrow_table()
+            selects.append((rule.name, f"{join}{keep}"))
+        return union_of_drawn(c, selects, shares)
     finally:
         c.close()
-    drawn = {rule.name: res.column(f"r{i}").to_numpy(zero_copy_only=False).astype(bool)
-             for i, rule in enumerate(rules)}
+
+
+def pair_sample(con: duckdb.DuckDBPyConnection, join: str, max_pairs: int, seed: int
+                ) -> tuple[float, str]:
+    """``(share, condition)``: the share of the pairs of ``join`` (``FROM ... l JOIN ... r ...``
+    over record ids ``rid``) to draw so that about ``max_pairs`` remain, and the SQL condition
+    (``""`` when all are kept) that draws them uniformly by a hash of the pair and ``seed``."""
+    total = int(con.execute(f"SELECT count(*) {join}").fetchall()[0][0])
+    share = min(1.0, max_pairs / max(total, 1))
+    keep = (f" AND hash(l.rid, r.rid, {int(seed)}) % 1000000 < {int(1_000_000 * share)}"
+            if share < 1.0 else "")
+    return share, keep
+
+
+def union_of_drawn(con: duckdb.DuckDBPyConnection, selects: list[tuple[str, str]],
+                   shares: dict[str, float]
+                   ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], dict[str, int]]:
+    """``(a, b, drawn, totals)`` of training rules given as ``(name, FROM ... WHERE ...)`` pair
+    selections: the distinct pairs sorted by (a, b), per rule a mask of the pairs it drew, and
+    its number of pairs in all (drawn divided by its sampled ``shares[name]``)."""
+    parts = [f"SELECT l.rid AS a, r.rid AS b, {i} AS rule {sql}"
+             for i, (_, sql) in enumerate(selects)]
+    flags = ", ".join(f"bool_or(rule = {i}) AS r{i}" for i in range(len(selects)))
+    res = con.sql(f"SELECT a, b, {flags} FROM (" + " UNION ALL ".join(parts)
+                  + ") GROUP BY a, b ORDER BY a, b").to_arrow_table()
+    drawn = {name: res.column(f"r{i}").to_numpy(zero_copy_only=False).astype(bool)
+             for i, (name, _) in enumerate(selects)}
     totals = {name: round(int(mask.sum()) / shares[name]) for name, mask in drawn.items()}
     return (res.column("a").to_numpy().astype(np.int64),
             res.column("b").to_numpy().astype(np.int64), drawn, totals)

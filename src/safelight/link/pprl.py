@@ -44,6 +44,7 @@ import numpy as np
 import pyarrow as pa
 
 from safelight.errors import UsageError
+from safelight.link.blocking import pair_sample, union_of_drawn
 from safelight.link.cluster import cluster_pairs, connected_components
 from safelight.link.compare import Comparisons
 from safelight.link.encoded import (
@@ -257,24 +258,15 @@ def encoded_training_pairs(er: EncodedRecords, settings: PPRLSettings | None = N
     try:
         con.register("__pprl_records", table)
         selects, shares = [], {}
-        for i, (name, col) in enumerate(rules.items()):
+        for name, col in rules.items():
             join = (f"FROM __pprl_records l JOIN __pprl_records r ON l.bk_{col} = r.bk_{col} "
                     f"AND l.rid < r.rid{cross}")
-            total = int(con.execute(f"SELECT count(*) {join}").fetchall()[0][0])
-            shares[name] = min(1.0, max_pairs / max(total, 1))
-            keep = (f" AND hash(l.rid, r.rid, {int(s.seed)}) % 1000000 < "
-                    f"{int(1_000_000 * shares[name])}" if shares[name] < 1.0 else "")
-            selects.append(f"SELECT l.rid AS a, r.rid AS b, {i} AS rule {join}{keep}")
-        flags = ", ".join(f"bool_or(rule = {i}) AS r{i}" for i in range(len(rules)))
-        res = con.sql(f"SELECT a, b, {flags} FROM (" + " UNION ALL ".join(selects)
-                      + ") GROUP BY a, b ORDER BY a, b").to_arrow_table()
+            shares[name], keep = pair_sample(con, join, max_pairs, s.seed)
+            selects.append((name, f"{join}{keep}"))
+        a, b, drawn, totals = union_of_drawn(con, selects, shares)
     finally:
         con.close()
-    drawn = {name: res.column(f"r{i}").to_numpy(zero_copy_only=False).astype(bool)
-             for i, name in enumerate(rules)}
-    totals = {name: round(int(mask.sum()) / shares[name]) for name, mask in drawn.items()}
-    return (res.column("a").to_numpy().astype(np.int64),
-            res.column("b").to_numpy().astype(np.int64), TrainingPairs(drawn, totals))
+    return a, b, TrainingPairs(drawn, totals)
 
 
 @dataclass
