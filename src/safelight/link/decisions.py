@@ -111,8 +111,9 @@ def apply_decisions(labels: np.ndarray, contributor: np.ndarray, record_id: np.n
         joined = connected_components(int(merged.max()) + 1, merged[must[:, 0]],
                                       merged[must[:, 1]])
         merged = joined[merged]
-    broken = np.unique(merged[cannot[:, 0]][merged[cannot[:, 0]] == merged[cannot[:, 1]]]) \
-        if len(cannot) else np.empty(0, np.int64)
+    # clusters that hold a decided non-match (after the merges)
+    together = merged[cannot[:, 0]] == merged[cannot[:, 1]]
+    broken = np.unique(merged[cannot[:, 0]][together])
     out = merged.copy()
     next_label = int(merged.max()) + 1
     for lab in broken.tolist():
@@ -125,10 +126,9 @@ def apply_decisions(labels: np.ndarray, contributor: np.ndarray, record_id: np.n
         w = np.clip(weights[inside], -WEIGHT_CAP, WEIGHT_CAP)
         mat[ia, ib] = mat[ib, ia] = w
         for pairs, value in ((must, _MUST), (cannot, -np.inf)):
-            sel = (pos[pairs[:, 0]] >= 0) & (pos[pairs[:, 1]] >= 0) if len(pairs) else []
-            if len(pairs) and sel.any():
-                pa_, pb_ = pos[pairs[sel, 0]], pos[pairs[sel, 1]]
-                mat[pa_, pb_] = mat[pb_, pa_] = value
+            sel = (pos[pairs[:, 0]] >= 0) & (pos[pairs[:, 1]] >= 0)
+            pa_, pb_ = pos[pairs[sel, 0]], pos[pairs[sel, 1]]
+            mat[pa_, pb_] = mat[pb_, pa_] = value
         sub = gaec(len(mem), mat)
         out[mem] = next_label + sub
         next_label += int(sub.max()) + 1
