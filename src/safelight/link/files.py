@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import csv
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -81,20 +81,14 @@ def link_two_files(left: MappedFile, right: MappedFile, settings: LinkSettings) 
             raise UsageError(f"{f.path}: no record to link (read {f.read.rows_read:,} rows, "
                              f"{f.without_consent:,} without consent to linkage)")
     table = pa.concat_tables([left.table, right.table], promote_options="default")
-    return link_records(table, _with(settings, two_source=True))
+    return link_records(table, replace(settings, two_source=True))
 
 
 def dedupe_file(source: MappedFile, settings: LinkSettings) -> LinkResult:
     """Cluster the records of one file into persons."""
     if source.table.num_rows == 0:
         raise UsageError(f"{source.path}: no record to link")
-    return link_records(source.table, _with(settings, two_source=False))
-
-
-def _with(settings: LinkSettings, *, two_source: bool) -> LinkSettings:
-    from dataclasses import replace
-
-    return replace(settings, two_source=two_source)
+    return link_records(source.table, replace(settings, two_source=False))
 
 
 def _oriented(res: LinkResult, ks: np.ndarray) -> list[tuple[str, str]]:
