@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from safelight.link import link_hub, pairwise_scores
-from safelight.link.decisions import Decisions, apply_decisions
+from safelight.link.decisions import Decisions, apply_decisions, decided_mask, index_decisions
 
 C = np.array(["x"] * 5, dtype=object)
 R = np.array(["r0", "r1", "r2", "r3", "r4"], dtype=object)
@@ -21,17 +21,20 @@ def _d(matches=(), non=()):
     return Decisions(frozenset(key(*p) for p in matches), frozenset(key(*p) for p in non))
 
 
+def _apply(labels, decisions, a, b, w):
+    return apply_decisions(labels, index_decisions(decisions, C, R), a, b, w)
+
+
 def test_no_decision_leaves_labels_alone():
     labels = np.array([0, 0, 1, 2, 2])
-    out, stats = apply_decisions(labels, C, R, _d(), np.array([0]), np.array([1]),
-                                 np.array([5.0]))
+    out, stats = _apply(labels, _d(), np.array([0]), np.array([1]), np.array([5.0]))
     assert out is labels and stats["matches"] == stats["non_matches"] == 0
 
 
 def test_decided_match_merges_two_persons():
     labels = np.array([0, 0, 1, 2, 3])
-    out, stats = apply_decisions(labels, C, R, _d(matches=[(1, 2)]), np.array([0]),
-                                 np.array([1]), np.array([5.0]))
+    out, stats = _apply(labels, _d(matches=[(1, 2)]), np.array([0]), np.array([1]),
+                        np.array([5.0]))
     assert out[0] == out[1] == out[2] and len(set(out[2:].tolist())) == 3
     assert stats["matches"] == 1 and stats["clusters_reclustered"] == 0
 
@@ -39,23 +42,39 @@ def test_decided_match_merges_two_persons():
 def test_decided_non_match_breaks_a_chain_and_keeps_the_stronger_link():
     labels = np.array([0, 0, 0, 1, 2])
     a, b, w = np.array([0, 1]), np.array([1, 2]), np.array([12.0, 3.0])  # r0~r1 strong
-    out, stats = apply_decisions(labels, C, R, _d(non=[(0, 2)]), a, b, w)
+    out, stats = _apply(labels, _d(non=[(0, 2)]), a, b, w)
     assert out[0] == out[1] and out[2] != out[0]
     assert stats["clusters_reclustered"] == 1 and stats["contradictions"] == 0
 
 
+def test_two_broken_clusters_are_re_clustered_each_on_its_own_pairs():
+    labels = np.array([0, 0, 0, 1, 1])  # r0~r1~r2 and r3~r4; r3-r4 decided apart
+    a, b, w = np.array([0, 1, 3]), np.array([1, 2, 4]), np.array([12.0, 3.0, 9.0])
+    out, stats = _apply(labels, _d(non=[(0, 2), (3, 4)]), a, b, w)
+    assert out[0] == out[1] and len({out[0], out[2], out[3], out[4]}) == 4
+    assert stats["clusters_reclustered"] == 2
+
+
+def _empty():
+    return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
+
+
 def test_contradictions_keep_the_non_match():
     labels = np.array([0, 1, 2, 3, 4])
-    out, stats = apply_decisions(labels, C, R, _d(matches=[(0, 1), (1, 2)], non=[(0, 2)]),
-                                 np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0))
+    out, stats = _apply(labels, _d(matches=[(0, 1), (1, 2)], non=[(0, 2)]), *_empty())
     assert out[0] != out[2] and stats["contradictions"] == 1
+
+
+def test_decided_pairs_are_found_in_either_order():
+    decided = index_decisions(_d(matches=[(0, 1)], non=[(3, 2)]), C, R)
+    a, b = np.array([1, 0, 2, 2, 0]), np.array([0, 2, 3, 4, 1])
+    assert decided_mask(decided, 5, a, b).tolist() == [True, False, True, False, True]
 
 
 def test_decisions_about_absent_records_are_ignored():
     labels = np.array([0, 1, 2, 3, 4])
     d = Decisions(frozenset({(("x", "r0"), ("y", "gone"))}), frozenset())
-    out, stats = apply_decisions(labels, C, R, d, np.empty(0, np.int64), np.empty(0, np.int64),
-                                 np.empty(0))
+    out, stats = _apply(labels, d, *_empty())
     assert stats["matches"] == 0 and len(set(out.tolist())) == 5
 
 

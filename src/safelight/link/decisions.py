@@ -27,7 +27,8 @@ import numpy as np
 from safelight.link.cluster import WEIGHT_CAP, connected_components, gaec
 from safelight.store import Hub
 
-__all__ = ["Decisions", "apply_decisions", "decided_mask", "load_decisions"]
+__all__ = ["DecidedPairs", "Decisions", "apply_decisions", "decided_mask", "index_decisions",
+           "load_decisions"]
 
 log = logging.getLogger("safelight.link")
 
@@ -74,32 +75,49 @@ def load_decisions(hub: Hub) -> Decisions:
     return Decisions(frozenset(matches), frozenset(non))
 
 
-def _indexed(pairs: frozenset, index: dict[tuple[str, str], int]) -> np.ndarray:
-    """``(m, 2)`` record indices of the pairs whose two records take part in this run."""
-    out = [(index[x], index[y]) for x, y in pairs if x in index and y in index]
-    return np.array(out, dtype=np.int64).reshape(-1, 2)
+@dataclass(frozen=True)
+class DecidedPairs:
+    """The decisions that concern one run, as ``(m, 2)`` arrays of its record indices."""
+
+    must: np.ndarray
+    cannot: np.ndarray
 
 
-def decided_mask(decisions: Decisions, contributor: np.ndarray, record_id: np.ndarray,
-                 a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Boolean per pair ``(a[k], b[k])``: already decided by a reviewer."""
-    decided = decisions.matches | decisions.non_matches
-    if not decided:
-        return np.zeros(len(a), dtype=bool)
-    c, r = contributor.tolist(), record_id.tolist()
-    return np.array([_key(c[i], r[i], c[j], r[j]) in decided
-                     for i, j in zip(a.tolist(), b.tolist(), strict=True)], dtype=bool)
-
-
-def apply_decisions(labels: np.ndarray, contributor: np.ndarray, record_id: np.ndarray,
-                    decisions: Decisions, a: np.ndarray, b: np.ndarray, weights: np.ndarray
-                    ) -> tuple[np.ndarray, dict[str, int]]:
-    """Cluster labels (``0..k-1``) that obey ``decisions``; ``(a, b, weights)`` are the run's
-    candidate pairs and match weights (log2 odds). Returns the labels and counts of what was
-    applied (see the module docstring)."""
+def index_decisions(decisions: Decisions, contributor: np.ndarray, record_id: np.ndarray
+                    ) -> DecidedPairs:
+    """The decided pairs whose two records both take part in the run whose records are
+    ``(contributor, record_id)``."""
     index = {(c, r): i for i, (c, r) in enumerate(zip(contributor.tolist(), record_id.tolist(),
                                                       strict=True))}
-    must, cannot = _indexed(decisions.matches, index), _indexed(decisions.non_matches, index)
+
+    def indexed(pairs: frozenset) -> np.ndarray:
+        out = [(index[x], index[y]) for x, y in pairs if x in index and y in index]
+        return np.array(out, dtype=np.int64).reshape(-1, 2)
+
+    return DecidedPairs(indexed(decisions.matches), indexed(decisions.non_matches))
+
+
+def _pair_codes(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    lo, hi = np.minimum(a, b).astype(np.int64), np.maximum(a, b).astype(np.int64)
+    return lo * n + hi
+
+
+def decided_mask(decided: DecidedPairs, n_records: int, a: np.ndarray, b: np.ndarray
+                 ) -> np.ndarray:
+    """Boolean per pair ``(a[k], b[k])``: already decided by a reviewer (vectorised)."""
+    both = np.concatenate([decided.must, decided.cannot])
+    if not len(both):
+        return np.zeros(len(a), dtype=bool)
+    return np.isin(_pair_codes(n_records, a, b),
+                   _pair_codes(n_records, both[:, 0], both[:, 1]))
+
+
+def apply_decisions(labels: np.ndarray, decided: DecidedPairs, a: np.ndarray, b: np.ndarray,
+                    weights: np.ndarray) -> tuple[np.ndarray, dict[str, int]]:
+    """Cluster labels (``0..k-1``) that obey the ``decided`` pairs; ``(a, b, weights)`` are the
+    run's candidate pairs and match weights (log2 odds). Returns the labels and counts of what
+    was applied (see the module docstring)."""
+    must, cannot = decided.must, decided.cannot
     stats = {"matches": len(must), "non_matches": len(cannot), "clusters_reclustered": 0,
              "contradictions": 0}
     if not len(must) and not len(cannot):
@@ -115,24 +133,31 @@ def apply_decisions(labels: np.ndarray, contributor: np.ndarray, record_id: np.n
     together = merged[cannot[:, 0]] == merged[cannot[:, 1]]
     broken = np.unique(merged[cannot[:, 0]][together])
     out = merged.copy()
-    next_label = int(merged.max()) + 1
-    for lab in broken.tolist():
-        mem = np.flatnonzero(merged == lab)
+    if len(broken):
+        # position of each record inside its broken cluster (clusters are disjoint), and the
+        # pairs inside those clusters: run weights, then decided matches and non-matches
         pos = np.full(n, -1, dtype=np.int64)
-        pos[mem] = np.arange(len(mem))
-        mat = np.zeros((len(mem), len(mem)))
-        inside = (pos[a] >= 0) & (pos[b] >= 0)
-        ia, ib = pos[a[inside]], pos[b[inside]]
-        w = np.clip(weights[inside], -WEIGHT_CAP, WEIGHT_CAP)
-        mat[ia, ib] = mat[ib, ia] = w
+        members = {}
+        for lab in broken.tolist():
+            mem = np.flatnonzero(merged == lab)
+            pos[mem] = np.arange(len(mem))
+            members[lab] = mem
+        inside = (pos[a] >= 0) & (pos[b] >= 0) & (merged[a] == merged[b])
+        edges = [(a[inside], b[inside], np.clip(weights[inside], -WEIGHT_CAP, WEIGHT_CAP))]
         for pairs, value in ((must, _MUST), (cannot, -np.inf)):
-            sel = (pos[pairs[:, 0]] >= 0) & (pos[pairs[:, 1]] >= 0)
-            pa_, pb_ = pos[pairs[sel, 0]], pos[pairs[sel, 1]]
-            mat[pa_, pb_] = mat[pb_, pa_] = value
-        sub = gaec(len(mem), mat)
-        out[mem] = next_label + sub
-        next_label += int(sub.max()) + 1
-        stats["clusters_reclustered"] += 1
+            x, y = pairs[:, 0], pairs[:, 1]
+            sel = (pos[x] >= 0) & (merged[x] == merged[y])
+            edges.append((x[sel], y[sel], np.full(int(sel.sum()), value)))
+        next_label = int(merged.max()) + 1
+        for lab, mem in members.items():
+            mat = np.zeros((len(mem), len(mem)))
+            for x, y, w in edges:  # decided pairs last: they override the run's weights
+                k = merged[x] == lab
+                mat[pos[x[k]], pos[y[k]]] = mat[pos[y[k]], pos[x[k]]] = w[k]
+            sub = gaec(len(mem), mat)
+            out[mem] = next_label + sub
+            next_label += int(sub.max()) + 1
+            stats["clusters_reclustered"] += 1
     if len(must):
         split = out[must[:, 0]] != out[must[:, 1]]
         stats["contradictions"] = int(split.sum())

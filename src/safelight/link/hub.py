@@ -26,7 +26,12 @@ import pyarrow as pa
 
 from safelight import __version__
 from safelight.errors import UsageError
-from safelight.link.decisions import apply_decisions, decided_mask, load_decisions
+from safelight.link.decisions import (
+    apply_decisions,
+    decided_mask,
+    index_decisions,
+    load_decisions,
+)
 from safelight.link.pipeline import LinkResult, LinkSettings, link_records
 from safelight.store import Hub
 
@@ -120,9 +125,8 @@ def store_run(hub: Hub, res: Any, contributor: np.ndarray, record_id: np.ndarray
     ``probabilities``, ``weights``, ``em``, ``timings`` and ``reasons``) as persons, review
     queue and run, in one transaction; reviewers' decisions re-shape the clusters first."""
     a, b, p = res.comparisons.a, res.comparisons.b, res.probabilities
-    decisions = load_decisions(hub)
-    labels, applied = apply_decisions(res.labels, contributor, record_id, decisions, a, b,
-                                      res.weights)
+    decided = index_decisions(load_decisions(hub), contributor, record_id)
+    labels, applied = apply_decisions(res.labels, decided, a, b, res.weights)
     res.labels = labels
     person = _person_ids(contributor, record_id, labels)
     _, inverse, sizes = np.unique(labels, return_inverse=True, return_counts=True)
@@ -149,7 +153,7 @@ def store_run(hub: Hub, res: Any, contributor: np.ndarray, record_id: np.ndarray
     uncertain = (p >= review_low) & (p < review_high)
     overruled = (p >= review_high) & ~linked
     review_idx = np.flatnonzero((uncertain | overruled)
-                                & ~decided_mask(decisions, contributor, record_id, a, b))
+                                & ~decided_mask(decided, len(labels), a, b))
     review = pa.table({
         "run_id": pa.array([run_id] * len(review_idx), pa.string()),
         "left_contributor": pa.array(contributor[a[review_idx]].tolist(), pa.string()),
