@@ -56,6 +56,20 @@ _MAP = click.Path(exists=True, path_type=Path, dir_okay=False)
 _INPUT = click.Path(exists=True, path_type=Path)
 
 
+def _run_options(fn: Any) -> Any:
+    """``--review``, ``--threshold`` and ``--seed`` of ``link pairs`` and ``link dedupe``."""
+    for option in reversed((
+        click.option("--review", type=click.Path(path_type=Path, dir_okay=False),
+                     help="Also write the uncertain pairs with per-field reasons (REVIEW.csv)."),
+        click.option("--threshold", type=float, default=0.5, show_default=True,
+                     help="Match probability from which two records are linked."),
+        click.option("--seed", type=int, default=0, show_default=True,
+                     help="Random seed (u sampling)."),
+    )):
+        fn = option(fn)
+    return fn
+
+
 def _settings(threshold: float, seed: int) -> Any:
     from safelight.link.pipeline import LinkSettings
 
@@ -71,11 +85,7 @@ def _settings(threshold: float, seed: int) -> Any:
 @click.option("--right-map", type=_MAP, help="MAP.yaml for RIGHT when its columns differ.")
 @click.option("--out", required=True, type=click.Path(path_type=Path, dir_okay=False),
               help="PAIRS.csv: left_id,right_id,match_probability (one-to-one).")
-@click.option("--review", type=click.Path(path_type=Path, dir_okay=False),
-              help="Also write the uncertain pairs with per-field reasons (REVIEW.csv).")
-@click.option("--threshold", type=float, default=0.5, show_default=True,
-              help="Match probability from which two records are linked.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed (u sampling).")
+@_run_options
 @click.pass_context
 @guarded
 def pairs_cmd(ctx: click.Context, left: Path, right: Path, map_path: Path | None,
@@ -123,11 +133,7 @@ def pairs_cmd(ctx: click.Context, left: Path, right: Path, map_path: Path | None
               help="MAP.yaml: the id column and identity field → column.")
 @click.option("--out", required=True, type=click.Path(path_type=Path, dir_okay=False),
               help="CLUSTERS.csv: record_id,cluster_id.")
-@click.option("--review", type=click.Path(path_type=Path, dir_okay=False),
-              help="Also write the uncertain pairs with per-field reasons (REVIEW.csv).")
-@click.option("--threshold", type=float, default=0.5, show_default=True,
-              help="Match probability from which two records are linked.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed (u sampling).")
+@_run_options
 @guarded
 def dedupe_cmd(file: Path, map_path: Path, out: Path, review: Path | None, threshold: float,
                seed: int) -> None:
