@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import csv
-
 import numpy as np
 import pytest
 
+from safelight.demo import read_truth
 from safelight.link import link_hub, pairwise_scores
 from safelight.link.decisions import Decisions, apply_decisions, decided_mask, index_decisions
 
@@ -84,9 +83,7 @@ def hub_path(tmp_path_factory):
 
     out = tmp_path_factory.mktemp("decisions")
     run_demo(out, seed=5, n_records=2000)
-    with open(out / "scenario" / "truth.csv", encoding="utf-8", newline="") as fh:
-        truth = {(r["contributor"], r["record_id"]): r["person_id"] for r in csv.DictReader(fh)}
-    return out / "hub.duckdb", truth
+    return out / "hub.duckdb", read_truth(out / "scenario" / "truth.csv")
 
 
 def _persons(hub) -> dict[tuple[str, str], str]:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 import json
 
 import numpy as np
 import pyarrow as pa
 import pytest
 
+from safelight.demo import read_truth
 from safelight.link import link_hub, link_records, pairwise_scores
 from safelight.link.blocking import candidate_pairs
 from safelight.link.cluster import cluster_pairs, connected_components
@@ -29,9 +29,7 @@ def scenario(tmp_path_factory):
 
     out = tmp_path_factory.mktemp("link-scenario")
     run_demo(out, seed=7, n_records=3000)
-    with open(out / "scenario" / "truth.csv", encoding="utf-8", newline="") as fh:
-        truth = {(r["contributor"], r["record_id"]): r["person_id"] for r in csv.DictReader(fh)}
-    return out / "hub.duckdb", truth
+    return out / "hub.duckdb", read_truth(out / "scenario" / "truth.csv")
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ decided pairs again; F1 after reviewing is the ceiling a careful reviewer reache
 from __future__ import annotations
 
 import argparse
-import csv
 import tempfile
 from pathlib import Path
 
@@ -32,6 +31,7 @@ def _f1(persons: dict, truth: dict) -> float:
 
 
 def main() -> None:
+    from safelight.demo import read_truth
     from safelight.demo.run import run_demo
     from safelight.link import link_hub
     from safelight.store import open_hub
@@ -42,8 +42,7 @@ def main() -> None:
     args = ap.parse_args()
     out = Path(tempfile.mkdtemp(prefix="safelight-review-"))
     run_demo(out, seed=args.seed, n_records=args.records)
-    with open(out / "scenario" / "truth.csv", encoding="utf-8", newline="") as fh:
-        truth = {(r["contributor"], r["record_id"]): r["person_id"] for r in csv.DictReader(fh)}
+    truth = read_truth(out / "scenario" / "truth.csv")
     with open_hub(out / "hub.duckdb") as hub:
         first = link_hub(hub)
         before = _persons(hub)

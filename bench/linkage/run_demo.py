@@ -22,7 +22,6 @@ environment), the same records — with the same basic cleaning a competent user
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import resource
 import subprocess
@@ -36,11 +35,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 HERE = Path(__file__).resolve().parent
-
-
-def _truth(path: Path) -> dict[tuple[str, str], str]:
-    with open(path, encoding="utf-8", newline="") as fh:
-        return {(r["contributor"], r["record_id"]): r["person_id"] for r in csv.DictReader(fh)}
 
 
 def _peak_mb() -> float:
@@ -165,6 +159,7 @@ def main() -> None:
     ap.add_argument("--json", type=Path, help="write the results here as JSON")
     args = ap.parse_args()
 
+    from safelight.demo import read_truth
     from safelight.demo.run import run_demo
     from safelight.link import load_identities
     from safelight.store import open_hub
@@ -175,7 +170,7 @@ def main() -> None:
         run_demo(work, seed=args.seed, n_records=args.records)
         print(f"scenario: seed {args.seed}, {args.records:,} records generated and ingested "
               f"in {time.perf_counter() - t0:.1f} s")
-        truth = _truth(work / "scenario" / "truth.csv")
+        truth = read_truth(work / "scenario" / "truth.csv")
         with open_hub(work / "hub.duckdb", read_only=True) as hub:
             table = load_identities(hub)
         keys = zip(table.column("contributor").to_pylist(),

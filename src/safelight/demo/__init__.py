@@ -2,7 +2,7 @@
 
 ``generate_scenario(out_dir, seed=..., n_records=...)`` writes one export per contributor (each in
 its own file format, language and code system, with the mapping profile that reads it), the true
-person behind every record (``truth.csv``) and a manifest (``scenario.json``). The same seed gives
+person behind every record (``truth.csv``, read back by ``read_truth``) and a manifest (``scenario.json``). The same seed gives
 byte-identical files. ``write_large_export(path, n_rows)`` streams a single hotline export of any
 size for benchmarks. Everything is synthetic: names come from shipped frequency lists, figures
 follow published distributions (see ``safelight.demo.population`` and ``docs/demo.md``).
@@ -15,7 +15,8 @@ from safelight.demo.generator import (
     ContributorExport,
     Scenario,
     generate_scenario,
+    read_truth,
     write_large_export,
 )
 
-__all__ = ["ContributorExport", "Scenario", "generate_scenario", "write_large_export"]
+__all__ = ["ContributorExport", "Scenario", "generate_scenario", "read_truth", "write_large_export"]

@@ -84,7 +84,7 @@ from safelight.demo.population import (
 from safelight.demo.registrations import Registrar
 from safelight.demo.vocabulary import UA, terms
 
-__all__ = ["ContributorExport", "Scenario", "generate_scenario", "write_large_export"]
+__all__ = ["ContributorExport", "Scenario", "generate_scenario", "read_truth", "write_large_export"]
 
 # Helpers that were importable from this module before it was split; kept for callers.
 _REEXPORTED = (fold_to_encoding, format_phone, romanian_cnp, strip_diacritics, typo)
@@ -413,3 +413,9 @@ def write_large_export(
     )
     write_profile(Path(str(path) + ".profile.yaml"), profile)
     log.info("demo: wrote %d rows to %s in %.1f s", n_rows, path, time.perf_counter() - started)
+
+
+def read_truth(path: Path) -> dict[tuple[str, str], str]:
+    """A scenario's ``truth.csv``: the true person id of every (contributor, record id)."""
+    with open(path, encoding="utf-8", newline="") as fh:
+        return {(r["contributor"], r["record_id"]): r["person_id"] for r in csv.DictReader(fh)}

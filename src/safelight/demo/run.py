@@ -21,6 +21,7 @@ from typing import Any
 from jinja2 import Environment, select_autoescape
 
 from safelight import __version__
+from safelight.demo.generator import read_truth
 from safelight.ingest import ingest_file, load_profile
 from safelight.standard import geography
 from safelight.standard.codelists import codelist
@@ -116,8 +117,7 @@ def _link(hub, truth_path: Path, say) -> dict[str, Any]:
 
     t0 = dt.datetime.now()
     result = link_hub(hub, actor="demo")
-    with open(truth_path, newline="", encoding="utf-8") as fh:
-        truth = {(r["contributor"], r["record_id"]): r["person_id"] for r in csv.DictReader(fh)}
+    truth = read_truth(truth_path)
     rows = hub.con.execute("SELECT contributor, record_id, person_id FROM persons").fetchall()
     scored = [(p, truth[(c, r)]) for c, r, p in rows if (c, r) in truth]
     scores = pairwise_scores(np.array([p for p, _ in scored]), np.array([t for _, t in scored]))
