@@ -34,10 +34,12 @@ def test_dp_aggregates_with_fitted_three_way_counts(shared_data) -> None:
     rel, meas = release_dp_aggregates(pub, 4.0, 1e-6, 3, 11)
     assert meas.length == 2 and meas.epsilon <= 4.0 and meas.delta <= 1e-6
     ev = evaluate(t, translate(rel.counts, pub, t), 11, 3)
-    # measured over runs: ~0.09-0.13 / 0.23-0.24 / 0.30-0.34, 16-20% lost (was 0.200 / 0.352 /
-    # 0.481, 29.7%); DP noise moves them, so the bounds leave room
+    # the model estimate, five runs on 2026-11-30: 0.042-0.060 / 0.157-0.171 / 0.229-0.247,
+    # 11-13% lost, 0.8-1.7% fabricated, 60-92 leaked combinations (1.3-2.0% of records); the
+    # earlier IPF estimate gave 0.09-0.13 / 0.23-0.24 / 0.30-0.34. DP noise is not seeded, so
+    # the bounds leave room for it
     e1, e2, e3 = ev.errors()
-    assert e1 < 0.18 and e2 < 0.29 and e3 < 0.39, ev.errors()
-    assert ev.lost_share() < 0.25
+    assert e1 < 0.10 and e2 < 0.22 and e3 < 0.30, ev.errors()
+    assert ev.lost_share() < 0.20
     assert ev.total("fabricated") < 0.05 * ev.total("released")
-    assert ev.total("leaked") < 100 and ev.leaked_records_share < 0.02
+    assert ev.total("leaked") < 150 and ev.leaked_records_share < 0.035
