@@ -125,6 +125,20 @@ def _bound(M: np.ndarray, cap: np.ndarray, weight: np.ndarray, dummy: int,
     return np.bincount(move[order], weights=gain, minlength=B)
 
 
+def _copies(moves: np.ndarray, M: np.ndarray, cap: np.ndarray, dummy: int,
+            have: np.ndarray | None) -> np.ndarray:
+    """``moves`` (distinct rows, best first) each repeated as many times as the smallest
+    positive ``cap`` among its combinations (at least once; with ``have``, at most the copies
+    the rows hold)."""
+    c = np.where(cap > 0, cap, np.inf)
+    c[dummy] = np.inf
+    n = c[M[moves]].min(axis=1)
+    n = np.where(np.isfinite(n), np.floor(n), 1.0)
+    if have is not None:
+        n = np.minimum(n, have[moves])
+    return np.repeat(moves, np.maximum(n, 1).astype(np.int64))
+
+
 def refine_rows(codes: np.ndarray, pool: np.ndarray, R: CombinationCounts, *,
                 fit_length: int = 3, max_rounds: int = 400, tolerance: float = 2e-4,
                 batch: int = 1500, length_weight: dict[int, float] | None = None,
@@ -135,15 +149,32 @@ def refine_rows(codes: np.ndarray, pool: np.ndarray, R: CombinationCounts, *,
     caller's business) and a report. ``length_weight`` multiplies the weight of a length;
     ``lost_weight`` > 1 makes a combination at count 0 cost that many times its weight (the
     first row that shows it gains that much)."""
-    n_columns = codes.shape[1]
+    rows, x, report = refine_counts(codes, np.ones(len(codes), np.int64), pool, R,
+                                    fit_length=fit_length, max_rounds=max_rounds,
+                                    tolerance=tolerance, batch=batch,
+                                    length_weight=length_weight, lost_weight=lost_weight)
+    return np.repeat(rows, x, axis=0).astype(codes.dtype), report
+
+
+def refine_counts(rows: np.ndarray, weights: np.ndarray, pool: np.ndarray,
+                  R: CombinationCounts, *, fit_length: int = 3, max_rounds: int = 400,
+                  tolerance: float = 2e-4, batch: int = 1500,
+                  length_weight: dict[int, float] | None = None,
+                  lost_weight: float = 1.0) -> tuple[np.ndarray, np.ndarray, RefineReport]:
+    """:func:`refine_rows` on row patterns: ``rows`` taken ``weights`` times each (see
+    :mod:`safelight.release.patterns`). Returns the distinct rows of the result, how many
+    times each is taken (all ``> 0``, summing to ``weights.sum()``) and a report."""
+    n_columns = rows.shape[1]
     tg = _Targets(R, n_columns, fit_length, length_weight or {})
-    if tg.size == 0 or len(codes) == 0:
-        return codes.copy(), RefineReport()
+    if tg.size == 0 or len(rows) == 0:
+        return rows.copy(), weights.astype(np.int64), RefineReport()
+    codes = rows
     rows, inv = np.unique(np.concatenate([codes, pool]), axis=0, return_inverse=True)
     inv = inv.ravel()
-    x = np.bincount(inv[:len(codes)], minlength=len(rows)).astype(np.int64)
+    x = np.bincount(inv[:len(codes)], weights=weights, minlength=len(rows)).astype(np.int64)
     M = tg.index(rows)
-    s = np.bincount(np.repeat(M, x, axis=0).ravel(), minlength=tg.size + 1).astype(float)
+    s = np.bincount(M.ravel(), weights=np.repeat(x, M.shape[1]).astype(float),
+                    minlength=tg.size + 1)
     s[tg.dummy] = 0.0
     w, t, dummy = tg.weight, tg.target, tg.dummy
     report = RefineReport(pool_rows=len(rows), objective_before=tg.objective(s, lost_weight))
@@ -164,6 +195,10 @@ def refine_rows(codes: np.ndarray, pool: np.ndarray, R: CombinationCounts, *,
         rems = rems[np.isfinite(rem_gain[rems])]
         cap_add = np.maximum(t - s, 0.0)
         cap_rem = np.maximum(s - t, 0.0)
+        # a row may move several copies in one round: as many as its tightest combination
+        # still needs (large tables need many copies of the same rows)
+        adds = _copies(adds, M, cap_add, dummy, None)[:width]
+        rems = _copies(rems, M, cap_rem, dummy, x)[:len(adds)]
         ga = _bound(M[adds], cap_add, w, dummy, first_bonus=bonus)
         # never remove the last copy of a target combination (it would be lost)
         gr = _bound(M[rems], cap_rem, w, dummy, limit=np.where(s > 0, s - 1, np.inf))
@@ -176,8 +211,8 @@ def refine_rows(codes: np.ndarray, pool: np.ndarray, R: CombinationCounts, *,
         s -= np.bincount(M[r].ravel(), minlength=tg.size + 1)
         s += np.bincount(M[a].ravel(), minlength=tg.size + 1)
         s[dummy] = 0.0
-        x[r] -= 1
-        x[a] += 1
+        np.subtract.at(x, r, 1)
+        np.add.at(x, a, 1)
         report.swaps += take
         new = tg.objective(s, lost_weight)
         gained, current = current - new, new
@@ -188,7 +223,8 @@ def refine_rows(codes: np.ndarray, pool: np.ndarray, R: CombinationCounts, *,
     report.objective_after = current
     log.info("refinement: %d swaps in %d rounds over %d distinct rows, objective %.4f -> %.4f",
              report.swaps, report.rounds, len(rows), report.objective_before, current)
-    return np.repeat(rows, x, axis=0).astype(codes.dtype), report
+    keep = x > 0
+    return rows[keep].astype(codes.dtype), x[keep], report
 
 
-__all__ = ["RefineReport", "refine_rows"]
+__all__ = ["RefineReport", "refine_counts", "refine_rows"]

@@ -64,13 +64,19 @@ import numpy as np
 from safelight.release.combos import (
     CombinationCounts,
     Subset,
-    count_subset,
     decode_keys,
     multipliers,
     subsets,
 )
 from safelight.release.errors import ReleaseUsageError
-from safelight.release.refine import refine_rows
+from safelight.release.patterns import (
+    expand,
+    merge,
+    systematic_counts,
+    unique_rows,
+    weighted_counts,
+)
+from safelight.release.refine import refine_counts
 from safelight.release.table import CategoricalTable
 
 log = logging.getLogger("safelight.release.synthetic")
@@ -208,22 +214,23 @@ class KSynthesizer:
 
     # ------------------------------------------------------------------ sampling
 
-    def _sample(self, rng: np.random.Generator) -> np.ndarray:
-        """One autoregressive pass over the complete rows."""
-        return self._pass(self.n_main, rng)[0]
+    def _sample(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """One autoregressive pass over the ``n_main`` complete rows, as row patterns and
+        their counts (see :mod:`safelight.release.patterns`)."""
+        return self._pass(self.n_main, rng)
 
     def _pass(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """One autoregressive pass over ``n`` new rows; also returns, per row, the number of
-        columns that were forced to missing."""
-        codes = np.zeros((n, self.table.n_columns), np.int32)
-        forced = np.zeros(n, np.int64)
+        """One autoregressive pass over ``n`` new rows. Rows with the same earlier values share
+        their distribution, so the pass runs on the distinct prefixes and their counts: each
+        prefix splits into one pattern per value it is given (systematic counts over the
+        prefixes sorted by their earlier values), never drawing rows one by one."""
+        rows = np.zeros((1, self.table.n_columns), np.int32)
+        weights = np.array([n], np.int64)
         top = min(self.R.max_length, self.expert_length) - 1
         done: list[int] = []
         for j in self.order:
             m = len(self.table.values[j])
-            # rows with the same earlier values share their distribution: compute it once
-            ucodes, inv = _unique_rows(codes)
-            nu = len(ucodes)
+            nu = len(rows)
             blocked = np.zeros((nu, m + 1), bool)
             sums = [np.zeros((nu, m + 1), np.float32) for _ in range(top + 1)]
             cnt = [np.zeros((nu, m + 1), np.float32) for _ in range(top + 1)]
@@ -235,7 +242,7 @@ class KSynthesizer:
                 state[:, 0] = 1
                 state[link.n_context, :] = 1
                 state[link.context_pos, link.value] = 2
-                idx, _ = _context_index(ucodes, link, self.radix)
+                idx, _ = _context_index(rows, link, self.radix)
                 g = state[idx]
                 blocked |= g == 0
                 t = len(link.context)
@@ -252,23 +259,23 @@ class KSynthesizer:
                 logits[use] = sums[t][use] / cnt[t][use]
                 have |= use
             logits[:, 0] = 0.0
-            if self.miss_target[j] < 0.01 * n:
-                forced += np.all(blocked[:, 1:], axis=1)[inv]
             logits += self.bias[j]
             logits[blocked] = _NEG
             logits -= logits.max(axis=1, keepdims=True)
             p = np.exp(logits)
             p[blocked] = 0.0
             p /= p.sum(axis=1, keepdims=True)
-            order = _row_order(codes, done, rng)
-            codes[order, j] = _systematic_choice(p.astype(np.float32)[inv[order]], rng)
+            order = _row_order(rows, done, rng)
+            rows, weights = _split(rows[order], weights[order], j,
+                                   systematic_counts(p.astype(np.float32)[order], weights[order],
+                                                     rng))
             done.append(j)
-        return codes, forced
+        return rows, weights
 
     # ------------------------------------------------------------------ calibration
 
-    def _calibrate(self, codes: np.ndarray) -> float:
-        syn = {s: _lookup_counts(codes, self.radix, s, keys)
+    def _calibrate(self, rows: np.ndarray, weights: np.ndarray) -> float:
+        syn = {s: weighted_counts(rows, weights, self.radix, s, keys)
                for s, (keys, _) in self.R.tables.items()}
         err_sum, err_n = 0.0, 0
         lr: dict[Subset, np.ndarray] = {}
@@ -285,18 +292,18 @@ class KSynthesizer:
             keys1 = self.R.tables[(j,)][0] if (j,) in self.R.tables else np.empty(0, np.int64)
             if len(keys1):
                 self.bias[j][keys1] += self.step * np.clip(lr[(j,)], -2.0, 2.0)
-            miss = float(np.sum(codes[:, j] == 0))
+            miss = float(weights[rows[:, j] == 0].sum())
             self.bias[j][0] += self.step * float(np.clip(
                 np.log(self.miss_target[j] + 0.5) - np.log(miss + 0.5), -2.0, 2.0))
         return err_sum / max(err_n, 1)
 
     def _calibrated(self, rng: np.random.Generator, iterations: int,
-                    report: SynthesisReport) -> np.ndarray:
+                    report: SynthesisReport) -> tuple[np.ndarray, np.ndarray]:
         codes = self._sample(rng)
         best, best_err = codes, np.inf
         stale = 0
         for _ in range(iterations):
-            err = self._calibrate(codes)
+            err = self._calibrate(*codes)
             report.calibration_error.append(err)
             # converged: CONVERGED_PASSES passes in a row without a gain of CONVERGED_GAIN
             stale = 0 if err < best_err * (1 - CONVERGED_GAIN) else stale + 1
@@ -307,18 +314,18 @@ class KSynthesizer:
             codes = self._sample(rng)
             report.iterations += 1
         if iterations:
-            err = self._calibrate(codes)
+            err = self._calibrate(*codes)
             report.calibration_error.append(err)
             if err < best_err:
                 best = codes
         return best
 
-    def _fit_error(self, codes: np.ndarray) -> float:
-        """Mean relative error of ``codes`` over the reportable set (what the synthesiser may
-        know), each length weighted equally."""
+    def _fit_error(self, rows: np.ndarray, weights: np.ndarray) -> float:
+        """Mean relative error of the weighted rows over the reportable set (what the
+        synthesiser may know), each length weighted equally."""
         per_len: dict[int, list[float]] = {}
         for s_, (keys, target) in self.R.tables.items():
-            got = _lookup_counts(codes, self.radix, s_, keys)
+            got = weighted_counts(rows, weights, self.radix, s_, keys)
             per_len.setdefault(len(s_), []).extend((np.abs(got - target) / target).tolist())
         return float(np.mean([np.mean(v) for v in per_len.values() if v]))
 
@@ -342,54 +349,58 @@ class KSynthesizer:
         rng = np.random.default_rng(self.seed)
         report = SynthesisReport(0, self.R.n_combinations(),
                                  [table.columns[j] for j in self.order])
-        codes = self._calibrated(rng, self.iterations, report)
+        rows, weights = self._calibrated(rng, self.iterations, report)
         if self.seeded and self.iterations:
-            seeds = self._seed_rows(codes, rng)
-            if len(seeds) >= self.min_seeded * self.n:
-                report.seeded_rows = len(seeds)
+            seeds, seed_w = self._seed_rows(rows, weights, rng)
+            if seed_w.sum() >= self.min_seeded * self.n:
+                report.seeded_rows = int(seed_w.sum())
                 for s_, (keys, _) in self.R.tables.items():
                     self.targets[s_] = np.maximum(
-                        self.R.tables[s_][1] - _lookup_counts(seeds, self.radix, s_, keys), 0.0)
-                self.n_main = self.n - len(seeds)
+                        self.R.tables[s_][1]
+                        - weighted_counts(seeds, seed_w, self.radix, s_, keys), 0.0)
+                self.n_main = self.n - report.seeded_rows
                 self._set_missing_target()
-                main = self._calibrated(rng, self.iterations, report)
-                mixed = np.concatenate([main, seeds])[rng.permutation(self.n)]
+                main, main_w = self._calibrated(rng, self.iterations, report)
+                mixed = merge(np.concatenate([main, seeds]), np.concatenate([main_w, seed_w]))
                 # keep the seeded version only if it fits the released counts better
-                if self._fit_error(mixed) < self._fit_error(codes):
-                    codes = mixed
+                if self._fit_error(*mixed) < self._fit_error(rows, weights):
+                    rows, weights = mixed
                 else:
                     report.seeded_rows = 0
         if refine and self.iterations:
-            codes = self._refine(codes, rng, report)
-        codes = _enforce(codes, self.R)
-        log.info("k-synthesis: %d rows, calibration error %s", self.n,
+            rows, weights = self._refine(rows, weights, rng, report)
+        rows, weights = merge(_enforce(rows, self.R), weights)
+        log.info("k-synthesis: %d rows (%d distinct), calibration error %s", self.n, len(rows),
                  [round(e, 3) for e in report.calibration_error])
-        return table.with_codes(codes), report
+        return table.with_codes(expand(rows, weights, rng)), report
 
-    def _refine(self, codes: np.ndarray, rng: np.random.Generator,
-                report: SynthesisReport) -> np.ndarray:
+    def _refine(self, rows: np.ndarray, weights: np.ndarray, rng: np.random.Generator,
+                report: SynthesisReport) -> tuple[np.ndarray, np.ndarray]:
         """Row swaps toward the reportable 1..3-way counts (see the module docstring); the
         pool is every distinct row with each one value blanked, so every pool row satisfies
-        the reportable-set constraint whenever ``codes`` does."""
+        the reportable-set constraint whenever the sampled rows do."""
         # rows for the combinations the sample lost (filled like seeds), as candidates
-        lost = self._seed_rows(codes, rng)
-        rows = _unique_rows(np.concatenate([codes, lost]))[0]
+        lost, _ = self._seed_rows(rows, weights, rng)
+        distinct = unique_rows(np.concatenate([rows, lost]))[0]
         blanked = []
-        for j in range(rows.shape[1]):
-            b = rows.copy()
+        for j in range(distinct.shape[1]):
+            b = distinct.copy()
             b[:, j] = 0
             blanked.append(b)
-        pool = _unique_rows(np.concatenate(blanked))[0]
-        out, rr = refine_rows(codes, pool, self.R, fit_length=min(3, self.R.max_length),
-                              length_weight={3: 2.0}, lost_weight=LOST_WEIGHT)
+        pool = unique_rows(np.concatenate(blanked))[0]
+        out, out_w, rr = refine_counts(rows, weights, pool, self.R,
+                                       fit_length=min(3, self.R.max_length),
+                                       length_weight={3: 2.0}, lost_weight=LOST_WEIGHT)
         report.refine_swaps = rr.swaps
         report.refine_fit = (rr.objective_before, rr.objective_after)
-        return out[rng.permutation(len(out))]
+        return out, out_w
 
     # ------------------------------------------------------------------ seeded partial rows
 
-    def _seed_rows(self, codes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Partial rows for reportable combinations that complete rows cannot carry.
+    def _seed_rows(self, rows: np.ndarray, weights: np.ndarray,
+                   rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Partial rows (patterns and counts) for reportable combinations that complete rows
+        cannot carry.
 
         A combination the calibrated complete rows never produce (on CTDC's table: every one
         of them has no complete row whose combinations are all reportable) gets as many rows
@@ -399,40 +410,41 @@ class KSynthesizer:
         to the counts the seeds leave."""
         budget = int(self.max_seeded * self.n)
         seeds: list[np.ndarray] = []
-        total = 0
+        counts: list[np.ndarray] = []
         for s_ in sorted(self.R.tables, key=len, reverse=True):
             if len(s_) < 2:
                 continue
             keys, target = self.R.tables[s_]
-            got = _lookup_counts(codes, self.radix, s_, keys)
+            got = weighted_counts(rows, weights, self.radix, s_, keys)
             under = got == 0
             if not under.any():
                 continue
-            deficit = (target[under] - got[under]).astype(np.int64)
-            vals = decode_keys(keys[under], self.radix, s_)
-            rows = np.zeros((int(deficit.sum()), self.table.n_columns), np.int32)
-            rows[:, list(s_)] = np.repeat(vals, deficit, axis=0)
-            seeds.append(rows)
-            total += len(rows)
+            seed = np.zeros((int(under.sum()), self.table.n_columns), np.int32)
+            seed[:, list(s_)] = decode_keys(keys[under], self.radix, s_)
+            seeds.append(seed)
+            counts.append((target[under] - got[under]).astype(np.int64))
         if not seeds:
-            return np.zeros((0, self.table.n_columns), np.int32)
-        allrows = np.concatenate(seeds)
-        if total > budget:
-            allrows = allrows[rng.choice(total, budget, replace=False)]
-        return self._fill(allrows, rng)
+            return np.zeros((0, self.table.n_columns), np.int32), np.zeros(0, np.int64)
+        seed_rows, seed_w = np.concatenate(seeds), np.concatenate(counts)
+        if seed_w.sum() > budget:
+            seed_w = rng.multivariate_hypergeometric(seed_w, budget)
+        return self._fill(*merge(seed_rows, seed_w), rng)
 
-    def _fill(self, codes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Fill the missing columns of ``codes`` (column by column, checking every reportable
-        combination against *all* present values of the row; blocked -> stays missing)."""
+    def _fill(self, rows: np.ndarray, weights: np.ndarray,
+              rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Fill the missing columns of the weighted rows (column by column, checking every
+        reportable combination against *all* present values of the row; blocked -> stays
+        missing)."""
         if not hasattr(self, "_links_any"):
             self._links_any = _links_any(self.R, self.radix, self.n, self.table.n_columns)
-        n = len(codes)
-        codes = codes.copy()
         top = min(self.R.max_length, self.expert_length) - 1
         for j in self.order:
-            todo = codes[:, j] == 0
+            todo = rows[:, j] == 0
             if not todo.any():
                 continue
+            keep_rows, keep_w = rows[~todo], weights[~todo]
+            rows, weights = rows[todo], weights[todo]
+            n = len(rows)
             m = len(self.table.values[j])
             blocked = np.zeros((n, m + 1), bool)
             sums = np.zeros((n, m + 1))
@@ -442,7 +454,7 @@ class KSynthesizer:
                 ok[:, 0] = True
                 ok[link.n_context, :] = True
                 ok[link.context_pos, link.value] = True
-                idx, complete = _context_index(codes, link, self.radix)
+                idx, complete = _context_index(rows, link, self.radix)
                 blk = ~ok[idx]
                 blocked |= blk
                 if len(link.context) <= top and len(link.context) > 0:
@@ -458,17 +470,20 @@ class KSynthesizer:
             p = np.exp(logits)
             p[blocked] = 0.0
             p /= p.sum(axis=1, keepdims=True)
-            choice = _systematic_choice(p, rng)
-            codes[todo, j] = choice[todo]
-        return codes
+            filled, filled_w = _split(rows, weights, j, systematic_counts(p, weights, rng))
+            rows = np.concatenate([keep_rows, filled])
+            weights = np.concatenate([keep_w, filled_w])
+        return merge(rows, weights)
 
 
-def _unique_rows(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct rows of ``codes`` and, per row, the index of its distinct row."""
-    c = np.ascontiguousarray(codes)
-    view = c.view(np.dtype((np.void, c.dtype.itemsize * c.shape[1]))).ravel()
-    _, first, inv = np.unique(view, return_index=True, return_inverse=True)
-    return c[first], inv.ravel()
+def _split(rows: np.ndarray, weights: np.ndarray, j: int,
+           counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each pattern of ``rows`` (column ``j`` not yet set) split by the value column ``j``
+    takes: ``counts[g, v]`` rows of pattern ``g`` get value ``v`` (0 = missing)."""
+    g, v = np.nonzero(counts)
+    out = rows[g].copy()
+    out[:, j] = v
+    return out, counts[g, v].astype(np.int64)
 
 
 def _context_index(codes: np.ndarray, link: _Link,
@@ -511,7 +526,8 @@ def _links_any(R: CombinationCounts, radix: np.ndarray, n: int,
 
 def _enforce(codes: np.ndarray, R: CombinationCounts) -> np.ndarray:
     """Safety net: blank values until every combination of up to ``R.max_length`` values of
-    every row is in ``R`` (a no-op for the samplers above, which never break the rule)."""
+    every row is in ``R`` (a no-op for the samplers above, which never break the rule).
+    ``codes`` may be row patterns: the rule is per row."""
     codes = codes.copy()
     changed = True
     while changed:
@@ -521,7 +537,8 @@ def _enforce(codes: np.ndarray, R: CombinationCounts) -> np.ndarray:
             complete = np.all(codes[:, list(s)] != 0, axis=1)
             bad = complete & ~np.isin(rk, keys)
             if bad.any():
-                log.warning("k-synthesis safety net blanked %d values", int(bad.sum()))
+                log.warning("k-synthesis safety net blanked values in %d row patterns",
+                            int(bad.sum()))
                 codes[bad, s[-1]] = 0
                 changed = True
     return codes
@@ -533,45 +550,6 @@ def _row_order(codes: np.ndarray, done: list[int], rng: np.random.Generator) -> 
         return tie
     cols = [done[i] for i in rng.permutation(len(done))]
     return np.lexsort([tie] + [codes[:, c] for c in reversed(cols)])
-
-
-def _lookup_counts(codes: np.ndarray, radix: np.ndarray, s: Subset,
-                   keys: np.ndarray) -> np.ndarray:
-    uk, uc = count_subset(codes, radix, s)
-    if len(uk) == 0:
-        return np.zeros(len(keys))
-    pos = np.minimum(np.searchsorted(uk, keys), len(uk) - 1)
-    return np.where(uk[pos] == keys, uc[pos], 0).astype(float)
-
-
-def _systematic_choice(p: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """One category per row by systematic sampling in row order (see the module docstring).
-
-    ``p`` is ``(n, m)`` with rows summing to 1; column 0 ("missing") takes the rows left over.
-    """
-    n = p.shape[0]
-    choice = np.zeros(n, np.int32)
-    undecided = np.ones(n, bool)
-    remaining = np.ones(n)
-    for c in np.argsort(-p.sum(axis=0), kind="stable"):
-        if c == 0:
-            continue
-        idx = np.flatnonzero(undecided)
-        if len(idx) == 0:
-            break
-        with np.errstate(divide="ignore", invalid="ignore"):
-            q = np.where(remaining[idx] > 1e-12, p[idx, c] / remaining[idx], 0.0)
-        q = np.clip(q, 0.0, 1.0)
-        q[q > 1 - 1e-5] = 1.0  # float32 probabilities: the last value left is certain
-        cum = np.cumsum(q)
-        u = rng.random()
-        picked = (np.floor(cum + u) > np.floor(cum - q + u)) & (q > 0)
-        rows = idx[picked]
-        choice[rows] = c
-        undecided[rows] = False
-        remaining -= p[:, c]
-        np.maximum(remaining, 0.0, out=remaining)
-    return choice
 
 
 def synthesize(table: CategoricalTable, k: int = 11, length: int = 4, *, iterations: int = 8,
