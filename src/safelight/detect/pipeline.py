@@ -27,7 +27,7 @@ import json
 import logging
 import time
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,6 +51,7 @@ from safelight.detect.networks import (
     contact_networks,
     summarise_networks,
 )
+from safelight.detect.parallel import WorkerPools, shared_texts
 from safelight.detect.templates import (
     ClusterResult,
     ClusterSettings,
@@ -194,17 +195,24 @@ def _extract_chunk(args: tuple[list[str], list[str]]) -> list[list[str]]:
     return [[c.key for c in extract_contacts(t, r)] for t, r in zip(texts, regions, strict=True)]
 
 
+def _extract_range(args: tuple[int, int, list[str]]) -> list[list[str]]:
+    """Contact keys of the shared texts ``lo:hi`` (see :mod:`safelight.detect.parallel`)."""
+    lo, hi, regions = args
+    return _extract_chunk((shared_texts(lo, hi), regions))
+
+
 def _indicator_chunk(args: tuple[list[str], str]) -> list[IndicatorScore]:
     texts, lexicon_path = args
     lex = load_lexicon(lexicon_path)
     return [score_text(t, lex) for t in texts]
 
 
-def _indicator_packed(args: tuple[list[str], str]) -> list[tuple[np.ndarray, ...]]:
-    """A chunk's indicator scores as the compact arrays of :class:`IndicatorTable` (a list of
-    one, so that chunks concatenate like the others)."""
-    lex = load_lexicon(args[1])
-    return [IndicatorTable.pack(_indicator_chunk(args), lex)]
+def _indicator_packed(args: tuple[int, int, str]) -> list[tuple[np.ndarray, ...]]:
+    """The indicator scores of the shared texts ``lo:hi`` as the compact arrays of
+    :class:`IndicatorTable` (a list of one, so that chunks concatenate like the others)."""
+    lo, hi, path = args
+    lex = load_lexicon(path)
+    return [IndicatorTable.pack(_indicator_chunk((shared_texts(lo, hi), path)), lex)]
 
 
 def _in_chunks(fn, parts: list, workers: int) -> list:  # noqa: ANN001
@@ -234,12 +242,12 @@ def score_all(texts: Sequence[str], lexicon: Lexicon, workers: int = 1,
 
 
 class _Background:
-    """Per-ad work (contacts, indicators) submitted to worker processes at once, collected
-    when first needed: the main process clusters meanwhile. ``workers <= 1`` runs it inline,
-    at collection time."""
+    """Per-ad work (contacts, indicators) submitted to the background workers at once,
+    collected when first needed: the main process clusters meanwhile. Without workers it
+    runs inline, at collection time."""
 
-    def __init__(self, workers: int) -> None:
-        self.pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 else None
+    def __init__(self, pool: Executor | None) -> None:
+        self.pool = pool
         self.jobs: dict[str, tuple[object, list]] = {}
         self.waited: dict[str, float] = {}
 
@@ -259,10 +267,6 @@ class _Background:
         self.waited[name] = time.perf_counter() - t
         return out
 
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(cancel_futures=True)
-
 
 def analyse(ads: AdTable, settings: ClusterSettings | None = None, workers: int = 1,
             quarantine: list[dict[str, str]] | None = None, rows_read: int | None = None,
@@ -279,14 +283,17 @@ def analyse(ads: AdTable, settings: ClusterSettings | None = None, workers: int 
     s = settings or ClusterSettings()
     timings: dict[str, float] = {}
     lex = lexicon or load_lexicon()
-    bg = _Background(workers)
+    # the workers read the texts by range from the forked memory (see safelight.detect.parallel)
+    pools = WorkerPools(workers, ads.text)
+    bg = _Background(pools.background)
     try:
-        bg.submit("contacts", _extract_chunk,
-                  _contact_parts(ads.text, ads.region or ["US"] * len(ads), chunk))
+        n = len(ads)
+        regions = ads.region or ["US"] * n
+        bg.submit("contacts", _extract_range,
+                  [(i, min(n, i + chunk), list(regions[i:i + chunk])) for i in range(0, n, chunk)])
         if indicators:
             bg.submit("indicators", _indicator_packed,
-                      [(list(ads.text[i:i + chunk]), lex.path)
-                       for i in range(0, len(ads), chunk)])
+                      [(i, min(n, i + chunk), lex.path) for i in range(0, n, chunk)])
         fraud = None
         fraud_reasons: list[str] = []
         if fraud_model is not None:
@@ -304,7 +311,7 @@ def analyse(ads: AdTable, settings: ClusterSettings | None = None, workers: int 
             return got["c"]
 
         t = time.perf_counter()
-        clusters = cluster_ads(ads.text, s, contacts_now)
+        clusters = cluster_ads(ads.text, s, contacts_now, pool=pools)
         contacts = contacts_now()
         timings["clusters"] = time.perf_counter() - t - bg.waited["contacts"]
         timings["contacts"] = bg.waited["contacts"]
@@ -313,7 +320,7 @@ def analyse(ads: AdTable, settings: ClusterSettings | None = None, workers: int 
             scores = IndicatorTable.concat(bg.result("indicators"), ads.text, lex)
             timings["indicators"] = bg.waited["indicators"]
     finally:
-        bg.close()
+        pools.close()
     t = time.perf_counter()
     summaries = summarise_clusters(ads.text, clusters.labels, ads.site, ads.city, ads.posted_at)
     timings["templates"] = time.perf_counter() - t

@@ -62,11 +62,13 @@ import unicodedata
 from array import array
 from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from safelight.detect.contacts import NUMBER_WORDS
+from safelight.detect.parallel import WorkerPools, run_parts, shared_texts
 from safelight.detect.profiles import RefineStats, refine
 from safelight.detect.setops import (
     connected_components,
@@ -181,28 +183,51 @@ def tokenize(text: str | None) -> list[str]:
 # --------------------------------------------------------------------------- features
 
 
-def _tokens(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Word ids of all ads, flat (``tok``, int32), the ad of each (``doc``, int32, sorted), and
-    the vocabulary. Ids are collected in a compact array, not a list of Python ints (at a million
-    ads that list alone would take gigabytes)."""
+def _tokenize_part(part: tuple[int, int, Sequence[str] | None]
+                   ) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Tokens of ads ``lo:hi`` (the given texts, or the texts a worker shares): the part's
+    words in order of first appearance, each token as an index into them (int32) and the
+    number of tokens of each ad (int32)."""
+    lo, hi, texts = part
     vocab: dict[str, int] = {}
     ids = array("i")
-    lengths = np.zeros(len(texts), dtype=np.int64)
-    for i, text in enumerate(texts):
+    lengths = np.zeros(hi - lo, dtype=np.int32)
+    for i, text in enumerate(texts if texts is not None else shared_texts(lo, hi)):
         words = tokenize(text)
         lengths[i] = len(words)
         ids.extend([vocab.setdefault(w, len(vocab)) for w in words])
-    tok = np.frombuffer(ids, dtype=np.int32) if ids else np.zeros(0, dtype=np.int32)
-    doc = np.repeat(np.arange(len(texts), dtype=np.int32), lengths)
-    words = [""] * len(vocab)
-    for w, i in vocab.items():
-        words[i] = w
-    return tok, doc, words
+    local = np.frombuffer(ids, dtype=np.int32) if ids else np.zeros(0, dtype=np.int32)
+    return list(vocab), local, lengths
+
+
+def _tokens(texts: Sequence[str], pool: Executor | None = None, shared: bool = False,
+            chunk: int = 5_000) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Word ids of all ads, flat (``tok``, int32), the ad of each (``doc``, int32, sorted), and
+    the vocabulary (ids in order of first appearance in the corpus). Ids are collected in
+    compact arrays, not lists of Python ints (at a million ads that list alone would take
+    gigabytes). Parts of ``chunk`` ads are tokenised in ``pool`` when given (reading the texts
+    the workers share when ``shared``, else sending them); each part's words are then mapped
+    to corpus ids in part order, so the ids are those of one pass."""
+    n = len(texts)
+    parts = [(lo, min(n, lo + chunk), None if shared and pool is not None
+              else texts[lo:lo + chunk]) for lo in range(0, n, chunk)]
+    vocab: dict[str, int] = {}
+    toks: list[np.ndarray] = []
+    lengths = np.zeros(n, dtype=np.int64)
+    for (lo, hi, _), (words, local, lens) in zip(parts, run_parts(pool, _tokenize_part, parts),
+                                               strict=True):
+        remap = np.fromiter((vocab.setdefault(w, len(vocab)) for w in words), dtype=np.int32,
+                            count=len(words))
+        toks.append(remap[local])
+        lengths[lo:hi] = lens
+    tok = np.concatenate(toks) if toks else np.zeros(0, dtype=np.int32)
+    doc = np.repeat(np.arange(n, dtype=np.int32), lengths)
+    return tok, doc, list(vocab)
 
 
 def _features(tok: np.ndarray, doc: np.ndarray, n: int, v: int, bigrams: bool,
-              private: np.ndarray | None = None, chunk: int = 2_000_000
-              ) -> tuple[np.ndarray, np.ndarray]:
+              private: np.ndarray | None = None, chunk: int = 2_000_000,
+              first: tuple[int, int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Sorted unique (doc, feature) pairs as ``doc`` (int32) and ``feat`` (int64) arrays.
 
     Feature ids: ``w`` for unigram ``w``; ``v + a * v + b`` for bigram ``a b``; ``-1 - doc`` for
@@ -210,7 +235,12 @@ def _features(tok: np.ndarray, doc: np.ndarray, n: int, v: int, bigrams: bool,
     ``private`` (and a bigram touching one) gets an id of its own, ``< -n``, that no other ad
     shares: it counts in the union of two ads, never in their intersection. Built in chunks of
     about ``chunk`` word positions (whole ads), so the temporary arrays stay small.
+
+    ``first`` = (first ad, first word position, ads in the corpus) when ``tok``/``doc`` (ads
+    numbered from 0) are a range of a larger corpus: feature ids are then those of the whole
+    corpus, so the range's features equal the corpus's restricted to it (docs still from 0).
     """
+    doc0, pos0, n_ids = first if first is not None else (0, 0, n)
     v = max(v, 1)
     has = np.zeros(n, dtype=bool)
     has[doc] = True
@@ -225,7 +255,7 @@ def _features(tok: np.ndarray, doc: np.ndarray, n: int, v: int, bigrams: bool,
     f = np.empty(cap, dtype=np.int64)
     used = 0
     for lo, hi in zip(cuts[:-1], cuts[1:], strict=True):
-        dc, fc = _features_part(tok[lo:hi], doc[lo:hi], lo, n, v, bigrams,
+        dc, fc = _features_part(tok[lo:hi], doc[lo:hi], pos0 + lo, n_ids, v, bigrams,
                                 None if private is None else private[lo:hi])
         d[used:used + dc.size] = dc
         f[used:used + fc.size] = fc
@@ -234,8 +264,51 @@ def _features(tok: np.ndarray, doc: np.ndarray, n: int, v: int, bigrams: bool,
     if empty.size:  # an ad without words: one feature of its own, in its place
         at = np.searchsorted(d, empty)
         d = np.insert(d, at, empty.astype(np.int32))
-        f = np.insert(f, at, -1 - empty.astype(np.int64))
+        f = np.insert(f, at, -1 - doc0 - empty.astype(np.int64))
     return d, f
+
+
+def _signature_part(part: tuple) -> np.ndarray:  # type: ignore[type-arg]
+    """MinHash signatures of one range of ads (see :func:`_signatures`)."""
+    tok, lengths, doc0, pos0, n, v, bigrams, private, num_perm, seed, chunk_nnz = part
+    m = lengths.size
+    tdoc = np.repeat(np.arange(m, dtype=np.int32), lengths)
+    d, f = _features(tok, tdoc, m, v, bigrams, private, first=(doc0, pos0, n))
+    return minhash_signatures(d, f, m, num_perm, seed, chunk_nnz)
+
+
+def _signatures(pool: Executor | None, tok: np.ndarray, t_len: np.ndarray, v: int,
+                bigrams: bool, private: np.ndarray | None, num_perm: int, seed: int,
+                chunk_nnz: int, parts: int = 24) -> Callable[[], np.ndarray]:
+    """MinHash signatures (uint32, one row per ad) of the ads' features, computed over
+    disjoint ranges of ads: the same as one pass, since a range's features are the corpus's
+    features of those ads. With ``pool`` the ranges start in its workers at once and the
+    returned function collects them (the caller works meanwhile); without, it computes them."""
+    n = t_len.size
+    step = max(2_000, -(-n // parts))
+    ends = np.r_[0, np.cumsum(t_len)]
+    args = [(tok[ends[a]:ends[b]], t_len[a:b], a, int(ends[a]), n, v, bigrams,
+             None if private is None else private[ends[a]:ends[b]], num_perm, seed, chunk_nnz)
+            for a, b in ((a, min(n, a + step)) for a in range(0, n, step))]
+    running = pool.map(_signature_part, args) if pool is not None and len(args) > 1 else None
+
+    def collect() -> np.ndarray:
+        sig = np.empty((n, num_perm), dtype=np.uint32)
+        parts_out = running if running is not None else map(_signature_part, args)
+        for (_, lens, a, *_rest), part in zip(args, parts_out, strict=True):
+            sig[a:a + lens.size] = part
+        return sig
+
+    return collect
+
+
+def _member(values: np.ndarray, sorted_ids: np.ndarray) -> np.ndarray:
+    """``np.isin(values, sorted_ids)`` for sorted unique ``sorted_ids``, by binary search
+    (no sort of ``values``)."""
+    if not sorted_ids.size:
+        return np.zeros(values.size, dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_ids, values), sorted_ids.size - 1)
+    return sorted_ids[at] == values
 
 
 def _features_part(tok: np.ndarray, doc: np.ndarray, offset: int, n: int, v: int,
@@ -421,7 +494,8 @@ def _sample_coherence(f_idx: np.ndarray, d_sel: np.ndarray, noise: np.ndarray,
 
 def cluster_ads(texts: Sequence[str], settings: ClusterSettings | None = None,
                 contacts: Sequence[Sequence[str]] | Callable[[], Sequence[Sequence[str]]]
-                | None = None, trace: bool = False) -> ClusterResult:
+                | None = None, trace: bool = False, pool: WorkerPools | None = None
+                ) -> ClusterResult:
     """Cluster ``texts`` into templated / near-duplicate groups (see the module docstring).
 
     ``contacts`` (optional, one list of contact keys per ad, e.g. from
@@ -431,6 +505,9 @@ def cluster_ads(texts: Sequence[str], settings: ClusterSettings | None = None,
     more kind of link: two ads naming the same non-hub contact point whose texts are at least
     ``contact_threshold`` similar. ``contacts`` may also be a function returning them: it is
     called only when the verification step needs them (so they can be computed meanwhile).
+    With ``pool`` (:class:`~safelight.detect.parallel.WorkerPools`), tokens and MinHash
+    signatures are computed over disjoint ranges of ads in its ``cluster`` workers; the result
+    is the same as without.
     """
     s = settings or ClusterSettings()
     n = len(texts)
@@ -438,57 +515,57 @@ def cluster_ads(texts: Sequence[str], settings: ClusterSettings | None = None,
     t0 = time.perf_counter()
     if n == 0:
         return ClusterResult(labels=np.zeros(0, dtype=np.int64))
-    tok, tdoc, words = _tokens(texts)
+    cl = pool.cluster if pool is not None else None
+    tok, tdoc, words = _tokens(texts, cl, shared=cl is not None and pool.texts is texts)
     v = len(words)
-    doc, feat = _features(tok, tdoc, n, v, s.bigrams)
+    t_len = np.bincount(tdoc, minlength=n)
     timings["features"] = time.perf_counter() - t0
 
     t = time.perf_counter()
-    sig0 = minhash_signatures(doc, feat, n, s.coherence_perm, s.seed + 1, s.chunk_nnz)
-    sig_raw = sig0
-    # memory: the whole-text features are made again after verification (from the word ids),
-    # so they never sit next to the down-weighted ones
-    doc_k, feat_k = (doc, feat) if s.boilerplate_rounds == 0 else (None, None)
-    del doc, feat
+    # whole-text signatures, over ranges of ads in the workers while the trigrams are made
+    pending = _signatures(cl, tok, t_len, v, s.bigrams, None, s.coherence_perm, s.seed + 1,
+                          s.chunk_nnz)
     tri_start, tri = _trigrams(tok, tdoc, v)
     tri64 = tri.view(np.int64)
+    sig0 = pending()
+    sig_raw = sig0
     private = np.zeros(tok.size, dtype=bool)
     bad_ids = np.zeros(0, dtype=np.int64)
+    f_ids, f_df, coh = bad_ids, bad_ids, np.zeros(0)
     for rnd in range(s.boilerplate_rounds):
         # each round measures coherence on texts whose boilerplate found so far is private,
         # so boilerplate that made ads look alike cannot vouch for itself
         f_ids, f_df, coh = _coherence(tdoc[tri_start], tri64, sig0, s.boilerplate_min_df,
                                       s.coherence_sample, s.seed + 2 + rnd)
-        bad = coh < s.boilerplate_coherence
-        bad_ids = np.union1d(bad_ids, f_ids[bad])
-        flagged = tri_start[np.isin(tri64, bad_ids)]
+        bad_ids = np.union1d(bad_ids, f_ids[coh < s.boilerplate_coherence])
+        flagged = tri_start[_member(tri64, bad_ids)]
         for k in range(3):
             private[flagged + k] = True
-        doc_k = feat_k = None  # the previous round's features go before the new ones come
-        doc_k, feat_k = _features(tok, tdoc, n, v, s.bigrams, private)
         if rnd + 1 < s.boilerplate_rounds:
-            sig0 = minhash_signatures(doc_k, feat_k, n, s.coherence_perm, s.seed + 1,
-                                      s.chunk_nnz)
+            sig0 = _signatures(cl, tok, t_len, v, s.bigrams, private, s.coherence_perm,
+                               s.seed + 1, s.chunk_nnz)()
     bad = np.isin(f_ids, bad_ids)
-    # describe the boilerplate: the most frequent flagged trigrams, as text
-    first_pos = {}
-    for pos_, h in zip(tri_start[np.isin(tri.view(np.int64), f_ids[bad])][:200_000].tolist(),
-                       tri.view(np.int64)[np.isin(tri.view(np.int64), f_ids[bad])][:200_000]
-                       .tolist(), strict=True):
-        first_pos.setdefault(h, pos_)
-    top = np.argsort(-f_df[bad])[:30]
+    # describe the boilerplate: the most frequent flagged trigrams (their first place), as text
+    top = np.argsort(-f_df[bad], kind="stable")[:30]
+    top_ids = f_ids[bad][top]
+    at = np.flatnonzero(np.isin(tri64, top_ids))
+    seen_ids, first_at = np.unique(tri64[at], return_index=True)
+    first_pos = dict(zip(seen_ids.tolist(), tri_start[at[first_at]].tolist(), strict=True))
     boilerplate = [(" ".join(words[w] for w in tok[first_pos[int(f)]:first_pos[int(f)] + 3]),
                     int(d), float(c))
-                   for f, d, c in zip(f_ids[bad][top], f_df[bad][top], coh[bad][top],
-                                      strict=True) if int(f) in first_pos]
-    del tri_start, tri, tri64, private, first_pos
-    # the ad of each word again when needed (from the ads' word counts): saves an int32 per word
-    t_len = np.bincount(tdoc, minlength=n)
-    del tdoc
+                   for f, d, c in zip(top_ids, f_df[bad][top], coh[bad][top], strict=True)
+                   if int(f) in first_pos]
+    del tri_start, tri, tri64, first_pos
     timings["boilerplate"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    sig = minhash_signatures(doc_k, feat_k, n, s.num_perm, s.seed, s.chunk_nnz)
+    # the down-weighted signatures in the workers; meanwhile the same features here, for the
+    # exact similarity of the borderline pairs
+    pending = _signatures(cl, tok, t_len, v, s.bigrams, private if private.any() else None,
+                          s.num_perm, s.seed, s.chunk_nnz)
+    doc_k, feat_k = _features(tok, tdoc, n, v, s.bigrams, private if private.any() else None)
+    del private, tdoc  # the ad of each word is made again when needed (from t_len)
+    sig = pending()
     timings["minhash"] = time.perf_counter() - t
 
     t = time.perf_counter()

@@ -1,0 +1,75 @@
+"""Worker processes of the detect pipeline: ranges of ads, texts shared by fork.
+
+Contract
+--------
+* :class:`WorkerPools` starts two pools of ``workers`` processes each (fork start method):
+  ``cluster`` runs the clustering's per-range work (tokens, MinHash signatures), which the main
+  process waits for; ``background`` runs contact extraction and indicators at a lower CPU
+  priority (``nice`` + ``background_nice``), so they fill the CPU time the clustering leaves
+  and never hold it up. The texts given to :class:`WorkerPools` are shared with the workers
+  by the fork (copy-on-write, never pickled): a task names a range of ads and reads it with
+  :func:`shared_texts`. Results come back as compact NumPy arrays.
+* :func:`run_parts` maps a function over parts in order, in a pool or (``None``, or a single
+  part) in the calling process — so the same per-range functions give the same results with
+  and without workers.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from typing import Any
+
+__all__ = ["WorkerPools", "run_parts", "shared_texts"]
+
+_TEXTS: Sequence[str] | None = None
+
+
+def shared_texts(lo: int, hi: int) -> list[str]:
+    """Texts ``lo:hi`` of the sequence shared by the current :class:`WorkerPools`."""
+    if _TEXTS is None:
+        raise RuntimeError("no texts are shared: create WorkerPools(workers, texts) first")
+    return list(_TEXTS[lo:hi])
+
+
+def _lower_priority(step: int) -> None:
+    try:
+        os.nice(step)
+    except OSError:  # not allowed: run at the same priority
+        pass
+
+
+class WorkerPools:
+    """A ``cluster`` and a ``background`` process pool sharing ``texts`` (see the module);
+    with ``workers <= 1`` both are ``None`` (work runs in the calling process, which then
+    shares the texts with itself)."""
+
+    def __init__(self, workers: int, texts: Sequence[str], background_nice: int = 4) -> None:
+        global _TEXTS
+        _TEXTS = texts
+        self.texts = texts
+        self.cluster: Executor | None = None
+        self.background: Executor | None = None
+        if workers > 1:
+            ctx = multiprocessing.get_context("fork")
+            self.cluster = ProcessPoolExecutor(workers, mp_context=ctx)
+            self.background = ProcessPoolExecutor(workers, mp_context=ctx,
+                                                  initializer=_lower_priority,
+                                                  initargs=(background_nice,))
+
+    def close(self) -> None:
+        """Stop both pools (pending tasks are cancelled) and forget the texts."""
+        global _TEXTS
+        for pool in (self.cluster, self.background):
+            if pool is not None:
+                pool.shutdown(cancel_futures=True)
+        _TEXTS = None
+
+
+def run_parts(pool: Executor | None, fn: Callable[[Any], Any], parts: Sequence[Any]) -> list:
+    """``[fn(p) for p in parts]``, in ``pool`` when given and there is more than one part."""
+    if pool is None or len(parts) <= 1:
+        return [fn(p) for p in parts]
+    return list(pool.map(fn, parts))
