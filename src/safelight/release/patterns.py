@@ -10,7 +10,8 @@ expanded table (``np.repeat(rows, weights, axis=0)``) gives, at a cost that grow
 number of patterns, not of rows:
 
 * :func:`unique_rows` / :func:`merge` — distinct rows (and summed weights);
-* :func:`weighted_counts` — the counts of given combinations over a column subset;
+* :func:`count_patterns` / :func:`weighted_counts` — the counts of the combinations over a
+  column subset (all, or given ones);
 * :func:`systematic_counts` — systematic sampling of one category per row, as counts per
   pattern: for a block of ``w`` identical rows the number of rows given each category is what
   systematic sampling over those ``w`` consecutive rows gives (the running sum of the
@@ -27,12 +28,17 @@ from safelight.release.combos import Subset, multipliers
 
 
 def unique_rows(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct rows of ``codes`` (sorted) and, per row, the index of its distinct row."""
+    """Distinct rows of ``codes`` and, per row, the index of its distinct row."""
     c = np.ascontiguousarray(codes)
     if c.shape[0] == 0:
         return c, np.zeros(0, np.int64)
-    view = c.view(np.dtype((np.void, c.dtype.itemsize * c.shape[1]))).ravel()
-    _, first, inv = np.unique(view, return_index=True, return_inverse=True)
+    radix = c.max(axis=0).astype(np.int64) + 1
+    if float(np.prod(radix.astype(float))) < 2.0**62:
+        # one int64 key per row: a sort of integers instead of byte strings
+        keys = c.astype(np.int64) @ np.concatenate(([1], np.cumprod(radix)[:-1]))
+    else:
+        keys = c.view(np.dtype((np.void, c.dtype.itemsize * c.shape[1]))).ravel()
+    _, first, inv = np.unique(keys, return_index=True, return_inverse=True)
     return c[first], inv.ravel()
 
 
@@ -44,16 +50,25 @@ def merge(rows: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return uniq, np.bincount(inv, weights=weights[keep], minlength=len(uniq)).astype(np.int64)
 
 
+def count_patterns(rows: np.ndarray, weights: np.ndarray, radix: np.ndarray,
+                   s: Subset) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted keys of the combinations over ``s`` (no missing value) in the weighted rows, and
+    their counts (int64) — :func:`safelight.release.combos.count_subset` of the expanded
+    rows."""
+    sub = rows[:, list(s)]
+    complete = np.all(sub != 0, axis=1)
+    rk = sub[complete].astype(np.int64) @ multipliers(radix, s)
+    uk, inv = np.unique(rk, return_inverse=True)
+    uc = np.bincount(inv.ravel(), weights=weights[complete], minlength=len(uk))
+    return uk, uc.astype(np.int64)
+
+
 def weighted_counts(rows: np.ndarray, weights: np.ndarray, radix: np.ndarray, s: Subset,
                     keys: np.ndarray) -> np.ndarray:
     """Count of each of ``keys`` (combinations over ``s``) in the weighted rows (float)."""
     if len(keys) == 0 or len(rows) == 0:
         return np.zeros(len(keys))
-    sub = rows[:, list(s)]
-    complete = np.all(sub != 0, axis=1)
-    rk = sub[complete].astype(np.int64) @ multipliers(radix, s)
-    uk, inv = np.unique(rk, return_inverse=True)
-    uc = np.bincount(inv.ravel(), weights=weights[complete].astype(float), minlength=len(uk))
+    uk, uc = count_patterns(rows, weights, radix, s)
     if len(uk) == 0:
         return np.zeros(len(keys))
     pos = np.minimum(np.searchsorted(uk, keys), len(uk) - 1)
@@ -104,4 +119,4 @@ def expand(rows: np.ndarray, weights: np.ndarray, rng: np.random.Generator) -> n
     return codes[rng.permutation(len(codes))]
 
 
-__all__ = ["expand", "merge", "systematic_counts", "unique_rows", "weighted_counts"]
+__all__ = ["count_patterns", "expand", "merge", "systematic_counts", "unique_rows", "weighted_counts"]

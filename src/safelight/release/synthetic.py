@@ -70,6 +70,7 @@ from safelight.release.combos import (
 )
 from safelight.release.errors import ReleaseUsageError
 from safelight.release.patterns import (
+    count_patterns,
     expand,
     merge,
     systematic_counts,
@@ -120,13 +121,15 @@ class SynthesisReport:
 
 
 def reportable(table: CategoricalTable, k: int, length: int) -> CombinationCounts:
-    """The reportable set ``R``: combinations of up to ``length`` values with count ``>= k``."""
-    full = CombinationCounts.of(table, length)
+    """The reportable set ``R``: combinations of up to ``length`` values with count ``>= k``
+    (counted over the table's distinct rows)."""
+    rows, weights = merge(table.codes, np.ones(table.n_rows, np.int64))
     out = {}
-    for s, (keys, counts) in full.tables.items():
+    for s in subsets(table.n_columns, length):
+        keys, counts = count_patterns(rows, weights, table.radix, s)
         keep = counts >= k
         out[s] = (keys[keep], counts[keep])
-    return CombinationCounts(full.radix, length, out)
+    return CombinationCounts(table.radix, length, out)
 
 
 class KSynthesizer:
