@@ -50,6 +50,7 @@ import numpy as np
 
 from safelight.release.combos import Subset, keys_of, subsets
 from safelight.release.dp import Measurements
+from safelight.release.errors import ReleaseError
 from safelight.release.table import CategoricalTable
 
 log = logging.getLogger("safelight.release.pgm")
@@ -341,7 +342,8 @@ def apply_floor(model: Model, k: float, length: int, total: float, *, rounds: in
     the floor holds exactly for the weights returned."""
     loss = model.loss
     if loss is None:
-        raise ValueError("apply_floor needs a model from fit_model")
+        raise ReleaseError("apply_floor needs a model from fit_model (it carries the loss "
+                           "the floor refits)")
     loss = loss.copy()
     out = Model(model.like, model.codes.copy(), model.weights.copy(), loss)
     for r in range(rounds + 3 * model.like.n_columns):
@@ -351,7 +353,43 @@ def apply_floor(model: Model, k: float, length: int, total: float, *, rounds: in
             loss.recode(out.codes)
             out.weights = fit(loss, out.weights, total, iterations)
     out.weights[~np.any(out.codes != 0, axis=1)] = 0.0  # rows left with no value: none
+    # passes without a refit until none is left: each blanks one value of a row of positive
+    # weight, so this ends (blanking can push other combinations under k: it may take more)
+    while len(_blank(out, k, length)):
+        pass
+    out.weights[~np.any(out.codes != 0, axis=1)] = 0.0
+    check_floor(out, k, length)
     return out
+
+
+def floor_violations(model: Model, k: float, length: int) -> dict[Subset, int]:
+    """Per column subset of up to ``length`` columns: how many combinations carried by a row
+    of positive weight have a model count under ``k`` (empty when the floor holds)."""
+    out: dict[Subset, int] = {}
+    for s in subsets(model.like.n_columns, length):
+        _, counts = model.counts(s)
+        bad = int(np.sum(counts < k - 1e-9 * max(k, 1.0)))
+        if bad:
+            out[s] = bad
+    return out
+
+
+def check_floor(model: Model, k: float, length: int) -> None:
+    """The final check of :func:`apply_floor`: every combination of up to ``length`` values in
+    a row of positive weight has a model count ``>= k``.
+
+    :raises ReleaseError: some do not (a bug, never a property of the data: nothing is
+        released).
+    """
+    bad = floor_violations(model, k, length)
+    if bad:
+        names = model.like.columns
+        where = "; ".join(f"{'+'.join(names[j] for j in s)}: {n}"
+                          for s, n in list(bad.items())[:5])
+        raise ReleaseError(f"the k floor (k = {k:g}, length {length}) does not hold for "
+                           f"{sum(bad.values())} combination(s) of the fitted model ({where}); "
+                           "nothing was released - report this as a bug in "
+                           "safelight.release.pgm.apply_floor")
 
 
 def sample_rows(model: Model, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -371,4 +409,5 @@ def sample_rows(model: Model, n: int, rng: np.random.Generator) -> np.ndarray:
     return rows[rng.permutation(len(rows))]
 
 
-__all__ = ["Model", "apply_floor", "candidates", "fit", "fit_model", "sample_rows"]
+__all__ = ["Model", "apply_floor", "candidates", "check_floor", "fit", "fit_model",
+           "floor_violations", "sample_rows"]
