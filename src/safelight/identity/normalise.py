@@ -334,6 +334,7 @@ def family_key(text: str | None) -> str | None:
 _PHONE_PLAIN = re.compile(r"\+?[0-9 .\-]+")
 _PHONE_SEPARATORS = re.compile(r"[ .\-]")
 _E164_SHAPE = re.compile(r"\+[0-9]{5,17}")
+_NATIONAL_SHAPE = re.compile(r"[0-9]{5,17}")
 
 
 def _phone_input(text: str, region: str | None) -> tuple[str, str | None]:
@@ -349,32 +350,64 @@ def _phone_input(text: str, region: str | None) -> tuple[str, str | None]:
     return s, (region if not s.startswith("+") else None)
 
 
-def _e164_fast(s: str) -> str | None | bool:
-    """``+`` and digits only: the steps of ``phonenumbers.parse`` that such a string reaches
-    (country code, national prefix, length), without its generic text handling; False when
-    the country code is not one (the caller then parses in full)."""
-    from phonenumbers import phonenumberutil as pu
-    from phonenumbers.phonemetadata import PhoneMetadata
+@cache
+def _phonenumbers() -> Any:
+    """phonenumbers' parsing module (imported once, on first use)."""
+    from phonenumbers import phonenumberutil
 
-    cc, national = pu._extract_country_code(s[1:])
-    if cc == 0:
-        return False
-    region = pu.region_code_for_country_code(cc)
-    meta = PhoneMetadata.metadata_for_region_or_calling_code(cc, region)
+    return phonenumberutil
+
+
+@lru_cache(maxsize=1024)
+def _country_metadata(cc: int) -> Any:
+    """The metadata ``is_possible_number`` tests a number of country code ``cc`` against."""
+    pu = _phonenumbers()
+    return pu.PhoneMetadata.metadata_for_region_or_calling_code(
+        cc, pu.region_code_for_country_code(cc))
+
+
+def _e164_fast(s: str, region: str | None = None) -> str | None | bool:
+    """Digits only, with a leading ``+`` or with a region: the steps of ``phonenumbers.parse``
+    (then ``is_possible_number`` and E.164 formatting) that such a string reaches — country
+    code (from the ``+``, an international prefix of the region, the region's own code written
+    without ``+``, or else the region's), national prefix, length — without its generic text
+    handling; False when it cannot tell (the caller then parses in full)."""
+    pu = _phonenumbers()
+    vr = pu.ValidationResult
+    if s.startswith("+"):
+        cc, national = pu._extract_country_code(s[1:])
+        if cc == 0:
+            return False
+        meta = None
+    else:
+        # parse takes a region only as an upper-case code it supports
+        if region not in pu.SUPPORTED_REGIONS:
+            return False
+        meta = pu.PhoneMetadata.metadata_for_region(region, None)
+        if meta is None:
+            return False
+        try:
+            cc, national = pu._maybe_extract_country_code(s, meta, False, pu.PhoneNumber())
+        except pu.NumberParseException:
+            return None
+        if cc == 0:  # no country code in the number: the region's, and all of it national
+            cc, national = meta.country_code, s
+        elif pu.region_code_for_country_code(cc) != region:
+            meta = None  # parse goes on with the metadata of the number's country
+    main = _country_metadata(cc)
+    meta = meta or main
     if len(national) < pu._MIN_LENGTH_FOR_NSN:
         return None
     _, stripped, _ = pu._maybe_strip_national_prefix_carrier_code(national, meta)
-    length = pu._test_number_length(stripped, meta)
-    if length in (pu.ValidationResult.TOO_SHORT, pu.ValidationResult.IS_POSSIBLE_LOCAL_ONLY,
-                  pu.ValidationResult.INVALID_LENGTH):
-        length = pu._test_number_length(national, meta)
-    else:
+    if pu._test_number_length(stripped, meta) not in (
+            vr.TOO_SHORT, vr.IS_POSSIBLE_LOCAL_ONLY, vr.INVALID_LENGTH):
         national = stripped
     if not pu._MIN_LENGTH_FOR_NSN <= len(national) <= pu._MAX_LENGTH_FOR_NSN:
         return None
-    # is_possible_number tests the same length on the same metadata, and the E.164 form is
-    # + country code + the national significant number, leading zeros kept as written
-    if length not in (pu.ValidationResult.IS_POSSIBLE, pu.ValidationResult.IS_POSSIBLE_LOCAL_ONLY):
+    # the E.164 form is + country code + the national significant number, leading zeros kept
+    # as written
+    if pu._test_number_length(national, main) not in (vr.IS_POSSIBLE,
+                                                      vr.IS_POSSIBLE_LOCAL_ONLY):
         return None
     return f"+{cc}{national}"
 
@@ -383,9 +416,9 @@ def _e164_fast(s: str) -> str | None | bool:
 def _e164(s: str, region: str | None) -> str | None:
     import phonenumbers
 
-    if _E164_SHAPE.fullmatch(s):
+    if _E164_SHAPE.fullmatch(s) or (region and _NATIONAL_SHAPE.fullmatch(s)):
         try:
-            out = _e164_fast(s)
+            out = _e164_fast(s, region)
         except (AttributeError, ImportError):  # another phonenumbers: the full parse below
             out = False
         if out is not False:

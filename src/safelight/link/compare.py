@@ -187,36 +187,52 @@ _CROSSED = {
 }  # fmt: skip
 
 
-def compare(records: Records, a: np.ndarray, b: np.ndarray) -> Comparisons:
-    """Comparison levels of the pairs ``(a[i], b[i])`` (see the module docstring)."""
+def compare(records: Records, a: np.ndarray, b: np.ndarray,
+            fields: tuple[str, ...] | None = None) -> Comparisons:
+    """Comparison levels of the pairs ``(a[i], b[i])`` (see the module docstring). With
+    ``fields`` (names of :data:`FIELDS`), only those fields are compared: the others are left
+    at level 0 (missing), and ``swapped`` is all False unless a name field is among them."""
     r = records
     a = np.asarray(a, dtype=np.int64)
     b = np.asarray(b, dtype=np.int64)
+    wanted = FIELD_NAMES if fields is None else fields
     codes = r.codes
     col, vocab = codes.column, codes.vocab
-    names = vocab["given"]
-    jw_gg = _jw_codes(col["given"][a], col["given"][b], names)
-    jw_ff = _jw_codes(col["family"][a], col["family"][b], names)
-    jw_gf = _jw_codes(col["given"][a], col["family"][b], names)
-    jw_fg = _jw_codes(col["family"][a], col["given"][b], names)
-    swapped = jw_gf + jw_fg > jw_gg + jw_ff + 0.25
-    left = {c: col[c][a] for c in _CROSSED}
-    right = {c: np.where(swapped, col[other][b], col[c][b]) for c, other in _CROSSED.items()}
 
     def pair(name: str) -> tuple[np.ndarray, np.ndarray]:
         return col[name][a], col[name][b]
 
-    levels = np.stack([
-        _given_levels(left, right, np.where(swapped, jw_gf, jw_gg), names),
-        _family_levels(left, right, np.where(swapped, jw_fg, jw_ff)),
-        _date_levels(r, a, b),
-        _simple(*pair("sex")),
-        _simple(*pair("nationality")),
-        _simple(*pair("phone")),
-        _simple(*pair("document")),
-        _fuzzy(*pair("locality"), vocab["locality"]),
-        _address_levels(pair("street_number"), pair("address_line"), pair("postcode"), vocab),
-        _simple(*pair("region")),
-        _simple(*pair("contributor")),
-    ], axis=1).astype(np.int8)  # fmt: skip
-    return Comparisons(a, b, levels, swapped)
+    out = np.zeros((len(a), len(FIELD_NAMES)), dtype=np.int8)
+    swapped = np.zeros(len(a), dtype=bool)
+    if "given_name" in wanted or "family_name" in wanted:
+        names = vocab["given"]
+        jw_gg = _jw_codes(col["given"][a], col["given"][b], names)
+        jw_ff = _jw_codes(col["family"][a], col["family"][b], names)
+        jw_gf = _jw_codes(col["given"][a], col["family"][b], names)
+        jw_fg = _jw_codes(col["family"][a], col["given"][b], names)
+        swapped = jw_gf + jw_fg > jw_gg + jw_ff + 0.25
+        left = {c: col[c][a] for c in _CROSSED}
+        right = {c: np.where(swapped, col[other][b], col[c][b]) for c, other in _CROSSED.items()}
+        levels = {
+            "given_name": lambda: _given_levels(left, right, np.where(swapped, jw_gf, jw_gg),
+                                                names),
+            "family_name": lambda: _family_levels(left, right, np.where(swapped, jw_fg, jw_ff)),
+        }
+    else:
+        levels = {}
+    levels.update({
+        "birth_date": lambda: _date_levels(r, a, b),
+        "sex": lambda: _simple(*pair("sex")),
+        "nationality": lambda: _simple(*pair("nationality")),
+        "phone": lambda: _simple(*pair("phone")),
+        "document": lambda: _simple(*pair("document")),
+        "locality": lambda: _fuzzy(*pair("locality"), vocab["locality"]),
+        "address": lambda: _address_levels(pair("street_number"), pair("address_line"),
+                                           pair("postcode"), vocab),
+        "region": lambda: _simple(*pair("region")),
+        "contributor": lambda: _simple(*pair("contributor")),
+    })  # fmt: skip
+    for j, name in enumerate(FIELD_NAMES):
+        if name in wanted:
+            out[:, j] = levels[name]()
+    return Comparisons(a, b, out, swapped)

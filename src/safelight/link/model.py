@@ -39,6 +39,7 @@ __all__ = [
     "is_kin",
     "kin_u",
     "level_patterns",
+    "name_frequencies",
     "tf_adjustments",
     "tf_from_frequencies",
 ]
@@ -223,7 +224,7 @@ def estimate_u_within(records: Records, u: list[np.ndarray], *, n_pairs: int = 3
     a = rng.integers(0, len(nat), size=n_pairs)
     b = order[start[a] + (rng.random(n_pairs) * size[a]).astype(np.int64)]
     keep = a != b
-    levels = compare(records, a[keep], b[keep]).levels
+    levels = compare(records, a[keep], b[keep], COUNTRY_FIELDS).levels  # only these are used
     within = _level_freqs(levels, fields=fields)
     names = list(fields)
     return [within[j] if names[j] in COUNTRY_FIELDS else x for j, x in enumerate(u)]
@@ -439,18 +440,26 @@ def tf_adjustments(model: FellegiSunter, records: Records, comps: Comparisons, *
     """
     # A name's frequency in either role (given or family: names get swapped), among the records
     # of the same nationality: names go with nationality (Ngozi with Okeke), so counting them
-    # over all records would count the nationality's evidence twice.
+    # over all records would count the nationality's evidence twice. Counted on the integer
+    # codes (the name columns share one vocabulary; -1 for missing), not on the strings.
+    return tf_from_frequencies(model, name_frequencies(records), comps, summed=summed)
+
+
+def name_frequencies(records: Records) -> dict[str, np.ndarray]:
+    """Per :data:`TF_FIELDS` field, each record's share of its value among the records of its
+    nationality (among all records for one without a nationality); see
+    :func:`tf_adjustments`."""
     n = len(records)
-    nat = np.array(["" if v is None else v for v in records.nationality.tolist()], dtype=object)
-    keys = np.concatenate([getattr(records, attr) for attr in TF_FIELDS.values()])
-    keys = np.array(["" if v is None else v for v in keys.tolist()], dtype=object)
-    nat2 = np.concatenate([nat] * len(TF_FIELDS))
-    _, inverse, counts = np.unique(nat2 + "\x1f" + keys, return_inverse=True, return_counts=True)
-    _, nat_inv, nat_counts = np.unique(nat, return_inverse=True, return_counts=True)
-    group_size = np.where(nat == "", n, nat_counts[nat_inv])
-    freqs = {fname: counts[inverse[k * n:(k + 1) * n]] / group_size
-             for k, fname in enumerate(TF_FIELDS)}
-    return tf_from_frequencies(model, freqs, comps, summed=summed)
+    col = records.codes.column
+    nat = col["nationality"].astype(np.int64) + 1  # 0: no nationality
+    names = np.concatenate([col[attr] for attr in TF_FIELDS.values()]).astype(np.int64) + 1
+    width = int(names.max(initial=0)) + 1
+    _, inverse, counts = np.unique(np.tile(nat, len(TF_FIELDS)) * width + names,
+                                   return_inverse=True, return_counts=True)
+    nat_counts = np.bincount(nat)
+    group_size = np.where(nat == 0, n, nat_counts[nat])
+    return {fname: counts[inverse[k * n:(k + 1) * n]] / group_size
+            for k, fname in enumerate(TF_FIELDS)}
 
 
 def tf_from_frequencies(model: FellegiSunter, freqs: dict[str, np.ndarray], comps: Comparisons,

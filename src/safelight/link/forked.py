@@ -1,0 +1,147 @@
+"""Run a function call in a forked child process while the caller goes on with other work.
+
+Contract: :func:`start` calls ``fn(*args)`` in a child forked from the calling process (so the
+child sees the caller's arrays without copying or pickling them) and returns a :class:`Job`
+whose :meth:`Job.result` waits for the child and returns what ``fn`` returned (pickled back
+through a pipe: return compact NumPy arrays, not millions of Python objects). With
+``parallel=False``, or where the ``fork`` start method does not exist, ``fn`` runs at once in
+the calling process (the serial fallback) and :meth:`Job.result` returns its value: the
+results are the same either way, only the wall time differs. An exception in the child is
+raised again by :meth:`Job.result` (as :class:`ChildFailed` when it cannot be pickled).
+
+The child is forked before the caller starts any threaded engine of its own: a child must
+not use the caller's DuckDB connections or thread pools (it opens its own when it needs
+them). It ends with ``os._exit`` (via :mod:`multiprocessing`), so it runs no cleanup of the
+caller's.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+from safelight.errors import SafelightError
+
+__all__ = ["ChildFailed", "Job", "can_fork", "default_workers", "start", "workers_cpu"]
+
+log = logging.getLogger("safelight.link")
+
+T = TypeVar("T")
+
+_WORKERS_CPU = [0.0]  # CPU seconds of the forked calls whose results were collected here
+
+
+def workers_cpu() -> float:
+    """CPU seconds of all forked calls whose results this process has collected so far
+    (the calls run in its place by the serial fallback are not in it: they are its own)."""
+    return _WORKERS_CPU[0]
+
+
+class ChildFailed(SafelightError):
+    """A forked worker failed or died (e.g. killed for lack of memory)."""
+
+
+def can_fork() -> bool:
+    """Whether this platform has the ``fork`` start method."""
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def default_workers() -> int:
+    """Processes a linkage run uses by default: the CPUs this process may run on, at most 2
+    (the stages split into two halves; more would not be used)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(2, cpus))
+
+
+class Job(Generic[T]):
+    """A call started by :func:`start`; :meth:`result` returns its value."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        #: CPU seconds the call took (in the child, or here for the serial fallback)
+        self.cpu = 0.0
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self._proc: Any = None
+        self._conn: Any = None
+
+    def result(self) -> T:
+        """Wait for the call and return its value (raise its exception)."""
+        if self._proc is not None:
+            try:
+                status, payload, self.cpu = self._conn.recv()  # before join: drain the pipe
+            except EOFError:
+                status, payload = "died", None
+            finally:
+                self._conn.close()
+            self._proc.join()
+            _WORKERS_CPU[0] += self.cpu
+            code = self._proc.exitcode
+            self._proc = None
+            if status == "ok":
+                self._value = payload
+            elif status == "error":
+                self._error = payload
+            else:
+                self._error = ChildFailed(
+                    f"the forked worker for {self.name} died (exit code {code}), perhaps "
+                    "killed for lack of memory; run with workers=1 to stay in one process")
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+    def cancel(self) -> None:
+        """Stop the child if it still runs (when the caller gives up on its result)."""
+        if self._proc is not None:
+            self._proc.terminate()
+            self._proc.join()
+            self._conn.close()
+            self._proc = None
+
+
+def _child(conn: Any, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    cpu = time.process_time()
+    try:
+        out: tuple[str, Any] = ("ok", fn(*args))
+    except BaseException as e:  # noqa: BLE001 - handed to the parent, which raises it
+        out = ("error", e)
+    try:
+        conn.send((*out, time.process_time() - cpu))
+    except Exception as e:  # noqa: BLE001 - an unpicklable value or exception
+        detail = "".join(traceback.format_exception(out[1])) if out[0] == "error" else ""
+        conn.send(("error", ChildFailed(f"the forked worker could not return its result "
+                                        f"({e}); run with workers=1 to see it\n{detail}"), 0.0))
+    finally:
+        conn.close()
+
+
+def start(name: str, fn: Callable[..., T], *args: Any, parallel: bool = True) -> Job[T]:
+    """Start ``fn(*args)`` in a forked child (see the module docstring); ``name`` says in
+    messages what the child computes."""
+    job: Job[T] = Job(name)
+    # a daemonic process (e.g. a multiprocessing pool's worker) may not have children
+    if not (parallel and can_fork()) or multiprocessing.current_process().daemon:
+        cpu = time.process_time()
+        try:
+            job._value = fn(*args)
+        except Exception as e:  # noqa: BLE001 - raised by result(), as from a child
+            job._error = e
+        job.cpu = time.process_time() - cpu
+        return job
+    ctx = multiprocessing.get_context("fork")
+    recv, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child, args=(send, fn, args), name=f"safelight-{name}",
+                       daemon=True)
+    proc.start()
+    send.close()
+    job._proc, job._conn = proc, recv
+    log.debug("forked worker %s (pid %d)", name, proc.pid)
+    return job
