@@ -29,7 +29,9 @@ resampled with replacement (seed 0), written to ``results/million.json``.
 
 All are evaluated by :mod:`safelight.release.evaluate` over combinations of up to 3 values
 (error and loss over true combinations with >= 11 people). Writes a results JSON and prints a
-markdown table.
+markdown table. ``--repeat N`` runs every method N times and reports medians (each run's
+errors, lost share and leaks are kept in the JSON): DP noise is not seeded, so single DP runs
+move by about +-0.02.
 """
 
 from __future__ import annotations
@@ -221,6 +223,27 @@ def run_one(method: str, table_path: Path, fast: bool, million: bool = False) ->
     }
 
 
+def median_of(runs: list[dict]) -> dict:
+    """One result from repeated runs of a method: the median of every figure (per length for
+    the errors), the runs' individual errors and lost shares kept under ``runs``."""
+    if len(runs) == 1 or any("skipped" in r for r in runs):
+        return runs[0]
+    out = dict(runs[0])
+    for key, val in runs[0].items():
+        if isinstance(val, bool) or key in ("rows", "delta"):
+            continue
+        if isinstance(val, int | float):
+            vals = [r[key] for r in runs if r.get(key) is not None]
+            med = float(np.median(vals))
+            out[key] = int(round(med)) if isinstance(val, int) else round(med, 4)
+        elif key == "error":
+            out[key] = [round(float(np.median([r["error"][i] for r in runs])), 4)
+                        for i in range(len(val))]
+    out["runs"] = [{"error": r["error"], "lost_share": r["lost_share"], "leaked": r["leaked"]}
+                   for r in runs]
+    return out
+
+
 def _markdown(results: list[dict]) -> str:
     lines = ["| table | method | error 1/2/3-way | lost | fabricated | leaked combos "
              "(records) | rows | time s (CPU s) | peak MB |",
@@ -249,6 +272,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--methods", default=",".join(METHODS))
     ap.add_argument("--million", action="store_true",
                     help="1,000,000 rows of bench_ctdc7.csv resampled; all but DP synthesis")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="runs per method and table; figures are the medians (DP noise is not "
+                         "seeded: single DP runs move by about +-0.02)")
     ap.add_argument("--one", nargs=2, metavar=("METHOD", "TABLE"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.one:
@@ -272,17 +298,22 @@ def main(argv: list[str] | None = None) -> int:
                 cmd.append("--fast")
             if args.million:
                 cmd.append("--million")
-            proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-            if proc.returncode != 0:
-                results.append({"method": method, "table": name,
-                                "skipped": proc.stderr.strip().splitlines()[-1:] or "failed"})
-                continue
-            results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+            runs = []
+            for _ in range(max(args.repeat, 1)):
+                proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+                if proc.returncode != 0:
+                    runs = [{"method": method, "table": name,
+                             "skipped": proc.stderr.strip().splitlines()[-1:] or "failed"}]
+                    break
+                runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+            results.append(median_of(runs))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({
         "k": K, "eval_length": EVAL_LENGTH, "fast": args.fast, "million": args.million,
         "command": "python bench/release/run.py" + (" --fast" if args.fast else "")
-                   + (" --million" if args.million else ""),
+                   + (" --million" if args.million else "")
+                   + (f" --repeat {args.repeat}" if args.repeat > 1 else ""),
+        "repeat": args.repeat,
         "python": platform.python_version(), "machine": platform.machine(),
         "results": results}, indent=2) + "\n", "utf-8")
     print(_markdown(results))
