@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 from rapidfuzz.distance import JaroWinkler
-from rapidfuzz.process import cpdist
+from rapidfuzz.process import cdist, cpdist
 
 from safelight.link.prepare import Records
 
@@ -79,9 +79,23 @@ def jaro_winkler(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return sim
 
 
+#: a vocabulary up to this size (places, street lines) is scored all against all once, and
+#: pairs look their similarity up; a larger one (names, postcodes) per distinct pair of codes
+_MATRIX_UP_TO = 600
+
+
+def _jw_matrix(vocab: np.ndarray) -> np.ndarray:
+    """Jaro–Winkler of every pair of ``vocab``'s strings, as float32 (as ``cpdist`` gives
+    it); ``[lo, hi]`` is the one :func:`_jw_codes` uses."""
+    words = vocab.tolist()
+    return cdist(words, words, scorer=JaroWinkler.normalized_similarity, dtype=np.float32,
+                 workers=1)
+
+
 def _jw_codes(x: np.ndarray, y: np.ndarray, vocab: np.ndarray) -> np.ndarray:
     """Jaro–Winkler of code arrays ``x``, ``y`` over ``vocab`` (0.0 where either is missing,
-    1.0 where equal), computed once per distinct unordered pair of codes."""
+    1.0 where equal), computed once per distinct unordered pair of codes (or looked up in
+    :func:`_jw_matrix` for a small vocabulary)."""
     sim = np.zeros(len(x))
     ok = (x >= 0) & (y >= 0)
     sim[ok & (x == y)] = 1.0
@@ -90,6 +104,9 @@ def _jw_codes(x: np.ndarray, y: np.ndarray, vocab: np.ndarray) -> np.ndarray:
         return sim
     lo = np.minimum(x[diff], y[diff]).astype(np.int64)
     hi = np.maximum(x[diff], y[diff]).astype(np.int64)
+    if len(vocab) <= _MATRIX_UP_TO:
+        sim[diff] = _jw_matrix(vocab)[lo, hi]
+        return sim
     enc = pa.array(lo * len(vocab) + hi).dictionary_encode()
     keys = enc.dictionary.to_numpy()
     sims = _jw_strings(vocab[keys // len(vocab)].tolist(), vocab[keys % len(vocab)].tolist())
@@ -208,9 +225,13 @@ def compare(records: Records, a: np.ndarray, b: np.ndarray,
         names = vocab["given"]
         jw_gg = _jw_codes(col["given"][a], col["given"][b], names)
         jw_ff = _jw_codes(col["family"][a], col["family"][b], names)
-        jw_gf = _jw_codes(col["given"][a], col["family"][b], names)
-        jw_fg = _jw_codes(col["family"][a], col["given"][b], names)
-        swapped = jw_gf + jw_fg > jw_gg + jw_ff + 0.25
+        # crossed similarities (at most 1 each) only where they could win
+        straight = jw_gg + jw_ff + 0.25
+        can = np.flatnonzero(straight < 2.0)
+        jw_gf, jw_fg = np.zeros(len(a)), np.zeros(len(a))
+        jw_gf[can] = _jw_codes(col["given"][a[can]], col["family"][b[can]], names)
+        jw_fg[can] = _jw_codes(col["family"][a[can]], col["given"][b[can]], names)
+        swapped = jw_gf + jw_fg > straight
         left = {c: col[c][a] for c in _CROSSED}
         right = {c: np.where(swapped, col[other][b], col[c][b]) for c, other in _CROSSED.items()}
         levels = {
