@@ -1,0 +1,158 @@
+"""Speed paths of the clear linkage give the same results as the plain ones: forked workers
+(LinkSettings.workers), the phone shortcut through phonenumbers, term frequencies on codes,
+small-vocabulary similarity matrices, field subsets in compare."""
+
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+import phonenumbers
+import pyarrow as pa
+import pytest
+
+from safelight.demo.linkage_pairs import generate_linkage_pairs
+from safelight.identity import normalise
+from safelight.link import LinkSettings, compare, forked, link_records, pipeline
+from safelight.link.model import TF_FIELDS, name_frequencies
+from safelight.link.prepare import prepare
+
+needs_fork = pytest.mark.skipif(not forked.can_fork(), reason="no fork start method here")
+
+
+@pytest.fixture(scope="module")
+def problem():
+    r = generate_linkage_pairs(1500, 1500, seed=11)
+    table = pa.concat_tables([r.left, r.right.cast(r.left.schema)])
+    return table
+
+
+def _square(x: int) -> int:
+    return x * x
+
+
+def _fail() -> None:
+    raise ValueError("no good")
+
+
+def _die() -> None:
+    os._exit(3)
+
+
+@needs_fork
+def test_forked_call_returns_its_value_and_its_cpu():
+    job = forked.start("square", _square, 7)
+    before = forked.workers_cpu()
+    assert job.result() == 49
+    assert job.result() == 49  # collected once, kept
+    assert job.cpu >= 0.0 and forked.workers_cpu() >= before
+
+
+@pytest.mark.parametrize("parallel", [pytest.param(True, marks=needs_fork), False])
+def test_forked_call_raises_the_exception_of_the_call(parallel):
+    job = forked.start("fail", _fail, parallel=parallel)
+    with pytest.raises(ValueError, match="no good"):
+        job.result()
+
+
+@needs_fork
+def test_a_worker_that_dies_is_reported_with_how_to_avoid_it():
+    job = forked.start("die", _die)
+    with pytest.raises(forked.ChildFailed, match="workers=1"):
+        job.result()
+
+
+def test_serial_fallback_runs_the_call_at_once():
+    calls = []
+    job = forked.start("append", calls.append, 1, parallel=False)
+    assert calls == [1]  # already ran, in this process
+    assert job.result() is None
+
+
+@needs_fork
+@pytest.mark.parametrize("two_source", [True, False])
+def test_two_workers_give_the_same_links_as_one(problem, monkeypatch, two_source):
+    monkeypatch.setattr(pipeline, "_SPLIT_FROM", 100)  # split the comparison even here
+    one = link_records(problem, LinkSettings(two_source=two_source, workers=1))
+    two = link_records(problem, LinkSettings(two_source=two_source, workers=2))
+    assert np.array_equal(one.comparisons.a, two.comparisons.a)
+    assert np.array_equal(one.comparisons.levels, two.comparisons.levels)
+    assert np.array_equal(one.comparisons.swapped, two.comparisons.swapped)
+    assert np.array_equal(one.probabilities, two.probabilities)
+    assert np.array_equal(one.labels, two.labels)
+    assert one.em.model.to_dict() == two.em.model.to_dict()
+    assert two.cpu["compare workers"] > 0 and two.cpu["estimate"] > 0
+    assert "compare workers" not in one.cpu
+    assert "workers" not in one.settings.to_dict()
+
+
+def test_phone_shortcut_equals_the_full_parse():
+    rng = random.Random(3)
+    regions = ["UA", "RU", "US", "CA", "GB", "IT", "DE", "PL", "BR", "KZ", "AU", "ua", "XX", None]
+    prefixes = ["", "0", "8", "810", "011", "380", "7", "1", "44", "39", "0011", "80"]
+    inputs = {("+380501234567", None), ("0501234567", "UA"), ("380501234567", "UA"),
+              ("89161234567", "RU"), ("81038050123456", "RU"), ("0039061234567", "IT"),
+              ("0612345678", "IT"), ("01712345678", "DE"), ("6135550123", "CA"),
+              ("0501234567", "ua"), ("12345", "GB")}
+    for _ in range(3000):
+        digits = rng.choice(prefixes) + "".join(rng.choice("0123456789")
+                                                for _ in range(rng.randint(5, 13)))
+        region = rng.choice(regions)
+        inputs |= {(digits, region), ("+" + digits, region)}
+    checked = 0
+    for s, region in sorted(inputs, key=str):
+        fast = normalise._e164_fast(s, region)
+        if fast is False:
+            continue
+        try:
+            num = phonenumbers.parse(s, region)
+            full = (phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
+                    if phonenumbers.is_possible_number(num) else None)
+        except phonenumbers.NumberParseException:
+            full = None
+        assert fast == full, (s, region)
+        checked += 1
+    assert checked > 4000
+
+
+def test_name_frequencies_on_codes_equal_counting_the_strings(problem):
+    r = prepare(problem)
+    n = len(r)
+    nat = np.array(["" if v is None else v for v in r.nationality.tolist()], dtype=object)
+    keys = np.concatenate([getattr(r, attr) for attr in TF_FIELDS.values()])
+    keys = np.array(["" if v is None else v for v in keys.tolist()], dtype=object)
+    _, inverse, counts = np.unique(np.concatenate([nat] * len(TF_FIELDS)) + "\x1f" + keys,
+                                   return_inverse=True, return_counts=True)
+    _, nat_inv, nat_counts = np.unique(nat, return_inverse=True, return_counts=True)
+    size = np.where(nat == "", n, nat_counts[nat_inv])
+    got = name_frequencies(r)
+    for k, field in enumerate(TF_FIELDS):
+        assert np.array_equal(got[field], counts[inverse[k * n:(k + 1) * n]] / size)
+
+
+def test_small_vocabularies_by_matrix_score_as_distinct_pairs(problem, monkeypatch):
+    r = prepare(problem)
+    rng = np.random.default_rng(0)
+    a, b = rng.integers(0, len(r), 20_000), rng.integers(0, len(r), 20_000)
+    by_matrix = compare.compare(r, a, b)
+    monkeypatch.setattr(compare, "_MATRIX_UP_TO", 0)
+    by_pairs = compare.compare(r, a, b)
+    assert np.array_equal(by_matrix.levels, by_pairs.levels)
+    names = list(compare.FIELDS)
+    assert (by_pairs.levels[:, names.index("locality")] == 2).any()  # similar places occur
+
+
+def test_compare_a_subset_of_fields(problem):
+    r = prepare(problem)
+    rng = np.random.default_rng(1)
+    a, b = rng.integers(0, len(r), 5000), rng.integers(0, len(r), 5000)
+    full = compare.compare(r, a, b)
+    some = compare.compare(r, a, b, ("locality", "address"))
+    names = list(compare.FIELDS)
+    for j, name in enumerate(names):
+        if name in ("locality", "address"):
+            assert np.array_equal(some.levels[:, j], full.levels[:, j])
+        else:
+            assert not some.levels[:, j].any()
+    assert not some.swapped.any()
