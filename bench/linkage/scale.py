@@ -28,8 +28,11 @@ minutes).
         --splink /tmp/vsplink/bin/python [--two-source | --only-two-source] [--repeat 1] \
         [--seed 1] [--cache DIR] [--json out.json]
 
-CPU time (user + system, all threads) is reported next to wall time: on a shared machine it is
-the steadier measure of work. Timings are noisy there: with ``--repeat R`` every tool runs R times per size
+CPU time (user + system, all threads, with safelight's forked workers) is reported next to wall
+time: on a shared machine it is the steadier measure of work. safelight's stages are printed
+with their wall and CPU seconds (``"<stage> workers"``: the CPU of the forked workers that
+ended in that stage; ``estimate`` runs in a worker beside blocking); ``--workers 1`` runs
+safelight in one process. Timings are noisy there: with ``--repeat R`` every tool runs R times per size
 and the median wall time is reported (quality does not change between repeats).
 """
 
@@ -65,18 +68,26 @@ def _cpu_s() -> float:
 # -- child: safelight ---------------------------------------------------------------------------
 
 
-def safelight_worker(inp: Path, truth: Path, out: Path, variant: str) -> None:
+def _children_cpu_s() -> float:
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def safelight_worker(inp: Path, truth: Path, out: Path, variant: str, workers: int = 0
+                     ) -> None:
     """Link ``inp``; write labels to ``out`` and print one JSON line. ``variant`` "default":
     :func:`link_records` with default settings; "two_source": ``LinkSettings(two_source=True)``
-    (pairs only across the two sources, one-to-one links)."""
+    (pairs only across the two sources, one-to-one links). ``workers`` > 0 sets
+    ``LinkSettings.workers`` (0: its default)."""
     from safelight.link import LinkSettings, link_records
 
     table = pq.read_table(inp)
-    cpu0 = _cpu_s()
+    extra = {"workers": workers} if workers > 0 else {}
+    cpu0 = _cpu_s() + _children_cpu_s()
     t0 = time.perf_counter()
-    res = link_records(table, LinkSettings(two_source=variant == "two_source"))
+    res = link_records(table, LinkSettings(two_source=variant == "two_source", **extra))
     wall = time.perf_counter() - t0
-    cpu = _cpu_s() - cpu0
+    cpu = _cpu_s() + _children_cpu_s() - cpu0  # with the forked workers' CPU
     pid = np.load(truth)
     c = res.comparisons
     cross = res.records.contributor[c.a] != res.records.contributor[c.b]
@@ -86,6 +97,8 @@ def safelight_worker(inp: Path, truth: Path, out: Path, variant: str) -> None:
         "candidate_pairs": int(len(c.a)), "cross_source_candidates": int(cross.sum()),
         "true_pairs_in_candidates": int((pid[c.a] == pid[c.b]).sum()),
         "timings": {k: round(v, 2) for k, v in res.timings.items()},
+        "cpu_stages": {k: round(v, 2) for k, v in res.cpu.items()},
+        "workers": res.settings.workers,
         "prior": float(res.em.model.prior),
     }))
 
@@ -175,7 +188,7 @@ def run_size(n: int, args: argparse.Namespace, work: Path) -> list[dict]:
         walls, info = [], {}
         for _ in range(args.repeat):
             info, _outer = _child([sys.executable, __file__, "--worker", str(inp), str(truth),
-                                   str(work / "labels.npy"), variant])
+                                   str(work / "labels.npy"), variant, str(args.workers)])
             walls.append(info["wall_s"])
         labels = np.load(work / "labels.npy")
         x = {"tool": "safelight" if variant == "default" else "safelight-2src", "size": n,
@@ -185,6 +198,8 @@ def run_size(n: int, args: argparse.Namespace, work: Path) -> list[dict]:
         x["stages"] = x.pop("timings")
         results.append(x)
         _show(x)
+        print(f"  stages, wall s: {x['stages']}\n  stages, CPU s: {x['cpu_stages']} "
+              f"(workers={x['workers']})", flush=True)
     if args.splink:
         sp_in, sp_out = work / f"splink_{n}.parquet", work / f"splink_{n}_out.parquet"
         _splink_input(table, sp_in)
@@ -236,7 +251,8 @@ def _show(r: dict) -> None:
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
-        safelight_worker(Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4]), sys.argv[5])
+        safelight_worker(Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4]), sys.argv[5],
+                         int(sys.argv[6]) if len(sys.argv) > 6 else 0)
         return
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
@@ -253,6 +269,9 @@ def main() -> None:
     ap.add_argument("--cache", type=Path,
                     help="keep the generated problems here and reuse them in later runs")
     ap.add_argument("--json", type=Path, help="write the results here as JSON")
+    ap.add_argument("--workers", type=int, default=0,
+                    help="safelight's LinkSettings.workers (default: its own, the CPUs up to 2; "
+                    "1 runs it in one process)")
     args = ap.parse_args()
     results: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="safelight-bench-scale-") as tmp:
