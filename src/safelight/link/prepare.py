@@ -159,6 +159,13 @@ def prepare(table: pa.Table, *, parallel: bool = False) -> Records:
     one) are normalised in a forked worker while this process does the rest; the result is
     the same."""
     phones = forked.start("phones", _phones, table, parallel=parallel)
+    try:
+        return _normalised(table, phones)
+    finally:
+        phones.cancel()  # still running only when the rest failed
+
+
+def _normalised(table: pa.Table, phones: forked.Job[np.ndarray]) -> Records:
     given = _col(table, "given_name").cast(pa.string())
     family = _col(table, "family_name").cast(pa.string())
     full = _col(table, "full_name").cast(pa.string())
