@@ -97,15 +97,19 @@ _NUMBER_PARTS = frozenset(p for w in NUMBER_WORDS for p in w.split("'"))
 
 
 def _few_number_words(text: str, need: int = 3) -> bool:
-    """True when ``text`` surely holds fewer than ``need`` number words."""
-    count = 0
-    for w in _LETTER_RUN_RE.findall(text):
-        low = w.lower().replace("ı", "i")  # re.IGNORECASE also lets ı match i
-        if low in _NUMBER_PARTS or w.casefold() in _NUMBER_PARTS:
-            count += 1
-            if count >= need:
-                return False
-    return True
+    """True when ``text`` surely holds fewer than ``need`` number words.
+
+    Letter runs of the lower-cased text (ı as i: ``re.IGNORECASE`` also lets ı match i) and of
+    the case-folded text are looked up in C (``map``), not word by word; a run that matches in
+    both counts twice, so the count is never lower than the number of runs that match in
+    either (lower-casing and case-folding keep letters letters and the rest not)."""
+    low = text.lower().replace("ı", "i")
+    count = sum(map(_NUMBER_PARTS.__contains__, _LETTER_RUN_RE.findall(low)))
+    if count < need:
+        folded = text.casefold()
+        if folded != low:
+            count += sum(map(_NUMBER_PARTS.__contains__, _LETTER_RUN_RE.findall(folded)))
+    return count < need
 
 
 def _words_to_digits(text: str) -> str:

@@ -21,6 +21,7 @@ Contract
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 import re
 import unicodedata
@@ -306,23 +307,25 @@ def find_indicators(text: str | None, lexicon: Lexicon | None = None) -> list[Hi
     if not text:
         return []
     lex = lexicon or load_lexicon()
-    spans = [(m.start(), m.end()) for m in _TOKEN_RE.finditer(text)]
-    if not spans:
+    # words folded and looked up through map (in C); positions only for a text with a hit
+    folded = list(map(_fold_word, _TOKEN_RE.findall(text)))
+    if not folded:
         return []
-    folded = [_fold_word(text[a:b]) for a, b in spans]
-    starts, pos = [], 0
-    for w in folded:
-        starts.append(pos)
-        pos += len(w) + 1
-    joined = " ".join(folded)
+    cands = list(map(lex._candidates, folded))
     found: dict[str, list[tuple[int, int, str, str]]] = {}
-    candidates_of = lex._candidates
-    for t0, w in enumerate(folded):
-        for ind_id, lang, term, rx in candidates_of(w):
-            m = rx.match(joined, starts[t0])
-            if m:
-                t1 = bisect.bisect_right(starts, m.end() - 1) - 1
-                found.setdefault(ind_id, []).append((spans[t0][0], spans[t1][1], term, lang))
+    if any(cands):
+        starts = [0, *itertools.accumulate(len(w) + 1 for w in folded[:-1])]
+        joined = " ".join(folded)
+        spans: list[tuple[int, int]] = []
+        for t0, terms in enumerate(cands):
+            for ind_id, lang, term, rx in terms:
+                m = rx.match(joined, starts[t0])
+                if m:
+                    if not spans:
+                        spans = [mt.span() for mt in _TOKEN_RE.finditer(text)]
+                    t1 = bisect.bisect_right(starts, m.end() - 1) - 1
+                    found.setdefault(ind_id, []).append((spans[t0][0], spans[t1][1], term,
+                                                         lang))
     for ind_id, ind in lex.indicators.items():
         if ind.rule == "high_pay":
             found.setdefault(ind_id, []).extend((a, b, why, "numeric")

@@ -22,16 +22,23 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any
 
-__all__ = ["WorkerPools", "run_parts", "shared_texts"]
+__all__ = ["WorkerPools", "run_parts", "shared_column", "shared_texts"]
 
-_TEXTS: Sequence[str] | None = None
+_SHARED: dict[str, Sequence[Any]] = {}
+
+
+def shared_column(name: str) -> Sequence[Any]:
+    """The column ``name`` (``"text"`` for the texts) shared by the current
+    :class:`WorkerPools`."""
+    if name not in _SHARED:
+        raise RuntimeError(f"no column {name!r} is shared: create WorkerPools(workers, texts, "
+                           f"{name}=...) first")
+    return _SHARED[name]
 
 
 def shared_texts(lo: int, hi: int) -> list[str]:
     """Texts ``lo:hi`` of the sequence shared by the current :class:`WorkerPools`."""
-    if _TEXTS is None:
-        raise RuntimeError("no texts are shared: create WorkerPools(workers, texts) first")
-    return list(_TEXTS[lo:hi])
+    return list(shared_column("text")[lo:hi])
 
 
 def _lower_priority(step: int) -> None:
@@ -46,10 +53,12 @@ class WorkerPools:
     with ``workers <= 1`` both are ``None`` (work runs in the calling process, which then
     shares the texts with itself)."""
 
-    def __init__(self, workers: int, texts: Sequence[str], background_nice: int = 4) -> None:
-        global _TEXTS
-        _TEXTS = texts
+    def __init__(self, workers: int, texts: Sequence[str], background_nice: int = 4,
+                 **columns: Sequence[Any]) -> None:
+        _SHARED.clear()
+        _SHARED.update(columns, text=texts)
         self.texts = texts
+        self.columns = dict(columns)
         self.cluster: Executor | None = None
         self.background: Executor | None = None
         if workers > 1:
@@ -59,13 +68,18 @@ class WorkerPools:
                                                   initializer=_lower_priority,
                                                   initargs=(background_nice,))
 
+    def shares(self, texts: Sequence[str], **columns: Sequence[Any]) -> bool:
+        """Whether these very objects are the shared texts and columns (the workers can read
+        them instead of being sent them)."""
+        return texts is self.texts and all(
+            self.columns.get(k) is v for k, v in columns.items())
+
     def close(self) -> None:
-        """Stop both pools (pending tasks are cancelled) and forget the texts."""
-        global _TEXTS
+        """Stop both pools (pending tasks are cancelled) and forget the shared columns."""
         for pool in (self.cluster, self.background):
             if pool is not None:
                 pool.shutdown(cancel_futures=True)
-        _TEXTS = None
+        _SHARED.clear()
 
 
 def run_parts(pool: Executor | None, fn: Callable[[Any], Any], parts: Sequence[Any]) -> list:

@@ -275,16 +275,21 @@ def analyse(ads: AdTable, settings: ClusterSettings | None = None, workers: int 
     """Run contact extraction, indicators, the fraud model (if given), template clustering,
     contact networks and leads on ``ads``.
 
-    With ``workers > 1`` contact extraction and indicators run in worker processes *while*
-    the main process clusters (the clustering needs the contacts only from its verification
-    step on); ``timings["contacts"]`` and ``timings["indicators"]`` are then the time the main
-    process waited for them.
+    With ``workers > 1`` (:class:`~safelight.detect.parallel.WorkerPools`) contact
+    extraction and indicators run in background worker processes, at a lower CPU priority,
+    *while* the main process clusters (the clustering needs the contacts only from its
+    verification step on); ``timings["contacts"]`` and ``timings["indicators"]`` are then the
+    time the main process waited for them. The clustering's per-range work (tokens, MinHash
+    signatures) and the cluster summaries run in a second pool of ``workers`` processes. The
+    workers read the texts and columns from the memory they were forked with; the results are
+    the same as with ``workers=1``.
     """
     s = settings or ClusterSettings()
     timings: dict[str, float] = {}
     lex = lexicon or load_lexicon()
     # the workers read the texts by range from the forked memory (see safelight.detect.parallel)
-    pools = WorkerPools(workers, ads.text)
+    pools = WorkerPools(workers, ads.text, site=ads.site, city=ads.city,
+                        posted_at=ads.posted_at)
     bg = _Background(pools.background)
     try:
         n = len(ads)
@@ -319,11 +324,12 @@ def analyse(ads: AdTable, settings: ClusterSettings | None = None, workers: int 
         if indicators:
             scores = IndicatorTable.concat(bg.result("indicators"), ads.text, lex)
             timings["indicators"] = bg.waited["indicators"]
+        t = time.perf_counter()
+        summaries = summarise_clusters(ads.text, clusters.labels, ads.site, ads.city,
+                                       ads.posted_at, pool=pools)
+        timings["templates"] = time.perf_counter() - t
     finally:
         pools.close()
-    t = time.perf_counter()
-    summaries = summarise_clusters(ads.text, clusters.labels, ads.site, ads.city, ads.posted_at)
-    timings["templates"] = time.perf_counter() - t
     t = time.perf_counter()
     # the clustering's whole-text signatures are the ones the hub test would compute again
     networks = contact_networks(contacts, ads.text, signatures=clusters.signatures)

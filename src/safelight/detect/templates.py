@@ -20,7 +20,9 @@ given settings and never loops in Python over pairs of ads (the set kernels live
    in common. The words covered by a trigram whose coherence is below ``boilerplate_coherence``
    become private to their ad: they still count in the union of two ads, never in their
    intersection — an IDF-like weight that, unlike plain document frequency, does not punish a
-   large operator whose own template is frequent.
+   large operator whose own template is frequent. Above ``boilerplate_sample`` ads the
+   frequent trigrams and their coherence are found on a random sample of that many ads
+   (boilerplate is frequent by definition) and then made private in every ad.
 3. **Candidates** — MinHash signatures (``num_perm`` multiply-shift hashes, one vectorised
    minimum per ad) and banded LSH (bands of ``rows`` hashes); ads sharing a band bucket become
    candidate pairs (each ad with the next ``lsh_neighbours`` ads in a per-band random order, so
@@ -68,7 +70,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from safelight.detect.contacts import NUMBER_WORDS
-from safelight.detect.parallel import WorkerPools, run_parts, shared_texts
+from safelight.detect.parallel import WorkerPools, run_parts, shared_column, shared_texts
 from safelight.detect.profiles import RefineStats, refine
 from safelight.detect.setops import (
     connected_components,
@@ -88,6 +90,8 @@ log = logging.getLogger("safelight.detect.templates")
 _WORD_RE = re.compile(r"[^\W\d_]{2,}")
 _DISPLAY_RE = re.compile(r"\S+")
 _MASK32 = np.uint64(0xFFFFFFFF)
+#: ads per worker task (tokens, summaries; signatures take at least half as many)
+_PART = 5_000
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,7 @@ class ClusterSettings:
     boilerplate_coherence: float = 0.2
     coherence_sample: int = 10
     boilerplate_rounds: int = 1
+    boilerplate_sample: int = 250_000
     coherence_perm: int = 32
     contact_veto_below: float = 0.5
     support_below: float = 0.35
@@ -145,11 +150,11 @@ class ClusterResult:
     ``labels`` (int64, one per ad), ``n_candidates`` (distinct candidate pairs), ``n_verified``
     (pairs checked exactly), ``n_accepted`` (pairs merged), ``n_vetoed`` (text links dropped
     because the two ads name different contact points), ``n_unsupported`` (weak links dropped
-    because no third ad is linked to both), ``boilerplate`` (the most frequent
-    dropped features, as text, with their document frequency and coherence), ``timings``
-    (seconds per step), ``lsh_neighbours`` (the value the candidate step settled on), and the
-    accepted pairs ``pair_i``/``pair_j`` with their similarity
-    ``pair_sim`` (exact where verified, else the MinHash estimate) — the reason two ads are linked;
+    because no third ad is linked to both), ``boilerplate`` (the most frequent dropped
+    features, as text, with their document frequency — estimated from the sample above
+    ``boilerplate_sample`` ads — and coherence), ``timings`` (seconds per step),
+    ``lsh_neighbours`` (the value the candidate step settled on), and the accepted pairs
+    ``pair_i``/``pair_j`` with their similarity ``pair_sim`` (exact where verified, else the MinHash estimate) — the reason two ads are linked;
     ``refine`` says what the profile step added (ads attached to a cluster, clusters merged;
     with ``trace=True`` every pair it compared, with its similarity); ``signatures`` are the
     ads' MinHash signatures over all their words (``coherence_perm`` hashes, seed ``seed + 1``),
@@ -201,7 +206,7 @@ def _tokenize_part(part: tuple[int, int, Sequence[str] | None]
 
 
 def _tokens(texts: Sequence[str], pool: Executor | None = None, shared: bool = False,
-            chunk: int = 5_000) -> tuple[np.ndarray, np.ndarray, list[str]]:
+            chunk: int | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Word ids of all ads, flat (``tok``, int32), the ad of each (``doc``, int32, sorted), and
     the vocabulary (ids in order of first appearance in the corpus). Ids are collected in
     compact arrays, not lists of Python ints (at a million ads that list alone would take
@@ -209,6 +214,7 @@ def _tokens(texts: Sequence[str], pool: Executor | None = None, shared: bool = F
     the workers share when ``shared``, else sending them); each part's words are then mapped
     to corpus ids in part order, so the ids are those of one pass."""
     n = len(texts)
+    chunk = chunk or _PART
     parts = [(lo, min(n, lo + chunk), None if shared and pool is not None
               else texts[lo:lo + chunk]) for lo in range(0, n, chunk)]
     vocab: dict[str, int] = {}
@@ -285,7 +291,7 @@ def _signatures(pool: Executor | None, tok: np.ndarray, t_len: np.ndarray, v: in
     features of those ads. With ``pool`` the ranges start in its workers at once and the
     returned function collects them (the caller works meanwhile); without, it computes them."""
     n = t_len.size
-    step = max(2_000, -(-n // parts))
+    step = max(_PART // 2, -(-n // parts))
     ends = np.r_[0, np.cumsum(t_len)]
     args = [(tok[ends[a]:ends[b]], t_len[a:b], a, int(ends[a]), n, v, bigrams,
              None if private is None else private[ends[a]:ends[b]], num_perm, seed, chunk_nnz)
@@ -532,11 +538,24 @@ def cluster_ads(texts: Sequence[str], settings: ClusterSettings | None = None,
     private = np.zeros(tok.size, dtype=bool)
     bad_ids = np.zeros(0, dtype=np.int64)
     f_ids, f_df, coh = bad_ids, bad_ids, np.zeros(0)
+    # frequent phrases are frequent in a sample too: above ``boilerplate_sample`` ads, they are
+    # found (and their frequency estimated) on that many ads drawn at random, then
+    # down-weighted in every ad
+    sampled: slice | np.ndarray = slice(None)
+    scale = 1.0
+    if n > s.boilerplate_sample:
+        keep = np.zeros(n, dtype=bool)
+        keep[np.random.default_rng(s.seed + 9).choice(n, s.boilerplate_sample,
+                                                       replace=False)] = True
+        sampled = np.flatnonzero(keep[tdoc[tri_start]])
+        scale = n / s.boilerplate_sample
+        del keep
     for rnd in range(s.boilerplate_rounds):
         # each round measures coherence on texts whose boilerplate found so far is private,
         # so boilerplate that made ads look alike cannot vouch for itself
-        f_ids, f_df, coh = _coherence(tdoc[tri_start], tri64, sig0, s.boilerplate_min_df,
-                                      s.coherence_sample, s.seed + 2 + rnd)
+        f_ids, f_df, coh = _coherence(tdoc[tri_start[sampled]], tri64[sampled], sig0,
+                                      s.boilerplate_min_df, s.coherence_sample,
+                                      s.seed + 2 + rnd)
         bad_ids = np.union1d(bad_ids, f_ids[coh < s.boilerplate_coherence])
         flagged = tri_start[_member(tri64, bad_ids)]
         for k in range(3):
@@ -552,7 +571,7 @@ def cluster_ads(texts: Sequence[str], settings: ClusterSettings | None = None,
     seen_ids, first_at = np.unique(tri64[at], return_index=True)
     first_pos = dict(zip(seen_ids.tolist(), tri_start[at[first_at]].tolist(), strict=True))
     boilerplate = [(" ".join(words[w] for w in tok[first_pos[int(f)]:first_pos[int(f)] + 3]),
-                    int(d), float(c))
+                    int(round(d * scale)), float(c))
                    for f, d, c in zip(top_ids, f_df[bad][top], coh[bad][top], strict=True)
                    if int(f) in first_pos]
     del tri_start, tri, tri64, first_pos
@@ -730,27 +749,13 @@ def _days(a: str, b: str) -> float:
         return float("nan")
 
 
-def summarise_clusters(texts: Sequence[str], labels: np.ndarray,
-                       sites: Sequence[str | None] | None = None,
-                       cities: Sequence[str | None] | None = None,
-                       posted_at: Sequence[str | None] | None = None,
-                       min_size: int = 2, sample: int = 25, min_share: float = 0.6
-                       ) -> list[ClusterSummary]:
-    """Summaries of the clusters with at least ``min_size`` ads, largest first.
-
-    The template is built from a deterministic sample of at most ``sample`` ads per cluster; a
-    word is fixed when at least ``min_share`` of the sample holds it. Counts of sites and cities
-    ignore empty values; times are ISO 8601 strings (empty or unparseable ones are ignored).
-    """
-    labels = np.asarray(labels)
-    order = np.argsort(labels, kind="stable")
-    ls = labels[order]
-    bounds = np.flatnonzero(np.r_[True, ls[1:] != ls[:-1], True])
+def _summarise_part(part: tuple) -> list[ClusterSummary]:  # type: ignore[type-arg]
+    """Summaries of some clusters (label, member ads); columns given or shared by the pool."""
+    groups, cols, sample, min_share = part
+    texts, sites, cities, posted_at = cols if cols is not None else (
+        shared_column(k) for k in ("text", "site", "city", "posted_at"))
     out: list[ClusterSummary] = []
-    for g in range(bounds.size - 1):
-        idx = order[bounds[g]:bounds[g + 1]]
-        if idx.size < min_size:
-            continue
+    for label, idx in groups:
         pick = idx[:: max(1, idx.size // sample)][:sample]
         members = [_DISPLAY_RE.findall(unicodedata.normalize("NFKC", texts[i] or "").lower())
                    for i in pick]
@@ -762,9 +767,44 @@ def summarise_clusters(texts: Sequence[str], labels: np.ndarray,
                     if cities[i]} if cities is not None else set()
         times = sorted(p for i in idx if posted_at is not None and (p := posted_at[i]))
         first, last = (times[0], times[-1]) if times else ("", "")
-        out.append(ClusterSummary(int(ls[bounds[g]]), int(idx.size), len(site_set),
-                                  len(city_set), first, last,
-                                  _days(first, last) if times else float("nan"), template,
-                                  slots, fixed_share, int(pick[rep]), parts))
+        out.append(ClusterSummary(int(label), int(idx.size), len(site_set), len(city_set),
+                                  first, last, _days(first, last) if times else float("nan"),
+                                  template, slots, fixed_share, int(pick[rep]), parts))
+    return out
+
+
+def summarise_clusters(texts: Sequence[str], labels: np.ndarray,
+                       sites: Sequence[str | None] | None = None,
+                       cities: Sequence[str | None] | None = None,
+                       posted_at: Sequence[str | None] | None = None,
+                       min_size: int = 2, sample: int = 25, min_share: float = 0.6,
+                       pool: WorkerPools | None = None) -> list[ClusterSummary]:
+    """Summaries of the clusters with at least ``min_size`` ads, largest first.
+
+    The template is built from a deterministic sample of at most ``sample`` ads per cluster; a
+    word is fixed when at least ``min_share`` of the sample holds it. Counts of sites and cities
+    ignore empty values; times are ISO 8601 strings (empty or unparseable ones are ignored).
+    With ``pool`` sharing these texts and columns, clusters are summarised in its ``cluster``
+    workers, in parts of about ``_PART`` ads (the same summaries).
+    """
+    labels = np.asarray(labels)
+    order = np.argsort(labels, kind="stable")
+    ls = labels[order]
+    bounds = np.flatnonzero(np.r_[True, ls[1:] != ls[:-1], True])
+    groups = [(ls[bounds[g]], order[bounds[g]:bounds[g + 1]]) for g in range(bounds.size - 1)
+              if bounds[g + 1] - bounds[g] >= min_size]
+    shared = (pool is not None and pool.cluster is not None
+              and pool.shares(texts, site=sites, city=cities, posted_at=posted_at))
+    cols = None if shared else (texts, sites, cities, posted_at)
+    parts: list[tuple] = []  # type: ignore[type-arg]
+    size = 0
+    for g in groups:
+        if not parts or size >= _PART:
+            parts.append(([], cols, sample, min_share))
+            size = 0
+        parts[-1][0].append(g)
+        size += g[1].size
+    out = [c for res in run_parts(pool.cluster if shared else None, _summarise_part, parts)
+           for c in res]
     out.sort(key=lambda c: (-c.n_ads, c.cluster_id))
     return out
