@@ -114,6 +114,14 @@ def _jw_codes(x: np.ndarray, y: np.ndarray, vocab: np.ndarray) -> np.ndarray:
     return sim
 
 
+def _jw_rows(x: np.ndarray, y: np.ndarray, vocab: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """:func:`_jw_codes` of the pairs where the boolean mask ``rows`` is set; 0.0 elsewhere."""
+    sim = np.zeros(len(x))
+    idx = np.flatnonzero(rows)
+    sim[idx] = _jw_codes(x[idx], y[idx], vocab)
+    return sim
+
+
 def _eq(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return (x == y) & (x >= 0)
 
@@ -133,9 +141,11 @@ def _given_levels(left: dict[str, np.ndarray], right: dict[str, np.ndarray], jw_
     missing = (ga < 0) | (gb < 0)
     fa, la, fb, lb = left["given_first"], left["given_last"], right["given_first"], right["given_last"]
     shared = _eq(fa, fb) | _eq(fa, lb) | _eq(la, fb) | _eq(la, lb)
-    jw = np.maximum(jw_whole, _jw_codes(fa, fb, vocab))
-    return _select([_eq(ga, gb), _eq(left["given_group"], right["given_group"]), shared,
-                    jw >= 0.92, jw >= 0.80], len(ga), missing, 6)
+    exact, group = _eq(ga, gb), _eq(left["given_group"], right["given_group"])
+    # the first words' similarity counts only where no better level holds already
+    jw = _jw_rows(fa, fb, vocab, ~(missing | exact | group | shared) & (jw_whole < 0.92))
+    np.maximum(jw, jw_whole, out=jw)
+    return _select([exact, group, shared, jw >= 0.92, jw >= 0.80], len(ga), missing, 6)
 
 
 def _family_levels(left: dict[str, np.ndarray], right: dict[str, np.ndarray], jw: np.ndarray
@@ -189,9 +199,11 @@ def _address_levels(number: tuple[np.ndarray, np.ndarray], line: tuple[np.ndarra
     different; missing when no part of the address is on both sides."""
     present = [(x >= 0) & (y >= 0) for x, y in (number, line, post)]
     num_eq, line_eq, post_eq = _eq(*number), _eq(*line), _eq(*post)
-    similar = ((_jw_codes(*line, vocab["address_line"]) >= 0.88)
-               | (_jw_codes(*post, vocab["postcode"]) >= 0.85))
     same = num_eq.astype(np.int8) + line_eq + post_eq
+    # similarity counts only below the exact levels; the postcode's only when the line's fails
+    open_ = (same < 2) & ~post_eq & ~line_eq
+    similar = _jw_rows(*line, vocab["address_line"], open_) >= 0.88
+    similar |= _jw_rows(*post, vocab["postcode"], open_ & ~similar) >= 0.85
     return _select([same == 3, same == 2, post_eq, line_eq, num_eq & similar, similar],
                    len(line[0]), ~(present[0] | present[1] | present[2]), 7)
 
