@@ -142,8 +142,11 @@ def _given_levels(left: dict[str, np.ndarray], right: dict[str, np.ndarray], jw_
     fa, la, fb, lb = left["given_first"], left["given_last"], right["given_first"], right["given_last"]
     shared = _eq(fa, fb) | _eq(fa, lb) | _eq(la, fb) | _eq(la, lb)
     exact, group = _eq(ga, gb), _eq(left["given_group"], right["given_group"])
-    # the first words' similarity counts only where no better level holds already
-    jw = _jw_rows(fa, fb, vocab, ~(missing | exact | group | shared) & (jw_whole < 0.92))
+    # the first words' similarity counts only where no better level holds already, and
+    # differs from the whole names' only where a name has more than one word
+    one_word = (fa == ga) & (fb == gb)
+    jw = _jw_rows(fa, fb, vocab,
+                  ~(missing | exact | group | shared | one_word) & (jw_whole < 0.92))
     np.maximum(jw, jw_whole, out=jw)
     return _select([exact, group, shared, jw >= 0.92, jw >= 0.80], len(ga), missing, 6)
 
