@@ -17,7 +17,9 @@ Methods (each run in its own process so time and peak memory are its own):
   the standard (``safelight.release.domain``), never from the data; estimated by one model
   fitted to every noisy measurement (``safelight.release.pgm``). A method name ending in
   `` ipf`` (e.g. ``safelight DP synthetic eps 1 k-floor ipf``) runs the earlier estimator
-  (row histogram + IPF, the k-synthetic sampler) for comparison.
+  (row histogram + IPF, the k-synthetic sampler) for comparison; ``safelight DP synthetic ...
+  k-floor blank`` the model-based synthesis that blanks values to meet the floor (the previous
+  default) instead of sampling the floored counts.
 * ``safelight k-anonymous microdata`` (k = 11, all columns quasi-identifiers).
 
 smartnoise-synth (AIM, MST) is not run: the issue measured AIM at 466 s and 4 GB at epsilon 1
@@ -123,7 +125,9 @@ def _encode_aggregates(agg: dict[str, int], like: CategoricalTable) -> Combinati
 
 
 def _estimator(method: str) -> str:
-    return "ipf" if method.endswith(" ipf") else "model"
+    if method.endswith(" ipf"):
+        return "ipf"
+    return "model-blank" if method.endswith(" blank") else "model"
 
 
 def run_one(method: str, table_path: Path, fast: bool, million: bool = False) -> dict:

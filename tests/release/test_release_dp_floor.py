@@ -1,0 +1,103 @@
+"""The k floor of the model-based DP releases: the weighting of the extrapolated part of a
+count (DP aggregates), and synthetic rows that carry only the floored counts (DP synthetic)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers_release import random_table
+
+from safelight.release.combos import CombinationCounts, subsets
+from safelight.release.domain import Domain, restrict
+from safelight.release.dp import Measurements, measure_for_model
+from safelight.release.dp_aggregates import model_estimate
+from safelight.release.dp_synthetic import check_rows, reportable_from, synthesize_dp
+from safelight.release.errors import ReleaseError, ReleaseUsageError
+from safelight.release.pgm import Model
+
+
+def _table(seed: int = 0, n: int = 5000, cards: tuple[int, ...] = (3, 4, 2, 5)):
+    raw = random_table(seed, n=n, cards=cards, skew=0.8)
+    dom = Domain({c: raw.values[j] + ("absent",) for j, c in enumerate(raw.columns)}, "test")
+    return restrict(raw, dom)[0]
+
+
+def _kept(est, s, codes_row, radix) -> bool:
+    from safelight.release.combos import keys_of
+
+    key = int(keys_of(np.array([codes_row]), radix, s)[0])
+    return key in set(est.counts[s][0].tolist())
+
+
+def test_extrapolated_part_of_a_count_is_weighted() -> None:
+    """Two rows of 14 people each; the row histogram released one of them (shown = 14) and
+    not the other (shown = 0). At weight 0.75 the shown one is kept, the other needs 14.7."""
+    t = _table()
+    like = t.with_codes(np.zeros((0, t.n_columns), np.int32))
+    codes = np.array([[1, 1, 1, 1], [2, 2, 1, 1]], np.int32)
+    model = Model(like, codes, np.array([14.0, 14.0]))
+    meas = Measurements(like, 2, {}, 1.0, 28.0, codes[:1], np.array([14.0]), 1.0, 9, 4.0,
+                        1e-6, 0.3)
+    est = model_estimate(model, meas, 2, 11.0)
+    radix = like.radix
+    assert _kept(est, (0, 1), codes[0], radix) and not _kept(est, (0, 1), codes[1], radix)
+    # (col2=1, col3=1) is carried by both rows: shown 14 of 28, kept
+    assert _kept(est, (2, 3), codes[0], radix)
+    # a weight of 1 keeps every model count >= k; a weight of 0.5 needs 22 unshown people
+    assert _kept(model_estimate(model, meas, 2, 11.0, 1.0), (0, 1), codes[1], radix)
+    model.weights[:] = [14.0, 21.0]
+    assert not _kept(model_estimate(model, meas, 2, 11.0, 0.5), (0, 1), codes[1], radix)
+    model.weights[:] = [14.0, 22.5]
+    assert _kept(model_estimate(model, meas, 2, 11.0, 0.5), (0, 1), codes[1], radix)
+    # no floor: everything the model carries
+    assert _kept(model_estimate(model, meas, 2, None, 0.5), (0, 1), codes[1], radix)
+    with pytest.raises(ReleaseUsageError):
+        model_estimate(model, meas, 2, 11.0, 0.0)
+
+
+def test_dp_synthetic_rows_carry_only_floored_counts(monkeypatch) -> None:
+    import safelight.release.dp_synthetic as dps
+
+    seen = []
+    original = dps.check_rows
+
+    def spy(rows, R):
+        seen.append(R)
+        return original(rows, R)
+
+    monkeypatch.setattr(dps, "check_rows", spy)
+    t = _table(1, n=6000)
+    syn, rep, meas = synthesize_dp(t, 4.0, 1e-6, 11, seed=0, iterations=3)
+    assert abs(syn.n_rows - meas.total) <= 1 and syn.values == t.values
+    assert len(seen) == 1 and rep.reportable_combinations == seen[0].n_combinations() > 0
+    R = seen[0]
+    got = CombinationCounts.of(syn, 3)
+    for s in subsets(t.n_columns, 3):
+        keys, counts = R.tables[s]
+        assert np.all(counts >= 11), s  # the floored counts
+        assert np.all(np.isin(got.tables[s][0], keys)), s  # the rows carry nothing else
+    blank, _, _ = synthesize_dp(t, 4.0, 1e-6, 11, seed=0, estimator="model-blank")
+    assert blank.n_rows > 0 and len(seen) == 1  # the blanking path has its own check
+    with pytest.raises(ReleaseUsageError, match="model-blank"):
+        synthesize_dp(t, 4.0, 1e-6, 11, estimator="model-sampler")
+
+
+def test_check_rows_refuses_a_combination_outside_the_floored_counts() -> None:
+    t = _table(2, n=4000)
+    meas = measure_for_model(t, 4.0, 1e-6)
+    from safelight.release.pgm import fit_model
+
+    model = fit_model(meas, iterations=100)
+    R = reportable_from(model_estimate(model, meas, 2, 11.0), 11.0)
+    ok_rows = []
+    for key in R.tables[(0, 1)][0][:3]:
+        row = np.zeros(t.n_columns, np.int32)
+        row[0], row[1] = key % t.radix[0], key // t.radix[0]
+        ok_rows.append(row)
+    check_rows(t.with_codes(np.array(ok_rows)), R)
+    unreportable = sorted(set(range(1, int(t.radix[0]))) - set(R.tables[(0,)][0].tolist()))
+    assert unreportable  # the domain's "absent" value, at least
+    bad = np.zeros((1, t.n_columns), np.int32)
+    bad[0, 0] = unreportable[0]
+    with pytest.raises(ReleaseError, match="col0"):
+        check_rows(t.with_codes(bad), R)
