@@ -156,3 +156,18 @@ def test_compare_a_subset_of_fields(problem):
         else:
             assert not some.levels[:, j].any()
     assert not some.swapped.any()
+
+
+def test_no_fork_while_other_python_threads_run():
+    import threading
+
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        calls = []
+        forked.start("append", calls.append, 1)
+        assert calls == [1]  # ran here, serially
+    finally:
+        stop.set()
+        thread.join()

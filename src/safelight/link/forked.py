@@ -4,8 +4,9 @@ Contract: :func:`start` calls ``fn(*args)`` in a child forked from the calling p
 child sees the caller's arrays without copying or pickling them) and returns a :class:`Job`
 whose :meth:`Job.result` waits for the child and returns what ``fn`` returned (pickled back
 through a pipe: return compact NumPy arrays, not millions of Python objects). With
-``parallel=False``, or where the ``fork`` start method does not exist, ``fn`` runs at once in
-the calling process (the serial fallback) and :meth:`Job.result` returns its value: the
+``parallel=False``, where the ``fork`` start method does not exist, in a daemonic process or
+in one with other Python threads running (a web server's), ``fn`` runs at once in the calling
+process (the serial fallback) and :meth:`Job.result` returns its value: the
 results are the same either way, only the wall time differs. An exception in the child is
 raised again by :meth:`Job.result` (as :class:`ChildFailed` when it cannot be pickled).
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -127,8 +129,11 @@ def start(name: str, fn: Callable[..., T], *args: Any, parallel: bool = True) ->
     """Start ``fn(*args)`` in a forked child (see the module docstring); ``name`` says in
     messages what the child computes."""
     job: Job[T] = Job(name)
-    # a daemonic process (e.g. a multiprocessing pool's worker) may not have children
-    if not (parallel and can_fork()) or multiprocessing.current_process().daemon:
+    # a daemonic process (e.g. a multiprocessing pool's worker) may not have children, and a
+    # process with other Python threads (a web server's) is not forked: a child could inherit
+    # a lock that one of them held
+    if (not (parallel and can_fork()) or multiprocessing.current_process().daemon
+            or threading.active_count() > 1):
         cpu = time.process_time()
         try:
             job._value = fn(*args)
