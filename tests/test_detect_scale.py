@@ -45,6 +45,10 @@ def test_indicator_table_rebuilds_every_score(corpus) -> None:  # noqa: ANN001
     assert any(h.language == "numeric" for h in table[-2].hits)
     assert [table.indicator_ids(i) for i in range(len(texts))] == [s.indicators for s in scores]
     assert table.n_with_hits() == sum(1 for s in scores if s.indicators)
+    # the ad_scores.csv strings, made without building the hits
+    assert [table.explained(i) for i in range(len(texts))] == [
+        (";".join(s.indicators), " | ".join(s.reasons())) for s in scores]
+    assert sum(1 for i in range(len(texts)) if table.explained(i)[1]) > 50
 
 
 def test_chunked_features_equal_one_pass(corpus) -> None:  # noqa: ANN001

@@ -383,6 +383,7 @@ class IndicatorTable(Sequence[IndicatorScore]):
         # distinct indicators of every ad as a bit mask (at most 63 indicators: else None)
         self._mask: np.ndarray | None = None
         self._mask_ids: dict[int, tuple[str, ...]] = {}
+        self._explain_parts: list[tuple[str, str, str]] | None = None
         if len(ids) < 64 and hit_term.size:
             bits = np.left_shift(np.int64(1), self._term_ind[hit_term])
             nonempty = np.flatnonzero(np.diff(hit_ptr) > 0)
@@ -433,6 +434,27 @@ class IndicatorTable(Sequence[IndicatorScore]):
     def n_with_hits(self) -> int:
         """Ads with at least one hit."""
         return int((np.diff(self.hit_ptr) > 0).sum())
+
+    def explained(self, i: int) -> tuple[str, str]:
+        """Ad ``i``'s indicators joined by ``;`` and its hits' explanations
+        (:meth:`Hit.explain`) joined by `` | `` — the same strings as from ``table[i]``,
+        made from each term's fixed parts without building the hits."""
+        lo, hi = int(self.hit_ptr[i]), int(self.hit_ptr[i + 1])
+        if lo == hi:
+            return "", ""
+        if self._explain_parts is None:
+            self._explain_parts = []
+            for ind_id, term, lang in self.lexicon.term_table():
+                ind = self.lexicon.indicators[ind_id]
+                self._explain_parts.append((f"{ind.name} — “", f"” (term “{term}”, {lang}, chars ",
+                                            f"; ILO: {ind.ilo}; {', '.join(ind.sources)})"))
+        text = self.texts[i]
+        lines = []
+        for t, a, b in zip(self.hit_term[lo:hi].tolist(), self.hit_start[lo:hi].tolist(),
+                           self.hit_end[lo:hi].tolist(), strict=True):
+            pre, mid, post = self._explain_parts[t]
+            lines.append(f"{pre}{text[a:b]}{mid}{a}–{b}{post}")
+        return ";".join(self.indicator_ids(i)), " | ".join(lines)
 
     def __getitem__(self, i):  # type: ignore[override]  # noqa: ANN001, ANN204
         if isinstance(i, slice):

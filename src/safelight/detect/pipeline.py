@@ -359,6 +359,15 @@ def _write_csv(path: Path, header: list[str], rows: Iterable[Sequence[object]]) 
 def _ad_score_rows(a: Analysis) -> Iterable[tuple[object, ...]]:
     """The rows of ``ad_scores.csv``, one ad at a time (each ad's hits are built once)."""
     has = len(a.indicators) > 0
+    if isinstance(a.indicators, IndicatorTable):  # the same strings, without building hits
+        table = a.indicators
+        score, flagged = table.score.tolist(), table.flagged.tolist()
+        for i, ad_id in enumerate(a.ads.ad_id):
+            inds, hits = table.explained(i)
+            yield (ad_id, round(score[i], 4), int(flagged[i]), inds, hits,
+                   round(float(a.fraud[i]), 4) if a.fraud is not None else "",
+                   a.fraud_reasons[i] if a.fraud_reasons else "")
+        return
     for i, ad_id in enumerate(a.ads.ad_id):
         sc = a.indicators[i] if has else None
         yield (ad_id,
