@@ -36,16 +36,22 @@ from safelight.link.prepare import Records, encode_strings
 
 log = logging.getLogger("safelight.link")
 
-__all__ = ["DEFAULT_RULES", "TRAINING_RULES", "BlockingRule", "candidate_pairs", "pair_sample",
-           "training_pairs", "union_of_drawn"]
+__all__ = ["DEFAULT_RULES", "MAX_BLOCK", "TRAINING_RULES", "BlockingRule", "candidate_pairs", "pair_sample",
+           "pairs_by_rule", "training_pairs", "union_of_drawn"]
 
 
 @dataclass(frozen=True)
 class BlockingRule:
-    """A named join condition over ``l`` and ``r`` (columns of :meth:`Records.to_arrow`)."""
+    """A named join condition over ``l`` and ``r`` (columns of :meth:`Records.to_arrow`).
+
+    ``narrow`` lists extra equalities ``(left column, right column)`` for the join blocks of
+    more than ``max_block`` pairs (:func:`candidate_pairs`): such a block is joined again with
+    them added (a sub-block per value), so that the common keys of a large input keep the
+    pairs that also agree on, say, the birth year, instead of all or none of theirs."""
 
     name: str
     condition: str
+    narrow: tuple[tuple[str, str], ...] = ()
 
 
 _FULL_DATE = (
@@ -93,49 +99,79 @@ def _crossed(left: str, right: str) -> str:
             f" OR {_PLACE})")
 
 
+# narrowing keys for the blocks over the cap (see BlockingRule.narrow)
+_BY_YEAR = (("birth_year", "birth_year"),)
+_BY_GIVEN = (("given_initial", "given_initial"),)
+_BY_FAMILY = (("family_initial", "family_initial"),)
+
 DEFAULT_RULES: tuple[BlockingRule, ...] = (
     BlockingRule("family_year", "l.family = r.family AND l.birth_year = r.birth_year"
-                 " AND l.birth_year >= 0" + _other_name("given", "given")),
+                 " AND l.birth_year >= 0" + _other_name("given", "given"), _BY_GIVEN),
     BlockingRule("given_family", "l.given_group = r.given_group AND l.family = r.family"
-                 + _YEAR_NEAR),
+                 + _YEAR_NEAR, _BY_YEAR),
     BlockingRule("birth_date", _FULL_DATE + " AND " + _REAL_DATE
-                 + " AND (" + _INITIALS + " OR " + _PLACE + ")"),
-    BlockingRule("sorted_names", "l.name_lo = r.name_lo AND l.name_hi = r.name_hi" + _YEAR_NEAR),
+                 + " AND (" + _INITIALS + " OR " + _PLACE + ")", _BY_GIVEN),
+    BlockingRule("sorted_names", "l.name_lo = r.name_lo AND l.name_hi = r.name_hi" + _YEAR_NEAR,
+                 _BY_YEAR),
     BlockingRule("given_year", "l.given_group = r.given_group AND l.birth_year = r.birth_year"
-                 " AND l.birth_year >= 0" + _other_name("family", "family")),
+                 " AND l.birth_year >= 0" + _other_name("family", "family"), _BY_FAMILY),
     BlockingRule("name_prefixes", "l.given_prefix3 = r.given_prefix3"
-                 " AND l.family_prefix3 = r.family_prefix3" + _YEAR_NEAR),
+                 " AND l.family_prefix3 = r.family_prefix3" + _YEAR_NEAR, _BY_YEAR),
     BlockingRule("given_month_day", "l.given_group = r.given_group"
                  " AND l.birth_month = r.birth_month AND l.birth_day = r.birth_day"
-                 " AND l.birth_month > 0 AND l.birth_day > 0 AND " + _REAL_DATE),
+                 " AND l.birth_month > 0 AND l.birth_day > 0 AND " + _REAL_DATE, _BY_FAMILY),
     BlockingRule("given_is_family", "l.given = r.family AND l.family_initial = r.given_initial"
-                 + _YEAR_NEAR),
+                 + _YEAR_NEAR, _BY_YEAR),
     BlockingRule("family_is_given", "l.family = r.given AND l.given_initial = r.family_initial"
-                 + _YEAR_NEAR),
+                 + _YEAR_NEAR, _BY_YEAR),
     BlockingRule("given_is_family_year", "l.given = r.family AND l.birth_year = r.birth_year"
-                 " AND l.birth_year >= 0" + _crossed("family", "given")),
+                 " AND l.birth_year >= 0" + _crossed("family", "given"),
+                 (("family_initial", "given_initial"),)),
     BlockingRule("family_is_given_year", "l.family = r.given AND l.birth_year = r.birth_year"
-                 " AND l.birth_year >= 0" + _crossed("given", "family")),
-    BlockingRule("given_is_family_postcode", "l.given = r.family AND l.postcode = r.postcode"),
-    BlockingRule("family_is_given_postcode", "l.family = r.given AND l.postcode = r.postcode"),
-    BlockingRule("phone", "l.phone = r.phone"),
-    BlockingRule("document", "l.document = r.document"),
-    BlockingRule("family_postcode", "l.family = r.family AND l.postcode = r.postcode"),
-    BlockingRule("given_postcode", "l.given_group = r.given_group AND l.postcode = r.postcode"),
+                 " AND l.birth_year >= 0" + _crossed("given", "family"),
+                 (("given_initial", "family_initial"),)),
+    BlockingRule("given_is_family_postcode", "l.given = r.family AND l.postcode = r.postcode",
+                 _BY_YEAR),
+    BlockingRule("family_is_given_postcode", "l.family = r.given AND l.postcode = r.postcode",
+                 _BY_YEAR),
+    BlockingRule("phone", "l.phone = r.phone", _BY_GIVEN),
+    BlockingRule("document", "l.document = r.document", _BY_GIVEN),
+    BlockingRule("family_postcode", "l.family = r.family AND l.postcode = r.postcode", _BY_YEAR),
+    BlockingRule("given_postcode", "l.given_group = r.given_group AND l.postcode = r.postcode",
+                 _BY_YEAR),
     BlockingRule("address", "l.address_line = r.address_line AND l.street_number = r.street_number"
-                 " AND (l.birth_year = r.birth_year OR " + _INITIALS + ")"),
-    BlockingRule("postcode_locality", "l.postcode = r.postcode AND l.locality = r.locality"),
+                 " AND (l.birth_year = r.birth_year OR " + _INITIALS + ")", _BY_GIVEN),
+    BlockingRule("postcode_locality", "l.postcode = r.postcode AND l.locality = r.locality",
+                 _BY_FAMILY),
     # one name the same, the other one typo away (a letter substituted, dropped, added or
     # swapped with its neighbour); the list holds the more common of two similar keys, so
     # each rule comes twice, for a typo on either side
     BlockingRule("family_given_typo", "l.family = r.family"
-                 " AND list_contains(r.given_near, l.given)" + _YEAR_NEAR),
+                 " AND list_contains(r.given_near, l.given)" + _YEAR_NEAR, _BY_YEAR),
     BlockingRule("family_given_typo_left", "l.family = r.family"
-                 " AND list_contains(l.given_near, r.given)" + _YEAR_NEAR),
+                 " AND list_contains(l.given_near, r.given)" + _YEAR_NEAR, _BY_YEAR),
     BlockingRule("given_family_typo", "l.given_group = r.given_group"
-                 " AND list_contains(r.family_near, l.family)" + _YEAR_NEAR),
+                 " AND list_contains(r.family_near, l.family)" + _YEAR_NEAR, _BY_YEAR),
     BlockingRule("given_family_typo_left", "l.given_group = r.given_group"
-                 " AND list_contains(l.family_near, r.family)" + _YEAR_NEAR),
+                 " AND list_contains(l.family_near, r.family)" + _YEAR_NEAR, _BY_YEAR),
+    # the family name and one word of the given names (Thi Hoa and Hoa, Maria Elena and Elena)
+    BlockingRule("family_given_last", "l.family = r.family AND l.given_last = r.given_last"
+                 + _YEAR_NEAR, _BY_YEAR),
+    BlockingRule("family_given_first_last", "l.family = r.family"
+                 " AND l.given_first = r.given_last" + _YEAR_NEAR, _BY_YEAR),
+    BlockingRule("family_given_last_first", "l.family = r.family"
+                 " AND l.given_last = r.given_first" + _YEAR_NEAR, _BY_YEAR),
+    # one record without a family name: its given name against the other's given name, or
+    # against its family name (a full name split the other way round); ``l`` is the lower
+    # record of a pair, so each rule comes twice, for the missing name on either side
+    BlockingRule("given_no_family", "l.family IS NULL AND l.given_group = r.given_group"
+                 + _YEAR_NEAR, _BY_YEAR),
+    BlockingRule("given_no_family_right", "r.family IS NULL AND l.given_group = r.given_group"
+                 + _YEAR_NEAR, _BY_YEAR),
+    BlockingRule("given_is_family_alone", "l.family IS NULL AND l.given = r.family"
+                 + _YEAR_NEAR, _BY_YEAR),
+    BlockingRule("family_is_given_alone", "r.family IS NULL AND l.family = r.given"
+                 + _YEAR_NEAR, _BY_YEAR),
 )  # fmt: skip
 
 #: Pairs that EM trains on, drawn by their own joins (as splink does), not the candidates:
@@ -147,6 +183,12 @@ TRAINING_RULES: tuple[BlockingRule, ...] = (
     BlockingRule("same_names", "l.given = r.given AND l.family = r.family"),
     BlockingRule("same_family", "l.family = r.family"),
 )
+
+
+#: A join block (records with equal join keys) of more pairs than this is skipped: at scale
+#: the blocks of common keys grow with the square of the input (1,000 × 1,000 people sharing a
+#: common family name and birth year), while the people in them are found by the narrower rules.
+MAX_BLOCK = 10_000
 
 
 class _Multi(NamedTuple):
@@ -550,8 +592,22 @@ def _keys(sides: list[list[np.ndarray]]) -> list[np.ndarray]:
     return keys
 
 
+def _over_cap(keys: list[np.ndarray], max_block: int, within: bool
+              ) -> tuple[list[np.ndarray], int, int]:
+    """Which rows of each side's join ``keys`` lie in a block of at most ``max_block`` pairs
+    (one side against the other, or ``within`` one side: ``c (c - 1) / 2``), the number of
+    larger blocks and of the pairs they hold."""
+    uniq, inv = np.unique(np.concatenate(keys), return_inverse=True)
+    parts = np.split(inv, np.cumsum([len(k) for k in keys])[:-1])
+    counts = [np.bincount(p, minlength=len(uniq)).astype(np.int64) for p in parts]
+    size = counts[0] * (counts[0] - 1) // 2 if within else counts[0] * counts[1]
+    big = size > max_block
+    return [~big[p] for p in parts], int(big.sum()), int(size[big].sum())
+
+
 def _rule_pairs(rule: BlockingRule, cols: dict[str, Any], n: int,
-                contributor: np.ndarray | None) -> np.ndarray:
+                contributor: np.ndarray | None, max_block: int | None = None,
+                skipped: dict[str, tuple[int, int, int]] | None = None) -> np.ndarray:
     """Pair codes ``a * n + b`` (a < b) of one rule, by the NumPy engine; ``contributor``
     (codes, -1 for none) limits the pairs to records of different contributors.
 
@@ -562,6 +618,7 @@ def _rule_pairs(rule: BlockingRule, cols: dict[str, Any], n: int,
     per value of its list."""
     equal, rest = _split_rule(rule)
     for side, c in {*(("l", x) for x, _ in equal), *(("r", y) for _, y in equal),
+                    *(("l", x) for x, _ in rule.narrow), *(("r", y) for _, y in rule.narrow),
                     *(sc for node in rest for sc in _columns_read(node))}:
         if c not in cols:
             raise UsageError(f"blocking rule {rule.name!r} reads unknown column {side}.{c}; "
@@ -572,12 +629,15 @@ def _rule_pairs(rule: BlockingRule, cols: dict[str, Any], n: int,
                              for x, y in equal):
         raise UsageError(f"blocking rule {rule.name!r}: at most one list_contains of a list "
                          "column and a plain column per rule")
+    if any(isinstance(cols[c], _Multi) for pair in rule.narrow for c in pair):
+        raise UsageError(f"blocking rule {rule.name!r}: its narrowing keys must be plain "
+                         "columns, not lists")
     for node in rest:
         if any(isinstance(cols[c], _Multi) for _, c in _columns_read(node)):
             raise UsageError(f"blocking rule {rule.name!r}: list columns work only in a "
                              "top-level list_contains")
     xs, ys = [x for x, _ in equal], [y for _, y in equal]
-    symmetric = xs == ys
+    same_columns = xs == ys
 
     def whole(side: str, name: str) -> _Value:
         v, nullable = cols[name]
@@ -598,7 +658,7 @@ def _rule_pairs(rule: BlockingRule, cols: dict[str, Any], n: int,
             (side,) = sides
             holds = _holds(node, whole, n)
             ok[side] &= holds
-            if symmetric and {c for _, c in read} <= set(xs):
+            if same_columns and {c for _, c in read} <= set(xs):
                 ok["r" if side == "l" else "l"] &= holds
 
     def rows(ids: np.ndarray, names: list[str]) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -615,26 +675,87 @@ def _rule_pairs(rule: BlockingRule, cols: dict[str, Any], n: int,
         keys = _keys([v for _, v in expanded])
         return [x for (ids, _), k in zip(expanded, keys, strict=True) for x in (ids, k)]
 
+    # one join of the selected records with themselves when both sides select the same ones;
+    # otherwise (a one-sided condition on other columns, e.g. ``l.family IS NULL``) the left
+    # selection against the right one, which is far smaller than everyone against everyone
+    symmetric = same_columns and bool((ok["l"] == ok["r"]).all())
+    capped = [0, 0, 0]  # blocks over the cap, sub-blocks still over it, pairs in those
+
+    def narrowed(ids: list[np.ndarray], keys: list[np.ndarray], sides: tuple[int, ...]
+                 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """The rows of blocks over the cap, re-keyed with the rule's ``narrow`` columns (rows
+        with a NULL there dropped) and the sub-blocks still over the cap dropped."""
+        cols_ = [[k] for k in keys]
+        ok_ = [np.ones(len(k), dtype=bool) for k in keys]
+        for pair in rule.narrow:
+            for t, side in enumerate(sides):
+                v, nullable = cols[pair[side]]
+                v = v[ids[t]]
+                cols_[t].append(v)
+                if nullable:
+                    ok_[t] &= v >= 0
+        ids = [i[o] for i, o in zip(ids, ok_, strict=True)]
+        keys = _keys([[c[o] for c in cs] for cs, o in zip(cols_, ok_, strict=True)])
+        fine, big, lost = _over_cap(keys, max_block, within=len(keys) == 1)
+        capped[1] += big
+        capped[2] += lost
+        return [i[f] for i, f in zip(ids, fine, strict=True)], [
+            k[f] for k, f in zip(keys, fine, strict=True)]
+
+    def ordered(li: np.ndarray, kl: np.ndarray, ri: np.ndarray, kr: np.ndarray
+                ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        if max_block is None:
+            yield from _join_ordered(li, kl, ri, kr)
+            return
+        (kl_ok, kr_ok), big, lost = _over_cap([kl, kr], max_block, within=False)
+        yield from _join_ordered(li[kl_ok], kl[kl_ok], ri[kr_ok], kr[kr_ok])
+        if big:
+            capped[0] += big
+            if not rule.narrow:
+                capped[1] += big
+                capped[2] += lost
+                return
+            (sl, sr), (ql, qr) = narrowed([li[~kl_ok], ri[~kr_ok]], [kl[~kl_ok], kr[~kr_ok]],
+                                          (0, 1))
+            yield from _join_ordered(sl, ql, sr, qr)
+
+    def within(ids: np.ndarray, k: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        if max_block is None:
+            yield from _join_within(ids, k)
+            return
+        (k_ok,), big, lost = _over_cap([k], max_block, within=True)
+        yield from _join_within(ids[k_ok], k[k_ok])
+        if big:
+            capped[0] += big
+            if not rule.narrow:
+                capped[1] += big
+                capped[2] += lost
+                return
+            (s,), (q,) = narrowed([ids[~k_ok]], [k[~k_ok]], (0,))
+            yield from _join_within(s, q)
+
     two = contributor is not None and contributor.min() >= 0 and contributor.max() == 1
     joins: list[Iterator[tuple[np.ndarray, np.ndarray]]] = []
     if symmetric:  # l is the lower record of a pair found in either order
         ids = np.flatnonzero(ok["l"] | ok["r"])
         if two:  # one side's records against the other's
-            joins.append(_join_ordered(*keyed((ids[contributor[ids] == 0], xs),
-                                              (ids[contributor[ids] == 1], xs))))
+            joins.append(ordered(*keyed((ids[contributor[ids] == 0], xs),
+                                        (ids[contributor[ids] == 1], xs))))
         else:
-            joins.append(_join_within(*keyed((ids, xs))))
+            joins.append(within(*keyed((ids, xs))))
     else:
         li, ri = np.flatnonzero(ok["l"]), np.flatnonzero(ok["r"])
         if two:
             for s in (0, 1):
-                joins.append(_join_ordered(*keyed((li[contributor[li] == s], xs),
-                                                  (ri[contributor[ri] == 1 - s], ys))))
+                joins.append(ordered(*keyed((li[contributor[li] == s], xs),
+                                            (ri[contributor[ri] == 1 - s], ys))))
         else:
-            joins.append(_join_ordered(*keyed((li, xs), (ri, ys))))
+            joins.append(ordered(*keyed((li, xs), (ri, ys))))
     out = []
+    joined = 0
     for join in joins:
         for i, j in join:
+            joined += len(i)
             a, b = np.minimum(i, j), np.maximum(i, j)
             keep = ok["l"][a] & ok["r"][b] & (a != b if symmetric else i < j)
             if contributor is not None and not two:
@@ -652,21 +773,48 @@ def _rule_pairs(rule: BlockingRule, cols: dict[str, Any], n: int,
                 hit = _holds(node, column, len(a))
                 a, b = a[hit], b[hit]
             out.append(a * n + b)
-    return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+    pairs = np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+    log.debug("blocking rule %s: %d joined pairs, %d kept", rule.name, joined, len(pairs))
+    if capped[0]:
+        log.info("blocking rule %s: %d blocks over %d pairs (%s); %d blocks skipped with %d "
+                 "pairs before the rule's other conditions", rule.name, capped[0], max_block,
+                 "sub-blocked by " + ", ".join(f"{x}={y}" for x, y in rule.narrow)
+                 if rule.narrow else "no narrowing key", capped[1], capped[2])
+    if skipped is not None:
+        skipped[rule.name] = (capped[0], capped[1], capped[2])
+    return pairs
 
 
-def _candidates_numpy(records: Records, rules: tuple[BlockingRule, ...], cross_only: bool
-                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def pairs_by_rule(records: Records, rules: tuple[BlockingRule, ...] = DEFAULT_RULES, *,
+                  cross_only: bool = False, max_block: int | None = MAX_BLOCK,
+                  skipped: dict[str, tuple[int, int, int]] | None = None
+                  ) -> dict[str, np.ndarray]:
+    """Per rule name (in the order of ``rules``), the pair codes ``a * len(records) + b``
+    (a < b, each pair once) that the rule proposes on its own, by the NumPy engine; for
+    measuring what each rule contributes (``bench/linkage/blocking_recall.py``). A join
+    block (records with equal join keys) of more than ``max_block`` pairs is joined again on
+    the rule's ``narrow`` columns too, and skipped where it has none or a sub-block is still
+    over (None: no cap); ``skipped``, when given, receives per rule the number of blocks over
+    the cap, of (sub-)blocks skipped and of the pairs these held."""
     cols = _key_columns(records, _reads_lists(rules))
     n = len(records)
     contributor = cols["contributor"][0] if cross_only else None
     if n == 0 or (contributor is not None and not len(contributor)):
         rules = ()
-    codes, which = [], []
-    for i, rule in enumerate(rules):
-        codes.append(_rule_pairs(rule, cols, n, contributor))  # each pair once per rule
-        which.append(np.full(len(codes[-1]), i, dtype=np.int8))
-        log.debug("blocking rule %s: %d pairs", rule.name, len(codes[-1]))
+    out: dict[str, np.ndarray] = {}
+    for rule in rules:
+        # each pair once per rule
+        out[rule.name] = _rule_pairs(rule, cols, n, contributor, max_block, skipped)
+        log.debug("blocking rule %s: %d pairs", rule.name, len(out[rule.name]))
+    return out
+
+
+def _candidates_numpy(records: Records, rules: tuple[BlockingRule, ...], cross_only: bool,
+                      max_block: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    n = len(records)
+    per_rule = pairs_by_rule(records, rules, cross_only=cross_only, max_block=max_block)
+    codes = list(per_rule.values())
+    which = [np.full(len(c), i, dtype=np.int8) for i, c in enumerate(codes)]
     if not codes:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, np.zeros(0, dtype=np.int8)
@@ -754,14 +902,16 @@ def candidate_pairs(
     *,
     cross_only: bool = False,
     engine: str = "numpy",
+    max_block: int | None = MAX_BLOCK,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(a, b, rule)``: candidate pairs as int64 record indices (a < b) and the int8 index of
     the first rule in ``rules`` that proposed each pair; sorted by (a, b). With ``cross_only``
     only pairs of records from different contributors are proposed (two-source linkage).
     ``engine`` is ``"numpy"`` (default) or ``"duckdb"`` (on ``con`` when given); both give the
-    same pairs (see the module docstring)."""
+    same pairs (see the module docstring). The NumPy engine skips every join block of more
+    than ``max_block`` pairs (logged; ``None``: none skipped); DuckDB joins every block."""
     if engine == "numpy":
-        return _candidates_numpy(records, rules, cross_only)
+        return _candidates_numpy(records, rules, cross_only, max_block)
     if engine != "duckdb":
         raise UsageError(f"blocking engine {engine!r} is unknown; use 'numpy' or 'duckdb'")
     own = con is None

@@ -1,0 +1,200 @@
+"""Blocking diagnosis on a generated two-source problem: what each rule costs and finds, and
+which true pairs no rule finds.
+
+Reads the N × N problems that ``scale.py --cache DIR`` keeps (``records_N_seedS.parquet`` and
+``truth_N_seedS.npy``; run ``scale.py`` once with ``--cache`` to make them), normalises the
+records (:func:`safelight.link.prepare.prepare`) and runs each blocking rule on its own
+(:func:`safelight.link.blocking.pairs_by_rule`, pairs across the two sources as
+``LinkSettings(two_source=True)`` does, or all pairs with ``--all-pairs``). It prints
+
+* per rule: its candidate pairs, the true pairs among them, the pairs and true pairs that no
+  other rule proposes (its *unique* contribution to candidates and to recall), and its CPU-s;
+* the union: candidates, blocking recall (true pairs among candidates / all true pairs), CPU-s
+  and peak RSS of the process;
+* the missed true pairs grouped by the signature of their fields (``=`` same key, ``~`` differ,
+  ``.`` missing on either side), most common first, with a few examples of the largest groups
+  (``--examples K``).
+
+    PYTHONPATH=src python bench/linkage/blocking_recall.py --sizes 10000 100000 \
+        --cache /tmp/lk/cache [--seed 1] [--all-pairs] [--examples 3] [--json out.json]
+
+CPU seconds are the process's user + system time; on a shared machine they are the steadier
+measure, but still noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from safelight.link.blocking import DEFAULT_RULES, MAX_BLOCK, BlockingRule, pairs_by_rule
+from safelight.link.prepare import Records, prepare
+
+#: the fields of a missed pair's signature: name → Records columns compared (all equal → "=")
+FIELDS: dict[str, tuple[str, ...]] = {
+    "given": ("given",), "given_group": ("given_group",), "family": ("family",),
+    "year": ("birth_year",), "month_day": ("birth_month", "birth_day"), "phone": ("phone",),
+    "document": ("document",), "locality": ("locality",), "postcode": ("postcode",),
+    "street": ("address_line",), "number": ("street_number",),
+}
+
+
+def _cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def true_pair_codes(pid: np.ndarray, contributor: np.ndarray | None) -> np.ndarray:
+    """Sorted codes ``a * n + b`` (a < b) of the record pairs of one person (across
+    contributors when ``contributor`` is given)."""
+    n = len(pid)
+    order = np.argsort(pid, kind="stable")
+    sp = order[np.r_[True, pid[order][1:] != pid[order][:-1]]]  # first record of each person
+    starts = np.searchsorted(pid[order], pid[sp])
+    ends = np.searchsorted(pid[order], pid[sp], "right")
+    out = []
+    for size in np.unique(ends - starts):
+        if size < 2:
+            continue
+        sel = starts[ends - starts == size]
+        for i in range(size):
+            for j in range(i + 1, size):
+                a, b = order[sel + i], order[sel + j]
+                out.append(np.minimum(a, b) * n + np.maximum(a, b))
+    codes = np.unique(np.concatenate(out)) if out else np.zeros(0, np.int64)
+    if contributor is not None:
+        codes = codes[contributor[codes // n] != contributor[codes % n]]
+    return codes
+
+
+def _state(records: Records, cols: tuple[str, ...], a: np.ndarray, b: np.ndarray
+           ) -> np.ndarray:
+    """Per pair: "=" all columns equal, "." a value missing on either side, "~" otherwise."""
+    missing = np.zeros(len(a), bool)
+    equal = np.ones(len(a), bool)
+    for c in cols:
+        v = records.codes.column[c] if c in records.codes.column else getattr(records, c)
+        missing |= (v[a] < 0) | (v[b] < 0)
+        if c in ("birth_month", "birth_day"):
+            missing |= (v[a] == 0) | (v[b] == 0)
+        equal &= v[a] == v[b]
+    return np.where(missing, ".", np.where(equal, "=", "~"))
+
+
+def diagnose(records: Records, pid: np.ndarray, *, cross_only: bool = True,
+             examples: int = 3, table=None,
+             rules: tuple[BlockingRule, ...] = DEFAULT_RULES,
+             max_block: int | None = MAX_BLOCK) -> dict:
+    """The per-rule table, the union's figures and the missed pairs' signatures (see the
+    module docstring), as a dict."""
+    n = len(records)
+    contributor = records.codes.column["contributor"] if cross_only else None
+    truth = true_pair_codes(pid, contributor)
+    cpu0, t0 = _cpu(), time.perf_counter()
+    per_rule, cpu_rule, skipped = {}, {}, {}
+    for rule in rules:
+        c0 = _cpu()
+        per_rule.update(pairs_by_rule(records, (rule,), cross_only=cross_only,
+                                      max_block=max_block, skipped=skipped))
+        cpu_rule[rule.name] = _cpu() - c0
+    allc = np.concatenate(list(per_rule.values()))
+    uniq, counts = np.unique(allc, return_counts=True)
+    cpu_union, wall_union = _cpu() - cpu0, time.perf_counter() - t0
+    once = uniq[counts == 1]
+    found = np.isin(truth, uniq)
+    rules = []
+    for name, codes in per_rule.items():
+        is_true = np.isin(codes, truth)
+        alone = np.isin(codes, once)
+        rules.append({"rule": name, "pairs": int(len(codes)), "true": int(is_true.sum()),
+                      "unique_pairs": int(alone.sum()), "unique_true": int((alone & is_true).sum()),
+                      "capped_blocks": skipped[name][0], "skipped_blocks": skipped[name][1],
+                      "skipped_pairs": skipped[name][2],
+                      "cpu_s": round(cpu_rule[name], 2)})
+    missed = truth[~found]
+    a, b = missed // n, missed % n
+    states = np.stack([_state(records, cols, a, b) for cols in FIELDS.values()], axis=1)
+    sig = ["".join(row) for row in states]
+    groups = Counter(sig).most_common()
+    ex = {}
+    if table is not None and examples:
+        show = ["given_name", "family_name", "birth_year", "birth_month", "birth_day", "phone",
+                "document_number", "locality", "postcode", "address_line", "street_number"]
+        show = [c for c in show if c in table.column_names]
+        for s, _ in groups[:5]:
+            idx = [i for i, x in enumerate(sig) if x == s][:examples]
+            ex[s] = [[{c: table.column(c)[int(r)].as_py() for c in show} for r in (a[i], b[i])]
+                     for i in idx]
+    per_field = {f: Counter(states[:, k].tolist()) for k, f in enumerate(FIELDS)}
+    return {"records": n, "true_pairs": int(len(truth)), "candidates": int(len(uniq)),
+            "found": int(found.sum()), "recall": float(found.mean()) if len(truth) else 1.0,
+            "cpu_s": round(cpu_union, 2), "wall_s": round(wall_union, 2),
+            "peak_rss_mb": round(_peak_mb(), 1), "rules": rules,
+            "missed_signatures": groups, "missed_by_field": per_field, "examples": ex}
+
+
+def _show(r: dict) -> None:
+    print(f"\n== {r['records']:,} records: {r['true_pairs']:,} true pairs, "
+          f"{r['candidates']:,} candidates, recall {r['recall']:.4f} "
+          f"(missed {r['true_pairs'] - r['found']:,}), blocking {r['cpu_s']:.1f} CPU-s, "
+          f"peak {r['peak_rss_mb']:,.0f} MB")
+    print(f"{'rule':<28}{'pairs':>12}{'true':>9}{'uniq pairs':>12}{'uniq true':>10}"
+          f"{'capped':>8}{'skipped':>8}{'CPU s':>7}")
+    for x in r["rules"]:
+        print(f"{x['rule']:<28}{x['pairs']:>12,}{x['true']:>9,}{x['unique_pairs']:>12,}"
+              f"{x['unique_true']:>10,}{x['capped_blocks']:>8,}{x['skipped_blocks']:>8,}"
+              f"{x['cpu_s']:>7.2f}")
+    print("missed, by field (= same, ~ differ, . missing):")
+    for f, c in r["missed_by_field"].items():
+        print(f"  {f:<12} = {c.get('=', 0):>5}  ~ {c.get('~', 0):>5}  . {c.get('.', 0):>5}")
+    print("missed, by signature (" + " ".join(FIELDS) + "):")
+    for s, k in r["missed_signatures"][:25]:
+        print(f"  {' '.join(s)}  {k}")
+    for s, pairs in r["examples"].items():
+        print(f"  e.g. {s}:")
+        for left, right in pairs:
+            print(f"    {left}\n    {right}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--cache", type=Path, required=True, help="scale.py's --cache directory")
+    ap.add_argument("--all-pairs", action="store_true",
+                    help="pairs within a source too (the default, clustering mode)")
+    ap.add_argument("--examples", type=int, default=2)
+    ap.add_argument("--max-block", type=int, default=MAX_BLOCK,
+                    help="skip join blocks of more pairs than this (0: never)")
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+    out = []
+    for n in args.sizes:
+        stem = f"{n}_seed{args.seed}"
+        table = pq.read_table(args.cache / f"records_{stem}.parquet")
+        pid = np.load(args.cache / f"truth_{stem}.npy")
+        c0 = _cpu()
+        records = prepare(table)
+        prep = _cpu() - c0
+        r = diagnose(records, pid, cross_only=not args.all_pairs, examples=args.examples,
+                     table=table, max_block=args.max_block or None)
+        r["prepare_cpu_s"] = round(prep, 2)
+        _show(r)
+        out.append(r)
+        if args.json:
+            args.json.write_text(json.dumps(out, indent=2, default=str), "utf-8")
+
+
+if __name__ == "__main__":
+    main()

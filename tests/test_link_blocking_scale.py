@@ -1,0 +1,156 @@
+"""Blocking at scale: the block-size cap, sub-blocking by a narrowing key, one-sided rules
+joined side against side, and the rules for records without a family name or with one given
+name among several."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from safelight.errors import UsageError
+from safelight.link.blocking import (
+    DEFAULT_RULES,
+    BlockingRule,
+    candidate_pairs,
+    pairs_by_rule,
+)
+from safelight.link.prepare import prepare
+
+_COLS = ["contributor", "record_id", "given_name", "family_name", "birth_year", "birth_month",
+         "birth_day", "phone", "document_number", "locality", "street_number", "address_line",
+         "postcode"]
+
+
+def _table(rows: list[dict]) -> pa.Table:
+    return pa.table({c: [r.get(c) for r in rows] for c in _COLS})
+
+
+def _crowd(per_side: int) -> pa.Table:
+    """``per_side`` records in each of two sources, all named Olena Bondar, born in one of
+    four years (so one block of ``per_side ** 2`` pairs on the family name)."""
+    rows = [{"contributor": src, "record_id": f"{src}{i}", "given_name": "Olena",
+             "family_name": "Bondar", "birth_year": 1990 + i % 4}
+            for src in ("a", "b") for i in range(per_side)]
+    return _table(rows)
+
+
+_FAMILY = BlockingRule("family", "l.family = r.family")
+
+
+def test_a_block_over_the_cap_is_skipped_and_counted(caplog):
+    records = prepare(_crowd(40))  # 1,600 pairs across the sources
+    skipped: dict = {}
+    with caplog.at_level(logging.INFO, logger="safelight.link"):
+        got = pairs_by_rule(records, (_FAMILY,), cross_only=True, max_block=1_000,
+                            skipped=skipped)
+    assert len(got["family"]) == 0
+    assert skipped["family"] == (1, 1, 1_600)
+    assert "1 blocks over 1000 pairs (no narrowing key)" in caplog.text
+    # under the cap, or without one, the whole block
+    assert len(pairs_by_rule(records, (_FAMILY,), cross_only=True, max_block=2_000)["family"]) \
+        == 1_600
+    a, _, _ = candidate_pairs(records, (_FAMILY,), cross_only=True, max_block=None)
+    assert len(a) == 1_600
+
+
+def test_a_block_over_the_cap_is_joined_again_on_the_narrowing_key():
+    records = prepare(_crowd(40))
+    rule = BlockingRule("family", "l.family = r.family", (("birth_year", "birth_year"),))
+    skipped: dict = {}
+    a, b, _ = candidate_pairs(records, (rule,), cross_only=True, max_block=1_000)
+    got = pairs_by_rule(records, (rule,), cross_only=True, max_block=1_000, skipped=skipped)
+    assert len(a) == len(got["family"]) == 4 * 10 * 10  # one sub-block of 10 × 10 per year
+    assert (records.birth_year[a] == records.birth_year[b]).all()
+    assert skipped["family"] == (1, 0, 0)
+    # a sub-block still over the cap is skipped in turn
+    assert len(pairs_by_rule(records, (rule,), cross_only=True, max_block=50)["family"]) == 0
+    # within one source (deduplication) the cap counts the pairs of a block within itself
+    one = prepare(_table([{"contributor": "a", "record_id": str(i), "given_name": "Olena",
+                           "family_name": "Bondar", "birth_year": 1990 + i % 2}
+                          for i in range(50)]))  # 1,225 pairs, 2 × 300 by year
+    assert len(candidate_pairs(one, (rule,), max_block=1_000)[0]) == 600
+    assert len(candidate_pairs(one, (_FAMILY,), max_block=1_000)[0]) == 0
+    assert len(candidate_pairs(one, (_FAMILY,), max_block=1_225)[0]) == 1_225
+
+
+def test_capped_candidates_grow_linearly_where_uncapped_grow_quadratically():
+    sizes = {}
+    for per_side in (60, 240):
+        records = prepare(_crowd(per_side))
+        rule = BlockingRule("family", "l.family = r.family", (("birth_year", "birth_year"),))
+        capped = len(candidate_pairs(records, (rule,), cross_only=True, max_block=500)[0])
+        full = len(candidate_pairs(records, (rule,), cross_only=True, max_block=None)[0])
+        sizes[per_side] = capped, full
+    assert sizes[240][1] == 16 * sizes[60][1]  # 4 × the records, 16 × the pairs
+    assert sizes[60][0] == 4 * 15 * 15 and sizes[240][0] == 0  # 60 × 60 per year is over 500
+
+
+def test_narrowing_keys_must_exist_and_be_plain_columns():
+    records = prepare(_crowd(3))
+    with pytest.raises(UsageError, match="unknown column l.nope"):
+        candidate_pairs(records, (BlockingRule("x", "l.family = r.family",
+                                               (("nope", "nope"),)),))
+    with pytest.raises(UsageError, match="plain columns"):
+        candidate_pairs(records, (BlockingRule(
+            "x", "l.family = r.family AND list_contains(r.given_near, l.given)",
+            (("given_near", "given_near"),)),))
+
+
+def test_one_sided_rules_give_the_sql_engines_pairs():
+    """A rule on equal columns with a one-sided condition on another column joins the
+    selected lower records against all others (not everyone against everyone): the same
+    pairs as DuckDB, in both directions of the two sources and within one."""
+    rng = np.random.default_rng(7)
+    names = ["Olena", "Iryna", "Anna", None]
+    rows = [{"contributor": "ab"[i % 2], "record_id": str(i),
+             "given_name": names[rng.integers(0, 3)],
+             "family_name": names[rng.integers(0, 4)],
+             "birth_year": int(rng.integers(1990, 1993)) if rng.random() < 0.8 else None}
+            for i in range(120)]
+    records = prepare(_table(rows))
+    rules = (BlockingRule("one_sided", "l.family IS NULL AND l.given = r.given"),
+             BlockingRule("other_side", "r.birth_year < 0 AND l.given = r.given"
+                          " AND (l.family = r.family OR l.family IS NULL)"))
+    for cross in (False, True):
+        fast = candidate_pairs(records, rules, cross_only=cross, max_block=None)
+        sql = candidate_pairs(records, rules, cross_only=cross, engine="duckdb")
+        assert len(fast[0]) > 50
+        for x, y in zip(fast, sql, strict=True):
+            np.testing.assert_array_equal(x, y)
+
+
+def test_rules_for_a_missing_family_name_and_a_shared_given_word():
+    rows = [
+        # a missing family name on either side: the given name and a year that agrees
+        {"contributor": "a", "record_id": "1", "given_name": "Katarzyna", "birth_year": 1984},
+        {"contributor": "b", "record_id": "2", "given_name": "Katarzyna",
+         "family_name": "Nowak"},
+        {"contributor": "a", "record_id": "3", "given_name": "Ifeoma", "family_name": "Okafor",
+         "birth_year": 1990},
+        {"contributor": "b", "record_id": "4", "given_name": "Ifeoma", "birth_year": 1991},
+        # two given names against one of them, same family name, no birth date
+        {"contributor": "a", "record_id": "5", "given_name": "Thi Hoa", "family_name": "Dao"},
+        {"contributor": "b", "record_id": "6", "given_name": "Hoa", "family_name": "Dao"},
+        # a full name split the other way round, no family name on one side
+        {"contributor": "a", "record_id": "7", "given_name": "Zineb", "birth_year": 1993},
+        {"contributor": "b", "record_id": "8", "given_name": "Amal", "family_name": "Zineb",
+         "birth_year": 1994},
+        # not a pair: a missing family name, the given name of someone twenty years older
+        {"contributor": "b", "record_id": "9", "given_name": "Katarzyna",
+         "family_name": "Lis", "birth_year": 1964},
+    ]
+    records = prepare(_table(rows))
+    names = [r.name for r in DEFAULT_RULES]
+    a, b, rule = candidate_pairs(records, DEFAULT_RULES, cross_only=True)
+    found = {(int(x), int(y)): names[k] for x, y, k in zip(a, b, rule, strict=True)}
+    assert found[(0, 1)] == "given_no_family"
+    assert found[(2, 3)] == "given_no_family_right"
+    assert found[(4, 5)] == "family_given_last"
+    assert found[(6, 7)] == "given_is_family_alone"
+    assert (0, 8) not in found
+    sql = candidate_pairs(records, DEFAULT_RULES, cross_only=True, engine="duckdb")
+    for x, y in zip((a, b, rule), sql, strict=True):
+        np.testing.assert_array_equal(x, y)
