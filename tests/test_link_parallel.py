@@ -43,6 +43,7 @@ def _die() -> None:
 @needs_fork
 def test_forked_call_returns_its_value_and_its_cpu():
     job = forked.start("square", _square, 7)
+    assert job.forked
     before = forked.workers_cpu()
     assert job.result() == 49
     assert job.result() == 49  # collected once, kept
@@ -66,7 +67,7 @@ def test_a_worker_that_dies_is_reported_with_how_to_avoid_it():
 def test_serial_fallback_runs_the_call_at_once():
     calls = []
     job = forked.start("append", calls.append, 1, parallel=False)
-    assert calls == [1]  # already ran, in this process
+    assert calls == [1] and not job.forked  # already ran, in this process
     assert job.result() is None
 
 

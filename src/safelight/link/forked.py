@@ -74,6 +74,12 @@ class Job(Generic[T]):
         self._error: BaseException | None = None
         self._proc: Any = None
         self._conn: Any = None
+        self._forked = False
+
+    @property
+    def forked(self) -> bool:
+        """Whether the call runs (or ran) in a forked child, not by the serial fallback."""
+        return self._forked
 
     def result(self) -> T:
         """Wait for the call and return its value (raise its exception)."""
@@ -147,6 +153,6 @@ def start(name: str, fn: Callable[..., T], *args: Any, parallel: bool = True) ->
                        daemon=True)
     proc.start()
     send.close()
-    job._proc, job._conn = proc, recv
+    job._proc, job._conn, job._forked = proc, recv, True
     log.debug("forked worker %s (pid %d)", name, proc.pid)
     return job

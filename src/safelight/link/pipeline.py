@@ -150,12 +150,16 @@ def _estimate(records: Records, s: LinkSettings) -> tuple[EMResult, float]:
     return em, time.perf_counter() - t
 
 
+#: fewer candidate pairs than this are compared in one process (a fork costs more than it saves)
+_SPLIT_FROM = 200_000
+
+
 def _levels(records: Records, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     comps = compare(records, a, b)
     return comps.levels, comps.swapped
 
 
-def compare_split(records: Records, a: np.ndarray, b: np.ndarray, *, parallel: bool
+def _compare_split(records: Records, a: np.ndarray, b: np.ndarray, *, parallel: bool
                   ) -> Comparisons:
     """:func:`~safelight.link.compare.compare` of the pairs ``(a, b)``, the first half in a
     forked worker when ``parallel`` (the same levels: each pair's levels depend on that pair
@@ -172,10 +176,6 @@ def compare_split(records: Records, a: np.ndarray, b: np.ndarray, *, parallel: b
     return Comparisons(np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64),
                        np.concatenate([levels, rest.levels]),
                        np.concatenate([swapped, rest.swapped]))
-
-
-#: fewer candidate pairs than this are compared in one process (a fork costs more than it saves)
-_SPLIT_FROM = 200_000
 
 
 class _Clock:
@@ -218,7 +218,7 @@ def link_records(table: pa.Table, settings: LinkSettings | None = None) -> LinkR
     try:
         a, b, _rule = candidate_pairs(records, s.rules, cross_only=s.two_source)
         clock.lap("blocking")
-        comps = compare_split(records, a, b, parallel=parallel)
+        comps = _compare_split(records, a, b, parallel=parallel)
         clock.lap("compare")
         em, estimate_s = estimating.result()
         clock.lap("estimate_wait")
@@ -227,7 +227,7 @@ def link_records(table: pa.Table, settings: LinkSettings | None = None) -> LinkR
     clock.wall["estimate"] = estimate_s
     clock.cpu["estimate"] = round(estimating.cpu, 3)
     clock.cpu.pop("estimate_wait workers", None)  # the same worker's CPU, as "estimate"
-    if not parallel:  # it ran at start(), within the blocking lap
+    if not estimating.forked:  # it ran at start(), within the blocking lap
         clock.wall["blocking"] -= estimate_s
         clock.cpu["blocking"] = round(clock.cpu["blocking"] - estimating.cpu, 3)
     w = em.model.match_weight(comps.levels) + tf_adjustments(em.model, records, comps,
