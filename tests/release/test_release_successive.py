@@ -175,6 +175,22 @@ def test_refuse_mode_raises() -> None:
     assert published_intervals(same).cells.keys() == p1.cells.keys()
 
 
+def test_a_refusal_names_the_combinations_their_newcomers_and_the_options() -> None:
+    """The refusal states what the rule protects — each combination and exactly how many of the
+    added records hold it (1..k-1) — and what the operator can do."""
+    t1, t2, _ = _crossing_tables()
+    p1 = published_intervals(release_aggregates(t1, K, LENGTH))
+    with pytest.raises(DifferencingError) as info:
+        release_aggregates(t2, K, LENGTH, earlier=[p1], on_difference="refuse")
+    e = info.value
+    truth = combos_and_truth(t1, t2)
+    assert e.combinations == [(("x", "b"), ("y", "q"))] and e.earlier_release == 1
+    assert e.newcomers == [truth[c][1] - truth[c][0] for c in e.combinations] == [1]
+    msg = str(e)
+    assert f"fewer than k = {K}" in msg and "exactly 1 of the records added" in msg
+    assert f"{K - 1} more for each of these" in msg and "wait until more records" in msg
+
+
 def test_published_intervals_json_round_trip() -> None:
     t1, t2, _ = _crossing_tables()
     p1 = published_intervals(release_aggregates(t1, K, LENGTH))
@@ -294,3 +310,41 @@ def test_random_growth_audited_exactly_exposes_no_small_newcomer_group(seed: int
     truth = combos_and_truth(t1, t2)
     assert exposed_by_pair(p2, p1, truth) == []
     assert exposed_by_chained_pair(t2, p2, p1, truth) == []
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_ten_newcomers_sharing_values_are_protected_and_the_refusal_says_what_to_do(
+        shared_data) -> None:
+    """ctdc10 prefixes from 13,800 rows: +10, +90, +5 pass; 50 rows later the newcomers include
+    10 near-identical rows (one source), and 13 combinations are each held by exactly 10 of
+    the 155 records added since the first release: fewer than k = 11, so they are protected,
+    and the release that cannot hide them is refused — correctly. The refusal names them with
+    their exact newcomer counts and says what to do: 5 rows later an 11th newcomer holds them,
+    and that release passes (nothing withheld) and shows no small newcomer group."""
+    from safelight.release.table import read_table
+
+    full = read_table(shared_data / "ctdc" / "bench_ctdc10.csv")
+    sizes = (13800, 13810, 13900, 13905, 13955, 13960)
+    tables = [full.with_codes(full.codes[:m]) for m in sizes]
+    pubs: list[PublishedIntervals] = []
+    for t in tables[:4]:
+        pubs.append(published_intervals(release_aggregates(t, 11, 3, earlier=pubs)))
+    with pytest.raises(DifferencingError) as info:
+        release_aggregates(tables[4], 11, 3, earlier=pubs)
+    e = info.value
+    truth = combos_and_truth(tables[0], tables[4], 3)
+    assert e.earlier_release == 1 and len(e.combinations) == 13
+    assert e.newcomers == [truth[c][1] - truth[c][0] for c in e.combinations]
+    assert set(e.newcomers) == {10}  # exactly 10 newcomers each: below k, protected
+    msg = str(e)
+    assert "exactly 10 of the records added" in msg and "1 more for each of these" in msg
+    # waiting: 5 rows later each is held by 11 newcomers, and the release passes
+    later = combos_and_truth(tables[0], tables[5], 3)
+    assert all(later[c][1] - later[c][0] >= 11 for c in e.combinations)
+    r6 = release_aggregates(tables[5], 11, 3, earlier=pubs)
+    assert r6.audit.withheld == 0
+    p6 = published_intervals(r6)
+    for before, earlier in zip(tables[:4], pubs, strict=True):
+        truth = combos_and_truth(before, tables[5], 3)
+        assert exposed_by_chained_pair(tables[5], p6, earlier, truth, k=11) == []

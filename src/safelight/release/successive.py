@@ -80,7 +80,20 @@ Combination = tuple[tuple[str, str], ...]
 
 
 class DifferencingError(ReleaseError):
-    """A release would expose a small group of added records by differencing an earlier one."""
+    """A release would expose a small group of added records by differencing an earlier one.
+
+    ``combinations`` are the combinations concerned, ``newcomers`` how many of the added
+    records hold each (exact where the ledger kept the earlier true counts, else ``None``),
+    ``earlier_release`` the ledger id of the earlier release (or its 1-based position). The
+    message says what the operator can do. Hub-internal, like the ledger's true counts."""
+
+    def __init__(self, message: str, combinations: Sequence[Combination] = (),
+                 newcomers: Sequence[int | None] = (),
+                 earlier_release: int | None = None) -> None:
+        super().__init__(message)
+        self.combinations = list(combinations)
+        self.newcomers = list(newcomers)
+        self.earlier_release = earlier_release
 
 
 @dataclass
@@ -180,6 +193,8 @@ class DifferenceAudit:
                 if not system.cell_missing[a + i]:
                     combos[a + i] = _combination(table, s, row)
         self.count = system.cell_count
+        self.combos = combos
+        self.before: list[np.ndarray] = []  # per earlier release: true counts then (-1: unknown)
         self.old: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         self.exact = 0  # earlier releases whose true counts the ledger kept
         for e in earlier:
@@ -202,6 +217,7 @@ class DifferenceAudit:
                 if e.true_counts is not None:
                     before[c] = e.true_counts.get(combo, 0)
             self.exact += e.true_counts is not None
+            self.before.append(before)
             # at least k newcomers hold the combination: exactly where the true earlier count
             # is known, else from its upper bound (conservative)
             certain = np.where(before >= 0, self.count - before, self.count - upper) >= k
@@ -218,16 +234,43 @@ class DifferenceAudit:
         than k newcomers may hold: to be deferred (or, with ``refuse``, the release refused)."""
         out = np.zeros(self.system.n_cells, bool)
         now = ~self.system.cell_missing & (self.count >= self.k)
-        for _, _, hidden, certain in self.old:
-            out |= now & hidden & ~certain
-        out[0] = False
-        if out.any() and self.on_difference == "refuse":
-            raise DifferencingError(
-                f"{int(out.sum())} combinations hidden by an earlier release now reach k with "
-                f"fewer than k added records; publishing them would show that a small group of "
-                "the added records holds them. Wait until more records are added, or release "
-                "with on_difference='adjust' (they are then deferred)")
+        for i, (_, _, hidden, certain) in enumerate(self.old):
+            crossing = now & hidden & ~certain
+            crossing[0] = False
+            if crossing.any() and self.on_difference == "refuse":
+                raise self._refusal(
+                    np.flatnonzero(crossing), i,
+                    "were hidden by that release and now reach k: publishing them would show "
+                    "that a small group of the added records holds them",
+                    "release with on_difference='adjust' (they are then deferred)")
+            out |= crossing
         return out
+
+    def _refusal(self, cells: np.ndarray, i: int, why: str, also: str) -> DifferencingError:
+        """The refusal for ``cells`` exposed against earlier release ``i``: what is exposed,
+        that the rule requires the refusal, and what the operator can do."""
+        ref = f"#{self.ids[i]}" if self.ids[i] is not None else str(i + 1)
+        combos = [c for c in (self.combos[x] for x in cells.tolist()) if c is not None]
+        known = self.before[i][cells] >= 0
+        d = np.where(known, self.count[cells] - self.before[i][cells], -1)
+        newcomers = [int(x) if x >= 0 else None for x in d.tolist()]
+        exact = sorted({x for x in newcomers if x is not None})
+        held = ("exactly " + " or ".join(map(str, exact)) if exact and known.all()
+                else f"fewer than {self.k}")
+        options = ["wait until more records are added: a combination may be shown to have "
+                   f"gained people once {self.k} or more of the added records hold it"
+                   + (f" ({self.k - exact[0]} more for each of these)" if len(exact) == 1
+                      else f" ({self.k - exact[-1]} to {self.k - exact[0]} more for each of "
+                      "these)" if exact else "")]
+        options.append(also)
+        return DifferencingError(
+            f"{len(combos)} combination{'s are each' if len(combos) > 1 else ' is'} held by "
+            f"{held} of the records added since "
+            f"earlier release {ref} — fewer than k = {self.k}, so the rule protects them — and "
+            f"{why}. Refused: nothing is published (the rule at work, not a fault). The "
+            "operator can "
+            + "; or ".join(options) + ". The audit checks any new release again.",
+            combos, newcomers, self.ids[i] if self.ids[i] is not None else i + 1)
 
     def bind(self, released: np.ndarray) -> None:
         """The cells the new release publishes (after deferral); only those are widened."""
@@ -260,10 +303,10 @@ class DifferenceAudit:
             idx = np.flatnonzero(bad)
             exposed_total += len(idx)
             if len(idx) and self.on_difference == "refuse":
-                raise DifferencingError(
-                    f"{len(idx)} combinations would show, by differencing an earlier release, "
-                    "that fewer than k added records hold them; wait until more records are "
-                    "added, or release with on_difference='adjust'")
+                raise self._refusal(idx, i, "differencing the two releases would show that "
+                                    "some of the added records hold them",
+                                    "release with on_difference='adjust' (intervals are "
+                                    "then widened)")
             can_lo = released & (lo > self.k) & (lo - o_hi > 0)
             can_hi = released.copy()
             stuck: list[int] = []
@@ -280,12 +323,12 @@ class DifferenceAudit:
             # is left to try
             if stuck and (not todo or max(self.seen[c] for c in stuck) > 2 * self.patience):
                 self.stuck = stuck
-                raise DifferencingError(
-                    f"{len(stuck)} combinations would show, by differencing earlier release "
-                    f"{'#' + str(self.ids[i]) if self.ids[i] is not None else i + 1}, that "
-                    "fewer than k of the added records hold them, and widening the new "
-                    "release's intervals does not prevent it; wait until more records are "
-                    "added, or release with a coarser grid (a larger rounding base)")
+                raise self._refusal(
+                    np.array(stuck, np.int64), i,
+                    "differencing the two releases would show that some of the added records "
+                    "hold them, through margins that widening the new release's intervals "
+                    "one at a time does not cut",
+                    "release with a coarser grid (a larger rounding base)")
         if exposed_total:
             log.info("successive audit round %d: %d exposed differences, %d widenings",
                      self.rounds, exposed_total, len(todo))
