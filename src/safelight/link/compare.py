@@ -130,8 +130,8 @@ def _select(conditions: list[np.ndarray], n: int, missing: np.ndarray, last: int
     """Level = 1 + index of the first true condition, ``last`` when none, 0 where missing."""
     out = np.full(n, last, dtype=np.int8)
     for lvl in range(len(conditions), 0, -1):
-        out[conditions[lvl - 1]] = lvl
-    out[missing] = 0
+        np.putmask(out, conditions[lvl - 1], lvl)
+    np.putmask(out, missing, 0)
     return out
 
 
