@@ -114,7 +114,14 @@ def model_row_share(epsilon: float) -> float:
     0.15 / 0.32 / 0.41, 0.18 / 0.36 / 0.43; at ε = 4 0.3 / 0.55 / 0.7 gave 0.05 / 0.14 / 0.20,
     0.04 / 0.14 / 0.20, 0.05 / 0.13 / 0.17 (and on ``bench_ctdc7.csv`` 0.55 beat 0.3: 0.04 /
     0.07 / 0.08 against 0.11 / 0.15 / 0.18): the more budget, the more row patterns clear the
-    threshold and the more the histogram is worth."""
+    threshold and the more the histogram is worth. Re-measured with the converged fit
+    (:data:`safelight.release.pgm.ITERATIONS`; medians of three measurements each, floored
+    DP aggregates, 1/2/3-way error and lost share): at ε = 4 shares 0.55 / 0.7 / 0.85 gave
+    0.034 / 0.141 / 0.213 (10.9%), 0.035 / 0.136 / 0.208 (9.7%), 0.056 / 0.154 / 0.214
+    (9.9%); at ε = 1 shares 0.15 / 0.3 / 0.45 gave 0.131 / 0.300 / 0.411 (21.7%), 0.131 /
+    0.309 / 0.427 (22.3%), 0.123 / 0.341 / 0.465 (23.7%), and a 1-way weight of 4 instead of
+    2 0.135 / 0.337 / 0.454 (24.0%) — no change clear of the run-to-run spread, so the plan
+    stays."""
     lo, hi = MODEL_ROW_SHARE
     x = min(max(math.log(epsilon) / math.log(4.0), 0.0), 1.0)
     return lo + (hi - lo) * x
