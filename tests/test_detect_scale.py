@@ -84,8 +84,9 @@ def test_profiles_counted_in_chunks_equal_one_pass(corpus) -> None:  # noqa: ANN
     tok, tdoc, words = _tokens(texts)
     doc, feat = _features(tok, tdoc, len(texts), len(words), True)
     roots = np.asarray(corpus.operator)
-    one = _profiles(len(texts), doc, feat, roots, 0.5)
-    many = _profiles(len(texts), doc, feat, roots, 0.5, chunk=500)
+    ptr = np.searchsorted(doc, np.arange(len(texts) + 1))
+    one = _profiles(len(texts), ptr, feat, roots, 0.5)
+    many = _profiles(len(texts), ptr, feat, roots, 0.5, chunk=500)
     for a, b in zip(one, many, strict=True):
         assert np.array_equal(a, b)
     lab, size, _, pr_ptr, pf = one

@@ -63,20 +63,19 @@ class RefineStats:
     trace: list[dict[str, np.ndarray]] = field(default_factory=list)
 
 
-def _profiles(n: int, doc: np.ndarray, feat: np.ndarray, roots: np.ndarray, share: float,
+def _profiles(n: int, ad_ptr: np.ndarray, feat: np.ndarray, roots: np.ndarray, share: float,
               chunk: int = 4_000_000
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(cluster of each ad, cluster sizes, the ads' CSR indptr, the clusters' profiles as CSR
     indptr and feature ids).
 
-    ``doc``/``feat`` are sorted unique (ad, feature) pairs; a negative feature id (an ad without
-    words) is its ad's alone, so it never enters a profile. A cluster's profile holds the
+    ``ad_ptr``/``feat`` are the ads' sorted unique features in CSR form (``feat[ad_ptr[i]:
+    ad_ptr[i + 1]]`` for ad ``i``); a negative feature id (an ad without words) is its ad's alone, so it never enters a profile. A cluster's profile holds the
     features of at least ``max(2, share × size)`` of its ads, so a single ad has an empty one.
     Counted cluster by cluster in chunks of about ``chunk`` (ad, feature) pairs, so no sort
     over all pairs at once.
     """
     _, lab, size = np.unique(roots, return_inverse=True, return_counts=True)
-    ad_ptr = np.searchsorted(doc, np.arange(n + 1))
     multi = np.flatnonzero(size[lab] >= 2)
     ads = multi[np.argsort(lab[multi], kind="stable")]
     nnz = np.cumsum(ad_ptr[ads + 1] - ad_ptr[ads])
@@ -148,13 +147,13 @@ def _pairs(a: np.ndarray, b: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray
     return key // m, key % m
 
 
-def refine(n: int, doc: np.ndarray, feat: np.ndarray, roots: np.ndarray, sig: np.ndarray,
+def refine(n: int, ad_ptr: np.ndarray, feat: np.ndarray, roots: np.ndarray, sig: np.ndarray,
            ci: np.ndarray, cj: np.ndarray, s: ClusterSettings,
            contact_csr: tuple[np.ndarray, np.ndarray] | None = None, trace: bool = False
            ) -> tuple[np.ndarray, RefineStats]:
     """(new roots, what was done): see the module docstring.
 
-    ``doc``/``feat`` are the sorted unique (ad, feature) pairs of all ``n`` ads, ``roots`` the
+    ``ad_ptr``/``feat`` are the sorted unique features of all ``n`` ads (CSR), ``roots`` the
     first clustering (any label per ad), ``sig`` the ads' MinHash signatures of the same
     features (``s.coherence_perm`` hashes, seed ``s.seed + 1``, so that profile signatures
     compare with them; pairs estimated below ``s.profile_prefilter`` are not verified),
@@ -163,7 +162,7 @@ def refine(n: int, doc: np.ndarray, feat: np.ndarray, roots: np.ndarray, sig: np
     """
     stats = RefineStats()
     for rnd in range(s.refine_rounds):
-        lab, size, ad_ptr, pr_ptr, pf = _profiles(n, doc, feat, roots, s.profile_share)
+        lab, size, ad_ptr, pr_ptr, pf = _profiles(n, ad_ptr, feat, roots, s.profile_share)
         n_c = size.size
         plen = np.diff(pr_ptr)
         has = plen > 0

@@ -70,7 +70,13 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from safelight.detect.contacts import NUMBER_WORDS
-from safelight.detect.parallel import WorkerPools, run_parts, shared_column, shared_texts
+from safelight.detect.parallel import (
+    WorkerPools,
+    release_memory,
+    run_parts,
+    shared_column,
+    shared_texts,
+)
 from safelight.detect.profiles import RefineStats, refine
 from safelight.detect.setops import (
     connected_components,
@@ -274,13 +280,24 @@ def _features(tok: np.ndarray, doc: np.ndarray, n: int, v: int, bigrams: bool,
     return d, f
 
 
+def _feature_csr(tok: np.ndarray, doc: np.ndarray, n: int, v: int, bigrams: bool,
+                 private: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_features` as CSR: ``indptr`` (int64, ``n + 1``) and ``feat`` — the ad of every
+    feature (an int32 each) is not kept."""
+    d, f = _features(tok, doc, n, v, bigrams, private)
+    return np.searchsorted(d, np.arange(n + 1)), f
+
+
 def _signature_part(part: tuple) -> np.ndarray:  # type: ignore[type-arg]
     """MinHash signatures of one range of ads (see :func:`_signatures`)."""
     tok, lengths, doc0, pos0, n, v, bigrams, private, num_perm, seed, chunk_nnz = part
     m = lengths.size
     tdoc = np.repeat(np.arange(m, dtype=np.int32), lengths)
     d, f = _features(tok, tdoc, m, v, bigrams, private, first=(doc0, pos0, n))
-    return minhash_signatures(d, f, m, num_perm, seed, chunk_nnz)
+    sig = minhash_signatures(d, f, m, num_perm, seed, chunk_nnz)
+    del d, f, tdoc
+    release_memory()
+    return sig
 
 
 def _signatures(pool: Executor | None, tok: np.ndarray, t_len: np.ndarray, v: int,
@@ -582,7 +599,8 @@ def cluster_ads(texts: Sequence[str], settings: ClusterSettings | None = None,
     # exact similarity of the borderline pairs
     pending = _signatures(cl, tok, t_len, v, s.bigrams, private if private.any() else None,
                           s.num_perm, s.seed, s.chunk_nnz)
-    doc_k, feat_k = _features(tok, tdoc, n, v, s.bigrams, private if private.any() else None)
+    ptr_k, feat_k = _feature_csr(tok, tdoc, n, v, s.bigrams,
+                                 private if private.any() else None)
     del private, tdoc  # the ad of each word is made again when needed (from t_len)
     sig = pending()
     timings["minhash"] = time.perf_counter() - t
@@ -602,13 +620,12 @@ def cluster_ads(texts: Sequence[str], settings: ClusterSettings | None = None,
     border = (~accept) & (est >= s.threshold - s.verify_margin)
     n_verified = int(border.sum())
     if n_verified:
-        indptr = np.searchsorted(doc_k, np.arange(n + 1))
-        exact = exact_jaccard(indptr, feat_k, ci[border], cj[border])
+        exact = exact_jaccard(ptr_k, feat_k, ci[border], cj[border])
         accept[np.flatnonzero(border)[exact >= s.threshold]] = True
         est[border] = exact
-    del doc_k, feat_k, sig
-    doc, feat = _features(tok, np.repeat(np.arange(n, dtype=np.int32), t_len), n, v,
-                          s.bigrams)  # whole texts, for contacts and profiles
+    del ptr_k, feat_k, sig
+    ptr, feat = _feature_csr(tok, np.repeat(np.arange(n, dtype=np.int32), t_len), n, v,
+                             s.bigrams)  # whole texts, for contacts and profiles
     del tok
     # local scaling: a link must also reach ``relative`` times the best similarity each of its
     # two ads has to any candidate (a copied template is much less similar than the ad's own
@@ -646,8 +663,7 @@ def cluster_ads(texts: Sequence[str], settings: ClusterSettings | None = None,
             pu, pv = pk // n, pk % n
             pu, pv = pu[pu != pv], pv[pu != pv]
             if pu.size:
-                indptr = np.searchsorted(doc, np.arange(n + 1))
-                sim = exact_jaccard(indptr, feat, pu, pv)
+                sim = exact_jaccard(ptr, feat, pu, pv)
                 ok = sim >= s.contact_threshold
                 n_contact = int(ok.sum())
                 ci = np.concatenate([ci, pu[ok]])
@@ -670,7 +686,7 @@ def cluster_ads(texts: Sequence[str], settings: ClusterSettings | None = None,
     t = time.perf_counter()
     refined = RefineStats()
     if s.refine_rounds:
-        roots, refined = refine(n, doc, feat, roots, sig_raw, ci, cj, s,
+        roots, refined = refine(n, ptr, feat, roots, sig_raw, ci, cj, s,
                                 (c_ptr, c_ids) if contacts is not None else None, trace)
     timings["refine"] = time.perf_counter() - t
     t = time.perf_counter()
