@@ -479,8 +479,15 @@ def digits_key(text: str | None) -> str | None:
     """
     if not text:
         return None
-    d = "".join(c for c in str(text) if c.isdigit())
+    text = str(text)
+    if text.isascii():  # where isdigit() means 0-9
+        d = _NOT_ASCII_DIGIT.sub("", text)
+    else:
+        d = "".join(c for c in text if c.isdigit())
     return d or None
+
+
+_NOT_ASCII_DIGIT = re.compile(r"[^0-9]+")
 
 
 @lru_cache(maxsize=200_000)
