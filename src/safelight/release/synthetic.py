@@ -59,7 +59,7 @@ constraint — the distinct rows sampled, and each of them with one value blanke
 sub-combination of a reportable combination is reportable) — while that lowers the mean
 relative error over the reportable 1..3-way counts (3-way weighted twice). It reads only
 ``R``; it never removes the last row showing a combination. ``sample_counts`` (noisy counts)
-does not refine: fitting noisy counts harder fits their noise.
+refines only when asked (``refine=True``).
 """
 
 from __future__ import annotations
@@ -345,15 +345,17 @@ class KSynthesizer:
         self._prepare(table)
         return self._run(table, refine=self.refine)
 
-    def sample_counts(self, like: CategoricalTable, R: CombinationCounts,
-                      n: int) -> tuple[CategoricalTable, SynthesisReport]:
+    def sample_counts(self, like: CategoricalTable, R: CombinationCounts, n: int, *,
+                      refine: bool = False) -> tuple[CategoricalTable, SynthesisReport]:
         """Synthesise ``n`` rows from released counts alone (e.g. differentially private
         ones): every combination of up to ``R.max_length`` values in the rows is in ``R``.
-        ``like`` gives the columns and value lists (its rows are not read)."""
+        ``like`` gives the columns and value lists (its rows are not read). With ``refine``
+        the rows are then swapped toward ``R``'s 1..3-way counts (the refinement reads only
+        ``R``, so the result stays a function of the released counts)."""
         if n < 1:
             raise ReleaseUsageError(f"cannot synthesise {n} rows")
         self._prepare_counts(like, R, n)
-        return self._run(like, refine=False)
+        return self._run(like, refine=refine)
 
     def _run(self, table: CategoricalTable,
              refine: bool) -> tuple[CategoricalTable, SynthesisReport]:
