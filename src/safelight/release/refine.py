@@ -29,6 +29,11 @@ Rows are held as multiplicities over the distinct rows of input + pool. Each rou
 3. adds and removes are paired best with best while the pair's bound is negative, so the
    row count never changes.
 
+A row may enter a batch several times — as many copies as its tightest combination still
+needs (removes: at most the copies held) — each copy a move of its own in the bound above:
+rows are held as multiplicities, so a table of a million rows needs many copies of the same
+rows moved (:func:`refine_counts` takes and returns row patterns and their counts).
+
 Rounds stop when no pair improves, after ``max_rounds``, or when a round's improvement falls
 below ``tolerance`` of the objective.
 """
