@@ -172,3 +172,21 @@ def test_no_fork_while_other_python_threads_run():
     finally:
         stop.set()
         thread.join()
+
+
+def test_codes_from_prepares_arrow_columns_equal_codes_of_the_object_arrays(problem):
+    import dataclasses
+
+    extra = pa.table({"contributor": ["x", "x", "y"], "record_id": ["1", "2", "3"],
+                      "full_name": ["Олександр Шевченко", None, "Maria Elena de Souza"],
+                      "given_name": [None, "Ана", None], "family_name": [None, "Jäger", None]})
+    for table in (problem, extra):
+        records = prepare(table)
+        assert records._arrow  # prepare kept the Arrow columns
+        plain = dataclasses.replace(records)  # the same columns, without them
+        assert not hasattr(plain, "_arrow")
+        got, want = records.codes, plain.codes
+        assert got.column.keys() == want.column.keys()
+        for name in want.column:
+            assert np.array_equal(got.column[name], want.column[name]), name
+            assert got.vocab[name].tolist() == want.vocab[name].tolist(), name

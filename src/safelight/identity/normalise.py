@@ -510,10 +510,7 @@ def map_distinct(values: Iterable[Any] | Any, fn: Callable[..., Any], *args: Any
         if isinstance(values, pa.ChunkedArray):
             values = values.combine_chunks()
         if isinstance(values, pa.Array):
-            enc = values.dictionary_encode()
-            uniques = enc.dictionary.to_pylist()
-            mapped = np.array([fn(u, *args) for u in uniques] + [None], dtype=object)
-            idx = enc.indices.fill_null(len(uniques)).to_numpy(zero_copy_only=False)
+            mapped, idx = _map_dictionary(values, fn, args)
             return mapped[idx]
     except ImportError:  # pragma: no cover - pyarrow is a dependency
         pass
@@ -525,6 +522,28 @@ def map_distinct(values: Iterable[Any] | Any, fn: Callable[..., Any], *args: Any
             cache_[v] = fn(v, *args) if v is not None else None
         out[i] = cache_[v]
     return out
+
+
+def _map_dictionary(values: Any, fn: Callable[..., Any], args: tuple[Any, ...]
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """``fn`` of each distinct value of an Arrow array (then None, for nulls) and the index of
+    each row's value among them."""
+    enc = values.dictionary_encode()
+    uniques = enc.dictionary.to_pylist()
+    mapped = np.array([fn(u, *args) for u in uniques] + [None], dtype=object)
+    return mapped, enc.indices.fill_null(len(uniques)).to_numpy(zero_copy_only=False)
+
+
+def map_distinct_arrow(values: Any, fn: Callable[..., str | None], *args: Any
+                       ) -> tuple[np.ndarray, Any]:
+    """:func:`map_distinct` of an Arrow array whose ``fn`` gives str or None, and the same
+    result as an Arrow string array (built from the distinct results, not row by row)."""
+    import pyarrow as pa
+
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    mapped, idx = _map_dictionary(values, fn, args)
+    return mapped[idx], pa.array(mapped.tolist(), pa.string()).take(pa.array(idx))
 
 
 def phones_e164(phones: Any, regions: Any) -> np.ndarray:

@@ -15,8 +15,10 @@ family name), so that comparison works on integers and scores each distinct stri
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -30,7 +32,7 @@ from safelight.identity.normalise import (
     given_group,
     given_key,
     locality_key,
-    map_distinct,
+    map_distinct_arrow,
     match_key,
     phones_e164,
     split_full_names,
@@ -57,11 +59,14 @@ class Codes:
     vocab: dict[str, np.ndarray]
 
 
-def encode_strings(arrays: list[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
-    """Integer codes (int32, ``-1`` for None) of object arrays of str/None in one shared
-    vocabulary, and that vocabulary (hash-based, no sort)."""
+def encode_strings(arrays: list[np.ndarray] | list[np.ndarray | pa.Array]
+                   ) -> tuple[list[np.ndarray], np.ndarray]:
+    """Integer codes (int32, ``-1`` for None) of object arrays of str/None (or Arrow string
+    arrays) in one shared vocabulary, and that vocabulary (hash-based, no sort: in the order
+    of first appearance)."""
     lengths = [len(v) for v in arrays]
-    enc = pa.array(np.concatenate(arrays) if arrays else [], pa.string()).dictionary_encode()
+    enc = pa.concat_arrays([v if isinstance(v, pa.Array) else pa.array(v, pa.string())
+                            for v in arrays] or [pa.array([], pa.string())]).dictionary_encode()
     codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32)
     vocab = np.array(enc.dictionary.to_pylist(), dtype=object)
     return np.split(codes, np.cumsum(lengths)[:-1]), vocab
@@ -102,13 +107,15 @@ class Records:
         """The string columns as integer codes (computed once, on first use)."""
         column: dict[str, np.ndarray] = {}
         vocab: dict[str, np.ndarray] = {}
-        names, name_vocab = encode_strings([getattr(self, c) for c in NAME_COLUMNS])
+        # the same columns as Arrow arrays when prepare() made them (no row-by-row conversion)
+        arrow: dict[str, pa.Array] = getattr(self, "_arrow", {})
+        names, name_vocab = encode_strings([arrow.get(c, getattr(self, c)) for c in NAME_COLUMNS])
         for c, v in zip(NAME_COLUMNS, names, strict=True):
             column[c], vocab[c] = v, name_vocab
         for f in fields(self):
             v = getattr(self, f.name)
             if f.name not in column and f.name != "record_id" and v.dtype == object:
-                (column[f.name],), vocab[f.name] = encode_strings([v])
+                (column[f.name],), vocab[f.name] = encode_strings([arrow.get(f.name, v)])
         return Codes(column, vocab)
 
     def to_arrow(self) -> pa.Table:
@@ -166,6 +173,13 @@ def prepare(table: pa.Table, *, parallel: bool = False) -> Records:
 
 
 def _normalised(table: pa.Table, phones: forked.Job[np.ndarray]) -> Records:
+    arrow: dict[str, pa.Array] = {}  # the str columns as Arrow arrays too, for Records.codes
+
+    def mapped(name: str, values: pa.Array, fn: Callable[..., str | None], *args: Any
+               ) -> np.ndarray:
+        out, arrow[name] = map_distinct_arrow(values, fn, *args)
+        return out
+
     given = _col(table, "given_name").cast(pa.string())
     family = _col(table, "family_name").cast(pa.string())
     full = _col(table, "full_name").cast(pa.string())
@@ -173,29 +187,34 @@ def _normalised(table: pa.Table, phones: forked.Job[np.ndarray]) -> Records:
     given, family = split_full_names(given, family, full)
 
     def lower(name: str) -> np.ndarray:
-        return map_distinct(_col(table, name).cast(pa.string()), code_key)
+        return mapped(name, _col(table, name).cast(pa.string()), code_key)
 
-    return Records(
+    records = Records(
         contributor=np.array(_col(table, "contributor").to_pylist(), dtype=object),
         record_id=np.array(_col(table, "record_id").cast(pa.string()).to_pylist(), dtype=object),
-        given=map_distinct(given, given_key),
-        given_group=map_distinct(given, given_group),
-        given_first=map_distinct(given, _word, 0),
-        given_last=map_distinct(given, _word, -1),
-        family=map_distinct(family, family_key),
-        family_first=map_distinct(family, _word, 0),
-        family_last=map_distinct(family, _word, -1),
-        family_group=map_distinct(family, given_group),
+        given=mapped("given", given, given_key),
+        given_group=mapped("given_group", given, given_group),
+        given_first=mapped("given_first", given, _word, 0),
+        given_last=mapped("given_last", given, _word, -1),
+        family=mapped("family", family, family_key),
+        family_first=mapped("family_first", family, _word, 0),
+        family_last=mapped("family_last", family, _word, -1),
+        family_group=mapped("family_group", family, given_group),
         birth_year=_ints(table, "birth_year"),
         birth_month=_ints(table, "birth_month"),
         birth_day=_ints(table, "birth_day"),
         sex=lower("sex"),
         nationality=lower("nationality"),
         phone=phones.result(),
-        document=map_distinct(_col(table, "document_number").cast(pa.string()), document_key),
-        locality=map_distinct(_col(table, "locality").cast(pa.string()), locality_key),
-        street_number=map_distinct(_col(table, "street_number").cast(pa.string()), digits_key),
-        address_line=map_distinct(_col(table, "address_line").cast(pa.string()), locality_key),
-        postcode=map_distinct(_col(table, "postcode").cast(pa.string()), digits_key),
+        document=mapped("document", _col(table, "document_number").cast(pa.string()),
+                        document_key),
+        locality=mapped("locality", _col(table, "locality").cast(pa.string()), locality_key),
+        street_number=mapped("street_number", _col(table, "street_number").cast(pa.string()),
+                             digits_key),
+        address_line=mapped("address_line", _col(table, "address_line").cast(pa.string()),
+                            locality_key),
+        postcode=mapped("postcode", _col(table, "postcode").cast(pa.string()), digits_key),
         region=lower("region"),
     )
+    records._arrow = arrow  # read by Records.codes
+    return records
