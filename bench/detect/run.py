@@ -21,7 +21,9 @@ clusters.csv, networks.csv, templates.csv with every cluster's template and slot
 leads.html, ...; the machine is shared, so CPU seconds of the main process and of the worker
 processes are reported too). Memory: the peak, sampled every 0.2 s, of the whole process tree's
 proportional set size (PSS: pages shared by the forked workers and the main process count once)
-and of its resident set sum, besides the main process's own maxrss.
+and of its resident set sum, besides the main process's own maxrss; the same sampling records
+each process's CPU seconds (``cpu_per_process_s``: main process, cluster and background
+workers).
 
 Corpora are generated once per (size, regime, seed) in a separate process and cached as Parquet
 (``--cache``, default ``/tmp/safelight_detect_corpora``): at a million ads the generator takes
@@ -74,13 +76,21 @@ def make_corpus(path: Path, size: int, regime: str, seed: int) -> None:
     tmp.replace(path)
 
 
-def _tree_memory(pid: int) -> tuple[int, int]:
-    """(PSS, RSS) in bytes of process ``pid`` and all its descendants (Linux /proc)."""
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _tree_memory(pid: int, cpu: dict[int, tuple[str, float]] | None = None) -> tuple[int, int]:
+    """(PSS, RSS) in bytes of process ``pid`` and all its descendants (Linux /proc); with
+    ``cpu``, each process's CPU seconds so far (user + system) and nice value are recorded in
+    it by pid."""
     pss = rss = 0
     todo = [pid]
     while todo:
         p = todo.pop()
         try:
+            if cpu is not None:
+                fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+                cpu[p] = (f"nice {fields[16]}", (int(fields[11]) + int(fields[12])) / _TICK)
             for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
                 if line.startswith("Pss:"):
                     pss += int(line.split()[1]) * 1024
@@ -100,13 +110,14 @@ class PeakMemory:
         self.peak_pss = self.peak_rss = 0
         self.t0 = time.perf_counter()
         self.timeline: list[tuple[float, float]] = []  # (seconds, tree PSS in MB), every ~1 s
+        self.cpu: dict[int, tuple[str, float]] = {}  # pid -> (nice, CPU s when last seen)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(every,), daemon=True)
         self._thread.start()
 
     def _run(self, every: float) -> None:
         while not self._stop.is_set():
-            pss, rss = _tree_memory(os.getpid())
+            pss, rss = _tree_memory(os.getpid(), self.cpu)
             self.peak_pss, self.peak_rss = max(self.peak_pss, pss), max(self.peak_rss, rss)
             now = time.perf_counter() - self.t0
             if not self.timeline or now - self.timeline[-1][0] >= 1.0:
@@ -196,6 +207,9 @@ def child(size: int, regime: str, workers: int, seed: int, cache: Path,
         "peak_tree_pss_mb": round(memory.peak_pss / 2**20, 1),
         "peak_tree_rss_mb": round(memory.peak_rss / 2**20, 1),
         "memory_timeline": {"marks": marks, "tree_pss_mb": memory.timeline},
+        # CPU seconds of every process of the tree as last sampled (the workers: the cluster
+        # pool at the run's nice, the background pool 4 higher)
+        "cpu_per_process_s": {str(p): [n, round(c, 1)] for p, (n, c) in memory.cpu.items()},
         "load_average": os.getloadavg(),
     }
 
