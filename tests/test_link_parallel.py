@@ -40,6 +40,24 @@ def _die() -> None:
     os._exit(3)
 
 
+class _TwoArgs(Exception):
+    """Pickles in the child, cannot be rebuilt (its __init__ takes two arguments)."""
+
+    def __init__(self, kind: int, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+def _fail_unrebuildable() -> None:
+    raise _TwoArgs(1, "cannot normalise 'Olena Shevchenko 1999-02-03'")
+
+
+def _fail_unpicklable() -> None:
+    class Local(Exception):  # a local class cannot be pickled
+        pass
+    raise Local("cannot normalise 'Olena Shevchenko 1999-02-03'")
+
+
 @needs_fork
 def test_forked_call_returns_its_value_and_its_cpu():
     job = forked.start("square", _square, 7)
@@ -62,6 +80,18 @@ def test_a_worker_that_dies_is_reported_with_how_to_avoid_it():
     job = forked.start("die", _die)
     with pytest.raises(forked.ChildFailed, match="workers=1"):
         job.result()
+
+
+@needs_fork
+@pytest.mark.parametrize("fn", [_fail_unrebuildable, _fail_unpicklable])
+def test_an_error_that_cannot_come_back_names_its_place_not_the_record_values(fn):
+    job = forked.start("fail", fn)
+    with pytest.raises(forked.ChildFailed) as info:
+        job.result()
+    message = str(info.value)
+    assert "workers=1" in message and "test_link_parallel.py" in message
+    for value in ("Olena", "Shevchenko", "1999"):
+        assert value not in message
 
 
 def test_serial_fallback_runs_the_call_at_once():

@@ -8,7 +8,9 @@ through a pipe: return compact NumPy arrays, not millions of Python objects). Wi
 in one with other Python threads running (a web server's), ``fn`` runs at once in the calling
 process (the serial fallback) and :meth:`Job.result` returns its value: the
 results are the same either way, only the wall time differs. An exception in the child is
-raised again by :meth:`Job.result` (as :class:`ChildFailed` when it cannot be pickled).
+raised again by :meth:`Job.result`; one that does not survive pickling becomes a
+:class:`ChildFailed` naming only its type and the frames it passed through (file, line,
+function) — never its message, which may quote a record's values.
 
 The child is forked before the caller starts any threaded engine of its own: a child must
 not use the caller's DuckDB connections or thread pools (it opens its own when it needs
@@ -21,6 +23,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import pickle
 import threading
 import time
 import traceback
@@ -88,6 +91,10 @@ class Job(Generic[T]):
                 status, payload, self.cpu = self._conn.recv()  # before join: drain the pipe
             except EOFError:
                 status, payload = "died", None
+            except Exception as e:  # noqa: BLE001 - an exception that pickled but cannot load
+                status, payload = "error", ChildFailed(
+                    f"the forked worker for {self.name} failed with an error that cannot be "
+                    f"passed back ({type(e).__name__}); run with workers=1 to see it")
             finally:
                 self._conn.close()
             self._proc.join()
@@ -115,18 +122,35 @@ class Job(Generic[T]):
             self._proc = None
 
 
+def _where(e: BaseException) -> str:
+    """The type of ``e`` and the frames it passed through, without its message (which may
+    quote record values)."""
+    frames = traceback.extract_tb(e.__traceback__)
+    path = " <- ".join(f"{os.path.basename(f.filename)}:{f.lineno} {f.name}"
+                       for f in reversed(frames))
+    return f"{type(e).__name__} at {path or 'an unknown place'}"
+
+
+def _round_trips(e: BaseException) -> bool:
+    try:
+        pickle.loads(pickle.dumps(e))
+    except Exception:  # noqa: BLE001 - any failure means the parent could not rebuild it
+        return False
+    return True
+
+
 def _child(conn: Any, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
     cpu = time.process_time()
     try:
         out: tuple[str, Any] = ("ok", fn(*args))
     except BaseException as e:  # noqa: BLE001 - handed to the parent, which raises it
-        out = ("error", e)
+        out = ("error", e if _round_trips(e) else ChildFailed(
+            f"the forked worker failed ({_where(e)}); run with workers=1 to see the error"))
     try:
         conn.send((*out, time.process_time() - cpu))
-    except Exception as e:  # noqa: BLE001 - an unpicklable value or exception
-        detail = "".join(traceback.format_exception(out[1])) if out[0] == "error" else ""
+    except Exception as e:  # noqa: BLE001 - an unpicklable value
         conn.send(("error", ChildFailed(f"the forked worker could not return its result "
-                                        f"({e}); run with workers=1 to see it\n{detail}"), 0.0))
+                                        f"({type(e).__name__}); run with workers=1"), 0.0))
     finally:
         conn.close()
 
