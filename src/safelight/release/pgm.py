@@ -32,9 +32,12 @@ The k floor (:func:`apply_floor`): in every candidate row carrying a combination
 values whose *model* count is under ``k``, one value is blanked (set missing) per pass — the
 one with the highest ``log(1 + model frequency) + BLAME_WEIGHT · (such combinations it is
 in)``, so rare values tend to survive and their common partners go — with a refit after each
-of the first passes and plain passes after that until none is left. Every combination of up
-to ``L`` values in the rows of the result then has a model count ``>= k`` — the same
-statement, and the same caveat about true counts, as for DP aggregates.
+of the first passes and plain passes after that until none is left; :func:`check_floor` then
+verifies it (a :class:`~safelight.release.errors.ReleaseError` otherwise: a bug, nothing is
+released). Every combination of up to ``L`` values in the rows of the result has a model
+count ``>= k`` — the same statement, and the same caveat about true counts, as for DP
+aggregates. (DP synthesis uses it as ``estimator="model-blank"``; its default samples the
+floored aggregate counts instead, :mod:`safelight.release.dp_synthetic`.)
 
 [MSM19] McKenna, Sheldon, Miklau, "Graphical-model based estimation and inference for differential
 privacy", ICML 2019. [MMS21] McKenna, Miklau, Sheldon, "Winning the NIST contest: a scalable and
