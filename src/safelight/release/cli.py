@@ -347,8 +347,8 @@ def _dp_params(meas) -> dict:
 @click.option("--seed", default=0, show_default=True, type=int,
               help="Seed of the sampler (the privacy noise is OpenDP's, never seeded).")
 @click.option("--iterations", default=8, show_default=True, type=click.IntRange(min=0),
-              help="Calibration passes of the earlier IPF estimator (not used by the default "
-                   "model estimate).")
+              help="Calibration passes of the constrained sampler that draws the rows (the "
+                   "default model estimate with the k floor, and the IPF estimator).")
 @_domain
 @_hub
 @_dataset

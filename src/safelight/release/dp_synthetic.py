@@ -101,19 +101,15 @@ def sample_floored(like: CategoricalTable, R: CombinationCounts, n: int, k: int,
     """``n`` rows in which every combination of up to ``length`` values is in ``R``,
     calibrated to ``R``'s counts and then refined toward them by row swaps: k-synthetic
     data's sampler (:class:`~safelight.release.synthetic.KSynthesizer`) driven by released
-    counts, as :meth:`~safelight.release.synthetic.KSynthesizer.sample_counts` but with its
-    refinement on. The refinement's targets are ``R``'s counts (``_prepare_counts``) and
-    ``like`` has no rows, so it sees nothing but the floored DP counts: post-processing.
+    counts (:meth:`~safelight.release.synthetic.KSynthesizer.sample_counts` with its
+    refinement on). The refinement's targets are ``R``'s counts and ``like`` has no rows, so
+    it sees nothing but the floored DP counts: post-processing.
     ``bench_ctdc10.csv``, ε = 4, two measurements: 1/2/3-way error 0.052 / 0.198 / 0.292 and
     13.6% lost without the refinement, 0.044 / 0.166 / 0.245 and 9.8% with it (and 0.053 /
     0.193 / 0.282, 12.3% against 0.048 / 0.146 / 0.218, 8.7%)."""
-    if n < 1:
-        raise ReleaseUsageError(f"cannot synthesise {n} rows")
     sampler = KSynthesizer(k, length, iterations=iterations, seed=seed)
-    # KSynthesizer.sample_counts runs without the refinement; the two steps it wraps are
-    # called here with it on (ask for a public ``refine`` flag on sample_counts instead)
-    sampler._prepare_counts(like.with_codes(np.zeros((0, like.n_columns), np.int32)), R, n)
-    return sampler._run(like, refine=True)
+    return sampler.sample_counts(like.with_codes(np.zeros((0, like.n_columns), np.int32)), R, n,
+                                 refine=True)
 
 
 def check_rows(rows: CategoricalTable, R: CombinationCounts) -> None:
