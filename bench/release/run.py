@@ -64,8 +64,9 @@ METHODS = ["safelight k-synthetic", "safelight k-aggregates", "safelight k-aggre
            "safelight DP aggregates eps 4 no-floor", "safelight DP synthetic eps 1 k-floor",
            "safelight DP synthetic eps 4 k-floor",
            "pac-synth DP synthetic (eps 4)", "pac-synth DP aggregates (eps 4)"]
-MILLION_METHODS = ["safelight k-aggregates", "safelight k-anonymous microdata",
-                   "safelight DP aggregates eps 4 k-floor", "SDS-style k-aggregates"]
+MILLION_METHODS = ["safelight k-aggregates", "safelight k-synthetic",
+                   "safelight k-anonymous microdata", "safelight DP aggregates eps 4 k-floor",
+                   "SDS-style k-aggregates"]
 MILLION = 1_000_000
 DELTA = 1e-6
 K = 11
