@@ -154,3 +154,20 @@ def test_rules_for_a_missing_family_name_and_a_shared_given_word():
     sql = candidate_pairs(records, DEFAULT_RULES, cross_only=True, engine="duckdb")
     for x, y in zip((a, b, rule), sql, strict=True):
         np.testing.assert_array_equal(x, y)
+
+
+def test_two_narrowing_keys_keep_the_pairs_of_either_once():
+    rows = [{"contributor": src, "record_id": f"{src}{i}", "given_name": "Olena",
+             "family_name": "Bondar", "birth_year": 1990 + i % 4, "birth_month": 1 + i % 5}
+            for src in ("a", "b") for i in range(40)]
+    records = prepare(_table(rows))
+    rule = BlockingRule("family", "l.family = r.family",
+                        (("birth_year", "birth_year"), ("birth_month", "birth_month")))
+    a, b, _ = candidate_pairs(records, (rule,), cross_only=True, max_block=1_000)
+    y, m = records.birth_year, records.birth_month
+    either = (y[:, None] == y[None, :]) | (m[:, None] == m[None, :])
+    cross = np.asarray(records.contributor)[:, None] != np.asarray(records.contributor)[None, :]
+    want = np.argwhere(np.triu(either & cross, 1))
+    np.testing.assert_array_equal(np.c_[a, b], want)
+    got = pairs_by_rule(records, (rule,), cross_only=True, max_block=1_000)["family"]
+    assert len(got) == len(np.unique(got)) == len(want)

@@ -13,10 +13,22 @@ sorting, evaluates the rest of the condition on the joined pairs in chunks, and 
 the rules' pairs by a pair code. ``"duckdb"`` runs the rules as SQL joins (the reference, and
 the form that could run on another SQL engine).
 
+Growth: a rule keyed on names alone proposes pairs in proportion to the *square* of the input
+(a few hundred common names cover most people), so the NumPy engine caps the join blocks: a
+block (records with equal join keys) of more than ``max_block`` pairs (:data:`MAX_BLOCK`) is
+joined again on each of its rule's narrowing keys (:attr:`BlockingRule.narrow`: birth year or
+locality, an initial or the birth month) and a sub-block still over the cap is skipped; both
+are logged and counted (:func:`pairs_by_rule`). With a fixed cap the candidates grow about
+linearly. DuckDB runs the rules without the cap: the engines give the same pairs where no
+block is over it (the tests compare them so).
+
 The default rules are chosen so that every kind of difference in the corruption model leaves at
 least one rule intact: a typo in the family name keeps (given group, birth date); a missing
 birth date keeps (given group, family); a swap of given and family name keeps the sorted pair
-of name keys; a new spelling of both names keeps the birth date, phone or document number.
+of name keys; a new spelling of both names keeps the birth date, phone or document number; a
+missing family name keeps the given name; one of several given names (Thi Hoa and Hoa) keeps
+the family name and that word. ``bench/linkage/blocking_recall.py`` lists what each rule
+finds on its own and the true pairs that none finds.
 """
 
 from __future__ import annotations
@@ -44,10 +56,11 @@ __all__ = ["DEFAULT_RULES", "MAX_BLOCK", "TRAINING_RULES", "BlockingRule", "cand
 class BlockingRule:
     """A named join condition over ``l`` and ``r`` (columns of :meth:`Records.to_arrow`).
 
-    ``narrow`` lists extra equalities ``(left column, right column)`` for the join blocks of
-    more than ``max_block`` pairs (:func:`candidate_pairs`): such a block is joined again with
-    them added (a sub-block per value), so that the common keys of a large input keep the
-    pairs that also agree on, say, the birth year, instead of all or none of theirs."""
+    ``narrow`` lists narrowing equalities ``(left column, right column)`` for the join blocks
+    of more than ``max_block`` pairs (:func:`candidate_pairs`): such a block is joined again
+    with each of them added in turn (a sub-block per value; the pairs of any of them are
+    kept), so that the common keys of a large input keep the pairs that also agree on, say,
+    the birth year or the locality, instead of all or none of theirs."""
 
     name: str
     condition: str
@@ -100,9 +113,10 @@ def _crossed(left: str, right: str) -> str:
 
 
 # narrowing keys for the blocks over the cap (see BlockingRule.narrow)
-_BY_YEAR = (("birth_year", "birth_year"),)
-_BY_GIVEN = (("given_initial", "given_initial"),)
-_BY_FAMILY = (("family_initial", "family_initial"),)
+_BY_YEAR = (("birth_year", "birth_year"), ("locality", "locality"))
+_BY_GIVEN = (("given_initial", "given_initial"), ("birth_month", "birth_month"))
+_BY_FAMILY = (("family_initial", "family_initial"), ("birth_month", "birth_month"))
+_BY_INITIALS = (("given_initial", "given_initial"), ("family_initial", "family_initial"))
 
 DEFAULT_RULES: tuple[BlockingRule, ...] = (
     BlockingRule("family_year", "l.family = r.family AND l.birth_year = r.birth_year"
@@ -110,7 +124,7 @@ DEFAULT_RULES: tuple[BlockingRule, ...] = (
     BlockingRule("given_family", "l.given_group = r.given_group AND l.family = r.family"
                  + _YEAR_NEAR, _BY_YEAR),
     BlockingRule("birth_date", _FULL_DATE + " AND " + _REAL_DATE
-                 + " AND (" + _INITIALS + " OR " + _PLACE + ")", _BY_GIVEN),
+                 + " AND (" + _INITIALS + " OR " + _PLACE + ")", _BY_INITIALS),
     BlockingRule("sorted_names", "l.name_lo = r.name_lo AND l.name_hi = r.name_hi" + _YEAR_NEAR,
                  _BY_YEAR),
     BlockingRule("given_year", "l.given_group = r.given_group AND l.birth_year = r.birth_year"
@@ -140,7 +154,7 @@ DEFAULT_RULES: tuple[BlockingRule, ...] = (
     BlockingRule("given_postcode", "l.given_group = r.given_group AND l.postcode = r.postcode",
                  _BY_YEAR),
     BlockingRule("address", "l.address_line = r.address_line AND l.street_number = r.street_number"
-                 " AND (l.birth_year = r.birth_year OR " + _INITIALS + ")", _BY_GIVEN),
+                 " AND (l.birth_year = r.birth_year OR " + _INITIALS + ")", _BY_INITIALS),
     BlockingRule("postcode_locality", "l.postcode = r.postcode AND l.locality = r.locality",
                  _BY_FAMILY),
     # one name the same, the other one typo away (a letter substituted, dropped, added or
@@ -681,19 +695,18 @@ def _rule_pairs(rule: BlockingRule, cols: dict[str, Any], n: int,
     symmetric = same_columns and bool((ok["l"] == ok["r"]).all())
     capped = [0, 0, 0]  # blocks over the cap, sub-blocks still over it, pairs in those
 
-    def narrowed(ids: list[np.ndarray], keys: list[np.ndarray], sides: tuple[int, ...]
-                 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """The rows of blocks over the cap, re-keyed with the rule's ``narrow`` columns (rows
-        with a NULL there dropped) and the sub-blocks still over the cap dropped."""
+    def narrowed(ids: list[np.ndarray], keys: list[np.ndarray], sides: tuple[int, ...],
+                 pair: tuple[str, str]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """The rows of blocks over the cap, re-keyed with the narrowing columns ``pair``
+        (rows with a NULL there dropped) and the sub-blocks still over the cap dropped."""
         cols_ = [[k] for k in keys]
         ok_ = [np.ones(len(k), dtype=bool) for k in keys]
-        for pair in rule.narrow:
-            for t, side in enumerate(sides):
-                v, nullable = cols[pair[side]]
-                v = v[ids[t]]
-                cols_[t].append(v)
-                if nullable:
-                    ok_[t] &= v >= 0
+        for t, side in enumerate(sides):
+            v, nullable = cols[pair[side]]
+            v = v[ids[t]]
+            cols_[t].append(v)
+            if nullable:
+                ok_[t] &= v >= 0
         ids = [i[o] for i, o in zip(ids, ok_, strict=True)]
         keys = _keys([[c[o] for c in cs] for cs, o in zip(cols_, ok_, strict=True)])
         fine, big, lost = _over_cap(keys, max_block, within=len(keys) == 1)
@@ -715,9 +728,10 @@ def _rule_pairs(rule: BlockingRule, cols: dict[str, Any], n: int,
                 capped[1] += big
                 capped[2] += lost
                 return
-            (sl, sr), (ql, qr) = narrowed([li[~kl_ok], ri[~kr_ok]], [kl[~kl_ok], kr[~kr_ok]],
-                                          (0, 1))
-            yield from _join_ordered(sl, ql, sr, qr)
+            for pair in rule.narrow:
+                (sl, sr), (ql, qr) = narrowed([li[~kl_ok], ri[~kr_ok]],
+                                              [kl[~kl_ok], kr[~kr_ok]], (0, 1), pair)
+                yield from _join_ordered(sl, ql, sr, qr)
 
     def within(ids: np.ndarray, k: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         if max_block is None:
@@ -731,8 +745,9 @@ def _rule_pairs(rule: BlockingRule, cols: dict[str, Any], n: int,
                 capped[1] += big
                 capped[2] += lost
                 return
-            (s,), (q,) = narrowed([ids[~k_ok]], [k[~k_ok]], (0,))
-            yield from _join_within(s, q)
+            for pair in rule.narrow:
+                (s,), (q,) = narrowed([ids[~k_ok]], [k[~k_ok]], (0,), pair)
+                yield from _join_within(s, q)
 
     two = contributor is not None and contributor.min() >= 0 and contributor.max() == 1
     joins: list[Iterator[tuple[np.ndarray, np.ndarray]]] = []
@@ -774,11 +789,13 @@ def _rule_pairs(rule: BlockingRule, cols: dict[str, Any], n: int,
                 a, b = a[hit], b[hit]
             out.append(a * n + b)
     pairs = np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+    if capped[0] and len(rule.narrow) > 1:  # a pair of two sub-blocks, once
+        pairs = np.unique(pairs)
     log.debug("blocking rule %s: %d joined pairs, %d kept", rule.name, joined, len(pairs))
     if capped[0]:
         log.info("blocking rule %s: %d blocks over %d pairs (%s); %d blocks skipped with %d "
                  "pairs before the rule's other conditions", rule.name, capped[0], max_block,
-                 "sub-blocked by " + ", ".join(f"{x}={y}" for x, y in rule.narrow)
+                 "sub-blocked by " + " or ".join(f"{x}={y}" for x, y in rule.narrow)
                  if rule.narrow else "no narrowing key", capped[1], capped[2])
     if skipped is not None:
         skipped[rule.name] = (capped[0], capped[1], capped[2])
