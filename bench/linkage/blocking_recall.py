@@ -8,7 +8,9 @@ records (:func:`safelight.link.prepare.prepare`) and runs each blocking rule on 
 ``LinkSettings(two_source=True)`` does, or all pairs with ``--all-pairs``). It prints
 
 * per rule: its candidate pairs, the true pairs among them, the pairs and true pairs that no
-  other rule proposes (its *unique* contribution to candidates and to recall), and its CPU-s;
+  other rule proposes (its *unique* contribution to candidates and to recall), its join blocks
+  over the cap (``--max-block``, default :data:`~safelight.link.blocking.MAX_BLOCK`; 0: no
+  cap) and the (sub-)blocks it skipped, and its CPU-s;
 * the union: candidates, blocking recall (true pairs among candidates / all true pairs), CPU-s
   and peak RSS of the process;
 * the missed true pairs grouped by the signature of their fields (``=`` same key, ``~`` differ,
@@ -16,7 +18,8 @@ records (:func:`safelight.link.prepare.prepare`) and runs each blocking rule on 
   (``--examples K``).
 
     PYTHONPATH=src python bench/linkage/blocking_recall.py --sizes 10000 100000 \
-        --cache /tmp/lk/cache [--seed 1] [--all-pairs] [--examples 3] [--json out.json]
+        --cache /tmp/lk/cache [--seed 1] [--all-pairs] [--max-block N] [--examples 3] \
+        [--json out.json]
 
 CPU seconds are the process's user + system time; on a shared machine they are the steadier
 measure, but still noisy.
