@@ -14,8 +14,9 @@ records (:func:`safelight.link.prepare.prepare`) and runs each blocking rule on 
 * the union: candidates, blocking recall (true pairs among candidates / all true pairs), CPU-s
   and peak RSS of the process;
 * the missed true pairs grouped by the signature of their fields (``=`` same key, ``~`` differ,
-  ``.`` missing on either side), most common first, with a few examples of the largest groups
-  (``--examples K``).
+  ``.`` missing on either side), most common first; with ``--examples K`` (default 0) also K
+  examples of the largest groups — their names, dates, phones and addresses in clear, so the
+  option is for the generated problems only and the examples never go into ``--json``.
 
     PYTHONPATH=src python bench/linkage/blocking_recall.py --sizes 10000 100000 \
         --cache /tmp/lk/cache [--seed 1] [--all-pairs] [--max-block N] [--examples 3] \
@@ -177,7 +178,9 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, required=True, help="scale.py's --cache directory")
     ap.add_argument("--all-pairs", action="store_true",
                     help="pairs within a source too (the default, clustering mode)")
-    ap.add_argument("--examples", type=int, default=2)
+    ap.add_argument("--examples", type=int, default=0,
+                    help="print K missed pairs of the largest groups, identifiers in clear "
+                         "(generated data only; never written to --json)")
     ap.add_argument("--max-block", type=int, default=MAX_BLOCK,
                     help="skip join blocks of more pairs than this (0: never)")
     ap.add_argument("--json", type=Path)

@@ -43,6 +43,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from safelight.arrays import unique_sorted
 from safelight.errors import UsageError
 from safelight.link.prepare import Records, encode_strings
 
@@ -237,7 +238,7 @@ def _near_columns(vocab: np.ndarray, columns: list[np.ndarray]) -> list[_Multi]:
     are *more frequent* in the columns (ties: the lower code). Each pair of similar keys is
     listed once, on its rarer key: a typo lists the name it came from, while a common name,
     with many typos of it about, lists few."""
-    used = np.unique(np.concatenate([c[c >= 0] for c in columns]))
+    used = unique_sorted(np.concatenate([c[c >= 0] for c in columns]))
     var = [_variants(w) for w in vocab[used].tolist()]
     owner = np.repeat(used, [len(v) for v in var])
     (flat,), _ = encode_strings([np.array([x for v in var for x in v], dtype=object)])
@@ -249,7 +250,7 @@ def _near_columns(vocab: np.ndarray, columns: list[np.ndarray]) -> list[_Multi]:
     freq = np.bincount(np.concatenate([c[c >= 0] for c in columns]), minlength=len(vocab))
     x, y = np.concatenate([x, y]), np.concatenate([y, x])
     keep = (freq[y] > freq[x]) | ((freq[y] == freq[x]) & (y < x))  # toward the more common
-    edge = np.unique(x[keep] * len(vocab) + y[keep])
+    edge = unique_sorted(x[keep] * len(vocab) + y[keep])
     src, dst = edge // len(vocab), (edge % len(vocab)).astype(np.int32)
     start = np.searchsorted(src, np.arange(len(vocab) + 1))  # CSR over the vocabulary
     lens = np.diff(start)
@@ -792,7 +793,7 @@ def _rule_pairs(rule: BlockingRule, cols: dict[str, Any], n: int,
             out.append(a * n + b)
     pairs = np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
     if capped[0] and len(rule.narrow) > 1:  # a pair of two sub-blocks, once
-        pairs = np.unique(pairs)
+        pairs = unique_sorted(pairs)
     log.debug("blocking rule %s: %d joined pairs, %d kept", rule.name, joined, len(pairs))
     if capped[0]:
         log.info("blocking rule %s: %d blocks over %d pairs (%s); %d blocks skipped with %d "
