@@ -105,3 +105,41 @@ def test_number_word_gate_never_counts_fewer_than_the_pattern() -> None:
             assert exact < 3, text
     assert not _few_number_words("nine one seven")
     assert _few_number_words("one girl, two friends")
+
+
+def test_two_analyses_in_one_process_never_read_each_others_ads() -> None:
+    """The shared columns are process-wide: a second analysis started from another thread
+    waits for the first instead of overwriting its ads (each gets its own contacts)."""
+    import threading
+
+    from safelight.detect.pipeline import AdTable, analyse
+
+    def table(seed: int) -> AdTable:
+        c = generate_corpus(CorpusSettings(n_ads=400, seed=seed))
+        return AdTable(list(c.ad_id), list(c.text), list(c.site), list(c.city),
+                       list(c.posted_at), list(c.region))
+
+    tables = {"a": table(1), "b": table(2)}
+    alone = {k: analyse(t, workers=1, indicators=False).contacts for k, t in tables.items()}
+    together: dict[str, list[list[str]]] = {}
+
+    def run(name: str) -> None:
+        together[name] = analyse(tables[name], workers=1, indicators=False, chunk=50).contacts
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in tables]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert together == alone
+
+
+def test_one_thread_cannot_open_two_worker_pools() -> None:
+    pools = WorkerPools(1, ["a"])
+    try:
+        with pytest.raises(RuntimeError, match="already has active WorkerPools"):
+            WorkerPools(1, ["b"])
+        assert shared_column("text") == ["a"]
+    finally:
+        pools.close()
+    pools.close()  # closing twice is harmless

@@ -15,6 +15,11 @@ Contract
 * :func:`run_parts` maps a function over parts in order, in a pool or (``None``, or a single
   part) in the calling process — so the same per-range functions give the same results with
   and without workers.
+* One :class:`WorkerPools` is active per process at a time: the shared columns are
+  process-wide, so a second analysis started meanwhile (another thread) waits until the first
+  one's :meth:`WorkerPools.close` — it never reads the other analysis's ads. A process with
+  other Python threads running (a web server's) is not forked: the work runs in the calling
+  process, with the same results.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import ctypes
 import ctypes.util
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any
@@ -30,6 +36,8 @@ from typing import Any
 __all__ = ["WorkerPools", "release_memory", "run_parts", "shared_column", "shared_texts"]
 
 _SHARED: dict[str, Sequence[Any]] = {}
+_ACTIVE = threading.Lock()  # held by the one WorkerPools whose columns are in _SHARED
+_OWNER: list[int | None] = [None]  # the thread that holds it
 
 
 def shared_column(name: str) -> Sequence[Any]:
@@ -77,18 +85,29 @@ class WorkerPools:
 
     def __init__(self, workers: int, texts: Sequence[str], background_nice: int = 4,
                  **columns: Sequence[Any]) -> None:
+        if _OWNER[0] == threading.get_ident():
+            raise RuntimeError("this thread already has active WorkerPools: close them first")
+        _ACTIVE.acquire()  # another thread's analysis finishes first (see the module)
+        _OWNER[0] = threading.get_ident()
+        self._open = True
         _SHARED.clear()
         _SHARED.update(columns, text=texts)
         self.texts = texts
         self.columns = dict(columns)
         self.cluster: Executor | None = None
         self.background: Executor | None = None
-        if workers > 1:
-            ctx = multiprocessing.get_context("fork")
-            self.cluster = ProcessPoolExecutor(workers, mp_context=ctx)
-            self.background = ProcessPoolExecutor(workers, mp_context=ctx,
-                                                  initializer=_lower_priority,
-                                                  initargs=(background_nice,))
+        # a process with other Python threads is not forked: a child could inherit a lock
+        # one of them held
+        if workers > 1 and threading.active_count() == 1:
+            try:
+                ctx = multiprocessing.get_context("fork")
+                self.cluster = ProcessPoolExecutor(workers, mp_context=ctx)
+                self.background = ProcessPoolExecutor(workers, mp_context=ctx,
+                                                      initializer=_lower_priority,
+                                                      initargs=(background_nice,))
+            except BaseException:
+                self.close()
+                raise
 
     def shares(self, texts: Sequence[str], **columns: Sequence[Any]) -> bool:
         """Whether these very objects are the shared texts and columns (the workers can read
@@ -98,10 +117,17 @@ class WorkerPools:
 
     def close(self) -> None:
         """Stop both pools (pending tasks are cancelled) and forget the shared columns."""
-        for pool in (self.cluster, self.background):
-            if pool is not None:
-                pool.shutdown(cancel_futures=True)
-        _SHARED.clear()
+        if not self._open:
+            return
+        try:
+            for pool in (self.cluster, self.background):
+                if pool is not None:
+                    pool.shutdown(cancel_futures=True)
+        finally:
+            _SHARED.clear()
+            self._open = False
+            _OWNER[0] = None
+            _ACTIVE.release()
 
 
 def run_parts(pool: Executor | None, fn: Callable[[Any], Any], parts: Sequence[Any]) -> list:
