@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from safelight.arrays import unique_sorted
 from safelight.detect.setops import (
     _ragged,
     connected_components,
@@ -121,7 +122,7 @@ def _contact_state(csr: tuple[np.ndarray, np.ndarray], lab: np.ndarray, n_c: int
     n = c_ptr.size - 1
     owner = np.repeat(np.arange(n), np.diff(c_ptr))
     n_k = int(c_ids.max(initial=0)) + 1
-    key = np.unique(lab[owner].astype(np.int64) * n_k + c_ids)
+    key = unique_sorted(lab[owner].astype(np.int64) * n_k + c_ids)
     k_ptr = np.searchsorted(key // n_k, np.arange(n_c + 1))
     indptr = np.concatenate([c_ptr, c_ptr[-1] + k_ptr[1:]])
     ids = np.concatenate([c_ids, key % n_k]).astype(np.int64)
@@ -143,7 +144,7 @@ def _estimate(sig_a: np.ndarray, sig_b: np.ndarray, a: np.ndarray, b: np.ndarray
 
 def _pairs(a: np.ndarray, b: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
     """Distinct pairs (a, b), sorted, for b < m."""
-    key = np.unique(a.astype(np.int64) * m + b)
+    key = unique_sorted(a.astype(np.int64) * m + b)
     return key // m, key % m
 
 

@@ -69,6 +69,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from safelight.arrays import unique_sorted
 from safelight.detect.contacts import NUMBER_WORDS
 from safelight.detect.parallel import (
     WorkerPools,
@@ -659,7 +660,7 @@ def cluster_ads(texts: Sequence[str], settings: ClusterSettings | None = None,
             same = cid[1:] == cid[:-1]
             pu, pv = own[:-1][same], own[1:][same]
             pu, pv = np.minimum(pu, pv), np.maximum(pu, pv)
-            pk = np.unique(pu * n + pv)
+            pk = unique_sorted(pu * n + pv)
             pu, pv = pk // n, pk % n
             pu, pv = pu[pu != pv], pv[pu != pv]
             if pu.size:
