@@ -17,9 +17,7 @@ Contract
   and without workers.
 * One :class:`WorkerPools` is active per process at a time: the shared columns are
   process-wide, so a second analysis started meanwhile (another thread) waits until the first
-  one's :meth:`WorkerPools.close` — it never reads the other analysis's ads. A process with
-  other Python threads running (a web server's) is not forked: the work runs in the calling
-  process, with the same results.
+  one's :meth:`WorkerPools.close` — it never reads the other analysis's ads.
 """
 
 from __future__ import annotations
@@ -96,9 +94,7 @@ class WorkerPools:
         self.columns = dict(columns)
         self.cluster: Executor | None = None
         self.background: Executor | None = None
-        # a process with other Python threads is not forked: a child could inherit a lock
-        # one of them held
-        if workers > 1 and threading.active_count() == 1:
+        if workers > 1:
             try:
                 ctx = multiprocessing.get_context("fork")
                 self.cluster = ProcessPoolExecutor(workers, mp_context=ctx)
