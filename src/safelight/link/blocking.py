@@ -718,39 +718,40 @@ def _rule_pairs(rule: BlockingRule, cols: dict[str, Any], n: int,
         return [i[f] for i, f in zip(ids, fine, strict=True)], [
             k[f] for k, f in zip(keys, fine, strict=True)]
 
+    def plain(ids: list[np.ndarray], keys: list[np.ndarray]
+              ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        if len(ids) == 2:
+            return _join_ordered(ids[0], keys[0], ids[1], keys[1])
+        return _join_within(ids[0], keys[0])
+
+    def join(ids: list[np.ndarray], keys: list[np.ndarray]
+             ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """The pairs of equal ``keys``: one side against the other (two sides) or within one
+        side, with the blocks over the cap sub-blocked by the rule's narrowing keys."""
+        if max_block is None:
+            yield from plain(ids, keys)
+            return
+        fine, big, lost = _over_cap(keys, max_block, within=len(keys) == 1)
+        yield from plain([i[f] for i, f in zip(ids, fine, strict=True)],
+                         [k[f] for k, f in zip(keys, fine, strict=True)])
+        if not big:
+            return
+        capped[0] += big
+        if not rule.narrow:
+            capped[1] += big
+            capped[2] += lost
+            return
+        over_ids = [i[~f] for i, f in zip(ids, fine, strict=True)]
+        over_keys = [k[~f] for k, f in zip(keys, fine, strict=True)]
+        for pair in rule.narrow:
+            yield from plain(*narrowed(over_ids, over_keys, tuple(range(len(ids))), pair))
+
     def ordered(li: np.ndarray, kl: np.ndarray, ri: np.ndarray, kr: np.ndarray
                 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        if max_block is None:
-            yield from _join_ordered(li, kl, ri, kr)
-            return
-        (kl_ok, kr_ok), big, lost = _over_cap([kl, kr], max_block, within=False)
-        yield from _join_ordered(li[kl_ok], kl[kl_ok], ri[kr_ok], kr[kr_ok])
-        if big:
-            capped[0] += big
-            if not rule.narrow:
-                capped[1] += big
-                capped[2] += lost
-                return
-            for pair in rule.narrow:
-                (sl, sr), (ql, qr) = narrowed([li[~kl_ok], ri[~kr_ok]],
-                                              [kl[~kl_ok], kr[~kr_ok]], (0, 1), pair)
-                yield from _join_ordered(sl, ql, sr, qr)
+        return join([li, ri], [kl, kr])
 
     def within(ids: np.ndarray, k: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        if max_block is None:
-            yield from _join_within(ids, k)
-            return
-        (k_ok,), big, lost = _over_cap([k], max_block, within=True)
-        yield from _join_within(ids[k_ok], k[k_ok])
-        if big:
-            capped[0] += big
-            if not rule.narrow:
-                capped[1] += big
-                capped[2] += lost
-                return
-            for pair in rule.narrow:
-                (s,), (q,) = narrowed([ids[~k_ok]], [k[~k_ok]], (0,), pair)
-                yield from _join_within(s, q)
+        return join([ids], [k])
 
     two = contributor is not None and contributor.min() >= 0 and contributor.max() == 1
     joins: list[Iterator[tuple[np.ndarray, np.ndarray]]] = []
