@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -94,6 +95,8 @@ def safelight_worker(inp: Path, truth: Path, out: Path, variant: str, workers: i
     np.save(out, res.labels)
     print(json.dumps({
         "wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "peak_rss_mb": round(_peak_mb(), 1),
+        "peak_rss_largest_worker_mb": round(
+            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
         "candidate_pairs": int(len(c.a)), "cross_source_candidates": int(cross.sum()),
         "true_pairs_in_candidates": int((pid[c.a] == pid[c.b]).sum()),
         "timings": {k: round(v, 2) for k, v in res.timings.items()},
@@ -106,13 +109,56 @@ def safelight_worker(inp: Path, truth: Path, out: Path, variant: str, workers: i
 # -- parent ---------------------------------------------------------------------------------------
 
 
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (Linux ``/proc``; empty where it does not exist)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        try:
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    todo += [int(c) for c in f.read().split()]
+        except OSError:
+            continue
+    return out
+
+
+def _pss_mb(pids: list[int]) -> float:
+    """Summed proportional set size of ``pids`` (shared pages counted once in all), MB."""
+    total = 0
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+                        break
+        except OSError:
+            continue
+    return total / 1024
+
+
 def _child(cmd: list[str]) -> tuple[dict, float]:
+    """Run ``cmd`` and return its last JSON line (with ``tree_peak_pss_mb``: the peak of the
+    summed PSS of the child and its forked workers, sampled every 0.2 s from here, so that
+    no thread runs in the child) and its wall seconds."""
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    outer = time.perf_counter() - t0
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True)
+        peak = 0.0
+        while proc.poll() is None:
+            peak = max(peak, _pss_mb(_tree(proc.pid)))
+            time.sleep(0.2)
+        outer = time.perf_counter() - t0
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
     if proc.returncode != 0:
-        raise RuntimeError(f"{cmd[1]} failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1]), outer
+        raise RuntimeError(f"{cmd[1]} failed:\n{stderr[-3000:]}")
+    info = json.loads(stdout.strip().splitlines()[-1])
+    info["tree_peak_pss_mb"] = round(peak, 1)
+    return info, outer
 
 
 def _splink_input(table: pa.Table, path: Path) -> None:
@@ -227,6 +273,7 @@ def run_size(n: int, args: argparse.Namespace, work: Path) -> list[dict]:
                  "wall_s": statistics.median(walls), "wall_runs": walls,
                  "outer_wall_s": statistics.median(outers), "cpu_s": info.get("cpu_s"),
                  "peak_rss_mb": info["peak_rss_mb"],
+                 "tree_peak_pss_mb": info.get("tree_peak_pss_mb"),
                  "candidate_pairs": blk["candidate_pairs"],
                  "true_pairs_in_candidates": blk["true_pairs_in_candidates"],
                  "blocking_recall": blk["true_pairs_in_candidates"] / true_pairs,
@@ -246,7 +293,8 @@ def run_size(n: int, args: argparse.Namespace, work: Path) -> list[dict]:
 def _show(r: dict) -> None:
     print(f"{r['tool']:<14} P {r['precision']:.4f}  R {r['recall']:.4f}  F1 {r['f1']:.4f}  "
           f"blocking recall {r['blocking_recall']:.4f}  candidates {r['candidate_pairs']:,}  "
-          f"wall {r['wall_s']:.1f} s  CPU {r['cpu_s']:.1f} s  peak {r['peak_rss_mb']:,.0f} MB", flush=True)
+          f"wall {r['wall_s']:.1f} s  CPU {r['cpu_s']:.1f} s  peak {r['peak_rss_mb']:,.0f} MB "
+          f"(process tree, PSS: {r.get('tree_peak_pss_mb', 0):,.0f} MB)", flush=True)
 
 
 def main() -> None:

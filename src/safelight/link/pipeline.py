@@ -10,6 +10,9 @@ forked worker processes: see :mod:`safelight.link.forked`).
 from __future__ import annotations
 
 import logging
+import mmap
+import multiprocessing
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,24 +20,27 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from safelight.arrays import unique_sorted
 from safelight.errors import UsageError
 from safelight.link import forked
 from safelight.link.blocking import (
     DEFAULT_RULES,
     TRAINING_RULES,
     BlockingRule,
-    candidate_pairs,
+    pairs_by_rule,
     training_pairs,
 )
 from safelight.link.cluster import cluster_pairs, connected_components
-from safelight.link.compare import Comparisons, compare
+from safelight.link.compare import FIELD_NAMES, Comparisons, compare
 from safelight.link.model import (
     EMResult,
     TrainingPairs,
     estimate_model,
     estimate_u,
     estimate_u_within,
+    name_frequencies,
     tf_adjustments,
+    tf_from_frequencies,
 )
 from safelight.link.onetoone import match_probability, one_to_one
 from safelight.link.prepare import Records, prepare
@@ -150,32 +156,150 @@ def _estimate(records: Records, s: LinkSettings) -> tuple[EMResult, float]:
     return em, time.perf_counter() - t
 
 
+# -- blocking, shared between this process and the model's worker ------------------------------
+
+#: consecutive rules without a list column run together, this many at a time: each call of
+#: ``pairs_by_rule`` builds the key columns again (a few hundredths of a second per 100k records)
+_RULES_PER_UNIT = 2
+
+
+def rule_units(rules: tuple[BlockingRule, ...]) -> list[tuple[BlockingRule, ...]]:
+    """The blocking ``rules`` in the units that the two processes claim one at a time: the
+    rules that read a list column (``list_contains``, the typo rules, which each call builds
+    again) as one unit, first; the others in runs of :data:`_RULES_PER_UNIT`, in their order.
+    The first units are the costliest, so the two ends meet among small ones."""
+    lists = tuple(r for r in rules if "list_contains" in r.condition)
+    plain = [r for r in rules if "list_contains" not in r.condition]
+    units = [lists] if lists else []
+    units += [tuple(plain[i:i + _RULES_PER_UNIT]) for i in range(0, len(plain), _RULES_PER_UNIT)]
+    return units
+
+
+class _Claims:
+    """Which units of rules are still to run: this process takes them from the head, the
+    model's worker (once the model is fitted) from the tail, under one lock in memory shared
+    by the fork; each unit runs exactly once, whoever takes it."""
+
+    def __init__(self, n_units: int, shared: bool) -> None:
+        ends = [0, n_units]
+        self._ends: Any = (multiprocessing.get_context("fork").Array("q", ends) if shared
+                           else ends)
+        self._shared = shared
+
+    def _take(self, from_tail: bool) -> int | None:
+        def take() -> int | None:
+            head, tail = self._ends[0], self._ends[1]
+            if head >= tail:
+                return None
+            if from_tail:
+                self._ends[1] = tail - 1
+                return tail - 1
+            self._ends[0] = head + 1
+            return head
+        if not self._shared:
+            return take()
+        with self._ends.get_lock():
+            return take()
+
+    def head(self) -> int | None:
+        """The next unit from the head (None: all are taken)."""
+        return self._take(False)
+
+    def tail(self) -> int | None:
+        """The next unit from the tail (None: all are taken)."""
+        return self._take(True)
+
+
+def _unit_pairs(records: Records, unit: tuple[BlockingRule, ...], s: LinkSettings
+                ) -> list[np.ndarray]:
+    """Pair codes ``a * n + b`` of each rule of ``unit`` (as :func:`candidate_pairs` finds
+    them: the NumPy engine with its default block cap)."""
+    return list(pairs_by_rule(records, unit, cross_only=s.two_source).values())
+
+
+def _union(codes: list[np.ndarray]) -> np.ndarray:
+    """The distinct pair codes of ``codes``, ascending."""
+    if not codes:
+        return np.zeros(0, dtype=np.int64)
+    return unique_sorted(np.concatenate(codes))
+
+
+@dataclass
+class _Fitted:
+    """What the model's worker returns: the model, its wall and CPU seconds, and the distinct
+    pair codes of the blocking units it took (with their indices)."""
+
+    em: EMResult
+    wall: float
+    cpu: float
+    codes: np.ndarray
+    units: list[int]
+
+
+def _estimate_then_block(records: Records, s: LinkSettings, units: list[tuple[BlockingRule, ...]],
+                         claims: _Claims, parent: int) -> _Fitted:
+    """The model (:func:`_estimate`); then, in a forked worker (not when run in the parent
+    by the serial fallback), the blocking units left at the tail, until none is left."""
+    cpu = time.process_time()
+    em, wall = _estimate(records, s)
+    cpu = time.process_time() - cpu
+    codes, taken = [], []
+    if os.getpid() != parent:
+        while (k := claims.tail()) is not None:
+            codes += _unit_pairs(records, units[k], s)
+            taken.append(k)
+    return _Fitted(em, wall, cpu, _union(codes), taken)
+
+
+# -- comparison and match weights, in chunks, half of them in a worker ---------------------------
+
 #: fewer candidate pairs than this are compared in one process (a fork costs more than it saves)
 _SPLIT_FROM = 200_000
+#: candidate pairs compared at a time (bounds the memory of the comparison's temporaries)
+_CHUNK = 1 << 20
 
 
-def _levels(records: Records, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    comps = compare(records, a, b)
-    return comps.levels, comps.swapped
+def _empty(shape: tuple[int, ...], dtype: Any, shared: bool) -> np.ndarray:
+    """An uninitialised array; with ``shared``, in anonymous memory shared with the children
+    forked after this call (they write their part of it in place: nothing is pickled)."""
+    size = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    if not shared or size == 0:
+        return np.empty(shape, dtype=dtype)
+    return np.frombuffer(mmap.mmap(-1, size), dtype=dtype).reshape(shape)
 
 
-def _compare_split(records: Records, a: np.ndarray, b: np.ndarray, *, parallel: bool
-                  ) -> Comparisons:
-    """:func:`~safelight.link.compare.compare` of the pairs ``(a, b)``, the first half in a
-    forked worker when ``parallel`` (the same levels: each pair's levels depend on that pair
-    alone)."""
-    if not parallel or len(a) < _SPLIT_FROM:
-        return compare(records, a, b)
-    half = len(a) // 2
-    job = forked.start("compare", _levels, records, a[:half], b[:half])
-    try:
-        rest = compare(records, a[half:], b[half:])
-        levels, swapped = job.result()
-    finally:
-        job.cancel()
-    return Comparisons(np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64),
-                       np.concatenate([levels, rest.levels]),
-                       np.concatenate([swapped, rest.swapped]))
+def _compare_score(records: Records, a: np.ndarray, b: np.ndarray, em: EMResult, *,
+                   parallel: bool) -> tuple[Comparisons, np.ndarray]:
+    """:func:`score_pairs` of the candidate pairs ``(a, b)`` in chunks of :data:`_CHUNK`
+    pairs, the first half of them in a forked worker when ``parallel``: the same levels and
+    weights (each pair's depend on that pair alone)."""
+    n = len(a)
+    split = parallel and n >= _SPLIT_FROM and forked.can_fork()
+    levels = _empty((n, len(FIELD_NAMES)), np.int8, split)
+    swapped = _empty((n,), np.bool_, split)
+    w = _empty((n,), np.float64, split)
+    freqs = name_frequencies(records)
+
+    def part(lo: int, hi: int) -> None:
+        for start in range(lo, hi, _CHUNK):
+            end = min(start + _CHUNK, hi)
+            comps = compare(records, a[start:end], b[start:end])
+            levels[start:end] = comps.levels
+            swapped[start:end] = comps.swapped
+            w[start:end] = em.model.match_weight(comps.levels) + tf_from_frequencies(
+                em.model, freqs, comps, summed=True)
+
+    if split:
+        half = (n // 2 + _CHUNK - 1) // _CHUNK * _CHUNK if n > 2 * _CHUNK else n // 2
+        job = forked.start("compare", part, 0, half)
+        try:
+            part(half, n)
+            job.result()
+        finally:
+            job.cancel()
+    else:
+        part(0, n)
+    return Comparisons(a, b, levels, swapped), w
 
 
 class _Clock:
@@ -213,38 +337,49 @@ def link_records(table: pa.Table, settings: LinkSettings | None = None) -> LinkR
                              f"found {len(sources)} ({', '.join(sorted(sources)) or 'none'})")
     records.codes  # noqa: B018 - computed once here, before any worker is forked
     clock.lap("prepare")
-    # the model needs no candidate pair: it is estimated in a worker while blocking runs
-    estimating = forked.start("estimate", _estimate, records, s, parallel=parallel)
+    # the model needs no candidate pair: it is fitted in a worker while this process runs the
+    # blocking rules from the head of the list; the worker then takes rules from the tail
+    units = rule_units(s.rules)
+    claims = _Claims(len(units), shared=parallel and forked.can_fork())
+    estimating = forked.start("estimate", _estimate_then_block, records, s, units, claims,
+                              os.getpid(), parallel=parallel)
     try:
-        a, b, _rule = candidate_pairs(records, s.rules, cross_only=s.two_source)
-        clock.lap("blocking")
-        comps = _compare_split(records, a, b, parallel=parallel)
-        clock.lap("compare")
-        em, estimate_s = estimating.result()
-        clock.lap("estimate_wait")
+        if not estimating.forked:  # it ran at start(): its time is the model's, not blocking's
+            clock.lap("estimate")
+        mine = []
+        while (k := claims.head()) is not None:
+            mine += _unit_pairs(records, units[k], s)
+        fitted = estimating.result()
     finally:
         estimating.cancel()
-    clock.wall["estimate"] = estimate_s
-    clock.cpu["estimate"] = round(estimating.cpu, 3)
-    clock.cpu.pop("estimate_wait workers", None)  # the same worker's CPU, as "estimate"
-    if not estimating.forked:  # it ran at start(), within the blocking lap
-        clock.wall["blocking"] -= estimate_s
-        clock.cpu["blocking"] = round(clock.cpu["blocking"] - estimating.cpu, 3)
-    w = em.model.match_weight(comps.levels) + tf_adjustments(em.model, records, comps,
-                                                             summed=True)
-    p = match_probability(a, b, w, len(records), exclusive=s.two_source)
+    codes = _union([*mine, fitted.codes])
+    del mine
+    n = len(records)
+    a, b = codes // n, codes % n
+    del codes
+    clock.lap("blocking")
+    em = fitted.em
+    clock.wall["estimate"] = fitted.wall
+    clock.cpu["estimate"] = round(fitted.cpu, 3)
+    if estimating.forked:  # the worker's CPU beyond the model went to blocking
+        clock.cpu["blocking workers"] = round(estimating.cpu - fitted.cpu, 3)
+    log.info("blocking: %d candidate pairs; %d of %d rule units run by the model's worker",
+             len(a), len(fitted.units), len(units))
+    comps, w = _compare_score(records, a, b, em, parallel=parallel)
+    clock.lap("compare")
+    p = match_probability(a, b, w, n, exclusive=s.two_source)
     link = p >= s.threshold
     if s.two_source:
         linked = np.flatnonzero(link)
         kept = linked[one_to_one(a[linked], b[linked], w[linked])]
         link = np.zeros_like(link)
         link[kept] = True
-        labels = np.unique(connected_components(len(records), a[kept], b[kept]),
+        labels = np.unique(connected_components(n, a[kept], b[kept]),
                            return_inverse=True)[1]
     else:
-        labels = cluster_pairs(len(records), a[link], b[link],
+        labels = cluster_pairs(n, a[link], b[link],
                                lambda x, y: score_pairs(em, records, x, y)[1])
     clock.lap("score_cluster")
     log.info("linked %d records: %d candidate pairs, %d links, %d persons",
-             len(records), len(a), int(link.sum()), int(labels.max()) + 1 if len(labels) else 0)
+             n, len(a), int(link.sum()), int(labels.max()) + 1 if len(labels) else 0)
     return LinkResult(records, labels, comps, w, p, em, s, clock.wall, clock.cpu)

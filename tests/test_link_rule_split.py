@@ -1,0 +1,109 @@
+"""Blocking shared between the two processes of a linkage run: whichever process runs which
+rules, the candidate pairs are those of :func:`candidate_pairs`; each rule runs exactly once;
+chunked comparison and scoring give the pairs' levels and weights of one call."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from safelight.demo.linkage_pairs import generate_linkage_pairs
+from safelight.link import LinkSettings, forked, link_records, pipeline
+from safelight.link.blocking import DEFAULT_RULES, candidate_pairs
+from safelight.link.prepare import prepare
+
+needs_fork = pytest.mark.skipif(not forked.can_fork(), reason="no fork start method here")
+
+
+@pytest.fixture(scope="module")
+def records():
+    r = generate_linkage_pairs(800, 800, seed=5)
+    table = pa.concat_tables([r.left, r.right.cast(r.left.schema)])
+    return prepare(table)
+
+
+def test_rule_units_hold_every_rule_once_with_the_list_rules_together():
+    units = pipeline.rule_units(DEFAULT_RULES)
+    flat = [rule for unit in units for rule in unit]
+    assert sorted(r.name for r in flat) == sorted(r.name for r in DEFAULT_RULES)
+    lists = [unit for unit in units if any("list_contains" in r.condition for r in unit)]
+    assert len(lists) == 1 and lists[0] == units[0]
+    assert all("list_contains" in r.condition for r in units[0])
+
+
+@pytest.mark.parametrize("cross_only", [True, False])
+def test_any_split_of_the_units_gives_the_candidate_pairs(records, cross_only):
+    s = LinkSettings(two_source=cross_only, workers=1)
+    units = pipeline.rule_units(s.rules)
+    a, b, _ = candidate_pairs(records, s.rules, cross_only=cross_only)
+    per_unit = [pipeline._unit_pairs(records, unit, s) for unit in units]
+    n = len(records)
+    for k in (0, 1, len(units) // 2, len(units) - 1, len(units)):
+        head = [c for codes in per_unit[:k] for c in codes]
+        tail = pipeline._union([c for codes in per_unit[k:] for c in codes])
+        codes = pipeline._union([*head, tail])
+        assert np.array_equal(codes // n, a) and np.array_equal(codes % n, b), k
+
+
+def test_claims_from_both_ends_take_each_unit_once():
+    claims = pipeline._Claims(7, shared=False)
+    got = [claims.head(), claims.tail(), claims.tail(), claims.head()]
+    assert got == [0, 6, 5, 1]
+    rest = []
+    while (k := claims.head()) is not None:
+        rest.append(k)
+    assert rest == [2, 3, 4] and claims.tail() is None
+
+
+def _take_tail(claims: pipeline._Claims) -> list[int]:
+    out = []
+    while (k := claims.tail()) is not None:
+        out.append(k)
+    return out
+
+
+@needs_fork
+def test_shared_claims_across_a_fork_take_each_unit_once():
+    claims = pipeline._Claims(20_000, shared=True)
+    job = forked.start("claims", _take_tail, claims)
+    mine = []
+    while (k := claims.head()) is not None:
+        mine.append(k)
+    theirs = job.result()
+    assert job.forked
+    assert sorted(mine + theirs) == list(range(20_000))
+    assert mine == list(range(len(mine))) and theirs == sorted(theirs, reverse=True)
+
+
+@needs_fork
+def test_the_model_worker_takes_blocking_rules_and_the_links_stay_the_same(monkeypatch):
+    r = generate_linkage_pairs(1200, 1200, seed=9)
+    table = pa.concat_tables([r.left, r.right.cast(r.left.schema)])
+    one = link_records(table, LinkSettings(two_source=True, workers=1))
+    # a model fitted at once leaves the worker most of the rules
+    fitted = pipeline._estimate(pipeline.prepare(table), LinkSettings(two_source=True))
+    monkeypatch.setattr(pipeline, "_estimate", lambda records, s: fitted)
+    monkeypatch.setattr(pipeline, "_CHUNK", 1000)  # several chunks per process
+    monkeypatch.setattr(pipeline, "_SPLIT_FROM", 100)
+    two = link_records(table, LinkSettings(two_source=True, workers=2))
+    assert two.cpu.get("blocking workers", 0) > 0  # the worker ran some rules
+    assert np.array_equal(one.comparisons.a, two.comparisons.a)
+    assert np.array_equal(one.comparisons.b, two.comparisons.b)
+    assert np.array_equal(one.comparisons.levels, two.comparisons.levels)
+    assert np.array_equal(one.comparisons.swapped, two.comparisons.swapped)
+    assert np.array_equal(one.weights, two.weights)
+    assert np.array_equal(one.labels, two.labels)
+    assert "blocking workers" not in one.cpu and "compare workers" in two.cpu
+
+
+def test_chunked_scoring_equals_one_call(records, monkeypatch):
+    s = LinkSettings(two_source=True, workers=1)
+    a, b, _ = candidate_pairs(records, s.rules, cross_only=True)
+    em, _ = pipeline._estimate(records, s)
+    comps, w = pipeline.score_pairs(em, records, a, b)
+    monkeypatch.setattr(pipeline, "_CHUNK", 777)
+    chunked, cw = pipeline._compare_score(records, a, b, em, parallel=False)
+    assert np.array_equal(comps.levels, chunked.levels)
+    assert np.array_equal(comps.swapped, chunked.swapped)
+    assert np.array_equal(w, cw)
