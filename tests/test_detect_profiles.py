@@ -8,7 +8,7 @@ import pytest
 from safelight.detect.contacts import extract_contacts
 from safelight.detect.corpus import CorpusSettings, generate_corpus
 from safelight.detect.metrics import pairwise_scores
-from safelight.detect.setops import exact_jaccard, lsh_join, minhash_signatures
+from safelight.detect.setops import LshIndex, exact_jaccard, lsh_join, minhash_signatures
 from safelight.detect.templates import ClusterSettings, cluster_ads
 
 
@@ -60,6 +60,33 @@ def test_profiles_recover_heavily_edited_ads(seed: int) -> None:
     # coarser, never finer: each first-step cluster lies inside one refined cluster
     pairs = np.unique(np.c_[base.labels, ref.labels], axis=0)
     assert np.unique(pairs[:, 0]).size == pairs.shape[0]
+
+
+def test_refine_in_parts_is_the_same() -> None:
+    """Attaching ads range by range (bounded memory) gives the very pairs, similarities and
+    labels of one pass."""
+    texts, _, contacts = _corpus(5)
+    whole = cluster_ads(texts, ClusterSettings(), contacts, trace=True)
+    parts = cluster_ads(texts, ClusterSettings(refine_part=37), contacts, trace=True)
+    assert np.array_equal(whole.labels, parts.labels)
+    assert whole.refine.attached == parts.refine.attached > 0
+    for a, b in zip(whole.refine.trace, parts.refine.trace, strict=True):
+        assert a.keys() == b.keys()
+        for k in a:
+            assert np.array_equal(a[k], b[k]), k
+
+
+def test_lsh_index_by_parts_equals_one_join() -> None:
+    rng = np.random.default_rng(2)
+    sig_a = rng.integers(0, 5, size=(300, 8)).astype(np.uint32)
+    sig_b = rng.integers(0, 5, size=(50, 8)).astype(np.uint32)
+    a, b = lsh_join(sig_a, sig_b, 2, 3, seed=9)
+    index = LshIndex(sig_b, 2, seed=9)
+    got = set()
+    for lo in range(0, 300, 70):
+        pa, pb = index.join(sig_a[lo:lo + 70], 3)
+        got |= set(zip((pa + lo).tolist(), pb.tolist(), strict=True))
+    assert got == set(zip(a.tolist(), b.tolist(), strict=True)) and len(got) > 100
 
 
 def test_copied_template_stays_apart() -> None:

@@ -35,12 +35,12 @@ import numpy as np
 
 from safelight.arrays import unique_sorted
 from safelight.detect.setops import (
+    LshIndex,
     _ragged,
     connected_components,
     exact_jaccard,
     intersections,
     lsh_candidates,
-    lsh_join,
     minhash_signatures,
 )
 
@@ -113,23 +113,32 @@ def _profiles(n: int, ad_ptr: np.ndarray, feat: np.ndarray, roots: np.ndarray, s
     return lab, size, ad_ptr, pr_ptr, pf
 
 
-def _contact_state(csr: tuple[np.ndarray, np.ndarray], lab: np.ndarray, n_c: int,
-                   a: np.ndarray, b: np.ndarray, a_is_ad: bool) -> np.ndarray:
-    """Per pair: 1 when the two sides share a (non-hub) contact point, -1 when both name
-    contact points and share none, 0 otherwise. ``a`` holds ads (``a_is_ad``) or clusters,
-    ``b`` clusters; a cluster's contact points are those of its ads."""
+def _contact_index(csr: tuple[np.ndarray, np.ndarray], lab: np.ndarray, n_c: int
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """The (non-hub) contact ids of every ad (rows ``0..n-1``) and of every cluster (rows
+    ``n..n+n_c-1``: the contact points of its ads) as CSR ``indptr``, ``ids``, with the row
+    sizes and ``n`` — built once per round for :func:`_contact_state`."""
     c_ptr, c_ids = csr
     n = c_ptr.size - 1
     owner = np.repeat(np.arange(n), np.diff(c_ptr))
     n_k = int(c_ids.max(initial=0)) + 1
     key = unique_sorted(lab[owner].astype(np.int64) * n_k + c_ids)
+    del owner
     k_ptr = np.searchsorted(key // n_k, np.arange(n_c + 1))
     indptr = np.concatenate([c_ptr, c_ptr[-1] + k_ptr[1:]])
     ids = np.concatenate([c_ids, key % n_k]).astype(np.int64)
+    return indptr, ids, np.diff(indptr), n
+
+
+def _contact_state(index: tuple[np.ndarray, np.ndarray, np.ndarray, int],
+                   a: np.ndarray, b: np.ndarray, a_is_ad: bool) -> np.ndarray:
+    """Per pair: 1 when the two sides share a (non-hub) contact point, -1 when both name
+    contact points and share none, 0 otherwise. ``a`` holds ads (``a_is_ad``) or clusters,
+    ``b`` clusters (``index`` from :func:`_contact_index`)."""
+    indptr, ids, sz, n = index
     ra = a if a_is_ad else n + a
     rb = n + b
     shared = intersections(indptr, ids, ra, rb)
-    sz = np.diff(indptr)
     return np.where(shared > 0, 1, np.where((sz[ra] > 0) & (sz[rb] > 0), -1, 0)).astype(np.int8)
 
 
@@ -148,6 +157,89 @@ def _pairs(a: np.ndarray, b: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray
     return key // m, key % m
 
 
+def _need(base: float, shared: float, conflict: float, state: np.ndarray) -> np.ndarray:
+    """The threshold of each pair by its contact state (1 shared, -1 conflicting, 0 none)."""
+    need = np.full(state.size, base)
+    need[state == 1] = shared
+    need[state == -1] = conflict
+    return need
+
+
+def _attach(lab: np.ndarray, small: np.ndarray, has: np.ndarray, pid: np.ndarray, prow: np.ndarray,
+            csr: tuple[np.ndarray, np.ndarray], profiles: tuple[np.ndarray, np.ndarray],
+            sig: np.ndarray, psig: np.ndarray, ci: np.ndarray, cj: np.ndarray,
+            s: ClusterSettings, rnd: int, contacts: tuple | None, trace: bool,  # type: ignore[type-arg]
+            part: int) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """(ads, the cluster each joins) and, with ``trace``, every compared pair: each ad of a
+    small cluster (``small``) against the profiles LSH pairs it with and the clusters of its candidates.
+
+    Done over ranges of about ``part`` ads of small clusters, so the pairs of only one range
+    are in memory at a time; each ad's pairs lie in its own range, so the answer is the same
+    as in one pass (pairs in the same (ad, cluster) order)."""
+    movers = np.flatnonzero(small)
+    index = LshIndex(psig, s.profile_rows, s.seed + 11 + rnd)
+    got_a: list[np.ndarray] = []
+    got_c: list[np.ndarray] = []
+    tr: dict[str, list[np.ndarray]] = {"ad": [], "cluster": [], "attach_sim": [],
+                                       "attach_contact": []}
+    step = max(1, part)
+    for m0 in range(0, movers.size, step):
+        mv = movers[m0:m0 + step]
+        lo, hi = int(mv[0]), int(mv[-1]) + 1
+        ja, jp = index.join(sig[mv], s.profile_per_band)
+        in_i = small[ci] & (ci >= lo) & (ci < hi)
+        in_j = small[cj] & (cj >= lo) & (cj < hi)
+        a = np.concatenate([mv[ja], ci[in_i], cj[in_j]])
+        c = np.concatenate([pid[jp], lab[cj[in_i]], lab[ci[in_j]]])
+        del ja, jp, in_i, in_j
+        ok = (lab[a] != c) & has[c]
+        a, c = _pairs(a[ok], c[ok], lab.size)
+        keep = _estimate(sig, psig, a, prow[c]) >= s.profile_prefilter
+        a, c = a[keep], c[keep]
+        sim = exact_jaccard(csr[0], csr[1], a, c, profiles)
+        state = (_contact_state(contacts, a, c, True) if contacts is not None
+                 else np.zeros(a.size, dtype=np.int8))
+        need = _need(s.attach_threshold, s.attach_shared, s.attach_conflict, state)
+        if trace:
+            for k, x in zip(tr, (a, c, sim, state), strict=True):
+                tr[k].append(x)
+        # each ad joins its most similar cluster only
+        order = np.lexsort((-sim, a))
+        first = np.ones(order.size, dtype=bool)
+        first[1:] = a[order][1:] != a[order][:-1]
+        best = order[first]
+        best = best[sim[best] >= need[best]]
+        got_a.append(a[best])
+        got_c.append(c[best])
+    def cat(xs: list[np.ndarray], dtype: type) -> np.ndarray:
+        return np.concatenate(xs) if xs else np.zeros(0, dtype=dtype)
+    return (cat(got_a, np.int64), cat(got_c, np.int64),
+            {k: cat(v, np.int8 if k == "attach_contact" else np.float64 if k == "attach_sim"
+                    else np.int64) for k, v in tr.items()} if trace else {})
+
+
+def _cluster_pairs(lab: np.ndarray, has: np.ndarray, pid: np.ndarray, psig: np.ndarray,
+                   ci: np.ndarray, cj: np.ndarray, s: ClusterSettings, rnd: int,
+                   step: int = 2_000_000) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct cluster pairs (a < b, sorted) to compare: profiles sharing an LSH bucket, or
+    clusters linked by a candidate pair (taken ``step`` candidates at a time)."""
+    n_c = int(lab.max(initial=-1)) + 1
+    qa, qb = lsh_candidates(psig, s.profile_rows, s.seed + 13 + rnd, 3)
+    keys: list[np.ndarray] = []
+    for k0 in range(0, ci.size, step):
+        la, lb = lab[ci[k0:k0 + step]], lab[cj[k0:k0 + step]]
+        keys.append(_pair_keys(la, lb, has, n_c))
+    keys.append(_pair_keys(pid[qa], pid[qb], has, n_c))
+    key = unique_sorted(np.concatenate(keys))
+    return key // n_c, key % n_c
+
+
+def _pair_keys(la: np.ndarray, lb: np.ndarray, has: np.ndarray, n_c: int) -> np.ndarray:
+    la, lb = np.minimum(la, lb), np.maximum(la, lb)
+    ok = (la != lb) & has[la] & has[lb]
+    return unique_sorted(la[ok].astype(np.int64) * n_c + lb[ok])
+
+
 def refine(n: int, ad_ptr: np.ndarray, feat: np.ndarray, roots: np.ndarray, sig: np.ndarray,
            ci: np.ndarray, cj: np.ndarray, s: ClusterSettings,
            contact_csr: tuple[np.ndarray, np.ndarray] | None = None, trace: bool = False
@@ -159,7 +251,9 @@ def refine(n: int, ad_ptr: np.ndarray, feat: np.ndarray, roots: np.ndarray, sig:
     features (``s.coherence_perm`` hashes, seed ``s.seed + 1``, so that profile signatures
     compare with them; pairs estimated below ``s.profile_prefilter`` are not verified),
     ``ci``/``cj`` the first step's candidate pairs, ``contact_csr`` each ad's non-hub contact
-    ids in CSR form (see :func:`safelight.detect.templates.contact_sets`).
+    ids in CSR form (see :func:`safelight.detect.templates.contact_sets`). Ads are attached
+    over ranges of ``s.refine_part`` ads of small clusters (memory: the pairs of one range at
+    a time; the result does not depend on it).
     """
     stats = RefineStats()
     for rnd in range(s.refine_rounds):
@@ -175,58 +269,28 @@ def refine(n: int, ad_ptr: np.ndarray, feat: np.ndarray, roots: np.ndarray, sig:
                                   s.coherence_perm, s.seed + 1, s.chunk_nnz)
         prow = np.full(n_c, -1, dtype=np.int64)
         prow[pid] = np.arange(pid.size)
-        # ads of small clusters against the profiles LSH pairs them with, and against the
-        # clusters of their candidates
+        index = (_contact_index(contact_csr, lab, n_c) if contact_csr is not None else None)
         small = size[lab] <= s.attach_max_size
-        movers = np.flatnonzero(small)
-        ja, jp = lsh_join(sig[movers], psig, s.profile_rows, s.profile_per_band,
-                          s.seed + 11 + rnd)
-        a = np.concatenate([movers[ja], ci[small[ci]], cj[small[cj]]])
-        c = np.concatenate([pid[jp], lab[cj[small[ci]]], lab[ci[small[cj]]]])
-        ok = (lab[a] != c) & has[c]
-        a, c = _pairs(a[ok], c[ok], n_c)
-        keep = _estimate(sig, psig, a, prow[c]) >= s.profile_prefilter
-        a, c = a[keep], c[keep]
-        sim_a = exact_jaccard(ad_ptr, feat, a, c, (pr_ptr, pf))
-        # cluster pairs: profiles sharing an LSH bucket, or clusters linked by a candidate
-        qa, qb = lsh_candidates(psig, s.profile_rows, s.seed + 13 + rnd, 3)
-        la = np.concatenate([lab[ci], pid[qa]])
-        lb = np.concatenate([lab[cj], pid[qb]])
-        la, lb = np.minimum(la, lb), np.maximum(la, lb)
-        ok = (la != lb) & has[la] & has[lb]
-        pa, pb = _pairs(la[ok], lb[ok], n_c)
+        a, c, tr = _attach(lab, small, has, pid, prow, (ad_ptr, feat), (pr_ptr, pf), sig, psig,
+                           ci, cj, s, rnd, index, trace, s.refine_part)
+        pa, pb = _cluster_pairs(lab, has, pid, psig, ci, cj, s, rnd)
         keep = _estimate(psig, psig, prow[pa], prow[pb]) >= s.profile_prefilter
         pa, pb = pa[keep], pb[keep]
         sim_m = exact_jaccard(pr_ptr, pf, pa, pb)
-        need_a = np.full(a.size, s.attach_threshold)
-        need_m = np.full(pa.size, s.merge_threshold)
-        state_a = np.zeros(a.size, dtype=np.int8)
-        state_m = np.zeros(pa.size, dtype=np.int8)
-        if contact_csr is not None:
-            state_a = _contact_state(contact_csr, lab, n_c, a, c, True)
-            state_m = _contact_state(contact_csr, lab, n_c, pa, pb, False)
-            need_a[state_a == 1] = s.attach_shared
-            need_a[state_a == -1] = s.attach_conflict
-            need_m[state_m == 1] = s.merge_shared
-            need_m[state_m == -1] = s.merge_conflict
+        state_m = (_contact_state(index, pa, pb, False) if index is not None
+                   else np.zeros(pa.size, dtype=np.int8))
+        need_m = _need(s.merge_threshold, s.merge_shared, s.merge_conflict, state_m)
         if trace:
-            stats.trace.append({"labels": lab, "ad": a, "cluster": c, "attach_sim": sim_a,
-                                "attach_contact": state_a, "cluster_a": pa, "cluster_b": pb,
+            stats.trace.append({"labels": lab, **tr, "cluster_a": pa, "cluster_b": pb,
                                 "merge_sim": sim_m, "merge_contact": state_m})
-        # each ad joins its most similar cluster only
-        order = np.lexsort((-sim_a, a))
-        first = np.ones(order.size, dtype=bool)
-        first[1:] = a[order][1:] != a[order][:-1]
-        best = order[first]
-        best = best[sim_a[best] >= need_a[best]]
         good = sim_m >= need_m
         rep = np.zeros(n_c, dtype=np.int64)
         rep[lab[::-1]] = np.arange(n)[::-1]
-        u = np.concatenate([a[best], rep[pa[good]], np.arange(n)])
-        v = np.concatenate([rep[c[best]], rep[pb[good]], rep[lab]])
+        u = np.concatenate([a, rep[pa[good]], np.arange(n)])
+        v = np.concatenate([rep[c], rep[pb[good]], rep[lab]])
         roots = connected_components(n, u, v)
-        stats.attached += int(best.size)
+        stats.attached += int(a.size)
         stats.merged += int(good.sum())
-        if not best.size and not good.any():
+        if not a.size and not good.any():
             break
     return roots, stats

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["connected_components", "cross_intersections", "exact_jaccard", "intersections",
-           "lsh_candidates", "lsh_candidates_grown", "lsh_join", "minhash_signatures",
-           "splitmix64"]
+__all__ = ["LshIndex", "connected_components", "cross_intersections", "exact_jaccard",
+           "intersections", "lsh_candidates", "lsh_candidates_grown", "lsh_join",
+           "minhash_signatures", "splitmix64"]
 
 
 def splitmix64(x: np.ndarray) -> np.ndarray:
@@ -208,21 +208,43 @@ def lsh_join(sig_a: np.ndarray, sig_b: np.ndarray, rows: int, per_band: int, see
     """Pairs (row of ``sig_a``, row of ``sig_b``) sharing an LSH bucket: in every band of
     ``rows`` hashes, each row of ``sig_a`` meets up to ``per_band`` rows of ``sig_b`` of its
     bucket (a per-band random choice)."""
-    rng = np.random.default_rng(seed)
-    mult = splitmix64(np.arange(1, rows + 1, dtype=np.uint64))
-    us: list[np.ndarray] = []
-    vs: list[np.ndarray] = []
-    for band in range(sig_a.shape[1] // rows):
-        cols = slice(band * rows, (band + 1) * rows)
+    return LshIndex(sig_b, rows, seed).join(sig_a, per_band)
+
+
+class LshIndex:
+    """The bucket order of the rows of ``sig_b`` in every band of ``rows`` hashes (a per-band
+    random order within each bucket, drawn from ``seed``), for :func:`lsh_join` by parts:
+    ``join`` on any split of ``sig_a``'s rows gives the same pairs as on all of them, since
+    each row is looked up on its own in the fixed order."""
+
+    def __init__(self, sig_b: np.ndarray, rows: int, seed: int) -> None:
+        rng = np.random.default_rng(seed)
+        self.rows = rows
+        self.mult = splitmix64(np.arange(1, rows + 1, dtype=np.uint64))
+        self.bands: list[tuple[np.ndarray, np.ndarray]] = []
+        for band in range(sig_b.shape[1] // rows):
+            kb = self._keys(sig_b, band)
+            order = np.lexsort((rng.random(kb.size), kb))
+            self.bands.append((kb[order], order))
+
+    def _keys(self, sig: np.ndarray, band: int) -> np.ndarray:
+        cols = slice(band * self.rows, (band + 1) * self.rows)
         with np.errstate(over="ignore"):
-            ka = splitmix64((sig_a[:, cols].astype(np.uint64) * mult).sum(axis=1))
-            kb = splitmix64((sig_b[:, cols].astype(np.uint64) * mult).sum(axis=1))
-        order = np.lexsort((rng.random(kb.size), kb))
-        kb = kb[order]
-        lo = np.searchsorted(kb, ka, side="left")
-        take = np.minimum(np.searchsorted(kb, ka, side="right") - lo, per_band)
-        owner = np.repeat(np.arange(ka.size), take)
-        pos = np.arange(int(take.sum())) - np.repeat(np.cumsum(take) - take, take)
-        us.append(owner)
-        vs.append(order[np.repeat(lo, take) + pos])
-    return np.concatenate(us), np.concatenate(vs)
+            return splitmix64((sig[:, cols].astype(np.uint64) * self.mult).sum(axis=1))
+
+    def join(self, sig_a: np.ndarray, per_band: int) -> tuple[np.ndarray, np.ndarray]:
+        """Pairs (row of ``sig_a``, row of ``sig_b``) sharing a bucket, up to ``per_band``
+        rows of ``sig_b`` per band and row of ``sig_a``."""
+        us: list[np.ndarray] = []
+        vs: list[np.ndarray] = []
+        for band, (kb, order) in enumerate(self.bands):
+            ka = self._keys(sig_a, band)
+            lo = np.searchsorted(kb, ka, side="left")
+            take = np.minimum(np.searchsorted(kb, ka, side="right") - lo, per_band)
+            owner = np.repeat(np.arange(ka.size), take)
+            pos = np.arange(int(take.sum())) - np.repeat(np.cumsum(take) - take, take)
+            us.append(owner)
+            vs.append(order[np.repeat(lo, take) + pos])
+        if not us:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        return np.concatenate(us), np.concatenate(vs)
