@@ -11,7 +11,7 @@ from the hub's linkage time. Scores are pairwise against the truth; blocking rec
 share of true pairs among the candidate pairs.
 
     PYTHONPATH=src python bench/linkage/pprl_scale.py --sizes 10000 100000 [--seed 1]
-        [--cache /tmp/safelight-pprl-cache] [--json out.json]
+        [--cache /tmp/safelight-pprl-cache] [--packages /tmp/pprl-packages] [--json out.json]
 
 Timings are noisy on a shared machine: CPU seconds (all threads of the process, DuckDB's
 included) and the load average are reported next to wall times.
@@ -26,6 +26,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -55,33 +56,72 @@ def problem(n: int, seed: int, cache: Path | None) -> tuple[pa.Table, pa.Table, 
     return p.left, p.right, pid, p.true_pairs
 
 
-def worker(n: int, seed: int, cache: Path | None) -> dict:
+def encode(left: pa.Table, right: pa.Table, work: Path) -> tuple[list[Path], dict]:
+    """Encode both sources under a new key in ``work`` (each contributor timed on its own);
+    when ``work`` already holds them (``--packages``), reuse them and their timings."""
     from safelight.identity.encode import encode_table, load_key, new_key, write_package
+
+    done = work / "encoding.json"
+    paths = [work / "left.enc", work / "right.enc"]
+    if done.is_file():
+        return paths, json.loads(done.read_text())
+    work.mkdir(parents=True, exist_ok=True)
+    if not (work / "key").exists():
+        new_key(work / "key")
+    key = load_key(work / "key")
+    timing: dict = {"encode_s": 0.0, "encode_cpu_s": 0.0, "encode_cpu_s_per_contributor": []}
+    for name, t in (("left", left), ("right", right)):
+        t0, c0 = time.perf_counter(), time.process_time()
+        write_package(encode_table(t, key, contributor=name), work / f"{name}.enc")
+        cpu = time.process_time() - c0
+        timing["encode_s"] = round(timing["encode_s"] + time.perf_counter() - t0, 1)
+        timing["encode_cpu_s"] = round(timing["encode_cpu_s"] + cpu, 1)
+        timing["encode_cpu_s_per_contributor"].append(round(cpu, 1))
+    done.write_text(json.dumps(timing))
+    return paths, timing
+
+
+class PeakRSS(threading.Thread):
+    """The peak resident memory of this process from now on (sampled every 0.2 s): the hub's
+    own peak, without what encoding held before it."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.peak, self.running = 0, True
+
+    def run(self) -> None:
+        while self.running:
+            with open("/proc/self/statm", encoding="ascii") as fh:
+                rss = int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            self.peak = max(self.peak, rss)
+            time.sleep(0.2)
+
+
+def worker(n: int, seed: int, cache: Path | None, packages: Path | None) -> dict:
     from safelight.link import pairwise_scores
     from safelight.link.encoded import read_packages
     from safelight.link.pprl import PPRLSettings, link_encoded
 
     left, right, pid, true_pairs = problem(n, seed, cache)
     with tempfile.TemporaryDirectory(prefix="safelight-pprl-scale-") as tmp:
-        work = Path(tmp)
-        new_key(work / "key")
-        key = load_key(work / "key")
-        t0, c0 = time.perf_counter(), time.process_time()
-        paths = [write_package(encode_table(t, key, contributor=name), work / f"{name}.enc")
-                 for name, t in (("left", left), ("right", right))]
-        enc_s, enc_cpu = time.perf_counter() - t0, time.process_time() - c0
+        work = packages / f"pprl_{n}_s{seed}" if packages else Path(tmp)
+        paths, timing = encode(left, right, work)
         del left, right
+        sampler = PeakRSS()
+        sampler.start()
         t1, c1 = time.perf_counter(), time.process_time()
         er = read_packages(paths)
         res = link_encoded(er, PPRLSettings(cross_only=True, one_to_one=True))
         wall, cpu = time.perf_counter() - t1, time.process_time() - c1
+        sampler.running = False
     scores = pairwise_scores(res.labels, pid)
     c = res.comparisons
     found = int((pid[c.a] == pid[c.b]).sum())
     return {"n": n, **scores, "wall_s": round(wall, 1), "cpu_s": round(cpu, 1),
-            "encode_s": round(enc_s, 1), "encode_cpu_s": round(enc_cpu, 1),
+            **timing,
             "candidate_pairs": len(c.a), "blocking_recall": found / true_pairs,
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+            "hub_peak_rss_mb": round(sampler.peak / 2**20),
             "load_average": round(os.getloadavg()[0], 1),
             "timings": {k: round(v, 1) for k, v in res.timings.items()}}
 
@@ -92,17 +132,21 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--cache", type=Path, help="generate each problem once and keep it here "
                     "(e.g. /tmp/safelight-pprl-cache): 1M × 1M takes minutes to generate")
+    ap.add_argument("--packages", type=Path, help="keep the encoded packages (and their key) "
+                    "here and reuse them in later runs: re-runs then time the hub alone")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
-        print(json.dumps(worker(args.worker, args.seed, args.cache)))
+        print(json.dumps(worker(args.worker, args.seed, args.cache, args.packages)))
         return
     results = []
     for n in args.sizes:
         cmd = [sys.executable, __file__, "--worker", str(n), "--seed", str(args.seed)]
         if args.cache:
             cmd += ["--cache", str(args.cache)]
+        if args.packages:
+            cmd += ["--packages", str(args.packages)]
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             print(f"{n:>9,}: failed\n{proc.stderr[-2000:]}", flush=True)
@@ -111,7 +155,7 @@ def main() -> None:
         results.append(r)
         print(f"{n:>9,} x {n:,}: P {r['precision']:.4f} R {r['recall']:.4f} F1 {r['f1']:.4f}  "
               f"hub {r['wall_s']} s, {r['cpu_s']} CPU-s (+ encode {r['encode_s']} s, "
-              f"{r['encode_cpu_s']} CPU-s)  peak {r['peak_rss_mb']} MB  load {r['load_average']}  "
+              f"{r['encode_cpu_s']} CPU-s)  peak {r['peak_rss_mb']} MB (hub {r['hub_peak_rss_mb']} MB)  load {r['load_average']}  "
               f"candidates {r['candidate_pairs']:,}  blocking recall "
               f"{r['blocking_recall']:.4f}  {r['timings']}", flush=True)
     if args.json:

@@ -61,6 +61,7 @@ from safelight.link.model import (
     tf_from_frequencies,
 )
 from safelight.link.onetoone import match_probability, one_to_one
+from safelight.link.pprl_blocking import JoinStats, join_pairs, make_sketch
 
 __all__ = ["KEY_RULES", "TRAINING_KEYS", "PPRLResult", "PPRLSettings", "encoded_candidate_pairs",
            "encoded_training_pairs", "link_encoded"]
@@ -135,6 +136,9 @@ class PPRLSettings:
     bands: int = 24
     band_bits: int = 48
     lsh_orphans_only: bool = True
+    max_block: int = 1_000
+    block_top_k: int = 5
+    max_sub_block: int = 4_000_000
     training: str = "rules"
     cross_only: bool = False
     one_to_one: bool = False
@@ -149,47 +153,73 @@ class PPRLSettings:
         return dict(self.__dict__)
 
 
-def _lsh_keys(er: EncodedRecords, bands: int, band_bits: int, seed: int) -> dict[str, pa.Array]:
-    names = np.concatenate([er.filters["given_name"], er.filters["family_name"]], axis=1)
-    present = er.present["given_name"] | er.present["family_name"]
-    total = names.shape[1] * 64
-    rng = np.random.default_rng([seed, 0x15A])
-    out: dict[str, pa.Array] = {}
+def _lsh_band(er: EncodedRecords, positions: np.ndarray) -> np.ndarray:
+    """One LSH band: the name-filter bits at ``positions`` (of the given-name filter followed
+    by the family-name filter) packed into an int64 key per record."""
+    given, family = er.filters["given_name"], er.filters["family_name"]
+    split = given.shape[1] * 64
+    cols = []
+    for mat, pos in ((given, positions[positions < split]),
+                     (family, positions[positions >= split] - split)):
+        if len(pos):
+            cols.append(((mat[:, pos // 64] >> (pos % 64).astype(np.uint64)) & np.uint64(1))
+                        .astype(np.uint8))
+    bits = np.concatenate(cols, axis=1)
+    pad = np.zeros((len(bits), 64 - bits.shape[1]), np.uint8)
+    packed = np.packbits(np.concatenate([bits, pad], axis=1), axis=1, bitorder="little")
+    return np.ascontiguousarray(packed).view("<i8").reshape(-1)
+
+
+def _lsh_positions(er: EncodedRecords, bands: int, band_bits: int, seed: int
+                   ) -> list[np.ndarray]:
     if not 1 <= band_bits <= 64:
         raise UsageError(f"PPRL band_bits must be 1..64 (one 64-bit key per band), got "
                          f"{band_bits}")
-    pad = np.zeros((len(er), 8 - (band_bits + 7) // 8), np.uint8)  # to 8 bytes per key
-    for j in range(bands):
-        pos = np.sort(rng.choice(total, size=band_bits, replace=False))
-        bits = ((names[:, pos // 64] >> (pos % 64).astype(np.uint64)) & np.uint64(1)).astype(
-            np.uint8)
-        packed = np.concatenate([np.packbits(bits, axis=1), pad], axis=1)
-        key = np.ascontiguousarray(packed).view("<i8").reshape(-1)
-        out[f"lsh_{j}"] = pa.array(key, pa.int64(), mask=~present)
-    return out
+    total = (er.filters["given_name"].shape[1] + er.filters["family_name"].shape[1]) * 64
+    rng = np.random.default_rng([seed, 0x15A])
+    return [np.sort(rng.choice(total, size=band_bits, replace=False)) for _ in range(bands)]
 
 
-def _key_table(er: EncodedRecords) -> pa.Table:
+def _key_table(er: EncodedRecords, columns: list[str]) -> pa.Table:
     cols: dict[str, pa.Array] = {
         "rid": pa.array(np.arange(len(er), dtype=np.int64)),
-        "contributor": pa.array(er.contributor.tolist(), pa.string()),
+        "contributor": pa.array(er.contributor_code),
     }
-    for rule, vals in er.blocking.items():
-        cols[f"bk_{rule}"] = pa.array(vals, pa.int64(), mask=~er.blocking_present[rule])
+    for rule in columns:
+        cols[f"bk_{rule}"] = pa.array(er.blocking[rule], pa.int64(),
+                                      mask=~er.blocking_present[rule])
     return pa.table(cols)
 
 
-def _join_selects(joins: list[tuple[str, str]], cross: str, left: str = "__pprl_records",
-                  first_index: int = 0) -> list[str]:
-    selects = []
-    for i, (x, y) in enumerate(joins, start=first_index):
-        # a crosswise rule (x ≠ y) is not symmetric: both orientations
-        for lo, hi in (("l", "r"), ("r", "l")) if x != y else (("l", "r"),):
-            selects.append(
-                f"SELECT {lo}.rid AS a, {hi}.rid AS b, {i}::SMALLINT AS rule "
-                f"FROM {left} l JOIN __pprl_records r ON l.{x} = r.{y} "
-                f"AND {lo}.rid < {hi}.rid{cross}")
-    return selects
+class _Candidates:
+    """Pair codes ``a * n + b`` with the first rule that proposed each, compacted (distinct
+    codes, lowest rule) whenever the pending ones pass ``limit`` — bounded memory."""
+
+    def __init__(self, n: int, limit: int = 20_000_000) -> None:
+        self.n, self.limit = n, limit
+        self.codes = np.zeros(0, np.int64)
+        self.rules = np.zeros(0, np.int16)
+        self.pending: list[tuple[np.ndarray, np.ndarray]] = []
+        self.size = 0
+
+    def add(self, a: np.ndarray, b: np.ndarray, rule: int) -> None:
+        self.pending.append((a * self.n + b, np.full(len(a), rule, np.int16)))
+        self.size += len(a)
+        if self.size > self.limit:
+            self.compact()
+
+    def compact(self) -> None:
+        """Rules arrive in increasing order, so the first occurrence has the lowest rule."""
+        codes = np.concatenate([self.codes] + [c for c, _ in self.pending])
+        rules = np.concatenate([self.rules] + [r for _, r in self.pending])
+        self.pending = []
+        self.codes, first = np.unique(codes, return_index=True)
+        self.rules = rules[first]
+        self.size = len(self.codes)
+
+    def pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        self.compact()
+        return self.codes // self.n, self.codes % self.n, self.rules
 
 
 def encoded_candidate_pairs(er: EncodedRecords, settings: PPRLSettings | None = None
@@ -198,48 +228,49 @@ def encoded_candidate_pairs(er: EncodedRecords, settings: PPRLSettings | None = 
     first rule that proposed each — keyed-key joins (:data:`KEY_RULES`) first, then the LSH
     bands (index ``len(KEY_RULES) + band``). The LSH is a fallback: it proposes pairs only for
     the records that no keyed join paired (``lsh_orphans_only``, the default), whose clear
-    values are too damaged for any rule."""
+    values are too damaged for any rule. Every join is capped by block size
+    (:func:`safelight.link.pprl_blocking.join_pairs`: blocks over ``max_block`` pairs keep
+    each record's ``block_top_k`` most similar partners, blocks over ``max_sub_block`` are
+    skipped; counted and logged)."""
     s = settings or PPRLSettings()
-    table = _key_table(er)
-    cross = " AND l.contributor <> r.contributor" if s.cross_only else ""
-    joins = [(f"bk_{x}", f"bk_{y}") for x, y in KEY_RULES.values()
-             if f"bk_{x}" in table.column_names and f"bk_{y}" in table.column_names]
-    con = duckdb.connect()
-    try:
-        con.register("__pprl_records", table)
-        sql = ("SELECT a, b, min(rule) AS rule FROM (" + " UNION ALL ".join(_join_selects(
-            joins, cross)) + ") GROUP BY a, b")
-        con.execute("CREATE TEMP TABLE __pprl_keyed AS " + sql)
-        if s.bands:
-            lsh = pa.table({"rid": table.column("rid"), "contributor": table.column("contributor"),
-                            **_lsh_keys(er, s.bands, s.band_bits, s.seed)})
-            con.unregister("__pprl_records")
-            con.register("__pprl_records", lsh)
-            left = "__pprl_records"
-            if s.lsh_orphans_only:
-                con.execute("CREATE TEMP TABLE __pprl_orphans AS SELECT * FROM __pprl_records "
-                            "WHERE rid NOT IN (SELECT a FROM __pprl_keyed UNION ALL "
-                            "SELECT b FROM __pprl_keyed)")
-                left = "__pprl_orphans"
-            bands = [(f"lsh_{j}", f"lsh_{j}") for j in range(s.bands)]
-            first = len(KEY_RULES)
-            if s.lsh_orphans_only:  # the orphan may be either side of the pair
-                selects = [
-                    f"SELECT least(l.rid, r.rid) AS a, greatest(l.rid, r.rid) AS b, "
-                    f"{first + j}::SMALLINT AS rule FROM {left} l JOIN __pprl_records r "
-                    f"ON l.{x} = r.{x} AND l.rid <> r.rid{cross}"
-                    for j, (x, _) in enumerate(bands)]
-            else:
-                selects = _join_selects(bands, cross, left, first)
-            con.execute("INSERT INTO __pprl_keyed SELECT a, b, min(rule) FROM ("
-                        + " UNION ALL ".join(selects) + ") GROUP BY a, b")
-        res = con.sql("SELECT a, b, min(rule) AS rule FROM __pprl_keyed GROUP BY a, b "
-                      "ORDER BY a, b").to_arrow_table()
-    finally:
-        con.close()
-    return (res.column("a").to_numpy().astype(np.int64),
-            res.column("b").to_numpy().astype(np.int64),
-            res.column("rule").to_numpy().astype(np.int16))
+    n = len(er)
+    contributor = er.contributor_code if s.cross_only else None
+    sketch = make_sketch(er.filters, s.seed)
+    cap = {"sketch": sketch, "contributor": contributor, "max_block": s.max_block,
+           "top_k": s.block_top_k, "max_sub_block": s.max_sub_block}
+    found = _Candidates(n)
+    stats: dict[str, JoinStats] = {}
+    for i, (name, (x, y)) in enumerate(KEY_RULES.items()):
+        if x not in er.blocking or y not in er.blocking:
+            continue
+        a, b, stats[name] = join_pairs(er.blocking[x], er.blocking_present[x],
+                                       er.blocking[y], er.blocking_present[y], same=x == y,
+                                       **cap)
+        found.add(a, b, i)
+    a, b, rule = found.pairs()
+    if s.bands:
+        paired = np.zeros(n, dtype=bool)
+        paired[a] = True
+        paired[b] = True
+        present = er.present["given_name"] | er.present["family_name"]
+        ask = present & ~paired if s.lsh_orphans_only else present
+        for j, pos in enumerate(_lsh_positions(er, s.bands, s.band_bits, s.seed)):
+            key = _lsh_band(er, pos)
+            la, lb, stats[f"lsh_{j}"] = join_pairs(key, ask, key, present,
+                                                   same=not s.lsh_orphans_only, **cap)
+            found.add(la, lb, len(KEY_RULES) + j)
+        a, b, rule = found.pairs()
+    total = JoinStats()
+    for st in stats.values():
+        total.add(st)
+    capped = {k: (v.sub_blocked_blocks, v.skipped_blocks) for k, v in stats.items()
+              if v.sub_blocked_blocks or v.skipped_blocks}
+    log.info("blocking: %d candidate pairs from %d proposals; %d blocks (%d pairs) over %d "
+             "pairs kept their records' %d most similar partners, %d blocks (%d pairs) over "
+             "%d skipped; per join (sub-blocked, skipped): %s", len(a), total.pairs,
+             total.sub_blocked_blocks, total.sub_blocked_pairs, s.max_block, s.block_top_k,
+             total.skipped_blocks, total.skipped_pairs, s.max_sub_block, capped)
+    return a, b, rule
 
 
 def encoded_training_pairs(er: EncodedRecords, settings: PPRLSettings | None = None,
@@ -250,10 +281,9 @@ def encoded_training_pairs(er: EncodedRecords, settings: PPRLSettings | None = N
     a uniform sample (by a hash of the pair and the seed), and ``training.totals`` holds its
     exact count (the prior scales by it)."""
     s = settings or PPRLSettings()
-    table = _key_table(er)
+    rules = {name: col for name, col in TRAINING_KEYS.items() if col in er.blocking}
+    table = _key_table(er, sorted(set(rules.values())))
     cross = " AND l.contributor <> r.contributor" if s.cross_only else ""
-    rules = {name: col for name, col in TRAINING_KEYS.items()
-             if f"bk_{col}" in table.column_names}
     con = duckdb.connect()
     try:
         con.register("__pprl_records", table)

@@ -1,0 +1,87 @@
+"""Hub-side joins of keyed blocking keys: exact pairs, cross-only, the block cap."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from safelight.link.pprl_blocking import Sketch, join_pairs
+
+
+def _brute(kx, vx, ky, vy, contributor=None):
+    out = set()
+    for i, j in itertools.product(range(len(kx)), repeat=2):
+        if i != j and vx[i] and vy[j] and kx[i] == ky[j]:
+            if contributor is None or contributor[i] != contributor[j]:
+                out.add((min(i, j), max(i, j)))
+    return out
+
+
+def _pairs(a, b):
+    return set(zip(a.tolist(), b.tolist(), strict=True))
+
+
+def _sketch(n: int, rng: np.random.Generator) -> Sketch:
+    def words(w: int) -> np.ndarray:
+        return rng.integers(0, 2**63, size=(n, w), dtype=np.int64).view(np.uint64)
+    return Sketch(given=words(2), family=words(2), group=words(2), date=words(1))
+
+
+def test_join_is_the_equi_join_without_self_pairs() -> None:
+    rng = np.random.default_rng(3)
+    n = 300
+    kx, ky = rng.integers(0, 40, n), rng.integers(0, 40, n)
+    vx, vy = rng.random(n) < 0.8, rng.random(n) < 0.7
+    a, b, st = join_pairs(kx, vx, kx, vx, same=True, sketch=None, max_block=10**9)
+    assert _pairs(a, b) == _brute(kx, vx, kx, vx) and len(a) == len(_pairs(a, b))
+    a, b, st = join_pairs(kx, vx, ky, vy, same=False, sketch=None, max_block=10**9)
+    assert _pairs(a, b) == _brute(kx, vx, ky, vy)
+    assert (a < b).all() and st.skipped_blocks == 0
+    contributor = rng.integers(0, 2, n)
+    a, b, _ = join_pairs(kx, vx, ky, vy, same=False, sketch=None, contributor=contributor,
+                         max_block=10**9)
+    assert _pairs(a, b) == _brute(kx, vx, ky, vy, contributor)
+
+
+def test_a_big_block_keeps_each_records_most_similar_partners() -> None:
+    rng = np.random.default_rng(5)
+    n = 200
+    sk = _sketch(n, rng)
+    twin = {0: 1, 2: 3}  # records 1 and 3 copy the sketch of 0 and 2: their best partners
+    for src, dst in twin.items():
+        for m in (sk.given, sk.family, sk.group, sk.date):
+            m[dst] = m[src]
+    sk.__post_init__()
+    keys = np.zeros(n, np.int64)  # one block of 19,900 pairs
+    valid = np.ones(n, bool)
+    a, b, st = join_pairs(keys, valid, keys, valid, same=True, sketch=sk, max_block=1_000,
+                          top_k=3)
+    got = _pairs(a, b)
+    assert {(0, 1), (2, 3)} <= got
+    assert st.sub_blocked_blocks == 1 and st.sub_blocked_pairs == n * (n - 1) // 2
+    assert len(got) <= 2 * 3 * n  # each record's top 3, from either end
+    degree = np.bincount(np.r_[a, b], minlength=n)
+    assert degree.max() < n - 1  # nobody keeps the whole block
+    # without a sketch the block is skipped, and the skip is counted
+    a, b, st = join_pairs(keys, valid, keys, valid, same=True, sketch=None, max_block=1_000)
+    assert len(a) == 0 and st.skipped_blocks == 1 and st.skipped_pairs == n * (n - 1) // 2
+    # and past max_sub_block even with one
+    a, b, st = join_pairs(keys, valid, keys, valid, same=True, sketch=sk, max_block=1_000,
+                          max_sub_block=10_000)
+    assert len(a) == 0 and st.skipped_blocks == 1
+
+
+def test_small_blocks_are_untouched_by_the_cap() -> None:
+    rng = np.random.default_rng(7)
+    n = 500
+    sk = _sketch(n, rng)
+    keys = np.r_[np.zeros(100, np.int64), rng.integers(1, 200, n - 100)]
+    valid = np.ones(n, bool)
+    a, b, st = join_pairs(keys, valid, keys, valid, same=True, sketch=sk, max_block=1_000,
+                          top_k=2)
+    small = {(i, j) for i, j in _brute(keys, valid, keys, valid) if keys[i] != 0}
+    got = _pairs(a, b)
+    assert small <= got  # every pair of an uncapped block
+    big = got - small
+    assert 0 < len(big) <= 2 * 2 * 100 and st.sub_blocked_blocks == 1
