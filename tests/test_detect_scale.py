@@ -114,6 +114,35 @@ def test_workers_overlapping_the_clustering_change_nothing(corpus) -> None:  # n
         (ld.lead_id, ld.score) for ld in two.leads]
 
 
+def test_read_ads_gives_compact_columns_with_the_same_results(corpus, tmp_path) -> None:  # noqa: ANN001
+    import csv
+
+    from safelight.detect.pipeline import read_ads
+
+    path = tmp_path / "ads.csv"
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["id", "text", "site", "city", "posted_at", "region"])
+        w.writerows(zip(corpus.ad_id, corpus.text, corpus.site, corpus.city, corpus.posted_at,
+                        corpus.region, strict=True))
+    ads, quarantine, rows = read_ads(path)
+    assert rows == len(corpus.ad_id) and not quarantine
+    for name in ("ad_id", "text", "site", "city", "posted_at", "region"):
+        col = getattr(ads, name)
+        assert isinstance(col, TextColumn), name
+        assert list(col) == [v.strip() for v in getattr(corpus, name)], name
+    plain = AdTable(corpus.ad_id, corpus.text, corpus.site, corpus.city, corpus.posted_at,
+                    corpus.region)
+    a, b = analyse(ads, workers=2), analyse(plain, workers=1)
+    assert np.array_equal(a.clusters.labels, b.clusters.labels)
+    assert [(c.cluster_id, c.n_sites, c.n_cities, c.first_posted, c.template)
+            for c in a.cluster_summaries] == [
+        (c.cluster_id, c.n_sites, c.n_cities, c.first_posted, c.template)
+        for c in b.cluster_summaries]
+    assert [(ld.lead_id, ld.score, ld.example_ad_ids) for ld in a.leads] == [
+        (ld.lead_id, ld.score, ld.example_ad_ids) for ld in b.leads]
+
+
 def test_number_word_gate_keeps_runs() -> None:
     assert deobfuscate("call nine one seven five five five zero one two three") == (
         "call 9 1 7 5 5 5 0 1 2 3")

@@ -143,13 +143,13 @@ def child(size: int, regime: str, workers: int, seed: int, cache: Path,
     memory = PeakMemory()
     t = time.perf_counter()
     table = pq.read_table(corpus_path(cache, size, regime, seed))
-    cols = {c: table.column(c).to_pylist() for c in COLUMNS if c != "text"}
-    texts = TextColumn(table.column("text"))  # what read_ads gives: a compact column
+    # what read_ads gives: compact columns (Arrow strings), not Python lists; the truth as codes
+    cols = {c: TextColumn(table.column(c)) for c in COLUMNS if c != "operator"}
+    truth = table.column("operator").to_numpy()
     del table
     load_s = time.perf_counter() - t
-    ads = AdTable(cols["ad_id"], texts, cols["site"], cols["city"], cols["posted_at"],
+    ads = AdTable(cols["ad_id"], cols["text"], cols["site"], cols["city"], cols["posted_at"],
                   cols["region"])
-    truth = cols.pop("operator")
     cpu0 = time.process_time()
     kids0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()

@@ -69,15 +69,17 @@ log = logging.getLogger("safelight.detect.pipeline")
 
 @dataclass
 class AdTable:
-    """Ads as parallel lists (optional columns hold ``""`` when absent); ``text`` may also be a
-    compact :class:`~safelight.detect.columns.TextColumn` (what :func:`read_ads` gives)."""
+    """Ads as parallel columns (optional columns hold ``""`` when absent): lists, or compact
+    :class:`~safelight.detect.columns.TextColumn` s (what :func:`read_ads` gives for every
+    column: at a million ads the Python strings of ids, sites, cities, dates and regions
+    would take about 0.4 GB, and worker processes that read them would copy their pages)."""
 
-    ad_id: list[str] = field(default_factory=list)
+    ad_id: Sequence[str] = field(default_factory=list)
     text: Sequence[str] = field(default_factory=list)
-    site: list[str] = field(default_factory=list)
-    city: list[str] = field(default_factory=list)
-    posted_at: list[str] = field(default_factory=list)
-    region: list[str] = field(default_factory=list)
+    site: Sequence[str] = field(default_factory=list)
+    city: Sequence[str] = field(default_factory=list)
+    posted_at: Sequence[str] = field(default_factory=list)
+    region: Sequence[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.ad_id)
@@ -136,7 +138,6 @@ def read_ads(path: str | Path, text_column: str = "text", id_column: str = "id",
         if name not in columns:
             raise UsageError(f"{path}: no column {name!r}; the file has {', '.join(columns)} — "
                              "name the right one with --text-column / --id-column")
-    ads = AdTable()
     quarantine: list[dict[str, str]] = []
     seen: set[str] = set()
     rows_read = 0
@@ -146,9 +147,10 @@ def read_ads(path: str | Path, text_column: str = "text", id_column: str = "id",
             return [v or "" for v in table.column(name).to_pylist()]  # type: ignore[attr-defined]
         return [""] * size
 
-    text_parts: list[TextColumn] = []
+    names = ("ad_id", "text", "site", "city", "posted_at", "region")
+    parts: dict[str, list[TextColumn]] = {k: [] for k in names}
     for chunk in reader.chunks():
-        accepted: list[str] = []
+        got: dict[str, list[str]] = {k: [] for k in names}
         rows_read += chunk.rows_read
         for bad in chunk.bad:
             quarantine.append({"row": str(bad.row), "rule": bad.rule, "message": bad.message,
@@ -179,14 +181,15 @@ def read_ads(path: str | Path, text_column: str = "text", id_column: str = "id",
                                                      ensure_ascii=False)})
                 continue
             seen.add(ad_id)
-            ads.ad_id.append(ad_id)
-            accepted.append(text)
-            ads.site.append(sites[k].strip())
-            ads.city.append(cities[k].strip())
-            ads.posted_at.append(posted[k].strip())
-            ads.region.append((regions[k].strip() or default_region).upper())
-        text_parts.append(TextColumn.from_texts(accepted))
-    ads.text = TextColumn.concat(text_parts)
+            got["ad_id"].append(ad_id)
+            got["text"].append(text)
+            got["site"].append(sites[k].strip())
+            got["city"].append(cities[k].strip())
+            got["posted_at"].append(posted[k].strip())
+            got["region"].append((regions[k].strip() or default_region).upper())
+        for k in names:
+            parts[k].append(TextColumn.from_texts(got[k]))
+    ads = AdTable(*(TextColumn.concat(parts[k]) for k in names))
     return ads, quarantine, rows_read
 
 
