@@ -289,3 +289,24 @@ def test_threshold_form_of_corrected_dice_agrees_with_it():
         want = _corrected(inter.astype(np.float64), wa[:, None], wb[None, :], 1024, flip) >= 0.92
         got = _at_least(inter, wa, wb, 1024, flip, 0.92)
         assert (want != got).sum() <= 2, flip  # float32 rounding at the boundary only
+
+
+def test_block_cap_is_counted_and_logged_and_keeps_the_true_pairs(two_sources, caplog):
+    """A tight cap sub-blocks the big blocks to each record's most similar partners: fewer
+    candidates, nearly every true pair kept, and the log says how many blocks were capped."""
+    paths, pid = two_sources
+    er = read_packages(paths)
+    base = PPRLSettings(cross_only=True, bands=0)
+    a, b, _ = encoded_candidate_pairs(er, base)
+    import dataclasses
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="safelight.link.pprl"):
+        ca, cb, _ = encoded_candidate_pairs(er, dataclasses.replace(base, max_block=4,
+                                                                     block_top_k=1))
+    assert len(ca) < len(a)
+    true, kept = int((pid[a] == pid[b]).sum()), int((pid[ca] == pid[cb]).sum())
+    assert kept >= 0.97 * true, (kept, true)
+    msg = next(r.getMessage() for r in caplog.records if "blocking:" in r.getMessage())
+    capped = int(msg.split("; ")[1].split(" blocks")[0])
+    assert capped > 0, msg

@@ -25,7 +25,7 @@ def _pairs(a, b):
 def _sketch(n: int, rng: np.random.Generator) -> Sketch:
     def words(w: int) -> np.ndarray:
         return rng.integers(0, 2**63, size=(n, w), dtype=np.int64).view(np.uint64)
-    return Sketch(given=words(2), family=words(2), group=words(2), date=words(1))
+    return Sketch.of(words(2), words(2), words(2), words(1))
 
 
 def test_join_is_the_equi_join_without_self_pairs() -> None:
@@ -50,9 +50,8 @@ def test_a_big_block_keeps_each_records_most_similar_partners() -> None:
     sk = _sketch(n, rng)
     twin = {0: 1, 2: 3}  # records 1 and 3 copy the sketch of 0 and 2: their best partners
     for src, dst in twin.items():
-        for m in (sk.given, sk.family, sk.group, sk.date):
-            m[dst] = m[src]
-    sk.__post_init__()
+        sk.words[dst] = sk.words[src]
+        sk.weights[dst] = sk.weights[src]
     keys = np.zeros(n, np.int64)  # one block of 19,900 pairs
     valid = np.ones(n, bool)
     a, b, st = join_pairs(keys, valid, keys, valid, same=True, sketch=sk, max_block=1_000,

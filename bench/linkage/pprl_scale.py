@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import resource
 import subprocess
@@ -138,6 +139,8 @@ def main() -> None:
     ap.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
+        logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                            format="%(asctime)s %(name)s: %(message)s")
         print(json.dumps(worker(args.worker, args.seed, args.cache, args.packages)))
         return
     results = []
@@ -151,6 +154,7 @@ def main() -> None:
         if proc.returncode != 0:
             print(f"{n:>9,}: failed\n{proc.stderr[-2000:]}", flush=True)
             continue
+        print(proc.stderr.strip(), file=sys.stderr, flush=True)  # the hub's log
         r = json.loads(proc.stdout.strip().splitlines()[-1])
         results.append(r)
         print(f"{n:>9,} x {n:,}: P {r['precision']:.4f} R {r['recall']:.4f} F1 {r['f1']:.4f}  "

@@ -147,8 +147,11 @@ def check_format(manifest: dict[str, Any], where: str) -> None:
                             "`safelight identity encode` from this version")
 
 
-def read_package(path: Path) -> tuple[dict[str, Any], pa.Table]:
-    """(manifest, records table) of one package directory, after a format check."""
+def read_package(path: Path, *, lazy: bool = False
+                 ) -> tuple[dict[str, Any], pa.Table | pq.ParquetFile]:
+    """(manifest, records table) of one package directory, after a format check; with
+    ``lazy`` the open Parquet file instead of the table, for :func:`from_parts` to read one
+    column at a time (a 1M-record package holds ~1 GB of filters)."""
     path = Path(path)
     man_path = path / MANIFEST
     if not man_path.is_file() or not (path / RECORDS).is_file():
@@ -157,6 +160,8 @@ def read_package(path: Path) -> tuple[dict[str, Any], pa.Table]:
     manifest = json.loads(man_path.read_text("utf-8"))
     check_format(manifest, str(man_path))
     try:
+        if lazy:
+            return manifest, pq.ParquetFile(path / RECORDS)
         return manifest, pq.read_table(path / RECORDS)
     except (pa.ArrowException, OSError) as exc:
         raise EncodingError(f"{path / RECORDS}: cannot be read as Parquet ({exc}) — the "
@@ -167,13 +172,28 @@ def read_packages(paths: list[Path]) -> EncodedRecords:
     """Read and concatenate contribution packages (see the module docstring)."""
     if not paths:
         raise EncodingError("no contribution packages given")
-    return from_parts([read_package(p) for p in paths], [str(p) for p in paths])
+    return from_parts([read_package(p, lazy=True) for p in paths], [str(p) for p in paths])
 
 
-def from_parts(parts: list[tuple[dict[str, Any], pa.Table]], where: list[str]
+def _column(source: pa.Table | pq.ParquetFile, name: str, where: str) -> pa.Array:
+    """One column of a package's records, as one array."""
+    try:
+        if isinstance(source, pq.ParquetFile):
+            col = source.read(columns=[name]).column(name)
+        else:
+            col = source.column(name)
+    except (pa.ArrowException, KeyError, OSError) as exc:
+        raise EncodingError(f"{where}: column {name} cannot be read ({exc}) — the package is "
+                            "damaged or incomplete; ask the contributor to send it again"
+                            ) from exc
+    return col.combine_chunks()
+
+
+def from_parts(parts: list[tuple[dict[str, Any], pa.Table | pq.ParquetFile]], where: list[str]
                ) -> EncodedRecords:
-    """:class:`EncodedRecords` from (manifest, records table) pairs — packages read from disk
-    or from the hub store; ``where`` names each for error messages."""
+    """:class:`EncodedRecords` from (manifest, records) pairs — packages read from disk or
+    from the hub store, as tables or open Parquet files; ``where`` names each for error
+    messages. Columns are read one at a time into preallocated arrays (bounded memory)."""
     if not parts:
         raise EncodingError("no contribution packages given")
     paths = where
@@ -189,28 +209,42 @@ def from_parts(parts: list[tuple[dict[str, Any], pa.Table]], where: list[str]
             raise EncodingError(f"{p}: encoded with other settings than {paths[0]} — "
                                 "re-encode all contributions with the same settings")
     settings = EncodingSettings.from_dict(first["settings"])
-    tables = []
-    contributors = []
-    for i, (man, table) in enumerate(parts):
-        keep = table.column("consent_linkage").combine_chunks().fill_null(False)
-        table = table.filter(keep)
-        tables.append(table)
-        name = man.get("contributor") or f"package{i}"
-        contributors.extend([name] * table.num_rows)
-    table = pa.concat_tables(tables)
+    keeps = [_column(src, "consent_linkage", w).fill_null(False).to_numpy(zero_copy_only=False)
+             for (_, src), w in zip(parts, paths, strict=True)]
+    starts = np.cumsum([0] + [int(k.sum()) for k in keeps])
+    n = int(starts[-1])
+
+    def gather(name: str) -> list[pa.Array]:
+        out = []
+        for (_, src), w, keep in zip(parts, paths, keeps, strict=True):
+            col = _column(src, name, w)
+            out.append(col if keep.all() else col.filter(pa.array(keep)))
+        return out
+
     filters, present = {}, {}
     for spec in settings.fields:
-        filters[spec.name], present[spec.name] = filter_matrix(
-            table.column(f"bf_{spec.name}").combine_chunks(), spec.bits)
+        filters[spec.name] = np.empty((n, spec.bits // 64), dtype=np.uint64)
+        present[spec.name] = np.empty(n, dtype=bool)
+        for i, col in enumerate(gather(f"bf_{spec.name}")):
+            mat, ok = filter_matrix(col, spec.bits)
+            filters[spec.name][starts[i]:starts[i + 1]] = mat
+            present[spec.name][starts[i]:starts[i + 1]] = ok
     blocking, bpresent = {}, {}
     for rule in first["blocking_rules"]:
-        col = table.column(f"bk_{rule}").combine_chunks()
-        bpresent[rule] = col.is_valid().to_numpy(zero_copy_only=False)
-        blocking[rule] = col.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
-    log.info("read %d packages: %d records with consent to linkage", len(paths), table.num_rows)
+        cols = gather(f"bk_{rule}")
+        bpresent[rule] = np.concatenate([c.is_valid().to_numpy(zero_copy_only=False)
+                                         for c in cols])
+        blocking[rule] = np.concatenate([c.fill_null(0).to_numpy(zero_copy_only=False)
+                                         for c in cols]).astype(np.int64)
+    contributors = []
+    for i, (man, _) in enumerate(parts):
+        name = man.get("contributor") or f"package{i}"
+        contributors.extend([name] * int(starts[i + 1] - starts[i]))
+    record_id = np.array([r for c in gather("record_id") for r in c.to_pylist()], dtype=object)
+    log.info("read %d packages: %d records with consent to linkage", len(paths), n)
     return EncodedRecords(
         contributor=np.array(contributors, dtype=object),
-        record_id=np.array(table.column("record_id").to_pylist(), dtype=object),
+        record_id=record_id,
         filters=filters, present=present, blocking=blocking, blocking_present=bpresent,
         settings=settings, key_fingerprint=first["key_fingerprint"],
     )

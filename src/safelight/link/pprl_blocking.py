@@ -40,20 +40,28 @@ _ROWS = 65_536  # records per chunk when sketching
 class Sketch:
     """Per record a few words of sampled filter bits (packed uint64) and their weights.
 
-    ``given``/``family``: the *same* bit positions of the given- and family-name filters
-    (one hash space, so the two compare crosswise for swapped names); ``group``: the whole
-    name-group filter; ``date``: sampled bits of the birth-date filter. A sampled Dice is an
-    unbiased estimate of the Dice of the whole filters; it only ranks pairs inside a block.
+    ``words`` columns: 0–1 the given name and 2–3 the family name at the *same* sampled bit
+    positions (one hash space, so the two compare crosswise for swapped names), 4–5 the whole
+    name-group filter, 6 sampled bits of the birth-date filter; ``weights``: the set bits of
+    each of the four. A sampled Dice is an unbiased estimate of the Dice of the whole filters;
+    it only ranks pairs inside a block.
     """
 
-    given: np.ndarray
-    family: np.ndarray
-    group: np.ndarray
-    date: np.ndarray
+    words: np.ndarray  # (n, 7) uint64
+    weights: np.ndarray  # (n, 4) float32
 
-    def __post_init__(self) -> None:
-        self.weights = {name: np.bitwise_count(getattr(self, name)).sum(axis=1, dtype=np.int16)
-                        for name in ("given", "family", "group", "date")}
+    @classmethod
+    def of(cls, given: np.ndarray, family: np.ndarray, group: np.ndarray, date: np.ndarray
+           ) -> Sketch:
+        """A sketch from the four packed parts (2, 2, 2 and 1 words per record)."""
+        words = np.ascontiguousarray(np.concatenate([given, family, group, date], axis=1))
+        weights = np.stack([np.bitwise_count(p).sum(axis=1) for p in (given, family, group, date)],
+                           axis=1).astype(np.float32)
+        return cls(words, weights)
+
+    def rows(self, rows: np.ndarray) -> Sketch:
+        """The sketch of ``rows`` in that order (joins read it in key order: cache-friendly)."""
+        return Sketch(np.take(self.words, rows, axis=0), np.take(self.weights, rows, axis=0))
 
 
 def _sample(mat: np.ndarray, positions: np.ndarray) -> np.ndarray:
@@ -79,37 +87,40 @@ def make_sketch(filters: dict[str, np.ndarray], seed: int, name_bits: int = 128,
     names = np.sort(rng.choice(total, size=min(name_bits, total), replace=False))
     dtotal = filters["birth_date"].shape[1] * 64
     dates = np.sort(rng.choice(dtotal, size=min(date_bits, dtotal), replace=False))
-    return Sketch(given=_sample(filters["given_name"], names),
-                  family=_sample(filters["family_name"], names),
-                  group=np.ascontiguousarray(filters["given_group"]),
-                  date=_sample(filters["birth_date"], dates))
+    return Sketch.of(_sample(filters["given_name"], names), _sample(filters["family_name"], names),
+                     filters["given_group"], _sample(filters["birth_date"], dates))
 
 
-def _dice(x: np.ndarray, y: np.ndarray, wx: np.ndarray, wy: np.ndarray) -> np.ndarray:
-    inter = np.bitwise_count(x & y).sum(axis=1, dtype=np.int32)
-    return 2.0 * inter / np.maximum(wx.astype(np.float32) + wy, 1.0)
+def _common(x: np.ndarray, y: np.ndarray, i: int, j: int, words: int) -> np.ndarray:
+    """Common set bits of words ``i..i+words`` of ``x`` and ``j..j+words`` of ``y``."""
+    out = np.bitwise_count(x[:, i] & y[:, j]).astype(np.float32)
+    for w in range(1, words):
+        out += np.bitwise_count(x[:, i + w] & y[:, j + w])
+    return out
 
 
-def _score(sk: Sketch, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """How alike records ``a[i]`` and ``b[i]`` look on the sketch (0..4; higher is closer):
-    names direct or crosswise (the better), plus name group and birth date."""
-    w = sk.weights
-    ga, gb, fa, fb = sk.given[a], sk.given[b], sk.family[a], sk.family[b]
-    direct = (_dice(ga, gb, w["given"][a], w["given"][b])
-              + _dice(fa, fb, w["family"][a], w["family"][b]))
-    crossed = (_dice(ga, fb, w["given"][a], w["family"][b])
-               + _dice(fa, gb, w["family"][a], w["given"][b]))
-    return (np.maximum(direct, crossed)
-            + _dice(sk.group[a], sk.group[b], w["group"][a], w["group"][b])
-            + _dice(sk.date[a], sk.date[b], w["date"][a], w["date"][b])).astype(np.float32)
+def _score(sx: Sketch, px: np.ndarray, sy: Sketch, py: np.ndarray) -> np.ndarray:
+    """How alike rows ``sx[px[i]]`` and ``sy[py[i]]`` look (0..2, higher is closer): names
+    direct or crosswise (the better), plus name group and birth date, each a half Dice."""
+    x, y = np.take(sx.words, px, axis=0), np.take(sy.words, py, axis=0)
+    wx, wy = np.take(sx.weights, px, axis=0), np.take(sy.weights, py, axis=0)
+
+    def half_dice(i: int, j: int, words: int) -> np.ndarray:
+        return _common(x, y, i, j, words) / np.maximum(
+            wx[:, i // 2] + wy[:, j // 2], 1.0)
+
+    direct = half_dice(0, 0, 2) + half_dice(2, 2, 2)
+    crossed = half_dice(0, 2, 2) + half_dice(2, 0, 2)
+    return np.maximum(direct, crossed) + half_dice(4, 4, 2) + half_dice(6, 6, 1)
 
 
-def _best(block: np.ndarray, owner: np.ndarray, score: np.ndarray, k: int) -> np.ndarray:
-    """Mask of the pairs among the ``k`` best-scored of their ``owner`` record in their
-    ``block``."""
-    order = np.lexsort((-score, owner, block))
-    o, bl = owner[order], block[order]
-    head = np.r_[True, (o[1:] != o[:-1]) | (bl[1:] != bl[:-1])]
+def _best(owner: np.ndarray, score: np.ndarray, k: int) -> np.ndarray:
+    """Mask of the pairs among the ``k`` best-scored of their ``owner`` (a non-negative int
+    below 2**40): one int64 sort on the owner and the score quantised to 16 bits."""
+    q = (65535 - np.clip(score * 32767.5, 0, 65535)).astype(np.int64)
+    order = np.argsort((owner.astype(np.int64) << 16) | q)
+    o = owner[order]
+    head = np.r_[True, o[1:] != o[:-1]]
     start = np.maximum.accumulate(np.where(head, np.arange(len(o)), 0))
     keep = np.empty(len(o), dtype=bool)
     keep[order] = (np.arange(len(o)) - start) < k
@@ -142,21 +153,20 @@ def _groups(keys: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 
 def _expand(lo_x: np.ndarray, cnt_x: np.ndarray, lo_y: np.ndarray, cnt_y: np.ndarray,
-            within: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Positions (in the sorted x and y records) of every pair of the given blocks, and the
-    block of each pair: the full ``cnt_x × cnt_y`` product, or for ``within`` (a column
-    joined with itself) each unordered pair once."""
+            within: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (in the sorted x and y records) of every pair of the given blocks: the full
+    ``cnt_x × cnt_y`` product, or for ``within`` (a column joined with itself) each unordered
+    pair once."""
     sizes = cnt_x * cnt_y
     total = int(sizes.sum())
-    block = np.repeat(np.arange(len(sizes)), sizes)
     offset = np.arange(total) - np.repeat(np.cumsum(sizes) - sizes, sizes)
     i = offset // np.repeat(cnt_y, sizes)
     j = offset - i * np.repeat(cnt_y, sizes)
     px, py = np.repeat(lo_x, sizes) + i, np.repeat(lo_y, sizes) + j
     if within:
         keep = i < j
-        px, py, block = px[keep], py[keep], block[keep]
-    return px, py, block
+        px, py = px[keep], py[keep]
+    return px, py
 
 
 def _batches(sizes: np.ndarray) -> Iterator[slice]:
@@ -198,6 +208,10 @@ def join_pairs(kx: np.ndarray, vx: np.ndarray, ky: np.ndarray, vy: np.ndarray, *
     huge = sizes > max_sub_block if sketch is not None else big
     stats.skipped_blocks = int(huge.sum())
     stats.skipped_pairs = int(sizes[huge].sum())
+    sx = sy = None
+    if sketch is not None and (big & ~huge).any():
+        sx = sketch.rows(rx)
+        sy = sx if same else sketch.rows(ry)
     out_a: list[np.ndarray] = []
     out_b: list[np.ndarray] = []
     for capped in (False, True):
@@ -208,16 +222,23 @@ def join_pairs(kx: np.ndarray, vx: np.ndarray, ky: np.ndarray, vy: np.ndarray, *
             stats.sub_blocked_pairs = int(sizes[sel].sum())
         for part in _batches(sizes[sel]):
             blocks = sel[part]
-            px, py, block = _expand(lo_x[blocks], cnt_x[blocks], lo_y[blocks], cnt_y[blocks],
+            px, py = _expand(lo_x[blocks], cnt_x[blocks], lo_y[blocks], cnt_y[blocks],
                                     same)
             a, b = rx[px], ry[py]
             keep = a != b
             if contributor is not None:
                 keep &= contributor[a] != contributor[b]
-            a, b, block = a[keep], b[keep], block[keep]
+            a, b, px, py = a[keep], b[keep], px[keep], py[keep]
             if capped and len(a):
-                score = _score(sketch, a, b)  # type: ignore[arg-type]
-                keep = _best(block, a, score, top_k) | _best(block, b, score, top_k)
+                # a record has one key per column, so its position in the sorted column
+                # names its block too; in a self-join it may be either end of a pair
+                score = _score(sx, px, sy, py)  # type: ignore[arg-type]
+                if same:
+                    ends = np.r_[px, py]
+                    both = _best(ends, np.r_[score, score], top_k)
+                    keep = both[:len(px)] | both[len(px):]
+                else:
+                    keep = _best(px, score, top_k) | _best(py, score, top_k)
                 a, b = a[keep], b[keep]
             out_a.append(np.minimum(a, b))
             out_b.append(np.maximum(a, b))
