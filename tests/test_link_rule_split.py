@@ -107,3 +107,28 @@ def test_chunked_scoring_equals_one_call(records, monkeypatch):
     assert np.array_equal(comps.levels, chunked.levels)
     assert np.array_equal(comps.swapped, chunked.swapped)
     assert np.array_equal(w, cw)
+
+
+def test_two_source_u_is_measured_across_the_sources(records):
+    from safelight.link.compare import FIELD_NAMES
+    from safelight.link.model import estimate_u
+
+    across = records.codes.column["contributor"]
+    j = FIELD_NAMES.index("contributor")
+    plain = estimate_u(records, n_pairs=20_000)
+    cross = estimate_u(records, n_pairs=20_000, across=across)
+    assert 0.3 < plain[j][1] < 0.7  # about half of random pairs share a contributor
+    assert cross[j][1] < 1e-3  # none across the sources (the pseudo-count only)
+    again = estimate_u(records, n_pairs=20_000)  # deterministic
+    assert all(np.array_equal(x, y) for x, y in zip(again, plain, strict=True))
+
+
+def test_two_source_prior_is_taken_over_the_pairs_across_the_sources(records):
+    s = LinkSettings(two_source=True, workers=1)
+    em, _ = pipeline._estimate(records, s)
+    n_left = int((records.codes.column["contributor"] == 0).sum())
+    n_right = len(records) - n_left
+    # the prior is the share of matches among left × right pairs: about one per right record
+    # that has its person in the left file (half of them in the generator)
+    expected = 0.5 * min(n_left, n_right) / (n_left * n_right)
+    assert 0.5 * expected < em.model.prior < 2 * expected

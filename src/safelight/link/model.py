@@ -184,19 +184,56 @@ def _level_freqs(levels: np.ndarray, weights: np.ndarray | None = None,
     return out
 
 
+def _across(a: np.ndarray, b: np.ndarray, groups: np.ndarray | None) -> np.ndarray:
+    """Mask of the pairs ``(a, b)`` that are not a record with itself and, with ``groups``,
+    join records of different groups (``groups`` codes; -1, none, differs from any)."""
+    keep = a != b
+    if groups is not None:
+        keep &= (groups[a] != groups[b]) | (groups[a] < 0)
+    return keep
+
+
+def _draw_pairs(n_pairs: int, groups: np.ndarray | None,
+                draw: Callable[[int], tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray,
+                                                                                np.ndarray]:
+    """``n_pairs`` pairs from ``draw(k)`` (``k`` candidate pairs at a time, deterministic in
+    order) that pass :func:`_across`; fewer only when the draws keep almost none. Without
+    ``groups``, one draw (its pairs of a record with itself dropped)."""
+    got_a, got_b, have = [], [], 0
+    for _ in range(1 if groups is None else 20):
+        a, b = draw(n_pairs)
+        keep = np.flatnonzero(_across(a, b, groups))[:n_pairs - have]
+        got_a.append(a[keep])
+        got_b.append(b[keep])
+        have += len(keep)
+        if have >= n_pairs:
+            break
+    return np.concatenate(got_a), np.concatenate(got_b)
+
+
 def estimate_u(records: Records, *, n_pairs: int = 300_000, seed: int = 0,
                compare_fn: Callable[[Any, np.ndarray, np.ndarray], Comparisons] = compare,
-               fields: dict[str, tuple[str, ...]] = FIELDS) -> list[np.ndarray]:
+               fields: dict[str, tuple[str, ...]] = FIELDS,
+               across: np.ndarray | None = None) -> list[np.ndarray]:
     """u probabilities from ``n_pairs`` random record pairs (without replacement of a record
     with itself); deterministic for a given ``seed``. ``compare_fn`` and ``fields`` select
-    the comparison (default: the clear one of :mod:`safelight.link.compare`)."""
+    the comparison (default: the clear one of :mod:`safelight.link.compare`). With
+    ``across`` (a group code per record, e.g. the contributor's; -1 for none), only pairs of
+    records of different groups are drawn: the pairs two-source linkage compares. Otherwise
+    the constant "different contributor" of those pairs would pass for evidence (+1 bit for
+    every pair at two sources), and at 1M × 1M, where about 1% of a training session's pairs
+    match, EM took *every* pair for a match."""
     n = len(records)
     if n < 2:
         raise ValueError("linkage needs at least two records")
     rng = np.random.default_rng(seed)
-    a = rng.integers(0, n, size=n_pairs)
-    b = rng.integers(0, n - 1, size=n_pairs)
-    b = b + (b >= a)  # never a record with itself
+
+    def draw(k: int) -> tuple[np.ndarray, np.ndarray]:
+        a = rng.integers(0, n, size=k)
+        b = rng.integers(0, n - 1, size=k)
+        return a, b + (b >= a)  # never a record with itself
+
+    a, b = _draw_pairs(n_pairs, across, draw)
     return _level_freqs(compare_fn(records, a, b).levels, fields=fields)
 
 
@@ -207,11 +244,11 @@ COUNTRY_FIELDS: tuple[str, ...] = ("locality", "address")
 
 
 def estimate_u_within(records: Records, u: list[np.ndarray], *, n_pairs: int = 300_000,
-                      seed: int = 0, fields: dict[str, tuple[str, ...]] = FIELDS
-                      ) -> list[np.ndarray]:
+                      seed: int = 0, fields: dict[str, tuple[str, ...]] = FIELDS,
+                      across: np.ndarray | None = None) -> list[np.ndarray]:
     """``u`` with the u of :data:`COUNTRY_FIELDS` taken from ``n_pairs`` random pairs of
     records of the same nationality (records without one are paired with anyone); unchanged
-    when no record has a nationality."""
+    when no record has a nationality. ``across``: as in :func:`estimate_u`."""
     nat = records.codes.column["nationality"]
     if not (nat >= 0).any():
         return u
@@ -221,10 +258,13 @@ def estimate_u_within(records: Records, u: list[np.ndarray], *, n_pairs: int = 3
     size = np.searchsorted(nat[order], nat, side="right") - start
     size = np.where(nat < 0, len(nat), size)  # no nationality: anyone
     start = np.where(nat < 0, 0, start)
-    a = rng.integers(0, len(nat), size=n_pairs)
-    b = order[start[a] + (rng.random(n_pairs) * size[a]).astype(np.int64)]
-    keep = a != b
-    levels = compare(records, a[keep], b[keep], COUNTRY_FIELDS).levels  # only these are used
+
+    def draw(k: int) -> tuple[np.ndarray, np.ndarray]:
+        a = rng.integers(0, len(nat), size=k)
+        return a, order[start[a] + (rng.random(k) * size[a]).astype(np.int64)]
+
+    a, b = _draw_pairs(n_pairs, across, draw)
+    levels = compare(records, a, b, COUNTRY_FIELDS).levels  # only these are used
     within = _level_freqs(levels, fields=fields)
     names = list(fields)
     return [within[j] if names[j] in COUNTRY_FIELDS else x for j, x in enumerate(u)]
@@ -353,6 +393,7 @@ def estimate_model(
     seed: int = 0,
     fields: dict[str, tuple[str, ...]] = FIELDS,
     training: TrainingPairs | None = None,
+    all_pairs: int | None = None,
 ) -> EMResult:
     """Fit m by EM with u fixed (see :data:`DEFAULT_SESSIONS`) and derive the prior.
 
@@ -364,6 +405,10 @@ def estimate_model(
     ``candidates`` are the pairs to train on: the blocked candidates, or (with ``training``)
     pairs drawn by the training rules; then a session uses only the pairs of its own rule
     (scaled up to the rule's full count for the prior when the rule drew a sample).
+
+    ``all_pairs``: the number of record pairs that may match, over which the prior is taken
+    (default: every pair, ``n (n - 1) / 2``; two-source linkage: left × right records, half
+    as many, with training pairs drawn across the sources only).
     """
     if u is None:
         u = estimate_u(records, seed=seed)
@@ -416,7 +461,8 @@ def estimate_model(
     if session_matches:
         sess, matches = session_matches[0]
         agree = float(np.prod([m_final[names.index(f)][1] for f in sess.fixed]))
-        prior = float(np.clip(matches / max(agree, 1e-6) / (n * (n - 1) / 2), 1e-12, 0.5))
+        total = n * (n - 1) / 2 if all_pairs is None else all_pairs
+        prior = float(np.clip(matches / max(agree, 1e-6) / max(total, 1), 1e-12, 0.5))
     log.info("prior probability that two records match: %.3g", prior)
     return EMResult(FellegiSunter(dict(fields), m_final, u, prior, kin), report)
 

@@ -147,12 +147,18 @@ def _estimate(records: Records, s: LinkSettings) -> tuple[EMResult, float]:
     """The fitted model (u from random pairs, EM on the training rules' pairs) and the
     seconds it took; needs nothing of the candidate pairs, so it runs beside blocking."""
     t = time.perf_counter()
-    u = estimate_u(records, n_pairs=s.u_sample_pairs, seed=s.seed)
-    u = estimate_u_within(records, u, n_pairs=s.u_sample_pairs, seed=s.seed)
+    # two sources: only pairs across them are compared, so u is measured on such pairs
+    across = records.codes.column["contributor"] if s.two_source else None
+    u = estimate_u(records, n_pairs=s.u_sample_pairs, seed=s.seed, across=across)
+    u = estimate_u_within(records, u, n_pairs=s.u_sample_pairs, seed=s.seed, across=across)
     ta, tb, drawn, totals = training_pairs(records, s.training_rules, s.training_max_pairs,
                                            seed=s.seed, cross_only=s.two_source)
+    all_pairs = None
+    if across is not None:  # the pairs across the two sources
+        sizes = np.bincount(across[across >= 0])
+        all_pairs = int(sizes[0]) * int(sizes[1]) if len(sizes) == 2 else None
     em = estimate_model(records, compare(records, ta, tb), u=u, seed=s.seed,
-                        training=TrainingPairs(drawn, totals))
+                        training=TrainingPairs(drawn, totals), all_pairs=all_pairs)
     return em, time.perf_counter() - t
 
 
