@@ -55,6 +55,29 @@ def test_extrapolated_part_of_a_count_is_weighted() -> None:
         model_estimate(model, meas, 2, 11.0, 0.0)
 
 
+def test_a_measured_combination_needs_no_margin() -> None:
+    """A combination whose own marginal was measured has nothing extrapolated: 12 unshown
+    people keep it at the default weights, while a combination of the same model count over an
+    unmeasured subset needs 14.7 (0.75 · 14.7 = 11)."""
+    t = _table()
+    like = t.with_codes(np.zeros((0, t.n_columns), np.int32))
+    codes = np.array([[1, 1, 1, 1], [2, 2, 2, 2]], np.int32)
+    model = Model(like, codes, np.array([12.0, 200.0]))
+    radix = like.radix
+    noisy = {(0, 1): np.zeros(int((radix[0] - 1) * (radix[1] - 1)))}
+    meas = Measurements(like, 2, noisy, 1.0, 212.0, codes[1:], np.array([200.0]), 1.0, 9, 4.0,
+                        1e-6, 0.3)
+    est = model_estimate(model, meas, 2, 11.0)
+    assert _kept(est, (0, 1), codes[0], radix)  # measured: 12 >= 11
+    assert not _kept(est, (2, 3), codes[0], radix)  # not measured: 0.75 · 12 < 11
+    assert not _kept(model_estimate(model, meas, 2, 11.0, measured_weight=0.75), (0, 1),
+                     codes[0], radix)
+    model.weights[0] = 10.0
+    assert not _kept(model_estimate(model, meas, 2, 11.0), (0, 1), codes[0], radix)
+    with pytest.raises(ReleaseUsageError, match="measured_weight"):
+        model_estimate(model, meas, 2, 11.0, measured_weight=1.5)
+
+
 def test_dp_synthetic_rows_carry_only_floored_counts(monkeypatch) -> None:
     import safelight.release.dp_synthetic as dps
 
