@@ -116,6 +116,8 @@ class Lexicon:
     # folded word -> the terms that may start at it (filled on first use: words repeat a lot)
     _starts: dict[str, list[_Term]] = field(default_factory=dict, repr=False, compare=False)
     _terms: list[tuple[str, str, str]] = field(default_factory=list, repr=False, compare=False)
+    # folded word -> one alternation of the terms that may start at it (None: not cached)
+    _gates: dict[str, re.Pattern[str]] = field(default_factory=dict, repr=False, compare=False)
 
     def _candidates(self, w: str) -> list[_Term]:
         """The terms that may start at folded word ``w`` (exact first word or prefix)."""
@@ -128,6 +130,15 @@ class Lexicon:
                 got.extend(self._prefix.get(w[:k], ()))
             if len(self._starts) < 500_000:
                 self._starts[w] = got
+        return got
+
+    def _gate(self, w: str, terms: list[_Term]) -> re.Pattern[str] | None:
+        """One pattern matching where any of ``terms`` (those that may start at folded word
+        ``w``) matches: where it does not, none does."""
+        got = self._gates.get(w)
+        if got is None and len(self._gates) < 500_000:
+            got = re.compile("|".join(f"(?:{t[3].pattern})" for t in terms))
+            self._gates[w] = got
         return got
 
     def term_table(self) -> list[tuple[str, str, str]]:
@@ -300,6 +311,10 @@ def _high_pay(text: str) -> list[tuple[int, int, str]]:
 
 
 _fold_word = lru_cache(maxsize=262_144)(fold)
+_PLUS_ONE = (1).__add__
+_GROUP = re.Match.group
+#: a word that may start this many terms or more is first tried against all of them at once
+_GATE_MIN = 3
 
 
 def find_indicators(text: str | None, lexicon: Lexicon | None = None) -> list[Hit]:
@@ -307,25 +322,34 @@ def find_indicators(text: str | None, lexicon: Lexicon | None = None) -> list[Hi
     if not text:
         return []
     lex = lexicon or load_lexicon()
-    # words folded and looked up through map (in C); positions only for a text with a hit
-    folded = list(map(_fold_word, _TOKEN_RE.findall(text)))
-    if not folded:
+    # words folded and looked up through map (in C: cached words by a dict lookup); only the
+    # words where a term may start are visited; a word that starts many terms (без, no, 24)
+    # first tries all of them at once (one alternation), since most of its places hold none
+    tokens = list(_TOKEN_RE.finditer(text))
+    if not tokens:
         return []
-    cands = list(map(lex._candidates, folded))
+    folded = list(map(_fold_word, map(_GROUP, tokens)))
+    cands = list(map(lex._starts.get, folded))
+    if None in cands:
+        cands = [c if c is not None else lex._candidates(w)
+                 for c, w in zip(cands, folded, strict=True)]
     found: dict[str, list[tuple[int, int, str, str]]] = {}
-    if any(cands):
-        starts = [0, *itertools.accumulate(len(w) + 1 for w in folded[:-1])]
+    at = list(itertools.compress(range(len(cands)), cands))
+    if at:
+        starts = [0, *itertools.accumulate(map(_PLUS_ONE, map(len, folded[:-1])))]
         joined = " ".join(folded)
-        spans: list[tuple[int, int]] = []
-        for t0, terms in enumerate(cands):
+        for t0 in at:
+            terms = cands[t0]
+            if len(terms) >= _GATE_MIN:
+                gate = lex._gate(folded[t0], terms)
+                if gate is not None and not gate.match(joined, starts[t0]):
+                    continue
             for ind_id, lang, term, rx in terms:
                 m = rx.match(joined, starts[t0])
                 if m:
-                    if not spans:
-                        spans = [mt.span() for mt in _TOKEN_RE.finditer(text)]
                     t1 = bisect.bisect_right(starts, m.end() - 1) - 1
-                    found.setdefault(ind_id, []).append((spans[t0][0], spans[t1][1], term,
-                                                         lang))
+                    found.setdefault(ind_id, []).append((tokens[t0].start(), tokens[t1].end(),
+                                                         term, lang))
     for ind_id, ind in lex.indicators.items():
         if ind.rule == "high_pay":
             found.setdefault(ind_id, []).extend((a, b, why, "numeric")
