@@ -143,7 +143,7 @@ def _contact_state(index: tuple[np.ndarray, np.ndarray, np.ndarray, int],
 
 
 def _estimate(sig_a: np.ndarray, sig_b: np.ndarray, a: np.ndarray, b: np.ndarray,
-              step: int = 100_000) -> np.ndarray:
+              step: int = 8_192) -> np.ndarray:
     """MinHash estimate of the Jaccard similarity of rows ``sig_a[a[k]]`` and ``sig_b[b[k]]``."""
     out = np.empty(a.size)
     for s0 in range(0, a.size, step):

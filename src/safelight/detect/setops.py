@@ -101,13 +101,13 @@ def _ragged(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 
 def intersections(indptr: np.ndarray, rank: np.ndarray, i: np.ndarray, j: np.ndarray,
-                   chunk: int = 20_000) -> np.ndarray:
+                   chunk: int = 4_096) -> np.ndarray:
     """Sizes of the intersections of the CSR sets of rows ``i[k]`` and ``j[k]``."""
     return cross_intersections((indptr, rank), i, (indptr, rank), j, chunk)
 
 
 def cross_intersections(a: tuple[np.ndarray, np.ndarray], i: np.ndarray,
-                        b: tuple[np.ndarray, np.ndarray], j: np.ndarray, chunk: int = 20_000
+                        b: tuple[np.ndarray, np.ndarray], j: np.ndarray, chunk: int = 4_096
                         ) -> np.ndarray:
     """Sizes of the intersections of row ``i[k]`` of CSR ``a`` and row ``j[k]`` of CSR ``b``
     (each ``(indptr, items)``; items are any integers, distinct within a row). Vectorised: the

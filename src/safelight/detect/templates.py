@@ -615,7 +615,7 @@ def cluster_ads(texts: Sequence[str], settings: ClusterSettings | None = None,
 
     t = time.perf_counter()
     est = np.empty(ci.size)
-    step = 50_000
+    step = 8_192  # rows of both signatures in the CPU cache
     for c0 in range(0, ci.size, step):
         est[c0:c0 + step] = (sig[ci[c0:c0 + step]] == sig[cj[c0:c0 + step]]).mean(1)
     accept = est >= s.threshold + s.verify_margin
