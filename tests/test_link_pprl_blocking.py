@@ -84,3 +84,21 @@ def test_small_blocks_are_untouched_by_the_cap() -> None:
     assert small <= got  # every pair of an uncapped block
     big = got - small
     assert 0 < len(big) <= 2 * 2 * 100 and st.sub_blocked_blocks == 1
+
+
+def test_sampled_self_join_counts_exactly_and_draws_valid_pairs() -> None:
+    from safelight.link.pprl_blocking import sample_self_join
+
+    rng = np.random.default_rng(11)
+    n = 400
+    keys, valid = rng.integers(0, 6, n), rng.random(n) < 0.9
+    contributor = rng.integers(0, 3, n)
+    exact = _brute(keys, valid, keys, valid, contributor)
+    a, b, total = sample_self_join(keys, valid, contributor, 10**6, 0)
+    assert total == len(exact) and _pairs(a, b) == exact  # small: all of them
+    a, b, total = sample_self_join(keys, valid, contributor, 500, 0)
+    assert total == len(exact) and 400 <= len(a) <= 500
+    assert _pairs(a, b) <= exact and (a < b).all()
+    a2, b2, _ = sample_self_join(keys, valid, None, 500, 0)
+    assert total < len(_brute(keys, valid, keys, valid))  # cross-only counts fewer
+    assert (keys[a2] == keys[b2]).all()

@@ -8,10 +8,13 @@ the scored candidate pairs, the fitted model, and per-pair reasons (per-field le
 weight — never a clear value, the hub has none). The steps are those of the clear linkage,
 on encodings:
 
-* **Blocking**, set-wise in DuckDB: equi-joins on the *keyed* blocking keys the contributors
-  computed (:data:`safelight.identity.encode.BLOCKING_RULES`: the clear rules narrowed by
-  their second key, as further keys; a rule's full key is joined only against the *open* keys
-  of records whose second key is missing — :data:`KEY_RULES`). Hamming LSH on the name
+* **Blocking**, in NumPy (:mod:`safelight.link.pprl_blocking`): equi-joins on the *keyed*
+  blocking keys the contributors computed (:data:`safelight.identity.encode.BLOCKING_RULES`:
+  the clear rules narrowed by their second key, as further keys; a rule's full key is joined
+  only against the *open* keys of records whose second key is missing — :data:`KEY_RULES`).
+  Every join is capped by block size: a block of more than ``max_block`` pairs keeps each
+  record's ``block_top_k`` most similar partners on a sketch of the filters, one of more
+  than ``max_sub_block`` is skipped (counted and logged). Hamming LSH on the name
   filters is a fallback for the records no keyed join paired: ``bands`` bands of
   ``band_bits`` bit positions drawn at random (by the hub, seeded) from the concatenated
   given- and family-name filters; such a record and one whose sampled bits all agree with it
@@ -39,12 +42,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import duckdb
 import numpy as np
-import pyarrow as pa
 
 from safelight.errors import UsageError
-from safelight.link.blocking import pair_sample, union_of_drawn
 from safelight.link.cluster import cluster_pairs, connected_components
 from safelight.link.compare import Comparisons
 from safelight.link.encoded import (
@@ -61,7 +61,7 @@ from safelight.link.model import (
     tf_from_frequencies,
 )
 from safelight.link.onetoone import match_probability, one_to_one
-from safelight.link.pprl_blocking import JoinStats, join_pairs, make_sketch
+from safelight.link.pprl_blocking import JoinStats, join_pairs, make_sketch, sample_self_join
 
 __all__ = ["KEY_RULES", "TRAINING_KEYS", "PPRLResult", "PPRLSettings", "encoded_candidate_pairs",
            "encoded_training_pairs", "link_encoded"]
@@ -180,46 +180,44 @@ def _lsh_positions(er: EncodedRecords, bands: int, band_bits: int, seed: int
     return [np.sort(rng.choice(total, size=band_bits, replace=False)) for _ in range(bands)]
 
 
-def _key_table(er: EncodedRecords, columns: list[str]) -> pa.Table:
-    cols: dict[str, pa.Array] = {
-        "rid": pa.array(np.arange(len(er), dtype=np.int64)),
-        "contributor": pa.array(er.contributor_code),
-    }
-    for rule in columns:
-        cols[f"bk_{rule}"] = pa.array(er.blocking[rule], pa.int64(),
-                                      mask=~er.blocking_present[rule])
-    return pa.table(cols)
-
-
 class _Candidates:
-    """Pair codes ``a * n + b`` with the first rule that proposed each, compacted (distinct
-    codes, lowest rule) whenever the pending ones pass ``limit`` — bounded memory."""
+    """Candidate pairs as one int64 each, ``(a * n + b) << 6 | rule``, compacted (distinct
+    pairs, lowest rule) whenever the pending ones pass ``limit``: bounded memory, and one
+    in-place int64 sort per compaction."""
+
+    RULE_BITS = 6
 
     def __init__(self, n: int, limit: int = 20_000_000) -> None:
+        if n > 300_000_000:
+            raise UsageError(f"PPRL blocking: {n} records exceed the 300M this pair encoding "
+                             "holds — link the packages in parts")
         self.n, self.limit = n, limit
-        self.codes = np.zeros(0, np.int64)
-        self.rules = np.zeros(0, np.int16)
-        self.pending: list[tuple[np.ndarray, np.ndarray]] = []
+        self.done = np.zeros(0, np.int64)
+        self.pending: list[np.ndarray] = []
         self.size = 0
 
     def add(self, a: np.ndarray, b: np.ndarray, rule: int) -> None:
-        self.pending.append((a * self.n + b, np.full(len(a), rule, np.int16)))
+        if rule >= 1 << self.RULE_BITS:
+            raise UsageError(f"PPRL blocking: at most {(1 << self.RULE_BITS) - 1} rules and "
+                             "bands together")
+        self.pending.append(((a * self.n + b) << self.RULE_BITS) | rule)
         self.size += len(a)
         if self.size > self.limit:
             self.compact()
 
     def compact(self) -> None:
-        """Rules arrive in increasing order, so the first occurrence has the lowest rule."""
-        codes = np.concatenate([self.codes] + [c for c, _ in self.pending])
-        rules = np.concatenate([self.rules] + [r for _, r in self.pending])
+        v = np.concatenate([self.done, *self.pending])
         self.pending = []
-        self.codes, first = np.unique(codes, return_index=True)
-        self.rules = rules[first]
-        self.size = len(self.codes)
+        v.sort()
+        pair = v >> self.RULE_BITS
+        self.done = v[np.r_[True, pair[1:] != pair[:-1]]] if len(v) else v
+        self.size = len(self.done)
 
     def pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         self.compact()
-        return self.codes // self.n, self.codes % self.n, self.rules
+        code = self.done >> self.RULE_BITS
+        return (code // self.n, code % self.n,
+                (self.done & ((1 << self.RULE_BITS) - 1)).astype(np.int16))
 
 
 def encoded_candidate_pairs(er: EncodedRecords, settings: PPRLSettings | None = None
@@ -276,27 +274,23 @@ def encoded_candidate_pairs(er: EncodedRecords, settings: PPRLSettings | None = 
 def encoded_training_pairs(er: EncodedRecords, settings: PPRLSettings | None = None,
                            max_pairs: int = 300_000
                            ) -> tuple[np.ndarray, np.ndarray, TrainingPairs]:
-    """``(a, b, training)``: the pairs EM trains on, drawn by the keyed joins of
+    """``(a, b, training)``: the pairs EM trains on, drawn by the keyed self-joins of
     :data:`TRAINING_KEYS` (sorted by (a, b)); a join with more than ``max_pairs`` pairs draws
-    a uniform sample (by a hash of the pair and the seed), and ``training.totals`` holds its
-    exact count (the prior scales by it)."""
+    a uniform sample of them (:func:`safelight.link.pprl_blocking.sample_self_join`, seeded),
+    and ``training.totals`` holds its exact count (the prior scales by it)."""
     s = settings or PPRLSettings()
-    rules = {name: col for name, col in TRAINING_KEYS.items() if col in er.blocking}
-    table = _key_table(er, sorted(set(rules.values())))
-    cross = " AND l.contributor <> r.contributor" if s.cross_only else ""
-    con = duckdb.connect()
-    try:
-        con.register("__pprl_records", table)
-        selects, shares = [], {}
-        for name, col in rules.items():
-            join = (f"FROM __pprl_records l JOIN __pprl_records r ON l.bk_{col} = r.bk_{col} "
-                    f"AND l.rid < r.rid{cross}")
-            shares[name], keep = pair_sample(con, join, max_pairs, s.seed)
-            selects.append((name, f"{join}{keep}"))
-        a, b, drawn, totals = union_of_drawn(con, selects, shares)
-    finally:
-        con.close()
-    return a, b, TrainingPairs(drawn, totals)
+    contributor = er.contributor_code if s.cross_only else None
+    n = len(er)
+    drawn_codes, totals = {}, {}
+    for name, col in TRAINING_KEYS.items():
+        if col not in er.blocking:
+            continue
+        a, b, totals[name] = sample_self_join(er.blocking[col], er.blocking_present[col],
+                                              contributor, max_pairs, s.seed)
+        drawn_codes[name] = a * n + b
+    codes = np.unique(np.concatenate(list(drawn_codes.values()) or [np.zeros(0, np.int64)]))
+    drawn = {name: np.isin(codes, c, assume_unique=True) for name, c in drawn_codes.items()}
+    return codes // n, codes % n, TrainingPairs(drawn, totals)
 
 
 @dataclass

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["JoinStats", "Sketch", "join_pairs", "make_sketch"]
+__all__ = ["JoinStats", "Sketch", "join_pairs", "make_sketch", "sample_self_join"]
 
 log = logging.getLogger("safelight.link.pprl_blocking")
 
@@ -246,3 +246,43 @@ def join_pairs(kx: np.ndarray, vx: np.ndarray, ky: np.ndarray, vy: np.ndarray, *
     b = np.concatenate(out_b) if out_b else np.zeros(0, np.int64)
     stats.pairs = len(a)
     return a, b, stats
+
+
+def sample_self_join(keys: np.ndarray, valid: np.ndarray, contributor: np.ndarray | None,
+                     max_pairs: int, seed: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """``(a, b, total)``: pairs ``a < b`` of records with equal ``keys`` (valid where
+    ``valid``; of different contributors when ``contributor`` is given) — all of them when
+    they number at most ``max_pairs``, else a uniform sample of about ``max_pairs`` — and
+    their exact number ``total`` (for EM's training pairs: the prior scales by it). Counted
+    from the block sizes and drawn by index, so a join of hundreds of millions of pairs costs
+    no more than its records."""
+    rows, k, _, head = _groups(keys, valid)
+    cnt = np.diff(np.r_[head, len(rows)])
+    pairs_all = cnt * (cnt - 1) // 2
+    if contributor is None:
+        total = int(pairs_all.sum())
+    else:  # cross pairs of a block: (c² − Σ_k c_k²) / 2 over its contributors
+        width = int(contributor.max()) + 1
+        groups, per = np.unique(np.repeat(np.arange(len(cnt)), cnt) * width
+                                + contributor[rows], return_counts=True)
+        same = np.bincount(groups // width, weights=per.astype(np.float64) ** 2,
+                           minlength=len(cnt))
+        total = int(((cnt.astype(np.float64) ** 2 - same) // 2).sum())
+    if total <= max_pairs:
+        a, b, _ = join_pairs(keys, valid, keys, valid, same=True, sketch=None,
+                             contributor=contributor, max_block=2**62)
+        return a, b, total
+    rng = np.random.default_rng([seed, 0x7A1])
+    draws = int(max_pairs * pairs_all.sum() / total * 1.05) + 16
+    ordered = np.cumsum(cnt * (cnt - 1))  # ordered pairs, i ≠ j: uniform over unordered
+    pick = np.searchsorted(ordered, rng.integers(0, int(ordered[-1]), draws), side="right")
+    c = cnt[pick]
+    i = rng.integers(0, c)
+    j = rng.integers(0, c - 1)
+    j += j >= i
+    a, b = rows[head[pick] + i], rows[head[pick] + j]
+    if contributor is not None:
+        keep = contributor[a] != contributor[b]
+        a, b = a[keep], b[keep]
+    code = np.unique(np.minimum(a, b) * len(keys) + np.maximum(a, b))[:max_pairs]
+    return code // len(keys), code % len(keys), total
