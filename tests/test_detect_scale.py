@@ -12,7 +12,7 @@ from safelight.detect.indicators import IndicatorTable, load_lexicon, score_text
 from safelight.detect.pipeline import AdTable, analyse
 from safelight.detect.profiles import _profiles
 from safelight.detect.setops import cross_intersections, exact_jaccard
-from safelight.detect.templates import _features, _tokens
+from safelight.detect.templates import _feature_csr, _features, _tokens
 from safelight.detect.testdata import contact_cases
 
 
@@ -62,6 +62,11 @@ def test_chunked_features_equal_one_pass(corpus) -> None:  # noqa: ANN001
         assert np.array_equal(d1, d2) and np.array_equal(f1, f2)
         assert (np.diff(d1) >= 0).all()
         assert set(np.unique(d1)) == set(range(len(texts)))  # the empty ads have a feature
+        # the CSR form (ads counted, never listed) holds the same rows
+        for chunk in (37, 2_000_000):
+            ptr, f3 = _feature_csr(tok, tdoc, len(texts), len(words), True, priv, chunk=chunk)
+            assert np.array_equal(ptr, np.searchsorted(d1, np.arange(len(texts) + 1)))
+            assert np.array_equal(f3, f1) and f3.base is None
 
 
 def test_intersections_on_raw_ids_match_sets() -> None:

@@ -254,6 +254,24 @@ def _features(tok: np.ndarray, doc: np.ndarray, n: int, v: int, bigrams: bool,
     numbered from 0) are a range of a larger corpus: feature ids are then those of the whole
     corpus, so the range's features equal the corpus's restricted to it (docs still from 0).
     """
+    return _build_features(tok, doc, n, v, bigrams, private, chunk, first, True)
+
+
+def _shrink(a: np.ndarray, used: int) -> np.ndarray:
+    """``a[:used]`` without keeping the rest of ``a``'s buffer (resized in place when ``a``
+    owns it, else copied)."""
+    if a.base is None and a.flags.c_contiguous:
+        a.resize(used, refcheck=False)
+        return a
+    return a[:used].copy()
+
+
+def _build_features(tok: np.ndarray, doc: np.ndarray, n: int, v: int, bigrams: bool,
+                    private: np.ndarray | None, chunk: int,
+                    first: tuple[int, int, int] | None, keep_doc: bool
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_features`; with ``keep_doc`` false the first array is the number of features
+    of each ad (int64, ``n``) instead of the ad of every feature."""
     doc0, pos0, n_ids = first if first is not None else (0, 0, n)
     v = max(v, 1)
     has = np.zeros(n, dtype=bool)
@@ -262,32 +280,47 @@ def _features(tok: np.ndarray, doc: np.ndarray, n: int, v: int, bigrams: bool,
     indptr = np.searchsorted(doc, np.arange(n + 1))
     cut_pos = indptr[np.minimum(np.searchsorted(indptr, np.arange(chunk, tok.size, chunk)), n)]
     cuts = np.unique(np.r_[0, cut_pos, tok.size]).tolist()
+    del indptr, has
     # each chunk is copied into buffers of the largest possible size (a unigram and a bigram per
-    # word), so the chunks and their concatenation never sit in memory together
+    # word), so the chunks and their concatenation never sit in memory together; the unused
+    # tail is given back at the end
     cap = 2 * int(tok.size)
-    d = np.empty(cap, dtype=np.int32)
+    d = np.empty(cap if keep_doc else 0, dtype=np.int32)
+    counts = np.zeros(0 if keep_doc else n, dtype=np.int64)
     f = np.empty(cap, dtype=np.int64)
     used = 0
     for lo, hi in zip(cuts[:-1], cuts[1:], strict=True):
         dc, fc = _features_part(tok[lo:hi], doc[lo:hi], pos0 + lo, n_ids, v, bigrams,
                                 None if private is None else private[lo:hi])
-        d[used:used + dc.size] = dc
+        if keep_doc:
+            d[used:used + dc.size] = dc
+        elif dc.size:
+            base = int(dc[0])
+            got = np.bincount(dc - base)
+            counts[base:base + got.size] += got
         f[used:used + fc.size] = fc
-        used += dc.size
-    d, f = d[:used], f[:used]
+        used += fc.size
+    f = _shrink(f, used)
+    if keep_doc:
+        d = _shrink(d, used)
     if empty.size:  # an ad without words: one feature of its own, in its place
-        at = np.searchsorted(d, empty)
-        d = np.insert(d, at, empty.astype(np.int32))
+        if keep_doc:
+            at = np.searchsorted(d, empty)
+            d = np.insert(d, at, empty.astype(np.int32))
+        else:
+            at = np.r_[0, np.cumsum(counts)][empty]
+            counts[empty] = 1
         f = np.insert(f, at, -1 - doc0 - empty.astype(np.int64))
-    return d, f
+    return (d if keep_doc else counts), f
 
 
 def _feature_csr(tok: np.ndarray, doc: np.ndarray, n: int, v: int, bigrams: bool,
-                 private: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                 private: np.ndarray | None = None, chunk: int = 2_000_000
+                 ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_features` as CSR: ``indptr`` (int64, ``n + 1``) and ``feat`` — the ad of every
-    feature (an int32 each) is not kept."""
-    d, f = _features(tok, doc, n, v, bigrams, private)
-    return np.searchsorted(d, np.arange(n + 1)), f
+    feature (an int32 each) is never built."""
+    counts, f = _build_features(tok, doc, n, v, bigrams, private, chunk, None, False)
+    return np.r_[0, np.cumsum(counts)].astype(np.int64), f
 
 
 def _signature_part(part: tuple) -> np.ndarray:  # type: ignore[type-arg]
