@@ -4,6 +4,9 @@ chunked comparison and scoring give the pairs' levels and weights of one call.""
 
 from __future__ import annotations
 
+import os
+import time
+
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -47,7 +50,7 @@ def test_any_split_of_the_units_gives_the_candidate_pairs(records, cross_only):
 
 
 def test_claims_from_both_ends_take_each_unit_once():
-    claims = pipeline._Claims(7, shared=False)
+    claims = forked.Claims(7, shared=False)
     got = [claims.head(), claims.tail(), claims.tail(), claims.head()]
     assert got == [0, 6, 5, 1]
     rest = []
@@ -56,7 +59,7 @@ def test_claims_from_both_ends_take_each_unit_once():
     assert rest == [2, 3, 4] and claims.tail() is None
 
 
-def _take_tail(claims: pipeline._Claims) -> list[int]:
+def _take_tail(claims: forked.Claims) -> list[int]:
     out = []
     while (k := claims.tail()) is not None:
         out.append(k)
@@ -65,7 +68,7 @@ def _take_tail(claims: pipeline._Claims) -> list[int]:
 
 @needs_fork
 def test_shared_claims_across_a_fork_take_each_unit_once():
-    claims = pipeline._Claims(20_000, shared=True)
+    claims = forked.Claims(20_000, shared=True)
     job = forked.start("claims", _take_tail, claims)
     mine = []
     while (k := claims.head()) is not None:
@@ -132,3 +135,26 @@ def test_two_source_prior_is_taken_over_the_pairs_across_the_sources(records):
     # that has its person in the left file (half of them in the generator)
     expected = 0.5 * min(n_left, n_right) / (n_left * n_right)
     assert 0.5 * expected < em.model.prior < 2 * expected
+
+
+@needs_fork
+def test_phones_split_between_the_processes_equal_one_process(monkeypatch):
+    from safelight.link import prepare as prep
+
+    r = generate_linkage_pairs(600, 600, seed=4)
+    table = pa.concat_tables([r.left, r.right.cast(r.left.schema)])
+    one = prep.prepare(table, parallel=False)
+    taken, parent, real = [], os.getpid(), prep.phones_from_keys
+
+    def slow_in_worker(keys):
+        if os.getpid() == parent:
+            taken.append(len(keys))
+        else:  # a slow worker leaves parts to this process
+            time.sleep(0.2)
+        return real(keys)
+
+    monkeypatch.setattr(prep, "phones_from_keys", slow_in_worker)
+    two = prep.prepare(table, parallel=True)
+    assert 0 < len(taken) < prep._PHONE_PARTS  # this process did some of the parts only
+    assert np.array_equal(one.phone, two.phone)
+    assert (np.not_equal(two.phone, None)).sum() > 100

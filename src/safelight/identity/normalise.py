@@ -67,7 +67,9 @@ __all__ = [
     "match_key",
     "name_tokens",
     "phone_e164",
+    "phone_keys",
     "phones_e164",
+    "phones_from_keys",
     "split_full_names",
 ]
 
@@ -546,9 +548,10 @@ def map_distinct_arrow(values: Any, fn: Callable[..., str | None], *args: Any
     return mapped[idx], pa.array(mapped.tolist(), pa.string()).take(pa.array(idx))
 
 
-def phones_e164(phones: Any, regions: Any) -> np.ndarray:
-    """:func:`phone_e164` of each (phone, region) pair of two aligned Arrow arrays (or
-    sequences), computed once per distinct pair; a NumPy object array (None where unreadable)."""
+def phone_keys(phones: Any, regions: Any) -> tuple[list[str], np.ndarray]:
+    """The distinct (phone, region) pairs of two aligned Arrow arrays (or sequences), each as
+    one string (:func:`phones_from_keys` reads them), and per row the index of its pair
+    (``len(keys)`` where the phone is null)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -558,12 +561,24 @@ def phones_e164(phones: Any, regions: Any) -> np.ndarray:
     # one string per pair ("\x1f" cannot occur in a region code), distinct pairs by dictionary
     key = pc.binary_join_element_wise(phone, pc.fill_null(region, ""), "\x1f")
     enc = key.dictionary_encode()
-    out = []
-    for k in enc.dictionary.to_pylist():
+    keys = enc.dictionary.to_pylist()
+    return keys, enc.indices.fill_null(len(keys)).to_numpy(zero_copy_only=False)
+
+
+def phones_from_keys(keys: list[str]) -> list[str | None]:
+    """:func:`phone_e164` of each key of :func:`phone_keys`."""
+    out: list[str | None] = []
+    for k in keys:
         p, r = k.rsplit("\x1f", 1)
         out.append(phone_e164(p, r or None) if p else None)
-    mapped = np.array(out + [None], dtype=object)
-    return mapped[enc.indices.fill_null(len(out)).to_numpy(zero_copy_only=False)]
+    return out
+
+
+def phones_e164(phones: Any, regions: Any) -> np.ndarray:
+    """:func:`phone_e164` of each (phone, region) pair of two aligned Arrow arrays (or
+    sequences), computed once per distinct pair; a NumPy object array (None where unreadable)."""
+    keys, idx = phone_keys(phones, regions)
+    return np.array(phones_from_keys(keys) + [None], dtype=object)[idx]
 
 
 def split_full_names(given: Any, family: Any, full: Any) -> tuple[Any, Any]:

@@ -16,6 +16,11 @@ The child is forked before the caller starts any threaded engine of its own: a c
 not use the caller's DuckDB connections or thread pools (it opens its own when it needs
 them). It ends with ``os._exit`` (via :mod:`multiprocessing`), so it runs no cleanup of the
 caller's.
+
+:class:`Claims` shares work between the caller and a child: units of work numbered ``0..k-1``,
+taken one at a time from the head by one process and from the tail by the other, under a lock
+in memory that the fork shares, so that each unit runs exactly once and neither waits for a
+split fixed in advance.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from typing import Any, Generic, TypeVar
 
 from safelight.errors import SafelightError
 
-__all__ = ["ChildFailed", "Job", "can_fork", "default_workers", "start", "workers_cpu"]
+__all__ = ["ChildFailed", "Claims", "Job", "can_fork", "default_workers", "start", "workers_cpu"]
 
 log = logging.getLogger("safelight.link")
 
@@ -180,3 +185,40 @@ def start(name: str, fn: Callable[..., T], *args: Any, parallel: bool = True) ->
     job._proc, job._conn, job._forked = proc, recv, True
     log.debug("forked worker %s (pid %d)", name, proc.pid)
     return job
+
+
+class Claims:
+    """Units of work ``0..n_units-1`` still to run, taken from the head (:meth:`head`) or the
+    tail (:meth:`tail`), each exactly once. With ``shared``, the two ends live in memory
+    shared with the children forked after this call (a lock guards them), so a child and its
+    parent can take units concurrently; otherwise in this process only (the serial
+    fallback)."""
+
+    def __init__(self, n_units: int, shared: bool) -> None:
+        ends = [0, n_units]
+        self._shared = shared and can_fork()
+        self._ends: Any = (multiprocessing.get_context("fork").Array("q", ends)
+                           if self._shared else ends)
+
+    def _take(self, from_tail: bool) -> int | None:
+        def take() -> int | None:
+            head, tail = self._ends[0], self._ends[1]
+            if head >= tail:
+                return None
+            if from_tail:
+                self._ends[1] = tail - 1
+                return tail - 1
+            self._ends[0] = head + 1
+            return head
+        if not self._shared:
+            return take()
+        with self._ends.get_lock():
+            return take()
+
+    def head(self) -> int | None:
+        """The next unit from the head (None: all are taken)."""
+        return self._take(False)
+
+    def tail(self) -> int | None:
+        """The next unit from the tail (None: all are taken)."""
+        return self._take(True)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import mmap
-import multiprocessing
 import os
 import time
 from dataclasses import dataclass, field
@@ -65,8 +64,10 @@ class LinkSettings:
     candidates (:func:`~safelight.link.onetoone.exclusive_probability`).
 
     ``workers``: processes to use (default: the CPUs available, at most 2). With 2, phone
-    numbers are normalised in a forked worker, the model is estimated in one while blocking
-    runs, and half of the candidate pairs are compared in one; ``workers=1`` runs everything
+    numbers are normalised in a forked worker; the model is estimated in one while this
+    process runs the blocking rules from the head of their list, and that worker then takes
+    rules from the tail until none is left (:func:`rule_units`); half of the candidate pairs
+    are compared and weighted in one; ``workers=1`` runs everything
     in this process. The results are the same, so it is not saved with the settings.
     """
 
@@ -181,41 +182,6 @@ def rule_units(rules: tuple[BlockingRule, ...]) -> list[tuple[BlockingRule, ...]
     return units
 
 
-class _Claims:
-    """Which units of rules are still to run: this process takes them from the head, the
-    model's worker (once the model is fitted) from the tail, under one lock in memory shared
-    by the fork; each unit runs exactly once, whoever takes it."""
-
-    def __init__(self, n_units: int, shared: bool) -> None:
-        ends = [0, n_units]
-        self._ends: Any = (multiprocessing.get_context("fork").Array("q", ends) if shared
-                           else ends)
-        self._shared = shared
-
-    def _take(self, from_tail: bool) -> int | None:
-        def take() -> int | None:
-            head, tail = self._ends[0], self._ends[1]
-            if head >= tail:
-                return None
-            if from_tail:
-                self._ends[1] = tail - 1
-                return tail - 1
-            self._ends[0] = head + 1
-            return head
-        if not self._shared:
-            return take()
-        with self._ends.get_lock():
-            return take()
-
-    def head(self) -> int | None:
-        """The next unit from the head (None: all are taken)."""
-        return self._take(False)
-
-    def tail(self) -> int | None:
-        """The next unit from the tail (None: all are taken)."""
-        return self._take(True)
-
-
 def _unit_pairs(records: Records, unit: tuple[BlockingRule, ...], s: LinkSettings
                 ) -> list[np.ndarray]:
     """Pair codes ``a * n + b`` of each rule of ``unit`` (as :func:`candidate_pairs` finds
@@ -243,7 +209,7 @@ class _Fitted:
 
 
 def _estimate_then_block(records: Records, s: LinkSettings, units: list[tuple[BlockingRule, ...]],
-                         claims: _Claims, parent: int) -> _Fitted:
+                         claims: forked.Claims, parent: int) -> _Fitted:
     """The model (:func:`_estimate`); then, in a forked worker (not when run in the parent
     by the serial fallback), the blocking units left at the tail, until none is left."""
     cpu = time.process_time()
@@ -346,7 +312,7 @@ def link_records(table: pa.Table, settings: LinkSettings | None = None) -> LinkR
     # the model needs no candidate pair: it is fitted in a worker while this process runs the
     # blocking rules from the head of the list; the worker then takes rules from the tail
     units = rule_units(s.rules)
-    claims = _Claims(len(units), shared=parallel and forked.can_fork())
+    claims = forked.Claims(len(units), shared=parallel)
     estimating = forked.start("estimate", _estimate_then_block, records, s, units, claims,
                               os.getpid(), parallel=parallel)
     try:

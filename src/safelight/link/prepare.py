@@ -15,6 +15,7 @@ family name), so that comparison works on integers and scores each distinct stri
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from functools import cached_property
@@ -34,7 +35,8 @@ from safelight.identity.normalise import (
     locality_key,
     map_distinct_arrow,
     match_key,
-    phones_e164,
+    phone_keys,
+    phones_from_keys,
     split_full_names,
 )
 from safelight.link import forked
@@ -155,24 +157,50 @@ def _word(text: str | None, which: int) -> str | None:
     return match_key(([w for w in words if w not in _PARTICLES] or words)[which])
 
 
-def _phones(table: pa.Table) -> np.ndarray:
-    return phones_e164(_col(table, "phone").cast(pa.string()),
-                       _col(table, "phone_region").cast(pa.string()))
+#: the distinct phone numbers are normalised in this many parts, taken one at a time from
+#: either end by this process and the phones' worker
+_PHONE_PARTS = 32
+
+
+def _phone_parts(keys: list[str], bounds: np.ndarray, claims: forked.Claims, parent: int
+                 ) -> dict[int, list[str | None]]:
+    """E.164 of the parts of ``keys`` (``bounds[k]:bounds[k + 1]``) taken from the head of
+    ``claims``, in a forked worker; nothing when run in the parent (the serial fallback),
+    which takes every part from the tail afterwards."""
+    out: dict[int, list[str | None]] = {}
+    if os.getpid() != parent:
+        while (k := claims.head()) is not None:
+            out[k] = phones_from_keys(keys[bounds[k]:bounds[k + 1]])
+    return out
 
 
 def prepare(table: pa.Table, *, parallel: bool = False) -> Records:
     """Normalise the identity columns of ``table`` (see the module docstring). With
     ``parallel``, the phone numbers (the costliest column: phonenumbers parses each distinct
-    one) are normalised in a forked worker while this process does the rest; the result is
-    the same."""
-    phones = forked.start("phones", _phones, table, parallel=parallel)
+    one) are normalised in a forked worker while this process does the rest, and then this
+    process takes the phones' parts that the worker has not begun; the result is the same."""
+    keys, idx = phone_keys(_col(table, "phone").cast(pa.string()),
+                           _col(table, "phone_region").cast(pa.string()))
+    bounds = np.linspace(0, len(keys), _PHONE_PARTS + 1).astype(np.int64)
+    claims = forked.Claims(_PHONE_PARTS, shared=parallel)
+    job = forked.start("phones", _phone_parts, keys, bounds, claims, os.getpid(),
+                       parallel=parallel)
+
+    def phones() -> np.ndarray:
+        mine = {}
+        while (k := claims.tail()) is not None:
+            mine[k] = phones_from_keys(keys[bounds[k]:bounds[k + 1]])
+        parts = {**job.result(), **mine}
+        e164 = [p for k in range(_PHONE_PARTS) for p in parts[k]]
+        return np.array(e164 + [None], dtype=object)[idx]
+
     try:
         return _normalised(table, phones)
     finally:
-        phones.cancel()  # still running only when the rest failed
+        job.cancel()  # still running only when the rest failed
 
 
-def _normalised(table: pa.Table, phones: forked.Job[np.ndarray]) -> Records:
+def _normalised(table: pa.Table, phones: Callable[[], np.ndarray]) -> Records:
     arrow: dict[str, pa.Array] = {}  # the str columns as Arrow arrays too, for Records.codes
 
     def mapped(name: str, values: pa.Array, fn: Callable[..., str | None], *args: Any
@@ -205,7 +233,6 @@ def _normalised(table: pa.Table, phones: forked.Job[np.ndarray]) -> Records:
         birth_day=_ints(table, "birth_day"),
         sex=lower("sex"),
         nationality=lower("nationality"),
-        phone=phones.result(),
         document=mapped("document", _col(table, "document_number").cast(pa.string()),
                         document_key),
         locality=mapped("locality", _col(table, "locality").cast(pa.string()), locality_key),
@@ -215,6 +242,7 @@ def _normalised(table: pa.Table, phones: forked.Job[np.ndarray]) -> Records:
                             locality_key),
         postcode=mapped("postcode", _col(table, "postcode").cast(pa.string()), digits_key),
         region=lower("region"),
+        phone=phones(),  # last: its worker's parts are done while this process does the rest
     )
     records._arrow = arrow  # read by Records.codes
     return records
