@@ -16,11 +16,14 @@ the form that could run on another SQL engine).
 Growth: a rule keyed on names alone proposes pairs in proportion to the *square* of the input
 (a few hundred common names cover most people), so the NumPy engine caps the join blocks: a
 block (records with equal join keys) of more than ``max_block`` pairs (:data:`MAX_BLOCK`) is
-joined again on each of its rule's narrowing keys (:attr:`BlockingRule.narrow`: birth year or
-locality, an initial or the birth month) and a sub-block still over the cap is skipped; both
-are logged and counted (:func:`pairs_by_rule`). With a fixed cap the candidates grow about
-linearly. DuckDB runs the rules without the cap: the engines give the same pairs where no
-block is over it (the tests compare them so).
+narrowed by its rule's chain of narrowing keys (:attr:`BlockingRule.narrow`, e.g. birth year,
+then locality, then postcode): the pairs whose values of the first key are both present and
+equal form sub-blocks, and a record whose value is missing is set against the whole block
+on the other side (a missing value agrees with any); each part still over the cap is narrowed
+by the next key, and skipped at the end of the chain; both are logged and counted
+(:func:`pairs_by_rule`). With a fixed cap the candidates grow about linearly. DuckDB runs the
+rules without the cap: the engines give the same pairs where no block is over it (the tests
+compare them so).
 
 The default rules are chosen so that every kind of difference in the corruption model leaves at
 least one rule intact: a typo in the family name keeps (given group, birth date); a missing
@@ -46,6 +49,7 @@ import pyarrow as pa
 from safelight.arrays import unique_sorted
 from safelight.errors import UsageError
 from safelight.link.prepare import Records, encode_strings
+from safelight.link.sound_keys import consonant_key
 
 log = logging.getLogger("safelight.link")
 
@@ -57,11 +61,13 @@ __all__ = ["DEFAULT_RULES", "MAX_BLOCK", "TRAINING_RULES", "BlockingRule", "cand
 class BlockingRule:
     """A named join condition over ``l`` and ``r`` (columns of :meth:`Records.to_arrow`).
 
-    ``narrow`` lists narrowing equalities ``(left column, right column)`` for the join blocks
-    of more than ``max_block`` pairs (:func:`candidate_pairs`): such a block is joined again
-    with each of them added in turn (a sub-block per value; the pairs of any of them are
-    kept), so that the common keys of a large input keep the pairs that also agree on, say,
-    the birth year or the locality, instead of all or none of theirs."""
+    ``narrow`` is a chain of narrowing keys ``(left column, right column)`` for the join blocks
+    of more than ``max_block`` pairs (:func:`candidate_pairs`): such a block keeps the pairs
+    whose first key is present on both sides and equal (a sub-block per value) and the pairs
+    where it is missing on a side, each part narrowed by the next key while over the cap and
+    skipped after the last. So the common keys of a large input keep the pairs that also agree
+    on, say, the birth year, and a record without a year is narrowed by its locality instead
+    of being lost."""
 
     name: str
     condition: str
@@ -297,6 +303,9 @@ def _key_columns(records: Records, lists: bool = True) -> dict[str, Any]:
         prefixes = _prefix_codes(vocab, k)
         out[key] = (np.where(name >= 0, prefixes[np.maximum(name, 0)], -1).astype(np.int32),
                     True)
+    sound = _sound_codes(vocab)
+    for key, name in (("given_sound", given), ("family_sound", family)):
+        out[key] = (np.where(name >= 0, sound[np.maximum(name, 0)], -1).astype(np.int32), True)
     if lists:
         out["given_near"], out["family_near"] = _near_columns(vocab, [given, family])
     return out
@@ -321,6 +330,13 @@ def _prefix_codes(vocab: np.ndarray, k: int) -> np.ndarray:
     family names share one vocabulary (k = 1 is compared crosswise)."""
     (codes,), _ = encode_strings([np.array([v[:k] for v in vocab], dtype=object)])
     return codes if len(codes) else np.zeros(1, dtype=np.int32)
+
+
+def _sound_codes(vocab: np.ndarray) -> np.ndarray:
+    """Codes of the consonant keys (:func:`~safelight.link.sound_keys.consonant_key`) of each
+    string of ``vocab``; ``-1`` where a name has no consonant."""
+    (codes,), _ = encode_strings([np.array([consonant_key(v) for v in vocab], dtype=object)])
+    return codes if len(codes) else np.full(1, -1, dtype=np.int32)
 
 
 def _block_table(c: duckdb.DuckDBPyConnection, records: Records,
@@ -572,31 +588,52 @@ def _expand(left: np.ndarray, lo: np.ndarray, cnt: np.ndarray, right: np.ndarray
         start = end
 
 
+def _compact(keys: list[np.ndarray]) -> tuple[list[np.ndarray], int]:
+    """``keys`` (non-negative int64, one array per side) and ``size`` with every key below it;
+    re-numbered jointly to ``0..size-1`` (equal keys stay equal) when their range is much
+    wider than their number, so that a key can index a table of ``size`` counts."""
+    total = sum(len(k) for k in keys)
+    size = 1 + max((int(k.max()) for k in keys if len(k)), default=-1)
+    if size <= 4 * total + 1024:
+        return keys, size
+    uniq, inv = np.unique(np.concatenate(keys), return_inverse=True)
+    return np.split(inv.astype(np.int64), np.cumsum([len(k) for k in keys])[:-1]), len(uniq)
+
+
+def _runs(k: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per key value below ``size``: where its run starts in ``k`` sorted, and its length."""
+    cnt = np.bincount(k, minlength=size)
+    return np.cumsum(cnt) - cnt, cnt
+
+
 def _join_ordered(li: np.ndarray, kl: np.ndarray, ri: np.ndarray, kr: np.ndarray
                   ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """All ``(i, j)`` of records ``li`` × ``ri`` with equal keys."""
+    """All ``(i, j)`` of records ``li`` × ``ri`` with equal (non-negative) keys: the right
+    side sorted once, each left row's run found by a counting table (no binary search)."""
+    (kl, kr), size = _compact([kl, kr])
+    start, length = _runs(kr, size)
     order = np.argsort(kr, kind="stable")
-    skr = kr[order]
-    lo = np.searchsorted(skr, kl, "left")
-    cnt = np.searchsorted(skr, kl, "right") - lo
+    lo, cnt = start[kl], length[kl]
     keep = cnt > 0
     yield from _expand(li[keep], lo[keep], cnt[keep], ri[order])
 
 
 def _join_within(ids: np.ndarray, k: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Every unordered pair of records ``ids`` with equal keys, once."""
+    """Every unordered pair of records ``ids`` with equal (non-negative) keys, once."""
+    (k,), size = _compact([k])
+    start, length = _runs(k, size)
     order = np.argsort(k, kind="stable")
     sk = k[order]
     pos = np.arange(len(sk))
-    cnt = np.searchsorted(sk, sk, "right") - pos - 1
+    cnt = start[sk] + length[sk] - pos - 1
     keep = cnt > 0
     yield from _expand(ids[order][keep], pos[keep] + 1, cnt[keep], ids[order])
 
 
 def _keys(sides: list[list[np.ndarray]]) -> list[np.ndarray]:
-    """One int64 key per row of each side: ``sides[s][t]`` holds join column ``t`` of side
-    ``s``; two rows' keys are equal exactly when all their join columns are. Computed jointly,
-    so the keys of the sides are comparable."""
+    """One non-negative int64 key per row of each side: ``sides[s][t]`` holds join column
+    ``t`` of side ``s``; two rows' keys are equal exactly when all their join columns are.
+    Computed jointly, so the keys of the sides are comparable."""
     keys = [np.zeros(len(v[0]), dtype=np.int64) for v in sides]
     for t in range(len(sides[0])):
         vals = [v[t].astype(np.int64) for v in sides]
@@ -604,8 +641,7 @@ def _keys(sides: list[list[np.ndarray]]) -> list[np.ndarray]:
         width = max((int(v.max()) for v in vals if len(v)), default=0) - lo + 1
         keys = [k * width + (v - lo) for k, v in zip(keys, vals, strict=True)]
         if t + 1 < len(sides[0]):  # re-number so the next column cannot overflow
-            inv = np.unique(np.concatenate(keys), return_inverse=True)[1]
-            keys = np.split(inv.astype(np.int64), np.cumsum([len(k) for k in keys])[:-1])
+            keys, _ = _compact(keys)
     return keys
 
 
@@ -614,12 +650,11 @@ def _over_cap(keys: list[np.ndarray], max_block: int, within: bool
     """Which rows of each side's join ``keys`` lie in a block of at most ``max_block`` pairs
     (one side against the other, or ``within`` one side: ``c (c - 1) / 2``), the number of
     larger blocks and of the pairs they hold."""
-    uniq, inv = np.unique(np.concatenate(keys), return_inverse=True)
-    parts = np.split(inv, np.cumsum([len(k) for k in keys])[:-1])
-    counts = [np.bincount(p, minlength=len(uniq)).astype(np.int64) for p in parts]
-    size = counts[0] * (counts[0] - 1) // 2 if within else counts[0] * counts[1]
-    big = size > max_block
-    return [~big[p] for p in parts], int(big.sum()), int(size[big].sum())
+    keys, size = _compact(keys)
+    counts = [np.bincount(k, minlength=size).astype(np.int64) for k in keys]
+    pairs = counts[0] * (counts[0] - 1) // 2 if within else counts[0] * counts[1]
+    big = pairs > max_block
+    return [~big[k] for k in keys], int(big.sum()), int(pairs[big].sum())
 
 
 def _rule_pairs(rule: BlockingRule, cols: dict[str, Any], n: int,
@@ -698,53 +733,57 @@ def _rule_pairs(rule: BlockingRule, cols: dict[str, Any], n: int,
     symmetric = same_columns and bool((ok["l"] == ok["r"]).all())
     capped = [0, 0, 0]  # blocks over the cap, sub-blocks still over it, pairs in those
 
-    def narrowed(ids: list[np.ndarray], keys: list[np.ndarray], sides: tuple[int, ...],
-                 pair: tuple[str, str]) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """The rows of blocks over the cap, re-keyed with the narrowing columns ``pair``
-        (rows with a NULL there dropped) and the sub-blocks still over the cap dropped."""
-        cols_ = [[k] for k in keys]
-        ok_ = [np.ones(len(k), dtype=bool) for k in keys]
-        for t, side in enumerate(sides):
-            v, nullable = cols[pair[side]]
-            v = v[ids[t]]
-            cols_[t].append(v)
-            if nullable:
-                ok_[t] &= v >= 0
-        ids = [i[o] for i, o in zip(ids, ok_, strict=True)]
-        keys = _keys([[c[o] for c in cs] for cs, o in zip(cols_, ok_, strict=True)])
-        fine, big, lost = _over_cap(keys, max_block, within=len(keys) == 1)
-        capped[1] += big
-        capped[2] += lost
-        return [i[f] for i, f in zip(ids, fine, strict=True)], [
-            k[f] for k, f in zip(keys, fine, strict=True)]
-
     def plain(ids: list[np.ndarray], keys: list[np.ndarray]
               ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         if len(ids) == 2:
             return _join_ordered(ids[0], keys[0], ids[1], keys[1])
         return _join_within(ids[0], keys[0])
 
-    def join(ids: list[np.ndarray], keys: list[np.ndarray]
-             ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """The pairs of equal ``keys``: one side against the other (two sides) or within one
-        side, with the blocks over the cap sub-blocked by the rule's narrowing keys."""
-        if max_block is None:
-            yield from plain(ids, keys)
-            return
+    def narrowed(ids: list[np.ndarray], keys: list[np.ndarray], chain: tuple[tuple[str, str], ...]
+                 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """The pairs of equal ``keys`` (one side against the other, or within one side) whose
+        block is under the cap; the rows of the larger blocks narrowed by ``chain[0]`` (a pair
+        of columns, left and right): the pairs where both values are present and equal, and
+        those where one is missing (the missing value agrees with any), each narrowed again
+        by the rest of the chain where still over the cap, and skipped (counted) at its end."""
         fine, big, lost = _over_cap(keys, max_block, within=len(keys) == 1)
         yield from plain([i[f] for i, f in zip(ids, fine, strict=True)],
                          [k[f] for k, f in zip(keys, fine, strict=True)])
         if not big:
             return
-        capped[0] += big
-        if not rule.narrow:
+        if len(chain) == len(rule.narrow):  # the rule's own blocks (the first call)
+            capped[0] += big
+        if not chain:
             capped[1] += big
             capped[2] += lost
             return
-        over_ids = [i[~f] for i, f in zip(ids, fine, strict=True)]
-        over_keys = [k[~f] for k, f in zip(keys, fine, strict=True)]
-        for pair in rule.narrow:
-            yield from plain(*narrowed(over_ids, over_keys, tuple(range(len(ids))), pair))
+        ids = [i[~f] for i, f in zip(ids, fine, strict=True)]
+        keys = [k[~f] for k, f in zip(keys, fine, strict=True)]
+        values, has = [], []
+        for t, i in enumerate(ids):
+            v, nullable = cols[chain[0][t]]
+            values.append(v[i])
+            has.append(values[-1] >= 0 if nullable else values[-1] > 0)  # date parts: 0, -1
+        rest = chain[1:]
+        if len(ids) == 1:  # within one side: present with present, missing with everyone
+            (i,), (k,), (v,), (p,) = ids, keys, values, has
+            yield from narrowed([i[p]], _keys([[k[p], v[p]]]), rest)
+            yield from narrowed([i[~p], i[p]], [k[~p], k[p]], rest)
+            yield from narrowed([i[~p]], [k[~p]], rest)
+            return
+        (li, ri), (kl, kr), (vl, vr), (pl, pr) = ids, keys, values, has
+        yield from narrowed([li[pl], ri[pr]], _keys([[kl[pl], vl[pl]], [kr[pr], vr[pr]]]), rest)
+        yield from narrowed([li[~pl], ri], [kl[~pl], kr], rest)
+        yield from narrowed([li[pl], ri[~pr]], [kl[pl], kr[~pr]], rest)
+
+    def join(ids: list[np.ndarray], keys: list[np.ndarray]
+             ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """The pairs of equal ``keys``: one side against the other (two sides) or within one
+        side, with the blocks over the cap narrowed by the rule's narrowing keys."""
+        if max_block is None:
+            yield from plain(ids, keys)
+            return
+        yield from narrowed(ids, keys, rule.narrow)
 
     def ordered(li: np.ndarray, kl: np.ndarray, ri: np.ndarray, kr: np.ndarray
                 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -793,8 +832,6 @@ def _rule_pairs(rule: BlockingRule, cols: dict[str, Any], n: int,
                 a, b = a[hit], b[hit]
             out.append(a * n + b)
     pairs = np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
-    if capped[0] and len(rule.narrow) > 1:  # a pair of two sub-blocks, once
-        pairs = unique_sorted(pairs)
     log.debug("blocking rule %s: %d joined pairs, %d kept", rule.name, joined, len(pairs))
     if capped[0]:
         log.info("blocking rule %s: %d blocks over %d pairs (%s); %d blocks skipped with %d "
