@@ -148,7 +148,7 @@ def test_rules_for_a_missing_family_name_and_a_shared_given_word():
     found = {(int(x), int(y)): names[k] for x, y, k in zip(a, b, rule, strict=True)}
     assert found[(0, 1)] == "given_no_family"
     assert found[(2, 3)] == "given_no_family_right"
-    assert found[(4, 5)] == "family_given_last"
+    assert found[(4, 5)] == "family_given_word"
     assert found[(6, 7)] == "given_is_family_alone"
     assert (0, 8) not in found
     sql = candidate_pairs(records, DEFAULT_RULES, cross_only=True, engine="duckdb")

@@ -151,10 +151,6 @@ DEFAULT_RULES: tuple[BlockingRule, ...] = (
     BlockingRule("family_is_given_year", "l.family = r.given AND l.birth_year = r.birth_year"
                  " AND l.birth_year >= 0" + _crossed("given", "family"),
                  (("given_initial", "family_initial"),)),
-    BlockingRule("given_is_family_postcode", "l.given = r.family AND l.postcode = r.postcode",
-                 _BY_YEAR),
-    BlockingRule("family_is_given_postcode", "l.family = r.given AND l.postcode = r.postcode",
-                 _BY_YEAR),
     BlockingRule("phone", "l.phone = r.phone", _BY_GIVEN),
     BlockingRule("document", "l.document = r.document", _BY_GIVEN),
     BlockingRule("family_postcode", "l.family = r.family AND l.postcode = r.postcode", _BY_YEAR),
@@ -175,13 +171,13 @@ DEFAULT_RULES: tuple[BlockingRule, ...] = (
                  " AND list_contains(r.family_near, l.family)" + _YEAR_NEAR, _BY_YEAR),
     BlockingRule("given_family_typo_left", "l.given_group = r.given_group"
                  " AND list_contains(l.family_near, r.family)" + _YEAR_NEAR, _BY_YEAR),
-    # the family name and one word of the given names (Thi Hoa and Hoa, Maria Elena and Elena)
-    BlockingRule("family_given_last", "l.family = r.family AND l.given_last = r.given_last"
-                 + _YEAR_NEAR, _BY_YEAR),
-    BlockingRule("family_given_first_last", "l.family = r.family"
-                 " AND l.given_first = r.given_last" + _YEAR_NEAR, _BY_YEAR),
-    BlockingRule("family_given_last_first", "l.family = r.family"
-                 " AND l.given_last = r.given_first" + _YEAR_NEAR, _BY_YEAR),
+    # the family name and the last of several given names against the other's whole given
+    # name (Thi Hoa and Hoa); only the few records with several given words join, so the
+    # rules are cheap (the first word, Maria Elena and Maria, found nothing of its own)
+    BlockingRule("family_given_word", "l.given_first <> l.given_last AND l.family = r.family"
+                 " AND l.given_last = r.given" + _YEAR_NEAR, _BY_YEAR),
+    BlockingRule("family_given_word_right", "r.given_first <> r.given_last"
+                 " AND l.family = r.family AND l.given = r.given_last" + _YEAR_NEAR, _BY_YEAR),
     # one record without a family name: its given name against the other's given name, or
     # against its family name (a full name split the other way round); ``l`` is the lower
     # record of a pair, so each rule comes twice, for the missing name on either side
@@ -278,6 +274,20 @@ def _reads_lists(rules: tuple[BlockingRule, ...]) -> bool:
 
 
 def _key_columns(records: Records, lists: bool = True) -> dict[str, Any]:
+    """:func:`_build_key_columns`, kept on ``records`` after the first call (the list
+    columns added when first asked for): a run calls :func:`pairs_by_rule` once per few
+    rules, from two processes (forked after the first call, they share the columns)."""
+    cache = records.__dict__.setdefault("_blocking_columns", {})
+    if "plain" not in cache:
+        cache["plain"] = _build_key_columns(records, lists=False)
+    if lists and "lists" not in cache:
+        codes = records.codes.column
+        cache["lists"] = dict(zip(_LIST_COLUMNS, _near_columns(
+            records.codes.vocab["given"], [codes["given"], codes["family"]]), strict=True))
+    return {**cache["plain"], **(cache["lists"] if lists else {})}
+
+
+def _build_key_columns(records: Records, lists: bool = True) -> dict[str, Any]:
     """The columns the rules read, as ``name → (values, nullable)``: every string column of
     ``records`` as its integer code (:attr:`Records.codes`; ``-1``, i.e. NULL, where missing),
     the birth date parts (never NULL; ``-1`` or ``0`` where unknown), and the derived keys
