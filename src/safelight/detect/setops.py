@@ -2,13 +2,18 @@
 
 Contract: every function works on whole NumPy arrays at once (no Python loop per pair or per
 item; loops run over hash bands, chunks or pointer-jumping rounds only) and is deterministic
-for its arguments (seeds included). Sets are given in CSR form — ``indptr`` (one more entry
-than rows) and a flat array of integer item ranks, sorted within each row.
+for its arguments (seeds included). Distinct values are taken by sorting
+(:func:`safelight.arrays.unique_sorted`), never by ``np.unique``/``np.union1d`` without
+options, which hash in NumPy 2.4 and ran far slower on millions of pair keys. Sets are given
+in CSR form — ``indptr`` (one more entry than rows) and a flat array of integer item ranks,
+sorted within each row.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from safelight.arrays import unique_sorted
 
 __all__ = ["LshIndex", "connected_components", "cross_intersections", "exact_jaccard",
            "intersections", "lsh_candidates", "lsh_candidates_grown", "lsh_join",
@@ -159,7 +164,7 @@ def _lsh_levels(sig: np.ndarray, r: int, seed: int, neighbours: int,
 
     def merge(d: int) -> None:
         if pending[d]:
-            done[d] = np.union1d(done[d], np.concatenate(pending[d]))
+            done[d] = unique_sorted(np.concatenate([done[d], *pending[d]]))
             pending[d], size[d] = [], 0
 
     for band in range(k // r):
@@ -202,11 +207,9 @@ def lsh_candidates_grown(sig: np.ndarray, r: int, seed: int, neighbours: int = 1
     top = max(neighbours, max_neighbours or neighbours)
     levels = _lsh_levels(sig, r, seed, top)
     k = neighbours
-    pair = np.zeros(0, dtype=np.int64)
-    for d in range(k):
-        pair = np.union1d(pair, levels[d])
+    pair = unique_sorted(np.concatenate([np.zeros(0, dtype=np.int64), *levels[:k]]))
     while pair.size < min_pairs and k < top:
-        pair = np.union1d(pair, levels[k])
+        pair = unique_sorted(np.concatenate([pair, levels[k]]))
         k += 1
     return pair // n, pair % n, k
 

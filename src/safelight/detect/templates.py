@@ -388,6 +388,19 @@ def _features_part(tok: np.ndarray, doc: np.ndarray, offset: int, n: int, v: int
         docs.append(doc[:-1][same])
     d = np.concatenate(docs)
     f = np.concatenate(feats)
+    if not d.size:
+        return d, f
+    # one int64 key per (doc, feature) pair, sorted and de-duplicated: the pairs in (doc,
+    # feature) order, several times faster than a two-key lexsort and its gathers
+    d0, lo = int(doc[0]), int(f.min())
+    span = int(f.max()) - lo + 1
+    if span * (int(doc[-1]) - d0 + 1) < 2**63:
+        key = (d - d0).astype(np.int64)
+        key *= span
+        key += f - lo
+        del d, f
+        key = unique_sorted(key)
+        return (key // span + d0).astype(np.int32), key % span + lo
     order = np.lexsort((f, d))
     d, f = d[order], f[order]
     keep = np.ones(d.size, dtype=bool)
@@ -608,7 +621,7 @@ def cluster_ads(texts: Sequence[str], settings: ClusterSettings | None = None,
         f_ids, f_df, coh = _coherence(tdoc[tri_start[sampled]], tri64[sampled], sig0,
                                       s.boilerplate_min_df, s.coherence_sample,
                                       s.seed + 2 + rnd)
-        bad_ids = np.union1d(bad_ids, f_ids[coh < s.boilerplate_coherence])
+        bad_ids = unique_sorted(np.concatenate([bad_ids, f_ids[coh < s.boilerplate_coherence]]))
         flagged = tri_start[_member(tri64, bad_ids)]
         for k in range(3):
             private[flagged + k] = True
