@@ -61,7 +61,13 @@ from safelight.link.model import (
     tf_from_frequencies,
 )
 from safelight.link.onetoone import match_probability, one_to_one
-from safelight.link.pprl_blocking import JoinStats, join_pairs, make_sketch, sample_self_join
+from safelight.link.pprl_blocking import (
+    JoinStats,
+    join_pairs,
+    make_sketch,
+    sample_bits,
+    sample_self_join,
+)
 
 __all__ = ["KEY_RULES", "TRAINING_KEYS", "PPRLResult", "PPRLSettings", "encoded_candidate_pairs",
            "encoded_training_pairs", "link_encoded"]
@@ -138,7 +144,7 @@ class PPRLSettings:
     lsh_orphans_only: bool = True
     max_block: int = 1_000
     block_top_k: int = 5
-    max_sub_block: int = 4_000_000
+    max_sub_block: int = 1_000_000
     training: str = "rules"
     cross_only: bool = False
     one_to_one: bool = False
@@ -158,16 +164,13 @@ def _lsh_band(er: EncodedRecords, positions: np.ndarray) -> np.ndarray:
     by the family-name filter) packed into an int64 key per record."""
     given, family = er.filters["given_name"], er.filters["family_name"]
     split = given.shape[1] * 64
-    cols = []
-    for mat, pos in ((given, positions[positions < split]),
-                     (family, positions[positions >= split] - split)):
-        if len(pos):
-            cols.append(((mat[:, pos // 64] >> (pos % 64).astype(np.uint64)) & np.uint64(1))
-                        .astype(np.uint8))
-    bits = np.concatenate(cols, axis=1)
-    pad = np.zeros((len(bits), 64 - bits.shape[1]), np.uint8)
-    packed = np.packbits(np.concatenate([bits, pad], axis=1), axis=1, bitorder="little")
-    return np.ascontiguousarray(packed).view("<i8").reshape(-1)
+    pos_g, pos_f = positions[positions < split], positions[positions >= split] - split
+    key = np.zeros(len(given), dtype=np.uint64)
+    if len(pos_g):
+        key |= sample_bits(given, pos_g)[:, 0]
+    if len(pos_f):
+        key |= sample_bits(family, pos_f)[:, 0] << np.uint64(len(pos_g))
+    return key.view(np.int64)
 
 
 def _lsh_positions(er: EncodedRecords, bands: int, band_bits: int, seed: int

@@ -28,12 +28,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["JoinStats", "Sketch", "join_pairs", "make_sketch", "sample_self_join"]
+__all__ = ["JoinStats", "Sketch", "join_pairs", "make_sketch", "sample_bits", "sample_self_join"]
 
 log = logging.getLogger("safelight.link.pprl_blocking")
 
 _CHUNK = 4_000_000  # pairs expanded at a time
-_ROWS = 65_536  # records per chunk when sketching
+_ROWS = 8_192  # records per chunk when sampling filter bits (temporaries stay in cache)
 
 
 @dataclass
@@ -64,8 +64,9 @@ class Sketch:
         return Sketch(np.take(self.words, rows, axis=0), np.take(self.weights, rows, axis=0))
 
 
-def _sample(mat: np.ndarray, positions: np.ndarray) -> np.ndarray:
-    """The bits at ``positions`` of packed uint64 rows, packed again into uint64 words."""
+def sample_bits(mat: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """The bits at ``positions`` of packed uint64 rows, packed again into uint64 words (bit
+    ``j`` of the result is ``positions[j]``), a chunk of rows at a time."""
     words = (len(positions) + 63) // 64
     out = np.zeros((len(mat), words), dtype=np.uint64)
     shifts = (positions % 64).astype(np.uint64)
@@ -87,8 +88,8 @@ def make_sketch(filters: dict[str, np.ndarray], seed: int, name_bits: int = 128,
     names = np.sort(rng.choice(total, size=min(name_bits, total), replace=False))
     dtotal = filters["birth_date"].shape[1] * 64
     dates = np.sort(rng.choice(dtotal, size=min(date_bits, dtotal), replace=False))
-    return Sketch.of(_sample(filters["given_name"], names), _sample(filters["family_name"], names),
-                     filters["given_group"], _sample(filters["birth_date"], dates))
+    return Sketch.of(sample_bits(filters["given_name"], names), sample_bits(filters["family_name"], names),
+                     filters["given_group"], sample_bits(filters["birth_date"], dates))
 
 
 def _common(x: np.ndarray, y: np.ndarray, i: int, j: int, words: int) -> np.ndarray:
@@ -146,7 +147,7 @@ def _groups(keys: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray
                                                            np.ndarray]:
     """(records sorted by key, their keys, distinct keys, start of each in the sorted)."""
     rows = np.flatnonzero(valid)
-    order = np.argsort(keys[rows], kind="stable")
+    order = np.argsort(keys[rows])
     rows, k = rows[order], keys[rows][order]
     head = np.flatnonzero(np.r_[True, k[1:] != k[:-1]]) if len(k) else np.zeros(0, np.int64)
     return rows, k, k[head], head
@@ -183,13 +184,39 @@ def _batches(sizes: np.ndarray) -> Iterator[slice]:
 
 def join_pairs(kx: np.ndarray, vx: np.ndarray, ky: np.ndarray, vy: np.ndarray, *,
                same: bool, sketch: Sketch | None, contributor: np.ndarray | None = None,
-               max_block: int = 1_000, top_k: int = 5, max_sub_block: int = _CHUNK
+               max_block: int = 1_000, top_k: int = 5, max_sub_block: int = 1_000_000
                ) -> tuple[np.ndarray, np.ndarray, JoinStats]:
     """``(a, b, stats)``: the pairs ``a < b`` of records with ``kx[a'] == ky[b']`` (valid
     where ``vx``/``vy``), ``{a', b'} = {a, b}``, ``a' ≠ b'`` (``same``: ``kx`` is ``ky``).
-    With ``contributor`` only pairs of different contributors. Blocks over ``max_block``
-    pairs are sub-blocked to each record's ``top_k`` on the ``sketch`` (skipped without
-    one), blocks over ``max_sub_block`` skipped (module docstring). Not deduplicated."""
+    With ``contributor`` only pairs of different contributors: each pair of contributors is
+    joined on its own (a block's size is then its cross pairs, and no pair within one
+    source is ever expanded). Blocks over ``max_block`` pairs are sub-blocked to each
+    record's ``top_k`` on the ``sketch`` (skipped without one), blocks over
+    ``max_sub_block`` skipped (module docstring). Not deduplicated."""
+    cap = {"sketch": sketch, "max_block": max_block, "top_k": top_k,
+           "max_sub_block": max_sub_block}
+    if contributor is None:
+        return _join(kx, vx, ky, vy, same=same, **cap)
+    stats = JoinStats()
+    out_a, out_b = [], []
+    codes = np.unique(contributor).tolist()
+    for i, ci in enumerate(codes):
+        for cj in codes[i + 1:]:
+            mi, mj = contributor == ci, contributor == cj
+            for x_side, y_side in ((mi, mj),) if same else ((mi, mj), (mj, mi)):
+                a, b, st = _join(kx, vx & x_side, ky, vy & y_side, same=False, **cap)
+                out_a.append(a)
+                out_b.append(b)
+                stats.add(st)
+    a = np.concatenate(out_a) if out_a else np.zeros(0, np.int64)
+    b = np.concatenate(out_b) if out_b else np.zeros(0, np.int64)
+    return a, b, stats
+
+
+def _join(kx: np.ndarray, vx: np.ndarray, ky: np.ndarray, vy: np.ndarray, *, same: bool,
+          sketch: Sketch | None, max_block: int, top_k: int, max_sub_block: int
+          ) -> tuple[np.ndarray, np.ndarray, JoinStats]:
+    """:func:`join_pairs` over all records."""
     stats = JoinStats()
     rx, keys_x, ux, hx = _groups(kx, vx)
     if same:
@@ -226,8 +253,6 @@ def join_pairs(kx: np.ndarray, vx: np.ndarray, ky: np.ndarray, vy: np.ndarray, *
                                     same)
             a, b = rx[px], ry[py]
             keep = a != b
-            if contributor is not None:
-                keep &= contributor[a] != contributor[b]
             a, b, px, py = a[keep], b[keep], px[keep], py[keep]
             if capped and len(a):
                 # a record has one key per column, so its position in the sorted column
@@ -270,7 +295,7 @@ def sample_self_join(keys: np.ndarray, valid: np.ndarray, contributor: np.ndarra
         total = int(((cnt.astype(np.float64) ** 2 - same) // 2).sum())
     if total <= max_pairs:
         a, b, _ = join_pairs(keys, valid, keys, valid, same=True, sketch=None,
-                             contributor=contributor, max_block=2**62)
+                             contributor=contributor, max_block=2**62, max_sub_block=2**62)
         return a, b, total
     rng = np.random.default_rng([seed, 0x7A1])
     draws = int(max_pairs * pairs_all.sum() / total * 1.05) + 16
