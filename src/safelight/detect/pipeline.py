@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 
 from safelight import __version__
 from safelight.detect.columns import TextColumn
@@ -190,6 +191,8 @@ def read_ads(path: str | Path, text_column: str = "text", id_column: str = "id",
         for k in names:
             parts[k].append(TextColumn.from_texts(got[k]))
     ads = AdTable(*(TextColumn.concat(parts[k]) for k in names))
+    del parts
+    pa.default_memory_pool().release_unused()  # the reader's freed buffers, back to the system
     return ads, quarantine, rows_read
 
 
