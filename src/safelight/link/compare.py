@@ -21,7 +21,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pyarrow as pa
 from rapidfuzz.distance import JaroWinkler
 from rapidfuzz.process import cdist, cpdist
 
@@ -107,10 +106,11 @@ def _jw_codes(x: np.ndarray, y: np.ndarray, vocab: np.ndarray) -> np.ndarray:
     if len(vocab) <= _MATRIX_UP_TO:
         sim[diff] = _jw_matrix(vocab)[lo, hi]
         return sim
-    enc = pa.array(lo * len(vocab) + hi).dictionary_encode()
-    keys = enc.dictionary.to_numpy()
+    # distinct pairs by sorting (Arrow's hashing dictionary_encode took 7x longer on 300k
+    # mostly distinct pairs, such as the random pairs of u)
+    keys, inverse = np.unique(lo * len(vocab) + hi, return_inverse=True)
     sims = _jw_strings(vocab[keys // len(vocab)].tolist(), vocab[keys % len(vocab)].tolist())
-    sim[diff] = sims[enc.indices.to_numpy()]
+    sim[diff] = sims[inverse]
     return sim
 
 
