@@ -121,7 +121,16 @@ def model_row_share(epsilon: float) -> float:
     (9.9%); at ε = 1 shares 0.15 / 0.3 / 0.45 gave 0.131 / 0.300 / 0.411 (21.7%), 0.131 /
     0.309 / 0.427 (22.3%), 0.123 / 0.341 / 0.465 (23.7%), and a 1-way weight of 4 instead of
     2 0.135 / 0.337 / 0.454 (24.0%) — no change clear of the run-to-run spread, so the plan
-    stays."""
+    stays. Re-measured at ε = 1 with 1-/2-way combinations floored at their model count
+    (2026-11-30; floored DP aggregates, medians of three measurements each): on
+    ``bench_ctdc10.csv`` shares 0.3 / 0.15 / 0.1 / 0.05 / 0 gave 0.123 / 0.304 / 0.426 (22.0%),
+    0.121 / 0.293 / 0.416 (21.7%), 0.112 / 0.282 / 0.411 (20.6%), 0.122 / 0.279 / 0.411
+    (20.8%), 0.126 / 0.283 / 0.409 (20.3%) — less is better there (its threshold of 43 releases
+    only ~60 patterns) — but on ``bench_ctdc7.csv`` (one measurement each; 231 patterns clear
+    the threshold at 0.3) 0.3 / 0.05 / 0 gave 0.215 / 0.383 / 0.531 (31.6%, 14% fabricated),
+    0.207 / 0.429 / 0.587 (30.4%, 17%), 0.206 / 0.430 / 0.613 (30.3%, 17%). The better share
+    depends on how many people the table holds; a plan that measured the total first and set
+    the share from the noisy total would be needed to take both — the share stays 0.3."""
     lo, hi = MODEL_ROW_SHARE
     x = min(max(math.log(epsilon) / math.log(4.0), 0.0), 1.0)
     return lo + (hi - lo) * x
