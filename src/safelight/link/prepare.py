@@ -36,6 +36,7 @@ from safelight.identity.normalise import (
     map_distinct_arrow,
     match_key,
     phone_keys,
+    phones_e164,
     phones_from_keys,
     split_full_names,
 )
@@ -155,6 +156,13 @@ def _word(text: str | None, which: int) -> str | None:
         return None
     words = f.split()
     return match_key(([w for w in words if w not in _PARTICLES] or words)[which])
+
+
+def _phones(table: pa.Table) -> np.ndarray:
+    """E.164 of the table's phone numbers, in this process (``bench/linkage/run_demo.py``
+    cleans splink's input with it)."""
+    return phones_e164(_col(table, "phone").cast(pa.string()),
+                       _col(table, "phone_region").cast(pa.string()))
 
 
 #: the distinct phone numbers are normalised in this many parts, taken one at a time from
