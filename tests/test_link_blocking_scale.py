@@ -200,3 +200,71 @@ def test_a_missing_narrowing_value_falls_back_to_the_next_key(cross_only):
     a, b, _ = candidate_pairs(records, (year_only,), cross_only=cross_only, max_block=cap)
     y = records.birth_year
     assert len(a) and (y[a] == y[b]).all() and not ((y[a] < 0) ^ (y[b] < 0)).any()
+
+
+def test_a_rule_cap_share_scales_the_cap_for_that_rule_only():
+    records = prepare(_crowd(40))  # one block of 1,600 pairs
+    tight = BlockingRule("tight", "l.family = r.family", cap_share=0.5)
+    skipped: dict = {}
+    got = pairs_by_rule(records, (_FAMILY, tight), cross_only=True, max_block=2_000,
+                        skipped=skipped)
+    assert len(got["family"]) == 1_600 and len(got["tight"]) == 0
+    assert skipped["tight"] == (1, 1, 1_600) and skipped["family"] == (0, 0, 0)
+    # no cap means none for any rule
+    assert len(pairs_by_rule(records, (tight,), cross_only=True, max_block=None)["tight"]) \
+        == 1_600
+
+
+def test_a_second_chain_keeps_the_pairs_that_agree_on_either_once():
+    rows = [{"contributor": src, "record_id": f"{src}{i}", "given_name": "Olena",
+             "family_name": "Bondar", "birth_year": 1990 + i % 4, "birth_month": 1 + i % 5}
+            for src in ("a", "b") for i in range(40)]
+    records = prepare(_table(rows))
+    rule = BlockingRule("family", "l.family = r.family", (("birth_year", "birth_year"),),
+                        narrow_also=(("birth_month", "birth_month"),))
+    a, b, _ = candidate_pairs(records, (rule,), cross_only=True, max_block=1_000)
+    y, m = records.birth_year, records.birth_month
+    either = (y[:, None] == y[None, :]) | (m[:, None] == m[None, :])
+    cross = np.asarray(records.contributor)[:, None] != np.asarray(records.contributor)[None, :]
+    want = np.argwhere(np.triu(either & cross, 1))
+    np.testing.assert_array_equal(np.c_[a, b], want)
+    got = pairs_by_rule(records, (rule,), cross_only=True, max_block=1_000)["family"]
+    assert len(got) == len(np.unique(got)) == len(want)
+
+
+def test_names_respelt_on_both_sides_meet_by_their_consonant_keys():
+    rows = [
+        {"contributor": "a", "record_id": "1", "given_name": "Olexandr",
+         "family_name": "Humeniuk"},
+        {"contributor": "b", "record_id": "2", "given_name": "Olsandr", "family_name": "Gumeniuk",
+         "birth_year": 1990},
+        # swapped and respelt
+        {"contributor": "a", "record_id": "3", "given_name": "Dimtri", "family_name": "Melnik",
+         "birth_year": 1985},
+        {"contributor": "b", "record_id": "4", "given_name": "Miulnik", "family_name": "Dmtro"},
+        # not a pair: alike names, birth years far apart
+        {"contributor": "b", "record_id": "5", "given_name": "Olsandr", "family_name": "Gumeniuk",
+         "birth_year": 1950},
+    ]
+    records = prepare(_table(rows))
+    names = [r.name for r in DEFAULT_RULES]
+    a, b, rule = candidate_pairs(records, DEFAULT_RULES, cross_only=True)
+    found = {(int(x), int(y)): names[k] for x, y, k in zip(a, b, rule, strict=True)}
+    assert found[(0, 1)] == "sound_names"
+    assert found[(2, 3)] == "sound_crossed"
+    assert (0, 4) in found  # no year on one side: it agrees with any
+    records.birth_year[0] = 1990
+    a, b, _ = candidate_pairs(records, DEFAULT_RULES, cross_only=True)
+    assert (0, 4) not in set(zip(a.tolist(), b.tolist(), strict=True))
+    sql = candidate_pairs(records, DEFAULT_RULES, cross_only=True, engine="duckdb")
+    np.testing.assert_array_equal(np.c_[a, b], np.c_[sql[0], sql[1]])
+
+
+def test_consonant_keys_fold_vowels_doubles_and_letter_classes():
+    from safelight.link.sound_keys import consonant_key
+
+    assert consonant_key("olexandr") == consonant_key("olsandr") == "lkndr"
+    assert consonant_key("humeniuk") == consonant_key("gumeniuk")
+    assert consonant_key("alexeeva") == consonant_key("alexiva")
+    assert consonant_key("kovalenko") != consonant_key("kovalchuk")
+    assert consonant_key("aia") is None and consonant_key(None) is None

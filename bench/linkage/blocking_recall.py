@@ -9,8 +9,8 @@ records (:func:`safelight.link.prepare.prepare`) and runs each blocking rule on 
 
 * per rule: its candidate pairs, the true pairs among them, the pairs and true pairs that no
   other rule proposes (its *unique* contribution to candidates and to recall), its join blocks
-  over the cap (``--max-block``, default :data:`~safelight.link.blocking.MAX_BLOCK`; 0: no
-  cap) and the (sub-)blocks it skipped, and its CPU-s;
+  over its cap (``--max-block``, default :data:`~safelight.link.blocking.MAX_BLOCK`, times the
+  rule's ``cap_share``; 0: no cap) and the (sub-)blocks it skipped, and its CPU-s;
 * the union: candidates, blocking recall (true pairs among candidates / all true pairs), CPU-s
   and peak RSS of the process;
 * the missed true pairs grouped by the signature of their fields (``=`` same key, ``~`` differ,
@@ -117,6 +117,7 @@ def diagnose(records: Records, pid: np.ndarray, *, cross_only: bool = True,
     cpu_union, wall_union = _cpu() - cpu0, time.perf_counter() - t0
     once = uniq[counts == 1]
     found = np.isin(truth, uniq)
+    by_name = {rule.name: rule for rule in rules}
     rules = []
     for name, codes in per_rule.items():
         is_true = np.isin(codes, truth)
@@ -125,6 +126,8 @@ def diagnose(records: Records, pid: np.ndarray, *, cross_only: bool = True,
                       "unique_pairs": int(alone.sum()), "unique_true": int((alone & is_true).sum()),
                       "capped_blocks": skipped[name][0], "skipped_blocks": skipped[name][1],
                       "skipped_pairs": skipped[name][2],
+                      "cap": None if max_block is None else max(
+                          1, round(max_block * by_name[name].cap_share)),
                       "cpu_s": round(cpu_rule[name], 2)})
     missed = truth[~found]
     a, b = missed // n, missed % n
@@ -154,10 +157,11 @@ def _show(r: dict) -> None:
           f"(missed {r['true_pairs'] - r['found']:,}), blocking {r['cpu_s']:.1f} CPU-s, "
           f"peak {r['peak_rss_mb']:,.0f} MB")
     print(f"{'rule':<28}{'pairs':>12}{'true':>9}{'uniq pairs':>12}{'uniq true':>10}"
-          f"{'capped':>8}{'skipped':>8}{'CPU s':>7}")
+          f"{'cap':>6}{'capped':>8}{'skipped':>8}{'CPU s':>7}")
     for x in r["rules"]:
         print(f"{x['rule']:<28}{x['pairs']:>12,}{x['true']:>9,}{x['unique_pairs']:>12,}"
-              f"{x['unique_true']:>10,}{x['capped_blocks']:>8,}{x['skipped_blocks']:>8,}"
+              f"{x['unique_true']:>10,}{x['cap'] or '-':>6}{x['capped_blocks']:>8,}"
+              f"{x['skipped_blocks']:>8,}"
               f"{x['cpu_s']:>7.2f}")
     print("missed, by field (= same, ~ differ, . missing):")
     for f, c in r["missed_by_field"].items():
