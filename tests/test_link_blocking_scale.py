@@ -268,3 +268,18 @@ def test_consonant_keys_fold_vowels_doubles_and_letter_classes():
     assert consonant_key("alexeeva") == consonant_key("alexiva")
     assert consonant_key("kovalenko") != consonant_key("kovalchuk")
     assert consonant_key("aia") is None and consonant_key(None) is None
+
+
+@pytest.mark.parametrize("cross_only", [True, False])
+def test_without_a_cap_the_numpy_engine_gives_the_sql_engines_pairs(cross_only):
+    """All default rules (consonant keys, crosswise names, one-sided conditions) on a
+    generated problem: the same pairs and first rules as DuckDB when no block is capped."""
+    from safelight.demo.linkage_pairs import generate_linkage_pairs
+
+    r = generate_linkage_pairs(1500, 1500, seed=11)
+    records = prepare(pa.concat_tables([r.left, r.right.cast(r.left.schema)]))
+    fast = candidate_pairs(records, DEFAULT_RULES, cross_only=cross_only, max_block=None)
+    sql = candidate_pairs(records, DEFAULT_RULES, cross_only=cross_only, engine="duckdb")
+    assert len(fast[0]) > 1_000
+    for x, y in zip(fast, sql, strict=True):
+        np.testing.assert_array_equal(x, y)
