@@ -21,16 +21,20 @@ then locality, then postcode): the pairs whose values of the first key are both 
 equal form sub-blocks, and a record whose value is missing is set against the whole block
 on the other side (a missing value agrees with any); each part still over the cap is narrowed
 by the next key, and skipped at the end of the chain; both are logged and counted
-(:func:`pairs_by_rule`). With a fixed cap the candidates grow about linearly. DuckDB runs the
+(:func:`pairs_by_rule`). A rule may scale the cap (:attr:`BlockingRule.cap_share`: a tenth for
+the loose name rules) and add a second chain whose pairs are kept too
+(:attr:`BlockingRule.narrow_also`). With a fixed cap the candidates grow about linearly.
+The key columns are built once per :class:`Records` (kept on it), so calling
+:func:`pairs_by_rule` on a few rules at a time costs no more than one call. DuckDB runs the
 rules without the cap: the engines give the same pairs where no block is over it (the tests
 compare them so).
 
 The default rules are chosen so that every kind of difference in the corruption model leaves at
 least one rule intact: a typo in the family name keeps (given group, birth date); a missing
 birth date keeps (given group, family); a swap of given and family name keeps the sorted pair
-of name keys; a new spelling of both names keeps the birth date, phone or document number; a
-missing family name keeps the given name; one of several given names (Thi Hoa and Hoa) keeps
-the family name and that word. ``bench/linkage/blocking_recall.py`` lists what each rule
+of name keys; a new spelling of both names keeps the birth date, phone or document number, or
+the names' consonant keys (:mod:`safelight.link.sound_keys`); a missing family name keeps the
+given name; one of several given names (Thi Hoa and Hoa) keeps the family name and that word. ``bench/linkage/blocking_recall.py`` lists what each rule
 finds on its own and the true pairs that none finds.
 """
 
@@ -901,10 +905,12 @@ def pairs_by_rule(records: Records, rules: tuple[BlockingRule, ...] = DEFAULT_RU
     """Per rule name (in the order of ``rules``), the pair codes ``a * len(records) + b``
     (a < b, each pair once) that the rule proposes on its own, by the NumPy engine; for
     measuring what each rule contributes (``bench/linkage/blocking_recall.py``). A join
-    block (records with equal join keys) of more than ``max_block`` pairs is joined again on
-    the rule's ``narrow`` columns too, and skipped where it has none or a sub-block is still
-    over (None: no cap); ``skipped``, when given, receives per rule the number of blocks over
-    the cap, of (sub-)blocks skipped and of the pairs these held."""
+    block (records with equal join keys) of more than ``max_block`` × the rule's
+    ``cap_share`` pairs is narrowed by the rule's chains of narrowing keys and skipped where
+    still over at the end of a chain (None: no cap); ``skipped``, when given, receives per
+    rule the number of blocks over the cap, of (sub-)blocks skipped and of the pairs these
+    held. Any subset of the rules may run in any process: each rule's pairs do not depend on
+    the others."""
     cols = _key_columns(records, _reads_lists(rules))
     n = len(records)
     contributor = cols["contributor"][0] if cross_only else None
