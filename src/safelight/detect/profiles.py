@@ -65,7 +65,7 @@ class RefineStats:
 
 
 def _profiles(n: int, ad_ptr: np.ndarray, feat: np.ndarray, roots: np.ndarray, share: float,
-              chunk: int = 4_000_000
+              chunk: int = 1_000_000
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(cluster of each ad, cluster sizes, the ads' CSR indptr, the clusters' profiles as CSR
     indptr and feature ids).

@@ -138,7 +138,7 @@ class ClusterSettings:
     profile_rows: int = 2
     profile_per_band: int = 4
     profile_prefilter: float = 0.2
-    refine_part: int = 100_000
+    refine_part: int = 50_000
 
     def __post_init__(self) -> None:
         if not 1 <= self.rows <= self.num_perm:
