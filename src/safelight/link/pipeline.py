@@ -165,9 +165,9 @@ def _estimate(records: Records, s: LinkSettings) -> tuple[EMResult, float]:
 
 # -- blocking, shared between this process and the model's worker ------------------------------
 
-#: consecutive rules without a list column run together, this many at a time: each call of
-#: ``pairs_by_rule`` builds the key columns again (a few hundredths of a second per 100k records)
-_RULES_PER_UNIT = 2
+#: consecutive rules without a list column run together, this many at a time (``pairs_by_rule``
+#: keeps the key columns on the records, so a unit of one rule costs no more than its rule)
+_RULES_PER_UNIT = 1
 
 
 def rule_units(rules: tuple[BlockingRule, ...]) -> list[tuple[BlockingRule, ...]]:
@@ -312,6 +312,9 @@ def link_records(table: pa.Table, settings: LinkSettings | None = None) -> LinkR
     # the model needs no candidate pair: it is fitted in a worker while this process runs the
     # blocking rules from the head of the list; the worker then takes rules from the tail
     units = rule_units(s.rules)
+    # no rule: only the rules' key columns, built here once for both processes (kept on the
+    # records by blocking), not once in each after the fork
+    pairs_by_rule(records, (), cross_only=s.two_source)
     claims = forked.Claims(len(units), shared=parallel)
     estimating = forked.start("estimate", _estimate_then_block, records, s, units, claims,
                               os.getpid(), parallel=parallel)
