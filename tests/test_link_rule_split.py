@@ -86,7 +86,7 @@ def test_the_model_worker_takes_blocking_rules_and_the_links_stay_the_same(monke
     one = link_records(table, LinkSettings(two_source=True, workers=1))
     # a model fitted at once leaves the worker most of the rules
     fitted = pipeline._estimate(pipeline.prepare(table), LinkSettings(two_source=True))
-    monkeypatch.setattr(pipeline, "_estimate", lambda records, s: fitted)
+    monkeypatch.setattr(pipeline, "_estimate", lambda records, s, samples=None: fitted)
     monkeypatch.setattr(pipeline, "_CHUNK", 1000)  # several chunks per process
     monkeypatch.setattr(pipeline, "_SPLIT_FROM", 100)
     two = link_records(table, LinkSettings(two_source=True, workers=2))
@@ -158,3 +158,22 @@ def test_phones_split_between_the_processes_equal_one_process(monkeypatch):
     assert 0 < len(taken) < prep._PHONE_PARTS  # this process did some of the parts only
     assert np.array_equal(one.phone, two.phone)
     assert (np.not_equal(two.phone, None)).sum() > 100
+
+
+@needs_fork
+def test_this_process_takes_the_u_samples_when_the_model_is_slower(monkeypatch):
+    r = generate_linkage_pairs(800, 800, seed=6)
+    table = pa.concat_tables([r.left, r.right.cast(r.left.schema)])
+    one = link_records(table, LinkSettings(two_source=True, workers=1))
+    real = pipeline.training_pairs
+
+    def slow(*args, **kwargs):  # the worker's training joins outlast this process's rules
+        time.sleep(3.0)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "training_pairs", slow)
+    two = link_records(table, LinkSettings(two_source=True, workers=2))
+    assert two.cpu.get("estimate u", 0) > 0 and "estimate u" not in one.cpu
+    assert one.em.model.to_dict() == two.em.model.to_dict()
+    assert np.array_equal(one.weights, two.weights)
+    assert np.array_equal(one.labels, two.labels)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import mmap
+import multiprocessing
 import os
 import time
 from dataclasses import dataclass, field
@@ -144,21 +145,56 @@ def score_pairs(em: EMResult, records: Records, a: np.ndarray, b: np.ndarray
     return comps, w
 
 
-def _estimate(records: Records, s: LinkSettings) -> tuple[EMResult, float]:
-    """The fitted model (u from random pairs, EM on the training rules' pairs) and the
-    seconds it took; needs nothing of the candidate pairs, so it runs beside blocking."""
-    t = time.perf_counter()
-    # two sources: only pairs across them are compared, so u is measured on such pairs
+def _u(records: Records, s: LinkSettings) -> list[np.ndarray]:
+    """u from random pairs (of compatriots for the places); two sources: only pairs across
+    them are compared, so u is measured on such pairs."""
     across = records.codes.column["contributor"] if s.two_source else None
     u = estimate_u(records, n_pairs=s.u_sample_pairs, seed=s.seed, across=across)
-    u = estimate_u_within(records, u, n_pairs=s.u_sample_pairs, seed=s.seed, across=across)
+    return estimate_u_within(records, u, n_pairs=s.u_sample_pairs, seed=s.seed, across=across)
+
+
+class _USamples:
+    """The u samples as a task that either process takes, whichever comes first: the model's
+    worker when EM needs them (:meth:`get`), or this process once its blocking rules are done
+    (:meth:`take_here`, which sends them to the worker through a pipe). Either way the same
+    u (the samples depend on the seed only)."""
+
+    def __init__(self, shared: bool) -> None:
+        self._claim = forked.Claims(1, shared=shared)
+        self._recv, self._send = (multiprocessing.get_context("fork").Pipe(duplex=False)
+                                  if shared and forked.can_fork() else (None, None))
+
+    def take_here(self, records: Records, s: LinkSettings) -> float | None:
+        """Compute u here and send it, unless the worker took the task: the CPU seconds."""
+        if self._send is None or self._claim.tail() is None:
+            return None
+        cpu = time.process_time()
+        self._send.send(_u(records, s))
+        return time.process_time() - cpu
+
+    def get(self, records: Records, s: LinkSettings) -> list[np.ndarray]:
+        """u: computed here if no other process took the task, else received from it."""
+        if self._claim.head() is not None:
+            return _u(records, s)
+        return self._recv.recv()
+
+
+def _estimate(records: Records, s: LinkSettings, samples: _USamples | None = None
+              ) -> tuple[EMResult, float]:
+    """The fitted model (u from random pairs, EM on the training rules' pairs) and the
+    seconds it took; needs nothing of the candidate pairs, so it runs beside blocking. u
+    comes last, from ``samples`` when given (see :class:`_USamples`)."""
+    t = time.perf_counter()
     ta, tb, drawn, totals = training_pairs(records, s.training_rules, s.training_max_pairs,
                                            seed=s.seed, cross_only=s.two_source)
+    training = compare(records, ta, tb)
+    u = _u(records, s) if samples is None else samples.get(records, s)
     all_pairs = None
-    if across is not None:  # the pairs across the two sources
+    if s.two_source:  # the pairs across the two sources
+        across = records.codes.column["contributor"]
         sizes = np.bincount(across[across >= 0])
         all_pairs = int(sizes[0]) * int(sizes[1]) if len(sizes) == 2 else None
-    em = estimate_model(records, compare(records, ta, tb), u=u, seed=s.seed,
+    em = estimate_model(records, training, u=u, seed=s.seed,
                         training=TrainingPairs(drawn, totals), all_pairs=all_pairs)
     return em, time.perf_counter() - t
 
@@ -209,11 +245,11 @@ class _Fitted:
 
 
 def _estimate_then_block(records: Records, s: LinkSettings, units: list[tuple[BlockingRule, ...]],
-                         claims: forked.Claims, parent: int) -> _Fitted:
+                         claims: forked.Claims, parent: int, samples: _USamples) -> _Fitted:
     """The model (:func:`_estimate`); then, in a forked worker (not when run in the parent
     by the serial fallback), the blocking units left at the tail, until none is left."""
     cpu = time.process_time()
-    em, wall = _estimate(records, s)
+    em, wall = _estimate(records, s, samples)
     cpu = time.process_time() - cpu
     codes, taken = [], []
     if os.getpid() != parent:
@@ -316,14 +352,16 @@ def link_records(table: pa.Table, settings: LinkSettings | None = None) -> LinkR
     # records by blocking), not once in each after the fork
     pairs_by_rule(records, (), cross_only=s.two_source)
     claims = forked.Claims(len(units), shared=parallel)
+    samples = _USamples(shared=parallel)
     estimating = forked.start("estimate", _estimate_then_block, records, s, units, claims,
-                              os.getpid(), parallel=parallel)
+                              os.getpid(), samples, parallel=parallel)
     try:
         if not estimating.forked:  # it ran at start(): its time is the model's, not blocking's
             clock.lap("estimate")
         mine = []
         while (k := claims.head()) is not None:
             mine += _unit_pairs(records, units[k], s)
+        u_cpu = samples.take_here(records, s) if estimating.forked else None
         fitted = estimating.result()
     finally:
         estimating.cancel()
@@ -333,6 +371,9 @@ def link_records(table: pa.Table, settings: LinkSettings | None = None) -> LinkR
     a, b = codes // n, codes % n
     del codes
     clock.lap("blocking")
+    if u_cpu is not None:  # this process took the model's u samples after its rules
+        clock.cpu["blocking"] = round(clock.cpu["blocking"] - u_cpu, 3)
+        clock.cpu["estimate u"] = round(u_cpu, 3)
     em = fitted.em
     clock.wall["estimate"] = fitted.wall
     clock.cpu["estimate"] = round(fitted.cpu, 3)
