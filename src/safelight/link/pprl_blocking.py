@@ -14,23 +14,21 @@ its pairs are expanded a bounded chunk at a time and scored on the sketch (sampl
 name, name-group and birth-date filters; see :class:`Sketch`), and each record keeps only its
 ``top_k`` best partners in the block, so a block of ``m × n`` pairs yields at most
 ``top_k × (m + n)``. A block of more than ``max_sub_block`` pairs is skipped. Both are counted
-in :class:`JoinStats` and logged, so a cap never loses pairs silently.
+in :class:`JoinStats`, which :mod:`safelight.link.pprl` logs, so a cap never loses pairs
+silently.
 
-Cross-only joins (two-source linkage) drop pairs of one contributor *before* ranking, so a
-record's ``top_k`` are all from the other source.
+Cross-only joins (two-source linkage) join each pair of contributors on its own, so a
+record's ``top_k`` are all from the other source and no pair within a source is expanded.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 __all__ = ["JoinStats", "Sketch", "join_pairs", "make_sketch", "sample_bits", "sample_self_join"]
-
-log = logging.getLogger("safelight.link.pprl_blocking")
 
 _CHUNK = 4_000_000  # pairs expanded at a time
 _ROWS = 8_192  # records per chunk when sampling filter bits (temporaries stay in cache)
@@ -79,17 +77,24 @@ def sample_bits(mat: np.ndarray, positions: np.ndarray) -> np.ndarray:
     return out
 
 
-def make_sketch(filters: dict[str, np.ndarray], seed: int, name_bits: int = 128,
-                date_bits: int = 64) -> Sketch:
+def make_sketch(filters: dict[str, np.ndarray], seed: int) -> Sketch:
     """A :class:`Sketch` of packed filter matrices ``filters`` (field → (n, words) uint64):
-    ``name_bits`` positions drawn (seeded) for both names, ``date_bits`` for the date."""
+    128 positions drawn (seeded) for both names, 64 for the date, up to 128 of the name-group
+    filter (all of the default 128-bit one): the layout of :attr:`Sketch.words`."""
     rng = np.random.default_rng([seed, 0x5EC])
     total = filters["given_name"].shape[1] * 64
-    names = np.sort(rng.choice(total, size=min(name_bits, total), replace=False))
+    names = np.sort(rng.choice(total, size=min(128, total), replace=False))
     dtotal = filters["birth_date"].shape[1] * 64
-    dates = np.sort(rng.choice(dtotal, size=min(date_bits, dtotal), replace=False))
-    return Sketch.of(sample_bits(filters["given_name"], names), sample_bits(filters["family_name"], names),
-                     filters["given_group"], sample_bits(filters["birth_date"], dates))
+    dates = np.sort(rng.choice(dtotal, size=min(64, dtotal), replace=False))
+    gtotal = filters["given_group"].shape[1] * 64
+    groups = np.sort(rng.choice(gtotal, size=min(128, gtotal), replace=False))
+
+    def part(field: str, positions: np.ndarray, words: int) -> np.ndarray:
+        got = sample_bits(filters[field], positions)  # narrower filters: zero words after
+        return np.pad(got, ((0, 0), (0, words - got.shape[1])))
+
+    return Sketch.of(part("given_name", names, 2), part("family_name", names, 2),
+                     part("given_group", groups, 2), part("birth_date", dates, 1))
 
 
 def _common(x: np.ndarray, y: np.ndarray, i: int, j: int, words: int) -> np.ndarray:
