@@ -39,6 +39,8 @@ log = logging.getLogger("safelight.release.cellrefine")
 
 #: Passes over the columns.
 PASSES = 2
+#: Rows screened at once (memory: rows x subsets x values combination ids).
+SCREEN_ROWS = 1024
 #: Smallest gain (in units of the objective) a change must bring.
 MIN_GAIN = 1e-12
 
@@ -140,6 +142,26 @@ def _gains(tg: _Targets, cand: np.ndarray, cur: np.ndarray) -> np.ndarray:
     return np.where(bad, -np.inf, add + rem[..., None])
 
 
+def _screen(tg: _Targets, rows: np.ndarray, j: int, values: np.ndarray,
+            length: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows that can gain from a change of column ``j`` at the current counts, with their
+    combination ids (:func:`_ids`); screened ``SCREEN_ROWS`` rows at a time to bound memory."""
+    todo, cands, curs = [np.empty(0, np.int64)], [], []
+    for start in range(0, len(rows), SCREEN_ROWS):
+        part = rows[start:start + SCREEN_ROWS]
+        cand, cur = _ids(tg, part, j, values, length)
+        cand[:, :, 0] = tg.sentinel  # to missing: no combination is added
+        gains = _gains(tg, cand, cur)
+        gains[values[None, :] == part[:, j][:, None]] = -np.inf
+        sel = np.flatnonzero(gains.max(axis=1) > MIN_GAIN)
+        todo.append(sel + start)
+        cands.append(cand[sel])
+        curs.append(cur[sel])
+    if not cands:
+        return todo[0], np.empty((0, 0, len(values)), np.int64), np.empty((0, 0), np.int64)
+    return np.concatenate(todo), np.concatenate(cands), np.concatenate(curs)
+
+
 def refine_cells(rows: np.ndarray, weights: np.ndarray, R: CombinationCounts, length: int,
                  rng: np.random.Generator, *, passes: int = PASSES,
                  ) -> tuple[np.ndarray, np.ndarray]:
@@ -160,23 +182,19 @@ def refine_cells(rows: np.ndarray, weights: np.ndarray, R: CombinationCounts, le
                 continue
             # candidate values: missing, and every value R holds for column j
             values = np.concatenate(([0], decode_keys(R.tables[(j,)][0], tg.radix, (j,))[:, 0]))
-            cand, cur = _ids(tg, rows, j, values, length)
-            cand[:, :, 0] = tg.sentinel  # to missing: no combination is added
-            gains = _gains(tg, cand, cur)
-            same = values[None, :] == rows[:, j][:, None]
-            gains[same] = -np.inf
-            todo = np.flatnonzero(gains.max(axis=1) > MIN_GAIN)
+            todo, cand, cur = _screen(tg, rows, j, values, length)
             new_rows: list[np.ndarray] = []
             new_w: list[int] = []
-            for p in rng.permutation(todo).tolist():
+            for i in rng.permutation(len(todo)).tolist():
+                p = int(todo[i])
                 while weights[p] > 0:
-                    g = _gains(tg, cand[p], cur[p])
-                    g[same[p]] = -np.inf
+                    g = _gains(tg, cand[i], cur[i])
+                    g[values == rows[p, j]] = -np.inf
                     best = int(np.argmax(g))
                     if not g[best] > MIN_GAIN:
                         break
-                    tg.count[cand[p][:, best]] += 1.0
-                    tg.count[cur[p]] -= 1.0
+                    tg.count[cand[i][:, best]] += 1.0
+                    tg.count[cur[i]] -= 1.0
                     tg.count[tg.sentinel] = 0.0
                     weights[p] -= 1
                     row = rows[p].copy()
