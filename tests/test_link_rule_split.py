@@ -165,13 +165,15 @@ def test_this_process_takes_the_u_samples_when_the_model_is_slower(monkeypatch):
     r = generate_linkage_pairs(800, 800, seed=6)
     table = pa.concat_tables([r.left, r.right.cast(r.left.schema)])
     one = link_records(table, LinkSettings(two_source=True, workers=1))
-    real = pipeline.training_pairs
+    real = pipeline._USamples.get
 
-    def slow(*args, **kwargs):  # the worker's training joins outlast this process's rules
-        time.sleep(3.0)
-        return real(*args, **kwargs)
+    def late(self, records, s):  # the worker reaches u only after this process took the task
+        deadline = time.monotonic() + 120
+        while self._claim._ends[0] < self._claim._ends[1] and time.monotonic() < deadline:
+            time.sleep(0.01)  # the task is still open
+        return real(self, records, s)
 
-    monkeypatch.setattr(pipeline, "training_pairs", slow)
+    monkeypatch.setattr(pipeline._USamples, "get", late)
     two = link_records(table, LinkSettings(two_source=True, workers=2))
     assert two.cpu.get("estimate u", 0) > 0 and "estimate u" not in one.cpu
     assert one.em.model.to_dict() == two.em.model.to_dict()
