@@ -337,6 +337,13 @@ class PPRLResult:
         return out
 
 
+def _cross_pairs(er: EncodedRecords) -> int:
+    """The pairs of records of different contributors, over which the prior of a cross-only
+    linkage is taken (not n(n−1)/2, which would halve it at two sources)."""
+    sizes = np.bincount(er.contributor_code).astype(np.float64)
+    return int((sizes.sum() ** 2 - (sizes ** 2).sum()) // 2)
+
+
 def _score(em: EMResult, er: EncodedRecords, freqs: dict[str, np.ndarray], x: np.ndarray,
            y: np.ndarray) -> np.ndarray:
     comps = compare_encoded(er, x, y)
@@ -366,7 +373,8 @@ def link_encoded(er: EncodedRecords, settings: PPRLSettings | None = None) -> PP
     if s.training == "rules":
         ta, tb, training = encoded_training_pairs(er, s)
         em = estimate_model(er, compare_encoded(er, ta, tb), u=u,  # type: ignore[arg-type]
-                            seed=s.seed, fields=ENCODED_FIELDS, training=training)
+                            seed=s.seed, fields=ENCODED_FIELDS, training=training,
+                            all_pairs=_cross_pairs(er) if s.cross_only else None)
     else:
         em = estimate_model(er, comps, u=u, seed=s.seed, fields=ENCODED_FIELDS)  # type: ignore[arg-type]
     # one-to-one scores only the candidate pairs, whose TF reads the first record's frequency;
