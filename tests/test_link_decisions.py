@@ -132,3 +132,80 @@ def test_reviewed_decisions_bind_the_next_run_and_leave_the_queue(hub_path):
     assert requeued == 0
     assert second.decisions["matches"] + second.decisions["non_matches"] == len(queue)
     assert _f1(after, truth) >= _f1(before, truth)
+
+
+def test_clamped_em_swaps_estimated_posteriors_for_decisions():
+    from safelight.link.model import _em
+
+    fields = {"given_name": ("exact", "close", "different"), "birth_date": ("exact", "different")}
+    rng = np.random.default_rng(1)
+    # 300 matches (mostly exact names) and 3,000 non-matches (mostly different names)
+    lv = np.concatenate([
+        np.stack([rng.choice([1, 2, 3], 300, p=[.8, .15, .05]), np.full(300, 1)], axis=1),
+        np.stack([rng.choice([1, 2, 3], 3000, p=[.01, .04, .95]),
+                  rng.choice([1, 2], 3000, p=[.02, .98])], axis=1)])
+    u = [np.array([0, .01, .04, .95]), np.array([0, .02, .98])]
+    init = [np.array([0, .6, .3, .1]), np.array([0, .7, .3])]
+    active = np.ones(2, dtype=bool)
+
+    def fit(labelled=None):
+        m, share, _, ok = _em(lv, active, u, [x.copy() for x in init], 200, 1e-8, fields,
+                              None, labelled)
+        assert ok
+        return m, share
+
+    m0, share0 = fit()
+    m_none, share_none = fit((np.zeros((0, 2), dtype=lv.dtype), np.zeros(0, bool), 1.0))
+    assert all(np.allclose(x, y) for x, y in zip(m0, m_none, strict=True))
+    assert share_none == share0
+    pairs = np.array([[2, 1]] * 100)  # "close" names, same birth date
+    m_match, _ = fit((pairs, np.ones(100, dtype=bool), 1.0))
+    m_weak, _ = fit((pairs, np.ones(100, dtype=bool), 0.1))
+    m_non, share_non = fit((pairs, np.zeros(100, dtype=bool), 1.0))
+    # decided matches pull m of "close" up (more with more weight), non-matches pull it down
+    assert m_match[0][2] > m_weak[0][2] > m0[0][2] > m_non[0][2]
+    assert share_non < share0
+    assert all(np.all(x[1:] > 0) for x in m_non)  # never a level of probability 0
+
+
+def test_learning_from_reviews_refines_m_and_decisions_still_bind(tmp_path):
+    from safelight.demo.run import run_demo
+    from safelight.link import LinkSettings
+    from safelight.store import open_hub
+
+    run_demo(tmp_path, seed=5, n_records=2000)
+    truth = read_truth(tmp_path / "scenario" / "truth.csv")
+    with open_hub(tmp_path / "hub.duckdb") as hub:
+        first = link_hub(hub)
+        queue = hub.con.execute(
+            """SELECT left_contributor, left_record_id, right_contributor, right_record_id
+               FROM link_review WHERE run_id = ?""", [first.run_id]).fetchall()
+        for lc, lr, rc, rr in queue:
+            same = truth[(lc, lr)] == truth[(rc, rr)]
+            hub.con.execute(
+                """UPDATE link_review SET decision = ?, decided_by = 'alice', decided_at = now()
+                   WHERE run_id = ? AND left_contributor = ? AND left_record_id = ?
+                   AND right_contributor = ? AND right_record_id = ?""",
+                ["match" if same else "non_match", first.run_id, lc, lr, rc, rr])
+        plain = link_hub(hub)
+        refined = link_hub(hub, LinkSettings(learn_from_reviews=True))
+        after = _persons(hub)
+    assert sum(s["reviewed_pairs"] for s in plain.result.em.sessions) == 0
+    assert sum(s["reviewed_pairs"] for s in refined.result.em.sessions) > 0
+    m_plain, m_refined = plain.result.em.model.m, refined.result.em.model.m
+    assert not all(np.allclose(x, y) for x, y in zip(m_plain, m_refined, strict=True))
+    assert refined.result.settings.to_dict()["learn_from_reviews"] is True
+    for lc, lr, rc, rr in queue:
+        assert (after[(lc, lr)] == after[(rc, rr)]) == (truth[(lc, lr)] == truth[(rc, rr)])
+
+
+def test_learning_from_reviews_is_refused_in_privacy_preserving_mode(tmp_path):
+    from click.testing import CliRunner
+
+    from safelight.cli import main
+
+    hub = tmp_path / "hub.duckdb"
+    hub.write_bytes(b"")
+    res = CliRunner().invoke(main, ["link", "hub", str(hub), "--pprl", "--learn-from-reviews"])
+    assert res.exit_code != 0
+    assert "clear mode only" in res.output

@@ -86,7 +86,7 @@ def test_the_model_worker_takes_blocking_rules_and_the_links_stay_the_same(monke
     one = link_records(table, LinkSettings(two_source=True, workers=1))
     # a model fitted at once leaves the worker most of the rules
     fitted = pipeline._estimate(pipeline.prepare(table), LinkSettings(two_source=True))
-    monkeypatch.setattr(pipeline, "_estimate", lambda records, s, samples=None: fitted)
+    monkeypatch.setattr(pipeline, "_estimate", lambda records, s, samples=None, reviewed=None: fitted)
     monkeypatch.setattr(pipeline, "_CHUNK", 1000)  # several chunks per process
     monkeypatch.setattr(pipeline, "_SPLIT_FROM", 100)
     two = link_records(table, LinkSettings(two_source=True, workers=2))

@@ -1,10 +1,13 @@
 """What reviewing the queue is worth: link a demo hub, let an oracle decide every queued pair
 from the generator's truth, link again, and report pairwise F1 before and after.
 
-    PYTHONPATH=src python bench/linkage/review.py [--seed 7] [--records 3000]
+    PYTHONPATH=src python bench/linkage/review.py [--seed 7] [--records 3000] [--decide-share 1]
 
 The second run must obey every decision (safelight.link.decisions) and queue none of the
 decided pairs again; F1 after reviewing is the ceiling a careful reviewer reaches on this queue.
+A third run also learns the model's m from the decided pairs (``learn_from_reviews``); with
+``--decide-share`` below 1 the rest of the queue is held out to judge what that learning is
+worth on pairs nobody decided.
 """
 
 from __future__ import annotations
@@ -33,34 +36,55 @@ def _f1(persons: dict, truth: dict) -> float:
 def main() -> None:
     from safelight.demo import read_truth
     from safelight.demo.run import run_demo
-    from safelight.link import link_hub
+    from safelight.link import LinkSettings, link_hub
     from safelight.store import open_hub
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--records", type=int, default=3000)
+    ap.add_argument("--decide-share", type=float, default=1.0,
+                    help="share of the queue the oracle decides (the rest is held out)")
     args = ap.parse_args()
     out = Path(tempfile.mkdtemp(prefix="safelight-review-"))
     run_demo(out, seed=args.seed, n_records=args.records)
     truth = read_truth(out / "scenario" / "truth.csv")
+    rng = np.random.default_rng(args.seed)
     with open_hub(out / "hub.duckdb") as hub:
         first = link_hub(hub)
         before = _persons(hub)
         queue = hub.con.execute(
             """SELECT left_contributor, left_record_id, right_contributor, right_record_id
                FROM link_review WHERE run_id = ?""", [first.run_id]).fetchall()
-        for lc, lr, rc, rr in queue:
+        decide = rng.random(len(queue)) < args.decide_share
+        for (lc, lr, rc, rr), d in zip(queue, decide, strict=True):
+            if not d:
+                continue
             same = truth[(lc, lr)] == truth[(rc, rr)]
             hub.con.execute(
                 """UPDATE link_review SET decision = ?, decided_by = 'oracle', decided_at = now()
                    WHERE run_id = ? AND left_contributor = ? AND left_record_id = ?
                    AND right_contributor = ? AND right_record_id = ?""",
                 ["match" if same else "non_match", first.run_id, lc, lr, rc, rr])
-        second = link_hub(hub)
-        after = _persons(hub)
-    print(f"{first.records:,} records; {len(queue)} pairs reviewed; pairwise F1 "
-          f"{_f1(before, truth):.4f} -> {_f1(after, truth):.4f}; next run queued "
-          f"{second.review_pairs}; applied {second.decisions}")
+        applied = link_hub(hub)
+        applied_persons = _persons(hub)
+        refined = link_hub(hub, LinkSettings(learn_from_reviews=True))
+        refined_persons = _persons(hub)
+    held = [q for q, d in zip(queue, decide, strict=True) if not d]
+
+    def held_right(persons: dict) -> str:
+        ok = sum((persons[(lc, lr)] == persons[(rc, rr)]) == (truth[(lc, lr)] == truth[(rc, rr)])
+                 for lc, lr, rc, rr in held)
+        return f"{ok}/{len(held)} held-out queue pairs right" if held else "none held out"
+
+    reviewed = sum(x["reviewed_pairs"] for x in refined.result.em.sessions)
+    training = sum(x["pairs"] for x in refined.result.em.sessions)
+    print(f"{first.records:,} records; {int(decide.sum())} of {len(queue)} queued pairs decided; "
+          f"pairwise F1 {_f1(before, truth):.4f} before -> {_f1(applied_persons, truth):.4f} "
+          f"with the decisions applied ({held_right(applied_persons)}; next run queued "
+          f"{applied.review_pairs}) -> {_f1(refined_persons, truth):.4f} with m also learnt "
+          f"from {reviewed} decided pairs beside {training:,} training pairs "
+          f"({held_right(refined_persons)}; queued {refined.review_pairs}); "
+          f"applied {refined.decisions}")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,9 @@ id), links them with :func:`safelight.link.pipeline.link_records`, and in one tr
 replaces the ``persons`` rows and appends the run's open ``link_review`` rows and its
 ``link_runs`` row (tables of store migration 3), plus an audit-log entry. Reviewers' earlier
 decisions bind every run (:mod:`safelight.link.decisions`): a decided match ends in one person,
-a decided non-match never does, and a decided pair is not queued again. Person ids
+a decided non-match never does, and a decided pair is not queued again; with
+``LinkSettings.learn_from_reviews`` the decided pairs also refine the model's ``m``
+(:func:`safelight.link.model.estimate_model`). Person ids
 are ``"S"`` + 8 hex digits of SHA-256 over the cluster's smallest (contributor, record_id), so an
 unchanged cluster keeps its id across runs.
 """
@@ -112,7 +114,12 @@ def link_hub(hub: Hub, settings: LinkSettings | None = None, *, actor: str = "li
     if table.num_rows < 2:
         raise UsageError(f"{hub.path}: fewer than two records with consent to linkage — "
                          "ingest contributions whose consent allows linkage first")
-    res = link_records(table, s)
+    reviewed = None
+    if s.learn_from_reviews:
+        reviewed = index_decisions(
+            load_decisions(hub), np.array(table.column("contributor").to_pylist(), dtype=object),
+            np.array(table.column("record_id").cast(pa.string()).to_pylist(), dtype=object))
+    res = link_records(table, s, reviewed=reviewed)
     return store_run(hub, res, res.records.contributor, res.records.record_id, s.to_dict(),
                      s.threshold, s.review_low, s.review_high, started, actor)
 

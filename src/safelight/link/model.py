@@ -178,6 +178,7 @@ def _level_freqs(levels: np.ndarray, weights: np.ndarray | None = None,
     for j, names in enumerate(fields.values()):
         k = len(names)
         counts = np.bincount(levels[:, j], weights=weights, minlength=k + 1).astype(np.float64)
+        counts = np.maximum(counts, 0.0)  # reviewed non-matches take weight back (see _em)
         counts[0] = 0.0
         counts[1:] += _PSEUDO
         out.append(counts / counts[1:].sum())
@@ -320,21 +321,39 @@ class EMResult:
 
 def _em(levels: np.ndarray, active: np.ndarray, u: list[np.ndarray], m: list[np.ndarray],
         max_iter: int, tol: float, fields: dict[str, tuple[str, ...]] = FIELDS,
-        kin_u: dict[str, np.ndarray] | None = None) -> tuple[list[np.ndarray], float, int, bool]:
+        kin_u: dict[str, np.ndarray] | None = None,
+        labelled: tuple[np.ndarray, np.ndarray, float] | None = None,
+        ) -> tuple[list[np.ndarray], float, int, bool]:
     """EM for m and the match share on ``levels`` using only the ``active`` fields.
 
     Pairs with the same levels have the same posterior, so EM runs on the distinct level
     patterns weighted by their counts (the same sums, a few thousand rows instead of millions).
+
+    ``labelled``: ``(levels, is_match, weight)`` of pairs a reviewer decided, each standing
+    for ``weight`` of the pairs in ``levels`` (``1/scale`` when ``levels`` is a sample of the
+    session's pairs). The decided pairs belong to the population ``levels`` stands for, so the
+    sums of the E step swap their estimated posterior for the decision: each adds
+    ``weight * (decision - posterior)`` at its levels (clipped at zero per level) — a decided
+    match adds what the model doubted, a decided non-match takes back what it believed.
     """
     lv = levels.copy()
     lv[:, ~active] = 0  # a fixed field contributes no evidence in this session
     lv, counts = level_patterns(lv)
     total = float(counts.sum())
+    lab = np.zeros((0, lv.shape[1]), dtype=lv.dtype)
+    decided, lab_weight = np.zeros(0), 0.0
+    if labelled is not None and len(labelled[0]):
+        lab = labelled[0].copy()
+        lab[:, ~active] = 0
+        decided, lab_weight = labelled[1].astype(np.float64), float(labelled[2])
+    lv_all = np.concatenate([lv, lab])
     share = 0.1
     for it in range(1, max_iter + 1):
-        p = FellegiSunter(dict(fields), m, u, share, kin_u or {}).probability(lv)
-        new_share = float(np.clip((p * counts).sum() / total, 1e-9, 1 - 1e-9))
-        new_m = _level_freqs(lv, p * counts, fields)
+        model = FellegiSunter(dict(fields), m, u, share, kin_u or {})
+        p = model.probability(lv)
+        swap = lab_weight * (decided - model.probability(lab)) if len(lab) else np.zeros(0)
+        new_share = float(np.clip(((p * counts).sum() + swap.sum()) / total, 1e-9, 1 - 1e-9))
+        new_m = _level_freqs(lv_all, np.concatenate([p * counts, swap]), fields)
         new_m = [nm if a else om for nm, om, a in zip(new_m, m, active, strict=True)]
         delta = max(abs(new_share - share),
                     *(np.abs(x - y).max() for x, y in zip(new_m, m, strict=True)))
@@ -394,6 +413,7 @@ def estimate_model(
     fields: dict[str, tuple[str, ...]] = FIELDS,
     training: TrainingPairs | None = None,
     all_pairs: int | None = None,
+    reviewed: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> EMResult:
     """Fit m by EM with u fixed (see :data:`DEFAULT_SESSIONS`) and derive the prior.
 
@@ -409,6 +429,13 @@ def estimate_model(
     ``all_pairs``: the number of record pairs that may match, over which the prior is taken
     (default: every pair, ``n (n - 1) / 2``; two-source linkage: left × right records, half
     as many, with training pairs drawn across the sources only).
+
+    ``reviewed``: ``(levels, is_match)`` of pairs reviewers decided (the refinement from
+    reviews). In each session whose fixed fields they agree on, their posterior is clamped to
+    the decision (semi-supervised EM, :func:`_em`), each with the weight of one pair of the
+    rule's full count (``1/scale`` of a drawn pair). Reviewers see a selected sample (the
+    uncertain pairs), but the selection depends on the levels only and each decided pair
+    enters with its own levels, so the estimate stays unbiased.
     """
     if u is None:
         u = estimate_u(records, seed=seed)
@@ -441,13 +468,20 @@ def estimate_model(
         if mask.sum() < 50:
             log.warning("training session %s has only %d pairs; skipped", sess.name, mask.sum())
             continue
+        labelled = None
+        n_reviewed = 0
+        if reviewed is not None and len(reviewed[0]):
+            rmask = np.all(reviewed[0][:, idx] == 1, axis=1)
+            n_reviewed = int(rmask.sum())
+            labelled = (reviewed[0][rmask], reviewed[1][rmask], 1.0 / scale)
         m, share, it, ok = _em(levels[mask], active, u, [x.copy() for x in init], max_iter, tol,
-                               fields, kin)
+                               fields, kin, labelled)
         for j in np.flatnonzero(active):
             estimates[j].append(m[j])
         session_matches.append((sess, share * mask.sum() * scale))
         report.append({"session": sess.name, "fixed": list(sess.fixed), "pairs": int(mask.sum()),
-                       "match_share": share, "iterations": it, "converged": ok})
+                       "reviewed_pairs": n_reviewed, "match_share": share, "iterations": it,
+                       "converged": ok})
         log.info("EM session %s: %d pairs, match share %.3f, %d iterations",
                  sess.name, mask.sum(), share, it)
     m_final = [np.mean(est, axis=0) if est else init[j] for j, est in enumerate(estimates)]

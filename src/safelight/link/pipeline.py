@@ -15,7 +15,7 @@ import multiprocessing
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -45,6 +45,9 @@ from safelight.link.model import (
 from safelight.link.onetoone import match_probability, one_to_one
 from safelight.link.prepare import Records, prepare
 
+if TYPE_CHECKING:
+    from safelight.link.decisions import DecidedPairs
+
 __all__ = ["LinkResult", "LinkSettings", "link_records", "score_pairs"]
 
 log = logging.getLogger("safelight.link")
@@ -70,6 +73,10 @@ class LinkSettings:
     rules from the tail until none is left (:func:`rule_units`); half of the candidate pairs
     are compared and weighted in one; ``workers=1`` runs everything
     in this process. The results are the same, so it is not saved with the settings.
+
+    ``learn_from_reviews``: in a hub, reviewers' decided pairs also refine the model's ``m``
+    (:func:`~safelight.link.model.estimate_model`); they bind the clusters either way. Off by
+    default: on the demo it changed nothing measurable (docs/linkage.md, "Review decisions").
     """
 
     threshold: float = 0.5
@@ -82,6 +89,7 @@ class LinkSettings:
     training_rules: tuple[BlockingRule, ...] = TRAINING_RULES
     training_max_pairs: int = 300_000
     workers: int = field(default_factory=forked.default_workers)
+    learn_from_reviews: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready settings."""
@@ -90,7 +98,8 @@ class LinkSettings:
                 "seed": self.seed, "rules": [[r.name, r.condition] for r in self.rules],
                 "two_source": self.two_source,
                 "training_rules": [[r.name, r.condition] for r in self.training_rules],
-                "training_max_pairs": self.training_max_pairs}
+                "training_max_pairs": self.training_max_pairs,
+                "learn_from_reviews": self.learn_from_reviews}
 
 
 @dataclass
@@ -179,11 +188,21 @@ class _USamples:
         return self._recv.recv()
 
 
-def _estimate(records: Records, s: LinkSettings, samples: _USamples | None = None
-              ) -> tuple[EMResult, float]:
-    """The fitted model (u from random pairs, EM on the training rules' pairs) and the
-    seconds it took; needs nothing of the candidate pairs, so it runs beside blocking. u
-    comes last, from ``samples`` when given (see :class:`_USamples`)."""
+def _reviewed_levels(records: Records, reviewed: DecidedPairs | None
+                     ) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(levels, is_match)`` of the reviewers' decided pairs, for the model's refinement."""
+    if reviewed is None or not len(reviewed.must) + len(reviewed.cannot):
+        return None
+    pairs = np.concatenate([reviewed.must, reviewed.cannot])
+    is_match = np.arange(len(pairs)) < len(reviewed.must)
+    return compare(records, pairs[:, 0], pairs[:, 1]).levels, is_match
+
+
+def _estimate(records: Records, s: LinkSettings, samples: _USamples | None = None,
+              reviewed: DecidedPairs | None = None) -> tuple[EMResult, float]:
+    """The fitted model (u from random pairs, EM on the training rules' pairs, refined by the
+    ``reviewed`` pairs) and the seconds it took; needs nothing of the candidate pairs, so it
+    runs beside blocking. u comes last, from ``samples`` when given (see :class:`_USamples`)."""
     t = time.perf_counter()
     ta, tb, drawn, totals = training_pairs(records, s.training_rules, s.training_max_pairs,
                                            seed=s.seed, cross_only=s.two_source)
@@ -195,7 +214,8 @@ def _estimate(records: Records, s: LinkSettings, samples: _USamples | None = Non
         sizes = np.bincount(across[across >= 0])
         all_pairs = int(sizes[0]) * int(sizes[1]) if len(sizes) == 2 else None
     em = estimate_model(records, training, u=u, seed=s.seed,
-                        training=TrainingPairs(drawn, totals), all_pairs=all_pairs)
+                        training=TrainingPairs(drawn, totals), all_pairs=all_pairs,
+                        reviewed=_reviewed_levels(records, reviewed))
     return em, time.perf_counter() - t
 
 
@@ -245,11 +265,12 @@ class _Fitted:
 
 
 def _estimate_then_block(records: Records, s: LinkSettings, units: list[tuple[BlockingRule, ...]],
-                         claims: forked.Claims, parent: int, samples: _USamples) -> _Fitted:
+                         claims: forked.Claims, parent: int, samples: _USamples,
+                         reviewed: DecidedPairs | None = None) -> _Fitted:
     """The model (:func:`_estimate`); then, in a forked worker (not when run in the parent
     by the serial fallback), the blocking units left at the tail, until none is left."""
     cpu = time.process_time()
-    em, wall = _estimate(records, s, samples)
+    em, wall = _estimate(records, s, samples, reviewed)
     cpu = time.process_time() - cpu
     codes, taken = [], []
     if os.getpid() != parent:
@@ -332,8 +353,14 @@ class _Clock:
         self._last = now
 
 
-def link_records(table: pa.Table, settings: LinkSettings | None = None) -> LinkResult:
-    """Link the records of ``table`` into persons (see the module docstring)."""
+def link_records(table: pa.Table, settings: LinkSettings | None = None, *,
+                 reviewed: DecidedPairs | None = None) -> LinkResult:
+    """Link the records of ``table`` into persons (see the module docstring).
+
+    ``reviewed``: reviewers' decided pairs, as indices of ``table``'s rows
+    (:func:`safelight.link.decisions.index_decisions`); the model's ``m`` learns from them
+    (:func:`~safelight.link.model.estimate_model`). Applying them to the clusters is the
+    caller's step (:func:`safelight.link.decisions.apply_decisions`)."""
     s = settings or LinkSettings()
     parallel = s.workers > 1
     clock = _Clock()
@@ -354,7 +381,7 @@ def link_records(table: pa.Table, settings: LinkSettings | None = None) -> LinkR
     claims = forked.Claims(len(units), shared=parallel)
     samples = _USamples(shared=parallel)
     estimating = forked.start("estimate", _estimate_then_block, records, s, units, claims,
-                              os.getpid(), samples, parallel=parallel)
+                              os.getpid(), samples, reviewed, parallel=parallel)
     try:
         if not estimating.forked:  # it ran at start(): its time is the model's, not blocking's
             clock.lap("estimate")
