@@ -202,8 +202,9 @@ def main() -> None:
         r["prepare_cpu_s"] = round(prep, 2)
         _show(r)
         out.append(r)
-        if args.json:
-            args.json.write_text(json.dumps(out, indent=2, default=str), "utf-8")
+        if args.json:  # the examples hold identifiers in clear: printed, never written
+            safe = [{k: v for k, v in x.items() if k != "examples"} for x in out]
+            args.json.write_text(json.dumps(safe, indent=2, default=str), "utf-8")
 
 
 if __name__ == "__main__":
