@@ -78,6 +78,30 @@ def test_a_measured_combination_needs_no_margin() -> None:
         model_estimate(model, meas, 2, 11.0, measured_weight=1.5)
 
 
+def test_a_count_under_the_floor_is_never_kept_however_often_the_patterns_show_it() -> None:
+    """The released patterns show (1,1,1,·) 20 times but the model counts 10.6 (under k = 11):
+    neither DP aggregates nor the synthetic rows' reportable set may keep it."""
+    from safelight.release.combos import keys_of
+    from safelight.release.dp_aggregates import release_from_estimate
+
+    t = _table()
+    like = t.with_codes(np.zeros((0, t.n_columns), np.int32))
+    radix = like.radix
+    codes = np.array([[1, 1, 1, 1], [1, 1, 2, 1], [1, 2, 1, 1], [2, 1, 1, 1]], np.int32)
+    model = Model(like, codes, np.array([10.6, 5.0, 5.0, 5.0]))
+    noisy = {s: np.zeros(int(np.prod(radix[list(s)] - 1))) for s in subsets(t.n_columns, 2)}
+    meas = Measurements(like, 2, noisy, 1.0, 25.6, codes[:1], np.array([20.0]), 1.0, 9, 4.0,
+                        1e-6, 0.3)
+    est = model_estimate(model, meas, 3, 11.0)
+    s = (0, 1, 2)
+    assert not _kept(est, s, codes[0], radix)
+    key = int(keys_of(codes[:1], radix, s)[0])
+    assert key not in reportable_from(est, 11.0).tables[s][0].tolist()
+    assert key not in release_from_estimate(est, 11).counts.tables[s][0].tolist()
+    for _keys, e, _ in est.counts.values():
+        assert (e >= 11.0).all()
+
+
 def test_dp_synthetic_rows_carry_only_floored_counts(monkeypatch) -> None:
     import safelight.release.dp_synthetic as dps
 

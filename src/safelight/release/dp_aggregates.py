@@ -258,7 +258,9 @@ def model_estimate(model: Model, meas: Measurements, length: int,
     a combination the patterns show ``floor`` times needs no margin. For a combination whose
     own marginal was measured (``s`` in ``meas.noisy``, the 1- and 2-way ones) nothing is
     extrapolated — its model count is fitted to its own noisy count — and ``w`` is
-    ``measured_weight`` (:data:`MEASURED_WEIGHT`, 1: kept when ``e >= floor``). Post-processing: ``h``
+    ``measured_weight`` (:data:`MEASURED_WEIGHT`, 1: kept when ``e >= floor``). Every kept
+    combination has ``e >= floor`` too, also when the patterns show more than ``e``.
+    Post-processing: ``h``
     and ``e`` are functions of the noisy measurements only.
     ``bench_ctdc10.csv``, ε = 4, three measurements, medians (lost share of the common 1–3-way
     combinations / leaked combinations): the fixed margin of 4 gave 11.1% / 55, 3 gave
@@ -275,7 +277,9 @@ def model_estimate(model: Model, meas: Measurements, length: int,
         if floor is not None and len(keys):
             shown, _ = _implied(meas, s, keys)
             w = measured_weight if s in meas.noisy else extrapolated_weight
-            ok = shown + w * (est - shown) >= floor
+            # and never under the floor itself: the patterns may show more than the model
+            # count (h > e), which the weighting alone would let through
+            ok = (shown + w * (est - shown) >= floor) & (est >= floor)
             keys, est = keys[ok], est[ok]
         sd = meas.sigma_of(s) if s in meas.noisy else widest
         out[s] = (keys, est, np.full(len(keys), sd))

@@ -83,7 +83,7 @@ def reportable_from(est: Estimate, floor: float) -> CombinationCounts:
     kept: dict[Subset, tuple[np.ndarray, np.ndarray]] = {}
     for s in subsets(like.n_columns, length):
         keys, e, _ = est.counts.get(s, (np.empty(0, np.int64), np.empty(0), np.empty(0)))
-        ok = np.rint(e) >= floor
+        ok = (np.rint(e) >= floor) & (e >= floor)  # a count of 10.6 is not 11
         keys, cnt = keys[ok], np.rint(e[ok])
         if len(s) > 1 and len(keys):
             codes = decode_keys(keys, radix, s)
