@@ -87,6 +87,10 @@ def test_dp_release_from_hub_is_charged_and_refused_over_budget(hub, tmp_path) -
                       length=2)
     spent = ledger.spent(DATASET)
     assert 0.9 < spent.epsilon <= 1.0 and spent.releases == 1
+    recorded = json.loads(hub.con.execute("SELECT params FROM releases").fetchall()[-1][0])
+    params = recorded["params"]
+    assert params["k_floor"] == 11 and set(params["floor_weights"]) == {"measured",
+                                                                        "extrapolated"}
     # 'not_a_victim' is a public code, so noise may show it (a fabricated count near the
     # floor); had the WITHDRAWN records taken part, its 1-way count would be about 120
     shown = [int(line.rsplit(",", 1)[1]) for line in rel.file.read_text("utf-8").splitlines()[1:]
