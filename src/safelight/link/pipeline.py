@@ -76,7 +76,8 @@ class LinkSettings:
 
     ``learn_from_reviews``: in a hub, reviewers' decided pairs also refine the model's ``m``
     (:func:`~safelight.link.model.estimate_model`); they bind the clusters either way. Off by
-    default: on the demo it changed nothing measurable (docs/linkage.md, "Review decisions").
+    default: the gain measured on the demo is small and a reviewer's mistake would move every
+    pair's weight (docs/linkage.md, "Review decisions").
     """
 
     threshold: float = 0.5
