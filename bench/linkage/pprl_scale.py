@@ -67,9 +67,11 @@ def encode(left: pa.Table, right: pa.Table, work: Path) -> tuple[list[Path], dic
     if done.is_file():
         return paths, json.loads(done.read_text())
     work.mkdir(parents=True, exist_ok=True)
-    if not (work / "key").exists():
-        new_key(work / "key")
-    key = load_key(work / "key")
+    # the contributors' key: never kept beside the packages (the hub never holds it, and a
+    # re-run with --packages needs only the packages)
+    with tempfile.TemporaryDirectory(prefix="safelight-pprl-key-") as kd:
+        new_key(Path(kd) / "key")
+        key = load_key(Path(kd) / "key")
     timing: dict = {"encode_s": 0.0, "encode_cpu_s": 0.0, "encode_cpu_s_per_contributor": []}
     for name, t in (("left", left), ("right", right)):
         t0, c0 = time.perf_counter(), time.process_time()
