@@ -85,3 +85,22 @@ def test_evaluation_set_precision_recall() -> None:
     assert result["tp"] + result["fn"] >= 600
     assert result["precision"] >= 0.97, result["errors"]
     assert result["recall"] >= 0.97, result["errors"]
+
+
+def test_an_analysis_leaves_no_number_or_word_in_the_process_caches():
+    """A long-lived process (a library user, a server) must not keep one analysis's contact
+    numbers or ad words: a later caller could test whether a number was seen."""
+    from safelight.detect import contacts, indicators
+    from safelight.detect.indicators import load_lexicon
+    from safelight.detect.pipeline import AdTable, analyse
+
+    texts = ["Work in Berlin, call +49 30 12345678, no experience needed, visa paid",
+             "Hostess job, whatsapp +49 30 12345678, accommodation provided"] * 3
+    n = len(texts)
+    ads = AdTable([f"a{i}" for i in range(n)], texts, ["s"] * n, ["Berlin"] * n, [""] * n,
+                  ["DE"] * n)
+    lex = load_lexicon()
+    analyse(ads, workers=1, lexicon=lex)
+    assert contacts._parse_digits.cache_info().currsize == 0
+    assert indicators._fold_word.cache_info().currsize == 0
+    assert not lex._starts and not lex._gates

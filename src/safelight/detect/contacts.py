@@ -234,6 +234,12 @@ def _parse_phone(candidate: str, region: str) -> str | None:
     return _parse_digits(candidate.lstrip().startswith("+"), digits, region)
 
 
+def forget_numbers() -> None:
+    """Empty the process's cache of parsed numbers: one analysis's contact numbers must not
+    outlive it in a long-lived process (:func:`safelight.detect.pipeline.analyse` calls it)."""
+    _parse_digits.cache_clear()
+
+
 @lru_cache(maxsize=262_144)  # about 75 MB when full; a million ads hold about 220,000 numbers
 def _parse_digits(plus: bool, digits: str, region: str) -> str | None:
     """E.164 of a validated number (cached: templated ads repeat their numbers)."""

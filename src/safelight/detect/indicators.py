@@ -119,6 +119,13 @@ class Lexicon:
     # folded word -> one alternation of the terms that may start at it (None: not cached)
     _gates: dict[str, re.Pattern[str]] = field(default_factory=dict, repr=False, compare=False)
 
+    def forget_words(self) -> None:
+        """Empty the caches of words seen in ads (this lexicon's and the process's folded
+        words): an analysis's words must not outlive it in a long-lived process."""
+        self._starts.clear()
+        self._gates.clear()
+        _fold_word.cache_clear()
+
     def _candidates(self, w: str) -> list[_Term]:
         """The terms that may start at folded word ``w`` (exact first word or prefix)."""
         got = self._starts.get(w)

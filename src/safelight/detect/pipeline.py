@@ -36,7 +36,7 @@ import pyarrow as pa
 
 from safelight import __version__
 from safelight.detect.columns import TextColumn
-from safelight.detect.contacts import extract_contacts
+from safelight.detect.contacts import extract_contacts, forget_numbers
 from safelight.detect.fraud import FraudModel
 from safelight.detect.indicators import (
     IndicatorScore,
@@ -290,9 +290,19 @@ def analyse(ads: AdTable, settings: ClusterSettings | None = None, workers: int 
     workers read the texts and columns from the memory they were forked with; the results are
     the same as with ``workers=1``.
     """
-    s = settings or ClusterSettings()
-    timings: dict[str, float] = {}
     lex = lexicon or load_lexicon()
+    try:
+        return _analyse(ads, settings or ClusterSettings(), workers, quarantine, rows_read, lex,
+                        indicators, fraud_model, chunk)
+    finally:  # nothing of these ads stays in the process's caches
+        forget_numbers()
+        lex.forget_words()
+
+
+def _analyse(ads: AdTable, s: ClusterSettings, workers: int,
+             quarantine: list[dict[str, str]] | None, rows_read: int | None, lex: Lexicon,
+             indicators: bool, fraud_model: FraudModel | None, chunk: int) -> Analysis:
+    timings: dict[str, float] = {}
     # the workers read the texts by range from the forked memory (see safelight.detect.parallel)
     pools = WorkerPools(workers, ads.text, site=ads.site, city=ads.city,
                         posted_at=ads.posted_at)
