@@ -98,6 +98,22 @@ def _f1(persons, truth) -> float:
     return pairwise_scores(pred, true)["f1"]
 
 
+def _decide_queue(hub, run_id: str, truth: dict) -> list[tuple]:
+    """A reviewer who knows the truth decides every pair the run queued; returns the queue."""
+    queue = hub.con.execute(
+        """SELECT left_contributor, left_record_id, right_contributor, right_record_id
+           FROM link_review WHERE run_id = ?""", [run_id]).fetchall()
+    for lc, lr, rc, rr in queue:
+        same = truth[(lc, lr)] == truth[(rc, rr)]
+        hub.con.execute(
+            """UPDATE link_review SET decision = ?, decided_by = 'alice',
+               decided_at = now(), decision_note = 'checked the files'
+               WHERE run_id = ? AND left_contributor = ? AND left_record_id = ?
+               AND right_contributor = ? AND right_record_id = ?""",
+            ["match" if same else "non_match", run_id, lc, lr, rc, rr])
+    return queue
+
+
 def test_reviewed_decisions_bind_the_next_run_and_leave_the_queue(hub_path):
     from safelight.store import open_hub
 
@@ -105,19 +121,8 @@ def test_reviewed_decisions_bind_the_next_run_and_leave_the_queue(hub_path):
     with open_hub(path) as hub:
         first = link_hub(hub)
         before = _persons(hub)
-        queue = hub.con.execute(
-            """SELECT left_contributor, left_record_id, right_contributor, right_record_id
-               FROM link_review WHERE run_id = ?""", [first.run_id]).fetchall()
+        queue = _decide_queue(hub, first.run_id, truth)
         assert len(queue) >= 10
-        # a reviewer who knows the truth decides every queued pair
-        for lc, lr, rc, rr in queue:
-            same = truth[(lc, lr)] == truth[(rc, rr)]
-            hub.con.execute(
-                """UPDATE link_review SET decision = ?, decided_by = 'alice',
-                   decided_at = now(), decision_note = 'checked the files'
-                   WHERE run_id = ? AND left_contributor = ? AND left_record_id = ?
-                   AND right_contributor = ? AND right_record_id = ?""",
-                ["match" if same else "non_match", first.run_id, lc, lr, rc, rr])
         second = link_hub(hub)
         after = _persons(hub)
         requeued = hub.con.execute(
@@ -177,16 +182,7 @@ def test_learning_from_reviews_refines_m_and_decisions_still_bind(tmp_path):
     truth = read_truth(tmp_path / "scenario" / "truth.csv")
     with open_hub(tmp_path / "hub.duckdb") as hub:
         first = link_hub(hub)
-        queue = hub.con.execute(
-            """SELECT left_contributor, left_record_id, right_contributor, right_record_id
-               FROM link_review WHERE run_id = ?""", [first.run_id]).fetchall()
-        for lc, lr, rc, rr in queue:
-            same = truth[(lc, lr)] == truth[(rc, rr)]
-            hub.con.execute(
-                """UPDATE link_review SET decision = ?, decided_by = 'alice', decided_at = now()
-                   WHERE run_id = ? AND left_contributor = ? AND left_record_id = ?
-                   AND right_contributor = ? AND right_record_id = ?""",
-                ["match" if same else "non_match", first.run_id, lc, lr, rc, rr])
+        queue = _decide_queue(hub, first.run_id, truth)
         plain = link_hub(hub)
         refined = link_hub(hub, LinkSettings(learn_from_reviews=True))
         after = _persons(hub)
