@@ -142,10 +142,18 @@ def test_check_rows_refuses_a_combination_outside_the_floored_counts() -> None:
         row[0], row[1] = key % t.radix[0], key // t.radix[0]
         ok_rows.append(row)
     check_rows(t.with_codes(np.array(ok_rows)), R)
-    unreportable = sorted(set(range(1, int(t.radix[0]))) - set(R.tables[(0,)][0].tolist()))
-    assert unreportable  # the domain's "absent" value, at least
+    # a value of col0 outside R (the domain's "absent" value, unless the noise carried it over
+    # the floor: DP noise is not seeded), else a pair of values of col0 and col1 outside R
     bad = np.zeros((1, t.n_columns), np.int32)
-    bad[0, 0] = unreportable[0]
+    unreportable = sorted(set(range(1, int(t.radix[0]))) - set(R.tables[(0,)][0].tolist()))
+    if unreportable:
+        bad[0, 0] = unreportable[0]
+    else:
+        pairs = {int(k) for k in R.tables[(0, 1)][0].tolist()}
+        ones = [R.tables[(j,)][0].tolist() for j in (0, 1)]  # each value reportable alone
+        key = next(a + b * int(t.radix[0]) for b in ones[1] for a in ones[0]
+                   if a + b * int(t.radix[0]) not in pairs)
+        bad[0, 0], bad[0, 1] = key % t.radix[0], key // t.radix[0]
     with pytest.raises(ReleaseError, match="col0"):
         check_rows(t.with_codes(bad), R)
 
