@@ -283,3 +283,19 @@ def test_without_a_cap_the_numpy_engine_gives_the_sql_engines_pairs(cross_only):
     assert len(fast[0]) > 1_000
     for x, y in zip(fast, sql, strict=True):
         np.testing.assert_array_equal(x, y)
+
+
+def test_key_columns_are_built_once_before_a_fork_lists_included():
+    """A caller building the key columns before forking gets every column the rules read,
+    the typo-neighbour lists too (else each process would build them after the fork)."""
+    from safelight.link.blocking import build_key_columns
+
+    rows = [{"contributor": c, "record_id": str(i), "given_name": g, "family_name": "Popescu"}
+            for i, (c, g) in enumerate([("a", "Mariana"), ("b", "Marina"), ("b", "Ion")])]
+    records = prepare(_table(rows))
+    build_key_columns(records, DEFAULT_RULES)
+    cached = records.__dict__["_blocking_columns"]
+    assert {"plain", "lists"} <= set(cached)
+    before = {k: id(v) for k, v in cached.items()}
+    candidate_pairs(records, DEFAULT_RULES, cross_only=True)  # reads them, builds nothing
+    assert {k: id(v) for k, v in cached.items()} == before

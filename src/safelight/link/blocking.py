@@ -57,8 +57,8 @@ from safelight.link.sound_keys import consonant_key
 
 log = logging.getLogger("safelight.link")
 
-__all__ = ["DEFAULT_RULES", "MAX_BLOCK", "TRAINING_RULES", "BlockingRule", "candidate_pairs", "pair_sample",
-           "pairs_by_rule", "training_pairs", "union_of_drawn"]
+__all__ = ["DEFAULT_RULES", "MAX_BLOCK", "TRAINING_RULES", "BlockingRule", "build_key_columns",
+           "candidate_pairs", "pair_sample", "pairs_by_rule", "training_pairs", "union_of_drawn"]
 
 
 @dataclass(frozen=True)
@@ -306,13 +306,21 @@ def _reads_lists(rules: tuple[BlockingRule, ...]) -> bool:
     return any(re.search(rf"\b{c}\b", r.condition) for r in rules for c in _LIST_COLUMNS)
 
 
+def build_key_columns(records: Records, rules: tuple[BlockingRule, ...] = DEFAULT_RULES
+                      ) -> None:
+    """Build the key columns ``rules`` read and keep them on ``records``: a caller that runs
+    the rules from two processes calls it before forking, so that both share the columns
+    instead of building them once each (the typo-neighbour lists take seconds at 100k)."""
+    _key_columns(records, _reads_lists(rules))
+
+
 def _key_columns(records: Records, lists: bool = True) -> dict[str, Any]:
     """:func:`_build_key_columns`, kept on ``records`` after the first call (the list
     columns added when first asked for): a run calls :func:`pairs_by_rule` once per few
     rules, from two processes (forked after the first call, they share the columns)."""
     cache = records.__dict__.setdefault("_blocking_columns", {})
     if "plain" not in cache:
-        cache["plain"] = _build_key_columns(records, lists=False)
+        cache["plain"] = _build_key_columns(records)
     if lists and "lists" not in cache:
         codes = records.codes.column
         cache["lists"] = dict(zip(_LIST_COLUMNS, _near_columns(
@@ -320,15 +328,16 @@ def _key_columns(records: Records, lists: bool = True) -> dict[str, Any]:
     return {**cache["plain"], **(cache["lists"] if lists else {})}
 
 
-def _build_key_columns(records: Records, lists: bool = True) -> dict[str, Any]:
+def _build_key_columns(records: Records) -> dict[str, Any]:
     """The columns the rules read, as ``name → (values, nullable)``: every string column of
     ``records`` as its integer code (:attr:`Records.codes`; ``-1``, i.e. NULL, where missing),
     the birth date parts (never NULL; ``-1`` or ``0`` where unknown), and the derived keys
     ``name_lo``/``name_hi`` (the two name keys in a fixed order),
     ``family_prefix2``/``family_prefix3``/``given_prefix3`` and ``given_initial``/
-    ``family_initial``, and the list columns (:class:`_Multi`) ``given_near``/``family_near``:
-    the more common given / family name keys one typo away (:func:`_near_columns`, for
-    ``list_contains``). Codes compare equal exactly when the strings do, so the rules read as
+    ``family_initial`` and the consonant sound keys ``given_sound``/``family_sound`` (the list
+    columns ``given_near``/``family_near`` — the more common name keys one typo away,
+    :func:`_near_columns`, for ``list_contains`` — are added by :func:`_key_columns` when a
+    rule reads them). Codes compare equal exactly when the strings do, so the rules read as
     on the strings, but join and filter on integers."""
     codes = records.codes
     col = codes.column
@@ -349,8 +358,6 @@ def _build_key_columns(records: Records, lists: bool = True) -> dict[str, Any]:
     sound = _sound_codes(vocab)
     for key, name in (("given_sound", given), ("family_sound", family)):
         out[key] = (np.where(name >= 0, sound[np.maximum(name, 0)], -1).astype(np.int32), True)
-    if lists:
-        out["given_near"], out["family_near"] = _near_columns(vocab, [given, family])
     return out
 
 

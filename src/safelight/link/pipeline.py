@@ -27,6 +27,7 @@ from safelight.link.blocking import (
     DEFAULT_RULES,
     TRAINING_RULES,
     BlockingRule,
+    build_key_columns,
     pairs_by_rule,
     training_pairs,
 )
@@ -376,9 +377,9 @@ def link_records(table: pa.Table, settings: LinkSettings | None = None, *,
     # the model needs no candidate pair: it is fitted in a worker while this process runs the
     # blocking rules from the head of the list; the worker then takes rules from the tail
     units = rule_units(s.rules)
-    # no rule: only the rules' key columns, built here once for both processes (kept on the
-    # records by blocking), not once in each after the fork
-    pairs_by_rule(records, (), cross_only=s.two_source)
+    # the rules' key columns, built here once for both processes, not once in each after
+    # the fork
+    build_key_columns(records, s.rules)
     claims = forked.Claims(len(units), shared=parallel)
     samples = _USamples(shared=parallel)
     estimating = forked.start("estimate", _estimate_then_block, records, s, units, claims,
