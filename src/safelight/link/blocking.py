@@ -52,6 +52,7 @@ import pyarrow as pa
 
 from safelight.arrays import unique_sorted
 from safelight.errors import UsageError
+from safelight.link.name_keys import near_pair_lists, rare_near_lists, word_pair_lists
 from safelight.link.prepare import Records, encode_strings
 from safelight.link.sound_keys import consonant_key
 
@@ -119,6 +120,18 @@ _DATES_DIFFER = (
     " AND (l.birth_month <> r.birth_day OR l.birth_day <> r.birth_month)"
 )
 _DATES_AGREE = "NOT (" + _DATES_DIFFER + ")"
+# a word of one record's names is a word of the other's (Thị Lan and Lan, Harpreet Kaur and
+# Kaur), for the pairs that share a full birth date
+_WORDS = ("given_first", "given_last", "family_first", "family_last")
+_WORD_SHARED = " OR ".join(f"l.{x} = r.{y}" for x in _WORDS for y in _WORDS)
+# the same real (not 01-01) month and day of birth
+_MONTH_DAY = (" AND l.birth_month = r.birth_month AND l.birth_day = r.birth_day"
+              " AND l.birth_month > 0 AND l.birth_day > 0 AND " + _REAL_DATE)
+_YEAR_SAME = " AND l.birth_year = r.birth_year AND l.birth_year >= 0"
+_FAMILY_ALIKE = (" AND (l.family_initial = r.family_initial OR l.family_sound = r.family_sound"
+                 " OR l.family IS NULL OR r.family IS NULL)")
+_GIVEN_ALIKE = (" AND (l.given_initial = r.given_initial OR l.given_sound = r.given_sound"
+                " OR l.given IS NULL OR r.given IS NULL)")
 
 
 def _other_name(left: str, right: str) -> str:
@@ -153,8 +166,8 @@ DEFAULT_RULES: tuple[BlockingRule, ...] = (
     BlockingRule("given_family", "l.given_group = r.given_group AND l.family = r.family"
                  + _YEAR_NEAR, _BY_YEAR),
     BlockingRule("birth_date", _FULL_DATE + " AND " + _REAL_DATE
-                 + " AND (" + _NAMES_ALIKE + " OR " + _PLACE + ")", _GIVEN_INITIAL,
-                 narrow_also=_FAMILY_INITIAL),
+                 + " AND (" + _NAMES_ALIKE + " OR " + _PLACE + " OR " + _WORD_SHARED + ")",
+                 _GIVEN_INITIAL, narrow_also=_FAMILY_INITIAL),
     BlockingRule("sorted_names", "l.name_lo = r.name_lo AND l.name_hi = r.name_hi" + _YEAR_NEAR,
                  _BY_YEAR),
     BlockingRule("given_year", "l.given_group = r.given_group AND l.birth_year = r.birth_year"
@@ -222,6 +235,32 @@ DEFAULT_RULES: tuple[BlockingRule, ...] = (
                  + _YEAR_NEAR, _BY_YEAR),
     BlockingRule("family_is_given_alone", "r.family IS NULL AND l.family = r.given"
                  + _YEAR_NEAR, _BY_YEAR),
+    # one name the same (straight or crosswise) and the real month and day of birth: the
+    # other name respelt beyond the typo and sound rules, the year off by one or missing
+    BlockingRule("family_month_day", "l.family = r.family" + _MONTH_DAY + _YEAR_NEAR,
+                 _BY_GIVEN),
+    BlockingRule("given_is_family_month_day", "l.given = r.family" + _MONTH_DAY + _YEAR_NEAR,
+                 _BY_GIVEN),
+    BlockingRule("family_is_given_month_day", "l.family = r.given" + _MONTH_DAY + _YEAR_NEAR,
+                 _BY_GIVEN),
+    # two words of the names in common, in any place (name_keys.word_pair_lists: Thị Lan |
+    # Nguyễn and Nguyen | Lan, Harpreet Kaur | Sidhu and Harpreet | Kaur, al-Homsi and Alhomsi)
+    BlockingRule("name_words", "list_has_any(l.word_pairs, r.word_pairs)" + _YEAR_NEAR,
+                 _BY_YEAR),
+    # both names the same or a typo (one typo, or two in a rare key) of each other, straight
+    # or crosswise (name_keys.near_pair_lists)
+    BlockingRule("near_names", "list_has_any(l.name_near_pairs, r.name_near_pairs)"
+                 + _YEAR_NEAR, _BY_YEAR),
+    # a rare name two typos from a more common one, the same birth year, the other name
+    # alike or missing; each rule comes twice, for the rare key on either side
+    BlockingRule("given_typo2_year", "list_contains(r.given_near2, l.given)" + _YEAR_SAME
+                 + _FAMILY_ALIKE, _BY_FAMILY),
+    BlockingRule("given_typo2_year_left", "list_contains(l.given_near2, r.given)" + _YEAR_SAME
+                 + _FAMILY_ALIKE, _BY_FAMILY),
+    BlockingRule("family_typo2_year", "list_contains(r.family_near2, l.family)" + _YEAR_SAME
+                 + _GIVEN_ALIKE, _BY_GIVEN),
+    BlockingRule("family_typo2_year_left", "list_contains(l.family_near2, r.family)"
+                 + _YEAR_SAME + _GIVEN_ALIKE, _BY_GIVEN),
 )  # fmt: skip
 
 #: Pairs that EM trains on, drawn by their own joins (as splink does), not the candidates:
@@ -299,7 +338,10 @@ def _near_columns(vocab: np.ndarray, columns: list[np.ndarray]) -> list[_Multi]:
 
 
 #: the list columns of :func:`_key_columns` (built only for rules that read them)
-_LIST_COLUMNS = ("given_near", "family_near")
+_LIST_COLUMNS = ("given_near", "family_near", "given_near2", "family_near2", "name_near_pairs",
+                 "word_pairs")
+#: the word-key columns whose pairs make ``word_pairs``
+_WORD_COLUMNS = ("given_first", "given_last", "family_first", "family_last")
 
 
 def _reads_lists(rules: tuple[BlockingRule, ...]) -> bool:
@@ -322,10 +364,27 @@ def _key_columns(records: Records, lists: bool = True) -> dict[str, Any]:
     if "plain" not in cache:
         cache["plain"] = _build_key_columns(records)
     if lists and "lists" not in cache:
-        codes = records.codes.column
-        cache["lists"] = dict(zip(_LIST_COLUMNS, _near_columns(
-            records.codes.vocab["given"], [codes["given"], codes["family"]]), strict=True))
+        cache["lists"] = _list_columns(records)
     return {**cache["plain"], **(cache["lists"] if lists else {})}
+
+
+def _list_columns(records: Records) -> dict[str, _Multi]:
+    """The list columns of the rules (:data:`_LIST_COLUMNS`): ``given_near``/``family_near``
+    (:func:`_near_columns`), ``given_near2``/``family_near2`` (a rare key's more common keys
+    two typos away, :func:`~safelight.link.name_keys.rare_near_lists`), ``name_near_pairs``
+    (the pairs of a record's names or their near keys,
+    :func:`~safelight.link.name_keys.near_pair_lists`) and ``word_pairs`` (the pairs of its
+    name words, :func:`~safelight.link.name_keys.word_pair_lists`)."""
+    codes = records.codes.column
+    vocab = records.codes.vocab["given"]  # shared by the name columns
+    names = [codes["given"], codes["family"]]
+    near = _near_columns(vocab, names)
+    near2 = [_Multi(*x) for x in rare_near_lists(names, vocab)]
+    pairs = near_pair_lists(codes["given"], codes["family"], [near[0], near2[0]],
+                            [near[1], near2[1]], len(vocab))
+    words = word_pair_lists([codes[c] for c in _WORD_COLUMNS], vocab)
+    return dict(zip(_LIST_COLUMNS, [*near, *near2, _Multi(*pairs), _Multi(*words)],
+                    strict=True))
 
 
 def _build_key_columns(records: Records) -> dict[str, Any]:
@@ -414,7 +473,8 @@ class _Parser:
     """Recursive descent over the SQL subset of the rules. Nodes are tuples: ``("col", side,
     name)``, ``("int", v)``, ``("cmp", op, x, y)``, ``("arith", op, x, y)``, ``("abs", x)``,
     ``("null", x)``, ``("not", x)``, ``("and", [x...])``, ``("or", [x...])`` and
-    ``("contains", x, y)`` (``list_contains`` of a list column and a column)."""
+    ``("contains", x, y)`` (``list_contains`` of a list column and a column) and
+    ``("overlap", x, y)`` (``list_has_any`` of two list columns: a value in common)."""
 
     def __init__(self, text: str) -> None:
         self.text, self.tokens, pos = text, [], 0
@@ -502,14 +562,14 @@ class _Parser:
         if tok[0] in ("int", "col"):
             self.i += 1
             return tok
-        if tok == ("kw", "LIST_CONTAINS"):
+        if tok in (("kw", "LIST_CONTAINS"), ("kw", "LIST_HAS_ANY")):
             self.i += 1
             self._take("op", "(")
             x = self._atom()
             self._take("op", ",")
             y = self._atom()
             self._take("op", ")")
-            return ("contains", x, y)
+            return ("contains" if tok[1] == "LIST_CONTAINS" else "overlap", x, y)
         if tok == ("kw", "ABS"):
             self.i += 1
             self._take("op", "(")
@@ -543,8 +603,9 @@ def _evaluate(node: tuple, col: Any) -> _Value:
     kind = node[0]
     if kind == "col":
         return col(node[1], node[2])
-    if kind == "contains":
-        raise UsageError("list_contains(<side>.<list column>, <side>.<column>) works only at "
+    if kind in ("contains", "overlap"):
+        raise UsageError("list_contains(<side>.<list column>, <side>.<column>) and "
+                         "list_has_any(l.<list column>, r.<list column>) work only at "
                          "the top level of a blocking rule (joined with AND)")
     if kind == "int":
         return np.int64(node[1]), None
@@ -580,14 +641,14 @@ def _evaluate(node: tuple, col: Any) -> _Value:
 
 def _split_rule(rule: BlockingRule) -> tuple[list[tuple[str, str]], list[tuple]]:
     """The top-level equalities ``l.x = r.y`` (and ``list_contains(r.x, l.y)``, either way
-    round) of a rule as ``(x, y)`` and its other top-level conjuncts (a pair is proposed when all of them are
+    round, and ``list_has_any(l.x, r.y)``) of a rule as ``(x, y)`` and its other top-level conjuncts (a pair is proposed when all of them are
     true)."""
     tree = _Parser(rule.condition).parse()
     conjuncts = tree[1] if tree[0] == "and" else [tree]
     equal, rest = [], []
     for c in conjuncts:
-        if c[0] in ("cmp", "contains") and c[-2][0] == "col" and c[-1][0] == "col" \
-                and (c[0] == "contains" or c[1] == "=") and {c[-2][1], c[-1][1]} == {"l", "r"}:
+        if c[0] in ("cmp", "contains", "overlap") and c[-2][0] == "col" and c[-1][0] == "col" \
+                and (c[0] != "cmp" or c[1] == "=") and {c[-2][1], c[-1][1]} == {"l", "r"}:
             left, right = (c[-2], c[-1]) if c[-2][1] == "l" else (c[-1], c[-2])
             equal.append((left[2], right[2]))
         else:
@@ -717,7 +778,8 @@ def _rule_pairs(rule: BlockingRule, cols: dict[str, Any], n: int,
     before the join; in a join on the same columns of both sides, one that reads only join
     columns holds for the other side too. The remaining conjuncts filter the joined pairs one
     after the other. A ``list_contains`` join repeats each record of the list's side once
-    per value of its list."""
+    per value of its list; a ``list_has_any`` join repeats the records of both sides so, and
+    keeps a pair that shares several values once."""
     equal, rest = _split_rule(rule)
     for side, c in {*(("l", x) for x, _ in equal), *(("r", y) for _, y in equal),
                     *(("l", x) for x, _ in rule.narrow + rule.narrow_also),
@@ -728,17 +790,17 @@ def _rule_pairs(rule: BlockingRule, cols: dict[str, Any], n: int,
                              f"known: {', '.join(sorted(cols))}")
     multi = [t for t, (x, y) in enumerate(equal)
              if isinstance(cols[x], _Multi) or isinstance(cols[y], _Multi)]
-    if len(multi) > 1 or any(isinstance(cols[x], _Multi) and isinstance(cols[y], _Multi)
-                             for x, y in equal):
-        raise UsageError(f"blocking rule {rule.name!r}: at most one list_contains of a list "
-                         "column and a plain column per rule")
+    if len(multi) > 1:
+        raise UsageError(f"blocking rule {rule.name!r}: at most one list_contains or "
+                         "list_has_any (a join on a list column) per rule")
+    both_lists = bool(multi) and all(isinstance(cols[c], _Multi) for c in equal[multi[0]])
     if any(isinstance(cols[c], _Multi) for pair in rule.narrow + rule.narrow_also for c in pair):
         raise UsageError(f"blocking rule {rule.name!r}: its narrowing keys must be plain "
                          "columns, not lists")
     for node in rest:
         if any(isinstance(cols[c], _Multi) for _, c in _columns_read(node)):
             raise UsageError(f"blocking rule {rule.name!r}: list columns work only in a "
-                             "top-level list_contains")
+                             "top-level list_contains or list_has_any")
     xs, ys = [x for x, _ in equal], [y for _, y in equal]
     same_columns = xs == ys
 
@@ -891,8 +953,8 @@ def _rule_pairs(rule: BlockingRule, cols: dict[str, Any], n: int,
                 a, b = a[hit], b[hit]
             out.append(a * n + b)
     pairs = np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
-    if capped[0] and rule.narrow_also:  # a pair of both chains, once
-        pairs = unique_sorted(pairs)
+    if (capped[0] and rule.narrow_also) or both_lists:  # a pair of both chains (or of
+        pairs = unique_sorted(pairs)  # several shared list values) once
     log.debug("blocking rule %s: %d joined pairs, %d kept", rule.name, joined, len(pairs))
     if capped[0]:
         log.info("blocking rule %s: %d blocks over %d pairs (%s); %d blocks skipped with %d "

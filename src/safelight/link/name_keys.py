@@ -1,0 +1,174 @@
+"""Blocking keys over the words and near spellings of names, as lists of integer codes.
+
+Contract: every function here takes integer codes of name keys (one shared vocabulary, ``-1``
+where missing, as :attr:`safelight.link.prepare.Records.codes` gives them) and returns, per
+record or per key, a *list column* ``(offsets, values)``: row ``i`` holds
+``values[offsets[i]:offsets[i + 1]]``, distinct int32 codes. Two records share a value exactly
+when the key says they may be the same person; the codes mean nothing outside one call. The
+blocking rules join on them (``list_contains``, ``list_has_any`` in
+:mod:`safelight.link.blocking`). Nothing here compares or scores.
+
+* :func:`word_pair_lists`: the unordered pairs of the distinct words of a record's names
+  (first and last word of the given and of the family name), so that Thị Lan | Nguyễn, Lan |
+  Nguyen and Nguyen | Thi Lan share {lan, nguyen}, and Harpreet Kaur | Sidhu and Harpreet |
+  Kaur share {harpreet, kaur}. A word written with a fused Arabic article (Alhomsi) counts as
+  the word without it (homsi) when that is a name key too.
+* :func:`rare_near_lists`: for each *rare* key (seen at most ``max_count`` times), the more
+  common keys up to two deletions away on each side (two typos: Npdaa and Nadia share
+  "nda"); a rare key is what a typo makes, so a common name lists nothing and the lists stay
+  short.
+* :func:`near_pair_lists`: per record, the unordered pairs (given', family') with given' the
+  given name or a more common spelling one or two typos away (its near lists), and so for the
+  family name: two records share one when each name of the one is the other's or a typo of
+  it, in either order.
+"""
+
+from __future__ import annotations
+
+import re
+from itertools import combinations
+
+import numpy as np
+
+from safelight.arrays import unique_sorted
+
+__all__ = ["bare_words", "near_pair_lists", "rare_near_lists", "word_pair_lists"]
+
+Lists = tuple[np.ndarray, np.ndarray]  # offsets (int64, len n + 1), values (int32)
+
+_FUSED_ARTICLE = re.compile(r"^(?:al|el)(.{3,})$")
+
+
+def _lists(rows: np.ndarray, values: np.ndarray, n: int) -> Lists:
+    """The list column of ``n`` rows from ``(row, value)`` entries (int64 values, any range):
+    distinct values per row, re-coded ``0..k-1`` as int32."""
+    if not len(rows):
+        return np.zeros(n + 1, np.int64), np.zeros(0, np.int32)
+    uniq, code = np.unique(values, return_inverse=True)
+    entry = unique_sorted(rows.astype(np.int64) * len(uniq) + code)  # by row, distinct
+    rows, code = entry // len(uniq), entry % len(uniq)
+    offsets = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n))]).astype(np.int64)
+    return offsets, code.astype(np.int32)
+
+
+def bare_words(vocab: np.ndarray, used: np.ndarray) -> np.ndarray:
+    """Per code of ``vocab``: the code of the key without a fused article ``al``/``el``
+    (alhomsi → homsi) when that remainder is among the ``used`` codes' keys, else itself."""
+    out = np.arange(len(vocab), dtype=np.int64)
+    keys = vocab[used].tolist()
+    where = dict(zip(keys, used.tolist(), strict=True))
+    for code, key in zip(used.tolist(), keys, strict=True):
+        m = _FUSED_ARTICLE.match(key)
+        if m and m.group(1) in where:
+            out[code] = where[m.group(1)]
+    return out
+
+
+def word_pair_lists(words: list[np.ndarray], vocab: np.ndarray) -> Lists:
+    """Per record, codes of the unordered pairs of its distinct words, ``words`` being the
+    records' word-key columns (codes into ``vocab``, -1 missing), fused articles dropped
+    (:func:`bare_words`)."""
+    n = len(words[0]) if words else 0
+    w = np.stack([c.astype(np.int64) for c in words], axis=1) if words else np.zeros((0, 0))
+    used = np.unique(w[w >= 0])
+    bare = bare_words(vocab, used)
+    w = np.where(w >= 0, bare[np.maximum(w, 0)], -1)
+    size = len(vocab)
+    rows, values = [], []
+    for i, j in combinations(range(w.shape[1]), 2):
+        x, y = w[:, i], w[:, j]
+        ok = (x >= 0) & (y >= 0) & (x != y)
+        rows.append(np.flatnonzero(ok))
+        values.append(np.minimum(x, y)[ok] * size + np.maximum(x, y)[ok])
+    if not rows:
+        return _lists(np.zeros(0, np.int64), np.zeros(0, np.int64), n)
+    return _lists(np.concatenate(rows), np.concatenate(values), n)
+
+
+def _deletions(keys: list[str]) -> tuple[np.ndarray, list[str]]:
+    """``(owner, variant)``: each key, and from three letters on the key with one letter
+    deleted, and from four letters on with two deleted (``owner`` indexes ``keys``)."""
+    out: list[list[str]] = []
+    for k in keys:
+        v = {k}
+        if len(k) >= 3:
+            v.update(k[:i] + k[i + 1:] for i in range(len(k)))
+        if len(k) >= 4:
+            v.update(k[:i] + k[i + 1:j] + k[j + 1:] for i, j in combinations(range(len(k)), 2))
+        out.append(list(v))
+    owner = np.repeat(np.arange(len(keys)), [len(v) for v in out])
+    return owner, [x for v in out for x in v]
+
+
+def _hashed(strings: list[str]) -> np.ndarray:
+    """Non-negative int64 hashes of ``strings`` (Python's, valid within this process: equal
+    strings hash alike, and a rare collision only adds candidate pairs)."""
+    return np.fromiter(map(hash, strings), np.int64, len(strings)) & np.int64(2**62 - 1)
+
+
+def rare_near_lists(columns: list[np.ndarray], vocab: np.ndarray, max_count: int = 1
+                    ) -> list[Lists]:
+    """Per column of ``columns`` (codes into ``vocab``), per record: the codes of the keys
+    that are more common in ``columns`` than the record's key and up to two deletions from
+    it on each side (:func:`_deletions`), listed only where the record's key occurs at most
+    ``max_count`` times (a rare key, as a typo makes)."""
+    from safelight.link.blocking import _join_ordered  # the join helper, no cycle at import
+
+    n_vocab = len(vocab)
+    present = [c[c >= 0] for c in columns]
+    count = np.bincount(np.concatenate(present) if present else np.zeros(0, np.int64),
+                        minlength=n_vocab)
+    rare = np.flatnonzero((count > 0) & (count <= max_count))
+    common = np.flatnonzero(count > 1)
+    q_owner, q_var = _deletions(vocab[rare].tolist())
+    t_owner, t_var = _deletions(vocab[common].tolist())
+    edges = [(rare[i], common[j])
+             for i, j in _join_ordered(q_owner, _hashed(q_var), t_owner, _hashed(t_var))]
+    src = np.concatenate([e[0] for e in edges] + [np.zeros(0, np.int64)])
+    dst = np.concatenate([e[1] for e in edges] + [np.zeros(0, np.int64)])
+    keep = count[dst] > count[src]
+    edge = unique_sorted(src[keep] * n_vocab + dst[keep])
+    src, dst = edge // n_vocab, edge % n_vocab
+    start = np.searchsorted(src, np.arange(n_vocab + 1))  # CSR over the vocabulary
+    lens = np.diff(start)
+    out = []
+    for c in columns:
+        cnt = np.where(c >= 0, lens[np.maximum(c, 0)], 0)
+        pos = (np.repeat(start[np.maximum(c, 0)], cnt) + np.arange(int(cnt.sum()))
+               - np.repeat(np.cumsum(cnt) - cnt, cnt))
+        out.append((np.concatenate([[0], np.cumsum(cnt)]).astype(np.int64),
+                    dst[pos].astype(np.int32)))
+    return out
+
+
+def _with_self(codes: np.ndarray, lists: list[Lists]) -> tuple[np.ndarray, np.ndarray]:
+    """``(record, code)`` entries: each record's own code (where present) and its lists'."""
+    rows = [np.flatnonzero(codes >= 0)]
+    vals = [codes[rows[0]].astype(np.int64)]
+    for offsets, values in lists:
+        cnt = np.diff(offsets)
+        rows.append(np.repeat(np.arange(len(cnt)), cnt))
+        vals.append(values.astype(np.int64))
+    return np.concatenate(rows), np.concatenate(vals)
+
+
+def near_pair_lists(given: np.ndarray, family: np.ndarray, given_lists: list[Lists],
+                    family_lists: list[Lists], size: int) -> Lists:
+    """Per record with both names, the codes of the unordered pairs (g, f): g its given key
+    or one of ``given_lists``' keys for it, f so for the family key (codes below ``size``)."""
+    from safelight.link.blocking import _join_ordered
+
+    n = len(given)
+    both = (given >= 0) & (family >= 0)
+    gr, gv = _with_self(np.where(both, given, -1), given_lists)
+    fr, fv = _with_self(np.where(both, family, -1), family_lists)
+    gk, fk = both[gr], both[fr]
+    gr, gv, fr, fv = gr[gk], gv[gk], fr[fk], fv[fk]
+    rows, values = [], []
+    for i, j in _join_ordered(np.arange(len(gr)), gr, np.arange(len(fr)), fr):
+        x, y = gv[i], fv[j]
+        rows.append(gr[i])
+        values.append(np.minimum(x, y) * size + np.maximum(x, y))
+    if not rows:
+        return _lists(np.zeros(0, np.int64), np.zeros(0, np.int64), n)
+    return _lists(np.concatenate(rows), np.concatenate(values), n)
