@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from safelight.detect.contacts import deobfuscate, extract_contacts
@@ -102,5 +104,48 @@ def test_an_analysis_leaves_no_number_or_word_in_the_process_caches():
     lex = load_lexicon()
     analyse(ads, workers=1, lexicon=lex)
     assert contacts._parse_digits.cache_info().currsize == 0
-    assert indicators._fold_word.cache_info().currsize == 0
+    assert not indicators._FOLDED
     assert not lex._starts and not lex._gates
+
+
+def _random_texts(n: int, seed: int) -> list[str]:
+    """Strings built from the characters the gates look at: look-alike letters, digits,
+    separators, number words, channel keywords, dots before letters, keycaps, Cyrillic."""
+    import random
+
+    rng = random.Random(seed)
+    pieces = ["O", "o", "l", "I", "S", "s", "B", "|", "0", "1", "5", "7", "9", "12", "555",
+              " ", " ", " ", "-", ".", ". ", "/", "(", ")", ":", "—", "–", "`", "’", "@",
+              "one", "two", "nine", "дев'ять", "п’ять", "șapte", "SO", "lol", "so", "at",
+              "tg", "telegram", "insta", "wa", "whatsapp", "www", "com", "ru", "http://",
+              "girl", "hello", "день", "ıl", "ſ", "K", "9️⃣", "➐", "\u200b", "ｏｎｅ", "_"]
+    return ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 40))) for _ in range(n)]
+
+
+def test_gates_skip_only_what_cannot_match() -> None:
+    """Each cheap test before a pattern says no only where the pattern finds nothing (and the
+    ASCII path of deobfuscate is the general one)."""
+    import unicodedata
+
+    from safelight.detect import contacts as c
+
+    texts = _random_texts(20_000, 5)
+    for t in texts:
+        if not c._SWAP_GATE_RE.search(t):
+            assert c._SWAP_RUN_RE.sub(c._swap_letters, t) == t
+        if not c._may_hold_url(t):
+            assert not c._URL_RE.search(t)  # (the old gate also passed "www. ", no URL)
+        if not c._has_keyed_separator(t):
+            assert not c._KEYED_HANDLE_RE.search(t)
+        if "@" not in t:
+            assert bool(c._AT_GATE_RE.search(t)) == bool(re.search(
+                r"(?i)@|[\s\[\(\{<](?:at|arroba|собака|собачка|равлик|coada)[\s\]\)\}>]", t))
+        low = t.lower()
+        assert c._count_number_parts(low) == sum(
+            map(c._NUMBER_PARTS.__contains__, c._LETTER_RUN_RE.findall(low)))
+        if t.isascii():
+            n = unicodedata.normalize("NFKC", t).translate(c._STRIP).translate(c._APOSTROPHES)
+            assert c.deobfuscate(t) == c._words_to_digits(c._SWAP_RUN_RE.sub(c._swap_letters, n))
+    # the gates do pass texts that hold something
+    assert c._may_hold_url("see www.example.com now") and c._may_hold_url("x.ru")
+    assert c._SWAP_GATE_RE.search("9l7 SS5 O123") and c._has_keyed_separator("tg: @anna")

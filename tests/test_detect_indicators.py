@@ -117,3 +117,31 @@ def test_loader_refuses_a_lexicon_where_one_indicator_flags(tmp_path: Path) -> N
 def test_fold() -> None:
     assert fold("ȘȚĂÎÂ") == fold("ştăîâ") == "staia"
     assert fold("обов’язково") == fold("обов'язково")
+
+
+def test_window_cache_and_packing_give_the_same_hits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hits through the cache of word windows (cold and warm) equal those matched in place,
+    and ``IndicatorTable.pack_texts`` equals packing ``score_text``'s objects."""
+    import numpy as np
+
+    from safelight.detect import indicators as ind
+    from safelight.detect.corpus import CorpusSettings, generate_corpus
+
+    texts = generate_corpus(CorpusSettings(n_ads=1_500, seed=3, edit_rate=0.13)).text
+    texts = list(texts) + ["no experience needed ﷺ visa paid", "FĂRĂ EXPERIENȚĂ, cazare"]
+    lex = load_lexicon()
+    lex.forget_words()
+    cold = [find_indicators(t, lex) for t in texts]
+    assert lex._windows  # the cache was used
+    warm = [find_indicators(t, lex) for t in texts]
+    monkeypatch.setattr(ind, "_WINDOWS_MAX", 0)
+    lex.forget_words()
+    direct = [find_indicators(t, lex) for t in texts]
+    assert not lex._windows
+    assert cold == warm == direct
+    assert sum(map(len, cold)) > 1_000
+    packed = ind.IndicatorTable.pack_texts(texts, lex)
+    objects = ind.IndicatorTable.pack([score_text(t, lex) for t in texts], lex)
+    for a, b in zip(packed, objects, strict=True):
+        assert a.dtype == b.dtype and np.array_equal(a, b)
+    lex.forget_words()

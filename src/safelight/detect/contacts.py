@@ -25,6 +25,8 @@ S→5, B→8), separators between digits (spaces, dots, dashes, brackets, slashe
 
 from __future__ import annotations
 
+import itertools
+import operator
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -77,6 +79,12 @@ _SWAP_RUN_RE = re.compile(
     rf"(?<![\w])\(?[{_SWAP_CHARS}]+\)?(?:[\s\-./]{{1,3}}\(?[{_SWAP_CHARS}]+\)?)*(?![\w])")
 
 
+# a run that holds both a look-alike letter and an ASCII digit has the two side by side, or
+# apart by at most a bracket, 1-3 separators and a bracket: a text without such a pair has only
+# all-digit or all-letter runs, which the swap leaves as they are (so it is not scanned)
+_SWAP_GATE_RE = re.compile(r"[OoIlSsB|][\s\-./()]{0,5}[0-9]|[0-9][\s\-./()]{0,5}[OoIlSsB|]")
+
+
 def _swap_letters(match: re.Match[str]) -> str:
     """Map look-alike letters to digits in a run that is mostly a number (>= 3 real digits,
     >= 7 digits once mapped)."""
@@ -96,6 +104,21 @@ _LETTER_RUN_RE = re.compile(r"[^\W\d_]+")
 _NUMBER_PARTS = frozenset(p for w in NUMBER_WORDS for p in w.split("'"))
 
 
+def _count_number_parts(text: str) -> int:
+    """How many letter runs of ``text`` are number-word parts.
+
+    A whitespace-separated piece made of letters only (``str.isalpha``) is one whole letter
+    run, looked up as it is; only the other pieces (punctuation, digits, apostrophes attached)
+    go through the letter-run pattern — the same runs as ``_LETTER_RUN_RE.findall(text)``,
+    since no run crosses white space, for a fraction of the regex work."""
+    pieces = text.split()
+    count = sum(map(_NUMBER_PARTS.__contains__, pieces))
+    rest = list(itertools.compress(pieces, map(operator.not_, map(str.isalpha, pieces))))
+    if rest:
+        count += sum(map(_NUMBER_PARTS.__contains__, _LETTER_RUN_RE.findall(" ".join(rest))))
+    return count
+
+
 def _few_number_words(text: str, need: int = 3) -> bool:
     """True when ``text`` surely holds fewer than ``need`` number words.
 
@@ -104,11 +127,11 @@ def _few_number_words(text: str, need: int = 3) -> bool:
     both counts twice, so the count is never lower than the number of runs that match in
     either (lower-casing and case-folding keep letters letters and the rest not)."""
     low = text.lower().replace("ı", "i")
-    count = sum(map(_NUMBER_PARTS.__contains__, _LETTER_RUN_RE.findall(low)))
+    count = _count_number_parts(low)
     if count < need:
         folded = text.casefold()
         if folded != low:
-            count += sum(map(_NUMBER_PARTS.__contains__, _LETTER_RUN_RE.findall(folded)))
+            count += _count_number_parts(folded)
     return count < need
 
 
@@ -145,12 +168,16 @@ def _words_to_digits(text: str) -> str:
 
 def deobfuscate(text: str) -> str:
     """The text with digit obfuscations undone (see the module docstring); never raises."""
-    t = unicodedata.normalize("NFKC", text)
-    if _STRIP_RE.search(t):
-        t = t.translate(_STRIP)
-    if _APOSTROPHE_RE.search(t):
-        t = t.translate(_APOSTROPHES)
-    t = _SWAP_RUN_RE.sub(_swap_letters, t)
+    if text.isascii():  # NFKC leaves ASCII as it is; the only ASCII character changed is `
+        t = text.translate(_APOSTROPHES) if "`" in text else text
+    else:
+        t = unicodedata.normalize("NFKC", text)
+        if _STRIP_RE.search(t):
+            t = t.translate(_STRIP)
+        if _APOSTROPHE_RE.search(t):
+            t = t.translate(_APOSTROPHES)
+    if _SWAP_GATE_RE.search(t):
+        t = _SWAP_RUN_RE.sub(_swap_letters, t)
     t = _words_to_digits(t)
     return t
 
@@ -175,12 +202,32 @@ _URL_RE = re.compile(
     rf"(?i)(?:\b(?:https?://|viber://)[^\s<>\"'()]+|\bwww\.[^\s<>\"'()]+"
     rf"|(?<![\w@.\-])(?:[a-z0-9\-]+\.)+(?:{_TLDS})(?:/[^\s<>\"'()]*)?(?![\w@\-]))")
 # gates: a text without these cannot hold a match of the pattern, so it is not scanned for it
-_AT_GATE_RE = re.compile(r"(?i)@|[\s\[\(\{<](?:at|arroba|собака|собачка|равлик|coada)[\s\]\)\}>]")
+# (used where the text holds no "@": a leading literal alternative would slow the scan down)
+_AT_GATE_RE = re.compile(r"(?i)[\s\[\(\{<](?:at|arroba|собака|собачка|равлик|coada)[\s\]\)\}>]")
 _URL_GATE_RE = re.compile(rf"(?i)://|www\.|\.(?:{_TLDS})")
+
+
+def _may_hold_url(text: str) -> bool:
+    """False when ``text`` surely holds no URL: no ``://`` and every ``.`` is followed by a
+    space or ends the text (a ``www.`` or ``.tld`` needs a character after the dot); else the
+    URL gate decides. Two counts in C instead of a case-insensitive scan of every ad."""
+    if "://" not in text and text.count(".") == text.count(". ") + text.endswith("."):
+        return False
+    return _URL_GATE_RE.search(text) is not None
+
+
 _HANDLE_RE = re.compile(r"(?<![\w@.])@([A-Za-z][A-Za-z0-9_.]{2,31})")
 _KEYED_HANDLE_RE = re.compile(
     r"(?i)(?<![\w])(telegram|tg|телеграм|телега|телеграмм|insta(?:gram)?|ig|inst|инстаграм|инста|"
     r"інстаграм|signal|сигнал)\s*(?::|-|–|—)\s*@?([A-Za-z][A-Za-z0-9_.]{2,31})")
+
+# a keyed handle needs one of these after its keyword (checked before the pattern scans)
+_KEYED_SEPARATORS = (":", "-", "–", "—")
+
+
+def _has_keyed_separator(text: str) -> bool:
+    return any(c in text for c in _KEYED_SEPARATORS)
+
 
 _CHANNELS = {
     "whatsapp": "whatsapp", "whats app": "whatsapp", "wa": "whatsapp", "ватсап": "whatsapp",
@@ -365,14 +412,14 @@ def extract_contacts(text: str | None, region: str = "US") -> list[ContactPoint]
         hits.append((m.start(), ContactPoint("email", f"{m.group(1)}@{domain}".lower(),
                                              m.group(0))))
         taken.append(m.span())
-    for m in (_URL_RE.finditer(t) if _URL_GATE_RE.search(t) else ()):
+    for m in (_URL_RE.finditer(t) if _may_hold_url(t) else ()):
         if not free(*m.span()):
             continue
         cp = _url_contact(m.group(0), region)
         taken.append(m.span())
         if cp:
             hits.append((m.start(), cp))
-    for m in _KEYED_HANDLE_RE.finditer(t):
+    for m in (_KEYED_HANDLE_RE.finditer(t) if _has_keyed_separator(t) else ()):
         if not free(*m.span(2)):
             continue
         kind = _CHANNELS.get(m.group(1).lower(), "telegram")

@@ -118,13 +118,21 @@ class Lexicon:
     _terms: list[tuple[str, str, str]] = field(default_factory=list, repr=False, compare=False)
     # folded word -> one alternation of the terms that may start at it (None: not cached)
     _gates: dict[str, re.Pattern[str]] = field(default_factory=dict, repr=False, compare=False)
+    # folded word -> how many words a term starting at it can reach (its window)
+    _spans: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+    # window of folded words -> the terms that match at its start (indicator, language, term,
+    # words after the first); windows come from ads, so forget_words empties it
+    _windows: dict[str, list[tuple[str, str, str, int]]] = field(
+        default_factory=dict, repr=False, compare=False)
 
     def forget_words(self) -> None:
         """Empty the caches of words seen in ads (this lexicon's and the process's folded
         words): an analysis's words must not outlive it in a long-lived process."""
         self._starts.clear()
         self._gates.clear()
-        _fold_word.cache_clear()
+        self._spans.clear()
+        self._windows.clear()
+        _FOLDED.clear()
 
     def _candidates(self, w: str) -> list[_Term]:
         """The terms that may start at folded word ``w`` (exact first word or prefix)."""
@@ -146,6 +154,16 @@ class Lexicon:
         if got is None and len(self._gates) < 500_000:
             got = re.compile("|".join(f"(?:{t[3].pattern})" for t in terms))
             self._gates[w] = got
+        return got
+
+    def _span(self, w: str, terms: list[_Term]) -> int:
+        """The most words a match of any of ``terms`` (those that may start at folded word
+        ``w``) can cover: a term of k words, each next one at most ``gap`` words on."""
+        got = self._spans.get(w)
+        if got is None:
+            got = max(k + self.gap * (k - 1) for k in (len(_term_words(t[2])) for t in terms))
+            if len(self._spans) < 500_000:
+                self._spans[w] = got
         return got
 
     def term_table(self) -> list[tuple[str, str, str]]:
@@ -317,25 +335,74 @@ def _high_pay(text: str) -> list[tuple[int, int, str]]:
     return found
 
 
-_fold_word = lru_cache(maxsize=262_144)(fold)
+#: folded form of every word seen (a plain dict read through ``map(dict.get)`` in C: cheaper
+#: than a cache wrapper per word); bounded, and emptied by :meth:`Lexicon.forget_words`
+_FOLDED: dict[str, str] = {}
+_FOLDED_MAX = 262_144
 _PLUS_ONE = (1).__add__
-_GROUP = re.Match.group
+
+
+def _fold_words(words: list[str]) -> list[str]:
+    """``[fold(w) for w in words]``, through the :data:`_FOLDED` cache."""
+    folded = list(map(_FOLDED.get, words))
+    if None in folded:
+        for k, w in enumerate(words):
+            if folded[k] is None:
+                f = fold(w)
+                folded[k] = f
+                if len(_FOLDED) < _FOLDED_MAX:
+                    _FOLDED[w] = f
+    return folded  # type: ignore[return-value]
+
+
+def _token_starts(text: str, words: list[str], upto: int) -> list[int]:
+    """Start offsets in ``text`` of tokens ``0..upto`` (``words`` are ``_TOKEN_RE.findall``'s).
+
+    Every word character of ``text`` belongs to a token, so between two tokens there is none,
+    and the first occurrence of a token's text from the previous token's end is the token."""
+    out: list[int] = []
+    pos = 0
+    find = text.find
+    for w in words[:upto + 1]:
+        pos = find(w, pos)
+        out.append(pos)
+        pos += len(w)
+    return out
 #: a word that may start this many terms or more is first tried against all of them at once
 _GATE_MIN = 3
 
 
-def find_indicators(text: str | None, lexicon: Lexicon | None = None) -> list[Hit]:
-    """Every indicator hit in ``text``, in text order (see the module docstring)."""
+_WINDOWS_MAX = 200_000
+
+
+def _match_terms(lex: Lexicon, word: str, terms: list[_Term], joined: str, pos: int
+                 ) -> list[tuple[str, str, str, int]]:
+    """(indicator, language, term, end offset) of each of ``terms`` (those that may start at
+    folded word ``word``) that matches ``joined`` at ``pos``; a word that starts many terms
+    first tries them all at once (see :meth:`Lexicon._gate`)."""
+    if len(terms) >= _GATE_MIN:
+        gate = lex._gate(word, terms)
+        if gate is not None and not gate.match(joined, pos):
+            return []
+    out = []
+    for ind_id, lang, term, rx in terms:
+        m = rx.match(joined, pos)
+        if m:
+            out.append((ind_id, lang, term, m.end()))
+    return out
+
+
+def _raw_hits(text: str | None, lex: Lexicon) -> list[tuple[int, int, str, str, str]]:
+    """The hits of :func:`find_indicators` as (start, end, indicator, term, language)."""
     if not text:
         return []
-    lex = lexicon or load_lexicon()
     # words folded and looked up through map (in C: cached words by a dict lookup); only the
     # words where a term may start are visited; a word that starts many terms (без, no, 24)
     # first tries all of them at once (one alternation), since most of its places hold none
-    tokens = list(_TOKEN_RE.finditer(text))
-    if not tokens:
+    words = _TOKEN_RE.findall(text)
+    if not words:
         return []
-    folded = list(map(_fold_word, map(_GROUP, tokens)))
+    folded = _fold_words(words)
     cands = list(map(lex._starts.get, folded))
     if None in cands:
         cands = [c if c is not None else lex._candidates(w)
@@ -345,32 +412,58 @@ def find_indicators(text: str | None, lexicon: Lexicon | None = None) -> list[Hi
     if at:
         starts = [0, *itertools.accumulate(map(_PLUS_ONE, map(len, folded[:-1])))]
         joined = " ".join(folded)
+        matched: list[tuple[int, int, str, str, str]] = []  # token span, indicator, term, lang
+        n = len(folded)
+        # the words a term starting at t0 can reach are a window of that word's span; equal
+        # windows give equal matches (templated ads repeat them), so they are cached — unless a
+        # folded word holds a space (then words cannot be counted by spaces)
+        windows = lex._windows if _WINDOWS_MAX and joined.count(" ") == n - 1 else None
         for t0 in at:
             terms = cands[t0]
-            if len(terms) >= _GATE_MIN:
-                gate = lex._gate(folded[t0], terms)
-                if gate is not None and not gate.match(joined, starts[t0]):
-                    continue
-            for ind_id, lang, term, rx in terms:
-                m = rx.match(joined, starts[t0])
-                if m:
-                    t1 = bisect.bisect_right(starts, m.end() - 1) - 1
-                    found.setdefault(ind_id, []).append((tokens[t0].start(), tokens[t1].end(),
-                                                         term, lang))
+            if windows is not None:
+                span = lex._span(folded[t0], terms)
+                key = (joined[starts[t0]:starts[t0 + span] - 1] if t0 + span < n
+                       else joined[starts[t0]:])
+                got = windows.get(key)
+                if got is None:
+                    got = [(i, lg, tm, key.count(" ", 0, end - 1))
+                           for i, lg, tm, end in _match_terms(lex, folded[t0], terms, key, 0)]
+                    if len(windows) < _WINDOWS_MAX:
+                        windows[key] = got
+                matched.extend((t0, t0 + dt, i, tm, lg) for i, lg, tm, dt in got)
+                continue
+            for ind_id, lang, term, end in _match_terms(lex, folded[t0], terms, joined,
+                                                        starts[t0]):
+                t1 = bisect.bisect_right(starts, end - 1) - 1
+                matched.append((t0, t1, ind_id, term, lang))
+        if matched:  # character offsets only for texts with a hit
+            pos = _token_starts(text, words, max(t1 for _, t1, _, _, _ in matched))
+            for t0, t1, ind_id, term, lang in matched:
+                found.setdefault(ind_id, []).append((pos[t0], pos[t1] + len(words[t1]),
+                                                     term, lang))
     for ind_id, ind in lex.indicators.items():
         if ind.rule == "high_pay":
             found.setdefault(ind_id, []).extend((a, b, why, "numeric")
                                                 for a, b, why in _high_pay(text))
-    hits: list[Hit] = []
+    hits: list[tuple[int, int, str, str, str]] = []
     for ind_id, cands in found.items():
-        ind = lex.indicators[ind_id]
         end = -1
         for a, b, term, lang in sorted(cands, key=lambda c: (c[0], -c[1])):
             if a >= end:  # overlapping hits of one indicator count once (the longest first)
-                hits.append(Hit(ind_id, ind.name, term, lang, a, b, text[a:b], ind.ilo,
-                                ind.sources))
+                hits.append((a, b, ind_id, term, lang))
                 end = b
-    hits.sort(key=lambda h: (h.start, h.indicator))
+    hits.sort(key=lambda h: (h[0], h[2]))
+    return hits
+
+
+def find_indicators(text: str | None, lexicon: Lexicon | None = None) -> list[Hit]:
+    """Every indicator hit in ``text``, in text order (see the module docstring)."""
+    lex = lexicon or load_lexicon()
+    hits = []
+    for a, b, ind_id, term, lang in _raw_hits(text, lex):
+        ind = lex.indicators[ind_id]
+        hits.append(Hit(ind_id, ind.name, term, lang, a, b, text[a:b], ind.ilo,  # type: ignore[index]
+                        ind.sources))
     return hits
 
 
@@ -434,6 +527,32 @@ class IndicatorTable(Sequence[IndicatorScore]):
                          dtype=np.int32),
                 np.array([h.start for h in hits], dtype=np.int32),
                 np.array([h.end for h in hits], dtype=np.int32))
+
+    @staticmethod
+    def pack_texts(texts: Sequence[str], lexicon: Lexicon) -> tuple[np.ndarray, ...]:
+        """``pack([score_text(t, lexicon) for t in texts], lexicon)``, without building the
+        :class:`Hit` and :class:`IndicatorScore` objects (the same arrays)."""
+        index = {t: k for k, t in enumerate(lexicon.term_table())}
+        weights = {k: ind.weight for k, ind in lexicon.indicators.items()}
+        prior, need = lexicon.prior_log_odds, lexicon.flag_min_indicators
+        scores, flags, counts = [], [], []
+        terms: list[int] = []
+        starts: list[int] = []
+        ends: list[int] = []
+        for text in texts:
+            hits = _raw_hits(text, lexicon)
+            distinct = sorted({h[2] for h in hits})
+            score = _sigmoid(prior + sum(weights[i] for i in distinct))
+            scores.append(score)
+            flags.append(score >= lexicon.flag_score and len(distinct) >= need)
+            counts.append(len(hits))
+            for a, b, ind_id, term, lang in hits:
+                terms.append(index[(ind_id, term, lang)])
+                starts.append(a)
+                ends.append(b)
+        return (np.array(scores, dtype=np.float64), np.array(flags, dtype=bool),
+                np.array(counts, dtype=np.int64), np.array(terms, dtype=np.int32),
+                np.array(starts, dtype=np.int32), np.array(ends, dtype=np.int32))
 
     @classmethod
     def concat(cls, parts: Sequence[tuple[np.ndarray, ...]], texts: Sequence[str],

@@ -27,7 +27,7 @@ import json
 import logging
 import time
 from collections.abc import Iterable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -217,8 +217,7 @@ def _indicator_packed(args: tuple[int, int, str]) -> list[tuple[np.ndarray, ...]
     """The indicator scores of the shared texts ``lo:hi`` as the compact arrays of
     :class:`IndicatorTable` (a list of one, so that chunks concatenate like the others)."""
     lo, hi, path = args
-    lex = load_lexicon(path)
-    return [IndicatorTable.pack(_indicator_chunk((shared_texts(lo, hi), path)), lex)]
+    return [IndicatorTable.pack_texts(shared_texts(lo, hi), load_lexicon(path))]
 
 
 def _in_chunks(fn, parts: list, workers: int) -> list:  # noqa: ANN001
@@ -340,19 +339,23 @@ def _analyse(ads: AdTable, s: ClusterSettings, workers: int,
         if indicators:
             scores = IndicatorTable.concat(bg.result("indicators"), ads.text, lex)
             timings["indicators"] = bg.waited["indicators"]
+        # templates are summarised in the cluster workers (a thread here waits for them) while
+        # this thread builds the contact networks, which do not need them
         t = time.perf_counter()
-        summaries = summarise_clusters(ads.text, clusters.labels, ads.site, ads.city,
-                                       ads.posted_at, pool=pools)
-        timings["templates"] = time.perf_counter() - t
+        with ThreadPoolExecutor(1) as waiter:
+            summaries_job = waiter.submit(summarise_clusters, ads.text, clusters.labels,
+                                          ads.site, ads.city, ads.posted_at, pool=pools)
+            t_net = time.perf_counter()
+            # the clustering's whole-text signatures are the ones the hub test would compute
+            networks = contact_networks(contacts, ads.text, signatures=clusters.signatures)
+            hub_keys = [h[0] for h in networks.hubs]
+            net_summaries = summarise_networks(networks.labels, contacts, hub_keys, ads.site,
+                                               ads.city, ads.posted_at)
+            timings["networks"] = time.perf_counter() - t_net
+            summaries = summaries_job.result()
+        timings["templates"] = time.perf_counter() - t  # networks included (they overlap)
     finally:
         pools.close()
-    t = time.perf_counter()
-    # the clustering's whole-text signatures are the ones the hub test would compute again
-    networks = contact_networks(contacts, ads.text, signatures=clusters.signatures)
-    hub_keys = [h[0] for h in networks.hubs]
-    net_summaries = summarise_networks(networks.labels, contacts, hub_keys, ads.site, ads.city,
-                                       ads.posted_at)
-    timings["networks"] = time.perf_counter() - t
     t = time.perf_counter()
     leads = build_leads(ads.ad_id, contacts, clusters.labels, summaries, networks,
                         net_summaries, indicator_scores=scores or None, fraud=fraud,
