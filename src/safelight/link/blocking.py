@@ -52,7 +52,12 @@ import pyarrow as pa
 
 from safelight.arrays import unique_sorted
 from safelight.errors import UsageError
-from safelight.link.name_keys import near_pair_lists, rare_near_lists, word_pair_lists
+from safelight.link.name_keys import (
+    bare_words,
+    near_pair_lists,
+    rare_near_lists,
+    word_pair_lists,
+)
 from safelight.link.prepare import Records, encode_strings
 from safelight.link.sound_keys import consonant_key
 
@@ -380,9 +385,15 @@ def _list_columns(records: Records) -> dict[str, _Multi]:
     names = [codes["given"], codes["family"]]
     near = _near_columns(vocab, names)
     near2 = [_Multi(*x) for x in rare_near_lists(names, vocab)]
-    pairs = near_pair_lists(codes["given"], codes["family"], [near[0], near2[0]],
+    bare = bare_words(vocab, [codes[c] for c in ("given", "family", *_WORD_COLUMNS)])
+
+    def forms(name: str) -> list[np.ndarray]:  # the key, without a fused article, last word
+        return [codes[name], *(np.where(c >= 0, bare[np.maximum(c, 0)], -1)
+                               for c in (codes[name], codes[f"{name}_last"]))]
+
+    pairs = near_pair_lists(forms("given"), forms("family"), [near[0], near2[0]],
                             [near[1], near2[1]], len(vocab))
-    words = word_pair_lists([codes[c] for c in _WORD_COLUMNS], vocab)
+    words = word_pair_lists([codes[c] for c in _WORD_COLUMNS], bare)
     return dict(zip(_LIST_COLUMNS, [*near, *near2, _Multi(*pairs), _Multi(*words)],
                     strict=True))
 

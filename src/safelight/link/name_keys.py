@@ -51,9 +51,11 @@ def _lists(rows: np.ndarray, values: np.ndarray, n: int) -> Lists:
     return offsets, code.astype(np.int32)
 
 
-def bare_words(vocab: np.ndarray, used: np.ndarray) -> np.ndarray:
+def bare_words(vocab: np.ndarray, columns: list[np.ndarray]) -> np.ndarray:
     """Per code of ``vocab``: the code of the key without a fused article ``al``/``el``
-    (alhomsi → homsi) when that remainder is among the ``used`` codes' keys, else itself."""
+    (alhomsi → homsi) when that remainder is a key of ``columns`` (codes into ``vocab``)
+    too, else itself."""
+    used = unique_sorted(np.concatenate([c[c >= 0] for c in columns] + [np.zeros(0, np.int32)]))
     out = np.arange(len(vocab), dtype=np.int64)
     keys = vocab[used].tolist()
     where = dict(zip(keys, used.tolist(), strict=True))
@@ -64,16 +66,14 @@ def bare_words(vocab: np.ndarray, used: np.ndarray) -> np.ndarray:
     return out
 
 
-def word_pair_lists(words: list[np.ndarray], vocab: np.ndarray) -> Lists:
+def word_pair_lists(words: list[np.ndarray], bare: np.ndarray) -> Lists:
     """Per record, codes of the unordered pairs of its distinct words, ``words`` being the
-    records' word-key columns (codes into ``vocab``, -1 missing), fused articles dropped
-    (:func:`bare_words`)."""
+    records' word-key columns (codes, -1 missing), each read through ``bare`` (the
+    vocabulary's codes without a fused article, :func:`bare_words`)."""
     n = len(words[0]) if words else 0
     w = np.stack([c.astype(np.int64) for c in words], axis=1) if words else np.zeros((0, 0))
-    used = np.unique(w[w >= 0])
-    bare = bare_words(vocab, used)
     w = np.where(w >= 0, bare[np.maximum(w, 0)], -1)
-    size = len(vocab)
+    size = len(bare)
     rows, values = [], []
     for i, j in combinations(range(w.shape[1]), 2):
         x, y = w[:, i], w[:, j]
@@ -87,17 +87,21 @@ def word_pair_lists(words: list[np.ndarray], vocab: np.ndarray) -> Lists:
 
 def _deletions(keys: list[str]) -> tuple[np.ndarray, list[str]]:
     """``(owner, variant)``: each key, and from three letters on the key with one letter
-    deleted, and from four letters on with two deleted (``owner`` indexes ``keys``)."""
-    out: list[list[str]] = []
+    deleted, and from four letters on with two deleted (``owner`` indexes ``keys``; a
+    variant may come twice)."""
+    out: list[str] = []
+    sizes = []
     for k in keys:
-        v = {k}
-        if len(k) >= 3:
-            v.update(k[:i] + k[i + 1:] for i in range(len(k)))
-        if len(k) >= 4:
-            v.update(k[:i] + k[i + 1:j] + k[j + 1:] for i, j in combinations(range(len(k)), 2))
-        out.append(list(v))
-    owner = np.repeat(np.arange(len(keys)), [len(v) for v in out])
-    return owner, [x for v in out for x in v]
+        before = len(out)
+        out.append(k)
+        n = len(k)
+        if n >= 3:
+            one = [k[:i] + k[i + 1:] for i in range(n)]
+            out += one
+            if n >= 4:  # the second deletion at or after the first one's place
+                out += [d[:j] + d[j + 1:] for i, d in enumerate(one) for j in range(i, n - 1)]
+        sizes.append(len(out) - before)
+    return np.repeat(np.arange(len(keys)), sizes), out
 
 
 def _hashed(strings: list[str]) -> np.ndarray:
@@ -141,34 +145,39 @@ def rare_near_lists(columns: list[np.ndarray], vocab: np.ndarray, max_count: int
     return out
 
 
-def _with_self(codes: np.ndarray, lists: list[Lists]) -> tuple[np.ndarray, np.ndarray]:
-    """``(record, code)`` entries: each record's own code (where present) and its lists'."""
-    rows = [np.flatnonzero(codes >= 0)]
-    vals = [codes[rows[0]].astype(np.int64)]
+def _entries(forms: list[np.ndarray], lists: list[Lists], size: int
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """``(record, code)``: each record's distinct codes in ``forms`` (where present) and in
+    its ``lists``, sorted by record (codes below ``size``)."""
+    rows, vals = [], []
+    for codes in forms:
+        rows.append(np.flatnonzero(codes >= 0))
+        vals.append(codes[rows[-1]].astype(np.int64))
     for offsets, values in lists:
         cnt = np.diff(offsets)
         rows.append(np.repeat(np.arange(len(cnt)), cnt))
         vals.append(values.astype(np.int64))
-    return np.concatenate(rows), np.concatenate(vals)
+    entry = unique_sorted(np.concatenate(rows) * size + np.concatenate(vals))
+    return entry // size, entry % size
 
 
-def near_pair_lists(given: np.ndarray, family: np.ndarray, given_lists: list[Lists],
+def near_pair_lists(given: list[np.ndarray], family: list[np.ndarray], given_lists: list[Lists],
                     family_lists: list[Lists], size: int) -> Lists:
-    """Per record with both names, the codes of the unordered pairs (g, f): g its given key
-    or one of ``given_lists``' keys for it, f so for the family key (codes below ``size``)."""
-    from safelight.link.blocking import _join_ordered
-
-    n = len(given)
-    both = (given >= 0) & (family >= 0)
-    gr, gv = _with_self(np.where(both, given, -1), given_lists)
-    fr, fv = _with_self(np.where(both, family, -1), family_lists)
-    gk, fk = both[gr], both[fr]
-    gr, gv, fr, fv = gr[gk], gv[gk], fr[fk], fv[fk]
-    rows, values = [], []
-    for i, j in _join_ordered(np.arange(len(gr)), gr, np.arange(len(fr)), fr):
-        x, y = gv[i], fv[j]
-        rows.append(gr[i])
-        values.append(np.minimum(x, y) * size + np.maximum(x, y))
-    if not rows:
-        return _lists(np.zeros(0, np.int64), np.zeros(0, np.int64), n)
-    return _lists(np.concatenate(rows), np.concatenate(values), n)
+    """Per record with both names, the codes of the unordered pairs (g, f): g one of its
+    ``given`` forms (code columns: the key, its bare form, its last word) or one of
+    ``given_lists``' keys for it, f so for the family name (codes below ``size``)."""
+    n = len(given[0])
+    both = (given[0] >= 0) & (family[0] >= 0)
+    gr, gv = _entries([np.where(both, g, -1) for g in given], given_lists, size)
+    fr, fv = _entries([np.where(both, f, -1) for f in family], family_lists, size)
+    gr_ok, fr_ok = both[gr], both[fr]
+    gr, gv, fr, fv = gr[gr_ok], gv[gr_ok], fr[fr_ok], fv[fr_ok]
+    # every given entry of a record against every family entry of it (both sorted by record)
+    f_cnt = np.bincount(fr, minlength=n)
+    f_start = np.cumsum(f_cnt) - f_cnt
+    reps = f_cnt[gr]  # per given entry, its record's family entries
+    total = int(reps.sum())
+    first = np.repeat(np.cumsum(reps) - reps, reps)
+    j = np.repeat(f_start[gr], reps) + np.arange(total, dtype=np.int64) - first
+    x, y = np.repeat(gv, reps), fv[j]
+    return _lists(np.repeat(gr, reps), np.minimum(x, y) * size + np.maximum(x, y), n)
