@@ -151,7 +151,7 @@ def build_leads(ad_ids: Sequence[str], contacts: Sequence[Sequence[str]],
         idx = order[starts[c.cluster_id]:starts[c.cluster_id + 1]]
         phones = {k for i in idx for k in contacts[i] if k.startswith("phone:")}
         own_phones = {k for k in phones if k not in hub_df}
-        hubs_used = sorted(phones - own_phones, key=lambda k: -hub_df[k])
+        hubs_used = sorted(phones - own_phones, key=lambda k: (-hub_df[k], k))  # ties: by key
         reasons = [Reason("template", round(min(0.3, 0.1 * math.log10(c.n_ads) + 0.05), 3),
                           f"{c.n_ads} ads share one template ({100 * c.fixed_share:.0f}% of its "
                           f"words fixed, {len(c.slots)} variable slots)")]
