@@ -14,7 +14,13 @@ records (:func:`safelight.link.prepare.prepare`) and runs each blocking rule on 
 * the union: candidates, blocking recall (true pairs among candidates / all true pairs), CPU-s
   and peak RSS of the process;
 * the missed true pairs grouped by the signature of their fields (``=`` same key, ``~`` differ,
-  ``.`` missing on either side), most common first; with ``--examples K`` (default 0) also K
+  ``.`` missing on either side), most common first;
+* the *names-only* misses: pairs whose names agree (given-name group and family name, straight
+  or crosswise, or one of them with the other missing) and nothing else does (no birth year
+  on a side, or years more than one apart; no phone, document or address in common) — each
+  a namesake among all who share its names — and what finding them would cost: the pairs of
+  a rule joining the names alone whose records lack a birth year on a side (``names_only``);
+* with ``--examples K`` (default 0) also K
   examples of the largest groups — their names, dates, phones and addresses in clear, so the
   option is for the generated problems only and the examples never go into ``--json``.
 
@@ -144,11 +150,54 @@ def diagnose(records: Records, pid: np.ndarray, *, cross_only: bool = True,
             ex[s] = [[{c: table.column(c)[int(r)].as_py() for c in show} for r in (a[i], b[i])]
                      for i in idx]
     per_field = {f: Counter(states[:, k].tolist()) for k, f in enumerate(FIELDS)}
+    names_only = _names_only(records, a, b, contributor)
     return {"records": n, "true_pairs": int(len(truth)), "candidates": int(len(uniq)),
             "found": int(found.sum()), "recall": float(found.mean()) if len(truth) else 1.0,
             "cpu_s": round(cpu_union, 2), "wall_s": round(wall_union, 2),
             "peak_rss_mb": round(_peak_mb(), 1), "rules": rules,
-            "missed_signatures": groups, "missed_by_field": per_field, "examples": ex}
+            "missed_signatures": groups, "missed_by_field": per_field,
+            "names_only": names_only, "examples": ex}
+
+
+def _names_only(records: Records, a: np.ndarray, b: np.ndarray, contributor: np.ndarray | None
+                ) -> dict:
+    """Of the missed pairs ``(a, b)``: how many agree on their names alone (see the module
+    docstring), and how many candidate pairs a rule on the names alone (given-name group and
+    family name, either order) would propose for the records without a birth year on a
+    side — what it would take to find those."""
+    col = records.codes.column
+    g, f = col["given_group"], col["family"]
+    gf = col["family_group"]  # the family name read as a given name, for swapped names
+
+    def same(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return (x[a] >= 0) & (x[a] == y[b])
+
+    straight = same(g, g) & same(f, f)
+    crossed = same(g, gf) & same(f, col["given"]) | same(gf, g) & same(col["given"], f)
+    one_missing = ((f[a] < 0) | (f[b] < 0)) & (same(g, g) | same(g, gf) | same(gf, g))
+    y = records.birth_year.astype(np.int64)
+    no_year = (y[a] < 0) | (y[b] < 0) | (np.abs(y[a] - y[b]) > 1)
+    other = np.zeros(len(a), bool)
+    for c in ("phone", "document", "address_line", "postcode", "locality"):
+        other |= same(col[c], col[c])
+    names = (straight | crossed | one_missing) & no_year & ~other
+    # the names-alone rule's pairs with a record lacking a year: per name key (the name
+    # groups of both names in either order), per side
+    key = np.where((g >= 0) & (gf >= 0), np.minimum(g, gf).astype(np.int64) * (1 << 31)
+                   + np.maximum(g, gf), -1)
+    side = contributor if contributor is not None else np.zeros(len(g), np.int32)
+    ok = (key >= 0) & (side >= 0)
+    _, k = np.unique(key[ok], return_inverse=True)
+    s, missing = side[ok], y[ok] < 0
+    size = int(k.max()) + 1 if len(k) else 0
+    count = [np.bincount(k[s == v], minlength=size) for v in (0, 1)]
+    lacking = [np.bincount(k[(s == v) & missing], minlength=size) for v in (0, 1)]
+    if contributor is not None:
+        pairs = lacking[0] * count[1] + count[0] * lacking[1] - lacking[0] * lacking[1]
+    else:  # one source: pairs within a key with a record lacking a year
+        total, lack = count[0], lacking[0]
+        pairs = lack * (total - lack) + lack * (lack - 1) // 2
+    return {"missed": int(names.sum()), "pairs_to_reach": int(pairs.sum())}
 
 
 def _show(r: dict) -> None:
@@ -166,6 +215,9 @@ def _show(r: dict) -> None:
     print("missed, by field (= same, ~ differ, . missing):")
     for f, c in r["missed_by_field"].items():
         print(f"  {f:<12} = {c.get('=', 0):>5}  ~ {c.get('~', 0):>5}  . {c.get('.', 0):>5}")
+    no = r["names_only"]
+    print(f"missed namesakes (names alone agree): {no['missed']:,}; a names-alone rule would "
+          f"add up to {no['pairs_to_reach']:,} pairs for the records without a birth year")
     print("missed, by signature (" + " ".join(FIELDS) + "):")
     for s, k in r["missed_signatures"][:25]:
         print(f"  {' '.join(s)}  {k}")
