@@ -57,6 +57,7 @@ number of ads, sites, cities and time span.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import time
@@ -189,8 +190,11 @@ def tokenize(text: str | None) -> list[str]:
     """Lower-cased words of two or more letters, without number words (the clustering view)."""
     if not text:
         return []
-    t = unicodedata.normalize("NFKC", text).lower().replace("’", "'")
-    return [w for w in _WORD_RE.findall(t) if w not in NUMBER_WORDS]
+    if text.isascii():  # NFKC leaves ASCII as it is, and it holds no ’
+        t = text.lower()
+    else:
+        t = unicodedata.normalize("NFKC", text).lower().replace("’", "'")
+    return list(itertools.filterfalse(NUMBER_WORDS.__contains__, _WORD_RE.findall(t)))
 
 
 # --------------------------------------------------------------------------- features
@@ -208,7 +212,10 @@ def _tokenize_part(part: tuple[int, int, Sequence[str] | None]
     for i, text in enumerate(texts if texts is not None else shared_texts(lo, hi)):
         words = tokenize(text)
         lengths[i] = len(words)
-        ids.extend([vocab.setdefault(w, len(vocab)) for w in words])
+        got = list(map(vocab.get, words))  # known words looked up in C
+        if None in got:
+            got = [vocab.setdefault(w, len(vocab)) for w in words]
+        ids.extend(got)
     local = np.frombuffer(ids, dtype=np.int32) if ids else np.zeros(0, dtype=np.int32)
     return list(vocab), local, lengths
 
