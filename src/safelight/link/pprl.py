@@ -54,10 +54,14 @@ from safelight.link.encoded import (
     name_frequencies,
 )
 from safelight.link.model import (
+    TF_MAX_BONUS,
     EMResult,
+    FellegiSunter,
     TrainingPairs,
+    TrainingSession,
     estimate_model,
     estimate_u,
+    level_patterns,
     tf_from_frequencies,
 )
 from safelight.link.onetoone import match_probability, one_to_one
@@ -69,8 +73,9 @@ from safelight.link.pprl_blocking import (
     sample_self_join,
 )
 
-__all__ = ["KEY_RULES", "TRAINING_KEYS", "PPRLResult", "PPRLSettings", "encoded_candidate_pairs",
-           "encoded_training_pairs", "link_encoded"]
+__all__ = ["KEY_RULES", "PPRL_SESSIONS", "PRIOR_SESSION", "TRAINING_KEYS", "PPRLResult",
+           "PPRLSettings", "encoded_candidate_pairs", "encoded_training_pairs", "link_encoded",
+           "name_pair_frequencies", "name_tf", "share_prior"]
 
 log = logging.getLogger("safelight.link.pprl")
 
@@ -116,12 +121,37 @@ KEY_RULES: dict[str, tuple[str, str]] = {
 
 #: pairs EM trains on, drawn by their own keyed joins (as in clear,
 #: :data:`safelight.link.blocking.TRAINING_RULES`), not the narrowed candidates: session name →
-#: the blocking-key column whose equal values make a pair
+#: the blocking-key column whose equal values make a pair. The sessions
+#: (:data:`PPRL_SESSIONS`) use *tight* keys — a full birth date with an initial, both names
+#: with a place — whose share of matches stays high as the input grows: the pairs of a loose
+#: key (a birth date alone) grow as n² and its matches as n, and at 1M × 1M EM took
+#: compatriots with alike names, 98% of that session, for matches. ``same_birth_date`` only
+#: sets the prior (:func:`share_prior`, m and u fixed) and ``same_family`` the u of household
+#: fields among kin (:data:`safelight.link.model.KIN_RULE`).
 TRAINING_KEYS: dict[str, str] = {
     "same_birth_date": "birth_date",
-    "same_names": "sorted_names",
+    "date_given_initial": "birth_date_gi",
+    "date_family_initial": "birth_date_fi",
+    "names_locality": "sorted_names_locality",
     "same_family": "family_year",
 }
+
+_PLACE_FIELDS = ("locality", "street_number", "address_line", "postcode", "region")
+
+#: EM's sessions on the pairs of :data:`TRAINING_KEYS`. A key's parts are fixed, and the
+#: fields correlated with them among non-matches left out: an initial raises the similarity of
+#: its name (left out), a name implies sex and nationality and a place the other place fields.
+#: The date sessions teach names, sex, nationality, phone, document and places; the names +
+#: locality session teaches the birth date.
+PPRL_SESSIONS: tuple[TrainingSession, ...] = (
+    TrainingSession("date_given_initial", ("birth_date",), ("given_name",)),
+    TrainingSession("date_family_initial", ("birth_date",), ("family_name",)),
+    TrainingSession("names_locality", ("given_name", "family_name"),
+                    ("sex", "nationality", *_PLACE_FIELDS, "contributor")),
+)
+
+#: the training key whose pairs set the prior (:func:`share_prior`)
+PRIOR_SESSION = TrainingSession("same_birth_date", ("birth_date",))
 
 
 @dataclass(frozen=True)
@@ -299,6 +329,96 @@ def encoded_training_pairs(er: EncodedRecords, settings: PPRLSettings | None = N
     return codes // n, codes % n, TrainingPairs(drawn, totals)
 
 
+def share_prior(model: FellegiSunter, comps: Comparisons, training: TrainingPairs,
+                session: TrainingSession, all_pairs: int) -> tuple[float, dict[str, Any]]:
+    """``(prior, report)``: the probability that two records match, from the share of matches
+    among the pairs ``session``'s key drew, with ``model``'s m and u fixed.
+
+    EM's own share comes from sessions on tight keys, whose pairs a match joins with an unknown
+    probability (its initial may differ); the prior needs a key whose agreement among matches
+    the model knows: the session's fixed fields at their exact level (m). The share ``π`` is
+    the fixed point of ``π = mean P(match | levels, π)`` over those pairs (their fixed fields
+    left out), a one-parameter EM that cannot drift the way a free m does; then
+    ``prior = π · pairs / Π m_exact(fixed) / all_pairs``, the key's pair count taken in full
+    (the draw may be a sample)."""
+    names = list(model.fields)
+    fixed = [names.index(f) for f in session.fixed]
+    drawn = training.drawn[session.name]
+    mask = drawn & np.all(comps.levels[:, fixed] == 1, axis=1)
+    if mask.sum() < 50:
+        log.warning("prior: the %s pairs hold only %d with the fixed fields alike; EM's prior "
+                    "kept", session.name, int(mask.sum()))
+        return model.prior, {"session": session.name, "pairs": int(mask.sum())}
+    lv = comps.levels[mask].copy()
+    lv[:, fixed] = 0
+    lv, counts = level_patterns(lv)
+    ratio = np.exp2(FellegiSunter(model.fields, model.m, model.u, 0.5, model.kin_u)
+                    .match_weight(lv))  # likelihood ratio (prior odds 1)
+    share, total, it, delta = 0.01, float(counts.sum()), 0, 1.0
+    while delta >= 1e-10 and it < 1000:
+        odds = share / (1.0 - share) * ratio
+        new = float(np.clip((counts * odds / (1.0 + odds)).sum() / total, 1e-12, 1 - 1e-9))
+        delta, share, it = abs(new - share), new, it + 1
+    scale = training.totals[session.name] / max(int(drawn.sum()), 1)
+    agree = float(np.prod([model.m[j][1] for j in fixed]))
+    prior = float(np.clip(share * mask.sum() * scale / max(agree, 1e-6) / max(all_pairs, 1),
+                          1e-12, 0.5))
+    log.info("prior from the %s pairs: match share %.4f (%d iterations), prior %.3g (EM's "
+             "%.3g)", session.name, share, it, prior, model.prior)
+    return prior, {"session": session.name, "pairs": int(mask.sum()), "match_share": share,
+                   "iterations": it, "prior": prior, "em_prior": model.prior}
+
+
+#: the keyed blocking key whose frequency among the hub's records is a name pair's frequency
+NAME_PAIR_KEY = "sorted_names"
+
+
+def name_pair_frequencies(er: EncodedRecords) -> np.ndarray:
+    """Each record's share of records (all contributors) whose keyed :data:`NAME_PAIR_KEY`
+    (both names, in a fixed order) equals its own; NaN without one. The hub counts equal keyed
+    keys: it learns how many records share a name pair, never the names (docs/pprl.md,
+    threat model)."""
+    out = np.full(len(er), np.nan)
+    if NAME_PAIR_KEY not in er.blocking:
+        return out
+    ok = er.blocking_present[NAME_PAIR_KEY]
+    _, inverse, counts = np.unique(er.blocking[NAME_PAIR_KEY][ok], return_inverse=True,
+                                   return_counts=True)
+    out[ok] = counts[inverse.reshape(-1)] / len(er)
+    return out
+
+
+def name_tf(model: FellegiSunter, freqs: dict[str, np.ndarray], pair_freq: np.ndarray | None,
+            comps: Comparisons, *, summed: bool = False) -> np.ndarray:
+    """Term-frequency corrections of the name weights (see
+    :func:`safelight.link.model.tf_from_frequencies`): each name's estimated frequency
+    (``freqs``) for a pair exact on one name; for a pair exact on both, the frequency of the
+    name *pair* (``pair_freq``, exact counts of the keyed key), ``min(log2(u_given · u_family /
+    f), TF_MAX_BONUS)``, split evenly between the two names. Two names are not independent
+    (a family's given names, a nation's name pairs), and a common pair at 1M × 1M has hundreds
+    of namesakes that the product of two per-name estimates does not see."""
+    names = list(model.fields)
+    cols = {f: tf_from_frequencies(model, {f: fr}, comps, summed=True)  # (n_pairs,) each
+            for f, fr in freqs.items()}
+    if pair_freq is not None and {"given_name", "family_name"} <= set(names):
+        g, f = names.index("given_name"), names.index("family_name")
+        pf = pair_freq[comps.a]
+        both = (comps.levels[:, g] == 1) & (comps.levels[:, f] == 1) & ~np.isnan(pf)
+        half = np.minimum(np.log2(model.u[g][1] * model.u[f][1]
+                                  / np.maximum(pf[both], 1e-12)), TF_MAX_BONUS) / 2
+        for name in ("given_name", "family_name"):
+            cols.setdefault(name, np.zeros(len(comps.a)))[both] = half
+    if summed:
+        total = np.zeros(len(comps.a))
+        for col in cols.values():
+            total += col
+        return total
+    out = np.zeros((len(comps.a), len(names)))
+    for name, col in cols.items():
+        out[:, names.index(name)] = col
+    return out
+
+
 @dataclass
 class PPRLResult:
     """Output of :func:`link_encoded`; arrays aligned with the records / candidate pairs."""
@@ -313,6 +433,7 @@ class PPRLResult:
     settings: PPRLSettings
     frequencies: dict[str, np.ndarray] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    name_pair_frequency: np.ndarray | None = None  # see :func:`name_pair_frequencies`
 
     def reasons(self, ks: np.ndarray) -> list[dict[str, Any]]:
         """Per-field level and weight of candidate pairs ``ks``, the swap flag and the prior's
@@ -322,7 +443,8 @@ class PPRLResult:
         c = self.comparisons
         sub = Comparisons(c.a[ks], c.b[ks], c.levels[ks], c.swapped[ks])
         levels = sub.levels
-        weights = model.field_weights(levels) + tf_from_frequencies(model, self.frequencies, sub)
+        weights = model.field_weights(levels) + name_tf(model, self.frequencies,
+                                                        self.name_pair_frequency, sub)
         prior = round(float(np.log2(model.prior / (1 - model.prior))), 3)
         out = []
         for i, k in enumerate(ks.tolist()):
@@ -344,11 +466,11 @@ def _cross_pairs(er: EncodedRecords) -> int:
     return int((sizes.sum() ** 2 - (sizes ** 2).sum()) // 2)
 
 
-def _score(em: EMResult, er: EncodedRecords, freqs: dict[str, np.ndarray], x: np.ndarray,
-           y: np.ndarray) -> np.ndarray:
+def _score(em: EMResult, er: EncodedRecords, freqs: dict[str, np.ndarray],
+           pair_freq: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     comps = compare_encoded(er, x, y)
-    return em.model.match_weight(comps.levels) + tf_from_frequencies(
-        em.model, freqs, comps, summed=True)
+    return em.model.match_weight(comps.levels) + name_tf(em.model, freqs, pair_freq, comps,
+                                                         summed=True)
 
 
 def link_encoded(er: EncodedRecords, settings: PPRLSettings | None = None) -> PPRLResult:
@@ -372,19 +494,27 @@ def link_encoded(er: EncodedRecords, settings: PPRLSettings | None = None) -> PP
                    across=er.contributor_code if s.cross_only else None)
     if s.training == "rules":
         ta, tb, training = encoded_training_pairs(er, s)
-        em = estimate_model(er, compare_encoded(er, ta, tb), u=u,  # type: ignore[arg-type]
+        tcomps = compare_encoded(er, ta, tb)
+        all_pairs = _cross_pairs(er) if s.cross_only else len(er) * (len(er) - 1) // 2
+        em = estimate_model(er, tcomps, u=u, sessions=PPRL_SESSIONS,  # type: ignore[arg-type]
                             seed=s.seed, fields=ENCODED_FIELDS, training=training,
-                            all_pairs=_cross_pairs(er) if s.cross_only else None)
+                            all_pairs=all_pairs)
+        if PRIOR_SESSION.name in training.drawn:
+            prior, report = share_prior(em.model, tcomps, training, PRIOR_SESSION, all_pairs)
+            model = em.model
+            em = EMResult(FellegiSunter(model.fields, model.m, model.u, prior, model.kin_u),
+                          [*em.sessions, {**report, "role": "prior"}])
     else:
         em = estimate_model(er, comps, u=u, seed=s.seed, fields=ENCODED_FIELDS)  # type: ignore[arg-type]
     # one-to-one scores only the candidate pairs, whose TF reads the first record's frequency;
     # clustering may score any pair
     freqs = name_frequencies(er, seed=s.seed, rows=a if s.one_to_one else None)
+    pair_freq = name_pair_frequencies(er)
     timings["estimate"] = time.perf_counter() - t
     cpu["estimate"] = time.process_time() - c
     t, c = time.perf_counter(), time.process_time()
-    w = em.model.match_weight(comps.levels) + tf_from_frequencies(em.model, freqs, comps,
-                                                                  summed=True)
+    w = em.model.match_weight(comps.levels) + name_tf(em.model, freqs, pair_freq, comps,
+                                                      summed=True)
     p = match_probability(a, b, w, len(er), exclusive=s.one_to_one)
     link = p >= s.threshold
     if s.one_to_one:
@@ -393,10 +523,10 @@ def link_encoded(er: EncodedRecords, settings: PPRLSettings | None = None) -> PP
         labels = np.unique(comp, return_inverse=True)[1].astype(np.int64)
     else:
         labels = cluster_pairs(len(er), a[link], b[link],
-                               lambda x, y: _score(em, er, freqs, x, y))
+                               lambda x, y: _score(em, er, freqs, pair_freq, x, y))
     timings["score_cluster"] = time.perf_counter() - t
     cpu["score_cluster"] = time.process_time() - c
     log.info("linked %d encoded records: %d candidate pairs, %d links, %d persons",
              len(er), len(a), int(link.sum()), int(labels.max()) + 1 if len(labels) else 0)
     timings.update({f"{k}_cpu": v for k, v in cpu.items()})
-    return PPRLResult(er, labels, comps, rule, w, p, em, s, freqs, timings)
+    return PPRLResult(er, labels, comps, rule, w, p, em, s, freqs, timings, pair_freq)
