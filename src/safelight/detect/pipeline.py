@@ -404,11 +404,12 @@ def write_outputs(analysis: Analysis, out_dir: str | Path, html_limit: int = 200
     out.mkdir(parents=True, exist_ok=True)
     a = analysis
     ids = a.ads.ad_id
+    # ids are iterated (a compact column reads them chunk by chunk), not indexed one by one
     _write_csv(out / "clusters.csv", ["ad_id", "cluster_id"],
-               ((ids[i], int(c)) for i, c in enumerate(a.clusters.labels.tolist())))
+               zip(ids, a.clusters.labels.tolist(), strict=True))
     _write_csv(out / "networks.csv", ["ad_id", "network_id", "contact_points"],
-               ((ids[i], int(c), ";".join(a.contacts[i]))
-                for i, c in enumerate(a.networks.labels.tolist())))
+               ((ad_id, c, ";".join(keys)) for ad_id, c, keys in
+                zip(ids, a.networks.labels.tolist(), a.contacts, strict=True)))
     _write_csv(out / "templates.csv",
                ["cluster_id", "n_ads", "n_sites", "n_cities", "first_posted", "last_posted",
                 "span_days", "fixed_share", "n_slots", "template", "example_ad_id"],
