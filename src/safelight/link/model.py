@@ -26,7 +26,9 @@ from safelight.link.compare import FIELDS, Comparisons, compare
 from safelight.link.prepare import Records
 
 __all__ = [
+    "COUNTRY_FIELDS",
     "DEFAULT_SESSIONS",
+    "EM_COUNTRY_FIELDS",
     "KIN_RULE",
     "TF_FIELDS",
     "TrainingPairs",
@@ -244,12 +246,24 @@ def estimate_u(records: Records, *, n_pairs: int = 300_000, seed: int = 0,
 COUNTRY_FIELDS: tuple[str, ...] = ("locality", "address")
 
 
+#: Fields whose u *EM* takes among compatriots too (:func:`estimate_model`'s ``em_u``): names
+#: go with nationality, so two records of one nationality share a name far more often than two
+#: random records. With the u of random pairs EM counts a compatriot's common family name as
+#: strong evidence on top of the same nationality, and at 1M × 1M it took such non-matches for
+#: matches (m of a different given name 0.33 where the truth is 0.01; prior 2.5× too high).
+#: Scoring keeps the u of random pairs: its exact name levels are weighted by the name's
+#: frequency among compatriots already (:func:`tf_adjustments`).
+EM_COUNTRY_FIELDS: tuple[str, ...] = ("given_name", "family_name")
+
+
 def estimate_u_within(records: Records, u: list[np.ndarray], *, n_pairs: int = 300_000,
                       seed: int = 0, fields: dict[str, tuple[str, ...]] = FIELDS,
-                      across: np.ndarray | None = None) -> list[np.ndarray]:
-    """``u`` with the u of :data:`COUNTRY_FIELDS` taken from ``n_pairs`` random pairs of
-    records of the same nationality (records without one are paired with anyone); unchanged
-    when no record has a nationality. ``across``: as in :func:`estimate_u`."""
+                      across: np.ndarray | None = None,
+                      country_fields: tuple[str, ...] = COUNTRY_FIELDS) -> list[np.ndarray]:
+    """``u`` with the u of ``country_fields`` (default :data:`COUNTRY_FIELDS`) taken from
+    ``n_pairs`` random pairs of records of the same nationality (records without one are paired
+    with anyone); unchanged when no record has a nationality. ``across``: as in
+    :func:`estimate_u`. The same ``seed`` draws the same pairs whatever ``country_fields``."""
     nat = records.codes.column["nationality"]
     if not (nat >= 0).any():
         return u
@@ -265,10 +279,10 @@ def estimate_u_within(records: Records, u: list[np.ndarray], *, n_pairs: int = 3
         return a, order[start[a] + (rng.random(k) * size[a]).astype(np.int64)]
 
     a, b = _draw_pairs(n_pairs, across, draw)
-    levels = compare(records, a, b, COUNTRY_FIELDS).levels  # only these are used
+    levels = compare(records, a, b, country_fields).levels  # only these are used
     within = _level_freqs(levels, fields=fields)
     names = list(fields)
-    return [within[j] if names[j] in COUNTRY_FIELDS else x for j, x in enumerate(u)]
+    return [within[j] if names[j] in country_fields else x for j, x in enumerate(u)]
 
 
 @dataclass(frozen=True)
@@ -414,6 +428,7 @@ def estimate_model(
     training: TrainingPairs | None = None,
     all_pairs: int | None = None,
     reviewed: tuple[np.ndarray, np.ndarray] | None = None,
+    em_u: list[np.ndarray] | None = None,
 ) -> EMResult:
     """Fit m by EM with u fixed (see :data:`DEFAULT_SESSIONS`) and derive the prior.
 
@@ -436,6 +451,10 @@ def estimate_model(
     rule's full count (``1/scale`` of a drawn pair). Reviewers see a selected sample (the
     uncertain pairs), but the selection depends on the levels only and each decided pair
     enters with its own levels, so the estimate stays unbiased.
+
+    ``em_u``: the u that EM uses (default ``u``), e.g. with the u of
+    :data:`EM_COUNTRY_FIELDS` among compatriots (:func:`estimate_u_within`); the fitted model
+    scores with ``u``.
     """
     if u is None:
         u = estimate_u(records, seed=seed)
@@ -474,8 +493,8 @@ def estimate_model(
             rmask = np.all(reviewed[0][:, idx] == 1, axis=1)
             n_reviewed = int(rmask.sum())
             labelled = (reviewed[0][rmask], reviewed[1][rmask], 1.0 / scale)
-        m, share, it, ok = _em(levels[mask], active, u, [x.copy() for x in init], max_iter, tol,
-                               fields, kin, labelled)
+        m, share, it, ok = _em(levels[mask], active, u if em_u is None else em_u,
+                               [x.copy() for x in init], max_iter, tol, fields, kin, labelled)
         for j in np.flatnonzero(active):
             estimates[j].append(m[j])
         session_matches.append((sess, share * mask.sum() * scale))

@@ -34,6 +34,8 @@ from safelight.link.blocking import (
 from safelight.link.cluster import cluster_pairs, connected_components
 from safelight.link.compare import FIELD_NAMES, Comparisons, compare
 from safelight.link.model import (
+    COUNTRY_FIELDS,
+    EM_COUNTRY_FIELDS,
     EMResult,
     TrainingPairs,
     estimate_model,
@@ -156,12 +158,18 @@ def score_pairs(em: EMResult, records: Records, a: np.ndarray, b: np.ndarray
     return comps, w
 
 
-def _u(records: Records, s: LinkSettings) -> list[np.ndarray]:
-    """u from random pairs (of compatriots for the places); two sources: only pairs across
-    them are compared, so u is measured on such pairs."""
+def _u(records: Records, s: LinkSettings) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """u from random pairs (of compatriots for the places) for scoring, and the u EM uses (of
+    compatriots for the names too: :data:`~safelight.link.model.EM_COUNTRY_FIELDS`), from
+    one sample of compatriot pairs; two sources: only pairs across them are compared, so u is
+    measured on such pairs."""
     across = records.codes.column["contributor"] if s.two_source else None
     u = estimate_u(records, n_pairs=s.u_sample_pairs, seed=s.seed, across=across)
-    return estimate_u_within(records, u, n_pairs=s.u_sample_pairs, seed=s.seed, across=across)
+    em_u = estimate_u_within(records, u, n_pairs=s.u_sample_pairs, seed=s.seed, across=across,
+                             country_fields=COUNTRY_FIELDS + EM_COUNTRY_FIELDS)
+    score_u = [em_u[j] if f in COUNTRY_FIELDS else x
+               for j, (f, x) in enumerate(zip(FIELD_NAMES, u, strict=True))]
+    return score_u, em_u
 
 
 class _USamples:
@@ -183,8 +191,9 @@ class _USamples:
         self._send.send(_u(records, s))
         return time.process_time() - cpu
 
-    def get(self, records: Records, s: LinkSettings) -> list[np.ndarray]:
-        """u: computed here if no other process took the task, else received from it."""
+    def get(self, records: Records, s: LinkSettings
+            ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """u (see :func:`_u`): computed here if no other process took the task, else received from it."""
         if self._claim.head() is not None:
             return _u(records, s)
         return self._recv.recv()
@@ -209,7 +218,7 @@ def _estimate(records: Records, s: LinkSettings, samples: _USamples | None = Non
     ta, tb, drawn, totals = training_pairs(records, s.training_rules, s.training_max_pairs,
                                            seed=s.seed, cross_only=s.two_source)
     training = compare(records, ta, tb)
-    u = _u(records, s) if samples is None else samples.get(records, s)
+    u, em_u = _u(records, s) if samples is None else samples.get(records, s)
     all_pairs = None
     if s.two_source:  # the pairs across the two sources
         across = records.codes.column["contributor"]
@@ -217,7 +226,7 @@ def _estimate(records: Records, s: LinkSettings, samples: _USamples | None = Non
         all_pairs = int(sizes[0]) * int(sizes[1]) if len(sizes) == 2 else None
     em = estimate_model(records, training, u=u, seed=s.seed,
                         training=TrainingPairs(drawn, totals), all_pairs=all_pairs,
-                        reviewed=_reviewed_levels(records, reviewed))
+                        reviewed=_reviewed_levels(records, reviewed), em_u=em_u)
     return em, time.perf_counter() - t
 
 
