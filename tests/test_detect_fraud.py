@@ -18,6 +18,7 @@ from safelight.detect.fraud import (
     f1_interval,
     group_weights,
     load_emscad,
+    load_fj_small,
     near_duplicate_groups,
     reweighted_f1,
     train,
@@ -189,6 +190,114 @@ def test_detect_ads_with_fraud_model(model: FraudModel, tmp_path: Path) -> None:
     probs = [float(r["fraud_probability"]) for r in rows]
     assert len(probs) == 30 and all(0 <= p <= 1 for p in probs)
     assert all(r["fraud_reasons"] for r in rows if float(r["fraud_probability"]) >= 0.5)
+
+
+def _with_tails(n: int = 240, seed: int = 3) -> tuple[list[str], np.ndarray]:
+    """Ads whose class shows only in *where* a word sits: every body holds both "administrative"
+    and "sales" (each 80% of the time) and random common words; the job function at the end of
+    the tail is "administrative" for fraudulent ads and "sales" for legitimate ones (10% noise).
+    A bag of words sees both words nearly everywhere; the tail-field view reads the field."""
+    rng = random.Random(seed)
+    texts, y = [], []
+    for i in range(n):
+        label = i % 2
+        body = rng.sample(_COMMON, 6) + [w for w in ("administrative", "sales")
+                                         if rng.random() < 0.8]
+        rng.shuffle(body)
+        function = "administrative" if (label == 1) != (rng.random() < 0.1) else "sales"
+        texts.append(f"{' '.join(body)} clerk us tx houston full time oil energy {function}")
+        y.append(label)
+    return texts, np.asarray(y)
+
+
+def test_tail_field_view_learns_what_words_cannot_and_names_it() -> None:
+    texts, y = _with_tails()
+    model = train(texts, y)
+    words_only = train(texts, y, fields=False)
+    assert words_only.platt_a3 == 0.0 and not words_only.field_vocabulary
+    assert model.platt_a3 > 0 and "function=administrative" in model.field_vocabulary
+    fresh, fy = _with_tails(200, seed=8)
+    brier = np.mean((model.predict_proba(fresh) - fy) ** 2)
+    assert brier < np.mean((words_only.predict_proba(fresh) - fy) ** 2)
+    fraud_ad = fresh[int(np.argmax(fy))]
+    reasons = model.reasons(fraud_ad, 3)
+    assert reasons[0] == ("job function ‘administrative’ raises the score", reasons[0][1])
+    assert reasons[0][1] > 0
+    # the exact log-odds: the reasons' parts plus the intercepts give the calibrated logit
+    x = model.transform([fraud_ad]).tocsr()
+    f = model.field_matrix([fraud_ad]).tocsr()
+    parts = (model.platt_a * (model.coef[x.indices] * x.data).sum()
+             + model.platt_a2 * model.nb_coef[x.indices].sum()
+             + model.platt_a3 * model.field_coef[f.indices].sum())
+    logit = (parts + model.platt_a * model.intercept + model.platt_a2 * model.nb_intercept
+             + model.platt_a3 * model.field_intercept + model.platt_b)
+    assert model.predict_proba([fraud_ad])[0] == pytest.approx(1 / (1 + np.exp(-logit)))
+
+
+def test_field_view_survives_save_and_load(tmp_path: Path) -> None:
+    texts, y = _with_tails(120, seed=2)
+    model = train(texts, y)
+    again = FraudModel.load(model.save(tmp_path / "m.json"))
+    assert again.field_vocabulary == model.field_vocabulary
+    assert np.allclose(again.predict_proba(texts), model.predict_proba(texts), atol=1e-4)
+    before, after = model.reasons(texts[1], 3), again.reasons(texts[1], 3)
+    assert [d for d, _ in after] == [d for d, _ in before]
+    assert np.allclose([v for _, v in after], [v for _, v in before], atol=1e-4)
+    old = tmp_path / "old.json"
+    old.write_text('{"format": "safelight-fraud-model/2"}', "utf-8")
+    with pytest.raises(FraudModelError, match="retrain"):
+        FraudModel.load(old)
+
+
+def test_raw_ads_are_scored_in_the_samples_form(model: FraudModel) -> None:
+    # punctuation, capitals and stop words do not change the score of the same words
+    raw = "DATA ENTRY -- work from HOME, and earn weekly!!! <b>No experience</b>"
+    clean = "data entry work home earn weekly experience"
+    assert model.predict_proba([raw])[0] == pytest.approx(model.predict_proba([clean])[0])
+
+
+def test_extra_training_ads_fit_the_views_but_not_the_calibration() -> None:
+    texts, y = _corpus(160, seed=12)
+    extra = [f"omega {t}" for t, lab in zip(*_corpus(60, seed=13), strict=True) if lab == 0]
+    with_extra = train(texts, y, extra=(extra, np.zeros(len(extra), dtype=int)))
+    plain = train(texts, y)
+    assert "omega" in with_extra.vocabulary and "omega" not in plain.vocabulary
+    assert with_extra.coef[with_extra.vocabulary["omega"]] < 0
+    assert with_extra.train_prevalence == pytest.approx(plain.train_prevalence)
+    assert with_extra.info["extra_training_ads"] == len(extra)
+
+
+def test_fj_small_extra_ads_exclude_near_duplicates_of_the_sample(tmp_path: Path) -> None:
+    texts, _ = _corpus(40, seed=14)
+    fields = ["title", "company_profile", "description", "location", "fraudulent"]
+    rows = [{"title": "", "company_profile": "", "description": texts[0], "location": "",
+             "fraudulent": "0"},                                   # a copy of a sample ad
+            {"title": "Night Porter", "company_profile": "Harbour hotel group.",
+             "description": "Night porter wanted for reception duties, luggage and security "
+                            "rounds in a busy seaside hotel.", "location": "GB, , Brighton",
+             "fraudulent": "0"}]
+    with open(tmp_path / "fj_small_r-dube.csv", "w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=fields)
+        w.writeheader()
+        w.writerows(rows)
+    extra, labels = load_fj_small(texts, tmp_path)
+    assert len(extra) == 1 and labels.tolist() == [0]
+    assert "night porter" in extra[0] and extra[0].endswith("gb brighton")
+    with pytest.raises(InputFileError, match="fj_small"):
+        load_fj_small(texts, tmp_path / "absent")
+
+
+def test_evaluate_runs_variants_on_the_same_folds() -> None:
+    texts, y = _with_tails(150, seed=21)
+    groups = np.arange(len(y))
+    res = evaluate(texts, y, groups, folds=3, variants={"words only": {"fields": False}})
+    assert set(res) == {"safelight", "words only", "tfidf_linear_svm"}
+    assert res["safelight"]["fields"] and not res["words only"]["fields"]
+    # a variant is the same computation as a run of its own on the same seed (same folds)
+    alone = evaluate(texts, y, groups, folds=3, fields=False)["safelight"]
+    assert alone["f1"] == res["words only"]["f1"] and alone["brier"] == res["words only"]["brier"]
+    assert res["tfidf_linear_svm"]["f1"] == evaluate(texts, y, groups, folds=3)[
+        "tfidf_linear_svm"]["f1"]
 
 
 @pytest.mark.realdata

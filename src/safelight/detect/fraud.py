@@ -38,23 +38,26 @@ import logging
 import math
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from safelight import __version__
+from safelight.detect.fraud_fields import describe_field_token, field_tokens
+from safelight.detect.fraud_text import emscad_record_text, normalise_ad_text
 from safelight.errors import InputFileError, SafelightError
 
-__all__ = ["EMSCAD_FILES", "REAL_FRAUD_RATE", "FraudModel", "FraudModelError", "default_emscad_folder",
-           "evaluate", "f1_interval", "group_weights", "load_emscad", "near_duplicate_groups",
-           "reweighted_f1", "train"]
+__all__ = ["EMSCAD_FILES", "FJ_SMALL_FILE", "REAL_FRAUD_RATE", "FraudModel", "FraudModelError",
+           "default_emscad_folder", "evaluate", "f1_interval", "group_weights", "load_emscad",
+           "load_fj_small", "near_duplicate_groups", "reweighted_f1", "train"]
 
 log = logging.getLogger("safelight.detect.fraud")
 
 #: Share of fraudulent ads in the full EMSCAD (866 of 17,880; Vidros et al. 2017).
 REAL_FRAUD_RATE = 0.0484
 EMSCAD_FILES = ("emscad_balanced_train_eric-miao.csv", "emscad_balanced_test_eric-miao.csv")
+FJ_SMALL_FILE = "fj_small_r-dube.csv"
 
 
 def default_emscad_folder() -> Path:
@@ -90,6 +93,33 @@ def load_emscad(folder: str | Path | None = None) -> tuple[list[str], np.ndarray
                 texts.append(row["text"] or "")
                 labels.append(int(row["fraudulent"]))
     return texts, np.asarray(labels, dtype=np.int64)
+
+
+def load_fj_small(sample_texts: Sequence[str], folder: str | Path | None = None,
+                  threshold: float = 0.3) -> tuple[list[str], np.ndarray]:
+    """Extra training ads: ``fj_small_r-dube.csv`` (a random 2% of the full EMSCAD, all 18
+    columns) turned into the sample's text form (:func:`emscad_record_text`), keeping only
+    the ads that no ad of ``sample_texts`` near-duplicates (template clustering of the union
+    at ``threshold``; a whole group goes if any member is a sample ad), so an evaluation on
+    the sample never sees its own ads, or near-copies of them, in training."""
+    base = Path(folder) if folder else default_emscad_folder()
+    path = base / FJ_SMALL_FILE
+    if not path.is_file():
+        raise InputFileError(path, "fj_small file not found",
+                             "pass --data with the folder that holds it (see its SOURCE.md)"
+                             " or leave out the extra training ads")
+    with open(path, encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    if rows and "fraudulent" not in rows[0]:
+        raise InputFileError(path, "no fraudulent column", "use r-dube's fj_small.csv")
+    extra = [emscad_record_text(r) for r in rows]
+    labels = np.asarray([int(r["fraudulent"]) for r in rows], dtype=np.int64)
+    sample = [normalise_ad_text(t) for t in sample_texts]
+    groups = near_duplicate_groups(sample + extra, threshold)
+    taken = set(groups[:len(sample)].tolist())
+    keep = [i for i in range(len(extra)) if groups[len(sample) + i] not in taken]
+    log.info("fj_small: %d of %d ads kept as extra training ads", len(keep), len(extra))
+    return [extra[i] for i in keep], labels[keep]
 
 
 def near_duplicate_groups(texts: Sequence[str], threshold: float = 0.3) -> np.ndarray:
@@ -137,8 +167,12 @@ class FraudModel:
     prevalence: float
     threshold: float
     info: dict[str, object]
+    field_vocabulary: dict[str, int] = field(default_factory=dict)   # tail-field tokens
+    field_coef: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    field_intercept: float = 0.0
+    platt_a3: float = 0.0     # calibrator weight of the tail-field view (0 = no such view)
 
-    FORMAT = "safelight-fraud-model/2"
+    FORMAT = "safelight-fraud-model/3"
 
     # -- features -------------------------------------------------------------------------
     def _vectorizer(self):  # noqa: ANN202 - sklearn object
@@ -150,21 +184,30 @@ class FraudModel:
         return v
 
     def transform(self, texts: Sequence[str]):  # noqa: ANN201 - scipy sparse matrix
-        """TF-IDF matrix of ``texts`` in the model's vocabulary."""
-        return self._vectorizer().transform([t or "" for t in texts])
+        """TF-IDF matrix of ``texts`` (normalised as the sample was) in the model's vocabulary."""
+        return self._vectorizer().transform([normalise_ad_text(t) for t in texts])
+
+    def field_matrix(self, texts: Sequence[str]):  # noqa: ANN201 - scipy sparse matrix
+        """0/1 matrix of the tail-field tokens (:func:`field_tokens`) in the model's vocabulary."""
+        return _field_matrix([normalise_ad_text(t) for t in texts], self.field_vocabulary)
 
     def decision(self, texts: Sequence[str]) -> np.ndarray:
-        """Raw linear scores of the two views, shape ``(n, 2)`` (before calibration)."""
-        x = self.transform(texts).tocsr()
+        """Raw linear scores of the three views, shape ``(n, 3)`` (before calibration)."""
+        texts = [normalise_ad_text(t) for t in texts]
+        x = self._vectorizer().transform(texts).tocsr()
         b = x.copy()
         b.data[:] = 1.0
+        f = _field_matrix(texts, self.field_vocabulary)
+        fs = (np.asarray(f @ self.field_coef).ravel() + self.field_intercept
+              if self.field_vocabulary else np.zeros(len(texts)))
         return np.column_stack([np.asarray(x @ self.coef).ravel() + self.intercept,
-                                np.asarray(b @ self.nb_coef).ravel() + self.nb_intercept])
+                                np.asarray(b @ self.nb_coef).ravel() + self.nb_intercept, fs])
 
     def predict_proba(self, texts: Sequence[str], prevalence: float | None = None) -> np.ndarray:
         """Calibrated probability of fraud; at ``prevalence`` (default: the training sample's)."""
         d = self.decision(texts)
-        logit = self.platt_a * d[:, 0] + self.platt_a2 * d[:, 1] + self.platt_b
+        logit = (self.platt_a * d[:, 0] + self.platt_a2 * d[:, 1] + self.platt_a3 * d[:, 2]
+                 + self.platt_b)
         if prevalence is not None:
             logit = logit + _logit(prevalence) - _logit(self.train_prevalence)
         return _sigmoid(logit)
@@ -174,39 +217,55 @@ class FraudModel:
         return (self.predict_proba(texts, self.prevalence) >= self.threshold).astype(np.int64)
 
     def reasons(self, text: str, k: int = 5) -> list[tuple[str, float]]:
-        """Up to ``k`` words/word pairs that raised the score most and ``k`` that lowered it.
+        """Up to ``k`` words/word pairs/job fields that raised the score most and ``k`` that
+        lowered it.
 
-        Each is ``(description, contribution)`` with contribution = the word's exact share of
-        the calibrated log-odds (calibrator weights × coefficients × feature values), largest
-        first (positive = towards fraud).
+        Each is ``(description, contribution)`` with contribution = the feature's exact share
+        of the calibrated log-odds (calibrator weight × coefficient × feature value), largest
+        first (positive = towards fraud). Job fields read from the ad's tail
+        (:func:`~safelight.detect.fraud_fields.parse_tail`) read like “industry ‘oil energy’”
+        or “no required education stated”.
         """
         x = self.transform([text]).tocsr()
-        idx, val = x.indices, x.data
-        contrib = self.platt_a * self.coef[idx] * val + self.platt_a2 * self.nb_coef[idx]
+        contrib = list(self.platt_a * self.coef[x.indices] * x.data
+                       + self.platt_a2 * self.nb_coef[x.indices])
         terms = self._terms()
-        order = np.argsort(-contrib)
-        up = [(f"“{terms[idx[j]]}” raises the score", float(contrib[j]))
-              for j in order[:k] if contrib[j] > 0]
-        down = [(f"“{terms[idx[j]]}” lowers the score", float(contrib[j]))
-                for j in order[::-1][:k] if contrib[j] < 0]
+        names = [f"“{terms[j]}”" for j in x.indices]
+        if self.field_vocabulary and self.platt_a3:
+            f = self.field_matrix([text]).tocsr()
+            fterms = self._field_terms()
+            contrib += list(self.platt_a3 * self.field_coef[f.indices])
+            names += [describe_field_token(fterms[j]) for j in f.indices]
+        c = np.asarray(contrib, dtype=float)
+        order = np.argsort(-c, kind="stable")
+        up = [(f"{names[j]} raises the score", float(c[j])) for j in order[:k] if c[j] > 0]
+        down = [(f"{names[j]} lowers the score", float(c[j]))
+                for j in order[::-1][:k] if c[j] < 0]
         return up + down
 
     def top_terms(self, k: int = 15) -> dict[str, list[tuple[str, float]]]:
-        """The ``k`` words/word pairs whose presence raises the calibrated log-odds most, and
-        the ``k`` that lower it most (NB-SVM weight plus the tf-idf weight at value 1)."""
-        weight = self.platt_a * self.coef + self.platt_a2 * self.nb_coef
-        terms = self._terms()
-        order = np.argsort(weight)
-        return {"raise": [(terms[j], float(weight[j])) for j in order[::-1][:k]],
-                "lower": [(terms[j], float(weight[j])) for j in order[:k]]}
+        """The ``k`` words/word pairs/job fields whose presence raises the calibrated log-odds
+        most, and the ``k`` that lower it most (NB-SVM weight plus the tf-idf weight at value
+        1; a field token's calibrated weight)."""
+        weight = list(self.platt_a * self.coef + self.platt_a2 * self.nb_coef)
+        terms = list(self._terms())
+        if self.field_vocabulary and self.platt_a3:
+            weight += list(self.platt_a3 * self.field_coef)
+            terms += [describe_field_token(t) for t in self._field_terms()]
+        w = np.asarray(weight)
+        order = np.argsort(w, kind="stable")
+        return {"raise": [(terms[j], float(w[j])) for j in order[::-1][:k]],
+                "lower": [(terms[j], float(w[j])) for j in order[:k]]}
 
     def _terms(self) -> list[str]:
         if not hasattr(self, "_term_list"):
-            terms = [""] * len(self.vocabulary)
-            for t, i in self.vocabulary.items():
-                terms[i] = t
-            self._term_list = terms
+            self._term_list = _inverse(self.vocabulary)
         return self._term_list
+
+    def _field_terms(self) -> list[str]:
+        if not hasattr(self, "_field_term_list"):
+            self._field_term_list = _inverse(self.field_vocabulary)
+        return self._field_term_list
 
     # -- persistence ----------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
@@ -218,7 +277,11 @@ class FraudModel:
                 "coef": [round(float(v), 6) for v in self.coef],
                 "nb_coef": [round(float(v), 6) for v in self.nb_coef],
                 "intercept": self.intercept, "nb_intercept": self.nb_intercept,
-                "platt_a": self.platt_a, "platt_a2": self.platt_a2, "platt_b": self.platt_b,
+                "field_vocabulary": self._field_terms(),
+                "field_coef": [round(float(v), 6) for v in self.field_coef],
+                "field_intercept": self.field_intercept,
+                "platt_a": self.platt_a, "platt_a2": self.platt_a2, "platt_a3": self.platt_a3,
+                "platt_b": self.platt_b,
                 "train_prevalence": self.train_prevalence, "prevalence": self.prevalence,
                 "threshold": self.threshold, "info": self.info}
         out.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), "utf-8")
@@ -241,7 +304,32 @@ class FraudModel:
                    float(data["nb_intercept"]), float(data["platt_a"]),
                    float(data["platt_a2"]), float(data["platt_b"]),
                    float(data["train_prevalence"]), float(data["prevalence"]),
-                   float(data["threshold"]), dict(data.get("info") or {}))
+                   float(data["threshold"]), dict(data.get("info") or {}),
+                   {t: i for i, t in enumerate(data["field_vocabulary"])},
+                   np.asarray(data["field_coef"], dtype=float),
+                   float(data["field_intercept"]), float(data["platt_a3"]))
+
+
+def _inverse(vocabulary: dict[str, int]) -> list[str]:
+    terms = [""] * len(vocabulary)
+    for t, i in vocabulary.items():
+        terms[i] = t
+    return terms
+
+
+def _field_matrix(texts: Sequence[str], vocabulary: dict[str, int]):  # noqa: ANN202
+    """0/1 CSR matrix of the tail-field tokens of normalised ``texts`` (unknown ones dropped)."""
+    import scipy.sparse as sp
+
+    rows, cols = [], []
+    for i, t in enumerate(texts):
+        for tok in set(field_tokens(t)):
+            j = vocabulary.get(tok)
+            if j is not None:
+                rows.append(i)
+                cols.append(j)
+    return sp.csr_matrix((np.ones(len(rows)), (rows, cols)),
+                         shape=(len(texts), len(vocabulary)))
 
 
 def _logit(p: float) -> float:
@@ -282,12 +370,46 @@ def _fit_linear(texts: Sequence[str], y: np.ndarray, c: float, c_nb: float = 1.0
     return vec, lr, nb.coef_.ravel() * ratio, float(nb.intercept_[0])
 
 
-def _scores(vec, lr, nb_coef: np.ndarray, nb_b: float, texts: Sequence[str]  # noqa: ANN001
-            ) -> np.ndarray:
-    x = vec.transform(texts).tocsr()
-    b = x.copy()
-    b.data[:] = 1.0
-    return np.column_stack([lr.decision_function(x), np.asarray(b @ nb_coef).ravel() + nb_b])
+def _fit_fields(texts: Sequence[str], y: np.ndarray, weight: np.ndarray, c: float = 1.0
+                ) -> tuple[dict[str, int], np.ndarray, float]:
+    """(token vocabulary, coefficients, intercept) of the L2 logistic regression on the
+    tail-field tokens held by at least two ads."""
+    from collections import Counter
+
+    from sklearn.linear_model import LogisticRegression
+
+    df = Counter(tok for t in texts for tok in set(field_tokens(t)))
+    vocab = {tok: i for i, tok in enumerate(sorted(k for k, n in df.items() if n >= 2))}
+    lr = LogisticRegression(C=c, max_iter=3000)
+    lr.fit(_field_matrix(texts, vocab), y, sample_weight=weight)
+    return vocab, lr.coef_.ravel().astype(float), float(lr.intercept_[0])
+
+
+@dataclass
+class _Views:
+    """The fitted views of one training set (see :func:`_fit_views`)."""
+
+    words: tuple[object, object, np.ndarray, float]
+    fields: tuple[dict[str, int], np.ndarray, float] | None
+
+    def scores(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, 3): tf-idf view, NB-SVM view, field view (0 without it)."""
+        vec, lr, nb_coef, nb_b = self.words
+        x = vec.transform(texts).tocsr()
+        b = x.copy()
+        b.data[:] = 1.0
+        f = np.zeros(len(texts))
+        if self.fields is not None:
+            vocab, coef, intercept = self.fields
+            f = np.asarray(_field_matrix(texts, vocab) @ coef).ravel() + intercept
+        return np.column_stack([lr.decision_function(x), np.asarray(b @ nb_coef).ravel() + nb_b,
+                                f])
+
+
+def _fit_views(texts: Sequence[str], y: np.ndarray, weight: np.ndarray, c: float,
+               fields: bool) -> _Views:
+    return _Views(_fit_linear(texts, y, c, weight=weight),
+                  _fit_fields(texts, y, weight) if fields else None)
 
 
 def _best_threshold(prob: np.ndarray, y: np.ndarray, prevalence: float) -> float:
@@ -302,46 +424,64 @@ def _best_threshold(prob: np.ndarray, y: np.ndarray, prevalence: float) -> float
 
 def train(texts: Sequence[str], y: np.ndarray, groups: np.ndarray | None = None, *,
           c: float = 3.0, prevalence: float = REAL_FRAUD_RATE, inner_folds: int = 3,
-          seed: int = 0, group_alpha: float = 1.0) -> FraudModel:
+          seed: int = 0, group_alpha: float = 1.0, fields: bool = True,
+          extra: tuple[Sequence[str], np.ndarray] | None = None) -> FraudModel:
     """Fit a :class:`FraudModel` (calibration and threshold from grouped inner CV).
 
     ``groups`` (near-duplicate group ids, e.g. from :func:`near_duplicate_groups`) keep the
     inner folds honest and down-weight repeated templates in the linear views
-    (:func:`group_weights` with ``group_alpha``; 0 = every ad weighs 1). The calibrator and
-    the threshold are fitted unweighted, on the ads as they come."""
+    (:func:`group_weights` with ``group_alpha``; 0 = every ad weighs 1). ``fields`` adds the
+    tail-field view (:mod:`safelight.detect.fraud_fields`). ``extra`` = (texts, labels) of
+    further training ads that no ad of ``texts`` near-duplicates (e.g. :func:`load_fj_small`):
+    they join every fit of the views with weight 1 but never the calibration, so the
+    probabilities stay those of ``texts``' fraud rate. The calibrator and the threshold are
+    fitted unweighted, on the ads as they come; all texts are first normalised as the EMSCAD
+    sample was (:func:`~safelight.detect.fraud_text.normalise_ad_text`)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedGroupKFold
 
-    texts = [t or "" for t in texts]
+    texts = [normalise_ad_text(t) for t in texts]
     y = np.asarray(y, dtype=np.int64)
     if len(set(y.tolist())) < 2:
         raise SafelightError("training needs both fraudulent and legitimate ads")
+    x_texts = [normalise_ad_text(t) for t in extra[0]] if extra else []
+    x_y = np.asarray(extra[1], dtype=np.int64) if extra else np.zeros(0, dtype=np.int64)
     g = np.arange(len(y)) if groups is None else np.asarray(groups)
-    oof = np.zeros((len(y), 2))
+
+    def fit(idx: np.ndarray) -> _Views:
+        w = np.concatenate([group_weights(g[idx], len(idx), group_alpha), np.ones(len(x_y))])
+        return _fit_views([texts[i] for i in idx] + x_texts, np.concatenate([y[idx], x_y]),
+                          w, c, fields)
+
+    oof = np.zeros((len(y), 3))
     cv = StratifiedGroupKFold(inner_folds, shuffle=True, random_state=seed)
     for tr, te in cv.split(texts, y, g):
-        fitted = _fit_linear([texts[i] for i in tr], y[tr], c,
-                             weight=group_weights(g[tr], len(tr), group_alpha))
-        oof[te] = _scores(*fitted, [texts[i] for i in te])
-    platt = LogisticRegression(C=1e6, max_iter=1000).fit(oof, y)
-    a, a2 = (float(v) for v in platt.coef_[0])
+        oof[te] = fit(tr).scores([texts[i] for i in te])
+    used = slice(None) if fields else slice(0, 2)
+    platt = LogisticRegression(C=1e6, max_iter=1000).fit(oof[:, used], y)
+    a, a2, a3 = (list(map(float, platt.coef_[0])) + [0.0])[:3]
     b = float(platt.intercept_[0])
     train_prev = float(y.mean())
-    prob_real = _sigmoid(oof @ platt.coef_[0] + b + _logit(prevalence) - _logit(train_prev))
+    prob_real = _sigmoid(platt.decision_function(oof[:, used]) + _logit(prevalence)
+                         - _logit(train_prev))
     threshold = _best_threshold(prob_real, y, prevalence)
-    vec, lr, nb_coef, nb_b = _fit_linear(texts, y, c,
-                                         weight=group_weights(g, len(y), group_alpha))
+    views = fit(np.arange(len(y)))
+    vec, lr, nb_coef, nb_b = views.words
+    fvocab, fcoef, fb = views.fields or ({}, np.zeros(0), 0.0)
     vocab = {t: int(i) for t, i in vec.vocabulary_.items()}
-    info = {"trained_on": len(y), "fraudulent": int(y.sum()), "c": c,
-            "inner_folds": inner_folds, "features": len(vocab),
+    info = {"trained_on": len(y), "fraudulent": int(y.sum()), "extra_training_ads": len(x_y),
+            "c": c, "inner_folds": inner_folds, "features": len(vocab),
+            "field_features": len(fvocab),
             "group_alpha": group_alpha if groups is not None else 0.0,
             "model": "words + word pairs (min_df 2): L2 logistic regression on sub-linear "
                      "tf-idf and NB-SVM logistic regression on presence × NB log-count "
-                     "ratio, each ad weighted 1/(near-duplicate group size)**group_alpha, "
+                     "ratio" + ("; L2 logistic regression on the job fields read from the "
+                                "text's tail" if fields else "") +
+                     "; each ad weighted 1/(near-duplicate group size)**group_alpha, "
                      "stacked by Platt scaling on grouped out-of-fold scores"}
     return FraudModel(vocab, vec.idf_.astype(float), lr.coef_.ravel().astype(float),
                       float(lr.intercept_[0]), nb_coef.astype(float), nb_b, a, a2, b,
-                      train_prev, prevalence, threshold, info)
+                      train_prev, prevalence, threshold, info, fvocab, fcoef, fb, a3)
 
 
 def _ece(prob: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
@@ -397,16 +537,21 @@ def f1_interval(y: np.ndarray, pred: np.ndarray, groups: np.ndarray, *,
 
 def evaluate(texts: Sequence[str], y: np.ndarray, groups: np.ndarray, *, folds: int = 5,
              seed: int = 0, c: float = 3.0, prevalence: float = REAL_FRAUD_RATE,
-             group_alpha: float = 1.0) -> dict[str, dict[str, object]]:
+             group_alpha: float = 1.0, fields: bool = True,
+             extra: tuple[Sequence[str], np.ndarray] | None = None,
+             variants: dict[str, dict[str, object]] | None = None
+             ) -> dict[str, dict[str, object]]:
     """Grouped ``folds``-fold CV of this model and of TF-IDF + linear SVM on the same folds.
 
-    Everything safelight fits — vocabulary, idf, both views, the calibrator and the threshold
-    (from a grouped inner CV) — is fitted on the training folds only. Returns, per method,
-    F1/precision/recall of the fraudulent class on the sample, F1 re-weighted to
-    ``prevalence`` (for safelight at the threshold chosen inside the training folds; for the
-    baseline at its own decision rule), 95% group-bootstrap intervals of both F1s
-    (:func:`f1_interval`), and for safelight the Brier score and expected calibration error
-    of the probabilities on the sample.
+    Everything safelight fits — vocabulary, idf, the views, the calibrator and the threshold
+    (from a grouped inner CV) — is fitted on the training folds only (plus ``extra`` training
+    ads, never evaluated; see :func:`train`). ``variants`` (name → keyword arguments of
+    :func:`train` that differ from this call's) evaluates further versions on the same folds,
+    e.g. ``{"words only": {"fields": False}}``. Returns, per method, F1/precision/recall of
+    the fraudulent class on the sample, F1 re-weighted to ``prevalence`` (for safelight at the
+    threshold chosen inside the training folds; for the baseline at its own decision rule),
+    95% group-bootstrap intervals of both F1s (:func:`f1_interval`), and for safelight the
+    Brier score and expected calibration error of the probabilities on the sample.
     """
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.model_selection import StratifiedGroupKFold
@@ -415,21 +560,24 @@ def evaluate(texts: Sequence[str], y: np.ndarray, groups: np.ndarray, *, folds: 
     texts = [t or "" for t in texts]
     y = np.asarray(y, dtype=np.int64)
     groups = np.asarray(groups)
-    prob = np.zeros(len(y))
-    pred_real = np.zeros(len(y), dtype=np.int64)
+    base_kw: dict[str, object] = {"c": c, "prevalence": prevalence, "seed": seed,
+                                  "group_alpha": group_alpha, "fields": fields, "extra": extra}
+    runs = {"safelight": base_kw} | {name: base_kw | dict(kw)
+                                     for name, kw in (variants or {}).items()}
+    prob = {name: np.zeros(len(y)) for name in runs}
+    pred_real = {name: np.zeros(len(y), dtype=np.int64) for name in runs}
     base = np.zeros(len(y), dtype=np.int64)
     cv = StratifiedGroupKFold(folds, shuffle=True, random_state=seed)
     for k, (tr, te) in enumerate(cv.split(texts, y, groups)):
         tr_texts, te_texts = [texts[i] for i in tr], [texts[i] for i in te]
-        model = train(tr_texts, y[tr], groups[tr], c=c, prevalence=prevalence, seed=seed,
-                      group_alpha=group_alpha)
-        prob[te] = model.predict_proba(te_texts)
-        pred_real[te] = model.predict(te_texts)
+        for name, kw in runs.items():
+            model = train(tr_texts, y[tr], groups[tr], **kw)
+            prob[name][te] = model.predict_proba(te_texts)
+            pred_real[name][te] = model.predict(te_texts)
         vec = TfidfVectorizer()
         svm = LinearSVC().fit(vec.fit_transform(tr_texts), y[tr])
         base[te] = svm.predict(vec.transform(te_texts))
         log.info("fold %d/%d done", k + 1, folds)
-    pred = (prob >= 0.5).astype(np.int64)
 
     def block(p: np.ndarray, p_real: np.ndarray) -> dict[str, object]:
         tp = int(((p == 1) & (y == 1)).sum())
@@ -443,8 +591,14 @@ def evaluate(texts: Sequence[str], y: np.ndarray, groups: np.ndarray, *, folds: 
                 "fpr_at_real_rate": float(p_real[y == 0].mean()),
                 "false_positives_at_real_rate": int(((p_real == 1) & (y == 0)).sum())}
 
-    ours = block(pred, pred_real)
-    ours["brier"] = float(np.mean((prob - y) ** 2))
-    ours["ece"] = _ece(prob, y)
-    ours["group_alpha"] = group_alpha
-    return {"safelight": ours, "tfidf_linear_svm": block(base, base)}
+    out: dict[str, dict[str, object]] = {}
+    for name, kw in runs.items():
+        ours = block((prob[name] >= 0.5).astype(np.int64), pred_real[name])
+        ours["brier"] = float(np.mean((prob[name] - y) ** 2))
+        ours["ece"] = _ece(prob[name], y)
+        ours["group_alpha"] = kw["group_alpha"]
+        ours["fields"] = kw["fields"]
+        ours["extra_training_ads"] = len(kw["extra"][1]) if kw["extra"] else 0
+        out[name] = ours
+    out["tfidf_linear_svm"] = block(base, base)
+    return out
