@@ -13,7 +13,14 @@ from safelight.identity.encode import EncodingError, EncodingSettings, encode_ta
 from safelight.link import pairwise_scores
 from safelight.link.encoded import ENCODED_FIELDS, compare_encoded, dice, read_packages
 from safelight.link.onetoone import one_to_one
-from safelight.link.pprl import PPRLSettings, encoded_candidate_pairs, link_encoded
+from safelight.link.pprl import (
+    PPRL_SESSIONS,
+    PRIOR_SESSION,
+    TRAINING_KEYS,
+    PPRLSettings,
+    encoded_candidate_pairs,
+    link_encoded,
+)
 
 KEY = bytes(range(1, 33))
 
@@ -273,12 +280,65 @@ def test_training_pairs_are_drawn_by_their_own_keys(two_sources):
     paths, pid = two_sources
     er = read_packages(paths)
     a, b, training = encoded_training_pairs(er, PPRLSettings(cross_only=True), max_pairs=50)
-    assert set(training.drawn) == {"same_birth_date", "same_names", "same_family"}
+    assert set(training.drawn) == set(TRAINING_KEYS)
+    assert {s.name for s in PPRL_SESSIONS} | {PRIOR_SESSION.name} <= set(TRAINING_KEYS)
     assert np.all(a < b) and np.all(er.contributor[a] != er.contributor[b])
-    bd = er.blocking["birth_date"]
-    drawn = training.drawn["same_birth_date"]
-    assert np.all(bd[a[drawn]] == bd[b[drawn]])
-    assert training.totals["same_birth_date"] >= drawn.sum()  # sampled down to ~50, counted
+    for name, col in TRAINING_KEYS.items():
+        key = er.blocking[col]
+        drawn = training.drawn[name]
+        assert drawn.any(), name
+        assert np.all(key[a[drawn]] == key[b[drawn]]), name
+        assert training.totals[name] >= drawn.sum()  # sampled down to ~50, counted
+
+
+def test_share_prior_recovers_the_share_of_a_known_model():
+    """With m and u known, the fixed point finds the share of matches among the key's pairs,
+    and the prior is that many matches over the m of the fixed level and all pairs."""
+    from safelight.link.compare import Comparisons
+    from safelight.link.model import FellegiSunter, TrainingPairs, TrainingSession
+    from safelight.link.pprl import share_prior
+
+    fields = {"key": ("same", "different"), "x": ("same", "different"),
+              "y": ("same", "different")}
+    m = [np.array([0, 0.8, 0.2]), np.array([0, 0.9, 0.1]), np.array([0, 0.7, 0.3])]
+    u = [np.array([0, 0.01, 0.99]), np.array([0, 0.05, 0.95]), np.array([0, 0.1, 0.9])]
+    rng = np.random.default_rng(4)
+    n, share = 200_000, 0.03
+    match = rng.random(n) < share
+    levels = np.ones((n, 3), dtype=np.int8)  # every pair drawn agrees on the key
+    for j in (1, 2):
+        p = np.where(match, m[j][1], u[j][1])
+        levels[:, j] = np.where(rng.random(n) < p, 1, 2)
+    comps = Comparisons(np.arange(n), np.arange(n) + n, levels, np.zeros(n, bool))
+    training = TrainingPairs({"k": np.ones(n, bool)}, {"k": 4 * n})  # a quarter drawn
+    model = FellegiSunter(fields, m, u, 1e-3)
+    prior, report = share_prior(model, comps, training, TrainingSession("k", ("key",)),
+                                all_pairs=10**10)
+    assert abs(report["match_share"] - share) < 0.004
+    assert prior == pytest.approx(report["match_share"] * 4 * n / 0.8 / 1e10)
+
+
+def test_name_pair_tf_counts_the_keyed_pair_key(two_sources):
+    """The name-pair frequency is the share of records with the same keyed sorted-names key;
+    a pair exact on both names gets log2(u_g u_f / f), split over the two names."""
+    from safelight.link.pprl import name_pair_frequencies, name_tf
+
+    paths, _ = two_sources
+    er = read_packages(paths)
+    pf = name_pair_frequencies(er)
+    key, ok = er.blocking["sorted_names"], er.blocking_present["sorted_names"]
+    i = int(np.flatnonzero(ok)[0])
+    assert pf[i] == pytest.approx((ok & (key == key[i])).sum() / len(er))
+    assert np.isnan(pf[~ok]).all()
+    res = link_encoded(er, PPRLSettings(cross_only=True, one_to_one=True))
+    c, model = res.comparisons, res.em.model
+    both = (c.levels[:, 0] == 1) & (c.levels[:, 1] == 1) & ~np.isnan(pf[c.a])
+    assert both.any()
+    tf = name_tf(model, res.frequencies, pf, c)
+    k = int(np.flatnonzero(both)[0])
+    want = min(np.log2(model.u[0][1] * model.u[1][1] / pf[c.a[k]]), 4.0)
+    assert tf[k, 0] + tf[k, 1] == pytest.approx(want)
+    assert np.allclose(name_tf(model, res.frequencies, pf, c, summed=True), tf.sum(axis=1))
 
 
 def test_threshold_form_of_corrected_dice_agrees_with_it():
