@@ -35,3 +35,26 @@ def test_median_of_takes_each_figure_median_and_keeps_the_runs() -> None:
     skipped = {"method": "m", "table": "t.csv", "skipped": "boom"}
     assert bench.median_of([skipped]) == skipped
     assert "| t.csv | m |" in bench._markdown([med])
+
+
+def test_one_way_by_column_splits_the_one_way_error_by_column() -> None:
+    import numpy as np
+
+    from safelight.release.combos import CombinationCounts
+    from safelight.release.evaluate import evaluate
+    from safelight.release.table import CategoricalTable
+
+    bench = _bench()
+    # column a: values x (20 people) and y (12); column b: z (30), w (2, under k)
+    codes = np.array([[1, 2]] * 20 + [[2, 2]] * 10 + [[2, 1]] * 2, np.int32)
+    t = CategoricalTable(("a", "b"), (("x", "y"), ("w", "z")), codes)
+    # released: x 25 (error 0.25), y missing (lost: 1), z 30 (exact)
+    rel = CombinationCounts(t.radix, 1, {(0,): (np.array([1]), np.array([25])),
+                                         (1,): (np.array([2]), np.array([30]))})
+    parts = bench.one_way_by_column(t, rel, 11)
+    assert parts == {"a": round(1.25 / 3, 4), "b": 0.0}
+    assert abs(sum(parts.values()) - evaluate(t, rel, 11, 1).errors()[0]) < 1e-3
+    assert bench.blank_share(t.with_codes(np.array([[1, 0], [0, 0]], np.int32))) == 0.75
+    runs = [dict(_run([0.1], 0.1, 1, 1.0), one_way_by_column={"a": v, "b": 0.0})
+            for v in (0.3, 0.1, 0.2)]
+    assert bench.median_of(runs)["one_way_by_column"] == {"a": 0.2, "b": 0.0}
