@@ -436,7 +436,19 @@ def train(texts: Sequence[str], y: np.ndarray, groups: np.ndarray | None = None,
     they join every fit of the views with weight 1 but never the calibration, so the
     probabilities stay those of ``texts``' fraud rate. The calibrator and the threshold are
     fitted unweighted, on the ads as they come; all texts are first normalised as the EMSCAD
-    sample was (:func:`~safelight.detect.fraud_text.normalise_ad_text`)."""
+    sample was (:func:`~safelight.detect.fraud_text.normalise_ad_text`). BLAS runs on one
+    thread: on a problem this small its threads only spin (about 3× the CPU time, measured)."""
+    import sklearn.linear_model  # noqa: F401 - load the BLAS/OpenMP libraries before limiting
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        return _train(texts, y, groups, c=c, prevalence=prevalence, inner_folds=inner_folds,
+                      seed=seed, group_alpha=group_alpha, fields=fields, extra=extra)
+
+
+def _train(texts: Sequence[str], y: np.ndarray, groups: np.ndarray | None, *, c: float,
+           prevalence: float, inner_folds: int, seed: int, group_alpha: float, fields: bool,
+           extra: tuple[Sequence[str], np.ndarray] | None) -> FraudModel:
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedGroupKFold
 
