@@ -119,29 +119,22 @@ def test_fold() -> None:
     assert fold("обов’язково") == fold("обов'язково")
 
 
-def test_window_cache_and_packing_give_the_same_hits(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Hits through the cache of word windows (cold and warm) equal those matched in place,
-    and ``IndicatorTable.pack_texts`` equals packing ``score_text``'s objects."""
+def test_packing_without_objects_gives_the_same_arrays() -> None:
+    """``IndicatorTable.pack_texts`` equals packing ``score_text``'s objects, with the word
+    caches cold and warm (a folded word holding spaces included: ﷺ folds to four words)."""
     import numpy as np
 
     from safelight.detect import indicators as ind
     from safelight.detect.corpus import CorpusSettings, generate_corpus
 
     texts = generate_corpus(CorpusSettings(n_ads=1_500, seed=3, edit_rate=0.13)).text
-    texts = list(texts) + ["no experience needed ﷺ visa paid", "FĂRĂ EXPERIENȚĂ, cazare"]
+    texts = list(texts) + ["no experience needed ﷺ visa paid", "FĂRĂ EXPERIENȚĂ, cazare", ""]
     lex = load_lexicon()
     lex.forget_words()
-    cold = [find_indicators(t, lex) for t in texts]
-    assert lex._windows  # the cache was used
-    warm = [find_indicators(t, lex) for t in texts]
-    monkeypatch.setattr(ind, "_WINDOWS_MAX", 0)
-    lex.forget_words()
-    direct = [find_indicators(t, lex) for t in texts]
-    assert not lex._windows
-    assert cold == warm == direct
-    assert sum(map(len, cold)) > 1_000
     packed = ind.IndicatorTable.pack_texts(texts, lex)
+    warm = ind.IndicatorTable.pack_texts(texts, lex)
     objects = ind.IndicatorTable.pack([score_text(t, lex) for t in texts], lex)
-    for a, b in zip(packed, objects, strict=True):
-        assert a.dtype == b.dtype and np.array_equal(a, b)
+    assert packed[3].size > 1_000  # hits
+    for a, b, c in zip(packed, warm, objects, strict=True):
+        assert a.dtype == c.dtype and np.array_equal(a, c) and np.array_equal(b, c)
     lex.forget_words()

@@ -118,20 +118,12 @@ class Lexicon:
     _terms: list[tuple[str, str, str]] = field(default_factory=list, repr=False, compare=False)
     # folded word -> one alternation of the terms that may start at it (None: not cached)
     _gates: dict[str, re.Pattern[str]] = field(default_factory=dict, repr=False, compare=False)
-    # folded word -> how many words a term starting at it can reach (its window)
-    _spans: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
-    # window of folded words -> the terms that match at its start (indicator, language, term,
-    # words after the first); windows come from ads, so forget_words empties it
-    _windows: dict[str, list[tuple[str, str, str, int]]] = field(
-        default_factory=dict, repr=False, compare=False)
 
     def forget_words(self) -> None:
         """Empty the caches of words seen in ads (this lexicon's and the process's folded
         words): an analysis's words must not outlive it in a long-lived process."""
         self._starts.clear()
         self._gates.clear()
-        self._spans.clear()
-        self._windows.clear()
         _FOLDED.clear()
 
     def _candidates(self, w: str) -> list[_Term]:
@@ -154,16 +146,6 @@ class Lexicon:
         if got is None and len(self._gates) < 500_000:
             got = re.compile("|".join(f"(?:{t[3].pattern})" for t in terms))
             self._gates[w] = got
-        return got
-
-    def _span(self, w: str, terms: list[_Term]) -> int:
-        """The most words a match of any of ``terms`` (those that may start at folded word
-        ``w``) can cover: a term of k words, each next one at most ``gap`` words on."""
-        got = self._spans.get(w)
-        if got is None:
-            got = max(k + self.gap * (k - 1) for k in (len(_term_words(t[2])) for t in terms))
-            if len(self._spans) < 500_000:
-                self._spans[w] = got
         return got
 
     def term_table(self) -> list[tuple[str, str, str]]:
@@ -372,9 +354,6 @@ def _token_starts(text: str, words: list[str], upto: int) -> list[int]:
 _GATE_MIN = 3
 
 
-_WINDOWS_MAX = 200_000
-
-
 def _match_terms(lex: Lexicon, word: str, terms: list[_Term], joined: str, pos: int
                  ) -> list[tuple[str, str, str, int]]:
     """(indicator, language, term, end offset) of each of ``terms`` (those that may start at
@@ -413,26 +392,8 @@ def _raw_hits(text: str | None, lex: Lexicon) -> list[tuple[int, int, str, str, 
         starts = [0, *itertools.accumulate(map(_PLUS_ONE, map(len, folded[:-1])))]
         joined = " ".join(folded)
         matched: list[tuple[int, int, str, str, str]] = []  # token span, indicator, term, lang
-        n = len(folded)
-        # the words a term starting at t0 can reach are a window of that word's span; equal
-        # windows give equal matches (templated ads repeat them), so they are cached — unless a
-        # folded word holds a space (then words cannot be counted by spaces)
-        windows = lex._windows if _WINDOWS_MAX and joined.count(" ") == n - 1 else None
         for t0 in at:
-            terms = cands[t0]
-            if windows is not None:
-                span = lex._span(folded[t0], terms)
-                key = (joined[starts[t0]:starts[t0 + span] - 1] if t0 + span < n
-                       else joined[starts[t0]:])
-                got = windows.get(key)
-                if got is None:
-                    got = [(i, lg, tm, key.count(" ", 0, end - 1))
-                           for i, lg, tm, end in _match_terms(lex, folded[t0], terms, key, 0)]
-                    if len(windows) < _WINDOWS_MAX:
-                        windows[key] = got
-                matched.extend((t0, t0 + dt, i, tm, lg) for i, lg, tm, dt in got)
-                continue
-            for ind_id, lang, term, end in _match_terms(lex, folded[t0], terms, joined,
+            for ind_id, lang, term, end in _match_terms(lex, folded[t0], cands[t0], joined,
                                                         starts[t0]):
                 t1 = bisect.bisect_right(starts, end - 1) - 1
                 matched.append((t0, t1, ind_id, term, lang))
