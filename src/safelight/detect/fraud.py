@@ -176,12 +176,17 @@ class FraudModel:
 
     # -- features -------------------------------------------------------------------------
     def _vectorizer(self):  # noqa: ANN202 - sklearn object
-        from sklearn.feature_extraction.text import TfidfVectorizer
+        """The TF-IDF vectoriser, built once per model (building it validates the whole
+        vocabulary: about 50 ms, which per-ad :meth:`reasons` must not pay each time)."""
+        if getattr(self, "_vec", None) is None:
+            from sklearn.feature_extraction.text import TfidfVectorizer
 
-        v = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, vocabulary=self.vocabulary)
-        v.fit([""])  # sets up the analyser; idf is replaced below
-        v.idf_ = self.idf
-        return v
+            v = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True,
+                                vocabulary=self.vocabulary)
+            v.fit([""])  # sets up the analyser; idf is replaced below
+            v.idf_ = self.idf
+            self._vec = v
+        return self._vec
 
     def transform(self, texts: Sequence[str]):  # noqa: ANN201 - scipy sparse matrix
         """TF-IDF matrix of ``texts`` (normalised as the sample was) in the model's vocabulary."""
