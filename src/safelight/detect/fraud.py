@@ -3,29 +3,35 @@
 Contract
 --------
 * :func:`load_emscad` reads the EMSCAD sample (the two balanced files described in
-  ``../shared/data/ads/emscad_variants/SOURCE.md``) in place: texts and 0/1 labels.
+  ``../shared/data/ads/emscad_variants/SOURCE.md``) in place: texts and 0/1 labels;
+  :func:`load_fj_small` reads ``fj_small`` as extra training ads, without any ad that a sample
+  ad near-duplicates.
 * :func:`near_duplicate_groups` groups texts with the project's own template clustering
   (:func:`safelight.detect.templates.cluster_ads`), so that cross-validation can keep
   near-duplicate ads on one side of every split.
-* :func:`train` fits a :class:`FraudModel`: two linear views of the same words and word pairs —
-  an L2 logistic regression on TF-IDF (sub-linear tf) and an NB-SVM-style logistic regression
-  on word presence scaled by the naive-Bayes log-count ratio (Wang & Manning, ACL 2012), each
-  ad weighted 1/(its near-duplicate group's size) (:func:`group_weights`) so repeated templates
-  do not outvote independent ads — stacked by a logistic calibrator (Platt scaling with one
-  weight per view) fitted on *out-of-fold* scores of a grouped inner cross-validation, so
-  the output is a calibrated
-  probability; and a decision threshold for a stated real fraud rate chosen on the same
-  out-of-fold scores. Everything stays linear in the features, so each word's contribution
-  to the log-odds is exact. The model is plain JSON (vocabulary, idf, coefficients,
-  calibration) — no pickle, nothing downloaded at run time.
+* :func:`train` fits a :class:`FraudModel`: three linear views — an L2 logistic regression on
+  TF-IDF (sub-linear tf) of words and word pairs, an NB-SVM-style logistic regression on word
+  presence scaled by the naive-Bayes log-count ratio (Wang & Manning, ACL 2012), and an L2
+  logistic regression on the job fields read back from the text's tail
+  (:mod:`safelight.detect.fraud_fields`) — each ad weighted 1/(its near-duplicate group's
+  size) (:func:`group_weights`) so repeated templates do not outvote independent ads, stacked
+  by a logistic calibrator (Platt scaling with one weight per view) fitted on *out-of-fold*
+  scores of a grouped inner cross-validation, so the output is a calibrated probability; and
+  a decision threshold for a stated real fraud rate chosen on the same out-of-fold scores.
+  Every text, in training and scoring, is first put in the sample's form
+  (:func:`~safelight.detect.fraud_text.normalise_ad_text`). Everything stays linear in the
+  features, so each word's and field's contribution to the log-odds is exact. The model is
+  plain JSON (vocabularies, idf, coefficients, calibration) — no pickle, nothing downloaded
+  at run time.
 * :meth:`FraudModel.predict_proba` gives calibrated probabilities at the training sample's
   fraud rate or, with ``prevalence``, re-based to another rate (Bayes' rule on the odds);
-  :meth:`FraudModel.reasons` names the words that raised and lowered an ad's score
-  (coefficient × feature value); :meth:`FraudModel.top_terms` lists its strongest cues.
-* :func:`evaluate` runs near-duplicate-grouped k-fold cross-validation of this model and of the
-  TF-IDF + linear SVM baseline on the same folds, and reports F1 of the fraudulent class on the
-  sample and re-weighted to the real fraud rate, each with a 95% group-bootstrap interval
-  (:func:`f1_interval`), and calibration error.
+  :meth:`FraudModel.reasons` names the words and job fields that raised and lowered an ad's
+  score (calibrator weight × coefficient × feature value); :meth:`FraudModel.top_terms` lists
+  its strongest cues.
+* :func:`evaluate` runs near-duplicate-grouped k-fold cross-validation of this model (and of
+  named variants) and of the TF-IDF + linear SVM baseline on the same folds, and reports F1 of
+  the fraudulent class on the sample and re-weighted to the real fraud rate, each with a 95%
+  group-bootstrap interval (:func:`f1_interval`), and calibration error.
 
 A probability here is a lead for a human, never a verdict on an employer or an ad.
 """
