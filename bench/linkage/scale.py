@@ -103,6 +103,10 @@ def safelight_worker(inp: Path, truth: Path, out: Path, variant: str, workers: i
         "cpu_stages": {k: round(v, 2) for k, v in res.cpu.items()},
         "workers": res.settings.workers,
         "prior": float(res.em.model.prior),
+        # EM's training sessions: a match share that falls with the input is the first sign
+        # of a model that goes wrong at scale (docs/linkage.md, "What 1M can recover")
+        "em_sessions": [{k: x[k] for k in ("session", "pairs", "match_share", "iterations")}
+                        for x in res.em.sessions],
     }))
 
 
@@ -245,7 +249,9 @@ def run_size(n: int, args: argparse.Namespace, work: Path) -> list[dict]:
         results.append(x)
         _show(x)
         print(f"  stages, wall s: {x['stages']}\n  stages, CPU s: {x['cpu_stages']} "
-              f"(workers={x['workers']})", flush=True)
+              f"(workers={x['workers']})\n  prior {x['prior']:.3g}, EM sessions (pairs, match "
+              f"share): " + ", ".join(f"{e['session']} {e['pairs']:,} {e['match_share']:.4f}"
+                                      for e in x["em_sessions"]), flush=True)
     if args.splink:
         sp_in, sp_out = work / f"splink_{n}.parquet", work / f"splink_{n}_out.parquet"
         _splink_input(table, sp_in)
