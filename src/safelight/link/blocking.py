@@ -185,10 +185,6 @@ DEFAULT_RULES: tuple[BlockingRule, ...] = (
                  " AND l.birth_month > 0 AND l.birth_day > 0 AND " + _REAL_DATE
                  + " AND (l.family_initial = r.family_initial OR l.family_sound = r.family_sound"
                  " OR l.family IS NULL OR r.family IS NULL)", _BY_FAMILY),
-    BlockingRule("given_is_family", "l.given = r.family AND l.family_initial = r.given_initial"
-                 + _YEAR_NEAR, _BY_YEAR, _LOOSE),
-    BlockingRule("family_is_given", "l.family = r.given AND l.given_initial = r.family_initial"
-                 + _YEAR_NEAR, _BY_YEAR, _LOOSE),
     BlockingRule("given_is_family_year", "l.given = r.family AND l.birth_year = r.birth_year"
                  " AND l.birth_year >= 0" + _crossed("family", "given"),
                  (("family_initial", "given_initial"),)),
