@@ -10,7 +10,8 @@ Two engines run the same rules and give the same pairs. The default, ``"numpy"``
 condition (a small SQL subset: comparisons, ``+ -``, ``abs()``, ``IS [NOT] NULL``, ``AND OR
 NOT`` with SQL's three-valued logic), joins on the integer codes of the top-level equalities by
 sorting, evaluates the rest of the condition on the joined pairs in chunks, and de-duplicates
-the rules' pairs by a pair code. ``"duckdb"`` runs the rules as SQL joins (the reference, and
+the rules' pairs by a pair code. A list column (several keys per record) joins by
+``list_contains(l.list, r.column)`` (either way round) or ``list_has_any(l.list, r.list)``. ``"duckdb"`` runs the rules as SQL joins (the reference, and
 the form that could run on another SQL engine).
 
 Growth: a rule keyed on names alone proposes pairs in proportion to the *square* of the input
@@ -34,8 +35,13 @@ least one rule intact: a typo in the family name keeps (given group, birth date)
 birth date keeps (given group, family); a swap of given and family name keeps the sorted pair
 of name keys; a new spelling of both names keeps the birth date, phone or document number, or
 the names' consonant keys (:mod:`safelight.link.sound_keys`); a missing family name keeps the
-given name; one of several given names (Thi Hoa and Hoa) keeps the family name and that word. ``bench/linkage/blocking_recall.py`` lists what each rule
-finds on its own and the true pairs that none finds.
+given name; one of several given names (Thi Hoa and Hoa) keeps the family name and that word;
+a name respelt beyond these keys keeps the other name and the month and day of birth; names
+written in another order, with a middle name left out or an article fused (Nguyen | Thi Lan
+and Lan | Nguyen, al-Homsi and Alhomsi) keep two words in common or near keys
+(:mod:`safelight.link.name_keys`); two typos in a rare name keep the near keys and the birth
+year. ``bench/linkage/blocking_recall.py`` lists what each rule finds on its own and the true
+pairs that none finds.
 """
 
 from __future__ import annotations
