@@ -73,7 +73,7 @@ from safelight.link.pprl_blocking import (
     sample_self_join,
 )
 
-__all__ = ["KEY_RULES", "PPRL_SESSIONS", "PRIOR_SESSION", "SEX_NATIONALITY_SESSIONS", "TRAINING_KEYS", "PPRLResult",
+__all__ = ["FALLBACK_SESSIONS", "KEY_RULES", "MIN_SESSION_PAIRS", "PPRL_SESSIONS", "PRIOR_SESSION", "SEX_NATIONALITY_SESSIONS", "TRAINING_KEYS", "PPRLResult",
            "PPRLSettings", "encoded_candidate_pairs", "encoded_training_pairs", "link_encoded",
            "name_pair_frequencies", "name_tf", "share_prior"]
 
@@ -133,6 +133,7 @@ TRAINING_KEYS: dict[str, str] = {
     "date_given_initial": "birth_date_gi",
     "date_family_initial": "birth_date_fi",
     "names_locality": "sorted_names_locality",
+    "same_names": "sorted_names",
     "same_family": "family_year",
 }
 
@@ -161,6 +162,17 @@ SEX_NATIONALITY_SESSIONS: tuple[TrainingSession, ...] = (
     TrainingSession("date_given_initial", ("birth_date",), ("given_name",)),
     TrainingSession("date_family_initial", ("birth_date",), ("family_name",)),
 )
+
+#: a :data:`PPRL_SESSIONS` session with fewer pairs than this (its fixed fields alike) gives
+#: way to its looser fallback (:data:`FALLBACK_SESSIONS`): small inputs, or sources without a
+#: nationality or a locality, leave the tight sessions nearly empty — and there the loose ones
+#: hold matches enough
+MIN_SESSION_PAIRS = 1_000
+FALLBACK_SESSIONS: dict[str, TrainingSession] = {
+    **{sess.name: sess for sess in SEX_NATIONALITY_SESSIONS},
+    "names_locality": TrainingSession("same_names", ("given_name", "family_name"),
+                                      ("sex", "nationality", "locality", "contributor")),
+}
 
 #: the training key whose pairs set the prior (:func:`share_prior`)
 PRIOR_SESSION = TrainingSession("same_birth_date", ("birth_date",))
@@ -389,15 +401,27 @@ def _learnt(sessions: tuple[TrainingSession, ...]) -> set[str]:
 
 def fit_encoded_model(er: EncodedRecords, comps: Comparisons, training: TrainingPairs,
                       u: list[np.ndarray], all_pairs: int, seed: int = 0) -> EMResult:
-    """m by EM in :data:`PPRL_SESSIONS` (the fields none of them learns from
+    """m by EM in :data:`PPRL_SESSIONS` (each with fewer than :data:`MIN_SESSION_PAIRS`
+    pairs replaced by its :data:`FALLBACK_SESSIONS` one; the fields none of them learns from
     :data:`SEX_NATIONALITY_SESSIONS`) on the training pairs ``comps``, then the prior from
     :data:`PRIOR_SESSION` (:func:`share_prior`)."""
     names = list(ENCODED_FIELDS)
-    em = estimate_model(er, comps, u=u, sessions=PPRL_SESSIONS,  # type: ignore[arg-type]
+
+    def size(sess: TrainingSession) -> int:
+        if sess.name not in training.drawn:
+            return 0
+        fixed = [names.index(f) for f in sess.fixed]
+        return int((training.drawn[sess.name] & np.all(comps.levels[:, fixed] == 1, axis=1))
+                   .sum())
+
+    sessions = tuple(sess if size(sess) >= MIN_SESSION_PAIRS or sess.name not in
+                     FALLBACK_SESSIONS else FALLBACK_SESSIONS[sess.name]
+                     for sess in PPRL_SESSIONS)
+    em = estimate_model(er, comps, u=u, sessions=sessions,  # type: ignore[arg-type]
                         seed=seed, fields=ENCODED_FIELDS, training=training,
                         all_pairs=all_pairs)
     m, reports = list(em.model.m), list(em.sessions)
-    rest = (set(names) - _learnt(PPRL_SESSIONS)) & _learnt(SEX_NATIONALITY_SESSIONS)
+    rest = (set(names) - _learnt(sessions)) & _learnt(SEX_NATIONALITY_SESSIONS)
     if rest:
         other = estimate_model(er, comps, u=u, sessions=SEX_NATIONALITY_SESSIONS,  # type: ignore[arg-type]
                                seed=seed, fields=ENCODED_FIELDS, training=training,
