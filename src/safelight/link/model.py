@@ -259,11 +259,15 @@ EM_COUNTRY_FIELDS: tuple[str, ...] = ("given_name", "family_name")
 def estimate_u_within(records: Records, u: list[np.ndarray], *, n_pairs: int = 300_000,
                       seed: int = 0, fields: dict[str, tuple[str, ...]] = FIELDS,
                       across: np.ndarray | None = None,
-                      country_fields: tuple[str, ...] = COUNTRY_FIELDS) -> list[np.ndarray]:
+                      country_fields: tuple[str, ...] = COUNTRY_FIELDS,
+                      name_pairs: int = 100_000) -> list[np.ndarray]:
     """``u`` with the u of ``country_fields`` (default :data:`COUNTRY_FIELDS`) taken from
     ``n_pairs`` random pairs of records of the same nationality (records without one are paired
     with anyone); unchanged when no record has a nationality. ``across``: as in
-    :func:`estimate_u`. The same ``seed`` draws the same pairs whatever ``country_fields``."""
+    :func:`estimate_u`. The same ``seed`` draws the same pairs whatever ``country_fields``.
+    The name fields among them (Jaro–Winkler of mostly distinct names, the costliest
+    comparison) are measured on the first ``name_pairs`` of those pairs only: compatriots
+    share a name often enough (about 1 pair in 100) for that to be precise."""
     nat = records.codes.column["nationality"]
     if not (nat >= 0).any():
         return u
@@ -279,8 +283,16 @@ def estimate_u_within(records: Records, u: list[np.ndarray], *, n_pairs: int = 3
         return a, order[start[a] + (rng.random(k) * size[a]).astype(np.int64)]
 
     a, b = _draw_pairs(n_pairs, across, draw)
-    levels = compare(records, a, b, country_fields).levels  # only these are used
+    named = tuple(f for f in country_fields if f in TF_FIELDS)
+    levels = compare(records, a, b, tuple(f for f in country_fields if f not in named)).levels
+    if named:  # only these are used
+        k = min(name_pairs, len(a))
+        levels[:k] += compare(records, a[:k], b[:k], named).levels
     within = _level_freqs(levels, fields=fields)
+    if named:
+        few = _level_freqs(levels[:k], fields=fields)
+        within = [few[j] if f in named else x for j, (f, x) in enumerate(zip(fields, within,
+                                                                             strict=True))]
     names = list(fields)
     return [within[j] if names[j] in country_fields else x for j, x in enumerate(u)]
 
