@@ -29,6 +29,7 @@ import re
 from itertools import combinations
 
 import numpy as np
+import pyarrow as pa
 
 from safelight.arrays import unique_sorted
 
@@ -44,9 +45,10 @@ def _lists(rows: np.ndarray, values: np.ndarray, n: int) -> Lists:
     distinct values per row, re-coded ``0..k-1`` as int32."""
     if not len(rows):
         return np.zeros(n + 1, np.int64), np.zeros(0, np.int32)
-    uniq, code = np.unique(values, return_inverse=True)
-    entry = unique_sorted(rows.astype(np.int64) * len(uniq) + code)  # by row, distinct
-    rows, code = entry // len(uniq), entry % len(uniq)
+    codes = pa.array(values, pa.int64()).dictionary_encode()  # by hash: no sort
+    size = len(codes.dictionary)
+    entry = unique_sorted(rows.astype(np.int64) * size + codes.indices.to_numpy())  # by row
+    rows, code = entry // size, entry % size
     offsets = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n))]).astype(np.int64)
     return offsets, code.astype(np.int32)
 
@@ -150,8 +152,11 @@ def _entries(forms: list[np.ndarray], lists: list[Lists], size: int
     """``(record, code)``: each record's distinct codes in ``forms`` (where present) and in
     its ``lists``, sorted by record (codes below ``size``)."""
     rows, vals = [], []
-    for codes in forms:
-        rows.append(np.flatnonzero(codes >= 0))
+    for k, codes in enumerate(forms):  # a form equal to an earlier one of the record: once
+        new = codes >= 0
+        for earlier in forms[:k]:
+            new &= codes != earlier
+        rows.append(np.flatnonzero(new))
         vals.append(codes[rows[-1]].astype(np.int64))
     for offsets, values in lists:
         cnt = np.diff(offsets)
