@@ -444,8 +444,9 @@ def _flip(packed: np.ndarray, probability: float, rng: np.random.Generator) -> n
 #
 # * ``<rule>`` — the rule's own key (e.g. family name + birth year), for every record it
 #   applies to. The hub joins a full column against an ``<rule>_open`` column and, for the
-#   EM training pairs only (:data:`safelight.link.pprl.TRAINING_KEYS`), three of them with
-#   themselves (full date, sorted names, family + year);
+#   EM training pairs only (:data:`safelight.link.pprl.TRAINING_KEYS`), some of them with
+#   themselves (full date, alone or with an initial; sorted names, alone or with the
+#   locality; family + year);
 # * narrowed keys — the rule's key plus the second key of the clear rule: the other name's
 #   initial, the unordered {day, month} pair, or the two-year window ``year // 2`` (the clear
 #   rules accept a year off by one; the window keeps half of those pairs). Each record has one

@@ -21,13 +21,18 @@ on encodings:
   in one band become candidates. With ``cross_only`` (two-source linkage) only pairs from
   different contributors are proposed.
 * **Training pairs** for EM come from their own keyed joins (:data:`TRAINING_KEYS`, sampled
-  and counted as in clear), not from the narrowed candidates.
+  and counted as in clear), not from the narrowed candidates, in *tight* sessions whose share
+  of matches holds up as the input grows (:data:`PPRL_SESSIONS`: full date + an initial,
+  alike on sex and nationality; both names + locality); the prior comes from the share of
+  matches among same-date pairs with m and u fixed (:func:`share_prior`).
 * **Comparison**: noise-corrected Dice per field (:func:`safelight.link.encoded.compare_encoded`).
 * **Scoring**: the same Fellegi–Sunter model as in clear — u from random pairs, m by EM in the
   same training sessions (:func:`safelight.link.model.estimate_model`) — and the same
   term-frequency adjustment of agreeing names, with each name's frequency within its
   nationality estimated from the encodings (:func:`safelight.link.encoded.name_frequencies`:
-  how many records of a random sample carry a near-identical filter — no clear value).
+  how many records of a random sample carry a near-identical filter — no clear value); a pair
+  exact on both names is weighted by the frequency of its name pair, counted on the keyed
+  sorted-names key (:func:`name_tf`).
 * **Clustering**: :func:`safelight.link.cluster.cluster_pairs` (components + GAEC) for
   deduplication and many sources; with ``one_to_one`` (two-source linkage) the mutual-best
   assignment of :mod:`safelight.link.onetoone` instead.
