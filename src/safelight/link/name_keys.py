@@ -17,10 +17,11 @@ blocking rules join on them (``list_contains``, ``list_has_any`` in
   common keys up to two deletions away on each side (two typos: Npdaa and Nadia share
   "nda"); a rare key is what a typo makes, so a common name lists nothing and the lists stay
   short.
-* :func:`near_pair_lists`: per record, the unordered pairs (given', family') with given' the
-  given name or a more common spelling one or two typos away (its near lists), and so for the
-  family name: two records share one when each name of the one is the other's or a typo of
-  it, in either order.
+* :func:`near_pair_lists`: per record, the unordered pairs (given', family') with given' a
+  form of the given name (its key, the key without a fused article, its last word) or a more
+  common spelling one or two typos away (its near lists), and so for the family name: two
+  records share one when each name of the one is the other's or a typo of it, in either
+  order.
 """
 
 from __future__ import annotations
