@@ -5,8 +5,9 @@ and keeps, in ``--work``, each candidate pair's comparison levels with its truth
 generator's person ids; the truth never reaches the linkage). Then it reports, on those same
 levels:
 
-* the **shipped model** (EM, threshold 0.5, one-to-one) and the same weights with the
-  **oracle-best threshold**;
+* the **shipped model** (:func:`safelight.link.pprl.fit_encoded_model` and the name-pair
+  term frequency, threshold 0.5, one-to-one), the model **before the tight sessions** (EM in
+  clear's sessions, per-name term frequencies), each also with the **oracle-best threshold**;
 * the **oracle Fellegi–Sunter model**: m counted on the true pairs among the candidates, u
   as shipped, the true prior — what EM would reach if it were exact;
 * a **supervised classifier** on the same levels (and the hub's name-frequency estimates),
@@ -35,9 +36,23 @@ import numpy as np
 
 from safelight.link.compare import Comparisons
 from safelight.link.encoded import ENCODED_FIELDS, compare_encoded, name_frequencies, read_packages
-from safelight.link.model import FellegiSunter, TrainingPairs, estimate_model, estimate_u, tf_from_frequencies
+from safelight.link.model import (
+    DEFAULT_SESSIONS,
+    FellegiSunter,
+    TrainingPairs,
+    estimate_model,
+    estimate_u,
+    tf_from_frequencies,
+)
 from safelight.link.onetoone import match_probability, one_to_one
-from safelight.link.pprl import PPRLSettings, encoded_candidate_pairs, encoded_training_pairs
+from safelight.link.pprl import (
+    PPRLSettings,
+    encoded_candidate_pairs,
+    encoded_training_pairs,
+    fit_encoded_model,
+    name_pair_frequencies,
+    name_tf,
+)
 
 log = logging.getLogger("safelight.bench.pprl_ceiling")
 FIELD_NAMES = list(ENCODED_FIELDS)
@@ -61,6 +76,7 @@ def stage1(n: int, seed: int, packages: Path, cache: Path, work: Path,
     del comps
     freqs = name_frequencies(er, seed=settings.seed, rows=a)
     np.savez(work / "freqs.npz", **freqs)
+    np.save(work / "pair_freq.npy", name_pair_frequencies(er))
     u = estimate_u(er, n_pairs=settings.u_sample_pairs, seed=settings.seed,  # type: ignore[arg-type]
                    compare_fn=compare_encoded, fields=ENCODED_FIELDS,
                    across=er.contributor_code)
@@ -86,6 +102,7 @@ class Saved:
         self.a, self.b, self.rule = c["a"], c["b"], c["rule"]
         self.levels, self.swapped, self.truth = c["levels"], c["swapped"], c["truth"]
         self.freqs = dict(np.load(work / "freqs.npz"))
+        self.pair_freq = np.load(work / "pair_freq.npy")
         u = np.load(work / "u.npz")
         self.u = [u[f"arr_{i}"] for i in range(len(u.files))]
         t = np.load(work / "training.npz")
@@ -143,16 +160,19 @@ def pattern_table(levels: np.ndarray, mask: np.ndarray, top: int) -> list[dict]:
     return out
 
 
-def shipped_model(s: Saved) -> FellegiSunter:
-    """EM as :func:`safelight.link.pprl.link_encoded` fits it (from the saved pairs)."""
+def fitted_models(s: Saved) -> tuple[FellegiSunter, FellegiSunter]:
+    """(the model :func:`safelight.link.pprl.link_encoded` fits, the one it fitted before the
+    tight sessions: EM in clear's sessions, same date and same names) from the saved pairs."""
     t = s.train
     drawn = {k[6:]: t[k] for k in t if k.startswith("drawn_")}
     training = TrainingPairs(drawn, s.meta["training_totals"])
-    em = estimate_model(_Sized(s.meta["records"]), Comparisons(t["a"], t["b"], t["levels"],
-                                                               t["swapped"]),
-                        u=s.u, fields=ENCODED_FIELDS, training=training,
-                        all_pairs=s.meta["cross_pairs"])
-    return em.model
+    comps = Comparisons(t["a"], t["b"], t["levels"], t["swapped"])
+    shipped = fit_encoded_model(_Sized(s.meta["records"]), comps, training,  # type: ignore[arg-type]
+                                s.u, s.meta["cross_pairs"])
+    before = estimate_model(_Sized(s.meta["records"]), comps, u=s.u,  # type: ignore[arg-type]
+                            sessions=DEFAULT_SESSIONS, fields=ENCODED_FIELDS, training=training,
+                            all_pairs=s.meta["cross_pairs"])
+    return shipped.model, before.model
 
 
 class _Sized:
@@ -221,8 +241,15 @@ def analyse(work: Path, top: int) -> dict:
     tp = s.meta["true_pairs"]
     out: dict = {"meta": s.meta}
     comps = s.comparisons()
-    shipped = shipped_model(s)
-    w = shipped.match_weight(s.levels) + tf_from_frequencies(shipped, s.freqs, comps, summed=True)
+    shipped, before = fitted_models(s)
+    wb = before.match_weight(s.levels) + tf_from_frequencies(before, s.freqs, comps, summed=True)
+    out["before_tight_sessions"] = {"prior": before.prior,
+                                    **scores(link_at(s, wb, 0.5), s.truth, tp)}
+    thr, sc = best_threshold(s, wb, s.truth, tp)
+    out["before_tight_sessions_best_threshold"] = {"threshold": thr, **sc}
+    del wb
+    w = shipped.match_weight(s.levels) + name_tf(shipped, s.freqs, s.pair_freq, comps,
+                                                 summed=True)
     links = link_at(s, w, 0.5)
     out["shipped"] = {"prior": shipped.prior, **scores(links, s.truth, tp)}
     thr, sc = best_threshold(s, w, s.truth, tp)
