@@ -44,7 +44,7 @@ bench-report: $(STAMP)
 
 bench-detect: $(STAMP)
 	$(BIN)/python bench/detect/run.py --sizes 10000 100000 --regimes easy hard
-	$(BIN)/python bench/detect/fraud.py
+	$(BIN)/python bench/detect/fraud.py --group-threshold 0.3 --match-share 0.57 --ablation
 
 bench-refer: $(STAMP)
 	$(BIN)/python bench/refer/run.py
