@@ -13,7 +13,12 @@ import pytest
 
 from safelight.demo.linkage_pairs import generate_linkage_pairs
 from safelight.link import LinkSettings, forked, link_records, pipeline
-from safelight.link.blocking import DEFAULT_RULES, candidate_pairs
+from safelight.link.blocking import (
+    DEFAULT_RULES,
+    build_key_columns,
+    candidate_pairs,
+    reads_list_columns,
+)
 from safelight.link.prepare import prepare
 
 needs_fork = pytest.mark.skipif(not forked.can_fork(), reason="no fork start method here")
@@ -30,9 +35,22 @@ def test_rule_units_hold_every_rule_once_with_the_list_rules_together():
     units = pipeline.rule_units(DEFAULT_RULES)
     flat = [rule for unit in units for rule in unit]
     assert sorted(r.name for r in flat) == sorted(r.name for r in DEFAULT_RULES)
-    lists = [unit for unit in units if any("list_contains" in r.condition for r in unit)]
+    lists = [unit for unit in units if any(reads_list_columns(r) for r in unit)]
     assert len(lists) == 1 and lists[0] == units[0]
-    assert all("list_contains" in r.condition for r in units[0])
+    assert all(reads_list_columns(r) for r in units[0])
+    # the word-pair and near-name rules read list columns without list_contains
+    assert {"name_words", "near_names"} <= {r.name for r in units[0]}
+
+
+def test_the_list_columns_wait_for_the_first_unit_which_reads_them():
+    s = LinkSettings(two_source=True, workers=1)
+    r = generate_linkage_pairs(300, 300, seed=2)
+    records = prepare(pa.concat_tables([r.left, r.right.cast(r.left.schema)]))
+    plain = tuple(rule for rule in s.rules if not reads_list_columns(rule))
+    build_key_columns(records, plain)
+    assert "lists" not in records.__dict__["_blocking_columns"]
+    pipeline._unit_pairs(records, pipeline.rule_units(s.rules)[0], s)
+    assert "lists" in records.__dict__["_blocking_columns"]
 
 
 @pytest.mark.parametrize("cross_only", [True, False])

@@ -29,6 +29,7 @@ from safelight.link.blocking import (
     BlockingRule,
     build_key_columns,
     pairs_by_rule,
+    reads_list_columns,
     training_pairs,
 )
 from safelight.link.cluster import cluster_pairs, connected_components
@@ -239,11 +240,13 @@ _RULES_PER_UNIT = 1
 
 def rule_units(rules: tuple[BlockingRule, ...]) -> list[tuple[BlockingRule, ...]]:
     """The blocking ``rules`` in the units that the two processes claim one at a time: the
-    rules that read a list column (``list_contains``, the typo rules, which each call builds
-    again) as one unit, first; the others in runs of :data:`_RULES_PER_UNIT`, in their order.
-    The first units are the costliest, so the two ends meet among small ones."""
-    lists = tuple(r for r in rules if "list_contains" in r.condition)
-    plain = [r for r in rules if "list_contains" not in r.condition]
+    rules that read a list column (:func:`~safelight.link.blocking.reads_list_columns`) as
+    one unit, first — the process that claims the head builds those columns after the fork,
+    while the model is fitted beside it — then the others in runs of
+    :data:`_RULES_PER_UNIT`, in their order. The first units are the costliest, so the two
+    ends meet among small ones."""
+    lists = tuple(r for r in rules if reads_list_columns(r))
+    plain = [r for r in rules if not reads_list_columns(r)]
     units = [lists] if lists else []
     units += [tuple(plain[i:i + _RULES_PER_UNIT]) for i in range(0, len(plain), _RULES_PER_UNIT)]
     return units
@@ -386,9 +389,10 @@ def link_records(table: pa.Table, settings: LinkSettings | None = None, *,
     # the model needs no candidate pair: it is fitted in a worker while this process runs the
     # blocking rules from the head of the list; the worker then takes rules from the tail
     units = rule_units(s.rules)
-    # the rules' key columns, built here once for both processes, not once in each after
-    # the fork
-    build_key_columns(records, s.rules)
+    # the plain key columns, built here once for both processes, not once in each after the
+    # fork; the list columns are read only by the first unit, which this process claims at
+    # once: it builds them after the fork, while the worker fits the model
+    build_key_columns(records, tuple(r for r in s.rules if not reads_list_columns(r)))
     claims = forked.Claims(len(units), shared=parallel)
     samples = _USamples(shared=parallel)
     estimating = forked.start("estimate", _estimate_then_block, records, s, units, claims,
