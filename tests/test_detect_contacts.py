@@ -106,6 +106,16 @@ def test_an_analysis_leaves_no_number_or_word_in_the_process_caches():
     assert contacts._parse_digits.cache_info().currsize == 0
     assert not indicators._FOLDED
     assert not lex._starts and not lex._gates
+    # a lexicon the caller built (not the cached one the in-process indicator step loads by
+    # path): the cached one must not keep the ads' words either
+    own = indicators.Lexicon(**{f: getattr(lex, f) for f in
+                                ("indicators", "sources", "prior_log_odds", "flag_score",
+                                 "flag_min_indicators", "gap", "path")})
+    cached = load_lexicon(lex.path)
+    assert own is not cached
+    analyse(ads, workers=1, lexicon=own)
+    assert not cached._starts and not cached._gates
+    assert not own._starts and not own._gates and not indicators._FOLDED
 
 
 def _random_texts(n: int, seed: int) -> list[str]:

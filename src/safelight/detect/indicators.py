@@ -25,6 +25,7 @@ import itertools
 import math
 import re
 import unicodedata
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -118,6 +119,9 @@ class Lexicon:
     _terms: list[tuple[str, str, str]] = field(default_factory=list, repr=False, compare=False)
     # folded word -> one alternation of the terms that may start at it (None: not cached)
     _gates: dict[str, re.Pattern[str]] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        _LEXICONS.append(weakref.ref(self))
 
     def forget_words(self) -> None:
         """Empty the caches of words seen in ads (this lexicon's and the process's folded
@@ -275,6 +279,23 @@ def _parse(data: object, path: str) -> Lexicon:
                     lex._exact.setdefault(first, []).append(entry)
     lex._prefix_lengths = tuple(sorted({len(k) for k in lex._prefix}))
     return lex
+
+
+#: every lexicon of the process, so that :func:`forget_all_words` reaches them all (the one
+#: an analysis was given and the cached one its in-process indicator step loads by path)
+_LEXICONS: list[weakref.ref[Lexicon]] = []
+
+
+def forget_all_words() -> None:
+    """Empty the word caches of every lexicon in the process and the folded words
+    (:meth:`Lexicon.forget_words`): an analysis calls it when it ends."""
+    _FOLDED.clear()
+    live = [ref for ref in _LEXICONS if ref() is not None]
+    _LEXICONS[:] = live
+    for ref in live:
+        lex = ref()
+        if lex is not None:
+            lex.forget_words()
 
 
 @lru_cache(maxsize=8)

@@ -42,6 +42,7 @@ from safelight.detect.indicators import (
     IndicatorScore,
     IndicatorTable,
     Lexicon,
+    forget_all_words,
     load_lexicon,
     score_text,
 )
@@ -295,7 +296,7 @@ def analyse(ads: AdTable, settings: ClusterSettings | None = None, workers: int 
                         indicators, fraud_model, chunk)
     finally:  # nothing of these ads stays in the process's caches
         forget_numbers()
-        lex.forget_words()
+        forget_all_words()  # ``lex`` and any lexicon the indicator step loaded by path
 
 
 def _analyse(ads: AdTable, s: ClusterSettings, workers: int,
