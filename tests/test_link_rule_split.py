@@ -197,3 +197,27 @@ def test_this_process_takes_the_u_samples_when_the_model_is_slower(monkeypatch):
     assert one.em.model.to_dict() == two.em.model.to_dict()
     assert np.array_equal(one.weights, two.weights)
     assert np.array_equal(one.labels, two.labels)
+
+
+def test_duckdb_blocking_spills_only_into_a_private_directory_it_removes(tmp_path, monkeypatch):
+    """DuckDB's in-memory spill directory defaults to ``.tmp`` in the working directory; the
+    blocking table (birth dates, name codes) must never land there."""
+    from safelight.link import blocking
+
+    monkeypatch.chdir(tmp_path)
+    seen = []
+    real = blocking.duckdb.connect
+
+    def connect(*args, **kwargs):
+        seen.append(kwargs.get("config", {}).get("temp_directory"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(blocking.duckdb, "connect", connect)
+    r = generate_linkage_pairs(200, 200, seed=4)
+    records = prepare(pa.concat_tables([r.left, r.right.cast(r.left.schema)]))
+    candidate_pairs(records, DEFAULT_RULES[:3], cross_only=True, engine="duckdb")
+    blocking.training_pairs(records, cross_only=True)
+    assert len(seen) == 2 and all(seen)
+    for spill in seen:
+        assert not os.path.exists(spill) and not spill.startswith(str(tmp_path))
+    assert list(tmp_path.iterdir()) == []

@@ -48,7 +48,9 @@ from __future__ import annotations
 
 import logging
 import re
+import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -1048,8 +1050,7 @@ def training_pairs(
     the sampled share); a huge one (over 20 × ``max_pairs``, e.g. everyone sharing a common
     family name) draws the pairs of a sample of its records instead, whose count is only
     estimated (cheap: the join is never run in full)."""
-    c = duckdb.connect()
-    try:
+    with _private_duckdb() as c:
         _block_table(c, records, rules)
         shares: dict[str, float] = {}
         selects: list[tuple[str, str]] = []
@@ -1068,8 +1069,19 @@ def training_pairs(
             shares[rule.name] = share
             selects.append((rule.name, f"{join}{keep}"))
         return union_of_drawn(c, selects, shares)
-    finally:
-        c.close()
+
+
+@contextmanager
+def _private_duckdb() -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory DuckDB connection whose spill directory (DuckDB's default: ``.tmp`` in
+    the working directory) is a private temporary directory (mode 0700), removed with the
+    connection: the blocking table holds birth dates and name codes."""
+    with tempfile.TemporaryDirectory(prefix="safelight-blocking-") as spill:
+        c = duckdb.connect(config={"temp_directory": spill})
+        try:
+            yield c
+        finally:
+            c.close()
 
 
 def pair_sample(con: duckdb.DuckDBPyConnection, join: str, max_pairs: int, seed: int
@@ -1121,22 +1133,26 @@ def candidate_pairs(
         return _candidates_numpy(records, rules, cross_only, max_block)
     if engine != "duckdb":
         raise UsageError(f"blocking engine {engine!r} is unknown; use 'numpy' or 'duckdb'")
-    own = con is None
-    c = duckdb.connect() if own else con
-    try:
-        _block_table(c, records, rules)
-        selects = [f"SELECT l.rid AS a, r.rid AS b, {i}::TINYINT AS rule {_join(rule, cross_only)}"
-                   for i, rule in enumerate(rules)]
-        sql = (
-            "SELECT a, b, min(rule) AS rule FROM ("
-            + " UNION ALL ".join(selects)
-            + ") GROUP BY a, b ORDER BY a, b"
-        )
-        res = c.sql(sql).to_arrow_table()
-        c.execute("DROP TABLE IF EXISTS __link_block")
-    finally:
-        if own:
-            c.close()
+    if con is None:
+        with _private_duckdb() as c:
+            return _duckdb_candidates(c, records, rules, cross_only)
+    return _duckdb_candidates(con, records, rules, cross_only)
+
+
+def _duckdb_candidates(c: duckdb.DuckDBPyConnection, records: Records,
+                       rules: tuple[BlockingRule, ...], cross_only: bool
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`candidate_pairs` on DuckDB over connection ``c``."""
+    _block_table(c, records, rules)
+    selects = [f"SELECT l.rid AS a, r.rid AS b, {i}::TINYINT AS rule {_join(rule, cross_only)}"
+               for i, rule in enumerate(rules)]
+    sql = (
+        "SELECT a, b, min(rule) AS rule FROM ("
+        + " UNION ALL ".join(selects)
+        + ") GROUP BY a, b ORDER BY a, b"
+    )
+    res = c.sql(sql).to_arrow_table()
+    c.execute("DROP TABLE IF EXISTS __link_block")
     return (
         res.column("a").to_numpy().astype(np.int64),
         res.column("b").to_numpy().astype(np.int64),
