@@ -15,7 +15,8 @@ weight, probability, whether it was linked and whether it is a true pair, and re
   frequency band, and whether a false negative lost to a rival in one-to-one or scored low.
 
 Only counts and level names are printed: no identifier of any record. ``--save FILE.npz``
-keeps the per-pair arrays (levels, weights, truth; no identifier) for further analysis, and
+keeps the per-pair arrays (levels, weights, truth and the pairs' row indices into the
+cached problem; no identifier) for further analysis, and
 ``--load FILE.npz`` analyses such a file without linking again.
 
     PYTHONPATH=src nice -n 5 python bench/linkage/scale_diagnose.py --size 1000000 \
