@@ -166,6 +166,13 @@ def test_two_source_linkage_on_encodings(two_sources):
             assert r[f]["level"] in (*levels, "missing") and isinstance(r[f]["weight"], float)
     words = set(json.dumps(reasons).lower().replace('"', " ").replace("_", " ").split())
     assert words.isdisjoint(n.lower() for n in GIVEN + FAMILY + TOWNS)
+    # the name weights carry the keyed name keys' counts: stored reasons give them to the
+    # half bit, so that a reviewer cannot invert them to the exact count
+    exact_both = np.flatnonzero((c.levels[:, 0] == 1) & (c.levels[:, 1] == 1))[:50]
+    assert exact_both.size
+    for r in res.reasons(exact_both):
+        for f in ("given_name", "family_name"):
+            assert (r[f]["weight"] * 2).is_integer(), r[f]
 
 
 def test_deduplication_on_encodings(two_sources):

@@ -510,14 +510,22 @@ class PPRLResult:
 
     def reasons(self, ks: np.ndarray) -> list[dict[str, Any]]:
         """Per-field level and weight of candidate pairs ``ks``, the swap flag and the prior's
-        log2 odds. No clear value exists at the hub, so none can appear here."""
+        log2 odds. No clear value exists at the hub, so none can appear here.
+
+        The name fields' weights are given to the nearest half bit: they hold the names'
+        frequency correction (:func:`name_tf`), from which an exact weight would give back
+        the exact count of the hub's records sharing a keyed name key. Reasons are stored
+        with the review queue and shown to reviewers who never see the packages; to the
+        half bit they tell only the count within a factor of √2."""
         ks = np.asarray(ks, dtype=np.int64)
         model = self.em.model
         c = self.comparisons
         sub = Comparisons(c.a[ks], c.b[ks], c.levels[ks], c.swapped[ks])
         levels = sub.levels
-        weights = model.field_weights(levels) + name_tf(model, self.frequencies,
-                                                        self.name_pair_frequency, sub)
+        tf = name_tf(model, self.frequencies, self.name_pair_frequency, sub)
+        weights = model.field_weights(levels) + tf
+        coarse = np.any(tf != 0, axis=0)
+        weights[:, coarse] = np.round(weights[:, coarse] * 2) / 2
         prior = round(float(np.log2(model.prior / (1 - model.prior))), 3)
         out = []
         for i, k in enumerate(ks.tolist()):
