@@ -22,7 +22,9 @@ Contract
   (:func:`~safelight.detect.fraud_text.normalise_ad_text`). Everything stays linear in the
   features, so each word's and field's contribution to the log-odds is exact. The model is
   plain JSON (vocabularies, idf, coefficients, calibration) — no pickle, nothing downloaded
-  at run time.
+  at run time. Its vocabulary is every word and word pair found in at least two training ads,
+  names and numbers included: train it only on ads that may be published (the public EMSCAD
+  sample); a model trained on a hub's case or hotline ads would carry their contact points.
 * :meth:`FraudModel.predict_proba` gives calibrated probabilities at the training sample's
   fraud rate or, with ``prevalence``, re-based to another rate (Bayes' rule on the odds);
   :meth:`FraudModel.reasons` names the words and job fields that raised and lowered an ad's
