@@ -62,6 +62,7 @@ from safelight.arrays import unique_sorted
 from safelight.errors import UsageError
 from safelight.link.name_keys import (
     bare_words,
+    key_lists,
     near_pair_lists,
     rare_near_lists,
     word_pair_lists,
@@ -334,17 +335,7 @@ def _near_columns(vocab: np.ndarray, columns: list[np.ndarray]) -> list[_Multi]:
     freq = np.bincount(np.concatenate([c[c >= 0] for c in columns]), minlength=len(vocab))
     x, y = np.concatenate([x, y]), np.concatenate([y, x])
     keep = (freq[y] > freq[x]) | ((freq[y] == freq[x]) & (y < x))  # toward the more common
-    edge = unique_sorted(x[keep] * len(vocab) + y[keep])
-    src, dst = edge // len(vocab), (edge % len(vocab)).astype(np.int32)
-    start = np.searchsorted(src, np.arange(len(vocab) + 1))  # CSR over the vocabulary
-    lens = np.diff(start)
-    out = []
-    for c in columns:
-        cnt = np.where(c >= 0, lens[np.maximum(c, 0)], 0)
-        pos = (np.repeat(start[np.maximum(c, 0)], cnt) + np.arange(int(cnt.sum()))
-               - np.repeat(np.cumsum(cnt) - cnt, cnt))
-        out.append(_Multi(np.concatenate([[0], np.cumsum(cnt)]).astype(np.int64), dst[pos]))
-    return out
+    return [_Multi(*lists) for lists in key_lists(x[keep], y[keep], len(vocab), columns)]
 
 
 #: the list columns of :func:`_key_columns` (built only for rules that read them)

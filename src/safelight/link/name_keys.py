@@ -34,7 +34,7 @@ import pyarrow as pa
 
 from safelight.arrays import unique_sorted
 
-__all__ = ["bare_words", "near_pair_lists", "rare_near_lists", "word_pair_lists"]
+__all__ = ["bare_words", "key_lists", "near_pair_lists", "rare_near_lists", "word_pair_lists"]
 
 Lists = tuple[np.ndarray, np.ndarray]  # offsets (int64, len n + 1), values (int32)
 
@@ -134,8 +134,16 @@ def rare_near_lists(columns: list[np.ndarray], vocab: np.ndarray, max_count: int
     src = np.concatenate([e[0] for e in edges] + [np.zeros(0, np.int64)])
     dst = np.concatenate([e[1] for e in edges] + [np.zeros(0, np.int64)])
     keep = count[dst] > count[src]
-    edge = unique_sorted(src[keep] * n_vocab + dst[keep])
-    src, dst = edge // n_vocab, edge % n_vocab
+    return key_lists(src[keep], dst[keep], n_vocab, columns)
+
+
+def key_lists(src: np.ndarray, dst: np.ndarray, n_vocab: int, columns: list[np.ndarray]
+              ) -> list[Lists]:
+    """Per column of key codes (``-1``: missing), each row's list of the keys its key points
+    to by the edges ``src → dst`` (codes below ``n_vocab``; duplicates taken once), ascending:
+    one list column per column of ``columns``."""
+    edge = unique_sorted(src.astype(np.int64) * n_vocab + dst)
+    src, dst = edge // n_vocab, (edge % n_vocab).astype(np.int32)
     start = np.searchsorted(src, np.arange(n_vocab + 1))  # CSR over the vocabulary
     lens = np.diff(start)
     out = []
@@ -143,8 +151,7 @@ def rare_near_lists(columns: list[np.ndarray], vocab: np.ndarray, max_count: int
         cnt = np.where(c >= 0, lens[np.maximum(c, 0)], 0)
         pos = (np.repeat(start[np.maximum(c, 0)], cnt) + np.arange(int(cnt.sum()))
                - np.repeat(np.cumsum(cnt) - cnt, cnt))
-        out.append((np.concatenate([[0], np.cumsum(cnt)]).astype(np.int64),
-                    dst[pos].astype(np.int32)))
+        out.append((np.concatenate([[0], np.cumsum(cnt)]).astype(np.int64), dst[pos]))
     return out
 
 
