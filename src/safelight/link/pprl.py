@@ -78,8 +78,9 @@ from safelight.link.pprl_blocking import (
     sample_self_join,
 )
 
-__all__ = ["FALLBACK_SESSIONS", "KEY_RULES", "MIN_SESSION_PAIRS", "PPRL_SESSIONS", "PRIOR_SESSION", "SEX_NATIONALITY_SESSIONS", "TRAINING_KEYS", "PPRLResult",
-           "PPRLSettings", "encoded_candidate_pairs", "encoded_training_pairs", "link_encoded",
+__all__ = ["FALLBACK_SESSIONS", "KEY_RULES", "MIN_SESSION_PAIRS", "PPRL_SESSIONS", "PRIOR_SESSION",
+           "SEX_NATIONALITY_SESSIONS", "TRAINING_KEYS", "PPRLResult", "PPRLSettings",
+           "encoded_candidate_pairs", "encoded_training_pairs", "link_encoded",
            "name_pair_frequencies", "name_tf", "share_prior"]
 
 log = logging.getLogger("safelight.link.pprl")
