@@ -96,8 +96,7 @@ def _profiles(n: int, ad_ptr: np.ndarray, feat: np.ndarray, roots: np.ndarray, s
         pos, owner = _ragged(ad_ptr, part)
         lf = lab[part][owner].astype(np.int64)
         f = feat[pos]
-        order = np.lexsort((f, lf))
-        lf, f = lf[order], f[order]
+        lf, f = _sorted_pairs(lf, f)
         first = np.ones(f.size, dtype=bool)
         first[1:] = (lf[1:] != lf[:-1]) | (f[1:] != f[:-1])
         at = np.flatnonzero(first)
@@ -111,6 +110,22 @@ def _profiles(n: int, ad_ptr: np.ndarray, feat: np.ndarray, roots: np.ndarray, s
     pf = np.concatenate(pfs) if pfs else np.zeros(0, dtype=np.int64)
     pr_ptr = np.searchsorted(pc, np.arange(size.size + 1))
     return lab, size, ad_ptr, pr_ptr, pf
+
+
+def _sorted_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs ``(a[k], b[k])`` (``a`` non-negative) in ascending (a, b) order: one int64 key
+    sorted when it fits (several times faster than a two-key ``lexsort`` and its gathers)."""
+    if not a.size:
+        return a, b
+    lo = int(b.min())
+    span = int(b.max()) - lo + 1
+    if (int(a.max()) + 1) * span < 2**63:
+        key = a.astype(np.int64) * span
+        key += b - lo
+        key.sort()
+        return key // span, key % span + lo
+    order = np.lexsort((b, a))
+    return a[order], b[order]
 
 
 def _contact_index(csr: tuple[np.ndarray, np.ndarray], lab: np.ndarray, n_c: int

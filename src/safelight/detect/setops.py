@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from safelight.arrays import unique_sorted
+from safelight.detect import kernels
 
 __all__ = ["LshIndex", "connected_components", "cross_intersections", "exact_jaccard",
            "intersections", "lsh_candidates", "lsh_candidates_grown", "lsh_join",
@@ -116,7 +117,11 @@ def cross_intersections(a: tuple[np.ndarray, np.ndarray], i: np.ndarray,
                         ) -> np.ndarray:
     """Sizes of the intersections of row ``i[k]`` of CSR ``a`` and row ``j[k]`` of CSR ``b``
     (each ``(indptr, items)``; items are any integers, distinct within a row). Vectorised: the
-    items of both sides, keyed by pair, are sorted once per chunk and equal neighbours counted."""
+    items of both sides, keyed by pair, are sorted once per chunk and equal neighbours counted
+    — or, with :mod:`safelight.detect.kernels`, merged row against row (then the rows must be
+    sorted, as the module says; the counts are the same)."""
+    if kernels.intersect_count is not None:
+        return kernels.intersect_count(a[0], a[1], i, b[0], b[1], j)
     out = np.zeros(i.size, dtype=np.float64)
     for s in range(0, i.size, chunk):
         ii, jj = i[s:s + chunk], j[s:s + chunk]
@@ -149,6 +154,14 @@ def exact_jaccard(indptr: np.ndarray, rank: np.ndarray, i: np.ndarray, j: np.nda
     return np.where(union > 0, inter / np.maximum(union, 1), 0.0)
 
 
+def _bucket_order(key: np.ndarray, rnd: np.ndarray) -> np.ndarray:
+    """Rows by bucket ``key``, in the order of ``rnd`` within a bucket: ``np.lexsort((rnd,
+    key))`` (compiled when :mod:`safelight.detect.kernels` is available)."""
+    if kernels.bucket_order is not None:
+        return kernels.bucket_order(key, rnd)
+    return np.lexsort((rnd, key))
+
+
 def _lsh_levels(sig: np.ndarray, r: int, seed: int, neighbours: int,
                 flush: int = 8_000_000) -> list[np.ndarray]:
     """Sorted distinct pair keys ``i * n + j`` (``i < j``) met at each neighbour distance
@@ -171,7 +184,7 @@ def _lsh_levels(sig: np.ndarray, r: int, seed: int, neighbours: int,
         block = sig[:, band * r:(band + 1) * r].astype(np.uint64)
         with np.errstate(over="ignore"):
             key = splitmix64((block * mult[None, :]).sum(axis=1) + np.uint64(band))
-        order = np.lexsort((rng.random(n), key))
+        order = _bucket_order(key, rng.random(n))
         ks = key[order]
         for d in range(1, neighbours + 1):
             same = ks[d:] == ks[:-d]
@@ -235,7 +248,7 @@ class LshIndex:
         self.bands: list[tuple[np.ndarray, np.ndarray]] = []
         for band in range(sig_b.shape[1] // rows):
             kb = self._keys(sig_b, band)
-            order = np.lexsort((rng.random(kb.size), kb))
+            order = _bucket_order(kb, rng.random(kb.size))
             self.bands.append((kb[order], order))
 
     def _keys(self, sig: np.ndarray, band: int) -> np.ndarray:

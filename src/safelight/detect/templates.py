@@ -71,6 +71,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from safelight.arrays import unique_sorted
+from safelight.detect import kernels
 from safelight.detect.contacts import NUMBER_WORDS
 from safelight.detect.parallel import (
     WorkerPools,
@@ -369,9 +370,12 @@ def _signatures(pool: Executor | None, tok: np.ndarray, t_len: np.ndarray, v: in
 
 def _member(values: np.ndarray, sorted_ids: np.ndarray) -> np.ndarray:
     """``np.isin(values, sorted_ids)`` for sorted unique ``sorted_ids``, by binary search
-    (no sort of ``values``)."""
+    (no sort of ``values``; compiled, behind a bitmap of the ids' high bits, when
+    :mod:`safelight.detect.kernels` is available — for hashed ids such as the trigrams')."""
     if not sorted_ids.size:
         return np.zeros(values.size, dtype=bool)
+    if kernels.member_sorted is not None and values.dtype == np.int64:
+        return kernels.member_sorted(values, sorted_ids.astype(np.int64, copy=False))
     at = np.minimum(np.searchsorted(sorted_ids, values), sorted_ids.size - 1)
     return sorted_ids[at] == values
 
@@ -474,7 +478,9 @@ def contact_sets(contacts: Sequence[Sequence[str]], sig: np.ndarray | None = Non
     for a, keys in enumerate(contacts):
         uniq = set(keys)
         lens[a] = len(uniq)
-        ids.extend(index.setdefault(k, len(index)) for k in sorted(uniq))
+        # ids numbered in order of first appearance; each ad's row sorted (the set kernels'
+        # CSR contract)
+        ids.extend(sorted([index.setdefault(k, len(index)) for k in sorted(uniq)]))
     arr = np.asarray(ids, dtype=np.int64)
     owner = np.repeat(np.arange(len(contacts), dtype=np.int64), lens)
     hub = np.zeros(len(index), dtype=bool)
@@ -546,7 +552,10 @@ def _coherence(doc: np.ndarray, feat: np.ndarray, sig: np.ndarray, min_df: int, 
 def _sample_coherence(f_idx: np.ndarray, d_sel: np.ndarray, noise: np.ndarray,
                       sig: np.ndarray, sample: int) -> np.ndarray:
     """Mean MinHash agreement over the pairs of up to ``sample`` ads of each feature (feature
-    ``f_idx[e]`` held by ad ``d_sel[e]``; the ``sample`` entries of lowest ``noise``)."""
+    ``f_idx[e]`` held by ad ``d_sel[e]``; the ``sample`` entries of lowest ``noise``, ties by
+    entry order). Compiled in one pass when :mod:`safelight.detect.kernels` is available."""
+    if kernels.sample_coherence is not None:
+        return kernels.sample_coherence(f_idx, d_sel, noise, sig, sample)
     order = np.lexsort((noise, f_idx))
     f_idx, d_sel = f_idx[order], d_sel[order]
     first = np.ones(f_idx.size, dtype=bool)
@@ -639,7 +648,7 @@ def cluster_ads(texts: Sequence[str], settings: ClusterSettings | None = None,
     # describe the boilerplate: the most frequent flagged trigrams (their first place), as text
     top = np.argsort(-f_df[bad], kind="stable")[:30]
     top_ids = f_ids[bad][top]
-    at = np.flatnonzero(np.isin(tri64, top_ids))
+    at = np.flatnonzero(_member(tri64, np.sort(top_ids)))
     seen_ids, first_at = np.unique(tri64[at], return_index=True)
     first_pos = dict(zip(seen_ids.tolist(), tri_start[at[first_at]].tolist(), strict=True))
     boilerplate = [(" ".join(words[w] for w in tok[first_pos[int(f)]:first_pos[int(f)] + 3]),

@@ -1,0 +1,104 @@
+"""The compiled kernels (safelight.detect.kernels) give what the NumPy code they replace gives."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from safelight.detect import kernels, setops, templates
+from safelight.detect.contacts import extract_contacts
+from safelight.detect.corpus import CorpusSettings, generate_corpus
+from safelight.detect.templates import ClusterSettings, cluster_ads
+
+pytestmark = pytest.mark.skipif(not kernels.AVAILABLE, reason="numba is not installed")
+
+_NAMES = ("intersect_count", "bucket_order", "sample_coherence", "member_sorted")
+
+
+@pytest.fixture
+def numpy_only(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
+    """A function that switches every kernel off (the NumPy code runs)."""
+    def off() -> None:
+        for name in _NAMES:
+            monkeypatch.setattr(kernels, name, None)
+    return off
+
+
+def _csr(rng: np.random.Generator, rows: int, universe: int, dup: bool) -> tuple:  # type: ignore[type-arg]
+    lens = rng.integers(0, 25, rows)
+    items = [np.sort(rng.choice(universe, k, replace=dup)) for k in lens]
+    return np.r_[0, np.cumsum(lens)].astype(np.int64), np.concatenate(items).astype(np.int64)
+
+
+@pytest.mark.parametrize("dup", [False, True])
+def test_intersections_match_the_sort_count(numpy_only, dup: bool) -> None:  # noqa: ANN001
+    rng = np.random.default_rng(1)
+    a, b = _csr(rng, 300, 60, dup), _csr(rng, 200, 60, dup)
+    i, j = rng.integers(0, 300, 5_000), rng.integers(0, 200, 5_000)
+    got = setops.cross_intersections(a, i, b, j)
+    same = setops.exact_jaccard(a[0], a[1], i, j, other=b)
+    numpy_only()
+    assert np.array_equal(got, setops.cross_intersections(a, i, b, j))
+    assert np.array_equal(same, setops.exact_jaccard(a[0], a[1], i, j, other=b))
+    if not dup:  # distinct items: the plain intersection
+        k = 7
+        ra = set(a[1][a[0][i[k]]:a[0][i[k] + 1]].tolist())
+        rb = set(b[1][b[0][j[k]]:b[0][j[k] + 1]].tolist())
+        assert got[k] == len(ra & rb)
+
+
+def test_bucket_order_is_the_lexsort() -> None:
+    rng = np.random.default_rng(2)
+    for buckets in (3, 50, 4_000):  # long runs (sorted), short runs (insertion), singletons
+        key = rng.integers(0, buckets, 6_000).astype(np.uint64)
+        rnd = rng.random(6_000)
+        rnd[::5] = 0.5  # ties of the random value: by position, as the stable lexsort
+        assert np.array_equal(kernels.bucket_order(key, rnd), np.lexsort((rnd, key)))
+
+
+def test_sample_coherence_is_the_same_to_the_bit(numpy_only) -> None:  # noqa: ANN001
+    rng = np.random.default_rng(3)
+    f_idx = rng.integers(0, 400, 30_000)
+    d_sel = rng.integers(0, 2_000, 30_000)
+    noise = rng.random(30_000)
+    noise[::9] = 0.125
+    sig = rng.integers(0, 3, (2_000, 32)).astype(np.uint32)
+    got = templates._sample_coherence(f_idx, d_sel, noise, sig, 10)
+    numpy_only()
+    assert np.array_equal(got, templates._sample_coherence(f_idx, d_sel, noise, sig, 10))
+
+
+def test_membership_matches_isin(numpy_only) -> None:  # noqa: ANN001
+    rng = np.random.default_rng(4)
+    values = rng.integers(-2**63, 2**63 - 1, 50_000, dtype=np.int64)
+    ids = np.unique(np.r_[values[:300], rng.integers(-2**63, 2**63 - 1, 300, dtype=np.int64)])
+    got = templates._member(values, ids)
+    assert got.sum() >= 300
+    numpy_only()
+    assert np.array_equal(got, templates._member(values, ids))
+    assert np.array_equal(got, np.isin(values, ids))
+
+
+def test_lsh_candidates_are_the_same(numpy_only) -> None:  # noqa: ANN001
+    rng = np.random.default_rng(5)
+    sig = rng.integers(0, 4, (3_000, 16)).astype(np.uint32)
+    got = setops.lsh_candidates_grown(sig, 2, 9, 1, 3, 30_000)
+    numpy_only()
+    want = setops.lsh_candidates_grown(sig, 2, 9, 1, 3, 30_000)
+    assert got[2] == want[2] and got[2] > 1
+    assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+
+
+def test_clustering_is_the_same_without_kernels(numpy_only) -> None:  # noqa: ANN001
+    corpus = generate_corpus(CorpusSettings(n_ads=1_500, seed=11, edit_rate=0.13))
+    texts = list(corpus.text)
+    contacts = [[c.key for c in extract_contacts(t)] for t in texts]
+    got = cluster_ads(texts, ClusterSettings(), contacts, trace=True)
+    numpy_only()
+    want = cluster_ads(texts, ClusterSettings(), contacts, trace=True)
+    assert np.array_equal(got.labels, want.labels)
+    assert np.array_equal(got.pair_sim, want.pair_sim)
+    assert [b[:2] for b in got.boilerplate] == [b[:2] for b in want.boilerplate]
+    for a, b in zip(got.refine.trace, want.refine.trace, strict=True):
+        assert a.keys() == b.keys()
+        assert all(np.array_equal(a[k], b[k]) for k in a)
