@@ -13,9 +13,11 @@ from safelight.detect.parallel import WorkerPools, run_parts, shared_column
 from safelight.detect.setops import minhash_signatures
 from safelight.detect.templates import (
     ClusterSettings,
+    _feature_csr,
     _features,
     _signatures,
     _tokens,
+    _trigrams,
     cluster_ads,
     summarise_clusters,
 )
@@ -44,8 +46,16 @@ def test_signatures_over_ranges_equal_one_pass(corpus) -> None:  # noqa: ANN001
         d, f = _features(tok, tdoc, n, v, True, priv)
         whole = minhash_signatures(d, f, n, 16, 3)
         for parts in (1, 5, 64):
-            got = _signatures(None, tok, t_len, v, True, priv, 16, 3, 1_000, parts)()
+            got, extra = _signatures(None, tok, t_len, v, True, priv, 16, 3, 1_000, parts,
+                                     extras=("features", "trigrams"))()
             assert np.array_equal(got, whole)
+            ptr, feat = _feature_csr(tok, tdoc, n, v, True, priv)
+            assert np.array_equal(extra["features"][0], ptr)
+            assert np.array_equal(extra["features"][1], feat)
+            start, h = _trigrams(tok, tdoc, v)
+            assert extra["trigrams"][0].dtype == start.dtype
+            assert np.array_equal(extra["trigrams"][0], start)
+            assert np.array_equal(extra["trigrams"][1], h)
 
 
 def test_cluster_workers_change_nothing(corpus, monkeypatch) -> None:  # noqa: ANN001

@@ -331,39 +331,81 @@ def _feature_csr(tok: np.ndarray, doc: np.ndarray, n: int, v: int, bigrams: bool
     return np.r_[0, np.cumsum(counts)].astype(np.int64), f
 
 
-def _signature_part(part: tuple) -> np.ndarray:  # type: ignore[type-arg]
-    """MinHash signatures of one range of ads (see :func:`_signatures`)."""
-    tok, lengths, doc0, pos0, n, v, bigrams, private, num_perm, seed, chunk_nnz = part
+def _signature_part(part: tuple) -> tuple:  # type: ignore[type-arg]
+    """MinHash signatures of one range of ads, and the extras asked for (see
+    :func:`_signatures`)."""
+    (tok, lengths, doc0, pos0, n, v, bigrams, private, num_perm, seed, chunk_nnz,
+     extras) = part
     m = lengths.size
     tdoc = np.repeat(np.arange(m, dtype=np.int32), lengths)
     d, f = _features(tok, tdoc, m, v, bigrams, private, first=(doc0, pos0, n))
     sig = minhash_signatures(d, f, m, num_perm, seed, chunk_nnz)
-    del d, f, tdoc
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    if "features" in extras:
+        out["features"] = (np.bincount(d, minlength=m), f)
+    del d, f
+    if "trigrams" in extras:
+        start, h = _trigrams(tok, tdoc, v)
+        out["trigrams"] = (start.astype(np.int64) + pos0, h)
+    del tdoc
     release_memory()
-    return sig
+    return sig, out
 
 
 def _signatures(pool: Executor | None, tok: np.ndarray, t_len: np.ndarray, v: int,
                 bigrams: bool, private: np.ndarray | None, num_perm: int, seed: int,
-                chunk_nnz: int, parts: int = 24) -> Callable[[], np.ndarray]:
+                chunk_nnz: int, parts: int = 24, extras: tuple[str, ...] = ()
+                ) -> Callable[[], tuple[np.ndarray, dict[str, tuple[np.ndarray, np.ndarray]]]]:
     """MinHash signatures (uint32, one row per ad) of the ads' features, computed over
     disjoint ranges of ads: the same as one pass, since a range's features are the corpus's
     features of those ads. With ``pool`` the ranges start in its workers at once and the
-    returned function collects them (the caller works meanwhile); without, it computes them."""
+    returned function collects them (the caller works meanwhile); without, it computes them.
+
+    The function returns the signatures and the ``extras`` asked for, built from the same
+    ranges (so the main process need not build them again): ``"features"`` — the features
+    as CSR (``indptr``, ids), what :func:`_feature_csr` gives; ``"trigrams"`` — what
+    :func:`_trigrams` gives. Each is copied into one buffer as its ranges come (no list of
+    parts and their concatenation side by side)."""
     n = t_len.size
     step = max(_PART // 2, -(-n // parts))
     ends = np.r_[0, np.cumsum(t_len)]
     args = [(tok[ends[a]:ends[b]], t_len[a:b], a, int(ends[a]), n, v, bigrams,
-             None if private is None else private[ends[a]:ends[b]], num_perm, seed, chunk_nnz)
+             None if private is None else private[ends[a]:ends[b]], num_perm, seed, chunk_nnz,
+             extras)
             for a, b in ((a, min(n, a + step)) for a in range(0, n, step))]
     running = pool.map(_signature_part, args) if pool is not None and len(args) > 1 else None
 
-    def collect() -> np.ndarray:
+    def collect() -> tuple[np.ndarray, dict[str, tuple[np.ndarray, np.ndarray]]]:
         sig = np.empty((n, num_perm), dtype=np.uint32)
+        size = int(tok.size)
+        counts = np.zeros(n if "features" in extras else 0, dtype=np.int64)
+        # at most a unigram and a bigram per word, and one feature per ad without words
+        feat = np.empty(2 * size + n if "features" in extras else 0, dtype=np.int64)
+        t_start = np.empty(size if "trigrams" in extras else 0,
+                           dtype=np.int32 if size < 2**31 else np.int64)
+        t_hash = np.empty(t_start.size, dtype=np.uint64)
+        used_f = used_t = 0
         parts_out = running if running is not None else map(_signature_part, args)
-        for (_, lens, a, *_rest), part in zip(args, parts_out, strict=True):
+        for (_, lens, a, *_rest), (part, got) in zip(args, parts_out, strict=True):
             sig[a:a + lens.size] = part
-        return sig
+            if "features" in got:
+                c, f = got["features"]
+                counts[a:a + lens.size] = c
+                feat[used_f:used_f + f.size] = f
+                used_f += f.size
+            if "trigrams" in got:
+                st, h = got["trigrams"]
+                t_start[used_t:used_t + st.size] = st
+                t_hash[used_t:used_t + h.size] = h
+                used_t += st.size
+            del got
+        out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        if "features" in extras:
+            out["features"] = (np.r_[0, np.cumsum(counts)].astype(np.int64),
+                               _shrink(feat, used_f))
+        if "trigrams" in extras:
+            out["trigrams"] = (_shrink(t_start, used_t), _shrink(t_hash, used_t))
+        return sig, out
 
     return collect
 
@@ -610,11 +652,11 @@ def cluster_ads(texts: Sequence[str], settings: ClusterSettings | None = None,
 
     t = time.perf_counter()
     # whole-text signatures, over ranges of ads in the workers while the trigrams are made
-    pending = _signatures(cl, tok, t_len, v, s.bigrams, None, s.coherence_perm, s.seed + 1,
-                          s.chunk_nnz)
-    tri_start, tri = _trigrams(tok, tdoc, v)
+    # whole-text signatures and the word trigrams, over ranges of ads in the workers
+    sig0, got = _signatures(cl, tok, t_len, v, s.bigrams, None, s.coherence_perm, s.seed + 1,
+                            s.chunk_nnz, extras=("trigrams",))()
+    tri_start, tri = got.pop("trigrams")
     tri64 = tri.view(np.int64)
-    sig0 = pending()
     sig_raw = sig0
     private = np.zeros(tok.size, dtype=bool)
     bad_ids = np.zeros(0, dtype=np.int64)
@@ -643,7 +685,7 @@ def cluster_ads(texts: Sequence[str], settings: ClusterSettings | None = None,
             private[flagged + k] = True
         if rnd + 1 < s.boilerplate_rounds:
             sig0 = _signatures(cl, tok, t_len, v, s.bigrams, private, s.coherence_perm,
-                               s.seed + 1, s.chunk_nnz)()
+                               s.seed + 1, s.chunk_nnz)()[0]
     bad = np.isin(f_ids, bad_ids)
     # describe the boilerplate: the most frequent flagged trigrams (their first place), as text
     top = np.argsort(-f_df[bad], kind="stable")[:30]
@@ -659,14 +701,13 @@ def cluster_ads(texts: Sequence[str], settings: ClusterSettings | None = None,
     timings["boilerplate"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    # the down-weighted signatures in the workers; meanwhile the same features here, for the
-    # exact similarity of the borderline pairs
-    pending = _signatures(cl, tok, t_len, v, s.bigrams, private if private.any() else None,
-                          s.num_perm, s.seed, s.chunk_nnz)
-    ptr_k, feat_k = _feature_csr(tok, tdoc, n, v, s.bigrams,
-                                 private if private.any() else None)
-    del private, tdoc  # the ad of each word is made again when needed (from t_len)
-    sig = pending()
+    # the down-weighted signatures in the workers, with the same features (for the exact
+    # similarity of the borderline pairs)
+    del tdoc  # the ad of each word is made again when needed (from t_len)
+    sig, got = _signatures(cl, tok, t_len, v, s.bigrams, private if private.any() else None,
+                           s.num_perm, s.seed, s.chunk_nnz, extras=("features",))()
+    del private
+    ptr_k, feat_k = got.pop("features")
     timings["minhash"] = time.perf_counter() - t
 
     t = time.perf_counter()
