@@ -22,7 +22,11 @@ computed afterwards from its blocking rules (``splink_scale.BLOCKING``) in DuckD
 linking two duplicate-free files (pairs only across the sources, one-to-one links);
 ``--only-two-source`` runs that row alone. ``--cache DIR`` keeps the generated problems (records,
 truth and generator statistics) in DIR and reuses them (generating 1M × 1M takes about five CPU
-minutes).
+minutes). ``--population long-tail`` draws family names from the long-tailed pools
+(``generate_linkage_pairs(surname_tail=True)``: tens of thousands of family names per large
+culture, so the namesakes per person stay realistic as N grows) instead of the demo's head
+lists (``demo``, the default and every earlier figure); keep each population in its own
+``--cache`` directory (a cached problem of the other population is refused).
 
     PYTHONPATH=src python bench/linkage/scale.py --sizes 10000 100000 \
         --splink /tmp/vsplink/bin/python [--two-source | --only-two-source] [--repeat 1] \
@@ -209,10 +213,15 @@ def _problem(n: int, args: argparse.Namespace, work: Path) -> tuple[Path, Path, 
     stem = f"{n}_seed{args.seed}"
     inp, truth, meta = (where / f"records_{stem}.parquet", where / f"truth_{stem}.npy",
                         where / f"problem_{stem}.json")
+    tail = args.population == "long-tail"
     if args.cache and inp.exists() and truth.exists() and meta.exists():
-        return inp, truth, json.loads(meta.read_text("utf-8"))
+        info = json.loads(meta.read_text("utf-8"))
+        if bool(info.get("surname_tail", False)) != tail:
+            sys.exit(f"{meta} holds the {'long-tail' if not tail else 'demo'} population, not "
+                     f"--population {args.population}: give each population its own --cache")
+        return inp, truth, info
     t0 = time.perf_counter()
-    problem = generate_linkage_pairs(n, n, seed=args.seed)
+    problem = generate_linkage_pairs(n, n, seed=args.seed, surname_tail=tail)
     table, pid = problem.combined()
     info = {**problem.stats, "true_pairs": problem.true_pairs,
             "generate_s": round(time.perf_counter() - t0, 1)}
@@ -322,6 +331,9 @@ def main() -> None:
                     help="run safelight-2src only (not the default clustering; e.g. at 1M)")
     ap.add_argument("--cache", type=Path,
                     help="keep the generated problems here and reuse them in later runs")
+    ap.add_argument("--population", choices=("demo", "long-tail"), default="demo",
+                    help="family names from the demo's head lists (default) or the long-tailed "
+                    "pools (realistic namesake counts at 1M)")
     ap.add_argument("--json", type=Path, help="write the results here as JSON")
     ap.add_argument("--workers", type=int, default=0,
                     help="safelight's LinkSettings.workers (default: its own, the CPUs up to 2; "

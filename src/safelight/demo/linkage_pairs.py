@@ -34,6 +34,11 @@ This module adds:
   (names from :meth:`~safelight.demo.names.NamePools.sibling_name`). They are placed in the
   sources like everyone else, so a household member is often the only near-match of a person
   in the other source: the non-matches that wreck address-heavy models.
+
+With ``surname_tail=True`` family names come from the long-tailed pools (``NamePools(
+surname_tail=True)``): tens of thousands of family names per large culture instead of its
+20–90 most common ones, so the number of namesakes per person stays near what real registers
+show as the problem grows.
 """
 
 from __future__ import annotations
@@ -249,16 +254,20 @@ def _unit(rng: random.Random, factory: PersonFactory, day: date) -> list[Person]
 
 
 def generate_linkage_pairs(
-    n_left: int, n_right: int, *, seed: int = 1, overlap: float = OVERLAP
+    n_left: int, n_right: int, *, seed: int = 1, overlap: float = OVERLAP,
+    surname_tail: bool = False,
 ) -> PairsProblem:
     """The two sources (see the module docstring); ``overlap`` is the share of the smaller
-    source's records whose person is also in the other source."""
+    source's records whose person is also in the other source. ``surname_tail=True`` draws
+    family names from the long-tailed pools (:class:`~safelight.demo.names.NamePools`), so a
+    large population is not mostly namesakes of a few dozen family names; the default keeps
+    the demo's head lists (every figure before 2026-11-30 12:00 used them)."""
     if n_left < 1 or n_right < 1 or not 0.0 <= overlap <= 1.0:
         raise SafelightError(
             f"generate_linkage_pairs: need n_left, n_right >= 1 and 0 <= overlap <= 1 "
             f"(got {n_left}, {n_right}, {overlap}); pass positive sizes and a share")
     rng = random.Random(f"safelight-linkage-pairs:{seed}")
-    factory = PersonFactory(NamePools(), load_countries())
+    factory = PersonFactory(NamePools(surname_tail=surname_tail), load_countries())
     writer = _Writer(factory, random.Random(f"safelight-linkage-pairs-places:{seed}"))
     n_both = round(overlap * min(n_left, n_right))
     places = ["both"] * n_both + ["left"] * (n_left - n_both) + ["right"] * (n_right - n_both)
@@ -268,7 +277,7 @@ def generate_linkage_pairs(
                                              for s in ("left", "right")}
     persons: dict[str, list[int]] = {"left": [], "right": []}
     stats = {"persons": 0, "households": 0, "household_members": 0, "moved": 0,
-             "informal_share": INFORMAL_SHARE}
+             "informal_share": INFORMAL_SHARE, "surname_tail": surname_tail}
     first, span = date(2018, 1, 1), 4 * 365
     i = 0
     while i < len(places):

@@ -11,14 +11,22 @@ grouped pools ``ng:yoruba`` ``ng:igbo`` ``ng:edo`` ``ng:hausa`` and ``sa:punjabi
 :class:`PersonName` for a culture and sex with a caller's ``random.Random`` (so a seed fixes the
 result); names are kept in their own script (Cyrillic for ``uk``/``ru``, Arabic script for
 ``ar`` together with its romanisations).
+
+``NamePools(surname_tail=True)`` adds to most cultures' family names a long tail built from the
+culture's own name-forming patterns (``demo/data/surname_tails.yaml``: syllable roots with
+surname suffixes, or compound parts), all drawn with one flatter Zipf law over head and tail,
+so that a population of a million is not mostly namesakes of a few dozen family names (the
+linkage-at-scale benchmark's ``--population long-tail``). The default keeps the head lists
+alone, as the demo scenario and every earlier figure used them.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 import random
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from typing import Any
 
@@ -34,6 +42,7 @@ __all__ = [
     "load_yaml",
     "nicknames",
     "patronymic",
+    "surname_tail",
     "zipf_weights",
 ]
 
@@ -77,7 +86,13 @@ class NameList:
         return [w / total for w in self.weights]
 
     def sample(self, rng: random.Random) -> str:
-        return rng.choices(self.names, weights=self.weights)[0]
+        # cumulative weights once per list: the same draw as ``choices(weights=...)`` (the same
+        # additions in the same order), without an O(n) sum per call on long lists
+        return rng.choices(self.names, cum_weights=self._cumulative)[0]
+
+    @cached_property
+    def _cumulative(self) -> list[float]:
+        return list(itertools.accumulate(self.weights))
 
     def __len__(self) -> int:
         return len(self.names)
@@ -231,10 +246,48 @@ _FILES = {
 }  # fmt: skip
 
 
-class NamePools:
-    """All name pools, loaded once; draws names with a caller's ``random.Random``."""
+def surname_tail(culture: str, head: list[str] | tuple[str, ...]) -> tuple[list[str], float] | None:
+    """The generated tail of ``culture``'s family names and the Zipf exponent for head + tail.
 
-    def __init__(self) -> None:
+    ``size`` distinct names drawn by the spec in ``demo/data/surname_tails.yaml``: a generator
+    seeded with the culture's name picks a pattern in proportion to its number of combinations
+    and each of its parts uniformly (``compounds``: a first and a second part, written as one
+    capitalised word), skipping ``head`` names; the same culture gives the same tail, in the
+    same order, on every machine. ``None`` when the culture has no spec.
+    """
+    spec = load_yaml("safelight.demo", "surname_tails.yaml").get(culture)
+    if not spec:
+        return None
+    if "compounds" in spec:
+        first, second = spec["compounds"]
+        parts, patterns = {"first": first, "second": second}, [["first", "second"]]
+    else:
+        parts, patterns = spec["parts"], spec["patterns"]
+    sizes = [math.prod(len(parts[k]) for k in pattern) for pattern in patterns]
+    size = min(int(spec["size"]), sum(sizes) // 2)  # at most half the space: draws stay quick
+    rng = random.Random(f"safelight-surname-tail:{culture}")
+    taken, names = set(head), []
+    while len(names) < size:
+        pattern = rng.choices(patterns, weights=sizes)[0]
+        name = "".join(str(rng.choice(parts[k])) for k in pattern)
+        if "compounds" in spec:
+            name = name[:1] + name[1:].lower()  # Stein + berg, Ade + wale
+        if name not in taken:
+            taken.add(name)
+            names.append(name)
+    return names, float(spec["exponent"])
+
+
+class NamePools:
+    """All name pools, loaded once; draws names with a caller's ``random.Random``.
+
+    ``surname_tail=True`` extends the family names of the cultures that have a tail spec (see
+    :func:`surname_tail`); otherwise the head lists alone are drawn (the demo's population).
+    """
+
+    def __init__(self, *, surname_tail: bool = False) -> None:
+        self.surname_tail = surname_tail
+        self._masculine_forms: dict[str, dict[str, str]] = {}
         self.given: dict[tuple[str, str], NameList] = {}
         self.family: dict[str, NameList] = {}
         self.localities: dict[str, tuple[str, ...]] = {}
@@ -246,7 +299,7 @@ class NamePools:
             s = float(doc.get("zipf_exponent", 1.0))
             for sex in ("female", "male"):
                 self.given[culture, sex] = NameList.ranked(doc[sex], s)
-            self.family[culture] = NameList.ranked(doc["family"], s)
+            self.family[culture] = self._family_list(culture, doc["family"], s)
             self.localities[culture] = tuple(doc.get("localities", ()))
             self.streets[culture] = tuple(doc.get("streets", ()))
             if culture == "vi":
@@ -261,7 +314,7 @@ class NamePools:
                 for sex in ("female", "male"):
                     self.given[culture, sex] = NameList.ranked(spec[sex], s)
                 if "family" in spec:
-                    self.family[culture] = NameList.ranked(spec["family"], s)
+                    self.family[culture] = self._family_list(culture, spec["family"], s)
                 for key in ("family_male", "family_female", "clan"):
                     if key in spec:
                         self.extra[f"{culture}:{key}"] = NameList.ranked(spec[key], s)
@@ -288,6 +341,14 @@ class NamePools:
             for e in ar["family"]
         ]
         self.arabic_family = (fam, [float(e["weight"]) for e in ar["family"]])
+
+    def _family_list(self, culture: str, head: list[str], exponent: float) -> NameList:
+        """The head list, or head + generated tail under the tail's exponent."""
+        tail = surname_tail(culture, [str(n) for n in head]) if self.surname_tail else None
+        if tail is None:
+            return NameList.ranked(head, exponent)
+        names, tail_exponent = tail
+        return NameList.ranked([*head, *names], tail_exponent)
 
     # -- drawing ---------------------------------------------------------------------------
 
@@ -340,7 +401,7 @@ class NamePools:
             )
         family = base.family
         if base.culture in ("uk", "ru", "pl"):
-            masc = _masculine(base.family, base.culture, self.family[base.culture])
+            masc = self._masculine(base.family, base.culture)
             family = feminine_family(masc, base.culture) if sex == "female" else masc
         elif base.culture == "sa:punjabi_sikh":
             family = "Kaur" if sex == "female" else "Singh"
@@ -356,6 +417,18 @@ class NamePools:
             clan=base.clan,
         )
 
+    def _masculine(self, name: str, culture: str) -> str:
+        """The masculine form in ``culture``'s family names whose feminine form is ``name`` (the
+        first such name by rank), ``name`` itself when it is in the list or has none."""
+        forms = self._masculine_forms.get(culture)
+        if forms is None:
+            forms = {}
+            for m in self.family[culture].names:
+                forms.setdefault(feminine_family(m, culture), m)
+            forms.update((m, m) for m in self.family[culture].names)
+            self._masculine_forms[culture] = forms
+        return forms.get(name, name)
+
     def locality(self, rng: random.Random, culture: str) -> str | None:
         pool = self.localities.get(culture) or ()
         return rng.choice(pool) if pool else None
@@ -363,13 +436,3 @@ class NamePools:
     def street(self, rng: random.Random, culture: str) -> str | None:
         pool = self.streets.get(culture) or ()
         return rng.choice(pool) if pool else None
-
-
-def _masculine(name: str, culture: str, pool: NameList) -> str:
-    """The masculine form in ``pool`` whose feminine form is ``name`` (or ``name`` itself)."""
-    if name in pool.names:
-        return name
-    for m in pool.names:
-        if feminine_family(m, culture) == name:
-            return m
-    return name
