@@ -102,3 +102,41 @@ def test_sampled_self_join_counts_exactly_and_draws_valid_pairs() -> None:
     a2, b2, _ = sample_self_join(keys, valid, None, 500, 0)
     assert total < len(_brute(keys, valid, keys, valid))  # cross-only counts fewer
     assert (keys[a2] == keys[b2]).all()
+
+
+def test_sex_and_nationality_break_ties_among_namesakes() -> None:
+    """In a big block of namesakes without a birth date (an open join) the names all but tie;
+    the sketch's context words (sex, nationality) keep the partner alike on both, which a
+    sketch of names and dates alone ranks last."""
+    from safelight.link.pprl_blocking import SKETCH_CONTEXT, make_sketch
+
+    assert SKETCH_CONTEXT == ("sex", "nationality")
+    rng = np.random.default_rng(13)
+    n = 120  # records 0..9 from one source, 10..119 from the other: 1,100 cross pairs
+
+    def word(words: int) -> np.ndarray:
+        return rng.integers(0, 2**63, size=(1, words), dtype=np.int64).view(np.uint64)
+
+    filters = {"given_name": np.repeat(word(16), n, axis=0),
+               "family_name": np.repeat(word(16), n, axis=0),
+               "given_group": np.repeat(word(2), n, axis=0),
+               "birth_date": np.zeros((n, 8), np.uint64),
+               "sex": np.repeat(word(1), n, axis=0),
+               "nationality": np.repeat(word(1), n, axis=0)}
+    # 0 and 77 are alike on sex and nationality, unlike everyone else, and their given
+    # names are a little off (so names alone rank them last for each other)
+    filters["sex"][[0, 77]] = word(1)
+    filters["nationality"][[0, 77]] = word(1)
+    filters["given_name"][[0, 77]] = 0
+    sk = make_sketch(filters, 0)
+    assert sk.words.shape[1] == 9 and sk.weights.shape[1] == 6
+    keys = np.zeros(n, np.int64)
+    valid = np.ones(n, bool)
+    contributor = (np.arange(n) >= 10).astype(np.int64)
+    cap = {"same": True, "contributor": contributor, "max_block": 50, "top_k": 1}
+    a, b, st = join_pairs(keys, valid, keys, valid, sketch=sk, **cap)
+    assert st.sub_blocked_blocks == 1 and st.sub_blocked_pairs == 10 * 110
+    assert (0, 77) in _pairs(a, b)
+    plain = Sketch.of(*(sk.words[:, i:j] for i, j in ((0, 2), (2, 4), (4, 6), (6, 7))))
+    a, b, _ = join_pairs(keys, valid, keys, valid, sketch=plain, **cap)
+    assert (0, 77) not in _pairs(a, b) and len(a) > 0

@@ -43,6 +43,7 @@ from safelight.link.compare import Comparisons
 
 __all__ = [
     "ENCODED_FIELDS",
+    "OLDEST_READABLE_VERSION",
     "EncodedRecords",
     "check_format",
     "compare_encoded",
@@ -133,17 +134,26 @@ def filter_matrix(col: pa.Array, bits: int) -> tuple[np.ndarray, np.ndarray]:
     return mat.view("<u8"), present
 
 
+#: the oldest package format the hub still links: v3 holds every key of v4 but the two
+#: {day, month} keys, which the hub then joins only among the packages that have them (a v3
+#: record loses only the pairs those keys alone would find); v1 and v2 keys are not the ones
+#: the hub joins and are refused
+OLDEST_READABLE_VERSION = 3
+
+
 def check_format(manifest: dict[str, Any], where: str) -> None:
-    """Refuse a manifest of another package format or version, saying how to fix it."""
+    """Refuse a manifest of another package format or of a version the hub cannot link
+    (older than :data:`OLDEST_READABLE_VERSION`, or newer than this software), saying how to
+    fix it."""
     version = int(manifest.get("format_version", -1))
     if manifest.get("format") != "safelight-pprl-package" or version > FORMAT_VERSION:
         raise EncodingError(f"{where}: unknown package format "
                             f"{manifest.get('format')} v{manifest.get('format_version')} — "
                             "upgrade safelight or re-encode with this version")
-    if version < FORMAT_VERSION:
+    if version < OLDEST_READABLE_VERSION:
         raise EncodingError(f"{where}: package format v{version} is older than this hub's "
-                            f"v{FORMAT_VERSION} (its blocking keys are not the ones the hub "
-                            "joins) — ask the contributor to re-encode with "
+                            f"v{FORMAT_VERSION}, which links v{OLDEST_READABLE_VERSION} and "
+                            "later (its blocking keys are not the ones the hub joins) — ask the contributor to re-encode with "
                             "`safelight identity encode` from this version")
 
 
@@ -214,10 +224,15 @@ def from_parts(parts: list[tuple[dict[str, Any], pa.Table | pq.ParquetFile]], wh
     starts = np.cumsum([0] + [int(k.sum()) for k in keeps])
     n = int(starts[-1])
 
-    def gather(name: str) -> list[pa.Array]:
-        out = []
-        for (_, src), w, keep in zip(parts, paths, keeps, strict=True):
-            col = _column(src, name, w)
+    def gather(name: str, optional: bool = False) -> list[pa.Array | None]:
+        """A column of every package (``optional``: a blocking rule, ``bk_`` + ``name``,
+        None for a package whose manifest does not list it)."""
+        out: list[pa.Array | None] = []
+        for (man, src), w, keep in zip(parts, paths, keeps, strict=True):
+            if optional and name not in man["blocking_rules"]:
+                out.append(None)
+                continue
+            col = _column(src, f"bk_{name}" if optional else name, w)
             out.append(col if keep.all() else col.filter(pa.array(keep)))
         return out
 
@@ -230,8 +245,13 @@ def from_parts(parts: list[tuple[dict[str, Any], pa.Table | pq.ParquetFile]], wh
             filters[spec.name][starts[i]:starts[i + 1]] = mat
             present[spec.name][starts[i]:starts[i + 1]] = ok
     blocking, bpresent = {}, {}
-    for rule in first["blocking_rules"]:
-        cols = gather(f"bk_{rule}")
+    # every rule any package holds; a package of an older readable format lacks the newer
+    # keys, which are then absent for its records (they meet on the keys they have)
+    rules = list(dict.fromkeys(r for man, _ in parts for r in man["blocking_rules"]))
+    for rule in rules:
+        cols = [col if rule in man["blocking_rules"] else pa.nulls(int(keep.sum()), pa.int64())
+                for col, (man, _), keep in zip(gather(rule, optional=True), parts, keeps,
+                                               strict=True)]
         bpresent[rule] = np.concatenate([c.is_valid().to_numpy(zero_copy_only=False)
                                          for c in cols])
         blocking[rule] = np.concatenate([c.fill_null(0).to_numpy(zero_copy_only=False)
