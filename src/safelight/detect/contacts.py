@@ -75,8 +75,10 @@ _APOSTROPHE_RE = re.compile("[’ʼ`´‘]")
 _SWAP = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1", "|": "1", "S": "5", "s": "5",
                        "B": "8"})
 _SWAP_CHARS = "0-9OoIlSsB|"
+# (the leading lookahead names the characters a run can start with: the same matches, but the
+# scan skips every other position without trying the pattern there)
 _SWAP_RUN_RE = re.compile(
-    rf"(?<![\w])\(?[{_SWAP_CHARS}]+\)?(?:[\s\-./]{{1,3}}\(?[{_SWAP_CHARS}]+\)?)*(?![\w])")
+    rf"(?=[({_SWAP_CHARS}])(?<![\w])\(?[{_SWAP_CHARS}]+\)?(?:[\s\-./]{{1,3}}\(?[{_SWAP_CHARS}]+\)?)*(?![\w])")
 
 
 # a run that holds both a look-alike letter and an ASCII digit has the two side by side, or
@@ -168,23 +170,34 @@ def _words_to_digits(text: str) -> str:
 
 def deobfuscate(text: str) -> str:
     """The text with digit obfuscations undone (see the module docstring); never raises."""
+    return _deobfuscate(text, True)
+
+
+def _deobfuscate_chars(text: str) -> str:
+    """The character steps of :func:`deobfuscate`: NFKC, keycaps, dingbats, zero-width
+    characters and apostrophes."""
     if text.isascii():  # NFKC leaves ASCII as it is; the only ASCII character changed is `
-        t = text.translate(_APOSTROPHES) if "`" in text else text
-    else:
-        t = unicodedata.normalize("NFKC", text)
-        if _STRIP_RE.search(t):
-            t = t.translate(_STRIP)
-        if _APOSTROPHE_RE.search(t):
-            t = t.translate(_APOSTROPHES)
+        return text.translate(_APOSTROPHES) if "`" in text else text
+    t = unicodedata.normalize("NFKC", text)
+    if _STRIP_RE.search(t):
+        t = t.translate(_STRIP)
+    if _APOSTROPHE_RE.search(t):
+        t = t.translate(_APOSTROPHES)
+    return t
+
+
+def _deobfuscate(text: str, words: bool) -> str:
+    """:func:`deobfuscate`; ``words=False`` when ``text`` is known to hold fewer than three
+    number words (the number-word pass is then skipped)."""
+    t = _deobfuscate_chars(text)
     if _SWAP_GATE_RE.search(t):
         t = _SWAP_RUN_RE.sub(_swap_letters, t)
-    t = _words_to_digits(t)
-    return t
+    return _words_to_digits(t) if words else t
 
 
 # --------------------------------------------------------------------------- patterns
 
-_PHONE_RE = re.compile(r"(?<![\w+])(\+?\(?\d(?:[\s().\-/_*~|•·]{0,3}\d){6,60})(?![\w])")
+_PHONE_RE = re.compile(r"(?=[+(\d])(?<![\w+])(\+?\(?\d(?:[\s().\-/_*~|•·]{0,3}\d){6,60})(?![\w])")
 _TLDS = ("com|net|org|info|biz|ru|ua|es|ro|md|de|uk|co|io|me|mx|us|pl|it|fr|eu|kz|by|xyz|"
          "online|site|club|top|live|app|gov|edu")
 _EMAIL_PLAIN_RE = re.compile(
@@ -203,7 +216,11 @@ _URL_RE = re.compile(
     rf"|(?<![\w@.\-])(?:[a-z0-9\-]+\.)+(?:{_TLDS})(?:/[^\s<>\"'()]*)?(?![\w@\-]))")
 # gates: a text without these cannot hold a match of the pattern, so it is not scanned for it
 # (used where the text holds no "@": a leading literal alternative would slow the scan down)
-_AT_GATE_RE = re.compile(r"(?i)[\s\[\(\{<](?:at|arroba|собака|собачка|равлик|coada)[\s\]\)\}>]")
+# (written from the word on, the character before it looked behind at: a match exactly where the
+# plain form ``[\s\[\(\{<](?:at|...)[\s\]\)\}>]`` matches, but the scan only stops at the
+# letters a word can start with, not at every space)
+_AT_GATE_RE = re.compile(
+    r"(?i)(?=[aсрc])(?<=[\s\[\(\{<])(?:at|arroba|собака|собачка|равлик|coada)[\s\]\)\}>]")
 _URL_GATE_RE = re.compile(rf"(?i)://|www\.|\.(?:{_TLDS})")
 
 
@@ -217,16 +234,17 @@ def _may_hold_url(text: str) -> bool:
 
 
 _HANDLE_RE = re.compile(r"(?<![\w@.])@([A-Za-z][A-Za-z0-9_.]{2,31})")
+_KEYWORDS_ALT = (r"telegram|tg|телеграм|телега|телеграмм|insta(?:gram)?|ig|inst|инстаграм|инста|"
+                 r"інстаграм|signal|сигнал")
 _KEYED_HANDLE_RE = re.compile(
-    r"(?i)(?<![\w])(telegram|tg|телеграм|телега|телеграмм|insta(?:gram)?|ig|inst|инстаграм|инста|"
-    r"інстаграм|signal|сигнал)\s*(?::|-|–|—)\s*@?([A-Za-z][A-Za-z0-9_.]{2,31})")
+    rf"(?i)(?=[tтiиіsс])(?<![\w])({_KEYWORDS_ALT})\s*(?::|-|–|—)\s*@?([A-Za-z][A-Za-z0-9_.]{{2,31}})")
 
 # a keyed handle needs one of these after its keyword (checked before the pattern scans)
 _KEYED_SEPARATORS = (":", "-", "–", "—")
 
 
 def _has_keyed_separator(text: str) -> bool:
-    return any(c in text for c in _KEYED_SEPARATORS)
+    return ":" in text or "-" in text or "–" in text or "—" in text
 
 
 _CHANNELS = {
@@ -240,8 +258,107 @@ _CHANNELS = {
     "инстаграм": "instagram", "инста": "instagram", "інстаграм": "instagram",
 }
 _CHANNEL_RE = re.compile(
-    r"(?i)(?<![\w])(" + "|".join(sorted(map(re.escape, _CHANNELS), key=len, reverse=True))
+    r"(?i)(?=[wвvsсtтiиі])(?<![\w])(" + "|".join(sorted(map(re.escape, _CHANNELS), key=len, reverse=True))
     + r")(?![\w])")
+
+
+# --------------------------------------------------------------------------- scope
+
+# Most of an ad is prose in which no contact point can be found. The text is cut at single
+# spaces into parts (``text.split(" ")``); a part is *inert* when it is letters only
+# (``str.isalpha``), optionally followed by one of ``.,!?;``, left as it is by every step of
+# :func:`deobfuscate` (NFKC-stable, no apostrophe to map, not made of look-alike letters only)
+# and is not a word a pattern reads across a space: a number word, a spelled "at" or "dot", a
+# keyed-handle keyword (the words below, case-folded as the patterns fold them). Every other
+# part — digits, "@", dots inside, brackets, empty parts of double spaces — is *active*.
+#
+# No match of any pattern joins two inert parts across the space between them, except where
+# the left one ends with "." (an obfuscated e-mail's ``gmail. com``). So the text is cut down
+# to the parts around active ones: each run of active parts (continued over the "."-ended inert
+# parts after it) with the inert part after it and every part within 31 characters before it —
+# the 30-character window in which a channel name is looked for before a phone or handle, and
+# the part before (an e-mail's local part). The kept stretches are joined by single spaces, each
+# junction again between an inert part not ending with "." and an inert part, so the matches in
+# the cut text are those of the whole text, in the same order, with the same windows before
+# them; :func:`extract_contacts` gives the same result on either (checked against the full scan
+# on corpora and random texts by the tests).
+_TRIGGER_RE = re.compile(
+    rf"(?:{_WORDS_ALT}|{_KEYWORDS_ALT}|at|arroba|собака|собачка|равлик|coada|dot|punto|punct|"
+    r"точка|крапка)", re.IGNORECASE)
+_LOOKALIKES = frozenset("OoIlSsB")
+_CHANNEL_WINDOW = 30
+_ACTIVE_RUN_RE = re.compile(r"[xnm][xnmd]*")
+
+
+def _part_kind(part: str) -> str:
+    """``"a"`` for an inert part, ``"d"`` for an inert part ending with "."; an active part is
+    ``"x"``, ``"n"`` or ``"m"`` as it holds no, one, or more number words once de-obfuscated
+    (the number-word pass needs three: see :func:`_scope`)."""
+    base = part[:-1] if part and part[-1] in ".,!?;" else part
+    if (base.isalpha() and not _LOOKALIKES.issuperset(base)
+            and not _APOSTROPHE_RE.search(base) and unicodedata.is_normalized("NFKC", base)
+            and not _TRIGGER_RE.fullmatch(base)):
+        return "d" if part[-1] == "." else "a"
+    return "xnm"[_number_words_in(part)] if part else "x"
+
+
+def _number_words_in(part: str) -> int:
+    """How many number words ``_WORD_RE`` finds in ``part`` as :func:`deobfuscate` reads it
+    (at most 2: two or more), before the look-alike pass (which only turns letters into
+    digits). A space-free part holds whole letter runs, so the sum over the parts of a text is
+    the count in the text."""
+    t = _deobfuscate_chars(part)
+    if _LETTER_RUN_RE.search(t) is None:
+        return 0
+    n = 0
+    for m in _WORD_RE.finditer(t):
+        if not m.group(0).isdigit():
+            n += 1
+            if n == 2:
+                break
+    return n
+
+
+class _PartKinds(dict):
+    """Part -> its kind, filled on first use (bounded; emptied by :func:`forget_numbers`)."""
+
+    limit = 262_144
+
+    def __missing__(self, part: str) -> str:
+        kind = _part_kind(part)
+        if len(self) < self.limit:
+            self[part] = kind
+        return kind
+
+
+_KINDS = _PartKinds()
+
+
+def _scope(text: str) -> tuple[str, bool]:
+    """The stretches of ``text`` in which its contact points lie, joined by single spaces
+    (``""`` when it has none; ``text`` itself when nothing can be cut) — extracting from it
+    gives what extracting from ``text`` gives (see the comment above) — and whether it may
+    hold three number words."""
+    parts = text.split(" ")
+    kinds = "".join(map(_KINDS.__getitem__, parts))
+    words = "m" in kinds or kinds.count("n") >= 3
+    spans: list[list[int]] = []
+    for m in _ACTIVE_RUN_RE.finditer(kinds):
+        lo = m.start()
+        dist = 1  # from the start of part lo back to the end of part lo - 1
+        while lo > 0 and dist <= _CHANNEL_WINDOW:
+            lo -= 1
+            dist += len(parts[lo]) + 1
+        hi = m.end() + 1
+        if spans and lo <= spans[-1][1]:
+            spans[-1][1] = hi
+        else:
+            spans.append([lo, hi])
+    if not spans:
+        return "", False
+    if len(spans) == 1 and spans[0][0] == 0 and spans[0][1] >= len(parts):
+        return text, words
+    return " ".join(itertools.chain.from_iterable(parts[a:b] for a, b in spans)), words
 
 
 @dataclass(frozen=True)
@@ -263,7 +380,7 @@ class ContactPoint:
         return f"{self.kind}:{self.value}"
 
 
-def _channel_before(text: str, start: int, window: int = 30) -> str | None:
+def _channel_before(text: str, start: int, window: int = _CHANNEL_WINDOW) -> str | None:
     seg = text[max(0, start - window):start]
     found = None
     for m in _CHANNEL_RE.finditer(seg):
@@ -283,8 +400,10 @@ def _parse_phone(candidate: str, region: str) -> str | None:
 
 def forget_numbers() -> None:
     """Empty the process's cache of parsed numbers: one analysis's contact numbers must not
-    outlive it in a long-lived process (:func:`safelight.detect.pipeline.analyse` calls it)."""
+    outlive it in a long-lived process (:func:`safelight.detect.pipeline.analyse` calls it).
+    The words kept for :func:`contact_scope` go with them."""
     _parse_digits.cache_clear()
+    _KINDS.clear()
 
 
 @lru_cache(maxsize=262_144)  # about 75 MB when full; a million ads hold about 220,000 numbers
@@ -391,8 +510,16 @@ def extract_contacts(text: str | None, region: str = "US") -> list[ContactPoint]
     """
     if not text:
         return []
-    region = (region or "US").upper()
-    t = deobfuscate(str(text))
+    return _extract(str(text), (region or "US").upper())
+
+
+def _extract(text: str, region: str, scoped: bool = True) -> list[ContactPoint]:
+    """:func:`extract_contacts` of a non-empty text; ``scoped=False`` reads the whole text
+    instead of its :func:`_scope` (the same result: the tests compare the two)."""
+    scope, words = _scope(text) if scoped else (text, True)
+    if not scope:
+        return []
+    t = _deobfuscate(scope, words)
     hits: list[tuple[int, ContactPoint]] = []
     taken: list[tuple[int, int]] = []
 
