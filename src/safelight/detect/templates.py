@@ -339,7 +339,8 @@ def _signature_part(part: tuple) -> tuple:  # type: ignore[type-arg]
     m = lengths.size
     tdoc = np.repeat(np.arange(m, dtype=np.int32), lengths)
     d, f = _features(tok, tdoc, m, v, bigrams, private, first=(doc0, pos0, n))
-    sig = minhash_signatures(d, f, m, num_perm, seed, chunk_nnz)
+    sig = (minhash_signatures(d, f, m, num_perm, seed, chunk_nnz) if num_perm
+           else np.zeros((m, 0), dtype=np.uint32))
     out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     if "features" in extras:
         out["features"] = (np.bincount(d, minlength=m), f)
@@ -729,8 +730,10 @@ def cluster_ads(texts: Sequence[str], settings: ClusterSettings | None = None,
         accept[np.flatnonzero(border)[exact >= s.threshold]] = True
         est[border] = exact
     del ptr_k, feat_k, sig
-    ptr, feat = _feature_csr(tok, np.repeat(np.arange(n, dtype=np.int32), t_len), n, v,
-                             s.bigrams)  # whole texts, for contacts and profiles
+    # the whole texts' features (for contacts and profiles), over ranges of ads in the
+    # workers while the links are checked here (no signatures: ``num_perm`` 0)
+    whole = _signatures(cl, tok, t_len, v, s.bigrams, None, 0, s.seed, s.chunk_nnz,
+                        extras=("features",))
     del tok
     # local scaling: a link must also reach ``relative`` times the best similarity each of its
     # two ads has to any candidate (a copied template is much less similar than the ad's own
@@ -741,6 +744,7 @@ def cluster_ads(texts: Sequence[str], settings: ClusterSettings | None = None,
     accept &= est >= s.relative * np.minimum(best[ci], best[cj])
     n_vetoed = 0
     n_contact = 0
+    ptr = feat = None
     if callable(contacts):
         contacts = contacts()
     if contacts is not None:
@@ -768,6 +772,7 @@ def cluster_ads(texts: Sequence[str], settings: ClusterSettings | None = None,
             pu, pv = pk // n, pk % n
             pu, pv = pu[pu != pv], pv[pu != pv]
             if pu.size:
+                ptr, feat = whole()[1]["features"]
                 sim = exact_jaccard(ptr, feat, pu, pv)
                 ok = sim >= s.contact_threshold
                 n_contact = int(ok.sum())
@@ -782,6 +787,8 @@ def cluster_ads(texts: Sequence[str], settings: ClusterSettings | None = None,
                           s.min_common)
         n_unsupported = int((~keep).sum())
         accept[np.flatnonzero(accept)[~keep]] = False
+    if ptr is None or feat is None:
+        ptr, feat = whole()[1]["features"]
     timings["verify"] = time.perf_counter() - t
 
     t = time.perf_counter()
