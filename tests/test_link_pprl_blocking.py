@@ -50,8 +50,8 @@ def test_a_big_block_keeps_each_records_most_similar_partners() -> None:
     sk = _sketch(n, rng)
     twin = {0: 1, 2: 3}  # records 1 and 3 copy the sketch of 0 and 2: their best partners
     for src, dst in twin.items():
-        sk.words[dst] = sk.words[src]
-        sk.weights[dst] = sk.weights[src]
+        sk.words[:, dst] = sk.words[:, src]
+        sk.weights[:, dst] = sk.weights[:, src]
     keys = np.zeros(n, np.int64)  # one block of 19,900 pairs
     valid = np.ones(n, bool)
     a, b, st = join_pairs(keys, valid, keys, valid, same=True, sketch=sk, max_block=1_000,
@@ -129,7 +129,7 @@ def test_sex_and_nationality_break_ties_among_namesakes() -> None:
     filters["nationality"][[0, 77]] = word(1)
     filters["given_name"][[0, 77]] = 0
     sk = make_sketch(filters, 0)
-    assert sk.words.shape[1] == 9 and sk.weights.shape[1] == 6
+    assert sk.words.shape == (9, n) and sk.weights.shape == (6, n)
     keys = np.zeros(n, np.int64)
     valid = np.ones(n, bool)
     contributor = (np.arange(n) >= 10).astype(np.int64)
@@ -137,6 +137,24 @@ def test_sex_and_nationality_break_ties_among_namesakes() -> None:
     a, b, st = join_pairs(keys, valid, keys, valid, sketch=sk, **cap)
     assert st.sub_blocked_blocks == 1 and st.sub_blocked_pairs == 10 * 110
     assert (0, 77) in _pairs(a, b)
-    plain = Sketch.of(*(sk.words[:, i:j] for i, j in ((0, 2), (2, 4), (4, 6), (6, 7))))
+    plain = Sketch.of(*(sk.words[i:j].T for i, j in ((0, 2), (2, 4), (4, 6), (6, 7))))
     a, b, _ = join_pairs(keys, valid, keys, valid, sketch=plain, **cap)
     assert (0, 77) not in _pairs(a, b) and len(a) > 0
+
+
+def test_sample_bits_reads_the_bits_at_the_positions() -> None:
+    from safelight.link.pprl_blocking import sample_bits
+
+    rng = np.random.default_rng(17)
+    mat = rng.integers(0, 2**63, size=(9_000, 16), dtype=np.int64).view(np.uint64)
+    mat[:, 3] |= np.uint64(1) << np.uint64(63)  # the top bit of a word too
+    for size in (1, 48, 64, 100, 128):
+        positions = np.sort(rng.choice(1024, size=size, replace=False))
+        positions[-1] = 3 * 64 + 63 if size == 1 else positions[-1]
+        got = sample_bits(mat, positions)
+        assert got.shape == (9_000, (size + 63) // 64) and got.dtype == np.uint64
+        for row in (0, 1, 8_191, 8_192, 8_999):  # both sides of a chunk boundary
+            want = [int(mat[row, p // 64]) >> int(p % 64) & 1 for p in positions.tolist()]
+            have = [int(got[row, j // 64]) >> (j % 64) & 1 for j in range(size)]
+            assert have == want, (size, row)
+            assert int(got[row, -1]) >> (size % 64) == 0 or size % 64 == 0  # padding is 0
