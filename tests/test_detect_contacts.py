@@ -104,8 +104,9 @@ def test_an_analysis_leaves_no_number_or_word_in_the_process_caches():
     lex = load_lexicon()
     analyse(ads, workers=1, lexicon=lex)
     assert contacts._parse_digits.cache_info().currsize == 0
-    assert not indicators._FOLDED
-    assert not lex._starts and not lex._gates
+    assert not contacts._KINDS  # the words the contact scope classified
+    assert not indicators._FOLDED and not indicators._PARTS and not indicators._ODD
+    assert not lex._starts and not lex._gates and not lex._seconds
     # a lexicon the caller built (not the cached one the in-process indicator step loads by
     # path): the cached one must not keep the ads' words either
     own = indicators.Lexicon(**{f: getattr(lex, f) for f in
@@ -114,8 +115,9 @@ def test_an_analysis_leaves_no_number_or_word_in_the_process_caches():
     cached = load_lexicon(lex.path)
     assert own is not cached
     analyse(ads, workers=1, lexicon=own)
-    assert not cached._starts and not cached._gates
+    assert not cached._starts and not cached._gates and not cached._seconds
     assert not own._starts and not own._gates and not indicators._FOLDED
+    assert not own._seconds and not indicators._PARTS
 
 
 def _random_texts(n: int, seed: int) -> list[str]:

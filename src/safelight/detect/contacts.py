@@ -380,11 +380,22 @@ class ContactPoint:
         return f"{self.kind}:{self.value}"
 
 
+# letters that re.IGNORECASE matches to another one that lower() does not give (ıg is ig)
+_IGNORECASE_EXTRA = str.maketrans({"ı": "i", "ſ": "s", "ᲀ": "в", "ᲁ": "д", "ᲂ": "о", "ᲃ": "с",
+                                   "ᲄ": "т", "ᲅ": "т", "ᲆ": "ъ", "ᲇ": "ѣ", "ᲈ": "ꙋ"})
+
+
+def _channel_of(name: str) -> str | None:
+    """The app of a channel name as ``_CHANNEL_RE`` matched it (``None``: unknown)."""
+    low = name.lower()
+    return _CHANNELS.get(low) or _CHANNELS.get(low.translate(_IGNORECASE_EXTRA))
+
+
 def _channel_before(text: str, start: int, window: int = _CHANNEL_WINDOW) -> str | None:
     seg = text[max(0, start - window):start]
     found = None
     for m in _CHANNEL_RE.finditer(seg):
-        found = _CHANNELS[m.group(1).lower()]
+        found = _channel_of(m.group(1))
     return found
 
 
@@ -549,7 +560,7 @@ def _extract(text: str, region: str, scoped: bool = True) -> list[ContactPoint]:
     for m in (_KEYED_HANDLE_RE.finditer(t) if _has_keyed_separator(t) else ()):
         if not free(*m.span(2)):
             continue
-        kind = _CHANNELS.get(m.group(1).lower(), "telegram")
+        kind = _channel_of(m.group(1)) or "telegram"
         if m.group(2).isdigit():
             continue
         hits.append((m.start(2), ContactPoint(kind, m.group(2).rstrip(".").lower(), m.group(0))))

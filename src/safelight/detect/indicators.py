@@ -20,9 +20,9 @@ Contract
 
 from __future__ import annotations
 
-import bisect
 import itertools
 import math
+import operator
 import re
 import unicodedata
 import weakref
@@ -56,8 +56,10 @@ _PERIODS = {
     "month": r"month|monthly|mo|месяц|місяць|mes|luna|lună",
 }
 _PERIOD = "|".join(f"(?P<{k}>{v})" for k, v in _PERIODS.items())
+# (the leading lookahead names the characters a match can start with — a digit or a currency's
+# first character, case-folded as the rest — so the scan skips every other position)
 _PAY_RE = re.compile(
-    rf"(?:{_CUR}\s?{_NUM}|{_NUM}\s?{_CUR})\s*(?:/|per|a|an|в|на|за|al|por|pe|la)?\s*(?:{_PERIOD})\b",
+    rf"(?=[\d€$£eudgpєед])(?:{_CUR}\s?{_NUM}|{_NUM}\s?{_CUR})\s*(?:/|per|a|an|в|на|за|al|por|pe|la)?\s*(?:{_PERIOD})\b",
     re.IGNORECASE)
 
 
@@ -119,6 +121,12 @@ class Lexicon:
     _terms: list[tuple[str, str, str]] = field(default_factory=list, repr=False, compare=False)
     # folded word -> one alternation of the terms that may start at it (None: not cached)
     _gates: dict[str, re.Pattern[str]] = field(default_factory=dict, repr=False, compare=False)
+    # folded word -> the second words of the terms that may start at it: (exact words,
+    # prefixes), or None when one of them has a single word (see :func:`_second_word_near`)
+    _seconds: dict[str, tuple[frozenset[str], tuple[str, ...]] | None] = field(
+        default_factory=dict, repr=False, compare=False)
+    # term -> its folded words (``*`` as the suffix "star_mark")
+    _words: dict[str, list[str]] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         _LEXICONS.append(weakref.ref(self))
@@ -128,7 +136,10 @@ class Lexicon:
         words): an analysis's words must not outlive it in a long-lived process."""
         self._starts.clear()
         self._gates.clear()
+        self._seconds.clear()
         _FOLDED.clear()
+        _ODD.clear()
+        _PARTS.clear()
 
     def _candidates(self, w: str) -> list[_Term]:
         """The terms that may start at folded word ``w`` (exact first word or prefix)."""
@@ -141,7 +152,26 @@ class Lexicon:
                 got.extend(self._prefix.get(w[:k], ()))
             if len(self._starts) < 500_000:
                 self._starts[w] = got
+                self._seconds[w] = self._second_words(got)
         return got
+
+    def _second_words(self, terms: list[_Term]
+                      ) -> tuple[frozenset[str], tuple[str, ...]] | None:
+        """The second words of ``terms``, exact and as prefixes (``*``); None when one of
+        them has a single word (it matches wherever it may start)."""
+        exact: set[str] = set()
+        prefixes: list[str] = []
+        for t in terms:
+            words = self._words.get(t[2])
+            if words is None:
+                words = self._words[t[2]] = _term_words(t[2])
+            if len(words) < 2:
+                return None
+            if words[1].endswith("star_mark"):
+                prefixes.append(words[1][:-len("star_mark")])
+            else:
+                exact.add(words[1])
+        return frozenset(exact), tuple(prefixes)
 
     def _gate(self, w: str, terms: list[_Term]) -> re.Pattern[str] | None:
         """One pattern matching where any of ``terms`` (those that may start at folded word
@@ -290,6 +320,8 @@ def forget_all_words() -> None:
     """Empty the word caches of every lexicon in the process and the folded words
     (:meth:`Lexicon.forget_words`): an analysis calls it when it ends."""
     _FOLDED.clear()
+    _ODD.clear()
+    _PARTS.clear()
     live = [ref for ref in _LEXICONS if ref() is not None]
     _LEXICONS[:] = live
     for ref in live:
@@ -325,10 +357,15 @@ def _pay_term(period: str) -> str:
 
 
 def _high_pay(text: str) -> list[tuple[int, int, str]]:
-    found: list[tuple[int, int, str]] = []
     low = text.casefold()  # casefold: as re.IGNORECASE, ſ is s
     if not any(c in low for c in _CUR_GATE):
-        return found
+        return []
+    return _pay_hits(text)
+
+
+def _pay_hits(text: str) -> list[tuple[int, int, str]]:
+    """:func:`_high_pay` of a text that passed its currency gate."""
+    found: list[tuple[int, int, str]] = []
     for m in _PAY_RE.finditer(text):
         amount = next(g for g in m.groups()[:2] if g)
         value = float(re.sub(r"[ .,]", "", amount))
@@ -342,7 +379,38 @@ def _high_pay(text: str) -> list[tuple[int, int, str]]:
 #: than a cache wrapper per word); bounded, and emptied by :meth:`Lexicon.forget_words`
 _FOLDED: dict[str, str] = {}
 _FOLDED_MAX = 262_144
-_PLUS_ONE = (1).__add__
+#: folded words that are empty or hold white space (ﷺ folds to four words): a text with one
+#: is matched without the second-word test (emptied with :data:`_FOLDED`)
+_ODD: set[str] = set()
+
+#: per space-separated part of a text (``text.split(" ")``): its tokens folded, its tokens as
+#: written, and whether its case-folded form holds a currency of the pay gate. No token and no
+#: currency word crosses a space, so a text's tokens are its parts' tokens one after the other
+#: (the same list as ``_TOKEN_RE.findall(text)``) and it passes the gate when a part does.
+#: Bounded, and emptied with :data:`_FOLDED`.
+_PARTS: dict[str, tuple[tuple[str, ...], tuple[str, ...], bool]] = {}
+_PARTS_MAX = 262_144
+_FOLDED_OF = operator.itemgetter(0)
+_WORDS_OF = operator.itemgetter(1)
+_CURRENCY_OF = operator.itemgetter(2)
+
+
+def _part_info(part: str) -> tuple[tuple[str, ...], tuple[str, ...], bool]:
+    words = _TOKEN_RE.findall(part)
+    low = part.casefold()
+    info = (tuple(_fold_words(words)), tuple(words), any(c in low for c in _CUR_GATE))
+    if len(_PARTS) < _PARTS_MAX:
+        _PARTS[part] = info
+    return info
+
+
+def _part_infos(text: str) -> list[tuple[tuple[str, ...], tuple[str, ...], bool]]:
+    """:data:`_PARTS` entries of the parts of ``text``, in order."""
+    parts = text.split(" ")
+    infos = list(map(_PARTS.get, parts))
+    if None in infos:
+        infos = [i if i is not None else _part_info(p) for i, p in zip(infos, parts, strict=True)]
+    return infos  # type: ignore[return-value]
 
 
 def _fold_words(words: list[str]) -> list[str]:
@@ -353,6 +421,8 @@ def _fold_words(words: list[str]) -> list[str]:
             if folded[k] is None:
                 f = fold(w)
                 folded[k] = f
+                if f.split() != [f]:
+                    _ODD.add(f)
                 if len(_FOLDED) < _FOLDED_MAX:
                     _FOLDED[w] = f
     return folded  # type: ignore[return-value]
@@ -373,6 +443,21 @@ def _token_starts(text: str, words: list[str], upto: int) -> list[int]:
     return out
 #: a word that may start this many terms or more is first tried against all of them at once
 _GATE_MIN = 3
+
+
+def _second_word_near(second: tuple[frozenset[str], tuple[str, ...]] | None,
+                      after: list[str]) -> bool:
+    """False when no term that may start at a word can match there: none has its second word
+    among the words ``after`` it that a gap allows (exact, or by prefix for ``*``). A term's
+    pattern lets at most ``gap`` whole words stand between its first and second word, over
+    words joined by single spaces, so its second word is a whole word among these. ``None``
+    (a single-word term, or not known) is True."""
+    if second is None:
+        return True
+    exact, prefixes = second
+    if not exact.isdisjoint(after):
+        return True
+    return bool(prefixes) and any(w.startswith(prefixes) for w in after)
 
 
 def _match_terms(lex: Lexicon, word: str, terms: list[_Term], joined: str, pos: int
@@ -396,37 +481,54 @@ def _raw_hits(text: str | None, lex: Lexicon) -> list[tuple[int, int, str, str, 
     """The hits of :func:`find_indicators` as (start, end, indicator, term, language)."""
     if not text:
         return []
-    # words folded and looked up through map (in C: cached words by a dict lookup); only the
-    # words where a term may start are visited; a word that starts many terms (без, no, 24)
-    # first tries all of them at once (one alternation), since most of its places hold none
-    words = _TOKEN_RE.findall(text)
-    if not words:
+    # words taken and folded per space-separated part (cached: parts repeat a lot) and looked
+    # up through map (in C); only the words where a term may start are visited, and of those
+    # only where a term's second word follows within the gap; a word that starts many terms
+    # (без, no, 24) first tries all of them at once (one alternation)
+    infos = _part_infos(text)
+    folded = list(itertools.chain.from_iterable(map(_FOLDED_OF, infos)))
+    if not folded:
         return []
-    folded = _fold_words(words)
     cands = list(map(lex._starts.get, folded))
     if None in cands:
         cands = [c if c is not None else lex._candidates(w)
                  for c, w in zip(cands, folded, strict=True)]
     found: dict[str, list[tuple[int, int, str, str]]] = {}
     at = list(itertools.compress(range(len(cands)), cands))
+    if at and (not _ODD or _ODD.isdisjoint(folded)):
+        # the words are the \S+ runs of ``joined`` one by one (none is empty or holds a
+        # space): a term's second word is one of the gap + 1 words after its first
+        seconds = lex._seconds
+        reach = lex.gap + 2
+        at = [t0 for t0 in at
+              if _second_word_near(seconds.get(folded[t0]), folded[t0 + 1:t0 + reach])]
     if at:
-        starts = [0, *itertools.accumulate(map(_PLUS_ONE, map(len, folded[:-1])))]
         joined = " ".join(folded)
+        n = len(folded)
         matched: list[tuple[int, int, str, str, str]] = []  # token span, indicator, term, lang
+        pos0, prev = 0, 0  # offset in ``joined`` of word ``prev``
         for t0 in at:
+            pos0 += sum(map(len, folded[prev:t0])) + t0 - prev
+            prev = t0
             for ind_id, lang, term, end in _match_terms(lex, folded[t0], cands[t0], joined,
-                                                        starts[t0]):
-                t1 = bisect.bisect_right(starts, end - 1) - 1
+                                                        pos0):
+                # the word holding the match's last character: the last whose start <= end - 1
+                t1, p = t0, pos0
+                while t1 + 1 < n and p + len(folded[t1]) + 1 <= end - 1:
+                    p += len(folded[t1]) + 1
+                    t1 += 1
                 matched.append((t0, t1, ind_id, term, lang))
         if matched:  # character offsets only for texts with a hit
+            words = list(itertools.chain.from_iterable(map(_WORDS_OF, infos)))
             pos = _token_starts(text, words, max(t1 for _, t1, _, _, _ in matched))
             for t0, t1, ind_id, term, lang in matched:
                 found.setdefault(ind_id, []).append((pos[t0], pos[t1] + len(words[t1]),
                                                      term, lang))
+    pay = any(map(_CURRENCY_OF, infos))  # the currency gate of :func:`_high_pay`
     for ind_id, ind in lex.indicators.items():
-        if ind.rule == "high_pay":
+        if ind.rule == "high_pay" and pay:
             found.setdefault(ind_id, []).extend((a, b, why, "numeric")
-                                                for a, b, why in _high_pay(text))
+                                                for a, b, why in _pay_hits(text))
     hits: list[tuple[int, int, str, str, str]] = []
     for ind_id, cands in found.items():
         end = -1
