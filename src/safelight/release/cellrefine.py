@@ -19,7 +19,9 @@ rows against 0.11 in the counts they were drawn to).
 The objective is the one the evaluation scores: the mean, per combination length, of
 ``|count − target| / target`` over ``R``'s combinations. A change moves one row copy; its gain
 is the drop in that objective from the combinations it adds and removes (each length weighted
-by one over its number of combinations in ``R``), and it is made only when the gain is
+by one over its number of combinations in ``R``, times an optional weight per length,
+``length_weights``: e.g. ``{1: 3.0}`` counts the 1-way part of the objective three times, which
+trades 2- and 3-way accuracy for 1-way accuracy), and it is made only when the gain is
 positive and every added combination is in ``R``. Columns are visited in a random order, and
 within a column the patterns that can gain are refined one copy at a time with the counts kept
 exact (the screening of all patterns at once is vectorised).
@@ -32,7 +34,7 @@ import logging
 import numpy as np
 
 from safelight.release.combos import CombinationCounts, Subset, decode_keys, multipliers, subsets
-from safelight.release.errors import ReleaseError
+from safelight.release.errors import ReleaseError, ReleaseUsageError
 from safelight.release.patterns import count_patterns, merge
 
 log = logging.getLogger("safelight.release.cellrefine")
@@ -51,8 +53,10 @@ _OUT = -2  # the combination is not in R: the change is not allowed
 class _Targets:
     """``R``'s combinations in one flat array, their targets, weights and current counts."""
 
-    def __init__(self, R: CombinationCounts, length: int) -> None:
+    def __init__(self, R: CombinationCounts, length: int,
+                 length_weights: dict[int, float] | None = None) -> None:
         self.radix = R.radix
+        lw = length_weights or {}
         self.subsets: list[Subset] = [s for s in subsets(len(R.radix), length)
                                       if s in R.tables]
         self.offset: dict[Subset, int] = {}
@@ -67,7 +71,8 @@ class _Targets:
             keys.append(np.asarray(k, np.int64))
             t = np.maximum(np.asarray(c, float), 1.0)
             targets.append(t)
-            weight.append(np.full(len(k), 1.0 / max(per_length[len(s)], 1)) / t)
+            weight.append(np.full(len(k), float(lw.get(len(s), 1.0))
+                                  / max(per_length[len(s)], 1)) / t)
         self.keys = dict(zip(self.subsets, keys, strict=True))
         # one extra slot at the end: the "no term" sentinel, weight 0
         self.target = np.append(np.concatenate(targets) if targets else np.empty(0), 1.0)
@@ -164,14 +169,21 @@ def _screen(tg: _Targets, rows: np.ndarray, j: int, values: np.ndarray,
 
 def refine_cells(rows: np.ndarray, weights: np.ndarray, R: CombinationCounts, length: int,
                  rng: np.random.Generator, *, passes: int = PASSES,
+                 length_weights: dict[int, float] | None = None,
                  ) -> tuple[np.ndarray, np.ndarray]:
     """Rows and weights (patterns) refined value by value toward ``R`` (module docstring).
 
+    :param length_weights: weight of each length's part of the objective (default 1 each).
     :raises ReleaseError: the rows on entry carry a combination outside ``R``.
+    :raises ReleaseUsageError: a length weight that is not a positive number.
     """
+    for n, w in (length_weights or {}).items():
+        if not (isinstance(w, int | float) and w > 0 and np.isfinite(w)):
+            raise ReleaseUsageError(f"refine_cells: the weight of length {n} must be a "
+                                    f"positive number (got {w!r})")
     rows = np.asarray(rows, np.int32)
     rows, weights = merge(rows, np.asarray(weights, np.int64))
-    tg = _Targets(R, length)
+    tg = _Targets(R, length, length_weights)
     tg.load(rows, weights)
     d = rows.shape[1]
     moved_total = 0

@@ -11,8 +11,9 @@ Default (``estimator="model"``): :func:`safelight.release.dp.measure_for_model` 
 distribution — weights on candidate rows — to every measurement at once. With the k floor the
 rows then carry the **floored counts of DP aggregates**: the reportable set is every
 combination of up to ``length`` values that DP aggregates would release
-(:func:`~safelight.release.dp_aggregates.model_estimate`: model count ``>= k``, the part no
-released row pattern shows weighted 0.75), made hereditary (:func:`reportable_from`), and the
+(:func:`~safelight.release.dp_aggregates.floored_estimate`: model count ``>= k``, the part no
+released row pattern shows weighted 0.75–0.9 by how much of the table the patterns show,
+:func:`~safelight.release.dp_aggregates.extrapolated_weight_for`), made hereditary (:func:`reportable_from`), and the
 calibrated constrained sampler of k-synthetic data, with its row-swap refinement toward those
 counts (:func:`sample_floored`), draws ``round(noisy total)`` rows in which every combination
 of up to ``length`` values is reportable; :func:`check_rows` verifies it before anything is
@@ -49,13 +50,14 @@ count is noisy and the categories come from the public domain.
 from __future__ import annotations
 
 import logging
+import math
 
 import numpy as np
 
 from safelight.release.cellrefine import refine_cells
 from safelight.release.combos import CombinationCounts, Subset, decode_keys, multipliers, subsets
 from safelight.release.dp import ROW_SHARE, Measurements, default_plan, measure, measure_for_model
-from safelight.release.dp_aggregates import Estimate, estimate, model_estimate
+from safelight.release.dp_aggregates import Estimate, estimate, floored_estimate
 from safelight.release.errors import ReleaseError, ReleaseUsageError
 from safelight.release.patterns import expand, merge
 from safelight.release.pgm import apply_floor, fit_model, sample_rows
@@ -73,6 +75,27 @@ def synthesis_length(epsilon: float) -> int:
     ε = 1: 3-way error 0.72 at length 2, 0.81 at length 3)."""
     del epsilon
     return 3
+
+
+#: The value refinement's weight of the 1-way part of its objective at ε <= 1 and at ε >= 4
+#: (log-linear between; :func:`refine_one_way_weight`).
+REFINE_ONE_WAY = (1.0, 3.0)
+
+
+def refine_one_way_weight(epsilon: float) -> float:
+    """How many times the value refinement (:func:`~safelight.release.cellrefine.refine_cells`)
+    counts the 1-way part of its objective: 1 at ε <= 1, 3 at ε >= 4, log-linear between. The
+    rows keep a blank where a rare value's 3-way combinations are not reportable, and the
+    common values absorb the shortfall; counting the 1-way part more moves it back at some
+    cost to the 2- and 3-way counts, which at ε = 4 have room. ``bench_ctdc10.csv``, the same
+    three OpenDP measurements, DP synthetic rows, 1/2/3-way error: ε = 4, weight 1 0.044 /
+    0.159 / 0.226, 0.047 / 0.167 / 0.241, 0.065 / 0.174 / 0.235; weight 3 0.040 / 0.161 /
+    0.229, 0.044 / 0.168 / 0.245, 0.060 / 0.177 / 0.240; weight 10 was measured earlier at
+    +0.011 / +0.015 on 2- and 3-way. At ε = 1 (floor weight 0.9) weight 3 gave 1-way −0.004,
+    2-way +0.007, 3-way +0.009 (medians), so ε = 1 keeps 1."""
+    lo, hi = REFINE_ONE_WAY
+    x = min(max(math.log(epsilon) / math.log(4.0), 0.0), 1.0)
+    return lo + (hi - lo) * x
 
 
 def reportable_from(est: Estimate, floor: float) -> CombinationCounts:
@@ -100,6 +123,7 @@ def reportable_from(est: Estimate, floor: float) -> CombinationCounts:
 
 def sample_floored(like: CategoricalTable, R: CombinationCounts, n: int, k: int, length: int,
                    iterations: int, seed: int, *, cells: bool = True,
+                   one_way_weight: float = 1.0,
                    ) -> tuple[CategoricalTable, SynthesisReport]:
     """``n`` rows in which every combination of up to ``length`` values is in ``R``,
     calibrated to ``R``'s counts and then refined toward them by row swaps: k-synthetic
@@ -120,7 +144,8 @@ def sample_floored(like: CategoricalTable, R: CombinationCounts, n: int, k: int,
     0.178 / 0.350 / 0.455; about 2 CPU-s. The rest of the gap to the counts themselves (2-way
     combinations of 11–30 people come out ~27% short at ε = 4) is the floor's: a row with a rare
     value may carry two of its reportable 2-way combinations only if their 3-way combination
-    is reportable too."""
+    is reportable too. ``one_way_weight`` counts the 1-way part of that refinement's objective
+    so many times (:func:`refine_one_way_weight`)."""
     sampler = KSynthesizer(k, length, iterations=iterations, seed=seed)
     rows, report = sampler.sample_counts(like.with_codes(np.zeros((0, like.n_columns), np.int32)),
                                          R, n, refine=True)
@@ -128,7 +153,8 @@ def sample_floored(like: CategoricalTable, R: CombinationCounts, n: int, k: int,
         return rows, report
     patterns, weights = merge(rows.codes, np.ones(rows.n_rows, np.int64))
     rng = np.random.default_rng(seed)
-    patterns, weights = refine_cells(patterns, weights, R, length, rng)
+    patterns, weights = refine_cells(patterns, weights, R, length, rng,
+                                     length_weights={1: one_way_weight})
     return rows.with_codes(expand(patterns, weights, rng)), report
 
 
@@ -156,11 +182,14 @@ def _synthesize_model(table: CategoricalTable, epsilon: float, delta: float, k: 
     n = max(int(round(meas.total)), 1)
     if k is not None and not blank:
         # the floored counts of DP aggregates, drawn as rows by the constrained sampler
-        R = reportable_from(model_estimate(model, meas, length, float(k)), float(k))
+        R = reportable_from(floored_estimate(model, meas, length, float(k)), float(k))
         if R.n_combinations() == 0:
             raise ReleaseUsageError(f"at epsilon {epsilon} nothing clears the floor; raise "
                                     "epsilon or lower --k")
-        syn, report = sample_floored(meas.like, R, n, k, length, iterations, seed)
+        one_way = refine_one_way_weight(epsilon)
+        meas.accounting["refine_one_way_weight"] = round(one_way, 4)
+        syn, report = sample_floored(meas.like, R, n, k, length, iterations, seed,
+                                     one_way_weight=one_way)
         check_rows(syn, R)
         log.info("DP synthesis (model, sampler): %d rows from %d reportable combinations", n,
                  R.n_combinations())
@@ -218,5 +247,5 @@ def synthesize_dp(table: CategoricalTable, epsilon: float, delta: float = 1e-6,
     return syn, report, meas
 
 
-__all__ = ["ESTIMATORS", "check_rows", "reportable_from", "sample_floored", "synthesis_length",
-           "synthesize_dp"]
+__all__ = ["ESTIMATORS", "REFINE_ONE_WAY", "check_rows", "refine_one_way_weight",
+           "reportable_from", "sample_floored", "synthesis_length", "synthesize_dp"]
