@@ -11,7 +11,7 @@ from helpers_release import random_table
 from safelight.release import cellrefine
 from safelight.release.cellrefine import refine_cells
 from safelight.release.combos import CombinationCounts, keys_of, subsets
-from safelight.release.errors import ReleaseError
+from safelight.release.errors import ReleaseError, ReleaseUsageError
 from safelight.release.patterns import count_patterns, merge
 
 
@@ -108,3 +108,32 @@ def test_rows_outside_R_are_refused() -> None:
     with pytest.raises(ReleaseError, match="outside the released counts"):
         refine_cells(np.array([[2, 1]], np.int32), np.array([5], np.int64), R, 2,
                      np.random.default_rng(0))
+
+
+def test_a_length_weight_trades_the_other_lengths_for_it() -> None:
+    """12 rows (a=1, b blank); released: a=1 (12), b=1 (24), (a=1, b=1) (6). Each fill of b
+    gains 1/48 on the 1-way part (target 24, two 1-way combinations) and 1/6 on the 2-way part
+    up to its target 6, then loses 1/6 a fill. Equal weights stop at 6 fills; counting the
+    1-way part 10 times (10/48 > 1/6) fills all 12 — still only with released combinations."""
+    radix = np.array([3, 3], np.int64)
+    rows = np.array([[1, 0]], np.int32)
+    w = np.array([12], np.int64)
+    R = _R(radix, {0: {1: 12}, 1: {1: 24}}, {(1, 1): 6})
+
+    def filled(out: np.ndarray, ow: np.ndarray) -> int:
+        return int(ow[(out[:, 1] == 1)].sum())
+
+    out, ow = refine_cells(rows, w, R, 2, np.random.default_rng(0))
+    assert filled(out, ow) == 6
+    same, sw = refine_cells(rows, w, R, 2, np.random.default_rng(0),
+                            length_weights={1: 1.0, 2: 1.0})
+    assert np.array_equal(same, out) and np.array_equal(sw, ow)
+    out, ow = refine_cells(rows, w, R, 2, np.random.default_rng(0), length_weights={1: 10.0})
+    assert filled(out, ow) == 12 and int(ow.sum()) == 12
+    assert _inside(out, ow, R)
+    # 3 (3/48 < 1/6) is not enough to pay for a 2-way combination past its target
+    out, ow = refine_cells(rows, w, R, 2, np.random.default_rng(0), length_weights={1: 3.0})
+    assert filled(out, ow) == 6
+    for bad in (0.0, -1.0, float("nan"), "3"):
+        with pytest.raises(ReleaseUsageError, match="weight of length 1"):
+            refine_cells(rows, w, R, 2, np.random.default_rng(0), length_weights={1: bad})
