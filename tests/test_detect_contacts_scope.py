@@ -94,10 +94,13 @@ def test_scope_cases() -> None:
     text = "text me on whatsapp my love baby 917 555 0123 now"
     assert scoped(text, "US")[0][3] == "whatsapp" == full(text, "US")[0][3]
     # prose alone has nothing to read
-    assert c._scope("hello my dear friend, see you tonight.") == ("", False)
-    # the number-word pass runs only where three number words may stand
-    assert c._scope("call nine one seven 555 0123")[1] is True
-    assert c._scope("call one time at 555 0123")[1] is False
+    assert c._scope("hello my dear friend, see you tonight.")[0] == ""
+    # the number-word pass runs only where three number words may stand, the look-alike
+    # pass where a look-alike token stands, the spelled-at scan where an "at" may stand
+    assert c._scope("call nine one seven 555 0123")[1] == (True, False, False)
+    assert c._scope("call one time at 555 0123")[1] == (False, False, True)
+    assert c._scope("llama 6l2 34 S6 78")[1] == (False, True, False)
+    assert c._scope("anna[AT]mail.ru")[1] == (False, False, True)
 
 
 def test_lookahead_led_patterns_match_as_their_plain_forms() -> None:

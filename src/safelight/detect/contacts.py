@@ -170,7 +170,7 @@ def _words_to_digits(text: str) -> str:
 
 def deobfuscate(text: str) -> str:
     """The text with digit obfuscations undone (see the module docstring); never raises."""
-    return _deobfuscate(text, True)
+    return _deobfuscate(text, True, True)
 
 
 def _deobfuscate_chars(text: str) -> str:
@@ -186,11 +186,12 @@ def _deobfuscate_chars(text: str) -> str:
     return t
 
 
-def _deobfuscate(text: str, words: bool) -> str:
+def _deobfuscate(text: str, words: bool, lookalike: bool = True) -> str:
     """:func:`deobfuscate`; ``words=False`` when ``text`` is known to hold fewer than three
-    number words (the number-word pass is then skipped)."""
+    number words, ``lookalike=False`` when it holds no token the look-alike pass may change
+    (the pass is then skipped)."""
     t = _deobfuscate_chars(text)
-    if _SWAP_GATE_RE.search(t):
+    if lookalike and _SWAP_GATE_RE.search(t):
         t = _SWAP_RUN_RE.sub(_swap_letters, t)
     return _words_to_digits(t) if words else t
 
@@ -262,6 +263,11 @@ _CHANNEL_RE = re.compile(
     + r")(?![\w])")
 
 
+# letters that re.IGNORECASE matches to another one that lower() does not give (ıg is ig)
+_IGNORECASE_EXTRA = str.maketrans({"ı": "i", "ſ": "s", "ᲀ": "в", "ᲁ": "д", "ᲂ": "о", "ᲃ": "с",
+                                   "ᲄ": "т", "ᲅ": "т", "ᲆ": "ъ", "ᲇ": "ѣ", "ᲈ": "ꙋ"})
+
+
 # --------------------------------------------------------------------------- scope
 
 # Most of an ad is prose in which no contact point can be found. The text is cut at single
@@ -270,7 +276,9 @@ _CHANNEL_RE = re.compile(
 # :func:`deobfuscate` (NFKC-stable, no apostrophe to map, not made of look-alike letters only)
 # and is not a word a pattern reads across a space: a number word, a spelled "at" or "dot", a
 # keyed-handle keyword (the words below, case-folded as the patterns fold them). Every other
-# part — digits, "@", dots inside, brackets, empty parts of double spaces — is *active*.
+# part — digits, "@", dots inside, brackets, empty parts of double spaces — is *active*, and
+# its kind also says whether the number-word pass, the look-alike pass and the spelled-"at"
+# scan can find anything in it (they run only where some part says so).
 #
 # No match of any pattern joins two inert parts across the space between them, except where
 # the left one ends with "." (an obfuscated e-mail's ``gmail. com``). So the text is cut down
@@ -287,27 +295,45 @@ _TRIGGER_RE = re.compile(
     r"точка|крапка)", re.IGNORECASE)
 _LOOKALIKES = frozenset("OoIlSsB")
 _CHANNEL_WINDOW = 30
-_ACTIVE_RUN_RE = re.compile(r"[xnm][xnmd]*")
+# an active part's kind is one character of "@".."O": 0x40 plus these bits of what it holds once
+# its characters are de-obfuscated (NFKC, keycaps, apostrophes)
+_ONE_WORD, _WORDS, _LOOKALIKE, _AT_WORD = 1, 2, 4, 8
+_ACTIVE = "".join(chr(0x40 + b) for b in range(16))
+_ACTIVE_RUN_RE = re.compile(r"[@-O][@-Od]*")
+_HAS_WORDS_RE = re.compile("[" + "".join(c for c in _ACTIVE if ord(c) & _WORDS) + "]")
+_ONE_WORD_KINDS = tuple(c for c in _ACTIVE if ord(c) & _ONE_WORD)
+_HAS_LOOKALIKE_RE = re.compile("[" + "".join(c for c in _ACTIVE if ord(c) & _LOOKALIKE) + "]")
+_HAS_AT_WORD_RE = re.compile("[" + "".join(c for c in _ACTIVE if ord(c) & _AT_WORD) + "]")
+# a token the look-alike pass may change: a look-alike letter (or |) among digits and
+# look-alikes only, between non-word characters (every run it changes holds one)
+_LOOKALIKE_TOKEN_RE = re.compile(rf"(?<![\w])[{_SWAP_CHARS}]*[OoIlSsB|][{_SWAP_CHARS}]*(?![\w])")
+_AT_WORDS = ("at", "arroba", "собака", "собачка", "равлик", "coada")
 
 
 def _part_kind(part: str) -> str:
-    """``"a"`` for an inert part, ``"d"`` for an inert part ending with "."; an active part is
-    ``"x"``, ``"n"`` or ``"m"`` as it holds no, one, or more number words once de-obfuscated
-    (the number-word pass needs three: see :func:`_scope`)."""
+    """``"a"`` for an inert part, ``"d"`` for an inert part ending with "."; an active part's
+    kind says whether it holds one or more number words (the number-word pass needs three),
+    a token the look-alike pass may change, and a spelled "at" (see :func:`_scope`)."""
     base = part[:-1] if part and part[-1] in ".,!?;" else part
     if (base.isalpha() and not _LOOKALIKES.issuperset(base)
             and not _APOSTROPHE_RE.search(base) and unicodedata.is_normalized("NFKC", base)
             and not _TRIGGER_RE.fullmatch(base)):
         return "d" if part[-1] == "." else "a"
-    return "xnm"[_number_words_in(part)] if part else "x"
-
-
-def _number_words_in(part: str) -> int:
-    """How many number words ``_WORD_RE`` finds in ``part`` as :func:`deobfuscate` reads it
-    (at most 2: two or more), before the look-alike pass (which only turns letters into
-    digits). A space-free part holds whole letter runs, so the sum over the parts of a text is
-    the count in the text."""
     t = _deobfuscate_chars(part)
+    bits = (0, _ONE_WORD, _WORDS)[_number_words_in(t)]
+    if _LOOKALIKE_TOKEN_RE.search(t):
+        bits |= _LOOKALIKE
+    low = t.casefold().translate(_IGNORECASE_EXTRA)  # as re.IGNORECASE folds (ᲃобака)
+    if any(w in low for w in _AT_WORDS):
+        bits |= _AT_WORD
+    return chr(0x40 + bits)
+
+
+def _number_words_in(t: str) -> int:
+    """How many number words ``_WORD_RE`` finds in a part ``t`` whose characters are
+    de-obfuscated (at most 2: two or more), before the look-alike pass (which only turns
+    letters into digits). A space-free part holds whole letter runs, so the sum over the parts
+    of a text is the count in the text."""
     if _LETTER_RUN_RE.search(t) is None:
         return 0
     n = 0
@@ -334,14 +360,16 @@ class _PartKinds(dict):
 _KINDS = _PartKinds()
 
 
-def _scope(text: str) -> tuple[str, bool]:
+_ALL = (True, True, True)
+
+
+def _scope(text: str) -> tuple[str, tuple[bool, bool, bool]]:
     """The stretches of ``text`` in which its contact points lie, joined by single spaces
     (``""`` when it has none; ``text`` itself when nothing can be cut) — extracting from it
     gives what extracting from ``text`` gives (see the comment above) — and whether it may
-    hold three number words."""
+    hold three number words, a token the look-alike pass may change, and a spelled "at"."""
     parts = text.split(" ")
     kinds = "".join(map(_KINDS.__getitem__, parts))
-    words = "m" in kinds or kinds.count("n") >= 3
     spans: list[list[int]] = []
     for m in _ACTIVE_RUN_RE.finditer(kinds):
         lo = m.start()
@@ -355,10 +383,14 @@ def _scope(text: str) -> tuple[str, bool]:
         else:
             spans.append([lo, hi])
     if not spans:
-        return "", False
+        return "", _ALL
+    words = (_HAS_WORDS_RE.search(kinds) is not None
+             or sum(map(kinds.count, _ONE_WORD_KINDS)) >= 3)
+    found = (words, _HAS_LOOKALIKE_RE.search(kinds) is not None,
+             _HAS_AT_WORD_RE.search(kinds) is not None)
     if len(spans) == 1 and spans[0][0] == 0 and spans[0][1] >= len(parts):
-        return text, words
-    return " ".join(itertools.chain.from_iterable(parts[a:b] for a, b in spans)), words
+        return text, found
+    return " ".join(itertools.chain.from_iterable(parts[a:b] for a, b in spans)), found
 
 
 @dataclass(frozen=True)
@@ -378,11 +410,6 @@ class ContactPoint:
     def key(self) -> str:
         """``kind:value``, the identity used to link ads."""
         return f"{self.kind}:{self.value}"
-
-
-# letters that re.IGNORECASE matches to another one that lower() does not give (ıg is ig)
-_IGNORECASE_EXTRA = str.maketrans({"ı": "i", "ſ": "s", "ᲀ": "в", "ᲁ": "д", "ᲂ": "о", "ᲃ": "с",
-                                   "ᲄ": "т", "ᲅ": "т", "ᲆ": "ъ", "ᲇ": "ѣ", "ᲈ": "ꙋ"})
 
 
 def _channel_of(name: str) -> str | None:
@@ -527,10 +554,10 @@ def extract_contacts(text: str | None, region: str = "US") -> list[ContactPoint]
 def _extract(text: str, region: str, scoped: bool = True) -> list[ContactPoint]:
     """:func:`extract_contacts` of a non-empty text; ``scoped=False`` reads the whole text
     instead of its :func:`_scope` (the same result: the tests compare the two)."""
-    scope, words = _scope(text) if scoped else (text, True)
+    scope, (words, lookalike, at_word) = _scope(text) if scoped else (text, _ALL)
     if not scope:
         return []
-    t = _deobfuscate(scope, words)
+    t = _deobfuscate(scope, words, lookalike)
     hits: list[tuple[int, ContactPoint]] = []
     taken: list[tuple[int, int]] = []
 
@@ -542,7 +569,8 @@ def _extract(text: str, region: str, scoped: bool = True) -> list[ContactPoint]:
         hits.append((m.start(), ContactPoint("email", f"{m.group(1)}@{m.group(2)}".lower(),
                                              m.group(0))))
         taken.append(m.span())
-    for m in (_EMAIL_OBF_RE.finditer(t) if has_at or _AT_GATE_RE.search(t) else ()):
+    for m in (_EMAIL_OBF_RE.finditer(t)
+              if has_at or (at_word and _AT_GATE_RE.search(t)) else ()):
         if not free(*m.span()):
             continue
         labels = [m.group(2)] + [p for p in _DOT_SPLIT_RE.split(m.group(3) or "") if p]

@@ -445,19 +445,25 @@ def _token_starts(text: str, words: list[str], upto: int) -> list[int]:
 _GATE_MIN = 3
 
 
-def _second_word_near(second: tuple[frozenset[str], tuple[str, ...]] | None,
-                      after: list[str]) -> bool:
-    """False when no term that may start at a word can match there: none has its second word
-    among the words ``after`` it that a gap allows (exact, or by prefix for ``*``). A term's
-    pattern lets at most ``gap`` whole words stand between its first and second word, over
-    words joined by single spaces, so its second word is a whole word among these. ``None``
-    (a single-word term, or not known) is True."""
-    if second is None:
-        return True
-    exact, prefixes = second
-    if not exact.isdisjoint(after):
-        return True
-    return bool(prefixes) and any(w.startswith(prefixes) for w in after)
+def _second_word_near(lex: Lexicon, folded: list[str], at: list[int]) -> list[int]:
+    """The places of ``at`` (word positions in ``folded``) where a term may match: some term
+    that may start there has its second word among the words after it that the gap allows
+    (exact, or by prefix for ``*``), or has a single word (or the word is not known). A
+    term's pattern lets at most ``gap`` whole words stand between its first and second word,
+    over words joined by single spaces, so its second word is a whole word among these."""
+    seconds = lex._seconds
+    reach = lex.gap + 2
+    starts = str.startswith
+    keep = []
+    for t0 in at:
+        second = seconds.get(folded[t0])
+        if second is not None:
+            after = folded[t0 + 1:t0 + reach]
+            if second[0].isdisjoint(after) and not (
+                    second[1] and any(map(starts, after, itertools.repeat(second[1])))):
+                continue
+        keep.append(t0)
+    return keep
 
 
 def _match_terms(lex: Lexicon, word: str, terms: list[_Term], joined: str, pos: int
@@ -498,10 +504,7 @@ def _raw_hits(text: str | None, lex: Lexicon) -> list[tuple[int, int, str, str, 
     if at and (not _ODD or _ODD.isdisjoint(folded)):
         # the words are the \S+ runs of ``joined`` one by one (none is empty or holds a
         # space): a term's second word is one of the gap + 1 words after its first
-        seconds = lex._seconds
-        reach = lex.gap + 2
-        at = [t0 for t0 in at
-              if _second_word_near(seconds.get(folded[t0]), folded[t0 + 1:t0 + reach])]
+        at = _second_word_near(lex, folded, at)
     if at:
         joined = " ".join(folded)
         n = len(folded)
