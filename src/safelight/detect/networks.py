@@ -139,7 +139,10 @@ def summarise_networks(labels: np.ndarray, contacts: Sequence[Sequence[str]],
         idx = order[bounds[g]:bounds[g + 1]]
         if idx.size < min_size:
             continue
-        cnt: Counter[str] = Counter(k for i in idx for k in set(contacts[i]) if k not in hub_set)
+        # each ad's distinct keys in its own order (a set's order varies with the hash seed
+        # between runs, and so did the order of tied contact points)
+        cnt: Counter[str] = Counter(k for i in idx for k in dict.fromkeys(contacts[i])
+                                    if k not in hub_set)
         site_set = {sites[i] for i in idx if sites[i]} if sites is not None else set()
         city_set = ({(cities[i] or "").strip().lower() for i in idx if cities[i]}
                     if cities is not None else set())

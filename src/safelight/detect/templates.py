@@ -563,32 +563,36 @@ def _coherence(doc: np.ndarray, feat: np.ndarray, sig: np.ndarray, min_df: int, 
     shard = np.empty(feat.size, dtype=np.uint8)
     for c0 in range(0, feat.size, shard_size):
         shard[c0:c0 + shard_size] = np.searchsorted(cuts, feat[c0:c0 + shard_size], side="right")
-    # pass 1: document frequency per feature, shard by shard; which entries are frequent
+    # pass 1: document frequency per feature, shard by shard; which entries are frequent. A
+    # frequent feature keeps all its entries, so each shard's distinct frequent features,
+    # their counts and each frequent entry's feature come from this one ``np.unique``
     sel = np.zeros(feat.size, dtype=bool)
+    groups: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
     for k in range(cuts.size + 1):
         pos = np.flatnonzero(shard == k)
         if pos.size:
-            _, inv, df = np.unique(feat[pos], return_inverse=True, return_counts=True)
-            sel[pos] = df[inv] >= min_df
+            uniq, inv, df = np.unique(feat[pos], return_inverse=True, return_counts=True)
+            frequent = df >= min_df
+            hit = frequent[inv]
+            sel[pos] = hit
+            renum = np.cumsum(frequent) - 1  # frequent features numbered 0.. in id order
+            groups.append((uniq[frequent], df[frequent], pos[hit], renum[inv[hit]]))
     if not sel.any():
         return feat[:0], np.zeros(0, dtype=np.int64), np.zeros(0)
     rng = np.random.default_rng(seed)
     noise = rng.random(int(sel.sum()))  # one draw per frequent entry, in entry order
-    sel_shard = shard[sel]
-    sel_pos = np.flatnonzero(sel)
+    # an entry's place among the frequent entries
+    rank = np.cumsum(sel, dtype=np.int32 if sel.size < 2**31 else np.int64) - 1
     del shard, sel
     ids: list[np.ndarray] = []
     dfs: list[np.ndarray] = []
     cohs: list[np.ndarray] = []
-    for k in range(cuts.size + 1):
-        at = np.flatnonzero(sel_shard == k)
-        if not at.size:
+    for uniq, df, pos, f_idx in groups:
+        if not pos.size:
             continue
-        pos = sel_pos[at]
-        uniq, f_idx, df = np.unique(feat[pos], return_inverse=True, return_counts=True)
         ids.append(uniq)
         dfs.append(df)
-        cohs.append(_sample_coherence(f_idx, doc[pos], noise[at], sig, sample))
+        cohs.append(_sample_coherence(f_idx, doc[pos], noise[rank[pos]], sig, sample))
     return np.concatenate(ids), np.concatenate(dfs), np.concatenate(cohs)
 
 
