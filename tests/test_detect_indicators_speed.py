@@ -17,6 +17,18 @@ PAY_PLAIN = re.compile(
     r"(?:/|per|a|an|в|на|за|al|por|pe|la)?\s*" rf"(?:{ind._PERIOD})\b", re.IGNORECASE)
 
 
+def token_starts(text: str, words: list[str], upto: int) -> list[int]:
+    """Start offsets in ``text`` of tokens ``0..upto`` (every word character belongs to a
+    token, so a token is the first occurrence of its text after the previous one)."""
+    out: list[int] = []
+    pos = 0
+    for w in words[:upto + 1]:
+        pos = text.find(w, pos)
+        out.append(pos)
+        pos += len(w)
+    return out
+
+
 def plain_hits(text: str, lex: ind.Lexicon) -> list[tuple[int, int, str, str, str]]:
     """The matcher without shortcuts: every word where a term may start tries its terms."""
     words = ind._TOKEN_RE.findall(text)
@@ -32,7 +44,7 @@ def plain_hits(text: str, lex: ind.Lexicon) -> list[tuple[int, int, str, str, st
                                                         starts[t0]):
             matched.append((t0, bisect.bisect_right(starts, end - 1) - 1, ind_id, term, lang))
     if matched:
-        pos = ind._token_starts(text, words, max(m[1] for m in matched))
+        pos = token_starts(text, words, max(m[1] for m in matched))
         for t0, t1, ind_id, term, lang in matched:
             found.setdefault(ind_id, []).append((pos[t0], pos[t1] + len(words[t1]), term,
                                                  lang))

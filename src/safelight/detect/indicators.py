@@ -20,6 +20,7 @@ Contract
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 import operator
@@ -383,34 +384,48 @@ _FOLDED_MAX = 262_144
 #: is matched without the second-word test (emptied with :data:`_FOLDED`)
 _ODD: set[str] = set()
 
-#: per space-separated part of a text (``text.split(" ")``): its tokens folded, its tokens as
-#: written, and whether its case-folded form holds a currency of the pay gate. No token and no
+#: per space-separated part of a text (``text.split(" ")``): its tokens folded, their spans in
+#: the part, and whether its case-folded form holds a currency of the pay gate. No token and no
 #: currency word crosses a space, so a text's tokens are its parts' tokens one after the other
 #: (the same list as ``_TOKEN_RE.findall(text)``) and it passes the gate when a part does.
 #: Bounded, and emptied with :data:`_FOLDED`.
-_PARTS: dict[str, tuple[tuple[str, ...], tuple[str, ...], bool]] = {}
+_PartInfo = tuple[tuple[str, ...], tuple[tuple[int, int], ...], bool]
+_PARTS: dict[str, _PartInfo] = {}
 _PARTS_MAX = 262_144
 _FOLDED_OF = operator.itemgetter(0)
-_WORDS_OF = operator.itemgetter(1)
 _CURRENCY_OF = operator.itemgetter(2)
 
 
-def _part_info(part: str) -> tuple[tuple[str, ...], tuple[str, ...], bool]:
-    words = _TOKEN_RE.findall(part)
+def _part_info(part: str) -> _PartInfo:
+    found = list(_TOKEN_RE.finditer(part))
     low = part.casefold()
-    info = (tuple(_fold_words(words)), tuple(words), any(c in low for c in _CUR_GATE))
+    info = (tuple(_fold_words([m.group(0) for m in found])), tuple(m.span() for m in found),
+            any(c in low for c in _CUR_GATE))
     if len(_PARTS) < _PARTS_MAX:
         _PARTS[part] = info
     return info
 
 
-def _part_infos(text: str) -> list[tuple[tuple[str, ...], tuple[str, ...], bool]]:
-    """:data:`_PARTS` entries of the parts of ``text``, in order."""
-    parts = text.split(" ")
+def _part_infos(parts: list[str]) -> list[_PartInfo]:
+    """:data:`_PARTS` entries of ``parts``, in order."""
     infos = list(map(_PARTS.get, parts))
     if None in infos:
         infos = [i if i is not None else _part_info(p) for i, p in zip(infos, parts, strict=True)]
     return infos  # type: ignore[return-value]
+
+
+def _token_spans(parts: list[str], infos: list[_PartInfo], tokens: list[int]
+                 ) -> dict[int, tuple[int, int]]:
+    """Character span in the text (``" ".join(parts)``) of each of ``tokens`` (positions in
+    the text's token list)."""
+    counts = list(itertools.accumulate(map(len, map(_FOLDED_OF, infos))))
+    out = {}
+    for t in tokens:
+        k = bisect.bisect_right(counts, t)  # the part holding token t
+        off = sum(map(len, parts[:k])) + k
+        a, b = infos[k][1][t - (counts[k - 1] if k else 0)]
+        out[t] = (off + a, off + b)
+    return out
 
 
 def _fold_words(words: list[str]) -> list[str]:
@@ -428,19 +443,6 @@ def _fold_words(words: list[str]) -> list[str]:
     return folded  # type: ignore[return-value]
 
 
-def _token_starts(text: str, words: list[str], upto: int) -> list[int]:
-    """Start offsets in ``text`` of tokens ``0..upto`` (``words`` are ``_TOKEN_RE.findall``'s).
-
-    Every word character of ``text`` belongs to a token, so between two tokens there is none,
-    and the first occurrence of a token's text from the previous token's end is the token."""
-    out: list[int] = []
-    pos = 0
-    find = text.find
-    for w in words[:upto + 1]:
-        pos = find(w, pos)
-        out.append(pos)
-        pos += len(w)
-    return out
 #: a word that may start this many terms or more is first tried against all of them at once
 _GATE_MIN = 3
 
@@ -491,7 +493,8 @@ def _raw_hits(text: str | None, lex: Lexicon) -> list[tuple[int, int, str, str, 
     # up through map (in C); only the words where a term may start are visited, and of those
     # only where a term's second word follows within the gap; a word that starts many terms
     # (без, no, 24) first tries all of them at once (one alternation)
-    infos = _part_infos(text)
+    parts = text.split(" ")
+    infos = _part_infos(parts)
     folded = list(itertools.chain.from_iterable(map(_FOLDED_OF, infos)))
     if not folded:
         return []
@@ -522,11 +525,9 @@ def _raw_hits(text: str | None, lex: Lexicon) -> list[tuple[int, int, str, str, 
                     t1 += 1
                 matched.append((t0, t1, ind_id, term, lang))
         if matched:  # character offsets only for texts with a hit
-            words = list(itertools.chain.from_iterable(map(_WORDS_OF, infos)))
-            pos = _token_starts(text, words, max(t1 for _, t1, _, _, _ in matched))
+            span = _token_spans(parts, infos, sorted({t for m in matched for t in m[:2]}))
             for t0, t1, ind_id, term, lang in matched:
-                found.setdefault(ind_id, []).append((pos[t0], pos[t1] + len(words[t1]),
-                                                     term, lang))
+                found.setdefault(ind_id, []).append((span[t0][0], span[t1][1], term, lang))
     pay = any(map(_CURRENCY_OF, infos))  # the currency gate of :func:`_high_pay`
     for ind_id, ind in lex.indicators.items():
         if ind.rule == "high_pay" and pay:
