@@ -27,7 +27,7 @@ import operator
 import re
 import unicodedata
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -414,15 +414,17 @@ def _part_infos(parts: list[str]) -> list[_PartInfo]:
     return infos  # type: ignore[return-value]
 
 
-def _token_spans(parts: list[str], infos: list[_PartInfo], tokens: list[int]
+def _token_spans(parts: list[str], infos: list[_PartInfo], tokens: Iterable[int]
                  ) -> dict[int, tuple[int, int]]:
     """Character span in the text (``" ".join(parts)``) of each of ``tokens`` (positions in
-    the text's token list)."""
+    the text's token list, any order)."""
     counts = list(itertools.accumulate(map(len, map(_FOLDED_OF, infos))))
     out = {}
-    for t in tokens:
+    off, prev = 0, 0  # ``off``: start of part ``prev`` in the text (tokens come sorted)
+    for t in sorted(tokens):
         k = bisect.bisect_right(counts, t)  # the part holding token t
-        off = sum(map(len, parts[:k])) + k
+        off += sum(map(len, parts[prev:k])) + k - prev
+        prev = k
         a, b = infos[k][1][t - (counts[k - 1] if k else 0)]
         out[t] = (off + a, off + b)
     return out
@@ -525,7 +527,7 @@ def _raw_hits(text: str | None, lex: Lexicon) -> list[tuple[int, int, str, str, 
                     t1 += 1
                 matched.append((t0, t1, ind_id, term, lang))
         if matched:  # character offsets only for texts with a hit
-            span = _token_spans(parts, infos, sorted({t for m in matched for t in m[:2]}))
+            span = _token_spans(parts, infos, {t for m in matched for t in m[:2]})
             for t0, t1, ind_id, term, lang in matched:
                 found.setdefault(ind_id, []).append((span[t0][0], span[t1][1], term, lang))
     pay = any(map(_CURRENCY_OF, infos))  # the currency gate of :func:`_high_pay`
