@@ -2,7 +2,9 @@
 
 Contract: every function works on whole NumPy arrays at once (no Python loop per pair or per
 item; loops run over hash bands, chunks or pointer-jumping rounds only) and is deterministic
-for its arguments (seeds included). Distinct values are taken by sorting
+for its arguments (seeds included). Where :mod:`safelight.detect.kernels` is available (numba),
+set intersections and the LSH bucket order run as compiled loops instead, with the same
+results. Distinct values are taken by sorting
 (:func:`safelight.arrays.unique_sorted`), never by ``np.unique``/``np.union1d`` without
 options, which hash in NumPy 2.4 and ran far slower on millions of pair keys. Sets are given
 in CSR form — ``indptr`` (one more entry than rows) and a flat array of integer item ranks,
