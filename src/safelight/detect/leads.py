@@ -87,18 +87,23 @@ def _indicator_reasons(idx: np.ndarray, scores: Sequence[IndicatorScore] | None,
 
             def inds_of(i: int) -> tuple[str, ...]:
                 return scores[i].indicators
-        flagged = [i for i in idx if flag_of(i)]
+        if isinstance(scores, IndicatorTable):  # whole arrays: the same count and best ad
+            n_flagged = int(np.count_nonzero(scores.flagged[idx]))
+            sc = scores.score[idx]
+            best = int(idx[sc == sc.max()].min())  # the highest score, then the first ad
+        else:
+            n_flagged = sum(1 for i in idx if flag_of(i))
+            best = int(max(idx, key=lambda i: (score_of(i), -i)))
         counts: dict[str, int] = {}
         for i in idx:
             for ind in inds_of(i):
                 counts[ind] = counts.get(ind, 0) + 1
-        best = int(max(idx, key=lambda i: (score_of(i), -i)))
-        if flagged:
-            share = len(flagged) / len(idx)
+        if n_flagged:
+            share = n_flagged / len(idx)
             top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:4]
             reasons.append(Reason(
                 "indicators", round(min(0.25, 0.05 + 0.2 * share), 3),
-                f"{len(flagged)} of {len(idx)} ads carry several trafficking/recruitment-fraud "
+                f"{n_flagged} of {len(idx)} ads carry several trafficking/recruitment-fraud "
                 f"indicators (top ad scores {score_of(best):.2f}; most frequent: "
                 + ", ".join(f"{k} in {v}" for k, v in top) + ")"))
     if fraud is not None:
