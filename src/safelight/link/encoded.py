@@ -8,6 +8,9 @@ Contract
 :class:`EncodedRecords`: per field a ``(n, bits/64)`` uint64 matrix of packed filters and a
 presence mask, per blocking rule an int64 key array (with a presence mask), and the
 contributor and record id of each row. Nothing here sees or can compute a clear value.
+Packages of format :data:`OLDEST_READABLE_VERSION` up to the current one are read (a rule an
+older package lacks is absent for its records); older or unknown formats are refused with a
+message saying how to fix it.
 
 :func:`compare_encoded` turns record pairs into the comparison levels of
 :data:`ENCODED_FIELDS`, which the same Fellegi–Sunter/EM machinery as the clear linkage

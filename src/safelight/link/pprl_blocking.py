@@ -11,9 +11,9 @@ keyed hashes, and the only other input is a :class:`Sketch` of the Bloom filters
 Memory and time are bounded by the *block cap*. A block (one key value) whose pairs number
 at most ``max_block`` is expanded in full. A larger block is **sub-blocked by similarity**:
 its pairs are expanded a bounded chunk at a time and scored on the sketch (sampled bits of the
-name, name-group and birth-date filters; see :class:`Sketch`), and each record keeps only its
-``top_k`` best partners in the block, so a block of ``m × n`` pairs yields at most
-``top_k × (m + n)``. A block of more than ``max_sub_block`` pairs is skipped. Both are counted
+name, name-group, birth-date, sex and nationality filters; see :class:`Sketch`), and each
+record keeps only its ``top_k`` best partners in the block, so a block of ``m × n`` pairs
+yields at most ``top_k × (m + n)``. A block of more than ``max_sub_block`` pairs is skipped. Both are counted
 in :class:`JoinStats`, which :mod:`safelight.link.pprl` logs, so a cap never loses pairs
 silently.
 
