@@ -195,7 +195,8 @@ def run_one(method: str, table_path: Path, fast: bool, million: bool = False) ->
                                           estimator=_estimator(method))
         released = translate(rel.counts, pub, t)
         extra.update(epsilon=round(meas.epsilon, 4), delta=meas.delta,
-                     noisy_total=rel.total)
+                     noisy_total=rel.total,
+                     floor_weights=meas.accounting.get("floor_weights"))
     elif method.startswith("safelight DP synthetic"):
         from safelight.release.dp_synthetic import synthesize_dp
 
@@ -209,7 +210,9 @@ def run_one(method: str, table_path: Path, fast: bool, million: bool = False) ->
 
         extra.update(epsilon=round(meas.epsilon, 4), delta=meas.delta,
                      length=synthesis_length(eps), measured_length=meas.length,
-                     blank_share=blank_share(rows), table_blank_share=blank_share(t))
+                     blank_share=blank_share(rows), table_blank_share=blank_share(t),
+                     floor_weights=meas.accounting.get("floor_weights"),
+                     refine_one_way_weight=meas.accounting.get("refine_one_way_weight"))
     elif method.startswith("pac-synth"):
         try:
             import pacsynth
