@@ -111,6 +111,9 @@ class PeakMemory:
         self.t0 = time.perf_counter()
         self.timeline: list[tuple[float, float]] = []  # (seconds, tree PSS in MB), every ~1 s
         self.cpu: dict[int, tuple[str, float]] = {}  # pid -> (nice, CPU s when last seen)
+        # the sampler's own CPU seconds: they count in the main process's (reading a 3 GB
+        # process's smaps_rollup takes the kernel about 30 ms), not in the pipeline's
+        self.own_cpu = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(every,), daemon=True)
         self._thread.start()
@@ -118,6 +121,7 @@ class PeakMemory:
     def _run(self, every: float) -> None:
         while not self._stop.is_set():
             pss, rss = _tree_memory(os.getpid(), self.cpu)
+            self.own_cpu = time.thread_time()
             self.peak_pss, self.peak_rss = max(self.peak_pss, pss), max(self.peak_rss, rss)
             now = time.perf_counter() - self.t0
             if not self.timeline or now - self.timeline[-1][0] >= 1.0:
@@ -130,7 +134,7 @@ class PeakMemory:
 
 
 def child(size: int, regime: str, workers: int, seed: int, cache: Path,
-          baseline: bool = True) -> dict[str, object]:
+          baseline: bool = True, memory_every: float = 0.2) -> dict[str, object]:
     """One run, inside the child process."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -141,7 +145,7 @@ def child(size: int, regime: str, workers: int, seed: int, cache: Path,
     from safelight.detect.pipeline import AdTable, analyse, write_outputs
     from safelight.detect.templates import ClusterSettings, cluster_ads
 
-    memory = PeakMemory()
+    memory = PeakMemory(memory_every)
     t = time.perf_counter()
     table = pq.read_table(corpus_path(cache, size, regime, seed))
     # what read_ads gives: compact columns (Arrow strings), not Python lists; the truth as codes
@@ -189,6 +193,9 @@ def child(size: int, regime: str, workers: int, seed: int, cache: Path,
         "size": size, "regime": regime, "settings": REGIMES[regime], "workers": workers,
         "load_s": round(load_s, 2), "wall_s": round(wall, 2), "write_s": round(write_s, 2),
         "outputs": outputs, "cpu_s": round(cpu, 2),
+        # the memory sampler's CPU seconds (a thread of the main process, so within cpu_s and
+        # the main process's cpu_per_process_s; not the pipeline's)
+        "cpu_sampler_s": round(memory.own_cpu, 2), "memory_every_s": memory_every,
         "cpu_workers_s": round(cpu_workers, 2), "ads_per_s": round(size / wall, 1),
         "ads_per_cpu_s": round(size / (cpu + cpu_workers), 1),
         "steps_s": {k: round(v, 2) for k, v in analysis.timings.items()},
@@ -228,6 +235,9 @@ def main() -> None:
                     help="folder for the generated corpora (Parquet, made once)")
     ap.add_argument("--no-baseline", action="store_true",
                     help="skip the plain MinHash baseline (it doubles the time at 1M ads)")
+    ap.add_argument("--memory-every", type=float, default=0.2,
+                    help="seconds between samples of the process tree's memory (each costs "
+                         "the kernel tens of ms of CPU at 1M ads; the CPU is reported)")
     ap.add_argument("--child", nargs=2, metavar=("SIZE", "REGIME"), help=argparse.SUPPRESS)
     ap.add_argument("--make-corpus", nargs=2, metavar=("SIZE", "REGIME"),
                     help=argparse.SUPPRESS)
@@ -238,14 +248,16 @@ def main() -> None:
         return
     if args.child:
         print(json.dumps(child(int(args.child[0]), args.child[1], args.workers, args.seed,
-                               args.cache, not args.no_baseline)))
+                               args.cache, not args.no_baseline,
+                               args.memory_every)))
         return
     results = []
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [str(HERE.parents[1] / "src"), os.environ.get("PYTHONPATH", "")])}
     for size in args.sizes:
         for regime in args.regimes:
-            common = ["--seed", str(args.seed), "--cache", str(args.cache)]
+            common = ["--seed", str(args.seed), "--cache", str(args.cache),
+                      "--memory-every", str(args.memory_every)]
             if not corpus_path(args.cache, size, regime, args.seed).exists():
                 t = time.perf_counter()
                 subprocess.run([sys.executable, __file__, "--make-corpus", str(size), regime,
@@ -269,7 +281,8 @@ def main() -> None:
                   f"F1={s['f1']:.3f} ARI={s['ari']:.3f} | {plain} | phone links P "
                   f"naive={nn['precision']:.3f} hub-aware={nh['precision']:.3f} | "
                   f"{res['wall_s']:.1f}s ({res['ads_per_s']:.0f} ads/s; CPU {res['cpu_s']:.0f}s "
-                  f"+ workers {res['cpu_workers_s']:.0f}s; load {res['load_average'][0]:.1f}), "
+                  f"+ workers {res['cpu_workers_s']:.0f}s, memory sampler "
+                  f"{res['cpu_sampler_s']:.0f}s of the main's; load {res['load_average'][0]:.1f}), "
                   f"peak tree PSS {res['peak_tree_pss_mb']:.0f} MB (RSS sum "
                   f"{res['peak_tree_rss_mb']:.0f} MB)", flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
