@@ -105,7 +105,7 @@ def test_an_analysis_leaves_no_number_or_word_in_the_process_caches():
     analyse(ads, workers=1, lexicon=lex)
     assert contacts._parse_digits.cache_info().currsize == 0
     assert not contacts._KINDS  # the words the contact scope classified
-    assert not indicators._FOLDED and not indicators._PARTS and not indicators._ODD
+    assert not indicators._FOLDED and not indicators._ODD
     assert not lex._starts and not lex._gates and not lex._seconds
     # a lexicon the caller built (not the cached one the in-process indicator step loads by
     # path): the cached one must not keep the ads' words either
@@ -117,7 +117,7 @@ def test_an_analysis_leaves_no_number_or_word_in_the_process_caches():
     analyse(ads, workers=1, lexicon=own)
     assert not cached._starts and not cached._gates and not cached._seconds
     assert not own._starts and not own._gates and not indicators._FOLDED
-    assert not own._seconds and not indicators._PARTS
+    assert not own._seconds
 
 
 def _random_texts(n: int, seed: int) -> list[str]:

@@ -1,5 +1,5 @@
-"""The indicator matcher's shortcuts (words per space-separated part, the second-word test, the
-pay gate per part, the lookahead-led pay scan) give the hits of the plain matcher."""
+"""The indicator matcher's shortcuts (the second-word test, offsets in ``joined`` computed only
+where a term is tried, the lookahead-led pay scan) give the hits of the plain matcher."""
 
 from __future__ import annotations
 
@@ -17,18 +17,6 @@ PAY_PLAIN = re.compile(
     r"(?:/|per|a|an|в|на|за|al|por|pe|la)?\s*" rf"(?:{ind._PERIOD})\b", re.IGNORECASE)
 
 
-def token_starts(text: str, words: list[str], upto: int) -> list[int]:
-    """Start offsets in ``text`` of tokens ``0..upto`` (every word character belongs to a
-    token, so a token is the first occurrence of its text after the previous one)."""
-    out: list[int] = []
-    pos = 0
-    for w in words[:upto + 1]:
-        pos = text.find(w, pos)
-        out.append(pos)
-        pos += len(w)
-    return out
-
-
 def plain_hits(text: str, lex: ind.Lexicon) -> list[tuple[int, int, str, str, str]]:
     """The matcher without shortcuts: every word where a term may start tries its terms."""
     words = ind._TOKEN_RE.findall(text)
@@ -44,7 +32,7 @@ def plain_hits(text: str, lex: ind.Lexicon) -> list[tuple[int, int, str, str, st
                                                         starts[t0]):
             matched.append((t0, bisect.bisect_right(starts, end - 1) - 1, ind_id, term, lang))
     if matched:
-        pos = token_starts(text, words, max(m[1] for m in matched))
+        pos = ind._token_starts(text, words, max(m[1] for m in matched))
         for t0, t1, ind_id, term, lang in matched:
             found.setdefault(ind_id, []).append((pos[t0], pos[t1] + len(words[t1]), term,
                                                  lang))
@@ -96,9 +84,9 @@ def test_shortcuts_give_the_plain_hits() -> None:
             assert ind._raw_hits(t, lex) == want, t
             n_hits += len(want)
     assert n_hits > 10_000
-    assert ind._PARTS and lex._seconds
+    assert lex._seconds
     ind.forget_all_words()
-    assert not ind._PARTS and not ind._ODD and not lex._seconds and not lex._starts
+    assert not ind._FOLDED and not ind._ODD and not lex._seconds and not lex._starts
 
 
 def test_odd_folded_words_turn_the_second_word_test_off() -> None:

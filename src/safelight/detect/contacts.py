@@ -346,11 +346,15 @@ def _number_words_in(t: str) -> int:
 
 
 class _PartKinds(dict):
-    """Part -> its kind, filled on first use (bounded; emptied by :func:`forget_numbers`)."""
+    """Part -> its kind, filled on first use (bounded; emptied by :func:`forget_numbers`).
+    An ASCII part without letters or "|" (a number, a price: mostly seen once) is active with
+    nothing more to say, and is not kept."""
 
     limit = 262_144
 
     def __missing__(self, part: str) -> str:
+        if part.isascii() and part.lower() == part.upper() and "|" not in part and part:
+            return _ACTIVE[0]
         kind = _part_kind(part)
         if len(self) < self.limit:
             self[part] = kind

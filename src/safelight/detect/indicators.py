@@ -20,14 +20,12 @@ Contract
 
 from __future__ import annotations
 
-import bisect
 import itertools
 import math
-import operator
 import re
 import unicodedata
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -140,7 +138,6 @@ class Lexicon:
         self._seconds.clear()
         _FOLDED.clear()
         _ODD.clear()
-        _PARTS.clear()
 
     def _candidates(self, w: str) -> list[_Term]:
         """The terms that may start at folded word ``w`` (exact first word or prefix)."""
@@ -322,7 +319,6 @@ def forget_all_words() -> None:
     (:meth:`Lexicon.forget_words`): an analysis calls it when it ends."""
     _FOLDED.clear()
     _ODD.clear()
-    _PARTS.clear()
     live = [ref for ref in _LEXICONS if ref() is not None]
     _LEXICONS[:] = live
     for ref in live:
@@ -361,11 +357,6 @@ def _high_pay(text: str) -> list[tuple[int, int, str]]:
     low = text.casefold()  # casefold: as re.IGNORECASE, ſ is s
     if not any(c in low for c in _CUR_GATE):
         return []
-    return _pay_hits(text)
-
-
-def _pay_hits(text: str) -> list[tuple[int, int, str]]:
-    """:func:`_high_pay` of a text that passed its currency gate."""
     found: list[tuple[int, int, str]] = []
     for m in _PAY_RE.finditer(text):
         amount = next(g for g in m.groups()[:2] if g)
@@ -384,49 +375,18 @@ _FOLDED_MAX = 262_144
 #: is matched without the second-word test (emptied with :data:`_FOLDED`)
 _ODD: set[str] = set()
 
-#: per space-separated part of a text (``text.split(" ")``): its tokens folded, their spans in
-#: the part, and whether its case-folded form holds a currency of the pay gate. No token and no
-#: currency word crosses a space, so a text's tokens are its parts' tokens one after the other
-#: (the same list as ``_TOKEN_RE.findall(text)``) and it passes the gate when a part does.
-#: Bounded, and emptied with :data:`_FOLDED`.
-_PartInfo = tuple[tuple[str, ...], tuple[tuple[int, int], ...], bool]
-_PARTS: dict[str, _PartInfo] = {}
-_PARTS_MAX = 262_144
-_FOLDED_OF = operator.itemgetter(0)
-_CURRENCY_OF = operator.itemgetter(2)
+def _token_starts(text: str, words: list[str], upto: int) -> list[int]:
+    """Start offsets in ``text`` of tokens ``0..upto`` (``words`` are ``_TOKEN_RE.findall``'s).
 
-
-def _part_info(part: str) -> _PartInfo:
-    found = list(_TOKEN_RE.finditer(part))
-    low = part.casefold()
-    info = (tuple(_fold_words([m.group(0) for m in found])), tuple(m.span() for m in found),
-            any(c in low for c in _CUR_GATE))
-    if len(_PARTS) < _PARTS_MAX:
-        _PARTS[part] = info
-    return info
-
-
-def _part_infos(parts: list[str]) -> list[_PartInfo]:
-    """:data:`_PARTS` entries of ``parts``, in order."""
-    infos = list(map(_PARTS.get, parts))
-    if None in infos:
-        infos = [i if i is not None else _part_info(p) for i, p in zip(infos, parts, strict=True)]
-    return infos  # type: ignore[return-value]
-
-
-def _token_spans(parts: list[str], infos: list[_PartInfo], tokens: Iterable[int]
-                 ) -> dict[int, tuple[int, int]]:
-    """Character span in the text (``" ".join(parts)``) of each of ``tokens`` (positions in
-    the text's token list, any order)."""
-    counts = list(itertools.accumulate(map(len, map(_FOLDED_OF, infos))))
-    out = {}
-    off, prev = 0, 0  # ``off``: start of part ``prev`` in the text (tokens come sorted)
-    for t in sorted(tokens):
-        k = bisect.bisect_right(counts, t)  # the part holding token t
-        off += sum(map(len, parts[prev:k])) + k - prev
-        prev = k
-        a, b = infos[k][1][t - (counts[k - 1] if k else 0)]
-        out[t] = (off + a, off + b)
+    Every word character of ``text`` belongs to a token, so between two tokens there is none,
+    and the first occurrence of a token's text from the previous token's end is the token."""
+    out: list[int] = []
+    pos = 0
+    find = text.find
+    for w in words[:upto + 1]:
+        pos = find(w, pos)
+        out.append(pos)
+        pos += len(w)
     return out
 
 
@@ -491,15 +451,14 @@ def _raw_hits(text: str | None, lex: Lexicon) -> list[tuple[int, int, str, str, 
     """The hits of :func:`find_indicators` as (start, end, indicator, term, language)."""
     if not text:
         return []
-    # words taken and folded per space-separated part (cached: parts repeat a lot) and looked
-    # up through map (in C); only the words where a term may start are visited, and of those
-    # only where a term's second word follows within the gap; a word that starts many terms
-    # (без, no, 24) first tries all of them at once (one alternation)
-    parts = text.split(" ")
-    infos = _part_infos(parts)
-    folded = list(itertools.chain.from_iterable(map(_FOLDED_OF, infos)))
-    if not folded:
+    # words folded and looked up through map (in C: cached words by a dict lookup); only the
+    # words where a term may start are visited, and of those only where a term's second word
+    # follows within the gap; a word that starts many terms (без, no, 24) first tries all of
+    # them at once (one alternation)
+    words = _TOKEN_RE.findall(text)
+    if not words:
         return []
+    folded = _fold_words(words)
     cands = list(map(lex._starts.get, folded))
     if None in cands:
         cands = [c if c is not None else lex._candidates(w)
@@ -527,14 +486,14 @@ def _raw_hits(text: str | None, lex: Lexicon) -> list[tuple[int, int, str, str, 
                     t1 += 1
                 matched.append((t0, t1, ind_id, term, lang))
         if matched:  # character offsets only for texts with a hit
-            span = _token_spans(parts, infos, {t for m in matched for t in m[:2]})
+            pos = _token_starts(text, words, max(t1 for _, t1, _, _, _ in matched))
             for t0, t1, ind_id, term, lang in matched:
-                found.setdefault(ind_id, []).append((span[t0][0], span[t1][1], term, lang))
-    pay = any(map(_CURRENCY_OF, infos))  # the currency gate of :func:`_high_pay`
+                found.setdefault(ind_id, []).append((pos[t0], pos[t1] + len(words[t1]),
+                                                     term, lang))
     for ind_id, ind in lex.indicators.items():
-        if ind.rule == "high_pay" and pay:
+        if ind.rule == "high_pay":
             found.setdefault(ind_id, []).extend((a, b, why, "numeric")
-                                                for a, b, why in _pay_hits(text))
+                                                for a, b, why in _high_pay(text))
     hits: list[tuple[int, int, str, str, str]] = []
     for ind_id, cands in found.items():
         end = -1
