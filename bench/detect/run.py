@@ -19,11 +19,14 @@ Quality is pairwise precision/recall/F1 and ARI against the operator truth. Time
 inside the process from the loaded corpus to the written output files (``write_outputs``:
 clusters.csv, networks.csv, templates.csv with every cluster's template and slots, leads.csv,
 leads.html, ...; the machine is shared, so CPU seconds of the main process and of the worker
-processes are reported too). Memory: the peak, sampled every 0.2 s, of the whole process tree's
-proportional set size (PSS: pages shared by the forked workers and the main process count once)
-and of its resident set sum, besides the main process's own maxrss; the same sampling records
-each process's CPU seconds (``cpu_per_process_s``: main process, cluster and background
-workers).
+processes are reported too). Memory: the peak, sampled every ``--memory-every`` seconds
+(0.5; it was 0.2 until 2026-11-30), of the whole process tree's proportional set size (PSS:
+pages shared by the forked workers and the main process count once) and of its resident set
+sum, besides the main process's own maxrss; the same sampling records each process's CPU
+seconds (``cpu_per_process_s``: main process, cluster and background workers). The sampler is
+a thread of the main process and its CPU counts there: each sample makes the kernel walk the
+page tables of every process of the tree (about 30 ms for a 3 GB process), which at 1M ads and
+0.2 s took 190 of the main process's ~300 CPU-s at load 8–10; ``cpu_sampler_s`` reports it.
 
 Corpora are generated once per (size, regime, seed) in a separate process and cached as Parquet
 (``--cache``, default ``/tmp/safelight_detect_corpora``): at a million ads the generator takes
@@ -106,7 +109,7 @@ def _tree_memory(pid: int, cpu: dict[int, tuple[str, float]] | None = None) -> t
 class PeakMemory:
     """Samples the process tree's PSS and RSS every ``every`` seconds in a thread."""
 
-    def __init__(self, every: float = 0.2) -> None:
+    def __init__(self, every: float = 0.5) -> None:
         self.peak_pss = self.peak_rss = 0
         self.t0 = time.perf_counter()
         self.timeline: list[tuple[float, float]] = []  # (seconds, tree PSS in MB), every ~1 s
@@ -134,7 +137,7 @@ class PeakMemory:
 
 
 def child(size: int, regime: str, workers: int, seed: int, cache: Path,
-          baseline: bool = True, memory_every: float = 0.2) -> dict[str, object]:
+          baseline: bool = True, memory_every: float = 0.5) -> dict[str, object]:
     """One run, inside the child process."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -235,7 +238,7 @@ def main() -> None:
                     help="folder for the generated corpora (Parquet, made once)")
     ap.add_argument("--no-baseline", action="store_true",
                     help="skip the plain MinHash baseline (it doubles the time at 1M ads)")
-    ap.add_argument("--memory-every", type=float, default=0.2,
+    ap.add_argument("--memory-every", type=float, default=0.5,
                     help="seconds between samples of the process tree's memory (each costs "
                          "the kernel tens of ms of CPU at 1M ads; the CPU is reported)")
     ap.add_argument("--child", nargs=2, metavar=("SIZE", "REGIME"), help=argparse.SUPPRESS)
