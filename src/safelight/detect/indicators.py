@@ -150,7 +150,8 @@ class Lexicon:
                 got.extend(self._prefix.get(w[:k], ()))
             if len(self._starts) < 500_000:
                 self._starts[w] = got
-                self._seconds[w] = self._second_words(got)
+                if got:  # (a word that starts no term is never tried)
+                    self._seconds[w] = self._second_words(got)
         return got
 
     def _second_words(self, terms: list[_Term]
