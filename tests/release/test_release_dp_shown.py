@@ -67,7 +67,7 @@ def test_the_weight_follows_the_share_the_patterns_show() -> None:
 
 def test_a_release_applies_and_records_the_weight_of_its_measurements() -> None:
     """Two rows of 14 people; the second is shown by no pattern. Where the patterns show
-    little of the table (14 of 28 here, weight 0.9583), 0.9583 · 14 >= 11 keeps it; where they
+    little of the table (14 of 28 here, weight 0.9167), 0.9167 · 14 >= 11 keeps it; where they
     show most (25 of 28: weight 0.75), 0.75 · 14 < 11 drops it. The weights used are recorded
     with the measurements (settings.json and the ledger read them from there)."""
     t = _table()
@@ -78,7 +78,7 @@ def test_a_release_applies_and_records_the_weight_of_its_measurements() -> None:
     few = _meas(like, 28.0, 14.0)
     est = floored_estimate(model, few, 2, 11.0)
     assert _kept(est, (0, 1), codes[1], radix)
-    assert few.accounting["floor_weights"] == {"measured": 1.0, "extrapolated": 0.9583,
+    assert few.accounting["floor_weights"] == {"measured": 1.0, "extrapolated": 0.9167,
                                                "shown_share": 0.5}
     # the fixed default of model_estimate (0.75) would drop it
     assert not _kept(model_estimate(model, few, 2, 11.0), (0, 1), codes[1], radix)
