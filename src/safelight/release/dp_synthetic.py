@@ -17,7 +17,8 @@ released row pattern shows weighted 0.75–0.95 by how much of the table the pat
 (:func:`reportable_from`), and the calibrated constrained sampler of k-synthetic data, with
 its row-swap refinement toward those counts (:func:`sample_floored`), draws ``round(noisy
 total)`` rows in which every combination of up to ``length`` values is reportable;
-:func:`check_rows` verifies it before anything is returned. ``bench_ctdc10.csv``, ε = 4, the same measurements (1/2/3-way error, lost share):
+:func:`check_rows` verifies it before anything is returned. ``bench_ctdc10.csv``, ε = 4, the
+same measurements (1/2/3-way error, lost share):
 ``"model-blank"`` 0.096 / 0.225 / 0.290 and 15% lost; the sampler without refinement 0.052 /
 0.198 / 0.292 and 13.5% (median of three); with it 0.044 / 0.166 / 0.245 and 9.8%, 0.048 /
 0.146 / 0.218 and 8.7% (two runs) — the synthetic rows are about as accurate as the DP
