@@ -17,7 +17,8 @@ marginal was measured (1- and 2-way) has nothing extrapolated and needs ``count 
 (``MEASURED_WEIGHT``). ``w`` (:func:`extrapolated_weight_for`) is ``EXTRAPOLATED_WEIGHT`` (0.75)
 where the released row patterns show most of the people (a noisy share of the noisy total of
 0.75 or more) and rises to ``EXTRAPOLATED_WEIGHT_FEW_SHOWN`` (0.95) where they show 0.45 or
-less — a function of the noisy measurements only. Every kept combination has a model count ``>= k``.
+less — a function of the noisy measurements only. Every kept combination has a model count
+``>= k``.
 
 The earlier estimate (``estimator="ipf"``)
 ------------------------------------------
