@@ -276,6 +276,10 @@ def test_packages_of_an_older_format_are_refused(two_sources, tmp_path):
         (old / "manifest.json").write_text(json.dumps(man))
         with pytest.raises(EncodingError, match="older than this hub's.*re-encode"):
             read_packages([old, paths[1]])
+    man["format_version"] = 4  # withdrawn: its {day, month} keys ordered birth years
+    (old / "manifest.json").write_text(json.dumps(man))
+    with pytest.raises(EncodingError, match="v4 is withdrawn.*birth years.*re-encode"):
+        read_packages([old, paths[1]])
     man["format_version"] = 99
     (old / "manifest.json").write_text(json.dumps(man))
     with pytest.raises(EncodingError, match="unknown package format"):
@@ -283,34 +287,29 @@ def test_packages_of_an_older_format_are_refused(two_sources, tmp_path):
 
 
 def test_a_package_of_format_v3_is_still_linked(two_sources, tmp_path):
-    """Format v4 added two {day, month} keys. A v3 package (without them) is read beside a v4
-    one: its records lack only those keys, the others join as before, and the linkage still
-    finds the pairs."""
+    """A v3 package (the same keys as v5) is linked beside a v5 one; a column a package lists
+    under a rule this software does not define is never read or joined."""
     import shutil
 
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     paths, pid = two_sources
-    v4_only = ("family_gi_month_day", "sorted_names_month_day")
     old = tmp_path / "v3"
     shutil.copytree(paths[0], old)
     man = json.loads((old / "manifest.json").read_text())
     man["format_version"] = 3
-    man["blocking_rules"] = [r for r in man["blocking_rules"] if r not in v4_only]
+    man["blocking_rules"] = [*man["blocking_rules"], "unknown_rule"]
     (old / "manifest.json").write_text(json.dumps(man))
     table = pq.read_table(old / "records.parquet")
-    pq.write_table(table.drop_columns([f"bk_{r}" for r in v4_only]), old / "records.parquet")
+    pq.write_table(table.append_column("bk_unknown_rule", pa.array([7] * table.num_rows)),
+                   old / "records.parquet")
     both = read_packages([paths[0], paths[1]])
     mixed = read_packages([old, paths[1]])
-    n_left = int((both.contributor == "left").sum())
-    for rule in v4_only:
-        assert both.blocking_present[rule][:n_left].any()
-        assert not mixed.blocking_present[rule][:n_left].any()  # absent for the v3 records
-        assert (mixed.blocking_present[rule][n_left:] == both.blocking_present[rule][n_left:]
-                ).all()
+    assert "unknown_rule" not in mixed.blocking
+    assert set(mixed.blocking) == set(both.blocking)
     for rule in both.blocking:
-        if rule not in v4_only:
-            assert (mixed.blocking[rule] == both.blocking[rule]).all(), rule
+        assert (mixed.blocking[rule] == both.blocking[rule]).all(), rule
     res = link_encoded(mixed, PPRLSettings(cross_only=True, one_to_one=True))
     assert pairwise_scores(res.labels, pid)["f1"] > 0.9
 

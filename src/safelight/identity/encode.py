@@ -96,8 +96,10 @@ __all__ = [
 log = logging.getLogger("safelight.identity.encode")
 
 #: 2: narrowed blocking keys; 3: two-year windows, no "year + 1" keys; 4: two {day, month} keys
-#: (family name + given initial, both names) for a birth year off by one (v3 is still read)
-FORMAT_VERSION = 4
+#: (family name + given initial, both names, any year); 5: those two withdrawn — meeting across
+#: the two-year windows they let the hub order its same-year groups into a birth-year chain
+#: (docs/pprl.md, "Withdrawn: format v4"). v3 and v5 hold the same keys; v4 is refused.
+FORMAT_VERSION = 5
 KEY_MIN_BYTES = 32
 MANIFEST = "manifest.json"
 RECORDS = "records.parquet"
@@ -550,12 +552,6 @@ BLOCKING_RULES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "name_prefixes_open": ("name_prefixes", ("g3", "f3"), ("year",)),
     # name group + day and month (any year)
     "given_month_day": ("given_month_day", ("group", "month", "day"), ()),
-    # {day, month} in any year with the family name and given initial, or with both names in
-    # a fixed order (swaps meet): a birth year off by one across a two-year window and a
-    # given name (or the name order) changed, which no key above pairs (format v4)
-    "family_gi_month_day": ("family_gi_month_day", ("family", "gi", "md_lo", "md_hi"), ()),
-    "sorted_names_month_day": ("sorted_names_month_day",
-                               ("name_lo", "name_hi", "md_lo", "md_hi"), ()),
     # a given name written as the other's family name: name + other initial + year, crosswise
     "name_as_given": ("name_as", ("given", "fi", "year"), ()),
     "name_as_family": ("name_as", ("family", "gi", "year"), ()),

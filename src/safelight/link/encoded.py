@@ -36,6 +36,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from safelight.identity.encode import (
+    BLOCKING_RULES,
     FORMAT_VERSION,
     MANIFEST,
     RECORDS,
@@ -47,6 +48,7 @@ from safelight.link.compare import Comparisons
 __all__ = [
     "ENCODED_FIELDS",
     "OLDEST_READABLE_VERSION",
+    "WITHDRAWN_VERSIONS",
     "EncodedRecords",
     "check_format",
     "compare_encoded",
@@ -137,17 +139,20 @@ def filter_matrix(col: pa.Array, bits: int) -> tuple[np.ndarray, np.ndarray]:
     return mat.view("<u8"), present
 
 
-#: the oldest package format the hub still links: v3 holds every key of v4 but the two
-#: {day, month} keys, which the hub then joins only among the packages that have them (a v3
-#: record loses only the pairs those keys alone would find); v1 and v2 keys are not the ones
-#: the hub joins and are refused
+#: the oldest package format the hub still links (v3 holds the same blocking keys as v5);
+#: v1 and v2 keys are not the ones the hub joins and are refused
 OLDEST_READABLE_VERSION = 3
+#: formats the hub refuses although they are in the readable range, and why
+WITHDRAWN_VERSIONS: dict[int, str] = {
+    4: "its two {day, month} keys in any year let the hub order birth years (a privacy "
+       "review rebuilt exact birth years of 37% of a 10k package from them)",
+}
 
 
 def check_format(manifest: dict[str, Any], where: str) -> None:
     """Refuse a manifest of another package format or of a version the hub cannot link
-    (older than :data:`OLDEST_READABLE_VERSION`, or newer than this software), saying how to
-    fix it."""
+    (older than :data:`OLDEST_READABLE_VERSION`, withdrawn — :data:`WITHDRAWN_VERSIONS` — or
+    newer than this software), saying how to fix it."""
     version = int(manifest.get("format_version", -1))
     if manifest.get("format") != "safelight-pprl-package" or version > FORMAT_VERSION:
         raise EncodingError(f"{where}: unknown package format "
@@ -156,8 +161,14 @@ def check_format(manifest: dict[str, Any], where: str) -> None:
     if version < OLDEST_READABLE_VERSION:
         raise EncodingError(f"{where}: package format v{version} is older than this hub's "
                             f"v{FORMAT_VERSION}, which links v{OLDEST_READABLE_VERSION} and "
-                            "later (its blocking keys are not the ones the hub joins) — ask the contributor to re-encode with "
-                            "`safelight identity encode` from this version")
+                            "later (its blocking keys are not the ones the hub joins) — ask "
+                            "the contributor to re-encode with `safelight identity encode` "
+                            "from this version")
+    if version in WITHDRAWN_VERSIONS:
+        raise EncodingError(f"{where}: package format v{version} is withdrawn: "
+                            f"{WITHDRAWN_VERSIONS[version]} — ask the contributor to delete "
+                            "it and re-encode with `safelight identity encode` from this "
+                            f"version (v{FORMAT_VERSION})")
 
 
 def read_package(path: Path, *, lazy: bool = False
@@ -250,7 +261,9 @@ def from_parts(parts: list[tuple[dict[str, Any], pa.Table | pq.ParquetFile]], wh
     blocking, bpresent = {}, {}
     # every rule any package holds; a package of an older readable format lacks the newer
     # keys, which are then absent for its records (they meet on the keys they have)
-    rules = list(dict.fromkeys(r for man, _ in parts for r in man["blocking_rules"]))
+    # (only the rules this software defines: a column under another name is never joined)
+    rules = list(dict.fromkeys(r for man, _ in parts for r in man["blocking_rules"]
+                               if r in BLOCKING_RULES))
     for rule in rules:
         cols = [col if rule in man["blocking_rules"] else pa.nulls(int(keep.sum()), pa.int64())
                 for col, (man, _), keep in zip(gather(rule, optional=True), parts, keeps,

@@ -113,8 +113,6 @@ KEY_RULES: dict[str, tuple[str, str]] = {
     "name_prefixes_year2": ("name_prefixes_year2", "name_prefixes_year2"),
     "name_prefixes_open": ("name_prefixes_open", "name_prefixes"),
     "given_month_day": ("given_month_day", "given_month_day"),
-    "family_gi_month_day": ("family_gi_month_day", "family_gi_month_day"),
-    "sorted_names_month_day": ("sorted_names_month_day", "sorted_names_month_day"),
     "name_as_other": ("name_as_given", "name_as_family"),
     "phone": ("phone", "phone"),
     "document": ("document", "document"),
