@@ -336,6 +336,7 @@ def _signature_part(part: tuple) -> tuple:  # type: ignore[type-arg]
     :func:`_signatures`)."""
     (tok, lengths, doc0, pos0, n, v, bigrams, private, num_perm, seed, chunk_nnz,
      extras) = part
+    release_memory()  # what pickling the previous range's result (features: tens of MB) freed
     m = lengths.size
     tdoc = np.repeat(np.arange(m, dtype=np.int32), lengths)
     d, f = _features(tok, tdoc, m, v, bigrams, private, first=(doc0, pos0, n))
