@@ -89,8 +89,10 @@ def test_dp_release_from_hub_is_charged_and_refused_over_budget(hub, tmp_path) -
     assert 0.9 < spent.epsilon <= 1.0 and spent.releases == 1
     recorded = json.loads(hub.con.execute("SELECT params FROM releases").fetchall()[-1][0])
     params = recorded["params"]
-    assert params["k_floor"] == 11 and set(params["floor_weights"]) == {"measured",
-                                                                        "extrapolated"}
+    # the floor's weights as this release applied them (they follow the shown share)
+    assert params["k_floor"] == 11
+    assert {"measured", "extrapolated"} <= set(params["floor_weights"])
+    assert 0.75 <= params["floor_weights"]["extrapolated"] <= 1.0
     # consent: the WITHDRAWN records never enter the release. (Their code, 'not_a_victim', is
     # public, so unseeded noise may show it with a fabricated count — at epsilon 1 as high as
     # 60 was seen — so its released count cannot tell; the measured rows and the evaluation can.)

@@ -284,11 +284,11 @@ def _run(method: str, data: CategoricalTable, target: Path, k: int, length: int 
         ev_len = max(length, 3)
         ev = evaluate(public, counts_of_rows(syn, ev_len), k, ev_len, released_rows=syn)
         params = {"synthetic_rows": syn.n_rows, "seed": seed}
-    if k_floor is not None:  # the floor's rule, so a later reader knows what ">= k" meant
-        from safelight.release.dp_aggregates import EXTRAPOLATED_WEIGHT, MEASURED_WEIGHT
-
-        params["floor_weights"] = {"measured": MEASURED_WEIGHT,
-                                   "extrapolated": EXTRAPOLATED_WEIGHT}
+    if k_floor is not None:  # the floor's rule as applied, so a later reader knows what ">= k"
+        # meant (the weights follow the share of the noisy total the released patterns show)
+        params["floor_weights"] = meas.accounting.get("floor_weights")
+        if "refine_one_way_weight" in meas.accounting:
+            params["refine_one_way_weight"] = meas.accounting["refine_one_way_weight"]
     params.update({"epsilon": meas.epsilon, "delta": meas.delta, "k_floor": k_floor,
                    "domain": "case standard", "values_outside_domain": dropped,
                    "measured_length": meas.length, "rho_zcdp": round(meas.rho, 6)})
