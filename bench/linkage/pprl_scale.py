@@ -12,6 +12,11 @@ share of true pairs among the candidate pairs.
 
     PYTHONPATH=src python bench/linkage/pprl_scale.py --sizes 10000 100000 [--seed 1]
         [--cache /tmp/safelight-pprl-cache] [--packages /tmp/pprl-packages] [--json out.json]
+        [--population demo|long-tail]
+
+``--population long-tail`` draws family names from the long-tailed pools
+(``generate_linkage_pairs(surname_tail=True)``, as ``scale.py --population long-tail``); its
+problems and packages are kept apart (``pprl_N_sS_tail``).
 
 Timings are noisy on a shared machine: CPU seconds (all threads of the process, DuckDB's
 included) and the load average are reported next to wall times.
@@ -36,17 +41,23 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 
-def problem(n: int, seed: int, cache: Path | None) -> tuple[pa.Table, pa.Table, np.ndarray, int]:
+def _stem(n: int, seed: int, tail: bool) -> str:
+    return f"pprl_{n}_s{seed}" + ("_tail" if tail else "")
+
+
+def problem(n: int, seed: int, cache: Path | None, tail: bool = False
+            ) -> tuple[pa.Table, pa.Table, np.ndarray, int]:
     """(left, right, true person of every left then right record, true pairs) of the N × N
-    problem; with ``cache``, read from (or written once to) ``cache/pprl_{n}_s{seed}/``."""
+    problem (``tail``: the long-tail population); with ``cache``, read from (or written once
+    to) ``cache/pprl_{n}_s{seed}[_tail]/``."""
     from safelight.demo.linkage_pairs import generate_linkage_pairs
 
-    where = cache / f"pprl_{n}_s{seed}" if cache else None
+    where = cache / _stem(n, seed, tail) if cache else None
     if where is not None and (where / "true_pairs").is_file():
         left, right = (pq.read_table(where / f"{side}.parquet") for side in ("left", "right"))
         pid = np.load(where / "person.npy")
         return left, right, pid, int((where / "true_pairs").read_text())
-    p = generate_linkage_pairs(n, n, seed=seed)
+    p = generate_linkage_pairs(n, n, seed=seed, surname_tail=tail)
     pid = np.concatenate([p.left_person, p.right_person])
     if where is not None:
         where.mkdir(parents=True, exist_ok=True)
@@ -100,14 +111,15 @@ class PeakRSS(threading.Thread):
             time.sleep(0.2)
 
 
-def worker(n: int, seed: int, cache: Path | None, packages: Path | None) -> dict:
+def worker(n: int, seed: int, cache: Path | None, packages: Path | None, tail: bool = False
+           ) -> dict:
     from safelight.link import pairwise_scores
     from safelight.link.encoded import read_packages
     from safelight.link.pprl import PPRLSettings, link_encoded
 
-    left, right, pid, true_pairs = problem(n, seed, cache)
+    left, right, pid, true_pairs = problem(n, seed, cache, tail)
     with tempfile.TemporaryDirectory(prefix="safelight-pprl-scale-") as tmp:
-        work = packages / f"pprl_{n}_s{seed}" if packages else Path(tmp)
+        work = packages / _stem(n, seed, tail) if packages else Path(tmp)
         paths, timing = encode(left, right, work)
         del left, right
         sampler = PeakRSS()
@@ -138,16 +150,21 @@ def main() -> None:
     ap.add_argument("--packages", type=Path, help="keep the encoded packages (and their key) "
                     "here and reuse them in later runs: re-runs then time the hub alone")
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--population", choices=("demo", "long-tail"), default="demo",
+                    help="family names from the demo's head lists (default) or the long-tailed "
+                    "pools")
     ap.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
         logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                             format="%(asctime)s %(name)s: %(message)s")
-        print(json.dumps(worker(args.worker, args.seed, args.cache, args.packages)))
+        print(json.dumps(worker(args.worker, args.seed, args.cache, args.packages,
+                                args.population == "long-tail")))
         return
     results = []
     for n in args.sizes:
-        cmd = [sys.executable, __file__, "--worker", str(n), "--seed", str(args.seed)]
+        cmd = [sys.executable, __file__, "--worker", str(n), "--seed", str(args.seed),
+               "--population", args.population]
         if args.cache:
             cmd += ["--cache", str(args.cache)]
         if args.packages:
