@@ -6,7 +6,7 @@ import random
 from collections import Counter
 
 from safelight.demo.linkage_pairs import generate_linkage_pairs
-from safelight.demo.names import NamePools, load_yaml, surname_tail
+from safelight.demo.names import NamePools, family_name_tail, load_yaml
 
 
 def test_default_pools_are_the_head_lists() -> None:
@@ -17,13 +17,13 @@ def test_default_pools_are_the_head_lists() -> None:
 
 def test_tail_is_deterministic_distinct_and_skips_the_head() -> None:
     head = load_yaml("safelight.demo", "names_pl.yaml")["family"]
-    names, exponent = surname_tail("pl", head)
-    again, _ = surname_tail("pl", head)
+    names, exponent = family_name_tail("pl", head)
+    again, _ = family_name_tail("pl", head)
     assert names == again
     assert len(names) == len(set(names)) == 20000
     assert not set(names) & set(head)
     assert 0 < exponent < 1
-    assert surname_tail("vi", []) is None  # Vietnamese surnames stay concentrated
+    assert family_name_tail("vi", []) is None  # Vietnamese surnames stay concentrated
 
 
 def test_tail_keeps_the_culture_script_and_feminine_forms() -> None:

@@ -38,11 +38,11 @@ __all__ = [
     "NamePools",
     "PersonName",
     "arabic_family_forms",
+    "family_name_tail",
     "feminine_family",
     "load_yaml",
     "nicknames",
     "patronymic",
-    "surname_tail",
     "zipf_weights",
 ]
 
@@ -246,7 +246,9 @@ _FILES = {
 }  # fmt: skip
 
 
-def surname_tail(culture: str, head: list[str] | tuple[str, ...]) -> tuple[list[str], float] | None:
+def family_name_tail(
+    culture: str, head: list[str] | tuple[str, ...]
+) -> tuple[list[str], float] | None:
     """The generated tail of ``culture``'s family names and the Zipf exponent for head + tail.
 
     ``size`` distinct names drawn by the spec in ``demo/data/surname_tails.yaml``: a generator
@@ -282,7 +284,7 @@ class NamePools:
     """All name pools, loaded once; draws names with a caller's ``random.Random``.
 
     ``surname_tail=True`` extends the family names of the cultures that have a tail spec (see
-    :func:`surname_tail`); otherwise the head lists alone are drawn (the demo's population).
+    :func:`family_name_tail`); otherwise the head lists alone are drawn (the demo's population).
     """
 
     def __init__(self, *, surname_tail: bool = False) -> None:
@@ -344,7 +346,7 @@ class NamePools:
 
     def _family_list(self, culture: str, head: list[str], exponent: float) -> NameList:
         """The head list, or head + generated tail under the tail's exponent."""
-        tail = surname_tail(culture, [str(n) for n in head]) if self.surname_tail else None
+        tail = family_name_tail(culture, [str(n) for n in head]) if self.surname_tail else None
         if tail is None:
             return NameList.ranked(head, exponent)
         names, tail_exponent = tail
