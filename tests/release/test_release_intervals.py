@@ -6,12 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from helpers_release import categorical_tables, random_table
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from safelight.release.aggregates import aggregates_arrow, read_aggregates, release_aggregates
 from safelight.release.combos import CombinationCounts, subsets
-from safelight.release.errors import ReleaseUsageError
+from safelight.release.errors import ReleaseError, ReleaseUsageError
 from safelight.release.intervals import (
     Equations,
     attacker_intervals,
@@ -103,8 +103,15 @@ def test_no_release_below_k_and_no_small_cell_pinned(t, k, length, base) -> None
     combination >= k is released (but those withheld as a last resort, counted); and the
     interval attack, rebuilt from the release alone,
     narrows no unreleased small cell to fewer than min_width + 1 values (so never pins one
-    to a single non-zero value)."""
-    rel = release_aggregates(t, k=k, length=length, rounding_base=base)
+    to a single non-zero value). On some tiny tables the audit cannot protect a small cell by
+    widening or withholding anything and refuses the whole release (its documented
+    ReleaseError: nothing is published, which is safe); only that refusal is accepted."""
+    try:
+        rel = release_aggregates(t, k=k, length=length, rounding_base=base)
+    except ReleaseError as err:
+        assert "nothing released can be widened or withheld" in str(err)
+        event("refused: no widening or withholding protects a small cell")
+        return
     truth = CombinationCounts.of(t, length)
     shown = common = 0
     for s in subsets(t.n_columns, length):
