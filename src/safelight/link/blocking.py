@@ -62,6 +62,7 @@ from safelight.arrays import unique_sorted
 from safelight.errors import UsageError
 from safelight.link.name_keys import (
     bare_words,
+    deletion_hashes,
     key_lists,
     near_pair_lists,
     rare_near_lists,
@@ -309,33 +310,31 @@ class _Multi(NamedTuple):
         return np.repeat(ids, cnt), self.values[pos]
 
 
-def _variants(word: str) -> list[str]:
-    """The word and, from four letters on, the word with any one letter deleted."""
-    if len(word) < 4:
-        return [word]
-    return [word, *{word[:i] + word[i + 1:] for i in range(len(word))}]
-
-
 def _near_columns(vocab: np.ndarray, columns: list[np.ndarray]) -> list[_Multi]:
     """Per record and column of ``columns`` (codes into ``vocab``), the codes of the other keys
     of those columns one typo away (one letter substituted, dropped or added, or two
-    neighbours swapped: their deletion neighbourhoods, :func:`_variants`, share a key) that
-    are *more frequent* in the columns (ties: the lower code). Each pair of similar keys is
-    listed once, on its rarer key: a typo lists the name it came from, while a common name,
-    with many typos of it about, lists few."""
+    neighbours swapped: their deletion neighbourhoods — the key and, from four letters on,
+    the key with any one letter deleted, hashed by
+    :func:`~safelight.link.name_keys.deletion_hashes` — share a variant) that are *more
+    frequent* in the columns (ties: the lower code). Each pair of similar keys is listed
+    once, on its rarer key: a typo lists the name it came from, while a common name, with
+    many typos of it about, lists few."""
     used = unique_sorted(np.concatenate([c[c >= 0] for c in columns]))
-    var = [_variants(w) for w in vocab[used].tolist()]
-    owner = np.repeat(used, [len(v) for v in var])
-    (flat,), _ = encode_strings([np.array([x for v in var for x in v], dtype=object)])
-    # name pairs that share a variant: a self-join on the variant codes
-    order = np.argsort(flat, kind="stable")
-    pairs = [(owner[i], owner[j]) for i, j in _join_within(order, flat[order])]
+    owner, flat = deletion_hashes(vocab[used].tolist(), one_from=4, two_from=_NEVER)
+    owner = used[owner]
+    # name pairs that share a variant: a self-join on the variant hashes (a key whose own
+    # variants coincide, anna → ana twice, pairs with itself: dropped below)
+    pairs = [(i, j) for i, j in _join_within(owner, flat)]
     x = np.concatenate([p[0] for p in pairs] + [np.zeros(0, np.int64)])
     y = np.concatenate([p[1] for p in pairs] + [np.zeros(0, np.int64)])
     freq = np.bincount(np.concatenate([c[c >= 0] for c in columns]), minlength=len(vocab))
     x, y = np.concatenate([x, y]), np.concatenate([y, x])
     keep = (freq[y] > freq[x]) | ((freq[y] == freq[x]) & (y < x))  # toward the more common
     return [_Multi(*lists) for lists in key_lists(x[keep], y[keep], len(vocab), columns)]
+
+
+#: a length no key reaches (no two-letter deletions in :func:`_near_columns`)
+_NEVER = 1 << 30
 
 
 #: the list columns of :func:`_key_columns` (built only for rules that read them)

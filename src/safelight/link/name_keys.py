@@ -34,7 +34,7 @@ import pyarrow as pa
 
 from safelight.arrays import unique_sorted
 
-__all__ = ["bare_words", "key_lists", "near_pair_lists", "rare_near_lists", "word_pair_lists"]
+__all__ = ["bare_words", "deletion_hashes", "key_lists", "near_pair_lists", "rare_near_lists", "word_pair_lists"]
 
 Lists = tuple[np.ndarray, np.ndarray]  # offsets (int64, len n + 1), values (int32)
 
@@ -88,36 +88,71 @@ def word_pair_lists(words: list[np.ndarray], bare: np.ndarray) -> Lists:
     return _lists(np.concatenate(rows), np.concatenate(values), n)
 
 
-def _deletions(keys: list[str]) -> tuple[np.ndarray, list[str]]:
-    """``(owner, variant)``: each key, and from three letters on the key with one letter
-    deleted, and from four letters on with two deleted (``owner`` indexes ``keys``; a
-    variant may come twice)."""
-    out: list[str] = []
-    sizes = []
-    for k in keys:
-        before = len(out)
-        out.append(k)
-        n = len(k)
-        if n >= 3:
-            one = [k[:i] + k[i + 1:] for i in range(n)]
-            out += one
-            if n >= 4:  # the second deletion at or after the first one's place
-                out += [d[:j] + d[j + 1:] for i, d in enumerate(one) for j in range(i, n - 1)]
-        sizes.append(len(out) - before)
-    return np.repeat(np.arange(len(keys)), sizes), out
+#: base of the polynomial string hash of :func:`deletion_hashes` (odd: invertible mod 2**64)
+_BASE = np.uint64(0x9E3779B97F4A7C15)
 
 
-def _hashed(strings: list[str]) -> np.ndarray:
-    """Non-negative int64 hashes of ``strings`` (Python's, valid within this process: equal
-    strings hash alike, and a rare collision only adds candidate pairs)."""
-    return np.fromiter(map(hash, strings), np.int64, len(strings)) & np.int64(2**62 - 1)
+def _mix(h: np.ndarray) -> np.ndarray:
+    """A bijective mix of uint64 hashes (splitmix64's finaliser), cut to 62 bits: non-negative
+    int64 keys for the joins."""
+    h = h ^ (h >> np.uint64(30))
+    h = h * np.uint64(0xBF58476D1CE4E5B9)
+    h = h ^ (h >> np.uint64(27))
+    h = h * np.uint64(0x94D049BB133111EB)
+    h = h ^ (h >> np.uint64(31))
+    return (h >> np.uint64(2)).astype(np.int64)
+
+
+def deletion_hashes(keys: list[str], one_from: int = 3, two_from: int = 4
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """``(owner, hash)`` of each key of ``keys`` and its deletion variants: from ``one_from``
+    letters on, the key with any one letter deleted, and from ``two_from`` letters on, with
+    any two deleted (``owner`` indexes ``keys``; a variant may come twice for one owner).
+
+    Equal strings hash alike whatever deletions made them: the hash is the polynomial hash of
+    the variant's code points mod 2**64 (computed from each key's prefix and suffix hashes,
+    for all keys of one length at once: no variant string is built), then mixed and cut to
+    62 bits. Valid across processes; a collision (about one in 2**62 per pair of distinct
+    variants) only adds a candidate pair. Keys hold no NUL character (name keys are
+    letters)."""
+    if not keys:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    arr = np.array(keys, dtype=str)
+    width = max(arr.dtype.itemsize // 4, 1)
+    mat = arr.view(np.uint32).reshape(len(keys), width)
+    lens = (mat != 0).sum(axis=1)
+    pw = np.ones(width + 2, np.uint64)  # powers of the base
+    for e in range(1, width + 2):
+        pw[e:e + 1] = pw[e - 1:e] * _BASE
+    owners, hashes = [], []
+    for m in np.unique(lens).tolist():
+        rows = np.flatnonzero(lens == m)
+        c = mat[rows, :m].astype(np.uint64)
+        pre = np.zeros((len(rows), m + 1), np.uint64)  # pre[:, i]: hash of the first i letters
+        suf = np.zeros((len(rows), m + 1), np.uint64)  # suf[:, j]: letters j.. at their place
+        for i in range(m):
+            pre[:, i + 1] = pre[:, i] * _BASE + c[:, i]
+        for j in range(m - 1, -1, -1):
+            suf[:, j] = c[:, j] * pw[m - 1 - j] + suf[:, j + 1]
+        parts = [pre[:, m:]]
+        if m >= one_from:
+            i = np.arange(m)
+            parts.append(pre[:, i] * pw[m - 1 - i] + suf[:, i + 1])
+        if m >= two_from:
+            i, j = np.triu_indices(m, 1)  # delete i and j > i
+            mid = (pre[:, j] - pre[:, i + 1] * pw[j - 1 - i]) * pw[m - 1 - j]
+            parts.append(pre[:, i] * pw[m - 2 - i] + mid + suf[:, j + 1])
+        h = np.concatenate(parts, axis=1)
+        owners.append(np.repeat(rows, h.shape[1]))
+        hashes.append(_mix(h.ravel()))
+    return np.concatenate(owners).astype(np.int64), np.concatenate(hashes)
 
 
 def rare_near_lists(columns: list[np.ndarray], vocab: np.ndarray, max_count: int = 1
                     ) -> list[Lists]:
     """Per column of ``columns`` (codes into ``vocab``), per record: the codes of the keys
     that are more common in ``columns`` than the record's key and up to two deletions from
-    it on each side (:func:`_deletions`), listed only where the record's key occurs at most
+    it on each side (:func:`deletion_hashes`), listed only where the record's key occurs at most
     ``max_count`` times (a rare key, as a typo makes)."""
     from safelight.link.blocking import _join_ordered  # the join helper, no cycle at import
 
@@ -127,10 +162,9 @@ def rare_near_lists(columns: list[np.ndarray], vocab: np.ndarray, max_count: int
                         minlength=n_vocab)
     rare = np.flatnonzero((count > 0) & (count <= max_count))
     common = np.flatnonzero(count > 1)
-    q_owner, q_var = _deletions(vocab[rare].tolist())
-    t_owner, t_var = _deletions(vocab[common].tolist())
-    edges = [(rare[i], common[j])
-             for i, j in _join_ordered(q_owner, _hashed(q_var), t_owner, _hashed(t_var))]
+    q_owner, q_hash = deletion_hashes(vocab[rare].tolist())
+    t_owner, t_hash = deletion_hashes(vocab[common].tolist())
+    edges = [(rare[i], common[j]) for i, j in _join_ordered(q_owner, q_hash, t_owner, t_hash)]
     src = np.concatenate([e[0] for e in edges] + [np.zeros(0, np.int64)])
     dst = np.concatenate([e[1] for e in edges] + [np.zeros(0, np.int64)])
     keep = count[dst] > count[src]
