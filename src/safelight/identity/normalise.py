@@ -83,39 +83,41 @@ _SPELL_OUT = str.maketrans({
 _CYRILLIC = re.compile(r"[\u0400-\u04FF]")
 _NON_LETTER = re.compile(r"[^a-z]+")
 
-# Phonetic folds, applied in this order to one folded word (see the module docstring).
-_FOLDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(p), r)
-    for p, r in (
-        ("tsch", "ch"),  # German ч (Schewtschenko)
-        ("tch", "ch"),  # French ч (Chevtchenko)
-        ("sch", "sh"),  # German ш
-        ("sz", "sh"),  # Polish ш
-        ("cz", "ch"),  # Polish ч
-        ("zh", "sh"),  # ж: Zhuk / Schuk (German) / Żuk (Polish)
-        ("kh", "h"),  # х
-        ("ks", "x"),  # кс: Oleksandr / Olexandr
-        ("ck", "k"),
-        ("q", "k"),
-        ("ph", "f"),
-        ("th", "t"),
-        ("dh", "d"),
-        ("gh", "g"),
-        ("ts", "c"),  # ц: Hrytsenko / Hrycenko
-        ("tz", "c"),
-        ("w", "v"),  # в in German and Polish
-        ("ou", "u"),  # French у
-        ("oo", "u"),
-        ("ee", "i"),
-        ("j", "y"),  # й, я, ю, є in German/Polish/scholarly spellings
-        ("y", "i"),  # и / ы / й
-        (r"(.)\1+", r"\1"),  # doubled letters (Savchenkko, Duden ss, Mariia)
-        ("ie", "e"),  # є / е after a consonant (Polish Siergiej, uk Andriienko)
-    )
+# Phonetic folds, applied in this order to one folded word (see the module docstring): a
+# string replaced by another everywhere (str.replace, as re.sub of the literal would), and
+# the doubled letters (``None``: :data:`_DOUBLED`) in their place in the order.
+_FOLDS: tuple[tuple[str | None, str], ...] = (
+    ("tsch", "ch"),  # German ч (Schewtschenko)
+    ("tch", "ch"),  # French ч (Chevtchenko)
+    ("sch", "sh"),  # German ш
+    ("sz", "sh"),  # Polish ш
+    ("cz", "ch"),  # Polish ч
+    ("zh", "sh"),  # ж: Zhuk / Schuk (German) / Żuk (Polish)
+    ("kh", "h"),  # х
+    ("ks", "x"),  # кс: Oleksandr / Olexandr
+    ("ck", "k"),
+    ("q", "k"),
+    ("ph", "f"),
+    ("th", "t"),
+    ("dh", "d"),
+    ("gh", "g"),
+    ("ts", "c"),  # ц: Hrytsenko / Hrycenko
+    ("tz", "c"),
+    ("w", "v"),  # в in German and Polish
+    ("ou", "u"),  # French у
+    ("oo", "u"),
+    ("ee", "i"),
+    ("j", "y"),  # й, я, ю, є in German/Polish/scholarly spellings
+    ("y", "i"),  # и / ы / й
+    (None, ""),  # doubled letters (Savchenkko, Duden ss, Mariia)
+    ("ie", "e"),  # є / е after a consonant (Polish Siergiej, uk Andriienko)
 )
+_DOUBLED = re.compile(r"(.)\1+")
 
 
 def _strip_marks(text: str) -> str:
+    if text.isascii():  # nothing to decompose, no combining mark
+        return text
     return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
@@ -154,7 +156,7 @@ def match_key(word: str | None) -> str | None:
         return None
     s = word
     for pattern, repl in _FOLDS:
-        s = pattern.sub(repl, s)
+        s = _DOUBLED.sub(r"\1", s) if pattern is None else s.replace(pattern, repl)
     return s or None
 
 
