@@ -30,7 +30,6 @@ import re
 from itertools import combinations
 
 import numpy as np
-import pyarrow as pa
 
 from safelight.arrays import unique_sorted
 
@@ -44,11 +43,12 @@ _FUSED_ARTICLE = re.compile(r"^(?:al|el)(.{3,})$")
 def _lists(rows: np.ndarray, values: np.ndarray, n: int) -> Lists:
     """The list column of ``n`` rows from ``(row, value)`` entries (int64 values, any range):
     distinct values per row, re-coded ``0..k-1`` as int32."""
+    from safelight.link.blocking import _compact  # the key helper, no cycle at import
+
     if not len(rows):
         return np.zeros(n + 1, np.int64), np.zeros(0, np.int32)
-    codes = pa.array(values, pa.int64()).dictionary_encode()  # by hash: no sort
-    size = len(codes.dictionary)
-    entry = unique_sorted(rows.astype(np.int64) * size + codes.indices.to_numpy())  # by row
+    (codes,), size = _compact([values.astype(np.int64)])
+    entry = unique_sorted(rows.astype(np.int64) * size + codes)  # by row
     rows, code = entry // size, entry % size
     offsets = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n))]).astype(np.int64)
     return offsets, code.astype(np.int32)
