@@ -37,6 +37,14 @@ key columns: on the N × N problem of ``pprl_scale.py`` (``--cache`` as there), 
 against format v2's "year + 1" keys.
 
     PYTHONPATH=src python bench/linkage/attack.py --chain 10000 --cache /tmp/safelight-pprl-cache
+
+``--year-chain N`` runs only the *statistical* birth-year chain attack (``year_chain.py``):
+year classes from the keys over the year, ordered by what the keys without a year say about
+them, anchored by the public year distribution — on the hub-side key columns of
+``pprl_scale.py``'s packages of the N × N problem (``--packages`` and ``--cache`` as there).
+
+    PYTHONPATH=src python bench/linkage/attack.py --year-chain 100000 \
+        --packages /tmp/pprl-packages --cache /tmp/safelight-pprl-cache
 """
 
 from __future__ import annotations
@@ -324,6 +332,32 @@ def attack_chain(table: pa.Table, public_years: collections.Counter, *, v2: bool
             "prior_alone_share": float(np.mean(year == modal))}
 
 
+def _year_chain(n: int, cache: Path | None, packages: Path | None) -> list[dict]:
+    """The statistical chain attack on the packages ``pprl_scale.py`` encodes for the N × N
+    problem (encoding them first under ``packages`` when they are not there yet)."""
+    import dataclasses
+
+    sys.path.insert(0, str(HERE))
+    import year_chain
+    from pprl_scale import _stem, encode, problem
+
+    left, right, _pid, _pairs = problem(n, 1, cache)
+    work = (packages or Path(tempfile.mkdtemp(prefix="safelight-chain-"))) / _stem(n, 1, False)
+    paths, _timing = encode(left, right, work)
+    keys, years = year_chain.load(paths, [left, right])
+    public = collections.Counter(years[years >= 0].tolist())
+    out = []
+    for r in year_chain.attack(keys, years, public, year_chain.key_sets()):
+        out.append({"scenario": f"pairs{n}", "attack": "year_chain", **dataclasses.asdict(r)})
+        print(f"{r.keys:<24} {r.weighting:<6} year classes {r.classes:>3}, chain of "
+              f"{r.chain_classes:>3} ({r.adjacent_steps} steps of one year) holding "
+              f"{r.chain_records_share:6.1%} of records; birth year recovered for "
+              f"{r.years_recovered_share:6.1%}, {r.years_recovered_one_known_share:6.1%} with "
+              f"one year known (modal year alone {r.modal_year_share:.1%})",
+              flush=True)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scenario", default="febrl,demo")
@@ -337,11 +371,22 @@ def main() -> None:
                     "on the blocking keys (:func:`attack_chain`), on the N × N problem of "
                     "pprl_scale.py: its left source attacked, its right source as the public "
                     "year distribution; format v3 and v2's year + 1 keys")
-    ap.add_argument("--cache", type=Path, help="pprl_scale.py's problem cache (with --chain)")
+    ap.add_argument("--cache", type=Path, help="pprl_scale.py's problem cache (with --chain "
+                    "or --year-chain)")
+    ap.add_argument("--year-chain", type=int, metavar="N", help="only the statistical "
+                    "birth-year chain attack (year_chain.py) on pprl_scale.py's packages of the "
+                    "N × N problem (--packages)")
+    ap.add_argument("--packages", type=Path, help="pprl_scale.py's package directory (with "
+                    "--year-chain; encoded there first when absent)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     flips = [float(x) for x in args.flips.split(",")]
     out = []
+    if args.year_chain:
+        out = _year_chain(args.year_chain, args.cache, args.packages)
+        if args.json:
+            args.json.write_text(json.dumps(out, indent=2), "utf-8")
+        return
     if args.chain:
         sys.path.insert(0, str(HERE))
         from pprl_scale import problem
