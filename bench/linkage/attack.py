@@ -332,9 +332,11 @@ def attack_chain(table: pa.Table, public_years: collections.Counter, *, v2: bool
             "prior_alone_share": float(np.mean(year == modal))}
 
 
-def _year_chain(n: int, cache: Path | None, packages: Path | None) -> list[dict]:
+def _year_chain(n: int, cache: Path | None, packages: Path | None, links: bool
+                ) -> list[dict]:
     """The statistical chain attack on the packages ``pprl_scale.py`` encodes for the N × N
-    problem (encoding them first under ``packages`` when they are not there yet)."""
+    problem (encoding them first under ``packages`` when they are not there yet); ``links``:
+    the hub's own linkage output (its persons) as one more yearless key."""
     import dataclasses
 
     sys.path.insert(0, str(HERE))
@@ -346,8 +348,17 @@ def _year_chain(n: int, cache: Path | None, packages: Path | None) -> list[dict]
     paths, _timing = encode(left, right, work)
     keys, years = year_chain.load(paths, [left, right])
     public = collections.Counter(years[years >= 0].tolist())
+    sets: dict = year_chain.key_sets()
+    if links:
+        from safelight.link.encoded import read_packages
+        from safelight.link.pprl import PPRLSettings, link_encoded
+
+        result = link_encoded(read_packages(paths), PPRLSettings(cross_only=True,
+                                                                 one_to_one=True))
+        sets = {"the hub's links": np.asarray(result.labels), **sets}
+        del result
     out = []
-    for r in year_chain.attack(keys, years, public, year_chain.key_sets()):
+    for r in year_chain.attack(keys, years, public, sets):
         out.append({"scenario": f"pairs{n}", "attack": "year_chain", **dataclasses.asdict(r)})
         print(f"{r.keys:<24} {r.weighting:<6} year classes {r.classes:>3}, chain of "
               f"{r.chain_classes:>3} ({r.adjacent_steps} steps of one year) holding "
@@ -378,12 +389,14 @@ def main() -> None:
                     "N × N problem (--packages)")
     ap.add_argument("--packages", type=Path, help="pprl_scale.py's package directory (with "
                     "--year-chain; encoded there first when absent)")
+    ap.add_argument("--with-links", action="store_true", help="with --year-chain: the hub's "
+                    "own linkage output (link_encoded's persons) as one more yearless key")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     flips = [float(x) for x in args.flips.split(",")]
     out = []
     if args.year_chain:
-        out = _year_chain(args.year_chain, args.cache, args.packages)
+        out = _year_chain(args.year_chain, args.cache, args.packages, args.with_links)
         if args.json:
             args.json.write_text(json.dumps(out, indent=2), "utf-8")
         return

@@ -99,6 +99,20 @@ def _incidence(keys: pa.Table, rules: Iterable[str]) -> sparse.csr_matrix:
                              shape=(offset, n))
 
 
+def _label_incidence(labels: np.ndarray) -> sparse.csr_matrix:
+    """(group × record) incidence of the groups of two or more records with one label — e.g.
+    the persons the hub's own linkage output made (-1: no label)."""
+    n = len(labels)
+    ok = labels >= 0
+    uniq, group = np.unique(labels[ok], return_inverse=True)
+    size = np.bincount(group, minlength=len(uniq))
+    keep = size[group] >= 2
+    _, group = np.unique(group[keep], return_inverse=True)
+    rec = np.flatnonzero(ok)[keep]
+    return sparse.csr_matrix((np.ones(len(rec)), (group, rec)),
+                             shape=(int(group.max()) + 1 if len(group) else 0, n))
+
+
 def _evidence(inc: sparse.csr_matrix, klass: np.ndarray, k: int, weighting: str
               ) -> np.ndarray:
     """(k × k) evidence between year classes: record pairs that share a group, by class pair,
@@ -171,11 +185,13 @@ class ChainResult:
 
 
 def attack(keys: pa.Table, years: np.ndarray, public_years: collections.Counter,
-           key_sets: dict[str, Sequence[str]], *, weighting: Sequence[str] = ("record", "pair"),
+           key_sets: dict[str, Sequence[str] | np.ndarray], *, weighting: Sequence[str] = ("record", "pair"),
            min_class: int = MIN_CLASS, year_rules: Sequence[str] | None = None
            ) -> list[ChainResult]:
     """Run the chain attack on the ``bk_*`` columns of ``keys`` (every package a hub holds,
-    stacked) once per named set of yearless rules in ``key_sets`` and per weighting.
+    stacked) once per named set of yearless rules in ``key_sets`` and per weighting; a set
+    given as an array of per-record labels (the persons of the hub's own linkage output) is
+    used as one more yearless key.
     ``years`` (-1 where unknown) only scores the result. ``year_rules`` (default: every rule
     over the year) form the year classes."""
     kinds = rules_by_kind()
@@ -213,7 +229,9 @@ def attack(keys: pa.Table, years: np.ndarray, public_years: collections.Counter,
     for how in weighting:
         partner = _mutual_best(_evidence(windows, klass, k, how))
         for label, rules in key_sets.items():
-            ev = _evidence(_incidence(keys, rules), klass, k, how)
+            inc = (_label_incidence(rules) if isinstance(rules, np.ndarray)
+                   else _incidence(keys, rules))
+            ev = _evidence(inc, klass, k, how)
             for a, b in partner.items():
                 ev[a, b] = 0.0  # the window partner is known already: look beyond it
             step = _mutual_best(ev)
