@@ -49,6 +49,14 @@ def test_indicator_table_rebuilds_every_score(corpus) -> None:  # noqa: ANN001
     assert [table.explained(i) for i in range(len(texts))] == [
         (";".join(s.indicators), " | ".join(s.reasons())) for s in scores]
     assert sum(1 for i in range(len(texts)) if table.explained(i)[1]) > 50
+    # a group's indicator counts, per distinct set of indicators
+    rng = np.random.default_rng(5)
+    for idx in [np.arange(len(texts))] + [rng.choice(len(texts), k) for k in (1, 7, 60)]:
+        want: dict[str, int] = {}
+        for i in idx.tolist():
+            for ind in scores[i].indicators:
+                want[ind] = want.get(ind, 0) + 1
+        assert table.indicator_counts(idx) == want
 
 
 def test_chunked_features_equal_one_pass(corpus) -> None:  # noqa: ANN001
@@ -189,3 +197,44 @@ def test_sharded_coherence_equals_one_shard(corpus) -> None:  # noqa: ANN001
         many = _coherence(tdoc[start], h.view(np.int64), sig, 5, 10, 9, shard_size=size)
         for a, b in zip(one, many, strict=True):
             assert np.array_equal(a, b)
+
+
+def test_outputs_written_by_a_forked_child_are_the_same(corpus, tmp_path) -> None:  # noqa: ANN001
+    from safelight.detect.leads import build_leads
+    from safelight.detect.pipeline import write_outputs
+
+    ads = AdTable(corpus.ad_id, TextColumn.from_texts(corpus.text), corpus.site, corpus.city,
+                  corpus.posted_at, corpus.region)
+    a = analyse(ads, workers=1)
+    inline = write_outputs(a, tmp_path / "inline", fork_from=10**9)
+    forked = write_outputs(a, tmp_path / "forked", fork_from=0)
+    for name in ("ad_scores.csv", "clusters.csv", "networks.csv", "leads.csv", "leads.html"):
+        assert (inline / name).read_bytes() == (forked / name).read_bytes(), name
+    assert (forked / "ad_scores.csv").read_text("utf-8").count("\n") == len(ads) + 1
+    # leads from the compact indicator table and from the plain scores: the same reasons
+    plain = [a.indicators[i] for i in range(len(ads))]
+    args = (ads.ad_id, a.contacts, a.clusters.labels, a.cluster_summaries, a.networks,
+            a.network_summaries)
+    one = build_leads(*args, indicator_scores=a.indicators, texts=ads.text)
+    two = build_leads(*args, indicator_scores=plain, texts=ads.text)
+    assert [(ld.lead_id, ld.score, ld.reasons, ld.indicator_ad) for ld in one] == [
+        (ld.lead_id, ld.score, ld.reasons, ld.indicator_ad) for ld in two]
+    assert any(r.code == "indicators" for ld in one for r in ld.reasons)
+
+
+def test_a_failing_forked_writer_raises(corpus, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    from safelight.detect import pipeline
+    from safelight.errors import SafelightError
+
+    ads = AdTable(corpus.ad_id[:200], TextColumn.from_texts(corpus.text[:200]),
+                  corpus.site[:200], corpus.city[:200], corpus.posted_at[:200],
+                  corpus.region[:200])
+    a = analyse(ads, workers=1)
+
+    def broken(a, path) -> None:  # noqa: ANN001
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pipeline, "_write_ad_scores", broken)
+    with pytest.raises(SafelightError, match="disk full"):
+        pipeline.write_outputs(a, tmp_path / "out", fork_from=0)
+    assert (tmp_path / "out" / "leads.csv").exists()  # the others were written meanwhile

@@ -622,14 +622,32 @@ class IndicatorTable(Sequence[IndicatorScore]):
     def indicator_ids(self, i: int) -> tuple[str, ...]:
         """The distinct indicators of ad ``i``, sorted (without building its hits)."""
         if self._mask is not None:
-            m = int(self._mask[i])
-            got = self._mask_ids.get(m)
-            if got is None:
-                got = tuple(self._ids[k] for k in range(len(self._ids)) if m >> k & 1)
-                self._mask_ids[m] = got
-            return got
+            return self._ids_of_mask(int(self._mask[i]))
         ks = self._term_ind[self.hit_term[self.hit_ptr[i]:self.hit_ptr[i + 1]]]
         return tuple(self._ids[k] for k in sorted(set(ks.tolist())))
+
+    def indicator_counts(self, idx: np.ndarray) -> dict[str, int]:
+        """How many of the ads ``idx`` hold each indicator (only those held; the same counts
+        as from :meth:`indicator_ids` ad by ad — counted per distinct set of indicators)."""
+        counts: dict[str, int] = {}
+        if self._mask is None:
+            for i in idx.tolist():
+                for ind in self.indicator_ids(i):
+                    counts[ind] = counts.get(ind, 0) + 1
+            return counts
+        masks, n = np.unique(self._mask[idx], return_counts=True)
+        for m, c in zip(masks.tolist(), n.tolist(), strict=True):
+            if m:
+                for ind in self._ids_of_mask(m):
+                    counts[ind] = counts.get(ind, 0) + c
+        return counts
+
+    def _ids_of_mask(self, m: int) -> tuple[str, ...]:
+        got = self._mask_ids.get(m)
+        if got is None:
+            got = tuple(self._ids[k] for k in range(len(self._ids)) if m >> k & 1)
+            self._mask_ids[m] = got
+        return got
 
     def n_with_hits(self) -> int:
         """Ads with at least one hit."""

@@ -94,11 +94,14 @@ def _indicator_reasons(idx: np.ndarray, scores: Sequence[IndicatorScore] | None,
         else:
             n_flagged = sum(1 for i in idx if flag_of(i))
             best = int(max(idx, key=lambda i: (score_of(i), -i)))
-        counts: dict[str, int] = {}
-        for i in idx:
-            for ind in inds_of(i):
-                counts[ind] = counts.get(ind, 0) + 1
         if n_flagged:
+            if isinstance(scores, IndicatorTable):  # per distinct set of indicators
+                counts = scores.indicator_counts(idx)
+            else:
+                counts = {}
+                for i in idx:
+                    for ind in inds_of(i):
+                        counts[ind] = counts.get(ind, 0) + 1
             share = n_flagged / len(idx)
             top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:4]
             reasons.append(Reason(

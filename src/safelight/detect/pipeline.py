@@ -25,10 +25,13 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import multiprocessing
+import multiprocessing.process
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import numpy as np
@@ -61,7 +64,7 @@ from safelight.detect.templates import (
     cluster_ads,
     summarise_clusters,
 )
-from safelight.errors import UsageError
+from safelight.errors import SafelightError, UsageError
 
 __all__ = ["AdTable", "Analysis", "analyse", "extract_all", "read_ads", "score_all",
            "write_outputs"]
@@ -399,11 +402,79 @@ def _ad_score_rows(a: Analysis) -> Iterable[tuple[object, ...]]:
                a.fraud_reasons[i] if a.fraud_reasons else "")
 
 
-def write_outputs(analysis: Analysis, out_dir: str | Path, html_limit: int = 200) -> Path:
-    """Write the output files (see the module docstring) into ``out_dir``; returns the folder."""
+def _write_ad_scores(a: Analysis, path: Path) -> None:
+    _write_csv(path, ["ad_id", "indicator_score", "indicator_flag", "indicators", "hits",
+                      "fraud_probability", "fraud_reasons"], _ad_score_rows(a))
+
+
+def _ad_scores_child(a: Analysis, path: Path, conn: Connection) -> None:
+    """The body of the forked writer process: ``ad_scores.csv``, then a word to the parent
+    (``""`` when written, else what went wrong)."""
+    try:
+        _write_ad_scores(a, path)
+        conn.send("")
+    except BaseException as e:  # noqa: BLE001 — reported to the parent, which raises
+        conn.send(f"{type(e).__name__}: {e}")
+    finally:
+        conn.close()
+
+
+class _AdScoresWriter:
+    """Writes ``ad_scores.csv`` — the largest file, one formatted row per ad — in a forked
+    process while the calling process writes the others (on two cores the per-ad files no
+    longer follow each other); inline where fork is not available or the corpus is small.
+    The child reads the analysis from the memory it was forked with (nothing is pickled)."""
+
+    def __init__(self, a: Analysis, path: Path, fork_from: int) -> None:
+        self.path = path
+        self.proc: multiprocessing.process.BaseProcess | None = None
+        if len(a.ads) < fork_from or "fork" not in multiprocessing.get_all_start_methods():
+            _write_ad_scores(a, path)
+            return
+        ctx = multiprocessing.get_context("fork")
+        self.conn, child_conn = ctx.Pipe(duplex=False)
+        self.proc = ctx.Process(target=_ad_scores_child, args=(a, path, child_conn),
+                                name="safelight-detect-ad-scores", daemon=True)
+        self.proc.start()
+        child_conn.close()
+
+    def join(self) -> None:
+        """Wait for the child; raise :class:`SafelightError` if it could not write."""
+        if self.proc is None:
+            return
+        try:
+            msg = self.conn.recv()
+        except EOFError:
+            msg = "the writer process ended without a word"
+        self.proc.join()
+        self.conn.close()
+        if msg or self.proc.exitcode:
+            raise SafelightError(f"{self.path}: could not be written ({msg or 'exit code '}"
+                                 f"{'' if msg else self.proc.exitcode}) — check the free space "
+                                 "and permissions of the output folder, then run again")
+
+
+def write_outputs(analysis: Analysis, out_dir: str | Path, html_limit: int = 200,
+                  fork_from: int = 50_000) -> Path:
+    """Write the output files (see the module docstring) into ``out_dir``; returns the folder.
+
+    From ``fork_from`` ads on, ``ad_scores.csv`` is written by a forked process meanwhile (the
+    same bytes)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     a = analysis
+    scores_writer = (_AdScoresWriter(a, out / "ad_scores.csv", fork_from)
+                     if a.indicators or a.fraud is not None else None)
+    try:
+        _write_others(a, out, html_limit)
+    finally:  # the child is waited for in any case; its failure is raised after ours
+        if scores_writer is not None:
+            scores_writer.join()
+    return out
+
+
+def _write_others(a: Analysis, out: Path, html_limit: int) -> None:
+    """Every output file but ``ad_scores.csv``."""
     ids = a.ads.ad_id
     # ids are iterated (a compact column reads them chunk by chunk), not indexed one by one
     _write_csv(out / "clusters.csv", ["ad_id", "cluster_id"],
@@ -435,10 +506,6 @@ def write_outputs(analysis: Analysis, out_dir: str | Path, html_limit: int = 200
                  ld.description, ";".join(ld.example_ad_ids),
                  " | ".join(f"{ld.indicator_ad}: {h.explain()}" for h in ld.indicator_hits))
                 for r, ld in enumerate(a.leads, 1)])
-    if a.indicators or a.fraud is not None:
-        _write_csv(out / "ad_scores.csv",
-                   ["ad_id", "indicator_score", "indicator_flag", "indicators", "hits",
-                    "fraud_probability", "fraud_reasons"], _ad_score_rows(a))
     _write_csv(out / "quarantine.csv", ["row", "rule", "message", "raw"],
                [(q["row"], q["rule"], q["message"], q["raw"]) for q in a.quarantine])
     (out / "leads.html").write_text(render_html(a.leads[:html_limit], len(a.ads),
@@ -467,5 +534,4 @@ def write_outputs(analysis: Analysis, out_dir: str | Path, html_limit: int = 200
         {"version": 1, "software": __version__, "cluster": a.settings.as_dict(),
          "lexicon": a.lexicon_path, "fraud_model": a.fraud_model_info}, indent=2),
         "utf-8")
-    return out
 
