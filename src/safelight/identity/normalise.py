@@ -58,6 +58,7 @@ __all__ = [
     "code_key",
     "digits_key",
     "document_key",
+    "expand_distinct",
     "family_key",
     "fold",
     "given_group",
@@ -112,7 +113,9 @@ _FOLDS: tuple[tuple[str | None, str], ...] = (
     (None, ""),  # doubled letters (Savchenkko, Duden ss, Mariia)
     ("ie", "e"),  # є / е after a consonant (Polish Siergiej, uk Andriienko)
 )
-_DOUBLED = re.compile(r"(.)\1+")
+#: a letter that the same letter follows: deleting each such letter collapses doubled letters
+#: (as ``(.)\1+`` → ``\1`` would, without expanding a template per match)
+_DOUBLED = re.compile(r"(.)(?=\1)")
 
 
 def _strip_marks(text: str) -> str:
@@ -156,7 +159,7 @@ def match_key(word: str | None) -> str | None:
         return None
     s = word
     for pattern, repl in _FOLDS:
-        s = _DOUBLED.sub(r"\1", s) if pattern is None else s.replace(pattern, repl)
+        s = _DOUBLED.sub("", s) if pattern is None else s.replace(pattern, repl)
     return s or None
 
 
@@ -546,7 +549,15 @@ def map_distinct_arrow(values: Any, fn: Callable[..., str | None], *args: Any
 
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
-    mapped, idx = _map_dictionary(values, fn, args)
+    return expand_distinct(*_map_dictionary(values, fn, args))
+
+
+def expand_distinct(mapped: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, Any]:
+    """Per row, ``mapped[idx]`` (results per distinct value, then None for nulls; ``idx``:
+    each row's distinct value) as a NumPy object array and as an Arrow string array (built
+    from the distinct results, not row by row)."""
+    import pyarrow as pa
+
     return mapped[idx], pa.array(mapped.tolist(), pa.string()).take(pa.array(idx))
 
 

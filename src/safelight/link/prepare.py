@@ -28,6 +28,7 @@ from safelight.identity.normalise import (
     code_key,
     digits_key,
     document_key,
+    expand_distinct,
     family_key,
     fold,
     given_group,
@@ -165,50 +166,110 @@ def _phones(table: pa.Table) -> np.ndarray:
                        _col(table, "phone_region").cast(pa.string()))
 
 
-#: the distinct phone numbers are normalised in this many parts, taken one at a time from
-#: either end by this process and the phones' worker
+#: the distinct phone numbers and the distinct family names are normalised in this many
+#: parts each, taken one at a time by this process and the worker (:class:`_Parts`)
 _PHONE_PARTS = 32
+_FAMILY_PARTS = 16
+#: the columns of :func:`_family_forms`, in its order
+_FAMILY_COLUMNS = ("family", "family_first", "family_last", "family_group")
 
 
-def _phone_parts(keys: list[str], bounds: np.ndarray, claims: forked.Claims, parent: int
-                 ) -> dict[int, list[str | None]]:
-    """E.164 of the parts of ``keys`` (``bounds[k]:bounds[k + 1]``) taken from the head of
-    ``claims``, in a forked worker; nothing when run in the parent (the serial fallback),
-    which takes every part from the tail afterwards."""
-    out: dict[int, list[str | None]] = {}
+def _family_forms(name: str | None) -> tuple[str | None, ...]:
+    """The :data:`_FAMILY_COLUMNS` keys of one family name: its key, first and last word,
+    name group."""
+    return family_key(name), _word(name, 0), _word(name, -1), given_group(name)
+
+
+class _Parts:
+    """The costliest normalisation as units of work that either process takes: the
+    distinct phone numbers (phonenumbers parses each one) in :data:`_PHONE_PARTS` parts, then
+    the distinct family names (of a long-tailed population, most of them distinct) in
+    :data:`_FAMILY_PARTS` parts. The worker takes units from the head (phones first), this
+    process from the tail once its other columns are done (family names first), so that
+    both finish together whatever the mix of the data."""
+
+    def __init__(self, phones: list[str], families: list[str]) -> None:
+        self.phones, self.families = phones, families
+        self.phone_bounds = np.linspace(0, len(phones), _PHONE_PARTS + 1).astype(np.int64)
+        self.family_bounds = np.linspace(0, len(families), _FAMILY_PARTS + 1).astype(np.int64)
+
+    def __len__(self) -> int:
+        return _PHONE_PARTS + _FAMILY_PARTS
+
+    def run(self, k: int) -> list[Any]:
+        """Unit ``k``: E.164 of a part of the phones, or :func:`_family_forms` of a part of
+        the family names."""
+        if k < _PHONE_PARTS:
+            lo, hi = self.phone_bounds[k], self.phone_bounds[k + 1]
+            return phones_from_keys(self.phones[lo:hi])
+        lo, hi = self.family_bounds[k - _PHONE_PARTS], self.family_bounds[k - _PHONE_PARTS + 1]
+        return [_family_forms(v) for v in self.families[lo:hi]]
+
+    def merged(self, done: dict[int, list[Any]]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """The phones' E.164 per distinct phone key (then None) and, per
+        :data:`_FAMILY_COLUMNS`, the keys per distinct family name (then None), from every
+        unit's result ``done[k]``."""
+        phones = [p for k in range(_PHONE_PARTS) for p in done[k]]
+        forms = [f for k in range(_PHONE_PARTS, len(self)) for f in done[k]]
+        columns = [np.array([f[j] for f in forms] + [None], dtype=object)
+                   for j in range(len(_FAMILY_COLUMNS))]
+        return np.array(phones + [None], dtype=object), columns
+
+
+def _worker_parts(parts: _Parts, claims: forked.Claims, parent: int) -> dict[int, list[Any]]:
+    """The units of ``parts`` taken from the head of ``claims``, in a forked worker; nothing
+    when run in the parent (the serial fallback), which takes every unit from the tail."""
+    out: dict[int, list[Any]] = {}
     if os.getpid() != parent:
         while (k := claims.head()) is not None:
-            out[k] = phones_from_keys(keys[bounds[k]:bounds[k + 1]])
+            out[k] = parts.run(k)
     return out
+
+
+def _distinct(values: pa.Array) -> tuple[list[str], np.ndarray]:
+    """The distinct strings of ``values`` and each row's index among them (their number
+    where null)."""
+    enc = values.dictionary_encode()
+    uniques = enc.dictionary.to_pylist()
+    return uniques, enc.indices.fill_null(len(uniques)).to_numpy(zero_copy_only=False)
 
 
 def prepare(table: pa.Table, *, parallel: bool = False) -> Records:
     """Normalise the identity columns of ``table`` (see the module docstring). With
-    ``parallel``, the phone numbers (the costliest column: phonenumbers parses each distinct
-    one) are normalised in a forked worker while this process does the rest, and then this
-    process takes the phones' parts that the worker has not begun; the result is the same."""
-    keys, idx = phone_keys(_col(table, "phone").cast(pa.string()),
-                           _col(table, "phone_region").cast(pa.string()))
-    bounds = np.linspace(0, len(keys), _PHONE_PARTS + 1).astype(np.int64)
-    claims = forked.Claims(_PHONE_PARTS, shared=parallel)
-    job = forked.start("phones", _phone_parts, keys, bounds, claims, os.getpid(),
-                       parallel=parallel)
+    ``parallel``, the phone numbers and the family names (the costliest columns:
+    :class:`_Parts`) are normalised partly in a forked worker while this process does the
+    rest; the result is the same."""
+    keys, phone_idx = phone_keys(_col(table, "phone").cast(pa.string()),
+                                 _col(table, "phone_region").cast(pa.string()))
+    given = _col(table, "given_name").cast(pa.string())
+    family = _col(table, "family_name").cast(pa.string())
+    full = _col(table, "full_name").cast(pa.string())
+    # a record with only a full name: its first word is the given name, the rest the family name
+    given, family = split_full_names(given, family, full)
+    families, family_idx = _distinct(family)
+    parts = _Parts(keys, families)
+    claims = forked.Claims(len(parts), shared=parallel)
+    job = forked.start("phones", _worker_parts, parts, claims, os.getpid(), parallel=parallel)
 
-    def phones() -> np.ndarray:
+    def finish() -> tuple[np.ndarray, dict[str, tuple[np.ndarray, pa.Array]]]:
+        """The units the worker has not taken, done here; the phone column and the family
+        columns (object and Arrow arrays)."""
         mine = {}
         while (k := claims.tail()) is not None:
-            mine[k] = phones_from_keys(keys[bounds[k]:bounds[k + 1]])
-        parts = {**job.result(), **mine}
-        e164 = [p for k in range(_PHONE_PARTS) for p in parts[k]]
-        return np.array(e164 + [None], dtype=object)[idx]
+            mine[k] = parts.run(k)
+        e164, columns = parts.merged({**job.result(), **mine})
+        return e164[phone_idx], {c: expand_distinct(v, family_idx)
+                                 for c, v in zip(_FAMILY_COLUMNS, columns, strict=True)}
 
     try:
-        return _normalised(table, phones)
+        return _normalised(table, given, finish)
     finally:
         job.cancel()  # still running only when the rest failed
 
 
-def _normalised(table: pa.Table, phones: Callable[[], np.ndarray]) -> Records:
+def _normalised(table: pa.Table, given: pa.Array,
+                finish: Callable[[], tuple[np.ndarray, dict[str, tuple[np.ndarray, pa.Array]]]]
+                ) -> Records:
     arrow: dict[str, pa.Array] = {}  # the str columns as Arrow arrays too, for Records.codes
 
     def mapped(name: str, values: pa.Array, fn: Callable[..., str | None], *args: Any
@@ -216,26 +277,16 @@ def _normalised(table: pa.Table, phones: Callable[[], np.ndarray]) -> Records:
         out, arrow[name] = map_distinct_arrow(values, fn, *args)
         return out
 
-    given = _col(table, "given_name").cast(pa.string())
-    family = _col(table, "family_name").cast(pa.string())
-    full = _col(table, "full_name").cast(pa.string())
-    # a record with only a full name: its first word is the given name, the rest the family name
-    given, family = split_full_names(given, family, full)
-
     def lower(name: str) -> np.ndarray:
         return mapped(name, _col(table, name).cast(pa.string()), code_key)
 
-    records = Records(
+    cols = dict(
         contributor=np.array(_col(table, "contributor").to_pylist(), dtype=object),
         record_id=np.array(_col(table, "record_id").cast(pa.string()).to_pylist(), dtype=object),
         given=mapped("given", given, given_key),
         given_group=mapped("given_group", given, given_group),
         given_first=mapped("given_first", given, _word, 0),
         given_last=mapped("given_last", given, _word, -1),
-        family=mapped("family", family, family_key),
-        family_first=mapped("family_first", family, _word, 0),
-        family_last=mapped("family_last", family, _word, -1),
-        family_group=mapped("family_group", family, given_group),
         birth_year=_ints(table, "birth_year"),
         birth_month=_ints(table, "birth_month"),
         birth_day=_ints(table, "birth_day"),
@@ -250,7 +301,11 @@ def _normalised(table: pa.Table, phones: Callable[[], np.ndarray]) -> Records:
                             locality_key),
         postcode=mapped("postcode", _col(table, "postcode").cast(pa.string()), digits_key),
         region=lower("region"),
-        phone=phones(),  # last: its worker's parts are done while this process does the rest
     )
+    # last: the worker's units are done while this process does the rest
+    cols["phone"], family_columns = finish()
+    for name, (values, as_arrow) in family_columns.items():
+        cols[name], arrow[name] = values, as_arrow
+    records = Records(**cols)
     records._arrow = arrow  # read by Records.codes
     return records

@@ -21,7 +21,9 @@ _CLASSES = str.maketrans({
     **dict.fromkeys("bfpvw", "b"), **dict.fromkeys("cgjkqsxzh", "k"), **dict.fromkeys("dt", "d"),
     **dict.fromkeys("mn", "n"), "l": "l", "r": "r", **dict.fromkeys("aeiouy ", ""),
 })
-_REPEATS = re.compile(r"(.)\1+")
+#: a letter that the same letter follows: deleting each such letter collapses the repeats
+#: (as ``(.)\1+`` → ``\1`` would, without expanding a template per match)
+_REPEATS = re.compile(r"(.)(?=\1)")
 
 
 def consonant_key(key: str | None) -> str | None:
@@ -36,4 +38,4 @@ def consonant_key(key: str | None) -> str | None:
     """
     if not key:
         return None
-    return _REPEATS.sub(r"\1", key.translate(_CLASSES)) or None
+    return _REPEATS.sub("", key.translate(_CLASSES)) or None
