@@ -55,6 +55,7 @@ from safelight.identity.romanise import has_arabic, has_greek, romanise_arabic, 
 from safelight.identity.transliterate import transliterate
 
 __all__ = [
+    "clear_caches",
     "code_key",
     "digits_key",
     "document_key",
@@ -608,3 +609,15 @@ def split_full_names(given: Any, family: Any, full: Any) -> tuple[Any, Any]:
     given = pa.array([g if g else a for g, a in zip(g_list, fg, strict=True)], pa.string())
     family = pa.array([f if f else b for f, b in zip(f_list, ff, strict=True)], pa.string())
     return given, family
+
+
+def clear_caches() -> None:
+    """Empty the memo of every normaliser here that keeps input values (names, phones,
+    document numbers, places: the ``lru_cache`` of :func:`fold`, :func:`match_key`, the name
+    keys, the phones' E.164, :func:`document_key`, :func:`locality_key`, :func:`digits_key`,
+    :func:`code_key` and the transliteration); the name tables read from the package data
+    stay. A linkage run calls it when it ends (:func:`safelight.link.link_records`), so that
+    no identifier outlives the run in this process's memory."""
+    for fn in (fold, match_key, given_key, given_group, family_key, _e164, document_key,
+               locality_key, digits_key, code_key, transliterate):
+        fn.cache_clear()

@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from safelight.arrays import unique_sorted
 from safelight.errors import UsageError
+from safelight.identity.normalise import clear_caches
 from safelight.link import forked
 from safelight.link.blocking import (
     DEFAULT_RULES,
@@ -374,8 +375,17 @@ def link_records(table: pa.Table, settings: LinkSettings | None = None, *,
     ``reviewed``: reviewers' decided pairs, as indices of ``table``'s rows
     (:func:`safelight.link.decisions.index_decisions`); the model's ``m`` learns from them
     (:func:`~safelight.link.model.estimate_model`). Applying them to the clusters is the
-    caller's step (:func:`safelight.link.decisions.apply_decisions`)."""
-    s = settings or LinkSettings()
+    caller's step (:func:`safelight.link.decisions.apply_decisions`). When it ends, the
+    normalisers' memos of input values are emptied
+    (:func:`~safelight.identity.normalise.clear_caches`)."""
+    try:
+        return _link(table, settings or LinkSettings(), reviewed)
+    finally:  # no name, phone or document number stays memoised once the run ends
+        clear_caches()
+
+
+def _link(table: pa.Table, s: LinkSettings, reviewed: DecidedPairs | None) -> LinkResult:
+    """:func:`link_records`, without emptying the normalisers' memos at the end."""
     parallel = s.workers > 1
     clock = _Clock()
     records = prepare(table, parallel=parallel)
