@@ -12,7 +12,7 @@ from safelight.detect.templates import ClusterSettings, cluster_ads
 
 pytestmark = pytest.mark.skipif(not kernels.AVAILABLE, reason="numba is not installed")
 
-_NAMES = ("intersect_count", "bucket_order", "sample_coherence", "member_sorted")
+_NAMES = ("intersect_count", "bucket_order", "sample_coherence", "member_sorted", "minhash")
 
 
 @pytest.fixture
@@ -77,6 +77,21 @@ def test_membership_matches_isin(numpy_only) -> None:  # noqa: ANN001
     numpy_only()
     assert np.array_equal(got, templates._member(values, ids))
     assert np.array_equal(got, np.isin(values, ids))
+
+
+def test_minhash_is_the_same_to_the_bit(numpy_only) -> None:  # noqa: ANN001
+    rng = np.random.default_rng(6)
+    lens = rng.integers(1, 40, 3_000)
+    doc = np.repeat(np.arange(lens.size), lens)
+    # any int64 ids: negative ones (private features, ads without words) and huge ones
+    feat = rng.integers(-2**63, 2**63 - 1, doc.size, dtype=np.int64)
+    feat[::3] = rng.integers(-50, 5_000, feat[::3].size)
+    got = {k: setops.minhash_signatures(doc, feat, lens.size, k, 7, 500) for k in (1, 32, 128)}
+    numpy_only()
+    for k, sig in got.items():
+        assert sig.dtype == np.uint32 and sig.shape == (lens.size, k)
+        assert np.array_equal(sig, setops.minhash_signatures(doc, feat, lens.size, k, 7, 500))
+    assert np.unique(got[128][:, 0]).size > 1_000  # not a constant
 
 
 def test_lsh_candidates_are_the_same(numpy_only) -> None:  # noqa: ANN001

@@ -26,6 +26,11 @@ Contract
 * :func:`member_sorted` — ``np.isin(values, sorted_ids)`` for sorted distinct ``sorted_ids``:
   a bitmap of the ids' high bits rejects most values at one memory access, the rest are
   binary-searched.
+* :func:`minhash` — :func:`safelight.detect.setops.minhash_signatures`' signatures in one
+  fused pass: each feature is hashed once and its ``num_perm`` values are folded into the
+  running minima of its ad at once (the NumPy code writes, adds to and reduces a block of
+  features × hashes), with the same wrapping uint64 arithmetic: the same signatures, bit for
+  bit.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["AVAILABLE", "bucket_order", "intersect_count", "member_sorted",
+__all__ = ["AVAILABLE", "bucket_order", "intersect_count", "member_sorted", "minhash",
            "sample_coherence"]
 
 try:  # an optional accelerator: the NumPy code runs without it
@@ -49,6 +54,7 @@ intersect_count: Callable[..., np.ndarray] | None = None
 bucket_order: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
 sample_coherence: Callable[..., np.ndarray] | None = None
 member_sorted: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+minhash: Callable[..., np.ndarray] | None = None
 
 #: runs of equal keys up to this length are put in order by insertion
 _SHORT_RUN = 32
@@ -176,6 +182,44 @@ if AVAILABLE:
                         hi = mid
                 out[t] = lo < ids.size and ids[lo] == v
         return out
+
+    @_jit
+    def _minhash(feat, starts, ends, a, b, sig):  # noqa: ANN001, ANN202
+        # splitmix64 of each feature (wrapping uint64), then a_k * h + b_k for every hash k;
+        # the high 32 bits of each ad's minimum
+        k_n = a.size
+        top = np.uint64(0xFFFFFFFFFFFFFFFF)
+        c0 = np.uint64(0x9E3779B97F4A7C15)
+        c1 = np.uint64(0xBF58476D1CE4E5B9)
+        c2 = np.uint64(0x94D049BB133111EB)
+        s30, s27, s31, s32 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(32)
+        mins = np.empty(k_n, dtype=np.uint64)
+        for d in range(starts.size):
+            for k in range(k_n):
+                mins[k] = top
+            for p in range(starts[d], ends[d]):
+                z = feat[p] + c0
+                z = (z ^ (z >> s30)) * c1
+                z = (z ^ (z >> s27)) * c2
+                h = z ^ (z >> s31)
+                for k in range(k_n):
+                    v = a[k] * h + b[k]
+                    if v < mins[k]:
+                        mins[k] = v
+            for k in range(k_n):
+                sig[d, k] = np.uint32(mins[k] >> s32)
+        return sig
+
+    def minhash(feat: np.ndarray, starts: np.ndarray, ends: np.ndarray, a: np.ndarray,  # noqa: F811
+                b: np.ndarray, sig: np.ndarray) -> np.ndarray:
+        """Fill ``sig`` (uint32, docs × hashes) with the MinHash signatures of the docs whose
+        features (int64, hashed as their uint64 bits) are ``feat[starts[d]:ends[d]]``, for
+        the hash parameters ``a``/``b`` (uint64); see the module docstring."""
+        f = np.ascontiguousarray(feat, dtype=np.int64).view(np.uint64)
+        return _minhash(f, np.ascontiguousarray(starts, dtype=np.int64),
+                        np.ascontiguousarray(ends, dtype=np.int64),
+                        np.ascontiguousarray(a, dtype=np.uint64),
+                        np.ascontiguousarray(b, dtype=np.uint64), sig)
 
     def intersect_count(a_ptr: np.ndarray, a_items: np.ndarray, ii: np.ndarray,  # noqa: F811
                         b_ptr: np.ndarray, b_items: np.ndarray, jj: np.ndarray) -> np.ndarray:
