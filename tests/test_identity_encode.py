@@ -355,7 +355,9 @@ def test_narrowed_keys_meet_as_the_clear_rules_do():
 #: the keys of formats v3/v5 that meet across birth years (no year or two-year window in
 #: them). A key this specific that meets across the windows tells the hub which same-year
 #: groups are adjacent years: format v4's two {day, month} keys did, and were withdrawn
-#: (docs/pprl.md, "Withdrawn: format v4"). A new key here needs the chain attack run first.
+#: (docs/pprl.md, "Withdrawn: format v4"). A new key here needs the chain attack run first:
+#: `bench/linkage/attack.py --year-chain 10000` and `100000` (docs/pprl.md, "Birth years at
+#: the hub" — at scale phone, document and the hub's own links order the classes already).
 AUDITED_YEARLESS = {"given_family", "given_family_open", "given_family_locality",
                     "given_family_street", "sorted_names", "sorted_names_open",
                     "sorted_names_locality", "name_prefixes", "name_prefixes_open",

@@ -32,8 +32,11 @@ Encoding (see ``docs/pprl.md`` for the justification and the measured attack):
   64 bits, under a sub-key per key space. Never an unkeyed hash, which a dictionary of names
   and dates reverses. The rules are the clear rules *narrowed* by their second key, written as
   further keys the hub joins on equality (see :data:`BLOCKING_RULES`). No two keys relate
-  values the hub could order (a year is narrowed by one two-year window, never by "year" and
-  "year + 1"), and no record holds one value in two crosswise keys (:data:`CROSSWISE_KEYS`).
+  values the hub could order by themselves (a year is narrowed by one two-year window, never
+  by "year" and "year + 1"), and no record holds one value in two crosswise keys
+  (:data:`CROSSWISE_KEYS`). Statistically the hub can still order its same-year classes at
+  scale — from phone or document keys, or from its own links — and so learn birth years
+  (docs/pprl.md, "Birth years at the hub").
 
 Costs are per distinct value: a filter is built once per distinct (salt, value) and gathered
 in packed form, BLIP flips are drawn as geometric gaps (only the flipped bits cost anything),
