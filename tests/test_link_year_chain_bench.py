@@ -82,3 +82,19 @@ def test_without_cross_year_evidence_only_window_pairs_are_found(year_chain):
     assert result.classes == len(YEARS)
     assert result.chain_classes == 2  # one window: its two years, in an unknown order
     assert result.years_recovered_one_known_share <= 2 * max(public.values()) / len(years)
+
+
+def test_filter_separation_tells_same_year_filters_from_others(year_chain):
+    rng = np.random.default_rng(1)
+    years = np.repeat(np.arange(1980, 1990), 30)
+    year_bits = {y: rng.choice(512, 48, replace=False) for y in range(1980, 1990)}
+    filters = []
+    for y in years:
+        bits = np.zeros(512, dtype=np.uint8)
+        bits[year_bits[y]] = 1
+        bits[rng.choice(512, 40, replace=False)] = 1  # the rest of the date
+        filters.append(np.packbits(bits).tobytes())
+    sep = year_chain.filter_year_separation(filters, years, sample=300)
+    assert sep["same_year_pairs_above"] > 0.9 and sep["other_pairs_above"] < 0.01
+    shuffled = year_chain.filter_year_separation(filters, rng.permutation(years), sample=300)
+    assert shuffled["same_year_pairs_above"] < 0.3  # no year in the bits: nothing to see

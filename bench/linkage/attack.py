@@ -60,6 +60,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 HERE = Path(__file__).resolve().parent
 KEY = bytes.fromhex("5a" * 32)  # the contributors' key: the adversary never sees it
@@ -357,7 +358,13 @@ def _year_chain(n: int, cache: Path | None, packages: Path | None, links: bool
                                                                  one_to_one=True))
         sets = {"the hub's links": np.asarray(result.labels), **sets}
         del result
-    out = []
+    filters = pa.concat_arrays([pq.read_table(p / "records.parquet", columns=["bf_birth_date"])
+                                .column(0).combine_chunks() for p in paths]).to_pylist()
+    sep = year_chain.filter_year_separation(filters, years)
+    print(f"birth-date filters, no key: Dice >= {sep['tau']} for "
+          f"{sep['same_year_pairs_above']:.1%} of same-year pairs and "
+          f"{sep['other_pairs_above']:.2%} of other pairs ({sep['records']} records)", flush=True)
+    out = [{"scenario": f"pairs{n}", "attack": "birth_date_filter_separation", **sep}]
     for r in year_chain.attack(keys, years, public, sets):
         out.append({"scenario": f"pairs{n}", "attack": "year_chain", **dataclasses.asdict(r)})
         print(f"{r.keys:<24} {r.weighting:<6} year classes {r.classes:>3}, chain of "

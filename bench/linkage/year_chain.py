@@ -264,6 +264,25 @@ def attack(keys: pa.Table, years: np.ndarray, public_years: collections.Counter,
     return out
 
 
+def filter_year_separation(filters: Sequence[bytes | None], years: np.ndarray, *,
+                           sample: int = 3000, tau: float = 0.5, seed: int = 0) -> dict:
+    """Can the hub see year classes in the birth-date *filters*, without any key? Dice of the
+    filters of a sample of records, pair by pair: the share of same-year pairs at or above
+    ``tau`` against the share of other pairs (the filter holds the year as three tokens)."""
+    ok = np.flatnonzero(np.array([f is not None for f in filters]) & (years >= 0))
+    idx = np.random.default_rng(seed).choice(ok, min(sample, len(ok)), replace=False)
+    bits = np.unpackbits(np.frombuffer(b"".join(filters[i] for i in idx), dtype=np.uint8)
+                         .reshape(len(idx), -1), axis=1).astype(np.float32)
+    count = bits.sum(axis=1)
+    dice = 2 * (bits @ bits.T) / (count[:, None] + count[None, :])
+    upper = np.triu_indices(len(idx), 1)
+    same = (years[idx][:, None] == years[idx][None, :])[upper]
+    above = dice[upper] >= tau
+    return {"records": len(idx), "tau": tau,
+            "same_year_pairs_above": float(above[same].mean()),
+            "other_pairs_above": float(above[~same].mean())}
+
+
 def key_sets() -> dict[str, list[str]]:
     """The yearless rules the attack tries: all together, the name keys, phone and document,
     the address keys, and each rule alone."""
