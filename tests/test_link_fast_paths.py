@@ -24,6 +24,7 @@ from safelight.link import LinkSettings, forked, link_records
 from safelight.link import blocking as blk
 from safelight.link import prepare as prep
 from safelight.link.name_keys import deletion_hashes, rare_near_lists
+from safelight.link.packed import sort_packed, stable_order, unique_inverse
 from safelight.link.sound_keys import _CLASSES, consonant_key
 
 needs_fork = pytest.mark.skipif(not forked.can_fork(), reason="no fork start method here")
@@ -116,7 +117,7 @@ def test_near_columns_list_the_more_common_key_one_typo_away():
 def test_packed_sort_is_the_stable_argsort_and_compact_keeps_equality(width):
     rng = np.random.default_rng(width % 97)
     keys = rng.integers(0, 300, 5000) * (width // 50)
-    order = blk._stable_order(keys, int(keys.max()) + 1)
+    order = stable_order(keys, int(keys.max()) + 1)
     assert np.array_equal(order, np.argsort(keys, kind="stable"))
     left, right = keys[:3000], keys[3000:]
     (cl, cr), size = blk._compact([left, right])
@@ -127,10 +128,20 @@ def test_packed_sort_is_the_stable_argsort_and_compact_keeps_equality(width):
     assert len(np.unique(np.stack([keys, both], axis=1), axis=0)) == len(np.unique(keys))
 
 
+@pytest.mark.parametrize("width", [1, 10**5, 2**40, 2**52])
+def test_unique_inverse_is_numpys(width):
+    rng = np.random.default_rng(7)
+    keys = rng.integers(0, 1000, 20000).astype(np.int64) * width
+    uniq, inv = unique_inverse(keys)
+    u2, i2 = np.unique(keys, return_inverse=True)
+    assert np.array_equal(uniq, u2) and np.array_equal(inv, i2.ravel())
+    assert len(unique_inverse(np.zeros(0, np.int64))[0]) == 0
+
+
 def test_a_key_too_wide_to_pack_falls_back_to_numpy():
     keys = np.array([2**62, 5, 2**62, 7, 5], dtype=np.int64)
-    assert blk._sort_packed(keys, 2**62 + 1) is None
-    assert np.array_equal(blk._stable_order(keys, 2**62 + 1), np.argsort(keys, kind="stable"))
+    assert sort_packed(keys, 2**62 + 1) is None
+    assert np.array_equal(stable_order(keys, 2**62 + 1), np.argsort(keys, kind="stable"))
     (codes,), size = blk._compact([keys])
     assert size == 3 and codes[0] == codes[2] and codes[1] == codes[4]
 

@@ -68,6 +68,7 @@ from safelight.link.name_keys import (
     rare_near_lists,
     word_pair_lists,
 )
+from safelight.link.packed import stable_order, unique_inverse
 from safelight.link.prepare import Records, encode_strings
 from safelight.link.sound_keys import consonant_key
 
@@ -721,39 +722,8 @@ def _compact(keys: list[np.ndarray]) -> tuple[list[np.ndarray], int]:
     size = 1 + max((int(k.max()) for k in keys if len(k)), default=-1)
     if size <= 4 * total + 1024:
         return keys, size
-    every = np.concatenate(keys)
-    packed = _sort_packed(every, size)
-    if packed is None:  # keys too wide to pack with their positions (hashes)
-        uniq, inv = np.unique(every, return_inverse=True)
-        inv, size = inv.astype(np.int64), len(uniq)
-    else:  # np.unique's inverse, from one sort
-        sk, pos = packed
-        new = np.empty(len(sk), dtype=bool)
-        new[:1] = True
-        np.not_equal(sk[1:], sk[:-1], out=new[1:])
-        ids = np.cumsum(new) - 1
-        inv = np.empty(len(sk), dtype=np.int64)
-        inv[pos] = ids
-        size = int(ids[-1]) + 1
-    return np.split(inv, np.cumsum([len(k) for k in keys])[:-1]), size
-
-
-def _sort_packed(k: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """``(k[order], order)`` with ``order = np.argsort(k, kind="stable")`` for non-negative
-    int64 keys ``k`` below ``size``, by one (unstable, vectorised) sort of each key packed
-    with its position into one int64 — several times faster than a stable argsort; None
-    when a key and a position do not fit in 63 bits together."""
-    bits = max(int(len(k) - 1).bit_length(), 1)
-    if int(max(size - 1, 0)).bit_length() + bits > 63:
-        return None
-    s = np.sort((k.astype(np.int64) << bits) | np.arange(len(k), dtype=np.int64))
-    return s >> bits, s & ((1 << bits) - 1)
-
-
-def _stable_order(k: np.ndarray, size: int) -> np.ndarray:
-    """``np.argsort(k, kind="stable")`` of non-negative int64 keys below ``size``."""
-    packed = _sort_packed(k, size)
-    return np.argsort(k, kind="stable") if packed is None else packed[1]
+    uniq, inv = unique_inverse(np.concatenate(keys))
+    return np.split(inv, np.cumsum([len(k) for k in keys])[:-1]), len(uniq)
 
 
 def _runs(k: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -768,7 +738,7 @@ def _join_ordered(li: np.ndarray, kl: np.ndarray, ri: np.ndarray, kr: np.ndarray
     side sorted once, each left row's run found by a counting table (no binary search)."""
     (kl, kr), size = _compact([kl, kr])
     start, length = _runs(kr, size)
-    order = _stable_order(kr, size)
+    order = stable_order(kr, size)
     lo, cnt = start[kl], length[kl]
     keep = cnt > 0
     yield from _expand(li[keep], lo[keep], cnt[keep], ri[order])
@@ -778,7 +748,7 @@ def _join_within(ids: np.ndarray, k: np.ndarray) -> Iterator[tuple[np.ndarray, n
     """Every unordered pair of records ``ids`` with equal (non-negative) keys, once."""
     (k,), size = _compact([k])
     start, length = _runs(k, size)
-    order = _stable_order(k, size)
+    order = stable_order(k, size)
     sk = k[order]
     pos = np.arange(len(sk))
     cnt = start[sk] + length[sk] - pos - 1
