@@ -164,7 +164,13 @@ def rare_near_lists(columns: list[np.ndarray], vocab: np.ndarray, max_count: int
     common = np.flatnonzero(count > 1)
     q_owner, q_hash = deletion_hashes(vocab[rare].tolist())
     t_owner, t_hash = deletion_hashes(vocab[common].tolist())
-    edges = [(rare[i], common[j]) for i, j in _join_ordered(q_owner, q_hash, t_owner, t_hash)]
+    # joined on the hashes' top bits (so that the join's sort packs them with positions),
+    # then kept where all their bits agree: the pairs of equal hashes
+    shift = max(int(len(q_hash) + len(t_hash) - 1).bit_length() - 1, 0)
+    edges = [(rare[q_owner[i[same]]], common[t_owner[j[same]]])
+             for i, j in _join_ordered(np.arange(len(q_hash)), q_hash >> shift,
+                                       np.arange(len(t_hash)), t_hash >> shift)
+             for same in [q_hash[i] == t_hash[j]]]
     src = np.concatenate([e[0] for e in edges] + [np.zeros(0, np.int64)])
     dst = np.concatenate([e[1] for e in edges] + [np.zeros(0, np.int64)])
     keep = count[dst] > count[src]
