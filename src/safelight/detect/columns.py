@@ -78,6 +78,10 @@ class TextColumn(Sequence[str]):
             raise IndexError(f"text {i} out of range (0..{len(self) - 1})")
         return str(self._data[int(self._offsets[i]):int(self._offsets[i + 1])], "utf-8")
 
+    def take(self, idx: np.ndarray | Sequence[int]) -> list[str]:
+        """``[self[i] for i in idx]`` in one gather (non-negative positions)."""
+        return self._array.take(pa.array(np.asarray(idx, dtype=np.int64))).to_pylist()
+
     def __iter__(self) -> Iterator[str]:
         step = 50_000
         for s in range(0, len(self), step):

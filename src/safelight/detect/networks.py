@@ -28,7 +28,13 @@ from datetime import datetime
 import numpy as np
 
 from safelight.detect.setops import connected_components, minhash_signatures
-from safelight.detect.templates import ClusterSettings, _coherence, _features, _tokens
+from safelight.detect.templates import (
+    ClusterSettings,
+    _coherence,
+    _features,
+    _gather,
+    _tokens,
+)
 
 __all__ = ["NetworkResult", "NetworkSummary", "contact_networks", "summarise_networks"]
 
@@ -135,19 +141,29 @@ def summarise_networks(labels: np.ndarray, contacts: Sequence[Sequence[str]],
     ls = labels[order]
     bounds = np.flatnonzero(np.r_[True, ls[1:] != ls[:-1], True])
     out: list[NetworkSummary] = []
+    # the column values of every ad of a network of ``min_size`` or more, in one gather per
+    # column (in ``order``), instead of one read per ad and column
+    sizes = np.diff(bounds)
+    big = np.repeat(sizes >= min_size, sizes)
+    at_of = np.cumsum(big) - big  # position of order[k] among the gathered ads
+    every = order[big]
+    site_v, city_v, time_v = (_gather(c, every) if c is not None else None
+                              for c in (sites, cities, posted_at))
     for g in range(bounds.size - 1):
         idx = order[bounds[g]:bounds[g + 1]]
         if idx.size < min_size:
             continue
+        a0 = int(at_of[bounds[g]])
+        a1 = a0 + idx.size
         # each ad's distinct keys in its own order (a set's order varies with the hash seed
         # between runs, and so did the order of tied contact points)
-        cnt: Counter[str] = Counter(k for i in idx for k in dict.fromkeys(contacts[i])
+        cnt: Counter[str] = Counter(k for i in idx.tolist() for k in dict.fromkeys(contacts[i])
                                     if k not in hub_set)
-        site_set = {sites[i] for i in idx if sites[i]} if sites is not None else set()
-        city_set = ({(cities[i] or "").strip().lower() for i in idx if cities[i]}
-                    if cities is not None else set())
-        times = sorted(t for i in idx if posted_at is not None and posted_at[i]
-                       and (t := _parse(str(posted_at[i]))) is not None)
+        site_set = {x for x in site_v[a0:a1] if x} if site_v is not None else set()
+        city_set = ({(x or "").strip().lower() for x in city_v[a0:a1] if x}
+                    if city_v is not None else set())
+        times = (sorted(t for x in time_v[a0:a1] if x and (t := _parse(str(x))) is not None)
+                 if time_v is not None else [])
         span = growth = float("nan")
         first = last = ""
         if times:

@@ -72,6 +72,7 @@ import numpy as np
 
 from safelight.arrays import unique_sorted
 from safelight.detect import kernels
+from safelight.detect.columns import TextColumn
 from safelight.detect.contacts import NUMBER_WORDS
 from safelight.detect.parallel import (
     WorkerPools,
@@ -883,23 +884,42 @@ def _days(a: str, b: str) -> float:
         return float("nan")
 
 
+def _nfkc(text: str) -> str:
+    """``unicodedata.normalize("NFKC", text)``; ASCII texts as they are (NFKC leaves them)."""
+    return text if text.isascii() else unicodedata.normalize("NFKC", text)
+
+
+def _gather(column: Sequence[str | None], idx: np.ndarray) -> list[str | None]:
+    """``[column[i] for i in idx]`` (one Arrow take for a :class:`TextColumn`)."""
+    if isinstance(column, TextColumn):
+        return column.take(idx)
+    return [column[i] for i in idx.tolist()]
+
+
 def _summarise_part(part: tuple) -> list[ClusterSummary]:  # type: ignore[type-arg]
     """Summaries of some clusters (label, member ads); columns given or shared by the pool."""
     groups, cols, sample, min_share = part
     texts, sites, cities, posted_at = cols if cols is not None else (
         shared_column(k) for k in ("text", "site", "city", "posted_at"))
     out: list[ClusterSummary] = []
+    # the part's column values in one gather per column (not one read per ad and column)
+    every = (np.concatenate([idx for _, idx in groups]) if groups
+             else np.zeros(0, dtype=np.int64))
+    site_v, city_v, time_v = (_gather(c, every) if c is not None else None
+                              for c in (sites, cities, posted_at))
+    at = 0
     for label, idx in groups:
         pick = idx[:: max(1, idx.size // sample)][:sample]
-        members = [_DISPLAY_RE.findall(unicodedata.normalize("NFKC", texts[i] or "").lower())
-                   for i in pick]
+        members = [_DISPLAY_RE.findall(_nfkc(texts[i] or "").lower()) for i in pick]
         rep, parts, fixed_share = _template(members, min_share)
         template = " ".join(f"⟨{t}⟩" if slot else t for slot, t in parts)
         slots = [t for slot, t in parts if slot]
-        site_set = {sites[i] for i in idx if sites[i]} if sites is not None else set()
-        city_set = {(cities[i] or "").strip().lower() for i in idx
-                    if cities[i]} if cities is not None else set()
-        times = sorted(p for i in idx if posted_at is not None and (p := posted_at[i]))
+        end = at + idx.size
+        site_set = ({x for x in site_v[at:end] if x} if site_v is not None else set())
+        city_set = ({(x or "").strip().lower() for x in city_v[at:end] if x}
+                    if city_v is not None else set())
+        times = sorted(p for p in time_v[at:end] if p) if time_v is not None else []
+        at = end
         first, last = (times[0], times[-1]) if times else ("", "")
         out.append(ClusterSummary(int(label), int(idx.size), len(site_set), len(city_set),
                                   first, last, _days(first, last) if times else float("nan"),
