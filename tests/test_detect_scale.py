@@ -28,6 +28,8 @@ def test_text_column_reads_like_the_list(corpus) -> None:  # noqa: ANN001
     assert list(col) == texts
     assert col[5] == texts[5] and col[-1] == texts[-1]
     assert col[10:20] == texts[10:20] and col[::50] == texts[::50]
+    idx = np.array([len(texts) - 1, 0, 7, 7, 3])
+    assert col.take(idx) == [texts[i] for i in idx] and col.take([]) == []
     assert col == texts and TextColumn.concat([col, col]) == texts + texts
     assert col.nbytes < sum(len(t.encode()) for t in texts) + 9 * (len(texts) + 1)
 
@@ -154,6 +156,7 @@ def test_read_ads_gives_compact_columns_with_the_same_results(corpus, tmp_path) 
         for c in b.cluster_summaries]
     assert [(ld.lead_id, ld.score, ld.example_ad_ids) for ld in a.leads] == [
         (ld.lead_id, ld.score, ld.example_ad_ids) for ld in b.leads]
+    assert a.network_summaries == b.network_summaries and len(a.network_summaries) > 10
 
 
 def test_number_word_gate_keeps_runs() -> None:
