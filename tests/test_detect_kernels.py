@@ -12,7 +12,8 @@ from safelight.detect.templates import ClusterSettings, cluster_ads
 
 pytestmark = pytest.mark.skipif(not kernels.AVAILABLE, reason="numba is not installed")
 
-_NAMES = ("intersect_count", "bucket_order", "sample_coherence", "member_sorted", "minhash")
+_NAMES = ("intersect_count", "bucket_order", "sample_coherence", "member_sorted", "minhash",
+          "intersect_distinct")
 
 
 @pytest.fixture
@@ -37,10 +38,12 @@ def test_intersections_match_the_sort_count(numpy_only, dup: bool) -> None:  # n
     i, j = rng.integers(0, 300, 5_000), rng.integers(0, 200, 5_000)
     got = setops.cross_intersections(a, i, b, j)
     same = setops.exact_jaccard(a[0], a[1], i, j, other=b)
+    distinct = kernels.intersect_distinct(a[0], a[1], i, b[0], b[1], j)
     numpy_only()
     assert np.array_equal(got, setops.cross_intersections(a, i, b, j))
-    assert np.array_equal(same, setops.exact_jaccard(a[0], a[1], i, j, other=b))
-    if not dup:  # distinct items: the plain intersection
+    if not dup:  # sets (what exact_jaccard takes): the plain intersection
+        assert np.array_equal(distinct, got)
+        assert np.array_equal(same, setops.exact_jaccard(a[0], a[1], i, j, other=b))
         k = 7
         ra = set(a[1][a[0][i[k]]:a[0][i[k] + 1]].tolist())
         rb = set(b[1][b[0][j[k]]:b[0][j[k] + 1]].tolist())

@@ -16,6 +16,9 @@ Contract
   of sorting every pair's items together. A value held twice by a row counts as the
   sort-based code counts it (equal neighbours), so the results are the same for any sorted
   rows.
+* :func:`intersect_distinct` — the same counts for rows of distinct items (sets, what
+  :func:`safelight.detect.setops.exact_jaccard` takes), by a merge without branches that ends
+  with the shorter row (about 2× faster on the profile step's pairs).
 * :func:`bucket_order` — ``np.lexsort((rnd, key))``: the order by ``key``, ties by ``rnd``,
   then by position (an ``argsort`` of the key and a short sort inside each run of equal keys,
   instead of two indirect stable sorts).
@@ -40,8 +43,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["AVAILABLE", "bucket_order", "intersect_count", "member_sorted", "minhash",
-           "sample_coherence"]
+__all__ = ["AVAILABLE", "bucket_order", "intersect_count", "intersect_distinct",
+           "member_sorted", "minhash", "sample_coherence"]
 
 try:  # an optional accelerator: the NumPy code runs without it
     import numba
@@ -55,6 +58,7 @@ bucket_order: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
 sample_coherence: Callable[..., np.ndarray] | None = None
 member_sorted: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
 minhash: Callable[..., np.ndarray] | None = None
+intersect_distinct: Callable[..., np.ndarray] | None = None
 
 #: runs of equal keys up to this length are put in order by insertion
 _SHORT_RUN = 32
@@ -93,6 +97,23 @@ if AVAILABLE:
                     last = x
                     first = False
             out[k] = total - distinct
+        return out
+
+    @_jit
+    def _intersect_distinct(a_ptr, a_items, ii, b_ptr, b_items, jj):  # noqa: ANN001, ANN202
+        # rows of distinct items: a branch-free merge that stops at the end of either row
+        out = np.zeros(ii.size, dtype=np.float64)
+        for k in range(ii.size):
+            p, pe = a_ptr[ii[k]], a_ptr[ii[k] + 1]
+            q, qe = b_ptr[jj[k]], b_ptr[jj[k] + 1]
+            same = 0
+            while p < pe and q < qe:
+                x = a_items[p]
+                y = b_items[q]
+                same += x == y
+                p += x <= y
+                q += y <= x
+            out[k] = same
         return out
 
     @_jit
@@ -229,6 +250,15 @@ if AVAILABLE:
                                 np.ascontiguousarray(ii, dtype=np.int64),
                                 np.ascontiguousarray(b_ptr, dtype=np.int64), b_items,
                                 np.ascontiguousarray(jj, dtype=np.int64))
+
+    def intersect_distinct(a_ptr: np.ndarray, a_items: np.ndarray, ii: np.ndarray,  # noqa: F811
+                           b_ptr: np.ndarray, b_items: np.ndarray, jj: np.ndarray) -> np.ndarray:
+        """:func:`intersect_count` for rows whose items are distinct (sorted ascending): the
+        same counts, by a merge without branches that ends with the shorter row."""
+        return _intersect_distinct(np.ascontiguousarray(a_ptr, dtype=np.int64), a_items,
+                                   np.ascontiguousarray(ii, dtype=np.int64),
+                                   np.ascontiguousarray(b_ptr, dtype=np.int64), b_items,
+                                   np.ascontiguousarray(jj, dtype=np.int64))
 
     def bucket_order(key: np.ndarray, rnd: np.ndarray) -> np.ndarray:  # noqa: F811
         """``np.lexsort((rnd, key))`` (int64 positions)."""

@@ -152,9 +152,14 @@ def cross_intersections(a: tuple[np.ndarray, np.ndarray], i: np.ndarray,
 def exact_jaccard(indptr: np.ndarray, rank: np.ndarray, i: np.ndarray, j: np.ndarray,
                   other: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Exact Jaccard similarity of the CSR sets of rows ``i[k]`` and ``j[k]`` (rows ``j`` of
-    the CSR ``other`` when given)."""
+    the CSR ``other`` when given). Rows are sets: sorted, without repeated items (with
+    :mod:`safelight.detect.kernels` their intersections are merged without branches, which
+    counts on that)."""
     b = other if other is not None else (indptr, rank)
-    inter = cross_intersections((indptr, rank), i, b, j)
+    if kernels.intersect_distinct is not None:
+        inter = kernels.intersect_distinct(indptr, rank, i, b[0], b[1], j)
+    else:
+        inter = cross_intersections((indptr, rank), i, b, j)
     union = np.diff(indptr)[i] + np.diff(b[0])[j] - inter
     return np.where(union > 0, inter / np.maximum(union, 1), 0.0)
 
