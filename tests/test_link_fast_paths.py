@@ -195,7 +195,7 @@ def _same_records(one, two) -> None:
 
 
 @needs_fork
-def test_family_names_split_between_the_processes_equal_one_process(monkeypatch):
+def test_names_split_between_the_processes_equal_one_process(monkeypatch):
     table = _table(600, seed=8)
     one = prep.prepare(table, parallel=False)
     taken, parent, real = [], os.getpid(), prep._family_forms
@@ -207,7 +207,9 @@ def test_family_names_split_between_the_processes_equal_one_process(monkeypatch)
             time.sleep(0.002)
         return real(name)
 
-    monkeypatch.setattr(prep, "_family_forms", slow_in_worker)
+    monkeypatch.setattr(prep, "_GROUPS", tuple(
+        (col, n, slow_in_worker if fn is real else fn, names)
+        for col, n, fn, names in prep._GROUPS))
     two = prep.prepare(table, parallel=True)
     n_family = len(set(one.family.tolist()) - {None})
     assert 0 < len(taken)  # this process did some of the family parts
@@ -231,7 +233,8 @@ def test_a_fast_worker_takes_family_parts_too():
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(prep._Parts, "run", run)
         two = prep.prepare(table, parallel=True)
-    assert len(parts) < prep._PHONE_PARTS + prep._FAMILY_PARTS - 1  # the worker took some
+    n_units = prep._PHONE_PARTS + sum(g[1] for g in prep._GROUPS)
+    assert len(parts) < n_units - 1  # the worker took some
     _same_records(one, two)
 
 

@@ -64,6 +64,7 @@ __all__ = [
     "fold",
     "given_group",
     "given_key",
+    "load_name_tables",
     "locality_key",
     "map_distinct",
     "match_key",
@@ -269,6 +270,14 @@ def _given_groups() -> dict[str, str]:
     for variant, canonical in arabic_given.items():
         uf.union(canonical, variant)
     return {k: uf.find(k) for k in list(uf.parent)}
+
+
+def load_name_tables() -> None:
+    """Read the name tables of the package data (nicknames and name forms, Arabic
+    romanisation variants) now: a caller that forks workers which all use them reads them
+    once, before the fork."""
+    _given_groups()
+    _arabic_tables()
 
 
 _ARTICLE_SEPARATE = re.compile(r"^(?:al|el|ul|a[tdrzsn]h?|e[tdrzsn]h?)\s+(.+)$")

@@ -33,6 +33,7 @@ from safelight.identity.normalise import (
     fold,
     given_group,
     given_key,
+    load_name_tables,
     locality_key,
     map_distinct_arrow,
     match_key,
@@ -166,54 +167,77 @@ def _phones(table: pa.Table) -> np.ndarray:
                        _col(table, "phone_region").cast(pa.string()))
 
 
-#: the distinct phone numbers and the distinct family names are normalised in this many
-#: parts each, taken one at a time by this process and the worker (:class:`_Parts`)
+#: the distinct phone numbers are normalised in this many parts, and the other columns of
+#: :data:`_GROUPS` in theirs, taken one at a time by this process and the worker
 _PHONE_PARTS = 32
-_FAMILY_PARTS = 16
-#: the columns of :func:`_family_forms`, in its order
-_FAMILY_COLUMNS = ("family", "family_first", "family_last", "family_group")
 
 
 def _family_forms(name: str | None) -> tuple[str | None, ...]:
-    """The :data:`_FAMILY_COLUMNS` keys of one family name: its key, first and last word,
-    name group."""
+    """The keys of one family name: its key, first and last word, name group."""
     return family_key(name), _word(name, 0), _word(name, -1), given_group(name)
+
+
+def _given_forms(name: str | None) -> tuple[str | None, ...]:
+    """The keys of one given name: its key, name group, first and last word."""
+    return given_key(name), given_group(name), _word(name, 0), _word(name, -1)
+
+
+def _document_forms(number: str | None) -> tuple[str | None, ...]:
+    return (document_key(number),)
+
+
+#: the columns normalised in units either process takes (:class:`_Parts`), after the phones,
+#: in the order the worker takes them: ``(input column, parts, function of one distinct value,
+#: the Records columns of its results in order)``. This process takes units from the other
+#: end (family names first: of a long-tailed population, most of them are distinct).
+_GROUPS: tuple[tuple[str, int, Callable[[str | None], tuple[str | None, ...]],
+                     tuple[str, ...]], ...] = (
+    ("given_name", 4, _given_forms, ("given", "given_group", "given_first", "given_last")),
+    ("document_number", 4, _document_forms, ("document",)),
+    ("family_name", 16, _family_forms, ("family", "family_first", "family_last",
+                                        "family_group")),
+)
 
 
 class _Parts:
     """The costliest normalisation as units of work that either process takes: the
     distinct phone numbers (phonenumbers parses each one) in :data:`_PHONE_PARTS` parts, then
-    the distinct family names (of a long-tailed population, most of them distinct) in
-    :data:`_FAMILY_PARTS` parts. The worker takes units from the head (phones first), this
-    process from the tail once its other columns are done (family names first), so that
-    both finish together whatever the mix of the data."""
+    the distinct values of each column of :data:`_GROUPS` in its parts. The worker takes
+    units from the head (phones first), this process from the tail once its other columns
+    are done, so that both finish together whatever the mix of the data."""
 
-    def __init__(self, phones: list[str], families: list[str]) -> None:
-        self.phones, self.families = phones, families
-        self.phone_bounds = np.linspace(0, len(phones), _PHONE_PARTS + 1).astype(np.int64)
-        self.family_bounds = np.linspace(0, len(families), _FAMILY_PARTS + 1).astype(np.int64)
+    def __init__(self, phones: list[str], distinct: list[list[str]]) -> None:
+        self.values = [phones, *distinct]
+        self.units: list[tuple[int, int, int]] = []  # (group, lo, hi); group 0: the phones
+        for g, n_parts in enumerate([_PHONE_PARTS, *(x[1] for x in _GROUPS)]):
+            bounds = np.linspace(0, len(self.values[g]), n_parts + 1).astype(np.int64)
+            self.units += [(g, int(lo), int(hi)) for lo, hi in zip(bounds[:-1], bounds[1:],
+                                                                    strict=True)]
 
     def __len__(self) -> int:
-        return _PHONE_PARTS + _FAMILY_PARTS
+        return len(self.units)
 
     def run(self, k: int) -> list[Any]:
-        """Unit ``k``: E.164 of a part of the phones, or :func:`_family_forms` of a part of
-        the family names."""
-        if k < _PHONE_PARTS:
-            lo, hi = self.phone_bounds[k], self.phone_bounds[k + 1]
-            return phones_from_keys(self.phones[lo:hi])
-        lo, hi = self.family_bounds[k - _PHONE_PARTS], self.family_bounds[k - _PHONE_PARTS + 1]
-        return [_family_forms(v) for v in self.families[lo:hi]]
+        """Unit ``k``: E.164 of a part of the phones, or the forms (:data:`_GROUPS`) of a
+        part of a column's distinct values."""
+        g, lo, hi = self.units[k]
+        if g == 0:
+            return phones_from_keys(self.values[0][lo:hi])
+        forms = _GROUPS[g - 1][2]
+        return [forms(v) for v in self.values[g][lo:hi]]
 
-    def merged(self, done: dict[int, list[Any]]) -> tuple[np.ndarray, list[np.ndarray]]:
-        """The phones' E.164 per distinct phone key (then None) and, per
-        :data:`_FAMILY_COLUMNS`, the keys per distinct family name (then None), from every
-        unit's result ``done[k]``."""
-        phones = [p for k in range(_PHONE_PARTS) for p in done[k]]
-        forms = [f for k in range(_PHONE_PARTS, len(self)) for f in done[k]]
-        columns = [np.array([f[j] for f in forms] + [None], dtype=object)
-                   for j in range(len(_FAMILY_COLUMNS))]
-        return np.array(phones + [None], dtype=object), columns
+    def merged(self, done: dict[int, list[Any]]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """The phones' E.164 per distinct phone key (then None) and, per Records column of
+        :data:`_GROUPS`, its keys per distinct value (then None), from every unit's result
+        ``done[k]``."""
+        results: list[list[Any]] = [[] for _ in self.values]
+        for k, (g, _, _) in enumerate(self.units):
+            results[g] += done[k]
+        columns = {}
+        for (_, _, _, names), forms in zip(_GROUPS, results[1:], strict=True):
+            for j, name in enumerate(names):
+                columns[name] = np.array([f[j] for f in forms] + [None], dtype=object)
+        return np.array(results[0] + [None], dtype=object), columns
 
 
 def _worker_parts(parts: _Parts, claims: forked.Claims, parent: int) -> dict[int, list[Any]]:
@@ -236,7 +260,7 @@ def _distinct(values: pa.Array) -> tuple[list[str], np.ndarray]:
 
 def prepare(table: pa.Table, *, parallel: bool = False) -> Records:
     """Normalise the identity columns of ``table`` (see the module docstring). With
-    ``parallel``, the phone numbers and the family names (the costliest columns:
+    ``parallel``, the phone numbers, names and document numbers (the costliest columns:
     :class:`_Parts`) are normalised partly in a forked worker while this process does the
     rest; the result is the same."""
     keys, phone_idx = phone_keys(_col(table, "phone").cast(pa.string()),
@@ -246,28 +270,33 @@ def prepare(table: pa.Table, *, parallel: bool = False) -> Records:
     full = _col(table, "full_name").cast(pa.string())
     # a record with only a full name: its first word is the given name, the rest the family name
     given, family = split_full_names(given, family, full)
-    families, family_idx = _distinct(family)
-    parts = _Parts(keys, families)
+    inputs = {"given_name": given, "family_name": family,
+              "document_number": _col(table, "document_number").cast(pa.string())}
+    distinct = [_distinct(inputs[column]) for column, *_ in _GROUPS]
+    parts = _Parts(keys, [values for values, _ in distinct])
+    load_name_tables()  # once here, not once in each process after the fork
     claims = forked.Claims(len(parts), shared=parallel)
     job = forked.start("phones", _worker_parts, parts, claims, os.getpid(), parallel=parallel)
 
     def finish() -> tuple[np.ndarray, dict[str, tuple[np.ndarray, pa.Array]]]:
-        """The units the worker has not taken, done here; the phone column and the family
-        columns (object and Arrow arrays)."""
+        """The units the worker has not taken, done here; the phone column and the columns
+        of :data:`_GROUPS` (object and Arrow arrays)."""
         mine = {}
         while (k := claims.tail()) is not None:
             mine[k] = parts.run(k)
         e164, columns = parts.merged({**job.result(), **mine})
-        return e164[phone_idx], {c: expand_distinct(v, family_idx)
-                                 for c, v in zip(_FAMILY_COLUMNS, columns, strict=True)}
+        rows = {name: idx for (_, _, _, names), (_, idx) in zip(_GROUPS, distinct, strict=True)
+                for name in names}
+        return e164[phone_idx], {name: expand_distinct(v, rows[name])
+                                 for name, v in columns.items()}
 
     try:
-        return _normalised(table, given, finish)
+        return _normalised(table, finish)
     finally:
         job.cancel()  # still running only when the rest failed
 
 
-def _normalised(table: pa.Table, given: pa.Array,
+def _normalised(table: pa.Table,
                 finish: Callable[[], tuple[np.ndarray, dict[str, tuple[np.ndarray, pa.Array]]]]
                 ) -> Records:
     arrow: dict[str, pa.Array] = {}  # the str columns as Arrow arrays too, for Records.codes
@@ -283,17 +312,11 @@ def _normalised(table: pa.Table, given: pa.Array,
     cols = dict(
         contributor=np.array(_col(table, "contributor").to_pylist(), dtype=object),
         record_id=np.array(_col(table, "record_id").cast(pa.string()).to_pylist(), dtype=object),
-        given=mapped("given", given, given_key),
-        given_group=mapped("given_group", given, given_group),
-        given_first=mapped("given_first", given, _word, 0),
-        given_last=mapped("given_last", given, _word, -1),
         birth_year=_ints(table, "birth_year"),
         birth_month=_ints(table, "birth_month"),
         birth_day=_ints(table, "birth_day"),
         sex=lower("sex"),
         nationality=lower("nationality"),
-        document=mapped("document", _col(table, "document_number").cast(pa.string()),
-                        document_key),
         locality=mapped("locality", _col(table, "locality").cast(pa.string()), locality_key),
         street_number=mapped("street_number", _col(table, "street_number").cast(pa.string()),
                              digits_key),
@@ -303,8 +326,8 @@ def _normalised(table: pa.Table, given: pa.Array,
         region=lower("region"),
     )
     # last: the worker's units are done while this process does the rest
-    cols["phone"], family_columns = finish()
-    for name, (values, as_arrow) in family_columns.items():
+    cols["phone"], part_columns = finish()
+    for name, (values, as_arrow) in part_columns.items():
         cols[name], arrow[name] = values, as_arrow
     records = Records(**cols)
     records._arrow = arrow  # read by Records.codes
