@@ -635,11 +635,11 @@ class IndicatorTable(Sequence[IndicatorScore]):
                 for ind in self.indicator_ids(i):
                     counts[ind] = counts.get(ind, 0) + 1
             return counts
-        masks, n = np.unique(self._mask[idx], return_counts=True)
-        for m, c in zip(masks.tolist(), n.tolist(), strict=True):
-            if m:
-                for ind in self._ids_of_mask(m):
-                    counts[ind] = counts.get(ind, 0) + c
+        masks = self._mask[idx]
+        bits = (masks[:, None] >> np.arange(len(self._ids), dtype=np.int64)[None, :]) & 1
+        per = bits.sum(axis=0)
+        for k in np.flatnonzero(per).tolist():
+            counts[self._ids[k]] = int(per[k])
         return counts
 
     def _ids_of_mask(self, m: int) -> tuple[str, ...]:
