@@ -249,7 +249,7 @@ def attack(keys: pa.Table, years: np.ndarray, public_years: collections.Counter,
             _ll, sign, shift = best
             in_chain = np.isin(klass, order) if order else np.zeros(n, dtype=bool)
             # an attacker who knows one record's year (their own case, a published one) places
-            # the chain at that record: the best placement stands for it
+            # the chain at that record: scored at the best placement (an upper bound for it)
             one_known = max((placed(order, sign, y0) for sign in (1, -1) for y0 in set(truth)),
                             default=0)
             out.append(ChainResult(
