@@ -32,6 +32,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any
 
+from safelight.detect import kernels
+
 __all__ = ["WorkerPools", "release_memory", "run_parts", "shared_column", "shared_texts"]
 
 _SHARED: dict[str, Sequence[Any]] = {}
@@ -102,6 +104,7 @@ class WorkerPools:
         self.background: Executor | None = None
         if workers > 1:
             try:
+                kernels.preload()  # the forked workers share the loaded kernels' code
                 ctx = multiprocessing.get_context("fork")
                 self.cluster = ProcessPoolExecutor(workers, mp_context=ctx,
                                                    initializer=_worker_start, initargs=(0,))
