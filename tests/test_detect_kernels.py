@@ -120,3 +120,10 @@ def test_clustering_is_the_same_without_kernels(numpy_only) -> None:  # noqa: AN
     for a, b in zip(got.refine.trace, want.refine.trace, strict=True):
         assert a.keys() == b.keys()
         assert all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def test_preload_loads_every_kernel() -> None:
+    kernels.preload()
+    for name in ("_intersect_count", "_intersect_distinct", "_fix_runs", "_sample_coherence",
+                 "_member_sorted", "_minhash"):
+        assert getattr(kernels, name).signatures, name  # compiled or loaded from the cache
