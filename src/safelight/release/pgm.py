@@ -16,9 +16,9 @@ non-negative weight on each row of a **candidate set** (:func:`candidates`):
   information, as MST [MMS21] chooses its cliques), and the released patterns with one value
   redrawn from the tree's conditionals — the rare rows around the common ones, which carry the
   combinations of 11–40 people that no released pattern shows. A value is drawn when its own
-  noisy count or its count pooled from every marginal that holds it (:func:`pooled_one_way`)
-  is over one noise s.d.: a value no candidate row carries gets no weight, whatever the
-  measurements say.
+  noisy count is over one noise s.d. (:data:`SAMPLE_SD`) or its count pooled from every
+  marginal that holds it (:func:`pooled_one_way`) is over two (:data:`POOLED_SD`): a value no
+  candidate row carries gets no weight, whatever the measurements say.
 
 The weights are fitted (:func:`fit`) by **entropic mirror descent** with a backtracking step (as
 Private-PGM [MSM19] estimates its potentials) on the loss
@@ -190,8 +190,9 @@ def pooled_one_way(meas: Measurements, j: int) -> tuple[np.ndarray, float] | Non
 
 def _one_way(meas: Measurements, j: int) -> tuple[np.ndarray, float]:
     """Column ``j``'s distribution that candidate rows are drawn from — a value is drawn when
-    its own noisy count or its pooled count (:func:`pooled_one_way`) is over ``SAMPLE_SD`` of
-    its noise s.d., in proportion to the larger of the two — and its share of missing values
+    its own noisy count is over ``SAMPLE_SD`` of its noise s.d. or its pooled count
+    (:func:`pooled_one_way`) over ``POOLED_SD`` of the pooled s.d., in proportion to the larger
+    of the two — and its share of missing values
     (from the noisy 1-way marginal)."""
     pooled = pooled_one_way(meas, j)
     if pooled is None:
