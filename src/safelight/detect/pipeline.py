@@ -17,7 +17,10 @@ Contract
   (``ad_id,network_id,contact_points``), ``templates.csv``, ``network_summary.csv``,
   ``hubs.csv``, ``ad_scores.csv`` (indicator score, flag and every hit explained, fraud
   probability and its reasons), ``leads.csv``, ``leads.html``, ``quarantine.csv`` and
-  ``summary.json`` (counts, settings, software version) into a folder.
+  ``summary.json`` (counts, settings, software version) into a folder. From ``fork_from``
+  ads on (and where fork exists) ``ad_scores.csv`` is written by a forked child process while
+  the calling process writes the others: the same bytes; a child that fails raises
+  :class:`~safelight.errors.SafelightError` naming the file.
 """
 
 from __future__ import annotations
