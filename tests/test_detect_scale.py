@@ -213,6 +213,7 @@ def test_outputs_written_by_a_forked_child_are_the_same(corpus, tmp_path) -> Non
     forked = write_outputs(a, tmp_path / "forked", fork_from=0)
     for name in ("ad_scores.csv", "clusters.csv", "networks.csv", "leads.csv", "leads.html"):
         assert (inline / name).read_bytes() == (forked / name).read_bytes(), name
+    assert sorted(p.name for p in inline.iterdir()) == sorted(p.name for p in forked.iterdir())
     assert (forked / "ad_scores.csv").read_text("utf-8").count("\n") == len(ads) + 1
     # leads from the compact indicator table and from the plain scores: the same reasons
     plain = [a.indicators[i] for i in range(len(ads))]
@@ -234,10 +235,15 @@ def test_a_failing_forked_writer_raises(corpus, tmp_path, monkeypatch) -> None: 
                   corpus.region[:200])
     a = analyse(ads, workers=1)
 
-    def broken(a, path) -> None:  # noqa: ANN001
-        raise OSError("disk full")
+    write = pipeline._write_ad_scores
+
+    def broken(a, path, lo=0, hi=None, header=True) -> None:  # noqa: ANN001
+        if lo == 0:  # the child's share
+            raise OSError("disk full")
+        write(a, path, lo, hi, header)
 
     monkeypatch.setattr(pipeline, "_write_ad_scores", broken)
     with pytest.raises(SafelightError, match="disk full"):
         pipeline.write_outputs(a, tmp_path / "out", fork_from=0)
     assert (tmp_path / "out" / "leads.csv").exists()  # the others were written meanwhile
+    assert not list((tmp_path / "out").glob(".*.part"))  # no part file left behind

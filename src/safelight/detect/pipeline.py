@@ -30,6 +30,7 @@ import json
 import logging
 import multiprocessing
 import multiprocessing.process
+import shutil
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
@@ -382,19 +383,25 @@ def _write_csv(path: Path, header: list[str], rows: Iterable[Sequence[object]]) 
         w.writerows(rows)
 
 
-def _ad_score_rows(a: Analysis) -> Iterable[tuple[object, ...]]:
-    """The rows of ``ad_scores.csv``, one ad at a time (each ad's hits are built once)."""
+def _ad_score_rows(a: Analysis, lo: int = 0, hi: int | None = None
+                   ) -> Iterable[tuple[object, ...]]:
+    """The rows of ``ad_scores.csv`` of ads ``lo:hi``, one ad at a time (each ad's hits are
+    built once)."""
+    hi = len(a.ads) if hi is None else hi
+    ids = a.ads.ad_id if (lo, hi) == (0, len(a.ads)) else a.ads.ad_id[lo:hi]
     has = len(a.indicators) > 0
     if isinstance(a.indicators, IndicatorTable):  # the same strings, without building hits
         table = a.indicators
-        score, flagged = table.score.tolist(), table.flagged.tolist()
-        for i, ad_id in enumerate(a.ads.ad_id):
+        score, flagged = table.score[lo:hi].tolist(), table.flagged[lo:hi].tolist()
+        for k, ad_id in enumerate(ids):
+            i = lo + k
             inds, hits = table.explained(i)
-            yield (ad_id, round(score[i], 4), int(flagged[i]), inds, hits,
+            yield (ad_id, round(score[k], 4), int(flagged[k]), inds, hits,
                    round(float(a.fraud[i]), 4) if a.fraud is not None else "",
                    a.fraud_reasons[i] if a.fraud_reasons else "")
         return
-    for i, ad_id in enumerate(a.ads.ad_id):
+    for k, ad_id in enumerate(ids):
+        i = lo + k
         sc = a.indicators[i] if has else None
         yield (ad_id,
                round(sc.score, 4) if sc else "",
@@ -405,16 +412,26 @@ def _ad_score_rows(a: Analysis) -> Iterable[tuple[object, ...]]:
                a.fraud_reasons[i] if a.fraud_reasons else "")
 
 
-def _write_ad_scores(a: Analysis, path: Path) -> None:
-    _write_csv(path, ["ad_id", "indicator_score", "indicator_flag", "indicators", "hits",
-                      "fraud_probability", "fraud_reasons"], _ad_score_rows(a))
+_AD_SCORES_HEADER = ["ad_id", "indicator_score", "indicator_flag", "indicators", "hits",
+                     "fraud_probability", "fraud_reasons"]
 
 
-def _ad_scores_child(a: Analysis, path: Path, conn: Connection) -> None:
-    """The body of the forked writer process: ``ad_scores.csv``, then a word to the parent
-    (``""`` when written, else what went wrong)."""
+def _write_ad_scores(a: Analysis, path: Path, lo: int = 0, hi: int | None = None,
+                     header: bool = True) -> None:
+    """``ad_scores.csv`` rows of ads ``lo:hi`` (with the header line when ``header``)."""
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        if header:
+            w.writerow(_AD_SCORES_HEADER)
+        w.writerows(_ad_score_rows(a, lo, hi))
+
+
+def _ad_scores_child(a: Analysis, path: Path, hi: int, conn: Connection) -> None:
+    """The body of the forked writer process: the header and the rows of ads ``0:hi`` of
+    ``ad_scores.csv``, then a word to the parent (``""`` when written, else what went
+    wrong)."""
     try:
-        _write_ad_scores(a, path)
+        _write_ad_scores(a, path, 0, hi)
         conn.send("")
     except BaseException as e:  # noqa: BLE001 — reported to the parent, which raises
         conn.send(f"{type(e).__name__}: {e}")
@@ -423,38 +440,56 @@ def _ad_scores_child(a: Analysis, path: Path, conn: Connection) -> None:
 
 
 class _AdScoresWriter:
-    """Writes ``ad_scores.csv`` — the largest file, one formatted row per ad — in a forked
-    process while the calling process writes the others (on two cores the per-ad files no
-    longer follow each other); inline where fork is not available or the corpus is small.
-    The child reads the analysis from the memory it was forked with (nothing is pickled)."""
+    """Writes ``ad_scores.csv`` — the largest file, one formatted row per ad. From
+    ``fork_from`` ads on (where fork exists), a forked child writes the header and the first
+    ``share`` of the ads while the calling process writes the other files and then the rest of
+    the ads into a part file, appended when the child is done (the same bytes as one pass: a
+    CSV row does not depend on the rows before it); else it is written inline. The child reads
+    the analysis from the memory it was forked with (nothing is pickled)."""
 
-    def __init__(self, a: Analysis, path: Path, fork_from: int) -> None:
-        self.path = path
+    def __init__(self, a: Analysis, path: Path, fork_from: int, share: float = 0.7) -> None:
+        self.a, self.path = a, path
         self.proc: multiprocessing.process.BaseProcess | None = None
-        if len(a.ads) < fork_from or "fork" not in multiprocessing.get_all_start_methods():
+        n = len(a.ads)
+        if n < fork_from or "fork" not in multiprocessing.get_all_start_methods():
             _write_ad_scores(a, path)
             return
+        self.cut = min(n, max(0, round(share * n)))
         ctx = multiprocessing.get_context("fork")
         self.conn, child_conn = ctx.Pipe(duplex=False)
-        self.proc = ctx.Process(target=_ad_scores_child, args=(a, path, child_conn),
+        self.proc = ctx.Process(target=_ad_scores_child, args=(a, path, self.cut, child_conn),
                                 name="safelight-detect-ad-scores", daemon=True)
         self.proc.start()
         child_conn.close()
 
-    def join(self) -> None:
-        """Wait for the child; raise :class:`SafelightError` if it could not write."""
+    def finish(self) -> None:
+        """Write this process's share of the rows (after the child's), wait for the child,
+        and join the two; raise :class:`SafelightError` if the child could not write."""
         if self.proc is None:
             return
+        part = self.path.with_name(f".{self.path.name}.part")
+        try:
+            _write_ad_scores(self.a, part, self.cut, None, header=False)
+            self._join()
+            with open(self.path, "ab") as out, open(part, "rb") as src:
+                shutil.copyfileobj(src, out, 1 << 20)
+        finally:
+            if self.proc.exitcode is None:  # our part failed: the child is still waited for
+                self.proc.join()
+            part.unlink(missing_ok=True)
+
+    def _join(self) -> None:
         try:
             msg = self.conn.recv()
         except EOFError:
             msg = "the writer process ended without a word"
-        self.proc.join()
+        self.proc.join()  # type: ignore[union-attr]
         self.conn.close()
-        if msg or self.proc.exitcode:
+        code = self.proc.exitcode  # type: ignore[union-attr]
+        if msg or code:
             raise SafelightError(f"{self.path}: could not be written ({msg or 'exit code '}"
-                                 f"{'' if msg else self.proc.exitcode}) — check the free space "
-                                 "and permissions of the output folder, then run again")
+                                 f"{'' if msg else code}) — check the free space and "
+                                 "permissions of the output folder, then run again")
 
 
 def write_outputs(analysis: Analysis, out_dir: str | Path, html_limit: int = 200,
@@ -472,7 +507,7 @@ def write_outputs(analysis: Analysis, out_dir: str | Path, html_limit: int = 200
         _write_others(a, out, html_limit)
     finally:  # the child is waited for in any case; its failure is raised after ours
         if scores_writer is not None:
-            scores_writer.join()
+            scores_writer.finish()
     return out
 
 
