@@ -18,9 +18,10 @@ Contract
   ``hubs.csv``, ``ad_scores.csv`` (indicator score, flag and every hit explained, fraud
   probability and its reasons), ``leads.csv``, ``leads.html``, ``quarantine.csv`` and
   ``summary.json`` (counts, settings, software version) into a folder. From ``fork_from``
-  ads on (and where fork exists) ``ad_scores.csv`` is written by a forked child process while
-  the calling process writes the others: the same bytes; a child that fails raises
-  :class:`~safelight.errors.SafelightError` naming the file.
+  ads on (and where fork exists) a forked child process writes the first 70% of
+  ``ad_scores.csv`` while the calling process writes the other files and the rest of it: the
+  same bytes; a child that fails raises :class:`~safelight.errors.SafelightError` naming the
+  file.
 """
 
 from __future__ import annotations
@@ -496,8 +497,8 @@ def write_outputs(analysis: Analysis, out_dir: str | Path, html_limit: int = 200
                   fork_from: int = 50_000) -> Path:
     """Write the output files (see the module docstring) into ``out_dir``; returns the folder.
 
-    From ``fork_from`` ads on, ``ad_scores.csv`` is written by a forked process meanwhile (the
-    same bytes)."""
+    From ``fork_from`` ads on, most of ``ad_scores.csv`` is written by a forked process
+    meanwhile (the same bytes)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     a = analysis
