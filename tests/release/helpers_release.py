@@ -8,6 +8,21 @@ from hypothesis import strategies as st
 from safelight.release.table import CategoricalTable, from_columns
 
 
+def exact_two_way(t: CategoricalTable) -> dict[tuple[int, ...], np.ndarray]:
+    """The true 2-way marginals of ``t`` as the dense vectors a DP measurement holds (one cell
+    per combination of present values), by column pair: a noise-free stand-in for tests."""
+    from safelight.release.combos import CombinationCounts, subsets
+    from safelight.release.dp import cell_keys
+
+    noisy = {}
+    for s in subsets(t.n_columns, 2):
+        keys, counts = CombinationCounts.of(t, 2).tables[s]
+        dense = np.zeros(len(cell_keys(t.radix, s)))
+        dense[np.searchsorted(cell_keys(t.radix, s), keys)] = counts
+        noisy[s] = dense
+    return noisy
+
+
 def random_table(seed: int, n: int = 300, cards: tuple[int, ...] = (3, 4, 5, 2),
                  missing: float = 0.05, skew: float = 1.3) -> CategoricalTable:
     """Correlated categorical columns with skewed values (so rare combinations exist)."""

@@ -7,11 +7,11 @@ import math
 
 import numpy as np
 import pytest
-from helpers_release import random_table
+from helpers_release import exact_two_way, random_table
 
 from safelight.release.combos import CombinationCounts, subsets
 from safelight.release.domain import Domain, restrict
-from safelight.release.dp import Measurements, cell_keys, cell_sigmas, measure, measure_for_model
+from safelight.release.dp import Measurements, cell_sigmas, measure, measure_for_model
 from safelight.release.dp_aggregates import release_dp_aggregates
 from safelight.release.dp_synthetic import synthesize_dp
 from safelight.release.errors import ReleaseUsageError
@@ -27,13 +27,7 @@ def _table(seed: int = 0, n: int = 5000, cards: tuple[int, ...] = (3, 4, 2, 5)):
 
 def _exact(t) -> Measurements:
     """'Measurements' without noise (the true marginals and rows): for testing the fit only."""
-    radix = t.radix
-    noisy = {}
-    for s in subsets(t.n_columns, 2):
-        keys, counts = CombinationCounts.of(t, 2).tables[s]
-        dense = np.zeros(len(cell_keys(radix, s)))
-        dense[np.searchsorted(cell_keys(radix, s), keys)] = counts
-        noisy[s] = dense
+    noisy = exact_two_way(t)
     rows, counts = np.unique(t.codes, axis=0, return_counts=True)
     big = counts >= 20
     like = t.with_codes(np.zeros((0, t.n_columns), np.int32))

@@ -6,8 +6,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from helpers_release import exact_two_way
 
-from safelight.release.combos import CombinationCounts, subsets
+from safelight.release.combos import CombinationCounts
 from safelight.release.dp import Measurements, cell_keys
 from safelight.release.pgm import POOLED_SD, candidates, pooled_one_way
 from safelight.release.table import from_columns
@@ -25,13 +26,7 @@ def _table(n_rare: int = 40):
 def _measurements(t, sigmas: dict, noise: dict | None = None) -> Measurements:
     """'Measurements' with the exact marginals plus the given offsets (``noise[s]``: dense
     vector added to the marginal of ``s``) and the given noise s.d. per marginal; no rows."""
-    radix = t.radix
-    noisy = {}
-    for s in subsets(t.n_columns, 2):
-        keys, counts = CombinationCounts.of(t, 2).tables[s]
-        dense = np.zeros(len(cell_keys(radix, s)))
-        dense[np.searchsorted(cell_keys(radix, s), keys)] = counts
-        noisy[s] = dense + (noise or {}).get(s, 0.0)
+    noisy = {s: dense + (noise or {}).get(s, 0.0) for s, dense in exact_two_way(t).items()}
     like = t.with_codes(np.zeros((0, t.n_columns), np.int32))
     return Measurements(like, 2, noisy, 1.0, float(t.n_rows), np.zeros((0, t.n_columns), np.int32),
                         np.zeros(0), 1.0, 20, 1.0, 1e-6, 1.0, sigmas=dict(sigmas))
