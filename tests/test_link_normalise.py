@@ -150,7 +150,10 @@ def test_phone_shortcuts_give_phonenumbers_own_result():
         digits = "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 15)))
         sep = rng.choice(["", " ", "-", "."])
         text = rng.choice(["+", "00", "", " +"]) + cc + sep + digits[:3] + sep + digits[3:]
-        cases.add((text, rng.choice(["UA", "DE", "IT", None])))
+        cases.add((text, rng.choice(["UA", "DE", "IT", "PL", "NG", "GB", "US", "de", None])))
+    # digits that are not ASCII (the plain-digits shortcut is for ASCII only), short numbers
+    cases |= {("+٣٨٠٥٠١٢٣٤٥٦٧", None), ("٠٥٠١٢٣٤٥٦٧", "UA"), ("²²²²²²", "UA"), ("+1", None),
+              ("+38", None), ("+380", None), ("0123", "PL"), ("+0123456789", None)}
     cases |= {("+44 (0) 20 7946 0958", None), ("0 0380 50 123 4567", "DE"), ("1 2", "UA"),
               ("+49 30 1234567 ext 12", None), ("+", None), ("tel: 050 123 45 67", "UA")}
     assert len(cases) > 3000

@@ -360,6 +360,9 @@ def _phone_input(text: str, region: str | None) -> tuple[str, str | None]:
     s = text.strip()
     if s.startswith("00"):
         s = "+" + s[2:]
+    if s.isascii() and (s[1:] if s.startswith("+") else s).isdigit():
+        # ASCII digits after an optional "+": nothing to drop, the text goes as it is
+        return s, (region if not s.startswith("+") else None)
     if _PHONE_PLAIN.fullmatch(s):
         plain = _PHONE_SEPARATORS.sub("", s)
         if len(plain) - plain.startswith("+") >= 5:  # digits
@@ -383,6 +386,25 @@ def _country_metadata(cc: int) -> Any:
         cc, pu.region_code_for_country_code(cc))
 
 
+@lru_cache(maxsize=1024)
+def _leading_country_code(head: str) -> tuple[int, int]:
+    """``phonenumbers``' country code of digits that begin with ``head`` (their first
+    ``_MAX_LENGTH_COUNTRY_CODE`` characters, all it reads) and the number of digits it takes
+    (``(0, 0)``: none)."""
+    cc, rest = _phonenumbers()._extract_country_code(head)
+    return cc, len(head) - len(rest)
+
+
+@lru_cache(maxsize=4096)
+def _length_check(region: str | None, cc: int, length: int) -> Any:
+    """``phonenumbers._test_number_length`` of a national number of ``length`` digits against
+    the metadata of ``region`` (None: of country code ``cc``): it reads only the length."""
+    pu = _phonenumbers()
+    meta = (pu.PhoneMetadata.metadata_for_region(region, None) if region is not None
+            else _country_metadata(cc))
+    return pu._test_number_length("0" * length, meta)
+
+
 def _e164_fast(s: str, region: str | None = None) -> str | None | bool:
     """Digits only, with a leading ``+`` or with a region: the steps of ``phonenumbers.parse``
     (then ``is_possible_number`` and E.164 formatting) that such a string reaches — country
@@ -392,10 +414,12 @@ def _e164_fast(s: str, region: str | None = None) -> str | None | bool:
     pu = _phonenumbers()
     vr = pu.ValidationResult
     if s.startswith("+"):
-        cc, national = pu._extract_country_code(s[1:])
+        cc, taken = _leading_country_code(s[1:1 + pu._MAX_LENGTH_COUNTRY_CODE])
         if cc == 0:
             return False
+        national = s[1 + taken:]
         meta = None
+        meta_region = None  # the metadata of country code cc
     else:
         # parse takes a region only as an upper-case code it supports
         if region not in pu.SUPPORTED_REGIONS:
@@ -407,23 +431,23 @@ def _e164_fast(s: str, region: str | None = None) -> str | None | bool:
             cc, national = pu._maybe_extract_country_code(s, meta, False, pu.PhoneNumber())
         except pu.NumberParseException:
             return None
+        meta_region = region
         if cc == 0:  # no country code in the number: the region's, and all of it national
             cc, national = meta.country_code, s
         elif pu.region_code_for_country_code(cc) != region:
-            meta = None  # parse goes on with the metadata of the number's country
-    main = _country_metadata(cc)
-    meta = meta or main
+            meta, meta_region = None, None  # parse goes on with the number's country's
+    meta = meta or _country_metadata(cc)
     if len(national) < pu._MIN_LENGTH_FOR_NSN:
         return None
     _, stripped, _ = pu._maybe_strip_national_prefix_carrier_code(national, meta)
-    if pu._test_number_length(stripped, meta) not in (
+    if _length_check(meta_region, cc, len(stripped)) not in (
             vr.TOO_SHORT, vr.IS_POSSIBLE_LOCAL_ONLY, vr.INVALID_LENGTH):
         national = stripped
     if not pu._MIN_LENGTH_FOR_NSN <= len(national) <= pu._MAX_LENGTH_FOR_NSN:
         return None
     # the E.164 form is + country code + the national significant number, leading zeros kept
     # as written
-    if pu._test_number_length(national, main) not in (vr.IS_POSSIBLE,
+    if _length_check(None, cc, len(national)) not in (vr.IS_POSSIBLE,
                                                       vr.IS_POSSIBLE_LOCAL_ONLY):
         return None
     return f"+{cc}{national}"
@@ -627,6 +651,6 @@ def clear_caches() -> None:
     :func:`code_key` and the transliteration); the name tables read from the package data
     stay. A linkage run calls it when it ends (:func:`safelight.link.link_records`), so that
     no identifier outlives the run in this process's memory."""
-    for fn in (fold, match_key, given_key, given_group, family_key, _e164, document_key,
-               locality_key, digits_key, code_key, transliterate):
+    for fn in (fold, match_key, given_key, given_group, family_key, _e164, _leading_country_code,
+               document_key, locality_key, digits_key, code_key, transliterate):
         fn.cache_clear()
