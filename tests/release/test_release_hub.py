@@ -93,6 +93,10 @@ def test_dp_release_from_hub_is_charged_and_refused_over_budget(hub, tmp_path) -
     assert params["k_floor"] == 11
     assert {"measured", "extrapolated"} <= set(params["floor_weights"])
     assert 0.75 <= params["floor_weights"]["extrapolated"] <= 1.0
+    # and which values the model could weigh at all (the candidate rule)
+    from safelight.release.pgm import POOLED_SD, SAMPLE_SD
+
+    assert params["candidate_rule"] == {"sample_sd": SAMPLE_SD, "pooled_sd": POOLED_SD}
     # consent: the WITHDRAWN records never enter the release. (Their code, 'not_a_victim', is
     # public, so unseeded noise may show it with a fabricated count — at epsilon 1 as high as
     # 60 was seen — so its released count cannot tell; the measured rows and the evaluation can.)

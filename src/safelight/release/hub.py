@@ -289,6 +289,8 @@ def _run(method: str, data: CategoricalTable, target: Path, k: int, length: int 
         params["floor_weights"] = meas.accounting.get("floor_weights")
         if "refine_one_way_weight" in meas.accounting:
             params["refine_one_way_weight"] = meas.accounting["refine_one_way_weight"]
+    if "candidate_rule" in meas.accounting:  # which values the model could give weight to
+        params["candidate_rule"] = meas.accounting["candidate_rule"]
     params.update({"epsilon": meas.epsilon, "delta": meas.delta, "k_floor": k_floor,
                    "domain": "case standard", "values_outside_domain": dropped,
                    "measured_length": meas.length, "rho_zcdp": round(meas.rho, 6)})

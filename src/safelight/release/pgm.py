@@ -233,7 +233,11 @@ def _draw(meas: Measurements, codes: np.ndarray, j: int, parent: int | None,
 def candidates(meas: Measurements, rng: np.random.Generator, *,
                tree_samples: int = TREE_SAMPLES,
                neighbours: int = NEIGHBOURS) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct candidate rows and a prior weight for each (see the module docstring)."""
+    """Distinct candidate rows and a prior weight for each (see the module docstring). The
+    rule that decides which values are drawn is recorded in ``meas.accounting``
+    (``candidate_rule``: written to settings.json and the ledger), so releases made under
+    different rules can be told apart."""
+    meas.accounting["candidate_rule"] = {"sample_sd": SAMPLE_SD, "pooled_sd": POOLED_SD}
     d = meas.like.n_columns
     order, parent = _tree(meas)
     tree = np.zeros((tree_samples, d), np.int32)
