@@ -55,3 +55,14 @@ def test_no_memo_in_safelight_holds_a_value_after_a_run():
             if fn.cache_info().currsize and name not in TABLE_LOADERS
             and not name.startswith("safelight.standard.geography.")}
     assert not held, f"memos still holding values after a linkage run: {held}"
+
+
+def test_no_memo_holds_a_value_after_encoding(tmp_path):
+    from safelight.identity.encode import encode_table
+
+    table = _table(100)
+    encode_table(table, bytes(range(32)))
+    held = {name: fn.cache_info().currsize for name, fn in _memos()
+            if fn.cache_info().currsize and name not in TABLE_LOADERS
+            and not name.startswith("safelight.standard.geography.")}
+    assert not held, f"memos still holding values after encoding: {held}"

@@ -68,6 +68,7 @@ import pyarrow.parquet as pq
 
 from safelight.errors import KeyFileError
 from safelight.identity.normalise import (
+    clear_caches,
     code_key,
     digits_key,
     document_key,
@@ -696,8 +697,16 @@ def encode_table(table: pa.Table, key: bytes, settings: EncodingSettings | None 
     """Encode the identity columns of ``table`` (see the module docstring). Rows whose
     ``consent_linkage`` column is false are encoded with every field missing — their consent
     does not allow linkage, so nothing about them leaves the contributor beyond the record id
-    and the flag."""
-    s = settings or EncodingSettings()
+    and the flag. The normalisers' memos are emptied when it ends, also when it fails: no
+    identifier outlives the encoding in them."""
+    try:
+        return _encode(table, key, settings or EncodingSettings(), contributor)
+    finally:
+        clear_caches()
+
+
+def _encode(table: pa.Table, key: bytes, s: EncodingSettings, contributor: str) -> Encoded:
+    """The body of :func:`encode_table`."""
     if len(key) < KEY_MIN_BYTES:
         raise EncodingError(f"the key has {len(key)} bytes, at least {KEY_MIN_BYTES} are needed")
     if "record_id" not in table.column_names:
