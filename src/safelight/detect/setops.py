@@ -234,7 +234,12 @@ def lsh_candidates_grown(sig: np.ndarray, r: int, seed: int, neighbours: int = 1
     while pair.size < min_pairs and k < top:
         pair = unique_sorted(np.concatenate([pair, levels[k]]))
         k += 1
-    return pair // n, pair % n, k
+    # the pairs of every distance go before the split (at a million ads they and a second
+    # copy of the pairs made the clustering's peak), and ``j`` is made in place
+    del levels
+    i = pair // n
+    pair %= n
+    return i, pair, k
 
 
 def lsh_join(sig_a: np.ndarray, sig_b: np.ndarray, rows: int, per_band: int, seed: int

@@ -402,6 +402,9 @@ def _signatures(pool: Executor | None, tok: np.ndarray, t_len: np.ndarray, v: in
                 t_hash[used_t:used_t + h.size] = h
                 used_t += st.size
             del got
+        # the parts were unpickled by the pool's result thread, into a malloc arena of its
+        # own that glibc does not shrink by itself (hundreds of MB at a million ads)
+        release_memory()
         out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         if "features" in extras:
             out["features"] = (np.r_[0, np.cumsum(counts)].astype(np.int64),
@@ -490,11 +493,26 @@ def _supported(n: int, u: np.ndarray, v: np.ndarray, strong: np.ndarray,
     Single linkage lets one weak, wrong link merge two large groups; a wrong link rarely has
     a common neighbour, a link inside a template group usually has many.
     """
-    a = np.concatenate([u, v])
-    b = np.concatenate([v, u])
-    order = np.lexsort((b, a))
-    a, b = a[order], b[order]
-    indptr = np.searchsorted(a, np.arange(n + 1))
+    # the links both ways as one sorted int64 key ``a * n + b`` (in place: no lexsort order,
+    # no sorted copies of both columns — at a million ads those held 0.5 GB at this step's
+    # peak); the rows of ``a`` are then ranges of the key, and ``key % n`` is ``b`` in order
+    m = u.size
+    if n * n >= 2**63:  # pragma: no cover - beyond three billion ads
+        a = np.concatenate([u, v])
+        b = np.concatenate([v, u])
+        order = np.lexsort((b, a))
+        a, b = a[order], b[order]
+        indptr = np.searchsorted(a, np.arange(n + 1))
+        del a, order
+    else:
+        b = np.empty(2 * m, dtype=np.int64)
+        for half, x, y in ((b[:m], u, v), (b[m:], v, u)):
+            half[:] = x
+            half *= n
+            half += y
+        b.sort()
+        indptr = np.searchsorted(b, np.arange(n + 1, dtype=np.int64) * n)
+        b %= n
     deg = np.diff(indptr)
     weak = ~strong
     keep = strong.copy()
@@ -503,6 +521,24 @@ def _supported(n: int, u: np.ndarray, v: np.ndarray, strong: np.ndarray,
         lone = (deg[u[weak]] == 1) & (deg[v[weak]] == 1)
         keep[np.flatnonzero(weak)] = (common >= min_common) | lone
     return keep
+
+
+def _contact_pairs(n: int, c_ids: np.ndarray, sizes: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct pairs of ads (``u < v``, sorted) that follow each other in the list of the ads
+    naming one contact point (``c_ids`` in CSR rows of ``sizes``, one row per ad): the pairs
+    of ads sharing a contact point, as a chain per contact point. A function of its own so
+    that its temporaries (a few arrays of one int64 per contact) are gone before the next
+    steps."""
+    owner = np.repeat(np.arange(n), sizes)
+    order = np.lexsort((owner, c_ids))
+    cid, own = c_ids[order], owner[order]
+    same = cid[1:] == cid[:-1]
+    pu, pv = own[:-1][same], own[1:][same]
+    pu, pv = np.minimum(pu, pv), np.maximum(pu, pv)
+    pk = unique_sorted(pu * n + pv)
+    pu, pv = pk // n, pk % n
+    return pu[pu != pv], pv[pu != pv]
 
 
 def contact_sets(contacts: Sequence[Sequence[str]], sig: np.ndarray | None = None,
@@ -690,6 +726,7 @@ def cluster_ads(texts: Sequence[str], settings: ClusterSettings | None = None,
         flagged = tri_start[_member(tri64, bad_ids)]
         for k in range(3):
             private[flagged + k] = True
+        del flagged  # positions of every flagged trigram (0.2 GB at 1M ads)
         if rnd + 1 < s.boilerplate_rounds:
             sig0 = _signatures(cl, tok, t_len, v, s.bigrams, private, s.coherence_perm,
                                s.seed + 1, s.chunk_nnz)()[0]
@@ -704,7 +741,10 @@ def cluster_ads(texts: Sequence[str], settings: ClusterSettings | None = None,
                     int(round(d * scale)), float(c))
                    for f, d, c in zip(top_ids, f_df[bad][top], coh[bad][top], strict=True)
                    if int(f) in first_pos]
-    del tri_start, tri, tri64, first_pos
+    # what stays alive until the end is only what later steps read: the trigrams, the sample
+    # of their positions (about 0.2 GB above ``boilerplate_sample`` ads) and the vocabulary
+    # (millions of strings when words are edited) go now
+    del tri_start, tri, tri64, first_pos, sampled, words
     timings["boilerplate"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -748,6 +788,7 @@ def cluster_ads(texts: Sequence[str], settings: ClusterSettings | None = None,
     np.maximum.at(best, ci, est)
     np.maximum.at(best, cj, est)
     accept &= est >= s.relative * np.minimum(best[ci], best[cj])
+    del best
     n_vetoed = 0
     n_contact = 0
     ptr = feat = None
@@ -764,19 +805,13 @@ def cluster_ads(texts: Sequence[str], settings: ClusterSettings | None = None,
                 veto = np.flatnonzero(accept)[np.flatnonzero(weak)[shared == 0]]
                 accept[veto] = False
                 n_vetoed = int(veto.size)
+                del shared, veto
+            del ai, aj, weak  # the accepted pairs (two int64 each: 0.1 GB at 1M ads)
         if s.contact_threshold > 0 and c_ids.size:
             # ads naming the same (non-hub) contact point: linked when their whole texts
             # (boilerplate included: an operator's stock phrases are boilerplate to the
             # down-weighting, yet its own) are at least ``contact_threshold`` similar
-            owner = np.repeat(np.arange(n), sizes)
-            order = np.lexsort((owner, c_ids))
-            cid, own = c_ids[order], owner[order]
-            same = cid[1:] == cid[:-1]
-            pu, pv = own[:-1][same], own[1:][same]
-            pu, pv = np.minimum(pu, pv), np.maximum(pu, pv)
-            pk = unique_sorted(pu * n + pv)
-            pu, pv = pk // n, pk % n
-            pu, pv = pu[pu != pv], pv[pu != pv]
+            pu, pv = _contact_pairs(n, c_ids, sizes)
             if pu.size:
                 ptr, feat = whole()[1]["features"]
                 sim = exact_jaccard(ptr, feat, pu, pv)
@@ -803,6 +838,7 @@ def cluster_ads(texts: Sequence[str], settings: ClusterSettings | None = None,
     timings["components"] = time.perf_counter() - t
 
     t = time.perf_counter()
+    release_memory()  # the verification's temporaries, before the profiles are built
     refined = RefineStats()
     if s.refine_rounds:
         roots, refined = refine(n, ptr, feat, roots, sig_raw, ci, cj, s,
