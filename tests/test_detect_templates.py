@@ -108,3 +108,34 @@ def test_quality_at_10k(edit_rate: float) -> None:
     assert s["f1"] >= 0.985, s  # measured 0.990 (edits 0.02) and 0.997 (0.13)
     assert s["precision"] >= 0.975, s
     assert ari >= 0.985
+
+
+
+def test_supported_links_match_a_set_reference() -> None:
+    """``_supported`` (one in-place sorted key per link) keeps exactly the strong links, the
+    weak links whose ads have ``min_common`` linked ads in common, and the weak links that are
+    the only link of both ads: checked against plain Python sets on random graphs of distinct
+    links (as the candidate pairs are), either ad first, with ads without links."""
+    from safelight.detect.templates import _supported
+
+    rng = np.random.default_rng(5)
+    dropped = 0
+    for n, m, min_common in ((30, 60, 1), (50, 80, 2), (200, 150, 2), (7, 3, 1)):
+        a0, b0 = rng.integers(0, n, m), rng.integers(0, n, m)
+        key = np.unique(np.minimum(a0, b0) * n + np.maximum(a0, b0))
+        u, v = key // n, key % n
+        u, v = u[u != v], v[u != v]
+        flip = rng.random(u.size) < 0.5
+        u, v = np.where(flip, v, u), np.where(flip, u, v)
+        strong = rng.random(u.size) < 0.4
+        neigh: list[set[int]] = [set() for _ in range(n)]
+        for a, b in zip(u.tolist(), v.tolist(), strict=True):
+            neigh[a].add(b)
+            neigh[b].add(a)
+        want = [st or len(neigh[a] & neigh[b]) >= min_common
+                or (len(neigh[a]) == 1 and len(neigh[b]) == 1)
+                for a, b, st in zip(u.tolist(), v.tolist(), strong.tolist(), strict=True)]
+        got = _supported(n, u, v, strong, min_common)
+        assert got.tolist() == want
+        dropped += want.count(False)
+    assert dropped > 0  # the graphs do hold weak links to drop
