@@ -151,13 +151,15 @@ _PARTICLES = frozenset({"al", "el", "ul", "ibn", "bin", "ben", "de", "da", "di",
                         "del", "della", "du", "la", "le", "van", "von", "der", "den", "ter"})
 
 
-def _word(text: str | None, which: int) -> str | None:
-    """Match key of the first (``which=0``) or last (``-1``) word of a name, particles skipped."""
+def _words(text: str | None) -> tuple[str | None, str | None]:
+    """Match keys of the first and the last word of a name, particles skipped (one fold and
+    one split for both)."""
     f = fold(text)
     if not f:
-        return None
+        return None, None
     words = f.split()
-    return match_key(([w for w in words if w not in _PARTICLES] or words)[which])
+    kept = [w for w in words if w not in _PARTICLES] or words
+    return match_key(kept[0]), match_key(kept[-1])
 
 
 def _phones(table: pa.Table) -> np.ndarray:
@@ -174,12 +176,12 @@ _PHONE_PARTS = 32
 
 def _family_forms(name: str | None) -> tuple[str | None, ...]:
     """The keys of one family name: its key, first and last word, name group."""
-    return family_key(name), _word(name, 0), _word(name, -1), given_group(name)
+    return family_key(name), *_words(name), given_group(name)
 
 
 def _given_forms(name: str | None) -> tuple[str | None, ...]:
     """The keys of one given name: its key, name group, first and last word."""
-    return given_key(name), given_group(name), _word(name, 0), _word(name, -1)
+    return given_key(name), given_group(name), *_words(name)
 
 
 def _document_forms(number: str | None) -> tuple[str | None, ...]:
