@@ -238,12 +238,37 @@ def test_a_failing_forked_writer_raises(corpus, tmp_path, monkeypatch) -> None: 
     write = pipeline._write_ad_scores
 
     def broken(a, path, lo=0, hi=None, header=True) -> None:  # noqa: ANN001
-        if lo == 0:  # the child's share
+        if lo == 0:  # the child's share: fails after writing part of its rows
+            write(a, path, 0, 20, header)
             raise OSError("disk full")
         write(a, path, lo, hi, header)
 
     monkeypatch.setattr(pipeline, "_write_ad_scores", broken)
     with pytest.raises(SafelightError, match="disk full"):
         pipeline.write_outputs(a, tmp_path / "out", fork_from=0)
-    assert (tmp_path / "out" / "leads.csv").exists()  # the others were written meanwhile
-    assert not list((tmp_path / "out").glob(".*.part"))  # no part file left behind
+    out = tmp_path / "out"
+    assert (out / "leads.csv").exists()  # the others were written meanwhile
+    # nothing that looks complete: no truncated ad_scores.csv, no summary, no hidden parts
+    assert not (out / "ad_scores.csv").exists()
+    assert not (out / "summary.json").exists()
+    assert not list(out.glob(".*"))
+
+
+def test_a_failure_in_the_other_files_leaves_no_ad_scores(corpus, tmp_path, monkeypatch
+                                                          ) -> None:  # noqa: ANN001
+    from safelight.detect import pipeline
+
+    ads = AdTable(corpus.ad_id[:200], TextColumn.from_texts(corpus.text[:200]),
+                  corpus.site[:200], corpus.city[:200], corpus.posted_at[:200],
+                  corpus.region[:200])
+    a = analyse(ads, workers=1)
+
+    def broken(*args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        raise OSError("no space left")
+
+    monkeypatch.setattr(pipeline, "render_html", broken)
+    with pytest.raises(OSError, match="no space left"):
+        pipeline.write_outputs(a, tmp_path / "out", fork_from=0)
+    out = tmp_path / "out"
+    assert not (out / "ad_scores.csv").exists() and not (out / "summary.json").exists()
+    assert not list(out.glob(".*"))

@@ -21,7 +21,9 @@ Contract
   ads on (and where fork exists) a forked child process writes the first 70% of
   ``ad_scores.csv`` while the calling process writes the other files and the rest of it: the
   same bytes; a child that fails raises :class:`~safelight.errors.SafelightError` naming the
-  file.
+  file. ``ad_scores.csv`` gets its name only when complete, and ``summary.json`` and
+  ``settings.json`` are written last: a folder holding ``summary.json`` holds every file
+  complete.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import json
 import logging
 import multiprocessing
 import multiprocessing.process
+import os
 import shutil
 import time
 from collections.abc import Iterable, Sequence
@@ -443,41 +446,58 @@ def _ad_scores_child(a: Analysis, path: Path, hi: int, conn: Connection) -> None
 class _AdScoresWriter:
     """Writes ``ad_scores.csv`` — the largest file, one formatted row per ad. From
     ``fork_from`` ads on (where fork exists), a forked child writes the header and the first
-    ``share`` of the ads while the calling process writes the other files and then the rest of
-    the ads into a part file, appended when the child is done (the same bytes as one pass: a
-    CSV row does not depend on the rows before it); else it is written inline. The child reads
-    the analysis from the memory it was forked with (nothing is pickled)."""
+    ``share`` of the ads into a hidden temporary file while the calling process writes the
+    other files and then the rest of the ads into a part file, appended when the child is done
+    (the same bytes as one pass: a CSV row does not depend on the rows before it); else it is
+    written inline into the temporary file. The file gets its name only when complete
+    (``os.replace``): a failure leaves no ``ad_scores.csv`` and no temporary file. The child
+    reads the analysis from the memory it was forked with (nothing is pickled)."""
 
     def __init__(self, a: Analysis, path: Path, fork_from: int, share: float = 0.7) -> None:
         self.a, self.path = a, path
+        self.tmp = path.with_name(f".{path.name}.tmp")
+        self.part = path.with_name(f".{path.name}.part")
         self.proc: multiprocessing.process.BaseProcess | None = None
         n = len(a.ads)
         if n < fork_from or "fork" not in multiprocessing.get_all_start_methods():
-            _write_ad_scores(a, path)
-            return
+            return  # written inline by finish()
         self.cut = min(n, max(0, round(share * n)))
         ctx = multiprocessing.get_context("fork")
         self.conn, child_conn = ctx.Pipe(duplex=False)
-        self.proc = ctx.Process(target=_ad_scores_child, args=(a, path, self.cut, child_conn),
+        self.proc = ctx.Process(target=_ad_scores_child,
+                                args=(a, self.tmp, self.cut, child_conn),
                                 name="safelight-detect-ad-scores", daemon=True)
         self.proc.start()
         child_conn.close()
 
     def finish(self) -> None:
         """Write this process's share of the rows (after the child's), wait for the child,
-        and join the two; raise :class:`SafelightError` if the child could not write."""
-        if self.proc is None:
-            return
-        part = self.path.with_name(f".{self.path.name}.part")
+        join the two and give the file its name; raise :class:`SafelightError` if the child
+        could not write. On any failure nothing of the file is left."""
+        done = False
         try:
-            _write_ad_scores(self.a, part, self.cut, None, header=False)
-            self._join()
-            with open(self.path, "ab") as out, open(part, "rb") as src:
-                shutil.copyfileobj(src, out, 1 << 20)
+            if self.proc is None:
+                _write_ad_scores(self.a, self.tmp)
+            else:
+                _write_ad_scores(self.a, self.part, self.cut, None, header=False)
+                self._join()
+                with open(self.tmp, "ab") as out, open(self.part, "rb") as src:
+                    shutil.copyfileobj(src, out, 1 << 20)
+            os.replace(self.tmp, self.path)
+            done = True
         finally:
-            if self.proc.exitcode is None:  # our part failed: the child is still waited for
-                self.proc.join()
-            part.unlink(missing_ok=True)
+            if self.proc is not None and self.proc.exitcode is None:
+                self.proc.join()  # our part failed: the child is still waited for
+            self.part.unlink(missing_ok=True)
+            if not done:
+                self.tmp.unlink(missing_ok=True)
+
+    def abandon(self) -> None:
+        """Wait for the child and remove every trace of the file (another output failed)."""
+        if self.proc is not None:
+            self.proc.join()
+        for f in (self.tmp, self.part):
+            f.unlink(missing_ok=True)
 
     def _join(self) -> None:
         try:
@@ -506,9 +526,13 @@ def write_outputs(analysis: Analysis, out_dir: str | Path, html_limit: int = 200
                      if a.indicators or a.fraud is not None else None)
     try:
         _write_others(a, out, html_limit)
-    finally:  # the child is waited for in any case; its failure is raised after ours
+    except BaseException:  # the child is waited for in any case; ours is the error raised
         if scores_writer is not None:
-            scores_writer.finish()
+            scores_writer.abandon()
+        raise
+    if scores_writer is not None:
+        scores_writer.finish()
+    _write_summary(a, out)  # last: a folder with summary.json holds every file complete
     return out
 
 
@@ -549,7 +573,11 @@ def _write_others(a: Analysis, out: Path, html_limit: int) -> None:
                [(q["row"], q["rule"], q["message"], q["raw"]) for q in a.quarantine])
     (out / "leads.html").write_text(render_html(a.leads[:html_limit], len(a.ads),
                                                 len(a.leads)), "utf-8")
-    summary = {
+
+
+def _summary(a: Analysis) -> dict:
+    """The contents of ``summary.json``: counts, timings and settings of the analysis."""
+    return {
         "software": f"safelight {__version__}",
         "rows_read": a.rows_read, "ads": len(a.ads), "quarantined": len(a.quarantine),
         "clusters_2plus": len(a.cluster_summaries), "networks_2plus": len(a.network_summaries),
@@ -568,7 +596,12 @@ def _write_others(a: Analysis, out: Path, html_limit: int) -> None:
                   "unsupported": a.clusters.n_unsupported},
         "note": "leads for human review, never verdicts; every score lists its reasons",
     }
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False), "utf-8")
+
+
+def _write_summary(a: Analysis, out: Path) -> None:
+    """``summary.json`` and ``settings.json``, written after every other file is complete."""
+    (out / "summary.json").write_text(json.dumps(_summary(a), indent=2, ensure_ascii=False),
+                                      "utf-8")
     (out / "settings.json").write_text(json.dumps(
         {"version": 1, "software": __version__, "cluster": a.settings.as_dict(),
          "lexicon": a.lexicon_path, "fraud_model": a.fraud_model_info}, indent=2),
