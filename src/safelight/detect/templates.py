@@ -401,10 +401,11 @@ def _signatures(pool: Executor | None, tok: np.ndarray, t_len: np.ndarray, v: in
                 t_start[used_t:used_t + st.size] = st
                 t_hash[used_t:used_t + h.size] = h
                 used_t += st.size
-            del got
-        # the parts were unpickled by the pool's result thread, into a malloc arena of its
-        # own that glibc does not shrink by itself (hundreds of MB at a million ads)
-        release_memory()
+            del got, part
+            # the parts were unpickled by the pool's result thread, into a malloc arena of
+            # its own that glibc does not shrink by itself: each part is handed back as soon
+            # as it is copied, so that the parts and the buffer they fill are not both held
+            release_memory()
         out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         if "features" in extras:
             out["features"] = (np.r_[0, np.cumsum(counts)].astype(np.int64),
