@@ -251,8 +251,9 @@ def run_size(n: int, args: argparse.Namespace, work: Path) -> list[dict]:
             walls.append(info["wall_s"])
         labels = np.load(work / "labels.npy")
         x = {"tool": "safelight" if variant == "default" else "safelight-2src", "size": n,
-             **pairwise_scores(labels, pid), "wall_s": statistics.median(walls),
-             "wall_runs": walls, **info,
+             **pairwise_scores(labels, pid), **info,
+             "wall_s": statistics.median(walls),  # after **info: its wall_s is the last run's
+             "wall_runs": walls,
              "blocking_recall": info["true_pairs_in_candidates"] / true_pairs}
         x["stages"] = x.pop("timings")
         results.append(x)
