@@ -226,11 +226,12 @@ def attack(keys: pa.Table, years: np.ndarray, public_years: collections.Counter,
 
     windows = _incidence(keys, kinds["window"])
     out = []
-    for how in weighting:
-        partner = _mutual_best(_evidence(windows, klass, k, how))
-        for label, rules in key_sets.items():
-            inc = (_label_incidence(rules) if isinstance(rules, np.ndarray)
-                   else _incidence(keys, rules))
+    partners = {how: _mutual_best(_evidence(windows, klass, k, how)) for how in weighting}
+    for label, rules in key_sets.items():
+        inc = (_label_incidence(rules) if isinstance(rules, np.ndarray)
+               else _incidence(keys, rules))  # once per key set, for every weighting
+        for how in weighting:
+            partner = partners[how]
             ev = _evidence(inc, klass, k, how)
             for a, b in partner.items():
                 ev[a, b] = 0.0  # the window partner is known already: look beyond it
