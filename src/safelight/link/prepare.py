@@ -278,7 +278,8 @@ def prepare(table: pa.Table, *, parallel: bool = False) -> Records:
     parts = _Parts(keys, [values for values, _ in distinct])
     load_name_tables()  # once here, not once in each process after the fork
     claims = forked.Claims(len(parts), shared=parallel)
-    job = forked.start("phones", _worker_parts, parts, claims, os.getpid(), parallel=parallel)
+    job = forked.start("normalisation", _worker_parts, parts, claims, os.getpid(),
+                       parallel=parallel)
 
     def finish() -> tuple[np.ndarray, dict[str, tuple[np.ndarray, pa.Array]]]:
         """The units the worker has not taken, done here; the phone column and the columns
