@@ -18,10 +18,15 @@ loses its day and month with it. Two yearless variants, encoded with the unchang
   (and which records have them) and nothing that varies with the year. This is the current
   encoder and hub, default settings, run on dates that hold no year — not a redesigned
   yearless rule set.
+* ``yearless-strict``: ``yearless`` without the keys it turns into a name alone
+  (:data:`NAME_ALONE_KEYS`: family + year → the family name, name group + year → the group,
+  which a frequency attack on keys re-identifies for a third of the records or more — the
+  docs' rule is that no key holds a name alone). The contributor withholds those columns
+  (null for every record); the hub is unchanged.
 * ``no date`` (:func:`drop_year`): the year left blank, as a contributor could do today with no
   change to safelight — the encoder then drops day and month too (the lower bound).
 
-``tests/test_link_yearless_bench.py`` checks that both variants' packages are byte-identical
+``tests/test_link_yearless_bench.py`` checks that the yearless variants' packages are byte-identical
 (seeded flips) for two inputs that differ only in their birth years, so no key or filter can
 carry the year.
 
@@ -32,7 +37,9 @@ linkage on each variant in turn (``--repeats`` times; CPU seconds are medians), 
 year-chain attack on each variant's packages: every key set of :func:`year_chain.key_sets`
 and the hub's own links of that variant, both weightings, scored on the *true* years (which the
 yearless packages do not hold), with the exact public year distribution; and the separation of
-same-year birth-date filters (:func:`year_chain.filter_year_separation`).
+same-year birth-date filters (:func:`year_chain.filter_year_separation`); and the frequency
+attack on the name-bearing keys (:func:`attack.attack_keys`: exact joint frequencies, the worst
+case) on the left source, the worst key's share of all records re-identified.
 
     PYTHONPATH=src python bench/linkage/yearless.py --sizes 10000 100000 \
         [--population demo|long-tail] [--cache /tmp/yearless-cache] \
@@ -57,6 +64,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -92,12 +100,47 @@ def drop_year(table: pa.Table) -> pa.Table:
                             pa.nulls(table.num_rows, year.type))
 
 
-#: variant → what the contributors do to their table before encoding
-VARIANTS: dict[str, Callable[[pa.Table], pa.Table]] = {
-    "with year": lambda t: t,
-    "yearless": strip_year,
-    "no date": drop_year,
+#: the keys that :func:`strip_year` turns into a name alone (family name; name group), with the
+#: open keys of their spaces
+NAME_ALONE_KEYS = ("family_year", "family_year_open_given", "family_year_open_date",
+                   "given_year", "given_year_open_date")
+
+
+def withhold_keys(table: pa.Table, rules: tuple[str, ...]) -> pa.Table:
+    """An encoded ``table`` with the ``bk_<rule>`` columns of ``rules`` null for every record."""
+    for rule in rules:
+        i = table.schema.get_field_index(f"bk_{rule}")
+        table = table.set_column(i, f"bk_{rule}", pa.nulls(table.num_rows, pa.int64()))
+    return table
+
+
+@dataclass(frozen=True)
+class Variant:
+    """What the contributors do: ``prepare`` their table before encoding, and send no
+    ``withheld`` key columns."""
+
+    prepare: Callable[[pa.Table], pa.Table]
+    withheld: tuple[str, ...] = ()
+
+
+VARIANTS: dict[str, Variant] = {
+    "with year": Variant(lambda t: t),
+    "yearless": Variant(strip_year),
+    "yearless-strict": Variant(strip_year, NAME_ALONE_KEYS),
+    "no date": Variant(drop_year),
 }
+
+
+def _withhold(paths: list[Path], rules: tuple[str, ...]) -> None:
+    """Rewrite the packages ``paths`` without the key columns of ``rules``."""
+    from safelight.identity.encode import MANIFEST, RECORDS, Encoded, write_package
+
+    for path in paths:
+        table = pq.read_table(path / RECORDS)
+        if all(table.column(f"bk_{r}").null_count == table.num_rows for r in rules):
+            continue  # done in an earlier run
+        manifest = json.loads((path / MANIFEST).read_text("utf-8"))
+        write_package(Encoded(withhold_keys(table, rules), manifest), path)
 
 
 def _rss_mb() -> int:
@@ -166,6 +209,18 @@ def chain_attack(paths: list[Path], clear: list[pa.Table], links: np.ndarray) ->
             "results": [dataclasses.asdict(r) for r in results]}
 
 
+def key_attack(left: pa.Table, variant: Variant) -> dict:
+    """The frequency attack on the name-bearing keys the variant sends (left source): the
+    key whose groups re-identify the most records, as a share of all records."""
+    import attack
+
+    rows = [r for r in attack.attack_keys(variant.prepare(left))
+            if r["rule"] not in variant.withheld]
+    worst = max(rows, key=lambda r: r["share_of_all_records"])
+    return {"worst_key": worst["rule"], "worst_share_of_all_records":
+            worst["share_of_all_records"], "worst_name_guessed": worst["name_guessed"]}
+
+
 def worker(n: int, seed: int, cache: Path | None, packages: Path | None, tail: bool,
            variants: list[str], repeats: int) -> list[dict]:
     left, right, pid, true_pairs = problem(n, seed, cache, tail)
@@ -173,10 +228,14 @@ def worker(n: int, seed: int, cache: Path | None, packages: Path | None, tail: b
     with tempfile.TemporaryDirectory(prefix="safelight-yearless-") as tmp:
         for name in variants:
             work = (packages or Path(tmp)) / _stem(n, seed, tail) / name.replace(" ", "_")
-            paths, timing = encode(VARIANTS[name](left), VARIANTS[name](right), work)
+            variant = VARIANTS[name]
+            paths, timing = encode(variant.prepare(left), variant.prepare(right), work)
+            if variant.withheld:
+                _withhold(paths, variant.withheld)
             hub, links = hub_run(paths, pid, true_pairs, repeats)
             c0 = time.process_time()
             attack = chain_attack(paths, [left, right], links)
+            attack["keys"] = key_attack(left, variant)
             attack["attack_cpu_s"] = round(time.process_time() - c0, 1)
             out.append({"n": n, "population": "long-tail" if tail else "demo", "variant": name,
                         **timing, **hub, "attack": attack,
@@ -187,7 +246,7 @@ def worker(n: int, seed: int, cache: Path | None, packages: Path | None, tail: b
 
 def _line(r: dict) -> str:
     a = r["attack"]
-    sep = a["filter_separation"]
+    sep, k = a["filter_separation"], a["keys"]
     filters = (f"filters Dice >= {sep['tau']}: same-year pairs {sep['same_year_pairs_above']:.1%}"
                f", others {sep['other_pairs_above']:.1%}" if sep else "no birth-date filter")
     chain = (f"year recovered {a['best_recovered']:.1%} ({a['best_keys']}), "
@@ -200,7 +259,9 @@ def _line(r: dict) -> str:
             f"{r['hub_cpu_s_runs']}, {r['hub_wall_s']} s, peak {r['hub_peak_rss_mb']} MB "
             f"(before {r['rss_before_mb']})  encode {r['encode_cpu_s']} CPU-s  load "
             f"{r['load_average']}\n{'':>30}attack: {chain}; modal year "
-            f"{a['modal_year_share']:.1%}; {filters}  ({a['attack_cpu_s']} CPU-s)")
+            f"{a['modal_year_share']:.1%}; {filters}; key frequency attack: "
+            f"{k['worst_share_of_all_records']:.1%} of records ({k['worst_key']})  "
+            f"({a['attack_cpu_s']} CPU-s)")
 
 
 def main() -> None:
