@@ -8,7 +8,7 @@ from helpers_release import random_table
 
 from safelight.release.combos import CombinationCounts, subsets
 from safelight.release.domain import Domain, restrict, standard_domain, translate
-from safelight.release.dp import default_plan, measure
+from safelight.release.dp import adaptive_row_share, default_plan, measure
 from safelight.release.dp_aggregates import estimate, release_dp_aggregates, release_from_estimate
 from safelight.release.dp_synthetic import reportable_from, synthesize_dp
 from safelight.release.errors import ReleaseError, ReleaseUsageError
@@ -108,7 +108,12 @@ def test_dp_synthesis_end_to_end_and_default_plan() -> None:
     raw = _big_table(2, n=3000)
     t, _ = restrict(raw, _own_domain(raw))
     syn, rep, meas = synthesize_dp(t, 1.0, 1e-6, k=11, iterations=2)
-    assert default_plan(1.0) == (meas.length, meas.accounting["row_share"])
+    plan = meas.accounting
+    assert default_plan(1.0) == (meas.length, plan["reference_row_share"])
+    # the row share actually used is set from the noisy total (3,000 rows: below the reference)
+    assert plan["row_share"] == round(adaptive_row_share(1.0, meas.total,
+                                                         plan["reference_threshold"]), 6)
+    assert plan["row_share"] < plan["reference_row_share"]
     assert abs(syn.n_rows - t.n_rows) < 0.1 * t.n_rows
     assert syn.values == t.values  # the public domain, not the data's values
     with pytest.raises(ReleaseUsageError):

@@ -1,7 +1,8 @@
 """Differentially private measurements of a categorical table, built on OpenDP.
 
-Contract: :func:`measure` is the **only** place where safelight's differentially private
-releases touch the sensitive rows. It returns noisy counts; everything made from them
+Contract: :func:`measure` (and its two-step form :func:`measure_adaptive`) is the **only**
+place where safelight's differentially private releases touch the sensitive rows. It returns
+noisy counts; everything made from them
 (:mod:`~safelight.release.dp_aggregates`, :mod:`~safelight.release.dp_synthetic`) is
 post-processing and costs no further privacy. The stated guarantee is (ε, δ)-DP under
 *add/remove one person* (one row; unbounded DP, OpenDP's ``symmetric_distance`` of 1), with
@@ -42,13 +43,41 @@ What is measured, and why these mechanisms
    (on ``bench_ctdc10.csv`` 1,434 distinct rows for 14,299 people), so this measures the bulk
    of the table with a noise of about one person per pattern.
 
-Both are composed by OpenDP (``make_composition``, zCDP adds up: ρ = Σ_s 1/(2σ_s²) for the
+Both are composed by OpenDP (``make_composition``; for the model-based releases in two
+adaptive steps, see below; zCDP adds up: ρ = Σ_s 1/(2σ_s²) for the
 Gaussian measurements of sensitivity 1 — or ``M/(2σ²)`` for a group of ``M`` marginals at one
 scale — plus ``1/(2σ_r²)`` for the row histogram, whose threshold adds its δ share),
 converted to (ε, δ) (``make_zCDP_to_approxDP`` + ``make_fix_delta``); the scales are found by
 bisection on ρ so that OpenDP's own privacy map of the composed measurement is
 ``<= (ε, δ)``. That map — not a formula of ours — is what :class:`Measurements` records
 (``epsilon``, ``delta``, ``rho``).
+
+The adaptive plan (the model-based releases, :func:`measure_adaptive`)
+--------------------------------------------------------------------
+How much of ρ the row histogram is worth depends on how many row patterns clear its threshold,
+which depends on how many people the table holds (``bench_ctdc10.csv``, 14,299 people, is
+better served by a small share at ε = 1, ``bench_ctdc7.csv``, 48,773, by a larger one:
+:func:`model_row_share`). So the model-based releases measure in two steps, composed by
+OpenDP's **adaptive composition** (``make_adaptive_composition``: an interactive
+compositor whose per-query budgets are fixed up front, ``d_mids``; OpenDP cites [LW22]):
+
+1. the total, with the discrete Gaussian mechanism (L2 sensitivity 1), at
+   ``TOTAL_SHARE`` (2%) of ρ: noise s.d. 33 people at ε = 1, 9 at ε = 4 (δ = 1e-6);
+2. the 1- and 2-way marginals and the row histogram, as in the fixed plan, at the rest of ρ
+   and the thresholds' share of δ; the row histogram's share of it is
+   :func:`adaptive_row_share` of the *noisy* total from step 1 and public quantities (ε, δ,
+   the domain's cell counts) — post-processing of step 1's output.
+
+Why the stated (ε, δ) holds: the compositor admits a query only if OpenDP's map of that
+query is within its ``d_mid`` (``(TOTAL_SHARE · ρ, 0)`` and ``((1 − TOTAL_SHARE) · ρ,
+THRESHOLD_DELTA_SHARE · δ)``; it refuses anything more, and a third query), whatever the
+query is and however it was chosen from earlier answers; zCDP composes additively under
+such adaptive choice (Bun & Steinke 2016, Lemma 2.3), so the compositor's own privacy map is the sum of the
+``d_mids``, converted to (ε, δ) by ``make_zCDP_to_approxDP`` + ``make_fix_delta`` — OpenDP's
+map of the whole, found by the same bisection on ρ, is what :class:`Measurements` records.
+The plan's choice reads nothing but the noisy total (a test replaces the total's answer
+and checks that two different tables get the same plan). ``accounting`` records the chosen
+``row_share`` with ``total_share``, ``reference_row_share`` and ``reference_threshold``.
 
 OpenDP features enabled: ``contrib`` (OpenDP's Gaussian, threshold and composition
 constructors are in its contrib tier: proofs written, not yet through its vetting process) and
@@ -62,6 +91,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -130,10 +160,38 @@ def model_row_share(epsilon: float) -> float:
     the threshold at 0.3) 0.3 / 0.05 / 0 gave 0.215 / 0.383 / 0.531 (31.6%, 14% fabricated),
     0.207 / 0.429 / 0.587 (30.4%, 17%), 0.206 / 0.430 / 0.613 (30.3%, 17%). The better share
     depends on how many people the table holds; a plan that measured the total first and set
-    the share from the noisy total would be needed to take both — the share stays 0.3."""
+    the share from the noisy total would be needed to take both. That plan is
+    :func:`measure_adaptive`: this share is now its *reference*, which
+    :func:`adaptive_row_share` lowers for tables with few people per unit of threshold."""
     lo, hi = MODEL_ROW_SHARE
     x = min(max(math.log(epsilon) / math.log(4.0), 0.0), 1.0)
     return lo + (hi - lo) * x
+
+
+#: The adaptive plan (:func:`measure_adaptive`): share of ρ spent first on the noisy total;
+#: noisy total per person of the reference threshold at which the row histogram gets its
+#: whole reference share; least fraction of that share (:func:`adaptive_row_share`).
+TOTAL_SHARE = 0.02
+ROWS_PER_THRESHOLD = 1000.0
+MIN_SHARE_FACTOR = 1.0 / 3.0
+
+
+def adaptive_row_share(epsilon: float, total: float, threshold: int) -> float:
+    """Share of ρ (after the total's) on the row histogram in the adaptive plan: the reference
+    share :func:`model_row_share` times ``total / (ROWS_PER_THRESHOLD · threshold)``, clipped
+    to ``[MIN_SHARE_FACTOR, 1]``. ``total`` is the noisy total, ``threshold`` the row
+    histogram's threshold at the reference share (a function of ρ and δ only): at most
+    ``total / threshold`` row patterns can clear it, and when that is small the histogram
+    releases few patterns and its ρ is worth more on the marginals. A function of the noisy
+    total and public quantities only — post-processing.
+
+    The constants keep the shares measured best on both tables (:func:`model_row_share`; δ =
+    1e-6): at ε = 1 the reference threshold is 44, so ``bench_ctdc10.csv`` (14,299 people,
+    ratio ~325) gets 0.1 and ``bench_ctdc7.csv`` (48,773, ratio ~1,108) keeps 0.3; at ε = 4 it
+    is 9 (ratios ~1,589 and ~5,419): both keep 0.7. Two tables fix the constants, not a
+    curve: a table between them gets a share between them."""
+    factor = min(max(total / (ROWS_PER_THRESHOLD * threshold), MIN_SHARE_FACTOR), 1.0)
+    return model_row_share(epsilon) * factor
 
 
 def default_plan(epsilon: float) -> tuple[int, float]:
@@ -150,10 +208,11 @@ def default_plan(epsilon: float) -> tuple[int, float]:
 
 
 def measure_for_model(table: CategoricalTable, epsilon: float, delta: float) -> Measurements:
-    """:func:`measure` with the plan of the model-based releases (:func:`default_plan`)."""
-    length, share = default_plan(epsilon)
-    return measure(table, epsilon, delta, length, row_share=share, one_way=MODEL_ONE_WAY,
-                   power=MODEL_POWER)
+    """The plan of the model-based releases (:func:`default_plan`), the row share set from the
+    noisy total (:func:`measure_adaptive`)."""
+    length, _ = default_plan(epsilon)
+    return measure_adaptive(table, epsilon, delta, length, one_way=MODEL_ONE_WAY,
+                            power=MODEL_POWER)
 
 
 def _opendp() -> Any:
@@ -300,15 +359,54 @@ def cell_sigmas(radix: np.ndarray, plan: list[Subset], rho: float, weight: float
     return {s: c * r for s, r in raw.items()}
 
 
+def _code_matrix(dp: Any) -> Any:
+    """OpenDP's domain of the sensitive input: a code matrix (one row per person)."""
+    return dp.user_domain("SafelightCodeMatrix", member=lambda x: isinstance(x, np.ndarray))
+
+
+def _row_transformation(dp: Any, dom: Any, radix: np.ndarray) -> Any:
+    """Code matrix -> histogram of whole rows; one person changes one row pattern's count by
+    one: (L0, L2, L∞) = (1, 1, 1)."""
+    return dp.t.make_user_transformation(
+        dom, dp.symmetric_distance(), dp.map_domain(dp.atom_domain(T=dp.i64),
+                                                    dp.atom_domain(T=dp.i64)),
+        dp.l02inf_distance(dp.absolute_distance(T=dp.i64)),
+        function=lambda x: _row_histogram(x, radix),
+        stability_map=lambda d_in: (int(d_in), int(d_in), int(d_in)))
+
+
+def _marginal_transformation(dp: Any, dom: Any, radix: np.ndarray, group: list[Subset]) -> Any:
+    """Code matrix -> the dense marginals of ``group`` in one vector (``()``: the row count);
+    one person changes at most one cell of each marginal by one: L2 <= sqrt(len(group))."""
+    return dp.t.make_user_transformation(
+        dom, dp.symmetric_distance(), dp.vector_domain(dp.atom_domain(T=dp.i64)),
+        dp.l2_distance(T=dp.f64),
+        function=lambda x: _marginal_vector(x, radix, group).tolist(),
+        stability_map=lambda d_in: float(d_in) * math.sqrt(len(group)))
+
+
+def _approx(dp: Any, meas: Any, delta: float) -> Any:
+    """An approximate-zCDP measurement stated as (ε, δ)-DP at ``delta`` (OpenDP's maps)."""
+    return dp.c.make_fix_delta(dp.c.make_zCDP_to_approxDP(meas), delta)
+
+
 def _build(dp: Any, radix: np.ndarray, plan: list[Subset], rho: float, row_share: float,
            delta: float, weight: float = 1.0, power: float = 0.0,
            ) -> tuple[Any, float, float, int, int, dict[Subset, float]]:
-    """The composed OpenDP measurement for a total zCDP budget ``rho``."""
+    """The composed OpenDP measurement for a total zCDP budget ``rho``, as (ε, δ)-DP."""
+    comp, *rest = _compose(dp, _code_matrix(dp), radix, plan, rho, row_share,
+                           delta * THRESHOLD_DELTA_SHARE, weight, power)
+    return (_approx(dp, comp, delta), *rest)
+
+
+def _compose(dp: Any, dom: Any, radix: np.ndarray, plan: list[Subset], rho: float,
+             row_share: float, delta_thresholds: float, weight: float = 1.0, power: float = 0.0,
+             ) -> tuple[Any, float, float, int, int, dict[Subset, float]]:
+    """The composition (approximate zCDP: ``rho`` and at most ``delta_thresholds``) of the
+    marginals of ``plan`` and, with ``row_share > 0``, the row histogram."""
     m = len(plan)
     dense, sparse = _split(radix, plan)
-    dom = dp.user_domain("SafelightCodeMatrix", member=lambda x: isinstance(x, np.ndarray))
     sym = dp.symmetric_distance()
-    vec = dp.vector_domain(dp.atom_domain(T=dp.i64))
     hmap = dp.map_domain(dp.atom_domain(T=dp.i64), dp.atom_domain(T=dp.i64))
     l02inf = dp.l02inf_distance(dp.absolute_distance(T=dp.i64))
     sigma_m = math.sqrt(m) / math.sqrt(2 * rho * (1 - row_share))
@@ -325,12 +423,8 @@ def _build(dp: Any, radix: np.ndarray, plan: list[Subset], rho: float, row_share
     for group, sigma in groups:
         if not group:
             continue
-        # one person changes at most one cell of each marginal by one: L2 <= sqrt(#marginals)
-        t_marg = dp.t.make_user_transformation(
-            dom, sym, vec, dp.l2_distance(T=dp.f64),
-            function=lambda x, g=group: _marginal_vector(x, radix, g).tolist(),
-            stability_map=lambda d_in, g=group: float(d_in) * math.sqrt(len(g)))
-        meas.append(dp.c.make_approximate(t_marg >> dp.m.then_gaussian(sigma)))
+        meas.append(dp.c.make_approximate(_marginal_transformation(dp, dom, radix, group)
+                                          >> dp.m.then_gaussian(sigma)))
     n_thr = (1 if sparse else 0) + (1 if row_share > 0 else 0)
     thr_sparse = 0
     if sparse:
@@ -341,68 +435,49 @@ def _build(dp: Any, radix: np.ndarray, plan: list[Subset], rho: float, row_share
             dom, sym, hmap, l02inf, function=lambda x: _sparse_marginals(x, radix, sparse),
             stability_map=lambda d_in: (int(d_in) * b, int(math.ceil(d_in * math.sqrt(b))),
                                         int(d_in)))
-        thr_sparse = _threshold(dp, t_sp, sigma_m, delta * THRESHOLD_DELTA_SHARE / n_thr)
+        thr_sparse = _threshold(dp, t_sp, sigma_m, delta_thresholds / n_thr)
         meas.append(t_sp >> dp.m.then_gaussian_threshold(sigma_m, threshold=thr_sparse))
     sigma_r, thr = 0.0, 0
     if row_share > 0:
-        # one person changes one row pattern's count by one: (L0, L2, Linf) = (1, 1, 1)
-        t_rows = dp.t.make_user_transformation(
-            dom, sym, hmap, l02inf, function=lambda x: _row_histogram(x, radix),
-            stability_map=lambda d_in: (int(d_in), int(d_in), int(d_in)))
+        t_rows = _row_transformation(dp, dom, radix)
         sigma_r = 1.0 / math.sqrt(2 * rho * row_share)
-        thr = _threshold(dp, t_rows, sigma_r, delta * THRESHOLD_DELTA_SHARE / n_thr)
+        thr = _threshold(dp, t_rows, sigma_r, delta_thresholds / n_thr)
         meas.append(t_rows >> dp.m.then_gaussian_threshold(sigma_r, threshold=thr))
-    comp = dp.c.make_composition(meas)
-    return (dp.c.make_fix_delta(dp.c.make_zCDP_to_approxDP(comp), delta), sigma_m, sigma_r, thr,
-            thr_sparse, per_cell)
+    return dp.c.make_composition(meas), sigma_m, sigma_r, thr, thr_sparse, per_cell
 
 
-def _mechanisms(per_cell: bool) -> str:
+def _mechanisms(per_cell: bool, adaptive: bool = False) -> str:
     marg = ("OpenDP make_gaussian per marginal (L2 sensitivity 1 each)" if per_cell else
             "OpenDP make_gaussian (1-way and longer marginals, L2 sensitivity sqrt(M))")
+    if adaptive:
+        return ("OpenDP make_gaussian (the total, first), then, planned from it, " + marg
+                + " + make_gaussian_threshold (row histogram); make_adaptive_composition "
+                "(zCDP) -> (epsilon, delta)")
     return (f"{marg} + make_gaussian_threshold (row histogram), zCDP composition -> "
             "(epsilon, delta)")
 
 
-def measure(table: CategoricalTable, epsilon: float, delta: float, length: int = 3, *,
-            row_share: float = ROW_SHARE, one_way: float | None = None,
-            power: float = 0.0) -> Measurements:
-    """Measure ``table`` (already restricted to a public domain) under (ε, δ)-DP.
-
-    :param length: longest marginal measured (1..length-way, and the total).
-    :param row_share: share of the zCDP budget for the whole-row histogram (0 = none).
-    :param one_way: noise of the longer marginals over that of the 1-way ones (default
-        :func:`one_way_weight`).
-    :param power: 0 (default): one Gaussian measurement per group (1-way, longer) at one noise
-        scale; ``> 0``: one per marginal, noise s.d. proportional to ``cells^-power``
-        (:func:`cell_sigmas`; dense plans only).
-    :raises ReleaseUsageError: ε or δ out of range.
-    """
+def _check_budget(epsilon: float, delta: float) -> None:
     if not epsilon > 0:
         raise ReleaseUsageError(f"--epsilon must be > 0 (got {epsilon})")
     if not 0 < delta < 1:
         raise ReleaseUsageError(f"--delta must be in (0, 1) (got {delta}); a δ well under "
                                 "1/rows is usual, e.g. 1e-6")
-    if not 0 <= row_share < 1:
-        raise ReleaseUsageError(f"row share must be in [0, 1) (got {row_share})")
-    weight = one_way_weight(epsilon) if one_way is None else one_way
-    if not weight > 0:
-        raise ReleaseUsageError(f"one-way weight must be > 0 (got {weight})")
-    dp = _opendp()
+
+
+def _largest_rho(make: Callable[[float], tuple[Any, ...]], epsilon: float,
+                 delta: float) -> tuple[float, tuple[Any, ...]]:
+    """The largest zCDP budget ρ (bisection, to 0.1%) for which OpenDP's privacy map of the
+    measurement ``make(ρ)[0]`` is within ``epsilon`` (its δ is fixed by construction), with
+    what ``make`` built for it."""
     from opendp.mod import OpenDPException
 
-    radix = table.radix
-    plan = _marginal_plan(table, length)
-    if row_share and float(np.prod(radix.astype(float))) >= 2.0**62:
-        log.warning("rows have too many value combinations for a 64-bit key: no row "
-                    "histogram, the whole budget goes to the marginals")
-        row_share = 0.0
     lo, hi = 1e-6, max(epsilon, 1.0)
     best = None
-    for _ in range(40):  # bisection on rho: OpenDP's map decides what fits
+    for _ in range(40):
         mid = math.sqrt(lo * hi)
         try:
-            built = _build(dp, radix, plan, mid, row_share, delta, weight, power)
+            built = make(mid)
             fits = built[0].map(1)[0] <= epsilon
         except OpenDPException:  # raised when delta cannot be met at this rho
             fits = False
@@ -415,12 +490,15 @@ def measure(table: CategoricalTable, epsilon: float, delta: float, length: int =
     if best is None:
         raise ReleaseUsageError(f"(ε, δ) = ({epsilon}, {delta}) is too small to measure "
                                 "anything; raise epsilon or delta")
-    meas, sigma_m, sigma_r, thr, thr_sparse, per_cell = best
-    eps_used, delta_used = meas.map(1)
-    released = list(meas(np.ascontiguousarray(table.codes)))  # the one call seeing the rows
-    dense, sparse = _split(radix, plan)
+    return lo, best
+
+
+def _unpack(released: list, radix: np.ndarray, dense: list[Subset], sparse: list[Subset],
+            per_cell: bool) -> tuple[dict[Subset, np.ndarray], float | None, dict[int, Any]]:
+    """OpenDP's answers of one composition (see :func:`_compose`) as noisy marginals, the
+    noisy total (``None`` when ``dense`` lacks it) and the released row histogram."""
     noisy: dict[Subset, np.ndarray] = {}
-    total = 0.0
+    total = None
     groups = ([[s] for s in dense] if per_cell else
               [[s for s in dense if len(s) <= 1], [s for s in dense if len(s) > 1]])
     for group in groups:
@@ -447,29 +525,130 @@ def measure(table: CategoricalTable, epsilon: float, delta: float, length: int =
             arr[keys_sp[sel] - offset] = vals_sp[sel]
             noisy[s] = arr
             offset += size
-    hist = released.pop(0) if released else {}
+    return noisy, total, (released.pop(0) if released else {})
+
+
+def _row_patterns(hist: dict[int, Any], radix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The released row patterns (codes) and their noisy counts, by key."""
     keys = np.array(sorted(hist), np.int64)
     counts = np.array([hist[k] for k in keys.tolist()], float)
-    full = tuple(range(table.n_columns))
-    rows = np.zeros((len(keys), table.n_columns), np.int32)
+    rows = np.zeros((len(keys), len(radix)), np.int32)
     rest = keys.copy()
-    for j in full:
+    for j in range(len(radix)):
         rows[:, j] = rest % radix[j]
         rest //= radix[j]
+    return rows, counts
+
+
+def measure(table: CategoricalTable, epsilon: float, delta: float, length: int = 3, *,
+            row_share: float = ROW_SHARE, one_way: float | None = None,
+            power: float = 0.0) -> Measurements:
+    """Measure ``table`` (already restricted to a public domain) under (ε, δ)-DP.
+
+    :param length: longest marginal measured (1..length-way, and the total).
+    :param row_share: share of the zCDP budget for the whole-row histogram (0 = none).
+    :param one_way: noise of the longer marginals over that of the 1-way ones (default
+        :func:`one_way_weight`).
+    :param power: 0 (default): one Gaussian measurement per group (1-way, longer) at one noise
+        scale; ``> 0``: one per marginal, noise s.d. proportional to ``cells^-power``
+        (:func:`cell_sigmas`; dense plans only).
+    :raises ReleaseUsageError: ε or δ out of range.
+    """
+    _check_budget(epsilon, delta)
+    if not 0 <= row_share < 1:
+        raise ReleaseUsageError(f"row share must be in [0, 1) (got {row_share})")
+    weight = one_way_weight(epsilon) if one_way is None else one_way
+    if not weight > 0:
+        raise ReleaseUsageError(f"one-way weight must be > 0 (got {weight})")
+    dp = _opendp()
+    radix = table.radix
+    plan = _marginal_plan(table, length)
+    if row_share and float(np.prod(radix.astype(float))) >= 2.0**62:
+        log.warning("rows have too many value combinations for a 64-bit key: no row "
+                    "histogram, the whole budget goes to the marginals")
+        row_share = 0.0
+    rho, best = _largest_rho(lambda r: _build(dp, radix, plan, r, row_share, delta, weight,
+                                              power), epsilon, delta)
+    meas, sigma_m, sigma_r, thr, thr_sparse, per_cell = best
+    eps_used, delta_used = meas.map(1)
+    released = list(meas(np.ascontiguousarray(table.codes)))  # the one call seeing the rows
+    dense, sparse = _split(radix, plan)
+    noisy, total, hist = _unpack(released, radix, dense, sparse, bool(per_cell))
+    rows, counts = _row_patterns(hist, radix)
     log.info("DP measurement: eps %.4f delta %.2e rho %.4f sigma marginals %.2f rows %.2f "
-             "threshold %d, %d row patterns released", eps_used, delta_used, lo, sigma_m,
-             sigma_r, thr, len(keys))
+             "threshold %d, %d row patterns released", eps_used, delta_used, rho, sigma_m,
+             sigma_r, thr, len(rows))
     return Measurements(table.with_codes(np.zeros((0, table.n_columns), np.int32)), length,
-                        noisy, sigma_m, total, rows, counts, sigma_r, thr, float(eps_used),
-                        float(delta_used), lo, {"marginals": len(plan), "row_share": row_share,
-                                                "sparse_marginals": len(sparse),
-                                                "sparse_threshold": thr_sparse,
-                                                "row_patterns_released": len(keys),
-                                                "one_way_weight": weight,
-                                                "cell_power": power if per_cell else 0.0,
-                                                "mechanisms": _mechanisms(bool(per_cell))},
+                        noisy, sigma_m, float(total or 0.0), rows, counts, sigma_r, thr,
+                        float(eps_used), float(delta_used), rho,
+                        {"marginals": len(plan), "row_share": row_share,
+                         "sparse_marginals": len(sparse), "sparse_threshold": thr_sparse,
+                         "row_patterns_released": len(rows), "one_way_weight": weight,
+                         "cell_power": power if per_cell else 0.0,
+                         "mechanisms": _mechanisms(bool(per_cell))},
                         sigma_m / weight, per_cell)
 
 
-__all__ = ["MEASURED_LENGTH", "ROW_SHARE", "Measurements", "cell_keys", "cell_sigmas",
-           "default_plan", "measure", "measure_for_model", "model_row_share", "one_way_weight"]
+def _adaptive_whole(dp: Any, dom: Any, rho: float, delta: float) -> Any:
+    """OpenDP's adaptive composition of the two steps of :func:`measure_adaptive` — the
+    total at ``TOTAL_SHARE · rho``, then the rest at ``(1 - TOTAL_SHARE) · rho`` and at most
+    ``THRESHOLD_DELTA_SHARE · delta`` — as (ε, δ)-DP."""
+    d_mids = [(rho * TOTAL_SHARE, 0.0),
+              (rho * (1 - TOTAL_SHARE), delta * THRESHOLD_DELTA_SHARE)]
+    comp = dp.c.make_adaptive_composition(
+        dom, dp.symmetric_distance(), dp.approximate(dp.zero_concentrated_divergence()), 1,
+        d_mids)
+    return _approx(dp, comp, delta)
+
+
+def measure_adaptive(table: CategoricalTable, epsilon: float, delta: float, length: int, *,
+                     one_way: float, power: float) -> Measurements:
+    """:func:`measure` with ``power > 0``, the row histogram's share of ρ chosen from a first
+    measurement of the total (:func:`adaptive_row_share`), under OpenDP's adaptive
+    composition (see "The adaptive plan" in the module docstring). Tables whose plan
+    :func:`measure` would not measure marginal by marginal (sparse marginals, rows beyond a
+    64-bit key) get the fixed plan, share :func:`model_row_share`."""
+    _check_budget(epsilon, delta)
+    radix = table.radix
+    plan = _marginal_plan(table, length)
+    dense, sparse = _split(radix, plan)
+    if sparse or float(np.prod(radix.astype(float))) >= 2.0**62 or not power > 0:
+        return measure(table, epsilon, delta, length, row_share=model_row_share(epsilon),
+                       one_way=one_way, power=power)
+    dp = _opendp()
+    dom = _code_matrix(dp)
+    rho, (whole,) = _largest_rho(lambda r: (_adaptive_whole(dp, dom, r, delta),), epsilon,
+                                 delta)
+    eps_used, delta_used = whole.map(1)
+    rest = rho * (1 - TOTAL_SHARE) * (1 - 1e-9)  # within OpenDP's check of the second step
+    budget = delta * THRESHOLD_DELTA_SHARE
+    sigma_0 = 1.0 / math.sqrt(2 * rho * TOTAL_SHARE * (1 - 1e-9))
+    reference = _threshold(dp, _row_transformation(dp, dom, radix),
+                           1.0 / math.sqrt(2 * rest * model_row_share(epsilon)), budget)
+    first = dp.c.make_approximate(_marginal_transformation(dp, dom, radix, [()])
+                                  >> dp.m.then_gaussian(sigma_0))
+    queries = whole(np.ascontiguousarray(table.codes))  # the one call seeing the rows
+    total = float(queries(first)[0])
+    share = adaptive_row_share(epsilon, total, reference)  # post-processing of the total
+    second, sigma_m, sigma_r, thr, _, per_cell = _compose(
+        dp, dom, radix, [s for s in dense if s], rest, share, budget, one_way, power)
+    noisy, _, hist = _unpack(list(queries(second)), radix, [s for s in dense if s], [], True)
+    rows, counts = _row_patterns(hist, radix)
+    log.info("DP measurement (adaptive): eps %.4f delta %.2e rho %.4f, noisy total %.0f -> "
+             "row share %.3f, threshold %d, %d row patterns released", eps_used, delta_used,
+             rho, total, share, thr, len(rows))
+    return Measurements(table.with_codes(np.zeros((0, table.n_columns), np.int32)), length,
+                        noisy, sigma_m, total, rows, counts, sigma_r, thr, float(eps_used),
+                        float(delta_used), rho,
+                        {"marginals": len(plan), "row_share": round(share, 6),
+                         "total_share": TOTAL_SHARE, "reference_row_share":
+                         round(model_row_share(epsilon), 6), "reference_threshold": reference,
+                         "sparse_marginals": 0, "sparse_threshold": 0,
+                         "row_patterns_released": len(rows), "one_way_weight": one_way,
+                         "cell_power": power, "mechanisms": _mechanisms(True, True)},
+                        sigma_m / one_way, {**per_cell, (): sigma_0})
+
+
+__all__ = ["MEASURED_LENGTH", "ROW_SHARE", "TOTAL_SHARE", "Measurements", "adaptive_row_share",
+           "cell_keys", "cell_sigmas", "default_plan", "measure", "measure_adaptive",
+           "measure_for_model", "model_row_share", "one_way_weight"]
