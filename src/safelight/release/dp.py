@@ -65,15 +65,16 @@ compositor whose per-query budgets are fixed up front, ``d_mids``; OpenDP cites 
    ``TOTAL_SHARE`` (2%) of ρ: noise s.d. 33 people at ε = 1, 9 at ε = 4 (δ = 1e-6);
 2. the 1- and 2-way marginals and the row histogram, as in the fixed plan, at the rest of ρ
    and the thresholds' share of δ; the row histogram's share of it is
-   :func:`adaptive_row_share` of the *noisy* total from step 1 and public quantities (ε, δ,
-   the domain's cell counts) — post-processing of step 1's output.
+   :func:`adaptive_row_share` of the *noisy* total from step 1 and of ε and δ —
+   post-processing of step 1's output (the marginals' scales come, as before, from the public
+   domain's cell counts).
 
 Why the stated (ε, δ) holds: the compositor admits a query only if OpenDP's map of that
 query is within its ``d_mid`` (``(TOTAL_SHARE · ρ, 0)`` and ``((1 − TOTAL_SHARE) · ρ,
 THRESHOLD_DELTA_SHARE · δ)``; it refuses anything more, and a third query), whatever the
-query is and however it was chosen from earlier answers; zCDP composes additively under
-such adaptive choice (Bun & Steinke 2016, Lemma 2.3), so the compositor's own privacy map is the sum of the
-``d_mids``, converted to (ε, δ) by ``make_zCDP_to_approxDP`` + ``make_fix_delta`` — OpenDP's
+query is and however it was chosen from earlier answers; zCDP (and approximate zCDP)
+composes additively under such adaptive choice (Bun & Steinke 2016), so the compositor's own
+privacy map is the sum of the ``d_mids``, converted to (ε, δ) by ``make_zCDP_to_approxDP`` + ``make_fix_delta`` — OpenDP's
 map of the whole, found by the same bisection on ρ, is what :class:`Measurements` records.
 The plan's choice reads nothing but the noisy total (a test replaces the total's answer
 and checks that two different tables get the same plan). ``accounting`` records the chosen
