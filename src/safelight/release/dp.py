@@ -74,8 +74,9 @@ query is within its ``d_mid`` (``(TOTAL_SHARE · ρ, 0)`` and ``((1 − TOTAL_SH
 THRESHOLD_DELTA_SHARE · δ)``; it refuses anything more, and a third query), whatever the
 query is and however it was chosen from earlier answers; zCDP (and approximate zCDP)
 composes additively under such adaptive choice (Bun & Steinke 2016), so the compositor's own
-privacy map is the sum of the ``d_mids``, converted to (ε, δ) by ``make_zCDP_to_approxDP`` + ``make_fix_delta`` — OpenDP's
-map of the whole, found by the same bisection on ρ, is what :class:`Measurements` records.
+privacy map is the sum of the ``d_mids``, converted to (ε, δ) by ``make_zCDP_to_approxDP`` +
+``make_fix_delta`` — OpenDP's map of the whole, found by the same bisection on ρ, is what
+:class:`Measurements` records.
 The plan's choice reads nothing but the noisy total (a test replaces the total's answer
 and checks that two different tables get the same plan). ``accounting`` records the chosen
 ``row_share`` with ``total_share``, ``reference_row_share`` and ``reference_threshold``.
