@@ -11,8 +11,9 @@ total — 30% at ε <= 1 and 70% at ε >= 4 for a table of many people per unit 
 down to a third of that for few, :func:`~safelight.release.dp.adaptive_row_share` — and each
 marginal on its own with noise ∝ cells^-1/3, the 1-way ones at half the noise);
 :mod:`safelight.release.pgm` fits one distribution — weights on candidate rows — to every
-measurement at once. With the k floor the rows then carry the **floored counts of DP aggregates**: the reportable set is every
-combination of up to ``length`` values that DP aggregates would release
+measurement at once. With the k floor the rows then carry the **floored counts of DP
+aggregates**: the reportable set is every combination of up to ``length`` values that DP
+aggregates would release
 (:func:`~safelight.release.dp_aggregates.floored_estimate`: model count ``>= k``, the part no
 released row pattern shows weighted 0.75–0.95 by how much of the table the patterns show,
 :func:`~safelight.release.dp_aggregates.extrapolated_weight_for`), made hereditary
