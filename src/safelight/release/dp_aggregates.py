@@ -3,9 +3,9 @@
 Contract: :func:`release_dp_aggregates` spends (ε, δ) once, in
 :func:`safelight.release.dp.measure` (or its two-step form
 :func:`~safelight.release.dp.measure_adaptive`); everything here is post-processing of those
-noisy counts and costs no privacy. The output has the shape of :class:`~safelight.release.aggregates.
-AggregateRelease` (written by the same ``aggregates.csv`` writer); its ``total`` is the noisy row
-count, never the exact one.
+noisy counts and costs no privacy. The output has the shape of
+:class:`~safelight.release.aggregates.AggregateRelease` (written by the same ``aggregates.csv``
+writer); its ``total`` is the noisy row count, never the exact one.
 
 The default estimate (``estimator="model"``)
 --------------------------------------------
