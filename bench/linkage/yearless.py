@@ -101,7 +101,9 @@ def drop_year(table: pa.Table) -> pa.Table:
 
 
 #: the keys that :func:`strip_year` turns into a name alone (family name; name group), with the
-#: open keys of their spaces
+#: open keys of their spaces: aligned with the exact name frequencies (``attack.attack_keys``),
+#: ``given_year`` re-identifies 41.5% and ``family_year`` 31.3% of a 10k demo source without
+#: the year, against 3.0% and 2.2% with it (the worst other key: 9.7%, ``name_as_family``)
 NAME_ALONE_KEYS = ("family_year", "family_year_open_given", "family_year_open_date",
                    "given_year", "given_year_open_date")
 
