@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from safelight.link.compare import FIELDS, Comparisons, compare
+from safelight.link.default_m import NEUTRAL_FIELDS, default_m
 from safelight.link.prepare import Records
 
 __all__ = [
@@ -348,9 +349,11 @@ class EMResult:
 def _em(levels: np.ndarray, active: np.ndarray, u: list[np.ndarray], m: list[np.ndarray],
         max_iter: int, tol: float, fields: dict[str, tuple[str, ...]] = FIELDS,
         kin_u: dict[str, np.ndarray] | None = None,
-        labelled: tuple[np.ndarray, np.ndarray, float] | None = None,
+        labelled: tuple[np.ndarray, np.ndarray, float] | None = None, *, fit_m: bool = True,
         ) -> tuple[list[np.ndarray], float, int, bool]:
-    """EM for m and the match share on ``levels`` using only the ``active`` fields.
+    """EM for m and the match share on ``levels`` using only the ``active`` fields (with
+    ``fit_m=False`` the match share alone, ``m`` held fixed: a one-parameter fit that stays
+    stable on a few pairs, where m's dozens of parameters would not).
 
     Pairs with the same levels have the same posterior, so EM runs on the distinct level
     patterns weighted by their counts (the same sums, a few thousand rows instead of millions).
@@ -380,7 +383,7 @@ def _em(levels: np.ndarray, active: np.ndarray, u: list[np.ndarray], m: list[np.
         swap = lab_weight * (decided - model.probability(lab)) if len(lab) else np.zeros(0)
         new_share = float(np.clip(((p * counts).sum() + swap.sum()) / total, 1e-9, 1 - 1e-9))
         new_m = _level_freqs(lv_all, np.concatenate([p * counts, swap]), fields)
-        new_m = [nm if a else om for nm, om, a in zip(new_m, m, active, strict=True)]
+        new_m = [nm if a and fit_m else om for nm, om, a in zip(new_m, m, active, strict=True)]
         delta = max(abs(new_share - share),
                     *(np.abs(x - y).max() for x, y in zip(new_m, m, strict=True)))
         m, share = new_m, new_share
@@ -425,6 +428,11 @@ def kin_u(u: list[np.ndarray], levels: np.ndarray,
         if dist[1] > u[j][1]:
             out[f] = dist
     return out
+
+
+#: Fewest pairs of a training session from which EM estimates m; a session with fewer (a
+#: small register) estimates only its share of matches, with m fixed (:func:`estimate_model`).
+MIN_EM_PAIRS = 50
 
 
 def estimate_model(
@@ -484,7 +492,8 @@ def estimate_model(
         init.append(x)
     estimates: list[list[np.ndarray]] = [[] for _ in names]
     report: list[dict[str, Any]] = []
-    session_matches: list[tuple[TrainingSession, float]] = []
+    session_matches: dict[str, tuple[TrainingSession, float]] = {}
+    share_only: list[tuple[TrainingSession, np.ndarray, np.ndarray, float, Any]] = []
     for sess in sessions:
         idx = [names.index(f) for f in sess.fixed]
         mask = np.all(levels[:, idx] == 1, axis=1)
@@ -496,35 +505,61 @@ def estimate_model(
         active = np.ones(len(names), dtype=bool)
         active[idx] = False
         active[[names.index(f) for f in sess.excluded if f in names]] = False
-        if mask.sum() < 50:
-            log.warning("training session %s has only %d pairs; skipped", sess.name, mask.sum())
+        n_pairs = int(mask.sum())
+        if n_pairs == 0:
+            log.warning("training session %s has no pairs; skipped", sess.name)
             continue
         labelled = None
-        n_reviewed = 0
         if reviewed is not None and len(reviewed[0]):
             rmask = np.all(reviewed[0][:, idx] == 1, axis=1)
-            n_reviewed = int(rmask.sum())
             labelled = (reviewed[0][rmask], reviewed[1][rmask], 1.0 / scale)
+        if n_pairs < MIN_EM_PAIRS:
+            log.warning("training session %s has only %d pairs (m is estimated from %d): its "
+                        "fields keep m from the other sessions or the defaults, and only its "
+                        "share of matches is estimated", sess.name, n_pairs, MIN_EM_PAIRS)
+            share_only.append((sess, mask, active, scale, labelled))
+            continue
         m, share, it, ok = _em(levels[mask], active, u if em_u is None else em_u,
                                [x.copy() for x in init], max_iter, tol, fields, kin, labelled)
         for j in np.flatnonzero(active):
             estimates[j].append(m[j])
-        session_matches.append((sess, share * mask.sum() * scale))
-        report.append({"session": sess.name, "fixed": list(sess.fixed), "pairs": int(mask.sum()),
-                       "reviewed_pairs": n_reviewed, "match_share": share, "iterations": it,
-                       "converged": ok})
+        session_matches[sess.name] = (sess, share * n_pairs * scale)
+        report.append({"session": sess.name, "fixed": list(sess.fixed), "pairs": n_pairs,
+                       "reviewed_pairs": 0 if labelled is None else len(labelled[0]),
+                       "match_share": share, "iterations": it, "converged": ok, "fit_m": True})
         log.info("EM session %s: %d pairs, match share %.3f, %d iterations",
-                 sess.name, mask.sum(), share, it)
-    m_final = [np.mean(est, axis=0) if est else init[j] for j, est in enumerate(estimates)]
+                 sess.name, n_pairs, share, it)
+    # a field no session could estimate (a small input) takes the default m learned on a large
+    # generated problem (:mod:`safelight.link.default_m`), or keeps the initial guess
+    # (``contributor``: m = u, a neutral weight)
+    defaults = {} if all(estimates) else {
+        **{f: u[names.index(f)] for f in NEUTRAL_FIELDS if f in names}, **default_m(fields)}
+    m_final = [np.mean(est, axis=0) if est else defaults.get(names[j], init[j])
+               for j, est in enumerate(estimates)]
     # a field no candidate pair has (e.g. addresses in a source without them) keeps the initial
     # guess of m: it never scores (its level is always "missing", weight 0), and its weight
     # table still orders agreement above disagreement
     unseen = ~np.any(levels > 0, axis=0) if len(levels) else np.ones(len(names), dtype=bool)
     m_final = [init[j] if unseen[j] else m for j, m in enumerate(m_final)]
+    # small inputs: a session with too few pairs for m still estimates its share of matches,
+    # with the m just settled, so the prior below exists (without it a register of 100 people
+    # linked a fifth of its matches: the prior fell back to 1e-6)
+    for sess, mask, active, scale, labelled in share_only:
+        _, share, it, ok = _em(levels[mask], active, u if em_u is None else em_u,
+                               [x.copy() for x in m_final], max_iter, tol, fields, kin,
+                               labelled, fit_m=False)
+        n_pairs = int(mask.sum())
+        session_matches[sess.name] = (sess, share * n_pairs * scale)
+        report.append({"session": sess.name, "fixed": list(sess.fixed), "pairs": n_pairs,
+                       "reviewed_pairs": 0 if labelled is None else len(labelled[0]),
+                       "match_share": share, "iterations": it, "converged": ok, "fit_m": False})
+        log.info("EM session %s (match share only): %d pairs, match share %.3f", sess.name,
+                 n_pairs, share)
     n = len(records)
     prior = 1e-6
-    if session_matches:
-        sess, matches = session_matches[0]
+    first = next((session_matches[s.name] for s in sessions if s.name in session_matches), None)
+    if first is not None:
+        sess, matches = first
         agree = float(np.prod([m_final[names.index(f)][1] for f in sess.fixed]))
         total = n * (n - 1) / 2 if all_pairs is None else all_pairs
         prior = float(np.clip(matches / max(agree, 1e-6) / max(total, 1), 1e-12, 0.5))
