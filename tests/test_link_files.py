@@ -186,3 +186,15 @@ def test_link_pairs_of_two_encoded_packages(files, tmp_path):
                                str(tmp_path / "right.enc"), "--map", str(tmp / "map.yaml"),
                                "--out", str(out)])
     assert res.exit_code == 2 and "packages carry their own fields" in res.output
+    # the same package twice, or two packages of one contributor: nothing could link across
+    # contributors, so the command says so instead of writing an empty file
+    res = runner.invoke(main, ["link", "pairs", str(tmp_path / "left.enc"),
+                               str(tmp_path / "left.enc"), "--out", str(out)])
+    assert res.exit_code == 2 and "given twice" in res.output
+    res = runner.invoke(main, ["identity", "encode", str(tmp / "right.csv"), "--map",
+                               str(tmp / "map.yaml"), "--key", str(key), "--out",
+                               str(tmp_path / "right_as_left.enc"), "--contributor", "left"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(main, ["link", "pairs", str(tmp_path / "left.enc"),
+                               str(tmp_path / "right_as_left.enc"), "--out", str(out)])
+    assert res.exit_code == 2 and "both packages are from contributor 'left'" in res.output

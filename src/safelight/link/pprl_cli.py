@@ -34,11 +34,20 @@ def pprl(packages: tuple[Path, ...], out: Path, dedupe: bool, threshold: float, 
          ) -> None:
     """Link encoded contribution PACKAGES (privacy-preserving)."""
     import safelight
+    from safelight.errors import UsageError
     from safelight.link.encoded import read_packages
     from safelight.link.pprl import PPRLSettings, link_encoded
 
-    er = read_packages(list(packages))
     two = len(packages) == 2 and not dedupe
+    if two and packages[0].resolve() == packages[1].resolve():
+        raise UsageError(f"{packages[0]} is given twice; link two contributors' packages (or "
+                         "one package with --dedupe to find its duplicates)")
+    er = read_packages(list(packages))
+    if two and len(set(er.contributor.tolist())) < 2:
+        raise UsageError(f"both packages are from contributor {er.contributor[0]!r}; two "
+                         "packages link across contributors only, so nothing could link: "
+                         "re-encode one with --contributor NAME, or pass --dedupe to cluster "
+                         "all their records")
     settings = PPRLSettings(threshold=threshold, seed=seed, cross_only=two, one_to_one=two)
     res = link_encoded(er, settings)
     out.parent.mkdir(parents=True, exist_ok=True)
