@@ -191,7 +191,18 @@ def adaptive_row_share(epsilon: float, total: float, threshold: int) -> float:
     1e-6): at ε = 1 the reference threshold is 44, so ``bench_ctdc10.csv`` (14,299 people,
     ratio ~325) gets 0.1 and ``bench_ctdc7.csv`` (48,773, ratio ~1,108) keeps 0.3; at ε = 4 it
     is 9 (ratios ~1,589 and ~5,419): both keep 0.7. Two tables fix the constants, not a
-    curve: a table between them gets a share between them."""
+    curve: a table between them gets a share between them. Measured (2026-11-30,
+    ``bench/release/run.py``, the fixed plan and this one in the same session, unpaired
+    medians of five runs; 1/2/3-way error, lost share): ``bench_ctdc10.csv`` at ε = 1 (share
+    0.3 -> 0.1), DP synthetic 0.149 / 0.334 / 0.435, 20.3% -> 0.148 / 0.306 / 0.417, 19.1%
+    (2-way runs 0.329–0.348 -> 0.302–0.332; fabricated 9.0% -> 8.9%); at ε = 4 (share 0.7
+    both) DP synthetic 0.048 / 0.174 / 0.244, 10.1% -> 0.055 / 0.173 / 0.241, 9.6% and DP
+    aggregates 0.035 / 0.132 / 0.216, 9.7% -> 0.043 / 0.132 / 0.211, 9.9% (1-way runs
+    0.029–0.069 either way: noise); ``bench_ctdc7.csv`` at ε = 1 (0.3 both) 0.235 / 0.409 /
+    0.541, 31.2% -> 0.222 / 0.410 / 0.544, 31.2%, at ε = 4 (two runs) synthetic 0.039 /
+    0.086 / 0.108, 5.5% -> 0.038 / 0.078 / 0.106, 4.9%. A share above the reference does
+    not pay: 0.55 on ``bench_ctdc7.csv`` at ε = 1 gave 0.272 / 0.418 / 0.534, 33.3% (two
+    runs), so the factor stops at 1."""
     factor = min(max(total / (ROWS_PER_THRESHOLD * threshold), MIN_SHARE_FACTOR), 1.0)
     return model_row_share(epsilon) * factor
 
