@@ -46,7 +46,9 @@ case) on the left source, the worst key's share of all records re-identified.
         [--packages /tmp/yearless-cache/packages] [--repeats 3] [--json out.json]
 
 Memory: the variants share one process, so ``hub_peak_rss_mb`` (resident memory sampled every
-0.2 s during the hub's run) includes what the process held before it (``rss_before_mb``).
+0.2 s during the hub's runs) includes what the process held before them (``rss_before_mb``,
+taken before the last repeat: an upper bound of the hub's own peak, which a fresh process
+that links the kept ``--packages`` measures exactly).
 """
 
 from __future__ import annotations
