@@ -311,7 +311,7 @@ def dp_aggregates(table: Path, epsilon: float, delta: float, k: int, no_floor: b
     settings = ReleaseSettings("dp-aggregates", k, length, file_source(table), {
         "columns": list(data.columns), "rows": data.n_rows, "epsilon": meas.epsilon,
         "delta": meas.delta, "k_floor": floor, "margin_sd": margin,
-        "domain": dom.source, "values_outside_domain": dropped, **_dp_params(meas),
+        "domain": dom.source, "values_outside_domain": dropped, **meas.release_params(),
         "released_combinations": rel.counts.n_combinations(), "noisy_total": rel.total,
         "seconds": round(time.perf_counter() - t0, 3)})
     ev = evaluate(data, rel.counts, k, length)
@@ -322,15 +322,6 @@ def dp_aggregates(table: Path, epsilon: float, delta: float, k: int, no_floor: b
     click.echo(f"released {rel.counts.n_combinations()} combinations (epsilon "
                f"{meas.epsilon:.4g}, delta {meas.delta:.2g}); {_summary(ev)}"
                f"{'' if rid is None else f'; ledger release #{rid}'} -> {out}")
-
-
-def _dp_params(meas) -> dict:
-    return {"rho_zcdp": round(meas.rho, 6), "sigma_marginals": round(meas.sigma_marginals, 4),
-            "sigma_rows": round(meas.sigma_rows, 4), "row_threshold": meas.row_threshold,
-            "measured_length": meas.length,
-            "mechanisms": "OpenDP make_gaussian (marginals, L2 sensitivity sqrt(M)) + "
-                          "make_gaussian_threshold (row histogram), zCDP composition -> "
-                          "(epsilon, delta)", **meas.accounting}
 
 
 @release.command("dp-synthetic")
@@ -392,7 +383,7 @@ def _dp_synthetic(table: Path, epsilon: float, delta: float, k: int, no_floor: b
     settings = ReleaseSettings("dp-synthetic", k, length, file_source(table), {
         "columns": list(data.columns), "rows": data.n_rows, "synthetic_rows": syn.n_rows,
         "epsilon": meas.epsilon, "delta": meas.delta, "k_floor": floor, "seed": seed,
-        "domain": dom.source, "values_outside_domain": dropped, **_dp_params(meas),
+        "domain": dom.source, "values_outside_domain": dropped, **meas.release_params(),
         "reportable_combinations": report.reportable_combinations,
         "seconds": round(time.perf_counter() - t0, 3)})
     ev_len = max(length, 3)

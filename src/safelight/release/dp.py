@@ -266,6 +266,16 @@ class Measurements:
     #: noise s.d. per marginal when each was measured on its own (``measure(power=...)``)
     sigmas: dict[Subset, float] = field(default_factory=dict)
 
+    def release_params(self) -> dict[str, Any]:
+        """What a release's settings and ledger entry record of these measurements: the
+        privacy cost, the noise scales and threshold, and every choice in :attr:`accounting`
+        (mechanisms, the plan's shares, the floor's and the candidates' rules) — the same for
+        a release from a file (``safelight release``) and from a hub."""
+        return {"epsilon": self.epsilon, "delta": self.delta, "rho_zcdp": round(self.rho, 6),
+                "sigma_marginals": round(self.sigma_marginals, 4),
+                "sigma_rows": round(self.sigma_rows, 4), "row_threshold": self.row_threshold,
+                "measured_length": self.length, **self.accounting}
+
     def sigma_of(self, s: Subset) -> float:
         """Noise s.d. of the marginal of ``s``."""
         if s in self.sigmas:

@@ -284,16 +284,10 @@ def _run(method: str, data: CategoricalTable, target: Path, k: int, length: int 
         ev_len = max(length, 3)
         ev = evaluate(public, counts_of_rows(syn, ev_len), k, ev_len, released_rows=syn)
         params = {"synthetic_rows": syn.n_rows, "seed": seed}
-    if k_floor is not None:  # the floor's rule as applied, so a later reader knows what ">= k"
-        # meant (the weights follow the share of the noisy total the released patterns show)
-        params["floor_weights"] = meas.accounting.get("floor_weights")
-        if "refine_one_way_weight" in meas.accounting:
-            params["refine_one_way_weight"] = meas.accounting["refine_one_way_weight"]
-    if "candidate_rule" in meas.accounting:  # which values the model could give weight to
-        params["candidate_rule"] = meas.accounting["candidate_rule"]
-    params.update({"epsilon": meas.epsilon, "delta": meas.delta, "k_floor": k_floor,
-                   "domain": "case standard", "values_outside_domain": dropped,
-                   "measured_length": meas.length, "rho_zcdp": round(meas.rho, 6)})
+    # the plan, the floor's rule as applied and the candidates' rule, as for a file's release,
+    # so a later reader knows what ">= k" meant and how the budget was split
+    params.update({**meas.release_params(), "k_floor": k_floor, "domain": "case standard",
+                   "values_outside_domain": dropped})
     return length, params, target, ev, meas
 
 
