@@ -97,6 +97,11 @@ def test_dp_release_from_hub_is_charged_and_refused_over_budget(hub, tmp_path) -
     from safelight.release.pgm import POOLED_SD, SAMPLE_SD
 
     assert params["candidate_rule"] == {"sample_sd": SAMPLE_SD, "pooled_sd": POOLED_SD}
+    # and how the budget was split, as a release from a file records it (the adaptive plan's
+    # share of the row histogram, chosen from the noisy total; the noise scales; mechanisms)
+    assert 0 < params["row_share"] <= params["reference_row_share"]
+    assert params["total_share"] > 0 and params["sigma_rows"] > 0
+    assert "make_adaptive_composition" in params["mechanisms"]
     # consent: the WITHDRAWN records never enter the release. (Their code, 'not_a_victim', is
     # public, so unseeded noise may show it with a fabricated count — at epsilon 1 as high as
     # 60 was seen — so its released count cannot tell; the measured rows and the evaluation can.)
