@@ -4,26 +4,19 @@ there and does not invent one that is not (hub-side key columns built by hand)."
 from __future__ import annotations
 
 import collections
-import importlib.util
-import sys
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pytest
+from bench_scripts import bench_module
 
-SCRIPT = Path(__file__).resolve().parents[1] / "bench" / "linkage" / "year_chain.py"
 YEARS = range(1970, 2000)
 
 
 @pytest.fixture(scope="module")
 def year_chain():
-    spec = importlib.util.spec_from_file_location("year_chain", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclass resolves annotations through it
-    spec.loader.exec_module(module)
-    yield module
-    del sys.modules[spec.name]
+    with bench_module("bench/linkage/year_chain.py") as module:
+        yield module
 
 
 def _hub_keys(adjacent_documents: bool, seed: int = 0) -> tuple[pa.Table, np.ndarray]:

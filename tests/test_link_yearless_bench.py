@@ -4,26 +4,18 @@ measure the with-year linkage."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pyarrow as pa
 import pytest
+from bench_scripts import bench_module
 
-SCRIPT = Path(__file__).resolve().parents[1] / "bench" / "linkage" / "yearless.py"
 KEY = bytes.fromhex("3c" * 32)
 
 
 @pytest.fixture(scope="module")
 def yearless():
-    spec = importlib.util.spec_from_file_location("yearless", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclass resolves annotations through it
-    spec.loader.exec_module(module)
-    yield module
-    del sys.modules[spec.name]
+    with bench_module("bench/linkage/yearless.py") as module:
+        yield module
 
 
 @pytest.fixture(scope="module")
