@@ -1,10 +1,9 @@
 """Default m probabilities, for fields whose m the input is too small to estimate.
 
 Contract: :func:`default_m` returns, per field of ``fields``, the probability of each
-comparison level among true matches (index 0, "missing", unused), to be used **only** where
-EM could not estimate a field (:func:`safelight.link.model.estimate_model`: a training session
-with fewer than ``MIN_EM_PAIRS`` pairs, as in a register of a few hundred people). An input
-large enough for EM never uses them.
+comparison level among true matches (index 0, "missing", unused), used **only** when no
+training session of :func:`safelight.link.model.estimate_model` reaches ``MIN_EM_PAIRS`` pairs
+(a register of a few hundred people); as soon as one does, they are not used.
 
 Where they come from: ``default_m.json`` (beside this module) holds the m that EM learns on the
 project's generated two-source problem of 100,000 × 100,000 records with long-tailed family

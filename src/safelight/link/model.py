@@ -350,10 +350,13 @@ def _em(levels: np.ndarray, active: np.ndarray, u: list[np.ndarray], m: list[np.
         max_iter: int, tol: float, fields: dict[str, tuple[str, ...]] = FIELDS,
         kin_u: dict[str, np.ndarray] | None = None,
         labelled: tuple[np.ndarray, np.ndarray, float] | None = None, *, fit_m: bool = True,
+        pseudo_nonmatches: float = 0.0,
         ) -> tuple[list[np.ndarray], float, int, bool]:
     """EM for m and the match share on ``levels`` using only the ``active`` fields (with
     ``fit_m=False`` the match share alone, ``m`` held fixed: a one-parameter fit that stays
-    stable on a few pairs, where m's dozens of parameters would not).
+    stable on a few pairs, where m's dozens of parameters would not). ``pseudo_nonmatches``
+    adds that many non-matches to the share's denominator (shrinks a share taken from a
+    handful of pairs toward 0).
 
     Pairs with the same levels have the same posterior, so EM runs on the distinct level
     patterns weighted by their counts (the same sums, a few thousand rows instead of millions).
@@ -381,7 +384,8 @@ def _em(levels: np.ndarray, active: np.ndarray, u: list[np.ndarray], m: list[np.
         model = FellegiSunter(dict(fields), m, u, share, kin_u or {})
         p = model.probability(lv)
         swap = lab_weight * (decided - model.probability(lab)) if len(lab) else np.zeros(0)
-        new_share = float(np.clip(((p * counts).sum() + swap.sum()) / total, 1e-9, 1 - 1e-9))
+        new_share = float(np.clip(((p * counts).sum() + swap.sum()) / (total + pseudo_nonmatches),
+                                  1e-9, 1 - 1e-9))
         new_m = _level_freqs(lv_all, np.concatenate([p * counts, swap]), fields)
         new_m = [nm if a and fit_m else om for nm, om, a in zip(new_m, m, active, strict=True)]
         delta = max(abs(new_share - share),
@@ -430,9 +434,13 @@ def kin_u(u: list[np.ndarray], levels: np.ndarray,
     return out
 
 
-#: Fewest pairs of a training session from which EM estimates m; a session with fewer (a
-#: small register) estimates only its share of matches, with m fixed (:func:`estimate_model`).
+#: Fewest pairs of a training session from which EM estimates m. When no session has that
+#: many (a small register), each estimates only its share of matches, with default m
+#: (:func:`estimate_model`); otherwise the smaller sessions are skipped.
 MIN_EM_PAIRS = 50
+#: Non-matches added to a small session's share estimate (shrinks a share read off a handful
+#: of pairs toward 0; see :func:`estimate_model`).
+SHARE_PSEUDO_NONMATCHES = 5.0
 
 
 def estimate_model(
@@ -514,9 +522,6 @@ def estimate_model(
             rmask = np.all(reviewed[0][:, idx] == 1, axis=1)
             labelled = (reviewed[0][rmask], reviewed[1][rmask], 1.0 / scale)
         if n_pairs < MIN_EM_PAIRS:
-            log.warning("training session %s has only %d pairs (m is estimated from %d): its "
-                        "fields keep m from the other sessions or the defaults, and only its "
-                        "share of matches is estimated", sess.name, n_pairs, MIN_EM_PAIRS)
             share_only.append((sess, mask, active, scale, labelled))
             continue
         m, share, it, ok = _em(levels[mask], active, u if em_u is None else em_u,
@@ -529,11 +534,18 @@ def estimate_model(
                        "match_share": share, "iterations": it, "converged": ok, "fit_m": True})
         log.info("EM session %s: %d pairs, match share %.3f, %d iterations",
                  sess.name, n_pairs, share, it)
-    # a field no session could estimate (a small input) takes the default m learned on a large
-    # generated problem (:mod:`safelight.link.default_m`), or keeps the initial guess
-    # (``contributor``: m = u, a neutral weight)
-    defaults = {} if all(estimates) else {
-        **{f: u[names.index(f)] for f in NEUTRAL_FIELDS if f in names}, **default_m(fields)}
+    # an input too small for any session to estimate m (a register of a few hundred people):
+    # the fields take the default m learned on a large generated problem
+    # (:mod:`safelight.link.default_m`; ``contributor``: m = u, a neutral weight); as soon as
+    # one session is fitted, the sessions under the minimum are skipped as they always were
+    small = not session_matches and bool(share_only)
+    for sess, mask, *_ in share_only:
+        log.warning("training session %s has only %d pairs (m is estimated from %d); %s",
+                    sess.name, int(mask.sum()), MIN_EM_PAIRS,
+                    "only its share of matches is estimated, with default m" if small else
+                    "skipped")
+    defaults = {**{f: u[names.index(f)] for f in NEUTRAL_FIELDS if f in names},
+                **default_m(fields)} if small else {}
     m_final = [np.mean(est, axis=0) if est else defaults.get(names[j], init[j])
                for j, est in enumerate(estimates)]
     # a field no candidate pair has (e.g. addresses in a source without them) keeps the initial
@@ -541,13 +553,13 @@ def estimate_model(
     # table still orders agreement above disagreement
     unseen = ~np.any(levels > 0, axis=0) if len(levels) else np.ones(len(names), dtype=bool)
     m_final = [init[j] if unseen[j] else m for j, m in enumerate(m_final)]
-    # small inputs: a session with too few pairs for m still estimates its share of matches,
-    # with the m just settled, so the prior below exists (without it a register of 100 people
-    # linked a fifth of its matches: the prior fell back to 1e-6)
-    for sess, mask, active, scale, labelled in share_only:
+    # a small input's sessions still estimate their share of matches, with the m just settled
+    # and shrunk by SHARE_PSEUDO_NONMATCHES, so the prior below comes from the data (without it
+    # a register of 100 people linked a fifth of its matches: the prior fell back to 1e-6)
+    for sess, mask, active, scale, labelled in share_only if small else ():
         _, share, it, ok = _em(levels[mask], active, u if em_u is None else em_u,
                                [x.copy() for x in m_final], max_iter, tol, fields, kin,
-                               labelled, fit_m=False)
+                               labelled, fit_m=False, pseudo_nonmatches=SHARE_PSEUDO_NONMATCHES)
         n_pairs = int(mask.sum())
         session_matches[sess.name] = (sess, share * n_pairs * scale)
         report.append({"session": sess.name, "fixed": list(sess.fixed), "pairs": n_pairs,
