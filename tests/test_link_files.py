@@ -198,3 +198,24 @@ def test_link_pairs_of_two_encoded_packages(files, tmp_path):
     res = runner.invoke(main, ["link", "pairs", str(tmp_path / "left.enc"),
                                str(tmp_path / "right_as_left.enc"), "--out", str(out)])
     assert res.exit_code == 2 and "both packages are from contributor 'left'" in res.output
+
+
+def test_a_package_without_consenting_records_is_refused_by_name(files, tmp_path):
+    tmp, _, _, r = files
+    runner = CliRunner()
+    key = tmp_path / "key"
+    assert runner.invoke(main, ["identity", "keygen", str(key)]).exit_code == 0
+    sub = r.right.slice(0, 50)
+    _as_contributor_file(sub, tmp_path / "none.csv", set(sub.column("record_id").to_pylist()))
+    for name, src in (("left", tmp / "left.csv"), ("none", tmp_path / "none.csv")):
+        res = runner.invoke(main, ["identity", "encode", str(src), "--map", str(tmp / "map.yaml"),
+                                   "--key", str(key), "--out", str(tmp_path / f"{name}.enc"),
+                                   "--contributor", name])
+        assert res.exit_code == 0, res.output
+    out = tmp_path / "pairs.csv"
+    res = runner.invoke(main, ["link", "pprl", str(tmp_path / "left.enc"),
+                               str(tmp_path / "none.enc"), "--out", str(out)])
+    assert res.exit_code == 2 and "none.enc: no record with consent to linkage" in res.output
+    res = runner.invoke(main, ["link", "pprl", str(tmp_path / "none.enc"), "--out", str(out)])
+    assert res.exit_code == 2 and "no record with consent to linkage" in res.output
+    assert not out.exists()

@@ -192,6 +192,12 @@ def read_package(path: Path, *, lazy: bool = False
                             "package is damaged; ask the contributor to send it again") from exc
 
 
+def contributor_name(manifest: dict[str, Any], position: int) -> str:
+    """The contributor a package's records are labelled with: its manifest's, or
+    ``package<position>`` for a package without one."""
+    return manifest.get("contributor") or f"package{position}"
+
+
 def read_packages(paths: list[Path]) -> EncodedRecords:
     """Read and concatenate contribution packages (see the module docstring)."""
     if not paths:
@@ -274,8 +280,7 @@ def from_parts(parts: list[tuple[dict[str, Any], pa.Table | pq.ParquetFile]], wh
                                          for c in cols]).astype(np.int64)
     contributors = []
     for i, (man, _) in enumerate(parts):
-        name = man.get("contributor") or f"package{i}"
-        contributors.extend([name] * int(starts[i + 1] - starts[i]))
+        contributors.extend([contributor_name(man, i)] * int(starts[i + 1] - starts[i]))
     record_id = np.array([r for c in gather("record_id") for r in c.to_pylist()], dtype=object)
     log.info("read %d packages: %d records with consent to linkage", len(paths), n)
     return EncodedRecords(

@@ -8,6 +8,7 @@ settings, fitted model and the software version are written next to it (``OUT.js
 
 from __future__ import annotations
 
+import collections
 import csv
 import json
 from pathlib import Path
@@ -35,19 +36,29 @@ def pprl(packages: tuple[Path, ...], out: Path, dedupe: bool, threshold: float, 
     """Link encoded contribution PACKAGES (privacy-preserving)."""
     import safelight
     from safelight.errors import UsageError
-    from safelight.link.encoded import read_packages
+    from safelight.link.encoded import contributor_name, from_parts, read_package
     from safelight.link.pprl import PPRLSettings, link_encoded
 
     two = len(packages) == 2 and not dedupe
     if two and packages[0].resolve() == packages[1].resolve():
         raise UsageError(f"{packages[0]} is given twice; link two contributors' packages (or "
                          "one package with --dedupe to find its duplicates)")
-    er = read_packages(list(packages))
-    if two and len(set(er.contributor.tolist())) < 2:
-        raise UsageError(f"both packages are from contributor {er.contributor[0]!r}; two "
-                         "packages link across contributors only, so nothing could link: "
-                         "re-encode one with --contributor NAME, or pass --dedupe to cluster "
-                         "all their records")
+    parts = [read_package(p, lazy=True) for p in packages]
+    names = [contributor_name(man, i) for i, (man, _) in enumerate(parts)]
+    if two and names[0] == names[1]:
+        raise UsageError(f"both packages are from contributor {names[0]!r}; two packages link "
+                         "across contributors only, so nothing could link: re-encode one with "
+                         "--contributor NAME, or pass --dedupe to cluster all their records")
+    er = from_parts(parts, [str(p) for p in packages])
+    if len(set(names)) == len(names):  # each package's records are told apart by its name
+        held = collections.Counter(er.contributor.tolist())
+        empty = [str(p) for p, name in zip(packages, names, strict=True) if not held[name]]
+        if empty and (two or len(er) < 2):
+            raise UsageError(f"{', '.join(empty)}: no record with consent to linkage — "
+                             "nothing of it can be linked")
+    if len(er) < 2:
+        raise UsageError(f"{len(er)} record(s) with consent to linkage in all the packages; "
+                         "linkage needs at least two")
     settings = PPRLSettings(threshold=threshold, seed=seed, cross_only=two, one_to_one=two)
     res = link_encoded(er, settings)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -56,7 +67,7 @@ def pprl(packages: tuple[Path, ...], out: Path, dedupe: bool, threshold: float, 
         if two:
             c = res.comparisons
             linked = np.flatnonzero(res.labels[c.a] == res.labels[c.b])
-            first = er.contributor[0]
+            first = names[0]  # the left package's records
             w.writerow(["left_id", "right_id", "match_probability"])
             for k in linked.tolist():
                 left, right = int(c.a[k]), int(c.b[k])
