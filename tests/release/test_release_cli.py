@@ -129,3 +129,42 @@ def test_microdata_command(tmp_path) -> None:
     ev = json.loads((out / "evaluation.json").read_text())
     assert ev["leaked"] == 0
     assert read_table(out / "microdata.csv").n_rows == 400
+
+
+def test_a_dp_release_that_fails_after_reading_the_data_is_still_charged(tmp_path, hub,
+                                                                        monkeypatch):
+    # the measurement is taken, then a later step fails (as "nothing clears the floor" does,
+    # whose outcome depends on the noisy counts): a retry must not be free
+    import safelight.release.dp_synthetic as dps
+    from safelight.release.errors import ReleaseUsageError
+
+    def fail(*args, **kwargs):
+        raise ReleaseUsageError("nothing clears the floor (simulated)")
+
+    monkeypatch.setattr(dps, "fit_model", fail)
+    measured = []
+    real_measure = dps.measure_for_model
+    monkeypatch.setattr(dps, "measure_for_model",
+                        lambda *a, **kw: measured.append(1) or real_measure(*a, **kw))
+    src = _table(tmp_path)
+    dom = _domain_file(tmp_path, src)
+    hub_path = str(hub.path)
+    hub.close()
+    assert CliRunner().invoke(release, ["budget", hub_path, "t", "--epsilon", "3", "--delta",
+                                        "1e-5"]).exit_code == 0
+    r = CliRunner().invoke(release, ["dp-synthetic", str(src), "--epsilon", "0.5", "--k", "5",
+                                     "--domain", str(dom), "--hub", hub_path, "--dataset", "t",
+                                     "--out", str(tmp_path / "x")])
+    assert r.exit_code != 0 and "nothing clears the floor" in r.output and measured
+    from safelight.release.ledger import Ledger
+    from safelight.store import open_hub
+
+    h = open_hub(hub_path)
+    try:
+        ledger = Ledger(h)
+        spent = ledger.spent("t")
+        assert spent.releases == 1 and abs(spent.epsilon - 0.5) < 1e-9
+        failed = json.loads(ledger.releases("t")[-1]["params"])["failed"]
+        assert failed.startswith("ReleaseUsageError") and "nothing clears the floor" in failed
+    finally:
+        h.close()

@@ -187,3 +187,25 @@ def test_a_withdrawal_drops_the_ledgers_true_counts(hub, tmp_path) -> None:
     assert "true" not in stored() and stored() == before
     earlier = Ledger(hub).published(DATASET)
     assert len(earlier) == 1 and earlier[0].true_counts is None
+
+
+def test_a_failed_dp_release_from_hub_is_charged(hub, tmp_path, monkeypatch) -> None:
+    # the noise is drawn, then a later step fails: the attempt costs its epsilon, so that
+    # failing releases cannot be repeated for free by someone who does not hold the data
+    import safelight.release.dp_synthetic as dps
+    from safelight.release.errors import ReleaseUsageError
+
+    def fail(*args, **kwargs):
+        raise ReleaseUsageError("nothing clears the floor (simulated)")
+
+    monkeypatch.setattr(dps, "fit_model", fail)
+    _fill(hub)
+    ledger = Ledger(hub)
+    ledger.set_budget(DATASET, 1.5, 1e-5)
+    with pytest.raises(ReleaseUsageError, match="nothing clears the floor"):
+        release_hub(hub, "dp-synthetic", tmp_path / "dp", columns=COLS, epsilon=1.0)
+    spent = ledger.spent(DATASET)
+    assert spent.releases == 1 and abs(spent.epsilon - 1.0) < 1e-9
+    assert not (tmp_path / "dp").exists()
+    with pytest.raises(BudgetExceededError):  # the retry would bring it to 2 > 1.5
+        release_hub(hub, "dp-synthetic", tmp_path / "dp2", columns=COLS, epsilon=1.0)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -239,6 +241,24 @@ def _ledger_check(hub_path: Path | None, dataset: str | None, table: Path, epsil
     return ledger, name
 
 
+@contextmanager
+def _charged_if_failed(ledger, name: str | None, method: str, epsilon: float, delta: float,
+                       rows: int) -> Iterator[None]:
+    """A DP release that fails once its data is read is still charged to the ledger
+    (:func:`~safelight.release.ledger.charge_failed`): its noise may have been drawn."""
+    try:
+        yield
+    except BaseException as exc:
+        if ledger is not None and name is not None:
+            from safelight.release.ledger import charge_failed
+
+            try:
+                charge_failed(ledger, name, method, epsilon, delta, exc, rows_in=rows)
+            finally:
+                ledger.hub.close()
+        raise
+
+
 def _ledger_record(ledger, name: str | None, settings: ReleaseSettings, output: Path,
                    epsilon: float = 0.0, delta: float = 0.0) -> int | None:
     if ledger is None or name is None:
@@ -306,17 +326,18 @@ def dp_aggregates(table: Path, epsilon: float, delta: float, k: int, no_floor: b
     data, dom, dropped = _public(table, columns, domain_file)
     ledger, name = _ledger_check(hub_path, dataset, table, epsilon, delta)
     floor = None if no_floor else k
-    rel, meas = release_dp_aggregates(data, epsilon, delta, length, floor, z=margin)
-    write_aggregates(rel, out / "aggregates.csv")
-    settings = ReleaseSettings("dp-aggregates", k, length, file_source(table), {
-        "columns": list(data.columns), "rows": data.n_rows, "epsilon": meas.epsilon,
-        "delta": meas.delta, "k_floor": floor, "margin_sd": margin,
-        "domain": dom.source, "values_outside_domain": dropped, **meas.release_params(),
-        "released_combinations": rel.counts.n_combinations(), "noisy_total": rel.total,
-        "seconds": round(time.perf_counter() - t0, 3)})
-    ev = evaluate(data, rel.counts, k, length)
-    _finish(out, settings, ev, f"DP aggregates (epsilon {epsilon:g}, delta {delta:g}, "
-            f"{'no floor' if floor is None else f'k floor {k}'})")
+    with _charged_if_failed(ledger, name, "dp-aggregates", epsilon, delta, data.n_rows):
+        rel, meas = release_dp_aggregates(data, epsilon, delta, length, floor, z=margin)
+        write_aggregates(rel, out / "aggregates.csv")
+        settings = ReleaseSettings("dp-aggregates", k, length, file_source(table), {
+            "columns": list(data.columns), "rows": data.n_rows, "epsilon": meas.epsilon,
+            "delta": meas.delta, "k_floor": floor, "margin_sd": margin,
+            "domain": dom.source, "values_outside_domain": dropped, **meas.release_params(),
+            "released_combinations": rel.counts.n_combinations(), "noisy_total": rel.total,
+            "seconds": round(time.perf_counter() - t0, 3)})
+        ev = evaluate(data, rel.counts, k, length)
+        _finish(out, settings, ev, f"DP aggregates (epsilon {epsilon:g}, delta {delta:g}, "
+                f"{'no floor' if floor is None else f'k floor {k}'})")
     rid = _ledger_record(ledger, name, settings, out / "aggregates.csv", meas.epsilon,
                          meas.delta)
     click.echo(f"released {rel.counts.n_combinations()} combinations (epsilon "
@@ -364,7 +385,7 @@ def _dp_synthetic(table: Path, epsilon: float, delta: float, k: int, no_floor: b
                   length: int | None, out: Path, seed: int, iterations: int,
                   domain_file: Path | None, hub_path: Path | None, dataset: str | None,
                   columns: str | None, force: bool) -> None:
-    from safelight.release.dp_synthetic import synthesize_dp
+    from safelight.release.dp_synthetic import synthesis_length, synthesize_dp
     from safelight.release.evaluate import counts_of_rows, evaluate
     from safelight.release.settings import file_source
     from safelight.release.table import write_csv
@@ -374,22 +395,21 @@ def _dp_synthetic(table: Path, epsilon: float, delta: float, k: int, no_floor: b
     data, dom, dropped = _public(table, columns, domain_file)
     ledger, name = _ledger_check(hub_path, dataset, table, epsilon, delta)
     floor = None if no_floor else k
-    syn, report, meas = synthesize_dp(data, epsilon, delta, floor, length,
-                                      iterations=iterations, seed=seed)
-    write_csv(syn, out / "synthetic.csv")
-    from safelight.release.dp_synthetic import synthesis_length
-
     length = length or synthesis_length(epsilon)
-    settings = ReleaseSettings("dp-synthetic", k, length, file_source(table), {
-        "columns": list(data.columns), "rows": data.n_rows, "synthetic_rows": syn.n_rows,
-        "epsilon": meas.epsilon, "delta": meas.delta, "k_floor": floor, "seed": seed,
-        "domain": dom.source, "values_outside_domain": dropped, **meas.release_params(),
-        "reportable_combinations": report.reportable_combinations,
-        "seconds": round(time.perf_counter() - t0, 3)})
-    ev_len = max(length, 3)
-    ev = evaluate(data, counts_of_rows(syn, ev_len), k, ev_len, released_rows=syn)
-    _finish(out, settings, ev, f"DP synthetic data (epsilon {epsilon:g}, delta {delta:g}, "
-            f"{'no floor' if floor is None else f'k floor {k}'})")
+    with _charged_if_failed(ledger, name, "dp-synthetic", epsilon, delta, data.n_rows):
+        syn, report, meas = synthesize_dp(data, epsilon, delta, floor, length,
+                                          iterations=iterations, seed=seed)
+        write_csv(syn, out / "synthetic.csv")
+        settings = ReleaseSettings("dp-synthetic", k, length, file_source(table), {
+            "columns": list(data.columns), "rows": data.n_rows, "synthetic_rows": syn.n_rows,
+            "epsilon": meas.epsilon, "delta": meas.delta, "k_floor": floor, "seed": seed,
+            "domain": dom.source, "values_outside_domain": dropped, **meas.release_params(),
+            "reportable_combinations": report.reportable_combinations,
+            "seconds": round(time.perf_counter() - t0, 3)})
+        ev_len = max(length, 3)
+        ev = evaluate(data, counts_of_rows(syn, ev_len), k, ev_len, released_rows=syn)
+        _finish(out, settings, ev, f"DP synthetic data (epsilon {epsilon:g}, delta {delta:g}, "
+                f"{'no floor' if floor is None else f'k floor {k}'})")
     rid = _ledger_record(ledger, name, settings, out / "synthetic.csv", meas.epsilon,
                          meas.delta)
     click.echo(f"synthesised {syn.n_rows} rows (epsilon {meas.epsilon:.4g}, delta "

@@ -184,7 +184,7 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
         ``after_withdrawal`` is not set (see :func:`check_no_records_left`).
     :raises ReleaseUsageError: bad method, columns or parameters.
     """
-    from safelight.release.ledger import Ledger
+    from safelight.release.ledger import BudgetExceededError, Ledger, charge_failed
 
     if method not in METHODS:
         raise ReleaseUsageError(f"--method must be one of {', '.join(METHODS)} (got {method!r})")
@@ -226,8 +226,11 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
             rid = ledger.record(dataset, method, settings.to_dict(), actor=actor, k=k,
                                 length=length, epsilon=eps, delta=dlt, rows_in=data.n_rows,
                                 output_sha256=sha, output_path=str(released))
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(out, ignore_errors=True)
+        if dp and not isinstance(exc, BudgetExceededError):
+            charge_failed(ledger, dataset, method, eps, dlt, exc, actor=actor,
+                          rows_in=data.n_rows)
         raise
     log.info("hub release #%d (%s) -> %s", rid, method, out)
     return HubRelease(rid, method, out, released, settings, ev)

@@ -21,6 +21,7 @@ stay in the hub and are dropped, with the rest of ``published_intervals``, from 
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,8 @@ from safelight.store.hub import now_utc
 if TYPE_CHECKING:
     from safelight.release.aggregates import AggregateRelease
     from safelight.release.successive import PublishedIntervals
+
+log = logging.getLogger("safelight.release.ledger")
 
 PUBLISHED_KEY = "published_intervals"
 
@@ -126,6 +129,16 @@ class Ledger:
                  entry.seq])
         return rid
 
+    def record_failed(self, dataset: str, method: str, epsilon: float, delta: float,
+                      reason: str, *, actor: str = "cli", rows_in: int | None = None) -> int:
+        """Charge a differentially private release that failed once its data had been read:
+        the noise may have been drawn, and whether and how it failed may depend on it ("nothing
+        clears the floor"), so the requested (ε, δ) counts as spent — otherwise failing
+        attempts could be repeated at no cost. Recorded like a release, without an output,
+        ``params = {"failed": reason}``; returns its id."""
+        return self.record(dataset, method, {"failed": reason}, actor=actor, epsilon=epsilon,
+                           delta=delta, rows_in=rows_in)
+
     def record_aggregates(self, dataset: str, release: AggregateRelease,
                           params: dict[str, Any] | None = None, **kwargs: Any) -> int:
         """Record an interval k-aggregates release with everything the successive-release
@@ -164,4 +177,18 @@ class Ledger:
         return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
 
-__all__ = ["PUBLISHED_KEY", "BudgetExceededError", "Ledger", "Spent"]
+def charge_failed(ledger: Ledger, dataset: str, method: str, epsilon: float, delta: float,
+                  exc: BaseException, *, actor: str = "cli", rows_in: int | None = None) -> None:
+    """:meth:`Ledger.record_failed` for a DP release that raised ``exc`` after reading its
+    data; a failure to record is logged (the original error is what the caller re-raises)."""
+    reason = f"{type(exc).__name__}: {exc}"[:300]
+    try:
+        rid = ledger.record_failed(dataset, method, epsilon, delta, reason, actor=actor,
+                                   rows_in=rows_in)
+        log.warning("%s: the failed release is charged to the ledger (#%d, epsilon %g, delta "
+                    "%g): its noise may have been drawn", dataset, rid, epsilon, delta)
+    except Exception:  # noqa: BLE001 - the release's own error matters more
+        log.exception("%s: could not charge the failed release to the ledger", dataset)
+
+
+__all__ = ["PUBLISHED_KEY", "BudgetExceededError", "Ledger", "Spent", "charge_failed"]
