@@ -66,6 +66,9 @@ def test_the_plan_is_a_function_of_the_noisy_total_only(monkeypatch) -> None:
     ma, mb = measure_for_model(a, 4.0, 1e-6), measure_for_model(b, 4.0, 1e-6)
     assert ma.total == mb.total == 3000.0
     assert _plan(ma) == _plan(mb)
+    # the same size and domain, one distinct row instead of ~100: still the same plan
+    one = a.with_codes(np.repeat(a.codes[:1], a.n_rows, axis=0))
+    assert _plan(measure_for_model(one, 4.0, 1e-6)) == _plan(ma)
     assert ma.accounting["row_share"] < model_row_share(4.0)
     forced["total"] = 10 * ROWS_PER_THRESHOLD * ma.accounting["reference_threshold"]
     mc = measure_for_model(a, 4.0, 1e-6)
