@@ -164,7 +164,10 @@ def create_release(state: HubState, user: User, method: str, k: int, length: int
 def release_file(state: HubState, user: User, rid: int) -> tuple[Path, str]:
     """The released file of a release (an export: audited), and its download name."""
     row = _release_row(state, rid)
-    path = Path(row["output_path"] or "")
+    if not row["output_path"]:
+        raise NotFound(f"release {rid} has no file: it failed once its data had been read, and "
+                       "its privacy cost was charged to the ledger all the same")
+    path = Path(row["output_path"])
     if not path.is_file():
         raise NotFound(f"release {rid}: its file {path} is no longer on the server")
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
