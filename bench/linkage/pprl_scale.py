@@ -34,6 +34,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -141,6 +142,14 @@ def worker(n: int, seed: int, cache: Path | None, packages: Path | None, tail: b
             "timings": {k: round(v, 1) for k, v in res.timings.items()}}
 
 
+def answer_as_worker(result: Callable[[], dict]) -> None:
+    """The child's side of a one-process-per-size run: the log on stderr, ``result()`` as one
+    JSON line on stdout (the line the parent reads)."""
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(name)s: %(message)s")
+    print(json.dumps(result()))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
@@ -156,10 +165,8 @@ def main() -> None:
     ap.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
-        logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                            format="%(asctime)s %(name)s: %(message)s")
-        print(json.dumps(worker(args.worker, args.seed, args.cache, args.packages,
-                                args.population == "long-tail")))
+        answer_as_worker(lambda: worker(args.worker, args.seed, args.cache, args.packages,
+                                        args.population == "long-tail"))
         return
     results = []
     for n in args.sizes:

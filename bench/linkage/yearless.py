@@ -58,7 +58,6 @@ import collections
 import dataclasses
 import gc
 import json
-import logging
 import os
 import statistics
 import subprocess
@@ -77,7 +76,7 @@ import pyarrow.parquet as pq
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from pprl_scale import PeakRSS, _stem, encode, problem  # noqa: E402
+from pprl_scale import PeakRSS, _stem, answer_as_worker, encode, problem  # noqa: E402
 
 #: the one year every dated record gets in the ``yearless`` variant: any constant will do (it
 #: is the same for every record, so no token or key that holds it tells two records apart)
@@ -283,10 +282,9 @@ def main() -> None:
     ap.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
-        logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                            format="%(asctime)s %(name)s: %(message)s")
-        print(json.dumps(worker(args.worker, args.seed, args.cache, args.packages,
-                                args.population == "long-tail", args.variants, args.repeats)))
+        answer_as_worker(lambda: worker(args.worker, args.seed, args.cache, args.packages,
+                                        args.population == "long-tail", args.variants,
+                                        args.repeats))
         return
     results = []
     for n in args.sizes:
