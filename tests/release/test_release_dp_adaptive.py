@@ -83,6 +83,8 @@ def test_the_whole_stays_within_epsilon_delta(epsilon: float) -> None:
     # OpenDP's map of the adaptive composition, as recorded, and close to the budget
     assert 0.99 * epsilon <= meas.epsilon <= epsilon and meas.delta <= 1e-6
     assert "make_adaptive_composition" in meas.accounting["mechanisms"]
+    # the record counts the marginals alone (4 one-way, 6 two-way), not the total
+    assert meas.accounting["marginals"] == 10 == len([s for s in meas.sigmas if s])
     # the scales spend what the compositor allowed each step: the total TOTAL_SHARE of rho,
     # the marginals and the row histogram the rest
     first = 1 / (2 * meas.sigmas[()] ** 2)

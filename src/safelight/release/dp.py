@@ -604,7 +604,7 @@ def measure(table: CategoricalTable, epsilon: float, delta: float, length: int =
     return Measurements(table.with_codes(np.zeros((0, table.n_columns), np.int32)), length,
                         noisy, sigma_m, float(total or 0.0), rows, counts, sigma_r, thr,
                         float(eps_used), float(delta_used), rho,
-                        {"marginals": len(plan), "row_share": row_share,
+                        {"marginals": sum(1 for s in plan if s), "row_share": row_share,
                          "sparse_marginals": len(sparse), "sparse_threshold": thr_sparse,
                          "row_patterns_released": len(rows), "one_way_weight": weight,
                          "cell_power": power if per_cell else 0.0,
@@ -663,7 +663,7 @@ def measure_adaptive(table: CategoricalTable, epsilon: float, delta: float, leng
     return Measurements(table.with_codes(np.zeros((0, table.n_columns), np.int32)), length,
                         noisy, sigma_m, total, rows, counts, sigma_r, thr, float(eps_used),
                         float(delta_used), rho,
-                        {"marginals": len(plan), "row_share": round(share, 6),
+                        {"marginals": sum(1 for s in plan if s), "row_share": round(share, 6),
                          "total_share": TOTAL_SHARE, "reference_row_share":
                          round(model_row_share(epsilon), 6), "reference_threshold": reference,
                          "sparse_marginals": 0, "sparse_threshold": 0,
