@@ -12,7 +12,7 @@ import textwrap
 import time
 
 import pytest
-from ingest_support import HEADER, good_row
+from ingest_support import HEADER, TEST_PROFILE, good_row
 
 from safelight.errors import InputFileError, ProfileError
 from safelight.ingest import check_file, ingest_file, load_profile
@@ -247,7 +247,8 @@ def test_consent_withdrawal_is_sticky_and_erases_identity(tmp_path, hub, profile
     rows = [HEADER] + [good_row(i) for i in range(1, 6)]
     ingest_file(hub, write(tmp_path / "jan.csv", rows), contributor="ua", profile=profile)
     counts = hub.withdraw_consent("ua", ["2", "99"], actor="test", reason="asked by the person")
-    assert counts == {"requested": 2, "known": 1, "cases_withdrawn": 1, "identities_erased": 1, "person_links_removed": 0,
+    assert counts == {"requested": 2, "known": 1, "cases_withdrawn": 1, "identities_erased": 1,
+                      "quarantined_rows_redacted": 0, "person_links_removed": 0,
                       "release_true_counts_dropped": 0}
     row = hub.con.execute("SELECT consent, consent_linkage, consent_statistics FROM cases WHERE record_id='2'").fetchone()
     assert row == ("withdrawn", False, False)
@@ -260,6 +261,52 @@ def test_consent_withdrawal_is_sticky_and_erases_identity(tmp_path, hub, profile
     assert got == {"2": "withdrawn", "99": "withdrawn"}
     assert hub.con.execute("SELECT count(*) FROM identities WHERE record_id IN ('2', '99')").fetchone()[0] == 0
     assert hub.verify_audit()[0]
+
+
+def test_withdrawal_redacts_the_records_quarantined_rows_and_keeps_the_accounting(tmp_path, hub, profile):
+    rows = [HEADER] + [good_row(i) for i in range(1, 6)]
+    rows.append(list(rows[2]))          # record 2 again: quarantined as a duplicate id
+    bad = good_row(7)
+    bad[10] = "31.02.1990"              # record 7: an impossible birth date, quarantined
+    rows.append(bad)
+    ingest_file(hub, write(tmp_path / "jan.csv", rows), contributor="ua", profile=profile)
+    con = hub.con
+
+    def quarantine_text():
+        return " ".join(r + " " + str(j) for r, j in con.execute(
+            "SELECT raw, CAST(reasons AS VARCHAR) FROM quarantine").fetchall())
+
+    assert "Name2" in quarantine_text() and "Name7" in quarantine_text()
+    counts = hub.withdraw_consent("ua", ["2", "7"], actor="test")
+    assert counts["quarantined_rows_redacted"] == 2
+    text = quarantine_text()
+    for clear in ("Name2", "Name7", "31.02.1990", '"2"', '"7"'):
+        assert clear not in text
+    # rules, columns and the row accounting stay
+    assert quarantine_rules(hub) == {7: ["duplicate_record_id"], 8: ["invalid_date"]}
+    assert accounting(hub) == (7, 5, 2)
+    # a later export with the same bad row is redacted as it arrives
+    ingest_file(hub, write(tmp_path / "feb.csv", rows + [good_row(8)]), contributor="ua", profile=profile)
+    assert "Name7" not in quarantine_text() and "Name2" not in quarantine_text()
+
+
+def test_an_export_that_drops_linkage_consent_unlinks_the_record(tmp_path, hub, profile):
+    rows = [HEADER] + [good_row(i) for i in range(1, 4)]
+    ingest_file(hub, write(tmp_path / "jan.csv", rows), contributor="ua", profile=profile)
+    con = hub.con
+    for rid in ("1", "2", "3"):
+        con.execute("INSERT INTO persons VALUES ('ua', ?, 'S0000000a', 3, 1, 0.9, 'run1')", [rid])
+    con.execute("""INSERT INTO link_review (run_id, left_contributor, left_record_id, right_contributor,
+                   right_record_id, match_probability, match_weight, linked, reasons)
+                   VALUES ('run1', 'ua', '1', 'ua', '2', 0.5, 0.0, true, '{}'),
+                          ('run1', 'ua', '3', 'ua', '1', 0.5, 0.0, true, '{}')""")
+    prof = tmp_path / "none.yaml"
+    prof.write_text(TEST_PROFILE.replace("defaults: {consent: full}", "defaults: {consent: none}"))
+    ingest_file(hub, write(tmp_path / "feb.csv", [HEADER, good_row(2)]), contributor="ua",
+                profile=load_profile(prof))
+    assert con.execute("SELECT consent_linkage FROM cases WHERE record_id = '2'").fetchone() == (False,)
+    assert con.execute("SELECT record_id FROM persons ORDER BY 1").fetchall() == [("1",), ("3",)]
+    assert con.execute("SELECT left_record_id, right_record_id FROM link_review").fetchall() == [("3", "1")]
 
 
 def test_future_is_judged_against_the_day_of_the_ingest(tmp_path, hub):

@@ -152,7 +152,6 @@ def ingest_file(hub: Hub, path: str | Path, *, contributor: str, profile: Profil
             raise InputFileError(path, "has a header but no data rows", "check that the export is complete")
         if profile.target == "cases":
             _settle(con, cid, contributor, converter, result)
-            hub.apply_withdrawals(contributor)  # a later export never revives a withdrawal
         else:
             result.rows_accepted = result.rows_new = con.execute(
                 "SELECT count(*) FROM series WHERE contribution_id = ?", [cid]).fetchone()[0]
@@ -172,6 +171,10 @@ def ingest_file(hub: Hub, path: str | Path, *, contributor: str, profile: Profil
             profile.crosswalk.ref if profile.crosswalk else None, SCHEMA_VERSION, __version__,
             t0, now_utc(), result.rows_read, result.rows_accepted, result.rows_quarantined,
             result.rows_new, result.rows_updated, result.rows_unchanged, result.notes])
+        if profile.target == "cases":
+            # a later export never revives a withdrawal (its quarantined rows included: the
+            # contribution is recorded now) nor keeps links its consent no longer allows
+            hub.apply_withdrawals(contributor)
         hub.audit(actor, "ingest", f"contribution:{cid}", {
             "contributor": contributor, "file": path.name, "sha256": sha, "profile": profile.ref,
             "rows_read": result.rows_read, "accepted": result.rows_accepted,

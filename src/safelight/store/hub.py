@@ -22,6 +22,9 @@ log = logging.getLogger("safelight.store")
 
 GENESIS_HASH = "0" * 64
 DEFAULT_MEMORY_LIMIT = "512MB"
+#: what a quarantined row of a withdrawn record holds instead of its raw row (see
+#: :meth:`Hub.apply_withdrawals`)
+REDACTED_RAW = "{\"redacted\": \"consent withdrawn\"}"
 
 
 def now_utc() -> dt.datetime:
@@ -198,28 +201,36 @@ class Hub:
         return {"requested": len(record_ids), "known": len(known), **applied}
 
     def apply_withdrawals(self, contributor: str) -> dict[str, int]:
-        """Make ``contributor``'s recorded withdrawals hold (call inside a transaction)."""
-        updated = self.con.execute("""
+        """Make ``contributor``'s recorded withdrawals hold, and its records' current linkage
+        consent (call inside a transaction; ingest calls it after every export of cases).
+
+        * a withdrawn record's case is marked ``withdrawn`` and its identity erased;
+        * its quarantined rows (a duplicate of it, or a row of it that failed validation) are
+          redacted: the raw row and the reasons' values and messages go, rules and counts stay;
+        * the person links and review pairs of every record of ``contributor`` whose consent
+          does not allow linkage now — withdrawn, or set to ``none`` / ``statistics_only`` by a
+          later export — are deleted, not left to the next link run.
+        """
+        withdrawn = "SELECT record_id FROM consent_withdrawals WHERE contributor = ?"
+        updated = self.con.execute(f"""
             UPDATE cases SET consent = 'withdrawn', consent_linkage = false, consent_statistics = false
             WHERE contributor = ? AND consent IS DISTINCT FROM 'withdrawn'
-              AND record_id IN (SELECT record_id FROM consent_withdrawals WHERE contributor = ?)""",
-                                   [contributor, contributor]).fetchone()[0]
-        erased = self.con.execute("""
-            DELETE FROM identities WHERE contributor = ?
-              AND record_id IN (SELECT record_id FROM consent_withdrawals WHERE contributor = ?)""",
+              AND record_id IN ({withdrawn})""", [contributor, contributor]).fetchone()[0]
+        erased = self.con.execute(f"""
+            DELETE FROM identities WHERE contributor = ? AND record_id IN ({withdrawn})""",
                                   [contributor, contributor]).fetchone()[0]
-        # the person links and review pairs of a withdrawn record go too, not at the next run
-        unlinked = self.con.execute("""
-            DELETE FROM persons WHERE contributor = ?
-              AND record_id IN (SELECT record_id FROM consent_withdrawals WHERE contributor = ?)""",
-                                    [contributor, contributor]).fetchone()[0]
-        self.con.execute("""
+        redacted = self._redact_quarantine(contributor)
+        unlinkable = f"""{withdrawn} UNION ALL SELECT record_id FROM cases
+                         WHERE contributor = ? AND NOT consent_linkage"""
+        unlinked = self.con.execute(f"""
+            DELETE FROM persons WHERE contributor = ? AND record_id IN ({unlinkable})""",
+                                    [contributor, contributor, contributor]).fetchone()[0]
+        self.con.execute(f"""
             DELETE FROM link_review
-            WHERE (left_contributor = ? AND left_record_id IN
-                       (SELECT record_id FROM consent_withdrawals WHERE contributor = ?))
-               OR (right_contributor = ? AND right_record_id IN
-                       (SELECT record_id FROM consent_withdrawals WHERE contributor = ?))""",
-                         [contributor, contributor, contributor, contributor])
+            WHERE (left_contributor = ? AND left_record_id IN ({unlinkable}))
+               OR (right_contributor = ? AND right_record_id IN ({unlinkable}))""",
+                         [contributor, contributor, contributor,
+                          contributor, contributor, contributor])
         # the ledger's true combination counts of earlier k-aggregate releases (hub-internal,
         # kept for the successive-release audit) describe the withdrawn people too: dropped, so
         # the next audit falls back to the published bounds
@@ -230,8 +241,30 @@ class Hub:
                 SET params = json_merge_patch(params, '{"published_intervals": {"true": null}}')
                 WHERE json_exists(params, '$.published_intervals.true')""").fetchone()[0]
         return {"cases_withdrawn": int(updated), "identities_erased": int(erased),
+                "quarantined_rows_redacted": int(redacted),
                 "person_links_removed": int(unlinked),
                 "release_true_counts_dropped": int(forgotten)}
+
+    def _redact_quarantine(self, contributor: str) -> int:
+        """Redact ``contributor``'s quarantined rows that carry a withdrawn record id — as a
+        value of the raw row (a JSON object) or of a reason (a duplicate id), or inside a raw
+        line that is not JSON — keeping the row, its rules and the reasons' columns and rules (the
+        values and the messages, which quote them, go), so that the ingest's row accounting
+        still adds up. Returns the rows redacted."""
+        as_object = "CASE WHEN json_valid(raw) AND json_type(raw) = 'OBJECT' THEN raw ELSE '{}' END"
+        return self.con.execute(f"""
+            UPDATE quarantine SET raw = ?,
+                   reasons = to_json(list_transform(CAST(reasons AS JSON[]), lambda r: json_object(
+                       'column', json_extract_string(r, '$.column'),
+                       'rule', json_extract_string(r, '$.rule'))))
+            WHERE raw <> ?
+              AND contribution_id IN (SELECT contribution_id FROM contributions WHERE contributor = ?)
+              AND EXISTS (SELECT 1 FROM consent_withdrawals w WHERE w.contributor = ? AND (
+                  list_contains(CAST(json_extract_string(reasons, '$[*].value') AS VARCHAR[]),
+                                w.record_id)
+                  OR list_contains(json_extract_string({as_object}, '$.*'), w.record_id)
+                  OR (NOT json_valid(raw) AND contains(raw, w.record_id))))""",
+                                [REDACTED_RAW, REDACTED_RAW, contributor, contributor]).fetchone()[0]
 
     def status(self) -> dict[str, Any]:
         q = self.con.execute
