@@ -27,6 +27,14 @@ REASON_COLUMNS = {"given_name": ("given_name",), "family_name": ("family_name",)
                   "locality": ("locality",), "contributor": ("contributor",)}
 PAIR_ID_SQL = ("md5(run_id || '|' || left_contributor || '|' || left_record_id || '|' || "
                "right_contributor || '|' || right_record_id)")
+#: a pair is shown, decided or counted only while neither record's case forbids linkage *now*
+#: (the store deletes such pairs as consent changes; this holds in between too). A record with
+#: no case (a PPRL package's, in a hub without the cases) is governed by its package's flag and
+#: the recorded withdrawals, applied by the store.
+BOTH_LINKABLE_SQL = " AND ".join(
+    f"NOT EXISTS (SELECT 1 FROM cases c WHERE c.contributor = link_review.{side}_contributor "
+    f"AND c.record_id = link_review.{side}_record_id AND NOT c.consent_linkage)"
+    for side in ("left", "right"))
 
 
 
@@ -38,11 +46,12 @@ def review_queue(state: HubState, user: User, status: str = "open", limit: int =
     where = {"open": "decision IS NULL", "decided": "decision IS NOT NULL", "all": "TRUE"}
     if status not in where:
         raise UsageError(f"status must be one of {', '.join(where)}")
-    total = state.one(f"SELECT count(*) AS n FROM link_review WHERE {where[status]}")["n"]
+    total = state.one(f"SELECT count(*) AS n FROM link_review WHERE {where[status]} "
+                      f"AND {BOTH_LINKABLE_SQL}")["n"]
     rows = state.rows(f"""SELECT {PAIR_ID_SQL} AS pair_id, run_id, left_contributor,
         left_record_id, right_contributor, right_record_id, match_probability, match_weight,
         linked, decision, decided_by, decided_at FROM link_review WHERE {where[status]}
-        ORDER BY abs(match_probability - 0.5), pair_id LIMIT ? OFFSET ?""", [limit, offset])
+        AND {BOTH_LINKABLE_SQL} ORDER BY abs(match_probability - 0.5), pair_id LIMIT ? OFFSET ?""", [limit, offset])
     state.audit(user.username, "web.read", "review:queue", {"status": status, "rows": len(rows),
                                                             "offset": offset})
     return {"status": status, "total": total, "offset": offset, "pairs": clean_rows(rows)}
@@ -50,7 +59,7 @@ def review_queue(state: HubState, user: User, status: str = "open", limit: int =
 
 def _pair(state: HubState, pair_id: str) -> dict[str, Any]:
     row = state.one(f"SELECT *, CAST(reasons AS VARCHAR) AS reasons_json FROM link_review "
-                    f"WHERE {PAIR_ID_SQL} = ?", [pair_id])
+                    f"WHERE {PAIR_ID_SQL} = ? AND {BOTH_LINKABLE_SQL}", [pair_id])
     if row is None:
         raise NotFound(f"no pair {pair_id} in the review queue")
     return row
