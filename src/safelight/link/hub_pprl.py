@@ -8,7 +8,9 @@ withdraws from linkage or no longer holds are deleted with it. :func:`link_hub_e
 :func:`safelight.link.pprl.link_encoded` and writes ``persons``, ``link_review`` and
 ``link_runs`` exactly as the clear :func:`safelight.link.hub.link_hub` does — so ``safelight
 status`` and reports count persons the same way. Only records whose package flag allows linkage
-take part. The hub never holds a key or a clear identifier in this mode.
+take part, and none whose case at the hub refuses it (consent ``none``, ``statistics_only``,
+withdrawn) or whose withdrawal the hub recorded. The hub never holds a key or a clear
+identifier in this mode.
 """
 
 from __future__ import annotations
@@ -45,9 +47,42 @@ def _stored(hub: Hub) -> list[tuple[str, str, bytes]]:
         cur.close()
 
 
+def _without_refused_cases(hub: Hub, contributor: str, table: pa.Table) -> pa.Table:
+    """``table`` (a stored package's records) without the records whose case at the hub does
+    not allow linkage (``cases.consent_linkage`` false: consent ``none``, ``statistics_only``
+    or ``withdrawn``). Applies only where the hub holds cases of ``contributor``; records with
+    no case there keep their package flag, and their count is logged as a warning (the hub
+    cannot check their consent)."""
+    con = hub.con.cursor()
+    try:
+        if not con.execute("SELECT count(*) FROM cases WHERE contributor = ?",
+                           [contributor]).fetchall()[0][0]:
+            return table
+        con.register("_pprl_ids", pa.table({"record_id": table["record_id"]}))
+        refused = pa.array([r for (r,) in con.execute("""
+            SELECT DISTINCT record_id FROM cases WHERE contributor = ? AND NOT consent_linkage
+              AND record_id IN (SELECT record_id FROM _pprl_ids)""", [contributor]
+                                                       ).fetchall()], pa.string())
+        caseless = con.execute("""
+            SELECT count(*) FROM _pprl_ids WHERE record_id NOT IN
+              (SELECT record_id FROM cases WHERE contributor = ?)""", [contributor]
+                               ).fetchall()[0][0]
+    finally:
+        con.close()
+    if len(refused):
+        log.info("%s: %d package records left out: their case at the hub does not allow "
+                 "linkage", contributor, len(refused))
+        table = table.filter(pc.invert(pc.is_in(table["record_id"], refused)))
+    if caseless:
+        log.warning("%s: %d package records have no case at the hub; their consent is taken "
+                    "from the package's flag alone", contributor, caseless)
+    return table
+
+
 def load_hub_packages(hub: Hub) -> EncodedRecords:
     """All stored packages as :class:`EncodedRecords`: records with consent to linkage in their
-    package and no withdrawal recorded at the hub."""
+    package, no withdrawal recorded at the hub and — where the hub holds the contributor's
+    cases — a case whose consent allows linkage (:func:`_without_refused_cases`)."""
     rows = _stored(hub)
     if not rows:
         raise UsageError(f"{hub.path}: no contribution packages stored — receive them with "
@@ -62,6 +97,7 @@ def load_hub_packages(hub: Hub) -> EncodedRecords:
             keep = pc.invert(pc.is_in(table["record_id"],
                                       pa.array(sorted(withdrawn[c]))))
             table = table.filter(keep)
+        table = _without_refused_cases(hub, c, table)
         parts.append((json.loads(m), table))
     return from_parts(parts, [f"{hub.path}:pprl_packages[{c}]" for c, _, _ in rows])
 
