@@ -48,6 +48,26 @@ def test_two_small_cells_need_nothing_more():
     assert _state(cells)[("c",)] is None
 
 
+def test_hidden_members_adding_up_to_a_small_sum_force_another():
+    # two small cells of a published total: 607 - 456 - 122 - 27 = 2, so both were 1
+    cells = _cells({("w",): 1, ("m",): 1, ("g",): 456, ("b",): 122, ("n",): 27, ("t",): 607})
+    apply_suppression(cells, [Line(("t",), [("w",), ("m",), ("g",), ("b",), ("n",)])],
+                      threshold=11)
+    st = _state(cells)
+    assert st[("w",)] == st[("m",)] == "small"
+    assert st[("n",)] == "complementary"  # hidden sum 29: each small cell may be 1..10 again
+    assert st[("g",)] is None and st[("b",)] is None and st[("t",)] is None
+
+
+def test_a_small_hidden_sum_with_nothing_else_to_hide_hides_the_total():
+    cells = _cells({("a",): 1, ("b",): 2, ("z",): 0, ("t",): 3})
+    apply_suppression(cells, [Line(("t",), [("a",), ("b",), ("z",)])], threshold=5)
+    assert _state(cells) == {("a",): "small", ("b",): "small", ("z",): None, ("t",): "small"}
+    cells = _cells({("a",): 1, ("b",): 2, ("c",): 30, ("t",): 33})
+    apply_suppression(cells, [Line(("t",), [("a",), ("b",), ("c",)])], threshold=5)
+    assert _state(cells)[("c",)] == "complementary" and _state(cells)[("t",)] is None
+
+
 def test_cross_table_propagates_until_stable():
     # 3x3 table with margins; one small cell
     vals = {(0, 0): 2, (0, 1): 30, (0, 2): 40, (1, 0): 25, (1, 1): 35, (1, 2): 45,
@@ -89,6 +109,9 @@ def test_random_tables_never_leave_a_single_hidden_cell_in_a_line():
             hidden = [k for k in [*ln.members, ln.total] if st[k]]
             if len(hidden) == 1:  # allowed only when nothing can be recomputed: all else zero
                 assert all(table[k] == 0 for k in ln.members if k not in hidden)
+            if not st[ln.total]:  # a published total never pins its hidden members' sum small
+                hidden_sum = sum(table[k] for k in ln.members if st[k])
+                assert hidden_sum == 0 or hidden_sum >= 5
 
 
 def test_share_bounds_hold_for_every_censored_value():

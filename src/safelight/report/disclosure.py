@@ -8,8 +8,12 @@ Rule (documented in ``docs/report.md``):
 2. **Complementary suppression.** Each :class:`~safelight.report.model.Line` says that some
    cells add up to a published total. A line with exactly one hidden cell lets a reader
    recompute it by subtraction, so one more cell of the line is hidden: the smallest non-zero
-   published member (ties: first in order), else the total. Repeat until no line has exactly one
-   hidden cell.
+   published member (ties: first in order), else the total. And when a line's total is
+   published, its hidden members add up to the total minus the published members: if that sum
+   may be under ``threshold`` (``0 < total.high - Σ published.low < threshold``) it narrows
+   every hidden cell to a few values (two hidden cells summing to 2 are 1 and 1, since zeros
+   are published), so one more member is hidden the same way, else the total. Repeat until no
+   line is left in either state.
 3. **Derived values.** A cell's share is hidden together with its count; a value computed from
    hidden counts (e.g. a change between two years) is hidden by the indicator that computes it.
 
@@ -49,7 +53,7 @@ def apply_suppression(cells: list[Cell], lines: Iterable[Line], threshold: int) 
             total = by_key[ln.total]
             line_cells = [*members, total]
             hidden = [c for c in line_cells if c.suppressed]
-            if len(hidden) != 1:
+            if len(hidden) != 1 and not _hidden_sum_is_small(members, total, threshold):
                 continue
             candidates = [c for c in members if not c.suppressed and c.count is not None
                           and c.count.high > 0]
@@ -61,6 +65,17 @@ def apply_suppression(cells: list[Cell], lines: Iterable[Line], threshold: int) 
                 continue
             pick.suppressed = "complementary"
             changed = True
+
+
+def _hidden_sum_is_small(members: list[Cell], total: Cell, threshold: int) -> bool:
+    """Whether a published ``total`` tells that its hidden ``members`` add up to less than
+    ``threshold`` (and more than 0) — see the module rule 2."""
+    hidden = [c for c in members if c.suppressed]
+    if not hidden or total.suppressed or total.count is None:
+        return False
+    published_low = sum(c.count.low for c in members if not c.suppressed and c.count is not None)
+    most = total.count.high - published_low
+    return 0 < most < threshold
 
 
 def protect(indicator: Indicator, threshold: int) -> Indicator:
