@@ -54,7 +54,7 @@ def test_dp_needs_a_public_domain_and_bad_file(tmp_path) -> None:
     src = _table(tmp_path)
     r = CliRunner().invoke(release, ["synthetic", str(src), "--epsilon", "1",
                                      "--out", str(tmp_path / "dp")])
-    assert r.exit_code == 1 and "--domain" in r.output
+    assert r.exit_code == 2 and "--domain" in r.output  # a usage error
     empty = tmp_path / "empty.csv"
     empty.write_text("")
     r = CliRunner().invoke(release, ["aggregates", str(empty), "--out", str(tmp_path / "x")])
@@ -95,7 +95,7 @@ def test_dp_commands_charge_the_ledger_and_refuse_over_budget(tmp_path, hub) -> 
     r = CliRunner().invoke(release, ["dp-synthetic", str(src), "--epsilon", "2", "--k", "5",
                                      "--domain", str(dom), "--hub", hub_path, "--dataset", "t",
                                      "--out", str(out2)])
-    assert r.exit_code == 1 and "over the budget" in r.output
+    assert r.exit_code == 8 and "over the budget" in r.output  # refused by policy
     assert not (out2 / "synthetic.csv").exists()
     r = CliRunner().invoke(release, ["dp-synthetic", str(src), "--epsilon", "1", "--k", "5",
                                      "--iterations", "2", "--domain", str(dom), "--hub",

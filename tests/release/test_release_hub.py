@@ -130,7 +130,7 @@ def test_cli_release_hub(hub, tmp_path) -> None:
     assert "release #1" in res.output and (out / "synthetic.csv").is_file()
     res = CliRunner().invoke(release, ["hub", str(path), "--method", "dp-aggregates", "--out",
                                        str(tmp_path / "dp"), "--epsilon", "1"])
-    assert res.exit_code == 1 and "budget" in res.output
+    assert res.exit_code == 8 and "budget" in res.output  # refused by policy
     res = CliRunner().invoke(release, ["hub", str(path), "--method", "aggregates", "--out",
                                        str(out)])
     assert res.exit_code != 0 and "not empty" in res.output

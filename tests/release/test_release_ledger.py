@@ -17,7 +17,7 @@ def test_refuses_over_budget_release(ledger, hub) -> None:
     ledger.set_budget("hub:cases", epsilon=2.0, delta=1e-6)
     ledger.record("hub:cases", "dp-aggregates", {"epsilon": 1.0}, epsilon=1.0, delta=1e-7)
     ledger.record("hub:cases", "dp-synthetic", {"epsilon": 0.5}, epsilon=0.5)
-    with pytest.raises(BudgetExceededError, match="over the budget of epsilon 2"):
+    with pytest.raises(BudgetExceededError, match="over the budget's epsilon: the budget of epsilon 2"):
         ledger.record("hub:cases", "dp-synthetic", {"epsilon": 1.0}, epsilon=1.0)
     s = ledger.spent("hub:cases")
     assert s.releases == 2 and s.epsilon == pytest.approx(1.5)

@@ -10,6 +10,7 @@ after it is written; a release over budget is refused before anything is measure
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ import click
 
 from safelight.cli_support import guarded
 from safelight.errors import UsageError
-from safelight.release.settings import ReleaseSettings
+from safelight.release.settings import RELEASE_FILES, ReleaseSettings
 
 log = logging.getLogger("safelight.release")
 
@@ -28,14 +29,33 @@ log = logging.getLogger("safelight.release")
 _run = guarded
 
 
-def _prepare_out(out: Path, force: bool, names: list[str]) -> None:
+#: Every file a release command writes into its folder (the release files and the rest).
+_WRITTEN = (*dict.fromkeys(RELEASE_FILES.values()), "settings.json", "evaluation.json",
+            "evaluation.html", "PUBLISH.txt")
+
+
+def _prepare_out(out: Path, force: bool) -> None:
+    """Create ``out``; a folder holding an earlier release is refused, or with ``force``
+    emptied of that release's files (only the names safelight writes, so that a release of
+    another method does not leave the old release file beside the new one)."""
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file; give a folder")
-    clash = [n for n in names if (out / n).exists()]
+    clash = [n for n in _WRITTEN if (out / n).exists()]
     if clash and not force:
         raise UsageError(f"{out} already holds {', '.join(clash)}; choose another --out or "
                          "add --force to replace them")
+    for n in clash:
+        (out / n).unlink()
     out.mkdir(parents=True, exist_ok=True)
+
+
+def _fit_length(length: int, columns: int) -> int:
+    """``length`` clamped to the number of columns, with a note when it is."""
+    if length <= columns:
+        return length
+    click.echo(f"note: --length {length} is more than the {columns} columns; using {columns}",
+               err=True)
+    return columns
 
 
 def _columns(value: str | None) -> list[str] | None:
@@ -60,6 +80,11 @@ _out = click.option("--out", "out", required=True, type=click.Path(file_okay=Fal
                     help="Folder for the release (created if needed).")
 _k = click.option("--k", "k", default=11, show_default=True, type=click.IntRange(min=2),
                   help="No released combination describes 1..k-1 people.")
+_K_FLOOR = ("The k floor: no released count (a noisy estimate) is under k. A released "
+            "combination may still hold fewer than k people in truth (the evaluation's "
+            "'leaked' counts them).")
+_k_dp = click.option("--k", "k", default=11, show_default=True, type=click.IntRange(min=2),
+                     help=_K_FLOOR)
 _cols = click.option("--columns", default=None,
                      help="Comma-separated columns to release (default: all).")
 _force = click.option("--force", is_flag=True, help="Replace files already in --out.")
@@ -103,9 +128,10 @@ def aggregates(table: Path, k: int, length: int, out: Path, method: str, roundin
     from safelight.release.settings import ReleaseSettings, file_source
     from safelight.release.table import read_table
 
-    _prepare_out(out, force, ["aggregates.csv", "settings.json", "evaluation.json"])
+    _prepare_out(out, force)
     t0 = time.perf_counter()
     data = read_table(table, _columns(columns))
+    length = _fit_length(length, data.n_columns)
     if method == "intervals" and rounding != "none":
         raise click.UsageError("--rounding applies to --method suppress (intervals lie on a grid "
                                "of --rounding-base already)")
@@ -140,10 +166,13 @@ def aggregates(table: Path, k: int, length: int, out: Path, method: str, roundin
 
 @release.command()
 @_table
-@_k
-@click.option("--length", default=4, show_default=True, type=click.IntRange(min=1),
+@click.option("--k", "k", default=11, show_default=True, type=click.IntRange(min=2),
+              help="No released combination describes 1..k-1 people. With --epsilon: "
+                   + _K_FLOOR)
+@click.option("--length", default=None, type=click.IntRange(min=1),
               help="Reporting length: every combination of up to LENGTH values in the "
-                   "synthetic rows occurs at least k times in TABLE.")
+                   "synthetic rows occurs at least k times in TABLE (default 4; with "
+                   "--epsilon as dp-synthetic's, default 3, at most 4).")
 @click.option("--epsilon", type=float, default=None,
               help="Differentially private synthesis at this epsilon (as dp-synthetic).")
 @click.option("--delta", type=float, default=None, help="With --epsilon (default 1e-6).")
@@ -151,11 +180,14 @@ def aggregates(table: Path, k: int, length: int, out: Path, method: str, roundin
 @click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
 @click.option("--iterations", default=8, show_default=True, type=click.IntRange(min=0),
               help="Calibration passes.")
+@click.option("--allow-out-of-domain", is_flag=True,
+              help="With --epsilon: as dp-synthetic.")
 @_cols
 @_force
 @_run
-def synthetic(table: Path, k: int, length: int, epsilon: float | None, delta: float | None,
-              out: Path, seed: int, iterations: int, columns: str | None, force: bool) -> None:
+def synthetic(table: Path, k: int, length: int | None, epsilon: float | None,
+              delta: float | None, out: Path, seed: int, iterations: int,
+              allow_out_of_domain: bool, columns: str | None, force: bool) -> None:
     """k-synthetic microdata: as many rows as TABLE, none of them a real record.
 
     Every combination of up to LENGTH values that occurs in synthetic.csv occurs at least k
@@ -166,15 +198,19 @@ def synthetic(table: Path, k: int, length: int, epsilon: float | None, delta: fl
     from safelight.release.synthetic import KSynthesizer
     from safelight.release.table import read_table, write_csv
 
-    if delta is not None and epsilon is None:
-        raise UsageError("--delta needs --epsilon")
+    if (delta is not None or allow_out_of_domain) and epsilon is None:
+        raise UsageError("--delta and --allow-out-of-domain need --epsilon")
     if epsilon is not None:
-        _dp_synthetic(table, epsilon, 1e-6 if delta is None else delta, k, False, None, out,
-                      seed, iterations, None, None, None, columns, force)
+        if length is not None and length > 4:
+            raise UsageError(f"--length with --epsilon is at most 4 (got {length})")
+        _dp_synthetic(table, epsilon, 1e-6 if delta is None else delta, k, False, length,
+                      out, seed, iterations, None, None, None, columns, force,
+                      allow_out_of_domain)
         return
-    _prepare_out(out, force, ["synthetic.csv", "settings.json", "evaluation.json"])
+    _prepare_out(out, force)
     t0 = time.perf_counter()
     data = read_table(table, _columns(columns))
+    length = _fit_length(length or 4, data.n_columns)
     syn, report = KSynthesizer(k, length, iterations=iterations, seed=seed).fit_sample(data)
     write_csv(syn, out / "synthetic.csv")
     settings = ReleaseSettings("synthetic", k, length, file_source(table), {
@@ -207,6 +243,9 @@ _domain = click.option("--domain", "domain_file", default=None,
                        type=click.Path(exists=True, dir_okay=False, path_type=Path),
                        help="JSON {column: [values]} of public value lists (default: the "
                             "standard's, for CTDC columns).")
+_ood = click.option("--allow-out-of-domain", is_flag=True,
+                    help="Release although more than half of a column's values lie outside "
+                         "the public domain (they are treated as missing; refused otherwise).")
 _hub = click.option("--hub", "hub_path", default=None,
                     type=click.Path(dir_okay=False, path_type=Path),
                     help="Charge the release to this hub's ledger (budget checked first).")
@@ -214,14 +253,16 @@ _dataset = click.option("--dataset", default=None,
                         help="Ledger name of the data (default: sha256 of TABLE).")
 
 
-def _public(table: Path, columns: str | None, domain_file: Path | None):
-    """Read TABLE and restrict it to its public domain."""
-    from safelight.release.domain import Domain, restrict, standard_domain
+def _public(table: Path, columns: str | None, domain_file: Path | None,
+            allow_out_of_domain: bool):
+    """Read TABLE and restrict it to its public domain (refused when a column lies mostly
+    outside it, :func:`~safelight.release.domain.public_table`)."""
+    from safelight.release.domain import Domain, public_table, standard_domain
     from safelight.release.table import read_table
 
     data = read_table(table, _columns(columns))
     dom = Domain.from_json(domain_file) if domain_file else standard_domain(data.columns)
-    public, dropped = restrict(data, dom)
+    public, dropped = public_table(data, dom, allow_out_of_domain=allow_out_of_domain)
     return public, dom.for_columns(data.columns), dropped
 
 
@@ -275,25 +316,29 @@ def _ledger_record(ledger, name: str | None, settings: ReleaseSettings, output: 
         ledger.hub.close()
 
 
-def _finish(out: Path, settings: ReleaseSettings, ev, title: str) -> None:
+def _finish(out: Path, settings: ReleaseSettings, ev, title: str,
+            warnings: tuple[str, ...] = ()) -> None:
     from safelight.release.evaluate import write_evaluation
 
-    settings.save(out / "settings.json")
+    settings.save(out / "settings.json", warnings)
     write_evaluation(ev, out, title, settings.to_dict())
 
 
 def _summary(ev) -> str:
     errs = " / ".join(f"{e:.3f}" for e in ev.errors())
+    outside = sum(ev.values_outside_domain.values())
     return (f"mean relative error by length {errs}; {ev.lost_share():.1%} of common "
             f"combinations lost; fabricated {ev.total('fabricated')}; leaked "
-            f"{ev.total('leaked')}")
+            f"{ev.total('leaked')}"
+            + (f" (against the table without the {outside} values outside the public domain)"
+               if outside else ""))
 
 
 @release.command("dp-aggregates")
 @_table
 @_epsilon
 @_delta
-@_k
+@_k_dp
 @_floor
 @click.option("--length", default=3, show_default=True, type=click.IntRange(1, 4),
               help="Longest combination released (1- and 2-way marginals are measured, "
@@ -302,14 +347,16 @@ def _summary(ev) -> str:
               help="Release a count only if it clears the floor by this many noise s.d.")
 @_out
 @_domain
+@_ood
 @_hub
 @_dataset
 @_cols
 @_force
 @_run
 def dp_aggregates(table: Path, epsilon: float, delta: float, k: int, no_floor: bool, length: int,
-                  margin: float, out: Path, domain_file: Path | None, hub_path: Path | None,
-                  dataset: str | None, columns: str | None, force: bool) -> None:
+                  margin: float, out: Path, domain_file: Path | None, allow_out_of_domain: bool,
+                  hub_path: Path | None, dataset: str | None, columns: str | None,
+                  force: bool) -> None:
     """(epsilon, delta)-differentially private counts of all 1..LENGTH-way combinations.
 
     Noise from OpenDP (discrete Gaussian marginals over the public domain + Gaussian-threshold
@@ -317,13 +364,16 @@ def dp_aggregates(table: Path, epsilon: float, delta: float, k: int, no_floor: b
     Writes aggregates.csv; its total is a noisy row count.
     """
     from safelight.release.aggregates import write_aggregates
+    from safelight.release.dp import check_request
     from safelight.release.dp_aggregates import release_dp_aggregates
     from safelight.release.evaluate import evaluate
     from safelight.release.settings import file_source
 
-    _prepare_out(out, force, ["aggregates.csv", "settings.json", "evaluation.json"])
+    check_request(epsilon, delta)
+    _prepare_out(out, force)
     t0 = time.perf_counter()
-    data, dom, dropped = _public(table, columns, domain_file)
+    data, dom, dropped = _public(table, columns, domain_file, allow_out_of_domain)
+    length = _fit_length(length, data.n_columns)
     ledger, name = _ledger_check(hub_path, dataset, table, epsilon, delta)
     floor = None if no_floor else k
     with _charged_if_failed(ledger, name, "dp-aggregates", epsilon, delta, data.n_rows):
@@ -336,6 +386,7 @@ def dp_aggregates(table: Path, epsilon: float, delta: float, k: int, no_floor: b
             "released_combinations": rel.counts.n_combinations(), "noisy_total": rel.total,
             "seconds": round(time.perf_counter() - t0, 3)})
         ev = evaluate(data, rel.counts, k, length)
+        ev.values_outside_domain = dropped
         _finish(out, settings, ev, f"DP aggregates (epsilon {epsilon:g}, delta {delta:g}, "
                 f"{'no floor' if floor is None else f'k floor {k}'})")
     rid = _ledger_record(ledger, name, settings, out / "aggregates.csv", meas.epsilon,
@@ -349,12 +400,11 @@ def dp_aggregates(table: Path, epsilon: float, delta: float, k: int, no_floor: b
 @_table
 @_epsilon
 @_delta
-@_k
+@_k_dp
 @_floor
 @click.option("--length", default=None, type=click.IntRange(1, 4),
-              help="Longest combination constrained in the rows (default 3, 2 below "
-                   "epsilon 2; 1- and 2-way marginals are measured, longer combinations "
-                   "estimated from them).")
+              help="Longest combination constrained in the rows (default 3; 1- and 2-way "
+                   "marginals are measured, longer combinations estimated from them).")
 @_out
 @click.option("--seed", default=0, show_default=True, type=int,
               help="Seed of the sampler (the privacy noise is OpenDP's, never seeded).")
@@ -362,6 +412,7 @@ def dp_aggregates(table: Path, epsilon: float, delta: float, k: int, no_floor: b
               help="Calibration passes of the constrained sampler that draws the rows (the "
                    "default model estimate with the k floor, and the IPF estimator).")
 @_domain
+@_ood
 @_hub
 @_dataset
 @_cols
@@ -369,8 +420,8 @@ def dp_aggregates(table: Path, epsilon: float, delta: float, k: int, no_floor: b
 @_run
 def dp_synthetic(table: Path, epsilon: float, delta: float, k: int, no_floor: bool,
                  length: int | None, out: Path, seed: int, iterations: int,
-                 domain_file: Path | None, hub_path: Path | None, dataset: str | None,
-                 columns: str | None, force: bool) -> None:
+                 domain_file: Path | None, allow_out_of_domain: bool, hub_path: Path | None,
+                 dataset: str | None, columns: str | None, force: bool) -> None:
     """(epsilon, delta)-differentially private synthetic rows (a noisy number of them).
 
     Rows are drawn from OpenDP-noised counts only; with the k floor (default) no
@@ -378,24 +429,26 @@ def dp_synthetic(table: Path, epsilon: float, delta: float, k: int, no_floor: bo
     synthetic.csv.
     """
     _dp_synthetic(table, epsilon, delta, k, no_floor, length, out, seed, iterations,
-                  domain_file, hub_path, dataset, columns, force)
+                  domain_file, hub_path, dataset, columns, force, allow_out_of_domain)
 
 
 def _dp_synthetic(table: Path, epsilon: float, delta: float, k: int, no_floor: bool,
                   length: int | None, out: Path, seed: int, iterations: int,
                   domain_file: Path | None, hub_path: Path | None, dataset: str | None,
-                  columns: str | None, force: bool) -> None:
+                  columns: str | None, force: bool, allow_out_of_domain: bool) -> None:
+    from safelight.release.dp import check_request
     from safelight.release.dp_synthetic import synthesis_length, synthesize_dp
     from safelight.release.evaluate import counts_of_rows, evaluate
     from safelight.release.settings import file_source
     from safelight.release.table import write_csv
 
-    _prepare_out(out, force, ["synthetic.csv", "settings.json", "evaluation.json"])
+    check_request(epsilon, delta)
+    _prepare_out(out, force)
     t0 = time.perf_counter()
-    data, dom, dropped = _public(table, columns, domain_file)
+    data, dom, dropped = _public(table, columns, domain_file, allow_out_of_domain)
+    length = _fit_length(length or synthesis_length(epsilon), data.n_columns)
     ledger, name = _ledger_check(hub_path, dataset, table, epsilon, delta)
     floor = None if no_floor else k
-    length = length or synthesis_length(epsilon)
     with _charged_if_failed(ledger, name, "dp-synthetic", epsilon, delta, data.n_rows):
         syn, report, meas = synthesize_dp(data, epsilon, delta, floor, length,
                                           iterations=iterations, seed=seed)
@@ -408,6 +461,7 @@ def _dp_synthetic(table: Path, epsilon: float, delta: float, k: int, no_floor: b
             "seconds": round(time.perf_counter() - t0, 3)})
         ev_len = max(length, 3)
         ev = evaluate(data, counts_of_rows(syn, ev_len), k, ev_len, released_rows=syn)
+        ev.values_outside_domain = dropped
         _finish(out, settings, ev, f"DP synthetic data (epsilon {epsilon:g}, delta {delta:g}, "
                 f"{'no floor' if floor is None else f'k floor {k}'})")
     rid = _ledger_record(ledger, name, settings, out / "synthetic.csv", meas.epsilon,
@@ -436,11 +490,11 @@ def microdata(table: Path, k: int, qis: str | None, out: Path, hub_path: Path | 
     blank). Levels are chosen to minimise information loss. Writes microdata.csv.
     """
     from safelight.release.evaluate import counts_of_rows, evaluate
-    from safelight.release.microdata import anonymize, evaluation_view
+    from safelight.release.microdata import anonymize, evaluation_view, microdata_leak_warning
     from safelight.release.settings import file_source
     from safelight.release.table import read_table, write_csv
 
-    _prepare_out(out, force, ["microdata.csv", "settings.json", "evaluation.json"])
+    _prepare_out(out, force)
     t0 = time.perf_counter()
     data = read_table(table, _columns(columns))
     ledger, name = (None, None)
@@ -454,7 +508,10 @@ def microdata(table: Path, k: int, qis: str | None, out: Path, hub_path: Path | 
         "seconds": round(time.perf_counter() - t0, 3)})
     view = evaluation_view(an.table, data)
     ev = evaluate(data, counts_of_rows(view, 3), k, 3, released_rows=view)
-    _finish(out, settings, ev, f"k-anonymous microdata (k = {k})")
+    warning = microdata_leak_warning(ev)
+    _finish(out, settings, ev, f"k-anonymous microdata (k = {k})", warning)
+    if warning:
+        click.secho(f"WARNING: {warning[0]}", fg="red", bold=True, err=True)
     rid = _ledger_record(ledger, name, settings, out / "microdata.csv")
     click.echo(f"released {an.table.n_rows} rows at levels {an.levels}; information loss "
                f"{an.information_loss:.3f}, {an.suppressed_cells} cells blanked; "
@@ -462,29 +519,52 @@ def microdata(table: Path, k: int, qis: str | None, out: Path, hub_path: Path | 
 
 
 @release.command()
-@click.argument("hub_path", metavar="HUB", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("hub_path", metavar="HUB", type=click.Path(exists=True, dir_okay=False,
+                                                           path_type=Path))
 @click.argument("dataset")
-@click.option("--epsilon", required=True, type=click.FloatRange(min=0))
-@click.option("--delta", default=0.0, show_default=True, type=click.FloatRange(0, 1,
-              max_open=True))
+@click.option("--epsilon", default=None, type=click.FloatRange(min=0),
+              help="Set the total epsilon budget (without it: only show the ledger).")
+@click.option("--delta", default=None, type=click.FloatRange(0, 1, max_open=True),
+              help="Total delta budget (default: keep the dataset's, or 1e-5 for a new one).")
 @_run
-def budget(hub_path: Path, dataset: str, epsilon: float, delta: float) -> None:
-    """Set the total (epsilon, delta) budget of DATASET in HUB's ledger, and show what is spent.
+def budget(hub_path: Path, dataset: str, epsilon: float | None, delta: float | None) -> None:
+    """Show DATASET's privacy budget in HUB's ledger — budget, spent, left and its releases —
+    or, with --epsilon, set it (total epsilon and delta for all its DP releases).
 
-    DATASET is the name releases use (--dataset; by default sha256:<sha256 of the table>).
+    DATASET is the name releases use (--dataset; by default sha256:<sha256 of the table>;
+    hub:cases for `release hub` and the web). A budget below what is spent is set with a
+    warning: it closes the dataset to DP releases.
     """
     from safelight.release.ledger import Ledger
     from safelight.store import open_hub
 
+    if delta is not None and epsilon is None:
+        raise UsageError("--delta needs --epsilon (set both, or neither to show the ledger)")
     hub = open_hub(hub_path)
     try:
         ledger = Ledger(hub)
-        ledger.set_budget(dataset, epsilon, delta)
+        if epsilon is not None:
+            ledger.set_budget(dataset, epsilon, delta)
         s = ledger.spent(dataset)
+        rows = ledger.releases(dataset)
     finally:
         hub.close()
-    click.echo(f"{dataset}: budget epsilon {epsilon:g}, delta {delta:g}; spent epsilon "
-               f"{s.epsilon:g}, delta {s.delta:g} in {s.releases} releases")
+    if s.budget_epsilon is None or s.budget_delta is None:
+        click.echo(f"{dataset}: no budget set (DP releases refused); spent epsilon "
+                   f"{s.epsilon:g}, delta {s.delta:g} in {s.releases} releases")
+    else:
+        click.echo(f"{dataset}: budget epsilon {s.budget_epsilon:g}, delta {s.budget_delta:g}; "
+                   f"spent epsilon {s.epsilon:g}, delta {s.delta:g} in {s.releases} releases; "
+                   f"left epsilon {max(s.budget_epsilon - s.epsilon, 0):g}, delta "
+                   f"{max(s.budget_delta - s.delta, 0):g}")
+    if epsilon is None:
+        for r in rows:
+            params = r["params"]
+            params = json.loads(params) if isinstance(params, str) else params
+            failed = isinstance(params, dict) and set(params) == {"failed"}
+            click.echo(f"  #{r['release_id']} {r['released_at']} {r['method']} by {r['actor']}: "
+                       f"epsilon {r['epsilon']:g}, delta {r['delta']:g}"
+                       f"{' (failed, charged)' if failed else ''}")
 
 
 # ``release hub`` lives in its own module and registers itself on the group

@@ -11,16 +11,22 @@ values, from the case standard or from a file the operator writes:
   alpha-2 code plus CTDC's unknown-country tokens), years from a declared range, yes/no flags;
 * :meth:`Domain.from_json` reads ``{"column": ["value", ...], ...}``.
 
-:func:`restrict` recodes a table onto a domain: values outside it become *missing* (counted, so
-the operator can see it; the count is never part of a release).
+:func:`restrict` recodes a table onto a domain: values outside it become *missing* (counted per
+column, so the operator can see it; the counts are never part of a release). The standard's
+domain also reads CTDC's code-book spellings (:data:`FLAG_SPELLINGS`, ``-99`` = missing, a
+citizenship of ``0`` = unknown). :func:`public_table` is the DP commands' form of it: it warns
+with the count per column and **refuses** a column that would lose more than
+:data:`MAX_OUT_OF_DOMAIN` of its values (a release of such a column would publish counts made
+up by the noise alone, and its evaluation, against the restricted table, would not show it).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -29,15 +35,26 @@ import numpy as np
 import yaml
 
 from safelight.release.combos import CombinationCounts, Subset, decode_keys, multipliers
-from safelight.release.errors import ReleaseError
+from safelight.release.errors import ReleaseError, ReleaseUsageError
 from safelight.release.table import CategoricalTable
 from safelight.standard.crosswalk import normalise_key
 
 log = logging.getLogger("safelight.release.domain")
 
-#: First and last year a registration year may take in the built-in domain (public).
-YEARS = (2000, 2030)
+#: First year a registration year may take in the built-in domains (public); the last is the
+#: current year (:func:`years`).
+FIRST_YEAR = 2000
 _YES_NO = ("yes", "no")
+#: CTDC's code-book spellings of yes/no flags ("1"/"0"; "1.0"/"0.0" after a pandas round trip;
+#: true/false in re-exports), ``ctdc-legacy`` crosswalk notes; "-99" is CTDC's missing code.
+FLAG_SPELLINGS = {"1": "yes", "1.0": "yes", "true": "yes", "0": "no", "0.0": "no",
+                  "false": "no", "-99": ""}
+#: Raw spellings of CTDC country columns: "0" is the data dictionary's "00 Unknown Country"
+#: after a numeric round trip (written "unknown0" in the benchmark tables), "-99" is missing.
+_COUNTRY_SPELLINGS = {"0": "unknown0", "-99": ""}
+#: A column losing more than this share of its non-missing values to the public domain is
+#: refused by :func:`public_table` (the trial's raw CTDC flags lost all of them).
+MAX_OUT_OF_DOMAIN = 0.5
 #: CTDC's unknown-country tokens as they appear in the benchmark tables (``"0"`` is written
 #: ``"unknown0"`` there, see ``../shared/data/ctdc/SOURCE.md``).
 _UNKNOWN_COUNTRY = ("unknown0", "ZZ", "00")
@@ -65,18 +82,23 @@ _CONTROL_GROUPS = ("Financial", "Physical", "Survival", "Threats", "Other")
 
 @dataclass(frozen=True)
 class Domain:
-    """Per column, the public list of values (order kept; duplicates dropped)."""
+    """Per column, the public list of values (order kept; duplicates dropped), and public
+    other spellings of them (``aliases``: column -> {folded spelling: value, or "" for a
+    missing code})."""
 
     values: dict[str, tuple[str, ...]]
     source: str
+    aliases: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def for_columns(self, columns: tuple[str, ...] | list[str]) -> Domain:
+        """:raises ReleaseUsageError: a column without a public list (exit code 2)."""
         missing = [c for c in columns if c not in self.values]
         if missing:
-            raise ReleaseError(
+            raise ReleaseUsageError(
                 f"no public domain for column(s) {', '.join(missing)} ({self.source}); write a "
                 "domain file {\"column\": [\"value\", ...]} and pass it with --domain")
-        return Domain({c: self.values[c] for c in columns}, self.source)
+        return Domain({c: self.values[c] for c in columns}, self.source,
+                      {c: self.aliases[c] for c in columns if c in self.aliases})
 
     def to_dict(self) -> dict[str, list[str]]:
         return {c: list(v) for c, v in self.values.items()}
@@ -113,6 +135,12 @@ def _crosswalk_keys() -> dict[str, tuple[str, ...]]:
             for f, m in (doc.get("values") or {}).items()}
 
 
+def years() -> tuple[int, int]:
+    """First and last registration year of the built-in domains: :data:`FIRST_YEAR` to the
+    current year (public; a later year is a future date, which ingest quarantines)."""
+    return FIRST_YEAR, dt.date.today().year
+
+
 @cache
 def _country_codes() -> tuple[str, ...]:
     from safelight.standard.geography import countries
@@ -123,17 +151,21 @@ def _country_codes() -> tuple[str, ...]:
 def standard_domain(columns: tuple[str, ...] | list[str]) -> Domain:
     """The built-in public domain of CTDC's columns (see the module docstring).
 
-    :raises ReleaseError: a column the standard does not know (write a domain file).
+    :raises ReleaseUsageError: a column the standard does not know (write a domain file).
     """
     keys = _crosswalk_keys()
     out: dict[str, tuple[str, ...]] = {}
+    aliases: dict[str, dict[str, str]] = {}
     unknown = []
+    first, last = years()
     for c in columns:
         low = c.casefold()
+        aliases[c] = {"-99": ""}
         if low in _COUNTRY_COLUMNS:
             out[c] = _country_codes()
+            aliases[c] = dict(_COUNTRY_SPELLINGS)
         elif low in _YEAR_COLUMNS:
-            out[c] = tuple(str(y) for y in range(YEARS[0], YEARS[1] + 1))
+            out[c] = tuple(str(y) for y in range(first, last + 1))
         elif low == "controlcategory":
             out[c] = _CONTROL_GROUPS
         elif low in _CTDC_COLUMNS:
@@ -144,38 +176,67 @@ def standard_domain(columns: tuple[str, ...] | list[str]) -> Domain:
             out[c] = _dedupe(vals)
         elif low.startswith(_FLAG_PREFIX):
             out[c] = _YES_NO
+            aliases[c] = dict(FLAG_SPELLINGS)
         else:
             unknown.append(c)
     if unknown:
-        raise ReleaseError(
+        raise ReleaseUsageError(
             f"the standard has no public value list for column(s) {', '.join(unknown)}; write "
             "a domain file {\"column\": [\"value\", ...]} (from your code book, never from the "
             "data) and pass it with --domain")
     return Domain(out, "safelight.standard (ctdc-legacy crosswalk, ISO 3166, years "
-                  f"{YEARS[0]}-{YEARS[1]})")
+                  f"{first}-{last})", aliases)
 
 
-def restrict(table: CategoricalTable, domain: Domain) -> tuple[CategoricalTable, int]:
+def restrict(table: CategoricalTable, domain: Domain) -> tuple[CategoricalTable, dict[str, int]]:
     """Recode ``table`` so that its value lists are exactly the domain's (sorted); values
-    outside the domain become missing (matching ignores case and blanks; the domain's spelling
-    is kept, so a release never shows the data's spelling of a value). Returns the table and the number of values dropped."""
+    outside the domain become missing (matching ignores case and blanks, and reads the
+    domain's aliases; the domain's spelling is kept, so a release never shows the data's
+    spelling of a value). Returns the table and, per column that lost any, the number of
+    values dropped (an alias of missing, such as CTDC's ``-99``, is missing, not dropped)."""
     domain = domain.for_columns(table.columns)
     values: list[tuple[str, ...]] = []
     codes = np.zeros_like(table.codes)
-    dropped = 0
+    dropped: dict[str, int] = {}
     for j, c in enumerate(table.columns):
         vals = tuple(sorted(domain.values[c]))
         index = {normalise_key(v): i + 1 for i, v in enumerate(vals)}
-        lookup = np.array([0] + [index.get(normalise_key(v), 0) for v in table.values[j]],
+        alias = {k: index.get(normalise_key(v), 0) for k, v in domain.aliases.get(c, {}).items()}
+        known = {**alias, **index}
+        lookup = np.array([0] + [known.get(normalise_key(v), -1) for v in table.values[j]],
                           np.int32)
         col = lookup[table.codes[:, j]]
-        dropped += int(np.sum((col == 0) & (table.codes[:, j] != 0)))
-        codes[:, j] = col
+        lost = int(np.sum(col < 0))
+        if lost:
+            dropped[c] = lost
+        codes[:, j] = np.maximum(col, 0)
         values.append(vals)
-    if dropped:
-        log.warning("%d values lie outside the public domain and were treated as missing",
-                    dropped)
     return CategoricalTable(table.columns, tuple(values), codes), dropped
+
+
+def public_table(table: CategoricalTable, domain: Domain, *,
+                 allow_out_of_domain: bool = False) -> tuple[CategoricalTable, dict[str, int]]:
+    """:func:`restrict` for a DP release: warns with the number of values dropped per column
+    (names and counts only, no value) and refuses a column that loses more than
+    :data:`MAX_OUT_OF_DOMAIN` of its non-missing values, unless ``allow_out_of_domain``.
+
+    :raises ReleaseUsageError: such a column (exit code 2), named with what to do.
+    """
+    public, dropped = restrict(table, domain)
+    if not dropped:
+        return public, dropped
+    present = {c: int(np.sum(table.codes[:, j] != 0)) for j, c in enumerate(table.columns)}
+    log.warning("values outside the public domain were treated as missing: %s",
+                ", ".join(f"{c} {n} of {present[c]}" for c, n in dropped.items()))
+    bad = [c for c, n in dropped.items() if n > MAX_OUT_OF_DOMAIN * present[c]]
+    if bad and not allow_out_of_domain:
+        raise ReleaseUsageError(
+            f"column(s) {', '.join(f'{c} ({dropped[c]} of {present[c]} values)' for c in bad)} "
+            f"lie mostly outside the public domain ({domain.source}): the release would "
+            "publish counts made of noise. Recode the values to the domain's spelling, or pass "
+            "a --domain file from your code book; --allow-out-of-domain releases them as "
+            "missing anyway")
+    return public, dropped
 
 
 def translate(counts: CombinationCounts, src: CategoricalTable,
@@ -199,4 +260,5 @@ def translate(counts: CombinationCounts, src: CategoricalTable,
     return CombinationCounts(dst.radix, counts.max_length, tables)
 
 
-__all__ = ["YEARS", "Domain", "restrict", "standard_domain", "translate"]
+__all__ = ["FIRST_YEAR", "FLAG_SPELLINGS", "MAX_OUT_OF_DOMAIN", "Domain", "public_table",
+           "restrict", "standard_domain", "translate", "years"]

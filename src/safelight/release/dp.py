@@ -100,7 +100,7 @@ from typing import Any
 import numpy as np
 
 from safelight.release.combos import Subset, complete_rows, multipliers, subsets
-from safelight.release.errors import ReleaseError, ReleaseUsageError
+from safelight.release.errors import PlanningError, ReleaseError
 from safelight.release.table import CategoricalTable
 
 log = logging.getLogger("safelight.release.dp")
@@ -480,12 +480,33 @@ def _mechanisms(per_cell: bool, adaptive: bool = False) -> str:
             "(epsilon, delta)")
 
 
+#: Above this ε a release is warned about: the guarantee bounds how much one person can change
+#: the odds of anything an attacker concludes by e^ε — over 22,000 at ε = 10 — and at large ε the
+#: noise vanishes (at ε = 1e9 the release publishes the exact counts).
+EPSILON_WARN = 10.0
+
+
 def _check_budget(epsilon: float, delta: float) -> None:
-    if not epsilon > 0:
-        raise ReleaseUsageError(f"--epsilon must be > 0 (got {epsilon})")
-    if not 0 < delta < 1:
-        raise ReleaseUsageError(f"--delta must be in (0, 1) (got {delta}); a δ well under "
-                                "1/rows is usual, e.g. 1e-6")
+    """:raises PlanningError: ε not a finite number > 0, or δ not in (0, 1)."""
+    if not (math.isfinite(epsilon) and epsilon > 0):
+        raise PlanningError(f"--epsilon must be a finite number > 0 (got {epsilon}); an "
+                            "infinite epsilon is no privacy at all")
+    if not (math.isfinite(delta) and 0 < delta < 1):
+        raise PlanningError(f"--delta must be in (0, 1) (got {delta}); a δ well under "
+                            "1/rows is usual, e.g. 1e-6")
+
+
+def check_request(epsilon: float, delta: float) -> None:
+    """Check the (ε, δ) a release asks for before anything else (budget, data), and warn when
+    ε is over :data:`EPSILON_WARN`.
+
+    :raises PlanningError: ε or δ out of range (see :func:`_check_budget`).
+    """
+    _check_budget(epsilon, delta)
+    if epsilon > EPSILON_WARN:
+        log.warning("epsilon %g is over %g: the privacy guarantee is nearly void and the "
+                    "release is close to the exact counts; use epsilon <= %g unless the "
+                    "counts may be published as they are", epsilon, EPSILON_WARN, EPSILON_WARN)
 
 
 def _largest_rho(make: Callable[[float], tuple[Any, ...]], epsilon: float,
@@ -511,8 +532,8 @@ def _largest_rho(make: Callable[[float], tuple[Any, ...]], epsilon: float,
         if hi / lo < 1.001:
             break
     if best is None:
-        raise ReleaseUsageError(f"(ε, δ) = ({epsilon}, {delta}) is too small to measure "
-                                "anything; raise epsilon or delta")
+        raise PlanningError(f"(ε, δ) = ({epsilon}, {delta}) is too small to measure "
+                            "anything; raise epsilon or delta")
     return lo, best
 
 
@@ -575,14 +596,15 @@ def measure(table: CategoricalTable, epsilon: float, delta: float, length: int =
     :param power: 0 (default): one Gaussian measurement per group (1-way, longer) at one noise
         scale; ``> 0``: one per marginal, noise s.d. proportional to ``cells^-power``
         (:func:`cell_sigmas`; dense plans only).
-    :raises ReleaseUsageError: ε or δ out of range.
+    :raises PlanningError: ε or δ out of range, or too small to measure anything (raised
+        before the rows are read: nothing to charge).
     """
     _check_budget(epsilon, delta)
     if not 0 <= row_share < 1:
-        raise ReleaseUsageError(f"row share must be in [0, 1) (got {row_share})")
+        raise PlanningError(f"row share must be in [0, 1) (got {row_share})")
     weight = one_way_weight(epsilon) if one_way is None else one_way
     if not weight > 0:
-        raise ReleaseUsageError(f"one-way weight must be > 0 (got {weight})")
+        raise PlanningError(f"one-way weight must be > 0 (got {weight})")
     dp = _opendp()
     radix = table.radix
     plan = _marginal_plan(table, length)
@@ -672,6 +694,7 @@ def measure_adaptive(table: CategoricalTable, epsilon: float, delta: float, leng
                         sigma_m / one_way, {**per_cell, (): sigma_0})
 
 
-__all__ = ["MEASURED_LENGTH", "ROW_SHARE", "TOTAL_SHARE", "Measurements", "adaptive_row_share",
-           "cell_keys", "cell_sigmas", "default_plan", "measure", "measure_adaptive",
-           "measure_for_model", "model_row_share", "one_way_weight"]
+__all__ = ["EPSILON_WARN", "MEASURED_LENGTH", "ROW_SHARE", "TOTAL_SHARE", "Measurements",
+           "adaptive_row_share", "cell_keys", "cell_sigmas", "check_request", "default_plan",
+           "measure", "measure_adaptive", "measure_for_model", "model_row_share",
+           "one_way_weight"]

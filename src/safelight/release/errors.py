@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from safelight.errors import SafelightError, UsageError
+
+if TYPE_CHECKING:
+    from safelight.release.table import CategoricalTable
 
 
 class ReleaseError(SafelightError):
@@ -15,4 +20,23 @@ class ReleaseUsageError(UsageError):
     """A release parameter is out of range (e.g. ``k < 2`` or ``length < 1``)."""
 
 
-__all__ = ["ReleaseError", "ReleaseUsageError"]
+class PlanningError(ReleaseUsageError):
+    """A differentially private release cannot be planned (ε or δ out of range, or too small
+    to measure anything). Raised only before the sensitive rows are measured — the plan reads
+    nothing but the public domain — so no noise was drawn and the ledger charges nothing."""
+
+
+def check_rows_for_k(table: CategoricalTable, k: int) -> None:
+    """Refuse a release that publishes one row per person (k-synthetic data, k-anonymous
+    microdata: exactly ``n_rows`` rows) of a table with fewer than ``k`` rows — the row count
+    itself would describe fewer than k people.
+
+    :raises ReleaseUsageError: ``table.n_rows < k`` (exit code 2).
+    """
+    if table.n_rows < k:
+        raise ReleaseUsageError(f"the table has fewer rows than k = {k}: a release of one row "
+                                "per person would publish how many people it holds (fewer "
+                                "than k); nothing released")
+
+
+__all__ = ["PlanningError", "ReleaseError", "ReleaseUsageError", "check_rows_for_k"]

@@ -9,6 +9,10 @@ Used by every release method and by ``bench/release``. For each combination leng
 * ``fabricated`` — released combinations that do not occur in the sensitive data at all;
 * ``leaked`` — released combinations whose true count is between 1 and ``k - 1``.
 
+A differentially private release is evaluated against the table *restricted to its public
+domain* (what it measured): ``values_outside_domain`` says, per column, how many values that
+restriction made missing — true values the evaluation does not see.
+
 Over all lengths: ``leaked_records`` — sensitive records that carry a leaked combination (people
 a release exposes), ``leaked_release_rows`` — rows of released microdata that carry one.
 
@@ -59,6 +63,7 @@ class Evaluation:
     leaked_records_share: float = 0.0
     leaked_release_rows: int | None = None
     leaked_release_rows_share: float | None = None
+    values_outside_domain: dict[str, int] = field(default_factory=dict)
 
     def errors(self) -> list[float]:
         return [r.mean_relative_error for r in self.by_length]
@@ -156,6 +161,10 @@ def write_evaluation(ev: Evaluation, out_dir: Path, title: str,
     leak_rows = ("" if ev.leaked_release_rows is None else
                  f"<li>released rows carrying a leaked combination: {ev.leaked_release_rows} "
                  f"({(ev.leaked_release_rows_share or 0):.2%})</li>")
+    outside = ("" if not ev.values_outside_domain else
+               "<li>values outside the public domain, treated as missing (not evaluated): "
+               + html.escape(", ".join(f"{c} {n}" for c, n in ev.values_outside_domain.items()))
+               + "</li>")
     settings_html = ("" if settings is None else "<h2>Settings</h2><pre>"
                      + html.escape(json.dumps(settings, indent=2)) + "</pre>")
     page = f"""<!doctype html>
@@ -172,7 +181,7 @@ are over combinations with at least k people; leakage counts released combinatio
 <th>released</th><th>fabricated</th><th>leaked (&lt; k)</th></tr>{rows}</table>
 <ul><li>released rows: {ev.released_rows if ev.released_rows is not None else "—"}</li>
 <li>sensitive records carrying a leaked combination: {ev.leaked_records}
-({ev.leaked_records_share:.2%})</li>{leak_rows}</ul>
+({ev.leaked_records_share:.2%})</li>{leak_rows}{outside}</ul>
 {settings_html}
 </body></html>
 """

@@ -9,7 +9,9 @@ Contract:
   exact ages and multi-valued fields are refused with the columns that may be used.
 * :func:`hub_domain` is the **public** domain of those columns for differentially private
   releases: the standard's code lists, every ISO 3166 alpha-3 code, years
-  :data:`~safelight.release.domain.YEARS`, ``true``/``false`` — never the hub's data.
+  :func:`~safelight.release.domain.years` (to the current year), ``true``/``false`` — never
+  the hub's data. A column whose values lie mostly outside it is refused
+  (:func:`~safelight.release.domain.public_table`) before the ledger is charged.
 * :func:`release_hub` makes one release of one method (``aggregates``, ``synthetic``,
   ``microdata``, ``dp-aggregates``, ``dp-synthetic``) with the same functions as the file
   commands, writes it with ``settings.json`` and the evaluation, and records it in the hub's
@@ -35,10 +37,10 @@ from pathlib import Path
 from typing import Any
 
 from safelight.errors import RefusedError
-from safelight.release.domain import YEARS, Domain, restrict
+from safelight.release.domain import Domain, public_table, years
 from safelight.release.errors import ReleaseUsageError
 from safelight.release.evaluate import Evaluation, counts_of_rows, evaluate, write_evaluation
-from safelight.release.settings import ReleaseSettings, file_source
+from safelight.release.settings import RELEASE_FILES, ReleaseSettings, file_source
 from safelight.release.table import CategoricalTable, from_arrow, write_csv
 from safelight.standard.schema import CASE_FIELDS, Kind
 from safelight.store import Hub
@@ -52,9 +54,7 @@ DEFAULT_COLUMNS = ("gender", "age_band", "majority_status", "citizenship",
                    "country_of_exploitation", "year_of_registration", "trafficking_status",
                    "data_source_type", "months_trafficked_band")
 METHODS = ("aggregates", "synthetic", "microdata", "dp-aggregates", "dp-synthetic")
-FILES = {"aggregates": "aggregates.csv", "synthetic": "synthetic.csv",
-         "microdata": "microdata.csv", "dp-aggregates": "aggregates.csv",
-         "dp-synthetic": "synthetic.csv"}
+FILES = RELEASE_FILES
 _YEAR_FIELDS = {"year_of_registration"}
 
 
@@ -149,7 +149,8 @@ def hub_domain(columns: list[str] | tuple[str, ...]) -> Domain:
     for c in _check_columns(columns):
         f = field[c]
         if c in _YEAR_FIELDS:
-            values[c] = tuple(str(y) for y in range(YEARS[0], YEARS[1] + 1))
+            first, last = years()
+            values[c] = tuple(str(y) for y in range(first, last + 1))
         elif f.kind is Kind.COUNTRY:
             values[c] = tuple(x.alpha3 for x in countries())
         elif f.kind is Kind.BOOLEAN:
@@ -175,16 +176,20 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
                 k: int = 11, length: int | None = None, epsilon: float | None = None,
                 delta: float = 1e-6, quasi_identifiers: list[str] | None = None,
                 seed: int = 0, floor: bool = True, actor: str = "cli",
-                dataset: str = DATASET, after_withdrawal: bool = False) -> HubRelease:
+                dataset: str = DATASET, after_withdrawal: bool = False,
+                allow_out_of_domain: bool = False) -> HubRelease:
     """Release the hub's consenting cases by ``method`` into ``out`` and record it in the
     ledger (see the module docstring). ``out`` must not hold a release already.
 
     :raises BudgetExceededError: a DP release over the dataset's budget (nothing written).
     :raises RecordsLeftError: records left since the dataset's newest earlier release and
         ``after_withdrawal`` is not set (see :func:`check_no_records_left`).
-    :raises ReleaseUsageError: bad method, columns or parameters.
+    :raises ReleaseUsageError: bad method, columns or parameters, or a column mostly outside
+        the public domain (DP methods, unless ``allow_out_of_domain``; nothing charged).
     """
+    from safelight.release.dp import check_request
     from safelight.release.ledger import BudgetExceededError, Ledger, charge_failed
+    from safelight.release.microdata import microdata_leak_warning
 
     if method not in METHODS:
         raise ReleaseUsageError(f"--method must be one of {', '.join(METHODS)} (got {method!r})")
@@ -199,21 +204,34 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
     ledger = Ledger(hub)
     check_no_records_left(hub, dataset, allow=after_withdrawal)
     eps, dlt = (float(epsilon), float(delta)) if dp and epsilon is not None else (0.0, 0.0)
+    if dp:
+        check_request(eps, dlt)
     ledger.check(dataset, eps, dlt)  # before the data is read for noise
     data = hub_table(hub, columns)
+    if length is not None and length > data.n_columns:
+        log.warning("--length %d is more than the %d columns; using %d", length,
+                    data.n_columns, data.n_columns)
+        length = data.n_columns
+    dropped: dict[str, int] = {}
+    if dp:  # restricted before the try: a refusal here is charged nothing
+        data, dropped = public_table(data, hub_domain(data.columns),
+                                     allow_out_of_domain=allow_out_of_domain)
     t0 = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
     try:
         earlier = ledger.published(dataset) if method == "aggregates" else []
         length, params, released, ev, meas = _run(method, data, out / FILES[method], k,
                                                     length, eps, dlt, quasi_identifiers,
-                                                    seed, floor, earlier)
+                                                    seed, floor, earlier, dropped)
         params.update({"columns": list(data.columns), "rows": data.n_rows,
                        "seconds": round(time.perf_counter() - t0, 3)})
         source = {"dataset": dataset, "rows": data.n_rows,
                   "consent": "consent_statistics only"}
         settings = ReleaseSettings(method, k, length, source, params)
-        settings.save(out / "settings.json")
+        warnings = microdata_leak_warning(ev) if method == "microdata" else ()
+        for w in warnings:
+            log.warning("%s", w)
+        settings.save(out / "settings.json", warnings)
         write_evaluation(ev, out, f"{method} from the hub (k = {k})", settings.to_dict())
         if meas is not None and dp:
             eps, dlt = meas.epsilon, meas.delta  # OpenDP's own map, not the request
@@ -238,8 +256,10 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
 
 def _run(method: str, data: CategoricalTable, target: Path, k: int, length: int | None,
          epsilon: float, delta: float, qis: list[str] | None, seed: int, floor: bool,
-         earlier: list | None = None) -> tuple[int, dict[str, Any], Path, Evaluation, Any]:
-    """Run one method with the stage's functions; write its file. Returns the length, the
+         earlier: list | None = None, dropped: dict[str, int] | None = None
+         ) -> tuple[int, dict[str, Any], Path, Evaluation, Any]:
+    """Run one method with the stage's functions; write its file (a DP method's ``data`` is
+    restricted to the public domain already, ``dropped`` the values it lost). Returns the length, the
     parameters, the file, the evaluation and what the ledger needs besides: the DP measurement,
     or the aggregate release itself (its intervals, for the successive-release audit)."""
     if method == "aggregates":
@@ -266,7 +286,7 @@ def _run(method: str, data: CategoricalTable, target: Path, k: int, length: int 
         view = evaluation_view(an.table, data)
         ev = evaluate(data, counts_of_rows(view, 3), k, 3, released_rows=view)
         return 3, {"quasi_identifiers": an.quasi_identifiers, **an.summary()}, target, ev, None
-    public, dropped = restrict(data, hub_domain(data.columns))
+    public = data
     k_floor = k if floor else None
     if method == "dp-aggregates":
         from safelight.release.aggregates import write_aggregates
@@ -287,10 +307,11 @@ def _run(method: str, data: CategoricalTable, target: Path, k: int, length: int 
         ev_len = max(length, 3)
         ev = evaluate(public, counts_of_rows(syn, ev_len), k, ev_len, released_rows=syn)
         params = {"synthetic_rows": syn.n_rows, "seed": seed}
+    ev.values_outside_domain = dict(dropped or {})
     # the plan, the floor's rule as applied and the candidates' rule, as for a file's release,
     # so a later reader knows what ">= k" meant and how the budget was split
     params.update({**meas.release_params(), "k_floor": k_floor, "domain": "case standard",
-                   "values_outside_domain": dropped})
+                   "values_outside_domain": dict(dropped or {})})
     return length, params, target, ev, meas
 
 

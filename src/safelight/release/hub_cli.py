@@ -25,7 +25,9 @@ from safelight.release.hub import DATASET, DEFAULT_COLUMNS, METHODS
 @click.option("--columns", default=None,
               help=f"Comma-separated case columns (default: {','.join(DEFAULT_COLUMNS)}).")
 @click.option("--k", "k", default=11, show_default=True, type=click.IntRange(min=2),
-              help="No released combination describes 1..k-1 people (DP: the k floor).")
+              help="No released combination describes 1..k-1 people. DP: the k floor — no "
+                   "released noisy count is under k (a combination may still hold fewer "
+                   "people in truth; the evaluation's 'leaked').")
 @click.option("--length", default=None, type=click.IntRange(1, 4),
               help="Reporting length (default: the method's).")
 @click.option("--epsilon", default=None, type=click.FloatRange(min=0, min_open=True),
@@ -34,6 +36,9 @@ from safelight.release.hub import DATASET, DEFAULT_COLUMNS, METHODS
               type=click.FloatRange(0, 1, min_open=True, max_open=True),
               help="dp-aggregates / dp-synthetic: privacy loss delta.")
 @click.option("--no-floor", is_flag=True, help="DP: release small counts too (no k floor).")
+@click.option("--allow-out-of-domain", is_flag=True,
+              help="DP: release although more than half of a column's values lie outside the "
+                   "public domain (e.g. future years; treated as missing; refused otherwise).")
 @click.option("--quasi-identifiers", "qis", default=None,
               help="microdata: comma-separated quasi-identifier columns (default: all).")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the samplers.")
@@ -48,12 +53,14 @@ from safelight.release.hub import DATASET, DEFAULT_COLUMNS, METHODS
 @guarded
 def hub(hub_path: Path, method: str, out: Path, columns: str | None, k: int,
         length: int | None, epsilon: float | None, delta: float, no_floor: bool,
-        qis: str | None, seed: int, actor: str, dataset: str, after_withdrawal: bool) -> None:
+        allow_out_of_domain: bool, qis: str | None, seed: int, actor: str, dataset: str,
+        after_withdrawal: bool) -> None:
     """Release HUB's cases whose consent allows statistics, and record it in HUB's ledger.
 
     Same methods as the file commands (aggregates, synthetic, microdata, dp-aggregates,
     dp-synthetic). A DP release is checked against DATASET's budget before anything is
-    measured (set it with `safelight release budget HUB hub:cases --epsilon E --delta D`).
+    measured (set it with `safelight release budget HUB hub:cases --epsilon E --delta D`;
+    `safelight release budget HUB hub:cases` shows it).
     """
     from safelight.release.hub import release_hub
     from safelight.store import open_hub
@@ -62,7 +69,8 @@ def hub(hub_path: Path, method: str, out: Path, columns: str | None, k: int,
         rel = release_hub(h, method, out, columns=_columns(columns), k=k, length=length,
                           epsilon=epsilon, delta=delta, quasi_identifiers=_columns(qis),
                           seed=seed, floor=not no_floor, actor=actor, dataset=dataset,
-                          after_withdrawal=after_withdrawal)
+                          after_withdrawal=after_withdrawal,
+                          allow_out_of_domain=allow_out_of_domain)
     click.echo(f"release #{rel.release_id} ({method}, {rel.settings.params['rows']} consenting "
                f"cases): {_summary(rel.evaluation)} -> {rel.file}")
 

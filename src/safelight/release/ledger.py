@@ -25,7 +25,8 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from safelight.release.errors import ReleaseError
+from safelight.errors import RefusedError
+from safelight.release.errors import PlanningError, ReleaseError
 from safelight.store import Hub
 from safelight.store.hub import now_utc
 
@@ -38,10 +39,16 @@ log = logging.getLogger("safelight.release.ledger")
 PUBLISHED_KEY = "published_intervals"
 
 _EPS_SLACK = 1e-12
+#: δ budget a new dataset gets when ``release budget`` is given no ``--delta`` (ten releases at
+#: the commands' default δ = 1e-6).
+DEFAULT_BUDGET_DELTA = 1e-5
 
 
-class BudgetExceededError(ReleaseError):
-    """A release would take a dataset's cumulative privacy loss past its budget."""
+class BudgetExceededError(ReleaseError, RefusedError):
+    """A release would take a dataset's cumulative privacy loss past its budget (or the
+    dataset has none): refused by policy, exit code 8."""
+
+    exit_code = RefusedError.exit_code
 
 
 @dataclass(frozen=True)
@@ -67,17 +74,29 @@ class Ledger:
             raise ReleaseError(f"{hub.path}: this hub has no release ledger yet; upgrade "
                                "safelight and open the hub once to migrate it")
 
-    def set_budget(self, dataset: str, epsilon: float, delta: float = 0.0,
-                   actor: str = "cli") -> None:
-        """Set (or replace) the total privacy budget of ``dataset`` (audited)."""
-        if epsilon < 0 or not 0 <= delta < 1:
-            raise ReleaseError(f"budget must have epsilon >= 0 and 0 <= delta < 1 "
+    def set_budget(self, dataset: str, epsilon: float, delta: float | None = None,
+                   actor: str = "cli") -> Spent:
+        """Set (or replace) the total privacy budget of ``dataset`` (audited); returns what is
+        spent against it. ``delta=None`` keeps the dataset's δ budget, or gives a new one
+        :data:`DEFAULT_BUDGET_DELTA`. A budget below what is already spent is set (it closes
+        the dataset to DP releases) with a warning."""
+        if delta is None:
+            old = self.spent(dataset).budget_delta
+            delta = DEFAULT_BUDGET_DELTA if old is None else old
+        if not (epsilon >= 0 and epsilon < float("inf")) or not 0 <= delta < 1:
+            raise ReleaseError(f"budget must have a finite epsilon >= 0 and 0 <= delta < 1 "
                                f"(got {epsilon}, {delta})")
         with self.hub.transaction():
             self.hub.con.execute(
                 "INSERT OR REPLACE INTO privacy_budgets VALUES (?, ?, ?, ?, ?)",
                 [dataset, epsilon, delta, now_utc(), actor])
             self.hub.audit(actor, "release.budget", dataset, {"epsilon": epsilon, "delta": delta})
+        s = self.spent(dataset)
+        if s.epsilon > epsilon + _EPS_SLACK or s.delta > delta + _EPS_SLACK:
+            log.warning("%s: the new budget (epsilon %g, delta %g) is below what is already "
+                        "spent (epsilon %g, delta %g): no further differentially private release "
+                        "of it is possible", dataset, epsilon, delta, s.epsilon, s.delta)
+        return s
 
     def spent(self, dataset: str) -> Spent:
         """Cumulative (epsilon, delta) of ``dataset`` by basic composition."""
@@ -99,15 +118,19 @@ class Ledger:
         if s.budget_epsilon is None or s.budget_delta is None:
             raise BudgetExceededError(
                 f"{dataset}: no privacy budget is set; set one before a differentially private "
-                "release (Ledger.set_budget)")
-        if (s.epsilon + epsilon > s.budget_epsilon + _EPS_SLACK
-                or s.delta + delta > s.budget_delta + _EPS_SLACK):
+                f"release: safelight release budget HUB {dataset} --epsilon E [--delta D]")
+        over = [name for name, used, ask, cap in (
+            ("epsilon", s.epsilon, epsilon, s.budget_epsilon),
+            ("delta", s.delta, delta, s.budget_delta)) if used + ask > cap + _EPS_SLACK]
+        if over:
+            fix = " and ".join(f"a smaller {name}" for name in over)
             raise BudgetExceededError(
-                f"{dataset}: this release (epsilon {epsilon:g}, delta {delta:g}) would bring the "
-                f"cumulative loss to epsilon {s.epsilon + epsilon:g}, delta {s.delta + delta:g}, "
-                f"over the budget of epsilon {s.budget_epsilon:g}, delta {s.budget_delta:g} "
-                f"({s.releases} earlier releases); release with a smaller epsilon or ask the "
-                "hub operator to raise the budget")
+                f"{dataset}: this release (epsilon {epsilon:g}, delta {delta:g}) would go over "
+                f"the budget's {' and '.join(over)}: the budget of epsilon "
+                f"{s.budget_epsilon:g}, delta {s.budget_delta:g} has epsilon "
+                f"{max(s.budget_epsilon - s.epsilon, 0):g}, delta "
+                f"{max(s.budget_delta - s.delta, 0):g} left after {s.releases} earlier "
+                f"releases; release with {fix}, or ask the hub operator to raise the budget")
         return s
 
     def record(self, dataset: str, method: str, params: dict[str, Any], *,
@@ -180,7 +203,11 @@ class Ledger:
 def charge_failed(ledger: Ledger, dataset: str, method: str, epsilon: float, delta: float,
                   exc: BaseException, *, actor: str = "cli", rows_in: int | None = None) -> None:
     """:meth:`Ledger.record_failed` for a DP release that raised ``exc`` after reading its
-    data; a failure to record is logged (the original error is what the caller re-raises)."""
+    data; a failure to record is logged (the original error is what the caller re-raises).
+    A :class:`~safelight.release.errors.PlanningError` is not charged: it is raised before the
+    rows are measured (no noise drawn)."""
+    if isinstance(exc, PlanningError):
+        return
     reason = f"{type(exc).__name__}: {exc}"[:300]
     try:
         rid = ledger.record_failed(dataset, method, epsilon, delta, reason, actor=actor,
@@ -191,4 +218,4 @@ def charge_failed(ledger: Ledger, dataset: str, method: str, epsilon: float, del
         log.exception("%s: could not charge the failed release to the ledger", dataset)
 
 
-__all__ = ["PUBLISHED_KEY", "BudgetExceededError", "Ledger", "Spent", "charge_failed"]
+__all__ = ["DEFAULT_BUDGET_DELTA", "PUBLISHED_KEY", "BudgetExceededError", "Ledger", "Spent", "charge_failed"]

@@ -38,15 +38,18 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from safelight.release.errors import ReleaseUsageError
+from safelight.release.errors import ReleaseUsageError, check_rows_for_k
 from safelight.release.recoding import pattern_ids, recode
 from safelight.release.table import CategoricalTable
 from safelight.standard.codelists import codelist
 from safelight.standard.crosswalk import load_crosswalk, normalise_key
+
+if TYPE_CHECKING:
+    from safelight.release.evaluate import Evaluation
 
 log = logging.getLogger("safelight.release.microdata")
 
@@ -245,11 +248,14 @@ def anonymize(table: CategoricalTable, k: int = 11,
 
     :param quasi_identifiers: the columns an attacker may know (default: all). Other columns
         are released unchanged and are not protected.
+    :raises ReleaseUsageError: ``k < 2``, an unknown quasi-identifier, or fewer than ``k``
+        rows (:func:`~safelight.release.errors.check_rows_for_k`).
     :param shuffle_seed: seeds the row permutation — for tests only: anyone who knows the seed
         and the row count can undo the permutation, so a release leaves it ``None``.
     """
     if k < 2:
         raise ReleaseUsageError(f"--k must be at least 2 (got {k})")
+    check_rows_for_k(table, k)
     names = list(quasi_identifiers or table.columns)
     unknown = [c for c in names if c not in table.columns]
     if unknown:
@@ -313,6 +319,20 @@ def anonymize(table: CategoricalTable, k: int = 11,
     return Anonymized(rel, k, names, lv_names, best, sup_cells, sup_records, search)
 
 
+def microdata_leak_warning(ev: Evaluation) -> tuple[str, ...]:
+    """The warning for PUBLISH.txt and the console when the evaluation of a microdata release
+    found leaked combinations (possible when ``--quasi-identifiers`` leaves columns out: they
+    are released unchanged); ``()`` when it found none."""
+    leaked = ev.total("leaked")
+    if not leaked:
+        return ()
+    return (f"the evaluation found {leaked} released combinations of up to 3 values that "
+            f"describe fewer than k = {ev.k} people, carried by {ev.leaked_release_rows or 0} "
+            "released rows: the quasi-identifiers do not cover every column an attacker may "
+            "know. Do not publish this file; release again with those columns in "
+            "--quasi-identifiers (or without the option: all columns).",)
+
+
 def evaluation_view(release: CategoricalTable, sensitive: CategoricalTable) -> CategoricalTable:
     """The release in ``sensitive``'s value lists: generalised labels (which are no value of
     the sensitive table) become missing, so the evaluation compares like with like."""
@@ -324,4 +344,4 @@ def evaluation_view(release: CategoricalTable, sensitive: CategoricalTable) -> C
 
 
 __all__ = ["Anonymized", "Hierarchy", "anonymize", "evaluation_view", "hierarchy_for",
-           "local_suppression"]
+           "local_suppression", "microdata_leak_warning"]

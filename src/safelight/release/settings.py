@@ -12,9 +12,14 @@ from safelight import __version__
 
 SETTINGS_FORMAT = 1
 
-#: Written into every release folder: only the release file is for publication.
+#: The release file each method writes (the one file of its folder for publication).
+RELEASE_FILES = {"aggregates": "aggregates.csv", "dp-aggregates": "aggregates.csv",
+                 "synthetic": "synthetic.csv", "dp-synthetic": "synthetic.csv",
+                 "microdata": "microdata.csv"}
+
+#: Written into every release folder (as PUBLISH.txt): only the release file is for publication.
 PUBLISH_NOTE = """\
-Publish only the release file of this folder: aggregates.csv, synthetic.csv or microdata.csv.
+Publish only the release file of this folder: {file}.
 
 settings.json and evaluation.json / evaluation.html are for the operator. They hold exact
 figures of the sensitive data (its row count, values outside the domain, errors measured
@@ -47,11 +52,15 @@ class ReleaseSettings:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    def save(self, path: Path) -> Path:
+    def save(self, path: Path, warnings: tuple[str, ...] | list[str] = ()) -> Path:
         """Write the settings to ``path`` and, beside it, :data:`PUBLISH_NOTE` (which file of
-        the folder may be published and which stay with the operator)."""
+        the folder may be published and which stay with the operator), headed by ``warnings``
+        (e.g. a release whose evaluation found leaked combinations)."""
         path.write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n", "utf-8")
-        (path.parent / "PUBLISH.txt").write_text(PUBLISH_NOTE, "utf-8")
+        name = RELEASE_FILES.get(self.method, "the release file (aggregates.csv, synthetic.csv "
+                                 "or microdata.csv)")
+        head = "".join(f"WARNING: {w}\n\n" for w in warnings)
+        (path.parent / "PUBLISH.txt").write_text(head + PUBLISH_NOTE.format(file=name), "utf-8")
         return path
 
 
@@ -67,4 +76,4 @@ def file_source(path: str | Path) -> dict[str, Any]:
     return {"path": str(p), "sha256": h.hexdigest(), "bytes": p.stat().st_size}
 
 
-__all__ = ["PUBLISH_NOTE", "SETTINGS_FORMAT", "ReleaseSettings", "file_source"]
+__all__ = ["PUBLISH_NOTE", "RELEASE_FILES", "SETTINGS_FORMAT", "ReleaseSettings", "file_source"]

@@ -76,7 +76,7 @@ from safelight.release.combos import (
     multipliers,
     subsets,
 )
-from safelight.release.errors import ReleaseUsageError
+from safelight.release.errors import ReleaseUsageError, check_rows_for_k
 from safelight.release.patterns import (
     count_patterns,
     expand,
@@ -341,7 +341,11 @@ class KSynthesizer:
         return float(np.mean([np.mean(v) for v in per_len.values() if v]))
 
     def fit_sample(self, table: CategoricalTable) -> tuple[CategoricalTable, SynthesisReport]:
-        """Synthesise ``table.n_rows`` k-synthetic rows from ``table``."""
+        """Synthesise ``table.n_rows`` k-synthetic rows from ``table``.
+
+        :raises ReleaseUsageError: fewer than k rows (their number would be published).
+        """
+        check_rows_for_k(table, self.k)
         self._prepare(table)
         return self._run(table, refine=self.refine)
 

@@ -22,6 +22,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from safelight.errors import InputFileError
+from safelight.release.errors import ReleaseUsageError
 
 MISSING = 0
 
@@ -125,7 +126,9 @@ def read_table(path: str | Path, columns: Sequence[str] | None = None) -> Catego
     """Read a CSV (UTF-8, header row) or Parquet file as a categorical table.
 
     :param columns: keep only these columns (in this order); all by default.
-    :raises InputFileError: the file is missing, empty, unreadable, or lacks a column.
+    :raises InputFileError: the file is missing, empty, unreadable, or its one header field
+        holds a ';' or a tab (a file with another delimiter).
+    :raises ReleaseUsageError: a column of ``columns`` is not in the file.
     """
     path = Path(path)
     if not path.is_file():
@@ -138,6 +141,10 @@ def read_table(path: str | Path, columns: Sequence[str] | None = None) -> Catego
                 header = next(csv.reader(fh), None)
             if not header:
                 raise InputFileError(path, "is empty", "give a CSV with a header row")
+            if len(header) == 1 and any(d in header[0] for d in ";\t"):
+                raise InputFileError(path, "the whole header is one column: the delimiter is "
+                                     "probably wrong", "release tables are comma-separated; "
+                                     "save the file with ',' between fields")
             table = pacsv.read_csv(
                 path,
                 read_options=pacsv.ReadOptions(encoding="utf8"),
@@ -154,8 +161,8 @@ def read_table(path: str | Path, columns: Sequence[str] | None = None) -> Catego
     if columns:
         missing = [c for c in columns if c not in table.column_names]
         if missing:
-            raise InputFileError(path, f"has no column(s) {', '.join(missing)}",
-                                 f"columns are: {', '.join(table.column_names)}")
+            raise ReleaseUsageError(f"--columns: no column(s) {', '.join(missing)} in {path}; "
+                                    f"columns are {', '.join(table.column_names)}")
         table = table.select(list(columns))
     if table.num_rows == 0:
         raise InputFileError(path, "has a header but no rows")
