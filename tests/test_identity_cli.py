@@ -63,7 +63,8 @@ def test_keygen_encode_inspect_and_link(tmp_path):
         blob = b"".join(p.read_bytes() for p in out.iterdir())
         assert not any(v.encode() in blob for g, f, d, _t in ROWS for v in (g, f, d) if len(v) > 3)
     r = runner.invoke(identity, ["inspect", str(pkgs[0])])
-    assert r.exit_code == 0 and json.loads(r.output)["contributor"] == "ngo"
+    assert r.exit_code == 0 and json.loads(r.stdout)["contributor"] == "ngo"
+    assert "records.parquet matches the manifest" in r.stderr
 
     pairs = tmp_path / "pairs.csv"
     r = runner.invoke(link, ["pprl", *map(str, pkgs), "--out", str(pairs)])

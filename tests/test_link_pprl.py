@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 
@@ -300,10 +301,11 @@ def test_a_package_of_format_v3_is_still_linked(two_sources, tmp_path):
     man = json.loads((old / "manifest.json").read_text())
     man["format_version"] = 3
     man["blocking_rules"] = [*man["blocking_rules"], "unknown_rule"]
-    (old / "manifest.json").write_text(json.dumps(man))
     table = pq.read_table(old / "records.parquet")
     pq.write_table(table.append_column("bk_unknown_rule", pa.array([7] * table.num_rows)),
                    old / "records.parquet")
+    man["records_sha256"] = hashlib.sha256((old / "records.parquet").read_bytes()).hexdigest()
+    (old / "manifest.json").write_text(json.dumps(man))
     both = read_packages([paths[0], paths[1]])
     mixed = read_packages([old, paths[1]])
     assert "unknown_rule" not in mixed.blocking

@@ -8,6 +8,7 @@ import logging
 import random
 import textwrap
 
+import pytest
 from test_link_pprl import KEY, _observe, _people, _table  # noqa: I001  (shared generator)
 
 from safelight.identity.encode import EncodingSettings, encode_table, write_package
@@ -65,3 +66,138 @@ def test_hub_pprl_leaves_out_records_whose_case_refuses_linkage(hub, tmp_path, c
     linked = {r for (r,) in hub.con.execute(
         "SELECT record_id FROM persons WHERE contributor = 'ngo'").fetchall()}
     assert "L0" not in linked and "L1" not in linked and "L2" in linked
+
+
+def test_sex_and_nationality_written_differently_agree():
+    """2b: sex and nationality are compared as the standard's codes, in the clear path and in
+    the encoder alike (one normalisation function each)."""
+    from safelight.identity.normalise import code_key, nationality_key, sex_key
+
+    assert {sex_key(v) for v in ("жін.", "F", "female", "K", "Weiblich", "Ж")} == {"female"}
+    assert {sex_key(v) for v in ("чол.", "M", "male", "m.", "М")} == {"male"}
+    assert sex_key("unknown") is None and sex_key("") is None
+    assert sex_key("??") == code_key("??")  # unknown words stay as the key
+    assert {nationality_key(v) for v in ("UA", "Україна", "UKR", "ukrainian")} == {"UKR"}
+    assert nationality_key("stateless") == "STATELESS"
+
+
+def test_clear_and_encoded_comparisons_read_codes_not_text():
+    import numpy as np
+    import pyarrow as pa
+
+    from safelight.link.compare import FIELD_NAMES, compare
+    from safelight.link.encoded import ENCODED_FIELDS, compare_encoded, from_parts
+    from safelight.link.prepare import prepare
+
+    base = {"given_name": ["Olena", "Olena"], "family_name": ["Koval", "Koval"],
+            "birth_year": pa.array([1990, 1990], pa.int16()),
+            "birth_month": pa.array([3, 3], pa.int16()), "birth_day": pa.array([4, 4], pa.int16())}
+    table = pa.table({"contributor": ["ua", "pl"], "record_id": ["1", "2"], **base,
+                      "sex": ["жін.", "K"], "nationality": ["Україна", "UA"]})
+    rec = prepare(table)
+    assert rec.sex[0] == rec.sex[1] == "female"
+    assert rec.nationality[0] == rec.nationality[1] == "UKR"
+    comp = compare(rec, np.array([0]), np.array([1]))
+    for f in ("sex", "nationality"):
+        assert comp.levels[0, FIELD_NAMES.index(f)] == 1, f  # "same"
+    s = EncodingSettings(flip_probability=0.0, seed=1)
+    parts = []
+    for i, c in enumerate(("ua", "pl")):
+        enc = encode_table(table.slice(i, 1).drop_columns(["contributor"]), KEY, s,
+                           contributor=c)
+        parts.append((enc.manifest, enc.table))
+    er = from_parts(parts, ["ua", "pl"])
+    lv = compare_encoded(er, np.array([0]), np.array([1])).levels[0]
+    names = list(ENCODED_FIELDS)
+    assert lv[names.index("sex")] == 1 and lv[names.index("nationality")] == 1
+
+
+def test_an_older_package_s_sex_and_nationality_are_absent_beside_a_v6_one(tmp_path):
+    """2b: format v6 encodes codes; a v5 package (text) beside it does not compare them."""
+    import json
+    import shutil
+
+    from safelight.identity.encode import FORMAT_VERSION
+    from safelight.link.encoded import CODES_VERSION, read_packages
+
+    assert FORMAT_VERSION >= CODES_VERSION == 6
+    people = _people(30, 4)
+    a = _package(tmp_path, "a", "A", people)
+    b = _package(tmp_path, "b", "B", people)
+    old = tmp_path / "a5"
+    shutil.copytree(a, old)
+    man = json.loads((old / "manifest.json").read_text())
+    man["format_version"] = 5
+    (old / "manifest.json").write_text(json.dumps(man))
+    er = read_packages([old, b])
+    assert not er.present["sex"][:30].any() and er.present["sex"][30:].all()
+    assert not er.filters["sex"][:30].any()
+    assert er.present["given_name"][:30].all()
+    both_old = tmp_path / "b5"
+    shutil.copytree(b, both_old)
+    (both_old / "manifest.json").write_text(json.dumps(
+        json.loads((b / "manifest.json").read_text()) | {"format_version": 5}))
+    assert read_packages([old, both_old]).present["sex"].all()  # same text on both sides
+
+
+@pytest.fixture
+def two_packages(tmp_path):
+    people = _people(40, 4)
+    return _package(tmp_path, "a", "A", people), _package(tmp_path, "b", "B", people[10:])
+
+
+def _runs(args: list[str], group=None):
+    from click.testing import CliRunner
+
+    from safelight.link.cli import link
+
+    return CliRunner().invoke(group or link, args)
+
+
+def test_a_damaged_manifest_is_refused_with_a_message(hub, two_packages):
+    """1a: a truncated manifest.json gives the package error, not a JSONDecodeError."""
+    from safelight.identity.cli import identity
+    from safelight.identity.encode import EncodingError
+    from safelight.link.encoded import read_packages
+    from safelight.link.hub_pprl import receive_package
+
+    a, b = two_packages
+    man = (a / "manifest.json").read_text()
+    (a / "manifest.json").write_text(man[: len(man) // 2])
+    msg = "manifest.json is damaged .*ask the contributor to send the package again"
+    with pytest.raises(EncodingError, match=msg):
+        read_packages([a, b])
+    with pytest.raises(EncodingError, match=msg):
+        receive_package(hub, a)
+    for r in (_runs(["inspect", str(a)], identity), _runs(["pprl", str(a), str(b), "--out",
+                                                           str(b.parent / "p.csv")])):
+        assert r.exit_code == 7 and "manifest.json is damaged" in r.output, r.output
+        assert "Traceback" not in r.output
+    (a / "manifest.json").write_text("[1, 2]")
+    with pytest.raises(EncodingError, match="damaged"):
+        read_packages([a, b])
+
+
+def test_every_path_checks_the_records_against_the_manifest(two_packages, tmp_path):
+    """2d: `link pprl`, `link pairs X.enc Y.enc` and `identity inspect` refuse a package whose
+    records.parquet is not the one its manifest states, or whose record count was altered."""
+    import json
+    import shutil
+
+    from safelight.identity.cli import identity
+
+    a, b = two_packages
+    mixed = tmp_path / "mixed"
+    shutil.copytree(a, mixed)
+    shutil.copy(b / "records.parquet", mixed / "records.parquet")  # b's records, a's manifest
+    recount = tmp_path / "recount"
+    shutil.copytree(a, recount)
+    man = json.loads((a / "manifest.json").read_text())
+    (recount / "manifest.json").write_text(json.dumps(man | {"records": man["records"] + 5}))
+    out = str(tmp_path / "p.csv")
+    for bad, msg in ((mixed, "does not match the SHA-256"), (recount, "holds 40 records")):
+        for r in (_runs(["pprl", str(bad), str(b), "--out", out]),
+                  _runs(["pairs", str(bad), str(b), "--out", out]),
+                  _runs(["inspect", str(bad)], identity)):
+            assert r.exit_code == 7 and msg in r.output, r.output
+    assert _runs(["pairs", str(a), str(b), "--out", out]).exit_code == 0

@@ -2,7 +2,8 @@
 
 Registered by ``safelight.cli``. ``keygen`` writes a new shared key; ``encode`` turns a file of
 identities into a contribution package (no clear identifier; see
-:mod:`safelight.identity.encode`); ``inspect`` shows a package's manifest.
+:mod:`safelight.identity.encode`); ``inspect`` checks a package (format, records against the
+manifest's SHA-256 and count) and shows its manifest.
 """
 
 from __future__ import annotations
@@ -83,10 +84,11 @@ def encode_cmd(file: Path, map_path: Path, key_path: Path, out: Path, contributo
 @click.argument("package", type=click.Path(exists=True, path_type=Path, file_okay=False))
 @guarded
 def inspect_cmd(package: Path) -> None:
-    """Print the manifest of a contribution PACKAGE (no key needed, nothing clear inside)."""
-    from safelight.identity.encode import MANIFEST, EncodingError
+    """Print the manifest of a contribution PACKAGE (no key needed, nothing clear inside),
+    after checking its records against it (SHA-256 and number of records)."""
+    from safelight.link.encoded import read_package
 
-    path = package / MANIFEST
-    if not path.is_file():
-        raise EncodingError(f"{package}: no {MANIFEST} — not a contribution package")
-    click.echo(json.dumps(json.loads(path.read_text("utf-8")), indent=2))
+    manifest, _ = read_package(package, lazy=True)
+    click.echo(json.dumps(manifest, indent=2))
+    click.echo(f"{package}: records.parquet matches the manifest (SHA-256, "
+               f"{manifest['records']:,} records)", err=True)

@@ -77,7 +77,9 @@ from safelight.identity.normalise import (
     given_key,
     locality_key,
     map_distinct,
+    nationality_key,
     phones_e164,
+    sex_key,
     split_full_names,
 )
 
@@ -103,7 +105,11 @@ log = logging.getLogger("safelight.identity.encode")
 #: (family name + given initial, both names, any year); 5: those two withdrawn — meeting across
 #: the two-year windows they let the hub order its same-year groups into a birth-year chain
 #: (docs/pprl.md, "Withdrawn: format v4"). v3 and v5 hold the same keys; v4 is refused.
-FORMAT_VERSION = 5
+#: 6: sex and nationality filters encode the standard's codes (``female``, ISO alpha-3:
+#: :func:`~safelight.identity.normalise.sex_key`, :func:`~safelight.identity.normalise.nationality_key`)
+#: instead of the upper-cased text; the blocking keys are those of v5
+#: (:data:`safelight.link.encoded.CODES_VERSION`).
+FORMAT_VERSION = 6
 KEY_MIN_BYTES = 32
 MANIFEST = "manifest.json"
 RECORDS = "records.parquet"
@@ -281,8 +287,8 @@ def _keys(table: pa.Table) -> _Keys:
         month=month,
         day=day,
         values={
-            "sex": map_distinct(_str(table, "sex"), code_key),
-            "nationality": map_distinct(_str(table, "nationality"), code_key),
+            "sex": map_distinct(_str(table, "sex"), sex_key),
+            "nationality": map_distinct(_str(table, "nationality"), nationality_key),
             "phone": phones_e164(_str(table, "phone"), _str(table, "phone_region")),
             "document": map_distinct(_str(table, "document_number"), document_key),
             "locality": map_distinct(_str(table, "locality"), locality_key),

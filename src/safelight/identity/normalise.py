@@ -32,8 +32,10 @@ compound and multiple names into tokens.
 
 Other identifiers: :func:`phone_e164` (the ``phonenumbers`` package; national numbers are read
 in the contributor's country), :func:`document_key` (upper-case alphanumerics, ``O`` read as
-``0``), :func:`locality_key`. Dates are compared in :mod:`safelight.link.compare` from the
-hub's ``birth_year``/``birth_month``/``birth_day`` columns (partial dates keep their parts).
+``0``), :func:`locality_key`, :func:`sex_key` (the standard's ``sex`` codes from words and
+letters in many languages), :func:`nationality_key` (ISO alpha-3 from codes, names and
+demonyms). Dates are compared in :mod:`safelight.link.compare` from the hub's
+``birth_year``/``birth_month``/``birth_day`` columns (partial dates keep their parts).
 
 Vectorised use: :func:`map_distinct` applies any of these functions once per distinct value of
 an Arrow array or a sequence and returns a NumPy object array.
@@ -69,10 +71,12 @@ __all__ = [
     "map_distinct",
     "match_key",
     "name_tokens",
+    "nationality_key",
     "phone_e164",
     "phone_keys",
     "phones_e164",
     "phones_from_keys",
+    "sex_key",
     "split_full_names",
 ]
 
@@ -533,10 +537,54 @@ _NOT_ASCII_DIGIT = re.compile(r"[^0-9]+")
 
 @lru_cache(maxsize=200_000)
 def code_key(text: str | None) -> str | None:
-    """A code (sex, nationality, region) stripped and upper-cased; None when empty."""
+    """A code (region; sex and nationality a vocabulary does not know) stripped and
+    upper-cased; None when empty."""
     if not text:
         return None
     return str(text).strip().upper() or None
+
+
+def _word(text: str) -> str:
+    """A short code word as :func:`sex_key` compares it: NFKC, case-folded, diacritics
+    dropped, trailing dots and repeated blanks removed (``"Жін."`` → ``"жін"``)."""
+    folded = _strip_marks(unicodedata.normalize("NFKC", text).casefold())
+    return " ".join(folded.split()).rstrip(".").strip()
+
+
+@cache
+def _sex_words() -> dict[str, str | None]:
+    """word → code of the standard's ``sex`` list (``data/sex_words.yaml``; ``unknown`` →
+    None, a missing value)."""
+    return {_word(str(w)): (None if code == "unknown" else code)
+            for code, words in _load("sex_words.yaml").items() for w in words}
+
+
+@lru_cache(maxsize=200_000)
+def sex_key(text: str | None) -> str | None:
+    """The code of the standard's ``sex`` list (``female``, ``male``, ``other``) of a sex as
+    written in many languages — ``"F"``, ``"female"``, ``"жін."``, ``"K"`` (Polish kobieta),
+    ``"w"`` (German weiblich) all give ``"female"``; a word meaning unknown gives None; a value
+    the vocabulary does not know gives :func:`code_key` of it (so it still agrees with
+    itself)."""
+    if not text:
+        return None
+    word = _word(str(text))
+    if word in _sex_words():
+        return _sex_words()[word]
+    return code_key(text)
+
+
+@lru_cache(maxsize=200_000)
+def nationality_key(text: str | None) -> str | None:
+    """The ISO 3166-1 alpha-3 code of a nationality or country written as a code, a name or
+    a demonym in many languages (:func:`safelight.standard.geography.resolve_country`:
+    ``"UA"``, ``"UKR"``, ``"Україна"``, ``"ukrainian"`` all give ``"UKR"``); a value it does
+    not resolve gives :func:`code_key` of it (so ``"stateless"`` still agrees with itself)."""
+    if not text:
+        return None
+    from safelight.standard.geography import resolve_country
+
+    return resolve_country(str(text)) or code_key(text)
 
 
 def map_distinct(values: Iterable[Any] | Any, fn: Callable[..., Any], *args: Any) -> np.ndarray:
@@ -648,9 +696,13 @@ def clear_caches() -> None:
     """Empty the memo of every normaliser here that keeps input values (names, phones,
     document numbers, places: the ``lru_cache`` of :func:`fold`, :func:`match_key`, the name
     keys, the phones' E.164, :func:`document_key`, :func:`locality_key`, :func:`digits_key`,
-    :func:`code_key` and the transliteration); the name tables read from the package data
-    stay. A linkage run calls it when it ends (:func:`safelight.link.link_records`), so that
+    :func:`code_key`, :func:`sex_key`, :func:`nationality_key` and the transliteration); the
+    name tables read from the package data stay. A linkage run calls it when it ends (:func:`safelight.link.link_records`), so that
     no identifier outlives the run in this process's memory."""
     for fn in (fold, match_key, given_key, given_group, family_key, _e164, _leading_country_code,
-               document_key, locality_key, digits_key, code_key, transliterate):
+               document_key, locality_key, digits_key, code_key, sex_key, nationality_key,
+               transliterate):
         fn.cache_clear()
+    from safelight.standard import geography
+
+    geography._resolve.cache_clear()  # the nationalities nationality_key resolved

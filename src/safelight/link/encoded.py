@@ -9,8 +9,10 @@ Contract
 presence mask, per blocking rule an int64 key array (with a presence mask), and the
 contributor and record id of each row. Nothing here sees or can compute a clear value.
 Packages of format :data:`OLDEST_READABLE_VERSION` up to the current one are read (a rule an
-older package lacks is absent for its records); older or unknown formats are refused with a
-message saying how to fix it.
+older package lacks is absent for its records; beside a package of :data:`CODES_VERSION` or
+later, the sex and nationality of an older package, encoded from other text, are absent for
+its records); older or unknown formats are refused with a message saying how to fix it. Every
+package read is checked against its manifest (records' SHA-256 and count) first.
 
 :func:`compare_encoded` turns record pairs into the comparison levels of
 :data:`ENCODED_FIELDS`, which the same Fellegi–Sunter/EM machinery as the clear linkage
@@ -23,6 +25,7 @@ similarities are used and ``swapped`` is set, as in clear.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -46,6 +49,7 @@ from safelight.identity.encode import (
 from safelight.link.compare import Comparisons
 
 __all__ = [
+    "CODES_VERSION",
     "ENCODED_FIELDS",
     "OLDEST_READABLE_VERSION",
     "WITHDRAWN_VERSIONS",
@@ -56,6 +60,7 @@ __all__ = [
     "filter_matrix",
     "from_parts",
     "name_frequencies",
+    "read_manifest",
     "read_package",
     "read_packages",
 ]
@@ -149,6 +154,14 @@ WITHDRAWN_VERSIONS: dict[int, str] = {
 }
 
 
+#: the first format whose sex and nationality filters encode the standard's codes
+#: (``female``, ISO alpha-3); an older package's filters of those fields encoded the
+#: upper-cased text ("F", "UA"), which never agrees with a code, so beside a newer package they
+#: are treated as absent (the fields carry no weight either way for its records)
+CODES_VERSION = 6
+_CODED_FIELDS = ("sex", "nationality")
+
+
 def check_format(manifest: dict[str, Any], where: str) -> None:
     """Refuse a manifest of another package format or of a version the hub cannot link
     (older than :data:`OLDEST_READABLE_VERSION`, withdrawn — :data:`WITHDRAWN_VERSIONS` — or
@@ -171,25 +184,71 @@ def check_format(manifest: dict[str, Any], where: str) -> None:
                             f"version (v{FORMAT_VERSION})")
 
 
+#: manifest keys the hub reads; a manifest without one of them is damaged
+_REQUIRED_KEYS = ("key_fingerprint", "settings", "blocking_rules", "records", "records_sha256")
+
+
+def _damaged(where: Path | str, what: str) -> EncodingError:
+    return EncodingError(f"{where}: {what} — ask the contributor to send the package again")
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    """The manifest of the package directory ``path``, after a format check; a manifest that
+    is not JSON, not an object or lacks a key the hub reads is refused as damaged."""
+    man_path = Path(path) / MANIFEST
+    try:
+        manifest = json.loads(man_path.read_text("utf-8"))
+    except OSError as exc:
+        raise EncodingError(f"{man_path}: cannot be read ({exc.strerror})") from exc
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+        raise _damaged(path, f"{MANIFEST} is damaged (not valid JSON)") from exc
+    if not isinstance(manifest, dict):
+        raise _damaged(path, f"{MANIFEST} is damaged (not a JSON object)")
+    check_format(manifest, str(man_path))
+    missing = [k for k in _REQUIRED_KEYS if k not in manifest]
+    if missing:
+        raise _damaged(path, f"{MANIFEST} is damaged (it lacks {', '.join(missing)})")
+    return manifest
+
+
+def _check_digest(path: Path, manifest: dict[str, Any]) -> None:
+    """Refuse ``records.parquet`` unless its SHA-256 is the one its manifest states (a damaged
+    file, or the manifest of another package beside it). Hashing streams the file (bounded
+    memory; ~1 GB of filters at 1M records)."""
+    with open(path / RECORDS, "rb") as fh:
+        digest = hashlib.file_digest(fh, "sha256").hexdigest()
+    if digest != manifest["records_sha256"]:
+        raise _damaged(path, f"{RECORDS} does not match the SHA-256 in {MANIFEST} — the "
+                             "package was damaged or altered, or its files come from two "
+                             "packages")
+
+
 def read_package(path: Path, *, lazy: bool = False
                  ) -> tuple[dict[str, Any], pa.Table | pq.ParquetFile]:
-    """(manifest, records table) of one package directory, after a format check; with
-    ``lazy`` the open Parquet file instead of the table, for :func:`from_parts` to read one
-    column at a time (a 1M-record package holds ~1 GB of filters)."""
+    """(manifest, records table) of one package directory, after a format check
+    (:func:`read_manifest`) and a check of the records against the manifest: SHA-256
+    (:func:`_check_digest`) and number of records; with ``lazy`` the open Parquet file instead
+    of the table, for :func:`from_parts` to read one column at a time (a 1M-record package
+    holds ~1 GB of filters)."""
     path = Path(path)
     man_path = path / MANIFEST
     if not man_path.is_file() or not (path / RECORDS).is_file():
         raise EncodingError(f"{path}: not a contribution package (needs {MANIFEST} and "
                             f"{RECORDS}) — make one with `safelight identity encode`")
-    manifest = json.loads(man_path.read_text("utf-8"))
-    check_format(manifest, str(man_path))
+    manifest = read_manifest(path)
     try:
-        if lazy:
-            return manifest, pq.ParquetFile(path / RECORDS)
-        return manifest, pq.read_table(path / RECORDS)
+        _check_digest(path, manifest)
+        source: pa.Table | pq.ParquetFile = pq.ParquetFile(path / RECORDS)
+        rows = source.metadata.num_rows
+        if not lazy:
+            source = source.read()
     except (pa.ArrowException, OSError) as exc:
-        raise EncodingError(f"{path / RECORDS}: cannot be read as Parquet ({exc}) — the "
-                            "package is damaged; ask the contributor to send it again") from exc
+        raise _damaged(path / RECORDS, f"cannot be read as Parquet ({exc}) — the package is "
+                                       "damaged") from exc
+    if rows != manifest["records"]:
+        raise _damaged(path, f"{RECORDS} holds {rows:,} records, {MANIFEST} says "
+                             f"{manifest['records']} — the manifest was altered")
+    return manifest, source
 
 
 def contributor_name(manifest: dict[str, Any], position: int) -> str:
@@ -256,14 +315,26 @@ def from_parts(parts: list[tuple[dict[str, Any], pa.Table | pq.ParquetFile]], wh
             out.append(col if keep.all() else col.filter(pa.array(keep)))
         return out
 
+    versions = [int(man["format_version"]) for man, _ in parts]
+    # beside a package that encodes codes, an older package's sex/nationality text is absent
+    uncoded = [v < CODES_VERSION <= max(versions) for v in versions]
     filters, present = {}, {}
     for spec in settings.fields:
         filters[spec.name] = np.empty((n, spec.bits // 64), dtype=np.uint64)
         present[spec.name] = np.empty(n, dtype=bool)
         for i, col in enumerate(gather(f"bf_{spec.name}")):
             mat, ok = filter_matrix(col, spec.bits)
+            if uncoded[i] and spec.name in _CODED_FIELDS:
+                mat[:] = 0
+                ok[:] = False
             filters[spec.name][starts[i]:starts[i + 1]] = mat
             present[spec.name][starts[i]:starts[i + 1]] = ok
+    if any(uncoded):
+        log.warning("%s: package(s) of format < v%d: their %s are left out of the comparison "
+                    "(encoded from other text than the newer packages'); re-encode them with "
+                    "this version to use them", ", ".join(p for p, u in zip(paths, uncoded,
+                                                                             strict=True) if u),
+                    CODES_VERSION, " and ".join(_CODED_FIELDS))
     blocking, bpresent = {}, {}
     # every rule any package holds; a package of an older readable format lacks the newer
     # keys, which are then absent for its records (they meet on the keys they have)

@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from safelight.errors import UsageError
-from safelight.identity.encode import BLOCKING_RULES, MANIFEST, RECORDS, EncodingSettings
+from safelight.identity.encode import BLOCKING_RULES, EncodingSettings
 from safelight.link.encoded import EncodedRecords, from_parts, read_package
 from safelight.link.hub import HubLinkResult, store_run
 from safelight.link.pprl import PPRLSettings, link_encoded
@@ -165,16 +165,7 @@ def _forget_unlinkable(hub: Hub, contributor: str, table: pa.Table) -> dict[str,
 
 def receive_package(hub: Hub, path: Path, *, actor: str = "link") -> dict[str, object]:
     """Check and store the package at ``path``; returns its manifest."""
-    man_path = Path(path) / MANIFEST
-    data = (Path(path) / RECORDS).read_bytes() if (Path(path) / RECORDS).is_file() else b""
-    try:
-        declared = json.loads(man_path.read_text("utf-8")).get("records_sha256")
-    except (OSError, ValueError):
-        declared = None  # read_package below says what is wrong
-    if data and declared not in (None, hashlib.sha256(data).hexdigest()):
-        raise UsageError(f"{path}: {RECORDS} does not match the SHA-256 in {MANIFEST} — the "
-                         "package was damaged or altered; ask the contributor to send it again")
-    manifest, table = read_package(path)  # format check
+    manifest, table = read_package(path)  # format, SHA-256 and record count checks
     manifest, table, data = _only_what_safelight_writes(path, manifest, table)
     contributor = str(manifest.get("contributor") or "")
     if not contributor:

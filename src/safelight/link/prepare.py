@@ -37,9 +37,11 @@ from safelight.identity.normalise import (
     locality_key,
     map_distinct_arrow,
     match_key,
+    nationality_key,
     phone_keys,
     phones_e164,
     phones_from_keys,
+    sex_key,
     split_full_names,
 )
 from safelight.link import forked
@@ -309,8 +311,8 @@ def _normalised(table: pa.Table,
         out, arrow[name] = map_distinct_arrow(values, fn, *args)
         return out
 
-    def lower(name: str) -> np.ndarray:
-        return mapped(name, _col(table, name).cast(pa.string()), code_key)
+    def coded(name: str, fn: Callable[[str | None], str | None] = code_key) -> np.ndarray:
+        return mapped(name, _col(table, name).cast(pa.string()), fn)
 
     cols = dict(
         contributor=np.array(_col(table, "contributor").to_pylist(), dtype=object),
@@ -318,15 +320,15 @@ def _normalised(table: pa.Table,
         birth_year=_ints(table, "birth_year"),
         birth_month=_ints(table, "birth_month"),
         birth_day=_ints(table, "birth_day"),
-        sex=lower("sex"),
-        nationality=lower("nationality"),
+        sex=coded("sex", sex_key),
+        nationality=coded("nationality", nationality_key),
         locality=mapped("locality", _col(table, "locality").cast(pa.string()), locality_key),
         street_number=mapped("street_number", _col(table, "street_number").cast(pa.string()),
                              digits_key),
         address_line=mapped("address_line", _col(table, "address_line").cast(pa.string()),
                             locality_key),
         postcode=mapped("postcode", _col(table, "postcode").cast(pa.string()), digits_key),
-        region=lower("region"),
+        region=coded("region"),
     )
     # last: the worker's units are done while this process does the rest
     cols["phone"], part_columns = finish()
