@@ -385,6 +385,7 @@ main.stage_commands = {  # type: ignore[attr-defined]
     "report": "safelight.report.cli:report",
     "serve": "safelight.web.cli:serve",
     "user": "safelight.web.cli:user",
+    "dashboard": "safelight.web.dashboard_cli:dashboard",
 }
 
 if __name__ == "__main__":  # pragma: no cover
