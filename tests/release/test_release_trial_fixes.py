@@ -260,3 +260,84 @@ def _fill_hub(hub, n: int = 300) -> None:
     hub.con.register("new_cases", pa.table(cols))
     hub.con.execute(f"INSERT INTO cases ({', '.join(names)}) SELECT * FROM new_cases")
     hub.con.unregister("new_cases")
+
+
+# 4 ---------------------------------------------------------------------------------------------
+
+def test_dp_synthetic_length_help_and_synthetic_epsilon_length(tmp_path) -> None:
+    r = CliRunner().invoke(release, ["dp-synthetic", "--help"])
+    assert "default 3;" in r.output and "below" not in r.output
+    src = tmp_path / "t.csv"
+    t = from_columns({"gender": ["Female", "Male"] * 150,
+                      "isForcedLabour": ["yes", "no", "no"] * 100})
+    write_csv(t, src)
+    r = CliRunner().invoke(release, ["synthetic", str(src), "--epsilon", "4", "--length", "1",
+                                     "--k", "5", "--iterations", "1", "--out",
+                                     str(tmp_path / "s")])
+    assert r.exit_code == 0, r.output
+    assert json.loads((tmp_path / "s" / "settings.json").read_text())["length"] == 1
+
+
+def test_force_with_another_method_replaces_the_old_release(tmp_path) -> None:
+    src = tmp_path / "t.csv"
+    write_csv(random_table(4, n=300), src)
+    out = tmp_path / "o"
+    r = CliRunner().invoke(release, ["aggregates", str(src), "--k", "5", "--length", "2",
+                                     "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    (out / "notes.txt").write_text("the operator's own file")
+    r = CliRunner().invoke(release, ["microdata", str(src), "--k", "5", "--out", str(out)])
+    assert r.exit_code == 2 and "--force" in r.output
+    r = CliRunner().invoke(release, ["microdata", str(src), "--k", "5", "--out", str(out),
+                                     "--force"])
+    assert r.exit_code == 0, r.output
+    assert not (out / "aggregates.csv").exists() and (out / "microdata.csv").is_file()
+    assert (out / "notes.txt").is_file()  # not a file safelight wrote: kept
+    publish = (out / "PUBLISH.txt").read_text()
+    assert "Publish only the release file of this folder: microdata.csv." in publish
+
+
+def test_microdata_that_leaks_is_flagged_loudly(tmp_path) -> None:
+    src = tmp_path / "t.csv"
+    write_csv(random_table(4, n=400), src)
+    out = tmp_path / "m"
+    r = CliRunner().invoke(release, ["microdata", str(src), "--k", "11",
+                                     "--quasi-identifiers", "col0", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert json.loads((out / "evaluation.json").read_text())["leaked"] > 0
+    assert "WARNING" in r.output and "--quasi-identifiers" in r.output
+    assert (out / "PUBLISH.txt").read_text().startswith("WARNING: ")
+    ok = tmp_path / "ok"
+    r = CliRunner().invoke(release, ["microdata", str(src), "--k", "11", "--out", str(ok)])
+    assert "WARNING" not in r.output and "WARNING" not in (ok / "PUBLISH.txt").read_text()
+
+
+def test_fewer_rows_than_k_is_refused(tmp_path) -> None:
+    src = tmp_path / "t.csv"
+    write_csv(random_table(4, n=7), src)
+    for cmd in ("synthetic", "microdata"):
+        r = CliRunner().invoke(release, [cmd, str(src), "--k", "11", "--out",
+                                         str(tmp_path / cmd)])
+        assert r.exit_code == 2 and "fewer rows than k = 11" in r.output, r.output
+        assert " 7 " not in r.output
+        assert not (tmp_path / cmd / f"{cmd}.csv").exists()
+
+
+def test_another_delimiter_is_refused_in_one_line(tmp_path) -> None:
+    for sep in (";", "\t"):
+        src = tmp_path / "semi.csv"
+        src.write_text(f"gender{sep}citizenship\nFemale{sep}UA\nMale{sep}PH\n")
+        r = CliRunner().invoke(release, ["aggregates", str(src), "--k", "2", "--out",
+                                         str(tmp_path / "x")])
+        assert r.exit_code == 3 and "delimiter" in r.output
+        assert len(r.output.strip().splitlines()) == 1
+
+
+def test_length_over_the_columns_is_clamped_with_a_note(tmp_path) -> None:
+    src = tmp_path / "t.csv"
+    write_csv(random_table(4, n=300, cards=(3, 4)), src)
+    r = CliRunner().invoke(release, ["aggregates", str(src), "--k", "5", "--length", "4",
+                                     "--out", str(tmp_path / "a")])
+    assert r.exit_code == 0, r.output
+    assert "--length 4 is more than the 2 columns" in r.output
+    assert json.loads((tmp_path / "a" / "settings.json").read_text())["length"] == 2
