@@ -201,3 +201,129 @@ def test_every_path_checks_the_records_against_the_manifest(two_packages, tmp_pa
                   _runs(["inspect", str(bad)], identity)):
             assert r.exit_code == 7 and msg in r.output, r.output
     assert _runs(["pairs", str(a), str(b), "--out", out]).exit_code == 0
+
+
+def _write_csv(path, rows: list[list[str]]):
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(rows)
+    return path
+
+
+@pytest.mark.parametrize("fields, msg", [
+    ("[given_name, family_name]", "'fields:' must map each identity field to its column"),
+    ("{given_name: [a, b]}", "given_name need one column name"),
+    ("{given_name: ''}", "given_name need one column name"),
+    ("{given_name: {column: a}}", "given_name need one column name"),
+])
+def test_a_map_whose_fields_are_not_field_column_pairs_is_refused(tmp_path, fields, msg):
+    """1b: `fields:` as a list (or a field without one column name) is a map error (exit 2
+    like the other map errors), not a crash."""
+    from safelight.errors import ProfileError
+    from safelight.identity.mapping import load_map
+
+    path = tmp_path / "m.yaml"
+    path.write_text(f"id: rid\nfields: {fields}\n", "utf-8")
+    with pytest.raises(ProfileError, match=msg):
+        load_map(path)
+    data = _write_csv(tmp_path / "d.csv", [["rid", "a"], ["1", "x"]])
+    r = _runs(["dedupe", str(data), "--map", str(path), "--out", str(tmp_path / "o.csv")])
+    assert r.exit_code == ProfileError.exit_code and "Traceback" not in r.output, r.output
+
+
+def test_a_damaged_or_wrong_key_file_is_refused(tmp_path):
+    """3c: a keygen key missing a digit or with a character changed, or a data file given
+    as the key, exits 7 instead of being used as raw bytes; good keys still load."""
+    from safelight.identity.cli import identity
+    from safelight.identity.encode import EncodingError, load_key, new_key
+
+    good = tmp_path / "good.key"
+    new_key(good)
+    digits = good.read_text().strip()
+    assert len(load_key(good)) == 32
+    cases = {"cut.key": digits[:-1] + "\n", "typo.key": digits[:10] + "g" + digits[11:] + "\n",
+             "data.key": "id,given_name\n1,Olena\n2,Petro\n"}
+    for name, text in cases.items():
+        (tmp_path / name).write_text(text)
+        with pytest.raises(EncodingError, match="damaged|not a key file"):
+            load_key(tmp_path / name)
+    (tmp_path / "raw.key").write_bytes(bytes(range(200, 240)))  # raw bytes still work
+    assert load_key(tmp_path / "raw.key") == bytes(range(200, 240))
+    (tmp_path / "m.yaml").write_text("id: id\nfields: {given_name: given_name}\n")
+    for name in (*cases, "data.csv"):
+        path = tmp_path / name
+        if name == "data.csv":
+            _write_csv(path, [["id", "given_name"], ["1", "Olena"], ["2", "Petro"]])
+        r = _runs(["encode", str(path if name == "data.csv" else tmp_path / "data.key"),
+                   "--map", str(tmp_path / "m.yaml"), "--key", str(path),
+                   "--out", str(tmp_path / "o.enc")], identity)
+        assert r.exit_code == 7, (name, r.output)
+
+
+def test_birth_dates_counted_per_row_and_float_years_read(tmp_path):
+    """2f: unparsed birth dates are counted per row, not per distinct value; a birth year
+    written as a float ("1985.0", spreadsheet exports) is read."""
+    from safelight.identity.mapping import load_map, read_identities
+
+    (tmp_path / "m.yaml").write_text(
+        "id: id\nfields: {birth_date: dob, birth_year: y, birth_month: m}\n")
+    rows = [["id", "dob", "y", "m"], ["1", "31.02.1990", "1985.0", "3.0"],
+            ["2", "31.02.1990", "1985", "03"], ["3", "garbage", " 1985.00 ", "x"],
+            ["4", "1990-01-02", "1985.5", ""]]
+    got = read_identities(_write_csv(tmp_path / "d.csv", rows), load_map(tmp_path / "m.yaml"))
+    assert got.unparsed_dates == 3  # two rows of one bad value, one of another
+    assert got.table["birth_year"].to_pylist() == [1985, 1985, 1985, None]
+    assert got.table["birth_month"].to_pylist() == [3, 3, None, None]
+
+
+def test_a_header_only_file_says_so(tmp_path):
+    """4b: a file with a header and no rows says so (as ingest does), and a missing column's
+    message never lists the reader's internal row column."""
+    from safelight.errors import InputFileError, ProfileError
+    from safelight.identity.mapping import load_map, read_identities
+
+    (tmp_path / "m.yaml").write_text("id: id\nfields: {given_name: given_name}\n")
+    with pytest.raises(InputFileError, match="has a header but no data rows"):
+        read_identities(_write_csv(tmp_path / "h.csv", [["id", "given_name"]]),
+                        load_map(tmp_path / "m.yaml"))
+    with pytest.raises(ProfileError, match=r"\(it has id, first\)$"):
+        read_identities(_write_csv(tmp_path / "c.csv", [["id", "first"], ["1", "a"]]),
+                        load_map(tmp_path / "m.yaml"))
+
+
+def test_consent_column_reads_the_standard_codes_and_the_map_s_words(tmp_path, caplog):
+    """4c: consent values are read as the standard's codes, true/false words, or the words
+    the map lists (values: / true_values:); other values are warned about, with counts."""
+    from safelight.errors import ProfileError
+    from safelight.identity.mapping import load_map, read_identities
+
+    rows = [["id", "g", "c"], ["1", "a", "повна"], ["2", "a", "лише статистика"],
+            ["3", "a", "відсутня"], ["4", "a", "full"], ["5", "a", "Statistics only"],
+            ["6", "a", "yes"], ["7", "a", "так"], ["8", "a", "maybe"], ["9", "a", "maybe"],
+            ["10", "a", ""]]
+    data = _write_csv(tmp_path / "d.csv", rows)
+    (tmp_path / "plain.yaml").write_text("id: id\nfields: {given_name: g}\nconsent: c\n")
+    with caplog.at_level(logging.WARNING, logger="safelight.identity.mapping"):
+        got = read_identities(data, load_map(tmp_path / "plain.yaml"))
+    assert got.table["consent_linkage"].to_pylist() == [False, False, False, True, False,
+                                                        True, True, False, False, False]
+    assert "6 records hold a consent value" in caplog.text
+    assert "'повна' ×1" in caplog.text and "'maybe' ×2" in caplog.text
+    assert "'1'" not in caplog.text  # counts of values, never record ids
+    (tmp_path / "words.yaml").write_text(textwrap.dedent("""
+        id: id
+        fields: {given_name: g}
+        consent:
+          column: c
+          values: {повна: full, лише статистика: statistics_only, відсутня: none}
+          true_values: [maybe]
+    """), "utf-8")
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="safelight.identity.mapping"):
+        got = read_identities(data, load_map(tmp_path / "words.yaml"))
+    assert got.table["consent_linkage"].to_pylist() == [True, False, False, True, False,
+                                                        True, True, True, True, False]
+    assert "1 records hold a consent value" in caplog.text and "'(empty)' ×1" in caplog.text
+    (tmp_path / "bad.yaml").write_text(
+        "id: id\nfields: {given_name: g}\nconsent: {column: c, values: {повна: all}}\n")
+    with pytest.raises(ProfileError, match="unknown consent code"):
+        load_map(tmp_path / "bad.yaml")

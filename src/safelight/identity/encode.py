@@ -56,6 +56,7 @@ import json
 import logging
 import os
 import secrets
+import string
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -133,18 +134,50 @@ def new_key(path: Path) -> None:
         fh.write(secrets.token_hex(KEY_MIN_BYTES) + "\n")
 
 
+#: a one-line key of which at least this share of characters are hex digits is keygen's
+#: format (a damaged one when not all are); random text of other letters and digits has ~35%
+_HEX_SHARE = 0.9
+
+
+def _text_of(raw: bytes) -> str | None:
+    """``raw`` as text when it is printable UTF-8 (blanks and line breaks allowed), else None:
+    a file of random key bytes is practically never that (32 random bytes are printable UTF-8
+    with probability < 10⁻¹⁰)."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return text if all(c.isprintable() or c in "\r\n\t" for c in text) else None
+
+
 def load_key(path: Path) -> bytes:
-    """The key in ``path``: hex text (64+ hex digits) or raw bytes, at least 32 bytes."""
+    """The key in ``path``: hex text (keygen's format: one line of an even number, 64 or more,
+    of hex digits) or raw bytes, at least 32 bytes. A hex key that lost a digit or had one
+    changed into another character (a line of mostly hex digits, :data:`_HEX_SHARE`) and a text
+    file of several words or lines (a data file given as ``--key``) are refused, never used as
+    raw bytes. (A hex digit changed into another hex digit cannot be told from a key: the
+    fingerprint then differs from the other contributors' and the hub refuses the package.)"""
     path = Path(path)
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise EncodingError(f"{path}: cannot read the key file ({exc.strerror}) — give the path "
                             "of the key shared among contributors") from exc
-    text = raw.strip()
-    try:
-        key = bytes.fromhex(text.decode("ascii"))
-    except (UnicodeDecodeError, ValueError):
+    text = _text_of(raw)
+    words = text.split() if text is not None else []
+    if text is not None and len(words) != 1:
+        raise EncodingError(f"{path}: not a key file (text of {len(words)} words or lines, not "
+                            "one line of hex digits — is it a data file?) — give the key file "
+                            "made by `safelight identity keygen`")
+    hexes = sum(c in string.hexdigits for c in words[0]) if words else 0
+    if words and hexes >= _HEX_SHARE * len(words[0]):  # keygen's format, maybe damaged
+        if hexes < len(words[0]) or len(words[0]) % 2:
+            raise EncodingError(f"{path}: the key is damaged: keygen's keys are an even number "
+                                f"of hex digits (0-9, a-f); this one holds {len(words[0])} "
+                                "characters, not all hex digits or one too few or too many — "
+                                "copy the key file again from the contributor who made it")
+        key = bytes.fromhex(words[0])
+    else:  # raw bytes (one line of other text too, as read by earlier versions)
         key = raw
     if len(key) < KEY_MIN_BYTES:
         raise EncodingError(f"{path}: the key has {len(key)} bytes, at least {KEY_MIN_BYTES} are "

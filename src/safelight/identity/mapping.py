@@ -13,15 +13,33 @@ A map::
     contributor: ngo-a          # optional: the contributor's name, written to the package
     phone_region: UA            # optional: country for national phone numbers
     date_formats: ["%Y%m%d"]    # optional: default the numeric formats of safelight.ingest
-    consent: consent_linkage    # optional: a true/false column; default every record consents
+    consent: consent_linkage    # optional: the consent column; default every record consents
     fields:                     # identity field: column (a flat map without "fields" works too)
       given_name: given_name
       family_name: surname
       birth_date: date_of_birth
+
+``fields`` maps each identity field to one column name. The consent column is read as the
+standard's ``consent`` codes (``full`` allows linkage; ``statistics_only``, ``none`` and
+``withdrawn`` do not; their labels too) or true/false words (those of ingest profiles, plus a
+few languages'). A column with other words says how to read them, as an ingest profile does::
+
+    consent:
+      column: Згода
+      values: {повна: full, лише статистика: statistics_only, відсутня: none}
+      true_values: [так]          # optional: more words that allow linkage
+      false_values: [ні]          # optional: more words that do not
+
+A value read neither way does not allow linkage, and is counted in a warning (values and
+counts, never record ids). Birth years, months and days given as numbers written as floats
+(``1985.0``, from spreadsheet exports) are read as integers.
 """
 
 from __future__ import annotations
 
+import logging
+import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,9 +47,12 @@ from typing import Any
 import pyarrow as pa
 import yaml
 
-from safelight.errors import ProfileError
-from safelight.ingest.readers import open_reader
+from safelight.errors import InputFileError, ProfileError
+from safelight.ingest.profile import DEFAULT_FALSE, DEFAULT_TRUE
+from safelight.ingest.readers import ROW, open_reader
 from safelight.ingest.values import NUMERIC_DATE_FORMATS, make_date_parser
+from safelight.standard.codelists import codelist
+from safelight.standard.crosswalk import normalise_key
 
 __all__ = ["IDENTITY_FIELDS", "IdentityFile", "IdentityMap", "load_map", "read_identities"]
 
@@ -41,7 +62,12 @@ IDENTITY_FIELDS: frozenset[str] = frozenset({
     "address_line", "postcode", "region",
 })  # fmt: skip
 _RESERVED = {"id", "contributor", "phone_region", "date_formats", "consent", "fields"}
-_TRUE = {"1", "true", "yes", "y", "t", "ja", "так", "да"}
+#: consent words beyond the standard's codes: ingest's true/false words and a few languages'
+_TRUE = {*DEFAULT_TRUE, "ja", "tak", "так", "да", "oui", "si", "sí", "da"}
+_FALSE = {*DEFAULT_FALSE, "nein", "nie", "ні", "нет", "non", "nu"}
+_INTEGER = re.compile(r"\s*(\d+)(?:\.0*)?\s*")  # "1985", "1985.0" (spreadsheet exports)
+
+log = logging.getLogger("safelight.identity.mapping")
 
 
 @dataclass(frozen=True)
@@ -53,7 +79,72 @@ class IdentityMap:
     contributor: str = ""
     phone_region: str | None = None
     date_formats: tuple[str, ...] = NUMERIC_DATE_FORMATS
-    consent: str | None = None
+    consent: str | None = None  # the consent column
+    consent_values: dict[str, bool] = field(default_factory=dict)  # normalised word → linkage
+
+
+def _column_name(value: Any) -> str | None:
+    """A column name as the map gives it (text, or a number YAML read as one), else None."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return None
+    return str(value).strip() or None
+
+
+def _fields(path: Path, data: dict[str, Any]) -> dict[str, str]:
+    """The map's identity field → column pairs, checked."""
+    fields = data["fields"] if "fields" in data else {
+        k: v for k, v in data.items() if k not in _RESERVED}
+    if not isinstance(fields, dict):
+        raise ProfileError(f"{path}: 'fields:' must map each identity field to its column "
+                           "(given_name: <column>, one per line), not a "
+                           f"{type(fields).__name__}")
+    unknown = sorted(str(k) for k in set(fields) - IDENTITY_FIELDS)
+    if unknown:
+        raise ProfileError(f"{path}: unknown identity field(s) {', '.join(unknown)} — use "
+                           f"{', '.join(sorted(IDENTITY_FIELDS))}")
+    if not fields:
+        raise ProfileError(f"{path}: the map names no identity field")
+    bad = sorted(str(k) for k, v in fields.items() if _column_name(v) is None)
+    if bad:
+        raise ProfileError(f"{path}: identity field(s) {', '.join(bad)} need one column name "
+                           "each (field: <column>)")
+    return {str(k): str(_column_name(v)) for k, v in fields.items()}
+
+
+def _consent(path: Path, spec: Any) -> tuple[str | None, dict[str, bool]]:
+    """The consent column and the words that say whether a record allows linkage (see the
+    module docstring): the standard's consent codes and labels, true/false words, and the
+    map's ``values`` / ``true_values`` / ``false_values``; normalised as ingest does."""
+    if spec is None:
+        return None, {}
+    allowed = {"column", "values", "true_values", "false_values"}
+    if isinstance(spec, dict) and set(spec) <= allowed and _column_name(spec.get("column")):
+        column = str(_column_name(spec["column"]))
+    elif _column_name(spec) is not None:
+        column, spec = str(_column_name(spec)), {}
+    else:
+        raise ProfileError(f"{path}: 'consent:' needs a column name, or column: with "
+                           f"optional {', '.join(sorted(allowed - {'column'}))}")
+    codes = codelist("consent").codes
+    words: dict[str, bool] = {normalise_key(w): True for w in _TRUE}
+    words |= {normalise_key(w): False for w in _FALSE}
+    for code in codes.values():
+        words[normalise_key(code.code)] = words[normalise_key(code.label)] = bool(
+            code.attributes.get("linkage"))
+    values = spec.get("values") or {}
+    lists = [spec.get(k) or [] for k in ("true_values", "false_values")]
+    if not isinstance(values, dict) or not all(isinstance(v, list) for v in lists):
+        raise ProfileError(f"{path}: consent values: must map words to consent codes, and "
+                           "true_values/false_values must be lists of words")
+    wrong = sorted({str(c) for c in values.values()} - set(codes))
+    if wrong:
+        raise ProfileError(f"{path}: consent values: unknown consent code(s) "
+                           f"{', '.join(wrong)} — use {', '.join(codes)}")
+    words |= {normalise_key(str(w)): bool(codes[str(c)].attributes.get("linkage"))
+              for w, c in values.items()}
+    words |= {normalise_key(str(w)): True for w in lists[0]}
+    words |= {normalise_key(str(w)): False for w in lists[1]}
+    return column, words
 
 
 def load_map(path: Path) -> IdentityMap:
@@ -64,19 +155,14 @@ def load_map(path: Path) -> IdentityMap:
     except (OSError, yaml.YAMLError) as exc:
         raise ProfileError(f"{path}: cannot read the map ({exc}) — give a YAML file with "
                            "'id:' and identity field: column pairs") from exc
-    if not isinstance(data, dict) or not data.get("id"):
+    if not isinstance(data, dict) or _column_name(data.get("id")) is None:
         raise ProfileError(f"{path}: the map needs 'id: <record id column>'")
-    fields = data.get("fields") or {k: v for k, v in data.items() if k not in _RESERVED}
-    unknown = sorted(set(fields) - IDENTITY_FIELDS)
-    if unknown:
-        raise ProfileError(f"{path}: unknown identity field(s) {', '.join(unknown)} — use "
-                           f"{', '.join(sorted(IDENTITY_FIELDS))}")
-    if not fields:
-        raise ProfileError(f"{path}: the map names no identity field")
+    fields = _fields(path, data)
+    consent, consent_values = _consent(path, data.get("consent"))
     formats = data.get("date_formats") or NUMERIC_DATE_FORMATS
-    return IdentityMap(str(data["id"]), {str(k): str(v) for k, v in fields.items()},
+    return IdentityMap(str(_column_name(data["id"])), fields,
                        str(data.get("contributor") or ""), data.get("phone_region"),
-                       tuple(str(f) for f in formats), data.get("consent"))
+                       tuple(str(f) for f in formats), consent, consent_values)
 
 
 @dataclass
@@ -97,12 +183,16 @@ def read_identities(path: Path, mapping: IdentityMap) -> IdentityFile:
         tables.append(chunk.table)
         bad.extend(b.row for b in chunk.bad)
     src = pa.concat_tables(tables) if tables else pa.table({})
+    if src.num_rows + len(bad) == 0:
+        raise InputFileError(path, "has a header but no data rows",
+                             "check that the export is complete")
     needed = {mapping.id_column, *mapping.fields.values()} | (
         {mapping.consent} if mapping.consent else set())
     missing = sorted(needed - set(src.column_names))
     if missing:
+        has = [c for c in src.column_names if c != ROW]
         raise ProfileError(f"{path}: column(s) {', '.join(missing)} named in the map are not in "
-                           f"the file (it has {', '.join(src.column_names[:20])})")
+                           f"the file (it has {', '.join(has[:20])})")
     n = src.num_rows
     cols: dict[str, Any] = {"record_id": src.column(mapping.id_column).cast(pa.string())}
 
@@ -117,22 +207,49 @@ def read_identities(path: Path, mapping: IdentityMap) -> IdentityFile:
             none: tuple[int | None, int | None, int | None] = (None, None, None)
             cache: dict[str | None, tuple[int | None, int | None, int | None]] = {None: none}
             parts = []
+            failed: set[str | None] = set()  # values that did not parse
             for v in text(col):
                 if v not in cache:
                     out, err = parse(v)
                     cache[v] = (out[0], out[1], out[2]) if out and not err else none
-                    unparsed += int(err is not None)
+                    if err is not None:
+                        failed.add(v)
+                unparsed += v in failed  # rows, not distinct values
                 parts.append(cache[v])
             for k, name in enumerate(("birth_year", "birth_month", "birth_day")):
                 cols[name] = pa.array([p[k] for p in parts], pa.int16())
         elif fname in ("birth_year", "birth_month", "birth_day"):
-            cols[fname] = pa.array([int(v) if v and v.strip().isdigit() else None
-                                    for v in text(col)], pa.int16())
+            cols[fname] = pa.array([_integer(v) for v in text(col)], pa.int16())
         else:
             cols[fname] = pa.array(text(col), pa.string())
     if mapping.phone_region:
         cols["phone_region"] = pa.array([mapping.phone_region] * n, pa.string())
     if mapping.consent:
-        cols["consent_linkage"] = pa.array([bool(v) and v.strip().lower() in _TRUE
-                                            for v in text(mapping.consent)], pa.bool_())
+        cols["consent_linkage"] = _consent_flags(path, mapping, text(mapping.consent))
     return IdentityFile(pa.table(cols), n + len(bad), bad, unparsed)
+
+
+def _integer(value: str | None) -> int | None:
+    """A birth year, month or day written as an integer, or as a float with no fraction
+    (``"1985.0"``); None otherwise (an out-of-range number too: the column is int16)."""
+    m = _INTEGER.fullmatch(value) if value else None
+    return int(m.group(1)) if m and int(m.group(1)) < 2**15 else None
+
+
+def _consent_flags(path: Path, mapping: IdentityMap, values: list[str | None]) -> pa.Array:
+    """Whether each record allows linkage, from its consent value (:func:`_consent`'s
+    words); values read neither way do not, and are logged with their counts."""
+    flags, unknown = [], Counter()
+    for v in values:
+        allowed = mapping.consent_values.get(normalise_key(v)) if v else None
+        if allowed is None:
+            unknown["(empty)" if not v else v.strip()] += 1
+        flags.append(bool(allowed))
+    if unknown:
+        listed = ", ".join(f"{v!r} ×{c:,}" for v, c in unknown.most_common(10))
+        log.warning("%s: %d records hold a consent value (column %s) read neither as "
+                    "consent to linkage nor as its refusal, so they do not take part: %s%s — "
+                    "list the words under consent: values / true_values / false_values in the "
+                    "map", Path(path).name, sum(unknown.values()), mapping.consent, listed,
+                    " ..." if len(unknown) > 10 else "")
+    return pa.array(flags, pa.bool_())
