@@ -14,13 +14,10 @@ from typing import Annotated, Literal
 from fastapi import (
     APIRouter,
     Depends,
-    File,
-    Form,
     HTTPException,
     Query,
     Request,
     Response,
-    UploadFile,
 )
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, PlainTextResponse
@@ -29,7 +26,7 @@ from starlette.concurrency import run_in_threadpool
 
 from safelight.web import auth, linkage, referrals, releases, services
 from safelight.web.auth import User
-from safelight.web.deps import COOKIE, api_role, api_user, client_of, state_of
+from safelight.web.deps import COOKIE, api_role, api_user, client_of, state_of, upload_form
 
 router = APIRouter(prefix="/api/v1")
 
@@ -116,8 +113,8 @@ def _set_session(response: Response, request: Request, sid: str) -> None:
                         secure=state_of(request).settings.cookie_secure)
 
 
-@router.post("/session", tags=["session"], summary="Sign in (password, and TOTP for admin, "
-             "analyst and reviewer); returns the CSRF token for later requests")
+@router.post("/session", tags=["session"], summary="Sign in (password, and a TOTP code for "
+             "every role but viewer); returns the CSRF token for later requests")
 def sign_in(*, body: LoginIn, request: Request, response: Response) -> dict:
     state = state_of(request)
     try:
@@ -185,14 +182,28 @@ def list_contributions(*, request: Request, user: Annotated[User, Depends(api_ro
     return services.list_contributions(state_of(request), user)
 
 
+class UploadFields(BaseModel):
+    """The fields of an upload besides its ``file``."""
+
+    profile: str = Field(max_length=300)
+    contributor: str | None = Field(default=None, max_length=100)
+    check_only: bool = False
+
+
+_UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file", "profile"],
+    "properties": {"file": {"type": "string", "format": "binary"},
+                   **UploadFields.model_json_schema()["properties"]}}}}}}
+
+
 @router.post("/contributions", tags=["contributions"], summary="Upload a file: check it "
-             "(check_only) or ingest it for a contributor")
-def upload(*, request: Request, file: Annotated[UploadFile, File()], profile: Annotated[str, Form(max_length=300)],
-           contributor: Annotated[str | None, Form(max_length=100)] = None,
-           check_only: Annotated[bool, Form()] = False,
-           user: Annotated[User, Depends(api_role("upload"))]) -> dict:
-    return services.upload(state_of(request), user, file.filename, file.file, profile=profile,
-                           contributor=contributor, check_only=check_only)
+             "(check_only) or ingest it for a contributor", openapi_extra=_UPLOAD_BODY)
+async def upload(*, request: Request, user: Annotated[User, Depends(api_role("upload"))]) -> dict:
+    # the body is read only now, after the session, CSRF token and role were checked
+    async with upload_form(request, UploadFields) as (file, form):
+        return await run_in_threadpool(services.upload, state_of(request), user, file.filename,
+                                       file.file, profile=form.profile,
+                                       contributor=form.contributor, check_only=form.check_only)
 
 
 @router.get("/contributions/{cid}", tags=["contributions"])
@@ -256,7 +267,7 @@ def persons(*, request: Request, limit: Limit = 100, offset: Offset = 0,
 
 @router.get("/releases", tags=["releases"], summary="The release ledger")
 def releases_list(*, request: Request, user: Annotated[User, Depends(api_role("releases"))]) -> dict:
-    return releases.list_releases(state_of(request))
+    return releases.list_releases(state_of(request), user)
 
 
 @router.post("/releases", tags=["releases"], summary="Make, evaluate and record a release")
@@ -268,7 +279,7 @@ def create_release(*, body: ReleaseIn, request: Request,
 
 @router.get("/releases/{rid}", tags=["releases"])
 def release(*, rid: Rid, request: Request, user: Annotated[User, Depends(api_role("releases"))]) -> dict:
-    return releases.get_release(state_of(request), rid)
+    return releases.get_release(state_of(request), user, rid)
 
 
 @router.get("/releases/{rid}/download", tags=["releases"], response_class=FileResponse)

@@ -46,24 +46,29 @@ SECURITY_HEADERS = {
 
 class SecurityHeaders:
     """Pure ASGI middleware: adds :data:`SECURITY_HEADERS` (and HSTS) to every response that
-    does not set them itself."""
+    does not set them itself, and ``Cache-Control: no-store`` to every one but the stylesheet's
+    (``/static``): API answers, exports and downloads carry record-level data and identifiers,
+    which no browser or proxy cache may keep."""
 
     def __init__(self, app, hsts: bool) -> None:
         self.app = app
         extra = {"Strict-Transport-Security": "max-age=31536000"} if hsts else {}
         self.headers = [(k.lower().encode(), v.encode())
                         for k, v in {**SECURITY_HEADERS, **extra}.items()]
+        self.uncached = [*self.headers, (b"cache-control", b"no-store")]
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        static = scope["path"] == "/static" or scope["path"].startswith("/static/")
+        headers = self.headers if static else self.uncached
 
         async def send_with_headers(message) -> None:
             if message["type"] == "http.response.start":
                 present = {k.lower() for k, _ in message.get("headers", [])}
                 message["headers"] = [*message.get("headers", []),
-                                      *((k, v) for k, v in self.headers if k not in present)]
+                                      *((k, v) for k, v in headers if k not in present)]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -74,6 +79,8 @@ def _status_of(exc: SafelightError) -> int:
         return 403
     if isinstance(exc, services.NotFound):
         return 404
+    if isinstance(exc, services.IntegrityFailure):
+        return 500
     if isinstance(exc, AuthError):
         return 401
     return 422

@@ -4,9 +4,9 @@ Contract:
 
 * passwords are stored only as argon2id hashes (argon2-cffi); a login for an unknown user name
   spends the same hashing work as one for a known name;
-* ``admin``, ``analyst`` and ``reviewer`` accounts must pass a TOTP code (RFC 6238, pyotp),
-  each code once;
-  ``contributor`` accounts are bound to exactly one contributor id;
+* accounts of the roles in :data:`~safelight.web.roles.TOTP_ROLES` (every role but ``viewer``)
+  must pass a TOTP code (RFC 6238, pyotp), each code once;
+  ``contributor`` and ``caseworker`` accounts are bound to exactly one contributor id;
 * a session id is 32 random bytes (``secrets``) given to the browser only; the hub stores its
   SHA-256, so a copy of the database does not hold usable sessions; a session ends after
   ``idle_minutes`` without use or ``session_hours`` in all;
@@ -148,7 +148,8 @@ def update_user(state: HubState, username: str, *, actor: str, active: bool | No
                 reset_totp: bool = False, password: str | None = None) -> str | None:
     """Activate/deactivate an account, give it a new TOTP secret or password (audited).
 
-    Deactivating ends the account's sessions. Returns the new TOTP secret when one was made.
+    Deactivating, a new TOTP secret and a new password each end the account's sessions.
+    Returns the new TOTP secret when one was made.
     """
     secret = None
     with state.write(data=False) as hub:
@@ -167,6 +168,8 @@ def update_user(state: HubState, username: str, *, actor: str, active: bool | No
             secret = pyotp.random_base32()
             hub.con.execute("UPDATE web_users SET totp_secret = ? WHERE username = ?",
                             [secret, username])
+            # a new second factor is issued when the old one may be in other hands
+            hub.con.execute("DELETE FROM web_sessions WHERE username = ?", [username])
             changes["totp_reset"] = True
         if password is not None:
             hub.con.execute("UPDATE web_users SET password_hash = ? WHERE username = ?",
@@ -187,7 +190,7 @@ def change_own_password(state: HubState, limiter: LoginLimiter, user: User, curr
     :class:`UsageError` when the current password is wrong or the new one is too short or the same.
     """
     try:
-        authenticate(state, limiter, user.username, current, client)
+        authenticate(state, limiter, user.username, current, client, actor=user.username)
     except AuthError as exc:
         if getattr(exc, "retry_after", None):
             raise
@@ -262,16 +265,20 @@ def _digest(session_id: str) -> str:
 
 
 def authenticate(state: HubState, limiter: LoginLimiter, username: str, password: str,
-                 client: str) -> dict:
+                 client: str, *, actor: str = "-") -> dict:
     """Check a user name and password; returns the account row. Audits failures.
 
-    Raises :class:`AuthError` (``retry_after`` set when rate-limited).
+    Raises :class:`AuthError` (``retry_after`` set when rate-limited). At a sign-in nobody is
+    known to act until the password is right: the audit entry's ``actor`` is ``-`` (a signed-in
+    user checking its own password passes its name), and the name typed is kept (as ``user``)
+    only when it is an account's — a password typed into the name field is never kept.
     """
     username = (username or "").strip().lower()
     keys = (f"user:{username}", f"addr:{client}")
     wait = limiter.blocked_for(*keys)
     if wait > 0:
-        state.audit(username or "-", "web.login_blocked", f"addr:{client}", None)
+        state.audit(actor, "web.login_blocked", f"addr:{client}",
+                    {"user": _account_named(state, username)})
         err = AuthError(f"too many failed logins; try again in {int(wait) + 1} seconds")
         err.retry_after = int(wait) + 1  # type: ignore[attr-defined]
         raise err
@@ -279,10 +286,18 @@ def authenticate(state: HubState, limiter: LoginLimiter, username: str, password
     ok = check_password(row["password_hash"] if row else None, password or "")
     if not ok or not row["active"]:
         limiter.fail(*keys)
-        state.audit(username or "-", "web.login_failed", f"addr:{client}",
-                    {"reason": "inactive" if ok else "password"})
+        state.audit(actor, "web.login_failed", f"addr:{client}",
+                    {"reason": "inactive" if ok else "password",
+                     "user": row["username"] if row else None})
         raise AuthError("user name or password is wrong")
     return row
+
+
+def _account_named(state: HubState, username: str) -> str | None:
+    """``username`` if an account of that name exists, else ``None``: what the audit chain keeps
+    of the name typed at a refused sign-in."""
+    row = state.one("SELECT username FROM web_users WHERE username = ?", [username])
+    return row["username"] if row else None
 
 
 def start_session(state: HubState, username: str, stage: str) -> tuple[str, str]:

@@ -65,8 +65,8 @@ def user() -> None:
 @guarded
 def user_add(hub: Path, username: str, role: str, contributor: str | None,
              password: str) -> None:
-    """Create the account USERNAME in HUB; prints the TOTP secret for admin, analyst,
-    reviewer and caseworker accounts (shown once: enter it in an authenticator app)."""
+    """Create the account USERNAME in HUB; prints the TOTP secret for every role but viewer
+    (shown once: enter it in an authenticator app)."""
     from safelight.web.auth import add_user, totp_uri
     from safelight.web.settings import WebSettings
     from safelight.web.state import HubState

@@ -8,10 +8,15 @@ for the API, ``csrf_token`` form field for pages) is not the session's.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import TypeVar
 
 from fastapi import HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
 from safelight.web.auth import SLOW, User, cached_session_user, csrf_ok, session_user
 from safelight.web.roles import ROLES
@@ -113,6 +118,39 @@ def page_role(action: str) -> Callable[[Request], Awaitable[User]]:
 
     dep.__name__ = f"page_role_{action}"
     return dep
+
+
+Fields = TypeVar("Fields", bound=BaseModel)
+MAX_UPLOAD_FIELDS = 20  # form fields besides the file an upload may carry (it uses at most 4)
+
+
+@asynccontextmanager
+async def upload_form(request: Request, fields: type[Fields]) -> AsyncIterator[tuple[UploadFile, Fields]]:
+    """The multipart body of an upload: its one file (field ``file``) and the other fields,
+    validated by ``fields`` (otherwise :class:`RequestValidationError`, 422 like any invalid
+    request); the spooled file is closed on leaving.
+
+    Routes read it here, in the handler, so that the body is read only once the route's
+    dependencies have accepted the session and the role: FastAPI parses (and spools to disk)
+    the whole body of ``File()``/``Form()`` parameters before any dependency runs, so an
+    unauthenticated request could make the server read up to ``max_upload_mb`` before being
+    refused.
+    """
+    form = await request.form(max_files=1, max_fields=MAX_UPLOAD_FIELDS)
+    try:
+        file = form.get("file")
+        errors = [] if isinstance(file, UploadFile) else [
+            {"type": "missing", "loc": ("body", "file"), "msg": "Field required (a file)"}]
+        try:
+            parsed = fields.model_validate({k: v for k, v in form.multi_items()
+                                            if k != "file" and isinstance(v, str)})
+        except ValidationError as exc:
+            errors += [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]
+        if errors:
+            raise RequestValidationError(errors)
+        yield file, parsed  # type: ignore[misc]
+    finally:
+        await form.close()
 
 
 def check_form(user: User, token: str | None) -> None:

@@ -10,9 +10,10 @@ import hmac
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from safelight.errors import SafelightError, UsageError
@@ -25,6 +26,7 @@ from safelight.web.deps import (
     client_of,
     page_role,
     state_of,
+    upload_form,
 )
 from safelight.web.render import fragment, language, new_token, render
 
@@ -160,10 +162,16 @@ async def dashboard(*, request: Request, show: Annotated[str | None, Query(max_l
 
 
 def _dashboard_body(board, lang: str, show: str):
+    """The dashboard's body showing every indicator (``show`` empty) or one; rendered once per
+    language and indicator and cached with the report. An unknown ``show`` is
+    :class:`~safelight.web.services.NotFound` and cached never: the cache holds at most one
+    fragment per language and indicator, whatever ids are asked for."""
     d = board.get()
     body = d["_fragments"].get((lang, show))
     if body is None:  # the indicators do not depend on the user: render them once per language
         shown = [i for i in d["indicators"] if show in ("", i["id"])]
+        if show and not shown:
+            raise services.NotFound("no such indicator on the dashboard")
         body = d["_fragments"][(lang, show)] = fragment("dashboard_body.html", lang, d=d,
                                                         shown=shown, show=show)
     return body
@@ -203,20 +211,31 @@ def contributions(*, request: Request,
     return _contributions_page(request, user)
 
 
+class _UploadForm(BaseModel):
+    """The upload form's fields besides its ``file``."""
+
+    profile: str = ""
+    contributor: str | None = None
+    action: str = "upload"
+    csrf_token: str = ""
+
+
 @router.post("/contributions")
-def upload(*, request: Request, file: Annotated[UploadFile, File()], profile: Annotated[str, Form()] = "",
-           contributor: Annotated[str | None, Form()] = None, action: Annotated[str, Form()] = "upload",
-           csrf_token: Annotated[str, Form()] = "", user: Annotated[User, Depends(page_role("upload"))]) -> Response:
-    check_form(user, csrf_token)
-    try:
-        result = services.upload(state_of(request), user, file.filename, file.file,
-                                 profile=profile, contributor=contributor or None,
-                                 check_only=action == "check")
-    except services.Forbidden:
-        raise
-    except SafelightError as exc:
-        return _contributions_page(request, user, error=str(exc), status=422)
-    return _contributions_page(request, user, result=result)
+async def upload(*, request: Request, user: Annotated[User, Depends(page_role("upload"))]) -> Response:
+    # the body is read only now, after the session and role were checked
+    async with upload_form(request, _UploadForm) as (file, form):
+        check_form(user, form.csrf_token)
+        try:
+            result = await run_in_threadpool(
+                services.upload, state_of(request), user, file.filename, file.file,
+                profile=form.profile, contributor=form.contributor or None,
+                check_only=form.action == "check")
+        except services.Forbidden:
+            raise
+        except SafelightError as exc:
+            return await run_in_threadpool(_contributions_page, request, user, error=str(exc),
+                                           status=422)
+    return await run_in_threadpool(_contributions_page, request, user, result=result)
 
 
 @router.get("/contributions/{cid}")
@@ -393,10 +412,11 @@ def referrals_list(*, request: Request, done: Annotated[int | None, Query(ge=1, 
 def _releases_page(request: Request, user: User, error: str | None = None,
                    status: int = 200) -> HTMLResponse:
     return render(request, "releases.html", user, status=status, error=error,
-                  ledger=releases.list_releases(state_of(request)),
+                  ledger=releases.list_releases(state_of(request), user),
                   columns=releases.RELEASE_COLUMNS, methods=releases.RELEASE_METHODS,
                   k_min=state_of(request).settings.report_threshold,
-                  can_create=user.role in ("admin", "analyst"))
+                  can_create=user.role in ("admin", "analyst"),
+                  exact_counts=user.role in releases.EXACT_COUNT_ROLES)
 
 
 @router.get("/releases")
@@ -426,7 +446,7 @@ async def releases_create(*, request: Request,
 @router.get("/releases/{rid}")
 def release(*, rid: Rid, request: Request,
             user: Annotated[User, Depends(page_role("releases"))]) -> HTMLResponse:
-    return render(request, "release.html", user, r=releases.get_release(state_of(request), rid))
+    return render(request, "release.html", user, r=releases.get_release(state_of(request), user, rid))
 
 
 @router.get("/releases/{rid}/download")

@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from safelight.errors import UsageError
+from safelight.errors import SafelightError, UsageError
 from safelight.refer import referral
 from safelight.refer.match import DirectoryIndex
 from safelight.refer.model import (
@@ -39,7 +41,7 @@ from safelight.refer.places import find_place
 from safelight.standard import geography
 from safelight.web.auth import User
 from safelight.web.roles import BOUND_ROLES
-from safelight.web.services import Forbidden, clean_rows
+from safelight.web.services import clean_rows, contributor_scope
 from safelight.web.state import HubState
 
 MAX_RESULTS = 25
@@ -154,21 +156,43 @@ def match_services(state: HubState, user: User, query: dict[str, Any], *,
                         | _public_contact(docs.get(m.service_id)) for m in results]}
 
 
-def _contributor_for(user: User, contributor: str | None) -> str:
+def _contributor_for(state: HubState, user: User, contributor: str | None) -> str:
+    """Whose case a consent or referral concerns: a caseworker's own contributor, always (asking
+    for another one is refused and audited: :func:`~safelight.web.services.contributor_scope`)."""
     if user.role in BOUND_ROLES:
-        if contributor not in (None, "", user.contributor):
-            raise Forbidden(f"this account acts for {user.contributor!r} only")
-        return str(user.contributor)
+        return str(contributor_scope(state, user, contributor or None))
     if not contributor:
         raise UsageError("contributor: say whose case this is")
     return contributor
 
 
+# The refer stage's messages point to its command-line tools; the web says what to do here.
+_CLI_HINTS = (
+    (" (`safelight status` lists contributors)", ""),
+    ("find one with `safelight refer match`", "find one with a services search"),
+    ("record it with `safelight refer consent` before referring",
+     "record it (the box 'the person agreed to be referred') before referring"),
+)
+
+
+@contextmanager
+def _web_messages() -> Iterator[None]:
+    """Re-word the refer stage's errors raised inside for the web (no command-line hints)."""
+    try:
+        yield
+    except SafelightError as exc:
+        text = str(exc)
+        for cli, web in _CLI_HINTS:
+            text = text.replace(cli, web)
+        exc.args = (text,)
+        raise
+
+
 def record_consent(state: HubState, user: User, record_id: str, *, contributor: str | None = None,
                    service_id: str | None = None, note: str | None = None) -> int:
     """Record that the person of a case agreed to be referred (to any service, or to one)."""
-    owner = _contributor_for(user, contributor)
-    with state.exclusive() as hub:
+    owner = _contributor_for(state, user, contributor)
+    with _web_messages(), state.exclusive() as hub:
         return referral.record_consent(hub, owner, record_id.strip(), caseworker=user.username,
                                        service_id=service_id or None, note=note or None)
 
@@ -181,13 +205,13 @@ def refer_case(state: HubState, user: User, record_id: str, service_id: str, *,
     without the person's recorded consent. ``consent_now``: the caseworker attests that the
     person agreed to this service now; the consent is recorded (in the caseworker's name) only
     once the request has passed every check that does not depend on it."""
-    owner = _contributor_for(user, contributor)
+    owner = _contributor_for(state, user, contributor)
     if reason not in REFERRAL_REASONS:
         raise UsageError(f"reason: use one of {', '.join(REFERRAL_REASONS)}")
     record_id, service_id = record_id.strip(), service_id.strip()
     if not record_id or not service_id:
         raise UsageError("say which case (record id) and which service")
-    with state.exclusive() as hub:
+    with _web_messages(), state.exclusive() as hub:
         if consent_now:
             referral.record_consent(hub, owner, record_id, caseworker=user.username,
                                     service_id=service_id, note=consent_note or None)
@@ -197,10 +221,13 @@ def refer_case(state: HubState, user: User, record_id: str, service_id: str, *,
 
 
 def list_referrals(state: HubState, user: User, *, limit: int = 200) -> list[dict[str, Any]]:
-    """The newest referrals of the cases this user may see (a caseworker: its contributor's)."""
+    """The newest referrals of the cases this user may see (a caseworker: its contributor's);
+    record-level, so audited (``web.read``)."""
     if user.role in BOUND_ROLES:
         rows = state.rows("SELECT * FROM case_referrals WHERE contributor = ? ORDER BY referral_id DESC LIMIT ?",
                           [user.contributor, limit])
     else:
         rows = state.rows("SELECT * FROM case_referrals ORDER BY referral_id DESC LIMIT ?", [limit])
+    state.audit(user.username, "web.read", f"referrals:{user.contributor or 'all'}",
+                {"rows": len(rows)})
     return clean_rows(rows)

@@ -6,8 +6,10 @@ Uses the release stage (:func:`~safelight.release.release_aggregates`,
 (:func:`~safelight.release.hub.hub_table`: the chosen columns of the cases whose consent allows
 statistics), charged to the same ledger dataset as ``safelight release hub``. The data are read
 under the hub's lock; the release is computed outside it, and only the ledger entry is written
-under the lock, so other requests are not held up while a release is computed. A download is audited as an export and refused when the
-file no longer matches the ledger's SHA-256.
+under the lock, so other requests are not held up while a release is computed. A download is
+audited as an export and refused (HTTP 500, :class:`~safelight.web.services.IntegrityFailure`,
+audited as ``web.refused``) when the file no longer matches the ledger's SHA-256. Exact input
+counts are shown to :data:`EXACT_COUNT_ROLES` only; messages never name a server path.
 """
 
 from __future__ import annotations
@@ -20,10 +22,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from safelight.errors import SafelightError, UsageError
+from safelight.errors import UsageError
 from safelight.release import hub as hub_release
 from safelight.web.auth import User
-from safelight.web.services import NotFound, clean_rows
+from safelight.web.services import IntegrityFailure, NotFound, clean_rows
 from safelight.web.state import HubState
 
 RELEASE_DATASET = hub_release.DATASET
@@ -42,7 +44,15 @@ def hub_release_table(state: HubState, columns: list[str]):
         return hub_release.hub_table(hub, columns)
 
 
-def list_releases(state: HubState) -> dict[str, Any]:
+#: Roles shown a release's exact input size (``rows_in``, the source's ``rows``, the
+#: evaluation's ``sensitive_rows`` and ``released_rows``). A release publishes its total only as
+#: an interval; the exact count of two releases one upload or one withdrawal apart would tell
+#: the others that one person came or left, and which cells moved.
+EXACT_COUNT_ROLES = frozenset({"admin"})
+_EXACT_EVALUATION = ("sensitive_rows", "released_rows")
+
+
+def list_releases(state: HubState, user: User) -> dict[str, Any]:
     from safelight.release.ledger import Ledger
 
     with state.lock:
@@ -51,11 +61,12 @@ def list_releases(state: HubState) -> dict[str, Any]:
         spent = ledger.spent(RELEASE_DATASET)
     for r in rows:
         r["params"] = json.loads(r["params"]) if isinstance(r["params"], str) else r["params"]
-    return {"releases": [_shown(r) for r in clean_rows(rows)], "spent": spent.__dict__}
+    return {"releases": [_shown(r, user) for r in clean_rows(rows)], "spent": spent.__dict__}
 
 
-def _shown(row: dict[str, Any]) -> dict[str, Any]:
-    """A ledger row as the pages and API show it: the file's name, never a server path."""
+def _shown(row: dict[str, Any], user: User) -> dict[str, Any]:
+    """A ledger row as the pages and API show it to ``user``: the file's name, never a server
+    path; exact input counts only to :data:`EXACT_COUNT_ROLES`."""
     from safelight.release.ledger import PUBLISHED_KEY
 
     row = dict(row)
@@ -65,10 +76,21 @@ def _shown(row: dict[str, Any]) -> dict[str, Any]:
     # the intervals kept for the successive-release audit include hub-internal upper bounds of
     # deferred combinations; the published ones are in the released file
     params.pop(PUBLISHED_KEY, None)
+    hidden = {"hub"} if user.role in EXACT_COUNT_ROLES else {"hub", "rows"}
     if isinstance(params.get("source"), dict):
-        params["source"] = {k: v for k, v in params["source"].items() if k != "hub"}
+        params["source"] = {k: v for k, v in params["source"].items() if k not in hidden}
     row["params"] = params
+    if user.role not in EXACT_COUNT_ROLES:
+        row["rows_in"] = None
     return row
+
+
+def _evaluation_shown(ev: dict[str, Any] | None, user: User) -> dict[str, Any] | None:
+    """A release's evaluation as ``user`` may see it (exact row counts: see
+    :data:`EXACT_COUNT_ROLES`)."""
+    if ev is None or user.role in EXACT_COUNT_ROLES:
+        return ev
+    return {k: v for k, v in ev.items() if k not in _EXACT_EVALUATION}
 
 
 def _release_row(state: HubState, rid: int) -> dict[str, Any]:
@@ -81,14 +103,14 @@ def _release_row(state: HubState, rid: int) -> dict[str, Any]:
     return row
 
 
-def get_release(state: HubState, rid: int) -> dict[str, Any]:
+def get_release(state: HubState, user: User, rid: int) -> dict[str, Any]:
     path = _release_row(state, rid)["output_path"]
-    row = next(r for r in list_releases(state)["releases"] if r["release_id"] == rid)
+    row = next(r for r in list_releases(state, user)["releases"] if r["release_id"] == rid)
     folder = Path(path).parent if path else None
     ev = None
     if folder is not None and (folder / "evaluation.json").is_file():
         ev = json.loads((folder / "evaluation.json").read_text("utf-8"))
-    row["evaluation"] = ev
+    row["evaluation"] = _evaluation_shown(ev, user)
     return row
 
 
@@ -157,8 +179,10 @@ def create_release(state: HubState, user: User, method: str, k: int, length: int
     except BaseException:
         shutil.rmtree(out, ignore_errors=True)
         raise
+    exact = user.role in EXACT_COUNT_ROLES
     return {"release_id": rid, "method": method, "k": k, "length": length,
-            "rows_in": data.n_rows, "output_sha256": sha, "evaluation": ev.to_dict()}
+            "rows_in": data.n_rows if exact else None, "output_sha256": sha,
+            "evaluation": _evaluation_shown(ev.to_dict(), user)}
 
 
 def release_file(state: HubState, user: User, rid: int) -> tuple[Path, str]:
@@ -169,10 +193,13 @@ def release_file(state: HubState, user: User, rid: int) -> tuple[Path, str]:
                        "its privacy cost was charged to the ledger all the same")
     path = Path(row["output_path"])
     if not path.is_file():
-        raise NotFound(f"release {rid}: its file {path} is no longer on the server")
+        raise NotFound(f"release {rid}'s file is no longer on the server")
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     if sha != row["output_sha256"]:
-        raise SafelightError(f"release {rid}: {path} does not match the ledger's sha256; it was "
-                             "altered after release — restore it from backup")
+        state.audit(user.username, "web.refused", f"release:{rid}",
+                    {"reason": "file does not match the ledger", "sha256": sha})
+        raise IntegrityFailure(f"release {rid}'s file on the server does not match the "
+                               "ledger's SHA-256: it was altered after release and is not "
+                               "served; the operator must restore it from backup")
     state.audit(user.username, "web.export", f"release:{rid}", {"sha256": sha})
     return path, f"safelight-release-{rid}-{path.name}"

@@ -13,7 +13,8 @@ Which role may call which route is :data:`safelight.web.deps.CAN`.
 from __future__ import annotations
 
 ROLES = ("admin", "contributor", "analyst", "reviewer", "viewer", "caseworker")
-#: Roles that must give a TOTP code at sign-in (they see record-level or sensitive data).
-TOTP_ROLES = frozenset({"admin", "analyst", "reviewer", "caseworker"})
+#: Roles that must give a TOTP code at sign-in (they see record-level or sensitive data: a
+#: contributor reads its quarantined rows, raw and with identifiers).
+TOTP_ROLES = frozenset({"admin", "contributor", "analyst", "reviewer", "caseworker"})
 #: Roles that act for one contributor (agency) and only ever see or change its cases.
 BOUND_ROLES = frozenset({"contributor", "caseworker"})

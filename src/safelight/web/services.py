@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import json
 import logging
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -42,6 +44,11 @@ class NotFound(SafelightError):
     """No such object (or not one the user may know about)."""
 
 
+class IntegrityFailure(SafelightError):
+    """Data on the server no longer match their record (e.g. a release file altered after
+    release): the server's fault, not the request's (HTTP 500, with this message)."""
+
+
 def jsonable(v: Any) -> Any:
     if isinstance(v, dt.datetime | dt.date):
         return v.isoformat()
@@ -52,11 +59,22 @@ def clean_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{k: jsonable(v) for k, v in r.items()} for r in rows]
 
 
-def _scope(user: User, contributor: str | None) -> str | None:
-    """The contributor a query is limited to: a contributor account's own, always."""
+def refuse(state: HubState, user: User, obj: str | None, reason: str, message: str) -> Forbidden:
+    """Audit a refusal (``web.refused``: who, what, why — never a value of the request) and
+    return the :class:`Forbidden` to raise."""
+    state.audit(user.username, "web.refused", obj, {"reason": reason})
+    return Forbidden(message)
+
+
+def contributor_scope(state: HubState, user: User, contributor: str | None) -> str | None:
+    """The contributor a query is limited to: a contributor account's own, always (asking for
+    another one is refused and audited)."""
     if user.role in BOUND_ROLES:
         if contributor not in (None, user.contributor):
-            raise Forbidden(f"this account acts for {user.contributor!r} only")
+            # the name asked for is a request value: logged only when it names a contributor
+            known = state.one("SELECT 1 AS x FROM contributors WHERE name = ?", [contributor])
+            raise refuse(state, user, f"contributor:{contributor if known else '?'}",
+                         "other contributor", f"this account acts for {user.contributor!r} only")
         return user.contributor
     return contributor
 
@@ -76,7 +94,7 @@ def profiles(state: HubState) -> dict[str, str]:
 
 
 def contributors(state: HubState, user: User) -> list[dict[str, Any]]:
-    scope = _scope(user, None)
+    scope = contributor_scope(state, user, None)
     rows = state.rows("SELECT name, country FROM contributors ORDER BY name")
     return [r for r in rows if scope is None or r["name"] == scope]
 
@@ -84,7 +102,7 @@ def contributors(state: HubState, user: User) -> list[dict[str, Any]]:
 # ---- contributions, quarantine, records
 
 def list_contributions(state: HubState, user: User) -> list[dict[str, Any]]:
-    scope = _scope(user, None)
+    scope = contributor_scope(state, user, None)
     sql = ("SELECT contribution_id, contributor, target, file_name, file_format, profile, "
            "finished_at, rows_read, rows_accepted, rows_quarantined, rows_new, rows_updated, "
            "rows_unchanged FROM contributions")
@@ -98,9 +116,8 @@ def get_contribution(state: HubState, user: User, cid: int) -> dict[str, Any]:
     if row is None:
         raise NotFound(f"no contribution {cid}")
     if user.role == "contributor" and row["contributor"] != user.contributor:
-        state.audit(user.username, "web.refused", f"contribution:{cid}",
-                    {"reason": "other contributor"})
-        raise Forbidden(f"contribution {cid} belongs to another contributor")
+        raise refuse(state, user, f"contribution:{cid}", "other contributor",
+                     f"contribution {cid} belongs to another contributor")
     return {k: jsonable(v) for k, v in row.items()}
 
 
@@ -144,7 +161,7 @@ def quarantine_csv(state: HubState, user: User, cid: int) -> str:
 def records(state: HubState, user: User, contributor: str | None, limit: int = 50,
             offset: int = 0) -> dict[str, Any]:
     """Case records (no identity fields) of one contributor, paged (record-level: audited)."""
-    scope = _scope(user, contributor)
+    scope = contributor_scope(state, user, contributor)
     if scope is None:
         raise UsageError("say which contributor's records to show (contributor=...)")
     total = state.one("SELECT count(*) AS n FROM cases WHERE contributor = ?", [scope])["n"]
@@ -163,17 +180,35 @@ def _safe_name(name: str | None) -> str:
     return keep if keep.strip("._ ") else "upload.csv"
 
 
+def _name_digest(name: str) -> str:
+    """What the audit chain keeps of an uploaded file's name (which may name a person): its
+    SHA-256, enough to match a contributor's report of a refused file."""
+    return hashlib.sha256(name.encode("utf-8")).hexdigest()
+
+
+def _hide_folder(exc: SafelightError, folder: Path) -> None:
+    """Drop the private upload folder from ``exc`` (its message and ``path``), so the user is
+    shown the file's own name and no server path."""
+    prefix = f"{folder}{os.sep}"
+    exc.args = tuple(a.replace(prefix, "") if isinstance(a, str) else a for a in exc.args)
+    if isinstance(getattr(exc, "path", None), str):
+        exc.path = exc.path.replace(prefix, "")  # type: ignore[attr-defined]
+
+
 def upload(state: HubState, user: User, filename: str | None, stream: Any, *, profile: str,
            contributor: str | None, check_only: bool = False) -> dict[str, Any]:
     """Validate (``check_only``) or ingest an uploaded file for a contributor.
 
     ``stream`` is a binary file object; it is copied to a private folder beside the hub, read
-    there and removed. File-level faults raise (with the reader's message); row-level faults
-    end up in the quarantine and are summarised in the result.
+    there and removed. File-level faults raise with the reader's message, naming the file but
+    not the folder; row-level faults end up in the quarantine and are summarised in the result.
+    The audit chain gets the SHA-256 of the file's name, and of a refusal only the error's
+    class: a reader's message can quote the file's first row, which in a file without a header
+    row is a person's data.
     """
     from safelight.ingest import check_file, ingest_file, load_profile
 
-    scope = _scope(user, contributor)
+    scope = contributor_scope(state, user, contributor)
     if not scope:
         raise UsageError("choose the contributor this file comes from")
     offered = profiles(state)
@@ -198,7 +233,8 @@ def upload(state: HubState, user: User, filename: str | None, stream: Any, *, pr
             if check_only:
                 result = check_file(path, prof)
                 state.audit(user.username, "web.check", f"contributor:{scope}",
-                            {"file": name, "rows_read": result["rows_read"],
+                            {"file_name_sha256": _name_digest(name),
+                             "rows_read": result["rows_read"],
                              "rows_invalid": result["rows_invalid"]})
                 return {"checked": True, "file": name, "contributor": scope, **result}
             with state.exclusive() as hub:
@@ -208,7 +244,8 @@ def upload(state: HubState, user: User, filename: str | None, stream: Any, *, pr
                 res = ingest_file(hub, path, contributor=scope, profile=prof, actor=user.username)
         except SafelightError as exc:
             state.audit(user.username, "web.upload_refused", f"contributor:{scope}",
-                        {"file": name, "error": str(exc)[:500]})
+                        {"file_name_sha256": _name_digest(name), "error": type(exc).__name__})
+            _hide_folder(exc, tmp)
             raise
         out = res.as_dict()
         out.update(file=name, checked=False,
