@@ -562,8 +562,8 @@ def budget(hub_path: Path, dataset: str, epsilon: float | None, delta: float | N
             params = r["params"]
             params = json.loads(params) if isinstance(params, str) else params
             failed = isinstance(params, dict) and set(params) == {"failed"}
-            click.echo(f"  #{r['release_id']} {r['released_at']} {r['method']} by {r['actor']}: "
-                       f"epsilon {r['epsilon']:g}, delta {r['delta']:g}"
+            click.echo(f"  #{r['release_id']} {str(r['released_at'])[:19]} {r['method']} by "
+                       f"{r['actor']}: epsilon {r['epsilon']:g}, delta {r['delta']:g}"
                        f"{' (failed, charged)' if failed else ''}")
 
 

@@ -481,8 +481,8 @@ def _mechanisms(per_cell: bool, adaptive: bool = False) -> str:
 
 
 #: Above this ε a release is warned about: the guarantee bounds how much one person can change
-#: the odds of anything an attacker concludes by e^ε — over 22,000 at ε = 10 — and at large ε the
-#: noise vanishes (at ε = 1e9 the release publishes the exact counts).
+#: the odds of anything an attacker concludes by e^ε — over 22,000 at ε = 10 — and at large
+#: ε the noise vanishes (at ε = 1e9 the release publishes the exact counts).
 EPSILON_WARN = 10.0
 
 

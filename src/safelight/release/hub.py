@@ -259,9 +259,10 @@ def _run(method: str, data: CategoricalTable, target: Path, k: int, length: int 
          earlier: list | None = None, dropped: dict[str, int] | None = None
          ) -> tuple[int, dict[str, Any], Path, Evaluation, Any]:
     """Run one method with the stage's functions; write its file (a DP method's ``data`` is
-    restricted to the public domain already, ``dropped`` the values it lost). Returns the length, the
-    parameters, the file, the evaluation and what the ledger needs besides: the DP measurement,
-    or the aggregate release itself (its intervals, for the successive-release audit)."""
+    restricted to the public domain already, ``dropped`` the values it lost). Returns the
+    length, the parameters, the file, the evaluation and what the ledger needs besides: the DP
+    measurement, or the aggregate release itself (its intervals, for the successive-release
+    audit)."""
     if method == "aggregates":
         from safelight.release.aggregates import release_aggregates, write_aggregates
 

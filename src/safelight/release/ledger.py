@@ -218,4 +218,5 @@ def charge_failed(ledger: Ledger, dataset: str, method: str, epsilon: float, del
         log.exception("%s: could not charge the failed release to the ledger", dataset)
 
 
-__all__ = ["DEFAULT_BUDGET_DELTA", "PUBLISHED_KEY", "BudgetExceededError", "Ledger", "Spent", "charge_failed"]
+__all__ = ["DEFAULT_BUDGET_DELTA", "PUBLISHED_KEY", "BudgetExceededError", "Ledger", "Spent",
+           "charge_failed"]

@@ -4,13 +4,13 @@ Contract: :func:`anonymize` returns one row per input row, **in a random order**
 permutation from the operating system's entropy, never seeded by default: rows kept in the
 input's order could be read back against their neighbours — a hub lists its cases by
 contributor and record id, which carries the year, and on the trial's hub 6,324 of 6,341
-blanked years were recovered that way), in which the quasi-identifier values are generalised (a whole column to one level of its hierarchy) and,
-where that is not enough, blanked cell by cell (local suppression), so that **every
-equivalence class** — rows with the same quasi-identifier values, a blank counting as a value —
-**has at least k rows** or is the class of fully blanked rows (which states nothing). As
-blanking only removes values, every combination of quasi-identifier values that the release
-shows is shown by >= k rows; at level 0 (no generalisation) the same holds for its count in
-the sensitive data.
+blanked years were recovered that way), in which the quasi-identifier values are generalised
+(a whole column to one level of its hierarchy) and, where that is not enough, blanked cell by
+cell (local suppression), so that **every equivalence class** — rows with the same
+quasi-identifier values, a blank counting as a value — **has at least k rows** or is the
+class of fully blanked rows (which states nothing). As blanking only removes values, every
+combination of quasi-identifier values that the release shows is shown by >= k rows; at level
+0 (no generalisation) the same holds for its count in the sensitive data.
 
 Hierarchies (:func:`hierarchy_for`) come from the case standard:
 
