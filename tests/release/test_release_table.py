@@ -9,6 +9,7 @@ import pytest
 
 from safelight.errors import InputFileError
 from safelight.release.combos import CombinationCounts, count_subset, keys_of
+from safelight.release.errors import ReleaseUsageError
 from safelight.release.table import from_columns, read_table, write_csv
 
 
@@ -30,7 +31,7 @@ def test_parquet_and_columns(tmp_path) -> None:
     t = read_table(p, columns=["n", "a"])
     assert t.columns == ("n", "a") and t.values == (("1", "2"), ("x",))
     assert t.codes[:, 1].tolist() == [1, 0, 1]
-    with pytest.raises(InputFileError, match="no column"):
+    with pytest.raises(ReleaseUsageError, match="--columns: no column"):  # exit code 2
         read_table(p, columns=["zzz"])
 
 
