@@ -1,4 +1,5 @@
-"""Request plumbing shared by the pages and the API: the signed-in user, roles, CSRF checks.
+"""Request plumbing shared by the pages and the API: the signed-in user, roles, CSRF checks,
+upload bodies read after those checks (:func:`upload_form`).
 
 Contract: :func:`api_user` and :func:`page_user` return the user of a full, live session or
 refuse (401 for the API, a redirect to the login page for pages); both refuse a

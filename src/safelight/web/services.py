@@ -3,10 +3,11 @@ service modules share (:class:`Forbidden`, :class:`NotFound`, the contributor sc
 
 Every function takes the signed-in :class:`~safelight.web.auth.User` and enforces the *data*
 scope itself: a ``contributor`` account only ever sees rows of its own contributor
-(contributions, quarantine, records); anything else is :class:`Forbidden`. Role checks (which
-roles may call a function at all) live in the routes (:mod:`safelight.web.deps`). Reads of
-record-level data, uploads and exports are written to the hub's audit chain with the user as
-actor. Stage APIs used: :func:`~safelight.ingest.ingest_file`,
+(contributions, quarantine, records); anything else is :class:`Forbidden`, audited as
+``web.refused`` (:func:`contributor_scope`, :func:`refuse`). Role checks (which roles may call a
+function at all) live in the routes (:mod:`safelight.web.deps`). Reads of record-level data,
+uploads and exports are written to the hub's audit chain with the user as actor, never with a
+value the user typed or uploaded (see :func:`upload`). Stage APIs used: :func:`~safelight.ingest.ingest_file`,
 :func:`~safelight.ingest.check_file`. The other services: :mod:`safelight.web.linkage`,
 :mod:`safelight.web.releases`, :mod:`safelight.web.dashboard`.
 """
