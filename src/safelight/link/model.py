@@ -438,9 +438,35 @@ def kin_u(u: list[np.ndarray], levels: np.ndarray,
 #: many (a small register), each estimates only its share of matches, with default m
 #: (:func:`estimate_model`); otherwise the smaller sessions are skipped.
 MIN_EM_PAIRS = 50
+#: Fields whose fitted exact level must outweigh their "different" level by at least
+#: ``MIN_EXACT_MARGIN`` bits. When EM has no matches to find — two registers that share no
+#: one — it fits whatever coincidences the sessions hold (25,000 × 25,000 unrelated records:
+#: family name exact −0.56 bits, different −0.01, and 182 false links); a model in which agreeing
+#: on a name counts no more than disagreeing is not a record-linkage model, so the fitted m is
+#: dropped for the default m (:func:`estimate_model`).
+PLAUSIBLE_FIELDS = ("given_name", "family_name", "birth_date")
+MIN_EXACT_MARGIN = 1.0
 #: Non-matches added to a small session's share estimate (shrinks a share read off a handful
 #: of pairs toward 0; see :func:`estimate_model`).
 SHARE_PSEUDO_NONMATCHES = 5.0
+
+
+def implausible_fields(m: list[np.ndarray | None], u: list[np.ndarray],
+                       fields: dict[str, tuple[str, ...]], levels: np.ndarray) -> list[str]:
+    """The :data:`PLAUSIBLE_FIELDS` whose fitted ``m`` (``None``: not fitted) weighs the exact
+    level less than ``MIN_EXACT_MARGIN`` bits above the "different" (last) level, among fields
+    that some candidate pair compares on both levels."""
+    out = []
+    for j, name in enumerate(fields):
+        if name not in PLAUSIBLE_FIELDS or m[j] is None:
+            continue
+        last = len(fields[name])
+        if not (np.any(levels[:, j] == 1) and np.any(levels[:, j] == last)):
+            continue
+        w = _log_ratio(m[j], u[j])
+        if w[1] - w[last] < MIN_EXACT_MARGIN:
+            out.append(name)
+    return out
 
 
 def estimate_model(
@@ -502,6 +528,7 @@ def estimate_model(
     report: list[dict[str, Any]] = []
     session_matches: dict[str, tuple[TrainingSession, float]] = {}
     share_only: list[tuple[TrainingSession, np.ndarray, np.ndarray, float, Any]] = []
+    fitted: list[tuple[TrainingSession, np.ndarray, np.ndarray, float, Any]] = []
     for sess in sessions:
         idx = [names.index(f) for f in sess.fixed]
         mask = np.all(levels[:, idx] == 1, axis=1)
@@ -524,6 +551,7 @@ def estimate_model(
         if n_pairs < MIN_EM_PAIRS:
             share_only.append((sess, mask, active, scale, labelled))
             continue
+        fitted.append((sess, mask, active, scale, labelled))
         m, share, it, ok = _em(levels[mask], active, u if em_u is None else em_u,
                                [x.copy() for x in init], max_iter, tol, fields, kin, labelled)
         for j in np.flatnonzero(active):
@@ -544,6 +572,19 @@ def estimate_model(
                     sess.name, int(mask.sum()), MIN_EM_PAIRS,
                     "only its share of matches is estimated, with default m" if small else
                     "skipped")
+    implausible = implausible_fields(
+        [np.mean(est, axis=0) if est else None for est in estimates], u, fields, levels)
+    if implausible:  # fall back as for a small input: default m, every session's share alone
+        log.warning("EM fitted a model in which agreeing on %s counts no more than disagreeing "
+                    "(the inputs may hold few or no records of the same people): default m "
+                    "is used instead, and each session estimates only its share of matches",
+                    ", ".join(implausible))
+        small = True
+        share_only = fitted + share_only
+        session_matches = {}
+        estimates = [[] for _ in names]
+        report = [{**r, "discarded": "implausible m: " + ", ".join(implausible)}
+                  for r in report]
     defaults = {**{f: u[names.index(f)] for f in NEUTRAL_FIELDS if f in names},
                 **default_m(fields)} if small else {}
     m_final = [np.mean(est, axis=0) if est else defaults.get(names[j], init[j])
