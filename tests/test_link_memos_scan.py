@@ -24,6 +24,7 @@ TABLE_LOADERS = frozenset({
     "safelight.identity.normalise._phonenumbers",
     "safelight.identity.normalise._country_metadata",
     "safelight.identity.normalise._length_check",
+    "safelight.identity.normalise._sex_words",  # data/sex_words.yaml
     "safelight.link.default_m._stored",  # default m per comparison level (default_m.json)
 })
 #: packages whose memos hold shipped data only (the generator's name pools, the standard's
