@@ -156,6 +156,10 @@ def test_cli_writes_offline_outputs_without_hidden_values(case_hub, tmp_path):
     doc = json.loads((out / "report.json").read_text("utf-8"))
     assert doc["settings"]["threshold"] == 11
     assert doc["provenance"]["contributions"][0]["file_sha256"]
+    # the published report names the hub's file, not the server's folders
+    assert doc["provenance"]["input"] == hub_path.name and str(hub_path.parent) not in html
+    assert CliRunner().invoke(report_cli, ["hub", str(hub_path), "--out", str(tmp_path / "t1"),
+                                           "--threshold", "1"]).exit_code == 2
     for ind in doc["indicators"]:
         assert ind["query"] and ind["denominator"] and ind["definition"]
         for c in ind["cells"]:

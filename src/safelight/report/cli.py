@@ -35,7 +35,7 @@ def _common(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--out", "out_dir", required=True,
                      type=click.Path(file_okay=False, path_type=Path),
                      help="Folder for report.html, report.json, tables/, charts/."),
-        click.option("--threshold", type=click.IntRange(min=1),
+        click.option("--threshold", type=click.IntRange(min=2),
                      help="Suppress counts below this (default 5 for glotip, 11 for hub)."),
         click.option("--regions", "region_table", type=click.Path(exists=True, dir_okay=False),
                      help="A deployment's UNODC region table (CSV alpha3,unodc_region)."),

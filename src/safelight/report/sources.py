@@ -120,7 +120,7 @@ def glotip_source(path: str | Path, settings: ReportSettings) -> Iterator[Source
         with open_hub(path, read_only=True, memory_limit=settings.memory_limit) as hub:
             cid = _pick_glotip_contribution(hub.con, settings.contribution_id, str(path))
             prov = _base_provenance(settings, regions)
-            prov.update(input=str(path), input_kind="hub", contribution=_contribution(hub.con, cid))
+            prov.update(input=path.name, input_kind="hub", contribution=_contribution(hub.con, cid))
             yield Source(hub.con, prov, regions, cid)
         return
     from safelight.ingest import ingest_file, load_profile
@@ -131,7 +131,7 @@ def glotip_source(path: str | Path, settings: ReportSettings) -> Iterator[Source
                       memory_limit=settings.memory_limit) as hub:
             result = ingest_file(hub, path, contributor="unodc", profile=profile, actor="report")
             prov = _base_provenance(settings, regions)
-            prov.update(input=str(path), input_kind="export file (ingested into a temporary hub)",
+            prov.update(input=path.name, input_kind="export file (ingested into a temporary hub)",
                         contribution=_contribution(hub.con, result.contribution_id))
             yield Source(hub.con, prov, regions, result.contribution_id)
 
@@ -148,6 +148,6 @@ def hub_source(path: str | Path, settings: ReportSettings) -> Iterator[Source]:
              if k in ("contribution_id", "contributor", "file_name", "file_sha256", "profile",
                       "profile_version", "software_version", "finished_at", "rows_accepted")}
             for c in hub.contributions() if c["target"] == "cases"]
-        prov.update(input=str(path), input_kind="hub", schema_version=hub.schema_version(),
+        prov.update(input=path.name, input_kind="hub", schema_version=hub.schema_version(),
                     contributions=contributions)
         yield Source(hub.con, prov, regions)
