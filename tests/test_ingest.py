@@ -172,6 +172,20 @@ def test_check_file_without_hub(tmp_path, profile):
     assert (result["rows_read"], result["rows_valid"]) == (5, 4) and result["rules"] == {"unknown_code": 1}
 
 
+def test_check_predicts_ingest_with_repeated_ids_and_rules_counted_per_row(tmp_path, hub, profile):
+    rows = [HEADER] + [good_row(i) for i in range(1, 8)]
+    rows.append(list(rows[3]))               # record 3 again
+    rows[5][10] = "31.02.1990"               # an impossible birth date
+    rows[6][2], rows[6][4] = "?!", "Atlantis"  # two unknown codes in one row
+    path = write(tmp_path / "a.csv", rows)
+    checked = check_file(path, profile)
+    result = ingest_file(hub, path, contributor="ua", profile=profile)
+    assert (checked["rows_valid"], checked["rows_invalid"]) == (result.rows_accepted,
+                                                                result.rows_quarantined) == (5, 3)
+    assert checked["rules"] == dict(result.top_rules)
+    assert checked["rules"]["duplicate_record_id"] == 1
+
+
 def test_audit_log_records_ingest_and_detects_tampering(tmp_path, hub, profile):
     ingest_file(hub, write(tmp_path / "a.csv", [HEADER, good_row(1)]), contributor="ua", profile=profile)
     assert hub.verify_audit()[0]

@@ -410,7 +410,12 @@ def _insert_series(con, part: _Part, cid: int) -> None:
 
 
 def check_file(path: str | Path, profile: Profile) -> dict[str, Any]:
-    """Dry run: read and validate without a hub. Returns counts and the first reasons."""
+    """Dry run: read and validate without a hub. Returns counts and the first reasons.
+
+    It predicts what :func:`ingest_file` accepts into an empty hub: a record id repeated in the
+    file is counted under ``duplicate_record_id`` after its first valid row, and ``rules``
+    counts rows (a row breaking one rule twice counts once), as ingest's summary does.
+    """
     path = Path(path)
     reader = _open(path, profile)
     conv = ChunkConverter(profile, reader.columns, path=str(path), file_sha256=file_sha256(path),
@@ -418,19 +423,36 @@ def check_file(path: str | Path, profile: Profile) -> dict[str, Any]:
     read = accepted = 0
     rules: dict[str, int] = {}
     examples: list[dict[str, Any]] = []
+    seen: set[str] = set()
+
+    def count(rule: str) -> None:
+        rules[rule] = rules.get(rule, 0) + 1
+
     for chunk in reader.chunks():
         out = conv.convert(chunk.table)
         read += chunk.rows_read
         accepted += out.main.num_rows
         for r in out.rejected:
-            for reason in r.reasons:
-                rules[reason.rule] = rules.get(reason.rule, 0) + 1
+            for rule in dict.fromkeys(reason.rule for reason in r.reasons):
+                count(rule)
             if len(examples) < 20:
                 examples.append({"row": r.row, "reasons": [x.as_dict() for x in r.reasons]})
         for b in chunk.bad:
-            rules[b.rule] = rules.get(b.rule, 0) + 1
+            count(b.rule)
             if len(examples) < 20:
                 examples.append({"row": b.row, "reasons": [{"rule": b.rule, "message": b.message}]})
+        if profile.target == "cases" and "record_id" in out.main.column_names:
+            for rid, row in zip(out.main["record_id"].to_pylist(), out.main[ROW].to_pylist(),
+                                strict=True):
+                if rid not in seen:
+                    seen.add(rid)
+                    continue
+                accepted -= 1
+                count("duplicate_record_id")
+                if len(examples) < 20:
+                    examples.append({"row": row, "reasons": [{
+                        "rule": "duplicate_record_id",
+                        "message": "record id already used earlier in this file"}]})
     if read == 0:
         raise InputFileError(path, "has a header but no data rows")
     return {"rows_read": read, "rows_valid": accepted, "rows_invalid": read - accepted,
