@@ -42,6 +42,12 @@ def test_init_ingest_status_quarantine(tmp_path, profile_path):
     with open(out, encoding="utf-8") as fh:
         q = list(csv.DictReader(fh))
     assert len(q) == 1 and q[0]["rules"] == "unknown_code" and q[0]["row"] == "6"  # line 6 of the file
+    # a mistyped contributor is said, not answered with an empty export or a silent withdrawal
+    typo = run("quarantine", hub, "--contributor", "au", "--out", tmp_path / "none.csv")
+    assert typo.exit_code == 2 and "no contributor named 'au'" in typo.output
+    withdrawn = run("consent", "withdraw", hub, "-c", "au", "3")
+    assert withdrawn.exit_code == 0 and "no contributor named 'au'" in withdrawn.output
+    assert "no contributor named" not in run("consent", "withdraw", hub, "-c", "ua", "3").output
     assert run("audit", "verify", hub).exit_code == 0
 
 

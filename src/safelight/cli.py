@@ -244,6 +244,10 @@ def quarantine(hub: Path, contribution: int | None, contributor: str | None, out
            " CAST(q.reasons AS VARCHAR), q.raw FROM quarantine q JOIN contributions k USING (contribution_id)"
            + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY q.contribution_id, q.source_row")
     with open_hub(hub) as h:
+        if contributor and not h.con.execute("SELECT count(*) FROM contributors WHERE name = ?",
+                                             [contributor]).fetchone()[0]:
+            raise UsageError(f"the hub has no contributor named {contributor!r} "
+                             "(`safelight status` lists them)")
         rows = h.con.execute(sql, params).fetchall()
         with h.transaction():  # record-level data leaves the hub: audited
             h.audit("cli", "export_quarantine", str(out_path),
@@ -276,7 +280,13 @@ def consent_withdraw(hub: Path, record_ids: tuple[str, ...], contributor: str, r
     from safelight.store import open_hub
 
     with open_hub(hub) as h:
+        known = h.con.execute("SELECT count(*) FROM contributors WHERE name = ?",
+                              [contributor]).fetchone()[0]
         counts = h.withdraw_consent(contributor, list(record_ids), actor="cli", reason=reason)
+    if not known:
+        out.print(f"[bold red]warning:[/] the hub has no contributor named {escape(repr(contributor))}: the "
+                  "withdrawal is recorded and applies if that contributor sends these records, "
+                  "but check the name (`safelight status` lists contributors)")
     out.print(f"{counts['requested']} record id(s): {counts['known']} known to the hub, "
               f"{counts['cases_withdrawn']} case(s) withdrawn, {counts['identities_erased']} identity row(s) erased")
     if counts["known"] < counts["requested"]:

@@ -543,8 +543,11 @@ class ChunkConverter:
             raw_col = self.raw_name.get(col, col)
             for pos in np.nonzero(per_row < 0)[0].tolist():
                 value = uniques[idx[pos]]
-                reasons.setdefault(pos, []).append(Reason(raw_col, "invalid_flag", value,
-                                                          f"{value!r} is not a yes/no flag value"))
+                reasons.setdefault(pos, []).append(Reason(
+                    raw_col, "invalid_flag", value,
+                    f"{value!r} is not a flag value of this profile (yes: "
+                    f"{', '.join(sorted(fm.true_values)) or '-'}; no: "
+                    f"{', '.join(sorted(fm.false_values)) or 'empty'})"))
             flag_bits = 0
             for c in code if isinstance(code, list) else [code]:
                 flag_bits |= bit[c]
