@@ -262,7 +262,8 @@ def test_consent_withdrawal_is_sticky_and_erases_identity(tmp_path, hub, profile
     ingest_file(hub, write(tmp_path / "jan.csv", rows), contributor="ua", profile=profile)
     counts = hub.withdraw_consent("ua", ["2", "99"], actor="test", reason="asked by the person")
     assert counts == {"requested": 2, "known": 1, "cases_withdrawn": 1, "identities_erased": 1,
-                      "quarantined_rows_redacted": 0, "person_links_removed": 0,
+                      "quarantined_rows_redacted": 0, "encoded_records_erased": 0,
+                      "person_links_removed": 0,
                       "release_true_counts_dropped": 0}
     row = hub.con.execute("SELECT consent, consent_linkage, consent_statistics FROM cases WHERE record_id='2'").fetchone()
     assert row == ("withdrawn", False, False)

@@ -193,3 +193,30 @@ def test_a_new_package_withdrawing_records_removes_their_links_and_review_decisi
     assert json.loads(audit)["review_pairs_removed"] > 0
     link_hub_encoded(hub)  # the next run neither fails nor brings the withdrawn record back
     assert rows_of(withdrawn) == 0
+
+
+def test_a_withdrawal_erases_the_records_encodings_from_the_stored_package(hub, packages):
+    import io
+
+    import pyarrow.parquet as pq
+
+    paths, _ = packages
+    hub.withdraw_consent("ngo", ["L3"], actor="test")  # recorded before the package comes
+    for p in paths:
+        receive_package(hub, p)
+
+    def stored(contributor):
+        m, r, sha = hub.con.execute("SELECT manifest, records, records_sha256 FROM pprl_packages "
+                                    "WHERE contributor = ?", [contributor]).fetchone()
+        return json.loads(m), pq.read_table(io.BytesIO(bytes(r))), sha
+
+    manifest, table, sha = stored("ngo")
+    ids = set(table["record_id"].to_pylist())
+    assert "L3" not in ids and len(ids) == manifest["records"] == 299
+    assert manifest["records_sha256"] == sha
+    counts = hub.withdraw_consent("ngo", ["L5", "L7"], actor="test")
+    assert counts["encoded_records_erased"] == 2
+    manifest, table, _ = stored("ngo")
+    assert not {"L5", "L7"} & set(table["record_id"].to_pylist()) and manifest["records"] == 297
+    assert stored("police")[1].num_rows == 300  # another contributor's package is untouched
+    assert len(load_hub_packages(hub)) == 297 + 300

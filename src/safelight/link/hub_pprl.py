@@ -184,6 +184,9 @@ def receive_package(hub: Hub, path: Path, *, actor: str = "link") -> dict[str, o
             contributor, manifest["key_fingerprint"], hashlib.sha256(data).hexdigest(),
             json.dumps(manifest), data, dt.datetime.now(dt.UTC).replace(tzinfo=None)])
         forgotten = _forget_unlinkable(hub, contributor, table)
+        # withdrawals recorded at the hub before this package came: their records are not kept
+        forgotten["encoded_records_erased"] = hub.apply_withdrawals(contributor)[
+            "encoded_records_erased"]
         hub.audit(actor, "pprl_receive", contributor, {
             "records": manifest.get("records"), "key_fingerprint": manifest["key_fingerprint"],
             **forgotten})

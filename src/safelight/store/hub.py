@@ -207,6 +207,9 @@ class Hub:
         * a withdrawn record's case is marked ``withdrawn`` and its identity erased;
         * its quarantined rows (a duplicate of it, or a row of it that failed validation) are
           redacted: the raw row and the reasons' values and messages go, rules and counts stay;
+        * its record in the contributor's stored PPRL package (``pprl_packages``: Bloom filters
+          and keyed blocking keys, pseudonymous identity data) is erased, the package rewritten
+          without it (manifest counts and SHA-256 updated);
         * the person links and review pairs of every record of ``contributor`` whose consent
           does not allow linkage now — withdrawn, or set to ``none`` / ``statistics_only`` by a
           later export — are deleted, not left to the next link run.
@@ -220,6 +223,7 @@ class Hub:
             DELETE FROM identities WHERE contributor = ? AND record_id IN ({withdrawn})""",
                                   [contributor, contributor]).fetchone()[0]
         redacted = self._redact_quarantine(contributor)
+        encodings = self._erase_package_records(contributor)
         unlinkable = f"""{withdrawn} UNION ALL SELECT record_id FROM cases
                          WHERE contributor = ? AND NOT consent_linkage"""
         unlinked = self.con.execute(f"""
@@ -242,8 +246,43 @@ class Hub:
                 WHERE json_exists(params, '$.published_intervals.true')""").fetchone()[0]
         return {"cases_withdrawn": int(updated), "identities_erased": int(erased),
                 "quarantined_rows_redacted": int(redacted),
+                "encoded_records_erased": int(encodings),
                 "person_links_removed": int(unlinked),
                 "release_true_counts_dropped": int(forgotten)}
+
+    def _erase_package_records(self, contributor: str) -> int:
+        """Rewrite ``contributor``'s stored PPRL package without its withdrawn records, as the
+        hub stored it (Parquet, zstd, no statistics or metadata); returns the records erased."""
+        import io
+
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        row = self.con.execute("SELECT manifest, records FROM pprl_packages WHERE contributor = ?",
+                               [contributor]).fetchone()
+        if row is None:
+            return 0
+        withdrawn = pa.array([r for (r,) in self.con.execute(
+            "SELECT record_id FROM consent_withdrawals WHERE contributor = ?",
+            [contributor]).fetchall()], pa.string())
+        table = pq.read_table(io.BytesIO(bytes(row[1])))
+        keep = pc.invert(pc.is_in(table["record_id"], withdrawn))
+        table_kept = table.filter(keep)
+        erased = table.num_rows - table_kept.num_rows
+        if not erased:
+            return 0
+        buf = io.BytesIO()
+        pq.write_table(table_kept, buf, compression="zstd", write_statistics=False)
+        data = buf.getvalue()
+        sha = hashlib.sha256(data).hexdigest()
+        manifest = json.loads(row[0])
+        manifest.update(records=table_kept.num_rows, records_sha256=sha,
+                        records_with_consent_to_linkage=int(pc.sum(pc.fill_null(
+                            table_kept["consent_linkage"], False)).as_py() or 0))
+        self.con.execute("UPDATE pprl_packages SET records = ?, records_sha256 = ?, manifest = ? "
+                         "WHERE contributor = ?", [data, sha, json.dumps(manifest), contributor])
+        return erased
 
     def _redact_quarantine(self, contributor: str) -> int:
         """Redact ``contributor``'s quarantined rows that carry a withdrawn record id — as a
