@@ -305,16 +305,23 @@ def test_withdrawal_redacts_the_records_quarantined_rows_and_keeps_the_accountin
     assert "Name7" not in quarantine_text() and "Name2" not in quarantine_text()
 
 
-def test_an_export_that_drops_linkage_consent_unlinks_the_record(tmp_path, hub, profile):
+def _three_linked_records(tmp_path, hub, profile, *pairs):
+    """Records 1-3 of contributor ``ua`` in one person, with review pairs ``pairs``."""
     rows = [HEADER] + [good_row(i) for i in range(1, 4)]
     ingest_file(hub, write(tmp_path / "jan.csv", rows), contributor="ua", profile=profile)
     con = hub.con
     for rid in ("1", "2", "3"):
         con.execute("INSERT INTO persons VALUES ('ua', ?, 'S0000000a', 3, 1, 0.9, 'run1')", [rid])
-    con.execute("""INSERT INTO link_review (run_id, left_contributor, left_record_id, right_contributor,
-                   right_record_id, match_probability, match_weight, linked, reasons)
-                   VALUES ('run1', 'ua', '1', 'ua', '2', 0.5, 0.0, true, '{}'),
-                          ('run1', 'ua', '3', 'ua', '1', 0.5, 0.0, true, '{}')""")
+    for left, right in pairs:
+        con.execute("""INSERT INTO link_review (run_id, left_contributor, left_record_id,
+                       right_contributor, right_record_id, match_probability, match_weight,
+                       linked, reasons) VALUES ('run1', 'ua', ?, 'ua', ?, 0.5, 0.0, true, '{}')""",
+                    [left, right])
+    return con
+
+
+def test_an_export_that_drops_linkage_consent_unlinks_the_record(tmp_path, hub, profile):
+    con = _three_linked_records(tmp_path, hub, profile, ("1", "2"), ("3", "1"))
     prof = tmp_path / "none.yaml"
     prof.write_text(TEST_PROFILE.replace("defaults: {consent: full}", "defaults: {consent: none}"))
     ingest_file(hub, write(tmp_path / "feb.csv", [HEADER, good_row(2)]), contributor="ua",
@@ -336,16 +343,7 @@ def test_future_is_judged_against_the_day_of_the_ingest(tmp_path, hub):
 
 
 def test_withdrawal_removes_the_record_from_persons_and_the_review_queue(tmp_path, hub, profile):
-    rows = [HEADER] + [good_row(i) for i in range(1, 4)]
-    ingest_file(hub, write(tmp_path / "jan.csv", rows), contributor="ua", profile=profile)
-    con = hub.con
-    for rid in ("1", "2", "3"):
-        con.execute("INSERT INTO persons VALUES ('ua', ?, 'S0000000a', 3, 1, 0.9, 'run1')", [rid])
-    con.execute("""INSERT INTO link_review (run_id, left_contributor, left_record_id, right_contributor,
-                   right_record_id, match_probability, match_weight, linked, reasons)
-                   VALUES ('run1', 'ua', '1', 'ua', '2', 0.5, 0.0, true, '{}'),
-                          ('run1', 'ua', '3', 'ua', '1', 0.5, 0.0, true, '{}'),
-                          ('run1', 'ua', '1', 'ua', '3', 0.5, 0.0, true, '{}')""")
+    con = _three_linked_records(tmp_path, hub, profile, ("1", "2"), ("3", "1"), ("1", "3"))
     counts = hub.withdraw_consent("ua", ["2"], actor="test", reason="asked by the person")
     assert counts["person_links_removed"] == 1
     assert con.execute("SELECT record_id FROM persons ORDER BY 1").fetchall() == [("1",), ("3",)]
