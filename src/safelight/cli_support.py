@@ -1,10 +1,13 @@
-"""What every command group shares: turning errors into one line and an exit code."""
+"""What every command group shares: turning errors into one line and an exit code, and showing
+the stage of a long command."""
 
 from __future__ import annotations
 
 import functools
+import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -28,3 +31,52 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
             click.echo("interrupted — nothing from the interrupted step was written", err=True)
             sys.exit(130)
     return wrapper
+
+
+def shows_progress(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a long command under :func:`stage_status` (put it under :func:`guarded`)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with stage_status():
+            return fn(*args, **kwargs)
+    return wrapper
+
+
+@contextmanager
+def stage_status(logger_name: str = "safelight", first: str = "working…") -> Iterator[None]:
+    """While the block runs, a spinner on stderr shows the latest INFO message of
+    ``logger_name`` — the stage a long command is in (measuring, fitting, blocking, ...). Only
+    on a terminal, and not with ``-v`` (the log itself is printed then). Warnings and errors
+    still print, above the spinner, as the log would print them. The messages are the log's:
+    counts and stages, never a record's values."""
+    if not sys.stderr.isatty() or logging.getLogger().getEffectiveLevel() <= logging.INFO:
+        yield
+        return
+    from rich.console import Console
+    from rich.markup import escape
+
+    console = Console(stderr=True)
+    logger = logging.getLogger(logger_name)
+    saved = logger.level, logger.propagate
+    with console.status(first) as status:
+
+        class _Show(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                message = record.getMessage()
+                if record.levelno >= logging.WARNING:
+                    console.print(f"{record.levelname} {record.name}: {message}", markup=False,
+                                  highlight=False)
+                else:
+                    status.update(escape(message[:100]))
+
+        handler = _Show()
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False  # the root handler would print the INFO lines too
+        try:
+            yield
+        finally:
+            logger.removeHandler(handler)
+            logger.setLevel(saved[0])
+            logger.propagate = saved[1]

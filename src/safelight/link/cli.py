@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from safelight.cli_support import guarded
+from safelight.cli_support import guarded, shows_progress
 from safelight.link.pprl_cli import pprl
 
 __all__ = ["link"]
@@ -31,6 +31,7 @@ def link() -> None:
               help="Also refine the model's m from reviewers' decided pairs (clear mode; "
                    "decisions bind the persons either way).")
 @guarded
+@shows_progress
 def link_hub_cmd(hub: Path, threshold: float, seed: int, as_json: bool, pprl: bool,
                  learn_from_reviews: bool) -> None:
     """Link every record with consent to linkage in HUB; write persons and the review queue."""
@@ -97,6 +98,7 @@ def _settings(threshold: float, seed: int) -> Any:
 @_run_options
 @click.pass_context
 @guarded
+@shows_progress
 def pairs_cmd(ctx: click.Context, left: Path, right: Path, map_path: Path | None,
               right_map: Path | None, out: Path, review: Path | None, threshold: float,
               seed: int) -> None:
@@ -144,6 +146,7 @@ def pairs_cmd(ctx: click.Context, left: Path, right: Path, map_path: Path | None
               help="CLUSTERS.csv: record_id,cluster_id.")
 @_run_options
 @guarded
+@shows_progress
 def dedupe_cmd(file: Path, map_path: Path, out: Path, review: Path | None, threshold: float,
                seed: int) -> None:
     """Find the records of FILE that belong to the same person (clusters)."""

@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from safelight.cli_support import guarded
+from safelight.cli_support import guarded, shows_progress
 
 __all__ = ["pprl"]
 
@@ -31,6 +31,7 @@ __all__ = ["pprl"]
               help="Match probability from which two records are linked.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @guarded
+@shows_progress
 def pprl(packages: tuple[Path, ...], out: Path, dedupe: bool, threshold: float, seed: int
          ) -> None:
     """Link encoded contribution PACKAGES (privacy-preserving)."""

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import click
 
-from safelight.cli_support import guarded
+from safelight.cli_support import guarded, shows_progress
 from safelight.errors import UsageError
 from safelight.release.settings import RELEASE_FILES, ReleaseSettings
 
@@ -185,6 +185,7 @@ def aggregates(table: Path, k: int, length: int, out: Path, method: str, roundin
 @_cols
 @_force
 @_run
+@shows_progress
 def synthetic(table: Path, k: int, length: int | None, epsilon: float | None,
               delta: float | None, out: Path, seed: int, iterations: int,
               allow_out_of_domain: bool, columns: str | None, force: bool) -> None:
@@ -353,6 +354,7 @@ def _summary(ev) -> str:
 @_cols
 @_force
 @_run
+@shows_progress
 def dp_aggregates(table: Path, epsilon: float, delta: float, k: int, no_floor: bool, length: int,
                   margin: float, out: Path, domain_file: Path | None, allow_out_of_domain: bool,
                   hub_path: Path | None, dataset: str | None, columns: str | None,
@@ -418,6 +420,7 @@ def dp_aggregates(table: Path, epsilon: float, delta: float, k: int, no_floor: b
 @_cols
 @_force
 @_run
+@shows_progress
 def dp_synthetic(table: Path, epsilon: float, delta: float, k: int, no_floor: bool,
                  length: int | None, out: Path, seed: int, iterations: int,
                  domain_file: Path | None, allow_out_of_domain: bool, hub_path: Path | None,
@@ -482,6 +485,7 @@ def _dp_synthetic(table: Path, epsilon: float, delta: float, k: int, no_floor: b
 @_cols
 @_force
 @_run
+@shows_progress
 def microdata(table: Path, k: int, qis: str | None, out: Path, hub_path: Path | None,
               dataset: str | None, columns: str | None, force: bool) -> None:
     """k-anonymous microdata: the standard's generalisation hierarchies + local suppression.

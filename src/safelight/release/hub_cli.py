@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from safelight.cli_support import guarded
+from safelight.cli_support import guarded, shows_progress
 from safelight.release.cli import _columns, _summary, release
 from safelight.release.hub import DATASET, DEFAULT_COLUMNS, METHODS
 
@@ -51,6 +51,7 @@ from safelight.release.hub import DATASET, DEFAULT_COLUMNS, METHODS
               "otherwise: the difference of the two releases could show what the persons who left "
               "were). Only when the earlier releases were never published.")
 @guarded
+@shows_progress
 def hub(hub_path: Path, method: str, out: Path, columns: str | None, k: int,
         length: int | None, epsilon: float | None, delta: float, no_floor: bool,
         allow_out_of_domain: bool, qis: str | None, seed: int, actor: str, dataset: str,

@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from safelight.cli_support import guarded
+from safelight.cli_support import guarded, shows_progress
 from safelight.report.model import ReportSettings
 
 _run = guarded
@@ -68,6 +68,7 @@ def report() -> None:
 @click.option("--contribution", "contribution_id", type=int,
               help="With a hub: the GLOTIP contribution id (default: the latest).")
 @_run
+@shows_progress
 def glotip_cmd(source: Path, out_dir: Path, threshold: int | None, region_table: str | None,
                settings_file: Path | None, conflict_table: str | None, censored: str | None,
                base_year: int | None, compare_year: int | None,
@@ -95,6 +96,7 @@ def glotip_cmd(source: Path, out_dir: Path, threshold: int | None, region_table:
               help="Count persons (after linkage) or records; auto (default) counts persons "
                    "when the hub has a linkage run.")
 @_run
+@shows_progress
 def hub_cmd(hub: Path, out_dir: Path, threshold: int | None, region_table: str | None,
             settings_file: Path | None, conflict_table: str | None, unit: str | None) -> None:
     """Report a hub's victims: persons after linkage, or records when no linkage run exists."""

@@ -1,0 +1,41 @@
+"""Long commands show their stage on a terminal (cli_support.stage_status)."""
+
+from __future__ import annotations
+
+import io
+import logging
+import sys
+
+from safelight.cli_support import stage_status
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_stage_status_shows_info_on_a_terminal_and_keeps_warnings(monkeypatch, caplog):
+    term = _Terminal()
+    monkeypatch.setattr(sys, "stderr", term)
+    logging.getLogger().setLevel(logging.WARNING)
+    log = logging.getLogger("safelight.test_progress")
+    with caplog.at_level(logging.WARNING):
+        with stage_status():
+            log.info("fitting the model")
+            log.warning("something to know")
+        # the INFO line went to the spinner, not to the log's own handlers
+        assert "fitting the model" not in caplog.text
+    shown = term.getvalue()
+    assert "something to know" in shown
+    # afterwards the loggers are as they were
+    assert logging.getLogger("safelight").propagate
+    log.warning("after")
+    assert "after" in caplog.text
+
+
+def test_stage_status_does_nothing_off_a_terminal(monkeypatch, caplog):
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    with caplog.at_level(logging.INFO, logger="safelight"):
+        with stage_status():
+            logging.getLogger("safelight.test_progress").info("plain log")
+    assert "plain log" in caplog.text
