@@ -380,6 +380,11 @@ def open_hub(path: str | Path, *, create: bool = False, read_only: bool = False,
                              "to finish") from None
         raise StoreError(f"{path}: cannot open the hub ({msg.splitlines()[0]})") from None
     except duckdb.Error as exc:
+        with path.open("rb") as fh:  # a DuckDB file starts with its magic after 8 bytes
+            head = fh.read(12)
+        if head[8:12] != b"DUCK":
+            raise StoreError(f"{path}: not a safelight hub (not a database file; a hub is made "
+                             f"with `safelight init`)") from None
         raise StoreError(f"{path}: not a safelight hub ({str(exc).splitlines()[0]})") from None
     hub = Hub(path, con, memory_limit)
     if not read_only:
