@@ -282,6 +282,7 @@ def test_withdrawal_redacts_the_records_quarantined_rows_and_keeps_the_accountin
     rows = [HEADER] + [good_row(i) for i in range(1, 6)]
     rows.append(list(rows[2]))          # record 2 again: quarantined as a duplicate id
     bad = good_row(7)
+    bad[0] = " 7 "                      # written with spaces (ingest trims ids)
     bad[10] = "31.02.1990"              # record 7: an impossible birth date, quarantined
     rows.append(bad)
     ingest_file(hub, write(tmp_path / "jan.csv", rows), contributor="ua", profile=profile)

@@ -174,7 +174,7 @@ def ingest_file(hub: Hub, path: str | Path, *, contributor: str, profile: Profil
         if profile.target == "cases":
             # a later export never revives a withdrawal (its quarantined rows included: the
             # contribution is recorded now) nor keeps links its consent no longer allows
-            hub.apply_withdrawals(contributor)
+            hub.apply_withdrawals(contributor, cid)
         hub.audit(actor, "ingest", f"contribution:{cid}", {
             "contributor": contributor, "file": path.name, "sha256": sha, "profile": profile.ref,
             "rows_read": result.rows_read, "accepted": result.rows_accepted,

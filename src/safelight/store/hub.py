@@ -200,9 +200,12 @@ class Hub:
                        {"records": len(record_ids), "known": len(known), "reason": reason})
         return {"requested": len(record_ids), "known": len(known), **applied}
 
-    def apply_withdrawals(self, contributor: str) -> dict[str, int]:
+    def apply_withdrawals(self, contributor: str, contribution_id: int | None = None
+                          ) -> dict[str, int]:
         """Make ``contributor``'s recorded withdrawals hold, and its records' current linkage
-        consent (call inside a transaction; ingest calls it after every export of cases).
+        consent (call inside a transaction; ingest calls it after every export of cases, with
+        its ``contribution_id``: only that contribution's quarantined rows are new, the earlier
+        ones were redacted when they came or when the withdrawal was recorded).
 
         * a withdrawn record's case is marked ``withdrawn`` and its identity erased;
         * its quarantined rows (a duplicate of it, or a row of it that failed validation) are
@@ -222,7 +225,7 @@ class Hub:
         erased = self.con.execute(f"""
             DELETE FROM identities WHERE contributor = ? AND record_id IN ({withdrawn})""",
                                   [contributor, contributor]).fetchone()[0]
-        redacted = self._redact_quarantine(contributor)
+        redacted = self._redact_quarantine(contributor, contribution_id)
         encodings = self._erase_package_records(contributor)
         unlinkable = f"""{withdrawn} UNION ALL SELECT record_id FROM cases
                          WHERE contributor = ? AND NOT consent_linkage"""
@@ -284,26 +287,43 @@ class Hub:
                          "WHERE contributor = ?", [data, sha, json.dumps(manifest), contributor])
         return erased
 
-    def _redact_quarantine(self, contributor: str) -> int:
-        """Redact ``contributor``'s quarantined rows that carry a withdrawn record id — as a
-        value of the raw row (a JSON object) or of a reason (a duplicate id), or inside a raw
-        line that is not JSON — keeping the row, its rules and the reasons' columns and rules (the
-        values and the messages, which quote them, go), so that the ingest's row accounting
-        still adds up. Returns the rows redacted."""
+    def _redact_quarantine(self, contributor: str, contribution_id: int | None = None) -> int:
+        """Redact ``contributor``'s quarantined rows (of one contribution, when given) that
+        carry a withdrawn record id — as a value of the raw row (a JSON object) or of a reason
+        (a duplicate id), trimmed as ingest trims ids, or inside a raw line that is not JSON —
+        keeping the row, its rules and the reasons' columns and rules (the values and the
+        messages, which quote them, go), so that the ingest's row accounting still adds up.
+        Returns the rows redacted.
+
+        A row is attributed by value, not by column (the raw row's keys are the source's own
+        column names): a quarantined row of another record whose some value equals a withdrawn
+        id (e.g. an age "2" when record "2" withdraws) is redacted too — privacy first; real
+        record ids rarely collide with other values. Values are matched by a hash join, so the
+        cost grows with the rows' values, not with rows × withdrawals."""
+        scope = "contribution_id = ?" if contribution_id is not None else \
+            "contribution_id IN (SELECT contribution_id FROM contributions WHERE contributor = ?)"
+        scope_arg = contribution_id if contribution_id is not None else contributor
         as_object = "CASE WHEN json_valid(raw) AND json_type(raw) = 'OBJECT' THEN raw ELSE '{}' END"
         return self.con.execute(f"""
             UPDATE quarantine SET raw = ?,
                    reasons = to_json(list_transform(CAST(reasons AS JSON[]), lambda r: json_object(
                        'column', json_extract_string(r, '$.column'),
                        'rule', json_extract_string(r, '$.rule'))))
-            WHERE raw <> ?
-              AND contribution_id IN (SELECT contribution_id FROM contributions WHERE contributor = ?)
-              AND EXISTS (SELECT 1 FROM consent_withdrawals w WHERE w.contributor = ? AND (
-                  list_contains(CAST(json_extract_string(reasons, '$[*].value') AS VARCHAR[]),
-                                w.record_id)
-                  OR list_contains(json_extract_string({as_object}, '$.*'), w.record_id)
-                  OR (NOT json_valid(raw) AND contains(raw, w.record_id))))""",
-                                [REDACTED_RAW, REDACTED_RAW, contributor, contributor]).fetchone()[0]
+            WHERE rowid IN (
+                WITH q AS (SELECT rowid AS row_key, raw, reasons FROM quarantine
+                           WHERE {scope} AND raw <> ?),
+                     w AS (SELECT record_id FROM consent_withdrawals WHERE contributor = ?),
+                     vals AS (
+                         SELECT row_key, trim(unnest(CAST(json_extract_string(
+                             reasons, '$[*].value') AS VARCHAR[]))) AS v FROM q
+                         UNION ALL
+                         SELECT row_key, trim(unnest(json_extract_string({as_object}, '$.*')))
+                         FROM q)
+                SELECT row_key FROM vals JOIN w ON w.record_id = vals.v
+                UNION
+                SELECT row_key FROM q JOIN w ON NOT json_valid(q.raw)
+                                             AND contains(q.raw, w.record_id))""",
+                                [REDACTED_RAW, scope_arg, REDACTED_RAW, contributor]).fetchone()[0]
 
     def status(self) -> dict[str, Any]:
         q = self.con.execute
