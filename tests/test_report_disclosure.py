@@ -112,6 +112,10 @@ def test_random_tables_never_leave_a_single_hidden_cell_in_a_line():
             if not st[ln.total]:  # a published total never pins its hidden members' sum small
                 hidden_sum = sum(table[k] for k in ln.members if st[k])
                 assert hidden_sum == 0 or hidden_sum >= 5
+                # nor narrows a small member below 1..4, given what a reader knows of the others
+                lower = sum(1 if st[k] == "small" else 5 for k in ln.members if st[k])
+                if any(st[k] == "small" for k in ln.members):
+                    assert hidden_sum - (lower - 1) >= 4
 
 
 def test_share_bounds_hold_for_every_censored_value():
@@ -153,3 +157,15 @@ def test_bad_settings_are_refused(tmp_path):
     (tmp_path / "s.json").write_text(json.dumps({"settings_version": 1, "k": 3}))
     with pytest.raises(SafelightError, match="unknown setting"):
         ReportSettings.load(tmp_path / "s.json")
+
+
+def test_a_complementary_cell_counts_at_least_the_threshold_for_the_reader():
+    # women hidden as a complement (so at least 11), girls small: 102 - 50 - 40 = 12 = 11 + 1
+    cells = _cells({("w",): 11, ("m",): 50, ("g",): 1, ("b",): 40, ("t",): 102})
+    for c in cells:
+        if c.key_tuple() == ("w",):
+            c.suppressed = "complementary"
+    apply_suppression(cells, [Line(("t",), [("w",), ("m",), ("g",), ("b",)])], threshold=11)
+    st = _state(cells)
+    assert st[("g",)] == "small"
+    assert st[("b",)] == "complementary"  # now girls may be 1..10 again

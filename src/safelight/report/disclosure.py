@@ -9,10 +9,12 @@ Rule (documented in ``docs/report.md``):
    cells add up to a published total. A line with exactly one hidden cell lets a reader
    recompute it by subtraction, so one more cell of the line is hidden: the smallest non-zero
    published member (ties: first in order), else the total. And when a line's total is
-   published, its hidden members add up to the total minus the published members: if that sum
-   may be under ``threshold`` (``0 < total.high - Σ published.low < threshold``) it narrows
-   every hidden cell to a few values (two hidden cells summing to 2 are 1 and 1, since zeros
-   are published), so one more member is hidden the same way, else the total. Repeat until no
+   published, its hidden members add up to the total minus the published members, and a
+   reader knows each small one is at least 1 (zeros are published) and each one hidden for
+   another reason at least ``threshold``: when that leaves a small member less than its full
+   range ``1 .. threshold-1`` (two small cells summing to 2 are 1 and 1; a small cell beside a
+   complementary one with a sum of 12 at threshold 11 is 1), one more member is hidden the
+   same way, else the total. Repeat until no
    line is left in either state.
 3. **Derived values.** A cell's share is hidden together with its count; a value computed from
    hidden counts (e.g. a change between two years) is hidden by the indicator that computes it.
@@ -68,14 +70,19 @@ def apply_suppression(cells: list[Cell], lines: Iterable[Line], threshold: int) 
 
 
 def _hidden_sum_is_small(members: list[Cell], total: Cell, threshold: int) -> bool:
-    """Whether a published ``total`` tells that its hidden ``members`` add up to less than
-    ``threshold`` (and more than 0) — see the module rule 2."""
+    """Whether a published ``total`` narrows a small hidden member of its line below the full
+    range ``1 .. threshold-1`` — see the module rule 2. The hidden members add up to at most
+    ``total.high - Σ published.low``; a reader knows each small one is at least 1 (zeros are
+    published) and each hidden for another reason at least ``threshold`` (it was not small),
+    so a small member can be at most that sum less the others' lower bounds."""
     hidden = [c for c in members if c.suppressed]
-    if not hidden or total.suppressed or total.count is None:
+    if (total.suppressed or total.count is None
+            or not any(c.suppressed == "small" for c in hidden)):
         return False
     published_low = sum(c.count.low for c in members if not c.suppressed and c.count is not None)
     most = total.count.high - published_low
-    return 0 < most < threshold
+    lower = sum(1 if c.suppressed == "small" else threshold for c in hidden)
+    return most - (lower - 1) < threshold - 1
 
 
 def protect(indicator: Indicator, threshold: int) -> Indicator:
