@@ -8,8 +8,10 @@ statistics), charged to the same ledger dataset as ``safelight release hub``. Th
 under the hub's lock; the release is computed outside it, and only the ledger entry is written
 under the lock, so other requests are not held up while a release is computed. A download is
 audited as an export and refused (HTTP 500, :class:`~safelight.web.services.IntegrityFailure`,
-audited as ``web.refused``) when the file no longer matches the ledger's SHA-256. Exact input
-counts are shown to :data:`EXACT_COUNT_ROLES` only; messages never name a server path.
+audited as ``web.refused``) when the file no longer matches the ledger's SHA-256. A release's
+settings and evaluation hold exact figures of the sensitive data (PUBLISH.txt: they are for the
+operator), so they are shown whole to :data:`EXACT_COUNT_ROLES` only; other roles see what the
+release published (:func:`_shown`). Messages never name a server path.
 """
 
 from __future__ import annotations
@@ -44,12 +46,24 @@ def hub_release_table(state: HubState, columns: list[str]):
         return hub_release.hub_table(hub, columns)
 
 
-#: Roles shown a release's exact input size (``rows_in``, the source's ``rows``, the
-#: evaluation's ``sensitive_rows`` and ``released_rows``). A release publishes its total only as
-#: an interval; the exact count of two releases one upload or one withdrawal apart would tell
-#: the others that one person came or left, and which cells moved.
+#: Roles shown a release's settings and evaluation whole: its exact input size (``rows_in``, the
+#: source's ``rows``, the evaluation's ``sensitive_rows`` and ``released_rows``) and the other
+#: figures of the sensitive data that PUBLISH.txt keeps for the operator (the evaluation's
+#: figures by length, leaked records, values outside the domain; suppressed and small cells).
+#: A release publishes its total only as an interval; the exact count of two releases one
+#: upload or one withdrawal apart would tell the others that one person came or left, and which
+#: cells moved.
 EXACT_COUNT_ROLES = frozenset({"admin"})
-_EXACT_EVALUATION = ("sensitive_rows", "released_rows")
+
+# What other roles see (whitelists: a figure added to the ledger or the evaluation stays hidden
+# until it is listed here): who released what, when, how and at what privacy cost, and the
+# published file (its name and SHA-256; None for a release that failed and published nothing).
+_PUBLIC_ROW = ("release_id", "dataset", "method", "released_at", "actor", "k",
+               "reporting_length", "epsilon", "delta", "output_sha256", "file")
+_PUBLIC_SETTINGS = ("method", "k", "length", "software", "settings_format", "created_at")
+_PUBLIC_SOURCE = ("dataset", "consent")
+_PUBLIC_PARAMS = ("columns",)
+_PUBLIC_EVALUATION = ("k", "max_length")
 
 
 def list_releases(state: HubState, user: User) -> dict[str, Any]:
@@ -66,31 +80,43 @@ def list_releases(state: HubState, user: User) -> dict[str, Any]:
 
 def _shown(row: dict[str, Any], user: User) -> dict[str, Any]:
     """A ledger row as the pages and API show it to ``user``: the file's name, never a server
-    path; exact input counts only to :data:`EXACT_COUNT_ROLES`."""
+    path; to :data:`EXACT_COUNT_ROLES` everything else, to other roles only what is listed in
+    :data:`_PUBLIC_ROW` and the settings' :data:`_PUBLIC_SETTINGS`, :data:`_PUBLIC_SOURCE` and
+    :data:`_PUBLIC_PARAMS` (``rows_in`` is None)."""
     from safelight.release.ledger import PUBLISHED_KEY
 
     row = dict(row)
     path = row.pop("output_path", None)
     row["file"] = Path(path).name if path else None
-    params = dict(row.get("params") or {})
+    settings = dict(row.get("params") or {})
+    if user.role not in EXACT_COUNT_ROLES:
+        shown = {k: row.get(k) for k in _PUBLIC_ROW}
+        shown["rows_in"] = None
+        shown["params"] = {**_only(settings, _PUBLIC_SETTINGS),
+                           "source": _only(settings.get("source"), _PUBLIC_SOURCE),
+                           "params": _only(settings.get("params"), _PUBLIC_PARAMS)}
+        return shown
     # the intervals kept for the successive-release audit include hub-internal upper bounds of
     # deferred combinations; the published ones are in the released file
-    params.pop(PUBLISHED_KEY, None)
-    hidden = {"hub"} if user.role in EXACT_COUNT_ROLES else {"hub", "rows"}
-    if isinstance(params.get("source"), dict):
-        params["source"] = {k: v for k, v in params["source"].items() if k not in hidden}
-    row["params"] = params
-    if user.role not in EXACT_COUNT_ROLES:
-        row["rows_in"] = None
+    settings.pop(PUBLISHED_KEY, None)
+    if isinstance(settings.get("source"), dict):
+        settings["source"] = {k: v for k, v in settings["source"].items() if k != "hub"}
+    row["params"] = settings
     return row
 
 
+def _only(d: Any, keys: tuple[str, ...]) -> dict[str, Any]:
+    """The items of ``d`` (a dict, or anything else: none) whose key is in ``keys``."""
+    return {k: d[k] for k in keys if k in d} if isinstance(d, dict) else {}
+
+
 def _evaluation_shown(ev: dict[str, Any] | None, user: User) -> dict[str, Any] | None:
-    """A release's evaluation as ``user`` may see it (exact row counts: see
-    :data:`EXACT_COUNT_ROLES`)."""
+    """A release's evaluation as ``user`` may see it: whole to :data:`EXACT_COUNT_ROLES`, to
+    other roles its settings only (:data:`_PUBLIC_EVALUATION`): every figure it holds describes
+    the sensitive data."""
     if ev is None or user.role in EXACT_COUNT_ROLES:
         return ev
-    return {k: v for k, v in ev.items() if k not in _EXACT_EVALUATION}
+    return _only(ev, _PUBLIC_EVALUATION)
 
 
 def _release_row(state: HubState, rid: int) -> dict[str, Any]:

@@ -1,0 +1,85 @@
+"""What a release shows to roles other than the admin (review finding): the ledger, the release
+and the answer to the analyst who made it carry what the release published — who, when, how,
+at what privacy cost, the file's name and SHA-256 — never a figure of the sensitive data that
+PUBLISH.txt keeps for the operator (row counts, the evaluation's figures)."""
+
+from __future__ import annotations
+
+import pytest
+from helpers_web import api_login
+
+RELEASE = {"k": 11, "length": 2, "columns": ["gender", "age_band"]}
+PUBLIC_EVALUATION = {"k", "max_length"}
+
+
+def _numbers(value) -> list[float]:
+    """Every number in a parsed JSON value, and every string that is a number."""
+    if isinstance(value, dict):
+        return [n for v in value.values() for n in _numbers(v)]
+    if isinstance(value, list):
+        return [n for v in value for n in _numbers(v)]
+    if isinstance(value, bool) or value is None:
+        return []
+    if isinstance(value, int | float):
+        return [value]
+    try:
+        return [float(value)]
+    except ValueError:
+        return []
+
+
+@pytest.mark.parametrize("method", ["aggregates", "synthetic"])
+def test_viewer_and_analyst_see_no_exact_figure_of_a_release(client, app, demo_hub, method):
+    made = client.post("/api/v1/releases",
+                       headers={"X-CSRF-Token": api_login(client, demo_hub, "ana")},
+                       json={"method": method, **RELEASE})
+    assert made.status_code == 200, made.text
+    rid = made.json()["release_id"]
+    exact = app.state.hub.one("SELECT rows_in FROM releases WHERE release_id = ?",
+                              [rid])["rows_in"]
+    assert exact > max(RELEASE["k"], rid)  # so it cannot be mistaken for a setting
+    answers = {}
+    for user in ("ana", "view", "admin"):  # ana is signed in (a TOTP code counts once)
+        if user != "ana":
+            api_login(client, demo_hub, user)
+        listed = client.get("/api/v1/releases").json()["releases"]
+        answers[user] = (listed, client.get(f"/api/v1/releases/{rid}").json())
+    # the admin's answer holds the exact figures, so their absence below is the whitelist's
+    listed, one = answers["admin"]
+    assert exact in _numbers(listed) and exact in _numbers(one)
+    assert one["evaluation"]["by_length"] and one["params"]["params"]["seconds"] >= 0
+    assert len(set(_numbers(one["evaluation"]))) > 3
+    shown = [made.json(), *answers["ana"], *answers["view"]]
+    for answer in shown:
+        assert exact not in _numbers(answer)
+    for one in (made.json(), answers["ana"][1], answers["view"][1]):
+        assert set(one["evaluation"]) == PUBLIC_EVALUATION and one["evaluation"]["k"] == RELEASE["k"]
+    for listed, one in (answers["ana"], answers["view"]):
+        row = listed[0]
+        assert row["release_id"] == rid and row["method"] == method and row["actor"] == "ana"
+        assert row["k"] == RELEASE["k"] and row["reporting_length"] == RELEASE["length"]
+        assert row["epsilon"] == 0 and row["file"] == f"{method}.csv"
+        assert row["output_sha256"] == one["output_sha256"] and row["released_at"]
+        assert row["rows_in"] is None and "audit_seq" not in row
+        assert row["params"]["params"] == {"columns": RELEASE["columns"]}
+        assert row["params"]["source"] == {"dataset": "hub:cases"}
+        assert set(row["params"]) == {"method", "k", "length", "software", "settings_format",
+                                      "created_at", "source", "params"}
+
+
+def test_a_release_made_by_the_command_line_shows_no_row_count_either(client, app, demo_hub,
+                                                                      tmp_path):
+    from safelight.release.hub import release_hub
+
+    with app.state.hub.exclusive() as hub:  # `safelight release hub` writes params.params.rows
+        made = release_hub(hub, "synthetic", tmp_path / "rel", columns=RELEASE["columns"],
+                           k=RELEASE["k"], length=RELEASE["length"])
+    exact = made.settings.params["rows"]
+    assert exact > RELEASE["k"]
+    api_login(client, demo_hub, "admin")
+    assert client.get("/api/v1/releases").json()["releases"][0]["params"]["params"]["rows"] == exact
+    for user in ("ana", "view"):
+        api_login(client, demo_hub, user)
+        for answer in (client.get("/api/v1/releases").json(),
+                       client.get(f"/api/v1/releases/{made.release_id}").json()):
+            assert exact not in _numbers(answer)
