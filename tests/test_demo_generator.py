@@ -399,6 +399,7 @@ def test_the_ingest_stage_quarantines_exactly_the_listed_rows(scenario, manifest
         "invalid_date": "invalid_date",
         "future_birth_date": "date_in_future",
         "unknown_code": "unknown_code",
+        "duplicate_record_id": "duplicate_record_id",  # the dry run counts repeated ids too
     }
     for c in scenario.contributors:
         result = ingest.check_file(c.export_path, ingest.load_profile(c.profile_path))
