@@ -30,8 +30,9 @@ few languages'). A column with other words says how to read them, as an ingest p
       true_values: [так]          # optional: more words that allow linkage
       false_values: [ні]          # optional: more words that do not
 
-A value read neither way does not allow linkage, and is counted in a warning (values and
-counts, never record ids). Birth years, months and days given as numbers written as floats
+A value read neither way does not allow linkage, and is counted in a warning (how many
+records and distinct values, never the values: in a wrongly mapped column they are names; never
+record ids). Birth years, months and days given as numbers written as floats
 (``1985.0``, from spreadsheet exports) are read as integers.
 """
 
@@ -39,7 +40,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -238,18 +238,24 @@ def _integer(value: str | None) -> int | None:
 
 def _consent_flags(path: Path, mapping: IdentityMap, values: list[str | None]) -> pa.Array:
     """Whether each record allows linkage, from its consent value (:func:`_consent`'s
-    words); values read neither way do not, and are logged with their counts."""
-    flags, unknown = [], Counter()
+    words); values read neither way do not, and are counted in a warning (records, distinct
+    values, empty values) that never shows them: when the map names the wrong column as the
+    consent column, they are names or other identifiers."""
+    flags, unread, distinct, empty = [], 0, set(), 0
     for v in values:
         allowed = mapping.consent_values.get(normalise_key(v)) if v else None
         if allowed is None:
-            unknown["(empty)" if not v else v.strip()] += 1
+            unread += 1
+            if v:  # blank values were read as None
+                distinct.add(v.strip())
+            else:
+                empty += 1
         flags.append(bool(allowed))
-    if unknown:
-        listed = ", ".join(f"{v!r} ×{c:,}" for v, c in unknown.most_common(10))
-        log.warning("%s: %d records hold a consent value (column %s) read neither as "
-                    "consent to linkage nor as its refusal, so they do not take part: %s%s — "
-                    "list the words under consent: values / true_values / false_values in the "
-                    "map", Path(path).name, sum(unknown.values()), mapping.consent, listed,
-                    " ..." if len(unknown) > 10 else "")
+    if unread:
+        log.warning("%s: %d records hold a consent value (column %s) read neither as consent "
+                    "to linkage nor as its refusal, so they do not take part (%d distinct "
+                    "values, %d records empty; the values are not logged, as they would be "
+                    "names if the column were not the consent column) — check the column and "
+                    "list its words under consent: values / true_values / false_values in the "
+                    "map", Path(path).name, unread, mapping.consent, len(distinct), empty)
     return pa.array(flags, pa.bool_())
