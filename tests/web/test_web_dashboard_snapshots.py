@@ -8,8 +8,8 @@ import json
 from helpers_web import api_login, settings_for
 
 from safelight.web.dashboard import (
+    gated_counts,
     publish,
-    published_counts,
     read_snapshot,
     small_differences,
     snapshot_path,
@@ -17,10 +17,24 @@ from safelight.web.dashboard import (
 
 
 def test_small_differences_counts_changes_between_zero_and_the_threshold() -> None:
-    before = {"a": 37.0, "b": 120.0, "c": 5.0, "d": 40.0}
+    before = {"a": 37.0, "b": 120.0, "c": 5.0, "d": 40.0, "f": 2.0}
     after = {"a": 36.0, "b": 120.0, "c": 16.0, "d": 29.0, "e": 3.0}
-    assert small_differences(before, after, 11) == 1          # a: -1; c: +11 and d: -11 are not
+    # a: -1, e: appears with 3, f: leaves with 2; c: +11 and d: -11 are not small
+    assert small_differences(before, after, 11) == 3
     assert small_differences(before, before, 11) == 0
+
+
+def test_gated_counts_take_suppressed_cells_and_the_limitations_numbers() -> None:
+    from safelight.report.model import Cell, Estimate
+
+    class Ind:
+        id = "x"
+        cells = [Cell({"sex": "girls"}, Estimate.exact(3), suppressed="small"),
+                 Cell({"sex": "women"}, Estimate.exact(40))]
+
+    got = gated_counts([Ind()], ["12 records were left out; 1,204 counted"])
+    assert got['["x", ["girls"]]'] == 3.0 and got['["x", ["women"]]'] == 40.0
+    assert sorted(v for k, v in got.items() if k.startswith('["limitations"')) == [12.0, 1204.0]
 
 
 def _withdraw_one(app) -> str:
@@ -48,8 +62,9 @@ def test_a_withdrawal_is_held_back_until_published(client, app, demo_hub, tmp_pa
     assert first["empty"] is None and "held_back" not in first["report"]
     assert "/" not in json.dumps(first["report"]["provenance"].get("input"))  # no server path
     snap = snapshot_path(app.state.hub.path)
-    assert read_snapshot(app.state.hub.path) == published_counts(
-        app.state.dashboard.get()["_indicators"].values())
+    d0 = app.state.dashboard.get()
+    assert read_snapshot(app.state.hub.path) == (
+        gated_counts(list(d0["_indicators"].values()), d0["limitations"]), 11)
     _withdraw_one(app)
     second = _figures(client)
     # the same figures as before, with a note: nothing moved by one person
@@ -70,7 +85,8 @@ def test_a_withdrawal_is_held_back_until_published(client, app, demo_hub, tmp_pa
         d = publish(again.state.hub)
         assert d["empty"] is None and d["held_back"] is None
         assert small_differences(json.loads(snap.read_text())["counts"],
-                                 published_counts(d["_indicators"].values()), 11) == 0
+                                 gated_counts(list(d["_indicators"].values()),
+                                              d["limitations"]), 11) == 0
     again.state.hub.close()
 
 

@@ -3,20 +3,28 @@ memory (tables, the JSON document, rendered page fragments and charts drawn on f
 
 **Published snapshots, not live figures.** Two dashboards a few records apart differ by those
 records: read before and after one consent withdrawal (or one upload), every cell the person is
-in drops (or grows) by exactly 1 and their profile can be read off the difference. So a newly
-computed report replaces the one on show only when no count published in both differs by
-``1 .. threshold - 1`` (:func:`small_differences`); otherwise the earlier figures stay on show,
-with a note, until later data makes every difference 0 or at least the threshold, or an
-administrator publishes the current figures (``safelight dashboard publish HUB``). The counts
-last published are kept beside the hub (``<hub>.dashboard.json``: published counts only, the
-same numbers the page showed), so a restart does not publish around the rule: without the
-figures in memory the page says that the dashboard is held back.
+in drops (or grows) by exactly 1 and their profile can be read off the difference — also
+through a line's total minus its published members, or a cell moving between shown and
+suppressed. So a newly computed report replaces the one on show only when no count behind it —
+every cell's *true* count, suppressed cells included, and every number in its limitations text
+— differs from the report last published by ``1 .. threshold - 1`` (:func:`small_differences`,
+over :func:`gated_counts`); otherwise the earlier figures stay on show with a fixed note, until
+later data make every difference 0 or at least the threshold, or an administrator publishes the
+current figures (``safelight dashboard publish HUB``). The rule is strict: most batches of
+uploads change some rare cell by a few people, so in practice publishing is an administrator's
+decision rather than automatic with every write; it is not a guarantee against someone who
+reads two published snapshots (that would take noise, as the DP releases have). The counts
+behind the last published report are kept beside the hub (``<hub>.dashboard.json``: true
+counts, hub-internal like the hub file itself, never served) with the threshold they were
+judged at, so a restart does not publish around the rule: without the figures in memory the
+page says that the dashboard is held back.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import threading
 import time
@@ -32,36 +40,53 @@ def snapshot_path(hub_path: str | Path) -> Path:
     return Path(str(hub_path) + ".dashboard.json")
 
 
-def published_counts(indicators: list[Any]) -> dict[str, float]:
-    """Every published (not suppressed) count of a report's indicators, by indicator and key."""
-    return {json.dumps([ind.id, [str(v) for v in c.key.values()]], ensure_ascii=False):
-            float(c.count.mid)
-            for ind in indicators for c in ind.cells
-            if not c.suppressed and c.count is not None}
+def gated_counts(indicators: list[Any], limitations: list[str]) -> dict[str, float]:
+    """Every count behind a report: each cell's true count (suppressed or not; shares and the
+    changes between years derive from them), by indicator and key, and each number in its
+    limitations text, by the line's wording with the numbers taken out and their position."""
+    out = {json.dumps([ind.id, [str(v) for v in c.key.values()]], ensure_ascii=False):
+           float(c.count.mid)
+           for ind in indicators for c in ind.cells if c.count is not None}
+    for line in limitations:
+        numbers = _NUMBER.findall(str(line))
+        wording = _NUMBER.sub("#", str(line))
+        for j, n in enumerate(numbers):
+            out[json.dumps(["limitations", wording, j], ensure_ascii=False)] = float(
+                n.replace(",", ""))
+    return out
+
+
+#: a count in running text: digits (with thousands commas) standing alone, not part of an id,
+#: a date or a time ("run 00c683b2a8ca, finished 2026-11-30 18:05:56" holds none)
+_NUMBER = re.compile(r"(?<![\w:.,-])\d{1,3}(?:,\d{3})*(?![\w:-])|(?<![\w:.,-])\d+(?![\w:,-])")
 
 
 def small_differences(before: dict[str, float], after: dict[str, float], threshold: int) -> int:
-    """How many counts published in both ``before`` and ``after`` differ by more than 0 and less
-    than ``threshold`` — each would show fewer than ``threshold`` people arriving or leaving."""
-    return sum(1 for k, v in after.items()
-               if k in before and 0 < abs(v - before[k]) < threshold)
+    """How many counts of ``before`` and ``after`` (a count missing from one is 0 there) differ
+    by more than 0 and less than ``threshold`` — each would show fewer than ``threshold``
+    people arriving or leaving."""
+    return sum(1 for k in before.keys() | after.keys()
+               if 0 < abs(after.get(k, 0.0) - before.get(k, 0.0)) < threshold)
 
 
-def write_snapshot(hub_path: str | Path, counts: dict[str, float], generated_at: str) -> None:
-    """Record ``counts`` as the dashboard's published figures (atomic replace)."""
+def write_snapshot(hub_path: str | Path, counts: dict[str, float], generated_at: str,
+                   threshold: int) -> None:
+    """Record ``counts`` as the counts behind the published figures (atomic replace)."""
     path = snapshot_path(hub_path)
     tmp = path.with_name("." + path.name + ".tmp")
-    tmp.write_text(json.dumps({"generated_at": generated_at, "counts": counts},
-                              ensure_ascii=False), encoding="utf-8")
+    tmp.write_text(json.dumps({"generated_at": generated_at, "threshold": threshold,
+                               "counts": counts}, ensure_ascii=False), encoding="utf-8")
     os.replace(tmp, path)
 
 
-def read_snapshot(hub_path: str | Path) -> dict[str, float] | None:
-    """The counts last published, or ``None`` when nothing was published yet."""
+def read_snapshot(hub_path: str | Path) -> tuple[dict[str, float], int | None] | None:
+    """The counts behind the report last published and the threshold they were judged at, or
+    ``None`` when nothing was published yet."""
     path = snapshot_path(hub_path)
     if not path.exists():
         return None
-    return {k: float(v) for k, v in json.loads(path.read_text(encoding="utf-8"))["counts"].items()}
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    return {k: float(v) for k, v in doc["counts"].items()}, doc.get("threshold")
 
 
 def publish(state: HubState) -> dict[str, Any]:
@@ -107,19 +132,19 @@ class Dashboard:
         """``fresh`` if it may be published (and record it), else what stays on show."""
         if fresh["empty"] is not None:
             return fresh
-        counts = published_counts(fresh["_indicators"].values())
+        threshold = self.state.settings.report_threshold
+        counts = gated_counts(list(fresh["_indicators"].values()), fresh["limitations"])
         before = read_snapshot(self.state.path)
-        small = 0 if before is None or force else small_differences(
-            before, counts, self.state.settings.report_threshold)
-        if not small:
-            write_snapshot(self.state.path, counts, fresh["generated_at"])
+        held = not force and before is not None and (
+            before[1] != threshold or small_differences(before[0], counts, threshold) > 0)
+        if not held:
+            write_snapshot(self.state.path, counts, fresh["generated_at"], threshold)
             return fresh
-        note = (f"Held back: the data changed since these figures were published, and "
-                f"{small} counts would change by fewer than "
-                f"{self.state.settings.report_threshold} people, which would show who arrived "
-                f"or left. The dashboard is updated when later data makes every change 0 or at "
-                f"least {self.state.settings.report_threshold}, or when an administrator "
-                f"publishes it (safelight dashboard publish).")
+        note = (f"Held back: the data changed since these figures were published by fewer than "
+                f"{threshold} people in some count, which would show who arrived or left. The "
+                f"dashboard is updated when later data make every change 0 or at least "
+                f"{threshold}, or when an administrator publishes it (safelight dashboard "
+                f"publish).")
         if shown is None or shown.get("empty") is not None:
             return {"empty": note, "held_back": note, "indicators": [], "record": None,
                     "charts": {}, "_indicators": {}, "_fragments": {}}

@@ -26,7 +26,9 @@ def dashboard() -> None:
 @click.argument("hub", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--settings", "settings_file", default=None,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Web settings JSON (its report_threshold); defaults otherwise.")
+              help="The server's web settings JSON (its report_threshold: a snapshot judged at "
+                   "another threshold keeps the server's dashboard held back); defaults "
+                   "otherwise.")
 @guarded
 def publish(hub: Path, settings_file: Path | None) -> None:
     """Publish the dashboard of HUB as the current data give it, even where counts differ by
