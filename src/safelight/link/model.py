@@ -583,8 +583,8 @@ def estimate_model(
         share_only = fitted + share_only
         session_matches = {}
         estimates = [[] for _ in names]
-        report = [{**r, "discarded": "implausible m: " + ", ".join(implausible)}
-                  for r in report]
+        report = []  # the share-only estimates below replace the discarded fits
+        fallback = "implausible m: " + ", ".join(implausible)
     defaults = {**{f: u[names.index(f)] for f in NEUTRAL_FIELDS if f in names},
                 **default_m(fields)} if small else {}
     m_final = [np.mean(est, axis=0) if est else defaults.get(names[j], init[j])
@@ -605,7 +605,8 @@ def estimate_model(
         session_matches[sess.name] = (sess, share * n_pairs * scale)
         report.append({"session": sess.name, "fixed": list(sess.fixed), "pairs": n_pairs,
                        "reviewed_pairs": 0 if labelled is None else len(labelled[0]),
-                       "match_share": share, "iterations": it, "converged": ok, "fit_m": False})
+                       "match_share": share, "iterations": it, "converged": ok, "fit_m": False,
+                       **({"fallback": fallback} if implausible else {})})
         log.info("EM session %s (match share only): %d pairs, match share %.3f", sess.name,
                  n_pairs, share)
     n = len(records)
