@@ -229,7 +229,7 @@ def _batches(sizes: np.ndarray) -> Iterator[slice]:
 
 def join_pairs(kx: np.ndarray, vx: np.ndarray, ky: np.ndarray, vy: np.ndarray, *,
                same: bool, sketch: Sketch | None, contributor: np.ndarray | None = None,
-               max_block: int = 1_000, top_k: int = 5, max_sub_block: int = 1_000_000
+               max_block: int = 1_000, top_k: int = 7, max_sub_block: int = 1_000_000
                ) -> tuple[np.ndarray, np.ndarray, JoinStats]:
     """``(a, b, stats)``: the pairs ``a < b`` of records with ``kx[a'] == ky[b']`` (valid
     where ``vx``/``vy``), ``{a', b'} = {a, b}``, ``a' ≠ b'`` (``same``: ``kx`` is ``ky``).
