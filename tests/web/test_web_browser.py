@@ -128,7 +128,8 @@ def test_reviewer_decides_a_pair_and_analyst_releases(server, page, demo_hub):
     page.get_by_label("k (").fill("11")
     page.get_by_role("button", name="Make the release").click()
     page.wait_for_url(f"{base}/releases/*")
-    assert page.locator("#evaluation tbody tr").count() >= 1
+    # the evaluation holds exact figures of the sensitive table: an administrator's only
+    assert page.locator("#evaluation").count() == 0
     with page.expect_download() as dl:
         page.locator("#download").click()
     lines = open(dl.value.path(), encoding="utf-8").read().splitlines()
