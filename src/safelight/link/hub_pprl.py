@@ -32,6 +32,7 @@ from safelight.link.encoded import EncodedRecords, from_parts, read_package
 from safelight.link.hub import HubLinkResult, store_run
 from safelight.link.pprl import PPRLSettings, link_encoded
 from safelight.store import Hub
+from safelight.store.hub import package_records_bytes
 
 __all__ = ["link_hub_encoded", "load_hub_packages", "receive_package"]
 
@@ -123,9 +124,7 @@ def _only_what_safelight_writes(path: Path, manifest: dict, table: pa.Table
                          f"({', '.join(unexpected + wrong)}); it may carry clear data and is refused — "
                          "encode the contribution again with `safelight identity encode`")
     table = table.replace_schema_metadata(None)
-    buf = io.BytesIO()
-    pq.write_table(table, buf, compression="zstd", write_statistics=False)
-    data = buf.getvalue()
+    data = package_records_bytes(table)
     clean = {k: manifest[k] for k in _MANIFEST_KEYS if k in manifest}
     clean["settings"] = settings.to_dict()
     clean["fields_present"] = {f.name: int(manifest.get("fields_present", {}).get(f.name, 0))

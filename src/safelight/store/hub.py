@@ -27,6 +27,18 @@ DEFAULT_MEMORY_LIMIT = "512MB"
 REDACTED_RAW = "{\"redacted\": \"consent withdrawn\"}"
 
 
+def package_records_bytes(table: Any) -> bytes:
+    """A PPRL package's records as the hub stores them in ``pprl_packages.records``: Parquet,
+    zstd, no statistics, no metadata (the caller drops the schema's)."""
+    import io
+
+    import pyarrow.parquet as pq
+
+    buf = io.BytesIO()
+    pq.write_table(table, buf, compression="zstd", write_statistics=False)
+    return buf.getvalue()
+
+
 def now_utc() -> dt.datetime:
     """The current UTC time, naive (how the hub stores timestamps)."""
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
@@ -255,7 +267,7 @@ class Hub:
 
     def _erase_package_records(self, contributor: str) -> int:
         """Rewrite ``contributor``'s stored PPRL package without its withdrawn records, as the
-        hub stored it (Parquet, zstd, no statistics or metadata); returns the records erased."""
+        hub stores it (:func:`package_records_bytes`); returns the records erased."""
         import io
 
         import pyarrow as pa
@@ -275,9 +287,7 @@ class Hub:
         erased = table.num_rows - table_kept.num_rows
         if not erased:
             return 0
-        buf = io.BytesIO()
-        pq.write_table(table_kept, buf, compression="zstd", write_statistics=False)
-        data = buf.getvalue()
+        data = package_records_bytes(table_kept)
         sha = hashlib.sha256(data).hexdigest()
         manifest = json.loads(row[0])
         manifest.update(records=table_kept.num_rows, records_sha256=sha,
