@@ -158,3 +158,30 @@ def test_sample_bits_reads_the_bits_at_the_positions() -> None:
             have = [int(got[row, j // 64]) >> (j % 64) & 1 for j in range(size)]
             assert have == want, (size, row)
             assert int(got[row, -1]) >> (size % 64) == 0 or size % 64 == 0  # padding is 0
+
+
+def test_candidates_merged_in_compactions_keep_each_pair_once_with_its_first_rule() -> None:
+    """The proposals of many joins, compacted every few (a tiny ``limit``) or only at the end,
+    give each distinct pair once with the lowest rule that proposed it."""
+    from safelight.link.pprl import _Candidates
+
+    rng = np.random.default_rng(5)
+    n, expect = 200, {}
+    batches = []
+    for rule in range(12):
+        a = rng.integers(0, n - 1, 300)
+        b = a + 1 + rng.integers(0, n - 1 - a)
+        batches.append((a, b, rule))
+        for x, y in zip(a.tolist(), b.tolist(), strict=True):
+            expect.setdefault((x, y), rule)
+    for limit in (50, 10**9):
+        found = _Candidates(n, limit=limit)
+        for a, b, rule in batches:
+            found.add(a, b, rule)
+        a, b, rule = found.pairs()
+        got = dict(zip(zip(a.tolist(), b.tolist(), strict=True), rule.tolist(), strict=True))
+        assert len(got) == len(a) == len(expect) and got == expect
+        assert (np.diff(a * n + b) > 0).all()
+        found.add(np.array([0]), np.array([1]), 12)  # after pairs(): still merged correctly
+        a2, b2, rule2 = found.pairs()
+        assert len(a2) == len(a) + ((0, 1) not in expect)

@@ -248,9 +248,12 @@ def _lsh_positions(er: EncodedRecords, bands: int, band_bits: int, seed: int
 
 
 class _Candidates:
-    """Candidate pairs as one int64 each, ``(a * n + b) << 6 | rule``, compacted (distinct
-    pairs, lowest rule) whenever the pending ones pass ``limit``: bounded memory, and one
-    in-place int64 sort per compaction."""
+    """Candidate pairs as one int64 each, ``(a * n + b) << 6 | rule``: the distinct pairs
+    found so far, sorted (each with its lowest rule), and the proposals pending since. Once
+    the pending ones pass ``limit`` they are sorted on their own and *merged* into the found
+    ones (a stable sort of two sorted runs is a linear merge): memory stays bounded and the
+    pairs found are never sorted again (re-sorting them all whenever a join was added cost
+    the 1M × 1M blocking about 130 of its 290 CPU-s)."""
 
     RULE_BITS = 6
 
@@ -261,24 +264,32 @@ class _Candidates:
         self.n, self.limit = n, limit
         self.done = np.zeros(0, np.int64)
         self.pending: list[np.ndarray] = []
-        self.size = 0
+        self.pending_size = 0
 
     def add(self, a: np.ndarray, b: np.ndarray, rule: int) -> None:
         if rule >= 1 << self.RULE_BITS:
             raise UsageError(f"PPRL blocking: at most {(1 << self.RULE_BITS) - 1} rules and "
                              "bands together")
         self.pending.append(((a * self.n + b) << self.RULE_BITS) | rule)
-        self.size += len(a)
-        if self.size > self.limit:
+        self.pending_size += len(a)
+        if self.pending_size > self.limit:
             self.compact()
 
+    @classmethod
+    def _first_of_each_pair(cls, v: np.ndarray) -> np.ndarray:
+        """The first of each run of equal pairs in sorted ``v`` (its lowest rule)."""
+        pair = v >> cls.RULE_BITS
+        return v[np.r_[True, pair[1:] != pair[:-1]]] if len(v) else v
+
     def compact(self) -> None:
-        v = np.concatenate([self.done, *self.pending])
-        self.pending = []
-        v.sort()
-        pair = v >> self.RULE_BITS
-        self.done = v[np.r_[True, pair[1:] != pair[:-1]]] if len(v) else v
-        self.size = len(self.done)
+        if not self.pending:
+            return
+        new = np.concatenate(self.pending)
+        self.pending, self.pending_size = [], 0
+        new.sort()
+        merged = np.concatenate([self.done, self._first_of_each_pair(new)])
+        merged.sort(kind="stable")  # two sorted runs: merged in linear time
+        self.done = self._first_of_each_pair(merged)
 
     def pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         self.compact()
