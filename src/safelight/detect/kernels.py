@@ -41,19 +41,14 @@ Contract
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
+from safelight.jit import AVAILABLE
+from safelight.jit import njit as _jit
+
 __all__ = ["AVAILABLE", "bucket_order", "intersect_count", "intersect_distinct",
            "member_sorted", "minhash", "preload", "sample_coherence"]
-
-try:  # an optional accelerator: the NumPy code runs without it
-    import numba
-except ImportError:  # pragma: no cover - depends on the environment
-    numba = None
-
-AVAILABLE = numba is not None
 
 intersect_count: Callable[..., np.ndarray] | None = None
 bucket_order: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
@@ -66,10 +61,6 @@ intersect_distinct: Callable[..., np.ndarray] | None = None
 _SHORT_RUN = 32
 #: bits of the membership bitmap (1 MB)
 _BITMAP_BITS = 23
-
-
-def _jit(fn: Callable[..., Any]) -> Callable[..., Any]:
-    return numba.njit(cache=True, nogil=True)(fn)  # type: ignore[union-attr]
 
 
 if AVAILABLE:

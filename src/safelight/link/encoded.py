@@ -46,6 +46,7 @@ from safelight.identity.encode import (
     EncodingError,
     EncodingSettings,
 )
+from safelight.link import kernels
 from safelight.link.compare import Comparisons
 
 __all__ = [
@@ -481,25 +482,39 @@ def _popcount_and(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.bitwise_count(x & y).sum(axis=1, dtype=np.int32).astype(np.float64)
 
 
+def _intersections(er: EncodedRecords, a: np.ndarray, b: np.ndarray
+                   ) -> dict[tuple[str, str], np.ndarray]:
+    """Common set bits (float64) of the filters of ``a[i]`` and ``b[i]`` for every term the
+    comparison reads: each field with itself, and the two names crosswise. Compiled where
+    numba is (:func:`safelight.link.kernels.and_counts`: the rows read in place), else the
+    rows gathered and counted in NumPy — the same counts."""
+    fields = [f for f in ENCODED_FIELDS if f in er.filters]
+    terms = [("given_name", "family_name"), ("family_name", "given_name"),
+             ("given_group", "given_group"), *((f, f) for f in fields)]
+    if kernels.and_counts is not None:
+        counts = kernels.and_counts(tuple(er.filters[x] for x, _ in terms),
+                                    tuple(er.filters[y] for _, y in terms), a, b)
+        return {t: counts[:, j].astype(np.float64) for j, t in enumerate(terms)}
+    rows_a = {f: er.filters[f][a] for f in {x for x, _ in terms}}
+    rows_b = {f: er.filters[f][b] for f in {y for _, y in terms}}
+    return {(x, y): _popcount_and(rows_a[x], rows_b[y]) for x, y in terms}
+
+
 def _compare_chunk(er: EncodedRecords, a: np.ndarray, b: np.ndarray
                    ) -> tuple[np.ndarray, np.ndarray]:
-    """Levels (len(a), fields) of one chunk of pairs: each filter row is gathered once per
-    side and field (the name rows serve the direct and the crosswise similarities)."""
+    """Levels (len(a), fields) of one chunk of pairs (the name terms serve the direct and
+    the crosswise similarities)."""
     pr, w, flip = er.present, er.weights, er.settings.flip_probability
     bits = {sp.name: sp.bits for sp in er.settings.fields}
-    rows = {}
-    for f in ("given_name", "family_name"):
-        rows[f] = (er.filters[f][a], er.filters[f][b])
+    inter = _intersections(er, a, b)
 
-    def corrected(inter: np.ndarray, fa: str, fb: str) -> np.ndarray:
-        return _corrected(inter, w[fa][a], w[fb][b], bits[fa], flip)
+    def corrected(fa: str, fb: str) -> np.ndarray:
+        return _corrected(inter[fa, fb], w[fa][a], w[fb][b], bits[fa], flip)
 
-    (ga, gb), (fa, fb) = rows["given_name"], rows["family_name"]
-    gg = corrected(_popcount_and(ga, gb), "given_name", "given_name")
-    ff = corrected(_popcount_and(fa, fb), "family_name", "family_name")
-    gf = corrected(_popcount_and(ga, fb), "given_name", "family_name")
-    fg = corrected(_popcount_and(fa, gb), "family_name", "given_name")
-    del ga, gb, fa, fb, rows
+    gg = corrected("given_name", "given_name")
+    ff = corrected("family_name", "family_name")
+    gf = corrected("given_name", "family_name")
+    fg = corrected("family_name", "given_name")
     both = pr["given_name"][a] & pr["family_name"][a] & pr["given_name"][b] & pr[
         "family_name"][b]
     swapped = both & (gf + fg > gg + ff + _SWAP_MARGIN)
@@ -509,8 +524,7 @@ def _compare_chunk(er: EncodedRecords, a: np.ndarray, b: np.ndarray
                                                  pr["given_name"][b])
     f_missing = ~pr["family_name"][a] | ~np.where(swapped, pr["given_name"][b],
                                                   pr["family_name"][b])
-    grp = er.filters["given_group"]
-    group = corrected(_popcount_and(grp[a], grp[b]), "given_group", "given_group")
+    group = corrected("given_group", "given_group")
     group = (group >= _GROUP_THRESHOLD) & pr["given_group"][a] & pr["given_group"][b] & ~swapped
     given = np.full(len(a), 5, dtype=np.int8)
     given[g_sim >= _GIVEN_THRESHOLDS[2]] = 4
@@ -523,9 +537,7 @@ def _compare_chunk(er: EncodedRecords, a: np.ndarray, b: np.ndarray
     out[:, 1] = _levels(f_sim, _THRESHOLDS["family_name"], f_missing)
     for j, name in enumerate(list(ENCODED_FIELDS)[2:-1], start=2):
         missing = ~pr[name][a] | ~pr[name][b]
-        m = er.filters[name]
-        out[:, j] = _levels(corrected(_popcount_and(m[a], m[b]), name, name),
-                            _THRESHOLDS[name], missing)
+        out[:, j] = _levels(corrected(name, name), _THRESHOLDS[name], missing)
     out[:, -1] = np.where(er.contributor_code[a] == er.contributor_code[b], 1, 2)
     return out, swapped
 
