@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from safelight.errors import UsageError
 from safelight.link.compare import FIELDS, Comparisons, compare
 from safelight.link.default_m import NEUTRAL_FIELDS, default_m
 from safelight.link.prepare import Records
@@ -483,6 +484,7 @@ def estimate_model(
     all_pairs: int | None = None,
     reviewed: tuple[np.ndarray, np.ndarray] | None = None,
     em_u: list[np.ndarray] | None = None,
+    refuse_implausible: bool = False,
 ) -> EMResult:
     """Fit m by EM with u fixed (see :data:`DEFAULT_SESSIONS`) and derive the prior.
 
@@ -509,6 +511,10 @@ def estimate_model(
     ``em_u``: the u that EM uses (default ``u``), e.g. with the u of
     :data:`EM_COUNTRY_FIELDS` among compatriots (:func:`estimate_u_within`); the fitted model
     scores with ``u``.
+
+    A fit that fails :func:`implausible_fields` falls back to the default m (see
+    :data:`PLAUSIBLE_FIELDS`); with ``refuse_implausible`` — for fields that have no default m,
+    such as the encoded ones — it raises :class:`~safelight.errors.UsageError` instead.
     """
     if u is None:
         u = estimate_u(records, seed=seed)
@@ -575,10 +581,13 @@ def estimate_model(
     implausible = implausible_fields(
         [np.mean(est, axis=0) if est else None for est in estimates], u, fields, levels)
     if implausible:  # fall back as for a small input: default m, every session's share alone
-        log.warning("EM fitted a model in which agreeing on %s counts no more than disagreeing "
-                    "(the inputs may hold few or no records of the same people): default m "
-                    "is used instead, and each session estimates only its share of matches",
-                    ", ".join(implausible))
+        why = (f"EM fitted a model in which agreeing on {', '.join(implausible)} counts no more "
+               "than disagreeing (the inputs may hold few or no records of the same people)")
+        if refuse_implausible:
+            raise UsageError(f"{why}; these fields have no default m to fall back on, so "
+                             "nothing is linked")
+        log.warning("%s: default m is used instead, and each session estimates only its share "
+                    "of matches", why)
         small = True
         share_only = fitted + share_only
         session_matches = {}

@@ -425,7 +425,13 @@ def fit_encoded_model(er: EncodedRecords, comps: Comparisons, training: Training
     """m by EM in :data:`PPRL_SESSIONS` (each with fewer than :data:`MIN_SESSION_PAIRS`
     pairs replaced by its :data:`FALLBACK_SESSIONS` one; the fields none of them learns from
     :data:`SEX_NATIONALITY_SESSIONS`) on the training pairs ``comps``, then the prior from
-    :data:`PRIOR_SESSION` (:func:`share_prior`)."""
+    :data:`PRIOR_SESSION` (:func:`share_prior`).
+
+    A fit in which the exact level of a name or the birth date does not outweigh "different"
+    (:func:`safelight.link.model.implausible_fields`) raises
+    :class:`~safelight.errors.UsageError`: the clear model falls back to default m, but the
+    encoded levels have none (``default_m.json`` holds the clear levels), and the initial guess
+    EM starts from is no model to link with."""
     names = list(ENCODED_FIELDS)
 
     def size(sess: TrainingSession) -> int:
@@ -440,13 +446,13 @@ def fit_encoded_model(er: EncodedRecords, comps: Comparisons, training: Training
                      for sess in PPRL_SESSIONS)
     em = estimate_model(er, comps, u=u, sessions=sessions,  # type: ignore[arg-type]
                         seed=seed, fields=ENCODED_FIELDS, training=training,
-                        all_pairs=all_pairs)
+                        all_pairs=all_pairs, refuse_implausible=True)
     m, reports = list(em.model.m), list(em.sessions)
     rest = (set(names) - _learnt(sessions)) & _learnt(SEX_NATIONALITY_SESSIONS)
     if rest:
         other = estimate_model(er, comps, u=u, sessions=SEX_NATIONALITY_SESSIONS,  # type: ignore[arg-type]
                                seed=seed, fields=ENCODED_FIELDS, training=training,
-                               all_pairs=all_pairs)
+                               all_pairs=all_pairs, refuse_implausible=True)
         for f in rest:
             m[names.index(f)] = other.model.m[names.index(f)]
         reports += [{**r, "role": "m of " + ", ".join(sorted(rest))} for r in other.sessions]
