@@ -10,7 +10,10 @@ a decided non-match never does, and a decided pair is not queued again; with
 ``LinkSettings.learn_from_reviews`` the decided pairs also refine the model's ``m``
 (:func:`safelight.link.model.estimate_model`). Person ids
 are ``"S"`` + 8 hex digits of SHA-256 over the cluster's smallest (contributor, record_id), so an
-unchanged cluster keeps its id across runs.
+unchanged cluster keeps its id across runs. Between runs, :func:`reform_persons` splits a person
+that lost a record to a withdrawal (or a refused or missing linkage consent) into its remaining
+records, joined again only by reviewers' decisions: the hub keeps no pair links, so nothing else
+shows those records are still one person once the record that bridged them is gone.
 """
 
 from __future__ import annotations
@@ -20,15 +23,18 @@ import hashlib
 import json
 import logging
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from safelight import __version__
 from safelight.errors import UsageError
 from safelight.link.decisions import (
+    DecidedPairs,
     apply_decisions,
     decided_mask,
     index_decisions,
@@ -37,7 +43,7 @@ from safelight.link.decisions import (
 from safelight.link.pipeline import LinkResult, LinkSettings, link_records
 from safelight.store import Hub
 
-__all__ = ["HubLinkResult", "link_hub", "load_identities", "summary"]
+__all__ = ["HubLinkResult", "link_hub", "load_identities", "reform_persons", "summary"]
 
 log = logging.getLogger("safelight.link")
 
@@ -105,6 +111,27 @@ def _person_ids(contributor: np.ndarray, record_id: np.ndarray, labels: np.ndarr
     return np.array([ids[lab] for lab in labels.tolist()], dtype=object)
 
 
+def _persons_table(contributor: np.ndarray, record_id: np.ndarray, labels: np.ndarray,
+                   weakest: np.ndarray, run_id: list[str]) -> pa.Table:
+    """``persons`` rows of records clustered by ``labels``: person id, cluster size, contributors
+    of the cluster, weakest link per record (``nan``: none) and the run that linked it."""
+    person = _person_ids(contributor, record_id, labels)
+    _, inverse, sizes = np.unique(labels, return_inverse=True, return_counts=True)
+    n_contrib: dict[int, set[str]] = {}
+    for lab, c in zip(labels.tolist(), contributor.tolist(), strict=True):
+        n_contrib.setdefault(lab, set()).add(c)
+    return pa.table({
+        "contributor": pa.array(contributor.tolist(), pa.string()),
+        "record_id": pa.array(record_id.tolist(), pa.string()),
+        "person_id": pa.array(person.tolist(), pa.string()),
+        "cluster_size": pa.array(sizes[inverse].astype(np.int32)),
+        "n_contributors": pa.array([len(n_contrib[x]) for x in labels.tolist()], pa.int32()),
+        "min_link_probability": pa.array(np.where(np.isnan(weakest), None, weakest).tolist(),
+                                         pa.float64()),
+        "run_id": pa.array(run_id, pa.string()),
+    })  # fmt: skip
+
+
 def link_hub(hub: Hub, settings: LinkSettings | None = None, *, actor: str = "link"
              ) -> HubLinkResult:
     """Link the hub's consenting records and store persons and the review queue."""
@@ -135,27 +162,13 @@ def store_run(hub: Hub, res: Any, contributor: np.ndarray, record_id: np.ndarray
     decided = index_decisions(load_decisions(hub), contributor, record_id)
     labels, applied = apply_decisions(res.labels, decided, a, b, res.weights)
     res.labels = labels
-    person = _person_ids(contributor, record_id, labels)
-    _, inverse, sizes = np.unique(labels, return_inverse=True, return_counts=True)
-    n_contrib = {}
-    for lab, c in zip(labels.tolist(), contributor.tolist(), strict=True):
-        n_contrib.setdefault(lab, set()).add(c)
     linked = labels[a] == labels[b]
     weakest = np.full(len(labels), np.nan)
     lk = linked & (p >= threshold)
     np.fmin.at(weakest, a[lk], p[lk])
     np.fmin.at(weakest, b[lk], p[lk])
     run_id = uuid.uuid4().hex[:12]
-    persons = pa.table({
-        "contributor": pa.array(contributor.tolist(), pa.string()),
-        "record_id": pa.array(record_id.tolist(), pa.string()),
-        "person_id": pa.array(person.tolist(), pa.string()),
-        "cluster_size": pa.array(sizes[inverse].astype(np.int32)),
-        "n_contributors": pa.array([len(n_contrib[x]) for x in labels.tolist()], pa.int32()),
-        "min_link_probability": pa.array(np.where(np.isnan(weakest), None, weakest).tolist(),
-                                         pa.float64()),
-        "run_id": pa.array([run_id] * len(labels), pa.string()),
-    })  # fmt: skip
+    persons = _persons_table(contributor, record_id, labels, weakest, [run_id] * len(labels))
     # review: uncertain pairs, and confident pairs that clustering decided against
     uncertain = (p >= review_low) & (p < review_high)
     overruled = (p >= review_high) & ~linked
@@ -173,7 +186,8 @@ def store_run(hub: Hub, res: Any, contributor: np.ndarray, record_id: np.ndarray
         "reasons": pa.array([json.dumps(x) for x in res.reasons(review_idx)], pa.string()),
     })  # fmt: skip
     n_persons = int(labels.max()) + 1
-    several = sum(1 for v in n_contrib.values() if len(v) > 1)
+    several = len(set(pc.filter(persons["person_id"],
+                                pc.greater(persons["n_contributors"], 1)).to_pylist()))
     finished = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     model_json = json.dumps({"model": res.em.model.to_dict(), "sessions": res.em.sessions,
                              "timings": res.timings})
@@ -200,6 +214,55 @@ def store_run(hub: Hub, res: Any, contributor: np.ndarray, record_id: np.ndarray
              run_id, len(labels), n_persons, several, len(review_idx))
     return HubLinkResult(run_id, len(labels), len(a), int(linked.sum()), n_persons, several,
                          len(review_idx), res, applied)
+
+
+def reform_persons(hub: Hub, person_ids: Iterable[str]) -> int:
+    """Re-form the persons ``person_ids`` from their remaining ``persons`` rows, after some of
+    their records left linkage (withdrawn, consent to linkage refused, or no longer in a PPRL
+    package) and those records' ``persons`` and ``link_review`` rows were deleted; call inside
+    that transaction. Returns the persons the remaining records now form.
+
+    The hub keeps no pair links behind a person — only the review queue's pairs, and
+    ``persons`` itself — so a person's remaining records cannot be re-clustered from the links
+    that joined them: a withdrawn record may have been the only bridge between them (A~W~B).
+    Each affected person is therefore split into its records, and only reviewers' decisions
+    join them again (:func:`safelight.link.decisions.apply_decisions`: a decided match
+    together, never across a decided non-match), until the next link run re-links them from
+    their identities. Decisions count only inside one former person, so this never joins
+    records the run kept apart. Person ids are those a link run gives (smallest record of
+    each new person); a record still linked keeps its ``min_link_probability`` and
+    ``run_id`` (the run's weakest link may have been to the record that left: a lower bound),
+    a record now alone has none. Unaffected persons are not touched."""
+    ids = sorted(set(person_ids))
+    con = hub.con
+    rows = con.execute("""SELECT contributor, record_id, person_id, min_link_probability, run_id
+                          FROM persons WHERE person_id IN (SELECT unnest(?))
+                          ORDER BY contributor, record_id""", [ids]).fetchall() if ids else []
+    if not rows:
+        return 0
+    contributor, record_id, former, weakest, run_id = (np.array(col, dtype=object)
+                                                       for col in zip(*rows, strict=True))
+    # decided pairs among the remaining records (the cursor of load_decisions does not see
+    # this transaction's deletions, but the records that left are not indexed)
+    decided = index_decisions(load_decisions(hub), contributor, record_id)
+    decided = DecidedPairs(*(pairs[former[pairs[:, 0]] == former[pairs[:, 1]]]
+                             for pairs in (decided.must, decided.cannot)))
+    none = np.zeros(0, dtype=np.int64)
+    labels, _ = apply_decisions(np.arange(len(rows), dtype=np.int64), decided, none, none,
+                                np.zeros(0))
+    alone = np.bincount(labels)[labels] == 1
+    weakest = np.where(alone, np.nan, np.array([np.nan if w is None else w for w in weakest]))
+    persons = _persons_table(contributor, record_id, labels, weakest, run_id.tolist())
+    con.register("__persons_reformed", persons)
+    try:
+        con.execute("DELETE FROM persons WHERE person_id IN (SELECT unnest(?))", [ids])
+        con.execute("INSERT INTO persons SELECT * FROM __persons_reformed")
+    finally:
+        con.unregister("__persons_reformed")
+    n_persons = int(labels.max()) + 1
+    log.info("%d persons lost records that left linkage: their %d remaining records re-formed "
+             "as %d persons until the next link run", len(ids), len(rows), n_persons)
+    return n_persons
 
 
 def summary(result: HubLinkResult) -> dict[str, Any]:

@@ -4,7 +4,9 @@ Contract: :func:`receive_package` checks a contribution package (format, key fin
 consistent with the packages already stored, same encoding settings) and stores it in the
 hub's ``pprl_packages`` table (store migration 7), replacing that contributor's previous
 package; the person links and review pairs (decisions included) of records the new package
-withdraws from linkage or no longer holds are deleted with it. :func:`link_hub_encoded` links every stored package with
+withdraws from linkage or no longer holds are deleted with it, and the persons they belonged to
+split into their remaining records until the next link run (as for a withdrawal,
+:func:`safelight.link.hub.reform_persons`). :func:`link_hub_encoded` links every stored package with
 :func:`safelight.link.pprl.link_encoded` and writes ``persons``, ``link_review`` and
 ``link_runs`` exactly as the clear :func:`safelight.link.hub.link_hub` does — so ``safelight
 status`` and reports count persons the same way. Only records whose package flag allows linkage
@@ -29,7 +31,7 @@ import pyarrow.parquet as pq
 from safelight.errors import UsageError
 from safelight.identity.encode import BLOCKING_RULES, EncodingSettings
 from safelight.link.encoded import EncodedRecords, from_parts, read_package
-from safelight.link.hub import HubLinkResult, store_run
+from safelight.link.hub import HubLinkResult, reform_persons, store_run
 from safelight.link.pprl import PPRLSettings, link_encoded
 from safelight.store import Hub
 from safelight.store.hub import package_records_bytes
@@ -138,16 +140,17 @@ def _forget_unlinkable(hub: Hub, contributor: str, table: pa.Table) -> dict[str,
     of ``contributor``'s records that its new package ``table`` withdraws from linkage (consent
     flag off) or no longer holds — as :meth:`safelight.store.Hub.apply_withdrawals` does for
     withdrawals recorded at the hub — so that no review decision outlives the withdrawal and
-    binds a later run. Call inside a transaction."""
+    binds a later run — and split the persons they belonged to into their remaining records
+    (:func:`safelight.link.hub.reform_persons`). Call inside a transaction."""
     consent = pc.fill_null(table["consent_linkage"], False)
     kept = pa.table({"record_id": pc.filter(table["record_id"], consent)})
     con = hub.con
     con.register("_pprl_kept", kept)
     try:
-        unlinked = con.execute("""
+        former = con.execute("""
             DELETE FROM persons WHERE contributor = ?
-              AND record_id NOT IN (SELECT record_id FROM _pprl_kept)""",
-                               [contributor]).fetchone()[0]
+              AND record_id NOT IN (SELECT record_id FROM _pprl_kept)
+            RETURNING person_id""", [contributor]).fetchall()
         reviews = con.execute("""
             DELETE FROM link_review
             WHERE (left_contributor = ? AND left_record_id NOT IN (SELECT record_id FROM _pprl_kept))
@@ -156,10 +159,11 @@ def _forget_unlinkable(hub: Hub, contributor: str, table: pa.Table) -> dict[str,
                               [contributor, contributor]).fetchone()[0]
     finally:
         con.unregister("_pprl_kept")
-    if unlinked or reviews:
+    reform_persons(hub, [p for (p,) in former])
+    if former or reviews:
         log.info("%s: %d person links and %d review pairs of records withdrawn from linkage "
-                 "removed", contributor, unlinked, reviews)
-    return {"person_links_removed": int(unlinked), "review_pairs_removed": int(reviews)}
+                 "removed", contributor, len(former), reviews)
+    return {"person_links_removed": len(former), "review_pairs_removed": int(reviews)}
 
 
 def receive_package(hub: Hub, path: Path, *, actor: str = "link") -> dict[str, object]:

@@ -227,7 +227,10 @@ class Hub:
           without it (manifest counts and SHA-256 updated);
         * the person links and review pairs of every record of ``contributor`` whose consent
           does not allow linkage now — withdrawn, or set to ``none`` / ``statistics_only`` by a
-          later export — are deleted, not left to the next link run.
+          later export — are deleted, not left to the next link run, and the persons those
+          records belonged to are split into their remaining records
+          (:func:`safelight.link.hub.reform_persons`: the record that left may have been the
+          only link between them; reviewers' decisions still hold) until the next link run.
         """
         withdrawn = "SELECT record_id FROM consent_withdrawals WHERE contributor = ?"
         updated = self.con.execute(f"""
@@ -241,15 +244,19 @@ class Hub:
         encodings = self._erase_package_records(contributor)
         unlinkable = f"""{withdrawn} UNION ALL SELECT record_id FROM cases
                          WHERE contributor = ? AND NOT consent_linkage"""
-        unlinked = self.con.execute(f"""
-            DELETE FROM persons WHERE contributor = ? AND record_id IN ({unlinkable})""",
-                                    [contributor, contributor, contributor]).fetchone()[0]
+        former = self.con.execute(f"""
+            DELETE FROM persons WHERE contributor = ? AND record_id IN ({unlinkable})
+            RETURNING person_id""", [contributor, contributor, contributor]).fetchall()
         self.con.execute(f"""
             DELETE FROM link_review
             WHERE (left_contributor = ? AND left_record_id IN ({unlinkable}))
                OR (right_contributor = ? AND right_record_id IN ({unlinkable}))""",
                          [contributor, contributor, contributor,
                           contributor, contributor, contributor])
+        if former:
+            from safelight.link.hub import reform_persons  # link imports the store
+
+            reform_persons(self, [p for (p,) in former])
         # the ledger's true combination counts of earlier k-aggregate releases (hub-internal,
         # kept for the successive-release audit) describe the withdrawn people too: dropped, so
         # the next audit falls back to the published bounds
@@ -262,7 +269,7 @@ class Hub:
         return {"cases_withdrawn": int(updated), "identities_erased": int(erased),
                 "quarantined_rows_redacted": int(redacted),
                 "encoded_records_erased": int(encodings),
-                "person_links_removed": int(unlinked),
+                "person_links_removed": len(former),
                 "release_true_counts_dropped": int(forgotten)}
 
     def _erase_package_records(self, contributor: str) -> int:
