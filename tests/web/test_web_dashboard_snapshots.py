@@ -7,13 +7,13 @@ import json
 
 from helpers_web import api_login, settings_for
 
-from safelight.web.dashboard import (
+from safelight.report.successive import (
     gated_counts,
-    publish,
     read_snapshot,
     small_differences,
     snapshot_path,
 )
+from safelight.web.dashboard import publish
 
 
 def test_small_differences_counts_changes_between_zero_and_the_threshold() -> None:

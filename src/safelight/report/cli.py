@@ -2,8 +2,10 @@
 
 ``report glotip FILE_OR_HUB --out DIR`` reports the UNODC GLOTIP export (or a hub holding it);
 ``report hub HUB --out DIR`` reports the hub's victims — persons after linkage, or records
-(labelled so) when the hub has no linkage run (``--unit``). Both write ``report.html``,
-``report.json``, ``tables/*.csv``, ``charts/*.svg|png`` and ``settings.json`` into ``DIR``.
+(labelled so) when the hub has no linkage run (``--unit``), and refuses to write a report that
+could be differenced against the last one published (:mod:`safelight.report.successive`;
+``--force`` overrides). Both write ``report.html``, ``report.json``, ``tables/*.csv``,
+``charts/*.svg|png`` and ``settings.json`` into ``DIR``.
 Errors print one line and exit with the error's code (see ``safelight.errors``).
 """
 
@@ -95,20 +97,41 @@ def glotip_cmd(source: Path, out_dir: Path, threshold: int | None, region_table:
 @click.option("--unit", type=click.Choice(["auto", "persons", "records"]),
               help="Count persons (after linkage) or records; auto (default) counts persons "
                    "when the hub has a linkage run.")
+@click.option("--force", is_flag=True,
+              help="Write the report even where counts differ by fewer than the threshold from "
+                   "the last report of these settings (only once you have decided that report "
+                   "was never published); it becomes the one the next report is checked "
+                   "against.")
 @_run
 @shows_progress
 def hub_cmd(hub: Path, out_dir: Path, threshold: int | None, region_table: str | None,
-            settings_file: Path | None, conflict_table: str | None, unit: str | None) -> None:
-    """Report a hub's victims: persons after linkage, or records when no linkage run exists."""
+            settings_file: Path | None, conflict_table: str | None, unit: str | None,
+            force: bool) -> None:
+    """Report a hub's victims: persons after linkage, or records when no linkage run exists.
+
+    Refused (nothing written) when a count behind the report differs by 1 to threshold - 1
+    from the last report of the same settings or the web dashboard's published figures."""
     from safelight.report.hub import hub_report
     from safelight.report.render import write_report
     from safelight.report.sources import hub_source
+    from safelight.report.successive import (
+        gated_counts,
+        record_report,
+        refuse_differences,
+        report_shape,
+    )
 
     t0 = time.perf_counter()
     settings = _settings(settings_file, 11, threshold=threshold, region_table=region_table,
                          conflict_table=conflict_table, unit=unit)
     with hub_source(hub, settings) as src:
         rep = hub_report(src, settings)
+    counts, shape = gated_counts(rep.indicators, rep.limitations), report_shape(rep)
+    if not force:
+        refuse_differences(hub, counts, shape)
+    # recorded before the report is written: a failed write errs towards a refusal next time
+    record_report(hub, counts, shape, rep.provenance["generated_at"], forced=force)
     paths = write_report(rep, out_dir)
     click.echo(f"hub report written to {paths['html']} ({time.perf_counter() - t0:.1f} s); "
-               f"it counts {rep.counting_unit}")
+               f"it counts {rep.counting_unit}; the next report of these settings is checked "
+               "against it")

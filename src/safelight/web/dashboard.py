@@ -7,10 +7,11 @@ in drops (or grows) by exactly 1 and their profile can be read off the differenc
 through a line's total minus its published members, or a cell moving between shown and
 suppressed. So a newly computed report replaces the one on show only when no count behind it —
 every cell's *true* count, suppressed cells included, and every number in its limitations text
-— differs from the report last published by ``1 .. threshold - 1`` (:func:`small_differences`,
-over :func:`gated_counts`); otherwise the earlier figures stay on show with a fixed note, until
-later data make every difference 0 or at least the threshold, or an administrator publishes the
-current figures (``safelight dashboard publish HUB``). The rule is strict: most batches of
+— differs from the report last published by ``1 .. threshold - 1`` (the rule of
+:mod:`safelight.report.successive`, which ``safelight report hub`` applies too); otherwise the
+earlier figures stay on show with a fixed note, until later data make every difference 0 or
+at least the threshold, or an administrator publishes the current figures (``safelight
+dashboard publish HUB``). The rule is strict: most batches of
 uploads change some rare cell by a few people, so in practice publishing is an administrator's
 decision rather than automatic with every write; it is not a guarantee against someone who
 reads two published snapshots (that would take noise, as the DP releases have). The counts
@@ -22,71 +23,20 @@ page says that the dashboard is held back.
 
 from __future__ import annotations
 
-import json
-import os
-import re
 import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
+from safelight.report.successive import (
+    gated_counts,
+    read_snapshot,
+    small_differences,
+    write_snapshot,
+)
 from safelight.store.hub import now_utc
 from safelight.web.state import HubState
-
-
-def snapshot_path(hub_path: str | Path) -> Path:
-    """Where the counts of the dashboard last published are kept: beside the hub."""
-    return Path(str(hub_path) + ".dashboard.json")
-
-
-def gated_counts(indicators: list[Any], limitations: list[str]) -> dict[str, float]:
-    """Every count behind a report: each cell's true count (suppressed or not; shares and the
-    changes between years derive from them), by indicator and key, and each number in its
-    limitations text, by the line's wording with the numbers taken out and their position."""
-    out = {json.dumps([ind.id, [str(v) for v in c.key.values()]], ensure_ascii=False):
-           float(c.count.mid)
-           for ind in indicators for c in ind.cells if c.count is not None}
-    for line in limitations:
-        numbers = _NUMBER.findall(str(line))
-        wording = _NUMBER.sub("#", str(line))
-        for j, n in enumerate(numbers):
-            out[json.dumps(["limitations", wording, j], ensure_ascii=False)] = float(
-                n.replace(",", ""))
-    return out
-
-
-#: a count in running text: digits (with thousands commas) standing alone, not part of an id,
-#: a date or a time ("run 00c683b2a8ca, finished 2026-11-30 18:05:56" holds none)
-_NUMBER = re.compile(r"(?<![\w:.,-])\d{1,3}(?:,\d{3})*(?![\w:-])|(?<![\w:.,-])\d+(?![\w:,-])")
-
-
-def small_differences(before: dict[str, float], after: dict[str, float], threshold: int) -> int:
-    """How many counts of ``before`` and ``after`` (a count missing from one is 0 there) differ
-    by more than 0 and less than ``threshold`` — each would show fewer than ``threshold``
-    people arriving or leaving."""
-    return sum(1 for k in before.keys() | after.keys()
-               if 0 < abs(after.get(k, 0.0) - before.get(k, 0.0)) < threshold)
-
-
-def write_snapshot(hub_path: str | Path, counts: dict[str, float], generated_at: str,
-                   threshold: int) -> None:
-    """Record ``counts`` as the counts behind the published figures (atomic replace)."""
-    path = snapshot_path(hub_path)
-    tmp = path.with_name("." + path.name + ".tmp")
-    tmp.write_text(json.dumps({"generated_at": generated_at, "threshold": threshold,
-                               "counts": counts}, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def read_snapshot(hub_path: str | Path) -> tuple[dict[str, float], int | None] | None:
-    """The counts behind the report last published and the threshold they were judged at, or
-    ``None`` when nothing was published yet."""
-    path = snapshot_path(hub_path)
-    if not path.exists():
-        return None
-    doc = json.loads(path.read_text(encoding="utf-8"))
-    return {k: float(v) for k, v in doc["counts"].items()}, doc.get("threshold")
 
 
 def publish(state: HubState) -> dict[str, Any]:

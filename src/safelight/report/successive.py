@@ -1,0 +1,189 @@
+"""Successive reports of one hub: a new report is published only if it cannot be differenced
+against the reports published before it.
+
+Two reports a few records apart differ by those records: published before and after one consent
+withdrawal (or one new case), every cell the person is in drops (or grows) by exactly 1 and
+their profile can be read off the difference (29 cells −1 in the privacy review that found it)
+— also through a line's total minus its published members, or a cell moving between shown and
+suppressed. Both publishers of a hub's report apply the same rule, with this module's one copy
+of it:
+
+* **What is compared** (:func:`gated_counts`): every count behind a report — each cell's *true*
+  count, suppressed cells included, and every number in its limitations text. A new report may
+  be published only when none of them differs from the last published report's by
+  ``1 .. threshold - 1`` (:func:`small_differences`; a count missing from one report is 0
+  there).
+* **The web dashboard** (:mod:`safelight.web.dashboard`) keeps the counts of the figures it
+  last published in ``<hub>.dashboard.json`` (:func:`write_snapshot`, :func:`read_snapshot`)
+  and holds newer figures back while they differ.
+* **``safelight report hub``** keeps the counts of the last report it wrote, one per *shape*
+  (:func:`report_shape`: threshold, counting unit as resolved, region-table and conflict-list
+  fingerprints — what decides which tables exist and what they count), in
+  ``<hub>.report.json`` (:func:`record_report`). Before writing, :func:`refuse_differences`
+  compares the new report with the last one of the same shape and with the dashboard's figures
+  when they have that shape too (the dashboard reports at its threshold with the shipped tables),
+  and raises :class:`DifferencedError` — nothing is written — when any count differs by
+  ``1 .. threshold - 1``. Reports of another shape are not compared (another threshold changes
+  the numbers of the limitations text itself, another unit or table other counts).
+
+Privacy contract: the snapshot files hold true counts, suppressed ones included; they are
+hub-internal like the hub file itself, never served nor copied into a report. Messages say how
+many counts differ, never a count, a cell's name with its count or any other value.
+
+Limits: this stops a report from moving with each record, it is no guarantee against a reader
+who keeps every published report (that takes noise, as the DP releases have); reports of
+different shapes, and copies of a report made outside these two publishers, are not compared.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from safelight.errors import RefusedError
+from safelight.report.model import Report, ReportError
+
+__all__ = ["DifferencedError", "gated_counts", "read_report_snapshots", "read_snapshot",
+           "record_report", "refuse_differences", "report_shape", "small_differences",
+           "snapshot_path", "write_snapshot"]
+
+
+class DifferencedError(ReportError, RefusedError):
+    """A new report differs from one published before by fewer than the threshold in some
+    count: publishing both would show who arrived or left."""
+
+    exit_code = RefusedError.exit_code
+
+
+def snapshot_path(hub_path: str | Path, publisher: str = "dashboard") -> Path:
+    """Where the counts a publisher (``dashboard`` or ``report``) last published are kept:
+    beside the hub, ``<hub>.<publisher>.json``."""
+    return Path(f"{hub_path}.{publisher}.json")
+
+
+def gated_counts(indicators: list[Any], limitations: list[str]) -> dict[str, float]:
+    """Every count behind a report: each cell's true count (suppressed or not; shares and the
+    changes between years derive from them), by indicator and key, and each number in its
+    limitations text, by the line's wording with the numbers taken out and their position."""
+    out = {json.dumps([ind.id, [str(v) for v in c.key.values()]], ensure_ascii=False):
+           float(c.count.mid)
+           for ind in indicators for c in ind.cells if c.count is not None}
+    for line in limitations:
+        numbers = _NUMBER.findall(str(line))
+        wording = _NUMBER.sub("#", str(line))
+        for j, n in enumerate(numbers):
+            out[json.dumps(["limitations", wording, j], ensure_ascii=False)] = float(
+                n.replace(",", ""))
+    return out
+
+
+#: a count in running text: digits (with thousands commas) standing alone, not part of an id,
+#: a date or a time ("run 00c683b2a8ca, finished 2026-11-30 18:05:56" holds none)
+_NUMBER = re.compile(r"(?<![\w:.,-])\d{1,3}(?:,\d{3})*(?![\w:-])|(?<![\w:.,-])\d+(?![\w:,-])")
+
+
+def small_differences(before: dict[str, float], after: dict[str, float], threshold: int) -> int:
+    """How many counts of ``before`` and ``after`` (a count missing from one is 0 there) differ
+    by more than 0 and less than ``threshold`` — each would show fewer than ``threshold``
+    people arriving or leaving."""
+    return sum(1 for k in before.keys() | after.keys()
+               if 0 < abs(after.get(k, 0.0) - before.get(k, 0.0)) < threshold)
+
+
+def _write_json(path: Path, doc: dict[str, Any]) -> None:
+    """Write ``doc`` to ``path`` by atomic replace (a crash leaves the earlier file whole)."""
+    tmp = path.with_name("." + path.name + ".tmp")
+    tmp.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_snapshot(hub_path: str | Path, counts: dict[str, float], generated_at: str,
+                   threshold: int) -> None:
+    """Record ``counts`` as the counts behind the dashboard's published figures."""
+    _write_json(snapshot_path(hub_path), {"generated_at": generated_at, "threshold": threshold,
+                                          "counts": counts})
+
+
+def read_snapshot(hub_path: str | Path) -> tuple[dict[str, float], int | None] | None:
+    """The counts behind the dashboard's figures last published and the threshold they were
+    judged at, or ``None`` when nothing was published yet."""
+    path = snapshot_path(hub_path)
+    if not path.exists():
+        return None
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    return {k: float(v) for k, v in doc["counts"].items()}, doc.get("threshold")
+
+
+def report_shape(rep: Report) -> dict[str, Any]:
+    """What decides which counts a hub report has and what they count: the threshold (it is in
+    the limitations text), the counting unit as resolved (``auto`` becomes persons once the hub
+    has a linkage run), and the fingerprints of the region table and the conflict list."""
+    return {"threshold": rep.settings.threshold,
+            "unit": rep.provenance["counting"]["counting_unit"],
+            "region_table": rep.provenance["region_table_fingerprint"],
+            "conflict_list": rep.provenance["conflict_list"]["fingerprint"]}
+
+
+def _dashboard_shape(counts: dict[str, float], threshold: int | None) -> dict[str, Any]:
+    """The shape of the dashboard's published figures: its threshold, the shipped tables (the
+    dashboard takes no others) and the unit named by the id of its first indicator
+    (``persons_by_sex_age`` or ``records_by_sex_age``, see :mod:`safelight.report.hub`)."""
+    from safelight.report.conflict import load_conflict_list
+    from safelight.standard.geography import load_unodc_regions
+
+    ids = {json.loads(k)[0] for k in counts}
+    unit = next((u for u in ("persons", "records") if f"{u}_by_sex_age" in ids), None)
+    return {"threshold": threshold, "unit": unit,
+            "region_table": load_unodc_regions(None).fingerprint,
+            "conflict_list": load_conflict_list(None).fingerprint}
+
+
+def read_report_snapshots(hub_path: str | Path) -> list[dict[str, Any]]:
+    """The snapshots of the reports ``report hub`` last wrote, one per shape (each with
+    ``shape``, ``generated_at``, ``forced`` and ``counts``); empty before the first."""
+    path = snapshot_path(hub_path, "report")
+    if not path.exists():
+        return []
+    return json.loads(path.read_text(encoding="utf-8"))["snapshots"]
+
+
+def record_report(hub_path: str | Path, counts: dict[str, float], shape: dict[str, Any],
+                  generated_at: str, *, forced: bool = False) -> None:
+    """Record ``counts`` as the last published report of ``shape`` (replacing the one of the
+    same shape, keeping the others)."""
+    kept = [s for s in read_report_snapshots(hub_path) if s["shape"] != shape]
+    _write_json(snapshot_path(hub_path, "report"), {"snapshots": [
+        *kept, {"shape": shape, "generated_at": generated_at, "forced": forced,
+                "counts": counts}]})
+
+
+def refuse_differences(hub_path: str | Path, counts: dict[str, float],
+                       shape: dict[str, Any]) -> None:
+    """Raise :class:`DifferencedError` when ``counts`` differ by ``1 .. threshold - 1`` in any
+    count from the last report of the same ``shape`` written by ``report hub`` or from the
+    dashboard's published figures of that shape; the message says how many counts, never
+    which or by how much."""
+    threshold = shape["threshold"]
+    found = []
+    for snap in read_report_snapshots(hub_path):
+        if snap["shape"] == shape:
+            n = small_differences(snap["counts"], counts, threshold)
+            if n:
+                found.append(f"{n} from the last report written with these settings "
+                             f"({snap['generated_at']})")
+    dashboard = read_snapshot(hub_path)
+    if dashboard is not None and _dashboard_shape(*dashboard) == shape:
+        n = small_differences(dashboard[0], counts, threshold)
+        if n:
+            found.append(f"{n} from the web dashboard's published figures")
+    if found:
+        raise DifferencedError(
+            f"refused: counts behind this report (cells, suppressed ones included, and numbers "
+            f"in its limitations) differ by 1 to {threshold - 1} — {'; '.join(found)}. "
+            "Publishing both would let a reader subtract them and see who arrived or left. "
+            f"Nothing was written. Wait until later data change each such count by at least "
+            f"{threshold}, or, if you have decided the earlier report was never published, run "
+            "again with --force.")

@@ -1,0 +1,168 @@
+"""``safelight report hub`` refuses a report that could be differenced against the last one
+published (one withdrawal or one new case between two reports shows that person's profile), as
+the web dashboard does; ``--force`` overrides, and reports of other settings are not compared."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from test_report_hub import COLUMNS, _rows
+
+from safelight.report.cli import report as report_cli
+from safelight.report.hub import hub_report
+from safelight.report.model import ReportSettings
+from safelight.report.sources import hub_source
+from safelight.report.successive import (
+    DifferencedError,
+    gated_counts,
+    read_report_snapshots,
+    read_snapshot,
+    refuse_differences,
+    report_shape,
+    snapshot_path,
+)
+
+
+def _ingest(hub_path: Path, rows: list[dict[str, str]], contributor: str = "test") -> None:
+    from safelight.ingest import ingest_file, load_profile
+    from safelight.store import open_hub
+
+    path = hub_path.with_name(f"{contributor}-{len(rows)}-{rows[0]['record_id']}.csv")
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, COLUMNS)
+        w.writeheader()
+        w.writerows(rows)
+    with open_hub(hub_path, create=not hub_path.exists()) as hub:
+        assert ingest_file(hub, path, contributor=contributor,
+                           profile=load_profile("safelight")).rows_quarantined == 0
+
+
+@pytest.fixture(autouse=True)
+def _no_charts(monkeypatch) -> None:
+    """Write report.json only: the charts (4 CPU s a report) are tested by test_report_hub;
+    here what matters is whether a report is written at all."""
+    from safelight.report import render
+
+    def write_json_only(rep, out_dir: Path) -> dict[str, Path]:
+        Path(out_dir).mkdir(parents=True)
+        (Path(out_dir) / "report.json").write_text(json.dumps(render.report_record(rep)))
+        return {"html": Path(out_dir) / "report.html"}
+
+    monkeypatch.setattr(render, "write_report", write_json_only)
+
+
+@pytest.fixture
+def hub_path(tmp_path) -> Path:
+    path = tmp_path / "hub.duckdb"
+    _ingest(path, _rows(seed=3, n=400))
+    return path
+
+
+def _withdraw_one(hub_path: Path) -> None:
+    from safelight.store import open_hub
+
+    with open_hub(hub_path) as hub:
+        contributor, rid = hub.con.execute(
+            "SELECT contributor, record_id FROM cases WHERE consent_statistics "
+            "ORDER BY contributor, record_id LIMIT 1").fetchone()
+        hub.withdraw_consent(contributor, [rid], actor="test")
+
+
+def _new_cases(hub_path: Path, n: int, tag: str) -> None:
+    """``n`` new cases alike in every field: each count they are in grows by exactly ``n``."""
+    _ingest(hub_path, [{"record_id": f"{tag}{i}", "year_of_registration": "2021",
+                        "gender": "female", "age_years": "24", "citizenship": "NGA",
+                        "country_of_exploitation": "ITA",
+                        "types_of_exploitation": "sexual_exploitation",
+                        "means_of_control": "debt_bondage", "consent": "full"}
+                       for i in range(n)], contributor=f"agency-{tag}")
+
+
+def _run(hub_path: Path, out: Path, *extra: str):
+    return CliRunner().invoke(report_cli, ["hub", str(hub_path), "--out", str(out), *extra])
+
+
+def _counts(hub_path: Path, threshold: int = 11) -> dict[str, float]:
+    with hub_source(hub_path, ReportSettings(threshold=threshold)) as src:
+        rep = hub_report(src, ReportSettings(threshold=threshold))
+    return gated_counts(rep.indicators, rep.limitations)
+
+
+def test_a_withdrawal_is_refused_until_forced(hub_path, tmp_path):
+    first = _run(hub_path, tmp_path / "jan")
+    assert first.exit_code == 0, first.output
+    (snap,) = read_report_snapshots(hub_path)  # the first report ever passes and is recorded
+    assert snap["shape"]["threshold"] == 11 and snap["shape"]["unit"] == "records"
+    assert snap["counts"] == _counts(hub_path) and not snap["forced"]
+    recorded = snapshot_path(hub_path, "report").read_bytes()
+
+    _withdraw_one(hub_path)
+    refused = _run(hub_path, tmp_path / "feb")
+    assert refused.exit_code == 8 and "refused" in refused.output and "--force" in refused.output
+    assert "subtract" in refused.output and "from the last report" in refused.output
+    assert not (tmp_path / "feb").exists()  # nothing written
+    assert snapshot_path(hub_path, "report").read_bytes() == recorded
+    # the message says how many counts, never which: no cell, group or value is named
+    for name in ("girls", "women", "sexual_exploitation", "NGA", "UKR", "2021", "by_sex_age"):
+        assert name not in refused.output
+
+    forced = _run(hub_path, tmp_path / "feb", "--force")
+    assert forced.exit_code == 0, forced.output
+    assert (tmp_path / "feb" / "report.json").exists()
+    (snap,) = read_report_snapshots(hub_path)  # the forced report is the one checked next
+    assert snap["counts"] == _counts(hub_path) and snap["forced"]
+    assert _run(hub_path, tmp_path / "mar").exit_code == 0  # nothing changed since
+
+
+def test_one_new_case_is_refused_and_threshold_many_pass(hub_path, tmp_path):
+    assert _run(hub_path, tmp_path / "r1").exit_code == 0
+    _new_cases(hub_path, 1, "a")
+    assert _run(hub_path, tmp_path / "r2").exit_code == 8
+    # ten more cases alike: every count they are in is now 11 above the published one
+    _new_cases(hub_path, 10, "b")
+    res = _run(hub_path, tmp_path / "r3")
+    assert res.exit_code == 0, res.output
+    assert read_report_snapshots(hub_path)[0]["counts"] == _counts(hub_path)
+
+
+def test_reports_of_other_settings_are_not_compared(hub_path, tmp_path):
+    assert _run(hub_path, tmp_path / "k11").exit_code == 0
+    _withdraw_one(hub_path)
+    # another threshold: not compared with the report at 11, recorded beside it
+    assert _run(hub_path, tmp_path / "k5", "--threshold", "5").exit_code == 0
+    assert sorted(s["shape"]["threshold"] for s in read_report_snapshots(hub_path)) == [5, 11]
+    assert _run(hub_path, tmp_path / "k11b").exit_code == 8  # still checked against 11's
+    with hub_source(hub_path, ReportSettings(threshold=11)) as src:
+        rep = hub_report(src, ReportSettings(threshold=11))
+    counts, shape = gated_counts(rep.indicators, rep.limitations), report_shape(rep)
+    with pytest.raises(DifferencedError) as err:
+        refuse_differences(hub_path, counts, shape)
+    assert err.value.exit_code == 8
+    for other in ({"unit": "persons"}, {"region_table": "0" * 16}, {"conflict_list": "x"}):
+        refuse_differences(hub_path, counts, {**shape, **other})  # no earlier report: passes
+
+
+def test_the_dashboards_published_figures_are_checked(hub_path, tmp_path):
+    from safelight.web.dashboard import publish
+    from safelight.web.settings import WebSettings
+    from safelight.web.state import HubState
+
+    state = HubState(hub_path, WebSettings())
+    try:
+        assert publish(state)["empty"] is None
+    finally:
+        state.close()
+    assert read_snapshot(hub_path)[0] == _counts(hub_path)
+    # the dashboard's figures have the shape of a default report: the same report passes
+    assert _run(hub_path, tmp_path / "same").exit_code == 0
+    snapshot_path(hub_path, "report").unlink()  # only the dashboard's figures are left
+    _withdraw_one(hub_path)
+    res = _run(hub_path, tmp_path / "after")
+    assert res.exit_code == 8 and "dashboard" in res.output
+    assert "from the last report" not in res.output
+    assert not (tmp_path / "after").exists()
+    assert json.loads(snapshot_path(hub_path).read_text())["threshold"] == 11
