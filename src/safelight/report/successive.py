@@ -172,17 +172,18 @@ def refuse_differences(hub_path: str | Path, counts: dict[str, float],
         if snap["shape"] == shape:
             n = small_differences(snap["counts"], counts, threshold)
             if n:
-                found.append(f"{n} from the last report written with these settings "
+                found.append(f"{n} counts from the last report written with these settings "
                              f"({snap['generated_at']})")
     dashboard = read_snapshot(hub_path)
     if dashboard is not None and _dashboard_shape(*dashboard) == shape:
         n = small_differences(dashboard[0], counts, threshold)
         if n:
-            found.append(f"{n} from the web dashboard's published figures")
+            found.append(f"{n} counts from the web dashboard's published figures")
     if found:
         raise DifferencedError(
-            f"refused: counts behind this report (cells, suppressed ones included, and numbers "
-            f"in its limitations) differ by 1 to {threshold - 1} — {'; '.join(found)}. "
+            f"refused: counts behind this report (its cells, suppressed ones included, and the "
+            f"numbers in its limitations) differ by 1 to {threshold - 1} from figures published "
+            f"before — {'; '.join(found)}. "
             "Publishing both would let a reader subtract them and see who arrived or left. "
             f"Nothing was written. Wait until later data change each such count by at least "
             f"{threshold}, or, if you have decided the earlier report was never published, run "
