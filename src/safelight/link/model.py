@@ -444,7 +444,8 @@ MIN_EM_PAIRS = 50
 #: one — it fits whatever coincidences the sessions hold (25,000 × 25,000 unrelated records:
 #: family name exact −0.56 bits, different −0.01, and 182 false links); a model in which agreeing
 #: on a name counts no more than disagreeing is not a record-linkage model, so the fitted m is
-#: dropped for the default m (:func:`estimate_model`).
+#: dropped for the default m (:func:`estimate_model`) — or, where the levels have none (the
+#: PPRL hub's encoded fields), the fit is refused.
 PLAUSIBLE_FIELDS = ("given_name", "family_name", "birth_date")
 MIN_EXACT_MARGIN = 1.0
 #: Non-matches added to a small session's share estimate (shrinks a share read off a handful
