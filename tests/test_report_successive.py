@@ -166,3 +166,16 @@ def test_the_dashboards_published_figures_are_checked(hub_path, tmp_path):
     assert "from the last report" not in res.output
     assert not (tmp_path / "after").exists()
     assert json.loads(snapshot_path(hub_path).read_text())["threshold"] == 11
+
+
+def test_a_report_whose_counts_cannot_be_recorded_is_not_written(hub_path, tmp_path,
+                                                                 monkeypatch):
+    import os
+
+    def read_only(*_args) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(os, "replace", read_only)
+    res = _run(hub_path, tmp_path / "out")
+    assert res.exit_code == 1 and "cannot record" in res.output
+    assert not (tmp_path / "out").exists() and not read_report_snapshots(hub_path)

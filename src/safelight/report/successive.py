@@ -153,11 +153,17 @@ def read_report_snapshots(hub_path: str | Path) -> list[dict[str, Any]]:
 def record_report(hub_path: str | Path, counts: dict[str, float], shape: dict[str, Any],
                   generated_at: str, *, forced: bool = False) -> None:
     """Record ``counts`` as the last published report of ``shape`` (replacing the one of the
-    same shape, keeping the others)."""
+    same shape, keeping the others). Raises :class:`ReportError` when the file cannot be
+    written beside the hub: a report whose counts are not recorded is not written either."""
     kept = [s for s in read_report_snapshots(hub_path) if s["shape"] != shape]
-    _write_json(snapshot_path(hub_path, "report"), {"snapshots": [
-        *kept, {"shape": shape, "generated_at": generated_at, "forced": forced,
-                "counts": counts}]})
+    path = snapshot_path(hub_path, "report")
+    try:
+        _write_json(path, {"snapshots": [*kept, {"shape": shape, "generated_at": generated_at,
+                                                 "forced": forced, "counts": counts}]})
+    except OSError as exc:
+        raise ReportError(f"{path.name}: cannot record the report's counts beside the hub "
+                          f"({exc.strerror}) — nothing was written; the next report is checked "
+                          "against them, so the hub's folder must be writable") from exc
 
 
 def refuse_differences(hub_path: str | Path, counts: dict[str, float],
