@@ -19,6 +19,7 @@ from safelight.release.dp import (
     TOTAL_SHARE,
     adaptive_row_share,
     measure_for_model,
+    model_one_way,
     model_row_share,
 )
 
@@ -76,6 +77,12 @@ def test_the_plan_is_a_function_of_the_noisy_total_only(monkeypatch) -> None:
     assert _plan(mc) != _plan(ma)
 
 
+def test_the_one_way_weight_grows_from_two_at_epsilon_one_to_four_at_four() -> None:
+    assert model_one_way(0.5) == model_one_way(1.0) == 2.0
+    assert model_one_way(2.0) == pytest.approx(3.0)
+    assert model_one_way(4.0) == model_one_way(16.0) == 4.0
+
+
 @pytest.mark.parametrize("epsilon", [0.5, 1.0, 4.0])
 def test_the_whole_stays_within_epsilon_delta(epsilon: float) -> None:
     t = _table(3, 4000)
@@ -83,6 +90,8 @@ def test_the_whole_stays_within_epsilon_delta(epsilon: float) -> None:
     # OpenDP's map of the adaptive composition, as recorded, and close to the budget
     assert 0.99 * epsilon <= meas.epsilon <= epsilon and meas.delta <= 1e-6
     assert "make_adaptive_composition" in meas.accounting["mechanisms"]
+    # the 1-way weight of the plan at this epsilon is the one used and recorded
+    assert meas.accounting["one_way_weight"] == pytest.approx(model_one_way(epsilon))
     # the record counts the marginals alone (4 one-way, 6 two-way), not the total
     assert meas.accounting["marginals"] == 10 == len([s for s in meas.sigmas if s])
     # the scales spend what the compositor allowed each step: the total TOTAL_SHARE of rho,

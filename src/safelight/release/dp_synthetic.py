@@ -9,7 +9,8 @@ Default (``estimator="model"``): :func:`safelight.release.dp.measure_for_model` 
 (the noisy total first, then, on the rest of ρ, the row histogram at a share set from that
 total — 30% at ε <= 1 and 70% at ε >= 4 for a table of many people per unit of threshold,
 down to a third of that for few, :func:`~safelight.release.dp.adaptive_row_share` — and each
-marginal on its own with noise ∝ cells^-1/3, the 1-way ones at half the noise);
+marginal on its own with noise ∝ cells^-1/3, the 1-way ones at a half to a quarter of that,
+:func:`~safelight.release.dp.model_one_way`);
 :mod:`safelight.release.pgm` fits one distribution — weights on candidate rows — to every
 measurement at once. With the k floor the rows then carry the **floored counts of DP
 aggregates**: the reportable set is every combination of up to ``length`` values that DP
