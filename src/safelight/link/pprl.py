@@ -431,7 +431,8 @@ def fit_encoded_model(er: EncodedRecords, comps: Comparisons, training: Training
     (:func:`safelight.link.model.implausible_fields`) raises
     :class:`~safelight.errors.UsageError`: the clear model falls back to default m, but the
     encoded levels have none (``default_m.json`` holds the clear levels), and the initial guess
-    EM starts from is no model to link with."""
+    EM starts from is no model to link with. (The second fit, which gives only sex and
+    nationality their m, falls back to their default m as the clear side does.)"""
     names = list(ENCODED_FIELDS)
 
     def size(sess: TrainingSession) -> int:
@@ -450,9 +451,11 @@ def fit_encoded_model(er: EncodedRecords, comps: Comparisons, training: Training
     m, reports = list(em.model.m), list(em.sessions)
     rest = (set(names) - _learnt(sessions)) & _learnt(SEX_NATIONALITY_SESSIONS)
     if rest:
+        # only sex and nationality are taken from this fit (their levels have default m):
+        # its names are not what is judged, so it never refuses the run
         other = estimate_model(er, comps, u=u, sessions=SEX_NATIONALITY_SESSIONS,  # type: ignore[arg-type]
                                seed=seed, fields=ENCODED_FIELDS, training=training,
-                               all_pairs=all_pairs, refuse_implausible=True)
+                               all_pairs=all_pairs)
         for f in rest:
             m[names.index(f)] = other.model.m[names.index(f)]
         reports += [{**r, "role": "m of " + ", ".join(sorted(rest))} for r in other.sessions]
