@@ -152,9 +152,9 @@ def model_one_way(epsilon: float) -> float:
     comes out short or is lost when its 1-way count is noisy, and at ε = 4 the 2- and 3-way
     targets leave room to spend on it; at ε = 1 they do not. Measured on ``bench_ctdc10.csv``
     (2026-11-30 23:00–23:35, unpaired runs in one session, load 2–7; 1/2/3-way error, lost
-    share): DP synthetic ε = 4, weight 2 -> 4 (eight runs each): 0.056 / 0.173 / 0.241, 9.8%
-    -> 0.044 / 0.164 / 0.236, 9.3% (citizenship's part of the 1-way error 0.026 -> 0.018;
-    1-way runs 0.046–0.066 -> 0.037–0.060); DP aggregates ε = 4 (five runs each): 0.045 /
+    share): DP synthetic ε = 4, weight 2 -> 4 (15 and 13 runs): 0.052 / 0.173 / 0.243, 9.8%
+    -> 0.048 / 0.171 / 0.244, 9.4% (1-way runs 0.041–0.066 -> 0.037–0.064; citizenship's part
+    of the 1-way error 0.026 -> 0.018 in eight runs each); DP aggregates ε = 4 (five runs each): 0.045 /
     0.127 / 0.206, 9.6% -> 0.037 / 0.138 / 0.214, 9.5%; ``bench_ctdc7.csv`` DP synthetic ε = 4
     (three runs each): 0.037 / 0.084 / 0.111, 5.4% -> 0.044 / 0.078 / 0.102, 4.7%. At ε = 1
     (six runs each) weight 4 gave 0.129 / 0.324 / 0.425, 19.3% and 9.9% fabricated against
