@@ -26,6 +26,11 @@ def test_and_counts_are_the_popcounts_of_the_gathered_rows() -> None:
         assert (got[:, t] == np.bitwise_count(x[a] & y[b]).sum(axis=1)).all()
     with pytest.raises(ValueError, match="same width"):
         kernels.and_counts((wide,), (one,), a, b)
+    for bad in (np.array([50]), np.array([-1])):  # never a silent read outside the matrix
+        with pytest.raises(IndexError):
+            kernels.and_counts((wide,), (wide,), bad, np.array([0]))
+        with pytest.raises(IndexError):
+            kernels.and_counts((wide,), (wide,), np.array([0]), bad)
 
 
 def test_compiled_and_numpy_comparisons_give_the_same_levels(monkeypatch) -> None:

@@ -59,10 +59,16 @@ if AVAILABLE:
         ``ys[t][b[i]]``; ``xs[t]`` and ``ys[t]`` are uint64 matrices of equal width."""
         xs = tuple(np.ascontiguousarray(x, dtype=np.uint64) for x in xs)
         ys = tuple(np.ascontiguousarray(y, dtype=np.uint64) for y in ys)
+        a = np.ascontiguousarray(a, dtype=np.int64)
+        b = np.ascontiguousarray(b, dtype=np.int64)
         for x, y in zip(xs, ys, strict=True):
             if x.ndim != 2 or x.shape[1] != y.shape[1]:
                 raise ValueError("and_counts: each pair of matrices needs the same width")
+            # the compiled loop does not check bounds: an index outside a matrix would read
+            # other memory, where NumPy's gather raises
+            for idx, m in ((a, x), (b, y)):
+                if len(idx) and (idx.min() < 0 or idx.max() >= len(m)):
+                    raise IndexError("and_counts: a row index is outside its matrix")
         out = np.empty((len(a), len(xs)), dtype=np.int32)
-        return _and_counts(xs, ys, np.ascontiguousarray(a, dtype=np.int64),
-                           np.ascontiguousarray(b, dtype=np.int64), out)
+        return _and_counts(xs, ys, a, b, out)
 
