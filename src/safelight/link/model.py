@@ -577,7 +577,8 @@ def estimate_model(
     for sess, mask, *_ in share_only:
         log.warning("training session %s has only %d pairs (m is estimated from %d); %s",
                     sess.name, int(mask.sum()), MIN_EM_PAIRS,
-                    "only its share of matches is estimated, with default m" if small else
+                    "only its share of matches is estimated, with default m where its "
+                    "levels have one (else EM's starting m)" if small else
                     "skipped")
     implausible = implausible_fields(
         [np.mean(est, axis=0) if est else None for est in estimates], u, fields, levels)
