@@ -1,8 +1,8 @@
 """A record that leaves linkage does not keep joining the people it bridged.
 
-Persons are written here as a link run writes them (one ``persons`` row per record); the hub
-keeps no pair links behind them, so a person that loses a record is split into its remaining
-records, joined again only by reviewers' decisions (:func:`safelight.link.hub.reform_persons`).
+Persons are written here as a link run writes them (one ``persons`` row per record, the accepted
+links in ``person_links``); a person that loses a record is re-formed from the links that remain
+and reviewers' decisions (:func:`safelight.link.hub.reform_persons`).
 """
 
 from __future__ import annotations
@@ -20,6 +20,9 @@ from safelight.link.hub_pprl import receive_package
 PERSONS = {"S0000000a": [("a", "1", 0.91), ("w", "1", 0.93), ("b", "1", 0.91)],
            "S0000000b": [("a", "2", 0.97), ("b", "2", 0.97)],
            "S0000000c": [("w", "2", None)]}
+#: the links a run accepted inside them
+LINKS = [(("a", "1"), ("w", "1"), 0.91), (("w", "1"), ("b", "1"), 0.93),
+         (("a", "2"), ("b", "2"), 0.97)]
 
 
 def _write(path, rows):
@@ -27,9 +30,12 @@ def _write(path, rows):
     return path
 
 
-def _linked_hub(tmp_path, hub, profile, *, ingest=True):
+def _linked_hub(tmp_path, hub, profile, *, ingest=True, links=LINKS):
     """Records 1 and 2 of contributors a, w, b (ingested unless ``ingest`` is false), linked
-    into :data:`PERSONS`."""
+    into :data:`PERSONS` by ``links``."""
+    for left, right, p in links:
+        hub.con.execute("INSERT INTO person_links VALUES (?, ?, ?, ?, ?, 'run1')",
+                        [*left, *right, p])
     if ingest:
         for c in ("a", "w", "b"):
             ingest_file(hub, _write(tmp_path / f"{c}.csv", [HEADER, good_row(1), good_row(2)]),
@@ -100,7 +106,7 @@ def test_reviewers_decisions_keep_holding_in_the_persons_re_formed(tmp_path, hub
     hub.withdraw_consent("w", ["1"], actor="test")
     got = _persons(con)
     assert got[("a", "1")][0] == got[("b", "1")][0] not in {"S0000000b", "S0000000c"}
-    assert got[("a", "1")][1:] == got[("b", "1")][1:] == (2, 2, 0.91)
+    assert got[("a", "1")][1:] == got[("b", "1")][1:] == (2, 2, None)  # no link, a decision
     assert got[("a", "2")] == ("S0000000b", 2, 2, 0.97)
     assert con.execute("SELECT count(*) FROM link_review").fetchone()[0] == 1
     # a decided match across two persons the run kept apart, both losing a record, is not
@@ -140,3 +146,14 @@ def test_a_new_package_without_the_bridge_unbridges_in_pprl_mode(tmp_path, hub):
     table = _table(rows).append_column("consent_linkage", pa.array([False, True]))
     receive_package(hub, package("w-feb", table))
     _assert_bridge_gone(con, hub, ("w", "1"))
+
+
+def test_a_person_also_linked_directly_keeps_one_id(tmp_path, hub, profile):
+    direct = [*LINKS, (("b", "1"), ("a", "1"), 0.95)]
+    con = _linked_hub(tmp_path, hub, profile, links=direct)
+    hub.withdraw_consent("w", ["1"], actor="test")
+    got = _persons(con)
+    assert got[("a", "1")][0] == got[("b", "1")][0]
+    assert got[("a", "1")][1:] == got[("b", "1")][1:] == (2, 2, 0.95)  # the link that remains
+    assert con.execute("SELECT count(*) FROM person_links WHERE left_contributor = 'w' "
+                       "OR right_contributor = 'w'").fetchone()[0] == 0

@@ -3,17 +3,18 @@
 Contract: :func:`link_hub` reads the ``identities`` of the cases whose ``consent_linkage`` is
 true (no other record takes part, and a record whose consent was withdrawn loses its person
 id), links them with :func:`safelight.link.pipeline.link_records`, and in one transaction
-replaces the ``persons`` rows and appends the run's open ``link_review`` rows and its
+replaces the ``persons`` and ``person_links`` rows and appends the run's open ``link_review`` rows and its
 ``link_runs`` row (tables of store migration 3), plus an audit-log entry. Reviewers' earlier
 decisions bind every run (:mod:`safelight.link.decisions`): a decided match ends in one person,
 a decided non-match never does, and a decided pair is not queued again; with
 ``LinkSettings.learn_from_reviews`` the decided pairs also refine the model's ``m``
 (:func:`safelight.link.model.estimate_model`). Person ids
 are ``"S"`` + 8 hex digits of SHA-256 over the cluster's smallest (contributor, record_id), so an
-unchanged cluster keeps its id across runs. Between runs, :func:`reform_persons` splits a person
-that lost a record to a withdrawal (or a refused or missing linkage consent) into its remaining
-records, joined again only by reviewers' decisions: the hub keeps no pair links, so nothing else
-shows those records are still one person once the record that bridged them is gone.
+unchanged cluster keeps its id across runs. The run's accepted links inside each person (pairs
+above the threshold that it kept in one person) are stored in ``person_links`` (migration 9);
+between runs, :func:`reform_persons` re-forms a person that lost a record to a withdrawal (or a
+refused or missing linkage consent) from the links that remain, so the records that the record
+that left was the only bridge between are no longer one person.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import pyarrow.compute as pc
 
 from safelight import __version__
 from safelight.errors import UsageError
+from safelight.link.cluster import connected_components
 from safelight.link.decisions import (
     DecidedPairs,
     apply_decisions,
@@ -193,11 +195,22 @@ def store_run(hub: Hub, res: Any, contributor: np.ndarray, record_id: np.ndarray
                              "timings": res.timings})
     con = hub.con
     con.complete()  # finish any result an earlier fetchone() left open (DuckDB refuses otherwise)
+    links = pa.table({
+        "left_contributor": pa.array(contributor[a[lk]].tolist(), pa.string()),
+        "left_record_id": pa.array(record_id[a[lk]].tolist(), pa.string()),
+        "right_contributor": pa.array(contributor[b[lk]].tolist(), pa.string()),
+        "right_record_id": pa.array(record_id[b[lk]].tolist(), pa.string()),
+        "match_probability": pa.array(p[lk], pa.float64()),
+        "run_id": pa.array([run_id] * int(lk.sum()), pa.string()),
+    })  # fmt: skip
     con.register("__persons_new", persons)
+    con.register("__links_new", links)
     con.register("__review_new", review)
     with hub.transaction():
         con.execute("DELETE FROM persons")
         con.execute("INSERT INTO persons SELECT * FROM __persons_new")
+        con.execute("DELETE FROM person_links")
+        con.execute("INSERT INTO person_links SELECT * FROM __links_new")
         con.execute("""INSERT INTO link_review (run_id, left_contributor, left_record_id,
                        right_contributor, right_record_id, match_probability, match_weight,
                        linked, reasons)
@@ -209,6 +222,7 @@ def store_run(hub: Hub, res: Any, contributor: np.ndarray, record_id: np.ndarray
             "records": len(labels), "persons": n_persons, "candidate_pairs": len(a),
             "review_pairs": len(review_idx), "decisions_applied": applied})
     con.unregister("__persons_new")
+    con.unregister("__links_new")
     con.unregister("__review_new")
     log.info("link run %s: %d records → %d persons (%d seen by several agencies), %d to review",
              run_id, len(labels), n_persons, several, len(review_idx))
@@ -217,41 +231,57 @@ def store_run(hub: Hub, res: Any, contributor: np.ndarray, record_id: np.ndarray
 
 
 def reform_persons(hub: Hub, person_ids: Iterable[str]) -> int:
-    """Re-form the persons ``person_ids`` from their remaining ``persons`` rows, after some of
-    their records left linkage (withdrawn, consent to linkage refused, or no longer in a PPRL
-    package) and those records' ``persons`` and ``link_review`` rows were deleted; call inside
-    that transaction. Returns the persons the remaining records now form.
+    """Re-form the persons ``person_ids`` from their remaining ``persons`` rows and
+    ``person_links``, after some of their records left linkage (withdrawn, consent to linkage
+    refused, or no longer in a PPRL package) and those records' ``persons``, ``person_links``
+    and ``link_review`` rows were deleted; call inside that transaction. Returns the persons
+    the remaining records now form.
 
-    The hub keeps no pair links behind a person — only the review queue's pairs, and
-    ``persons`` itself — so a person's remaining records cannot be re-clustered from the links
-    that joined them: a withdrawn record may have been the only bridge between them (A~W~B).
-    Each affected person is therefore split into its records, and only reviewers' decisions
-    join them again (:func:`safelight.link.decisions.apply_decisions`: a decided match
-    together, never across a decided non-match), until the next link run re-links them from
-    their identities. Decisions count only inside one former person, so this never joins
-    records the run kept apart. Person ids are those a link run gives (smallest record of
-    each new person); a record still linked keeps its ``min_link_probability`` and
-    ``run_id`` (the run's weakest link may have been to the record that left: a lower bound),
-    a record now alone has none. Unaffected persons are not touched."""
+    A withdrawn record may have been the only bridge between the others (A~W~B): each affected
+    person becomes the connected components of the accepted links that remain inside it
+    (:func:`safelight.link.cluster.connected_components`; a component of three or more is not
+    re-scored, as the run's GAEC would: the run kept all of it together, and a record leaving
+    only removes evidence), then reviewers' decisions are applied as a run applies them
+    (:func:`safelight.link.decisions.apply_decisions`: a decided match together, never across
+    a decided non-match). Links and decisions count only inside one former person, so this
+    never joins records the run kept apart. Person ids are those a link run gives (smallest
+    record of each new person); ``min_link_probability`` is the weakest remaining link, a
+    record kept only by a decision has none. Unaffected persons are not touched."""
     ids = sorted(set(person_ids))
     con = hub.con
-    rows = con.execute("""SELECT contributor, record_id, person_id, min_link_probability, run_id
+    rows = con.execute("""SELECT contributor, record_id, person_id, run_id
                           FROM persons WHERE person_id IN (SELECT unnest(?))
                           ORDER BY contributor, record_id""", [ids]).fetchall() if ids else []
     if not rows:
         return 0
-    contributor, record_id, former, weakest, run_id = (np.array(col, dtype=object)
-                                                       for col in zip(*rows, strict=True))
+    contributor, record_id, former, run_id = (np.array(col, dtype=object)
+                                              for col in zip(*rows, strict=True))
+    index = {k: i for i, k in enumerate(zip(contributor.tolist(), record_id.tolist(),
+                                            strict=True))}
+    links = [(index[(lc, lr)], index[(rc, rr)], p) for lc, lr, rc, rr, p in con.execute("""
+        SELECT left_contributor, left_record_id, right_contributor, right_record_id,
+               match_probability
+        FROM person_links l JOIN persons x ON x.contributor = l.left_contributor
+                                           AND x.record_id = l.left_record_id
+        WHERE x.person_id IN (SELECT unnest(?))""", [ids]).fetchall()
+             if (rc, rr) in index]
+    a, b, p = (np.array(col, dtype=dt_) for col, dt_ in zip(
+        zip(*links, strict=True) if links else ([], [], []),
+        (np.int64, np.int64, np.float64), strict=True))
+    inside = former[a] == former[b]
+    a, b, p = a[inside], b[inside], p[inside]
+    labels = np.unique(connected_components(len(rows), a, b), return_inverse=True)[1]
     # decided pairs among the remaining records (the cursor of load_decisions does not see
     # this transaction's deletions, but the records that left are not indexed)
     decided = index_decisions(load_decisions(hub), contributor, record_id)
     decided = DecidedPairs(*(pairs[former[pairs[:, 0]] == former[pairs[:, 1]]]
                              for pairs in (decided.must, decided.cannot)))
-    none = np.zeros(0, dtype=np.int64)
-    labels, _ = apply_decisions(np.arange(len(rows), dtype=np.int64), decided, none, none,
-                                np.zeros(0))
-    alone = np.bincount(labels)[labels] == 1
-    weakest = np.where(alone, np.nan, np.array([np.nan if w is None else w for w in weakest]))
+    with np.errstate(divide="ignore"):  # the links' match weights (log2 odds), as the run's
+        labels, _ = apply_decisions(labels, decided, a, b, np.log2(p) - np.log2(1 - p))
+    weakest = np.full(len(rows), np.nan)
+    kept = labels[a] == labels[b]
+    np.fmin.at(weakest, a[kept], p[kept])
+    np.fmin.at(weakest, b[kept], p[kept])
     persons = _persons_table(contributor, record_id, labels, weakest, run_id.tolist())
     con.register("__persons_reformed", persons)
     try:

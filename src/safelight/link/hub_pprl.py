@@ -4,8 +4,8 @@ Contract: :func:`receive_package` checks a contribution package (format, key fin
 consistent with the packages already stored, same encoding settings) and stores it in the
 hub's ``pprl_packages`` table (store migration 7), replacing that contributor's previous
 package; the person links and review pairs (decisions included) of records the new package
-withdraws from linkage or no longer holds are deleted with it, and the persons they belonged to
-split into their remaining records until the next link run (as for a withdrawal,
+withdraws from linkage or no longer holds are deleted with it, with their accepted links, and the
+persons they belonged to re-formed from the links that remain (as for a withdrawal,
 :func:`safelight.link.hub.reform_persons`). :func:`link_hub_encoded` links every stored package with
 :func:`safelight.link.pprl.link_encoded` and writes ``persons``, ``link_review`` and
 ``link_runs`` exactly as the clear :func:`safelight.link.hub.link_hub` does — so ``safelight
@@ -140,8 +140,9 @@ def _forget_unlinkable(hub: Hub, contributor: str, table: pa.Table) -> dict[str,
     of ``contributor``'s records that its new package ``table`` withdraws from linkage (consent
     flag off) or no longer holds — as :meth:`safelight.store.Hub.apply_withdrawals` does for
     withdrawals recorded at the hub — so that no review decision outlives the withdrawal and
-    binds a later run — and split the persons they belonged to into their remaining records
-    (:func:`safelight.link.hub.reform_persons`). Call inside a transaction."""
+    binds a later run — and their ``person_links``, and re-form the persons they belonged to
+    from the links that remain (:func:`safelight.link.hub.reform_persons`). Call inside a
+    transaction."""
     consent = pc.fill_null(table["consent_linkage"], False)
     kept = pa.table({"record_id": pc.filter(table["record_id"], consent)})
     con = hub.con
@@ -157,6 +158,11 @@ def _forget_unlinkable(hub: Hub, contributor: str, table: pa.Table) -> dict[str,
                OR (right_contributor = ? AND right_record_id NOT IN
                        (SELECT record_id FROM _pprl_kept))""",
                               [contributor, contributor]).fetchone()[0]
+        con.execute("""
+            DELETE FROM person_links
+            WHERE (left_contributor = ? AND left_record_id NOT IN (SELECT record_id FROM _pprl_kept))
+               OR (right_contributor = ? AND right_record_id NOT IN
+                       (SELECT record_id FROM _pprl_kept))""", [contributor, contributor])
     finally:
         con.unregister("_pprl_kept")
     reform_persons(hub, [p for (p,) in former])

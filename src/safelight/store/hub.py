@@ -227,10 +227,10 @@ class Hub:
           without it (manifest counts and SHA-256 updated);
         * the person links and review pairs of every record of ``contributor`` whose consent
           does not allow linkage now — withdrawn, or set to ``none`` / ``statistics_only`` by a
-          later export — are deleted, not left to the next link run, and the persons those
-          records belonged to are split into their remaining records
-          (:func:`safelight.link.hub.reform_persons`: the record that left may have been the
-          only link between them; reviewers' decisions still hold) until the next link run.
+          later export — are deleted with their accepted links (``person_links``), not left
+          to the next link run, and the persons those records belonged to are re-formed from
+          the links that remain (:func:`safelight.link.hub.reform_persons`: the record that
+          left may have been the only link between them; reviewers' decisions still hold).
         """
         withdrawn = "SELECT record_id FROM consent_withdrawals WHERE contributor = ?"
         updated = self.con.execute(f"""
@@ -247,12 +247,13 @@ class Hub:
         former = self.con.execute(f"""
             DELETE FROM persons WHERE contributor = ? AND record_id IN ({unlinkable})
             RETURNING person_id""", [contributor, contributor, contributor]).fetchall()
-        self.con.execute(f"""
-            DELETE FROM link_review
-            WHERE (left_contributor = ? AND left_record_id IN ({unlinkable}))
-               OR (right_contributor = ? AND right_record_id IN ({unlinkable}))""",
-                         [contributor, contributor, contributor,
-                          contributor, contributor, contributor])
+        for table in ("link_review", "person_links"):
+            self.con.execute(f"""
+                DELETE FROM {table}
+                WHERE (left_contributor = ? AND left_record_id IN ({unlinkable}))
+                   OR (right_contributor = ? AND right_record_id IN ({unlinkable}))""",
+                             [contributor, contributor, contributor,
+                              contributor, contributor, contributor])
         if former:
             from safelight.link.hub import reform_persons  # link imports the store
 

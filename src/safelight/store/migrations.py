@@ -389,6 +389,16 @@ CREATE TABLE pprl_packages (
     received_at TIMESTAMP NOT NULL
 );
 """),
+    (9, "linkage: the accepted links behind each person", """
+CREATE TABLE person_links (                -- pairs a link run accepted inside one person
+    left_contributor VARCHAR NOT NULL,
+    left_record_id VARCHAR NOT NULL,
+    right_contributor VARCHAR NOT NULL,
+    right_record_id VARCHAR NOT NULL,
+    match_probability DOUBLE NOT NULL,
+    run_id VARCHAR NOT NULL
+);
+"""),
 ]
 
 # Stages add their migration as a new (version, description, SQL) entry above; keep versions unique.
