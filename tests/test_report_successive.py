@@ -1,6 +1,7 @@
 """``safelight report hub`` refuses a report that could be differenced against the last one
 published (one withdrawal or one new case between two reports shows that person's profile), as
-the web dashboard does; ``--force`` overrides, and reports of other settings are not compared."""
+the web dashboard does; ``--force`` overrides; reports of other settings are compared on the
+cells they share."""
 
 from __future__ import annotations
 
@@ -129,21 +130,43 @@ def test_one_new_case_is_refused_and_threshold_many_pass(hub_path, tmp_path):
     assert read_report_snapshots(hub_path)[0]["counts"] == _counts(hub_path)
 
 
-def test_reports_of_other_settings_are_not_compared(hub_path, tmp_path):
+def test_reports_of_other_settings_are_compared_on_the_cells_they_share(hub_path, tmp_path):
+    """A stricter threshold, another unit or a re-saved table is no way round the rule (found
+    by review: ``--threshold 12`` after a withdrawal passed when only equal settings were
+    compared): the cells both reports hold are compared at the larger threshold."""
     assert _run(hub_path, tmp_path / "k11").exit_code == 0
     _withdraw_one(hub_path)
-    # another threshold: not compared with the report at 11, recorded beside it
-    assert _run(hub_path, tmp_path / "k5", "--threshold", "5").exit_code == 0
-    assert sorted(s["shape"]["threshold"] for s in read_report_snapshots(hub_path)) == [5, 11]
-    assert _run(hub_path, tmp_path / "k11b").exit_code == 8  # still checked against 11's
+    for k in ("12", "5"):
+        res = _run(hub_path, tmp_path / f"k{k}", "--threshold", k)
+        assert res.exit_code == 8 and "other settings" in res.output, res.output
+        assert not (tmp_path / f"k{k}").exists()
     with hub_source(hub_path, ReportSettings(threshold=11)) as src:
         rep = hub_report(src, ReportSettings(threshold=11))
     counts, shape = gated_counts(rep.indicators, rep.limitations), report_shape(rep)
-    with pytest.raises(DifferencedError) as err:
-        refuse_differences(hub_path, counts, shape)
-    assert err.value.exit_code == 8
-    for other in ({"unit": "persons"}, {"region_table": "0" * 16}, {"conflict_list": "x"}):
-        refuse_differences(hub_path, counts, {**shape, **other})  # no earlier report: passes
+    for other in ({}, {"unit": "persons"}, {"region_table": "0" * 16}, {"conflict_list": "x"}):
+        with pytest.raises(DifferencedError) as err:
+            refuse_differences(hub_path, counts, {**shape, **other})
+        assert err.value.exit_code == 8
+    # forced at 5, then unchanged data at 11: the limitations' numbers (the threshold is one)
+    # are compared only between equal settings, so the change of threshold alone passes
+    assert _run(hub_path, tmp_path / "k5f", "--threshold", "5", "--force").exit_code == 0
+    assert sorted(s["shape"]["threshold"] for s in read_report_snapshots(hub_path)) == [5, 11]
+    assert _run(hub_path, tmp_path / "k11f", "--force").exit_code == 0
+    assert _run(hub_path, tmp_path / "k12", "--threshold", "12").exit_code == 0
+
+
+def test_the_counts_beside_the_hub_stay_private(hub_path, tmp_path):
+    """Owner-only file, found through a symlink to the hub, never inside the report's folder."""
+    assert _run(hub_path, tmp_path / "r1").exit_code == 0
+    assert snapshot_path(hub_path, "report").stat().st_mode & 0o777 == 0o600
+    link = tmp_path / "elsewhere" / "hub-link.duckdb"
+    link.parent.mkdir()
+    link.symlink_to(hub_path)
+    _withdraw_one(hub_path)
+    assert _run(link, tmp_path / "r2").exit_code == 8  # the same hub, the same history
+    for out in (hub_path.parent, tmp_path.parent):  # the hub's folder, or a folder above it
+        res = _run(hub_path, out, "--force")
+        assert res.exit_code == 2 and "--out holds the hub" in res.output
 
 
 def test_the_dashboards_published_figures_are_checked(hub_path, tmp_path):

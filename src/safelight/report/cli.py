@@ -122,6 +122,11 @@ def hub_cmd(hub: Path, out_dir: Path, threshold: int | None, region_table: str |
     )
 
     t0 = time.perf_counter()
+    if hub.resolve().parent.is_relative_to(out_dir.resolve()):
+        raise click.UsageError(
+            "--out holds the hub: the report's folder is what gets published, and the hub and "
+            "the counts kept beside it (true counts, suppressed cells included) must not go "
+            "with it — choose a folder outside the hub's")
     settings = _settings(settings_file, 11, threshold=threshold, region_table=region_table,
                          conflict_table=conflict_table, unit=unit)
     with hub_source(hub, settings) as src:
