@@ -15,7 +15,8 @@ of it:
   there).
 * **The web dashboard** (:mod:`safelight.web.dashboard`) keeps the counts of the figures it
   last published in ``<hub>.dashboard.json`` (:func:`write_snapshot`, :func:`read_snapshot`)
-  and holds newer figures back while they differ.
+  and holds newer figures back while they differ from them or from the reports ``report hub``
+  wrote (:func:`report_differences`).
 * **``safelight report hub``** keeps the counts of the last report it wrote, one per *shape*
   (:func:`report_shape`: threshold, counting unit as resolved, region-table and conflict-list
   fingerprints — what decides which tables exist and what they count), in
@@ -53,9 +54,9 @@ from typing import Any
 from safelight.errors import RefusedError
 from safelight.report.model import Report, ReportError
 
-__all__ = ["DifferencedError", "gated_counts", "read_report_snapshots", "read_snapshot",
-           "record_report", "refuse_differences", "report_shape", "small_differences",
-           "snapshot_path", "write_snapshot"]
+__all__ = ["DifferencedError", "dashboard_shape", "gated_counts", "read_report_snapshots",
+           "read_snapshot", "record_report", "refuse_differences", "report_differences",
+           "report_shape", "small_differences", "snapshot_path", "write_snapshot"]
 
 
 class DifferencedError(ReportError, RefusedError):
@@ -137,7 +138,7 @@ def report_shape(rep: Report) -> dict[str, Any]:
             "conflict_list": rep.provenance["conflict_list"]["fingerprint"]}
 
 
-def _dashboard_shape(counts: dict[str, float], threshold: int | None) -> dict[str, Any]:
+def dashboard_shape(counts: dict[str, float], threshold: int | None) -> dict[str, Any]:
     """The shape of the dashboard's published figures: its threshold, the shipped tables (the
     dashboard takes no others) and the unit named by the id of its first indicator
     (``persons_by_sex_age`` or ``records_by_sex_age``, see :mod:`safelight.report.hub`)."""
@@ -192,6 +193,20 @@ def _differences(before: dict[str, float], before_threshold: int | None, same_sh
                              max(threshold, before_threshold or threshold))
 
 
+def report_differences(hub_path: str | Path, counts: dict[str, float], shape: dict[str, Any]
+                       ) -> list[tuple[dict[str, Any], int]]:
+    """Each snapshot of ``report hub`` (any shape) from which ``counts`` of ``shape`` differ
+    by less than the threshold in some count, with how many counts (module docstring: which
+    counts are compared across shapes)."""
+    out = []
+    for snap in read_report_snapshots(hub_path):
+        n = _differences(snap["counts"], snap["shape"].get("threshold"), snap["shape"] == shape,
+                         counts, shape["threshold"])
+        if n:
+            out.append((snap, n))
+    return out
+
+
 def refuse_differences(hub_path: str | Path, counts: dict[str, float],
                        shape: dict[str, Any]) -> None:
     """Raise :class:`DifferencedError` when ``counts`` differ by ``1 .. threshold - 1`` in any
@@ -199,16 +214,13 @@ def refuse_differences(hub_path: str | Path, counts: dict[str, float],
     published figures (module docstring: which counts are compared across shapes); the message
     says how many counts, never which or by how much."""
     threshold = shape["threshold"]
-    found = []
-    for snap in read_report_snapshots(hub_path):
-        same = snap["shape"] == shape
-        n = _differences(snap["counts"], snap["shape"].get("threshold"), same, counts, threshold)
-        if n:
-            found.append(f"{n} counts from the last report written with "
-                         f"{'these' if same else 'other'} settings ({snap['generated_at']})")
+    found = [f"{n} counts from the last report written with "
+             f"{'these' if snap['shape'] == shape else 'other'} settings "
+             f"({snap['generated_at']})"
+             for snap, n in report_differences(hub_path, counts, shape)]
     dashboard = read_snapshot(hub_path)
     if dashboard is not None:
-        same = _dashboard_shape(*dashboard) == shape
+        same = dashboard_shape(*dashboard) == shape
         n = _differences(dashboard[0], dashboard[1], same, counts, threshold)
         if n:
             found.append(f"{n} counts from the web dashboard's published figures")

@@ -30,8 +30,10 @@ from pathlib import Path
 from typing import Any
 
 from safelight.report.successive import (
+    dashboard_shape,
     gated_counts,
     read_snapshot,
+    report_differences,
     small_differences,
     write_snapshot,
 )
@@ -85,8 +87,11 @@ class Dashboard:
         threshold = self.state.settings.report_threshold
         counts = gated_counts(list(fresh["_indicators"].values()), fresh["limitations"])
         before = read_snapshot(self.state.path)
-        held = not force and before is not None and (
-            before[1] != threshold or small_differences(before[0], counts, threshold) > 0)
+        held = not force and (
+            (before is not None and (before[1] != threshold
+                                     or small_differences(before[0], counts, threshold) > 0))
+            or bool(report_differences(self.state.path, counts,
+                                       dashboard_shape(counts, threshold))))
         if not held:
             write_snapshot(self.state.path, counts, fresh["generated_at"], threshold)
             return fresh
