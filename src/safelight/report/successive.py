@@ -214,16 +214,19 @@ def refuse_differences(hub_path: str | Path, counts: dict[str, float],
     published figures (module docstring: which counts are compared across shapes); the message
     says how many counts, never which or by how much."""
     threshold = shape["threshold"]
+    differing = report_differences(hub_path, counts, shape)
     found = [f"{n} counts from the last report written with "
              f"{'these' if snap['shape'] == shape else 'other'} settings "
-             f"({snap['generated_at']})"
-             for snap, n in report_differences(hub_path, counts, shape)]
+             f"({snap['generated_at']})" for snap, n in differing]
+    # the change each count needs: the larger threshold where another report's was larger
+    need = max([threshold, *(snap["shape"].get("threshold") or 0 for snap, _ in differing)])
     dashboard = read_snapshot(hub_path)
     if dashboard is not None:
         same = dashboard_shape(*dashboard) == shape
         n = _differences(dashboard[0], dashboard[1], same, counts, threshold)
         if n:
             found.append(f"{n} counts from the web dashboard's published figures")
+            need = max(need, dashboard[1] or 0)
     if found:
         raise DifferencedError(
             f"refused: counts behind this report (its cells, suppressed ones included, and the "
@@ -231,5 +234,5 @@ def refuse_differences(hub_path: str | Path, counts: dict[str, float],
             f"before — {'; '.join(found)}. "
             "Publishing both would let a reader subtract them and see who arrived or left. "
             f"Nothing was written. Wait until later data change each such count by at least "
-            f"{threshold}, or, if you have decided the earlier report was never published, run "
+            f"{need}, or, if you have decided the earlier report was never published, run "
             "again with --force.")
