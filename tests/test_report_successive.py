@@ -223,3 +223,12 @@ def test_the_dashboard_holds_back_figures_that_differ_from_a_written_report(hub_
     finally:
         state.close()
     assert read_snapshot(hub_path)[0] == _counts(hub_path)
+
+
+def test_a_damaged_snapshot_is_named_and_nothing_is_written(hub_path, tmp_path):
+    assert _run(hub_path, tmp_path / "r1").exit_code == 0
+    snapshot_path(hub_path, "report").write_text("{not json", encoding="utf-8")
+    res = _run(hub_path, tmp_path / "r2")
+    assert res.exit_code != 0 and "hub.duckdb.report.json" in res.output
+    assert "restore" in res.output and "Traceback" not in res.output
+    assert not (tmp_path / "r2").exists()

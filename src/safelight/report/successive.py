@@ -124,7 +124,7 @@ def read_snapshot(hub_path: str | Path) -> tuple[dict[str, float], int | None] |
     path = snapshot_path(hub_path)
     if not path.exists():
         return None
-    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc = _read_json(path, "counts")
     return {k: float(v) for k, v in doc["counts"].items()}, doc.get("threshold")
 
 
@@ -158,7 +158,21 @@ def read_report_snapshots(hub_path: str | Path) -> list[dict[str, Any]]:
     path = snapshot_path(hub_path, "report")
     if not path.exists():
         return []
-    return json.loads(path.read_text(encoding="utf-8"))["snapshots"]
+    return _read_json(path, "snapshots")["snapshots"]
+
+
+def _read_json(path: Path, key: str) -> dict[str, Any]:
+    """A snapshot file's document; :class:`ReportError` naming the file when it is damaged
+    (nothing can be checked against it, so nothing is published until it is restored)."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(doc, dict) or key not in doc:
+            raise ValueError(f"no {key!r}")
+    except (OSError, ValueError) as exc:
+        raise ReportError(f"{path.name}: the counts of the reports published before cannot be "
+                          f"read ({exc}) — restore the file from a backup; deleting it makes the "
+                          "next report pass unchecked") from exc
+    return doc
 
 
 def record_report(hub_path: str | Path, counts: dict[str, float], shape: dict[str, Any],
