@@ -20,7 +20,14 @@ import pytest
 import safelight.link.model as model_mod
 from safelight.demo.linkage_pairs import generate_linkage_pairs
 from safelight.link.compare import FIELDS
-from safelight.link.default_m import NEUTRAL_FIELDS, UNIFORM_SHARE, _stored, default_m
+from safelight.link.default_m import (
+    NEUTRAL_FIELDS,
+    UNIFORM_SHARE,
+    _stored,
+    _stored_encoded,
+    default_m,
+)
+from safelight.link.encoded import ENCODED_FIELDS
 from safelight.link.model import MIN_EM_PAIRS, FellegiSunter, _em
 from safelight.link.pipeline import LinkSettings, link_records
 
@@ -106,6 +113,23 @@ def test_stored_defaults_match_the_comparison_levels():
         assert m[0] == 0 and np.isclose(m[1:].sum(), 1.0)
         # hedged: no level is ruled out by a rate learned on another population
         assert m[1:].min() >= UNIFORM_SHARE / len(FIELDS[name]) - 1e-12
+
+
+def test_stored_encoded_defaults_match_the_encoded_levels():
+    # the PPRL hub's levels: bench/linkage/default_m.py --part encoded learns them again
+    stored = _stored_encoded()
+    for name, levels in ENCODED_FIELDS.items():
+        assert tuple(stored[name]) == levels, name
+    got = default_m(ENCODED_FIELDS)
+    assert set(got) == set(ENCODED_FIELDS) - set(NEUTRAL_FIELDS)
+    for name, m in got.items():
+        assert m[0] == 0 and np.isclose(m[1:].sum(), 1.0)
+        assert m[1:].min() >= UNIFORM_SHARE / len(ENCODED_FIELDS[name]) - 1e-12
+    # a sound table: matches agree on the names and the birth date far more than they differ
+    for name in ("given_name", "family_name", "birth_date"):
+        assert got[name][1] > 10 * got[name][-1], name
+    # levels both kinds of field share (same / different) take the clear table
+    assert np.allclose(got["sex"], default_m(FIELDS)["sex"])
 
 
 def test_default_m_skips_a_field_whose_levels_changed():

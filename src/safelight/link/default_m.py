@@ -5,11 +5,18 @@ comparison level among true matches (index 0, "missing", unused), used **only** 
 training session of :func:`safelight.link.model.estimate_model` reaches ``MIN_EM_PAIRS`` pairs
 (a register of a few hundred people); as soon as one does, they are not used.
 
+They are also what a fitted model is replaced with when it is no record-linkage model
+(:func:`safelight.link.model.implausible_fields`: two registers that share no one).
+
 Where they come from: ``default_m.json`` (beside this module) holds the m that EM learns on the
 project's generated two-source problem of 100,000 × 100,000 records with long-tailed family
 names (:func:`safelight.demo.linkage_pairs.generate_linkage_pairs`, seed 1: typos,
 transliterations, nicknames, swapped names, placeholder and partial dates, missing values,
-moves, households); ``bench/linkage/default_m.py`` regenerates it. Real registers are corrupted
+moves, households) — the clear comparison levels (``m``) and, for the PPRL hub, the encoded
+ones (``encoded.m``: the same problem encoded under a fresh key and linked by
+:func:`safelight.link.pprl.link_encoded`); ``bench/linkage/default_m.py`` regenerates it. A
+field takes the first of the two tables whose levels are exactly its own (sex, nationality,
+region: the clear table, whose levels the encoded fields share). Real registers are corrupted
 in other proportions, so each field's table is hedged towards uniform
 (:data:`UNIFORM_SHARE` of the mass spread evenly over its levels): no level is ruled out by
 a rate learned elsewhere. Fields without a stored table (or whose levels no longer match it)
@@ -40,16 +47,25 @@ _PATH = Path(__file__).with_name("default_m.json")
 
 @cache
 def _stored() -> dict[str, dict[str, float]]:
+    """The clear comparison levels' tables."""
     return json.loads(_PATH.read_text(encoding="utf-8"))["m"]
 
 
+@cache
+def _stored_encoded() -> dict[str, dict[str, float]]:
+    """The encoded (PPRL) comparison levels' tables."""
+    return json.loads(_PATH.read_text(encoding="utf-8"))["encoded"]["m"]
+
+
 def default_m(fields: dict[str, tuple[str, ...]]) -> dict[str, np.ndarray]:
-    """Per field with a stored table whose levels are exactly ``fields[name]``: the hedged
-    default m (array of ``len(levels) + 1``, index 0 for "missing" = 0, summing to 1)."""
+    """Per field with a stored table (clear first, then encoded) whose levels are exactly
+    ``fields[name]``: the hedged default m (array of ``len(levels) + 1``, index 0 for
+    "missing" = 0, summing to 1)."""
     out: dict[str, np.ndarray] = {}
     for name, levels in fields.items():
-        table = _stored().get(name)
-        if name in NEUTRAL_FIELDS or table is None or tuple(table) != tuple(levels):
+        table = next((t for t in (_stored().get(name), _stored_encoded().get(name))
+                      if t is not None and tuple(t) == tuple(levels)), None)
+        if name in NEUTRAL_FIELDS or table is None:
             continue
         m = np.array([0.0, *(float(table[lv]) for lv in levels)])
         m[1:] /= m[1:].sum()

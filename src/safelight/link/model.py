@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 
-from safelight.errors import UsageError
 from safelight.link.compare import FIELDS, Comparisons, compare
 from safelight.link.default_m import NEUTRAL_FIELDS, default_m
 from safelight.link.prepare import Records
@@ -219,7 +218,8 @@ def _draw_pairs(n_pairs: int, groups: np.ndarray | None,
 def estimate_u(records: Records, *, n_pairs: int = 300_000, seed: int = 0,
                compare_fn: Callable[[Any, np.ndarray, np.ndarray], Comparisons] = compare,
                fields: dict[str, tuple[str, ...]] = FIELDS,
-               across: np.ndarray | None = None) -> list[np.ndarray]:
+               across: np.ndarray | None = None,
+               compatriot_fields: tuple[str, ...] = ()) -> list[np.ndarray]:
     """u probabilities from ``n_pairs`` random record pairs (without replacement of a record
     with itself); deterministic for a given ``seed``. ``compare_fn`` and ``fields`` select
     the comparison (default: the clear one of :mod:`safelight.link.compare`). With
@@ -227,7 +227,12 @@ def estimate_u(records: Records, *, n_pairs: int = 300_000, seed: int = 0,
     records of different groups are drawn: the pairs two-source linkage compares. Otherwise
     the constant "different contributor" of those pairs would pass for evidence (+1 bit for
     every pair at two sources), and at 1M × 1M, where about 1% of a training session's pairs
-    match, EM took *every* pair for a match."""
+    match, EM took *every* pair for a match.
+
+    ``compatriot_fields`` (e.g. :data:`COUNTRY_FIELDS`) take their u from the drawn pairs alike
+    on nationality (its level 1) — where records carry no nationality code to draw compatriots
+    by (:func:`estimate_u_within`), as at the PPRL hub — when at least
+    :data:`MIN_COMPATRIOT_PAIRS` of them are."""
     n = len(records)
     if n < 2:
         raise ValueError("linkage needs at least two records")
@@ -239,7 +244,21 @@ def estimate_u(records: Records, *, n_pairs: int = 300_000, seed: int = 0,
         return a, b + (b >= a)  # never a record with itself
 
     a, b = _draw_pairs(n_pairs, across, draw)
-    return _level_freqs(compare_fn(records, a, b).levels, fields=fields)
+    levels = compare_fn(records, a, b).levels
+    u = _level_freqs(levels, fields=fields)
+    names = list(fields)
+    if compatriot_fields and "nationality" in names:
+        alike = levels[:, names.index("nationality")] == 1
+        if alike.sum() >= MIN_COMPATRIOT_PAIRS:
+            within = _level_freqs(levels[alike], fields=fields)
+            u = [within[j] if f in compatriot_fields else x
+                 for j, (f, x) in enumerate(zip(names, u, strict=True))]
+    return u
+
+
+#: Fewest drawn pairs alike on nationality from which :func:`estimate_u` takes the u of its
+#: ``compatriot_fields``.
+MIN_COMPATRIOT_PAIRS = 1_000
 
 
 #: Fields whose agreement is far likelier between two compatriots than between two random
@@ -444,10 +463,21 @@ MIN_EM_PAIRS = 50
 #: one — it fits whatever coincidences the sessions hold (25,000 × 25,000 unrelated records:
 #: family name exact −0.56 bits, different −0.01, and 182 false links); a model in which agreeing
 #: on a name counts no more than disagreeing is not a record-linkage model, so the fitted m is
-#: dropped for the default m (:func:`estimate_model`) — or, where the levels have none (the
-#: PPRL hub's encoded fields), the fit is refused.
+#: dropped for the default m (:func:`estimate_model`; the encoded levels of the PPRL hub have
+#: theirs too, :mod:`safelight.link.default_m`).
+#: The weight margin alone is not enough: with no match class to find, EM fits the next
+#: strongest one — relatives, who share the family name and the address but not the given name
+#: or the birth date — and u, not m, gives the exact level its lead (1,500 × 1,500 generated
+#: registers with nobody in common: m of the given name's exact level 0.05 against 0.69 for
+#: "different", weight margin +3.6 bits, 26 false links). So the fitted m must itself put at
+#: least ``MIN_M_MARGIN`` bits more of the matches on the exact level than on "different":
+#: the smallest such margin was 2.1 bits (FEBRL3's given name, typos spread over the similar
+#: levels; FEBRL4 3.0, the generated problems with people in common, 1,500 to 20,000 a side,
+#: clear and PPRL, 4.1), while with nobody in common (1,500 to 10,000 a side) at least one
+#: field was at 0.9 bits or below, mostly negative.
 PLAUSIBLE_FIELDS = ("given_name", "family_name", "birth_date")
 MIN_EXACT_MARGIN = 1.0
+MIN_M_MARGIN = 1.5
 #: Non-matches added to a small session's share estimate (shrinks a share read off a handful
 #: of pairs toward 0; see :func:`estimate_model`).
 SHARE_PSEUDO_NONMATCHES = 5.0
@@ -456,8 +486,9 @@ SHARE_PSEUDO_NONMATCHES = 5.0
 def implausible_fields(m: list[np.ndarray | None], u: list[np.ndarray],
                        fields: dict[str, tuple[str, ...]], levels: np.ndarray) -> list[str]:
     """The :data:`PLAUSIBLE_FIELDS` whose fitted ``m`` (``None``: not fitted) weighs the exact
-    level less than ``MIN_EXACT_MARGIN`` bits above the "different" (last) level, among fields
-    that some candidate pair compares on both levels."""
+    level less than ``MIN_EXACT_MARGIN`` bits above the "different" (last) level, or puts less
+    than ``MIN_M_MARGIN`` bits more of the matches on it (``log2 m_exact / m_different``), among
+    fields that some candidate pair compares on both levels."""
     out = []
     for j, name in enumerate(fields):
         if name not in PLAUSIBLE_FIELDS or m[j] is None:
@@ -466,7 +497,8 @@ def implausible_fields(m: list[np.ndarray | None], u: list[np.ndarray],
         if not (np.any(levels[:, j] == 1) and np.any(levels[:, j] == last)):
             continue
         w = _log_ratio(m[j], u[j])
-        if w[1] - w[last] < MIN_EXACT_MARGIN:
+        share = np.log2(np.maximum(m[j][1], 1e-300) / np.maximum(m[j][last], 1e-300))
+        if w[1] - w[last] < MIN_EXACT_MARGIN or share < MIN_M_MARGIN:
             out.append(name)
     return out
 
@@ -485,7 +517,6 @@ def estimate_model(
     all_pairs: int | None = None,
     reviewed: tuple[np.ndarray, np.ndarray] | None = None,
     em_u: list[np.ndarray] | None = None,
-    refuse_implausible: bool = False,
 ) -> EMResult:
     """Fit m by EM with u fixed (see :data:`DEFAULT_SESSIONS`) and derive the prior.
 
@@ -514,8 +545,7 @@ def estimate_model(
     scores with ``u``.
 
     A fit that fails :func:`implausible_fields` falls back to the default m (see
-    :data:`PLAUSIBLE_FIELDS`); with ``refuse_implausible`` — for fields that have no default m,
-    such as the encoded ones — it raises :class:`~safelight.errors.UsageError` instead.
+    :data:`PLAUSIBLE_FIELDS`), each session then estimating only its share of matches.
     """
     if u is None:
         u = estimate_u(records, seed=seed)
@@ -583,11 +613,10 @@ def estimate_model(
     implausible = implausible_fields(
         [np.mean(est, axis=0) if est else None for est in estimates], u, fields, levels)
     if implausible:  # fall back as for a small input: default m, every session's share alone
-        why = (f"EM fitted a model in which agreeing on {', '.join(implausible)} counts no more "
-               "than disagreeing (the inputs may hold few or no records of the same people)")
-        if refuse_implausible:
-            raise UsageError(f"{why}; these fields have no default m to fall back on, so "
-                             "nothing is linked")
+        why = (f"EM fitted a model in which agreeing on {', '.join(implausible)} does not mark "
+               "a match (its matches agree hardly more often than they differ, or no more "
+               "often than other pairs; the inputs may hold few or no records of the same "
+               "people)")
         log.warning("%s: default m is used instead, and each session estimates only its share "
                     "of matches", why)
         small = True

@@ -59,6 +59,7 @@ from safelight.link.encoded import (
     name_frequencies,
 )
 from safelight.link.model import (
+    COUNTRY_FIELDS,
     TF_MAX_BONUS,
     EMResult,
     FellegiSunter,
@@ -143,7 +144,7 @@ TRAINING_KEYS: dict[str, str] = {
     "same_family": "family_year",
 }
 
-_PLACE_FIELDS = ("locality", "street_number", "address_line", "postcode", "region")
+_PLACE_FIELDS = ("locality", "address", "region")
 
 #: EM's sessions on the pairs of :data:`TRAINING_KEYS`. A key's parts are fixed, and the
 #: fields correlated with them among non-matches left out: an initial raises the similarity of
@@ -427,12 +428,11 @@ def fit_encoded_model(er: EncodedRecords, comps: Comparisons, training: Training
     :data:`SEX_NATIONALITY_SESSIONS`) on the training pairs ``comps``, then the prior from
     :data:`PRIOR_SESSION` (:func:`share_prior`).
 
-    A fit in which the exact level of a name or the birth date does not outweigh "different"
-    (:func:`safelight.link.model.implausible_fields`) raises
-    :class:`~safelight.errors.UsageError`: the clear model falls back to default m, but the
-    encoded levels have none (``default_m.json`` holds the clear levels), and the initial guess
-    EM starts from is no model to link with. (The second fit, which gives only sex and
-    nationality their m, falls back to their default m as the clear side does.)"""
+    A fit in which agreeing on a name or the birth date does not mark a match
+    (:func:`safelight.link.model.implausible_fields`: registers that share no one) falls back,
+    as in clear, to the default m of the encoded levels (:mod:`safelight.link.default_m`),
+    each session estimating only its share of matches; so do the fields no session could fit
+    (small registers)."""
     names = list(ENCODED_FIELDS)
 
     def size(sess: TrainingSession) -> int:
@@ -447,12 +447,11 @@ def fit_encoded_model(er: EncodedRecords, comps: Comparisons, training: Training
                      for sess in PPRL_SESSIONS)
     em = estimate_model(er, comps, u=u, sessions=sessions,  # type: ignore[arg-type]
                         seed=seed, fields=ENCODED_FIELDS, training=training,
-                        all_pairs=all_pairs, refuse_implausible=True)
+                        all_pairs=all_pairs)
     m, reports = list(em.model.m), list(em.sessions)
     rest = (set(names) - _learnt(sessions)) & _learnt(SEX_NATIONALITY_SESSIONS)
     if rest:
-        # only sex and nationality are taken from this fit (their levels have default m):
-        # its names are not what is judged, so it never refuses the run
+        # only sex and nationality are taken from this fit
         other = estimate_model(er, comps, u=u, sessions=SEX_NATIONALITY_SESSIONS,  # type: ignore[arg-type]
                                seed=seed, fields=ENCODED_FIELDS, training=training,
                                all_pairs=all_pairs)
@@ -594,10 +593,13 @@ def link_encoded(er: EncodedRecords, settings: PPRLSettings | None = None) -> PP
     cpu["compare"] = time.process_time() - c
     t, c = time.perf_counter(), time.process_time()
     # two-source: u from cross pairs only, or the constant "different contributor" of every
-    # pair passes for evidence and, at 1M × 1M (~1% matches per session), EM calls all a match
+    # pair passes for evidence and, at 1M × 1M (~1% matches per session), EM calls all a match;
+    # the places' u among compatriots, as in clear (most people of a country live in a few of
+    # its towns)
     u = estimate_u(er, n_pairs=s.u_sample_pairs, seed=s.seed,  # type: ignore[arg-type]
                    compare_fn=compare_encoded, fields=ENCODED_FIELDS,
-                   across=er.contributor_code if s.cross_only else None)
+                   across=er.contributor_code if s.cross_only else None,
+                   compatriot_fields=COUNTRY_FIELDS)
     if s.training == "rules":
         ta, tb, training = encoded_training_pairs(er, s)
         all_pairs = _cross_pairs(er) if s.cross_only else len(er) * (len(er) - 1) // 2
