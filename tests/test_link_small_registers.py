@@ -71,11 +71,12 @@ def test_defaults_are_not_used_when_em_can_estimate_every_field(monkeypatch):
     assert recall > 0.9
 
 
-def test_a_large_input_with_one_small_session_is_scored_as_before(monkeypatch, caplog):
+def test_a_large_input_with_one_small_session_skips_it_and_defaults_only_the_names(caplog):
     # most birth dates missing: the same-date session is under the minimum while the
     # same-names one is not; the small session is skipped (as before the small-register
-    # path existed) and the prior comes from the fitted one, not from a handful of pairs
-    _refuse_defaults(monkeypatch)
+    # path existed) and the prior comes from the fitted one, not from a handful of pairs.
+    # The names, which only the skipped session teaches, take their default m (they kept EM's
+    # starting guess until 2026-12-01); the fields the fitted session teaches keep their fit.
     p = generate_linkage_pairs(600, 600, seed=1)
     table, _ = p.combined()
     rng = np.random.default_rng(0)
@@ -89,6 +90,10 @@ def test_a_large_input_with_one_small_session_is_scored_as_before(monkeypatch, c
     assert re.search(r"same_birth_date has only [1-9]\d? pairs .*; skipped", caplog.text)
     assert [s["session"] for s in res.em.sessions] == ["same_names"]
     assert res.em.sessions[0]["fit_m"] and res.em.sessions[0]["pairs"] >= MIN_EM_PAIRS
+    defaults, names = default_m(FIELDS), list(FIELDS)
+    for f in ("given_name", "family_name"):
+        assert np.allclose(res.em.model.m[names.index(f)], defaults[f]), f
+    assert not np.allclose(res.em.model.m[names.index("birth_date")], defaults["birth_date"])
 
 
 def test_no_match_among_distinct_people_is_rare():

@@ -470,14 +470,22 @@ MIN_EM_PAIRS = 50
 #: or the birth date — and u, not m, gives the exact level its lead (1,500 × 1,500 generated
 #: registers with nobody in common: m of the given name's exact level 0.05 against 0.69 for
 #: "different", weight margin +3.6 bits, 26 false links). So the fitted m must itself put at
-#: least ``MIN_M_MARGIN`` bits more of the matches on the exact level than on "different":
-#: the smallest such margin was 2.1 bits (FEBRL3's given name, typos spread over the similar
-#: levels; FEBRL4 3.0, the generated problems with people in common, 1,500 to 20,000 a side,
-#: clear and PPRL, 4.1), while with nobody in common (1,500 to 10,000 a side) at least one
-#: field was at 0.9 bits or below, mostly negative.
+#: least ``MIN_M_MARGIN`` bits more of the matches on the exact level than on "different".
+#: Genuine fits measured: FEBRL3's given name 2.1 bits (typos spread over the similar levels),
+#: FEBRL4 3.0, the generated problems with people in common (1,500 to 20,000 a side, clear and
+#: PPRL) 4.1 or more; with nobody in common (1,500 to 25,000 a side, clear) the given name at
+#: −2.5 bits or below. The names are fitted on pairs with the same birth date, where
+#: namesakes are rare; the birth date on pairs with the same names, which namesakes can fill:
+#: a small genuine input (``tests/test_link_pprl.py``'s 500 × 450 packages) put its birth date
+#: at 1.0–1.3 bits, registers with nobody in common at 0.94 and below. So the birth date's m
+#: margin is judged only when no name was fitted (:data:`M_MARGIN_FIELDS` first) — when
+#: nothing else shows that the sessions found people in common, as with small PPRL registers
+#: whose date sessions are under the minimum (``bench/linkage/no_overlap.py`` prints every
+#: fit's margins).
 PLAUSIBLE_FIELDS = ("given_name", "family_name", "birth_date")
+M_MARGIN_FIELDS = ("given_name", "family_name")
 MIN_EXACT_MARGIN = 1.0
-MIN_M_MARGIN = 1.5
+MIN_M_MARGIN = 1.0
 #: Non-matches added to a small session's share estimate (shrinks a share read off a handful
 #: of pairs toward 0; see :func:`estimate_model`).
 SHARE_PSEUDO_NONMATCHES = 5.0
@@ -487,8 +495,11 @@ def implausible_fields(m: list[np.ndarray | None], u: list[np.ndarray],
                        fields: dict[str, tuple[str, ...]], levels: np.ndarray) -> list[str]:
     """The :data:`PLAUSIBLE_FIELDS` whose fitted ``m`` (``None``: not fitted) weighs the exact
     level less than ``MIN_EXACT_MARGIN`` bits above the "different" (last) level, or puts less
-    than ``MIN_M_MARGIN`` bits more of the matches on it (``log2 m_exact / m_different``), among
-    fields that some candidate pair compares on both levels."""
+    than ``MIN_M_MARGIN`` bits more of the matches on it (``log2 m_exact / m_different``; the
+    birth date only when no name of :data:`M_MARGIN_FIELDS` was fitted), among fields that
+    some candidate pair compares on both levels."""
+    names_fitted = any(m[j] is not None for j, name in enumerate(fields)
+                       if name in M_MARGIN_FIELDS)
     out = []
     for j, name in enumerate(fields):
         if name not in PLAUSIBLE_FIELDS or m[j] is None:
@@ -498,7 +509,8 @@ def implausible_fields(m: list[np.ndarray | None], u: list[np.ndarray],
             continue
         w = _log_ratio(m[j], u[j])
         share = np.log2(np.maximum(m[j][1], 1e-300) / np.maximum(m[j][last], 1e-300))
-        if w[1] - w[last] < MIN_EXACT_MARGIN or share < MIN_M_MARGIN:
+        judged = name in M_MARGIN_FIELDS or not names_fitted
+        if w[1] - w[last] < MIN_EXACT_MARGIN or (judged and share < MIN_M_MARGIN):
             out.append(name)
     return out
 
@@ -625,8 +637,16 @@ def estimate_model(
         estimates = [[] for _ in names]
         report = []  # the share-only estimates below replace the discarded fits
         fallback = "implausible m: " + ", ".join(implausible)
-    defaults = {**{f: u[names.index(f)] for f in NEUTRAL_FIELDS if f in names},
-                **default_m(fields)} if small else {}
+    # a name or the birth date that no session could fit (the session that teaches it under
+    # the minimum) takes its default m too: EM's starting guess is no model of it
+    unfitted = any(not estimates[names.index(f)] for f in PLAUSIBLE_FIELDS if f in names)
+    if small:
+        defaults = {**{f: u[names.index(f)] for f in NEUTRAL_FIELDS if f in names},
+                    **default_m(fields)}
+    elif unfitted:
+        defaults = {f: m for f, m in default_m(fields).items() if f in PLAUSIBLE_FIELDS}
+    else:
+        defaults = {}
     m_final = [np.mean(est, axis=0) if est else defaults.get(names[j], init[j])
                for j, est in enumerate(estimates)]
     # a field no candidate pair has (e.g. addresses in a source without them) keeps the initial
