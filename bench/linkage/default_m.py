@@ -41,10 +41,16 @@ def learned_m(table: pa.Table) -> tuple[dict[str, dict[str, float]], list[dict]]
     """m per field and level (without "missing") that EM learns on ``table`` linked as two
     sources with default settings, and the training sessions' report."""
     res = link_records(table, LinkSettings(two_source=True))
-    m = {name: {lv: round(float(p), 6) for lv, p in zip(levels, res.em.model.m[j][1:],
-                                                        strict=True)}
-         for j, (name, levels) in enumerate(FIELDS.items())}
-    return m, res.em.sessions
+    return _seen_m(res.em.model.m, res.comparisons.levels, FIELDS), res.em.sessions
+
+
+def _seen_m(m: list, levels: object, fields: dict[str, tuple[str, ...]]
+            ) -> dict[str, dict[str, float]]:
+    """m per field and level, for the fields some compared pair has (a field no pair has,
+    such as ``region`` here, keeps EM's starting guess: no table is stored for it)."""
+    seen = (levels > 0).any(axis=0)  # type: ignore[operator]
+    return {name: {lv: round(float(p), 6) for lv, p in zip(levels_, m[j][1:], strict=True)}
+            for j, (name, levels_) in enumerate(fields.items()) if seen[j]}
 
 
 def learned_encoded_m(table: pa.Table) -> tuple[dict[str, dict[str, float]], list[dict]]:
@@ -58,10 +64,7 @@ def learned_encoded_m(table: pa.Table) -> tuple[dict[str, dict[str, float]], lis
                           contributor=name) for name in names]
     er = from_parts([(pkg.manifest, pkg.table) for pkg in parts], names)
     res = link_encoded(er, PPRLSettings(cross_only=True, one_to_one=True))
-    m = {name: {lv: round(float(p), 6) for lv, p in zip(levels, res.em.model.m[j][1:],
-                                                        strict=True)}
-         for j, (name, levels) in enumerate(ENCODED_FIELDS.items())}
-    return m, res.em.sessions
+    return _seen_m(res.em.model.m, res.comparisons.levels, ENCODED_FIELDS), res.em.sessions
 
 
 def _rounded(sessions: list[dict]) -> list[dict]:
@@ -85,20 +88,20 @@ def main() -> None:
         table = p.combined()[0]
     doc = (json.loads(args.out.read_text(encoding="utf-8")) if args.out.exists()
            and args.part != "both" else {})
-    doc.update({
-        "about": "m learned by EM on safelight's generated two-source problem, in clear (m) and "
-                 "encoded (encoded.m); see safelight.link.default_m; regenerate with "
-                 "bench/linkage/default_m.py",
-        "problem": {"size": args.size, "seed": args.seed, "population": "long-tail",
-                    "records": table.num_rows},
-    })
+    problem = {"size": args.size, "seed": args.seed, "population": "long-tail",
+               "records": table.num_rows}
+    doc["about"] = ("m learned by EM on safelight's generated two-source problem, in clear (m) "
+                    "and encoded (encoded.m); see safelight.link.default_m; regenerate with "
+                    "bench/linkage/default_m.py")
     if args.part in ("both", "clear"):
         m, sessions = learned_m(table)
-        doc.update({"generated": date.today().isoformat(), "sessions": _rounded(sessions),
-                    "m": m})
+        doc.update({"problem": problem, "generated": date.today().isoformat(),
+                    "sessions": _rounded(sessions), "m": m})
     if args.part in ("both", "encoded"):
+        # the hub falls back to the stored encoded table only for a field it cannot fit, and
+        # the 100k problem fits every field it holds: the table is learned afresh
         m, sessions = learned_encoded_m(table)
-        doc["encoded"] = {"generated": date.today().isoformat(),
+        doc["encoded"] = {"problem": problem, "generated": date.today().isoformat(),
                           "sessions": _rounded(sessions), "m": m}
     args.out.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"wrote {args.out} ({args.part}; contributor's m is stored but never used)")

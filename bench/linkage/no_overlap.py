@@ -39,9 +39,9 @@ def _recording(m, u, fields, levels):  # noqa: ANN001, ANN202 - same signature a
         last = len(fields[name])
         if not (np.any(levels[:, j] == 1) and np.any(levels[:, j] == last)):
             continue
-        row[name] = (round(float(np.log2(m[j][1] / m[j][last])), 2),
-                     round(float(np.log2(m[j][1] / u[j][1]) - np.log2(m[j][last] / u[j][last])),
-                           2))
+        mm, uu = np.maximum(m[j], 1e-300), np.maximum(u[j], 1e-300)
+        row[name] = (round(float(np.log2(mm[1] / mm[last])), 2),
+                     round(float(np.log2(mm[1] / uu[1]) - np.log2(mm[last] / uu[last])), 2))
     FITS.append(row)
     return _judge(m, u, fields, levels)
 

@@ -37,6 +37,7 @@ import numpy as np
 from safelight.link.compare import Comparisons
 from safelight.link.encoded import ENCODED_FIELDS, compare_encoded, name_frequencies, read_packages
 from safelight.link.model import (
+    COUNTRY_FIELDS,
     DEFAULT_SESSIONS,
     FellegiSunter,
     TrainingPairs,
@@ -79,14 +80,14 @@ def stage1(n: int, seed: int, packages: Path, cache: Path, work: Path,
     np.save(work / "pair_freq.npy", name_pair_frequencies(er))
     u = estimate_u(er, n_pairs=settings.u_sample_pairs, seed=settings.seed,  # type: ignore[arg-type]
                    compare_fn=compare_encoded, fields=ENCODED_FIELDS,
-                   across=er.contributor_code)
+                   across=er.contributor_code, compatriot_fields=COUNTRY_FIELDS)  # as the hub
     np.savez(work / "u.npz", *u)
     ta, tb, training = encoded_training_pairs(er, settings)
     tl = compare_encoded(er, ta, tb)
     np.savez(work / "training.npz", a=ta, b=tb, levels=tl.levels, swapped=tl.swapped,
              truth=pid[ta] == pid[tb], **{f"drawn_{k}": v for k, v in training.drawn.items()})
     sizes = np.bincount(er.contributor_code).astype(np.float64)
-    meta = {"n": n, "records": len(er), "true_pairs": true_pairs,
+    meta = {"n": n, "records": len(er), "true_pairs": true_pairs, "fields": list(ENCODED_FIELDS),
             "cross_pairs": int((sizes.sum() ** 2 - (sizes ** 2).sum()) // 2),
             "training_totals": training.totals, "candidates": len(a),
             "true_in_candidates": int(truth.sum()), "blocking_compare_cpu_s": round(cpu, 1)}
@@ -283,7 +284,11 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(name)s: %(message)s")
     work = args.work / f"n{args.n}"
-    if not (work / "meta.json").is_file():
+    stale = ((work / "meta.json").is_file() and json.loads((work / "meta.json").read_text())
+             .get("fields") != list(ENCODED_FIELDS))
+    if stale:
+        log.warning("%s holds levels of other comparison fields: computed again", work)
+    if stale or not (work / "meta.json").is_file():
         stage1(args.n, args.seed, args.packages, args.cache, work,
                PPRLSettings(cross_only=True, one_to_one=True))
     out = analyse(work, args.top)

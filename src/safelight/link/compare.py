@@ -203,13 +203,29 @@ def _address_levels(number: tuple[np.ndarray, np.ndarray], line: tuple[np.ndarra
     different; missing when no part of the address is on both sides."""
     present = [(x >= 0) & (y >= 0) for x, y in (number, line, post)]
     num_eq, line_eq, post_eq = _eq(*number), _eq(*line), _eq(*post)
-    same = num_eq.astype(np.int8) + line_eq + post_eq
-    # similarity counts only below the exact levels; the postcode's only when the line's fails
-    open_ = (same < 2) & ~post_eq & ~line_eq
+    open_ = address_open(num_eq, line_eq, post_eq)
     similar = _jw_rows(*line, vocab["address_line"], open_) >= 0.88
     similar |= _jw_rows(*post, vocab["postcode"], open_ & ~similar) >= 0.85
+    return address_select(num_eq, line_eq, post_eq, similar,
+                          ~(present[0] | present[1] | present[2]))
+
+
+def address_open(num_eq: np.ndarray, line_eq: np.ndarray, post_eq: np.ndarray) -> np.ndarray:
+    """The pairs whose address level a similarity can still set: fewer than two parts the
+    same, and neither the postcode nor the street line (their own levels rank higher)."""
+    return (num_eq.astype(np.int8) + line_eq + post_eq < 2) & ~post_eq & ~line_eq
+
+
+def address_select(num_eq: np.ndarray, line_eq: np.ndarray, post_eq: np.ndarray,
+                   similar: np.ndarray, missing: np.ndarray) -> np.ndarray:
+    """The ``address`` level from its parts' agreement — shared by the clear comparison and
+    the encoded one (:func:`safelight.link.encoded._address_levels`): same_address / two
+    parts the same / same postcode / same street line / same number with ``similar`` /
+    ``similar`` / different; 0 where ``missing``. ``similar`` only counts where
+    :func:`address_open`."""
+    same = num_eq.astype(np.int8) + line_eq + post_eq
     return _select([same == 3, same == 2, post_eq, line_eq, num_eq & similar, similar],
-                   len(line[0]), ~(present[0] | present[1] | present[2]), 7)
+                   len(same), missing, 7)
 
 
 #: the right record's name column that takes a column's place when a pair's names are swapped

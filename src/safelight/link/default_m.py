@@ -1,11 +1,10 @@
 """Default m probabilities, for fields whose m the input is too small to estimate.
 
 Contract: :func:`default_m` returns, per field of ``fields``, the probability of each
-comparison level among true matches (index 0, "missing", unused), used **only** when no
-training session of :func:`safelight.link.model.estimate_model` reaches ``MIN_EM_PAIRS`` pairs
-(a register of a few hundred people); as soon as one does, they are not used.
-
-They are also what a fitted model is replaced with when it is no record-linkage model
+comparison level among true matches (index 0, "missing", unused), used when no training
+session of :func:`safelight.link.model.estimate_model` reaches ``MIN_EM_PAIRS`` pairs (a
+register of a few hundred people), for a name or the birth date that no session could fit,
+and in place of a fitted model that is no record-linkage model
 (:func:`safelight.link.model.implausible_fields`: two registers that share no one).
 
 Where they come from: ``default_m.json`` (beside this module) holds the m that EM learns on the
@@ -15,8 +14,10 @@ transliterations, nicknames, swapped names, placeholder and partial dates, missi
 moves, households) — the clear comparison levels (``m``) and, for the PPRL hub, the encoded
 ones (``encoded.m``: the same problem encoded under a fresh key and linked by
 :func:`safelight.link.pprl.link_encoded`); ``bench/linkage/default_m.py`` regenerates it. A
-field takes the first of the two tables whose levels are exactly its own (sex, nationality,
-region: the clear table, whose levels the encoded fields share). Real registers are corrupted
+field set takes its own kind's tables — the kind whose tables match more of its fields'
+levels (the encoded address has the clear address's level names, but its levels are cut on
+Dice, not Jaro–Winkler) — and the other kind's for a field its own lacks. A field that the
+generated problem does not hold (``region``) has no table. Real registers are corrupted
 in other proportions, so each field's table is hedged towards uniform
 (:data:`UNIFORM_SHARE` of the mass spread evenly over its levels): no level is ruled out by
 a rate learned elsewhere. Fields without a stored table (or whose levels no longer match it)
@@ -58,13 +59,19 @@ def _stored_encoded() -> dict[str, dict[str, float]]:
 
 
 def default_m(fields: dict[str, tuple[str, ...]]) -> dict[str, np.ndarray]:
-    """Per field with a stored table (clear first, then encoded) whose levels are exactly
-    ``fields[name]``: the hedged default m (array of ``len(levels) + 1``, index 0 for
-    "missing" = 0, summing to 1)."""
+    """Per field with a stored table whose levels are exactly ``fields[name]`` — of the kind
+    (clear or encoded) whose tables match more of ``fields``, else of the other — the hedged
+    default m (array of ``len(levels) + 1``, index 0 for "missing" = 0, summing to 1)."""
+
+    def matching(tables: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        return {name: t for name, t in tables.items()
+                if name in fields and tuple(t) == tuple(fields[name])}
+
+    clear, encoded = matching(_stored()), matching(_stored_encoded())
+    kinds = (encoded, clear) if len(encoded) > len(clear) else (clear, encoded)
     out: dict[str, np.ndarray] = {}
     for name, levels in fields.items():
-        table = next((t for t in (_stored().get(name), _stored_encoded().get(name))
-                      if t is not None and tuple(t) == tuple(levels)), None)
+        table = next((k[name] for k in kinds if name in k), None)
         if name in NEUTRAL_FIELDS or table is None:
             continue
         m = np.array([0.0, *(float(table[lv]) for lv in levels)])

@@ -47,7 +47,7 @@ from safelight.identity.encode import (
     EncodingSettings,
 )
 from safelight.link import kernels
-from safelight.link.compare import Comparisons
+from safelight.link.compare import Comparisons, address_open, address_select
 
 __all__ = [
     "CODES_VERSION",
@@ -101,7 +101,7 @@ _THRESHOLDS: dict[str, tuple[float, ...]] = {
     "phone": (0.92, 0.70),
     "document": (0.92, 0.70),
     "locality": (0.92, 0.70),
-    "street_number": (0.92, 0.50),
+    "street_number": (0.92,),  # the house number has no "similar" level in ``address``
     "address_line": (0.92, 0.70),
     "postcode": (0.92, 0.50),
     "region": (0.5,),
@@ -491,17 +491,12 @@ def _address_levels(sim: dict[str, np.ndarray], present: dict[str, np.ndarray]) 
     the same, street line or postcode at its lower threshold) / similar / different; missing
     when no part is on both sides. The clear comparison's levels, with Dice for Jaro–Winkler."""
     num, line, post = ((sim[f] >= _THRESHOLDS[f][0]) & present[f] for f in ADDRESS_PARTS)
-    same = num.astype(np.int8) + line + post
-    open_ = (same < 2) & ~post & ~line
-    similar = open_ & (((sim["address_line"] >= _THRESHOLDS["address_line"][1])
-                        & present["address_line"])
-                       | ((sim["postcode"] >= _THRESHOLDS["postcode"][1]) & present["postcode"]))
-    out = np.full(len(same), 7, dtype=np.int8)
-    for lvl, cond in ((6, similar), (5, num & similar), (4, line), (3, post), (2, same == 2),
-                      (1, same == 3)):
-        out[cond] = lvl
-    out[~(present["street_number"] | present["address_line"] | present["postcode"])] = 0
-    return out
+    similar = address_open(num, line, post) & (
+        ((sim["address_line"] >= _THRESHOLDS["address_line"][1]) & present["address_line"])
+        | ((sim["postcode"] >= _THRESHOLDS["postcode"][1]) & present["postcode"]))
+    return address_select(num, line, post, similar,
+                          ~(present["street_number"] | present["address_line"]
+                            | present["postcode"]))
 
 
 def _popcount_and(x: np.ndarray, y: np.ndarray) -> np.ndarray:

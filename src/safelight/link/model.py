@@ -498,19 +498,22 @@ def implausible_fields(m: list[np.ndarray | None], u: list[np.ndarray],
     than ``MIN_M_MARGIN`` bits more of the matches on it (``log2 m_exact / m_different``; the
     birth date only when no name of :data:`M_MARGIN_FIELDS` was fitted), among fields that
     some candidate pair compares on both levels."""
-    names_fitted = any(m[j] is not None for j, name in enumerate(fields)
+    def judged(j: int, name: str) -> bool:
+        last = len(fields[name])
+        return (name in PLAUSIBLE_FIELDS and m[j] is not None
+                and bool(np.any(levels[:, j] == 1)) and bool(np.any(levels[:, j] == last)))
+
+    names_fitted = any(judged(j, name) for j, name in enumerate(fields)
                        if name in M_MARGIN_FIELDS)
     out = []
     for j, name in enumerate(fields):
-        if name not in PLAUSIBLE_FIELDS or m[j] is None:
+        if not judged(j, name):
             continue
         last = len(fields[name])
-        if not (np.any(levels[:, j] == 1) and np.any(levels[:, j] == last)):
-            continue
         w = _log_ratio(m[j], u[j])
         share = np.log2(np.maximum(m[j][1], 1e-300) / np.maximum(m[j][last], 1e-300))
-        judged = name in M_MARGIN_FIELDS or not names_fitted
-        if w[1] - w[last] < MIN_EXACT_MARGIN or (judged and share < MIN_M_MARGIN):
+        by_m = name in M_MARGIN_FIELDS or not names_fitted
+        if w[1] - w[last] < MIN_EXACT_MARGIN or (by_m and share < MIN_M_MARGIN):
             out.append(name)
     return out
 
@@ -644,7 +647,14 @@ def estimate_model(
         defaults = {**{f: u[names.index(f)] for f in NEUTRAL_FIELDS if f in names},
                     **default_m(fields)}
     elif unfitted:
-        defaults = {f: m for f, m in default_m(fields).items() if f in PLAUSIBLE_FIELDS}
+        defaults = {f: m for f, m in default_m(fields).items() if f in PLAUSIBLE_FIELDS
+                    and not estimates[names.index(f)]}
+        if defaults:
+            log.warning("no training session fitted %s: default m is used for %s",
+                        ", ".join(defaults), "it" if len(defaults) == 1 else "them")
+            report.extend({"session": sess.name, "fixed": list(sess.fixed),
+                           "pairs": int(mask.sum()), "fit_m": False, "skipped": True,
+                           "default_m": sorted(defaults)} for sess, mask, *_ in share_only)
     else:
         defaults = {}
     m_final = [np.mean(est, axis=0) if est else defaults.get(names[j], init[j])
