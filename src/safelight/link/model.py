@@ -640,15 +640,16 @@ def estimate_model(
         estimates = [[] for _ in names]
         report = []  # the share-only estimates below replace the discarded fits
         fallback = "implausible m: " + ", ".join(implausible)
-    # a name or the birth date that no session could fit (the session that teaches it under
-    # the minimum) takes its default m too: EM's starting guess is no model of it
-    unfitted = any(not estimates[names.index(f)] for f in PLAUSIBLE_FIELDS if f in names)
+    # a name or the birth date that only a session under the minimum would have taught takes
+    # its default m too: EM's starting guess is no model of it (a field every session fixes,
+    # as the birth date in the PPRL hub's sex-and-nationality fit, is not taught: untouched)
+    unfitted = [f for f in PLAUSIBLE_FIELDS if f in names and not estimates[names.index(f)]
+                and any(active[names.index(f)] for _, _, active, *_ in share_only)]
     if small:
         defaults = {**{f: u[names.index(f)] for f in NEUTRAL_FIELDS if f in names},
                     **default_m(fields)}
     elif unfitted:
-        defaults = {f: m for f, m in default_m(fields).items() if f in PLAUSIBLE_FIELDS
-                    and not estimates[names.index(f)]}
+        defaults = {f: m for f, m in default_m(fields).items() if f in unfitted}
         if defaults:
             log.warning("no training session fitted %s: default m is used for %s",
                         ", ".join(defaults), "it" if len(defaults) == 1 else "them")
