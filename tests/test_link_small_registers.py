@@ -114,38 +114,38 @@ def test_no_match_among_distinct_people_is_rare():
 UNSEEN_FIELDS = ("region",)
 
 
-def test_stored_defaults_match_the_comparison_levels():
-    # a renamed or added level needs bench/linkage/default_m.py to be run again
-    stored = _stored()
-    for name, levels in FIELDS.items():
+@pytest.mark.parametrize("kind", ["clear", "encoded"])
+def test_stored_defaults_match_the_comparison_levels(kind):
+    # a renamed or added level needs bench/linkage/default_m.py (--part clear|encoded) again
+    stored, fields = ((_stored(), FIELDS) if kind == "clear"
+                      else (_stored_encoded(), ENCODED_FIELDS))
+    for name, levels in fields.items():
         if name not in UNSEEN_FIELDS:
             assert tuple(stored[name]) == levels, name
-    got = default_m(FIELDS)
-    assert set(got) == set(FIELDS) - set(NEUTRAL_FIELDS) - set(UNSEEN_FIELDS)
+    got = default_m(fields)
+    assert set(got) == set(fields) - set(NEUTRAL_FIELDS) - set(UNSEEN_FIELDS)
     for name, m in got.items():
         assert m[0] == 0 and np.isclose(m[1:].sum(), 1.0)
         # hedged: no level is ruled out by a rate learned on another population
-        assert m[1:].min() >= UNIFORM_SHARE / len(FIELDS[name]) - 1e-12
-
-
-def test_stored_encoded_defaults_match_the_encoded_levels():
-    # the PPRL hub's levels: bench/linkage/default_m.py --part encoded learns them again
-    stored = _stored_encoded()
-    for name, levels in ENCODED_FIELDS.items():
-        if name not in UNSEEN_FIELDS:
-            assert tuple(stored[name]) == levels, name
-    got = default_m(ENCODED_FIELDS)
-    assert set(got) == set(ENCODED_FIELDS) - set(NEUTRAL_FIELDS) - set(UNSEEN_FIELDS)
-    for name, m in got.items():
-        assert m[0] == 0 and np.isclose(m[1:].sum(), 1.0)
-        assert m[1:].min() >= UNIFORM_SHARE / len(ENCODED_FIELDS[name]) - 1e-12
+        assert m[1:].min() >= UNIFORM_SHARE / len(fields[name]) - 1e-12
     # a sound table: matches agree on the names and the birth date far more than they differ
     for name in ("given_name", "family_name", "birth_date"):
         assert got[name][1] > 10 * got[name][-1], name
+
+
+def test_encoded_fields_take_the_encoded_tables():
     # the encoded address has the clear address's level names but is cut on Dice: a field
     # set takes its own kind's table
+    got = default_m(ENCODED_FIELDS)
+    assert np.allclose(got["address"][1:], _hedged(_stored_encoded()["address"]))
     assert not np.allclose(got["address"], default_m(FIELDS)["address"])
     assert "region" not in got  # the generated problem holds no region: no table
+
+
+def _hedged(table: dict[str, float]) -> np.ndarray:
+    m = np.array(list(table.values()))
+    m = m / m.sum()
+    return (1.0 - UNIFORM_SHARE) * m + UNIFORM_SHARE / len(m)
 
 
 def test_default_m_skips_a_field_whose_levels_changed():
