@@ -73,7 +73,8 @@ log = logging.getLogger("safelight.link.encoded")
 ENCODED_FIELDS: dict[str, tuple[str, ...]] = {
     "given_name": ("dice_0.92", "same_name_group", "dice_0.75", "dice_0.55", "different"),
     "family_name": ("dice_0.92", "dice_0.75", "dice_0.55", "different"),
-    "birth_date": ("dice_0.92", "dice_0.55", "dice_0.45", "dice_0.33", "different"),
+    "birth_date": ("dice_0.92", "dice_0.92_partial", "dice_0.55", "dice_0.45", "dice_0.33",
+                   "different"),
     "sex": ("same", "different"),
     "nationality": ("same", "different"),
     "phone": ("dice_0.92", "dice_0.70", "different"),
@@ -91,6 +92,12 @@ ENCODED_FIELDS: dict[str, tuple[str, ...]] = {
 #: three fields they counted one shared home three times (1,500 × 1,500 registers with nobody in
 #: common: a sister of another sex, birth date and given name linked on +26 bits of address).
 ADDRESS_PARTS = ("street_number", "address_line", "postcode")
+
+#: the key whose presence marks a full real birth date (year, month and day; a 1 January
+#: placeholder counts as missing, as a year alone does). The hub sees which records hold it —
+#: every package carries it for blocking — and the birth date's level reads it:
+#: :func:`_birth_date_levels`.
+FULL_DATE_KEY = "birth_date"
 
 #: level thresholds of each Dice-levelled field, from the strongest (level 1) down
 _THRESHOLDS: dict[str, tuple[float, ...]] = {
@@ -484,6 +491,21 @@ def _levels(sim: np.ndarray, thresholds: tuple[float, ...], missing: np.ndarray)
     return out
 
 
+def _birth_date_levels(sim: np.ndarray, missing: np.ndarray, full: np.ndarray
+                       ) -> np.ndarray:
+    """Levels of :data:`ENCODED_FIELDS` ``birth_date`` from the noise-corrected Dice ``sim``:
+    the Dice levels, with the top one split by whether both dates are full (``full``: both
+    records hold :data:`FULL_DATE_KEY`). Two equal years alone, or two 1 January placeholders
+    of one year, are no full date in common: among random pairs they are about five times
+    as common as equal full dates (1M × 1M generated problem: 0.57% of the candidate pairs
+    equal on a partial date are true against 2.5% on a full one), and one level for both gave
+    a shared full date too little weight and a shared year too much."""
+    out = _levels(sim, _THRESHOLDS["birth_date"], missing)
+    out[out > 1] += 1
+    out[(out == 1) & ~full] = 2
+    return out
+
+
 def _address_levels(sim: dict[str, np.ndarray], present: dict[str, np.ndarray]) -> np.ndarray:
     """Levels of :data:`ENCODED_FIELDS` ``address`` from its parts' noise-corrected Dice
     (``sim``) and whether each part is on both sides (``present``): same_address (all three at
@@ -566,6 +588,12 @@ def _compare_chunk(er: EncodedRecords, a: np.ndarray, b: np.ndarray
                  for f in ADDRESS_PARTS})
             continue
         missing = ~pr[name][a] | ~pr[name][b]
+        if name == "birth_date":
+            full = er.blocking_present.get(FULL_DATE_KEY)
+            out[:, j] = _birth_date_levels(
+                corrected(name, name), missing,
+                full[a] & full[b] if full is not None else np.ones(len(a), dtype=bool))
+            continue
         out[:, j] = _levels(corrected(name, name), _THRESHOLDS[name], missing)
     out[:, -1] = np.where(er.contributor_code[a] == er.contributor_code[b], 1, 2)
     return out, swapped
