@@ -79,6 +79,29 @@ def test_a_fit_in_which_the_family_name_says_nothing_falls_back_to_default_m(hub
         assert np.allclose(em.model.m[j], defaults[name]), name
 
 
+def test_a_fit_that_falls_back_keeps_default_m_for_sex_and_nationality(hub, monkeypatch):
+    """The main sessions fix sex and nationality (large registers), so a second fit teaches
+    them; after a fallback it is not run: the training pairs hold no match class to learn
+    them from either."""
+    import safelight.link.pprl as pprl
+
+    er, _, comps, training, u = hub
+    monkeypatch.setattr(pprl, "MIN_SESSION_PAIRS", 0)  # the main sessions, as at scale
+    rng = np.random.default_rng(0)
+    levels = comps.levels.copy()
+    levels[:, FAMILY] = rng.choice(len(u[FAMILY]), size=len(levels), p=u[FAMILY])
+    em = _fit(er, Comparisons(comps.a, comps.b, levels, comps.swapped), training, u)
+    assert any("fallback" in s for s in em.sessions)
+    assert not any(s.get("role", "").startswith("m of") for s in em.sessions)
+    defaults = default_m(ENCODED_FIELDS)
+    for name in ("sex", "nationality"):
+        j = list(ENCODED_FIELDS).index(name)
+        assert np.allclose(em.model.m[j], defaults[name]), name
+    # a sound fit still takes them from the second fit
+    sound = _fit(er, comps, training, u)
+    assert any(s.get("role", "").startswith("m of") for s in sound.sessions)
+
+
 def test_encoded_registers_that_share_no_one_get_few_links():
     # 3,000 x 3,000 generated records, nobody in both: 51 links before the m-margin rule, the
     # encoded default m, the one address field and the places' compatriot u (1,383 at

@@ -431,8 +431,8 @@ def fit_encoded_model(er: EncodedRecords, comps: Comparisons, training: Training
     A fit in which agreeing on a name or the birth date does not mark a match
     (:func:`safelight.link.model.implausible_fields`: registers that share no one) falls back,
     as in clear, to the default m of the encoded levels (:mod:`safelight.link.default_m`),
-    each session estimating only its share of matches; so do the fields no session could fit
-    (small registers)."""
+    each session estimating only its share of matches, and sex and nationality keep theirs
+    (no second fit); so do the fields no session could fit (small registers)."""
     names = list(ENCODED_FIELDS)
 
     def size(sess: TrainingSession) -> int:
@@ -450,7 +450,9 @@ def fit_encoded_model(er: EncodedRecords, comps: Comparisons, training: Training
                         all_pairs=all_pairs)
     m, reports = list(em.model.m), list(em.sessions)
     rest = (set(names) - _learnt(sessions)) & _learnt(SEX_NATIONALITY_SESSIONS)
-    if rest:
+    # a fit that fell back has its default m for sex and nationality too: the same training
+    # pairs, with no match class in them, would teach those no better than the names
+    if rest and not any("fallback" in r for r in reports):
         # only sex and nationality are taken from this fit
         other = estimate_model(er, comps, u=u, sessions=SEX_NATIONALITY_SESSIONS,  # type: ignore[arg-type]
                                seed=seed, fields=ENCODED_FIELDS, training=training,
