@@ -17,7 +17,10 @@ DATES = [(1990, 3, 4), (1990, 3, 4),  # one full date
          (1990, 0, 0), (1990, 0, 0),  # one year alone
          (1990, 1, 1), (1990, 1, 1),  # two placeholders of one year
          (1990, 3, 9),  # the same year and month
-         (1991, 5, 6)]  # another date
+         (1991, 5, 6),  # another date
+         (1990, 5, 0), (1990, 5, 0),  # one year and month without a day
+         (1990, 8, 20),  # the first date's year alone in common
+         (0, 0, 0)]  # no date
 
 
 def _records():
@@ -52,6 +55,9 @@ def test_an_equal_year_alone_is_no_equal_full_date():
     assert _level(er, order, 0, 3) == "dice_0.55"
     assert _level(er, order, 0, 6) == "dice_0.55"
     assert _level(er, order, 0, 7) == "different"
+    assert _level(er, order, 8, 9) == "dice_0.92_partial"
+    assert _level(er, order, 1, 10) in ("dice_0.45", "dice_0.33")  # shifted below the split
+    assert _level(er, order, 0, 11) == "missing"
 
 
 def test_without_the_full_date_key_every_equal_date_is_full():

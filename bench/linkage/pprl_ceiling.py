@@ -59,6 +59,12 @@ log = logging.getLogger("safelight.bench.pprl_ceiling")
 FIELD_NAMES = list(ENCODED_FIELDS)
 
 
+def _field_levels() -> dict[str, list[str]]:
+    """The comparison's fields and their levels, as kept in ``meta.json``: a cache whose
+    levels differ (a level added to a field) is computed again."""
+    return {f: list(lv) for f, lv in ENCODED_FIELDS.items()}
+
+
 def stage1(n: int, seed: int, packages: Path, cache: Path, work: Path,
            settings: PPRLSettings) -> None:
     """Block, compare and label once; everything the scoring needs goes to ``work``."""
@@ -87,7 +93,7 @@ def stage1(n: int, seed: int, packages: Path, cache: Path, work: Path,
     np.savez(work / "training.npz", a=ta, b=tb, levels=tl.levels, swapped=tl.swapped,
              truth=pid[ta] == pid[tb], **{f"drawn_{k}": v for k, v in training.drawn.items()})
     sizes = np.bincount(er.contributor_code).astype(np.float64)
-    meta = {"n": n, "records": len(er), "true_pairs": true_pairs, "fields": list(ENCODED_FIELDS),
+    meta = {"n": n, "records": len(er), "true_pairs": true_pairs, "fields": _field_levels(),
             "cross_pairs": int((sizes.sum() ** 2 - (sizes ** 2).sum()) // 2),
             "training_totals": training.totals, "candidates": len(a),
             "true_in_candidates": int(truth.sum()), "blocking_compare_cpu_s": round(cpu, 1)}
@@ -285,9 +291,10 @@ def main() -> None:
                         format="%(asctime)s %(name)s: %(message)s")
     work = args.work / f"n{args.n}"
     stale = ((work / "meta.json").is_file() and json.loads((work / "meta.json").read_text())
-             .get("fields") != list(ENCODED_FIELDS))
+             .get("fields") != _field_levels())
     if stale:
-        log.warning("%s holds levels of other comparison fields: computed again", work)
+        log.warning("%s holds levels of other comparison fields or levels: computed again",
+                    work)
     if stale or not (work / "meta.json").is_file():
         stage1(args.n, args.seed, args.packages, args.cache, work,
                PPRLSettings(cross_only=True, one_to_one=True))

@@ -495,11 +495,11 @@ def _birth_date_levels(sim: np.ndarray, missing: np.ndarray, full: np.ndarray
                        ) -> np.ndarray:
     """Levels of :data:`ENCODED_FIELDS` ``birth_date`` from the noise-corrected Dice ``sim``:
     the Dice levels, with the top one split by whether both dates are full (``full``: both
-    records hold :data:`FULL_DATE_KEY`). Two equal years alone, or two 1 January placeholders
-    of one year, are no full date in common: among random pairs they are about five times
-    as common as equal full dates (1M × 1M generated problem: 0.57% of the candidate pairs
-    equal on a partial date are true against 2.5% on a full one), and one level for both gave
-    a shared full date too little weight and a shared year too much."""
+    records hold :data:`FULL_DATE_KEY`). Two equal partial dates — a year alone, a year and
+    month, or a 1 January placeholder — are no full date in common, and far likelier between
+    two people (1M × 1M generated problem: of the candidate pairs at the top level, 0.57% of
+    those on a partial date are true against 2.5% on a full one); one level for both gave a
+    shared full date too little weight and a shared year too much."""
     out = _levels(sim, _THRESHOLDS["birth_date"], missing)
     out[out > 1] += 1
     out[(out == 1) & ~full] = 2
