@@ -1,5 +1,5 @@
-"""The PPRL hub tells an equal full birth date from an equal year alone (or two 1 January
-placeholders of one year): :func:`safelight.link.encoded._birth_date_levels` reads which
+"""The PPRL hub tells an equal full birth date from an equal partial one (a year alone, a year
+and month, two 1 January placeholders of one year): :func:`safelight.link.encoded._birth_date_levels` reads which
 records hold the full-date blocking key (:data:`safelight.link.encoded.FULL_DATE_KEY`)."""
 
 from __future__ import annotations
