@@ -25,8 +25,7 @@ TABLE_LOADERS = frozenset({
     "safelight.identity.normalise._country_metadata",
     "safelight.identity.normalise._length_check",
     "safelight.identity.normalise._sex_words",  # data/sex_words.yaml
-    "safelight.link.default_m._stored",  # default m per comparison level (default_m.json)
-    "safelight.link.default_m._stored_encoded",  # the same for the encoded (PPRL) levels
+    "safelight.link.default_m._doc",  # default m per comparison level (default_m.json)
 })
 #: packages whose memos hold shipped data only (the generator's name pools, the standard's
 #: code lists, crosswalks and geography: country and region names, not identifiers)

@@ -18,6 +18,7 @@ from safelight.link.encoded import ENCODED_FIELDS, compare_encoded, from_parts, 
 from safelight.link.model import estimate_u, implausible_fields
 from safelight.link.pprl import (
     PPRLSettings,
+    encoded_full_date_shares,
     encoded_training_pairs,
     fit_encoded_model,
     link_encoded,
@@ -73,7 +74,7 @@ def test_a_fit_in_which_the_family_name_says_nothing_falls_back_to_default_m(hub
     main = [s for s in em.sessions if "role" not in s]
     assert main and all(not s["fit_m"] and s["fallback"] == "implausible m: family_name"
                         for s in main)
-    defaults = default_m(ENCODED_FIELDS)
+    defaults = default_m(ENCODED_FIELDS, encoded_full_date_shares(er))
     for name in ("given_name", "family_name", "birth_date", "address"):
         j = list(ENCODED_FIELDS).index(name)
         assert np.allclose(em.model.m[j], defaults[name]), name
@@ -93,7 +94,7 @@ def test_a_fit_that_falls_back_keeps_default_m_for_sex_and_nationality(hub, monk
     em = _fit(er, Comparisons(comps.a, comps.b, levels, comps.swapped), training, u)
     assert any("fallback" in s for s in em.sessions)
     assert not any(s.get("role", "").startswith("m of") for s in em.sessions)
-    defaults = default_m(ENCODED_FIELDS)
+    defaults = default_m(ENCODED_FIELDS, encoded_full_date_shares(er))
     for name in ("sex", "nationality"):
         j = list(ENCODED_FIELDS).index(name)
         assert np.allclose(em.model.m[j], defaults[name]), name

@@ -23,16 +23,18 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from safelight.demo.linkage_pairs import generate_linkage_pairs
 from safelight.identity.encode import encode_table, load_key, new_key
-from safelight.link.compare import FIELDS
-from safelight.link.encoded import ENCODED_FIELDS, from_parts
+from safelight.link.compare import FIELD_NAMES, FIELDS, compare
+from safelight.link.encoded import ENCODED_FIELDS, FULL_DATE_KEY, compare_encoded, from_parts
 from safelight.link.pipeline import LinkSettings, link_records
 from safelight.link.pprl import PPRLSettings, link_encoded
+from safelight.link.prepare import prepare
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -44,6 +46,41 @@ def learned_m(table: pa.Table) -> tuple[dict[str, dict[str, float]], list[dict]]
     return _seen_m(res.em.model.m, res.comparisons.levels, FIELDS), res.em.sessions
 
 
+def true_pairs(person: np.ndarray, side: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs ``(a, b)`` of rows of one person on the two sides (``side`` 0 / 1)."""
+    order = np.lexsort((side, person))
+    p, s = person[order], side[order]
+    hit = np.flatnonzero((p[1:] == p[:-1]) & (s[1:] != s[:-1]))
+    return order[hit], order[hit + 1]
+
+
+def by_dates(levels: np.ndarray, full_a: np.ndarray, full_b: np.ndarray,
+             names: tuple[str, ...]) -> dict[str, dict[str, float] | dict[str, int]]:
+    """The birth date's level shares (``levels`` of the true pairs, 0 = missing left out) by
+    kind of dates (:data:`safelight.link.default_m.DATE_KINDS`), and each kind's pair count."""
+    kinds = {"both_full": full_a & full_b, "both_partial": ~full_a & ~full_b,
+             "one_each": full_a != full_b}
+    out: dict[str, dict] = {"true_pairs": {}}
+    for kind, mask in kinds.items():
+        counts = np.bincount(levels[mask & (levels > 0)], minlength=len(names) + 1)[1:]
+        out[kind] = {lv: round(float(c) / max(int(counts.sum()), 1), 6)
+                     for lv, c in zip(names, counts, strict=True)}
+        out["true_pairs"][kind] = int(counts.sum())
+    return out
+
+
+def clear_by_dates(table: pa.Table, person: np.ndarray) -> dict:
+    """:func:`by_dates` of the clear comparison on the true pairs of ``table``."""
+    records = prepare(table)
+    side = np.unique(table.column("contributor").to_numpy(zero_copy_only=False),
+                     return_inverse=True)[1].reshape(-1)
+    a, b = true_pairs(person, side)
+    month, day = records.birth_month, records.birth_day
+    full = (records.birth_year >= 0) & (month > 0) & (day > 0) & ~((month == 1) & (day == 1))
+    levels = compare(records, a, b).levels[:, FIELD_NAMES.index("birth_date")]
+    return by_dates(levels, full[a], full[b], FIELDS["birth_date"])
+
+
 def _seen_m(m: list, levels: object, fields: dict[str, tuple[str, ...]]
             ) -> dict[str, dict[str, float]]:
     """m per field and level, for the fields some compared pair has (a field no pair has,
@@ -53,18 +90,27 @@ def _seen_m(m: list, levels: object, fields: dict[str, tuple[str, ...]]
             for j, (name, levels_) in enumerate(fields.items()) if seen[j]}
 
 
-def learned_encoded_m(table: pa.Table) -> tuple[dict[str, dict[str, float]], list[dict]]:
+def learned_encoded_m(table: pa.Table, person: np.ndarray
+                      ) -> tuple[dict[str, dict[str, float]], list[dict], dict]:
     """The same for the encoded levels: each contributor of ``table`` encodes its records under
-    one fresh key, and the hub links the packages as two sources with default settings."""
+    one fresh key, and the hub links the packages as two sources with default settings; and
+    :func:`by_dates` of the encoded comparison on the true pairs (``person`` per row)."""
     with tempfile.TemporaryDirectory(prefix="safelight-default-m-") as tmp:
         new_key(Path(tmp) / "key")
         key = load_key(Path(tmp) / "key")
-    names = sorted(set(table.column("contributor").to_pylist()))
+    contributor = table.column("contributor").to_numpy(zero_copy_only=False)
+    names = sorted(set(contributor.tolist()))
+    rows = np.concatenate([np.flatnonzero(contributor == name) for name in names])
     parts = [encode_table(table.filter(pc.equal(table.column("contributor"), name)), key,
                           contributor=name) for name in names]
     er = from_parts([(pkg.manifest, pkg.table) for pkg in parts], names)
     res = link_encoded(er, PPRLSettings(cross_only=True, one_to_one=True))
-    return _seen_m(res.em.model.m, res.comparisons.levels, ENCODED_FIELDS), res.em.sessions
+    a, b = true_pairs(person[rows], er.contributor_code)
+    full = er.blocking_present[FULL_DATE_KEY]
+    levels = compare_encoded(er, a, b).levels[:, list(ENCODED_FIELDS).index("birth_date")]
+    dates = by_dates(levels, full[a], full[b], ENCODED_FIELDS["birth_date"])
+    return (_seen_m(res.em.model.m, res.comparisons.levels, ENCODED_FIELDS), res.em.sessions,
+            dates)
 
 
 def _rounded(sessions: list[dict]) -> list[dict]:
@@ -83,9 +129,11 @@ def main() -> None:
     args = ap.parse_args()
     if args.records:
         table = pq.read_table(args.records)
+        person = np.load(args.records.with_name(args.records.name.replace("records_", "truth_")
+                                                .replace(".parquet", ".npy")))
     else:
         p = generate_linkage_pairs(args.size, args.size, seed=args.seed, surname_tail=True)
-        table = p.combined()[0]
+        table, person = p.combined()
     doc = (json.loads(args.out.read_text(encoding="utf-8")) if args.out.exists()
            and args.part != "both" else {})
     problem = {"size": args.size, "seed": args.seed, "population": "long-tail",
@@ -96,13 +144,15 @@ def main() -> None:
     if args.part in ("both", "clear"):
         m, sessions = learned_m(table)
         doc.update({"problem": problem, "generated": date.today().isoformat(),
-                    "sessions": _rounded(sessions), "m": m})
+                    "sessions": _rounded(sessions), "m": m,
+                    "birth_date_by_dates": clear_by_dates(table, person)})
     if args.part in ("both", "encoded"):
         # the hub falls back to the stored encoded table only for a field it cannot fit, and
         # the 100k problem fits every field it holds: the table is learned afresh
-        m, sessions = learned_encoded_m(table)
+        m, sessions, dates = learned_encoded_m(table, person)
         doc["encoded"] = {"problem": problem, "generated": date.today().isoformat(),
-                          "sessions": _rounded(sessions), "m": m}
+                          "sessions": _rounded(sessions), "m": m,
+                          "birth_date_by_dates": dates}
     args.out.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"wrote {args.out} ({args.part}; contributor's m is stored but never used)")
 

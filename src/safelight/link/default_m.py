@@ -24,6 +24,12 @@ a rate learned elsewhere. Fields without a stored table (or whose levels no long
 keep the caller's fallback, and ``contributor`` always does: whether a register holds
 duplicates says nothing transferable, so its weight stays neutral (m = u).
 
+The birth date's m depends on how many of the input's dates are full: with
+``full_date_shares`` it is mixed from the generated problem's true pairs by kind of dates
+(``birth_date_by_dates``: both full, both partial, one of each — counted on the generator's
+truth) in the input's proportions; a register where most dates are a year alone got recall
+0.4–0.6 with the generated problem's mix (docs/linkage.md, "Small registers").
+
 Measured (generated two-source problems of N × N records, half of the persons in both, seeds
 1–5, medians of precision / recall; before: sessions under the minimum skipped, prior 1e-6):
 N = 20 0.00 / 0.00 → 1.00 / 1.00, N = 50 1.00 / 0.08 → 1.00 / 0.92, N = 100 1.00 / 0.16 →
@@ -35,6 +41,7 @@ from __future__ import annotations
 import json
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -47,38 +54,86 @@ _PATH = Path(__file__).with_name("default_m.json")
 
 
 @cache
+def _doc() -> dict[str, Any]:
+    return json.loads(_PATH.read_text(encoding="utf-8"))
+
+
 def _stored() -> dict[str, dict[str, float]]:
     """The clear comparison levels' tables."""
-    return json.loads(_PATH.read_text(encoding="utf-8"))["m"]
+    return _doc()["m"]
 
 
-@cache
 def _stored_encoded() -> dict[str, dict[str, float]]:
     """The encoded (PPRL) comparison levels' tables."""
-    return json.loads(_PATH.read_text(encoding="utf-8"))["encoded"]["m"]
+    return _doc()["encoded"]["m"]
 
 
-def default_m(fields: dict[str, tuple[str, ...]]) -> dict[str, np.ndarray]:
+def _by_dates(kind: str) -> dict[str, dict[str, float]]:
+    """The birth date's level shares among the generated problem's true pairs by
+    :data:`DATE_KINDS` (``kind``: ``clear`` or ``encoded``); empty if none are stored."""
+    section = _doc() if kind == "clear" else _doc()["encoded"]
+    return section.get("birth_date_by_dates", {})
+
+
+#: The kinds of true pairs by their dates, for :func:`default_m`'s ``full_date_shares``:
+#: both full (year, month and day; not 1 January), both partial, one of each.
+DATE_KINDS = ("both_full", "both_partial", "one_each")
+
+
+def full_date_shares(full: np.ndarray, dated: np.ndarray, side: np.ndarray | None = None
+                     ) -> tuple[float, float] | None:
+    """The share of full birth dates (``full``) among the dated records (``dated``) of each of
+    two sides (``side`` codes 0 and 1; ``None``: one pool, the same share twice) — what
+    :func:`default_m` mixes the birth date's default m by. ``None`` without dated records
+    (on a side)."""
+    sides = (np.ones(len(full), dtype=bool),) * 2 if side is None else (side == 0, side == 1)
+    shares = []
+    for mask in sides:
+        n = int((dated & mask).sum())
+        if n == 0:
+            return None
+        shares.append(float((full & dated & mask).sum()) / n)
+    return shares[0], shares[1]
+
+
+def default_m(fields: dict[str, tuple[str, ...]],
+              full_date_shares: tuple[float, float] | None = None) -> dict[str, np.ndarray]:
     """Per field with a stored table whose levels are exactly ``fields[name]`` — of the kind
     (clear or encoded) whose tables match more of ``fields``, else of the other — the hedged
-    default m (array of ``len(levels) + 1``, index 0 for "missing" = 0, summing to 1)."""
+    default m (array of ``len(levels) + 1``, index 0 for "missing" = 0, summing to 1).
+
+    With ``full_date_shares`` (each side's share of full dates among its dated records,
+    :func:`full_date_shares`) the birth date's m is mixed from the generated problem's true
+    pairs by kind of dates (:data:`DATE_KINDS`, stored as ``birth_date_by_dates``) in the
+    proportions of the input: where most dates are a year alone, two records of one person
+    mostly agree on a partial date, and the generated problem's mix (about one dated record
+    in ten partial) weighed that agreement as rare."""
 
     def matching(tables: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
         return {name: t for name, t in tables.items()
                 if name in fields and tuple(t) == tuple(fields[name])}
 
     clear, encoded = matching(_stored()), matching(_stored_encoded())
-    kinds = (encoded, clear) if len(encoded) > len(clear) else (clear, encoded)
+    kinds = [("encoded", encoded), ("clear", clear)]
+    if len(encoded) <= len(clear):
+        kinds.reverse()
     out: dict[str, np.ndarray] = {}
     for name, levels in fields.items():
-        table = next((k[name] for k in kinds if name in k), None)
+        kind, table = next(((k, t[name]) for k, t in kinds if name in t), (None, None))
         if name in NEUTRAL_FIELDS or table is None:
             continue
         m = np.array([0.0, *(float(table[lv]) for lv in levels)])
+        by = _by_dates(kind) if name == "birth_date" and full_date_shares else {}
+        if by and all(tuple(by.get(t, ())) == tuple(levels) for t in DATE_KINDS):
+            fl, fr = full_date_shares  # type: ignore[misc]
+            share = {"both_full": fl * fr, "both_partial": (1 - fl) * (1 - fr),
+                     "one_each": fl * (1 - fr) + (1 - fl) * fr}
+            m[1:] = sum(share[t] * np.array([float(by[t][lv]) for lv in levels])
+                        for t in DATE_KINDS)
         m[1:] /= m[1:].sum()
         m[1:] = (1.0 - UNIFORM_SHARE) * m[1:] + UNIFORM_SHARE / len(levels)
         out[name] = m
     return out
 
 
-__all__ = ["NEUTRAL_FIELDS", "UNIFORM_SHARE", "default_m"]
+__all__ = ["DATE_KINDS", "NEUTRAL_FIELDS", "UNIFORM_SHARE", "default_m", "full_date_shares"]

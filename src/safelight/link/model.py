@@ -532,6 +532,7 @@ def estimate_model(
     all_pairs: int | None = None,
     reviewed: tuple[np.ndarray, np.ndarray] | None = None,
     em_u: list[np.ndarray] | None = None,
+    full_date_shares: tuple[float, float] | None = None,
 ) -> EMResult:
     """Fit m by EM with u fixed (see :data:`DEFAULT_SESSIONS`) and derive the prior.
 
@@ -561,6 +562,9 @@ def estimate_model(
 
     A fit that fails :func:`implausible_fields` falls back to the default m (see
     :data:`PLAUSIBLE_FIELDS`), each session then estimating only its share of matches.
+    ``full_date_shares`` (each side's share of full birth dates among its dated records,
+    :func:`safelight.link.default_m.full_date_shares`) mixes the birth date's default m to the
+    input's dates.
     """
     if u is None:
         u = estimate_u(records, seed=seed)
@@ -647,9 +651,10 @@ def estimate_model(
                 and any(active[names.index(f)] for _, _, active, *_ in share_only)]
     if small:
         defaults = {**{f: u[names.index(f)] for f in NEUTRAL_FIELDS if f in names},
-                    **default_m(fields)}
+                    **default_m(fields, full_date_shares)}
     elif unfitted:
-        defaults = {f: m for f, m in default_m(fields).items() if f in unfitted}
+        defaults = {f: m for f, m in default_m(fields, full_date_shares).items()
+                    if f in unfitted}
         if defaults:
             log.warning("no training session fitted %s: default m is used for %s",
                         ", ".join(defaults), "it" if len(defaults) == 1 else "them")

@@ -35,6 +35,7 @@ from safelight.link.blocking import (
 )
 from safelight.link.cluster import cluster_pairs, connected_components
 from safelight.link.compare import FIELD_NAMES, Comparisons, compare
+from safelight.link.default_m import full_date_shares
 from safelight.link.model import (
     COUNTRY_FIELDS,
     EM_COUNTRY_FIELDS,
@@ -211,6 +212,15 @@ def _reviewed_levels(records: Records, reviewed: DecidedPairs | None
     return compare(records, pairs[:, 0], pairs[:, 1]).levels, is_match
 
 
+def _full_date_shares(records: Records, s: LinkSettings) -> tuple[float, float] | None:
+    """Each source's share of full birth dates among its dated records (one pool unless
+    two-source), for the birth date's default m (:func:`~safelight.link.default_m.default_m`)."""
+    month, day = records.birth_month, records.birth_day
+    full = (month > 0) & (day > 0) & ~((month == 1) & (day == 1))
+    return full_date_shares(full, records.birth_year >= 0,
+                            records.codes.column["contributor"] if s.two_source else None)
+
+
 def _estimate(records: Records, s: LinkSettings, samples: _USamples | None = None,
               reviewed: DecidedPairs | None = None) -> tuple[EMResult, float]:
     """The fitted model (u from random pairs, EM on the training rules' pairs, refined by the
@@ -228,7 +238,8 @@ def _estimate(records: Records, s: LinkSettings, samples: _USamples | None = Non
         all_pairs = int(sizes[0]) * int(sizes[1]) if len(sizes) == 2 else None
     em = estimate_model(records, training, u=u, seed=s.seed,
                         training=TrainingPairs(drawn, totals), all_pairs=all_pairs,
-                        reviewed=_reviewed_levels(records, reviewed), em_u=em_u)
+                        reviewed=_reviewed_levels(records, reviewed), em_u=em_u,
+                        full_date_shares=_full_date_shares(records, s))
     return em, time.perf_counter() - t
 
 

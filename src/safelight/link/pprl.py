@@ -52,8 +52,10 @@ import numpy as np
 from safelight.errors import UsageError
 from safelight.link.cluster import cluster_pairs, connected_components
 from safelight.link.compare import Comparisons
+from safelight.link.default_m import full_date_shares
 from safelight.link.encoded import (
     ENCODED_FIELDS,
+    FULL_DATE_KEY,
     EncodedRecords,
     compare_encoded,
     name_frequencies,
@@ -421,6 +423,19 @@ def _learnt(sessions: tuple[TrainingSession, ...]) -> set[str]:
             if f not in sess.fixed and f not in sess.excluded}
 
 
+def encoded_full_date_shares(er: EncodedRecords) -> tuple[float, float] | None:
+    """Each contributor's share of full birth dates among its dated records (one pool unless
+    there are two contributors), from the full-date key's presence
+    (:data:`~safelight.link.encoded.FULL_DATE_KEY`), for the birth date's default m; ``None``
+    without that key."""
+    full = er.blocking_present.get(FULL_DATE_KEY)
+    if full is None:
+        return None
+    two = er.contributor_code.max(initial=0) == 1
+    return full_date_shares(full, er.present["birth_date"],
+                            er.contributor_code if two else None)
+
+
 def fit_encoded_model(er: EncodedRecords, comps: Comparisons, training: TrainingPairs,
                       u: list[np.ndarray], all_pairs: int, seed: int = 0) -> EMResult:
     """m by EM in :data:`PPRL_SESSIONS` (each with fewer than :data:`MIN_SESSION_PAIRS`
@@ -445,9 +460,10 @@ def fit_encoded_model(er: EncodedRecords, comps: Comparisons, training: Training
     sessions = tuple(sess if size(sess) >= MIN_SESSION_PAIRS or sess.name not in
                      FALLBACK_SESSIONS else FALLBACK_SESSIONS[sess.name]
                      for sess in PPRL_SESSIONS)
+    dates = encoded_full_date_shares(er)
     em = estimate_model(er, comps, u=u, sessions=sessions,  # type: ignore[arg-type]
                         seed=seed, fields=ENCODED_FIELDS, training=training,
-                        all_pairs=all_pairs)
+                        all_pairs=all_pairs, full_date_shares=dates)
     m, reports = list(em.model.m), list(em.sessions)
     rest = (set(names) - _learnt(sessions)) & _learnt(SEX_NATIONALITY_SESSIONS)
     # a fit that fell back has its default m for sex and nationality too: the same training
@@ -456,7 +472,7 @@ def fit_encoded_model(er: EncodedRecords, comps: Comparisons, training: Training
         # only sex and nationality are taken from this fit
         other = estimate_model(er, comps, u=u, sessions=SEX_NATIONALITY_SESSIONS,  # type: ignore[arg-type]
                                seed=seed, fields=ENCODED_FIELDS, training=training,
-                               all_pairs=all_pairs)
+                               all_pairs=all_pairs, full_date_shares=dates)
         for f in rest:
             m[names.index(f)] = other.model.m[names.index(f)]
         reports += [{**r, "role": "m of " + ", ".join(sorted(rest))} for r in other.sessions]
@@ -607,7 +623,8 @@ def link_encoded(er: EncodedRecords, settings: PPRLSettings | None = None) -> PP
         all_pairs = _cross_pairs(er) if s.cross_only else len(er) * (len(er) - 1) // 2
         em = fit_encoded_model(er, compare_encoded(er, ta, tb), training, u, all_pairs, s.seed)
     else:
-        em = estimate_model(er, comps, u=u, seed=s.seed, fields=ENCODED_FIELDS)  # type: ignore[arg-type]
+        em = estimate_model(er, comps, u=u, seed=s.seed, fields=ENCODED_FIELDS,  # type: ignore[arg-type]
+                            full_date_shares=encoded_full_date_shares(er))
     # one-to-one scores only the candidate pairs, whose TF reads the first record's frequency;
     # clustering may score any pair
     freqs = name_frequencies(er, seed=s.seed, rows=a if s.one_to_one else None)
