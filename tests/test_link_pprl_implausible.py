@@ -48,7 +48,8 @@ def hub(tmp_path_factory):
 
 def _fit(er, comps, training, u):
     n_left = int((er.contributor == "left").sum())
-    return fit_encoded_model(er, comps, training, u, n_left * (len(er) - n_left))
+    return fit_encoded_model(er, comps, training, u, n_left * (len(er) - n_left),
+                             full_date_shares=encoded_full_date_shares(er, True))
 
 
 def test_a_sound_fit_passes_the_check_and_links(hub):
@@ -74,7 +75,7 @@ def test_a_fit_in_which_the_family_name_says_nothing_falls_back_to_default_m(hub
     main = [s for s in em.sessions if "role" not in s]
     assert main and all(not s["fit_m"] and s["fallback"] == "implausible m: family_name"
                         for s in main)
-    defaults = default_m(ENCODED_FIELDS, encoded_full_date_shares(er))
+    defaults = default_m(ENCODED_FIELDS, encoded_full_date_shares(er, True))
     for name in ("given_name", "family_name", "birth_date", "address"):
         j = list(ENCODED_FIELDS).index(name)
         assert np.allclose(em.model.m[j], defaults[name]), name
@@ -94,7 +95,7 @@ def test_a_fit_that_falls_back_keeps_default_m_for_sex_and_nationality(hub, monk
     em = _fit(er, Comparisons(comps.a, comps.b, levels, comps.swapped), training, u)
     assert any("fallback" in s for s in em.sessions)
     assert not any(s.get("role", "").startswith("m of") for s in em.sessions)
-    defaults = default_m(ENCODED_FIELDS, encoded_full_date_shares(er))
+    defaults = default_m(ENCODED_FIELDS, encoded_full_date_shares(er, True))
     for name in ("sex", "nationality"):
         j = list(ENCODED_FIELDS).index(name)
         assert np.allclose(em.model.m[j], defaults[name]), name

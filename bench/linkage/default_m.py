@@ -104,6 +104,7 @@ def learned_encoded_m(table: pa.Table, person: np.ndarray
     parts = [encode_table(table.filter(pc.equal(table.column("contributor"), name)), key,
                           contributor=name) for name in names]
     er = from_parts([(pkg.manifest, pkg.table) for pkg in parts], names)
+    assert len(er) == len(rows), "every generated record consents to linkage"
     res = link_encoded(er, PPRLSettings(cross_only=True, one_to_one=True))
     a, b = true_pairs(person[rows], er.contributor_code)
     full = er.blocking_present[FULL_DATE_KEY]

@@ -25,10 +25,10 @@ keep the caller's fallback, and ``contributor`` always does: whether a register 
 duplicates says nothing transferable, so its weight stays neutral (m = u).
 
 The birth date's m depends on how many of the input's dates are full: with
-``full_date_shares`` it is mixed from the generated problem's true pairs by kind of dates
+``date_shares`` (:func:`full_date_shares`) it is mixed from the generated problem's true pairs by kind of dates
 (``birth_date_by_dates``: both full, both partial, one of each — counted on the generator's
-truth) in the input's proportions; a register where most dates are a year alone got recall
-0.4–0.6 with the generated problem's mix (docs/linkage.md, "Small registers").
+truth) in the input's proportions; registers where most dates are a year alone got median
+recall 0.46–0.56 with the generated problem's mix (docs/linkage.md, "Small registers").
 
 Measured (generated two-source problems of N × N records, half of the persons in both, seeds
 1–5, medians of precision / recall; before: sessions under the minimum skipped, prior 1e-6):
@@ -97,12 +97,12 @@ def full_date_shares(full: np.ndarray, dated: np.ndarray, side: np.ndarray | Non
 
 
 def default_m(fields: dict[str, tuple[str, ...]],
-              full_date_shares: tuple[float, float] | None = None) -> dict[str, np.ndarray]:
+              date_shares: tuple[float, float] | None = None) -> dict[str, np.ndarray]:
     """Per field with a stored table whose levels are exactly ``fields[name]`` — of the kind
     (clear or encoded) whose tables match more of ``fields``, else of the other — the hedged
     default m (array of ``len(levels) + 1``, index 0 for "missing" = 0, summing to 1).
 
-    With ``full_date_shares`` (each side's share of full dates among its dated records,
+    With ``date_shares`` (each side's share of full dates among its dated records,
     :func:`full_date_shares`) the birth date's m is mixed from the generated problem's true
     pairs by kind of dates (:data:`DATE_KINDS`, stored as ``birth_date_by_dates``) in the
     proportions of the input: where most dates are a year alone, two records of one person
@@ -123,9 +123,9 @@ def default_m(fields: dict[str, tuple[str, ...]],
         if name in NEUTRAL_FIELDS or table is None:
             continue
         m = np.array([0.0, *(float(table[lv]) for lv in levels)])
-        by = _by_dates(kind) if name == "birth_date" and full_date_shares else {}
+        by = _by_dates(kind) if name == "birth_date" and date_shares else {}
         if by and all(tuple(by.get(t, ())) == tuple(levels) for t in DATE_KINDS):
-            fl, fr = full_date_shares  # type: ignore[misc]
+            fl, fr = date_shares  # type: ignore[misc]
             share = {"both_full": fl * fr, "both_partial": (1 - fl) * (1 - fr),
                      "one_each": fl * (1 - fr) + (1 - fl) * fr}
             m[1:] = sum(share[t] * np.array([float(by[t][lv]) for lv in levels])

@@ -423,21 +423,23 @@ def _learnt(sessions: tuple[TrainingSession, ...]) -> set[str]:
             if f not in sess.fixed and f not in sess.excluded}
 
 
-def encoded_full_date_shares(er: EncodedRecords) -> tuple[float, float] | None:
-    """Each contributor's share of full birth dates among its dated records (one pool unless
-    there are two contributors), from the full-date key's presence
+def encoded_full_date_shares(er: EncodedRecords, two_source: bool
+                             ) -> tuple[float, float] | None:
+    """Each contributor's share of full birth dates among its dated records (``two_source``
+    with two contributors; else one pool), from the full-date key's presence
     (:data:`~safelight.link.encoded.FULL_DATE_KEY`), for the birth date's default m; ``None``
     without that key."""
     full = er.blocking_present.get(FULL_DATE_KEY)
     if full is None:
         return None
-    two = er.contributor_code.max(initial=0) == 1
+    two = two_source and er.contributor_code.max(initial=0) == 1
     return full_date_shares(full, er.present["birth_date"],
                             er.contributor_code if two else None)
 
 
 def fit_encoded_model(er: EncodedRecords, comps: Comparisons, training: TrainingPairs,
-                      u: list[np.ndarray], all_pairs: int, seed: int = 0) -> EMResult:
+                      u: list[np.ndarray], all_pairs: int, seed: int = 0,
+                      full_date_shares: tuple[float, float] | None = None) -> EMResult:
     """m by EM in :data:`PPRL_SESSIONS` (each with fewer than :data:`MIN_SESSION_PAIRS`
     pairs replaced by its :data:`FALLBACK_SESSIONS` one; the fields none of them learns from
     :data:`SEX_NATIONALITY_SESSIONS`) on the training pairs ``comps``, then the prior from
@@ -447,7 +449,8 @@ def fit_encoded_model(er: EncodedRecords, comps: Comparisons, training: Training
     (:func:`safelight.link.model.implausible_fields`: registers that share no one) falls back,
     as in clear, to the default m of the encoded levels (:mod:`safelight.link.default_m`),
     each session estimating only its share of matches, and sex and nationality keep theirs
-    (no second fit); so do the fields no session could fit (small registers)."""
+    (no second fit); so do the fields no session could fit (small registers). The birth
+    date's default m is mixed by ``full_date_shares`` (:func:`encoded_full_date_shares`)."""
     names = list(ENCODED_FIELDS)
 
     def size(sess: TrainingSession) -> int:
@@ -460,7 +463,7 @@ def fit_encoded_model(er: EncodedRecords, comps: Comparisons, training: Training
     sessions = tuple(sess if size(sess) >= MIN_SESSION_PAIRS or sess.name not in
                      FALLBACK_SESSIONS else FALLBACK_SESSIONS[sess.name]
                      for sess in PPRL_SESSIONS)
-    dates = encoded_full_date_shares(er)
+    dates = full_date_shares
     em = estimate_model(er, comps, u=u, sessions=sessions,  # type: ignore[arg-type]
                         seed=seed, fields=ENCODED_FIELDS, training=training,
                         all_pairs=all_pairs, full_date_shares=dates)
@@ -621,10 +624,11 @@ def link_encoded(er: EncodedRecords, settings: PPRLSettings | None = None) -> PP
     if s.training == "rules":
         ta, tb, training = encoded_training_pairs(er, s)
         all_pairs = _cross_pairs(er) if s.cross_only else len(er) * (len(er) - 1) // 2
-        em = fit_encoded_model(er, compare_encoded(er, ta, tb), training, u, all_pairs, s.seed)
+        em = fit_encoded_model(er, compare_encoded(er, ta, tb), training, u, all_pairs, s.seed,
+                               encoded_full_date_shares(er, s.cross_only))
     else:
         em = estimate_model(er, comps, u=u, seed=s.seed, fields=ENCODED_FIELDS,  # type: ignore[arg-type]
-                            full_date_shares=encoded_full_date_shares(er))
+                            full_date_shares=encoded_full_date_shares(er, s.cross_only))
     # one-to-one scores only the candidate pairs, whose TF reads the first record's frequency;
     # clustering may score any pair
     freqs = name_frequencies(er, seed=s.seed, rows=a if s.one_to_one else None)
