@@ -49,7 +49,7 @@ def hub(tmp_path_factory):
 def _fit(er, comps, training, u):
     n_left = int((er.contributor == "left").sum())
     return fit_encoded_model(er, comps, training, u, n_left * (len(er) - n_left),
-                             full_date_shares=encoded_full_date_shares(er, True))
+                             date_shares=encoded_full_date_shares(er, True))
 
 
 def test_a_sound_fit_passes_the_check_and_links(hub):

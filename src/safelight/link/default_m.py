@@ -24,10 +24,10 @@ a rate learned elsewhere. Fields without a stored table (or whose levels no long
 keep the caller's fallback, and ``contributor`` always does: whether a register holds
 duplicates says nothing transferable, so its weight stays neutral (m = u).
 
-The birth date's m depends on how many of the input's dates are full: with
-``date_shares`` (:func:`full_date_shares`) it is mixed from the generated problem's true pairs by kind of dates
-(``birth_date_by_dates``: both full, both partial, one of each — counted on the generator's
-truth) in the input's proportions; registers where most dates are a year alone got median
+The birth date's m depends on how many of the input's dates are full: with ``date_shares``
+(:func:`full_date_shares`) it is mixed from the generated problem's true pairs by kind of
+dates (``birth_date_by_dates``: both full, both partial, one of each — counted on the
+generator's truth) in the input's proportions; registers where most dates are a year alone got median
 recall 0.46–0.56 with the generated problem's mix (docs/linkage.md, "Small registers").
 
 Measured (generated two-source problems of N × N records, half of the persons in both, seeds
@@ -75,7 +75,7 @@ def _by_dates(kind: str) -> dict[str, dict[str, float]]:
     return section.get("birth_date_by_dates", {})
 
 
-#: The kinds of true pairs by their dates, for :func:`default_m`'s ``full_date_shares``:
+#: The kinds of true pairs by their dates, for :func:`default_m`'s ``date_shares``:
 #: both full (year, month and day; not 1 January), both partial, one of each.
 DATE_KINDS = ("both_full", "both_partial", "one_each")
 

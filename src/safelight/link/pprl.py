@@ -439,7 +439,7 @@ def encoded_full_date_shares(er: EncodedRecords, two_source: bool
 
 def fit_encoded_model(er: EncodedRecords, comps: Comparisons, training: TrainingPairs,
                       u: list[np.ndarray], all_pairs: int, seed: int = 0,
-                      full_date_shares: tuple[float, float] | None = None) -> EMResult:
+                      date_shares: tuple[float, float] | None = None) -> EMResult:
     """m by EM in :data:`PPRL_SESSIONS` (each with fewer than :data:`MIN_SESSION_PAIRS`
     pairs replaced by its :data:`FALLBACK_SESSIONS` one; the fields none of them learns from
     :data:`SEX_NATIONALITY_SESSIONS`) on the training pairs ``comps``, then the prior from
@@ -450,7 +450,7 @@ def fit_encoded_model(er: EncodedRecords, comps: Comparisons, training: Training
     as in clear, to the default m of the encoded levels (:mod:`safelight.link.default_m`),
     each session estimating only its share of matches, and sex and nationality keep theirs
     (no second fit); so do the fields no session could fit (small registers). The birth
-    date's default m is mixed by ``full_date_shares`` (:func:`encoded_full_date_shares`)."""
+    date's default m is mixed by ``date_shares`` (:func:`encoded_full_date_shares`)."""
     names = list(ENCODED_FIELDS)
 
     def size(sess: TrainingSession) -> int:
@@ -463,10 +463,9 @@ def fit_encoded_model(er: EncodedRecords, comps: Comparisons, training: Training
     sessions = tuple(sess if size(sess) >= MIN_SESSION_PAIRS or sess.name not in
                      FALLBACK_SESSIONS else FALLBACK_SESSIONS[sess.name]
                      for sess in PPRL_SESSIONS)
-    dates = full_date_shares
     em = estimate_model(er, comps, u=u, sessions=sessions,  # type: ignore[arg-type]
                         seed=seed, fields=ENCODED_FIELDS, training=training,
-                        all_pairs=all_pairs, full_date_shares=dates)
+                        all_pairs=all_pairs, full_date_shares=date_shares)
     m, reports = list(em.model.m), list(em.sessions)
     rest = (set(names) - _learnt(sessions)) & _learnt(SEX_NATIONALITY_SESSIONS)
     # a fit that fell back has its default m for sex and nationality too: the same training
@@ -475,7 +474,7 @@ def fit_encoded_model(er: EncodedRecords, comps: Comparisons, training: Training
         # only sex and nationality are taken from this fit
         other = estimate_model(er, comps, u=u, sessions=SEX_NATIONALITY_SESSIONS,  # type: ignore[arg-type]
                                seed=seed, fields=ENCODED_FIELDS, training=training,
-                               all_pairs=all_pairs, full_date_shares=dates)
+                               all_pairs=all_pairs, full_date_shares=date_shares)
         for f in rest:
             m[names.index(f)] = other.model.m[names.index(f)]
         reports += [{**r, "role": "m of " + ", ".join(sorted(rest))} for r in other.sessions]
