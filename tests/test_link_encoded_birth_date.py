@@ -66,3 +66,20 @@ def test_without_the_full_date_key_every_equal_date_is_full():
     er, order = _records()
     er.blocking_present.pop("birth_date")
     assert _level(er, order, 2, 3) == "dice_0.92"
+
+
+def test_clear_and_encoded_agree_on_which_dates_are_full():
+    """The clear side's :func:`~safelight.link.compare.full_dates` (the birth date's default m
+    mixes by it) means what the encoded full-date key means."""
+    from safelight.link.compare import full_dates
+    from safelight.link.prepare import prepare
+
+    er, order = _records()
+    n = len(DATES)
+    y, m, d = (pa.array([t[i] or None for t in DATES], pa.int16()) for i in range(3))
+    clear = full_dates(prepare(pa.table({"record_id": [str(i) for i in range(n)],
+                                         "birth_year": y, "birth_month": m, "birth_day": d})))
+    encoded = er.blocking_present["birth_date"][[order[str(i)] for i in range(n)]]
+    assert clear.tolist() == encoded.tolist()
+    assert clear.tolist() == [True, True, False, False, False, False, True, True, False, False,
+                              True, False]

@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 
 from safelight.demo.linkage_pairs import generate_linkage_pairs
 from safelight.identity.encode import encode_table, load_key, new_key
-from safelight.link.compare import FIELD_NAMES, FIELDS, compare
+from safelight.link.compare import FIELD_NAMES, FIELDS, compare, full_dates
 from safelight.link.encoded import ENCODED_FIELDS, FULL_DATE_KEY, compare_encoded, from_parts
 from safelight.link.pipeline import LinkSettings, link_records
 from safelight.link.pprl import PPRLSettings, link_encoded
@@ -75,8 +75,7 @@ def clear_by_dates(table: pa.Table, person: np.ndarray) -> dict:
     side = np.unique(table.column("contributor").to_numpy(zero_copy_only=False),
                      return_inverse=True)[1].reshape(-1)
     a, b = true_pairs(person, side)
-    month, day = records.birth_month, records.birth_day
-    full = (records.birth_year >= 0) & (month > 0) & (day > 0) & ~((month == 1) & (day == 1))
+    full = full_dates(records)
     levels = compare(records, a, b).levels[:, FIELD_NAMES.index("birth_date")]
     return by_dates(levels, full[a], full[b], FIELDS["birth_date"])
 

@@ -162,6 +162,13 @@ def _family_levels(left: dict[str, np.ndarray], right: dict[str, np.ndarray], jw
     return _select([_eq(fa, fb), shared, jw >= 0.92, jw >= 0.80], len(fa), missing, 5)
 
 
+def full_dates(r: Records) -> np.ndarray:
+    """Which records hold a full real birth date: year, month and day, and not the 1 January
+    placeholder (the encoded side's full-date key means the same)."""
+    month, day = r.birth_month, r.birth_day
+    return (r.birth_year >= 0) & (month > 0) & (day > 0) & ~((month == 1) & (day == 1))
+
+
 def _date_levels(r: Records, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     ya, ma, da = (r.birth_year[a].astype(np.int32), r.birth_month[a].astype(np.int32),
                   r.birth_day[a].astype(np.int32))

@@ -34,7 +34,7 @@ from safelight.link.blocking import (
     training_pairs,
 )
 from safelight.link.cluster import cluster_pairs, connected_components
-from safelight.link.compare import FIELD_NAMES, Comparisons, compare
+from safelight.link.compare import FIELD_NAMES, Comparisons, compare, full_dates
 from safelight.link.default_m import full_date_shares
 from safelight.link.model import (
     COUNTRY_FIELDS,
@@ -215,9 +215,7 @@ def _reviewed_levels(records: Records, reviewed: DecidedPairs | None
 def _full_date_shares(records: Records, s: LinkSettings) -> tuple[float, float] | None:
     """Each source's share of full birth dates among its dated records (one pool unless
     two-source), for the birth date's default m (:func:`~safelight.link.default_m.default_m`)."""
-    month, day = records.birth_month, records.birth_day
-    full = (month > 0) & (day > 0) & ~((month == 1) & (day == 1))
-    return full_date_shares(full, records.birth_year >= 0,
+    return full_date_shares(full_dates(records), records.birth_year >= 0,
                             records.codes.column["contributor"] if s.two_source else None)
 
 
