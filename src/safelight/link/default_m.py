@@ -27,8 +27,9 @@ duplicates says nothing transferable, so its weight stays neutral (m = u).
 The birth date's m depends on how many of the input's dates are full: with ``date_shares``
 (:func:`full_date_shares`) it is mixed from the generated problem's true pairs by kind of
 dates (``birth_date_by_dates``: both full, both partial, one of each — counted on the
-generator's truth) in the input's proportions; registers where most dates are a year alone got median
-recall 0.46–0.56 with the generated problem's mix (docs/linkage.md, "Small registers").
+generator's truth) in the input's proportions; registers where most dates are a year alone
+got median recall 0.46–0.56 with the generated problem's mix (docs/linkage.md, "Small
+registers").
 
 Measured (generated two-source problems of N × N records, half of the persons in both, seeds
 1–5, medians of precision / recall; before: sessions under the minimum skipped, prior 1e-6):

@@ -94,9 +94,9 @@ ENCODED_FIELDS: dict[str, tuple[str, ...]] = {
 ADDRESS_PARTS = ("street_number", "address_line", "postcode")
 
 #: the key whose presence marks a full real birth date (year, month and day; a 1 January
-#: placeholder counts as missing, as a year alone or a year and month do). The hub sees which records hold it —
-#: every package carries it for blocking — and the birth date's level reads it:
-#: :func:`_birth_date_levels`.
+#: placeholder counts as missing, as a year alone or a year and month do). The hub sees which
+#: records hold it — every package carries it for blocking — and the birth date's level reads
+#: it: :func:`_birth_date_levels`; :func:`safelight.link.compare.full_dates` is the clear side's.
 FULL_DATE_KEY = "birth_date"
 
 #: level thresholds of each Dice-levelled field, from the strongest (level 1) down
