@@ -232,3 +232,76 @@ def test_a_damaged_snapshot_is_named_and_nothing_is_written(hub_path, tmp_path):
     assert res.exit_code != 0 and "hub.duckdb.report.json" in res.output
     assert "restore" in res.output and "Traceback" not in res.output
     assert not (tmp_path / "r2").exists()
+
+
+def test_a_forced_report_is_audited_before_it_is_written(hub_path, tmp_path):
+    """``--force`` publishes differences a reviewer decided to accept: the hub's audit log
+    records where it went and how many counts differ (a number, never a count or a cell)."""
+    from safelight.store import open_hub
+
+    assert _run(hub_path, tmp_path / "jan").exit_code == 0
+    _withdraw_one(hub_path)
+    assert _run(hub_path, tmp_path / "feb", "--force").exit_code == 0
+    with open_hub(hub_path, read_only=True) as hub:
+        (obj, details), = hub.con.execute(
+            "SELECT object, details FROM audit_log WHERE action = 'report.forced'").fetchall()
+        assert hub.verify_audit()[0]
+    details = json.loads(details)
+    assert obj == str((tmp_path / "feb").resolve())
+    assert details["counts_under_threshold"] > 0 and details["shape"]["threshold"] == 11
+    assert set(details) == {"shape", "generated_at", "counts_under_threshold"}
+
+
+def test_a_forced_report_that_cannot_be_audited_is_not_written(hub_path, tmp_path,
+                                                                monkeypatch):
+    """The hub in use by another process (a server) means no audit entry: nothing is
+    written and the snapshot is not replaced."""
+    import safelight.store
+    from safelight.errors import StoreError
+
+    assert _run(hub_path, tmp_path / "jan").exit_code == 0
+    _withdraw_one(hub_path)
+    recorded = snapshot_path(hub_path, "report").read_bytes()
+
+    def in_use(path, **_kwargs):
+        raise StoreError(f"{path}: the hub is in use by another safelight process")
+
+    monkeypatch.setattr(safelight.store, "open_hub", in_use)
+    res = _run(hub_path, tmp_path / "feb", "--force")
+    assert res.exit_code != 0 and "in use" in res.output and "Traceback" not in res.output
+    assert not (tmp_path / "feb").exists()
+    assert snapshot_path(hub_path, "report").read_bytes() == recorded
+
+
+def test_one_publisher_at_a_time(hub_path, tmp_path):
+    """A report computed while another publisher holds the lock is checked against what that
+    publisher recorded, not against the snapshot both saw before; and waits no longer than
+    its timeout."""
+    import threading
+    import time
+
+    from safelight.report import successive
+    from safelight.report.successive import ReportError, publishing, record_report
+
+    assert _run(hub_path, tmp_path / "jan").exit_code == 0
+    (snap,) = read_report_snapshots(hub_path)
+    done: dict[str, object] = {}
+    with publishing(hub_path):
+        worker = threading.Thread(
+            target=lambda: done.update(res=_run(hub_path, tmp_path / "feb")))
+        worker.start()
+        time.sleep(1.0)  # the report is computed and waits for the lock
+        assert "res" not in done
+        # the other publisher records figures one person apart from today's data
+        moved = dict(snap["counts"])
+        key = next(k for k, v in moved.items() if v >= 1 and not k.startswith('["limitations"'))
+        moved[key] -= 1
+        record_report(hub_path, moved, snap["shape"], snap["generated_at"])
+    worker.join(timeout=60)
+    assert done["res"].exit_code == 8, done["res"].output  # checked against the new record
+    assert not (tmp_path / "feb").exists()
+
+    with publishing(hub_path), pytest.raises(ReportError, match="another report"):
+        with successive.publishing(hub_path, timeout=0.2):
+            pass
+    assert (Path(f"{hub_path.resolve()}.publish.lock").stat().st_mode & 0o777) == 0o600

@@ -59,6 +59,20 @@ def report() -> None:
     """Indicators, charts and an offline HTML report, every number disclosure-controlled."""
 
 
+def _audit_forced(hub: Path, out_dir: Path, shape: dict[str, Any], generated_at: str,
+                  differing: int) -> None:
+    """Record a forced hub report in the hub's audit log — where it goes, its shape, when it
+    was generated and how many counts differ by less than the threshold from reports published
+    before (a number, never a count) — before anything is written: an override that cannot be
+    audited is not made."""
+    from safelight.store import open_hub
+
+    with open_hub(hub) as h, h.transaction():
+        h.audit("cli", "report.forced", str(out_dir.resolve()),
+                {"shape": shape, "generated_at": generated_at,
+                 "counts_under_threshold": differing})
+
+
 @report.command("glotip")
 @click.argument("source", metavar="FILE_OR_HUB", type=click.Path(exists=True, dir_okay=False,
                                                                  path_type=Path))
@@ -101,7 +115,8 @@ def glotip_cmd(source: Path, out_dir: Path, threshold: int | None, region_table:
               help="Write the report even where counts differ by fewer than the threshold from "
                    "the last report of these settings (only once you have decided that report "
                    "was never published); it becomes the one the next report is checked "
-                   "against.")
+                   "against. Recorded in the hub's audit log (the hub must not be open in "
+                   "another process, such as `safelight serve`).")
 @_run
 @shows_progress
 def hub_cmd(hub: Path, out_dir: Path, threshold: int | None, region_table: str | None,
@@ -116,8 +131,10 @@ def hub_cmd(hub: Path, out_dir: Path, threshold: int | None, region_table: str |
     from safelight.report.sources import hub_source
     from safelight.report.successive import (
         gated_counts,
+        publishing,
         record_report,
         refuse_differences,
+        report_differences,
         report_shape,
     )
 
@@ -132,10 +149,14 @@ def hub_cmd(hub: Path, out_dir: Path, threshold: int | None, region_table: str |
     with hub_source(hub, settings) as src:
         rep = hub_report(src, settings)
     counts, shape = gated_counts(rep.indicators, rep.limitations), report_shape(rep)
-    if not force:
-        refuse_differences(hub, counts, shape)
-    # recorded before the report is written: a failed write errs towards a refusal next time
-    record_report(hub, counts, shape, rep.provenance["generated_at"], forced=force)
+    with publishing(hub):  # no other report or dashboard checks and records meanwhile
+        if force:
+            _audit_forced(hub, out_dir, shape, rep.provenance["generated_at"],
+                          sum(n for _, n in report_differences(hub, counts, shape)))
+        else:
+            refuse_differences(hub, counts, shape)
+        # recorded before the report is written: a failed write errs towards a refusal next time
+        record_report(hub, counts, shape, rep.provenance["generated_at"], forced=force)
     paths = write_report(rep, out_dir)
     click.echo(f"hub report written to {paths['html']} ({time.perf_counter() - t0:.1f} s); "
                f"it counts {rep.counting_unit}; the next report of these settings is checked "

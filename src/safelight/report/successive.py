@@ -37,6 +37,11 @@ many counts differ, never a count, a cell's name with its count or any other val
 The snapshot files are written readable by their owner only, and ``report hub`` refuses an
 ``--out`` folder that holds the hub (and so these files).
 
+**One publisher at a time** (:func:`publishing`): a publisher checks and records its counts
+while holding ``<hub>.publish.lock`` (an OS file lock, :mod:`filelock`), so of two reports — or
+a report and the dashboard — computed a record apart at the same moment, the second is
+checked against the first instead of both passing against the same earlier snapshot.
+
 Limits: this stops a report from moving with each record, it is no guarantee against a reader
 who keeps every published report (that takes noise, as the DP releases have). The files sit
 beside the hub (a symlink to the hub finds them; a *copy* of the hub in another place starts
@@ -48,14 +53,18 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from filelock import FileLock, Timeout
 
 from safelight.errors import RefusedError
 from safelight.report.model import Report, ReportError
 
 __all__ = ["DifferencedError", "dashboard_shape", "gated_counts", "read_report_snapshots",
-           "read_snapshot", "record_report", "refuse_differences", "report_differences",
+           "publishing", "read_snapshot", "record_report", "refuse_differences", "report_differences",
            "report_shape", "small_differences", "snapshot_path", "write_snapshot"]
 
 
@@ -70,6 +79,36 @@ def snapshot_path(hub_path: str | Path, publisher: str = "dashboard") -> Path:
     """Where the counts a publisher (``dashboard`` or ``report``) last published are kept:
     beside the hub (symlinks resolved), ``<hub>.<publisher>.json``."""
     return Path(f"{Path(hub_path).resolve()}.{publisher}.json")
+
+
+#: seconds a publisher waits for another one's check and record (milliseconds of work)
+LOCK_TIMEOUT = 60.0
+
+
+@contextmanager
+def publishing(hub_path: str | Path, timeout: float | None = None) -> Iterator[None]:
+    """Hold the hub's publishing lock (``<hub>.publish.lock`` beside it, owner-only) while a
+    publisher checks its counts against the snapshots and records them: two publishers of one
+    hub never check against the same snapshot at once. Raises :class:`ReportError` when the
+    lock cannot be taken within ``timeout`` seconds (default :data:`LOCK_TIMEOUT`) or its file
+    cannot be made (nothing is published then)."""
+    timeout = LOCK_TIMEOUT if timeout is None else timeout
+    path = Path(f"{Path(hub_path).resolve()}.publish.lock")
+    lock = FileLock(path, timeout=timeout, mode=0o600)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise ReportError(f"{path.name}: another report or the dashboard has been publishing "
+                          f"from this hub for over {timeout:.0f} s — nothing was written; try "
+                          "again when it has finished") from None
+    except OSError as exc:
+        raise ReportError(f"{path.name}: cannot take the publishing lock beside the hub "
+                          f"({exc.strerror}) — nothing was written; the hub's folder must be "
+                          "writable") from exc
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def gated_counts(indicators: list[Any], limitations: list[str]) -> dict[str, float]:

@@ -32,6 +32,7 @@ from typing import Any
 from safelight.report.successive import (
     dashboard_shape,
     gated_counts,
+    publishing,
     read_snapshot,
     report_differences,
     small_differences,
@@ -86,14 +87,16 @@ class Dashboard:
             return fresh
         threshold = self.state.settings.report_threshold
         counts = gated_counts(list(fresh["_indicators"].values()), fresh["limitations"])
-        before = read_snapshot(self.state.path)
-        held = not force and (
-            (before is not None and (before[1] != threshold
-                                     or small_differences(before[0], counts, threshold) > 0))
-            or bool(report_differences(self.state.path, counts,
-                                       dashboard_shape(counts, threshold))))
+        with publishing(self.state.path):  # a report hub run checks and records after us
+            before = read_snapshot(self.state.path)
+            held = not force and (
+                (before is not None and (before[1] != threshold
+                                         or small_differences(before[0], counts, threshold) > 0))
+                or bool(report_differences(self.state.path, counts,
+                                           dashboard_shape(counts, threshold))))
+            if not held:
+                write_snapshot(self.state.path, counts, fresh["generated_at"], threshold)
         if not held:
-            write_snapshot(self.state.path, counts, fresh["generated_at"], threshold)
             return fresh
         note = (f"Held back: the data changed since these figures were published by fewer than "
                 f"{threshold} people in some count, which would show who arrived or left. The "
