@@ -58,6 +58,7 @@ def test_an_implausible_fit_falls_back_to_the_default_m(monkeypatch):
     sessions = res.em.sessions
     assert sessions and all(not s["fit_m"] for s in sessions)
     assert all(s["fallback"] == "implausible m: family_name" for s in sessions)
+    assert res.em.fallback == "implausible m: family_name"
     assert len({s["session"] for s in sessions}) == len(sessions)  # each session once
     defaults = default_m(FIELDS)
     fam = list(FIELDS).index("family_name")

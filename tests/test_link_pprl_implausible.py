@@ -93,7 +93,7 @@ def test_a_fit_that_falls_back_keeps_default_m_for_sex_and_nationality(hub, monk
     levels = comps.levels.copy()
     levels[:, FAMILY] = rng.choice(len(u[FAMILY]), size=len(levels), p=u[FAMILY])
     em = _fit(er, Comparisons(comps.a, comps.b, levels, comps.swapped), training, u)
-    assert any("fallback" in s for s in em.sessions)
+    assert em.fallback == "implausible m: family_name" and any("fallback" in s for s in em.sessions)
     assert not any(s.get("role", "").startswith("m of") for s in em.sessions)
     defaults = default_m(ENCODED_FIELDS, encoded_full_date_shares(er, True))
     for name in ("sex", "nationality"):

@@ -360,10 +360,14 @@ KIN_RULE = "same_family"
 
 @dataclass
 class EMResult:
-    """The fitted model and, per training session, its pairs, match share and iterations."""
+    """The fitted model and, per training session, its pairs, match share and iterations.
+
+    ``fallback``: why the fitted m was discarded for the default m (``"implausible m: ..."``,
+    also in each session's report), ``None`` when the fit stands."""
 
     model: FellegiSunter
     sessions: list[dict[str, Any]] = field(default_factory=list)
+    fallback: str | None = None
 
 
 def _em(levels: np.ndarray, active: np.ndarray, u: list[np.ndarray], m: list[np.ndarray],
@@ -631,6 +635,7 @@ def estimate_model(
                     "skipped")
     implausible = implausible_fields(
         [np.mean(est, axis=0) if est else None for est in estimates], u, fields, levels)
+    fallback = None  # why the fit was discarded (EMResult.fallback)
     if implausible:  # fall back as for a small input: default m, every session's share alone
         why = (f"EM fitted a model in which agreeing on {', '.join(implausible)} does not mark "
                "a match (its matches agree hardly more often than they differ, or no more "
@@ -682,7 +687,7 @@ def estimate_model(
         report.append({"session": sess.name, "fixed": list(sess.fixed), "pairs": n_pairs,
                        "reviewed_pairs": 0 if labelled is None else len(labelled[0]),
                        "match_share": share, "iterations": it, "converged": ok, "fit_m": False,
-                       **({"fallback": fallback} if implausible else {})})
+                       **({"fallback": fallback} if fallback else {})})
         log.info("EM session %s (match share only): %d pairs, match share %.3f", sess.name,
                  n_pairs, share)
     n = len(records)
@@ -694,7 +699,7 @@ def estimate_model(
         total = n * (n - 1) / 2 if all_pairs is None else all_pairs
         prior = float(np.clip(matches / max(agree, 1e-6) / max(total, 1), 1e-12, 0.5))
     log.info("prior probability that two records match: %.3g", prior)
-    return EMResult(FellegiSunter(dict(fields), m_final, u, prior, kin), report)
+    return EMResult(FellegiSunter(dict(fields), m_final, u, prior, kin), report, fallback)
 
 
 #: Fields whose exact agreement is weighted by how common the value is (term frequency):

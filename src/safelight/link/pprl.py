@@ -470,7 +470,7 @@ def fit_encoded_model(er: EncodedRecords, comps: Comparisons, training: Training
     rest = (set(names) - _learnt(sessions)) & _learnt(SEX_NATIONALITY_SESSIONS)
     # a fit that fell back has its default m for sex and nationality too: the same training
     # pairs, with no match class in them, would teach those no better than the names
-    if rest and not any("fallback" in r for r in reports):
+    if rest and em.fallback is None:
         # only sex and nationality are taken from this fit
         other = estimate_model(er, comps, u=u, sessions=SEX_NATIONALITY_SESSIONS,  # type: ignore[arg-type]
                                seed=seed, fields=ENCODED_FIELDS, training=training,
@@ -483,7 +483,7 @@ def fit_encoded_model(er: EncodedRecords, comps: Comparisons, training: Training
         prior, report = share_prior(model, comps, training, PRIOR_SESSION, all_pairs)
         model = FellegiSunter(model.fields, m, model.u, prior, model.kin_u)
         reports.append({**report, "role": "prior"})
-    return EMResult(model, reports)
+    return EMResult(model, reports, em.fallback)
 
 
 #: the keyed blocking key whose frequency among the hub's records is a name pair's frequency
