@@ -503,9 +503,9 @@ def implausible_fields(m: list[np.ndarray | None], u: list[np.ndarray],
     birth date only when no name of :data:`M_MARGIN_FIELDS` was fitted), among fields that
     some candidate pair compares on both levels."""
     def judged(j: int, name: str) -> bool:
-        last = len(fields[name])
         return (name in PLAUSIBLE_FIELDS and m[j] is not None
-                and bool(np.any(levels[:, j] == 1)) and bool(np.any(levels[:, j] == last)))
+                and bool(np.any(levels[:, j] == 1))
+                and bool(np.any(levels[:, j] == len(fields[name]))))  # the last level
 
     names_fitted = any(judged(j, name) for j, name in enumerate(fields)
                        if name in M_MARGIN_FIELDS)
@@ -513,7 +513,7 @@ def implausible_fields(m: list[np.ndarray | None], u: list[np.ndarray],
     for j, name in enumerate(fields):
         if not judged(j, name):
             continue
-        last = len(fields[name])
+        last = len(fields[name])  # "different": level 0 is missing, 1 exact
         w = _log_ratio(m[j], u[j])
         share = np.log2(np.maximum(m[j][1], 1e-300) / np.maximum(m[j][last], 1e-300))
         by_m = name in M_MARGIN_FIELDS or not names_fitted
