@@ -60,7 +60,7 @@ def _link(a: np.ndarray, b: np.ndarray, score: np.ndarray, above: np.ndarray) ->
 def run_link(size: int, cache: Path) -> dict[str, np.ndarray]:
     """Link the cached ``size`` problem and return the per-pair arrays (no identifiers)."""
     from safelight.link import LinkSettings, link_records
-    from safelight.link.model import name_frequencies
+    from safelight.link.model import name_counts
 
     table = pq.read_table(cache / f"records_{size}_seed1.parquet")
     pid = np.load(cache / f"truth_{size}_seed1.npy")
@@ -69,7 +69,8 @@ def run_link(size: int, cache: Path) -> dict[str, np.ndarray]:
     print(f"linked in {time.perf_counter() - t0:.1f} s; prior {res.em.model.prior:.3g}; "
           f"stages {res.timings}", flush=True)
     c = res.comparisons
-    freqs = name_frequencies(res.records)
+    counts = name_counts(res.records)
+    freqs = {f: c / counts.size for f, c in counts.count.items()}
     n = len(res.records)
     cand_a = np.bincount(c.a, minlength=n)
     cand_b = np.bincount(c.b, minlength=n)

@@ -42,8 +42,10 @@ __all__ = [
     "is_kin",
     "kin_u",
     "level_patterns",
-    "name_frequencies",
+    "NameCounts",
+    "name_counts",
     "tf_adjustments",
+    "tf_from_counts",
     "tf_from_frequencies",
 ]
 
@@ -495,6 +497,23 @@ MIN_M_MARGIN = 1.0
 SHARE_PSEUDO_NONMATCHES = 5.0
 
 
+def expected_matches(found: float, agree: float, most: int) -> float:
+    """How many matches the input holds, given ``found`` (a soft count) among the pairs that
+    agree on a training session's fixed fields, when a match agrees on them with probability
+    ``agree``: the posterior mean of ``M`` under ``found ~ Binomial(M, agree)`` and a flat
+    prior on ``M`` — ``M - found`` is then negative binomial, mean
+    ``(found + 1) (1 - agree) / agree`` — capped at ``most`` (the caller passes the number of
+    records: no input holds more matching pairs than records, short of clusters of four).
+
+    With many matches found it is ``found / agree`` within one match, the estimate of a large
+    input. With a handful it does not fall to 0 when chance kept every match out of the
+    session: two matches of a register of four people both miss an exact birth date about one
+    time in six, and ``found / agree`` then set a prior near 10⁻⁷ that no evidence could
+    overcome; the posterior mean is ``(1 - agree) / agree`` matches there (about 0.7)."""
+    agree = float(np.clip(agree, 1e-6, 1.0))
+    return float(min(found + (found + 1.0) * (1.0 - agree) / agree, max(most, found)))
+
+
 def implausible_fields(m: list[np.ndarray | None], u: list[np.ndarray],
                        fields: dict[str, tuple[str, ...]], levels: np.ndarray) -> list[str]:
     """The :data:`PLAUSIBLE_FIELDS` whose fitted ``m`` (``None``: not fitted) weighs the exact
@@ -697,7 +716,7 @@ def estimate_model(
         sess, matches = first
         agree = float(np.prod([m_final[names.index(f)][1] for f in sess.fixed]))
         total = n * (n - 1) / 2 if all_pairs is None else all_pairs
-        prior = float(np.clip(matches / max(agree, 1e-6) / max(total, 1), 1e-12, 0.5))
+        prior = float(np.clip(expected_matches(matches, agree, n) / max(total, 1), 1e-12, 0.5))
     log.info("prior probability that two records match: %.3g", prior)
     return EMResult(FellegiSunter(dict(fields), m_final, u, prior, kin), report, fallback)
 
@@ -714,22 +733,32 @@ def tf_adjustments(model: FellegiSunter, records: Records, comps: Comparisons, *
     (with ``summed``, their sum per pair: an ``(n_pairs,)`` array).
 
     For a pair agreeing exactly on value ``v`` the weight becomes ``log2(m / f_v)`` instead of
-    ``log2(m / u)``, where ``f_v`` is the share of records with value ``v`` among the records of
-    the same nationality (the chance that a random compatriot has it); the bonus for rare
-    values is capped at :data:`TF_MAX_BONUS`.
-    Other levels get 0.
+    ``log2(m / u)``, where ``f_v`` is the chance that a random *other* compatriot has ``v``
+    (:func:`tf_from_counts`: the pair itself left out, shrunk toward ``u``); the bonus for rare
+    values is capped at :data:`TF_MAX_BONUS`. Other levels get 0.
     """
     # A name's frequency in either role (given or family: names get swapped), among the records
     # of the same nationality: names go with nationality (Ngozi with Okeke), so counting them
     # over all records would count the nationality's evidence twice. Counted on the integer
     # codes (the name columns share one vocabulary; -1 for missing), not on the strings.
-    return tf_from_frequencies(model, name_frequencies(records), comps, summed=summed)
+    return tf_from_counts(model, name_counts(records), comps, summed=summed)
 
 
-def name_frequencies(records: Records) -> dict[str, np.ndarray]:
-    """Per :data:`TF_FIELDS` field, each record's share of its value among the records of its
-    nationality (among all records for one without a nationality); see
-    :func:`tf_adjustments`."""
+@dataclass(frozen=True)
+class NameCounts:
+    """What the clear term-frequency adjustment reads (:func:`name_counts`): per
+    :data:`TF_FIELDS` field, how many records of each record's group hold its value (itself
+    included; a value counts in either name role), each record's group (its nationality's code
+    + 1; 0 without one, whose group is every record) and the size of that group."""
+
+    count: dict[str, np.ndarray]
+    group: np.ndarray
+    size: np.ndarray
+
+
+def name_counts(records: Records) -> NameCounts:
+    """Per :data:`TF_FIELDS` field, each record's count of its value among the records of its
+    nationality (among all records for one without a nationality); see :func:`tf_from_counts`."""
     n = len(records)
     col = records.codes.column
     nat = col["nationality"].astype(np.int64) + 1  # 0: no nationality
@@ -738,25 +767,67 @@ def name_frequencies(records: Records) -> dict[str, np.ndarray]:
     _, inverse, counts = np.unique(np.tile(nat, len(TF_FIELDS)) * width + names,
                                    return_inverse=True, return_counts=True)
     nat_counts = np.bincount(nat)
-    group_size = np.where(nat == 0, n, nat_counts[nat])
-    return {fname: counts[inverse[k * n:(k + 1) * n]] / group_size
-            for k, fname in enumerate(TF_FIELDS)}
+    size = np.where(nat == 0, n, nat_counts[nat])
+    return NameCounts({fname: counts[inverse[k * n:(k + 1) * n]]
+                       for k, fname in enumerate(TF_FIELDS)}, nat, size)
+
+
+#: pseudo-records of the field's average agreement ``u`` in a name's frequency among
+#: compatriots (:func:`tf_from_counts`): a group of a few records says little about how rare a
+#: name is
+TF_PSEUDO_RECORDS = 10.0
+
+
+def tf_from_counts(model: FellegiSunter, counts: NameCounts, comps: Comparisons, *,
+                   summed: bool = False) -> np.ndarray:
+    """(n_pairs, n_fields) clear term-frequency corrections (see :func:`tf_adjustments`):
+    ``min(log2(u_exact / f), TF_MAX_BONUS)`` on the exact level of each field of ``counts``,
+    0 elsewhere, where for a pair ``(a, b)`` exact on value ``v`` in ``a``'s group of ``g``
+    records, ``c`` of which hold ``v``,
+    ``f = (c - own + TF_PSEUDO_RECORDS · u_exact) / (g - own + TF_PSEUDO_RECORDS)`` and
+    ``own`` is the pair's records in that group (``a``, and ``b`` when it shares ``a``'s
+    nationality or ``a`` has none).
+
+    The pair is left out because it is the thing being judged: two identical records of the
+    only two people of their nationality made ``f = 2 / 2``, and agreeing on both names
+    counted *against* the match (found by a new user's trial: −0.4 and −0.3 bits, not linked);
+    a nationality of five records put ``f`` at 0.4 however rare the name. Where the other
+    compatriots are many, ``f`` is their share as before."""
+    names = list(model.fields)
+    out = np.zeros(len(comps.a)) if summed else np.zeros((len(comps.a), len(names)))
+    ga = counts.group[comps.a]
+    own = 1.0 + ((counts.group[comps.b] == ga) | (ga == 0))
+    others = counts.size[comps.a] - own + TF_PSEUDO_RECORDS
+    for fname, count in counts.count.items():
+        j = names.index(fname)
+        u_exact = model.u[j][1]
+        f = (count[comps.a] - own + TF_PSEUDO_RECORDS * u_exact) / others
+        col = _tf_bonus(u_exact, f, comps.levels[:, j] == 1)
+        if summed:
+            out += col
+        else:
+            out[:, j] = col
+    return out
+
+
+def _tf_bonus(u_exact: float, f: np.ndarray, exact: np.ndarray) -> np.ndarray:
+    """``min(log2(u_exact / f), TF_MAX_BONUS)`` where ``exact``, 0 elsewhere."""
+    adj = np.log2(u_exact / np.maximum(f, 1e-12))
+    return np.where(exact, np.minimum(adj, TF_MAX_BONUS), 0.0)
 
 
 def tf_from_frequencies(model: FellegiSunter, freqs: dict[str, np.ndarray], comps: Comparisons,
                         *, summed: bool = False) -> np.ndarray:
     """(n_pairs, n_fields) term-frequency corrections from ``freqs`` (field → the frequency of
-    each record's value): ``min(log2(u_exact / f[a]), TF_MAX_BONUS)`` on the exact level of
-    each field in ``freqs``, 0 elsewhere (see :func:`tf_adjustments`). With ``summed``, the
+    each record's value; the PPRL hub's estimates, :func:`safelight.link.encoded.name_frequencies`):
+    ``min(log2(u_exact / f[a]), TF_MAX_BONUS)`` on the exact level of each field in ``freqs``,
+    0 elsewhere (the clear form is :func:`tf_from_counts`). With ``summed``, the
     sum over fields per pair (no ``n_pairs × n_fields`` matrix is built)."""
     names = list(model.fields)
     out = np.zeros(len(comps.a)) if summed else np.zeros((len(comps.a), len(names)))
     for fname, freq in freqs.items():
         j = names.index(fname)
-        exact = comps.levels[:, j] == 1
-        u_exact = model.u[j][1]
-        adj = np.log2(u_exact / np.maximum(freq[comps.a], 1e-12))
-        col = np.where(exact, np.minimum(adj, TF_MAX_BONUS), 0.0)
+        col = _tf_bonus(model.u[j][1], freq[comps.a], comps.levels[:, j] == 1)
         if summed:
             out += col
         else:

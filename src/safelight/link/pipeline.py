@@ -44,9 +44,9 @@ from safelight.link.model import (
     estimate_model,
     estimate_u,
     estimate_u_within,
-    name_frequencies,
+    name_counts,
     tf_adjustments,
-    tf_from_frequencies,
+    tf_from_counts,
 )
 from safelight.link.onetoone import match_probability, one_to_one
 from safelight.link.prepare import Records, prepare
@@ -331,7 +331,7 @@ def _compare_score(records: Records, a: np.ndarray, b: np.ndarray, em: EMResult,
     levels = _empty((n, len(FIELD_NAMES)), np.int8, split)
     swapped = _empty((n,), np.bool_, split)
     w = _empty((n,), np.float64, split)
-    freqs = name_frequencies(records)
+    counts = name_counts(records)
 
     def part(lo: int, hi: int) -> None:
         for start in range(lo, hi, _CHUNK):
@@ -339,8 +339,8 @@ def _compare_score(records: Records, a: np.ndarray, b: np.ndarray, em: EMResult,
             comps = compare(records, a[start:end], b[start:end])
             levels[start:end] = comps.levels
             swapped[start:end] = comps.swapped
-            w[start:end] = em.model.match_weight(comps.levels) + tf_from_frequencies(
-                em.model, freqs, comps, summed=True)
+            w[start:end] = em.model.match_weight(comps.levels) + tf_from_counts(
+                em.model, counts, comps, summed=True)
 
     if split:
         half = (n // 2 + _CHUNK - 1) // _CHUNK * _CHUNK if n > 2 * _CHUNK else n // 2

@@ -1,0 +1,75 @@
+"""Registers of a handful of records, and people of a nationality nobody else in the input has.
+
+Two faults a new user's trial found (2026-12-01): two identical records of the only two people
+of their nationality were not linked, because the name's frequency among compatriots counted
+the pair itself (``f = 2 / 2``: an exact name weighed −0.4 bits); and a register of four people
+whose two matches both missed an exact birth date got a prior near 10⁻⁷ from a training session
+of one pair, which no evidence could overcome.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from safelight.demo.linkage_pairs import generate_linkage_pairs
+from safelight.link.model import expected_matches
+from safelight.link.pipeline import LinkSettings, link_records
+
+_PEOPLE = [  # given, family, birth date, sex, nationality: ordinary people of two countries
+    ("Olena", "Kovalenko", "1990-03-04", "female", "UKR"),
+    ("Iryna", "Shevchenko", "1988-11-21", "female", "UKR"),
+    ("Oksana", "Bondarenko", "1995-07-30", "female", "UKR"),
+    ("Natalia", "Tkachenko", "1992-01-15", "female", "UKR"),
+    ("Maria", "Popescu", "1993-05-09", "female", "MDA"),
+    ("Ana", "Rusu", "1991-12-02", "female", "MDA"),
+    ("Elena", "Ceban", "1989-08-17", "female", "MDA"),
+    ("Victoria", "Lungu", "1996-02-25", "female", "MDA"),
+]
+
+
+def _table(shared: tuple[str, ...]) -> pa.Table:
+    """Two sources of the eight people above, the left holding ``shared`` (one person, the
+    same on both sides) too, and the right holding it as well."""
+    rows = []
+    for side in ("left", "right"):
+        people = _PEOPLE[:4] if side == "left" else _PEOPLE[4:]
+        for i, (g, f, d, s, n) in enumerate([*people, shared]):
+            rows.append({"contributor": side, "record_id": f"{side[0]}{i}", "given_name": g,
+                         "family_name": f, "birth_date": d, "sex": s, "nationality": n})
+    return pa.Table.from_pylist(rows)
+
+
+def test_identical_records_of_a_nationality_nobody_else_has_link():
+    table = _table(("Tarek", "Al-Khatib", "1987-06-12", "male", "IRQ"))
+    res = link_records(table, LinkSettings(two_source=True, workers=1))
+    c = res.comparisons
+    ids = table.column("record_id").to_pylist()
+    k = next(i for i in range(len(c.a)) if {ids[c.a[i]], ids[c.b[i]]} == {"l4", "r4"})
+    assert res.linked[k] and res.probabilities[k] > 0.9
+    reasons = res.reasons(np.array([k]))[0]
+    # agreeing exactly on a name is evidence for the match, never against it
+    assert reasons["given_name"]["weight"] > 0 and reasons["family_name"]["weight"] > 0
+    assert int(res.linked.sum()) == 1  # and nobody else is linked
+
+
+def test_the_prior_survives_a_session_without_matches():
+    # found / agree when many matches are found; (1 - agree) / agree when none were
+    assert expected_matches(10_000.0, 0.5, 10**6) == pytest.approx(20_000.0, abs=1.0)
+    assert expected_matches(0.0, 0.6, 8) == pytest.approx(0.4 / 0.6)
+    assert expected_matches(0.0, 0.001, 8) == 8  # capped at the records
+    assert expected_matches(3.0, 1.0, 100) == 3.0
+
+
+@pytest.mark.parametrize("seed", [1, 4])
+def test_a_register_of_four_links_its_matches(seed):
+    # 4 x 4, two people in both: with seed 1 neither pair shares an exact birth date and the
+    # prior fell to 1.3e-7 (no link); with seed 4 one link of two was made
+    p = generate_linkage_pairs(4, 4, seed=seed)
+    table, person = p.combined()
+    res = link_records(table, LinkSettings(two_source=True, workers=1))
+    c, linked = res.comparisons, res.linked
+    assert int((linked & (person[c.a] == person[c.b])).sum()) == p.true_pairs == 2
+    assert not (linked & (person[c.a] != person[c.b])).any()
+    assert 1e-3 < res.em.model.prior < 0.5
