@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -65,6 +66,10 @@ def main(verbose: int) -> None:
     """
     level = logging.WARNING - 10 * verbose
     logging.basicConfig(level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s")
+    # every file a command writes is its owner's alone (the hub and its write-ahead log,
+    # quarantine exports, packages, outputs), as under the service's UMask=0077: group and
+    # others lose their bits whatever the shell's umask gave them
+    os.umask(os.umask(0o077) | 0o077)
 
 
 # --------------------------------------------------------------------------- init / status

@@ -46,8 +46,8 @@ def keygen_cmd(keyfile: Path) -> None:
 @click.option("--out", required=True, type=click.Path(path_type=Path, file_okay=False),
               help="The package directory to write (FILE.enc).")
 @click.option("--contributor", default=None, help="Contributor name (default: from the map).")
-@click.option("--flip", type=float, default=None,
-              help="BLIP bit-flip probability (default 0.01).")
+@click.option("--flip", type=click.FloatRange(0.0, 0.5, max_open=True), default=None,
+              help="BLIP bit-flip probability, 0 to under 0.5 (default 0.01).")
 @click.option("--name-salt", type=click.Choice(["none", "decade", "year"]), default=None,
               help="Salt name filters by birth decade/year (stronger against frequency "
                    "attacks, costs recall when birth years differ; see docs/pprl.md).")
@@ -58,10 +58,11 @@ def encode_cmd(file: Path, map_path: Path, key_path: Path, out: Path, contributo
     from dataclasses import replace
 
     from safelight.identity.encode import EncodingSettings, encode_table, load_key, write_package
-    from safelight.identity.mapping import load_map, read_identities
+    from safelight.identity.mapping import check_record_ids, load_map, read_identities
 
     mapping = load_map(map_path)
     data = read_identities(file, mapping)
+    check_record_ids(file, data.table)
     settings = EncodingSettings()
     if flip is not None:
         settings = replace(settings, flip_probability=flip)

@@ -33,7 +33,9 @@ few languages'). A column with other words says how to read them, as an ingest p
 A value read neither way does not allow linkage, and is counted in a warning (how many
 records and distinct values, never the values: in a wrongly mapped column they are names; never
 record ids). Birth years, months and days given as numbers written as floats
-(``1985.0``, from spreadsheet exports) are read as integers.
+(``1985.0``, from spreadsheet exports) are read as integers. A blank record id (empty or
+spaces only) is a missing one; :func:`check_record_ids` refuses a file with a missing or
+repeated id, since every output row must name one record.
 """
 
 from __future__ import annotations
@@ -44,7 +46,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import yaml
 
 from safelight.errors import InputFileError, ProfileError
@@ -54,7 +58,8 @@ from safelight.ingest.values import NUMERIC_DATE_FORMATS, make_date_parser
 from safelight.standard.codelists import codelist
 from safelight.standard.crosswalk import normalise_key
 
-__all__ = ["IDENTITY_FIELDS", "IdentityFile", "IdentityMap", "load_map", "read_identities"]
+__all__ = ["IDENTITY_FIELDS", "IdentityFile", "IdentityMap", "check_record_ids", "load_map",
+           "read_identities"]
 
 IDENTITY_FIELDS: frozenset[str] = frozenset({
     "given_name", "family_name", "full_name", "birth_date", "birth_year", "birth_month",
@@ -160,6 +165,11 @@ def load_map(path: Path) -> IdentityMap:
     fields = _fields(path, data)
     consent, consent_values = _consent(path, data.get("consent"))
     formats = data.get("date_formats") or NUMERIC_DATE_FORMATS
+    if isinstance(formats, str):  # one format written without brackets: not its characters
+        formats = [formats]
+    if not isinstance(formats, list | tuple) or not all(isinstance(f, str) for f in formats):
+        raise ProfileError(f"{path}: date_formats must be a list of strptime formats, e.g. "
+                           "['%d.%m.%Y']")
     return IdentityMap(str(_column_name(data["id"])), fields,
                        str(data.get("contributor") or ""), data.get("phone_region"),
                        tuple(str(f) for f in formats), consent, consent_values)
@@ -194,7 +204,9 @@ def read_identities(path: Path, mapping: IdentityMap) -> IdentityFile:
         raise ProfileError(f"{path}: column(s) {', '.join(missing)} named in the map are not in "
                            f"the file (it has {', '.join(has[:20])})")
     n = src.num_rows
-    cols: dict[str, Any] = {"record_id": src.column(mapping.id_column).cast(pa.string())}
+    ids = src.column(mapping.id_column).cast(pa.string())
+    blank = pc.equal(pc.utf8_trim_whitespace(ids), "")  # a blank id is a missing one
+    cols: dict[str, Any] = {"record_id": pc.if_else(blank, pa.scalar(None, pa.string()), ids)}
 
     def text(col: str) -> list[str | None]:
         return [v if v is None or v.strip() else None
@@ -227,6 +239,26 @@ def read_identities(path: Path, mapping: IdentityMap) -> IdentityFile:
     if mapping.consent:
         cols["consent_linkage"] = _consent_flags(path, mapping, text(mapping.consent))
     return IdentityFile(pa.table(cols), n + len(bad), bad, unparsed)
+
+
+def check_record_ids(path: Path, table: pa.Table) -> None:
+    """Refuse (:class:`~safelight.errors.ProfileError`) a table of :func:`read_identities`
+    whose ``record_id`` is missing (or blank) or repeated: every output row — a pair, a
+    cluster, a package record — must name one record. The message gives data row numbers and
+    at most five repeated ids, never other values."""
+    ids = table.column("record_id")
+    if ids.null_count:
+        rows = np.flatnonzero(pc.is_null(ids).to_numpy(zero_copy_only=False))[:5] + 1
+        raise ProfileError(f"{path}: {ids.null_count:,} record(s) have no id (data rows "
+                           f"{', '.join(map(str, rows))}…) — every record needs the map's id "
+                           "column")
+    counts = pc.value_counts(ids)
+    repeated = [v.as_py() for v, n in zip(counts.field("values"), counts.field("counts"),
+                                          strict=True) if n.as_py() > 1]
+    if repeated:
+        raise ProfileError(f"{path}: {len(repeated):,} record id(s) occur more than once (e.g. "
+                           f"{', '.join(map(repr, repeated[:5]))}) — ids must be unique so "
+                           "that each output row names one record")
 
 
 def _integer(value: str | None) -> int | None:

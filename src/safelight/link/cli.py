@@ -71,13 +71,28 @@ def _run_options(fn: Any) -> Any:
     for option in reversed((
         click.option("--review", type=click.Path(path_type=Path, dir_okay=False),
                      help="Also write the uncertain pairs with per-field reasons (REVIEW.csv)."),
-        click.option("--threshold", type=float, default=0.5, show_default=True,
-                     help="Match probability from which two records are linked."),
+        click.option("--threshold", type=click.FloatRange(0.0, 1.0), default=0.5,
+                     show_default=True,
+                     help="Match probability from which two records are linked (0 to 1)."),
         click.option("--seed", type=int, default=0, show_default=True,
                      help="Random seed (u sampling)."),
     )):
         fn = option(fn)
     return fn
+
+
+def _outputs_apart(inputs: tuple[Path, ...], outputs: tuple[Path | None, ...]) -> None:
+    """Refuse outputs that would overwrite an input (or its map) or each other: ``--out``,
+    its run record ``OUT.json`` and ``--review`` are written over whatever file is there."""
+    from safelight.errors import UsageError
+
+    taken = {p.resolve(): "an input" for p in inputs}
+    for out in (o for o in outputs if o is not None):
+        for path in (out, Path(f"{out}.json")):
+            if path.resolve() in taken:
+                raise UsageError(f"{path} is {taken[path.resolve()]}: writing there would "
+                                 "overwrite it — choose another output file")
+            taken[path.resolve()] = "another output of this run"
 
 
 def _settings(threshold: float, seed: int) -> Any:
@@ -119,6 +134,10 @@ def pairs_cmd(ctx: click.Context, left: Path, right: Path, map_path: Path | None
     if map_path is None:
         raise UsageError("files in clear need --map MAP.yaml (the id column and identity "
                          "field → column; see docs/linkage.md)")
+    if left.resolve() == right.resolve():
+        raise UsageError("LEFT and RIGHT are the same file: `link pairs` links two registers; "
+                         "to find the persons within one file use `link dedupe`")
+    _outputs_apart(tuple(p for p in (left, right, map_path, right_map) if p), (out, review))
     from safelight.link.files import (
         link_two_files,
         read_mapped,
@@ -158,6 +177,7 @@ def dedupe_cmd(file: Path, map_path: Path, out: Path, review: Path | None, thres
         write_review,
     )
 
+    _outputs_apart((file, map_path), (out, review))
     src = read_mapped(file, map_path, "file")
     res = dedupe_file(src, _settings(threshold, seed))
     clusters = write_clusters(res, out)

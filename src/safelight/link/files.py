@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from safelight.errors import UsageError
-from safelight.identity.mapping import IdentityFile, load_map, read_identities
+from safelight.identity.mapping import IdentityFile, check_record_ids, load_map, read_identities
 from safelight.link.pipeline import LinkResult, LinkSettings, link_records
 
 __all__ = ["MappedFile", "dedupe_file", "link_two_files", "read_mapped", "run_record",
@@ -51,19 +51,8 @@ class MappedFile:
 def read_mapped(path: Path, map_path: Path, contributor: str) -> MappedFile:
     """Read ``path`` through ``map_path`` and label its records ``contributor``."""
     data = read_identities(path, load_map(map_path))
+    check_record_ids(path, data.table)
     table = data.table
-    ids = table.column("record_id")
-    if ids.null_count:
-        rows = np.flatnonzero(pc.is_null(ids).to_numpy(zero_copy_only=False))[:5] + 1
-        raise UsageError(f"{path}: {ids.null_count:,} record(s) have no id (data rows "
-                         f"{', '.join(map(str, rows))}…) — every record needs the map's id column")
-    counts = pc.value_counts(ids)
-    repeated = [v.as_py() for v, n in zip(counts.field("values"), counts.field("counts"),
-                                          strict=True) if n.as_py() > 1]
-    if repeated:
-        raise UsageError(f"{path}: {len(repeated):,} record id(s) occur more than once (e.g. "
-                         f"{', '.join(map(repr, repeated[:5]))}) — ids must be unique so that "
-                         "each output row names one record")
     without = 0
     if "consent_linkage" in table.column_names:
         keep = table.column("consent_linkage")
@@ -86,8 +75,10 @@ def link_two_files(left: MappedFile, right: MappedFile, settings: LinkSettings) 
 
 def dedupe_file(source: MappedFile, settings: LinkSettings) -> LinkResult:
     """Cluster the records of one file into persons."""
-    if source.table.num_rows == 0:
-        raise UsageError(f"{source.path}: no record to link")
+    if source.table.num_rows < 2:
+        raise UsageError(f"{source.path}: {source.table.num_rows} record(s) to deduplicate "
+                         f"(read {source.read.rows_read:,} rows, {source.without_consent:,} "
+                         "without consent to linkage) — it takes two to find a duplicate")
     return link_records(source.table, replace(settings, two_source=False))
 
 

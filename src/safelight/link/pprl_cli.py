@@ -43,13 +43,15 @@ def pprl(packages: tuple[Path, ...], out: Path, dedupe: bool, threshold: float, 
     two = len(packages) == 2 and not dedupe
     if two and packages[0].resolve() == packages[1].resolve():
         raise UsageError(f"{packages[0]} is given twice; link two contributors' packages (or "
-                         "one package with --dedupe to find its duplicates)")
+                         "find one package's duplicates with `safelight link pprl PACKAGE "
+                         "--dedupe`)")
     parts = [read_package(p, lazy=True) for p in packages]
     names = [contributor_name(man, i) for i, (man, _) in enumerate(parts)]
     if two and names[0] == names[1]:
         raise UsageError(f"both packages are from contributor {names[0]!r}; two packages link "
                          "across contributors only, so nothing could link: re-encode one with "
-                         "--contributor NAME, or pass --dedupe to cluster all their records")
+                         "--contributor NAME, or cluster all their records with `safelight link "
+                         "pprl A.enc B.enc --dedupe`")
     er = from_parts(parts, [str(p) for p in packages])
     if len(set(names)) == len(names):  # each package's records are told apart by its name
         held = collections.Counter(er.contributor.tolist())

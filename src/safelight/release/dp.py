@@ -512,8 +512,9 @@ EPSILON_WARN = 10.0
 def _check_budget(epsilon: float, delta: float) -> None:
     """:raises PlanningError: ε not a finite number > 0, or δ not in (0, 1)."""
     if not (math.isfinite(epsilon) and epsilon > 0):
-        raise PlanningError(f"--epsilon must be a finite number > 0 (got {epsilon}); an "
-                            "infinite epsilon is no privacy at all")
+        why = ("an infinite epsilon is no privacy at all" if math.isinf(epsilon) and epsilon > 0
+               else "it is the privacy loss a release may cost, e.g. 1.0")
+        raise PlanningError(f"--epsilon must be a finite number > 0 (got {epsilon}); {why}")
     if not (math.isfinite(delta) and 0 < delta < 1):
         raise PlanningError(f"--delta must be in (0, 1) (got {delta}); a δ well under "
                             "1/rows is usual, e.g. 1e-6")

@@ -11,6 +11,7 @@ these people" and never protects such statements either.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,6 +108,17 @@ _DIRECT_IDENTIFIERS = {"given_name", "family_name", "full_name", "birth_date", "
                        "phone", "email", "document_number"}
 
 
+#: Arrow's CSV parse errors end with the offending row's text ("Expected 2 columns, got 3:
+#: male,NGA,Olena …"): a person's values, which must not reach a terminal or a cron log
+_ROW_ECHO = re.compile(r"(Expected \d+ columns?, got \d+)\s*:.*", re.DOTALL)
+
+
+def _without_row(message: str) -> str:
+    """The first line of an Arrow error, without the row text it quotes."""
+    return _ROW_ECHO.sub(r"\1 (the row's values are not shown)", message.splitlines()[0]
+                         if message else message)
+
+
 def _consented(path: Path, table: pa.Table) -> pa.Table:
     """Rows whose consent allows statistical use, without the consent columns; a file carrying
     identity fields is refused (they never belong in a release input)."""
@@ -155,7 +167,7 @@ def read_table(path: str | Path, columns: Sequence[str] | None = None) -> Catego
     except InputFileError:
         raise
     except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
-        raise InputFileError(path, f"cannot be read ({str(exc).splitlines()[0]})",
+        raise InputFileError(path, f"cannot be read ({_without_row(str(exc))})",
                              "give a UTF-8 CSV with a header row, or a Parquet file") from None
     table = _consented(path, table)
     if columns:

@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -405,6 +406,7 @@ def open_hub(path: str | Path, *, create: bool = False, read_only: bool = False,
         raise StoreError(f"{path}: no hub here — create one with `safelight init {path}`")
     if path.exists() and path.is_dir():
         raise StoreError(f"{path} is a directory; a hub is a single database file (e.g. hub.duckdb)")
+    new = create and not path.exists()
     if create:
         path.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -424,6 +426,8 @@ def open_hub(path: str | Path, *, create: bool = False, read_only: bool = False,
             raise StoreError(f"{path}: not a safelight hub (not a database file; a hub is made "
                              f"with `safelight init`)") from None
         raise StoreError(f"{path}: not a safelight hub ({str(exc).splitlines()[0]})") from None
+    if new:  # clear identities live here: the owner's alone, whatever the umask
+        os.chmod(path, 0o600)
     hub = Hub(path, con, memory_limit)
     if not read_only:
         hub.migrate()
