@@ -246,3 +246,24 @@ def test_a_record_added_after_linkage_counts_as_a_person_of_its_own(demo, tmp_pa
     after = rep.indicator("persons_by_sex_age").cell(year="all years", group="total").count.mid
     assert after == before + 1
     assert rep.provenance["counting"]["records_not_yet_linked"] == f"<{THRESHOLD}"
+
+
+def test_no_published_part_can_be_subtracted_from_a_total(demo, tmp_path):
+    """The parts of the counting unit and the linkage run's figures add up to published
+    totals: each is "<k" or a multiple of k, and the contributions carry no row counts
+    (their sum less the counted total gave the records left out for lack of consent)."""
+    import json
+
+    out = tmp_path / "out"
+    assert CliRunner().invoke(report_cli, ["hub", str(demo["linked"]), "--out", str(out)]
+                              ).exit_code == 0
+    prov = json.loads((out / "report.json").read_text("utf-8"))["provenance"]
+    counting = prov["counting"]
+    assert counting["counts_rounded_to"] == THRESHOLD
+    numbers = [v for k, v in counting.items() if k.startswith(("records_", "persons_"))]
+    numbers += [v for k, v in counting["link_run"].items()
+                if k in ("records", "persons", "linked_pairs", "review_pairs")]
+    assert len(numbers) == 8
+    for v in numbers:
+        assert v == f"<{THRESHOLD}" or v % THRESHOLD == 0, numbers
+    assert all("rows_accepted" not in c and "rows_read" not in c for c in prov["contributions"])

@@ -146,7 +146,7 @@ def hub_source(path: str | Path, settings: ReportSettings) -> Iterator[Source]:
         contributions = [
             {k: (str(v) if isinstance(v, dt.datetime) else v) for k, v in c.items()
              if k in ("contribution_id", "contributor", "file_name", "file_sha256", "profile",
-                      "profile_version", "software_version", "finished_at", "rows_accepted")}
+                      "profile_version", "software_version", "finished_at")}
             for c in hub.contributions() if c["target"] == "cases"]
         prov.update(input=path.name, input_kind="hub", schema_version=hub.schema_version(),
                     contributions=contributions)

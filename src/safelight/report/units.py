@@ -126,18 +126,26 @@ def latest_link_run(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
 
 
 def _published_run(run: dict[str, Any], threshold: int) -> dict[str, Any]:
-    return {k: (safe_count(v, threshold) if isinstance(v, int) else v) for k, v in run.items()}
+    return {k: (rounded_count(v, threshold) if isinstance(v, int) and not isinstance(v, bool)
+                else v) for k, v in run.items()}
 
 
-def safe_count(n: int, threshold: int) -> int | str:
-    """``n`` itself, or ``"<threshold"`` when it is a small count (``0 < n < threshold``): counts
-    quoted in sentences and provenance pass the same disclosure rule as table cells."""
-    return f"<{threshold}" if 0 < n < threshold else int(n)
+def rounded_count(n: int, threshold: int) -> int | str:
+    """A count quoted beside others that add up to a published total (the parts of the
+    counting unit, a linkage run's figures): ``"<threshold"`` when small, else rounded to the
+    nearest multiple of ``threshold``. Exact parts would let a reader subtract them from the
+    total and read a suppressed part exactly (708 records in the run, 707 linked since: one
+    withdrawal; found by a privacy review); rounded, the difference is known only to within a
+    threshold."""
+    if 0 < n < threshold:
+        return f"<{threshold}"
+    return int(round(n / threshold) * threshold) if threshold > 1 else int(n)
 
 
 def _fmt(n: int, threshold: int) -> str:
-    v = safe_count(n, threshold)
-    return f"fewer than {threshold}" if isinstance(v, str) else f"{v:,}"
+    v = rounded_count(n, threshold)
+    return (f"fewer than {threshold}" if isinstance(v, str) else "none" if v == 0
+            else f"about {v:,}")
 
 
 def counting_unit(con: duckdb.DuckDBPyConnection, choice: UnitChoice = "auto",
@@ -204,7 +212,8 @@ def counting_unit(con: duckdb.DuckDBPyConnection, choice: UnitChoice = "auto",
         limitations=limits,
         provenance={"counting_unit": "persons", "link_run": _published_run(run, threshold),
                     "sql": f"{PERSON_UNITS} = " + PERSONS_SQL + "SELECT * FROM c",
-                    "records_linked": safe_count(linked, threshold),
-                    "persons_from_linked_records": safe_count(persons_linked, threshold),
-                    "records_without_linkage_consent": safe_count(no_consent, threshold),
-                    "records_not_yet_linked": safe_count(unlinked, threshold)})
+                    "records_linked": rounded_count(linked, threshold),
+                    "persons_from_linked_records": rounded_count(persons_linked, threshold),
+                    "records_without_linkage_consent": rounded_count(no_consent, threshold),
+                    "records_not_yet_linked": rounded_count(unlinked, threshold),
+                    "counts_rounded_to": threshold})
