@@ -37,7 +37,7 @@ def hub(tmp_path_factory):
     er = read_packages([write_package(encode_table(t, KEY, EncodingSettings(seed=2),
                                                    contributor=name), work / name)
                         for name, t in (("left", p.left), ("right", p.right))])
-    pid = np.concatenate([p.left_person, p.right_person])
+    pid = p.persons_of(er.contributor, er.record_id)  # packages hold a random order
     settings = PPRLSettings(cross_only=True, one_to_one=True)
     ta, tb, training = encoded_training_pairs(er, settings)
     u = estimate_u(er, n_pairs=settings.u_sample_pairs, seed=0,  # type: ignore[arg-type]

@@ -36,7 +36,9 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
+from pprl_scale import package_persons  # a sibling script: the packages' truth by record id
 
+from safelight.demo.linkage_pairs import persons_by_record
 from safelight.identity.encode import _keys  # bench side: the contributor's normalisation
 from safelight.link.encoded import EncodedRecords, read_packages
 from safelight.link.pprl import KEY_RULES, PPRLSettings, encoded_candidate_pairs
@@ -117,11 +119,10 @@ def _bucket(v: int, edges: tuple[int, ...]) -> str:
     return f">={edges[-1]}"
 
 
-def field_differences(left_t, right_t, la: np.ndarray, lb: np.ndarray, n_left: int
-                      ) -> list[dict]:
-    """Per lost pair: which fields differ, as categories (no value)."""
+def field_differences(left_t, right_t, ra: np.ndarray, rb: np.ndarray) -> list[dict]:
+    """Per lost pair (``ra``: its left record's row of ``left_t``, ``rb``: its right record's
+    row of ``right_t``): which fields differ, as categories (no value)."""
     kl, kr = _keys(left_t), _keys(right_t)
-    ra, rb = la, lb - n_left
     out = []
     for i, j in zip(ra.tolist(), rb.tolist(), strict=True):
         g1, g2, f1, f2 = kl.given[i], kr.given[j], kl.family[i], kr.family[j]
@@ -166,7 +167,12 @@ def main() -> None:
     where = args.packages / f"pprl_{args.n}_s{args.seed}"
     er = read_packages([where / "left.enc", where / "right.enc"])
     cache = args.cache / f"pprl_{args.n}_s{args.seed}"
-    pid = np.load(cache / "person.npy")
+    left_t, right_t = (pq.read_table(cache / f"{side}.parquet") for side in ("left", "right"))
+    pid = package_persons(er, left_t, right_t, np.load(cache / "person.npy"))
+    # each record's row in its source's table (a package holds its records in a random order)
+    row_of = persons_by_record(er.contributor, er.record_id, {
+        "left": (left_t.column("record_id").to_pylist(), np.arange(left_t.num_rows)),
+        "right": (right_t.column("record_id").to_pylist(), np.arange(right_t.num_rows))})
     left = er.contributor == "left"
     n_left = int(left.sum())
     if not left[:n_left].all():
@@ -209,8 +215,7 @@ def main() -> None:
                               np.where(skipped.any(1), "skipped (block over max_sub_block)",
                                        "no keyed rule")))
     orphan = ~paired[la] | ~paired[lb]
-    diffs = field_differences(pq.read_table(cache / "left.parquet"),
-                              pq.read_table(cache / "right.parquet"), la, lb, n_left)
+    diffs = field_differences(left_t, right_t, row_of[la], row_of[lb])
     report: dict = {"n": args.n, "true_pairs": len(ta), "found": int(found.sum()),
                     "lost": len(la), "blocking_recall": round(float(found.mean()), 5),
                     "blocking_cpu_s": round(block_cpu, 1), "causes": {}}

@@ -33,6 +33,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pyarrow.parquet as pq
+from pprl_scale import package_persons  # a sibling script: the packages' truth by record id
 
 from safelight.link.compare import Comparisons
 from safelight.link.encoded import ENCODED_FIELDS, compare_encoded, name_frequencies, read_packages
@@ -69,10 +71,12 @@ def stage1(n: int, seed: int, packages: Path, cache: Path, work: Path,
            settings: PPRLSettings) -> None:
     """Block, compare and label once; everything the scoring needs goes to ``work``."""
     work.mkdir(parents=True, exist_ok=True)
-    pid = np.load(cache / f"pprl_{n}_s{seed}" / "person.npy")
-    true_pairs = int((cache / f"pprl_{n}_s{seed}" / "true_pairs").read_text())
+    problem = cache / f"pprl_{n}_s{seed}"
+    true_pairs = int((problem / "true_pairs").read_text())
     where = packages / f"pprl_{n}_s{seed}"
     er = read_packages([where / "left.enc", where / "right.enc"])
+    pid = package_persons(er, *(pq.read_table(problem / f"{side}.parquet", columns=["record_id"])
+                                for side in ("left", "right")), np.load(problem / "person.npy"))
     t = time.process_time()
     a, b, rule = encoded_candidate_pairs(er, settings)
     comps = compare_encoded(er, a, b)

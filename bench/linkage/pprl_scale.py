@@ -69,6 +69,18 @@ def problem(n: int, seed: int, cache: Path | None, tail: bool = False
     return p.left, p.right, pid, p.true_pairs
 
 
+def package_persons(er, left: pa.Table, right: pa.Table, pid: np.ndarray) -> np.ndarray:
+    """The true person of each record of ``er`` (read from the packages of ``left`` and
+    ``right``, whose records a package holds in a random order), by contributor and record
+    id; ``pid`` is aligned with the left rows, then the right ones."""
+    from safelight.demo.linkage_pairs import persons_by_record
+
+    n_left = left.num_rows
+    return persons_by_record(er.contributor, er.record_id, {
+        "left": (left.column("record_id").to_pylist(), pid[:n_left]),
+        "right": (right.column("record_id").to_pylist(), pid[n_left:])})
+
+
 def encode(left: pa.Table, right: pa.Table, work: Path) -> tuple[list[Path], dict]:
     """Encode both sources under a new key in ``work`` (each contributor timed on its own);
     when ``work`` already holds them (``--packages``), reuse them and their timings."""
@@ -122,7 +134,6 @@ def worker(n: int, seed: int, cache: Path | None, packages: Path | None, tail: b
     with tempfile.TemporaryDirectory(prefix="safelight-pprl-scale-") as tmp:
         work = packages / _stem(n, seed, tail) if packages else Path(tmp)
         paths, timing = encode(left, right, work)
-        del left, right
         sampler = PeakRSS()
         sampler.start()
         t1, c1 = time.perf_counter(), time.process_time()
@@ -130,6 +141,8 @@ def worker(n: int, seed: int, cache: Path | None, packages: Path | None, tail: b
         res = link_encoded(er, PPRLSettings(cross_only=True, one_to_one=True))
         wall, cpu = time.perf_counter() - t1, time.process_time() - c1
         sampler.running = False
+        pid = package_persons(er, left, right, pid)
+        del left, right
     scores = pairwise_scores(res.labels, pid)
     c = res.comparisons
     found = int((pid[c.a] == pid[c.b]).sum())

@@ -73,6 +73,7 @@ def run_safelight(table: pa.Table, pid: np.ndarray) -> dict:
 def run_pprl(table: pa.Table, pid: np.ndarray, work: Path) -> dict:
     import pyarrow.compute as pc
 
+    from safelight.demo.linkage_pairs import persons_by_record
     from safelight.identity.encode import encode_table, load_key, new_key, write_package
     from safelight.link import pairwise_scores
     from safelight.link.encoded import read_packages
@@ -81,20 +82,22 @@ def run_pprl(table: pa.Table, pid: np.ndarray, work: Path) -> dict:
     new_key(work / "pprl.key")
     key = load_key(work / "pprl.key")
     t0 = time.perf_counter()
-    paths, order = [], []
+    paths, sources = [], {}
     contributors = table.column("contributor")
     for name in sorted(set(contributors.to_pylist())):
         mask = pc.equal(contributors, name)
         part = table.filter(mask)
-        order.append(np.flatnonzero(mask.to_numpy(zero_copy_only=False)))
+        sources[name] = (part.column("record_id").to_pylist(),
+                         pid[mask.to_numpy(zero_copy_only=False)])
         paths.append(write_package(encode_table(part, key, contributor=name),
                                    work / f"{name}.enc"))
     t_enc = time.perf_counter() - t0
-    pid_enc = pid[np.concatenate(order)]  # packages are read in this order
     t1 = time.perf_counter()
     er = read_packages(paths)
     res = link_encoded(er)
     wall = time.perf_counter() - t1
+    # a package holds its records in a random order: the truth follows the record ids
+    pid_enc = persons_by_record(er.contributor, er.record_id, sources)
     scores = pairwise_scores(res.labels, pid_enc)
     c = res.comparisons
     found = int((pid_enc[c.a] == pid_enc[c.b]).sum())

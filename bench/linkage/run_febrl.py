@@ -127,7 +127,9 @@ def worker_pprl(name: str) -> dict:
         res = link_encoded(er, PPRLSettings(cross_only=two, one_to_one=two))
         wall = time.perf_counter() - t1
     c = res.comparisons
-    return {"labels": res.labels.tolist(), "wall_s": wall, "encode_s": t_enc,
+    # a package holds its records in a random order: the ids say whose each label is
+    return {"labels": res.labels.tolist(), "ids": [str(r) for r in er.record_id],
+            "wall_s": wall, "encode_s": t_enc,
             "a": c.a.tolist(), "b": c.b.tolist(), "timings": res.timings}
 
 
@@ -174,6 +176,7 @@ def run_tool(tool: str, name: str, peers: str | None, work: Path, ids: list[str]
     if tool.startswith("safelight"):
         info, wall = _run([sys.executable, __file__, "--worker", tool, name, str(out)])
         res = json.loads(out.read_text("utf-8"))
+        truth = _truth(res.get("ids", ids))  # the worker's record order
         a, b = np.array(res["a"], dtype=np.int64), np.array(res["b"], dtype=np.int64)
         found = int((truth[a] == truth[b]).sum()) if len(a) else 0
         scores = pairwise_scores(np.array(res["labels"]), truth)

@@ -298,12 +298,16 @@ def key_sets() -> dict[str, list[str]]:
 
 def load(packages: Sequence[Path], years: Sequence[pa.Table]) -> tuple[pa.Table, np.ndarray]:
     """(the ``bk_*`` columns of every package, stacked; each record's true birth year, -1
-    where unknown) — ``years`` are the clear tables the packages were encoded from, in order."""
+    where unknown) — ``years`` are the clear tables the packages were encoded from, in order
+    (a package holds its records in a random order: the years follow the record ids)."""
     keys, truth = [], []
     for pkg, clear in zip(packages, years, strict=True):
         table = pq.read_table(Path(pkg) / "records.parquet")
-        if table.column("record_id").to_pylist() != clear.column("record_id").to_pylist():
-            raise ValueError(f"{pkg}: its records are not those of the clear table, in order")
+        ids = table.column("record_id").to_pylist()
+        at = {r: i for i, r in enumerate(clear.column("record_id").to_pylist())}
+        if len(ids) != len(at) or not all(r in at for r in ids):
+            raise ValueError(f"{pkg}: its records are not those of the clear table")
+        year = clear.column("birth_year").fill_null(-1).to_numpy(zero_copy_only=False)
         keys.append(table.select([c for c in table.schema.names if c.startswith("bk_")]))
-        truth.append(clear.column("birth_year").fill_null(-1).to_numpy(zero_copy_only=False))
+        truth.append(year[np.array([at[r] for r in ids], dtype=np.int64)])
     return pa.concat_tables(keys), np.concatenate(truth).astype(np.int64)

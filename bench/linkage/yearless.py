@@ -76,7 +76,14 @@ import pyarrow.parquet as pq
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from pprl_scale import PeakRSS, _stem, answer_as_worker, encode, problem  # noqa: E402
+from pprl_scale import (  # noqa: E402
+    PeakRSS,
+    _stem,
+    answer_as_worker,
+    encode,
+    package_persons,
+    problem,
+)
 
 #: the one year every dated record gets in the ``yearless`` variant: any constant will do (it
 #: is the same for every record, so no token or key that holds it tells two records apart)
@@ -151,10 +158,11 @@ def _rss_mb() -> int:
         return round(int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20)
 
 
-def hub_run(paths: list[Path], pid: np.ndarray, true_pairs: int, repeats: int
-            ) -> tuple[dict, np.ndarray]:
+def hub_run(paths: list[Path], sources: tuple[pa.Table, pa.Table], pid: np.ndarray,
+            true_pairs: int, repeats: int) -> tuple[dict, np.ndarray]:
     """The hub's default two-source linkage of ``paths`` (``repeats`` times: the figures of
-    the last run, CPU and wall seconds as medians) and the last run's person labels."""
+    the last run, CPU and wall seconds as medians) and the last run's person labels
+    (``sources``: the clear left and right tables, whose rows ``pid`` follows)."""
     from safelight.link import pairwise_scores
     from safelight.link.encoded import read_packages
     from safelight.link.pprl import PPRLSettings, link_encoded
@@ -166,13 +174,15 @@ def hub_run(paths: list[Path], pid: np.ndarray, true_pairs: int, repeats: int
         sampler = PeakRSS()
         sampler.start()
         t0, c0 = time.perf_counter(), time.process_time()
-        res = link_encoded(read_packages(paths), PPRLSettings(cross_only=True, one_to_one=True))
+        er = read_packages(paths)
+        res = link_encoded(er, PPRLSettings(cross_only=True, one_to_one=True))
         walls.append(time.perf_counter() - t0)
         cpus.append(time.process_time() - c0)
         sampler.running = False
         sampler.join()
         peaks.append(sampler.peak)
     c = res.comparisons
+    pid = package_persons(er, *sources, pid)  # a package holds a random order
     out = {**pairwise_scores(res.labels, pid),
            "blocking_recall": int((pid[c.a] == pid[c.b]).sum()) / true_pairs,
            "candidate_pairs": len(c.a),
@@ -235,7 +245,7 @@ def worker(n: int, seed: int, cache: Path | None, packages: Path | None, tail: b
             paths, timing = encode(variant.prepare(left), variant.prepare(right), work)
             if variant.withheld:
                 _withhold(paths, variant.withheld)
-            hub, links = hub_run(paths, pid, true_pairs, repeats)
+            hub, links = hub_run(paths, (left, right), pid, true_pairs, repeats)
             c0 = time.process_time()
             attack = chain_attack(paths, [left, right], links)
             attack["keys"] = key_attack(left, variant)

@@ -81,6 +81,7 @@ __all__ = [
     "PairsProblem",
     "generate_linkage_pairs",
     "informal_latin",
+    "persons_by_record",
 ]
 
 log = logging.getLogger("safelight.demo.linkage_pairs")
@@ -173,6 +174,25 @@ class PairsProblem:
         """Both sources in one table (left rows first) and the true person per row."""
         return (pa.concat_tables([self.left, self.right]),
                 np.concatenate([self.left_person, self.right_person]))
+
+    def persons_of(self, sides: np.ndarray, record_ids: np.ndarray, *,
+                   left: str = "left", right: str = "right") -> np.ndarray:
+        """The true person of each record named by its side and record id — for records read
+        back in another order (encoded packages hold theirs in a random order)."""
+        return persons_by_record(sides, record_ids, {
+            left: (self.left.column("record_id").to_pylist(), self.left_person),
+            right: (self.right.column("record_id").to_pylist(), self.right_person)})
+
+
+def persons_by_record(sides: np.ndarray, record_ids: np.ndarray,
+                      sources: dict[str, tuple[list, np.ndarray]]) -> np.ndarray:
+    """The true person of each record ``(sides[i], record_ids[i])``, from each side's record
+    ids and persons (aligned): the truth of records read back in another order than written
+    (an encoded package holds its records in a random order)."""
+    maps = {side: dict(zip(map(str, ids), persons.tolist(), strict=True))
+            for side, (ids, persons) in sources.items()}
+    return np.array([maps[str(s)][str(r)] for s, r in
+                     zip(sides.tolist(), record_ids.tolist(), strict=True)], dtype=np.int64)
 
 
 class _Writer:
