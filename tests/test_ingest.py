@@ -361,3 +361,43 @@ def test_quarantine_keeps_only_the_columns_the_profile_maps(tmp_path, hub, profi
     raw = hub.con.execute("SELECT string_agg(raw, ' ') FROM quarantine").fetchone()[0]
     assert raw and "not a year" in raw
     assert "Maria Secret" not in raw and "380509999999" not in raw
+
+
+def test_compact_removes_erased_identities_from_the_file(tmp_path, hub, profile):
+    """A withdrawal deletes the identity row, but DuckDB leaves the freed block's bytes in the
+    file (privacy review, 2026-12-01): `safelight compact` rewrites the hub without them,
+    keeping every row, the sequences and the audit chain."""
+    from click.testing import CliRunner
+
+    from safelight.cli import main
+
+    rows = [HEADER] + [good_row(i) for i in range(1, 30)]
+    rows[5][9] = "Zaporozhchenko-Withdrawn"  # record 5's family name, held by no one else
+    ingest_file(hub, write(tmp_path / "jan.csv", rows), contributor="ua", profile=profile)
+    hub.withdraw_consent("ua", ["5"], actor="test")
+    hub.con.execute("CHECKPOINT")
+    counts = {t: hub.con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+              for t in ("cases", "identities", "audit_log", "contributions")}
+    path = hub.path
+    hub.close()
+    assert b"Zaporozhchenko-Withdrawn" in path.read_bytes()  # the leak being closed
+    res = CliRunner().invoke(main, ["compact", str(path)])
+    assert res.exit_code == 0, res.output
+    assert b"Zaporozhchenko-Withdrawn" not in path.read_bytes()
+    assert (path.stat().st_mode & 0o777) == 0o600
+    from safelight.store import open_hub
+
+    with open_hub(path) as again:
+        for t, n in counts.items():
+            extra = 1 if t == "audit_log" else 0  # the compaction's own entry
+            assert again.con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] == n + extra
+        assert again.verify_audit()[0]
+        last = again.con.execute("SELECT action FROM audit_log ORDER BY seq DESC LIMIT 1")
+        assert last.fetchone()[0] == "compact"
+        # the sequences carry on where they were: a new contribution gets the next id
+        before = again.con.execute("SELECT max(contribution_id) FROM contributions").fetchone()[0]
+        ingest_file(again, write(tmp_path / "feb.csv", [HEADER, good_row(40)]), contributor="ua",
+                    profile=profile)
+        after = again.con.execute("SELECT max(contribution_id) FROM contributions").fetchone()[0]
+        assert after > before
+    assert not list(tmp_path.glob(".hub.duckdb.compact*"))

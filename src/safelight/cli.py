@@ -296,6 +296,23 @@ def consent_withdraw(hub: Path, record_ids: tuple[str, ...], contributor: str, r
               f"{counts['cases_withdrawn']} case(s) withdrawn, {counts['identities_erased']} identity row(s) erased")
     if counts["known"] < counts["requested"]:
         out.print("  ids not (yet) in the hub are remembered and applied when they arrive")
+    if counts["identities_erased"]:
+        out.print("  the erased values stay in the hub file's freed blocks until `safelight "
+                  f"compact {escape(str(hub))}` rewrites it (and in backups taken before)")
+
+
+@main.command()
+@click.argument("hub", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_run
+def compact(hub: Path) -> None:
+    """Rewrite HUB without the blocks its deleted rows left behind: erased identities (consent
+    withdrawals) and redacted quarantine rows otherwise stay readable in the file's bytes.
+    Checked before it replaces the hub; audited. Stop `safelight serve` first."""
+    from safelight.store.hub import compact_hub
+
+    before, after = compact_hub(hub)
+    out.print(f"compacted {hub}: {before / 2**20:,.1f} MB → {after / 2**20:,.1f} MB; backups "
+              "taken before still hold what was erased")
 
 
 # --------------------------------------------------------------------------- audit

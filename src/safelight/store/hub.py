@@ -435,3 +435,70 @@ def open_hub(path: str | Path, *, create: bool = False, read_only: bool = False,
     elif hub.schema_version() == 0:
         raise StoreError(f"{path}: not a safelight hub (no schema)")
     return hub
+
+
+def compact_hub(path: str | Path, *, actor: str = "cli") -> tuple[int, int]:
+    """Rewrite the hub at ``path`` into a fresh file holding only its live data, and put it in
+    the hub's place; returns the file's size before and after, in bytes.
+
+    Why: deleting rows (a consent withdrawal erases the person's identity; a quarantined row is
+    redacted) frees their blocks inside the database file, but DuckDB does not overwrite freed
+    blocks, so the erased names and numbers stay readable in the file's bytes until new data
+    happens to reuse them (found by a privacy review: a withdrawn person's name and phone were
+    still in the file after a checkpoint). ``COPY FROM DATABASE`` into a new file copies the
+    tables, sequences and constraints, not the freed blocks.
+
+    The copy is checked (the same tables with the same row counts, the same schema version,
+    an intact audit chain) before it replaces the hub — atomically, owner-only — and the
+    compaction is audited in it. Needs the hub to itself (as every writer does)."""
+    path = Path(path)
+    before = path.stat().st_size
+    fresh = path.with_name(f".{path.name}.compact")
+    fresh.unlink(missing_ok=True)
+    try:
+        with open_hub(path) as hub:
+            ok, why = hub.verify_audit()
+            if not ok:
+                raise StoreError(f"{path}: the audit log's chain is broken ({why}) — restore the "
+                                 "hub from a backup before compacting it")
+            hub.con.execute("CHECKPOINT")
+            name = hub.con.execute("SELECT current_database()").fetchone()[0]
+            counts = _row_counts(hub.con, name)
+            version = hub.schema_version()
+            hub.con.execute(f"ATTACH '{_sql_text(fresh)}' AS compacted")
+            try:
+                hub.con.execute(f'COPY FROM DATABASE "{name}" TO compacted')
+                copied = _row_counts(hub.con, "compacted")
+            finally:
+                hub.con.execute("DETACH compacted")
+        if copied != counts:
+            raise StoreError(f"{path}: the compacted copy does not hold the hub's rows "
+                             "(nothing was replaced)")
+        os.chmod(fresh, 0o600)
+        with open_hub(fresh) as copy:
+            if copy.schema_version() != version or not copy.verify_audit()[0]:
+                raise StoreError(f"{path}: the compacted copy does not check out (nothing "
+                                 "was replaced)")
+            with copy.transaction():
+                copy.audit(actor, "compact", str(path.name),
+                           {"bytes_before": before, "bytes_after": fresh.stat().st_size})
+            copy.con.execute("CHECKPOINT")
+        os.replace(fresh, path)
+    finally:
+        fresh.unlink(missing_ok=True)
+        Path(f"{fresh}.wal").unlink(missing_ok=True)
+    return before, path.stat().st_size
+
+
+def _row_counts(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, int]:
+    """Rows per base table of a database ``catalog``."""
+    tables = [t for (t,) in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_catalog = ? AND "
+        "table_type = 'BASE TABLE' ORDER BY 1", [catalog]).fetchall()]
+    return {t: con.execute(f'SELECT count(*) FROM "{catalog}"."{t}"').fetchone()[0]
+            for t in tables}
+
+
+def _sql_text(path: Path) -> str:
+    """A path as the inside of a SQL string literal."""
+    return str(path).replace("'", "''")
