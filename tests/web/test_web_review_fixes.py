@@ -297,3 +297,34 @@ def test_caseworker_messages_name_no_command_line_tool(client, app, demo_hub):
     assert r2.status_code == 422 and "not in the directory" in r2.json()["detail"]
     for detail in (r.json()["detail"], r2.json()["detail"]):
         assert "safelight " not in detail and "`" not in detail
+
+
+def test_an_accepted_upload_s_name_stays_with_the_sender_and_the_administrator(
+        client, app, demo_hub):
+    """A file's name may name a person: the permanent audit chain keeps its SHA-256 only, and
+    of the roles that list contributions only an administrator and the sending contributor
+    read it (privacy review, 2026-12-01: the accepted upload's name went to the audit log in
+    clear and to analysts through the API)."""
+    name = "Prysiazhniuk Olena (ro).tsv"
+    h = {"X-CSRF-Token": api_login(client, demo_hub, "rocontrib")}
+    up = client.post("/api/v1/contributions", headers=h,
+                     data={"profile": demo_hub.profile("ro-ngo")},
+                     files={"file": (name, demo_hub.export("ro-ngo").read_bytes())})
+    assert up.status_code == 200, up.text
+    cid = up.json()["contribution_id"]
+    (_, _, details), = [e for e in _audit(app, "ingest") if e[1] == f"contribution:{cid}"]
+    from safelight.web.services import _safe_name  # the name the upload is stored under
+
+    stored = _safe_name(name)
+    assert json.loads(details)["file_name_sha256"] == hashlib.sha256(stored.encode()).hexdigest()
+    assert "Prysiazhniuk" not in _all_audit_text(app)
+    assert client.get(f"/api/v1/contributions/{cid}").json()["file_name"] == stored  # sender
+    client.cookies.clear()
+    api_login(client, demo_hub, "ana")
+    listed = {c["contribution_id"]: c for c in client.get("/api/v1/contributions").json()}
+    assert listed[cid]["file_name"] is None
+    assert client.get(f"/api/v1/contributions/{cid}").json()["file_name"] is None
+    assert "Prysiazhniuk" not in client.get("/contributions").text
+    client.cookies.clear()
+    api_login(client, demo_hub, "admin")
+    assert client.get(f"/api/v1/contributions/{cid}").json()["file_name"] == stored

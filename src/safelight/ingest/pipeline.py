@@ -175,13 +175,17 @@ def ingest_file(hub: Hub, path: str | Path, *, contributor: str, profile: Profil
             # a later export never revives a withdrawal (its quarantined rows included: the
             # contribution is recorded now) nor keeps links its consent no longer allows
             hub.apply_withdrawals(contributor, cid)
+        # the audit chain is permanent and a file's name may name a person: its SHA-256 only
+        # (the name stays in `contributions`, which an administrator can correct)
         hub.audit(actor, "ingest", f"contribution:{cid}", {
-            "contributor": contributor, "file": path.name, "sha256": sha, "profile": profile.ref,
+            "contributor": contributor, "file_name_sha256": hashlib.sha256(
+                path.name.encode("utf-8")).hexdigest(), "sha256": sha, "profile": profile.ref,
             "rows_read": result.rows_read, "accepted": result.rows_accepted,
             "quarantined": result.rows_quarantined})
     result.seconds = (dt.datetime.now() - started).total_seconds()
-    log.info("ingested %s for %s: %d read, %d accepted, %d quarantined", path, contributor,
-             result.rows_read, result.rows_accepted, result.rows_quarantined)
+    log.info("ingested contribution %s for %s: %d read, %d accepted, %d quarantined",
+             result.contribution_id, contributor, result.rows_read, result.rows_accepted,
+             result.rows_quarantined)
     return result
 
 

@@ -145,7 +145,7 @@ def hub_source(path: str | Path, settings: ReportSettings) -> Iterator[Source]:
         prov = _base_provenance(settings, regions)
         contributions = [
             {k: (str(v) if isinstance(v, dt.datetime) else v) for k, v in c.items()
-             if k in ("contribution_id", "contributor", "file_name", "file_sha256", "profile",
+             if k in ("contribution_id", "contributor", "file_sha256", "profile",
                       "profile_version", "software_version", "finished_at")}
             for c in hub.contributions() if c["target"] == "cases"]
         prov.update(input=path.name, input_kind="hub", schema_version=hub.schema_version(),

@@ -108,8 +108,11 @@ def list_contributions(state: HubState, user: User) -> list[dict[str, Any]]:
            "finished_at, rows_read, rows_accepted, rows_quarantined, rows_new, rows_updated, "
            "rows_unchanged FROM contributions")
     if scope is None:
-        return clean_rows(state.rows(sql + " ORDER BY contribution_id DESC"))
-    return clean_rows(state.rows(sql + " WHERE contributor = ? ORDER BY contribution_id DESC", [scope]))
+        rows = clean_rows(state.rows(sql + " ORDER BY contribution_id DESC"))
+    else:
+        rows = clean_rows(state.rows(sql + " WHERE contributor = ? ORDER BY contribution_id "
+                                     "DESC", [scope]))
+    return [_file_name_for(user, r) for r in rows]
 
 
 def get_contribution(state: HubState, user: User, cid: int) -> dict[str, Any]:
@@ -119,7 +122,17 @@ def get_contribution(state: HubState, user: User, cid: int) -> dict[str, Any]:
     if user.role == "contributor" and row["contributor"] != user.contributor:
         raise refuse(state, user, f"contribution:{cid}", "other contributor",
                      f"contribution {cid} belongs to another contributor")
-    return {k: jsonable(v) for k, v in row.items()}
+    return _file_name_for(user, {k: jsonable(v) for k, v in row.items()})
+
+
+def _file_name_for(user: User, row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` as ``user`` may see it: a file's name may name a person (a caseworker's
+    "Prysiazhniuk Olena.csv"), so only an administrator and the contributor that sent the file
+    read it; others see the contribution by its id and SHA-256 (privacy review, 2026-12-01)."""
+    if user.role == "admin" or (user.role == "contributor"
+                                and row.get("contributor") == user.contributor):
+        return row
+    return {**row, "file_name": None}
 
 
 def top_rules(state: HubState, cid: int) -> list[dict[str, Any]]:
