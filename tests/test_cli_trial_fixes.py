@@ -35,12 +35,12 @@ def test_a_blank_record_id_is_refused(tmp_path, bad_id):
     rows = [*_ROWS[:3], (bad_id, "Ivan", "Petrenko", "1980-01-02")]
     data, mp = _files(tmp_path, rows)
     res = _run("link", "dedupe", data, "--map", mp, "--out", tmp_path / "c.csv")
-    assert res.exit_code == 4 and "have no id (data rows 4" in res.output, res.output
+    assert res.exit_code == 2 and "have no id (data rows 4" in res.output, res.output
     assert not (tmp_path / "c.csv").exists()
     key = tmp_path / "key"
     assert _run("identity", "keygen", key).exit_code == 0
     res = _run("identity", "encode", data, "--map", mp, "--key", key, "--out", tmp_path / "p")
-    assert res.exit_code == 4 and "no id" in res.output and not (tmp_path / "p").exists()
+    assert res.exit_code == 2 and "no id" in res.output and not (tmp_path / "p").exists()
 
 
 def test_repeated_ids_are_refused_when_encoding(tmp_path):
@@ -48,7 +48,7 @@ def test_repeated_ids_are_refused_when_encoding(tmp_path):
     key = tmp_path / "key"
     assert _run("identity", "keygen", key).exit_code == 0
     res = _run("identity", "encode", data, "--map", mp, "--key", key, "--out", tmp_path / "p")
-    assert res.exit_code == 4 and "'a2'" in res.output and "more than once" in res.output
+    assert res.exit_code == 2 and "'a2'" in res.output and "more than once" in res.output
     assert not (tmp_path / "p").exists()
 
 
@@ -128,3 +128,29 @@ def test_the_hub_and_what_the_cli_writes_are_the_owner_s_alone(tmp_path):
         assert stat.S_IMODE((tmp_path / "lib.duckdb").stat().st_mode) == 0o600
     finally:
         os.umask(old)
+
+
+def test_encode_writes_a_package_folder_of_its_own(tmp_path):
+    data, mp = _files(tmp_path)
+    key = tmp_path / "key"
+    assert _run("identity", "keygen", key).exit_code == 0
+    res = _run("identity", "encode", data, "--map", mp, "--key", key, "--out", tmp_path)
+    assert res.exit_code == 2 and "not a package" in res.output  # the folder of left.csv
+    pkg = tmp_path / "p.enc"
+    assert _run("identity", "encode", data, "--map", mp, "--key", key, "--out", pkg
+                ).exit_code == 0
+    assert _run("identity", "encode", data, "--map", mp, "--key", key, "--out", pkg
+                ).exit_code == 0  # an earlier package is replaced
+
+
+def test_refused_releases_leave_no_folder_and_say_what_an_empty_release_is(tmp_path):
+    table = tmp_path / "t.csv"
+    table.write_text("sex,nationality\n" + "female,UKR\nmale,NGA\n" * 30, "utf-8")
+    out = tmp_path / "rel"
+    res = _run("release", "microdata", table, "--k", "11", "--quasi-identifiers", " , ",
+               "--out", out)
+    assert res.exit_code == 2 and "names no column" in res.output, res.output
+    assert not out.exists()
+    res = _run("release", "aggregates", table, "--k", "999", "--out", out)
+    assert res.exit_code == 0, res.output
+    assert "error is not defined" in res.output and "0.000" not in res.output

@@ -57,9 +57,23 @@ def encode_cmd(file: Path, map_path: Path, key_path: Path, out: Path, contributo
     """Encode the identities in FILE into a contribution package at OUT."""
     from dataclasses import replace
 
-    from safelight.identity.encode import EncodingSettings, encode_table, load_key, write_package
+    from safelight.errors import UsageError
+    from safelight.identity.encode import (
+        MANIFEST,
+        RECORDS,
+        EncodingSettings,
+        encode_table,
+        load_key,
+        write_package,
+    )
     from safelight.identity.mapping import check_record_ids, load_map, read_identities
 
+    if out.exists():
+        what = ("a file" if not out.is_dir() else "a folder that is not a package"
+                if {p.name for p in out.iterdir()} - {MANIFEST, RECORDS} else None)
+        if what:
+            raise UsageError(f"--out {out} is {what}: a package is a folder of its own (give "
+                             "a new name, or an earlier package to replace)")
     mapping = load_map(map_path)
     data = read_identities(file, mapping)
     check_record_ids(file, data.table)

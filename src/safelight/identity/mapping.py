@@ -51,7 +51,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import yaml
 
-from safelight.errors import InputFileError, ProfileError
+from safelight.errors import InputFileError, ProfileError, UsageError
 from safelight.ingest.profile import DEFAULT_FALSE, DEFAULT_TRUE
 from safelight.ingest.readers import ROW, open_reader
 from safelight.ingest.values import NUMERIC_DATE_FORMATS, make_date_parser
@@ -242,21 +242,21 @@ def read_identities(path: Path, mapping: IdentityMap) -> IdentityFile:
 
 
 def check_record_ids(path: Path, table: pa.Table) -> None:
-    """Refuse (:class:`~safelight.errors.ProfileError`) a table of :func:`read_identities`
+    """Refuse (:class:`~safelight.errors.UsageError`, exit 2) a table of :func:`read_identities`
     whose ``record_id`` is missing (or blank) or repeated: every output row — a pair, a
     cluster, a package record — must name one record. The message gives data row numbers and
     at most five repeated ids, never other values."""
     ids = table.column("record_id")
     if ids.null_count:
         rows = np.flatnonzero(pc.is_null(ids).to_numpy(zero_copy_only=False))[:5] + 1
-        raise ProfileError(f"{path}: {ids.null_count:,} record(s) have no id (data rows "
+        raise UsageError(f"{path}: {ids.null_count:,} record(s) have no id (data rows "
                            f"{', '.join(map(str, rows))}…) — every record needs the map's id "
                            "column")
     counts = pc.value_counts(ids)
     repeated = [v.as_py() for v, n in zip(counts.field("values"), counts.field("counts"),
                                           strict=True) if n.as_py() > 1]
     if repeated:
-        raise ProfileError(f"{path}: {len(repeated):,} record id(s) occur more than once (e.g. "
+        raise UsageError(f"{path}: {len(repeated):,} record id(s) occur more than once (e.g. "
                            f"{', '.join(map(repr, repeated[:5]))}) — ids must be unique so "
                            "that each output row names one record")
 

@@ -46,7 +46,16 @@ def _prepare_out(out: Path, force: bool) -> None:
                          "add --force to replace them")
     for n in clash:
         (out / n).unlink()
+    made = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
+    ctx = click.get_current_context(silent=True)
+    if made and ctx is not None:  # a refused release leaves no empty folder behind
+
+        def remove_if_empty() -> None:
+            if out.is_dir() and not any(out.iterdir()):
+                out.rmdir()
+
+        ctx.call_on_close(remove_if_empty)
 
 
 def _fit_length(length: int, columns: int) -> int:
@@ -157,10 +166,9 @@ def aggregates(table: Path, k: int, length: int, out: Path, method: str, roundin
     if sup is not None and sup.audit_unaudited_cells:
         click.echo(f"warning: {sup.audit_unaudited_cells} withheld cells could not be audited "
                    "against the exact linear attack (greedy protection only)", err=True)
-    errs = " / ".join(f"{e:.3f}" for e in ev.errors())
     click.echo(f"released {rel.counts.n_combinations()} combinations of {data.n_rows} rows "
                f"({rel.primary} suppressed under k, {rel.secondary} withheld as complements); "
-               f"mean relative error by length {errs}; {ev.lost_share():.1%} of common "
+               f"{_errors_text(ev)}; {ev.lost_share():.1%} of common "
                f"combinations withheld; leaked {ev.total('leaked')} -> {out}")
 
 
@@ -227,8 +235,7 @@ def synthetic(table: Path, k: int, length: int | None, epsilon: float | None,
     ev_len = max(length, 3)
     ev = evaluate(data, counts_of_rows(syn, ev_len), k, ev_len, released_rows=syn)
     write_evaluation(ev, out, f"k-synthetic data (k = {k}, length {length})", settings.to_dict())
-    errs = " / ".join(f"{e:.3f}" for e in ev.errors())
-    click.echo(f"synthesised {syn.n_rows} rows; mean relative error by length {errs}; "
+    click.echo(f"synthesised {syn.n_rows} rows; {_errors_text(ev)}; "
                f"{ev.lost_share():.1%} of common combinations lost; fabricated "
                f"{ev.total('fabricated')}; leaked {ev.total('leaked')} -> {out}")
 
@@ -325,10 +332,18 @@ def _finish(out: Path, settings: ReleaseSettings, ev, title: str,
     write_evaluation(ev, out, title, settings.to_dict())
 
 
+def _errors_text(ev) -> str:
+    """The evaluation's mean relative errors by length — or, when no combination of the table
+    holds k people, that they are not defined (each would be a mean over nothing: 0.000)."""
+    if not ev.total("common"):
+        return ("no combination of the table holds k or more people, so the error is not "
+                "defined (a lower --k?)")
+    return "mean relative error by length " + " / ".join(f"{e:.3f}" for e in ev.errors())
+
+
 def _summary(ev) -> str:
-    errs = " / ".join(f"{e:.3f}" for e in ev.errors())
     outside = sum(ev.values_outside_domain.values())
-    return (f"mean relative error by length {errs}; {ev.lost_share():.1%} of common "
+    return (f"{_errors_text(ev)}; {ev.lost_share():.1%} of common "
             f"combinations lost; fabricated {ev.total('fabricated')}; leaked "
             f"{ev.total('leaked')}"
             + (f" (against the table without the {outside} values outside the public domain)"
@@ -504,6 +519,9 @@ def microdata(table: Path, k: int, qis: str | None, out: Path, hub_path: Path | 
     ledger, name = (None, None)
     if hub_path is not None:
         ledger, name = _ledger_check(hub_path, dataset, table, 0.0, 0.0)
+    if qis is not None and not _columns(qis):
+        raise UsageError("--quasi-identifiers names no column; leave it out to use every "
+                         "column, or list them comma-separated")
     an = anonymize(data, k, _columns(qis))
     write_csv(an.table, out / "microdata.csv")
     settings = ReleaseSettings("microdata", k, len(an.quasi_identifiers), file_source(table), {
