@@ -363,7 +363,9 @@ def test_share_prior_recovers_the_share_of_a_known_model():
 
 def test_name_pair_tf_counts_the_keyed_pair_key(two_sources):
     """The name-pair frequency is the share of records with the same keyed sorted-names key;
-    a pair exact on both names gets log2(u_g u_f / f), split over the two names."""
+    a pair exact on both names gets log2(u_g u_f / f), split over the two names, where f is
+    the share among the other records (the pair left out) shrunk toward u_g u_f."""
+    from safelight.link.model import TF_PSEUDO_RECORDS
     from safelight.link.pprl import name_pair_frequencies, name_tf
 
     paths, _ = two_sources
@@ -379,7 +381,10 @@ def test_name_pair_tf_counts_the_keyed_pair_key(two_sources):
     assert both.any()
     tf = name_tf(model, res.frequencies, pf, c)
     k = int(np.flatnonzero(both)[0])
-    want = min(np.log2(model.u[0][1] * model.u[1][1] / pf[c.a[k]]), 4.0)
+    u = model.u[0][1] * model.u[1][1]
+    n = len(er)
+    others = round(pf[c.a[k]] * n) - 2
+    want = min(np.log2(u / ((others + TF_PSEUDO_RECORDS * u) / (n - 2 + TF_PSEUDO_RECORDS))), 4.0)
     assert tf[k, 0] + tf[k, 1] == pytest.approx(want)
     assert np.allclose(name_tf(model, res.frequencies, pf, c, summed=True), tf.sum(axis=1))
 

@@ -73,3 +73,33 @@ def test_a_register_of_four_links_its_matches(seed):
     assert int((linked & (person[c.a] == person[c.b])).sum()) == p.true_pairs == 2
     assert not (linked & (person[c.a] != person[c.b])).any()
     assert 1e-3 < res.em.model.prior < 0.5
+
+
+def test_two_encoded_registers_of_the_same_four_people_link():
+    """PPRL: the name pair's frequency counted the pair itself (two of eight records: f = 0.25,
+    and agreeing on both names weighed against the match: tried as a new user would, four
+    people alike on names, full date and sex in two registers of four got no link)."""
+    from safelight.identity.encode import EncodingSettings, encode_table
+    from safelight.link.encoded import from_parts
+    from safelight.link.pprl import PPRLSettings, link_encoded
+
+    key = bytes(range(1, 33))
+    parts = []
+    for side in ("left", "right"):
+        t = pa.Table.from_pylist([
+            {"record_id": f"{side[0]}{i}", "given_name": g, "family_name": f,
+             "birth_year": int(d[:4]), "birth_month": int(d[5:7]), "birth_day": int(d[8:]),
+             "sex": s, "nationality": n}
+            for i, (g, f, d, s, n) in enumerate(_PEOPLE[:4])],
+            schema=pa.schema([("record_id", pa.string()), ("given_name", pa.string()),
+                              ("family_name", pa.string()), ("birth_year", pa.int16()),
+                              ("birth_month", pa.int16()), ("birth_day", pa.int16()),
+                              ("sex", pa.string()), ("nationality", pa.string())]))
+        enc = encode_table(t, key, EncodingSettings(seed=3), contributor=side)
+        parts.append((enc.manifest, enc.table))
+    er = from_parts(parts, ["left", "right"])
+    res = link_encoded(er, PPRLSettings(cross_only=True, one_to_one=True))
+    ids = list(er.record_id)
+    linked = {(ids[a], ids[b]) for a, b in zip(res.comparisons.a, res.comparisons.b,
+                                               strict=True) if res.labels[a] == res.labels[b]}
+    assert linked == {(f"l{i}", f"r{i}") for i in range(4)}

@@ -63,6 +63,7 @@ from safelight.link.encoded import (
 from safelight.link.model import (
     COUNTRY_FIELDS,
     TF_MAX_BONUS,
+    TF_PSEUDO_RECORDS,
     EMResult,
     FellegiSunter,
     TrainingPairs,
@@ -513,7 +514,9 @@ def name_tf(model: FellegiSunter, freqs: dict[str, np.ndarray], pair_freq: np.nd
     name *pair* (``pair_freq``, exact counts of the keyed key), ``min(log2(u_given · u_family /
     f), TF_MAX_BONUS)``, split evenly between the two names. Two names are not independent
     (a family's given names, a nation's name pairs), and a common pair at 1M × 1M has hundreds
-    of namesakes that the product of two per-name estimates does not see."""
+    of namesakes that the product of two per-name estimates does not see. The pair's share
+    leaves the pair itself out and is shrunk toward ``u_given · u_family`` by
+    :data:`~safelight.link.model.TF_PSEUDO_RECORDS` records."""
     names = list(model.fields)
     cols = {f: tf_from_frequencies(model, {f: fr}, comps, summed=True)  # (n_pairs,) each
             for f, fr in freqs.items()}
@@ -521,8 +524,15 @@ def name_tf(model: FellegiSunter, freqs: dict[str, np.ndarray], pair_freq: np.nd
         g, f = names.index("given_name"), names.index("family_name")
         pf = pair_freq[comps.a]
         both = (comps.levels[:, g] == 1) & (comps.levels[:, f] == 1) & ~np.isnan(pf)
-        half = np.minimum(np.log2(model.u[g][1] * model.u[f][1]
-                                  / np.maximum(pf[both], 1e-12)), TF_MAX_BONUS) / 2
+        # the name pair's share among the *other* records, shrunk toward u (as in clear,
+        # :func:`safelight.link.model.tf_from_counts`): the pair's own two records counted,
+        # four people of eight alike on both names made f = 2/8 and a match scored against
+        u_pair = model.u[g][1] * model.u[f][1]
+        n = len(pair_freq)
+        others = np.round(pf[both] * n) - 2.0
+        share = (np.maximum(others, 0.0) + TF_PSEUDO_RECORDS * u_pair) / (
+            max(n - 2, 0) + TF_PSEUDO_RECORDS)
+        half = np.minimum(np.log2(u_pair / np.maximum(share, 1e-12)), TF_MAX_BONUS) / 2
         for name in ("given_name", "family_name"):
             cols.setdefault(name, np.zeros(len(comps.a)))[both] = half
     if summed:
