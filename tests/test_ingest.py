@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 from ingest_support import HEADER, TEST_PROFILE, good_row
@@ -381,8 +382,12 @@ def test_compact_removes_erased_identities_from_the_file(tmp_path, hub, profile)
     path = hub.path
     hub.close()
     assert b"Zaporozhchenko-Withdrawn" in path.read_bytes()  # the leak being closed
-    res = CliRunner().invoke(main, ["compact", str(path)])
+    link = tmp_path / "elsewhere" / "hub-link.duckdb"  # a symlink compacts what it points to
+    link.parent.mkdir()
+    link.symlink_to(path)
+    res = CliRunner().invoke(main, ["compact", str(link)])
     assert res.exit_code == 0, res.output
+    assert link.is_symlink() and not Path(f"{path}.wal").exists()
     assert b"Zaporozhchenko-Withdrawn" not in path.read_bytes()
     assert (path.stat().st_mode & 0o777) == 0o600
     from safelight.store import open_hub

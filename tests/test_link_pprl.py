@@ -358,13 +358,16 @@ def test_share_prior_recovers_the_share_of_a_known_model():
     prior, report = share_prior(model, comps, training, TrainingSession("k", ("key",)),
                                 all_pairs=10**10)
     assert abs(report["match_share"] - share) < 0.004
-    assert prior == pytest.approx(report["match_share"] * 4 * n / 0.8 / 1e10)
+    found = report["match_share"] * 4 * n  # matches among all the key's pairs
+    # the posterior mean of the matches when each agrees on the key with probability 0.8
+    assert prior == pytest.approx((found + (found + 1) * 0.2 / 0.8) / 1e10)
+    assert prior == pytest.approx(found / 0.8 / 1e10, rel=1e-4)  # as found / agree at scale
 
 
 def test_name_pair_tf_counts_the_keyed_pair_key(two_sources):
     """The name-pair frequency is the share of records with the same keyed sorted-names key;
     a pair exact on both names gets log2(u_g u_f / f), split over the two names, where f is
-    the share among the other records (the pair left out) shrunk toward u_g u_f."""
+    the share among the records other than the first, shrunk toward u_g u_f."""
     from safelight.link.model import TF_PSEUDO_RECORDS
     from safelight.link.pprl import name_pair_frequencies, name_tf
 
@@ -383,8 +386,8 @@ def test_name_pair_tf_counts_the_keyed_pair_key(two_sources):
     k = int(np.flatnonzero(both)[0])
     u = model.u[0][1] * model.u[1][1]
     n = len(er)
-    others = round(pf[c.a[k]] * n) - 2
-    want = min(np.log2(u / ((others + TF_PSEUDO_RECORDS * u) / (n - 2 + TF_PSEUDO_RECORDS))), 4.0)
+    others = round(pf[c.a[k]] * n) - 1
+    want = min(np.log2(u / ((others + TF_PSEUDO_RECORDS * u) / (n - 1 + TF_PSEUDO_RECORDS))), 4.0)
     assert tf[k, 0] + tf[k, 1] == pytest.approx(want)
     assert np.allclose(name_tf(model, res.frequencies, pf, c, summed=True), tf.sum(axis=1))
 

@@ -103,3 +103,18 @@ def test_two_encoded_registers_of_the_same_four_people_link():
     linked = {(ids[a], ids[b]) for a, b in zip(res.comparisons.a, res.comparisons.b,
                                                strict=True) if res.labels[a] == res.labels[b]}
     assert linked == {(f"l{i}", f"r{i}") for i in range(4)}
+
+
+def test_a_record_without_nationality_counts_its_name_among_every_record():
+    """Its group is every record: a common name is common for it too (a review found it
+    counted among the records without a nationality only, so every name looked rare)."""
+    from safelight.link.model import name_counts
+    from safelight.link.prepare import prepare
+
+    rows = [{"contributor": "left", "record_id": f"l{i}", "given_name": "Olena",
+             "family_name": f"Family{i}", "nationality": "UKR"} for i in range(7)]
+    rows.append({"contributor": "left", "record_id": "lx", "given_name": "Olena",
+                 "family_name": "Other", "nationality": None})
+    counts = name_counts(prepare(pa.Table.from_pylist(rows)))
+    assert counts.count["given_name"].tolist() == [7] * 7 + [8]
+    assert counts.size.tolist() == [7] * 7 + [8]

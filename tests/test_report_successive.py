@@ -273,25 +273,37 @@ def test_a_forced_report_that_cannot_be_audited_is_not_written(hub_path, tmp_pat
     assert snapshot_path(hub_path, "report").read_bytes() == recorded
 
 
-def test_one_publisher_at_a_time(hub_path, tmp_path):
+def test_one_publisher_at_a_time(hub_path, tmp_path, monkeypatch):
     """A report computed while another publisher holds the lock is checked against what that
     publisher recorded, not against the snapshot both saw before; and waits no longer than
     its timeout."""
     import threading
     import time
+    from contextlib import contextmanager
 
     from safelight.report import successive
-    from safelight.report.successive import ReportError, publishing, record_report
+    from safelight.report.successive import ReportError, record_report
 
     assert _run(hub_path, tmp_path / "jan").exit_code == 0
     (snap,) = read_report_snapshots(hub_path)
+    real = successive.publishing
+    asking = threading.Event()
+
+    @contextmanager
+    def announced(path, timeout=None):  # the report asks for the lock: say so, then take it
+        asking.set()
+        with real(path, timeout):
+            yield
+
+    monkeypatch.setattr(successive, "publishing", announced)
     done: dict[str, object] = {}
-    with publishing(hub_path):
+    with real(hub_path):
         worker = threading.Thread(
             target=lambda: done.update(res=_run(hub_path, tmp_path / "feb")))
         worker.start()
-        time.sleep(1.0)  # the report is computed and waits for the lock
-        assert "res" not in done
+        assert asking.wait(60)  # the report is computed and asks for the lock
+        time.sleep(0.3)
+        assert "res" not in done  # it waits
         # the other publisher records figures one person apart from today's data
         moved = dict(snap["counts"])
         key = next(k for k, v in moved.items() if v >= 1 and not k.startswith('["limitations"'))
@@ -301,7 +313,7 @@ def test_one_publisher_at_a_time(hub_path, tmp_path):
     assert done["res"].exit_code == 8, done["res"].output  # checked against the new record
     assert not (tmp_path / "feb").exists()
 
-    with publishing(hub_path), pytest.raises(ReportError, match="another report"):
-        with successive.publishing(hub_path, timeout=0.2):
+    with real(hub_path), pytest.raises(ReportError, match="another report"):
+        with real(hub_path, timeout=0.2):
             pass
     assert (Path(f"{hub_path.resolve()}.publish.lock").stat().st_mode & 0o777) == 0o600

@@ -175,11 +175,11 @@ def ingest_file(hub: Hub, path: str | Path, *, contributor: str, profile: Profil
             # a later export never revives a withdrawal (its quarantined rows included: the
             # contribution is recorded now) nor keeps links its consent no longer allows
             hub.apply_withdrawals(contributor, cid)
-        # the audit chain is permanent and a file's name may name a person: its SHA-256 only
-        # (the name stays in `contributions`, which an administrator can correct)
+        # the audit chain is permanent and a file's name may name a person (a hash of a short
+        # name is guessed from a list of surnames): the file's content SHA-256 identifies it;
+        # the name stays in `contributions`, which an administrator can correct
         hub.audit(actor, "ingest", f"contribution:{cid}", {
-            "contributor": contributor, "file_name_sha256": hashlib.sha256(
-                path.name.encode("utf-8")).hexdigest(), "sha256": sha, "profile": profile.ref,
+            "contributor": contributor, "sha256": sha, "profile": profile.ref,
             "rows_read": result.rows_read, "accepted": result.rows_accepted,
             "quarantined": result.rows_quarantined})
     result.seconds = (dt.datetime.now() - started).total_seconds()

@@ -39,6 +39,7 @@ __all__ = [
     "estimate_model",
     "estimate_u",
     "estimate_u_within",
+    "expected_matches",
     "is_kin",
     "kin_u",
     "level_patterns",
@@ -505,8 +506,8 @@ def expected_matches(found: float, agree: float, most: int) -> float:
     ``(found + 1) (1 - agree) / agree`` — capped at ``most`` (the caller passes the number of
     records: no input holds more matching pairs than records, short of clusters of four).
 
-    With many matches found it is ``found / agree`` within one match, the estimate of a large
-    input. With a handful it does not fall to 0 when chance kept every match out of the
+    With many matches found it is ``found / agree`` plus ``(1 - agree) / agree`` (about one
+    match), the estimate of a large input. With a handful it does not fall to 0 when chance kept every match out of the
     session: two matches of a register of four people both miss an exact birth date about one
     time in six, and ``found / agree`` then set a prior near 10⁻⁷ that no evidence could
     overcome; the posterior mean is ``(1 - agree) / agree`` matches there (about 0.7)."""
@@ -766,9 +767,12 @@ def name_counts(records: Records) -> NameCounts:
     width = int(names.max(initial=0)) + 1
     _, inverse, counts = np.unique(np.tile(nat, len(TF_FIELDS)) * width + names,
                                    return_inverse=True, return_counts=True)
+    _, inverse_all, counts_all = np.unique(names, return_inverse=True, return_counts=True)
     nat_counts = np.bincount(nat)
     size = np.where(nat == 0, n, nat_counts[nat])
-    return NameCounts({fname: counts[inverse[k * n:(k + 1) * n]]
+    # a record without a nationality is counted among every record, as its group says
+    return NameCounts({fname: np.where(nat == 0, counts_all[inverse_all[k * n:(k + 1) * n]],
+                                       counts[inverse[k * n:(k + 1) * n]])
                        for k, fname in enumerate(TF_FIELDS)}, nat, size)
 
 
@@ -801,7 +805,7 @@ def tf_from_counts(model: FellegiSunter, counts: NameCounts, comps: Comparisons,
     for fname, count in counts.count.items():
         j = names.index(fname)
         u_exact = model.u[j][1]
-        f = (count[comps.a] - own + TF_PSEUDO_RECORDS * u_exact) / others
+        f = (np.maximum(count[comps.a] - own, 0) + TF_PSEUDO_RECORDS * u_exact) / others
         col = _tf_bonus(u_exact, f, comps.levels[:, j] == 1)
         if summed:
             out += col

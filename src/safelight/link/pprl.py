@@ -70,6 +70,7 @@ from safelight.link.model import (
     TrainingSession,
     estimate_model,
     estimate_u,
+    expected_matches,
     level_patterns,
     tf_from_frequencies,
 )
@@ -388,8 +389,10 @@ def share_prior(model: FellegiSunter, comps: Comparisons, training: TrainingPair
     the model knows: the session's fixed fields at their exact level (m). The share ``π`` is
     the fixed point of ``π = mean P(match | levels, π)`` over those pairs (their fixed fields
     left out), a one-parameter EM that cannot drift the way a free m does; then
-    ``prior = π · pairs / Π m_exact(fixed) / all_pairs``, the key's pair count taken in full
-    (the draw may be a sample)."""
+    ``prior = M / all_pairs`` with ``M`` the posterior mean of the matches given ``π · pairs``
+    found among the key's pairs (taken in full: the draw may be a sample), each agreeing on
+    the fixed fields with probability ``Π m_exact(fixed)``
+    (:func:`safelight.link.model.expected_matches`)."""
     names = list(model.fields)
     fixed = [names.index(f) for f in session.fixed]
     drawn = training.drawn[session.name]
@@ -410,8 +413,8 @@ def share_prior(model: FellegiSunter, comps: Comparisons, training: TrainingPair
         delta, share, it = abs(new - share), new, it + 1
     scale = training.totals[session.name] / max(int(drawn.sum()), 1)
     agree = float(np.prod([model.m[j][1] for j in fixed]))
-    prior = float(np.clip(share * mask.sum() * scale / max(agree, 1e-6) / max(all_pairs, 1),
-                          1e-12, 0.5))
+    matches = expected_matches(share * mask.sum() * scale, agree, max(all_pairs, 1))
+    prior = float(np.clip(matches / max(all_pairs, 1), 1e-12, 0.5))
     log.info("prior from the %s pairs: match share %.4f (%d iterations), prior %.3g (EM's "
              "%.3g)", session.name, share, it, prior, model.prior)
     return prior, {"session": session.name, "pairs": int(mask.sum()), "match_share": share,
@@ -515,7 +518,7 @@ def name_tf(model: FellegiSunter, freqs: dict[str, np.ndarray], pair_freq: np.nd
     f), TF_MAX_BONUS)``, split evenly between the two names. Two names are not independent
     (a family's given names, a nation's name pairs), and a common pair at 1M × 1M has hundreds
     of namesakes that the product of two per-name estimates does not see. The pair's share
-    leaves the pair itself out and is shrunk toward ``u_given · u_family`` by
+    leaves the first record out and is shrunk toward ``u_given · u_family`` by
     :data:`~safelight.link.model.TF_PSEUDO_RECORDS` records."""
     names = list(model.fields)
     cols = {f: tf_from_frequencies(model, {f: fr}, comps, summed=True)  # (n_pairs,) each
@@ -524,14 +527,18 @@ def name_tf(model: FellegiSunter, freqs: dict[str, np.ndarray], pair_freq: np.nd
         g, f = names.index("given_name"), names.index("family_name")
         pf = pair_freq[comps.a]
         both = (comps.levels[:, g] == 1) & (comps.levels[:, f] == 1) & ~np.isnan(pf)
-        # the name pair's share among the *other* records, shrunk toward u (as in clear,
-        # :func:`safelight.link.model.tf_from_counts`): the pair's own two records counted,
-        # four people of eight alike on both names made f = 2/8 and a match scored against
+        # the name pair's share among the records other than the first, shrunk toward u:
+        # with the record itself counted, four people of eight alike on both names made
+        # f = 2/8 and a match scored against. Unlike clear (which leaves the whole pair out,
+        # :func:`safelight.link.model.tf_from_counts`) the partner stays counted: leaving it
+        # out too nearly doubled the false links between encoded registers that share no one
+        # (3,000 a side: 26, 10, 15 → 44, 21, 28), this 29, 11, 15 — and both fix the small
+        # registers (docs/linkage.md, "Under 20 a side")
         u_pair = model.u[g][1] * model.u[f][1]
         n = len(pair_freq)
-        others = np.round(pf[both] * n) - 2.0
+        others = np.round(pf[both] * n) - 1.0
         share = (np.maximum(others, 0.0) + TF_PSEUDO_RECORDS * u_pair) / (
-            max(n - 2, 0) + TF_PSEUDO_RECORDS)
+            max(n - 1, 0) + TF_PSEUDO_RECORDS)
         half = np.minimum(np.log2(u_pair / np.maximum(share, 1e-12)), TF_MAX_BONUS) / 2
         for name in ("given_name", "family_name"):
             cols.setdefault(name, np.zeros(len(comps.a)))[both] = half

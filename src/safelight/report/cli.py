@@ -130,11 +130,11 @@ def hub_cmd(hub: Path, out_dir: Path, threshold: int | None, region_table: str |
     from safelight.report.render import write_report
     from safelight.report.sources import hub_source
     from safelight.report.successive import (
+        DifferencedError,
         gated_counts,
         publishing,
         record_report,
         refuse_differences,
-        report_differences,
         report_shape,
     )
 
@@ -150,11 +150,15 @@ def hub_cmd(hub: Path, out_dir: Path, threshold: int | None, region_table: str |
         rep = hub_report(src, settings)
     counts, shape = gated_counts(rep.indicators, rep.limitations), report_shape(rep)
     with publishing(hub):  # no other report or dashboard checks and records meanwhile
-        if force:
-            _audit_forced(hub, out_dir, shape, rep.provenance["generated_at"],
-                          sum(n for _, n in report_differences(hub, counts, shape)))
-        else:
+        try:
             refuse_differences(hub, counts, shape)
+            differing = 0
+        except DifferencedError as refused:
+            if not force:
+                raise
+            differing = refused.differing
+        if force:
+            _audit_forced(hub, out_dir, shape, rep.provenance["generated_at"], differing)
         # recorded before the report is written: a failed write errs towards a refusal next time
         record_report(hub, counts, shape, rep.provenance["generated_at"], forced=force)
     paths = write_report(rep, out_dir)

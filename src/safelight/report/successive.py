@@ -70,9 +70,14 @@ __all__ = ["DifferencedError", "dashboard_shape", "gated_counts", "read_report_s
 
 class DifferencedError(ReportError, RefusedError):
     """A new report differs from one published before by fewer than the threshold in some
-    count: publishing both would show who arrived or left."""
+    count: publishing both would show who arrived or left. ``differing``: how many counts
+    (against every earlier report and the dashboard), never which."""
 
     exit_code = RefusedError.exit_code
+
+    def __init__(self, differing: int, message: str) -> None:
+        super().__init__(message)
+        self.differing = differing
 
 
 def snapshot_path(hub_path: str | Path, publisher: str = "dashboard") -> Path:
@@ -273,6 +278,7 @@ def refuse_differences(hub_path: str | Path, counts: dict[str, float],
              f"({snap['generated_at']})" for snap, n in differing]
     # the change each count needs: the larger threshold where another report's was larger
     need = max([threshold, *(snap["shape"].get("threshold") or 0 for snap, _ in differing)])
+    total = sum(n for _, n in differing)
     dashboard = read_snapshot(hub_path)
     if dashboard is not None:
         same = dashboard_shape(*dashboard) == shape
@@ -280,8 +286,9 @@ def refuse_differences(hub_path: str | Path, counts: dict[str, float],
         if n:
             found.append(f"{n} counts from the web dashboard's published figures")
             need = max(need, dashboard[1] or 0)
+            total += n
     if found:
-        raise DifferencedError(
+        raise DifferencedError(total,
             f"refused: counts behind this report (its cells, suppressed ones included, and the "
             f"numbers in its limitations) differ by less than the threshold from figures published "
             f"before — {'; '.join(found)}. "

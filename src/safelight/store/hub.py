@@ -449,18 +449,21 @@ def compact_hub(path: str | Path, *, actor: str = "cli") -> tuple[int, int]:
     tables, sequences and constraints, not the freed blocks.
 
     The copy is checked (the same tables with the same row counts, the same schema version,
-    an intact audit chain) before it replaces the hub — atomically, owner-only — and the
-    compaction is audited in it. Needs the hub to itself (as every writer does)."""
-    path = Path(path)
+    an intact audit chain) and audited before it replaces the hub — atomically, owner-only,
+    with the hub's owner kept where the caller may set it — and the hub stays open (so locked
+    against every other writer) until then: no write can land in the old file after the copy.
+    A symlink to the hub compacts the file it points to."""
+    path = Path(path).resolve()
     before = path.stat().st_size
     fresh = path.with_name(f".{path.name}.compact")
-    fresh.unlink(missing_ok=True)
+    for leftover in (fresh, Path(f"{fresh}.wal")):
+        leftover.unlink(missing_ok=True)
     try:
-        with open_hub(path) as hub:
+        with open_hub(path) as hub:  # held until the copy has replaced it
             ok, why = hub.verify_audit()
             if not ok:
-                raise StoreError(f"{path}: the audit log's chain is broken ({why}) — restore the "
-                                 "hub from a backup before compacting it")
+                raise StoreError(f"{path}: the audit log's chain is broken ({why}) — restore "
+                                 "the hub from a backup before compacting it")
             hub.con.execute("CHECKPOINT")
             name = hub.con.execute("SELECT current_database()").fetchone()[0]
             counts = _row_counts(hub.con, name)
@@ -471,23 +474,34 @@ def compact_hub(path: str | Path, *, actor: str = "cli") -> tuple[int, int]:
                 copied = _row_counts(hub.con, "compacted")
             finally:
                 hub.con.execute("DETACH compacted")
-        if copied != counts:
-            raise StoreError(f"{path}: the compacted copy does not hold the hub's rows "
-                             "(nothing was replaced)")
-        os.chmod(fresh, 0o600)
-        with open_hub(fresh) as copy:
-            if copy.schema_version() != version or not copy.verify_audit()[0]:
-                raise StoreError(f"{path}: the compacted copy does not check out (nothing "
-                                 "was replaced)")
-            with copy.transaction():
-                copy.audit(actor, "compact", str(path.name),
-                           {"bytes_before": before, "bytes_after": fresh.stat().st_size})
-            copy.con.execute("CHECKPOINT")
-        os.replace(fresh, path)
+            if copied != counts:
+                raise StoreError(f"{path}: the compacted copy does not hold the hub's rows "
+                                 "(nothing was replaced)")
+            _owner_only_like(fresh, path)
+            with open_hub(fresh) as copy:
+                if copy.schema_version() != version or not copy.verify_audit()[0]:
+                    raise StoreError(f"{path}: the compacted copy does not check out (nothing "
+                                     "was replaced)")
+                with copy.transaction():
+                    copy.audit(actor, "compact", path.name,
+                               {"bytes_before": before, "bytes_after": fresh.stat().st_size})
+                copy.con.execute("CHECKPOINT")
+            os.replace(fresh, path)
     finally:
         fresh.unlink(missing_ok=True)
         Path(f"{fresh}.wal").unlink(missing_ok=True)
     return before, path.stat().st_size
+
+
+def _owner_only_like(path: Path, like: Path) -> None:
+    """Make ``path`` readable by its owner only, and owned as ``like`` is where the caller
+    may change it (root compacting a service's hub leaves it the service's)."""
+    os.chmod(path, 0o600)
+    st = like.stat()
+    try:
+        os.chown(path, st.st_uid, st.st_gid)
+    except PermissionError:
+        pass  # not root: the file is the caller's, as the hub was if the caller could open it
 
 
 def _row_counts(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, int]:
