@@ -69,16 +69,18 @@ def problem(n: int, seed: int, cache: Path | None, tail: bool = False
     return p.left, p.right, pid, p.true_pairs
 
 
-def package_persons(er, left: pa.Table, right: pa.Table, pid: np.ndarray) -> np.ndarray:
+def package_persons(er, left: pa.Table | pa.ChunkedArray, right: pa.Table | pa.ChunkedArray,
+                    pid: np.ndarray) -> np.ndarray:
     """The true person of each record of ``er`` (read from the packages of ``left`` and
-    ``right``, whose records a package holds in a random order), by contributor and record
-    id; ``pid`` is aligned with the left rows, then the right ones."""
+    ``right`` — the tables, or their ``record_id`` columns —, whose records a package holds in
+    a random order), by contributor and record id; ``pid`` is aligned with the left rows, then
+    the right ones."""
     from safelight.demo.linkage_pairs import persons_by_record
 
-    n_left = left.num_rows
+    ids = [t.column("record_id") if isinstance(t, pa.Table) else t for t in (left, right)]
+    n_left = len(ids[0])
     return persons_by_record(er.contributor, er.record_id, {
-        "left": (left.column("record_id").to_pylist(), pid[:n_left]),
-        "right": (right.column("record_id").to_pylist(), pid[n_left:])})
+        "left": (ids[0].to_pylist(), pid[:n_left]), "right": (ids[1].to_pylist(), pid[n_left:])})
 
 
 def encode(left: pa.Table, right: pa.Table, work: Path) -> tuple[list[Path], dict]:
@@ -134,6 +136,8 @@ def worker(n: int, seed: int, cache: Path | None, packages: Path | None, tail: b
     with tempfile.TemporaryDirectory(prefix="safelight-pprl-scale-") as tmp:
         work = packages / _stem(n, seed, tail) if packages else Path(tmp)
         paths, timing = encode(left, right, work)
+        ids = (left.column("record_id"), right.column("record_id"))  # the truth's key
+        del left, right  # the hub holds no clear table
         sampler = PeakRSS()
         sampler.start()
         t1, c1 = time.perf_counter(), time.process_time()
@@ -141,8 +145,8 @@ def worker(n: int, seed: int, cache: Path | None, packages: Path | None, tail: b
         res = link_encoded(er, PPRLSettings(cross_only=True, one_to_one=True))
         wall, cpu = time.perf_counter() - t1, time.process_time() - c1
         sampler.running = False
-        pid = package_persons(er, left, right, pid)
-        del left, right
+        sampler.join()
+        pid = package_persons(er, *ids, pid)
     scores = pairwise_scores(res.labels, pid)
     c = res.comparisons
     found = int((pid[c.a] == pid[c.b]).sum())

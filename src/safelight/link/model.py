@@ -806,7 +806,7 @@ def tf_from_counts(model: FellegiSunter, counts: NameCounts, comps: Comparisons,
         j = names.index(fname)
         u_exact = model.u[j][1]
         f = (np.maximum(count[comps.a] - own, 0) + TF_PSEUDO_RECORDS * u_exact) / others
-        col = _tf_bonus(u_exact, f, comps.levels[:, j] == 1)
+        col = _tf_bonus(u_exact, f.astype(np.float64, copy=False), comps.levels[:, j] == 1)
         if summed:
             out += col
         else:
@@ -815,9 +815,15 @@ def tf_from_counts(model: FellegiSunter, counts: NameCounts, comps: Comparisons,
 
 
 def _tf_bonus(u_exact: float, f: np.ndarray, exact: np.ndarray) -> np.ndarray:
-    """``min(log2(u_exact / f), TF_MAX_BONUS)`` where ``exact``, 0 elsewhere."""
-    adj = np.log2(u_exact / np.maximum(f, 1e-12))
-    return np.where(exact, np.minimum(adj, TF_MAX_BONUS), 0.0)
+    """``min(log2(u_exact / f), TF_MAX_BONUS)`` where ``exact``, 0 elsewhere — computed in
+    place in ``f`` (a float64 array of the caller's own, returned): at 1M × 1M it holds tens of
+    millions of pairs, and every temporary is half a gigabyte at the hub's peak."""
+    np.maximum(f, 1e-12, out=f)
+    np.divide(u_exact, f, out=f)
+    np.log2(f, out=f)
+    np.minimum(f, TF_MAX_BONUS, out=f)
+    f[~exact] = 0.0
+    return f
 
 
 def tf_from_frequencies(model: FellegiSunter, freqs: dict[str, np.ndarray], comps: Comparisons,
@@ -831,7 +837,8 @@ def tf_from_frequencies(model: FellegiSunter, freqs: dict[str, np.ndarray], comp
     out = np.zeros(len(comps.a)) if summed else np.zeros((len(comps.a), len(names)))
     for fname, freq in freqs.items():
         j = names.index(fname)
-        col = _tf_bonus(model.u[j][1], freq[comps.a], comps.levels[:, j] == 1)
+        col = _tf_bonus(model.u[j][1], freq[comps.a].astype(np.float64, copy=False),
+                        comps.levels[:, j] == 1)  # the gather is a copy: scratch
         if summed:
             out += col
         else:

@@ -536,10 +536,19 @@ def name_tf(model: FellegiSunter, freqs: dict[str, np.ndarray], pair_freq: np.nd
         # registers (docs/linkage.md, "Under 20 a side")
         u_pair = model.u[g][1] * model.u[f][1]
         n = len(pair_freq)
-        others = np.round(pf[both] * n) - 1.0
-        share = (np.maximum(others, 0.0) + TF_PSEUDO_RECORDS * u_pair) / (
-            max(n - 1, 0) + TF_PSEUDO_RECORDS)
-        half = np.minimum(np.log2(u_pair / np.maximum(share, 1e-12)), TF_MAX_BONUS) / 2
+        # in place on one array: at 1M × 1M tens of millions of pairs are exact on both names
+        half = pf[both]
+        half *= n
+        np.round(half, out=half)
+        half -= 1.0  # the other records holding the pair
+        np.maximum(half, 0.0, out=half)
+        half += TF_PSEUDO_RECORDS * u_pair
+        half /= max(n - 1, 0) + TF_PSEUDO_RECORDS  # their share, shrunk toward u
+        np.maximum(half, 1e-12, out=half)
+        np.divide(u_pair, half, out=half)
+        np.log2(half, out=half)
+        np.minimum(half, TF_MAX_BONUS, out=half)
+        half /= 2
         for name in ("given_name", "family_name"):
             cols.setdefault(name, np.zeros(len(comps.a)))[both] = half
     if summed:
