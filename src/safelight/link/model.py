@@ -503,14 +503,15 @@ def expected_matches(found: float, agree: float, most: int) -> float:
     agree on a training session's fixed fields, when a match agrees on them with probability
     ``agree``: the posterior mean of ``M`` under ``found ~ Binomial(M, agree)`` and a flat
     prior on ``M`` — ``M - found`` is then negative binomial, mean
-    ``(found + 1) (1 - agree) / agree`` — capped at ``most`` (the caller passes the number of
-    records: no input holds more matching pairs than records, short of clusters of four).
+    ``(found + 1) (1 - agree) / agree`` — capped at ``most`` (an upper bound the caller
+    knows: the number of records, or of pairs).
 
-    With many matches found it is ``found / agree`` plus ``(1 - agree) / agree`` (about one
-    match), the estimate of a large input. With a handful it does not fall to 0 when chance kept every match out of the
-    session: two matches of a register of four people both miss an exact birth date about one
-    time in six, and ``found / agree`` then set a prior near 10⁻⁷ that no evidence could
-    overcome; the posterior mean is ``(1 - agree) / agree`` matches there (about 0.7)."""
+    With many matches found it is ``found / agree`` plus ``(1 - agree) / agree`` (a match or
+    two), the estimate of a large input. With a handful it does not fall to 0 when chance kept
+    every match out of the session: two matches of a register of four people both miss an
+    exact birth date about one time in three, and ``found / agree`` then set a prior near
+    10⁻⁷ that no evidence could overcome; the posterior mean is ``(1 - agree) / agree``
+    matches there (1.3 with ``agree`` = 0.44)."""
     agree = float(np.clip(agree, 1e-6, 1.0))
     return float(min(found + (found + 1.0) * (1.0 - agree) / agree, max(most, found)))
 
