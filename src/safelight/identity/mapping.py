@@ -250,15 +250,15 @@ def check_record_ids(path: Path, table: pa.Table) -> None:
     if ids.null_count:
         rows = np.flatnonzero(pc.is_null(ids).to_numpy(zero_copy_only=False))[:5] + 1
         raise UsageError(f"{path}: {ids.null_count:,} record(s) have no id (data rows "
-                           f"{', '.join(map(str, rows))}…) — every record needs the map's id "
-                           "column")
+                         f"{', '.join(map(str, rows))}…) — every record needs the map's id "
+                         "column")
     counts = pc.value_counts(ids)
     repeated = [v.as_py() for v, n in zip(counts.field("values"), counts.field("counts"),
                                           strict=True) if n.as_py() > 1]
     if repeated:
         raise UsageError(f"{path}: {len(repeated):,} record id(s) occur more than once (e.g. "
-                           f"{', '.join(map(repr, repeated[:5]))}) — ids must be unique so "
-                           "that each output row names one record")
+                         f"{', '.join(map(repr, repeated[:5]))}) — ids must be unique so "
+                         "that each output row names one record")
 
 
 def _integer(value: str | None) -> int | None:
