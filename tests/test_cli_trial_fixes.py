@@ -84,6 +84,9 @@ def test_one_date_format_written_without_brackets(tmp_path):
     res = _run("link", "dedupe", data, "--map", mp, "--out", out)
     assert res.exit_code == 0, res.output
     assert "unparsed" not in res.output  # every date read (the string was split into letters)
+    data, mp = _files(tmp_path, rows, _MAP + "date_formats: {day: first}\n")
+    res = _run("link", "dedupe", data, "--map", mp, "--out", tmp_path / "d.csv")
+    assert res.exit_code == 4 and "date_formats must be a list" in res.output, res.output
 
 
 @pytest.mark.parametrize("args", [("link", "dedupe", "--threshold", "5"),
@@ -154,3 +157,10 @@ def test_refused_releases_leave_no_folder_and_say_what_an_empty_release_is(tmp_p
     res = _run("release", "aggregates", table, "--k", "999", "--out", out)
     assert res.exit_code == 0, res.output
     assert "error is not defined" in res.output and "0.000" not in res.output
+
+
+def test_the_pprl_threshold_has_the_same_range(tmp_path):
+    pkg = tmp_path / "p.enc"
+    pkg.mkdir()
+    res = _run("link", "pprl", pkg, pkg, "--out", tmp_path / "o.csv", "--threshold", "2")
+    assert res.exit_code == 2 and "0<=x<=1" in res.output.replace(" ", ""), res.output

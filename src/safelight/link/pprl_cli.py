@@ -27,7 +27,7 @@ __all__ = ["pprl"]
 @click.option("--out", required=True, type=click.Path(path_type=Path, dir_okay=False),
               help="PAIRS.csv (two packages) or CLUSTERS.csv (--dedupe / other counts).")
 @click.option("--dedupe", is_flag=True, help="Cluster all records even for two packages.")
-@click.option("--threshold", type=float, default=0.5, show_default=True,
+@click.option("--threshold", type=click.FloatRange(0.0, 1.0), default=0.5, show_default=True,
               help="Match probability from which two records are linked.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @guarded

@@ -63,9 +63,10 @@ from filelock import FileLock, Timeout
 from safelight.errors import RefusedError
 from safelight.report.model import Report, ReportError
 
-__all__ = ["DifferencedError", "dashboard_shape", "gated_counts", "read_report_snapshots",
-           "publishing", "read_snapshot", "record_report", "refuse_differences", "report_differences",
-           "report_shape", "small_differences", "snapshot_path", "write_snapshot"]
+__all__ = ["DifferencedError", "dashboard_shape", "gated_counts", "publishing",
+           "read_report_snapshots", "read_snapshot", "record_report", "refuse_differences",
+           "report_differences", "report_shape", "small_differences", "snapshot_path",
+           "write_snapshot"]
 
 
 class DifferencedError(ReportError, RefusedError):
