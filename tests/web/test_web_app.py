@@ -179,6 +179,10 @@ def test_upload_check_bad_file_and_good_file(client, app, demo_hub, tmp_path):
                         files={"file": ("ro-ngo.tsv", data)})
     assert check.status_code == 200 and check.json()["checked"]
     assert check.json()["rows_invalid"] > 0 and check.json()["examples"]
+    # the dry run's audit entry keeps the content's hash, nothing of the file's name
+    (_, _, details), = _audit(app, "web.check")
+    assert json.loads(details)["file_sha256"] == hashlib.sha256(data).hexdigest()
+    assert "ro-ngo" not in details and hashlib.sha256(b"ro-ngo.tsv").hexdigest() not in details
     n_before = app.state.hub.one("SELECT count(*) AS n FROM contributions")["n"]
     up = client.post("/api/v1/contributions", headers=h, data={"profile": profile},
                      files={"file": ("ro-ngo.tsv", data)})

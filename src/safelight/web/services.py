@@ -194,12 +194,6 @@ def _safe_name(name: str | None) -> str:
     return keep if keep.strip("._ ") else "upload.csv"
 
 
-def _name_digest(name: str) -> str:
-    """What the audit chain keeps of an uploaded file's name (which may name a person): its
-    SHA-256, enough to match a contributor's report of a refused file."""
-    return hashlib.sha256(name.encode("utf-8")).hexdigest()
-
-
 def _hide_folder(exc: SafelightError, folder: Path) -> None:
     """Drop the private upload folder from ``exc`` (its message and ``path``), so the user is
     shown the file's own name and no server path."""
@@ -216,9 +210,11 @@ def upload(state: HubState, user: User, filename: str | None, stream: Any, *, pr
     ``stream`` is a binary file object; it is copied to a private folder beside the hub, read
     there and removed. File-level faults raise with the reader's message, naming the file but
     not the folder; row-level faults end up in the quarantine and are summarised in the result.
-    The audit chain gets the SHA-256 of the file's name, and of a refusal only the error's
-    class: a reader's message can quote the file's first row, which in a file without a header
-    row is a person's data.
+    The audit chain gets the SHA-256 of the file's content (enough to match a contributor's
+    report of a refused file, who holds the file) and never its name, which may name a person:
+    a name's hash is reversed by hashing a list of names. Of a refusal it keeps only the
+    error's class: a reader's message can quote the file's first row, which in a file without
+    a header row is a person's data.
     """
     from safelight.ingest import check_file, ingest_file, load_profile
 
@@ -235,9 +231,11 @@ def upload(state: HubState, user: User, filename: str | None, stream: Any, *, pr
     try:
         path = tmp / name
         size = 0
+        digest = hashlib.sha256()
         with path.open("wb") as fh:
             while block := stream.read(1 << 20):
                 size += len(block)
+                digest.update(block)
                 if size > limit:
                     raise UsageError(f"{name} is larger than {state.settings.max_upload_mb} MB; "
                                      "split the export or ask the operator to raise "
@@ -247,7 +245,7 @@ def upload(state: HubState, user: User, filename: str | None, stream: Any, *, pr
             if check_only:
                 result = check_file(path, prof)
                 state.audit(user.username, "web.check", f"contributor:{scope}",
-                            {"file_name_sha256": _name_digest(name),
+                            {"file_sha256": digest.hexdigest(),
                              "rows_read": result["rows_read"],
                              "rows_invalid": result["rows_invalid"]})
                 return {"checked": True, "file": name, "contributor": scope, **result}
@@ -258,7 +256,7 @@ def upload(state: HubState, user: User, filename: str | None, stream: Any, *, pr
                 res = ingest_file(hub, path, contributor=scope, profile=prof, actor=user.username)
         except SafelightError as exc:
             state.audit(user.username, "web.upload_refused", f"contributor:{scope}",
-                        {"file_name_sha256": _name_digest(name), "error": type(exc).__name__})
+                        {"file_sha256": digest.hexdigest(), "error": type(exc).__name__})
             _hide_folder(exc, tmp)
             raise
         out = res.as_dict()
