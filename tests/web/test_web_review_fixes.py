@@ -332,3 +332,24 @@ def test_an_accepted_upload_s_name_stays_with_the_sender_and_the_administrator(
     client.cookies.clear()
     api_login(client, demo_hub, "admin")
     assert client.get(f"/api/v1/contributions/{cid}").json()["file_name"] == stored
+
+
+def test_reader_notes_that_quote_sheet_names_stay_with_the_sender_and_the_administrator(
+        client, app, demo_hub):
+    """A workbook's sheet may be named after the person it concerns, and the reader's note
+    quotes the sheet names (privacy review, 2026-12-01: an analyst read "sheet 'Olena
+    Prysiazhniuk' chosen of ..." through the API while the file name was hidden)."""
+    note = "sheet 'Olena Prysiazhniuk' chosen of Olena Prysiazhniuk, Uwagi"
+    con = app.state.hub.hub.con
+    cid, contributor = con.execute("SELECT contribution_id, contributor FROM contributions "
+                                   "ORDER BY contribution_id LIMIT 1").fetchone()
+    con.execute("UPDATE contributions SET reader_notes = [?] WHERE contribution_id = ?",
+                [note, cid])
+    api_login(client, demo_hub, "ana")
+    assert client.get(f"/api/v1/contributions/{cid}").json()["reader_notes"] is None
+    listed = client.get("/api/v1/contributions").text
+    assert "Prysiazhniuk" not in listed
+    assert "Prysiazhniuk" not in client.get(f"/contributions/{cid}").text
+    client.cookies.clear()
+    api_login(client, demo_hub, "admin")
+    assert client.get(f"/api/v1/contributions/{cid}").json()["reader_notes"] == [note]

@@ -125,14 +125,20 @@ def get_contribution(state: HubState, user: User, cid: int) -> dict[str, Any]:
     return _file_name_for(user, {k: jsonable(v) for k, v in row.items()})
 
 
+#: contribution columns that may name a person: the file's name (a caseworker's "Prysiazhniuk
+#: Olena.csv") and the reader's notes, which quote a workbook's sheet names ("sheet 'Olena
+#: Prysiazhniuk' chosen of ...")
+_NAMING_COLUMNS = ("file_name", "reader_notes")
+
+
 def _file_name_for(user: User, row: dict[str, Any]) -> dict[str, Any]:
-    """``row`` as ``user`` may see it: a file's name may name a person (a caseworker's
-    "Prysiazhniuk Olena.csv"), so only an administrator and the contributor that sent the file
-    read it; others see the contribution by its id and SHA-256 (privacy review, 2026-12-01)."""
+    """``row`` as ``user`` may see it: only an administrator and the contributor that sent the
+    file read its :data:`_NAMING_COLUMNS`; others see the contribution by its id and SHA-256
+    (privacy reviews, 2026-12-01)."""
     if user.role == "admin" or (user.role == "contributor"
                                 and row.get("contributor") == user.contributor):
         return row
-    return {**row, "file_name": None}
+    return {**row, **{c: None for c in _NAMING_COLUMNS if c in row}}
 
 
 def top_rules(state: HubState, cid: int) -> list[dict[str, Any]]:
