@@ -352,7 +352,9 @@ def _settle(con, cid: int, contributor: str, converter: ChunkConverter, result: 
     * a record id repeated in the file keeps its first row; the others go to the quarantine;
     * a record the hub already holds is *unchanged* when the same profile produced it from the
       same raw values and the same identity fields: the new copy is dropped and the old
-      provenance kept; otherwise it is *updated*: the old row is removed.
+      provenance kept; otherwise it is *updated*: the old row is removed;
+    * updated records whose consent no longer allows statistics (it did) are counted in
+      ``statistics_departures`` (no ids), which the hub's releases check.
     """
     profile = converter.profile
     id_col = profile.record_id_column or "(generated id)"
@@ -393,6 +395,17 @@ def _settle(con, cid: int, contributor: str, converter: ChunkConverter, result: 
     total = con.execute("SELECT count(*) FROM cases WHERE contribution_id = ?", [cid]).fetchone()[0]
     updated, unchanged = con.execute(
         "SELECT count(*) FILTER (WHERE NOT unchanged), count(*) FILTER (WHERE unchanged) FROM _cmp").fetchone()
+    if updated:  # records this export takes out of statistical use (counted, for releases)
+        departed = con.execute("""
+            SELECT count(*) FROM (SELECT record_id FROM _cmp WHERE NOT unchanged) m
+            JOIN (SELECT record_id FROM cases WHERE contributor = ? AND contribution_id <> ?
+                  AND consent_statistics) o USING (record_id)
+            JOIN (SELECT record_id FROM cases WHERE contribution_id = ?
+                  AND NOT coalesce(consent_statistics, false)) n USING (record_id)""",
+                               [contributor, cid, cid]).fetchone()[0]
+        if departed:
+            con.execute("INSERT INTO statistics_departures VALUES (?, ?, ?)",
+                        [cid, now_utc(), departed])
     for table in ("cases", "identities"):
         if unchanged:  # keep the old row and its provenance
             con.execute(f"""DELETE FROM {table} WHERE contribution_id = ? AND record_id IN

@@ -101,7 +101,10 @@ class RecordsLeftError(RefusedError):
 
 def check_no_records_left(hub: Hub, dataset: str = DATASET, *, allow: bool = False) -> None:
     """Refuse a release when case records left the consenting set since the dataset's newest
-    earlier release (a consent withdrawal, or fewer consenting cases than that release read).
+    earlier release: a consent withdrawal, a later export whose consent for a record no longer
+    allows statistics (``statistics_departures``; a count that stayed the same because new
+    records came with it hid such a departure), or fewer consenting cases than that release
+    read.
 
     Two releases either side of a removal differ by the removed persons: a combination whose
     count certainly fell tells what the person who withdrew was — exactly the person who asked to
@@ -122,12 +125,15 @@ def check_no_records_left(hub: Hub, dataset: str = DATASET, *, allow: bool = Fal
         rid, at, rows_in = last
         withdrawn = cur.execute("SELECT count(*) FROM consent_withdrawals WHERE withdrawn_at > ?",
                                 [at]).fetchone()[0]
+        departed = cur.execute("SELECT coalesce(sum(records), 0) FROM statistics_departures "
+                               "WHERE departed_at > ?", [at]).fetchone()[0]
         now = cur.execute("SELECT count(*) FROM cases WHERE consent_statistics").fetchone()[0]
     finally:
         cur.close()
-    if withdrawn or (rows_in is not None and now < rows_in):
+    if withdrawn or departed or (rows_in is not None and now < rows_in):
         what = (f"{withdrawn} consent withdrawal(s)" if withdrawn
-                else f"{rows_in - now} fewer consenting case records")
+                else f"{departed} case record(s) whose consent no longer allows statistics"
+                if departed else f"{rows_in - now} fewer consenting case records")
         raise RecordsLeftError(
             f"{what} since release #{rid} of {dataset}: a new release could show, by difference "
             "with that one, what the persons who left were. Refused; if the earlier releases were "
@@ -176,10 +182,12 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
                 k: int = 11, length: int | None = None, epsilon: float | None = None,
                 delta: float = 1e-6, quasi_identifiers: list[str] | None = None,
                 seed: int = 0, floor: bool = True, actor: str = "cli",
-                dataset: str = DATASET, after_withdrawal: bool = False,
-                allow_out_of_domain: bool = False) -> HubRelease:
+                after_withdrawal: bool = False, allow_out_of_domain: bool = False
+                ) -> HubRelease:
     """Release the hub's consenting cases by ``method`` into ``out`` and record it in the
-    ledger (see the module docstring). ``out`` must not hold a release already.
+    ledger under :data:`DATASET` (see the module docstring; there is no other dataset to
+    charge: a second name for the same cases would escape their budget and the withdrawal
+    and successive-release checks). ``out`` must not hold a release already.
 
     :raises BudgetExceededError: a DP release over the dataset's budget (nothing written).
     :raises RecordsLeftError: records left since the dataset's newest earlier release and
@@ -202,11 +210,11 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
     if out.exists() and any(out.iterdir()):
         raise ReleaseUsageError(f"--out {out} is not empty; choose a new folder")
     ledger = Ledger(hub)
-    check_no_records_left(hub, dataset, allow=after_withdrawal)
+    check_no_records_left(hub, DATASET, allow=after_withdrawal)
     eps, dlt = (float(epsilon), float(delta)) if dp and epsilon is not None else (0.0, 0.0)
     if dp:
         check_request(eps, dlt)
-    ledger.check(dataset, eps, dlt)  # before the data is read for noise
+    ledger.check(DATASET, eps, dlt)  # before the data is read for noise
     data = hub_table(hub, columns)
     if length is not None and length > data.n_columns:
         log.warning("--length %d is more than the %d columns; using %d", length,
@@ -219,13 +227,13 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
     t0 = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
     try:
-        earlier = ledger.published(dataset) if method == "aggregates" else []
+        earlier = ledger.published(DATASET) if method == "aggregates" else []
         length, params, released, ev, meas = _run(method, data, out / FILES[method], k,
                                                     length, eps, dlt, quasi_identifiers,
                                                     seed, floor, earlier, dropped)
         params.update({"columns": list(data.columns), "rows": data.n_rows,
                        "seconds": round(time.perf_counter() - t0, 3)})
-        source = {"dataset": dataset, "rows": data.n_rows,
+        source = {"dataset": DATASET, "rows": data.n_rows,
                   "consent": "consent_statistics only"}
         settings = ReleaseSettings(method, k, length, source, params)
         warnings = microdata_leak_warning(ev) if method == "microdata" else ()
@@ -237,17 +245,17 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
             eps, dlt = meas.epsilon, meas.delta  # OpenDP's own map, not the request
         sha = file_source(released)["sha256"]
         if method == "aggregates":  # with its intervals, for the next release's audit
-            rid = ledger.record_aggregates(dataset, meas, settings.to_dict(), actor=actor,
+            rid = ledger.record_aggregates(DATASET, meas, settings.to_dict(), actor=actor,
                                            rows_in=data.n_rows, output_sha256=sha,
                                            output_path=str(released))
         else:
-            rid = ledger.record(dataset, method, settings.to_dict(), actor=actor, k=k,
+            rid = ledger.record(DATASET, method, settings.to_dict(), actor=actor, k=k,
                                 length=length, epsilon=eps, delta=dlt, rows_in=data.n_rows,
                                 output_sha256=sha, output_path=str(released))
     except BaseException as exc:
         shutil.rmtree(out, ignore_errors=True)
         if dp and not isinstance(exc, BudgetExceededError):
-            charge_failed(ledger, dataset, method, eps, dlt, exc, actor=actor,
+            charge_failed(ledger, DATASET, method, eps, dlt, exc, actor=actor,
                           rows_in=data.n_rows)
         raise
     log.info("hub release #%d (%s) -> %s", rid, method, out)

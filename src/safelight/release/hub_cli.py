@@ -12,7 +12,7 @@ import click
 
 from safelight.cli_support import guarded, shows_progress
 from safelight.release.cli import _columns, _summary, release
-from safelight.release.hub import DATASET, DEFAULT_COLUMNS, METHODS
+from safelight.release.hub import DEFAULT_COLUMNS, METHODS
 
 
 @release.command("hub")
@@ -44,8 +44,6 @@ from safelight.release.hub import DATASET, DEFAULT_COLUMNS, METHODS
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the samplers.")
 @click.option("--actor", default="cli", show_default=True,
               help="Who makes the release (recorded in the ledger and the audit log).")
-@click.option("--dataset", default=DATASET, show_default=True,
-              help="Ledger dataset the release is charged to (the web uses the default).")
 @click.option("--after-withdrawal", is_flag=True,
               help="Release although case records left since the dataset's newest release (refused "
               "otherwise: the difference of the two releases could show what the persons who left "
@@ -54,13 +52,15 @@ from safelight.release.hub import DATASET, DEFAULT_COLUMNS, METHODS
 @shows_progress
 def hub(hub_path: Path, method: str, out: Path, columns: str | None, k: int,
         length: int | None, epsilon: float | None, delta: float, no_floor: bool,
-        allow_out_of_domain: bool, qis: str | None, seed: int, actor: str, dataset: str,
+        allow_out_of_domain: bool, qis: str | None, seed: int, actor: str,
         after_withdrawal: bool) -> None:
     """Release HUB's cases whose consent allows statistics, and record it in HUB's ledger.
 
     Same methods as the file commands (aggregates, synthetic, microdata, dp-aggregates,
-    dp-synthetic). A DP release is checked against DATASET's budget before anything is
-    measured (set it with `safelight release budget HUB hub:cases --epsilon E --delta D`;
+    dp-synthetic). Every release of HUB's cases is charged to one ledger dataset,
+    hub:cases, which the web's releases share: one privacy budget, one record of what was
+    released for the withdrawal and successive-release checks. A DP release is checked
+    against its budget before anything is measured (set it with `safelight release budget HUB hub:cases --epsilon E --delta D`;
     `safelight release budget HUB hub:cases` shows it).
     """
     from safelight.release.hub import release_hub
@@ -69,7 +69,7 @@ def hub(hub_path: Path, method: str, out: Path, columns: str | None, k: int,
     with open_hub(hub_path) as h:
         rel = release_hub(h, method, out, columns=_columns(columns), k=k, length=length,
                           epsilon=epsilon, delta=delta, quasi_identifiers=_columns(qis),
-                          seed=seed, floor=not no_floor, actor=actor, dataset=dataset,
+                          seed=seed, floor=not no_floor, actor=actor,
                           after_withdrawal=after_withdrawal,
                           allow_out_of_domain=allow_out_of_domain)
     click.echo(f"release #{rel.release_id} ({method}, {rel.settings.params['rows']} consenting "

@@ -399,6 +399,16 @@ CREATE TABLE person_links (                -- pairs a link run accepted inside o
     run_id VARCHAR NOT NULL
 );
 """),
+    (10, "release: case records that left the consenting set through a later export", """
+-- A later export that takes records out of statistical use (their consent changed) is a
+-- departure as a withdrawal is: a release after it, differenced with one before, shows what
+-- those persons were. Counts only, no record ids (safelight.release.hub.check_no_records_left).
+CREATE TABLE statistics_departures (
+    contribution_id INTEGER NOT NULL,
+    departed_at TIMESTAMP NOT NULL,
+    records BIGINT NOT NULL
+);
+"""),
 ]
 
 # Stages add their migration as a new (version, description, SQL) entry above; keep versions unique.
