@@ -83,3 +83,50 @@ def test_a_release_made_by_the_command_line_shows_no_row_count_either(client, ap
         for answer in (client.get("/api/v1/releases").json(),
                        client.get(f"/api/v1/releases/{made.release_id}").json()):
             assert exact not in _numbers(answer)
+
+
+def test_the_web_hands_out_no_release_the_small_cell_rule_does_not_clear(client, app, demo_hub,
+                                                                       tmp_path):
+    """The ledger records command-line releases too: microdata whose quasi-identifiers leave
+    columns out (its evaluation finds combinations of fewer than k people: "do not publish")
+    and a release at k = 3 were both downloadable by a viewer (privacy review, 2026-12-01)."""
+    from safelight.release.hub import DEFAULT_COLUMNS, release_hub
+
+    with app.state.hub.exclusive() as hub:
+        leaky = release_hub(hub, "microdata", tmp_path / "mic", columns=list(DEFAULT_COLUMNS),
+                            k=11, quasi_identifiers=["gender"])
+        small = release_hub(hub, "aggregates", tmp_path / "k3", columns=["gender"], k=3,
+                            length=1)
+        fine = release_hub(hub, "synthetic", tmp_path / "syn", columns=RELEASE["columns"],
+                           k=11, length=1)
+    assert leaky.evaluation.total("leaked") > 0
+    for user in ("view", "admin"):
+        client.cookies.clear()
+        api_login(client, demo_hub, user)
+        listed = {r["release_id"]: r for r in client.get("/api/v1/releases").json()["releases"]}
+        for rel, why in ((leaky, "fewer than k = 11"), (small, "k = 3")):
+            assert why in listed[rel.release_id]["withheld"]
+            r = client.get(f"/api/v1/releases/{rel.release_id}/download")
+            assert r.status_code == 403 and why in r.json()["detail"]
+            assert "Not handed out" in client.get(f"/releases/{rel.release_id}").text
+        assert listed[fine.release_id]["withheld"] is None
+        assert client.get(f"/api/v1/releases/{fine.release_id}/download").status_code == 200
+    refused = app.state.hub.hub.con.execute(
+        "SELECT count(*) FROM audit_log WHERE action = 'web.refused' AND object LIKE 'release:%'"
+    ).fetchone()[0]
+    assert refused == 4
+
+
+def test_a_dp_release_without_the_k_floor_is_not_handed_out(client, app, demo_hub, tmp_path):
+    from safelight.release.hub import release_hub
+    from safelight.release.ledger import Ledger
+
+    with app.state.hub.exclusive() as hub:
+        Ledger(hub).set_budget("hub:cases", 10.0, 1e-3)
+        raw = release_hub(hub, "dp-aggregates", tmp_path / "dp", columns=["gender"],
+                          epsilon=1.0, length=1, floor=False)
+        floored = release_hub(hub, "dp-aggregates", tmp_path / "dp2", columns=["gender"],
+                              epsilon=1.0, length=1)
+    api_login(client, demo_hub, "view")
+    assert client.get(f"/api/v1/releases/{raw.release_id}/download").status_code == 403
+    assert client.get(f"/api/v1/releases/{floored.release_id}/download").status_code == 200

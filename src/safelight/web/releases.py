@@ -8,7 +8,10 @@ statistics), charged to the same ledger dataset as ``safelight release hub``. Th
 under the hub's lock; the release is computed outside it, and only the ledger entry is written
 under the lock, so other requests are not held up while a release is computed. A download is
 audited as an export and refused (HTTP 500, :class:`~safelight.web.services.IntegrityFailure`,
-audited as ``web.refused``) when the file no longer matches the ledger's SHA-256. A release's
+audited as ``web.refused``) when the file no longer matches the ledger's SHA-256, and refused
+(HTTP 403) for a release the hub's small-cell rule does not clear (:func:`withheld`: the ledger
+also records releases made on the command line, which may be under the threshold or marked
+"do not publish"). A release's
 settings and evaluation hold exact figures of the sensitive data (PUBLISH.txt: they are for the
 operator), so they are shown whole to :data:`EXACT_COUNT_ROLES` only; other roles see what the
 release published (:func:`_shown`). Messages never name a server path.
@@ -27,7 +30,7 @@ from typing import Any
 from safelight.errors import UsageError
 from safelight.release import hub as hub_release
 from safelight.web.auth import User
-from safelight.web.services import IntegrityFailure, NotFound, clean_rows
+from safelight.web.services import Forbidden, IntegrityFailure, NotFound, clean_rows
 from safelight.web.state import HubState
 
 RELEASE_DATASET = hub_release.DATASET
@@ -67,6 +70,8 @@ _PUBLIC_EVALUATION = ("k", "max_length")
 
 
 def list_releases(state: HubState, user: User) -> dict[str, Any]:
+    """The ledger as ``user`` may see it (:func:`_shown`), each release with ``withheld``: why
+    its file is not served (:func:`withheld`), or None."""
     from safelight.release.ledger import Ledger
 
     with state.lock:
@@ -75,7 +80,46 @@ def list_releases(state: HubState, user: User) -> dict[str, Any]:
         spent = ledger.spent(RELEASE_DATASET)
     for r in rows:
         r["params"] = json.loads(r["params"]) if isinstance(r["params"], str) else r["params"]
-    return {"releases": [_shown(r, user) for r in clean_rows(rows)], "spent": spent.__dict__}
+    shown = []
+    for r in clean_rows(rows):
+        reason = withheld(state, r)
+        shown.append({**_shown(r, user), "withheld": reason})
+    return {"releases": shown, "spent": spent.__dict__}
+
+
+def withheld(state: HubState, row: dict[str, Any]) -> str | None:
+    """Why the web does not hand out the file of ledger release ``row``, or None when it may.
+
+    Every file the web serves clears the hub's small-cell rule (``report_threshold``, k = 11 by
+    default): the release's k is at least the threshold, and either it is differentially
+    private with a k floor at least the threshold (no released noisy count under it), or its
+    evaluation — written beside the file — found no released combination of 1 to k − 1
+    people up to the release's reporting length (k-synthetic rows promise no more). The ledger records every release, also those made by ``safelight release hub``
+    (any k from 2, microdata whose quasi-identifiers leave columns out — "do not publish" —,
+    DP without the floor); a privacy review found a viewer downloading both kinds."""
+    threshold = state.settings.report_threshold
+    k = row.get("k")
+    if k is None or k < threshold:
+        return (f"made with k = {k}, under this hub's small-cell threshold of {threshold}"
+                if k is not None else "made without k")
+    settings = row.get("params") or {}
+    if str(row.get("method", "")).startswith("dp-"):
+        floor = (settings.get("params") or {}).get("k_floor")
+        if floor is None or floor < threshold:
+            return (f"differentially private without the k floor of {threshold}: it may show "
+                    "counts under the hub's small-cell threshold")
+        return None
+    path = row.get("output_path")
+    evaluation = Path(path).parent / "evaluation.json" if path else None
+    if evaluation is None or not evaluation.is_file():
+        return "its evaluation is not beside it, so its leakage cannot be checked"
+    length = row.get("reporting_length")
+    by_length = json.loads(evaluation.read_text("utf-8")).get("by_length") or []
+    if any(level.get("leaked") for level in by_length  # (how many: admin only)
+           if length is None or level.get("length", 0) <= length):
+        return (f"its evaluation found released combinations of fewer than k = {k} people "
+                "(do not publish)")
+    return None
 
 
 def _shown(row: dict[str, Any], user: User) -> dict[str, Any]:
@@ -220,6 +264,12 @@ def release_file(state: HubState, user: User, rid: int) -> tuple[Path, str]:
     path = Path(row["output_path"])
     if not path.is_file():
         raise NotFound(f"release {rid}'s file is no longer on the server")
+    reason = withheld(state, {**row, "params": json.loads(row["params"])
+                              if isinstance(row["params"], str) else row["params"]})
+    if reason is not None:
+        state.audit(user.username, "web.refused", f"release:{rid}", {"reason": "withheld"})
+        raise Forbidden(f"release {rid} is not handed out: {reason}. It stays in the ledger "
+                        "for its privacy cost")
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     if sha != row["output_sha256"]:
         state.audit(user.username, "web.refused", f"release:{rid}",
