@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 ## demo: create .venv, install, run the whole flow on generated demo data, write an HTML summary
 demo: $(STAMP)
-	$(BIN)/safelight demo --out demo-output
+	$(BIN)/safelight demo --out demo-output --force
 
 ## test: create .venv, install the package and its test tools, run the tests
 test: $(STAMP)

@@ -23,7 +23,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Tr
 from rich.table import Table
 
 from safelight import __version__
-from safelight.cli_support import guarded
+from safelight.cli_support import guarded, outputs_apart
 from safelight.errors import UsageError
 
 EXIT_QUARANTINE = 6
@@ -148,8 +148,9 @@ def _progress_for(path: Path) -> tuple[Progress, Callable[[int, int], None]]:
 
 
 @main.command()
-@click.argument("hub", type=click.Path(dir_okay=False, path_type=Path))
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("hub", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--contributor", "-c", required=True,
               help="Name of the contributing agency (e.g. ua-hotline). Record ids are unique per contributor.")
 @click.option("--profile", "-p", "profile_name", default="safelight", show_default=True,
@@ -166,19 +167,30 @@ def ingest(hub: Path, files: tuple[Path, ...], contributor: str, profile_name: s
 
     Every row ends up accepted or in the quarantine with its reasons; the counts add up. Each
     file is one transaction: interrupted, it leaves nothing behind. The same file twice changes
-    nothing. Use `safelight quarantine HUB` to export rejected rows.
+    nothing. A file that cannot be read (empty, binary, missing columns) is reported and the
+    other files are still ingested; the exit code is then that file's (3). Use `safelight
+    quarantine HUB` to export rejected rows.
     """
+    from safelight.errors import InputFileError
     from safelight.ingest import ingest_file, load_profile
     from safelight.store import open_hub
 
     profile = load_profile(profile_name)
     any_quarantined = False
+    refused: list[tuple[Path, InputFileError]] = []
     with open_hub(hub) as h:
         for path in files:
             prog, update = _progress_for(path)
-            with prog:
-                result = ingest_file(h, path, contributor=contributor, profile=profile, progress=update,
-                                     country=country)
+            try:
+                with prog:
+                    result = ingest_file(h, path, contributor=contributor, profile=profile,
+                                         progress=update, country=country)
+            except InputFileError as exc:  # this file only: the others are still read
+                if len(files) == 1:
+                    raise
+                err.print(f"[red]error:[/red] {escape(str(exc))} — not ingested", highlight=False)
+                refused.append((path, exc))
+                continue
             any_quarantined |= result.rows_quarantined > 0
             if as_json:
                 out.print_json(json.dumps(result.as_dict(), default=str))
@@ -194,12 +206,16 @@ def ingest(hub: Path, files: tuple[Path, ...], contributor: str, profile_name: s
                 out.print(f"  note: {note}")
             if result.top_rules:
                 out.print("  quarantine: " + ", ".join(f"{r} ({n:,})" for r, n in result.top_rules))
+    if refused:
+        err.print(escape(f"{len(refused)} of {len(files)} files not ingested: "
+                         + ", ".join(str(p) for p, _ in refused)), highlight=False)
+        sys.exit(refused[0][1].exit_code)
     if fail_on_quarantine and any_quarantined:
         sys.exit(EXIT_QUARANTINE)
 
 
 @main.command()
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--profile", "-p", "profile_name", default="safelight", show_default=True,
               help="Mapping profile (built-in name or YAML path).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
@@ -248,19 +264,34 @@ def quarantine(hub: Path, contribution: int | None, contributor: str | None, out
     sql = ("SELECT k.contributor, q.contribution_id, k.file_name, q.source_row, array_to_string(q.rules, ';'),"
            " CAST(q.reasons AS VARCHAR), q.raw FROM quarantine q JOIN contributions k USING (contribution_id)"
            + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY q.contribution_id, q.source_row")
+    outputs_apart((hub, Path(f"{hub}.wal")), (out_path,))
+    if not out_path.parent.is_dir():
+        raise UsageError(f"--out {out_path}: folder {out_path.parent} does not exist")
     with open_hub(hub) as h:
         if contributor and not h.con.execute("SELECT count(*) FROM contributors WHERE name = ?",
                                              [contributor]).fetchone()[0]:
             raise UsageError(f"the hub has no contributor named {contributor!r} "
                              "(`safelight status` lists them)")
+        if contribution is not None and not h.con.execute(
+                "SELECT count(*) FROM contributions WHERE contribution_id = ?",
+                [contribution]).fetchone()[0]:
+            raise UsageError(f"the hub has no contribution {contribution} "
+                             "(`safelight status` lists them)")
         rows = h.con.execute(sql, params).fetchall()
-        with h.transaction():  # record-level data leaves the hub: audited
-            h.audit("cli", "export_quarantine", str(out_path),
-                    {"contribution": contribution, "contributor": contributor, "rows": len(rows)})
-    with open(out_path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["contributor", "contribution_id", "file", "row", "rules", "reasons", "raw"])
-        w.writerows(rows)
+        # written first, audited second, removed when the audit fails: no export on disk that
+        # the audit chain does not record, and no entry for a file that could not be written
+        with open(out_path, "w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(["contributor", "contribution_id", "file", "row", "rules", "reasons", "raw"])
+            w.writerows(rows)
+        try:
+            with h.transaction():  # record-level data leaves the hub: audited
+                h.audit("cli", "export_quarantine", str(out_path),
+                        {"contribution": contribution, "contributor": contributor,
+                         "rows": len(rows)})
+        except BaseException:
+            out_path.unlink(missing_ok=True)
+            raise
     out.print(f"wrote {len(rows):,} quarantined rows to {out_path}")
 
 
@@ -359,6 +390,7 @@ def standard_fields() -> None:
 
 @standard.command("codes")
 @click.argument("name", required=False)
+@_run
 def standard_codes(name: str | None) -> None:
     """List the code lists, or the codes of list NAME with their definitions."""
     from safelight.standard.codelists import all_codelists, codelist
@@ -367,6 +399,8 @@ def standard_codes(name: str | None) -> None:
         for cl in all_codelists().values():
             out.print(f"[bold]{cl.name}[/] ({len(cl.codes)}): {cl.description}")
         return
+    if name not in all_codelists():
+        raise UsageError(f"unknown code list {name!r}; known: {', '.join(all_codelists())}")
     cl = codelist(name)
     t = Table("code", "label", "definition", title=f"{cl.name}: {cl.description}")
     for c in cl.codes.values():
@@ -395,13 +429,20 @@ def standard_profiles() -> None:
 @click.option("--out", "out_dir", default="demo-output", show_default=True,
               type=click.Path(file_okay=False, path_type=Path), help="Folder for the scenario, hub and summary.")
 @click.option("--seed", default=2023, show_default=True, help="Seed of the scenario generator.")
-@click.option("--records", default=20_000, show_default=True, help="Approximate number of case records.")
+@click.option("--records", default=20_000, show_default=True, type=click.IntRange(min=200),
+              help="Approximate number of case records (at least 200).")
+@click.option("--force", is_flag=True,
+              help="Replace the demo already in --out (its hub, accounts, keys and reports).")
 @_run
-def demo(out_dir: Path, seed: int, records: int) -> None:
+def demo(out_dir: Path, seed: int, records: int, force: bool) -> None:
     """Generate the multi-agency demo scenario, ingest each contributor's export with its own
     profile, and write an HTML summary (demo-output/summary.html).
     """
     from safelight.demo.run import run_demo
+
+    if (out_dir / "hub.duckdb").exists() and not force:
+        raise UsageError(f"{out_dir} already holds a demo hub; --force replaces it (with its "
+                         "accounts, keys and reports), or choose another --out")
 
     summary = run_demo(out_dir, seed=seed, n_records=records, console=out)
     out.print(f"summary: {summary}")

@@ -6,13 +6,14 @@ from __future__ import annotations
 import functools
 import logging
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import click
 
-from safelight.errors import SafelightError
+from safelight.errors import SafelightError, UsageError
 
 
 def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -31,6 +32,22 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
             click.echo("interrupted — nothing from the interrupted step was written", err=True)
             sys.exit(130)
     return wrapper
+
+
+def outputs_apart(inputs: Iterable[Path], outputs: Iterable[Path | None],
+                  companions: tuple[str, ...] = ()) -> None:
+    """Refuse (:class:`UsageError`, exit 2) outputs that would overwrite an input or each other,
+    before anything is read or written: every output file — and its companions, the output's
+    name with each suffix of ``companions`` appended (a run record ``OUT.json``) — is written
+    over whatever is there. ``None`` outputs (options not given) are skipped. Paths are
+    compared resolved, so ``hub.duckdb`` and ``./dir/../hub.duckdb`` are one file."""
+    taken = {Path(p).resolve(): "an input" for p in inputs}
+    for out in (o for o in outputs if o is not None):
+        for path in (out, *(Path(f"{out}{c}") for c in companions)):
+            if path.resolve() in taken:
+                raise UsageError(f"{path} is {taken[path.resolve()]}: writing there would "
+                                 "overwrite it — choose another output file")
+            taken[path.resolve()] = "another output of this command"
 
 
 def shows_progress(fn: Callable[..., Any]) -> Callable[..., Any]:

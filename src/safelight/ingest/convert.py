@@ -195,6 +195,39 @@ def _band_lookup(listname: str, values: pa.Array) -> pa.Array:
     return names.take(pa.array(index, mask=index < 0))
 
 
+def _blank_rows(table: pa.Table) -> np.ndarray:
+    """Rows whose every source cell is null or blank text (the row number column aside)."""
+    blank = np.ones(table.num_rows, dtype=bool)
+    for name in table.column_names:
+        if name == ROW:
+            continue
+        col = table[name]
+        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            empty = pc.equal(pc.utf8_trim_whitespace(col), "")
+            empty = pc.fill_null(empty, True)
+        else:
+            empty = pc.is_null(col)
+        blank &= empty.to_numpy(zero_copy_only=False)
+        if not blank.any():
+            break
+    return blank
+
+
+def header_shown(columns: list[str]) -> str:
+    """How an error names a file's header: its column names — unless the "header" looks like a
+    person's record (a file without a header row: dates, phone numbers, ids in its cells),
+    which an error message would otherwise print to the console, a log or the web page."""
+    data_like = sum(1 for c in columns if _DATA_CELL.search(c))
+    if data_like >= 2 or (columns and data_like == len(columns)):
+        return (f"its first row does not look like a header ({data_like} of {len(columns)} "
+                "cells hold dates or numbers; not shown) — does the file have a header row?")
+    return f"its header is: {', '.join(columns[:40])}"
+
+
+#: a cell that reads as data, not a column name: a date, or a run of three digits or more
+_DATA_CELL = re.compile(r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}|\d{3,}")
+
+
 class ChunkConverter:
     """Converts raw chunks of one file under one profile.
 
@@ -216,15 +249,19 @@ class ChunkConverter:
         self.raw_name = {v: k for k, v in self.rename.items()}
         self.columns = [self.rename.get(c, c) for c in columns]
         present = set(self.columns)
-        missing = [c for c in profile.source_columns(required_only=True) if c not in present]
+        missing = list(dict.fromkeys(
+            c for c in profile.source_columns(required_only=True) if c not in present))
         if missing:
             hint = ""
             if len(columns) == 1 and any(d in columns[0] for d in ",;\t|"):
                 hint = " — the whole header is one column: the delimiter is probably wrong (set read.delimiter or leave it 'auto')"
+            fix = ("choose the profile made for this file (-p: a built-in name or your YAML "
+                   "profile; `safelight standard profiles` lists the built-in ones)"
+                   if profile.origin.startswith("builtin:") else
+                   "fix the profile's column names or mark the field optional: true")
             raise InputFileError(
                 path, f"column(s) {', '.join(map(repr, missing))} required by profile {profile.ref} "
-                f"are not in the file; its header is: {', '.join(columns[:40])}{hint}",
-                "fix the profile's column names or mark the field optional: true")
+                f"are not in the file; {header_shown(columns)}{hint}", fix)
         ambiguous = sorted((duplicated or set()) & set(profile.source_columns()))
         if ambiguous:
             raise InputFileError(path, f"column(s) {', '.join(ambiguous)} used by the profile appear "
@@ -559,6 +596,12 @@ class ChunkConverter:
     def _assemble(self, table: pa.Table, cols: dict[str, Any], reasons: dict[int, list[Reason]]) -> Converted:
         n = table.num_rows
         rows = table[ROW].combine_chunks()
+        # a row of blank cells (a spreadsheet's trailing ";;;;" lines) is nobody: with generated
+        # ids it became a case of empty fields and inflated every count
+        blank = _blank_rows(table)
+        for pos in np.nonzero(blank)[0].tolist():
+            reasons.setdefault(pos, []).append(Reason(None, "empty_row", None,
+                                                      "every cell of the row is blank"))
         if self.profile.generate_record_ids:
             record_id = pc.binary_join_element_wise(pa.scalar(self.file_sha256[:12]),
                                                     pc.cast(rows, pa.string()), "-")
@@ -566,7 +609,7 @@ class ChunkConverter:
             rid_col = self.profile.record_id_column
             record_id = pc.utf8_trim_whitespace(table[rid_col].combine_chunks())
             empty = pc.fill_null(pc.equal(record_id, ""), True).to_numpy(zero_copy_only=False)
-            for pos in np.nonzero(empty)[0].tolist():
+            for pos in np.nonzero(empty & ~blank)[0].tolist():
                 reasons.setdefault(pos, []).append(Reason(self.raw_name.get(rid_col, rid_col),
                                                           "missing_record_id", None, "the record has no id"))
         out: dict[str, pa.Array] = {"record_id": record_id}

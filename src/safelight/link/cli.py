@@ -8,10 +8,13 @@ from typing import Any
 
 import click
 
-from safelight.cli_support import guarded, shows_progress
+from safelight.cli_support import guarded, outputs_apart, shows_progress
 from safelight.link.pprl_cli import pprl
 
 __all__ = ["link"]
+
+#: files written beside ``--out``: the run record ``OUT.json``
+RUN_RECORD_SUFFIXES = (".json",)
 
 
 @click.group()
@@ -81,20 +84,6 @@ def _run_options(fn: Any) -> Any:
     return fn
 
 
-def _outputs_apart(inputs: tuple[Path, ...], outputs: tuple[Path | None, ...]) -> None:
-    """Refuse outputs that would overwrite an input (or its map) or each other: ``--out``,
-    its run record ``OUT.json`` and ``--review`` are written over whatever file is there."""
-    from safelight.errors import UsageError
-
-    taken = {p.resolve(): "an input" for p in inputs}
-    for out in (o for o in outputs if o is not None):
-        for path in (out, Path(f"{out}.json")):
-            if path.resolve() in taken:
-                raise UsageError(f"{path} is {taken[path.resolve()]}: writing there would "
-                                 "overwrite it — choose another output file")
-            taken[path.resolve()] = "another output of this run"
-
-
 def _settings(threshold: float, seed: int) -> Any:
     from safelight.link.pipeline import LinkSettings
 
@@ -137,7 +126,8 @@ def pairs_cmd(ctx: click.Context, left: Path, right: Path, map_path: Path | None
     if left.resolve() == right.resolve():
         raise UsageError("LEFT and RIGHT are the same file: `link pairs` links two registers; "
                          "to find the persons within one file use `link dedupe`")
-    _outputs_apart(tuple(p for p in (left, right, map_path, right_map) if p), (out, review))
+    outputs_apart((p for p in (left, right, map_path, right_map) if p), (out, review),
+                  companions=RUN_RECORD_SUFFIXES)
     from safelight.link.files import (
         link_two_files,
         read_mapped,
@@ -177,7 +167,8 @@ def dedupe_cmd(file: Path, map_path: Path, out: Path, review: Path | None, thres
         write_review,
     )
 
-    _outputs_apart((file, map_path), (out, review))
+    outputs_apart((p for p in (file, map_path) if p), (out, review),
+                  companions=RUN_RECORD_SUFFIXES)
     src = read_mapped(file, map_path, "file")
     res = dedupe_file(src, _settings(threshold, seed))
     clusters = write_clusters(res, out)

@@ -36,6 +36,16 @@ def _sniff_encoding(path: Path, head: bytes) -> tuple[str, int, list[str]]:
     for bom, enc in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
                      (codecs.BOM_UTF16_BE, "utf-16-be")):
         if head.startswith(bom):
+            body = head[len(bom):4096]
+            try:  # a binary file may start with the two bytes of a UTF-16 mark (a hub file)
+                if enc != "utf-8":  # (UTF-8 text with bad bytes is read; its rows quarantined)
+                    body.decode(enc)
+            except UnicodeDecodeError as exc:
+                if exc.start < len(body) - 4:  # not a character cut at the sample's end
+                    raise InputFileError(path, f"starts with a {enc} byte-order mark but is not "
+                                         f"{enc} text: it looks like a binary file",
+                                         "export the data as CSV, XLSX, JSON or Parquet"
+                                         ) from None
             return enc, len(bom), [f"byte-order mark: {enc}"]
     size = path.stat().st_size
     samples = [head]
@@ -243,8 +253,13 @@ class CsvReader(Reader):
         return io.TextIOWrapper(fh, encoding=self.encoding, errors="surrogateescape", newline="")
 
     def _read_header(self) -> None:
-        with self._open_text() as text:
-            head = text.read(SNIFF_BYTES * 4)
+        try:
+            with self._open_text() as text:
+                head = text.read(SNIFF_BYTES * 4)
+        except UnicodeDecodeError:  # UTF-16 has no escape for bytes that are not text
+            raise InputFileError(self.path, f"is not valid {self.encoding} text",
+                                 "export the data as CSV, XLSX, JSON or Parquet, or set "
+                                 "read.encoding in the profile") from None
         lines = _split_lines(head)
         self._header_lines = 0
         header: list[str] | None = None

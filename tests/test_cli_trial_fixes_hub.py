@@ -1,0 +1,124 @@
+"""Findings of a new-user trial of the hub commands (2026-12-01, second trial): an export that
+overwrote the hub, tracebacks, a headerless file's first row printed in an error, blank rows
+taken for cases, a multi-file ingest that stopped at its first bad file, a demo that replaced
+the previous one, and paths that do not exist."""
+
+from __future__ import annotations
+
+import duckdb
+from click.testing import CliRunner
+
+from safelight.cli import main
+
+PROFILE = "profile: t\nrecord_id: id\nfields: {gender: g, citizenship: nat}\n"
+GENERATED = "profile: t\nrecord_id: {generate: true}\nfields: {gender: g, citizenship: nat}\n"
+
+
+def _run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def _hub(tmp_path):
+    hub = tmp_path / "h.duckdb"
+    assert _run("init", hub).exit_code == 0
+    return hub
+
+
+def _audit_actions(hub) -> list[str]:
+    con = duckdb.connect(str(hub), read_only=True)
+    try:
+        return [a for (a,) in con.execute("SELECT action FROM audit_log ORDER BY seq").fetchall()]
+    finally:
+        con.close()
+
+
+def test_quarantine_never_writes_over_the_hub_nor_audits_a_file_it_could_not_write(tmp_path):
+    hub = _hub(tmp_path)
+    for target in (hub, tmp_path / "." / "h.duckdb", f"{hub}.wal"):
+        res = _run("quarantine", hub, "--out", target)
+        assert res.exit_code == 2 and "overwrite" in res.output
+    assert _run("status", hub).exit_code == 0  # still a hub
+    res = _run("quarantine", hub, "--out", tmp_path / "nodir" / "q.csv")
+    assert res.exit_code == 2 and "does not exist" in res.output and "Traceback" not in res.output
+    res = _run("quarantine", hub, "--contribution", 99, "--out", tmp_path / "q.csv")
+    assert res.exit_code == 2 and "no contribution 99" in res.output
+    assert "export_quarantine" not in _audit_actions(hub)
+    assert _run("quarantine", hub, "--out", tmp_path / "q.csv").exit_code == 0
+    assert _audit_actions(hub).count("export_quarantine") == 1
+
+
+def test_a_binary_file_with_a_utf16_mark_is_one_line_not_a_traceback(tmp_path):
+    f = tmp_path / "x.csv"
+    f.write_bytes(b"\xff\xfe\x00\xd8" + bytes(range(256)) * 8)
+    res = _run("check", f, "-p", "ctdc-legacy")
+    assert res.exit_code == 3 and "binary" in res.output and "Traceback" not in res.output
+    hub = _hub(tmp_path)
+    res = _run("check", hub, "-p", "ctdc-legacy")  # a hub given as the input file
+    assert res.exit_code == 3 and "Traceback" not in res.output
+
+
+def test_a_headerless_file_s_first_row_is_not_printed(tmp_path):
+    prof = tmp_path / "p.yaml"
+    prof.write_text(PROFILE, "utf-8")
+    f = tmp_path / "x.csv"
+    f.write_text("ГЛ-2017-000777;01.02.2017;Присяжнюк;Олена;01.07.1978;+380 50 926 58 23\n",
+                 "utf-8")
+    res = _run("check", f, "-p", prof)
+    assert res.exit_code == 3 and "does not look like a header" in res.output
+    for value in ("Присяжнюк", "Олена", "926 58 23", "01.07.1978"):
+        assert value not in res.output
+    f.write_text("Номер;Стать\n1;ж\n", "utf-8")  # a real header is still shown
+    res = _run("check", f, "-p", prof)
+    assert "its header is: Номер, Стать" in res.output
+    res = _run("check", f, "-p", "ctdc-legacy")  # a built-in profile cannot be edited
+    assert "choose the profile made for this file" in res.output
+
+
+def test_blank_rows_are_quarantined_not_taken_for_cases(tmp_path):
+    prof = tmp_path / "p.yaml"
+    prof.write_text(GENERATED, "utf-8")
+    f = tmp_path / "x.csv"
+    f.write_text("g;nat\nfemale;UKR\nmale;MDA\n;\n ; \n", "utf-8")
+    hub = _hub(tmp_path)
+    res = _run("ingest", hub, f, "-c", "x", "-p", prof)
+    assert res.exit_code == 0 and "2 accepted" in res.output and "empty_row (2)" in res.output
+    con = duckdb.connect(str(hub), read_only=True)
+    assert con.execute("SELECT count(*) FROM cases").fetchone()[0] == 2
+    con.close()
+
+
+def test_a_multi_file_ingest_reads_every_file_and_names_the_ones_it_could_not(tmp_path):
+    prof = tmp_path / "p.yaml"
+    prof.write_text(PROFILE, "utf-8")
+    one, empty, three = (tmp_path / n for n in ("one.csv", "empty.csv", "three.csv"))
+    one.write_text("id;g;nat\n1;female;UKR\n", "utf-8")
+    empty.write_text("", "utf-8")
+    three.write_text("id;g;nat\n3;male;MDA\n", "utf-8")
+    hub = _hub(tmp_path)
+    res = _run("ingest", hub, one, empty, three, "-c", "x", "-p", prof)
+    assert res.exit_code == 3
+    assert "1 of 3 files not ingested" in res.output and "three.csv: contribution" in res.output
+    con = duckdb.connect(str(hub), read_only=True)
+    assert con.execute("SELECT count(*) FROM cases").fetchone()[0] == 2
+    con.close()
+
+
+def test_paths_that_do_not_exist_are_usage_errors(tmp_path):
+    hub = _hub(tmp_path)
+    f = tmp_path / "x.csv"
+    f.write_text("id;g;nat\n1;female;UKR\n", "utf-8")
+    assert _run("check", tmp_path / "nope.csv").exit_code == 2
+    assert _run("ingest", tmp_path / "nohub.duckdb", f, "-c", "x").exit_code == 2
+    assert _run("ingest", hub, tmp_path / "nope.csv", "-c", "x").exit_code == 2
+
+
+def test_standard_and_demo_refuse_bad_input_in_one_line(tmp_path):
+    res = _run("standard", "codes", "nosuch")
+    assert res.exit_code == 2 and "unknown code list 'nosuch'" in res.output
+    res = _run("demo", "--out", tmp_path / "d", "--records", 5)
+    assert res.exit_code == 2 and "200" in res.output
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "hub.duckdb").write_bytes(b"an earlier demo")
+    res = _run("demo", "--out", tmp_path / "d")
+    assert res.exit_code == 2 and "--force" in res.output
+    assert (tmp_path / "d" / "hub.duckdb").read_bytes() == b"an earlier demo"
