@@ -45,8 +45,11 @@ def test_init_ingest_status_quarantine(tmp_path, profile_path):
     # a mistyped contributor is said, not answered with an empty export or a silent withdrawal
     typo = run("quarantine", hub, "--contributor", "au", "--out", tmp_path / "none.csv")
     assert typo.exit_code == 2 and "no contributor named 'au'" in typo.output
-    withdrawn = run("consent", "withdraw", hub, "-c", "au", "3")
-    assert withdrawn.exit_code == 0 and "no contributor named 'au'" in withdrawn.output
+    withdrawn = run("consent", "withdraw", hub, "-c", "au", "3")  # refused: nothing recorded
+    assert withdrawn.exit_code == 2 and "no contributor named 'au'" in withdrawn.output
+    assert "--before-first-export" in withdrawn.output
+    ahead = run("consent", "withdraw", hub, "-c", "au", "3", "--before-first-export")
+    assert ahead.exit_code == 0 and "1 record id(s): 0 known" in ahead.output
     assert "no contributor named" not in run("consent", "withdraw", hub, "-c", "ua", "3").output
     assert run("audit", "verify", hub).exit_code == 0
 

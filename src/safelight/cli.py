@@ -307,22 +307,28 @@ def consent() -> None:
 @click.argument("hub", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("record_ids", nargs=-1, required=True)
 @click.option("--contributor", "-c", required=True, help="The contributor whose records these are.")
-@click.option("--reason", help="Why (kept in the audit log).")
+@click.option("--reason", help="Why (kept with the withdrawal; the audit log keeps its SHA-256). "
+                               "Do not name the person: the withdrawal is never erased.")
+@click.option("--before-first-export", is_flag=True,
+              help="Record the withdrawal for a contributor that has sent nothing yet (it "
+                   "applies when its records arrive); otherwise an unknown contributor is "
+                   "refused as a typo.")
 @_run
-def consent_withdraw(hub: Path, record_ids: tuple[str, ...], contributor: str, reason: str | None) -> None:
+def consent_withdraw(hub: Path, record_ids: tuple[str, ...], contributor: str, reason: str | None,
+                     before_first_export: bool) -> None:
     """Withdraw consent for RECORD_IDS: the cases leave linkage and every later release, their
-    identity data is erased, and later exports cannot revive them.
+    identity data and referral notes are erased, and later exports cannot revive them.
     """
     from safelight.store import open_hub
 
     with open_hub(hub) as h:
         known = h.con.execute("SELECT count(*) FROM contributors WHERE name = ?",
                               [contributor]).fetchone()[0]
+        if not known and not before_first_export:
+            raise UsageError(f"the hub has no contributor named {contributor!r} (`safelight "
+                             "status` lists them); for one that has sent nothing yet, add "
+                             "--before-first-export")
         counts = h.withdraw_consent(contributor, list(record_ids), actor="cli", reason=reason)
-    if not known:
-        out.print(f"[bold red]warning:[/] the hub has no contributor named {escape(repr(contributor))}: the "
-                  "withdrawal is recorded and applies if that contributor sends these records, "
-                  "but check the name (`safelight status` lists contributors)")
     out.print(f"{counts['requested']} record id(s): {counts['known']} known to the hub, "
               f"{counts['cases_withdrawn']} case(s) withdrawn, {counts['identities_erased']} identity row(s) erased")
     if counts["known"] < counts["requested"]:

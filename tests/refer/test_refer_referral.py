@@ -80,3 +80,33 @@ def test_unknown_case_service_or_reason_is_a_usage_error(small_dir):
         referral.create_referral(hub, "ngo-a", "c6", "no-such-service", caseworker="ana")
     with pytest.raises(UsageError, match="HTCDS"):
         referral.create_referral(hub, "ngo-a", "c6", _service(hub), caseworker="ana", reason="Because")
+
+
+def test_a_consent_withdrawal_clears_the_referrals_free_text(small_dir):
+    """A caseworker's note and a referral's details name and place the person: they outlived the
+    withdrawal of the person's consent (privacy review and new-user trial, 2026-12-01), and the
+    withdrawal's reason went into the permanent audit chain in clear."""
+    import json
+
+    hub, *_ = small_dir
+    _add_case(hub, "c7")
+    _add_case(hub, "c8")
+    sid = _service(hub)
+    for rid in ("c7", "c8"):
+        referral.record_consent(hub, "ngo-a", rid, caseworker="ana", note=f"Hanna {rid}, 050 179")
+        referral.create_referral(hub, "ngo-a", rid, sid, caseworker="ana",
+                                 details=f"meet {rid} at Khreshchatyk 5")
+    counts = hub.withdraw_consent("ngo-a", ["c7"], actor="ana",
+                                  reason="asked by Yulia Tkachenko by phone 050 179 39 28")
+    assert counts["referral_rows_cleared"] == 2
+    rows = hub.con.execute("SELECT record_id, note, withdrawn_at IS NOT NULL FROM refer_consents "
+                           "ORDER BY record_id").fetchall()
+    assert rows == [("c7", None, True), ("c8", "Hanna c8, 050 179", False)]
+    assert hub.con.execute("SELECT record_id, details FROM refer_referrals ORDER BY record_id"
+                           ).fetchall() == [("c7", None), ("c8", "meet c8 at Khreshchatyk 5")]
+    assert referral.referrals_of_case(hub, "ngo-a", "c7")  # the referral itself is kept
+    chain = json.dumps(hub.con.execute("SELECT CAST(details AS VARCHAR) FROM audit_log"
+                                       ).fetchall(), ensure_ascii=False)
+    assert "Tkachenko" not in chain and "050 179" not in chain and "Hanna" not in chain
+    assert "reason_sha256" in chain
+    assert hub.verify_audit()[0]

@@ -25,7 +25,7 @@ from typing import Any
 from safelight import __version__
 from safelight.detect.pipeline import Analysis
 from safelight.errors import UsageError
-from safelight.store.hub import Hub, now_utc
+from safelight.store.hub import Hub, now_utc, text_digest
 
 __all__ = ["LEAD_STATUSES", "list_leads", "set_lead_status", "store_run"]
 
@@ -97,8 +97,9 @@ def set_lead_status(hub: Hub, run_id: str, lead_id: str, status: str, actor: str
         if not found:
             raise UsageError(f"no lead {lead_id!r} in detect run {run_id!r} — list them with "
                              "`safelight detect leads HUB`")
+        # the note stays in detect_leads (erasable); the permanent chain keeps its SHA-256
         hub.audit(actor, "detect_lead_status", f"detect:{run_id}/{lead_id}",
-                  {"from": found[0], "to": status, "note": note})
+                  {"from": found[0], "to": status, "note_sha256": text_digest(note)})
         hub.con.execute("UPDATE detect_leads SET status = ?, reviewed_by = ?, reviewed_at = ?, "
                         "review_note = ? WHERE run_id = ? AND lead_id = ?",
                         [status, actor, now_utc(), note, run_id, lead_id])

@@ -64,6 +64,13 @@ def _entry_hash(prev_hash: str, seq: int, at: dt.datetime, actor: str, action: s
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
+def text_digest(text: str | None) -> str | None:
+    """What the permanent audit chain keeps of free text typed by a user (a reason, a note):
+    its SHA-256 — enough to check the text kept in an erasable table against the chain — or
+    None. The text itself may name a person, and the chain can never be edited."""
+    return None if text is None else hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def columns_of(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     """Column names of ``table`` in order."""
     return [d[0] for d in con.execute(f"SELECT * FROM {table} LIMIT 0").description]
@@ -199,6 +206,8 @@ class Hub:
         and from every later release) and their identity data is erased, since identities exist
         only for linkage. The withdrawal is recorded and re-applied to later exports of the same
         records (see :meth:`apply_withdrawals`); unknown record ids are reported, not invented.
+        ``reason`` is kept with the withdrawal; the permanent audit chain keeps its SHA-256
+        (:func:`text_digest`), never the text, which may name the person.
         """
         with self.transaction():
             known = {r for (r,) in self.con.execute(
@@ -210,7 +219,8 @@ class Hub:
                                  [contributor, rid, now, actor, reason])
             applied = self.apply_withdrawals(contributor)
             self.audit(actor, "withdraw_consent", f"contributor:{contributor}",
-                       {"records": len(record_ids), "known": len(known), "reason": reason})
+                       {"records": len(record_ids), "known": len(known),
+                        "reason_sha256": text_digest(reason)})
         return {"requested": len(record_ids), "known": len(known), **applied}
 
     def apply_withdrawals(self, contributor: str, contribution_id: int | None = None
@@ -223,6 +233,8 @@ class Hub:
         * a withdrawn record's case is marked ``withdrawn`` and its identity erased;
         * its quarantined rows (a duplicate of it, or a row of it that failed validation) are
           redacted: the raw row and the reasons' values and messages go, rules and counts stay;
+        * its referral consents end (``withdrawn_at``) and lose their note, and its referrals
+          lose their ``details`` (free text: where to meet the person, by whom);
         * its record in the contributor's stored PPRL package (``pprl_packages``: Bloom filters
           and keyed blocking keys, pseudonymous identity data) is erased, the package rewritten
           without it (manifest counts and SHA-256 updated);
@@ -242,6 +254,18 @@ class Hub:
             DELETE FROM identities WHERE contributor = ? AND record_id IN ({withdrawn})""",
                                   [contributor, contributor]).fetchone()[0]
         redacted = self._redact_quarantine(contributor, contribution_id)
+        # referral consents end, and the free text of consents and referrals (a caseworker's
+        # note, where to meet the person) goes; the referral's service, date and needs stay
+        now = now_utc()
+        referral_texts = self.con.execute(f"""
+            UPDATE refer_consents SET note = NULL, withdrawn_at = coalesce(withdrawn_at, ?)
+            WHERE contributor = ? AND record_id IN ({withdrawn})
+              AND (note IS NOT NULL OR withdrawn_at IS NULL)""",
+                                          [now, contributor, contributor]).fetchone()[0]
+        referral_texts += self.con.execute(f"""
+            UPDATE refer_referrals SET details = NULL
+            WHERE contributor = ? AND record_id IN ({withdrawn}) AND details IS NOT NULL""",
+                                           [contributor, contributor]).fetchone()[0]
         encodings = self._erase_package_records(contributor)
         unlinkable = f"""{withdrawn} UNION ALL SELECT record_id FROM cases
                          WHERE contributor = ? AND NOT consent_linkage"""
@@ -272,7 +296,8 @@ class Hub:
                 "quarantined_rows_redacted": int(redacted),
                 "encoded_records_erased": int(encodings),
                 "person_links_removed": len(former),
-                "release_true_counts_dropped": int(forgotten)}
+                "release_true_counts_dropped": int(forgotten),
+                "referral_rows_cleared": int(referral_texts)}
 
     def _erase_package_records(self, contributor: str) -> int:
         """Rewrite ``contributor``'s stored PPRL package without its withdrawn records, as the

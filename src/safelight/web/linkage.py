@@ -8,12 +8,11 @@ record-level data (a pair, persons with their record ids) and decisions are audi
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
 
 from safelight.errors import UsageError
-from safelight.store.hub import now_utc
+from safelight.store.hub import now_utc, text_digest
 from safelight.web.auth import User
 from safelight.web.services import CASE_SHOWN, NotFound, clean_rows, jsonable
 from safelight.web.state import HubState
@@ -143,7 +142,7 @@ def decide_pair(state: HubState, user: User, pair_id: str, decision: str,
             "right": f"{row['right_contributor']}/{row['right_record_id']}",
             # the reason itself stays in link_review (erasable); the permanent log keeps its hash
             "decision": decision, "previous": row["decision"],
-            "reason_sha256": hashlib.sha256(reason.encode("utf-8")).hexdigest(),
+            "reason_sha256": text_digest(reason),
             "match_probability": row["match_probability"]})
     return {"pair_id": pair_id, "decision": decision, "decided_by": user.username}
 
