@@ -406,3 +406,18 @@ def test_compact_removes_erased_identities_from_the_file(tmp_path, hub, profile)
         after = again.con.execute("SELECT max(contribution_id) FROM contributions").fetchone()[0]
         assert after > before
     assert not list(tmp_path.glob(".hub.duckdb.compact*"))
+
+
+def test_a_web_upload_spool_left_by_a_killed_server_is_removed_when_the_hub_opens(tmp_path):
+    """The spool holds the uploaded file itself (names and all); a server killed during an
+    upload left it beside the hub for good (privacy review, 2026-12-01)."""
+    hub_path = tmp_path / "hub.duckdb"
+    open_hub(hub_path, create=True).close()
+    spool = tmp_path / ".hub.duckdb.upload-x1y2"
+    spool.mkdir()
+    (spool / "Prysiazhniuk Olena.csv").write_text("ГЛ-1;Присяжнюк;Олена\n", "utf-8")
+    other = tmp_path / ".other.duckdb.upload-x1y2"  # another hub's: not ours to remove
+    other.mkdir()
+    with open_hub(hub_path):
+        pass
+    assert not spool.exists() and other.exists()

@@ -411,16 +411,22 @@ class Hub:
 
 
 def _remove_abandoned_spools(path: Path) -> None:
-    """Remove ingest spool folders a killed process left beside the hub.
+    """Remove the spool folders a killed process left beside the hub: an ingest's, and a web
+    upload's (``.<hub>.upload-*``: the uploaded file itself, names and all, which the
+    server removes when the request ends — unless the server was killed during it).
 
-    Safe because we hold the hub's write lock: no other ingest can be running.
+    Safe because we hold the hub's write lock: no other ingest can be running, and the web
+    server holds the lock for as long as it serves uploads.
     """
     import shutil
 
-    for leftover in path.parent.glob(f"{path.name}.ingest-*"):
-        if leftover.is_dir():
-            log.warning("removing %s, left by an interrupted ingest (nothing of it was committed)", leftover)
-            shutil.rmtree(leftover, ignore_errors=True)
+    for pattern, what in ((f"{path.name}.ingest-*", "an interrupted ingest (nothing of it was "
+                                                    "committed)"),
+                          (f".{path.name}.upload-*", "an interrupted web upload")):
+        for leftover in path.parent.glob(pattern):
+            if leftover.is_dir():
+                log.warning("removing %s, left by %s", leftover, what)
+                shutil.rmtree(leftover, ignore_errors=True)
 
 
 def open_hub(path: str | Path, *, create: bool = False, read_only: bool = False,
