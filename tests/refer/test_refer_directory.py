@@ -188,6 +188,9 @@ def test_csv_orphans_are_quarantined(small_dir, tmp_path):
         rep = directory.import_directory(h2, tmp_path / "t", actor="op")
         assert rep.quarantined == {"phones": 1}
         assert rep.rows_read == rep.rows_accepted + rep.rows_quarantined
+        # whose phone is it? maybe a confidential location's: only its ids are kept
+        (raw,), = h2.con.execute("SELECT raw FROM refer_quarantine").fetchall()
+        assert "555 0100" not in raw and "ph-orphan" in raw and "redacted" in raw
 
 
 def test_unreadable_files_raise_one_clear_error(tmp_path, hub):

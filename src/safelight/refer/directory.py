@@ -36,6 +36,13 @@ from safelight.store.hub import Hub, now_utc
 
 log = logging.getLogger("safelight.refer")
 
+#: tabular HSDS tables whose rows place a service (a street, a phone): an orphan row of them (its
+#: location_id names no row — a typo) cannot be told apart from a confidential location's, so
+#: the quarantine keeps only its ids (privacy review, 2026-12-01: a shelter's street was kept
+#: in clear in refer_quarantine)
+_PLACE_TABLES = frozenset({"addresses", "phones"})
+_ORPHAN_KEPT = ("id", "location_id", "service_id", "organization_id", "service_at_location_id")
+
 _SERVICE_COLUMNS = ("service_id", "organization_id", "name", "status", "country", "region", "place",
                     "latitude", "longitude", "needs", "languages", "interpretation", "min_age",
                     "max_age", "genders", "nationalities", "legal_statuses", "children",
@@ -116,6 +123,10 @@ def import_directory(hub: Hub, path: str | Path, *, actor: str, key: vault.Key |
                 report.accepted["organization"] = report.accepted.get("organization", 0) + 1
         for table, row, raw, message in orphans:
             report.read[table] = report.read.get(table, 0) + 1
+            if table in _PLACE_TABLES:  # whose place? maybe a confidential one: fail closed
+                raw = {k: v for k, v in raw.items() if k in _ORPHAN_KEPT}
+                raw["redacted"] = ("an address or phone of no known location or service: its "
+                                   "values are not kept (it may be a confidential location's)")
             reject(table, row, raw.get("id"), [Reason(table, "orphan", raw.get("id"), message)], raw)
 
         records: list[hsds.ServiceRecord] = []
