@@ -348,3 +348,27 @@ def test_outputs_are_traceable_and_offline(xlsx, computed, tmp_path):
     r2020 = next(r for r in rows if r["year"] == "2020" and r["group"] == "girls")
     assert float(r2020["count_low"]) <= float(r2020["count_central"]) <= float(r2020["count_high"])
     assert (paths["charts"] / "victims_by_sex_age.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_report_replaces_an_earlier_one_and_never_joins_other_files(computed, tmp_path):
+    """A new-user trial (2026-12-01) wrote a hub report into a GLOTIP report's folder: the
+    GLOTIP-only charts and tables stayed beside the new report, and the folder published a mix
+    of two reports."""
+    from safelight.errors import UsageError
+    from safelight.report.render import write_report
+
+    report, _ = computed
+    out = tmp_path / "out"
+    write_report(report, out)
+    stale_chart, stale_table = out / "charts" / "only_in_the_old.svg", out / "tables" / "old.csv"
+    stale_chart.write_text("<svg/>", "utf-8")
+    stale_table.write_text("a\n1\n", "utf-8")
+    write_report(report, out)
+    assert not stale_chart.exists() and not stale_table.exists()
+    assert (out / "report.html").is_file()
+    other = tmp_path / "papers"
+    other.mkdir()
+    (other / "notes.txt").write_text("not for publication", "utf-8")
+    with pytest.raises(UsageError, match="holds other files"):
+        write_report(report, other)
+    assert sorted(p.name for p in other.iterdir()) == ["notes.txt"]

@@ -91,10 +91,11 @@ def glotip_cmd(source: Path, out_dir: Path, threshold: int | None, region_table:
                contribution_id: int | None) -> None:
     """Report UNODC GLOTIP country data: FILE (data_glotip.xlsx) or a HUB that holds it."""
     from safelight.report.glotip import glotip_report
-    from safelight.report.render import write_report
+    from safelight.report.render import check_report_folder, write_report
     from safelight.report.sources import glotip_source
 
     t0 = time.perf_counter()
+    check_report_folder(out_dir)
     settings = _settings(settings_file, 5, threshold=threshold, region_table=region_table,
                          conflict_table=conflict_table, censored=censored,
                          base_year=base_year, compare_year=compare_year,
@@ -127,7 +128,7 @@ def hub_cmd(hub: Path, out_dir: Path, threshold: int | None, region_table: str |
     Refused (nothing written) when a count behind the report differs by 1 to threshold - 1
     from the last report of the same settings or the web dashboard's published figures."""
     from safelight.report.hub import hub_report
-    from safelight.report.render import write_report
+    from safelight.report.render import check_report_folder, write_report
     from safelight.report.sources import hub_source
     from safelight.report.successive import (
         DifferencedError,
@@ -144,6 +145,7 @@ def hub_cmd(hub: Path, out_dir: Path, threshold: int | None, region_table: str |
             "--out holds the hub: the report's folder is what gets published, and the hub and "
             "the counts kept beside it (true counts, suppressed cells included) must not go "
             "with it — choose a folder outside the hub's")
+    check_report_folder(out_dir)
     settings = _settings(settings_file, 11, threshold=threshold, region_table=region_table,
                          conflict_table=conflict_table, unit=unit)
     with hub_source(hub, settings) as src:

@@ -25,6 +25,7 @@ from typing import Any
 from jinja2 import Environment, select_autoescape
 from markupsafe import Markup
 
+from safelight.errors import UsageError
 from safelight.report.charts import render_chart
 from safelight.report.model import Cell, Estimate, Indicator, Report
 
@@ -133,9 +134,43 @@ def _template():
     return env.from_string(text)
 
 
-def write_report(report: Report, out_dir: str | Path) -> dict[str, Path]:
-    """Write every output of ``report`` into ``out_dir`` (created); returns the main paths."""
+#: what a report writes into its folder (``tables/*.csv`` and ``charts/*.svg`` besides)
+_REPORT_FILES = ("report.html", "report.json", "settings.json")
+
+
+def check_report_folder(out_dir: str | Path) -> None:
+    """Refuse (:class:`UsageError`) a report folder that holds files but no earlier report:
+    the folder is what gets published, and whatever else is in it would go with the report.
+    Call before any work (a hub report is recorded before it is written)."""
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file; give a folder for the report")
+    if out.is_dir() and any(out.iterdir()) and not (out / "report.json").is_file():
+        raise UsageError(f"--out {out} holds other files and no earlier report: the folder is "
+                         "what gets published — choose a new folder (or an earlier report's, "
+                         "which is replaced)")
+
+
+def _clear_earlier_report(out: Path) -> None:
+    """Remove an earlier report's outputs from ``out`` (a new report of other indicators left
+    the old charts and tables beside it, and the folder published a mix of two reports)."""
+    if not (out / "report.json").is_file():
+        return
+    for sub, suffixes in (("tables", (".csv",)), ("charts", (".svg", ".png"))):
+        if (out / sub).is_dir():
+            for old in (out / sub).iterdir():
+                if old.is_file() and old.suffix in suffixes:
+                    old.unlink()
+    for name in _REPORT_FILES:
+        (out / name).unlink(missing_ok=True)
+
+
+def write_report(report: Report, out_dir: str | Path) -> dict[str, Path]:
+    """Write every output of ``report`` into ``out_dir`` (created), replacing an earlier
+    report's there (see :func:`check_report_folder`); returns the main paths."""
+    out = Path(out_dir)
+    check_report_folder(out)
+    _clear_earlier_report(out)
     (out / "tables").mkdir(parents=True, exist_ok=True)
     charts_dir = out / "charts"
     sections = []
