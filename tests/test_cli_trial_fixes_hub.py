@@ -122,3 +122,15 @@ def test_standard_and_demo_refuse_bad_input_in_one_line(tmp_path):
     res = _run("demo", "--out", tmp_path / "d")
     assert res.exit_code == 2 and "--force" in res.output
     assert (tmp_path / "d" / "hub.duckdb").read_bytes() == b"an earlier demo"
+
+
+def test_a_refer_key_that_is_another_file_is_named_as_such(tmp_path):
+    import pytest
+
+    from safelight.refer import vault
+
+    f = tmp_path / "dir.json"
+    f.write_text('{"name": "Центр допомоги"}', "utf-8")
+    with pytest.raises(vault.VaultError, match="not a refer key file") as exc:
+        vault.load_key(f)
+    assert "codec" not in str(exc.value)

@@ -475,6 +475,9 @@ def test_deployment_region_table(tmp_path: Path) -> None:
     assert country("IRN", table=table).unodc_region == "North Africa and the Middle East"
     assert table.source == str(path)
     assert table.fingerprint != load_unodc_regions().fingerprint
+    # a spreadsheet's export with ';' (a new-user trial read "found: alpha3;unodc_region")
+    path.write_text("alpha3;unodc_region\nIRN;North Africa and the Middle East\n")
+    assert region_of("IRN", table=load_unodc_regions(path)) == "North Africa and the Middle East"
 
 
 @pytest.mark.parametrize(

@@ -61,8 +61,11 @@ def load_key(path: str | Path) -> Key:
         text = path.read_text(encoding="ascii").strip()
     except FileNotFoundError:
         raise VaultError(f"{path}: no key file here — create one with `safelight refer keygen {path}`") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise VaultError(f"{path}: cannot read the key file ({exc})") from None
+    except UnicodeDecodeError:
+        raise VaultError(f"{path}: not a refer key file (expected 64 hex digits; is it another "
+                         "file, such as a directory export?)") from None
+    except OSError as exc:
+        raise VaultError(f"{path}: cannot read the key file ({exc.strerror or exc})") from None
     try:
         secret = bytes.fromhex(text)
     except ValueError:

@@ -265,7 +265,11 @@ def _known_codes() -> frozenset[str]:
 
 
 def _parse_regions(text: str, source: str) -> UnodcRegions:
-    reader = csv.DictReader(io.StringIO(text))
+    try:  # a spreadsheet's export may use ';' or a tab (as ingest reads them)
+        delimiter = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t|").delimiter
+    except csv.Error:
+        delimiter = ","
+    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
     columns = set(reader.fieldnames or ())
     missing = {"alpha3", "unodc_region"} - columns
     if missing:

@@ -448,7 +448,8 @@ def open_hub(path: str | Path, *, create: bool = False, read_only: bool = False,
         msg = str(exc)
         if "lock" in msg.lower():
             raise StoreError(f"{path}: the hub is in use by another safelight process; wait for it "
-                             "to finish") from None
+                             "to finish — a running `safelight serve` holds it until it is "
+                             "stopped (use the web application meanwhile)") from None
         raise StoreError(f"{path}: cannot open the hub ({msg.splitlines()[0]})") from None
     except duckdb.Error as exc:
         with path.open("rb") as fh:  # a DuckDB file starts with its magic after 8 bytes
