@@ -134,3 +134,19 @@ def test_a_refer_key_that_is_another_file_is_named_as_such(tmp_path):
     with pytest.raises(vault.VaultError, match="not a refer key file") as exc:
         vault.load_key(f)
     assert "codec" not in str(exc.value)
+
+
+def test_removing_the_newest_audit_entries_is_seen_against_a_recorded_head(tmp_path):
+    hub = _hub(tmp_path)
+    assert _run("quarantine", hub, "--out", tmp_path / "q.csv").exit_code == 0
+    first = _run("audit", "verify", hub)
+    assert first.exit_code == 0
+    head = first.output.split("head ")[1].split()[0]
+    assert _run("audit", "verify", hub, "--head", head).exit_code == 0
+    con = duckdb.connect(str(hub))
+    con.execute("DELETE FROM audit_log WHERE action = 'export_quarantine'")  # the newest
+    con.close()
+    assert _run("audit", "verify", hub).exit_code == 0  # the chain alone cannot see it
+    res = _run("audit", "verify", hub, "--head", head)
+    assert res.exit_code == 1 and "newest entries were removed" in res.output
+    assert _run("audit", "verify", hub, "--head", "nonsense").exit_code == 2

@@ -362,13 +362,25 @@ def audit() -> None:
 
 @audit.command("verify")
 @click.argument("hub", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--head", "head", metavar="SEQ:HASH",
+              help="A head printed by an earlier verification and kept outside the hub: it must "
+                   "still be in the chain (removing the newest entries is seen only so).")
 @_run
-def audit_verify(hub: Path) -> None:
-    """Recompute the audit log's hash chain; exit 1 if any entry was altered or removed."""
+def audit_verify(hub: Path, head: str | None) -> None:
+    """Recompute the audit log's hash chain; exit 1 if any entry was altered or removed.
+    Prints the chain's head (SEQ:HASH): keep it elsewhere (a ticket, the backup log) and give
+    it to a later verification with --head."""
     from safelight.store import open_hub
 
+    expected = None
+    if head is not None:
+        seq, _, digest = head.partition(":")
+        if not seq.isdigit() or len(digest) != 64:
+            raise UsageError(f"--head {head!r}: expected SEQ:HASH as printed by `safelight "
+                             "audit verify`")
+        expected = (int(seq), digest.lower())
     with open_hub(hub, read_only=True) as h:
-        ok, message = h.verify_audit()
+        ok, message = h.verify_audit(expected)
     if not ok:
         err.print(f"[bold red]audit log broken:[/] {message}")
         sys.exit(1)

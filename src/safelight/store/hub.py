@@ -162,8 +162,14 @@ class Hub:
                          [seq, at, actor, action, obj, details_json, prev_hash, h])
         return AuditEntry(seq, at, actor, action, obj, details, prev_hash, h)
 
-    def verify_audit(self) -> tuple[bool, str]:
-        """Recompute the hash chain. Returns (ok, message naming the first broken entry)."""
+    def verify_audit(self, head: tuple[int, str] | None = None) -> tuple[bool, str]:
+        """Recompute the hash chain. Returns (ok, message naming the first broken entry, or
+        the chain's head ``seq:hash`` when intact).
+
+        The chain shows an entry altered or removed in its middle, not its newest entries
+        removed (nothing after them refers to them): ``head``, a ``(seq, hash)`` recorded
+        outside the hub earlier (the message of an earlier verification), must still be in the
+        chain."""
         prev = GENESIS_HASH
         expected_seq = 1
         n = 0
@@ -176,8 +182,13 @@ class Hub:
                 return False, f"entry {seq} does not chain to entry {seq - 1}"
             if _entry_hash(prev_hash, seq, at, actor, action, obj, details) != h:
                 return False, f"entry {seq} ({action}) was altered"
+            if head is not None and seq == head[0] and h != head[1]:
+                return False, f"entry {seq} is not the one recorded as the head earlier"
             prev, expected_seq, n = h, expected_seq + 1, n + 1
-        return True, f"{n} entries, chain intact"
+        if head is not None and head[0] > n:
+            return False, (f"the chain ends at entry {n}, before the head recorded earlier "
+                           f"(entry {head[0]}): its newest entries were removed")
+        return True, f"{n} entries, chain intact; head {n}:{prev}"
 
     # ---- queries used by the CLI and later stages
 
