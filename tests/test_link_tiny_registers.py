@@ -118,3 +118,46 @@ def test_a_record_without_nationality_counts_its_name_among_every_record():
     counts = name_counts(prepare(pa.Table.from_pylist(rows)))
     assert counts.count["given_name"].tolist() == [7] * 7 + [8]
     assert counts.size.tolist() == [7] * 7 + [8]
+
+
+def test_a_name_held_in_both_roles_counts_its_record_once():
+    from safelight.link.model import name_counts
+    from safelight.link.prepare import prepare
+
+    rows = [{"contributor": "left", "record_id": "l0", "given_name": "Ali",
+             "family_name": "Ali", "nationality": "IRQ"},
+            {"contributor": "left", "record_id": "l1", "given_name": "Ali",
+             "family_name": "Hassan", "nationality": "IRQ"},
+            {"contributor": "left", "record_id": "l2", "given_name": "Omar",
+             "family_name": "Ali", "nationality": "IRQ"}]
+    counts = name_counts(prepare(pa.Table.from_pylist(rows)))
+    # three records hold Ali (the first in both roles): three, not four
+    assert counts.count["given_name"].tolist() == [3, 3, 1]
+    assert counts.count["family_name"].tolist() == [3, 1, 3]
+
+
+def test_an_encoded_name_frequency_leaves_the_record_itself_out():
+    """A reference sample that is the whole input counted each record among its name's
+    holders: a name nobody else has looked as common as one other record sharing it."""
+    from safelight.identity.encode import EncodingSettings, encode_table
+    from safelight.link.encoded import from_parts, name_frequencies
+    from safelight.link.model import TF_PSEUDO_RECORDS
+
+    rows = [{"record_id": f"l{i}", "given_name": g, "family_name": f, "nationality": n}
+            for i, (g, f, _, _, n) in enumerate(_PEOPLE)]
+    rows.append({"record_id": "l8", "given_name": "Olena", "family_name": "Rusu",
+                 "nationality": "UKR"})
+    t = pa.Table.from_pylist(rows, schema=pa.schema([
+        ("record_id", pa.string()), ("given_name", pa.string()), ("family_name", pa.string()),
+        ("nationality", pa.string())]))
+    enc = encode_table(t, bytes(range(1, 33)), EncodingSettings(seed=3), contributor="left")
+    er = from_parts([(enc.manifest, enc.table)], ["left"])
+    u = 0.01
+    f = name_frequencies(er, {"given_name": u, "family_name": u})
+    # UKR: five records; each is compared with its four compatriots
+    alone = TF_PSEUDO_RECORDS * u / (4 + TF_PSEUDO_RECORDS)
+    shared = (1 + TF_PSEUDO_RECORDS * u) / (4 + TF_PSEUDO_RECORDS)
+    assert f["given_name"][1] == pytest.approx(alone)  # Iryna: nobody else
+    assert f["given_name"][0] == pytest.approx(shared)  # Olena: one other Olena
+    assert f["given_name"][8] == pytest.approx(shared)
+    assert f["family_name"][5] == pytest.approx(TF_PSEUDO_RECORDS * u / (3 + TF_PSEUDO_RECORDS))

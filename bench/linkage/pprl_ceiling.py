@@ -41,6 +41,7 @@ from safelight.link.encoded import ENCODED_FIELDS, compare_encoded, name_frequen
 from safelight.link.model import (
     COUNTRY_FIELDS,
     DEFAULT_SESSIONS,
+    TF_FIELDS,
     FellegiSunter,
     TrainingPairs,
     estimate_model,
@@ -85,13 +86,14 @@ def stage1(n: int, seed: int, packages: Path, cache: Path, work: Path,
     np.savez(work / "candidates.npz", a=a, b=b, rule=rule, levels=comps.levels,
              swapped=comps.swapped, truth=truth)
     del comps
-    freqs = name_frequencies(er, seed=settings.seed, rows=a)
-    np.savez(work / "freqs.npz", **freqs)
-    np.save(work / "pair_freq.npy", name_pair_frequencies(er))
     u = estimate_u(er, n_pairs=settings.u_sample_pairs, seed=settings.seed,  # type: ignore[arg-type]
                    compare_fn=compare_encoded, fields=ENCODED_FIELDS,
                    across=er.contributor_code, compatriot_fields=COUNTRY_FIELDS)  # as the hub
     np.savez(work / "u.npz", *u)
+    exact_u = {f: u[list(ENCODED_FIELDS).index(f)][1] for f in TF_FIELDS}
+    freqs = name_frequencies(er, exact_u, seed=settings.seed, rows=a)
+    np.savez(work / "freqs.npz", **freqs)
+    np.save(work / "pair_freq.npy", name_pair_frequencies(er))
     ta, tb, training = encoded_training_pairs(er, settings)
     tl = compare_encoded(er, ta, tb)
     np.savez(work / "training.npz", a=ta, b=tb, levels=tl.levels, swapped=tl.swapped,

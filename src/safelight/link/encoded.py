@@ -48,6 +48,7 @@ from safelight.identity.encode import (
 )
 from safelight.link import kernels
 from safelight.link.compare import Comparisons, address_open, address_select
+from safelight.link.model import TF_PSEUDO_RECORDS
 
 __all__ = [
     "CODES_VERSION",
@@ -429,23 +430,39 @@ def _at_least(inter: np.ndarray, wa: np.ndarray, wb: np.ndarray, bits: int, flip
     return inter >= (a * xa)[:, None] + (a * xb + flip * flip * bits)[None, :]
 
 
-def name_frequencies(er: EncodedRecords, *, sample: int = 1000, seed: int = 0,
-                     fields: tuple[str, ...] = ("given_name", "family_name"),
-                     positions: int = 256, chunk: int = 8192, rows: np.ndarray | None = None
-                     ) -> dict[str, np.ndarray]:
+def name_frequencies(er: EncodedRecords, toward: dict[str, float], *, sample: int = 1000,
+                     seed: int = 0, positions: int = 256, chunk: int = 8192,
+                     rows: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Estimated frequency of each record's name among records of its nationality, for the
-    term-frequency adjustment — from the encodings alone: the share of a random reference
-    sample of ``sample`` records whose filter has corrected Dice ≥ 0.92 with the record's
-    (among the sampled records whose nationality filter agrees; all of them when the
-    nationality is missing). To keep this linear and cheap, name filters are compared on
+    term-frequency adjustment — from the encodings alone, for each field of ``toward`` (e.g.
+    ``given_name`` and ``family_name``, each mapped to its ``u`` of the exact level): the share
+    of a random reference sample of ``sample`` records whose filter has corrected Dice ≥ 0.92
+    with the record's, among the sampled records whose nationality filter agrees (all of them
+    when the nationality is missing), *the record itself left out*: ``(hits + ½) /
+    (compatriots + 1)``. Where the sample is the whole input (up to ``sample`` records) the
+    counts are exact, as in clear, and are shrunk toward the field's ``u`` as clear's are
+    (:func:`safelight.link.model.tf_from_counts`): ``(hits + TF_PSEUDO_RECORDS · u) /
+    (compatriots + TF_PSEUDO_RECORDS)`` — a record counted itself there, and a register of a
+    few people made any name look common (4 × 4 trials of ``bench/linkage/small.py``). From a
+    sample, no hit among a few hundred compatriots does not make a name rarer than one in a few
+    hundred, so the ½ stays (shrinking toward ``u`` there too raised the false links between
+    registers that share nobody, 10,000 a side, three seeds: 69, 40, 58 → 91, 47, 63). To keep
+    this linear and cheap,
+    name filters are compared on
     ``positions`` bit positions drawn at random (the Dice estimate of a random subset of bits
     is unbiased); intersections are one float32 matrix product per chunk, compared with the
     threshold's linear form (:func:`_at_least`). With ``rows``, only those records' frequencies
     are estimated (NaN elsewhere): the term-frequency adjustment of a pair reads its first
     record's."""
+    fields = tuple(toward)
     n = len(er)
     rng = np.random.default_rng([seed, 0x7F])
     ref = np.sort(rng.choice(n, size=min(sample, n), replace=False))
+    # each record's place in the reference sample (-1: not in it), to leave it out
+    place = np.full(n, -1, dtype=np.int64)
+    place[ref] = np.arange(len(ref))
+    exact = len(ref) == n  # the sample is every record: exact counts, shrunk as clear's are
+    pseudo = TF_PSEUDO_RECORDS if exact else 1.0
     flip = er.settings.flip_probability
     bits = {s.name: s.bits for s in er.settings.fields}
     subset = {f: np.sort(rng.choice(bits[f], size=min(positions, bits[f]), replace=False))
@@ -471,7 +488,9 @@ def name_frequencies(er: EncodedRecords, *, sample: int = 1000, seed: int = 0,
                          _THRESHOLDS["nationality"][0])
         same &= nat_ok_ref[None, :]
         same |= ~er.present["nationality"][rows][:, None]
-        denominator = same.sum(axis=1) + 1.0
+        own = np.flatnonzero(place[rows] >= 0)
+        same[own, place[rows[own]]] = False  # the record itself
+        denominator = same.sum(axis=1) + pseudo
         for f in fields:
             r_bits_t, r_w, r_ok = refs[f]
             x = sampled(f, rows)
@@ -479,7 +498,7 @@ def name_frequencies(er: EncodedRecords, *, sample: int = 1000, seed: int = 0,
                             _GIVEN_THRESHOLDS[0])
             hit &= same
             hit &= r_ok[None, :]
-            out[f][rows] = (hit.sum(axis=1) + 0.5) / denominator
+            out[f][rows] = (hit.sum(axis=1) + (pseudo * toward[f] if exact else 0.5)) / denominator
     return out
 
 

@@ -750,7 +750,7 @@ def tf_adjustments(model: FellegiSunter, records: Records, comps: Comparisons, *
 class NameCounts:
     """What the clear term-frequency adjustment reads (:func:`name_counts`): per
     :data:`TF_FIELDS` field, how many records of each record's group hold its value (itself
-    included; a value counts in either name role), each record's group (its nationality's code
+    included; in either name role, a record once), each record's group (its nationality's code
     + 1; 0 without one, whose group is every record) and the size of that group."""
 
     count: dict[str, np.ndarray]
@@ -759,16 +759,27 @@ class NameCounts:
 
 
 def name_counts(records: Records) -> NameCounts:
-    """Per :data:`TF_FIELDS` field, each record's count of its value among the records of its
-    nationality (among all records for one without a nationality); see :func:`tf_from_counts`."""
+    """Per :data:`TF_FIELDS` field, how many records of each record's nationality (of all
+    records, for one without a nationality) hold its value in either name role — a record
+    holding it in both (Ali Ali) counts once; see :func:`tf_from_counts`."""
     n = len(records)
     col = records.codes.column
     nat = col["nationality"].astype(np.int64) + 1  # 0: no nationality
-    names = np.concatenate([col[attr] for attr in TF_FIELDS.values()]).astype(np.int64) + 1
+    roles = [col[attr].astype(np.int64) + 1 for attr in TF_FIELDS.values()]
+    names = np.concatenate(roles)
+    # an occurrence counts unless an earlier role of the same record holds the same value
+    held = np.concatenate([np.ones(n, dtype=bool)]
+                          + [~np.any([r == roles[j] for j in range(k)], axis=0)
+                             for k, r in enumerate(roles) if k])
     width = int(names.max(initial=0)) + 1
-    _, inverse, counts = np.unique(np.tile(nat, len(TF_FIELDS)) * width + names,
-                                   return_inverse=True, return_counts=True)
-    _, inverse_all, counts_all = np.unique(names, return_inverse=True, return_counts=True)
+
+    def counted(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        _, inverse = np.unique(keys, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        return inverse, np.bincount(inverse[held], minlength=int(inverse.max(initial=-1)) + 1)
+
+    inverse, counts = counted(np.tile(nat, len(TF_FIELDS)) * width + names)
+    inverse_all, counts_all = counted(names)
     nat_counts = np.bincount(nat)
     size = np.where(nat == 0, n, nat_counts[nat])
     # a record without a nationality is counted among every record, as its group says

@@ -62,6 +62,7 @@ from safelight.link.encoded import (
 )
 from safelight.link.model import (
     COUNTRY_FIELDS,
+    TF_FIELDS,
     TF_MAX_BONUS,
     TF_PSEUDO_RECORDS,
     EMResult,
@@ -656,7 +657,8 @@ def link_encoded(er: EncodedRecords, settings: PPRLSettings | None = None) -> PP
                             full_date_shares=encoded_full_date_shares(er, s.cross_only))
     # one-to-one scores only the candidate pairs, whose TF reads the first record's frequency;
     # clustering may score any pair
-    freqs = name_frequencies(er, seed=s.seed, rows=a if s.one_to_one else None)
+    exact_u = {f: em.model.u[list(em.model.fields).index(f)][1] for f in TF_FIELDS}
+    freqs = name_frequencies(er, exact_u, seed=s.seed, rows=a if s.one_to_one else None)
     pair_freq = name_pair_frequencies(er)
     timings["estimate"] = time.perf_counter() - t
     cpu["estimate"] = time.process_time() - c
