@@ -150,3 +150,21 @@ def test_removing_the_newest_audit_entries_is_seen_against_a_recorded_head(tmp_p
     res = _run("audit", "verify", hub, "--head", head)
     assert res.exit_code == 1 and "newest entries were removed" in res.output
     assert _run("audit", "verify", hub, "--head", "nonsense").exit_code == 2
+
+
+def test_a_resaved_copy_of_a_generated_id_export_is_pointed_out(tmp_path):
+    """Ids generated from the file's hash change when Excel re-saves the file: the trial's
+    re-saved CTDC export added 2,000 people a second time without a word."""
+    prof = tmp_path / "p.yaml"
+    prof.write_text(GENERATED, "utf-8")
+    rows = [f"{'female' if i % 3 else 'male'};{['UKR', 'MDA', 'NGA'][i % 3 if i % 7 else 0]}"
+            for i in range(60)]
+    first, copy, other = (tmp_path / n for n in ("a.csv", "a-resaved.csv", "b.csv"))
+    first.write_text("g;nat\n" + "\n".join(rows) + "\n", "utf-8")
+    copy.write_text("g;nat\r\n" + "\r\n".join(rows) + "\r\n", "utf-8")  # other bytes
+    other.write_text("g;nat\n" + "\n".join(reversed(rows)) + "\n", "utf-8")  # same people?
+    hub = _hub(tmp_path)
+    assert "repeat contribution" not in _run("ingest", hub, first, "-c", "x", "-p", prof).output
+    res = _run("ingest", hub, copy, "-c", "x", "-p", prof)
+    assert res.exit_code == 0 and "60 of 60 rows repeat contribution 1 row for row" in res.output
+    assert "repeat contribution" not in _run("ingest", hub, other, "-c", "x", "-p", prof).output

@@ -162,6 +162,8 @@ def ingest_file(hub: Hub, path: str | Path, *, contributor: str, profile: Profil
                 f"row accounting failed: read {result.rows_read}, accepted {result.rows_accepted}, "
                 f"quarantined {result.rows_quarantined}")
         result.notes = list(reader.notes)
+        if profile.target == "cases" and profile.generate_record_ids:
+            result.notes += _repeated_export(con, cid, contributor)
         result.top_rules = [(r, n) for r, n in con.execute(
             "SELECT rule, count(*) n FROM (SELECT unnest(rules) rule FROM quarantine WHERE contribution_id = ?)"
             " GROUP BY rule ORDER BY n DESC, rule LIMIT 10", [cid]).fetchall()]
@@ -418,6 +420,36 @@ def _settle(con, cid: int, contributor: str, converter: ChunkConverter, result: 
     result.rows_updated, result.rows_unchanged = int(updated), int(unchanged)
     result.rows_new = int(total - updated - unchanged)
     result.rows_accepted = int(total)
+
+
+#: share of a generated-id file's rows that repeat an earlier contribution row for row, from
+#: which the ingest says so (a re-saved copy: new ids, the same people counted twice)
+REPEATED_EXPORT_SHARE = 0.9
+
+
+def _repeated_export(con, cid: int, contributor: str) -> list[str]:
+    """A note when contribution ``cid`` (ids generated from the file's hash) repeats an earlier
+    contribution of ``contributor`` row for row — the same raw values at the same row numbers:
+    a re-saved copy of an export (Excel rewrites the bytes, so the file's hash and every
+    generated id differ) whose rows were all added as new cases. Row order, not values alone,
+    tells a copy from a new export of similar people."""
+    raw = [c for c in columns_of(con, "cases") if c.endswith("_raw")]
+    if not raw:
+        return []
+    packed = f"hash(struct_pack({', '.join(raw)}))"
+    total, best, earlier = con.execute(f"""
+        WITH n AS (SELECT source_row, {packed} AS h FROM cases WHERE contribution_id = ?),
+             o AS (SELECT contribution_id, source_row, {packed} AS h FROM cases
+                   WHERE contributor = ? AND contribution_id <> ?),
+             m AS (SELECT o.contribution_id, count(*) AS rows FROM n JOIN o USING (source_row, h)
+                   GROUP BY o.contribution_id)
+        SELECT (SELECT count(*) FROM n), max(rows), arg_max(contribution_id, rows) FROM m""",
+                                        [cid, contributor, cid]).fetchone()
+    if not total or not best or best < REPEATED_EXPORT_SHARE * total:
+        return []
+    return [f"{best:,} of {total:,} rows repeat contribution {earlier} row for row: is this a "
+            "re-saved copy of that export? Its ids are generated from the file, so its rows were "
+            "added as new cases and the people in both are counted twice"]
 
 
 def _insert_series(con, part: _Part, cid: int) -> None:
