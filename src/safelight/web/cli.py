@@ -73,11 +73,16 @@ def user_add(hub: Path, username: str, role: str, contributor: str | None,
 
     state = HubState(hub, WebSettings())
     try:
+        new_contributor = bool(contributor) and not state.one(
+            "SELECT 1 AS x FROM contributors WHERE name = ?", [contributor])
         secret = add_user(state, username, password, role, contributor=contributor,
                           actor="cli")
     finally:
         state.close()
     click.echo(f"created {username.strip().lower()} ({role})")
+    if new_contributor:  # a typo would otherwise pass for a new agency
+        click.echo(f"note: contributor {contributor!r} was not on this hub and is registered "
+                   "now — check the spelling (`safelight status` lists contributors)")
     if secret:
         click.echo(f"TOTP secret: {secret}")
         uri = totp_uri(username.strip().lower(), secret)
