@@ -8,7 +8,6 @@ policy (not authorised, no consent) · 130 interrupted (nothing was written).
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 import os
@@ -23,7 +22,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Tr
 from rich.table import Table
 
 from safelight import __version__
-from safelight.cli_support import guarded, outputs_apart
+from safelight.cli_support import audited_csv_export, export_target, guarded
 from safelight.errors import UsageError
 
 EXIT_QUARANTINE = 6
@@ -264,9 +263,7 @@ def quarantine(hub: Path, contribution: int | None, contributor: str | None, out
     sql = ("SELECT k.contributor, q.contribution_id, k.file_name, q.source_row, array_to_string(q.rules, ';'),"
            " CAST(q.reasons AS VARCHAR), q.raw FROM quarantine q JOIN contributions k USING (contribution_id)"
            + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY q.contribution_id, q.source_row")
-    outputs_apart((hub, Path(f"{hub}.wal")), (out_path,))
-    if not out_path.parent.is_dir():
-        raise UsageError(f"--out {out_path}: folder {out_path.parent} does not exist")
+    export_target(out_path, (hub, Path(f"{hub}.wal")))
     with open_hub(hub) as h:
         if contributor and not h.con.execute("SELECT count(*) FROM contributors WHERE name = ?",
                                              [contributor]).fetchone()[0]:
@@ -278,20 +275,11 @@ def quarantine(hub: Path, contribution: int | None, contributor: str | None, out
             raise UsageError(f"the hub has no contribution {contribution} "
                              "(`safelight status` lists them)")
         rows = h.con.execute(sql, params).fetchall()
-        # written first, audited second, removed when the audit fails: no export on disk that
-        # the audit chain does not record, and no entry for a file that could not be written
-        with open(out_path, "w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh)
-            w.writerow(["contributor", "contribution_id", "file", "row", "rules", "reasons", "raw"])
-            w.writerows(rows)
-        try:
-            with h.transaction():  # record-level data leaves the hub: audited
-                h.audit("cli", "export_quarantine", str(out_path),
-                        {"contribution": contribution, "contributor": contributor,
-                         "rows": len(rows)})
-        except BaseException:
-            out_path.unlink(missing_ok=True)
-            raise
+        # record-level data leaves the hub: audited
+        audited_csv_export(h, out_path, ["contributor", "contribution_id", "file", "row", "rules",
+                                         "reasons", "raw"], rows, "export_quarantine",
+                           {"contribution": contribution, "contributor": contributor,
+                            "rows": len(rows)})
     out.print(f"wrote {len(rows):,} quarantined rows to {out_path}")
 
 

@@ -50,6 +50,35 @@ def outputs_apart(inputs: Iterable[Path], outputs: Iterable[Path | None],
             taken[path.resolve()] = "another output of this command"
 
 
+def audited_csv_export(hub: Any, out_path: Path, header: list[str], rows: list[tuple],
+                       action: str, details: dict[str, Any]) -> None:
+    """Write ``rows`` under ``header`` to the CSV file ``out_path`` and record the export in
+    ``hub``'s audit chain (``action``, ``details``): the file first, the entry second, and the
+    file removed when the entry cannot be written — no export on disk that the chain does not
+    record, and no entry for a file that could not be written. Check the path with
+    :func:`outputs_apart` and the folder's existence before reading the data."""
+    import csv
+
+    with open(out_path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows(rows)
+    try:
+        with hub.transaction():
+            hub.audit("cli", action, str(out_path), details)
+    except BaseException:
+        out_path.unlink(missing_ok=True)
+        raise
+
+
+def export_target(out_path: Path, inputs: Iterable[Path]) -> None:
+    """Refuse (:class:`UsageError`) an export file that would overwrite an input (the hub, its
+    write-ahead log) or whose folder does not exist — before anything is read."""
+    outputs_apart(inputs, (out_path,))
+    if not out_path.parent.is_dir():
+        raise UsageError(f"--out {out_path}: folder {out_path.parent} does not exist")
+
+
 def shows_progress(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Run a long command under :func:`stage_status` (put it under :func:`guarded`)."""
 

@@ -60,3 +60,25 @@ def test_cli_errors_are_one_line_with_exit_codes(tmp_path):
     assert nowhere.exit_code == 2 and "gazetteer" in nowhere.output
     nokey = _run("reveal", hub, "x", "--key", tmp_path / "missing.key", "--caseworker", "a", "--purpose", "p", ok=False)
     assert nokey.exit_code == 7 and "keygen" in nokey.output
+
+
+def test_quarantined_directory_rows_are_exported_with_their_reasons(tmp_path):
+    """An import without --key ended with "see table refer_quarantine", and no command
+    exported that table (new-user trial, 2026-12-01)."""
+    import csv
+
+    hub, d = tmp_path / "hub.duckdb", tmp_path / "dir.json"
+    _run("demo-directory", d, "--services", 60, "--seed", 4)
+    out = _run("import", hub, d).output  # no key: the confidential locations are refused
+    assert "safelight refer quarantine" in out and "--import 1" in out
+    target = tmp_path / "q.csv"
+    assert _run("quarantine", hub, "--out", hub, ok=False).exit_code == 2
+    assert _run("quarantine", hub, "--import", 9, "--out", target, ok=False).exit_code == 2
+    assert not target.exists()
+    _run("quarantine", hub, "--import", 1, "--out", target)
+    with open(target, encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert rows and all(r["rules"] and r["reasons"] for r in rows)
+    with open_hub(hub) as h:
+        actions = [a for (a,) in h.con.execute("SELECT action FROM audit_log").fetchall()]
+    assert actions.count("refer_export_quarantine") == 1

@@ -65,7 +65,39 @@ def import_(hub: Path, path: Path, keyfile: Path | None, actor: str | None) -> N
     click.echo(f"import {rep.import_id}: {rep.rows_read} read, {rep.rows_accepted} accepted, "
                f"{rep.rows_quarantined} quarantined; {rep.sealed_locations} locations sealed")
     for entity, n in sorted(rep.quarantined.items()):
-        click.echo(f"  quarantined {entity}: {n} (see table refer_quarantine)")
+        click.echo(f"  quarantined {entity}: {n}")
+    if rep.quarantined:
+        click.echo(f"  export them with their reasons: safelight refer quarantine {hub} "
+                   f"--import {rep.import_id} --out FILE.csv")
+
+
+@refer.command("quarantine")
+@click.argument("hub", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--import", "import_id", type=int, help="Only this import's rows.")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="CSV file to write (import, entity, row, id, rules, reasons, raw).")
+@guarded
+def quarantine(hub: Path, import_id: int | None, out_path: Path) -> None:
+    """Export the directory rows an import quarantined, with their reasons (audited). A
+    confidential location's values are not in them (sealed or redacted at import)."""
+    from safelight.cli_support import audited_csv_export, export_target
+
+    export_target(out_path, (hub, Path(f"{hub}.wal")))
+    with open_hub(hub) as h:
+        if import_id is not None and not h.con.execute(
+                "SELECT count(*) FROM refer_quarantine WHERE import_id = ?",
+                [import_id]).fetchone()[0]:
+            raise UsageError(f"import {import_id} quarantined nothing (or there is no such import)")
+        rows = h.con.execute(
+            "SELECT import_id, entity, source_row, object_id, array_to_string(rules, ';'), "
+            "CAST(reasons AS VARCHAR), raw FROM refer_quarantine"
+            + (" WHERE import_id = ?" if import_id is not None else "")
+            + " ORDER BY import_id, entity, source_row",
+            [import_id] if import_id is not None else []).fetchall()
+        audited_csv_export(h, out_path, ["import_id", "entity", "row", "id", "rules", "reasons",
+                                         "raw"], rows, "refer_export_quarantine",
+                           {"import": import_id, "rows": len(rows)})
+    click.echo(f"wrote {len(rows):,} quarantined directory rows to {out_path}")
 
 
 @refer.command()
