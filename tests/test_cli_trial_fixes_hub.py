@@ -168,3 +168,15 @@ def test_a_resaved_copy_of_a_generated_id_export_is_pointed_out(tmp_path):
     res = _run("ingest", hub, copy, "-c", "x", "-p", prof)
     assert res.exit_code == 0 and "60 of 60 rows repeat contribution 1 row for row" in res.output
     assert "repeat contribution" not in _run("ingest", hub, other, "-c", "x", "-p", prof).output
+
+
+def test_status_never_cuts_a_count_on_a_narrow_terminal(tmp_path):
+    prof = tmp_path / "p.yaml"
+    prof.write_text(PROFILE, "utf-8")
+    f = tmp_path / "a-rather-long-export-file-name-from-the-agency.csv"
+    f.write_text("id;g;nat\n" + "".join(f"{i};female;UKR\n" for i in range(1234)), "utf-8")
+    hub = _hub(tmp_path)
+    assert _run("ingest", hub, f, "-c", "ua-hotline", "-p", prof).exit_code == 0
+    res = CliRunner(env={"COLUMNS": "80"}).invoke(main, ["status", str(hub)])
+    assert res.exit_code == 0
+    assert "1,234 read, 1,234 accepted" in res.output and "…" not in res.output

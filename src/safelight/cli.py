@@ -110,9 +110,18 @@ def status(hub: Path, as_json: bool) -> None:
     if st["persons"]:
         out.print(f"linkage: {st['persons']:,} persons, {st['persons_seen_by_several_contributors']:,} seen by "
                   f"several contributors, {st['persons_seen_in_several_countries']:,} in several countries")
-    if contributions:
-        t = Table("id", "contributor", "file", "profile", "read", "accepted", "quarantined",
-                  "new", "updated", "unchanged", title="Contributions")
+    if contributions and out.width < _TABLE_WIDTH:  # a narrow terminal cut the counts
+        out.print("[italic]Contributions[/]")
+        for c in contributions:
+            out.print(escape(
+                f"  #{c['contribution_id']} {c['contributor']} {c['file_name']} "
+                f"({c['profile']}@{c['profile_version']}): {c['rows_read']:,} read, "
+                f"{c['rows_accepted']:,} accepted ({c['rows_new']:,} new, "
+                f"{c['rows_updated']:,} updated, {c['rows_unchanged']:,} unchanged), "
+                f"{c['rows_quarantined']:,} quarantined"), highlight=False)
+    elif contributions:
+        t = _table("Contributions", ("id", "contributor", "file", "profile"),
+                   ("read", "accepted", "quarantined", "new", "updated", "unchanged"))
         for c in contributions:
             t.add_row(str(c["contribution_id"]), c["contributor"], c["file_name"],
                       f"{c['profile']}@{c['profile_version']}", f"{c['rows_read']:,}",
@@ -120,8 +129,8 @@ def status(hub: Path, as_json: bool) -> None:
                       f"{c['rows_updated']:,}", f"{c['rows_unchanged']:,}")
         out.print(t)
     if st["per_contributor"]:
-        t = Table("contributor", "cases", "linkable (consent)", "excluded from statistics",
-                  "with identity", title="Cases by contributor")
+        t = _table("Cases by contributor", ("contributor",),
+                   ("cases", "linkable", "not in statistics", "with identity"))
         for r in st["per_contributor"]:
             t.add_row(r["contributor"], f"{r['cases']:,}", f"{r['linkable']:,}",
                       f"{r['excluded_from_statistics']:,}", f"{r['identities']:,}")
@@ -129,6 +138,22 @@ def status(hub: Path, as_json: bool) -> None:
     if st["top_quarantine_rules"]:
         out.print("Top quarantine reasons: " + ", ".join(
             f"{r['rule']} ({r['rows']:,})" for r in st["top_quarantine_rules"]))
+
+
+#: terminal width under which ``status`` lists contributions line by line (its table cut the
+#: counts to "46,5…" at 80 columns)
+_TABLE_WIDTH = 110
+
+
+def _table(title: str, text: tuple[str, ...], numbers: tuple[str, ...]) -> Table:
+    """A status table whose counts are never cut: the number columns keep their width and the
+    text columns fold."""
+    t = Table(title=title)
+    for name in text:
+        t.add_column(name, overflow="fold", min_width=12)
+    for name in numbers:
+        t.add_column(name, justify="right", no_wrap=True, overflow="fold")
+    return t
 
 
 # --------------------------------------------------------------------------- ingest
