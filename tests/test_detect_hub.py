@@ -61,10 +61,10 @@ def test_store_run_and_review(tmp_path: Path) -> None:
         again = list_leads(hub, run_id, status="escalated")
         assert [r["lead_id"] for r in again] == [lead["lead_id"]]
         assert again[0]["reviewed_by"] == "reviewer1" and again[0]["review_note"] == note
-        # the permanent chain keeps the note's SHA-256, not the note (it may name a person)
+        # the permanent chain keeps that a note was given, not the note (it may name a person)
         (details,), = hub.con.execute("SELECT CAST(details AS VARCHAR) FROM audit_log "
                                       "WHERE action = 'detect_lead_status'").fetchall()
-        assert "380501793928" not in details and "note_sha256" in details
+        assert "380501793928" not in details and '"note_given": true' in details
         with pytest.raises(UsageError, match="status"):
             set_lead_status(hub, run_id, lead["lead_id"], "guilty", "reviewer1")
         with pytest.raises(UsageError, match="no lead"):

@@ -265,7 +265,7 @@ def test_consent_withdrawal_is_sticky_and_erases_identity(tmp_path, hub, profile
     assert counts == {"requested": 2, "known": 1, "cases_withdrawn": 1, "identities_erased": 1,
                       "quarantined_rows_redacted": 0, "encoded_records_erased": 0,
                       "person_links_removed": 0,
-                      "release_true_counts_dropped": 0}
+                      "release_true_counts_dropped": 0, "referral_rows_cleared": 0}
     row = hub.con.execute("SELECT consent, consent_linkage, consent_statistics FROM cases WHERE record_id='2'").fetchone()
     assert row == ("withdrawn", False, False)
     assert hub.con.execute("SELECT count(*) FROM identities WHERE record_id='2'").fetchone()[0] == 0

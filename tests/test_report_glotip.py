@@ -372,3 +372,6 @@ def test_a_report_replaces_an_earlier_one_and_never_joins_other_files(computed, 
     with pytest.raises(UsageError, match="holds other files"):
         write_report(report, other)
     assert sorted(p.name for p in other.iterdir()) == ["notes.txt"]
+    (out / "survivors.csv").write_text("a private list", "utf-8")  # beside an earlier report
+    with pytest.raises(UsageError, match=r"holds other files \(survivors.csv\)"):
+        write_report(report, out)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -388,7 +389,7 @@ def audit_verify(hub: Path, head: str | None) -> None:
     expected = None
     if head is not None:
         seq, _, digest = head.partition(":")
-        if not seq.isdigit() or len(digest) != 64:
+        if not seq.isdigit() or int(seq) < 1 or not re.fullmatch(r"[0-9a-fA-F]{64}", digest):
             raise UsageError(f"--head {head!r}: expected SEQ:HASH as printed by `safelight "
                              "audit verify`")
         expected = (int(seq), digest.lower())

@@ -51,9 +51,9 @@ def outputs_apart(inputs: Iterable[Path], outputs: Iterable[Path | None],
 
 
 def audited_csv_export(hub: Any, out_path: Path, header: list[str], rows: list[tuple],
-                       action: str, details: dict[str, Any]) -> None:
+                       action: str, details: dict[str, Any], actor: str = "cli") -> None:
     """Write ``rows`` under ``header`` to the CSV file ``out_path`` and record the export in
-    ``hub``'s audit chain (``action``, ``details``): the file first, the entry second, and the
+    ``hub``'s audit chain (``actor``, ``action``, ``details``): the file first, the entry second, and the
     file removed when the entry cannot be written — no export on disk that the chain does not
     record, and no entry for a file that could not be written. Check the path with
     :func:`outputs_apart` and the folder's existence before reading the data."""
@@ -65,7 +65,7 @@ def audited_csv_export(hub: Any, out_path: Path, header: list[str], rows: list[t
         w.writerows(rows)
     try:
         with hub.transaction():
-            hub.audit("cli", action, str(out_path), details)
+            hub.audit(actor, action, str(out_path), details)
     except BaseException:
         out_path.unlink(missing_ok=True)
         raise

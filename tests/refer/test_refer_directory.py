@@ -164,6 +164,11 @@ def test_every_bad_row_is_quarantined_with_its_rule(tmp_path):
         for expected, got in zip(cases, rules, strict=True):
             assert expected in got, (expected, got)
         assert hub.con.execute("SELECT count(*) FROM refer_services").fetchone()[0] == n_good
+        # the leaking service's description holds the shelter's street: none of it is kept
+        # (a review exported it with `refer quarantine`), only the service's ids
+        leaked = cases["leak"]["description"].removeprefix("Find us at ")
+        raws = " ".join(r for (r,) in hub.con.execute("SELECT raw FROM refer_quarantine").fetchall())
+        assert leaked not in raws and cases["leak"]["id"] in raws
 
 
 def test_clear_confidential_location_without_key_is_quarantined_not_stored(tmp_path):

@@ -25,13 +25,16 @@ def test_user_add_prints_totp_secret_and_lists(tmp_path):
     r = runner.invoke(user, ["add", str(hub), "boss", "--role", "viewer",
                              "--password", "a long enough pass"])
     assert r.exit_code == 2 and "exists already" in r.output
-    # a contributor the hub does not know is registered, and said so (a typo shows)
+    # a contributor the hub does not know is a typo, unless it is said to be new
     r = runner.invoke(user, ["add", str(hub), "ngo", "--role", "contributor", "--contributor",
                              "ua-hotlnie", "--password", "a long enough pass"])
-    assert r.exit_code == 0 and "'ua-hotlnie' was not on this hub" in r.output
+    assert r.exit_code == 2 and "--new-contributor" in r.output
+    r = runner.invoke(user, ["add", str(hub), "ngo", "--role", "contributor", "--contributor",
+                             "ua-hotline", "--new-contributor", "--password", "a long enough pass"])
+    assert r.exit_code == 0 and "'ua-hotline' registered" in r.output
     r = runner.invoke(user, ["add", str(hub), "ngo2", "--role", "contributor", "--contributor",
-                             "ua-hotlnie", "--password", "a long enough pass"])
-    assert r.exit_code == 0 and "was not on this hub" not in r.output
+                             "ua-hotline", "--password", "a long enough pass"])
+    assert r.exit_code == 0 and "registered" not in r.output
     r = runner.invoke(user, ["list", str(hub)])
     assert "boss" in r.output and "admin" in r.output
     with open_hub(hub) as h:

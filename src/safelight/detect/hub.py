@@ -25,7 +25,7 @@ from typing import Any
 from safelight import __version__
 from safelight.detect.pipeline import Analysis
 from safelight.errors import UsageError
-from safelight.store.hub import Hub, now_utc, text_digest
+from safelight.store.hub import Hub, now_utc
 
 __all__ = ["LEAD_STATUSES", "list_leads", "set_lead_status", "store_run"]
 
@@ -97,9 +97,10 @@ def set_lead_status(hub: Hub, run_id: str, lead_id: str, status: str, actor: str
         if not found:
             raise UsageError(f"no lead {lead_id!r} in detect run {run_id!r} — list them with "
                              "`safelight detect leads HUB`")
-        # the note stays in detect_leads (erasable); the permanent chain keeps its SHA-256
+        # the note stays in detect_leads (erasable); the permanent chain keeps only that one
+        # was given (a note may name a person, and a hash of a short text is guessed)
         hub.audit(actor, "detect_lead_status", f"detect:{run_id}/{lead_id}",
-                  {"from": found[0], "to": status, "note_sha256": text_digest(note)})
+                  {"from": found[0], "to": status, "note_given": note is not None})
         hub.con.execute("UPDATE detect_leads SET status = ?, reviewed_by = ?, reviewed_at = ?, "
                         "review_note = ? WHERE run_id = ? AND lead_id = ?",
                         [status, actor, now_utc(), note, run_id, lead_id])

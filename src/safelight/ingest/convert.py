@@ -213,15 +213,18 @@ def _blank_rows(table: pa.Table) -> np.ndarray:
     return blank
 
 
-def header_shown(columns: list[str]) -> str:
-    """How an error names a file's header: its column names — unless the "header" looks like a
-    person's record (a file without a header row: dates, phone numbers, ids in its cells),
-    which an error message would otherwise print to the console, a log or the web page."""
+def header_shown(columns: list[str], known: set[str]) -> str:
+    """How an error names a file's header: its column names when it is surely a header — one
+    of its cells at least is a column the profile knows (``known``: its columns and aliases)
+    and no two hold dates or numbers. Otherwise it may be a person's record (a file without a
+    header row: a name, a date of birth, a phone number), which an error would print to the
+    console, a log or the web page: only its size is said."""
     data_like = sum(1 for c in columns if _DATA_CELL.search(c))
-    if data_like >= 2 or (columns and data_like == len(columns)):
-        return (f"its first row does not look like a header ({data_like} of {len(columns)} "
-                "cells hold dates or numbers; not shown) — does the file have a header row?")
-    return f"its header is: {', '.join(columns[:40])}"
+    if data_like < 2 and any(c in known for c in columns):
+        return f"its header is: {', '.join(columns[:40])}"
+    return (f"its first row is not shown ({len(columns)} cells, none a column of the profile "
+            "or several dates or numbers: without a header row they are a person's data) — is "
+            "it the profile made for this file, and does the file have a header row?")
 
 
 #: a cell that reads as data, not a column name: a date, or a run of three digits or more
@@ -261,7 +264,9 @@ class ChunkConverter:
                    "fix the profile's column names or mark the field optional: true")
             raise InputFileError(
                 path, f"column(s) {', '.join(map(repr, missing))} required by profile {profile.ref} "
-                f"are not in the file; {header_shown(columns)}{hint}", fix)
+                f"are not in the file; "
+                f"{header_shown(columns, {*profile.source_columns(), *profile.aliases})}{hint}",
+                fix)
         ambiguous = sorted((duplicated or set()) & set(profile.source_columns()))
         if ambiguous:
             raise InputFileError(path, f"column(s) {', '.join(ambiguous)} used by the profile appear "

@@ -429,14 +429,14 @@ REPEATED_EXPORT_SHARE = 0.9
 
 def _repeated_export(con, cid: int, contributor: str) -> list[str]:
     """A note when contribution ``cid`` (ids generated from the file's hash) repeats an earlier
-    contribution of ``contributor`` row for row — the same raw values at the same row numbers:
-    a re-saved copy of an export (Excel rewrites the bytes, so the file's hash and every
-    generated id differ) whose rows were all added as new cases. Row order, not values alone,
-    tells a copy from a new export of similar people."""
-    raw = [c for c in columns_of(con, "cases") if c.endswith("_raw")]
-    if not raw:
-        return []
-    packed = f"hash(struct_pack({', '.join(raw)}))"
+    contribution of ``contributor`` row for row — the same case values, as converted, at the
+    same row numbers: a re-saved copy of an export (Excel rewrites the bytes and often the
+    dates' format, so the file's hash and every generated id differ) whose rows were all added
+    as new cases. Row order, not values alone, tells a copy from a new export of similar
+    people."""
+    values = [c for c in columns_of(con, "cases") if not c.endswith("_raw")
+              and c not in ("contributor", "record_id", "contribution_id", "source_row")]
+    packed = f"hash(struct_pack({', '.join(values)}))"
     total, best, earlier = con.execute(f"""
         WITH n AS (SELECT source_row, {packed} AS h FROM cases WHERE contribution_id = ?),
              o AS (SELECT contribution_id, source_row, {packed} AS h FROM cases

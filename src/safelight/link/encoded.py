@@ -443,7 +443,9 @@ def name_frequencies(er: EncodedRecords, toward: dict[str, float], *, sample: in
     counts are exact, as in clear, and are shrunk toward the field's ``u`` as clear's are
     (:func:`safelight.link.model.tf_from_counts`): ``(hits + TF_PSEUDO_RECORDS · u) /
     (compatriots + TF_PSEUDO_RECORDS)`` — a record counted itself there, and a register of a
-    few people made any name look common (4 × 4 trials of ``bench/linkage/small.py``). From a
+    few people made any name look common (4 × 4 trials of ``bench/linkage/small.py``). Unlike
+    clear, the pair's other record stays counted (a frequency here is the record's, not the
+    pair's; :func:`safelight.link.pprl.name_tf` says what leaving it out cost). From a
     sample, no hit among a few hundred compatriots does not make a name rarer than one in a few
     hundred, so the ½ stays (shrinking toward ``u`` there too raised the false links between
     registers that share nobody, 10,000 a side, three seeds: 69, 40, 58 → 91, 47, 63). To keep

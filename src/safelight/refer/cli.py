@@ -76,8 +76,9 @@ def import_(hub: Path, path: Path, keyfile: Path | None, actor: str | None) -> N
 @click.option("--import", "import_id", type=int, help="Only this import's rows.")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="CSV file to write (import, entity, row, id, rules, reasons, raw).")
+@_actor
 @guarded
-def quarantine(hub: Path, import_id: int | None, out_path: Path) -> None:
+def quarantine(hub: Path, import_id: int | None, out_path: Path, actor: str | None) -> None:
     """Export the directory rows an import quarantined, with their reasons (audited). A
     confidential location's values are not in them (sealed or redacted at import)."""
     from safelight.cli_support import audited_csv_export, export_target
@@ -96,7 +97,7 @@ def quarantine(hub: Path, import_id: int | None, out_path: Path) -> None:
             [import_id] if import_id is not None else []).fetchall()
         audited_csv_export(h, out_path, ["import_id", "entity", "row", "id", "rules", "reasons",
                                          "raw"], rows, "refer_export_quarantine",
-                           {"import": import_id, "rows": len(rows)})
+                           {"import": import_id, "rows": len(rows)}, actor=_who(actor))
     click.echo(f"wrote {len(rows):,} quarantined directory rows to {out_path}")
 
 

@@ -39,7 +39,7 @@ log = logging.getLogger("safelight.refer")
 #: tabular HSDS tables whose rows place a service (a street, a phone): an orphan row of them (its
 #: location_id names no row — a typo) cannot be told apart from a confidential location's, so
 #: the quarantine keeps only its ids (privacy review, 2026-12-01: a shelter's street was kept
-#: in clear in refer_quarantine)
+#: in clear in refer_quarantine); so does a quarantined service with a confidential location
 _PLACE_TABLES = frozenset({"addresses", "phones"})
 _ORPHAN_KEPT = ("id", "location_id", "service_id", "organization_id", "service_at_location_id")
 
@@ -104,6 +104,12 @@ def import_directory(hub: Hub, path: str | Path, *, actor: str, key: vault.Key |
         quarantine: list[tuple] = []
 
         def reject(entity: str, row: int, object_id: Any, reasons: list[Reason], raw: Any) -> None:
+            if hsds.holds_confidential(raw):  # its public text may repeat the place (the
+                # `leak` rule): only its ids are kept (a review found a shelter's street in a
+                # quarantined service's description)
+                raw = {k: raw.get(k) for k in _ORPHAN_KEPT if k in raw}
+                raw["redacted"] = ("a service with a confidential location: its values are not "
+                                   "kept")
             quarantine.append((import_id, entity, row, None if object_id is None else str(object_id),
                                sorted({r.rule for r in reasons}),
                                json.dumps([r.as_dict() for r in reasons], ensure_ascii=False),

@@ -139,6 +139,15 @@ def is_confidential(location: dict[str, Any]) -> bool:
     return flag is not None and flag not in _NOT_CONFIDENTIAL
 
 
+def holds_confidential(obj: Any) -> bool:
+    """Whether ``obj`` (parsed JSON) holds a confidential location anywhere."""
+    if isinstance(obj, dict):
+        return is_confidential(obj) or any(holds_confidential(v) for v in obj.values())
+    if isinstance(obj, list):
+        return any(holds_confidential(v) for v in obj)
+    return False
+
+
 def redact_confidential(obj: Any) -> Any:
     """A copy of ``obj`` (parsed JSON) in which every confidential location is reduced to its id
     and the flag — what a quarantine may keep of an object it could not accept."""

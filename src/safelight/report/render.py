@@ -138,25 +138,44 @@ def _template():
 _REPORT_FILES = ("report.html", "report.json", "settings.json")
 
 
+#: what a report's folder may hold: its files, and its tables and charts (name → suffixes)
+_REPORT_FOLDERS = {"tables": (".csv",), "charts": (".svg", ".png")}
+
+
+def _foreign(out: Path) -> list[str]:
+    """Entries of the folder ``out`` that no report writes."""
+    found = []
+    for entry in out.iterdir():
+        if entry.is_file() and entry.name in _REPORT_FILES:
+            continue
+        if entry.is_dir() and entry.name in _REPORT_FOLDERS:
+            found += [f"{entry.name}/{x.name}" for x in entry.iterdir()
+                      if not (x.is_file() and x.suffix in _REPORT_FOLDERS[entry.name])]
+            continue
+        found.append(entry.name)
+    return found
+
+
 def check_report_folder(out_dir: str | Path) -> None:
-    """Refuse (:class:`UsageError`) a report folder that holds files but no earlier report:
-    the folder is what gets published, and whatever else is in it would go with the report.
-    Call before any work (a hub report is recorded before it is written)."""
+    """Refuse (:class:`UsageError`) a report folder that holds anything a report does not
+    write: the folder is what gets published, and whatever else is in it would go with the
+    report. An earlier report's outputs are fine (they are replaced). Call before any work (a
+    hub report is recorded before it is written)."""
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file; give a folder for the report")
-    if out.is_dir() and any(out.iterdir()) and not (out / "report.json").is_file():
-        raise UsageError(f"--out {out} holds other files and no earlier report: the folder is "
-                         "what gets published — choose a new folder (or an earlier report's, "
-                         "which is replaced)")
+    foreign = _foreign(out) if out.is_dir() else []
+    if foreign:
+        raise UsageError(f"--out {out} holds other files ({', '.join(sorted(foreign)[:5])}"
+                         f"{', …' if len(foreign) > 5 else ''}): the folder is what gets "
+                         "published — choose a new folder (or an earlier report's, which is "
+                         "replaced)")
 
 
 def _clear_earlier_report(out: Path) -> None:
     """Remove an earlier report's outputs from ``out`` (a new report of other indicators left
     the old charts and tables beside it, and the folder published a mix of two reports)."""
-    if not (out / "report.json").is_file():
-        return
-    for sub, suffixes in (("tables", (".csv",)), ("charts", (".svg", ".png"))):
+    for sub, suffixes in _REPORT_FOLDERS.items():
         if (out / sub).is_dir():
             for old in (out / sub).iterdir():
                 if old.is_file() and old.suffix in suffixes:

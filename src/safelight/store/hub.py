@@ -64,13 +64,6 @@ def _entry_hash(prev_hash: str, seq: int, at: dt.datetime, actor: str, action: s
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def text_digest(text: str | None) -> str | None:
-    """What the permanent audit chain keeps of free text typed by a user (a reason, a note):
-    its SHA-256 — enough to check the text kept in an erasable table against the chain — or
-    None. The text itself may name a person, and the chain can never be edited."""
-    return None if text is None else hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 def columns_of(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     """Column names of ``table`` in order."""
     return [d[0] for d in con.execute(f"SELECT * FROM {table} LIMIT 0").description]
@@ -217,8 +210,9 @@ class Hub:
         and from every later release) and their identity data is erased, since identities exist
         only for linkage. The withdrawal is recorded and re-applied to later exports of the same
         records (see :meth:`apply_withdrawals`); unknown record ids are reported, not invented.
-        ``reason`` is kept with the withdrawal; the permanent audit chain keeps its SHA-256
-        (:func:`text_digest`), never the text, which may name the person.
+        ``reason`` is kept with the withdrawal; the permanent audit chain keeps only that one
+        was given — neither the text, which may name the person, nor a hash of it, which a list
+        of names would reverse.
         """
         with self.transaction():
             known = {r for (r,) in self.con.execute(
@@ -231,7 +225,7 @@ class Hub:
             applied = self.apply_withdrawals(contributor)
             self.audit(actor, "withdraw_consent", f"contributor:{contributor}",
                        {"records": len(record_ids), "known": len(known),
-                        "reason_sha256": text_digest(reason)})
+                        "reason_given": reason is not None})
         return {"requested": len(record_ids), "known": len(known), **applied}
 
     def apply_withdrawals(self, contributor: str, contribution_id: int | None = None

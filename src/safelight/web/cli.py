@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from safelight.cli_support import guarded
+from safelight.errors import UsageError
 from safelight.web.roles import ROLES
 
 __all__ = ["serve", "user"]
@@ -60,11 +61,14 @@ def user() -> None:
               type=click.Choice(ROLES))
 @click.option("--contributor", default=None,
               help="The contributor id a contributor or caseworker account acts for (required for them).")
+@click.option("--new-contributor", is_flag=True,
+              help="Register --contributor on the hub (one that has sent nothing yet); "
+                   "otherwise an unknown contributor is refused as a typo.")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
               help="At least 12 characters (prompted when not given).")
 @guarded
 def user_add(hub: Path, username: str, role: str, contributor: str | None,
-             password: str) -> None:
+             new_contributor: bool, password: str) -> None:
     """Create the account USERNAME in HUB; prints the TOTP secret for every role but viewer
     (shown once: enter it in an authenticator app)."""
     from safelight.web.auth import add_user, totp_uri
@@ -73,16 +77,18 @@ def user_add(hub: Path, username: str, role: str, contributor: str | None,
 
     state = HubState(hub, WebSettings())
     try:
-        new_contributor = bool(contributor) and not state.one(
+        unknown = bool(contributor) and not state.one(
             "SELECT 1 AS x FROM contributors WHERE name = ?", [contributor])
+        if unknown and not new_contributor:  # a typo would pass for a new agency for good
+            raise UsageError(f"the hub has no contributor named {contributor!r} (`safelight "
+                             "status` lists them); to register one that has sent nothing yet, "
+                             "add --new-contributor")
         secret = add_user(state, username, password, role, contributor=contributor,
                           actor="cli")
     finally:
         state.close()
-    click.echo(f"created {username.strip().lower()} ({role})")
-    if new_contributor:  # a typo would otherwise pass for a new agency
-        click.echo(f"note: contributor {contributor!r} was not on this hub and is registered "
-                   "now — check the spelling (`safelight status` lists contributors)")
+    click.echo(f"created {username.strip().lower()} ({role})"
+               + (f"; contributor {contributor!r} registered" if unknown else ""))
     if secret:
         click.echo(f"TOTP secret: {secret}")
         uri = totp_uri(username.strip().lower(), secret)

@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from safelight.errors import UsageError
-from safelight.store.hub import now_utc, text_digest
+from safelight.store.hub import now_utc
 from safelight.web.auth import User
 from safelight.web.services import CASE_SHOWN, NotFound, clean_rows, jsonable
 from safelight.web.state import HubState
@@ -140,9 +140,9 @@ def decide_pair(state: HubState, user: User, pair_id: str, decision: str,
         hub.audit(user.username, "link.decision", f"pair:{pair_id}", {
             "left": f"{row['left_contributor']}/{row['left_record_id']}",
             "right": f"{row['right_contributor']}/{row['right_record_id']}",
-            # the reason itself stays in link_review (erasable); the permanent log keeps its hash
+            # the reason stays in link_review (erasable); the permanent log keeps none of it (it
+            # may name a person, and a hash of a short text is guessed from a list of names)
             "decision": decision, "previous": row["decision"],
-            "reason_sha256": text_digest(reason),
             "match_probability": row["match_probability"]})
     return {"pair_id": pair_id, "decision": decision, "decided_by": user.username}
 
