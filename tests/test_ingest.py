@@ -421,3 +421,43 @@ def test_a_web_upload_spool_left_by_a_killed_server_is_removed_when_the_hub_open
     with open_hub(hub_path):
         pass
     assert not spool.exists() and other.exists()
+
+
+@pytest.mark.parametrize("fault", ["broken chain", "rows differ", "copy fails its check"])
+def test_a_compaction_that_cannot_be_trusted_replaces_nothing(tmp_path, hub, profile, fault,
+                                                               monkeypatch):
+    """Every refusal leaves the hub's file as it was and no copy beside it."""
+    import safelight.store.hub as store_hub
+    from safelight.errors import StoreError
+
+    ingest_file(hub, write(tmp_path / "jan.csv", [HEADER, good_row(1), good_row(2)]),
+                contributor="ua", profile=profile)
+    if fault == "broken chain":
+        hub.con.execute("UPDATE audit_log SET actor = 'someone else' WHERE seq = 1")
+    hub.con.execute("CHECKPOINT")
+    path = hub.path
+    hub.close()
+    if fault == "rows differ":
+        real = store_hub._row_counts
+        calls = []
+
+        def counts(con, catalog):
+            calls.append(catalog)
+            out = real(con, catalog)
+            return {**out, "cases": out["cases"] - 1} if catalog == "compacted" else out
+
+        monkeypatch.setattr(store_hub, "_row_counts", counts)
+    elif fault == "copy fails its check":
+        real_verify = store_hub.Hub.verify_audit
+
+        def verify(self, head=None):
+            if self.path.name.endswith(".compact"):
+                return False, "simulated"
+            return real_verify(self, head)
+
+        monkeypatch.setattr(store_hub.Hub, "verify_audit", verify)
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="broken|does not hold|does not check out"):
+        store_hub.compact_hub(path)
+    assert path.read_bytes() == before
+    assert not list(tmp_path.glob(".hub.duckdb.compact*"))

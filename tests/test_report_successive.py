@@ -317,3 +317,25 @@ def test_one_publisher_at_a_time(hub_path, tmp_path, monkeypatch):
         with real(hub_path, timeout=0.2):
             pass
     assert (Path(f"{hub_path.resolve()}.publish.lock").stat().st_mode & 0o777) == 0o600
+
+
+def test_a_publishing_lock_that_cannot_be_made_refuses_with_a_message(tmp_path, monkeypatch):
+    """The lock lives beside the hub: when its file cannot be made (a read-only folder; the
+    error is simulated, as root writes anywhere) the publisher refuses, naming the lock and
+    the fix, and nothing runs under it."""
+    import errno
+
+    from filelock import FileLock
+
+    from safelight.report.model import ReportError
+    from safelight.report.successive import publishing
+
+    def cannot(self, *args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(FileLock, "acquire", cannot)
+    ran = []
+    with pytest.raises(ReportError, match="cannot take the publishing lock.*Permission denied"):
+        with publishing(tmp_path / "hub.duckdb"):
+            ran.append(True)
+    assert not ran
