@@ -186,3 +186,10 @@ def test_status_never_cuts_a_count_on_a_narrow_terminal(tmp_path):
     res = CliRunner(env={"COLUMNS": "80"}).invoke(main, ["status", str(hub)])
     assert res.exit_code == 0
     assert "1,234 read, 1,234 accepted" in res.output and "…" not in res.output
+
+
+def test_check_says_which_profile_it_used_when_none_was_given(tmp_path):
+    f = tmp_path / "x.csv"
+    f.write_text("record_id;gender\n1;female\n", "utf-8")
+    assert "no -p given: the built-in safelight profile" in _run("check", f).output
+    assert "no -p given" not in _run("check", f, "-p", "safelight").output

@@ -256,8 +256,12 @@ def check(file: Path, profile_name: str, as_json: bool) -> None:
     if as_json:
         out.print_json(json.dumps(result, default=str))
         return
-    out.print(f"{file}: {result['rows_read']:,} rows, {result['rows_valid']:,} valid, "
-              f"{result['rows_invalid']:,} would be quarantined")
+    defaulted = (click.get_current_context().get_parameter_source("profile_name")
+                 is click.core.ParameterSource.DEFAULT)
+    profile_note = f" (no -p given: the built-in {profile_name} profile)" if defaulted else ""
+    out.print(escape(f"{file}: {result['rows_read']:,} rows, {result['rows_valid']:,} valid, "
+                     f"{result['rows_invalid']:,} would be quarantined{profile_note}"),
+              highlight=False)
     for note in result["notes"]:
         out.print(f"  note: {note}")
     for rule, n in result["rules"].items():
