@@ -53,10 +53,10 @@ def outputs_apart(inputs: Iterable[Path], outputs: Iterable[Path | None],
 def audited_csv_export(hub: Any, out_path: Path, header: list[str], rows: list[tuple],
                        action: str, details: dict[str, Any], actor: str = "cli") -> None:
     """Write ``rows`` under ``header`` to the CSV file ``out_path`` and record the export in
-    ``hub``'s audit chain (``actor``, ``action``, ``details``): the file first, the entry second, and the
-    file removed when the entry cannot be written — no export on disk that the chain does not
-    record, and no entry for a file that could not be written. Check the path with
-    :func:`outputs_apart` and the folder's existence before reading the data."""
+    ``hub``'s audit chain (``actor``, ``action``, ``details``): the file first, the entry
+    second, and the file removed when the entry cannot be written — no export on disk that the
+    chain does not record, and no entry for a file that could not be written. Check the target
+    with :func:`export_target` before reading the data."""
     import csv
 
     with open(out_path, "w", newline="", encoding="utf-8") as fh:

@@ -60,8 +60,8 @@ def hub(hub_path: Path, method: str, out: Path, columns: str | None, k: int,
     dp-synthetic). Every release of HUB's cases is charged to one ledger dataset,
     hub:cases, which the web's releases share: one privacy budget, one record of what was
     released for the withdrawal and successive-release checks. A DP release is checked
-    against its budget before anything is measured (set it with `safelight release budget HUB hub:cases --epsilon E --delta D`;
-    `safelight release budget HUB hub:cases` shows it).
+    against its budget before anything is measured (set it with `safelight release budget
+    HUB hub:cases --epsilon E --delta D`; `safelight release budget HUB hub:cases` shows it).
     """
     from safelight.release.hub import release_hub
     from safelight.store import open_hub

@@ -94,9 +94,10 @@ def withheld(state: HubState, row: dict[str, Any]) -> str | None:
     default): the release's k is at least the threshold, and either it is differentially
     private with a k floor at least the threshold (no released noisy count under it), or its
     evaluation — written beside the file — found no released combination of 1 to k − 1
-    people up to the release's reporting length (k-synthetic rows promise no more). The ledger records every release, also those made by ``safelight release hub``
-    (any k from 2, microdata whose quasi-identifiers leave columns out — "do not publish" —,
-    DP without the floor); a privacy review found a viewer downloading both kinds."""
+    people up to the release's reporting length (k-synthetic rows promise no more). The
+    ledger records every release, also those made by ``safelight release hub`` (any k from 2,
+    microdata whose quasi-identifiers leave columns out — "do not publish" —, DP without the
+    floor); a privacy review found a viewer downloading both kinds."""
     threshold = state.settings.report_threshold
     k = row.get("k")
     if k is None or k < threshold:
