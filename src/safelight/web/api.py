@@ -95,6 +95,9 @@ class UserIn(BaseModel):
     password: str = Field(min_length=auth.MIN_PASSWORD, max_length=1000)
     role: Literal[auth.ROLES]  # type: ignore[valid-type]
     contributor: str | None = Field(default=None, max_length=100)
+    #: register ``contributor`` on the hub (one that has sent nothing yet); otherwise an
+    #: unknown contributor is refused as a typo
+    new_contributor: bool = False
 
 
 class PasswordChange(BaseModel):
@@ -346,7 +349,8 @@ def users(*, request: Request, user: Annotated[User, Depends(api_role("users"))]
              "once, for roles that need one)")
 def add_user(*, body: UserIn, request: Request, user: Annotated[User, Depends(api_role("users"))]) -> dict:
     secret = auth.add_user(state_of(request), body.username, body.password, body.role,
-                           contributor=body.contributor, actor=user.username)
+                           contributor=body.contributor, actor=user.username,
+                           new_contributor=body.new_contributor)
     return {"username": body.username.strip().lower(), "role": body.role,
             "totp_secret": secret,
             "totp_uri": auth.totp_uri(body.username, secret) if secret else None}

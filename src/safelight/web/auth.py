@@ -60,8 +60,11 @@ class User:
 
 
 def hash_password(password: str) -> str:
-    if len(password) < MIN_PASSWORD:
-        raise UsageError(f"a password needs at least {MIN_PASSWORD} characters")
+    """The argon2 hash of a new password of at least :data:`MIN_PASSWORD` characters, not
+    counting spaces at its ends (twelve spaces were accepted)."""
+    if len(password.strip()) < MIN_PASSWORD:
+        raise UsageError(f"a password needs at least {MIN_PASSWORD} characters besides spaces "
+                         "at its ends")
     return _hasher.hash(password)
 
 
@@ -110,10 +113,14 @@ def totp_qr(uri: str) -> str:
 # ---- accounts
 
 def add_user(state: HubState, username: str, password: str, role: str, *,
-             contributor: str | None = None, actor: str = "cli") -> str | None:
+             contributor: str | None = None, actor: str = "cli",
+             new_contributor: bool = False) -> str | None:
     """Create an account; returns the TOTP secret (``None`` for roles without TOTP).
 
-    Raises :class:`UsageError` on a bad name, role, password or contributor binding.
+    ``contributor`` must be registered on the hub, or ``new_contributor`` say that it is to
+    be (one that has sent nothing yet): a typo registered silently showed in every
+    contributor list. Raises :class:`UsageError` on a bad name, role, password or contributor
+    binding.
     """
     username = username.strip().lower()
     if not _USERNAME.match(username):
@@ -130,6 +137,12 @@ def add_user(state: HubState, username: str, password: str, role: str, *,
         if hub.con.execute("SELECT 1 FROM web_users WHERE username = ?", [username]).fetchone():
             raise UsageError(f"user {username!r} exists already; choose another name")
         if contributor:
+            known = hub.con.execute("SELECT 1 FROM contributors WHERE name = ?",
+                                    [contributor]).fetchone()
+            if not known and not new_contributor:
+                raise UsageError(f"the hub has no contributor named {contributor!r}; to "
+                                 "register one that has sent nothing yet, set new_contributor "
+                                 "(--new-contributor on the command line)")
             hub.ensure_contributor(contributor)
         hub.con.execute("INSERT INTO web_users VALUES (?, ?, ?, ?, ?, true, ?, ?, NULL)",
                         [username, role, contributor, pw_hash, secret, now_utc(), actor])
@@ -157,6 +170,12 @@ def update_user(state: HubState, username: str, *, actor: str, active: bool | No
                               [username]).fetchone()
         if row is None:
             raise UsageError(f"no user {username!r}")
+        if active is False and row[0] == "admin" and hub.con.execute(
+                "SELECT count(*) FROM web_users WHERE role = 'admin' AND active AND username <> ?",
+                [username]).fetchone()[0] == 0:
+            # nobody could manage accounts any more (a trial locked the only admin out)
+            raise UsageError(f"{username} is the only active administrator: make another "
+                             "administrator first")
         changes: dict[str, object] = {}
         _forget_user(state, username)
         if active is not None:

@@ -11,7 +11,6 @@ from pathlib import Path
 import click
 
 from safelight.cli_support import guarded
-from safelight.errors import UsageError
 from safelight.web.roles import ROLES
 
 __all__ = ["serve", "user"]
@@ -79,12 +78,8 @@ def user_add(hub: Path, username: str, role: str, contributor: str | None,
     try:
         unknown = bool(contributor) and not state.one(
             "SELECT 1 AS x FROM contributors WHERE name = ?", [contributor])
-        if unknown and not new_contributor:  # a typo would pass for a new agency for good
-            raise UsageError(f"the hub has no contributor named {contributor!r} (`safelight "
-                             "status` lists them); to register one that has sent nothing yet, "
-                             "add --new-contributor")
         secret = add_user(state, username, password, role, contributor=contributor,
-                          actor="cli")
+                          actor="cli", new_contributor=new_contributor)
     finally:
         state.close()
     click.echo(f"created {username.strip().lower()} ({role})"

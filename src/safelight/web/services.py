@@ -259,6 +259,11 @@ def upload(state: HubState, user: User, filename: str | None, stream: Any, *, pr
                 if not state.one("SELECT 1 AS x FROM contributors WHERE name = ?", [scope]):
                     if user.role != "admin":
                         raise Forbidden(f"contributor {scope!r} is not registered on this hub")
+                    # an administrator's typo became a new agency whose records linkage then
+                    # joined into persons: a contributor is registered first, on purpose
+                    raise UsageError(f"contributor {scope!r} is not registered on this hub; "
+                                     "register it first (create its account, saying it is "
+                                     "new) or choose a registered one")
                 res = ingest_file(hub, path, contributor=scope, profile=prof, actor=user.username)
         except SafelightError as exc:
             state.audit(user.username, "web.upload_refused", f"contributor:{scope}",

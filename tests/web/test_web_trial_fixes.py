@@ -1,0 +1,48 @@
+"""Findings of a new-user trial of the web application (2026-12-01): the only administrator
+locked out by deactivating itself, a password of spaces, and contributors registered by a
+typo (an account's binding, an administrator's upload)."""
+
+from __future__ import annotations
+
+from helpers_web import api_login
+
+
+def test_the_only_active_administrator_cannot_be_deactivated(client, demo_hub):
+    h = {"X-CSRF-Token": api_login(client, demo_hub, "admin")}
+    r = client.patch("/api/v1/users/admin", headers=h, json={"active": False})
+    assert r.status_code == 422 and "only active administrator" in r.json()["detail"]
+    assert client.get("/api/v1/me").status_code == 200  # still signed in
+    made = client.post("/api/v1/users", headers=h, json={
+        "username": "admin2", "role": "admin", "password": "a long enough pass"})
+    assert made.status_code == 200
+    # with a second administrator the first may go (and it is signed out)
+    assert client.patch("/api/v1/users/admin", headers=h, json={"active": False}).status_code == 200
+
+
+def test_a_password_of_spaces_is_refused(client, demo_hub):
+    h = {"X-CSRF-Token": api_login(client, demo_hub, "admin")}
+    r = client.post("/api/v1/users", headers=h, json={
+        "username": "blank", "role": "viewer", "password": " " * 14})
+    assert r.status_code == 422 and "besides spaces" in r.json()["detail"]
+
+
+def test_a_contributor_the_hub_does_not_know_is_not_registered_by_a_typo(client, app, demo_hub):
+    h = {"X-CSRF-Token": api_login(client, demo_hub, "admin")}
+    r = client.post("/api/v1/users", headers=h, json={
+        "username": "cw", "role": "caseworker", "contributor": "ua-hotlin",
+        "password": "a long enough pass"})
+    assert r.status_code == 422 and "new_contributor" in r.json()["detail"]
+    names = {c["name"] for c in client.get("/api/v1/contributors").json()}
+    assert "ua-hotlin" not in names
+    r = client.post("/api/v1/contributions", headers=h,
+                    data={"profile": demo_hub.profile("ro-ngo"), "contributor": "nobody-xyz"},
+                    files={"file": ("ro-ngo.tsv", demo_hub.export("ro-ngo").read_bytes())})
+    assert r.status_code == 422 and "not registered" in r.json()["detail"]
+    con = app.state.hub.hub.con
+    assert not con.execute("SELECT count(*) FROM cases WHERE contributor = 'nobody-xyz'"
+                           ).fetchone()[0]
+    r = client.post("/api/v1/users", headers=h, json={
+        "username": "newngo", "role": "contributor", "contributor": "md-new-ngo",
+        "new_contributor": True, "password": "a long enough pass"})
+    assert r.status_code == 200
+    assert "md-new-ngo" in {c["name"] for c in client.get("/api/v1/contributors").json()}
