@@ -46,3 +46,28 @@ def test_a_contributor_the_hub_does_not_know_is_not_registered_by_a_typo(client,
         "new_contributor": True, "password": "a long enough pass"})
     assert r.status_code == 200
     assert "md-new-ngo" in {c["name"] for c in client.get("/api/v1/contributors").json()}
+
+
+def test_an_oversized_upload_is_refused_with_the_limit_and_the_security_headers(demo_hub,
+                                                                                tmp_path):
+    """The 413 went out as bare text ("Content Too Large") without the security headers:
+    FastAPI's body limit sat outside every middleware."""
+    from fastapi.testclient import TestClient
+    from helpers_web import settings_for
+
+    from safelight.web import create_app
+
+    app = create_app(demo_hub.copy(tmp_path), settings_for(demo_hub, max_upload_mb=1))
+    try:
+        with TestClient(app) as client:
+            h = {"X-CSRF-Token": api_login(client, demo_hub, "rocontrib")}
+            big = b"id;g\n" + b"1;female\n" * 300_000  # 2.7 MB
+            r = client.post("/api/v1/contributions", headers=h,
+                            data={"profile": demo_hub.profile("ro-ngo")},
+                            files={"file": ("big.csv", big, "text/csv")})
+            assert r.status_code == 413
+            assert "larger than 1 MB" in r.json()["detail"]
+            assert r.headers["cache-control"] == "no-store"
+            assert "content-security-policy" in r.headers
+    finally:
+        app.state.hub.close()

@@ -8,6 +8,7 @@ a JSON body under ``/api`` and a page elsewhere, never a traceback.
 
 from __future__ import annotations
 
+import json
 import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 
 from safelight import __version__
 from safelight.errors import SafelightError
@@ -74,6 +76,44 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+class UploadLimit:
+    """Pure ASGI middleware: refuses a request body over ``max_upload_mb`` while it streams in
+    (Starlette's :class:`RequestBodyLimitMiddleware`, before anything is spooled), and answers
+    with the limit and what to do — JSON ``{"detail": ...}`` under ``/api/``, plain text on a
+    page — instead of its bare "Content Too Large". Add it inside :class:`SecurityHeaders`
+    (FastAPI's own body limit sits outside every middleware: its 413 went out without them)."""
+
+    def __init__(self, app, max_upload_mb: int) -> None:
+        self.app = RequestBodyLimitMiddleware(app, max_body_size=(max_upload_mb + 1) << 20)
+        self.message = (f"the upload is larger than {max_upload_mb} MB: split the export, or "
+                        "ask the operator to raise max_upload_mb")
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        refused = False
+
+        async def answer(message) -> None:
+            nonlocal refused
+            if message["type"] == "http.response.start" and message["status"] == 413:
+                refused = True  # the limiter's own body follows: replaced below
+                return
+            if refused:
+                if message["type"] == "http.response.body" and not message.get("more_body"):
+                    api = scope["path"].startswith("/api/")
+                    body = (json.dumps({"detail": self.message}) if api else self.message)
+                    kind = b"application/json" if api else b"text/plain; charset=utf-8"
+                    await send({"type": "http.response.start", "status": 413,
+                                "headers": [(b"content-type", kind),
+                                            (b"content-length", str(len(body.encode())).encode())]})
+                    await send({"type": "http.response.body", "body": body.encode()})
+                return
+            await send(message)
+
+        await self.app(scope, receive, answer)
+
+
 def _status_of(exc: SafelightError) -> int:
     if isinstance(exc, services.Forbidden):
         return 403
@@ -103,8 +143,6 @@ def create_app(hub_path: str | Path, settings: WebSettings | None = None) -> Fas
 
     app = FastAPI(title="safelight hub", version=__version__, lifespan=lifespan,
                   docs_url=None, redoc_url=None,
-                  # refuse an oversized body while it streams in, before anything is spooled
-                  max_body_size=(settings.max_upload_mb + 1) << 20,
                   description="The safelight hub's HTTP API. Sign in with POST /api/v1/session; "
                               "send the session cookie and, on state-changing calls, the "
                               "X-CSRF-Token header.")
@@ -120,6 +158,7 @@ def create_app(hub_path: str | Path, settings: WebSettings | None = None) -> Fas
     app.include_router(help_finder_router(bundle=lambda: _help_finder_bundle(state)),
                        prefix="/help", include_in_schema=False)
 
+    app.add_middleware(UploadLimit, max_upload_mb=settings.max_upload_mb)  # inside:
     app.add_middleware(SecurityHeaders, hsts=settings.cookie_secure)
 
     def _is_api(request: Request) -> bool:
