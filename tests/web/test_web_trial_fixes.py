@@ -71,3 +71,20 @@ def test_an_oversized_upload_is_refused_with_the_limit_and_the_security_headers(
             assert "content-security-policy" in r.headers
     finally:
         app.state.hub.close()
+
+
+def test_a_refused_account_form_keeps_what_was_typed_and_guesses_no_role(client, demo_hub):
+    """A bad user name cleared the form and the role fell back to the first option, admin:
+    retyping only the name made an administrator."""
+    import re
+
+    api_login(client, demo_hub, "admin")
+    page = client.get("/users").text
+    assert '<select id="role" name="role" required><option value="">—</option>' in page
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    r = client.post("/users", data={"csrf_token": token, "username": "Олена",
+                                    "password": "a long enough pass", "role": "reviewer",
+                                    "contributor": ""})
+    assert r.status_code == 422
+    assert 'value="Олена"' in r.text and '<option value="reviewer" selected>' in r.text
+    assert "a long enough pass" not in r.text  # never the password

@@ -459,11 +459,14 @@ def release_download(*, rid: Rid, request: Request,
 # ---- users
 
 def _users_page(request: Request, user: User, *, error: str | None = None,
-                created: dict | None = None, status: int = 200) -> HTMLResponse:
+                created: dict | None = None, status: int = 200,
+                typed: dict[str, str] | None = None) -> HTMLResponse:
+    """The users page; ``typed``: what the refused form held (user name, role, contributor —
+    never the password), shown again so that nothing is typed twice and no role is guessed."""
     state = state_of(request)
     return render(request, "users.html", user, status=status, error=error, created=created,
                   users=auth.list_users(state), roles=auth.ROLES,
-                  contributors=services.contributors(state, user))
+                  contributors=services.contributors(state, user), typed=typed or {})
 
 
 @router.get("/users")
@@ -480,7 +483,8 @@ def users_add(*, request: Request, username: Annotated[str, Form()] = "", passwo
         secret = auth.add_user(state_of(request), username, password, role,
                                contributor=contributor or None, actor=user.username)
     except SafelightError as exc:
-        return _users_page(request, user, error=str(exc), status=422)
+        return _users_page(request, user, error=str(exc), status=422,
+                           typed={"username": username, "role": role, "contributor": contributor})
     name = username.strip().lower()
     created = _enrolment(name, secret)
     return _users_page(request, user, created=created)
