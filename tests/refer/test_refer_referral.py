@@ -112,3 +112,21 @@ def test_a_consent_withdrawal_clears_the_referrals_free_text(small_dir):
     assert 'reason_given\\": true' in chain
     assert hashlib.sha256(b"asked by Yulia Tkachenko by phone 050 179 39 28").hexdigest() not in chain
     assert hub.verify_audit()[0]
+
+
+def test_a_referral_sent_twice_is_recorded_once(small_dir):
+    """A double click or the back button recorded the same referral twice (new-user trial of
+    the web application, 2026-12-01)."""
+    import datetime as dt
+
+    hub, *_ = small_dir
+    _add_case(hub, "c9")
+    sid = _service(hub)
+    referral.record_consent(hub, "ngo-a", "c9", caseworker="ana")
+    first = referral.create_referral(hub, "ngo-a", "c9", sid, caseworker="ana")
+    with pytest.raises(UsageError, match=f"already referred.*#{first['referral_id']}"):
+        referral.create_referral(hub, "ngo-a", "c9", sid, caseworker="ana")
+    assert len(referral.referrals_of_case(hub, "ngo-a", "c9")) == 1
+    later = dt.date.today() + dt.timedelta(days=3)  # a new referral another day is fine
+    referral.create_referral(hub, "ngo-a", "c9", sid, caseworker="ana", referral_date=later)
+    assert len(referral.referrals_of_case(hub, "ngo-a", "c9")) == 2

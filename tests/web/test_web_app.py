@@ -276,6 +276,12 @@ def test_release_create_evaluate_download_and_ledger(client, app, demo_hub):
     counts = [int(row["count"]) for row in csv.DictReader(io.StringIO(dl.text))]
     assert counts and all(c >= 11 for c in counts if c)  # no released count under k
     assert _audit(app, "release") and _audit(app, "web.export")
+    # the same form sent twice: the same file, which the ledger does not record again
+    again = client.post("/api/v1/releases", headers={"X-CSRF-Token": csrf},
+                        json={"method": "aggregates", "k": 11, "length": 2,
+                              "columns": ["gender", "age_band", "citizenship"]})
+    assert again.status_code == 422 and f"release #{rel['release_id']}" in again.json()["detail"]
+    assert len(client.get("/api/v1/releases").json()["releases"]) == 1
     # a viewer may read the ledger but not release
     client.delete("/api/v1/session", headers={"X-CSRF-Token": csrf})
     v = api_login(client, demo_hub, "view")
@@ -421,7 +427,9 @@ def test_second_release_is_audited_and_refused_after_a_withdrawal(client, app, d
     assert first.status_code == 200, first.text
     listed = client.get("/api/v1/releases").json()["releases"][0]
     assert "published_intervals" not in json.dumps(listed)  # hub-internal audit data stays in the hub
-    second = client.post("/api/v1/releases", headers={"X-CSRF-Token": csrf}, json=body)
+    # a second release (another one: the same form again is refused as a double submission)
+    second = client.post("/api/v1/releases", headers={"X-CSRF-Token": csrf},
+                         json={**body, "columns": ["gender", "age_band"]})
     assert second.status_code == 200, second.text
     settings = app.state.hub.one("SELECT params FROM releases WHERE release_id = ?", [second.json()["release_id"]])
     assert json.loads(settings["params"])["params"]["earlier_releases_audited"] == 1

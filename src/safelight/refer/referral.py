@@ -7,7 +7,8 @@ referred — to any service (scope ``referral``) or to one (``referral:<service_
 date, the caseworker who recorded it and a note. :func:`create_referral` writes an HTCDS outgoing
 referral (organisation, date, reason, caseworker, details) and refuses with :class:`ConsentError`
 when the case is unknown, when its data consent is ``withdrawn`` (or recorded in
-``consent_withdrawals``), or when no unwithdrawn referral consent covers the service. Every
+``consent_withdrawals``), or when no unwithdrawn referral consent covers the service; a second
+referral of the case to the same service on the same day is refused as a form sent twice. Every
 consent, withdrawal and referral is an audit-log entry; referrals show in the ``case_referrals`` view.
 """
 
@@ -93,6 +94,13 @@ def create_referral(hub: Hub, contributor: str, record_id: str, service_id: str,
                            f"`safelight refer consent` before referring")
     when = referral_date or dt.date.today()
     with hub.transaction() as con:
+        # a form sent twice (a double click, the back button) recorded the referral twice
+        twin = con.execute("""SELECT referral_id FROM refer_referrals WHERE contributor = ?
+                              AND record_id = ? AND service_id = ? AND referral_date = ?""",
+                           [contributor, record_id, service_id, when]).fetchone()
+        if twin is not None:
+            raise UsageError(f"case {contributor}/{record_id} was already referred to service "
+                             f"{service_id} on {when} (referral #{twin[0]}); nothing recorded")
         rid = con.execute("SELECT nextval('refer_referral_ids')").fetchone()[0]
         entry = hub.audit(caseworker, "refer_referral", f"case:{contributor}/{record_id}",
                           {"referral_id": rid, "service_id": service_id, "reason": reason, "consent_id": consent[0]})

@@ -237,6 +237,12 @@ def create_release(state: HubState, user: User, method: str, k: int, length: int
             if len(Ledger(hub).published(RELEASE_DATASET)) != len(earlier):
                 raise UsageError("another release was recorded while this one was made; make it "
                                  "again so the two are checked against each other")
+            # a form sent twice made the same file twice, and the ledger counted it twice
+            twin = next((r["release_id"] for r in Ledger(hub).releases(RELEASE_DATASET)
+                         if r["output_sha256"] == sha), None)
+            if twin is not None:
+                raise UsageError(f"this release's file is the same as release #{twin}'s (same "
+                                 "settings, same data): download that one; nothing recorded")
             hub_release.check_no_records_left(hub, RELEASE_DATASET)
             if method == "aggregates":  # with its intervals, for the next release's audit
                 rid = Ledger(hub).record_aggregates(RELEASE_DATASET, rel, settings.to_dict(),
