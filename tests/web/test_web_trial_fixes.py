@@ -88,3 +88,39 @@ def test_a_refused_account_form_keeps_what_was_typed_and_guesses_no_role(client,
     assert r.status_code == 422
     assert 'value="Олена"' in r.text and '<option value="reviewer" selected>' in r.text
     assert "a long enough pass" not in r.text  # never the password
+
+
+def _token(page: str) -> str:
+    import re
+
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def test_refused_forms_keep_what_was_chosen_and_typed(client, demo_hub):
+    """A refused release went back to aggregates, length 2 and the default columns; a review
+    decision lost its reason; a refused upload's profile went back to the first one."""
+    api_login(client, demo_hub, "admin")
+    token = _token(client.get("/releases").text)
+    r = client.post("/releases", data={"csrf_token": token, "method": "synthetic", "k": "5",
+                                       "length": "3", "columns": ["gender", "year_of_registration"]})
+    assert r.status_code == 422
+    assert '<option value="synthetic" selected>' in r.text and 'value="3"' in r.text
+    assert 'value="year_of_registration" checked' in r.text
+    assert 'value="age_band" checked' not in r.text
+    client.cookies.clear()
+    api_login(client, demo_hub, "rev")
+    pid = client.get("/api/v1/review").json()["pairs"][0]["pair_id"]
+    token = _token(client.get(f"/review/{pid}").text)
+    reason = "the same passport number; " * 90  # over 2,000 characters: refused
+    r = client.post(f"/review/{pid}", data={"csrf_token": token, "decision": "non_match",
+                                            "reason": reason})
+    assert r.status_code == 422
+    assert 'value="non_match" checked' in r.text and "the same passport number;" in r.text
+    client.cookies.clear()
+    api_login(client, demo_hub, "rocontrib")
+    page = client.get("/contributions").text
+    profiles = [p for p in (demo_hub.profile("ro-ngo"),) if p in page]
+    r = client.post("/contributions", data={"csrf_token": _token(page), "profile": profiles[0],
+                                            "action": "check"},
+                    files={"file": ("x.csv", b"\x00\x01binary", "text/csv")})
+    assert r.status_code == 422 and f'<option value="{profiles[0]}" selected>' in r.text

@@ -7,7 +7,7 @@ page); every form post carries the session's CSRF token; pages work without Java
 from __future__ import annotations
 
 import hmac
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -195,14 +195,17 @@ async def chart(*, request: Request, ind_id: str,
 # ---- contributions
 
 def _contributions_page(request: Request, user: User, *, result: dict | None = None,
-                        error: str | None = None, status: int = 200) -> HTMLResponse:
+                        error: str | None = None, status: int = 200,
+                        typed: dict[str, str] | None = None) -> HTMLResponse:
+    """The contributions page; ``typed``: the profile and contributor of the file just checked
+    or refused, kept selected (the profile went back to the first one)."""
     state = state_of(request)
     can_upload = user.role in ("admin", "contributor")
     return render(request, "contributions.html", user, status=status,
                   contributions=services.list_contributions(state, user),
                   profiles=list(services.profiles(state)) if can_upload else [],
                   contributors=services.contributors(state, user), can_upload=can_upload,
-                  result=result, error=error)
+                  result=result, error=error, typed=typed or {})
 
 
 @router.get("/contributions")
@@ -225,6 +228,7 @@ async def upload(*, request: Request, user: Annotated[User, Depends(page_role("u
     # the body is read only now, after the session and role were checked
     async with upload_form(request, _UploadForm) as (file, form):
         check_form(user, form.csrf_token)
+        typed = {"profile": form.profile, "contributor": form.contributor or ""}
         try:
             result = await run_in_threadpool(
                 services.upload, state_of(request), user, file.filename, file.file,
@@ -234,8 +238,9 @@ async def upload(*, request: Request, user: Annotated[User, Depends(page_role("u
             raise
         except SafelightError as exc:
             return await run_in_threadpool(_contributions_page, request, user, error=str(exc),
-                                           status=422)
-    return await run_in_threadpool(_contributions_page, request, user, result=result)
+                                           status=422, typed=typed)
+    return await run_in_threadpool(_contributions_page, request, user, result=result,
+                                   typed=typed)
 
 
 @router.get("/contributions/{cid}")
@@ -300,7 +305,8 @@ def review_decide(*, pair_id: str, request: Request, decision: Annotated[str, Fo
         raise
     except SafelightError as exc:
         return render(request, "pair.html", user, status=422, error=str(exc),
-                      p=linkage.review_pair(state, user, pair_id))
+                      p=linkage.review_pair(state, user, pair_id),
+                      typed={"decision": decision, "reason": reason})  # not typed twice
     return _see_other(f"/review/{pair_id}?saved=1")
 
 
@@ -410,13 +416,15 @@ def referrals_list(*, request: Request, done: Annotated[int | None, Query(ge=1, 
 # ---- releases
 
 def _releases_page(request: Request, user: User, error: str | None = None,
-                   status: int = 200) -> HTMLResponse:
+                   status: int = 200, typed: dict[str, Any] | None = None) -> HTMLResponse:
+    """The releases page; ``typed``: the refused form's method, k, length and columns, shown
+    again (they went back to the defaults)."""
     return render(request, "releases.html", user, status=status, error=error,
                   ledger=releases.list_releases(state_of(request), user),
                   columns=releases.RELEASE_COLUMNS, methods=releases.RELEASE_METHODS,
                   k_min=state_of(request).settings.report_threshold,
                   can_create=user.role in ("admin", "analyst"),
-                  exact_counts=user.role in releases.EXACT_COUNT_ROLES)
+                  exact_counts=user.role in releases.EXACT_COUNT_ROLES, typed=typed or {})
 
 
 @router.get("/releases")
@@ -429,17 +437,20 @@ async def releases_create(*, request: Request,
                           user: Annotated[User, Depends(page_role("release_create"))]) -> Response:
     form = await request.form()
     check_form(user, str(form.get("csrf_token") or ""))
+    columns = [str(c) for c in form.getlist("columns")]
+    typed = {"method": str(form.get("method") or ""), "k": str(form.get("k") or ""),
+             "length": str(form.get("length") or ""), "columns": columns}
     try:
         k, length, seed = (int(str(form.get(n) or d)) for n, d in
                            (("k", 11), ("length", 2), ("seed", 0)))
     except ValueError:
-        return _releases_page(request, user, "k, length and seed must be whole numbers", 422)
-    columns = [str(c) for c in form.getlist("columns")]
+        return _releases_page(request, user, "k, length and seed must be whole numbers", 422,
+                              typed)
     try:
         out = await run_in_threadpool(releases.create_release, state_of(request), user,
-                                      str(form.get("method") or ""), k, length, columns, seed)
+                                      typed["method"], k, length, columns, seed)
     except SafelightError as exc:
-        return _releases_page(request, user, str(exc), 422)
+        return _releases_page(request, user, str(exc), 422, typed)
     return _see_other(f"/releases/{out['release_id']}")
 
 
