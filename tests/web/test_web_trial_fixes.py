@@ -124,3 +124,14 @@ def test_refused_forms_keep_what_was_chosen_and_typed(client, demo_hub):
                                             "action": "check"},
                     files={"file": ("x.csv", b"\x00\x01binary", "text/csv")})
     assert r.status_code == 422 and f'<option value="{profiles[0]}" selected>' in r.text
+
+
+def test_a_page_after_the_session_ended_says_so_on_the_login_page(client, demo_hub):
+    api_login(client, demo_hub, "rev")
+    client.cookies.set("safelight_session", "a session that has ended")
+    r = client.get("/review", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].endswith("&expired=1")
+    assert "Your session has ended" in client.get(r.headers["location"]).text
+    client.cookies.clear()
+    r = client.get("/review", follow_redirects=False)  # never signed in: no such message
+    assert "expired" not in r.headers["location"]

@@ -172,7 +172,8 @@ def create_app(hub_path: str | Path, settings: WebSettings | None = None) -> Fas
     async def login_required(request: Request, exc: LoginRequired) -> Response:
         from urllib.parse import quote
 
-        return RedirectResponse(f"/login?next={quote(exc.next_url)}", status_code=303)
+        expired = "&expired=1" if exc.expired else ""
+        return RedirectResponse(f"/login?next={quote(exc.next_url)}{expired}", status_code=303)
 
     @app.exception_handler(PageForbidden)
     async def page_forbidden(request: Request, exc: PageForbidden) -> Response:

@@ -46,10 +46,12 @@ CAN = {
 
 
 class LoginRequired(Exception):
-    """A page needs a signed-in user; the handler redirects to the login page."""
+    """A page needs a signed-in user; the handler redirects to the login page (``expired``:
+    the browser sent a session that has ended, which the login page says)."""
 
-    def __init__(self, next_url: str) -> None:
+    def __init__(self, next_url: str, expired: bool = False) -> None:
         self.next_url = next_url
+        self.expired = expired
 
 
 class PageForbidden(Exception):
@@ -112,7 +114,7 @@ def page_role(action: str) -> Callable[[Request], Awaitable[User]]:
         user = await _user(request)
         if user is None:
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-            raise LoginRequired(target)
+            raise LoginRequired(target, expired=bool(request.cookies.get(COOKIE)))
         if user.role not in allowed:
             raise PageForbidden(action)
         return user

@@ -61,9 +61,11 @@ def home() -> RedirectResponse:
 
 
 @router.get("/login")
-def login_page(*, request: Request, next: str | None = None, changed: bool = False) -> HTMLResponse:
+def login_page(*, request: Request, next: str | None = None, changed: bool = False,
+               expired: bool = False) -> HTMLResponse:
     token = new_token()
-    resp = render(request, "login.html", None, next=_safe_next(next), pre_token=token, changed=changed)
+    resp = render(request, "login.html", None, next=_safe_next(next), pre_token=token,
+                  changed=changed, expired=expired)
     _set_cookie(request, resp, PRE_COOKIE, token)
     return resp
 
