@@ -193,3 +193,15 @@ def test_check_says_which_profile_it_used_when_none_was_given(tmp_path):
     f.write_text("record_id;gender\n1;female\n", "utf-8")
     assert "no -p given: the built-in safelight profile" in _run("check", f).output
     assert "no -p given" not in _run("check", f, "-p", "safelight").output
+
+
+def test_a_document_or_image_is_named_as_such_not_read_as_a_table(tmp_path):
+    """Random bytes named wrong.pdf were read as CSV and refused for "missing columns"."""
+    prof = tmp_path / "p.yaml"
+    prof.write_text(PROFILE, "utf-8")
+    for name, data in (("wrong.pdf", b"\x93\x88random bytes;;;\n" * 50),
+                       ("scan.csv", b"%PDF-1.7\n%binary"), ("photo.jpg", b"\xff\xd8\xff\xe0")):
+        f = tmp_path / name
+        f.write_bytes(data)
+        res = _run("check", f, "-p", prof)
+        assert res.exit_code == 3 and "not a table" in res.output, (name, res.output)

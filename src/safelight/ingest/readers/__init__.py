@@ -41,6 +41,16 @@ __all__ = ["ROW", "BadRow", "Chunk", "CsvReader", "JsonLinesReader", "JsonReader
            "duplicated_headers", "open_reader"]
 
 
+#: files that are surely no table, by their first bytes and by their name
+_NOT_TABLES = ((b"%PDF", "a PDF document"), (b"\x89PNG", "a PNG image"),
+               (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"))
+_NOT_TABLE_SUFFIXES = {".pdf": "a PDF document", ".doc": "a Word document",
+                       ".docx": "a Word document", ".odt": "a text document",
+                       ".rtf": "a text document", ".png": "a PNG image",
+                       ".jpg": "a JPEG image", ".jpeg": "a JPEG image", ".zip": "a ZIP archive",
+                       ".7z": "an archive", ".rar": "an archive"}
+
+
 def detect_format(path: Path) -> str:
     """Guess the file format from its first bytes, falling back to the extension.
 
@@ -49,6 +59,11 @@ def detect_format(path: Path) -> str:
     """
     with open(path, "rb") as fh:
         head = fh.read(8)
+    kind = next((k for magic, k in _NOT_TABLES if head.startswith(magic)), None) \
+        or _NOT_TABLE_SUFFIXES.get(path.suffix.lower())
+    if kind is not None:  # read as CSV it failed on "missing columns", which misled
+        raise InputFileError(path, f"is {kind}, not a table",
+                             "export the data as CSV, XLSX, JSON or Parquet")
     if head.startswith(b"PK\x03\x04"):
         return "xlsx"
     if head.startswith(b"PAR1"):
