@@ -117,6 +117,10 @@ def test_finder_page_is_small_self_contained_and_private(small_dir):
     keys = set(data["i18n"]["en"])
     assert all(set(t) == keys and set(t["needs"]) == set(data["i18n"]["en"]["needs"]) for t in data["i18n"].values())
     assert all(h["source_url"].startswith("http") and h["retrieved"] for h in data["hotlines"])
+    # without JavaScript the page still gives every national hotline as a number to call (a
+    # new-user trial found it blank but for its title)
+    noscript = page[page.index("<noscript>"):page.index("</noscript>")]
+    assert all(f'href="tel:{h["dial"]}"' in noscript for h in data["hotlines"])
 
 
 def test_hotlines_are_cited_and_marked_for_verification():

@@ -110,6 +110,21 @@ def content_security_policy(index_html: bytes) -> str:
     return _csp(text[start:text.index("</script>", start)])
 
 
+def _noscript(hotlines: list[dict[str, Any]]) -> str:
+    """The page without JavaScript (blocked, or an old phone): every verified national hotline,
+    by country, as a number to call — it showed only its title and a dead Quick exit button."""
+    from html import escape
+
+    rows = "".join(
+        f'<li>{escape(geography.country(h["country"]).name)}: {escape(h["name"])} '
+        f'<a class="tel" href="tel:{escape(h["dial"])}">{escape(h["number"])}</a>'
+        f'{" (" + escape(h["hours"]) + ")" if h.get("hours") else ""}</li>'
+        for h in sorted(hotlines, key=lambda h: geography.country(h["country"]).name))
+    return ("<noscript><p>Free, confidential help for people who were exploited or "
+            "trafficked. National hotlines (close this tab to leave):</p>"
+            f"<ul>{rows}</ul></noscript>")
+
+
 def render_bundle(docs_by_country: dict[str, list[dict[str, Any]]], *, exit_url: str = DEFAULT_EXIT_URL,
                   max_km: float = 100.0, max_results: int = 40) -> dict[str, bytes]:
     """Files of the finder (path → bytes) for the public documents of each country."""
@@ -127,7 +142,8 @@ def render_bundle(docs_by_country: dict[str, list[dict[str, Any]]], *, exit_url:
             "service_countries": sorted(cards), "max_km": max_km, "max_results": max_results}
     script = _text("templates/page.js").replace(
         "__DATA__", json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/"))
-    page = _text("templates/page.html").replace("__CSP__", _csp(script)).replace("__SCRIPT__", script)
+    page = (_text("templates/page.html").replace("__CSP__", _csp(script))
+            .replace("__NOSCRIPT__", _noscript(hotlines)).replace("__SCRIPT__", script))
     files = {"index.html": page.encode("utf-8"),
              "sw.js": _text("templates/sw.js").replace("__VERSION__", __version__ + "-" + hashlib.sha256(
                  page.encode()).hexdigest()[:8]).encode("utf-8"),
