@@ -181,3 +181,19 @@ def test_a_refused_referral_records_no_consent(client, caseworker, app):
     assert r.status_code == 422 and "reason" in r.text
     con = app.state.hub.hub.con
     assert con.execute("SELECT count(*) FROM refer_consents WHERE record_id = ?", [record]).fetchone()[0] == 0
+
+
+def test_a_refused_referral_keeps_the_search_and_what_was_typed(client, caseworker, app):
+    """Without the consent box ticked the caseworker got an empty search page: the results,
+    the record id and the details were gone (new-user trial, 2026-12-01)."""
+    record = _case_of(app, "ua-hotline")
+    token = _page_token(client)
+    service = _first_service_on_page(client, token, "medical")
+    r = client.post("/referrals", data={"csrf_token": token, "service_id": service,
+                                        "record_id": record, "reason": "Other",
+                                        "details": "needs a doctor today", "needs": "medical",
+                                        "near": "Kyiv"}, follow_redirects=False)
+    assert r.status_code == 422 and "consent" in r.text
+    assert f'value="{service}"' in r.text and "<details open>" in r.text  # the results again
+    assert f'value="{record}"' in r.text and 'value="needs a doctor today"' in r.text
+    assert '<option value="Other" selected>' in r.text

@@ -360,12 +360,22 @@ _MATCH_FIELDS = ("needs", "languages", "near", "gender", "age", "nationality", "
 
 
 def _services_page(request: Request, user: User, *, query: dict | None = None, found: dict | None = None,
-                   error: str | None = None, done: str | None = None, status: int = 200) -> HTMLResponse:
+                   error: str | None = None, done: str | None = None, status: int = 200,
+                   referral: dict[str, str] | None = None) -> HTMLResponse:
+    """The service search; ``referral``: a refused referral's form (its service's form is
+    shown open again with what was typed, beside the search it came from)."""
     from safelight.refer.model import GENDERS, LEGAL_STATUSES, NEED_LABELS, REFERRAL_REASONS
 
     return render(request, "services.html", user, status=status, query=query or {}, found=found,
                   error=error, done=done, needs=NEED_LABELS, genders=GENDERS, legal_statuses=LEGAL_STATUSES,
-                  reasons=REFERRAL_REASONS, bound=user.contributor)
+                  reasons=REFERRAL_REASONS, bound=user.contributor, referral=referral or {},
+                  match_fields=_MATCH_FIELDS)
+
+
+def _query_of(form) -> dict:
+    """The service search's fields in a posted form (the search form, or a referral form that
+    carries its search along)."""
+    return {f: (form.getlist(f) if f == "needs" else str(form.get(f) or "")) for f in _MATCH_FIELDS}
 
 
 @router.get("/services")
@@ -379,7 +389,7 @@ async def services_search(*, request: Request,
     """The search is a POST so that a person's age, nationality and status never sit in a URL."""
     form = await request.form()
     check_form(user, str(form.get("csrf_token") or ""))
-    query = {f: (form.getlist(f) if f == "needs" else str(form.get(f) or "")) for f in _MATCH_FIELDS}
+    query = _query_of(form)
     try:
         found = await run_in_threadpool(referrals.match_services, state_of(request), user, query)
     except SafelightError as exc:
@@ -404,7 +414,18 @@ async def referrals_create(*, request: Request,
                                       consent_now=bool(form.get("consent_now")),
                                       consent_note=str(form.get("consent_note") or "") or None)
     except SafelightError as exc:
-        return _services_page(request, user, error=str(exc), status=422)
+        # the search it came from, again (it was lost: the caseworker searched anew)
+        query, found = _query_of(form), None
+        if query.get("needs"):
+            try:
+                found = await run_in_threadpool(referrals.match_services, state_of(request),
+                                                user, query)
+            except SafelightError:
+                found = None
+        typed = {k: str(form.get(k) or "") for k in ("service_id", "record_id", "contributor",
+                                                      "reason", "details")}
+        return _services_page(request, user, query=query, found=found, error=str(exc),
+                              status=422, referral=typed)
     return _see_other(f"/referrals?done={row['referral_id']}")
 
 
