@@ -197,3 +197,15 @@ def test_a_refused_referral_keeps_the_search_and_what_was_typed(client, casework
     assert f'value="{service}"' in r.text and "<details open>" in r.text  # the results again
     assert f'value="{record}"' in r.text and 'value="needs a doctor today"' in r.text
     assert '<option value="Other" selected>' in r.text
+
+
+def test_the_main_need_comes_first_whatever_the_order_of_the_boxes(client, caseworker, app):
+    token = _page_token(client)
+    page = client.post("/services", data={"csrf_token": token, "main_need": "legal_aid",
+                                          "needs": ["shelter", "legal_aid"], "near": "Kyiv"})
+    assert page.status_code == 200
+    assert '<option value="legal_aid" selected>' in page.text
+    (details,), = app.state.hub.hub.con.execute(
+        "SELECT CAST(details AS VARCHAR) FROM audit_log WHERE action = 'web.refer_match' "
+        "ORDER BY seq DESC LIMIT 1").fetchall()
+    assert '"needs": ["legal_aid", "shelter"]' in details

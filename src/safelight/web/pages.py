@@ -374,8 +374,13 @@ def _services_page(request: Request, user: User, *, query: dict | None = None, f
 
 def _query_of(form) -> dict:
     """The service search's fields in a posted form (the search form, or a referral form that
-    carries its search along)."""
-    return {f: (form.getlist(f) if f == "needs" else str(form.get(f) or "")) for f in _MATCH_FIELDS}
+    carries its search along); ``main_need`` goes first among the needs (ticked boxes come in
+    page order, so "the first ticked" could never be legal aid before shelter)."""
+    query = {f: (form.getlist(f) if f == "needs" else str(form.get(f) or "")) for f in _MATCH_FIELDS}
+    main = str(form.get("main_need") or "")
+    if main:
+        query["needs"] = [main, *(n for n in query["needs"] if n != main)]
+    return query
 
 
 @router.get("/services")
