@@ -158,7 +158,8 @@ def create_app(hub_path: str | Path, settings: WebSettings | None = None) -> Fas
     app.include_router(help_finder_router(bundle=lambda: _help_finder_bundle(state)),
                        prefix="/help", include_in_schema=False)
 
-    app.add_middleware(UploadLimit, max_upload_mb=settings.max_upload_mb)  # inside:
+    # the body limit inside the security headers (the middleware added last is the outermost)
+    app.add_middleware(UploadLimit, max_upload_mb=settings.max_upload_mb)
     app.add_middleware(SecurityHeaders, hsts=settings.cookie_secure)
 
     def _is_api(request: Request) -> bool:
