@@ -69,6 +69,10 @@ def test_an_oversized_upload_is_refused_with_the_limit_and_the_security_headers(
             assert "larger than 1 MB" in r.json()["detail"]
             assert r.headers["cache-control"] == "no-store"
             assert "content-security-policy" in r.headers
+            page = client.post("/contributions", data={"profile": demo_hub.profile("ro-ngo")},
+                               files={"file": ("big.csv", big, "text/csv")})  # the page form
+            assert page.status_code == 413 and "larger than 1 MB" in page.text
+            assert page.headers["cache-control"] == "no-store"
     finally:
         app.state.hub.close()
 
