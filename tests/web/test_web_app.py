@@ -440,3 +440,29 @@ def test_second_release_is_audited_and_refused_after_a_withdrawal(client, app, d
     third = client.post("/api/v1/releases", headers={"X-CSRF-Token": csrf}, json=body)
     assert third.status_code == 422 and "withdrawal" in third.json()["detail"]
     assert len(client.get("/api/v1/releases").json()["releases"]) == 2
+
+
+def test_a_decided_non_match_parts_the_persons_pages_at_once(client, app, demo_hub):
+    """The persons the web shows obey a decision as soon as it is recorded, not only after
+    the next link run (:func:`safelight.link.hub.apply_review_decision`)."""
+    h = {"X-CSRF-Token": api_login(client, demo_hub, "rev")}
+    hub = app.state.hub
+    pairs = client.get("/api/v1/review?limit=500").json()["pairs"]
+    person_of = {(row["contributor"], row["record_id"]): row["person_id"] for row in hub.rows(
+        "SELECT contributor, record_id, person_id FROM persons")}
+    sides = [((p["left_contributor"], p["left_record_id"]),
+              (p["right_contributor"], p["right_record_id"]), p["pair_id"]) for p in pairs]
+    left, right, pid = next(s for s in sides if person_of.get(s[0]) == person_of.get(s[1])
+                            and s[0] in person_of)
+    assert person_of[left] == person_of[right]
+    r = client.post(f"/api/v1/review/{pid}/decision", headers=h,
+                    json={"decision": "non_match", "reason": "different mothers' names"})
+    assert r.status_code == 200 and r.json()["persons_reformed"] >= 2
+    after = {(row["contributor"], row["record_id"]): row["person_id"] for row in hub.rows(
+        "SELECT contributor, record_id, person_id FROM persons")}
+    assert after[left] != after[right]
+    shown = client.get("/api/v1/persons?limit=1000").json()["persons"]
+    assert not any({f"{left[0]}/{left[1]}", f"{right[0]}/{right[1]}"} <= set(p["record_ids"])
+                   for p in shown)
+    (_, _, details), = _audit(app, "link.decision")
+    assert json.loads(details)["persons_reformed"] == r.json()["persons_reformed"]

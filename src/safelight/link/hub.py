@@ -14,7 +14,8 @@ unchanged cluster keeps its id across runs. The run's accepted links inside each
 above the threshold that it kept in one person) are stored in ``person_links`` (migration 9);
 between runs, :func:`reform_persons` re-forms a person that lost a record to a withdrawal (or a
 refused or missing linkage consent) from the links that remain, so the records that the record
-that left was the only bridge between are no longer one person.
+that left was the only bridge between are no longer one person; :func:`apply_review_decision`
+re-forms the persons a reviewer's decision concerns as soon as it is recorded.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from safelight.errors import UsageError
 from safelight.link.cluster import connected_components
 from safelight.link.decisions import (
     DecidedPairs,
+    Decisions,
     apply_decisions,
     decided_mask,
     index_decisions,
@@ -45,7 +47,8 @@ from safelight.link.decisions import (
 from safelight.link.pipeline import LinkResult, LinkSettings, link_records
 from safelight.store import Hub
 
-__all__ = ["HubLinkResult", "link_hub", "load_identities", "reform_persons", "summary"]
+__all__ = ["HubLinkResult", "apply_review_decision", "link_hub", "load_identities",
+           "reform_persons", "summary"]
 
 log = logging.getLogger("safelight.link")
 
@@ -247,6 +250,57 @@ def reform_persons(hub: Hub, person_ids: Iterable[str]) -> int:
     never joins records the run kept apart. Person ids are those a link run gives (smallest
     record of each new person); ``min_link_probability`` is the weakest remaining link, a
     record kept only by a decision has none. Unaffected persons are not touched."""
+    # the cursor of load_decisions does not see this transaction's deletions, but the records
+    # that left are not indexed
+    n = _reform(hub, person_ids, load_decisions(hub), as_one=False)
+    if n:
+        log.info("persons lost records that left linkage: their remaining records re-formed "
+                 "as %d persons until the next link run", n)
+    return n
+
+
+def apply_review_decision(hub: Hub, left: tuple[str, str], right: tuple[str, str],
+                          decision: str) -> int:
+    """Make the hub's persons obey a reviewer's decision on the records ``left`` and ``right``
+    (``(contributor, record_id)``) at once, not only from the next link run; call inside the
+    transaction that records it (the decision is passed here, as that transaction has not made
+    it visible to :func:`~safelight.link.decisions.load_decisions`). Returns the persons the
+    affected records now form (0: nothing to change).
+
+    ``"match"`` of records in two persons re-forms both as one former person (:func:`_reform`):
+    their links, the decided match and every other decision between them, so a decided
+    non-match between them still keeps the records it names apart. ``"non_match"`` of records
+    in one person re-forms it with the decided non-match: the person is re-clustered over its
+    accepted links (:func:`~safelight.link.decisions.apply_decisions`). A match already in one
+    person, a non-match already apart, or a record that no run has linked yet (no ``persons``
+    row) changes nothing; the next link run applies the decision as it applies every other."""
+    if decision not in ("match", "non_match"):
+        raise UsageError(f"decision must be match or non_match (got {decision!r})")
+    found = dict(((c, r), p) for c, r, p in hub.con.execute(
+        "SELECT contributor, record_id, person_id FROM persons "
+        "WHERE (contributor = ? AND record_id = ?) OR (contributor = ? AND record_id = ?)",
+        [*left, *right]).fetchall())
+    if left not in found or right not in found:
+        return 0
+    same = found[left] == found[right]
+    if (decision == "match") == same:
+        return 0
+    earlier = load_decisions(hub)
+    pair = (left, right) if left <= right else (right, left)
+    matches, non = set(earlier.matches) - {pair}, set(earlier.non_matches) - {pair}
+    (matches if decision == "match" else non).add(pair)
+    n = _reform(hub, {found[left], found[right]}, Decisions(frozenset(matches), frozenset(non)),
+                as_one=decision == "match")
+    log.info("a reviewer's %s decision re-formed %s as %d person(s)", decision,
+             "two persons" if not same else "one person", n)
+    return n
+
+
+def _reform(hub: Hub, person_ids: Iterable[str], decisions: Decisions, *, as_one: bool) -> int:
+    """Re-form ``person_ids`` from their ``persons`` rows, their ``person_links`` and
+    ``decisions`` (the contract of :func:`reform_persons`); with ``as_one`` the persons count as
+    one former person, so links and decisions between them count too (a decided match merges
+    them). Returns the persons the records now form (0: none of ``person_ids`` has a row)."""
     ids = sorted(set(person_ids))
     con = hub.con
     rows = con.execute("""SELECT contributor, record_id, person_id, run_id
@@ -256,6 +310,8 @@ def reform_persons(hub: Hub, person_ids: Iterable[str]) -> int:
         return 0
     contributor, record_id, former, run_id = (np.array(col, dtype=object)
                                               for col in zip(*rows, strict=True))
+    if as_one:
+        former = np.zeros(len(rows), dtype=np.int64)
     index = {k: i for i, k in enumerate(zip(contributor.tolist(), record_id.tolist(),
                                             strict=True))}
     links = [(index[(lc, lr)], index[(rc, rr)], p) for lc, lr, rc, rr, p in con.execute("""
@@ -271,9 +327,7 @@ def reform_persons(hub: Hub, person_ids: Iterable[str]) -> int:
     inside = former[a] == former[b]
     a, b, p = a[inside], b[inside], p[inside]
     labels = np.unique(connected_components(len(rows), a, b), return_inverse=True)[1]
-    # decided pairs among the remaining records (the cursor of load_decisions does not see
-    # this transaction's deletions, but the records that left are not indexed)
-    decided = index_decisions(load_decisions(hub), contributor, record_id)
+    decided = index_decisions(decisions, contributor, record_id)
     decided = DecidedPairs(*(pairs[former[pairs[:, 0]] == former[pairs[:, 1]]]
                              for pairs in (decided.must, decided.cannot)))
     with np.errstate(divide="ignore"):  # the links' match weights (log2 odds), as the run's
@@ -289,10 +343,7 @@ def reform_persons(hub: Hub, person_ids: Iterable[str]) -> int:
         con.execute("INSERT INTO persons SELECT * FROM __persons_reformed")
     finally:
         con.unregister("__persons_reformed")
-    n_persons = int(labels.max()) + 1
-    log.info("%d persons lost records that left linkage: their %d remaining records re-formed "
-             "as %d persons until the next link run", len(ids), len(rows), n_persons)
-    return n_persons
+    return int(labels.max()) + 1
 
 
 def summary(result: HubLinkResult) -> dict[str, Any]:

@@ -122,9 +122,14 @@ def decide_pair(state: HubState, user: User, pair_id: str, decision: str,
     """Record a reviewer's decision on a pair, with its reason, and audit it.
 
     It writes ``decision``, ``decided_by``, ``decided_at`` and ``decision_note`` of
-    ``link_review``; the next link run keeps a decided match in one person, never puts a decided
-    non-match together, and does not queue the pair again (:mod:`safelight.link.decisions`).
+    ``link_review`` and, in the same transaction, re-forms the persons the two records belong
+    to (:func:`safelight.link.hub.apply_review_decision`: a decided match joins their persons,
+    a decided non-match splits theirs), so persons pages show the decision at once; every later
+    link run keeps a decided match in one person, never puts a decided non-match together, and
+    does not queue the pair again (:mod:`safelight.link.decisions`).
     """
+    from safelight.link.hub import apply_review_decision
+
     if decision not in DECISIONS:
         raise UsageError(f"decision must be one of {', '.join(DECISIONS)}")
     reason = (reason or "").strip()
@@ -137,14 +142,18 @@ def decide_pair(state: HubState, user: User, pair_id: str, decision: str,
         hub.con.execute(f"UPDATE link_review SET decision = ?, decided_by = ?, decided_at = ?, "
                         f"decision_note = ? WHERE {PAIR_ID_SQL} = ?",
                         [decision, user.username, now_utc(), reason, pair_id])
+        persons = apply_review_decision(hub, (row["left_contributor"], row["left_record_id"]),
+                                        (row["right_contributor"], row["right_record_id"]),
+                                        decision)
         hub.audit(user.username, "link.decision", f"pair:{pair_id}", {
             "left": f"{row['left_contributor']}/{row['left_record_id']}",
             "right": f"{row['right_contributor']}/{row['right_record_id']}",
             # the reason stays in link_review (erasable); the permanent log keeps none of it (it
             # may name a person, and a hash of a short text is guessed from a list of names)
             "decision": decision, "previous": row["decision"],
-            "match_probability": row["match_probability"]})
-    return {"pair_id": pair_id, "decision": decision, "decided_by": user.username}
+            "match_probability": row["match_probability"], "persons_reformed": persons})
+    return {"pair_id": pair_id, "decision": decision, "decided_by": user.username,
+            "persons_reformed": persons}
 
 
 def run_linkage(state: HubState, user: User) -> dict[str, Any]:
