@@ -205,3 +205,35 @@ def test_learning_from_reviews_is_refused_in_privacy_preserving_mode(tmp_path):
     res = CliRunner().invoke(main, ["link", "hub", str(hub), "--pprl", "--learn-from-reviews"])
     assert res.exit_code != 0
     assert "clear mode only" in res.output
+
+
+def test_a_new_run_replaces_the_open_pairs_and_keeps_the_decided(hub_path):
+    from safelight.store import open_hub
+
+    path, _ = hub_path
+    with open_hub(path) as hub:
+        first = link_hub(hub)
+        assert first.review_pairs > 0
+        (lc, lr, rc, rr), = hub.con.execute(
+            "SELECT left_contributor, left_record_id, right_contributor, right_record_id "
+            "FROM link_review WHERE run_id = ? LIMIT 1", [first.run_id]).fetchall()
+        hub.con.execute("UPDATE link_review SET decision = 'non_match', decided_by = 'alice', "
+                        "decided_at = now() WHERE run_id = ? AND left_contributor = ? AND "
+                        "left_record_id = ? AND right_contributor = ? AND right_record_id = ?",
+                        [first.run_id, lc, lr, rc, rr])
+        decided = hub.con.execute("SELECT count(*) FROM link_review WHERE decision IS NOT NULL"
+                                  ).fetchone()[0]
+        second = link_hub(hub)
+        open_runs = hub.con.execute("SELECT run_id, count(*) FROM link_review "
+                                    "WHERE decision IS NULL GROUP BY run_id").fetchall()
+        twice = hub.con.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM link_review GROUP BY left_contributor, "
+            "left_record_id, right_contributor, right_record_id HAVING count(*) > 1)"
+        ).fetchone()[0]
+        assert hub.con.execute("SELECT count(*) FROM link_review WHERE decision IS NOT NULL"
+                               ).fetchone()[0] == decided
+        replaced = hub.con.execute("SELECT CAST(details AS VARCHAR) FROM audit_log WHERE "
+                                   "action = 'link' ORDER BY seq DESC LIMIT 1").fetchone()[0]
+    assert open_runs == ([(second.run_id, second.review_pairs)] if second.review_pairs else [])
+    assert twice == 0
+    assert f'"earlier_open_pairs_replaced": {first.review_pairs - 1}' in replaced

@@ -3,8 +3,9 @@
 Contract: :func:`link_hub` reads the ``identities`` of the cases whose ``consent_linkage`` is
 true (no other record takes part, and a record whose consent was withdrawn loses its person
 id), links them with :func:`safelight.link.pipeline.link_records`, and in one transaction
-replaces the ``persons`` and ``person_links`` rows and appends the run's open ``link_review`` rows and its
-``link_runs`` row (tables of store migration 3), plus an audit-log entry. Reviewers' earlier
+replaces the ``persons`` and ``person_links`` rows and the open (undecided) ``link_review``
+rows with the run's, keeps the decided ones, and appends its ``link_runs`` row (tables of store
+migration 3), plus an audit-log entry. Reviewers' earlier
 decisions bind every run (:mod:`safelight.link.decisions`): a decided match ends in one person,
 a decided non-match never does, and a decided pair is not queued again; with
 ``LinkSettings.learn_from_reviews`` the decided pairs also refine the model's ``m``
@@ -214,6 +215,10 @@ def store_run(hub: Hub, res: Any, contributor: np.ndarray, record_id: np.ndarray
         con.execute("INSERT INTO persons SELECT * FROM __persons_new")
         con.execute("DELETE FROM person_links")
         con.execute("INSERT INTO person_links SELECT * FROM __links_new")
+        # earlier runs' open pairs give way to this run's (re-queued if still uncertain, with
+        # today's scores): a pair is never queued twice, decided pairs stay as the record
+        superseded = con.execute("DELETE FROM link_review WHERE decision IS NULL"
+                                 ).fetchone()[0]
         con.execute("""INSERT INTO link_review (run_id, left_contributor, left_record_id,
                        right_contributor, right_record_id, match_probability, match_weight,
                        linked, reasons)
@@ -223,7 +228,8 @@ def store_run(hub: Hub, res: Any, contributor: np.ndarray, record_id: np.ndarray
             len(labels), len(a), int(linked.sum()), n_persons, len(review_idx)])
         hub.audit(actor, "link", run_id, {
             "records": len(labels), "persons": n_persons, "candidate_pairs": len(a),
-            "review_pairs": len(review_idx), "decisions_applied": applied})
+            "review_pairs": len(review_idx), "earlier_open_pairs_replaced": superseded,
+            "decisions_applied": applied})
     con.unregister("__persons_new")
     con.unregister("__links_new")
     con.unregister("__review_new")
