@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import ast
+import datetime as dt
+import inspect
 import re
 from importlib import resources
+from types import ModuleType
 
+from safelight.messages import Message
+from safelight.refer import match, referral
+from safelight.refer.match import DirectoryIndex
+from safelight.refer.model import GENDERS, LEGAL_STATUSES, NEED_LABELS, REFERRAL_REASONS, Person
+from safelight.web import pages, referrals
 from safelight.web.i18n import catalogue, negotiate, translator
 from safelight.web.render import NAV
 
@@ -20,14 +29,81 @@ def _template_strings() -> set[str]:
     return found
 
 
-def test_ukrainian_catalogue_covers_every_template_string_and_label():
+def _message_templates(*modules: ModuleType) -> set[str]:
+    """The templates of every ``Message("...")`` written in ``modules`` (both of a conditional
+    ``Message("a" if x else "b")``)."""
+    found: set[str] = set()
+    for module in modules:
+        for node in ast.walk(ast.parse(inspect.getsource(module))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Message":
+                arg = node.args[0]
+                for c in (arg.body, arg.orelse) if isinstance(arg, ast.IfExp) else (arg,):
+                    assert isinstance(c, ast.Constant), ast.unparse(node)  # a literal template
+                    found.add(c.value)
+    return found
+
+
+def _missing(strings) -> list[str]:
     uk = catalogue("uk")
+    return sorted(s for s in strings if not uk.get(s))
+
+
+def test_ukrainian_catalogue_covers_every_template_string_and_label():
     wanted = _template_strings() | {label for _, _, label in NAV} | {
         "admin", "contributor", "analyst", "reviewer", "viewer", "caseworker", "match", "non_match",
         "aggregates", "synthetic", "Open", "Decided", "All", "suppressed"}
+    # what the services and referrals pages translate from the refer stage's vocabularies
+    wanted |= {*NEED_LABELS.values(), *GENDERS, *LEGAL_STATUSES, *REFERRAL_REASONS}
     assert len(wanted) > 100
-    missing = sorted(s for s in wanted if not uk.get(s))
-    assert not missing, missing
+    assert not _missing(wanted)
+
+
+def test_ukrainian_catalogue_covers_the_messages_of_the_services_and_referral_pages():
+    """A match's reasons and the refusals a caseworker meets, as the web words them."""
+    templates = _message_templates(match, referral, referrals, pages)
+    assert len(templates) > 25
+    assert not _missing(referrals.web_wording(t) for t in templates)
+
+
+def _row(sid: str, **kw) -> dict:
+    return {"service_id": sid, "organization_id": "o", "name": sid, "country": "POL", "place": "Warsaw",
+            "latitude": 52.23, "longitude": 21.01, "needs": ["shelter"], "languages": ["pl"],
+            "interpretation": False, "min_age": None, "max_age": None, "genders": None,
+            "nationalities": None, "legal_statuses": None, "children": None,
+            "capacity_available": None, "capacity_maximum": None, "hours": None,
+            "confidential": False} | kw
+
+
+def test_every_reason_of_a_match_is_a_message_the_catalogue_translates():
+    """Searches that reach every kind of reason: each one is a Message (an English-only f-string
+    would not be translated) whose template and terms are in the catalogue."""
+    ix = DirectoryIndex.from_rows([
+        _row("restricted", needs=["shelter", "legal_aid"], languages=["uk"], confidential=True,
+             genders=["female"], min_age=18, nationalities=["UKR"], legal_statuses=["refugee"],
+             capacity_available=3, capacity_maximum=5, hours="[[0, 0, 1440]]"),
+        _row("by-phone", needs=["legal_aid"], languages=["ru"], latitude=None, longitude=None,
+             hours="[[1, 540, 1020]]"),
+        _row("interpreters", interpretation=True),
+        _row("no-language"),
+        _row("far", latitude=50.06, longitude=19.94),  # Kraków, ~250 km from Warsaw
+    ])
+    monday = dt.datetime(2026, 11, 30, 10, 0)
+    near = {"latitude": 52.23, "longitude": 21.01}
+    found = [*ix.match(Person(needs=("shelter", "legal_aid", "child_care"), languages=("uk", "ru"),
+                              **near), at=monday),
+             *ix.match(Person(needs=("legal_aid", "shelter"), languages=("ru",), **near),
+                       at=monday),
+             *ix.match(Person(needs=("shelter",), gender="female", age=30, nationality="UKR",
+                              legal_status="refugee", **near)),
+             *ix.match(Person(needs=("shelter",), latitude=54.35, longitude=18.65, max_km=100))]
+    reasons = [r for m in found for r in m.reasons]
+    assert all(isinstance(r, Message) for r in reasons), [r for r in reasons if not isinstance(r, Message)]
+    assert {r.template for r in reasons} == _message_templates(match)  # every kind was reached
+    assert not _missing({r.template for r in reasons} | {t for r in reasons
+                                                          for ts in r.terms.values() for t in ts})
+    uk = translator("uk")
+    assert uk(Message("also meets: {needs}", terms={"needs": ["Legal aid", "Child care"]})) == \
+        "також задовольняє: правова допомога, догляд за дітьми"
 
 
 def test_negotiation():

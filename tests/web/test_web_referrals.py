@@ -209,3 +209,22 @@ def test_the_main_need_comes_first_whatever_the_order_of_the_boxes(client, casew
         "SELECT CAST(details AS VARCHAR) FROM audit_log WHERE action = 'web.refer_match' "
         "ORDER BY seq DESC LIMIT 1").fetchall()
     assert '"needs": ["legal_aid", "shelter"]' in details
+
+
+def test_a_caseworker_reads_the_search_and_the_referrals_in_ukrainian(client, caseworker, app):
+    """The reasons of the results, the refusals and the referrals' needs were English on the
+    Ukrainian pages (new-user trial in Ukrainian)."""
+    client.cookies.set("lang", "uk")
+    record = _case_of(app, "ua-hotline")
+    token = _page_token(client)
+    page = client.post("/services", data={"csrf_token": token, "main_need": "shelter",
+                                          "needs": ["child_care"], "near": "Kyiv"}).text
+    assert "задовольняє головну потребу: притулок" in page and " км" in page
+    assert "Служби поблизу Kyiv:" in page
+    assert "meets the primary need" not in page and " km" not in page
+    service = re.search(r'name="service_id" value="([^"]+)"', page).group(1)
+    form = {"csrf_token": token, "service_id": service, "record_id": record, "needs": "shelter"}
+    refused = client.post("/referrals", data=form).text
+    assert f"справа ua-hotline/{record}: немає записаної згоди на скерування" in refused
+    listing = client.post("/referrals", data=form | {"consent_now": "1"}, follow_redirects=True).text
+    assert "Притулок" in listing and "shelter" not in listing

@@ -9,7 +9,8 @@ gender, age, nationality, legal status and children; not full; within ``max_km``
 twice and then four times ``max_km`` when nothing is that near, with a reason saying so), then scores
 every survivor in one vectorised pass and explains the top ``limit`` results. Services that meet
 the person's primary (first) need always rank above those that do not; the score orders within. A person's unknown
-attribute never excludes a service; it adds a "check" reason instead. Positions are the public
+attribute never excludes a service; it adds a "check" reason instead. Each reason is a
+:class:`~safelight.messages.Message` (the English sentence, translatable by the web pages). Positions are the public
 ones (a confidential service is placed at its front door), so matching never reads a sealed location.
 
 Score (0..1) = 0.45 need coverage (primary need weighs 3, each further need 1)
@@ -30,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from safelight.errors import UsageError
+from safelight.messages import Message
 from safelight.refer.model import GENDERS, LEGAL_STATUSES, NEED_LABELS, NEEDS, Match, Person
 from safelight.refer.places import haversine_km
 from safelight.store.hub import Hub
@@ -225,8 +227,9 @@ class DirectoryIndex:
             m = self._explain(rank, i, float(score[t]), person, None if dist is None else float(dist[i]),
                               at, float(s_lang[t]))
             if radius > person.max_km:
-                m = replace(m, reasons=(*m.reasons, f"nothing suitable within {person.max_km:.0f} km; "
-                                                    f"search widened to {radius:.0f} km"))
+                m = replace(m, reasons=(*m.reasons, Message(
+                    "nothing suitable within {km} km; search widened to {radius} km",
+                    km=f"{person.max_km:.0f}", radius=f"{radius:.0f}")))
             out.append(m)
         return out
 
@@ -236,50 +239,54 @@ class DirectoryIndex:
         reasons = []
         primary = person.needs[0]
         if primary in met:
-            reasons.append(f"meets the primary need: {NEED_LABELS[primary].lower()}")
+            reasons.append(Message("meets the primary need: {need}", terms={"need": [NEED_LABELS[primary]]}))
         else:
-            reasons.append(f"does not offer the primary need ({NEED_LABELS[primary].lower()})")
-        others = [NEED_LABELS[x].lower() for x in met if x != primary]
+            reasons.append(Message("does not offer the primary need ({need})",
+                                   terms={"need": [NEED_LABELS[primary]]}))
+        others = [NEED_LABELS[x] for x in met if x != primary]
         if others:
-            reasons.append("also meets: " + ", ".join(others))
-        missing = [NEED_LABELS[x].lower() for x in person.needs if x not in met and x != primary]
+            reasons.append(Message("also meets: {needs}", terms={"needs": others}))
+        missing = [NEED_LABELS[x] for x in person.needs if x not in met and x != primary]
         if missing:
-            reasons.append("not offered here: " + ", ".join(missing))
+            reasons.append(Message("not offered here: {needs}", terms={"needs": missing}))
         if person.languages:
             spoken = [x for x in person.languages if x in self.languages[i]]
             if s_lang == 1.0:
-                reasons.append(f"staff speak {person.languages[0]} (preferred language)")
+                reasons.append(Message("staff speak {language} (preferred language)",
+                                       language=person.languages[0]))
             elif spoken:
-                reasons.append(f"staff speak {', '.join(spoken)}")
+                reasons.append(Message("staff speak {languages}", languages=", ".join(spoken)))
             elif s_lang == 0.5:
-                reasons.append("interpretation available")
+                reasons.append(Message("interpretation available"))
             else:
-                reasons.append("no shared language and no interpretation stated")
+                reasons.append(Message("no shared language and no interpretation stated"))
         if km is not None and not np.isnan(km):
-            reasons.append(f"{km:.0f} km away" + (" (front door of a confidential service)" if self.confidential[i] else ""))
+            reasons.append(Message("{km} km away (front door of a confidential service)"
+                                   if self.confidential[i] else "{km} km away", km=f"{km:.0f}"))
         elif person.latitude is not None:
-            reasons.append("no public position (reach by phone)")
+            reasons.append(Message("no public position (reach by phone)"))
         if at is not None:
             if not self.hours_known[i]:
-                reasons.append("opening hours not stated")
+                reasons.append(Message("opening hours not stated"))
             else:
                 h = at.weekday() * 24 + at.hour
                 is_open = (int(self.hours_words[i, h // 56]) >> (h % 56)) & 1
-                reasons.append("open at the requested time" if is_open else "closed at the requested time")
+                reasons.append(Message("open at the requested time" if is_open
+                                       else "closed at the requested time"))
         if not np.isnan(self.cap_av[i]):
-            reasons.append(f"{int(self.cap_av[i])} place(s) free")
-        checks = []
+            reasons.append(Message("{n} place(s) free", n=int(self.cap_av[i])))
+        checks = []  # the search form's labels of what the person did not say
         if person.gender is None and self.gender_mask[i]:
-            checks.append("gender")
+            checks.append("Gender")
         if person.age is None and not (np.isnan(self.min_age[i]) and np.isnan(self.max_age[i])):
-            checks.append("age")
+            checks.append("Age")
         if person.nationality is None and self.nat_restricted[i]:
-            checks.append("nationality")
+            checks.append("Nationality")
         if person.legal_status is None and self.status_mask[i]:
-            checks.append("legal status")
+            checks.append("Legal status")
         if checks:
-            reasons.append("check eligibility: " + ", ".join(checks) + " restricted")
+            reasons.append(Message("check eligibility: {attributes} restricted", terms={"attributes": checks}))
         elif self.gender_mask[i] or self.status_mask[i] or self.nat_restricted[i] or not np.isnan(self.min_age[i]):
-            reasons.append("eligible (restrictions checked)")
+            reasons.append(Message("eligible (restrictions checked)"))
         return Match(rank, self.ids[i], self.names[i], self.orgs[i], score, km if km is None or not np.isnan(km) else None,
                      met, tuple(reasons), bool(self.confidential[i]), self.places[i], self.countries[i])

@@ -75,7 +75,7 @@ class Match:
     score: float
     distance_km: float | None
     needs_met: tuple[str, ...]
-    reasons: tuple[str, ...]
+    reasons: tuple[str, ...]  # each a safelight.messages.Message: English, and translatable
     confidential: bool
     place: str | None = None
     country: str | None = None

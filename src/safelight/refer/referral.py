@@ -10,6 +10,7 @@ when the case is unknown, when its data consent is ``withdrawn`` (or recorded in
 ``consent_withdrawals``), or when no unwithdrawn referral consent covers the service; a second
 referral of the case to the same service on the same day is refused as a form sent twice. Every
 consent, withdrawal and referral is an audit-log entry; referrals show in the ``case_referrals`` view.
+The refusals a caseworker meets are :class:`~safelight.messages.Message` (translatable).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import datetime as dt
 from typing import Any
 
 from safelight.errors import RefusedError, UsageError
+from safelight.messages import Message
 from safelight.refer.model import NEEDS, REFERRAL_REASONS
 from safelight.store.hub import Hub, now_utc
 
@@ -30,8 +32,9 @@ def _case_consent(hub: Hub, contributor: str, record_id: str) -> str | None:
     row = hub.con.execute("SELECT consent FROM cases WHERE contributor = ? AND record_id = ?",
                           [contributor, record_id]).fetchone()
     if row is None:
-        raise UsageError(f"case {contributor}/{record_id} is not in the hub — check the contributor "
-                         "and record id (`safelight status` lists contributors)")
+        raise UsageError(Message("case {case} is not in the hub — check the contributor and record "
+                                 "id (`safelight status` lists contributors)",
+                                 case=f"{contributor}/{record_id}"))
     withdrawn = hub.con.execute("SELECT count(*) FROM consent_withdrawals WHERE contributor = ? AND record_id = ?",
                                 [contributor, record_id]).fetchone()[0]
     return "withdrawn" if withdrawn else row[0]
@@ -44,11 +47,12 @@ def record_consent(hub: Hub, contributor: str, record_id: str, *, caseworker: st
     if not caseworker.strip():
         raise UsageError("say which caseworker records the consent")
     if _case_consent(hub, contributor, record_id) == "withdrawn":
-        raise ConsentError(f"case {contributor}/{record_id}: the person withdrew consent; a referral "
-                           "consent cannot be recorded on a withdrawn case")
+        raise ConsentError(Message("case {case}: the person withdrew consent; a referral consent "
+                                   "cannot be recorded on a withdrawn case",
+                                   case=f"{contributor}/{record_id}"))
     if service_id is not None and not hub.con.execute(
             "SELECT count(*) FROM refer_services WHERE service_id = ?", [service_id]).fetchone()[0]:
-        raise UsageError(f"service {service_id} is not in the directory")
+        raise UsageError(Message("service {service} is not in the directory", service=service_id))
     scope = "referral" if service_id is None else f"referral:{service_id}"
     with hub.transaction() as con:
         cid = con.execute("SELECT nextval('refer_consent_ids')").fetchone()[0]
@@ -81,17 +85,19 @@ def create_referral(hub: Hub, contributor: str, record_id: str, service_id: str,
                              FROM refer_services s LEFT JOIN refer_organizations o USING (organization_id)
                              WHERE s.service_id = ?""", [service_id]).fetchone()
     if svc is None:
-        raise UsageError(f"service {service_id} is not in the directory — find one with `safelight refer match`")
+        raise UsageError(Message("service {service} is not in the directory — find one with "
+                                 "`safelight refer match`", service=service_id))
     if _case_consent(hub, contributor, record_id) == "withdrawn":
-        raise ConsentError(f"case {contributor}/{record_id}: the person withdrew consent; no referral is possible")
+        raise ConsentError(Message("case {case}: the person withdrew consent; no referral is possible",
+                                   case=f"{contributor}/{record_id}"))
     consent = hub.con.execute("""SELECT consent_id FROM refer_consents
                                  WHERE contributor = ? AND record_id = ? AND withdrawn_at IS NULL
                                    AND scope IN ('referral', 'referral:' || ?)
                                  ORDER BY consent_id DESC LIMIT 1""", [contributor, record_id, service_id]).fetchone()
     if consent is None:
-        raise ConsentError(f"case {contributor}/{record_id}: no recorded consent to be referred"
-                           f" — ask the person, then record it with "
-                           f"`safelight refer consent` before referring")
+        raise ConsentError(Message("case {case}: no recorded consent to be referred — ask the "
+                                   "person, then record it with `safelight refer consent` before "
+                                   "referring", case=f"{contributor}/{record_id}"))
     when = referral_date or dt.date.today()
     with hub.transaction() as con:
         # a form sent twice (a double click, the back button) recorded the referral twice
@@ -99,8 +105,10 @@ def create_referral(hub: Hub, contributor: str, record_id: str, service_id: str,
                               AND record_id = ? AND service_id = ? AND referral_date = ?""",
                            [contributor, record_id, service_id, when]).fetchone()
         if twin is not None:
-            raise UsageError(f"case {contributor}/{record_id} was already referred to service "
-                             f"{service_id} on {when} (referral #{twin[0]}); nothing recorded")
+            raise UsageError(Message("case {case} was already referred to service {service} on "
+                                     "{date} (referral #{referral}); nothing recorded",
+                                     case=f"{contributor}/{record_id}", service=service_id,
+                                     date=when.isoformat(), referral=twin[0]))
         rid = con.execute("SELECT nextval('refer_referral_ids')").fetchone()[0]
         entry = hub.audit(caseworker, "refer_referral", f"case:{contributor}/{record_id}",
                           {"referral_id": rid, "service_id": service_id, "reason": reason, "consent_id": consent[0]})

@@ -2,8 +2,10 @@
 
 Catalogues are JSON files in ``safelight/web/locales/<lang>.json`` mapping an English string to
 its translation; a string missing from a catalogue falls back to English (tests check that the
-shipped catalogue covers every string the templates and code use). The language comes from the
-``lang`` cookie (the switch in the page header) or else from ``Accept-Language``.
+shipped catalogue covers every string the templates and code use). Sentences the stages word
+for the pages (a match's reasons, a release withheld) come as :class:`~safelight.messages.Message`
+and are translated through their template. The language comes from the ``lang`` cookie (the
+switch in the page header) or else from ``Accept-Language``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import re
 from collections.abc import Callable
 from functools import cache
 from importlib import resources
+
+from safelight.messages import Message
 
 DEFAULT = "en"
 LANGUAGES = {"en": "English", "uk": "Українська"}
@@ -48,10 +52,13 @@ def negotiate(cookie: str | None, accept_language: str | None,
 
 
 def translator(lang: str) -> Callable[..., str]:
-    """``_(text, **values)``: the translation of ``text`` with ``{name}`` fields filled."""
+    """``_(text, **values)``: the translation of ``text`` with ``{name}`` fields filled; of a
+    :class:`~safelight.messages.Message`, its template's translation filled with its values."""
     cat = catalogue(lang)
 
     def _(text: str, **values: object) -> str:
+        if isinstance(text, Message):
+            return text.say(_)
         out = cat.get(text) or text
         return out.format(**values) if values else out
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from safelight.errors import SafelightError, UsageError
+from safelight.messages import Message, message_of
 from safelight.web import auth, linkage, referrals, releases, services
 from safelight.web.auth import User
 from safelight.web.deps import (
@@ -398,7 +399,7 @@ async def services_search(*, request: Request,
     try:
         found = await run_in_threadpool(referrals.match_services, state_of(request), user, query)
     except SafelightError as exc:
-        return _services_page(request, user, query=query, error=str(exc), status=422)
+        return _services_page(request, user, query=query, error=message_of(exc), status=422)
     return _services_page(request, user, query=query, found=found)
 
 
@@ -411,7 +412,7 @@ async def referrals_create(*, request: Request,
     contributor = str(form.get("contributor") or "") or None
     try:
         if not record_id.strip():
-            raise UsageError("case record id: say which case you refer")
+            raise UsageError(Message("case record id: say which case you refer"))
         row = await run_in_threadpool(referrals.refer_case, state_of(request), user, record_id, service_id,
                                       contributor=contributor,
                                       reason=str(form.get("reason") or "AdditionalServicesRequired"),
@@ -429,7 +430,7 @@ async def referrals_create(*, request: Request,
                 found = None
         typed = {k: str(form.get(k) or "") for k in ("service_id", "record_id", "contributor",
                                                       "reason", "details")}
-        return _services_page(request, user, query=query, found=found, error=str(exc),
+        return _services_page(request, user, query=query, found=found, error=message_of(exc),
                               status=422, referral=typed)
     return _see_other(f"/referrals?done={row['referral_id']}")
 
@@ -437,8 +438,10 @@ async def referrals_create(*, request: Request,
 @router.get("/referrals")
 def referrals_list(*, request: Request, done: Annotated[int | None, Query(ge=1, le=2**62)] = None,
                    user: Annotated[User, Depends(page_role("refer"))]) -> HTMLResponse:
+    from safelight.refer.model import NEED_LABELS
+
     return render(request, "referrals.html", user, rows=referrals.list_referrals(state_of(request), user),
-                  done=done)
+                  done=done, need_labels=NEED_LABELS)
 
 
 # ---- releases

@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from safelight.errors import SafelightError, UsageError
+from safelight.messages import Message, message_of
 from safelight.refer import referral
 from safelight.refer.match import DirectoryIndex
 from safelight.refer.model import (
@@ -81,7 +82,7 @@ def person_from(query: dict[str, Any]) -> tuple[Person, str | None]:
     """
     needs = _words(query.get("needs"))
     if not needs:
-        raise UsageError("needs: choose at least one need")
+        raise UsageError(Message("needs: choose at least one need"))
     bad = [n for n in needs if n not in NEEDS]
     if bad:
         raise UsageError(f"needs: unknown {', '.join(bad)}; needs are {', '.join(NEEDS)}")
@@ -107,7 +108,8 @@ def person_from(query: dict[str, Any]) -> tuple[Person, str | None]:
     if str(query.get("nationality") or "").strip():
         nationality = geography.resolve_country(str(query["nationality"]).strip())
         if nationality is None:
-            raise UsageError(f"nationality: {query['nationality']!r} is not a country I know")
+            raise UsageError(Message("nationality: {typed} is not a country I know",
+                                     typed=repr(query["nationality"])))
     try:
         age = int(query["age"]) if str(query.get("age") or "").strip() else None
         max_km = float(query.get("max_km") or 150)
@@ -175,16 +177,23 @@ _CLI_HINTS = (
 )
 
 
+def web_wording(text: str) -> str:
+    """A refer stage's message as the web says it: without its command-line hints (a
+    :class:`~safelight.messages.Message` stays one, its template re-worded)."""
+    if isinstance(text, Message):
+        return text.reworded(web_wording)
+    for cli, web in _CLI_HINTS:
+        text = text.replace(cli, web)
+    return text
+
+
 @contextmanager
 def _web_messages() -> Iterator[None]:
-    """Re-word the refer stage's errors raised inside for the web (no command-line hints)."""
+    """Re-word the refer stage's errors raised inside for the web (:func:`web_wording`)."""
     try:
         yield
     except SafelightError as exc:
-        text = str(exc)
-        for cli, web in _CLI_HINTS:
-            text = text.replace(cli, web)
-        exc.args = (text,)
+        exc.args = (web_wording(message_of(exc)),)
         raise
 
 
@@ -210,7 +219,7 @@ def refer_case(state: HubState, user: User, record_id: str, service_id: str, *,
         raise UsageError(f"reason: use one of {', '.join(REFERRAL_REASONS)}")
     record_id, service_id = record_id.strip(), service_id.strip()
     if not record_id or not service_id:
-        raise UsageError("say which case (record id) and which service")
+        raise UsageError(Message("say which case (record id) and which service"))
     with _web_messages(), state.exclusive() as hub:
         if consent_now:
             referral.record_consent(hub, owner, record_id, caseworker=user.username,
