@@ -7,13 +7,14 @@ import datetime as dt
 import inspect
 import re
 from importlib import resources
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 
 from safelight.messages import Message
 from safelight.refer import match, referral
 from safelight.refer.match import DirectoryIndex
 from safelight.refer.model import GENDERS, LEGAL_STATUSES, NEED_LABELS, REFERRAL_REASONS, Person
-from safelight.web import pages, referrals
+from safelight.release.settings import RELEASE_FILES
+from safelight.web import pages, referrals, releases
 from safelight.web.i18n import catalogue, negotiate, translator
 from safelight.web.render import NAV
 
@@ -54,14 +55,16 @@ def test_ukrainian_catalogue_covers_every_template_string_and_label():
         "aggregates", "synthetic", "Open", "Decided", "All", "suppressed"}
     # what the services and referrals pages translate from the refer stage's vocabularies
     wanted |= {*NEED_LABELS.values(), *GENDERS, *LEGAL_STATUSES, *REFERRAL_REASONS}
+    wanted |= set(RELEASE_FILES)  # release methods, also those of the command line
     assert len(wanted) > 100
     assert not _missing(wanted)
 
 
-def test_ukrainian_catalogue_covers_the_messages_of_the_services_and_referral_pages():
-    """A match's reasons and the refusals a caseworker meets, as the web words them."""
-    templates = _message_templates(match, referral, referrals, pages)
-    assert len(templates) > 25
+def test_ukrainian_catalogue_covers_the_messages_the_pages_show():
+    """A match's reasons and the refusals a caseworker meets, as the web words them, and why a
+    release is withheld."""
+    templates = _message_templates(match, referral, referrals, pages, releases)
+    assert len(templates) > 30
     assert not _missing(referrals.web_wording(t) for t in templates)
 
 
@@ -114,3 +117,18 @@ def test_negotiation():
     assert negotiate("xx", "en;q=0.2,uk;q=0.9") == "uk"
     assert translator("uk")("Sign in") == "Увійти"
     assert translator("en")("Sign in") == "Sign in"
+
+
+def test_every_reason_a_release_is_withheld_is_a_message_the_catalogue_translates(tmp_path):
+    evaluation = tmp_path / "evaluation.json"
+    evaluation.write_text('{"by_length": [{"length": 1, "leaked": 2}]}', "utf-8")
+    state = SimpleNamespace(settings=SimpleNamespace(report_threshold=11))
+    rows = [{"k": None}, {"k": 3}, {"k": 11, "method": "dp-aggregates", "params": {"params": {}}},
+            {"k": 11, "method": "synthetic", "output_path": None},
+            {"k": 11, "method": "synthetic", "output_path": str(tmp_path / "synthetic.csv"),
+             "reporting_length": 2}]
+    reasons = [releases.withheld(state, row) for row in rows]
+    assert all(isinstance(r, Message) for r in reasons), reasons
+    assert {r.template for r in reasons} == _message_templates(releases)
+    assert translator("uk")(reasons[1]) == \
+        "зроблено з k = 3, що менше за поріг малих чисел цього хабу (11)"

@@ -111,6 +111,8 @@ def test_the_web_hands_out_no_release_the_small_cell_rule_does_not_clear(client,
             assert "Not handed out" in client.get(f"/releases/{rel.release_id}").text
         assert listed[fine.release_id]["withheld"] is None
         assert client.get(f"/api/v1/releases/{fine.release_id}/download").status_code == 200
+    client.cookies.set("lang", "uk")  # and why, in Ukrainian (it was English only)
+    assert "Не видається: зроблено з k = 3, що менше" in client.get(f"/releases/{small.release_id}").text
     refused = app.state.hub.hub.con.execute(
         "SELECT count(*) FROM audit_log WHERE action = 'web.refused' AND object LIKE 'release:%'"
     ).fetchone()[0]

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from safelight.errors import UsageError
+from safelight.messages import Message
 from safelight.release import hub as hub_release
 from safelight.web.auth import User
 from safelight.web.services import Forbidden, IntegrityFailure, NotFound, clean_rows
@@ -97,29 +98,32 @@ def withheld(state: HubState, row: dict[str, Any]) -> str | None:
     people up to the release's reporting length (k-synthetic rows promise no more). The
     ledger records every release, also those made by ``safelight release hub`` (any k from 2,
     microdata whose quasi-identifiers leave columns out — "do not publish" —, DP without the
-    floor); a privacy review found a viewer downloading both kinds."""
+    floor); a privacy review found a viewer downloading both kinds. The reason is a
+    :class:`~safelight.messages.Message` (English, translated on the release page)."""
     threshold = state.settings.report_threshold
     k = row.get("k")
-    if k is None or k < threshold:
-        return (f"made with k = {k}, under this hub's small-cell threshold of {threshold}"
-                if k is not None else "made without k")
+    if k is None:
+        return Message("made without k")
+    if k < threshold:
+        return Message("made with k = {k}, under this hub's small-cell threshold of {threshold}",
+                       k=k, threshold=threshold)
     settings = row.get("params") or {}
     if str(row.get("method", "")).startswith("dp-"):
         floor = (settings.get("params") or {}).get("k_floor")
         if floor is None or floor < threshold:
-            return (f"differentially private without the k floor of {threshold}: it may show "
-                    "counts under the hub's small-cell threshold")
+            return Message("differentially private without the k floor of {threshold}: it may "
+                           "show counts under the hub's small-cell threshold", threshold=threshold)
         return None
     path = row.get("output_path")
     evaluation = Path(path).parent / "evaluation.json" if path else None
     if evaluation is None or not evaluation.is_file():
-        return "its evaluation is not beside it, so its leakage cannot be checked"
+        return Message("its evaluation is not beside it, so its leakage cannot be checked")
     length = row.get("reporting_length")
     by_length = json.loads(evaluation.read_text("utf-8")).get("by_length") or []
     if any(level.get("leaked") for level in by_length  # (how many: admin only)
            if length is None or level.get("length", 0) <= length):
-        return (f"its evaluation found released combinations of fewer than k = {k} people "
-                "(do not publish)")
+        return Message("its evaluation found released combinations of fewer than k = {k} people "
+                       "(do not publish)", k=k)
     return None
 
 
