@@ -101,6 +101,20 @@ def test_bad_person_is_a_usage_error():
         find_place("Atlantis")
 
 
+def test_a_place_typed_in_ukrainian_is_found():
+    """"Київ" found nothing where "Kyiv" did (new-user trial in Ukrainian): Cyrillic is read in
+    Ukraine's national romanisation, the gazetteer's spelling of every Ukrainian place in it."""
+    from safelight.refer.places import places_in
+
+    for place in places_in("UKR"):
+        assert find_place(place.name).name == place.name
+    for typed, name in (("Київ", "Kyiv"), ("львів", "Lviv"), ("Запоріжжя", "Zaporizhzhia"),
+                        ("Ужгород, Україна", "Uzhhorod"), ("Чернівці", "Chernivtsi")):
+        assert find_place(typed).name == name
+    with pytest.raises(UsageError, match="did you mean Kyiv, UKR"):  # a typo gets a suggestion
+        find_place("Києв")
+
+
 def _appropriate(row: dict, person: dict, label: dict, place) -> tuple[bool, str]:
     """The label's conditions, checked on the service's own stored fields (independently of the matcher)."""
     if not set(row["needs"]) & set(label["needs_any"]):

@@ -221,6 +221,9 @@ def test_a_caseworker_reads_the_search_and_the_referrals_in_ukrainian(client, ca
                                           "needs": ["child_care"], "near": "Kyiv"}).text
     assert "задовольняє головну потребу: притулок" in page and " км" in page
     assert "Служби поблизу Kyiv:" in page
+    typed = client.post("/services", data={"csrf_token": token, "main_need": "shelter",
+                                           "needs": ["child_care"], "near": "Київ"}).text
+    assert "Служби поблизу Kyiv:" in typed  # the place typed in Ukrainian is found
     assert "meets the primary need" not in page and " km" not in page
     service = re.search(r'name="service_id" value="([^"]+)"', page).group(1)
     form = {"csrf_token": token, "service_id": service, "record_id": record, "needs": "shelter"}

@@ -2,8 +2,10 @@
 
 Contract: :func:`load_places` reads the shipped gazetteer (``data/places.csv``: city centres of
 the demo directory's countries, approximate); :func:`find_place` resolves ``"Lviv"``,
-``"Lviv, UKR"`` or ``"49.84,24.03"`` to a :class:`Place` or raises :class:`UsageError` naming
-close candidates; :func:`haversine_km` is vectorised over NumPy arrays.
+``"Lviv, UKR"``, ``"Львів"`` or ``"49.84,24.03"`` to a :class:`Place` or raises
+:class:`UsageError` naming close candidates; :func:`haversine_km` is vectorised over NumPy arrays.
+A name in Cyrillic is read in Ukraine's national romanisation (the gazetteer's spelling of
+Ukrainian places: Київ is Kyiv, Запоріжжя Zaporizhzhia); other names are compared as typed.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from importlib import resources
 import numpy as np
 
 from safelight.errors import UsageError
+from safelight.identity.transliterate import transliterate
 from safelight.refer.model import Place
 from safelight.standard import geography
 
@@ -37,7 +40,9 @@ def places_in(country: str) -> list[Place]:
 
 
 def _fold(s: str) -> str:
-    return geography.normalise_name(s)
+    """The comparison key of a place name: romanised as Ukraine's passports do (Latin passes
+    unchanged), then normalised like a country name."""
+    return geography.normalise_name(transliterate(s, "uk_national", lang="uk"))
 
 
 def find_place(text: str) -> Place:
