@@ -57,6 +57,25 @@ def test_a_binary_file_with_a_utf16_mark_is_one_line_not_a_traceback(tmp_path):
     assert res.exit_code == 3 and "Traceback" not in res.output
 
 
+def test_a_utf16_file_with_an_invalid_code_unit_later_quarantines_that_row(tmp_path):
+    """Like bad bytes in UTF-8: the row is quarantined and named, the others are ingested (it was
+    a traceback, or a refusal that did not say where)."""
+    prof = tmp_path / "p.yaml"
+    prof.write_text(PROFILE, "utf-8")
+    f = tmp_path / "x.csv"
+    text = "id\tg\tnat\n" + "".join(f"{i}\tfemale\tUKR\n" for i in range(1, 501))
+    f.write_bytes(text.encode("utf-16") + "501\tfem".encode("utf-16-le") + b"\x00\xd8"
+                  + "ale\tUKR\n502\tmale\tUKR\n".encode("utf-16-le"))
+    res = _run("check", f, "-p", prof)
+    assert res.exit_code == 0 and "Traceback" not in res.output
+    assert "502 rows, 501 valid, 1 would be quarantined" in res.output
+    assert "row 502" in res.output and "invalid_encoding" in res.output
+    hub = _hub(tmp_path)
+    res = _run("ingest", hub, f, "-c", "ua", "-p", prof, "--fail-on-quarantine")
+    assert res.exit_code == 6 and "502 rows read, 501 accepted" in res.output, res.output
+    assert "invalid_encoding (1)" in res.output
+
+
 def test_a_headerless_file_s_first_row_is_not_printed(tmp_path):
     prof = tmp_path / "p.yaml"
     prof.write_text(PROFILE, "utf-8")

@@ -143,6 +143,29 @@ def test_utf16_with_bom(tmp_path):
     assert rows[0]["name"] == "Олена"
 
 
+@pytest.mark.parametrize("far", [False, True], ids=["in-the-header-read", "past-the-header-read"])
+@pytest.mark.parametrize("fault", ["unpaired-surrogate", "truncated-last-code-unit"])
+def test_utf16_invalid_later_quarantines_only_its_rows(tmp_path, fault, far):
+    """A UTF-16 file valid at its head that holds an invalid code unit later is read like UTF-8
+    with bad bytes: the row holding it is quarantined (``invalid_encoding``, its line named), every
+    other row is read — wherever the fault is (it was a file error without a place near the head
+    and a UnicodeDecodeError traceback further on)."""
+    n = 100_000 if far else 500  # past the sniffed head; 100,000 lines also past the header read
+    head = "id\tname\n" + "".join(f"{i}\tОлена\n" for i in range(1, n + 1))
+    data = head.encode("utf-16")
+    if fault == "unpaired-surrogate":
+        data += f"{n + 1}\tОл".encode("utf-16-le") + b"\x00\xd8" + f"ена\n{n + 2}\tIvan\n".encode("utf-16-le")
+        read, bad_line = n + 1, n + 2
+    else:  # the file cut inside the last character's code unit
+        data += f"{n + 1}\tIvan".encode("utf-16-le")[:-1]
+        read, bad_line = n, n + 2
+    p = tmp_path / "a.csv"
+    p.write_bytes(data)
+    _, rows, bad = read_all(p)
+    assert len(rows) == read and [(b.row, b.rule) for b in bad] == [(bad_line, "invalid_encoding")]
+    assert rows[-1]["name"] == ("Ivan" if fault == "unpaired-surrogate" else "Олена")
+
+
 # ---------------------------------------------------------------- XLSX
 
 

@@ -30,6 +30,21 @@ from safelight.ingest.readers.base import (
     clean_header,
 )
 
+#: decoding error handler: every byte that is not text becomes a lone surrogate, which marks its
+#: row ``invalid_encoding`` (:func:`~safelight.ingest.readers.base._emit`). ``surrogateescape``
+#: does this for bytes from 0x80 only and raises for the others, so an invalid UTF-16 code unit
+#: (an unpaired surrogate ``00 D8``, a last code unit cut in half) stopped the whole reader.
+ESCAPE_BYTES = "safelight-escape-bytes"
+
+
+def _escape_bytes(exc: UnicodeError) -> tuple[str, int]:
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    return "".join(chr(0xDC00 + b) for b in exc.object[exc.start:exc.end]), exc.end
+
+
+codecs.register_error(ESCAPE_BYTES, _escape_bytes)
+
 
 def _sniff_encoding(path: Path, head: bytes) -> tuple[str, int, list[str]]:
     """Return (encoding, BOM length, notes). Samples the head, middle and tail of the file."""
@@ -250,16 +265,11 @@ class CsvReader(Reader):
         fh = open(self.path, "rb")  # noqa: SIM115 - closed by the wrapper
         fh.seek(self.bom)
         self._raw = fh
-        return io.TextIOWrapper(fh, encoding=self.encoding, errors="surrogateescape", newline="")
+        return io.TextIOWrapper(fh, encoding=self.encoding, errors=ESCAPE_BYTES, newline="")
 
     def _read_header(self) -> None:
-        try:
-            with self._open_text() as text:
-                head = text.read(SNIFF_BYTES * 4)
-        except UnicodeDecodeError:  # UTF-16 has no escape for bytes that are not text
-            raise InputFileError(self.path, f"is not valid {self.encoding} text",
-                                 "export the data as CSV, XLSX, JSON or Parquet, or set "
-                                 "read.encoding in the profile") from None
+        with self._open_text() as text:
+            head = text.read(SNIFF_BYTES * 4)
         lines = _split_lines(head)
         self._header_lines = 0
         header: list[str] | None = None
