@@ -39,3 +39,14 @@ def test_stage_status_does_nothing_off_a_terminal(monkeypatch, caplog):
         with stage_status():
             logging.getLogger("safelight.test_progress").info("plain log")
     assert "plain log" in caplog.text
+
+
+def test_ingest_progress_says_reading_until_the_first_rows_are_counted(tmp_path):
+    from safelight.cli import _progress_for
+
+    f = tmp_path / "a.xlsx"
+    f.write_bytes(b"PK")
+    prog, update = _progress_for(f)
+    assert prog.tasks[0].fields["rows"] == "reading…"  # not "0 rows" while a workbook is opened
+    update(5_000, 1)
+    assert prog.tasks[0].fields["rows"] == "5,000 rows" and prog.tasks[0].completed == 1

@@ -161,14 +161,17 @@ def _table(title: str, text: tuple[str, ...], numbers: tuple[str, ...]) -> Table
 
 
 def _progress_for(path: Path) -> tuple[Progress, Callable[[int, int], None]]:
+    """A progress bar of the bytes and rows read, updated after each chunk. Until the first chunk
+    it says "reading": a workbook's first chunk comes after passes over the whole sheet (merged
+    cells, formulas), and "0 rows" then looked like a stalled ingest."""
     size = path.stat().st_size if path.is_file() else 0
-    prog = Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[rows]} rows"),
+    prog = Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[rows]}"),
                     TransferSpeedColumn(), TimeElapsedColumn(), console=err, transient=True,
                     disable=not err.is_terminal)
-    task = prog.add_task(path.name, total=size or None, rows="0")
+    task = prog.add_task(path.name, total=size or None, rows="reading…")
 
     def update(rows: int, nbytes: int) -> None:
-        prog.update(task, completed=nbytes or None, rows=f"{rows:,}")
+        prog.update(task, completed=nbytes or None, rows=f"{rows:,} rows")
     return prog, update
 
 

@@ -246,7 +246,7 @@ def _parts(reader: Reader, converter: ChunkConverter, cid: int, result: IngestRe
                         identities = converted.identities.append_column(ROW, converted.main[ROW])
                     pending.add(converted.main, identities)
                 if progress:
-                    progress(result.rows_read, _bytes_read(reader))
+                    progress(result.rows_read, reader.bytes_read())
                 while pending.rows >= PART_ROWS:
                     hand_over(pending.take(PART_ROWS, _concat(quarantined)))
                     quarantined = []
@@ -317,11 +317,6 @@ def _concat(tables: list[pa.Table]) -> pa.Table | None:
         return tables[0]
     schema = tables[0].schema
     return pa.concat_tables([t if t.schema == schema else t.cast(schema) for t in tables])
-
-
-def _bytes_read(reader: Reader) -> int:
-    fn = getattr(reader, "bytes_read", None)
-    return int(fn()) if fn else 0
 
 
 def _insert(con, table: str, select: str, rows: pa.Table, params: list[Any] | None = None) -> None:

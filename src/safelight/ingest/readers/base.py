@@ -8,7 +8,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pyarrow as pa
 
@@ -68,6 +68,15 @@ class Reader:
         self.options = options
         self.columns: list[str] = []
         self.notes: list[str] = []  # non-fatal observations (renamed headers, detected encoding)
+        self._raw: BinaryIO | None = None  # the handle rows are read through, if the reader has one
+
+    def bytes_read(self) -> int:
+        """How far into the file the reader is (for progress bars): the position of the handle
+        rows are read through, 0 for a reader without one."""
+        try:
+            return self._raw.tell() if self._raw is not None and not self._raw.closed else 0
+        except (OSError, ValueError):
+            return 0
 
     def chunks(self) -> Iterator[Chunk]:  # pragma: no cover - interface
         raise NotImplementedError

@@ -253,14 +253,6 @@ class CsvReader(Reader):
         self._header_raw: list[str] | None = None
         self._read_header()
 
-    def bytes_read(self) -> int:
-        """How far into the file the reader is (for progress bars)."""
-        raw = getattr(self, "_raw", None)
-        try:
-            return raw.tell() if raw is not None and not raw.closed else 0
-        except (OSError, ValueError):
-            return 0
-
     def _open_text(self) -> io.TextIOWrapper:
         fh = open(self.path, "rb")  # noqa: SIM115 - closed by the wrapper
         fh.seek(self.bom)
