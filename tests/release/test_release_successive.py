@@ -348,3 +348,93 @@ def test_ten_newcomers_sharing_values_are_protected_and_the_refusal_says_what_to
     for before, earlier in zip(tables[:4], pubs, strict=True):
         truth = combos_and_truth(before, tables[5], 3)
         assert exposed_by_chained_pair(tables[5], p6, earlier, truth, k=11) == []
+
+
+# ---- records that change a released value (or leave) between releases
+
+def changed(t: CategoricalTable, seed: int, n: int) -> CategoricalTable:
+    """``t`` with ``n`` random cells set to another value of their column (corrections, a new
+    status): the same rows, so the table does not only grow."""
+    rng = np.random.default_rng(seed)
+    cols = {c: t.decode_column(j) for j, c in enumerate(t.columns)}
+    for _ in range(n):
+        i, j = int(rng.integers(t.n_rows)), int(rng.integers(t.n_columns))
+        cols[t.columns[j]][i] = t.values[j][int(rng.integers(len(t.values[j])))]
+    return from_columns(cols)
+
+
+def exposed_by_signed_pair(new_table, new: PublishedIntervals, old: PublishedIntervals,
+                           truth: dict, k: int = K) -> list:
+    """The attack on a table whose records may change: signed differences chained through the
+    margins; a combination shown before and absent now may be withheld (>= k) as well as fallen
+    under k, so it counts as [0, the total]. The combinations shown to have gained or lost
+    1..k-1 records."""
+    sy = build_system(new_table, new.length)
+    n = sy.n_cells
+    cap = 10 * new_table.n_rows
+    d_lo, d_hi = np.full(n, -cap, np.int64), np.full(n, cap, np.int64)
+    names: list = [()]
+    for c in range(n):
+        if c == 0:
+            combo = ()
+        elif sy.cell_missing[c]:
+            names.append(None)
+            continue
+        else:
+            s = sy.subsets[sy.cell_subset[c]]
+            codes = decode_keys(sy.cell_key[c:c + 1], new_table.radix, s)[0]
+            combo = tuple(sorted((new_table.columns[j], new_table.values[j][x - 1])
+                                 for j, x in zip(s, codes, strict=True)))
+            names.append(combo)
+        lo2, hi2 = new.cells.get(combo, (0, new.k - 1))
+        if combo in old.cells and combo not in new.cells:
+            lo2, hi2 = 0, cap
+        lo1, hi1 = old.cells.get(combo, (0, old.k - 1))
+        d_lo[c], d_hi[c] = lo2 - hi1, hi2 - lo1
+    b = propagate(Equations(sy), d_lo, d_hi)
+    out = []
+    for c in range(1, n):
+        if names[c] is None:
+            continue
+        d = truth[names[c]][1] - truth[names[c]][0]
+        if (b.lo[c] >= 1 and 0 < d < k) or (b.hi[c] <= -1 and 0 < -d < k):
+            out.append(names[c])
+    return out
+
+
+@pytest.mark.parametrize("n_changed", [3, 15])
+def test_changed_values_are_audited_as_signed_differences(n_changed: int) -> None:
+    """Records that changed a released value move between combinations: without the ledger,
+    subtracting two releases shows a combination that 1..k-1 records left (or joined); with it,
+    the second release is widened so that no signed difference, chained, does — and it is
+    still published, each interval holding the true count."""
+    leaks = 0
+    for seed in range(6):
+        t1 = random_table(seed, n=400)
+        p1 = published_intervals(release_aggregates(t1, K, LENGTH))
+        t2 = changed(t1, seed, n_changed)
+        truth = combos_and_truth(t1, t2)
+        assert any(0 < a - b < K for a, b in truth.values())  # some combinations lost records
+        naive = published_intervals(release_aggregates(t2, K, LENGTH))
+        leaks += len(exposed_by_signed_pair(t2, naive, p1, truth))
+        r2 = release_aggregates(t2, K, LENGTH, earlier=[p1])
+        p2 = published_intervals(r2)
+        assert exposed_by_signed_pair(t2, p2, p1, truth) == []
+        for combo, (lo, hi) in p2.cells.items():
+            assert lo <= (truth[combo][1] if combo else t2.n_rows) <= hi
+    assert leaks > 0  # the attack works on releases made without the ledger
+
+
+def test_a_fall_refused_names_what_the_combinations_lost() -> None:
+    t1 = random_table(1, n=400)
+    p1 = published_intervals(release_aggregates(t1, K, LENGTH))
+    t2 = changed(t1, 1, 15)
+    with pytest.raises(DifferencingError) as info:
+        release_aggregates(t2, K, LENGTH, earlier=[p1], on_difference="refuse")
+    e = info.value
+    truth = combos_and_truth(t1, t2)
+    assert e.combinations and all(
+        d == truth[c][1] - truth[c][0] and (0 < -d < K or 0 < d < K)
+        for c, d in zip(e.combinations, e.newcomers, strict=True))
+    if any(d < 0 for d in e.newcomers):
+        assert "lost exactly" in str(e) and "changed a released value or left" in str(e)

@@ -45,13 +45,26 @@ is in ``1..k-1``, the attacker's bounds on ``n2(C) - n1(C)`` — from the two fi
 rule, the margins of the added rows chained to a fixpoint — keep 0 possible, and are not
 contradictory.
 
+Records that change
+-------------------
+A record whose released value changes (a correction, a new status) leaves one combination and
+joins another, so the table does not only grow. Where the ledger kept the earlier true counts
+and some combination has fewer people than then (:func:`_lost_records`), the audit against that
+release is *signed* (:meth:`DifferenceAudit._signed`): the attacker's bounds on each
+combination's change, ``[lo2 - hi1, hi2 - lo1]`` without the floor at 0, chained through the
+margins, must keep 0 possible wherever the true change is 1..k-1 either way — "the records
+that left C since the last release number fewer than k" is protected as newcomers are. A
+combination shown before and absent now counts as ``[0, the total]`` there: a release withholds
+combinations of k or more too, so absence is not a fall (an attacker who assumed it was would
+still not know whether it fell below k or was withheld). Where the earlier true counts were not
+kept (older ledger entries) the growth model is applied as before.
+
 What it does not guarantee: the attacker model is the one of :mod:`safelight.release.intervals`
 (bounds propagation, not linear or integer programming), applied to each earlier release in
 turn (not to three releases at once); releases made outside the ledger are not covered; and
-removals are not audited: when rows leave (withdrawn consent), a combination whose interval
-certainly fell tells what the persons who left were — so releases from a hub are refused after
-any removal (:func:`safelight.release.hub.check_no_records_left`) unless the operator accepts
-the risk.
+the records that leave *all* combinations (withdrawn consent) are not audited here: a total
+that fell tells that persons left, so releases from a hub are refused after any removal
+(:func:`safelight.release.hub.check_no_records_left`) unless the operator accepts the risk.
 """
 
 from __future__ import annotations
@@ -195,6 +208,9 @@ class DifferenceAudit:
         self.count = system.cell_count
         self.combos = combos
         self.before: list[np.ndarray] = []  # per earlier release: true counts then (-1: unknown)
+        # per earlier release: some combination lost records since (a value changed, a record
+        # left), so the table did not only grow and differences are signed (:meth:`_signed`)
+        self.changed: list[bool] = []
         self.old: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         self.exact = 0  # earlier releases whose true counts the ledger kept
         for e in earlier:
@@ -218,10 +234,16 @@ class DifferenceAudit:
                     before[c] = e.true_counts.get(combo, 0)
             self.exact += e.true_counts is not None
             self.before.append(before)
+            self.changed.append(e.true_counts is not None and _lost_records(
+                e.true_counts, before, self.count, set(combos), table.columns,
+                min(e.length, max(len(x) for x in system.subsets))))
             # at least k newcomers hold the combination: exactly where the true earlier count
             # is known, else from its upper bound (conservative)
             certain = np.where(before >= 0, self.count - before, self.count - upper) >= k
             self.old.append((lo, hi, hidden, certain))
+        if any(self.changed):
+            log.info("records changed a released value or left since %d earlier release(s): "
+                     "their differences are audited signed", sum(self.changed))
         self.rounds = 0
         self.seen: dict[int, int] = {}
         self.patience = 12
@@ -246,12 +268,26 @@ class DifferenceAudit:
             out |= crossing
         return out
 
-    def _refusal(self, cells: np.ndarray, i: int, why: str, also: str) -> DifferencingError:
+    def _refusal(self, cells: np.ndarray, i: int, why: str, also: str, *,
+                 fell: bool = False) -> DifferencingError:
         """The refusal for ``cells`` exposed against earlier release ``i``: what is exposed,
-        that the rule requires the refusal, and what the operator can do."""
+        that the rule requires the refusal, and what the operator can do. ``fell``: the cells
+        lost records since (:meth:`_falls`; their ``newcomers`` are then negative: minus the
+        records lost)."""
         ref = f"#{self.ids[i]}" if self.ids[i] is not None else str(i + 1)
         combos = [c for c in (self.combos[x] for x in cells.tolist()) if c is not None]
         known = self.before[i][cells] >= 0
+        if fell:
+            lost = sorted({int(x) for x in (self.before[i][cells] - self.count[cells]).tolist()})
+            return DifferencingError(
+                f"{len(combos)} combination{'s' if len(combos) > 1 else ''} lost exactly "
+                f"{' or '.join(map(str, lost))} of {'their' if len(combos) > 1 else 'its'} "
+                f"records since earlier release {ref} (records that changed a released value "
+                f"or left) — fewer than k = {self.k}, so the rule protects them — and {why}. "
+                "Refused: nothing is published (the rule at work, not a fault). The operator "
+                f"can {also}. The audit checks any new release again.",
+                combos, [int(x) for x in (self.count[cells] - self.before[i][cells]).tolist()],
+                self.ids[i] if self.ids[i] is not None else i + 1)
         d = np.where(known, self.count[cells] - self.before[i][cells], -1)
         newcomers = [int(x) if x >= 0 else None for x in d.tolist()]
         exact = sorted({x for x in newcomers if x is not None})
@@ -287,6 +323,11 @@ class DifferenceAudit:
         weight = self.count.astype(float)
         exposed_total = 0
         for i, (o_lo, o_hi, hidden, certain) in enumerate(self.old):
+            if self.changed[i]:
+                more, n_exposed = self._signed(i, lo, hi, released, weight)
+                todo |= more
+                exposed_total += n_exposed
+                continue
             d_lo = np.maximum(lo - o_hi, 0)
             d_hi = np.maximum(hi - o_lo, 0)
             # the attacker knows the table grew: a cell published before and absent now was
@@ -333,6 +374,79 @@ class DifferenceAudit:
             log.info("successive audit round %d: %d exposed differences, %d widenings",
                      self.rounds, exposed_total, len(todo))
         return todo
+
+
+    def _signed(self, i: int, lo: np.ndarray, hi: np.ndarray, released: np.ndarray,
+                weight: np.ndarray) -> tuple[set[tuple[int, str]], int]:
+        """The audit against earlier release ``i`` when records changed a released value (a
+        correction, a new status) or left since, so the table did not only grow: widenings
+        that keep every combination whose count rose *or fell* by 1..k-1 from showing it, and
+        the number of such combinations exposed.
+
+        The differences are signed: the attacker's bounds ``[lo2 - hi1, hi2 - lo1]`` on each
+        combination's change, chained through the margins (:func:`propagate`), must keep 0
+        possible where the true change (the ledger's earlier true count against today's) is
+        1..k-1 either way. A combination shown before and absent now counts as ``[0, the
+        total]``: the release withholds combinations of k or more too (deferred, withheld),
+        so absence does not state a fall. A fall of the total is refused before any release
+        (:func:`safelight.release.hub.check_no_records_left`)."""
+        o_lo, o_hi, hidden, _ = self.old[i]
+        net = self.count - self.before[i]
+        small = ~self.system.cell_missing & (np.abs(net) >= 1) & (np.abs(net) < self.k)
+        small[0] = False
+        gone = ~released & ~self.system.cell_missing & ~hidden & (o_lo > 0)
+        gone[0] = False
+        n_lo, n_hi = lo.copy(), hi.copy()
+        n_lo[gone], n_hi[gone] = 0, max(int(hi[0]), int(self.count[0]))
+        b = propagate(self.eqs, n_lo - o_hi, n_hi - o_lo)
+        rose = np.flatnonzero(small & (net > 0) & (b.lo >= 1))
+        fell = np.flatnonzero(small & (net < 0) & (b.hi <= -1))
+        if self.on_difference == "refuse" and (len(rose) or len(fell)):
+            raise (self._refusal(fell, i, "differencing the two releases would show that "
+                                 "some of the records holding them changed a value or left",
+                                 "release with on_difference='adjust' (intervals are then "
+                                 "widened)", fell=True) if len(fell) else
+                   self._refusal(rose, i, "differencing the two releases would show that "
+                                 "some of the added records hold them", "release with "
+                                 "on_difference='adjust' (intervals are then widened)"))
+        todo: set[tuple[int, str]] = set()
+        can_lo = released & (lo > self.k)
+        for cells, end in ((rose, "lo"), (fell, "hi")):
+            stuck: list[int] = []
+            for c in cells.tolist():
+                self.seen[c] = self.seen.get(c, 0) + 1
+                t = None
+                if self.seen[c] <= self.patience:
+                    t = widen_target(self.eqs, b, c, end, can_lo, released, weight)
+                if t is None:
+                    stuck.append(c)
+                else:
+                    todo.add(t)
+            if stuck and (not todo or max(self.seen[c] for c in stuck) > 2 * self.patience):
+                self.stuck = stuck
+                raise self._refusal(
+                    np.array(stuck, np.int64), i,
+                    "differencing the two releases would show that some of the records "
+                    "holding them " + ("changed a value or left" if end == "hi" else
+                                       "were added") + ", through margins that widening the "
+                    "new release's intervals one at a time does not cut",
+                    "release with a coarser grid (a larger rounding base)", fell=end == "hi")
+        return todo, len(rose) + len(fell)
+
+
+def _lost_records(true_counts: dict[Combination, int], before: np.ndarray, count: np.ndarray,
+                  present: set[Combination | None], columns: Sequence[str], length: int
+                  ) -> bool:
+    """Whether some combination lost records between an earlier release (its ``true_counts``;
+    ``before``: those counts per cell of the new release) and now (``count``): a cell whose
+    count fell, or a combination of the earlier release, within the new release's columns and
+    ``length``, that no one holds any more."""
+    known = before >= 0
+    if (count[known] < before[known]).any():
+        return True
+    cols = set(columns)
+    return any(n > 0 and c not in present and len(c) <= length
+               and all(name in cols for name, _ in c) for c, n in true_counts.items())
 
 
 def difference_bounds(new: PublishedIntervals, old: PublishedIntervals,
