@@ -480,3 +480,30 @@ def test_a_compaction_that_cannot_be_trusted_replaces_nothing(tmp_path, hub, pro
         store_hub.compact_hub(path)
     assert path.read_bytes() == before
     assert not list(tmp_path.glob(".hub.duckdb.compact*"))
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl", "parquet"])
+def test_json_and_parquet_progress_moves_with_the_bytes_read(tmp_path, hub, profile, fmt):
+    """JSON, JSON Lines and Parquet report how far into the file they are, as CSV does (they
+    reported 0 bytes: a progress bar that never filled)."""
+    import dataclasses
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    records = [dict(zip(HEADER, good_row(i), strict=True)) for i in range(1, 3_001)]
+    path = tmp_path / f"a.{fmt}"
+    if fmt == "json":
+        path.write_text(json.dumps(records), "utf-8")
+    elif fmt == "jsonl":
+        path.write_text("".join(json.dumps(r) + "\n" for r in records), "utf-8")
+    else:
+        pq.write_table(pa.Table.from_pylist(records), path, row_group_size=500)
+    seen: list[tuple[int, int]] = []
+    small_chunks = dataclasses.replace(profile, read=dataclasses.replace(profile.read,
+                                                                         chunk_rows=1_000))
+    result = ingest_file(hub, path, contributor="ua", profile=small_chunks,
+                         progress=lambda rows, nbytes: seen.append((rows, nbytes)))
+    assert result.rows_read == 3_000
+    nbytes = [b for _, b in seen]
+    assert len(seen) >= 2 and 0 < nbytes[0] < nbytes[-1] <= path.stat().st_size

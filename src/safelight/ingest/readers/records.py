@@ -110,6 +110,7 @@ class JsonReader(Reader):
         except ImportError:
             backend = ijson.get_backend("python")
         with open(self.path, "rb") as fh:
+            self._raw = fh  # bytes_read() follows the parser through the file
             yield from itertools.islice(backend.items(fh, self._prefix, use_float=True), skip, None)
 
     def _records(self) -> Iterator[Any]:
@@ -188,6 +189,7 @@ class JsonLinesReader(Reader):
 
     def _records(self) -> Iterator[tuple[int, Any]]:
         with open(self.path, encoding="utf-8-sig", errors="surrogateescape") as fh:
+            self._raw = fh.buffer  # bytes_read(): the text layer's tell() is not a byte offset
             for number, line in enumerate(fh, start=1):
                 if not line.strip():
                     continue
