@@ -5,7 +5,8 @@ as a :class:`Message`. It *is* the English sentence — a ``str``, so the comman
 and comparisons see no difference — and it keeps its English template (a translation
 catalogue's key, with ``{name}`` fields) and what fills the fields, so the web can say it in
 another language (:func:`safelight.web.i18n.translator` takes a :class:`Message` as it takes a
-key). Numbers, codes and names are ``values``, filled in as they are; ``terms`` are words of a
+key). Numbers, codes and names are ``values``, filled in as they are (a value that is itself a
+:class:`Message` is said in the same language); ``terms`` are words of a
 vocabulary (need labels, "Gender", …) that are translated too, then shown in lower case and
 joined by ", ". A template and its terms are the catalogue's keys, so a template is a literal
 string in the code that makes the message.
@@ -16,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 
 
-def _english(text: str, **values: object) -> str:
-    return text.format(**values) if values else text
+def _english(template: str, /, **values: object) -> str:
+    return template.format(**values) if values else template
 
 
 class Message(str):
@@ -53,4 +54,5 @@ def message_of(exc: BaseException) -> str:
 def _say(template: str, values: Mapping[str, object], terms: Mapping[str, tuple[str, ...]],
          translate: Callable[..., str]) -> str:
     words = {k: ", ".join(translate(t).lower() for t in v) for k, v in terms.items()}
-    return translate(template, **values, **words)
+    said = {k: v.say(translate) if isinstance(v, Message) else v for k, v in values.items()}
+    return translate(template, **said, **words)

@@ -224,6 +224,10 @@ def test_a_caseworker_reads_the_search_and_the_referrals_in_ukrainian(client, ca
     typed = client.post("/services", data={"csrf_token": token, "main_need": "shelter",
                                            "needs": ["child_care"], "near": "Київ"}).text
     assert "Служби поблизу Kyiv:" in typed  # the place typed in Ukrainian is found
+    typo = client.post("/services", data={"csrf_token": token, "main_need": "shelter",
+                                          "near": "Кьоїв"}).text
+    assert "поблизу: Кьоїв: такого місця немає в довіднику місць" in typo
+    assert "gazetteer" not in typo and "--near" not in typo
     assert "meets the primary need" not in page and " km" not in page
     service = re.search(r'name="service_id" value="([^"]+)"', page).group(1)
     form = {"csrf_token": token, "service_id": service, "record_id": record, "needs": "shelter"}

@@ -113,10 +113,13 @@ def test_the_web_hands_out_no_release_the_small_cell_rule_does_not_clear(client,
         assert client.get(f"/api/v1/releases/{fine.release_id}/download").status_code == 200
     client.cookies.set("lang", "uk")  # and why, in Ukrainian (it was English only)
     assert "Не видається: зроблено з k = 3, що менше" in client.get(f"/releases/{small.release_id}").text
+    refusal = client.get(f"/releases/{small.release_id}/download").text
+    assert f"випуск {small.release_id} не видається: зроблено з k = 3" in refusal
+    assert "not handed out" not in refusal
     refused = app.state.hub.hub.con.execute(
         "SELECT count(*) FROM audit_log WHERE action = 'web.refused' AND object LIKE 'release:%'"
     ).fetchone()[0]
-    assert refused == 4
+    assert refused == 5
 
 
 def test_a_dp_release_without_the_k_floor_is_not_handed_out(client, app, demo_hub, tmp_path):

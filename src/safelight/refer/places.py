@@ -20,6 +20,7 @@ import numpy as np
 
 from safelight.errors import UsageError
 from safelight.identity.transliterate import transliterate
+from safelight.messages import Message
 from safelight.refer.model import Place
 from safelight.standard import geography
 
@@ -51,23 +52,29 @@ def find_place(text: str) -> Place:
     if m:
         lat, lon = float(m.group(1)), float(m.group(2))
         if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            raise UsageError(f"--near {text}: latitude must be within ±90 and longitude within ±180")
+            raise UsageError(Message("--near {text}: latitude must be within ±90 and longitude "
+                                     "within ±180", text=text))
         return Place(text.strip(), "", lat, lon)
     name, _, country = text.partition(",")
     iso = geography.resolve_country(country.strip()) if country.strip() else None
     if country.strip() and iso is None:
-        raise UsageError(f"--near {text}: {country.strip()!r} is not a country I know")
+        raise UsageError(Message("--near {text}: {country} is not a country I know", text=text,
+                                 country=repr(country.strip())))
     key = _fold(name)
     hits = [p for p in load_places() if _fold(p.name) == key and (iso is None or p.country == iso)]
     if len(hits) == 1:
         return hits[0]
     if len(hits) > 1:
-        raise UsageError(f"--near {text}: several places have this name "
-                         f"({', '.join(p.name + ', ' + p.country for p in hits)}); add the country")
+        raise UsageError(Message("--near {text}: several places have this name ({places}); add "
+                                 "the country", text=text,
+                                 places=", ".join(p.name + ", " + p.country for p in hits)))
     close = [p for p in load_places() if key[:3] and _fold(p.name).startswith(key[:3])]
-    hint = f"; did you mean {', '.join(p.name + ', ' + p.country for p in close[:5])}?" if close else \
-        "; give coordinates as LAT,LON instead"
-    raise UsageError(f"--near {text}: no such place in the gazetteer{hint}")
+    if close:
+        raise UsageError(Message("--near {text}: no such place in the gazetteer; did you mean "
+                                 "{places}?", text=text,
+                                 places=", ".join(p.name + ", " + p.country for p in close[:5])))
+    raise UsageError(Message("--near {text}: no such place in the gazetteer; give coordinates "
+                             "as LAT,LON instead", text=text))
 
 
 def haversine_km(lat1: float, lon1: float, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:

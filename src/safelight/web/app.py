@@ -22,6 +22,7 @@ from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 
 from safelight import __version__
 from safelight.errors import SafelightError
+from safelight.messages import message_of
 from safelight.refer import finder
 from safelight.refer.api import help_finder_router
 from safelight.web import api, pages, services
@@ -185,7 +186,7 @@ def create_app(hub_path: str | Path, settings: WebSettings | None = None) -> Fas
         status = _status_of(exc)
         if _is_api(request):
             return JSONResponse({"detail": str(exc)}, status_code=status)
-        return _error_page(request, status, str(exc))
+        return _error_page(request, status, message_of(exc))  # a Message is translated
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:

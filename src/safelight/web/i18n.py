@@ -56,7 +56,7 @@ def translator(lang: str) -> Callable[..., str]:
     :class:`~safelight.messages.Message`, its template's translation filled with its values."""
     cat = catalogue(lang)
 
-    def _(text: str, **values: object) -> str:
+    def _(text: str, /, **values: object) -> str:
         if isinstance(text, Message):
             return text.say(_)
         out = cat.get(text) or text

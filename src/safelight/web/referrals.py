@@ -96,7 +96,9 @@ def person_from(query: dict[str, Any]) -> tuple[Person, str | None]:
         try:
             place = find_place(near)
         except UsageError as exc:  # its message speaks of the CLI's --near option
-            raise UsageError("near: " + str(exc).removeprefix("--near ")) from None
+            msg = message_of(exc)
+            raise UsageError(msg.reworded(near_field) if isinstance(msg, Message)
+                             else near_field(msg)) from None
         lat, lon, place_name = place.latitude, place.longitude, place.name
     gender = str(query.get("gender") or "").strip() or None
     if gender is not None and gender not in GENDERS:
@@ -175,6 +177,12 @@ _CLI_HINTS = (
     ("record it with `safelight refer consent` before referring",
      "record it (the box 'the person agreed to be referred') before referring"),
 )
+
+
+def near_field(text: str) -> str:
+    """A place lookup's message (:func:`safelight.refer.places.find_place`, worded for the
+    command line's ``--near``) as the search form's *near* field says it."""
+    return "near: " + text.removeprefix("--near ")
 
 
 def web_wording(text: str) -> str:

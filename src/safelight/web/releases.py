@@ -279,8 +279,8 @@ def release_file(state: HubState, user: User, rid: int) -> tuple[Path, str]:
                               if isinstance(row["params"], str) else row["params"]})
     if reason is not None:
         state.audit(user.username, "web.refused", f"release:{rid}", {"reason": "withheld"})
-        raise Forbidden(f"release {rid} is not handed out: {reason}. It stays in the ledger "
-                        "for its privacy cost")
+        raise Forbidden(Message("release {rid} is not handed out: {reason}. It stays in the "
+                                "ledger for its privacy cost", rid=rid, reason=reason))
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     if sha != row["output_sha256"]:
         state.audit(user.username, "web.refused", f"release:{rid}",
