@@ -58,6 +58,21 @@ def exposed_by_pair(new: PublishedIntervals, old: PublishedIntervals, truth: dic
     return [c for c, (lo, _) in bounds.items() if lo >= 1 and 0 < truth[c][1] - truth[c][0] < K]
 
 
+def cell_names(sy, table: CategoricalTable) -> list:
+    """Each cell of the system ``sy`` of ``table`` as its combination of (column, value) pairs
+    (``()``: the total; None: a cell with a missing value)."""
+    names: list = [()]
+    for c in range(1, sy.n_cells):
+        if sy.cell_missing[c]:
+            names.append(None)
+            continue
+        s = sy.subsets[sy.cell_subset[c]]
+        codes = decode_keys(sy.cell_key[c:c + 1], table.radix, s)[0]
+        names.append(tuple(sorted((table.columns[j], table.values[j][x - 1])
+                                  for j, x in zip(s, codes, strict=True))))
+    return names
+
+
 def exposed_by_chained_pair(new_table, new: PublishedIntervals, old: PublishedIntervals,
                             truth: dict, k: int = K) -> list:
     """The same attack chained through the margins of the added rows (bounds propagation)."""
@@ -66,20 +81,11 @@ def exposed_by_chained_pair(new_table, new: PublishedIntervals, old: PublishedIn
     lo2, hi2 = np.zeros(n, np.int64), np.zeros(n, np.int64)
     lo1, hi1 = np.zeros(n, np.int64), np.zeros(n, np.int64)
     cap = 10 * new_table.n_rows
-    names = []
-    for c in range(n):
-        if c == 0:
-            combo = ()
-        elif sy.cell_missing[c]:
-            names.append(None)
+    names = cell_names(sy, new_table)
+    for c, combo in enumerate(names):
+        if combo is None:
             lo2[c], hi2[c], lo1[c], hi1[c] = 0, cap, 0, cap
             continue
-        else:
-            s = sy.subsets[sy.cell_subset[c]]
-            codes = decode_keys(sy.cell_key[c:c + 1], new_table.radix, s)[0]
-            combo = tuple(sorted((new_table.columns[j], new_table.values[j][x - 1])
-                                 for j, x in zip(s, codes, strict=True)))
-        names.append(combo)
         lo2[c], hi2[c] = new.cells.get(combo, (0, new.k - 1))
         lo1[c], hi1[c] = old.cells.get(combo, (0, old.k - 1))
     b = propagate(Equations(sy), np.maximum(lo2 - hi1, 0), np.maximum(hi2 - lo1, 0))
@@ -373,19 +379,10 @@ def exposed_by_signed_pair(new_table, new: PublishedIntervals, old: PublishedInt
     n = sy.n_cells
     cap = 10 * new_table.n_rows
     d_lo, d_hi = np.full(n, -cap, np.int64), np.full(n, cap, np.int64)
-    names: list = [()]
-    for c in range(n):
-        if c == 0:
-            combo = ()
-        elif sy.cell_missing[c]:
-            names.append(None)
+    names = cell_names(sy, new_table)
+    for c, combo in enumerate(names):
+        if combo is None:
             continue
-        else:
-            s = sy.subsets[sy.cell_subset[c]]
-            codes = decode_keys(sy.cell_key[c:c + 1], new_table.radix, s)[0]
-            combo = tuple(sorted((new_table.columns[j], new_table.values[j][x - 1])
-                                 for j, x in zip(s, codes, strict=True)))
-            names.append(combo)
         lo2, hi2 = new.cells.get(combo, (0, new.k - 1))
         if combo in old.cells and combo not in new.cells:
             lo2, hi2 = 0, cap

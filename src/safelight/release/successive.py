@@ -79,7 +79,13 @@ import numpy as np
 
 from safelight.release.combos import CombinationCounts, Subset, decode_keys
 from safelight.release.errors import ReleaseError
-from safelight.release.intervals import Equations, grid_interval, propagate, widen_target
+from safelight.release.intervals import (
+    Bounds,
+    Equations,
+    grid_interval,
+    propagate,
+    widen_target,
+)
 from safelight.release.suppression import CellSystem
 from safelight.release.table import CategoricalTable
 
@@ -349,27 +355,7 @@ class DifferenceAudit:
                                     "release with on_difference='adjust' (intervals are "
                                     "then widened)")
             can_lo = released & (lo > self.k) & (lo - o_hi > 0)
-            can_hi = released.copy()
-            stuck: list[int] = []
-            for c in idx.tolist():
-                self.seen[c] = self.seen.get(c, 0) + 1
-                t = None
-                if self.seen[c] <= self.patience:
-                    t = widen_target(self.eqs, b, c, "lo", can_lo, can_hi, weight)
-                if t is None:
-                    stuck.append(c)
-                else:
-                    todo.add(t)
-            # no widening reaches them (or they keep coming back): refuse, once nothing else
-            # is left to try
-            if stuck and (not todo or max(self.seen[c] for c in stuck) > 2 * self.patience):
-                self.stuck = stuck
-                raise self._refusal(
-                    np.array(stuck, np.int64), i,
-                    "differencing the two releases would show that some of the added records "
-                    "hold them, through margins that widening the new release's intervals "
-                    "one at a time does not cut",
-                    "release with a coarser grid (a larger rounding base)")
+            todo |= self._targets(idx, "lo", b, can_lo, released, weight, i, todo)
         if exposed_total:
             log.info("successive audit round %d: %d exposed differences, %d widenings",
                      self.rounds, exposed_total, len(todo))
@@ -412,26 +398,38 @@ class DifferenceAudit:
         todo: set[tuple[int, str]] = set()
         can_lo = released & (lo > self.k)
         for cells, end in ((rose, "lo"), (fell, "hi")):
-            stuck: list[int] = []
-            for c in cells.tolist():
-                self.seen[c] = self.seen.get(c, 0) + 1
-                t = None
-                if self.seen[c] <= self.patience:
-                    t = widen_target(self.eqs, b, c, end, can_lo, released, weight)
-                if t is None:
-                    stuck.append(c)
-                else:
-                    todo.add(t)
-            if stuck and (not todo or max(self.seen[c] for c in stuck) > 2 * self.patience):
-                self.stuck = stuck
-                raise self._refusal(
-                    np.array(stuck, np.int64), i,
-                    "differencing the two releases would show that some of the records "
-                    "holding them " + ("changed a value or left" if end == "hi" else
-                                       "were added") + ", through margins that widening the "
-                    "new release's intervals one at a time does not cut",
-                    "release with a coarser grid (a larger rounding base)", fell=end == "hi")
+            todo |= self._targets(cells, end, b, can_lo, released, weight, i, todo)
         return todo, len(rose) + len(fell)
+
+    def _targets(self, cells: np.ndarray, end: str, b: Bounds, can_lo: np.ndarray,
+                 can_hi: np.ndarray, weight: np.ndarray, i: int,
+                 todo: set[tuple[int, str]]) -> set[tuple[int, str]]:
+        """The widenings that loosen bound ``end`` (``'lo'``: a gain shown, ``'hi'``: a loss
+        shown) of each exposed cell of ``cells`` against earlier release ``i``; ``todo``: the
+        widenings found so far this round. A cell that no widening reaches, or that keeps
+        coming back, is refused once nothing else is left to try."""
+        found: set[tuple[int, str]] = set()
+        stuck: list[int] = []
+        for c in cells.tolist():
+            self.seen[c] = self.seen.get(c, 0) + 1
+            t = None
+            if self.seen[c] <= self.patience:
+                t = widen_target(self.eqs, b, c, end, can_lo, can_hi, weight)
+            if t is None:
+                stuck.append(c)
+            else:
+                found.add(t)
+        if stuck and (not (todo | found)
+                      or max(self.seen[c] for c in stuck) > 2 * self.patience):
+            self.stuck = stuck
+            raise self._refusal(
+                np.array(stuck, np.int64), i,
+                "differencing the two releases would show that some of the "
+                + ("records holding them changed a value or left" if end == "hi"
+                   else "added records hold them") + ", through margins that widening the new "
+                "release's intervals one at a time does not cut",
+                "release with a coarser grid (a larger rounding base)", fell=end == "hi")
+        return found
 
 
 def _lost_records(true_counts: dict[Combination, int], before: np.ndarray, count: np.ndarray,
