@@ -60,7 +60,8 @@ def _pair(state: HubState, pair_id: str) -> dict[str, Any]:
     row = state.one(f"SELECT *, CAST(reasons AS VARCHAR) AS reasons_json FROM link_review "
                     f"WHERE {PAIR_ID_SQL} = ? AND {BOTH_LINKABLE_SQL}", [pair_id])
     if row is None:
-        raise NotFound(f"no pair {pair_id} in the review queue")
+        raise NotFound(f"no pair {pair_id} in the review queue (each linkage run replaces the "
+                       "open pairs with its own: open the queue again)")
     return row
 
 
