@@ -195,6 +195,101 @@ def test_xlsx_picks_sheet_with_the_wanted_columns_and_fills_merged_cells(tmp_pat
     assert len(bad) == 1 and bad[0].rule == "formula_without_value" and bad[0].row == 4
 
 
+def test_xlsx_merged_ranges_from_above_the_header_and_across_columns(tmp_path):
+    p = tmp_path / "a.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for row in (["id", "year", "city"], [1, 2020, "Kyiv"], [2, None, None], [3, 2021, "Odesa"], [4, None, None]):
+        ws.append(row)
+    for ref in ("C1:C2", "B2:B3", "B4:C5"):  # the first starts in the header row
+        ws.merge_cells(ref)
+    wb.save(p)
+    reader, rows, bad = read_all(p)
+    assert [(r[ROW], r["year"], r["city"]) for r in rows] == [
+        (2, "2020", "city"), (3, "2020", ""), (4, "2021", "2021"), (5, "2021", "2021")]
+    assert [n for n in reader.notes if "merged" in n] == [
+        f"merged cells {ref} filled with their top-left value" for ref in ("C1:C2", "B2:B3", "B4:C5")]
+    assert not bad
+
+
+_SHEET_XML = (
+    b'<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+    b'<dimension ref="A1:D6"/><sheetData>'
+    b'<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="str"><f>HYPERLINK("x")</f><v>x</v></c></row>'
+    b'<row r="2"><c r="A2"><v>1</v></c><c r="B2" s="3"/><c r="C2"><f>A2*2</f><v></v></c></row>'
+    b'<row r="3"><c r="A3"><v>2</v></c><c r="D3" t="str"><f t="shared" ref="D3:D4" si="0">UPPER(A3)</f></c>'
+    b'<c r="E3" t="inlineStr"><is><t>&lt;f&gt; is no formula</t></is></c></row>'
+    b'<row r="4"><c r="A4"><v>3</v></c><c r="D4" t="str"><f t="shared" si="0"/><v>3</v></c></row>'
+    b'<row r="6"><c r="A6"><f>1+1</f></c><c r="B6"><f>2+2</f><v>4</v></c></row>'
+    b'</sheetData><mergeCells count="2"><mergeCell ref="B2:B3"/><mergeCell ref="A5:D5"/></mergeCells>'
+    b'<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/></worksheet>')
+
+
+def test_xlsx_sheet_scan_finds_the_same_whatever_the_block_size():
+    """The scan for formulas without a result and merged ranges reads the sheet XML in blocks; a
+    cell or tag cut by a block's end is found all the same."""
+    import io
+
+    from safelight.ingest.readers.xlsx import scan_sheet
+
+    expected = ({2: [3], 3: [4], 6: [1]}, ["B2:B3", "A5:D5"])
+    assert scan_sheet(io.BytesIO(_SHEET_XML)) == expected
+    for block in [*range(1, 90), 127, 500, len(_SHEET_XML) - 1]:
+        assert scan_sheet(io.BytesIO(_SHEET_XML), block) == expected, block
+
+
+def test_xlsx_reader_streams_the_sheet_xml(tmp_path, monkeypatch):
+    """Finding merged cells and formulas reads the sheet XML in bounded blocks, never whole: a
+    sheet of 16 MB costs a few MB before the first chunk (read whole, it cost several times the
+    sheet's size), and the merged range listed after its last row is found."""
+    import io
+    import tracemalloc
+    import zipfile
+
+    from safelight.ingest.readers import xlsx
+
+    rows = 100_000
+    body = b"".join(b'<row r="%d"><c r="A%d"><v>%d</v></c><c r="B%d" t="inlineStr"><is><t>%s</t></is></c></row>'
+                    % (i, i, i, i, b"case note %d " % i * 8) for i in range(2, rows + 1))
+    sheet = (b'<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+             b'<dimension ref="A1:B%d"/><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>id</t></is></c>'
+             b'<c r="B1" t="inlineStr"><is><t>note</t></is></c></row>%s</sheetData>'
+             b'<mergeCells count="1"><mergeCell ref="B%d:B%d"/></mergeCells></worksheet>'
+             % (rows, body, rows - 1, rows))
+    assert len(sheet) > 15_000_000
+    skeleton = io.BytesIO()
+    wb = openpyxl.Workbook()
+    wb.active.append(["id", "note"])
+    wb.save(skeleton)
+    p = tmp_path / "big.xlsx"
+    with zipfile.ZipFile(skeleton) as zin, zipfile.ZipFile(p, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            zout.writestr(info, sheet if info.filename == "xl/worksheets/sheet1.xml" else zin.read(info))
+    del body, sheet
+
+    reads: list[int] = []
+    plain_read = zipfile.ZipExtFile.read
+
+    def read(self, n=-1):
+        if self.name.startswith("xl/worksheets/"):
+            reads.append(n)
+        return plain_read(self, n)
+
+    monkeypatch.setattr(zipfile.ZipExtFile, "read", read)
+    reader = open_reader(p)
+    tracemalloc.start()
+    try:
+        first = next(iter(reader.chunks()))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+        reader.close()
+    assert first.table.num_rows == xlsx.CHUNK_ROWS
+    assert f"merged cells B{rows - 1}:B{rows} filled with their top-left value" in reader.notes
+    assert reads and all(0 < n <= xlsx.SCAN_BLOCK for n in reads), "the sheet XML was read whole"
+    assert peak < 12_000_000, f"{peak:,} bytes allocated before the first chunk"
+
+
 def test_xlsx_unknown_sheet(tmp_path):
     p = tmp_path / "a.xlsx"
     wb = openpyxl.Workbook()
