@@ -139,3 +139,23 @@ def test_a_page_after_the_session_ended_says_so_on_the_login_page(client, demo_h
     client.cookies.clear()
     r = client.get("/review", follow_redirects=False)  # never signed in: no such message
     assert "expired" not in r.headers["location"]
+
+
+def test_a_contributor_is_offered_its_own_profiles_not_other_agencies(client, app, demo_hub):
+    """Profiles in a sub-folder named after a contributor (the demo's layout) are that
+    contributor's: another agency's account saw every agency's profile names."""
+    h = {"X-CSRF-Token": api_login(client, demo_hub, "uacontrib")}
+    offered = client.get("/api/v1/profiles").json()
+    assert demo_hub.profile("ua-hotline") in offered and "safelight" in offered
+    assert not [p for p in offered if p.startswith(("de-police/", "pl-ngo/"))]
+    page = client.get("/contributions").text
+    assert "de-police" not in page
+    r = client.post("/api/v1/contributions", headers=h,
+                    data={"profile": demo_hub.profile("de-police")},
+                    files={"file": ("x.csv", b"a;b\n1;2\n", "text/csv")})
+    assert r.status_code == 422 and "de-police" not in r.json()["detail"].split("choose")[1]
+    client.cookies.clear()
+    api_login(client, demo_hub, "admin")
+    everything = client.get("/api/v1/profiles").json()
+    assert demo_hub.profile("de-police") in everything
+    assert demo_hub.profile("ua-hotline") in everything

@@ -172,7 +172,7 @@ def audit_verify(*, request: Request, user: Annotated[User, Depends(api_role("au
 
 @router.get("/profiles", tags=["contributions"])
 def list_profiles(*, request: Request, user: Annotated[User, Depends(api_role("upload"))]) -> list[str]:
-    return list(services.profiles(state_of(request)))
+    return list(services.profiles(state_of(request), user))
 
 
 @router.get("/contributors", tags=["contributions"])

@@ -206,7 +206,7 @@ def _contributions_page(request: Request, user: User, *, result: dict | None = N
     can_upload = user.role in ("admin", "contributor")
     return render(request, "contributions.html", user, status=status,
                   contributions=services.list_contributions(state, user),
-                  profiles=list(services.profiles(state)) if can_upload else [],
+                  profiles=list(services.profiles(state, user)) if can_upload else [],
                   contributors=services.contributors(state, user), can_upload=can_upload,
                   result=result, error=error, typed=typed or {})
 

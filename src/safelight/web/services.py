@@ -82,15 +82,26 @@ def contributor_scope(state: HubState, user: User, contributor: str | None) -> s
 
 # ---- profiles and contributors
 
-def profiles(state: HubState) -> dict[str, str]:
-    """Profiles offered for uploads: name → what :func:`load_profile` takes."""
+def profiles(state: HubState, user: User) -> dict[str, str]:
+    """Profiles offered to ``user`` for uploads: name → what :func:`load_profile` takes.
+
+    The built-in profiles and every ``*.yaml`` under ``profiles_dir``, except that a profile in
+    a sub-folder named after a contributor (``<profiles_dir>/<contributor>/…``, as the demo
+    lays them out) is offered only to that contributor's accounts and to admins: a profile's
+    name and folder are often the agency's, and one agency does not see which others send
+    data. Other sub-folders are offered to everyone."""
     from safelight.ingest import builtin_profiles
 
     out = {name: name for name in builtin_profiles()}
     if state.settings.profiles_dir:
         root = Path(state.settings.profiles_dir)
+        owners = {r["name"] for r in state.rows("SELECT name FROM contributors")}
         for p in sorted(root.rglob("*.yaml")):
-            out[p.relative_to(root).as_posix()] = str(p)
+            rel = p.relative_to(root)
+            owner = rel.parts[0] if len(rel.parts) > 1 and rel.parts[0] in owners else None
+            if user.role in BOUND_ROLES and owner not in (None, user.contributor):
+                continue
+            out[rel.as_posix()] = str(p)
     return out
 
 
@@ -227,7 +238,7 @@ def upload(state: HubState, user: User, filename: str | None, stream: Any, *, pr
     scope = contributor_scope(state, user, contributor)
     if not scope:
         raise UsageError("choose the contributor this file comes from")
-    offered = profiles(state)
+    offered = profiles(state, user)
     if profile not in offered:
         raise UsageError(f"unknown profile {profile!r}; choose one of {', '.join(offered)}")
     prof = load_profile(offered[profile])
