@@ -34,12 +34,23 @@ _WRITTEN = (*dict.fromkeys(RELEASE_FILES.values()), "settings.json", "evaluation
             "evaluation.html", "PUBLISH.txt")
 
 
-def _prepare_out(out: Path, force: bool) -> None:
+def _prepare_out(out: Path, force: bool, inputs: tuple[Path | None, ...]) -> None:
     """Create ``out``; a folder holding an earlier release is refused, or with ``force``
     emptied of that release's files (only the names safelight writes, so that a release of
-    another method does not leave the old release file beside the new one)."""
+    another method does not leave the old release file beside the new one).
+
+    With ``force``, an input (TABLE, a --domain file; ``None`` = not given) inside ``out`` is
+    refused before anything is removed: the release would clear or overwrite its own input
+    (``release aggregates DIR/microdata.csv --out DIR --force``)."""
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file; give a folder")
+    if force:
+        folder = out.resolve()
+        for inp in (p for p in inputs if p is not None):
+            if inp.absolute().parent.resolve().is_relative_to(folder) or \
+                    inp.resolve().is_relative_to(folder):
+                raise UsageError(f"{inp} is an input inside --out {out}, which --force would "
+                                 "clear; choose another --out (or move the input out of it)")
     clash = [n for n in _WRITTEN if (out / n).exists()]
     if clash and not force:
         raise UsageError(f"{out} already holds {', '.join(clash)}; choose another --out or "
@@ -96,7 +107,8 @@ _k_dp = click.option("--k", "k", default=11, show_default=True, type=click.IntRa
                      help=_K_FLOOR)
 _cols = click.option("--columns", default=None,
                      help="Comma-separated columns to release (default: all).")
-_force = click.option("--force", is_flag=True, help="Replace files already in --out.")
+_force = click.option("--force", is_flag=True, help="Replace files an earlier release wrote in --out "
+                      "(refused when TABLE lies in that folder).")
 
 
 @release.command()
@@ -137,7 +149,7 @@ def aggregates(table: Path, k: int, length: int, out: Path, method: str, roundin
     from safelight.release.settings import ReleaseSettings, file_source
     from safelight.release.table import read_table
 
-    _prepare_out(out, force)
+    _prepare_out(out, force, (table,))
     t0 = time.perf_counter()
     data = read_table(table, _columns(columns))
     length = _fit_length(length, data.n_columns)
@@ -216,7 +228,7 @@ def synthetic(table: Path, k: int, length: int | None, epsilon: float | None,
                       out, seed, iterations, None, None, None, columns, force,
                       allow_out_of_domain)
         return
-    _prepare_out(out, force)
+    _prepare_out(out, force, (table,))
     t0 = time.perf_counter()
     data = read_table(table, _columns(columns))
     length = _fit_length(length or 4, data.n_columns)
@@ -387,7 +399,7 @@ def dp_aggregates(table: Path, epsilon: float, delta: float, k: int, no_floor: b
     from safelight.release.settings import file_source
 
     check_request(epsilon, delta)
-    _prepare_out(out, force)
+    _prepare_out(out, force, (table, domain_file))
     t0 = time.perf_counter()
     data, dom, dropped = _public(table, columns, domain_file, allow_out_of_domain)
     length = _fit_length(length, data.n_columns)
@@ -461,7 +473,7 @@ def _dp_synthetic(table: Path, epsilon: float, delta: float, k: int, no_floor: b
     from safelight.release.table import write_csv
 
     check_request(epsilon, delta)
-    _prepare_out(out, force)
+    _prepare_out(out, force, (table, domain_file))
     t0 = time.perf_counter()
     data, dom, dropped = _public(table, columns, domain_file, allow_out_of_domain)
     length = _fit_length(length or synthesis_length(epsilon), data.n_columns)
@@ -513,7 +525,7 @@ def microdata(table: Path, k: int, qis: str | None, out: Path, hub_path: Path | 
     from safelight.release.settings import file_source
     from safelight.release.table import read_table, write_csv
 
-    _prepare_out(out, force)
+    _prepare_out(out, force, (table,))
     t0 = time.perf_counter()
     data = read_table(table, _columns(columns))
     ledger, name = (None, None)
