@@ -42,3 +42,16 @@ def test_force_refuses_an_input_inside_the_folder_it_would_clear(tmp_path) -> No
     r = _run("aggregates", src, "--k", "5", "--length", "2", "--out", chain, "--force")
     assert r.exit_code == 0, r.output
     assert (chain / "aggregates.csv").exists() and not (chain / "microdata.csv").exists()
+
+
+# 5 ---------------------------------------------------------------------------------------------
+
+def test_an_out_folder_that_cannot_be_created_is_a_usage_error(tmp_path) -> None:
+    src = _table(tmp_path)
+    precious = tmp_path / "precious.csv"
+    precious.write_text("keep me\n", "utf-8")
+    for method in ("aggregates", "synthetic", "microdata"):
+        r = _run(method, src, "--k", "5", "--out", precious / "rel")
+        assert r.exit_code == 2, r.output
+        assert "cannot be created" in r.output and "Traceback" not in r.output
+    assert precious.read_text("utf-8") == "keep me\n"

@@ -35,7 +35,8 @@ _WRITTEN = (*dict.fromkeys(RELEASE_FILES.values()), "settings.json", "evaluation
 
 
 def _prepare_out(out: Path, force: bool, inputs: tuple[Path | None, ...]) -> None:
-    """Create ``out``; a folder holding an earlier release is refused, or with ``force``
+    """Create ``out`` (a path that cannot be made a folder is a usage error, before any work);
+    a folder holding an earlier release is refused, or with ``force``
     emptied of that release's files (only the names safelight writes, so that a release of
     another method does not leave the old release file beside the new one).
 
@@ -58,7 +59,11 @@ def _prepare_out(out: Path, force: bool, inputs: tuple[Path | None, ...]) -> Non
     for n in clash:
         (out / n).unlink()
     made = not out.exists()
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file on the way (--out precious.csv/rel), no permission, ...
+        raise UsageError(f"--out {out} cannot be created ({exc.strerror or exc}); give a "
+                         "folder that can be") from None
     ctx = click.get_current_context(silent=True)
     if made and ctx is not None:  # a refused release leaves no empty folder behind
 
