@@ -3,11 +3,15 @@ the test that shows it fixed (numbers are the trial report's)."""
 
 from __future__ import annotations
 
+import logging
+
+import pytest
 from click.testing import CliRunner
 from helpers_release import random_table
 
+from safelight.errors import InputFileError
 from safelight.release.cli import release
-from safelight.release.table import write_csv
+from safelight.release.table import read_table, write_csv
 
 
 def _table(tmp_path, name: str = "table.csv"):
@@ -55,3 +59,40 @@ def test_an_out_folder_that_cannot_be_created_is_a_usage_error(tmp_path) -> None
         assert r.exit_code == 2, r.output
         assert "cannot be created" in r.output and "Traceback" not in r.output
     assert precious.read_text("utf-8") == "keep me\n"
+
+
+# 2 ---------------------------------------------------------------------------------------------
+
+def _consent_table(tmp_path, words: list[str], name: str = "c.csv"):
+    rows = ["gender,year,consent"] + [f"{'female' if i % 2 else 'male'},{2010 + i % 3},"
+                                      f"{words[i % len(words)]}" for i in range(60)]
+    path = tmp_path / name
+    path.write_text("\n".join(rows) + "\n", "utf-8")
+    return path
+
+
+def test_consent_is_read_with_the_consent_vocabulary_and_rows_left_out_are_counted(
+        tmp_path, caplog) -> None:
+    # codes, labels, yes/no in any case; blank allows nothing
+    path = _consent_table(tmp_path, ["full", "None", "Statistics only", "No consent",
+                                     "withdrawn", "yes", "ні", ""])
+    with caplog.at_level(logging.WARNING, "safelight.release"):
+        t = read_table(path)
+    assert "consent" not in t.columns
+    assert t.n_rows == 60 * 3 // 8 + 1  # full, Statistics only, yes (60 = 7·8 + 4)
+    assert "37 of 60 rows left out" in caplog.text and "(7 blank)" in caplog.text
+    # the same through the command, which says so
+    r = _run("aggregates", path, "--k", "5", "--length", "1", "--out", tmp_path / "o")
+    assert r.exit_code == 0, r.output
+
+
+def test_a_consent_word_outside_the_vocabulary_is_refused(tmp_path) -> None:
+    path = _consent_table(tmp_path, ["full", "NoConsent"])
+    with pytest.raises(InputFileError, match="30 rows hold a consent value") as e:
+        read_table(path)
+    assert "NoConsent" not in str(e.value).split("—")[0]  # the values are not shown
+    r = _run("synthetic", path, "--k", "5", "--out", tmp_path / "o")
+    assert r.exit_code == 3 and "consent" in r.output
+    assert not (tmp_path / "o").exists()
+    # the command's help says how consent is read
+    assert "consent" in _run("aggregates", "--help").output

@@ -52,10 +52,10 @@ import pyarrow.compute as pc
 import yaml
 
 from safelight.errors import InputFileError, ProfileError, UsageError
-from safelight.ingest.profile import DEFAULT_FALSE, DEFAULT_TRUE
 from safelight.ingest.readers import ROW, open_reader
 from safelight.ingest.values import NUMERIC_DATE_FORMATS, make_date_parser
 from safelight.standard.codelists import codelist
+from safelight.standard.consent import consent_words
 from safelight.standard.crosswalk import normalise_key
 
 __all__ = ["IDENTITY_FIELDS", "IdentityFile", "IdentityMap", "check_record_ids", "load_map",
@@ -67,9 +67,6 @@ IDENTITY_FIELDS: frozenset[str] = frozenset({
     "address_line", "postcode", "region",
 })  # fmt: skip
 _RESERVED = {"id", "contributor", "phone_region", "date_formats", "consent", "fields"}
-#: consent words beyond the standard's codes: ingest's true/false words and a few languages'
-_TRUE = {*DEFAULT_TRUE, "ja", "tak", "так", "да", "oui", "si", "sí", "da"}
-_FALSE = {*DEFAULT_FALSE, "nein", "nie", "ні", "нет", "non", "nu"}
 _INTEGER = re.compile(r"\s*(\d+)(?:\.0*)?\s*")  # "1985", "1985.0" (spreadsheet exports)
 
 log = logging.getLogger("safelight.identity.mapping")
@@ -118,8 +115,8 @@ def _fields(path: Path, data: dict[str, Any]) -> dict[str, str]:
 
 def _consent(path: Path, spec: Any) -> tuple[str | None, dict[str, bool]]:
     """The consent column and the words that say whether a record allows linkage (see the
-    module docstring): the standard's consent codes and labels, true/false words, and the
-    map's ``values`` / ``true_values`` / ``false_values``; normalised as ingest does."""
+    module docstring): the project's consent vocabulary
+    (:func:`~safelight.standard.consent.consent_words`) and the map's ``values`` / ``true_values`` / ``false_values``; normalised as ingest does."""
     if spec is None:
         return None, {}
     allowed = {"column", "values", "true_values", "false_values"}
@@ -131,11 +128,7 @@ def _consent(path: Path, spec: Any) -> tuple[str | None, dict[str, bool]]:
         raise ProfileError(f"{path}: 'consent:' needs a column name, or column: with "
                            f"optional {', '.join(sorted(allowed - {'column'}))}")
     codes = codelist("consent").codes
-    words: dict[str, bool] = {normalise_key(w): True for w in _TRUE}
-    words |= {normalise_key(w): False for w in _FALSE}
-    for code in codes.values():
-        words[normalise_key(code.code)] = words[normalise_key(code.label)] = bool(
-            code.attributes.get("linkage"))
+    words = consent_words("linkage")
     values = spec.get("values") or {}
     lists = [spec.get(k) or [] for k in ("true_values", "false_values")]
     if not isinstance(values, dict) or not all(isinstance(v, list) for v in lists):

@@ -20,10 +20,10 @@ from safelight.errors import ProfileError
 from safelight.ingest.readers import ReadOptions
 from safelight.standard.codelists import codelist
 from safelight.standard.crosswalk import Crosswalk, load_crosswalk, normalise_key
-from safelight.standard.schema import FIELDS, SERIES_FIELDS, Field, Kind
+from safelight.standard.schema import FALSE_WORDS, FIELDS, SERIES_FIELDS, TRUE_WORDS, Field, Kind
 
-DEFAULT_TRUE = ("1", "1.0", "true", "yes", "y", "x", "t")
-DEFAULT_FALSE = ("0", "0.0", "false", "no", "n", "f", "-99", "-99.0")
+DEFAULT_TRUE = TRUE_WORDS
+DEFAULT_FALSE = FALSE_WORDS
 # "NA" is deliberately absent: it is Namibia's ISO code.
 DEFAULT_MISSING = ("", "null", "none", "n/a", "#n/a", "-", "nan", "not specified", "unknown", "?")
 TARGETS = ("cases", "series")

@@ -100,6 +100,11 @@ def release() -> None:
     """
 
 
+#: what every TABLE command's --help says of how TABLE is read
+_TABLE_EPILOG = ("Consent: a consent or consent_statistics column is read with the standard's "
+                 "consent words (full, statistics_only, none, withdrawn, their labels, yes/no); "
+                 "rows that do not allow statistics, or are blank, are left out (a warning "
+                 "counts them), another word refuses TABLE, and the column is never released.")
 _table = click.argument("table", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 _out = click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
                     help="Folder for the release (created if needed).")
@@ -116,7 +121,7 @@ _force = click.option("--force", is_flag=True, help="Replace files an earlier re
                       "(refused when TABLE lies in that folder).")
 
 
-@release.command()
+@release.command(epilog=_TABLE_EPILOG)
 @_table
 @_k
 @click.option("--length", default=3, show_default=True, type=click.IntRange(min=1),
@@ -189,7 +194,7 @@ def aggregates(table: Path, k: int, length: int, out: Path, method: str, roundin
                f"combinations withheld; leaked {ev.total('leaked')} -> {out}")
 
 
-@release.command()
+@release.command(epilog=_TABLE_EPILOG)
 @_table
 @click.option("--k", "k", default=11, show_default=True, type=click.IntRange(min=2),
               help="No released combination describes 1..k-1 people. With --epsilon: "
@@ -367,7 +372,7 @@ def _summary(ev) -> str:
                if outside else ""))
 
 
-@release.command("dp-aggregates")
+@release.command("dp-aggregates", epilog=_TABLE_EPILOG)
 @_table
 @_epsilon
 @_delta
@@ -430,7 +435,7 @@ def dp_aggregates(table: Path, epsilon: float, delta: float, k: int, no_floor: b
                f"{'' if rid is None else f'; ledger release #{rid}'} -> {out}")
 
 
-@release.command("dp-synthetic")
+@release.command("dp-synthetic", epilog=_TABLE_EPILOG)
 @_table
 @_epsilon
 @_delta
@@ -506,7 +511,7 @@ def _dp_synthetic(table: Path, epsilon: float, delta: float, k: int, no_floor: b
                f"{'' if rid is None else f'; ledger release #{rid}'} -> {out}")
 
 
-@release.command()
+@release.command(epilog=_TABLE_EPILOG)
 @_table
 @_k
 @click.option("--quasi-identifiers", "qis", default=None,

@@ -6,11 +6,18 @@ is missing and code ``c >= 1`` is ``values[column][c - 1]``. Missing is **not** 
 forms part of an attribute combination (the convention of CTDC's k-synthetic releases and of
 Microsoft's Synthetic Data Showcase), so a release never states "attribute X is unknown for
 these people" and never protects such statements either.
+
+:func:`read_table` reads a release input: a ``consent`` or ``consent_statistics`` column
+(any case) is read with the project's consent vocabulary
+(:func:`safelight.standard.consent.consent_words`) — rows whose consent does not allow
+statistics, or is blank, are left out and counted in a warning; a word the vocabulary cannot
+read refuses the file — and is never released.
 """
 
 from __future__ import annotations
 
 import csv
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,8 +31,11 @@ import pyarrow.parquet as pq
 
 from safelight.errors import InputFileError
 from safelight.release.errors import ReleaseUsageError
+from safelight.standard.consent import consent_words
+from safelight.standard.crosswalk import normalise_key
 
 MISSING = 0
+log = logging.getLogger("safelight.release.table")
 
 
 @dataclass(frozen=True)
@@ -101,7 +111,6 @@ def from_arrow(table: pa.Table) -> CategoricalTable:
     return CategoricalTable(tuple(names), tuple(values), codes)
 
 
-_NO_STATISTICS = {"false", "0", "no", "none", "withdrawn"}
 # identity fields of the standard that identify a person directly (sex, nationality or region
 # are also ordinary case attributes of released tables)
 _DIRECT_IDENTIFIERS = {"given_name", "family_name", "full_name", "birth_date", "street", "postcode",
@@ -119,18 +128,47 @@ def _without_row(message: str) -> str:
                          if message else message)
 
 
+#: columns read as consent (names matched ignoring case), never released
+CONSENT_COLUMNS = ("consent_statistics", "consent")
+
+
+def _consent_filtered(path: Path, table: pa.Table, column: str) -> pa.Table:
+    """``table`` without ``column`` and without the rows whose consent in it does not allow
+    statistics, read with the project's consent vocabulary
+    (:func:`~safelight.standard.consent.consent_words`); a blank value allows nothing. The rows
+    left out are counted in a warning; a value the vocabulary cannot read is refused."""
+    words = consent_words("statistics")
+    raw = pc.fill_null(pc.cast(table[column], pa.string()), "")
+    distinct = pc.unique(raw).to_pylist()
+    unread = [v for v in distinct if normalise_key(v) and normalise_key(v) not in words]
+    if unread:
+        rows = int(pc.sum(pc.is_in(raw, pa.array(unread, pa.string()))).as_py() or 0)
+        raise InputFileError(
+            path, f"column {column}: {rows} rows hold a consent value that is not a consent "
+            f"word ({len(unread)} distinct values, not shown)",
+            "use the standard's consent codes (full, statistics_only, none, withdrawn), their "
+            "labels or yes/no; recode other words (e.g. NoConsent as none) before releasing")
+    allowed = pa.array([v for v in distinct if words.get(normalise_key(v))], pa.string())
+    keep = pc.is_in(raw, allowed)
+    left_out = table.num_rows - int(pc.sum(keep).as_py() or 0)
+    if left_out:
+        blank = int(pc.sum(pc.equal(pc.utf8_trim_whitespace(raw), "")).as_py() or 0)
+        log.warning("%s: %d of %d rows left out: their consent (column %s) does not allow "
+                    "statistics (%d blank)", path.name, left_out, table.num_rows, column, blank)
+    return table.filter(keep).drop_columns([column])
+
+
 def _consented(path: Path, table: pa.Table) -> pa.Table:
-    """Rows whose consent allows statistical use, without the consent columns; a file carrying
-    identity fields is refused (they never belong in a release input)."""
+    """Rows whose consent allows statistical use, without the consent columns
+    (:data:`CONSENT_COLUMNS`, :func:`_consent_filtered`); a file carrying identity fields is
+    refused (they never belong in a release input)."""
     identity = [c for c in table.column_names if c in _DIRECT_IDENTIFIERS]
     if identity:
         raise InputFileError(path, f"holds identity field(s) {', '.join(identity)}",
                              "release inputs carry case fields only; drop those columns")
-    for column in ("consent_statistics", "consent"):
-        if column in table.column_names:
-            values = pc.utf8_lower(pc.cast(table[column], pa.string()))
-            keep = pc.invert(pc.is_in(values, pa.array(sorted(_NO_STATISTICS))))
-            table = table.filter(pc.fill_null(keep, True)).drop_columns([column])
+    for name in CONSENT_COLUMNS:
+        for column in [c for c in table.column_names if c.casefold() == name]:
+            table = _consent_filtered(path, table, column)
     return table
 
 
@@ -138,8 +176,9 @@ def read_table(path: str | Path, columns: Sequence[str] | None = None) -> Catego
     """Read a CSV (UTF-8, header row) or Parquet file as a categorical table.
 
     :param columns: keep only these columns (in this order); all by default.
-    :raises InputFileError: the file is missing, empty, unreadable, or its one header field
-        holds a ';' or a tab (a file with another delimiter).
+    :raises InputFileError: the file is missing, empty, unreadable, its one header field
+        holds a ';' or a tab (a file with another delimiter), or a consent column holds a
+        word that is not a consent word.
     :raises ReleaseUsageError: a column of ``columns`` is not in the file.
     """
     path = Path(path)

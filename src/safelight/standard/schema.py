@@ -19,6 +19,11 @@ from enum import StrEnum
 
 SCHEMA_VERSION = "1.0"
 
+#: spellings of a yes/no (``Kind.BOOLEAN``) value in contributors' files: ingest profiles'
+#: default ``true_values`` / ``false_values``, and the yes/no words of the consent vocabulary
+TRUE_WORDS = ("1", "1.0", "true", "yes", "y", "x", "t")
+FALSE_WORDS = ("0", "0.0", "false", "no", "n", "f", "-99", "-99.0")
+
 
 class Kind(StrEnum):
     """How a field's values are typed and validated."""
