@@ -96,3 +96,62 @@ def test_a_consent_word_outside_the_vocabulary_is_refused(tmp_path) -> None:
     assert not (tmp_path / "o").exists()
     # the command's help says how consent is read
     assert "consent" in _run("aggregates", "--help").output
+
+
+# 3 ---------------------------------------------------------------------------------------------
+
+def _people(tmp_path, header: str, n: int = 60):
+    """A table of ``gender``, ``year`` and one more column ``header`` whose values repeat
+    (every value held by 3 rows: no value guard can catch it)."""
+    rows = [f"gender,year,{header}"] + [
+        f"{'female' if i % 2 else 'male'},{2010 + i % 3},v{i % (n // 3)}" for i in range(n)]
+    path = tmp_path / "p.csv"
+    path.write_text("\n".join(rows) + "\n", "utf-8")
+    return path
+
+
+@pytest.mark.parametrize("header", [
+    "address_line", "street_number", "birth_year", "birth_month", "birth_day", "locality",
+    "Name", "Surname", "Tel", "Passport", "DOB_year", "E-Mail", "First Name", "POSTCODE",
+    "Прізвище", "Ім'я", "Дата народження", "Населений пункт", "Телефон", "Vorname",
+    "Nazwisko", "Prénom"])
+def test_identity_columns_are_refused_by_the_standard_s_names_and_synonyms(tmp_path,
+                                                                          header) -> None:
+    path = _people(tmp_path, header)
+    with pytest.raises(InputFileError, match="identity column") as e:
+        read_table(path)
+    assert header in str(e.value)
+    assert read_table(path, ["gender", "year"]).n_columns == 2  # left out: not checked
+
+
+def test_case_attributes_among_the_identity_fields_pass(tmp_path) -> None:
+    for header in ("sex", "nationality", "region", "citizenship", "Datasource"):
+        assert header in read_table(_people(tmp_path, header)).columns
+
+
+def test_columns_is_applied_before_the_identity_guard(tmp_path) -> None:
+    path = _people(tmp_path, "postcode")
+    r = _run("aggregates", path, "--k", "5", "--columns", "gender,year", "--out", tmp_path / "o")
+    assert r.exit_code == 0, r.output
+    r = _run("aggregates", path, "--k", "5", "--columns", "gender,postcode",
+             "--out", tmp_path / "o2")
+    assert r.exit_code == 3 and "postcode" in r.output
+
+
+def test_a_column_of_nearly_all_distinct_values_is_refused_unless_allowed(tmp_path) -> None:
+    rows = ["gender,year,case_ref"] + [f"{'female' if i % 2 else 'male'},{2010 + i % 3},"
+                                       f"GL-{i:05d}" for i in range(60)]
+    path = tmp_path / "ids.csv"
+    path.write_text("\n".join(rows) + "\n", "utf-8")
+    with pytest.raises(InputFileError, match="column case_ref: 60 of its 60 values"):
+        read_table(path)
+    for method in ("aggregates", "microdata"):
+        r = _run(method, path, "--k", "5", "--out", tmp_path / method)
+        assert r.exit_code == 3 and "case_ref" in r.output and "--allow-distinct" in r.output
+    r = _run("microdata", path, "--k", "5", "--quasi-identifiers", "gender,year",
+             "--allow-distinct-columns", "--out", tmp_path / "m")
+    assert r.exit_code == 0, r.output
+    # a small table (fewer than 20 one-row values) is not refused for being small
+    small = tmp_path / "small.csv"
+    small.write_text("\n".join(rows[:11]) + "\n", "utf-8")
+    assert read_table(small).n_rows == 10

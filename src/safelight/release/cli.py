@@ -104,7 +104,12 @@ def release() -> None:
 _TABLE_EPILOG = ("Consent: a consent or consent_statistics column is read with the standard's "
                  "consent words (full, statistics_only, none, withdrawn, their labels, yes/no); "
                  "rows that do not allow statistics, or are blank, are left out (a warning "
-                 "counts them), another word refuses TABLE, and the column is never released.")
+                 "counts them), another word refuses TABLE, and the column is never released. "
+                 "Identifiers: a column named as a personal identifier (the standard's identity "
+                 "fields — names, birth date, address, locality, postcode, phone, e-mail, "
+                 "document — and common headers for them in several languages, any case) is "
+                 "refused, and so is one whose values are nearly all distinct unless "
+                 "--allow-distinct-columns; --columns leaves columns out before that check.")
 _table = click.argument("table", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 _out = click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
                     help="Folder for the release (created if needed).")
@@ -117,6 +122,9 @@ _k_dp = click.option("--k", "k", default=11, show_default=True, type=click.IntRa
                      help=_K_FLOOR)
 _cols = click.option("--columns", default=None,
                      help="Comma-separated columns to release (default: all).")
+_distinct = click.option("--allow-distinct-columns", "allow_distinct", is_flag=True,
+                         help="Release a column whose values are nearly all distinct (refused "
+                              "otherwise: an id, name, date or phone column).")
 _force = click.option("--force", is_flag=True, help="Replace files an earlier release wrote in --out "
                       "(refused when TABLE lies in that folder).")
 
@@ -139,11 +147,12 @@ _force = click.option("--force", is_flag=True, help="Replace files an earlier re
 @click.option("--no-audit", is_flag=True,
               help="Skip the differencing audit (for comparisons only: small cells may be exposed).")
 @_cols
+@_distinct
 @_force
 @_run
 def aggregates(table: Path, k: int, length: int, out: Path, method: str, rounding: str,
                rounding_base: int | None, no_audit: bool, columns: str | None,
-               force: bool) -> None:
+               allow_distinct: bool, force: bool) -> None:
     """All 1..LENGTH-way combination counts of TABLE, with no combination under k shown.
 
     intervals (default): every combination with at least k people is published as an interval
@@ -161,7 +170,7 @@ def aggregates(table: Path, k: int, length: int, out: Path, method: str, roundin
 
     _prepare_out(out, force, (table,))
     t0 = time.perf_counter()
-    data = read_table(table, _columns(columns))
+    data = read_table(table, _columns(columns), allow_distinct=allow_distinct)
     length = _fit_length(length, data.n_columns)
     if method == "intervals" and rounding != "none":
         raise click.UsageError("--rounding applies to --method suppress (intervals lie on a grid "
@@ -213,12 +222,14 @@ def aggregates(table: Path, k: int, length: int, out: Path, method: str, roundin
 @click.option("--allow-out-of-domain", is_flag=True,
               help="With --epsilon: as dp-synthetic.")
 @_cols
+@_distinct
 @_force
 @_run
 @shows_progress
 def synthetic(table: Path, k: int, length: int | None, epsilon: float | None,
               delta: float | None, out: Path, seed: int, iterations: int,
-              allow_out_of_domain: bool, columns: str | None, force: bool) -> None:
+              allow_out_of_domain: bool, columns: str | None, allow_distinct: bool,
+              force: bool) -> None:
     """k-synthetic microdata: as many rows as TABLE, none of them a real record.
 
     Every combination of up to LENGTH values that occurs in synthetic.csv occurs at least k
@@ -236,11 +247,11 @@ def synthetic(table: Path, k: int, length: int | None, epsilon: float | None,
             raise UsageError(f"--length with --epsilon is at most 4 (got {length})")
         _dp_synthetic(table, epsilon, 1e-6 if delta is None else delta, k, False, length,
                       out, seed, iterations, None, None, None, columns, force,
-                      allow_out_of_domain)
+                      allow_out_of_domain, allow_distinct)
         return
     _prepare_out(out, force, (table,))
     t0 = time.perf_counter()
-    data = read_table(table, _columns(columns))
+    data = read_table(table, _columns(columns), allow_distinct=allow_distinct)
     length = _fit_length(length or 4, data.n_columns)
     syn, report = KSynthesizer(k, length, iterations=iterations, seed=seed).fit_sample(data)
     write_csv(syn, out / "synthetic.csv")
@@ -284,13 +295,13 @@ _dataset = click.option("--dataset", default=None,
 
 
 def _public(table: Path, columns: str | None, domain_file: Path | None,
-            allow_out_of_domain: bool):
+            allow_out_of_domain: bool, allow_distinct: bool):
     """Read TABLE and restrict it to its public domain (refused when a column lies mostly
     outside it, :func:`~safelight.release.domain.public_table`)."""
     from safelight.release.domain import Domain, public_table, standard_domain
     from safelight.release.table import read_table
 
-    data = read_table(table, _columns(columns))
+    data = read_table(table, _columns(columns), allow_distinct=allow_distinct)
     dom = Domain.from_json(domain_file) if domain_file else standard_domain(data.columns)
     public, dropped = public_table(data, dom, allow_out_of_domain=allow_out_of_domain)
     return public, dom.for_columns(data.columns), dropped
@@ -389,13 +400,14 @@ def _summary(ev) -> str:
 @_hub
 @_dataset
 @_cols
+@_distinct
 @_force
 @_run
 @shows_progress
 def dp_aggregates(table: Path, epsilon: float, delta: float, k: int, no_floor: bool, length: int,
                   margin: float, out: Path, domain_file: Path | None, allow_out_of_domain: bool,
                   hub_path: Path | None, dataset: str | None, columns: str | None,
-                  force: bool) -> None:
+                  allow_distinct: bool, force: bool) -> None:
     """(epsilon, delta)-differentially private counts of all 1..LENGTH-way combinations.
 
     Noise from OpenDP (discrete Gaussian marginals over the public domain + Gaussian-threshold
@@ -411,7 +423,8 @@ def dp_aggregates(table: Path, epsilon: float, delta: float, k: int, no_floor: b
     check_request(epsilon, delta)
     _prepare_out(out, force, (table, domain_file))
     t0 = time.perf_counter()
-    data, dom, dropped = _public(table, columns, domain_file, allow_out_of_domain)
+    data, dom, dropped = _public(table, columns, domain_file, allow_out_of_domain,
+                                 allow_distinct)
     length = _fit_length(length, data.n_columns)
     ledger, name = _ledger_check(hub_path, dataset, table, epsilon, delta)
     floor = None if no_floor else k
@@ -455,13 +468,15 @@ def dp_aggregates(table: Path, epsilon: float, delta: float, k: int, no_floor: b
 @_hub
 @_dataset
 @_cols
+@_distinct
 @_force
 @_run
 @shows_progress
 def dp_synthetic(table: Path, epsilon: float, delta: float, k: int, no_floor: bool,
                  length: int | None, out: Path, seed: int, iterations: int,
                  domain_file: Path | None, allow_out_of_domain: bool, hub_path: Path | None,
-                 dataset: str | None, columns: str | None, force: bool) -> None:
+                 dataset: str | None, columns: str | None, allow_distinct: bool,
+                 force: bool) -> None:
     """(epsilon, delta)-differentially private synthetic rows (a noisy number of them).
 
     Rows are drawn from OpenDP-noised counts only; with the k floor (default) no
@@ -469,13 +484,15 @@ def dp_synthetic(table: Path, epsilon: float, delta: float, k: int, no_floor: bo
     synthetic.csv.
     """
     _dp_synthetic(table, epsilon, delta, k, no_floor, length, out, seed, iterations,
-                  domain_file, hub_path, dataset, columns, force, allow_out_of_domain)
+                  domain_file, hub_path, dataset, columns, force, allow_out_of_domain,
+                  allow_distinct)
 
 
 def _dp_synthetic(table: Path, epsilon: float, delta: float, k: int, no_floor: bool,
                   length: int | None, out: Path, seed: int, iterations: int,
                   domain_file: Path | None, hub_path: Path | None, dataset: str | None,
-                  columns: str | None, force: bool, allow_out_of_domain: bool) -> None:
+                  columns: str | None, force: bool, allow_out_of_domain: bool,
+                  allow_distinct: bool) -> None:
     from safelight.release.dp import check_request
     from safelight.release.dp_synthetic import synthesis_length, synthesize_dp
     from safelight.release.evaluate import counts_of_rows, evaluate
@@ -485,7 +502,8 @@ def _dp_synthetic(table: Path, epsilon: float, delta: float, k: int, no_floor: b
     check_request(epsilon, delta)
     _prepare_out(out, force, (table, domain_file))
     t0 = time.perf_counter()
-    data, dom, dropped = _public(table, columns, domain_file, allow_out_of_domain)
+    data, dom, dropped = _public(table, columns, domain_file, allow_out_of_domain,
+                                 allow_distinct)
     length = _fit_length(length or synthesis_length(epsilon), data.n_columns)
     ledger, name = _ledger_check(hub_path, dataset, table, epsilon, delta)
     floor = None if no_floor else k
@@ -520,11 +538,13 @@ def _dp_synthetic(table: Path, epsilon: float, delta: float, k: int, no_floor: b
 @_hub
 @_dataset
 @_cols
+@_distinct
 @_force
 @_run
 @shows_progress
 def microdata(table: Path, k: int, qis: str | None, out: Path, hub_path: Path | None,
-              dataset: str | None, columns: str | None, force: bool) -> None:
+              dataset: str | None, columns: str | None, allow_distinct: bool,
+              force: bool) -> None:
     """k-anonymous microdata: the standard's generalisation hierarchies + local suppression.
 
     Every class of rows with equal quasi-identifier values has at least k rows (or is fully
@@ -537,7 +557,7 @@ def microdata(table: Path, k: int, qis: str | None, out: Path, hub_path: Path | 
 
     _prepare_out(out, force, (table,))
     t0 = time.perf_counter()
-    data = read_table(table, _columns(columns))
+    data = read_table(table, _columns(columns), allow_distinct=allow_distinct)
     ledger, name = (None, None)
     if hub_path is not None:
         ledger, name = _ledger_check(hub_path, dataset, table, 0.0, 0.0)

@@ -11,7 +11,9 @@ these people" and never protects such statements either.
 (any case) is read with the project's consent vocabulary
 (:func:`safelight.standard.consent.consent_words`) — rows whose consent does not allow
 statistics, or is blank, are left out and counted in a warning; a word the vocabulary cannot
-read refuses the file — and is never released.
+read refuses the file — and is never released. Then the kept columns are checked: one whose
+header names a direct identifier (:mod:`safelight.standard.identifiers`) or whose values are
+nearly all distinct is refused.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from safelight.errors import InputFileError
 from safelight.release.errors import ReleaseUsageError
 from safelight.standard.consent import consent_words
 from safelight.standard.crosswalk import normalise_key
+from safelight.standard.identifiers import identifier_of_header
 
 MISSING = 0
 log = logging.getLogger("safelight.release.table")
@@ -111,11 +114,6 @@ def from_arrow(table: pa.Table) -> CategoricalTable:
     return CategoricalTable(tuple(names), tuple(values), codes)
 
 
-# identity fields of the standard that identify a person directly (sex, nationality or region
-# are also ordinary case attributes of released tables)
-_DIRECT_IDENTIFIERS = {"given_name", "family_name", "full_name", "birth_date", "street", "postcode",
-                       "phone", "email", "document_number"}
-
 
 #: Arrow's CSV parse errors end with the offending row's text ("Expected 2 columns, got 3:
 #: male,NGA,Olena …"): a person's values, which must not reach a terminal or a cron log
@@ -158,27 +156,62 @@ def _consent_filtered(path: Path, table: pa.Table, column: str) -> pa.Table:
     return table.filter(keep).drop_columns([column])
 
 
+#: a column is "nearly all distinct" when at least this share of its present values is held
+#: by one row only, and at least :data:`DISTINCT_MIN_ROWS` rows hold such a value
+DISTINCT_SHARE = 0.5
+DISTINCT_MIN_ROWS = 20
+
+
+def _no_identifiers(path: Path, table: pa.Table, allow_distinct: bool) -> None:
+    """Refuse a table with a column whose header names a direct identifier
+    (:func:`~safelight.standard.identifiers.identifier_of_header`: the standard's identity
+    fields and common synonyms, any case) and — unless ``allow_distinct`` — a column whose
+    values are nearly all distinct (an id, a name, a date or a phone number: it would leak,
+    and every value held by one person only makes ``release aggregates`` crawl)."""
+    named = [(c, f) for c in table.column_names if (f := identifier_of_header(c))]
+    if named:
+        raise InputFileError(
+            path, "holds identity column(s) "
+            + ", ".join(c if c == f else f"{c} (read as {f})" for c, f in named),
+            "release inputs carry case fields only; drop those columns or leave them out "
+            "with --columns")
+    if allow_distinct:
+        return
+    for column in table.column_names:
+        col = pc.fill_null(pc.cast(table[column], pa.string()), "")
+        counts = pc.value_counts(pc.filter(col, pc.not_equal(col, "")))
+        present = int(pc.sum(counts.field("counts")).as_py() or 0)
+        single = int(pc.sum(pc.equal(counts.field("counts"), 1)).as_py() or 0)
+        if single >= DISTINCT_MIN_ROWS and single >= DISTINCT_SHARE * present:
+            raise InputFileError(
+                path, f"column {column}: {single} of its {present} values are each held by "
+                "one row only — an identifier (record id, name, date, phone) that a release "
+                "must not carry, and that no count of k or more can use",
+                "leave it out with --columns (or recode it into groups); --allow-distinct-columns "
+                "releases it anyway")
+
+
 def _consented(path: Path, table: pa.Table) -> pa.Table:
     """Rows whose consent allows statistical use, without the consent columns
-    (:data:`CONSENT_COLUMNS`, :func:`_consent_filtered`); a file carrying identity fields is
-    refused (they never belong in a release input)."""
-    identity = [c for c in table.column_names if c in _DIRECT_IDENTIFIERS]
-    if identity:
-        raise InputFileError(path, f"holds identity field(s) {', '.join(identity)}",
-                             "release inputs carry case fields only; drop those columns")
+    (:data:`CONSENT_COLUMNS`, :func:`_consent_filtered`)."""
     for name in CONSENT_COLUMNS:
         for column in [c for c in table.column_names if c.casefold() == name]:
             table = _consent_filtered(path, table, column)
     return table
 
 
-def read_table(path: str | Path, columns: Sequence[str] | None = None) -> CategoricalTable:
-    """Read a CSV (UTF-8, header row) or Parquet file as a categorical table.
+def read_table(path: str | Path, columns: Sequence[str] | None = None, *,
+               allow_distinct: bool = False) -> CategoricalTable:
+    """Read a CSV (UTF-8, header row) or Parquet file as a categorical table: rows without
+    statistics consent left out (module docstring), then ``columns`` kept, then identifiers
+    refused (:func:`_no_identifiers`).
 
-    :param columns: keep only these columns (in this order); all by default.
+    :param columns: keep only these columns (in this order); all by default. Columns left out
+        are not checked for identifiers.
+    :param allow_distinct: release a column whose values are nearly all distinct.
     :raises InputFileError: the file is missing, empty, unreadable, its one header field
-        holds a ';' or a tab (a file with another delimiter), or a consent column holds a
-        word that is not a consent word.
+        holds a ';' or a tab (a file with another delimiter), a consent column holds a
+        word that is not a consent word, or a kept column is an identifier.
     :raises ReleaseUsageError: a column of ``columns`` is not in the file.
     """
     path = Path(path)
@@ -215,6 +248,7 @@ def read_table(path: str | Path, columns: Sequence[str] | None = None) -> Catego
             raise ReleaseUsageError(f"--columns: no column(s) {', '.join(missing)} in {path}; "
                                     f"columns are {', '.join(table.column_names)}")
         table = table.select(list(columns))
+    _no_identifiers(path, table, allow_distinct)
     if table.num_rows == 0:
         raise InputFileError(path, "has a header but no rows")
     return from_arrow(table)

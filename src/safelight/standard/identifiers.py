@@ -1,0 +1,96 @@
+"""Which column headers name a direct identifier — a field that points at one person.
+
+Contract: :func:`identifier_of_header` says which of the standard's identity fields
+(:data:`~safelight.standard.schema.IDENTITY_FIELDS`) a contributor's column header names, or
+``None``. It knows each field's own name, the parts identity maps read
+(``birth_year``/``birth_month``/``birth_day``, ``street_number``/``address_line``) and common
+headers in the languages contributors write (English, Ukrainian, Russian, German, Polish,
+French, Spanish, Romanian). Headers match ignoring case, blanks and punctuation (``First
+Name``, ``first_name`` and ``FIRSTNAME`` are one header). Sex, nationality, region, the
+address's country and the document's type are identity fields that are also ordinary case
+attributes (a release may publish them): they are not direct identifiers.
+
+A list of names is never complete: a reader that must keep identifiers out (a release) also
+looks at the values (a column whose values are nearly all distinct).
+"""
+
+from __future__ import annotations
+
+import re
+
+from safelight.standard.schema import IDENTITY_FIELDS
+
+#: identity fields that are also case attributes, released like any other
+_ATTRIBUTES = frozenset({"sex", "nationality", "region", "address_country", "document_type"})
+
+#: direct identifiers: the standard's identity fields without :data:`_ATTRIBUTES`
+DIRECT_IDENTIFIERS: frozenset[str] = frozenset(f.name for f in IDENTITY_FIELDS) - _ATTRIBUTES
+
+#: headers (beyond the field's own name) that name each direct identifier
+_HEADERS: dict[str, tuple[str, ...]] = {
+    "given_name": (
+        "name", "first name", "forename", "given name", "given names", "christian name",
+        "patronymic", "middle name", "ім'я", "імя", "по батькові", "имя", "отчество",
+        "vorname", "imię", "imie", "drugie imię", "prénom", "prenom", "nombre", "prenume"),
+    "family_name": (
+        "surname", "last name", "lastname", "family name", "прізвище", "фамилия", "nachname",
+        "familienname", "nazwisko", "nom", "nom de famille", "apellido", "apellidos", "nume",
+        "nume de familie"),
+    "full_name": (
+        "full name", "person name", "victim name", "client name", "піб", "фио", "повне ім'я",
+        "полное имя", "vollständiger name", "imię i nazwisko", "nom complet",
+        "nombre completo", "nume complet"),
+    "birth_date": (
+        "birth_year", "birth_month", "birth_day", "dob", "dob year", "dob month", "dob day",
+        "date of birth", "birth date", "birthday", "year of birth", "month of birth",
+        "day of birth", "дата народження", "рік народження", "дата рождения", "год рождения",
+        "geburtsdatum", "geburtsjahr", "data urodzenia", "rok urodzenia", "date de naissance",
+        "année de naissance", "fecha de nacimiento", "año de nacimiento", "data nașterii",
+        "data nasterii", "anul nașterii"),
+    "street": (
+        "street_number", "address_line", "address", "street address", "address line 1",
+        "address line 2", "house number", "адреса", "вулиця", "адрес", "улица", "adresse",
+        "straße", "strasse", "hausnummer", "adres", "ulica", "numer domu", "rue", "calle",
+        "dirección", "direccion", "domicilio", "adresă", "adresa", "strada", "stradă"),
+    "locality": (
+        "city", "town", "village", "place of residence", "residence", "місто", "село",
+        "населений пункт", "город", "населенный пункт", "ort", "stadt", "wohnort", "miasto",
+        "miejscowość", "ville", "commune", "ciudad", "localidad", "municipio", "oraș", "oras",
+        "localitate"),
+    "postcode": (
+        "postal code", "post code", "zip", "zip code", "zipcode", "plz", "postleitzahl",
+        "kod pocztowy", "code postal", "código postal", "codigo postal", "cod poștal",
+        "cod postal", "поштовий індекс", "індекс", "почтовый индекс", "индекс"),
+    "phone": (
+        "tel", "telephone", "phone number", "mobile", "mobile phone", "cell", "cell phone",
+        "телефон", "номер телефону", "номер телефона", "мобільний", "telefon",
+        "telefonnummer", "handy", "numer telefonu", "téléphone", "portable", "teléfono",
+        "telefono", "móvil", "movil", "celular"),
+    "email": (
+        "e-mail", "mail", "email address", "електронна пошта", "пошта", "электронная почта",
+        "почта", "courriel", "correo", "correo electrónico"),
+    "document_number": (
+        "passport", "passport number", "passport no", "document", "id number", "id card",
+        "national id", "паспорт", "номер паспорта", "номер паспорту", "документ",
+        "reisepass", "ausweis", "ausweisnummer", "paszport", "dowód osobisty", "pesel",
+        "passeport", "pasaporte", "dni", "pașaport", "pasaport", "cnp"),
+}
+
+
+def _key(header: str) -> str:
+    """A header without case, blanks and punctuation (letters of any script kept)."""
+    return re.sub(r"[\W_]+", "", header.casefold())
+
+
+_BY_KEY: dict[str, str] = {
+    _key(h): field for field, headers in _HEADERS.items()
+    for h in (field, *headers)}
+_BY_KEY |= {_key(f): f for f in DIRECT_IDENTIFIERS}
+
+
+def identifier_of_header(header: str) -> str | None:
+    """The direct identifier (an identity field's name) that ``header`` names, or ``None``."""
+    return _BY_KEY.get(_key(header))
+
+
+__all__ = ["DIRECT_IDENTIFIERS", "identifier_of_header"]
