@@ -155,3 +155,14 @@ def test_a_column_of_nearly_all_distinct_values_is_refused_unless_allowed(tmp_pa
     small = tmp_path / "small.csv"
     small.write_text("\n".join(rows[:11]) + "\n", "utf-8")
     assert read_table(small).n_rows == 10
+
+
+# 4 ---------------------------------------------------------------------------------------------
+
+def test_a_repeated_column_name_is_refused(tmp_path) -> None:
+    path = tmp_path / "dup.csv"
+    path.write_text("gender,gender,year\n" + "F,M,2020\n" * 30, "utf-8")
+    with pytest.raises(InputFileError, match=r"repeats column name\(s\) gender \(columns 1, 2\)"):
+        read_table(path)
+    r = _run("aggregates", path, "--k", "5", "--out", tmp_path / "o")
+    assert r.exit_code == 3 and "gender" in r.output and not (tmp_path / "o").exists()

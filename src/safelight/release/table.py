@@ -191,6 +191,20 @@ def _no_identifiers(path: Path, table: pa.Table, allow_distinct: bool) -> None:
                 "releases it anyway")
 
 
+def _unique_names(path: Path, names: Sequence[str]) -> None:
+    """Refuse a header that repeats a column name: which of the two is the column a release
+    describes, and ``--columns`` could not name either (ingest renames them ``NAME__2``; a
+    release would publish them under a name the contributor never gave)."""
+    seen: dict[str, list[int]] = {}
+    for i, name in enumerate(names, 1):
+        seen.setdefault(name, []).append(i)
+    repeated = {n: pos for n, pos in seen.items() if len(pos) > 1}
+    if repeated:
+        raise InputFileError(path, "repeats column name(s) " + "; ".join(
+            f"{n} (columns {', '.join(map(str, pos))})" for n, pos in repeated.items()),
+            "give each column its own name")
+
+
 def _consented(path: Path, table: pa.Table) -> pa.Table:
     """Rows whose consent allows statistical use, without the consent columns
     (:data:`CONSENT_COLUMNS`, :func:`_consent_filtered`)."""
@@ -210,7 +224,8 @@ def read_table(path: str | Path, columns: Sequence[str] | None = None, *,
         are not checked for identifiers.
     :param allow_distinct: release a column whose values are nearly all distinct.
     :raises InputFileError: the file is missing, empty, unreadable, its one header field
-        holds a ';' or a tab (a file with another delimiter), a consent column holds a
+        holds a ';' or a tab (a file with another delimiter), it repeats a column name, a
+        consent column holds a
         word that is not a consent word, or a kept column is an identifier.
     :raises ReleaseUsageError: a column of ``columns`` is not in the file.
     """
@@ -241,6 +256,7 @@ def read_table(path: str | Path, columns: Sequence[str] | None = None, *,
     except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
         raise InputFileError(path, f"cannot be read ({_without_row(str(exc))})",
                              "give a UTF-8 CSV with a header row, or a Parquet file") from None
+    _unique_names(path, table.column_names)
     table = _consented(path, table)
     if columns:
         missing = [c for c in columns if c not in table.column_names]
