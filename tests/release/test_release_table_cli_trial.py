@@ -166,3 +166,14 @@ def test_a_repeated_column_name_is_refused(tmp_path) -> None:
         read_table(path)
     r = _run("aggregates", path, "--k", "5", "--out", tmp_path / "o")
     assert r.exit_code == 3 and "gender" in r.output and not (tmp_path / "o").exists()
+
+
+# 7 ---------------------------------------------------------------------------------------------
+
+def test_a_row_with_too_many_fields_is_named_by_its_line(tmp_path) -> None:
+    path = tmp_path / "ragged.csv"
+    rows = ["gender,year"] + ["female,2020"] * 5 + ['"male\nor not",2021', "", "male,2020,Olena"]
+    path.write_text("\n".join(rows) + "\n", "utf-8")
+    with pytest.raises(InputFileError, match="Expected 2 columns, got 3 on line 10") as e:
+        read_table(path)
+    assert "Olena" not in str(e.value)

@@ -120,10 +120,28 @@ def from_arrow(table: pa.Table) -> CategoricalTable:
 _ROW_ECHO = re.compile(r"(Expected \d+ columns?, got \d+)\s*:.*", re.DOTALL)
 
 
-def _without_row(message: str) -> str:
-    """The first line of an Arrow error, without the row text it quotes."""
-    return _ROW_ECHO.sub(r"\1 (the row's values are not shown)", message.splitlines()[0]
-                         if message else message)
+def _without_row(message: str, path: Path | None = None) -> str:
+    """The first line of an Arrow error, without the row text it quotes; a row with the wrong
+    number of fields is named by its line in ``path`` (Arrow does not say where it is)."""
+    first = message.splitlines()[0] if message else message
+    line = _ragged_line(path) if path is not None and _ROW_ECHO.search(first) else None
+    where = f" on line {line}" if line else ""
+    return _ROW_ECHO.sub(rf"\1{where} (the row's values are not shown)", first)
+
+
+def _ragged_line(path: Path) -> int | None:
+    """The line (1-based, as an editor counts; a quoted field may span lines) on which the
+    first row of the CSV ``path`` whose field count differs from its header's ends, or None."""
+    try:
+        with path.open("r", encoding="utf-8-sig", newline="") as fh:
+            reader = csv.reader(fh)
+            width = len(next(reader, []))
+            for row in reader:
+                if row and len(row) != width:  # Arrow skips empty lines too
+                    return reader.line_num
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+    return None
 
 
 #: columns read as consent (names matched ignoring case), never released
@@ -254,7 +272,7 @@ def read_table(path: str | Path, columns: Sequence[str] | None = None, *,
     except InputFileError:
         raise
     except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
-        raise InputFileError(path, f"cannot be read ({_without_row(str(exc))})",
+        raise InputFileError(path, f"cannot be read ({_without_row(str(exc), path)})",
                              "give a UTF-8 CSV with a header row, or a Parquet file") from None
     _unique_names(path, table.column_names)
     table = _consented(path, table)
