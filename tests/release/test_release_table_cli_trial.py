@@ -177,3 +177,28 @@ def test_a_row_with_too_many_fields_is_named_by_its_line(tmp_path) -> None:
     with pytest.raises(InputFileError, match="Expected 2 columns, got 3 on line 10") as e:
         read_table(path)
     assert "Olena" not in str(e.value)
+
+
+# 6 ---------------------------------------------------------------------------------------------
+
+def test_aggregates_shows_its_stage_on_a_terminal(tmp_path, monkeypatch, caplog) -> None:
+    import contextlib
+
+    import safelight.cli_support as support
+
+    entered = []
+
+    @contextlib.contextmanager
+    def recording(*a, **kw):
+        entered.append(True)
+        yield
+
+    monkeypatch.setattr(support, "stage_status", recording)
+    with caplog.at_level(logging.INFO, "safelight"):
+        r = _run("aggregates", _table(tmp_path), "--k", "5", "--length", "2",
+                 "--out", tmp_path / "o")
+    assert r.exit_code == 0, r.output
+    assert entered  # the command runs under the spinner, as synthetic and microdata do
+    stages = [m for m in caplog.messages if m.startswith(("reading", "counting",
+                                                          "interval audit", "evaluating"))]
+    assert len(stages) >= 4, caplog.messages

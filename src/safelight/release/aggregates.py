@@ -20,6 +20,7 @@ never says which.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,8 @@ if TYPE_CHECKING:
 
 ROUNDING_MODES = ("none", "down", "nearest")
 METHODS = ("intervals", "suppress")
+
+log = logging.getLogger("safelight.release.aggregates")
 
 
 @dataclass
@@ -215,6 +218,8 @@ def _release_intervals(table: CategoricalTable, k: int, length: int, base: int, 
                        on_difference: str) -> AggregateRelease:
     from safelight.release.successive import DifferenceAudit
 
+    log.info("counting the 1..%d-way combinations of %d rows, %d columns", length,
+             table.n_rows, table.n_columns)
     sy = build_system(table, length)
     cnt = sy.cell_count
     released = ~sy.cell_missing & (cnt >= k)
@@ -233,6 +238,8 @@ def _release_intervals(table: CategoricalTable, k: int, length: int, base: int, 
             deferred = diff.crossed()
             released &= ~deferred
             diff.bind(released)
+        log.info("interval audit of %d combinations (%d under k)", sy.n_cells,
+                 int(small.sum()))
         a_lo, a_hi = attacker_intervals(sy, released, lo, hi, k)
         prot = protect(eqs, a_lo, a_hi, released, small | deferred, k, max(base, k),
                        min_width=min_width, existence=existence,

@@ -150,6 +150,7 @@ _force = click.option("--force", is_flag=True, help="Replace files an earlier re
 @_distinct
 @_force
 @_run
+@shows_progress
 def aggregates(table: Path, k: int, length: int, out: Path, method: str, rounding: str,
                rounding_base: int | None, no_audit: bool, columns: str | None,
                allow_distinct: bool, force: bool) -> None:
@@ -170,6 +171,7 @@ def aggregates(table: Path, k: int, length: int, out: Path, method: str, roundin
 
     _prepare_out(out, force, (table,))
     t0 = time.perf_counter()
+    log.info("reading %s", table.name)
     data = read_table(table, _columns(columns), allow_distinct=allow_distinct)
     length = _fit_length(length, data.n_columns)
     if method == "intervals" and rounding != "none":
@@ -186,6 +188,7 @@ def aggregates(table: Path, k: int, length: int, out: Path, method: str, roundin
         "audit_unaudited_cells": sup.audit_unaudited_cells if sup else None,
         "seconds": round(time.perf_counter() - t0, 3)})
     settings.save(out / "settings.json")
+    log.info("evaluating the release against the table")
     ev = evaluate(data, rel.counts, k, length)
     write_evaluation(ev, out, f"k-aggregates (k = {k}, length {length})", settings.to_dict())
     summary = rel.summary()

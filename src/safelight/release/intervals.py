@@ -339,6 +339,7 @@ def protect(eqs: Equations, lo: np.ndarray, hi: np.ndarray, released: np.ndarray
                     todo.add((c, end))
                 elif released[c]:
                     todo.add((c, end))
+        log.info("interval audit round %d: %d widenings", rnd, len(todo))
         if not todo:
             log.info("interval audit: settled after %d rounds, %d intervals widened, %d "
                      "withheld, %d small cells shown non-empty by their released parents", rnd,
