@@ -12,7 +12,8 @@ from click.testing import CliRunner
 
 from safelight.cli import main
 
-_MAP = "id: id\nfields:\n  given_name: given\n  family_name: family\n  birth_date: born\n"
+_MAP = ("id: id\nconsent: {all: full}\n"
+        "fields:\n  given_name: given\n  family_name: family\n  birth_date: born\n")
 _ROWS = [("a1", "Olena", "Kovalenko", "1990-03-04"), ("a2", "Iryna", "Shevchenko", "1988-11-21"),
          ("a3", "Oksana", "Bondarenko", "1995-07-30"), ("a4", "Maria", "Popescu", "1993-05-09")]
 

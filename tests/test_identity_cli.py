@@ -15,6 +15,7 @@ MAP = """
 id: rec_id
 contributor: {name}
 date_formats: ["%Y%m%d"]
+consent: {{all: full}}
 fields:
   given_name: first
   family_name: surname

@@ -13,13 +13,20 @@ A map::
     contributor: ngo-a          # optional: the contributor's name, written to the package
     phone_region: UA            # optional: country for national phone numbers
     date_formats: ["%Y%m%d"]    # optional: default the numeric formats of safelight.ingest
-    consent: consent_linkage    # optional: the consent column; default every record consents
+    consent: consent_linkage    # the consent column (see below)
     fields:                     # identity field: column (a flat map without "fields" works too)
       given_name: given_name
       family_name: surname
       birth_date: date_of_birth
 
-``fields`` maps each identity field to one column name. The consent column is read as the
+Any other top-level key is refused (:class:`~safelight.errors.ProfileError`, with the known key
+it most resembles): a misspelt ``Consent:`` must not be dropped silently.
+
+``fields`` maps each identity field to one column name. Consent is private by default: a map
+without ``consent:`` takes every record as ``statistics_only`` (the standard's default when a
+source says nothing, as in the hub), so no record takes part in linkage and a warning says how
+to state it. A file whose every record consents says so explicitly, ``consent: {all: full}``
+(any consent code: every record has it). The consent column is read as the
 standard's ``consent`` codes (``full`` allows linkage; ``statistics_only``, ``none`` and
 ``withdrawn`` do not; their labels too) or true/false words (those of ingest profiles, plus a
 few languages'). A column with other words says how to read them, as an ingest profile does::
@@ -40,6 +47,7 @@ repeated id, since every output row must name one record.
 
 from __future__ import annotations
 
+import difflib
 import logging
 import re
 from dataclasses import dataclass, field
@@ -83,6 +91,25 @@ class IdentityMap:
     date_formats: tuple[str, ...] = NUMERIC_DATE_FORMATS
     consent: str | None = None  # the consent column
     consent_values: dict[str, bool] = field(default_factory=dict)  # normalised word → linkage
+    #: without a consent column: every record's consent code (None: the map does not say, so
+    #: ``statistics_only``, the standard's default — no record takes part in linkage)
+    consent_all: str | None = None
+
+
+def _did_you_mean(key: Any, known: set[str]) -> str:
+    """`` (did you mean 'consent'?)`` for the known key ``key`` most resembles, else ''."""
+    word = str(key).strip()
+    if word in IDENTITY_FIELDS:  # a field beside fields: instead of in it
+        return " (an identity field: put it under fields:)"
+    by_case = {k.lower(): k for k in known}
+    match = by_case.get(word.lower()) or next(
+        iter(difflib.get_close_matches(word, sorted(known), n=1, cutoff=0.6)), None)
+    return f" (did you mean {match!r}?)" if match else ""
+
+
+def _unknown(keys: set[Any], known: set[str]) -> str:
+    """The unknown ``keys``, each with its did-you-mean."""
+    return ", ".join(f"{k}{_did_you_mean(k, known)}" for k in sorted(map(str, keys)))
 
 
 def _column_name(value: Any) -> str | None:
@@ -94,6 +121,12 @@ def _column_name(value: Any) -> str | None:
 
 def _fields(path: Path, data: dict[str, Any]) -> dict[str, str]:
     """The map's identity field → column pairs, checked."""
+    if "fields" in data:
+        stray = set(data) - _RESERVED
+        if stray:
+            raise ProfileError(
+                f"{path}: unknown key(s) {_unknown(stray, _RESERVED | IDENTITY_FIELDS)} — a map "
+                f"has {', '.join(sorted(_RESERVED))}, and identity fields under fields:")
     fields = data["fields"] if "fields" in data else {
         k: v for k, v in data.items() if k not in _RESERVED}
     if not isinstance(fields, dict):
@@ -102,8 +135,9 @@ def _fields(path: Path, data: dict[str, Any]) -> dict[str, str]:
                            f"{type(fields).__name__}")
     unknown = sorted(str(k) for k in set(fields) - IDENTITY_FIELDS)
     if unknown:
-        raise ProfileError(f"{path}: unknown identity field(s) {', '.join(unknown)} — use "
-                           f"{', '.join(sorted(IDENTITY_FIELDS))}")
+        known = IDENTITY_FIELDS | (set() if "fields" in data else _RESERVED)
+        raise ProfileError(f"{path}: unknown identity field(s) {_unknown(set(unknown), known)}"
+                           f" — use {', '.join(sorted(IDENTITY_FIELDS))}")
     if not fields:
         raise ProfileError(f"{path}: the map names no identity field")
     bad = sorted(str(k) for k, v in fields.items() if _column_name(v) is None)
@@ -113,12 +147,21 @@ def _fields(path: Path, data: dict[str, Any]) -> dict[str, str]:
     return {str(k): str(_column_name(v)) for k, v in fields.items()}
 
 
-def _consent(path: Path, spec: Any) -> tuple[str | None, dict[str, bool]]:
+def _consent(path: Path, spec: Any) -> tuple[str | None, dict[str, bool], str | None]:
     """The consent column and the words that say whether a record allows linkage (see the
     module docstring): the project's consent vocabulary
-    (:func:`~safelight.standard.consent.consent_words`) and the map's ``values`` / ``true_values`` / ``false_values``; normalised as ingest does."""
+    (:func:`~safelight.standard.consent.consent_words`) and the map's ``values`` /
+    ``true_values`` / ``false_values``; normalised as ingest does. Third: the consent code of
+    every record, for ``consent: {all: CODE}`` (no column)."""
+    codes = codelist("consent").codes
     if spec is None:
-        return None, {}
+        return None, {}, None
+    if isinstance(spec, dict) and set(spec) == {"all"}:
+        if str(spec["all"]) not in codes:
+            raise ProfileError(f"{path}: consent: all: {spec['all']!r} is not a consent code — "
+                               f"use {', '.join(codes)} (all: full when every record consents "
+                               "to linkage)")
+        return None, {}, str(spec["all"])
     allowed = {"column", "values", "true_values", "false_values"}
     if isinstance(spec, dict) and set(spec) <= allowed and _column_name(spec.get("column")):
         column = str(_column_name(spec["column"]))
@@ -126,8 +169,8 @@ def _consent(path: Path, spec: Any) -> tuple[str | None, dict[str, bool]]:
         column, spec = str(_column_name(spec)), {}
     else:
         raise ProfileError(f"{path}: 'consent:' needs a column name, or column: with "
-                           f"optional {', '.join(sorted(allowed - {'column'}))}")
-    codes = codelist("consent").codes
+                           f"optional {', '.join(sorted(allowed - {'column'}))}, or "
+                           "all: <consent code> for every record of the file")
     words = consent_words("linkage")
     values = spec.get("values") or {}
     lists = [spec.get(k) or [] for k in ("true_values", "false_values")]
@@ -142,7 +185,7 @@ def _consent(path: Path, spec: Any) -> tuple[str | None, dict[str, bool]]:
               for w, c in values.items()}
     words |= {normalise_key(str(w)): True for w in lists[0]}
     words |= {normalise_key(str(w)): False for w in lists[1]}
-    return column, words
+    return column, words, None
 
 
 def load_map(path: Path) -> IdentityMap:
@@ -156,7 +199,7 @@ def load_map(path: Path) -> IdentityMap:
     if not isinstance(data, dict) or _column_name(data.get("id")) is None:
         raise ProfileError(f"{path}: the map needs 'id: <record id column>'")
     fields = _fields(path, data)
-    consent, consent_values = _consent(path, data.get("consent"))
+    consent, consent_values, consent_all = _consent(path, data.get("consent"))
     formats = data.get("date_formats") or NUMERIC_DATE_FORMATS
     if isinstance(formats, str):  # one format written without brackets: not its characters
         formats = [formats]
@@ -165,7 +208,7 @@ def load_map(path: Path) -> IdentityMap:
                            "['%d.%m.%Y']")
     return IdentityMap(str(_column_name(data["id"])), fields,
                        str(data.get("contributor") or ""), data.get("phone_region"),
-                       tuple(str(f) for f in formats), consent, consent_values)
+                       tuple(str(f) for f in formats), consent, consent_values, consent_all)
 
 
 @dataclass
@@ -231,6 +274,16 @@ def read_identities(path: Path, mapping: IdentityMap) -> IdentityFile:
         cols["phone_region"] = pa.array([mapping.phone_region] * n, pa.string())
     if mapping.consent:
         cols["consent_linkage"] = _consent_flags(path, mapping, text(mapping.consent))
+    else:
+        code = mapping.consent_all or "statistics_only"
+        allowed = bool(codelist("consent").codes[code].attributes.get("linkage"))
+        cols["consent_linkage"] = pa.array([allowed] * n, pa.bool_())
+        if mapping.consent_all is None:
+            log.warning("%s: the map names no consent column, so its %d records count as "
+                        "statistics_only (the default when a source says nothing) and none "
+                        "takes part in linkage — name the column (consent: COLUMN), or, if "
+                        "every record of the file consents to linkage, say so in the map: "
+                        "consent: {all: full}", Path(path).name, n)
     return IdentityFile(pa.table(cols), n + len(bad), bad, unparsed)
 
 

@@ -2,8 +2,9 @@
 
 Contract: :func:`read_mapped` reads a contributor's file through its ``MAP.yaml``
 (:mod:`safelight.identity.mapping`) into the identity table :func:`~safelight.link.link_records`
-takes, keeping only records whose consent allows linkage (a map without ``consent:`` means all
-do) and refusing a file whose record ids are missing or repeated — every output row must name
+takes, keeping only records whose consent allows linkage (a map without ``consent:`` means
+none does: their consent is ``statistics_only`` unless the map says ``consent: {all: full}``) and
+refusing a file whose record ids are missing or repeated — every output row must name
 one record. :func:`link_two_files` links two such tables as two registers (pairs only across
 them, one-to-one); :func:`dedupe_file` clusters one file's records into persons.
 :func:`write_pairs`, :func:`write_clusters` and :func:`write_review` write the outputs, and
@@ -68,7 +69,8 @@ def link_two_files(left: MappedFile, right: MappedFile, settings: LinkSettings) 
     for f in (left, right):
         if f.table.num_rows == 0:
             raise UsageError(f"{f.path}: no record to link (read {f.read.rows_read:,} rows, "
-                             f"{f.without_consent:,} without consent to linkage)")
+                             f"{f.without_consent:,} without consent to linkage) — check the "
+                             "map's consent:")
     table = pa.concat_tables([left.table, right.table], promote_options="default")
     return link_records(table, replace(settings, two_source=True))
 
@@ -78,7 +80,8 @@ def dedupe_file(source: MappedFile, settings: LinkSettings) -> LinkResult:
     if source.table.num_rows < 2:
         raise UsageError(f"{source.path}: {source.table.num_rows} record(s) to deduplicate "
                          f"(read {source.read.rows_read:,} rows, {source.without_consent:,} "
-                         "without consent to linkage) — it takes two to find a duplicate")
+                         "without consent to linkage; check the map's consent:) — it takes two "
+                         "to find a duplicate")
     return link_records(source.table, replace(settings, two_source=False))
 
 
