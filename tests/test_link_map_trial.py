@@ -72,3 +72,27 @@ def test_a_map_that_says_nothing_of_consent_links_no_record(tmp_path, key):
     _, mp = _files(tmp_path, "consent: {all: yes}\n")
     res = _run("link", "dedupe", data, "--map", mp, "--out", tmp_path / "d.csv")
     assert res.exit_code == 4 and "not a consent code" in res.output, res.output
+
+
+def test_a_map_sets_the_encoding_and_an_uncertain_guess_is_a_warning(tmp_path, caplog):
+    """2: cp1252 names were read as cp1250 (Lefčvre), silently, and a map could not say so."""
+    from safelight.errors import ProfileError
+    from safelight.identity.mapping import load_map, read_identities
+
+    data = tmp_path / "w.csv"
+    data.write_bytes(("id,family\n" + "".join(f"r{i},Lefèvre\n" for i in range(30))
+                      ).encode("cp1252"))
+    mp = tmp_path / "m.yaml"
+    mp.write_text("id: id\nconsent: {all: full}\nfields: {family_name: family}\n")
+    got = read_identities(data, load_map(mp))
+    assert set(got.table["family_name"].to_pylist()) == {"Lefèvre"}
+    assert "encoding uncertain" in caplog.text and "encoding: in a" in caplog.text
+    caplog.clear()
+    mp.write_text("id: id\nconsent: {all: full}\nencoding: cp1250\n"
+                  "fields: {family_name: family}\n")
+    got = read_identities(data, load_map(mp))  # the map's word is taken, no guess
+    assert set(got.table["family_name"].to_pylist()) == {"Lefčvre"}
+    assert "encoding uncertain" not in caplog.text
+    mp.write_text("id: id\nencoding: cp9999\nfields: {family_name: family}\n")
+    with pytest.raises(ProfileError, match="is not an encoding"):
+        load_map(mp)

@@ -63,6 +63,25 @@ def test_cp1252_german_is_read(tmp_path):
     assert rows[0]["Name"] == "Müller-Weiß" and not bad
 
 
+@pytest.mark.parametrize(("enc", "names", "uncertain"), [
+    # charset_normalizer scores cp1250 and cp1252 alike here, and picked cp1250 (Lefčvre)
+    ("cp1252", ["François Lefèvre", "Hùng Lê", "José Núñez", "Màrio Rossì"], True),
+    ("cp1250", ["Łukasz Wiśniewski", "Zażółć Gęśla", "Jaźń Gdańsk"], False),  # ł ą ż: ³ ¹ ¿
+    ("cp1250", ["Jan Novák", "Tomáš Dvořák", "Eva Černá", "Lukáš Procházka", "Jiří Veselý",
+                "Kateřina Horáková", "Pavel Němec", "Šárka Růžičková", "Ondřej Beneš",
+                "Vojtěch Doležal"], True),  # Czech: letters in both, but š ž as in Czech
+])
+def test_western_or_central_european_code_page(tmp_path, enc, names, uncertain):
+    p = tmp_path / "a.csv"
+    p.write_bytes(("id,name\n" + "".join(f"{i},{n}\n" for i, n in enumerate(names * 10))
+                   ).encode(enc))
+    reader, rows, bad = read_all(p)
+    assert [r["name"] for r in rows[:len(names)]] == names and not bad
+    assert reader.encoding == enc
+    assert any(n.startswith("encoding uncertain") and "encoding:" in n
+               for n in reader.notes) == uncertain, reader.notes
+
+
 def test_invalid_bytes_quarantine_only_their_row(tmp_path):
     p = tmp_path / "a.csv"
     # a UTF-8 export with one row appended by a cp1251 system

@@ -13,6 +13,8 @@ A map::
     contributor: ngo-a          # optional: the contributor's name, written to the package
     phone_region: UA            # optional: country for national phone numbers
     date_formats: ["%Y%m%d"]    # optional: default the numeric formats of safelight.ingest
+    encoding: cp1252            # optional: a CSV file's code page (as read.encoding of an
+                                # ingest profile); default detected, with a warning when unsure
     consent: consent_linkage    # the consent column (see below)
     fields:                     # identity field: column (a flat map without "fields" works too)
       given_name: given_name
@@ -47,6 +49,7 @@ repeated id, since every output row must name one record.
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import logging
 import re
@@ -60,7 +63,8 @@ import pyarrow.compute as pc
 import yaml
 
 from safelight.errors import InputFileError, ProfileError, UsageError
-from safelight.ingest.readers import ROW, open_reader
+from safelight.ingest.readers import ROW, ReadOptions, open_reader
+from safelight.ingest.readers.delimited import ENCODING_UNCERTAIN
 from safelight.ingest.values import NUMERIC_DATE_FORMATS, make_date_parser
 from safelight.standard.codelists import codelist
 from safelight.standard.consent import consent_words
@@ -74,7 +78,8 @@ IDENTITY_FIELDS: frozenset[str] = frozenset({
     "birth_day", "sex", "nationality", "phone", "document_number", "locality", "street_number",
     "address_line", "postcode", "region",
 })  # fmt: skip
-_RESERVED = {"id", "contributor", "phone_region", "date_formats", "consent", "fields"}
+_RESERVED = {"id", "contributor", "phone_region", "date_formats", "encoding", "consent",
+             "fields"}
 _INTEGER = re.compile(r"\s*(\d+)(?:\.0*)?\s*")  # "1985", "1985.0" (spreadsheet exports)
 
 log = logging.getLogger("safelight.identity.mapping")
@@ -94,6 +99,7 @@ class IdentityMap:
     #: without a consent column: every record's consent code (None: the map does not say, so
     #: ``statistics_only``, the standard's default — no record takes part in linkage)
     consent_all: str | None = None
+    encoding: str | None = None  # a delimited file's encoding; None: detected
 
 
 def _did_you_mean(key: Any, known: set[str]) -> str:
@@ -206,9 +212,19 @@ def load_map(path: Path) -> IdentityMap:
     if not isinstance(formats, list | tuple) or not all(isinstance(f, str) for f in formats):
         raise ProfileError(f"{path}: date_formats must be a list of strptime formats, e.g. "
                            "['%d.%m.%Y']")
+    encoding = data.get("encoding")
+    if encoding in (None, "auto"):
+        encoding = None
+    else:
+        try:
+            encoding = codecs.lookup(str(encoding)).name
+        except LookupError:
+            raise ProfileError(f"{path}: encoding: {encoding!r} is not an encoding — use a "
+                               "Python codec name such as utf-8, cp1252, cp1250, cp1251") from None
     return IdentityMap(str(_column_name(data["id"])), fields,
                        str(data.get("contributor") or ""), data.get("phone_region"),
-                       tuple(str(f) for f in formats), consent, consent_values, consent_all)
+                       tuple(str(f) for f in formats), consent, consent_values, consent_all,
+                       encoding)
 
 
 @dataclass
@@ -223,7 +239,10 @@ class IdentityFile:
 
 def read_identities(path: Path, mapping: IdentityMap) -> IdentityFile:
     """Read ``path`` and map its columns (see the module docstring)."""
-    reader = open_reader(path)
+    reader = open_reader(path, ReadOptions(encoding=mapping.encoding))
+    for note in reader.notes:
+        if note.startswith(ENCODING_UNCERTAIN):  # a guess changes names: say it
+            log.warning("%s: %s", Path(path).name, note)
     tables, bad = [], []
     for chunk in reader.chunks():
         tables.append(chunk.table)

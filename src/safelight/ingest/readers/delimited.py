@@ -84,12 +84,70 @@ def _sniff_encoding(path: Path, head: bytes) -> tuple[str, int, list[str]]:
         return "utf-8", 0, ["mostly UTF-8 with some invalid bytes: rows holding them are quarantined"]
     from charset_normalizer import from_bytes
 
-    best = from_bytes(sample).best()
+    matches = from_bytes(sample)
+    best = matches.best()
     if best is None:
         raise InputFileError(path, "looks like a binary file, not text",
                              "export the data as CSV, XLSX, JSON or Parquet")
+    # code pages whose text is as clean as the best's (charset_normalizer groups those that
+    # decode alike); its language coherence is not used to choose among them: on names and
+    # short files it follows a few letters' frequencies (Lefèvre ×30 scored cp1250 higher)
+    tied = {enc for m in matches if m.chaos <= best.chaos + 0.01
+            for enc in m.could_be_from_charset}
+    if "cp1252" in tied:
+        return _western_or_central(sample, "cp1250" in tied)
     enc = best.encoding
     return enc, 0, [f"encoding detected: {enc}"]
+
+
+#: a note of :func:`_sniff_encoding` that starts so says the code page is a guess: readers that
+#: log rather than print notes show it as a warning
+ENCODING_UNCERTAIN = "encoding uncertain"
+_SLAVIC_ALIKE = (0x8A, 0x8E, 0x9A, 0x9E)  # Š Ž š ž in cp1250 and cp1252 alike
+
+
+def _western_or_central(sample: bytes, cp1250_fits: bool) -> tuple[str, int, list[str]]:
+    """Western (cp1252) or Central European (cp1250), for a sample that charset_normalizer
+    finds as plausible in cp1252 as in other single-byte code pages (it scores them alike and
+    picked the first by name, cp1250, for French or German files: ``Lefèvre`` read ``Lefčvre``).
+
+    Only the bytes that the two code pages decode differently count. Decisive: such bytes read
+    as letters in one and as symbols or undefined in the other (Polish ``ł ą ż ś`` are ``³ ¹ ¿
+    œ`` in cp1252; Slovak ``ľ`` is ``¾``; Czech ``ť`` is undefined) — the letters win. Otherwise
+    cp1252, the more common, unless ``š ž`` (the same bytes in both) are at least half as
+    frequent as the differing bytes (Czech, Croatian, Slovene text). When both read the
+    differing bytes as letters (French ``è ê ù`` are Czech/Polish ``č ę ů``) the choice is a
+    guess, and the note says so (starting with :data:`ENCODING_UNCERTAIN`) and names the
+    settings that fix it: Hungarian ``ő ű`` read as ``õ û`` then, for one."""
+    differ = [b for b in set(sample) if b >= 0x80
+              and bytes([b]).decode("cp1250", "replace") != bytes([b]).decode("cp1252", "replace")]
+    if not differ or not cp1250_fits:
+        return "cp1252", 0, ["encoding detected: cp1252"]
+    counts = {b: sample.count(bytes([b])) for b in differ}
+
+    def not_letters(enc: str) -> int:  # occurrences of differing bytes that are not letters
+        return sum(n for b, n in counts.items()
+                   if not bytes([b]).decode(enc, "replace").isalpha())
+
+    west, central = not_letters("cp1252"), not_letters("cp1250")
+    if west and not central:
+        return "cp1250", 0, ["encoding detected: cp1250 (letters in cp1250 that cp1252 reads "
+                             "as symbols)"]
+    if central and not west:
+        return "cp1252", 0, ["encoding detected: cp1252 (letters in cp1252 that cp1250 reads "
+                             "as symbols)"]
+    # both read letters: Central European text also writes š ž Š Ž (bytes alike in both code
+    # pages, rare in Western languages) — more than one for every two letters that differ in Czech
+    # and Croatian; a Western register with a few Slavic names has far fewer
+    slavic = sum(sample.count(bytes([b])) for b in _SLAVIC_ALIKE)
+    enc, other = (("cp1250", "cp1252") if slavic * 2 >= sum(counts.values())
+                  else ("cp1252", "cp1250"))
+    common = sorted(differ, key=lambda b: -counts[b])[:4]
+    seen = ", ".join(f"{bytes([b]).decode(enc)} (in {other}: {bytes([b]).decode(other)})"
+                     for b in common)
+    return enc, 0, [f"{ENCODING_UNCERTAIN}: read as {enc}, but {other} reads the file as letters "
+                    f"too ({seen}); if names look wrong, state the encoding — encoding: in a "
+                    f"link/identity MAP.yaml, read.encoding: in an ingest profile"]
 
 
 def _mostly_utf8(sample: bytes) -> bool:
