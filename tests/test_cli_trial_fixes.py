@@ -143,8 +143,10 @@ def test_encode_writes_a_package_folder_of_its_own(tmp_path):
     pkg = tmp_path / "p.enc"
     assert _run("identity", "encode", data, "--map", mp, "--key", key, "--out", pkg
                 ).exit_code == 0
-    assert _run("identity", "encode", data, "--map", mp, "--key", key, "--out", pkg
-                ).exit_code == 0  # an earlier package is replaced
+    res = _run("identity", "encode", data, "--map", mp, "--key", key, "--out", pkg)
+    assert res.exit_code == 2 and "--force" in res.output  # an earlier package is kept...
+    assert _run("identity", "encode", data, "--map", mp, "--key", key, "--out", pkg, "--force"
+                ).exit_code == 0  # ...unless --force replaces it
 
 
 def test_refused_releases_leave_no_folder_and_say_what_an_empty_release_is(tmp_path):

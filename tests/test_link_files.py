@@ -188,6 +188,7 @@ def test_link_pairs_of_two_encoded_packages(files, tmp_path):
     assert res.exit_code == 2 and "packages carry their own fields" in res.output
     # the same package twice, or two packages of one contributor: nothing could link across
     # contributors, so the command says so instead of writing an empty file
+    out = tmp_path / "refused.csv"  # pairs.csv exists: replacing it would need --force
     res = runner.invoke(main, ["link", "pairs", str(tmp_path / "left.enc"),
                                str(tmp_path / "left.enc"), "--out", str(out)])
     assert res.exit_code == 2 and "given twice" in res.output

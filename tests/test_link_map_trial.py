@@ -96,3 +96,53 @@ def test_a_map_sets_the_encoding_and_an_uncertain_guess_is_a_warning(tmp_path, c
     mp.write_text("id: id\nencoding: cp9999\nfields: {family_name: family}\n")
     with pytest.raises(ProfileError, match="is not an encoding"):
         load_map(mp)
+
+
+def test_outputs_are_not_replaced_without_force(tmp_path, key):
+    """3: `link pairs`/`dedupe`/`identity encode` wrote over an earlier result silently."""
+    data, mp = _files(tmp_path)
+    out = tmp_path / "c.csv"
+    assert _run("link", "dedupe", data, "--map", mp, "--out", out).exit_code == 0
+    (tmp_path / "c.csv").write_text("earlier result\n")
+    res = _run("link", "dedupe", data, "--map", mp, "--out", out)
+    assert res.exit_code == 2 and "c.csv exists already" in res.output and "--force" in res.output
+    assert out.read_text() == "earlier result\n"
+    out.unlink()  # the run record alone is an earlier result too
+    res = _run("link", "dedupe", data, "--map", mp, "--out", out)
+    assert res.exit_code == 2 and "c.csv.json exists already" in res.output, res.output
+    assert _run("link", "dedupe", data, "--map", mp, "--out", out, "--force").exit_code == 0
+    enc = tmp_path / "f.enc"
+    args = ("identity", "encode", data, "--map", mp, "--key", key, "--out", enc)
+    assert _run(*args).exit_code == 0
+    res = _run(*args)
+    assert res.exit_code == 2 and "f.enc exists already" in res.output, res.output
+    assert _run(*args, "--force").exit_code == 0
+
+
+@pytest.mark.parametrize("target", ["nodir/x", "precious.csv/x"])
+def test_an_output_that_cannot_be_created_is_a_usage_error_before_any_work(tmp_path, key,
+                                                                          target):
+    """4: tracebacks (exit 1), for `link pairs` after the whole linkage had run."""
+    data, mp = _files(tmp_path)
+    (tmp_path / "precious.csv").write_text("keep me\n")
+    for args in (("link", "dedupe", data, "--map", mp, "--out", tmp_path / f"{target}.csv"),
+                 ("identity", "encode", data, "--map", mp, "--key", key,
+                  "--out", tmp_path / f"{target}.enc"),
+                 ("identity", "keygen", tmp_path / f"{target}.key")):
+        res = _run(*args)
+        assert res.exit_code == 2, res.output
+        assert "give an output in an existing folder" in res.output and res.exception is not None
+    assert (tmp_path / "precious.csv").read_text() == "keep me\n"
+    res = _run("identity", "keygen", key)
+    assert res.exit_code == 2 and "refusing to overwrite a key" in res.output  # 9: was 7
+
+
+@pytest.mark.parametrize("threshold", ["nan", "inf", "-0.1", "1.01"])
+def test_a_threshold_that_is_not_a_probability_is_refused(tmp_path, threshold):
+    """5: `--threshold nan` linked nothing and wrote `"threshold": NaN`, invalid JSON."""
+    data, mp = _files(tmp_path)
+    for cmd in (("link", "dedupe", data, "--map", mp), ("link", "hub", tmp_path / "h.duckdb")):
+        res = _run(*cmd, "--out", tmp_path / "c.csv", "--threshold", threshold) if \
+            cmd[1] == "dedupe" else _run(*cmd, "--threshold", threshold)
+        assert res.exit_code == 2 and "is not a probability in the range 0<=x<=1" in res.output
+    assert not (tmp_path / "c.csv").exists()

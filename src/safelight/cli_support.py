@@ -50,6 +50,48 @@ def outputs_apart(inputs: Iterable[Path], outputs: Iterable[Path | None],
             taken[path.resolve()] = "another output of this command"
 
 
+def new_outputs(inputs: Iterable[Path], outputs: Iterable[Path | None], *, force: bool,
+                companions: tuple[str, ...] = ()) -> None:
+    """Refuse (:class:`UsageError`, exit 2), before anything is read, outputs that cannot be
+    written or would replace something: those of :func:`outputs_apart`; an output whose folder
+    does not exist or is a file (``precious.csv/x.csv``); and, unless ``force`` (``--force``),
+    an output or companion that exists already — a command never replaces an earlier result
+    silently. ``None`` outputs are skipped."""
+    given = [Path(o) for o in outputs if o is not None]
+    outputs_apart(inputs, given, companions)
+    for out in given:
+        if not out.parent.is_dir():
+            what = "is a file, not a folder" if out.parent.exists() else "does not exist"
+            raise UsageError(f"{out}: {out.parent} {what} — give an output in an existing "
+                             "folder")
+        there = [p for p in (out, *(Path(f"{out}{c}") for c in companions)) if p.exists()]
+        if there and not force:
+            raise UsageError(f"{there[0]} exists already; choose another output or add --force "
+                             "to replace it")
+
+
+#: ``--force`` of the commands that refuse to replace their outputs (:func:`new_outputs`)
+force_option = click.option("--force", is_flag=True,
+                            help="Replace the output files if they exist already.")
+
+
+class Probability(click.ParamType):
+    """A probability option: a finite number from 0 to 1 (``nan``, ``inf`` and numbers out of
+    range are usage errors, exit 2, never a run whose record says ``NaN``)."""
+
+    name = "probability"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> float:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if not (0.0 <= number <= 1.0):  # False for nan too
+            self.fail(f"{value} is not a probability in the range 0<=x<=1", param, ctx)
+        return number
+
+
 def audited_csv_export(hub: Any, out_path: Path, header: list[str], rows: list[tuple],
                        action: str, details: dict[str, Any], actor: str = "cli") -> None:
     """Write ``rows`` under ``header`` to the CSV file ``out_path`` and record the export in

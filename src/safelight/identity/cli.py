@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from safelight.cli_support import guarded
+from safelight.cli_support import force_option, guarded, new_outputs
 
 __all__ = ["identity"]
 
@@ -28,8 +28,13 @@ def identity() -> None:
 @guarded
 def keygen_cmd(keyfile: Path) -> None:
     """Write a new random key to KEYFILE (share it with the other contributors, never the hub)."""
+    from safelight.errors import UsageError
     from safelight.identity.encode import key_fingerprint, load_key, new_key
 
+    if keyfile.exists():
+        raise UsageError(f"{keyfile} exists — refusing to overwrite a key (packages made with "
+                         "it could no longer be linked); choose a new path")
+    new_outputs((), (keyfile,), force=True)  # its folder exists
     new_key(keyfile)
     click.echo(f"wrote a new key to {keyfile} (fingerprint "
                f"{key_fingerprint(load_key(keyfile))}); give it to contributors only")
@@ -51,10 +56,12 @@ def keygen_cmd(keyfile: Path) -> None:
 @click.option("--name-salt", type=click.Choice(["none", "decade", "year"]), default=None,
               help="Salt name filters by birth decade/year (stronger against frequency "
                    "attacks, costs recall when birth years differ; see docs/pprl.md).")
+@force_option
 @guarded
 def encode_cmd(file: Path, map_path: Path, key_path: Path, out: Path, contributor: str | None,
-               flip: float | None, name_salt: str | None) -> None:
-    """Encode the identities in FILE into a contribution package at OUT."""
+               flip: float | None, name_salt: str | None, force: bool) -> None:
+    """Encode the identities in FILE into a contribution package at OUT (an existing package
+    is replaced with --force only)."""
     from dataclasses import replace
 
     from safelight.errors import UsageError
@@ -73,7 +80,8 @@ def encode_cmd(file: Path, map_path: Path, key_path: Path, out: Path, contributo
                 if {p.name for p in out.iterdir()} - {MANIFEST, RECORDS} else None)
         if what:
             raise UsageError(f"--out {out} is {what}: a package is a folder of its own (give "
-                             "a new name, or an earlier package to replace)")
+                             "a new name, or an earlier package to replace with --force)")
+    new_outputs((file, map_path, key_path), (out,), force=force)
     mapping = load_map(map_path)
     data = read_identities(file, mapping)
     check_record_ids(file, data.table)

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from safelight.cli_support import guarded, outputs_apart, shows_progress
+from safelight.cli_support import Probability, force_option, guarded, new_outputs, shows_progress
 from safelight.link.pprl_cli import pprl
 
 __all__ = ["link"]
@@ -24,8 +24,8 @@ def link() -> None:
 
 @link.command("hub")
 @click.argument("hub", type=click.Path(exists=True, path_type=Path, dir_okay=False))
-@click.option("--threshold", type=float, default=0.5, show_default=True,
-              help="Match probability from which two records are linked.")
+@click.option("--threshold", type=Probability(), default=0.5, show_default=True,
+              help="Match probability from which two records are linked (0 to 1).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (u sampling).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
 @click.option("--pprl", is_flag=True,
@@ -70,15 +70,17 @@ _INPUT = click.Path(exists=True, path_type=Path)
 
 
 def _run_options(fn: Any) -> Any:
-    """``--review``, ``--threshold`` and ``--seed`` of ``link pairs`` and ``link dedupe``."""
+    """``--review``, ``--threshold``, ``--seed`` and ``--force`` of ``link pairs`` and ``link
+    dedupe``."""
     for option in reversed((
         click.option("--review", type=click.Path(path_type=Path, dir_okay=False),
                      help="Also write the uncertain pairs with per-field reasons (REVIEW.csv)."),
-        click.option("--threshold", type=click.FloatRange(0.0, 1.0), default=0.5,
+        click.option("--threshold", type=Probability(), default=0.5,
                      show_default=True,
                      help="Match probability from which two records are linked (0 to 1)."),
         click.option("--seed", type=int, default=0, show_default=True,
                      help="Random seed (u sampling)."),
+        force_option,
     )):
         fn = option(fn)
     return fn
@@ -105,7 +107,7 @@ def _settings(threshold: float, seed: int) -> Any:
 @shows_progress
 def pairs_cmd(ctx: click.Context, left: Path, right: Path, map_path: Path | None,
               right_map: Path | None, out: Path, review: Path | None, threshold: float,
-              seed: int) -> None:
+              seed: int, force: bool) -> None:
     """Link two registers LEFT and RIGHT, each free of duplicates: files in clear (with --map)
     or two encoded packages from `safelight identity encode` (privacy-preserving)."""
     from safelight.errors import UsageError
@@ -118,7 +120,7 @@ def pairs_cmd(ctx: click.Context, left: Path, right: Path, map_path: Path | None
             raise UsageError("--map, --right-map and --review apply to files in clear; encoded "
                              "packages carry their own fields")
         ctx.invoke(pprl, packages=(left, right), out=out, dedupe=False, threshold=threshold,
-                   seed=seed)
+                   seed=seed, force=force)
         return
     if map_path is None:
         raise UsageError("files in clear need --map MAP.yaml (the id column and identity "
@@ -126,8 +128,8 @@ def pairs_cmd(ctx: click.Context, left: Path, right: Path, map_path: Path | None
     if left.resolve() == right.resolve():
         raise UsageError("LEFT and RIGHT are the same file: `link pairs` links two registers; "
                          "to find the persons within one file use `link dedupe`")
-    outputs_apart((p for p in (left, right, map_path, right_map) if p), (out, review),
-                  companions=RUN_RECORD_SUFFIXES)
+    new_outputs((p for p in (left, right, map_path, right_map) if p), (out, review),
+                force=force, companions=RUN_RECORD_SUFFIXES)
     from safelight.link.files import (
         link_two_files,
         read_mapped,
@@ -157,7 +159,7 @@ def pairs_cmd(ctx: click.Context, left: Path, right: Path, map_path: Path | None
 @guarded
 @shows_progress
 def dedupe_cmd(file: Path, map_path: Path, out: Path, review: Path | None, threshold: float,
-               seed: int) -> None:
+               seed: int, force: bool) -> None:
     """Find the records of FILE that belong to the same person (clusters)."""
     from safelight.link.files import (
         dedupe_file,
@@ -167,8 +169,8 @@ def dedupe_cmd(file: Path, map_path: Path, out: Path, review: Path | None, thres
         write_review,
     )
 
-    outputs_apart((p for p in (file, map_path) if p), (out, review),
-                  companions=RUN_RECORD_SUFFIXES)
+    new_outputs((file, map_path), (out, review), force=force,
+                companions=RUN_RECORD_SUFFIXES)
     src = read_mapped(file, map_path, "file")
     res = dedupe_file(src, _settings(threshold, seed))
     clusters = write_clusters(res, out)

@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from safelight.cli_support import guarded, shows_progress
+from safelight.cli_support import Probability, force_option, guarded, new_outputs, shows_progress
 
 __all__ = ["pprl"]
 
@@ -27,19 +27,21 @@ __all__ = ["pprl"]
 @click.option("--out", required=True, type=click.Path(path_type=Path, dir_okay=False),
               help="PAIRS.csv (two packages) or CLUSTERS.csv (--dedupe / other counts).")
 @click.option("--dedupe", is_flag=True, help="Cluster all records even for two packages.")
-@click.option("--threshold", type=click.FloatRange(0.0, 1.0), default=0.5, show_default=True,
-              help="Match probability from which two records are linked.")
+@click.option("--threshold", type=Probability(), default=0.5, show_default=True,
+              help="Match probability from which two records are linked (0 to 1).")
 @click.option("--seed", type=int, default=0, show_default=True)
+@force_option
 @guarded
 @shows_progress
-def pprl(packages: tuple[Path, ...], out: Path, dedupe: bool, threshold: float, seed: int
-         ) -> None:
+def pprl(packages: tuple[Path, ...], out: Path, dedupe: bool, threshold: float, seed: int,
+         force: bool) -> None:
     """Link encoded contribution PACKAGES (privacy-preserving)."""
     import safelight
     from safelight.errors import UsageError
     from safelight.link.encoded import contributor_name, from_parts, read_package
     from safelight.link.pprl import PPRLSettings, link_encoded
 
+    new_outputs(packages, (out,), force=force, companions=(".json",))
     two = len(packages) == 2 and not dedupe
     if two and packages[0].resolve() == packages[1].resolve():
         raise UsageError(f"{packages[0]} is given twice; link two contributors' packages (or "
