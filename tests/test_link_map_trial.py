@@ -146,3 +146,21 @@ def test_a_threshold_that_is_not_a_probability_is_refused(tmp_path, threshold):
             cmd[1] == "dedupe" else _run(*cmd, "--threshold", threshold)
         assert res.exit_code == 2 and "is not a probability in the range 0<=x<=1" in res.output
     assert not (tmp_path / "c.csv").exists()
+
+
+def test_dates_written_month_first_are_named_with_the_map_setting(tmp_path, caplog):
+    """6: US dates were read day first, silently: those with a day over 12 went missing and
+    the others were swapped, and only 'N unparsed birth date(s)' was said."""
+    from safelight.identity.mapping import load_map, read_identities
+
+    rows = [(f"r{i}", "Ann", "Lee", f"{1 + i % 12:02d}/{1 + i % 28:02d}/1990") for i in range(40)]
+    data, mp = _files(tmp_path, rows=rows)
+    got = read_identities(data, load_map(mp))
+    assert got.unparsed_dates > 0
+    assert "parse month first (%m/%d/%Y)" in caplog.text
+    assert "date_formats: ['%m/%d/%Y']" in caplog.text and "1990" not in caplog.text
+    caplog.clear()
+    _, mp = _files(tmp_path, "consent: {all: full}\ndate_formats: ['%m/%d/%Y']\n", rows)
+    got = read_identities(data, load_map(mp))
+    assert got.unparsed_dates == 0 and "month first" not in caplog.text
+    assert got.table["birth_month"].to_pylist()[:3] == [1, 2, 3]

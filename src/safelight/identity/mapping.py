@@ -4,7 +4,8 @@ Contract: :func:`load_map` reads a map file and :func:`read_identities` reads a 
 XLSX, JSON, Parquet — :mod:`safelight.ingest.readers`) into an Arrow table with the identity
 columns of :mod:`safelight.identity.encode` (``record_id`` plus the mapped fields; a mapped
 ``birth_date`` is parsed into ``birth_year``/``birth_month``/``birth_day`` with the map's
-``date_formats``; an unparseable date becomes missing and is counted). Rows the reader cannot
+``date_formats``; an unparseable date becomes missing and is counted, with a warning naming
+``date_formats`` when such dates parse month first). Rows the reader cannot
 turn into a record are counted, never silently dropped: :class:`IdentityFile` reports them.
 
 A map::
@@ -285,6 +286,7 @@ def read_identities(path: Path, mapping: IdentityMap) -> IdentityFile:
                 parts.append(cache[v])
             for k, name in enumerate(("birth_year", "birth_month", "birth_day")):
                 cols[name] = pa.array([p[k] for p in parts], pa.int16())
+            _month_first_hint(path, col, mapping.date_formats, failed - {None}, parts)
         elif fname in ("birth_year", "birth_month", "birth_day"):
             cols[fname] = pa.array([_integer(v) for v in text(col)], pa.int16())
         else:
@@ -304,6 +306,33 @@ def read_identities(path: Path, mapping: IdentityMap) -> IdentityFile:
                         "every record of the file consents to linkage, say so in the map: "
                         "consent: {all: full}", Path(path).name, n)
     return IdentityFile(pa.table(cols), n + len(bad), bad, unparsed)
+
+
+def _month_first_hint(path: Path, column: str, formats: tuple[str, ...], failed: set[str],
+                      parts: list[tuple[int | None, int | None, int | None]]) -> None:
+    """Warn when birth dates that did not parse with ``formats`` parse with day and month
+    swapped (``%m/%d/%Y`` where the map, or the default, reads ``%d/%m/%Y``): the file then
+    most likely writes dates month first, and the dates that did parse (day and month both 12
+    or less) are swapped too — never guessed silently. The warning counts, never shows values."""
+    swapped = [f.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m") for f in formats
+               if "%d" in f and "%m" in f]
+    swapped = [f for f in dict.fromkeys(swapped) if f not in formats]
+    if not failed or not swapped:
+        return
+    best, fits = "", 0
+    for fmt in swapped:
+        parse = make_date_parser((fmt,), past_only=True)
+        n = sum(1 for v in failed if parse(v)[1] is None)
+        if n > fits:
+            best, fits = fmt, n
+    if fits * 2 < len(failed):  # most unparsed dates are not month first: another problem
+        return
+    both_low = sum(1 for y, m, d in parts if d is not None and m is not None and d <= 12)
+    log.warning("%s: %d of the %d distinct birth dates (column %s) that do not parse day first "
+                "do parse month first (%s): the file seems to write dates month first, and %d "
+                "record(s) whose day and month are both 12 or less were read day first, "
+                "perhaps swapped — if so, say it in the map: date_formats: ['%s']",
+                Path(path).name, fits, len(failed), column, best, both_low, best)
 
 
 def check_record_ids(path: Path, table: pa.Table) -> None:
