@@ -164,3 +164,18 @@ def test_dates_written_month_first_are_named_with_the_map_setting(tmp_path, capl
     got = read_identities(data, load_map(mp))
     assert got.unparsed_dates == 0 and "month first" not in caplog.text
     assert got.table["birth_month"].to_pylist()[:3] == [1, 2, 3]
+
+
+def test_unreadable_rows_are_located(tmp_path):
+    """7: '1 unreadable rows' was said, never where."""
+    rows = [*_ROWS[:2], ("a9", "Ann", "Lee", "1990-01-01", "extra"), *_ROWS[2:]]
+    data, mp = _files(tmp_path, rows=rows)
+    out = tmp_path / "c.csv"
+    res = _run("link", "dedupe", data, "--map", mp, "--out", out)
+    assert res.exit_code == 0 and "1 unreadable rows (row 4)" in res.output, res.output
+    side = json.loads((tmp_path / "c.csv.json").read_text())
+    assert side["inputs"][0]["unreadable_row_numbers"] == [4]
+    from safelight.identity.mapping import IdentityFile
+
+    many = IdentityFile(None, 20, list(range(30, 2, -3)))
+    assert many.unreadable_where() == " (rows 3, 6, 9, 12, 15 and 5 more)"

@@ -98,7 +98,8 @@ def encode_cmd(file: Path, map_path: Path, key_path: Path, out: Path, contributo
     write_package(enc, out)
     m = enc.manifest
     click.echo(f"encoded {m['records']:,} records ({m['records_with_consent_to_linkage']:,} with "
-               f"consent to linkage) into {out}; {len(data.unreadable_rows)} unreadable row(s), "
+               f"consent to linkage) into {out}; {len(data.unreadable_rows)} unreadable row(s)"
+               f"{data.unreadable_where()}, "
                f"{data.unparsed_dates} unparsed birth date(s); key fingerprint "
                f"{m['key_fingerprint']}")
 

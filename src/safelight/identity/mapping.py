@@ -237,6 +237,15 @@ class IdentityFile:
     unreadable_rows: list[int] = field(default_factory=list)  # reader's row numbers
     unparsed_dates: int = 0
 
+    def unreadable_where(self, shown: int = 5) -> str:
+        """Where the unreadable rows are, for a person: `` (lines 22, 40 and 3 more)`` — the
+        reader's row numbers (a CSV line, a spreadsheet row, a record number); '' if none."""
+        rows = sorted(self.unreadable_rows)
+        if not rows:
+            return ""
+        more = f" and {len(rows) - shown:,} more" if len(rows) > shown else ""
+        return f" (row{'s' if len(rows) > 1 else ''} {', '.join(map(str, rows[:shown]))}{more})"
+
 
 def read_identities(path: Path, mapping: IdentityMap) -> IdentityFile:
     """Read ``path`` and map its columns (see the module docstring)."""

@@ -186,7 +186,8 @@ def _skipped(*files: Any) -> str:
     for f in files:
         if f.without_consent or f.read.unreadable_rows or f.read.unparsed_dates:
             notes.append(f"{f.path.name}: {f.without_consent:,} without consent to linkage "
-                         f"(left out), {len(f.read.unreadable_rows):,} unreadable rows, "
+                         f"(left out), {len(f.read.unreadable_rows):,} unreadable rows"
+                         f"{f.read.unreadable_where()}, "
                          f"{f.read.unparsed_dates:,} unparsed birth dates")
     return ("\n" + "\n".join(notes)) if notes else ""
 

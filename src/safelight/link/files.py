@@ -46,6 +46,7 @@ class MappedFile:
         return {"file": str(self.path), "rows_read": self.read.rows_read,
                 "records": self.table.num_rows, "without_consent": self.without_consent,
                 "unreadable_rows": len(self.read.unreadable_rows),
+                "unreadable_row_numbers": sorted(self.read.unreadable_rows)[:100],
                 "unparsed_birth_dates": self.read.unparsed_dates}
 
 
