@@ -466,3 +466,36 @@ def test_a_decided_non_match_parts_the_persons_pages_at_once(client, app, demo_h
                    for p in shown)
     (_, _, details), = _audit(app, "link.decision")
     assert json.loads(details)["persons_reformed"] == r.json()["persons_reformed"]
+
+
+def test_a_link_run_waits_for_a_decision_being_recorded(client, app, demo_hub, monkeypatch):
+    """A link run (it replaces the open pairs) that starts between reading the pair and
+    recording the decision left persons re-formed and an audited decision that was never
+    stored: the pair is now read under the lock, so the run waits (review, 2026-12-01)."""
+    import threading
+
+    from safelight.web import linkage
+
+    h = {"X-CSRF-Token": api_login(client, demo_hub, "rev")}
+    state = app.state.hub
+    pid = client.get("/api/v1/review").json()["pairs"][0]["pair_id"]
+    read, runs = linkage._pair, []
+
+    def new_run() -> None:  # what a link run does to the open pairs
+        with state.write() as hub:
+            hub.con.execute("DELETE FROM link_review WHERE decision IS NULL")
+
+    def read_while_a_run_starts(st, pair_id):
+        row = read(st, pair_id)
+        runs.append(threading.Thread(target=new_run))
+        runs[-1].start()
+        runs[-1].join(timeout=1.0)  # finishes at once unless the decision holds the lock
+        return row
+
+    monkeypatch.setattr(linkage, "_pair", read_while_a_run_starts)
+    r = client.post(f"/api/v1/review/{pid}/decision", headers=h,
+                    json={"decision": "non_match", "reason": "x"})
+    runs[0].join()
+    assert r.status_code == 200
+    assert state.one("SELECT count(*) AS n FROM link_review WHERE decision IS NOT NULL")["n"] == 1
+    assert len(_audit(app, "link.decision")) == 1

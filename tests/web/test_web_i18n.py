@@ -14,7 +14,7 @@ from safelight.refer import match, places, referral
 from safelight.refer.match import DirectoryIndex
 from safelight.refer.model import GENDERS, LEGAL_STATUSES, NEED_LABELS, REFERRAL_REASONS, Person
 from safelight.release.settings import RELEASE_FILES
-from safelight.web import pages, referrals, releases
+from safelight.web import linkage, pages, referrals, releases
 from safelight.web.i18n import catalogue, negotiate, translator
 from safelight.web.render import NAV
 
@@ -63,7 +63,7 @@ def test_ukrainian_catalogue_covers_every_template_string_and_label():
 def test_ukrainian_catalogue_covers_the_messages_the_pages_show():
     """A match's reasons and the refusals a caseworker meets, as the web words them, and why a
     release is withheld."""
-    templates = _message_templates(match, referral, referrals, pages, releases)
+    templates = _message_templates(match, referral, referrals, pages, releases, linkage)
     assert len(templates) > 30
     assert not _missing(referrals.web_wording(t) for t in templates)
     # a place the search's "near" field does not find

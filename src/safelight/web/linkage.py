@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from safelight.errors import UsageError
+from safelight.messages import Message
 from safelight.store.hub import now_utc
 from safelight.web.auth import User
 from safelight.web.services import CASE_SHOWN, NotFound, clean_rows, jsonable
@@ -60,8 +61,9 @@ def _pair(state: HubState, pair_id: str) -> dict[str, Any]:
     row = state.one(f"SELECT *, CAST(reasons AS VARCHAR) AS reasons_json FROM link_review "
                     f"WHERE {PAIR_ID_SQL} = ? AND {BOTH_LINKABLE_SQL}", [pair_id])
     if row is None:
-        raise NotFound(f"no pair {pair_id} in the review queue (each linkage run replaces the "
-                       "open pairs with its own: open the queue again)")
+        raise NotFound(Message("no pair {pair} in the review queue (each linkage run replaces "
+                               "the open pairs with its own: open the queue again)",
+                               pair=pair_id))
     return row
 
 
@@ -138,8 +140,10 @@ def decide_pair(state: HubState, user: User, pair_id: str, decision: str,
         raise UsageError("give the reason for the decision")
     if len(reason) > 2000:
         raise UsageError("the reason is longer than 2000 characters")
-    row = _pair(state, pair_id)
     with state.write() as hub:
+        # the pair is read under the lock, in the transaction: a link run in between replaces
+        # the open pairs, and a decision on a pair gone from the queue must change nothing
+        row = _pair(state, pair_id)
         hub.con.execute(f"UPDATE link_review SET decision = ?, decided_by = ?, decided_at = ?, "
                         f"decision_note = ? WHERE {PAIR_ID_SQL} = ?",
                         [decision, user.username, now_utc(), reason, pair_id])
