@@ -132,7 +132,8 @@ def release_aggregates(table: CategoricalTable, k: int = 11, length: int = 3, *,
                        rounding_base: int | None = None, complementary: bool = True,
                        audit: bool = True, min_width: int | None = None,
                        existence: bool = True, earlier: Sequence[PublishedIntervals] = (),
-                       on_difference: str = "adjust") -> AggregateRelease:
+                       on_difference: str = "adjust", accept_falls: bool = False
+                       ) -> AggregateRelease:
     """All 1..``length``-way combination counts with count ``>= k``, protected.
 
     :param method: ``intervals`` or ``suppress`` (see the module docstring); by default
@@ -158,6 +159,9 @@ def release_aggregates(table: CategoricalTable, k: int = 11, length: int = 3, *,
         this release are audited.
     :param on_difference: ``adjust`` (widen, or defer a combination that crossed k) or
         ``refuse`` (raise :class:`~safelight.release.successive.DifferencingError`).
+    :param accept_falls: publish although a combination an earlier release showed now has
+        fewer than k people after records changed a value or left (its absence shows the
+        fall; refused otherwise — :meth:`~safelight.release.successive.DifferenceAudit._signed`).
     """
     if k < 2:
         raise ReleaseUsageError(f"--k must be at least 2 (got {k})")
@@ -183,7 +187,7 @@ def release_aggregates(table: CategoricalTable, k: int = 11, length: int = 3, *,
                                     "intervals of --rounding-base")
         return _release_intervals(table, k, length, base, audit,
                                   max(1, (k - 1) // 2) if min_width is None else min_width,
-                                  existence, earlier, on_difference)
+                                  existence, earlier, on_difference, accept_falls)
     base = int(rounding_base or k)
     radix = table.radix
     tables: dict[Subset, tuple[np.ndarray, np.ndarray]] = {}
@@ -215,7 +219,7 @@ def release_aggregates(table: CategoricalTable, k: int = 11, length: int = 3, *,
 def _release_intervals(table: CategoricalTable, k: int, length: int, base: int, audit: bool,
                        min_width: int, existence: bool,
                        earlier: Sequence[PublishedIntervals],
-                       on_difference: str) -> AggregateRelease:
+                       on_difference: str, accept_falls: bool = False) -> AggregateRelease:
     from safelight.release.successive import DifferenceAudit
 
     log.info("counting the 1..%d-way combinations of %d rows, %d columns", length,
@@ -232,7 +236,8 @@ def _release_intervals(table: CategoricalTable, k: int, length: int, base: int, 
     report = IntervalAudit(min_width, existence, 0, 0, int(small.sum()), 0, 0)
     if audit:
         eqs = Equations(sy)
-        diff = DifferenceAudit(table, sy, eqs, k, base, earlier, on_difference) if earlier \
+        diff = DifferenceAudit(table, sy, eqs, k, base, earlier, on_difference,
+                               accept_falls) if earlier \
             else None
         if diff is not None:
             deferred = diff.crossed()

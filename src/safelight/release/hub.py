@@ -192,6 +192,10 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
     :raises BudgetExceededError: a DP release over the dataset's budget (nothing written).
     :raises RecordsLeftError: records left since the dataset's newest earlier release and
         ``after_withdrawal`` is not set (see :func:`check_no_records_left`).
+    :raises DifferencingError: (aggregates) differencing an earlier release would show a small
+        group of records added, changed or gone; a combination shown before and now under k
+        after records changed is accepted with ``after_withdrawal``
+        (:meth:`safelight.release.successive.DifferenceAudit._signed`).
     :raises ReleaseUsageError: bad method, columns or parameters, or a column mostly outside
         the public domain (DP methods, unless ``allow_out_of_domain``; nothing charged).
     """
@@ -230,7 +234,8 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
         earlier = ledger.published(DATASET) if method == "aggregates" else []
         length, params, released, ev, meas = _run(method, data, out / FILES[method], k,
                                                     length, eps, dlt, quasi_identifiers,
-                                                    seed, floor, earlier, dropped)
+                                                    seed, floor, earlier, dropped,
+                                                    accept_falls=after_withdrawal)
         params.update({"columns": list(data.columns), "rows": data.n_rows,
                        "seconds": round(time.perf_counter() - t0, 3)})
         source = {"dataset": DATASET, "rows": data.n_rows,
@@ -264,8 +269,8 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
 
 def _run(method: str, data: CategoricalTable, target: Path, k: int, length: int | None,
          epsilon: float, delta: float, qis: list[str] | None, seed: int, floor: bool,
-         earlier: list | None = None, dropped: dict[str, int] | None = None
-         ) -> tuple[int, dict[str, Any], Path, Evaluation, Any]:
+         earlier: list | None = None, dropped: dict[str, int] | None = None, *,
+         accept_falls: bool = False) -> tuple[int, dict[str, Any], Path, Evaluation, Any]:
     """Run one method with the stage's functions; write its file (a DP method's ``data`` is
     restricted to the public domain already, ``dropped`` the values it lost). Returns the
     length, the parameters, the file, the evaluation and what the ledger needs besides: the DP
@@ -275,7 +280,8 @@ def _run(method: str, data: CategoricalTable, target: Path, k: int, length: int 
         from safelight.release.aggregates import release_aggregates, write_aggregates
 
         length = length or 3
-        rel = release_aggregates(data, k, length, earlier=earlier or ())
+        rel = release_aggregates(data, k, length, earlier=earlier or (),
+                                 accept_falls=accept_falls)
         write_aggregates(rel, target)
         return length, rel.summary(), target, evaluate(data, rel.counts, k, length), rel
     if method == "synthetic":

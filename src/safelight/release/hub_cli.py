@@ -45,7 +45,8 @@ from safelight.release.hub import DEFAULT_COLUMNS, METHODS
 @click.option("--actor", default="cli", show_default=True,
               help="Who makes the release (recorded in the ledger and the audit log).")
 @click.option("--after-withdrawal", is_flag=True,
-              help="Release although case records left since the dataset's newest release (refused "
+              help="Release although case records left since the dataset's newest release, or a "
+              "combination it showed fell under k after records changed a value (refused "
               "otherwise: the difference of the two releases could show what the persons who left "
               "were). Only when the earlier releases were never published.")
 @guarded

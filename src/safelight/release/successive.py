@@ -54,10 +54,11 @@ release is *signed* (:meth:`DifferenceAudit._signed`): the attacker's bounds on 
 combination's change, ``[lo2 - hi1, hi2 - lo1]`` without the floor at 0, chained through the
 margins, must keep 0 possible wherever the true change is 1..k-1 either way — "the records
 that left C since the last release number fewer than k" is protected as newcomers are. A
-combination shown before and absent now counts as ``[0, the total]`` there: a release withholds
-combinations of k or more too, so absence is not a fall (an attacker who assumed it was would
-still not know whether it fell below k or was withheld). Where the earlier true counts were not
-kept (older ledger entries) the growth model is applied as before.
+combination shown before that now has fewer than k people after losing 1..k-1 is shown to have
+fallen by its absence alone (an absent combination holds fewer than k, and the release says how
+many it withheld or deferred): no widening hides that, so the release is refused unless the
+operator accepts the risk (``accept_falls``; ``release hub --after-withdrawal``). Where the
+earlier true counts were not kept (older ledger entries) the growth model is applied as before.
 
 What it does not guarantee: the attacker model is the one of :mod:`safelight.release.intervals`
 (bounds propagation, not linear or integer programming), applied to each earlier release in
@@ -102,7 +103,8 @@ class DifferencingError(ReleaseError):
     """A release would expose a small group of added records by differencing an earlier one.
 
     ``combinations`` are the combinations concerned, ``newcomers`` how many of the added
-    records hold each (exact where the ledger kept the earlier true counts, else ``None``),
+    records hold each (exact where the ledger kept the earlier true counts, else ``None``;
+    where records changed values, the net change of each: negative for records lost),
     ``earlier_release`` the ledger id of the earlier release (or its 1-based position). The
     message says what the operator can do. Hub-internal, like the ledger's true counts."""
 
@@ -196,12 +198,13 @@ class DifferenceAudit:
 
     def __init__(self, table: CategoricalTable, system: CellSystem, eqs: Equations, k: int,
                  base: int, earlier: Sequence[PublishedIntervals],
-                 on_difference: str = "adjust") -> None:
+                 on_difference: str = "adjust", accept_falls: bool = False) -> None:
         if on_difference not in ("adjust", "refuse"):
             raise ReleaseError(f"on_difference must be 'adjust' or 'refuse' "
                                f"(got {on_difference!r})")
         self.system, self.eqs, self.k, self.base = system, eqs, k, base
         self.on_difference = on_difference
+        self.accept_falls = accept_falls  # see _signed
         n = system.n_cells
         cap = int(system.cell_count[0]) * 2 + 10 * k
         combos: list[Combination | None] = [()] + [None] * (n - 1)
@@ -275,11 +278,12 @@ class DifferenceAudit:
         return out
 
     def _refusal(self, cells: np.ndarray, i: int, why: str, also: str, *,
-                 fell: bool = False) -> DifferencingError:
+                 fell: bool = False, moved: bool = False) -> DifferencingError:
         """The refusal for ``cells`` exposed against earlier release ``i``: what is exposed,
         that the rule requires the refusal, and what the operator can do. ``fell``: the cells
-        lost records since (:meth:`_falls`; their ``newcomers`` are then negative: minus the
-        records lost)."""
+        lost records since (:meth:`_signed`; their ``newcomers`` are then negative: minus the
+        records lost); ``moved``: they gained records in a table whose records also changed
+        values (the gain is net, not only added records)."""
         ref = f"#{self.ids[i]}" if self.ids[i] is not None else str(i + 1)
         combos = [c for c in (self.combos[x] for x in cells.tolist()) if c is not None]
         known = self.before[i][cells] >= 0
@@ -299,6 +303,15 @@ class DifferenceAudit:
         exact = sorted({x for x in newcomers if x is not None})
         held = ("exactly " + " or ".join(map(str, exact)) if exact and known.all()
                 else f"fewer than {self.k}")
+        if moved:
+            return DifferencingError(
+                f"{len(combos)} combination{'s' if len(combos) > 1 else ''} gained {held} "
+                f"record{'s' if exact != [1] else ''} since earlier release {ref} (records "
+                f"added, or that changed a released value) — fewer than k = {self.k}, so the "
+                f"rule protects them — and {why}. Refused: nothing is published (the rule at "
+                f"work, not a fault). The operator can {also}. The audit checks any new "
+                "release again.", combos, newcomers,
+                self.ids[i] if self.ids[i] is not None else i + 1)
         options = ["wait until more records are added: a combination may be shown to have "
                    f"gained people once {self.k} or more of the added records hold it"
                    + (f" ({self.k - exact[0]} more for each of these)" if len(exact) == 1
@@ -330,7 +343,7 @@ class DifferenceAudit:
         exposed_total = 0
         for i, (o_lo, o_hi, hidden, certain) in enumerate(self.old):
             if self.changed[i]:
-                more, n_exposed = self._signed(i, lo, hi, released, weight)
+                more, n_exposed = self._signed(i, lo, hi, released, weight, todo)
                 todo |= more
                 exposed_total += n_exposed
                 continue
@@ -363,27 +376,44 @@ class DifferenceAudit:
 
 
     def _signed(self, i: int, lo: np.ndarray, hi: np.ndarray, released: np.ndarray,
-                weight: np.ndarray) -> tuple[set[tuple[int, str]], int]:
+                weight: np.ndarray, todo: set[tuple[int, str]]
+                ) -> tuple[set[tuple[int, str]], int]:
         """The audit against earlier release ``i`` when records changed a released value (a
         correction, a new status) or left since, so the table did not only grow: widenings
         that keep every combination whose count rose *or fell* by 1..k-1 from showing it, and
-        the number of such combinations exposed.
+        the number of such combinations exposed; ``todo``: the widenings this round has found
+        already (against other earlier releases).
 
         The differences are signed: the attacker's bounds ``[lo2 - hi1, hi2 - lo1]`` on each
         combination's change, chained through the margins (:func:`propagate`), must keep 0
         possible where the true change (the ledger's earlier true count against today's) is
-        1..k-1 either way. A combination shown before and absent now counts as ``[0, the
-        total]``: the release withholds combinations of k or more too (deferred, withheld),
-        so absence does not state a fall. A fall of the total is refused before any release
+        1..k-1 either way. The attacker's view of the new release is the usual one (an absent
+        combination ``[0, k - 1]``, a withheld one ``[k, …]``), so a combination that release
+        ``i`` showed and that now has fewer than k people after losing 1..k-1 is shown to have
+        fallen by its absence alone, which no widening hides: the release is refused
+        (:class:`DifferencingError`) unless ``accept_falls`` (``release hub
+        --after-withdrawal``: the operator accepts the risk, e.g. the earlier release was never
+        published); then that combination counts as ``[0, the total]`` and is not chained
+        further. A fall of the total is refused before any release
         (:func:`safelight.release.hub.check_no_records_left`)."""
         o_lo, o_hi, hidden, _ = self.old[i]
         net = self.count - self.before[i]
         small = ~self.system.cell_missing & (np.abs(net) >= 1) & (np.abs(net) < self.k)
         small[0] = False
         gone = ~released & ~self.system.cell_missing & ~hidden & (o_lo > 0)
-        gone[0] = False
-        n_lo, n_hi = lo.copy(), hi.copy()
-        n_lo[gone], n_hi[gone] = 0, max(int(hi[0]), int(self.count[0]))
+        below = small & gone & (net < 0) & (self.count < self.k)
+        n_lo, n_hi = lo, hi
+        if below.any():
+            if not self.accept_falls:
+                raise self._refusal(
+                    np.flatnonzero(below), i, "each was shown by that release and now has fewer "
+                    "than k people, so its absence from this release shows the fall, which no "
+                    "widening hides", "release with --after-withdrawal if the earlier release "
+                    "was never published or the risk is accepted (the ledger records it)",
+                    fell=True)
+            n_lo, n_hi = lo.copy(), hi.copy()
+            n_lo[below], n_hi[below] = 0, max(int(hi[0]), int(self.count[0]))
+            small &= ~below
         b = propagate(self.eqs, n_lo - o_hi, n_hi - o_lo)
         rose = np.flatnonzero(small & (net > 0) & (b.lo >= 1))
         fell = np.flatnonzero(small & (net < 0) & (b.hi <= -1))
@@ -393,13 +423,14 @@ class DifferenceAudit:
                                  "release with on_difference='adjust' (intervals are then "
                                  "widened)", fell=True) if len(fell) else
                    self._refusal(rose, i, "differencing the two releases would show that "
-                                 "some of the added records hold them", "release with "
-                                 "on_difference='adjust' (intervals are then widened)"))
-        todo: set[tuple[int, str]] = set()
+                                 "some of the records holding them were added or changed a "
+                                 "value", "release with on_difference='adjust' (intervals "
+                                 "are then widened)", moved=True))
+        found: set[tuple[int, str]] = set()
         can_lo = released & (lo > self.k)
         for cells, end in ((rose, "lo"), (fell, "hi")):
-            todo |= self._targets(cells, end, b, can_lo, released, weight, i, todo)
-        return todo, len(rose) + len(fell)
+            found |= self._targets(cells, end, b, can_lo, released, weight, i, todo | found)
+        return found, len(rose) + len(fell)
 
     def _targets(self, cells: np.ndarray, end: str, b: Bounds, can_lo: np.ndarray,
                  can_hi: np.ndarray, weight: np.ndarray, i: int,
@@ -426,9 +457,11 @@ class DifferenceAudit:
                 np.array(stuck, np.int64), i,
                 "differencing the two releases would show that some of the "
                 + ("records holding them changed a value or left" if end == "hi"
-                   else "added records hold them") + ", through margins that widening the new "
+                   else "records holding them were added or changed a value"
+                   if self.changed[i] else "added records hold them") + ", through margins that widening the new "
                 "release's intervals one at a time does not cut",
-                "release with a coarser grid (a larger rounding base)", fell=end == "hi")
+                "release with a coarser grid (a larger rounding base)", fell=end == "hi",
+                moved=self.changed[i])
         return found
 
 
