@@ -72,9 +72,12 @@ class Reader:
 
     def bytes_read(self) -> int:
         """How far into the file the reader is (for progress bars): the position of the handle
-        rows are read through, 0 for a reader without one."""
+        rows are read through (the file's size once that handle is closed: it was read to the
+        end), 0 for a reader without one."""
         try:
-            return self._raw.tell() if self._raw is not None and not self._raw.closed else 0
+            if self._raw is None:
+                return 0
+            return self.path.stat().st_size if self._raw.closed else self._raw.tell()
         except (OSError, ValueError):
             return 0
 
