@@ -167,3 +167,16 @@ def test_the_pprl_threshold_has_the_same_range(tmp_path):
     pkg.mkdir()
     res = _run("link", "pprl", pkg, pkg, "--out", tmp_path / "o.csv", "--threshold", "2")
     assert res.exit_code == 2 and "0<=x<=1" in res.output.replace(" ", ""), res.output
+
+
+def test_debug_output_leaves_out_libraries_debug_chatter():
+    """-vv printed pycountry's DEBUG lines ("This is an error in the databases") among
+    safelight's own (new-user trial, 2026-12-01)."""
+    import logging
+
+    from click.testing import CliRunner
+
+    from safelight.cli import main
+
+    assert CliRunner().invoke(main, ["-vv", "standard", "codes", "consent"]).exit_code == 0
+    assert logging.getLogger("pycountry.db").getEffectiveLevel() == logging.WARNING

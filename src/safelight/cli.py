@@ -66,6 +66,10 @@ def main(verbose: int) -> None:
     """
     level = logging.WARNING - 10 * verbose
     logging.basicConfig(level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s")
+    # libraries' own debug chatter is not the user's concern (pycountry logs "This is an error
+    # in the databases" for every fuzzy lookup); their warnings still show
+    for name in ("pycountry", "pycountry.db", "numba", "matplotlib"):
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))
     # every file a command writes is its owner's alone (the hub and its write-ahead log,
     # quarantine exports, packages, outputs), as under the service's UMask=0077: group and
     # others lose their bits whatever the shell's umask gave them
