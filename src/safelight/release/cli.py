@@ -200,8 +200,10 @@ def aggregates(table: Path, k: int, length: int, out: Path, method: str, roundin
     if sup is not None and sup.audit_unaudited_cells:
         click.echo(f"warning: {sup.audit_unaudited_cells} withheld cells could not be audited "
                    "against the exact linear attack (greedy protection only)", err=True)
+    withheld = ("withheld as complements" if rel.intervals is None else
+                "withheld (deferred for earlier releases, or as a last resort)")
     click.echo(f"released {rel.counts.n_combinations()} combinations of {data.n_rows} rows "
-               f"({rel.primary} suppressed under k, {rel.secondary} withheld as complements); "
+               f"({rel.primary} suppressed under k, {rel.secondary} {withheld}); "
                f"{_errors_text(ev)}; {ev.lost_share():.1%} of common "
                f"combinations withheld; leaked {ev.total('leaked')} -> {out}")
 
