@@ -134,6 +134,19 @@ def test_cli_release_hub(hub, tmp_path) -> None:
     res = CliRunner().invoke(release, ["hub", str(path), "--method", "aggregates", "--out",
                                        str(out)])
     assert res.exit_code != 0 and "not empty" in res.output
+    (tmp_path / "precious.csv").write_text("x")  # an --out under a file: no traceback
+    res = CliRunner().invoke(release, ["hub", str(path), "--method", "aggregates", "--out",
+                                       str(tmp_path / "precious.csv" / "rel")])
+    assert res.exit_code == 2 and "precious.csv is a file" in res.output
+    assert not _aggregate_releases(path)  # nothing recorded
+
+
+def _aggregate_releases(path) -> list:
+    from safelight.store import open_hub
+
+    with open_hub(path) as h:
+        return h.con.execute("SELECT release_id FROM releases WHERE method = 'aggregates'"
+                             ).fetchall()
 
 
 def test_a_release_after_records_left_is_refused_unless_the_operator_accepts(hub, tmp_path) -> None:

@@ -211,8 +211,14 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
     if not dp and epsilon is not None:
         raise ReleaseUsageError(f"--epsilon applies to dp-aggregates and dp-synthetic, not "
                                 f"{method}")
+    if out.exists() and not out.is_dir():
+        raise ReleaseUsageError(f"--out {out} is a file; give a folder")
     if out.exists() and any(out.iterdir()):
         raise ReleaseUsageError(f"--out {out} is not empty; choose a new folder")
+    blocked = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
+    if blocked is not None:  # checked before the ledger and the data are touched
+        raise ReleaseUsageError(f"--out {out} cannot be created: {blocked} is a file; give a "
+                                "folder that can be")
     ledger = Ledger(hub)
     check_no_records_left(hub, DATASET, allow=after_withdrawal)
     eps, dlt = (float(epsilon), float(delta)) if dp and epsilon is not None else (0.0, 0.0)
