@@ -343,3 +343,25 @@ def test_length_over_the_columns_is_clamped_with_a_note(tmp_path) -> None:
     assert r.exit_code == 0, r.output
     assert "--length 4 is more than the 2 columns" in r.output
     assert json.loads((tmp_path / "a" / "settings.json").read_text())["length"] == 2
+
+
+@pytest.mark.realdata
+def test_length_4_of_a_small_table_takes_a_coarser_grid_instead_of_withholding_most(
+        shared_data, tmp_path) -> None:
+    """2,000 CTDC rows at length 4: the default grid (6) made the interval audit withhold
+    combination after combination for 400 rounds and 141 s, 80% of the common combinations and
+    every 1-way count among them (new-user trial, 2026-12-01). It now gives up early
+    (intervals.WithholdingRunaway) and the release takes a coarser grid."""
+    from safelight.release.aggregates import release_aggregates
+    from safelight.release.intervals import WithholdingRunaway
+    from safelight.release.table import read_table
+
+    head = tmp_path / "t2k.csv"
+    with open(shared_data / "ctdc" / "bench_ctdc10.csv", encoding="utf-8") as fh:
+        head.write_text("".join(fh.readline() for _ in range(2_001)), "utf-8")
+    t = read_table(head)
+    with pytest.raises(WithholdingRunaway, match="too small for this length"):
+        release_aggregates(t, 11, 4, rounding_base=6)  # a grid the caller chose is kept
+    rel = release_aggregates(t, 11, 4)
+    assert rel.rounding_base == 12 and rel.secondary == 0
+    assert rel.counts.n_combinations() > 9_000

@@ -34,6 +34,7 @@ from safelight.release.combos import CombinationCounts, Subset, decode_keys
 from safelight.release.errors import ReleaseUsageError
 from safelight.release.intervals import (
     Equations,
+    WithholdingRunaway,
     attacker_intervals,
     grid_interval,
     protect,
@@ -185,9 +186,22 @@ def release_aggregates(table: CategoricalTable, k: int = 11, length: int = 3, *,
             raise ReleaseUsageError("--rounding and primary-only suppression apply to the "
                                     "suppression method; the interval method always rounds to "
                                     "intervals of --rounding-base")
-        return _release_intervals(table, k, length, base, audit,
-                                  max(1, (k - 1) // 2) if min_width is None else min_width,
-                                  existence, earlier, on_difference, accept_falls)
+        # the default grid is tried, then coarser ones when protecting the small cells would
+        # withhold most of the release (long combinations of a small table); a grid the
+        # caller chose is kept
+        bases = [base] if rounding_base else [base, 2 * base, 4 * base]
+        for i, b in enumerate(bases):
+            try:
+                return _release_intervals(table, k, length, b, audit,
+                                          max(1, (k - 1) // 2) if min_width is None
+                                          else min_width, existence, earlier, on_difference,
+                                          accept_falls)
+            except WithholdingRunaway:
+                if i + 1 == len(bases):
+                    raise
+                log.warning("a grid of %d withheld too many combinations to protect the "
+                            "small ones at length %d; trying a grid of %d", b, length,
+                            bases[i + 1])
     base = int(rounding_base or k)
     radix = table.radix
     tables: dict[Subset, tuple[np.ndarray, np.ndarray]] = {}
