@@ -328,3 +328,31 @@ def test_consent_column_reads_the_standard_codes_and_the_map_s_words(tmp_path, c
         "id: id\nfields: {given_name: g}\nconsent: {column: c, values: {повна: all}}\n")
     with pytest.raises(ProfileError, match="unknown consent code"):
         load_map(tmp_path / "bad.yaml")
+
+
+def test_packages_encoded_with_fewer_fields_are_named_with_the_fields_they_lack(tmp_path,
+                                                                                caplog):
+    """A package whose map named the names only linked 6 of 250 true pairs against a full one,
+    without a word (new-user trial, 2026-12-01): reading them warns, naming what it lacks."""
+    import logging
+
+    from test_link_pprl import KEY, _people, _table
+
+    from safelight.identity.encode import EncodingSettings, encode_table, write_package
+    from safelight.link.encoded import read_packages
+
+    rows = [dict(p, record_id=str(i)) for i, p in enumerate(_people(40, 1))]
+    full = _table(rows)
+    names = full.select(["record_id", "given_name", "family_name"])
+    paths = [write_package(encode_table(t, KEY, EncodingSettings(seed=5), contributor=c),
+                           tmp_path / c) for c, t in (("a", full), ("b", names))]
+    with caplog.at_level(logging.WARNING, logger="safelight.link.encoded"):
+        read_packages(paths)
+    said = [r.getMessage() for r in caplog.records if "no record holds" in r.getMessage()]
+    assert len(said) == 1 and str(paths[1]) in said[0]
+    assert "birth_date" in said[0] and "sex" in said[0] and "locality" in said[0]
+    assert "given_name" not in said[0]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="safelight.link.encoded"):
+        read_packages([paths[0], paths[0].parent / "a"])  # the same fields: nothing said
+    assert not [r for r in caplog.records if "no record holds" in r.getMessage()]
