@@ -348,7 +348,7 @@ def check_record_ids(path: Path, table: pa.Table) -> None:
     """Refuse (:class:`~safelight.errors.UsageError`, exit 2) a table of :func:`read_identities`
     whose ``record_id`` is missing (or blank) or repeated: every output row — a pair, a
     cluster, a package record — must name one record. The message gives data row numbers and
-    at most five repeated ids, never other values."""
+    at most three repeated ids (each with up to five rows), never other values."""
     ids = table.column("record_id")
     if ids.null_count:
         rows = np.flatnonzero(pc.is_null(ids).to_numpy(zero_copy_only=False))[:5] + 1
@@ -359,9 +359,13 @@ def check_record_ids(path: Path, table: pa.Table) -> None:
     repeated = [v.as_py() for v, n in zip(counts.field("values"), counts.field("counts"),
                                           strict=True) if n.as_py() > 1]
     if repeated:
+        where = []
+        for rid in repeated[:3]:
+            rows = np.flatnonzero(pc.equal(ids, rid).to_numpy(zero_copy_only=False))[:5] + 1
+            where.append(f"{rid!r} in data rows {', '.join(map(str, rows))}")
         raise UsageError(f"{path}: {len(repeated):,} record id(s) occur more than once (e.g. "
-                         f"{', '.join(map(repr, repeated[:5]))}) — ids must be unique so "
-                         "that each output row names one record")
+                         f"{'; '.join(where)}) — ids must be unique so that each output row "
+                         "names one record")
 
 
 def _integer(value: str | None) -> int | None:
