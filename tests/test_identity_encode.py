@@ -218,6 +218,10 @@ def test_key_files(tmp_path):
         load_key(short)
     with pytest.raises(EncodingError, match="cannot read"):
         load_key(tmp_path / "missing")
+    for blank in (b"", b"\n  \n"):  # was "text of 0 words or lines ... is it a data file?"
+        (tmp_path / "empty").write_bytes(blank)
+        with pytest.raises(EncodingError, match="the key file is empty"):
+            load_key(tmp_path / "empty")
     fp = key_fingerprint(key)
     assert fp != key_fingerprint(bytes(32)) and fp not in key.hex()
     assert fp == hmac.new(key, b"safelight/pprl/key-fingerprint/v1",

@@ -163,6 +163,9 @@ def load_key(path: Path) -> bytes:
     except OSError as exc:
         raise EncodingError(f"{path}: cannot read the key file ({exc.strerror}) — give the path "
                             "of the key shared among contributors") from exc
+    if not raw.strip():
+        raise EncodingError(f"{path}: the key file is empty — give the key file made by "
+                            "`safelight identity keygen` (copy it again if it was cut)")
     text = _text_of(raw)
     words = text.split() if text is not None else []
     if text is not None and len(words) != 1:
