@@ -356,3 +356,17 @@ def test_packages_encoded_with_fewer_fields_are_named_with_the_fields_they_lack(
     with caplog.at_level(logging.WARNING, logger="safelight.link.encoded"):
         read_packages([paths[0], paths[0].parent / "a"])  # the same fields: nothing said
     assert not [r for r in caplog.records if "no record holds" in r.getMessage()]
+
+
+def test_link_dedupe_of_a_package_points_to_the_pprl_command(tmp_path):
+    """`link dedupe x.enc` gave click's "is a directory" (new-user trial, 2026-12-01)."""
+    from click.testing import CliRunner
+
+    from safelight.cli import main
+
+    (tmp_path / "x.enc").mkdir()
+    (tmp_path / "map.yaml").write_text("id: id\nfields: {given_name: given}\n")
+    res = CliRunner().invoke(main, ["link", "dedupe", str(tmp_path / "x.enc"), "--map",
+                                    str(tmp_path / "map.yaml"), "--out",
+                                    str(tmp_path / "c.csv")])
+    assert res.exit_code == 2 and "safelight link pprl" in res.output

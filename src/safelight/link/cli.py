@@ -150,7 +150,7 @@ def pairs_cmd(ctx: click.Context, left: Path, right: Path, map_path: Path | None
 
 
 @link.command("dedupe")
-@click.argument("file", type=click.Path(exists=True, path_type=Path, dir_okay=False))
+@click.argument("file", type=click.Path(exists=True, path_type=Path))
 @click.option("--map", "map_path", required=True, type=_MAP,
               help="MAP.yaml: the id column and identity field → column.")
 @click.option("--out", required=True, type=click.Path(path_type=Path, dir_okay=False),
@@ -161,6 +161,11 @@ def pairs_cmd(ctx: click.Context, left: Path, right: Path, map_path: Path | None
 def dedupe_cmd(file: Path, map_path: Path, out: Path, review: Path | None, threshold: float,
                seed: int, force: bool) -> None:
     """Find the records of FILE that belong to the same person (clusters)."""
+    if file.is_dir():  # an encoded package is a folder
+        from safelight.errors import UsageError
+
+        raise UsageError(f"{file} is a folder, not a file of records; to deduplicate an encoded "
+                         f"package run `safelight link pprl {file} --out CLUSTERS.csv`")
     from safelight.link.files import (
         dedupe_file,
         read_mapped,
