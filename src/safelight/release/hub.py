@@ -182,8 +182,8 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
                 k: int = 11, length: int | None = None, epsilon: float | None = None,
                 delta: float = 1e-6, quasi_identifiers: list[str] | None = None,
                 seed: int = 0, floor: bool = True, actor: str = "cli",
-                after_withdrawal: bool = False, allow_out_of_domain: bool = False
-                ) -> HubRelease:
+                after_withdrawal: bool = False, allow_out_of_domain: bool = False,
+                accept_falls: bool = False) -> HubRelease:
     """Release the hub's consenting cases by ``method`` into ``out`` and record it in the
     ledger under :data:`DATASET` (see the module docstring; there is no other dataset to
     charge: a second name for the same cases would escape their budget and the withdrawal
@@ -194,7 +194,7 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
         ``after_withdrawal`` is not set (see :func:`check_no_records_left`).
     :raises DifferencingError: (aggregates) differencing an earlier release would show a small
         group of records added, changed or gone; a combination shown before and now under k
-        after records changed is accepted with ``after_withdrawal``
+        after records changed is accepted with ``accept_falls``
         (:meth:`safelight.release.successive.DifferenceAudit._signed`).
     :raises ReleaseUsageError: bad method, columns or parameters, or a column mostly outside
         the public domain (DP methods, unless ``allow_out_of_domain``; nothing charged).
@@ -241,9 +241,12 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
         length, params, released, ev, meas = _run(method, data, out / FILES[method], k,
                                                     length, eps, dlt, quasi_identifiers,
                                                     seed, floor, earlier, dropped,
-                                                    accept_falls=after_withdrawal)
+                                                    accept_falls=accept_falls)
         params.update({"columns": list(data.columns), "rows": data.n_rows,
                        "seconds": round(time.perf_counter() - t0, 3)})
+        # the risks the operator accepted stay with the release (settings.json, the ledger)
+        params.update({k: True for k, v in (("after_withdrawal", after_withdrawal),
+                                            ("accept_falls", accept_falls)) if v})
         source = {"dataset": DATASET, "rows": data.n_rows,
                   "consent": "consent_statistics only"}
         settings = ReleaseSettings(method, k, length, source, params)

@@ -45,16 +45,19 @@ from safelight.release.hub import DEFAULT_COLUMNS, METHODS
 @click.option("--actor", default="cli", show_default=True,
               help="Who makes the release (recorded in the ledger and the audit log).")
 @click.option("--after-withdrawal", is_flag=True,
-              help="Release although case records left since the dataset's newest release, or a "
-              "combination it showed fell under k after records changed a value (refused "
+              help="Release although case records left since the dataset's newest release (refused "
               "otherwise: the difference of the two releases could show what the persons who left "
               "were). Only when the earlier releases were never published.")
+@click.option("--accept-falls", is_flag=True,
+              help="aggregates: release although a combination an earlier release showed now has "
+              "fewer than k people after records changed a value (its absence shows the fall; "
+              "refused otherwise). Recorded with the release.")
 @guarded
 @shows_progress
 def hub(hub_path: Path, method: str, out: Path, columns: str | None, k: int,
         length: int | None, epsilon: float | None, delta: float, no_floor: bool,
         allow_out_of_domain: bool, qis: str | None, seed: int, actor: str,
-        after_withdrawal: bool) -> None:
+        after_withdrawal: bool, accept_falls: bool) -> None:
     """Release HUB's cases whose consent allows statistics, and record it in HUB's ledger.
 
     Same methods as the file commands (aggregates, synthetic, microdata, dp-aggregates,
@@ -71,7 +74,7 @@ def hub(hub_path: Path, method: str, out: Path, columns: str | None, k: int,
         rel = release_hub(h, method, out, columns=_columns(columns), k=k, length=length,
                           epsilon=epsilon, delta=delta, quasi_identifiers=_columns(qis),
                           seed=seed, floor=not no_floor, actor=actor,
-                          after_withdrawal=after_withdrawal,
+                          after_withdrawal=after_withdrawal, accept_falls=accept_falls,
                           allow_out_of_domain=allow_out_of_domain)
     click.echo(f"release #{rel.release_id} ({method}, {rel.settings.params['rows']} consenting "
                f"cases): {_summary(rel.evaluation)} -> {rel.file}")

@@ -57,7 +57,7 @@ that left C since the last release number fewer than k" is protected as newcomer
 combination shown before that now has fewer than k people after losing 1..k-1 is shown to have
 fallen by its absence alone (an absent combination holds fewer than k, and the release says how
 many it withheld or deferred): no widening hides that, so the release is refused unless the
-operator accepts the risk (``accept_falls``; ``release hub --after-withdrawal``). Where the
+operator accepts the risk (``accept_falls``; ``release hub --accept-falls``). Where the
 earlier true counts were not kept (older ledger entries) the growth model is applied as before.
 
 What it does not guarantee: the attacker model is the one of :mod:`safelight.release.intervals`
@@ -78,6 +78,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from safelight.errors import RefusedError
 from safelight.release.combos import CombinationCounts, Subset, decode_keys
 from safelight.release.errors import ReleaseError
 from safelight.release.intervals import (
@@ -99,7 +100,7 @@ Combination = tuple[tuple[str, str], ...]
 """A combination by column names and values, sorted by column name (``()`` = the total)."""
 
 
-class DifferencingError(ReleaseError):
+class DifferencingError(ReleaseError, RefusedError):
     """A release would expose a small group of added records by differencing an earlier one.
 
     ``combinations`` are the combinations concerned, ``newcomers`` how many of the added
@@ -107,6 +108,8 @@ class DifferencingError(ReleaseError):
     where records changed values, the net change of each: negative for records lost),
     ``earlier_release`` the ledger id of the earlier release (or its 1-based position). The
     message says what the operator can do. Hub-internal, like the ledger's true counts."""
+
+    exit_code = RefusedError.exit_code  # the rule at work: refused by policy
 
     def __init__(self, message: str, combinations: Sequence[Combination] = (),
                  newcomers: Sequence[int | None] = (),
@@ -391,29 +394,35 @@ class DifferenceAudit:
         combination ``[0, k - 1]``, a withheld one ``[k, …]``), so a combination that release
         ``i`` showed and that now has fewer than k people after losing 1..k-1 is shown to have
         fallen by its absence alone, which no widening hides: the release is refused
-        (:class:`DifferencingError`) unless ``accept_falls`` (``release hub
-        --after-withdrawal``: the operator accepts the risk, e.g. the earlier release was never
-        published); then that combination counts as ``[0, the total]`` and is not chained
-        further. A fall of the total is refused before any release
+        (:class:`DifferencingError`) unless ``accept_falls`` (``release hub --accept-falls``:
+        the operator accepts the risk, e.g. the earlier release was never published); then that
+        combination counts as ``[0, the total]`` and is not chained further, and so does one
+        that a release newer than ``i`` left out already (the fall was shown, and accepted,
+        then: it does not block every later release). A fall of the total is refused before any release
         (:func:`safelight.release.hub.check_no_records_left`)."""
         o_lo, o_hi, hidden, _ = self.old[i]
         net = self.count - self.before[i]
         small = ~self.system.cell_missing & (np.abs(net) >= 1) & (np.abs(net) < self.k)
         small[0] = False
         gone = ~released & ~self.system.cell_missing & ~hidden & (o_lo > 0)
-        below = small & gone & (net < 0) & (self.count < self.k)
+        # absent now (under this k) below a low end shown then; a later earlier release that
+        # left it out showed that fall already (accepted then), this one adds nothing to it
+        below = small & gone & (net < 0) & (self.count < self.k) & (o_lo >= self.k) \
+            & ~self._absent_after(i)
         n_lo, n_hi = lo, hi
         if below.any():
             if not self.accept_falls:
                 raise self._refusal(
                     np.flatnonzero(below), i, "each was shown by that release and now has fewer "
                     "than k people, so its absence from this release shows the fall, which no "
-                    "widening hides", "release with --after-withdrawal if the earlier release "
-                    "was never published or the risk is accepted (the ledger records it)",
+                    "widening hides", "release with --accept-falls if the earlier release was "
+                    "never published or the risk is accepted (the ledger records it)",
                     fell=True)
+        accepted = below | (gone & self._absent_after(i))
+        if accepted.any():
             n_lo, n_hi = lo.copy(), hi.copy()
-            n_lo[below], n_hi[below] = 0, max(int(hi[0]), int(self.count[0]))
-            small &= ~below
+            n_lo[accepted], n_hi[accepted] = 0, max(int(hi[0]), int(self.count[0]))
+            small &= ~accepted
         b = propagate(self.eqs, n_lo - o_hi, n_hi - o_lo)
         rose = np.flatnonzero(small & (net > 0) & (b.lo >= 1))
         fell = np.flatnonzero(small & (net < 0) & (b.hi <= -1))
@@ -431,6 +440,14 @@ class DifferenceAudit:
         for cells, end in ((rose, "lo"), (fell, "hi")):
             found |= self._targets(cells, end, b, can_lo, released, weight, i, todo | found)
         return found, len(rose) + len(fell)
+
+    def _absent_after(self, i: int) -> np.ndarray:
+        """Cells that an earlier release newer than release ``i`` left out (absent in its
+        scope): a fall they show against ``i`` was shown, and accepted, by that release."""
+        out = np.zeros(self.system.n_cells, bool)
+        for _, _, hidden, _ in self.old[i + 1:]:
+            out |= hidden
+        return out
 
     def _targets(self, cells: np.ndarray, end: str, b: Bounds, can_lo: np.ndarray,
                  can_hi: np.ndarray, weight: np.ndarray, i: int,
