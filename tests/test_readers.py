@@ -82,6 +82,18 @@ def test_western_or_central_european_code_page(tmp_path, enc, names, uncertain):
                for n in reader.notes) == uncertain, reader.notes
 
 
+def test_another_code_page_the_detector_chose_is_kept(tmp_path):
+    """Only a choice between cp1250 and cp1252 is re-decided: Turkish cp1254, which ties with
+    cp1252 on clean text, became cp1252 (ş → þ, ı → ý; review, 2026-12-01)."""
+    rows = ["Ayşe Yılmaz,İstanbul", "Çağrı Öztürk,Ağrı", "Şule Güneş,Muğla"]
+    p = tmp_path / "tr.csv"
+    p.write_bytes(("id,name,city\n" + "".join(f"{i},{r}\n" for i in range(3) for r in rows)
+                   ).encode("cp1254"))
+    reader, got, bad = read_all(p)
+    assert reader.encoding == "cp1254" and not bad
+    assert [f"{r['name']},{r['city']}" for r in got[:3]] == rows
+
+
 def test_invalid_bytes_quarantine_only_their_row(tmp_path):
     p = tmp_path / "a.csv"
     # a UTF-8 export with one row appended by a cp1251 system

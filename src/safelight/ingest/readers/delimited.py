@@ -94,7 +94,8 @@ def _sniff_encoding(path: Path, head: bytes) -> tuple[str, int, list[str]]:
     # short files it follows a few letters' frequencies (Lefèvre ×30 scored cp1250 higher)
     tied = {enc for m in matches if m.chaos <= best.chaos + 0.01
             for enc in m.could_be_from_charset}
-    if "cp1252" in tied:
+    if best.encoding in ("cp1250", "cp1252") and "cp1252" in tied:
+        # only between these two (Turkish cp1254, Baltic cp1257 … keep the detector's choice)
         return _western_or_central(sample, "cp1250" in tied)
     enc = best.encoding
     return enc, 0, [f"encoding detected: {enc}"]
