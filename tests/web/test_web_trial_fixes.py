@@ -159,3 +159,35 @@ def test_a_contributor_is_offered_its_own_profiles_not_other_agencies(client, ap
     everything = client.get("/api/v1/profiles").json()
     assert demo_hub.profile("de-police") in everything
     assert demo_hub.profile("ua-hotline") in everything
+
+
+def test_a_profile_folder_of_an_agency_that_sent_nothing_yet_is_its_own(demo_hub, tmp_path):
+    """A sub-folder is offered only to the contributor it is named after, also before that
+    agency has an account or data (review, 2026-12-01: it was shown to every agency)."""
+    import pyotp
+    from fastapi.testclient import TestClient
+    from helpers_web import PASSWORD, settings_for
+
+    from safelight.web import create_app
+    from safelight.web.auth import add_user
+
+    root = tmp_path / "profiles"
+    (root / "md-ngo").mkdir(parents=True)
+    (root / "md-ngo" / "md.yaml").write_text("x: 1\n")
+    (root / "shared.yaml").write_text("x: 1\n")
+    app = create_app(demo_hub.copy(tmp_path), settings_for(demo_hub, profiles_dir=str(root)))
+    try:
+        with TestClient(app) as client:
+            api_login(client, demo_hub, "uacontrib")
+            offered = client.get("/api/v1/profiles").json()
+            assert "shared.yaml" in offered and "md-ngo/md.yaml" not in offered
+            secret = add_user(app.state.hub, "mdcontrib", PASSWORD, "contributor",
+                              contributor="md-ngo", actor="test", new_contributor=True)
+            client.cookies.clear()
+            body = {"username": "mdcontrib", "password": PASSWORD}
+            if secret:
+                body["totp"] = pyotp.TOTP(secret).now()
+            assert client.post("/api/v1/session", json=body).status_code == 200
+            assert "md-ngo/md.yaml" in client.get("/api/v1/profiles").json()
+    finally:
+        app.state.hub.close()

@@ -85,20 +85,20 @@ def contributor_scope(state: HubState, user: User, contributor: str | None) -> s
 def profiles(state: HubState, user: User) -> dict[str, str]:
     """Profiles offered to ``user`` for uploads: name → what :func:`load_profile` takes.
 
-    The built-in profiles and every ``*.yaml`` under ``profiles_dir``, except that a profile in
-    a sub-folder named after a contributor (``<profiles_dir>/<contributor>/…``, as the demo
-    lays them out) is offered only to that contributor's accounts and to admins: a profile's
+    The built-in profiles and the ``*.yaml`` at the top of ``profiles_dir`` are offered to
+    everyone; a profile in a sub-folder is offered to admins and to the accounts of the
+    contributor the sub-folder is named after (``<profiles_dir>/<contributor>/…``, as the demo
+    lays them out) — to nobody else, also while that agency has sent nothing: a profile's
     name and folder are often the agency's, and one agency does not see which others send
-    data. Other sub-folders are offered to everyone."""
+    data."""
     from safelight.ingest import builtin_profiles
 
     out = {name: name for name in builtin_profiles()}
     if state.settings.profiles_dir:
         root = Path(state.settings.profiles_dir)
-        owners = {r["name"] for r in state.rows("SELECT name FROM contributors")}
         for p in sorted(root.rglob("*.yaml")):
             rel = p.relative_to(root)
-            owner = rel.parts[0] if len(rel.parts) > 1 and rel.parts[0] in owners else None
+            owner = rel.parts[0] if len(rel.parts) > 1 else None
             if user.role in BOUND_ROLES and owner not in (None, user.contributor):
                 continue
             out[rel.as_posix()] = str(p)
