@@ -86,6 +86,15 @@ def test_consent_is_read_with_the_consent_vocabulary_and_rows_left_out_are_count
     assert r.exit_code == 0, r.output
 
 
+def test_a_consent_column_named_in_ukrainian_is_read_too(tmp_path) -> None:
+    """A `Згода` column was released as an ordinary column, its `ні` rows with it (trial
+    leftover, 2026-12-01): consent headers are known in the contributors' languages."""
+    path = _consent_table(tmp_path, ["так", "ні", "Так"])
+    path.write_text(path.read_text("utf-8").replace("consent", "Згода", 1), "utf-8")
+    t = read_table(path)
+    assert t.columns == ("gender", "year") and t.n_rows == 40
+
+
 def test_a_consent_word_outside_the_vocabulary_is_refused(tmp_path) -> None:
     path = _consent_table(tmp_path, ["full", "NoConsent"])
     with pytest.raises(InputFileError, match="30 rows hold a consent value") as e:

@@ -101,7 +101,8 @@ def release() -> None:
 
 
 #: what every TABLE command's --help says of how TABLE is read
-_TABLE_EPILOG = ("Consent: a consent or consent_statistics column is read with the standard's "
+_TABLE_EPILOG = ("Consent: a consent or consent_statistics column (or Згода, Zgoda, "
+                 "Einwilligung, … in other languages) is read with the standard's "
                  "consent words (full, statistics_only, none, withdrawn, their labels, yes/no); "
                  "rows that do not allow statistics, or are blank, are left out (a warning "
                  "counts them), another word refuses TABLE, and the column is never released. "

@@ -144,8 +144,15 @@ def _ragged_line(path: Path) -> int | None:
     return None
 
 
-#: columns read as consent (names matched ignoring case), never released
-CONSENT_COLUMNS = ("consent_statistics", "consent")
+#: columns read as consent (names matched ignoring case, blanks and punctuation, in the
+#: languages contributors write), never released
+CONSENT_COLUMNS = ("consent_statistics", "consent", "consent status", "згода", "согласие",
+                   "zgoda", "einwilligung", "zustimmung", "consentement", "consentimiento",
+                   "consimțământ", "consimtamant")
+
+
+def _header_key(header: str) -> str:
+    return re.sub(r"[\W_]+", "", header.casefold())
 
 
 def _consent_filtered(path: Path, table: pa.Table, column: str) -> pa.Table:
@@ -226,9 +233,9 @@ def _unique_names(path: Path, names: Sequence[str]) -> None:
 def _consented(path: Path, table: pa.Table) -> pa.Table:
     """Rows whose consent allows statistical use, without the consent columns
     (:data:`CONSENT_COLUMNS`, :func:`_consent_filtered`)."""
-    for name in CONSENT_COLUMNS:
-        for column in [c for c in table.column_names if c.casefold() == name]:
-            table = _consent_filtered(path, table, column)
+    names = {_header_key(n) for n in CONSENT_COLUMNS}
+    for column in [c for c in table.column_names if _header_key(c) in names]:
+        table = _consent_filtered(path, table, column)
     return table
 
 
