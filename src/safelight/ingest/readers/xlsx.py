@@ -206,6 +206,7 @@ class XlsxReader(Reader):
         rows: list[list[str | None]] = []
         numbers: list[int] = []
         bad: list[BadRow] = []
+        beyond_rows, beyond_columns = 0, set()
         for number, vals in enumerate(values_ws.iter_rows(min_row=start, values_only=True), start=start):
             if ranges:
                 self._take_anchors(anchors.get(number, ()), ranges, vals, anchor_values)
@@ -213,6 +214,11 @@ class XlsxReader(Reader):
                     active.append(by_start[waiting])
                     waiting += 1
                 active = sorted(i for i in active if ranges[i][3] >= number)
+            stray = [c for c, v in enumerate(vals[ncols:], start=ncols + 1)
+                     if v is not None and not (isinstance(v, str) and not v.strip())]
+            if stray:  # a value in a column without a header name: noted, not read
+                beyond_rows += 1
+                beyond_columns.update(stray)
             vals = list(vals[:ncols]) + [None] * max(0, ncols - len(vals))
             for i in active:
                 for c in range(ranges[i][0] - 1, min(ranges[i][2], ncols)):
@@ -226,16 +232,19 @@ class XlsxReader(Reader):
                                   f"formula in column(s) {', '.join(missing_results)} has no stored result; "
                                   "open and save the workbook in a spreadsheet program", _printable(text)))
                 continue
-            extra = [v for v in vals[ncols:] if v is not None]
-            if extra:
-                bad.append(BadRow(number, "wrong_field_count",
-                                  "values beyond the last header column", _printable(text)))
-                continue
             rows.append([t if t is not None else "" for t in text])
             numbers.append(number)
             if len(rows) >= chunk_rows:
                 yield _emit(self.columns, rows, numbers, bad, _printable)
                 rows, numbers, bad = [], [], []
+        if beyond_rows:  # before the last chunk: the pipeline reads the notes after it
+            from openpyxl.utils.cell import get_column_letter
+
+            self.notes.append(
+                f"{beyond_rows} row(s) hold values in column(s) "
+                f"{', '.join(get_column_letter(c) for c in sorted(beyond_columns))}, beyond the "
+                "last header column: those cells have no column name and were not read; give "
+                "the column a header to read it")
         if rows or bad:
             yield _emit(self.columns, rows, numbers, bad, _printable)
 
