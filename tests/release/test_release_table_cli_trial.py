@@ -3,6 +3,7 @@ the test that shows it fixed (numbers are the trial report's)."""
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
@@ -81,9 +82,11 @@ def test_consent_is_read_with_the_consent_vocabulary_and_rows_left_out_are_count
     assert "consent" not in t.columns
     assert t.n_rows == 60 * 3 // 8 + 1  # full, Statistics only, yes (60 = 7·8 + 4)
     assert "37 of 60 rows left out" in caplog.text and "(7 blank)" in caplog.text
-    # the same through the command, which says so
+    # the same through the command, which says so, and its settings.json records it
     r = _run("aggregates", path, "--k", "5", "--length", "1", "--out", tmp_path / "o")
     assert r.exit_code == 0, r.output
+    settings = json.loads((tmp_path / "o" / "settings.json").read_text("utf-8"))
+    assert settings["source"]["rows_without_statistics_consent"] == 37
 
 
 def test_a_consent_column_named_in_ukrainian_is_read_too(tmp_path) -> None:

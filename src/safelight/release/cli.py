@@ -87,6 +87,21 @@ def _columns(value: str | None) -> list[str] | None:
     return [c.strip() for c in value.split(",") if c.strip()] if value else None
 
 
+def _read(table: Path, columns: str | None, allow_distinct: bool):
+    """TABLE read for a release (:func:`~safelight.release.table.read_table`) and the source
+    its ``settings.json`` records: the file (:func:`~safelight.release.settings.file_source`)
+    and, when some were left out, the rows without statistics consent."""
+    from safelight.release.settings import file_source
+    from safelight.release.table import read_table
+
+    report: dict[str, int] = {}
+    data = read_table(table, _columns(columns), allow_distinct=allow_distinct, report=report)
+    source = file_source(table)
+    if report.get("rows_without_statistics_consent"):
+        source["rows_without_statistics_consent"] = report["rows_without_statistics_consent"]
+    return data, source
+
+
 @click.group("release", context_settings={"help_option_names": ["-h", "--help"],
                                           "max_content_width": 100})
 def release() -> None:
@@ -167,13 +182,12 @@ def aggregates(table: Path, k: int, length: int, out: Path, method: str, roundin
     """
     from safelight.release.aggregates import release_aggregates, write_aggregates
     from safelight.release.evaluate import evaluate, write_evaluation
-    from safelight.release.settings import ReleaseSettings, file_source
-    from safelight.release.table import read_table
+    from safelight.release.settings import ReleaseSettings
 
     _prepare_out(out, force, (table,))
     t0 = time.perf_counter()
     log.info("reading %s", table.name)
-    data = read_table(table, _columns(columns), allow_distinct=allow_distinct)
+    data, source = _read(table, columns, allow_distinct)
     length = _fit_length(length, data.n_columns)
     if method == "intervals" and rounding != "none":
         raise click.UsageError("--rounding applies to --method suppress (intervals lie on a grid "
@@ -182,7 +196,7 @@ def aggregates(table: Path, k: int, length: int, out: Path, method: str, roundin
                              rounding_base=rounding_base, audit=not no_audit)
     write_aggregates(rel, out / "aggregates.csv")
     sup = rel.suppression
-    settings = ReleaseSettings("aggregates", k, length, file_source(table), {
+    settings = ReleaseSettings("aggregates", k, length, source, {
         "columns": list(data.columns), "rows": data.n_rows, "missing": "not a value",
         "rounding": rounding, "rounding_base": rel.rounding_base, "audit": not no_audit,
         **rel.summary(),
@@ -242,9 +256,9 @@ def synthetic(table: Path, k: int, length: int | None, epsilon: float | None,
     times in TABLE; the synthesiser only sees those counts. Writes synthetic.csv.
     """
     from safelight.release.evaluate import counts_of_rows, evaluate, write_evaluation
-    from safelight.release.settings import ReleaseSettings, file_source
+    from safelight.release.settings import ReleaseSettings
     from safelight.release.synthetic import KSynthesizer
-    from safelight.release.table import read_table, write_csv
+    from safelight.release.table import write_csv
 
     if (delta is not None or allow_out_of_domain) and epsilon is None:
         raise UsageError("--delta and --allow-out-of-domain need --epsilon")
@@ -257,11 +271,11 @@ def synthetic(table: Path, k: int, length: int | None, epsilon: float | None,
         return
     _prepare_out(out, force, (table,))
     t0 = time.perf_counter()
-    data = read_table(table, _columns(columns), allow_distinct=allow_distinct)
+    data, source = _read(table, columns, allow_distinct)
     length = _fit_length(length or 4, data.n_columns)
     syn, report = KSynthesizer(k, length, iterations=iterations, seed=seed).fit_sample(data)
     write_csv(syn, out / "synthetic.csv")
-    settings = ReleaseSettings("synthetic", k, length, file_source(table), {
+    settings = ReleaseSettings("synthetic", k, length, source, {
         "columns": list(data.columns), "rows": data.n_rows, "missing": "not a value",
         "seed": seed, "iterations": report.iterations, "column_order": report.column_order,
         "reportable_combinations": report.reportable_combinations,
@@ -305,12 +319,11 @@ def _public(table: Path, columns: str | None, domain_file: Path | None,
     """Read TABLE and restrict it to its public domain (refused when a column lies mostly
     outside it, :func:`~safelight.release.domain.public_table`)."""
     from safelight.release.domain import Domain, public_table, standard_domain
-    from safelight.release.table import read_table
 
-    data = read_table(table, _columns(columns), allow_distinct=allow_distinct)
+    data, source = _read(table, columns, allow_distinct)
     dom = Domain.from_json(domain_file) if domain_file else standard_domain(data.columns)
     public, dropped = public_table(data, dom, allow_out_of_domain=allow_out_of_domain)
-    return public, dom.for_columns(data.columns), dropped
+    return public, dom.for_columns(data.columns), dropped, source
 
 
 def _ledger_check(hub_path: Path | None, dataset: str | None, table: Path, epsilon: float,
@@ -424,20 +437,19 @@ def dp_aggregates(table: Path, epsilon: float, delta: float, k: int, no_floor: b
     from safelight.release.dp import check_request
     from safelight.release.dp_aggregates import release_dp_aggregates
     from safelight.release.evaluate import evaluate
-    from safelight.release.settings import file_source
 
     check_request(epsilon, delta)
     _prepare_out(out, force, (table, domain_file))
     t0 = time.perf_counter()
-    data, dom, dropped = _public(table, columns, domain_file, allow_out_of_domain,
-                                 allow_distinct)
+    data, dom, dropped, source = _public(table, columns, domain_file, allow_out_of_domain,
+                                         allow_distinct)
     length = _fit_length(length, data.n_columns)
     ledger, name = _ledger_check(hub_path, dataset, table, epsilon, delta)
     floor = None if no_floor else k
     with _charged_if_failed(ledger, name, "dp-aggregates", epsilon, delta, data.n_rows):
         rel, meas = release_dp_aggregates(data, epsilon, delta, length, floor, z=margin)
         write_aggregates(rel, out / "aggregates.csv")
-        settings = ReleaseSettings("dp-aggregates", k, length, file_source(table), {
+        settings = ReleaseSettings("dp-aggregates", k, length, source, {
             "columns": list(data.columns), "rows": data.n_rows, "epsilon": meas.epsilon,
             "delta": meas.delta, "k_floor": floor, "margin_sd": margin,
             "domain": dom.source, "values_outside_domain": dropped, **meas.release_params(),
@@ -502,14 +514,13 @@ def _dp_synthetic(table: Path, epsilon: float, delta: float, k: int, no_floor: b
     from safelight.release.dp import check_request
     from safelight.release.dp_synthetic import synthesis_length, synthesize_dp
     from safelight.release.evaluate import counts_of_rows, evaluate
-    from safelight.release.settings import file_source
     from safelight.release.table import write_csv
 
     check_request(epsilon, delta)
     _prepare_out(out, force, (table, domain_file))
     t0 = time.perf_counter()
-    data, dom, dropped = _public(table, columns, domain_file, allow_out_of_domain,
-                                 allow_distinct)
+    data, dom, dropped, source = _public(table, columns, domain_file, allow_out_of_domain,
+                                         allow_distinct)
     length = _fit_length(length or synthesis_length(epsilon), data.n_columns)
     ledger, name = _ledger_check(hub_path, dataset, table, epsilon, delta)
     floor = None if no_floor else k
@@ -517,7 +528,7 @@ def _dp_synthetic(table: Path, epsilon: float, delta: float, k: int, no_floor: b
         syn, report, meas = synthesize_dp(data, epsilon, delta, floor, length,
                                           iterations=iterations, seed=seed)
         write_csv(syn, out / "synthetic.csv")
-        settings = ReleaseSettings("dp-synthetic", k, length, file_source(table), {
+        settings = ReleaseSettings("dp-synthetic", k, length, source, {
             "columns": list(data.columns), "rows": data.n_rows, "synthetic_rows": syn.n_rows,
             "epsilon": meas.epsilon, "delta": meas.delta, "k_floor": floor, "seed": seed,
             "domain": dom.source, "values_outside_domain": dropped, **meas.release_params(),
@@ -558,12 +569,11 @@ def microdata(table: Path, k: int, qis: str | None, out: Path, hub_path: Path | 
     """
     from safelight.release.evaluate import counts_of_rows, evaluate
     from safelight.release.microdata import anonymize, evaluation_view, microdata_leak_warning
-    from safelight.release.settings import file_source
-    from safelight.release.table import read_table, write_csv
+    from safelight.release.table import write_csv
 
     _prepare_out(out, force, (table,))
     t0 = time.perf_counter()
-    data = read_table(table, _columns(columns), allow_distinct=allow_distinct)
+    data, source = _read(table, columns, allow_distinct)
     ledger, name = (None, None)
     if hub_path is not None:
         ledger, name = _ledger_check(hub_path, dataset, table, 0.0, 0.0)
@@ -572,7 +582,7 @@ def microdata(table: Path, k: int, qis: str | None, out: Path, hub_path: Path | 
                          "column, or list them comma-separated")
     an = anonymize(data, k, _columns(qis))
     write_csv(an.table, out / "microdata.csv")
-    settings = ReleaseSettings("microdata", k, len(an.quasi_identifiers), file_source(table), {
+    settings = ReleaseSettings("microdata", k, len(an.quasi_identifiers), source, {
         "columns": list(data.columns), "rows": data.n_rows,
         "quasi_identifiers": an.quasi_identifiers, **an.summary(),
         "seconds": round(time.perf_counter() - t0, 3)})

@@ -240,7 +240,8 @@ def _consented(path: Path, table: pa.Table) -> pa.Table:
 
 
 def read_table(path: str | Path, columns: Sequence[str] | None = None, *,
-               allow_distinct: bool = False) -> CategoricalTable:
+               allow_distinct: bool = False, report: dict[str, int] | None = None
+               ) -> CategoricalTable:
     """Read a CSV (UTF-8, header row) or Parquet file as a categorical table: rows without
     statistics consent left out (module docstring), then ``columns`` kept, then identifiers
     refused (:func:`_no_identifiers`).
@@ -248,6 +249,8 @@ def read_table(path: str | Path, columns: Sequence[str] | None = None, *,
     :param columns: keep only these columns (in this order); all by default. Columns left out
         are not checked for identifiers.
     :param allow_distinct: release a column whose values are nearly all distinct.
+    :param report: receives ``rows_without_statistics_consent``, the rows left out for their
+        consent (for the release's ``settings.json``).
     :raises InputFileError: the file is missing, empty, unreadable, its one header field
         holds a ';' or a tab (a file with another delimiter), it repeats a column name, a
         consent column holds a
@@ -282,7 +285,10 @@ def read_table(path: str | Path, columns: Sequence[str] | None = None, *,
         raise InputFileError(path, f"cannot be read ({_without_row(str(exc), path)})",
                              "give a UTF-8 CSV with a header row, or a Parquet file") from None
     _unique_names(path, table.column_names)
+    read = table.num_rows
     table = _consented(path, table)
+    if report is not None:
+        report["rows_without_statistics_consent"] = read - table.num_rows
     if columns:
         missing = [c for c in columns if c not in table.column_names]
         if missing:
