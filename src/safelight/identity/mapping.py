@@ -238,7 +238,7 @@ class IdentityFile:
     unparsed_dates: int = 0
 
     def unreadable_where(self, shown: int = 5) -> str:
-        """Where the unreadable rows are, for a person: `` (lines 22, 40 and 3 more)`` — the
+        """Where the unreadable rows are, for a person: `` (rows 22, 40, … and 3 more)`` — the
         reader's row numbers (a CSV line, a spreadsheet row, a record number); '' if none."""
         rows = sorted(self.unreadable_rows)
         if not rows:

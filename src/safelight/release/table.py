@@ -35,7 +35,7 @@ from safelight.errors import InputFileError
 from safelight.release.errors import ReleaseUsageError
 from safelight.standard.consent import consent_words
 from safelight.standard.crosswalk import normalise_key
-from safelight.standard.identifiers import identifier_of_header
+from safelight.standard.identifiers import header_key, identifier_of_header
 
 MISSING = 0
 log = logging.getLogger("safelight.release.table")
@@ -151,9 +151,6 @@ CONSENT_COLUMNS = ("consent_statistics", "consent", "consent status", "згод�
                    "consimțământ", "consimtamant")
 
 
-def _header_key(header: str) -> str:
-    return re.sub(r"[\W_]+", "", header.casefold())
-
 
 def _consent_filtered(path: Path, table: pa.Table, column: str) -> pa.Table:
     """``table`` without ``column`` and without the rows whose consent in it does not allow
@@ -233,8 +230,8 @@ def _unique_names(path: Path, names: Sequence[str]) -> None:
 def _consented(path: Path, table: pa.Table) -> pa.Table:
     """Rows whose consent allows statistical use, without the consent columns
     (:data:`CONSENT_COLUMNS`, :func:`_consent_filtered`)."""
-    names = {_header_key(n) for n in CONSENT_COLUMNS}
-    for column in [c for c in table.column_names if _header_key(c) in names]:
+    names = {header_key(n) for n in CONSENT_COLUMNS}
+    for column in [c for c in table.column_names if header_key(c) in names]:
         table = _consent_filtered(path, table, column)
     return table
 

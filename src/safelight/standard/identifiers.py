@@ -77,20 +77,21 @@ _HEADERS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _key(header: str) -> str:
-    """A header without case, blanks and punctuation (letters of any script kept)."""
+def header_key(header: str) -> str:
+    """A header without case, blanks and punctuation (letters of any script kept): ``First
+    Name``, ``first_name`` and ``FIRSTNAME`` give one key."""
     return re.sub(r"[\W_]+", "", header.casefold())
 
 
 _BY_KEY: dict[str, str] = {
-    _key(h): field for field, headers in _HEADERS.items()
+    header_key(h): field for field, headers in _HEADERS.items()
     for h in (field, *headers)}
-_BY_KEY |= {_key(f): f for f in DIRECT_IDENTIFIERS}
+_BY_KEY |= {header_key(f): f for f in DIRECT_IDENTIFIERS}
 
 
 def identifier_of_header(header: str) -> str | None:
     """The direct identifier (an identity field's name) that ``header`` names, or ``None``."""
-    return _BY_KEY.get(_key(header))
+    return _BY_KEY.get(header_key(header))
 
 
-__all__ = ["DIRECT_IDENTIFIERS", "identifier_of_header"]
+__all__ = ["DIRECT_IDENTIFIERS", "header_key", "identifier_of_header"]
