@@ -31,8 +31,10 @@ source says nothing, as in the hub), so no record takes part in linkage and a wa
 to state it. A file whose every record consents says so explicitly, ``consent: {all: full}``
 (any consent code: every record has it). The consent column is read as the
 standard's ``consent`` codes (``full`` allows linkage; ``statistics_only``, ``none`` and
-``withdrawn`` do not; their labels too) or true/false words (those of ingest profiles, plus a
-few languages'). A column with other words says how to read them, as an ingest profile does::
+``withdrawn`` do not; their labels too, also in the contributors' languages, and the HTCDS
+spellings ``NoConsent``/``StatisticsOnly``: :mod:`safelight.standard.consent`) or true/false
+words (those of ingest profiles, plus a few languages'). A column with other words says how to
+read them, as an ingest profile does::
 
     consent:
       column: Згода
@@ -68,8 +70,7 @@ from safelight.ingest.readers import ROW, ReadOptions, open_reader
 from safelight.ingest.readers.delimited import ENCODING_UNCERTAIN
 from safelight.ingest.values import NUMERIC_DATE_FORMATS, make_date_parser
 from safelight.standard.codelists import codelist
-from safelight.standard.consent import consent_words
-from safelight.standard.crosswalk import normalise_key
+from safelight.standard.consent import consent_key, consent_words
 
 __all__ = ["IDENTITY_FIELDS", "IdentityFile", "IdentityMap", "check_record_ids", "load_map",
            "read_identities"]
@@ -96,7 +97,7 @@ class IdentityMap:
     phone_region: str | None = None
     date_formats: tuple[str, ...] = NUMERIC_DATE_FORMATS
     consent: str | None = None  # the consent column
-    consent_values: dict[str, bool] = field(default_factory=dict)  # normalised word → linkage
+    consent_values: dict[str, bool] = field(default_factory=dict)  # consent_key(word) → linkage
     #: without a consent column: every record's consent code (None: the map does not say, so
     #: ``statistics_only``, the standard's default — no record takes part in linkage)
     consent_all: str | None = None
@@ -158,7 +159,8 @@ def _consent(path: Path, spec: Any) -> tuple[str | None, dict[str, bool], str | 
     """The consent column and the words that say whether a record allows linkage (see the
     module docstring): the project's consent vocabulary
     (:func:`~safelight.standard.consent.consent_words`) and the map's ``values`` /
-    ``true_values`` / ``false_values``; normalised as ingest does. Third: the consent code of
+    ``true_values`` / ``false_values``, keyed by
+    :func:`~safelight.standard.consent.consent_key`. Third: the consent code of
     every record, for ``consent: {all: CODE}`` (no column)."""
     codes = codelist("consent").codes
     if spec is None:
@@ -188,10 +190,10 @@ def _consent(path: Path, spec: Any) -> tuple[str | None, dict[str, bool], str | 
     if wrong:
         raise ProfileError(f"{path}: consent values: unknown consent code(s) "
                            f"{', '.join(wrong)} — use {', '.join(codes)}")
-    words |= {normalise_key(str(w)): bool(codes[str(c)].attributes.get("linkage"))
+    words |= {consent_key(w): bool(codes[str(c)].attributes.get("linkage"))
               for w, c in values.items()}
-    words |= {normalise_key(str(w)): True for w in lists[0]}
-    words |= {normalise_key(str(w)): False for w in lists[1]}
+    words |= {consent_key(w): True for w in lists[0]}
+    words |= {consent_key(w): False for w in lists[1]}
     return column, words, None
 
 
@@ -382,7 +384,7 @@ def _consent_flags(path: Path, mapping: IdentityMap, values: list[str | None]) -
     consent column, they are names or other identifiers."""
     flags, unread, distinct, empty = [], 0, set(), 0
     for v in values:
-        allowed = mapping.consent_values.get(normalise_key(v)) if v else None
+        allowed = mapping.consent_values.get(consent_key(v)) if v else None
         if allowed is None:
             unread += 1
             if v:  # blank values were read as None

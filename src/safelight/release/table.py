@@ -33,8 +33,7 @@ import pyarrow.parquet as pq
 
 from safelight.errors import InputFileError
 from safelight.release.errors import ReleaseUsageError
-from safelight.standard.consent import consent_words
-from safelight.standard.crosswalk import normalise_key
+from safelight.standard.consent import consent_key, consent_words
 from safelight.standard.identifiers import header_key, identifier_of_header
 
 MISSING = 0
@@ -160,15 +159,16 @@ def _consent_filtered(path: Path, table: pa.Table, column: str) -> pa.Table:
     words = consent_words("statistics")
     raw = pc.fill_null(pc.cast(table[column], pa.string()), "")
     distinct = pc.unique(raw).to_pylist()
-    unread = [v for v in distinct if normalise_key(v) and normalise_key(v) not in words]
+    unread = [v for v in distinct if consent_key(v) and consent_key(v) not in words]
     if unread:
         rows = int(pc.sum(pc.is_in(raw, pa.array(unread, pa.string()))).as_py() or 0)
         raise InputFileError(
             path, f"column {column}: {rows} rows hold a consent value that is not a consent "
             f"word ({len(unread)} distinct values, not shown)",
             "use the standard's consent codes (full, statistics_only, none, withdrawn), their "
-            "labels or yes/no; recode other words (e.g. NoConsent as none) before releasing")
-    allowed = pa.array([v for v in distinct if words.get(normalise_key(v))], pa.string())
+            "labels (also in Ukrainian, Russian, Polish, …) or yes/no; recode other words "
+            "(e.g. 'agreed' as full) before releasing")
+    allowed = pa.array([v for v in distinct if words.get(consent_key(v))], pa.string())
     keep = pc.is_in(raw, allowed)
     left_out = table.num_rows - int(pc.sum(keep).as_py() or 0)
     if left_out:
