@@ -405,10 +405,11 @@ class DifferenceAudit:
         small = ~self.system.cell_missing & (np.abs(net) >= 1) & (np.abs(net) < self.k)
         small[0] = False
         gone = ~released & ~self.system.cell_missing & ~hidden & (o_lo > 0)
+        shown_gone = self._absent_after(i)
         # absent now (under this k) below a low end shown then; a later earlier release that
         # left it out showed that fall already (accepted then), this one adds nothing to it
         below = small & gone & (net < 0) & (self.count < self.k) & (o_lo >= self.k) \
-            & ~self._absent_after(i)
+            & ~shown_gone
         n_lo, n_hi = lo, hi
         if below.any():
             if not self.accept_falls:
@@ -418,7 +419,7 @@ class DifferenceAudit:
                     "widening hides", "release with --accept-falls if the earlier release was "
                     "never published or the risk is accepted (the ledger records it)",
                     fell=True)
-        accepted = below | (gone & self._absent_after(i))
+        accepted = below | (gone & shown_gone)
         if accepted.any():
             n_lo, n_hi = lo.copy(), hi.copy()
             n_lo[accepted], n_hi[accepted] = 0, max(int(hi[0]), int(self.count[0]))
