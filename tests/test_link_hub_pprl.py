@@ -38,8 +38,8 @@ def packages(tmp_path):
 def test_packages_stored_and_linked_to_persons(hub, packages, tmp_path):
     paths, truth = packages
     for p in paths:
-        receive_package(hub, p)
-    receive_package(hub, paths[0])  # a new package of a contributor replaces the old one
+        receive_package(hub, p, new_contributor=True)
+    receive_package(hub, paths[0])  # a new package of a known contributor replaces the old one
     assert hub.con.execute("SELECT count(*) FROM pprl_packages").fetchone()[0] == 2
     er = load_hub_packages(hub)
     assert len(er) == len(truth)
@@ -60,17 +60,17 @@ def test_packages_stored_and_linked_to_persons(hub, packages, tmp_path):
 
 def test_a_package_with_another_key_is_refused(hub, packages, tmp_path):
     paths, _ = packages
-    receive_package(hub, paths[0])
+    receive_package(hub, paths[0], new_contributor=True)
     rows = [_observe(p, random.Random(2), f"X{p['pid']}") for p in _people(20, 3)]
     other = write_package(encode_table(_table(rows), bytes(32), contributor="x"),
                           tmp_path / "other")
     with pytest.raises(SafelightError, match="another key"):
-        receive_package(hub, other)
+        receive_package(hub, other, new_contributor=True)
     damaged = write_package(encode_table(_table(rows), KEY, contributor="y"), tmp_path / "dmg")
     (damaged / "records.parquet").write_bytes((damaged / "records.parquet").read_bytes()[:-1]
                                               + b"\0")
     with pytest.raises(SafelightError, match="damaged"):
-        receive_package(hub, damaged)
+        receive_package(hub, damaged, new_contributor=True)
 
 
 def test_cli_receive_and_link_hub_pprl(tmp_path, packages):
@@ -81,10 +81,30 @@ def test_cli_receive_and_link_hub_pprl(tmp_path, packages):
     open_hub(tmp_path / "h.duckdb", create=True).close()
     runner = CliRunner()
     r = runner.invoke(link, ["receive", str(tmp_path / "h.duckdb"), *map(str, paths)])
+    assert r.exit_code == 2 and "knows no contributor named 'ngo'" in r.output, r.output
+    r = runner.invoke(link, ["receive", str(tmp_path / "h.duckdb"), *map(str, paths),
+                             "--new-contributor"])
     assert r.exit_code == 0, r.output
     r = runner.invoke(link, ["hub", str(tmp_path / "h.duckdb"), "--pprl", "--json"])
     assert r.exit_code == 0, r.output
     assert json.loads(r.output)["persons_in_several_contributors"] > 150
+
+
+def test_a_misspelt_contributor_cannot_bring_a_withdrawn_record_back(hub, tmp_path):
+    """Trial finding (2026-12-01): a package encoded as `de-polce` was stored and linked,
+    and its record that `de-police` had withdrawn at the hub was linked again. A contributor
+    the hub does not know is refused (with the name it resembles), unless received as new."""
+    rows = [_observe(p, random.Random(3), f"R{p['pid']}") for p in _people(30, 4)]
+    hub.con.execute("INSERT INTO contributors VALUES ('de-police', 'DE', now())")
+    hub.withdraw_consent("de-police", [rows[0]["record_id"]], actor="test")
+    typo = write_package(encode_table(_table(rows), KEY, contributor="de-polce"),
+                         tmp_path / "typo")
+    with pytest.raises(SafelightError, match="did you mean 'de-police'"):
+        receive_package(hub, typo)
+    assert hub.con.execute("SELECT count(*) FROM pprl_packages").fetchone()[0] == 0
+    right = write_package(encode_table(_table(rows), KEY, contributor="de-police"),
+                          tmp_path / "right")
+    assert receive_package(hub, right)["encoded_records_erased"] == 1
 
 
 def test_a_package_carrying_clear_data_is_refused(hub, packages, tmp_path):
@@ -104,7 +124,7 @@ def test_a_package_carrying_clear_data_is_refused(hub, packages, tmp_path):
     manifest["note"] = "Olena Shevchenko"
     (path / MANIFEST).write_text(json.dumps(manifest), "utf-8")
     with pytest.raises(SafelightError, match="given_name_clear"):
-        receive_package(hub, path)
+        receive_package(hub, path, new_contributor=True)
     assert hub.con.execute("SELECT count(*) FROM pprl_packages").fetchone()[0] == 0
 
 
@@ -119,7 +139,7 @@ def test_stored_package_keeps_only_known_manifest_keys_and_no_metadata(hub, pack
     manifest = json.loads((path / MANIFEST).read_text("utf-8"))
     manifest["note"] = "Olena Shevchenko"
     (path / MANIFEST).write_text(json.dumps(manifest), "utf-8")
-    receive_package(hub, path)
+    receive_package(hub, path, new_contributor=True)
     stored_manifest, blob = hub.con.execute(
         "SELECT CAST(manifest AS VARCHAR), records FROM pprl_packages").fetchone()
     assert "Olena" not in stored_manifest and "note" not in json.loads(stored_manifest)
@@ -132,7 +152,7 @@ def test_a_stored_package_of_an_older_format_is_refused_at_linking(hub, packages
     keys) is not linked with its old keys: the run stops and says to re-encode."""
     paths, _ = packages
     for p in paths:
-        receive_package(hub, p)
+        receive_package(hub, p, new_contributor=True)
     man = json.loads(hub.con.execute("SELECT manifest FROM pprl_packages WHERE contributor = "
                                      "'ngo'").fetchone()[0])
     man["format_version"] = version
@@ -153,7 +173,7 @@ def test_a_new_package_withdrawing_records_removes_their_links_and_review_decisi
 
     paths, _ = packages
     for p in paths:
-        receive_package(hub, p)
+        receive_package(hub, p, new_contributor=True)
     link_hub_encoded(hub)
     pairs = hub.con.execute("""
         SELECT left_contributor, left_record_id, right_contributor, right_record_id
@@ -171,7 +191,7 @@ def test_a_new_package_withdrawing_records_removes_their_links_and_review_decisi
         "consent_linkage", pa.array([r["record_id"] != withdrawn for r in rows]))
     new = write_package(encode_table(table, KEY, EncodingSettings(seed=5), contributor="ngo"),
                         tmp_path / "ngo2")
-    receive_package(hub, new)
+    receive_package(hub, new, new_contributor=True)
 
     def rows_of(rid: str) -> int:
         return hub.con.execute("""
@@ -203,7 +223,7 @@ def test_a_withdrawal_erases_the_records_encodings_from_the_stored_package(hub, 
     paths, _ = packages
     hub.withdraw_consent("ngo", ["L3"], actor="test")  # recorded before the package comes
     for p in paths:
-        receive_package(hub, p)
+        receive_package(hub, p, new_contributor=True)
 
     def stored(contributor):
         m, r, sha = hub.con.execute("SELECT manifest, records, records_sha256 FROM pprl_packages "

@@ -49,8 +49,8 @@ def test_hub_pprl_leaves_out_records_whose_case_refuses_linkage(hub, tmp_path, c
     from safelight.link.hub_pprl import link_hub_encoded, load_hub_packages, receive_package
 
     people = _people(60, 4)
-    receive_package(hub, _package(tmp_path, "ngo", "L", people[:40]))
-    receive_package(hub, _package(tmp_path, "police", "R", people[20:]))
+    receive_package(hub, _package(tmp_path, "ngo", "L", people[:40]), new_contributor=True)
+    receive_package(hub, _package(tmp_path, "police", "R", people[20:]), new_contributor=True)
     consent = {f"L{i}": "full" for i in range(30)}
     consent |= {"L0": "statistics_only", "L1": "none"}  # L30..L39 have no case
     _ingest_cases(hub, tmp_path, "ngo", consent)
@@ -168,7 +168,7 @@ def test_a_damaged_manifest_is_refused_with_a_message(hub, two_packages):
     with pytest.raises(EncodingError, match=msg):
         read_packages([a, b])
     with pytest.raises(EncodingError, match=msg):
-        receive_package(hub, a)
+        receive_package(hub, a, new_contributor=True)
     for r in (_runs(["inspect", str(a)], identity), _runs(["pprl", str(a), str(b), "--out",
                                                            str(b.parent / "p.csv")])):
         assert r.exit_code == 7 and "manifest.json is damaged" in r.output, r.output
@@ -304,10 +304,11 @@ def test_consent_column_reads_the_standard_codes_and_the_map_s_words(tmp_path, c
     (tmp_path / "plain.yaml").write_text("id: id\nfields: {given_name: g}\nconsent: c\n")
     with caplog.at_level(logging.WARNING, logger="safelight.identity.mapping"):
         got = read_identities(data, load_map(tmp_path / "plain.yaml"))
-    assert got.table["consent_linkage"].to_pylist() == [False, False, False, True, False,
+    # the Ukrainian labels are the vocabulary's too (safelight.standard.consent.LABELS)
+    assert got.table["consent_linkage"].to_pylist() == [True, False, False, True, False,
                                                         True, True, False, False, False]
-    assert "6 records hold a consent value" in caplog.text
-    assert "(4 distinct values, 1 records empty" in caplog.text
+    assert "3 records hold a consent value" in caplog.text
+    assert "(1 distinct values, 1 records empty" in caplog.text
     assert "повна" not in caplog.text and "maybe" not in caplog.text  # counts, never values
     (tmp_path / "words.yaml").write_text(textwrap.dedent("""
         id: id

@@ -140,11 +140,11 @@ def test_a_new_package_without_the_bridge_unbridges_in_pprl_mode(tmp_path, hub):
         return write_package(encode_table(table, KEY, EncodingSettings(seed=5),
                                           contributor="w"), tmp_path / name)
 
-    receive_package(hub, package("w-jan", _table(rows)))
+    receive_package(hub, package("w-jan", _table(rows)), new_contributor=True)
     con = _linked_hub(tmp_path, hub, None, ingest=False)
     # the next package withdraws record 1 from linkage (its flag off)
     table = _table(rows).append_column("consent_linkage", pa.array([False, True]))
-    receive_package(hub, package("w-feb", table))
+    receive_package(hub, package("w-feb", table), new_contributor=True)
     _assert_bridge_gone(con, hub, ("w", "1"))
 
 

@@ -201,8 +201,11 @@ def _skipped(*files: Any) -> str:
 @click.argument("hub", type=click.Path(exists=True, path_type=Path, dir_okay=False))
 @click.argument("packages", nargs=-1, required=True,
                 type=click.Path(exists=True, path_type=Path, file_okay=False))
+@click.option("--new-contributor", is_flag=True,
+              help="Accept a package of a contributor the hub does not know yet (no cases, "
+                   "package or withdrawals); otherwise an unknown name is refused as a typo.")
 @guarded
-def receive_cmd(hub: Path, packages: tuple[Path, ...]) -> None:
+def receive_cmd(hub: Path, packages: tuple[Path, ...], new_contributor: bool) -> None:
     """Store contribution PACKAGES (from `safelight identity encode`) in HUB for `link hub
     --pprl`; a contributor's new package replaces its previous one."""
     from safelight.link.hub_pprl import receive_package
@@ -210,9 +213,12 @@ def receive_cmd(hub: Path, packages: tuple[Path, ...]) -> None:
 
     with open_hub(hub) as h:
         for p in packages:
-            m = receive_package(h, p)
-            click.echo(f"stored {m['records']:,} encoded records of {m['contributor']} "
-                       f"(key fingerprint {m['key_fingerprint']})")
+            m = receive_package(h, p, new_contributor=new_contributor)
+            erased = int(m["encoded_records_erased"])
+            gone = (f"; {erased:,} erased: their consent was withdrawn at the hub" if erased
+                    else "")
+            click.echo(f"stored {int(m['records']) - erased:,} encoded records of "
+                       f"{m['contributor']} (key fingerprint {m['key_fingerprint']}){gone}")
 
 
 link.add_command(pprl)

@@ -18,6 +18,7 @@ identifier in this mode.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import hashlib
 import io
 import json
@@ -172,14 +173,31 @@ def _forget_unlinkable(hub: Hub, contributor: str, table: pa.Table) -> dict[str,
     return {"person_links_removed": len(former), "review_pairs_removed": int(reviews)}
 
 
-def receive_package(hub: Hub, path: Path, *, actor: str = "link") -> dict[str, object]:
-    """Check and store the package at ``path``; returns its manifest."""
+def receive_package(hub: Hub, path: Path, *, actor: str = "link",
+                    new_contributor: bool = False) -> dict[str, object]:
+    """Check and store the package at ``path``; returns its manifest and
+    ``encoded_records_erased``: its records that withdrawals recorded at the hub erased.
+
+    The package's contributor must be known to the hub — it has ingested cases, sent a
+    package before or has consent withdrawals recorded — unless ``new_contributor``
+    (``link receive --new-contributor``): withdrawals and cases are matched by contributor
+    name, so a misspelt name would bring withdrawn records back into linkage.
+
+    :raises UsageError: no contributor named, an unknown one, or a package that does not
+        fit what is stored (another key or settings)."""
     manifest, table = read_package(path)  # format, SHA-256 and record count checks
     manifest, table, data = _only_what_safelight_writes(path, manifest, table)
     contributor = str(manifest.get("contributor") or "")
     if not contributor:
         raise UsageError(f"{path}: the package names no contributor — encode it with "
                          "`--contributor NAME` (or `contributor:` in MAP.yaml)")
+    known = _known_contributors(hub)
+    if contributor not in known and not new_contributor:
+        close = difflib.get_close_matches(contributor, sorted(known), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise UsageError(f"{path}: the hub knows no contributor named {contributor!r}{hint}; "
+                         "a misspelt name would escape its consent withdrawals. For a "
+                         "contributor new to the hub, receive with --new-contributor")
     others = [row for row in _stored(hub) if row[0] != contributor]
     if others:  # refused unless made with the same key and settings as what is stored
         c0, m0, r0 = others[0]
@@ -200,7 +218,15 @@ def receive_package(hub: Hub, path: Path, *, actor: str = "link") -> dict[str, o
             "records": manifest.get("records"), "key_fingerprint": manifest["key_fingerprint"],
             **forgotten})
     log.info("stored the package of %s (%s records)", contributor, manifest.get("records"))
-    return manifest
+    return {**manifest, "encoded_records_erased": forgotten["encoded_records_erased"]}
+
+
+def _known_contributors(hub: Hub) -> set[str]:
+    """Contributors the hub knows: with ingested cases, a stored package or withdrawals."""
+    rows = hub.con.execute("SELECT name FROM contributors UNION SELECT contributor FROM "
+                           "pprl_packages UNION SELECT contributor FROM consent_withdrawals"
+                           ).fetchall()
+    return {r[0] for r in rows}
 
 
 def link_hub_encoded(hub: Hub, settings: PPRLSettings | None = None, *, actor: str = "link"
