@@ -508,3 +508,27 @@ def test_json_and_parquet_progress_moves_with_the_bytes_read(tmp_path, hub, prof
     nbytes = [b for _, b in seen]
     assert len(seen) >= 2 and 0 < nbytes[0] < nbytes[-1] <= path.stat().st_size
     assert nbytes == sorted(nbytes)
+
+
+@pytest.mark.parametrize("content", [b"given,family\nA,B\n", b"PAR1\x00\x00", b'{"a": 1}\n'])
+def test_a_data_file_given_as_the_hub_is_refused_not_filled_in_memory(tmp_path, profile_path,
+                                                                        content):
+    """Trial finding (2026-12-01): `safelight ingest jan.tsv feb.tsv …` (HUB forgotten) took
+    jan.tsv as the hub — DuckDB opened it as an empty in-memory database — reported feb.tsv's
+    rows stored and kept nothing. A file that is not a DuckDB database is not a hub."""
+    from click.testing import CliRunner
+
+    from safelight.cli import main
+    from safelight.errors import StoreError
+
+    notahub = tmp_path / "jan.csv"
+    notahub.write_bytes(content)
+    with pytest.raises(StoreError, match="not a safelight hub"):
+        open_hub(notahub)
+    feb = write(tmp_path / "feb.csv", [HEADER, good_row(1)])
+    r = CliRunner().invoke(main, ["ingest", str(notahub), str(feb), "-c", "ua", "-p",
+                                  str(profile_path)])
+    assert r.exit_code == 5 and "not a safelight hub" in r.output, r.output
+    r = CliRunner().invoke(main, ["link", "hub", str(notahub)])
+    assert r.exit_code == 5 and "not a safelight hub" in r.output, r.output
+    assert notahub.read_bytes() == content

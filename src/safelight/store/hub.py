@@ -434,6 +434,12 @@ def _remove_abandoned_spools(path: Path) -> None:
                 shutil.rmtree(leftover, ignore_errors=True)
 
 
+def _is_duckdb_file(path: Path) -> bool:
+    """Whether ``path`` starts as a DuckDB database file does (its magic after 8 bytes)."""
+    with path.open("rb") as fh:
+        return fh.read(12)[8:12] == b"DUCK"
+
+
 def open_hub(path: str | Path, *, create: bool = False, read_only: bool = False,
              memory_limit: str = DEFAULT_MEMORY_LIMIT) -> Hub:
     """Open the hub at ``path``; with ``create`` make it (and migrate) if it does not exist."""
@@ -445,6 +451,12 @@ def open_hub(path: str | Path, *, create: bool = False, read_only: bool = False,
     new = create and not path.exists()
     if create:
         path.parent.mkdir(parents=True, exist_ok=True)
+    if not new and path.stat().st_size and not _is_duckdb_file(path):
+        # DuckDB opens some files (CSV, Parquet, JSON …) as an empty in-memory database: an
+        # ingest into `safelight ingest jan.csv feb.csv` (HUB forgotten) reported rows stored
+        # and kept nothing
+        raise StoreError(f"{path}: not a safelight hub (not a database file; a hub is made "
+                         f"with `safelight init`)")
     try:
         con = duckdb.connect(str(path), read_only=read_only,
                              config={"memory_limit": memory_limit, "threads": 2})
@@ -457,9 +469,7 @@ def open_hub(path: str | Path, *, create: bool = False, read_only: bool = False,
                              "stopped (use the web application meanwhile)") from None
         raise StoreError(f"{path}: cannot open the hub ({msg.splitlines()[0]})") from None
     except duckdb.Error as exc:
-        with path.open("rb") as fh:  # a DuckDB file starts with its magic after 8 bytes
-            head = fh.read(12)
-        if head[8:12] != b"DUCK":
+        if not _is_duckdb_file(path):
             raise StoreError(f"{path}: not a safelight hub (not a database file; a hub is made "
                              f"with `safelight init`)") from None
         raise StoreError(f"{path}: not a safelight hub ({str(exc).splitlines()[0]})") from None
