@@ -240,3 +240,25 @@ def test_a_withdrawal_erases_the_records_encodings_from_the_stored_package(hub, 
     assert not {"L5", "L7"} & set(table["record_id"].to_pylist()) and manifest["records"] == 297
     assert stored("police")[1].num_rows == 300  # another contributor's package is untouched
     assert len(load_hub_packages(hub)) == 297 + 300
+
+
+def test_the_web_lists_the_persons_of_a_hub_of_packages_only(hub, packages):
+    """Trial finding (2026-12-01): /api/v1/persons was empty for a hub holding packages and
+    no cases (it joined every person to a case), while `status` counted them."""
+    from types import SimpleNamespace
+
+    from safelight.web.linkage import persons_seen_by_several
+    from safelight.web.settings import WebSettings
+    from safelight.web.state import HubState
+
+    for p in packages[0]:
+        receive_package(hub, p, new_contributor=True)
+    result = link_hub_encoded(hub)
+    path = hub.path
+    hub.close()
+    state = HubState(path, WebSettings())
+    try:
+        listed = persons_seen_by_several(state, SimpleNamespace(username="ana"), limit=1000)
+    finally:
+        state.close()
+    assert listed["total"] == result.persons_in_several_contributors > 150

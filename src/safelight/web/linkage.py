@@ -172,7 +172,9 @@ def run_linkage(state: HubState, user: User) -> dict[str, Any]:
 def persons_seen_by_several(state: HubState, user: User, limit: int = 100,
                             offset: int = 0) -> dict[str, Any]:
     """Persons linked across several contributors: who saw them, in which countries
-    (record ids are record-level: audited)."""
+    (record ids are record-level: audited). A record counts unless its case forbids linkage
+    now; one without a case (a PPRL package's, in a hub without the cases) counts as the
+    store keeps it (its package flag and the recorded withdrawals), as in the review queue."""
     base = """SELECT p.person_id, any_value(p.cluster_size) AS records,
                      count(DISTINCT p.contributor) AS contributors,
                      count(DISTINCT k.country) AS countries,
@@ -183,8 +185,8 @@ def persons_seen_by_several(state: HubState, user: User, limit: int = 100,
                           p.record_id) AS record_ids,
                      min(p.min_link_probability) AS weakest_link
               FROM persons p LEFT JOIN contributors k ON k.name = p.contributor
-              JOIN cases c ON c.contributor = p.contributor AND c.record_id = p.record_id
-              WHERE c.consent_linkage
+              WHERE NOT EXISTS (SELECT 1 FROM cases c WHERE c.contributor = p.contributor
+                                AND c.record_id = p.record_id AND NOT c.consent_linkage)
               GROUP BY p.person_id HAVING count(DISTINCT p.contributor) > 1"""
     totals = state.one(f"""SELECT count(*) AS persons, count(*) FILTER (WHERE countries > 1)
                            AS several_countries FROM ({base})""")
