@@ -262,3 +262,46 @@ def test_the_web_lists_the_persons_of_a_hub_of_packages_only(hub, packages):
     finally:
         state.close()
     assert listed["total"] == result.persons_in_several_contributors > 150
+
+
+def test_a_hub_of_packages_is_relinked_privately_from_the_web(hub, packages, caplog):
+    """Trial finding (2026-12-01): the web's "run linkage" ran clear linkage only — a hub of
+    packages got "fewer than two records", and one holding both had its privacy-preserving
+    persons replaced by a clear run's. It runs the mode of the hub's last run; `link hub`
+    in clear on a hub of packages points to --pprl, and a run of the other mode warns."""
+    import logging
+    from types import SimpleNamespace
+
+    from safelight.link.hub import last_run_mode, link_hub
+    from safelight.web.linkage import run_linkage
+    from safelight.web.settings import WebSettings
+    from safelight.web.state import HubState
+
+    for p in packages[0]:
+        receive_package(hub, p, new_contributor=True)
+    assert last_run_mode(hub) is None
+    with pytest.raises(SafelightError, match="2 contribution package.*--pprl"):
+        link_hub(hub)
+    path = hub.path
+    hub.close()
+    state = HubState(path, WebSettings())
+    try:
+        first = run_linkage(state, SimpleNamespace(username="admin"))
+        again = run_linkage(state, SimpleNamespace(username="admin"))
+    finally:
+        state.close()
+    assert first["mode"] == again["mode"] == "pprl"
+    assert again["persons_in_several_contributors"] > 150
+    from safelight.store import open_hub
+
+    with open_hub(path) as h:
+        assert last_run_mode(h) == "pprl"
+        h.con.execute("INSERT INTO link_runs SELECT 'older', started_at, finished_at - "
+                      "INTERVAL 1 DAY, software_version, '{}', model, records, candidate_pairs,"
+                      " linked_pairs, persons, review_pairs FROM link_runs LIMIT 1")
+        assert last_run_mode(h) == "pprl"  # the newest run decides; no mode recorded = clear
+        h.con.execute("DELETE FROM link_runs WHERE run_id <> 'older'")
+        assert last_run_mode(h) == "clear"
+        with caplog.at_level(logging.WARNING, "safelight.link"):
+            link_hub_encoded(h)
+        assert "replaces the persons of the hub's clear run" in caplog.text

@@ -48,8 +48,8 @@ from safelight.link.decisions import (
 from safelight.link.pipeline import LinkResult, LinkSettings, link_records
 from safelight.store import Hub
 
-__all__ = ["HubLinkResult", "apply_review_decision", "link_hub", "load_identities",
-           "reform_persons", "summary"]
+__all__ = ["HubLinkResult", "apply_review_decision", "last_run_mode", "link_hub",
+           "load_identities", "reform_persons", "summary"]
 
 log = logging.getLogger("safelight.link")
 
@@ -145,16 +145,28 @@ def link_hub(hub: Hub, settings: LinkSettings | None = None, *, actor: str = "li
     started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     table = load_identities(hub)
     if table.num_rows < 2:
-        raise UsageError(f"{hub.path}: fewer than two records with consent to linkage — "
-                         "ingest contributions whose consent allows linkage first")
+        packages = hub.con.execute("SELECT count(*) FROM pprl_packages").fetchone()[0]
+        raise UsageError(f"{hub.path}: fewer than two records in clear with consent to linkage"
+                         + (f"; it holds {packages} contribution package(s): link them with "
+                            "`safelight link hub HUB --pprl`" if packages else
+                            " — ingest contributions whose consent allows linkage first"))
     reviewed = None
     if s.learn_from_reviews:
         reviewed = index_decisions(
             load_decisions(hub), np.array(table.column("contributor").to_pylist(), dtype=object),
             np.array(table.column("record_id").cast(pa.string()).to_pylist(), dtype=object))
     res = link_records(table, s, reviewed=reviewed)
-    return store_run(hub, res, res.records.contributor, res.records.record_id, s.to_dict(),
-                     s.threshold, s.review_low, s.review_high, started, actor)
+    return store_run(hub, res, res.records.contributor, res.records.record_id,
+                     {"mode": "clear", **s.to_dict()}, s.threshold, s.review_low, s.review_high,
+                     started, actor)
+
+
+def last_run_mode(hub: Hub) -> str | None:
+    """``"clear"`` or ``"pprl"``: the mode of the hub's newest linkage run (None: no run).
+    Runs from before the mode was recorded in clear runs' settings are clear."""
+    row = hub.con.execute("SELECT coalesce(json_extract_string(settings, '$.mode'), 'clear') "
+                          "FROM link_runs ORDER BY finished_at DESC LIMIT 1").fetchone()
+    return row[0] if row else None
 
 
 def store_run(hub: Hub, res: Any, contributor: np.ndarray, record_id: np.ndarray,
@@ -165,6 +177,11 @@ def store_run(hub: Hub, res: Any, contributor: np.ndarray, record_id: np.ndarray
     ``probabilities``, ``weights``, ``em``, ``timings`` and ``reasons``) as persons, review
     queue and run, in one transaction; reviewers' decisions re-shape the clusters first."""
     a, b, p = res.comparisons.a, res.comparisons.b, res.probabilities
+    before = last_run_mode(hub)
+    if before is not None and before != settings.get("mode", "clear"):
+        log.warning("this %s run replaces the persons of the hub's %s run: records that only "
+                    "the %s run linked have no person now", settings.get("mode", "clear"),
+                    before, before)
     decided = index_decisions(load_decisions(hub), contributor, record_id)
     labels, applied = apply_decisions(res.labels, decided, a, b, res.weights)
     res.labels = labels

@@ -162,11 +162,21 @@ def decide_pair(state: HubState, user: User, pair_id: str, decision: str,
 
 
 def run_linkage(state: HubState, user: User) -> dict[str, Any]:
-    from safelight.link.hub import link_hub, summary
+    """Link the hub again in the mode of its last run (privacy-preserving for a hub that
+    linked its stored packages; with no run yet, privacy-preserving when it holds packages
+    and fewer than two records in clear may be linked), so that a run from the web never
+    replaces a privacy-preserving run's persons with a clear one's."""
+    from safelight.link.hub import last_run_mode, link_hub, load_identities, summary
+    from safelight.link.hub_pprl import link_hub_encoded
 
     with state.exclusive() as hub:
-        result = link_hub(hub, actor=user.username)
-    return summary(result)
+        mode = last_run_mode(hub)
+        if mode is None:
+            packages = hub.con.execute("SELECT count(*) FROM pprl_packages").fetchone()[0]
+            mode = "pprl" if packages and load_identities(hub).num_rows < 2 else "clear"
+        result = (link_hub_encoded(hub, actor=user.username) if mode == "pprl"
+                  else link_hub(hub, actor=user.username))
+    return {"mode": mode, **summary(result)}
 
 
 def persons_seen_by_several(state: HubState, user: User, limit: int = 100,
