@@ -237,3 +237,20 @@ def test_a_new_run_replaces_the_open_pairs_and_keeps_the_decided(hub_path):
     assert open_runs == ([(second.run_id, second.review_pairs)] if second.review_pairs else [])
     assert twice == 0
     assert f'"earlier_open_pairs_replaced": {first.review_pairs - 1}' in replaced
+
+
+def test_contradictions_are_found_with_the_shortest_chain():
+    from safelight.link.decisions import Decisions
+
+    r = {x: ("c", x) for x in "ABCDE"}
+    d = Decisions(frozenset(), frozenset())
+    for x, y, what in (("A", "B", "match"), ("B", "C", "match"), ("C", "D", "match"),
+                       ("A", "E", "non_match")):
+        d = d.with_decision(r[x], r[y], what)
+    assert d.contradiction() is None
+    bad = d.with_decision(r["D"], r["A"], "non_match")
+    assert bad.contradiction() == ((r["A"], r["D"]), [(r["A"], r["B"]), (r["B"], r["C"]),
+                                                      (r["C"], r["D"])])
+    # a later decision on the same pair replaces the earlier one
+    assert bad.with_decision(r["A"], r["D"], "match").contradiction() is None
+    assert d.with_decision(r["E"], r["D"], "match").contradiction() is not None

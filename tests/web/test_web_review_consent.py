@@ -24,3 +24,44 @@ def test_a_pair_whose_record_lost_linkage_consent_leaves_the_queue(client, app, 
                     json={"decision": "match", "reason": "same person"})
     assert r.status_code == 404
     assert con.execute("SELECT count(*) FROM link_review WHERE decision IS NOT NULL").fetchone()[0] == 0
+
+
+def test_a_decision_that_contradicts_earlier_ones_is_refused_with_the_chain(client, app,
+                                                                             demo_hub):
+    """Trial finding (2026-12-01): A–B match, A–C non-match, D–C match, then D–B match were
+    all stored; persons kept some of them at decision time and others at the next run, and
+    the reviewer was never told. The decision that closes the contradiction is refused,
+    naming the decisions it contradicts, and nothing of it is stored."""
+    con = app.state.hub.hub.con
+    rec = {x: ("zz-test", x) for x in "ABCD"}
+    for x, y in ("AB", "AC", "DC", "DB"):
+        con.execute("INSERT INTO link_review (run_id, left_contributor, left_record_id, "
+                    "right_contributor, right_record_id, match_probability, match_weight, "
+                    "linked, reasons) VALUES ('zz-run', ?, ?, ?, ?, 0.5, 0, false, '{}')",
+                    [*rec[x], *rec[y]])
+    pid = {f"{lr}{rr}": p for lr, rr, p in con.execute(
+        "SELECT left_record_id, right_record_id, md5(run_id || '|' || left_contributor || '|' "
+        "|| left_record_id || '|' || right_contributor || '|' || right_record_id) "
+        "FROM link_review WHERE run_id = 'zz-run'").fetchall()}
+    csrf = api_login(client, demo_hub, "rev")
+
+    def decide(pair: str, decision: str):
+        return client.post(f"/api/v1/review/{pid[pair]}/decision",
+                           headers={"X-CSRF-Token": csrf},
+                           json={"decision": decision, "reason": "trial"})
+
+    assert decide("AB", "match").status_code == 200
+    assert decide("AC", "non_match").status_code == 200
+    assert decide("DC", "match").status_code == 200
+    r = decide("DB", "match")
+    assert r.status_code == 422, r.text
+    detail = r.json()["detail"]
+    assert "zz-test/A and zz-test/C are decided a non-match" in detail
+    assert "zz-test/A–zz-test/B" in detail and "zz-test/C–zz-test/D" in detail
+    assert con.execute("SELECT decision FROM link_review WHERE run_id = 'zz-run' AND "
+                       "left_record_id = 'D' AND right_record_id = 'B'").fetchone()[0] is None
+    # the reviewer may change the non-match instead, and then decide D–B
+    assert decide("AC", "match").status_code == 200
+    assert decide("DB", "match").status_code == 200
+    # and a non-match inside a chain of matches is refused the same way
+    assert decide("AB", "non_match").status_code == 422

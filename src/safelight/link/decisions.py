@@ -46,6 +46,9 @@ QUALIFY row_number() OVER (
 _MUST = 1e6  # a decided match: larger than any sum of capped run weights in a cluster
 
 
+Pair = tuple[tuple[str, str], tuple[str, str]]
+
+
 @dataclass(frozen=True)
 class Decisions:
     """Decided pairs, as ``((contributor, record_id), (contributor, record_id))`` keys."""
@@ -55,6 +58,42 @@ class Decisions:
 
     def __len__(self) -> int:
         return len(self.matches) + len(self.non_matches)
+
+    def with_decision(self, left: tuple[str, str], right: tuple[str, str],
+                      decision: str) -> Decisions:
+        """These decisions with ``decision`` (``"match"`` / ``"non_match"``) on the pair
+        ``left``–``right`` instead of any earlier one on it."""
+        pair = _key(*left, *right)
+        matches, non = set(self.matches) - {pair}, set(self.non_matches) - {pair}
+        (matches if decision == "match" else non).add(pair)
+        return Decisions(frozenset(matches), frozenset(non))
+
+    def contradiction(self) -> tuple[Pair, list[Pair]] | None:
+        """A decided non-match whose two records a chain of decided matches joins, with that
+        chain (the fewest matches), or None when the decisions agree with each other."""
+        graph: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        for x, y in self.matches:
+            graph.setdefault(x, []).append(y)
+            graph.setdefault(y, []).append(x)
+        for x, y in sorted(self.non_matches):
+            came: dict[tuple[str, str], tuple[str, str] | None] = {x: None}
+            queue = [x]
+            while queue and y not in came:
+                nxt = []
+                for u in queue:
+                    for v in graph.get(u, ()):
+                        if v not in came:
+                            came[v] = u
+                            nxt.append(v)
+                queue = nxt
+            if y in came:
+                chain, v = [], y
+                while came[v] is not None:
+                    u = came[v]
+                    chain.append(_key(*u, *v))
+                    v = u
+                return (x, y), chain[::-1]
+        return None
 
 
 def _key(c1: str, r1: str, c2: str, r2: str) -> tuple[tuple[str, str], tuple[str, str]]:

@@ -120,6 +120,23 @@ def review_pair(state: HubState, user: User, pair_id: str) -> dict[str, Any]:
             "fields": fields, "left": left, "right": right, "identifiers_shown": shown}
 
 
+def _refuse_contradiction(decisions: Any) -> None:
+    """Refuse a decision that would make the decisions contradict each other (a decided
+    non-match between records a chain of decided matches joins): persons could obey only some
+    of them, and the decision and a later run would keep different ones."""
+    found = decisions.contradiction()
+    if found is None:
+        return
+    (x, y), chain = found
+    def name(r: tuple[str, str]) -> str:
+        return f"{r[0]}/{r[1]}"
+    links = ", ".join(f"{name(a)}–{name(b)}" for a, b in chain)
+    raise UsageError(Message(
+        "this decision contradicts earlier ones: {x} and {y} are decided a non-match, while "
+        "the decided matches {links} join them. Change one of those decisions first",
+        x=name(x), y=name(y), links=links))
+
+
 def decide_pair(state: HubState, user: User, pair_id: str, decision: str,
                 reason: str) -> dict[str, Any]:
     """Record a reviewer's decision on a pair, with its reason, and audit it.
@@ -131,6 +148,7 @@ def decide_pair(state: HubState, user: User, pair_id: str, decision: str,
     link run keeps a decided match in one person, never puts a decided non-match together, and
     does not queue the pair again (:mod:`safelight.link.decisions`).
     """
+    from safelight.link.decisions import load_decisions
     from safelight.link.hub import apply_review_decision
 
     if decision not in DECISIONS:
@@ -144,12 +162,13 @@ def decide_pair(state: HubState, user: User, pair_id: str, decision: str,
         # the pair is read under the lock, in the transaction: a link run in between replaces
         # the open pairs, and a decision on a pair gone from the queue must change nothing
         row = _pair(state, pair_id)
+        left = (row["left_contributor"], row["left_record_id"])
+        right = (row["right_contributor"], row["right_record_id"])
+        _refuse_contradiction(load_decisions(hub).with_decision(left, right, decision))
         hub.con.execute(f"UPDATE link_review SET decision = ?, decided_by = ?, decided_at = ?, "
                         f"decision_note = ? WHERE {PAIR_ID_SQL} = ?",
                         [decision, user.username, now_utc(), reason, pair_id])
-        persons = apply_review_decision(hub, (row["left_contributor"], row["left_record_id"]),
-                                        (row["right_contributor"], row["right_record_id"]),
-                                        decision)
+        persons = apply_review_decision(hub, left, right, decision)
         hub.audit(user.username, "link.decision", f"pair:{pair_id}", {
             "left": f"{row['left_contributor']}/{row['left_record_id']}",
             "right": f"{row['right_contributor']}/{row['right_record_id']}",
