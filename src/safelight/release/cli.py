@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -331,22 +332,34 @@ def _ledger_check(hub_path: Path | None, dataset: str | None, table: Path, epsil
     if hub_path is None:
         log.warning("no --hub: this differentially private release is not charged to a ledger")
         return None, None
-    from safelight.release.ledger import Ledger
+    from safelight.release.ledger import BudgetExceededError, Ledger
     from safelight.release.settings import file_source
     from safelight.store import open_hub
 
-    name = dataset or f"sha256:{file_source(table)['sha256']}"
+    sha = file_source(table)["sha256"]
+    name = dataset or f"sha256:{sha}"
     hub = open_hub(hub_path)
     ledger = Ledger(hub)
-    ledger.check(name, epsilon, delta)
+    try:
+        other = sorted(ledger.datasets_of_source(sha) - {name})
+        if other:  # the same file under a second name would get a second budget
+            raise BudgetExceededError(
+                f"{table} was released before under the dataset name {other[0]}: its releases "
+                f"draw on that budget; release with --dataset {other[0]}"
+                + (" (or without --dataset)" if other[0] == f"sha256:{sha}" else ""))
+        ledger.check(name, epsilon, delta)
+    except BaseException:
+        hub.close()
+        raise
     return ledger, name
 
 
 @contextmanager
 def _charged_if_failed(ledger, name: str | None, method: str, epsilon: float, delta: float,
-                       rows: int) -> Iterator[None]:
+                       rows: int, **record: Any) -> Iterator[None]:
     """A DP release that fails once its data is read is still charged to the ledger
-    (:func:`~safelight.release.ledger.charge_failed`): its noise may have been drawn."""
+    (:func:`~safelight.release.ledger.charge_failed`): its noise may have been drawn.
+    ``record``: ``source_sha256``, ``k`` and ``length``, recorded with the charge."""
     try:
         yield
     except BaseException as exc:
@@ -354,7 +367,7 @@ def _charged_if_failed(ledger, name: str | None, method: str, epsilon: float, de
             from safelight.release.ledger import charge_failed
 
             try:
-                charge_failed(ledger, name, method, epsilon, delta, exc, rows_in=rows)
+                charge_failed(ledger, name, method, epsilon, delta, exc, rows_in=rows, **record)
             finally:
                 ledger.hub.close()
         raise
@@ -371,7 +384,8 @@ def _ledger_record(ledger, name: str | None, settings: ReleaseSettings, output: 
                              length=settings.length, epsilon=epsilon, delta=delta,
                              rows_in=settings.params.get("rows"),
                              output_sha256=file_source(output)["sha256"],
-                             output_path=str(output))
+                             output_path=str(output),
+                             source_sha256=settings.source.get("sha256"))
     finally:
         ledger.hub.close()
 
@@ -446,7 +460,8 @@ def dp_aggregates(table: Path, epsilon: float, delta: float, k: int, no_floor: b
     length = _fit_length(length, data.n_columns)
     ledger, name = _ledger_check(hub_path, dataset, table, epsilon, delta)
     floor = None if no_floor else k
-    with _charged_if_failed(ledger, name, "dp-aggregates", epsilon, delta, data.n_rows):
+    with _charged_if_failed(ledger, name, "dp-aggregates", epsilon, delta, data.n_rows,
+                           source_sha256=source["sha256"], k=k, length=length):
         rel, meas = release_dp_aggregates(data, epsilon, delta, length, floor, z=margin)
         write_aggregates(rel, out / "aggregates.csv")
         settings = ReleaseSettings("dp-aggregates", k, length, source, {
@@ -524,7 +539,8 @@ def _dp_synthetic(table: Path, epsilon: float, delta: float, k: int, no_floor: b
     length = _fit_length(length or synthesis_length(epsilon), data.n_columns)
     ledger, name = _ledger_check(hub_path, dataset, table, epsilon, delta)
     floor = None if no_floor else k
-    with _charged_if_failed(ledger, name, "dp-synthetic", epsilon, delta, data.n_rows):
+    with _charged_if_failed(ledger, name, "dp-synthetic", epsilon, delta, data.n_rows,
+                           source_sha256=source["sha256"], k=k, length=length):
         syn, report, meas = synthesize_dp(data, epsilon, delta, floor, length,
                                           iterations=iterations, seed=seed)
         write_csv(syn, out / "synthetic.csv")

@@ -270,7 +270,7 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
         shutil.rmtree(out, ignore_errors=True)
         if dp and not isinstance(exc, BudgetExceededError):
             charge_failed(ledger, DATASET, method, eps, dlt, exc, actor=actor,
-                          rows_in=data.n_rows)
+                          rows_in=data.n_rows, k=k, length=length)
         raise
     log.info("hub release #%d (%s) -> %s", rid, method, out)
     return HubRelease(rid, method, out, released, settings, ev)

@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("safelight.release.ledger")
 
 PUBLISHED_KEY = "published_intervals"
+#: params key of a file release's input SHA-256 (:meth:`Ledger.datasets_of_source`)
+SOURCE_KEY = "source_sha256"
 
 _EPS_SLACK = 1e-12
 #: δ budget a new dataset gets when ``release budget`` is given no ``--delta`` (ten releases at
@@ -136,9 +138,14 @@ class Ledger:
     def record(self, dataset: str, method: str, params: dict[str, Any], *,
                actor: str = "cli", k: int | None = None, length: int | None = None,
                epsilon: float = 0.0, delta: float = 0.0, rows_in: int | None = None,
-               output_sha256: str | None = None, output_path: str | None = None) -> int:
+               output_sha256: str | None = None, output_path: str | None = None,
+               source_sha256: str | None = None) -> int:
         """Check the budget, record the release and audit it, in one transaction; returns the
-        release id. Raises :class:`BudgetExceededError` (nothing recorded) if over budget."""
+        release id. Raises :class:`BudgetExceededError` (nothing recorded) if over budget.
+        ``source_sha256`` (a file's release) is kept in ``params`` for
+        :meth:`datasets_of_source`."""
+        if source_sha256 is not None:
+            params = {**params, SOURCE_KEY: source_sha256}
         with self.hub.transaction():
             self.check(dataset, epsilon, delta)
             rid = int(self.hub.con.execute("SELECT nextval('release_ids')").fetchone()[0])
@@ -152,15 +159,27 @@ class Ledger:
                  entry.seq])
         return rid
 
+    def datasets_of_source(self, sha256: str) -> set[str]:
+        """The datasets under which the file of this SHA-256 was charged a privacy cost: its
+        own default name (``sha256:<hex>``) or a name given with it (``--dataset``)."""
+        rows = self.hub.con.execute(
+            "SELECT DISTINCT dataset FROM releases WHERE (epsilon > 0 OR delta > 0) AND "
+            f"(dataset = ? OR json_extract_string(params, '$.{SOURCE_KEY}') = ?)",
+            [f"sha256:{sha256}", sha256]).fetchall()
+        return {r[0] for r in rows}
+
     def record_failed(self, dataset: str, method: str, epsilon: float, delta: float,
-                      reason: str, *, actor: str = "cli", rows_in: int | None = None) -> int:
+                      reason: str, *, actor: str = "cli", rows_in: int | None = None,
+                      source_sha256: str | None = None, k: int | None = None,
+                      length: int | None = None) -> int:
         """Charge a differentially private release that failed once its data had been read:
         the noise may have been drawn, and whether and how it failed may depend on it ("nothing
         clears the floor"), so the requested (ε, δ) counts as spent — otherwise failing
         attempts could be repeated at no cost. Recorded like a release, without an output,
         ``params = {"failed": reason}``; returns its id."""
         return self.record(dataset, method, {"failed": reason}, actor=actor, epsilon=epsilon,
-                           delta=delta, rows_in=rows_in)
+                           delta=delta, rows_in=rows_in, source_sha256=source_sha256, k=k,
+                           length=length)
 
     def record_aggregates(self, dataset: str, release: AggregateRelease,
                           params: dict[str, Any] | None = None, **kwargs: Any) -> int:
@@ -201,22 +220,23 @@ class Ledger:
 
 
 def charge_failed(ledger: Ledger, dataset: str, method: str, epsilon: float, delta: float,
-                  exc: BaseException, *, actor: str = "cli", rows_in: int | None = None) -> None:
+                  exc: BaseException, *, actor: str = "cli", rows_in: int | None = None,
+                  **kwargs: Any) -> None:
     """:meth:`Ledger.record_failed` for a DP release that raised ``exc`` after reading its
     data; a failure to record is logged (the original error is what the caller re-raises).
     A :class:`~safelight.release.errors.PlanningError` is not charged: it is raised before the
     rows are measured (no noise drawn)."""
     if isinstance(exc, PlanningError):
         return
-    reason = f"{type(exc).__name__}: {exc}"[:300]
+    reason = f"{type(exc).__name__}: {exc}"[:300]  # kwargs: source_sha256, k, length
     try:
         rid = ledger.record_failed(dataset, method, epsilon, delta, reason, actor=actor,
-                                   rows_in=rows_in)
+                                   rows_in=rows_in, **kwargs)
         log.warning("%s: the failed release is charged to the ledger (#%d, epsilon %g, delta "
                     "%g): its noise may have been drawn", dataset, rid, epsilon, delta)
     except Exception:  # noqa: BLE001 - the release's own error matters more
         log.exception("%s: could not charge the failed release to the ledger", dataset)
 
 
-__all__ = ["DEFAULT_BUDGET_DELTA", "PUBLISHED_KEY", "BudgetExceededError", "Ledger", "Spent",
+__all__ = ["DEFAULT_BUDGET_DELTA", "PUBLISHED_KEY", "SOURCE_KEY", "BudgetExceededError", "Ledger", "Spent",
            "charge_failed"]

@@ -1,0 +1,62 @@
+"""Findings of the second new-user trial of the DP releases and the ledger (2026-12-01), each
+with the test that shows it fixed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from helpers_release import random_table
+
+from safelight.release.cli import release
+from safelight.release.ledger import Ledger
+from safelight.release.table import read_table, write_csv
+from safelight.store import open_hub
+
+
+def _table_and_domain(tmp_path: Path, n: int = 400) -> tuple[Path, Path]:
+    src = tmp_path / "t.csv"
+    write_csv(random_table(4, n=n), src)
+    t = read_table(src)
+    dom = tmp_path / "domain.json"
+    dom.write_text(json.dumps({c: list(t.values[j]) for j, c in enumerate(t.columns)}))
+    return src, dom
+
+
+def test_a_file_charged_under_one_name_cannot_draw_on_another_budget(tmp_path) -> None:
+    """1: after a file had spent its budget, `--dataset other-name` (with a budget of its
+    own) released it again, unwarned. The ledger keeps each file release's input SHA-256; a
+    release of the same file under another name is refused, naming the first one."""
+    src, dom = _table_and_domain(tmp_path)
+    hub_path = tmp_path / "h.duckdb"
+    with open_hub(hub_path, create=True) as h:
+        Ledger(h).set_budget("first", 1.5, 1e-5)
+        Ledger(h).set_budget("second", 5.0, 1e-5)
+    common = ["--domain", str(dom), "--hub", str(hub_path), "--epsilon", "1"]
+    r = CliRunner().invoke(release, ["dp-aggregates", str(src), *common, "--dataset", "first",
+                                     "--out", str(tmp_path / "a")])
+    assert r.exit_code == 0, r.output
+    for other in (["--dataset", "second"], []):  # another name, or the file's default one
+        r = CliRunner().invoke(release, ["dp-aggregates", str(src), *common, *other,
+                                         "--out", str(tmp_path / "b")])
+        assert r.exit_code == 8, r.output
+        assert "released before under the dataset name first" in r.output
+        assert "--dataset first" in r.output
+    with open_hub(hub_path) as h:
+        ledger = Ledger(h)
+        assert ledger.spent("second").releases == 0
+        assert ledger.datasets_of_source(read_sha(src)) == {"first"}
+        # a failed (charged) release records the file, k and length too
+        ledger.record_failed("first", "dp-synthetic", 0.1, 0.0, "test", source_sha256="x",
+                             k=11, length=3)
+        last = ledger.releases("first")[-1]
+        assert (last["k"], last["reporting_length"]) == (11, 3)
+        assert json.loads(last["params"])["source_sha256"] == "x"
+
+
+def read_sha(path: Path) -> str:
+    from safelight.release.settings import file_source
+
+    return file_source(path)["sha256"]
