@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -73,6 +74,18 @@ def new_outputs(inputs: Iterable[Path], outputs: Iterable[Path | None], *, force
 #: ``--force`` of the commands that refuse to replace their outputs (:func:`new_outputs`)
 force_option = click.option("--force", is_flag=True,
                             help="Replace the output files if they exist already.")
+
+
+class FiniteFloat(click.FloatRange):
+    """:class:`click.FloatRange` that also refuses ``nan`` and ``inf`` (a usage error, exit 2:
+    ``FloatRange(min=0)`` lets ``nan`` through, as no comparison with it is true)."""
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value} is not a finite number", param, ctx)
+        return number
 
 
 class Probability(click.ParamType):

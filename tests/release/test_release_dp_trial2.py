@@ -60,3 +60,66 @@ def read_sha(path: Path) -> str:
     from safelight.release.settings import file_source
 
     return file_source(path)["sha256"]
+
+
+def test_a_dp_release_that_shows_small_or_invented_combinations_says_so(tmp_path) -> None:
+    """2, 3: a floored DP release carried hundreds of combinations of 1-10 people and one
+    over a column of many values was mostly invented, and PUBLISH.txt said only "publish the
+    release file". Both are warned about there and on the console."""
+    import numpy as np
+
+    from safelight.release.table import from_columns
+
+    rng = np.random.default_rng(3)
+    n = 600
+    t = from_columns({"a": rng.choice(["x", "y"], n).tolist(),
+                      "district": [f"d{i}" for i in rng.integers(0, 300, n)]})
+    src = tmp_path / "many.csv"
+    write_csv(t, src)
+    dom = tmp_path / "domain.json"
+    dom.write_text(json.dumps({"a": ["x", "y"], "district": [f"d{i}" for i in range(2000)]}))
+    r = CliRunner().invoke(release, ["dp-aggregates", str(src), "--epsilon", "1", "--no-floor",
+                                     "--domain", str(dom), "--allow-distinct-columns",
+                                     "--out", str(tmp_path / "o")])
+    assert r.exit_code == 0, r.output
+    note = (tmp_path / "o" / "PUBLISH.txt").read_text("utf-8")
+    assert note.startswith("WARNING: ")
+    assert "do not occur in the data: the noise dominates" in note
+    assert "describe fewer than k = 11 people" in note
+    assert "WARNING: " in r.output  # CliRunner mixes stderr in
+
+
+@pytest.mark.parametrize("args,what", [
+    (["dp-aggregates", "--margin", "nan"], "--margin"),
+    (["dp-aggregates", "--margin", "inf"], "--margin"),
+    (["dp-aggregates", "--delta", "nan"], "--delta"),
+])
+def test_non_finite_options_are_usage_errors(tmp_path, args, what) -> None:
+    """4, 11: `--margin nan` was charged and wrote `NaN` into settings.json; a budget of
+    `inf` exited 1. Every float option refuses nan and inf (exit 2)."""
+    src, dom = _table_and_domain(tmp_path)
+    r = CliRunner().invoke(release, [args[0], str(src), "--epsilon", "1", *args[1:],
+                                     "--domain", str(dom), "--out", str(tmp_path / "o")])
+    assert r.exit_code == 2 and what in r.output and "finite" in r.output, r.output
+
+
+def test_budget_values_are_checked_as_options(tmp_path) -> None:
+    hub_path = tmp_path / "h.duckdb"
+    open_hub(hub_path, create=True).close()
+    for bad in (["--epsilon", "inf"], ["--epsilon", "nan"], ["--epsilon", "1", "--delta", "0"],
+                ["--epsilon", "1", "--delta", "nan"]):
+        r = CliRunner().invoke(release, ["budget", str(hub_path), "d", *bad])
+        assert r.exit_code == 2, (bad, r.output)
+
+
+def test_a_large_delta_is_warned_about(tmp_path, caplog) -> None:
+    """5: `--delta 0.5` was taken silently."""
+    import logging
+
+    src, dom = _table_and_domain(tmp_path)
+    with caplog.at_level(logging.WARNING, "safelight.release"):
+        r = CliRunner().invoke(release, ["dp-aggregates", str(src), "--epsilon", "1",
+                                         "--delta", "0.01", "--domain", str(dom),
+                                         "--out", str(tmp_path / "o")])
+    assert r.exit_code == 0, r.output
+    assert "delta 0.01 is over 1/rows" in caplog.text

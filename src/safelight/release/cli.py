@@ -20,7 +20,7 @@ from typing import Any
 
 import click
 
-from safelight.cli_support import guarded, shows_progress
+from safelight.cli_support import FiniteFloat, guarded, shows_progress
 from safelight.errors import UsageError
 from safelight.release.settings import RELEASE_FILES, ReleaseSettings
 
@@ -294,10 +294,10 @@ def synthetic(table: Path, k: int, length: int | None, epsilon: float | None,
                f"{ev.total('fabricated')}; leaked {ev.total('leaked')} -> {out}")
 
 
-_epsilon = click.option("--epsilon", required=True, type=click.FloatRange(min=0, min_open=True),
+_epsilon = click.option("--epsilon", required=True, type=FiniteFloat(min=0, min_open=True),
                         help="Privacy loss epsilon of this release.")
 _delta = click.option("--delta", default=1e-6, show_default=True,
-                      type=click.FloatRange(0, 1, min_open=True, max_open=True),
+                      type=FiniteFloat(0, 1, min_open=True, max_open=True),
                       help="Privacy loss delta (keep it well under 1/rows).")
 _floor = click.option("--no-floor", is_flag=True,
                       help="Plain DP: release small counts too (no k floor).")
@@ -425,7 +425,7 @@ def _summary(ev) -> str:
 @click.option("--length", default=3, show_default=True, type=click.IntRange(1, 4),
               help="Longest combination released (1- and 2-way marginals are measured, "
                    "longer combinations estimated from them).")
-@click.option("--margin", default=0.0, show_default=True, type=click.FloatRange(min=0),
+@click.option("--margin", default=0.0, show_default=True, type=FiniteFloat(min=0),
               help="Release a count only if it clears the floor by this many noise s.d.")
 @_out
 @_domain
@@ -448,9 +448,9 @@ def dp_aggregates(table: Path, epsilon: float, delta: float, k: int, no_floor: b
     Writes aggregates.csv; its total is a noisy row count.
     """
     from safelight.release.aggregates import write_aggregates
-    from safelight.release.dp import check_request
+    from safelight.release.dp import check_request, warn_large_delta
     from safelight.release.dp_aggregates import release_dp_aggregates
-    from safelight.release.evaluate import evaluate
+    from safelight.release.evaluate import dp_release_warnings, evaluate
 
     check_request(epsilon, delta)
     _prepare_out(out, force, (table, domain_file))
@@ -458,6 +458,7 @@ def dp_aggregates(table: Path, epsilon: float, delta: float, k: int, no_floor: b
     data, dom, dropped, source = _public(table, columns, domain_file, allow_out_of_domain,
                                          allow_distinct)
     length = _fit_length(length, data.n_columns)
+    warn_large_delta(delta, data.n_rows)
     ledger, name = _ledger_check(hub_path, dataset, table, epsilon, delta)
     floor = None if no_floor else k
     with _charged_if_failed(ledger, name, "dp-aggregates", epsilon, delta, data.n_rows,
@@ -472,8 +473,11 @@ def dp_aggregates(table: Path, epsilon: float, delta: float, k: int, no_floor: b
             "seconds": round(time.perf_counter() - t0, 3)})
         ev = evaluate(data, rel.counts, k, length)
         ev.values_outside_domain = dropped
+        warnings = dp_release_warnings(ev, floor)
         _finish(out, settings, ev, f"DP aggregates (epsilon {epsilon:g}, delta {delta:g}, "
-                f"{'no floor' if floor is None else f'k floor {k}'})")
+                f"{'no floor' if floor is None else f'k floor {k}'})", warnings)
+        for w in warnings:
+            click.secho(f"WARNING: {w}", fg="yellow", err=True)
     rid = _ledger_record(ledger, name, settings, out / "aggregates.csv", meas.epsilon,
                          meas.delta)
     click.echo(f"released {rel.counts.n_combinations()} combinations (epsilon "
@@ -526,9 +530,9 @@ def _dp_synthetic(table: Path, epsilon: float, delta: float, k: int, no_floor: b
                   domain_file: Path | None, hub_path: Path | None, dataset: str | None,
                   columns: str | None, force: bool, allow_out_of_domain: bool,
                   allow_distinct: bool) -> None:
-    from safelight.release.dp import check_request
+    from safelight.release.dp import check_request, warn_large_delta
     from safelight.release.dp_synthetic import synthesis_length, synthesize_dp
-    from safelight.release.evaluate import counts_of_rows, evaluate
+    from safelight.release.evaluate import counts_of_rows, dp_release_warnings, evaluate
     from safelight.release.table import write_csv
 
     check_request(epsilon, delta)
@@ -537,6 +541,7 @@ def _dp_synthetic(table: Path, epsilon: float, delta: float, k: int, no_floor: b
     data, dom, dropped, source = _public(table, columns, domain_file, allow_out_of_domain,
                                          allow_distinct)
     length = _fit_length(length or synthesis_length(epsilon), data.n_columns)
+    warn_large_delta(delta, data.n_rows)
     ledger, name = _ledger_check(hub_path, dataset, table, epsilon, delta)
     floor = None if no_floor else k
     with _charged_if_failed(ledger, name, "dp-synthetic", epsilon, delta, data.n_rows,
@@ -553,8 +558,11 @@ def _dp_synthetic(table: Path, epsilon: float, delta: float, k: int, no_floor: b
         ev_len = max(length, 3)
         ev = evaluate(data, counts_of_rows(syn, ev_len), k, ev_len, released_rows=syn)
         ev.values_outside_domain = dropped
+        warnings = dp_release_warnings(ev, floor)
         _finish(out, settings, ev, f"DP synthetic data (epsilon {epsilon:g}, delta {delta:g}, "
-                f"{'no floor' if floor is None else f'k floor {k}'})")
+                f"{'no floor' if floor is None else f'k floor {k}'})", warnings)
+        for w in warnings:
+            click.secho(f"WARNING: {w}", fg="yellow", err=True)
     rid = _ledger_record(ledger, name, settings, out / "synthetic.csv", meas.epsilon,
                          meas.delta)
     click.echo(f"synthesised {syn.n_rows} rows (epsilon {meas.epsilon:.4g}, delta "
@@ -618,10 +626,11 @@ def microdata(table: Path, k: int, qis: str | None, out: Path, hub_path: Path | 
 @click.argument("hub_path", metavar="HUB", type=click.Path(exists=True, dir_okay=False,
                                                            path_type=Path))
 @click.argument("dataset")
-@click.option("--epsilon", default=None, type=click.FloatRange(min=0),
+@click.option("--epsilon", default=None, type=FiniteFloat(min=0),
               help="Set the total epsilon budget (without it: only show the ledger).")
-@click.option("--delta", default=None, type=click.FloatRange(0, 1, max_open=True),
-              help="Total delta budget (default: keep the dataset's, or 1e-5 for a new one).")
+@click.option("--delta", default=None, type=FiniteFloat(0, 1, min_open=True, max_open=True),
+              help="Total delta budget (default: keep the dataset's, or 1e-5 for a new one; "
+                   "above 0: every DP release here spends some delta).")
 @_run
 def budget(hub_path: Path, dataset: str, epsilon: float | None, delta: float | None) -> None:
     """Show DATASET's privacy budget in HUB's ledger — budget, spent, left and its releases —
@@ -657,7 +666,7 @@ def budget(hub_path: Path, dataset: str, epsilon: float | None, delta: float | N
         for r in rows:
             params = r["params"]
             params = json.loads(params) if isinstance(params, str) else params
-            failed = isinstance(params, dict) and set(params) == {"failed"}
+            failed = isinstance(params, dict) and "failed" in params
             click.echo(f"  #{r['release_id']} {str(r['released_at'])[:19]} {r['method']} by "
                        f"{r['actor']}: epsilon {r['epsilon']:g}, delta {r['delta']:g}"
                        f"{' (failed, charged)' if failed else ''}")

@@ -528,9 +528,18 @@ def check_request(epsilon: float, delta: float) -> None:
     """
     _check_budget(epsilon, delta)
     if epsilon > EPSILON_WARN:
-        log.warning("epsilon %g is over %g: the privacy guarantee is nearly void and the "
-                    "release is close to the exact counts; use epsilon <= %g unless the "
-                    "counts may be published as they are", epsilon, EPSILON_WARN, EPSILON_WARN)
+        log.warning("epsilon %g is over %g: the privacy guarantee is nearly void (the "
+                    "counts are the model's estimates from nearly exact measurements); use "
+                    "epsilon <= %g", epsilon, EPSILON_WARN, EPSILON_WARN)
+
+
+def warn_large_delta(delta: float, rows: int) -> None:
+    """Warn when δ is over 1/``rows``: the chance of some one person's row pattern being
+    released outright is then no longer small (δ is the probability the ε bound fails)."""
+    if rows and delta > 1 / rows:
+        log.warning("delta %g is over 1/rows (1/%d = %.2g): the guarantee may fail for some "
+                    "person with a probability that is not small; use delta well under 1/rows",
+                    delta, rows, 1 / rows)
 
 
 def _largest_rho(make: Callable[[float], tuple[Any, ...]], epsilon: float,
@@ -721,4 +730,4 @@ def measure_adaptive(table: CategoricalTable, epsilon: float, delta: float, leng
 __all__ = ["EPSILON_WARN", "MEASURED_LENGTH", "ROW_SHARE", "TOTAL_SHARE", "Measurements",
            "adaptive_row_share", "cell_keys", "cell_sigmas", "check_request", "default_plan",
            "measure", "measure_adaptive", "measure_for_model", "model_row_share",
-           "one_way_weight"]
+           "one_way_weight", "warn_large_delta"]

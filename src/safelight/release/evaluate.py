@@ -84,6 +84,38 @@ class Evaluation:
         return d
 
 
+#: share of released combinations absent from the data over which a DP release is said to be
+#: mostly noise (:func:`dp_release_warnings`)
+FABRICATED_WARN = 0.5
+
+
+def dp_release_warnings(ev: Evaluation, k_floor: int | None) -> tuple[str, ...]:
+    """The warnings for PUBLISH.txt and the console of a differentially private release whose
+    evaluation found released combinations that describe 1..k-1 people (the (ε, δ) guarantee
+    covers them, but a k floor holds for the noisy estimates, not the true counts — a reader
+    of "every count is >= k" must not take it for CTDC's rule), or mostly combinations that do
+    not occur in the data (the noise dominates: a column of many values, or one mostly
+    missing); ``()`` when neither."""
+    out = []
+    leaked = ev.total("leaked")
+    if leaked:
+        floor = (f"every released count is >= k = {k_floor}, but that floor holds for the "
+                 "noisy estimates, not the true counts; " if k_floor else "")
+        out.append(f"the evaluation found {leaked} released combinations that describe fewer "
+                   f"than k = {ev.k} people in the data ({ev.leaked_records} records hold one). "
+                   f"{floor}the (epsilon, delta) guarantee is what protects them. Where a "
+                   "published combination must describe k or more people, publish k-aggregates "
+                   "or k-synthetic data instead.")
+    released = ev.total("released")
+    fabricated = ev.total("fabricated")
+    if released and fabricated / released > FABRICATED_WARN:
+        out.append(f"{fabricated} of the {released} released combinations "
+                   f"({fabricated / released:.0%}) do not occur in the data: the noise "
+                   "dominates this release (a column of many values, or one mostly missing?). "
+                   "Release fewer columns, coarser values or at a larger epsilon.")
+    return tuple(out)
+
+
 def _empty() -> tuple[np.ndarray, np.ndarray]:
     return np.empty(0, np.int64), np.empty(0, np.int64)
 
@@ -190,5 +222,5 @@ are over combinations with at least k people; leakage counts released combinatio
     return js, ht
 
 
-__all__ = ["Evaluation", "LengthReport", "counts_of_rows", "evaluate", "write_evaluation",
-           "Subset"]
+__all__ = ["FABRICATED_WARN", "Evaluation", "LengthReport", "counts_of_rows",
+           "dp_release_warnings", "evaluate", "write_evaluation", "Subset"]

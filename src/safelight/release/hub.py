@@ -39,7 +39,13 @@ from typing import Any
 from safelight.errors import RefusedError
 from safelight.release.domain import Domain, public_table, years
 from safelight.release.errors import ReleaseUsageError
-from safelight.release.evaluate import Evaluation, counts_of_rows, evaluate, write_evaluation
+from safelight.release.evaluate import (
+    Evaluation,
+    counts_of_rows,
+    dp_release_warnings,
+    evaluate,
+    write_evaluation,
+)
 from safelight.release.settings import RELEASE_FILES, ReleaseSettings, file_source
 from safelight.release.table import CategoricalTable, from_arrow, write_csv
 from safelight.standard.schema import CASE_FIELDS, Kind
@@ -199,7 +205,7 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
     :raises ReleaseUsageError: bad method, columns or parameters, or a column mostly outside
         the public domain (DP methods, unless ``allow_out_of_domain``; nothing charged).
     """
-    from safelight.release.dp import check_request
+    from safelight.release.dp import check_request, warn_large_delta
     from safelight.release.ledger import BudgetExceededError, Ledger, charge_failed
     from safelight.release.microdata import microdata_leak_warning
 
@@ -234,6 +240,7 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
     if dp:  # restricted before the try: a refusal here is charged nothing
         data, dropped = public_table(data, hub_domain(data.columns),
                                      allow_out_of_domain=allow_out_of_domain)
+        warn_large_delta(dlt, data.n_rows)
     t0 = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
     try:
@@ -250,7 +257,8 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
         source = {"dataset": DATASET, "rows": data.n_rows,
                   "consent": "consent_statistics only"}
         settings = ReleaseSettings(method, k, length, source, params)
-        warnings = microdata_leak_warning(ev) if method == "microdata" else ()
+        warnings = (microdata_leak_warning(ev) if method == "microdata" else
+                    dp_release_warnings(ev, k if floor else None) if dp else ())
         for w in warnings:
             log.warning("%s", w)
         settings.save(out / "settings.json", warnings)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from safelight.cli_support import guarded, shows_progress
+from safelight.cli_support import FiniteFloat, guarded, shows_progress
 from safelight.release.cli import _columns, _summary, release
 from safelight.release.hub import DEFAULT_COLUMNS, METHODS
 
@@ -30,10 +30,10 @@ from safelight.release.hub import DEFAULT_COLUMNS, METHODS
                    "people in truth; the evaluation's 'leaked').")
 @click.option("--length", default=None, type=click.IntRange(1, 4),
               help="Reporting length (default: the method's).")
-@click.option("--epsilon", default=None, type=click.FloatRange(min=0, min_open=True),
+@click.option("--epsilon", default=None, type=FiniteFloat(min=0, min_open=True),
               help="dp-aggregates / dp-synthetic: privacy loss epsilon of this release.")
 @click.option("--delta", default=1e-6, show_default=True,
-              type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              type=FiniteFloat(0, 1, min_open=True, max_open=True),
               help="dp-aggregates / dp-synthetic: privacy loss delta.")
 @click.option("--no-floor", is_flag=True, help="DP: release small counts too (no k floor).")
 @click.option("--allow-out-of-domain", is_flag=True,
