@@ -123,3 +123,34 @@ def test_a_large_delta_is_warned_about(tmp_path, caplog) -> None:
                                          "--out", str(tmp_path / "o")])
     assert r.exit_code == 0, r.output
     assert "delta 0.01 is over 1/rows" in caplog.text
+
+
+def test_a_domain_file_adds_to_the_standard_lists(tmp_path) -> None:
+    """9: a --domain file naming one extra column refused every CTDC column beside it."""
+    from safelight.release.domain import file_or_standard_domain, standard_domain
+
+    path = tmp_path / "d.json"
+    path.write_text(json.dumps({"district": ["north", "south"], "gender": ["Female"]}))
+    dom = file_or_standard_domain(["gender", "citizenship", "district"], path)
+    assert dom.values["district"] == ("north", "south")
+    assert dom.values["gender"] == ("Female",)  # the file's list replaces the standard's
+    assert dom.values["citizenship"] == standard_domain(["citizenship"]).values["citizenship"]
+    assert "file" in dom.source and "safelight.standard" in dom.source
+
+
+def test_synthetic_with_epsilon_takes_dp_synthetics_options(tmp_path) -> None:
+    """10: `release synthetic --epsilon` ("as dp-synthetic") had no --hub, --dataset,
+    --domain, --no-floor; they work there now, and need --epsilon."""
+    src, dom = _table_and_domain(tmp_path)
+    hub_path = tmp_path / "h.duckdb"
+    with open_hub(hub_path, create=True) as h:
+        Ledger(h).set_budget("t", 2.0, 1e-5)
+    r = CliRunner().invoke(release, ["synthetic", str(src), "--epsilon", "1", "--domain",
+                                     str(dom), "--hub", str(hub_path), "--dataset", "t",
+                                     "--out", str(tmp_path / "o")])
+    assert r.exit_code == 0, r.output
+    with open_hub(hub_path) as h:
+        assert Ledger(h).spent("t").releases == 1
+    r = CliRunner().invoke(release, ["synthetic", str(src), "--hub", str(hub_path),
+                                     "--no-floor", "--out", str(tmp_path / "p")])
+    assert r.exit_code == 2 and "--no-floor, --hub need --epsilon" in r.output, r.output

@@ -144,6 +144,26 @@ _distinct = click.option("--allow-distinct-columns", "allow_distinct", is_flag=T
                               "otherwise: an id, name, date or phone column).")
 _force = click.option("--force", is_flag=True, help="Replace files an earlier release wrote in --out "
                       "(refused when TABLE lies in that folder).")
+_epsilon = click.option("--epsilon", required=True, type=FiniteFloat(min=0, min_open=True),
+                        help="Privacy loss epsilon of this release.")
+_delta = click.option("--delta", default=1e-6, show_default=True,
+                      type=FiniteFloat(0, 1, min_open=True, max_open=True),
+                      help="Privacy loss delta (keep it well under 1/rows).")
+_floor = click.option("--no-floor", is_flag=True,
+                      help="Plain DP: release small counts too (no k floor).")
+_domain = click.option("--domain", "domain_file", default=None,
+                       type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                       help="JSON {column: [values]} of public value lists, for the columns "
+                            "the standard has none for or to replace its list (the standard's "
+                            "for the other CTDC columns).")
+_ood = click.option("--allow-out-of-domain", is_flag=True,
+                    help="Release although more than half of a column's values lie outside "
+                         "the public domain (they are treated as missing; refused otherwise).")
+_hub = click.option("--hub", "hub_path", default=None,
+                    type=click.Path(dir_okay=False, path_type=Path),
+                    help="Charge the release to this hub's ledger (budget checked first).")
+_dataset = click.option("--dataset", default=None,
+                        help="Ledger name of the data (default: sha256 of TABLE).")
 
 
 @release.command(epilog=_TABLE_EPILOG)
@@ -233,15 +253,21 @@ def aggregates(table: Path, k: int, length: int, out: Path, method: str, roundin
               help="Reporting length: every combination of up to LENGTH values in the "
                    "synthetic rows occurs at least k times in TABLE (default 4; with "
                    "--epsilon as dp-synthetic's, default 3, at most 4).")
-@click.option("--epsilon", type=float, default=None,
-              help="Differentially private synthesis at this epsilon (as dp-synthetic).")
-@click.option("--delta", type=float, default=None, help="With --epsilon (default 1e-6).")
+@click.option("--epsilon", type=FiniteFloat(min=0, min_open=True), default=None,
+              help="Differentially private synthesis at this epsilon: the same as "
+                   "dp-synthetic, with its options below.")
+@click.option("--delta", type=FiniteFloat(0, 1, min_open=True, max_open=True), default=None,
+              help="With --epsilon (default 1e-6).")
 @_out
 @click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
 @click.option("--iterations", default=8, show_default=True, type=click.IntRange(min=0),
               help="Calibration passes.")
 @click.option("--allow-out-of-domain", is_flag=True,
               help="With --epsilon: as dp-synthetic.")
+@click.option("--no-floor", is_flag=True, help="With --epsilon: as dp-synthetic.")
+@_domain
+@_hub
+@_dataset
 @_cols
 @_distinct
 @_force
@@ -249,25 +275,32 @@ def aggregates(table: Path, k: int, length: int, out: Path, method: str, roundin
 @shows_progress
 def synthetic(table: Path, k: int, length: int | None, epsilon: float | None,
               delta: float | None, out: Path, seed: int, iterations: int,
-              allow_out_of_domain: bool, columns: str | None, allow_distinct: bool,
-              force: bool) -> None:
+              allow_out_of_domain: bool, no_floor: bool, domain_file: Path | None,
+              hub_path: Path | None, dataset: str | None, columns: str | None,
+              allow_distinct: bool, force: bool) -> None:
     """k-synthetic microdata: as many rows as TABLE, none of them a real record.
 
     Every combination of up to LENGTH values that occurs in synthetic.csv occurs at least k
-    times in TABLE; the synthesiser only sees those counts. Writes synthetic.csv.
+    times in TABLE; the synthesiser only sees those counts. Writes synthetic.csv. With
+    --epsilon: differentially private synthetic rows, exactly as `release dp-synthetic`.
     """
     from safelight.release.evaluate import counts_of_rows, evaluate, write_evaluation
     from safelight.release.settings import ReleaseSettings
     from safelight.release.synthetic import KSynthesizer
     from safelight.release.table import write_csv
 
-    if (delta is not None or allow_out_of_domain) and epsilon is None:
-        raise UsageError("--delta and --allow-out-of-domain need --epsilon")
+    dp_only = {"--delta": delta is not None, "--allow-out-of-domain": allow_out_of_domain,
+               "--no-floor": no_floor, "--domain": domain_file is not None,
+               "--hub": hub_path is not None, "--dataset": dataset is not None}
+    if epsilon is None and any(dp_only.values()):
+        raise UsageError(f"{', '.join(o for o, given in dp_only.items() if given)} "
+                         "need --epsilon (they are options of the differentially private "
+                         "synthesis)")
     if epsilon is not None:
         if length is not None and length > 4:
             raise UsageError(f"--length with --epsilon is at most 4 (got {length})")
-        _dp_synthetic(table, epsilon, 1e-6 if delta is None else delta, k, False, length,
-                      out, seed, iterations, None, None, None, columns, force,
+        _dp_synthetic(table, epsilon, 1e-6 if delta is None else delta, k, no_floor, length,
+                      out, seed, iterations, domain_file, hub_path, dataset, columns, force,
                       allow_out_of_domain, allow_distinct)
         return
     _prepare_out(out, force, (table,))
@@ -294,35 +327,16 @@ def synthetic(table: Path, k: int, length: int | None, epsilon: float | None,
                f"{ev.total('fabricated')}; leaked {ev.total('leaked')} -> {out}")
 
 
-_epsilon = click.option("--epsilon", required=True, type=FiniteFloat(min=0, min_open=True),
-                        help="Privacy loss epsilon of this release.")
-_delta = click.option("--delta", default=1e-6, show_default=True,
-                      type=FiniteFloat(0, 1, min_open=True, max_open=True),
-                      help="Privacy loss delta (keep it well under 1/rows).")
-_floor = click.option("--no-floor", is_flag=True,
-                      help="Plain DP: release small counts too (no k floor).")
-_domain = click.option("--domain", "domain_file", default=None,
-                       type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                       help="JSON {column: [values]} of public value lists (default: the "
-                            "standard's, for CTDC columns).")
-_ood = click.option("--allow-out-of-domain", is_flag=True,
-                    help="Release although more than half of a column's values lie outside "
-                         "the public domain (they are treated as missing; refused otherwise).")
-_hub = click.option("--hub", "hub_path", default=None,
-                    type=click.Path(dir_okay=False, path_type=Path),
-                    help="Charge the release to this hub's ledger (budget checked first).")
-_dataset = click.option("--dataset", default=None,
-                        help="Ledger name of the data (default: sha256 of TABLE).")
 
 
 def _public(table: Path, columns: str | None, domain_file: Path | None,
             allow_out_of_domain: bool, allow_distinct: bool):
     """Read TABLE and restrict it to its public domain (refused when a column lies mostly
     outside it, :func:`~safelight.release.domain.public_table`)."""
-    from safelight.release.domain import Domain, public_table, standard_domain
+    from safelight.release.domain import file_or_standard_domain, public_table
 
     data, source = _read(table, columns, allow_distinct)
-    dom = Domain.from_json(domain_file) if domain_file else standard_domain(data.columns)
+    dom = file_or_standard_domain(data.columns, domain_file)
     public, dropped = public_table(data, dom, allow_out_of_domain=allow_out_of_domain)
     return public, dom.for_columns(data.columns), dropped, source
 

@@ -188,6 +188,24 @@ def standard_domain(columns: tuple[str, ...] | list[str]) -> Domain:
                   f"{first}-{last})", aliases)
 
 
+def file_or_standard_domain(columns: tuple[str, ...] | list[str],
+                            path: str | Path | None) -> Domain:
+    """The public domain of ``columns``: the domain file's list where it gives one, the
+    standard's (:func:`standard_domain`) for the others — a file need not repeat the CTDC
+    columns' lists to add one column.
+
+    :raises ReleaseUsageError: a column neither gives a list for."""
+    if path is None:
+        return standard_domain(columns)
+    own = Domain.from_json(path)
+    rest = [c for c in columns if c not in own.values]
+    if not rest:
+        return own
+    std = standard_domain(rest)
+    return Domain({**std.values, **own.values}, f"{own.source}; {std.source} for "
+                  f"{', '.join(rest)}", dict(std.aliases))
+
+
 def restrict(table: CategoricalTable, domain: Domain) -> tuple[CategoricalTable, dict[str, int]]:
     """Recode ``table`` so that its value lists are exactly the domain's (sorted); values
     outside the domain become missing (matching ignores case and blanks, and reads the
@@ -260,5 +278,6 @@ def translate(counts: CombinationCounts, src: CategoricalTable,
     return CombinationCounts(dst.radix, counts.max_length, tables)
 
 
-__all__ = ["FIRST_YEAR", "FLAG_SPELLINGS", "MAX_OUT_OF_DOMAIN", "Domain", "public_table",
-           "restrict", "standard_domain", "translate", "years"]
+__all__ = ["FIRST_YEAR", "FLAG_SPELLINGS", "MAX_OUT_OF_DOMAIN", "Domain",
+           "file_or_standard_domain", "public_table", "restrict", "standard_domain",
+           "translate", "years"]
