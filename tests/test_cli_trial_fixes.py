@@ -49,8 +49,8 @@ def test_repeated_ids_are_refused_when_encoding(tmp_path):
     key = tmp_path / "key"
     assert _run("identity", "keygen", key).exit_code == 0
     res = _run("identity", "encode", data, "--map", mp, "--key", key, "--out", tmp_path / "p")
-    assert res.exit_code == 2 and "'a2' in data rows 2, 5" in " ".join(res.output.split())
-    assert "more than once" in res.output
+    assert res.exit_code == 2 and "data rows 2, 5 share one" in " ".join(res.output.split())
+    assert "more than once" in res.output and "'a2'" not in res.output  # values never shown
     assert not (tmp_path / "p").exists()
 
 
@@ -181,3 +181,22 @@ def test_debug_output_leaves_out_libraries_debug_chatter():
 
     assert CliRunner().invoke(main, ["-vv", "standard", "codes", "consent"]).exit_code == 0
     assert logging.getLogger("pycountry.db").level == logging.WARNING  # set, not inherited
+
+
+@pytest.mark.parametrize("map_text", [
+    "id: passport\nconsent: {all: full}\nfields:\n  given_name: given\n"
+    "  document_number: passport\n",
+    "id: passport\nconsent: {all: full}\nfields:\n  given_name: given\n"])
+def test_an_identifier_as_record_id_is_refused_when_encoding(tmp_path, map_text):
+    """PPRL trial (2026-12-01): `id: document` with the same column mapped as
+    document_number put every passport number into the package in clear (record ids travel
+    as they are); an id column mapped or named as an identifier is refused."""
+    data = tmp_path / "p.csv"
+    data.write_text("passport,given\nЕК588674,Olena\nЕК595402,Iryna\n", "utf-8")
+    mp = tmp_path / "map.yaml"
+    mp.write_text(map_text, "utf-8")
+    key = tmp_path / "key"
+    assert _run("identity", "keygen", key).exit_code == 0
+    res = _run("identity", "encode", data, "--map", mp, "--key", key, "--out", tmp_path / "p")
+    assert res.exit_code == 4 and "record ids travel in clear" in res.output, res.output
+    assert "ЕК588674" not in res.output and not (tmp_path / "p").exists()

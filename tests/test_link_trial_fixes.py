@@ -285,9 +285,15 @@ def test_a_header_only_file_says_so(tmp_path):
     with pytest.raises(InputFileError, match="has a header but no data rows"):
         read_identities(_write_csv(tmp_path / "h.csv", [["id", "given_name"]]),
                         load_map(tmp_path / "m.yaml"))
-    with pytest.raises(ProfileError, match=r"\(it has id, first\)$"):
+    with pytest.raises(ProfileError, match=r"its header is: id, first$"):
         read_identities(_write_csv(tmp_path / "c.csv", [["id", "first"], ["1", "a"]]),
                         load_map(tmp_path / "m.yaml"))
+    # a file without a header row: its first row is a person's record, never printed
+    with pytest.raises(ProfileError, match="first row is not shown") as e:
+        read_identities(_write_csv(tmp_path / "n.csv", [["NGO-1", "Юлія", "21.04.1989",
+                                                         "052 783 85 03"], ["2", "a", "b", "c"]]),
+                        load_map(tmp_path / "m.yaml"))
+    assert "Юлія" not in str(e.value) and "783" not in str(e.value)
 
 
 def test_consent_column_reads_the_standard_codes_and_the_map_s_words(tmp_path, caplog):

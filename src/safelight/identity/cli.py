@@ -73,7 +73,12 @@ def encode_cmd(file: Path, map_path: Path, key_path: Path, out: Path, contributo
         load_key,
         write_package,
     )
-    from safelight.identity.mapping import check_record_ids, load_map, read_identities
+    from safelight.identity.mapping import (
+        check_id_is_no_identifier,
+        check_record_ids,
+        load_map,
+        read_identities,
+    )
 
     if out.exists():
         what = ("a file" if not out.is_dir() else "a folder that is not a package"
@@ -83,6 +88,7 @@ def encode_cmd(file: Path, map_path: Path, key_path: Path, out: Path, contributo
                              "a new name, or an earlier package to replace with --force)")
     new_outputs((file, map_path, key_path), (out,), force=force)
     mapping = load_map(map_path)
+    check_id_is_no_identifier(map_path, mapping)
     data = read_identities(file, mapping)
     check_record_ids(file, data.table)
     settings = EncodingSettings()

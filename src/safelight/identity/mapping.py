@@ -66,14 +66,15 @@ import pyarrow.compute as pc
 import yaml
 
 from safelight.errors import InputFileError, ProfileError, UsageError
+from safelight.ingest.convert import header_shown
 from safelight.ingest.readers import ROW, ReadOptions, open_reader
 from safelight.ingest.readers.delimited import ENCODING_UNCERTAIN
 from safelight.ingest.values import NUMERIC_DATE_FORMATS, make_date_parser
 from safelight.standard.codelists import codelist
 from safelight.standard.consent import consent_key, consent_words
 
-__all__ = ["IDENTITY_FIELDS", "IdentityFile", "IdentityMap", "check_record_ids", "load_map",
-           "read_identities"]
+__all__ = ["IDENTITY_FIELDS", "IdentityFile", "IdentityMap", "check_id_is_no_identifier",
+           "check_record_ids", "load_map", "read_identities"]
 
 IDENTITY_FIELDS: frozenset[str] = frozenset({
     "given_name", "family_name", "full_name", "birth_date", "birth_year", "birth_month",
@@ -269,7 +270,7 @@ def read_identities(path: Path, mapping: IdentityMap) -> IdentityFile:
     if missing:
         has = [c for c in src.column_names if c != ROW]
         raise ProfileError(f"{path}: column(s) {', '.join(missing)} named in the map are not in "
-                           f"the file (it has {', '.join(has[:20])})")
+                           f"the file; {header_shown(has, needed, 'map')}")
     n = src.num_rows
     ids = src.column(mapping.id_column).cast(pa.string())
     blank = pc.equal(pc.utf8_trim_whitespace(ids), "")  # a blank id is a missing one
@@ -346,11 +347,29 @@ def _month_first_hint(path: Path, column: str, formats: tuple[str, ...], failed:
                 Path(path).name, fits, len(failed), column, best, both_low, best)
 
 
+def check_id_is_no_identifier(path: Path, mapping: IdentityMap) -> None:
+    """Refuse (:class:`~safelight.errors.ProfileError`, exit 4) a map for an encoded package
+    whose id column is an identity field — mapped as one, or named as one (``passport``,
+    ``phone``, ``Паспорт``: :func:`~safelight.standard.identifiers.identifier_of_header`):
+    record ids travel in clear in a package, so the passport numbers would too."""
+    from safelight.standard.identifiers import identifier_of_header
+
+    mapped = sorted(f for f, c in mapping.fields.items() if c == mapping.id_column)
+    named = identifier_of_header(mapping.id_column)
+    if mapped or named:
+        what = f"mapped as {', '.join(mapped)}" if mapped else f"named like a {named}"
+        raise ProfileError(
+            f"{path}: the id column {mapping.id_column!r} is {what}: record ids travel in clear "
+            "in the package, so that identifier would too — give the map's id: a case number "
+            "column that identifies the record only inside your agency")
+
+
 def check_record_ids(path: Path, table: pa.Table) -> None:
     """Refuse (:class:`~safelight.errors.UsageError`, exit 2) a table of :func:`read_identities`
     whose ``record_id`` is missing (or blank) or repeated: every output row — a pair, a
-    cluster, a package record — must name one record. The message gives data row numbers and
-    at most three repeated ids (each with up to five rows), never other values."""
+    cluster, a package record — must name one record. The message gives data row numbers (up
+    to five for each of three repeated ids), never values: a map whose id names the wrong
+    column (a surname, a phone) would print identifiers."""
     ids = table.column("record_id")
     if ids.null_count:
         rows = np.flatnonzero(pc.is_null(ids).to_numpy(zero_copy_only=False))[:5] + 1
@@ -364,10 +383,11 @@ def check_record_ids(path: Path, table: pa.Table) -> None:
         where = []
         for rid in repeated[:3]:
             rows = np.flatnonzero(pc.equal(ids, rid).to_numpy(zero_copy_only=False))[:5] + 1
-            where.append(f"{rid!r} in data rows {', '.join(map(str, rows))}")
+            where.append(f"data rows {', '.join(map(str, rows))}")
         raise UsageError(f"{path}: {len(repeated):,} record id(s) occur more than once (e.g. "
-                         f"{'; '.join(where)}) — ids must be unique so that each output row "
-                         "names one record")
+                         f"{'; '.join(where)} share one; the ids are not shown) — ids must be "
+                         "unique so that each output row names one record: is the map's id "
+                         "the file's case number column?")
 
 
 def _integer(value: str | None) -> int | None:

@@ -213,18 +213,18 @@ def _blank_rows(table: pa.Table) -> np.ndarray:
     return blank
 
 
-def header_shown(columns: list[str], known: set[str]) -> str:
+def header_shown(columns: list[str], known: set[str], what: str = "profile") -> str:
     """How an error names a file's header: its column names when it is surely a header — one
-    of its cells at least is a column the profile knows (``known``: its columns and aliases)
-    and no two hold dates or numbers. Otherwise it may be a person's record (a file without a
-    header row: a name, a date of birth, a phone number), which an error would print to the
-    console, a log or the web page: only its size is said."""
+    of its cells at least is a column the ``what`` (profile, map) knows (``known``: its
+    columns and aliases) and no two hold dates or numbers. Otherwise it may be a person's
+    record (a file without a header row: a name, a date of birth, a phone number), which an
+    error would print to the console, a log or the web page: only its size is said."""
     data_like = sum(1 for c in columns if _DATA_CELL.search(c))
     if data_like < 2 and any(c in known for c in columns):
         return f"its header is: {', '.join(columns[:40])}"
-    return (f"its first row is not shown ({len(columns)} cells, none a column of the profile "
+    return (f"its first row is not shown ({len(columns)} cells, none a column of the {what} "
             "or several dates or numbers: without a header row they are a person's data) — is "
-            "it the profile made for this file, and does the file have a header row?")
+            f"it the {what} made for this file, and does the file have a header row?")
 
 
 #: a cell that reads as data, not a column name: a date, or a run of three digits or more
