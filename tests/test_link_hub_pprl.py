@@ -305,3 +305,49 @@ def test_a_hub_of_packages_is_relinked_privately_from_the_web(hub, packages, cap
         with caplog.at_level(logging.WARNING, "safelight.link"):
             link_hub_encoded(h)
         assert "replaces the persons of the hub's clear run" in caplog.text
+
+
+def test_withdrawing_a_record_of_a_package_only_contributor(hub, packages, tmp_path):
+    """PPRL trial (2026-12-01): `consent withdraw -c ua-ngo` on a hub holding ua-ngo's package
+    only was refused as an unknown contributor; with --before-first-export it erased the
+    record from the package but said "0 known". It is known; the output counts what it erased."""
+    from safelight.cli import main
+
+    paths, truth = packages
+    receive_package(hub, paths[0], new_contributor=True)
+    rid = next(r for c, r in truth if c == "ngo")
+    path = hub.path
+    hub.close()
+    r = CliRunner().invoke(main, ["consent", "withdraw", str(path), "-c", "ngo", rid])
+    assert r.exit_code == 0, r.output
+    assert "1 encoded record(s) of stored packages erased" in r.output
+    from safelight.store import open_hub
+
+    with open_hub(path) as h:
+        entry = h.con.execute("SELECT details FROM audit_log WHERE action = 'withdraw_consent'"
+                              ).fetchone()[0]
+    assert json.loads(entry)["encoded_records_erased"] == 1
+
+
+def test_link_pprl_refuses_a_package_twice_and_outputs_inside_a_package(packages, tmp_path):
+    """PPRL trial: three packages with one repeated linked (a record in two clusters), and
+    `--out ngo.enc/records.parquet --force` overwrote the package it read."""
+    from safelight.link.cli import link
+
+    paths, _ = packages
+    runner = CliRunner()
+    r = runner.invoke(link, ["pprl", *map(str, paths), str(paths[1]), "--out",
+                             str(tmp_path / "c.csv")])
+    assert r.exit_code == 2 and "given twice" in r.output, r.output
+    copy = tmp_path / "copy"
+    import shutil
+
+    shutil.copytree(paths[1], copy)
+    r = runner.invoke(link, ["pprl", *map(str, paths), str(copy), "--out",
+                             str(tmp_path / "c.csv")])
+    assert r.exit_code == 2 and "several packages are from contributor 'police'" in r.output
+    target = paths[0] / "records.parquet"
+    before = target.read_bytes()
+    r = runner.invoke(link, ["pprl", *map(str, paths), "--out", str(target), "--force"])
+    assert r.exit_code == 2 and "inside the input" in r.output, r.output
+    assert target.read_bytes() == before

@@ -332,8 +332,9 @@ def consent() -> None:
 @click.argument("hub", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("record_ids", nargs=-1, required=True)
 @click.option("--contributor", "-c", required=True, help="The contributor whose records these are.")
-@click.option("--reason", help="Why (kept with the withdrawal; the audit log keeps its SHA-256). "
-                               "Do not name the person: the withdrawal is never erased.")
+@click.option("--reason", help="Why (kept with the withdrawal; the audit log keeps only that "
+                               "one was given). Do not name the person: the withdrawal is never "
+                               "erased.")
 @click.option("--before-first-export", is_flag=True,
               help="Record the withdrawal for a contributor that has sent nothing yet (it "
                    "applies when its records arrive); otherwise an unknown contributor is "
@@ -347,15 +348,16 @@ def consent_withdraw(hub: Path, record_ids: tuple[str, ...], contributor: str, r
     from safelight.store import open_hub
 
     with open_hub(hub) as h:
-        known = h.con.execute("SELECT count(*) FROM contributors WHERE name = ?",
-                              [contributor]).fetchone()[0]
+        known = contributor in h.known_contributors()
         if not known and not before_first_export:
             raise UsageError(f"the hub has no contributor named {contributor!r} (`safelight "
                              "status` lists them); for one that has sent nothing yet, add "
                              "--before-first-export")
         counts = h.withdraw_consent(contributor, list(record_ids), actor="cli", reason=reason)
-    out.print(f"{counts['requested']} record id(s): {counts['known']} known to the hub, "
-              f"{counts['cases_withdrawn']} case(s) withdrawn, {counts['identities_erased']} identity row(s) erased")
+    out.print(f"{counts['requested']} record id(s): {counts['known']} case(s) known to the hub, "
+              f"{counts['cases_withdrawn']} case(s) withdrawn, {counts['identities_erased']} "
+              f"identity row(s) and {counts.get('encoded_records_erased', 0)} encoded record(s) "
+              "of stored packages erased")
     if counts["known"] < counts["requested"]:
         out.print("  ids not (yet) in the hub are remembered and applied when they arrive")
     if counts["identities_erased"]:

@@ -41,10 +41,16 @@ def outputs_apart(inputs: Iterable[Path], outputs: Iterable[Path | None],
     before anything is read or written: every output file — and its companions, the output's
     name with each suffix of ``companions`` appended (a run record ``OUT.json``) — is written
     over whatever is there. ``None`` outputs (options not given) are skipped. Paths are
-    compared resolved, so ``hub.duckdb`` and ``./dir/../hub.duckdb`` are one file."""
+    compared resolved, so ``hub.duckdb`` and ``./dir/../hub.duckdb`` are one file; an output
+    inside an input folder (a package's ``records.parquet``) is refused too."""
     taken = {Path(p).resolve(): "an input" for p in inputs}
+    folders = [p for p in taken if p.is_dir()]
     for out in (o for o in outputs if o is not None):
         for path in (out, *(Path(f"{out}{c}") for c in companions)):
+            inside = next((d for d in folders if path.resolve().is_relative_to(d)), None)
+            if inside is not None:
+                raise UsageError(f"{path} is inside the input {inside}: writing there would "
+                                 "change that input — choose an output outside it")
             if path.resolve() in taken:
                 raise UsageError(f"{path} is {taken[path.resolve()]}: writing there would "
                                  "overwrite it — choose another output file")

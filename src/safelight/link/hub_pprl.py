@@ -191,7 +191,7 @@ def receive_package(hub: Hub, path: Path, *, actor: str = "link",
     if not contributor:
         raise UsageError(f"{path}: the package names no contributor — encode it with "
                          "`--contributor NAME` (or `contributor:` in MAP.yaml)")
-    known = _known_contributors(hub)
+    known = hub.known_contributors()
     if contributor not in known and not new_contributor:
         close = difflib.get_close_matches(contributor, sorted(known), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -219,14 +219,6 @@ def receive_package(hub: Hub, path: Path, *, actor: str = "link",
             **forgotten})
     log.info("stored the package of %s (%s records)", contributor, manifest.get("records"))
     return {**manifest, "encoded_records_erased": forgotten["encoded_records_erased"]}
-
-
-def _known_contributors(hub: Hub) -> set[str]:
-    """Contributors the hub knows: with ingested cases, a stored package or withdrawals."""
-    rows = hub.con.execute("SELECT name FROM contributors UNION SELECT contributor FROM "
-                           "pprl_packages UNION SELECT contributor FROM consent_withdrawals"
-                           ).fetchall()
-    return {r[0] for r in rows}
 
 
 def link_hub_encoded(hub: Hub, settings: PPRLSettings | None = None, *, actor: str = "link"

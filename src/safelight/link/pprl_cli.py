@@ -43,12 +43,21 @@ def pprl(packages: tuple[Path, ...], out: Path, dedupe: bool, threshold: float, 
 
     new_outputs(packages, (out,), force=force, companions=(".json",))
     two = len(packages) == 2 and not dedupe
-    if two and packages[0].resolve() == packages[1].resolve():
-        raise UsageError(f"{packages[0]} is given twice; link two contributors' packages (or "
+    seen = collections.Counter(p.resolve() for p in packages)
+    again = next((p for p in packages if seen[p.resolve()] > 1), None)
+    if again is not None:
+        raise UsageError(f"{again} is given twice; link two contributors' packages (or "
                          "find one package's duplicates with `safelight link pprl PACKAGE "
                          "--dedupe`)")
     parts = [read_package(p, lazy=True) for p in packages]
     names = [contributor_name(man, i) for i, (man, _) in enumerate(parts)]
+    if len(packages) > 2 and len(set(names)) < len(names):
+        twice = next(n for n in names if names.count(n) > 1)
+        its = [str(p) for p, n in zip(packages, names, strict=True) if n == twice]
+        raise UsageError(f"several packages are from contributor {twice!r} "
+                         f"({', '.join(its)}): "
+                         "a record would sit in two clusters — give each contributor's newest "
+                         "package once (or re-encode one with --contributor NAME)")
     if two and names[0] == names[1]:
         raise UsageError(f"both packages are from contributor {names[0]!r}; two packages link "
                          "across contributors only, so nothing could link: re-encode one with "

@@ -202,6 +202,14 @@ class Hub:
                             ON CONFLICT DO UPDATE SET country = coalesce(excluded.country, contributors.country)""",
                          [name, geography.resolve_country(country) if country else None, now_utc()])
 
+    def known_contributors(self) -> set[str]:
+        """Contributors the hub knows: with ingested cases (or registered), a stored package
+        or recorded withdrawals — a name outside them is more likely a typo than new."""
+        rows = self.con.execute("SELECT name FROM contributors UNION SELECT contributor FROM "
+                                "pprl_packages UNION SELECT contributor FROM "
+                                "consent_withdrawals").fetchall()
+        return {r[0] for r in rows}
+
     def withdraw_consent(self, contributor: str, record_ids: list[str], *, actor: str,
                          reason: str | None = None) -> dict[str, int]:
         """Withdraw consent for records of ``contributor``; returns counts.
@@ -225,7 +233,7 @@ class Hub:
             applied = self.apply_withdrawals(contributor)
             self.audit(actor, "withdraw_consent", f"contributor:{contributor}",
                        {"records": len(record_ids), "known": len(known),
-                        "reason_given": reason is not None})
+                        "reason_given": reason is not None, **applied})
         return {"requested": len(record_ids), "known": len(known), **applied}
 
     def apply_withdrawals(self, contributor: str, contribution_id: int | None = None
