@@ -351,3 +351,66 @@ def test_link_pprl_refuses_a_package_twice_and_outputs_inside_a_package(packages
     r = runner.invoke(link, ["pprl", *map(str, paths), "--out", str(target), "--force"])
     assert r.exit_code == 2 and "inside the input" in r.output, r.output
     assert target.read_bytes() == before
+
+
+@pytest.mark.parametrize("edit", [
+    {"format_version": None}, {"format_version": "six"}, {"contributor": ["a"]},
+    {"records": "600"}, {"settings": []}, "drop format_version",
+])
+def test_a_hand_edited_manifest_is_damaged_not_a_traceback(packages, edit):
+    """PPRL trial (2026-12-01): hand-edited manifest values were TypeErrors and ValueErrors
+    (exit 1); a missing format_version said "format v-1 is older"."""
+    from safelight.identity.encode import MANIFEST
+    from safelight.link.encoded import read_package
+
+    path = packages[0][0]
+    manifest = json.loads((path / MANIFEST).read_text("utf-8"))
+    if edit == "drop format_version":
+        del manifest["format_version"]
+    else:
+        manifest.update(edit)
+    (path / MANIFEST).write_text(json.dumps(manifest), "utf-8")
+    with pytest.raises(SafelightError, match="damaged") as e:
+        read_package(path)
+    assert e.value.exit_code == 7
+
+
+@pytest.mark.parametrize("change", ["null id", "repeated id", "no column", "short filters"])
+def test_hand_edited_records_are_refused(packages, tmp_path, change):
+    """PPRL trial: a null record id linked (a pair with an empty id), repeated ids were
+    accepted, `identity inspect` passed a package without a filter column, and filters cut
+    short were a traceback."""
+    import hashlib
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from safelight.identity.encode import MANIFEST, RECORDS
+    from safelight.link.encoded import read_packages
+
+    path = packages[0][0]
+    table = pq.read_table(path / RECORDS)
+    ids = table["record_id"].to_pylist()
+    if change == "null id":
+        ids[3] = None
+    if change == "repeated id":
+        ids[3] = ids[4]
+    table = table.set_column(table.schema.get_field_index("record_id"), "record_id",
+                             pa.array(ids, pa.string()))
+    if change == "no column":
+        table = table.drop_columns(["bf_given_name"])
+    if change == "short filters":
+        i = table.schema.get_field_index("bf_given_name")
+        col = table["bf_given_name"].combine_chunks()
+        table = table.set_column(i, "bf_given_name", pc.binary_slice(col, 0, 8)
+                                 if hasattr(pc, "binary_slice") else
+                                 pa.array([b[:8] if b else b for b in col.to_pylist()],
+                                          col.type))
+    pq.write_table(table, path / RECORDS)
+    manifest = json.loads((path / MANIFEST).read_text("utf-8"))
+    manifest["records_sha256"] = hashlib.sha256((path / RECORDS).read_bytes()).hexdigest()
+    (path / MANIFEST).write_text(json.dumps(manifest), "utf-8")
+    with pytest.raises(SafelightError) as e:
+        read_packages(packages[0])
+    assert e.value.exit_code == 7, e.value

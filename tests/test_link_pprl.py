@@ -201,7 +201,7 @@ def test_blocking_keys_and_lsh_both_find_pairs(two_sources):
 
 def test_packages_with_different_keys_are_refused(two_sources, tmp_path):
     paths, _ = two_sources
-    other = write_package(encode_table(_table([_observe(p, random.Random(1), "x")
+    other = write_package(encode_table(_table([_observe(p, random.Random(1), f"x{p['pid']}")
                                                for p in _people(3, 9)]), bytes(32)),
                           tmp_path / "other")
     with pytest.raises(EncodingError, match="another key"):

@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from safelight.identity.encode import (
@@ -204,6 +205,12 @@ def check_format(manifest: dict[str, Any], where: str) -> None:
 _REQUIRED_KEYS = ("key_fingerprint", "settings", "blocking_rules", "records", "records_sha256")
 
 
+#: the type of each manifest key the hub reads (a hand-edited value was a traceback)
+_KEY_TYPES: dict[str, type | tuple[type, ...]] = {
+    "format": str, "format_version": int, "key_fingerprint": str, "settings": dict,
+    "blocking_rules": list, "records": int, "records_sha256": str}
+
+
 def _damaged(where: Path | str, what: str) -> EncodingError:
     return EncodingError(f"{where}: {what} — ask the contributor to send the package again")
 
@@ -220,10 +227,17 @@ def read_manifest(path: Path) -> dict[str, Any]:
         raise _damaged(path, f"{MANIFEST} is damaged (not valid JSON)") from exc
     if not isinstance(manifest, dict):
         raise _damaged(path, f"{MANIFEST} is damaged (not a JSON object)")
-    check_format(manifest, str(man_path))
-    missing = [k for k in _REQUIRED_KEYS if k not in manifest]
+    missing = [k for k in ("format", "format_version", *_REQUIRED_KEYS) if k not in manifest]
     if missing:
         raise _damaged(path, f"{MANIFEST} is damaged (it lacks {', '.join(missing)})")
+    wrong = [k for k, kind in _KEY_TYPES.items()
+             if k in manifest and not (isinstance(manifest[k], kind)
+                                       and not isinstance(manifest[k], bool))]
+    if manifest.get("contributor") is not None and not isinstance(manifest["contributor"], str):
+        wrong.append("contributor")
+    if wrong:
+        raise _damaged(path, f"{MANIFEST} is damaged ({', '.join(wrong)} of the wrong type)")
+    check_format(manifest, str(man_path))
     return manifest
 
 
@@ -264,7 +278,30 @@ def read_package(path: Path, *, lazy: bool = False
     if rows != manifest["records"]:
         raise _damaged(path, f"{RECORDS} holds {rows:,} records, {MANIFEST} says "
                              f"{manifest['records']} — the manifest was altered")
+    _check_columns(path, manifest, source)
     return manifest, source
+
+
+def _check_columns(path: Path, manifest: dict[str, Any],
+                   source: pa.Table | pq.ParquetFile) -> None:
+    """Refuse records without a column the manifest implies (a filter per encoded field, a
+    key per blocking rule, ``record_id``, ``consent_linkage``), or whose record ids are
+    missing or repeated (every output row names one record)."""
+    names = set(source.schema_arrow.names if isinstance(source, pq.ParquetFile)
+                else source.column_names)
+    fields = manifest["settings"].get("fields") or []
+    need = ["record_id", "consent_linkage",
+            *(f"bf_{f['name']}" for f in fields if isinstance(f, dict) and "name" in f),
+            *(f"bk_{r}" for r in manifest["blocking_rules"])]
+    missing = [c for c in need if c not in names]
+    if missing:
+        raise _damaged(path, f"{RECORDS} lacks column(s) {', '.join(missing[:5])} that "
+                             f"{MANIFEST} implies — the package is incomplete")
+    ids = _column(source, "record_id", str(path))
+    if ids.null_count:
+        raise _damaged(path, f"{ids.null_count:,} record(s) of {RECORDS} have no record id")
+    if pc.count_distinct(ids).as_py() != len(ids):
+        raise _damaged(path, f"record ids of {RECORDS} repeat — each record must have its own")
 
 
 def contributor_name(manifest: dict[str, Any], position: int) -> str:
@@ -361,7 +398,11 @@ def from_parts(parts: list[tuple[dict[str, Any], pa.Table | pq.ParquetFile]], wh
         filters[spec.name] = np.empty((n, spec.bits // 64), dtype=np.uint64)
         present[spec.name] = np.empty(n, dtype=bool)
         for i, col in enumerate(gather(f"bf_{spec.name}")):
-            mat, ok = filter_matrix(col, spec.bits)
+            try:
+                mat, ok = filter_matrix(col, spec.bits)
+            except ValueError as exc:  # filters cut short or of another length
+                raise _damaged(paths[i], f"the filters of {spec.name} are not "
+                                         f"{spec.bits} bits long ({exc})") from exc
             if uncoded[i] and spec.name in _CODED_FIELDS:
                 mat[:] = 0
                 ok[:] = False
