@@ -409,3 +409,30 @@ def test_a_package_does_not_keep_the_export_s_order(tmp_path):
         assert sorted(got) == sorted(ids)
         orders.append(got)
     assert orders[0] != ids and orders[1] != ids and orders[0] != orders[1]
+
+
+def test_guessable_or_shared_key_files_are_warned_about(tmp_path, caplog):
+    """PPRL trial (2026-12-01): a passphrase, 64 × 'a' and a key file readable by everyone
+    were used without a word — whoever holds a package can test guesses of a passphrase
+    offline (the key fingerprint checks each)."""
+    import logging
+    import os
+
+    good = tmp_path / "good"
+    new_key(good)
+    with caplog.at_level(logging.WARNING, "safelight.identity.encode"):
+        load_key(good)
+    assert not caplog.text
+    for name, text in (("pass", "ukraine-poland-shared-secret-2026\n"), ("aaa", "a" * 64)):
+        path = tmp_path / name
+        path.write_text(text)
+        os.chmod(path, 0o600)
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, "safelight.identity.encode"):
+            load_key(path)
+        assert "not a random key" in caplog.text and "guesses" in caplog.text
+    os.chmod(good, 0o644)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, "safelight.identity.encode"):
+        load_key(good)
+    assert "can be read by other users" in caplog.text and "chmod 600" in caplog.text

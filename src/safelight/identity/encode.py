@@ -137,6 +137,9 @@ def new_key(path: Path) -> None:
 #: a one-line key of which at least this share of characters are hex digits is keygen's
 #: format (a damaged one when not all are); random text of other letters and digits has ~35%
 _HEX_SHARE = 0.9
+#: fewer distinct digits than this in a hex key: not a random key (64 random hex digits hold
+#: 14 or more distinct ones but with a chance under 1e-6)
+_HEX_VARIETY = 10
 
 
 def _text_of(raw: bytes) -> str | None:
@@ -180,11 +183,24 @@ def load_key(path: Path) -> bytes:
                                 "characters, not all hex digits or one too few or too many — "
                                 "copy the key file again from the contributor who made it")
         key = bytes.fromhex(words[0])
+        guessable = len(set(words[0].lower())) < _HEX_VARIETY
     else:  # raw bytes (one line of other text too, as read by earlier versions)
         key = raw
+        guessable = text is not None
     if len(key) < KEY_MIN_BYTES:
         raise EncodingError(f"{path}: the key has {len(key)} bytes, at least {KEY_MIN_BYTES} are "
                             "needed — create one with `safelight identity keygen`")
+    if guessable:
+        log.warning("%s: the key is %s, not a random key of `safelight identity keygen`: "
+                    "whoever holds a package can test guesses of it offline (its key "
+                    "fingerprint checks each), and with the key reverse the encodings — make "
+                    "a new key with `safelight identity keygen` and share that", path,
+                    "text" if text is not None and hexes < _HEX_SHARE * len(words[0])
+                    else "hex digits of little variety")
+    if os.name == "posix" and path.stat().st_mode & 0o077:
+        log.warning("%s: the key file can be read by other users of this machine (mode %o); "
+                    "make it the owner's alone: chmod 600 %s", path,
+                    path.stat().st_mode & 0o777, path)
     return key
 
 
