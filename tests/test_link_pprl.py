@@ -206,6 +206,11 @@ def test_packages_with_different_keys_are_refused(two_sources, tmp_path):
                           tmp_path / "other")
     with pytest.raises(EncodingError, match="another key"):
         read_packages([paths[0], other])
+    salted = write_package(encode_table(_table([_observe(p, random.Random(1), f"y{p['pid']}")
+                                                for p in _people(3, 9)]), KEY,
+                                        EncodingSettings(name_salt="year")), tmp_path / "salted")
+    with pytest.raises(EncodingError, match="name_salt differ: name_salt 'year' against"):
+        read_packages([paths[0], salted])
     with pytest.raises(EncodingError, match="not a contribution package"):
         read_packages([tmp_path])
 

@@ -368,10 +368,15 @@ def from_parts(parts: list[tuple[dict[str, Any], pa.Table | pq.ParquetFile]], wh
             raise EncodingError(f"{p}: encoded with another key (fingerprint "
                                 f"{man['key_fingerprint']} ≠ {first['key_fingerprint']}) — "
                                 "all contributors must use the same key file")
-        if any(man["settings"].get(k) != first["settings"].get(k)
-               for k in ("fields", "flip_probability", "name_salt")):
-            raise EncodingError(f"{p}: encoded with other settings than {paths[0]} — "
-                                "re-encode all contributions with the same settings")
+        differ = [k for k in ("fields", "flip_probability", "name_salt")
+                  if man["settings"].get(k) != first["settings"].get(k)]
+        if differ:
+            said = "; ".join(f"{k} {man['settings'].get(k)!r} against {first['settings'].get(k)!r}"
+                             for k in differ if k != "fields")
+            raise EncodingError(f"{p}: encoded with other settings than {paths[0]} "
+                                f"({', '.join(differ)} differ{': ' + said if said else ''}) — "
+                                "re-encode all contributions with the same settings (--flip, "
+                                "--name-salt and the same safelight version)")
     settings = EncodingSettings.from_dict(first["settings"])
     keeps = [_column(src, "consent_linkage", w).fill_null(False).to_numpy(zero_copy_only=False)
              for (_, src), w in zip(parts, paths, strict=True)]
