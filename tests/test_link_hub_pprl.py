@@ -414,3 +414,23 @@ def test_hand_edited_records_are_refused(packages, tmp_path, change):
     with pytest.raises(SafelightError) as e:
         read_packages(packages[0])
     assert e.value.exit_code == 7, e.value
+
+
+def test_status_names_linked_contributors_without_a_country(hub, packages):
+    """Hub trial (2026-12-01): a hub ingested without --country said "0 in several
+    countries", as if none crossed a border; status names the contributors whose country it
+    does not know."""
+    from safelight.cli import main
+
+    for p in packages[0]:
+        receive_package(hub, p, new_contributor=True)
+    link_hub_encoded(hub)
+    path = hub.path
+    hub.close()
+    r = CliRunner().invoke(main, ["status", str(path)])
+    assert r.exit_code == 0, r.output
+    text = " ".join(r.output.split())
+    assert "country unknown for 2 contributor(s): ngo, police" in text
+    assert "--country" in text
+    r = CliRunner().invoke(main, ["status", str(path), "--json"])
+    assert json.loads(r.output)["linked_contributors_without_country"] == ["ngo", "police"]

@@ -105,16 +105,27 @@ def status(hub: Path, as_json: bool) -> None:
     with open_hub(hub, read_only=True) as h:
         st = h.status()
         contributions = h.contributions()
+        # contributors whose linked records cannot count towards "several countries"
+        unknown = [r[0] for r in h.con.execute(
+            "SELECT DISTINCT p.contributor FROM persons p LEFT JOIN contributors k "
+            "ON k.name = p.contributor WHERE k.country IS NULL ORDER BY 1").fetchall()]
     if as_json:
-        out.print_json(json.dumps({**st, "contributions_detail": contributions}, default=str))
+        out.print_json(json.dumps({**st, "contributions_detail": contributions,
+                                   "linked_contributors_without_country": unknown},
+                                  default=str))
         return
     out.print(f"[bold]{hub}[/] — schema v{st['schema_version']}, {st['contributions']} contributions, "
               f"{st['cases']:,} cases, {st['identities']:,} identities, "
               f"{st['quarantined_rows']:,} quarantined rows, {st['series_rows']:,} series rows, "
               f"{st['audit_entries']} audit entries")
     if st["persons"]:
-        out.print(f"linkage: {st['persons']:,} persons, {st['persons_seen_by_several_contributors']:,} seen by "
-                  f"several contributors, {st['persons_seen_in_several_countries']:,} in several countries")
+        countries = (f"{st['persons_seen_in_several_countries']:,} in several countries"
+                     + (f" (country unknown for {len(unknown)} contributor(s): "
+                        f"{', '.join(unknown[:5])}{'…' if len(unknown) > 5 else ''} — give it "
+                        "with `safelight ingest … --country`)" if unknown else ""))
+        out.print(escape(f"linkage: {st['persons']:,} persons, "
+                         f"{st['persons_seen_by_several_contributors']:,} seen by several "
+                         f"contributors, {countries}"))
     if contributions and out.width < _TABLE_WIDTH:  # a narrow terminal cut the counts
         out.print("[italic]Contributions[/]")
         for c in contributions:
