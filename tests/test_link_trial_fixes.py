@@ -377,3 +377,17 @@ def test_link_dedupe_of_a_package_points_to_the_pprl_command(tmp_path):
                                     str(tmp_path / "map.yaml"), "--out",
                                     str(tmp_path / "c.csv")])
     assert res.exit_code == 2 and "safelight link pprl" in res.output
+
+
+def test_link_records_refuses_a_birth_date_column_it_would_not_read():
+    """Hub trial (2026-12-01): `link_records` read a `birth_date` column as no date at all
+    (every pair's birth date "missing"), silently."""
+    import pyarrow as pa
+
+    from safelight.errors import UsageError
+    from safelight.link import link_records
+
+    t = pa.table({"contributor": ["a", "b"], "record_id": ["1", "2"],
+                  "given_name": ["Olena", "Olena"], "birth_date": ["1990-01-02"] * 2})
+    with pytest.raises(UsageError, match="birth_date column, which is not read"):
+        link_records(t)

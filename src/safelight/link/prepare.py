@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from safelight.errors import UsageError
 from safelight.identity.normalise import (
     code_key,
     digits_key,
@@ -266,7 +267,15 @@ def prepare(table: pa.Table, *, parallel: bool = False) -> Records:
     """Normalise the identity columns of ``table`` (see the module docstring). With
     ``parallel``, the phone numbers, names and document numbers (the costliest columns:
     :class:`_Parts`) are normalised partly in a forked worker while this process does the
-    rest; the result is the same."""
+    rest; the result is the same.
+
+    :raises UsageError: a ``birth_date`` column without ``birth_year`` (it would be read as
+        no date at all: every pair's birth date *missing*)."""
+    if "birth_date" in table.column_names and "birth_year" not in table.column_names:
+        raise UsageError("the table has a birth_date column, which is not read: give "
+                         "birth_year, birth_month and birth_day (integers) instead — "
+                         "safelight.identity.mapping.read_identities splits and parses dates "
+                         "from a file with its map")
     keys, phone_idx = phone_keys(_col(table, "phone").cast(pa.string()),
                                  _col(table, "phone_region").cast(pa.string()))
     given = _col(table, "given_name").cast(pa.string())
