@@ -154,3 +154,23 @@ def test_synthetic_with_epsilon_takes_dp_synthetics_options(tmp_path) -> None:
     r = CliRunner().invoke(release, ["synthetic", str(src), "--hub", str(hub_path),
                                      "--no-floor", "--out", str(tmp_path / "p")])
     assert r.exit_code == 2 and "--no-floor, --hub need --epsilon" in r.output, r.output
+
+
+def test_nothing_over_the_floor_fails_alike_for_aggregates_and_synthetic(tmp_path) -> None:
+    """8: DP aggregates of a 5-row table "released" an empty file (exit 0) while DP synthetic
+    data failed with exit 2 ("bad usage"), charged; both now fail with exit 1, are charged,
+    and the charge records k and length."""
+    src, dom = _table_and_domain(tmp_path, n=5)
+    hub_path = tmp_path / "h.duckdb"
+    with open_hub(hub_path, create=True) as h:
+        Ledger(h).set_budget("t", 5.0, 1e-4)
+    for i, command in enumerate(("dp-aggregates", "dp-synthetic")):
+        out = tmp_path / f"o{i}"
+        r = CliRunner().invoke(release, [command, str(src), "--epsilon", "1", "--k", "100000",
+                                         "--domain", str(dom), "--hub", str(hub_path),
+                                         "--dataset", "t", "--out", str(out)])
+        assert r.exit_code == 1 and "nothing clears the floor" in r.output, r.output
+        assert not out.exists()
+    with open_hub(hub_path) as h:
+        rows = Ledger(h).releases("t")
+    assert [r["k"] for r in rows] == [100000] * 2 and all(r["reporting_length"] for r in rows)

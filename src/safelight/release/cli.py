@@ -132,7 +132,8 @@ _out = click.option("--out", "out", required=True, type=click.Path(file_okay=Fal
                     help="Folder for the release (created if needed).")
 _k = click.option("--k", "k", default=11, show_default=True, type=click.IntRange(min=2),
                   help="No released combination describes 1..k-1 people.")
-_K_FLOOR = ("The k floor: no released count (a noisy estimate) is under k. A released "
+_K_FLOOR = ("The k floor: no released combination count (a noisy estimate) is under k; the "
+            "total is the noisy row count, as measured. A released "
             "combination may still hold fewer than k people in truth (the evaluation's "
             "'leaked' counts them).")
 _k_dp = click.option("--k", "k", default=11, show_default=True, type=click.IntRange(min=2),
@@ -458,8 +459,8 @@ def dp_aggregates(table: Path, epsilon: float, delta: float, k: int, no_floor: b
     """(epsilon, delta)-differentially private counts of all 1..LENGTH-way combinations.
 
     Noise from OpenDP (discrete Gaussian marginals over the public domain + Gaussian-threshold
-    histogram of whole rows). With the k floor (default) no released count is under k.
-    Writes aggregates.csv; its total is a noisy row count.
+    histogram of whole rows). With the k floor (default) no released combination count is
+    under k. Writes aggregates.csv; its total is a noisy row count, released as measured.
     """
     from safelight.release.aggregates import write_aggregates
     from safelight.release.dp import check_request, warn_large_delta

@@ -79,7 +79,7 @@ from safelight.release.dp import (
     measure,
     measure_for_model,
 )
-from safelight.release.errors import ReleaseUsageError
+from safelight.release.errors import NothingReleasedError, ReleaseUsageError
 from safelight.release.pgm import Model, fit_model
 from safelight.release.table import CategoricalTable
 
@@ -383,6 +383,9 @@ def release_dp_aggregates(table: CategoricalTable, epsilon: float, delta: float 
                        row_share=ROW_SHARE if row_share is None else row_share)
         est = estimate(meas, length)
     rel = release_from_estimate(est, k, z=z)
+    if k is not None and rel.counts.n_combinations() == 0:
+        raise NothingReleasedError(f"at epsilon {epsilon} nothing clears the floor; raise "
+                                   "epsilon or lower --k")
     log.info("DP aggregates: %d combinations released", rel.counts.n_combinations())
     return rel, meas
 

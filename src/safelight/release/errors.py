@@ -16,6 +16,12 @@ class ReleaseError(SafelightError):
     exit_code = 1
 
 
+class NothingReleasedError(ReleaseError):
+    """A differentially private release with a k floor found nothing over the floor: the
+    noise (or the table's size) leaves no combination to show. Raised after the measurement,
+    so the ledger charges it (exit code 1)."""
+
+
 class ReleaseUsageError(UsageError):
     """A release parameter is out of range (e.g. ``k < 2`` or ``length < 1``)."""
 
@@ -39,4 +45,5 @@ def check_rows_for_k(table: CategoricalTable, k: int) -> None:
                                 "than k); nothing released")
 
 
-__all__ = ["PlanningError", "ReleaseError", "ReleaseUsageError", "check_rows_for_k"]
+__all__ = ["NothingReleasedError", "PlanningError", "ReleaseError", "ReleaseUsageError",
+           "check_rows_for_k"]

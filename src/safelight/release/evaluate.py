@@ -99,13 +99,13 @@ def dp_release_warnings(ev: Evaluation, k_floor: int | None) -> tuple[str, ...]:
     out = []
     leaked = ev.total("leaked")
     if leaked:
-        floor = (f"every released count is >= k = {k_floor}, but that floor holds for the "
+        floor = (f"Every released count is >= k = {k_floor}, but that floor holds for the "
                  "noisy estimates, not the true counts; " if k_floor else "")
         out.append(f"the evaluation found {leaked} released combinations that describe fewer "
                    f"than k = {ev.k} people in the data ({ev.leaked_records} records hold one). "
-                   f"{floor}the (epsilon, delta) guarantee is what protects them. Where a "
-                   "published combination must describe k or more people, publish k-aggregates "
-                   "or k-synthetic data instead.")
+                   f"{floor}{'t' if floor else 'T'}he (epsilon, delta) guarantee is what "
+                   "protects them. Where a published combination must describe k or more "
+                   "people, publish k-aggregates or k-synthetic data instead.")
     released = ev.total("released")
     fabricated = ev.total("fabricated")
     if released and fabricated / released > FABRICATED_WARN:
