@@ -391,3 +391,21 @@ def test_link_records_refuses_a_birth_date_column_it_would_not_read():
                   "given_name": ["Olena", "Olena"], "birth_date": ["1990-01-02"] * 2})
     with pytest.raises(UsageError, match="birth_date column, which is not read"):
         link_records(t)
+
+
+def test_a_map_reads_records_under_a_key_of_a_json_object(tmp_path):
+    """PPRL trial (2026-12-01): a JSON object input was refused with "set read.records_path",
+    a setting of ingest profiles that MAP.yaml refused as an unknown key."""
+    import json as json_
+
+    from safelight.errors import InputFileError
+    from safelight.identity.mapping import load_map, read_identities
+
+    data = tmp_path / "o.json"
+    data.write_text(json_.dumps({"cases": [{"id": "1", "g": "Olena"}, {"id": "2", "g": "Iryna"}]}))
+    (tmp_path / "m.yaml").write_text("id: id\nfields: {given_name: g}\n")
+    with pytest.raises(InputFileError, match="records_path: KEY") as e:
+        read_identities(data, load_map(tmp_path / "m.yaml"))
+    assert "read.records_path" not in str(e.value)
+    (tmp_path / "m2.yaml").write_text("id: id\nrecords_path: cases\nfields: {given_name: g}\n")
+    assert read_identities(data, load_map(tmp_path / "m2.yaml")).table.num_rows == 2

@@ -14,6 +14,7 @@ A map::
     contributor: ngo-a          # optional: the contributor's name, written to the package
     phone_region: UA            # optional: country for national phone numbers
     date_formats: ["%Y%m%d"]    # optional: default the numeric formats of safelight.ingest
+    records_path: cases         # optional: a JSON object's key that holds the list of records
     encoding: cp1252            # optional: a CSV file's code page (as read.encoding of an
                                 # ingest profile); default detected, with a warning when unsure
     consent: consent_linkage    # the consent column (see below)
@@ -81,8 +82,8 @@ IDENTITY_FIELDS: frozenset[str] = frozenset({
     "birth_day", "sex", "nationality", "phone", "document_number", "locality", "street_number",
     "address_line", "postcode", "region",
 })  # fmt: skip
-_RESERVED = {"id", "contributor", "phone_region", "date_formats", "encoding", "consent",
-             "fields"}
+_RESERVED = {"id", "contributor", "phone_region", "date_formats", "encoding", "records_path",
+             "consent", "fields"}
 _INTEGER = re.compile(r"\s*(\d+)(?:\.0*)?\s*")  # "1985", "1985.0" (spreadsheet exports)
 
 log = logging.getLogger("safelight.identity.mapping")
@@ -103,6 +104,8 @@ class IdentityMap:
     #: ``statistics_only``, the standard's default — no record takes part in linkage)
     consent_all: str | None = None
     encoding: str | None = None  # a delimited file's encoding; None: detected
+    #: a JSON file that is an object: the key whose value is the list of records
+    records_path: str | None = None
 
 
 def _did_you_mean(key: Any, known: set[str]) -> str:
@@ -225,10 +228,14 @@ def load_map(path: Path) -> IdentityMap:
         except LookupError:
             raise ProfileError(f"{path}: encoding: {encoding!r} is not an encoding — use a "
                                "Python codec name such as utf-8, cp1252, cp1250, cp1251") from None
+    records_path = data.get("records_path")
+    if records_path is not None and not isinstance(records_path, str):
+        raise ProfileError(f"{path}: records_path must be the key of the list of records in a "
+                           "JSON object, e.g. records_path: cases")
     return IdentityMap(str(_column_name(data["id"])), fields,
                        str(data.get("contributor") or ""), data.get("phone_region"),
                        tuple(str(f) for f in formats), consent, consent_values, consent_all,
-                       encoding)
+                       encoding, records_path)
 
 
 @dataclass
@@ -252,7 +259,15 @@ class IdentityFile:
 
 def read_identities(path: Path, mapping: IdentityMap) -> IdentityFile:
     """Read ``path`` and map its columns (see the module docstring)."""
-    reader = open_reader(path, ReadOptions(encoding=mapping.encoding))
+    try:
+        reader = open_reader(path, ReadOptions(encoding=mapping.encoding,
+                                               records_path=mapping.records_path))
+    except InputFileError as exc:  # the readers speak of ingest profiles' read: settings
+        raise InputFileError(exc.path, exc.problem.replace("read.records_path", "records_path"),
+                             exc.fix and exc.fix.replace("set read.records_path to it",
+                                                         "give that key in the map: "
+                                                         "records_path: KEY")
+                             ) from None
     for note in reader.notes:
         if note.startswith(ENCODING_UNCERTAIN):  # a guess changes names: say it
             log.warning("%s: %s", Path(path).name, note)
