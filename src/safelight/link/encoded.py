@@ -311,11 +311,13 @@ def contributor_name(manifest: dict[str, Any], position: int) -> str:
 
 
 def _warn_missing_fields(paths: list[str], present: dict[str, np.ndarray],
-                         starts: np.ndarray) -> None:
+                         starts: np.ndarray, excused: list[bool]) -> None:
     """Warn, per package, of the identity fields none of its records holds while another
     package's records do: its contributor's map did not name them (or the column was empty),
     so its records meet the others on fewer fields and link less (a package of names alone
-    linked 6 of 250 true pairs in a new-user trial, without a word)."""
+    linked 6 of 250 true pairs in a new-user trial, without a word). A package whose
+    ``excused`` is true (of an older format: its coded fields were left out, and said so)
+    is not warned about those fields again."""
     if len(paths) < 2:
         return
     held = {name: [bool(ok[a:b].any()) for a, b in zip(starts[:-1], starts[1:], strict=True)]
@@ -324,7 +326,8 @@ def _warn_missing_fields(paths: list[str], present: dict[str, np.ndarray],
         if starts[i + 1] == starts[i]:
             continue  # no record with consent to linkage: nothing to compare
         missing = [name for name, per in held.items()
-                   if not per[i] and any(per[:i] + per[i + 1:])]
+                   if not per[i] and any(per[:i] + per[i + 1:])
+                   and not (excused[i] and name in _CODED_FIELDS)]
         if missing:
             log.warning("%s: no record holds %s, which the other package(s) hold — its map "
                         "names fewer identity fields (or its export lacks them), so its records "
@@ -419,7 +422,7 @@ def from_parts(parts: list[tuple[dict[str, Any], pa.Table | pq.ParquetFile]], wh
                     "this version to use them", ", ".join(p for p, u in zip(paths, uncoded,
                                                                              strict=True) if u),
                     CODES_VERSION, " and ".join(_CODED_FIELDS))
-    _warn_missing_fields(paths, present, starts)
+    _warn_missing_fields(paths, present, starts, uncoded)
     blocking, bpresent = {}, {}
     # every rule any package holds; a package of an older readable format lacks the newer
     # keys, which are then absent for its records (they meet on the keys they have)
