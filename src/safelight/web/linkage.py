@@ -9,7 +9,7 @@ record-level data (a pair, persons with their record ids) and decisions are audi
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from safelight.errors import UsageError
 from safelight.messages import Message
@@ -17,6 +17,9 @@ from safelight.store.hub import now_utc
 from safelight.web.auth import User
 from safelight.web.services import CASE_SHOWN, NotFound, clean_rows, jsonable
 from safelight.web.state import HubState
+
+if TYPE_CHECKING:
+    from safelight.link.decisions import Decisions
 
 DECISIONS = ("match", "non_match")
 IDENTITY_SHOWN = ("given_name", "family_name", "full_name", "birth_date", "sex", "nationality",
@@ -120,7 +123,7 @@ def review_pair(state: HubState, user: User, pair_id: str) -> dict[str, Any]:
             "fields": fields, "left": left, "right": right, "identifiers_shown": shown}
 
 
-def _refuse_contradiction(decisions: Any) -> None:
+def _refuse_contradiction(decisions: Decisions) -> None:
     """Refuse a decision that would make the decisions contradict each other (a decided
     non-match between records a chain of decided matches joins): persons could obey only some
     of them, and the decision and a later run would keep different ones."""
@@ -128,8 +131,10 @@ def _refuse_contradiction(decisions: Any) -> None:
     if found is None:
         return
     (x, y), chain = found
-    def name(r: tuple[str, str]) -> str:
-        return f"{r[0]}/{r[1]}"
+
+    def name(record: tuple[str, str]) -> str:
+        return f"{record[0]}/{record[1]}"
+
     links = ", ".join(f"{name(a)}–{name(b)}" for a, b in chain)
     raise UsageError(Message(
         "this decision contradicts earlier ones: {x} and {y} are decided a non-match, while "
