@@ -36,8 +36,10 @@ def _table(shared: tuple[str, ...]) -> pa.Table:
     for side in ("left", "right"):
         people = _PEOPLE[:4] if side == "left" else _PEOPLE[4:]
         for i, (g, f, d, s, n) in enumerate([*people, shared]):
+            y, m, day = map(int, d.split("-"))  # link_records reads the parts of a date
             rows.append({"contributor": side, "record_id": f"{side[0]}{i}", "given_name": g,
-                         "family_name": f, "birth_date": d, "sex": s, "nationality": n})
+                         "family_name": f, "birth_year": y, "birth_month": m,
+                         "birth_day": day, "sex": s, "nationality": n})
     return pa.Table.from_pylist(rows)
 
 

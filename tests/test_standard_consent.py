@@ -32,3 +32,11 @@ def test_unknown_words_are_not_guessed() -> None:
     words = consent_words("statistics")
     for word in ("agreed", "consent", "maybe", "", "n/a"):
         assert consent_key(word) not in words
+
+
+@pytest.mark.parametrize("word", ["-1", "-1.0", "_1_", "1-", "-99"])
+def test_a_sign_or_separator_at_a_words_end_is_kept(word) -> None:
+    """Review (2026-12-01): dropping every `-` and `_` read `-1` as `1` (yes): a refusal
+    became consent. Only separators between two letters or digits go."""
+    assert consent_key(word) != consent_key(word.strip("-_"))
+    assert consent_key(word) not in consent_words("linkage")

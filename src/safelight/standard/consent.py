@@ -13,10 +13,14 @@ A word not in the vocabulary is *unread*: a reader must not guess it either way.
 
 from __future__ import annotations
 
+import re
+
 from safelight.standard.codelists import codelist
 from safelight.standard.schema import FALSE_WORDS, TRUE_WORDS
 
 USES = ("linkage", "statistics")
+#: blanks, ``_`` and ``-`` between two letters or digits (not at a word's ends)
+_INNER_SEPARATORS = re.compile(r"(?<=[^\W_])[\s_-]+(?=[^\W_])")
 _YES = (*TRUE_WORDS, "ja", "tak", "так", "да", "oui", "si", "sí", "da")
 _NO = (*FALSE_WORDS, "nein", "nie", "ні", "нет", "non", "nu")
 #: Consent code → its label in the contributors' languages (uk, ru, pl, ro, de, fr, es).
@@ -35,9 +39,11 @@ LABELS: dict[str, tuple[str, ...]] = {
 
 
 def consent_key(word: str) -> str:
-    """The form in which consent words are matched: trimmed, case-folded, without blanks,
-    ``_`` or ``-`` (``No consent``, ``no_consent``, ``NoConsent`` → ``noconsent``)."""
-    return "".join(ch for ch in str(word).casefold() if not ch.isspace() and ch not in "_-")
+    """The form in which consent words are matched: trimmed, case-folded, without the blanks,
+    ``_`` or ``-`` *between* two letters or digits (``No consent``, ``no_consent``,
+    ``NoConsent`` → ``noconsent``). A sign or separator at either end stays: ``-1`` is not
+    ``1`` (yes), and stays unread."""
+    return _INNER_SEPARATORS.sub("", " ".join(str(word).split()).casefold())
 
 
 def consent_words(use: str) -> dict[str, bool]:
