@@ -247,10 +247,10 @@ def test_contradictions_are_found_with_the_shortest_chain():
     for x, y, what in (("A", "B", "match"), ("B", "C", "match"), ("C", "D", "match"),
                        ("A", "E", "non_match")):
         d = d.with_decision(r[x], r[y], what)
-    assert d.contradiction() is None
+    assert d.contradicted() == {}
     bad = d.with_decision(r["D"], r["A"], "non_match")
-    assert bad.contradiction() == ((r["A"], r["D"]), [(r["A"], r["B"]), (r["B"], r["C"]),
-                                                      (r["C"], r["D"])])
+    assert bad.contradicted() == {(r["A"], r["D"]): [(r["A"], r["B"]), (r["B"], r["C"]),
+                                                     (r["C"], r["D"])]}
     # a later decision on the same pair replaces the earlier one
-    assert bad.with_decision(r["A"], r["D"], "match").contradiction() is None
-    assert d.with_decision(r["E"], r["D"], "match").contradiction() is not None
+    assert bad.with_decision(r["A"], r["D"], "match").contradicted() == {}
+    assert d.with_decision(r["E"], r["D"], "match").contradicted()

@@ -65,3 +65,24 @@ def test_a_decision_that_contradicts_earlier_ones_is_refused_with_the_chain(clie
     assert decide("DB", "match").status_code == 200
     # and a non-match inside a chain of matches is refused the same way
     assert decide("AB", "non_match").status_code == 422
+
+
+def test_an_old_contradiction_does_not_block_decisions_on_other_pairs(client, app, demo_hub):
+    """Review (2026-12-01): a hub holding contradictory decisions from before the check (they
+    were accepted then) refused every later decision, naming other records."""
+    con = app.state.hub.hub.con
+    rec = {x: ("zz-old", x) for x in "ABCDE"}
+    for x, y, decision in (("A", "B", "match"), ("B", "C", "match"), ("A", "C", "non_match"),
+                           ("D", "E", None)):
+        con.execute("INSERT INTO link_review (run_id, left_contributor, left_record_id, "
+                    "right_contributor, right_record_id, match_probability, match_weight, "
+                    "linked, reasons, decision, decided_by, decided_at) VALUES ('zz-old-run', "
+                    "?, ?, ?, ?, 0.5, 0, false, '{}', ?, 'earlier', now())",
+                    [*rec[x], *rec[y], decision])
+    pid = con.execute("SELECT md5(run_id || '|' || left_contributor || '|' || left_record_id "
+                      "|| '|' || right_contributor || '|' || right_record_id) FROM link_review "
+                      "WHERE run_id = 'zz-old-run' AND left_record_id = 'D'").fetchone()[0]
+    csrf = api_login(client, demo_hub, "rev")
+    r = client.post(f"/api/v1/review/{pid}/decision", headers={"X-CSRF-Token": csrf},
+                    json={"decision": "match", "reason": "same person"})
+    assert r.status_code == 200, r.text

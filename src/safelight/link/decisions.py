@@ -68,13 +68,14 @@ class Decisions:
         (matches if decision == "match" else non).add(pair)
         return Decisions(frozenset(matches), frozenset(non))
 
-    def contradiction(self) -> tuple[Pair, list[Pair]] | None:
-        """A decided non-match whose two records a chain of decided matches joins, with that
-        chain (the fewest matches), or None when the decisions agree with each other."""
+    def contradicted(self) -> dict[Pair, list[Pair]]:
+        """Each decided non-match whose two records a chain of decided matches joins, with
+        that chain (the fewest matches); empty when the decisions agree with each other."""
         graph: dict[tuple[str, str], list[tuple[str, str]]] = {}
         for x, y in self.matches:
             graph.setdefault(x, []).append(y)
             graph.setdefault(y, []).append(x)
+        out: dict[Pair, list[Pair]] = {}
         for x, y in sorted(self.non_matches):
             came: dict[tuple[str, str], tuple[str, str] | None] = {x: None}
             queue = [x]
@@ -88,12 +89,11 @@ class Decisions:
                 queue = nxt
             if y in came:
                 chain, v = [], y
-                while came[v] is not None:
-                    u = came[v]
+                while (u := came[v]) is not None:
                     chain.append(_key(*u, *v))
                     v = u
-                return (x, y), chain[::-1]
-        return None
+                out[(x, y)] = chain[::-1]
+        return out
 
 
 def _key(c1: str, r1: str, c2: str, r2: str) -> tuple[tuple[str, str], tuple[str, str]]:

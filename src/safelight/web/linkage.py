@@ -123,14 +123,17 @@ def review_pair(state: HubState, user: User, pair_id: str) -> dict[str, Any]:
             "fields": fields, "left": left, "right": right, "identifiers_shown": shown}
 
 
-def _refuse_contradiction(decisions: Decisions) -> None:
-    """Refuse a decision that would make the decisions contradict each other (a decided
-    non-match between records a chain of decided matches joins): persons could obey only some
-    of them, and the decision and a later run would keep different ones."""
-    found = decisions.contradiction()
-    if found is None:
+def _refuse_contradiction(before: Decisions, after: Decisions) -> None:
+    """Refuse a decision that makes the decisions contradict each other where they did not
+    (a decided non-match between records a chain of decided matches joins): persons could obey
+    only some of them, and the decision and a later run would keep different ones. A
+    contradiction the hub held before (decisions of an earlier version) does not block
+    decisions on other pairs."""
+    old = before.contradicted()
+    new = [(pair, chain) for pair, chain in after.contradicted().items() if pair not in old]
+    if not new:
         return
-    (x, y), chain = found
+    (x, y), chain = new[0]
 
     def name(record: tuple[str, str]) -> str:
         return f"{record[0]}/{record[1]}"
@@ -169,7 +172,8 @@ def decide_pair(state: HubState, user: User, pair_id: str, decision: str,
         row = _pair(state, pair_id)
         left = (row["left_contributor"], row["left_record_id"])
         right = (row["right_contributor"], row["right_record_id"])
-        _refuse_contradiction(load_decisions(hub).with_decision(left, right, decision))
+        earlier = load_decisions(hub)
+        _refuse_contradiction(earlier, earlier.with_decision(left, right, decision))
         hub.con.execute(f"UPDATE link_review SET decision = ?, decided_by = ?, decided_at = ?, "
                         f"decision_note = ? WHERE {PAIR_ID_SQL} = ?",
                         [decision, user.username, now_utc(), reason, pair_id])
