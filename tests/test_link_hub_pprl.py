@@ -355,7 +355,9 @@ def test_link_pprl_refuses_a_package_twice_and_outputs_inside_a_package(packages
 
 @pytest.mark.parametrize("edit", [
     {"format_version": None}, {"format_version": "six"}, {"contributor": ["a"]},
-    {"records": "600"}, {"settings": []}, "drop format_version",
+    {"records": "600"}, {"settings": []}, "drop format_version", {"settings": {}},
+    {"settings.flip_probability": "abc"}, {"settings.fields": ["given_name"]},
+    {"fields_present": [1]},
 ])
 def test_a_hand_edited_manifest_is_damaged_not_a_traceback(packages, edit):
     """PPRL trial (2026-12-01): hand-edited manifest values were TypeErrors and ValueErrors
@@ -368,7 +370,11 @@ def test_a_hand_edited_manifest_is_damaged_not_a_traceback(packages, edit):
     if edit == "drop format_version":
         del manifest["format_version"]
     else:
-        manifest.update(edit)
+        for key, value in edit.items():
+            if key.startswith("settings."):
+                manifest["settings"][key.split(".", 1)[1]] = value
+            else:
+                manifest[key] = value
     (path / MANIFEST).write_text(json.dumps(manifest), "utf-8")
     with pytest.raises(SafelightError, match="damaged") as e:
         read_package(path)

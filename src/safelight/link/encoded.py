@@ -237,8 +237,27 @@ def read_manifest(path: Path) -> dict[str, Any]:
         wrong.append("contributor")
     if wrong:
         raise _damaged(path, f"{MANIFEST} is damaged ({', '.join(wrong)} of the wrong type)")
+    _check_settings(path, manifest)
     check_format(manifest, str(man_path))
     return manifest
+
+
+def _check_settings(path: Path | str, manifest: dict[str, Any]) -> None:
+    """Refuse a manifest whose encoding settings or per-field counts cannot be read (values
+    edited by hand were tracebacks further on)."""
+    try:
+        settings = EncodingSettings.from_dict(manifest["settings"])
+        for spec in settings.fields:
+            if not (isinstance(spec.name, str) and all(
+                    isinstance(v, int) and not isinstance(v, bool) for v in (spec.bits, spec.k))):
+                raise TypeError(f"field {spec.name!r}")
+        present = manifest.get("fields_present", {})
+        if not isinstance(present, dict) or not all(
+                isinstance(v, int) and not isinstance(v, bool) for v in present.values()):
+            raise TypeError("fields_present")
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise _damaged(path, f"{MANIFEST} is damaged (its settings cannot be read: "
+                             f"{type(exc).__name__} {exc})") from None
 
 
 def _check_digest(path: Path, manifest: dict[str, Any]) -> None:
