@@ -331,7 +331,8 @@ def test_withdrawing_a_record_of_a_package_only_contributor(hub, packages, tmp_p
 
 def test_link_pprl_refuses_a_package_twice_and_outputs_inside_a_package(packages, tmp_path):
     """PPRL trial: three packages with one repeated linked (a record in two clusters), and
-    `--out ngo.enc/records.parquet --force` overwrote the package it read."""
+    `--out ngo.enc/records.parquet --force` overwrote the package it read. Packages of one
+    contributor link only when no record id is in two of them."""
     from safelight.link.cli import link
 
     paths, _ = packages
@@ -345,7 +346,10 @@ def test_link_pprl_refuses_a_package_twice_and_outputs_inside_a_package(packages
     shutil.copytree(paths[1], copy)
     r = runner.invoke(link, ["pprl", *map(str, paths), str(copy), "--out",
                              str(tmp_path / "c.csv")])
-    assert r.exit_code == 2 and "several packages are from contributor 'police'" in r.output
+    assert r.exit_code == 2 and "of contributor 'police' hold" in r.output, r.output
+    r = runner.invoke(link, ["pprl", str(paths[1]), str(copy), "--dedupe", "--out",
+                             str(tmp_path / "d.csv")])  # two, with --dedupe: the same (review)
+    assert r.exit_code == 2 and "record would sit in two clusters" in r.output, r.output
     target = paths[0] / "records.parquet"
     before = target.read_bytes()
     r = runner.invoke(link, ["pprl", *map(str, paths), "--out", str(target), "--force"])
@@ -440,3 +444,18 @@ def test_status_names_linked_contributors_without_a_country(hub, packages):
     assert "--country" in text
     r = CliRunner().invoke(main, ["status", str(path), "--json"])
     assert json.loads(r.output)["linked_contributors_without_country"] == ["ngo", "police"]
+
+
+def test_receive_registers_the_contributors_country(hub, packages):
+    """Review (2026-12-01): a hub of packages never knew its contributors' countries, so
+    "persons in several countries" stayed 0 and status advised an ingest there was no file
+    for; `link receive --country` registers it (checked: not a country is refused)."""
+    paths, _ = packages
+    with pytest.raises(SafelightError, match="is not a country"):
+        receive_package(hub, paths[0], new_contributor=True, country="Atlantis")
+    assert hub.con.execute("SELECT count(*) FROM pprl_packages").fetchone()[0] == 0
+    receive_package(hub, paths[0], new_contributor=True, country="UA")
+    receive_package(hub, paths[1], new_contributor=True, country="Poland")
+    result = link_hub_encoded(hub)
+    assert hub.status()["persons_seen_in_several_countries"] == \
+        result.persons_in_several_contributors > 150

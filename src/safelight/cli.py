@@ -122,7 +122,8 @@ def status(hub: Path, as_json: bool) -> None:
         countries = (f"{st['persons_seen_in_several_countries']:,} in several countries"
                      + (f" (country unknown for {len(unknown)} contributor(s): "
                         f"{', '.join(unknown[:5])}{'…' if len(unknown) > 5 else ''} — give it "
-                        "with `safelight ingest … --country`)" if unknown else ""))
+                        "with `safelight ingest … --country` or `safelight link receive … "
+                        "--country`)" if unknown else ""))
         out.print(escape(f"linkage: {st['persons']:,} persons, "
                          f"{st['persons_seen_by_several_contributors']:,} seen by several "
                          f"contributors, {countries}"))
@@ -369,9 +370,9 @@ def consent_withdraw(hub: Path, record_ids: tuple[str, ...], contributor: str, r
               f"{counts['cases_withdrawn']} case(s) withdrawn, {counts['identities_erased']} "
               f"identity row(s) and {counts.get('encoded_records_erased', 0)} encoded record(s) "
               "of stored packages erased")
-    if counts["known"] < counts["requested"]:
+    if counts["known"] + counts.get("encoded_records_erased", 0) < counts["requested"]:
         out.print("  ids not (yet) in the hub are remembered and applied when they arrive")
-    if counts["identities_erased"]:
+    if counts["identities_erased"] or counts.get("encoded_records_erased"):
         out.print("  the erased values stay in the hub file's freed blocks until `safelight "
                   f"compact {escape(str(hub))}` rewrites it (and in backups taken before)")
 

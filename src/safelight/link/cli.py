@@ -204,8 +204,12 @@ def _skipped(*files: Any) -> str:
 @click.option("--new-contributor", is_flag=True,
               help="Accept a package of a contributor the hub does not know yet (no cases, "
                    "package or withdrawals); otherwise an unknown name is refused as a typo.")
+@click.option("--country", default=None,
+              help="The contributor's country (ISO code or name), for cross-border views "
+                   "(as `ingest --country`); with several PACKAGES, the country of them all.")
 @guarded
-def receive_cmd(hub: Path, packages: tuple[Path, ...], new_contributor: bool) -> None:
+def receive_cmd(hub: Path, packages: tuple[Path, ...], new_contributor: bool,
+                country: str | None) -> None:
     """Store contribution PACKAGES (from `safelight identity encode`) in HUB for `link hub
     --pprl`; a contributor's new package replaces its previous one."""
     from safelight.link.hub_pprl import receive_package
@@ -213,7 +217,7 @@ def receive_cmd(hub: Path, packages: tuple[Path, ...], new_contributor: bool) ->
 
     with open_hub(hub) as h:
         for p in packages:
-            m = receive_package(h, p, new_contributor=new_contributor)
+            m = receive_package(h, p, new_contributor=new_contributor, country=country)
             erased = int(m["encoded_records_erased"])
             gone = (f"; {erased:,} erased: their consent was withdrawn at the hub" if erased
                     else "")

@@ -174,14 +174,17 @@ def _forget_unlinkable(hub: Hub, contributor: str, table: pa.Table) -> dict[str,
 
 
 def receive_package(hub: Hub, path: Path, *, actor: str = "link",
-                    new_contributor: bool = False) -> dict[str, object]:
+                    new_contributor: bool = False, country: str | None = None
+                    ) -> dict[str, object]:
     """Check and store the package at ``path``; returns its manifest and
     ``encoded_records_erased``: its records that withdrawals recorded at the hub erased.
 
     The package's contributor must be known to the hub — it has ingested cases, sent a
     package before or has consent withdrawals recorded — unless ``new_contributor``
     (``link receive --new-contributor``): withdrawals and cases are matched by contributor
-    name, so a misspelt name would bring withdrawn records back into linkage.
+    name, so a misspelt name would bring withdrawn records back into linkage. ``country``
+    (ISO code or name) registers the contributor's country, as ``ingest --country`` does, for
+    the persons seen in several countries.
 
     :raises UsageError: no contributor named, an unknown one, or a package that does not
         fit what is stored (another key or settings)."""
@@ -206,6 +209,8 @@ def receive_package(hub: Hub, path: Path, *, actor: str = "link",
     con = hub.con
     con.complete()
     with hub.transaction():
+        if country is not None:
+            hub.ensure_contributor(contributor, country)
         con.execute("DELETE FROM pprl_packages WHERE contributor = ?", [contributor])
         con.execute("INSERT INTO pprl_packages VALUES (?, ?, ?, ?, ?, ?)", [
             contributor, manifest["key_fingerprint"], hashlib.sha256(data).hexdigest(),

@@ -51,19 +51,23 @@ def pprl(packages: tuple[Path, ...], out: Path, dedupe: bool, threshold: float, 
                          "--dedupe`)")
     parts = [read_package(p, lazy=True) for p in packages]
     names = [contributor_name(man, i) for i, (man, _) in enumerate(parts)]
-    if len(packages) > 2 and len(set(names)) < len(names):
-        twice = next(n for n in names if names.count(n) > 1)
-        its = [str(p) for p, n in zip(packages, names, strict=True) if n == twice]
-        raise UsageError(f"several packages are from contributor {twice!r} "
-                         f"({', '.join(its)}): "
-                         "a record would sit in two clusters — give each contributor's newest "
-                         "package once (or re-encode one with --contributor NAME)")
+
     if two and names[0] == names[1]:
         raise UsageError(f"both packages are from contributor {names[0]!r}; two packages link "
                          "across contributors only, so nothing could link: re-encode one with "
                          "--contributor NAME, or cluster all their records with `safelight link "
                          "pprl A.enc B.enc --dedupe`")
     er = from_parts(parts, [str(p) for p in packages])
+    if len(set(names)) < len(names):  # one contributor's packages: each record once
+        keys = collections.Counter(zip(er.contributor.tolist(), er.record_id.tolist(),
+                                       strict=True))
+        twice = next(((c, r) for (c, r), n in keys.items() if n > 1), None)
+        if twice is not None:
+            its = [str(p) for p, n in zip(packages, names, strict=True) if n == twice[0]]
+            raise UsageError(f"packages {', '.join(its)} of contributor {twice[0]!r} hold "
+                             f"{sum(n > 1 for n in keys.values()):,} record id(s) both — a "
+                             "record would sit in two clusters: give each record once (the "
+                             "contributor's newest package)")
     if len(set(names)) == len(names):  # each package's records are told apart by its name
         held = collections.Counter(er.contributor.tolist())
         empty = [str(p) for p, name in zip(packages, names, strict=True) if not held[name]]

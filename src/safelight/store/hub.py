@@ -15,7 +15,7 @@ from typing import Any
 
 import duckdb
 
-from safelight.errors import StoreError
+from safelight.errors import StoreError, UsageError
 from safelight.standard import geography
 from safelight.store.migrations import LATEST_VERSION, MIGRATIONS
 
@@ -198,6 +198,12 @@ class Hub:
         return dict(zip([d[0] for d in cur.description], row, strict=True)) if row else None
 
     def ensure_contributor(self, name: str, country: str | None = None) -> None:
+        """Register contributor ``name`` (and its ``country``, kept when given).
+
+        :raises UsageError: ``country`` is given but names no country."""
+        if country and geography.resolve_country(country) is None:
+            raise UsageError(f"--country {country!r} is not a country (give an ISO code such "
+                             "as UA or UKR, or a country's name)")
         self.con.execute("""INSERT INTO contributors VALUES (?, ?, ?)
                             ON CONFLICT DO UPDATE SET country = coalesce(excluded.country, contributors.country)""",
                          [name, geography.resolve_country(country) if country else None, now_utc()])

@@ -101,6 +101,8 @@ def withheld(state: HubState, row: dict[str, Any]) -> str | None:
     floor); a privacy review found a viewer downloading both kinds. The reason is a
     :class:`~safelight.messages.Message` (English, translated on the release page)."""
     threshold = state.settings.report_threshold
+    if "failed" in (row.get("params") or {}):  # a charge of a release that failed: no file
+        return Message("it failed once its data was read: charged, nothing released")
     k = row.get("k")
     if k is None:
         return Message("made without k")
