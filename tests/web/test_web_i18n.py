@@ -126,6 +126,7 @@ def test_every_reason_a_release_is_withheld_is_a_message_the_catalogue_translate
     evaluation.write_text('{"by_length": [{"length": 1, "leaked": 2}]}', "utf-8")
     state = SimpleNamespace(settings=SimpleNamespace(report_threshold=11))
     rows = [{"k": None}, {"k": 3}, {"k": 11, "method": "dp-aggregates", "params": {"params": {}}},
+            {"k": 11, "method": "dp-aggregates", "params": {"failed": "NothingReleasedError"}},
             {"k": 11, "method": "synthetic", "output_path": None},
             {"k": 11, "method": "synthetic", "output_path": str(tmp_path / "synthetic.csv"),
              "reporting_length": 2}]
