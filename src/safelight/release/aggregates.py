@@ -180,8 +180,8 @@ def release_aggregates(table: CategoricalTable, k: int = 11, length: int = 3, *,
         if k < 3:
             raise ReleaseUsageError(
                 "the interval method needs k >= 3 (with k = 2 a released count of 2 whose two "
-                "children are unreleased shows each child to hold exactly 1 person); use "
-                "method 'suppress' or a larger k")
+                "children are unreleased shows each child to hold exactly 1 person); use a "
+                "larger k (or, for a file, `release aggregates --method suppress`)")
         if rounding != "none" or not complementary:
             raise ReleaseUsageError("--rounding and primary-only suppression apply to the "
                                     "suppression method; the interval method always rounds to "

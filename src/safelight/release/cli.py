@@ -351,6 +351,13 @@ def _ledger_check(hub_path: Path | None, dataset: str | None, table: Path, epsil
     from safelight.release.settings import file_source
     from safelight.store import open_hub
 
+    if dataset is not None and dataset.startswith("hub:"):
+        # the hub's own cases: a file's release there would stand in the ledger as the newest
+        # release of the cases, and the withdrawal and successive-release checks of `release
+        # hub` would compare against the file's instead
+        raise UsageError(f"--dataset {dataset}: names starting with hub: are the hub's own "
+                         "datasets (`release hub` charges them); give the file's release "
+                         "another name, or none (the file's sha256)")
     sha = file_source(table)["sha256"]
     name = dataset or f"sha256:{sha}"
     hub = open_hub(hub_path)
@@ -681,10 +688,18 @@ def budget(hub_path: Path, dataset: str, epsilon: float | None, delta: float | N
         for r in rows:
             params = r["params"]
             params = json.loads(params) if isinstance(params, str) else params
-            failed = isinstance(params, dict) and "failed" in params
-            click.echo(f"  #{r['release_id']} {str(r['released_at'])[:19]} {r['method']} by "
-                       f"{r['actor']}: epsilon {r['epsilon']:g}, delta {r['delta']:g}"
-                       f"{' (failed, charged)' if failed else ''}")
+            params = params if isinstance(params, dict) else {}
+            failed = "failed" in params
+            inner = params.get("params") if isinstance(params.get("params"), dict) else params
+            taken = [flag.replace("_", "-") for flag in ("after_withdrawal", "accept_falls")
+                     if inner.get(flag)]
+            shape = (f"k {r['k']}" if r["k"] is not None else "") + (
+                f", length {r['reporting_length']}" if r["reporting_length"] else "")
+            click.echo(f"  #{r['release_id']} {str(r['released_at'])[:19]} UTC {r['method']} "
+                       f"by {r['actor']}: {shape + '; ' if shape else ''}epsilon "
+                       f"{r['epsilon']:g}, delta {r['delta']:g}"
+                       f"{' (failed, charged)' if failed else ''}"
+                       f"{' (risk accepted: --' + ', --'.join(taken) + ')' if taken else ''}")
 
 
 # ``release hub`` lives in its own module and registers itself on the group

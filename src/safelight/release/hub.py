@@ -129,8 +129,12 @@ def check_no_records_left(hub: Hub, dataset: str = DATASET, *, allow: bool = Fal
         if last is None:
             return
         rid, at, rows_in = last
-        withdrawn = cur.execute("SELECT count(*) FROM consent_withdrawals WHERE withdrawn_at > ?",
-                                [at]).fetchone()[0]
+        # a withdrawal of an id the hub holds no case of (a typo, or a record not yet sent)
+        # removes nobody from the consenting set
+        withdrawn = cur.execute(
+            "SELECT count(*) FROM consent_withdrawals w WHERE withdrawn_at > ? AND EXISTS "
+            "(SELECT 1 FROM cases c WHERE c.contributor = w.contributor AND c.record_id = "
+            "w.record_id)", [at]).fetchone()[0]
         departed = cur.execute("SELECT coalesce(sum(records), 0) FROM statistics_departures "
                                "WHERE departed_at > ?", [at]).fetchone()[0]
         now = cur.execute("SELECT count(*) FROM cases WHERE consent_statistics").fetchone()[0]
@@ -217,6 +221,9 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
     if not dp and epsilon is not None:
         raise ReleaseUsageError(f"--epsilon applies to dp-aggregates and dp-synthetic, not "
                                 f"{method}")
+    if accept_falls and method != "aggregates":
+        raise ReleaseUsageError(f"--accept-falls applies to --method aggregates (the only "
+                                f"release audited against earlier ones), not {method}")
     if out.exists() and not out.is_dir():
         raise ReleaseUsageError(f"--out {out} is a file; give a folder")
     if out.exists() and any(out.iterdir()):
@@ -242,6 +249,7 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
                                      allow_out_of_domain=allow_out_of_domain)
         warn_large_delta(dlt, data.n_rows)
     t0 = time.perf_counter()
+    made = not out.exists()  # a refused release removes the folder only if it made it
     out.mkdir(parents=True, exist_ok=True)
     try:
         earlier = ledger.published(DATASET) if method == "aggregates" else []
@@ -259,6 +267,7 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
         settings = ReleaseSettings(method, k, length, source, params)
         warnings = (microdata_leak_warning(ev) if method == "microdata" else
                     dp_release_warnings(ev, k if floor else None) if dp else ())
+        warnings += _successive_warnings(ledger, method) + _loss_warnings(ev)
         for w in warnings:
             log.warning("%s", w)
         settings.save(out / "settings.json", warnings)
@@ -275,13 +284,50 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
                                 length=length, epsilon=eps, delta=dlt, rows_in=data.n_rows,
                                 output_sha256=sha, output_path=str(released))
     except BaseException as exc:
-        shutil.rmtree(out, ignore_errors=True)
+        if made:
+            shutil.rmtree(out, ignore_errors=True)
+        else:  # the user's empty folder: emptied again, kept
+            for child in out.iterdir():
+                if child.is_dir() and not child.is_symlink():
+                    shutil.rmtree(child, ignore_errors=True)
+                else:
+                    child.unlink(missing_ok=True)
         if dp and not isinstance(exc, BudgetExceededError):
             charge_failed(ledger, DATASET, method, eps, dlt, exc, actor=actor,
                           rows_in=data.n_rows, k=k, length=length)
         raise
     log.info("hub release #%d (%s) -> %s", rid, method, out)
     return HubRelease(rid, method, out, released, settings, ev)
+
+
+#: a share of the common combinations withheld over which a release is warned about
+LOST_WARN = 0.25
+
+
+def _loss_warnings(ev: Evaluation) -> tuple[str, ...]:
+    """A warning when a release withholds much of what it could show (a lower k after
+    earlier releases defers combinations, a coarse grid, a small table)."""
+    lost = ev.lost_share()
+    if lost <= LOST_WARN:
+        return ()
+    return (f"{lost:.0%} of the combinations that hold k or more people are withheld from "
+            "this release (settings.json says why: deferred for earlier releases, withheld as "
+            "a last resort, ...); check it is worth publishing — fewer columns, a shorter "
+            "--length or the k of the earlier releases withhold less",)
+
+
+def _successive_warnings(ledger: Any, method: str) -> tuple[str, ...]:
+    """For row-level releases (k-synthetic data, k-anonymous microdata) after earlier
+    releases of the hub's cases: they are not audited against those (only k-aggregates are),
+    and comparing two such files shows the rows of the records added or changed between
+    them — k holds within each release, not across releases."""
+    if method not in ("synthetic", "microdata") or not ledger.releases(DATASET):
+        return ()
+    return (f"this {method} release follows earlier releases of {DATASET}; row-level releases "
+            "are not audited against earlier ones, and comparing two of them shows the rows of "
+            "the records added or changed in between (k holds within one release, not across "
+            "releases). Publish row-level data once, or publish k-aggregates, which are "
+            "audited.",)
 
 
 def _run(method: str, data: CategoricalTable, target: Path, k: int, length: int | None,

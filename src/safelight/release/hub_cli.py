@@ -7,6 +7,7 @@ Registered on the ``release`` group by :mod:`safelight.release.cli`.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -68,16 +69,36 @@ def hub(hub_path: Path, method: str, out: Path, columns: str | None, k: int,
     HUB hub:cases --epsilon E --delta D`; `safelight release budget HUB hub:cases` shows it).
     """
     from safelight.release.hub import release_hub
+    from safelight.release.successive import DifferencingError
     from safelight.store import open_hub
 
     with open_hub(hub_path) as h:
-        rel = release_hub(h, method, out, columns=_columns(columns), k=k, length=length,
-                          epsilon=epsilon, delta=delta, quasi_identifiers=_columns(qis),
-                          seed=seed, floor=not no_floor, actor=actor,
-                          after_withdrawal=after_withdrawal, accept_falls=accept_falls,
-                          allow_out_of_domain=allow_out_of_domain)
+        try:
+            rel = release_hub(h, method, out, columns=_columns(columns), k=k, length=length,
+                              epsilon=epsilon, delta=delta, quasi_identifiers=_columns(qis),
+                              seed=seed, floor=not no_floor, actor=actor,
+                              after_withdrawal=after_withdrawal, accept_falls=accept_falls,
+                              allow_out_of_domain=allow_out_of_domain)
+        except DifferencingError as exc:  # the operator's view: which combinations, how many
+            _show_combinations(exc)
+            raise
     click.echo(f"release #{rel.release_id} ({method}, {rel.settings.params['rows']} consenting "
                f"cases): {_summary(rel.evaluation)} -> {rel.file}")
+
+
+def _show_combinations(exc: Any, shown: int = 10) -> None:
+    """Name, on stderr, the combinations a differencing refusal concerns and the exact change
+    of each where the ledger knows it (the hub's operator holds the data: aggregate facts)."""
+    rows = list(zip(exc.combinations, exc.newcomers or [None] * len(exc.combinations),
+                    strict=False))
+    if not rows:
+        return
+    click.echo(f"the combinations concerned ({len(rows)}; the first {min(shown, len(rows))}):",
+               err=True)
+    for combo, change in rows[:shown]:
+        what = ", ".join(f"{c}={v}" for c, v in combo) or "(all records)"
+        delta = "" if change is None else f": {change:+d}"
+        click.echo(f"  {what}{delta}", err=True)
 
 
 __all__ = ["hub"]

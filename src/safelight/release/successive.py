@@ -478,7 +478,8 @@ class DifferenceAudit:
                    else "records holding them were added or changed a value"
                    if self.changed[i] else "added records hold them") + ", through margins that widening the new "
                 "release's intervals one at a time does not cut",
-                "release with a coarser grid (a larger rounding base)", fell=end == "hi",
+                "release fewer columns or a shorter --length (from a file, also a coarser "
+                "grid: a larger --rounding-base)", fell=end == "hi",
                 moved=self.changed[i])
         return found
 
