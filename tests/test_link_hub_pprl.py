@@ -459,3 +459,16 @@ def test_receive_registers_the_contributors_country(hub, packages):
     result = link_hub_encoded(hub)
     assert hub.status()["persons_seen_in_several_countries"] == \
         result.persons_in_several_contributors > 150
+
+
+def test_a_package_file_given_as_a_file_in_clear_points_to_the_package(packages, tmp_path):
+    """PPRL trial: `link pairs PKG/records.parquet … --map` called the Parquet file damaged."""
+    from safelight.link.cli import link
+
+    paths, _ = packages
+    mp = tmp_path / "m.yaml"
+    mp.write_text("id: record_id\nfields: {given_name: given_name}\n")
+    r = CliRunner().invoke(link, ["pairs", str(paths[0] / "records.parquet"),
+                                  str(paths[1] / "records.parquet"), "--map", str(mp),
+                                  "--out", str(tmp_path / "p.csv")])
+    assert r.exit_code == 2 and "is part of the encoded package" in r.output, r.output

@@ -66,6 +66,17 @@ def link_hub_cmd(hub: Path, threshold: float, seed: int, as_json: bool, pprl: bo
 
 
 _MAP = click.Path(exists=True, path_type=Path, dir_okay=False)
+
+
+def _refuse_package_part(path: Path) -> None:
+    """A file of an encoded package (its ``records.parquet``) is no file of records in clear:
+    say to give the package folder (it was read as a damaged Parquet export)."""
+    from safelight.errors import UsageError
+    from safelight.identity.encode import MANIFEST
+
+    if (path.parent / MANIFEST).is_file():
+        raise UsageError(f"{path} is part of the encoded package {path.parent}: give the "
+                         "package folder (`link pairs A.enc B.enc`, `link pprl`), without --map")
 _INPUT = click.Path(exists=True, path_type=Path)
 
 
@@ -122,6 +133,8 @@ def pairs_cmd(ctx: click.Context, left: Path, right: Path, map_path: Path | None
         ctx.invoke(pprl, packages=(left, right), out=out, dedupe=False, threshold=threshold,
                    seed=seed, force=force)
         return
+    for f in (left, right):
+        _refuse_package_part(f)
     if map_path is None:
         raise UsageError("files in clear need --map MAP.yaml (the id column and identity "
                          "field → column; see docs/linkage.md)")
@@ -166,6 +179,7 @@ def dedupe_cmd(file: Path, map_path: Path, out: Path, review: Path | None, thres
 
         raise UsageError(f"{file} is a folder, not a file of records; to deduplicate an encoded "
                          f"package run `safelight link pprl {file} --out CLUSTERS.csv`")
+    _refuse_package_part(file)
     from safelight.link.files import (
         dedupe_file,
         read_mapped,
