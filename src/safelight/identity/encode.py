@@ -197,10 +197,10 @@ def load_key(path: Path) -> bytes:
                     "a new key with `safelight identity keygen` and share that", path,
                     "text" if text is not None and hexes < _HEX_SHARE * len(words[0])
                     else "hex digits of little variety")
-    if os.name == "posix" and path.stat().st_mode & 0o077:
+    mode = path.stat().st_mode & 0o777
+    if os.name == "posix" and mode & 0o077:
         log.warning("%s: the key file can be read by other users of this machine (mode %o); "
-                    "make it the owner's alone: chmod 600 %s", path,
-                    path.stat().st_mode & 0o777, path)
+                    "make it the owner's alone: chmod 600 %s", path, mode, path)
     return key
 
 

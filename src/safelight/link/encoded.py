@@ -206,7 +206,7 @@ _REQUIRED_KEYS = ("key_fingerprint", "settings", "blocking_rules", "records", "r
 
 
 #: the type of each manifest key the hub reads (a hand-edited value was a traceback)
-_KEY_TYPES: dict[str, type | tuple[type, ...]] = {
+_KEY_TYPES: dict[str, type] = {
     "format": str, "format_version": int, "key_fingerprint": str, "settings": dict,
     "blocking_rules": list, "records": int, "records_sha256": str}
 

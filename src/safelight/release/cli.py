@@ -414,10 +414,14 @@ def _ledger_record(ledger, name: str | None, settings: ReleaseSettings, output: 
 
 def _finish(out: Path, settings: ReleaseSettings, ev, title: str,
             warnings: tuple[str, ...] = ()) -> None:
+    """Write the settings (PUBLISH.txt headed by ``warnings``) and the evaluation, and say
+    the warnings on the console."""
     from safelight.release.evaluate import write_evaluation
 
     settings.save(out / "settings.json", warnings)
     write_evaluation(ev, out, title, settings.to_dict())
+    for w in warnings:
+        click.secho(f"WARNING: {w}", fg="red", bold=True, err=True)
 
 
 def _errors_text(ev) -> str:
@@ -498,8 +502,6 @@ def dp_aggregates(table: Path, epsilon: float, delta: float, k: int, no_floor: b
         warnings = dp_release_warnings(ev, floor)
         _finish(out, settings, ev, f"DP aggregates (epsilon {epsilon:g}, delta {delta:g}, "
                 f"{'no floor' if floor is None else f'k floor {k}'})", warnings)
-        for w in warnings:
-            click.secho(f"WARNING: {w}", fg="yellow", err=True)
     rid = _ledger_record(ledger, name, settings, out / "aggregates.csv", meas.epsilon,
                          meas.delta)
     click.echo(f"released {rel.counts.n_combinations()} combinations (epsilon "
@@ -583,8 +585,6 @@ def _dp_synthetic(table: Path, epsilon: float, delta: float, k: int, no_floor: b
         warnings = dp_release_warnings(ev, floor)
         _finish(out, settings, ev, f"DP synthetic data (epsilon {epsilon:g}, delta {delta:g}, "
                 f"{'no floor' if floor is None else f'k floor {k}'})", warnings)
-        for w in warnings:
-            click.secho(f"WARNING: {w}", fg="yellow", err=True)
     rid = _ledger_record(ledger, name, settings, out / "synthetic.csv", meas.epsilon,
                          meas.delta)
     click.echo(f"synthesised {syn.n_rows} rows (epsilon {meas.epsilon:.4g}, delta "
@@ -636,8 +636,6 @@ def microdata(table: Path, k: int, qis: str | None, out: Path, hub_path: Path | 
     ev = evaluate(data, counts_of_rows(view, 3), k, 3, released_rows=view)
     warning = microdata_leak_warning(ev)
     _finish(out, settings, ev, f"k-anonymous microdata (k = {k})", warning)
-    if warning:
-        click.secho(f"WARNING: {warning[0]}", fg="red", bold=True, err=True)
     rid = _ledger_record(ledger, name, settings, out / "microdata.csv")
     click.echo(f"released {an.table.n_rows} rows at levels {an.levels}; information loss "
                f"{an.information_loss:.3f}, {an.suppressed_cells} cells blanked; "

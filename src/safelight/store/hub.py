@@ -201,12 +201,13 @@ class Hub:
         """Register contributor ``name`` (and its ``country``, kept when given).
 
         :raises UsageError: ``country`` is given but names no country."""
-        if country and geography.resolve_country(country) is None:
+        code = geography.resolve_country(country) if country else None
+        if country and code is None:
             raise UsageError(f"--country {country!r} is not a country (give an ISO code such "
                              "as UA or UKR, or a country's name)")
         self.con.execute("""INSERT INTO contributors VALUES (?, ?, ?)
                             ON CONFLICT DO UPDATE SET country = coalesce(excluded.country, contributors.country)""",
-                         [name, geography.resolve_country(country) if country else None, now_utc()])
+                         [name, code, now_utc()])
 
     def known_contributors(self) -> set[str]:
         """Contributors the hub knows: with ingested cases (or registered), a stored package
