@@ -90,3 +90,38 @@ def test_release_hub_charges_one_dataset(filled, tmp_path):
     assert r.exit_code == 2 and "--dataset" in r.output
     with pytest.raises(TypeError):
         release_hub(None, "aggregates", tmp_path / "y", dataset="x")  # type: ignore[call-arg]
+
+
+def test_a_withdrawal_of_a_case_without_statistics_consent_blocks_no_release(filled, tmp_path):
+    """A record that never allowed statistics was in no release: its withdrawal (trial,
+    2026-12-01: it refused every later release of a monthly publisher) removes nobody. One that
+    allowed statistics still blocks the next release."""
+    hub, prof = filled
+    ingest_file(hub, _export(tmp_path / "two.csv", _rows(300, left=7)), contributor="agency",
+                profile=prof)  # r7 now says none: a departure, before any release
+    release_hub(hub, "aggregates", tmp_path / "first", columns=COLS, k=11, length=2)
+    hub.withdraw_consent("agency", ["r7"], actor="test")
+    release_hub(hub, "aggregates", tmp_path / "second", columns=COLS, k=11, length=2)
+    hub.withdraw_consent("agency", ["r8"], actor="test")
+    with pytest.raises(RecordsLeftError, match="1 consent withdrawal"):
+        release_hub(hub, "aggregates", tmp_path / "third", columns=COLS, k=11, length=2)
+
+
+def test_withdrawals_recorded_before_the_migration_still_block(hub, tmp_path):
+    """Schema version 11 counts the withdrawals a hub recorded before it as departures (it
+    cannot tell which had statistics consent), as the check read them until then."""
+    from safelight.store.migrations import MIGRATIONS
+
+    sql = next(s for v, _, s in MIGRATIONS if v == 11)
+    prof = tmp_path / "p.yaml"
+    prof.write_text(PROFILE, "utf-8")
+    ingest_file(hub, _export(tmp_path / "one.csv", _rows(300)), contributor="agency",
+                profile=load_profile(prof))
+    release_hub(hub, "aggregates", tmp_path / "first", columns=COLS, k=11, length=2)
+    hub.withdraw_consent("agency", ["r3", "r4"], actor="test")
+    hub.con.execute("DELETE FROM statistics_departures")  # as an older safelight left them
+    hub.con.execute(sql.split("DROP NOT NULL;", 1)[1])  # its INSERT (the ALTER is done)
+    assert hub.con.execute("SELECT contribution_id, records FROM statistics_departures"
+                           ).fetchall() == [(None, 2)]
+    with pytest.raises(RecordsLeftError, match="2 consent withdrawal"):
+        release_hub(hub, "aggregates", tmp_path / "second", columns=COLS, k=11, length=2)

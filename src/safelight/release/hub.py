@@ -107,10 +107,12 @@ class RecordsLeftError(RefusedError):
 
 def check_no_records_left(hub: Hub, dataset: str = DATASET, *, allow: bool = False) -> None:
     """Refuse a release when case records left the consenting set since the dataset's newest
-    earlier release: a consent withdrawal, a later export whose consent for a record no longer
-    allows statistics (``statistics_departures``; a count that stayed the same because new
-    records came with it hid such a departure), or fewer consenting cases than that release
-    read.
+    earlier release: a consent withdrawal of a record whose consent allowed statistics, a later
+    export whose consent for a record no longer allows statistics (both counted in
+    ``statistics_departures``, withdrawals without a contribution id; a count that stayed the
+    same because new records came with them hid such a departure), or fewer consenting cases
+    than that release read. A withdrawal of a record that never had statistics consent, or of
+    an id the hub holds no case of, removes nobody from any release and blocks none.
 
     Two releases either side of a removal differ by the removed persons: a combination whose
     count certainly fell tells what the person who withdrew was — exactly the person who asked to
@@ -129,14 +131,10 @@ def check_no_records_left(hub: Hub, dataset: str = DATASET, *, allow: bool = Fal
         if last is None:
             return
         rid, at, rows_in = last
-        # a withdrawal of an id the hub holds no case of (a typo, or a record not yet sent)
-        # removes nobody from the consenting set
-        withdrawn = cur.execute(
-            "SELECT count(*) FROM consent_withdrawals w WHERE withdrawn_at > ? AND EXISTS "
-            "(SELECT 1 FROM cases c WHERE c.contributor = w.contributor AND c.record_id = "
-            "w.record_id)", [at]).fetchone()[0]
-        departed = cur.execute("SELECT coalesce(sum(records), 0) FROM statistics_departures "
-                               "WHERE departed_at > ?", [at]).fetchone()[0]
+        withdrawn, departed = cur.execute(
+            "SELECT coalesce(sum(records) FILTER (WHERE contribution_id IS NULL), 0), "
+            "coalesce(sum(records) FILTER (WHERE contribution_id IS NOT NULL), 0) "
+            "FROM statistics_departures WHERE departed_at > ?", [at]).fetchone()
         now = cur.execute("SELECT count(*) FROM cases WHERE consent_statistics").fetchone()[0]
     finally:
         cur.close()

@@ -234,6 +234,15 @@ class Hub:
                 "SELECT record_id FROM cases WHERE contributor = ? AND list_contains(?, record_id)",
                 [contributor, record_ids]).fetchall()}
             now = now_utc()
+            # records whose consent allowed statistics until now leave the released set: a
+            # departure (counts only) that the hub's releases check; one that never had that
+            # consent was in no release and blocks none
+            departing = self.con.execute(
+                "SELECT count(*) FROM cases WHERE contributor = ? AND list_contains(?, record_id) "
+                "AND consent_statistics", [contributor, record_ids]).fetchone()[0]
+            if departing:
+                self.con.execute("INSERT INTO statistics_departures VALUES (NULL, ?, ?)",
+                                 [now, departing])
             for rid in record_ids:
                 self.con.execute("INSERT INTO consent_withdrawals VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                                  [contributor, rid, now, actor, reason])

@@ -409,6 +409,18 @@ CREATE TABLE statistics_departures (
     records BIGINT NOT NULL
 );
 """),
+    (11, "release: consent withdrawals recorded as departures from the consenting set", """
+-- A withdrawal takes a record out of statistics only if its consent allowed statistics when it
+-- was withdrawn. safelight.store.hub.Hub.withdraw_consent now records those (counts only, no
+-- contribution: NULL) so that a record which never entered a release blocks none. Withdrawals
+-- recorded before this version are counted as departures, as the check read them until now.
+ALTER TABLE statistics_departures ALTER COLUMN contribution_id DROP NOT NULL;
+INSERT INTO statistics_departures
+    SELECT NULL, w.withdrawn_at, count(*) FROM consent_withdrawals w
+    WHERE EXISTS (SELECT 1 FROM cases c WHERE c.contributor = w.contributor
+                                          AND c.record_id = w.record_id)
+    GROUP BY w.withdrawn_at;
+"""),
 ]
 
 # Stages add their migration as a new (version, description, SQL) entry above; keep versions unique.
