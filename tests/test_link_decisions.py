@@ -195,18 +195,6 @@ def test_learning_from_reviews_refines_m_and_decisions_still_bind(tmp_path):
         assert (after[(lc, lr)] == after[(rc, rr)]) == (truth[(lc, lr)] == truth[(rc, rr)])
 
 
-def test_learning_from_reviews_is_refused_in_privacy_preserving_mode(tmp_path):
-    from click.testing import CliRunner
-
-    from safelight.cli import main
-
-    hub = tmp_path / "hub.duckdb"
-    hub.write_bytes(b"")
-    res = CliRunner().invoke(main, ["link", "hub", str(hub), "--pprl", "--learn-from-reviews"])
-    assert res.exit_code != 0
-    assert "clear mode only" in res.output
-
-
 def test_a_new_run_replaces_the_open_pairs_and_keeps_the_decided(hub_path):
     from safelight.store import open_hub
 

@@ -472,3 +472,42 @@ def test_a_package_file_given_as_a_file_in_clear_points_to_the_package(packages,
                                   str(paths[1] / "records.parquet"), "--map", str(mp),
                                   "--out", str(tmp_path / "p.csv")])
     assert r.exit_code == 2 and "is part of the encoded package" in r.output, r.output
+
+
+def test_a_pprl_run_learns_m_from_reviewers_decisions(hub, packages, tmp_path):
+    """``link hub --pprl --learn-from-reviews``: the decided pairs refine m (they were used
+    only to bind persons), the decisions still bind, and the run records the setting."""
+    from safelight.link.cli import link
+    from safelight.link.pprl import PPRLSettings
+
+    paths, truth = packages
+    for p in paths:
+        receive_package(hub, p, new_contributor=True)
+    first = link_hub_encoded(hub)
+    queue = hub.con.execute("SELECT left_contributor, left_record_id, right_contributor, "
+                            "right_record_id FROM link_review WHERE run_id = ?",
+                            [first.run_id]).fetchall()
+    assert queue
+    for lc, lr, rc, rr in queue:
+        same = truth[(lc, lr)] == truth[(rc, rr)]
+        hub.con.execute("UPDATE link_review SET decision = ?, decided_by = 'rev', decided_at = "
+                        "now() WHERE left_contributor = ? AND left_record_id = ? AND "
+                        "right_contributor = ? AND right_record_id = ?",
+                        ["match" if same else "non_match", lc, lr, rc, rr])
+    plain = link_hub_encoded(hub)
+    refined = link_hub_encoded(hub, PPRLSettings(learn_from_reviews=True))
+    assert sum(s.get("reviewed_pairs", 0) for s in plain.result.em.sessions) == 0
+    assert sum(s.get("reviewed_pairs", 0) for s in refined.result.em.sessions) > 0
+    assert not all(np.allclose(x, y) for x, y in zip(plain.result.em.model.m,
+                                                      refined.result.em.model.m, strict=True))
+    persons = {(c, r): p for c, r, p in hub.con.execute(
+        "SELECT contributor, record_id, person_id FROM persons").fetchall()}
+    for lc, lr, rc, rr in queue:
+        assert (persons[(lc, lr)] == persons[(rc, rr)]) == (truth[(lc, lr)] == truth[(rc, rr)])
+    run = json.loads(hub.con.execute("SELECT settings FROM link_runs ORDER BY finished_at DESC "
+                                     "LIMIT 1").fetchone()[0])
+    assert run["mode"] == "pprl" and run["learn_from_reviews"] is True
+    path = hub.path
+    hub.close()
+    r = CliRunner().invoke(link, ["hub", str(path), "--pprl", "--learn-from-reviews", "--json"])
+    assert r.exit_code == 0, r.output

@@ -31,27 +31,24 @@ def link() -> None:
 @click.option("--pprl", is_flag=True,
               help="Link the stored contribution packages (privacy-preserving) instead.")
 @click.option("--learn-from-reviews", is_flag=True,
-              help="Also refine the model's m from reviewers' decided pairs (clear mode; "
-                   "decisions bind the persons either way).")
+              help="Also refine the model's m from reviewers' decided pairs (decisions "
+                   "bind the persons either way).")
 @guarded
 @shows_progress
 def link_hub_cmd(hub: Path, threshold: float, seed: int, as_json: bool, pprl: bool,
                  learn_from_reviews: bool) -> None:
     """Link every record with consent to linkage in HUB; write persons and the review queue."""
-    from safelight.errors import UsageError
     from safelight.link.hub import link_hub, summary
     from safelight.link.pipeline import LinkSettings
     from safelight.store import open_hub
 
-    if pprl and learn_from_reviews:
-        raise UsageError("--learn-from-reviews works in clear mode only; drop it or --pprl "
-                         "(decisions bind privacy-preserving runs' persons all the same)")
     with open_hub(hub) as h:
         if pprl:
             from safelight.link.hub_pprl import link_hub_encoded
             from safelight.link.pprl import PPRLSettings
 
-            result = link_hub_encoded(h, PPRLSettings(threshold=threshold, seed=seed))
+            result = link_hub_encoded(h, PPRLSettings(threshold=threshold, seed=seed,
+                                                      learn_from_reviews=learn_from_reviews))
         else:
             result = link_hub(h, LinkSettings(threshold=threshold, seed=seed,
                                               learn_from_reviews=learn_from_reviews))

@@ -20,15 +20,17 @@ good: :func:`decided_mask` marks them so that a run does not queue them again.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from safelight.link.cluster import WEIGHT_CAP, connected_components, gaec
 from safelight.store import Hub
 
-__all__ = ["DecidedPairs", "Decisions", "apply_decisions", "decided_mask", "index_decisions",
-           "load_decisions"]
+__all__ = ["DecidedPairs", "Decisions", "apply_decisions", "decided_levels", "decided_mask",
+           "index_decisions", "load_decisions"]
 
 log = logging.getLogger("safelight.link")
 
@@ -134,6 +136,18 @@ def index_decisions(decisions: Decisions, contributor: np.ndarray, record_id: np
         return np.array(out, dtype=np.int64).reshape(-1, 2)
 
     return DecidedPairs(indexed(decisions.matches), indexed(decisions.non_matches))
+
+
+def decided_levels(reviewed: DecidedPairs | None, compare_fn: Callable[..., Any], records: Any
+                   ) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(levels, is_match)`` of the ``reviewed`` pairs, compared by ``compare_fn(records, a,
+    b)`` (clear or encoded), for the model's refinement from reviews
+    (:func:`safelight.link.model.estimate_model`); None without decided pairs."""
+    if reviewed is None or not len(reviewed.must) + len(reviewed.cannot):
+        return None
+    pairs = np.concatenate([reviewed.must, reviewed.cannot])
+    is_match = np.arange(len(pairs)) < len(reviewed.must)
+    return compare_fn(records, pairs[:, 0], pairs[:, 1]).levels, is_match
 
 
 def _pair_codes(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -31,6 +31,7 @@ import pyarrow.parquet as pq
 
 from safelight.errors import UsageError
 from safelight.identity.encode import BLOCKING_RULES, EncodingSettings
+from safelight.link.decisions import index_decisions, load_decisions
 from safelight.link.encoded import EncodedRecords, from_parts, read_package
 from safelight.link.hub import HubLinkResult, reform_persons, store_run
 from safelight.link.pprl import PPRLSettings, link_encoded
@@ -234,7 +235,10 @@ def link_hub_encoded(hub: Hub, settings: PPRLSettings | None = None, *, actor: s
     er = load_hub_packages(hub)
     if len(er) < 2:
         raise UsageError(f"{hub.path}: fewer than two encoded records with consent to linkage")
-    res = link_encoded(er, s)
+    reviewed = None
+    if s.learn_from_reviews:
+        reviewed = index_decisions(load_decisions(hub), er.contributor, er.record_id)
+    res = link_encoded(er, s, reviewed)
     return store_run(hub, res, er.contributor, er.record_id,
                      {"mode": "pprl", **s.to_dict(), "key_fingerprint": er.key_fingerprint,
                       "encoding": er.settings.to_dict()},

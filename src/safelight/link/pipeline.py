@@ -202,16 +202,6 @@ class _USamples:
         return self._recv.recv()
 
 
-def _reviewed_levels(records: Records, reviewed: DecidedPairs | None
-                     ) -> tuple[np.ndarray, np.ndarray] | None:
-    """``(levels, is_match)`` of the reviewers' decided pairs, for the model's refinement."""
-    if reviewed is None or not len(reviewed.must) + len(reviewed.cannot):
-        return None
-    pairs = np.concatenate([reviewed.must, reviewed.cannot])
-    is_match = np.arange(len(pairs)) < len(reviewed.must)
-    return compare(records, pairs[:, 0], pairs[:, 1]).levels, is_match
-
-
 def _full_date_shares(records: Records, s: LinkSettings) -> tuple[float, float] | None:
     """Each source's share of full birth dates among its dated records (one pool unless
     two-source), for the birth date's default m (:func:`~safelight.link.default_m.default_m`)."""
@@ -224,6 +214,8 @@ def _estimate(records: Records, s: LinkSettings, samples: _USamples | None = Non
     """The fitted model (u from random pairs, EM on the training rules' pairs, refined by the
     ``reviewed`` pairs) and the seconds it took; needs nothing of the candidate pairs, so it
     runs beside blocking. u comes last, from ``samples`` when given (see :class:`_USamples`)."""
+    from safelight.link.decisions import decided_levels
+
     t = time.perf_counter()
     ta, tb, drawn, totals = training_pairs(records, s.training_rules, s.training_max_pairs,
                                            seed=s.seed, cross_only=s.two_source)
@@ -236,7 +228,7 @@ def _estimate(records: Records, s: LinkSettings, samples: _USamples | None = Non
         all_pairs = int(sizes[0]) * int(sizes[1]) if len(sizes) == 2 else None
     em = estimate_model(records, training, u=u, seed=s.seed,
                         training=TrainingPairs(drawn, totals), all_pairs=all_pairs,
-                        reviewed=_reviewed_levels(records, reviewed), em_u=em_u,
+                        reviewed=decided_levels(reviewed, compare, records), em_u=em_u,
                         full_date_shares=_full_date_shares(records, s))
     return em, time.perf_counter() - t
 

@@ -52,6 +52,7 @@ import numpy as np
 from safelight.errors import UsageError
 from safelight.link.cluster import cluster_pairs, connected_components
 from safelight.link.compare import Comparisons
+from safelight.link.decisions import DecidedPairs, decided_levels
 from safelight.link.default_m import full_date_shares
 from safelight.link.encoded import (
     ENCODED_FIELDS,
@@ -198,6 +199,8 @@ class PPRLSettings:
     ``bands``/``band_bits``: the LSH fallback (0 bands: none); ``lsh_orphans_only`` False runs
     it on every record (the former behaviour: many more candidates). ``training``: ``rules``
     (EM on pairs drawn by :data:`TRAINING_KEYS`) or ``candidates`` (EM on the candidate pairs).
+    ``learn_from_reviews``: in a hub, reviewers' decided pairs also refine the model's ``m``
+    (:func:`link_encoded`'s ``reviewed``), as in clear.
     ``block_top_k``: partners kept per record in a block over ``max_block`` pairs. 7 since
     2026-11-30 (1M × 1M demo, format v5 packages, same run conditions: 5 → 7 took blocking
     recall 96.93% → 97.10%, candidates 58.3M → 63.6M, hub CPU 634 → 689 s, peak 7.04 → 7.46
@@ -218,6 +221,7 @@ class PPRLSettings:
     training: str = "rules"
     cross_only: bool = False
     one_to_one: bool = False
+    learn_from_reviews: bool = False
 
     def __post_init__(self) -> None:
         if self.training not in ("rules", "candidates"):
@@ -444,7 +448,8 @@ def encoded_full_date_shares(er: EncodedRecords, two_source: bool
 
 def fit_encoded_model(er: EncodedRecords, comps: Comparisons, training: TrainingPairs,
                       u: list[np.ndarray], all_pairs: int, seed: int = 0,
-                      date_shares: tuple[float, float] | None = None) -> EMResult:
+                      date_shares: tuple[float, float] | None = None,
+                      reviewed: tuple[np.ndarray, np.ndarray] | None = None) -> EMResult:
     """m by EM in :data:`PPRL_SESSIONS` (each with fewer than :data:`MIN_SESSION_PAIRS`
     pairs replaced by its :data:`FALLBACK_SESSIONS` one; the fields none of them learns from
     :data:`SEX_NATIONALITY_SESSIONS`) on the training pairs ``comps``, then the prior from
@@ -455,7 +460,9 @@ def fit_encoded_model(er: EncodedRecords, comps: Comparisons, training: Training
     as in clear, to the default m of the encoded levels (:mod:`safelight.link.default_m`),
     each session estimating only its share of matches, and sex and nationality keep theirs
     (no second fit); so do the fields no session could fit (small registers). The birth
-    date's default m is mixed by ``date_shares`` (:func:`encoded_full_date_shares`)."""
+    date's default m is mixed by ``date_shares`` (:func:`encoded_full_date_shares`).
+    ``reviewed``: ``(levels, is_match)`` of reviewers' decided pairs, clamped in every session
+    whose fixed fields they agree on (:func:`safelight.link.model.estimate_model`)."""
     names = list(ENCODED_FIELDS)
 
     def size(sess: TrainingSession) -> int:
@@ -470,7 +477,7 @@ def fit_encoded_model(er: EncodedRecords, comps: Comparisons, training: Training
                      for sess in PPRL_SESSIONS)
     em = estimate_model(er, comps, u=u, sessions=sessions,  # type: ignore[arg-type]
                         seed=seed, fields=ENCODED_FIELDS, training=training,
-                        all_pairs=all_pairs, full_date_shares=date_shares)
+                        all_pairs=all_pairs, full_date_shares=date_shares, reviewed=reviewed)
     m, reports = list(em.model.m), list(em.sessions)
     rest = (set(names) - _learnt(sessions)) & _learnt(SEX_NATIONALITY_SESSIONS)
     # a fit that fell back has its default m for sex and nationality too: the same training
@@ -479,7 +486,8 @@ def fit_encoded_model(er: EncodedRecords, comps: Comparisons, training: Training
         # only sex and nationality are taken from this fit
         other = estimate_model(er, comps, u=u, sessions=SEX_NATIONALITY_SESSIONS,  # type: ignore[arg-type]
                                seed=seed, fields=ENCODED_FIELDS, training=training,
-                               all_pairs=all_pairs, full_date_shares=date_shares)
+                               all_pairs=all_pairs, full_date_shares=date_shares,
+                               reviewed=reviewed)
         for f in rest:
             m[names.index(f)] = other.model.m[names.index(f)]
         reports += [{**r, "role": "m of " + ", ".join(sorted(rest))} for r in other.sessions]
@@ -625,9 +633,13 @@ def _score(em: EMResult, er: EncodedRecords, freqs: dict[str, np.ndarray],
                                                          summed=True)
 
 
-def link_encoded(er: EncodedRecords, settings: PPRLSettings | None = None) -> PPRLResult:
-    """Link encoded records into persons (see the module docstring)."""
+def link_encoded(er: EncodedRecords, settings: PPRLSettings | None = None,
+                 reviewed: DecidedPairs | None = None) -> PPRLResult:
+    """Link encoded records into persons (see the module docstring). ``reviewed``: reviewers'
+    decided pairs (record indices of ``er``), which refine the model's m (semi-supervised EM,
+    as in clear; the hub passes them with ``learn_from_reviews``)."""
     s = settings or PPRLSettings()
+    decided = decided_levels(reviewed, compare_encoded, er)
     timings: dict[str, float] = {}
     cpu: dict[str, float] = {}  # CPU seconds of the process (all threads) per stage
     t, c = time.perf_counter(), time.process_time()
@@ -651,10 +663,11 @@ def link_encoded(er: EncodedRecords, settings: PPRLSettings | None = None) -> PP
         ta, tb, training = encoded_training_pairs(er, s)
         all_pairs = _cross_pairs(er) if s.cross_only else len(er) * (len(er) - 1) // 2
         em = fit_encoded_model(er, compare_encoded(er, ta, tb), training, u, all_pairs, s.seed,
-                               encoded_full_date_shares(er, s.cross_only))
+                               encoded_full_date_shares(er, s.cross_only), decided)
     else:
         em = estimate_model(er, comps, u=u, seed=s.seed, fields=ENCODED_FIELDS,  # type: ignore[arg-type]
-                            full_date_shares=encoded_full_date_shares(er, s.cross_only))
+                            full_date_shares=encoded_full_date_shares(er, s.cross_only),
+                            reviewed=decided)
     # one-to-one scores only the candidate pairs, whose TF reads the first record's frequency;
     # clustering may score any pair
     exact_u = {f: em.model.u[list(em.model.fields).index(f)][1] for f in TF_FIELDS}
