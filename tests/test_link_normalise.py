@@ -118,7 +118,8 @@ def test_map_distinct_arrow_and_sequence():
 
 
 def _phonenumbers_e164(text: str, region: str | None) -> str | None:
-    """The reference: phonenumbers.parse on the stripped text, 00 read as +."""
+    """The reference: phonenumbers.parse on the stripped text, 00 read as +; a placeholder
+    national number (one repeated digit, a run of consecutive digits; 6 or more) is none."""
     import phonenumbers
 
     s = text.strip()
@@ -129,6 +130,13 @@ def _phonenumbers_e164(text: str, region: str | None) -> str | None:
     except phonenumbers.NumberParseException:
         return None
     if not phonenumbers.is_possible_number(num):
+        return None
+    national = str(num.national_number)
+    if num.italian_leading_zero:
+        national = "0" * (num.number_of_leading_zeros or 1) + national
+    runs = "01234567890123456789"
+    if len(national) >= 6 and (len(set(national)) == 1 or national in runs
+                               or national in runs[::-1]):
         return None
     return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
 
@@ -159,3 +167,20 @@ def test_phone_shortcuts_give_phonenumbers_own_result():
     assert len(cases) > 3000
     wrong = [(p, r) for p, r in cases if phone_e164(p, r) != _phonenumbers_e164(p, r)]
     assert not wrong, wrong[:5]
+
+
+def test_placeholder_phones_and_documents_are_no_values():
+    """Trial (2026-12-01): namesakes sharing the phone +380000000000 or the document
+    "unknown" linked at p = 0.999 — a filler value counted as the strongest evidence."""
+    from safelight.identity.normalise import document_key
+
+    for text, region in (("+380000000000", None), ("1111111111", "US"), ("123456789", "UA"),
+                         ("+380 98 765 4321", None), ("000-000-0000", "US")):
+        assert phone_e164(text, region) is None, text
+    assert phone_e164("+380501234567") == "+380501234567"
+    for text in ("unknown", "none", "Немає", "000000", "N/A", "AAAA1111"[:4]):
+        assert document_key(text) is None, text
+    assert document_key("КН 260964") == document_key("KH260964") == "KH260964"
+    assert document_key("№ 123456") == document_key("No. 123456") == "123456"
+    assert document_key("NR123456") == "NR123456"  # a series, not the word
+    assert document_key("ЖБ 123456") == "ZHB123456"

@@ -69,6 +69,7 @@ import pyarrow.parquet as pq
 
 from safelight.errors import KeyFileError
 from safelight.identity.normalise import (
+    birth_date_parts,
     clear_caches,
     code_key,
     digits_key,
@@ -328,14 +329,15 @@ class _Keys:
 def _keys(table: pa.Table) -> _Keys:
     given, family = split_full_names(_str(table, "given_name"), _str(table, "family_name"),
                                      _str(table, "full_name"))
-    month, day = _ints(table, "birth_month"), _ints(table, "birth_day")
+    year, month, day = birth_date_parts(_ints(table, "birth_year"), _ints(table, "birth_month"),
+                                        _ints(table, "birth_day"))
     month[(month < 1) | (month > 12)] = -1
     day[(day < 1) | (day > 31)] = -1
     return _Keys(
         given=map_distinct(given, given_key),
         group=map_distinct(given, given_group),
         family=map_distinct(family, family_key),
-        year=_ints(table, "birth_year"),
+        year=year,
         month=month,
         day=day,
         values={

@@ -233,9 +233,26 @@ def load_map(path: Path) -> IdentityMap:
         raise ProfileError(f"{path}: records_path must be the key of the list of records in a "
                            "JSON object, e.g. records_path: cases")
     return IdentityMap(str(_column_name(data["id"])), fields,
-                       str(data.get("contributor") or ""), data.get("phone_region"),
+                       str(data.get("contributor") or ""), _phone_region(path, data),
                        tuple(str(f) for f in formats), consent, consent_values, consent_all,
                        encoding, records_path)
+
+
+def _phone_region(path: Path, data: dict[str, Any]) -> str | None:
+    """The map's ``phone_region`` as the ISO alpha-2 code phonenumbers reads (``UA``, ``UKR``
+    and ``Ukraine`` all give ``UA``); a value that names no country is refused — every
+    national number would silently be unreadable."""
+    value = data.get("phone_region")
+    if value is None or not str(value).strip():
+        return None
+    from safelight.standard.geography import country, resolve_country
+
+    code = resolve_country(str(value))
+    if code is None:
+        raise ProfileError(f"{path}: phone_region: {value!r} is not a country — give the ISO "
+                           "code of the country whose national phone numbers the file holds, "
+                           "e.g. phone_region: UA")
+    return country(code).alpha2
 
 
 @dataclass
@@ -298,7 +315,7 @@ def read_identities(path: Path, mapping: IdentityMap) -> IdentityFile:
     unparsed = 0
     for fname, col in mapping.fields.items():
         if fname == "birth_date":
-            parse = make_date_parser(mapping.date_formats, past_only=True)
+            parse = birth_date_parser(mapping.date_formats)
             none: tuple[int | None, int | None, int | None] = (None, None, None)
             cache: dict[str | None, tuple[int | None, int | None, int | None]] = {None: none}
             parts = []
@@ -333,6 +350,44 @@ def read_identities(path: Path, mapping: IdentityMap) -> IdentityFile:
                         "every record of the file consents to linkage, say so in the map: "
                         "consent: {all: full}", Path(path).name, n)
     return IdentityFile(pa.table(cols), n + len(bad), bad, unparsed)
+
+
+#: a date with zeros for its unknown parts: ``00.00.1972``, ``1990-00-00``, ``00/05/1972``
+_ZERO_PARTS = re.compile(r"\s*(\d{1,4})([./ -])(\d{1,4})\2(\d{1,4})\s*")
+
+
+def birth_date_parser(formats: tuple[str, ...]) -> Any:
+    """The map's date parser (:func:`safelight.ingest.values.make_date_parser`, past dates
+    only) with two readings of birth dates that it refuses: zeros for the unknown parts keep
+    the year (``00.00.1972`` → 1972; ``00.05.1972`` → 1972 too, the order of a lone month
+    being unknown), and a two-digit year that falls in the future is read a century earlier
+    (``15.03.55`` with ``%d.%m.%y`` → 1955, where Python reads 2055)."""
+    import datetime as dt
+
+    parse = make_date_parser(formats, past_only=True)
+    two_digit = any("%y" in f for f in formats)
+    anytime = make_date_parser(formats, past_only=False) if two_digit else None
+
+    def parse_birth(raw: str) -> Any:
+        out, err = parse(raw)
+        if err is None:
+            return out, err
+        m = _ZERO_PARTS.fullmatch(raw)
+        if m:
+            parts = [m.group(1), m.group(3), m.group(4)]
+            years = [x for x in parts if len(x) == 4]
+            rest = [x for x in parts if len(x) != 4]
+            if len(years) == 1 and len(rest) == 2 and any(int(x) == 0 for x in rest):
+                return (int(years[0]), None, None, None), None
+        if anytime is not None and err[0] == "date_in_future":
+            (y, mo, d, _), _ = anytime(raw)
+            try:
+                earlier = dt.date(y - 100, mo or 1, d or 1)
+            except ValueError:
+                return out, err
+            return (y - 100, mo, d, earlier if d else None), None
+        return out, err
+    return parse_birth
 
 
 def _month_first_hint(path: Path, column: str, formats: tuple[str, ...], failed: set[str],

@@ -57,6 +57,8 @@ from safelight.identity.romanise import has_arabic, has_greek, romanise_arabic, 
 from safelight.identity.transliterate import transliterate
 
 __all__ = [
+    "EARLIEST_BIRTH_YEAR",
+    "birth_date_parts",
     "clear_caches",
     "code_key",
     "digits_key",
@@ -124,6 +126,11 @@ _FOLDS: tuple[tuple[str | None, str], ...] = (
 _DOUBLED = re.compile(r"(.)(?=\1)")
 
 
+def _missing(text: Any) -> bool:
+    """Empty, None or a float NaN (a pandas gap): no value to normalise."""
+    return not text or (isinstance(text, float) and text != text)
+
+
 def _strip_marks(text: str) -> str:
     if text.isascii():  # nothing to decompose, no combining mark
         return text
@@ -139,7 +146,7 @@ def fold(text: str | None) -> str | None:
     >>> fold("  Ołena-Maria ")
     'olena maria'
     """
-    if not text:
+    if _missing(text):
         return None
     s = unicodedata.normalize("NFKC", str(text))
     if has_arabic(s):
@@ -487,26 +494,63 @@ def phone_e164(text: str | None, region: str | None = None) -> str | None:
     steps of phonenumbers, and numbers that differ only in spaces, dots or hyphens are read
     once.
     """
-    if not text:
+    if _missing(text):
         return None
-    return _e164(*_phone_input(str(text), region))
+    out = _e164(*_phone_input(str(text), region))
+    return None if out is None or _placeholder_number(out) else out
+
+
+_ASCENDING = "01234567890123456789"
+
+
+@lru_cache(maxsize=200_000)
+def _placeholder_number(e164: str) -> bool:
+    """A number written to fill the field, not anyone's phone: a national number of one
+    repeated digit (``+380000000000``, ``+1 111 111 1111``) or a run of consecutive digits
+    (``123456789``, ``987654321``), of 6 digits or more. Two records sharing one would look like a shared phone —
+    the strongest evidence of all — for people who have nothing in common."""
+    cc, taken = _leading_country_code(e164[1:4])
+    national = e164[1 + taken:] if cc else e164[1:]
+    return len(national) >= 6 and (len(set(national)) == 1 or national in _ASCENDING
+                                   or national in _ASCENDING[::-1])
 
 
 _NOT_ALNUM = re.compile(r"[^0-9A-Z]+")
 
 
+#: Cyrillic capitals written for the Latin letters they look like (a Ukrainian booklet
+#: passport's series "КН" is typed as "KH" as often as not); other Cyrillic letters are
+#: transliterated
+_DOCUMENT_LOOKALIKES = str.maketrans("АВЕЁКМНОРСТУХІЇ", "ABEEKMHOPCTYXII")
+#: "№ 123456", "No. 123456", "Nr 123456": the sign or word for "number" before the number
+_NUMBER_SIGN = re.compile(r"^\s*(?:№|n[or](?:\.\s*|\s+)(?=\d)|#)\s*", re.IGNORECASE)
+
+
 @lru_cache(maxsize=200_000)
 def document_key(text: str | None) -> str | None:
-    """Upper-case alphanumerics of a document number, letter ``O`` read as digit ``0``.
+    """Upper-case alphanumerics of a document number, letter ``O`` read as digit ``0``;
+    Cyrillic letters that look like Latin ones read as those (``КН`` = ``KH``), the others
+    transliterated; a leading ``№``/``No.``/``Nr``/``#`` dropped. None when fewer than 4
+    characters are left, when there is no digit (``unknown``, ``none``, ``немає``: words put
+    in the field) or when one character is repeated (``000000``): such values are not any
+    one person's document, and two records sharing one would look like the same person.
 
-    >>> document_key(" kh 26O964 ")
-    'KH260964'
+    >>> document_key(" kh 26O964 ") == document_key("КН 260964") == "KH260964"
+    True
+    >>> document_key("unknown") is None and document_key("000000") is None
+    True
     """
-    if not text:
+    if _missing(text):
         return None
-    s = _NOT_ALNUM.sub("", _strip_marks(unicodedata.normalize("NFKC", str(text))).upper())
+    s = _NUMBER_SIGN.sub("", str(text))
+    s = unicodedata.normalize("NFKC", s).upper().translate(_DOCUMENT_LOOKALIKES)
+    if _CYRILLIC.search(s):
+        s = transliterate(s.casefold(), "uk_national").upper()
+    s = _NOT_ALNUM.sub("", _strip_marks(s))
+    if not any(c.isdigit() for c in s):
+        return None
     s = s.replace("O", "0")
-    return s if len(s) >= 4 else None
+    return s if len(s) >= 4 and len(set(s)) > 1 else None
 
 
 @lru_cache(maxsize=200_000)
@@ -522,7 +566,7 @@ def digits_key(text: str | None) -> str | None:
     >>> digits_key(" 42a ")
     '42'
     """
-    if not text:
+    if _missing(text):
         return None
     text = str(text)
     if text.isascii():  # where isdigit() means 0-9
@@ -538,10 +582,11 @@ _NOT_ASCII_DIGIT = re.compile(r"[^0-9]+")
 @lru_cache(maxsize=200_000)
 def code_key(text: str | None) -> str | None:
     """A code (region; sex and nationality a vocabulary does not know) stripped and
-    upper-cased; None when empty."""
-    if not text:
+    upper-cased; None when empty or without a letter or digit (``?``, ``-``: a gap)."""
+    if _missing(text):
         return None
-    return str(text).strip().upper() or None
+    s = str(text).strip().upper()
+    return s if any(c.isalnum() for c in s) else None
 
 
 def _word(text: str) -> str:
@@ -566,7 +611,7 @@ def sex_key(text: str | None) -> str | None:
     ``"w"`` (German weiblich) all give ``"female"``; a word meaning unknown gives None; a value
     the vocabulary does not know gives :func:`code_key` of it (so it still agrees with
     itself)."""
-    if not text:
+    if _missing(text):
         return None
     word = _word(str(text))
     if word in _sex_words():
@@ -579,12 +624,48 @@ def nationality_key(text: str | None) -> str | None:
     """The ISO 3166-1 alpha-3 code of a nationality or country written as a code, a name or
     a demonym in many languages (:func:`safelight.standard.geography.resolve_country`:
     ``"UA"``, ``"UKR"``, ``"Україна"``, ``"ukrainian"`` all give ``"UKR"``); a value it does
-    not resolve gives :func:`code_key` of it (so ``"stateless"`` still agrees with itself)."""
-    if not text:
+    not resolve gives :func:`code_key` of it (so ``"stateless"`` still agrees with itself),
+    but a word for unknown (the ``unknown`` words of ``sex_words.yaml``: ``"unknown"``,
+    ``"невідомо"`` …) is a missing value. ICAO 9303's own codes of passports' nationality
+    field are read too (``"D"`` Germany; ``"GBD"`` … British nationals; ``"XXX"``
+    unspecified: missing)."""
+    if _missing(text):
         return None
     from safelight.standard.geography import resolve_country
 
-    return resolve_country(str(text)) or code_key(text)
+    word = _word(str(text))
+    if word in _ICAO_NATIONALITY:
+        return _ICAO_NATIONALITY[word]
+    code = resolve_country(str(text))
+    if code is None and word in _sex_words() and _sex_words()[word] is None:
+        return None  # "unknown", "невідомо" (but "NA" is Namibia, as resolve_country reads it)
+    return code or code_key(text)
+
+
+#: ICAO 9303 (Part 3) codes of a passport's nationality field that are no ISO 3166 code
+_ICAO_NATIONALITY: dict[str, str | None] = {
+    "d": "DEU", "gbd": "GBR", "gbn": "GBR", "gbo": "GBR", "gbp": "GBR", "gbs": "GBR",
+    "rks": "XKX", "xxx": None}
+
+
+#: the earliest birth year read as a date: earlier ones in a register of living people are
+#: typing errors or fillers — as is 1900-01-01 itself, what databases write for "unknown"; a
+#: shared one would look like a shared birth date (other dates of 1900 stay: FEBRL has them)
+EARLIEST_BIRTH_YEAR = 1900
+
+
+def birth_date_parts(year: np.ndarray, month: np.ndarray, day: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Birth year, month and day arrays (-1: missing) with a year before
+    :data:`EARLIEST_BIRTH_YEAR`, or the filler 1900-01-01, blanked with its month and day (in
+    place). Months and days out of range are left to the caller: a month of 13 is how a
+    day/month swap shows."""
+    early = (((year >= 0) & (year < EARLIEST_BIRTH_YEAR))
+             | ((year == EARLIEST_BIRTH_YEAR) & (month == 1) & (day == 1)))
+    year[early] = -1
+    month[early] = -1
+    day[early] = -1
+    return year, month, day
 
 
 def map_distinct(values: Iterable[Any] | Any, fn: Callable[..., Any], *args: Any) -> np.ndarray:

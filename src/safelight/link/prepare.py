@@ -26,6 +26,7 @@ import pyarrow as pa
 
 from safelight.errors import UsageError
 from safelight.identity.normalise import (
+    birth_date_parts,
     code_key,
     digits_key,
     document_key,
@@ -323,12 +324,14 @@ def _normalised(table: pa.Table,
     def coded(name: str, fn: Callable[[str | None], str | None] = code_key) -> np.ndarray:
         return mapped(name, _col(table, name).cast(pa.string()), fn)
 
+    year, month, day = birth_date_parts(_ints(table, "birth_year"), _ints(table, "birth_month"),
+                                        _ints(table, "birth_day"))
     cols = dict(
         contributor=np.array(_col(table, "contributor").to_pylist(), dtype=object),
         record_id=np.array(_col(table, "record_id").cast(pa.string()).to_pylist(), dtype=object),
-        birth_year=_ints(table, "birth_year"),
-        birth_month=_ints(table, "birth_month"),
-        birth_day=_ints(table, "birth_day"),
+        birth_year=year,
+        birth_month=month,
+        birth_day=day,
         sex=coded("sex", sex_key),
         nationality=coded("nationality", nationality_key),
         locality=mapped("locality", _col(table, "locality").cast(pa.string()), locality_key),

@@ -1,0 +1,88 @@
+"""Identity normalisation found wrong by a linkage engineer trying it as a new user would
+(2026-12-01): placeholder dates, zero parts and two-digit years; NaN; unknown nationalities and
+ICAO codes; sex words; the map's phone region."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from safelight.errors import ProfileError
+from safelight.identity.mapping import birth_date_parser, load_map
+from safelight.identity.normalise import (
+    birth_date_parts,
+    code_key,
+    family_key,
+    fold,
+    given_key,
+    nationality_key,
+    sex_key,
+)
+
+
+def test_a_1900_birth_date_is_no_date():
+    """Two records born "01.01.1900" (a database's unknown) linked at p = 0.98 on a date
+    level weighed above a real exact date."""
+    y, m, d = birth_date_parts(np.array([1900, 1850, 1901, -1, 1990, 1900]),
+                               np.array([1, 6, 1, 3, 13, 5]), np.array([1, 1, 1, 5, 2, 7]))
+    assert y.tolist() == [-1, -1, 1901, -1, 1990, 1900]  # other dates of 1900 stay
+    assert m.tolist() == [-1, -1, 1, 3, 13, 5]  # a month of 13: a day/month swap, kept
+    assert d.tolist() == [-1, -1, 1, 5, 2, 7]
+
+
+def test_the_linkage_reads_no_1900_date(tmp_path):
+    import pyarrow as pa
+
+    from safelight.link.prepare import prepare
+
+    t = pa.table({"contributor": ["a", "b"], "record_id": ["1", "2"],
+                  "given_name": ["Olha", "Olena"], "family_name": ["Bondar", "Bondar"],
+                  "birth_year": pa.array([1900, 1988], pa.int16()),
+                  "birth_month": pa.array([1, 4], pa.int16()),
+                  "birth_day": pa.array([1, 2], pa.int16())})
+    r = prepare(t)
+    assert r.birth_year.tolist() == [-1, 1988] and r.birth_day.tolist() == [-1, 2]
+
+
+def test_zero_parts_keep_the_year_and_two_digit_years_stay_in_the_past():
+    p = birth_date_parser(())
+    for raw in ("00.00.1972", "1972-00-00", "00/00/1972", "00.05.1972"):
+        assert p(raw) == ((1972, None, None, None), None), raw
+    assert p("31.02.1990")[1] is not None  # still no calendar date
+    q = birth_date_parser(("%d.%m.%y",))
+    assert q("15.03.55")[0][:3] == (1955, 3, 15)
+    assert q("15.03.05")[0][:3] == (2005, 3, 15)
+
+
+def test_nan_is_missing_everywhere():
+    nan = float("nan")
+    for fn in (fold, given_key, family_key, sex_key, nationality_key, code_key):
+        assert fn(nan) is None, fn.__name__
+
+
+def test_unknown_nationality_is_missing_and_icao_codes_read():
+    assert nationality_key("unknown") is None and nationality_key("невідомо") is None
+    assert nationality_key("XXX") is None
+    assert nationality_key("D") == nationality_key("DEU") == "DEU"
+    assert nationality_key("GBD") == "GBR"
+    assert nationality_key("NA") == "NAM"  # Namibia, as resolve_country reads it
+    assert nationality_key("stateless") == "STATELESS"  # a status, agrees with itself
+    assert code_key("?") is None and sex_key("-") is None
+
+
+@pytest.mark.parametrize("word,code", [("Feminino", "female"), ("Mulher", "female"),
+                                       ("Homem", "male"), ("Θήλυ", "female"),
+                                       ("Άρρεν", "male"), ("intersex", "other")])
+def test_more_sex_words(word, code):
+    assert sex_key(word) == code
+
+
+def test_the_maps_phone_region_is_a_country(tmp_path):
+    for given, want in (("UKR", "UA"), ("Ukraine", "UA"), ("ua", "UA")):
+        path = tmp_path / f"{given}.yaml"
+        path.write_text(f"id: id\nphone_region: {given}\nfields:\n  phone: tel\n", "utf-8")
+        assert load_map(path).phone_region == want
+    path = tmp_path / "bad.yaml"
+    path.write_text("id: id\nphone_region: XX\nfields:\n  phone: tel\n", "utf-8")
+    with pytest.raises(ProfileError, match="phone_region"):
+        load_map(path)
