@@ -82,7 +82,15 @@ def test_the_maps_phone_region_is_a_country(tmp_path):
         path = tmp_path / f"{given}.yaml"
         path.write_text(f"id: id\nphone_region: {given}\nfields:\n  phone: tel\n", "utf-8")
         assert load_map(path).phone_region == want
-    path = tmp_path / "bad.yaml"
-    path.write_text("id: id\nphone_region: XX\nfields:\n  phone: tel\n", "utf-8")
-    with pytest.raises(ProfileError, match="phone_region"):
+    for bad in ("XX", "380", "'+380'"):
+        path = tmp_path / "bad.yaml"
+        path.write_text(f"id: id\nphone_region: {bad}\nfields:\n  phone: tel\n", "utf-8")
+        with pytest.raises(ProfileError, match="phone_region"):
+            load_map(path)
+
+
+def test_two_fields_of_one_column_are_refused(tmp_path):
+    path = tmp_path / "same.yaml"
+    path.write_text("id: id\nfields:\n  given_name: Vorname\n  family_name: Vorname\n", "utf-8")
+    with pytest.raises(ProfileError, match="family_name and given_name are both mapped"):
         load_map(path)

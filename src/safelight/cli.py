@@ -485,7 +485,7 @@ def standard_profiles() -> None:
 @main.command()
 @click.option("--out", "out_dir", default="demo-output", show_default=True,
               type=click.Path(file_okay=False, path_type=Path), help="Folder for the scenario, hub and summary.")
-@click.option("--seed", default=2023, show_default=True, help="Seed of the scenario generator.")
+@click.option("--seed", default=2023, show_default=True, type=click.IntRange(min=0), help="Seed of the scenario generator.")
 @click.option("--records", default=20_000, show_default=True, type=click.IntRange(min=200),
               help="Approximate number of case records (at least 200).")
 @click.option("--force", is_flag=True,

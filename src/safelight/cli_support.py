@@ -3,7 +3,9 @@ the stage of a long command."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import io
 import logging
 import math
 import sys
@@ -75,6 +77,19 @@ def new_outputs(inputs: Iterable[Path], outputs: Iterable[Path | None], *, force
         if there and not force:
             raise UsageError(f"{there[0]} exists already; choose another output or add --force "
                              "to replace it")
+
+
+#: suffixes of formats a CSV output must not be named as (a spreadsheet refuses the file)
+_NOT_CSV = (".xlsx", ".xls", ".ods", ".parquet", ".json", ".jsonl")
+
+
+def csv_outputs(*outputs: Path | None) -> None:
+    """Refuse (:class:`UsageError`, exit 2) a CSV output named as another format
+    (``pairs.xlsx``): the command writes CSV text whatever the name says."""
+    for out in outputs:
+        if out is not None and Path(out).suffix.lower() in _NOT_CSV:
+            raise UsageError(f"{out}: the output is CSV — name it .csv (a "
+                             f"{Path(out).suffix} file of CSV text would not open)")
 
 
 #: ``--force`` of the commands that refuse to replace their outputs (:func:`new_outputs`)
@@ -166,24 +181,31 @@ def stage_status(logger_name: str = "safelight", first: str = "working…") -> I
     console = Console(stderr=True)
     logger = logging.getLogger(logger_name)
     saved = logger.level, logger.propagate
-    with console.status(first) as status:
+    # what the command prints on stdout waits until the spinner is gone: on a terminal the
+    # summary line was glued to the spinner's last frame
+    held = io.StringIO()
+    try:
+        with console.status(first) as status, contextlib.redirect_stdout(held):
 
-        class _Show(logging.Handler):
-            def emit(self, record: logging.LogRecord) -> None:
-                message = record.getMessage()
-                if record.levelno >= logging.WARNING:
-                    console.print(f"{record.levelname} {record.name}: {message}", markup=False,
-                                  highlight=False)
-                else:
-                    status.update(escape(message[:100]))
+            class _Show(logging.Handler):
+                def emit(self, record: logging.LogRecord) -> None:
+                    message = record.getMessage()
+                    if record.levelno >= logging.WARNING:
+                        console.print(f"{record.levelname} {record.name}: {message}",
+                                      markup=False, highlight=False)
+                    else:
+                        status.update(escape(message[:100]))
 
-        handler = _Show()
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
-        logger.propagate = False  # the root handler would print the INFO lines too
-        try:
-            yield
-        finally:
-            logger.removeHandler(handler)
-            logger.setLevel(saved[0])
-            logger.propagate = saved[1]
+            handler = _Show()
+            logger.addHandler(handler)
+            logger.setLevel(logging.INFO)
+            logger.propagate = False  # the root handler would print the INFO lines too
+            try:
+                yield
+            finally:
+                logger.removeHandler(handler)
+                logger.setLevel(saved[0])
+                logger.propagate = saved[1]
+    finally:
+        sys.stdout.write(held.getvalue())
+        sys.stdout.flush()

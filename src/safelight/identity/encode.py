@@ -81,6 +81,7 @@ from safelight.identity.normalise import (
     map_distinct,
     nationality_key,
     phones_e164,
+    require_names,
     sex_key,
     split_full_names,
 )
@@ -329,6 +330,7 @@ class _Keys:
 def _keys(table: pa.Table) -> _Keys:
     given, family = split_full_names(_str(table, "given_name"), _str(table, "family_name"),
                                      _str(table, "full_name"))
+    require_names(given, family)
     year, month, day = birth_date_parts(_ints(table, "birth_year"), _ints(table, "birth_month"),
                                         _ints(table, "birth_day"))
     month[(month < 1) | (month > 12)] = -1

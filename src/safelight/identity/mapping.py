@@ -156,7 +156,17 @@ def _fields(path: Path, data: dict[str, Any]) -> dict[str, str]:
     if bad:
         raise ProfileError(f"{path}: identity field(s) {', '.join(bad)} need one column name "
                            "each (field: <column>)")
-    return {str(k): str(_column_name(v)) for k, v in fields.items()}
+    out = {str(k): str(_column_name(v)) for k, v in fields.items()}
+    by_column: dict[str, list[str]] = {}
+    for f, col in out.items():
+        by_column.setdefault(col, []).append(f)
+    twice = {col: fs for col, fs in by_column.items() if len(fs) > 1}
+    if twice:  # given and family name from one column made 2,000 people 318 (trial)
+        col, fs = next(iter(sorted(twice.items())))
+        raise ProfileError(f"{path}: {' and '.join(sorted(fs))} are both mapped to the column "
+                           f"{col!r} — each identity field takes its own column (a column of "
+                           "whole names is full_name)")
+    return out
 
 
 def _consent(path: Path, spec: Any) -> tuple[str | None, dict[str, bool], str | None]:
@@ -240,14 +250,17 @@ def load_map(path: Path) -> IdentityMap:
 
 def _phone_region(path: Path, data: dict[str, Any]) -> str | None:
     """The map's ``phone_region`` as the ISO alpha-2 code phonenumbers reads (``UA``, ``UKR``
-    and ``Ukraine`` all give ``UA``); a value that names no country is refused — every
-    national number would silently be unreadable."""
+    and ``Ukraine`` all give ``UA``); a value that names no country, or a number (a dialling
+    code such as 380, which ISO's numeric codes would read as Italy), is refused — every
+    national number would silently be unreadable or read in another country."""
     value = data.get("phone_region")
     if value is None or not str(value).strip():
         return None
     from safelight.standard.geography import country, resolve_country
 
-    code = resolve_country(str(value))
+    text = str(value).strip().lstrip("+")
+    # a number here is a dialling code (380), not the ISO numeric code it would resolve as
+    code = None if text.isdigit() else resolve_country(text)
     if code is None:
         raise ProfileError(f"{path}: phone_region: {value!r} is not a country — give the ISO "
                            "code of the country whose national phone numbers the file holds, "
@@ -294,15 +307,19 @@ def read_identities(path: Path, mapping: IdentityMap) -> IdentityFile:
         bad.extend(b.row for b in chunk.bad)
     src = pa.concat_tables(tables) if tables else pa.table({})
     if src.num_rows + len(bad) == 0:
-        raise InputFileError(path, "has a header but no data rows",
+        raise InputFileError(path, "holds no data rows (a header at most)",
                              "check that the export is complete")
     needed = {mapping.id_column, *mapping.fields.values()} | (
         {mapping.consent} if mapping.consent else set())
     missing = sorted(needed - set(src.column_names))
     if missing:
         has = [c for c in src.column_names if c != ROW]
+        hint = ""
+        if mapping.consent in missing and consent_key(mapping.consent) in consent_words("linkage"):
+            hint = (f" (consent: {mapping.consent} names a column; if every record of the file "
+                    f"consents so, write consent: {{all: {mapping.consent}}})")
         raise ProfileError(f"{path}: column(s) {', '.join(missing)} named in the map are not in "
-                           f"the file; {header_shown(has, needed, 'map')}")
+                           f"the file{hint}; {header_shown(has, needed, 'map')}")
     n = src.num_rows
     ids = src.column(mapping.id_column).cast(pa.string())
     blank = pc.equal(pc.utf8_trim_whitespace(ids), "")  # a blank id is a missing one
@@ -352,19 +369,25 @@ def read_identities(path: Path, mapping: IdentityMap) -> IdentityFile:
     return IdentityFile(pa.table(cols), n + len(bad), bad, unparsed)
 
 
+#: an ISO date, alone or with a time (the text of a stored date)
+_ISO_DATE = re.compile(r"\s*\d{4}-\d{2}-\d{2}(?:$|[ T])")
 #: a date with zeros for its unknown parts: ``00.00.1972``, ``1990-00-00``, ``00/05/1972``
 _ZERO_PARTS = re.compile(r"\s*(\d{1,4})([./ -])(\d{1,4})\2(\d{1,4})\s*")
 
 
 def birth_date_parser(formats: tuple[str, ...]) -> Any:
     """The map's date parser (:func:`safelight.ingest.values.make_date_parser`, past dates
-    only) with two readings of birth dates that it refuses: zeros for the unknown parts keep
-    the year (``00.00.1972`` → 1972; ``00.05.1972`` → 1972 too, the order of a lone month
-    being unknown), and a two-digit year that falls in the future is read a century earlier
+    only) with four readings of birth dates that it refuses: a year alone (``1990``) and an
+    ISO date (``1990-05-17``, with or without a time) whatever the formats — the latter is
+    what a Parquet date or a spreadsheet's date cell reads as; neither is ambiguous; zeros for the unknown parts keep the year
+    (``00.00.1972`` → 1972; ``00.05.1972`` → 1972 too, the order of a lone month being
+    unknown); and a two-digit year that falls in the future is read a century earlier
     (``15.03.55`` with ``%d.%m.%y`` → 1955, where Python reads 2055)."""
     import datetime as dt
 
     parse = make_date_parser(formats, past_only=True)
+    iso = make_date_parser(("%Y-%m-%d",), past_only=True)
+    make_year = make_date_parser(("%Y",), past_only=True)
     two_digit = any("%y" in f for f in formats)
     anytime = make_date_parser(formats, past_only=False) if two_digit else None
 
@@ -372,6 +395,14 @@ def birth_date_parser(formats: tuple[str, ...]) -> Any:
         out, err = parse(raw)
         if err is None:
             return out, err
+        year = raw.strip()
+        if len(year) == 4 and year.isdigit():  # a year alone, whatever the formats
+            return make_year(year)
+        if _ISO_DATE.match(raw):
+            iso_out, iso_err = iso(raw)
+            if iso_err is None:
+                return iso_out, iso_err
+            out, err = iso_out, iso_err  # says more than "matches none of the formats"
         m = _ZERO_PARTS.fullmatch(raw)
         if m:
             parts = [m.group(1), m.group(3), m.group(4)]

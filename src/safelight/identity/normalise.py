@@ -77,6 +77,7 @@ __all__ = [
     "phone_e164",
     "phone_keys",
     "phones_e164",
+    "require_names",
     "phones_from_keys",
     "sex_key",
     "split_full_names",
@@ -257,19 +258,29 @@ def _arabic_tables() -> tuple[dict[str, str], dict[str, str]]:
 
 @cache
 def _given_groups() -> dict[str, str]:
-    """Compact match key of a given name or diminutive → its group's representative key."""
+    """Compact match key of a given name or diminutive → its group's representative key.
+
+    The full names are grouped first (their spellings, :file:`name_forms.yaml`'s forms in
+    related languages, Arabic romanisations); then each short form joins the group of the full
+    names it is listed under. A short form listed under the full names of *different* names
+    (Ela under Elżbieta and Elena, Titi under Constantin and Titilayo, Totò under Salvatore and
+    Antonio) joins none: one group holding both would make Elżbieta and Olena one name. Full
+    names of one name in its two genders (Oleksandr and Oleksandra for Sasha: one's key begins
+    the other's) still share the short form, and so the group."""
     uf = _UnionFind()
     nick = _load("nicknames.yaml")
+    entries: list[tuple[str, set[str]]] = []  # (a key of the full name, its short forms' keys)
     for lang, table in nick.items():
         if not isinstance(table, dict):
             continue
         for full, shorts in table.items():
-            forms = _latin_forms(str(full), lang)
-            for s in shorts or []:
-                forms |= _latin_forms(str(s), lang)
-            forms = sorted(forms)
+            forms = sorted(_latin_forms(str(full), lang))
             for f in forms[1:]:
                 uf.union(forms[0], f)
+            if forms:
+                uf.find(forms[0])
+                entries.append((forms[0], {k for s in shorts or []
+                                           for k in _latin_forms(str(s), lang)}))
     for group in _load("name_forms.yaml").get("groups", []):
         forms: set[str] = set()
         for name in group:
@@ -280,7 +291,23 @@ def _given_groups() -> dict[str, str]:
     arabic_given, _ = _arabic_tables()
     for variant, canonical in arabic_given.items():
         uf.union(canonical, variant)
+    claims: dict[str, dict[str, set[str]]] = {}  # short key → group → full-name keys
+    for full, shorts in entries:
+        for short in shorts:
+            claims.setdefault(short, {}).setdefault(uf.find(full), set()).add(full)
+    for short, groups in claims.items():
+        if len(groups) > 1 and not _one_name(list(groups.values())):
+            continue  # listed under different names: in none of their groups
+        for group in groups:
+            uf.union(group, short)
     return {k: uf.find(k) for k in list(uf.parent)}
+
+
+def _one_name(groups: list[set[str]]) -> bool:
+    """Whether full-name key sets belong to one name: each pair of sets holds two keys of which
+    one begins the other (``olexandr`` / ``olexandra``)."""
+    return all(any(a.startswith(b) or b.startswith(a) for a in x for b in y)
+               for i, x in enumerate(groups) for y in groups[i + 1:])
 
 
 def load_name_tables() -> None:
@@ -317,11 +344,21 @@ def given_group(text: str | None) -> str | None:
     groups = _given_groups()
     if key in groups:
         return groups[key]
-    # several given names (Favour Osasere, Comfort Yetunde): the first one is the call name
+    # several given names (Favour Osasere, Comfort Yetunde): the first one is the call name —
+    # unless it cannot be one (Abdul Karim, Abu Bakr, Thi Lan, Van Nam) or the names are joined
+    # by a hyphen (Jean-Pierre): then the whole is the name
     words = name_tokens(text)
-    if len(words) > 1:
+    if len(words) > 1 and words[0] not in _NO_CALL_NAME and "-" not in str(text):
         return groups.get(words[0], words[0])
     return key
+
+
+#: first words of a given name that are not a name by themselves (match keys): the Arabic
+#: "servant of" / "father of" (Abd al-Karim, Abdul Karim, Abu Bakr) and Vietnamese middle
+#: names (Thị, Văn, Đức, Hữu, Ngọc, Minh — Thi Lan and Thi Mai are two people)
+_NO_CALL_NAME = frozenset(match_key(w) for w in (
+    "abd", "abdu", "abdul", "abdel", "abdal", "abdol", "abu", "abou", "umm", "um", "thi", "van",
+    "duc", "huu", "ngoc", "minh"))
 
 
 @lru_cache(maxsize=200_000)
@@ -773,6 +810,24 @@ def split_full_names(given: Any, family: Any, full: Any) -> tuple[Any, Any]:
     return given, family
 
 
+def require_names(given: Any, family: Any) -> None:
+    """Refuse records none of which has a name (``given``, ``family``: Arrow string arrays
+    after :func:`split_full_names`, or object arrays of name keys, None where missing):
+    linkage compares people by their names first.
+
+    :raises UsageError: records, and not one name among them."""
+    def none_in(x: Any) -> bool:
+        return (x.null_count == len(x) if hasattr(x, "null_count")
+                else not any(v is not None for v in x))
+
+    if len(given) and none_in(given) and none_in(family):
+        from safelight.errors import UsageError
+
+        raise UsageError("no record has a name (given_name, family_name or full_name): "
+                         "linkage compares people by their names first — map a name column, "
+                         "or check that the mapped name columns are filled")
+
+
 def clear_caches() -> None:
     """Empty the memo of every normaliser here that keeps input values (names, phones,
     document numbers, places: the ``lru_cache`` of :func:`fold`, :func:`match_key`, the name
@@ -780,7 +835,8 @@ def clear_caches() -> None:
     :func:`code_key`, :func:`sex_key`, :func:`nationality_key` and the transliteration); the
     name tables read from the package data stay. A linkage run calls it when it ends (:func:`safelight.link.link_records`), so that
     no identifier outlives the run in this process's memory."""
-    for fn in (fold, match_key, given_key, given_group, family_key, _e164, _leading_country_code,
+    for fn in (fold, match_key, given_key, given_group, family_key, _e164, _placeholder_number,
+               _leading_country_code,
                document_key, locality_key, digits_key, code_key, sex_key, nationality_key,
                transliterate):
         fn.cache_clear()

@@ -8,7 +8,14 @@ from typing import Any
 
 import click
 
-from safelight.cli_support import Probability, force_option, guarded, new_outputs, shows_progress
+from safelight.cli_support import (
+    Probability,
+    csv_outputs,
+    force_option,
+    guarded,
+    new_outputs,
+    shows_progress,
+)
 from safelight.link.pprl_cli import pprl
 
 __all__ = ["link"]
@@ -26,7 +33,7 @@ def link() -> None:
 @click.argument("hub", type=click.Path(exists=True, path_type=Path, dir_okay=False))
 @click.option("--threshold", type=Probability(), default=0.5, show_default=True,
               help="Match probability from which two records are linked (0 to 1).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed (u sampling).")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Random seed (u sampling).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
 @click.option("--pprl", is_flag=True,
               help="Link the stored contribution packages (privacy-preserving) instead.")
@@ -86,7 +93,7 @@ def _run_options(fn: Any) -> Any:
         click.option("--threshold", type=Probability(), default=0.5,
                      show_default=True,
                      help="Match probability from which two records are linked (0 to 1)."),
-        click.option("--seed", type=int, default=0, show_default=True,
+        click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
                      help="Random seed (u sampling)."),
         force_option,
     )):
@@ -140,6 +147,7 @@ def pairs_cmd(ctx: click.Context, left: Path, right: Path, map_path: Path | None
                          "to find the persons within one file use `link dedupe`")
     new_outputs((p for p in (left, right, map_path, right_map) if p), (out, review),
                 force=force, companions=RUN_RECORD_SUFFIXES)
+    csv_outputs(out, review)
     from safelight.link.files import (
         link_two_files,
         read_mapped,
@@ -187,6 +195,7 @@ def dedupe_cmd(file: Path, map_path: Path, out: Path, review: Path | None, thres
 
     new_outputs((file, map_path), (out, review), force=force,
                 companions=RUN_RECORD_SUFFIXES)
+    csv_outputs(out, review)
     src = read_mapped(file, map_path, "file")
     res = dedupe_file(src, _settings(threshold, seed))
     clusters = write_clusters(res, out)

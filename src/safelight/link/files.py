@@ -116,12 +116,15 @@ def write_clusters(res: LinkResult, out: Path) -> int:
 
 
 def write_review(res: LinkResult, out: Path) -> int:
-    """The uncertain pairs (probability in ``[review_low, review_high)``) with their per-field
+    """The uncertain pairs (probability in ``[review_low, review_high)``, the band raised to
+    the threshold when that is higher, so that no pair under it falls between the two files)
+    and the confident ones that one-to-one or clustering left unlinked, with their per-field
     levels and weights, most uncertain first: ``left_id,right_id,match_probability,linked,
     reasons`` (left = the first file's record; reasons as JSON: levels and weights only, never
     the values compared)."""
     s, p = res.settings, res.probabilities
-    ks = np.flatnonzero((p >= s.review_low) & (p < s.review_high))
+    high = max(s.review_high, s.threshold)
+    ks = np.flatnonzero(((p >= s.review_low) & (p < high)) | ((p >= high) & ~res.linked))
     ks = ks[np.argsort(np.abs(p[ks] - 0.5), kind="stable")]
     reasons = res.reasons(ks)
     linked = res.linked

@@ -103,6 +103,10 @@ def _mix(h: np.ndarray) -> np.ndarray:
     return (h >> np.uint64(2)).astype(np.int64)
 
 
+#: the longest key (letters) that :func:`deletion_hashes` makes variants of
+MAX_VARIANT_LETTERS = 64
+
+
 def deletion_hashes(keys: list[str], one_from: int = 3, two_from: int = 4
                     ) -> tuple[np.ndarray, np.ndarray]:
     """``(owner, hash)`` of each key of ``keys`` and its deletion variants: from ``one_from``
@@ -114,7 +118,14 @@ def deletion_hashes(keys: list[str], one_from: int = 3, two_from: int = 4
     for all keys of one length at once: no variant string is built), then mixed and cut to
     62 bits. Valid across processes; a collision (about one in 2**62 per pair of distinct
     variants) only adds a candidate pair. Keys hold no NUL character (name keys are
-    letters)."""
+    letters). A key over :data:`MAX_VARIANT_LETTERS` letters is no name typed with a typo
+    (a note pasted into the name field): it gets no variants, not even itself — its variants
+    would cost memory with the square of its length (a 200,000-letter field asked for 37 GB)."""
+    if any(len(k) > MAX_VARIANT_LETTERS for k in keys):
+        kept = np.array([i for i, k in enumerate(keys) if len(k) <= MAX_VARIANT_LETTERS],
+                        np.int64)
+        owner, flat = deletion_hashes([keys[i] for i in kept.tolist()], one_from, two_from)
+        return kept[owner], flat
     if not keys:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     arr = np.array(keys, dtype=str)

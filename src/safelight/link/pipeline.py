@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from safelight.arrays import unique_sorted
 from safelight.errors import UsageError
-from safelight.identity.normalise import clear_caches
+from safelight.identity.normalise import clear_caches, require_names
 from safelight.link import forked
 from safelight.link.blocking import (
     DEFAULT_RULES,
@@ -390,6 +390,7 @@ def _link(table: pa.Table, s: LinkSettings, reviewed: DecidedPairs | None) -> Li
     parallel = s.workers > 1
     clock = _Clock()
     records = prepare(table, parallel=parallel)
+    require_names(records.given, records.family)
     if s.two_source:
         sources = {c for c in records.contributor.tolist() if c is not None}
         if len(sources) != 2:

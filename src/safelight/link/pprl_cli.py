@@ -16,7 +16,14 @@ from pathlib import Path
 import click
 import numpy as np
 
-from safelight.cli_support import Probability, force_option, guarded, new_outputs, shows_progress
+from safelight.cli_support import (
+    Probability,
+    csv_outputs,
+    force_option,
+    guarded,
+    new_outputs,
+    shows_progress,
+)
 
 __all__ = ["pprl"]
 
@@ -29,7 +36,7 @@ __all__ = ["pprl"]
 @click.option("--dedupe", is_flag=True, help="Cluster all records even for two packages.")
 @click.option("--threshold", type=Probability(), default=0.5, show_default=True,
               help="Match probability from which two records are linked (0 to 1).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @force_option
 @guarded
 @shows_progress
@@ -42,6 +49,7 @@ def pprl(packages: tuple[Path, ...], out: Path, dedupe: bool, threshold: float, 
     from safelight.link.pprl import PPRLSettings, link_encoded
 
     new_outputs(packages, (out,), force=force, companions=(".json",))
+    csv_outputs(out)
     two = len(packages) == 2 and not dedupe
     seen = collections.Counter(p.resolve() for p in packages)
     again = next((p for p in packages if seen[p.resolve()] > 1), None)

@@ -259,7 +259,7 @@ def build_finder(hub: Path, out: Path, exit_url: str) -> None:
 @refer.command("demo-directory")
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--services", "n", default=2000, show_default=True, type=click.IntRange(1, 1_000_000))
-@click.option("--seed", default=20260601, show_default=True)
+@click.option("--seed", default=20260601, show_default=True, type=click.IntRange(min=0))
 @guarded
 def demo_directory(out: Path, n: int, seed: int) -> None:
     """Write a generated HSDS directory (confidential locations in clear: import it with --key)."""

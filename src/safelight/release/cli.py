@@ -260,7 +260,7 @@ def aggregates(table: Path, k: int, length: int, out: Path, method: str, roundin
 @click.option("--delta", type=FiniteFloat(0, 1, min_open=True, max_open=True), default=None,
               help="With --epsilon (default 1e-6).")
 @_out
-@click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0), help="Random seed.")
 @click.option("--iterations", default=8, show_default=True, type=click.IntRange(min=0),
               help="Calibration passes.")
 @click.option("--allow-out-of-domain", is_flag=True,
@@ -519,7 +519,7 @@ def dp_aggregates(table: Path, epsilon: float, delta: float, k: int, no_floor: b
               help="Longest combination constrained in the rows (default 3; 1- and 2-way "
                    "marginals are measured, longer combinations estimated from them).")
 @_out
-@click.option("--seed", default=0, show_default=True, type=int,
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0),
               help="Seed of the sampler (the privacy noise is OpenDP's, never seeded).")
 @click.option("--iterations", default=8, show_default=True, type=click.IntRange(min=0),
               help="Calibration passes of the constrained sampler that draws the rows (the "

@@ -42,7 +42,7 @@ from safelight.release.hub import DEFAULT_COLUMNS, METHODS
                    "public domain (e.g. future years; treated as missing; refused otherwise).")
 @click.option("--quasi-identifiers", "qis", default=None,
               help="microdata: comma-separated quasi-identifier columns (default: all).")
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the samplers.")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0), help="Seed of the samplers.")
 @click.option("--actor", default="cli", show_default=True,
               help="Who makes the release (recorded in the ledger and the audit log).")
 @click.option("--after-withdrawal", is_flag=True,
