@@ -113,3 +113,54 @@ def test_name_groups_are_not_chained_through_shared_short_forms(a, b, same):
     from safelight.identity.normalise import given_group
 
     assert (given_group(a) == given_group(b)) is same
+
+
+@pytest.mark.parametrize("text,given,family", [
+    ("Павлюк Степан Сергійович", "Степан", "Павлюк"),
+    ("Степан Сергійович Павлюк", "Степан", "Павлюк"),
+    ("Shevchenko Olena Petrivna", "Olena", "Shevchenko"),
+    ("Иванов Владимир Ильич", "Владимир", "Иванов"),
+    ("Favour Osasere Okoro", "Favour", "Osasere Okoro"),
+    ("Hans Ulrich Meyer", "Hans", "Ulrich Meyer"),  # Ulrich is no patronymic
+    ("Smith John Rich", "Smith", "John Rich"),
+])
+def test_full_names_in_the_east_slavic_order(text, given, family):
+    """Trial: "Павлюк Степан Сергійович" (family, given, patronymic: the official order) was
+    read as given name Павлюк and family name "Степан Сергійович" — 0 of 80 linked."""
+    from safelight.identity.normalise import split_full_name
+
+    assert split_full_name(text) == (given, family)
+
+
+def test_registers_in_the_official_order_link(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from click.testing import CliRunner
+
+    from safelight.cli import main
+    from safelight.demo.linkage_pairs import generate_linkage_pairs
+
+    p = generate_linkage_pairs(300, 300, seed=5)
+    left, right = p.left, p.right
+    g, f = right.column("given_name").to_pylist(), right.column("family_name").to_pylist()
+    full = [f"{b} {a} Іванович" if a and b else None for a, b in zip(g, f, strict=True)]
+    right = right.drop(["given_name", "family_name"]).append_column("full_name",
+                                                                   pa.array(full, pa.string()))
+    pq.write_table(left, tmp_path / "l.parquet")
+    pq.write_table(right, tmp_path / "r.parquet")
+    keep = ("birth_year", "birth_month", "birth_day", "sex", "nationality")
+    both = "".join(f"  {c}: {c}\n" for c in keep)
+    (tmp_path / "l.yaml").write_text("id: record_id\nconsent: {all: full}\nfields:\n"
+                                     "  given_name: given_name\n  family_name: family_name\n"
+                                     + both, "utf-8")
+    (tmp_path / "r.yaml").write_text("id: record_id\nconsent: {all: full}\nfields:\n"
+                                     "  full_name: full_name\n" + both, "utf-8")
+    r = CliRunner().invoke(main, ["link", "pairs", str(tmp_path / "l.parquet"),
+                                  str(tmp_path / "r.parquet"), "--map", str(tmp_path / "l.yaml"),
+                                  "--right-map", str(tmp_path / "r.yaml"), "--out",
+                                  str(tmp_path / "p.csv")])
+    assert r.exit_code == 0, r.output
+    written = int(r.output.split("wrote ")[1].split(" pairs")[0].replace(",", ""))
+    # 147 of 150 here; 135 when the family name was read as the given name (the swap and the
+    # patronymic glued to the given name are partly recovered crosswise)
+    assert written >= 0.95 * p.true_pairs, (written, p.true_pairs)

@@ -77,6 +77,7 @@ __all__ = [
     "phone_e164",
     "phone_keys",
     "phones_e164",
+    "split_full_name",
     "require_names",
     "phones_from_keys",
     "sex_key",
@@ -794,16 +795,46 @@ def phones_e164(phones: Any, regions: Any) -> np.ndarray:
     return np.array(phones_from_keys(keys) + [None], dtype=object)[idx]
 
 
+#: endings of an East Slavic patronymic, folded (Сергійович, Сергеевич, Petrivna, Ivanovna,
+#: Kuzminichna), or as written in Cyrillic (Ильич, Ілліч, Кузьмич: "ich" alone in Latin is
+#: Rich, Ulrich, Dietrich)
+_PATRONYMIC = re.compile(r"(?:ovych|ovich|evych|evich|ivna|ovna|evna|ichna|ychna)$")
+_PATRONYMIC_CYRILLIC = re.compile(r"[иі]ч$", re.IGNORECASE)
+
+
+def _patronymic(word: str) -> bool:
+    return bool(_PATRONYMIC.search(fold(word) or "") or _PATRONYMIC_CYRILLIC.search(word))
+
+
+@lru_cache(maxsize=200_000)
+def split_full_name(text: str | None) -> tuple[str | None, str | None]:
+    """(given, family) of a full name as written. The first word is the given name and the
+    rest the family name — except in the East Slavic official order, family name, given name,
+    patronymic ("Павлюк Степан Сергійович", "Shevchenko Olena Petrivna"), which a
+    patronymic as the last of three words shows; a patronymic in the middle ("Степан
+    Сергійович Павлюк") is dropped. The patronymic is never part of the family name."""
+    if _missing(text):
+        return None, None
+    words = str(text).split()
+    if not words:
+        return None, None
+    if len(words) == 3:
+        if _patronymic(words[2]) and not _patronymic(words[1]):
+            return words[1], words[0]
+        if _patronymic(words[1]):
+            return words[0], words[2]
+    return words[0], " ".join(words[1:]) or None
+
+
 def split_full_names(given: Any, family: Any, full: Any) -> tuple[Any, Any]:
-    """Given and family names (Arrow string arrays) with gaps filled from a full name: its
-    first word is the given name, the rest the family name. Arrays are returned unchanged
-    when ``full`` is all null."""
+    """Given and family names (Arrow string arrays) with gaps filled from a full name
+    (:func:`split_full_name`). Arrays are returned unchanged when ``full`` is all null."""
     import pyarrow as pa
 
     if full.null_count == len(full):
         return given, family
-    fg = map_distinct(full, lambda s: s.split(None, 1)[0] if s and s.split() else None)
-    ff = map_distinct(full, lambda s: s.split(None, 1)[1] if s and len(s.split()) > 1 else None)
+    fg = map_distinct(full, lambda s: split_full_name(s)[0])
+    ff = map_distinct(full, lambda s: split_full_name(s)[1])
     g_list, f_list = given.to_pylist(), family.to_pylist()
     given = pa.array([g if g else a for g, a in zip(g_list, fg, strict=True)], pa.string())
     family = pa.array([f if f else b for f, b in zip(f_list, ff, strict=True)], pa.string())
@@ -836,6 +867,7 @@ def clear_caches() -> None:
     name tables read from the package data stay. A linkage run calls it when it ends (:func:`safelight.link.link_records`), so that
     no identifier outlives the run in this process's memory."""
     for fn in (fold, match_key, given_key, given_group, family_key, _e164, _placeholder_number,
+               split_full_name,
                _leading_country_code,
                document_key, locality_key, digits_key, code_key, sex_key, nationality_key,
                transliterate):
