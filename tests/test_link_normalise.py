@@ -184,3 +184,4 @@ def test_placeholder_phones_and_documents_are_no_values():
     assert document_key("№ 123456") == document_key("No. 123456") == "123456"
     assert document_key("NR123456") == "NR123456"  # a series, not the word
     assert document_key("ЖБ 123456") == "ZHB123456"
+    assert document_key("A١٢٣٤٥٦٧") == "A1234567"  # Arabic-Indic digits

@@ -582,6 +582,8 @@ def document_key(text: str | None) -> str | None:
         return None
     s = _NUMBER_SIGN.sub("", str(text))
     s = unicodedata.normalize("NFKC", s).upper().translate(_DOCUMENT_LOOKALIKES)
+    if not s.isascii():  # Arabic-Indic and other digits as 0-9
+        s = "".join(str(unicodedata.digit(c, 0)) if c.isdigit() else c for c in s)
     if _CYRILLIC.search(s):
         s = transliterate(s.casefold(), "uk_national").upper()
     s = _NOT_ALNUM.sub("", _strip_marks(s))
