@@ -120,3 +120,21 @@ def test_review_reaches_up_to_a_high_threshold(tmp_path):
     between = {k for k, p in pairs("all.csv").items() if 0.9 <= p < 0.999}
     assert between  # the problem has pairs in the band
     assert between <= set(pairs("rev.csv")) | set(pairs("high.csv"))
+
+
+def test_a_workbook_is_read_from_the_sheet_whose_header_fits_the_map(tmp_path):
+    """The data on a second sheet after an "Info" sheet: exit 4, "columns not in the file"."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.active.title = "Info"
+    wb.active.append(["Exported by", "agency"])
+    data = wb.create_sheet("Cases")
+    data.append(["id", "given", "family", "born"])
+    for i, (g, f, d) in enumerate(PEOPLE):
+        data.append([i, g, f, d])
+    wb.save(tmp_path / "w.xlsx")
+    m = _map(tmp_path / "m.yaml", "fields:\n  given_name: given\n  family_name: family\n")
+    r = _run("link", "dedupe", tmp_path / "w.xlsx", "--map", m, "--out", tmp_path / "o.csv")
+    assert r.exit_code == 0, r.output
+    assert "4 records" in r.output

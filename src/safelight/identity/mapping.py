@@ -298,6 +298,9 @@ def read_identities(path: Path, mapping: IdentityMap) -> IdentityFile:
                                                          "give that key in the map: "
                                                          "records_path: KEY")
                              ) from None
+    if hasattr(reader, "choose_sheet"):  # a workbook: the sheet whose header fits the map
+        reader.choose_sheet({mapping.id_column, *mapping.fields.values()}
+                            | ({mapping.consent} if mapping.consent else set()))
     for note in reader.notes:
         if note.startswith(ENCODING_UNCERTAIN):  # a guess changes names: say it
             log.warning("%s: %s", Path(path).name, note)
