@@ -138,3 +138,16 @@ def test_a_workbook_is_read_from_the_sheet_whose_header_fits_the_map(tmp_path):
     r = _run("link", "dedupe", tmp_path / "w.xlsx", "--map", m, "--out", tmp_path / "o.csv")
     assert r.exit_code == 0, r.output
     assert "4 records" in r.output
+
+
+def test_binary_files_are_named_for_what_they_are(tmp_path):
+    """An ELF program named .csv was read as UTF-16 and blamed on the map (exit 4); an old
+    .xls was told to set an encoding."""
+    m = _map(tmp_path / "m.yaml", "fields:\n  given_name: given\n")
+    for head, said in ((b"\x7fELF\x02\x01\x01\x00" + bytes(600), "a program"),
+                       (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600), "old Excel (.xls)"),
+                       (b"\x1f\x8b\x08\x00" + bytes(100), "gzip")):
+        f = tmp_path / "x.csv"
+        f.write_bytes(head)
+        r = _run("link", "dedupe", f, "--map", m, "--out", tmp_path / "o.csv")
+        assert r.exit_code == 3 and said in r.output, r.output

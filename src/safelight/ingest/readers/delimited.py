@@ -46,8 +46,30 @@ def _escape_bytes(exc: UnicodeError) -> tuple[str, int]:
 codecs.register_error(ESCAPE_BYTES, _escape_bytes)
 
 
+#: the first bytes of formats that are no text, and what to say of each
+_MAGIC = ((b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Excel (.xls) or Word file",
+           "save it as .xlsx or CSV"),
+          (b"PK\x03\x04", "a ZIP archive (an .xlsx workbook?)",
+           "give it its .xlsx name, or unpack it"),
+          (b"%PDF", "a PDF document", "export the data as CSV, XLSX, JSON or Parquet"),
+          (b"\x1f\x8b", "gzip-compressed data", "unpack it first (gunzip)"),
+          (b"\x7fELF", "a program (ELF)", "give the exported data file"))
+
+
+def _plausible_text(data: bytes, encoding: str) -> bool:
+    """Whether ``data`` decodes in ``encoding`` to text: at least 90% printable characters
+    or whitespace (an ELF program has NUL bytes at every other place often enough to pass
+    for UTF-16)."""
+    text = data[:4096 - len(data[:4096]) % 2].decode(encoding, errors="replace")
+    good = sum(c.isprintable() or c in "\r\n\t" for c in text)
+    return good >= 0.9 * max(len(text), 1)
+
+
 def _sniff_encoding(path: Path, head: bytes) -> tuple[str, int, list[str]]:
     """Return (encoding, BOM length, notes). Samples the head, middle and tail of the file."""
+    for magic, what, fix in _MAGIC:
+        if head.startswith(magic):
+            raise InputFileError(path, f"is {what}, not a text table", fix)
     for bom, enc in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
                      (codecs.BOM_UTF16_BE, "utf-16-be")):
         if head.startswith(bom):
@@ -72,9 +94,11 @@ def _sniff_encoding(path: Path, head: bytes) -> tuple[str, int, list[str]]:
     sample = b"\n".join(samples)
     if b"\x00" in head[:4096]:
         # UTF-16 without BOM shows as every other byte NUL; anything else is binary.
-        if head[1:4096:2].count(0) > len(head[1:4096:2]) * 0.4:
+        if (head[1:4096:2].count(0) > len(head[1:4096:2]) * 0.4
+                and _plausible_text(head, "utf-16-le")):
             return "utf-16-le", 0, ["encoding: utf-16-le (no BOM)"]
-        if head[0:4096:2].count(0) > len(head[0:4096:2]) * 0.4:
+        if (head[0:4096:2].count(0) > len(head[0:4096:2]) * 0.4
+                and _plausible_text(head, "utf-16-be")):
             return "utf-16-be", 0, ["encoding: utf-16-be (no BOM)"]
         raise InputFileError(path, "looks like a binary file, not text (it contains NUL bytes)",
                              "export the data as CSV, XLSX, JSON or Parquet")
