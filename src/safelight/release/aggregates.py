@@ -116,6 +116,21 @@ class IntervalAudit:
                 "earlier_releases_audited": self.earlier_releases}
 
 
+def _check_rounding(k: int, mode: str, base: int) -> None:
+    """Refuse a rounding that would publish a count of k or more people as one under k
+    (``down`` to multiples of 5 with k = 11: 11..14 → 10; of 20: 11..19 → 0, dropped).
+
+    :raises ReleaseUsageError: such a rounding, with the first count it lowers under k."""
+    counts = np.arange(k, k + base)
+    rounded = round_counts(counts, mode, base)
+    if (rounded < k).any():
+        c = int(counts[rounded < k][0])
+        raise ReleaseUsageError(
+            f"--rounding {mode} to multiples of {base} would publish {c} people as "
+            f"{int(rounded[rounded < k][0])}, under k = {k} (or drop the count); give a base "
+            f"that divides k, such as {k}")
+
+
 def round_counts(counts: np.ndarray, mode: str, base: int) -> np.ndarray:
     """Round to multiples of ``base``: ``down`` (floor, as SDS does with base k) or ``nearest``
     (never below ``base``, so a released count is never rounded to zero)."""
@@ -203,6 +218,7 @@ def release_aggregates(table: CategoricalTable, k: int = 11, length: int = 3, *,
                             "small ones at length %d; trying a grid of %d", b, length,
                             bases[i + 1])
     base = int(rounding_base or k)
+    _check_rounding(k, rounding, base)
     radix = table.radix
     tables: dict[Subset, tuple[np.ndarray, np.ndarray]] = {}
     if complementary:

@@ -84,8 +84,18 @@ def _fit_length(length: int, columns: int) -> int:
     return columns
 
 
-def _columns(value: str | None) -> list[str] | None:
-    return [c.strip() for c in value.split(",") if c.strip()] if value else None
+def _columns(value: str | None, option: str = "--columns") -> list[str] | None:
+    """The comma-separated column names of an option, each once (``gender,gender`` was a
+    traceback); None when the option is not given.
+
+    :raises UsageError: the option is given but names no column (``--columns ""``)."""
+    if value is None:
+        return None
+    names = list(dict.fromkeys(c.strip() for c in value.split(",") if c.strip()))
+    if not names:
+        raise UsageError(f"{option} {value!r} names no column; leave it out to use every "
+                         "column, or list them comma-separated")
+    return names
 
 
 def _read(table: Path, columns: str | None, allow_distinct: bool):
@@ -203,7 +213,7 @@ def aggregates(table: Path, k: int, length: int, out: Path, method: str, roundin
     (`safelight release hub`), whose ledger keeps the earlier intervals.
     """
     from safelight.release.aggregates import release_aggregates, write_aggregates
-    from safelight.release.evaluate import evaluate, write_evaluation
+    from safelight.release.evaluate import evaluate, k_leak_warning
     from safelight.release.settings import ReleaseSettings
 
     _prepare_out(out, force, (table,))
@@ -214,6 +224,9 @@ def aggregates(table: Path, k: int, length: int, out: Path, method: str, roundin
     if method == "intervals" and rounding != "none":
         raise click.UsageError("--rounding applies to --method suppress (intervals lie on a grid "
                                "of --rounding-base already)")
+    if method == "suppress" and rounding == "none" and rounding_base is not None:
+        raise click.UsageError("--rounding-base with --method suppress needs --rounding down or "
+                               "nearest (the counts are exact otherwise)")
     rel = release_aggregates(data, k, length, method=method, rounding=rounding,
                              rounding_base=rounding_base, audit=not no_audit)
     write_aggregates(rel, out / "aggregates.csv")
@@ -224,10 +237,15 @@ def aggregates(table: Path, k: int, length: int, out: Path, method: str, roundin
         **rel.summary(),
         "audit_unaudited_cells": sup.audit_unaudited_cells if sup else None,
         "seconds": round(time.perf_counter() - t0, 3)})
-    settings.save(out / "settings.json")
     log.info("evaluating the release against the table")
     ev = evaluate(data, rel.counts, k, length)
-    write_evaluation(ev, out, f"k-aggregates (k = {k}, length {length})", settings.to_dict())
+    warnings = k_leak_warning(ev, "the counts were not audited", "release without --no-audit")
+    if no_audit:
+        warnings += ("the release was not audited against differencing (--no-audit): a small "
+                     "combination may be shown to exist, or narrowed, by subtracting released "
+                     "intervals from a released total. Do not publish it; release without "
+                     "--no-audit.",)
+    _finish(out, settings, ev, f"k-aggregates (k = {k}, length {length})", warnings)
     summary = rel.summary()
     if summary.get("small_cells_shown_nonempty") or summary.get("withheld_last_resort"):
         click.echo(f"note: {summary.get('small_cells_shown_nonempty') or 0} small combinations are "
@@ -279,13 +297,15 @@ def synthetic(table: Path, k: int, length: int | None, epsilon: float | None,
               allow_out_of_domain: bool, no_floor: bool, domain_file: Path | None,
               hub_path: Path | None, dataset: str | None, columns: str | None,
               allow_distinct: bool, force: bool) -> None:
-    """k-synthetic microdata: as many rows as TABLE, none of them a real record.
+    """k-synthetic microdata: as many rows as TABLE, drawn from its reportable combinations.
 
     Every combination of up to LENGTH values that occurs in synthetic.csv occurs at least k
-    times in TABLE; the synthesiser only sees those counts. Writes synthetic.csv. With
+    times in TABLE; the synthesiser only sees those counts. A synthetic row may equal a real
+    record (a common one: most complete rows do) — never through a combination of up to
+    LENGTH values held by fewer than k people. Writes synthetic.csv. With
     --epsilon: differentially private synthetic rows, exactly as `release dp-synthetic`.
     """
-    from safelight.release.evaluate import counts_of_rows, evaluate, write_evaluation
+    from safelight.release.evaluate import counts_of_rows, evaluate, k_leak_warning
     from safelight.release.settings import ReleaseSettings
     from safelight.release.synthetic import KSynthesizer
     from safelight.release.table import write_csv
@@ -319,10 +339,12 @@ def synthetic(table: Path, k: int, length: int | None, epsilon: float | None,
         "refine_swaps": report.refine_swaps,
         "refine_fit": list(report.refine_fit) if report.refine_fit else None,
         "seconds": round(time.perf_counter() - t0, 3)})
-    settings.save(out / "settings.json")
     ev_len = max(length, 3)
     ev = evaluate(data, counts_of_rows(syn, ev_len), k, ev_len, released_rows=syn)
-    write_evaluation(ev, out, f"k-synthetic data (k = {k}, length {length})", settings.to_dict())
+    warnings = k_leak_warning(
+        ev, f"the reporting length is {length}: only combinations of up to {length} values "
+        "are held to k", "release with --length 3 or more")
+    _finish(out, settings, ev, f"k-synthetic data (k = {k}, length {length})", warnings)
     click.echo(f"synthesised {syn.n_rows} rows; {_errors_text(ev)}; "
                f"{ev.lost_share():.1%} of common combinations lost; fabricated "
                f"{ev.total('fabricated')}; leaked {ev.total('leaked')} -> {out}")
@@ -623,10 +645,7 @@ def microdata(table: Path, k: int, qis: str | None, out: Path, hub_path: Path | 
     ledger, name = (None, None)
     if hub_path is not None:
         ledger, name = _ledger_check(hub_path, dataset, table, 0.0, 0.0)
-    if qis is not None and not _columns(qis):
-        raise UsageError("--quasi-identifiers names no column; leave it out to use every "
-                         "column, or list them comma-separated")
-    an = anonymize(data, k, _columns(qis))
+    an = anonymize(data, k, _columns(qis, "--quasi-identifiers"))
     write_csv(an.table, out / "microdata.csv")
     settings = ReleaseSettings("microdata", k, len(an.quasi_identifiers), source, {
         "columns": list(data.columns), "rows": data.n_rows,
@@ -634,7 +653,8 @@ def microdata(table: Path, k: int, qis: str | None, out: Path, hub_path: Path | 
         "seconds": round(time.perf_counter() - t0, 3)})
     view = evaluation_view(an.table, data)
     ev = evaluate(data, counts_of_rows(view, 3), k, 3, released_rows=view)
-    warning = microdata_leak_warning(ev)
+    warning = microdata_leak_warning(
+        ev, [c for c in data.columns if c not in an.quasi_identifiers])
     _finish(out, settings, ev, f"k-anonymous microdata (k = {k})", warning)
     rid = _ledger_record(ledger, name, settings, out / "microdata.csv")
     click.echo(f"released {an.table.n_rows} rows at levels {an.levels}; information loss "

@@ -89,6 +89,21 @@ class Evaluation:
 FABRICATED_WARN = 0.5
 
 
+def k_leak_warning(ev: Evaluation, cause: str, fix: str) -> tuple[str, ...]:
+    """The warning for PUBLISH.txt and the console of a k-method release (aggregates,
+    k-synthetic, microdata) whose evaluation found released combinations that describe 1..k-1
+    people — ``cause`` says why the method let them through, ``fix`` what to release instead;
+    ``()`` when it found none."""
+    leaked = ev.total("leaked")
+    if not leaked:
+        return ()
+    rows = (f", carried by {ev.leaked_release_rows} released rows" if ev.leaked_release_rows
+            else "")
+    return (f"the evaluation found {leaked} released combinations of up to {ev.max_length} "
+            f"values that describe fewer than k = {ev.k} people{rows}: {cause}. Do not publish "
+            f"this file; {fix}.",)
+
+
 def dp_release_warnings(ev: Evaluation, k_floor: int | None) -> tuple[str, ...]:
     """The warnings for PUBLISH.txt and the console of a differentially private release whose
     evaluation found released combinations that describe 1..k-1 people (the (ε, δ) guarantee

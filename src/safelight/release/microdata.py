@@ -108,15 +108,23 @@ def _isic(value: str) -> str | None:
     return f"ISIC {sec}" if sec else "no ISIC section"
 
 
+#: a column of exact ages is named so (age, victim_age, ageAtExploitation, вік, Alter, edad)
+_AGE_NAME = re.compile(r"(?:^|[^a-z])age|^age|вік|возраст|^alter\b|wiek|âge|edad|vârst|varst",
+                       re.IGNORECASE)
+
+
 def hierarchy_for(column: str, values: tuple[str, ...]) -> Hierarchy:
     """The standard's hierarchy for ``column`` (recognised by its values), see the module
     docstring; a column the standard has no hierarchy for goes straight to blank."""
     blank = {v: SUPPRESSED for v in values}
     ident = {v: v for v in values}
-    if values and all(_age_band(v) for v in values):
+    exact = any(re.fullmatch(r"\d{1,3}", v.strip()) for v in values)
+    # small numbers are ages only in a column named so: months_trafficked and household_size
+    # are no ages (band values such as "18-20" or "48+" say so by themselves)
+    if values and all(_age_band(v) for v in values) and (not exact or _AGE_NAME.search(column)):
         bands = {v: str(_age_band(v)) for v in values}
         mid = {v: _minor_adult(bands[v]) for v in values}
-        if any(re.fullmatch(r"\d{1,3}", v.strip()) for v in values):
+        if exact:
             return Hierarchy(column, ("age", "band", "minor/adult", "blank"),
                              (ident, bands, mid, blank))
         return Hierarchy(column, ("band", "minor/adult", "blank"), (ident, mid, blank))
@@ -284,20 +292,25 @@ def anonymize(table: CategoricalTable, k: int = 11,
     levels = [0] * len(qi)
     best, codes, values = run(levels)
     search = [{"levels": list(levels), "loss": round(best, 4)}]
+    # climb one level at a time toward the least loss, over plateaus too (exact ages all
+    # blanked, bands all blanked, minor/adult all kept: stopping at the first step that did not
+    # gain blanked all 24 rows of such a table), and keep the best levels seen
+    step = list(levels)
     while True:
         trials = []
         for i, h in enumerate(hier):
-            if levels[i] < h.height - 1:  # the last level (blank) is local suppression's job
-                cand = levels.copy()
+            if step[i] < h.height - 1:  # the last level (blank) is local suppression's job
+                cand = step.copy()
                 cand[i] += 1
                 trials.append((run(cand), cand))
         if not trials:
             break
-        (loss, c2, v2), cand = min(trials, key=lambda t: t[0][0])
-        search.append({"levels": list(cand), "loss": round(loss, 4)})
-        if loss >= best - 1e-9:
-            break
-        best, codes, values, levels = loss, c2, v2, cand
+        (loss, c2, v2), step = min(trials, key=lambda t: t[0][0])
+        search.append({"levels": list(step), "loss": round(loss, 4)})
+        if loss < best - 1e-9:
+            best, codes, values, levels = loss, c2, v2, step
+        elif loss > best + 1e-9:
+            break  # worse than the best: more generalisation will not win it back
     # the search ranks levels with the quick blanking; the release recodes at the chosen ones
     best, codes, values = run(levels, recoding=True)
     search.append({"levels": list(levels), "loss": round(best, 4), "recoded": True})
@@ -319,18 +332,26 @@ def anonymize(table: CategoricalTable, k: int = 11,
     return Anonymized(rel, k, names, lv_names, best, sup_cells, sup_records, search)
 
 
-def microdata_leak_warning(ev: Evaluation) -> tuple[str, ...]:
-    """The warning for PUBLISH.txt and the console when the evaluation of a microdata release
+def microdata_leak_warning(ev: Evaluation, unprotected: list[str] | tuple[str, ...] = ()
+                           ) -> tuple[str, ...]:
+    """The warnings for PUBLISH.txt and the console of a microdata release: the evaluation
     found leaked combinations (possible when ``--quasi-identifiers`` leaves columns out: they
-    are released unchanged); ``()`` when it found none."""
-    leaked = ev.total("leaked")
-    if not leaked:
-        return ()
-    return (f"the evaluation found {leaked} released combinations of up to 3 values that "
-            f"describe fewer than k = {ev.k} people, carried by {ev.leaked_release_rows or 0} "
-            "released rows: the quasi-identifiers do not cover every column an attacker may "
-            "know. Do not publish this file; release again with those columns in "
-            "--quasi-identifiers (or without the option: all columns).",)
+    are released unchanged), and — whatever it found, since it looks at combinations of up to
+    3 values only — the ``unprotected`` columns, released as they are, whose values beside a
+    quasi-identifier class may describe fewer than k people; ``()`` when neither."""
+    from safelight.release.evaluate import k_leak_warning
+
+    out = k_leak_warning(ev, "the quasi-identifiers do not cover every column an attacker "
+                             "may know", "release again with those columns in "
+                             "--quasi-identifiers (or without the option: all columns)")
+    if unprotected and not out:
+        out = (f"column(s) {', '.join(unprotected)} are not quasi-identifiers: they are "
+               "released as they are, and a row's values in them beside its quasi-identifiers "
+               "may describe fewer than k people (k-anonymity protects the quasi-identifiers' "
+               "classes only; the evaluation checks combinations of up to 3 values). Publish "
+               "only if no one can know those columns of a person; else release without "
+               "--quasi-identifiers (all columns).",)
+    return out
 
 
 def evaluation_view(release: CategoricalTable, sensitive: CategoricalTable) -> CategoricalTable:

@@ -7,8 +7,9 @@ forms part of an attribute combination (the convention of CTDC's k-synthetic rel
 Microsoft's Synthetic Data Showcase), so a release never states "attribute X is unknown for
 these people" and never protects such statements either.
 
-:func:`read_table` reads a release input: a ``consent`` or ``consent_statistics`` column
-(any case) is read with the project's consent vocabulary
+:func:`read_table` reads a release input: a column whose header holds the word consent
+(``consent``, ``informed_consent``, ``Consent to statistics``, ``Згода``:
+:data:`CONSENT_COLUMNS`, any case) is read with the project's consent vocabulary
 (:func:`safelight.standard.consent.consent_words`) — rows whose consent does not allow
 statistics, or is blank, are left out and counted in a warning; a word the vocabulary cannot
 read refuses the file — and is never released. Then the kept columns are checked: one whose
@@ -143,11 +144,17 @@ def _ragged_line(path: Path) -> int | None:
     return None
 
 
-#: columns read as consent (names matched ignoring case, blanks and punctuation, in the
-#: languages contributors write), never released
-CONSENT_COLUMNS = ("consent_statistics", "consent", "consent status", "згода", "согласие",
-                   "zgoda", "einwilligung", "zustimmung", "consentement", "consentimiento",
-                   "consimțământ", "consimtamant")
+#: columns read as consent, never released: a header holding one of these words (ignoring
+#: case, blanks and punctuation, in the languages contributors write) — consent,
+#: informed_consent, Consent to statistics, data_consent, ConsentStatistics, Згода
+CONSENT_COLUMNS = ("consent", "згод", "соглас", "zgod", "einwillig", "zustimm", "consimț",
+                   "consimt")
+
+
+def is_consent_header(header: str) -> bool:
+    """Whether ``header`` names a consent column (:data:`CONSENT_COLUMNS`)."""
+    key = header_key(header)
+    return any(word in key for word in CONSENT_COLUMNS)
 
 
 
@@ -230,8 +237,7 @@ def _unique_names(path: Path, names: Sequence[str]) -> None:
 def _consented(path: Path, table: pa.Table) -> pa.Table:
     """Rows whose consent allows statistical use, without the consent columns
     (:data:`CONSENT_COLUMNS`, :func:`_consent_filtered`)."""
-    names = {header_key(n) for n in CONSENT_COLUMNS}
-    for column in [c for c in table.column_names if header_key(c) in names]:
+    for column in [c for c in table.column_names if is_consent_header(c)]:
         table = _consent_filtered(path, table, column)
     return table
 
@@ -282,6 +288,7 @@ def read_table(path: str | Path, columns: Sequence[str] | None = None, *,
         raise InputFileError(path, f"cannot be read ({_without_row(str(exc), path)})",
                              "give a UTF-8 CSV with a header row, or a Parquet file") from None
     _unique_names(path, table.column_names)
+    table = _categorical(path, table)
     read = table.num_rows
     table = _consented(path, table)
     if report is not None:
@@ -289,13 +296,38 @@ def read_table(path: str | Path, columns: Sequence[str] | None = None, *,
     if columns:
         missing = [c for c in columns if c not in table.column_names]
         if missing:
-            raise ReleaseUsageError(f"--columns: no column(s) {', '.join(missing)} in {path}; "
-                                    f"columns are {', '.join(table.column_names)}")
+            consent = [c for c in missing if is_consent_header(c)]
+            raise ReleaseUsageError(
+                f"--columns: no column(s) {', '.join(missing)} in {path}; columns are "
+                f"{', '.join(table.column_names)}" + (
+                    f" ({', '.join(consent)}: a consent column is read, never released)"
+                    if consent else ""))
         table = table.select(list(columns))
     _no_identifiers(path, table, allow_distinct)
     if table.num_rows == 0:
+        if read:
+            raise InputFileError(path, f"none of its {read} rows has consent to statistical "
+                                 "use: nothing to release")
         raise InputFileError(path, "has a header but no rows")
     return from_arrow(table)
+
+
+def _categorical(path: Path, table: pa.Table) -> pa.Table:
+    """``table`` with every text in Unicode NFC (a "Côte d’Ivoire" typed with a combining
+    accent is the same value; it was two released rows of 13 people, each of 6 + 6 would have
+    been suppressed).
+
+    :raises InputFileError: a column of lists, structs, maps or bytes (no categorical value)."""
+    bad = [f.name for f in table.schema
+           if pa.types.is_nested(f.type) or pa.types.is_binary(f.type)
+           or pa.types.is_large_binary(f.type) or pa.types.is_fixed_size_binary(f.type)]
+    if bad:
+        raise InputFileError(path, f"column(s) {', '.join(bad)} hold lists, records or bytes, "
+                             "not categorical values", "flatten them into text columns first")
+    for i, f in enumerate(table.schema):
+        if pa.types.is_string(f.type) or pa.types.is_large_string(f.type):
+            table = table.set_column(i, f.name, pc.utf8_normalize(table.column(i), "NFC"))
+    return table
 
 
 def write_csv(table: CategoricalTable, path: str | Path) -> None:

@@ -89,9 +89,49 @@ _BY_KEY: dict[str, str] = {
 _BY_KEY |= {header_key(f): f for f in DIRECT_IDENTIFIERS}
 
 
+#: headers of identifiers the standard has no field of, read as the field nearest them: other
+#: names of a person, numbers that point at one person, handles and devices, birthplaces
+_MORE_HEADERS: dict[str, tuple[str, ...]] = {
+    "full_name": ("alias", "aliases", "aka", "nickname", "nick", "maiden name", "birth name",
+                  "father name", "father's name", "mother name", "mother's name",
+                  "псевдонім", "прізвисько", "псевдоним", "кличка", "spitzname"),
+    "document_number": ("ssn", "social security number", "tax id", "tax number", "tin", "nin",
+                        "national insurance number", "rnokpp", "рнокпп", "іпн", "инн",
+                        "identification number", "personal number", "steuer id"),
+    "phone": ("whatsapp", "telegram", "viber", "imei"),
+    "email": ("skype", "facebook", "instagram", "tiktok", "vk", "vkontakte", "username",
+              "user name", "login", "social media", "ip", "ip address"),
+    "locality": ("place of birth", "birthplace", "birth place", "місце народження",
+                 "место рождения", "geburtsort", "miejsce urodzenia", "lieu de naissance",
+                 "lugar de nacimiento", "locul nașterii", "locul nasterii"),
+}
+_BY_KEY |= {header_key(h): field for field, headers in _MORE_HEADERS.items() for h in headers}
+
+#: parts of a header that name an address or a person's name wherever they stand
+#: (home_address, Adresse_privat, father_name, victim_surname)
+_ADDRESS_PARTS = ("address", "adresse", "adres", "адрес", "адреса", "straße", "strasse")
+_NAME_PARTS = ("name", "surname", "прізвище", "фамилия", "nazwisko")
+#: words before "name" in headers of case attributes, not persons (country_name, sector name)
+_NOT_A_PERSON = ("country", "region", "province", "state", "district", "sector", "industry",
+                 "agency", "organisation", "organization", "org", "program", "programme",
+                 "project", "file", "dataset", "column", "type", "category", "service",
+                 "product", "brand", "platform", "site", "website", "company", "employer",
+                 "business", "route", "indicator", "variable", "field", "source")
+
+
 def identifier_of_header(header: str) -> str | None:
-    """The direct identifier (an identity field's name) that ``header`` names, or ``None``."""
-    return _BY_KEY.get(header_key(header))
+    """The direct identifier (an identity field's name) that ``header`` names, or ``None``:
+    the headers above, and a header holding an address (``home_address``) or a person's name
+    (``father_name``, ``victim_surname``; not ``country_name``)."""
+    key = header_key(header)
+    if key in _BY_KEY:
+        return _BY_KEY[key]
+    if any(part in key for part in _ADDRESS_PARTS):
+        return "street"
+    if any(part in key for part in _NAME_PARTS) and not any(
+            key.startswith(w) for w in _NOT_A_PERSON):
+        return "full_name"
+    return None
 
 
 __all__ = ["DIRECT_IDENTIFIERS", "header_key", "identifier_of_header"]

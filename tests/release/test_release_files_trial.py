@@ -1,0 +1,139 @@
+"""The k-based release commands on files, found wrong by a data officer trying them as a new
+user would (2026-12-01): consent and identifier columns under other names, releases that leak
+without a warning, numbers read as ages, a level search that blanked everything, roundings
+under k, duplicate columns, list columns and Unicode forms."""
+
+from __future__ import annotations
+
+import csv
+import unicodedata
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from safelight.release.cli import release
+
+CTDC10 = "bench_ctdc10.csv"
+
+
+def _run(*args):
+    return CliRunner().invoke(release, [str(a) for a in args])
+
+
+def _write(path, header, rows):
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows(rows)
+    return path
+
+
+def _base_rows(n=300):
+    return [[["female", "male"][i % 2], ["UKR", "MDA", "ROU"][i % 3], str(2018 + i % 4)]
+            for i in range(n)]
+
+
+def test_a_consent_column_under_another_name_is_read_and_never_released(tmp_path):
+    rows = [r + [["full", "withdrawn", "none", "statistics_only"][i % 4]]
+            for i, r in enumerate(_base_rows())]
+    f = _write(tmp_path / "t.csv", ["gender", "citizenship", "year", "informed_consent"], rows)
+    r = _run("aggregates", f, "--k", "11", "--length", "1", "--out", tmp_path / "o")
+    assert r.exit_code == 0, r.output
+    text = (tmp_path / "o" / "aggregates.csv").read_text("utf-8")
+    assert "withdrawn" not in text and "informed_consent" not in text
+    settings = (tmp_path / "o" / "settings.json").read_text("utf-8")
+    assert '"rows_without_statistics_consent": 150' in settings
+
+
+@pytest.mark.parametrize("header", ["home_address", "father_name", "whatsapp", "ssn", "alias",
+                                    "place_of_birth", "IMEI"])
+def test_identifier_columns_under_other_names_are_refused(tmp_path, header):
+    rows = [r + [f"v{i % 5}"] for i, r in enumerate(_base_rows())]
+    f = _write(tmp_path / "t.csv", ["gender", "citizenship", "year", header], rows)
+    r = _run("aggregates", f, "--k", "11", "--out", tmp_path / "o")
+    assert r.exit_code == 3 and header in r.output, r.output
+
+
+def test_country_name_is_no_identifier(tmp_path):
+    rows = [r + [["Ukraine", "Moldova"][i % 2]] for i, r in enumerate(_base_rows())]
+    f = _write(tmp_path / "t.csv", ["gender", "citizenship", "year", "country_name"], rows)
+    assert _run("aggregates", f, "--k", "11", "--out", tmp_path / "o").exit_code == 0
+
+
+def test_a_k_release_that_leaks_says_do_not_publish(tmp_path, shared_data):
+    table = shared_data / "ctdc" / CTDC10
+    r = _run("synthetic", table, "--k", "11", "--length", "2", "--out", tmp_path / "s")
+    assert r.exit_code == 0, r.output
+    note = (tmp_path / "s" / "PUBLISH.txt").read_text("utf-8")
+    assert note.startswith("WARNING: ") and "Do not publish" in note
+    r = _run("aggregates", table, "--k", "11", "--no-audit", "--length", "2", "--out",
+             tmp_path / "a")
+    assert "not audited" in (tmp_path / "a" / "PUBLISH.txt").read_text("utf-8")
+    r = _run("synthetic", table, "--k", "11", "--out", tmp_path / "s4")
+    assert not (tmp_path / "s4" / "PUBLISH.txt").read_text("utf-8").startswith("WARNING")
+
+
+def test_microdata_names_the_columns_it_does_not_protect(tmp_path):
+    rows = [r + [["pos", "neg"][i % 2]] for i, r in enumerate(_base_rows())]
+    f = _write(tmp_path / "t.csv", ["region", "sex", "year", "hiv"], rows)
+    r = _run("microdata", f, "--k", "11", "--quasi-identifiers", "region,sex,year", "--out",
+             tmp_path / "m")
+    assert r.exit_code == 0, r.output
+    assert "hiv are not quasi-identifiers" in (tmp_path / "m" / "PUBLISH.txt").read_text("utf-8")
+
+
+def test_small_numbers_are_ages_only_in_an_age_column_and_plateaus_are_climbed(tmp_path):
+    from safelight.release.microdata import hierarchy_for
+
+    values = tuple(str(i) for i in range(91))
+    assert hierarchy_for("months_trafficked", values).names == ("value", "blank")
+    assert hierarchy_for("victim_age", values).names[0] == "age"
+    # 12 minors and 12 adults of 6 exact ages: ages and bands are all under k, minor/adult
+    # keeps every row (the search stopped at the first step that did not gain: all blanked)
+    f = _write(tmp_path / "a.csv", ["age"], [[a] for a in (0, 5, 17, 18, 40, 90) for _ in range(4)])
+    r = _run("microdata", f, "--k", "11", "--out", tmp_path / "m")
+    assert r.exit_code == 0 and "'age': 'minor/adult'" in r.output and "0 cells blanked" in r.output
+
+
+def test_roundings_that_would_publish_a_count_under_k_are_refused(tmp_path, shared_data):
+    table = shared_data / "ctdc" / CTDC10
+    for extra in (("--rounding", "down", "--rounding-base", "5"),
+                  ("--rounding", "down", "--rounding-base", "20"),
+                  ("--rounding", "nearest", "--rounding-base", "5"),
+                  ("--rounding-base", "5")):
+        r = _run("aggregates", table, "--k", "11", "--method", "suppress", *extra, "--out",
+                 tmp_path / "o", "--force")
+        assert r.exit_code == 2, (extra, r.output)
+
+
+def test_columns_options_and_column_types(tmp_path):
+    f = _write(tmp_path / "t.csv", ["gender", "citizenship", "year"], _base_rows())
+    assert _run("aggregates", f, "--k", "11", "--columns", "gender,gender", "--out",
+                tmp_path / "o").exit_code == 0
+    r = _run("aggregates", f, "--k", "11", "--columns", ",,", "--out", tmp_path / "o2")
+    assert r.exit_code == 2 and "names no column" in r.output
+    pq.write_table(pa.table({"g": ["a", "b"] * 20, "tags": [["x"], ["y"]] * 20}),
+                   tmp_path / "l.parquet")
+    r = _run("aggregates", tmp_path / "l.parquet", "--k", "11", "--out", tmp_path / "o3")
+    assert r.exit_code == 3 and "tags" in r.output
+
+
+def test_unicode_forms_are_one_value(tmp_path):
+    nfc = "Côte d’Ivoire"
+    nfd = unicodedata.normalize("NFD", nfc)
+    assert nfc != nfd
+    f = _write(tmp_path / "t.csv", ["country"], [[nfc]] * 6 + [[nfd]] * 6 + [["Mali"]] * 12)
+    r = _run("aggregates", f, "--k", "11", "--length", "1", "--out", tmp_path / "o")
+    assert r.exit_code == 0, r.output
+    with open(tmp_path / "o" / "aggregates.csv", encoding="utf-8") as fh:
+        rows = [row for row in csv.DictReader(fh) if row.get("country")]
+    assert sorted(row["country"] for row in rows) == sorted(["Mali", nfc])
+
+
+def test_a_table_without_consenting_rows_says_so(tmp_path):
+    rows = [r + ["none"] for r in _base_rows(50)]
+    f = _write(tmp_path / "t.csv", ["gender", "citizenship", "year", "consent"], rows)
+    r = _run("aggregates", f, "--k", "11", "--out", tmp_path / "o")
+    assert r.exit_code == 3 and "none of its 50 rows has consent" in r.output
