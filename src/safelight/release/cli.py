@@ -100,8 +100,9 @@ def _columns(value: str | None, option: str = "--columns") -> list[str] | None:
 
 def _read(table: Path, columns: str | None, allow_distinct: bool):
     """TABLE read for a release (:func:`~safelight.release.table.read_table`) and the source
-    its ``settings.json`` records: the file (:func:`~safelight.release.settings.file_source`)
-    and, when some were left out, the rows without statistics consent."""
+    its ``settings.json`` records: the file (:func:`~safelight.release.settings.file_source`),
+    when some were left out, the rows without statistics consent, and whether nearly distinct
+    columns were let through (``--allow-distinct-columns``: a risk taken, on the record)."""
     from safelight.release.settings import file_source
     from safelight.release.table import read_table
 
@@ -110,6 +111,8 @@ def _read(table: Path, columns: str | None, allow_distinct: bool):
     source = file_source(table)
     if report.get("rows_without_statistics_consent"):
         source["rows_without_statistics_consent"] = report["rows_without_statistics_consent"]
+    if allow_distinct:
+        source["allow_distinct_columns"] = True
     return data, source
 
 
