@@ -112,7 +112,13 @@ log = logging.getLogger("safelight.identity.encode")
 #: :func:`~safelight.identity.normalise.sex_key`, :func:`~safelight.identity.normalise.nationality_key`)
 #: instead of the upper-cased text; the blocking keys are those of v5
 #: (:data:`safelight.link.encoded.CODES_VERSION`).
-FORMAT_VERSION = 6
+#: 7: the same filters and keys of other normalised values: fillers are missing (documents
+#: without a digit or of one character, phones of one repeated digit or a run, 1900-01-01 and
+#: earlier births), a document's Cyrillic letters are read (``КН`` = ``KH``; they were
+#: dropped), name groups are no longer joined through a short form of two names (Ela, Titi),
+#: and a full name with a patronymic is read in the East Slavic order. A v6 package links
+#: beside v7 ones; only such values compare differently.
+FORMAT_VERSION = 7
 KEY_MIN_BYTES = 32
 MANIFEST = "manifest.json"
 RECORDS = "records.parquet"
