@@ -65,6 +65,8 @@ def test_unknown_nationality_is_missing_and_icao_codes_read():
     assert nationality_key("XXX") is None
     assert nationality_key("D") == nationality_key("DEU") == "DEU"
     assert nationality_key("GBD") == "GBR"
+    assert nationality_key("XXA") == nationality_key("stateless") == "STATELESS"
+    assert nationality_key("none") is None and sex_key("none") is None
     assert nationality_key("NA") == "NAM"  # Namibia, as resolve_country reads it
     assert nationality_key("stateless") == "STATELESS"  # a status, agrees with itself
     assert code_key("?") is None and sex_key("-") is None
@@ -123,6 +125,9 @@ def test_name_groups_are_not_chained_through_shared_short_forms(a, b, same):
     ("Favour Osasere Okoro", "Favour", "Osasere Okoro"),
     ("Hans Ulrich Meyer", "Hans", "Ulrich Meyer"),  # Ulrich is no patronymic
     ("Smith John Rich", "Smith", "John Rich"),
+    # -ovich / -evich is a surname too (review): the first word stays the given name
+    ("Sarah Jane Rabinovich", "Sarah", "Jane Rabinovich"),
+    ("Олена Марія Лукашевич", "Олена", "Марія Лукашевич"),
 ])
 def test_full_names_in_the_east_slavic_order(text, given, family):
     """Trial: "Павлюк Степан Сергійович" (family, given, patronymic: the official order) was
@@ -164,3 +169,19 @@ def test_registers_in_the_official_order_link(tmp_path):
     # 147 of 150 here; 135 when the family name was read as the given name (the swap and the
     # patronymic glued to the given name are partly recovered crosswise)
     assert written >= 0.95 * p.true_pairs, (written, p.true_pairs)
+
+
+def test_birth_date_readings_stay_plausible():
+    """Review: a four-digit future year was moved back a century, zero parts skipped the
+    plausibility checks, and 1972-05-00 lost its month."""
+    p = birth_date_parser(("%d.%m.%Y", "%d.%m.%y"))
+    assert p("15.03.2055")[1] is not None
+    assert p("15.03.55")[0][:3] == (1955, 3, 15)
+    assert p("00.00.2099")[1] is not None and p("00.00.0000")[1] is not None
+    assert p("1972-05-00")[0][:3] == (1972, 5, None)
+
+
+def test_phone_region_no_is_norway(tmp_path):
+    path = tmp_path / "m.yaml"
+    path.write_text("id: id\nphone_region: NO\nfields:\n  phone: tel\n", "utf-8")
+    assert load_map(path).phone_region == "NO"

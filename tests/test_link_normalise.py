@@ -134,9 +134,9 @@ def _phonenumbers_e164(text: str, region: str | None) -> str | None:
     national = str(num.national_number)
     if num.italian_leading_zero:
         national = "0" * (num.number_of_leading_zeros or 1) + national
-    runs = "01234567890123456789"
+    runs = "0123456789"
     if len(national) >= 6 and (len(set(national)) == 1 or national in runs
-                               or national in runs[::-1]):
+                               or national in runs[::-1] or national in "1234567890"):
         return None
     return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
 
@@ -178,6 +178,9 @@ def test_placeholder_phones_and_documents_are_no_values():
                          ("+380 98 765 4321", None), ("000-000-0000", "US")):
         assert phone_e164(text, region) is None, text
     assert phone_e164("+380501234567") == "+380501234567"
+    # real numbers whose digits run on past 9 (a first version wrapped 9 to 0 and lost them)
+    for real in ("+380678901234", "+44 7890 123456", "+48 567 890 123", "+421 901 234 567"):
+        assert phone_e164(real) is not None, real
     for text in ("unknown", "none", "Немає", "000000", "N/A", "AAAA1111"[:4]):
         assert document_key(text) is None, text
     assert document_key("КН 260964") == document_key("KH260964") == "KH260964"

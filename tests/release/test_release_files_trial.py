@@ -47,8 +47,8 @@ def test_a_consent_column_under_another_name_is_read_and_never_released(tmp_path
     assert '"rows_without_statistics_consent": 150' in settings
 
 
-@pytest.mark.parametrize("header", ["home_address", "father_name", "whatsapp", "ssn", "alias",
-                                    "place_of_birth", "IMEI"])
+@pytest.mark.parametrize("header", ["home_address", "father_name", "whatsapp_number", "ssn",
+                                    "alias", "place_of_birth", "IMEI", "victimSurname"])
 def test_identifier_columns_under_other_names_are_refused(tmp_path, header):
     rows = [r + [f"v{i % 5}"] for i, r in enumerate(_base_rows())]
     f = _write(tmp_path / "t.csv", ["gender", "citizenship", "year", header], rows)
@@ -56,10 +56,34 @@ def test_identifier_columns_under_other_names_are_refused(tmp_path, header):
     assert r.exit_code == 3 and header in r.output, r.output
 
 
-def test_country_name_is_no_identifier(tmp_path):
-    rows = [r + [["Ukraine", "Moldova"][i % 2]] for i, r in enumerate(_base_rows())]
-    f = _write(tmp_path / "t.csv", ["gender", "citizenship", "year", "country_name"], rows)
-    assert _run("aggregates", f, "--k", "11", "--out", tmp_path / "o").exit_code == 0
+@pytest.mark.parametrize("header", ["country_name", "destination_country_name", "oblast_name",
+                                    "status_name", "address_region", "needs_addressed",
+                                    "telegram", "agency"])
+def test_case_attributes_named_like_identifiers_pass(tmp_path, header):
+    """Review: substring rules refused destination_country_name and address_region; a bare
+    channel name is a recruitment-channel flag."""
+    rows = [r + [["yes", "no"][i % 2]] for i, r in enumerate(_base_rows())]
+    f = _write(tmp_path / "t.csv", ["gender", "citizenship", "year", header], rows)
+    r = _run("aggregates", f, "--k", "11", "--out", tmp_path / "o")
+    assert r.exit_code == 0, r.output
+
+
+def test_consent_columns_by_what_they_say(tmp_path):
+    """Review: consent_withdrawn ("yes" = withdrawn) read as a consent released the 50 people
+    who withdrew; consent_date made a file unreleasable; consent_linkage is no statistics
+    consent."""
+    rows = [r + [["yes", "no"][i % 6 == 0]] for i, r in enumerate(_base_rows())]
+    f = _write(tmp_path / "w.csv", ["gender", "citizenship", "year", "consent_withdrawn"], rows)
+    r = _run("aggregates", f, "--k", "11", "--out", tmp_path / "o")
+    assert r.exit_code == 3 and "refusals or withdrawals" in r.output
+    rows = [r + ["2024-01-0" + str(1 + i % 9), ["yes", "no"][i % 2]]
+            for i, r in enumerate(_base_rows())]
+    f = _write(tmp_path / "d.csv", ["gender", "citizenship", "year", "consent_date",
+                                     "consent_linkage"], rows)
+    r = _run("aggregates", f, "--k", "11", "--out", tmp_path / "o2")
+    assert r.exit_code == 0, r.output
+    text = (tmp_path / "o2" / "aggregates.csv").read_text("utf-8")
+    assert "consent" not in text and "2024-01" not in text
 
 
 def test_a_k_release_that_leaks_says_do_not_publish(tmp_path, shared_data):
@@ -106,6 +130,8 @@ def test_roundings_that_would_publish_a_count_under_k_are_refused(tmp_path, shar
         r = _run("aggregates", table, "--k", "11", "--method", "suppress", *extra, "--out",
                  tmp_path / "o", "--force")
         assert r.exit_code == 2, (extra, r.output)
+        assert ("under k = 11" in r.output if "--rounding" in extra
+                else "needs --rounding" in r.output), r.output
 
 
 def test_columns_options_and_column_types(tmp_path):
@@ -118,6 +144,9 @@ def test_columns_options_and_column_types(tmp_path):
                    tmp_path / "l.parquet")
     r = _run("aggregates", tmp_path / "l.parquet", "--k", "11", "--out", tmp_path / "o3")
     assert r.exit_code == 3 and "tags" in r.output
+    r = _run("aggregates", tmp_path / "l.parquet", "--k", "11", "--columns", "g", "--out",
+             tmp_path / "o4")
+    assert r.exit_code == 0, r.output  # a list column left out is no obstacle
 
 
 def test_unicode_forms_are_one_value(tmp_path):
@@ -130,6 +159,13 @@ def test_unicode_forms_are_one_value(tmp_path):
     with open(tmp_path / "o" / "aggregates.csv", encoding="utf-8") as fh:
         rows = [row for row in csv.DictReader(fh) if row.get("country")]
     assert sorted(row["country"] for row in rows) == sorted(["Mali", nfc])
+    # a pandas category column is dictionary-encoded text: the same
+    pq.write_table(pa.table({"country": pa.array([nfc] * 6 + [nfd] * 6 + ["Mali"] * 12)
+                             .dictionary_encode()}), tmp_path / "d.parquet")
+    r = _run("aggregates", tmp_path / "d.parquet", "--k", "11", "--length", "1", "--out",
+             tmp_path / "o2")
+    assert r.exit_code == 0, r.output
+    assert nfc in (tmp_path / "o2" / "aggregates.csv").read_text("utf-8")
 
 
 def test_a_table_without_consenting_rows_says_so(tmp_path):
@@ -137,3 +173,30 @@ def test_a_table_without_consenting_rows_says_so(tmp_path):
     f = _write(tmp_path / "t.csv", ["gender", "citizenship", "year", "consent"], rows)
     r = _run("aggregates", f, "--k", "11", "--out", tmp_path / "o")
     assert r.exit_code == 3 and "none of its 50 rows has consent" in r.output
+
+
+def test_age_columns_are_named_by_words():
+    from safelight.release.microdata import hierarchy_for
+
+    values = tuple(str(i) for i in range(91))
+    for name in ("victimAge", "alter_bei_ausbeutung", "ageCategories"):
+        assert hierarchy_for(name, values).names[0] == "age", name
+    for name in ("agency", "recruitment_agency"):
+        assert hierarchy_for(name, values).names[0] == "value", name
+
+
+def test_a_hub_release_warns_as_the_file_commands_do(tmp_path):
+    """Review: `release hub --method synthetic --length 2` leaked 103 combinations with no
+    WARNING in PUBLISH.txt."""
+    from safelight.demo.run import run_demo
+    from safelight.release.hub import release_hub
+    from safelight.store import open_hub
+
+    run_demo(tmp_path / "demo", seed=3, n_records=1500)
+    with open_hub(tmp_path / "demo" / "hub.duckdb") as h:
+        rel = release_hub(h, "synthetic", tmp_path / "s", k=5, length=2,
+                          columns=["gender", "citizenship", "age_band",
+                                   "country_of_exploitation", "year_of_registration"])
+    note = (rel.folder / "PUBLISH.txt").read_text("utf-8")
+    assert rel.evaluation.total("leaked") > 0
+    assert note.startswith("WARNING: ") and "Do not publish" in note

@@ -254,6 +254,8 @@ def _phone_region(path: Path, data: dict[str, Any]) -> str | None:
     code such as 380, which ISO's numeric codes would read as Italy), is refused — every
     national number would silently be unreadable or read in another country."""
     value = data.get("phone_region")
+    if value is False:  # YAML reads a bare NO (Norway) as false
+        value = "NO"
     if value is None or not str(value).strip():
         return None
     from safelight.standard.geography import country, resolve_country
@@ -372,6 +374,8 @@ def read_identities(path: Path, mapping: IdentityMap) -> IdentityFile:
     return IdentityFile(pa.table(cols), n + len(bad), bad, unparsed)
 
 
+#: a year written with four digits: never read a century earlier
+_FOUR_DIGITS = re.compile(r"\d{4}")
 #: an ISO date, alone or with a time (the text of a stored date)
 _ISO_DATE = re.compile(r"\s*\d{4}-\d{2}-\d{2}(?:$|[ T])")
 #: a date with zeros for its unknown parts: ``00.00.1972``, ``1990-00-00``, ``00/05/1972``
@@ -412,8 +416,14 @@ def birth_date_parser(formats: tuple[str, ...]) -> Any:
             years = [x for x in parts if len(x) == 4]
             rest = [x for x in parts if len(x) != 4]
             if len(years) == 1 and len(rest) == 2 and any(int(x) == 0 for x in rest):
-                return (int(years[0]), None, None, None), None
-        if anytime is not None and err[0] == "date_in_future":
+                year_out, year_err = make_year(years[0])  # plausible, not in the future
+                if year_err is not None:
+                    return year_out, year_err
+                month = int(parts[1])  # year first (1972-05-00): the month is known
+                if parts[0] == years[0] and 1 <= month <= 12:
+                    return (year_out[0], month, None, None), None
+                return year_out, None
+        if anytime is not None and err[0] == "date_in_future" and not _FOUR_DIGITS.search(raw):
             (y, mo, d, _), _ = anytime(raw)
             try:
                 earlier = dt.date(y - 100, mo or 1, d or 1)

@@ -538,19 +538,21 @@ def phone_e164(text: str | None, region: str | None = None) -> str | None:
     return None if out is None or _placeholder_number(out) else out
 
 
-_ASCENDING = "01234567890123456789"
+_ASCENDING = "0123456789"
 
 
 @lru_cache(maxsize=200_000)
 def _placeholder_number(e164: str) -> bool:
     """A number written to fill the field, not anyone's phone: a national number of one
     repeated digit (``+380000000000``, ``+1 111 111 1111``) or a run of consecutive digits
-    (``123456789``, ``987654321``), of 6 digits or more. Two records sharing one would look like a shared phone —
+    (``123456789``, ``987654321``, ``1234567890``; no other wrap from 9 to 0: +380 67 890 1234
+    is a real number), of 6 digits or more. Two records sharing one would look like a shared phone —
     the strongest evidence of all — for people who have nothing in common."""
     cc, taken = _leading_country_code(e164[1:4])
     national = e164[1 + taken:] if cc else e164[1:]
     return len(national) >= 6 and (len(set(national)) == 1 or national in _ASCENDING
-                                   or national in _ASCENDING[::-1])
+                                   or national in _ASCENDING[::-1] or national in "123456789"
+                                   "0")
 
 
 _NOT_ALNUM = re.compile(r"[^0-9A-Z]+")
@@ -685,7 +687,7 @@ def nationality_key(text: str | None) -> str | None:
 #: ICAO 9303 (Part 3) codes of a passport's nationality field that are no ISO 3166 code
 _ICAO_NATIONALITY: dict[str, str | None] = {
     "d": "DEU", "gbd": "GBR", "gbn": "GBR", "gbo": "GBR", "gbp": "GBR", "gbs": "GBR",
-    "rks": "XKX", "xxx": None}
+    "rks": "XKX", "xxx": None, "xxa": "STATELESS", "xxb": "REFUGEE", "xxc": "REFUGEE"}
 
 
 #: the earliest birth year read as a date: earlier ones in a register of living people are
@@ -813,19 +815,35 @@ def split_full_name(text: str | None) -> tuple[str | None, str | None]:
     """(given, family) of a full name as written. The first word is the given name and the
     rest the family name — except in the East Slavic official order, family name, given name,
     patronymic ("Павлюк Степан Сергійович", "Shevchenko Olena Petrivna"), which a
-    patronymic as the last of three words shows; a patronymic in the middle ("Степан
-    Сергійович Павлюк") is dropped. The patronymic is never part of the family name."""
+    patronymic as the last of three words shows when the first word is no given name of the
+    name tables and the patronymic is written in Cyrillic, is a woman's (-ivna, -ovna) or
+    follows a given name of the tables ("Sarah Jane Rabinovich" and "Олена Марія Лукашевич"
+    keep the first word as the given name: -ovich is a surname too); a patronymic in the
+    middle ("Степан Сергійович Павлюк") is dropped. In these three-word forms the patronymic
+    is never part of the family name."""
     if _missing(text):
         return None, None
     words = str(text).split()
     if not words:
         return None, None
     if len(words) == 3:
-        if _patronymic(words[2]) and not _patronymic(words[1]):
+        known = [_known_given(w) for w in words]
+        if (_patronymic(words[2]) and not _patronymic(words[1]) and not known[0]
+                and (known[1] or _CYRILLIC.search(words[2]) or _FEMININE.search(fold(words[2]) or ""))):
             return words[1], words[0]
-        if _patronymic(words[1]):
+        if _patronymic(words[1]) and (known[0] or _CYRILLIC.search(words[1])):
             return words[0], words[2]
     return words[0], " ".join(words[1:]) or None
+
+
+#: a female patronymic's ending (folded): Petrivna, Ivanovna, Kuzminichna — no surname ends so
+_FEMININE = re.compile(r"(?:ivna|ovna|evna|ichna|ychna)$")
+
+
+def _known_given(word: str) -> bool:
+    """Whether ``word`` is a given name of the name tables (:func:`_given_groups`)."""
+    key = _compact(word)
+    return bool(key) and key in _given_groups()
 
 
 def split_full_names(given: Any, family: Any, full: Any) -> tuple[Any, Any]:

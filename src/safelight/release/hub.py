@@ -44,6 +44,7 @@ from safelight.release.evaluate import (
     counts_of_rows,
     dp_release_warnings,
     evaluate,
+    k_leak_warning,
     write_evaluation,
 )
 from safelight.release.settings import RELEASE_FILES, ReleaseSettings, file_source
@@ -263,8 +264,15 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
         source = {"dataset": DATASET, "rows": data.n_rows,
                   "consent": "consent_statistics only"}
         settings = ReleaseSettings(method, k, length, source, params)
-        warnings = (microdata_leak_warning(ev) if method == "microdata" else
-                    dp_release_warnings(ev, k if floor else None) if dp else ())
+        if method == "microdata":
+            unprotected = ([c for c in data.columns if c not in quasi_identifiers]
+                           if quasi_identifiers else [])
+            warnings = microdata_leak_warning(ev, unprotected)
+        elif dp:
+            warnings = dp_release_warnings(ev, k if floor else None)
+        else:  # k-synthetic (length under 3) and k-aggregates, as the file commands say
+            warnings = k_leak_warning(ev, f"only combinations of up to {length} values are "
+                                          "held to k", "release with --length 3 or more")
         warnings += _successive_warnings(ledger, method) + _loss_warnings(ev)
         for w in warnings:
             log.warning("%s", w)

@@ -108,9 +108,16 @@ def _isic(value: str) -> str | None:
     return f"ISIC {sec}" if sec else "no ISIC section"
 
 
-#: a column of exact ages is named so (age, victim_age, ageAtExploitation, вік, Alter, edad)
-_AGE_NAME = re.compile(r"(?:^|[^a-z])age|^age|вік|возраст|^alter\b|wiek|âge|edad|vârst|varst",
-                       re.IGNORECASE)
+#: words of a header that name an age (age, victim_age, victimAge, ageAtExploitation, вік,
+#: alter_bei_ausbeutung, edad; not agency)
+_AGE_WORDS = frozenset({"age", "ages", "вік", "віку", "возраст", "alter", "wiek", "âge", "edad",
+                        "vârsta", "vârstă", "varsta"})
+
+
+def _is_age_column(column: str) -> bool:
+    from safelight.standard.identifiers import header_tokens
+
+    return bool(_AGE_WORDS & set(header_tokens(column)))
 
 
 def hierarchy_for(column: str, values: tuple[str, ...]) -> Hierarchy:
@@ -121,7 +128,7 @@ def hierarchy_for(column: str, values: tuple[str, ...]) -> Hierarchy:
     exact = any(re.fullmatch(r"\d{1,3}", v.strip()) for v in values)
     # small numbers are ages only in a column named so: months_trafficked and household_size
     # are no ages (band values such as "18-20" or "48+" say so by themselves)
-    if values and all(_age_band(v) for v in values) and (not exact or _AGE_NAME.search(column)):
+    if values and all(_age_band(v) for v in values) and (not exact or _is_age_column(column)):
         bands = {v: str(_age_band(v)) for v in values}
         mid = {v: _minor_adult(bands[v]) for v in values}
         if exact:

@@ -35,7 +35,7 @@ import pyarrow.parquet as pq
 from safelight.errors import InputFileError
 from safelight.release.errors import ReleaseUsageError
 from safelight.standard.consent import consent_key, consent_words
-from safelight.standard.identifiers import header_key, identifier_of_header
+from safelight.standard.identifiers import header_tokens, identifier_of_header
 
 MISSING = 0
 log = logging.getLogger("safelight.release.table")
@@ -144,18 +144,36 @@ def _ragged_line(path: Path) -> int | None:
     return None
 
 
-#: columns read as consent, never released: a header holding one of these words (ignoring
-#: case, blanks and punctuation, in the languages contributors write) — consent,
-#: informed_consent, Consent to statistics, data_consent, ConsentStatistics, Згода
+#: words of a header that make it a consent column (in the languages contributors write; a
+#: header word *begins* with one: consentement, згода, Einwilligung), never released
 CONSENT_COLUMNS = ("consent", "згод", "соглас", "zgod", "einwillig", "zustimm", "consimț",
                    "consimt")
+#: words beside "consent" in a header of what is no statistics consent: a refusal or a
+#: withdrawal (consent_withdrawn: "yes" means *no*), another use (consent_linkage), or a note
+#: about the consent (consent_date)
+_CONSENT_NEGATIONS = frozenset({"withdrawn", "withdraw", "withdrawal", "refused", "refusal",
+                                "revoked", "revocation", "no", "not", "without", "denied",
+                                "declined"})
+_CONSENT_OTHER = frozenset({"linkage", "link", "referral", "referrals", "share", "sharing",
+                            "contact", "date", "time", "at", "on", "by", "form", "version",
+                            "id", "note", "notes", "comment", "signed", "given_by", "method"})
 
 
-def is_consent_header(header: str) -> bool:
-    """Whether ``header`` names a consent column (:data:`CONSENT_COLUMNS`)."""
-    key = header_key(header)
-    return any(word in key for word in CONSENT_COLUMNS)
-
+def consent_header(header: str) -> str | None:
+    """What a header says of consent: ``"statistics"`` for a column to read as the rows'
+    statistics consent (``consent``, ``informed_consent``, ``Consent to statistics``,
+    ``ConsentStatistics``, ``Згода``), ``"refusal"`` for one whose "yes" means *no* consent
+    (``consent_withdrawn``, ``no_consent``), ``"other"`` for consent to another use or a note
+    about the consent (``consent_linkage``, ``consent_date``: dropped, never released), None
+    for a column that is not about consent (:data:`CONSENT_COLUMNS`)."""
+    words = header_tokens(header)
+    if not any(w.startswith(c) for w in words for c in CONSENT_COLUMNS):
+        return None
+    if _CONSENT_NEGATIONS & set(words):
+        return "refusal"
+    if _CONSENT_OTHER & set(words):
+        return "other"
+    return "statistics"
 
 
 def _consent_filtered(path: Path, table: pa.Table, column: str) -> pa.Table:
@@ -236,9 +254,23 @@ def _unique_names(path: Path, names: Sequence[str]) -> None:
 
 def _consented(path: Path, table: pa.Table) -> pa.Table:
     """Rows whose consent allows statistical use, without the consent columns
-    (:data:`CONSENT_COLUMNS`, :func:`_consent_filtered`)."""
-    for column in [c for c in table.column_names if is_consent_header(c)]:
-        table = _consent_filtered(path, table, column)
+    (:func:`consent_header`, :func:`_consent_filtered`): a statistics consent column filters
+    the rows, a column about another use or about the consent is dropped.
+
+    :raises InputFileError: a column that records refusals or withdrawals of consent — its
+        "yes" means no: read as a consent it released exactly the people who refused."""
+    for column in table.column_names:
+        kind = consent_header(column)
+        if kind == "refusal":
+            raise InputFileError(
+                path, f"column {column} records refusals or withdrawals of consent, which a "
+                "release cannot read as a consent to statistics (its yes means no)",
+                "recode it into a consent column (full, statistics_only, none, withdrawn) or "
+                "leave those rows out of the file")
+        if kind == "statistics":
+            table = _consent_filtered(path, table, column)
+        elif kind == "other":
+            table = table.drop_columns([column])
     return table
 
 
@@ -288,7 +320,7 @@ def read_table(path: str | Path, columns: Sequence[str] | None = None, *,
         raise InputFileError(path, f"cannot be read ({_without_row(str(exc), path)})",
                              "give a UTF-8 CSV with a header row, or a Parquet file") from None
     _unique_names(path, table.column_names)
-    table = _categorical(path, table)
+    table = _nfc(table)
     read = table.num_rows
     table = _consented(path, table)
     if report is not None:
@@ -296,13 +328,14 @@ def read_table(path: str | Path, columns: Sequence[str] | None = None, *,
     if columns:
         missing = [c for c in columns if c not in table.column_names]
         if missing:
-            consent = [c for c in missing if is_consent_header(c)]
+            consent = [c for c in missing if consent_header(c)]
             raise ReleaseUsageError(
                 f"--columns: no column(s) {', '.join(missing)} in {path}; columns are "
                 f"{', '.join(table.column_names)}" + (
                     f" ({', '.join(consent)}: a consent column is read, never released)"
                     if consent else ""))
         table = table.select(list(columns))
+    _check_types(path, table)
     _no_identifiers(path, table, allow_distinct)
     if table.num_rows == 0:
         if read:
@@ -312,22 +345,28 @@ def read_table(path: str | Path, columns: Sequence[str] | None = None, *,
     return from_arrow(table)
 
 
-def _categorical(path: Path, table: pa.Table) -> pa.Table:
-    """``table`` with every text in Unicode NFC (a "Côte d’Ivoire" typed with a combining
-    accent is the same value; it was two released rows of 13 people, each of 6 + 6 would have
-    been suppressed).
+def _nfc(table: pa.Table) -> pa.Table:
+    """``table`` with every text in Unicode NFC, dictionary-encoded text (a pandas category)
+    decoded first: a "Côte d’Ivoire" typed with a combining accent is the same value (it was
+    two released rows of 13 people; each of 6 + 6 would have been suppressed)."""
+    for i, f in enumerate(table.schema):
+        t = f.type.value_type if pa.types.is_dictionary(f.type) else f.type
+        if pa.types.is_string(t) or pa.types.is_large_string(t):
+            col = table.column(i).cast(pa.string()) if t is not f.type else table.column(i)
+            table = table.set_column(i, f.name, pc.utf8_normalize(col, "NFC"))
+    return table
 
-    :raises InputFileError: a column of lists, structs, maps or bytes (no categorical value)."""
+
+def _check_types(path: Path, table: pa.Table) -> None:
+    """:raises InputFileError: a (kept) column of lists, structs, maps or bytes: no
+    categorical value."""
     bad = [f.name for f in table.schema
            if pa.types.is_nested(f.type) or pa.types.is_binary(f.type)
            or pa.types.is_large_binary(f.type) or pa.types.is_fixed_size_binary(f.type)]
     if bad:
         raise InputFileError(path, f"column(s) {', '.join(bad)} hold lists, records or bytes, "
-                             "not categorical values", "flatten them into text columns first")
-    for i, f in enumerate(table.schema):
-        if pa.types.is_string(f.type) or pa.types.is_large_string(f.type):
-            table = table.set_column(i, f.name, pc.utf8_normalize(table.column(i), "NFC"))
-    return table
+                             "not categorical values", "flatten them into text columns first, "
+                             "or leave them out with --columns")
 
 
 def write_csv(table: CategoricalTable, path: str | Path) -> None:

@@ -83,6 +83,13 @@ def header_key(header: str) -> str:
     return re.sub(r"[\W_]+", "", header.casefold())
 
 
+def header_tokens(header: str) -> list[str]:
+    """The words of a header, lower-cased: split at blanks, punctuation, ``_`` and camelCase
+    (``victimAge`` → ``victim``, ``age``; ``destination_country_name`` → three words)."""
+    spaced = re.sub(r"(?<=[a-zà-ÿ])(?=[A-ZÀ-Þ])", " ", header)
+    return [w for w in re.split(r"[\W_]+", spaced.casefold()) if w]
+
+
 _BY_KEY: dict[str, str] = {
     header_key(h): field for field, headers in _HEADERS.items()
     for h in (field, *headers)}
@@ -90,48 +97,56 @@ _BY_KEY |= {header_key(f): f for f in DIRECT_IDENTIFIERS}
 
 
 #: headers of identifiers the standard has no field of, read as the field nearest them: other
-#: names of a person, numbers that point at one person, handles and devices, birthplaces
+#: names of a person, numbers that point at one person, devices and accounts, birthplaces.
+#: A bare channel name (``telegram``, ``facebook``) is a recruitment-channel flag, not a handle.
 _MORE_HEADERS: dict[str, tuple[str, ...]] = {
-    "full_name": ("alias", "aliases", "aka", "nickname", "nick", "maiden name", "birth name",
+    "full_name": ("alias", "aliases", "aka", "nickname", "maiden name", "birth name",
                   "father name", "father's name", "mother name", "mother's name",
                   "псевдонім", "прізвисько", "псевдоним", "кличка", "spitzname"),
     "document_number": ("ssn", "social security number", "tax id", "tax number", "tin", "nin",
                         "national insurance number", "rnokpp", "рнокпп", "іпн", "инн",
-                        "identification number", "personal number", "steuer id"),
-    "phone": ("whatsapp", "telegram", "viber", "imei"),
-    "email": ("skype", "facebook", "instagram", "tiktok", "vk", "vkontakte", "username",
-              "user name", "login", "social media", "ip", "ip address"),
+                        "steuer id"),
+    "phone": ("imei", "whatsapp number", "telegram number", "viber number"),
+    "email": ("username", "user name", "login", "ip address", "telegram handle",
+              "telegram username", "instagram handle", "facebook profile", "skype id",
+              "social media account", "social media handle"),
     "locality": ("place of birth", "birthplace", "birth place", "місце народження",
                  "место рождения", "geburtsort", "miejsce urodzenia", "lieu de naissance",
                  "lugar de nacimiento", "locul nașterii", "locul nasterii"),
 }
 _BY_KEY |= {header_key(h): field for field, headers in _MORE_HEADERS.items() for h in headers}
 
-#: parts of a header that name an address or a person's name wherever they stand
-#: (home_address, Adresse_privat, father_name, victim_surname)
-_ADDRESS_PARTS = ("address", "adresse", "adres", "адрес", "адреса", "straße", "strasse")
-_NAME_PARTS = ("name", "surname", "прізвище", "фамилия", "nazwisko")
-#: words before "name" in headers of case attributes, not persons (country_name, sector name)
-_NOT_A_PERSON = ("country", "region", "province", "state", "district", "sector", "industry",
-                 "agency", "organisation", "organization", "org", "program", "programme",
-                 "project", "file", "dataset", "column", "type", "category", "service",
-                 "product", "brand", "platform", "site", "website", "company", "employer",
-                 "business", "route", "indicator", "variable", "field", "source")
+#: words of a header that name an address wherever they stand (home_address, Adresse_privat),
+#: unless a word of :data:`_PLACE_ATTRIBUTES` says it is a coarse place (address_region)
+_ADDRESS_WORDS = frozenset({"address", "adresse", "adres", "адрес", "адреса", "addr"})
+_PLACE_ATTRIBUTES = frozenset({"country", "region", "oblast", "state", "province", "district",
+                               "county", "type", "kind"})
+#: "name" after one of these words is a person's name (father_name, victimSurname)
+_NAME_WORDS = frozenset({"name", "names", "surname", "surnames", "lastname", "firstname"})
+_PERSON_WORDS = frozenset({
+    "victim", "survivor", "client", "person", "persons", "people", "father", "mother",
+    "parent", "parents", "guardian", "spouse", "husband", "wife", "partner", "child",
+    "children", "sibling", "brother", "sister", "relative", "contact", "maiden", "birth",
+    "full", "first", "last", "middle", "given", "family", "nick", "trafficker", "traffickers",
+    "suspect", "suspects", "perpetrator", "offender", "exploiter", "recruiter", "witness",
+    "caseworker", "interviewer", "beneficiary", "applicant", "patient", "worker"})
 
 
 def identifier_of_header(header: str) -> str | None:
     """The direct identifier (an identity field's name) that ``header`` names, or ``None``:
-    the headers above, and a header holding an address (``home_address``) or a person's name
-    (``father_name``, ``victim_surname``; not ``country_name``)."""
+    the headers above, a header with an address word (``home_address``; not
+    ``address_region``), and a person's name (``father_name``, ``victimSurname``: a name word
+    alone or after a word for a person — not ``destination_country_name``)."""
     key = header_key(header)
     if key in _BY_KEY:
         return _BY_KEY[key]
-    if any(part in key for part in _ADDRESS_PARTS):
+    words = header_tokens(header)
+    if _ADDRESS_WORDS & set(words) and not _PLACE_ATTRIBUTES & set(words):
         return "street"
-    if any(part in key for part in _NAME_PARTS) and not any(
-            key.startswith(w) for w in _NOT_A_PERSON):
-        return "full_name"
+    for i, w in enumerate(words):
+        if w in _NAME_WORDS and (i == 0 or words[i - 1] in _PERSON_WORDS):
+            return "full_name"
     return None
 
 
-__all__ = ["DIRECT_IDENTIFIERS", "header_key", "identifier_of_header"]
+__all__ = ["DIRECT_IDENTIFIERS", "header_key", "header_tokens", "identifier_of_header"]
