@@ -127,6 +127,8 @@ def test_name_groups_are_not_chained_through_shared_short_forms(a, b, same):
     ("Smith John Rich", "Smith", "John Rich"),
     # -ovich / -evich is a surname too (review): the first word stays the given name
     ("Sarah Jane Rabinovich", "Sarah", "Jane Rabinovich"),
+    ("Kovalenko Stepan Ivanovych", "Stepan", "Kovalenko"),  # Ivanovych: formed from Ivan
+    ("Stepan Serhiyovych Pavliuk", "Stepan", "Pavliuk"),
     ("Олена Марія Лукашевич", "Олена", "Марія Лукашевич"),
 ])
 def test_full_names_in_the_east_slavic_order(text, given, family):
@@ -179,9 +181,14 @@ def test_birth_date_readings_stay_plausible():
     assert p("15.03.55")[0][:3] == (1955, 3, 15)
     assert p("00.00.2099")[1] is not None and p("00.00.0000")[1] is not None
     assert p("1972-05-00")[0][:3] == (1972, 5, None)
+    assert birth_date_parser(("%y%m%d",))("550315")[0][:3] == (1955, 3, 15)  # MRZ dates
+    assert birth_date_parser(("%Y/%d/%m",))("1972/05/00")[0][:3] == (1972, None, None)
 
 
 def test_phone_region_no_is_norway(tmp_path):
     path = tmp_path / "m.yaml"
     path.write_text("id: id\nphone_region: NO\nfields:\n  phone: tel\n", "utf-8")
     assert load_map(path).phone_region == "NO"
+    path.write_text("id: id\nphone_region: false\nfields:\n  phone: tel\n", "utf-8")
+    with pytest.raises(ProfileError, match="phone_region"):
+        load_map(path)

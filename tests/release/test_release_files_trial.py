@@ -47,8 +47,13 @@ def test_a_consent_column_under_another_name_is_read_and_never_released(tmp_path
     assert '"rows_without_statistics_consent": 150' in settings
 
 
-@pytest.mark.parametrize("header", ["home_address", "father_name", "whatsapp_number", "ssn",
-                                    "alias", "place_of_birth", "IMEI", "victimSurname"])
+@pytest.mark.parametrize("header", [
+    "home_address", "father_name", "whatsapp_number", "ssn", "alias", "place_of_birth", "IMEI",
+    "victimSurname", "telegram",
+    # the second review: a words-only first version let these through
+    "address1", "Wohnadresse", "street_name", "son_name", "прізвище_жертви", "ПрізвищеЖертви",
+    "imie_i_nazwisko", "Vorname des Opfers", "identification number", "contact_phone",
+    "victim_dob", "victim_passport", "trafficker_alias", "FIO"])
 def test_identifier_columns_under_other_names_are_refused(tmp_path, header):
     rows = [r + [f"v{i % 5}"] for i, r in enumerate(_base_rows())]
     f = _write(tmp_path / "t.csv", ["gender", "citizenship", "year", header], rows)
@@ -57,8 +62,9 @@ def test_identifier_columns_under_other_names_are_refused(tmp_path, header):
 
 
 @pytest.mark.parametrize("header", ["country_name", "destination_country_name", "oblast_name",
-                                    "status_name", "address_region", "needs_addressed",
-                                    "telegram", "agency"])
+                                    "status_name", "type_of_exploitation_name",
+                                    "address_region", "needs_addressed", "via_telegram",
+                                    "vietnamese"])
 def test_case_attributes_named_like_identifiers_pass(tmp_path, header):
     """Review: substring rules refused destination_country_name and address_region; a bare
     channel name is a recruitment-channel flag."""
@@ -76,14 +82,29 @@ def test_consent_columns_by_what_they_say(tmp_path):
     f = _write(tmp_path / "w.csv", ["gender", "citizenship", "year", "consent_withdrawn"], rows)
     r = _run("aggregates", f, "--k", "11", "--out", tmp_path / "o")
     assert r.exit_code == 3 and "refusals or withdrawals" in r.output
-    rows = [r + ["2024-01-0" + str(1 + i % 9), ["yes", "no"][i % 2]]
+    rows = [r + ["full", "2024-01-0" + str(1 + i % 9), ["yes", "no"][i % 2]]
             for i, r in enumerate(_base_rows())]
-    f = _write(tmp_path / "d.csv", ["gender", "citizenship", "year", "consent_date",
+    f = _write(tmp_path / "d.csv", ["gender", "citizenship", "year", "consent", "consent_date",
                                      "consent_linkage"], rows)
     r = _run("aggregates", f, "--k", "11", "--out", tmp_path / "o2")
     assert r.exit_code == 0, r.output
     text = (tmp_path / "o2" / "aggregates.csv").read_text("utf-8")
     assert "consent" not in text and "2024-01" not in text
+    # the second review: refusals in other languages, a yes/no header, an "other" column alone
+    for header, code in (("відкликана_згода", 3), ("Einwilligung_nein", 3), ("no_consent", 3),
+                         ("Consent (yes/no)", 0), ("informedconsent", 0),
+                         ("consent_given_by_guardian", 0), ("consent_date", 3)):
+        rows = [r + [["yes", "no"][i % 3 == 0]] for i, r in enumerate(_base_rows())]
+        f = _write(tmp_path / "c.csv", ["gender", "citizenship", "year", header], rows)
+        r = _run("aggregates", f, "--k", "11", "--out", tmp_path / "oc", "--force")
+        assert r.exit_code == code, (header, r.output)
+        if code == 0:
+            assert '"rows_without_statistics_consent": 100' in (
+                tmp_path / "oc" / "settings.json").read_text("utf-8"), header
+    pq.write_table(pa.table({"g": ["a", "b"] * 20, "consent": [["yes"]] * 40}),
+                   tmp_path / "n.parquet")
+    r = _run("aggregates", tmp_path / "n.parquet", "--k", "11", "--out", tmp_path / "on")
+    assert r.exit_code == 3 and "consent" in r.output  # a list column, not a traceback
 
 
 def test_a_k_release_that_leaks_says_do_not_publish(tmp_path, shared_data):

@@ -254,8 +254,9 @@ def _phone_region(path: Path, data: dict[str, Any]) -> str | None:
     code such as 380, which ISO's numeric codes would read as Italy), is refused — every
     national number would silently be unreadable or read in another country."""
     value = data.get("phone_region")
-    if value is False:  # YAML reads a bare NO (Norway) as false
-        value = "NO"
+    if value is False and re.search(r"(?im)^\s*phone_region\s*:\s*['\"]?no['\"]?\s*(#.*)?$",
+                                    Path(path).read_text("utf-8", errors="replace")):
+        value = "NO"  # YAML reads a bare NO (Norway) as false; "false" or "off" stay refused
     if value is None or not str(value).strip():
         return None
     from safelight.standard.geography import country, resolve_country
@@ -374,8 +375,6 @@ def read_identities(path: Path, mapping: IdentityMap) -> IdentityFile:
     return IdentityFile(pa.table(cols), n + len(bad), bad, unparsed)
 
 
-#: a year written with four digits: never read a century earlier
-_FOUR_DIGITS = re.compile(r"\d{4}")
 #: an ISO date, alone or with a time (the text of a stored date)
 _ISO_DATE = re.compile(r"\s*\d{4}-\d{2}-\d{2}(?:$|[ T])")
 #: a date with zeros for its unknown parts: ``00.00.1972``, ``1990-00-00``, ``00/05/1972``
@@ -395,8 +394,9 @@ def birth_date_parser(formats: tuple[str, ...]) -> Any:
     parse = make_date_parser(formats, past_only=True)
     iso = make_date_parser(("%Y-%m-%d",), past_only=True)
     make_year = make_date_parser(("%Y",), past_only=True)
-    two_digit = any("%y" in f for f in formats)
-    anytime = make_date_parser(formats, past_only=False) if two_digit else None
+    two_digit = tuple(f for f in formats if "%y" in f)
+    # only the formats with a two-digit year: "15.03.2055" matches none of them
+    anytime = make_date_parser(two_digit, past_only=False) if two_digit else None
 
     def parse_birth(raw: str) -> Any:
         out, err = parse(raw)
@@ -419,12 +419,15 @@ def birth_date_parser(formats: tuple[str, ...]) -> Any:
                 year_out, year_err = make_year(years[0])  # plausible, not in the future
                 if year_err is not None:
                     return year_out, year_err
-                month = int(parts[1])  # year first (1972-05-00): the month is known
-                if parts[0] == years[0] and 1 <= month <= 12:
+                month = int(parts[1])  # ISO order (1972-05-00): the month is known
+                if parts[0] == years[0] and m.group(2) == "-" and 1 <= month <= 12:
                     return (year_out[0], month, None, None), None
                 return year_out, None
-        if anytime is not None and err[0] == "date_in_future" and not _FOUR_DIGITS.search(raw):
-            (y, mo, d, _), _ = anytime(raw)
+        if anytime is not None and err[0] == "date_in_future":
+            shifted, shift_err = anytime(raw)
+            if shift_err is not None:
+                return out, err
+            y, mo, d, _ = shifted
             try:
                 earlier = dt.date(y - 100, mo or 1, d or 1)
             except ValueError:

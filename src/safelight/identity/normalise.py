@@ -816,24 +816,36 @@ def split_full_name(text: str | None) -> tuple[str | None, str | None]:
     rest the family name — except in the East Slavic official order, family name, given name,
     patronymic ("Павлюк Степан Сергійович", "Shevchenko Olena Petrivna"), which a
     patronymic as the last of three words shows when the first word is no given name of the
-    name tables and the patronymic is written in Cyrillic, is a woman's (-ivna, -ovna) or
-    follows a given name of the tables ("Sarah Jane Rabinovich" and "Олена Марія Лукашевич"
-    keep the first word as the given name: -ovich is a surname too); a patronymic in the
-    middle ("Степан Сергійович Павлюк") is dropped. In these three-word forms the patronymic
-    is never part of the family name."""
+    name tables and the patronymic is written in Cyrillic, is a woman's (-ivna, -ovna), is
+    formed from a given name of the tables (Ivanovych) or follows one ("Sarah Jane
+    Rabinovich" and "Олена Марія Лукашевич" keep the first word as the given name: -ovich is
+    a surname too); a patronymic in the middle ("Степан Сергійович Павлюк", "Stepan
+    Serhiyovych Pavliuk") is dropped. In these three-word forms the patronymic is never part
+    of the family name."""
     if _missing(text):
         return None, None
     words = str(text).split()
     if not words:
         return None, None
     if len(words) == 3:
-        known = [_known_given(w) for w in words]
-        if (_patronymic(words[2]) and not _patronymic(words[1]) and not known[0]
-                and (known[1] or _CYRILLIC.search(words[2]) or _FEMININE.search(fold(words[2]) or ""))):
-            return words[1], words[0]
-        if _patronymic(words[1]) and (known[0] or _CYRILLIC.search(words[1])):
-            return words[0], words[2]
+        if _patronymic(words[1]) and not _patronymic(words[2]):
+            return words[0], words[2]  # given, patronymic, family
+        if (_patronymic(words[2]) and not _patronymic(words[1])
+                and not _known_given(words[0])
+                and (_known_given(words[1]) or _CYRILLIC.search(words[2])
+                     or _FEMININE.search(fold(words[2]) or "")
+                     or _of_a_given_name(words[2]))):
+            return words[1], words[0]  # family, given, patronymic
     return words[0], " ".join(words[1:]) or None
+
+
+def _of_a_given_name(word: str) -> bool:
+    """Whether ``word`` is a patronymic formed from a given name of the name tables
+    (Ivanovych from Ivan, Petrovych from Petro, Serhiyovych from Serhiy) — Rabinovich and
+    Abramovich, surnames, are formed from none."""
+    stem = re.sub(r"(?:i?y?ovych|i?y?evych|ovich|evich|ovych|evych)$", "", fold(word) or "")
+    return bool(stem) and stem != fold(word) and any(
+        _known_given(stem + end) for end in ("", "o", "a", "iy", "ii", "y", "i"))
 
 
 #: a female patronymic's ending (folded): Petrivna, Ivanovna, Kuzminichna — no surname ends so

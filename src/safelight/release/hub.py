@@ -270,9 +270,12 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
             warnings = microdata_leak_warning(ev, unprotected)
         elif dp:
             warnings = dp_release_warnings(ev, k if floor else None)
-        else:  # k-synthetic (length under 3) and k-aggregates, as the file commands say
+        elif method == "synthetic":  # a length under 3, as the file command says
             warnings = k_leak_warning(ev, f"only combinations of up to {length} values are "
                                           "held to k", "release with --length 3 or more")
+        else:
+            warnings = k_leak_warning(ev, "the method let them through",
+                                      "report it: a k-aggregates release must never do so")
         warnings += _successive_warnings(ledger, method) + _loss_warnings(ev)
         for w in warnings:
             log.warning("%s", w)

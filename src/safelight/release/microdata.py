@@ -110,14 +110,16 @@ def _isic(value: str) -> str | None:
 
 #: words of a header that name an age (age, victim_age, victimAge, ageAtExploitation, вік,
 #: alter_bei_ausbeutung, edad; not agency)
-_AGE_WORDS = frozenset({"age", "ages", "вік", "віку", "возраст", "alter", "wiek", "âge", "edad",
-                        "vârsta", "vârstă", "varsta"})
+_AGE_WORDS = frozenset({"age", "ages", "alter", "âge", "edad", "idade"})
+#: beginnings of inflected age words (віку, віком, возраста, wieku, vârsta)
+_AGE_STEMS = ("вік", "возраст", "wiek", "vârst", "varst")
 
 
 def _is_age_column(column: str) -> bool:
     from safelight.standard.identifiers import header_tokens
 
-    return bool(_AGE_WORDS & set(header_tokens(column)))
+    words = header_tokens(column)
+    return bool(_AGE_WORDS & set(words)) or any(w.startswith(_AGE_STEMS) for w in words)
 
 
 def hierarchy_for(column: str, values: tuple[str, ...]) -> Hierarchy:

@@ -35,7 +35,7 @@ import pyarrow.parquet as pq
 from safelight.errors import InputFileError
 from safelight.release.errors import ReleaseUsageError
 from safelight.standard.consent import consent_key, consent_words
-from safelight.standard.identifiers import header_tokens, identifier_of_header
+from safelight.standard.identifiers import header_key, header_tokens, identifier_of_header
 
 MISSING = 0
 log = logging.getLogger("safelight.release.table")
@@ -144,32 +144,44 @@ def _ragged_line(path: Path) -> int | None:
     return None
 
 
-#: words of a header that make it a consent column (in the languages contributors write; a
-#: header word *begins* with one: consentement, згода, Einwilligung), never released
+#: parts of a header (its :func:`~safelight.standard.identifiers.header_key`: no case, blanks
+#: or punctuation) that make it a consent column wherever they stand — consent,
+#: informed_consent, informedconsent, Consent to statistics, Згода, Einwilligung — never
+#: released
 CONSENT_COLUMNS = ("consent", "згод", "соглас", "zgod", "einwillig", "zustimm", "consimț",
                    "consimt")
-#: words beside "consent" in a header of what is no statistics consent: a refusal or a
-#: withdrawal (consent_withdrawn: "yes" means *no*), another use (consent_linkage), or a note
-#: about the consent (consent_date)
-_CONSENT_NEGATIONS = frozenset({"withdrawn", "withdraw", "withdrawal", "refused", "refusal",
-                                "revoked", "revocation", "no", "not", "without", "denied",
-                                "declined"})
-_CONSENT_OTHER = frozenset({"linkage", "link", "referral", "referrals", "share", "sharing",
-                            "contact", "date", "time", "at", "on", "by", "form", "version",
-                            "id", "note", "notes", "comment", "signed", "given_by", "method"})
+#: beginnings of header words that say the column records a refusal or a withdrawal (its
+#: "yes" means *no*), in the languages of the consent vocabulary
+_REFUSAL_WORDS = ("withdr", "refus", "revok", "revoc", "denied", "declin", "відклик", "відмов",
+                  "незгод", "отозв", "отказ", "отклон", "несоглас", "widerruf", "verweiger",
+                  "wycof", "odmow", "retras", "refuz", "nonconsent", "unconsent", "noconsent")
+#: whole words that negate (no_consent, sin_consentimiento, Einwilligung_nein) — unless a
+#: word for yes stands beside them (Consent (yes/no))
+_NEGATIONS = frozenset({"no", "not", "non", "without", "nein", "nie", "ні", "нет", "sin", "sans",
+                        "fara", "fără", "kein", "keine", "brak"})
+_YES = frozenset({"yes", "так", "да", "ja", "tak", "si", "sí", "oui", "da"})
+#: words of a header about consent to another use or about the consent itself, not the
+#: rows' statistics consent (consent_linkage, consent_date)
+_CONSENT_OTHER = frozenset({"linkage", "link", "referral", "referrals", "date", "time", "note",
+                            "notes", "comment", "comments", "version"})
 
 
 def consent_header(header: str) -> str | None:
     """What a header says of consent: ``"statistics"`` for a column to read as the rows'
-    statistics consent (``consent``, ``informed_consent``, ``Consent to statistics``,
-    ``ConsentStatistics``, ``Згода``), ``"refusal"`` for one whose "yes" means *no* consent
-    (``consent_withdrawn``, ``no_consent``), ``"other"`` for consent to another use or a note
-    about the consent (``consent_linkage``, ``consent_date``: dropped, never released), None
-    for a column that is not about consent (:data:`CONSENT_COLUMNS`)."""
-    words = header_tokens(header)
-    if not any(w.startswith(c) for w in words for c in CONSENT_COLUMNS):
+    statistics consent (``consent``, ``informed_consent``, ``Consent (yes/no)``,
+    ``consent_form_signed``, ``Згода``), ``"refusal"`` for one whose "yes" may mean *no*
+    (``consent_withdrawn``, ``no_consent``, ``відкликана_згода``, ``Einwilligung_nein``),
+    ``"other"`` for consent to another use or a note about it (``consent_linkage``,
+    ``consent_date``), None for a column that is not about consent. When in doubt a column
+    is read as statistics consent (rows left out) or refused — never released unread."""
+    key = header_key(header)
+    if not any(c in key for c in CONSENT_COLUMNS):
         return None
-    if _CONSENT_NEGATIONS & set(words):
+    words = header_tokens(header)
+    if any(w.startswith(r) for w in words for r in _REFUSAL_WORDS) or any(
+            r in key for r in ("nonconsent", "unconsent", "noconsent", "незгод", "несоглас")):
+        return "refusal"
+    if _NEGATIONS & set(words) and not _YES & set(words):
         return "refusal"
     if _CONSENT_OTHER & set(words):
         return "other"
@@ -221,7 +233,8 @@ def _no_identifiers(path: Path, table: pa.Table, allow_distinct: bool) -> None:
             path, "holds identity column(s) "
             + ", ".join(c if c == f else f"{c} (read as {f})" for c, f in named),
             "release inputs carry case fields only; drop those columns or leave them out "
-            "with --columns")
+            "with --columns (a yes/no flag named like one, say telegram, passes under a name "
+            "that says so: via_telegram)")
     if allow_distinct:
         return
     for column in table.column_names:
@@ -255,23 +268,32 @@ def _unique_names(path: Path, names: Sequence[str]) -> None:
 def _consented(path: Path, table: pa.Table) -> pa.Table:
     """Rows whose consent allows statistical use, without the consent columns
     (:func:`consent_header`, :func:`_consent_filtered`): a statistics consent column filters
-    the rows, a column about another use or about the consent is dropped.
+    the rows; a column about another use or about the consent is dropped beside one.
 
-    :raises InputFileError: a column that records refusals or withdrawals of consent — its
-        "yes" means no: read as a consent it released exactly the people who refused."""
-    for column in table.column_names:
-        kind = consent_header(column)
+    :raises InputFileError: a column that records refusals or withdrawals of consent (its
+        "yes" means no: read as a consent it released exactly the people who refused), or a
+        column about another use of consent with no statistics consent beside it (what the
+        rows allow is not known); a consent column of lists or bytes."""
+    kinds = {c: consent_header(c) for c in table.column_names}
+    _check_types(path, table.select([c for c, kind in kinds.items() if kind]))
+    for column, kind in kinds.items():
         if kind == "refusal":
             raise InputFileError(
                 path, f"column {column} records refusals or withdrawals of consent, which a "
                 "release cannot read as a consent to statistics (its yes means no)",
                 "recode it into a consent column (full, statistics_only, none, withdrawn) or "
                 "leave those rows out of the file")
+    others = [c for c, kind in kinds.items() if kind == "other"]
+    if others and "statistics" not in kinds.values():
+        raise InputFileError(
+            path, f"column(s) {', '.join(others)} speak of consent, but not of consent to "
+            "statistics: which rows may be released is not known",
+            "add the statistics consent column (full, statistics_only, none, withdrawn), or "
+            "drop those columns if every row consents")
+    for column, kind in kinds.items():
         if kind == "statistics":
             table = _consent_filtered(path, table, column)
-        elif kind == "other":
-            table = table.drop_columns([column])
-    return table
+    return table.drop_columns([c for c in others if c in table.column_names])
 
 
 def read_table(path: str | Path, columns: Sequence[str] | None = None, *,

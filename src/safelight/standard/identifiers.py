@@ -98,16 +98,20 @@ _BY_KEY |= {header_key(f): f for f in DIRECT_IDENTIFIERS}
 
 #: headers of identifiers the standard has no field of, read as the field nearest them: other
 #: names of a person, numbers that point at one person, devices and accounts, birthplaces.
-#: A bare channel name (``telegram``, ``facebook``) is a recruitment-channel flag, not a handle.
+#: A bare channel name (``telegram``) is refused too: it may hold handles (a yes/no flag of
+#: the recruitment channel passes under another name, ``via_telegram``).
 _MORE_HEADERS: dict[str, tuple[str, ...]] = {
-    "full_name": ("alias", "aliases", "aka", "nickname", "maiden name", "birth name",
-                  "father name", "father's name", "mother name", "mother's name",
-                  "псевдонім", "прізвисько", "псевдоним", "кличка", "spitzname"),
+    "full_name": ("alias", "aliases", "aka", "maiden name", "birth name", "father's name",
+                  "mother's name", "псевдонім", "прізвисько", "псевдоним", "кличка",
+                  "spitzname"),
     "document_number": ("ssn", "social security number", "tax id", "tax number", "tin", "nin",
                         "national insurance number", "rnokpp", "рнокпп", "іпн", "инн",
-                        "steuer id"),
-    "phone": ("imei", "whatsapp number", "telegram number", "viber number"),
-    "email": ("username", "user name", "login", "ip address", "telegram handle",
+                        "steuer id", "identification number", "personal number",
+                        "document no", "document nr", "doc no", "passport no", "id no"),
+    "phone": ("imei", "whatsapp", "telegram", "viber", "signal number", "whatsapp number",
+              "telegram number", "viber number"),
+    "email": ("skype", "facebook", "instagram", "tiktok", "vk", "vkontakte", "username",
+              "user name", "login", "ip", "ip address", "social media", "telegram handle",
               "telegram username", "instagram handle", "facebook profile", "skype id",
               "social media account", "social media handle"),
     "locality": ("place of birth", "birthplace", "birth place", "місце народження",
@@ -116,36 +120,72 @@ _MORE_HEADERS: dict[str, tuple[str, ...]] = {
 }
 _BY_KEY |= {header_key(h): field for field, headers in _MORE_HEADERS.items() for h in headers}
 
-#: words of a header that name an address wherever they stand (home_address, Adresse_privat),
-#: unless a word of :data:`_PLACE_ATTRIBUTES` says it is a coarse place (address_region)
-_ADDRESS_WORDS = frozenset({"address", "adresse", "adres", "адрес", "адреса", "addr"})
-_PLACE_ATTRIBUTES = frozenset({"country", "region", "oblast", "state", "province", "district",
-                               "county", "type", "kind"})
-#: "name" after one of these words is a person's name (father_name, victimSurname)
-_NAME_WORDS = frozenset({"name", "names", "surname", "surnames", "lastname", "firstname"})
-_PERSON_WORDS = frozenset({
-    "victim", "survivor", "client", "person", "persons", "people", "father", "mother",
-    "parent", "parents", "guardian", "spouse", "husband", "wife", "partner", "child",
-    "children", "sibling", "brother", "sister", "relative", "contact", "maiden", "birth",
-    "full", "first", "last", "middle", "given", "family", "nick", "trafficker", "traffickers",
-    "suspect", "suspects", "perpetrator", "offender", "exploiter", "recruiter", "witness",
-    "caseworker", "interviewer", "beneficiary", "applicant", "patient", "worker"})
+#: parts of a header key that name an identifier wherever they stand (failing closed: a
+#: column so named is refused unless :data:`_COARSE_PLACES` or an attribute word before
+#: "name" says otherwise): address1, Wohnadresse, street_name, victim_phone, victim_dob
+_PARTS: tuple[tuple[str, str], ...] = (
+    ("address", "street"), ("adres", "street"), ("адрес", "street"), ("anschrift", "street"),
+    ("street", "street"), ("strasse", "street"), ("straße", "street"), ("вулиц", "street"),
+    ("улиц", "street"), ("ulica", "street"), ("calle", "street"),
+    ("phone", "phone"), ("mobile", "phone"), ("телефон", "phone"), ("handy", "phone"),
+    ("email", "email"), ("passport", "document_number"), ("паспорт", "document_number"),
+    ("birthdate", "birth_date"), ("dateofbirth", "birth_date"), ("датанародж", "birth_date"),
+    ("датарожд", "birth_date"),
+    ("прізвищ", "family_name"), ("фамили", "family_name"), ("nazwisk", "family_name"),
+    ("nachname", "family_name"), ("familienname", "family_name"), ("apellid", "family_name"),
+    ("vorname", "given_name"), ("імя", "given_name"), ("имя", "given_name"),
+    ("imie", "given_name"), ("imię", "given_name"), ("prenom", "given_name"),
+    ("prénom", "given_name"), ("prenume", "given_name"), ("nombre", "given_name"),
+    ("отчеств", "given_name"), ("побатьков", "given_name"), ("піб", "full_name"),
+    ("alias", "full_name"), ("nick", "full_name"))
+#: whole words that are an identifier by themselves (dob, fio)
+_WORDS = {"dob": "birth_date", "fio": "full_name", "фио": "full_name"}
+#: header keys of coarse places that hold an address word (they pass)
+_COARSE_PLACES = frozenset(header_key(h) for h in (
+    "address_region", "address_country", "address_type", "address_kind", "address_oblast",
+    "address_state", "address_province", "address_district", "country_of_address",
+    "region_of_address", "needs_addressed"))
+#: a word before "name" that makes it a case attribute's name (destination_country_name)
+_ATTRIBUTE_WORDS = frozenset({
+    "country", "countries", "region", "oblast", "province", "state", "district", "sector",
+    "industry", "agency", "organisation", "organization", "org", "program", "programme",
+    "project", "file", "dataset", "column", "type", "category", "service", "product", "brand",
+    "platform", "site", "website", "company", "business", "route", "indicator", "variable",
+    "field", "source", "status", "gender", "citizenship", "nationality", "case",
+    "exploitation", "recruitment", "form", "crime", "offence", "offense", "court", "unit",
+    "team", "shelter_type", "group", "class", "level", "stage", "outcome", "result"})
+
+
+def _name_word(word: str) -> bool:
+    """A header word that names a person: name(s), or a word ending so (surname, nickname,
+    fathername, victimname: a header written without separators), or beginning so
+    (name_of_victim splits into name, of, victim)."""
+    return word in ("name", "names") or word.endswith(("name", "names"))
 
 
 def identifier_of_header(header: str) -> str | None:
-    """The direct identifier (an identity field's name) that ``header`` names, or ``None``:
-    the headers above, a header with an address word (``home_address``; not
-    ``address_region``), and a person's name (``father_name``, ``victimSurname``: a name word
-    alone or after a word for a person — not ``destination_country_name``)."""
+    """The direct identifier (an identity field's name) that ``header`` names, or ``None``.
+
+    Fails closed: the headers above, a header containing an address, street, phone, e-mail,
+    passport or birth-date part or a name word in the languages contributors write
+    (``address1``, ``Wohnadresse``, ``victim_phone``, ``son_name``, ``прізвище_жертви``) —
+    except a coarse place (``address_region``) and a case attribute's name, "name" after an
+    attribute word (``destination_country_name``, ``type_of_exploitation_name``)."""
     key = header_key(header)
     if key in _BY_KEY:
         return _BY_KEY[key]
+    if key in _COARSE_PLACES:
+        return None
     words = header_tokens(header)
-    if _ADDRESS_WORDS & set(words) and not _PLACE_ATTRIBUTES & set(words):
-        return "street"
+    for w in words:
+        if w in _WORDS:
+            return _WORDS[w]
     for i, w in enumerate(words):
-        if w in _NAME_WORDS and (i == 0 or words[i - 1] in _PERSON_WORDS):
+        if _name_word(w) and not (i and words[i - 1] in _ATTRIBUTE_WORDS):
             return "full_name"
+    for part, field in _PARTS:
+        if part in key:
+            return field
     return None
 
 
