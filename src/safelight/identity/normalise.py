@@ -77,10 +77,10 @@ __all__ = [
     "phone_e164",
     "phone_keys",
     "phones_e164",
-    "split_full_name",
-    "require_names",
     "phones_from_keys",
+    "require_names",
     "sex_key",
+    "split_full_name",
     "split_full_names",
 ]
 
@@ -551,8 +551,7 @@ def _placeholder_number(e164: str) -> bool:
     cc, taken = _leading_country_code(e164[1:4])
     national = e164[1 + taken:] if cc else e164[1:]
     return len(national) >= 6 and (len(set(national)) == 1 or national in _ASCENDING
-                                   or national in _ASCENDING[::-1] or national in "123456789"
-                                   "0")
+                                   or national in _ASCENDING[::-1] or national in "1234567890")
 
 
 _NOT_ALNUM = re.compile(r"[^0-9A-Z]+")
@@ -843,7 +842,7 @@ def _of_a_given_name(word: str) -> bool:
     """Whether ``word`` is a patronymic formed from a given name of the name tables
     (Ivanovych from Ivan, Petrovych from Petro, Serhiyovych from Serhiy) — Rabinovich and
     Abramovich, surnames, are formed from none."""
-    stem = re.sub(r"(?:i?y?ovych|i?y?evych|ovich|evich|ovych|evych)$", "", fold(word) or "")
+    stem = re.sub(r"(?:i?y?ovych|i?y?evych|ovich|evich)$", "", fold(word) or "")
     return bool(stem) and stem != fold(word) and any(
         _known_given(stem + end) for end in ("", "o", "a", "iy", "ii", "y", "i"))
 
@@ -898,10 +897,8 @@ def clear_caches() -> None:
     :func:`code_key`, :func:`sex_key`, :func:`nationality_key` and the transliteration); the
     name tables read from the package data stay. A linkage run calls it when it ends (:func:`safelight.link.link_records`), so that
     no identifier outlives the run in this process's memory."""
-    for fn in (fold, match_key, given_key, given_group, family_key, _e164, _placeholder_number,
-               split_full_name,
-               _leading_country_code,
-               document_key, locality_key, digits_key, code_key, sex_key, nationality_key,
+    for fn in (fold, match_key, given_key, given_group, family_key, split_full_name, _e164,
+               _placeholder_number, _leading_country_code, document_key, locality_key, digits_key, code_key, sex_key, nationality_key,
                transliterate):
         fn.cache_clear()
     from safelight.standard import geography

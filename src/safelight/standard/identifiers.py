@@ -122,12 +122,14 @@ _BY_KEY |= {header_key(h): field for field, headers in _MORE_HEADERS.items() for
 
 #: parts of a header key that name an identifier wherever they stand (failing closed: a
 #: column so named is refused unless :data:`_COARSE_PLACES` or an attribute word before
-#: "name" says otherwise): address1, Wohnadresse, street_name, victim_phone, victim_dob
+#: "name" says otherwise): address1, Wohnadresse, street_name, victim_phone, victim_dob.
+#: Parts that are also ordinary words elsewhere stay exact headers only (calle: "called";
+#: nombre: French "number"; handy: "handyman")
 _PARTS: tuple[tuple[str, str], ...] = (
     ("address", "street"), ("adres", "street"), ("адрес", "street"), ("anschrift", "street"),
     ("street", "street"), ("strasse", "street"), ("straße", "street"), ("вулиц", "street"),
-    ("улиц", "street"), ("ulica", "street"), ("calle", "street"),
-    ("phone", "phone"), ("mobile", "phone"), ("телефон", "phone"), ("handy", "phone"),
+    ("улиц", "street"), ("ulica", "street"),
+    ("phone", "phone"), ("mobile", "phone"), ("телефон", "phone"),
     ("email", "email"), ("passport", "document_number"), ("паспорт", "document_number"),
     ("birthdate", "birth_date"), ("dateofbirth", "birth_date"), ("датанародж", "birth_date"),
     ("датарожд", "birth_date"),
@@ -135,7 +137,7 @@ _PARTS: tuple[tuple[str, str], ...] = (
     ("nachname", "family_name"), ("familienname", "family_name"), ("apellid", "family_name"),
     ("vorname", "given_name"), ("імя", "given_name"), ("имя", "given_name"),
     ("imie", "given_name"), ("imię", "given_name"), ("prenom", "given_name"),
-    ("prénom", "given_name"), ("prenume", "given_name"), ("nombre", "given_name"),
+    ("prénom", "given_name"), ("prenume", "given_name"),
     ("отчеств", "given_name"), ("побатьков", "given_name"), ("піб", "full_name"),
     ("alias", "full_name"), ("nick", "full_name"))
 #: whole words that are an identifier by themselves (dob, fio)
