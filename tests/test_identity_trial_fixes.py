@@ -129,6 +129,11 @@ def test_name_groups_are_not_chained_through_shared_short_forms(a, b, same):
     ("Sarah Jane Rabinovich", "Sarah", "Jane Rabinovich"),
     ("Kovalenko Stepan Ivanovych", "Stepan", "Kovalenko"),  # Ivanovych: formed from Ivan
     ("Stepan Serhiyovych Pavliuk", "Stepan", "Pavliuk"),
+    # the third review: surnames that look like patronymics stay surnames
+    ("Ana Rabinovich García", "Ana", "Rabinovich García"),
+    ("John Paul Petrovich", "John", "Paul Petrovich"),
+    ("Lucia Maria Jovanovich", "Lucia", "Maria Jovanovich"),
+    ("Ivanov Ivan Petrovich", "Ivan", "Ivanov"),
     ("Олена Марія Лукашевич", "Олена", "Марія Лукашевич"),
 ])
 def test_full_names_in_the_east_slavic_order(text, given, family):

@@ -53,7 +53,11 @@ def test_a_consent_column_under_another_name_is_read_and_never_released(tmp_path
     # the second review: a words-only first version let these through
     "address1", "Wohnadresse", "street_name", "son_name", "прізвище_жертви", "ПрізвищеЖертви",
     "imie_i_nazwisko", "Vorname des Opfers", "identification number", "contact_phone",
-    "victim_dob", "victim_passport", "trafficker_alias", "FIO"])
+    "victim_dob", "victim_passport", "trafficker_alias", "FIO",
+    # the third review
+    "nombre_victima", "Handynummer", "calle_y_numero", "nom_de_la_victime", "telefon_mobil",
+    "correo_victima", "Personalausweisnummer", "national_id_number", "victimDoB",
+    "data_nasterii_victimei", "miejsce_zamieszkania", "case_name"])
 def test_identifier_columns_under_other_names_are_refused(tmp_path, header):
     rows = [r + [f"v{i % 5}"] for i, r in enumerate(_base_rows())]
     f = _write(tmp_path / "t.csv", ["gender", "citizenship", "year", header], rows)
@@ -64,7 +68,9 @@ def test_identifier_columns_under_other_names_are_refused(tmp_path, header):
 @pytest.mark.parametrize("header", ["country_name", "destination_country_name", "oblast_name",
                                     "status_name", "type_of_exploitation_name",
                                     "address_region", "needs_addressed", "via_telegram",
-                                    "vietnamese"])
+                                    "vietnamese", "seguimiento", "pais_de_nacimiento",
+                                    "passport_confiscated", "has_phone", "street_children",
+                                    "mobile_money", "nombre_de_victimes", "Suriname"])
 def test_case_attributes_named_like_identifiers_pass(tmp_path, header):
     """Review: substring rules refused destination_country_name and address_region; a bare
     channel name is a recruitment-channel flag."""
@@ -93,7 +99,10 @@ def test_consent_columns_by_what_they_say(tmp_path):
     # the second review: refusals in other languages, a yes/no header, an "other" column alone
     for header, code in (("відкликана_згода", 3), ("Einwilligung_nein", 3), ("no_consent", 3),
                          ("Consent (yes/no)", 0), ("informedconsent", 0),
-                         ("consent_given_by_guardian", 0), ("consent_date", 3)):
+                         ("consent_given_by_guardian", 3), ("consent_date", 3),
+                         # the third review: other languages, another use, a cedilla
+                         ("consentimiento_retirado", 3), ("consentement_retiré", 3),
+                         ("consent_to_contact", 3), ("Consimţământ", 0)):
         rows = [r + [["yes", "no"][i % 3 == 0]] for i, r in enumerate(_base_rows())]
         f = _write(tmp_path / "c.csv", ["gender", "citizenship", "year", header], rows)
         r = _run("aggregates", f, "--k", "11", "--out", tmp_path / "oc", "--force")

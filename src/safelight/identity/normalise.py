@@ -815,27 +815,44 @@ def split_full_name(text: str | None) -> tuple[str | None, str | None]:
     rest the family name — except in the East Slavic official order, family name, given name,
     patronymic ("Павлюк Степан Сергійович", "Shevchenko Olena Petrivna"), which a
     patronymic as the last of three words shows when the first word is no given name of the
-    name tables and the patronymic is written in Cyrillic, is a woman's (-ivna, -ovna), is
-    formed from a given name of the tables (Ivanovych) or follows one ("Sarah Jane
-    Rabinovich" and "Олена Марія Лукашевич" keep the first word as the given name: -ovich is
-    a surname too); a patronymic in the middle ("Степан Сергійович Павлюк", "Stepan
-    Serhiyovych Pavliuk") is dropped. In these three-word forms the patronymic is never part
-    of the family name."""
+    name tables and the patronymic is one no surname is written like (:func:`_surely_patronymic`:
+    Cyrillic, a woman's, Ivanovych) or follows a given name of the tables ("Sarah Jane
+    Rabinovich", "John Paul Petrovich" and "Олена Марія Лукашевич" keep the first word as the
+    given name: -ovich is a surname too); a patronymic in the middle ("Степан Сергійович
+    Павлюк", "Stepan Serhiyovych Pavliuk") is dropped — not a surname that looks like one
+    ("Ana Rabinovich García"). In these three-word forms the patronymic is never part of the
+    family name."""
     if _missing(text):
         return None, None
     words = str(text).split()
     if not words:
         return None, None
     if len(words) == 3:
-        if _patronymic(words[1]) and not _patronymic(words[2]):
+        if (_patronymic(words[1]) and not _patronymic(words[2])
+                and (_surely_patronymic(words[1])
+                     or (_known_given(words[0]) and _of_a_given_name(words[1])))):
             return words[0], words[2]  # given, patronymic, family
         if (_patronymic(words[2]) and not _patronymic(words[1])
                 and not _known_given(words[0])
-                and (_known_given(words[1]) or _CYRILLIC.search(words[2])
-                     or _FEMININE.search(fold(words[2]) or "")
-                     or _of_a_given_name(words[2]))):
+                and ((_known_given(words[1]) and _of_a_given_name(words[2]))
+                     or _surely_patronymic(words[2]))):
             return words[1], words[0]  # family, given, patronymic
     return words[0], " ".join(words[1:]) or None
+
+
+#: Ukrainian romanisations of a man's patronymic (Ivanovych): no Western surname ends so, as
+#: Rabinovich and Abramovich do in -ovich
+_UKRAINIAN_PATRONYMIC = re.compile(r"(?:ovych|evych)$")
+
+
+def _surely_patronymic(word: str) -> bool:
+    """A patronymic no surname is written like: in Cyrillic, a woman's (Petrivna), or a man's
+    in Ukrainian romanisation formed from a given name of the tables (Ivanovych)."""
+    folded = fold(word) or ""
+    return bool(_PATRONYMIC_CYRILLIC.search(word) or (_CYRILLIC.search(word) and
+                                                       _PATRONYMIC.search(folded))
+                or _FEMININE.search(folded)
+                or (_UKRAINIAN_PATRONYMIC.search(folded) and _of_a_given_name(word)))
 
 
 def _of_a_given_name(word: str) -> bool:

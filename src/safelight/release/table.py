@@ -35,7 +35,12 @@ import pyarrow.parquet as pq
 from safelight.errors import InputFileError
 from safelight.release.errors import ReleaseUsageError
 from safelight.standard.consent import consent_key, consent_words
-from safelight.standard.identifiers import header_key, header_tokens, identifier_of_header
+from safelight.standard.identifiers import (
+    fold_accents,
+    header_key,
+    header_tokens,
+    identifier_of_header,
+)
 
 MISSING = 0
 log = logging.getLogger("safelight.release.table")
@@ -144,48 +149,59 @@ def _ragged_line(path: Path) -> int | None:
     return None
 
 
-#: parts of a header (its :func:`~safelight.standard.identifiers.header_key`: no case, blanks
-#: or punctuation) that make it a consent column wherever they stand — consent,
-#: informed_consent, informedconsent, Consent to statistics, Згода, Einwilligung — never
-#: released
-CONSENT_COLUMNS = ("consent", "згод", "соглас", "zgod", "einwillig", "zustimm", "consimț",
-                   "consimt")
-#: beginnings of header words that say the column records a refusal or a withdrawal (its
-#: "yes" means *no*), in the languages of the consent vocabulary
-_REFUSAL_WORDS = ("withdr", "refus", "revok", "revoc", "denied", "declin", "відклик", "відмов",
-                  "незгод", "отозв", "отказ", "отклон", "несоглас", "widerruf", "verweiger",
-                  "wycof", "odmow", "retras", "refuz", "nonconsent", "unconsent", "noconsent")
+#: parts of a header (its key without case, blanks, punctuation or diacritics) that make it a
+#: consent column wherever they stand — consent, informed_consent, informedconsent, Згода,
+#: Einwilligung, Consimţământ — never released
+CONSENT_COLUMNS = ("consent", "згод", "соглас", "zgod", "einwillig", "zustimm", "consimt")
+#: beginnings of header words (without diacritics) that say the column records a refusal or a
+#: withdrawal — its "yes" may mean *no* — in the languages of the consent vocabulary
+_REFUSAL_WORDS = ("withdr", "refus", "revok", "revoc", "revoq", "denied", "declin", "retract",
+                  "rescind", "withheld", "cancel", "optout", "retir", "retrait", "deneg",
+                  "negad", "zuruckgez", "entzog", "widerruf", "verweiger", "відклик", "відмов",
+                  "скасов", "незгод", "отозв", "отказ", "отклон", "несоглас", "wycof", "odmow",
+                  "cofni", "retras", "refuz", "nonconsent", "unconsent", "noconsent")
 #: whole words that negate (no_consent, sin_consentimiento, Einwilligung_nein) — unless a
 #: word for yes stands beside them (Consent (yes/no))
 _NEGATIONS = frozenset({"no", "not", "non", "without", "nein", "nie", "ні", "нет", "sin", "sans",
-                        "fara", "fără", "kein", "keine", "brak"})
-_YES = frozenset({"yes", "так", "да", "ja", "tak", "si", "sí", "oui", "da"})
-#: words of a header about consent to another use or about the consent itself, not the
-#: rows' statistics consent (consent_linkage, consent_date)
-_CONSENT_OTHER = frozenset({"linkage", "link", "referral", "referrals", "date", "time", "note",
-                            "notes", "comment", "comments", "version"})
+                        "fara", "kein", "keine", "brak", "opt", "out", "unknown", "missing"})
+_YES = frozenset({"yes", "так", "да", "ja", "tak", "si", "oui", "da"})
+#: the only words a header read as the rows' statistics consent may hold besides a consent
+#: word: any other word (contact, sharing, research, date, linkage, signed_by …) makes it a
+#: consent to another use or a note about the consent
+_STATISTICS_WORDS = frozenset({
+    "informed", "status", "given", "statistics", "statistical", "statistic", "stats", "stat",
+    "to", "for", "of", "on", "the", "use", "data", "yes", "no", "y", "n", "так", "ні", "да",
+    "нет", "ja", "nein", "tak", "nie", "si", "oui", "non", "da", "nu", "statistik",
+    "statystyki", "statistique", "statistiques", "estadistica", "estadisticas", "statistica",
+    "статистика", "статистики", "статистичн", "de", "do", "для", "на", "zur", "fur", "pour",
+    "para", "pentru", "na", "dla", "informat", "informee", "informado", "informada",
+    "poinformowana", "інформована", "информированное"})
 
 
 def consent_header(header: str) -> str | None:
     """What a header says of consent: ``"statistics"`` for a column to read as the rows'
-    statistics consent (``consent``, ``informed_consent``, ``Consent (yes/no)``,
-    ``consent_form_signed``, ``Згода``), ``"refusal"`` for one whose "yes" may mean *no*
-    (``consent_withdrawn``, ``no_consent``, ``відкликана_згода``, ``Einwilligung_nein``),
-    ``"other"`` for consent to another use or a note about it (``consent_linkage``,
-    ``consent_date``), None for a column that is not about consent. When in doubt a column
-    is read as statistics consent (rows left out) or refused — never released unread."""
-    key = header_key(header)
+    statistics consent — a consent word and nothing but :data:`_STATISTICS_WORDS`
+    (``consent``, ``informed_consent``, ``Consent (yes/no)``, ``consent_to_statistics``,
+    ``Згода``); ``"refusal"`` for one whose "yes" may mean *no* (``consent_withdrawn``,
+    ``no_consent``, ``consentimiento_retirado``, ``відкликана_згода``); ``"other"`` for consent
+    to another use or a note about it (``consent_linkage``, ``consent_to_contact``,
+    ``fecha_consentimiento``); None for a column that is not about consent. A release reads
+    the first kind, refuses the second, and drops the third beside a statistics consent
+    column (refusing it alone): never a consent column released unread."""
+    key = fold_accents(header_key(header))
     if not any(c in key for c in CONSENT_COLUMNS):
         return None
-    words = header_tokens(header)
+    words = [fold_accents(w) for w in header_tokens(header)]
     if any(w.startswith(r) for w in words for r in _REFUSAL_WORDS) or any(
-            r in key for r in ("nonconsent", "unconsent", "noconsent", "незгод", "несоглас")):
+            r in key for r in ("nonconsent", "unconsent", "noconsent", "незгод", "несоглас",
+                               "optout")):
         return "refusal"
     if _NEGATIONS & set(words) and not _YES & set(words):
         return "refusal"
-    if _CONSENT_OTHER & set(words):
-        return "other"
-    return "statistics"
+    rest = [w for w in words if not any(c in w for c in CONSENT_COLUMNS)]
+    if all(w in _STATISTICS_WORDS or w.startswith("statist") for w in rest):
+        return "statistics"
+    return "other"
 
 
 def _consent_filtered(path: Path, table: pa.Table, column: str) -> pa.Table:

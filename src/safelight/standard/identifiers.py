@@ -17,6 +17,7 @@ looks at the values (a column whose values are nearly all distinct).
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from safelight.standard.schema import IDENTITY_FIELDS
 
@@ -120,29 +121,62 @@ _MORE_HEADERS: dict[str, tuple[str, ...]] = {
 }
 _BY_KEY |= {header_key(h): field for field, headers in _MORE_HEADERS.items() for h in headers}
 
-#: parts of a header key that name an identifier wherever they stand (failing closed: a
-#: column so named is refused unless :data:`_COARSE_PLACES` or an attribute word before
-#: "name" says otherwise): address1, Wohnadresse, street_name, victim_phone, victim_dob.
-#: Parts that are also ordinary words elsewhere stay exact headers only (calle: "called";
-#: nombre: French "number"; handy: "handyman")
+def fold_accents(text: str) -> str:
+    """``text`` case-folded without diacritics (ţ and ț, é and e, ü and u are one letter)."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text.casefold())
+                   if not unicodedata.combining(c))
+
+
+#: parts of a header (its key without diacritics) that name an identifier wherever they stand
+#: — failing closed: address1, Wohnadresse, victim_phone, Personalausweisnummer, data_nasterii
 _PARTS: tuple[tuple[str, str], ...] = (
     ("address", "street"), ("adres", "street"), ("адрес", "street"), ("anschrift", "street"),
-    ("street", "street"), ("strasse", "street"), ("straße", "street"), ("вулиц", "street"),
-    ("улиц", "street"), ("ulica", "street"),
-    ("phone", "phone"), ("mobile", "phone"), ("телефон", "phone"),
-    ("email", "email"), ("passport", "document_number"), ("паспорт", "document_number"),
-    ("birthdate", "birth_date"), ("dateofbirth", "birth_date"), ("датанародж", "birth_date"),
-    ("датарожд", "birth_date"),
+    ("street", "street"), ("strasse", "street"), ("strase", "street"), ("вулиц", "street"),
+    ("улиц", "street"), ("ulica", "street"), ("domicil", "street"), ("прожив", "street"),
+    ("житель", "street"), ("zamieszk", "street"), ("residen", "locality"), ("gps", "street"),
+    ("latitud", "street"), ("longitud", "street"),
+    ("phone", "phone"), ("telefon", "phone"), ("телефон", "phone"), ("mobil", "phone"),
+    ("email", "email"), ("correo", "email"), ("почт", "email"), ("пошт", "email"),
+    ("passport", "document_number"), ("паспорт", "document_number"),
+    ("pasaport", "document_number"), ("paszport", "document_number"),
+    ("passeport", "document_number"), ("pasaporte", "document_number"),
+    ("passnummer", "document_number"), ("reisepass", "document_number"),
+    ("ausweis", "document_number"), ("dowod", "document_number"), ("cedula", "document_number"),
+    ("buletin", "document_number"), ("nationalid", "document_number"),
+    ("idcard", "document_number"), ("identidad", "document_number"), ("iban", "document_number"),
+    ("bankaccount", "document_number"), ("licenseplate", "document_number"),
+    ("birthdate", "birth_date"), ("dateofbirth", "birth_date"), ("датанар", "birth_date"),
+    ("датарожд", "birth_date"), ("geburt", "birth_date"), ("gebdatum", "birth_date"),
+    ("urodzen", "birth_date"), ("народж", "birth_date"), ("рожден", "birth_date"),
+    ("nasterii", "birth_date"), ("naissance", "birth_date"), ("nacimiento", "birth_date"),
+    ("fechanac", "birth_date"),
     ("прізвищ", "family_name"), ("фамили", "family_name"), ("nazwisk", "family_name"),
     ("nachname", "family_name"), ("familienname", "family_name"), ("apellid", "family_name"),
     ("vorname", "given_name"), ("імя", "given_name"), ("имя", "given_name"),
-    ("imie", "given_name"), ("imię", "given_name"), ("prenom", "given_name"),
-    ("prénom", "given_name"), ("prenume", "given_name"),
-    ("отчеств", "given_name"), ("побатьков", "given_name"), ("піб", "full_name"),
-    ("alias", "full_name"), ("nick", "full_name"))
-#: whole words that are an identifier by themselves (dob, fio)
-_WORDS = {"dob": "birth_date", "fio": "full_name", "фио": "full_name"}
-#: header keys of coarse places that hold an address word (they pass)
+    ("імені", "given_name"), ("prenom", "given_name"), ("prenume", "given_name"),
+    ("отчеств", "given_name"), ("побатьков", "given_name"), ("alias", "full_name"))
+#: words that are an identifier by themselves or as a word's start (not inside other words:
+#: "imie" is in Spanish seguimiento, "nick" in nickel, "nom" in nombre de victimes)
+_WORDS: dict[str, str] = {
+    "dob": "birth_date", "yob": "birth_date", "fio": "full_name", "фио": "full_name",
+    "піб": "full_name", "піп": "full_name", "nom": "full_name", "nume": "full_name",
+    "numele": "full_name", "nombre": "given_name", "nombres": "given_name",
+    "imie": "given_name", "imię": "given_name", "imiona": "given_name", "nick": "full_name",
+    "nickname": "full_name", "handy": "phone", "handynummer": "phone", "tel": "phone",
+    "тел": "phone", "моб": "phone", "mail": "email", "calle": "street", "nm": "full_name"}
+#: words that make a header a status or a flag of an identifier, not the identifier itself
+#: (passport_confiscated, has_phone, street_children, mobile_money, name_known), a coarse
+#: place (address_region, country_of_birth, pays de naissance) or a count
+_NOT_THE_VALUE = frozenset({
+    "confiscated", "withheld", "taken", "seized", "retained", "kept", "lost", "has", "had",
+    "have", "used", "use", "known", "unknown", "status", "type", "kind", "children", "child",
+    "money", "access", "country", "countries", "region", "oblast", "state", "province",
+    "district", "county", "pais", "país", "pays", "land", "країна", "страна", "kraj", "tara",
+    "ţara", "țara", "count", "total", "flag", "addressed", "issues", "smart", "micro", "auto",
+    "immobile", "automobile", "smartphone", "microphone", "adressat", "lives", "living",
+    "homeless", "вилучено", "вилучений", "забрано", "изъят", "изъято", "отобран",
+    "straßenkinder", "strassenkinder", "geburtsland"})
+#: header keys of coarse places and flags that hold an identifier word (they pass)
 _COARSE_PLACES = frozenset(header_key(h) for h in (
     "address_region", "address_country", "address_type", "address_kind", "address_oblast",
     "address_state", "address_province", "address_district", "country_of_address",
@@ -151,44 +185,65 @@ _COARSE_PLACES = frozenset(header_key(h) for h in (
 _ATTRIBUTE_WORDS = frozenset({
     "country", "countries", "region", "oblast", "province", "state", "district", "sector",
     "industry", "agency", "organisation", "organization", "org", "program", "programme",
-    "project", "file", "dataset", "column", "type", "category", "service", "product", "brand",
+    "project", "dataset", "column", "type", "category", "service", "product", "brand",
     "platform", "site", "website", "company", "business", "route", "indicator", "variable",
-    "field", "source", "status", "gender", "citizenship", "nationality", "case",
-    "exploitation", "recruitment", "form", "crime", "offence", "offense", "court", "unit",
-    "team", "shelter_type", "group", "class", "level", "stage", "outcome", "result"})
+    "field", "status", "gender", "citizenship", "nationality", "exploitation", "recruitment",
+    "form", "crime", "offence", "offense", "court", "unit", "team", "group", "class", "level",
+    "stage", "outcome", "result"})
+
+
+def _a_count(words: list[str]) -> bool:
+    """A count of something (number_of_victims, nombre_de_victimes): no one's value."""
+    return any(w in ("number", "nombre", "numero", "número", "liczba", "кількість",
+                     "количество", "anzahl") and words[i + 1:i + 2] in (["of"], ["de"])
+               and words[i + 2:i + 3] not in (["la"], ["el"], ["los"], ["las"])
+               for i, w in enumerate(words)) or any(
+        w in ("кількість", "количество", "liczba", "anzahl", "count", "total") for w in words)
 
 
 def _name_word(word: str) -> bool:
     """A header word that names a person: name(s), or a word ending so (surname, nickname,
-    fathername, victimname: a header written without separators), or beginning so
-    (name_of_victim splits into name, of, victim)."""
-    return word in ("name", "names") or word.endswith(("name", "names"))
+    fathername, victimname: a header written without separators; not Suriname)."""
+    return (word in ("name", "names") or word.endswith(("name", "names"))) and (
+        word != "suriname")
 
 
 def identifier_of_header(header: str) -> str | None:
     """The direct identifier (an identity field's name) that ``header`` names, or ``None``.
 
-    Fails closed: the headers above, a header containing an address, street, phone, e-mail,
-    passport or birth-date part or a name word in the languages contributors write
-    (``address1``, ``Wohnadresse``, ``victim_phone``, ``son_name``, ``прізвище_жертви``) —
-    except a coarse place (``address_region``) and a case attribute's name, "name" after an
-    attribute word (``destination_country_name``, ``type_of_exploitation_name``)."""
+    Fails closed: the headers above, and a header with an address, street, residence, phone,
+    e-mail, document, account or birth-date part or a name word in the languages
+    contributors write (``address1``, ``Wohnadresse``, ``victim_phone``, ``son_name``,
+    ``прізвище_жертви``, ``Personalausweisnummer``, ``data_nasterii``) — except a status or
+    flag of one, a coarse place or a count (``passport_confiscated``, ``has_phone``,
+    ``street_children``, ``address_region``, ``country_of_birth``) and a case attribute's
+    name, "name" after an attribute word (``destination_country_name``). A list of words is
+    never complete: a release also refuses a column whose values are nearly all distinct."""
     key = header_key(header)
     if key in _BY_KEY:
         return _BY_KEY[key]
     if key in _COARSE_PLACES:
         return None
     words = header_tokens(header)
-    for w in words:
-        if w in _WORDS:
-            return _WORDS[w]
+    plain = [w for w in re.split(r"[\W_]+", header.casefold()) if w]  # DoB stays one word
+    folded = {fold_accents(w) for w in (*words, *plain)}
+    if folded & {fold_accents(w) for w in _NOT_THE_VALUE} or _a_count(words):
+        return None
+    for i, w in enumerate((*words, *plain)):
+        hit = _WORDS.get(w) or _WORDS.get(fold_accents(w))
+        if hit and not (w == "nombre" and words[i + 1:i + 2] == ["de"]
+                        and words[i + 2:i + 3] not in (["la"], ["el"], ["los"], ["las"])):
+            return hit  # "nombre de victimes" is a count; "nombre de la víctima" a name
+    if any(w.endswith("dob") for w in plain):  # victimDoB, VictimDOB
+        return "birth_date"
     for i, w in enumerate(words):
         if _name_word(w) and not (i and words[i - 1] in _ATTRIBUTE_WORDS):
             return "full_name"
+    flat = fold_accents(key)
     for part, field in _PARTS:
-        if part in key:
+        if fold_accents(part) in flat:
             return field
     return None
 
 
-__all__ = ["DIRECT_IDENTIFIERS", "header_key", "header_tokens", "identifier_of_header"]
+__all__ = ["DIRECT_IDENTIFIERS", "fold_accents", "header_key", "header_tokens", "identifier_of_header"]
