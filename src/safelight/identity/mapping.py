@@ -385,10 +385,12 @@ def birth_date_parser(formats: tuple[str, ...]) -> Any:
     """The map's date parser (:func:`safelight.ingest.values.make_date_parser`, past dates
     only) with four readings of birth dates that it refuses: a year alone (``1990``) and an
     ISO date (``1990-05-17``, with or without a time) whatever the formats — the latter is
-    what a Parquet date or a spreadsheet's date cell reads as; neither is ambiguous; zeros for the unknown parts keep the year
-    (``00.00.1972`` → 1972; ``00.05.1972`` → 1972 too, the order of a lone month being
-    unknown); and a two-digit year that falls in the future is read a century earlier
-    (``15.03.55`` with ``%d.%m.%y`` → 1955, where Python reads 2055)."""
+    what a Parquet date or a spreadsheet's date cell reads as; neither is ambiguous; zeros
+    for the unknown parts keep the year, checked as a year alone (``00.00.1972`` → 1972;
+    ``00.05.1972`` → 1972, the order of a lone month being unknown; ``1972-05-00``, ISO
+    order, keeps May); and a two-digit year that falls in the future is read a century
+    earlier when a ``%y`` format matches (``15.03.55`` → 1955, where Python reads 2055;
+    never a four-digit year)."""
     import datetime as dt
 
     parse = make_date_parser(formats, past_only=True)
