@@ -50,3 +50,24 @@ def test_ingest_progress_says_reading_until_the_first_rows_are_counted(tmp_path)
     assert prog.tasks[0].fields["rows"] == "reading…"  # not "0 rows" while a workbook is opened
     update(5_000, 1)
     assert prog.tasks[0].fields["rows"] == "5,000 rows" and prog.tasks[0].completed == 1
+
+
+def test_stdout_waits_until_the_spinner_is_gone(monkeypatch, capsys):
+    """On a terminal the command's summary was printed over the spinner's last frame: what a
+    command prints on stdout is held while the spinner runs, and written after it (trial,
+    2026-12-01), also when the command fails."""
+    import sys
+
+    import pytest
+
+    from safelight.cli_support import stage_status
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    with stage_status():
+        print("summary line")
+        assert "summary line" not in capsys.readouterr().out  # held
+    assert "summary line" in capsys.readouterr().out
+    with pytest.raises(RuntimeError), stage_status():
+        print("partial")
+        raise RuntimeError("boom")
+    assert "partial" in capsys.readouterr().out

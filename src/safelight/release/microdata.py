@@ -47,6 +47,7 @@ from safelight.release.recoding import pattern_ids, recode
 from safelight.release.table import CategoricalTable
 from safelight.standard.codelists import codelist
 from safelight.standard.crosswalk import load_crosswalk, normalise_key
+from safelight.standard.identifiers import header_tokens
 
 if TYPE_CHECKING:
     from safelight.release.evaluate import Evaluation
@@ -116,8 +117,6 @@ _AGE_STEMS = ("вік", "возраст", "wiek", "vârst", "varst")
 
 
 def _is_age_column(column: str) -> bool:
-    from safelight.standard.identifiers import header_tokens
-
     words = header_tokens(column)
     return bool(_AGE_WORDS & set(words)) or any(w.startswith(_AGE_STEMS) for w in words)
 

@@ -153,7 +153,7 @@ def _ragged_line(path: Path) -> int | None:
 #: consent column wherever they stand — consent, informed_consent, informedconsent, Згода,
 #: Einwilligung, Consimţământ — never released
 CONSENT_COLUMNS = ("consent", "згод", "соглас", "zgod", "einwillig", "zustimm", "consimt")
-#: beginnings of header words (without diacritics) that say the column records a refusal or a
+#: parts of a header key (without diacritics) that say the column records a refusal or a
 #: withdrawal — its "yes" may mean *no* — in the languages of the consent vocabulary
 _REFUSAL_WORDS = ("withdr", "refus", "revok", "revoc", "revoq", "denied", "declin", "retract",
                   "rescind", "withheld", "cancel", "optout", "retir", "retrait", "deneg",
@@ -164,14 +164,14 @@ _REFUSAL_WORDS = ("withdr", "refus", "revok", "revoc", "revoq", "denied", "decli
 #: word for yes stands beside them (Consent (yes/no))
 _NEGATIONS = frozenset({"no", "not", "non", "without", "nein", "nie", "ні", "нет", "sin", "sans",
                         "fara", "kein", "keine", "brak", "opt", "out", "unknown", "missing"})
-_YES = frozenset({"yes", "так", "да", "ja", "tak", "si", "oui", "da"})
+_YES = frozenset({"yes", "так", "да", "ja", "tak", "si", "oui", "da"})  # da: Romanian
 #: the only words a header read as the rows' statistics consent may hold besides a consent
 #: word: any other word (contact, sharing, research, date, linkage, signed_by …) makes it a
 #: consent to another use or a note about the consent
 _STATISTICS_WORDS = frozenset({
     "informed", "status", "given", "statistics", "statistical", "statistic", "stats", "stat",
     "to", "for", "of", "on", "the", "use", "data", "yes", "no", "y", "n", "так", "ні", "да",
-    "нет", "ja", "nein", "tak", "nie", "si", "oui", "non", "da", "nu", "statistik",
+    "нет", "ja", "nein", "tak", "nie", "si", "oui", "non", "nu", "statistik",
     "statystyki", "statistique", "statistiques", "estadistica", "estadisticas", "statistica",
     "статистика", "статистики", "статистичн", "de", "do", "для", "на", "zur", "fur", "pour",
     "para", "pentru", "na", "dla", "informat", "informee", "informado", "informada",
@@ -192,9 +192,7 @@ def consent_header(header: str) -> str | None:
     if not any(c in key for c in CONSENT_COLUMNS):
         return None
     words = [fold_accents(w) for w in header_tokens(header)]
-    if any(w.startswith(r) for w in words for r in _REFUSAL_WORDS) or any(
-            r in key for r in ("nonconsent", "unconsent", "noconsent", "незгод", "несоглас",
-                               "optout")):
+    if any(r in key for r in _REFUSAL_WORDS):
         return "refusal"
     if _NEGATIONS & set(words) and not _YES & set(words):
         return "refusal"
