@@ -58,16 +58,17 @@ def test_stdout_waits_until_the_spinner_is_gone(monkeypatch, capsys):
     2026-12-01), also when the command fails."""
     import sys
 
+    import click
     import pytest
 
     from safelight.cli_support import stage_status
 
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
     with stage_status():
-        print("summary line")
+        click.echo("summary line")
         assert "summary line" not in capsys.readouterr().out  # held
     assert "summary line" in capsys.readouterr().out
     with pytest.raises(RuntimeError), stage_status():
-        print("partial")
+        click.echo("partial")
         raise RuntimeError("boom")
     assert "partial" in capsys.readouterr().out
