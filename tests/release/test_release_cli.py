@@ -38,6 +38,30 @@ def test_aggregates_command(tmp_path) -> None:
     assert r.exit_code == 2 and "--force" in r.output
 
 
+def test_a_failed_forced_release_keeps_the_earlier_one(tmp_path) -> None:
+    """--force replaces an earlier release only when the new one is written: a run that fails
+    (here: a table without rows) puts the earlier files back, byte for byte."""
+    src = _table(tmp_path)
+    out = tmp_path / "agg"
+    r = CliRunner().invoke(release, ["aggregates", str(src), "--k", "5", "--length", "2",
+                                     "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\n", encoding="utf-8")
+    r = CliRunner().invoke(release, ["aggregates", str(bad), "--k", "5", "--out", str(out),
+                                     "--force"])
+    assert r.exit_code != 0
+    assert "earlier release" in r.output
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    # a forced release that succeeds replaces the files and leaves nothing else behind
+    r = CliRunner().invoke(release, ["aggregates", str(src), "--k", "6", "--length", "2",
+                                     "--out", str(out), "--force"])
+    assert r.exit_code == 0, r.output
+    assert {p.name for p in out.iterdir()} == set(before)
+    assert json.loads((out / "settings.json").read_text())["k"] == 6
+
+
 def test_synthetic_command(tmp_path) -> None:
     src = _table(tmp_path)
     out = tmp_path / "syn"

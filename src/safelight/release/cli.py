@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -57,8 +59,6 @@ def _prepare_out(out: Path, force: bool, inputs: tuple[Path | None, ...]) -> Non
     if clash and not force:
         raise UsageError(f"{out} already holds {', '.join(clash)}; choose another --out or "
                          "add --force to replace them")
-    for n in clash:
-        (out / n).unlink()
     made = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -66,6 +66,8 @@ def _prepare_out(out: Path, force: bool, inputs: tuple[Path | None, ...]) -> Non
         raise UsageError(f"--out {out} cannot be created ({exc.strerror or exc}); give a "
                          "folder that can be") from None
     ctx = click.get_current_context(silent=True)
+    if clash:
+        _set_aside(out, clash, ctx)
     if made and ctx is not None:  # a refused release leaves no empty folder behind
 
         def remove_if_empty() -> None:
@@ -73,6 +75,36 @@ def _prepare_out(out: Path, force: bool, inputs: tuple[Path | None, ...]) -> Non
                 out.rmdir()
 
         ctx.call_on_close(remove_if_empty)
+
+
+#: ``ctx.meta`` flag :func:`_finish` sets: the release in --out is complete
+_FINISHED = "safelight.release.finished"
+
+
+def _set_aside(out: Path, names: list[str], ctx: click.Context | None) -> None:
+    """Move an earlier release's files ``names`` out of the way (into a hidden folder of
+    ``out``) so that a failed or interrupted ``--force`` release loses nothing: when the
+    command ends, they are deleted if the new release was finished (:func:`_finish`), and
+    otherwise put back in place of whatever the failed run wrote. Outside a click command
+    (``ctx`` None) they are deleted at once."""
+    if ctx is None:
+        for n in names:
+            (out / n).unlink()
+        return
+    aside = Path(tempfile.mkdtemp(prefix=".replaced-", dir=out))
+    for n in names:
+        (out / n).rename(aside / n)
+
+    def settle() -> None:
+        if not ctx.meta.get(_FINISHED):
+            for n in _WRITTEN:  # what the failed run wrote (the earlier files are aside)
+                (out / n).unlink(missing_ok=True)
+            for n in names:
+                (aside / n).rename(out / n)
+            click.echo(f"the earlier release in {out} was kept", err=True)
+        shutil.rmtree(aside, ignore_errors=True)
+
+    ctx.call_on_close(settle)
 
 
 def _fit_length(length: int, columns: int) -> int:
@@ -445,6 +477,9 @@ def _finish(out: Path, settings: ReleaseSettings, ev, title: str,
 
     settings.save(out / "settings.json", warnings)
     write_evaluation(ev, out, title, settings.to_dict())
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.meta[_FINISHED] = True
     for w in warnings:
         click.secho(f"WARNING: {w}", fg="red", bold=True, err=True)
 
