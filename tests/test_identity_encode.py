@@ -294,7 +294,7 @@ def test_no_record_holds_one_value_in_two_crosswise_keys():
 
     base = {"birth_year": 1980, "birth_month": 3, "birth_day": 7}
     rows = [dict(base, record_id="aa", given_name="Anna", family_name="Adamenko"),
-            dict(base, record_id="ali", given_name="Ali", family_name="Ali"),
+            dict(base, record_id="a2", given_name="Ali", family_name="Ali"),
             dict(base, record_id="ab", given_name="Anna", family_name="Bondar"),
             dict(base, record_id="ba", given_name="Bohdan", family_name="Adamenko")]
     cols = ("record_id", "given_name", "family_name", "birth_year", "birth_month", "birth_day")
@@ -317,7 +317,7 @@ def test_no_record_holds_one_value_in_two_crosswise_keys():
     # and stable: a package sent again changes no key, so comparing the two shows nothing
     again = encode_table(t, KEY).table.column("bk_birth_date_fi").to_pylist()
     assert again == fi
-    renamed = t.set_column(0, "record_id", pa.array(["aa2", "ali", "ab", "ba"]))
+    renamed = t.set_column(0, "record_id", pa.array(["aa2", "a2", "ab", "ba"]))
     other_id = encode_table(renamed, KEY).table.column("bk_birth_date_fi").to_pylist()
     assert other_id[0] != fi[0] and other_id[1:] == fi[1:]
     everything = [v for c in col if c.startswith("bk_") for v in col[c]]

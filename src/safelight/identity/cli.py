@@ -97,7 +97,7 @@ def encode_cmd(file: Path, map_path: Path, key_path: Path, out: Path, contributo
     if name_salt is not None:
         settings = replace(settings, name_salt=name_salt)
     enc = encode_table(data.table, load_key(key_path), settings,
-                       contributor=contributor or mapping.contributor)
+                       contributor=contributor or mapping.contributor, source=str(file))
     enc.manifest["rows_read"] = data.rows_read
     enc.manifest["unreadable_rows"] = len(data.unreadable_rows)
     enc.manifest["unparsed_birth_dates"] = data.unparsed_dates

@@ -68,6 +68,7 @@ import pyarrow.compute  # noqa: F401  (pa.compute)
 import pyarrow.parquet as pq
 
 from safelight.errors import KeyFileError
+from safelight.identity.idcheck import check_ids_hold_no_identity
 from safelight.identity.normalise import (
     birth_date_parts,
     clear_caches,
@@ -331,6 +332,7 @@ class _Keys:
     month: np.ndarray
     day: np.ndarray
     values: dict[str, np.ndarray] = field(default_factory=dict)  # other fields
+    names: tuple[np.ndarray, np.ndarray] = ()  # the given and family names as read
 
 
 def _keys(table: pa.Table) -> _Keys:
@@ -359,6 +361,7 @@ def _keys(table: pa.Table) -> _Keys:
             "postcode": map_distinct(_str(table, "postcode"), digits_key),
             "region": map_distinct(_str(table, "region"), code_key),
         },
+        names=(given, family),
     )
 
 
@@ -761,19 +764,25 @@ class Encoded:
 
 
 def encode_table(table: pa.Table, key: bytes, settings: EncodingSettings | None = None, *,
-                 contributor: str = "") -> Encoded:
+                 contributor: str = "", source: str = "the input") -> Encoded:
     """Encode the identity columns of ``table`` (see the module docstring). Rows whose
     ``consent_linkage`` column is false are encoded with every field missing — their consent
     does not allow linkage, so nothing about them leaves the contributor beyond the record id
     and the flag. The normalisers' memos are emptied when it ends, also when it fails: no
-    identifier outlives the encoding in them."""
+    identifier outlives the encoding in them.
+
+    :raises ProfileError: a record id holds its record's name, birth date, document or phone
+        (:func:`safelight.identity.idcheck.check_ids_hold_no_identity`; ``source`` names the
+        input in the message): ids travel in clear.
+    """
     try:
-        return _encode(table, key, settings or EncodingSettings(), contributor)
+        return _encode(table, key, settings or EncodingSettings(), contributor, source)
     finally:
         clear_caches()
 
 
-def _encode(table: pa.Table, key: bytes, s: EncodingSettings, contributor: str) -> Encoded:
+def _encode(table: pa.Table, key: bytes, s: EncodingSettings, contributor: str,
+            source: str) -> Encoded:
     """The body of :func:`encode_table`."""
     if len(key) < KEY_MIN_BYTES:
         raise EncodingError(f"the key has {len(key)} bytes, at least {KEY_MIN_BYTES} are needed")
@@ -786,6 +795,9 @@ def _encode(table: pa.Table, key: bytes, s: EncodingSettings, contributor: str) 
         consent_np = (_col(table, "consent_linkage").cast(pa.bool_()).fill_null(False)
                       .to_numpy(zero_copy_only=False))
     keys = _keys(table)
+    check_ids_hold_no_identity(source, _str(table, "record_id").to_pylist(), *keys.names, keys.year,
+                               keys.month, keys.day, keys.values["document"],
+                               keys.values["phone"])
     dates = _date_token_sets(keys)
     name_salts = _salts(keys, s.name_salt)
     rng = np.random.default_rng(s.seed if s.seed is not None else secrets.randbits(128))
