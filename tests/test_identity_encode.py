@@ -436,3 +436,41 @@ def test_guessable_or_shared_key_files_are_warned_about(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, "safelight.identity.encode"):
         load_key(good)
     assert "can be read by other users" in caplog.text and "chmod 600" in caplog.text
+
+
+def test_keys_saved_with_a_byte_order_mark_or_as_utf16_are_the_same_key(tmp_path):
+    """Notepad's UTF-8 with BOM and CRLF, PowerShell's UTF-16: the same hex key, not its bytes."""
+    path = tmp_path / "key"
+    new_key(path)
+    key = load_key(path)
+    text = path.read_text("ascii").strip()
+    for name, data in (("bom", b"\xef\xbb\xbf" + text.encode() + b"\r\n"),
+                       ("utf16", (text + "\r\n").encode("utf-16")),
+                       ("utf16be", "\ufeff".encode("utf-16-be") + text.encode("utf-16-be"))):
+        (tmp_path / name).write_bytes(data)
+        (tmp_path / name).chmod(0o600)
+        assert load_key(tmp_path / name) == key, name
+
+
+def test_a_package_folder_holding_its_key_is_refused(tmp_path, caplog):
+    """The key beside the package (copied in as the contributor packed it) reaches whoever
+    receives it: refused, under any name and in any of the forms a key file takes."""
+    from safelight.link.encoded import read_packages
+
+    path = tmp_path / "key"
+    new_key(path)
+    key = load_key(path)
+    pkg = tmp_path / "p.enc"
+    write_package(encode_table(_table(), key), pkg)
+    (pkg / "notes.txt").write_text("sent on Monday\n")
+    with caplog.at_level("WARNING"):
+        read_packages([pkg])  # another file: read, with a warning naming it
+    assert "notes.txt" in caplog.text and "not read" in caplog.text
+    text = path.read_text("ascii")
+    for name, data in (("shared.key", text.encode()), ("k", text.upper().encode() + b"\r\n"),
+                       ("raw.bin", key)):
+        (pkg / name).write_bytes(data)
+        with pytest.raises(EncodingError, match=f"{name} in the package folder is the key"):
+            read_packages([pkg])
+        (pkg / name).unlink()
+    read_packages([pkg])

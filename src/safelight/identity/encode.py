@@ -49,6 +49,7 @@ The key is only read here. The hub receives the key's fingerprint
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import hashlib
 import hmac
@@ -97,6 +98,7 @@ __all__ = [
     "EncodingSettings",
     "FieldSpec",
     "encode_table",
+    "fingerprints_in",
     "key_fingerprint",
     "load_key",
     "new_key",
@@ -152,11 +154,15 @@ _HEX_VARIETY = 10
 
 
 def _text_of(raw: bytes) -> str | None:
-    """``raw`` as text when it is printable UTF-8 (blanks and line breaks allowed), else None:
-    a file of random key bytes is practically never that (32 random bytes are printable UTF-8
-    with probability < 10⁻¹⁰)."""
+    """``raw`` as text when it is printable UTF-8, or UTF-16 with its byte-order mark (as
+    Windows editors and shells save text; a UTF-8 byte-order mark is dropped too), blanks and
+    line breaks allowed; else None: a file of random key bytes is practically never that (32
+    random bytes are printable UTF-8 with probability < 10⁻¹⁰)."""
     try:
-        text = raw.decode("utf-8")
+        if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            text = raw.decode("utf-16")
+        else:
+            text = raw.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError:
         return None
     return text if all(c.isprintable() or c in "\r\n\t" for c in text) else None
@@ -211,6 +217,20 @@ def load_key(path: Path) -> bytes:
         log.warning("%s: the key file can be read by other users of this machine (mode %o); "
                     "make it the owner's alone: chmod 600 %s", path, mode, path)
     return key
+
+
+def fingerprints_in(raw: bytes) -> set[str]:
+    """The key fingerprints the bytes of a file would give if it were a key file, read every
+    way :func:`load_key` may read one (hex text, raw bytes) and without its checks — to find
+    a key where it must not be (beside a package: :mod:`safelight.link.encoded`)."""
+    found = {key_fingerprint(raw)}
+    text = _text_of(raw)
+    if text is not None:
+        word = text.strip()
+        found.add(key_fingerprint(word.encode()))
+        if word and all(c in string.hexdigits for c in word) and not len(word) % 2:
+            found.add(key_fingerprint(bytes.fromhex(word)))
+    return found
 
 
 def key_fingerprint(key: bytes) -> str:

@@ -46,6 +46,7 @@ from safelight.identity.encode import (
     RECORDS,
     EncodingError,
     EncodingSettings,
+    fingerprints_in,
 )
 from safelight.link import kernels
 from safelight.link.compare import Comparisons, address_open, address_select
@@ -298,7 +299,38 @@ def read_package(path: Path, *, lazy: bool = False
         raise _damaged(path, f"{RECORDS} holds {rows:,} records, {MANIFEST} says "
                              f"{manifest['records']} — the manifest was altered")
     _check_columns(path, manifest, source)
+    _check_nothing_beside(path, manifest)
     return manifest, source
+
+
+#: files beside a package's two that are looked into for the key (a key file is ~65 bytes)
+_KEY_FILE_MAX_BYTES = 4096
+
+
+def _check_nothing_beside(path: Path, manifest: dict[str, Any]) -> None:
+    """Refuse a package folder that holds the key it was encoded with (any small file whose
+    bytes, read as a key file, give the manifest's key fingerprint): whoever received the
+    package can reverse every encoding in it. Warn of other files beside the package's two:
+    they are not read, and a package is sent as those two files only."""
+    others = sorted(p for p in path.iterdir() if p.name not in (MANIFEST, RECORDS))
+    for other in others:
+        try:
+            small = other.is_file() and other.stat().st_size <= _KEY_FILE_MAX_BYTES
+            raw = other.read_bytes() if small else b""
+        except OSError:
+            continue
+        if raw and manifest.get("key_fingerprint") in fingerprints_in(raw):
+            raise EncodingError(
+                f"{path}: {other.name} in the package folder is the key the package was "
+                "encoded with — whoever received this package can reverse every encoding in "
+                "it. Nothing was read. Delete the package wherever it was sent, make a new key "
+                "(`safelight identity keygen`), share it with the other contributors only (never "
+                "with the hub) and encode again")
+    if others:
+        log.warning("%s: the package folder also holds %s — not read (a package is %s and %s "
+                    "only; send nothing else with it)", path,
+                    ", ".join(p.name for p in others[:5]) + (" …" if len(others) > 5 else ""),
+                    MANIFEST, RECORDS)
 
 
 def _check_columns(path: Path, manifest: dict[str, Any],
