@@ -511,3 +511,48 @@ def test_a_pprl_run_learns_m_from_reviewers_decisions(hub, packages, tmp_path):
     hub.close()
     r = CliRunner().invoke(link, ["hub", str(path), "--pprl", "--learn-from-reviews", "--json"])
     assert r.exit_code == 0, r.output
+
+
+def test_an_older_package_cannot_undo_a_newer_one_and_the_same_one_changes_nothing(
+        hub, packages, tmp_path):
+    """A package encoded before the stored one would bring back the records the newer export
+    withdrew: refused unless --allow-older. The stored package received again writes nothing."""
+    import pyarrow as pa
+
+    paths, _ = packages
+    for p in paths:
+        receive_package(hub, p, new_contributor=True)
+    audits = hub.con.execute("SELECT count(*) FROM audit_log").fetchone()[0]
+    again = receive_package(hub, paths[0])
+    assert again["unchanged"] is True
+    assert hub.con.execute("SELECT count(*) FROM audit_log").fetchone()[0] == audits
+    left, _ = _sources()
+    withdrawn = left[0]["record_id"]
+    table = _table(left).append_column(
+        "consent_linkage", pa.array([r["record_id"] != withdrawn for r in left]))
+    newer = encode_table(table, KEY, EncodingSettings(seed=5), contributor="ngo")
+    newer.manifest["created"] = "2099-01-01T00:00:00Z"
+    receive_package(hub, write_package(newer, tmp_path / "ngo_newer"))
+    with pytest.raises(SafelightError, match="before the one the hub holds.*--allow-older"):
+        receive_package(hub, paths[0])
+    stored = json.loads(hub.con.execute(
+        "SELECT manifest FROM pprl_packages WHERE contributor = 'ngo'").fetchone()[0])
+    assert stored["created"] == "2099-01-01T00:00:00Z"
+    assert receive_package(hub, paths[0], allow_older=True)["unchanged"] is False
+
+
+def test_a_changed_country_is_warned_about_and_audited(hub, packages, caplog):
+    paths, _ = packages
+    receive_package(hub, paths[0], new_contributor=True, country="UA")
+    with caplog.at_level("WARNING"):
+        receive_package(hub, paths[0], country="PL")  # the same package: nothing changes
+    assert hub.con.execute("SELECT country FROM contributors WHERE name = 'ngo'"
+                           ).fetchone()[0] == "UKR"
+    paths2 = write_package(encode_table(_table(_sources()[0]), KEY, EncodingSettings(seed=6),
+                                        contributor="ngo"), paths[0].parent / "ngo_again")
+    with caplog.at_level("WARNING"):
+        receive_package(hub, paths2, country="PL")
+    assert "registered in UKR and is now in POL" in caplog.text
+    details = hub.con.execute("SELECT details FROM audit_log WHERE action = 'pprl_receive' "
+                              "ORDER BY seq DESC LIMIT 1").fetchone()[0]
+    assert json.loads(details)["country_changed_from"] == "UKR"

@@ -137,7 +137,7 @@ def ingest_file(hub: Hub, path: str | Path, *, contributor: str, profile: Profil
     cid = int(con.execute("SELECT nextval('contribution_ids')").fetchone()[0])
     result = IngestResult(cid, contributor, str(path), profile.ref, profile.target)
     with hub.memory_limited(INGEST_MEMORY_LIMIT), hub.transaction():
-        hub.ensure_contributor(contributor, country)
+        country_before = hub.ensure_contributor(contributor, country)
         # a background thread reads and converts the next part of the file while this thread
         # inserts the previous one: Python work and DuckDB work overlap on two cores
         for part in _parts(reader, converter, cid, result, progress):
@@ -183,7 +183,8 @@ def ingest_file(hub: Hub, path: str | Path, *, contributor: str, profile: Profil
         hub.audit(actor, "ingest", f"contribution:{cid}", {
             "contributor": contributor, "sha256": sha, "profile": profile.ref,
             "rows_read": result.rows_read, "accepted": result.rows_accepted,
-            "quarantined": result.rows_quarantined})
+            "quarantined": result.rows_quarantined,
+            **({"country_changed_from": country_before} if country_before else {})})
     result.seconds = (dt.datetime.now() - started).total_seconds()
     log.info("ingested contribution %s for %s: %d read, %d accepted, %d quarantined",
              result.contribution_id, contributor, result.rows_read, result.rows_accepted,

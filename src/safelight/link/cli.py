@@ -227,17 +227,26 @@ def _skipped(*files: Any) -> str:
 @click.option("--country", default=None,
               help="The contributor's country (ISO code or name), for cross-border views "
                    "(as `ingest --country`); with several PACKAGES, the country of them all.")
+@click.option("--allow-older", is_flag=True,
+              help="Let a package replace a newer one of its contributor (refused otherwise: "
+                   "it would undo consent withdrawn and records removed since).")
 @guarded
 def receive_cmd(hub: Path, packages: tuple[Path, ...], new_contributor: bool,
-                country: str | None) -> None:
+                country: str | None, allow_older: bool) -> None:
     """Store contribution PACKAGES (from `safelight identity encode`) in HUB for `link hub
-    --pprl`; a contributor's new package replaces its previous one."""
+    --pprl`; a contributor's new package replaces its previous one (an older one is refused;
+    the package already stored changes nothing)."""
     from safelight.link.hub_pprl import receive_package
     from safelight.store import open_hub
 
     with open_hub(hub) as h:
         for p in packages:
-            m = receive_package(h, p, new_contributor=new_contributor, country=country)
+            m = receive_package(h, p, new_contributor=new_contributor, country=country,
+                                allow_older=allow_older)
+            if m["unchanged"]:
+                click.echo(f"{p}: the package of {m['contributor']} the hub holds already; "
+                           "nothing changed")
+                continue
             erased = int(m["encoded_records_erased"])
             gone = (f"; {erased:,} erased: their consent was withdrawn at the hub" if erased
                     else "")

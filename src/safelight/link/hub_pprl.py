@@ -175,10 +175,16 @@ def _forget_unlinkable(hub: Hub, contributor: str, table: pa.Table) -> dict[str,
 
 
 def receive_package(hub: Hub, path: Path, *, actor: str = "link",
-                    new_contributor: bool = False, country: str | None = None
-                    ) -> dict[str, object]:
-    """Check and store the package at ``path``; returns its manifest and
-    ``encoded_records_erased``: its records that withdrawals recorded at the hub erased.
+                    new_contributor: bool = False, country: str | None = None,
+                    allow_older: bool = False) -> dict[str, object]:
+    """Check and store the package at ``path``; returns its manifest,
+    ``encoded_records_erased`` (its records that withdrawals recorded at the hub erased) and
+    ``unchanged`` (true when it is the package already stored: nothing is written).
+
+    A package encoded before the one stored for its contributor (manifest ``created``) is
+    refused unless ``allow_older``: it would undo what the newer export changed — consent
+    withdrawn at the contributor since, records removed. A changed ``country`` is warned
+    about and written to the audit entry.
 
     The package's contributor must be known to the hub — it has ingested cases, sent a
     package before or has consent withdrawals recorded — unless ``new_contributor``
@@ -202,6 +208,21 @@ def receive_package(hub: Hub, path: Path, *, actor: str = "link",
         raise UsageError(f"{path}: the hub knows no contributor named {contributor!r}{hint}; "
                          "a misspelt name would escape its consent withdrawals. For a "
                          "contributor new to the hub, receive with --new-contributor")
+    before = hub.con.execute("SELECT records_sha256, manifest FROM pprl_packages WHERE "
+                             "contributor = ?", [contributor]).fetchone()
+    if before is not None and before[0] == hashlib.sha256(data).hexdigest():
+        log.info("%s: the package stored for %s already; nothing changed", path, contributor)
+        return {**manifest, "encoded_records_erased": 0, "unchanged": True}
+    if before is not None and not allow_older:
+        stored = str(json.loads(before[1]).get("created") or "")
+        created = str(manifest.get("created") or "")
+        if created < stored:  # ISO 8601 UTC times order as text; a missing one is oldest
+            when = created or "at an unknown time"
+            raise UsageError(
+                f"{path}: this package of {contributor} was encoded {when}, before the one the "
+                f"hub holds ({stored}) — receiving it would undo what the newer export changed "
+                "(consent withdrawn since, records removed). Receive the newest export, or add "
+                "--allow-older if this one is meant to replace it")
     others = [row for row in _stored(hub) if row[0] != contributor]
     if others:  # refused unless made with the same key and settings as what is stored
         c0, m0, r0 = others[0]
@@ -210,8 +231,8 @@ def receive_package(hub: Hub, path: Path, *, actor: str = "link",
     con = hub.con
     con.complete()
     with hub.transaction():
-        if country is not None:
-            hub.ensure_contributor(contributor, country)
+        country_before = (hub.ensure_contributor(contributor, country) if country is not None
+                          else None)
         con.execute("DELETE FROM pprl_packages WHERE contributor = ?", [contributor])
         con.execute("INSERT INTO pprl_packages VALUES (?, ?, ?, ?, ?, ?)", [
             contributor, manifest["key_fingerprint"], hashlib.sha256(data).hexdigest(),
@@ -222,9 +243,10 @@ def receive_package(hub: Hub, path: Path, *, actor: str = "link",
             "encoded_records_erased"]
         hub.audit(actor, "pprl_receive", contributor, {
             "records": manifest.get("records"), "key_fingerprint": manifest["key_fingerprint"],
-            **forgotten})
+            **forgotten, **({"country_changed_from": country_before} if country_before else {})})
     log.info("stored the package of %s (%s records)", contributor, manifest.get("records"))
-    return {**manifest, "encoded_records_erased": forgotten["encoded_records_erased"]}
+    return {**manifest, "encoded_records_erased": forgotten["encoded_records_erased"],
+            "unchanged": False}
 
 
 def link_hub_encoded(hub: Hub, settings: PPRLSettings | None = None, *, actor: str = "link"

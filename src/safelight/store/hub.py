@@ -197,17 +197,28 @@ class Hub:
         row = cur.fetchone()
         return dict(zip([d[0] for d in cur.description], row, strict=True)) if row else None
 
-    def ensure_contributor(self, name: str, country: str | None = None) -> None:
-        """Register contributor ``name`` (and its ``country``, kept when given).
+    def ensure_contributor(self, name: str, country: str | None = None) -> str | None:
+        """Register contributor ``name`` (and its ``country``, kept when given). Returns the
+        country it was registered in when ``country`` changes it (else None), after a
+        warning: the persons seen in several countries and the reports count the contributor
+        in its new country from then on (callers write the change into their audit entry).
 
         :raises UsageError: ``country`` is given but names no country."""
         code = geography.resolve_country(country) if country else None
         if country and code is None:
             raise UsageError(f"--country {country!r} is not a country (give an ISO code such "
                              "as UA or UKR, or a country's name)")
+        row = self.con.execute("SELECT country FROM contributors WHERE name = ?",
+                               [name]).fetchone()
+        before = row[0] if row and row[0] and code and row[0] != code else None
+        if before:
+            log.warning("contributor %s was registered in %s and is now in %s (--country %s): "
+                        "persons seen in several countries and the reports count it in %s from "
+                        "now on", name, before, code, country, code)
         self.con.execute("""INSERT INTO contributors VALUES (?, ?, ?)
                             ON CONFLICT DO UPDATE SET country = coalesce(excluded.country, contributors.country)""",
                          [name, code, now_utc()])
+        return before
 
     def known_contributors(self) -> set[str]:
         """Contributors the hub knows: with ingested cases (or registered), a stored package
