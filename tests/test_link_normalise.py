@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from safelight.identity.normalise import (
@@ -98,6 +100,10 @@ def test_compound_family_names_split_into_tokens():
     ("063 492 49 41", "UA", "+380634924941"),
     ("not a phone", "UA", None),
     (None, "UA", None),
+    # a spreadsheet's number cell: the country code without "+", not read as a Polish number
+    ("380506675254", "PL", "+380506675254"),
+    ("380506675254", None, "+380506675254"),
+    ("3805066", None, None),  # too short to be read as international
 ])  # fmt: skip
 def test_phone_e164(raw, region, expected):
     assert phone_e164(raw, region) == expected
@@ -128,9 +134,19 @@ def _phonenumbers_e164(text: str, region: str | None) -> str | None:
     try:
         num = phonenumbers.parse(s, region if not s.startswith("+") else None)
     except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_possible_number(num):
-        return None
+        num = None
+    if num is None or not phonenumbers.is_possible_number(num):
+        # the second reading: digits (spaces, dots, hyphens dropped) with their country code
+        # but no "+", 11 or more, when that is a valid number
+        digits = re.sub(r"[ .\-]", "", s)
+        if not (re.fullmatch(r"[0-9]{11,}", digits) and re.fullmatch(r"[0-9 .\-]+", s)):
+            return None
+        try:
+            num = phonenumbers.parse("+" + digits, None)
+        except phonenumbers.NumberParseException:
+            return None
+        if not phonenumbers.is_valid_number(num):
+            return None
     national = str(num.national_number)
     if num.italian_leading_zero:
         national = "0" * (num.number_of_leading_zeros or 1) + national
@@ -188,3 +204,20 @@ def test_placeholder_phones_and_documents_are_no_values():
     assert document_key("NR123456") == "NR123456"  # a series, not the word
     assert document_key("ЖБ 123456") == "ZHB123456"
     assert document_key("A١٢٣٤٥٦٧") == "A1234567"  # Arabic-Indic digits
+
+
+def test_unread_phones_are_counted_and_warned_about(caplog):
+    """Phones that are not read count as missing: said, with a count, never silently."""
+    import pyarrow as pa
+
+    from safelight.identity.normalise import phones_e164, unread_phones
+    from safelight.link.prepare import prepare
+
+    raw = pa.array(["+380506675254", "call me", None, " ", "000000", "0506675254"])
+    e164 = phones_e164(raw, pa.array(["UA"] * 6))
+    assert unread_phones(raw, e164) == 2  # "call me" and the filler; blanks are no value
+    table = pa.table({"record_id": ["a", "b"], "given_name": ["Olena", "Ivan"],
+                      "family_name": ["Koval", "Bondar"], "phone": ["call me", "+380506675254"]})
+    with caplog.at_level("WARNING"):
+        prepare(table)
+    assert "1 phone value(s) were not read as phone numbers" in caplog.text

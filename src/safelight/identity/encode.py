@@ -86,7 +86,9 @@ from safelight.identity.normalise import (
     require_names,
     sex_key,
     split_full_names,
+    unread_phones,
 )
+from safelight.identity.mapping import warn_unread_phones
 
 __all__ = [
     "BLOCKING_RULES",
@@ -373,7 +375,7 @@ def _keys(table: pa.Table) -> _Keys:
         values={
             "sex": map_distinct(_str(table, "sex"), sex_key),
             "nationality": map_distinct(_str(table, "nationality"), nationality_key),
-            "phone": phones_e164(_str(table, "phone"), _str(table, "phone_region")),
+            "phone": _read_phones(table),
             "document": map_distinct(_str(table, "document_number"), document_key),
             "locality": map_distinct(_str(table, "locality"), locality_key),
             "street_number": map_distinct(_str(table, "street_number"), digits_key),
@@ -383,6 +385,14 @@ def _keys(table: pa.Table) -> _Keys:
         },
         names=(given, family),
     )
+
+
+def _read_phones(table: pa.Table) -> np.ndarray:
+    """E.164 of the table's phones, with a warning that counts the values not read."""
+    raw = _str(table, "phone")
+    e164 = phones_e164(raw, _str(table, "phone_region"))
+    warn_unread_phones(unread_phones(raw, e164))
+    return e164
 
 
 #: salting of the name filters by a stable attribute: salt name → the salt of a birth year

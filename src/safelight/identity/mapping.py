@@ -466,6 +466,17 @@ def _month_first_hint(path: Path, column: str, formats: tuple[str, ...], failed:
                 Path(path).name, fits, len(failed), column, best, both_low, best)
 
 
+def warn_unread_phones(count: int, where: str = "the input") -> None:
+    """Warn that ``count`` phone values were not read as numbers (and are left out): linkage
+    loses its strongest evidence for those records, silently otherwise."""
+    if count:
+        log.warning("%s: %d phone value(s) were not read as phone numbers and count as missing "
+                    "(text that is no number, a filler such as 000000, or a number of another "
+                    "country without its country code) — write numbers with their country code "
+                    "(+380…) or give the map's phone_region, the country whose national format "
+                    "they are written in", where, count)
+
+
 def check_id_is_no_identifier(path: Path, mapping: IdentityMap) -> None:
     """Refuse (:class:`~safelight.errors.ProfileError`, exit 4) a map for an encoded package
     whose id column is an identity field — mapped as one, or named as one (``passport``,

@@ -78,6 +78,7 @@ __all__ = [
     "phone_keys",
     "phones_e164",
     "phones_from_keys",
+    "unread_phones",
     "require_names",
     "sex_key",
     "split_full_name",
@@ -534,8 +535,46 @@ def phone_e164(text: str | None, region: str | None = None) -> str | None:
     """
     if _missing(text):
         return None
-    out = _e164(*_phone_input(str(text), region))
+    out = _e164(*_phone_input(str(text), region)) or _international_digits(str(text))
     return None if out is None or _placeholder_number(out) else out
+
+
+#: fewest digits of a number read as written with its country code but without "+"
+_INTERNATIONAL_DIGITS = 11
+
+
+@lru_cache(maxsize=200_000)
+def _international_digits(text: str) -> str | None:
+    """A number that the region's national format does not read, written with its country
+    code but without ``+`` or ``00`` — as a spreadsheet's number cell holds ``380501234567``
+    — in E.164, when it has 11 digits or more and phonenumbers calls it a *valid* number
+    there (a stricter test than the first reading's: this is a second guess)."""
+    import phonenumbers
+
+    s = _phone_input(text, None)[0]
+    if not (s.isascii() and s.isdigit() and len(s) >= _INTERNATIONAL_DIGITS):
+        return None
+    try:
+        num = phonenumbers.parse("+" + s, None)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(num):
+        return None
+    return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
+
+
+def unread_phones(phones: Any, e164: Sequence[str | None]) -> int:
+    """How many of ``phones`` (an Arrow array or a sequence, aligned with their
+    :func:`phone_e164` results ``e164``) hold a value that was not read as a number (unreadable
+    text, a number of another country written without its code, or a filler)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(phones, pa.string()) if not isinstance(phones, pa.Array) else phones
+    given = pc.fill_null(pc.not_equal(pc.utf8_trim_whitespace(arr.cast(pa.string())), ""),
+                         False).to_numpy(zero_copy_only=False)
+    read = np.array([v is not None for v in e164], dtype=bool)
+    return int((given & ~read).sum())
 
 
 _ASCENDING = "0123456789"

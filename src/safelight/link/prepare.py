@@ -45,7 +45,9 @@ from safelight.identity.normalise import (
     phones_from_keys,
     sex_key,
     split_full_names,
+    unread_phones,
 )
+from safelight.identity.mapping import warn_unread_phones
 from safelight.link import forked
 
 __all__ = ["NAME_COLUMNS", "Codes", "Records", "encode_strings", "prepare"]
@@ -302,8 +304,9 @@ def prepare(table: pa.Table, *, parallel: bool = False) -> Records:
         e164, columns = parts.merged({**job.result(), **mine})
         rows = {name: idx for (_, _, _, names), (_, idx) in zip(_GROUPS, distinct, strict=True)
                 for name in names}
-        return e164[phone_idx], {name: expand_distinct(v, rows[name])
-                                 for name, v in columns.items()}
+        phones = e164[phone_idx]
+        warn_unread_phones(unread_phones(_col(table, "phone"), phones))
+        return phones, {name: expand_distinct(v, rows[name]) for name, v in columns.items()}
 
     try:
         return _normalised(table, finish)
