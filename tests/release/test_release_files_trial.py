@@ -196,6 +196,14 @@ def test_unicode_forms_are_one_value(tmp_path):
              tmp_path / "o2")
     assert r.exit_code == 0, r.output
     assert nfc in (tmp_path / "o2" / "aggregates.csv").read_text("utf-8")
+    # a header typed with a combining accent is the NFC header (a domain's key, --columns)
+    head = unicodedata.normalize("NFD", "région")
+    f = _write(tmp_path / "h.csv", [head, "x"], [["Kyiv", "a"]] * 12)
+    r = _run("aggregates", f, "--k", "11", "--length", "1", "--columns", "région", "--out",
+             tmp_path / "o3")
+    assert r.exit_code == 0, r.output
+    header = (tmp_path / "o3" / "aggregates.csv").read_text("utf-8").splitlines()[0]
+    assert "région" in header and head not in header
 
 
 def test_a_table_without_consenting_rows_says_so(tmp_path):

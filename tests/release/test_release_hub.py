@@ -181,6 +181,24 @@ def test_a_release_after_records_left_is_refused_unless_the_operator_accepts(hub
     assert r.exit_code == 0, r.output
 
 
+def test_dp_releases_need_no_override_after_withdrawals_and_hide_none(hub, tmp_path) -> None:
+    """DP bounds what releases either side of a departure reveal by their epsilon: a DP release
+    after a withdrawal is not refused. A k-method release is still checked against the newest
+    k-method release: a DP release in between does not hide the departure."""
+    from safelight.release.hub import RecordsLeftError
+    from safelight.release.ledger import Ledger
+
+    _fill(hub)
+    Ledger(hub).set_budget(DATASET, 3.0, 1e-5)
+    release_hub(hub, "aggregates", tmp_path / "first", columns=COLS, k=11, length=2)
+    hub.withdraw_consent("agency", ["r8"], actor="test")
+    rel = release_hub(hub, "dp-aggregates", tmp_path / "dp", columns=COLS, epsilon=1.0,
+                      length=2)
+    assert "after_withdrawal" not in rel.settings.params
+    with pytest.raises(RecordsLeftError, match="consent withdrawal"):
+        release_hub(hub, "aggregates", tmp_path / "second", columns=COLS, k=11, length=2)
+
+
 def test_a_withdrawal_drops_the_ledgers_true_counts(hub, tmp_path) -> None:
     """The ledger keeps a k-aggregates release's true counts for the next audit; they describe
     a person who later withdraws, so the withdrawal drops them (the audit falls back to the

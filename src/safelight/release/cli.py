@@ -374,7 +374,7 @@ def synthetic(table: Path, k: int, length: int | None, epsilon: float | None,
         "refine_swaps": report.refine_swaps,
         "refine_fit": list(report.refine_fit) if report.refine_fit else None,
         "seconds": round(time.perf_counter() - t0, 3)})
-    ev_len = max(length, 3)
+    ev_len = min(max(length, 3), data.n_columns)
     ev = evaluate(data, counts_of_rows(syn, ev_len), k, ev_len, released_rows=syn)
     warnings = k_leak_warning(
         ev, f"the reporting length is {length}: only combinations of up to {length} values "
@@ -600,9 +600,12 @@ def dp_synthetic(table: Path, epsilon: float, delta: float, k: int, no_floor: bo
                  force: bool) -> None:
     """(epsilon, delta)-differentially private synthetic rows (a noisy number of them).
 
-    Rows are drawn from OpenDP-noised counts only; with the k floor (default) no
-    combination of up to LENGTH values in them has an estimated count under k. Writes
-    synthetic.csv.
+    Rows are drawn from OpenDP-noised counts only; with the k floor (default) every
+    combination of up to LENGTH values in them is one whose estimated (noisy) count is k or
+    more. That is a rule about the estimates, not the rows or the people: the rows may carry
+    such a combination fewer than k times, a combination may describe fewer than k people in
+    truth (the evaluation's "leaked"), and a whole row may equal a rare real record — the
+    (epsilon, delta) guarantee is what protects them. Writes synthetic.csv.
     """
     _dp_synthetic(table, epsilon, delta, k, no_floor, length, out, seed, iterations,
                   domain_file, hub_path, dataset, columns, force, allow_out_of_domain,
@@ -635,11 +638,12 @@ def _dp_synthetic(table: Path, epsilon: float, delta: float, k: int, no_floor: b
         write_csv(syn, out / "synthetic.csv")
         settings = ReleaseSettings("dp-synthetic", k, length, source, {
             "columns": list(data.columns), "rows": data.n_rows, "synthetic_rows": syn.n_rows,
-            "epsilon": meas.epsilon, "delta": meas.delta, "k_floor": floor, "seed": seed,
+            "noisy_total": round(float(meas.total), 2), "epsilon": meas.epsilon,
+            "delta": meas.delta, "k_floor": floor, "seed": seed,
             "domain": dom.source, "values_outside_domain": dropped, **meas.release_params(),
             "reportable_combinations": report.reportable_combinations,
             "seconds": round(time.perf_counter() - t0, 3)})
-        ev_len = max(length, 3)
+        ev_len = min(max(length, 3), data.n_columns)
         ev = evaluate(data, counts_of_rows(syn, ev_len), k, ev_len, released_rows=syn)
         ev.values_outside_domain = dropped
         warnings = dp_release_warnings(ev, floor)

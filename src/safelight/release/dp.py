@@ -293,9 +293,14 @@ class Measurements:
         """What a release's settings and ledger entry record of these measurements: the
         privacy cost, the noise scales and threshold, and every choice in :attr:`accounting`
         (mechanisms, the plan's shares, the floor's and the candidates' rules) — the same for
-        a release from a file (``safelight release``) and from a hub."""
+        a release from a file (``safelight release``) and from a hub. ``sigma_by_marginal``
+        gives each marginal's own noise s.d. (columns joined by ``+``) when the plan scaled
+        them one by one (``(total)``: the row count's)."""
+        by_marginal = {("+".join(self.like.columns[j] for j in sub) or "(total)"):
+                       round(float(v), 4) for sub, v in sorted(self.sigmas.items())}
         return {"epsilon": self.epsilon, "delta": self.delta, "rho_zcdp": round(self.rho, 6),
                 "sigma_marginals": round(self.sigma_marginals, 4),
+                **({"sigma_by_marginal": by_marginal} if by_marginal else {}),
                 "sigma_rows": round(self.sigma_rows, 4), "row_threshold": self.row_threshold,
                 "measured_length": self.length, **self.accounting}
 

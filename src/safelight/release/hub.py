@@ -106,9 +106,10 @@ class RecordsLeftError(RefusedError):
     """Case records left the released set since an earlier release of the dataset."""
 
 
-def check_no_records_left(hub: Hub, dataset: str = DATASET, *, allow: bool = False) -> None:
-    """Refuse a release when case records left the consenting set since the dataset's newest
-    earlier release: a consent withdrawal of a record whose consent allowed statistics, a later
+def check_no_records_left(hub: Hub, dataset: str = DATASET, *, allow: bool = False,
+                          dp: bool = False) -> None:
+    """Refuse a k-method release when case records left the consenting set since the dataset's
+    newest earlier k-method release: a consent withdrawal of a record whose consent allowed statistics, a later
     export whose consent for a record no longer allows statistics (both counted in
     ``statistics_departures``, withdrawals without a contribution id; a count that stayed the
     same because new records came with them hid such a departure), or fewer consenting cases
@@ -121,14 +122,23 @@ def check_no_records_left(hub: Hub, dataset: str = DATASET, *, allow: bool = Fal
     ``allow`` (the operator accepts the risk, e.g. when the earlier releases were never
     published). Additions are audited by the interval method's successive-release check.
 
-    :raises RecordsLeftError: records left since the newest earlier release of ``dataset``.
+    A DP release (``dp``) is never refused, and DP releases are no baseline: differential
+    privacy bounds what *any* releases reveal of a person by the ε the ledger sums, whoever
+    joined or left between them — a release without the person reveals nothing of them, and
+    one with them at most its ε. Exact k-method counts have no such bound, so a k-method
+    release is checked against the newest earlier *k-method* release (a DP release in between
+    does not hide a departure from it).
+
+    :raises RecordsLeftError: records left since the newest earlier k-method release of
+        ``dataset``.
     """
-    if allow:
+    if allow or dp:
         return
     cur = hub.con.cursor()
     try:
         last = cur.execute("SELECT release_id, released_at, rows_in FROM releases WHERE dataset = ? "
-                           "ORDER BY release_id DESC LIMIT 1", [dataset]).fetchone()
+                           "AND method NOT LIKE 'dp-%' ORDER BY release_id DESC LIMIT 1",
+                           [dataset]).fetchone()
         if last is None:
             return
         rid, at, rows_in = last
@@ -232,7 +242,7 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
         raise ReleaseUsageError(f"--out {out} cannot be created: {blocked} is a file; give a "
                                 "folder that can be")
     ledger = Ledger(hub)
-    check_no_records_left(hub, DATASET, allow=after_withdrawal)
+    check_no_records_left(hub, DATASET, allow=after_withdrawal, dp=dp)
     eps, dlt = (float(epsilon), float(delta)) if dp and epsilon is not None else (0.0, 0.0)
     if dp:
         check_request(eps, dlt)
@@ -276,7 +286,7 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
         else:
             warnings = k_leak_warning(ev, "the method let them through",
                                       "report it: a k-aggregates release must never do so")
-        warnings += _successive_warnings(ledger, method) + _loss_warnings(ev)
+        warnings += _successive_warnings(ledger, method) + _loss_warnings(ev, dp)
         for w in warnings:
             log.warning("%s", w)
         settings.save(out / "settings.json", warnings)
@@ -313,15 +323,20 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
 LOST_WARN = 0.25
 
 
-def _loss_warnings(ev: Evaluation) -> tuple[str, ...]:
-    """A warning when a release withholds much of what it could show (a lower k after
-    earlier releases defers combinations, a coarse grid, a small table)."""
+def _loss_warnings(ev: Evaluation, dp: bool = False) -> tuple[str, ...]:
+    """A warning when a release withholds much of what it could show (k methods: a lower k
+    after earlier releases defers combinations, a coarse grid, a small table; DP methods: the
+    noise and the k floor)."""
     lost = ev.lost_share()
     if lost <= LOST_WARN:
         return ()
-    return (f"{lost:.0%} of the combinations that hold k or more people are withheld from "
-            "this release (settings.json says why: deferred for earlier releases, withheld as "
-            "a last resort, ...); check it is worth publishing — fewer columns, a shorter "
+    head = f"{lost:.0%} of the combinations that hold k or more people are withheld from this "
+    if dp:
+        return (head + "release: their noisy counts fell under the k floor; check it is worth "
+                "publishing — a larger epsilon, fewer columns or a shorter --length withhold "
+                "less",)
+    return (head + "release (settings.json says why: deferred for earlier releases, withheld "
+            "as a last resort, ...); check it is worth publishing — fewer columns, a shorter "
             "--length or the k of the earlier releases withhold less",)
 
 
@@ -347,11 +362,13 @@ def _run(method: str, data: CategoricalTable, target: Path, k: int, length: int 
     restricted to the public domain already, ``dropped`` the values it lost). Returns the
     length, the parameters, the file, the evaluation and what the ledger needs besides: the DP
     measurement, or the aggregate release itself (its intervals, for the successive-release
-    audit)."""
+    audit). A length over the number of columns (given or the method's default) is that
+    number."""
+    cap = data.n_columns
     if method == "aggregates":
         from safelight.release.aggregates import release_aggregates, write_aggregates
 
-        length = length or 3
+        length = min(length or 3, cap)
         rel = release_aggregates(data, k, length, earlier=earlier or (),
                                  accept_falls=accept_falls)
         write_aggregates(rel, target)
@@ -359,10 +376,10 @@ def _run(method: str, data: CategoricalTable, target: Path, k: int, length: int 
     if method == "synthetic":
         from safelight.release.synthetic import KSynthesizer
 
-        length = length or 4
+        length = min(length or 4, cap)
         syn, rep = KSynthesizer(k, length, seed=seed).fit_sample(data)
         write_csv(syn, target)
-        ev_len = max(length, 3)
+        ev_len = min(max(length, 3), cap)
         ev = evaluate(data, counts_of_rows(syn, ev_len), k, ev_len, released_rows=syn)
         return length, {"seed": seed, "iterations": rep.iterations}, target, ev, None
     if method == "microdata":
@@ -371,15 +388,16 @@ def _run(method: str, data: CategoricalTable, target: Path, k: int, length: int 
         an = anonymize(data, k, qis)
         write_csv(an.table, target)
         view = evaluation_view(an.table, data)
-        ev = evaluate(data, counts_of_rows(view, 3), k, 3, released_rows=view)
-        return 3, {"quasi_identifiers": an.quasi_identifiers, **an.summary()}, target, ev, None
+        ev = evaluate(data, counts_of_rows(view, min(3, cap)), k, min(3, cap),
+                      released_rows=view)
+        return min(3, cap), {"quasi_identifiers": an.quasi_identifiers, **an.summary()}, target, ev, None
     public = data
     k_floor = k if floor else None
     if method == "dp-aggregates":
         from safelight.release.aggregates import write_aggregates
         from safelight.release.dp_aggregates import release_dp_aggregates
 
-        length = length or 3
+        length = min(length or 3, cap)
         rel, meas = release_dp_aggregates(public, epsilon, delta, length, k_floor)
         write_aggregates(rel, target)
         ev = evaluate(public, rel.counts, k, length)
@@ -388,12 +406,13 @@ def _run(method: str, data: CategoricalTable, target: Path, k: int, length: int 
     else:
         from safelight.release.dp_synthetic import synthesis_length, synthesize_dp
 
-        length = length or synthesis_length(epsilon)
+        length = min(length or synthesis_length(epsilon), cap)
         syn, _, meas = synthesize_dp(public, epsilon, delta, k_floor, length, seed=seed)
         write_csv(syn, target)
-        ev_len = max(length, 3)
+        ev_len = min(max(length, 3), cap)
         ev = evaluate(public, counts_of_rows(syn, ev_len), k, ev_len, released_rows=syn)
-        params = {"synthetic_rows": syn.n_rows, "seed": seed}
+        params = {"synthetic_rows": syn.n_rows, "noisy_total": round(float(meas.total), 2),
+                  "seed": seed}
     ev.values_outside_domain = dict(dropped or {})
     # the plan, the floor's rule as applied and the candidates' rule, as for a file's release,
     # so a later reader knows what ">= k" meant and how the budget was split

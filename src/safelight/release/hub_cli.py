@@ -46,9 +46,10 @@ from safelight.release.hub import DEFAULT_COLUMNS, METHODS
 @click.option("--actor", default="cli", show_default=True,
               help="Who makes the release (recorded in the ledger and the audit log).")
 @click.option("--after-withdrawal", is_flag=True,
-              help="Release although case records left since the dataset's newest release (refused "
-              "otherwise: the difference of the two releases could show what the persons who left "
-              "were). Only when the earlier releases were never published.")
+              help="k methods: release although case records left since the dataset's newest "
+              "k-method release (refused otherwise: the difference of the two releases could "
+              "show what the persons who left were). Only when the earlier releases were never "
+              "published. DP releases need no override (their epsilon bounds it).")
 @click.option("--accept-falls", is_flag=True,
               help="aggregates: release although a combination an earlier release showed now has "
               "fewer than k people after records changed a value (its absence shows the fall; "

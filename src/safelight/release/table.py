@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import logging
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -355,8 +356,12 @@ def read_table(path: str | Path, columns: Sequence[str] | None = None, *,
     except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
         raise InputFileError(path, f"cannot be read ({_without_row(str(exc), path)})",
                              "give a UTF-8 CSV with a header row, or a Parquet file") from None
+    # headers in NFC too: "région" typed with a combining accent is the domain's "région"
+    table = table.rename_columns([unicodedata.normalize("NFC", c) for c in table.column_names])
     _unique_names(path, table.column_names)
     table = _nfc(table)
+    if columns:
+        columns = [unicodedata.normalize("NFC", c) for c in columns]
     read = table.num_rows
     table = _consented(path, table)
     if report is not None:
