@@ -66,6 +66,24 @@ def test_keygen_encode_inspect_and_link(tmp_path):
     r = runner.invoke(identity, ["inspect", str(pkgs[0])])
     assert r.exit_code == 0 and json.loads(r.stdout)["contributor"] == "ngo"
     assert "records.parquet matches the manifest" in r.stderr
+    # a manifest whose counts were altered (its SHA-256 covers the records only) is refused,
+    # and a zipped package is named for what it is
+    import shutil
+
+    altered = tmp_path / "altered.enc"
+    shutil.copytree(pkgs[0], altered)
+    man = json.loads((altered / "manifest.json").read_text())
+    man["records_with_consent_to_linkage"] = 1
+    man["fields_present"]["birth_date"] = 0
+    (altered / "manifest.json").write_text(json.dumps(man))
+    r = runner.invoke(identity, ["inspect", str(altered)])
+    assert r.exit_code == 7 and "records_with_consent_to_linkage 1 (the records: 15" in r.output
+    assert "fields_present.birth_date 0" in r.output
+    zipped = shutil.make_archive(str(tmp_path / "ngo.enc"), "zip", pkgs[0])
+    for cmd, args in ((identity, ["inspect", zipped]), (link, ["pprl", zipped, str(pkgs[1]),
+                                                             "--out", str(tmp_path / "z.csv")])):
+        r = runner.invoke(cmd, args)
+        assert r.exit_code == 7 and "unpack the archive first" in r.output, r.output
 
     pairs = tmp_path / "pairs.csv"
     r = runner.invoke(link, ["pprl", *map(str, pkgs), "--out", str(pairs)])

@@ -111,14 +111,16 @@ def encode_cmd(file: Path, map_path: Path, key_path: Path, out: Path, contributo
 
 
 @identity.command("inspect")
-@click.argument("package", type=click.Path(exists=True, path_type=Path, file_okay=False))
+@click.argument("package", type=click.Path(exists=True, path_type=Path))
 @guarded
 def inspect_cmd(package: Path) -> None:
     """Print the manifest of a contribution PACKAGE (no key needed, nothing clear inside),
-    after checking its records against it (SHA-256 and number of records)."""
-    from safelight.link.encoded import read_package
+    after checking its records against it (SHA-256, number of records, records with consent
+    to linkage and fields present)."""
+    from safelight.link.encoded import check_manifest_counts, read_package
 
-    manifest, _ = read_package(package, lazy=True)
+    manifest, records = read_package(package, lazy=True)
+    check_manifest_counts(package, manifest, records)
     click.echo(json.dumps(manifest, indent=2))
     click.echo(f"{package}: records.parquet matches the manifest (SHA-256, "
-               f"{manifest['records']:,} records)", err=True)
+               f"{manifest['records']:,} records, consent and fields present)", err=True)

@@ -220,7 +220,7 @@ def _skipped(*files: Any) -> str:
 @link.command("receive")
 @click.argument("hub", type=click.Path(exists=True, path_type=Path, dir_okay=False))
 @click.argument("packages", nargs=-1, required=True,
-                type=click.Path(exists=True, path_type=Path, file_okay=False))
+                type=click.Path(exists=True, path_type=Path))
 @click.option("--new-contributor", is_flag=True,
               help="Accept a package of a contributor the hub does not know yet (no cases, "
                    "package or withdrawals); otherwise an unknown name is refused as a typo.")

@@ -60,6 +60,7 @@ __all__ = [
     "WITHDRAWN_VERSIONS",
     "EncodedRecords",
     "check_format",
+    "check_manifest_counts",
     "compare_encoded",
     "dice",
     "filter_matrix",
@@ -281,6 +282,12 @@ def read_package(path: Path, *, lazy: bool = False
     of the table, for :func:`from_parts` to read one column at a time (a 1M-record package
     holds ~1 GB of filters)."""
     path = Path(path)
+    if path.is_file():
+        zipped = path.suffix.lower() in {".zip", ".gz", ".tgz", ".tar", ".7z"}
+        raise EncodingError(f"{path}: a file, not a contribution package — a package is a "
+                            f"folder holding {MANIFEST} and {RECORDS}"
+                            + ("; unpack the archive first and give its folder" if zipped
+                               else ""))
     man_path = path / MANIFEST
     if not man_path.is_file() or not (path / RECORDS).is_file():
         raise EncodingError(f"{path}: not a contribution package (needs {MANIFEST} and "
@@ -301,6 +308,32 @@ def read_package(path: Path, *, lazy: bool = False
     _check_columns(path, manifest, source)
     _check_nothing_beside(path, manifest)
     return manifest, source
+
+
+def check_manifest_counts(path: Path, manifest: dict[str, Any],
+                          source: pa.Table | pq.ParquetFile) -> None:
+    """Refuse a package whose manifest's counts — ``records_with_consent_to_linkage`` and
+    ``fields_present`` — are not those of its records (the manifest was altered: the SHA-256
+    covers the records only). Reads the consent column and one filter column at a time."""
+    def column(name: str) -> pa.ChunkedArray | pa.Array:
+        if isinstance(source, pq.ParquetFile):
+            return source.read(columns=[name]).column(0)
+        return source.column(name)
+
+    wrong = []
+    consent = column("consent_linkage")
+    held = int(pc.sum(pc.fill_null(consent, False)).as_py() or 0)
+    said = manifest.get("records_with_consent_to_linkage")
+    if said is not None and said != held:
+        wrong.append(f"records_with_consent_to_linkage {said} (the records: {held})")
+    for name, said in (manifest.get("fields_present") or {}).items():
+        col = column(f"bf_{name}")
+        held = len(col) - col.null_count
+        if said != held:
+            wrong.append(f"fields_present.{name} {said} (the records: {held})")
+    if wrong:
+        raise _damaged(path, f"{MANIFEST} says {', '.join(wrong[:4])} — the manifest was "
+                             "altered")
 
 
 #: files beside a package's two that are looked into for the key (a key file is ~65 bytes)

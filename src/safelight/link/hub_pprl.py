@@ -32,7 +32,12 @@ import pyarrow.parquet as pq
 from safelight.errors import UsageError
 from safelight.identity.encode import BLOCKING_RULES, EncodingSettings
 from safelight.link.decisions import index_decisions, load_decisions
-from safelight.link.encoded import EncodedRecords, from_parts, read_package
+from safelight.link.encoded import (
+    EncodedRecords,
+    check_manifest_counts,
+    from_parts,
+    read_package,
+)
 from safelight.link.hub import HubLinkResult, reform_persons, store_run
 from safelight.link.pprl import PPRLSettings, link_encoded
 from safelight.store import Hub
@@ -196,6 +201,7 @@ def receive_package(hub: Hub, path: Path, *, actor: str = "link",
     :raises UsageError: no contributor named, an unknown one, or a package that does not
         fit what is stored (another key or settings)."""
     manifest, table = read_package(path)  # format, SHA-256 and record count checks
+    check_manifest_counts(path, manifest, table)
     manifest, table, data = _only_what_safelight_writes(path, manifest, table)
     contributor = str(manifest.get("contributor") or "")
     if not contributor:

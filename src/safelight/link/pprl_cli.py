@@ -30,7 +30,7 @@ __all__ = ["pprl"]
 
 @click.command("pprl")
 @click.argument("packages", nargs=-1, required=True,
-                type=click.Path(exists=True, path_type=Path, file_okay=False))
+                type=click.Path(exists=True, path_type=Path))
 @click.option("--out", required=True, type=click.Path(path_type=Path, dir_okay=False),
               help="PAIRS.csv (two packages) or CLUSTERS.csv (--dedupe / other counts).")
 @click.option("--dedupe", is_flag=True, help="Cluster all records even for two packages.")
