@@ -199,6 +199,15 @@ def test_link_pairs_of_two_encoded_packages(files, tmp_path):
     res = runner.invoke(main, ["link", "pairs", str(tmp_path / "left.enc"),
                                str(tmp_path / "right_as_left.enc"), "--out", str(out)])
     assert res.exit_code == 2 and "both packages are from contributor 'left'" in res.output
+    assert "--dedupe" in res.output
+    # one file encoded twice: the hint is not --dedupe of both (its record ids repeat)
+    res = runner.invoke(main, ["identity", "encode", str(tmp / "left.csv"), "--map",
+                               str(tmp / "map.yaml"), "--key", str(key), "--out",
+                               str(tmp_path / "left_again.enc"), "--contributor", "left"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(main, ["link", "pairs", str(tmp_path / "left.enc"),
+                               str(tmp_path / "left_again.enc"), "--out", str(out)])
+    assert res.exit_code == 2 and "one file encoded twice?" in res.output
 
 
 def test_a_package_without_consenting_records_is_refused_by_name(files, tmp_path):

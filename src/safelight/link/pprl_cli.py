@@ -61,6 +61,12 @@ def pprl(packages: tuple[Path, ...], out: Path, dedupe: bool, threshold: float, 
     names = [contributor_name(man, i) for i, (man, _) in enumerate(parts)]
 
     if two and names[0] == names[1]:
+        ids = [set(src.read(columns=["record_id"]).column(0).to_pylist()) for _, src in parts]
+        if ids[0] & ids[1]:
+            raise UsageError(f"both packages are from contributor {names[0]!r} and hold the "
+                             f"same {len(ids[0] & ids[1]):,} record id(s) — one file encoded "
+                             "twice? Link a package with another contributor's, or find one "
+                             "package's duplicates with `safelight link pprl PACKAGE --dedupe`")
         raise UsageError(f"both packages are from contributor {names[0]!r}; two packages link "
                          "across contributors only, so nothing could link: re-encode one with "
                          "--contributor NAME, or cluster all their records with `safelight link "
