@@ -140,6 +140,17 @@ def test_a_workbook_is_read_from_the_sheet_whose_header_fits_the_map(tmp_path):
     assert "4 records" in r.output
 
 
+def test_an_empty_workbook_s_message_fits_a_map(tmp_path):
+    """It pointed to read.header_row, a setting a map refuses."""
+    from openpyxl import Workbook
+
+    Workbook().save(tmp_path / "e.xlsx")
+    m = _map(tmp_path / "m.yaml", "fields:\n  given_name: given\n  family_name: family\n")
+    r = _run("link", "dedupe", tmp_path / "e.xlsx", "--map", m, "--out", tmp_path / "o.csv")
+    assert r.exit_code == 3 and "read.header_row" not in r.output
+    assert "first row names the columns" in r.output
+
+
 def test_binary_files_are_named_for_what_they_are(tmp_path):
     """An ELF program named .csv was read as UTF-16 and blamed on the map (exit 4); an old
     .xls was told to set an encoding."""

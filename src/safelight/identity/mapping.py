@@ -295,15 +295,18 @@ def read_identities(path: Path, mapping: IdentityMap) -> IdentityFile:
     try:
         reader = open_reader(path, ReadOptions(encoding=mapping.encoding,
                                                records_path=mapping.records_path))
+        if hasattr(reader, "choose_sheet"):  # a workbook: the sheet whose header fits the map
+            reader.choose_sheet({mapping.id_column, *mapping.fields.values()}
+                                | ({mapping.consent} if mapping.consent else set()))
     except InputFileError as exc:  # the readers speak of ingest profiles' read: settings
         raise InputFileError(exc.path, exc.problem.replace("read.records_path", "records_path"),
                              exc.fix and exc.fix.replace("set read.records_path to it",
                                                          "give that key in the map: "
                                                          "records_path: KEY")
+                             .replace("check read.header_row", "a map reads the header from "
+                                      "the first row: give an export whose first row names "
+                                      "the columns")
                              ) from None
-    if hasattr(reader, "choose_sheet"):  # a workbook: the sheet whose header fits the map
-        reader.choose_sheet({mapping.id_column, *mapping.fields.values()}
-                            | ({mapping.consent} if mapping.consent else set()))
     for note in reader.notes:
         if note.startswith(ENCODING_UNCERTAIN):  # a guess changes names: say it
             log.warning("%s: %s", Path(path).name, note)
