@@ -118,3 +118,19 @@ def test_encode_reports_a_bad_map(tmp_path):
     r = runner.invoke(identity, ["encode", str(src), "--map", str(missing_col), "--key", str(key),
                                  "--out", str(tmp_path / "y.enc")])
     assert r.exit_code != 0 and "nope" in r.output
+
+
+def test_a_common_name_for_a_field_gets_the_field_it_means(tmp_path):
+    """``surname:`` was answered with "did you mean 'full_name'?" (spelling alone)."""
+    runner = CliRunner()
+    key = tmp_path / "k"
+    runner.invoke(identity, ["keygen", str(key)])
+    src = _write(tmp_path, "a", ROWS)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("id: rec_id\nfields:\n  given_name: first\n  surname: surname\n  DOB: dob\n",
+                   "utf-8")
+    r = runner.invoke(identity, ["encode", str(src), "--map", str(bad), "--key", str(key),
+                                 "--out", str(tmp_path / "x.enc")])
+    assert r.exit_code == 4
+    assert "surname (did you mean 'family_name'?)" in r.output
+    assert "DOB (did you mean 'birth_date'?)" in r.output

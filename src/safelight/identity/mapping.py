@@ -108,13 +108,33 @@ class IdentityMap:
     records_path: str | None = None
 
 
+#: the field a common column or field name means (a match by spelling alone took
+#: ``surname`` for ``full_name``)
+_FIELD_SYNONYMS = {
+    "surname": "family_name", "last_name": "family_name", "lastname": "family_name",
+    "family": "family_name", "family_names": "family_name", "first_name": "given_name",
+    "firstname": "given_name", "forename": "given_name", "given": "given_name",
+    "name": "full_name", "dob": "birth_date", "date_of_birth": "birth_date",
+    "birthdate": "birth_date", "birthday": "birth_date", "passport": "document_number",
+    "passport_number": "document_number", "document": "document_number",
+    "id_number": "document_number", "mobile": "phone", "telephone": "phone", "tel": "phone",
+    "phone_number": "phone", "gender": "sex", "citizenship": "nationality",
+    "country": "nationality", "city": "locality", "town": "locality", "village": "locality",
+    "zip": "postcode", "postal_code": "postcode", "zip_code": "postcode",
+    "address": "address_line", "street": "address_line", "house_number": "street_number",
+    "province": "region", "oblast": "region", "state": "region",
+}
+
+
 def _did_you_mean(key: Any, known: set[str]) -> str:
-    """`` (did you mean 'consent'?)`` for the known key ``key`` most resembles, else ''."""
+    """`` (did you mean 'consent'?)`` for the known key ``key`` means or most resembles (by
+    :data:`_FIELD_SYNONYMS`, case or spelling), else ''."""
     word = str(key).strip()
     if word in IDENTITY_FIELDS:  # a field beside fields: instead of in it
         return " (an identity field: put it under fields:)"
     by_case = {k.lower(): k for k in known}
-    match = by_case.get(word.lower()) or next(
+    synonym = _FIELD_SYNONYMS.get(word.lower().replace(" ", "_").replace("-", "_"))
+    match = (synonym if synonym in known else None) or by_case.get(word.lower()) or next(
         iter(difflib.get_close_matches(word, sorted(known), n=1, cutoff=0.6)), None)
     return f" (did you mean {match!r}?)" if match else ""
 
