@@ -347,6 +347,7 @@ def test_packages_encoded_with_fewer_fields_are_named_with_the_fields_they_lack(
     without a word (new-user trial, 2026-12-01): reading them warns, naming what it lacks."""
     import logging
 
+    import pyarrow as pa
     from test_link_pprl import KEY, _people, _table
 
     from safelight.identity.encode import EncodingSettings, encode_table, write_package
@@ -363,6 +364,15 @@ def test_packages_encoded_with_fewer_fields_are_named_with_the_fields_they_lack(
     assert len(said) == 1 and str(paths[1]) in said[0]
     assert "birth_date" in said[0] and "sex" in said[0] and "locality" in said[0]
     assert "given_name" not in said[0]
+    # two packages lacking the same fields: one warning names both
+    paths.append(write_package(encode_table(names.set_column(0, "record_id", pa.array(
+        [f"c{i}" for i in range(names.num_rows)])), KEY, EncodingSettings(seed=5),
+        contributor="c"), tmp_path / "c"))
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="safelight.link.encoded"):
+        read_packages(paths)
+    said = [r.getMessage() for r in caplog.records if "no record holds" in r.getMessage()]
+    assert len(said) == 1 and str(paths[1]) in said[0] and str(paths[2]) in said[0]
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="safelight.link.encoded"):
         read_packages([paths[0], paths[0].parent / "a"])  # the same fields: nothing said

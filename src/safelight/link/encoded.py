@@ -406,6 +406,7 @@ def _warn_missing_fields(paths: list[str], present: dict[str, np.ndarray],
         return
     held = {name: [bool(ok[a:b].any()) for a, b in zip(starts[:-1], starts[1:], strict=True)]
             for name, ok in present.items()}
+    lacking: dict[str, list[str]] = {}  # one warning per set of missing fields
     for i, path in enumerate(paths):
         if starts[i + 1] == starts[i]:
             continue  # no record with consent to linkage: nothing to compare
@@ -413,10 +414,14 @@ def _warn_missing_fields(paths: list[str], present: dict[str, np.ndarray],
                    if not per[i] and any(per[:i] + per[i + 1:])
                    and not (excused[i] and name in _CODED_FIELDS)]
         if missing:
-            log.warning("%s: no record holds %s, which the other package(s) hold — its map "
-                        "names fewer identity fields (or its export lacks them), so its records "
-                        "are compared on fewer and link less; if the export holds them, encode "
-                        "it again with them mapped", path, ", ".join(missing))
+            lacking.setdefault(", ".join(missing), []).append(path)
+    for missing, where in lacking.items():
+        log.warning("%s: no record holds %s, which the other package(s) hold — %s "
+                    "names fewer identity fields (or the export lacks them), so %s records are "
+                    "compared on fewer and link less; if the export holds them, encode it again "
+                    "with them mapped", ", ".join(where), missing,
+                    "its map" if len(where) == 1 else "their maps",
+                    "its" if len(where) == 1 else "their")
 
 
 def read_packages(paths: list[Path]) -> EncodedRecords:
