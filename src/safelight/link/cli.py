@@ -33,7 +33,9 @@ def link() -> None:
 @click.argument("hub", type=click.Path(exists=True, path_type=Path, dir_okay=False))
 @click.option("--threshold", type=Probability(), default=0.5, show_default=True,
               help="Match probability from which two records are linked (0 to 1).")
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Random seed (u sampling).")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Seed of the random samples the model is estimated on (pairs for the u "
+                   "probabilities): the same seed, the same links.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
 @click.option("--pprl", is_flag=True,
               help="Link the stored contribution packages (privacy-preserving) instead.")
@@ -94,7 +96,8 @@ def _run_options(fn: Any) -> Any:
                      show_default=True,
                      help="Match probability from which two records are linked (0 to 1)."),
         click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
-                     help="Random seed (u sampling)."),
+                     help="Seed of the random samples the model is estimated on (pairs for the u "
+                   "probabilities): the same seed, the same links."),
         force_option,
     )):
         fn = option(fn)

@@ -36,7 +36,9 @@ __all__ = ["pprl"]
 @click.option("--dedupe", is_flag=True, help="Cluster all records even for two packages.")
 @click.option("--threshold", type=Probability(), default=0.5, show_default=True,
               help="Match probability from which two records are linked (0 to 1).")
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Seed of the random samples the model is estimated on and of the LSH "
+                   "bands: the same seed and packages, the same links.")
 @force_option
 @guarded
 @shows_progress
