@@ -70,6 +70,7 @@ import pyarrow.parquet as pq
 
 from safelight.errors import KeyFileError
 from safelight.identity.idcheck import check_ids_hold_no_identity
+from safelight.identity.mapping import warn_unread_phones
 from safelight.identity.normalise import (
     birth_date_parts,
     clear_caches,
@@ -88,7 +89,6 @@ from safelight.identity.normalise import (
     split_full_names,
     unread_phones,
 )
-from safelight.identity.mapping import warn_unread_phones
 
 __all__ = [
     "BLOCKING_RULES",

@@ -47,7 +47,7 @@ COMMON_WORD_SHARE = 0.05
 MIN_NUMBER_DIGITS = 7
 _NAME_LETTERS = 3
 _DIGITS = re.compile(r"\d+")
-_LETTERS = re.compile(r"[^\W\d_]{%d}" % _NAME_LETTERS)  # a word of a name could be inside
+_LETTERS = re.compile(rf"[^\W\d_]{{{_NAME_LETTERS}}}")  # a word of a name could be inside
 _NOT_ALNUM = re.compile(r"[^0-9A-Z]+")
 
 

@@ -25,6 +25,7 @@ import numpy as np
 import pyarrow as pa
 
 from safelight.errors import UsageError
+from safelight.identity.mapping import warn_unread_phones
 from safelight.identity.normalise import (
     birth_date_parts,
     code_key,
@@ -47,7 +48,6 @@ from safelight.identity.normalise import (
     split_full_names,
     unread_phones,
 )
-from safelight.identity.mapping import warn_unread_phones
 from safelight.link import forked
 
 __all__ = ["NAME_COLUMNS", "Codes", "Records", "encode_strings", "prepare"]
