@@ -207,7 +207,8 @@ _ood = click.option("--allow-out-of-domain", is_flag=True,
                          "the public domain (they are treated as missing; refused otherwise).")
 _hub = click.option("--hub", "hub_path", default=None,
                     type=click.Path(dir_okay=False, path_type=Path),
-                    help="Charge the release to this hub's ledger (budget checked first).")
+                    help="Charge the release to this hub's ledger (budget checked first; "
+                         "for synthetic, with --epsilon only).")
 _dataset = click.option("--dataset", default=None,
                         help="Ledger name of the data (default: sha256 of TABLE).")
 
