@@ -240,3 +240,13 @@ def test_a_failed_dp_release_from_hub_is_charged(hub, tmp_path, monkeypatch) -> 
     assert not (tmp_path / "dp").exists()
     with pytest.raises(BudgetExceededError):  # the retry would bring it to 2 > 1.5
         release_hub(hub, "dp-synthetic", tmp_path / "dp2", columns=COLS, epsilon=1.0)
+
+
+def test_options_of_another_method_are_refused(hub, tmp_path) -> None:
+    """--quasi-identifiers with a DP method was ignored without a word."""
+    _fill(hub)
+    with pytest.raises(ReleaseUsageError, match="--quasi-identifiers applies to --method "
+                                                "microdata"):
+        release_hub(hub, "dp-synthetic", tmp_path / "x", columns=COLS, epsilon=1.0,
+                    quasi_identifiers=["gender"])
+    assert not (tmp_path / "x").exists()

@@ -230,6 +230,9 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
     if not dp and epsilon is not None:
         raise ReleaseUsageError(f"--epsilon applies to dp-aggregates and dp-synthetic, not "
                                 f"{method}")
+    if quasi_identifiers and method != "microdata":
+        raise ReleaseUsageError(f"--quasi-identifiers applies to --method microdata, not "
+                                f"{method}")
     if accept_falls and method != "aggregates":
         raise ReleaseUsageError(f"--accept-falls applies to --method aggregates (the only "
                                 f"release audited against earlier ones), not {method}")
