@@ -169,7 +169,8 @@ def test_nothing_over_the_floor_fails_alike_for_aggregates_and_synthetic(tmp_pat
         r = CliRunner().invoke(release, [command, str(src), "--epsilon", "1", "--k", "100000",
                                          "--domain", str(dom), "--hub", str(hub_path),
                                          "--dataset", "t", "--out", str(out)])
-        assert r.exit_code == 1 and "nothing clears the floor" in r.output, r.output
+        assert r.exit_code == 1 and "nothing clears the k floor" in r.output, r.output
+        assert "too small for this epsilon and k" in r.output and "charged again" in r.output
         assert not out.exists()
     with open_hub(hub_path) as h:
         rows = Ledger(h).releases("t")

@@ -79,7 +79,7 @@ from safelight.release.dp import (
     measure,
     measure_for_model,
 )
-from safelight.release.errors import NothingReleasedError, ReleaseUsageError
+from safelight.release.errors import ReleaseUsageError, nothing_released
 from safelight.release.pgm import Model, fit_model
 from safelight.release.table import CategoricalTable
 
@@ -384,8 +384,7 @@ def release_dp_aggregates(table: CategoricalTable, epsilon: float, delta: float 
         est = estimate(meas, length)
     rel = release_from_estimate(est, k, z=z)
     if k is not None and rel.counts.n_combinations() == 0:
-        raise NothingReleasedError(f"at epsilon {epsilon} nothing clears the floor; raise "
-                                   "epsilon or lower --k")
+        raise nothing_released(epsilon, meas.total)
     log.info("DP aggregates: %d combinations released", rel.counts.n_combinations())
     return rel, meas
 

@@ -63,7 +63,7 @@ from safelight.release.cellrefine import refine_cells
 from safelight.release.combos import CombinationCounts, Subset, decode_keys, multipliers, subsets
 from safelight.release.dp import ROW_SHARE, Measurements, default_plan, measure, measure_for_model
 from safelight.release.dp_aggregates import Estimate, estimate, floored_estimate
-from safelight.release.errors import NothingReleasedError, ReleaseError, ReleaseUsageError
+from safelight.release.errors import ReleaseError, ReleaseUsageError, nothing_released
 from safelight.release.patterns import expand, merge
 from safelight.release.pgm import apply_floor, fit_model, sample_rows
 from safelight.release.synthetic import KSynthesizer, SynthesisReport
@@ -189,8 +189,7 @@ def _synthesize_model(table: CategoricalTable, epsilon: float, delta: float, k: 
         # the floored counts of DP aggregates, drawn as rows by the constrained sampler
         R = reportable_from(floored_estimate(model, meas, length, float(k)), float(k))
         if R.n_combinations() == 0:
-            raise NothingReleasedError(f"at epsilon {epsilon} nothing clears the floor; raise "
-                                    "epsilon or lower --k")
+            raise nothing_released(epsilon, meas.total)
         one_way = refine_one_way_weight(epsilon)
         meas.accounting["refine_one_way_weight"] = round(one_way, 4)
         syn, report = sample_floored(meas.like, R, n, k, length, iterations, seed,
@@ -202,8 +201,7 @@ def _synthesize_model(table: CategoricalTable, epsilon: float, delta: float, k: 
     if k is not None:
         model = apply_floor(model, float(k), length, max(meas.total, 1.0))
     if not (model.weights > 0).any():
-        raise NothingReleasedError(f"at epsilon {epsilon} nothing clears the floor; raise "
-                                "epsilon or lower --k")
+        raise nothing_released(epsilon, meas.total)
     rows = sample_rows(model, n, np.random.default_rng(seed))
     report = SynthesisReport(0, int(sum(len(model.counts(s)[0])
                                         for s in subsets(table.n_columns, length))),
@@ -244,8 +242,7 @@ def synthesize_dp(table: CategoricalTable, epsilon: float, delta: float = 1e-6,
     R = reportable_from(est, float(k) if k is not None else 1.0)
     n = max(int(round(meas.total)), 1)
     if R.n_combinations() == 0:
-        raise NothingReleasedError(f"at epsilon {epsilon} nothing clears the floor; raise "
-                                "epsilon or lower --k")
+        raise nothing_released(epsilon, meas.total)
     syn, report = KSynthesizer(max(k or 2, 2), length, iterations=iterations,
                                seed=seed).sample_counts(meas.like, R, n)
     log.info("DP synthesis: %d rows from %d reportable combinations", n, R.n_combinations())

@@ -22,6 +22,16 @@ class NothingReleasedError(ReleaseError):
     so the ledger charges it (exit code 1)."""
 
 
+def nothing_released(epsilon: float, noisy_total: float) -> NothingReleasedError:
+    """The error of a floored DP release that found nothing over the floor, saying what
+    would change that — and that a retry is charged again (the ledger charges failures)."""
+    return NothingReleasedError(
+        f"at epsilon {epsilon:g} nothing clears the k floor (noisy row count "
+        f"{noisy_total:,.0f}): the table is too small for this epsilon and k. A retry is "
+        "charged again; only a larger epsilon, a lower --k, fewer or coarser columns, or a "
+        "table of many more people can release something")
+
+
 class ReleaseUsageError(UsageError):
     """A release parameter is out of range (e.g. ``k < 2`` or ``length < 1``)."""
 
