@@ -365,3 +365,15 @@ def test_length_4_of_a_small_table_takes_a_coarser_grid_instead_of_withholding_m
     rel = release_aggregates(t, 11, 4)
     assert rel.rounding_base == 12 and rel.secondary == 0
     assert rel.counts.n_combinations() > 9_000
+
+
+def test_only_ctdc_style_is_columns_are_yes_no_flags():
+    """"island" (Lesbos/Crete) was read as a yes/no flag for starting with "is"."""
+    import pytest
+
+    from safelight.release.errors import ReleaseUsageError
+
+    dom = standard_domain(["isForcedLabour", "is_abduction"])
+    assert set(dom.values["isForcedLabour"]) == set(dom.values["is_abduction"])
+    with pytest.raises(ReleaseUsageError, match="no public value list for column.s. island"):
+        standard_domain(["island"])

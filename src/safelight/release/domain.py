@@ -74,7 +74,9 @@ _CTDC_COLUMNS: dict[str, tuple[str, str | None]] = {
 }
 _COUNTRY_COLUMNS = {"citizenship", "countryofexploitation"}
 _YEAR_COLUMNS = {"yearofregistration"}
-_FLAG_PREFIX = ("is", "typeoflabour", "typeofsex", "meansofcontrol", "recruiterrelation")
+_FLAG_PREFIX = ("typeoflabour", "typeofsex", "meansofcontrol", "recruiterrelation")
+#: CTDC's yes/no flags: isForcedLabour, isAbduction, is_sexual_exploit ("island" is none)
+_IS_FLAG = re.compile(r"^is(?:[A-Z]|_)")
 #: trafficking_cleaned.csv's ControlCategory: the analyst's five published groups of CTDC's
 #: means-of-control flags (gh-mrmoore/Human-Trafficking-Analysis); a schema fact, not data.
 _CONTROL_GROUPS = ("Financial", "Physical", "Survival", "Threats", "Other")
@@ -174,7 +176,7 @@ def standard_domain(columns: tuple[str, ...] | list[str]) -> Domain:
             if pattern:
                 vals = tuple(v for v in vals if re.search(pattern, v))
             out[c] = _dedupe(vals)
-        elif low.startswith(_FLAG_PREFIX):
+        elif low.startswith(_FLAG_PREFIX) or _IS_FLAG.match(c):
             out[c] = _YES_NO
             aliases[c] = dict(FLAG_SPELLINGS)
         else:
