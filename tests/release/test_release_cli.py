@@ -190,5 +190,9 @@ def test_a_dp_release_that_fails_after_reading_the_data_is_still_charged(tmp_pat
         assert spent.releases == 1 and abs(spent.epsilon - 0.5) < 1e-9
         failed = json.loads(ledger.releases("t")[-1]["params"])["failed"]
         assert failed.startswith("ReleaseUsageError") and "nothing clears the floor" in failed
+        # the audit log says it failed too (it read as an ordinary release without an output)
+        details = h.con.execute("SELECT details FROM audit_log WHERE action = 'release' "
+                                "ORDER BY seq DESC LIMIT 1").fetchone()[0]
+        assert json.loads(details)["failed"] is True
     finally:
         h.close()

@@ -151,7 +151,8 @@ class Ledger:
             rid = int(self.hub.con.execute("SELECT nextval('release_ids')").fetchone()[0])
             entry = self.hub.audit(actor, "release", f"{dataset}#{rid}", {
                 "method": method, "k": k, "length": length, "epsilon": epsilon,
-                "delta": delta, "output_sha256": output_sha256})
+                "delta": delta, "output_sha256": output_sha256,
+                **({"failed": True} if "failed" in params else {})})
             self.hub.con.execute(
                 "INSERT INTO releases VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [rid, dataset, method, now_utc(), actor, k, length, epsilon, delta, rows_in,
