@@ -552,7 +552,8 @@ def _international_digits(text: str) -> str | None:
     import phonenumbers
 
     s = _phone_input(text, None)[0]
-    if not (s.isascii() and s.isdigit() and len(s) >= _INTERNATIONAL_DIGITS):
+    if not (s.isascii() and s.isdigit() and len(s) >= _INTERNATIONAL_DIGITS) or \
+            _filler_digits(s):
         return None
     try:
         num = phonenumbers.parse("+" + s, None)
@@ -561,6 +562,29 @@ def _international_digits(text: str) -> str | None:
     if not phonenumbers.is_valid_number(num):
         return None
     return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _filler_digits(digits: str) -> bool:
+    """Digits that are typed to fill a field, judged on the whole string (the second reading
+    has no national number to judge apart from its country code): at most two distinct
+    digits, one block of up to four digits repeated (``12312312312``), or a run of
+    consecutive digits, each one more or one less than the one before (9 → 0 included), that
+    leaves at most two digits out (``12345678901``, ``12345678910``; ``380501234567`` is a
+    number)."""
+    if len(set(digits)) <= 2:
+        return True
+    for size in range(1, 5):
+        if (digits[:size] * (len(digits) // size + 1))[:len(digits)] == digits:
+            return True
+    steps = [(int(b) - int(a)) % 10 for a, b in zip(digits, digits[1:], strict=False)]
+    for step in (1, 9):
+        run = longest = 0
+        for d in steps:
+            run = run + 1 if d == step else 0
+            longest = max(longest, run)
+        if longest + 1 >= len(digits) - 2:
+            return True
+    return False
 
 
 def unread_phones(phones: Any, e164: Sequence[str | None]) -> int:
@@ -954,7 +978,8 @@ def clear_caches() -> None:
     name tables read from the package data stay. A linkage run calls it when it ends (:func:`safelight.link.link_records`), so that
     no identifier outlives the run in this process's memory."""
     for fn in (fold, match_key, given_key, given_group, family_key, split_full_name, _e164,
-               _placeholder_number, _leading_country_code, document_key, locality_key, digits_key, code_key, sex_key, nationality_key,
+               _international_digits, _placeholder_number, _leading_country_code,
+               document_key, locality_key, digits_key, code_key, sex_key, nationality_key,
                transliterate):
         fn.cache_clear()
     from safelight.standard import geography
