@@ -36,7 +36,7 @@ def test_a_blank_record_id_is_refused(tmp_path, bad_id):
     rows = [*_ROWS[:3], (bad_id, "Ivan", "Petrenko", "1980-01-02")]
     data, mp = _files(tmp_path, rows)
     res = _run("link", "dedupe", data, "--map", mp, "--out", tmp_path / "c.csv")
-    assert res.exit_code == 2 and "have no id (data rows 4" in res.output, res.output
+    assert res.exit_code == 2 and "have no id (rows 5" in res.output, res.output  # file rows
     assert not (tmp_path / "c.csv").exists()
     key = tmp_path / "key"
     assert _run("identity", "keygen", key).exit_code == 0
@@ -49,7 +49,7 @@ def test_repeated_ids_are_refused_when_encoding(tmp_path):
     key = tmp_path / "key"
     assert _run("identity", "keygen", key).exit_code == 0
     res = _run("identity", "encode", data, "--map", mp, "--key", key, "--out", tmp_path / "p")
-    assert res.exit_code == 2 and "data rows 2, 5 share one" in " ".join(res.output.split())
+    assert res.exit_code == 2 and "rows 3, 6 share one" in " ".join(res.output.split())
     assert "more than once" in res.output and "'a2'" not in res.output  # values never shown
     assert not (tmp_path / "p").exists()
 

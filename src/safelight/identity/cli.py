@@ -90,14 +90,15 @@ def encode_cmd(file: Path, map_path: Path, key_path: Path, out: Path, contributo
     mapping = load_map(map_path)
     check_id_is_no_identifier(map_path, mapping)
     data = read_identities(file, mapping)
-    check_record_ids(file, data.table)
+    check_record_ids(file, data.table, data.row_numbers)
     settings = EncodingSettings()
     if flip is not None:
         settings = replace(settings, flip_probability=flip)
     if name_salt is not None:
         settings = replace(settings, name_salt=name_salt)
     enc = encode_table(data.table, load_key(key_path), settings,
-                       contributor=contributor or mapping.contributor, source=str(file))
+                       contributor=contributor or mapping.contributor, source=str(file),
+                       row_numbers=data.row_numbers)
     enc.manifest["rows_read"] = data.rows_read
     enc.manifest["unreadable_rows"] = len(data.unreadable_rows)
     enc.manifest["unparsed_birth_dates"] = data.unparsed_dates

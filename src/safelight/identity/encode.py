@@ -794,7 +794,8 @@ class Encoded:
 
 
 def encode_table(table: pa.Table, key: bytes, settings: EncodingSettings | None = None, *,
-                 contributor: str = "", source: str = "the input") -> Encoded:
+                 contributor: str = "", source: str = "the input",
+                 row_numbers: np.ndarray | None = None) -> Encoded:
     """Encode the identity columns of ``table`` (see the module docstring). Rows whose
     ``consent_linkage`` column is false are encoded with every field missing — their consent
     does not allow linkage, so nothing about them leaves the contributor beyond the record id
@@ -803,16 +804,18 @@ def encode_table(table: pa.Table, key: bytes, settings: EncodingSettings | None 
 
     :raises ProfileError: a record id holds its record's name, birth date, document or phone
         (:func:`safelight.identity.idcheck.check_ids_hold_no_identity`; ``source`` names the
-        input in the message): ids travel in clear.
+        input in the message, ``row_numbers`` are the file's row number of each table row):
+        ids travel in clear.
     """
     try:
-        return _encode(table, key, settings or EncodingSettings(), contributor, source)
+        return _encode(table, key, settings or EncodingSettings(), contributor, source,
+                       row_numbers)
     finally:
         clear_caches()
 
 
 def _encode(table: pa.Table, key: bytes, s: EncodingSettings, contributor: str,
-            source: str) -> Encoded:
+            source: str, row_numbers: np.ndarray | None) -> Encoded:
     """The body of :func:`encode_table`."""
     if len(key) < KEY_MIN_BYTES:
         raise EncodingError(f"the key has {len(key)} bytes, at least {KEY_MIN_BYTES} are needed")
@@ -825,9 +828,10 @@ def _encode(table: pa.Table, key: bytes, s: EncodingSettings, contributor: str,
         consent_np = (_col(table, "consent_linkage").cast(pa.bool_()).fill_null(False)
                       .to_numpy(zero_copy_only=False))
     keys = _keys(table)
-    check_ids_hold_no_identity(source, _str(table, "record_id").to_pylist(), *keys.names, keys.year,
-                               keys.month, keys.day, keys.values["document"],
-                               keys.values["phone"])
+    check_ids_hold_no_identity(source, _str(table, "record_id").to_pylist(), *keys.names,
+                               keys.year, keys.month, keys.day, keys.values["document"],
+                               keys.values["phone"], _str(table, "phone").to_pylist(),
+                               row_numbers)
     dates = _date_token_sets(keys)
     name_salts = _salts(keys, s.name_salt)
     rng = np.random.default_rng(s.seed if s.seed is not None else secrets.randbits(128))

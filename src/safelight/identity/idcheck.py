@@ -14,17 +14,22 @@ What counts (each compared with the same row's values, never with other rows'):
 * **name** — a word of the id, folded and read by its match key
   (:func:`~safelight.identity.normalise.fold`, :func:`~safelight.identity.normalise.match_key`:
   ``Кравченко`` = ``Kravchenko``), equal to a word of the row's given or family name of at least
-  three letters. A word that most ids share (an agency prefix such as ``KIM-``: in at least
-  :data:`COMMON_WORD_SHARE` of the ids) is not compared;
+  three letters; or a name word of at least :data:`FUSED_LETTERS` letters inside the id's
+  letters (``TKravchenko``). A word that many ids share (at least :data:`COMMON_WORD_SHARE` of
+  them, and two) is an agency prefix and not compared — unless it is the row's own name in at
+  least half of the ids that hold it (the surname of a family registered together);
 * **birth date** — three numbers in a row of the id that are the row's day, month and year
   (in the order d m y, m d y or y m d; the year with four digits or two), or one run of
-  digits written ``ddmmyyyy``, ``yyyymmdd`` or ``mmddyyyy``;
-* **document** — the row's document key (upper-case letters and digits, at least
-  :data:`MIN_NUMBER_DIGITS` characters with a digit) inside the id's letters and digits;
-* **phone** — the last :data:`MIN_NUMBER_DIGITS` or more digits of the row's E.164 number (its
-  last nine, or all but the country code when shorter) inside the id's digits.
+  digits written ``ddmmyyyy``, ``yyyymmdd``, ``mmddyyyy``, ``ddmmyy`` or ``yymmdd``;
+* **document** — the row's document key (:func:`~safelight.identity.normalise.document_key`, at
+  least :data:`MIN_NUMBER_DIGITS` characters with a digit) inside the id read the same way
+  (Cyrillic series letters transliterated: ``ЖБ123456``), or the document's digits, when they
+  are :data:`MIN_NUMBER_DIGITS` or more, inside the id's digits;
+* **phone** — the row's national number (the E.164 digits after the country code), or the
+  digits of the phone as written when it was not read as a number, of at least
+  :data:`MIN_NUMBER_DIGITS` digits, inside the id's digits.
 
-Messages give counts and data row numbers, never values.
+Messages give counts and the file's row numbers (or data row numbers), never values.
 """
 
 from __future__ import annotations
@@ -36,19 +41,20 @@ from collections.abc import Sequence
 import numpy as np
 
 from safelight.errors import ProfileError
-from safelight.identity.normalise import fold, match_key
+from safelight.identity.normalise import document_key, fold, match_key, national_number
 
-__all__ = ["COMMON_WORD_SHARE", "MIN_NUMBER_DIGITS", "check_ids_hold_no_identity",
-           "identity_in_ids"]
+__all__ = ["COMMON_WORD_SHARE", "FUSED_LETTERS", "MIN_NUMBER_DIGITS",
+           "check_ids_hold_no_identity", "identity_in_ids"]
 
-#: an id word in at least this share of the ids is a prefix, not a person's name
+#: an id word in at least this share of the ids (and two) may be a prefix, not a name
 COMMON_WORD_SHARE = 0.05
 #: shortest document or phone number compared (shorter ones meet case numbers by chance)
 MIN_NUMBER_DIGITS = 7
+#: shortest name word looked for inside the id's letters run together
+FUSED_LETTERS = 5
 _NAME_LETTERS = 3
 _DIGITS = re.compile(r"\d+")
 _LETTERS = re.compile(rf"[^\W\d_]{{{_NAME_LETTERS}}}")  # a word of a name could be inside
-_NOT_ALNUM = re.compile(r"[^0-9A-Z]+")
 
 
 def _words(text: str | None) -> set[str]:
@@ -61,7 +67,14 @@ def _words(text: str | None) -> set[str]:
 def _date_in(runs: list[str], year: int, month: int, day: int) -> bool:
     if year < 0 or month < 1 or day < 1:
         return False
-    if len(runs) < 3 and not any(len(r) == 8 for r in runs):
+    for r in runs:
+        if (len(r) == 8 and r in (f"{day:02d}{month:02d}{year:04d}",
+                                  f"{year:04d}{month:02d}{day:02d}",
+                                  f"{month:02d}{day:02d}{year:04d}")) or \
+                (len(r) == 6 and r in (f"{day:02d}{month:02d}{year % 100:02d}",
+                                       f"{year % 100:02d}{month:02d}{day:02d}")):
+            return True
+    if len(runs) < 3:
         return False
     years = {year, year % 100}
     nums = [int(r) for r in runs]
@@ -70,69 +83,108 @@ def _date_in(runs: list[str], year: int, month: int, day: int) -> bool:
         if (c in years and ((a, b) == (day, month) or (a, b) == (month, day))) or \
                 (a == year and (b, c) == (month, day)):
             return True
-    for r in runs:
-        if len(r) == 8 and r in (f"{day:02d}{month:02d}{year:04d}",
-                                 f"{year:04d}{month:02d}{day:02d}",
-                                 f"{month:02d}{day:02d}{year:04d}"):
-            return True
     return False
+
+
+class _Names:
+    """Name words per distinct name (memoised: names repeat, ids do not)."""
+
+    def __init__(self) -> None:
+        self._words: dict[str | None, set[str]] = {}
+        self._folded: dict[str | None, list[str]] = {}
+
+    def words(self, name: str | None) -> set[str]:
+        if name not in self._words:
+            self._words[name] = _words(name)
+        return self._words[name]
+
+    def long_folded(self, name: str | None) -> list[str]:
+        """The name's folded words of :data:`FUSED_LETTERS` letters or more."""
+        if name not in self._folded:
+            self._folded[name] = [w for w in (fold(name) or "").split()
+                                  if len(w) >= FUSED_LETTERS]
+        return self._folded[name]
 
 
 def identity_in_ids(ids: Sequence[str | None], given: Sequence[str | None],
                     family: Sequence[str | None], year: np.ndarray, month: np.ndarray,
                     day: np.ndarray, documents: Sequence[str | None],
-                    phones: Sequence[str | None]) -> dict[str, np.ndarray]:
+                    phones: Sequence[str | None],
+                    raw_phones: Sequence[str | None] | None = None) -> dict[str, np.ndarray]:
     """Rows (0-based) whose id holds the row's own name, birth date, document or phone (see
     the module docstring), by kind; kinds with no row are left out. Birth date parts are
-    ints, -1 when missing; documents are document keys, phones E.164 strings."""
+    ints, -1 when missing; documents are document keys, phones E.164 strings (None where not
+    read; ``raw_phones`` the phones as written)."""
     n = len(ids)
+    names = _Names()
     id_words = [_words(i) if i and _LETTERS.search(i) else set() for i in ids]
     seen = Counter(w for ws in id_words for w in ws)
-    name_words: dict[str | None, set[str]] = {}
-
-    def words_of(name: str | None) -> set[str]:
-        if name not in name_words:
-            name_words[name] = _words(name)
-        return name_words[name]
-
-    common = {w for w, c in seen.items() if c >= max(COMMON_WORD_SHARE * n, 2)}
+    shared = {w for w, c in seen.items() if c >= max(COMMON_WORD_SHARE * n, 2)}
+    if shared:  # a prefix, unless it is the own name of most rows whose id holds it
+        own = Counter(w for r, ws in enumerate(id_words) for w in ws & shared
+                      if w in names.words(given[r]) | names.words(family[r]))
+        shared = {w for w in shared if own[w] * 2 < seen[w]}
     hits: dict[str, list[int]] = {"name": [], "birth date": [], "document": [], "phone": []}
     for r in range(n):
         rid = ids[r]
         if not rid:
             continue
-        words = id_words[r] - common
-        if words and words & (words_of(given[r]) | words_of(family[r])):
+        words = id_words[r] - shared
+        own_words = names.words(given[r]) | names.words(family[r])
+        if words & own_words:
             hits["name"].append(r)
+        elif id_words[r]:
+            letters = "".join(w for w in (fold(rid) or "").split()
+                              if (match_key(w) or w) not in shared)
+            if any(w in letters for name in (given[r], family[r])
+                   for w in names.long_folded(name)):
+                hits["name"].append(r)
         runs = _DIGITS.findall(rid)
+        digits = "".join(runs)
         if runs and _date_in(runs, int(year[r]), int(month[r]), int(day[r])):
             hits["birth date"].append(r)
         doc = documents[r]
-        if doc and len(doc) >= MIN_NUMBER_DIGITS and any(c.isdigit() for c in doc) and \
-                doc in _NOT_ALNUM.sub("", rid.upper()):
-            hits["document"].append(r)
-        phone = phones[r]
-        if phone and runs:
-            digits = phone.lstrip("+")
-            tail = digits[-9:] if len(digits) > 9 else digits[-MIN_NUMBER_DIGITS:]
-            if len(tail) >= MIN_NUMBER_DIGITS and tail in "".join(runs):
+        if doc and len(doc) >= MIN_NUMBER_DIGITS and any(c.isdigit() for c in doc):
+            doc_digits = "".join(c for c in doc if c.isdigit())
+            if doc in (document_key(rid) or "") or \
+                    (len(doc_digits) >= MIN_NUMBER_DIGITS and doc_digits in digits):
+                hits["document"].append(r)
+        if len(digits) >= MIN_NUMBER_DIGITS:
+            phone = phones[r]
+            number = (national_number(phone) if phone else
+                      "".join(_DIGITS.findall(raw_phones[r] or "")) if raw_phones else "")
+            if len(number) >= MIN_NUMBER_DIGITS and number in digits:
                 hits["phone"].append(r)
     return {k: np.asarray(v, np.int64) for k, v in hits.items() if v}
+
+
+def rows_named(index: np.ndarray, row_numbers: Sequence[int] | np.ndarray | None,
+               shown: int = 5) -> str:
+    """``rows 4, 7, …`` — the file's row numbers of the 0-based ``index`` (the reader's: a CSV
+    line, a spreadsheet row) when known, else ``data rows`` counted from 1."""
+    if row_numbers is None:
+        nums, word = [int(i) + 1 for i in index[:shown]], "data rows"
+    else:
+        nums, word = [int(row_numbers[int(i)]) for i in index[:shown]], "rows"
+    return f"{word} {', '.join(map(str, nums))}{'…' if len(index) > shown else ''}"
 
 
 def check_ids_hold_no_identity(where: str, ids: Sequence[str | None],
                                given: Sequence[str | None], family: Sequence[str | None],
                                year: np.ndarray, month: np.ndarray, day: np.ndarray,
                                documents: Sequence[str | None],
-                               phones: Sequence[str | None]) -> None:
+                               phones: Sequence[str | None],
+                               raw_phones: Sequence[str | None] | None = None,
+                               row_numbers: Sequence[int] | np.ndarray | None = None) -> None:
     """Refuse (:class:`~safelight.errors.ProfileError`, exit 4) ids that hold their record's
     identity (:func:`identity_in_ids`), before anything is written: the message names the
-    kinds, their counts and up to five data row numbers each — never a value."""
-    found = identity_in_ids(ids, given, family, year, month, day, documents, phones)
+    kinds, their counts and up to five row numbers each (the file's, ``row_numbers``, when
+    given) — never a value."""
+    found = identity_in_ids(ids, given, family, year, month, day, documents, phones,
+                            raw_phones)
     if not found:
         return
-    parts = [f"{kind} in {len(rows):,} row(s) (data rows "
-             f"{', '.join(str(int(r) + 1) for r in rows[:5])}{'…' if len(rows) > 5 else ''})"
+    parts = [f"{kind} in {len(rows):,} row(s) ({rows_named(rows, row_numbers)})"
              for kind, rows in found.items()]
     raise ProfileError(
         f"{where}: record ids travel in clear in a package, and these ids hold their own "

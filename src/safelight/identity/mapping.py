@@ -299,6 +299,8 @@ class IdentityFile:
     rows_read: int
     unreadable_rows: list[int] = field(default_factory=list)  # reader's row numbers
     unparsed_dates: int = 0
+    #: the reader's row number (a CSV line, a spreadsheet row) of each row of ``table``
+    row_numbers: np.ndarray | None = None
 
     def unreadable_where(self, shown: int = 5) -> str:
         """Where the unreadable rows are, for a person: `` (rows 22, 40, … and 3 more)`` — the
@@ -395,7 +397,9 @@ def read_identities(path: Path, mapping: IdentityMap) -> IdentityFile:
                         "takes part in linkage — name the column (consent: COLUMN), or, if "
                         "every record of the file consents to linkage, say so in the map: "
                         "consent: {all: full}", Path(path).name, n)
-    return IdentityFile(pa.table(cols), n + len(bad), bad, unparsed)
+    rows = (src.column(ROW).to_numpy(zero_copy_only=False) if ROW in src.column_names
+            else None)
+    return IdentityFile(pa.table(cols), n + len(bad), bad, unparsed, rows)
 
 
 #: an ISO date, alone or with a time (the text of a stored date)
@@ -517,26 +521,30 @@ def check_id_is_no_identifier(path: Path, mapping: IdentityMap) -> None:
             "column that identifies the record only inside your agency")
 
 
-def check_record_ids(path: Path, table: pa.Table) -> None:
+def check_record_ids(path: Path, table: pa.Table,
+                     row_numbers: np.ndarray | None = None) -> None:
     """Refuse (:class:`~safelight.errors.UsageError`, exit 2) a table of :func:`read_identities`
     whose ``record_id`` is missing (or blank) or repeated: every output row — a pair, a
-    cluster, a package record — must name one record. The message gives data row numbers (up
-    to five for each of three repeated ids), never values: a map whose id names the wrong
-    column (a surname, a phone) would print identifiers."""
+    cluster, a package record — must name one record. The message gives row numbers (the
+    file's, ``row_numbers``, when given; up to five for each of three repeated ids), never
+    values: a map whose id names the wrong column (a surname, a phone) would print
+    identifiers."""
+    from safelight.identity.idcheck import rows_named
+
     ids = table.column("record_id")
     if ids.null_count:
-        rows = np.flatnonzero(pc.is_null(ids).to_numpy(zero_copy_only=False))[:5] + 1
-        raise UsageError(f"{path}: {ids.null_count:,} record(s) have no id (data rows "
-                         f"{', '.join(map(str, rows))}…) — every record needs the map's id "
-                         "column")
+        rows = np.flatnonzero(pc.is_null(ids).to_numpy(zero_copy_only=False))
+        raise UsageError(f"{path}: {ids.null_count:,} record(s) have no id "
+                         f"({rows_named(rows, row_numbers)}) — every record needs the map's "
+                         "id column")
     counts = pc.value_counts(ids)
     repeated = [v.as_py() for v, n in zip(counts.field("values"), counts.field("counts"),
                                           strict=True) if n.as_py() > 1]
     if repeated:
         where = []
         for rid in repeated[:3]:
-            rows = np.flatnonzero(pc.equal(ids, rid).to_numpy(zero_copy_only=False))[:5] + 1
-            where.append(f"data rows {', '.join(map(str, rows))}")
+            rows = np.flatnonzero(pc.equal(ids, rid).to_numpy(zero_copy_only=False))
+            where.append(rows_named(rows, row_numbers))
         raise UsageError(f"{path}: {len(repeated):,} record id(s) occur more than once (e.g. "
                          f"{'; '.join(where)} share one; the ids are not shown) — ids must be "
                          "unique so that each output row names one record: is the map's id "

@@ -77,6 +77,7 @@ __all__ = [
     "phone_e164",
     "phone_keys",
     "phones_e164",
+    "national_number",
     "phones_from_keys",
     "unread_phones",
     "require_names",
@@ -601,6 +602,12 @@ def unread_phones(phones: Any, e164: Sequence[str | None]) -> int:
     return int((given & ~read).sum())
 
 
+def national_number(e164: str) -> str:
+    """The digits of an E.164 number after its country code (``+37369123456`` → ``69123456``)."""
+    cc, taken = _leading_country_code(e164[1:4])
+    return e164[1 + taken:] if cc else e164[1:]
+
+
 _ASCENDING = "0123456789"
 
 
@@ -611,8 +618,7 @@ def _placeholder_number(e164: str) -> bool:
     (``123456789``, ``987654321``, ``1234567890``; no other wrap from 9 to 0: +380 67 890 1234
     is a real number), of 6 digits or more. Two records sharing one would look like a shared phone —
     the strongest evidence of all — for people who have nothing in common."""
-    cc, taken = _leading_country_code(e164[1:4])
-    national = e164[1 + taken:] if cc else e164[1:]
+    national = national_number(e164)
     return len(national) >= 6 and (len(set(national)) == 1 or national in _ASCENDING
                                    or national in _ASCENDING[::-1] or national in "1234567890")
 

@@ -53,7 +53,7 @@ class MappedFile:
 def read_mapped(path: Path, map_path: Path, contributor: str) -> MappedFile:
     """Read ``path`` through ``map_path`` and label its records ``contributor``."""
     data = read_identities(path, load_map(map_path))
-    check_record_ids(path, data.table)
+    check_record_ids(path, data.table, data.row_numbers)
     table = data.table
     without = 0
     if "consent_linkage" in table.column_names:
