@@ -75,10 +75,12 @@ def test_keygen_encode_inspect_and_link(tmp_path):
     man = json.loads((altered / "manifest.json").read_text())
     man["records_with_consent_to_linkage"] = 1
     man["fields_present"]["birth_date"] = 0
+    man["fields_present"]["bogus"] = 0  # a field the records lack: said, no traceback
     (altered / "manifest.json").write_text(json.dumps(man))
     r = runner.invoke(identity, ["inspect", str(altered)])
     assert r.exit_code == 7 and "records_with_consent_to_linkage 1 (the records: 15" in r.output
     assert "fields_present.birth_date 0" in r.output
+    assert "fields_present.bogus 0 (the records hold no such field)" in r.output
     zipped = shutil.make_archive(str(tmp_path / "ngo.enc"), "zip", pkgs[0])
     for cmd, args in ((identity, ["inspect", zipped]), (link, ["pprl", zipped, str(pkgs[1]),
                                                              "--out", str(tmp_path / "z.csv")])):

@@ -544,15 +544,20 @@ def test_an_older_package_cannot_undo_a_newer_one_and_the_same_one_changes_nothi
 def test_a_changed_country_is_warned_about_and_audited(hub, packages, caplog):
     paths, _ = packages
     receive_package(hub, paths[0], new_contributor=True, country="UA")
-    with caplog.at_level("WARNING"):
-        receive_package(hub, paths[0], country="PL")  # the same package: nothing changes
+    with caplog.at_level("WARNING"):  # the same package again: its country still counts
+        assert receive_package(hub, paths[0], country="PL")["unchanged"] is True
+    assert "registered in UKR and is now in POL" in caplog.text
     assert hub.con.execute("SELECT country FROM contributors WHERE name = 'ngo'"
-                           ).fetchone()[0] == "UKR"
+                           ).fetchone()[0] == "POL"
+    details = hub.con.execute("SELECT details FROM audit_log WHERE action = "
+                              "'contributor_country' ORDER BY seq DESC LIMIT 1").fetchone()[0]
+    assert json.loads(details)["country_changed_from"] == "UKR"
     paths2 = write_package(encode_table(_table(_sources()[0]), KEY, EncodingSettings(seed=6),
                                         contributor="ngo"), paths[0].parent / "ngo_again")
+    caplog.clear()
     with caplog.at_level("WARNING"):
-        receive_package(hub, paths2, country="PL")
-    assert "registered in UKR and is now in POL" in caplog.text
+        receive_package(hub, paths2, country="UA")
+    assert "registered in POL and is now in UKR" in caplog.text
     details = hub.con.execute("SELECT details FROM audit_log WHERE action = 'pprl_receive' "
                               "ORDER BY seq DESC LIMIT 1").fetchone()[0]
-    assert json.loads(details)["country_changed_from"] == "UKR"
+    assert json.loads(details)["country_changed_from"] == "POL"

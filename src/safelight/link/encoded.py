@@ -315,6 +315,9 @@ def check_manifest_counts(path: Path, manifest: dict[str, Any],
     """Refuse a package whose manifest's counts — ``records_with_consent_to_linkage`` and
     ``fields_present`` — are not those of its records (the manifest was altered: the SHA-256
     covers the records only). Reads the consent column and one filter column at a time."""
+    names = set(source.schema_arrow.names if isinstance(source, pq.ParquetFile)
+                else source.column_names)
+
     def column(name: str) -> pa.ChunkedArray | pa.Array:
         if isinstance(source, pq.ParquetFile):
             return source.read(columns=[name]).column(0)
@@ -327,6 +330,9 @@ def check_manifest_counts(path: Path, manifest: dict[str, Any],
     if said is not None and said != held:
         wrong.append(f"records_with_consent_to_linkage {said} (the records: {held})")
     for name, said in (manifest.get("fields_present") or {}).items():
+        if f"bf_{name}" not in names:
+            wrong.append(f"fields_present.{name} {said} (the records hold no such field)")
+            continue
         col = column(f"bf_{name}")
         held = len(col) - col.null_count
         if said != held:

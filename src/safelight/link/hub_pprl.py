@@ -218,6 +218,12 @@ def receive_package(hub: Hub, path: Path, *, actor: str = "link",
                              "contributor = ?", [contributor]).fetchone()
     if before is not None and before[0] == hashlib.sha256(data).hexdigest():
         log.info("%s: the package stored for %s already; nothing changed", path, contributor)
+        if country is not None:  # the country still counts (and a change is audited)
+            with hub.transaction():
+                changed = hub.ensure_contributor(contributor, country)
+                if changed:
+                    hub.audit(actor, "contributor_country", contributor,
+                              {"country_changed_from": changed})
         return {**manifest, "encoded_records_erased": 0, "unchanged": True}
     if before is not None and not allow_older:
         stored = str(json.loads(before[1]).get("created") or "")
