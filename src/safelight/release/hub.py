@@ -122,12 +122,13 @@ def check_no_records_left(hub: Hub, dataset: str = DATASET, *, allow: bool = Fal
     ``allow`` (the operator accepts the risk, e.g. when the earlier releases were never
     published). Additions are audited by the interval method's successive-release check.
 
-    A DP release (``dp``) is never refused, and DP releases are no baseline: differential
-    privacy bounds what *any* releases reveal of a person by the ε the ledger sums, whoever
-    joined or left between them — a release without the person reveals nothing of them, and
-    one with them at most its ε. Exact k-method counts have no such bound, so a k-method
-    release is checked against the newest earlier *k-method* release (a DP release in between
-    does not hide a departure from it).
+    A DP release (``dp``) is never refused, and DP releases are no baseline. A DP release
+    made after a person left does not read them; what it adds, beside an earlier exact release
+    that counted them, to what can be learnt of them is bounded by its own guarantee for one
+    record substituted (the two worlds an attacker must tell apart differ in the others' data
+    by one record), at most twice its ε — where two exact releases either side of a departure
+    can show the person outright. A k-method release is checked against the newest earlier
+    k-method release (a DP release in between does not hide a departure from it).
 
     :raises RecordsLeftError: records left since the newest earlier k-method release of
         ``dataset``.

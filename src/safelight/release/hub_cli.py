@@ -49,7 +49,8 @@ from safelight.release.hub import DEFAULT_COLUMNS, METHODS
               help="k methods: release although case records left since the dataset's newest "
               "k-method release (refused otherwise: the difference of the two releases could "
               "show what the persons who left were). Only when the earlier releases were never "
-              "published. DP releases need no override (their epsilon bounds it).")
+              "published. DP releases need no override (their epsilon bounds it: twice it, for a "
+              "person who left).")
 @click.option("--accept-falls", is_flag=True,
               help="aggregates: release although a combination an earlier release showed now has "
               "fewer than k people after records changed a value (its absence shows the fall; "
