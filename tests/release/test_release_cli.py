@@ -38,7 +38,7 @@ def test_aggregates_command(tmp_path) -> None:
     assert r.exit_code == 2 and "--force" in r.output
 
 
-def test_a_failed_forced_release_keeps_the_earlier_one(tmp_path) -> None:
+def test_a_failed_forced_release_keeps_the_earlier_one(tmp_path, monkeypatch) -> None:
     """--force replaces an earlier release only when the new one is written: a run that fails
     (here: a table without rows) puts the earlier files back, byte for byte."""
     src = _table(tmp_path)
@@ -60,6 +60,19 @@ def test_a_failed_forced_release_keeps_the_earlier_one(tmp_path) -> None:
     assert r.exit_code == 0, r.output
     assert {p.name for p in out.iterdir()} == set(before)
     assert json.loads((out / "settings.json").read_text())["k"] == 6
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    # a run that fails after it wrote its files: they go, the earlier ones come back
+    def broken(*args, **kwargs):
+        raise OSError("disk full (simulated)")
+
+    import sys
+
+    monkeypatch.setattr(sys.modules["safelight.release.evaluate"], "write_evaluation", broken)
+    r = CliRunner().invoke(release, ["aggregates", str(src), "--k", "7", "--length", "2",
+                                     "--out", str(out), "--force"])
+    assert r.exit_code != 0
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
 def test_synthetic_command(tmp_path) -> None:

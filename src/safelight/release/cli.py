@@ -10,12 +10,13 @@ after it is written; a release over budget is refused before anything is measure
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -77,14 +78,29 @@ def _prepare_out(out: Path, force: bool, inputs: tuple[Path | None, ...]) -> Non
         ctx.call_on_close(remove_if_empty)
 
 
-#: ``ctx.meta`` flag :func:`_finish` sets: the release in --out is complete
+#: ``ctx.meta`` flag :func:`_completes` sets: the command ended without an error — its release
+#: written, and recorded in a ledger where one was asked for
 _FINISHED = "safelight.release.finished"
+
+
+def _completes(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a release command complete when it returns (see :func:`_set_aside`)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        result = fn(*args, **kwargs)
+        ctx = click.get_current_context(silent=True)
+        if ctx is not None:
+            ctx.meta[_FINISHED] = True
+        return result
+    return wrapper
 
 
 def _set_aside(out: Path, names: list[str], ctx: click.Context | None) -> None:
     """Move an earlier release's files ``names`` out of the way (into a hidden folder of
     ``out``) so that a failed or interrupted ``--force`` release loses nothing: when the
-    command ends, they are deleted if the new release was finished (:func:`_finish`), and
+    command ends, they are deleted if it completed (:func:`_completes`: written and, with
+    ``--hub``, recorded), and
     otherwise put back in place of whatever the failed run wrote. Outside a click command
     (``ctx`` None) they are deleted at once."""
     if ctx is None:
@@ -235,6 +251,7 @@ _dataset = click.option("--dataset", default=None,
 @_force
 @_run
 @shows_progress
+@_completes
 def aggregates(table: Path, k: int, length: int, out: Path, method: str, rounding: str,
                rounding_base: int | None, no_audit: bool, columns: str | None,
                allow_distinct: bool, force: bool) -> None:
@@ -328,6 +345,7 @@ def aggregates(table: Path, k: int, length: int, out: Path, method: str, roundin
 @_force
 @_run
 @shows_progress
+@_completes
 def synthetic(table: Path, k: int, length: int | None, epsilon: float | None,
               delta: float | None, out: Path, seed: int, iterations: int,
               allow_out_of_domain: bool, no_floor: bool, domain_file: Path | None,
@@ -478,9 +496,6 @@ def _finish(out: Path, settings: ReleaseSettings, ev, title: str,
 
     settings.save(out / "settings.json", warnings)
     write_evaluation(ev, out, title, settings.to_dict())
-    ctx = click.get_current_context(silent=True)
-    if ctx is not None:
-        ctx.meta[_FINISHED] = True
     for w in warnings:
         click.secho(f"WARNING: {w}", fg="red", bold=True, err=True)
 
@@ -524,6 +539,7 @@ def _summary(ev) -> str:
 @_force
 @_run
 @shows_progress
+@_completes
 def dp_aggregates(table: Path, epsilon: float, delta: float, k: int, no_floor: bool, length: int,
                   margin: float, out: Path, domain_file: Path | None, allow_out_of_domain: bool,
                   hub_path: Path | None, dataset: str | None, columns: str | None,
@@ -594,6 +610,7 @@ def dp_aggregates(table: Path, epsilon: float, delta: float, k: int, no_floor: b
 @_force
 @_run
 @shows_progress
+@_completes
 def dp_synthetic(table: Path, epsilon: float, delta: float, k: int, no_floor: bool,
                  length: int | None, out: Path, seed: int, iterations: int,
                  domain_file: Path | None, allow_out_of_domain: bool, hub_path: Path | None,
@@ -670,6 +687,7 @@ def _dp_synthetic(table: Path, epsilon: float, delta: float, k: int, no_floor: b
 @_force
 @_run
 @shows_progress
+@_completes
 def microdata(table: Path, k: int, qis: str | None, out: Path, hub_path: Path | None,
               dataset: str | None, columns: str | None, allow_distinct: bool,
               force: bool) -> None:
