@@ -75,8 +75,13 @@ _CTDC_COLUMNS: dict[str, tuple[str, str | None]] = {
 _COUNTRY_COLUMNS = {"citizenship", "countryofexploitation"}
 _YEAR_COLUMNS = {"yearofregistration"}
 _FLAG_PREFIX = ("typeoflabour", "typeofsex", "meansofcontrol", "recruiterrelation")
-#: CTDC's yes/no flags: isForcedLabour, isAbduction, is_sexual_exploit ("island" is none)
-_IS_FLAG = re.compile(r"^is(?:[A-Z]|_)")
+#: CTDC's yes/no flags: isForcedLabour, isAbduction, is_sexual_exploit ("island" is none);
+#: the CTDC dictionary's flag names are known in any case (isforcedlabour, ISABDUCTION)
+_IS_FLAG = re.compile(r"^is[A-Z]")
+_CTDC_FLAGS = frozenset({
+    "isforcedlabour", "issexualexploit", "isotherexploit", "issexandlabour",
+    "isforcedmarriage", "isforcedmilitary", "isorganremoval", "isslaveryandpractices",
+    "isabduction"})
 #: trafficking_cleaned.csv's ControlCategory: the analyst's five published groups of CTDC's
 #: means-of-control flags (gh-mrmoore/Human-Trafficking-Analysis); a schema fact, not data.
 _CONTROL_GROUPS = ("Financial", "Physical", "Survival", "Threats", "Other")
@@ -176,7 +181,8 @@ def standard_domain(columns: tuple[str, ...] | list[str]) -> Domain:
             if pattern:
                 vals = tuple(v for v in vals if re.search(pattern, v))
             out[c] = _dedupe(vals)
-        elif low.startswith(_FLAG_PREFIX) or _IS_FLAG.match(c):
+        elif low.startswith(_FLAG_PREFIX) or _IS_FLAG.match(c) or low in _CTDC_FLAGS \
+                or low.startswith("is_"):
             out[c] = _YES_NO
             aliases[c] = dict(FLAG_SPELLINGS)
         else:
