@@ -86,3 +86,59 @@ def test_an_old_contradiction_does_not_block_decisions_on_other_pairs(client, ap
     r = client.post(f"/api/v1/review/{pid}/decision", headers={"X-CSRF-Token": csrf},
                     json={"decision": "match", "reason": "same person"})
     assert r.status_code == 200, r.text
+
+
+def test_a_different_decision_by_another_reviewer_must_overrule(client, app, demo_hub):
+    """Two reviewers who disagreed: the last one won without a word and the first one's
+    reason was lost (new-user trial, 2026-12-01)."""
+    import json
+
+    csrf = api_login(client, demo_hub, "rev")
+    pid = client.get("/api/v1/review?limit=1").json()["pairs"][0]["pair_id"]
+    url = f"/api/v1/review/{pid}/decision"
+    assert client.post(url, headers={"X-CSRF-Token": csrf},
+                       json={"decision": "non_match", "reason": "other mother"}).status_code == 200
+    # the same reviewer may change their own decision
+    assert client.post(url, headers={"X-CSRF-Token": csrf},
+                       json={"decision": "match", "reason": "checked again"}).status_code == 200
+    client.delete("/api/v1/session", headers={"X-CSRF-Token": csrf})
+    csrf = api_login(client, demo_hub, "admin")
+    r = client.post(url, headers={"X-CSRF-Token": csrf},
+                    json={"decision": "non_match", "reason": "I disagree"})
+    assert r.status_code in (400, 409, 422) and "rev decided this pair match" in r.text
+    con = app.state.hub.hub.con
+    assert con.execute("SELECT decided_by FROM link_review WHERE decision IS NOT NULL"
+                       ).fetchall() == [("rev",)]
+    r = client.post(url, headers={"X-CSRF-Token": csrf},
+                    json={"decision": "non_match", "reason": "I disagree", "overrule": True})
+    assert r.status_code == 200, r.text
+    details = con.execute("SELECT CAST(details AS VARCHAR) FROM audit_log WHERE action = "
+                          "'link.decision' ORDER BY seq DESC LIMIT 1").fetchone()[0]
+    assert json.loads(details)["previous_decided_by"] == "rev"
+
+
+def test_a_reason_is_shown_to_its_author_only_where_identifiers_are_hidden(demo_hub, tmp_path):
+    """A reason may name the person: on a hub that hides identifiers, other reviewers saw it."""
+    from fastapi.testclient import TestClient
+    from helpers_web import settings_for
+
+    from safelight.web import create_app
+
+    application = create_app(demo_hub.copy(tmp_path), settings_for(demo_hub,
+                                                                   show_identifiers=False))
+    try:
+        with TestClient(application) as c:
+            csrf = api_login(c, demo_hub, "rev")
+            pid = c.get("/api/v1/review?limit=1").json()["pairs"][0]["pair_id"]
+            note = "spoke to Ioana Popa, DOB 1995"
+            assert c.post(f"/api/v1/review/{pid}/decision", headers={"X-CSRF-Token": csrf},
+                          json={"decision": "match", "reason": note}).status_code == 200
+            mine = c.get(f"/api/v1/review/{pid}").json()
+            assert mine["decision_note"] == note and not mine["decision_note_hidden"]
+            c.delete("/api/v1/session", headers={"X-CSRF-Token": csrf})
+            api_login(c, demo_hub, "admin")
+            theirs = c.get(f"/api/v1/review/{pid}").json()
+            assert theirs["decision_note"] is None and theirs["decision_note_hidden"]
+            assert "Ioana" not in c.get(f"/review/{pid}").text
+    finally:
+        application.state.hub.close()

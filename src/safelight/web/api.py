@@ -47,6 +47,8 @@ class LoginIn(BaseModel):
 class DecisionIn(BaseModel):
     decision: Literal["match", "non_match"]
     reason: str = Field(min_length=1, max_length=2000)
+    #: confirm that this decision overrules another reviewer's different one
+    overrule: bool = False
 
 
 class ReleaseIn(BaseModel):
@@ -254,7 +256,8 @@ def review_pair(*, pair_id: PairId, request: Request,
 @router.post("/review/{pair_id}/decision", tags=["linkage"])
 def decide(*, pair_id: PairId, body: DecisionIn, request: Request,
            user: Annotated[User, Depends(api_role("review"))]) -> dict:
-    return linkage.decide_pair(state_of(request), user, pair_id, body.decision, body.reason)
+    return linkage.decide_pair(state_of(request), user, pair_id, body.decision, body.reason,
+                               body.overrule)
 
 
 @router.post("/linkage/run", tags=["linkage"], summary="Link the hub's consenting records")

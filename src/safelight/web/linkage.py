@@ -64,9 +64,9 @@ def _pair(state: HubState, pair_id: str) -> dict[str, Any]:
     row = state.one(f"SELECT *, CAST(reasons AS VARCHAR) AS reasons_json FROM link_review "
                     f"WHERE {PAIR_ID_SQL} = ? AND {BOTH_LINKABLE_SQL}", [pair_id])
     if row is None:
-        raise NotFound(Message("no pair {pair} in the review queue (each linkage run replaces "
-                               "the open pairs with its own: open the queue again)",
-                               pair=pair_id))
+        raise NotFound(Message("no pair {pair} in the review queue (a linkage run replaces "
+                               "the open pairs with its own, and a consent withdrawal removes "
+                               "its record's pairs: open the queue again)", pair=pair_id))
     return row
 
 
@@ -114,10 +114,15 @@ def review_pair(state: HubState, user: User, pair_id: str) -> dict[str, Any]:
                 {"left": f"{left['contributor']}/{left['record_id']}",
                  "right": f"{right['contributor']}/{right['record_id']}",
                  "identifiers": shown})
+    # a reviewer's note may name the person: on a hub that hides identifiers only its author
+    # reads it
+    note_shown = shown or row["decided_by"] == user.username
     return {"pair_id": pair_id, "run_id": row["run_id"],
             "match_probability": row["match_probability"], "match_weight": row["match_weight"],
             "linked": row["linked"], "decision": row["decision"], "decided_by": row["decided_by"],
-            "decided_at": jsonable(row["decided_at"]), "decision_note": row["decision_note"],
+            "decided_at": jsonable(row["decided_at"]),
+            "decision_note": row["decision_note"] if note_shown else None,
+            "decision_note_hidden": bool(row["decision_note"]) and not note_shown,
             "names_swapped": reasons.get("names_swapped"),
             "prior_log2_odds": reasons.get("prior_log2_odds"),
             "fields": fields, "left": left, "right": right, "identifiers_shown": shown}
@@ -146,8 +151,12 @@ def _refuse_contradiction(before: Decisions, after: Decisions) -> None:
 
 
 def decide_pair(state: HubState, user: User, pair_id: str, decision: str,
-                reason: str) -> dict[str, Any]:
+                reason: str, overrule: bool = False) -> dict[str, Any]:
     """Record a reviewer's decision on a pair, with its reason, and audit it.
+
+    A decision that differs from another reviewer's on the same pair is refused unless
+    ``overrule``: two reviewers who disagree must not have the last one win without knowing
+    (the audit entry names whose decision was overruled; the earlier note is replaced).
 
     It writes ``decision``, ``decided_by``, ``decided_at`` and ``decision_note`` of
     ``link_review`` and, in the same transaction, re-forms the persons the two records belong
@@ -170,6 +179,12 @@ def decide_pair(state: HubState, user: User, pair_id: str, decision: str,
         # the pair is read under the lock, in the transaction: a link run in between replaces
         # the open pairs, and a decision on a pair gone from the queue must change nothing
         row = _pair(state, pair_id)
+        other = row["decided_by"] if row["decided_by"] != user.username else None
+        if row["decision"] and row["decision"] != decision and other and not overrule:
+            raise UsageError(Message(
+                "{who} decided this pair {earlier} on {when}: a different decision overrules "
+                "theirs — confirm that you overrule it, with your reason",
+                who=other, earlier=row["decision"], when=str(jsonable(row["decided_at"]))[:16]))
         left = (row["left_contributor"], row["left_record_id"])
         right = (row["right_contributor"], row["right_record_id"])
         earlier = load_decisions(hub)
@@ -184,6 +199,7 @@ def decide_pair(state: HubState, user: User, pair_id: str, decision: str,
             # the reason stays in link_review (erasable); the permanent log keeps none of it (it
             # may name a person, and a hash of a short text is guessed from a list of names)
             "decision": decision, "previous": row["decision"],
+            **({"previous_decided_by": row["decided_by"]} if row["decision"] else {}),
             "match_probability": row["match_probability"], "persons_reformed": persons})
     return {"pair_id": pair_id, "decision": decision, "decided_by": user.username,
             "persons_reformed": persons}

@@ -298,12 +298,13 @@ def review_pair(*, pair_id: str, request: Request,
 
 @router.post("/review/{pair_id}")
 def review_decide(*, pair_id: str, request: Request, decision: Annotated[str, Form()] = "",
-                  reason: Annotated[str, Form()] = "", csrf_token: Annotated[str, Form()] = "",
+                  reason: Annotated[str, Form()] = "", overrule: Annotated[str, Form()] = "",
+                  csrf_token: Annotated[str, Form()] = "",
                   user: Annotated[User, Depends(page_role("review"))]) -> Response:
     check_form(user, csrf_token)
     state = state_of(request)
     try:
-        linkage.decide_pair(state, user, pair_id, decision, reason)
+        linkage.decide_pair(state, user, pair_id, decision, reason, overrule == "1")
     except services.NotFound:
         raise
     except SafelightError as exc:
