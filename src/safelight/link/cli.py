@@ -68,7 +68,9 @@ def link_hub_cmd(hub: Path, threshold: float, seed: int, as_json: bool, pprl: bo
     click.echo(f"linked {s['records']:,} records into {s['persons']:,} persons "
                f"({s['persons_in_several_contributors']:,} seen by several contributors); "
                f"{s['candidate_pairs']:,} candidate pairs, {s['review_pairs']:,} to review "
-               f"(run {s['run_id']})")
+               f"(run {s['run_id']})"
+               + (f" — the review queue is in the web application (safelight serve {hub}, "
+                  "Review)" if s["review_pairs"] else ""))
 
 
 _MAP = click.Path(exists=True, path_type=Path, dir_okay=False)
