@@ -64,6 +64,20 @@ def test_contradictions_keep_the_non_match():
     assert out[0] != out[2] and stats["contradictions"] == 1
 
 
+def test_pairs_between_persons_a_decided_non_match_parts_are_settled():
+    """A new record linked into a person was queued against the person a decision had parted
+    it from; a "match" there moved it out of its own person (new-user trial, 2026-12-01)."""
+    from safelight.link.decisions import settled_by_decision
+
+    labels = np.array([0, 0, 1, 2, 2])  # r0 r1 | r2 | r3 r4
+    decided = index_decisions(_d(non=[(0, 2)]), C, R)
+    a, b = np.array([1, 0, 3, 1]), np.array([2, 2, 2, 0])
+    # r1-r2: r1 shares r0's person, which the decision parts from r2's: settled; r0-r2 is the
+    # decided pair itself; r3-r2 is another person; r1-r0 one person
+    assert settled_by_decision(decided, labels, a, b).tolist() == [True, True, False, False]
+    assert not settled_by_decision(index_decisions(_d(), C, R), labels, a, b).any()
+
+
 def test_decided_pairs_are_found_in_either_order():
     decided = index_decisions(_d(matches=[(0, 1)], non=[(3, 2)]), C, R)
     a, b = np.array([1, 0, 2, 2, 0]), np.array([0, 2, 3, 4, 1])
@@ -195,11 +209,15 @@ def test_learning_from_reviews_refines_m_and_decisions_still_bind(tmp_path):
         assert (after[(lc, lr)] == after[(rc, rr)]) == (truth[(lc, lr)] == truth[(rc, rr)])
 
 
-def test_a_new_run_replaces_the_open_pairs_and_keeps_the_decided(hub_path):
+def test_a_new_run_replaces_the_open_pairs_and_keeps_the_decided(hub_path, tmp_path):
+    import shutil
+
     from safelight.store import open_hub
 
-    path, _ = hub_path
+    path = tmp_path / "hub.duckdb"  # without the decisions the module's other tests made
+    shutil.copy(hub_path[0], path)
     with open_hub(path) as hub:
+        hub.con.execute("DELETE FROM link_review")
         first = link_hub(hub)
         assert first.review_pairs > 0
         (lc, lr, rc, rr), = hub.con.execute(

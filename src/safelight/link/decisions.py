@@ -30,7 +30,7 @@ from safelight.link.cluster import WEIGHT_CAP, connected_components, gaec
 from safelight.store import Hub
 
 __all__ = ["DecidedPairs", "Decisions", "apply_decisions", "decided_levels", "decided_mask",
-           "index_decisions", "load_decisions"]
+           "index_decisions", "load_decisions", "settled_by_decision"]
 
 log = logging.getLogger("safelight.link")
 
@@ -163,6 +163,21 @@ def decided_mask(decided: DecidedPairs, n_records: int, a: np.ndarray, b: np.nda
         return np.zeros(len(a), dtype=bool)
     return np.isin(_pair_codes(n_records, a, b),
                    _pair_codes(n_records, both[:, 0], both[:, 1]))
+
+
+def settled_by_decision(decided: DecidedPairs, labels: np.ndarray, a: np.ndarray,
+                        b: np.ndarray) -> np.ndarray:
+    """Boolean per pair ``(a[k], b[k])``: its records are in two persons (``labels``) that a
+    decided non-match between two of their records keeps apart — nothing to review: the
+    reviewer has answered for those two persons (a new record linked into one of them is
+    settled with it; asked again, a "match" would move that record out of its person against
+    its own links)."""
+    cannot = decided.cannot
+    if not len(cannot) or not len(a):
+        return np.zeros(len(a), dtype=bool)
+    n = int(labels.max()) + 1
+    apart = _pair_codes(n, labels[cannot[:, 0]], labels[cannot[:, 1]])
+    return np.isin(_pair_codes(n, labels[a], labels[b]), apart) & (labels[a] != labels[b])
 
 
 def apply_decisions(labels: np.ndarray, decided: DecidedPairs, a: np.ndarray, b: np.ndarray,

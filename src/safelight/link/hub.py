@@ -44,6 +44,7 @@ from safelight.link.decisions import (
     decided_mask,
     index_decisions,
     load_decisions,
+    settled_by_decision,
 )
 from safelight.link.pipeline import LinkResult, LinkSettings, link_records
 from safelight.store import Hub
@@ -192,11 +193,13 @@ def store_run(hub: Hub, res: Any, contributor: np.ndarray, record_id: np.ndarray
     np.fmin.at(weakest, b[lk], p[lk])
     run_id = uuid.uuid4().hex[:12]
     persons = _persons_table(contributor, record_id, labels, weakest, [run_id] * len(labels))
-    # review: uncertain pairs, and confident pairs that clustering decided against
+    # review: uncertain pairs, and confident pairs that clustering decided against — not
+    # those a decision settled (decided, or between two persons a decided non-match parts)
     uncertain = (p >= review_low) & (p < review_high)
     overruled = (p >= review_high) & ~linked
     review_idx = np.flatnonzero((uncertain | overruled)
-                                & ~decided_mask(decided, len(labels), a, b))
+                                & ~decided_mask(decided, len(labels), a, b)
+                                & ~settled_by_decision(decided, labels, a, b))
     review = pa.table({
         "run_id": pa.array([run_id] * len(review_idx), pa.string()),
         "left_contributor": pa.array(contributor[a[review_idx]].tolist(), pa.string()),
