@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from helpers_web import api_login
 
+from safelight.web.linkage import PAIR_ID_SQL
+
 
 def test_a_pair_whose_record_lost_linkage_consent_leaves_the_queue(client, app, demo_hub):
     csrf = api_login(client, demo_hub, "rev")
@@ -40,8 +42,7 @@ def test_a_decision_that_contradicts_earlier_ones_is_refused_with_the_chain(clie
                     "linked, reasons) VALUES ('zz-run', ?, ?, ?, ?, 0.5, 0, false, '{}')",
                     [*rec[x], *rec[y]])
     pid = {f"{lr}{rr}": p for lr, rr, p in con.execute(
-        "SELECT left_record_id, right_record_id, md5(run_id || '|' || left_contributor || '|' "
-        "|| left_record_id || '|' || right_contributor || '|' || right_record_id) "
+        f"SELECT left_record_id, right_record_id, {PAIR_ID_SQL} "
         "FROM link_review WHERE run_id = 'zz-run'").fetchall()}
     csrf = api_login(client, demo_hub, "rev")
 
@@ -79,8 +80,7 @@ def test_an_old_contradiction_does_not_block_decisions_on_other_pairs(client, ap
                     "linked, reasons, decision, decided_by, decided_at) VALUES ('zz-old-run', "
                     "?, ?, ?, ?, 0.5, 0, false, '{}', ?, 'earlier', now())",
                     [*rec[x], *rec[y], decision])
-    pid = con.execute("SELECT md5(run_id || '|' || left_contributor || '|' || left_record_id "
-                      "|| '|' || right_contributor || '|' || right_record_id) FROM link_review "
+    pid = con.execute(f"SELECT {PAIR_ID_SQL} FROM link_review "
                       "WHERE run_id = 'zz-old-run' AND left_record_id = 'D'").fetchone()[0]
     csrf = api_login(client, demo_hub, "rev")
     r = client.post(f"/api/v1/review/{pid}/decision", headers={"X-CSRF-Token": csrf},
@@ -142,3 +142,13 @@ def test_a_reason_is_shown_to_its_author_only_where_identifiers_are_hidden(demo_
             assert "Ioana" not in c.get(f"/review/{pid}").text
     finally:
         application.state.hub.close()
+
+
+def test_a_pair_still_queued_after_a_run_keeps_its_id(client, app, demo_hub):
+    """Every run gave every open pair a new id: its page and a decision sent while the run
+    went were lost (404)."""
+    csrf = api_login(client, demo_hub, "admin")
+    before = {p["pair_id"] for p in client.get("/api/v1/review?limit=500").json()["pairs"]}
+    assert client.post("/api/v1/linkage/run", headers={"X-CSRF-Token": csrf}).status_code == 200
+    after = {p["pair_id"] for p in client.get("/api/v1/review?limit=500").json()["pairs"]}
+    assert before and before == after

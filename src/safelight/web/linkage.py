@@ -28,7 +28,9 @@ REASON_COLUMNS = {"given_name": ("given_name",), "family_name": ("family_name",)
                   "birth_date": ("birth_date",), "sex": ("sex",), "nationality": ("nationality",),
                   "phone": ("phone",), "document": ("document_number",),
                   "locality": ("locality",), "contributor": ("contributor",)}
-PAIR_ID_SQL = ("md5(run_id || '|' || left_contributor || '|' || left_record_id || '|' || "
+#: a pair's id: of its two records, not of the run that queued it — a pair still uncertain
+#: after a new run keeps its id (its page, and a decision sent while the run was going)
+PAIR_ID_SQL = ("md5(left_contributor || '|' || left_record_id || '|' || "
                "right_contributor || '|' || right_record_id)")
 #: a pair is shown, decided or counted only while neither record's case forbids linkage *now*
 #: (the store deletes such pairs as consent changes; this holds in between too). A record with
