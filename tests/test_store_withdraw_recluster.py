@@ -157,3 +157,28 @@ def test_a_person_also_linked_directly_keeps_one_id(tmp_path, hub, profile):
     assert got[("a", "1")][1:] == got[("b", "1")][1:] == (2, 2, 0.95)  # the link that remains
     assert con.execute("SELECT count(*) FROM person_links WHERE left_contributor = 'w' "
                        "OR right_contributor = 'w'").fetchone()[0] == 0
+
+
+def test_an_upgrade_is_said_and_audited_and_a_newer_hub_read_with_a_warning(tmp_path, caplog):
+    """A hub upgraded on the way (any command) said nothing; `status` read a newer one as if
+    it knew it (new-user trial, 2026-12-01)."""
+    import json
+
+    from safelight.store import open_hub
+    from safelight.store.migrations import LATEST_VERSION
+
+    path = tmp_path / "h.duckdb"
+    with open_hub(path, create=True) as h:
+        assert not h.con.execute("SELECT count(*) FROM audit_log").fetchone()[0]  # a new hub
+        h.con.execute("DELETE FROM schema_migrations WHERE version = ?", [LATEST_VERSION])
+    with caplog.at_level("WARNING"), open_hub(path) as h:
+        (details,) = h.con.execute("SELECT CAST(details AS VARCHAR) FROM audit_log WHERE "
+                                   "action = 'schema_upgrade'").fetchone()
+        h.con.execute("INSERT INTO schema_migrations VALUES (?, 'later', now())",
+                      [LATEST_VERSION + 1])
+    assert json.loads(details)["to"] == LATEST_VERSION
+    assert "was upgraded from schema version" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING"), open_hub(path, read_only=True):
+        pass
+    assert "newer than this safelight knows" in caplog.text

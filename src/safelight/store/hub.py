@@ -15,6 +15,7 @@ from typing import Any
 
 import duckdb
 
+from safelight import __version__
 from safelight.errors import StoreError, UsageError
 from safelight.standard import geography
 from safelight.store.migrations import LATEST_VERSION, MIGRATIONS
@@ -128,6 +129,13 @@ class Hub:
                                  [version, description, now_utc()])
             applied.append(version)
             log.info("hub %s migrated to schema version %d", self.path, version)
+        if applied and current > 0:  # an existing hub changed: said, and on the record
+            log.warning("%s: the hub was upgraded from schema version %d to %d (by this "
+                        "safelight %s); older safelight versions can no longer open it",
+                        self.path, current, max(applied), __version__)
+            with self.transaction():
+                self.audit("safelight", "schema_upgrade", None,
+                           {"from": current, "to": max(applied), "software": __version__})
         return applied
 
     @contextmanager
@@ -514,8 +522,14 @@ def open_hub(path: str | Path, *, create: bool = False, read_only: bool = False,
     if not read_only:
         hub.migrate()
         _remove_abandoned_spools(path)
-    elif hub.schema_version() == 0:
-        raise StoreError(f"{path}: not a safelight hub (no schema)")
+    else:
+        version = hub.schema_version()
+        if version == 0:
+            raise StoreError(f"{path}: not a safelight hub (no schema)")
+        if version > LATEST_VERSION:  # read-only: not refused, but what it says may be wrong
+            log.warning("%s: the hub has schema version %d, newer than this safelight knows "
+                        "(%d): what it reads may be incomplete — upgrade safelight", path,
+                        version, LATEST_VERSION)
     return hub
 
 
