@@ -500,8 +500,8 @@ def warn_unread_phones(count: int, where: str = "the input") -> None:
         log.warning("%s: %d phone value(s) were not read as phone numbers and count as missing "
                     "(text that is no number, a filler such as 000000, or a number of another "
                     "country without its country code) — write numbers with their country code "
-                    "(+380…) or give the map's phone_region, the country whose national format "
-                    "they are written in", where, count)
+                    "(+380…) or give the country whose national format they are written in "
+                    "(a map's phone_region)", where, count)
 
 
 def check_id_is_no_identifier(path: Path, mapping: IdentityMap) -> None:

@@ -73,17 +73,17 @@ __all__ = [
     "map_distinct",
     "match_key",
     "name_tokens",
+    "national_number",
     "nationality_key",
     "phone_e164",
     "phone_keys",
     "phones_e164",
-    "national_number",
     "phones_from_keys",
-    "unread_phones",
     "require_names",
     "sex_key",
     "split_full_name",
     "split_full_names",
+    "unread_phones",
 ]
 
 # Letters that NFKD does not decompose, and the caron letters of scholarly transliteration
