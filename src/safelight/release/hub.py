@@ -109,11 +109,11 @@ class RecordsLeftError(RefusedError):
 def check_no_records_left(hub: Hub, dataset: str = DATASET, *, allow: bool = False,
                           dp: bool = False) -> None:
     """Refuse a k-method release when case records left the consenting set since the dataset's
-    newest earlier k-method release: a consent withdrawal of a record whose consent allowed statistics, a later
-    export whose consent for a record no longer allows statistics (both counted in
-    ``statistics_departures``, withdrawals without a contribution id; a count that stayed the
-    same because new records came with them hid such a departure), or fewer consenting cases
-    than that release read. A withdrawal of a record that never had statistics consent, or of
+    newest earlier k-method release: a consent withdrawal of a record whose consent allowed
+    statistics, a later export whose consent for a record no longer allows statistics (both
+    counted in ``statistics_departures``, withdrawals without a contribution id; a count that
+    stayed the same because new records came with them hid such a departure), or fewer
+    consenting cases than that release read. A withdrawal of a record that never had statistics consent, or of
     an id the hub holds no case of, removes nobody from any release and blocks none.
 
     Two releases either side of a removal differ by the removed persons: a combination whose
@@ -394,7 +394,8 @@ def _run(method: str, data: CategoricalTable, target: Path, k: int, length: int 
         view = evaluation_view(an.table, data)
         ev = evaluate(data, counts_of_rows(view, min(3, cap)), k, min(3, cap),
                       released_rows=view)
-        return min(3, cap), {"quasi_identifiers": an.quasi_identifiers, **an.summary()}, target, ev, None
+        return (min(3, cap), {"quasi_identifiers": an.quasi_identifiers, **an.summary()},
+                target, ev, None)
     public = data
     k_floor = k if floor else None
     if method == "dp-aggregates":
