@@ -152,3 +152,35 @@ def test_a_pair_still_queued_after_a_run_keeps_its_id(client, app, demo_hub):
     assert client.post("/api/v1/linkage/run", headers={"X-CSRF-Token": csrf}).status_code == 200
     after = {p["pair_id"] for p in client.get("/api/v1/review?limit=500").json()["pairs"]}
     assert before and before == after
+
+
+def test_a_decision_can_be_taken_back(client, app, demo_hub):
+    """There was no undo: a mis-clicked match could only be flipped to a non-match."""
+    csrf = api_login(client, demo_hub, "rev")
+    pair = next(p for p in client.get("/api/v1/review?limit=500").json()["pairs"]
+                if not p["linked"])
+    pid, url = pair["pair_id"], f"/api/v1/review/{pair['pair_id']}/decision"
+    con = app.state.hub.hub.con
+
+    def person(side):
+        return con.execute("SELECT person_id FROM persons WHERE contributor = ? AND "
+                           "record_id = ?", [pair[f"{side}_contributor"],
+                                             pair[f"{side}_record_id"]]).fetchone()[0]
+
+    apart = (person("left"), person("right"))
+    assert apart[0] != apart[1]
+    r = client.post(url, headers={"X-CSRF-Token": csrf},
+                    json={"decision": "undecided", "reason": "nothing to undo"})
+    assert r.status_code in (400, 422) and "no decision to take back" in r.text
+    assert client.post(url, headers={"X-CSRF-Token": csrf},
+                       json={"decision": "match", "reason": "mis-click"}).status_code == 200
+    assert person("left") == person("right")  # the match joined their persons
+    r = client.post(url, headers={"X-CSRF-Token": csrf},
+                    json={"decision": "undecided", "reason": "clicked the wrong one"})
+    assert r.status_code == 200, r.text
+    assert person("left") != person("right")  # only the decision held them together
+    row = con.execute("SELECT decision, decided_by, decision_note FROM link_review WHERE "
+                      f"{PAIR_ID_SQL} = ?", [pid]).fetchone()
+    assert row == (None, None, None)
+    assert pid in {p["pair_id"] for p in client.get("/api/v1/review?status=open&limit=500")
+                   .json()["pairs"]}

@@ -50,7 +50,7 @@ from safelight.link.pipeline import LinkResult, LinkSettings, link_records
 from safelight.store import Hub
 
 __all__ = ["HubLinkResult", "apply_review_decision", "last_run_mode", "link_hub",
-           "load_identities", "reform_persons", "summary"]
+           "load_identities", "reform_persons", "summary", "undo_review_decision"]
 
 log = logging.getLogger("safelight.link")
 
@@ -320,6 +320,29 @@ def apply_review_decision(hub: Hub, left: tuple[str, str], right: tuple[str, str
     log.info("a reviewer's %s decision re-formed %s as %d person(s)", decision,
              "two persons" if not same else "one person", n)
     return n
+
+
+def undo_review_decision(hub: Hub, left: tuple[str, str], right: tuple[str, str],
+                         earlier: str) -> int:
+    """Take back a reviewer's ``earlier`` decision on ``left`` and ``right`` in the persons at
+    once; call inside the transaction that clears it. A decided match that keeps the two
+    records in one person re-forms that person over its accepted links and the remaining
+    decisions (:func:`_reform`): records only the decision held together part. A decided
+    non-match changes nothing now (the records stay apart until a link run says otherwise).
+    Returns the persons the affected records now form (0: nothing to change)."""
+    if earlier != "match":
+        return 0
+    found = dict(((c, r), p) for c, r, p in hub.con.execute(
+        "SELECT contributor, record_id, person_id FROM persons "
+        "WHERE (contributor = ? AND record_id = ?) OR (contributor = ? AND record_id = ?)",
+        [*left, *right]).fetchall())
+    if left not in found or right not in found or found[left] != found[right]:
+        return 0
+    earlier_decisions = load_decisions(hub)
+    pair = (left, right) if left <= right else (right, left)
+    decisions = Decisions(frozenset(earlier_decisions.matches - {pair}),
+                          frozenset(earlier_decisions.non_matches - {pair}))
+    return _reform(hub, {found[left]}, decisions, as_one=False)
 
 
 def _reform(hub: Hub, person_ids: Iterable[str], decisions: Decisions, *, as_one: bool) -> int:

@@ -45,7 +45,7 @@ class LoginIn(BaseModel):
 
 
 class DecisionIn(BaseModel):
-    decision: Literal["match", "non_match"]
+    decision: Literal["match", "non_match", "undecided"]  # undecided: take a decision back
     reason: str = Field(min_length=1, max_length=2000)
     #: confirm that this decision overrules another reviewer's different one
     overrule: bool = False

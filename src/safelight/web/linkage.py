@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from safelight.link.decisions import Decisions
 
 DECISIONS = ("match", "non_match")
+#: what a reviewer sends to take a decision back (the pair returns to the open queue)
+UNDECIDED = "undecided"
 IDENTITY_SHOWN = ("given_name", "family_name", "full_name", "birth_date", "sex", "nationality",
                   "phone", "document_number", "locality")
 REASON_COLUMNS = {"given_name": ("given_name",), "family_name": ("family_name",),
@@ -159,6 +161,9 @@ def decide_pair(state: HubState, user: User, pair_id: str, decision: str,
     A decision that differs from another reviewer's on the same pair is refused unless
     ``overrule``: two reviewers who disagree must not have the last one win without knowing
     (the audit entry names whose decision was overruled; the earlier note is replaced).
+    ``decision`` :data:`UNDECIDED` takes a decision back (a mis-click; another reviewer's with
+    ``overrule``): the pair is open again, without a note, and a decided match that alone held
+    the two records in one person parts them (:func:`safelight.link.hub.undo_review_decision`).
 
     It writes ``decision``, ``decided_by``, ``decided_at`` and ``decision_note`` of
     ``link_review`` and, in the same transaction, re-forms the persons the two records belong
@@ -168,10 +173,10 @@ def decide_pair(state: HubState, user: User, pair_id: str, decision: str,
     does not queue the pair again (:mod:`safelight.link.decisions`).
     """
     from safelight.link.decisions import load_decisions
-    from safelight.link.hub import apply_review_decision
+    from safelight.link.hub import apply_review_decision, undo_review_decision
 
-    if decision not in DECISIONS:
-        raise UsageError(f"decision must be one of {', '.join(DECISIONS)}")
+    if decision not in (*DECISIONS, UNDECIDED):
+        raise UsageError(f"decision must be one of {', '.join((*DECISIONS, UNDECIDED))}")
     reason = (reason or "").strip()
     if not reason:
         raise UsageError("give the reason for the decision")
@@ -181,6 +186,8 @@ def decide_pair(state: HubState, user: User, pair_id: str, decision: str,
         # the pair is read under the lock, in the transaction: a link run in between replaces
         # the open pairs, and a decision on a pair gone from the queue must change nothing
         row = _pair(state, pair_id)
+        if decision == UNDECIDED and not row["decision"]:
+            raise UsageError("the pair has no decision to take back")
         other = row["decided_by"] if row["decided_by"] != user.username else None
         if row["decision"] and row["decision"] != decision and other and not overrule:
             raise UsageError(Message(
@@ -189,12 +196,18 @@ def decide_pair(state: HubState, user: User, pair_id: str, decision: str,
                 who=other, earlier=row["decision"], when=str(jsonable(row["decided_at"]))[:16]))
         left = (row["left_contributor"], row["left_record_id"])
         right = (row["right_contributor"], row["right_record_id"])
-        earlier = load_decisions(hub)
-        _refuse_contradiction(earlier, earlier.with_decision(left, right, decision))
-        hub.con.execute(f"UPDATE link_review SET decision = ?, decided_by = ?, decided_at = ?, "
-                        f"decision_note = ? WHERE {PAIR_ID_SQL} = ?",
-                        [decision, user.username, now_utc(), reason, pair_id])
-        persons = apply_review_decision(hub, left, right, decision)
+        if decision == UNDECIDED:
+            hub.con.execute("UPDATE link_review SET decision = NULL, decided_by = NULL, "
+                            f"decided_at = NULL, decision_note = NULL WHERE {PAIR_ID_SQL} = ?",
+                            [pair_id])
+            persons = undo_review_decision(hub, left, right, row["decision"])
+        else:
+            earlier = load_decisions(hub)
+            _refuse_contradiction(earlier, earlier.with_decision(left, right, decision))
+            hub.con.execute(f"UPDATE link_review SET decision = ?, decided_by = ?, "
+                            f"decided_at = ?, decision_note = ? WHERE {PAIR_ID_SQL} = ?",
+                            [decision, user.username, now_utc(), reason, pair_id])
+            persons = apply_review_decision(hub, left, right, decision)
         hub.audit(user.username, "link.decision", f"pair:{pair_id}", {
             "left": f"{row['left_contributor']}/{row['left_record_id']}",
             "right": f"{row['right_contributor']}/{row['right_record_id']}",
