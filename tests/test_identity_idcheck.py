@@ -66,7 +66,7 @@ def test_the_forms_a_review_found_missing():
     """Short national numbers (Moldova), phones not read, Cyrillic document series, a
     document's digits alone, ddmmyy, a name fused to a letter, and a family's surname that
     two ids share (not an agency prefix: it is their own name)."""
-    t = _table(["MD-069123456", "UA-2", "ЖБ123456", "x-0671234567", "T.Koval", "UA-160388"],
+    t = _table(["MD-069123456", "UA-2", "ЖБ123456", "x-0671234567", "T.Koval", "UA-16031988"],
                phone=["+37369123456", None, None, "067 123 45 67", None, None],
                document_number=[None, None, "ЖБ 123456", None, None, None])
     with pytest.raises(ProfileError) as err:
@@ -82,6 +82,21 @@ def test_the_forms_a_review_found_missing():
     assert found["name"].tolist() == [5]
     t = _table(["Koval-1", "Koval-2", "X-3"], family_name=["Koval", "Koval", "Bondar"])
     assert _found(t)["name"].tolist() == [0, 1]
+    t = _table(["TKravchenko-1", "TKravchenko-2", "X-3"],
+               family_name=["Kravchenko", "Kravchenko", "Bondar"])  # fused and shared
+    assert _found(t)["name"].tolist() == [0, 1]
+
+
+def test_chance_meetings_are_no_identity():
+    """A running number that is someone's yymmdd (a child born 2000-01-15, id 000115), and a
+    filler phone inside a zero-padded case number, refused whole files (second review)."""
+    t = _table(["000115", "UA0000000012"], birth_year=[2000, 1990], birth_month=[1, 1],
+               birth_day=[15, 2], phone=[None, "0000000"])
+    with_raw = identity_in_ids(
+        t.column("record_id").to_pylist(), t.column("given_name").to_pylist(),
+        t.column("family_name").to_pylist(), np.array([2000, 1990]), np.array([1, 1]),
+        np.array([15, 2]), [None, None], [None, None], ["", "0000000"])
+    assert with_raw == {}
 
 
 def test_case_numbers_pass(tmp_path):

@@ -20,14 +20,16 @@ What counts (each compared with the same row's values, never with other rows'):
   least half of the ids that hold it (the surname of a family registered together);
 * **birth date** — three numbers in a row of the id that are the row's day, month and year
   (in the order d m y, m d y or y m d; the year with four digits or two), or one run of
-  digits written ``ddmmyyyy``, ``yyyymmdd``, ``mmddyyyy``, ``ddmmyy`` or ``yymmdd``;
+  digits written ``ddmmyyyy``, ``yyyymmdd`` or ``mmddyyyy`` (six-digit runs are not read as
+  dates: running numbers such as ``000115`` meet someone's ``yymmdd`` by chance — at 200,000
+  rows about once per file);
 * **document** — the row's document key (:func:`~safelight.identity.normalise.document_key`, at
   least :data:`MIN_NUMBER_DIGITS` characters with a digit) inside the id read the same way
   (Cyrillic series letters transliterated: ``ЖБ123456``), or the document's digits, when they
   are :data:`MIN_NUMBER_DIGITS` or more, inside the id's digits;
 * **phone** — the row's national number (the E.164 digits after the country code), or the
-  digits of the phone as written when it was not read as a number, of at least
-  :data:`MIN_NUMBER_DIGITS` digits, inside the id's digits.
+  digits of the phone as written when it was not read as a number (not a filler such as
+  ``0000000``), of at least :data:`MIN_NUMBER_DIGITS` digits, inside the id's digits.
 
 Messages give counts and the file's row numbers (or data row numbers), never values.
 """
@@ -41,7 +43,13 @@ from collections.abc import Sequence
 import numpy as np
 
 from safelight.errors import ProfileError
-from safelight.identity.normalise import document_key, fold, match_key, national_number
+from safelight.identity.normalise import (
+    document_key,
+    filler_digits,
+    fold,
+    match_key,
+    national_number,
+)
 
 __all__ = ["COMMON_WORD_SHARE", "FUSED_LETTERS", "MIN_NUMBER_DIGITS",
            "check_ids_hold_no_identity", "identity_in_ids"]
@@ -68,11 +76,9 @@ def _date_in(runs: list[str], year: int, month: int, day: int) -> bool:
     if year < 0 or month < 1 or day < 1:
         return False
     for r in runs:
-        if (len(r) == 8 and r in (f"{day:02d}{month:02d}{year:04d}",
-                                  f"{year:04d}{month:02d}{day:02d}",
-                                  f"{month:02d}{day:02d}{year:04d}")) or \
-                (len(r) == 6 and r in (f"{day:02d}{month:02d}{year % 100:02d}",
-                                       f"{year % 100:02d}{month:02d}{day:02d}")):
+        if len(r) == 8 and r in (f"{day:02d}{month:02d}{year:04d}",
+                                 f"{year:04d}{month:02d}{day:02d}",
+                                 f"{month:02d}{day:02d}{year:04d}"):
             return True
     if len(runs) < 3:
         return False
@@ -98,6 +104,14 @@ class _Names:
             self._words[name] = _words(name)
         return self._words[name]
 
+    def holds_own_name(self, word: str, given: str | None, family: str | None) -> bool:
+        """Whether an id ``word`` (match key) is, or holds run together, a word of the
+        names."""
+        if word in self.words(given) | self.words(family):
+            return True
+        return any((match_key(w) or w) in word for name in (given, family)
+                   for w in self.long_folded(name))
+
     def long_folded(self, name: str | None) -> list[str]:
         """The name's folded words of :data:`FUSED_LETTERS` letters or more."""
         if name not in self._folded:
@@ -122,7 +136,7 @@ def identity_in_ids(ids: Sequence[str | None], given: Sequence[str | None],
     shared = {w for w, c in seen.items() if c >= max(COMMON_WORD_SHARE * n, 2)}
     if shared:  # a prefix, unless it is the own name of most rows whose id holds it
         own = Counter(w for r, ws in enumerate(id_words) for w in ws & shared
-                      if w in names.words(given[r]) | names.words(family[r]))
+                      if names.holds_own_name(w, given[r], family[r]))
         shared = {w for w in shared if own[w] * 2 < seen[w]}
     hits: dict[str, list[int]] = {"name": [], "birth date": [], "document": [], "phone": []}
     for r in range(n):
@@ -151,8 +165,11 @@ def identity_in_ids(ids: Sequence[str | None], given: Sequence[str | None],
                 hits["document"].append(r)
         if len(digits) >= MIN_NUMBER_DIGITS:
             phone = phones[r]
-            number = (national_number(phone) if phone else
-                      "".join(_DIGITS.findall(raw_phones[r] or "")) if raw_phones else "")
+            if phone:
+                number = national_number(phone)
+            else:  # not read: its digits as written, unless a filler (0000000)
+                number = "".join(_DIGITS.findall(raw_phones[r] or "")) if raw_phones else ""
+                number = "" if filler_digits(number) else number
             if len(number) >= MIN_NUMBER_DIGITS and number in digits:
                 hits["phone"].append(r)
     return {k: np.asarray(v, np.int64) for k, v in hits.items() if v}

@@ -65,6 +65,7 @@ __all__ = [
     "document_key",
     "expand_distinct",
     "family_key",
+    "filler_digits",
     "fold",
     "given_group",
     "given_key",
@@ -554,7 +555,7 @@ def _international_digits(text: str) -> str | None:
 
     s = _phone_input(text, None)[0]
     if not (s.isascii() and s.isdigit() and len(s) >= _INTERNATIONAL_DIGITS) or \
-            _filler_digits(s):
+            filler_digits(s):
         return None
     try:
         num = phonenumbers.parse("+" + s, None)
@@ -565,7 +566,7 @@ def _international_digits(text: str) -> str | None:
     return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
 
 
-def _filler_digits(digits: str) -> bool:
+def filler_digits(digits: str) -> bool:
     """Digits that are typed to fill a field, judged on the whole string (the second reading
     has no national number to judge apart from its country code): at most two distinct
     digits, one block of up to four digits repeated (``12312312312``), or a run of

@@ -168,10 +168,11 @@ def decided_mask(decided: DecidedPairs, n_records: int, a: np.ndarray, b: np.nda
 def settled_by_decision(decided: DecidedPairs, labels: np.ndarray, a: np.ndarray,
                         b: np.ndarray) -> np.ndarray:
     """Boolean per pair ``(a[k], b[k])``: its records are in two persons (``labels``) that a
-    decided non-match between two of their records keeps apart — nothing to review: the
-    reviewer has answered for those two persons (a new record linked into one of them is
-    settled with it; asked again, a "match" would move that record out of its person against
-    its own links)."""
+    decided non-match between two of their records keeps apart — the reviewer has answered
+    for those two persons (a new record linked into one of them is settled with it; asked
+    again, a "match" would move that record out of its person against its own links). The
+    hub leaves such pairs out of the queue when they are uncertain only
+    (:func:`safelight.link.hub.store_run`)."""
     cannot = decided.cannot
     if not len(cannot) or not len(a):
         return np.zeros(len(a), dtype=bool)

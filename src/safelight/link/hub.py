@@ -193,13 +193,15 @@ def store_run(hub: Hub, res: Any, contributor: np.ndarray, record_id: np.ndarray
     np.fmin.at(weakest, b[lk], p[lk])
     run_id = uuid.uuid4().hex[:12]
     persons = _persons_table(contributor, record_id, labels, weakest, [run_id] * len(labels))
-    # review: uncertain pairs, and confident pairs that clustering decided against — not
-    # those a decision settled (decided, or between two persons a decided non-match parts)
+    # review: uncertain pairs, and confident pairs that clustering decided against — not the
+    # decided ones, nor uncertain pairs between two persons a decided non-match parts (settled
+    # with it; a confident pair there is still shown: clustering may have put a record beside
+    # the wrong one of two namesakes)
     uncertain = (p >= review_low) & (p < review_high)
     overruled = (p >= review_high) & ~linked
-    review_idx = np.flatnonzero((uncertain | overruled)
-                                & ~decided_mask(decided, len(labels), a, b)
-                                & ~settled_by_decision(decided, labels, a, b))
+    open_pair = ~decided_mask(decided, len(labels), a, b)
+    settled = uncertain & open_pair & settled_by_decision(decided, labels, a, b)
+    review_idx = np.flatnonzero((uncertain | overruled) & open_pair & ~settled)
     review = pa.table({
         "run_id": pa.array([run_id] * len(review_idx), pa.string()),
         "left_contributor": pa.array(contributor[a[review_idx]].tolist(), pa.string()),
@@ -249,7 +251,7 @@ def store_run(hub: Hub, res: Any, contributor: np.ndarray, record_id: np.ndarray
         hub.audit(actor, "link", run_id, {
             "records": len(labels), "persons": n_persons, "candidate_pairs": len(a),
             "review_pairs": len(review_idx), "earlier_open_pairs_replaced": superseded,
-            "decisions_applied": applied})
+            "settled_by_decisions": int(settled.sum()), "decisions_applied": applied})
     con.unregister("__persons_new")
     con.unregister("__links_new")
     con.unregister("__review_new")
