@@ -62,13 +62,17 @@ def test_a_failed_forced_release_keeps_the_earlier_one(tmp_path, monkeypatch) ->
     assert json.loads((out / "settings.json").read_text())["k"] == 6
     before = {p.name: p.read_bytes() for p in out.iterdir()}
 
-    # a run that fails after it wrote its files: they go, the earlier ones come back
+    # a run that fails after it wrote all its files (as a ledger record that fails does,
+    # after _finish): they go, the earlier ones come back
+    from safelight.release import cli as release_cli
+
+    finish = release_cli._finish
+
     def broken(*args, **kwargs):
-        raise OSError("disk full (simulated)")
+        finish(*args, **kwargs)
+        raise OSError("the ledger could not be written (simulated)")
 
-    import sys
-
-    monkeypatch.setattr(sys.modules["safelight.release.evaluate"], "write_evaluation", broken)
+    monkeypatch.setattr(release_cli, "_finish", broken)
     r = CliRunner().invoke(release, ["aggregates", str(src), "--k", "7", "--length", "2",
                                      "--out", str(out), "--force"])
     assert r.exit_code != 0

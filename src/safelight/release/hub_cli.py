@@ -50,7 +50,7 @@ from safelight.release.hub import DEFAULT_COLUMNS, METHODS
               "k-method release (refused otherwise: the difference of the two releases could "
               "show what the persons who left were). Only when the earlier releases were never "
               "published. DP releases need no override (their epsilon bounds it: twice it, for a "
-              "person who left).")
+              "person who left, while the ledger charges it once).")
 @click.option("--accept-falls", is_flag=True,
               help="aggregates: release although a combination an earlier release showed now has "
               "fewer than k people after records changed a value (its absence shows the fall; "

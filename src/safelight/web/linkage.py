@@ -30,10 +30,15 @@ REASON_COLUMNS = {"given_name": ("given_name",), "family_name": ("family_name",)
                   "birth_date": ("birth_date",), "sex": ("sex",), "nationality": ("nationality",),
                   "phone": ("phone",), "document": ("document_number",),
                   "locality": ("locality",), "contributor": ("contributor",)}
-#: a pair's id: of its two records, not of the run that queued it — a pair still uncertain
-#: after a new run keeps its id (its page, and a decision sent while the run was going)
-PAIR_ID_SQL = ("md5(left_contributor || '|' || left_record_id || '|' || "
-               "right_contributor || '|' || right_record_id)")
+#: a pair's id: of its two records (in either order), not of the run that queued it — a pair
+#: still uncertain after a new run keeps its id (its page, and a decision sent while the run
+#: was going) — salted with the hash of the hub's first audit entry, so that whoever sees ids
+#: alone (an access log) cannot compute them from record ids
+_RECORD_SQL = "{side}_contributor || chr(31) || {side}_record_id"
+PAIR_ID_SQL = ("md5(coalesce((SELECT hash FROM audit_log ORDER BY seq LIMIT 1), '') || chr(30) || "
+               f"least({_RECORD_SQL.format(side='left')}, {_RECORD_SQL.format(side='right')}) "
+               f"|| chr(30) || greatest({_RECORD_SQL.format(side='left')}, "
+               f"{_RECORD_SQL.format(side='right')}))")
 #: a pair is shown, decided or counted only while neither record's case forbids linkage *now*
 #: (the store deletes such pairs as consent changes; this holds in between too). A record with
 #: no case (a PPRL package's, in a hub without the cases) is governed by its package's flag and

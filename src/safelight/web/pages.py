@@ -310,7 +310,8 @@ def review_decide(*, pair_id: str, request: Request, decision: Annotated[str, Fo
     except SafelightError as exc:
         return render(request, "pair.html", user, status=422, error=str(exc),
                       p=linkage.review_pair(state, user, pair_id),
-                      typed={"decision": decision, "reason": reason})  # not typed twice
+                      typed={"decision": decision, "reason": reason,
+                             "overrule": overrule == "1"})  # not typed twice
     return _see_other(f"/review/{pair_id}?saved=1")
 
 
