@@ -115,6 +115,9 @@ def test_a_different_decision_by_another_reviewer_must_overrule(client, app, dem
     details = con.execute("SELECT CAST(details AS VARCHAR) FROM audit_log WHERE action = "
                           "'link.decision' ORDER BY seq DESC LIMIT 1").fetchone()[0]
     assert json.loads(details)["previous_decided_by"] == "rev"
+    note = client.get(f"/api/v1/review/{pid}").json()["decision_note"]
+    assert note.startswith("I disagree") and "earlier: match by rev" in note
+    assert "checked again" in note  # the first reviewer's reason is not lost
 
 
 def test_a_reason_is_shown_to_its_author_only_where_identifiers_are_hidden(demo_hub, tmp_path):

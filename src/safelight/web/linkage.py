@@ -165,7 +165,8 @@ def decide_pair(state: HubState, user: User, pair_id: str, decision: str,
 
     A decision that differs from another reviewer's on the same pair is refused unless
     ``overrule``: two reviewers who disagree must not have the last one win without knowing
-    (the audit entry names whose decision was overruled; the earlier note is replaced).
+    (the audit entry names whose decision was overruled). Another reviewer's earlier reason is
+    kept beside the new one, where reasons are shown to every reviewer.
     ``decision`` :data:`UNDECIDED` takes a decision back (a mis-click; another reviewer's with
     ``overrule``): the pair is open again, without a note, and a decided match that alone held
     the two records in one person parts them (:func:`safelight.link.hub.undo_review_decision`).
@@ -209,9 +210,15 @@ def decide_pair(state: HubState, user: User, pair_id: str, decision: str,
         else:
             earlier = load_decisions(hub)
             _refuse_contradiction(earlier, earlier.with_decision(left, right, decision))
+            note = reason
+            if other and row["decision_note"] and state.settings.show_identifiers:
+                # another reviewer's reason stays beside this one (where reasons are hidden
+                # from other reviewers, it is not handed to this one either)
+                note += (f"\n— earlier: {row['decision']} by {other} "
+                         f"({str(jsonable(row['decided_at']))[:16]}): {row['decision_note']}")
             hub.con.execute(f"UPDATE link_review SET decision = ?, decided_by = ?, "
                             f"decided_at = ?, decision_note = ? WHERE {PAIR_ID_SQL} = ?",
-                            [decision, user.username, now_utc(), reason, pair_id])
+                            [decision, user.username, now_utc(), note, pair_id])
             persons = apply_review_decision(hub, left, right, decision)
         hub.audit(user.username, "link.decision", f"pair:{pair_id}", {
             "left": f"{row['left_contributor']}/{row['left_record_id']}",
