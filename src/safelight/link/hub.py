@@ -287,6 +287,14 @@ def reform_persons(hub: Hub, person_ids: Iterable[str]) -> int:
     return n
 
 
+def _persons_of(hub: Hub, *records: tuple[str, str]) -> dict[tuple[str, str], str]:
+    """The person of each of ``records`` (``(contributor, record_id)``) that has one."""
+    where = " OR ".join(["(contributor = ? AND record_id = ?)"] * len(records))
+    return dict(((c, r), p) for c, r, p in hub.con.execute(
+        f"SELECT contributor, record_id, person_id FROM persons WHERE {where}",
+        [v for rec in records for v in rec]).fetchall())
+
+
 def apply_review_decision(hub: Hub, left: tuple[str, str], right: tuple[str, str],
                           decision: str) -> int:
     """Make the hub's persons obey a reviewer's decision on the records ``left`` and ``right``
@@ -304,10 +312,7 @@ def apply_review_decision(hub: Hub, left: tuple[str, str], right: tuple[str, str
     row) changes nothing; the next link run applies the decision as it applies every other."""
     if decision not in ("match", "non_match"):
         raise UsageError(f"decision must be match or non_match (got {decision!r})")
-    found = dict(((c, r), p) for c, r, p in hub.con.execute(
-        "SELECT contributor, record_id, person_id FROM persons "
-        "WHERE (contributor = ? AND record_id = ?) OR (contributor = ? AND record_id = ?)",
-        [*left, *right]).fetchall())
+    found = _persons_of(hub, left, right)
     if left not in found or right not in found:
         return 0
     same = found[left] == found[right]
@@ -334,10 +339,7 @@ def undo_review_decision(hub: Hub, left: tuple[str, str], right: tuple[str, str]
     Returns the persons the affected records now form (0: nothing to change)."""
     if earlier != "match":
         return 0
-    found = dict(((c, r), p) for c, r, p in hub.con.execute(
-        "SELECT contributor, record_id, person_id FROM persons "
-        "WHERE (contributor = ? AND record_id = ?) OR (contributor = ? AND record_id = ?)",
-        [*left, *right]).fetchall())
+    found = _persons_of(hub, left, right)
     if left not in found or right not in found or found[left] != found[right]:
         return 0
     earlier_decisions = load_decisions(hub)
