@@ -78,6 +78,20 @@ def test_pairs_between_persons_a_decided_non_match_parts_are_settled():
     assert not settled_by_decision(index_decisions(_d(), C, R), labels, a, b).any()
 
 
+def test_the_queue_leaves_out_uncertain_pairs_a_decision_settled_only():
+    """A confident pair between parted persons stays queued: clustering may have put r2
+    beside the wrong one of two namesakes (second review, 2026-12-01)."""
+    from safelight.link.hub import review_pairs
+
+    labels = np.array([0, 1, 0])  # r0 and r2 together, r1 apart (r0-r1 decided non-match)
+    decided = index_decisions(_d(non=[(0, 1)]), C[:3], R[:3])
+    a, b = np.array([0, 1]), np.array([1, 2])  # the decided pair, and r1-r2 across it
+    for p, queued, settled in ((np.array([0.999, 0.999]), [1], 0),
+                               (np.array([0.999, 0.5]), [], 1)):
+        idx, n = review_pairs(p, labels, a, b, decided, 0.2, 0.9)
+        assert idx.tolist() == queued and n == settled
+
+
 def test_decided_pairs_are_found_in_either_order():
     decided = index_decisions(_d(matches=[(0, 1)], non=[(3, 2)]), C, R)
     a, b = np.array([1, 0, 2, 2, 0]), np.array([0, 2, 3, 4, 1])

@@ -50,7 +50,8 @@ from safelight.link.pipeline import LinkResult, LinkSettings, link_records
 from safelight.store import Hub
 
 __all__ = ["HubLinkResult", "apply_review_decision", "last_run_mode", "link_hub",
-           "load_identities", "reform_persons", "summary", "undo_review_decision"]
+           "load_identities", "reform_persons", "review_pairs", "summary",
+           "undo_review_decision"]
 
 log = logging.getLogger("safelight.link")
 
@@ -170,6 +171,23 @@ def last_run_mode(hub: Hub) -> str | None:
     return row[0] if row else None
 
 
+def review_pairs(p: np.ndarray, labels: np.ndarray, a: np.ndarray, b: np.ndarray,
+                 decided: DecidedPairs, review_low: float, review_high: float
+                 ) -> tuple[np.ndarray, int]:
+    """The candidate pairs (indices) a run queues for review, and how many it leaves out as
+    settled: uncertain pairs (``review_low <= p < review_high``) and confident ones that
+    clustering (``labels``) kept apart — not the decided ones, nor uncertain pairs between two
+    persons that a decided non-match parts (settled with it:
+    :func:`~safelight.link.decisions.settled_by_decision`; a confident pair there is still
+    queued, as clustering may have put a record beside the wrong one of two namesakes)."""
+    linked = labels[a] == labels[b]
+    uncertain = (p >= review_low) & (p < review_high)
+    overruled = (p >= review_high) & ~linked
+    open_pair = ~decided_mask(decided, len(labels), a, b)
+    settled = uncertain & open_pair & settled_by_decision(decided, labels, a, b)
+    return np.flatnonzero((uncertain | overruled) & open_pair & ~settled), int(settled.sum())
+
+
 def store_run(hub: Hub, res: Any, contributor: np.ndarray, record_id: np.ndarray,
               settings: dict[str, Any], threshold: float, review_low: float,
               review_high: float, started: dt.datetime, actor: str) -> HubLinkResult:
@@ -193,15 +211,7 @@ def store_run(hub: Hub, res: Any, contributor: np.ndarray, record_id: np.ndarray
     np.fmin.at(weakest, b[lk], p[lk])
     run_id = uuid.uuid4().hex[:12]
     persons = _persons_table(contributor, record_id, labels, weakest, [run_id] * len(labels))
-    # review: uncertain pairs, and confident pairs that clustering decided against — not the
-    # decided ones, nor uncertain pairs between two persons a decided non-match parts (settled
-    # with it; a confident pair there is still shown: clustering may have put a record beside
-    # the wrong one of two namesakes)
-    uncertain = (p >= review_low) & (p < review_high)
-    overruled = (p >= review_high) & ~linked
-    open_pair = ~decided_mask(decided, len(labels), a, b)
-    settled = uncertain & open_pair & settled_by_decision(decided, labels, a, b)
-    review_idx = np.flatnonzero((uncertain | overruled) & open_pair & ~settled)
+    review_idx, settled = review_pairs(p, labels, a, b, decided, review_low, review_high)
     review = pa.table({
         "run_id": pa.array([run_id] * len(review_idx), pa.string()),
         "left_contributor": pa.array(contributor[a[review_idx]].tolist(), pa.string()),
@@ -251,7 +261,7 @@ def store_run(hub: Hub, res: Any, contributor: np.ndarray, record_id: np.ndarray
         hub.audit(actor, "link", run_id, {
             "records": len(labels), "persons": n_persons, "candidate_pairs": len(a),
             "review_pairs": len(review_idx), "earlier_open_pairs_replaced": superseded,
-            "settled_by_decisions": int(settled.sum()), "decisions_applied": applied})
+            "settled_by_decisions": settled, "decisions_applied": applied})
     con.unregister("__persons_new")
     con.unregister("__links_new")
     con.unregister("__review_new")
