@@ -145,6 +145,8 @@ def test_dp_commands_charge_the_ledger_and_refuse_over_budget(tmp_path, hub) -> 
     syn = read_table(out2 / "synthetic.csv")
     params = json.loads((out2 / "settings.json").read_text())["params"]
     assert params["synthetic_rows"] == syn.n_rows and params["epsilon"] <= 1.0
+    # the published row count is the noisy total, recorded as for DP aggregates
+    assert round(params["noisy_total"]) == syn.n_rows
     from safelight.release.ledger import Ledger
     from safelight.store import open_hub
 

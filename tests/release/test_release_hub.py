@@ -102,6 +102,10 @@ def test_dp_release_from_hub_is_charged_and_refused_over_budget(hub, tmp_path) -
     assert 0 < params["row_share"] <= params["reference_row_share"]
     assert params["total_share"] > 0 and params["sigma_rows"] > 0
     assert "make_adaptive_composition" in params["mechanisms"]
+    # every marginal's own noise s.d. (the total's too), under its columns' names
+    by_marginal = params["sigma_by_marginal"]
+    assert "(total)" in by_marginal and f"{COLS[0]}+{COLS[1]}" in by_marginal
+    assert all(v > 0 for v in by_marginal.values())
     # consent: the WITHDRAWN records never enter the release. (Their code, 'not_a_victim', is
     # public, so unseeded noise may show it with a fabricated count — at epsilon 1 as high as
     # 60 was seen — so its released count cannot tell; the measured rows and the evaluation can.)
@@ -250,3 +254,14 @@ def test_options_of_another_method_are_refused(hub, tmp_path) -> None:
         release_hub(hub, "dp-synthetic", tmp_path / "x", columns=COLS, epsilon=1.0,
                     quasi_identifiers=["gender"])
     assert not (tmp_path / "x").exists()
+
+
+def test_a_hub_release_over_fewer_columns_than_its_length(hub, tmp_path) -> None:
+    """Two columns and the method's default length 4 (k-synthetic): the evaluation reported
+    a "0.000" error for a length no combination has (DP trial, 2026-12-01)."""
+    _fill(hub)
+    rel = release_hub(hub, "synthetic", tmp_path / "s", columns=COLS[:2], k=11)
+    settings = json.loads((rel.file.parent / "settings.json").read_text("utf-8"))
+    ev = json.loads((rel.file.parent / "evaluation.json").read_text("utf-8"))
+    assert settings["length"] == 2
+    assert ev["max_length"] == 2 and [r["length"] for r in ev["by_length"]] == [1, 2]

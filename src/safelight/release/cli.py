@@ -359,7 +359,12 @@ def synthetic(table: Path, k: int, length: int | None, epsilon: float | None,
     LENGTH values held by fewer than k people. Writes synthetic.csv. With
     --epsilon: differentially private synthetic rows, exactly as `release dp-synthetic`.
     """
-    from safelight.release.evaluate import counts_of_rows, evaluate, k_leak_warning
+    from safelight.release.evaluate import (
+        counts_of_rows,
+        evaluate,
+        k_leak_warning,
+        rows_evaluation_length,
+    )
     from safelight.release.settings import ReleaseSettings
     from safelight.release.synthetic import KSynthesizer
     from safelight.release.table import write_csv
@@ -393,7 +398,7 @@ def synthetic(table: Path, k: int, length: int | None, epsilon: float | None,
         "refine_swaps": report.refine_swaps,
         "refine_fit": list(report.refine_fit) if report.refine_fit else None,
         "seconds": round(time.perf_counter() - t0, 3)})
-    ev_len = min(max(length, 3), data.n_columns)
+    ev_len = rows_evaluation_length(length, data.n_columns)
     ev = evaluate(data, counts_of_rows(syn, ev_len), k, ev_len, released_rows=syn)
     warnings = k_leak_warning(
         ev, f"the reporting length is {length}: only combinations of up to {length} values "
@@ -637,7 +642,12 @@ def _dp_synthetic(table: Path, epsilon: float, delta: float, k: int, no_floor: b
                   allow_distinct: bool) -> None:
     from safelight.release.dp import check_request, warn_large_delta
     from safelight.release.dp_synthetic import synthesis_length, synthesize_dp
-    from safelight.release.evaluate import counts_of_rows, dp_release_warnings, evaluate
+    from safelight.release.evaluate import (
+        counts_of_rows,
+        dp_release_warnings,
+        evaluate,
+        rows_evaluation_length,
+    )
     from safelight.release.table import write_csv
 
     check_request(epsilon, delta)
@@ -661,7 +671,7 @@ def _dp_synthetic(table: Path, epsilon: float, delta: float, k: int, no_floor: b
             "domain": dom.source, "values_outside_domain": dropped, **meas.release_params(),
             "reportable_combinations": report.reportable_combinations,
             "seconds": round(time.perf_counter() - t0, 3)})
-        ev_len = min(max(length, 3), data.n_columns)
+        ev_len = rows_evaluation_length(length, data.n_columns)
         ev = evaluate(data, counts_of_rows(syn, ev_len), k, ev_len, released_rows=syn)
         ev.values_outside_domain = dropped
         warnings = dp_release_warnings(ev, floor)

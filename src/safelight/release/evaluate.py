@@ -188,6 +188,13 @@ def evaluate(sensitive: CategoricalTable, released: CombinationCounts, k: int,
     return ev
 
 
+def rows_evaluation_length(length: int, n_columns: int) -> int:
+    """The longest combination a release of *rows* is evaluated on: its reporting length, at
+    least 3 (the issue's 1-, 2- and 3-way figures), at most the number of columns (a length
+    over them would report an error of 0 over no combination)."""
+    return min(max(length, 3), n_columns)
+
+
 def counts_of_rows(rows: CategoricalTable, max_length: int) -> CombinationCounts:
     """Released counts of microdata: the combination counts of its rows."""
     return CombinationCounts.of(rows, max_length)
@@ -238,4 +245,5 @@ are over combinations with at least k people; leakage counts released combinatio
 
 
 __all__ = ["FABRICATED_WARN", "Evaluation", "LengthReport", "counts_of_rows",
-           "dp_release_warnings", "evaluate", "write_evaluation", "Subset"]
+           "dp_release_warnings", "evaluate", "rows_evaluation_length", "write_evaluation",
+           "Subset"]

@@ -45,6 +45,7 @@ from safelight.release.evaluate import (
     dp_release_warnings,
     evaluate,
     k_leak_warning,
+    rows_evaluation_length,
     write_evaluation,
 )
 from safelight.release.settings import RELEASE_FILES, ReleaseSettings, file_source
@@ -383,7 +384,7 @@ def _run(method: str, data: CategoricalTable, target: Path, k: int, length: int 
         length = min(length or 4, cap)
         syn, rep = KSynthesizer(k, length, seed=seed).fit_sample(data)
         write_csv(syn, target)
-        ev_len = min(max(length, 3), cap)
+        ev_len = rows_evaluation_length(length, cap)
         ev = evaluate(data, counts_of_rows(syn, ev_len), k, ev_len, released_rows=syn)
         return length, {"seed": seed, "iterations": rep.iterations}, target, ev, None
     if method == "microdata":
@@ -414,7 +415,7 @@ def _run(method: str, data: CategoricalTable, target: Path, k: int, length: int 
         length = min(length or synthesis_length(epsilon), cap)
         syn, _, meas = synthesize_dp(public, epsilon, delta, k_floor, length, seed=seed)
         write_csv(syn, target)
-        ev_len = min(max(length, 3), cap)
+        ev_len = rows_evaluation_length(length, cap)
         ev = evaluate(public, counts_of_rows(syn, ev_len), k, ev_len, released_rows=syn)
         params = {"synthetic_rows": syn.n_rows, "noisy_total": round(float(meas.total), 2),
                   "seed": seed}

@@ -195,7 +195,12 @@ def create_release(state: HubState, user: User, method: str, k: int, length: int
                    columns: list[str], seed: int = 0) -> dict[str, Any]:
     """Make a release of the hub's consenting cases, evaluate it and record it in the ledger."""
     from safelight.release.aggregates import release_aggregates, write_aggregates
-    from safelight.release.evaluate import counts_of_rows, evaluate, write_evaluation
+    from safelight.release.evaluate import (
+        counts_of_rows,
+        evaluate,
+        rows_evaluation_length,
+        write_evaluation,
+    )
     from safelight.release.ledger import Ledger
     from safelight.release.settings import ReleaseSettings
     from safelight.release.synthetic import KSynthesizer
@@ -229,7 +234,7 @@ def create_release(state: HubState, user: User, method: str, k: int, length: int
             syn, rep = KSynthesizer(k, length, seed=seed).fit_sample(data)
             write_csv(syn, out / RELEASE_FILES[method])
             params = {"columns": columns, "seed": seed, "iterations": rep.iterations}
-            ev_len = max(length, 3)
+            ev_len = rows_evaluation_length(length, data.n_columns)
             ev = evaluate(data, counts_of_rows(syn, ev_len), k, ev_len, released_rows=syn)
         params["seconds"] = round(time.perf_counter() - t0, 3)
         settings = ReleaseSettings(method, k, length, source, params)
