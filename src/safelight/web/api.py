@@ -242,9 +242,20 @@ def records(*, request: Request, contributor: Annotated[str | None, Query(max_le
 
 @router.get("/review", tags=["linkage"], summary="The review queue")
 def review_queue(*, request: Request, status: Literal["open", "decided", "all"] = "open",
+                 contributor: Annotated[str | None, Query(max_length=100)] = None,
                  limit: Limit = 50, offset: Offset = 0,
                  user: Annotated[User, Depends(api_role("review"))]) -> dict:
-    return linkage.review_queue(state_of(request), user, status, limit, offset)
+    return linkage.review_queue(state_of(request), user, status, limit, offset, contributor)
+
+
+@router.get("/review/next", tags=["linkage"], summary="The open pair to review next")
+def review_next(*, request: Request,
+                after: Annotated[str | None, Query(pattern="^[0-9a-f]{32}$")] = None,
+                contributor: Annotated[str | None, Query(max_length=100)] = None,
+                user: Annotated[User, Depends(api_role("review"))]) -> dict:
+    """The next open pair after ``after`` in the queue's order, passing over pairs another
+    reviewer opened in the last 15 minutes; ``pair_id`` is null when none is left."""
+    return linkage.next_open_pair(state_of(request), user, after, contributor)
 
 
 @router.get("/review/{pair_id}", tags=["linkage"], summary="A pair with its explanation")

@@ -8,6 +8,7 @@ record-level data (a pair, persons with their record ids) and decisions are audi
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -51,22 +52,80 @@ BOTH_LINKABLE_SQL = " AND ".join(
 
 
 
+#: how long a pair another reviewer opened counts as theirs: the queue marks it and "next"
+#: passes it over, so that two reviewers working through one queue do not decide the same
+#: pairs (read from the audit log, which records every opening; nothing else is stored)
+CLAIM_MINUTES = 15
+
+
+def _queue_where(status: str, contributor: str | None) -> tuple[str, list[Any]]:
+    """The queue's WHERE clause (and its arguments) for a status and an optional contributor
+    on either side of the pair."""
+    statuses = {"open": "decision IS NULL", "decided": "decision IS NOT NULL", "all": "TRUE"}
+    if status not in statuses:
+        raise UsageError(f"status must be one of {', '.join(statuses)}")
+    where, args = f"{statuses[status]} AND {BOTH_LINKABLE_SQL}", []
+    if contributor:
+        where += " AND (left_contributor = ? OR right_contributor = ?)"
+        args += [contributor, contributor]
+    return where, args
+
+
+def _opened_by_others(state: HubState, user: User) -> dict[str, str]:
+    """Pair id → the other reviewer who opened it last within :data:`CLAIM_MINUTES`."""
+    since = now_utc() - dt.timedelta(minutes=CLAIM_MINUTES)
+    rows = state.rows("SELECT object, arg_max(actor, seq) AS actor FROM audit_log "
+                      "WHERE action = 'web.read' AND object LIKE 'pair:%' AND logged_at >= ? "
+                      "AND actor <> ? GROUP BY object", [since, user.username])
+    return {r["object"].removeprefix("pair:"): r["actor"] for r in rows}
+
+
 def review_queue(state: HubState, user: User, status: str = "open", limit: int = 50,
-                 offset: int = 0) -> dict[str, Any]:
-    """Pairs of the review queue (record ids and scores, no identity fields; audited, since
-    record ids are record-level data)."""
-    where = {"open": "decision IS NULL", "decided": "decision IS NOT NULL", "all": "TRUE"}
-    if status not in where:
-        raise UsageError(f"status must be one of {', '.join(where)}")
-    total = state.one(f"SELECT count(*) AS n FROM link_review WHERE {where[status]} "
-                      f"AND {BOTH_LINKABLE_SQL}")["n"]
+                 offset: int = 0, contributor: str | None = None) -> dict[str, Any]:
+    """Pairs of the review queue, closest to a coin toss first (record ids and scores, no
+    identity fields; audited, since record ids are record-level data). ``contributor`` keeps
+    the pairs with that contributor's record on either side. An open pair another reviewer
+    opened in the last :data:`CLAIM_MINUTES` carries their name in ``in_review_by``."""
+    where, args = _queue_where(status, contributor)
+    total = state.one(f"SELECT count(*) AS n FROM link_review WHERE {where}", args)["n"]
     rows = state.rows(f"""SELECT {PAIR_ID_SQL} AS pair_id, run_id, left_contributor,
         left_record_id, right_contributor, right_record_id, match_probability, match_weight,
-        linked, decision, decided_by, decided_at FROM link_review WHERE {where[status]}
-        AND {BOTH_LINKABLE_SQL} ORDER BY abs(match_probability - 0.5), pair_id LIMIT ? OFFSET ?""", [limit, offset])
-    state.audit(user.username, "web.read", "review:queue", {"status": status, "rows": len(rows),
-                                                            "offset": offset})
-    return {"status": status, "total": total, "offset": offset, "pairs": clean_rows(rows)}
+        linked, decision, decided_by, decided_at FROM link_review WHERE {where}
+        ORDER BY abs(match_probability - 0.5), pair_id LIMIT ? OFFSET ?""",
+                      [*args, limit, offset])
+    opened = _opened_by_others(state, user)
+    for r in rows:
+        r["in_review_by"] = opened.get(r["pair_id"]) if r["decision"] is None else None
+    state.audit(user.username, "web.read", "review:queue", {
+        "status": status, "rows": len(rows), "offset": offset,
+        **({"contributor": contributor} if contributor else {})})
+    return {"status": status, "contributor": contributor, "total": total, "offset": offset,
+            "pairs": clean_rows(rows)}
+
+
+def next_open_pair(state: HubState, user: User, after: str | None = None,
+                   contributor: str | None = None) -> dict[str, Any]:
+    """The open pair a reviewer should take next: in the queue's order (:func:`review_queue`),
+    the first after ``after`` (the pair just seen, decided or passed over), from the start
+    again past the end, that is not ``after`` and that no other reviewer opened in the last
+    :data:`CLAIM_MINUTES`. ``pair_id`` is None when there is none; ``open`` counts the open
+    pairs and ``in_review_by_others`` those passed over as another reviewer's (not audited:
+    no record id is read out)."""
+    where, args = _queue_where("open", contributor)
+    opened = _opened_by_others(state, user)
+    here = state.one(f"SELECT abs(match_probability - 0.5) AS d FROM link_review "
+                     f"WHERE {PAIR_ID_SQL} = ?", [after]) if after else None
+    d, after = (here["d"], after) if here else (-1.0, "")
+    rows = state.rows(f"""SELECT pair_id FROM (SELECT {PAIR_ID_SQL} AS pair_id,
+        abs(match_probability - 0.5) AS d FROM link_review WHERE {where}) q
+        WHERE pair_id <> ? AND NOT list_contains(?, pair_id)
+        ORDER BY (d > ? OR (d = ? AND pair_id > ?)) DESC, d, pair_id LIMIT 1""",
+                      [*args, after, list(opened), d, d, after])
+    total = state.one(f"SELECT count(*) AS n FROM link_review WHERE {where}", args)["n"]
+    taken = state.one(f"SELECT count(*) AS n FROM link_review WHERE {where} "
+                      f"AND list_contains(?, {PAIR_ID_SQL})", [*args, list(opened)])["n"]
+    return {"pair_id": rows[0]["pair_id"] if rows else None, "open": total,
+            "in_review_by_others": taken}
 
 
 def _pair(state: HubState, pair_id: str) -> dict[str, Any]:

@@ -282,23 +282,51 @@ def records(*, request: Request, contributor: Annotated[str | None, Query(max_le
 
 @router.get("/review")
 def review(*, request: Request, status: Annotated[str, Query(pattern="^(open|decided|all)$")] = "open",
-           page: Annotated[int, Query(ge=0, le=10**6)] = 0,
+           contributor: Annotated[str | None, Query(max_length=100)] = None,
+           page: Annotated[int, Query(ge=0, le=10**6)] = 0, done: Annotated[int, Query(ge=0, le=1)] = 0,
            user: Annotated[User, Depends(page_role("review"))]) -> HTMLResponse:
-    q = linkage.review_queue(state_of(request), user, status, PAGE, page * PAGE)
+    state = state_of(request)
+    contributor = contributor or None
+    q = linkage.review_queue(state, user, status, PAGE, page * PAGE, contributor)
     return render(request, "review.html", user, q=q, filt=status, page=page,
+                  choices=services.contributors(state, user), chosen=contributor,
+                  done=linkage.next_open_pair(state, user, None, contributor) if done else None,
                   more=(page + 1) * PAGE < q["total"])
+
+
+@router.get("/review/next")
+def review_next(*, request: Request, after: Annotated[str | None, Query(max_length=32)] = None,
+                contributor: Annotated[str | None, Query(max_length=100)] = None,
+                user: Annotated[User, Depends(page_role("review"))]) -> Response:
+    """The next open pair (after the one just seen), or the queue saying there is none."""
+    contributor = contributor or None
+    nxt = linkage.next_open_pair(state_of(request), user, after, contributor)
+    if nxt["pair_id"] is None:
+        return _see_other(_with_contributor("/review?done=1", contributor))
+    return _see_other(_with_contributor(f"/review/{nxt['pair_id']}", contributor))
+
+
+def _with_contributor(url: str, contributor: str | None) -> str:
+    """``url`` with the queue's contributor filter (kept from page to page)."""
+    if not contributor:
+        return url
+    return f"{url}{'&' if '?' in url else '?'}contributor={quote(contributor, safe='')}"
 
 
 @router.get("/review/{pair_id}")
 def review_pair(*, pair_id: str, request: Request,
+                contributor: Annotated[str | None, Query(max_length=100)] = None,
+                saved: Annotated[int, Query(ge=0, le=1)] = 0,
                 user: Annotated[User, Depends(page_role("review"))]) -> HTMLResponse:
     return render(request, "pair.html", user, p=linkage.review_pair(state_of(request), user,
-                                                                     pair_id), error=None)
+                                                                     pair_id), error=None,
+                  chosen=contributor or None, saved=bool(saved))
 
 
 @router.post("/review/{pair_id}")
 def review_decide(*, pair_id: str, request: Request, decision: Annotated[str, Form()] = "",
                   reason: Annotated[str, Form()] = "", overrule: Annotated[str, Form()] = "",
+                  contributor: Annotated[str, Form(max_length=100)] = "",
                   csrf_token: Annotated[str, Form()] = "",
                   user: Annotated[User, Depends(page_role("review"))]) -> Response:
     check_form(user, csrf_token)
@@ -309,10 +337,10 @@ def review_decide(*, pair_id: str, request: Request, decision: Annotated[str, Fo
         raise
     except SafelightError as exc:
         return render(request, "pair.html", user, status=422, error=str(exc),
-                      p=linkage.review_pair(state, user, pair_id),
-                      typed={"decision": decision, "reason": reason,
-                             "overrule": overrule == "1"})  # not typed twice
-    return _see_other(f"/review/{pair_id}?saved=1")
+                      p=linkage.review_pair(state, user, pair_id), chosen=contributor or None,
+                      saved=False, typed={"decision": decision, "reason": reason,
+                                          "overrule": overrule == "1"})  # not typed twice
+    return _see_other(_with_contributor(f"/review/{pair_id}?saved=1", contributor))
 
 
 @router.post("/linkage/run")
