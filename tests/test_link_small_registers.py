@@ -58,10 +58,13 @@ def test_small_file_deduplicates():
 
 
 def _refuse_defaults(monkeypatch):
+    """Fail on any use of the default m as the fallback (their use as EM's prior, tested in
+    ``test_link_namesake_prior.py``, is switched off here)."""
     def refuse(fields):
         raise AssertionError("default m used on an input large enough for EM")
 
     monkeypatch.setattr(model_mod, "default_m", refuse)
+    monkeypatch.setattr(model_mod, "M_PRIOR_FIELDS", ())
 
 
 def test_defaults_are_not_used_when_em_can_estimate_every_field(monkeypatch):

@@ -53,6 +53,20 @@ __all__ = [
 log = logging.getLogger("safelight.link")
 
 _PSEUDO = 0.5  # pseudo-count per level: no level has probability 0 (no infinite weight)
+#: EM's m of these fields is the posterior mode under a Dirichlet prior: the field's default m
+#: (:mod:`safelight.link.default_m`) counted as ``M_PRIOR_MATCHES`` matches beside the
+#: session's own (:func:`_em`). The birth date is learned on pairs with the same names, and
+#: where names repeat — a register of a few hundred people drawn from a few dozen family names,
+#: a family whose son bears his father's name — namesakes with different dates fill that
+#: session; EM took them for matches whose dates are wrong (m of two different full dates
+#: 0.25–0.28, weight −2 bits: a father and son born 41 years apart, sharing phone and
+#: address, linked at p 0.999, and undated records chained people born years apart into one
+#: person; the trial of 2026-12-01 in docs/linkage.md, "Namesakes in small registers"). With
+#: 300 prior matches that m is 0.03 (−5 bits) there, while a session with thousands of matches
+#: keeps its own estimate: at 20,000 to 100,000 records and on FEBRL 3/4 F1 moved by at most
+#: 0.0001. Clear comparison levels only (see :func:`estimate_model`).
+M_PRIOR_MATCHES = 300.0
+M_PRIOR_FIELDS: tuple[str, ...] = ("birth_date",)
 
 
 @dataclass
@@ -179,7 +193,12 @@ def level_patterns(levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _level_freqs(levels: np.ndarray, weights: np.ndarray | None = None,
-                 fields: dict[str, tuple[str, ...]] = FIELDS) -> list[np.ndarray]:
+                 fields: dict[str, tuple[str, ...]] = FIELDS,
+                 prior: list[np.ndarray | None] | None = None,
+                 strength: float = 0.0) -> list[np.ndarray]:
+    """Each field's (weighted) share of pairs per level (index 0, missing, set to 0), with
+    :data:`_PSEUDO` added per level and, where ``prior`` has a table for the field,
+    ``strength`` pairs spread as that table (a Dirichlet prior: the posterior mode)."""
     out = []
     for j, names in enumerate(fields.values()):
         k = len(names)
@@ -187,6 +206,8 @@ def _level_freqs(levels: np.ndarray, weights: np.ndarray | None = None,
         counts = np.maximum(counts, 0.0)  # reviewed non-matches take weight back (see _em)
         counts[0] = 0.0
         counts[1:] += _PSEUDO
+        if prior is not None and prior[j] is not None and strength > 0:
+            counts[1:] += strength * prior[j][1:] / prior[j][1:].sum()
         out.append(counts / counts[1:].sum())
     return out
 
@@ -377,13 +398,15 @@ def _em(levels: np.ndarray, active: np.ndarray, u: list[np.ndarray], m: list[np.
         max_iter: int, tol: float, fields: dict[str, tuple[str, ...]] = FIELDS,
         kin_u: dict[str, np.ndarray] | None = None,
         labelled: tuple[np.ndarray, np.ndarray, float] | None = None, *, fit_m: bool = True,
-        pseudo_nonmatches: float = 0.0,
+        pseudo_nonmatches: float = 0.0, m_prior: list[np.ndarray | None] | None = None,
         ) -> tuple[list[np.ndarray], float, int, bool]:
     """EM for m and the match share on ``levels`` using only the ``active`` fields (with
     ``fit_m=False`` the match share alone, ``m`` held fixed: a one-parameter fit that stays
     stable on a few pairs, where m's dozens of parameters would not). ``pseudo_nonmatches``
     adds that many non-matches to the share's denominator (shrinks a share taken from a
-    handful of pairs toward 0).
+    handful of pairs toward 0). ``m_prior``: per field, a table of m (None: none) counted as
+    :data:`M_PRIOR_MATCHES` matches in each M step (the posterior mode under that Dirichlet
+    prior).
 
     Pairs with the same levels have the same posterior, so EM runs on the distinct level
     patterns weighted by their counts (the same sums, a few thousand rows instead of millions).
@@ -413,7 +436,8 @@ def _em(levels: np.ndarray, active: np.ndarray, u: list[np.ndarray], m: list[np.
         swap = lab_weight * (decided - model.probability(lab)) if len(lab) else np.zeros(0)
         new_share = float(np.clip(((p * counts).sum() + swap.sum()) / (total + pseudo_nonmatches),
                                   1e-9, 1 - 1e-9))
-        new_m = _level_freqs(lv_all, np.concatenate([p * counts, swap]), fields)
+        new_m = _level_freqs(lv_all, np.concatenate([p * counts, swap]), fields, m_prior,
+                             M_PRIOR_MATCHES)
         new_m = [nm if a and fit_m else om for nm, om, a in zip(new_m, m, active, strict=True)]
         delta = max(abs(new_share - share),
                     *(np.abs(x - y).max() for x, y in zip(new_m, m, strict=True)))
@@ -606,6 +630,12 @@ def estimate_model(
         x[1:] /= x[1:].sum()
         init.append(x)
     estimates: list[list[np.ndarray]] = [[] for _ in names]
+    # the clear levels only: the PPRL hub's Dice bands of the birth date are left to EM (its
+    # 500 x 450 test packages lost recall 0.929 -> 0.894 with it: the prior's match count,
+    # read off the exact level's m, fell)
+    held = [f for f in M_PRIOR_FIELDS if f in fields and fields[f] == FIELDS.get(f)]
+    tables = default_m(fields, full_date_shares) if held else {}
+    m_prior = [tables.get(f) if f in held else None for f in names]
     report: list[dict[str, Any]] = []
     session_matches: dict[str, tuple[TrainingSession, float]] = {}
     share_only: list[tuple[TrainingSession, np.ndarray, np.ndarray, float, Any]] = []
@@ -634,7 +664,8 @@ def estimate_model(
             continue
         fitted.append((sess, mask, active, scale, labelled))
         m, share, it, ok = _em(levels[mask], active, u if em_u is None else em_u,
-                               [x.copy() for x in init], max_iter, tol, fields, kin, labelled)
+                               [x.copy() for x in init], max_iter, tol, fields, kin, labelled,
+                               m_prior=m_prior)
         for j in np.flatnonzero(active):
             estimates[j].append(m[j])
         session_matches[sess.name] = (sess, share * n_pairs * scale)
