@@ -457,8 +457,15 @@ def test_receive_registers_the_contributors_country(hub, packages):
     receive_package(hub, paths[0], new_contributor=True, country="UA")
     receive_package(hub, paths[1], new_contributor=True, country="Poland")
     result = link_hub_encoded(hub)
-    assert hub.status()["persons_seen_in_several_countries"] == \
+    st = hub.status()
+    assert st["persons_seen_in_several_countries"] == \
         result.persons_in_several_contributors > 150
+    # hub trial (2026-12-01): status gave no breakdown, last run or queue
+    assert st["persons_by_contributor_count"] == {"2": result.persons_in_several_contributors}
+    run = st["last_link_run"]
+    assert run["mode"] == "pprl" and run["records"] == result.records
+    assert run["run_id"] == result.run_id and run["review_pairs"] == result.review_pairs
+    assert st["review_queue"] == {"open": run["review_pairs"], "decided": 0}
 
 
 def test_a_package_file_given_as_a_file_in_clear_points_to_the_package(packages, tmp_path):

@@ -99,7 +99,8 @@ def init(hub: Path) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 @_run
 def status(hub: Path, as_json: bool) -> None:
-    """Show what HUB holds: contributions, cases, quarantine, audit entries."""
+    """Show what HUB holds: contributions, cases, quarantine, audit entries, and linkage
+    (persons seen by several contributors and countries, the last run, the review queue)."""
     from safelight.store import open_hub
 
     with open_hub(hub, read_only=True) as h:
@@ -124,9 +125,16 @@ def status(hub: Path, as_json: bool) -> None:
                         f"{', '.join(unknown[:5])}{'…' if len(unknown) > 5 else ''} — give it "
                         "with `safelight ingest … --country` or `safelight link receive … "
                         "--country`)" if unknown else ""))
+        by_n = ", ".join(f"{c:,} by {n}" for n, c in st["persons_by_contributor_count"].items())
         out.print(escape(f"linkage: {st['persons']:,} persons, "
                          f"{st['persons_seen_by_several_contributors']:,} seen by several "
-                         f"contributors, {countries}"))
+                         f"contributors{f' ({by_n})' if by_n else ''}, {countries}"))
+    if st["last_link_run"]:
+        run, queue = st["last_link_run"], st["review_queue"]
+        out.print(escape(
+            f"last link run: {str(run['finished_at'])[:16]} UTC ({run['mode']}), "
+            f"{run['records']:,} records, {run['linked_pairs']:,} linked pairs; review queue: "
+            f"{queue['open']:,} open, {queue['decided']:,} decided"), highlight=False)
     if contributions and out.width < _TABLE_WIDTH:  # a narrow terminal cut the counts
         out.print("[italic]Contributions[/]")
         for c in contributions:

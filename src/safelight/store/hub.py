@@ -438,11 +438,26 @@ class Hub:
         several_countries = q("""SELECT count(*) FROM (
                 SELECT p.person_id FROM persons p JOIN contributors c ON c.name = p.contributor
                 GROUP BY p.person_id HAVING count(DISTINCT c.country) > 1)""").fetchone()[0]
+        by_contributors = q("""SELECT n, count(*) FROM (SELECT person_id,
+                count(DISTINCT contributor) AS n FROM persons GROUP BY person_id)
+                WHERE n > 1 GROUP BY n ORDER BY n""").fetchall()
+        last_run = q("""SELECT run_id, finished_at,
+                coalesce(json_extract_string(settings, '$.mode'), 'clear'),
+                records, candidate_pairs, linked_pairs, persons, review_pairs
+                FROM link_runs ORDER BY finished_at DESC LIMIT 1""").fetchone()
+        queue = q("""SELECT count(*) FILTER (WHERE decision IS NULL),
+                            count(*) FILTER (WHERE decision IS NOT NULL) FROM link_review""").fetchone()
         return {
             "path": str(self.path),
             "persons": persons[0],
             "persons_seen_by_several_contributors": persons[1],
             "persons_seen_in_several_countries": several_countries,
+            # persons seen by 2, 3, ... contributors (JSON keys are strings)
+            "persons_by_contributor_count": {str(n): c for n, c in by_contributors},
+            "last_link_run": None if last_run is None else dict(zip(
+                ("run_id", "finished_at", "mode", "records", "candidate_pairs", "linked_pairs",
+                 "persons", "review_pairs"), last_run, strict=True)),
+            "review_queue": {"open": queue[0], "decided": queue[1]},
             "schema_version": self.schema_version(),
             "contributions": q("SELECT count(*) FROM contributions").fetchone()[0],
             "cases": q("SELECT count(*) FROM cases").fetchone()[0],
