@@ -197,3 +197,25 @@ def test_phone_region_no_is_norway(tmp_path):
     path.write_text("id: id\nphone_region: false\nfields:\n  phone: tel\n", "utf-8")
     with pytest.raises(ProfileError, match="phone_region"):
         load_map(path)
+
+
+def test_a_contributor_that_names_a_column_is_warned_about(tmp_path, caplog):
+    """Clustering trial (2026-12-01): `contributor: source` in the map of a file combining
+    four agencies was taken as the name "source" for every record, silently."""
+    from safelight.identity.mapping import read_identities
+
+    data = tmp_path / "combined.csv"
+    data.write_text("rid,source,given_name\nA1,ua-hotline,Olena\nA2,pl-ngo,Olena\n",
+                    encoding="utf-8")
+    mp = tmp_path / "map.yaml"
+    mp.write_text("id: rid\ncontributor: source\nconsent: {all: full}\n"
+                  "fields: {given_name: given_name}\n", encoding="utf-8")
+    with caplog.at_level("WARNING"):
+        read_identities(data, load_map(mp))
+    assert "contributor: source is the name of one of the file's columns" in caplog.text
+    caplog.clear()
+    mp.write_text("id: rid\ncontributor: ngo-a\nconsent: {all: full}\n"
+                  "fields: {given_name: given_name}\n", encoding="utf-8")
+    with caplog.at_level("WARNING"):
+        read_identities(data, load_map(mp))
+    assert "contributor:" not in caplog.text

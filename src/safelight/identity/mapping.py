@@ -351,6 +351,13 @@ def read_identities(path: Path, mapping: IdentityMap) -> IdentityFile:
                     f"consents so, write consent: {{all: {mapping.consent}}})")
         raise ProfileError(f"{path}: column(s) {', '.join(missing)} named in the map are not in "
                            f"the file{hint}; {header_shown(has, needed, 'map')}")
+    if mapping.contributor and mapping.contributor in src.column_names:
+        # a trial's combined file (2026-12-01): every record was labelled with the column's name
+        log.warning("%s: contributor: %s is the name of one of the file's columns, but "
+                    "contributor: takes the contributor's name, not a column: every record "
+                    "counts as %s's. To link several agencies' records, give each agency its own "
+                    "file (link pairs) or package, or ingest them into a hub (link hub)",
+                    Path(path).name, mapping.contributor, mapping.contributor)
     n = src.num_rows
     ids = src.column(mapping.id_column).cast(pa.string())
     blank = pc.equal(pc.utf8_trim_whitespace(ids), "")  # a blank id is a missing one

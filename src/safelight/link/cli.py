@@ -166,10 +166,16 @@ def pairs_cmd(ctx: click.Context, left: Path, right: Path, map_path: Path | None
     res = link_two_files(lf, rf, _settings(threshold, seed))
     written = write_pairs(res, out)
     run_record(res, [lf, rf], out)
-    extra = f"; {write_review(res, review):,} uncertain pairs to {review}" if review else ""
+    extra = (f"; {_count(write_review(res, review), 'uncertain pair')} to {review}"
+             if review else "")
     click.echo(f"linked {lf.table.num_rows:,} × {rf.table.num_rows:,} records: "
-               f"{len(res.comparisons.a):,} candidate pairs, wrote {written:,} pairs to {out}"
-               f"{extra}{_skipped(lf, rf)}")
+               f"{_count(len(res.comparisons.a), 'candidate pair')}, wrote "
+               f"{_count(written, 'pair')} to {out}{extra}{_skipped(lf, rf)}")
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 pair``, ``2 pairs``, ``1,000 pairs``."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 @link.command("dedupe")
@@ -205,9 +211,11 @@ def dedupe_cmd(file: Path, map_path: Path, out: Path, review: Path | None, thres
     res = dedupe_file(src, _settings(threshold, seed))
     clusters = write_clusters(res, out)
     run_record(res, [src], out)
-    extra = f"; {write_review(res, review):,} uncertain pairs to {review}" if review else ""
-    click.echo(f"{src.table.num_rows:,} records are {clusters:,} persons "
-               f"({len(res.comparisons.a):,} candidate pairs); wrote {out}{extra}"
+    extra = (f"; {_count(write_review(res, review), 'uncertain pair')} to {review}"
+             if review else "")
+    click.echo(f"{_count(src.table.num_rows, 'record')} {'is' if src.table.num_rows == 1 else 'are'} "
+               f"{_count(clusters, 'person')} ({_count(len(res.comparisons.a), 'candidate pair')}); "
+               f"wrote {out}{extra}"
                f"{_skipped(src)}")
 
 

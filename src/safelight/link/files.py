@@ -120,8 +120,10 @@ def write_review(res: LinkResult, out: Path) -> int:
     the threshold when that is higher, so that no pair under it falls between the two files)
     and the confident ones that one-to-one or clustering left unlinked, with their per-field
     levels and weights, most uncertain first: ``left_id,right_id,match_probability,linked,
-    reasons`` (left = the first file's record; reasons as JSON: levels and weights only, never
-    the values compared)."""
+    reasons`` (left = the first file's record; ``linked``: the output puts the two in one
+    person — one cluster, for a deduplication, which may hold a pair under the threshold
+    through its other records; reasons as JSON: levels and weights only, never the values
+    compared)."""
     s, p = res.settings, res.probabilities
     high = max(s.review_high, s.threshold)
     ks = np.flatnonzero(((p >= s.review_low) & (p < high)) | ((p >= high) & ~res.linked))
