@@ -55,6 +55,7 @@ def test_fold_basics():
 
 @pytest.mark.parametrize("a, b", [
     ("Сашко", "Oleksandr"),       # Ukrainian diminutive vs passport spelling
+    ("Сашко", "Olexander"),       # German / informal spelling (clustering trial, 2026-12-01)
     ("Александр", "Олександр"),   # Russian form of a Ukrainian name
     ("Елена", "Olena"),
     ("Kasia", "Katarzyna"),
