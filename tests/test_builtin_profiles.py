@@ -53,3 +53,23 @@ def test_htcds_xlsform_names_and_system_values(tmp_path, hub):
                     ["sexual_exploitation"], ["other"], "statistics_only")
     ident = hub.con.execute("SELECT given_name, family_name, birth_date FROM identities").fetchone()
     assert ident[:2] == ("Amina", "Bello") and str(ident[2]) == "1999-04-02"
+
+
+def test_the_safelight_profile_reads_sex_as_linkage_does(tmp_path, hub):
+    """Clustering trial (2026-12-01): the built-in profile quarantined F, жін. and w, which
+    linkage maps read as female (one vocabulary now: safelight.standard.sex)."""
+    from safelight.ingest import check_file
+
+    path = write(tmp_path / "t.csv", [
+        ["record_id", "consent", "given_name", "sex"],
+        ["x1", "full", "Олена", "жін."], ["x2", "full", "Olena", "F"],
+        ["x3", "full", "Anna", "w"], ["x4", "full", "Ivan", "чол"],
+        ["x5", "full", "Ira", "невідомо"], ["x6", "full", "Ola", "zebra"]])
+    result = check_file(path, load_profile("safelight"))
+    assert result["rows_read"] == 6 and result["rules"] == {"unknown_code": 1}
+    (bad,) = result["examples"]
+    assert bad["row"] == 7 and bad["reasons"][0]["value"] == "zebra"  # as before
+    ingest_file(hub, path, contributor="ngo", profile=load_profile("safelight"))
+    got = dict(hub.con.execute("SELECT record_id, sex FROM identities").fetchall())
+    assert got == {"x1": "female", "x2": "female", "x3": "female", "x4": "male",
+                   "x5": "unknown"}

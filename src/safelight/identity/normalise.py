@@ -55,6 +55,7 @@ import yaml
 
 from safelight.identity.romanise import has_arabic, has_greek, romanise_arabic, romanise_greek
 from safelight.identity.transliterate import transliterate
+from safelight.standard.sex import sex_codes, sex_word
 
 __all__ = [
     "EARLIEST_BIRTH_YEAR",
@@ -700,19 +701,15 @@ def code_key(text: str | None) -> str | None:
     return s if any(c.isalnum() for c in s) else None
 
 
-def _word(text: str) -> str:
-    """A short code word as :func:`sex_key` compares it: NFKC, case-folded, diacritics
-    dropped, trailing dots and repeated blanks removed (``"Жін."`` → ``"жін"``)."""
-    folded = _strip_marks(unicodedata.normalize("NFKC", text).casefold())
-    return " ".join(folded.split()).rstrip(".").strip()
+#: a short code word as :func:`sex_key` compares it (:func:`safelight.standard.sex.sex_word`)
+_word = sex_word
 
 
 @cache
 def _sex_words() -> dict[str, str | None]:
-    """word → code of the standard's ``sex`` list (``data/sex_words.yaml``; ``unknown`` →
-    None, a missing value)."""
-    return {_word(str(w)): (None if code == "unknown" else code)
-            for code, words in _load("sex_words.yaml").items() for w in words}
+    """word → code of the standard's ``sex`` list (:mod:`safelight.standard.sex`;
+    ``unknown`` → None, a missing value)."""
+    return {w: (None if code == "unknown" else code) for w, code in sex_codes().items()}
 
 
 @lru_cache(maxsize=200_000)
@@ -736,7 +733,7 @@ def nationality_key(text: str | None) -> str | None:
     a demonym in many languages (:func:`safelight.standard.geography.resolve_country`:
     ``"UA"``, ``"UKR"``, ``"Україна"``, ``"ukrainian"`` all give ``"UKR"``); a value it does
     not resolve gives :func:`code_key` of it (so ``"stateless"`` still agrees with itself),
-    but a word for unknown (the ``unknown`` words of ``sex_words.yaml``: ``"unknown"``,
+    but a word for unknown (the ``unknown`` words of :mod:`safelight.standard.sex`: ``"unknown"``,
     ``"невідомо"`` …) is a missing value. ICAO 9303's own codes of passports' nationality
     field are read too (``"D"`` Germany; ``"GBD"`` … British nationals; ``"XXX"``
     unspecified: missing)."""

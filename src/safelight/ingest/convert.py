@@ -49,6 +49,7 @@ from safelight.standard.schema import (
     has_raw,
     raw_column,
 )
+from safelight.standard.sex import sex_code
 
 # Raw source values, stored next to the mapped ones: dictionary-encoded text.
 RAW_TYPE = pa.dictionary(pa.int32(), pa.string())
@@ -293,6 +294,8 @@ class ChunkConverter:
                 if value is MISSING:
                     if key in missing:
                         return None, None
+                    if f.codelist == "sex" and (word := sex_code(raw)) is not None:
+                        return word, None  # F, жін., w: the vocabulary linkage reads too
                     if f.kind is Kind.BOOLEAN:
                         if key in fm.true_values:
                             return True, None
