@@ -10,6 +10,7 @@ from urllib.parse import quote
 from helpers_web import api_login
 
 from safelight.web import linkage
+from safelight.web.linkage import PAIR_ID_SQL
 
 
 def _queue(client, **params) -> dict:
@@ -39,7 +40,7 @@ def test_the_queue_keeps_the_pairs_of_one_contributor(client, app, demo_hub):
         assert {p["pair_id"] for p in mine["pairs"]} == {
             p["pair_id"] for p in everything["pairs"]
             if name in (p["left_contributor"], p["right_contributor"])}
-    assert _queue(client, contributor="no-such-agency")["total"] == 0
+    assert client.get("/api/v1/review?contributor=no-such-agency").status_code == 404
 
 
 def test_next_walks_the_queue_in_its_order_and_skips_decided_pairs(client, app, demo_hub):
@@ -64,10 +65,12 @@ def test_a_pair_another_reviewer_has_open_is_marked_and_passed_over(client, app,
                                                                     monkeypatch):
     api_login(client, demo_hub, "rev")
     order = [p["pair_id"] for p in _queue(client)["pairs"]]
-    assert client.get(f"/api/v1/review/{order[0]}").status_code == 200
+    # reading a pair through the API (a script) claims nothing; opening its page does
+    assert client.get(f"/api/v1/review/{order[1]}").status_code == 200
+    assert client.get(f"/review/{order[0]}").status_code == 200
     mine = {p["pair_id"]: p["in_review_by"] for p in _queue(client)["pairs"]}
-    assert mine[order[0]] is None  # one's own opening is not a claim
-    assert _next(client)["pair_id"] == order[0]
+    assert mine[order[0]] is None  # one's own claim does not hide a pair from oneself
+    assert _next(client)["pair_id"] == order[0]  # the API's next claims order[0] again
     api_login(client, demo_hub, "admin")
     theirs = {p["pair_id"]: p["in_review_by"] for p in _queue(client)["pairs"]}
     assert theirs[order[0]] == "rev" and set(theirs.values()) == {"rev", None}
@@ -77,7 +80,33 @@ def test_a_pair_another_reviewer_has_open_is_marked_and_passed_over(client, app,
     # a claim lapses
     monkeypatch.setattr(linkage, "CLAIM_MINUTES", 0)
     assert _next(client)["pair_id"] == order[0]
-    assert {p["in_review_by"] for p in _queue(client)["pairs"]} == {None}
+
+
+def test_passing_over_a_pair_gives_it_back(client, app, demo_hub):
+    """Review (2026-12-01): a pair one reviewer passed over stayed hidden from the others for
+    15 minutes."""
+    api_login(client, demo_hub, "rev")
+    order = [p["pair_id"] for p in _queue(client)["pairs"]]
+    assert client.get(f"/review/{order[0]}").status_code == 200
+    r = client.get(f"/review/next?after={order[0]}", follow_redirects=False)
+    assert r.headers["location"] == f"/review/{order[1]}"
+    api_login(client, demo_hub, "admin")
+    assert _next(client)["pair_id"] == order[0]
+    assert {p["pair_id"]: p["in_review_by"] for p in _queue(client)["pairs"]}[order[0]] is None
+
+
+def test_an_unknown_contributor_is_refused_and_not_written_to_the_audit(client, app, demo_hub):
+    """Review (2026-12-01): the queue's audit entry kept whatever was typed as the contributor
+    (a person's name and birth date, in a log that is never erased)."""
+    api_login(client, demo_hub, "rev")
+    typed = "Olena Petrenko 1990-01-01"
+    r = client.get(f"/api/v1/review?contributor={quote(typed)}")
+    assert r.status_code == 404 and "no contributor named" in r.text
+    assert client.get(f"/api/v1/review/next?contributor={quote(typed)}").status_code == 404
+    assert client.get(f"/review?contributor={quote(typed)}").status_code == 404
+    con = app.state.hub.hub.con
+    assert typed not in str(con.execute("SELECT CAST(details AS VARCHAR), object "
+                                        "FROM audit_log").fetchall())
 
 
 def test_the_pages_lead_from_a_decision_to_the_next_pair(client, app, demo_hub):
@@ -104,8 +133,16 @@ def test_the_pages_lead_from_a_decision_to_the_next_pair(client, app, demo_hub):
                    follow_redirects=False)
     if len(order) > 1:
         assert r.headers["location"].startswith(f"/review/{order[1]}")
-    # nothing left: the queue says so
+    # the last open pair passed over: the queue says none other is left, not "none at all"
     con = app.state.hub.hub.con
+    last = order[-1]
+    con.execute("UPDATE link_review SET decision = 'non_match', decided_by = 'rev', "
+                f"decided_at = now(), decision_note = 'test' WHERE {PAIR_ID_SQL} <> ?", [last])
+    r = client.get(f"/review/next?after={last}", follow_redirects=False)
+    assert r.headers["location"] == "/review?done=1"
+    text = client.get(r.headers["location"]).text
+    assert "No other open pair to take here." in text and "No open pair is left" not in text
+    # nothing left: the queue says so
     con.execute("UPDATE link_review SET decision = 'non_match', decided_by = 'rev', "
                 "decided_at = now(), decision_note = 'test'")
     r = client.get("/review/next", follow_redirects=False)

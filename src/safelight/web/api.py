@@ -253,9 +253,10 @@ def review_next(*, request: Request,
                 after: Annotated[str | None, Query(pattern="^[0-9a-f]{32}$")] = None,
                 contributor: Annotated[str | None, Query(max_length=100)] = None,
                 user: Annotated[User, Depends(api_role("review"))]) -> dict:
-    """The next open pair after ``after`` in the queue's order, passing over pairs another
-    reviewer opened in the last 15 minutes; ``pair_id`` is null when none is left."""
-    return linkage.next_open_pair(state_of(request), user, after, contributor)
+    """The next open pair after ``after`` in the queue's order (``after``, if still open, is
+    given back), passing over pairs other reviewers claimed in the last 15 minutes; the pair
+    handed out is claimed for the caller. ``pair_id`` is null when none is left."""
+    return linkage.next_open_pair(state_of(request), user, after, contributor, claim=True)
 
 
 @router.get("/review/{pair_id}", tags=["linkage"], summary="A pair with its explanation")

@@ -52,31 +52,45 @@ BOTH_LINKABLE_SQL = " AND ".join(
 
 
 
-#: how long a pair another reviewer opened counts as theirs: the queue marks it and "next"
-#: passes it over, so that two reviewers working through one queue do not decide the same
-#: pairs (read from the audit log, which records every opening; nothing else is stored)
+#: how long a pair a reviewer opened on its page (or was handed by the API's "next") counts
+#: as theirs: other reviewers' queues mark it and their "next" passes it over, so that two
+#: reviewers working through one queue do not decide the same pairs. Passing over a pair
+#: ("next" after it while it is still open) gives it back at once. Claims are audit entries
+#: (``review.claim``, ``review.pass``: the pair id only); nothing else is stored.
 CLAIM_MINUTES = 15
 
 
-def _queue_where(status: str, contributor: str | None) -> tuple[str, list[Any]]:
+def _queue_where(state: HubState, status: str, contributor: str | None
+                 ) -> tuple[str, list[Any]]:
     """The queue's WHERE clause (and its arguments) for a status and an optional contributor
-    on either side of the pair."""
+    on either side of the pair (one the hub knows: a typed name is not written to the audit
+    log, which keeps every query's filter, unless it names a contributor)."""
     statuses = {"open": "decision IS NULL", "decided": "decision IS NOT NULL", "all": "TRUE"}
     if status not in statuses:
         raise UsageError(f"status must be one of {', '.join(statuses)}")
     where, args = f"{statuses[status]} AND {BOTH_LINKABLE_SQL}", []
     if contributor:
+        if state.one("SELECT 1 AS x FROM contributors WHERE name = ?", [contributor]) is None:
+            raise NotFound(Message("no contributor named {name}", name=contributor))
         where += " AND (left_contributor = ? OR right_contributor = ?)"
         args += [contributor, contributor]
     return where, args
 
 
+def claim_pair(state: HubState, user: User, pair_id: str) -> None:
+    """Mark the pair as ``user``'s for :data:`CLAIM_MINUTES` (an audit entry)."""
+    state.audit(user.username, "review.claim", f"pair:{pair_id}")
+
+
 def _opened_by_others(state: HubState, user: User) -> dict[str, str]:
-    """Pair id → the other reviewer who opened it last within :data:`CLAIM_MINUTES`."""
+    """Pair id → the other reviewer whose claim on it (:func:`claim_pair`) is the latest of
+    the last :data:`CLAIM_MINUTES` and was not given back by passing over the pair."""
     since = now_utc() - dt.timedelta(minutes=CLAIM_MINUTES)
-    rows = state.rows("SELECT object, arg_max(actor, seq) AS actor FROM audit_log "
-                      "WHERE action = 'web.read' AND object LIKE 'pair:%' AND logged_at >= ? "
-                      "AND actor <> ? GROUP BY object", [since, user.username])
+    rows = state.rows("""SELECT object, arg_max(actor, seq) AS actor FROM (
+            SELECT object, actor, max(seq) AS seq, arg_max(action, seq) AS last
+            FROM audit_log WHERE action IN ('review.claim', 'review.pass')
+            AND logged_at >= ? AND actor <> ? GROUP BY object, actor)
+        WHERE last = 'review.claim' GROUP BY object""", [since, user.username])
     return {r["object"].removeprefix("pair:"): r["actor"] for r in rows}
 
 
@@ -86,7 +100,7 @@ def review_queue(state: HubState, user: User, status: str = "open", limit: int =
     identity fields; audited, since record ids are record-level data). ``contributor`` keeps
     the pairs with that contributor's record on either side. An open pair another reviewer
     opened in the last :data:`CLAIM_MINUTES` carries their name in ``in_review_by``."""
-    where, args = _queue_where(status, contributor)
+    where, args = _queue_where(state, status, contributor)
     total = state.one(f"SELECT count(*) AS n FROM link_review WHERE {where}", args)["n"]
     rows = state.rows(f"""SELECT {PAIR_ID_SQL} AS pair_id, run_id, left_contributor,
         left_record_id, right_contributor, right_record_id, match_probability, match_weight,
@@ -104,17 +118,21 @@ def review_queue(state: HubState, user: User, status: str = "open", limit: int =
 
 
 def next_open_pair(state: HubState, user: User, after: str | None = None,
-                   contributor: str | None = None) -> dict[str, Any]:
+                   contributor: str | None = None, *, claim: bool = False) -> dict[str, Any]:
     """The open pair a reviewer should take next: in the queue's order (:func:`review_queue`),
     the first after ``after`` (the pair just seen, decided or passed over), from the start
-    again past the end, that is not ``after`` and that no other reviewer opened in the last
-    :data:`CLAIM_MINUTES`. ``pair_id`` is None when there is none; ``open`` counts the open
-    pairs and ``in_review_by_others`` those passed over as another reviewer's (not audited:
-    no record id is read out)."""
-    where, args = _queue_where("open", contributor)
-    opened = _opened_by_others(state, user)
-    here = state.one(f"SELECT abs(match_probability - 0.5) AS d FROM link_review "
+    again past the end, that is not ``after`` and that no other reviewer claims
+    (:data:`CLAIM_MINUTES`). A pair ``after`` still open is given back (passed over: other
+    reviewers' "next" may hand it out at once); with ``claim`` the pair handed out is claimed
+    for ``user`` (the API's "next": the page claims a pair when it is opened). ``pair_id`` is
+    None when there is none; ``open`` counts the open pairs and ``in_review_by_others`` those
+    claimed by other reviewers."""
+    where, args = _queue_where(state, "open", contributor)
+    here = state.one(f"SELECT abs(match_probability - 0.5) AS d, decision FROM link_review "
                      f"WHERE {PAIR_ID_SQL} = ?", [after]) if after else None
+    if here is not None and here["decision"] is None:
+        state.audit(user.username, "review.pass", f"pair:{after}")
+    opened = _opened_by_others(state, user)
     d, after = (here["d"], after) if here else (-1.0, "")
     rows = state.rows(f"""SELECT pair_id FROM (SELECT {PAIR_ID_SQL} AS pair_id,
         abs(match_probability - 0.5) AS d FROM link_review WHERE {where}) q
@@ -124,8 +142,10 @@ def next_open_pair(state: HubState, user: User, after: str | None = None,
     total = state.one(f"SELECT count(*) AS n FROM link_review WHERE {where}", args)["n"]
     taken = state.one(f"SELECT count(*) AS n FROM link_review WHERE {where} "
                       f"AND list_contains(?, {PAIR_ID_SQL})", [*args, list(opened)])["n"]
-    return {"pair_id": rows[0]["pair_id"] if rows else None, "open": total,
-            "in_review_by_others": taken}
+    pair_id = rows[0]["pair_id"] if rows else None
+    if claim and pair_id is not None:
+        claim_pair(state, user, pair_id)
+    return {"pair_id": pair_id, "open": total, "in_review_by_others": taken}
 
 
 def _pair(state: HubState, pair_id: str) -> dict[str, Any]:

@@ -291,11 +291,12 @@ def review(*, request: Request, status: Annotated[str, Query(pattern="^(open|dec
     return render(request, "review.html", user, q=q, filt=status, page=page,
                   choices=services.contributors(state, user), chosen=contributor,
                   done=linkage.next_open_pair(state, user, None, contributor) if done else None,
-                  more=(page + 1) * PAGE < q["total"])
+                  claim_minutes=linkage.CLAIM_MINUTES, more=(page + 1) * PAGE < q["total"])
 
 
 @router.get("/review/next")
-def review_next(*, request: Request, after: Annotated[str | None, Query(max_length=32)] = None,
+def review_next(*, request: Request,
+                after: Annotated[str | None, Query(pattern="^[0-9a-f]{32}$")] = None,
                 contributor: Annotated[str | None, Query(max_length=100)] = None,
                 user: Annotated[User, Depends(page_role("review"))]) -> Response:
     """The next open pair (after the one just seen), or the queue saying there is none."""
@@ -318,9 +319,12 @@ def review_pair(*, pair_id: str, request: Request,
                 contributor: Annotated[str | None, Query(max_length=100)] = None,
                 saved: Annotated[int, Query(ge=0, le=1)] = 0,
                 user: Annotated[User, Depends(page_role("review"))]) -> HTMLResponse:
-    return render(request, "pair.html", user, p=linkage.review_pair(state_of(request), user,
-                                                                     pair_id), error=None,
-                  chosen=contributor or None, saved=bool(saved))
+    state = state_of(request)
+    p = linkage.review_pair(state, user, pair_id)
+    if p["decision"] is None:  # a reviewer at the pair's page: theirs for CLAIM_MINUTES
+        linkage.claim_pair(state, user, pair_id)
+    return render(request, "pair.html", user, p=p, error=None, chosen=contributor or None,
+                  saved=bool(saved))
 
 
 @router.post("/review/{pair_id}")
