@@ -79,3 +79,24 @@ def test_the_prior_counts_as_so_many_matches():
     assert got[1] == pytest.approx(120.5 / 201) and got[2] == pytest.approx(80.5 / 201)
     (none,) = _level_freqs(levels, np.ones(100), fields, [None], 100.0)
     assert none[1] == pytest.approx(100.5 / 101)
+
+
+def test_the_plausibility_check_judges_the_fit_without_the_prior():
+    """Review (2026-12-01): the prior lent every fit the default's date margin, so registers
+    with nobody in common (and too few dates for the names to be fitted) passed for a linkage
+    model; the check now reads the fit without it."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from safelight.demo.linkage_pairs import generate_linkage_pairs
+    from safelight.link.pipeline import LinkSettings, link_records
+
+    p = generate_linkage_pairs(1500, 1500, seed=5, overlap=0.0)
+    table, _ = p.combined()
+    blank = pa.array(np.random.default_rng(5).random(table.num_rows) > 0.05)
+    for c in ("birth_year", "birth_month", "birth_day"):
+        i = table.schema.get_field_index(c)
+        table = table.set_column(i, c, pc.if_else(blank, pa.scalar(None, table[c].type),
+                                                  table[c]))
+    res = link_records(table, LinkSettings(two_source=True, workers=1))
+    assert res.em.fallback and "birth_date" in res.em.fallback

@@ -54,8 +54,8 @@ log = logging.getLogger("safelight.link")
 
 _PSEUDO = 0.5  # pseudo-count per level: no level has probability 0 (no infinite weight)
 #: EM's m of these fields is the posterior mode under a Dirichlet prior: the field's default m
-#: (:mod:`safelight.link.default_m`) counted as ``M_PRIOR_MATCHES`` matches beside the
-#: session's own (:func:`_em`). The birth date is learned on pairs with the same names, and
+#: (:mod:`safelight.link.default_m`) counted as ``M_PRIOR_MATCHES`` matches in each session
+#: that learns the field (:func:`_em`); :func:`implausible_fields` judges the fit without it. The birth date is learned on pairs with the same names, and
 #: where names repeat — a register of a few hundred people drawn from a few dozen family names,
 #: a family whose son bears his father's name — namesakes with different dates fill that
 #: session; EM took them for matches whose dates are wrong (m of two different full dates
@@ -630,6 +630,7 @@ def estimate_model(
         x[1:] /= x[1:].sum()
         init.append(x)
     estimates: list[list[np.ndarray]] = [[] for _ in names]
+    free: list[list[np.ndarray]] = [[] for _ in names]  # the fits without the prior on m
     # the clear levels only: the PPRL hub's Dice bands of the birth date are left to EM (its
     # 500 x 450 test packages lost recall 0.929 -> 0.894 with it: the prior's match count,
     # read off the exact level's m, fell)
@@ -664,8 +665,17 @@ def estimate_model(
             continue
         fitted.append((sess, mask, active, scale, labelled))
         m, share, it, ok = _em(levels[mask], active, u if em_u is None else em_u,
-                               [x.copy() for x in init], max_iter, tol, fields, kin, labelled,
-                               m_prior=m_prior)
+                               [x.copy() for x in init], max_iter, tol, fields, kin, labelled)
+        for j in np.flatnonzero(active):
+            free[j].append(m[j])
+        if any(m_prior[j] is not None for j in np.flatnonzero(active)):
+            # the prior's fit, from the free one; the free one is what implausible_fields
+            # judges (the prior would lend every fit the default's margin: registers that
+            # share no one passed for a linkage model)
+            m, share, it2, ok = _em(levels[mask], active, u if em_u is None else em_u,
+                                    [x.copy() for x in m], max_iter, tol, fields, kin,
+                                    labelled, m_prior=m_prior)
+            it += it2
         for j in np.flatnonzero(active):
             estimates[j].append(m[j])
         session_matches[sess.name] = (sess, share * n_pairs * scale)
@@ -686,7 +696,7 @@ def estimate_model(
                     "levels have one (else EM's starting m)" if small else
                     "skipped")
     implausible = implausible_fields(
-        [np.mean(est, axis=0) if est else None for est in estimates], u, fields, levels)
+        [np.mean(est, axis=0) if est else None for est in free], u, fields, levels)
     fallback = None  # why the fit was discarded (EMResult.fallback)
     if implausible:  # fall back as for a small input: default m, every session's share alone
         why = (f"EM fitted a model in which agreeing on {', '.join(implausible)} does not mark "
