@@ -99,7 +99,8 @@ def review_queue(state: HubState, user: User, status: str = "open", limit: int =
     """Pairs of the review queue, closest to a coin toss first (record ids and scores, no
     identity fields; audited, since record ids are record-level data). ``contributor`` keeps
     the pairs with that contributor's record on either side. An open pair another reviewer
-    opened in the last :data:`CLAIM_MINUTES` carries their name in ``in_review_by``."""
+    claims (:func:`claim_pair`, :data:`CLAIM_MINUTES`) carries their name in
+    ``in_review_by``."""
     where, args = _queue_where(state, status, contributor)
     total = state.one(f"SELECT count(*) AS n FROM link_review WHERE {where}", args)["n"]
     rows = state.rows(f"""SELECT {PAIR_ID_SQL} AS pair_id, run_id, left_contributor,
