@@ -26,7 +26,12 @@ def test_aggregates_command(tmp_path) -> None:
     assert {p.name for p in out.iterdir()} >= {"aggregates.csv", "settings.json",
                                                "evaluation.json", "evaluation.html",
                                                "PUBLISH.txt"}
-    assert "Publish only the release file" in (out / "PUBLISH.txt").read_text("utf-8")
+    publish = (out / "PUBLISH.txt").read_text("utf-8")
+    assert "Publish only the release file" in publish
+    # k-release trial (2026-12-01): two file releases of a table that gained three people,
+    # subtracted, gave their profile; nothing said that a file release has no ledger
+    assert "no ledger records this release" in publish and "release hub" in publish
+    assert "no ledger records this release" in r.output
     settings = json.loads((out / "settings.json").read_text())
     assert settings["method"] == "aggregates" and settings["k"] == 5
     assert settings["software"].startswith("safelight ")

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from safelight.release.cli import release
+from safelight.release.cli import EXIT_DO_NOT_PUBLISH, release
 
 CTDC10 = "bench_ctdc10.csv"
 
@@ -119,7 +119,7 @@ def test_consent_columns_by_what_they_say(tmp_path):
 def test_a_k_release_that_leaks_says_do_not_publish(tmp_path, shared_data):
     table = shared_data / "ctdc" / CTDC10
     r = _run("synthetic", table, "--k", "11", "--length", "2", "--out", tmp_path / "s")
-    assert r.exit_code == 0, r.output
+    assert r.exit_code == EXIT_DO_NOT_PUBLISH, r.output  # written, and a script is told
     note = (tmp_path / "s" / "PUBLISH.txt").read_text("utf-8")
     assert note.startswith("WARNING: ") and "Do not publish" in note
     r = _run("aggregates", table, "--k", "11", "--no-audit", "--length", "2", "--out",

@@ -81,6 +81,12 @@ def _prepare_out(out: Path, force: bool, inputs: tuple[Path | None, ...]) -> Non
 #: ``ctx.meta`` flag :func:`_completes` sets: the command ended without an error — its release
 #: written, and recorded in a ledger where one was asked for
 _FINISHED = "safelight.release.finished"
+#: ``ctx.meta`` flag :func:`_finish` sets when a warning says not to publish the release
+_UNSAFE = "safelight.release.do_not_publish"
+#: exit code of a release command whose release was written but must not be published (its
+#: warnings say why): a script that publishes on success must not publish it (k-release trial,
+#: 2026-12-01: such releases ended with 0)
+EXIT_DO_NOT_PUBLISH = 9
 
 
 def _completes(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -92,6 +98,8 @@ def _completes(fn: Callable[..., Any]) -> Callable[..., Any]:
         ctx = click.get_current_context(silent=True)
         if ctx is not None:
             ctx.meta[_FINISHED] = True
+            if ctx.meta.get(_UNSAFE):
+                ctx.exit(EXIT_DO_NOT_PUBLISH)
         return result
     return wrapper
 
@@ -266,7 +274,7 @@ def aggregates(table: Path, k: int, length: int, out: Path, method: str, roundin
     (`safelight release hub`), whose ledger keeps the earlier intervals.
     """
     from safelight.release.aggregates import release_aggregates, write_aggregates
-    from safelight.release.evaluate import evaluate, k_leak_warning
+    from safelight.release.evaluate import DO_NOT_PUBLISH, evaluate, k_leak_warning
     from safelight.release.settings import ReleaseSettings
 
     _prepare_out(out, force, (table,))
@@ -296,7 +304,7 @@ def aggregates(table: Path, k: int, length: int, out: Path, method: str, roundin
     if no_audit:
         warnings += ("the release was not audited against differencing (--no-audit): a small "
                      "combination may be shown to exist, or narrowed, by subtracting released "
-                     "intervals from a released total. Do not publish it; release without "
+                     f"intervals from a released total. {DO_NOT_PUBLISH} it; release without "
                      "--no-audit.",)
     _finish(out, settings, ev, f"k-aggregates (k = {k}, length {length})", warnings)
     summary = rel.summary()
@@ -495,14 +503,22 @@ def _ledger_record(ledger, name: str | None, settings: ReleaseSettings, output: 
 
 def _finish(out: Path, settings: ReleaseSettings, ev, title: str,
             warnings: tuple[str, ...] = ()) -> None:
-    """Write the settings (PUBLISH.txt headed by ``warnings``) and the evaluation, and say
-    the warnings on the console."""
-    from safelight.release.evaluate import write_evaluation
+    """Write the settings (PUBLISH.txt headed by ``warnings`` and followed by the note that a
+    release from a file has no ledger: a trial subtracted two file releases of a table that
+    gained three people and read their profile) and the evaluation, and say both on the
+    console."""
+    from safelight.release.evaluate import DO_NOT_PUBLISH, write_evaluation
+    from safelight.release.settings import NO_LEDGER_NOTES
 
-    settings.save(out / "settings.json", warnings)
+    note = NO_LEDGER_NOTES["dp" if settings.method.startswith("dp-") else "k"]
+    settings.save(out / "settings.json", warnings, notes=(note,))
     write_evaluation(ev, out, title, settings.to_dict())
     for w in warnings:
         click.secho(f"WARNING: {w}", fg="red", bold=True, err=True)
+    click.echo(f"note: {note}", err=True)
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and any(DO_NOT_PUBLISH in w for w in warnings):
+        ctx.meta[_UNSAFE] = True  # the command exits with EXIT_DO_NOT_PUBLISH once it is done
 
 
 def _errors_text(ev) -> str:

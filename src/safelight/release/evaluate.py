@@ -89,6 +89,11 @@ class Evaluation:
 FABRICATED_WARN = 0.5
 
 
+#: the words a warning uses for a release that must not be published (the release command
+#: then exits with :data:`safelight.release.cli.EXIT_DO_NOT_PUBLISH`)
+DO_NOT_PUBLISH = "Do not publish"
+
+
 def k_leak_warning(ev: Evaluation, cause: str, fix: str) -> tuple[str, ...]:
     """The warning for PUBLISH.txt and the console of a k-method release (aggregates,
     k-synthetic, microdata) whose evaluation found released combinations that describe 1..k-1
@@ -100,8 +105,8 @@ def k_leak_warning(ev: Evaluation, cause: str, fix: str) -> tuple[str, ...]:
     rows = (f", carried by {ev.leaked_release_rows} released rows" if ev.leaked_release_rows
             else "")
     return (f"the evaluation found {leaked} released combinations of up to {ev.max_length} "
-            f"values that describe fewer than k = {ev.k} people{rows}: {cause}. Do not publish "
-            f"this file; {fix}.",)
+            f"values that describe fewer than k = {ev.k} people{rows}: {cause}. "
+            f"{DO_NOT_PUBLISH} this file; {fix}.",)
 
 
 def dp_release_warnings(ev: Evaluation, k_floor: int | None) -> tuple[str, ...]:

@@ -18,6 +18,18 @@ RELEASE_FILES = {"aggregates": "aggregates.csv", "dp-aggregates": "aggregates.cs
                  "microdata": "microdata.csv"}
 
 #: Written into every release folder (as PUBLISH.txt): only the release file is for publication.
+#: Added to PUBLISH.txt of a release made from a file (no hub, so no ledger), by kind.
+NO_LEDGER_NOTES = {
+    "k": ("Made from a file: no ledger records this release. A later release of a table that "
+          "gained or lost people can be subtracted from this one to describe the people who "
+          "changed (with --method suppress, exactly). Make successive releases of one dataset "
+          "from a hub (safelight release hub), whose ledger audits each against the earlier "
+          "ones."),
+    "dp": ("Made from a file: no ledger adds up the privacy loss of successive releases of "
+           "this data. Make them from a hub (safelight release hub), whose ledger keeps the "
+           "budget."),
+}
+
 PUBLISH_NOTE = """\
 Publish only the release file of this folder: {file}.
 
@@ -52,15 +64,19 @@ class ReleaseSettings:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    def save(self, path: Path, warnings: tuple[str, ...] | list[str] = ()) -> Path:
+    def save(self, path: Path, warnings: tuple[str, ...] | list[str] = (),
+             notes: tuple[str, ...] | list[str] = ()) -> Path:
         """Write the settings to ``path`` and, beside it, :data:`PUBLISH_NOTE` (which file of
         the folder may be published and which stay with the operator), headed by ``warnings``
-        (e.g. a release whose evaluation found leaked combinations)."""
+        (e.g. a release whose evaluation found leaked combinations) and followed by
+        ``notes``."""
         path.write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n", "utf-8")
         name = RELEASE_FILES.get(self.method, "the release file (aggregates.csv, synthetic.csv "
                                  "or microdata.csv)")
         head = "".join(f"WARNING: {w}\n\n" for w in warnings)
-        (path.parent / "PUBLISH.txt").write_text(head + PUBLISH_NOTE.format(file=name), "utf-8")
+        tail = "".join(f"\n{n}\n" for n in notes)
+        (path.parent / "PUBLISH.txt").write_text(head + PUBLISH_NOTE.format(file=name) + tail,
+                                                 "utf-8")
         return path
 
 

@@ -266,44 +266,49 @@ def _probe_determined(me: np.ndarray, mc: np.ndarray, mw: np.ndarray, cells: np.
 
     A cell is determined iff every vector of the null space of the equations is 0 there. Random
     vectors are projected onto the null space with CGLS (``min ||A^T w - y||``; the residual is
-    the projection); a cell that is non-zero in any probe is certainly not determined. Returns
-    ``None`` if CGLS does not converge (the caller then reports the component as unaudited).
+    the projection); a cell that is non-zero in any probe is certainly not determined. The
+    probes run as one block (a sparse matrix times ``probes`` columns, each column its own CGLS
+    recurrence): on a 1,000,000-row table with small cells the probes one at a time, products
+    by ``bincount``, took over 15 minutes. Returns ``None`` if CGLS does not converge (the
+    caller then reports the component as unaudited).
     """
+    from scipy import sparse
+
     ei = np.searchsorted(eq_ids, me)
     ci = np.searchsorted(cells, mc)
     n_e, n_c = len(eq_ids), len(cells)
-    rng = np.random.default_rng(seed)
-
-    def a_mul(v: np.ndarray) -> np.ndarray:  # A v, v over cells
-        return np.bincount(ei, weights=mw * v[ci], minlength=n_e)
-
-    def at_mul(w: np.ndarray) -> np.ndarray:  # A^T w, w over equations
-        return np.bincount(ci, weights=mw * w[ei], minlength=n_c)
-
-    nonzero = np.zeros(n_c, bool)
-    for _ in range(probes):
-        y = rng.standard_normal(n_c)
-        r = y.copy()
-        sv = a_mul(r)
-        p = sv.copy()
-        gamma = float(sv @ sv)
-        tol = 1e-22 * float(y @ y)
-        converged = gamma <= tol
-        for _ in range(max_iter):
-            if converged:
-                break
-            q = at_mul(p)
-            alpha = gamma / float(q @ q)
-            r -= alpha * q
-            sv = a_mul(r)
-            g_new = float(sv @ sv)
-            converged = g_new <= tol
-            p = sv + (g_new / gamma) * p
-            gamma = g_new
-        if not converged:
-            return None
-        nonzero |= np.abs(r) > 1e-6 * np.sqrt(float(y @ y) / n_c)
-    return ~nonzero
+    a = sparse.csr_matrix((mw.astype(np.float64), (ei, ci)), shape=(n_e, n_c))
+    # scaled to unit rows, then unit columns: the null space keeps its zero pattern (a
+    # diagonal scaling of rows or columns), and CGLS converges in fewer steps
+    a = sparse.diags(1.0 / np.sqrt(np.maximum(np.asarray(a.multiply(a).sum(axis=1)).ravel(),
+                                              1e-300))) @ a
+    a = (a @ sparse.diags(1.0 / np.sqrt(np.maximum(np.asarray(a.multiply(a).sum(axis=0))
+                                                   .ravel(), 1e-300)))).tocsr()
+    at = a.T.tocsr()
+    y = np.random.default_rng(seed).standard_normal((n_c, probes))
+    r = y.copy()
+    sv = a @ r
+    p = sv.copy()
+    gamma = np.einsum("ij,ij->j", sv, sv)
+    tol = 1e-22 * np.einsum("ij,ij->j", y, y)
+    converged = gamma <= tol
+    for _ in range(max_iter):
+        if converged.all():
+            break
+        q = at @ p
+        qq = np.einsum("ij,ij->j", q, q)
+        alpha = np.where(converged, 0.0, gamma / np.where(qq > 0, qq, 1.0))
+        r -= q * alpha
+        sv = a @ r
+        g_new = np.einsum("ij,ij->j", sv, sv)
+        beta = np.where(converged, 0.0, g_new / np.where(gamma > 0, gamma, 1.0))
+        p = sv + p * beta
+        gamma = np.where(converged, gamma, g_new)
+        converged |= g_new <= tol
+    if not converged.all():
+        return None
+    scale = 1e-6 * np.sqrt(np.einsum("ij,ij->j", y, y) / n_c)
+    return ~np.any(np.abs(r) > scale, axis=1)
 
 
 @dataclass
