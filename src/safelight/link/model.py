@@ -55,16 +55,17 @@ log = logging.getLogger("safelight.link")
 _PSEUDO = 0.5  # pseudo-count per level: no level has probability 0 (no infinite weight)
 #: EM's m of these fields is the posterior mode under a Dirichlet prior: the field's default m
 #: (:mod:`safelight.link.default_m`) counted as ``M_PRIOR_MATCHES`` matches in each session
-#: that learns the field (:func:`_em`); :func:`implausible_fields` judges the fit without it. The birth date is learned on pairs with the same names, and
-#: where names repeat — a register of a few hundred people drawn from a few dozen family names,
-#: a family whose son bears his father's name — namesakes with different dates fill that
-#: session; EM took them for matches whose dates are wrong (m of two different full dates
-#: 0.25–0.28, weight −2 bits: a father and son born 41 years apart, sharing phone and
-#: address, linked at p 0.999, and undated records chained people born years apart into one
-#: person; the trial of 2026-12-01 in docs/linkage.md, "Namesakes in small registers"). With
-#: 300 prior matches that m is 0.03 (−5 bits) there, while a session with thousands of matches
-#: keeps its own estimate: at 20,000 to 100,000 records and on FEBRL 3/4 F1 moved by at most
-#: 0.0001. Clear comparison levels only (see :func:`estimate_model`).
+#: that learns the field (:func:`_em`); :func:`implausible_fields` judges the fit without it.
+#: The birth date is learned on pairs with the same names, and where names repeat — a
+#: register of a few hundred people drawn from a few dozen family names, a family whose son
+#: bears his father's name — namesakes with different dates fill that session; EM took them
+#: for matches whose dates are wrong (m of two different full dates 0.25–0.28, weight −2 bits:
+#: a father and son born 41 years apart, sharing phone and address, linked at p 0.999, and
+#: undated records chained people born years apart into one person; the trial of 2026-12-01
+#: in docs/linkage.md, "Namesakes in small registers"). With 300 prior matches that m is 0.03
+#: (−5 bits) there, while a session with thousands of matches keeps its own estimate: at
+#: 20,000 to 100,000 records and on FEBRL 3/4 F1 moved by at most 0.0001. Clear comparison
+#: levels only (see :func:`estimate_model`).
 M_PRIOR_MATCHES = 300.0
 M_PRIOR_FIELDS: tuple[str, ...] = ("birth_date",)
 
