@@ -251,7 +251,8 @@ _dataset = click.option("--dataset", default=None,
               show_default=True, help="--method suppress: round released counts to multiples of "
               "--rounding-base.")
 @click.option("--rounding-base", type=click.IntRange(min=1), default=None,
-              help="Grid step (default: k for suppress, ceil(k/2) for intervals).")
+              help="Grid step: of the intervals (default ceil(k/2); --rounding does not "
+              "apply to them), or of --rounding with --method suppress (default k).")
 @click.option("--no-audit", is_flag=True,
               help="Skip the differencing audit (for comparisons only: small cells may be exposed).")
 @_cols
