@@ -6,6 +6,7 @@ under k, duplicate columns, list columns and Unicode forms."""
 from __future__ import annotations
 
 import csv
+import json
 import unicodedata
 
 import pyarrow as pa
@@ -238,3 +239,15 @@ def test_a_hub_release_warns_as_the_file_commands_do(tmp_path):
     note = (rel.folder / "PUBLISH.txt").read_text("utf-8")
     assert rel.evaluation.total("leaked") > 0
     assert note.startswith("WARNING: ") and "Do not publish" in note
+
+
+def test_combinations_shown_to_exist_are_in_the_evaluation(tmp_path, shared_data):
+    """k-release trial (2026-12-01): the console counted small combinations shown to exist
+    by the intervals, while evaluation.html said "leaked 0" and nothing else."""
+    out = tmp_path / "a"
+    r = _run("aggregates", shared_data / "ctdc" / CTDC10, "--k", "11", "--out", out)
+    assert r.exit_code == 0, r.output
+    shown = json.loads((out / "settings.json").read_text())["params"]["small_cells_shown_nonempty"]
+    assert shown > 0
+    page = (out / "evaluation.html").read_text("utf-8")
+    assert "not released but shown to exist" in page and f": {shown}." in page

@@ -224,6 +224,14 @@ def write_evaluation(ev: Evaluation, out_dir: Path, title: str,
                "<li>values outside the public domain, treated as missing (not evaluated): "
                + html.escape(", ".join(f"{c} {n}" for c, n in ev.values_outside_domain.items()))
                + "</li>")
+    shown = (settings or {}).get("params", {}).get("small_cells_shown_nonempty") or 0
+    if shown:  # k-aggregates' intervals: not released, yet shown to hold someone (a trial
+        # read "leaked 0" as "nothing about small combinations can be learnt")
+        outside += (f"<li>combinations of 1 to k&minus;1 people not released but shown to exist "
+                    f"(a released count whose other parts are all unreleased implies at least "
+                    f"one person in them; never narrowed to fewer than (k&minus;1)/2 + 1 "
+                    f"values): {shown}. &ldquo;Leaked&rdquo; counts released combinations "
+                    f"only.</li>")
     settings_html = ("" if settings is None else "<h2>Settings</h2><pre>"
                      + html.escape(json.dumps(settings, indent=2)) + "</pre>")
     page = f"""<!doctype html>
