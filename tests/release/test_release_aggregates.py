@@ -136,3 +136,13 @@ def test_probe_audit_matches_dense_audit(seed: int) -> None:
     assert probes.unaudited_cells == 0
     np.testing.assert_array_equal(dense.determined, probes.determined)
     assert dense.determined.any()
+
+
+def test_suppression_says_where_it_is(caplog) -> None:
+    """k-release trial (2026-12-01): `--method suppress` ran for 15 minutes with nothing on its
+    stage line; each round now logs what it found (the stage line shows the latest)."""
+    from safelight.release.suppression import suppress
+
+    with caplog.at_level("INFO", logger="safelight.release.suppression"):
+        suppress(random_table(1, n=300), 5, 3)
+    assert "round" in caplog.text and "linear audit, round" in caplog.text

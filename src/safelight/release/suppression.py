@@ -457,6 +457,10 @@ def suppress(table: CategoricalTable, k: int, length: int, *, audit: bool = True
                 # protection of their own (a recovered complement is >= k)
                 suppressed &= primary | (system.cell_level < length)
             bad = np.flatnonzero(suppressed & known)
+            # the command's stage line shows the latest of these (a 1M-row table with small
+            # cells runs for minutes: a trial saw nothing move for 15)
+            log.info("suppression: combinations of %d values, round %d: %d withheld cells "
+                     "recomputable", level, rounds, len(bad))
             chosen: set[int] = set()
             chooser = _Chooser(system, released, active, level)
             for c in bad.tolist():
@@ -479,6 +483,8 @@ def suppress(table: CategoricalTable, k: int, length: int, *, audit: bool = True
         la = linear_attack(system, released, max_audit_unknowns, targets=primary)
         unaudited, largest = la.unaudited_cells, la.largest_component
         found = np.flatnonzero(primary & la.determined)
+        log.info("suppression: linear audit, round %d: %d small cells recomputable", rounds,
+                 len(found))
         if len(found) == 0:
             break
         chosen = set()
