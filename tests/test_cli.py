@@ -47,8 +47,8 @@ def test_init_ingest_status_quarantine(tmp_path, profile_path):
     assert typo.exit_code == 2 and "no contributor named 'au'" in typo.output
     withdrawn = run("consent", "withdraw", hub, "-c", "au", "3")  # refused: nothing recorded
     assert withdrawn.exit_code == 2 and "no contributor named 'au'" in withdrawn.output
-    assert "--before-first-export" in withdrawn.output
-    ahead = run("consent", "withdraw", hub, "-c", "au", "3", "--before-first-export")
+    assert "--not-yet-received" in withdrawn.output
+    ahead = run("consent", "withdraw", hub, "-c", "au", "3", "--before-first-export")  # old name
     assert ahead.exit_code == 0 and "1 record id(s): 0 case(s) known" in ahead.output
     assert "no contributor named" not in run("consent", "withdraw", hub, "-c", "ua", "3").output
     assert run("audit", "verify", hub).exit_code == 0

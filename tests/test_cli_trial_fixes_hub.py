@@ -224,3 +224,37 @@ def test_a_document_or_image_is_named_as_such_not_read_as_a_table(tmp_path):
         f.write_bytes(data)
         res = _run("check", f, "-p", prof)
         assert res.exit_code == 3 and "not a table" in res.output, (name, res.output)
+
+
+def test_a_withdrawal_naming_ids_the_hub_does_not_hold_is_refused_and_says_what_ids_are(
+        tmp_path):
+    """k-release trial: `consent withdraw hub -c ngo2 2` (the row number, not the generated id)
+    was recorded for an id that can never match, and the person's consent stayed in force; the
+    generated ids were shown nowhere."""
+    prof = tmp_path / "p.yaml"
+    prof.write_text(GENERATED, "utf-8")
+    f = tmp_path / "a.csv"
+    f.write_text("g;nat\nfemale;UKR\nmale;MDA\n", "utf-8")
+    hub = _hub(tmp_path)
+    ingest = _run("ingest", hub, f, "-c", "ngo2", "-p", prof)
+    assert ingest.exit_code == 0, ingest.output
+    con = duckdb.connect(str(hub), read_only=True)
+    ids = dict(con.execute("SELECT source_row, record_id FROM cases").fetchall())
+    con.close()
+    assert f"{ids[2]} is line 2's" in ingest.output and "consent withdraw" in ingest.output
+    before = _audit_actions(hub)
+    res = _run("consent", "withdraw", hub, "-c", "ngo2", "2", ids[3])
+    assert res.exit_code == 2
+    assert "1 of 2 record id(s) name nothing of 'ngo2' in the hub: 2" in res.output
+    assert "nothing was withdrawn" in res.output and ids[2] in res.output
+    assert "--not-yet-received" in res.output
+    assert _audit_actions(hub) == before  # nothing recorded, not even the known id
+    con = duckdb.connect(str(hub), read_only=True)
+    assert con.execute("SELECT count(*) FROM consent_withdrawals").fetchone()[0] == 0
+    con.close()
+    # the right ids, or ones the hub has not received yet when the user says so
+    assert _run("consent", "withdraw", hub, "-c", "ngo2", ids[2]).exit_code == 0
+    again = _run("consent", "withdraw", hub, "-c", "ngo2", ids[2])  # recorded already: known
+    assert again.exit_code == 0, again.output
+    later = _run("consent", "withdraw", hub, "-c", "ngo2", "N-77", "--not-yet-received")
+    assert later.exit_code == 0 and "remembered and applied when they arrive" in later.output

@@ -356,13 +356,13 @@ def consent() -> None:
 @click.option("--reason", help="Why (kept with the withdrawal; the audit log keeps only that "
                                "one was given). Do not name the person: the withdrawal is never "
                                "erased.")
-@click.option("--before-first-export", is_flag=True,
-              help="Record the withdrawal for a contributor that has sent nothing yet (it "
-                   "applies when its records arrive); otherwise an unknown contributor is "
-                   "refused as a typo.")
+@click.option("--not-yet-received", "--before-first-export", "not_yet_received", is_flag=True,
+              help="Record the withdrawal for records the hub has not received yet (it applies "
+                   "when they arrive); otherwise an id the hub does not hold, or a contributor "
+                   "it does not know, is refused as a typo and nothing is withdrawn.")
 @_run
 def consent_withdraw(hub: Path, record_ids: tuple[str, ...], contributor: str, reason: str | None,
-                     before_first_export: bool) -> None:
+                     not_yet_received: bool) -> None:
     """Withdraw consent for RECORD_IDS: the cases leave linkage and every later release, their
     identity data and referral notes are erased, and later exports cannot revive them.
     """
@@ -370,10 +370,13 @@ def consent_withdraw(hub: Path, record_ids: tuple[str, ...], contributor: str, r
 
     with open_hub(hub) as h:
         known = contributor in h.known_contributors()
-        if not known and not before_first_export:
+        if not known and not not_yet_received:
             raise UsageError(f"the hub has no contributor named {contributor!r} (`safelight "
                              "status` lists them); for one that has sent nothing yet, add "
-                             "--before-first-export")
+                             "--not-yet-received")
+        unknown = h.unknown_record_ids(contributor, list(record_ids)) if known else []
+        if unknown and not not_yet_received:
+            raise UsageError(_unknown_ids_message(h, contributor, unknown, len(record_ids)))
         counts = h.withdraw_consent(contributor, list(record_ids), actor="cli", reason=reason)
     out.print(f"{counts['requested']} record id(s): {counts['known']} case(s) known to the hub, "
               f"{counts['cases_withdrawn']} case(s) withdrawn, {counts['identities_erased']} "
@@ -384,6 +387,22 @@ def consent_withdraw(hub: Path, record_ids: tuple[str, ...], contributor: str, r
     if counts["identities_erased"] or counts.get("encoded_records_erased"):
         out.print("  the erased values stay in the hub file's freed blocks until `safelight "
                   f"compact {escape(str(hub))}` rewrites it (and in backups taken before)")
+
+
+def _unknown_ids_message(h, contributor: str, unknown: list[str], given: int) -> str:  # noqa: ANN001
+    """Why ``consent withdraw`` refused: the ids the hub does not hold (a few), what a row
+    number given for an export without an id column stands for, and the way to go on."""
+    shown = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
+    msg = (f"{len(unknown)} of {given} record id(s) name nothing of {contributor!r} in the hub: "
+           f"{shown} — nothing was withdrawn.")
+    for rid in (r for r in unknown if r.isdigit()):
+        meant = h.generated_ids_ending(contributor, rid)
+        if meant:
+            msg += (f" {rid} looks like a row number: {contributor}'s exports without an id "
+                    f"column have ids made from the file and the line ({' or '.join(meant)}).")
+            break
+    return msg + (" Check the ids with the contributor, or add --not-yet-received to record "
+                  "the withdrawal for records the hub has not received yet.")
 
 
 @main.command()

@@ -163,7 +163,7 @@ def ingest_file(hub: Hub, path: str | Path, *, contributor: str, profile: Profil
                 f"quarantined {result.rows_quarantined}")
         result.notes = list(reader.notes)
         if profile.target == "cases" and profile.generate_record_ids:
-            result.notes += _repeated_export(con, cid, contributor)
+            result.notes += _generated_ids(con, cid) + _repeated_export(con, cid, contributor)
         result.top_rules = [(r, n) for r, n in con.execute(
             "SELECT rule, count(*) n FROM (SELECT unnest(rules) rule FROM quarantine WHERE contribution_id = ?)"
             " GROUP BY rule ORDER BY n DESC, rule LIMIT 10", [cid]).fetchall()]
@@ -421,6 +421,17 @@ def _settle(con, cid: int, contributor: str, converter: ChunkConverter, result: 
 #: share of a generated-id file's rows that repeat an earlier contribution row for row, from
 #: which the ingest says so (a re-saved copy: new ids, the same people counted twice)
 REPEATED_EXPORT_SHARE = 0.9
+
+
+def _generated_ids(con, cid: int) -> list[str]:
+    """A note saying what the ids of contribution ``cid`` (no id column) are: the ones a
+    withdrawal of consent names, shown nowhere else (a trial withdrew "2", a row number)."""
+    first = con.execute("SELECT record_id, source_row FROM cases WHERE contribution_id = ? "
+                        "ORDER BY source_row LIMIT 1", [cid]).fetchone()
+    if first is None:
+        return []
+    return [f"the file has no record id column: each record's id is made from the file and its "
+            f"line ({first[0]} is line {first[1]}'s); `safelight consent withdraw` takes these ids"]
 
 
 def _repeated_export(con, cid: int, contributor: str) -> list[str]:
