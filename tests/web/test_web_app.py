@@ -499,3 +499,16 @@ def test_a_link_run_waits_for_a_decision_being_recorded(client, app, demo_hub, m
     assert r.status_code == 200
     assert state.one("SELECT count(*) AS n FROM link_review WHERE decision IS NOT NULL")["n"] == 1
     assert len(_audit(app, "link.decision")) == 1
+
+
+def test_a_role_refusal_is_audited_without_the_request_s_values(client, app, demo_hub):
+    """Refused sign-ins, exports and other agencies' records were audited, a route the role may
+    not use was not: an account probing what it may not see left no trace."""
+    api_login(client, demo_hub, "view")
+    assert client.get("/api/v1/records?contributor=pl-ngo").status_code == 403
+    assert client.get("/review?contributor=pl-ngo").status_code == 403  # a page
+    refused = [(a, o, d) for a, o, d in _audit(app, "web.refused") if o.startswith("route:")]
+    assert [(a, o) for a, o, _ in refused] == [("view", "route:records"), ("view", "route:review")]
+    assert all(json.loads(d) == {"reason": "role", "role": "viewer", "method": "GET"}
+               for _, _, d in refused)
+    assert "pl-ngo" not in repr(refused)

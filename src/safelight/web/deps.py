@@ -87,6 +87,15 @@ async def api_user(request: Request) -> User:
     return user
 
 
+async def _audit_role_refusal(request: Request, user: User, action: str) -> None:
+    """Record that ``user``'s role was refused ``action`` (``web.refused``: who, which route
+    group, the method — never the path's values nor the query): an account probing what it
+    may not see shows in the audit chain, as refused sign-ins and exports do."""
+    await run_in_threadpool(state_of(request).audit, user.username, "web.refused",
+                            f"route:{action}", {"reason": "role", "role": user.role,
+                                                "method": request.method})
+
+
 def api_role(action: str) -> Callable[[Request], Awaitable[User]]:
     """A dependency: the API user, if their role may do ``action`` (else 403)."""
     allowed = CAN[action]
@@ -94,6 +103,7 @@ def api_role(action: str) -> Callable[[Request], Awaitable[User]]:
     async def dep(request: Request) -> User:
         user = await api_user(request)
         if user.role not in allowed:
+            await _audit_role_refusal(request, user, action)
             raise HTTPException(403, f"the role {user.role!r} may not do this ({action}: "
                                      f"{', '.join(allowed)})")
         return user
@@ -116,6 +126,7 @@ def page_role(action: str) -> Callable[[Request], Awaitable[User]]:
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             raise LoginRequired(target, expired=bool(request.cookies.get(COOKIE)))
         if user.role not in allowed:
+            await _audit_role_refusal(request, user, action)
             raise PageForbidden(action)
         return user
 
