@@ -23,7 +23,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Tr
 from rich.table import Table
 
 from safelight import __version__
-from safelight.cli_support import audited_csv_export, export_target, guarded, terminate_as_interrupt
+from safelight.cli_support import audited_csv_export, export_target, guarded
 from safelight.errors import UsageError
 
 EXIT_QUARANTINE = 6
@@ -74,7 +74,6 @@ def main(verbose: int) -> None:
     # quarantine exports, packages, outputs), as under the service's UMask=0077: group and
     # others lose their bits whatever the shell's umask gave them
     os.umask(os.umask(0o077) | 0o077)
-    terminate_as_interrupt()
 
 
 # --------------------------------------------------------------------------- init / status
@@ -376,7 +375,8 @@ def consent_withdraw(hub: Path, record_ids: tuple[str, ...], contributor: str, r
                              "--not-yet-received")
         unknown = h.unknown_record_ids(contributor, list(record_ids)) if known else []
         if unknown and not not_yet_received:
-            raise UsageError(_unknown_ids_message(h, contributor, unknown, len(record_ids)))
+            raise UsageError(_unknown_ids_message(h, contributor, unknown,
+                                                  len(set(record_ids))))
         counts = h.withdraw_consent(contributor, list(record_ids), actor="cli", reason=reason)
     out.print(f"{counts['requested']} record id(s): {counts['known']} case(s) known to the hub, "
               f"{counts['cases_withdrawn']} case(s) withdrawn, {counts['identities_erased']} "
@@ -392,14 +392,15 @@ def consent_withdraw(hub: Path, record_ids: tuple[str, ...], contributor: str, r
 def _unknown_ids_message(h, contributor: str, unknown: list[str], given: int) -> str:  # noqa: ANN001
     """Why ``consent withdraw`` refused: the ids the hub does not hold (a few), what a row
     number given for an export without an id column stands for, and the way to go on."""
-    shown = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
+    shown = ", ".join(map(repr, unknown[:5])) + (f" and {len(unknown) - 5} more"
+                                                  if len(unknown) > 5 else "")
     msg = (f"{len(unknown)} of {given} record id(s) name nothing of {contributor!r} in the hub: "
            f"{shown} — nothing was withdrawn.")
     for rid in (r for r in unknown if r.isdigit()):
         meant = h.generated_ids_ending(contributor, rid)
         if meant:
-            msg += (f" {rid} looks like a row number: {contributor}'s exports without an id "
-                    f"column have ids made from the file and the line ({' or '.join(meant)}).")
+            msg += (f" {rid!r} looks like a row number: {contributor}'s exports without an id "
+                    f"column have ids made from the file and the row ({' or '.join(meant)}).")
             break
     return msg + (" Check the ids with the contributor, or add --not-yet-received to record "
                   "the withdrawal for records the hub has not received yet.")

@@ -8,9 +8,7 @@ import functools
 import io
 import logging
 import math
-import signal
 import sys
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,36 +19,9 @@ import click
 from safelight.errors import SafelightError, UsageError
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM (``timeout``, ``kill``, systemd, a CI runner), raised where the program is, so
-    that it unwinds as Ctrl-C does: every clean-up written for an interruption (a release
-    folder removed, a forced release's earlier files put back, a half-written output deleted)
-    runs for it too. Python's default for SIGTERM ends the process at once, with none of them
-    (a trial's killed release left its empty folder behind)."""
-
-
-EXIT_TERMINATED = 128 + signal.SIGTERM
-
-
-def terminate_as_interrupt() -> None:
-    """Make SIGTERM raise :class:`Terminated` in the main thread, unless the process already
-    handles it (an embedding program, a server that installs its own)."""
-    if threading.current_thread() is not threading.main_thread():
-        return
-    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
-        return
-
-    def _raise(signum: int, frame: Any) -> None:
-        # once: a second SIGTERM during the clean-up ends the process as it always did
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        raise Terminated
-
-    signal.signal(signal.SIGTERM, _raise)
-
-
 def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Run a command; a :class:`SafelightError` prints one line (no traceback) and exits with
-    its ``exit_code``; Ctrl-C exits 130 and SIGTERM 143 (the interrupted step wrote nothing)."""
+    its ``exit_code``; Ctrl-C exits 130 (the interrupted step wrote nothing)."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -60,9 +31,6 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
             click.secho("error: ", fg="red", bold=True, err=True, nl=False)
             click.echo(str(exc), err=True)
             sys.exit(exc.exit_code)
-        except Terminated:
-            click.echo("terminated — nothing from the interrupted step was written", err=True)
-            sys.exit(EXIT_TERMINATED)
         except KeyboardInterrupt:
             click.echo("interrupted — nothing from the interrupted step was written", err=True)
             sys.exit(130)

@@ -27,7 +27,6 @@ import ctypes.util
 import gc
 import multiprocessing
 import os
-import signal
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -76,10 +75,7 @@ def release_memory() -> None:
 def _worker_start(step: int) -> None:
     """Set up a forked worker: the objects it inherited are moved out of the garbage
     collector's sight (``gc.freeze``: they are never collected there, and scanning them again
-    at every full collection only costs time), and its CPU priority is lowered by ``step``;
-    SIGTERM (a pool stopping a worker) ends it at once, whatever handler the command installed
-    in the parent."""
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    at every full collection only costs time), and its CPU priority is lowered by ``step``."""
     gc.freeze()
     if step:
         try:

@@ -29,7 +29,6 @@ import logging
 import multiprocessing
 import os
 import pickle
-import signal
 import threading
 import time
 import traceback
@@ -146,9 +145,6 @@ def _round_trips(e: BaseException) -> bool:
 
 
 def _child(conn: Any, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
-    # :meth:`Job.cancel` stops a child with SIGTERM: it ends at once, whatever handler the
-    # command installed in the caller (which turns SIGTERM into an interruption to clean up)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     cpu = time.process_time()
     try:
         out: tuple[str, Any] = ("ok", fn(*args))

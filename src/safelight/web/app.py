@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -210,15 +209,8 @@ def create_app(hub_path: str | Path, settings: WebSettings | None = None) -> Fas
 def run(hub_path: str | Path, settings: WebSettings | None = None, *, host: str = "127.0.0.1",
         port: int = 8000, log_level: str = "info") -> None:
     """Serve the application with uvicorn (one process: the hub has one writer)."""
-    import signal
-
     import uvicorn
 
     app = create_app(hub_path, settings)
-    # uvicorn shuts down gracefully on SIGTERM, then raises it again: with the default action
-    # the process ends by the signal, which a service manager counts as a clean stop (the
-    # commands' SIGTERM-as-interrupt would turn it into exit code 143, a failed unit)
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
     uvicorn.run(app, host=host, port=port, log_level=log_level, workers=1,
                 proxy_headers=True, forwarded_allow_ips="127.0.0.1", server_header=False)
