@@ -241,11 +241,11 @@ def test_a_withdrawal_naming_ids_the_hub_does_not_hold_is_refused_and_says_what_
     con = duckdb.connect(str(hub), read_only=True)
     ids = dict(con.execute("SELECT source_row, record_id FROM cases").fetchall())
     con.close()
-    assert f"{ids[2]} is line 2's" in ingest.output and "consent withdraw" in ingest.output
+    assert f"{ids[2]} is row 2's" in ingest.output and "consent withdraw" in ingest.output
     before = _audit_actions(hub)
     res = _run("consent", "withdraw", hub, "-c", "ngo2", "2", ids[3])
     assert res.exit_code == 2
-    assert "1 of 2 record id(s) name nothing of 'ngo2' in the hub: 2" in res.output
+    assert "1 of 2 record id(s) name nothing of 'ngo2' in the hub: '2' —" in res.output
     assert "nothing was withdrawn" in res.output and ids[2] in res.output
     assert "--not-yet-received" in res.output
     assert _audit_actions(hub) == before  # nothing recorded, not even the known id
@@ -258,3 +258,19 @@ def test_a_withdrawal_naming_ids_the_hub_does_not_hold_is_refused_and_says_what_
     assert again.exit_code == 0, again.output
     later = _run("consent", "withdraw", hub, "-c", "ngo2", "N-77", "--not-yet-received")
     assert later.exit_code == 0 and "remembered and applied when they arrive" in later.output
+
+
+def test_a_record_held_only_in_the_quarantine_can_be_withdrawn(tmp_path):
+    """Its raw row (the person's data) is in the hub: the withdrawal has something to redact."""
+    prof = tmp_path / "p.yaml"
+    prof.write_text(PROFILE, "utf-8")
+    f = tmp_path / "a.csv"
+    f.write_text("id;g;nat\nA1;female;UKR\nA2;female;XXQ\n", "utf-8")
+    hub = _hub(tmp_path)
+    assert "1 quarantined" in _run("ingest", hub, f, "-c", "ngo", "-p", prof).output
+    res = _run("consent", "withdraw", hub, "-c", "ngo", "A2")
+    assert res.exit_code == 0, res.output
+    con = duckdb.connect(str(hub), read_only=True)
+    raw = con.execute("SELECT raw FROM quarantine").fetchall()
+    con.close()
+    assert raw and all("XXQ" not in r for (r,) in raw)

@@ -431,7 +431,8 @@ def _generated_ids(con, cid: int) -> list[str]:
     if first is None:
         return []
     return [f"the file has no record id column: each record's id is made from the file and its "
-            f"line ({first[0]} is line {first[1]}'s); `safelight consent withdraw` takes these ids"]
+            f"row ({first[0]} is row {first[1]}'s, the row as the quarantine numbers it); "
+            "`safelight consent withdraw` takes these ids"]
 
 
 def _repeated_export(con, cid: int, contributor: str) -> list[str]:
