@@ -3,6 +3,8 @@ case forbids linkage now (a later export may set consent to none before any link
 
 from __future__ import annotations
 
+import re
+
 from helpers_web import api_login
 
 from safelight.web.linkage import PAIR_ID_SQL
@@ -106,6 +108,7 @@ def test_a_different_decision_by_another_reviewer_must_overrule(client, app, dem
     r = client.post(url, headers={"X-CSRF-Token": csrf},
                     json={"decision": "non_match", "reason": "I disagree"})
     assert r.status_code in (400, 409, 422) and "rev decided this pair match" in r.text
+    assert re.search(r"on \d{4}-\d\d-\d\d \d\d:\d\d UTC", r.text)  # not a bare local-looking time
     con = app.state.hub.hub.con
     assert con.execute("SELECT decided_by FROM link_review WHERE decision IS NOT NULL"
                        ).fetchall() == [("rev",)]
@@ -118,6 +121,9 @@ def test_a_different_decision_by_another_reviewer_must_overrule(client, app, dem
     note = client.get(f"/api/v1/review/{pid}").json()["decision_note"]
     assert note.startswith("I disagree") and "earlier: match by rev" in note
     assert "checked again" in note  # the first reviewer's reason is not lost
+    assert re.search(r"earlier: match by rev \(\d{4}-\d\d-\d\d \d\d:\d\d UTC\)", note)
+    page = client.get(f"/review/{pid}").text
+    assert re.search(r"by admin \(\d{4}-\d\d-\d\d \d\d:\d\d UTC\)", page)
 
 
 def test_a_reason_is_shown_to_its_author_only_where_identifiers_are_hidden(demo_hub, tmp_path):

@@ -16,6 +16,7 @@ from safelight.errors import UsageError
 from safelight.messages import Message
 from safelight.store.hub import now_utc
 from safelight.web.auth import User
+from safelight.web.render import utc_minute
 from safelight.web.services import CASE_SHOWN, NotFound, clean_rows, jsonable
 from safelight.web.state import HubState
 
@@ -279,7 +280,7 @@ def decide_pair(state: HubState, user: User, pair_id: str, decision: str,
             raise UsageError(Message(
                 "{who} decided this pair {earlier} on {when}: a different decision overrules "
                 "theirs — confirm that you overrule it, with your reason",
-                who=other, earlier=row["decision"], when=str(jsonable(row["decided_at"]))[:16]))
+                who=other, earlier=row["decision"], when=utc_minute(row["decided_at"])))
         left = (row["left_contributor"], row["left_record_id"])
         right = (row["right_contributor"], row["right_record_id"])
         if decision == UNDECIDED:
@@ -295,7 +296,7 @@ def decide_pair(state: HubState, user: User, pair_id: str, decision: str,
                 # another reviewer's reason stays beside this one (where reasons are hidden
                 # from other reviewers, it is not handed to this one either)
                 note += (f"\n— earlier: {row['decision']} by {other} "
-                         f"({str(jsonable(row['decided_at']))[:16]}): {row['decision_note']}")
+                         f"({utc_minute(row['decided_at'])}): {row['decision_note']}")
             hub.con.execute(f"UPDATE link_review SET decision = ?, decided_by = ?, "
                             f"decided_at = ?, decision_note = ? WHERE {PAIR_ID_SQL} = ?",
                             [decision, user.username, now_utc(), note, pair_id])
