@@ -24,12 +24,16 @@ def _hub(tmp_path):
     return hub
 
 
-def _audit_actions(hub) -> list[str]:
+def _rows(hub, sql: str) -> list[tuple]:
     con = duckdb.connect(str(hub), read_only=True)
     try:
-        return [a for (a,) in con.execute("SELECT action FROM audit_log ORDER BY seq").fetchall()]
+        return con.execute(sql).fetchall()
     finally:
         con.close()
+
+
+def _audit_actions(hub) -> list[str]:
+    return [a for (a,) in _rows(hub, "SELECT action FROM audit_log ORDER BY seq")]
 
 
 def test_quarantine_never_writes_over_the_hub_nor_audits_a_file_it_could_not_write(tmp_path):
@@ -104,9 +108,7 @@ def test_blank_rows_are_quarantined_not_taken_for_cases(tmp_path):
     hub = _hub(tmp_path)
     res = _run("ingest", hub, f, "-c", "x", "-p", prof)
     assert res.exit_code == 0 and "2 accepted" in res.output and "empty_row (2)" in res.output
-    con = duckdb.connect(str(hub), read_only=True)
-    assert con.execute("SELECT count(*) FROM cases").fetchone()[0] == 2
-    con.close()
+    assert _rows(hub, "SELECT count(*) FROM cases") == [(2,)]
 
 
 def test_a_multi_file_ingest_reads_every_file_and_names_the_ones_it_could_not(tmp_path):
@@ -120,9 +122,7 @@ def test_a_multi_file_ingest_reads_every_file_and_names_the_ones_it_could_not(tm
     res = _run("ingest", hub, one, empty, three, "-c", "x", "-p", prof)
     assert res.exit_code == 3
     assert "1 of 3 files not ingested" in res.output and "three.csv: contribution" in res.output
-    con = duckdb.connect(str(hub), read_only=True)
-    assert con.execute("SELECT count(*) FROM cases").fetchone()[0] == 2
-    con.close()
+    assert _rows(hub, "SELECT count(*) FROM cases") == [(2,)]
 
 
 def test_paths_that_do_not_exist_are_usage_errors(tmp_path):
@@ -238,9 +238,7 @@ def test_a_withdrawal_naming_ids_the_hub_does_not_hold_is_refused_and_says_what_
     hub = _hub(tmp_path)
     ingest = _run("ingest", hub, f, "-c", "ngo2", "-p", prof)
     assert ingest.exit_code == 0, ingest.output
-    con = duckdb.connect(str(hub), read_only=True)
-    ids = dict(con.execute("SELECT source_row, record_id FROM cases").fetchall())
-    con.close()
+    ids = dict(_rows(hub, "SELECT source_row, record_id FROM cases"))
     assert f"{ids[2]} is row 2's" in ingest.output and "consent withdraw" in ingest.output
     before = _audit_actions(hub)
     res = _run("consent", "withdraw", hub, "-c", "ngo2", "2", ids[3])
@@ -249,9 +247,7 @@ def test_a_withdrawal_naming_ids_the_hub_does_not_hold_is_refused_and_says_what_
     assert "nothing was withdrawn" in res.output and ids[2] in res.output
     assert "--not-yet-received" in res.output
     assert _audit_actions(hub) == before  # nothing recorded, not even the known id
-    con = duckdb.connect(str(hub), read_only=True)
-    assert con.execute("SELECT count(*) FROM consent_withdrawals").fetchone()[0] == 0
-    con.close()
+    assert _rows(hub, "SELECT count(*) FROM consent_withdrawals") == [(0,)]
     # the right ids, or ones the hub has not received yet when the user says so
     assert _run("consent", "withdraw", hub, "-c", "ngo2", ids[2]).exit_code == 0
     again = _run("consent", "withdraw", hub, "-c", "ngo2", ids[2])  # recorded already: known
@@ -270,7 +266,5 @@ def test_a_record_held_only_in_the_quarantine_can_be_withdrawn(tmp_path):
     assert "1 quarantined" in _run("ingest", hub, f, "-c", "ngo", "-p", prof).output
     res = _run("consent", "withdraw", hub, "-c", "ngo", "A2")
     assert res.exit_code == 0, res.output
-    con = duckdb.connect(str(hub), read_only=True)
-    raw = con.execute("SELECT raw FROM quarantine").fetchall()
-    con.close()
+    raw = _rows(hub, "SELECT raw FROM quarantine")
     assert raw and all("XXQ" not in r for (r,) in raw)

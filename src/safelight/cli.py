@@ -15,6 +15,7 @@ import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -25,6 +26,9 @@ from rich.table import Table
 from safelight import __version__
 from safelight.cli_support import audited_csv_export, export_target, guarded
 from safelight.errors import UsageError
+
+if TYPE_CHECKING:
+    from safelight.store.hub import Hub
 
 EXIT_QUARANTINE = 6
 err = Console(stderr=True, soft_wrap=True)
@@ -389,7 +393,7 @@ def consent_withdraw(hub: Path, record_ids: tuple[str, ...], contributor: str, r
                   f"compact {escape(str(hub))}` rewrites it (and in backups taken before)")
 
 
-def _unknown_ids_message(h, contributor: str, unknown: list[str], given: int) -> str:  # noqa: ANN001
+def _unknown_ids_message(h: Hub, contributor: str, unknown: list[str], given: int) -> str:
     """Why ``consent withdraw`` refused: the ids the hub does not hold (a few), what a row
     number given for an export without an id column stands for, and the way to go on."""
     shown = ", ".join(map(repr, unknown[:5])) + (f" and {len(unknown) - 5} more"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from safelight.web.render import utc_minute
+from safelight.web.services import utc_minute
 
 
 def test_utc_minute_reads_datetimes_and_their_iso_text():

@@ -16,8 +16,7 @@ from safelight.errors import UsageError
 from safelight.messages import Message
 from safelight.store.hub import now_utc
 from safelight.web.auth import User
-from safelight.web.render import utc_minute
-from safelight.web.services import CASE_SHOWN, NotFound, clean_rows, jsonable
+from safelight.web.services import CASE_SHOWN, NotFound, clean_rows, jsonable, utc_minute
 from safelight.web.state import HubState
 
 if TYPE_CHECKING:

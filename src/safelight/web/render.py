@@ -15,6 +15,7 @@ from safelight import __version__
 from safelight.web.auth import User
 from safelight.web.deps import allowed_actions
 from safelight.web.i18n import LANGUAGES, negotiate, translator
+from safelight.web.services import utc_minute
 
 NAV = (  # (action that must be allowed, path, label)
     ("dashboard", "/dashboard", "Dashboard"),
@@ -38,16 +39,6 @@ def environment() -> Environment:
     env.globals["LANGUAGES"] = LANGUAGES
     env.filters["utc"] = utc_minute
     return env
-
-
-def utc_minute(value: Any) -> str:
-    """A time the hub stores (UTC, without a zone: a ``datetime`` or its ISO text) as
-    ``2026-12-02 03:20 UTC``; empty for none. Reviewers in several countries read one queue: a
-    bare ``03:20`` was read as their own local time."""
-    if value is None or value == "":
-        return ""
-    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
-    return f"{text[:10]} {text[11:16]} UTC" if len(text) >= 16 else text
 
 
 def new_token() -> str:

@@ -56,6 +56,16 @@ def jsonable(v: Any) -> Any:
     return v
 
 
+def utc_minute(value: Any) -> str:
+    """A time the hub stores (UTC, without a zone: a ``datetime`` or its ISO text) as
+    ``2026-12-02 03:20 UTC``; empty for none. Reviewers in several countries read one queue: a
+    bare ``03:20`` was read as their own local time."""
+    if value is None or value == "":
+        return ""
+    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    return f"{text[:10]} {text[11:16]} UTC" if len(text) >= 16 else text
+
+
 def clean_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{k: jsonable(v) for k, v in r.items()} for r in rows]
 
