@@ -76,3 +76,23 @@ def test_audit_takes_a_certificate_for_a_cell_found_again(monkeypatch) -> None:
         assert max(audits[-1].times_found.values()) == 2
         la = linear_attack(sup.system, sup.released, max_audit_unknowns=100_000)
         assert not np.any(la.determined & sup.primary)
+
+
+def test_rows_agreeing_on_a_wide_table() -> None:
+    """30 columns of 5 values: the exact key of 29 of them would overflow 64 bits (it raised
+    in a first version); rows agreeing outside one column are still found exactly."""
+    from safelight.release.table import from_columns
+
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 4, (60, 30))
+    rows = np.concatenate([base, base])  # every row twice ...
+    rows[60:, 7] = (rows[60:, 7] + 1) % 4  # ... the copy differing in column 7
+    t = from_columns({f"c{j}": [f"v{x}" for x in rows[:, j]] for j in range(30)})
+    sy = build_system(t, 1)
+    lookup = CellLookup(sy, t.radix, t.codes)
+    for r in (0, 5, 61):
+        got = set(lookup.rows_agreeing(r, 7).tolist())
+        others = [j for j in range(30) if j != 7]
+        want = set(np.flatnonzero(np.all(t.codes[:, others] == t.codes[r, others], axis=1))
+                   .tolist())
+        assert got == want and len(want) >= 2

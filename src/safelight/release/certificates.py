@@ -81,19 +81,19 @@ class CellLookup:
         return rows[np.all(self.codes[rows][:, list(cols)] == values, axis=1)]
 
     def rows_agreeing(self, row: int, col: int) -> np.ndarray:
-        """Rows equal to ``row`` on every column but ``col``."""
+        """Rows equal to ``row`` on every column but ``col``. Rows are grouped by a hash of
+        their other values (wrapping 64-bit arithmetic: a wide table's exact mixed-radix key
+        would overflow); the hash's matches are then compared value by value."""
+        others = [j for j in range(self.codes.shape[1]) if j != col]
+        mult = np.random.default_rng(col).integers(1, 2**62, len(others)) | 1
         if col not in self._rows_without:
-            others = [j for j in range(self.codes.shape[1]) if j != col]
-            keys = self.codes[:, others].astype(np.int64) @ multipliers(self.radix,
-                                                                         tuple(others))
+            keys = self.codes[:, others].astype(np.int64) @ mult
             order = np.argsort(keys, kind="stable")
             self._rows_without[col] = (keys[order], order)
         keys, order = self._rows_without[col]
-        others = [j for j in range(self.codes.shape[1]) if j != col]
-        key = int(self.codes[row, others].astype(np.int64) @ multipliers(self.radix,
-                                                                        tuple(others)))
-        lo, hi = np.searchsorted(keys, key), np.searchsorted(keys, key, side="right")
-        return order[lo:hi]
+        key = self.codes[row, others].astype(np.int64) @ mult
+        rows = order[np.searchsorted(keys, key):np.searchsorted(keys, key, side="right")]
+        return rows[np.all(self.codes[rows][:, others] == self.codes[row, others], axis=1)]
 
     def values(self, cell: int) -> tuple[tuple[int, ...], np.ndarray]:
         """The cell's column subset and its codes on those columns."""
