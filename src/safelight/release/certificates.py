@@ -9,7 +9,7 @@ no longer determined — whatever else is released or withheld, since withholdin
 unknowns. The audit's nearest-cell complements carry no such guarantee; on a 1,000,000-row
 table with rare values most of them freed nothing and the audit ran for 87 rounds.
 
-Two constructions, cheapest first:
+Three constructions; the cheapest vector found is used:
 
 * **Product vectors** (the hypercube method's null vectors, with missing as a category). For a
   set ``S`` of columns with values ``a`` and alternatives ``a'``, and one value ``v_j`` for each
@@ -21,26 +21,38 @@ Two constructions, cheapest first:
   column at a time), or, for a longest combination, the set without one column whose value is
   then forced to the cell's. All ``2^|S|`` corners and their extensions must have positive
   counts; a cell with a missing value is unknown already and costs nothing.
-* **A linear programme** over a neighbourhood of the cell (the cells of the column subsets that
-  contain the cell's columns, or all but one of them, or — second stage — one of them, with those
-  columns restricted to values that occur next to the cell): minimise the released cells in the
-  support of ``z`` (an ℓ1 weight each, a small one for unknown cells) subject to every equation
+* **Row pairs**: two rows of the table that differ in one column ``j`` of the cell only; ``z``
+  is +1 on the first row's combinations that contain ``j`` and -1 on the second's (the margins
+  of the difference of two records). Every such cell has a positive count, being a row's; for
+  a rare value most of them are small cells, withheld already.
+* **A linear programme**, when neither applies, over a neighbourhood of the cell (the cells of
+  the column subsets that contain the cell's columns, or all but one of them, with those
+  columns restricted to values that occur next to the cell): minimise the withholding cost of
+  the support of ``z`` (a small weight for cells unknown already) subject to every equation
   touching the neighbourhood and ``z[c] = 1``; cells outside it carry 0. The solution is checked
   against the equations before it is used.
 
 Cells tied to ``c`` by an equation with only two members (a parent with one child) must carry
-the same value of ``z``; each of them is tried as the anchor, and the cheapest certificate wins.
+the same value of ``z``; each of them is tried as the anchor of the first two constructions.
+A cell's withholding cost is its level's weight — the number of longest combinations over the
+number of its own level's, so a 1-way count costs as much as the 3-way ones it is outnumbered
+by in the evaluation — plus a tie-break on its count.
 """
 
 from __future__ import annotations
 
 import itertools
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from safelight.release.combos import decode_keys, multipliers
 
-_MAX_COMBOS = 5000  # alternatives tried per product construction
+if TYPE_CHECKING:
+    from safelight.release.suppression import CellSystem
+
+_MAX_COMBOS = 5000  # alternatives tried per product construction, and first rows per row pair
+_MAX_ELEMENTS = 2_000_000  # cells looked up at once by a product construction's extensions
 _MAX_LP_CELLS = 20_000  # the programme's neighbourhood
 _MAX_TIED = 50
 
@@ -49,7 +61,7 @@ class CellLookup:
     """Cells of a :class:`~safelight.release.suppression.CellSystem` by their values, and the
     table's rows (``codes``) for the row-pair construction."""
 
-    def __init__(self, system, radix: np.ndarray, codes: np.ndarray) -> None:
+    def __init__(self, system: CellSystem, radix: np.ndarray, codes: np.ndarray) -> None:
         self.system = system
         self.radix = radix
         self.codes = codes
@@ -59,7 +71,8 @@ class CellLookup:
         # 3-way ones); the count breaks ties (smaller counts carry less)
         per_level = np.bincount(system.cell_level[~system.cell_missing],
                                 minlength=int(system.cell_level.max()) + 1)
-        level_weight = per_level.max() / np.maximum(per_level, 1)
+        level_weight = per_level[per_level > 0][-1] / np.maximum(per_level, 1) \
+            if per_level.any() else np.ones(len(per_level))
         self.cost = level_weight[system.cell_level] + 1e-9 * system.cell_count
         self._rows_without: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._rows_by: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -69,7 +82,7 @@ class CellLookup:
         spans = []
         for col, v in zip(cols, values.tolist(), strict=True):
             if col not in self._rows_by:
-                order = np.argsort(self.codes[:, col], kind="stable")
+                order = np.argsort(self.codes[:, col], kind="stable").astype(np.int32)
                 self._rows_by[col] = (self.codes[order, col], order)
             sorted_codes, order = self._rows_by[col]
             spans.append((np.searchsorted(sorted_codes, v, side="right")
@@ -78,7 +91,7 @@ class CellLookup:
         sorted_codes, order = self._rows_by[col]
         rows = np.sort(order[np.searchsorted(sorted_codes, v):
                              np.searchsorted(sorted_codes, v, side="right")])
-        return rows[np.all(self.codes[rows][:, list(cols)] == values, axis=1)]
+        return rows[np.all(self.codes[np.ix_(rows, list(cols))] == values, axis=1)]
 
     def rows_agreeing(self, row: int, col: int) -> np.ndarray:
         """Rows equal to ``row`` on every column but ``col``. Rows are grouped by a hash of
@@ -87,13 +100,15 @@ class CellLookup:
         others = [j for j in range(self.codes.shape[1]) if j != col]
         mult = np.random.default_rng(col).integers(1, 2**62, len(others)) | 1
         if col not in self._rows_without:
-            keys = self.codes[:, others].astype(np.int64) @ mult
-            order = np.argsort(keys, kind="stable")
+            keys = np.zeros(len(self.codes), np.int64)
+            for j, m in zip(others, mult.tolist(), strict=True):  # no rows × columns copy
+                keys += self.codes[:, j].astype(np.int64) * m
+            order = np.argsort(keys, kind="stable").astype(np.int32)
             self._rows_without[col] = (keys[order], order)
         keys, order = self._rows_without[col]
         key = self.codes[row, others].astype(np.int64) @ mult
         rows = order[np.searchsorted(keys, key):np.searchsorted(keys, key, side="right")]
-        return rows[np.all(self.codes[rows][:, others] == self.codes[row, others], axis=1)]
+        return rows[np.all(self.codes[np.ix_(rows, others)] == self.codes[row, others], axis=1)]
 
     def values(self, cell: int) -> tuple[tuple[int, ...], np.ndarray]:
         """The cell's column subset and its codes on those columns."""
@@ -124,7 +139,8 @@ class CellLookup:
 def certificate(lookup: CellLookup, cell: int, released: np.ndarray,
                 length: int) -> np.ndarray | None:
     """Released cells whose withholding provably leaves ``cell`` undetermined, the cheapest
-    found (fewest cells, then smallest counts); ``None`` if no construction applies."""
+    found (module docstring: level-weighted); empty if the cells already withheld do it;
+    ``None`` if no construction applies."""
     best: np.ndarray | None = None
     best_cost = None
     for anchor in tied_cells(lookup.system, cell):
@@ -133,7 +149,7 @@ def certificate(lookup: CellLookup, cell: int, released: np.ndarray,
             found += [_product(lookup, anchor, released, length, drop)
                       for drop in range(length)]
         if best_cost is None or best_cost > 2.5:  # more than two longest combinations
-            found += _row_pairs(lookup, anchor, released, length)
+            found += _row_pairs(lookup, anchor, released)
         for support in found:
             if support is None:
                 continue
@@ -149,7 +165,7 @@ def certificate(lookup: CellLookup, cell: int, released: np.ndarray,
     return best
 
 
-def tied_cells(system, cell: int) -> list[int]:
+def tied_cells(system: CellSystem, cell: int) -> list[int]:
     """``cell`` and the cells forced equal to it by equations with two members, shortest
     first (the total excluded)."""
     size = np.diff(system.eq_ptr)
@@ -195,44 +211,73 @@ def _product(lookup: CellLookup, cell: int, released: np.ndarray, length: int,
         alt = alt[alt != a[pos]]
         if not len(alt):
             return None
-        alternatives.append(alt)
+        # cheapest siblings first: past _MAX_COMBOS the product below stops early
+        rows = np.repeat(a[None, :], len(alt), axis=0)
+        rows[:, pos] = alt
+        alternatives.append(alt[np.argsort(_costs(lookup, lookup.find(cols, rows)[:, None],
+                                                  released), kind="stable")])
     combos = np.array(list(itertools.islice(itertools.product(*alternatives), _MAX_COMBOS)),
                       np.int64)
     pattern = np.array(list(itertools.product((False, True), repeat=s)))
     corners = np.where(pattern[None], combos[:, None, :], a[None, None, :])  # (n, 2^s, s)
     base = lookup.find(cols, corners.reshape(-1, s)).reshape(len(combos), -1)
     ok = (base >= 0).all(axis=1)
+    corners, base = corners[ok], base[ok]
+    if not len(base):
+        return None
     total = _costs(lookup, base, released)
-    extensions = []
     if s == length - 1:
-        n = np.arange(len(combos))
-        for col in range(len(radix)):
-            if col in cols:
+        others = [c for c in range(len(radix)) if c not in cols]
+        widest = max(1 if c in forced else int(radix[c]) for c in others)
+        step = max(1, _MAX_ELEMENTS // (len(pattern) * widest * (s + 1)))
+        best: tuple[float, np.ndarray] | None = None
+        for lo in range(0, len(base), step):
+            found = _extended(lookup, cols, corners[lo:lo + step], others, forced, released)
+            if found is None:
                 continue
-            sub = tuple(sorted((*cols, col)))
-            at = sub.index(col)
-            vals = (np.array([forced[col]]) if col in forced
-                    else np.arange(int(radix[col])))
-            rows = np.empty((len(combos), len(pattern), len(vals), s + 1), np.int64)
-            rows[..., [j for j in range(s + 1) if j != at]] = corners[:, :, None, :]
-            rows[..., at] = vals
-            ids = lookup.find(sub, rows.reshape(-1, s + 1)).reshape(
-                len(combos), len(pattern), len(vals))
-            exists = (ids >= 0).all(axis=1)  # (n, values)
-            cost = np.where(exists, _costs(lookup, ids.transpose(0, 2, 1), released),
-                            np.inf)
-            pick = cost.argmin(axis=1)
-            ok &= exists.any(axis=1)
-            total = total + np.where(ok, cost[n, pick], 0)
-            extensions.append(ids[n, :, pick])
+            extra_cost, extra, at = found
+            j = int(np.argmin(total[lo:lo + step][at] + extra_cost))
+            cost = float(total[lo + at[j]] + extra_cost[j])
+            if best is None or cost < best[0]:
+                best = (cost, np.concatenate([base[lo + at[j]], extra[j]]))
+        return None if best is None else np.unique(best[1])
+    return np.unique(base[int(np.argmin(total))])
+
+
+def _extended(lookup: CellLookup, cols: tuple[int, ...], corners: np.ndarray,
+              others: list[int], forced: dict[int, int], released: np.ndarray,
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """For product vectors whose ``corners`` (n, 2^s, s) exist: one value per other column,
+    the cheapest whose extended corners all exist. Returns the extensions' cost, cells
+    (n', 2^s · len(others)) and the indices of the corners that have a value in every column;
+    ``None`` if none has."""
+    s = len(cols)
+    n = np.arange(len(corners))
+    ok = np.ones(len(corners), bool)
+    total = np.zeros(len(corners))
+    cells = []
+    for col in others:
+        sub = tuple(sorted((*cols, col)))
+        at = sub.index(col)
+        vals = np.array([forced[col]]) if col in forced else np.arange(int(lookup.radix[col]))
+        rows = np.empty((len(corners), corners.shape[1], len(vals), s + 1), np.int64)
+        rows[..., [j for j in range(s + 1) if j != at]] = corners[:, :, None, :]
+        rows[..., at] = vals
+        ids = lookup.find(sub, rows.reshape(-1, s + 1)).reshape(
+            len(corners), corners.shape[1], len(vals))
+        exists = (ids >= 0).all(axis=1)  # (n, values)
+        cost = np.where(exists, _costs(lookup, ids.transpose(0, 2, 1), released), np.inf)
+        pick = cost.argmin(axis=1)
+        ok &= exists.any(axis=1)
+        total += np.where(ok, cost[n, pick], 0.0)
+        cells.append(ids[n, :, pick])
     if not ok.any():
         return None
-    j = int(np.flatnonzero(ok)[np.argmin(total[ok])])
-    return np.unique(np.concatenate([base[j]] + [e[j] for e in extensions]))
+    at = np.flatnonzero(ok)
+    return total[at], np.concatenate(cells, axis=1)[at], at
 
 
-def _row_pairs(lookup: CellLookup, cell: int, released: np.ndarray,
-               length: int) -> list[np.ndarray]:
+def _row_pairs(lookup: CellLookup, cell: int, released: np.ndarray) -> list[np.ndarray]:
     """Supports of row-pair vectors through ``cell``: two rows of the table that differ in one
     column ``j`` of the cell only; ``z`` is +1 on the first row's combinations that contain
     ``j`` and -1 on the second's (a parent without ``j`` sees both, summing to 0; a parent
@@ -257,7 +302,7 @@ def _row_pairs(lookup: CellLookup, cell: int, released: np.ndarray,
         ids = np.concatenate(
             [np.stack([lookup.find(s, codes[r1s][:, list(s)]),
                        lookup.find(s, codes[r2s][:, list(s)])], axis=1)
-             for s in sy.subsets if col in s and len(s) <= length], axis=1)
+             for s in sy.subsets if col in s], axis=1)
         out.append(np.unique(ids[int(np.argmin(_costs(lookup, ids, released)))]))
     return out
 

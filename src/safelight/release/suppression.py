@@ -464,7 +464,7 @@ class _AuditComplements:
             times = self.times_found[cell] = self.times_found.get(cell, 0) + 1
             if times >= 2 and cell not in self.no_certificate:
                 cert = certificate(self.lookup, cell, released, self.length)
-                if cert is not None and len(cert):
+                if cert is not None:  # empty: this round's complements already free it
                     take(cert.tolist())
                     continue
                 self.no_certificate.add(cell)
