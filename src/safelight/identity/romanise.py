@@ -96,18 +96,26 @@ def romanise_greek(text: str) -> str:
 # -------------------------------------------------------------------------------------- Arabic
 
 _HARAKAT = re.compile(r"[\u0610-\u061A\u064B-\u065F\u0670\u06D6-\u06ED\u0640]")  # vowel marks, tatweel
-_ALEFS = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي"})
+# alef forms to bare alef; Persian and Urdu yeh and kaf (ی ک), which records from Afghanistan or
+# Iran use for Arabic names (علی for علي), to the Arabic letters the name tables are written in
+_ALEFS = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ی": "ي", "ک": "ك"})
 _CONSONANTS = {
     "ب": "b", "ت": "t", "ث": "th", "ج": "j", "ح": "h", "خ": "kh", "د": "d", "ذ": "dh", "ر": "r",
     "ز": "z", "س": "s", "ش": "sh", "ص": "s", "ض": "d", "ط": "t", "ظ": "z", "ع": "", "غ": "gh",
     "ف": "f", "ق": "q", "ك": "k", "ل": "l", "م": "m", "ن": "n", "ه": "h", "ء": "", "ؤ": "u",
-    "ئ": "i", "ة": "a", "پ": "p", "چ": "ch", "گ": "g", "ڤ": "v", "ی": "y", "ک": "k",
+    "ئ": "i", "ة": "a", "پ": "p", "چ": "ch", "گ": "g", "ڤ": "v",
 }
 _ARABIC_WORD = re.compile(r"[\u0621-\u064A\u0671-\u06D3]+")
 
 
+_ABD_JOINED = re.compile(r"(?<![\u0621-\u064A])عبدال(?=[\u0621-\u064A]{2})")
+
+
 def _arabic_key(text: str) -> str:
-    return " ".join(_HARAKAT.sub("", text).translate(_ALEFS).split())
+    """Vowel marks dropped, letter forms unified (``_ALEFS``), and ``Abd al-`` names written joined (عبدالله, as
+    often in records) split as the tables write them (عبد الله)."""
+    text = _ABD_JOINED.sub("عبد ال", _HARAKAT.sub("", text).translate(_ALEFS))
+    return " ".join(text.split())
 
 
 @cache

@@ -10,6 +10,9 @@ normalise them and the demo can generate them. Systems:
     27 January 2010 ("Про впорядкування транслітерації українського алфавіту латиницею"), used in
     Ukrainian passports: є ї й ю я are ``ye yi y yu ya`` at the start of a word and
     ``ie i i iu ia`` elsewhere; ``зг`` is ``zgh``; the soft sign and apostrophe are dropped.
+    Letters of the Serbian, Macedonian and Belarusian alphabets are written as those countries'
+    machine-readable zones write them (``ђ`` → ``dj``, ``ј`` → ``j``, ``ў`` → ``u``, …), so
+    that linkage's fold, which uses this system, keeps them.
 ``ru_icao``
     ICAO Doc 9303 (Machine Readable Travel Documents), Part 3, transliteration of Cyrillic, used
     for Russian passports since 2013 (FMS order No. 320 of 15 October 2012): ``ъ`` → ``ie``,
@@ -97,6 +100,11 @@ def _uk_national(w: str, lang: str) -> list[str]:
         **_COMMON, "в": "v", "г": "h", "е": "e", "є": "ie", "ж": "zh", "и": "y", "і": "i",
         "ї": "i", "й": "i", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "shch", "ь": "",
         "ю": "iu", "я": "ia", "ы": "y", "э": "e", "ё": "io", "ъ": "",
+        # letters of the other Cyrillic alphabets, as their own passports' machine-readable
+        # zones write them (they were dropped: Ђорђевић came out "orevi", Ўладзімір "ladzimir")
+        "ђ": "dj", "ћ": "c", "ј": "j", "љ": "lj", "њ": "nj", "џ": "dz",  # Serbian
+        "ѓ": "gj", "ќ": "kj", "ѕ": "dz",  # Macedonian
+        "ў": "u",  # Belarusian
     }  # fmt: skip
     initial = {"є": "ye", "ї": "yi", "й": "y", "ю": "yu", "я": "ya", "ё": "yo"}
     out = []
