@@ -21,7 +21,8 @@ from safelight.errors import SafelightError, UsageError
 
 def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Run a command; a :class:`SafelightError` prints one line (no traceback) and exits with
-    its ``exit_code``; Ctrl-C exits 130 (the interrupted step wrote nothing)."""
+    its ``exit_code``; Ctrl-C exits 130 (the interrupted step wrote nothing), also when it
+    stopped a DuckDB query."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -32,9 +33,20 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
             click.echo(str(exc), err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
-            click.echo("interrupted — nothing from the interrupted step was written", err=True)
-            sys.exit(130)
+            _interrupted()
+        except Exception as exc:
+            # Ctrl-C inside a DuckDB query reaches Python as DuckDB's own exception ("Query
+            # interrupted", which printed a traceback and exit 1)
+            duckdb = sys.modules.get("duckdb")
+            if duckdb is None or not isinstance(exc, duckdb.InterruptException):
+                raise
+            _interrupted()
     return wrapper
+
+
+def _interrupted() -> None:
+    click.echo("interrupted — nothing from the interrupted step was written", err=True)
+    sys.exit(130)
 
 
 def outputs_apart(inputs: Iterable[Path], outputs: Iterable[Path | None],
