@@ -193,3 +193,30 @@ def test_a_decision_can_be_taken_back(client, app, demo_hub):
     assert row == (None, None, None)
     assert pid in {p["pair_id"] for p in client.get("/api/v1/review?status=open&limit=500")
                    .json()["pairs"]}
+
+
+def test_the_pair_page_lists_every_decision_taken_on_it(client, app, demo_hub):
+    """Who decided what and when, each change and what it replaced (the audit log's record;
+    reasons stay out of it — only the current reason is kept, with the decision)."""
+    csrf = api_login(client, demo_hub, "rev")
+    pid = client.get("/api/v1/review?limit=1").json()["pairs"][0]["pair_id"]
+    url = f"/api/v1/review/{pid}/decision"
+    for decision, reason in (("non_match", "other mother"), ("match", "checked again"),
+                             ("undecided", "clicked the wrong one"), ("match", "sure now")):
+        r = client.post(url, headers={"X-CSRF-Token": csrf},
+                        json={"decision": decision, "reason": reason})
+        assert r.status_code == 200, r.text
+    client.delete("/api/v1/session", headers={"X-CSRF-Token": csrf})
+    csrf = api_login(client, demo_hub, "admin")
+    assert client.post(url, headers={"X-CSRF-Token": csrf}, json={
+        "decision": "non_match", "reason": "I disagree", "overrule": True}).status_code == 200
+    history = client.get(f"/api/v1/review/{pid}").json()["history"]
+    assert [(h["by"], h["decision"], h["previous"]) for h in history] == [
+        ("rev", "non_match", None), ("rev", "match", "non_match"),
+        ("rev", "undecided", "match"), ("rev", "match", None), ("admin", "non_match", "match")]
+    page = client.get(f"/review/{pid}").text
+    table = page[page.index("Decisions on this pair"):]
+    table = table[:table.index("</table>")]
+    assert table.count("<tr>") == 6  # a header and five decisions
+    assert len(re.findall(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", table)) == 5
+    assert "other mother" not in table and "wrong one" not in table

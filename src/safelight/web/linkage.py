@@ -176,7 +176,9 @@ def _side(state: HubState, contributor: str, record_id: str, identifiers: bool) 
 
 
 def review_pair(state: HubState, user: User, pair_id: str) -> dict[str, Any]:
-    """One pair side by side with the per-field explanation (record-level: audited).
+    """One pair side by side with the per-field explanation (record-level: audited), and
+    every decision taken on it, oldest first (``history``: when, by whom, what it replaced —
+    from the audit log, which keeps no reasons; the current reason is ``decision_note``).
 
     Identity values are included only when the hub shows identifiers (clear mode).
     """
@@ -206,12 +208,19 @@ def review_pair(state: HubState, user: User, pair_id: str) -> dict[str, Any]:
     # a reviewer's note may name the person: on a hub that hides identifiers only its author
     # reads it
     note_shown = shown or row["decided_by"] == user.username
+    history = [{"at": jsonable(r["logged_at"]), "by": r["actor"],
+                "decision": d.get("decision"), "previous": d.get("previous")}
+               for r in state.rows("SELECT logged_at, actor, CAST(details AS VARCHAR) AS details "
+                                   "FROM audit_log WHERE action = 'link.decision' AND object = ? "
+                                   "ORDER BY seq", [f"pair:{pair_id}"])
+               for d in [json.loads(r["details"] or "{}")]]
     return {"pair_id": pair_id, "run_id": row["run_id"],
             "match_probability": row["match_probability"], "match_weight": row["match_weight"],
             "linked": row["linked"], "decision": row["decision"], "decided_by": row["decided_by"],
             "decided_at": jsonable(row["decided_at"]),
             "decision_note": row["decision_note"] if note_shown else None,
             "decision_note_hidden": bool(row["decision_note"]) and not note_shown,
+            "history": history,
             "names_swapped": reasons.get("names_swapped"),
             "prior_log2_odds": reasons.get("prior_log2_odds"),
             "fields": fields, "left": left, "right": right, "identifiers_shown": shown}
