@@ -15,7 +15,6 @@ import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -26,9 +25,6 @@ from rich.table import Table
 from safelight import __version__
 from safelight.cli_support import audited_csv_export, export_target, guarded
 from safelight.errors import UsageError
-
-if TYPE_CHECKING:
-    from safelight.store.hub import Hub
 
 EXIT_QUARANTINE = 6
 err = Console(stderr=True, soft_wrap=True)
@@ -379,8 +375,9 @@ def consent_withdraw(hub: Path, record_ids: tuple[str, ...], contributor: str, r
                              "--not-yet-received")
         unknown = h.unknown_record_ids(contributor, list(record_ids)) if known else []
         if unknown and not not_yet_received:
-            raise UsageError(_unknown_ids_message(h, contributor, unknown,
-                                                  len(set(record_ids))))
+            raise UsageError(h.describe_unknown_ids(contributor, unknown, len(set(record_ids)))
+                             + " Check the ids with the contributor, or add --not-yet-received "
+                             "to record the withdrawal for records the hub has not received yet.")
         counts = h.withdraw_consent(contributor, list(record_ids), actor="cli", reason=reason)
     out.print(f"{counts['requested']} record id(s): {counts['known']} case(s) known to the hub, "
               f"{counts['cases_withdrawn']} case(s) withdrawn, {counts['identities_erased']} "
@@ -391,23 +388,6 @@ def consent_withdraw(hub: Path, record_ids: tuple[str, ...], contributor: str, r
     if counts["identities_erased"] or counts.get("encoded_records_erased"):
         out.print("  the erased values stay in the hub file's freed blocks until `safelight "
                   f"compact {escape(str(hub))}` rewrites it (and in backups taken before)")
-
-
-def _unknown_ids_message(h: Hub, contributor: str, unknown: list[str], given: int) -> str:
-    """Why ``consent withdraw`` refused: the ids the hub does not hold (a few), what a row
-    number given for an export without an id column stands for, and the way to go on."""
-    shown = ", ".join(map(repr, unknown[:5])) + (f" and {len(unknown) - 5} more"
-                                                  if len(unknown) > 5 else "")
-    msg = (f"{len(unknown)} of {given} record id(s) name nothing of {contributor!r} in the hub: "
-           f"{shown} — nothing was withdrawn.")
-    for rid in (r for r in unknown if r.isdigit()):
-        meant = h.generated_ids_ending(contributor, rid)
-        if meant:
-            msg += (f" {rid!r} looks like a row number: {contributor}'s exports without an id "
-                    f"column have ids made from the file and the row ({' or '.join(meant)}).")
-            break
-    return msg + (" Check the ids with the contributor, or add --not-yet-received to record "
-                  "the withdrawal for records the hub has not received yet.")
 
 
 @main.command()

@@ -254,6 +254,23 @@ class Hub:
                                 "consent_withdrawals").fetchall()
         return {r[0] for r in rows}
 
+    def describe_unknown_ids(self, contributor: str, unknown: list[str], given: int) -> str:
+        """Why a consent withdrawal is refused, for every interface: the ids the hub does not
+        hold (a few) and what a row number given for an export without an id column stands
+        for. The caller adds how to go on in its own terms."""
+        shown = ", ".join(map(repr, unknown[:5])) + (f" and {len(unknown) - 5} more"
+                                                      if len(unknown) > 5 else "")
+        msg = (f"{len(unknown)} of {given} record id(s) name nothing of {contributor!r} in the "
+               f"hub: {shown} — nothing was withdrawn.")
+        for rid in (r for r in unknown if r.isdigit()):
+            meant = self.generated_ids_ending(contributor, rid)
+            if meant:
+                msg += (f" {rid!r} looks like a row number: {contributor}'s exports without an "
+                        f"id column have ids made from the file and the row "
+                        f"({' or '.join(meant)}).")
+                break
+        return msg
+
     def unknown_record_ids(self, contributor: str, record_ids: list[str]) -> list[str]:
         """The ids of ``record_ids`` (in their order, once each) that name nothing of
         ``contributor`` in the hub — no case, no quarantined row a withdrawal would redact, no

@@ -269,13 +269,40 @@ def quarantine_csv(*, cid: Cid, request: Request,
 def records(*, request: Request, contributor: Annotated[str | None, Query(max_length=100)] = None,
             page: Annotated[int, Query(ge=0, le=10**6)] = 0,
             user: Annotated[User, Depends(page_role("records"))]) -> HTMLResponse:
+    return _records_page(request, user, contributor, page)
+
+
+def _records_page(request: Request, user: User, contributor: str | None, page: int = 0, *,
+                  withdrawn: dict | None = None, error: str | None = None, status: int = 200,
+                  typed: dict | None = None) -> HTMLResponse:
     state = state_of(request)
     choices = services.contributors(state, user)
     chosen = user.contributor if user.role == "contributor" else contributor
     data = services.records(state, user, chosen, PAGE, page * PAGE) if chosen else None
-    return render(request, "records.html", user, data=data, choices=choices, chosen=chosen,
-                  page=page, fields=services.CASE_SHOWN,
-                  more=bool(data) and (page + 1) * PAGE < data["total"])
+    return render(request, "records.html", user, status=status, data=data, choices=choices,
+                  chosen=chosen, page=page, fields=services.CASE_SHOWN,
+                  more=bool(data) and (page + 1) * PAGE < data["total"], withdrawn=withdrawn,
+                  error=error, typed=typed or {})
+
+
+@router.post("/records/withdraw")
+def records_withdraw(*, request: Request, contributor: Annotated[str, Form(max_length=100)] = "",
+                     record_ids: Annotated[str, Form(max_length=2_000_000)] = "",
+                     reason: Annotated[str, Form(max_length=4000)] = "",
+                     not_yet_received: Annotated[bool, Form()] = False,
+                     csrf_token: Annotated[str, Form()] = "",
+                     user: Annotated[User, Depends(page_role("records"))]) -> HTMLResponse:
+    check_form(user, csrf_token)
+    try:
+        done = services.withdraw_consent(state_of(request), user, contributor or None,
+                                         record_ids, reason, not_yet_received)
+    except services.Forbidden:
+        raise
+    except SafelightError as exc:
+        return _records_page(request, user, contributor or None, error=str(exc), status=422,
+                             typed={"record_ids": record_ids, "reason": reason,
+                                    "not_yet_received": not_yet_received})
+    return _records_page(request, user, done["contributor"], withdrawn=done)
 
 
 # ---- linkage

@@ -21,6 +21,7 @@ import io
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -213,6 +214,43 @@ def records(state: HubState, user: User, contributor: str | None, limit: int = 5
     state.audit(user.username, "web.read", f"records:{scope}",
                 {"rows": len(rows), "offset": offset})
     return {"contributor": scope, "total": total, "offset": offset, "records": clean_rows(rows)}
+
+
+#: record ids one withdrawal form takes (a longer list goes through the command line)
+MAX_WITHDRAWAL_IDS = 10_000
+
+
+def withdraw_consent(state: HubState, user: User, contributor: str | None, ids_text: str,
+                     reason: str, not_yet_received: bool = False) -> dict[str, Any]:
+    """Withdraw consent for the records named in ``ids_text`` (one per line, or separated by
+    commas) of ``contributor`` — a contributor account's own always — as ``safelight consent
+    withdraw`` does: the cases leave linkage and every later release, their identity data is
+    erased, later exports cannot revive them. Ids the hub does not hold are refused as typos
+    (nothing is withdrawn) unless ``not_yet_received``; audited with the account's name."""
+    scope = contributor_scope(state, user, contributor)
+    if not scope:
+        raise UsageError("say whose records these are (contributor)")
+    ids = list(dict.fromkeys(x.strip() for x in re.split(r"[\n,]", ids_text or "") if x.strip()))
+    if not ids:
+        raise UsageError("give the record ids whose consent is withdrawn, one per line")
+    if len(ids) > MAX_WITHDRAWAL_IDS:
+        raise UsageError(f"{len(ids):,} record ids: the form takes {MAX_WITHDRAWAL_IDS:,} at a "
+                         "time (`safelight consent withdraw` takes any number)")
+    reason = (reason or "").strip()
+    if len(reason) > 2000:
+        raise UsageError("the reason is longer than 2000 characters")
+    with state.exclusive() as hub:
+        known = scope in hub.known_contributors()
+        if not known and not not_yet_received:
+            raise UsageError(f"the hub has no contributor named {scope!r}; for one that has "
+                             "sent nothing yet, tick 'not received yet'")
+        unknown = hub.unknown_record_ids(scope, ids) if known else []
+        if unknown and not not_yet_received:
+            raise UsageError(hub.describe_unknown_ids(scope, unknown, len(ids))
+                             + " Check the ids, or tick 'not received yet' to record the "
+                             "withdrawal for records the hub has not received yet.")
+        counts = hub.withdraw_consent(scope, ids, actor=user.username, reason=reason or None)
+    return {"contributor": scope, **counts}
 
 
 def _safe_name(name: str | None) -> str:

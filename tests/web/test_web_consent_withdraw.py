@@ -1,0 +1,83 @@
+"""Consent withdrawal from the records page (the command line had it; an agency's staff work in
+the web application): the same checks and effects as `safelight consent withdraw`."""
+
+from __future__ import annotations
+
+import re
+
+from helpers_web import api_login
+
+
+def _form_token(client, url: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', client.get(url).text).group(1)
+
+
+def _case(con, contributor: str, record_id: str):
+    return con.execute("SELECT consent, consent_linkage, consent_statistics FROM cases "
+                       "WHERE contributor = ? AND record_id = ?", [contributor, record_id]
+                       ).fetchone()
+
+
+def test_a_contributor_withdraws_consent_for_its_own_records(client, app, demo_hub):
+    con = app.state.hub.hub.con
+    mine = [r for (r,) in con.execute("SELECT record_id FROM cases WHERE contributor = 'ua-hotline' "
+                                      "ORDER BY record_id LIMIT 2").fetchall()]
+    identities = con.execute("SELECT count(*) FROM identities WHERE contributor = 'ua-hotline' "
+                             "AND list_contains(?, record_id)", [mine]).fetchone()[0]
+    assert identities == 2
+    api_login(client, demo_hub, "uacontrib")
+    token = _form_token(client, "/records")
+    # another agency's name is refused (and audited): a bound account acts for its own
+    r = client.post("/records/withdraw", data={
+        "csrf_token": token, "contributor": "de-police", "record_ids": mine[0]})
+    assert r.status_code == 403 and _case(con, "ua-hotline", mine[0])[1] is True
+    r = client.post("/records/withdraw", data={
+        "csrf_token": token, "contributor": "ua-hotline",
+        "record_ids": f"{mine[0]}\n{mine[1]}, {mine[0]}", "reason": "asked by phone"})
+    assert r.status_code == 200, r.text
+    assert "Consent withdrawn" in r.text and "2 case(s) withdrawn" in r.text
+    for rid in mine:
+        assert _case(con, "ua-hotline", rid)[1:] == (False, False)
+    assert con.execute("SELECT count(*) FROM identities WHERE contributor = 'ua-hotline' AND "
+                       "list_contains(?, record_id)", [mine]).fetchone()[0] == 0
+    actor, details = con.execute("SELECT actor, CAST(details AS VARCHAR) FROM audit_log WHERE "
+                                 "action = 'withdraw_consent' ORDER BY seq DESC LIMIT 1"
+                                 ).fetchone()
+    assert actor == "uacontrib" and "asked by phone" not in details
+
+
+def test_ids_the_hub_does_not_hold_are_refused_and_nothing_is_withdrawn(client, app, demo_hub):
+    con = app.state.hub.hub.con
+    rid = con.execute("SELECT record_id FROM cases WHERE contributor = 'ua-hotline' LIMIT 1"
+                      ).fetchone()[0]
+    api_login(client, demo_hub, "admin")
+    token = _form_token(client, "/records?contributor=ua-hotline")
+    r = client.post("/records/withdraw", data={
+        "csrf_token": token, "contributor": "ua-hotline", "record_ids": f"{rid}\nno-such-id"})
+    assert r.status_code == 422 and "no-such-id" in r.text and "nothing was withdrawn" in r.text
+    assert "no-such-id" in r.text.split('name="record_ids"')[1]  # the ids stay typed
+    assert _case(con, "ua-hotline", rid)[1] is True
+    assert con.execute("SELECT count(*) FROM consent_withdrawals").fetchone()[0] == 0
+    # a withdrawal for records still to come is recorded when the box says so
+    r = client.post("/records/withdraw", data={
+        "csrf_token": token, "contributor": "ua-hotline", "record_ids": "future-1",
+        "not_yet_received": "true"})
+    assert r.status_code == 200 and "remembered" in r.text
+    assert con.execute("SELECT record_id FROM consent_withdrawals").fetchall() == [("future-1",)]
+
+
+def test_roles_without_the_records_page_cannot_withdraw(client, app, demo_hub):
+    api_login(client, demo_hub, "rev")
+    token = _form_token(client, "/review")
+    r = client.post("/records/withdraw", data={"csrf_token": token, "contributor": "ua-hotline",
+                                               "record_ids": "x"})
+    assert r.status_code == 403
+    assert app.state.hub.hub.con.execute("SELECT count(*) FROM consent_withdrawals"
+                                         ).fetchone()[0] == 0
+
+
+def test_the_form_needs_its_csrf_token(client, app, demo_hub):
+    api_login(client, demo_hub, "admin")
+    r = client.post("/records/withdraw", data={"csrf_token": "forged", "contributor": "ua-hotline",
+                                               "record_ids": "x"})
+    assert r.status_code in (400, 403)
