@@ -220,3 +220,27 @@ def test_the_pair_page_lists_every_decision_taken_on_it(client, app, demo_hub):
     assert table.count("<tr>") == 6  # a header and five decisions
     assert len(re.findall(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", table)) == 5
     assert "other mother" not in table and "wrong one" not in table
+
+
+def test_a_pair_queued_again_by_a_new_run_starts_a_new_history(client, app, demo_hub):
+    """The history is of the queue entry: a decided pair keeps its row, and its history,
+    across runs; an open one is queued afresh by each run (its old decisions taken back), and a
+    pair whose row a consent withdrawal deleted must not come back with its old decisions."""
+    csrf = api_login(client, demo_hub, "rev")
+    pairs = client.get("/api/v1/review?limit=2").json()["pairs"]
+    kept, reopened = pairs[0]["pair_id"], pairs[1]["pair_id"]
+    h = {"X-CSRF-Token": csrf}
+    assert client.post(f"/api/v1/review/{kept}/decision", headers=h,
+                       json={"decision": "match", "reason": "same"}).status_code == 200
+    for decision in ("non_match", "undecided"):
+        assert client.post(f"/api/v1/review/{reopened}/decision", headers=h,
+                           json={"decision": decision, "reason": "r"}).status_code == 200
+    assert len(client.get(f"/api/v1/review/{reopened}").json()["history"]) == 2
+    client.delete("/api/v1/session", headers=h)
+    csrf = api_login(client, demo_hub, "admin")
+    assert client.post("/api/v1/linkage/run", headers={"X-CSRF-Token": csrf}).status_code == 200
+    assert [x["decision"] for x in client.get(f"/api/v1/review/{kept}").json()["history"]] == [
+        "match"]
+    r = client.get(f"/api/v1/review/{reopened}")
+    assert r.status_code == 200  # still uncertain: queued again, without the old decisions
+    assert r.json()["history"] == [] and r.json()["decision"] is None

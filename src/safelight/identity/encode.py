@@ -123,7 +123,12 @@ log = logging.getLogger("safelight.identity.encode")
 #: dropped), name groups are no longer joined through a short form of two names (Ela, Titi),
 #: and a full name with a patronymic is read in the East Slavic order. A v6 package links
 #: beside v7 ones; only such values compare differently.
-FORMAT_VERSION = 7
+#: 8: the same filters and keys of other normalised names: Serbian, Macedonian and Belarusian
+#: Cyrillic letters are read (they were dropped), Arabic Abd al- names written joined and
+#: Persian yeh and kaf meet the name tables, and new name groups (Олег / Oleg, Гліб / Gleb,
+#: Георгій / Georgy, Greek names) give those names another group key. A v7 package links
+#: beside v8 ones; only such names compare differently (ask contributors to re-encode).
+FORMAT_VERSION = 8
 KEY_MIN_BYTES = 32
 MANIFEST = "manifest.json"
 RECORDS = "records.parquet"

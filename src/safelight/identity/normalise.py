@@ -360,10 +360,11 @@ def given_group(text: str | None) -> str | None:
 
 #: first words of a given name that are not a name by themselves (match keys): the Arabic
 #: "servant of" / "father of" (Abd al-Karim, Abdul Karim, Abu Bakr) and Vietnamese middle
-#: names (Thị, Văn, Đức, Hữu, Ngọc, Minh — Thi Lan and Thi Mai are two people)
+#: names (Thị, Văn, Đức, Hữu, Ngọc, Minh — Thi Lan and Thi Mai are two people); ``bd`` is
+#: عبد romanised (its ain is not written), so Arabic-script Abd al- names keep their own groups
 _NO_CALL_NAME = frozenset(match_key(w) for w in (
-    "abd", "abdu", "abdul", "abdel", "abdal", "abdol", "abu", "abou", "umm", "um", "thi", "van",
-    "duc", "huu", "ngoc", "minh"))
+    "abd", "bd", "abdu", "abdul", "abdel", "abdal", "abdol", "abu", "abou", "umm", "um", "thi",
+    "van", "duc", "huu", "ngoc", "minh"))
 
 
 @lru_cache(maxsize=200_000)

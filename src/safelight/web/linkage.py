@@ -177,8 +177,9 @@ def _side(state: HubState, contributor: str, record_id: str, identifiers: bool) 
 
 def review_pair(state: HubState, user: User, pair_id: str) -> dict[str, Any]:
     """One pair side by side with the per-field explanation (record-level: audited), and
-    every decision taken on it, oldest first (``history``: when, by whom, what it replaced —
-    from the audit log, which keeps no reasons; the current reason is ``decision_note``).
+    every decision taken on it since the link run that queued it, oldest first (``history``:
+    when, by whom, what it replaced — from the audit log, which keeps no reasons; the current
+    reason is ``decision_note``).
 
     Identity values are included only when the hub shows identifiers (clear mode).
     """
@@ -208,11 +209,17 @@ def review_pair(state: HubState, user: User, pair_id: str) -> dict[str, Any]:
     # a reviewer's note may name the person: on a hub that hides identifiers only its author
     # reads it
     note_shown = shown or row["decided_by"] == user.username
+    # decisions on this queue entry only: since the run that wrote it (a decided pair keeps its
+    # row across runs; an erased one — a consent withdrawal deletes its decision — comes back
+    # as a new entry without its old decisions). The bound also lets the scan skip the older
+    # part of the audit log.
     history = [{"at": jsonable(r["logged_at"]), "by": r["actor"],
                 "decision": d.get("decision"), "previous": d.get("previous")}
-               for r in state.rows("SELECT logged_at, actor, CAST(details AS VARCHAR) AS details "
-                                   "FROM audit_log WHERE action = 'link.decision' AND object = ? "
-                                   "ORDER BY seq", [f"pair:{pair_id}"])
+               for r in state.rows(
+                   "SELECT logged_at, actor, CAST(details AS VARCHAR) AS details FROM audit_log "
+                   "WHERE logged_at >= (SELECT started_at FROM link_runs WHERE run_id = ?) "
+                   "AND action = 'link.decision' AND object = ? ORDER BY seq",
+                   [row["run_id"], f"pair:{pair_id}"])
                for d in [json.loads(r["details"] or "{}")]]
     return {"pair_id": pair_id, "run_id": row["run_id"],
             "match_probability": row["match_probability"], "match_weight": row["match_weight"],
