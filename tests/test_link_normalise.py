@@ -73,6 +73,7 @@ def test_fold_basics():
     ("عبدالرحمن", "Abd al-Rahman"),
     ("علی", "Ali"),               # Persian yeh and kaf (were "li", "krim")
     ("کریم", "Karim"),
+    ("عبداللہ", "Abdullah"),      # Urdu heh (was "bdal")
     ("Олег", "Oleg"),             # г: h in Ukrainian, g in Russian spellings
     ("Олег", "Oleh"),
     ("Гліб", "Gleb"),

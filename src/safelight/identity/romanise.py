@@ -96,9 +96,11 @@ def romanise_greek(text: str) -> str:
 # -------------------------------------------------------------------------------------- Arabic
 
 _HARAKAT = re.compile(r"[\u0610-\u061A\u064B-\u065F\u0670\u06D6-\u06ED\u0640]")  # vowel marks, tatweel
-# alef forms to bare alef; Persian and Urdu yeh and kaf (ی ک), which records from Afghanistan or
-# Iran use for Arabic names (علی for علي), to the Arabic letters the name tables are written in
-_ALEFS = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ی": "ي", "ک": "ك"})
+# alef forms to bare alef; the Persian and Urdu forms of yeh, kaf, heh and teh marbuta (ی ک ہ ھ
+# ے ۃ), which records from Afghanistan, Iran or Pakistan use for Arabic names (علی for علي,
+# عبداللہ for عبدالله), to the Arabic letters the name tables are written in
+_ALEFS = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ی": "ي", "ک": "ك",
+                        "ہ": "ه", "ھ": "ه", "ے": "ي", "ۃ": "ة"})
 _CONSONANTS = {
     "ب": "b", "ت": "t", "ث": "th", "ج": "j", "ح": "h", "خ": "kh", "د": "d", "ذ": "dh", "ر": "r",
     "ز": "z", "س": "s", "ش": "sh", "ص": "s", "ض": "d", "ط": "t", "ظ": "z", "ع": "", "غ": "gh",
