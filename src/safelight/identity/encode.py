@@ -125,7 +125,7 @@ log = logging.getLogger("safelight.identity.encode")
 #: beside v7 ones; only such values compare differently.
 #: 8: the same filters and keys of other normalised names: Serbian, Macedonian and Belarusian
 #: Cyrillic letters are read (they were dropped), Arabic Abd al- names written joined and
-#: Persian yeh and kaf meet the name tables, and new name groups (Олег / Oleg, Гліб / Gleb,
+#: Persian and Urdu letters meet the name tables, and new name groups (Олег / Oleg, Гліб / Gleb,
 #: Георгій / Georgy, Greek names) give those names another group key. A v7 package links
 #: beside v8 ones; only such names compare differently (ask contributors to re-encode).
 FORMAT_VERSION = 8
