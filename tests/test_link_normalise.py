@@ -74,6 +74,8 @@ def test_fold_basics():
     ("علی", "Ali"),               # Persian yeh and kaf (were "li", "krim")
     ("کریم", "Karim"),
     ("عبداللہ", "Abdullah"),      # Urdu heh (was "bdal")
+    ("فاطمہ", "Fatima"),          # a word-final Urdu heh is the Arabic teh marbuta (review)
+    ("خدیجہ", "Khadija"),
     ("Олег", "Oleg"),             # г: h in Ukrainian, g in Russian spellings
     ("Олег", "Oleh"),
     ("Гліб", "Gleb"),

@@ -373,7 +373,8 @@ def consent_withdraw(hub: Path, record_ids: tuple[str, ...], contributor: str, r
             raise UsageError(f"the hub has no contributor named {contributor!r} (`safelight "
                              "status` lists them); for one that has sent nothing yet, add "
                              "--not-yet-received")
-        unknown = h.unknown_record_ids(contributor, list(record_ids)) if known else []
+        ids = list(dict.fromkeys(record_ids))
+        unknown = h.unknown_record_ids(contributor, ids) if known else ids
         if unknown and not not_yet_received:
             raise UsageError(h.describe_unknown_ids(contributor, unknown, len(set(record_ids)))
                              + " Check the ids with the contributor, or add --not-yet-received "
@@ -381,11 +382,14 @@ def consent_withdraw(hub: Path, record_ids: tuple[str, ...], contributor: str, r
         counts = h.withdraw_consent(contributor, list(record_ids), actor="cli", reason=reason)
     out.print(f"{counts['requested']} record id(s): {counts['known']} case(s) known to the hub, "
               f"{counts['cases_withdrawn']} case(s) withdrawn, {counts['identities_erased']} "
-              f"identity row(s) and {counts.get('encoded_records_erased', 0)} encoded record(s) "
-              "of stored packages erased")
-    if counts["known"] + counts.get("encoded_records_erased", 0) < counts["requested"]:
-        out.print("  ids not (yet) in the hub are remembered and applied when they arrive")
-    if counts["identities_erased"] or counts.get("encoded_records_erased"):
+              f"identity row(s), {counts['quarantined_rows_redacted']} quarantined row(s) and "
+              f"{counts.get('encoded_records_erased', 0)} encoded record(s) of stored packages "
+              "erased")
+    if unknown:  # the ids the hub held nothing of (a quarantined row or an encoding counts)
+        out.print(f"  {len(unknown)} id(s) not (yet) in the hub are remembered and applied when "
+                  "they arrive")
+    if (counts["identities_erased"] or counts.get("encoded_records_erased")
+            or counts["quarantined_rows_redacted"]):
         out.print("  the erased values stay in the hub file's freed blocks until `safelight "
                   f"compact {escape(str(hub))}` rewrites it (and in backups taken before)")
 

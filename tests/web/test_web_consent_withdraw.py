@@ -81,3 +81,36 @@ def test_the_form_needs_its_csrf_token(client, app, demo_hub):
     r = client.post("/records/withdraw", data={"csrf_token": "forged", "contributor": "ua-hotline",
                                                "record_ids": "x"})
     assert r.status_code in (400, 403)
+
+
+def test_the_page_counts_what_a_withdrawal_touched(client, app, demo_hub):
+    """A record held only in the quarantine is redacted, and the page says so (it said the id
+    was "not in the hub yet": a review, 2026-12-02); a tab inside an id (a spreadsheet row
+    pasted whole, a name in it) is refused, since withdrawals are never erased."""
+    con = app.state.hub.hub.con
+    row = con.execute("SELECT q.raw FROM quarantine q JOIN contributions c USING "
+                      "(contribution_id) WHERE c.contributor = 'ua-hotline' LIMIT 1").fetchone()
+    assert row is not None
+    api_login(client, demo_hub, "uacontrib")
+    token = _form_token(client, "/records")
+    pasted = client.post("/records/withdraw", data={
+        "csrf_token": token, "contributor": "ua-hotline", "record_ids": "X-1\tOlena Petrenko"})
+    assert pasted.status_code == 422 and "tab" in pasted.text
+    assert con.execute("SELECT count(*) FROM consent_withdrawals").fetchone()[0] == 0
+    # an id held only by a quarantined row: a value of such a row that no case carries and
+    # that the hub knows (the same test as the command's)
+    import json
+
+    hub = app.state.hub.hub
+    cases = {r for (r,) in con.execute("SELECT record_id FROM cases").fetchall()}
+    values = {str(v) for (raw,) in con.execute(
+        "SELECT q.raw FROM quarantine q JOIN contributions c USING (contribution_id) "
+        "WHERE c.contributor = 'ua-hotline'").fetchall()
+        for v in (json.loads(raw).values() if raw.startswith("{") else []) if v}
+    held = [v for v in sorted(values - cases) if not hub.unknown_record_ids("ua-hotline", [v])]
+    assert held
+    r = client.post("/records/withdraw", data={
+        "csrf_token": token, "contributor": "ua-hotline", "record_ids": held[0]})
+    assert r.status_code == 200, r.text
+    assert "1 quarantined row(s) redacted" in r.text
+    assert "not in the hub yet" not in r.text and "safelight compact" in r.text

@@ -113,10 +113,15 @@ _ARABIC_WORD = re.compile(r"[\u0621-\u064A\u0671-\u06D3]+")
 _ABD_JOINED = re.compile(r"(?<![\u0621-\u064A])عبدال(?=[\u0621-\u064A]{2})")
 
 
+_URDU_FINAL_HEH = re.compile(r"(?<!لل)ہ(?![\u0600-\u06FF])")  # not the heh of Allah (اللہ)
+
+
 def _arabic_key(text: str) -> str:
-    """Vowel marks dropped, letter forms unified (``_ALEFS``), and ``Abd al-`` names written joined (عبدالله, as
+    """Vowel marks dropped, letter forms unified (``_ALEFS``; a word-final Urdu heh is the
+    Arabic teh marbuta: فاطمہ for فاطمة), and ``Abd al-`` names written joined (عبدالله, as
     often in records) split as the tables write them (عبد الله)."""
-    text = _ABD_JOINED.sub("عبد ال", _HARAKAT.sub("", text).translate(_ALEFS))
+    text = _URDU_FINAL_HEH.sub("ة", _HARAKAT.sub("", text))
+    text = _ABD_JOINED.sub("عبد ال", text.translate(_ALEFS))
     return " ".join(text.split())
 
 

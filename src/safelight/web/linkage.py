@@ -217,7 +217,8 @@ def review_pair(state: HubState, user: User, pair_id: str) -> dict[str, Any]:
                 "decision": d.get("decision"), "previous": d.get("previous")}
                for r in state.rows(
                    "SELECT logged_at, actor, CAST(details AS VARCHAR) AS details FROM audit_log "
-                   "WHERE logged_at >= (SELECT started_at FROM link_runs WHERE run_id = ?) "
+                   "WHERE logged_at >= coalesce((SELECT started_at FROM link_runs WHERE run_id = ?), "
+                   "TIMESTAMP '1970-01-01') "
                    "AND action = 'link.decision' AND object = ? ORDER BY seq",
                    [row["run_id"], f"pair:{pair_id}"])
                for d in [json.loads(r["details"] or "{}")]]

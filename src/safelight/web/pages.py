@@ -287,7 +287,7 @@ def _records_page(request: Request, user: User, contributor: str | None, page: i
 
 @router.post("/records/withdraw")
 def records_withdraw(*, request: Request, contributor: Annotated[str, Form(max_length=100)] = "",
-                     record_ids: Annotated[str, Form(max_length=2_000_000)] = "",
+                     record_ids: Annotated[str, Form(max_length=1_000_000)] = "",
                      reason: Annotated[str, Form(max_length=4000)] = "",
                      not_yet_received: Annotated[bool, Form()] = False,
                      csrf_token: Annotated[str, Form()] = "",

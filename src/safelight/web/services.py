@@ -226,13 +226,19 @@ def withdraw_consent(state: HubState, user: User, contributor: str | None, ids_t
     commas) of ``contributor`` — a contributor account's own always — as ``safelight consent
     withdraw`` does: the cases leave linkage and every later release, their identity data is
     erased, later exports cannot revive them. Ids the hub does not hold are refused as typos
-    (nothing is withdrawn) unless ``not_yet_received``; audited with the account's name."""
+    (nothing is withdrawn) unless ``not_yet_received`` (then counted as ``pending``); audited
+    with the account's name."""
     scope = contributor_scope(state, user, contributor)
     if not scope:
         raise UsageError("say whose records these are (contributor)")
     ids = list(dict.fromkeys(x.strip() for x in re.split(r"[\n,]", ids_text or "") if x.strip()))
     if not ids:
         raise UsageError("give the record ids whose consent is withdrawn, one per line")
+    if any(not x.isprintable() for x in ids):
+        # a row pasted from a spreadsheet (id, tab, name …) would be kept whole, the name in it,
+        # as a withdrawal that is never erased
+        raise UsageError("a record id holds a tab or another control character: give the ids "
+                         "alone, one per line")
     if len(ids) > MAX_WITHDRAWAL_IDS:
         raise UsageError(f"{len(ids):,} record ids: the form takes {MAX_WITHDRAWAL_IDS:,} at a "
                          "time (`safelight consent withdraw` takes any number)")
@@ -244,13 +250,15 @@ def withdraw_consent(state: HubState, user: User, contributor: str | None, ids_t
         if not known and not not_yet_received:
             raise UsageError(f"the hub has no contributor named {scope!r}; for one that has "
                              "sent nothing yet, tick 'not received yet'")
-        unknown = hub.unknown_record_ids(scope, ids) if known else []
+        unknown = hub.unknown_record_ids(scope, ids) if known else ids
         if unknown and not not_yet_received:
             raise UsageError(hub.describe_unknown_ids(scope, unknown, len(ids))
                              + " Check the ids, or tick 'not received yet' to record the "
                              "withdrawal for records the hub has not received yet.")
         counts = hub.withdraw_consent(scope, ids, actor=user.username, reason=reason or None)
-    return {"contributor": scope, **counts}
+    # ids the hub held nothing of wait for their records; the others (cases, quarantined rows,
+    # stored encodings) were acted on
+    return {"contributor": scope, "pending": len(unknown), **counts}
 
 
 def _safe_name(name: str | None) -> str:
