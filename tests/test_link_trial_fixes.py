@@ -144,6 +144,32 @@ def test_an_older_package_s_sex_and_nationality_are_absent_beside_a_v6_one(tmp_p
     assert read_packages([old, both_old]).present["sex"].all()  # same text on both sides
 
 
+def test_a_package_one_format_older_is_linked_with_a_warning(tmp_path, caplog):
+    """v7 beside v8 (a review, 2026-12-02): linked, but names whose normalisation changed
+    compare as different — the run says so and names the package; same versions say nothing."""
+    import json
+    import shutil
+
+    from safelight.identity.encode import FORMAT_VERSION
+    from safelight.link.encoded import read_packages
+
+    people = _people(20, 4)
+    a = _package(tmp_path, "a", "A", people)
+    b = _package(tmp_path, "b", "B", people)
+    with caplog.at_level(logging.WARNING, "safelight"):
+        read_packages([a, b])
+    assert "older format" not in caplog.text
+    old = tmp_path / "a_prev"
+    shutil.copytree(a, old)
+    man = json.loads((old / "manifest.json").read_text())
+    man["format_version"] = FORMAT_VERSION - 1
+    (old / "manifest.json").write_text(json.dumps(man))
+    with caplog.at_level(logging.WARNING, "safelight"):
+        er = read_packages([old, b])
+    assert f"older format than v{FORMAT_VERSION}" in caplog.text and str(old) in caplog.text
+    assert er.present["given_name"].all()  # still linked
+
+
 @pytest.fixture
 def two_packages(tmp_path):
     people = _people(40, 4)

@@ -517,6 +517,14 @@ def from_parts(parts: list[tuple[dict[str, Any], pa.Table | pq.ParquetFile]], wh
                     "this version to use them", ", ".join(p for p, u in zip(paths, uncoded,
                                                                              strict=True) if u),
                     CODES_VERSION, " and ".join(_CODED_FIELDS))
+    older = [p for p, v in zip(paths, versions, strict=True) if CODES_VERSION <= v < max(versions)]
+    if older:
+        # v7 beside v8 (and v6 beside v7): linked, but the names and values whose normalisation
+        # changed between them (docs/pprl.md) encode differently and compare as different
+        log.warning("%s: package(s) of an older format than v%d are linked beside newer ones; "
+                    "the names and values whose normalisation changed since (docs/pprl.md) "
+                    "compare as different — ask their contributors to re-encode with this "
+                    "version", ", ".join(older), max(versions))
     _warn_missing_fields(paths, present, starts, uncoded)
     blocking, bpresent = {}, {}
     # every rule any package holds; a package of an older readable format lacks the newer
