@@ -24,6 +24,17 @@ def _hub(tmp_path):
     return hub
 
 
+def _ingested(tmp_path, profile: str, text: str, contributor: str, name: str = "a.csv"):
+    """A new hub with ``text`` (a CSV file ``name``) ingested for ``contributor`` under the
+    profile ``profile`` (YAML text); returns the hub and the ingest's result."""
+    prof = tmp_path / "p.yaml"
+    prof.write_text(profile, "utf-8")
+    f = tmp_path / name
+    f.write_text(text, "utf-8")
+    hub = _hub(tmp_path)
+    return hub, _run("ingest", hub, f, "-c", contributor, "-p", prof)
+
+
 def _rows(hub, sql: str) -> list[tuple]:
     con = duckdb.connect(str(hub), read_only=True)
     try:
@@ -101,12 +112,7 @@ def test_a_headerless_file_s_first_row_is_not_printed(tmp_path):
 
 
 def test_blank_rows_are_quarantined_not_taken_for_cases(tmp_path):
-    prof = tmp_path / "p.yaml"
-    prof.write_text(GENERATED, "utf-8")
-    f = tmp_path / "x.csv"
-    f.write_text("g;nat\nfemale;UKR\nmale;MDA\n;\n ; \n", "utf-8")
-    hub = _hub(tmp_path)
-    res = _run("ingest", hub, f, "-c", "x", "-p", prof)
+    hub, res = _ingested(tmp_path, GENERATED, "g;nat\nfemale;UKR\nmale;MDA\n;\n ; \n", "x")
     assert res.exit_code == 0 and "2 accepted" in res.output and "empty_row (2)" in res.output
     assert _rows(hub, "SELECT count(*) FROM cases") == [(2,)]
 
@@ -196,12 +202,10 @@ def test_a_resaved_copy_of_a_generated_id_export_is_pointed_out(tmp_path):
 
 
 def test_status_never_cuts_a_count_on_a_narrow_terminal(tmp_path):
-    prof = tmp_path / "p.yaml"
-    prof.write_text(PROFILE, "utf-8")
-    f = tmp_path / "a-rather-long-export-file-name-from-the-agency.csv"
-    f.write_text("id;g;nat\n" + "".join(f"{i};female;UKR\n" for i in range(1234)), "utf-8")
-    hub = _hub(tmp_path)
-    assert _run("ingest", hub, f, "-c", "ua-hotline", "-p", prof).exit_code == 0
+    hub, ingest = _ingested(tmp_path, PROFILE, "id;g;nat\n" + "".join(
+        f"{i};female;UKR\n" for i in range(1234)), "ua-hotline",
+        name="a-rather-long-export-file-name-from-the-agency.csv")
+    assert ingest.exit_code == 0
     res = CliRunner(env={"COLUMNS": "80"}).invoke(main, ["status", str(hub)])
     assert res.exit_code == 0
     assert "1,234 read, 1,234 accepted" in res.output and "…" not in res.output
@@ -231,12 +235,7 @@ def test_a_withdrawal_naming_ids_the_hub_does_not_hold_is_refused_and_says_what_
     """k-release trial: `consent withdraw hub -c ngo2 2` (the row number, not the generated id)
     was recorded for an id that can never match, and the person's consent stayed in force; the
     generated ids were shown nowhere."""
-    prof = tmp_path / "p.yaml"
-    prof.write_text(GENERATED, "utf-8")
-    f = tmp_path / "a.csv"
-    f.write_text("g;nat\nfemale;UKR\nmale;MDA\n", "utf-8")
-    hub = _hub(tmp_path)
-    ingest = _run("ingest", hub, f, "-c", "ngo2", "-p", prof)
+    hub, ingest = _ingested(tmp_path, GENERATED, "g;nat\nfemale;UKR\nmale;MDA\n", "ngo2")
     assert ingest.exit_code == 0, ingest.output
     ids = dict(_rows(hub, "SELECT source_row, record_id FROM cases"))
     assert f"{ids[2]} is row 2's" in ingest.output and "consent withdraw" in ingest.output
@@ -258,13 +257,13 @@ def test_a_withdrawal_naming_ids_the_hub_does_not_hold_is_refused_and_says_what_
 
 def test_a_record_held_only_in_the_quarantine_can_be_withdrawn(tmp_path):
     """Its raw row (the person's data) is in the hub: the withdrawal has something to redact."""
-    prof = tmp_path / "p.yaml"
-    prof.write_text(PROFILE, "utf-8")
-    f = tmp_path / "a.csv"
-    f.write_text("id;g;nat\nA1;female;UKR\nA2;female;XXQ\n", "utf-8")
-    hub = _hub(tmp_path)
-    assert "1 quarantined" in _run("ingest", hub, f, "-c", "ngo", "-p", prof).output
+    hub, ingest = _ingested(tmp_path, PROFILE, "id;g;nat\nA1;female;UKR\nA2;female;XXQ\n",
+                            "ngo")
+    assert "1 quarantined" in ingest.output
     res = _run("consent", "withdraw", hub, "-c", "ngo", "A2")
     assert res.exit_code == 0, res.output
+    # the id is held (its quarantined row): counted as redacted, not as waiting for a record
+    assert "1 quarantined row(s)" in res.output and "not (yet) in the hub" not in res.output
+    assert "safelight compact" in res.output
     raw = _rows(hub, "SELECT raw FROM quarantine")
     assert raw and all("XXQ" not in r for (r,) in raw)

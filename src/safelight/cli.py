@@ -368,17 +368,9 @@ def consent_withdraw(hub: Path, record_ids: tuple[str, ...], contributor: str, r
     from safelight.store import open_hub
 
     with open_hub(hub) as h:
-        known = contributor in h.known_contributors()
-        if not known and not not_yet_received:
-            raise UsageError(f"the hub has no contributor named {contributor!r} (`safelight "
-                             "status` lists them); for one that has sent nothing yet, add "
-                             "--not-yet-received")
-        ids = list(dict.fromkeys(record_ids))
-        unknown = h.unknown_record_ids(contributor, ids) if known else ids
-        if unknown and not not_yet_received:
-            raise UsageError(h.describe_unknown_ids(contributor, unknown, len(set(record_ids)))
-                             + " Check the ids with the contributor, or add --not-yet-received "
-                             "to record the withdrawal for records the hub has not received yet.")
+        unknown = h.withdrawal_pending(contributor, list(record_ids),
+                                       not_yet_received=not_yet_received,
+                                       record_anyway="add --not-yet-received")
         counts = h.withdraw_consent(contributor, list(record_ids), actor="cli", reason=reason)
     out.print(f"{counts['requested']} record id(s): {counts['known']} case(s) known to the hub, "
               f"{counts['cases_withdrawn']} case(s) withdrawn, {counts['identities_erased']} "

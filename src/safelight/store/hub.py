@@ -254,14 +254,28 @@ class Hub:
                                 "consent_withdrawals").fetchall()
         return {r[0] for r in rows}
 
-    def describe_unknown_ids(self, contributor: str, unknown: list[str], given: int) -> str:
-        """Why a consent withdrawal is refused, for every interface: the ids the hub does not
-        hold (a few) and what a row number given for an export without an id column stands
-        for. The caller adds how to go on in its own terms."""
+    def withdrawal_pending(self, contributor: str, record_ids: list[str], *,
+                           not_yet_received: bool, record_anyway: str) -> list[str]:
+        """The ids of a consent withdrawal (once each) that name nothing the hub holds of
+        ``contributor`` — all of them for a contributor it does not know — which wait for their
+        records. Unless ``not_yet_received`` they are refused as typos, for every interface
+        alike: :class:`UsageError` naming them (a few) and what a row number given for an export
+        without an id column stands for; ``record_anyway`` says, in the interface's terms, how
+        to record them all the same ("add --not-yet-received")."""
+        ids = list(dict.fromkeys(record_ids))
+        if contributor not in self.known_contributors():
+            if not not_yet_received:
+                raise UsageError(f"the hub has no contributor named {contributor!r} "
+                                 "(`safelight status` lists them); for one that has sent "
+                                 f"nothing yet, {record_anyway}")
+            return ids
+        unknown = self.unknown_record_ids(contributor, ids)
+        if not unknown or not_yet_received:
+            return unknown
         shown = ", ".join(map(repr, unknown[:5])) + (f" and {len(unknown) - 5} more"
                                                       if len(unknown) > 5 else "")
-        msg = (f"{len(unknown)} of {given} record id(s) name nothing of {contributor!r} in the "
-               f"hub: {shown} — nothing was withdrawn.")
+        msg = (f"{len(unknown)} of {len(ids)} record id(s) name nothing of {contributor!r} in "
+               f"the hub: {shown} — nothing was withdrawn.")
         for rid in (r for r in unknown if r.isdigit()):
             meant = self.generated_ids_ending(contributor, rid)
             if meant:
@@ -269,7 +283,8 @@ class Hub:
                         f"id column have ids made from the file and the row "
                         f"({' or '.join(meant)}).")
                 break
-        return msg
+        raise UsageError(f"{msg} Check the ids with the contributor, or {record_anyway} to "
+                         "record the withdrawal for records the hub has not received yet.")
 
     def unknown_record_ids(self, contributor: str, record_ids: list[str]) -> list[str]:
         """The ids of ``record_ids`` (in their order, once each) that name nothing of

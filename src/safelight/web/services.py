@@ -246,15 +246,8 @@ def withdraw_consent(state: HubState, user: User, contributor: str | None, ids_t
     if len(reason) > 2000:
         raise UsageError("the reason is longer than 2000 characters")
     with state.exclusive() as hub:
-        known = scope in hub.known_contributors()
-        if not known and not not_yet_received:
-            raise UsageError(f"the hub has no contributor named {scope!r}; for one that has "
-                             "sent nothing yet, tick 'not received yet'")
-        unknown = hub.unknown_record_ids(scope, ids) if known else ids
-        if unknown and not not_yet_received:
-            raise UsageError(hub.describe_unknown_ids(scope, unknown, len(ids))
-                             + " Check the ids, or tick 'not received yet' to record the "
-                             "withdrawal for records the hub has not received yet.")
+        unknown = hub.withdrawal_pending(scope, ids, not_yet_received=not_yet_received,
+                                         record_anyway="tick 'not received yet'")
         counts = hub.withdraw_consent(scope, ids, actor=user.username, reason=reason or None)
     # ids the hub held nothing of wait for their records; the others (cases, quarantined rows,
     # stored encodings) were acted on
