@@ -131,8 +131,9 @@ def test_rules_for_a_missing_family_name_and_a_shared_given_word():
         {"contributor": "a", "record_id": "3", "given_name": "Ifeoma", "family_name": "Okafor",
          "birth_year": 1990},
         {"contributor": "b", "record_id": "4", "given_name": "Ifeoma", "birth_year": 1991},
-        # two given names against one of them, same family name, no birth date
-        {"contributor": "a", "record_id": "5", "given_name": "Thi Hoa", "family_name": "Dao"},
+        # two given names against one of them, same family name, no birth date (Kim is the
+        # call name of Kim Hoa: Thi Hoa now shares the group of Hoa)
+        {"contributor": "a", "record_id": "5", "given_name": "Kim Hoa", "family_name": "Dao"},
         {"contributor": "b", "record_id": "6", "given_name": "Hoa", "family_name": "Dao"},
         # a full name split the other way round, no family name on one side
         {"contributor": "a", "record_id": "7", "given_name": "Zineb", "birth_year": 1993},

@@ -18,9 +18,10 @@ Names go through two stages:
     one space. ``"Олександр"`` → ``"oleksandr"``; ``"Ołena"`` → ``"olena"``.
 :func:`match_key`
     A small set of phonetic folds on a folded word that make the spellings of the
-    transliteration systems meet (``tsch→ch``, ``sch→sh``, ``sz→sh``, ``cz→ch``, ``zh→sh``,
-    ``kh→h``, ``ks→x``, ``ts→c``, ``w→v``, ``ou→u``, ``j→y→i``, ``ie→e``, doubled letters
-    once). ``Oleksandr``, ``Olexandr`` (German), ``Олександр`` all give ``"olexandr"``;
+    transliteration systems meet (``ch→h`` in a word spelt the Polish or German way,
+    ``tsch→ch``, ``sch→sh``, ``sz→sh``, ``cz→ch``, ``zh→sh``, ``kh→h``, ``ks→x``, ``ts→c``,
+    ``w→v``, ``ou→u``, ``j→y→i``, ``ie→e``, ``ee→i``, ``liu→lu``, doubled letters once;
+    ``ё`` is read as ``е``). ``Oleksandr``, ``Olexandr`` (German), ``Олександр`` all give ``"olexandr"``;
     ``Szewczenko``, ``Schewtschenko``, ``Shevchenko`` and ``Шевченко`` give ``"shevchenko"``.
 
 On top of the match key, :func:`given_group` maps a given name to the key of its *name group*:
@@ -98,6 +99,19 @@ _SPELL_OUT = str.maketrans({
 _CYRILLIC = re.compile(r"[\u0400-\u04FF]")
 _NON_LETTER = re.compile(r"[^a-z]+")
 
+#: ``ch`` that is not part of ``sch``/``tsch``: in a word spelt the Polish or German way
+#: (:data:`_POLISH_GERMAN`) it is х (Charczenko, Michajlowa, Chruschtschow), where English
+#: spellings write ч (Kravchenko)
+_LONE_CH = re.compile(r"(?<![st])ch")
+#: a word holding ``w``, ``cz`` or ``sz`` and none of :data:`_ENGLISH` is spelt the Polish or
+#: German way. Not ``j``: Serbian Čajkanović spells out to ``ch`` beside a ``j``
+_POLISH_GERMAN = re.compile(r"w|cz|sz")
+#: ``io`` between consonants (after ``j → y → i``): ё written yo, io or jo (Fyodorov, French
+#: Fiodorov, Semjonowa, Artiom, Alyona) where ICAO and Russian text without the dots write е
+_IO_BETWEEN_CONSONANTS = re.compile(r"(?<=[b-df-hj-np-tv-z])io(?=[b-df-hj-np-tv-z])")
+#: an English spelling (sh, kh, zh): Shewchuk writes ч as ch beside a w
+_ENGLISH = re.compile(r"sh|kh|zh")
+
 # Phonetic folds, applied in this order to one folded word (see the module docstring): a
 # string replaced by another everywhere (str.replace, as re.sub of the literal would), and
 # the doubled letters (``None``: :data:`_DOUBLED`) in their place in the order.
@@ -126,6 +140,8 @@ _FOLDS: tuple[tuple[str | None, str], ...] = (
     ("y", "i"),  # и / ы / й
     (None, ""),  # doubled letters (Savchenkko, Duden ss, Mariia)
     ("ie", "e"),  # є / е after a consonant (Polish Siergiej, uk Andriienko)
+    ("ee", "i"),  # once more, after ie → e: Polish Matwiejewa is Matveeva
+    ("liu", "lu"),  # лю: Polish Ludmiła, Hawryluk (its l is soft) — Liudmyla, Havryliuk
 )
 #: a letter that the same letter follows: deleting each such letter collapses doubled letters
 #: (as ``(.)\1+`` → ``\1`` would, without expanding a template per match)
@@ -159,7 +175,9 @@ def fold(text: str | None) -> str | None:
         s = romanise_arabic(s)
     s = s.casefold()
     if _CYRILLIC.search(s):
-        s = transliterate(s, "uk_national")
+        # ё is optional in Russian writing (Семёнова and Семенова are one name) and ICAO's
+        # passports write it E: read as е
+        s = transliterate(s.replace("ё", "е"), "uk_national")
     if has_greek(s):
         s = romanise_greek(s)
     s = _strip_marks(s.translate(_SPELL_OUT))
@@ -177,8 +195,12 @@ def match_key(word: str | None) -> str | None:
     if not word:
         return None
     s = word
+    if "ch" in s and _POLISH_GERMAN.search(s) and not _ENGLISH.search(s):
+        s = _LONE_CH.sub("h", s)  # х (Charczenko): before cz → ch makes a ch of its own
     for pattern, repl in _FOLDS:
         s = _DOUBLED.sub("", s) if pattern is None else s.replace(pattern, repl)
+    if "io" in s:
+        s = _IO_BETWEEN_CONSONANTS.sub("e", s)
     return s or None
 
 
@@ -327,10 +349,52 @@ _ARTICLE_SEPARATE = re.compile(r"^(?:al|el|ul|a[tdrzsn]h?|e[tdrzsn]h?)\s+(.+)$")
 _ARTICLE_FUSED = re.compile(r"^(?:al|el)(.{3,})$")
 
 
+#: an Arabic article opening a given name: *al* / *el* before another word (al-Fassi, El Mehdi,
+#: ال written joined reads "al " too), or an assimilated one written with a hyphen (ash-Shami):
+#: without a hyphen "An Khang" or "As Salam" could be names of their own
+_GIVEN_ARTICLE = re.compile(r"^(?:al|el) \S|^(?:a[tdrzsn]h?|e[tdrzsn]h?)-\S", re.IGNORECASE)
+
+
+def _given_article(text: str) -> bool:
+    """Whether a given name opens with an Arabic article (:data:`_GIVEN_ARTICLE`): a family
+    name written in the given-name field (names swapped) or a given name such as Al-Amin."""
+    f = fold(text)
+    if not f:
+        return False
+    if f.startswith(("al ", "el ")):
+        return True
+    if _GIVEN_ARTICLE.match(unicodedata.normalize("NFKC", str(text)).strip()):
+        return True
+    # written joined (Alfassi): only before a name the Arabic tables know, as family_key reads it
+    m = _ARTICLE_FUSED.match(match_key(f.replace(" ", "")) or "")
+    return bool(m and m.group(1) in _arabic_tables()[1])
+
+
+#: Văn with its breve opening a name (Vietnamese; a plain "Van" opens Dutch family names)
+_VAN_WITH_BREVE = re.compile(r"\s*v[ăắằẳẵặ]n\s", re.IGNORECASE)
+#: Vietnamese middle names that only say the sex (Thị, Văn): a given name of several words that
+#: opens with one is keyed without it (Thị Lan, Lan), where other middle names (Ngọc Lan) stay
+_SEX_MIDDLE = ("thi ", "van ")
+
+
 @lru_cache(maxsize=200_000)
 def given_key(text: str | None) -> str | None:
-    """Match key of a whole given name (several words written as one); None when empty."""
-    return _compact(text)
+    """Match key of a whole given name (several words written as one); None when empty. A
+    name that opens with an Arabic article is keyed as :func:`family_key` keys it, so that
+    swapped names meet (al-Fassi | Haleema and Haleema | al-Fassi) and Al-Amin is Amin; one
+    that opens with the Vietnamese Thị or Văn (:data:`_SEX_MIDDLE`) is keyed without it.
+
+    >>> given_key("al-Fassi") == family_key("Al Fassi") == given_key("Alfassi")
+    True
+    """
+    if text is None or _missing(text):
+        return None
+    if _given_article(text):
+        return family_key(text)
+    f = fold(text)
+    if f and f.startswith(_SEX_MIDDLE) and len(f) > 4:
+        f = f[4:]
+    return match_key(f.replace(" ", "")) if f else None
 
 
 @lru_cache(maxsize=200_000)
@@ -343,28 +407,40 @@ def given_group(text: str | None) -> str | None:
     >>> given_group("Muhammad") == given_group("Mohamed")
     True
     """
-    key = _compact(text)
+    key = given_key(text)
     if not key:
         return None
     groups = _given_groups()
     if key in groups:
         return groups[key]
-    # several given names (Favour Osasere, Comfort Yetunde): the first one is the call name —
-    # unless it cannot be one (Abdul Karim, Abu Bakr, Thi Lan, Van Nam) or the names are joined
-    # by a hyphen (Jean-Pierre): then the whole is the name
+    if _given_article(text):  # al-Fassi, El Mehdi: the name after the article
+        return key
     words = name_tokens(text)
+    # Vietnamese order is family – middle – given (Nguyễn Thị Lan), and agencies abroad write
+    # "Thị Lan" or "Lan": after a middle name the call name is the last word
+    if len(words) > 1 and words[0] in _VIETNAMESE_MIDDLE:
+        return groups.get(words[-1], words[-1])
+    # several given names (Favour Osasere, Comfort Yetunde): the first one is the call name —
+    # unless it cannot be one (Abdul Karim, Abu Bakr) or the names are joined by a hyphen
+    # (Jean-Pierre): then the whole is the name
     if len(words) > 1 and words[0] not in _NO_CALL_NAME and "-" not in str(text):
         return groups.get(words[0], words[0])
     return key
 
 
 #: first words of a given name that are not a name by themselves (match keys): the Arabic
-#: "servant of" / "father of" (Abd al-Karim, Abdul Karim, Abu Bakr) and Vietnamese middle
-#: names (Thị, Văn, Đức, Hữu, Ngọc, Minh — Thi Lan and Thi Mai are two people); ``bd`` is
-#: عبد romanised (its ain is not written), so Arabic-script Abd al- names keep their own groups
+#: "servant of" / "father of" (Abd al-Karim, Abdul Karim, Abu Bakr); ``bd`` is عبد romanised
+#: (its ain is not written), so Arabic-script Abd al- names keep their own groups
 _NO_CALL_NAME = frozenset(match_key(w) for w in (
-    "abd", "bd", "abdu", "abdul", "abdel", "abdal", "abdol", "abu", "abou", "umm", "um", "thi",
-    "van", "duc", "huu", "ngoc", "minh"))
+    "abd", "bd", "abdu", "abdul", "abdel", "abdal", "abdol", "abu", "abou", "umm", "um"))
+
+#: Vietnamese middle names (match keys of Thị, Văn, Đức, Hữu, Ngọc, Minh, Thu, Thanh, Hồng,
+#: Quốc, Công, Xuân, Đình, Quang): before another word of a given name they are not its call
+#: name, so Thị Lan, Lan and Thi Lan share a group and Thi Lan and Thi Mai do not. Kim is left
+#: out: as the first of two given names it is as often a Western call name (Kim Marie)
+_VIETNAMESE_MIDDLE = frozenset(match_key(w) for w in (
+    "thi", "van", "duc", "huu", "ngoc", "minh", "thu", "thanh", "hong", "quoc", "cong", "xuan",
+    "dinh", "quang"))
 
 
 @lru_cache(maxsize=200_000)
@@ -376,10 +452,16 @@ def family_key(text: str | None) -> str | None:
     True
     >>> family_key("Szewczenko") == family_key("Шевченко") == family_key("Schewtschenko")
     True
+
+    A Vietnamese given name in the family-name field (Nguyễn | Thị Lan, the Vietnamese order
+    taken at face value) is keyed without its Thị — or Văn written with its breve (a plain Van
+    opens Dutch family names) — as :func:`given_key` keys it.
     """
     f = fold(text)
     if not f:
         return None
+    if f.startswith("thi ") or (f.startswith("van ") and _VAN_WITH_BREVE.match(str(text))):
+        f = f[4:]
     _, arabic = _arabic_tables()
     whole = match_key(f.replace(" ", ""))
     if whole in arabic:
