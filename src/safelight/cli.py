@@ -23,7 +23,12 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Tr
 from rich.table import Table
 
 from safelight import __version__
-from safelight.cli_support import audited_csv_export, export_target, guarded
+from safelight.cli_support import (
+    audited_csv_export,
+    export_target,
+    guarded,
+    terminate_as_interrupt,
+)
 from safelight.errors import UsageError
 
 EXIT_QUARANTINE = 6
@@ -74,6 +79,9 @@ def main(verbose: int) -> None:
     # quarantine exports, packages, outputs), as under the service's UMask=0077: group and
     # others lose their bits whatever the shell's umask gave them
     os.umask(os.umask(0o077) | 0o077)
+    # SIGTERM (a scheduler's timeout, `docker stop`, systemd) ends a command as Ctrl-C does: its
+    # clean-up runs (a release removes its half-written files) and it exits 130
+    terminate_as_interrupt()
 
 
 # --------------------------------------------------------------------------- init / status

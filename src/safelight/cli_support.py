@@ -8,7 +8,9 @@ import functools
 import io
 import logging
 import math
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -42,6 +44,18 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
                 raise
             _interrupted()
     return wrapper
+
+
+def terminate_as_interrupt() -> None:
+    """Make SIGTERM raise :class:`KeyboardInterrupt` in the main thread, so that a command
+    ended by it cleans up and exits as on Ctrl-C (:func:`guarded`). A server that handles
+    SIGTERM itself (uvicorn) installs its own handler over this one."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _raise_interrupt)
+
+
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def _interrupted() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from click.testing import CliRunner
 from helpers_release import random_table
@@ -220,3 +221,84 @@ def test_a_dp_release_that_fails_after_reading_the_data_is_still_charged(tmp_pat
         assert json.loads(details)["failed"] is True
     finally:
         h.close()
+
+
+def _terminated_release(tmp_path, monkeypatch, out, stage: str):
+    """Run ``safelight release synthetic`` through the top-level command (which installs the
+    SIGTERM handler) and send the process SIGTERM once ``stage`` of the release ran."""
+    import os
+    import signal
+
+    from safelight.cli import main
+    from safelight.release import cli as release_cli
+
+    src = _table(tmp_path)
+    finish = release_cli._finish
+    write_partial = release_cli._write_partial
+
+    def finish_then_term(*args, **kwargs):
+        finish(*args, **kwargs)
+        if stage == "finish":
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    def write_then_term(path, write):
+        partial = write_partial(path, write)
+        if stage == "written":
+            os.kill(os.getpid(), signal.SIGTERM)
+        return partial
+
+    monkeypatch.setattr(release_cli, "_finish", finish_then_term)
+    monkeypatch.setattr(release_cli, "_write_partial", write_then_term)
+    before = signal.getsignal(signal.SIGTERM)
+    try:
+        return CliRunner().invoke(main, ["release", "synthetic", str(src), "--k", "5",
+                                         "--length", "3", "--out", str(out)])
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
+def test_a_release_ended_by_sigterm_leaves_none_of_its_files(tmp_path, monkeypatch) -> None:
+    """A release stopped by SIGTERM (a scheduler's timeout, `docker stop`) after it wrote its
+    settings and evaluation, or its hidden release file, left them behind, with exit code
+    -15: a half-written folder could be published. It now ends as on Ctrl-C (exit 130) and
+    removes what it wrote; a folder it made goes, a folder the user made keeps their files."""
+    for stage in ("finish", "written"):
+        out = tmp_path / f"new-{stage}"
+        r = _terminated_release(tmp_path, monkeypatch, out, stage)
+        assert r.exit_code == 130, r.output
+        assert "interrupted" in r.output
+        assert not out.exists()
+        mine = tmp_path / f"mine-{stage}"
+        mine.mkdir()
+        (mine / "notes.txt").write_text("the user's own file", "utf-8")
+        r = _terminated_release(tmp_path, monkeypatch, mine, stage)
+        assert r.exit_code == 130, r.output
+        assert [p.name for p in mine.iterdir()] == ["notes.txt"]
+
+
+def test_the_release_file_is_written_last_and_hidden_until_complete(tmp_path,
+                                                                    monkeypatch) -> None:
+    """A SIGKILL, which no clean-up sees, must never leave a release file without its
+    PUBLISH.txt and evaluation (whose warnings may say not to publish it) or cut short: the
+    file is written after them, under a hidden name, and renamed into place."""
+    import safelight.release.table as table_mod
+
+    src = _table(tmp_path)
+    out = tmp_path / "syn"
+    seen = []
+    write_csv_ = table_mod.write_csv
+
+    def watching(t, path, *args, **kwargs):
+        if Path(path).parent == out:
+            seen.append((Path(path).name, sorted(p.name for p in out.iterdir())))
+        return write_csv_(t, path, *args, **kwargs)
+
+    monkeypatch.setattr(table_mod, "write_csv", watching)
+    r = CliRunner().invoke(release, ["synthetic", str(src), "--k", "5", "--length", "3",
+                                     "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert seen == [(".synthetic.csv.partial", ["PUBLISH.txt", "evaluation.html",
+                                                "evaluation.json", "settings.json"])]
+    assert sorted(p.name for p in out.iterdir()) == ["PUBLISH.txt", "evaluation.html",
+                                                     "evaluation.json", "settings.json",
+                                                     "synthetic.csv"]

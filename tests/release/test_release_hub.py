@@ -265,3 +265,29 @@ def test_a_hub_release_over_fewer_columns_than_its_length(hub, tmp_path) -> None
     ev = json.loads((rel.file.parent / "evaluation.json").read_text("utf-8"))
     assert settings["length"] == 2
     assert ev["max_length"] == 2 and [r["length"] for r in ev["by_length"]] == [1, 2]
+
+
+def test_a_hub_release_file_appears_only_after_its_ledger_record(hub, tmp_path,
+                                                                 monkeypatch) -> None:
+    """Killed (SIGKILL) between writing its file and recording it, a hub release left a
+    release file the ledger did not hold — a DP release's budget uncounted. The file is now
+    written hidden, recorded (its hash), then renamed into place."""
+    _fill(hub)
+    out = tmp_path / "syn"
+    record = Ledger.record
+    seen = []
+
+    def watching(self, *args, **kwargs):
+        seen.append(sorted(p.name for p in out.iterdir()))
+        return record(self, *args, **kwargs)
+
+    monkeypatch.setattr(Ledger, "record", watching)
+    rel = release_hub(hub, "synthetic", out, columns=COLS, k=11, length=2)
+    assert seen == [[".synthetic.csv.partial", "PUBLISH.txt", "evaluation.html",
+                     "evaluation.json", "settings.json"]]
+    assert rel.file == out / "synthetic.csv" and rel.file.is_file()
+    row = Ledger(hub).releases()[-1]
+    assert row["output_path"] == str(out / "synthetic.csv")
+    import hashlib
+
+    assert row["output_sha256"] == hashlib.sha256(rel.file.read_bytes()).hexdigest()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 import shutil
 import tempfile
 import time
@@ -25,7 +26,7 @@ import click
 
 from safelight.cli_support import FiniteFloat, guarded, shows_progress
 from safelight.errors import UsageError
-from safelight.release.settings import RELEASE_FILES, ReleaseSettings
+from safelight.release.settings import RELEASE_FILES, ReleaseSettings, partial_path
 
 log = logging.getLogger("safelight.release")
 
@@ -67,15 +68,31 @@ def _prepare_out(out: Path, force: bool, inputs: tuple[Path | None, ...]) -> Non
         raise UsageError(f"--out {out} cannot be created ({exc.strerror or exc}); give a "
                          "folder that can be") from None
     ctx = click.get_current_context(silent=True)
-    if clash:
-        _set_aside(out, clash, ctx)
-    if made and ctx is not None:  # a refused release leaves no empty folder behind
+    if ctx is None:  # outside a click command: the earlier files go at once
+        for n in clash:
+            (out / n).unlink()
+        return
+    aside = _set_aside(out, clash) if clash else None
 
-        def remove_if_empty() -> None:
-            if out.is_dir() and not any(out.iterdir()):
-                out.rmdir()
+    def settle() -> None:
+        """When the command ends: a release that did not complete (an error, Ctrl-C, SIGTERM,
+        a refused ledger record) leaves none of its files — a half-written folder could be
+        published — and the earlier release, if one was set aside, is put back; a folder this
+        run created and left empty is removed."""
+        if not ctx.meta.get(_FINISHED):
+            for n in _WRITTEN:  # what the failed run wrote (the earlier files are aside)
+                (out / n).unlink(missing_ok=True)
+                partial_path(out / n).unlink(missing_ok=True)
+            if aside is not None:
+                for n in clash:
+                    (aside / n).rename(out / n)
+                click.echo(f"the earlier release in {out} was kept", err=True)
+        if aside is not None:
+            shutil.rmtree(aside, ignore_errors=True)
+        if made and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()
 
-        ctx.call_on_close(remove_if_empty)
+    ctx.call_on_close(settle)
 
 
 #: ``ctx.meta`` flag :func:`_completes` sets: the command ended without an error — its release
@@ -90,7 +107,7 @@ EXIT_DO_NOT_PUBLISH = 9
 
 
 def _completes(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Mark a release command complete when it returns (see :func:`_set_aside`)."""
+    """Mark a release command complete when it returns (see :func:`_prepare_out`)."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -104,31 +121,37 @@ def _completes(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _set_aside(out: Path, names: list[str], ctx: click.Context | None) -> None:
-    """Move an earlier release's files ``names`` out of the way (into a hidden folder of
-    ``out``) so that a failed or interrupted ``--force`` release loses nothing: when the
-    command ends, they are deleted if it completed (:func:`_completes`: written and, with
-    ``--hub``, recorded), and
-    otherwise put back in place of whatever the failed run wrote. Outside a click command
-    (``ctx`` None) they are deleted at once."""
-    if ctx is None:
-        for n in names:
-            (out / n).unlink()
-        return
+def _set_aside(out: Path, names: list[str]) -> Path:
+    """Move an earlier release's files ``names`` out of the way, into a hidden folder of
+    ``out`` that is returned, so that a failed or interrupted ``--force`` release loses
+    nothing: :func:`_prepare_out` deletes them when the command completed
+    (:func:`_completes`: written and, with ``--hub``, recorded) and otherwise puts them back in
+    place of whatever the failed run wrote."""
     aside = Path(tempfile.mkdtemp(prefix=".replaced-", dir=out))
     for n in names:
         (out / n).rename(aside / n)
+    return aside
 
-    def settle() -> None:
-        if not ctx.meta.get(_FINISHED):
-            for n in _WRITTEN:  # what the failed run wrote (the earlier files are aside)
-                (out / n).unlink(missing_ok=True)
-            for n in names:
-                (aside / n).rename(out / n)
-            click.echo(f"the earlier release in {out} was kept", err=True)
-        shutil.rmtree(aside, ignore_errors=True)
 
-    ctx.call_on_close(settle)
+def _write_partial(path: Path, write: Callable[[Path], Any]) -> Path:
+    """Write the release file ``path`` by ``write(partial)`` into its hidden partial file
+    (:func:`~safelight.release.settings.partial_path`) and return that; :func:`_publish` puts
+    it in place. Called once the release's settings, PUBLISH.txt and evaluation are written,
+    and the rename comes after its ledger record: a run killed at any point (even by SIGKILL,
+    which no clean-up sees) never leaves a release file without them, a cut-short one, or one
+    the ledger does not hold."""
+    partial = partial_path(path)
+    try:
+        write(partial)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return partial
+
+
+def _publish(partial: Path, path: Path) -> None:
+    """Rename a release file's partial file (:func:`_write_partial`) into place."""
+    os.replace(partial, path)
 
 
 def _fit_length(length: int, columns: int) -> int:
@@ -291,7 +314,6 @@ def aggregates(table: Path, k: int, length: int, out: Path, method: str, roundin
                                "nearest (the counts are exact otherwise)")
     rel = release_aggregates(data, k, length, method=method, rounding=rounding,
                              rounding_base=rounding_base, audit=not no_audit)
-    write_aggregates(rel, out / "aggregates.csv")
     sup = rel.suppression
     settings = ReleaseSettings("aggregates", k, length, source, {
         "columns": list(data.columns), "rows": data.n_rows, "missing": "not a value",
@@ -308,6 +330,8 @@ def aggregates(table: Path, k: int, length: int, out: Path, method: str, roundin
                      f"intervals from a released total. {DO_NOT_PUBLISH} it; release without "
                      "--no-audit.",)
     _finish(out, settings, ev, f"k-aggregates (k = {k}, length {length})", warnings)
+    _publish(_write_partial(out / "aggregates.csv", lambda p: write_aggregates(rel, p)),
+             out / "aggregates.csv")
     summary = rel.summary()
     if summary.get("small_cells_shown_nonempty") or summary.get("withheld_last_resort"):
         click.echo(f"note: {summary.get('small_cells_shown_nonempty') or 0} small combinations are "
@@ -397,7 +421,6 @@ def synthetic(table: Path, k: int, length: int | None, epsilon: float | None,
     data, source = _read(table, columns, allow_distinct)
     length = _fit_length(length or 4, data.n_columns)
     syn, report = KSynthesizer(k, length, iterations=iterations, seed=seed).fit_sample(data)
-    write_csv(syn, out / "synthetic.csv")
     settings = ReleaseSettings("synthetic", k, length, source, {
         "columns": list(data.columns), "rows": data.n_rows, "missing": "not a value",
         "seed": seed, "iterations": report.iterations, "column_order": report.column_order,
@@ -413,6 +436,8 @@ def synthetic(table: Path, k: int, length: int | None, epsilon: float | None,
         ev, f"the reporting length is {length}: only combinations of up to {length} values "
         "are held to k", "release with --length 3 or more")
     _finish(out, settings, ev, f"k-synthetic data (k = {k}, length {length})", warnings)
+    _publish(_write_partial(out / "synthetic.csv", lambda p: write_csv(syn, p)),
+             out / "synthetic.csv")
     click.echo(f"synthesised {syn.n_rows} rows; {_errors_text(ev)}; "
                f"{ev.lost_share():.1%} of common combinations lost; fabricated "
                f"{ev.total('fabricated')}; leaked {ev.total('leaked')} -> {out}")
@@ -486,7 +511,10 @@ def _charged_if_failed(ledger, name: str | None, method: str, epsilon: float, de
 
 
 def _ledger_record(ledger, name: str | None, settings: ReleaseSettings, output: Path,
-                   epsilon: float = 0.0, delta: float = 0.0) -> int | None:
+                   epsilon: float = 0.0, delta: float = 0.0, *,
+                   written: Path | None = None) -> int | None:
+    """Record a release of the file ``output`` in ``ledger`` (None: no ledger, nothing done),
+    hashing ``written`` (its partial file, not yet in place) or else ``output``."""
     if ledger is None or name is None:
         return None
     from safelight.release.settings import file_source
@@ -495,7 +523,7 @@ def _ledger_record(ledger, name: str | None, settings: ReleaseSettings, output: 
         return ledger.record(name, settings.method, settings.params, k=settings.k,
                              length=settings.length, epsilon=epsilon, delta=delta,
                              rows_in=settings.params.get("rows"),
-                             output_sha256=file_source(output)["sha256"],
+                             output_sha256=file_source(written or output)["sha256"],
                              output_path=str(output),
                              source_sha256=settings.source.get("sha256"))
     finally:
@@ -589,7 +617,6 @@ def dp_aggregates(table: Path, epsilon: float, delta: float, k: int, no_floor: b
     with _charged_if_failed(ledger, name, "dp-aggregates", epsilon, delta, data.n_rows,
                            source_sha256=source["sha256"], k=k, length=length):
         rel, meas = release_dp_aggregates(data, epsilon, delta, length, floor, z=margin)
-        write_aggregates(rel, out / "aggregates.csv")
         settings = ReleaseSettings("dp-aggregates", k, length, source, {
             "columns": list(data.columns), "rows": data.n_rows, "epsilon": meas.epsilon,
             "delta": meas.delta, "k_floor": floor, "margin_sd": margin,
@@ -601,8 +628,10 @@ def dp_aggregates(table: Path, epsilon: float, delta: float, k: int, no_floor: b
         warnings = dp_release_warnings(ev, floor)
         _finish(out, settings, ev, f"DP aggregates (epsilon {epsilon:g}, delta {delta:g}, "
                 f"{'no floor' if floor is None else f'k floor {k}'})", warnings)
+        written = _write_partial(out / "aggregates.csv", lambda p: write_aggregates(rel, p))
     rid = _ledger_record(ledger, name, settings, out / "aggregates.csv", meas.epsilon,
-                         meas.delta)
+                         meas.delta, written=written)
+    _publish(written, out / "aggregates.csv")
     click.echo(f"released {rel.counts.n_combinations()} combinations (epsilon "
                f"{meas.epsilon:.4g}, delta {meas.delta:.2g}); {_summary(ev)}"
                f"{'' if rid is None else f'; ledger release #{rid}'} -> {out}")
@@ -680,7 +709,6 @@ def _dp_synthetic(table: Path, epsilon: float, delta: float, k: int, no_floor: b
                            source_sha256=source["sha256"], k=k, length=length):
         syn, report, meas = synthesize_dp(data, epsilon, delta, floor, length,
                                           iterations=iterations, seed=seed)
-        write_csv(syn, out / "synthetic.csv")
         settings = ReleaseSettings("dp-synthetic", k, length, source, {
             "columns": list(data.columns), "rows": data.n_rows, "synthetic_rows": syn.n_rows,
             "noisy_total": round(float(meas.total), 2), "epsilon": meas.epsilon,
@@ -694,8 +722,10 @@ def _dp_synthetic(table: Path, epsilon: float, delta: float, k: int, no_floor: b
         warnings = dp_release_warnings(ev, floor)
         _finish(out, settings, ev, f"DP synthetic data (epsilon {epsilon:g}, delta {delta:g}, "
                 f"{'no floor' if floor is None else f'k floor {k}'})", warnings)
+        written = _write_partial(out / "synthetic.csv", lambda p: write_csv(syn, p))
     rid = _ledger_record(ledger, name, settings, out / "synthetic.csv", meas.epsilon,
-                         meas.delta)
+                         meas.delta, written=written)
+    _publish(written, out / "synthetic.csv")
     click.echo(f"synthesised {syn.n_rows} rows (epsilon {meas.epsilon:.4g}, delta "
                f"{meas.delta:.2g}); {_summary(ev)}"
                f"{'' if rid is None else f'; ledger release #{rid}'} -> {out}")
@@ -734,7 +764,6 @@ def microdata(table: Path, k: int, qis: str | None, out: Path, hub_path: Path | 
     if hub_path is not None:
         ledger, name = _ledger_check(hub_path, dataset, table, 0.0, 0.0)
     an = anonymize(data, k, _columns(qis, "--quasi-identifiers"))
-    write_csv(an.table, out / "microdata.csv")
     settings = ReleaseSettings("microdata", k, len(an.quasi_identifiers), source, {
         "columns": list(data.columns), "rows": data.n_rows,
         "quasi_identifiers": an.quasi_identifiers, **an.summary(),
@@ -744,7 +773,9 @@ def microdata(table: Path, k: int, qis: str | None, out: Path, hub_path: Path | 
     warning = microdata_leak_warning(
         ev, [c for c in data.columns if c not in an.quasi_identifiers])
     _finish(out, settings, ev, f"k-anonymous microdata (k = {k})", warning)
-    rid = _ledger_record(ledger, name, settings, out / "microdata.csv")
+    written = _write_partial(out / "microdata.csv", lambda p: write_csv(an.table, p))
+    rid = _ledger_record(ledger, name, settings, out / "microdata.csv", written=written)
+    _publish(written, out / "microdata.csv")
     click.echo(f"released {an.table.n_rows} rows at levels {an.levels}; information loss "
                f"{an.information_loss:.3f}, {an.suppressed_cells} cells blanked; "
                f"{_summary(ev)}{'' if rid is None else f'; ledger release #{rid}'} -> {out}")

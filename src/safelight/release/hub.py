@@ -30,6 +30,7 @@ with fewer than k distinct people.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import time
 from dataclasses import dataclass
@@ -48,7 +49,12 @@ from safelight.release.evaluate import (
     rows_evaluation_length,
     write_evaluation,
 )
-from safelight.release.settings import RELEASE_FILES, ReleaseSettings, file_source
+from safelight.release.settings import (
+    RELEASE_FILES,
+    ReleaseSettings,
+    file_source,
+    partial_path,
+)
 from safelight.release.table import CategoricalTable, from_arrow, write_csv
 from safelight.standard.schema import CASE_FIELDS, Kind
 from safelight.store import Hub
@@ -267,7 +273,10 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
     out.mkdir(parents=True, exist_ok=True)
     try:
         earlier = ledger.published(DATASET) if method == "aggregates" else []
-        length, params, released, ev, meas = _run(method, data, out / FILES[method], k,
+        # the release file is written hidden and put in place after its ledger record: a run
+        # killed even by SIGKILL leaves no release file the ledger does not hold
+        final = out / FILES[method]
+        length, params, released, ev, meas = _run(method, data, partial_path(final), k,
                                                     length, eps, dlt, quasi_identifiers,
                                                     seed, floor, earlier, dropped,
                                                     accept_falls=accept_falls)
@@ -302,11 +311,13 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
         if method == "aggregates":  # with its intervals, for the next release's audit
             rid = ledger.record_aggregates(DATASET, meas, settings.to_dict(), actor=actor,
                                            rows_in=data.n_rows, output_sha256=sha,
-                                           output_path=str(released))
+                                           output_path=str(final))
         else:
             rid = ledger.record(DATASET, method, settings.to_dict(), actor=actor, k=k,
                                 length=length, epsilon=eps, delta=dlt, rows_in=data.n_rows,
-                                output_sha256=sha, output_path=str(released))
+                                output_sha256=sha, output_path=str(final))
+        os.replace(released, final)
+        released = final
     except BaseException as exc:
         if made:
             shutil.rmtree(out, ignore_errors=True)

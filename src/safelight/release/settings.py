@@ -80,6 +80,12 @@ class ReleaseSettings:
         return path
 
 
+def partial_path(path: Path) -> Path:
+    """The hidden file a release file ``path`` is written to and renamed from once its
+    settings, evaluation and ledger record are written (``.aggregates.csv.partial``)."""
+    return path.with_name(f".{path.name}.partial")
+
+
 def file_source(path: str | Path) -> dict[str, Any]:
     """``{"path", "sha256", "bytes"}`` of an input file (streamed)."""
     import hashlib
