@@ -153,12 +153,13 @@ _FOLDS_RE = [(re.compile(p if p is not None else r"(.)\1+"), r if p is not None 
 def _match_key_by_regex(word: str) -> str | None:
     """:func:`~safelight.identity.normalise.match_key` as it was written: one ``re.sub`` per
     fold (after the Polish or German ``ch`` of a word that holds ``w``, ``cz`` or ``sz``;
-    before ``io`` between consonants)."""
+    before ``io`` between consonants and a final ``ah``)."""
     if re.search("w|cz|sz", word) and not re.search("sh|kh|zh", word):
         word = re.sub("(?<![st])ch", "h", word)
     for pattern, repl in _FOLDS_RE:
         word = pattern.sub(repl, word)
     word = re.sub("(?<=[b-df-hj-np-tv-z])io(?=[b-df-hj-np-tv-z])", "e", word)  # ё as yo / io
+    word = re.sub("(?<=..)ah$", "a", word)  # ta marbuta as -ah
     return word or None
 
 
@@ -169,7 +170,8 @@ def test_match_key_and_consonant_key_match_their_regex_forms():
              for _ in range(20000)]
     words += ["schewtschenko", "savchenkko", "mariia", "siergiej", "tschhsch", "ieie", "yj",
               "charczenko", "michajlowa", "chruschtschow", "matwiejewa", "hawryljuk", "shewchuk",
-              "fiodorov", "semjonowa", "ion"]
+              "fiodorov", "semjonowa", "ion",
+              "fatimah", "shah", "ah", "aah"]
     for w in words:
         assert normalise.match_key.__wrapped__(w) == _match_key_by_regex(w)
         expected = re.sub(r"(.)\1+", r"\1", w.translate(_CLASSES)) or None

@@ -20,7 +20,8 @@ Names go through two stages:
     A small set of phonetic folds on a folded word that make the spellings of the
     transliteration systems meet (``ch→h`` in a word spelt the Polish or German way,
     ``tsch→ch``, ``sch→sh``, ``sz→sh``, ``cz→ch``, ``zh→sh``, ``kh→h``, ``ks→x``, ``ts→c``,
-    ``w→v``, ``ou→u``, ``j→y→i``, ``ie→e``, ``ee→i``, ``liu→lu``, doubled letters once;
+    ``w→v``, ``ou→u``, ``j→y→i``, ``ie→e``, ``ee→i``, ``liu→lu``, doubled letters once,
+    ``io`` between consonants → ``e``, a final ``ah`` → ``a``;
     ``ё`` is read as ``е``). ``Oleksandr``, ``Olexandr`` (German), ``Олександр`` all give ``"olexandr"``;
     ``Szewczenko``, ``Schewtschenko``, ``Shevchenko`` and ``Шевченко`` give ``"shevchenko"``.
 
@@ -201,6 +202,8 @@ def match_key(word: str | None) -> str | None:
         s = _DOUBLED.sub("", s) if pattern is None else s.replace(pattern, repl)
     if "io" in s:
         s = _IO_BETWEEN_CONSONANTS.sub("e", s)
+    if len(s) > 3 and s.endswith("ah"):
+        s = s[:-1]  # a final ta marbuta written -ah or -a (Fatimah, Khalifa), English Sarah
     return s or None
 
 
