@@ -33,7 +33,13 @@ def test_a_contributor_withdraws_consent_for_its_own_records(client, app, demo_h
     assert r.status_code == 403 and _case(con, "ua-hotline", mine[0])[1] is True
     r = client.post("/records/withdraw", data={
         "csrf_token": token, "contributor": "ua-hotline",
-        "record_ids": f"{mine[0]}\n{mine[1]}, {mine[0]}", "reason": "asked by phone"})
+        "record_ids": f"{mine[0]}\n{mine[1]}, {mine[0]}", "reason": "asked by phone"},
+        follow_redirects=False)
+    # Post/Redirect/Get: reloading the report does not send the form again; the redirect
+    # carries counts only, never a record id
+    assert r.status_code == 303, r.text
+    assert mine[0] not in r.headers["location"] and mine[1] not in r.headers["location"]
+    r = client.get(r.headers["location"])
     assert r.status_code == 200, r.text
     assert "Consent withdrawn" in r.text and "2 case(s) withdrawn" in r.text
     for rid in mine:
@@ -114,3 +120,10 @@ def test_the_page_counts_what_a_withdrawal_touched(client, app, demo_hub):
     assert r.status_code == 200, r.text
     assert "1 quarantined row(s) redacted" in r.text
     assert "not in the hub yet" not in r.text and "safelight compact" in r.text
+
+
+def test_a_records_link_with_a_malformed_report_shows_no_report(client, app, demo_hub):
+    api_login(client, demo_hub, "uacontrib")
+    for done in ("1,2", "a,b,c,d,e", "1,2,3,4,-5", "9" * 300):
+        r = client.get("/records", params={"contributor": "ua-hotline", "done": done})
+        assert r.status_code in (200, 422) and "Consent withdrawn" not in r.text

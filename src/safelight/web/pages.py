@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hmac
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi import Path as PathParam
@@ -265,11 +265,27 @@ def quarantine_csv(*, cid: Cid, request: Request,
         "Content-Disposition": f'attachment; filename="quarantine-{cid}.csv"'})
 
 
+#: the counts a withdrawal reports, in the order the page's redirect carries them (``done``)
+_WITHDRAWN_COUNTS = ("cases_withdrawn", "identities_erased", "quarantined_rows_redacted",
+                     "encoded_records_erased", "pending")
+
+
 @router.get("/records")
 def records(*, request: Request, contributor: Annotated[str | None, Query(max_length=100)] = None,
             page: Annotated[int, Query(ge=0, le=10**6)] = 0,
+            done: Annotated[str | None, Query(max_length=200)] = None,
             user: Annotated[User, Depends(page_role("records"))]) -> HTMLResponse:
-    return _records_page(request, user, contributor, page)
+    return _records_page(request, user, contributor, page, withdrawn=_withdrawn_from(done))
+
+
+def _withdrawn_from(done: str | None) -> dict | None:
+    """The report of a withdrawal from the redirect's ``done`` (its counts, comma-separated, in
+    :data:`_WITHDRAWN_COUNTS` order: no record id ever goes in a URL); None when absent or
+    not such a list."""
+    parts = (done or "").split(",")
+    if len(parts) != len(_WITHDRAWN_COUNTS) or not all(x.isdigit() for x in parts):
+        return None
+    return dict(zip(_WITHDRAWN_COUNTS, map(int, parts), strict=True))
 
 
 def _records_page(request: Request, user: User, contributor: str | None, page: int = 0, *,
@@ -291,7 +307,7 @@ def records_withdraw(*, request: Request, contributor: Annotated[str, Form(max_l
                      reason: Annotated[str, Form(max_length=4000)] = "",
                      not_yet_received: Annotated[bool, Form()] = False,
                      csrf_token: Annotated[str, Form()] = "",
-                     user: Annotated[User, Depends(page_role("records"))]) -> HTMLResponse:
+                     user: Annotated[User, Depends(page_role("records"))]) -> Response:
     check_form(user, csrf_token)
     try:
         done = services.withdraw_consent(state_of(request), user, contributor or None,
@@ -302,7 +318,11 @@ def records_withdraw(*, request: Request, contributor: Annotated[str, Form(max_l
         return _records_page(request, user, contributor or None, error=str(exc), status=422,
                              typed={"record_ids": record_ids, "reason": reason,
                                     "not_yet_received": not_yet_received})
-    return _records_page(request, user, done["contributor"], withdrawn=done)
+    # Post/Redirect/Get: a reload of the report does not send the withdrawal again (it was
+    # idempotent, but audited once more each time)
+    counts = ",".join(str(int(done.get(k) or 0)) for k in _WITHDRAWN_COUNTS)
+    query = urlencode({"contributor": done["contributor"] or "", "done": counts})
+    return _see_other(f"/records?{query}")
 
 
 # ---- linkage
