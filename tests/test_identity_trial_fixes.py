@@ -224,8 +224,12 @@ def test_a_contributor_that_names_a_column_is_warned_about(tmp_path, caplog):
 @pytest.mark.parametrize("a,b,same", [
     ("al-Fassi", "Fassi", True), ("El Fassi", "al-Fassi", True), ("Alfassi", "al-Fassi", True),
     ("الفاسي", "al-Fassi", True), ("ash-Shami", "Shami", True), ("El Mehdi", "Mehdi", True),
+    ("an-Nur", "Nur", True),
     ("Al Halabi", "El Fassi", False), ("An Khang", "Khang", False), ("Alina", "Ina", False),
     ("Alex", "Ex", False),
+    # a review: names that open with al / el / an of their own
+    ("Alisa", "Issa", False), ("Elisa", "Isa", False), ("إلياس", "Yas", False),
+    ("إلهام", "Ham", False), ("An-Mei", "Mei", False), ("Ed-Win", "Win", False),
 ])
 def test_a_given_name_opening_with_an_arabic_article_is_keyed_without_it(a, b, same):
     """PPRL blocking misses at 100k: a family name written in the given-name field kept its
@@ -268,8 +272,16 @@ def test_vietnamese_names_in_either_order_share_sorted_name_keys(given_a, family
         [given_key(given_b), family_key(family_b)])
 
 
-def test_a_plain_van_opening_a_family_name_is_kept():
-    from safelight.identity.normalise import family_key
+def test_a_plain_van_is_kept_in_either_field_and_van_with_its_breve_dropped_in_both():
+    """A plain "Van" opens Dutch family names (van Dijk is not Dijk, nor Dick), so it is kept in
+    both fields alike — a review found the given name dropping it and the family name not, so
+    swapped names stopped meeting; Văn with its breve is dropped in both (also decomposed)."""
+    import unicodedata
+
+    from safelight.identity.normalise import family_key, given_key
 
     assert family_key("Van Dijk") != family_key("Dijk")
-    assert family_key("Van der Berg") == family_key("Vanderberg")
+    assert given_key("Van Dijk") == family_key("Van Dijk") != given_key("Dick")
+    assert given_key("Van Long") == family_key("Van Long") != given_key("Long")
+    for text in ("Văn Long", unicodedata.normalize("NFD", "Văn Long"), "Văn-Long"):
+        assert given_key(text) == family_key(text) == given_key("Long")

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import re
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -23,13 +24,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Tr
 from rich.table import Table
 
 from safelight import __version__
-from safelight.cli_support import (
-    audited_csv_export,
-    export_target,
-    guarded,
-    terminate_as_interrupt,
-)
+from safelight.cli_support import audited_csv_export, export_target, guarded
 from safelight.errors import UsageError
+from safelight.interrupts import terminate_as_interrupt
 
 EXIT_QUARANTINE = 6
 err = Console(stderr=True, soft_wrap=True)
@@ -80,8 +77,12 @@ def main(verbose: int) -> None:
     # others lose their bits whatever the shell's umask gave them
     os.umask(os.umask(0o077) | 0o077)
     # SIGTERM (a scheduler's timeout, `docker stop`, systemd) ends a command as Ctrl-C does: its
-    # clean-up runs (a release removes its half-written files) and it exits 130
-    terminate_as_interrupt()
+    # clean-up runs (a release removes its half-written files) and it exits 130; the handler
+    # it replaced comes back when the command ends (a caller in the same process keeps its own)
+    previous = terminate_as_interrupt()
+    if previous is not None:
+        click.get_current_context().call_on_close(
+            lambda: signal.signal(signal.SIGTERM, previous))
 
 
 # --------------------------------------------------------------------------- init / status

@@ -8,9 +8,7 @@ import functools
 import io
 import logging
 import math
-import signal
 import sys
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,25 +35,21 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
         except KeyboardInterrupt:
             _interrupted()
         except Exception as exc:
-            # Ctrl-C inside a DuckDB query reaches Python as DuckDB's own exception ("Query
-            # interrupted", which printed a traceback and exit 1)
-            duckdb = sys.modules.get("duckdb")
-            if duckdb is None or not isinstance(exc, duckdb.InterruptException):
+            # Ctrl-C (or SIGTERM) inside a DuckDB query reaches Python as DuckDB's own
+            # exception — InterruptException, or a RuntimeError "Query interrupted" when the
+            # signal's handler stopped the query — which printed a traceback and exit 1
+            if not _duckdb_interrupted(exc):
                 raise
             _interrupted()
     return wrapper
 
 
-def terminate_as_interrupt() -> None:
-    """Make SIGTERM raise :class:`KeyboardInterrupt` in the main thread, so that a command
-    ended by it cleans up and exits as on Ctrl-C (:func:`guarded`). A server that handles
-    SIGTERM itself (uvicorn) installs its own handler over this one."""
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _raise_interrupt)
-
-
-def _raise_interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
+def _duckdb_interrupted(exc: Exception) -> bool:
+    duckdb = sys.modules.get("duckdb")
+    if duckdb is None:
+        return False
+    return isinstance(exc, duckdb.InterruptException) or (
+        type(exc) is RuntimeError and str(exc).startswith("Query interrupted"))
 
 
 def _interrupted() -> None:

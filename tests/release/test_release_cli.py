@@ -302,3 +302,47 @@ def test_the_release_file_is_written_last_and_hidden_until_complete(tmp_path,
     assert sorted(p.name for p in out.iterdir()) == ["PUBLISH.txt", "evaluation.html",
                                                      "evaluation.json", "settings.json",
                                                      "synthetic.csv"]
+
+
+def test_a_stop_during_the_ledger_record_waits_and_keeps_what_was_recorded(tmp_path,
+                                                                           monkeypatch) -> None:
+    """A forced release with a ledger stopped between its record and the rename that puts its
+    file in place put the earlier release back at the path the ledger had just recorded
+    (a review: two records, the file on disk the first one's). Ctrl-C and SIGTERM now wait for
+    the record and the rename; the run then ends (exit 130) with the recorded file in place."""
+    import hashlib
+    import os
+    import signal
+
+    from safelight.cli import main
+    from safelight.release import cli as release_cli
+    from safelight.release.ledger import Ledger
+    from safelight.store import open_hub
+
+    src = _table(tmp_path)
+    out = tmp_path / "mic"
+    demo_hub = tmp_path / "hub.duckdb"
+    open_hub(demo_hub, create=True).close()
+    args = ["release", "microdata", str(src), "--k", "5", "--quasi-identifiers", "col0,col1",
+            "--hub", str(demo_hub), "--dataset", "file:table", "--out", str(out)]
+    before = signal.getsignal(signal.SIGTERM)
+    try:
+        r = CliRunner().invoke(main, args)
+        assert r.exit_code in (0, 9), r.output
+        record = release_cli._ledger_record
+
+        def record_then_term(*a, **kw):
+            rid = record(*a, **kw)
+            os.kill(os.getpid(), signal.SIGTERM)  # held back until the file is in place
+            return rid
+
+        monkeypatch.setattr(release_cli, "_ledger_record", record_then_term)
+        r = CliRunner().invoke(main, [*args[:3], "--k", "6", *args[5:], "--force"])
+        assert r.exit_code == 130, r.output
+    finally:
+        signal.signal(signal.SIGTERM, before)
+    with open_hub(demo_hub) as hub:
+        rows = Ledger(hub).releases()
+    assert len(rows) == 2
+    on_disk = hashlib.sha256((out / "microdata.csv").read_bytes()).hexdigest()
+    assert rows[-1]["output_sha256"] == on_disk

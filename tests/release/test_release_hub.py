@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pyarrow as pa
@@ -291,3 +292,28 @@ def test_a_hub_release_file_appears_only_after_its_ledger_record(hub, tmp_path,
     import hashlib
 
     assert row["output_sha256"] == hashlib.sha256(rel.file.read_bytes()).hexdigest()
+
+
+def test_a_dp_hub_release_stopped_after_its_record_is_charged_once(hub, tmp_path,
+                                                                   monkeypatch) -> None:
+    """A stop (Ctrl-C, SIGTERM, a failed rename) after the ledger recorded a DP release ran the
+    failure path, which charged it a second time (a review: ε 1.9998 spent for one release).
+    Once recorded, the release stays as recorded and nothing more is charged."""
+    import safelight.release.hub as hub_mod
+
+    _fill(hub)
+    ledger = Ledger(hub)
+    ledger.set_budget(DATASET, 3.0, 1e-5)
+    real = os.replace
+
+    def stopped(src, dst, *a, **kw):
+        if str(dst).endswith("aggregates.csv"):
+            raise KeyboardInterrupt
+        return real(src, dst, *a, **kw)
+
+    monkeypatch.setattr(hub_mod.os, "replace", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        release_hub(hub, "dp-aggregates", tmp_path / "dp", columns=COLS, epsilon=1.0,
+                    length=2)
+    spent = ledger.spent(DATASET)
+    assert spent.releases == 1 and spent.epsilon <= 1.0

@@ -33,6 +33,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any
 
 from safelight.detect import kernels
+from safelight.interrupts import worker_default_sigterm
 
 __all__ = ["WorkerPools", "release_memory", "run_parts", "shared_column", "shared_texts"]
 
@@ -77,6 +78,7 @@ def _worker_start(step: int) -> None:
     collector's sight (``gc.freeze``: they are never collected there, and scanning them again
     at every full collection only costs time), and its CPU priority is lowered by ``step``."""
     gc.freeze()
+    worker_default_sigterm()
     if step:
         try:
             os.nice(step)

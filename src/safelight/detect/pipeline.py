@@ -73,6 +73,7 @@ from safelight.detect.templates import (
     summarise_clusters,
 )
 from safelight.errors import SafelightError, UsageError
+from safelight.interrupts import worker_default_sigterm
 
 __all__ = ["AdTable", "Analysis", "analyse", "extract_all", "read_ads", "score_all",
            "write_outputs"]
@@ -235,7 +236,7 @@ def _indicator_packed(args: tuple[int, int, str]) -> list[tuple[np.ndarray, ...]
 def _in_chunks(fn, parts: list, workers: int) -> list:  # noqa: ANN001
     if workers <= 1 or len(parts) <= 1:
         return [k for p in parts for k in fn(p)]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=worker_default_sigterm) as pool:
         return [k for res in pool.map(fn, parts) for k in res]
 
 

@@ -130,10 +130,10 @@ log = logging.getLogger("safelight.identity.encode")
 #: beside v8 ones; only such names compare differently (ask contributors to re-encode).
 #: 9: the same filters and keys of other normalised names: a given name that opens with an
 #: Arabic article is keyed without it, as a family name is (al-Fassi | Haleema meets Haleema |
-#: al-Fassi); Thị and Văn are left out of Vietnamese names and after a middle name the name
-#: group is the last word's (Thị Lan, Lan); ё is е, and Polish and German spellings of х, лю and
-#: -еев meet the others (Charczenko, Hawryluk, Matwiejewa), a final -ah is -a (Fatimah). A v8
-#: package links beside v9 ones; only such names compare differently.
+#: al-Fassi); Thị (and Văn with its breve) are left out of Vietnamese names and after a middle
+#: name the name group is the last word's (Thị Lan, Lan); ё is е, and Polish and German
+#: spellings of х and лю meet the others (Charczenko, Hawryluk). A v8 package links beside v9
+#: ones; only such names compare differently.
 FORMAT_VERSION = 9
 KEY_MIN_BYTES = 32
 MANIFEST = "manifest.json"

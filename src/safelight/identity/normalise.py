@@ -20,9 +20,9 @@ Names go through two stages:
     A small set of phonetic folds on a folded word that make the spellings of the
     transliteration systems meet (``ch→h`` in a word spelt the Polish or German way,
     ``tsch→ch``, ``sch→sh``, ``sz→sh``, ``cz→ch``, ``zh→sh``, ``kh→h``, ``ks→x``, ``ts→c``,
-    ``w→v``, ``ou→u``, ``j→y→i``, ``ie→e``, ``ee→i``, ``liu→lu``, doubled letters once,
-    ``io`` between consonants → ``e``, a final ``ah`` → ``a``;
-    ``ё`` is read as ``е``). ``Oleksandr``, ``Olexandr`` (German), ``Олександр`` all give ``"olexandr"``;
+    ``w→v``, ``ou→u``, ``ee→i``, ``j→y→i``, ``ie→e``, doubled letters once, ``io`` between
+    consonants → ``e``, ``liu→lu`` before a letter; :func:`fold` reads ``ё`` as ``е``).
+    ``Oleksandr``, ``Olexandr`` (German), ``Олександр`` all give ``"olexandr"``;
     ``Szewczenko``, ``Schewtschenko``, ``Shevchenko`` and ``Шевченко`` give ``"shevchenko"``.
 
 On top of the match key, :func:`given_group` maps a given name to the key of its *name group*:
@@ -101,15 +101,18 @@ _CYRILLIC = re.compile(r"[\u0400-\u04FF]")
 _NON_LETTER = re.compile(r"[^a-z]+")
 
 #: ``ch`` that is not part of ``sch``/``tsch``: in a word spelt the Polish or German way
-#: (:data:`_POLISH_GERMAN`) it is х (Charczenko, Michajlowa, Chruschtschow), where English
+#: (:data:`_POLISH_GERMAN`) it is х (Charczenko, Chruschtschow, Chartschenko), where English
 #: spellings write ч (Kravchenko)
 _LONE_CH = re.compile(r"(?<![st])ch")
-#: a word holding ``w``, ``cz`` or ``sz`` and none of :data:`_ENGLISH` is spelt the Polish or
-#: German way. Not ``j``: Serbian Čajkanović spells out to ``ch`` beside a ``j``
-_POLISH_GERMAN = re.compile(r"w|cz|sz")
+#: a word holding ``cz``, ``sz`` or ``sch`` and none of :data:`_ENGLISH` is spelt the Polish or
+#: German way. Not ``w`` alone (Canadian Kowalchuk writes ч as ch beside a w), nor ``j``
+#: (Serbian Čajkanović spells out to ``ch`` beside a ``j``)
+_POLISH_GERMAN = re.compile(r"cz|sz|sch")
 #: ``io`` between consonants (after ``j → y → i``): ё written yo, io or jo (Fyodorov, French
 #: Fiodorov, Semjonowa, Artiom, Alyona) where ICAO and Russian text without the dots write е
 _IO_BETWEEN_CONSONANTS = re.compile(r"(?<=[b-df-hj-np-tv-z])io(?=[b-df-hj-np-tv-z])")
+#: ``liu`` before another letter (Liu and Lu, two Chinese family names, stay apart)
+_LIU_INSIDE = re.compile(r"liu(?=[a-z])")
 #: an English spelling (sh, kh, zh): Shewchuk writes ч as ch beside a w
 _ENGLISH = re.compile(r"sh|kh|zh")
 
@@ -141,8 +144,6 @@ _FOLDS: tuple[tuple[str | None, str], ...] = (
     ("y", "i"),  # и / ы / й
     (None, ""),  # doubled letters (Savchenkko, Duden ss, Mariia)
     ("ie", "e"),  # є / е after a consonant (Polish Siergiej, uk Andriienko)
-    ("ee", "i"),  # once more, after ie → e: Polish Matwiejewa is Matveeva
-    ("liu", "lu"),  # лю: Polish Ludmiła, Hawryluk (its l is soft) — Liudmyla, Havryliuk
 )
 #: a letter that the same letter follows: deleting each such letter collapses doubled letters
 #: (as ``(.)\1+`` → ``\1`` would, without expanding a template per match)
@@ -202,8 +203,8 @@ def match_key(word: str | None) -> str | None:
         s = _DOUBLED.sub("", s) if pattern is None else s.replace(pattern, repl)
     if "io" in s:
         s = _IO_BETWEEN_CONSONANTS.sub("e", s)
-    if len(s) > 3 and s.endswith("ah"):
-        s = s[:-1]  # a final ta marbuta written -ah or -a (Fatimah, Khalifa), English Sarah
+    if "liu" in s:  # лю: Polish Ludmiła, Hawryluk (its l is soft) — Liudmyla, Havryliuk
+        s = _LIU_INSIDE.sub("lu", s)
     return s or None
 
 
@@ -352,32 +353,51 @@ _ARTICLE_SEPARATE = re.compile(r"^(?:al|el|ul|a[tdrzsn]h?|e[tdrzsn]h?)\s+(.+)$")
 _ARTICLE_FUSED = re.compile(r"^(?:al|el)(.{3,})$")
 
 
-#: an Arabic article opening a given name: *al* / *el* before another word (al-Fassi, El Mehdi,
-#: ال written joined reads "al " too), or an assimilated one written with a hyphen (ash-Shami):
-#: without a hyphen "An Khang" or "As Salam" could be names of their own
-_GIVEN_ARTICLE = re.compile(r"^(?:al|el) \S|^(?:a[tdrzsn]h?|e[tdrzsn]h?)-\S", re.IGNORECASE)
+#: an Arabic article opening a given name in Latin letters: *al* / *el* before another word
+#: (al-Fassi, El Mehdi), or an assimilated one written with a hyphen before its own consonant
+#: (ash-Shami, an-Nur, ad-Din: a sun letter doubles the article's) — not An-Mei or Ed-Win
+_GIVEN_ARTICLE = re.compile(r"^(?:al|el)[\s\-‐]+\S|^[ae](sh|th|dh|[tdrzsn])h?[\-‐]\1",
+                            re.IGNORECASE)
 
 
 def _given_article(text: str) -> bool:
     """Whether a given name opens with an Arabic article (:data:`_GIVEN_ARTICLE`): a family
-    name written in the given-name field (names swapped) or a given name such as Al-Amin."""
+    name written in the given-name field (names swapped) or a given name such as Al-Amin.
+    In Arabic script (ال, which the romaniser reads "al" — as it reads إل and أل, which open
+    names of their own: إلياس, إلهام) and written joined (Alfassi) it is an article only before
+    a name of four letters or more that the Arabic family table knows, and never in a known
+    given name (Alisa, Elisa)."""
     f = fold(text)
     if not f:
         return False
-    if f.startswith(("al ", "el ")):
+    raw = unicodedata.normalize("NFKC", str(text)).strip()
+    if not has_arabic(raw) and _GIVEN_ARTICLE.match(raw):
         return True
-    if _GIVEN_ARTICLE.match(unicodedata.normalize("NFKC", str(text)).strip()):
-        return True
-    # written joined (Alfassi): only before a name the Arabic tables know, as family_key reads it
-    m = _ARTICLE_FUSED.match(match_key(f.replace(" ", "")) or "")
-    return bool(m and m.group(1) in _arabic_tables()[1])
+    whole = match_key(f.replace(" ", "")) or ""
+    if whole in _given_groups():
+        return False
+    if f.startswith(("al ", "el ")):  # Arabic script: the rest must be a known family name
+        rest = match_key(f[3:].replace(" ", ""))
+    else:  # written joined
+        m = _ARTICLE_FUSED.match(whole)
+        rest = m.group(1) if m else None
+    return rest is not None and len(rest) >= 4 and rest in _arabic_tables()[1]
 
 
 #: Văn with its breve opening a name (Vietnamese; a plain "Van" opens Dutch family names)
-_VAN_WITH_BREVE = re.compile(r"\s*v[ăắằẳẵặ]n\s", re.IGNORECASE)
-#: Vietnamese middle names that only say the sex (Thị, Văn): a given name of several words that
-#: opens with one is keyed without it (Thị Lan, Lan), where other middle names (Ngọc Lan) stay
-_SEX_MIDDLE = ("thi ", "van ")
+_VAN_WITH_BREVE = re.compile(r"\s*v[ăắằẳẵặ]n[\s\-‐]", re.IGNORECASE)
+
+
+def _sex_middle_dropped(text: str, f: str) -> str:
+    """The folded name ``f`` (of ``text``) without an opening Vietnamese middle name that only
+    says the sex — Thị, or Văn written with its breve (a plain "Van" opens Dutch names:
+    van Dijk) — when another word follows (Thị Lan is keyed as Lan). :func:`given_key` and
+    :func:`family_key` share it, so swapped names meet (Văn Long | Bùi, Bui | Văn Long)."""
+    if len(f) > 4 and (f.startswith("thi ") or (
+            f.startswith("van ")
+            and _VAN_WITH_BREVE.match(unicodedata.normalize("NFC", str(text))))):
+        return f[4:]
+    return f
 
 
 @lru_cache(maxsize=200_000)
@@ -385,7 +405,8 @@ def given_key(text: str | None) -> str | None:
     """Match key of a whole given name (several words written as one); None when empty. A
     name that opens with an Arabic article is keyed as :func:`family_key` keys it, so that
     swapped names meet (al-Fassi | Haleema and Haleema | al-Fassi) and Al-Amin is Amin; one
-    that opens with the Vietnamese Thị or Văn (:data:`_SEX_MIDDLE`) is keyed without it.
+    that opens with the Vietnamese Thị, or Văn with its breve, is keyed without it
+    (:func:`_sex_middle_dropped`).
 
     >>> given_key("al-Fassi") == family_key("Al Fassi") == given_key("Alfassi")
     True
@@ -395,8 +416,8 @@ def given_key(text: str | None) -> str | None:
     if _given_article(text):
         return family_key(text)
     f = fold(text)
-    if f and f.startswith(_SEX_MIDDLE) and len(f) > 4:
-        f = f[4:]
+    if f:
+        f = _sex_middle_dropped(text, f)
     return match_key(f.replace(" ", "")) if f else None
 
 
@@ -432,10 +453,12 @@ def given_group(text: str | None) -> str | None:
 
 
 #: first words of a given name that are not a name by themselves (match keys): the Arabic
-#: "servant of" / "father of" (Abd al-Karim, Abdul Karim, Abu Bakr); ``bd`` is عبد romanised
+#: "servant of" / "father of" (Abd al-Karim, Abdul Karim, Abu Bakr) and an article that is not
+#: read as one (إلياس romanises "al yas": its group is not "al"); ``bd`` is عبد romanised
 #: (its ain is not written), so Arabic-script Abd al- names keep their own groups
 _NO_CALL_NAME = frozenset(match_key(w) for w in (
-    "abd", "bd", "abdu", "abdul", "abdel", "abdal", "abdol", "abu", "abou", "umm", "um"))
+    "abd", "bd", "abdu", "abdul", "abdel", "abdal", "abdol", "abu", "abou", "umm", "um",
+    "al", "el", "ul", "ash"))
 
 #: Vietnamese middle names (match keys of Thị, Văn, Đức, Hữu, Ngọc, Minh, Thu, Thanh, Hồng,
 #: Quốc, Công, Xuân, Đình, Quang): before another word of a given name they are not its call
@@ -458,13 +481,12 @@ def family_key(text: str | None) -> str | None:
 
     A Vietnamese given name in the family-name field (Nguyễn | Thị Lan, the Vietnamese order
     taken at face value) is keyed without its Thị — or Văn written with its breve (a plain Van
-    opens Dutch family names) — as :func:`given_key` keys it.
+    opens Dutch family names) — as :func:`given_key` keys it (:func:`_sex_middle_dropped`).
     """
     f = fold(text)
     if not f:
         return None
-    if f.startswith("thi ") or (f.startswith("van ") and _VAN_WITH_BREVE.match(str(text))):
-        f = f[4:]
+    f = _sex_middle_dropped(text, f)
     _, arabic = _arabic_tables()
     whole = match_key(f.replace(" ", ""))
     if whole in arabic:

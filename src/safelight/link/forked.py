@@ -36,6 +36,7 @@ from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from safelight.errors import SafelightError
+from safelight.interrupts import worker_default_sigterm
 
 __all__ = ["ChildFailed", "Claims", "Job", "can_fork", "default_workers", "start", "workers_cpu"]
 
@@ -145,6 +146,7 @@ def _round_trips(e: BaseException) -> bool:
 
 
 def _child(conn: Any, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    worker_default_sigterm()  # Job.cancel terminates the child: at once, not after its step
     cpu = time.process_time()
     try:
         out: tuple[str, Any] = ("ok", fn(*args))

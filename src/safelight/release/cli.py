@@ -26,6 +26,7 @@ import click
 
 from safelight.cli_support import FiniteFloat, guarded, shows_progress
 from safelight.errors import UsageError
+from safelight.interrupts import deferred_interrupts
 from safelight.release.settings import RELEASE_FILES, ReleaseSettings, partial_path
 
 log = logging.getLogger("safelight.release")
@@ -72,27 +73,40 @@ def _prepare_out(out: Path, force: bool, inputs: tuple[Path | None, ...]) -> Non
         for n in clash:
             (out / n).unlink()
         return
-    aside = _set_aside(out, clash) if clash else None
+    aside: list[Path] = []  # the hidden folder holding the earlier release, once made
 
     def settle() -> None:
         """When the command ends: a release that did not complete (an error, Ctrl-C, SIGTERM,
         a refused ledger record) leaves none of its files — a half-written folder could be
         published — and the earlier release, if one was set aside, is put back; a folder this
-        run created and left empty is removed."""
-        if not ctx.meta.get(_FINISHED):
-            for n in _WRITTEN:  # what the failed run wrote (the earlier files are aside)
-                (out / n).unlink(missing_ok=True)
-                partial_path(out / n).unlink(missing_ok=True)
-            if aside is not None:
-                for n in clash:
-                    (aside / n).rename(out / n)
-                click.echo(f"the earlier release in {out} was kept", err=True)
-        if aside is not None:
-            shutil.rmtree(aside, ignore_errors=True)
-        if made and out.is_dir() and not any(out.iterdir()):
-            out.rmdir()
+        run created and left empty is removed. Ctrl-C and SIGTERM wait until it is done."""
+        with deferred_interrupts():
+            if not ctx.meta.get(_FINISHED):
+                for n in _WRITTEN:  # what the failed run wrote (the earlier files are aside)
+                    (out / n).unlink(missing_ok=True)
+                    partial_path(out / n).unlink(missing_ok=True)
+                if aside:
+                    try:
+                        for moved in list(aside[0].iterdir()):
+                            moved.rename(out / moved.name)
+                    except OSError as exc:
+                        click.echo(f"the earlier release could not be put back ({exc}); its "
+                                   f"files are in {aside[0]}", err=True)
+                        return
+                    click.echo(f"the earlier release in {out} was kept", err=True)
+            if aside:
+                shutil.rmtree(aside[0], ignore_errors=True)
+            if made and out.is_dir() and not any(out.iterdir()):
+                out.rmdir()
 
+    # registered before anything moves: a stop while the earlier files are set aside puts
+    # them back too
     ctx.call_on_close(settle)
+    if clash:
+        with deferred_interrupts():
+            aside.append(Path(tempfile.mkdtemp(prefix=".replaced-", dir=out)))
+            for n in clash:
+                (out / n).rename(aside[0] / n)
 
 
 #: ``ctx.meta`` flag :func:`_completes` sets: the command ended without an error — its release
@@ -121,25 +135,13 @@ def _completes(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _set_aside(out: Path, names: list[str]) -> Path:
-    """Move an earlier release's files ``names`` out of the way, into a hidden folder of
-    ``out`` that is returned, so that a failed or interrupted ``--force`` release loses
-    nothing: :func:`_prepare_out` deletes them when the command completed
-    (:func:`_completes`: written and, with ``--hub``, recorded) and otherwise puts them back in
-    place of whatever the failed run wrote."""
-    aside = Path(tempfile.mkdtemp(prefix=".replaced-", dir=out))
-    for n in names:
-        (out / n).rename(aside / n)
-    return aside
-
-
 def _write_partial(path: Path, write: Callable[[Path], Any]) -> Path:
     """Write the release file ``path`` by ``write(partial)`` into its hidden partial file
-    (:func:`~safelight.release.settings.partial_path`) and return that; :func:`_publish` puts
-    it in place. Called once the release's settings, PUBLISH.txt and evaluation are written,
-    and the rename comes after its ledger record: a run killed at any point (even by SIGKILL,
-    which no clean-up sees) never leaves a release file without them, a cut-short one, or one
-    the ledger does not hold."""
+    (:func:`~safelight.release.settings.partial_path`) and return that;
+    :func:`_record_and_publish` puts it in place. Called once the release's settings,
+    PUBLISH.txt and evaluation are written, and the rename comes after its ledger record: a
+    run killed at any point (even by SIGKILL, which no clean-up sees) never leaves a release
+    file without them, a cut-short one, or one the ledger does not hold."""
     partial = partial_path(path)
     try:
         write(partial)
@@ -149,9 +151,20 @@ def _write_partial(path: Path, write: Callable[[Path], Any]) -> Path:
     return partial
 
 
-def _publish(partial: Path, path: Path) -> None:
-    """Rename a release file's partial file (:func:`_write_partial`) into place."""
-    os.replace(partial, path)
+def _record_and_publish(partial: Path, path: Path,
+                        record: Callable[[], int | None] = lambda: None) -> int | None:
+    """Record the release (``record``: its ledger entry, returning its id; nothing without a
+    ledger) and rename its partial file (:func:`_write_partial`) into place, with Ctrl-C and
+    SIGTERM held back: a stop between the two would leave a record whose file never appeared,
+    or with ``--force`` put the earlier release back at the path just recorded. From here the
+    command counts as complete (:func:`_completes`): a later stop leaves the release as it is."""
+    with deferred_interrupts():
+        rid = record()
+        os.replace(partial, path)
+        ctx = click.get_current_context(silent=True)
+        if ctx is not None:
+            ctx.meta[_FINISHED] = True
+    return rid
 
 
 def _fit_length(length: int, columns: int) -> int:
@@ -330,8 +343,8 @@ def aggregates(table: Path, k: int, length: int, out: Path, method: str, roundin
                      f"intervals from a released total. {DO_NOT_PUBLISH} it; release without "
                      "--no-audit.",)
     _finish(out, settings, ev, f"k-aggregates (k = {k}, length {length})", warnings)
-    _publish(_write_partial(out / "aggregates.csv", lambda p: write_aggregates(rel, p)),
-             out / "aggregates.csv")
+    written = _write_partial(out / "aggregates.csv", lambda p: write_aggregates(rel, p))
+    _record_and_publish(written, out / "aggregates.csv")
     summary = rel.summary()
     if summary.get("small_cells_shown_nonempty") or summary.get("withheld_last_resort"):
         click.echo(f"note: {summary.get('small_cells_shown_nonempty') or 0} small combinations are "
@@ -436,8 +449,8 @@ def synthetic(table: Path, k: int, length: int | None, epsilon: float | None,
         ev, f"the reporting length is {length}: only combinations of up to {length} values "
         "are held to k", "release with --length 3 or more")
     _finish(out, settings, ev, f"k-synthetic data (k = {k}, length {length})", warnings)
-    _publish(_write_partial(out / "synthetic.csv", lambda p: write_csv(syn, p)),
-             out / "synthetic.csv")
+    written = _write_partial(out / "synthetic.csv", lambda p: write_csv(syn, p))
+    _record_and_publish(written, out / "synthetic.csv")
     click.echo(f"synthesised {syn.n_rows} rows; {_errors_text(ev)}; "
                f"{ev.lost_share():.1%} of common combinations lost; fabricated "
                f"{ev.total('fabricated')}; leaked {ev.total('leaked')} -> {out}")
@@ -629,9 +642,9 @@ def dp_aggregates(table: Path, epsilon: float, delta: float, k: int, no_floor: b
         _finish(out, settings, ev, f"DP aggregates (epsilon {epsilon:g}, delta {delta:g}, "
                 f"{'no floor' if floor is None else f'k floor {k}'})", warnings)
         written = _write_partial(out / "aggregates.csv", lambda p: write_aggregates(rel, p))
-    rid = _ledger_record(ledger, name, settings, out / "aggregates.csv", meas.epsilon,
-                         meas.delta, written=written)
-    _publish(written, out / "aggregates.csv")
+    rid = _record_and_publish(written, out / "aggregates.csv", lambda: _ledger_record(
+        ledger, name, settings, out / "aggregates.csv", meas.epsilon, meas.delta,
+        written=written))
     click.echo(f"released {rel.counts.n_combinations()} combinations (epsilon "
                f"{meas.epsilon:.4g}, delta {meas.delta:.2g}); {_summary(ev)}"
                f"{'' if rid is None else f'; ledger release #{rid}'} -> {out}")
@@ -723,9 +736,9 @@ def _dp_synthetic(table: Path, epsilon: float, delta: float, k: int, no_floor: b
         _finish(out, settings, ev, f"DP synthetic data (epsilon {epsilon:g}, delta {delta:g}, "
                 f"{'no floor' if floor is None else f'k floor {k}'})", warnings)
         written = _write_partial(out / "synthetic.csv", lambda p: write_csv(syn, p))
-    rid = _ledger_record(ledger, name, settings, out / "synthetic.csv", meas.epsilon,
-                         meas.delta, written=written)
-    _publish(written, out / "synthetic.csv")
+    rid = _record_and_publish(written, out / "synthetic.csv", lambda: _ledger_record(
+        ledger, name, settings, out / "synthetic.csv", meas.epsilon, meas.delta,
+        written=written))
     click.echo(f"synthesised {syn.n_rows} rows (epsilon {meas.epsilon:.4g}, delta "
                f"{meas.delta:.2g}); {_summary(ev)}"
                f"{'' if rid is None else f'; ledger release #{rid}'} -> {out}")
@@ -774,8 +787,8 @@ def microdata(table: Path, k: int, qis: str | None, out: Path, hub_path: Path | 
         ev, [c for c in data.columns if c not in an.quasi_identifiers])
     _finish(out, settings, ev, f"k-anonymous microdata (k = {k})", warning)
     written = _write_partial(out / "microdata.csv", lambda p: write_csv(an.table, p))
-    rid = _ledger_record(ledger, name, settings, out / "microdata.csv", written=written)
-    _publish(written, out / "microdata.csv")
+    rid = _record_and_publish(written, out / "microdata.csv", lambda: _ledger_record(
+        ledger, name, settings, out / "microdata.csv", written=written))
     click.echo(f"released {an.table.n_rows} rows at levels {an.levels}; information loss "
                f"{an.information_loss:.3f}, {an.suppressed_cells} cells blanked; "
                f"{_summary(ev)}{'' if rid is None else f'; ledger release #{rid}'} -> {out}")

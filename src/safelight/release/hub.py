@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from safelight.errors import RefusedError
+from safelight.interrupts import deferred_interrupts
 from safelight.release.domain import Domain, public_table, years
 from safelight.release.errors import ReleaseUsageError
 from safelight.release.evaluate import (
@@ -271,6 +272,7 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
     t0 = time.perf_counter()
     made = not out.exists()  # a refused release removes the folder only if it made it
     out.mkdir(parents=True, exist_ok=True)
+    recorded = False  # the ledger holds the release: a later failure charges nothing more
     try:
         earlier = ledger.published(DATASET) if method == "aggregates" else []
         # the release file is written hidden and put in place after its ledger record: a run
@@ -308,17 +310,24 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
         if meas is not None and dp:
             eps, dlt = meas.epsilon, meas.delta  # OpenDP's own map, not the request
         sha = file_source(released)["sha256"]
-        if method == "aggregates":  # with its intervals, for the next release's audit
-            rid = ledger.record_aggregates(DATASET, meas, settings.to_dict(), actor=actor,
-                                           rows_in=data.n_rows, output_sha256=sha,
-                                           output_path=str(final))
-        else:
-            rid = ledger.record(DATASET, method, settings.to_dict(), actor=actor, k=k,
-                                length=length, epsilon=eps, delta=dlt, rows_in=data.n_rows,
-                                output_sha256=sha, output_path=str(final))
-        os.replace(released, final)
-        released = final
+        # the record and the rename with Ctrl-C and SIGTERM held back: a stop between the two
+        # would charge a DP release twice (the record, then charge_failed) or leave a record
+        # whose file never appeared
+        with deferred_interrupts():
+            if method == "aggregates":  # with its intervals, for the next release's audit
+                rid = ledger.record_aggregates(DATASET, meas, settings.to_dict(), actor=actor,
+                                               rows_in=data.n_rows, output_sha256=sha,
+                                               output_path=str(final))
+            else:
+                rid = ledger.record(DATASET, method, settings.to_dict(), actor=actor, k=k,
+                                    length=length, epsilon=eps, delta=dlt, rows_in=data.n_rows,
+                                    output_sha256=sha, output_path=str(final))
+            recorded = True
+            os.replace(released, final)
+            released = final
     except BaseException as exc:
+        if recorded:  # the ledger holds it (and charged it): its files stay as they are
+            raise
         if made:
             shutil.rmtree(out, ignore_errors=True)
         else:  # the user's empty folder: emptied again, kept

@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import shutil
 import time
 from pathlib import Path
@@ -30,6 +31,7 @@ from typing import Any
 from safelight.errors import UsageError
 from safelight.messages import Message
 from safelight.release import hub as hub_release
+from safelight.release.settings import partial_path
 from safelight.web.auth import User
 from safelight.web.services import Forbidden, IntegrityFailure, NotFound, clean_rows
 from safelight.web.state import HubState
@@ -222,17 +224,22 @@ def create_release(state: HubState, user: User, method: str, k: int, length: int
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
     out = state.releases_dir / f"{stamp}-{method}"
     out.mkdir(parents=True, exist_ok=False)
+    # the release file is written hidden and renamed into place once its settings, evaluation
+    # and ledger record are written: a server killed at any point (even SIGKILL) leaves no
+    # release file the ledger does not hold (docs/release.md)
+    released = out / RELEASE_FILES[method]
+    partial = partial_path(released)
     try:
         source = {"dataset": RELEASE_DATASET, "hub": str(state.path), "rows": data.n_rows,
                   "data_version": state.version}
         if method == "aggregates":
             rel = release_aggregates(data, k, length, earlier=earlier)
-            write_aggregates(rel, out / RELEASE_FILES[method])
+            write_aggregates(rel, partial)
             params = {"columns": columns, **rel.summary()}
             ev = evaluate(data, rel.counts, k, length)
         else:
             syn, rep = KSynthesizer(k, length, seed=seed).fit_sample(data)
-            write_csv(syn, out / RELEASE_FILES[method])
+            write_csv(syn, partial)
             params = {"columns": columns, "seed": seed, "iterations": rep.iterations}
             ev_len = rows_evaluation_length(length, data.n_columns)
             ev = evaluate(data, counts_of_rows(syn, ev_len), k, ev_len, released_rows=syn)
@@ -240,8 +247,7 @@ def create_release(state: HubState, user: User, method: str, k: int, length: int
         settings = ReleaseSettings(method, k, length, source, params)
         settings.save(out / "settings.json")
         write_evaluation(ev, out, f"{method} (k = {k}, length {length})", settings.to_dict())
-        released = out / RELEASE_FILES[method]
-        sha = hashlib.sha256(released.read_bytes()).hexdigest()
+        sha = hashlib.sha256(partial.read_bytes()).hexdigest()
         with state.exclusive() as hub:
             # a release recorded (or records withdrawn) while this one was computed was not
             # audited against it: refuse rather than record an unaudited pair
@@ -264,6 +270,7 @@ def create_release(state: HubState, user: User, method: str, k: int, length: int
                                          actor=user.username, k=k, length=length,
                                          rows_in=data.n_rows, output_sha256=sha,
                                          output_path=str(released))
+        os.replace(partial, released)
     except BaseException:
         shutil.rmtree(out, ignore_errors=True)
         raise
