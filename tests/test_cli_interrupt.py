@@ -121,3 +121,21 @@ def test_deferred_interrupts_hold_a_signal_until_the_block_ends() -> None:
         assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def test_deferred_interrupts_can_drop_a_signal_and_put_every_handler_back() -> None:
+    """A clean-up that runs as the command ends drops a second Ctrl-C (it exited 1 through
+    click's "Aborted!"); the handlers come back even when one was set from C (``None``)."""
+    import os
+    import signal
+
+    from safelight.interrupts import deferred_interrupts, terminate_as_interrupt
+
+    previous = terminate_as_interrupt()
+    try:
+        with deferred_interrupts(deliver=False):
+            os.kill(os.getpid(), signal.SIGTERM)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        assert signal.getsignal(signal.SIGTERM) is not previous  # ours, back in place
+    finally:
+        signal.signal(signal.SIGTERM, previous)

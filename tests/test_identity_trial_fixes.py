@@ -230,6 +230,7 @@ def test_a_contributor_that_names_a_column_is_warned_about(tmp_path, caplog):
     # a review: names that open with al / el / an of their own
     ("Alisa", "Issa", False), ("Elisa", "Isa", False), ("إلياس", "Yas", False),
     ("إلهام", "Ham", False), ("An-Mei", "Mei", False), ("Ed-Win", "Win", False),
+    ("El–Mehdi", "Mehdi", True), ("El.Mehdi", "Mehdi", True),
 ])
 def test_a_given_name_opening_with_an_arabic_article_is_keyed_without_it(a, b, same):
     """PPRL blocking misses at 100k: a family name written in the given-name field kept its

@@ -154,12 +154,13 @@ def _match_key_by_regex(word: str) -> str | None:
     """:func:`~safelight.identity.normalise.match_key` as it was written: one ``re.sub`` per
     fold (after the Polish or German ``ch`` of a word that holds ``w``, ``cz`` or ``sz``;
     before ``io`` between consonants and ``liu`` before a letter)."""
-    if re.search("cz|sz|sch", word) and not re.search("sh|kh|zh", word):
+    if not re.search("sh|kh|zh", word) and (re.search("cz|sz|sch|rz", word) or (
+            "w" in word and re.search("ie|j|ski$|ska$|ow$|owa$|iw$", word))):
         word = re.sub("(?<![st])ch", "h", word)
     for pattern, repl in _FOLDS_RE:
         word = pattern.sub(repl, word)
     word = re.sub("(?<=[b-df-hj-np-tv-z])io(?=[b-df-hj-np-tv-z])", "e", word)  # ё as yo / io
-    word = re.sub("liu(?=[a-z])", "lu", word)  # лю with a soft Polish l
+    word = re.sub("(?<=[a-z])liu(?=[a-z])|^liu(?=[db])", "lu", word)  # лю, soft Polish l
     return word or None
 
 
@@ -171,7 +172,8 @@ def test_match_key_and_consonant_key_match_their_regex_forms():
     words += ["schewtschenko", "savchenkko", "mariia", "siergiej", "tschhsch", "ieie", "yj",
               "charczenko", "michajlowa", "chruschtschow", "matwiejewa", "hawryljuk", "shewchuk",
               "fiodorov", "semjonowa", "ion",
-              "liu", "liudmila", "kowalchuk", "chartschenko"]
+              "liu", "liudmila", "kowalchuk", "chartschenko", "wojciechowski", "liuxin",
+              "charkiw", "wasylchuk"]
     for w in words:
         assert normalise.match_key.__wrapped__(w) == _match_key_by_regex(w)
         expected = re.sub(r"(.)\1+", r"\1", w.translate(_CLASSES)) or None

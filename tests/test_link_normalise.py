@@ -272,13 +272,18 @@ def test_unread_phones_are_counted_and_warned_about(caplog):
     ("Kravchenko", "Kravhenko", False), ("Hawryluk", "Havryliuk", True),
     ("Ludmiła", "Liudmyla", True), ("Ion", "Ian", False), ("Antonio", "Antone", False),
     # distinct names that a broader fold merged (a review): Liu and Lu, Meyer and Mir
-    ("Liu", "Lu", False), ("Meyer", "Mir", False), ("Meyer", "Meier", True),
+    ("Liu", "Lu", False), ("Liu Yang", "Lu Yang", False), ("Liuxin", "Luxin", False),
+    ("Meyer", "Mir", False), ("Meyer", "Meier", True), ("Liubov", "Lubow", True),
+    # a w with another Polish mark is Polish (a second review): Wojciechowski, Michajlowa
+    ("Wojciechowski", "Войцеховський", True), ("Chmielewski", "Хмелевський", True),
+    ("Michajlowa", "Михайлова", True), ("Wasylchuk", "Vasylchuk", True),
 ])
 def test_match_keys_of_polish_german_and_russian_spellings(a, b, same):
     """PPRL blocking misses at 100k: ё read io (Семёнова ≠ Semenova, and ≠ Семенова written
     without the dots), Polish/German ch for х (Charczenko) and the Polish l of лю (Hawryluk)
     kept names of one person on different keys. The ch rule needs a Polish or German
-    spelling (cz, sz, sch): Canadian Kowalchuk writes ч as ch beside a w."""
+    spelling (cz, sz, sch, rz, or a w with another Polish mark): Canadian Kowalchuk writes ч
+    as ch beside a w."""
     from safelight.identity.normalise import family_key
 
     assert (family_key(a) == family_key(b)) is same

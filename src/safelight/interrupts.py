@@ -52,13 +52,14 @@ def worker_default_sigterm(*_: Any) -> None:
 
 
 @contextmanager
-def deferred_interrupts() -> Iterator[None]:
+def deferred_interrupts(*, deliver: bool = True) -> Iterator[None]:
     """Hold Ctrl-C and SIGTERM back while the block runs (main thread only; elsewhere nothing
-    is held); one that came meanwhile is handed to the handler it would have met when the
-    block ends (a :class:`KeyboardInterrupt` raised there, or the default action). Python's
-    handlers run in the main thread whichever thread the signal reached (DuckDB's threads
-    would take it past a per-thread signal mask), so the block swaps them for one that only
-    notes the signal."""
+    is held); one that came meanwhile is handed, when the block ends, to the handler it would
+    have met (a :class:`KeyboardInterrupt` raised there, or the default action) — or dropped
+    with ``deliver=False`` (a clean-up that runs as the command ends anyway). Python's handlers
+    run in the main thread whichever thread the signal reached (DuckDB's threads would take it
+    past a per-thread signal mask), so the block swaps them for one that only notes the signal;
+    a signal whose handler Python does not know (set from C: ``None``) is left as it is."""
     if not _main_thread():
         yield
         return
@@ -67,14 +68,27 @@ def deferred_interrupts() -> Iterator[None]:
     def note(signum: int, frame: Any) -> None:
         came.append(signum)
 
-    before = {s: signal.signal(s, note) for s in _HELD}
+    before: dict[int, Any] = {}
     try:
+        for s in _HELD:
+            if signal.getsignal(s) is not None:
+                before[s] = signal.signal(s, note)
         yield
     finally:
-        for s, handler in before.items():
-            signal.signal(s, handler)
-        if came:
+        _restore(before)
+        if came and deliver:
             _deliver(came[0], before[came[0]])
+
+
+def _restore(handlers: dict[int, Any]) -> None:
+    """Put every handler of ``handlers`` back, even if putting one back raises."""
+    items = list(handlers.items())
+    try:
+        for s, handler in items[:1]:
+            signal.signal(s, handler)
+    finally:
+        if len(items) > 1:
+            _restore(dict(items[1:]))
 
 
 def _deliver(signum: int, handler: Any) -> None:

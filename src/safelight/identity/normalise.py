@@ -21,7 +21,7 @@ Names go through two stages:
     transliteration systems meet (``ch→h`` in a word spelt the Polish or German way,
     ``tsch→ch``, ``sch→sh``, ``sz→sh``, ``cz→ch``, ``zh→sh``, ``kh→h``, ``ks→x``, ``ts→c``,
     ``w→v``, ``ou→u``, ``ee→i``, ``j→y→i``, ``ie→e``, doubled letters once, ``io`` between
-    consonants → ``e``, ``liu→lu`` before a letter; :func:`fold` reads ``ё`` as ``е``).
+    consonants → ``e``, ``liu→lu`` inside a word; :func:`fold` reads ``ё`` as ``е``).
     ``Oleksandr``, ``Olexandr`` (German), ``Олександр`` all give ``"olexandr"``;
     ``Szewczenko``, ``Schewtschenko``, ``Shevchenko`` and ``Шевченко`` give ``"shevchenko"``.
 
@@ -104,15 +104,19 @@ _NON_LETTER = re.compile(r"[^a-z]+")
 #: (:data:`_POLISH_GERMAN`) it is х (Charczenko, Chruschtschow, Chartschenko), where English
 #: spellings write ч (Kravchenko)
 _LONE_CH = re.compile(r"(?<![st])ch")
-#: a word holding ``cz``, ``sz`` or ``sch`` and none of :data:`_ENGLISH` is spelt the Polish or
-#: German way. Not ``w`` alone (Canadian Kowalchuk writes ч as ch beside a w), nor ``j``
-#: (Serbian Čajkanović spells out to ``ch`` beside a ``j``)
-_POLISH_GERMAN = re.compile(r"cz|sz|sch")
+#: a word holding ``cz``, ``sz``, ``sch`` or ``rz`` — or a ``w`` with another Polish mark
+#: (:data:`_POLISH_WITH_W`: Wojciechowski, Chmielewski, Michajłow, Charkiw) — and none of
+#: :data:`_ENGLISH` is spelt the Polish or German way. Not a ``w`` alone (Canadian Kowalchuk,
+#: Wasylchuk write ч as ch beside a w), nor ``j`` alone (Serbian Čajkanović spells out to
+#: ``ch`` beside a ``j``)
+_POLISH_GERMAN = re.compile(r"cz|sz|sch|rz")
+_POLISH_WITH_W = re.compile(r"ie|j|ski$|ska$|ow$|owa$|iw$")
 #: ``io`` between consonants (after ``j → y → i``): ё written yo, io or jo (Fyodorov, French
 #: Fiodorov, Semjonowa, Artiom, Alyona) where ICAO and Russian text without the dots write е
 _IO_BETWEEN_CONSONANTS = re.compile(r"(?<=[b-df-hj-np-tv-z])io(?=[b-df-hj-np-tv-z])")
-#: ``liu`` before another letter (Liu and Lu, two Chinese family names, stay apart)
-_LIU_INSIDE = re.compile(r"liu(?=[a-z])")
+#: лю written ``liu`` inside a word (Havryliuk), or opening Liudmyla and Liubov — not the
+#: Chinese family name Liu, which stays apart from Lu (Liu Yang, Liuxin)
+_LIU_INSIDE = re.compile(r"(?<=[a-z])liu(?=[a-z])|^liu(?=[db])")
 #: an English spelling (sh, kh, zh): Shewchuk writes ч as ch beside a w
 _ENGLISH = re.compile(r"sh|kh|zh")
 
@@ -197,7 +201,8 @@ def match_key(word: str | None) -> str | None:
     if not word:
         return None
     s = word
-    if "ch" in s and _POLISH_GERMAN.search(s) and not _ENGLISH.search(s):
+    if "ch" in s and not _ENGLISH.search(s) and (
+            _POLISH_GERMAN.search(s) or ("w" in s and _POLISH_WITH_W.search(s))):
         s = _LONE_CH.sub("h", s)  # х (Charczenko): before cz → ch makes a ch of its own
     for pattern, repl in _FOLDS:
         s = _DOUBLED.sub("", s) if pattern is None else s.replace(pattern, repl)
@@ -371,8 +376,8 @@ def _given_article(text: str) -> bool:
     if not f:
         return False
     raw = unicodedata.normalize("NFKC", str(text)).strip()
-    if not has_arabic(raw) and _GIVEN_ARTICLE.match(raw):
-        return True
+    if not has_arabic(raw) and (f.startswith(("al ", "el ")) or _GIVEN_ARTICLE.match(raw)):
+        return True  # El Mehdi, El-Mehdi, El–Mehdi, El.Mehdi
     whole = match_key(f.replace(" ", "")) or ""
     if whole in _given_groups():
         return False
@@ -458,7 +463,7 @@ def given_group(text: str | None) -> str | None:
 #: (its ain is not written), so Arabic-script Abd al- names keep their own groups
 _NO_CALL_NAME = frozenset(match_key(w) for w in (
     "abd", "bd", "abdu", "abdul", "abdel", "abdal", "abdol", "abu", "abou", "umm", "um",
-    "al", "el", "ul", "ash"))
+    "al", "el", "ul"))
 
 #: Vietnamese middle names (match keys of Thị, Văn, Đức, Hữu, Ngọc, Minh, Thu, Thanh, Hồng,
 #: Quốc, Công, Xuân, Đình, Quang): before another word of a given name they are not its call

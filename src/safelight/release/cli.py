@@ -79,8 +79,9 @@ def _prepare_out(out: Path, force: bool, inputs: tuple[Path | None, ...]) -> Non
         """When the command ends: a release that did not complete (an error, Ctrl-C, SIGTERM,
         a refused ledger record) leaves none of its files — a half-written folder could be
         published — and the earlier release, if one was set aside, is put back; a folder this
-        run created and left empty is removed. Ctrl-C and SIGTERM wait until it is done."""
-        with deferred_interrupts():
+        run created and left empty is removed. Ctrl-C and SIGTERM are held off until it is
+        done, and then dropped: the command is ending (a second Ctrl-C exited 1)."""
+        with deferred_interrupts(deliver=False):
             if not ctx.meta.get(_FINISHED):
                 for n in _WRITTEN:  # what the failed run wrote (the earlier files are aside)
                     (out / n).unlink(missing_ok=True)
