@@ -346,3 +346,21 @@ def test_a_stop_during_the_ledger_record_waits_and_keeps_what_was_recorded(tmp_p
     assert len(rows) == 2
     on_disk = hashlib.sha256((out / "microdata.csv").read_bytes()).hexdigest()
     assert rows[-1]["output_sha256"] == on_disk
+
+
+def test_what_a_killed_release_left_is_cleared_or_pointed_at(tmp_path) -> None:
+    """SIGKILL leaves no visible release file, but its hidden partial file stays, and a killed
+    --force run leaves the earlier release in a hidden folder: the next run removes the first
+    and says where the second is (a review)."""
+    src = _table(tmp_path)
+    out = tmp_path / "agg"
+    out.mkdir()
+    (out / ".aggregates.csv.partial").write_text("cut short", "utf-8")
+    aside = out / ".replaced-abc"
+    aside.mkdir()
+    (aside / "aggregates.csv").write_text("the earlier release", "utf-8")
+    r = CliRunner().invoke(release, ["aggregates", str(src), "--k", "5", "--length", "2",
+                                     "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert not (out / ".aggregates.csv.partial").exists()
+    assert str(aside) in r.output and (aside / "aggregates.csv").exists()

@@ -68,6 +68,7 @@ def _prepare_out(out: Path, force: bool, inputs: tuple[Path | None, ...]) -> Non
     except OSError as exc:  # a file on the way (--out precious.csv/rel), no permission, ...
         raise UsageError(f"--out {out} cannot be created ({exc.strerror or exc}); give a "
                          "folder that can be") from None
+    _leftovers(out)
     ctx = click.get_current_context(silent=True)
     if ctx is None:  # outside a click command: the earlier files go at once
         for n in clash:
@@ -108,6 +109,18 @@ def _prepare_out(out: Path, force: bool, inputs: tuple[Path | None, ...]) -> Non
             aside.append(Path(tempfile.mkdtemp(prefix=".replaced-", dir=out)))
             for n in clash:
                 (out / n).rename(aside[0] / n)
+
+
+def _leftovers(out: Path) -> None:
+    """What a release killed outright (SIGKILL, power loss: no clean-up ran) left in ``out``:
+    its hidden partial release files, never complete, are removed; an earlier release it had
+    set aside (``--force``) is the user's, so the console says where it is."""
+    for n in _WRITTEN:
+        partial_path(out / n).unlink(missing_ok=True)
+    for aside in sorted(out.glob(".replaced-*")):
+        if aside.is_dir() and any(aside.iterdir()):
+            click.echo(f"note: {aside} holds an earlier release that a stopped --force run set "
+                       "aside; move its files back if you want them", err=True)
 
 
 #: ``ctx.meta`` flag :func:`_completes` sets: the command ended without an error — its release
