@@ -132,8 +132,8 @@ log = logging.getLogger("safelight.identity.encode")
 #: Arabic article is keyed without it, as a family name is (al-Fassi | Haleema meets Haleema |
 #: al-Fassi); Thị (and Văn with its breve) are left out of Vietnamese names and after a middle
 #: name the name group is the last word's (Thị Lan, Lan); ё is е, and Polish and German
-#: spellings of х and лю meet the others (Charczenko, Hawryluk). A v8 package links beside v9
-#: ones; only such names compare differently.
+#: spellings of х, лю and -еев meet the others (Charczenko, Hawryluk, Aleksiejew). A v8 package
+#: links beside v9 ones; only such names compare differently.
 FORMAT_VERSION = 9
 KEY_MIN_BYTES = 32
 MANIFEST = "manifest.json"

@@ -20,8 +20,9 @@ Names go through two stages:
     A small set of phonetic folds on a folded word that make the spellings of the
     transliteration systems meet (``ch→h`` in a word spelt the Polish or German way,
     ``tsch→ch``, ``sch→sh``, ``sz→sh``, ``cz→ch``, ``zh→sh``, ``kh→h``, ``ks→x``, ``ts→c``,
-    ``w→v``, ``ou→u``, ``ee→i``, ``j→y→i``, ``ie→e``, doubled letters once, ``io`` between
-    consonants → ``e``, ``liu→lu`` inside a word; :func:`fold` reads ``ё`` as ``е``).
+    ``w→v``, ``ou→u``, ``ee→i`` (not before ``v``), ``j→y→i``, ``ie→e``, doubled letters
+    once (twice), ``io`` between consonants → ``e``, ``liu→lu`` inside a word; :func:`fold`
+    reads ``ё`` as ``е``).
     ``Oleksandr``, ``Olexandr`` (German), ``Олександр`` all give ``"olexandr"``;
     ``Szewczenko``, ``Schewtschenko``, ``Shevchenko`` and ``Шевченко`` give ``"shevchenko"``.
 
@@ -121,9 +122,10 @@ _LIU_INSIDE = re.compile(r"(?<=[a-z])liu(?=[a-z])|^liu(?=[db])")
 _ENGLISH = re.compile(r"sh|kh|zh")
 
 # Phonetic folds, applied in this order to one folded word (see the module docstring): a
-# string replaced by another everywhere (str.replace, as re.sub of the literal would), and
-# the doubled letters (``None``: :data:`_DOUBLED`) in their place in the order.
-_FOLDS: tuple[tuple[str | None, str], ...] = (
+# string replaced by another everywhere (str.replace, as re.sub of the literal would), a
+# pattern replaced (re.sub), and the doubled letters (``None``: :data:`_DOUBLED`) in their
+# place in the order.
+_FOLDS: tuple[tuple[str | re.Pattern[str] | None, str], ...] = (
     ("tsch", "ch"),  # German ч (Schewtschenko)
     ("tch", "ch"),  # French ч (Chevtchenko)
     ("sch", "sh"),  # German ш
@@ -143,11 +145,14 @@ _FOLDS: tuple[tuple[str | None, str], ...] = (
     ("w", "v"),  # в in German and Polish
     ("ou", "u"),  # French у
     ("oo", "u"),
-    ("ee", "i"),
+    # English ee for i (Saeed, Deepak, Haleema) — not the Russian -eev, -eeva (Alekseev,
+    # Matveeva), which German and Polish write -ejew, -iejewa
+    (re.compile(r"ee(?!v)"), "i"),
     ("j", "y"),  # й, я, ю, є in German/Polish/scholarly spellings
     ("y", "i"),  # и / ы / й
     (None, ""),  # doubled letters (Savchenkko, Duden ss, Mariia)
     ("ie", "e"),  # є / е after a consonant (Polish Siergiej, uk Andriienko)
+    (None, ""),  # once more: Polish -iejew made -eev (Aleksiejew, Alekseev)
 )
 #: a letter that the same letter follows: deleting each such letter collapses doubled letters
 #: (as ``(.)\1+`` → ``\1`` would, without expanding a template per match)
@@ -205,7 +210,12 @@ def match_key(word: str | None) -> str | None:
             _POLISH_GERMAN.search(s) or ("w" in s and _POLISH_WITH_W.search(s))):
         s = _LONE_CH.sub("h", s)  # х (Charczenko): before cz → ch makes a ch of its own
     for pattern, repl in _FOLDS:
-        s = _DOUBLED.sub("", s) if pattern is None else s.replace(pattern, repl)
+        if pattern is None:
+            s = _DOUBLED.sub("", s)
+        elif isinstance(pattern, str):
+            s = s.replace(pattern, repl)
+        else:
+            s = pattern.sub(repl, s)
     if "io" in s:
         s = _IO_BETWEEN_CONSONANTS.sub("e", s)
     if "liu" in s:  # лю: Polish Ludmiła, Hawryluk (its l is soft) — Liudmyla, Havryliuk
