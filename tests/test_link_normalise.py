@@ -280,7 +280,7 @@ def test_unread_phones_are_counted_and_warned_about(caplog):
     # the Russian -eev written -ejew, -iejew, -eyev (English ee stays i: Saeed, Deepak)
     ("Aleksiejew", "Алексеев", True), ("Alexejew", "Alekseev", True),
     ("Alekseyev", "Alekseev", True), ("Matwiejewa", "Matveeva", True),
-    ("Saeed", "Said", True), ("Deepak", "Dipak", True), ("Meyer", "Mir", False),
+    ("Saeed", "Said", True), ("Deepak", "Dipak", True),
 ])
 def test_match_keys_of_polish_german_and_russian_spellings(a, b, same):
     """PPRL blocking misses at 100k: ё read io (Семёнова ≠ Semenova, and ≠ Семенова written
