@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import re
+from pathlib import Path
 
 import pytest
 from helpers_web import PASSWORD, api_login
@@ -512,3 +513,30 @@ def test_a_role_refusal_is_audited_without_the_request_s_values(client, app, dem
     assert all(json.loads(d) == {"reason": "role", "role": "viewer", "method": "GET"}
                for _, _, d in refused)
     assert "pl-ngo" not in repr(refused)
+
+
+def test_a_web_release_file_appears_only_after_its_ledger_record(client, app, demo_hub,
+                                                                  monkeypatch):
+    """The server killed between writing a release file and recording it left a visible,
+    unrecorded file in its releases folder. The file is now written hidden and renamed into
+    place after the record (the record hashes the hidden file)."""
+    from safelight.release.ledger import Ledger
+
+    seen = []
+    record = Ledger.record_aggregates
+
+    def watching(self, dataset, rel, settings, **kw):
+        out = Path(kw["output_path"]).parent
+        seen.append(sorted(p.name for p in out.iterdir()))
+        return record(self, dataset, rel, settings, **kw)
+
+    monkeypatch.setattr(Ledger, "record_aggregates", watching)
+    csrf = api_login(client, demo_hub, "ana")
+    r = client.post("/api/v1/releases", headers={"X-CSRF-Token": csrf},
+                    json={"method": "aggregates", "k": 11, "length": 2,
+                          "columns": ["gender", "age_band", "citizenship"]})
+    assert r.status_code == 200, r.text
+    assert seen == [[".aggregates.csv.partial", "PUBLISH.txt", "evaluation.html",
+                     "evaluation.json", "settings.json"]]
+    dl = client.get(f"/api/v1/releases/{r.json()['release_id']}/download")
+    assert hashlib.sha256(dl.content).hexdigest() == r.json()["output_sha256"]
