@@ -14,10 +14,12 @@ from safelight.release.combos import CombinationCounts, subsets
 from safelight.release.errors import ReleaseError, ReleaseUsageError
 from safelight.release.intervals import (
     Equations,
+    WideningSearch,
     attacker_intervals,
     grid_interval,
     propagate,
     representative,
+    widen_target,
 )
 from safelight.release.suppression import build_system
 from safelight.release.table import CategoricalTable, from_columns
@@ -185,3 +187,61 @@ def test_interval_method_refuses_suppression_options() -> None:
         release_aggregates(t, k=5, method="magic")
     # suppression-only options without a method still mean the suppression method
     assert release_aggregates(t, k=5, rounding="down").suppression is not None
+
+
+def reference_widen_target(eqs: Equations, b, cell: int, end0: str, can_lo: np.ndarray,
+                           can_hi: np.ndarray, weight: np.ndarray, max_depth: int = 6):
+    """The breadth-first search of :func:`widen_target`, written plainly on the arrays (the
+    search as first written, before it was rewritten on lists for speed)."""
+    sy = eqs.system
+    frontier, seen = [(cell, end0)], {(cell, end0)}
+    for _ in range(max_depth):
+        found, nxt = [], []
+        for c, end in frontier:
+            reason = int(b.lo_reason[c] if end == "lo" else b.hi_reason[c])
+            if reason < 0:
+                if (can_lo if end == "lo" else can_hi)[c]:
+                    found.append((c, end))
+                continue
+            p = int(eqs.parent_of[reason])
+            mem = sy.members(reason)
+            kids = [int(x) for x in mem[mem != p]]
+            flip = "hi" if end == "lo" else "lo"
+            steps = [(x, end) for x in kids] if c == p else \
+                [(p, end)] + [(x, flip) for x in kids if x != c]
+            for s in steps:
+                if s not in seen:
+                    seen.add(s)
+                    nxt.append(s)
+        if found:
+            return max(found, key=lambda ce: weight[ce[0]])
+        frontier = nxt
+        if not frontier:
+            break
+    return None
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_widening_search_matches_the_plain_search(seed: int) -> None:
+    """Every exposed cell's widening target, from one :class:`WideningSearch` per bounds, is
+    the plain search's (the rewrite on lists changed the speed, not the targets)."""
+    t = random_table(seed)
+    k = 5
+    sy = build_system(t, 3)
+    eqs = Equations(sy)
+    released = ~sy.cell_missing & (sy.cell_count >= k)
+    lo = np.zeros(sy.n_cells, np.int64)
+    hi = np.zeros(sy.n_cells, np.int64)
+    lo[released], hi[released] = grid_interval(sy.cell_count[released], k, 3)
+    b = propagate(eqs, *attacker_intervals(sy, released, lo, hi, k))
+    can_lo = released & (lo > k)
+    weight = sy.cell_count.astype(float)
+    search = WideningSearch(eqs, b, can_lo, released, weight)
+    checked = 0
+    for c in range(sy.n_cells):
+        for end in ("lo", "hi"):
+            want = reference_widen_target(eqs, b, c, end, can_lo, released, weight)
+            assert search.target(c, end) == want
+            assert widen_target(eqs, b, c, end, can_lo, released, weight) == want
+            checked += want is not None
+    assert checked > 50  # the searches found targets, not only None

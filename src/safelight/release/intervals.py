@@ -131,10 +131,19 @@ class Equations:
         self.child_eq = system.member_eq[~par]
         self.child_cell = system.member_cell[~par]
         self._eq_ids = np.arange(system.n_eq, dtype=np.int64)
+        self._lists: tuple[list[int], list[list[int]]] | None = None
 
-    def children(self, eq: int) -> np.ndarray:
-        mem = self.system.members(eq)
-        return mem[mem != self.parent_of[eq]]
+    def child_lists(self) -> tuple[list[int], list[list[int]]]:
+        """Each equation's parent and children as Python ints (built once, for the searches
+        of :class:`WideningSearch`, which walk them one cell at a time)."""
+        if self._lists is None:
+            order = np.argsort(self.child_eq, kind="stable")
+            cells = self.child_cell[order].tolist()
+            ptr = np.concatenate(([0], np.cumsum(np.bincount(
+                self.child_eq, minlength=self.system.n_eq)))).tolist()
+            self._lists = (self.parent_of.tolist(),
+                           [cells[ptr[e]:ptr[e + 1]] for e in range(self.system.n_eq)])
+        return self._lists
 
 
 def propagate(eqs: Equations, lo: np.ndarray, hi: np.ndarray,
@@ -179,36 +188,61 @@ def widen_target(eqs: Equations, b: Bounds, cell: int, end0: str, widenable_lo: 
                   widenable_hi: np.ndarray, weight: np.ndarray,
                   max_depth: int = 6) -> tuple[int, str] | None:
     """The released cell (and end, ``'lo'`` or ``'hi'``) whose widening loosens ``cell``'s bound
-    ``end0`` (``'lo'``: its lower bound, ``'hi'``: its upper bound): breadth first along the equations that derived it; at the first depth with any
-    widenable cell, the one with the largest ``weight``."""
-    frontier = [(cell, end0)]
-    seen = {(cell, end0)}
-    for _ in range(max_depth):
-        found: list[tuple[int, str]] = []
-        nxt: list[tuple[int, str]] = []
-        for c, end in frontier:
-            reason = int(b.lo_reason[c] if end == "lo" else b.hi_reason[c])
-            if reason < 0:
-                if (widenable_lo if end == "lo" else widenable_hi)[c]:
-                    found.append((c, end))
-                continue
-            p = int(eqs.parent_of[reason])
-            kids = eqs.children(reason)
-            if c == p:  # a parent's bound is the sum of its children's same-end bounds
-                steps = [(int(x), end) for x in kids]
-            else:  # a child's lo comes from parent lo and siblings' hi (and vice versa)
-                flip = "hi" if end == "lo" else "lo"
-                steps = [(p, end)] + [(int(x), flip) for x in kids if int(x) != c]
-            for s in steps:
-                if s not in seen:
-                    seen.add(s)
-                    nxt.append(s)
-        if found:
-            return max(found, key=lambda ce: weight[ce[0]])
-        frontier = nxt
-        if not frontier:
-            break
-    return None
+    ``end0`` (``'lo'``: its lower bound, ``'hi'``: its upper bound): breadth first along the
+    equations that derived it; at the first depth with any widenable cell, the one with the
+    largest ``weight`` (the first found among equals). For many cells against the same bounds,
+    use one :class:`WideningSearch`."""
+    return WideningSearch(eqs, b, widenable_lo, widenable_hi, weight).target(cell, end0,
+                                                                              max_depth)
+
+
+class WideningSearch:
+    """:func:`widen_target` for any number of cells against one :class:`Bounds` and one set of
+    widenable cells: the arrays are read into Python lists once, so each search walks plain
+    lists (a round of the audit searches from thousands of cells)."""
+
+    _END = {"lo": 0, "hi": 1}
+
+    def __init__(self, eqs: Equations, b: Bounds, widenable_lo: np.ndarray,
+                 widenable_hi: np.ndarray, weight: np.ndarray) -> None:
+        self.parent, self.kids = eqs.child_lists()
+        self.reason = (b.lo_reason.tolist(), b.hi_reason.tolist())
+        self.widenable = (np.asarray(widenable_lo, bool).tolist(),
+                          np.asarray(widenable_hi, bool).tolist())
+        self.weight = np.asarray(weight, float).tolist()
+
+    def target(self, cell: int, end0: str, max_depth: int = 6) -> tuple[int, str] | None:
+        """See :func:`widen_target`."""
+        reason, widenable, parent, kids = self.reason, self.widenable, self.parent, self.kids
+        start = (cell, self._END[end0])
+        frontier = [start]
+        seen = {start}
+        for _ in range(max_depth):
+            found: list[tuple[int, int]] = []
+            nxt: list[tuple[int, int]] = []
+            for c, end in frontier:
+                r = reason[end][c]
+                if r < 0:
+                    if widenable[end][c]:
+                        found.append((c, end))
+                    continue
+                p = parent[r]
+                if c == p:  # a parent's bound is the sum of its children's same-end bounds
+                    steps = [(x, end) for x in kids[r]]
+                else:  # a child's lo comes from parent lo and siblings' hi (and vice versa)
+                    flip = 1 - end
+                    steps = [(p, end)] + [(x, flip) for x in kids[r] if x != c]
+                for st in steps:
+                    if st not in seen:
+                        seen.add(st)
+                        nxt.append(st)
+            if found:
+                c, end = max(found, key=lambda ce: self.weight[ce[0]])
+                return c, ("lo", "hi")[end]
+            frontier = nxt
+            if not frontier:
+                break
+        return None
 
 
 @dataclass
@@ -312,12 +346,13 @@ def protect(eqs: Equations, lo: np.ndarray, hi: np.ndarray, released: np.ndarray
         can_hi = released.copy()
         todo: set[tuple[int, str]] = set()
         stuck: list[int] = []
+        search = WideningSearch(eqs, b, can_lo, can_hi, weight)
         for c in np.flatnonzero(exposed(b, protected, min_width)).tolist():
             t = None
             if b.lo[c] >= 1:
-                t = widen_target(eqs, b, c, "lo", can_lo, can_hi, weight)
+                t = search.target(c, "lo")
             if t is None:
-                t = widen_target(eqs, b, c, "hi", can_lo, can_hi, weight)
+                t = search.target(c, "hi")
             if t is None:
                 stuck.append(c)
             else:
@@ -345,7 +380,7 @@ def protect(eqs: Equations, lo: np.ndarray, hi: np.ndarray, released: np.ndarray
         inherent[:] = False
         if existence:
             for c in np.flatnonzero(shown_nonempty(b, protected)).tolist():
-                t = widen_target(eqs, b, c, "lo", can_lo, can_hi, weight)
+                t = search.target(c, "lo")
                 if t is None:
                     inherent[c] = True
                 else:
@@ -392,5 +427,5 @@ def attacker_intervals(system: CellSystem, released: np.ndarray, lo: np.ndarray,
 
 
 __all__ = ["Bounds", "Equations", "Protection", "WithholdingRunaway", "attacker_intervals",
-           "exposed", "shown_nonempty", "widen_target",
+           "WideningSearch", "exposed", "shown_nonempty", "widen_target",
            "grid_interval", "propagate", "protect", "representative"]

@@ -84,9 +84,9 @@ from safelight.release.errors import ReleaseError
 from safelight.release.intervals import (
     Bounds,
     Equations,
+    WideningSearch,
     grid_interval,
     propagate,
-    widen_target,
 )
 from safelight.release.suppression import CellSystem
 from safelight.release.table import CategoricalTable
@@ -459,11 +459,12 @@ class DifferenceAudit:
         coming back, is refused once nothing else is left to try."""
         found: set[tuple[int, str]] = set()
         stuck: list[int] = []
+        search = WideningSearch(self.eqs, b, can_lo, can_hi, weight) if len(cells) else None
         for c in cells.tolist():
             self.seen[c] = self.seen.get(c, 0) + 1
             t = None
-            if self.seen[c] <= self.patience:
-                t = widen_target(self.eqs, b, c, end, can_lo, can_hi, weight)
+            if self.seen[c] <= self.patience and search is not None:
+                t = search.target(c, end)
             if t is None:
                 stuck.append(c)
             else:
