@@ -261,13 +261,19 @@ def test_a_release_ended_by_sigterm_leaves_none_of_its_files(tmp_path, monkeypat
     """A release stopped by SIGTERM (a scheduler's timeout, `docker stop`) after it wrote its
     settings and evaluation, or its hidden release file, left them behind, with exit code
     -15: a half-written folder could be published. It now ends as on Ctrl-C (exit 130) and
-    removes what it wrote; a folder it made goes, a folder the user made keeps their files."""
+    removes what it wrote; a folder it made (and the parents it made) goes, a folder the user
+    made keeps their files."""
     for stage in ("finish", "written"):
         out = tmp_path / f"new-{stage}"
         r = _terminated_release(tmp_path, monkeypatch, out, stage)
         assert r.exit_code == 130, r.output
         assert "interrupted" in r.output
         assert not out.exists()
+        # the parent folders it made for --out go too (they stayed, empty)
+        top = tmp_path / f"made-{stage}"
+        r = _terminated_release(tmp_path, monkeypatch, top / "2026" / "rel", stage)
+        assert r.exit_code == 130, r.output
+        assert not top.exists()
         mine = tmp_path / f"mine-{stage}"
         mine.mkdir()
         (mine / "notes.txt").write_text("the user's own file", "utf-8")

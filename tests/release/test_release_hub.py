@@ -239,10 +239,11 @@ def test_a_failed_dp_release_from_hub_is_charged(hub, tmp_path, monkeypatch) -> 
     ledger = Ledger(hub)
     ledger.set_budget(DATASET, 1.5, 1e-5)
     with pytest.raises(ReleaseUsageError, match="nothing clears the floor"):
-        release_hub(hub, "dp-synthetic", tmp_path / "dp", columns=COLS, epsilon=1.0)
+        release_hub(hub, "dp-synthetic", tmp_path / "dp" / "2026" / "q4", columns=COLS,
+                    epsilon=1.0)
     spent = ledger.spent(DATASET)
     assert spent.releases == 1 and abs(spent.epsilon - 1.0) < 1e-9
-    assert not (tmp_path / "dp").exists()
+    assert not (tmp_path / "dp").exists()  # with the parent folders it made
     with pytest.raises(BudgetExceededError):  # the retry would bring it to 2 > 1.5
         release_hub(hub, "dp-synthetic", tmp_path / "dp2", columns=COLS, epsilon=1.0)
 

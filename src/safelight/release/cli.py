@@ -27,7 +27,13 @@ import click
 from safelight.cli_support import FiniteFloat, guarded, shows_progress
 from safelight.errors import UsageError
 from safelight.interrupts import deferred_interrupts
-from safelight.release.settings import RELEASE_FILES, ReleaseSettings, partial_path
+from safelight.release.settings import (
+    RELEASE_FILES,
+    ReleaseSettings,
+    folders_to_make,
+    partial_path,
+    remove_made_folders,
+)
 
 log = logging.getLogger("safelight.release")
 
@@ -62,7 +68,7 @@ def _prepare_out(out: Path, force: bool, inputs: tuple[Path | None, ...]) -> Non
     if clash and not force:
         raise UsageError(f"{out} already holds {', '.join(clash)}; choose another --out or "
                          "add --force to replace them")
-    made = not out.exists()
+    made = folders_to_make(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:  # a file on the way (--out precious.csv/rel), no permission, ...
@@ -80,8 +86,9 @@ def _prepare_out(out: Path, force: bool, inputs: tuple[Path | None, ...]) -> Non
         """When the command ends: a release that did not complete (an error, Ctrl-C, SIGTERM,
         a refused ledger record) leaves none of its files — a half-written folder could be
         published — and the earlier release, if one was set aside, is put back; a folder this
-        run created and left empty is removed. Ctrl-C and SIGTERM are held off until it is
-        done, and then dropped: the command is ending (a second Ctrl-C exited 1)."""
+        run created (with the parents it created) and left empty is removed. Ctrl-C and
+        SIGTERM are held off until it is done, and then dropped: the command is ending (a
+        second Ctrl-C exited 1)."""
         with deferred_interrupts(deliver=False):
             if not ctx.meta.get(_FINISHED):
                 for n in _WRITTEN:  # what the failed run wrote (the earlier files are aside)
@@ -98,8 +105,7 @@ def _prepare_out(out: Path, force: bool, inputs: tuple[Path | None, ...]) -> Non
                     click.echo(f"the earlier release in {out} was kept", err=True)
             if aside:
                 shutil.rmtree(aside[0], ignore_errors=True)
-            if made and out.is_dir() and not any(out.iterdir()):
-                out.rmdir()
+            remove_made_folders(made)
 
     # registered before anything moves: a stop while the earlier files are set aside puts
     # them back too

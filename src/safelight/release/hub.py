@@ -54,7 +54,9 @@ from safelight.release.settings import (
     RELEASE_FILES,
     ReleaseSettings,
     file_source,
+    folders_to_make,
     partial_path,
+    remove_made_folders,
 )
 from safelight.release.table import CategoricalTable, from_arrow, write_csv
 from safelight.standard.schema import CASE_FIELDS, Kind
@@ -270,7 +272,7 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
                                      allow_out_of_domain=allow_out_of_domain)
         warn_large_delta(dlt, data.n_rows)
     t0 = time.perf_counter()
-    made = not out.exists()  # a refused release removes the folder only if it made it
+    made = folders_to_make(out)  # a refused release removes the folders only if it made them
     out.mkdir(parents=True, exist_ok=True)
     recorded = False  # the ledger holds the release: a later failure charges nothing more
     try:
@@ -330,6 +332,7 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
             raise
         if made:
             shutil.rmtree(out, ignore_errors=True)
+            remove_made_folders(made[1:])
         else:  # the user's empty folder: emptied again, kept
             for child in out.iterdir():
                 if child.is_dir() and not child.is_symlink():

@@ -86,6 +86,21 @@ def partial_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.partial")
 
 
+def folders_to_make(out: Path) -> list[Path]:
+    """``out`` and those of its parents that do not exist yet, deepest first: the folders
+    ``out.mkdir(parents=True)`` will create (for :func:`remove_made_folders`)."""
+    return [d for d in (out, *out.absolute().parents) if not d.exists()]
+
+
+def remove_made_folders(made: list[Path]) -> None:
+    """Remove the folders a release created (:func:`folders_to_make`), deepest first, while
+    each is an empty folder: a failed release leaves no empty folder chain behind."""
+    for d in made:
+        if not d.is_dir() or any(d.iterdir()):
+            return
+        d.rmdir()
+
+
 def file_source(path: str | Path) -> dict[str, Any]:
     """``{"path", "sha256", "bytes"}`` of an input file (streamed)."""
     import hashlib
