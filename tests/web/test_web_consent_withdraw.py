@@ -127,3 +127,25 @@ def test_a_records_link_with_a_malformed_report_shows_no_report(client, app, dem
     for done in ("1,2", "a,b,c,d,e", "1,2,3,4,-5", "9" * 300):
         r = client.get("/records", params={"contributor": "ua-hotline", "done": done})
         assert r.status_code in (200, 422) and "Consent withdrawn" not in r.text
+
+
+def test_a_paste_longer_than_the_form_takes_says_what_to_do(client, app, demo_hub):
+    """Over 1,000,000 characters of ids (the field's limit), or over the form parser's 1 MB a
+    field, the page said "record_ids: String should have at most 1000000 characters" or
+    "Field exceeded maximum size of 1024KB."; it now says what to do, in the reader's
+    language, and nothing is withdrawn."""
+    con = app.state.hub.hub.con
+    before = con.execute("SELECT count(*) FROM cases WHERE consent_linkage").fetchone()[0]
+    api_login(client, demo_hub, "uacontrib")
+    token = _form_token(client, "/records")
+    for n in (1_000_001, 1_100_000):
+        r = client.post("/records/withdraw", data={
+            "csrf_token": token, "contributor": "ua-hotline", "record_ids": "x" * n})
+        assert r.status_code == 422, r.text[:300]
+        assert "longer than the form takes (1,000,000 characters)" in r.text
+        assert "several parts" in r.text and "safelight consent withdraw" in r.text
+        assert "exceeded maximum size" not in r.text and "String should" not in r.text
+    r = client.post("/records/withdraw", headers={"Accept-Language": "uk"}, data={
+        "csrf_token": token, "contributor": "ua-hotline", "record_ids": "x" * 1_100_000})
+    assert "Список ідентифікаторів записів довший" in r.text
+    assert con.execute("SELECT count(*) FROM cases WHERE consent_linkage").fetchone()[0] == before

@@ -301,9 +301,22 @@ def _records_page(request: Request, user: User, contributor: str | None, page: i
                   error=error, typed=typed or {})
 
 
+#: the longest list of record ids the withdrawal form takes (characters)
+MAX_WITHDRAW_TEXT = 1_000_000
+#: what a form page says when a pasted field is longer than it takes (its own limit, or the
+#: form parser's 1 MB per field), instead of the parser's "Field exceeded maximum size of
+#: 1024KB.": by path, with the field concerned
+FORM_TOO_LARGE: dict[str, tuple[str, Message]] = {
+    "/records/withdraw": ("record_ids", Message(
+        "The list of record ids is longer than the form takes ({limit} characters): withdraw "
+        "the records in several parts, or with `safelight consent withdraw` on the hub's "
+        "machine.", limit=f"{MAX_WITHDRAW_TEXT:,}")),
+}
+
+
 @router.post("/records/withdraw")
 def records_withdraw(*, request: Request, contributor: Annotated[str, Form(max_length=100)] = "",
-                     record_ids: Annotated[str, Form(max_length=1_000_000)] = "",
+                     record_ids: Annotated[str, Form(max_length=MAX_WITHDRAW_TEXT)] = "",
                      reason: Annotated[str, Form(max_length=4000)] = "",
                      not_yet_received: Annotated[bool, Form()] = False,
                      csrf_token: Annotated[str, Form()] = "",
