@@ -134,11 +134,7 @@ log = logging.getLogger("safelight.identity.encode")
 #: name the name group is the last word's (Thị Lan, Lan); ё is е, and Polish and German
 #: spellings of х, лю and -еев meet the others (Charczenko, Hawryluk, Aleksiejew). A v8 package
 #: links beside v9 ones; only such names compare differently.
-#: 10: the same filters and keys of other normalised names: in a family name with an East
-#: Slavic ending the Russian romanisation's g is read as the h Cyrillic г is keyed (Gavrilova
-#: = Havrylova = Гаврилова, Grigorev = Григорьев). A v9 package links beside v10 ones; only
-#: such names compare differently.
-FORMAT_VERSION = 10
+FORMAT_VERSION = 9
 KEY_MIN_BYTES = 32
 MANIFEST = "manifest.json"
 RECORDS = "records.parquet"

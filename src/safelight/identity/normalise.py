@@ -403,26 +403,6 @@ def _given_article(text: str) -> bool:
 _VAN_WITH_BREVE = re.compile(r"\s*v[ăắằẳẵặ]n[\s\-‐]", re.IGNORECASE)
 
 
-#: East Slavic family-name endings, on a match key (-ов/-ова, -ев/-ева, -енко, -ко, -ук/-юк,
-#: -ський/-ска/-ская, -ич): see :func:`_slavic_h`
-_SLAVIC_ENDING = re.compile(r"(?:ov|ova|ev|eva|enko|ko|uk|ski|skaia|ska|ich)$")
-_H_RUN = re.compile(r"h{2,}")
-
-
-def _slavic_h(key: str | None) -> str | None:
-    """``key`` with every g read as h when it ends like an East Slavic family name.
-
-    Cyrillic г is keyed h (its Ukrainian romanisation, Гаврилова → havrilova: г and х meet
-    there), while the Russian romanisation writes it g (Gavrilova): in a name with a Slavic
-    ending the two now meet (Gavrilova = Havrylova = Гаврилова, Grigorev = Григорьев,
-    Goncharenko = Honcharenko, Gumeniuk = Humeniuk). Only there: Hill and Gill, Hale and Gale
-    stay apart. On the family and given names of the tables and the demo (18,302 names) every
-    name it joins to another is a spelling of the same name."""
-    if not key or "g" not in key or not _SLAVIC_ENDING.search(key):
-        return key
-    return _H_RUN.sub("h", key.replace("g", "h"))
-
-
 def _sex_middle_dropped(text: str, f: str) -> str:
     """The folded name ``f`` (of ``text``) without an opening Vietnamese middle name that only
     says the sex — Thị, or Văn written with its breve (a plain "Van" opens Dutch names:
@@ -453,10 +433,7 @@ def given_key(text: str | None) -> str | None:
     f = fold(text)
     if f:
         f = _sex_middle_dropped(text, f)
-    key = match_key(f.replace(" ", "")) if f else None
-    # a family name in the given-name field (swapped names) is keyed as family_key keys it;
-    # a given name of the tables keeps its own key (its group is found by it)
-    return key if key in _given_groups() else _slavic_h(key)
+    return match_key(f.replace(" ", "")) if f else None
 
 
 @lru_cache(maxsize=200_000)
@@ -516,8 +493,6 @@ def family_key(text: str | None) -> str | None:
     True
     >>> family_key("Szewczenko") == family_key("Шевченко") == family_key("Schewtschenko")
     True
-    >>> family_key("Gavrilova") == family_key("Гаврилова") == family_key("Havrylova")
-    True
 
     A Vietnamese given name in the family-name field (Nguyễn | Thị Lan, the Vietnamese order
     taken at face value) is keyed without its Thị — or Văn written with its breve (a plain Van
@@ -539,7 +514,7 @@ def family_key(text: str | None) -> str | None:
     m = _ARTICLE_FUSED.match(whole or "")
     if m and m.group(1) in arabic:
         return arabic[m.group(1)]
-    return _slavic_h(whole)
+    return whole
 
 
 # ---------------------------------------------------------------------------------------------
