@@ -370,3 +370,32 @@ def test_what_a_killed_release_left_is_cleared_or_pointed_at(tmp_path) -> None:
     assert r.exit_code == 0, r.output
     assert not (out / ".aggregates.csv.partial").exists()
     assert str(aside) in r.output and (aside / "aggregates.csv").exists()
+
+
+def test_an_out_through_a_new_folder_and_back_is_the_folder_it_names(tmp_path, monkeypatch
+                                                                      ) -> None:
+    """``--out new/..`` names the folder holding ``new``: a release there saw no earlier
+    release (``new/../settings.json`` does not exist before ``new`` does) and wrote over it
+    without --force, and a failed one deleted that release's files. It is now read as the
+    folder it names: refused without --force, and a failed run keeps the earlier files and
+    makes no ``new``."""
+    monkeypatch.chdir(tmp_path)
+    src = _table(tmp_path)
+    first = CliRunner().invoke(release, ["synthetic", str(src), "--k", "5", "--length", "3",
+                                         "--out", "rel"])
+    assert first.exit_code == 0, first.output
+    before = sorted(p.name for p in (tmp_path / "rel").iterdir())
+    r = CliRunner().invoke(release, ["synthetic", str(src), "--k", "5", "--length", "3",
+                                     "--out", "rel/new/.."])
+    assert r.exit_code == 2 and "already holds" in r.output, r.output
+    assert sorted(p.name for p in (tmp_path / "rel").iterdir()) == before
+    assert not (tmp_path / "rel" / "new").exists()
+
+
+def test_parents_made_before_out_could_not_be_made_are_removed(tmp_path) -> None:
+    """A --out whose last name is too long for the file system: mkdir made its parents, then
+    failed, and the parents stayed."""
+    r = CliRunner().invoke(release, ["synthetic", str(_table(tmp_path)), "--k", "5",
+                                     "--out", str(tmp_path / "made" / "x" / ("n" * 300))])
+    assert r.exit_code == 2 and "cannot be created" in r.output, r.output
+    assert not (tmp_path / "made").exists()

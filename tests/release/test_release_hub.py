@@ -318,3 +318,32 @@ def test_a_dp_hub_release_stopped_after_its_record_is_charged_once(hub, tmp_path
                     length=2)
     spent = ledger.spent(DATASET)
     assert spent.releases == 1 and spent.epsilon <= 1.0
+
+
+def test_an_out_through_a_new_folder_and_back_never_removes_the_folder_it_names(
+        hub, tmp_path, monkeypatch) -> None:
+    """``--out work/new/..`` is ``work``: a failed release removed ``new/..`` — ``work`` with
+    everything in it — as a folder it had made. It is now read as ``work``, which holds the
+    user's files, so it is refused before anything is made or removed."""
+    import safelight.release.dp_synthetic as dps
+    from safelight.release.errors import ReleaseUsageError
+
+    def fail(*args, **kwargs):
+        raise ReleaseUsageError("nothing clears the floor (simulated)")
+
+    monkeypatch.setattr(dps, "fit_model", fail)
+    _fill(hub)
+    Ledger(hub).set_budget(DATASET, 5.0, 1e-5)
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "precious.txt").write_text("the user's own file", "utf-8")
+    with pytest.raises(ReleaseUsageError, match="not empty"):
+        release_hub(hub, "dp-synthetic", work / "new" / "..", columns=COLS, epsilon=1.0)
+    assert (work / "precious.txt").exists() and not (work / "new").exists()
+    assert Ledger(hub).spent(DATASET).releases == 0
+    # an empty folder named that way is used, and a failed release keeps it (the user's)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ReleaseUsageError, match="nothing clears the floor"):
+        release_hub(hub, "dp-synthetic", empty / "new" / "..", columns=COLS, epsilon=1.0)
+    assert empty.is_dir() and not any(empty.iterdir())

@@ -31,6 +31,7 @@ from safelight.release.settings import (
     RELEASE_FILES,
     ReleaseSettings,
     folders_to_make,
+    out_folder,
     partial_path,
     remove_made_folders,
 )
@@ -46,8 +47,9 @@ _WRITTEN = (*dict.fromkeys(RELEASE_FILES.values()), "settings.json", "evaluation
             "evaluation.html", "PUBLISH.txt")
 
 
-def _prepare_out(out: Path, force: bool, inputs: tuple[Path | None, ...]) -> None:
-    """Create ``out`` (a path that cannot be made a folder is a usage error, before any work);
+def _prepare_out(out: Path, force: bool, inputs: tuple[Path | None, ...]) -> Path:
+    """Create ``out`` and return it as the folder it names (:func:`out_folder`: the release
+    writes there) — a path that cannot be made a folder is a usage error, before any work;
     a folder holding an earlier release is refused, or with ``force``
     emptied of that release's files (only the names safelight writes, so that a release of
     another method does not leave the old release file beside the new one).
@@ -55,6 +57,7 @@ def _prepare_out(out: Path, force: bool, inputs: tuple[Path | None, ...]) -> Non
     With ``force``, an input (TABLE, a --domain file; ``None`` = not given) inside ``out`` is
     refused before anything is removed: the release would clear or overwrite its own input
     (``release aggregates DIR/microdata.csv --out DIR --force``)."""
+    out = out_folder(out)
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file; give a folder")
     if force:
@@ -72,6 +75,7 @@ def _prepare_out(out: Path, force: bool, inputs: tuple[Path | None, ...]) -> Non
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:  # a file on the way (--out precious.csv/rel), no permission, ...
+        remove_made_folders(made)  # the parents made before the failure
         raise UsageError(f"--out {out} cannot be created ({exc.strerror or exc}); give a "
                          "folder that can be") from None
     _leftovers(out)
@@ -79,7 +83,7 @@ def _prepare_out(out: Path, force: bool, inputs: tuple[Path | None, ...]) -> Non
     if ctx is None:  # outside a click command: the earlier files go at once
         for n in clash:
             (out / n).unlink()
-        return
+        return out
     aside: list[Path] = []  # the hidden folder holding the earlier release, once made
 
     def settle() -> None:
@@ -115,6 +119,7 @@ def _prepare_out(out: Path, force: bool, inputs: tuple[Path | None, ...]) -> Non
             aside.append(Path(tempfile.mkdtemp(prefix=".replaced-", dir=out)))
             for n in clash:
                 (out / n).rename(aside[0] / n)
+    return out
 
 
 def _leftovers(out: Path) -> None:
@@ -334,7 +339,7 @@ def aggregates(table: Path, k: int, length: int, out: Path, method: str, roundin
     from safelight.release.evaluate import DO_NOT_PUBLISH, evaluate, k_leak_warning
     from safelight.release.settings import ReleaseSettings
 
-    _prepare_out(out, force, (table,))
+    out = _prepare_out(out, force, (table,))
     t0 = time.perf_counter()
     log.info("reading %s", table.name)
     data, source = _read(table, columns, allow_distinct)
@@ -449,7 +454,7 @@ def synthetic(table: Path, k: int, length: int | None, epsilon: float | None,
                       out, seed, iterations, domain_file, hub_path, dataset, columns, force,
                       allow_out_of_domain, allow_distinct)
         return
-    _prepare_out(out, force, (table,))
+    out = _prepare_out(out, force, (table,))
     t0 = time.perf_counter()
     data, source = _read(table, columns, allow_distinct)
     length = _fit_length(length or 4, data.n_columns)
@@ -639,7 +644,7 @@ def dp_aggregates(table: Path, epsilon: float, delta: float, k: int, no_floor: b
     from safelight.release.evaluate import dp_release_warnings, evaluate
 
     check_request(epsilon, delta)
-    _prepare_out(out, force, (table, domain_file))
+    out = _prepare_out(out, force, (table, domain_file))
     t0 = time.perf_counter()
     data, dom, dropped, source = _public(table, columns, domain_file, allow_out_of_domain,
                                          allow_distinct)
@@ -730,7 +735,7 @@ def _dp_synthetic(table: Path, epsilon: float, delta: float, k: int, no_floor: b
     from safelight.release.table import write_csv
 
     check_request(epsilon, delta)
-    _prepare_out(out, force, (table, domain_file))
+    out = _prepare_out(out, force, (table, domain_file))
     t0 = time.perf_counter()
     data, dom, dropped, source = _public(table, columns, domain_file, allow_out_of_domain,
                                          allow_distinct)
@@ -790,7 +795,7 @@ def microdata(table: Path, k: int, qis: str | None, out: Path, hub_path: Path | 
     from safelight.release.microdata import anonymize, evaluation_view, microdata_leak_warning
     from safelight.release.table import write_csv
 
-    _prepare_out(out, force, (table,))
+    out = _prepare_out(out, force, (table,))
     t0 = time.perf_counter()
     data, source = _read(table, columns, allow_distinct)
     ledger, name = (None, None)

@@ -55,6 +55,7 @@ from safelight.release.settings import (
     ReleaseSettings,
     file_source,
     folders_to_make,
+    out_folder,
     partial_path,
     remove_made_folders,
 )
@@ -247,6 +248,7 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
     if accept_falls and method != "aggregates":
         raise ReleaseUsageError(f"--accept-falls applies to --method aggregates (the only "
                                 f"release audited against earlier ones), not {method}")
+    out = out_folder(out)
     if out.exists() and not out.is_dir():
         raise ReleaseUsageError(f"--out {out} is a file; give a folder")
     if out.exists() and any(out.iterdir()):
@@ -273,7 +275,12 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
         warn_large_delta(dlt, data.n_rows)
     t0 = time.perf_counter()
     made = folders_to_make(out)  # a refused release removes the folders only if it made them
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        remove_made_folders(made)  # the parents made before the failure
+        raise ReleaseUsageError(f"--out {out} cannot be created ({exc.strerror or exc}); give "
+                                "a folder that can be") from None
     recorded = False  # the ledger holds the release: a later failure charges nothing more
     try:
         earlier = ledger.published(DATASET) if method == "aggregates" else []

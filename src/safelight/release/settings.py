@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,19 +88,34 @@ def partial_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.partial")
 
 
+def out_folder(out: str | Path) -> Path:
+    """The release folder ``out`` names, with ``.`` and ``..`` read lexically (``new/..`` is
+    ``.``): a release checks, writes and cleans up the folder itself, never a path through a
+    folder that does not exist yet (for ``--out new/..`` a failed hub release removed the
+    current folder with everything in it, and a file release skipped its check for an earlier
+    release there)."""
+    return Path(os.path.normpath(out))
+
+
 def folders_to_make(out: Path) -> list[Path]:
-    """``out`` and those of its parents that do not exist yet, deepest first: the folders
-    ``out.mkdir(parents=True)`` will create (for :func:`remove_made_folders`)."""
+    """``out`` (an :func:`out_folder`) and those of its parents that do not exist yet, deepest
+    first: the folders ``out.mkdir(parents=True)`` will create (for
+    :func:`remove_made_folders`)."""
     return [d for d in (out, *out.absolute().parents) if not d.exists()]
 
 
 def remove_made_folders(made: list[Path]) -> None:
     """Remove the folders a release created (:func:`folders_to_make`), deepest first, while
-    each is an empty folder: a failed release leaves no empty folder chain behind."""
+    each is an empty folder: a failed release leaves no empty folder chain behind. Never
+    raises: a folder another process filled or removed meanwhile stays as it is (this runs
+    while a failure is handled, and must not hide it)."""
     for d in made:
-        if not d.is_dir() or any(d.iterdir()):
-            return
-        d.rmdir()
+        try:
+            d.rmdir()  # removes an empty folder only, in one step (no check, then act)
+        except OSError as exc:
+            if exc.errno in (errno.ENOENT, errno.ENAMETOOLONG):
+                continue  # never made (mkdir failed on it), or removed already
+            return  # not empty (another process filled it), not a folder, no permission
 
 
 def file_source(path: str | Path) -> dict[str, Any]:
