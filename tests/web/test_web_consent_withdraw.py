@@ -130,22 +130,33 @@ def test_a_records_link_with_a_malformed_report_shows_no_report(client, app, dem
 
 
 def test_a_paste_longer_than_the_form_takes_says_what_to_do(client, app, demo_hub):
-    """Over 1,000,000 characters of ids (the field's limit), or over the form parser's 1 MB a
-    field, the page said "record_ids: String should have at most 1000000 characters" or
-    "Field exceeded maximum size of 1024KB."; it now says what to do, in the reader's
-    language, and nothing is withdrawn."""
+    """Over 1,000,000 characters of ids (the field's limit), or any field over the form
+    parser's 1 MB (as sent, URL-encoded), the page said "record_ids: String should have at most
+    1000000 characters" or "Field exceeded maximum size of 1024KB."; it now says what to do,
+    in the reader's language, and nothing is withdrawn."""
     con = app.state.hub.hub.con
     before = con.execute("SELECT count(*) FROM cases WHERE consent_linkage").fetchone()[0]
     api_login(client, demo_hub, "uacontrib")
     token = _form_token(client, "/records")
-    for n in (1_000_001, 1_100_000):
+    for data, says in (({"record_ids": "x" * 1_000_001},
+                         "longer than the form takes (1,000,000 characters)"),
+                        ({"record_ids": "x" * 1_100_000}, "larger than it takes (1 MB a field"),
+                        # 900,000 characters that are 1.5 MB as sent: the parser's limit
+                        ({"record_ids": "ab," * 300_000}, "larger than it takes (1 MB a field"),
+                        ({"record_ids": "a", "reason": "x" * 1_100_000},
+                         "larger than it takes (1 MB a field")):
         r = client.post("/records/withdraw", data={
-            "csrf_token": token, "contributor": "ua-hotline", "record_ids": "x" * n})
+            "csrf_token": token, "contributor": "ua-hotline", **data})
         assert r.status_code == 422, r.text[:300]
-        assert "longer than the form takes (1,000,000 characters)" in r.text
+        assert says in r.text
         assert "several parts" in r.text and "safelight consent withdraw" in r.text
         assert "exceeded maximum size" not in r.text and "String should" not in r.text
+    # another field over its limit too: the plain validation message, naming both
+    r = client.post("/records/withdraw", data={"csrf_token": token, "contributor": "ua-hotline",
+                                               "record_ids": "x" * 1_000_001,
+                                               "reason": "y" * 4001})
+    assert r.status_code == 422 and "reason" in r.text and "record_ids" in r.text
     r = client.post("/records/withdraw", headers={"Accept-Language": "uk"}, data={
-        "csrf_token": token, "contributor": "ua-hotline", "record_ids": "x" * 1_100_000})
+        "csrf_token": token, "contributor": "ua-hotline", "record_ids": "x" * 1_000_001})
     assert "Список ідентифікаторів записів довший" in r.text
     assert con.execute("SELECT count(*) FROM cases WHERE consent_linkage").fetchone()[0] == before

@@ -195,7 +195,7 @@ def create_app(hub_path: str | Path, settings: WebSettings | None = None) -> Fas
                                 headers=getattr(exc, "headers", None))
         too_large = pages.FORM_TOO_LARGE.get(request.url.path)
         if too_large and exc.status_code == 400 and "exceeded maximum size" in str(exc.detail):
-            return _error_page(request, 422, too_large[1])  # the form parser's 1 MB a field
+            return _error_page(request, 422, too_large[2])  # the form parser's 1 MB a field
         return _error_page(request, exc.status_code, str(exc.detail))
 
     @app.exception_handler(RequestValidationError)
@@ -204,9 +204,9 @@ def create_app(hub_path: str | Path, settings: WebSettings | None = None) -> Fas
         if _is_api(request):
             return JSONResponse({"detail": detail}, status_code=422)
         too_large = pages.FORM_TOO_LARGE.get(request.url.path)
-        if too_large and any(e.get("type") == "string_too_long"
+        if too_large and all(e.get("type") == "string_too_long"
                              and tuple(e.get("loc", ()))[-1:] == (too_large[0],)
-                             for e in exc.errors()):
+                             for e in exc.errors()):  # that field alone: say what to do
             return _error_page(request, 422, too_large[1])
         return _error_page(request, 422, "; ".join(f"{'.'.join(map(str, d['loc']))}: {d['msg']}"
                                                    for d in detail))

@@ -303,14 +303,19 @@ def _records_page(request: Request, user: User, contributor: str | None, page: i
 
 #: the longest list of record ids the withdrawal form takes (characters)
 MAX_WITHDRAW_TEXT = 1_000_000
-#: what a form page says when a pasted field is longer than it takes (its own limit, or the
-#: form parser's 1 MB per field), instead of the parser's "Field exceeded maximum size of
-#: 1024KB.": by path, with the field concerned
-FORM_TOO_LARGE: dict[str, tuple[str, Message]] = {
-    "/records/withdraw": ("record_ids", Message(
-        "The list of record ids is longer than the form takes ({limit} characters): withdraw "
-        "the records in several parts, or with `safelight consent withdraw` on the hub's "
-        "machine.", limit=f"{MAX_WITHDRAW_TEXT:,}")),
+#: what a form page says when what was pasted is longer than it takes, by path: the field
+#: with a length limit, what to say when that field alone is over it, and what to say when a
+#: field is over the form parser's 1 MB (counted as sent, URL-encoded; the parser does not
+#: say which field) — instead of the parser's "Field exceeded maximum size of 1024KB."
+FORM_TOO_LARGE: dict[str, tuple[str, Message, Message]] = {
+    "/records/withdraw": (
+        "record_ids",
+        Message("The list of record ids is longer than the form takes ({limit} characters): "
+                "withdraw the records in several parts, or with `safelight consent withdraw` "
+                "on the hub's machine.", limit=f"{MAX_WITHDRAW_TEXT:,}"),
+        Message("What was pasted into the form is larger than it takes (1 MB a field, as "
+                "sent): withdraw the records in several parts, or with `safelight consent "
+                "withdraw` on the hub's machine.")),
 }
 
 
