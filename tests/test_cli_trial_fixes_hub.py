@@ -152,6 +152,21 @@ def test_standard_and_demo_refuse_bad_input_in_one_line(tmp_path):
     assert (tmp_path / "d" / "hub.duckdb").read_bytes() == b"an earlier demo"
 
 
+def test_the_demo_never_replaces_a_scenario_folder_it_did_not_write(tmp_path):
+    """``safelight demo --out DIR`` removed ``DIR/scenario`` whatever it held: a user's own
+    folder of that name went with their files. It replaces only an empty folder or an earlier
+    demo's scenario (its scenario.json says the demo generator wrote it)."""
+    mine = tmp_path / "work" / "scenario"
+    mine.mkdir(parents=True)
+    (mine / "notes.txt").write_text("the user's own file", "utf-8")
+    res = _run("demo", "--out", tmp_path / "work", "--records", 200)
+    assert res.exit_code == 2 and "holds no demo scenario" in res.output, res.output
+    assert (mine / "notes.txt").exists() and not (tmp_path / "work" / "hub.duckdb").exists()
+    (mine / "scenario.json").write_text('{"generator": "something else"}', "utf-8")
+    assert _run("demo", "--out", tmp_path / "work", "--records", 200).exit_code == 2
+    assert (mine / "notes.txt").exists()
+
+
 def test_a_refer_key_that_is_another_file_is_named_as_such(tmp_path):
     import pytest
 

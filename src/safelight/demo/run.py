@@ -22,6 +22,7 @@ from jinja2 import Environment, select_autoescape
 
 from safelight import __version__
 from safelight.demo.generator import read_truth
+from safelight.errors import UsageError
 from safelight.ingest import ingest_file, load_profile
 from safelight.standard import geography
 from safelight.standard.codelists import codelist
@@ -66,6 +67,25 @@ def _distribution(con, column: str, *, multi: bool = False, codes: str | None = 
              "share": f"{100 * n / total:.1f}%" if n >= SUPPRESS_BELOW else "—"} for v, n in rows]
 
 
+def _check_is_demo_scenario(folder: Path) -> None:
+    """Refuse to replace ``folder`` unless it is empty or an earlier demo's scenario (its
+    ``scenario.json`` says the demo generator wrote it): ``safelight demo --out DIR`` removed
+    ``DIR/scenario`` whatever it held — a user's own folder of that name too."""
+    if not folder.is_dir():
+        raise UsageError(f"{folder} is a file, where the demo writes its scenario folder; "
+                         "choose another --out")
+    if not any(folder.iterdir()):
+        return
+    try:
+        manifest = json.loads((folder / "scenario.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        manifest = None
+    if not isinstance(manifest, dict) or manifest.get("generator") != "safelight.demo":
+        raise UsageError(f"{folder} exists and holds no demo scenario (no scenario.json of "
+                         "the demo generator): the demo would replace it; choose another --out "
+                         "or move that folder")
+
+
 def run_demo(out_dir: Path, *, seed: int = 2023, n_records: int = 20_000, console: Any = None) -> Path:
     """Run the demo into ``out_dir``; returns the path of the HTML summary."""
     from safelight.demo.generator import generate_scenario
@@ -74,6 +94,7 @@ def run_demo(out_dir: Path, *, seed: int = 2023, n_records: int = 20_000, consol
     say = console.print if console is not None else log.info
     scenario_dir = out_dir / "scenario"
     if scenario_dir.exists():
+        _check_is_demo_scenario(scenario_dir)
         shutil.rmtree(scenario_dir)
     t0 = dt.datetime.now()
     scenario = generate_scenario(scenario_dir, seed=seed, n_records=n_records)
