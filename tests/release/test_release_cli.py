@@ -399,3 +399,23 @@ def test_parents_made_before_out_could_not_be_made_are_removed(tmp_path) -> None
                                      "--out", str(tmp_path / "made" / "x" / ("n" * 300))])
     assert r.exit_code == 2 and "cannot be created" in r.output, r.output
     assert not (tmp_path / "made").exists()
+
+
+def test_an_out_through_a_link_is_the_folder_the_system_reads(tmp_path, monkeypatch) -> None:
+    """``link/../rel`` is ``rel`` beside the link's target, as the system reads it, not
+    ``rel`` beside the link (a lexical reading wrote elsewhere than the path named); a name
+    too long for the file system is a usage error, not a traceback."""
+    target = tmp_path / "elsewhere" / "target"
+    target.mkdir(parents=True)
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "link").symlink_to(target, target_is_directory=True)
+    monkeypatch.chdir(work)
+    src = _table(tmp_path)
+    r = CliRunner().invoke(release, ["synthetic", str(src), "--k", "5", "--length", "3",
+                                     "--out", "link/../rel"])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "elsewhere" / "rel" / "synthetic.csv").exists()
+    assert not (work / "rel").exists()
+    r = CliRunner().invoke(release, ["synthetic", str(src), "--k", "5", "--out", "n" * 300])
+    assert r.exit_code == 2 and "cannot be a folder" in r.output, r.output

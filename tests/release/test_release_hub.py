@@ -347,3 +347,25 @@ def test_an_out_through_a_new_folder_and_back_never_removes_the_folder_it_names(
     with pytest.raises(ReleaseUsageError, match="nothing clears the floor"):
         release_hub(hub, "dp-synthetic", empty / "new" / "..", columns=COLS, epsilon=1.0)
     assert empty.is_dir() and not any(empty.iterdir())
+
+
+def test_a_failed_release_removes_only_what_it_wrote(hub, tmp_path, monkeypatch) -> None:
+    """A failed release into an empty --out emptied the folder again, deleting whatever had
+    been put there meanwhile (or, in a folder another process made after the check, that
+    process's files): it now removes the names it writes only, and the folders it made."""
+    import safelight.release.dp_synthetic as dps
+
+    out = tmp_path / "rel"
+    out.mkdir()
+
+    def fail(*args, **kwargs):
+        (out / "precious.txt").write_text("put there while the release ran", "utf-8")
+        (out / "settings.json").write_text("{}", "utf-8")  # as if the release had written it
+        raise ReleaseUsageError("nothing clears the floor (simulated)")
+
+    monkeypatch.setattr(dps, "fit_model", fail)
+    _fill(hub)
+    Ledger(hub).set_budget(DATASET, 5.0, 1e-5)
+    with pytest.raises(ReleaseUsageError, match="nothing clears the floor"):
+        release_hub(hub, "dp-synthetic", out, columns=COLS, epsilon=1.0)
+    assert sorted(p.name for p in out.iterdir()) == ["precious.txt"]

@@ -28,7 +28,7 @@ from safelight.cli_support import FiniteFloat, guarded, shows_progress
 from safelight.errors import UsageError
 from safelight.interrupts import deferred_interrupts
 from safelight.release.settings import (
-    RELEASE_FILES,
+    WRITTEN_FILES,
     ReleaseSettings,
     folders_to_make,
     out_folder,
@@ -41,10 +41,6 @@ log = logging.getLogger("safelight.release")
 
 _run = guarded
 
-
-#: Every file a release command writes into its folder (the release files and the rest).
-_WRITTEN = (*dict.fromkeys(RELEASE_FILES.values()), "settings.json", "evaluation.json",
-            "evaluation.html", "PUBLISH.txt")
 
 
 def _prepare_out(out: Path, force: bool, inputs: tuple[Path | None, ...]) -> Path:
@@ -67,7 +63,7 @@ def _prepare_out(out: Path, force: bool, inputs: tuple[Path | None, ...]) -> Pat
                     inp.resolve().is_relative_to(folder):
                 raise UsageError(f"{inp} is an input inside --out {out}, which --force would "
                                  "clear; choose another --out (or move the input out of it)")
-    clash = [n for n in _WRITTEN if (out / n).exists()]
+    clash = [n for n in WRITTEN_FILES if (out / n).exists()]
     if clash and not force:
         raise UsageError(f"{out} already holds {', '.join(clash)}; choose another --out or "
                          "add --force to replace them")
@@ -95,7 +91,7 @@ def _prepare_out(out: Path, force: bool, inputs: tuple[Path | None, ...]) -> Pat
         second Ctrl-C exited 1)."""
         with deferred_interrupts(deliver=False):
             if not ctx.meta.get(_FINISHED):
-                for n in _WRITTEN:  # what the failed run wrote (the earlier files are aside)
+                for n in WRITTEN_FILES:  # what the failed run wrote (the earlier files are aside)
                     (out / n).unlink(missing_ok=True)
                     partial_path(out / n).unlink(missing_ok=True)
                 if aside:
@@ -126,7 +122,7 @@ def _leftovers(out: Path) -> None:
     """What a release killed outright (SIGKILL, power loss: no clean-up ran) left in ``out``:
     its hidden partial release files, never complete, are removed; an earlier release it had
     set aside (``--force``) is the user's, so the console says where it is."""
-    for n in _WRITTEN:
+    for n in WRITTEN_FILES:
         partial_path(out / n).unlink(missing_ok=True)
     for aside in sorted(out.glob(".replaced-*")):
         if aside.is_dir() and any(aside.iterdir()):

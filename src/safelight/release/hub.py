@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +51,7 @@ from safelight.release.evaluate import (
 )
 from safelight.release.settings import (
     RELEASE_FILES,
+    WRITTEN_FILES,
     ReleaseSettings,
     file_source,
     folders_to_make,
@@ -337,15 +337,12 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
     except BaseException as exc:
         if recorded:  # the ledger holds it (and charged it): its files stay as they are
             raise
-        if made:
-            shutil.rmtree(out, ignore_errors=True)
-            remove_made_folders(made[1:])
-        else:  # the user's empty folder: emptied again, kept
-            for child in out.iterdir():
-                if child.is_dir() and not child.is_symlink():
-                    shutil.rmtree(child, ignore_errors=True)
-                else:
-                    child.unlink(missing_ok=True)
+        # what this release wrote, by name (never anything else: a file someone put into the
+        # folder meanwhile, or a folder another process made, stays), then the folders it made
+        for n in WRITTEN_FILES:
+            (out / n).unlink(missing_ok=True)
+            partial_path(out / n).unlink(missing_ok=True)
+        remove_made_folders(made)
         if dp and not isinstance(exc, BudgetExceededError):
             charge_failed(ledger, DATASET, method, eps, dlt, exc, actor=actor,
                           rows_in=data.n_rows, k=k, length=length)

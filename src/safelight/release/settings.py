@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from safelight import __version__
+from safelight.release.errors import ReleaseUsageError
 
 SETTINGS_FORMAT = 1
 
@@ -88,13 +88,30 @@ def partial_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.partial")
 
 
+#: Every file a release writes into its folder (the release files and the rest); a failed
+#: release removes these names only, never anything else in the folder.
+WRITTEN_FILES = (*dict.fromkeys(RELEASE_FILES.values()), "settings.json", "evaluation.json",
+                 "evaluation.html", "PUBLISH.txt")
+
+
 def out_folder(out: str | Path) -> Path:
-    """The release folder ``out`` names, with ``.`` and ``..`` read lexically (``new/..`` is
-    ``.``): a release checks, writes and cleans up the folder itself, never a path through a
-    folder that does not exist yet (for ``--out new/..`` a failed hub release removed the
-    current folder with everything in it, and a file release skipped its check for an earlier
-    release there)."""
-    return Path(os.path.normpath(out))
+    """The release folder ``out`` names, as an absolute path with symbolic links and ``..``
+    resolved the way the system reads them (``new/..`` is the current folder, ``link/..`` the
+    parent of the link's target): a release checks, writes and cleans up the folder itself,
+    never a path through a folder that does not exist yet (for ``--out new/..`` a failed hub
+    release removed the current folder with everything in it, and a file release skipped its
+    check for an earlier release there).
+
+    :raises ReleaseUsageError: when the path cannot be a folder's (a name too long for the
+        file system, a loop of links)."""
+    try:
+        folder = Path(out).resolve()
+        folder.exists()  # a name over the system's limit fails here, not as a traceback later
+    except (OSError, RuntimeError) as exc:
+        why = getattr(exc, "strerror", None) or exc
+        raise ReleaseUsageError(f"--out {out} cannot be a folder ({why}); give another path"
+                                ) from None
+    return folder
 
 
 def folders_to_make(out: Path) -> list[Path]:
