@@ -165,6 +165,30 @@ def test_the_demo_never_replaces_a_scenario_folder_it_did_not_write(tmp_path):
     (mine / "scenario.json").write_text('{"generator": "something else"}', "utf-8")
     assert _run("demo", "--out", tmp_path / "work", "--records", 200).exit_code == 2
     assert (mine / "notes.txt").exists()
+    # a link named scenario is refused (its target stays), not followed nor a traceback
+    link = tmp_path / "linked" / "scenario"
+    link.parent.mkdir()
+    link.symlink_to(mine, target_is_directory=True)
+    res = _run("demo", "--out", tmp_path / "linked", "--records", 200)
+    assert res.exit_code == 2 and "is a link" in res.output, res.output
+    assert (mine / "notes.txt").exists()
+
+
+def test_a_demo_stopped_while_generating_is_replaced_by_the_next_run(tmp_path, monkeypatch):
+    """scenario.json is written last: a demo stopped while it generated left a scenario folder
+    without it, and the next run refused to replace it. The demo marks its folder first."""
+    import safelight.demo.generator as generator
+
+    def stopped(out_dir, **kwargs):
+        (out_dir / "ua-hotline").mkdir()
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(generator, "generate_scenario", stopped)
+    assert _run("demo", "--out", tmp_path / "d", "--records", 200).exit_code != 0
+    monkeypatch.undo()
+    res = _run("demo", "--out", tmp_path / "d", "--records", 200)
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "d" / "scenario" / "scenario.json").exists()
 
 
 def test_a_refer_key_that_is_another_file_is_named_as_such(tmp_path):

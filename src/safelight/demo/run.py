@@ -67,14 +67,19 @@ def _distribution(con, column: str, *, multi: bool = False, codes: str | None = 
              "share": f"{100 * n / total:.1f}%" if n >= SUPPRESS_BELOW else "—"} for v, n in rows]
 
 
+#: written into the scenario folder before the scenario, so that a demo stopped while it
+#: generated (scenario.json is written last) may still be replaced by the next run
+_DEMO_MARK = ".safelight-demo"
+
+
 def _check_is_demo_scenario(folder: Path) -> None:
     """Refuse to replace ``folder`` unless it is empty or an earlier demo's scenario (its
-    ``scenario.json`` says the demo generator wrote it): ``safelight demo --out DIR`` removed
-    ``DIR/scenario`` whatever it held — a user's own folder of that name too."""
-    if not folder.is_dir():
-        raise UsageError(f"{folder} is a file, where the demo writes its scenario folder; "
-                         "choose another --out")
-    if not any(folder.iterdir()):
+    mark, or a ``scenario.json`` the demo generator wrote): ``safelight demo --out DIR``
+    removed ``DIR/scenario`` whatever it held — a user's own folder of that name too."""
+    if folder.is_symlink() or not folder.is_dir():
+        raise UsageError(f"{folder} is a {'link' if folder.is_symlink() else 'file'}, where "
+                         "the demo writes its scenario folder; choose another --out")
+    if not any(folder.iterdir()) or (folder / _DEMO_MARK).is_file():
         return
     try:
         manifest = json.loads((folder / "scenario.json").read_text(encoding="utf-8"))
@@ -93,9 +98,11 @@ def run_demo(out_dir: Path, *, seed: int = 2023, n_records: int = 20_000, consol
     out_dir = Path(out_dir)
     say = console.print if console is not None else log.info
     scenario_dir = out_dir / "scenario"
-    if scenario_dir.exists():
+    if scenario_dir.exists() or scenario_dir.is_symlink():
         _check_is_demo_scenario(scenario_dir)
         shutil.rmtree(scenario_dir)
+    scenario_dir.mkdir(parents=True)
+    (scenario_dir / _DEMO_MARK).write_text("written by safelight demo\n", encoding="utf-8")
     t0 = dt.datetime.now()
     scenario = generate_scenario(scenario_dir, seed=seed, n_records=n_records)
     say(f"generated {sum(c.n_records for c in scenario.contributors):,} records from "
