@@ -42,7 +42,6 @@ log = logging.getLogger("safelight.release")
 _run = guarded
 
 
-
 def _prepare_out(out: Path, force: bool, inputs: tuple[Path | None, ...]) -> Path:
     """Create ``out`` and return it as the folder it names (:func:`out_folder`: the release
     writes there) — a path that cannot be made a folder is a usage error, before any work;
