@@ -132,6 +132,11 @@ def test_dp_commands_charge_the_ledger_and_refuse_over_budget(tmp_path, hub) -> 
     assert "ledger release #" in r.output
     settings = json.loads((out / "settings.json").read_text())
     assert settings["method"] == "dp-aggregates" and settings["params"]["epsilon"] <= 2.0
+    # recorded in a ledger: PUBLISH.txt and the console said "no ledger" (a trial)
+    assert settings["params"]["ledger"] == {"hub": hub_path, "dataset": "t"}
+    publish = (out / "PUBLISH.txt").read_text("utf-8")
+    assert "no ledger" not in publish and "no ledger" not in r.output
+    assert f"Recorded in the ledger of {hub_path} as dataset t" in publish
     assert settings["params"]["domain"].startswith("file ")
     with (out / "aggregates.csv").open() as fh:
         counts = [int(line.rsplit(",", 1)[1]) for line in list(fh)[1:]]

@@ -154,6 +154,9 @@ def test_synthetic_with_epsilon_takes_dp_synthetics_options(tmp_path) -> None:
     r = CliRunner().invoke(release, ["synthetic", str(src), "--hub", str(hub_path),
                                      "--no-floor", "--out", str(tmp_path / "p")])
     assert r.exit_code == 2 and "--no-floor, --hub need --epsilon" in r.output, r.output
+    r = CliRunner().invoke(release, ["synthetic", str(src), "--hub", str(hub_path),
+                                     "--out", str(tmp_path / "p")])
+    assert r.exit_code == 2 and "--hub needs --epsilon (it is an option" in r.output, r.output
 
 
 def test_nothing_over_the_floor_fails_alike_for_aggregates_and_synthetic(tmp_path) -> None:

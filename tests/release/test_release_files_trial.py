@@ -123,11 +123,14 @@ def test_a_k_release_that_leaks_says_do_not_publish(tmp_path, shared_data):
     assert r.exit_code == EXIT_DO_NOT_PUBLISH, r.output  # written, and a script is told
     note = (tmp_path / "s" / "PUBLISH.txt").read_text("utf-8")
     assert note.startswith("WARNING: ") and "Do not publish" in note
+    # it went on "Publish only the release file of this folder" (a trial)
+    assert "Publish only" not in note and "says not to publish it" in note
     r = _run("aggregates", table, "--k", "11", "--no-audit", "--length", "2", "--out",
              tmp_path / "a")
     assert "not audited" in (tmp_path / "a" / "PUBLISH.txt").read_text("utf-8")
     r = _run("synthetic", table, "--k", "11", "--out", tmp_path / "s4")
-    assert not (tmp_path / "s4" / "PUBLISH.txt").read_text("utf-8").startswith("WARNING")
+    note = (tmp_path / "s4" / "PUBLISH.txt").read_text("utf-8")
+    assert not note.startswith("WARNING") and "Publish only the release file" in note
 
 
 def test_microdata_names_the_columns_it_does_not_protect(tmp_path):

@@ -369,3 +369,19 @@ def test_a_failed_release_removes_only_what_it_wrote(hub, tmp_path, monkeypatch)
     with pytest.raises(ReleaseUsageError, match="nothing clears the floor"):
         release_hub(hub, "dp-synthetic", out, columns=COLS, epsilon=1.0)
     assert sorted(p.name for p in out.iterdir()) == ["precious.txt"]
+
+
+def test_the_loss_warning_says_what_withheld_by_method() -> None:
+    """A trial: the row-level releases' warning sent the operator to settings.json for a
+    reason (deferred, withheld as a last resort) that only k-aggregates record there."""
+    from types import SimpleNamespace
+
+    from safelight.release.hub import _loss_warnings
+
+    ev = SimpleNamespace(lost_share=lambda: 0.4)
+    assert "settings.json says why" in _loss_warnings(ev, "aggregates")[0]
+    for method in ("synthetic", "microdata"):
+        (w,) = _loss_warnings(ev, method)
+        assert "settings.json" not in w and "40%" in w
+    assert "noisy counts" in _loss_warnings(ev, "dp-synthetic")[0]
+    assert _loss_warnings(SimpleNamespace(lost_share=lambda: 0.1), "synthetic") == ()

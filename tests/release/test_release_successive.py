@@ -475,3 +475,17 @@ def test_an_accepted_fall_does_not_block_later_releases_nor_a_larger_k() -> None
     # the same change released at k = 11: the combination that fell 5 -> 4 was [5, 7], and
     # absent at k = 11 means 0..10, which keeps 0 possible
     release_aggregates(t2, 11, LENGTH, earlier=[p1])
+
+
+def test_a_smaller_k_than_an_earlier_release_is_refused_at_once() -> None:
+    """An earlier release with k = 11 hid every combination of fewer than 11 people; one with
+    k = 6 would show those of 6 to 10, each a combination the audit must defer as having
+    crossed k since — on a demo hub it ran for more than 5 minutes. It is refused at once,
+    naming the k to use; a larger k passes."""
+    from safelight.release.errors import ReleaseUsageError
+
+    t = random_table(3, n=600)
+    first = published_intervals(release_aggregates(t, 11, 2))
+    with pytest.raises(ReleaseUsageError, match=r"used k = 11.*--k 11 or more"):
+        release_aggregates(t, 6, 2, earlier=[first])
+    assert release_aggregates(t, 12, 2, earlier=[first]).k == 12

@@ -143,6 +143,23 @@ def round_counts(counts: np.ndarray, mode: str, base: int) -> np.ndarray:
     raise ReleaseUsageError(f"unknown rounding {mode!r}; use one of {', '.join(ROUNDING_MODES)}")
 
 
+def _check_k_against_earlier(k: int, earlier: Sequence[PublishedIntervals]) -> None:
+    """Refuse a k smaller than an earlier release's of the same dataset: that release hid
+    every combination of fewer than its k people, and this one would show those of ``k`` or
+    more — each of them one the audit must treat as having crossed k since, so it defers
+    them by the hundred and its interval audit then ran for minutes (more than 5 on a demo
+    hub of 2,922 cases, k = 6 after k = 11) before withholding most of the release."""
+    larger = [(i, e) for i, e in enumerate(earlier, start=1) if e.k > k]
+    if larger:
+        i, e = max(larger, key=lambda ie: ie[1].k)
+        ref = f"#{e.release_id}" if e.release_id is not None else str(i)
+        raise ReleaseUsageError(
+            f"earlier release {ref} of this dataset used k = {e.k}: it hid every combination "
+            f"of fewer than {e.k} people, and a release with k = {k} would show those of {k} "
+            f"to {e.k - 1}; release with --k {e.k} or more (the dataset's releases keep the "
+            "largest k they used)")
+
+
 def release_aggregates(table: CategoricalTable, k: int = 11, length: int = 3, *,
                        method: str | None = None, rounding: str = "none",
                        rounding_base: int | None = None, complementary: bool = True,
@@ -178,9 +195,12 @@ def release_aggregates(table: CategoricalTable, k: int = 11, length: int = 3, *,
     :param accept_falls: publish although a combination an earlier release showed now has
         fewer than k people after records changed a value or left (its absence shows the
         fall; refused otherwise — :meth:`~safelight.release.successive.DifferenceAudit._signed`).
+    :raises ReleaseUsageError: also when an ``earlier`` release used a larger k (see
+        :func:`_check_k_against_earlier`).
     """
     if k < 2:
         raise ReleaseUsageError(f"--k must be at least 2 (got {k})")
+    _check_k_against_earlier(k, earlier or ())
     if length < 1:
         raise ReleaseUsageError(f"--length must be at least 1 (got {length})")
     if method is None:

@@ -439,9 +439,10 @@ def synthetic(table: Path, k: int, length: int | None, epsilon: float | None,
                "--no-floor": no_floor, "--domain": domain_file is not None,
                "--hub": hub_path is not None, "--dataset": dataset is not None}
     if epsilon is None and any(dp_only.values()):
-        raise UsageError(f"{', '.join(o for o, given in dp_only.items() if given)} "
-                         "need --epsilon (they are options of the differentially private "
-                         "synthesis)")
+        given = [o for o, on in dp_only.items() if on]
+        raise UsageError(f"{', '.join(given)} {'needs' if len(given) == 1 else 'need'} "
+                         f"--epsilon ({'it is an option' if len(given) == 1 else 'they are options'} "
+                         "of the differentially private synthesis)")
     if epsilon is not None:
         if length is not None and length > 4:
             raise UsageError(f"--length with --epsilon is at most 4 (got {length})")
@@ -564,15 +565,23 @@ def _ledger_record(ledger, name: str | None, settings: ReleaseSettings, output: 
 
 
 def _finish(out: Path, settings: ReleaseSettings, ev, title: str,
-            warnings: tuple[str, ...] = ()) -> None:
+            warnings: tuple[str, ...] = (), ledger: tuple[Path, str] | None = None) -> None:
     """Write the settings (PUBLISH.txt headed by ``warnings`` and followed by the note that a
     release from a file has no ledger: a trial subtracted two file releases of a table that
-    gained three people and read their profile) and the evaluation, and say both on the
-    console."""
+    gained three people and read their profile — or, with ``ledger`` (``--hub`` and the
+    dataset), which ledger records it) and the evaluation, and say both on the console."""
     from safelight.release.evaluate import DO_NOT_PUBLISH, write_evaluation
     from safelight.release.settings import NO_LEDGER_NOTES
 
-    note = NO_LEDGER_NOTES["dp" if settings.method.startswith("dp-") else "k"]
+    dp = settings.method.startswith("dp-")
+    if ledger is None:
+        note = NO_LEDGER_NOTES["dp" if dp else "k"]
+    else:  # the file release said "no ledger" although --hub recorded it (a trial)
+        settings.params["ledger"] = {"hub": str(ledger[0]), "dataset": ledger[1]}
+        note = (f"Recorded in the ledger of {ledger[0]} as dataset {ledger[1]}"
+                + (": its privacy loss counts against the dataset's budget." if dp else
+                   ". Only k-aggregates made from a hub (safelight release hub) are audited "
+                   "against the dataset's earlier releases."))
     settings.save(out / "settings.json", warnings, notes=(note,))
     write_evaluation(ev, out, title, settings.to_dict())
     for w in warnings:
@@ -660,7 +669,8 @@ def dp_aggregates(table: Path, epsilon: float, delta: float, k: int, no_floor: b
         ev.values_outside_domain = dropped
         warnings = dp_release_warnings(ev, floor)
         _finish(out, settings, ev, f"DP aggregates (epsilon {epsilon:g}, delta {delta:g}, "
-                f"{'no floor' if floor is None else f'k floor {k}'})", warnings)
+                f"{'no floor' if floor is None else f'k floor {k}'})", warnings,
+                None if ledger is None else (hub_path, name))
         written = _write_partial(out / "aggregates.csv", lambda p: write_aggregates(rel, p))
     rid = _record_and_publish(written, out / "aggregates.csv", lambda: _ledger_record(
         ledger, name, settings, out / "aggregates.csv", meas.epsilon, meas.delta,
@@ -754,7 +764,8 @@ def _dp_synthetic(table: Path, epsilon: float, delta: float, k: int, no_floor: b
         ev.values_outside_domain = dropped
         warnings = dp_release_warnings(ev, floor)
         _finish(out, settings, ev, f"DP synthetic data (epsilon {epsilon:g}, delta {delta:g}, "
-                f"{'no floor' if floor is None else f'k floor {k}'})", warnings)
+                f"{'no floor' if floor is None else f'k floor {k}'})", warnings,
+                None if ledger is None else (hub_path, name))
         written = _write_partial(out / "synthetic.csv", lambda p: write_csv(syn, p))
     rid = _record_and_publish(written, out / "synthetic.csv", lambda: _ledger_record(
         ledger, name, settings, out / "synthetic.csv", meas.epsilon, meas.delta,
@@ -805,7 +816,8 @@ def microdata(table: Path, k: int, qis: str | None, out: Path, hub_path: Path | 
     ev = evaluate(data, counts_of_rows(view, 3), k, 3, released_rows=view)
     warning = microdata_leak_warning(
         ev, [c for c in data.columns if c not in an.quasi_identifiers])
-    _finish(out, settings, ev, f"k-anonymous microdata (k = {k})", warning)
+    _finish(out, settings, ev, f"k-anonymous microdata (k = {k})", warning,
+            None if ledger is None else (hub_path, name))
     written = _write_partial(out / "microdata.csv", lambda p: write_csv(an.table, p))
     rid = _record_and_publish(written, out / "microdata.csv", lambda: _ledger_record(
         ledger, name, settings, out / "microdata.csv", written=written))

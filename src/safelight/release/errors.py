@@ -27,9 +27,9 @@ def nothing_released(epsilon: float, noisy_total: float) -> NothingReleasedError
     would change that — and that a retry is charged again (the ledger charges failures)."""
     return NothingReleasedError(
         f"at epsilon {epsilon:g} nothing clears the k floor (noisy row count "
-        f"{noisy_total:,.0f}): the table is too small for this epsilon and k. A retry is "
-        "charged again; only a larger epsilon, a lower --k, fewer or coarser columns, or a "
-        "table of many more people can release something")
+        f"{noisy_total:,.0f}): the table is too small for this epsilon and k. A retry with a "
+        "ledger (--hub, or from a hub) is charged again; only a larger epsilon, a lower --k, "
+        "fewer or coarser columns, or a table of many more people can release something")
 
 
 class ReleaseUsageError(UsageError):

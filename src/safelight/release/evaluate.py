@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from safelight.release.combos import CombinationCounts, Subset, rows_containing, subsets
+from safelight.release.settings import DO_NOT_PUBLISH
 from safelight.release.table import CategoricalTable
 
 
@@ -87,11 +88,6 @@ class Evaluation:
 #: share of released combinations absent from the data over which a DP release is said to be
 #: mostly noise (:func:`dp_release_warnings`)
 FABRICATED_WARN = 0.5
-
-
-#: the words a warning uses for a release that must not be published (the release command
-#: then exits with :data:`safelight.release.cli.EXIT_DO_NOT_PUBLISH`)
-DO_NOT_PUBLISH = "Do not publish"
 
 
 def k_leak_warning(ev: Evaluation, cause: str, fix: str) -> tuple[str, ...]:

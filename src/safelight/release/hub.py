@@ -311,7 +311,7 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
         else:
             warnings = k_leak_warning(ev, "the method let them through",
                                       "report it: a k-aggregates release must never do so")
-        warnings += _successive_warnings(ledger, method) + _loss_warnings(ev, dp)
+        warnings += _successive_warnings(ledger, method) + _loss_warnings(ev, method)
         for w in warnings:
             log.warning("%s", w)
         settings.save(out / "settings.json", warnings)
@@ -355,21 +355,29 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
 LOST_WARN = 0.25
 
 
-def _loss_warnings(ev: Evaluation, dp: bool = False) -> tuple[str, ...]:
-    """A warning when a release withholds much of what it could show (k methods: a lower k
-    after earlier releases defers combinations, a coarse grid, a small table; DP methods: the
-    noise and the k floor)."""
+def _loss_warnings(ev: Evaluation, method: str) -> tuple[str, ...]:
+    """A warning when a release withholds much of what it could show, with what withheld it
+    and what withholds less, by method (k-aggregates: deferred for earlier releases, a coarse
+    grid, a small table; the row-level k methods: recoding and blanking, or the reporting
+    rule; DP methods: the noise and the k floor). A trial found the row-level releases sent
+    to settings.json for a reason only k-aggregates record there."""
     lost = ev.lost_share()
     if lost <= LOST_WARN:
         return ()
     head = f"{lost:.0%} of the combinations that hold k or more people are withheld from this "
-    if dp:
+    if method.startswith("dp-"):
         return (head + "release: their noisy counts fell under the k floor; check it is worth "
                 "publishing — a larger epsilon, fewer columns or a shorter --length withhold "
                 "less",)
-    return (head + "release (settings.json says why: deferred for earlier releases, withheld "
-            "as a last resort, ...); check it is worth publishing — fewer columns, a shorter "
-            "--length or the k of the earlier releases withhold less",)
+    if method == "aggregates":
+        return (head + "release (settings.json says why: deferred for earlier releases, "
+                "withheld as a last resort, ...); check it is worth publishing — fewer "
+                "columns, a shorter --length or the k of the earlier releases withhold less",)
+    why = ("recoded or blanked to reach k" if method == "microdata"
+           else "left out by the reporting rule (no combination under k)")
+    return (head + f"release ({why}); check it is worth publishing — fewer columns "
+            + ("or quasi-identifiers " if method == "microdata" else "or a shorter --length ")
+            + "withhold less",)
 
 
 def _successive_warnings(ledger: Any, method: str) -> tuple[str, ...]:

@@ -70,7 +70,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from safelight.release.errors import ReleaseError
+from safelight.release.errors import ReleaseError, ReleaseUsageError
 from safelight.release.suppression import CellSystem
 
 log = logging.getLogger("safelight.release.intervals")
@@ -412,8 +412,11 @@ def protect(eqs: Equations, lo: np.ndarray, hi: np.ndarray, released: np.ndarray
             else:
                 hi[c] += base
             widened[c] = True
-    raise ReleaseError(f"interval audit: not settled after {max_rounds} rounds of widening; "
-                       "lower --length or raise --rounding-base")
+    raise ReleaseUsageError(
+        f"interval audit: not settled after {max_rounds} rounds of widening — the small "
+        "combinations are too many and too close together for this k and length (ctdc10 at "
+        "k = 3, length 3). Release a shorter --length or a larger --k, or, from a file, use "
+        "--method suppress (exact counts with complementary suppression)")
 
 
 def attacker_intervals(system: CellSystem, released: np.ndarray, lo: np.ndarray,

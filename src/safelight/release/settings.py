@@ -13,6 +13,10 @@ from safelight import __version__
 from safelight.release.errors import ReleaseUsageError
 
 SETTINGS_FORMAT = 1
+#: the words a warning uses for a release that must not be published (the release command
+#: then exits with :data:`safelight.release.cli.EXIT_DO_NOT_PUBLISH`, and PUBLISH.txt does
+#: not tell to publish its file)
+DO_NOT_PUBLISH = "Do not publish"
 
 #: The release file each method writes (the one file of its folder for publication).
 RELEASE_FILES = {"aggregates": "aggregates.csv", "dp-aggregates": "aggregates.csv",
@@ -77,8 +81,12 @@ class ReleaseSettings:
                                  "or microdata.csv)")
         head = "".join(f"WARNING: {w}\n\n" for w in warnings)
         tail = "".join(f"\n{n}\n" for n in notes)
-        (path.parent / "PUBLISH.txt").write_text(head + PUBLISH_NOTE.format(file=name) + tail,
-                                                 "utf-8")
+        body = PUBLISH_NOTE.format(file=name)
+        if any(DO_NOT_PUBLISH in w for w in warnings):  # it said "Publish only ..." below that
+            body = body.replace(f"Publish only the release file of this folder: {name}.",
+                                f"The release file of this folder is {name}; the warning above "
+                                "says not to publish it.", 1)
+        (path.parent / "PUBLISH.txt").write_text(head + body + tail, "utf-8")
         return path
 
 
