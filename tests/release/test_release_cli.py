@@ -424,3 +424,24 @@ def test_an_out_through_a_link_is_the_folder_the_system_reads(tmp_path, monkeypa
     assert not (work / "rel").exists()
     r = CliRunner().invoke(release, ["synthetic", str(src), "--k", "5", "--out", "n" * 300])
     assert r.exit_code == 2 and "cannot be a folder" in r.output, r.output
+
+
+def test_a_dataset_name_needs_a_hub_and_a_name(tmp_path, hub) -> None:
+    """A trial: ``--dataset`` without ``--hub`` was ignored silently (microdata, DP
+    aggregates), and ``release budget HUB ""`` set a budget for a dataset without a name."""
+    src = _table(tmp_path)
+    dom = _domain_file(tmp_path, src)
+    for args in (["microdata", str(src), "--k", "5"],
+                 ["dp-aggregates", str(src), "--epsilon", "1", "--k", "5", "--domain",
+                  str(dom)]):
+        r = CliRunner().invoke(release, [*args, "--dataset", "t", "--out",
+                                         str(tmp_path / args[0])])
+        assert r.exit_code == 2 and "give --hub too" in r.output, r.output
+        assert not (tmp_path / args[0]).exists()
+    hub_path = str(hub.path)
+    hub.close()
+    r = CliRunner().invoke(release, ["budget", hub_path, " ", "--epsilon", "1"])
+    assert r.exit_code == 2 and "DATASET is empty" in r.output, r.output
+    r = CliRunner().invoke(release, ["microdata", str(src), "--k", "5", "--hub", hub_path,
+                                     "--dataset", "", "--out", str(tmp_path / "m")])
+    assert r.exit_code == 2 and "--dataset is empty" in r.output, r.output

@@ -491,8 +491,20 @@ def _public(table: Path, columns: str | None, domain_file: Path | None,
     return public, dom.for_columns(data.columns), dropped, source
 
 
+def _check_dataset(hub_path: Path | None, dataset: str | None) -> None:
+    """``--dataset`` names a dataset in the ledger of ``--hub``: refused empty, or without
+    ``--hub`` (it was ignored silently: a trial)."""
+    if dataset is not None and not dataset.strip():
+        raise UsageError("--dataset is empty; give the dataset's name in the hub's ledger, or "
+                         "leave it out (the file's sha256 names it)")
+    if dataset is not None and hub_path is None:
+        raise UsageError(f"--dataset {dataset} names a dataset in a hub's ledger: give --hub "
+                         "too, or leave --dataset out")
+
+
 def _ledger_check(hub_path: Path | None, dataset: str | None, table: Path, epsilon: float,
                   delta: float):
+    _check_dataset(hub_path, dataset)
     if hub_path is None:
         log.warning("no --hub: this differentially private release is not charged to a ledger")
         return None, None
@@ -805,6 +817,7 @@ def microdata(table: Path, k: int, qis: str | None, out: Path, hub_path: Path | 
     t0 = time.perf_counter()
     data, source = _read(table, columns, allow_distinct)
     ledger, name = (None, None)
+    _check_dataset(hub_path, dataset)
     if hub_path is not None:
         ledger, name = _ledger_check(hub_path, dataset, table, 0.0, 0.0)
     an = anonymize(data, k, _columns(qis, "--quasi-identifiers"))
@@ -849,6 +862,9 @@ def budget(hub_path: Path, dataset: str, epsilon: float | None, delta: float | N
 
     if delta is not None and epsilon is None:
         raise UsageError("--delta needs --epsilon (set both, or neither to show the ledger)")
+    if not dataset.strip():
+        raise UsageError("DATASET is empty; give the name its releases use (hub:cases for the "
+                         "hub's own cases)")
     hub = open_hub(hub_path)
     try:
         ledger = Ledger(hub)
