@@ -159,6 +159,9 @@ def test_refused_releases_leave_no_folder_and_say_what_an_empty_release_is(tmp_p
     assert res.exit_code == 2 and "names no column" in res.output, res.output
     assert not out.exists()
     res = _run("release", "aggregates", table, "--k", "999", "--out", out)
+    assert res.exit_code == 2 and "fewer rows than k = 999" in res.output, res.output
+    assert not out.exists()  # it wrote a header-only file (a later trial)
+    res = _run("release", "aggregates", table, "--k", "59", "--out", out)  # the total only
     assert res.exit_code == 0, res.output
     assert "error is not defined" in res.output and "0.000" not in res.output
 

@@ -108,6 +108,10 @@ def test_no_release_below_k_and_no_small_cell_pinned(t, k, length, base) -> None
     to a single non-zero value). On some tiny tables the audit cannot protect a small cell by
     widening or withholding anything and refuses the whole release (its documented
     ReleaseError: nothing is published, which is safe); only that refusal is accepted."""
+    if t.n_rows < k:  # nothing but an empty file could be released
+        with pytest.raises(ReleaseUsageError, match="fewer rows than k"):
+            release_aggregates(t, k=k, length=length, rounding_base=base)
+        return
     try:
         rel = release_aggregates(t, k=k, length=length, rounding_base=base)
     except ReleaseError as err:
@@ -172,11 +176,14 @@ def test_csv_has_intervals_and_round_trips(tmp_path) -> None:
             np.testing.assert_array_equal(back.lookup(s, k0), c0)
 
 
-def test_tiny_table_releases_nothing() -> None:
+def test_tiny_table_is_refused_and_a_table_of_k_rows_shows_its_total_only() -> None:
+    """A table of fewer than k rows would release an empty file: refused (a new-user trial)."""
     t = from_columns({"a": ["x", "y", "x"]})
-    rel = release_aggregates(t, k=5, length=1)
-    assert rel.total is None and rel.counts.n_combinations() == 0
-    assert aggregates_arrow(rel).num_rows == 0
+    with pytest.raises(ReleaseUsageError, match="fewer rows than k = 5"):
+        release_aggregates(t, k=5, length=1)
+    rel = release_aggregates(t, k=3, length=1)
+    assert rel.total == 3 and rel.counts.n_combinations() == 0
+    assert aggregates_arrow(rel).num_rows == 1
 
 
 def test_interval_method_refuses_suppression_options() -> None:

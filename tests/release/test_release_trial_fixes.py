@@ -317,7 +317,7 @@ def test_microdata_that_leaks_is_flagged_loudly(tmp_path) -> None:
 def test_fewer_rows_than_k_is_refused(tmp_path) -> None:
     src = tmp_path / "t.csv"
     write_csv(random_table(4, n=7), src)
-    for cmd in ("synthetic", "microdata"):
+    for cmd in ("synthetic", "microdata", "aggregates"):
         r = CliRunner().invoke(release, [cmd, str(src), "--k", "11", "--out",
                                          str(tmp_path / cmd)])
         assert r.exit_code == 2 and "fewer rows than k = 11" in r.output, r.output

@@ -23,7 +23,10 @@ from safelight.store import open_hub
 
 log = logging.getLogger("safelight.refer")
 
-_hub = click.argument("hub", type=click.Path(dir_okay=False, path_type=Path))
+#: a hub that must exist (a missing one is a usage error, exit 2, as for every command)
+_hub = click.argument("hub", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+#: ``refer import`` makes the hub when there is none
+_hub_or_new = click.argument("hub", type=click.Path(dir_okay=False, path_type=Path))
 _actor = click.option("--actor", default=None, help="Who does this (default: the login name); goes to the audit log.")
 
 
@@ -51,7 +54,7 @@ def keygen(keyfile: Path) -> None:
 
 
 @refer.command("import")
-@_hub
+@_hub_or_new
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 @click.option("--key", "keyfile", type=click.Path(dir_okay=False, path_type=Path),
               help="Key file to seal confidential locations given in clear.")

@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from safelight.release.combos import CombinationCounts, Subset, decode_keys
-from safelight.release.errors import ReleaseUsageError
+from safelight.release.errors import ReleaseUsageError, check_rows_for_k
 from safelight.release.intervals import (
     Equations,
     WithholdingRunaway,
@@ -196,13 +196,17 @@ def release_aggregates(table: CategoricalTable, k: int = 11, length: int = 3, *,
         fewer than k people after records changed a value or left (its absence shows the
         fall; refused otherwise — :meth:`~safelight.release.successive.DifferenceAudit._signed`).
     :raises ReleaseUsageError: also when an ``earlier`` release used a larger k (see
-        :func:`_check_k_against_earlier`).
+        :func:`_check_k_against_earlier`), or the table has fewer than ``k`` rows (nothing
+        but an empty file could be released; not with ``complementary=False``, which is for
+        comparisons only).
     """
     if k < 2:
         raise ReleaseUsageError(f"--k must be at least 2 (got {k})")
     _check_k_against_earlier(k, earlier or ())
     if length < 1:
         raise ReleaseUsageError(f"--length must be at least 1 (got {length})")
+    if complementary:
+        check_rows_for_k(table, k, per_row=False)
     if method is None:
         method = "suppress" if rounding != "none" or not complementary else "intervals"
     if method not in METHODS:

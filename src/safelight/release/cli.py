@@ -286,7 +286,7 @@ _ood = click.option("--allow-out-of-domain", is_flag=True,
                     help="Release although more than half of a column's values lie outside "
                          "the public domain (they are treated as missing; refused otherwise).")
 _hub = click.option("--hub", "hub_path", default=None,
-                    type=click.Path(dir_okay=False, path_type=Path),
+                    type=click.Path(exists=True, dir_okay=False, path_type=Path),
                     help="Charge the release to this hub's ledger (budget checked first; "
                          "for synthetic, with --epsilon only).")
 _dataset = click.option("--dataset", default=None,

@@ -34,8 +34,9 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from safelight.errors import InputFileError
 from safelight.release.combos import CombinationCounts, Subset, decode_keys, multipliers
-from safelight.release.errors import ReleaseError, ReleaseUsageError
+from safelight.release.errors import ReleaseUsageError
 from safelight.release.table import CategoricalTable
 from safelight.standard.crosswalk import normalise_key
 
@@ -112,14 +113,18 @@ class Domain:
 
     @classmethod
     def from_json(cls, path: str | Path) -> Domain:
+        """The domain a file ``{"column": ["value", ...]}`` gives.
+
+        :raises InputFileError: the file cannot be read or is not such an object (exit 3)."""
         p = Path(path)
         try:
             doc = json.loads(p.read_text("utf-8"))
         except (OSError, ValueError) as exc:
-            raise ReleaseError(f"{p}: cannot read the domain file ({exc}); give a JSON object "
-                               "{\"column\": [\"value\", ...]}") from None
+            raise InputFileError(p, f"cannot read the domain file ({exc})",
+                                 "give a JSON object {\"column\": [\"value\", ...]}") from None
         if not isinstance(doc, dict) or not all(isinstance(v, list) for v in doc.values()):
-            raise ReleaseError(f"{p}: a domain file is a JSON object of lists of values")
+            raise InputFileError(p, "a domain file is a JSON object of lists of values",
+                                 "give {\"column\": [\"value\", ...]}")
         return cls({str(c): _dedupe(str(x) for x in v if str(x) != "")
                     for c, v in doc.items()}, f"file {p}")
 

@@ -42,17 +42,20 @@ class PlanningError(ReleaseUsageError):
     nothing but the public domain — so no noise was drawn and the ledger charges nothing."""
 
 
-def check_rows_for_k(table: CategoricalTable, k: int) -> None:
-    """Refuse a release that publishes one row per person (k-synthetic data, k-anonymous
-    microdata: exactly ``n_rows`` rows) of a table with fewer than ``k`` rows — the row count
-    itself would describe fewer than k people.
+def check_rows_for_k(table: CategoricalTable, k: int, *, per_row: bool = True) -> None:
+    """Refuse a release of a table with fewer than ``k`` rows: one that publishes one row per
+    person (``per_row``: k-synthetic data, k-anonymous microdata, exactly ``n_rows`` rows),
+    whose row count itself would describe fewer than k people, or k-aggregates, every count
+    of which (the total too) would be withheld, leaving an empty file.
 
     :raises ReleaseUsageError: ``table.n_rows < k`` (exit code 2).
     """
     if table.n_rows < k:
-        raise ReleaseUsageError(f"the table has fewer rows than k = {k}: a release of one row "
-                                "per person would publish how many people it holds (fewer "
-                                "than k); nothing released")
+        why = ("a release of one row per person would publish how many people it holds (fewer "
+               "than k)" if per_row else "every count, the total too, describes fewer than k "
+               "people")
+        raise ReleaseUsageError(f"the table has fewer rows than k = {k}: {why}; nothing "
+                                "released")
 
 
 __all__ = ["NothingReleasedError", "PlanningError", "ReleaseError", "ReleaseUsageError",

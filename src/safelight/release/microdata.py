@@ -71,14 +71,23 @@ class Hierarchy:
         return len(self.maps) - 1
 
 
+#: a whole number as a table writes it, also after a float round trip ("34", "34.0", " 2012.0")
+_WHOLE = re.compile(r"\s*(\d+)(?:\.0+)?\s*")
+
+
+def _whole(value: str, pattern: str) -> int | None:
+    """The whole number ``value`` writes, if its digits match ``pattern``; else None."""
+    m = _WHOLE.fullmatch(value)
+    return int(m.group(1)) if m and re.fullmatch(pattern, m.group(1)) else None
+
+
 def _age_band(value: str) -> str | None:
     cw = load_crosswalk("ctdc-legacy").lookup("age_band")
     band = cw.get(normalise_key(value))
     if band:
         return str(band)
-    if re.fullmatch(r"\d{1,3}", value.strip()):
-        return codelist("age_band").band_of(int(value))
-    return None
+    age = _whole(value, r"\d{1,3}")
+    return None if age is None else codelist("age_band").band_of(age)
 
 
 def _minor_adult(band: str) -> str:
@@ -126,7 +135,7 @@ def hierarchy_for(column: str, values: tuple[str, ...]) -> Hierarchy:
     docstring; a column the standard has no hierarchy for goes straight to blank."""
     blank = {v: SUPPRESSED for v in values}
     ident = {v: v for v in values}
-    exact = any(re.fullmatch(r"\d{1,3}", v.strip()) for v in values)
+    exact = any(_whole(v, r"\d{1,3}") is not None for v in values)
     # small numbers are ages only in a column named so: months_trafficked and household_size
     # are no ages (band values such as "18-20" or "48+" say so by themselves)
     if values and all(_age_band(v) for v in values) and (not exact or _is_age_column(column)):
@@ -142,8 +151,9 @@ def hierarchy_for(column: str, values: tuple[str, ...]) -> Hierarchy:
         reg = {v: (g[1] if g else v) for v, g in geo.items()}
         return Hierarchy(column, ("country", "sub-region", "region", "blank"),
                          (ident, sub, reg, blank))
-    if values and all(re.fullmatch(r"(19|20)\d\d", v) for v in values):
-        per = {v: f"{int(v) // 5 * 5}-{int(v) // 5 * 5 + 4}" for v in values}
+    years = {v: _whole(v, r"(19|20)\d\d") for v in values}
+    if values and all(y is not None for y in years.values()):
+        per = {v: f"{y // 5 * 5}-{y // 5 * 5 + 4}" for v, y in years.items()}
         return Hierarchy(column, ("year", "5 years", "blank"), (ident, per, blank))
     sectors = {v: _isic(v) for v in values}
     if values and sum(s is not None for s in sectors.values()) >= max(1, len(values) // 2):

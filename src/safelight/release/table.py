@@ -150,6 +150,27 @@ def _ragged_line(path: Path) -> int | None:
     return None
 
 
+def _where(path: Path, row: int) -> str:
+    """Where data row ``row`` (0-based, as read) of ``path`` stands: in a CSV, the line (as an
+    editor counts) on which it ends — a quoted field may span lines; empty lines are skipped,
+    as Arrow skips them; in a Parquet file, its row number."""
+    if path.suffix.lower() in {".parquet", ".pq"}:
+        return f"in row {row + 1}"
+    try:
+        with path.open("r", encoding="utf-8-sig", newline="") as fh:
+            reader = csv.reader(fh)
+            next(reader, None)
+            seen = 0
+            for fields in reader:
+                if fields:
+                    if seen == row:
+                        return f"on line {reader.line_num}"
+                    seen += 1
+    except (OSError, UnicodeDecodeError, csv.Error):
+        pass
+    return f"in data row {row + 1}"
+
+
 #: parts of a header (its key without case, blanks, punctuation or diacritics) that make it a
 #: consent column wherever they stand — consent, informed_consent, informedconsent, Згода,
 #: Einwilligung, Consimţământ — never released
@@ -213,10 +234,13 @@ def _consent_filtered(path: Path, table: pa.Table, column: str) -> pa.Table:
     distinct = pc.unique(raw).to_pylist()
     unread = [v for v in distinct if consent_key(v) and consent_key(v) not in words]
     if unread:
-        rows = int(pc.sum(pc.is_in(raw, pa.array(unread, pa.string()))).as_py() or 0)
+        bad = pc.is_in(raw, pa.array(unread, pa.string()))
+        rows = int(pc.sum(bad).as_py() or 0)
+        first = int(pc.index(bad, True).as_py())
         raise InputFileError(
-            path, f"column {column}: {rows} rows hold a consent value that is not a consent "
-            f"word ({len(unread)} distinct values, not shown)",
+            path, f"column {column}: {rows} row{'s' if rows != 1 else ''} hold"
+            f"{'' if rows != 1 else 's'} a consent value that is not a consent "
+            f"word ({len(unread)} distinct values, not shown), the first {_where(path, first)}",
             "use the standard's consent codes (full, statistics_only, none, withdrawn), their "
             "labels (also in Ukrainian, Russian, Polish, …) or yes/no; recode other words "
             "(e.g. 'agreed' as full) before releasing")
@@ -278,6 +302,29 @@ def _unique_names(path: Path, names: Sequence[str]) -> None:
         raise InputFileError(path, "repeats column name(s) " + "; ".join(
             f"{n} (columns {', '.join(map(str, pos))})" for n, pos in repeated.items()),
             "give each column its own name")
+
+
+def _without_nameless(path: Path, table: pa.Table) -> pa.Table:
+    """``table`` without the columns whose header is blank and that hold no value (a trailing
+    comma on every line, as spreadsheets export it), left out with a note.
+
+    :raises InputFileError: a column with a blank header that holds values: a release would
+        publish it under no name, and ``--columns`` could not name it."""
+    nameless = [i for i, c in enumerate(table.column_names) if not c.strip()]
+    if not nameless:
+        return table
+    holding = []
+    for i in nameless:
+        col = pc.fill_null(pc.cast(table.column(i), pa.string()), "")
+        if int(pc.sum(pc.not_equal(pc.utf8_trim_whitespace(col), "")).as_py() or 0):
+            holding.append(i + 1)
+    if holding:
+        raise InputFileError(path, f"column(s) {', '.join(map(str, holding))} have no name in "
+                             "the header but hold values", "give each column a name (or delete "
+                             "it) before releasing")
+    log.info("%s: %d column(s) without a name and without values left out", path.name,
+             len(nameless))
+    return table.select([i for i in range(table.num_columns) if i not in nameless])
 
 
 def _consented(path: Path, table: pa.Table) -> pa.Table:
@@ -358,6 +405,7 @@ def read_table(path: str | Path, columns: Sequence[str] | None = None, *,
                              "give a UTF-8 CSV with a header row, or a Parquet file") from None
     # headers in NFC too: "région" typed with a combining accent is the domain's "région"
     table = table.rename_columns([unicodedata.normalize("NFC", c) for c in table.column_names])
+    table = _without_nameless(path, table)
     _unique_names(path, table.column_names)
     table = _nfc(table)
     if columns:
@@ -378,12 +426,45 @@ def read_table(path: str | Path, columns: Sequence[str] | None = None, *,
         table = table.select(list(columns))
     _check_types(path, table)
     _no_identifiers(path, table, allow_distinct)
+    _warn_placeholders(path, table)
     if table.num_rows == 0:
         if read:
             raise InputFileError(path, f"none of its {read} rows has consent to statistical "
                                  "use: nothing to release")
         raise InputFileError(path, "has a header but no rows")
     return from_arrow(table)
+
+
+#: values that usually stand for *missing* in exported tables (lower case, trimmed); a release
+#: reads only ``''`` as missing, so these would be released as a category of their own.
+#: "na" counts only in a column that is not of two-letter codes (it is Namibia's); CTDC's
+#: "Unknown" and "Not specified" are categories of its code book and are not listed
+PLACEHOLDERS = frozenset({"na", "n/a", "#n/a", "n.a.", "null", "none", "nan", "-", "--", "?"})
+
+
+def _warn_placeholders(path: Path, table: pa.Table) -> None:
+    """Warn, per column, of the rows whose value is a :data:`PLACEHOLDERS` word or blanks
+    only: they are released as a value, not as missing (the contributor may mean either)."""
+    words = pa.array(sorted(PLACEHOLDERS), pa.string())
+    for column in table.column_names:
+        col = pc.fill_null(pc.cast(table[column], pa.string()), "")
+        key = pc.utf8_lower(pc.utf8_trim_whitespace(col))
+        hit = pc.or_(pc.is_in(key, words), pc.and_(pc.equal(key, ""), pc.not_equal(col, "")))
+        if not pc.any(hit).as_py():
+            continue
+        present = pc.filter(col, pc.not_equal(col, ""))
+        if pc.all(pc.match_substring_regex(present, "^[A-Z]{2}$")).as_py():
+            hit = pc.and_(hit, pc.not_equal(key, "na"))  # codes: NA is Namibia
+        found: dict[str, int] = {}
+        for v in pc.value_counts(pc.filter(col, hit)).to_pylist():
+            label = repr(v["values"]) if v["values"].strip() else "blanks only"
+            found[label] = found.get(label, 0) + v["counts"]
+        if found:
+            n = sum(found.values())
+            log.warning("%s: column %s: %d %s %s, which a release takes as a value of its "
+                        "own, not as missing; if they mean unknown, blank them ('' is "
+                        "missing)", path.name, column, n, "row holds" if n == 1 else
+                        "rows hold", ", ".join(f"{w} ({c})" for w, c in found.items()))
 
 
 def _nfc(table: pa.Table) -> pa.Table:
