@@ -88,6 +88,15 @@ def test_cli_receive_and_link_hub_pprl(tmp_path, packages):
     r = runner.invoke(link, ["hub", str(tmp_path / "h.duckdb"), "--pprl", "--json"])
     assert r.exit_code == 0, r.output
     assert json.loads(r.output)["persons_in_several_contributors"] > 150
+    # a clear run after it would replace its persons with those of the records in clear (none
+    # here): refused without --switch-mode, before any work (a trial: 15,732 persons of 6
+    # contributors became 7,717 of 2 the other way round, with a warning only after)
+    r = runner.invoke(link, ["hub", str(tmp_path / "h.duckdb")])
+    assert r.exit_code == 2, r.output
+    assert "its persons come from a pprl run" in r.output and "--switch-mode" in r.output
+    assert "link hub " + str(tmp_path / "h.duckdb") + " --pprl`" in r.output
+    r = runner.invoke(link, ["hub", str(tmp_path / "h.duckdb"), "--switch-mode"])
+    assert r.exit_code != 0 and "fewer than two" in r.output  # the mode check let it through
 
 
 def test_a_misspelt_contributor_cannot_bring_a_withdrawn_record_back(hub, tmp_path):

@@ -1,15 +1,16 @@
 """Regenerate ``src/safelight/link/default_m.json``: the m that EM learns on the generated
 100,000 × 100,000 two-source problem with long-tailed family names (seed 1), in clear and
 encoded (PPRL), used by :func:`safelight.link.default_m.default_m` where an input is too small
-for EM or its fit is no record-linkage model.
+for EM or its fit is no record-linkage model; and the u it scores with, which
+:func:`safelight.link.default_m.default_u` mixes into the u of an input with few record pairs.
 
     PYTHONPATH=src python bench/linkage/default_m.py [--size 100000] [--seed 1] \
-        [--records CACHED.parquet] [--part both|clear|encoded] \
+        [--records CACHED.parquet] [--part both|clear|encoded|u] \
         [--out src/safelight/link/default_m.json]
 
 ``--records`` reads a problem ``scale.py --population long-tail --cache DIR`` kept
 (``DIR/records_N_seedS.parquet``) instead of generating it (~40 s at 100k). ``--part`` redoes
-one of the two tables and keeps the other as stored. The encoded one encodes both sources
+one of the two tables and keeps the other as stored (``u``: both u tables, no m). The encoded one encodes both sources
 under a fresh key (~25 CPU-s at 100k) and links them at a hub. Run it again when a
 comparison level is added or renamed (a test checks that the stored levels match
 ``safelight.link.compare.FIELDS`` and ``safelight.link.encoded.ENCODED_FIELDS``).
@@ -39,11 +40,15 @@ from safelight.link.prepare import prepare
 REPO = Path(__file__).resolve().parents[2]
 
 
-def learned_m(table: pa.Table) -> tuple[dict[str, dict[str, float]], list[dict]]:
+def learned_m(table: pa.Table) -> tuple[dict[str, dict[str, float]], list[dict],
+                                         dict[str, dict[str, float]]]:
     """m per field and level (without "missing") that EM learns on ``table`` linked as two
-    sources with default settings, and the training sessions' report."""
+    sources with default settings, the training sessions' report, and the u it scores with
+    (random pairs across the sources; the places' among compatriots)."""
     res = link_records(table, LinkSettings(two_source=True))
-    return _seen_m(res.em.model.m, res.comparisons.levels, FIELDS), res.em.sessions
+    levels = res.comparisons.levels
+    return (_seen_m(res.em.model.m, levels, FIELDS), res.em.sessions,
+            _seen_m(res.em.model.u, levels, FIELDS))
 
 
 def true_pairs(person: np.ndarray, side: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -82,18 +87,22 @@ def clear_by_dates(table: pa.Table, person: np.ndarray) -> dict:
 
 def _seen_m(m: list, levels: object, fields: dict[str, tuple[str, ...]]
             ) -> dict[str, dict[str, float]]:
-    """m per field and level, for the fields some compared pair has (a field no pair has,
-    such as ``region`` here, keeps EM's starting guess: no table is stored for it)."""
+    """m (or u) per field and level, for the fields some compared pair has (a field no pair
+    has, such as ``region`` here, keeps EM's starting guess: no table is stored for it);
+    u keeps 3 significant digits (its agreement levels are far below 1e-6 apart)."""
     seen = (levels > 0).any(axis=0)  # type: ignore[operator]
-    return {name: {lv: round(float(p), 6) for lv, p in zip(levels_, m[j][1:], strict=True)}
+    return {name: {lv: float(f"{float(p):.3g}") if p < 1e-3 else round(float(p), 6)
+                   for lv, p in zip(levels_, m[j][1:], strict=True)}
             for j, (name, levels_) in enumerate(fields.items()) if seen[j]}
 
 
 def learned_encoded_m(table: pa.Table, person: np.ndarray
-                      ) -> tuple[dict[str, dict[str, float]], list[dict], dict]:
+                      ) -> tuple[dict[str, dict[str, float]], list[dict], dict,
+                                 dict[str, dict[str, float]]]:
     """The same for the encoded levels: each contributor of ``table`` encodes its records under
     one fresh key, and the hub links the packages as two sources with default settings; and
-    :func:`by_dates` of the encoded comparison on the true pairs (``person`` per row)."""
+    :func:`by_dates` of the encoded comparison on the true pairs (``person`` per row); and
+    the hub's u."""
     with tempfile.TemporaryDirectory(prefix="safelight-default-m-") as tmp:
         new_key(Path(tmp) / "key")
         key = load_key(Path(tmp) / "key")
@@ -109,8 +118,9 @@ def learned_encoded_m(table: pa.Table, person: np.ndarray
     full = er.blocking_present[FULL_DATE_KEY]
     levels = compare_encoded(er, a, b).levels[:, list(ENCODED_FIELDS).index("birth_date")]
     dates = by_dates(levels, full[a], full[b], ENCODED_FIELDS["birth_date"])
-    return (_seen_m(res.em.model.m, res.comparisons.levels, ENCODED_FIELDS), res.em.sessions,
-            dates)
+    levels = res.comparisons.levels
+    return (_seen_m(res.em.model.m, levels, ENCODED_FIELDS), res.em.sessions, dates,
+            _seen_m(res.em.model.u, levels, ENCODED_FIELDS))
 
 
 def _rounded(sessions: list[dict]) -> list[dict]:
@@ -123,8 +133,9 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=100_000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--records", type=Path, help="a cached long-tail problem of that size")
-    ap.add_argument("--part", choices=("both", "clear", "encoded"), default="both",
-                    help="which table to learn again (the other is kept as stored)")
+    ap.add_argument("--part", choices=("both", "clear", "encoded", "u"), default="both",
+                    help="which table to learn again (the other is kept as stored); u: the "
+                         "u tables of both alone, the m tables kept")
     ap.add_argument("--out", type=Path, default=REPO / "src/safelight/link/default_m.json")
     args = ap.parse_args()
     if args.records:
@@ -139,22 +150,26 @@ def main() -> None:
     problem = {"size": args.size, "seed": args.seed, "population": "long-tail",
                "records": table.num_rows}
     doc["about"] = ("m learned by EM on safelight's generated two-source problem, in clear (m) "
-                    "and encoded (encoded.m); see safelight.link.default_m; regenerate with "
-                    "bench/linkage/default_m.py")
-    if args.part in ("both", "clear"):
-        m, sessions = learned_m(table)
-        doc.update({"problem": problem, "generated": date.today().isoformat(),
-                    "sessions": _rounded(sessions), "m": m,
-                    "birth_date_by_dates": clear_by_dates(table, person)})
-    if args.part in ("both", "encoded"):
+                    "and encoded (encoded.m), and the u it scores with (u, encoded.u); see "
+                    "safelight.link.default_m; regenerate with bench/linkage/default_m.py")
+    if args.part in ("both", "clear", "u"):
+        m, sessions, u = learned_m(table)
+        if args.part != "u":
+            doc.update({"problem": problem, "generated": date.today().isoformat(),
+                        "sessions": _rounded(sessions), "m": m,
+                        "birth_date_by_dates": clear_by_dates(table, person)})
+        doc["u"] = u
+    if args.part in ("both", "encoded", "u"):
         # the hub falls back to the stored encoded table only for a field it cannot fit, and
         # the 100k problem fits every field it holds: the table is learned afresh
-        m, sessions, dates = learned_encoded_m(table, person)
-        doc["encoded"] = {"problem": problem, "generated": date.today().isoformat(),
-                          "sessions": _rounded(sessions), "m": m,
-                          "birth_date_by_dates": dates}
+        m, sessions, dates, u = learned_encoded_m(table, person)
+        if args.part != "u":
+            doc["encoded"] = {"problem": problem, "generated": date.today().isoformat(),
+                              "sessions": _rounded(sessions), "m": m,
+                              "birth_date_by_dates": dates}
+        doc["encoded"]["u"] = u
     args.out.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"wrote {args.out} ({args.part}; contributor's m is stored but never used)")
+    print(f"wrote {args.out} ({args.part}; contributor's m and u are stored but never used)")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from safelight.cli_support import (
     new_outputs,
     shows_progress,
 )
+from safelight.errors import UsageError
 from safelight.link.pprl_cli import pprl
 
 __all__ = ["link"]
@@ -42,16 +43,23 @@ def link() -> None:
 @click.option("--learn-from-reviews", is_flag=True,
               help="Also refine the model's m from reviewers' decided pairs (decisions "
                    "bind the persons either way).")
+@click.option("--switch-mode", is_flag=True,
+              help="Replace the persons of the hub's last run although it was of the other "
+                   "mode (clear or --pprl); refused otherwise.")
 @guarded
 @shows_progress
 def link_hub_cmd(hub: Path, threshold: float, seed: int, as_json: bool, pprl: bool,
-                 learn_from_reviews: bool) -> None:
-    """Link every record with consent to linkage in HUB; write persons and the review queue."""
+                 learn_from_reviews: bool, switch_mode: bool) -> None:
+    """Link every record with consent to linkage in HUB; write persons and the review queue.
+
+    A run replaces the persons of the last one; one of the other mode than the last (clear
+    after --pprl, or --pprl after clear) is refused unless --switch-mode says so."""
     from safelight.link.hub import link_hub, summary
     from safelight.link.pipeline import LinkSettings
     from safelight.store import open_hub
 
     with open_hub(hub) as h:
+        _check_mode(h, "pprl" if pprl else "clear", switch_mode)
         if pprl:
             from safelight.link.hub_pprl import link_hub_encoded
             from safelight.link.pprl import PPRLSettings
@@ -73,13 +81,38 @@ def link_hub_cmd(hub: Path, threshold: float, seed: int, as_json: bool, pprl: bo
                   "Review)" if s["review_pairs"] else ""))
 
 
+def _check_mode(hub, mode: str, switch: bool) -> None:  # noqa: ANN001 - a Hub
+    """Refuse (:class:`UsageError`, exit 2) a run of ``mode`` over a hub whose last run was of
+    the other mode, unless ``switch``: its persons and review queue would be replaced by those
+    of other records — a --pprl run links the stored packages' records only, a clear run the
+    records in clear only — and the records only the last run linked would lose their person
+    (a trial: 15,732 persons of 6 contributors became 7,717 of 2, with a warning only after).
+    The web application keeps the mode of the last run."""
+    from safelight.link.hub import last_run_mode
+
+    before = last_run_mode(hub)
+    if before is None or before == mode or switch:
+        return
+    persons, contributors = hub.con.execute(
+        "SELECT count(DISTINCT person_id), count(DISTINCT contributor) FROM persons").fetchone()
+    review = hub.con.execute(
+        "SELECT count(*) FROM link_review WHERE decision IS NULL").fetchone()[0]
+    flag = {"clear": "", "pprl": " --pprl"}
+    raise UsageError(
+        f"{hub.path}: its persons come from a {before} run ({persons:,} persons of "
+        f"{contributors:,} contributors, {review:,} pairs open for review); this {mode} run "
+        f"would replace them with the persons of the "
+        + ("stored packages' records" if mode == "pprl" else "records in clear")
+        + f" only. Run `safelight link hub {hub.path}{flag[before]}` to link again as before, "
+        "or add --switch-mode to replace them")
+
+
 _MAP = click.Path(exists=True, path_type=Path, dir_okay=False)
 
 
 def _refuse_package_part(path: Path) -> None:
     """A file of an encoded package (its ``records.parquet``) is no file of records in clear:
     say to give the package folder (it was read as a damaged Parquet export)."""
-    from safelight.errors import UsageError
     from safelight.identity.encode import MANIFEST
 
     if (path.parent / MANIFEST).is_file():

@@ -1,4 +1,5 @@
-"""Default m probabilities, for fields whose m the input is too small to estimate.
+"""Default m and u probabilities, for fields whose m the input is too small to estimate, and
+for inputs with too few record pairs to measure u on.
 
 Contract: :func:`default_m` returns, per field of ``fields``, the probability of each
 comparison level among true matches (index 0, "missing", unused), used when no training
@@ -31,6 +32,12 @@ generator's truth) in the input's proportions; registers where most dates are a 
 got median recall 0.46–0.56 with the generated problem's mix (docs/linkage.md, "Small
 registers").
 
+:func:`default_u` gives the u the same problem scores with (``u`` and ``encoded.u`` in
+``default_m.json``). :func:`safelight.link.model.estimate_u` mixes it into the u it measures
+on an input's random pairs when those are few: in a register of a handful of people, random
+pairs are mostly the duplicates themselves, and a shared phone came out commoner among
+"non-matches" than among matches (a trial's 3 × 3 files: −1.7 bits for the same phone).
+
 Measured (generated two-source problems of N × N records, half of the persons in both, seeds
 1–5, medians of precision / recall; before: sessions under the minimum skipped, prior 1e-6):
 N = 20 0.00 / 0.00 → 1.00 / 1.00, N = 50 1.00 / 0.08 → 1.00 / 0.92, N = 100 1.00 / 0.16 →
@@ -48,8 +55,11 @@ import numpy as np
 
 #: Share of each field's default m spread evenly over its levels (see the module docstring).
 UNIFORM_SHARE = 0.02
-#: Fields whose m is never taken from the defaults (the caller's fallback is kept).
+#: Fields whose m (and u) is never taken from the defaults (the caller's fallback is kept).
 NEUTRAL_FIELDS = ("contributor",)
+#: Least u of a level in :func:`default_u` (a level the generated problem's random pairs
+#: never showed is not impossible by chance)
+U_FLOOR = 1e-6
 
 _PATH = Path(__file__).with_name("default_m.json")
 
@@ -97,6 +107,45 @@ def full_date_shares(full: np.ndarray, dated: np.ndarray, side: np.ndarray | Non
     return shares[0], shares[1]
 
 
+def _tables(fields: dict[str, tuple[str, ...]], clear: dict[str, dict[str, float]],
+            encoded: dict[str, dict[str, float]]):  # noqa: ANN202 - private generator
+    """``(name, levels, kind, table)`` for each field of ``fields`` with a stored table whose
+    levels are exactly its own: of the kind (``clear`` or ``encoded``) whose tables match more
+    of ``fields``, else of the other."""
+
+    def matching(tables: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        return {name: t for name, t in tables.items()
+                if name in fields and tuple(t) == tuple(fields[name])}
+
+    clear, encoded = matching(clear), matching(encoded)
+    kinds = [("encoded", encoded), ("clear", clear)]
+    if len(encoded) <= len(clear):
+        kinds.reverse()
+    for name, levels in fields.items():
+        kind, table = next(((k, t[name]) for k, t in kinds if name in t), (None, None))
+        if table is not None:
+            yield name, levels, kind, table
+
+
+def default_u(fields: dict[str, tuple[str, ...]]) -> dict[str, np.ndarray]:
+    """Per field with a stored u table whose levels are exactly ``fields[name]`` (chosen as
+    :func:`default_m` chooses), the u the generated problem scores with: random pairs across
+    its two sources, the places' among compatriots (array of ``len(levels) + 1``, index 0 for
+    "missing" = 0, summing to 1; no level below :data:`U_FLOOR`). Not hedged towards uniform:
+    that would make a chance agreement on a name or a phone common. ``contributor`` has none
+    (:data:`NEUTRAL_FIELDS`)."""
+    doc = _doc()
+    out: dict[str, np.ndarray] = {}
+    for name, levels, _, table in _tables(fields, doc.get("u", {}),
+                                          doc["encoded"].get("u", {})):
+        if name in NEUTRAL_FIELDS:
+            continue
+        u = np.array([0.0, *(max(float(table[lv]), U_FLOOR) for lv in levels)])
+        u[1:] /= u[1:].sum()
+        out[name] = u
+    return out
+
+
 def default_m(fields: dict[str, tuple[str, ...]],
               date_shares: tuple[float, float] | None = None) -> dict[str, np.ndarray]:
     """Per field with a stored table whose levels are exactly ``fields[name]`` — of the kind
@@ -110,18 +159,9 @@ def default_m(fields: dict[str, tuple[str, ...]],
     mostly agree on a partial date, and the generated problem's mix (about one dated record
     in ten partial) weighed that agreement as rare."""
 
-    def matching(tables: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
-        return {name: t for name, t in tables.items()
-                if name in fields and tuple(t) == tuple(fields[name])}
-
-    clear, encoded = matching(_stored()), matching(_stored_encoded())
-    kinds = [("encoded", encoded), ("clear", clear)]
-    if len(encoded) <= len(clear):
-        kinds.reverse()
     out: dict[str, np.ndarray] = {}
-    for name, levels in fields.items():
-        kind, table = next(((k, t[name]) for k, t in kinds if name in t), (None, None))
-        if name in NEUTRAL_FIELDS or table is None:
+    for name, levels, kind, table in _tables(fields, _stored(), _stored_encoded()):
+        if name in NEUTRAL_FIELDS:
             continue
         m = np.array([0.0, *(float(table[lv]) for lv in levels)])
         by = _by_dates(kind) if name == "birth_date" and date_shares else {}
@@ -137,4 +177,5 @@ def default_m(fields: dict[str, tuple[str, ...]],
     return out
 
 
-__all__ = ["DATE_KINDS", "NEUTRAL_FIELDS", "UNIFORM_SHARE", "default_m", "full_date_shares"]
+__all__ = ["DATE_KINDS", "NEUTRAL_FIELDS", "UNIFORM_SHARE", "U_FLOOR", "default_m", "default_u",
+           "full_date_shares"]
