@@ -83,8 +83,8 @@ def test_western_or_central_european_code_page(tmp_path, enc, names, uncertain):
 
 
 def test_another_code_page_the_detector_chose_is_kept(tmp_path):
-    """Only a choice between cp1250 and cp1252 is re-decided: Turkish cp1254, which ties with
-    cp1252 on clean text, became cp1252 (ş → þ, ı → ý; review, 2026-12-01)."""
+    """A code page that reads the bytes as letters as cp1252 does is kept: Turkish cp1254,
+    which ties with cp1252 on clean text, became cp1252 (ş → þ, ı → ý; review, 2026-12-01)."""
     rows = ["Ayşe Yılmaz,İstanbul", "Çağrı Öztürk,Ağrı", "Şule Güneş,Muğla"]
     p = tmp_path / "tr.csv"
     p.write_bytes(("id,name,city\n" + "".join(f"{i},{r}\n" for i in range(3) for r in rows)
@@ -92,6 +92,40 @@ def test_another_code_page_the_detector_chose_is_kept(tmp_path):
     reader, got, bad = read_all(p)
     assert reader.encoding == "cp1254" and not bad
     assert [f"{r['name']},{r['city']}" for r in got[:3]] == rows
+
+
+def test_a_code_page_reading_letters_as_marks_loses_to_cp1252(tmp_path):
+    """Icelandic in Latin-1 was read as Vietnamese cp1258, which ties with cp1252 on clean
+    text: Þórsson became a combining tilde + "órsson", without a warning (a new-user trial,
+    2026-12-02). A tied code page that reads fewer of the bytes as letters loses to cp1252;
+    one that reads as many (Turkish cp1254) is kept, with an "encoding uncertain" note."""
+    rows = ["Þór,Þórsson", "Guðrún,Ólafsdóttir", "Björk,Guðmundsdóttir", "Sigríður,Jónsdóttir"]
+    p = tmp_path / "is.csv"
+    p.write_bytes(("id,given,family\n" + "".join(f"{i},{r}\n" for i in range(3) for r in rows)
+                   ).encode("latin-1"))
+    reader, got, bad = read_all(p)
+    assert reader.encoding == "cp1252" and not bad
+    assert [f"{r['given']},{r['family']}" for r in got[:4]] == rows
+    tr = tmp_path / "tr.csv"
+    tr.write_bytes(("id,name,city\n" + "".join(
+        f"{i},{r}\n" for i in range(3) for r in ["Ayşe Yılmaz,İstanbul", "Çağrı Öztürk,Ağrı",
+                                                   "Şule Güneş,Muğla"])).encode("cp1254"))
+    reader, _, _ = read_all(tr)
+    assert reader.encoding == "cp1254"
+    assert any(n.startswith("encoding uncertain") and "cp1252" in n for n in reader.notes)
+
+
+def test_a_field_longer_than_csv_s_default_limit_keeps_the_delimiter(tmp_path):
+    """A ';' file with a note of 140,000 characters was read as one column (csv's default
+    field limit failed the ';' trial while sniffing, and ',' won): the map's columns were "not
+    in the file" (a new-user trial, 2026-12-02)."""
+    csv.field_size_limit(131_072)  # csv's default, as in a fresh process (reading rows raises it)
+    p = tmp_path / "semi.csv"
+    p.write_text("id;name;note\n1;Olena;short\n2;Ivan;" + "P" * 200_000 + "\n3;Iryna;x\n",
+                 "utf-8")
+    reader, rows, bad = read_all(p)
+    assert reader.delimiter == ";" and reader.columns[:3] == ["id", "name", "note"]
+    assert len(rows) == 3 and len(rows[1]["note"]) == 200_000 and not bad
 
 
 def test_invalid_bytes_quarantine_only_their_row(tmp_path):
@@ -224,6 +258,28 @@ def test_xlsx_picks_sheet_with_the_wanted_columns_and_fills_merged_cells(tmp_pat
     assert any("merged" in n for n in reader.notes)
     # the formula was written by a program, never computed: its row is quarantined, not emptied
     assert len(bad) == 1 and bad[0].rule == "formula_without_value" and bad[0].row == 4
+
+
+def test_xlsx_header_below_a_title_row_is_found_on_the_right_sheet(tmp_path):
+    """A workbook with a notes sheet first and a title row above the data sheet's header was
+    reported as "no data rows" (a new-user trial of `link`, 2026-12-02)."""
+    p = tmp_path / "t.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.title = "Notes"
+    wb.active.append(["exported by CRM"])
+    data = wb.create_sheet("Data")
+    data.append(["Exported 2024-01-01"])
+    data.append(["id", "year", "city"])
+    data.append([1, 2020, "Kyiv"])
+    data.append([2, 2021, "Lviv"])
+    wb.save(p)
+    reader = open_reader(p)
+    reader.choose_sheet({"id", "year", "city"})
+    assert reader.sheet == "Data" and reader.columns == ["id", "year", "city"]
+    assert any("header read on row 2 of sheet 'Data'" in n for n in reader.notes)
+    rows = [r for chunk in reader.chunks() for r in chunk.table.to_pylist()]
+    assert [(r["id"], r["city"]) for r in rows] == [("1", "Kyiv"), ("2", "Lviv")]
+    assert [r[ROW] for r in rows] == [3, 4]  # the sheet's own row numbers
 
 
 def test_xlsx_merged_ranges_from_above_the_header_and_across_columns(tmp_path):

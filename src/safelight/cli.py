@@ -24,7 +24,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Tr
 from rich.table import Table
 
 from safelight import __version__
-from safelight.cli_support import audited_csv_export, export_target, guarded
+from safelight.cli_support import audited_csv_export, export_target, guarded, interrupted
 from safelight.errors import UsageError
 from safelight.interrupts import terminate_as_interrupt
 
@@ -54,6 +54,20 @@ class _StageGroup(click.Group):
         module, attribute = target.split(":")
         return getattr(importlib.import_module(module), attribute)
 
+    def invoke(self, ctx: click.Context):  # noqa: ANN201 - click's own signature
+        """Run the command with SIGTERM ending it as Ctrl-C does (its clean-up runs, exit 130;
+        a scheduler's timeout, ``docker stop``, systemd), from before the command's stage is
+        imported: a stop in the first second or two, while the stage loads, exited 1 with
+        click's "Aborted!" (Ctrl-C) or 143 without a word (SIGTERM). The handler it replaced
+        comes back when the command ends (a caller in the same process keeps its own)."""
+        previous = terminate_as_interrupt()
+        if previous is not None:
+            ctx.call_on_close(lambda: signal.signal(signal.SIGTERM, previous))
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:  # before the command's own handler (guarded) took over
+            interrupted()
+
 
 @click.group(cls=_StageGroup,
              context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -76,13 +90,6 @@ def main(verbose: int) -> None:
     # quarantine exports, packages, outputs), as under the service's UMask=0077: group and
     # others lose their bits whatever the shell's umask gave them
     os.umask(os.umask(0o077) | 0o077)
-    # SIGTERM (a scheduler's timeout, `docker stop`, systemd) ends a command as Ctrl-C does: its
-    # clean-up runs (a release removes its half-written files) and it exits 130; the handler
-    # it replaced comes back when the command ends (a caller in the same process keeps its own)
-    previous = terminate_as_interrupt()
-    if previous is not None:
-        click.get_current_context().call_on_close(
-            lambda: signal.signal(signal.SIGTERM, previous))
 
 
 # --------------------------------------------------------------------------- init / status

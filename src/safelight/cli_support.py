@@ -9,6 +9,7 @@ import io
 import logging
 import math
 import sys
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,14 +34,14 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
             click.echo(str(exc), err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
-            _interrupted()
+            interrupted()
         except Exception as exc:
             # Ctrl-C (or SIGTERM) inside a DuckDB query reaches Python as DuckDB's own
             # exception — InterruptException, or a RuntimeError "Query interrupted" when the
             # signal's handler stopped the query — which printed a traceback and exit 1
             if not _duckdb_interrupted(exc):
                 raise
-            _interrupted()
+            interrupted()
     return wrapper
 
 
@@ -52,7 +53,8 @@ def _duckdb_interrupted(exc: Exception) -> bool:
         type(exc) is RuntimeError and str(exc).startswith("Query interrupted"))
 
 
-def _interrupted() -> None:
+def interrupted() -> None:
+    """Say that the command was interrupted and exit 130."""
     click.echo("interrupted — nothing from the interrupted step was written", err=True)
     sys.exit(130)
 
@@ -93,6 +95,7 @@ def new_outputs(inputs: Iterable[Path], outputs: Iterable[Path | None], *, force
             what = "is a file, not a folder" if out.parent.exists() else "does not exist"
             raise UsageError(f"{out}: {out.parent} {what} — give an output in an existing "
                              "folder")
+        writable_folder(out)
         there = [p for p in (out, *(Path(f"{out}{c}") for c in companions)) if p.exists()]
         if there and not force:
             raise UsageError(f"{there[0]} exists already; choose another output or add --force "
@@ -173,6 +176,21 @@ def export_target(out_path: Path, inputs: Iterable[Path]) -> None:
     outputs_apart(inputs, (out_path,))
     if not out_path.parent.is_dir():
         raise UsageError(f"--out {out_path}: folder {out_path.parent} does not exist")
+    writable_folder(out_path)
+
+
+def writable_folder(out: Path) -> None:
+    """Refuse (:class:`UsageError`, exit 2) an output whose folder takes no new file (read-only,
+    no permission, a full disk, ``/proc``), found by making and removing a hidden file there
+    before any work: the output is written at the end, and a linkage that ran for minutes
+    ended in a traceback (a new-user trial, 2026-12-02)."""
+    try:
+        with tempfile.NamedTemporaryFile(dir=out.parent, prefix=".safelight-probe-"):
+            pass
+    except OSError as exc:
+        raise UsageError(f"{out}: no file can be written in {out.parent} "
+                         f"({exc.strerror or exc}) — give an output in a folder you can write "
+                         "to") from None
 
 
 def shows_progress(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -358,6 +358,7 @@ def read_identities(path: Path, mapping: IdentityMap) -> IdentityFile:
                     "counts as %s's. To link several agencies' records, give each agency its own "
                     "file (link pairs) or package, or ingest them into a hub (link hub)",
                     Path(path).name, mapping.contributor, mapping.contributor)
+    src = _without_empty_rows(path, src)
     n = src.num_rows
     ids = src.column(mapping.id_column).cast(pa.string())
     blank = pc.equal(pc.utf8_trim_whitespace(ids), "")  # a blank id is a missing one
@@ -498,6 +499,25 @@ def _month_first_hint(path: Path, column: str, formats: tuple[str, ...], failed:
                 "record(s) whose day and month are both 12 or less were read day first, "
                 "perhaps swapped — if so, say it in the map: date_formats: ['%s']",
                 Path(path).name, fits, len(failed), column, best, both_low, best)
+
+
+def _without_empty_rows(path: str | Path, src: pa.Table) -> pa.Table:
+    """``src`` without its rows whose every field is blank (``,,,,,,`` — spreadsheets write
+    them below the data; an empty line is skipped by the reader already), counted in a note:
+    they hold no record, and read as records without an id they refused the whole file."""
+    empty = None
+    for name in src.column_names:
+        if name == ROW:
+            continue
+        col = src.column(name)
+        text = col if pa.types.is_string(col.type) else pc.cast(col, pa.string())
+        blank = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(text), ""), True)
+        empty = blank if empty is None else pc.and_(empty, blank)
+    if empty is None or not pc.any(empty).as_py():
+        return src
+    log.info("%s: %d row(s) with every field blank left out", Path(path).name,
+             int(pc.sum(empty).as_py()))
+    return src.filter(pc.invert(empty))
 
 
 def warn_unread_phones(count: int, where: str = "the input") -> None:

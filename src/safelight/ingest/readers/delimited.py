@@ -119,10 +119,27 @@ def _sniff_encoding(path: Path, head: bytes) -> tuple[str, int, list[str]]:
     tied = {enc for m in matches if m.chaos <= best.chaos + 0.01
             for enc in m.could_be_from_charset}
     if best.encoding in ("cp1250", "cp1252") and "cp1252" in tied:
-        # only between these two (Turkish cp1254, Baltic cp1257 … keep the detector's choice)
         return _western_or_central(sample, "cp1250" in tied)
     enc = best.encoding
+    if "cp1252" in tied:  # another code page as clean: its pick among them is arbitrary
+        theirs, western = _not_letters(sample, enc), _not_letters(sample, "cp1252")
+        if western < theirs:  # Icelandic Þ read as cp1258's combining tilde
+            return _western_or_central(sample, "cp1250" in tied)
+        if western == theirs and sample.decode(enc, "replace") != sample.decode("cp1252",
+                                                                              "replace"):
+            return enc, 0, [f"{ENCODING_UNCERTAIN}: read as {enc}, but cp1252 reads the file "
+                            "as letters too; if names look wrong, state the encoding — "
+                            "encoding: in a link/identity MAP.yaml, read.encoding: in an "
+                            "ingest profile"]
     return enc, 0, [f"encoding detected: {enc}"]
+
+
+def _not_letters(sample: bytes, enc: str) -> int:
+    """How many of ``sample``'s bytes of 0x80 and above read as no letter in the single-byte
+    code page ``enc`` (a symbol, a combining mark, undefined): the fewer, the likelier the code
+    page of a table of names."""
+    return sum(sample.count(bytes([b])) for b in set(sample)
+               if b >= 0x80 and not bytes([b]).decode(enc, "replace").isalpha())
 
 
 #: a note of :func:`_sniff_encoding` that starts so says the code page is a guess: readers that
@@ -204,7 +221,10 @@ def _is_utf8(samples: list[bytes], *, whole_file: bool) -> bool:
 
 
 def _sniff_delimiter(lines: list[str]) -> str:
-    """Pick the delimiter giving the most consistent field count (> 1) over the first lines."""
+    """Pick the delimiter giving the most consistent field count (> 1) over the first lines.
+    Fields as long as the rows may hold count (csv's default limit, 131,072 characters, made
+    the right delimiter fail on a long note, and ',' won by default)."""
+    csv.field_size_limit(MAX_FIELD_CHARS)
     best, best_score = ",", -1.0
     for delim in DELIMITERS:
         counts = []
@@ -343,6 +363,7 @@ class CsvReader(Reader):
         return io.TextIOWrapper(fh, encoding=self.encoding, errors=ESCAPE_BYTES, newline="")
 
     def _read_header(self) -> None:
+        csv.field_size_limit(MAX_FIELD_CHARS)  # as the rows are read
         with self._open_text() as text:
             head = text.read(SNIFF_BYTES * 4)
         lines = _split_lines(head)

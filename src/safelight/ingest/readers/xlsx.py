@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -24,6 +25,9 @@ from safelight.ingest.readers.base import (
 #: chunk) stood still for seconds with the default chunk of 50,000 rows (the whole of GLOTIP's
 #: 46,556); the converter's work per chunk is negligible next to openpyxl's (same CPU time measured)
 CHUNK_ROWS = 5_000
+#: How many rows of a sheet are searched for the header when the header row holds none of the
+#: wanted columns (:meth:`XlsxReader.choose_sheet`)
+HEADER_SEARCH_ROWS = 10
 
 _CELL = re.compile(rb'<c r="([A-Z]+)([0-9]+)"[^>]*?(?:/>|>(.*?)</c>)', re.S)
 _VALUE = re.compile(rb"<v(?:\s[^>]*)?>[^<]+</v>")
@@ -128,15 +132,33 @@ class XlsxReader(Reader):
         self.sheet: str | None = None
         self.choose_sheet(None)
 
-    def _header_of(self, name: str) -> list[str | None]:
-        ws = self._wb[name]
-        for i, row in enumerate(ws.iter_rows(values_only=True), start=1):
-            if i == self.options.header_row:
-                return [cell_text(v) for v in row]
+    def _header_of(self, name: str, row: int | None = None) -> list[str | None]:
+        """The cells of row ``row`` (default: ``read.header_row``) of sheet ``name``."""
+        row = row or self.options.header_row
+        for i, cells in enumerate(self._wb[name].iter_rows(values_only=True, max_row=row),
+                                  start=1):
+            if i == row:
+                return [cell_text(v) for v in cells]
         return []
 
+    def _fit(self, name: str, wanted: set[str]) -> tuple[int, int]:
+        """How many of ``wanted`` a header of sheet ``name`` holds, and on which row: the
+        header row's, or — when it holds none — the first of the :data:`HEADER_SEARCH_ROWS`
+        rows that holds the most (a title or an export note above the header)."""
+        rows = [[(cell_text(v) or "").strip() for v in cells] for cells in
+                self._wb[name].iter_rows(values_only=True, max_row=HEADER_SEARCH_ROWS)]
+        at = self.options.header_row
+        fits = [len(wanted & set(r)) for r in rows]
+        if at <= len(fits) and fits[at - 1]:
+            return fits[at - 1], at
+        best = max(fits, default=0)
+        return best, (fits.index(best) + 1 if best else at)
+
     def choose_sheet(self, wanted_columns: set[str] | None) -> None:
-        """Select the sheet: ``read.sheet``, else the best header match, else the first non-empty."""
+        """Select the sheet: ``read.sheet``, else the one whose header holds the most of
+        ``wanted_columns`` — looked for below ``read.header_row`` too, in the first
+        :data:`HEADER_SEARCH_ROWS` rows, when that row holds none of them (a title above the
+        header; the header row found is noted) — else the first non-empty one."""
         if self.options.sheet:
             if self.options.sheet not in self.sheet_names:
                 raise InputFileError(self.path, f"has no sheet {self.options.sheet!r}",
@@ -146,14 +168,18 @@ class XlsxReader(Reader):
             scored = []
             for idx, name in enumerate(self.sheet_names):
                 header = [h.strip() for h in self._header_of(name) if h]
-                if not header:
+                overlap, row = self._fit(name, wanted_columns) if wanted_columns else (0, 0)
+                if not header and not overlap:
                     continue
-                overlap = len(wanted_columns & set(header)) if wanted_columns else 0
-                scored.append((-overlap, idx, name))
+                scored.append((-overlap, idx, name, row))
             if not scored:
                 raise InputFileError(self.path, "every sheet is empty (no header row found)",
                                      "check read.header_row")
-            chosen = min(scored)[2]
+            overlap, _, chosen, row = min(scored)
+            if overlap and row != self.options.header_row:  # the header stands lower
+                self.options = dataclasses.replace(self.options, header_row=row)
+                self.notes.append(f"header read on row {row} of sheet {chosen!r} (the rows "
+                                  "above it are no header)")
             if len(self.sheet_names) > 1:
                 self.notes = [n for n in self.notes if not n.startswith("sheet ")]
                 self.notes.append(f"sheet {chosen!r} chosen of {', '.join(self.sheet_names)}")
