@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from safelight.link.compare import FIELDS
 from safelight.link.default_m import NEUTRAL_FIELDS, U_FLOOR, default_u
 from safelight.link.encoded import ENCODED_FIELDS
-from safelight.link.model import U_PRIOR_PAIRS, _pair_pool, with_default_u
+from safelight.link.model import U_PRIOR_PAIRS, _compatriot_pool, _pair_pool, with_default_u
 
 _MAP = """id: {id}
 consent: {{all: full}}
@@ -108,3 +108,11 @@ def test_the_pair_pool_counts_distinct_pairs():
     assert _pair_pool(6, None) == 15
     assert _pair_pool(6, np.array([0, 0, 0, 1, 1, 1])) == 9  # 3 x 3 across
     assert _pair_pool(4, np.array([0, 0, 1, -1])) == 5  # the ungrouped one pairs with all
+
+
+def test_the_compatriot_pool_counts_the_pairs_estimate_u_within_draws_from():
+    one_country = np.zeros(6, dtype=np.int64)
+    assert _compatriot_pool(one_country, None) == 15
+    assert _compatriot_pool(one_country, np.array([0, 0, 0, 1, 1, 1])) == 9  # across files
+    # two countries of two, one record without a nationality (pairs with anyone: 4 / 2)
+    assert _compatriot_pool(np.array([0, 0, 1, 1, -1]), np.array([0, 1, 0, 1, 0])) == 4

@@ -280,6 +280,15 @@ def test_xlsx_header_below_a_title_row_is_found_on_the_right_sheet(tmp_path):
     rows = [r for chunk in reader.chunks() for r in chunk.table.to_pylist()]
     assert [(r["id"], r["city"]) for r in rows] == [("1", "Kyiv"), ("2", "Lviv")]
     assert [r[ROW] for r in rows] == [3, 4]  # the sheet's own row numbers
+    # a header row the profile names is kept, not searched past
+    named = open_reader(p, ReadOptions(header_row=1, find_header=False))
+    named.choose_sheet({"id", "year", "city"})
+    assert named.sheet == "Notes" and not any("header read" in n for n in named.notes)
+    named = open_reader(p, ReadOptions(header_row=2, find_header=False))
+    named.choose_sheet({"id", "year", "city"})
+    assert named.sheet == "Data" and named.columns == ["id", "year", "city"]
+    # the notes of a choice replace the earlier choice's (none of the Notes sheet's are left)
+    assert sum(n.startswith("sheet ") for n in reader.notes) == 1
 
 
 def test_xlsx_merged_ranges_from_above_the_header_and_across_columns(tmp_path):

@@ -181,7 +181,8 @@ def export_target(out_path: Path, inputs: Iterable[Path]) -> None:
 
 def writable_folder(out: Path) -> None:
     """Refuse (:class:`UsageError`, exit 2) an output whose folder takes no new file (read-only,
-    no permission, a full disk, ``/proc``), found by making and removing a hidden file there
+    no permission, ``/proc``; not a full disk, which still takes an empty file), found by making
+    and removing a hidden file there
     before any work: the output is written at the end, and a linkage that ran for minutes
     ended in a traceback (a new-user trial, 2026-12-02)."""
     try:

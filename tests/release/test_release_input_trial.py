@@ -132,3 +132,26 @@ def test_refer_commands_on_a_missing_hub_are_usage_errors(tmp_path) -> None:
 
     r = CliRunner().invoke(refer, ["grant", str(tmp_path / "none.duckdb"), "bob"])
     assert r.exit_code == 2 and "does not exist" in r.output
+
+
+def test_a_review_s_findings_on_the_input_checks(tmp_path, caplog) -> None:
+    """A review of the fixes above (2026-12-02): "NA" was named in a column of codes that also
+    held a placeholder; a float NaN was the category "nan"; a bad consent value in a second
+    consent column was placed on the wrong line; a nameless Parquet column of lists gave a
+    traceback."""
+    pq.write_table(pa.table({"country": ["NA", "UA", "n/a"] * 10,
+                             "score": [1.0, float("nan"), 2.0] * 10}), tmp_path / "n.parquet")
+    with caplog.at_level(logging.WARNING, "safelight.release.table"):
+        t = read_table(tmp_path / "n.parquet")
+    assert "'n/a' (10)" in caplog.text and "'NA'" not in caplog.text
+    assert t.values[1] == ("1", "2")  # NaN is missing, as in pandas
+    assert (t.codes[:, 1] == 0).sum() == 10
+    src = tmp_path / "c2.csv"
+    src.write_text("sex,consent,statistics_consent\nm,none,yes\nf,yes,yes\nm,yes,agreed\n",
+                   "utf-8")
+    with pytest.raises(InputFileError, match="column statistics_consent: 1 row holds .* the "
+                                             "first on line 4"):
+        read_table(src)
+    pq.write_table(pa.table({"sex": ["f", "m"], "": [[1], [2]]}), tmp_path / "l.parquet")
+    with pytest.raises(InputFileError, match="have no name"):
+        read_table(tmp_path / "l.parquet")

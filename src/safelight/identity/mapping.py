@@ -326,8 +326,9 @@ def read_identities(path: Path, mapping: IdentityMap) -> IdentityFile:
                                                          "give that key in the map: "
                                                          "records_path: KEY")
                              .replace("check read.header_row", "a map reads the header from "
-                                      "the first row: give an export whose first row names "
-                                      "the columns")
+                                      "the first row (in a workbook, from one of its first "
+                                      "10 rows): give an export whose first row names the "
+                                      "columns")
                              ) from None
     for note in reader.notes:
         if note.startswith(ENCODING_UNCERTAIN):  # a guess changes names: say it
@@ -359,6 +360,9 @@ def read_identities(path: Path, mapping: IdentityMap) -> IdentityFile:
                     "file (link pairs) or package, or ingest them into a hub (link hub)",
                     Path(path).name, mapping.contributor, mapping.contributor)
     src = _without_empty_rows(path, src)
+    if src.num_rows + len(bad) == 0:
+        raise InputFileError(path, "holds no data rows (its rows are blank)",
+                             "check that the export is complete")
     n = src.num_rows
     ids = src.column(mapping.id_column).cast(pa.string())
     blank = pc.equal(pc.utf8_trim_whitespace(ids), "")  # a blank id is a missing one

@@ -157,6 +157,7 @@ def parse_profile(text: str, origin: str) -> Profile:
         sheet=read.get("sheet"),
         header_row=header_row,
         records_path=read.get("records_path"),
+        find_header="header_row" not in read,
     )
 
     extra_values = doc.get("values") or {}

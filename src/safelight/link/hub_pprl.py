@@ -39,7 +39,7 @@ from safelight.link.encoded import (
     read_package,
 )
 from safelight.link.hub import HubLinkResult, reform_persons, store_run
-from safelight.link.pprl import PPRLSettings, link_encoded
+from safelight.link.pprl import PPRLSettings, link_encoded, warn_if_nothing_linked
 from safelight.store import Hub
 from safelight.store.hub import package_records_bytes
 
@@ -273,6 +273,7 @@ def link_hub_encoded(hub: Hub, settings: PPRLSettings | None = None, *, actor: s
     if s.learn_from_reviews:
         reviewed = index_decisions(load_decisions(hub), er.contributor, er.record_id)
     res = link_encoded(er, s, reviewed)
+    warn_if_nothing_linked(er, res.labels)
     return store_run(hub, res, er.contributor, er.record_id,
                      {"mode": "pprl", **s.to_dict(), "key_fingerprint": er.key_fingerprint,
                       "encoding": er.settings.to_dict()},

@@ -299,6 +299,27 @@ def _pair_pool(n: int, groups: np.ndarray | None) -> int:
     return int((n * n - int((sizes.astype(np.int64) ** 2).sum()) - (n - len(grouped))) // 2)
 
 
+def _compatriot_pool(nat: np.ndarray, groups: np.ndarray | None) -> int:
+    """About how many distinct pairs of compatriots :func:`estimate_u_within` draws from: per
+    nationality code, its pairs (with ``groups``, those across groups, as
+    :func:`_pair_pool` counts them); a record without a nationality pairs with anyone
+    (counted once per such record, as half of its partners)."""
+    known = nat >= 0
+    code = nat[known].astype(np.int64)
+    per_code = np.unique(code, return_counts=True)[1].astype(np.int64)
+    if groups is None:
+        pool = int((per_code * (per_code - 1) // 2).sum())
+    else:  # pairs across groups: (N² - Σ n_g²) / 2 per code, an ungrouped record its own group
+        g = groups[known].astype(np.int64)
+        grouped = g >= 0
+        per_group = np.unique(code[grouped] * (int(g.max(initial=0)) + 1) + g[grouped],
+                              return_counts=True)[1].astype(np.int64)
+        same = int((per_group ** 2).sum()) + int((~grouped).sum())
+        pool = (int((per_code ** 2).sum()) - same) // 2
+    n, unknown = len(nat), int((~known).sum())
+    return pool + unknown * (n - 1) // 2
+
+
 def with_default_u(u: list[np.ndarray], fields: dict[str, tuple[str, ...]], pool: int,
                    only: tuple[str, ...] | None = None) -> list[np.ndarray]:
     """``u`` (measured on random pairs out of ``pool`` distinct record pairs) mixed with the
@@ -386,8 +407,7 @@ def estimate_u_within(records: Records, u: list[np.ndarray], *, n_pairs: int = 3
         few = _level_freqs(levels[:k], fields=fields)
         within = [few[j] if f in named else x for j, (f, x) in enumerate(zip(fields, within,
                                                                              strict=True))]
-    # the pairs of compatriots drawn from (about: a record without a nationality with anyone)
-    within = with_default_u(within, fields, int((size - 1).sum()) // 2, only=country_fields)
+    within = with_default_u(within, fields, _compatriot_pool(nat, across), only=country_fields)
     names = list(fields)
     return [within[j] if names[j] in country_fields else x for j, x in enumerate(u)]
 

@@ -85,10 +85,11 @@ from safelight.link.pprl_blocking import (
     sample_self_join,
 )
 
-__all__ = ["FALLBACK_SESSIONS", "KEY_RULES", "MIN_SESSION_PAIRS", "PPRL_SESSIONS", "PRIOR_SESSION",
-           "SEX_NATIONALITY_SESSIONS", "TRAINING_KEYS", "PPRLResult", "PPRLSettings",
-           "encoded_candidate_pairs", "encoded_training_pairs", "link_encoded",
-           "name_pair_frequencies", "name_tf", "share_prior"]
+__all__ = ["FALLBACK_SESSIONS", "KEY_RULES", "MIN_SESSION_PAIRS", "NOTHING_LINKED_MIN",
+           "PPRL_SESSIONS", "PRIOR_SESSION", "SEX_NATIONALITY_SESSIONS", "TRAINING_KEYS",
+           "PPRLResult", "PPRLSettings", "encoded_candidate_pairs", "encoded_training_pairs",
+           "link_encoded", "name_pair_frequencies", "name_tf", "share_prior",
+           "warn_if_nothing_linked"]
 
 log = logging.getLogger("safelight.link.pprl")
 
@@ -631,6 +632,31 @@ def _score(em: EMResult, er: EncodedRecords, freqs: dict[str, np.ndarray],
     comps = compare_encoded(er, x, y)
     return em.model.match_weight(comps.levels) + name_tf(em.model, freqs, pair_freq, comps,
                                                          summed=True)
+
+
+#: Fewest records of each of two or more contributors for which a run that joins none of their
+#: records to another contributor's is worth a warning (:func:`warn_if_nothing_linked`)
+NOTHING_LINKED_MIN = 20
+
+
+def warn_if_nothing_linked(er: EncodedRecords, labels: np.ndarray) -> bool:
+    """Warn, and return True, when packages of two or more contributors, each of
+    :data:`NOTHING_LINKED_MIN` records or more, gave no person seen by two of them: they may
+    share no one — or were encoded under different keys. The key fingerprint a manifest states
+    is the contributor's word (the hub holds no key to check it), so a package whose manifest
+    was edited, or written by other software, passes the checks, and its records come near
+    the others' by chance only (a new-user trial, 2026-12-02)."""
+    codes, sizes = np.unique(er.contributor_code, return_counts=True)
+    if len(codes) < 2 or sizes.min() < NOTHING_LINKED_MIN:
+        return False
+    pairs = np.unique(np.stack([labels, er.contributor_code]), axis=1)
+    if len(np.unique(pairs[0])) < pairs.shape[1]:  # some person holds two contributors' records
+        return False
+    log.warning("no person was found in two packages (%s records): they share no one, or were "
+                "not encoded under the same key — the key fingerprint in a manifest is the "
+                "contributor's own word; ask them whether they used the same key file",
+                " + ".join(f"{n:,}" for n in sizes))
+    return True
 
 
 def link_encoded(er: EncodedRecords, settings: PPRLSettings | None = None,

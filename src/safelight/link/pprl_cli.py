@@ -11,7 +11,6 @@ from __future__ import annotations
 import collections
 import csv
 import json
-import logging
 from pathlib import Path
 
 import click
@@ -27,30 +26,6 @@ from safelight.cli_support import (
 )
 
 __all__ = ["pprl"]
-
-log = logging.getLogger("safelight.link")
-
-#: Fewest records on each side of a two-package run for which no candidate pair at all is
-#: worth a warning (two registers of this size that share a key share some blocking key)
-NOTHING_NEAR_MIN = 20
-
-
-def _warn_if_nothing_near(er, res, two: bool) -> None:  # noqa: ANN001 - EncodedRecords, PPRLResult
-    """Warn when two packages of :data:`NOTHING_NEAR_MIN` records or more gave no candidate
-    pair: they may share no one — or were encoded under different keys. The key fingerprint
-    a manifest states is the contributor's word (the hub holds no key to check it), so a
-    package whose manifest was edited, or written by other software, passes the check and
-    links nothing (a new-user trial, 2026-12-02)."""
-    if not two or len(res.comparisons.a):
-        return
-    sizes = collections.Counter(er.contributor.tolist())
-    if len(sizes) == 2 and min(sizes.values()) >= NOTHING_NEAR_MIN:
-        log.warning("no two records of the packages came near each other (no candidate pair "
-                    "among %s records): they share no one, or were not encoded under the same "
-                    "key — the key fingerprint in a manifest is the contributor's own word; "
-                    "ask both whether they used the same key file",
-                    " × ".join(f"{n:,}" for n in sizes.values()))
-
 
 @click.command("pprl")
 @click.argument("packages", nargs=-1, required=True,
@@ -72,7 +47,7 @@ def pprl(packages: tuple[Path, ...], out: Path, dedupe: bool, threshold: float, 
     import safelight
     from safelight.errors import UsageError
     from safelight.link.encoded import contributor_name, from_parts, read_package
-    from safelight.link.pprl import PPRLSettings, link_encoded
+    from safelight.link.pprl import PPRLSettings, link_encoded, warn_if_nothing_linked
 
     new_outputs(packages, (out,), force=force, companions=(".json",))
     csv_outputs(out)
@@ -119,7 +94,7 @@ def pprl(packages: tuple[Path, ...], out: Path, dedupe: bool, threshold: float, 
                          "linkage needs at least two")
     settings = PPRLSettings(threshold=threshold, seed=seed, cross_only=two, one_to_one=two)
     res = link_encoded(er, settings)
-    _warn_if_nothing_near(er, res, two)
+    warn_if_nothing_linked(er, res.labels)
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out, "w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)

@@ -98,6 +98,14 @@ def from_columns(columns: dict[str, Sequence[str | None]]) -> CategoricalTable:
     return from_arrow(pa.table({k: pa.array(list(v), pa.string()) for k, v in columns.items()}))
 
 
+def _nan_as_null(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A float column's NaN as null (missing): pandas writes a missing number so, and cast to
+    text it was the category "nan"."""
+    if pa.types.is_floating(col.type):
+        return pc.if_else(pc.is_nan(col), pa.scalar(None, col.type), col)
+    return col
+
+
 def from_arrow(table: pa.Table) -> CategoricalTable:
     """Encode an Arrow table; every column is cast to text first."""
     if table.num_columns == 0:
@@ -106,7 +114,7 @@ def from_arrow(table: pa.Table) -> CategoricalTable:
     values: list[tuple[str, ...]] = []
     codes = np.zeros((table.num_rows, table.num_columns), dtype=np.int32)
     for j, name in enumerate(table.column_names):
-        col = table.column(j)
+        col = _nan_as_null(table.column(j))
         if not pa.types.is_string(col.type) and not pa.types.is_large_string(col.type):
             col = pc.cast(col, pa.string())
         col = pc.fill_null(col, "")
@@ -224,22 +232,25 @@ def consent_header(header: str) -> str | None:
     return "other"
 
 
-def _consent_filtered(path: Path, table: pa.Table, column: str) -> pa.Table:
+def _consent_filtered(path: Path, table: pa.Table, column: str, rows: np.ndarray
+                      ) -> tuple[pa.Table, np.ndarray]:
     """``table`` without ``column`` and without the rows whose consent in it does not allow
     statistics, read with the project's consent vocabulary
     (:func:`~safelight.standard.consent.consent_words`); a blank value allows nothing. The rows
-    left out are counted in a warning; a value the vocabulary cannot read is refused."""
+    left out are counted in a warning; a value the vocabulary cannot read is refused, placed
+    by its row in the file (``rows``: the file's 0-based data row of each row of ``table``).
+    Returns the table and the ``rows`` it keeps."""
     words = consent_words("statistics")
     raw = pc.fill_null(pc.cast(table[column], pa.string()), "")
     distinct = pc.unique(raw).to_pylist()
     unread = [v for v in distinct if consent_key(v) and consent_key(v) not in words]
     if unread:
         bad = pc.is_in(raw, pa.array(unread, pa.string()))
-        rows = int(pc.sum(bad).as_py() or 0)
-        first = int(pc.index(bad, True).as_py())
+        n_bad = int(pc.sum(bad).as_py() or 0)
+        first = int(rows[int(pc.index(bad, True).as_py())])
         raise InputFileError(
-            path, f"column {column}: {rows} row{'s' if rows != 1 else ''} hold"
-            f"{'' if rows != 1 else 's'} a consent value that is not a consent "
+            path, f"column {column}: {n_bad} row{'s' if n_bad != 1 else ''} hold"
+            f"{'' if n_bad != 1 else 's'} a consent value that is not a consent "
             f"word ({len(unread)} distinct values, not shown), the first {_where(path, first)}",
             "use the standard's consent codes (full, statistics_only, none, withdrawn), their "
             "labels (also in Ukrainian, Russian, Polish, …) or yes/no; recode other words "
@@ -251,7 +262,8 @@ def _consent_filtered(path: Path, table: pa.Table, column: str) -> pa.Table:
         blank = int(pc.sum(pc.equal(pc.utf8_trim_whitespace(raw), "")).as_py() or 0)
         log.warning("%s: %d of %d rows left out: their consent (column %s) does not allow "
                     "statistics (%d blank)", path.name, left_out, table.num_rows, column, blank)
-    return table.filter(keep).drop_columns([column])
+    mask = np.asarray(pc.fill_null(keep, False).to_numpy(zero_copy_only=False), dtype=bool)
+    return table.filter(keep).drop_columns([column]), rows[mask]
 
 
 #: a column is "nearly all distinct" when at least this share of its present values is held
@@ -315,8 +327,13 @@ def _without_nameless(path: Path, table: pa.Table) -> pa.Table:
         return table
     holding = []
     for i in nameless:
-        col = pc.fill_null(pc.cast(table.column(i), pa.string()), "")
-        if int(pc.sum(pc.not_equal(pc.utf8_trim_whitespace(col), "")).as_py() or 0):
+        col = table.column(i)
+        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            col = pc.utf8_trim_whitespace(pc.fill_null(col, ""))
+            held = pc.any(pc.not_equal(col, "")).as_py()
+        else:  # numbers, lists, bytes: any value at all
+            held = col.null_count < len(col)
+        if held:
             holding.append(i + 1)
     if holding:
         raise InputFileError(path, f"column(s) {', '.join(map(str, holding))} have no name in "
@@ -352,9 +369,10 @@ def _consented(path: Path, table: pa.Table) -> pa.Table:
             "statistics: which rows may be released is not known",
             "add the statistics consent column (full, statistics_only, none, withdrawn), or "
             "drop those columns if every row consents")
+    rows = np.arange(table.num_rows)  # each row's place in the file, as rows are left out
     for column, kind in kinds.items():
         if kind == "statistics":
-            table = _consent_filtered(path, table, column)
+            table, rows = _consent_filtered(path, table, column, rows)
     return table.drop_columns([c for c in others if c in table.column_names])
 
 
@@ -408,6 +426,7 @@ def read_table(path: str | Path, columns: Sequence[str] | None = None, *,
     table = _without_nameless(path, table)
     _unique_names(path, table.column_names)
     table = _nfc(table)
+    table = pa.table([_nan_as_null(c) for c in table.columns], names=table.column_names)
     if columns:
         columns = [unicodedata.normalize("NFC", c) for c in columns]
     read = table.num_rows
@@ -445,20 +464,20 @@ PLACEHOLDERS = frozenset({"na", "n/a", "#n/a", "n.a.", "null", "none", "nan", "-
 def _warn_placeholders(path: Path, table: pa.Table) -> None:
     """Warn, per column, of the rows whose value is a :data:`PLACEHOLDERS` word or blanks
     only: they are released as a value, not as missing (the contributor may mean either)."""
-    words = pa.array(sorted(PLACEHOLDERS), pa.string())
     for column in table.column_names:
-        col = pc.fill_null(pc.cast(table[column], pa.string()), "")
-        key = pc.utf8_lower(pc.utf8_trim_whitespace(col))
-        hit = pc.or_(pc.is_in(key, words), pc.and_(pc.equal(key, ""), pc.not_equal(col, "")))
-        if not pc.any(hit).as_py():
+        counts = pc.value_counts(pc.cast(_nan_as_null(table[column]), pa.string()))
+        values, n = counts.field("values").to_pylist(), counts.field("counts").to_pylist()
+        odd = {v: c for v, c in zip(values, n, strict=True)
+               if v and v.strip().lower() in PLACEHOLDERS | {""}}
+        if not odd:
             continue
-        present = pc.filter(col, pc.not_equal(col, ""))
-        if pc.all(pc.match_substring_regex(present, "^[A-Z]{2}$")).as_py():
-            hit = pc.and_(hit, pc.not_equal(key, "na"))  # codes: NA is Namibia
+        others = [v for v in values if v and v not in odd]
+        if "NA" in odd and others and all(re.fullmatch("[A-Z]{2}", v) for v in others):
+            del odd["NA"]  # a column of two-letter codes: NA is Namibia
         found: dict[str, int] = {}
-        for v in pc.value_counts(pc.filter(col, hit)).to_pylist():
-            label = repr(v["values"]) if v["values"].strip() else "blanks only"
-            found[label] = found.get(label, 0) + v["counts"]
+        for v, c in odd.items():
+            label = repr(v) if v.strip() else "blanks only"
+            found[label] = found.get(label, 0) + c
         if found:
             n = sum(found.values())
             log.warning("%s: column %s: %d %s %s, which a release takes as a value of its "

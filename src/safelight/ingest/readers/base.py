@@ -55,6 +55,8 @@ class ReadOptions:
     sheet: str | None = None
     header_row: int = 1
     records_path: str | None = None
+    #: a workbook's header may be looked for below ``header_row`` (not given by the profile)
+    find_header: bool = True
     chunk_rows: int = DEFAULT_CHUNK_ROWS
 
 

@@ -130,6 +130,7 @@ class XlsxReader(Reader):
             raise InputFileError(path, f"is not a readable XLSX workbook ({type(exc).__name__}: {exc})") from None
         self.sheet_names = list(self._wb.sheetnames)
         self.sheet: str | None = None
+        self._before_choice = (list(self.notes), self.options)
         self.choose_sheet(None)
 
     def _header_of(self, name: str, row: int | None = None) -> list[str | None]:
@@ -143,22 +144,28 @@ class XlsxReader(Reader):
 
     def _fit(self, name: str, wanted: set[str]) -> tuple[int, int]:
         """How many of ``wanted`` a header of sheet ``name`` holds, and on which row: the
-        header row's, or — when it holds none — the first of the :data:`HEADER_SEARCH_ROWS`
-        rows that holds the most (a title or an export note above the header)."""
+        header row's, or — when it holds none and the profile did not name the row
+        (``find_header``) — the first of the :data:`HEADER_SEARCH_ROWS` rows that holds the
+        most (a title or an export note above the header)."""
         rows = [[(cell_text(v) or "").strip() for v in cells] for cells in
                 self._wb[name].iter_rows(values_only=True, max_row=HEADER_SEARCH_ROWS)]
         at = self.options.header_row
         fits = [len(wanted & set(r)) for r in rows]
+        if not self.options.find_header:  # the profile named the row
+            return len(wanted & set(h.strip() for h in self._header_of(name) if h)), at
         if at <= len(fits) and fits[at - 1]:
             return fits[at - 1], at
         best = max(fits, default=0)
         return best, (fits.index(best) + 1 if best else at)
 
     def choose_sheet(self, wanted_columns: set[str] | None) -> None:
-        """Select the sheet: ``read.sheet``, else the one whose header holds the most of
+        """Select the sheet (its notes replace an earlier choice's): ``read.sheet``, else the
+        one whose header holds the most of
         ``wanted_columns`` — looked for below ``read.header_row`` too, in the first
         :data:`HEADER_SEARCH_ROWS` rows, when that row holds none of them (a title above the
         header; the header row found is noted) — else the first non-empty one."""
+        notes, self.options = self._before_choice
+        self.notes = list(notes)
         if self.options.sheet:
             if self.options.sheet not in self.sheet_names:
                 raise InputFileError(self.path, f"has no sheet {self.options.sheet!r}",
@@ -181,7 +188,6 @@ class XlsxReader(Reader):
                 self.notes.append(f"header read on row {row} of sheet {chosen!r} (the rows "
                                   "above it are no header)")
             if len(self.sheet_names) > 1:
-                self.notes = [n for n in self.notes if not n.startswith("sheet ")]
                 self.notes.append(f"sheet {chosen!r} chosen of {', '.join(self.sheet_names)}")
         self.sheet = chosen
         header = self._header_of(chosen)
