@@ -27,6 +27,7 @@ from safelight.cli_support import (
 
 __all__ = ["pprl"]
 
+
 @click.command("pprl")
 @click.argument("packages", nargs=-1, required=True,
                 type=click.Path(exists=True, path_type=Path))

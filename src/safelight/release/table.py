@@ -463,11 +463,12 @@ PLACEHOLDERS = frozenset({"na", "n/a", "#n/a", "n.a.", "null", "none", "nan", "-
 
 def _warn_placeholders(path: Path, table: pa.Table) -> None:
     """Warn, per column, of the rows whose value is a :data:`PLACEHOLDERS` word or blanks
-    only: they are released as a value, not as missing (the contributor may mean either)."""
+    only: they are released as a value, not as missing (the contributor may mean either).
+    Reads each column's distinct values only (a NaN is null by now: :func:`read_table`)."""
     for column in table.column_names:
-        counts = pc.value_counts(pc.cast(_nan_as_null(table[column]), pa.string()))
-        values, n = counts.field("values").to_pylist(), counts.field("counts").to_pylist()
-        odd = {v: c for v, c in zip(values, n, strict=True)
+        counts = pc.value_counts(pc.cast(table[column], pa.string()))
+        values, held = counts.field("values").to_pylist(), counts.field("counts").to_pylist()
+        odd = {v: c for v, c in zip(values, held, strict=True)
                if v and v.strip().lower() in PLACEHOLDERS | {""}}
         if not odd:
             continue
