@@ -557,6 +557,28 @@ def test_an_older_package_cannot_undo_a_newer_one_and_the_same_one_changes_nothi
     assert receive_package(hub, paths[0], allow_older=True)["unchanged"] is False
 
 
+def test_a_country_given_to_a_stored_package_is_said_and_audited(hub, packages, tmp_path):
+    """`link receive --country PL` of the package stored already set the contributor's country
+    (75 more persons "in several countries") and said "nothing changed", without an audit entry
+    (a new-user trial of the hub, 2026-12-02)."""
+    from safelight.link.cli import link
+
+    paths, _ = packages
+    receive_package(hub, paths[0], new_contributor=True)
+    hub.close()
+    r = CliRunner().invoke(link, ["receive", str(hub.path), str(paths[0]), "--country", "PL"])
+    assert r.exit_code == 0, r.output
+    assert "its country is now POL" in r.output and "nothing changed" not in r.output
+    r = CliRunner().invoke(link, ["receive", str(hub.path), str(paths[0]), "--country", "PL"])
+    assert "nothing changed" in r.output  # the same country again
+    from safelight.store import open_hub
+
+    with open_hub(hub.path) as h:
+        rows = h.con.execute("SELECT CAST(details AS VARCHAR) FROM audit_log WHERE action = "
+                             "'contributor_country'").fetchall()
+    assert len(rows) == 1 and json.loads(rows[0][0]) == {"country": "POL"}
+
+
 def test_a_changed_country_is_warned_about_and_audited(hub, packages, caplog):
     paths, _ = packages
     receive_package(hub, paths[0], new_contributor=True, country="UA")

@@ -231,6 +231,14 @@ def test_review_pair_and_decision_are_audited(client, app, demo_hub):
     assert client.get("/api/v1/review?status=decided").json()["total"] == 1
     assert "review:queue" in [o for _, o, _ in _audit(app, "web.read")]  # listing ids is audited
     assert "same birth date" not in details  # free text stays erasable, out of the permanent log
+    # the same decision sent again (a form sent twice) records nothing: no "match → match"
+    again = client.post(f"/api/v1/review/{pid}/decision", headers=h,
+                        json={"decision": "match", "reason": "same birth date and name"})
+    assert again.status_code == 200 and len(_audit(app, "link.decision")) == 1
+    # a new reason is a change of the decision's record
+    assert client.post(f"/api/v1/review/{pid}/decision", headers=h,
+                       json={"decision": "match", "reason": "same phone too"}).status_code == 200
+    assert len(_audit(app, "link.decision")) == 2
 
 
 def test_privacy_preserving_mode_hides_identifiers(demo_hub, tmp_path):

@@ -351,3 +351,24 @@ def test_reader_notes_that_quote_sheet_names_stay_with_the_sender_and_the_admini
     client.cookies.clear()
     api_login(client, demo_hub, "admin")
     assert client.get(f"/api/v1/contributions/{cid}").json()["reader_notes"] == [note]
+
+
+def test_a_partial_birth_date_is_shown_on_the_pair_page(client, app, demo_hub):
+    """A record with a year alone showed its birth date as "—" while the explanation beside it
+    weighed the same year +5 bits (a new-user trial of the hub, 2026-12-02)."""
+    from safelight.web.linkage import PAIR_ID_SQL
+
+    api_login(client, demo_hub, "rev")
+    con = app.state.hub.hub.con
+    row = con.execute(f"""SELECT {PAIR_ID_SQL} AS pair_id, i.birth_year, i.birth_month,
+            left_contributor = i.contributor AND left_record_id = i.record_id AS on_left
+        FROM link_review JOIN identities i ON (i.contributor, i.record_id) IN
+            ((left_contributor, left_record_id), (right_contributor, right_record_id))
+        WHERE i.birth_date IS NULL AND i.birth_year IS NOT NULL LIMIT 1""").fetchone()
+    if row is None:
+        pytest.skip("the demo hub's queue holds no record with a partial birth date")
+    pid, year, month, on_left = row
+    pair = client.get(f"/api/v1/review/{pid}").json()
+    shown = next(f for f in pair["fields"] if f["field"] == "birth_date")
+    value = shown["left" if on_left else "right"]
+    assert value == f"{year:04d}" + (f"-{month:02d}" if month else "")

@@ -291,7 +291,8 @@ def receive_cmd(hub: Path, packages: tuple[Path, ...], new_contributor: bool,
                                 allow_older=allow_older)
             if m["unchanged"]:
                 click.echo(f"{p}: the package of {m['contributor']} the hub holds already; "
-                           "nothing changed")
+                           + (f"its country is now {m['country_set']}" if m["country_set"]
+                              else "nothing changed"))
                 continue
             erased = int(m["encoded_records_erased"])
             gone = (f"; {erased:,} erased: their consent was withdrawn at the hub" if erased

@@ -184,7 +184,9 @@ def receive_package(hub: Hub, path: Path, *, actor: str = "link",
                     allow_older: bool = False) -> dict[str, object]:
     """Check and store the package at ``path``; returns its manifest,
     ``encoded_records_erased`` (its records that withdrawals recorded at the hub erased) and
-    ``unchanged`` (true when it is the package already stored: nothing is written).
+    ``unchanged`` (true when it is the package already stored: nothing of it is written; then
+    ``country_set`` is the country ``country`` registered, if it set or changed one — audited
+    as ``contributor_country``).
 
     A package encoded before the one stored for its contributor (manifest ``created``) is
     refused unless ``allow_older``: it would undo what the newer export changed — consent
@@ -217,14 +219,22 @@ def receive_package(hub: Hub, path: Path, *, actor: str = "link",
     before = hub.con.execute("SELECT records_sha256, manifest FROM pprl_packages WHERE "
                              "contributor = ?", [contributor]).fetchone()
     if before is not None and before[0] == hashlib.sha256(data).hexdigest():
-        log.info("%s: the package stored for %s already; nothing changed", path, contributor)
-        if country is not None:  # the country still counts (and a change is audited)
+        log.info("%s: the package stored for %s already", path, contributor)
+        country_set = None
+        if country is not None:  # the country still counts (and setting it is audited)
             with hub.transaction():
+                was = hub.con.execute("SELECT country FROM contributors WHERE name = ?",
+                                      [contributor]).fetchone()
                 changed = hub.ensure_contributor(contributor, country)
-                if changed:
+                now = hub.con.execute("SELECT country FROM contributors WHERE name = ?",
+                                      [contributor]).fetchone()[0]
+                if now != (was[0] if was else None):
+                    country_set = now
                     hub.audit(actor, "contributor_country", contributor,
-                              {"country_changed_from": changed})
-        return {**manifest, "encoded_records_erased": 0, "unchanged": True}
+                              {"country": now, **({"country_changed_from": changed}
+                                                  if changed else {})})
+        return {**manifest, "encoded_records_erased": 0, "unchanged": True,
+                "country_set": country_set}
     if before is not None and not allow_older:
         stored = str(json.loads(before[1]).get("created") or "")
         created = str(manifest.get("created") or "")

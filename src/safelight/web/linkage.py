@@ -161,10 +161,16 @@ def _pair(state: HubState, pair_id: str) -> dict[str, Any]:
 
 def _side(state: HubState, contributor: str, record_id: str, identifiers: bool) -> dict[str, Any]:
     # identity values only of a record whose consent (today, not at the run) allows linkage
-    ident = state.one(f"SELECT {', '.join('i.' + c for c in IDENTITY_SHOWN)} FROM identities i "
+    ident = state.one(f"SELECT {', '.join('i.' + c for c in IDENTITY_SHOWN)}, "
+                      "i.birth_year, i.birth_month FROM identities i "
                       "JOIN cases c USING (contributor, record_id) "
                       "WHERE i.contributor = ? AND i.record_id = ? AND c.consent_linkage",
                       [contributor, record_id]) or {}
+    year, month = ident.pop("birth_year", None), ident.pop("birth_month", None)
+    if ident and ident.get("birth_date") is None and year is not None:
+        # a partial date (a year alone, a year and month) is evidence the model weighs: shown
+        # as known, not as missing (a reviewer saw "—" beside +5 bits for the same year)
+        ident["birth_date"] = f"{year:04d}" + (f"-{month:02d}" if month else "")
     case = state.one(f"SELECT {', '.join(CASE_SHOWN)} FROM cases WHERE contributor = ? "
                      "AND record_id = ?", [contributor, record_id]) or {}
     country = state.one("SELECT country FROM contributors WHERE name = ?", [contributor])
@@ -264,8 +270,9 @@ def decide_pair(state: HubState, user: User, pair_id: str, decision: str,
     ``overrule``: two reviewers who disagree must not have the last one win without knowing
     (the audit entry names whose decision was overruled). Another reviewer's earlier reason is
     kept beside the new one, where reasons are shown to every reviewer.
-    ``decision`` :data:`UNDECIDED` takes a decision back (a mis-click; another reviewer's with
-    ``overrule``): the pair is open again, without a note, and a decided match that alone held
+    The reviewer's own decision sent again with the same reason records nothing (no audit
+    entry, no history row). ``decision`` :data:`UNDECIDED` takes a decision back (a
+    mis-click; another reviewer's with ``overrule``): the pair is open again, without a note, and a decided match that alone held
     the two records in one person parts them (:func:`safelight.link.hub.undo_review_decision`).
 
     It writes ``decision``, ``decided_by``, ``decided_at`` and ``decision_note`` of
@@ -291,6 +298,12 @@ def decide_pair(state: HubState, user: User, pair_id: str, decision: str,
         row = _pair(state, pair_id)
         if decision == UNDECIDED and not row["decision"]:
             raise UsageError("the pair has no decision to take back")
+        if (row["decision"] == decision and row["decided_by"] == user.username
+                and row["decision_note"] == reason):
+            # the same decision sent again (a form sent twice, a retried request): nothing to
+            # record — it stood in the pair's history as a change "match → match"
+            return {"pair_id": pair_id, "decision": decision, "decided_by": user.username,
+                    "persons_reformed": 0}
         other = row["decided_by"] if row["decided_by"] != user.username else None
         if row["decision"] and row["decision"] != decision and other and not overrule:
             raise UsageError(Message(
