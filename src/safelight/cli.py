@@ -538,6 +538,7 @@ main.stage_commands = {  # type: ignore[attr-defined]
     "refer": "safelight.refer.cli:refer",
     "release": "safelight.release.cli:release",
     "report": "safelight.report.cli:report",
+    "review": "safelight.link.review_cli:review",
     "serve": "safelight.web.cli:serve",
     "user": "safelight.web.cli:user",
     "dashboard": "safelight.web.dashboard_cli:dashboard",
