@@ -160,3 +160,30 @@ def test_a_paste_longer_than_the_form_takes_says_what_to_do(client, app, demo_hu
         "csrf_token": token, "contributor": "ua-hotline", "record_ids": "x" * 1_000_001})
     assert "Список ідентифікаторів записів довший" in r.text
     assert con.execute("SELECT count(*) FROM cases WHERE consent_linkage").fetchone()[0] == before
+
+
+def test_the_api_withdraws_consent_as_the_page_does(client, app, demo_hub):
+    """The docs say every page operation exists under /api/v1; the withdrawal was a page form
+    only (a new-user trial of the hub, 2026-12-02)."""
+    con = app.state.hub.hub.con
+    mine = [r for (r,) in con.execute("SELECT record_id FROM cases WHERE contributor = "
+                                      "'ua-hotline' ORDER BY record_id LIMIT 2").fetchall()]
+    h = {"X-CSRF-Token": api_login(client, demo_hub, "uacontrib")}
+    body = {"contributor": "ua-hotline", "record_ids": mine, "reason": "asked by phone"}
+    assert client.post("/api/v1/records/withdraw", json=body).status_code in (401, 403)  # csrf
+    r = client.post("/api/v1/records/withdraw", headers=h,
+                    json={**body, "contributor": "de-police"})
+    assert r.status_code == 403 and _case(con, "ua-hotline", mine[0])[1] is True
+    r = client.post("/api/v1/records/withdraw", headers=h, json=body)
+    assert r.status_code == 200, r.text
+    assert r.json()["contributor"] == "ua-hotline" and r.json()["pending"] == 0
+    for rid in mine:
+        assert _case(con, "ua-hotline", rid)[1:] == (False, False)
+    # an id the hub does not hold is refused as a typo, and nothing is withdrawn
+    other = con.execute("SELECT record_id FROM cases WHERE contributor = 'ua-hotline' AND "
+                        "consent_linkage LIMIT 1").fetchone()[0]
+    r = client.post("/api/v1/records/withdraw", headers=h,
+                    json={**body, "record_ids": [other, "no-such-record"]})
+    assert r.status_code in (400, 422) and _case(con, "ua-hotline", other)[1] is True
+    assert client.post("/api/v1/records/withdraw", headers=h,
+                       json={**body, "record_ids": []}).status_code == 422

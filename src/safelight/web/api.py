@@ -51,6 +51,17 @@ class DecisionIn(BaseModel):
     overrule: bool = False
 
 
+class WithdrawalIn(BaseModel):
+    #: whose records (a contributor account's own always)
+    contributor: str | None = Field(default=None, max_length=100)
+    record_ids: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        min_length=1, max_length=services.MAX_WITHDRAWAL_IDS)
+    #: kept with the withdrawal (never a person's name, birth date, phone or document)
+    reason: str = Field(default="", max_length=2000)
+    #: ids the hub does not hold yet are recorded (their records are refused when they come)
+    not_yet_received: bool = False
+
+
 class ReleaseIn(BaseModel):
     method: Literal["aggregates", "synthetic"] = "aggregates"
     k: int = Field(default=11, ge=2, le=1000)
@@ -238,6 +249,17 @@ def records(*, request: Request, contributor: Annotated[str | None, Query(max_le
             limit: Limit = 50, offset: Offset = 0,
             user: Annotated[User, Depends(api_role("records"))]) -> dict:
     return services.records(state_of(request), user, contributor, limit, offset)
+
+
+@router.post("/records/withdraw", tags=["contributions"],
+             summary="Withdraw consent for records (as `safelight consent withdraw`)")
+def records_withdraw(*, body: WithdrawalIn, request: Request,
+                     user: Annotated[User, Depends(api_role("records"))]) -> dict:
+    """The records leave linkage and every later release, their identity data is erased, and
+    later exports cannot revive them; ids the hub does not hold are refused as typos (nothing
+    withdrawn) unless ``not_yet_received``. Counts of what was acted on, audited."""
+    return services.withdraw_consent(state_of(request), user, body.contributor,
+                                     body.record_ids, body.reason, body.not_yet_received)
 
 
 @router.get("/review", tags=["linkage"], summary="The review queue")

@@ -220,10 +220,11 @@ def records(state: HubState, user: User, contributor: str | None, limit: int = 5
 MAX_WITHDRAWAL_IDS = 10_000
 
 
-def withdraw_consent(state: HubState, user: User, contributor: str | None, ids_text: str,
-                     reason: str, not_yet_received: bool = False) -> dict[str, Any]:
+def withdraw_consent(state: HubState, user: User, contributor: str | None,
+                     ids_text: str | list[str], reason: str, not_yet_received: bool = False
+                     ) -> dict[str, Any]:
     """Withdraw consent for the records named in ``ids_text`` (one per line, or separated by
-    commas) of ``contributor`` — a contributor account's own always — as ``safelight consent
+    commas; or a list of ids, from the API) of ``contributor`` — a contributor account's own always — as ``safelight consent
     withdraw`` does: the cases leave linkage and every later release, their identity data is
     erased, later exports cannot revive them. Ids the hub does not hold are refused as typos
     (nothing is withdrawn) unless ``not_yet_received`` (then counted as ``pending``); audited
@@ -231,7 +232,8 @@ def withdraw_consent(state: HubState, user: User, contributor: str | None, ids_t
     scope = contributor_scope(state, user, contributor)
     if not scope:
         raise UsageError("say whose records these are (contributor)")
-    ids = list(dict.fromkeys(x.strip() for x in re.split(r"[\n,]", ids_text or "") if x.strip()))
+    given = ids_text if isinstance(ids_text, list) else re.split(r"[\n,]", ids_text or "")
+    ids = list(dict.fromkeys(x.strip() for x in given if x.strip()))
     if not ids:
         raise UsageError("give the record ids whose consent is withdrawn, one per line")
     if any(not x.isprintable() for x in ids):
