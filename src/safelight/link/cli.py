@@ -77,8 +77,9 @@ def link_hub_cmd(hub: Path, threshold: float, seed: int, as_json: bool, pprl: bo
                f"({s['persons_in_several_contributors']:,} seen by several contributors); "
                f"{s['candidate_pairs']:,} candidate pairs, {s['review_pairs']:,} to review "
                f"(run {s['run_id']})"
-               + (f" — the review queue is in the web application (safelight serve {hub}, "
-                  "Review)" if s["review_pairs"] else ""))
+               + (f" — review them in the web application (safelight serve {hub}, Review) "
+                  f"or with `safelight review list {hub} --reviewer NAME`"
+                  if s["review_pairs"] else ""))
 
 
 def _check_mode(hub, mode: str, switch: bool) -> None:  # noqa: ANN001 - a Hub

@@ -6,20 +6,27 @@ decisions that bind later runs, another reviewer's decision overruled only when 
 decision taken back with ``undecided``), without a running server — which holds the hub while
 it runs, so an operator had to stop it to decide pairs between ``link hub`` runs (a new-user
 trial, 2026-12-02). Every command acts as a named account of the hub with the review right
-(``reviewer`` or ``admin``: ``safelight user add``), and is audited under that name as on the
-web. Identity values are shown as the web settings say (``--settings``, ``show_identifiers``;
-shown by default, as on the web).
+(``reviewer`` or ``admin``: ``safelight user add``; another is refused, exit 8, and audited),
+and is audited under that name as on the web, each entry marked ``channel: cli`` with the
+machine's login name (the command line asks for no password: whoever can open the hub file
+can name any account). Identity values, and other reviewers' reasons, are **hidden** unless
+asked for — ``--show-identifiers``, or the web settings the hub is served with
+(``--settings``, ``show_identifiers: true``) — so that the command line never shows more than
+a hub that hides identifiers does. A reason is asked for at a prompt when ``--reason`` is not
+given, so that it stays out of the shell's history and the process list.
 """
 
 from __future__ import annotations
 
+import getpass
+import unicodedata
 from pathlib import Path
 from typing import Any
 
 import click
 
 from safelight.cli_support import guarded
-from safelight.errors import UsageError
+from safelight.errors import RefusedError
 
 __all__ = ["review"]
 
@@ -29,10 +36,11 @@ _reviewer = click.option("--reviewer", required=True,
                               "audited under this name.")
 _settings = click.option("--settings", "settings_file", default=None,
                          type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                         help="The web settings JSON the hub is served with (show_identifiers: "
-                              "false hides identity values here too).")
-#: the roles with the review right (the web application's ``CAN["review"]``)
-REVIEW_ROLES = ("admin", "reviewer")
+                         help="The web settings JSON the hub is served with: its "
+                              "show_identifiers says whether identity values are shown.")
+_identifiers = click.option("--show-identifiers", is_flag=True,
+                            help="Show identity values and other reviewers' reasons (hidden "
+                                 "unless --settings says the hub shows them).")
 
 
 @click.group("review", context_settings={"help_option_names": ["-h", "--help"],
@@ -41,23 +49,53 @@ def review() -> None:
     """The linkage review queue of a hub: list, show and decide uncertain pairs."""
 
 
-def _open(hub: Path, settings_file: Path | None, reviewer: str):  # noqa: ANN202
-    """The hub as the web application holds it, and the account ``reviewer`` as its user."""
+def _marked_as_command_line(hub: Any) -> None:
+    """Every audit entry ``hub`` (a :class:`~safelight.store.Hub`) writes from now on carries
+    ``channel: cli`` and the machine's login name: the web functions write them, and they must
+    not pass for a signed-in web session's."""
+    write = hub.audit
+
+    def audit(actor: str, action: str, obj: str | None = None,
+              details: dict[str, Any] | None = None) -> Any:
+        return write(actor, action, obj, {**(details or {}), "channel": "cli",
+                                          "os_user": getpass.getuser()})
+
+    hub.audit = audit
+
+
+def _open(hub: Path, settings_file: Path | None, show: bool, reviewer: str):  # noqa: ANN202
+    """The hub as the web application holds it — its audit entries marked as the command
+    line's — and the account ``reviewer`` as its user.
+
+    :raises RefusedError: ``reviewer`` is no active account with the review right (exit 8;
+        audited as ``review.refused``, as the web audits a refused role)."""
+    import dataclasses
+
     from safelight.web.auth import User
+    from safelight.web.deps import CAN
     from safelight.web.settings import WebSettings
     from safelight.web.state import HubState
 
-    settings = WebSettings.load(settings_file) if settings_file else WebSettings()
+    settings = WebSettings.load(settings_file) if settings_file else WebSettings(
+        show_identifiers=False)
+    if show:
+        settings = dataclasses.replace(settings, show_identifiers=True)
     state = HubState(hub, settings)
+    _marked_as_command_line(state.hub)
+    allowed = CAN["review"]
     row = state.one("SELECT username, role, contributor, active FROM web_users "
                     "WHERE username = ?", [reviewer])
-    if row is None or not row["active"] or row["role"] not in REVIEW_ROLES:
-        state.close()
+    if row is None or not row["active"] or row["role"] not in allowed:
         what = ("no account" if row is None else "a deactivated account" if not row["active"]
                 else f"a {row['role']} account, without the review right")
-        raise UsageError(f"--reviewer {reviewer}: {what} on this hub — give an active account "
-                         f"of role {' or '.join(REVIEW_ROLES)} (`safelight user add {hub} NAME "
-                         "--role reviewer`)")
+        try:
+            state.audit(reviewer, "review.refused", f"account:{reviewer}",
+                        {"reason": what.split(",")[0]})
+        finally:
+            state.close()
+        raise RefusedError(f"--reviewer {reviewer}: {what} on this hub — give an active "
+                           f"account of role {' or '.join(allowed)} (`safelight user add {hub} "
+                           "NAME --role reviewer`)")
     return state, User(row["username"], row["role"], row["contributor"], "")
 
 
@@ -69,14 +107,13 @@ def _open(hub: Path, settings_file: Path | None, reviewer: str):  # noqa: ANN202
 @click.option("--contributor", default=None, help="Only pairs with this contributor's record.")
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
 @click.option("--offset", type=click.IntRange(min=0), default=0, show_default=True)
-@_settings
 @guarded
 def list_cmd(hub: Path, reviewer: str, status: str, contributor: str | None, limit: int,
-             offset: int, settings_file: Path | None) -> None:
+             offset: int) -> None:
     """Pairs of the queue, closest to a coin toss first (record ids and scores only)."""
     from safelight.web import linkage
 
-    state, user = _open(hub, settings_file, reviewer)
+    state, user = _open(hub, None, False, reviewer)
     try:
         q = linkage.review_queue(state, user, status, limit, offset, contributor)
     finally:
@@ -86,8 +123,8 @@ def list_cmd(hub: Path, reviewer: str, status: str, contributor: str | None, lim
         said = (f"  {p['decision']} by {p['decided_by']}" if p["decision"] else
                 f"  (opened by {p['in_review_by']})" if p.get("in_review_by") else "")
         click.echo(f"{p['pair_id']}  p={p['match_probability']:.3f}  "
-                   f"{p['left_contributor']}/{p['left_record_id']} ~ "
-                   f"{p['right_contributor']}/{p['right_record_id']}{said}")
+                   f"{_shown(p['left_contributor'])}/{_shown(p['left_record_id'])} ~ "
+                   f"{_shown(p['right_contributor'])}/{_shown(p['right_record_id'])}{said}")
 
 
 def _minute(at: str | None) -> str:
@@ -96,20 +133,37 @@ def _minute(at: str | None) -> str:
 
 
 def _shown(value: Any) -> str:
-    return "—" if value is None else str(value)
+    """A value as one line of a terminal: NFC, control characters (a line break, an escape
+    sequence) written as escapes, never sent to the terminal."""
+    if value is None:
+        return "—"
+    text = unicodedata.normalize("NFC", str(value))
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                   for c in text)
+
+
+def _pad(text: str, width: int) -> str:
+    """``text`` padded to ``width`` terminal cells (a CJK character takes two)."""
+    from rich.cells import cell_len
+
+    return text + " " * max(width - cell_len(text), 0)
 
 
 @review.command("show")
 @_hub
 @click.argument("pair")
 @_reviewer
+@_identifiers
 @_settings
 @guarded
-def show_cmd(hub: Path, pair: str, reviewer: str, settings_file: Path | None) -> None:
+def show_cmd(hub: Path, pair: str, reviewer: str, show_identifiers: bool,
+             settings_file: Path | None) -> None:
     """One pair side by side, with the weight each field gives, and its decisions."""
+    from rich.cells import cell_len
+
     from safelight.web import linkage
 
-    state, user = _open(hub, settings_file, reviewer)
+    state, user = _open(hub, settings_file, show_identifiers, reviewer)
     try:
         p = linkage.review_pair(state, user, pair)
     finally:
@@ -119,16 +173,20 @@ def show_cmd(hub: Path, pair: str, reviewer: str, settings_file: Path | None) ->
                f"(prior {p['prior_log2_odds']:+.1f} bits"
                + ("; names read swapped" if p["names_swapped"] else "") + ")")
     rows = [("field", "level", "weight",
-             f"{left['contributor']}/{left['record_id']}",
-             f"{right['contributor']}/{right['record_id']}")]
+             f"{_shown(left['contributor'])}/{_shown(left['record_id'])}",
+             f"{_shown(right['contributor'])}/{_shown(right['record_id'])}")]
     rows += [(f["field"], _shown(f["level"]),
               "" if f["weight"] is None else f"{f['weight']:+.2f}",
               _shown(f["left"]), _shown(f["right"])) for f in p["fields"]]
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    widths = [max(cell_len(r[i]) for r in rows) for i in range(5)]
     for r in rows:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+        click.echo("  ".join(_pad(c, w) for c, w in zip(r, widths, strict=True)).rstrip())
     if not p["identifiers_shown"]:
-        click.echo("(identity values hidden: the hub's web settings hide identifiers)")
+        click.echo("(identity values hidden: --show-identifiers, or --settings of a hub that "
+                   "shows them)")
+    elif not any(side["identity"] for side in (left, right)):
+        click.echo("(this hub holds no identity values of these records: privacy-preserving "
+                   "linkage compares their encodings only)")
     if p["decision"]:
         note = ("(shown to its author only)" if p["decision_note_hidden"]
                 else p["decision_note"] or "")
@@ -146,23 +204,30 @@ def show_cmd(hub: Path, pair: str, reviewer: str, settings_file: Path | None) ->
 @click.argument("pair")
 @click.argument("decision", type=click.Choice(["match", "non_match", "undecided"]))
 @_reviewer
-@click.option("--reason", required=True,
+@click.option("--reason", prompt="Reason (never a person's name, birth date, phone or document)",
               help="Why (kept with the decision; never a person's name, birth date, phone or "
-                   "document number).")
+                   "document number). Asked for at a prompt when not given, which keeps it "
+                   "out of the shell's history.")
 @click.option("--overrule", is_flag=True,
               help="Confirm that a different decision overrules another reviewer's.")
+@_identifiers
 @_settings
 @guarded
 def decide_cmd(hub: Path, pair: str, decision: str, reviewer: str, reason: str,
-               overrule: bool, settings_file: Path | None) -> None:
+               overrule: bool, show_identifiers: bool, settings_file: Path | None) -> None:
     """Decide a pair (match / non_match), or take a decision back (undecided); the persons of
-    the two records are re-formed at once, and later link runs keep the decision."""
+    the two records are re-formed at once, and later link runs keep the decision. Where
+    identifiers are shown (as in show), an overruled reviewer's reason is kept beside yours."""
     from safelight.web import linkage
 
-    state, user = _open(hub, settings_file, reviewer)
+    state, user = _open(hub, settings_file, show_identifiers, reviewer)
     try:
         r = linkage.decide_pair(state, user, pair, decision, reason, overrule)
     finally:
         state.close()
+    if r.get("unchanged"):
+        click.echo(f"pair {r['pair_id']}: already decided {r['decision']} by "
+                   f"{r['decided_by']}, with this reason; nothing recorded")
+        return
     click.echo(f"pair {r['pair_id']}: {r['decision']} by {r['decided_by']}; "
                f"{r['persons_reformed']:,} person(s) re-formed")

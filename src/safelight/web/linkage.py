@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from safelight.link.decisions import Decisions
 
 DECISIONS = ("match", "non_match")
+#: what joins an overruled reviewer's reason to the new one in a pair's note
+EARLIER_NOTE = "\n— earlier: "
 #: what a reviewer sends to take a decision back (the pair returns to the open queue)
 UNDECIDED = "undecided"
 IDENTITY_SHOWN = ("given_name", "family_name", "full_name", "birth_date", "sex", "nationality",
@@ -298,12 +300,14 @@ def decide_pair(state: HubState, user: User, pair_id: str, decision: str,
         row = _pair(state, pair_id)
         if decision == UNDECIDED and not row["decision"]:
             raise UsageError("the pair has no decision to take back")
+        note = row["decision_note"] or ""
         if (row["decision"] == decision and row["decided_by"] == user.username
-                and row["decision_note"] == reason):
+                and (note == reason or note.startswith(reason + EARLIER_NOTE))):
             # the same decision sent again (a form sent twice, a retried request): nothing to
-            # record — it stood in the pair's history as a change "match → match"
+            # record — it stood in the pair's history as a change "match → match", and an
+            # overruled reviewer's reason kept in the note was dropped
             return {"pair_id": pair_id, "decision": decision, "decided_by": user.username,
-                    "persons_reformed": 0}
+                    "persons_reformed": 0, "unchanged": True}
         other = row["decided_by"] if row["decided_by"] != user.username else None
         if row["decision"] and row["decision"] != decision and other and not overrule:
             raise UsageError(Message(
@@ -324,7 +328,7 @@ def decide_pair(state: HubState, user: User, pair_id: str, decision: str,
             if other and row["decision_note"] and state.settings.show_identifiers:
                 # another reviewer's reason stays beside this one (where reasons are hidden
                 # from other reviewers, it is not handed to this one either)
-                note += (f"\n— earlier: {row['decision']} by {other} "
+                note += (f"{EARLIER_NOTE}{row['decision']} by {other} "
                          f"({utc_minute(row['decided_at'])}): {row['decision_note']}")
             hub.con.execute(f"UPDATE link_review SET decision = ?, decided_by = ?, "
                             f"decided_at = ?, decision_note = ? WHERE {PAIR_ID_SQL} = ?",
