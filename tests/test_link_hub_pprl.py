@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from test_link_pprl import KEY, _observe, _people, _table  # noqa: I001  (shared generator)
 
-from safelight.errors import SafelightError
+from safelight.errors import RefusedError, SafelightError
 from safelight.identity.encode import EncodingSettings, encode_table, write_package
 from safelight.link import pairwise_scores
 from safelight.link.hub_pprl import link_hub_encoded, load_hub_packages, receive_package
@@ -549,7 +549,7 @@ def test_an_older_package_cannot_undo_a_newer_one_and_the_same_one_changes_nothi
     newer = encode_table(table, KEY, EncodingSettings(seed=5), contributor="ngo")
     newer.manifest["created"] = "2099-01-01T00:00:00Z"
     receive_package(hub, write_package(newer, tmp_path / "ngo_newer"))
-    with pytest.raises(SafelightError, match="before the one the hub holds.*--allow-older"):
+    with pytest.raises(RefusedError, match="before the one the hub holds.*--allow-older"):
         receive_package(hub, paths[0])
     stored = json.loads(hub.con.execute(
         "SELECT manifest FROM pprl_packages WHERE contributor = 'ngo'").fetchone()[0])

@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from safelight.errors import UsageError
+from safelight.errors import RefusedError, UsageError
 from safelight.identity.encode import BLOCKING_RULES, EncodingSettings
 from safelight.link.decisions import index_decisions, load_decisions
 from safelight.link.encoded import (
@@ -201,7 +201,9 @@ def receive_package(hub: Hub, path: Path, *, actor: str = "link",
     the persons seen in several countries.
 
     :raises UsageError: no contributor named, an unknown one, or a package that does not
-        fit what is stored (another key or settings)."""
+        fit what is stored (another key or settings).
+    :raises RefusedError: a package older than the stored one, without ``allow_older`` (exit
+        8: it would undo consent withdrawn since)."""
     manifest, table = read_package(path)  # format, SHA-256 and record count checks
     check_manifest_counts(path, manifest, table)
     manifest, table, data = _only_what_safelight_writes(path, manifest, table)
@@ -240,7 +242,7 @@ def receive_package(hub: Hub, path: Path, *, actor: str = "link",
         created = str(manifest.get("created") or "")
         if created < stored:  # ISO 8601 UTC times order as text; a missing one is oldest
             when = created or "at an unknown time"
-            raise UsageError(
+            raise RefusedError(
                 f"{path}: this package of {contributor} was encoded {when}, before the one the "
                 f"hub holds ({stored}) — receiving it would undo what the newer export changed "
                 "(consent withdrawn since, records removed). Receive the newest export, or add "
