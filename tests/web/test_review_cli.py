@@ -70,7 +70,7 @@ def test_only_an_active_account_with_the_review_right_may_review(demo_hub, tmp_p
     with open_hub(hub) as h:  # refused as the web refuses a role: audited
         refused = h.con.execute("SELECT actor, CAST(details AS VARCHAR) FROM audit_log WHERE "
                                 "action = 'review.refused' ORDER BY seq").fetchall()
-    assert [a for a, _ in refused] == ["nobody", "view", "ana", "admin"]
+    assert [a for a, _ in refused] == ["-", "view", "ana", "admin"]  # no typed name kept
     assert all(json.loads(d)["channel"] == "cli" for _, d in refused)
 
 

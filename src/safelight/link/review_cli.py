@@ -88,8 +88,11 @@ def _open(hub: Path, settings_file: Path | None, show: bool, reviewer: str):  # 
     if row is None or not row["active"] or row["role"] not in allowed:
         what = ("no account" if row is None else "a deactivated account" if not row["active"]
                 else f"a {row['role']} account, without the review right")
+        # as a refused sign-in is audited: a name that is no account is not kept (it may be
+        # anything typed: a person's name, a password)
+        name = row["username"] if row else "-"
         try:
-            state.audit(reviewer, "review.refused", f"account:{reviewer}",
+            state.audit(name, "review.refused", f"account:{name}",
                         {"reason": what.split(",")[0]})
         finally:
             state.close()
@@ -169,9 +172,10 @@ def show_cmd(hub: Path, pair: str, reviewer: str, show_identifiers: bool,
     finally:
         state.close()
     left, right = p["left"], p["right"]
-    click.echo(f"pair {p['pair_id']}: match probability {p['match_probability']:.3f} "
-               f"(prior {p['prior_log2_odds']:+.1f} bits"
-               + ("; names read swapped" if p["names_swapped"] else "") + ")")
+    said = ([f"prior {p['prior_log2_odds']:+.1f} bits"] if p["prior_log2_odds"] is not None
+            else []) + (["names read swapped"] if p["names_swapped"] else [])
+    click.echo(f"pair {p['pair_id']}: match probability {p['match_probability']:.3f}"
+               + (f" ({'; '.join(said)})" if said else ""))
     rows = [("field", "level", "weight",
              f"{_shown(left['contributor'])}/{_shown(left['record_id'])}",
              f"{_shown(right['contributor'])}/{_shown(right['record_id'])}")]
@@ -188,8 +192,8 @@ def show_cmd(hub: Path, pair: str, reviewer: str, show_identifiers: bool,
         click.echo("(this hub holds no identity values of these records: privacy-preserving "
                    "linkage compares their encodings only)")
     if p["decision"]:
-        note = ("(shown to its author only)" if p["decision_note_hidden"]
-                else p["decision_note"] or "")
+        note = ("(shown to its author only)" if p["decision_note_hidden"] else
+                "\n  ".join(_shown(line) for line in (p["decision_note"] or "").split("\n")))
         click.echo(f"decided {p['decision']} by {p['decided_by']} ({_minute(p['decided_at'])}):"
                    f" {note}")
     if len(p["history"]) > 1 or (p["history"] and not p["decision"]):
