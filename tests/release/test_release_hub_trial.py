@@ -95,3 +95,32 @@ def test_the_ledger_listing_shows_k_length_and_risks_taken(hub, tmp_path) -> Non
     assert r.exit_code == 0, r.output
     assert "UTC aggregates by cli: k 11, length 1;" in r.output
     assert "(risk accepted: --after-withdrawal)" in r.output
+
+
+def test_a_hub_release_its_warning_says_not_to_publish_exits_9(hub, tmp_path,
+                                                                monkeypatch) -> None:
+    """`release hub` whose warning says "Do not publish" (a trial's microdata with 7,396
+    combinations under k beside its quasi-identifiers) exited 0 where the file commands exit
+    9 (2026-12-02): a script publishing on success would publish it."""
+    import dataclasses
+
+    import safelight.release.hub as hub_module
+    from safelight.release.cli import EXIT_DO_NOT_PUBLISH
+    from safelight.release.settings import DO_NOT_PUBLISH
+
+    _fill_hub(hub)
+    path = hub.path
+    hub.close()
+    made = hub_module.release_hub
+
+    def leaky(*args, **kwargs):
+        rel = made(*args, **kwargs)
+        return dataclasses.replace(rel, warnings=(f"{DO_NOT_PUBLISH} this file: a test",))
+
+    args = ["hub", str(path), "--method", "aggregates", "--columns", "gender", "--k", "5"]
+    r = CliRunner().invoke(release, [*args, "--out", str(tmp_path / "a")])
+    assert r.exit_code == 0, r.output
+    monkeypatch.setattr(hub_module, "release_hub", leaky)
+    r = CliRunner().invoke(release, [*args, "--out", str(tmp_path / "b")])
+    assert r.exit_code == EXIT_DO_NOT_PUBLISH, r.output
+    assert "release #" in r.output  # written and recorded: only the exit code says it

@@ -207,6 +207,8 @@ class HubRelease:
     file: Path
     settings: ReleaseSettings
     evaluation: Evaluation
+    #: the warnings written with it (settings.json, PUBLISH.txt)
+    warnings: tuple[str, ...] = ()
 
 
 def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None = None,
@@ -348,7 +350,7 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
                           rows_in=data.n_rows, k=k, length=length)
         raise
     log.info("hub release #%d (%s) -> %s", rid, method, out)
-    return HubRelease(rid, method, out, released, settings, ev)
+    return HubRelease(rid, method, out, released, settings, ev, tuple(warnings))
 
 
 #: a share of the common combinations withheld over which a release is warned about

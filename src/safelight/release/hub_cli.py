@@ -6,14 +6,16 @@ Registered on the ``release`` group by :mod:`safelight.release.cli`.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
 from safelight.cli_support import FiniteFloat, guarded, shows_progress
-from safelight.release.cli import _columns, _summary, release
+from safelight.release.cli import EXIT_DO_NOT_PUBLISH, _columns, _summary, release
 from safelight.release.hub import DEFAULT_COLUMNS, METHODS
+from safelight.release.settings import DO_NOT_PUBLISH
 
 
 @release.command("hub")
@@ -86,6 +88,10 @@ def hub(hub_path: Path, method: str, out: Path, columns: str | None, k: int,
             raise
     click.echo(f"release #{rel.release_id} ({method}, {rel.settings.params['rows']} consenting "
                f"cases): {_summary(rel.evaluation)} -> {rel.file}")
+    if any(DO_NOT_PUBLISH in w for w in rel.warnings):
+        # as the file commands: a script that publishes on success must not publish it (a
+        # trial's hub microdata with 7,396 combinations under k exited 0)
+        sys.exit(EXIT_DO_NOT_PUBLISH)
 
 
 def _show_combinations(exc: Any, shown: int = 10) -> None:
