@@ -215,6 +215,7 @@ def test_review_pair_and_decision_are_audited(client, app, demo_hub):
     weights = [f["weight"] for f in pair["fields"]]
     assert any(w > 0 for w in weights)
     assert pair["left"]["identity"] is not None  # clear mode shows identifiers
+    assert "other reviewers may read it" in client.get(f"/review/{pid}").text
     h = {"X-CSRF-Token": csrf}
     assert client.post(f"/api/v1/review/{pid}/decision", headers=h,
                        json={"decision": "maybe", "reason": "x"}).status_code == 422
@@ -260,6 +261,8 @@ def test_privacy_preserving_mode_hides_identifiers(demo_hub, tmp_path):
                                                       pair["left"]["contributor"]])
         if ident and ident["family_name"]:
             assert ident["family_name"] not in page.text
+        # the reason's hint says who reads it here (it said "other reviewers may read it")
+        assert "only you will read it" in page.text and "other reviewers may" not in page.text
     app.state.hub.close()
 
 
