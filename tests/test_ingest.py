@@ -532,3 +532,47 @@ def test_a_data_file_given_as_the_hub_is_refused_not_filled_in_memory(tmp_path, 
     r = CliRunner().invoke(main, ["link", "hub", str(notahub)])
     assert r.exit_code == 5 and "not a safelight hub" in r.output, r.output
     assert notahub.read_bytes() == content
+
+
+def test_a_blank_withdrawal_id_is_refused_and_redacts_nobody_else(tmp_path, hub, profile):
+    """A trial's `consent withdraw HUB -c ua ""` (an empty shell variable) redacted every
+    quarantined row with a blank cell — other people's rows — and was recorded for good. A
+    blank id, or one with a control character, is refused; and an id matches a raw line that
+    is not JSON as one of its fields only, not inside a date or a longer id."""
+    from safelight.errors import UsageError
+
+    rows = [HEADER] + [good_row(i) for i in range(1, 6)]
+    bad = good_row(7)
+    bad[10] = "31.02.1990"              # quarantined: an impossible birth date
+    assert bad[6] == ""                 # and a blank cell
+    rows.append(bad)
+    ingest_file(hub, write(tmp_path / "jan.csv", rows), contributor="ua", profile=profile)
+    before = hub.con.execute("SELECT raw FROM quarantine").fetchall()
+    assert len(before) == 1
+    for ids in ([""], ["  "], ["7\tName7"]):
+        with pytest.raises(UsageError):
+            hub.withdraw_consent("ua", ids, actor="test")
+        with pytest.raises(UsageError):
+            hub.withdrawal_pending("ua", ids, not_yet_received=True, record_anyway="x")
+    assert hub.con.execute("SELECT raw FROM quarantine").fetchall() == before
+    assert hub.con.execute("SELECT count(*) FROM consent_withdrawals").fetchone()[0] == 0
+    # a raw line that is not JSON (a ragged line): "3" is in its date, not one of its fields
+    hub.con.execute("UPDATE quarantine SET raw = '17;Name17;03.03.1993', "
+                    "reasons = '[]'")
+    assert hub.unknown_record_ids("ua", ["3", "17"]) == []   # 3 is a case, 17 the line's id
+    assert hub.withdraw_consent("ua", ["3"], actor="test")["quarantined_rows_redacted"] == 0
+    assert hub.withdraw_consent("ua", ["17"], actor="test")["quarantined_rows_redacted"] == 1
+
+
+def test_consent_withdraw_command_refuses_an_empty_id(tmp_path, profile):
+    from click.testing import CliRunner
+
+    from safelight.cli import main
+
+    hub_path = tmp_path / "h.duckdb"
+    with open_hub(hub_path, create=True) as h:
+        ingest_file(h, write(tmp_path / "jan.csv", [HEADER, good_row(1)]), contributor="ua",
+                    profile=profile)
+    r = CliRunner().invoke(main, ["consent", "withdraw", str(hub_path), "-c", "ua", ""])
+    assert r.exit_code == 2, r.output
+    assert "empty or blank" in r.output

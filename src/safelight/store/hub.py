@@ -28,10 +28,14 @@ DEFAULT_MEMORY_LIMIT = "512MB"
 #: :meth:`Hub.apply_withdrawals`)
 REDACTED_RAW = "{\"redacted\": \"consent withdrawn\"}"
 #: (quarantined row, record id) pairs where a row carries an id of the table ``w`` (one column,
-#: ``record_id``) — as a value of its raw row (a JSON object) or of a reason, trimmed as ingest
-#: trims ids, or inside a raw line that is not JSON; rows in ``{scope}`` (one parameter) and
-#: not redacted already (a second parameter, :data:`REDACTED_RAW`). What a withdrawal redacts
-#: (:meth:`Hub.apply_withdrawals`), so also what makes an id known to it.
+#: ``record_id``) — as a value of its raw row (a JSON object) or of a reason, or as a field of a
+#: raw line that is not JSON (split at , ; tab |, quotes dropped), trimmed as ingest trims
+#: ids; rows in ``{scope}`` (one parameter) and not redacted already (a second parameter,
+#: :data:`REDACTED_RAW`). A blank value is no id: an empty id matched every row with a blank
+#: cell (a trial's ``consent withdraw HUB ""`` redacted four other people's rows), and an id
+#: found anywhere inside a raw line matched rows that held it only as part of a date or a
+#: phone. What a withdrawal redacts (:meth:`Hub.apply_withdrawals`), so also what makes an id
+#: known to it.
 _QUARANTINE_ID_MATCHES = """
     WITH q AS (SELECT rowid AS row_key, raw, reasons FROM quarantine WHERE {scope} AND raw <> ?),
          vals AS (
@@ -40,11 +44,30 @@ _QUARANTINE_ID_MATCHES = """
              UNION ALL
              SELECT row_key, trim(unnest(json_extract_string(
                  CASE WHEN json_valid(raw) AND json_type(raw) = 'OBJECT' THEN raw ELSE '{{}}' END,
-                 '$.*'))) FROM q)
-    SELECT row_key, w.record_id FROM vals JOIN w ON w.record_id = vals.v
-    UNION
-    SELECT row_key, w.record_id FROM q JOIN w ON NOT json_valid(q.raw)
-                                              AND contains(q.raw, w.record_id)"""
+                 '$.*'))) FROM q
+             UNION ALL
+             SELECT row_key, trim(unnest(regexp_split_to_array(raw, '[,;\t|]')),
+                                  ' "' || chr(39)) FROM q WHERE NOT json_valid(raw))
+    SELECT DISTINCT row_key, w.record_id FROM vals JOIN w ON w.record_id = vals.v
+    WHERE vals.v <> ''"""
+
+
+def withdrawal_ids(record_ids: list[str]) -> list[str]:
+    """The record ids of a consent withdrawal, once each, checked: a blank id (an empty shell
+    variable: ``consent withdraw HUB ""``) names no record — it redacted every quarantined row
+    with a blank cell — and an id holding a tab or another control character is most likely a
+    row pasted from a spreadsheet, the person's name in it, which the withdrawal would keep
+    for good. Both are refused (:class:`UsageError`), nothing withdrawn."""
+    ids = list(dict.fromkeys(record_ids))
+    if not ids:
+        raise UsageError("give the record ids whose consent is withdrawn")
+    if any(not r.strip() for r in ids):
+        raise UsageError("a record id is empty or blank (an empty variable?): nothing was "
+                         "withdrawn; give the ids of the records")
+    if any(not r.isprintable() for r in ids):
+        raise UsageError("a record id holds a tab or another control character: give the ids "
+                         "alone, one per line — nothing was withdrawn")
+    return ids
 
 
 def package_records_bytes(table: Any) -> bytes:
@@ -262,7 +285,7 @@ class Hub:
         alike: :class:`UsageError` naming them (a few) and what a row number given for an export
         without an id column stands for; ``record_anyway`` says, in the interface's terms, how
         to record them all the same ("add --not-yet-received")."""
-        ids = list(dict.fromkeys(record_ids))
+        ids = withdrawal_ids(record_ids)
         if contributor not in self.known_contributors():
             if not not_yet_received:
                 raise UsageError(f"the hub has no contributor named {contributor!r} "
@@ -332,6 +355,7 @@ class Hub:
         was given — neither the text, which may name the person, nor a hash of it, which a list
         of names would reverse.
         """
+        record_ids = withdrawal_ids(record_ids)
         with self.transaction():
             known = {r for (r,) in self.con.execute(
                 "SELECT record_id FROM cases WHERE contributor = ? AND list_contains(?, record_id)",

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from safelight.errors import SafelightError, UsageError
+from safelight.store.hub import withdrawal_ids
 from safelight.web.auth import User
 from safelight.web.roles import BOUND_ROLES
 from safelight.web.state import HubState
@@ -43,7 +44,11 @@ class Forbidden(SafelightError):
 
 
 class NotFound(SafelightError):
-    """No such object (or not one the user may know about)."""
+    """No such object (or not one the user may know about). The web answers 404; a command
+    that calls the web's functions (``safelight review``) exits 2, as for any id mistyped on
+    the command line."""
+
+    exit_code = 2
 
 
 class IntegrityFailure(SafelightError):
@@ -236,11 +241,7 @@ def withdraw_consent(state: HubState, user: User, contributor: str | None,
     ids = list(dict.fromkeys(x.strip() for x in given if x.strip()))
     if not ids:
         raise UsageError("give the record ids whose consent is withdrawn, one per line")
-    if any(not x.isprintable() for x in ids):
-        # a row pasted from a spreadsheet (id, tab, name …) would be kept whole, the name in it,
-        # as a withdrawal that is never erased
-        raise UsageError("a record id holds a tab or another control character: give the ids "
-                         "alone, one per line")
+    ids = withdrawal_ids(ids)  # a row pasted from a spreadsheet (id, tab, name …) is refused
     if len(ids) > MAX_WITHDRAWAL_IDS:
         raise UsageError(f"{len(ids):,} record ids: the form takes {MAX_WITHDRAWAL_IDS:,} at a "
                          "time (`safelight consent withdraw` takes any number)")
