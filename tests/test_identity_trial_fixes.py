@@ -286,3 +286,18 @@ def test_a_plain_van_is_kept_in_either_field_and_van_with_its_breve_dropped_in_b
     assert given_key("Van Long") == family_key("Van Long") != given_key("Long")
     for text in ("Văn Long", unicodedata.normalize("NFD", "Văn Long"), "Văn-Long"):
         assert given_key(text) == family_key(text) == given_key("Long")
+
+
+def test_a_misspelt_key_of_the_map_is_called_a_key_not_an_identity_field(tmp_path) -> None:
+    """`feilds:` said "unknown identity field(s) feilds (did you mean 'fields'?) — use
+    address_line, birth_date, …": a key of the map, listed as if it were a field (a trial)."""
+    path = tmp_path / "m.yaml"
+    path.write_text("id: rec\nfeilds:\n  given_name: first\n", "utf-8")
+    with pytest.raises(ProfileError) as err:
+        load_map(path)
+    msg = str(err.value)
+    assert "unknown key(s) feilds (did you mean 'fields'?)" in msg
+    assert "a map has consent, contributor" in msg and "under fields:" in msg
+    path.write_text("id: rec\nshoe_size: first\n", "utf-8")  # a field: worded as before
+    with pytest.raises(ProfileError, match="unknown identity field"):
+        load_map(path)

@@ -105,3 +105,18 @@ def test_values_are_one_escaped_line_in_terminal_cells():
     assert "\x1b" not in _shown("\x1b[31mred") and _shown(None) == "—"
     assert _shown("Gnatyu\u0308k") == "Gnatyük"  # NFC: one cell per letter
     assert cell_len(_pad("王秀英", 8)) == 8 and _pad("Olena", 8) == "Olena   "
+
+
+def test_a_pair_whose_records_hold_no_identity_values_says_so_not_hidden(demo_hub, tmp_path):
+    """A PPRL hub's pair said "identity values hidden: --show-identifiers", inviting a
+    reviewer to reveal what the hub does not hold (a trial); a mistyped pair id exited 1."""
+    hub = demo_hub.copy(tmp_path)
+    r = _run("list", hub, "--reviewer", "rev", "--limit", "1")
+    first = r.output.splitlines()[1].split()[0]
+    with open_hub(hub) as h:  # as on a hub that received encoded packages only
+        h.con.execute("DELETE FROM identities")
+    r = _run("show", hub, first, "--reviewer", "rev")
+    assert r.exit_code == 0, r.output
+    assert "holds no identity values" in r.output and "hidden" not in r.output
+    r = _run("decide", hub, first[:-2], "match", "--reviewer", "rev", "--reason", "x")
+    assert r.exit_code == 2 and "no pair" in r.output, r.output

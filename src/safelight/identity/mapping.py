@@ -168,6 +168,13 @@ def _fields(path: Path, data: dict[str, Any]) -> dict[str, str]:
     unknown = sorted(str(k) for k in set(fields) - IDENTITY_FIELDS)
     if unknown:
         known = IDENTITY_FIELDS | (set() if "fields" in data else _RESERVED)
+        if "fields" not in data and any(
+                difflib.get_close_matches(k, sorted(_RESERVED), n=1, cutoff=0.6)
+                for k in unknown):  # `feilds:` is a misspelt key of the map, not a field
+            raise ProfileError(
+                f"{path}: unknown key(s) {_unknown(set(unknown), known)} — a map has "
+                f"{', '.join(sorted(_RESERVED))}, and identity fields "
+                f"({', '.join(sorted(IDENTITY_FIELDS))}) under fields:")
         raise ProfileError(f"{path}: unknown identity field(s) {_unknown(set(unknown), known)}"
                            f" — use {', '.join(sorted(IDENTITY_FIELDS))}")
     if not fields:

@@ -185,12 +185,13 @@ def show_cmd(hub: Path, pair: str, reviewer: str, show_identifiers: bool,
     widths = [max(cell_len(r[i]) for r in rows) for i in range(5)]
     for r in rows:
         click.echo("  ".join(_pad(c, w) for c, w in zip(r, widths, strict=True)).rstrip())
-    if not p["identifiers_shown"]:
-        click.echo("(identity values hidden: --show-identifiers, or --settings of a hub that "
-                   "shows them)")
-    elif not any(side["identity"] for side in (left, right)):
+    if not any(side["identity_held"] for side in (left, right)):
+        # said first: "hidden" invited a reviewer of a PPRL hub to reveal what is not there
         click.echo("(this hub holds no identity values of these records: privacy-preserving "
                    "linkage compares their encodings only)")
+    elif not p["identifiers_shown"]:
+        click.echo("(identity values hidden: --show-identifiers, or --settings of a hub that "
+                   "shows them)")
     if p["decision"]:
         note = ("(shown to its author only)" if p["decision_note_hidden"] else
                 "\n  ".join(_shown(line) for line in (p["decision_note"] or "").split("\n")))

@@ -180,6 +180,7 @@ def _side(state: HubState, contributor: str, record_id: str, identifiers: bool) 
             "contributor_country": country["country"] if country else None,
             "case": {k: jsonable(v) for k, v in case.items()}}
     side["identity"] = {k: jsonable(v) for k, v in ident.items()} if identifiers else None
+    side["identity_held"] = bool(ident)  # whether there is anything to show, not what
     return side
 
 
