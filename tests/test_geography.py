@@ -579,3 +579,14 @@ def test_glotip_country_names_resolve_to_their_iso3_codes() -> None:
     assert not wrong
     resolved = sum(resolve_country(str(c)) is not None for c in categories)
     assert resolved / len(categories) > 0.85
+
+
+def test_colloquial_cyrillic_names_and_abbreviations_resolve() -> None:
+    """A trial's nationality `РФ` stayed unresolved (and so never agreed with `Росія`), as
+    did the everyday `Великобританія` and `ОАЕ`."""
+    from safelight.standard.geography import resolve_country
+
+    got = {x: resolve_country(x) for x in ("РФ", "рф", "Великобританія", "Великобритания",
+                                           "Англія", "ОАЕ", "ОАЭ")}
+    assert got == {"РФ": "RUS", "рф": "RUS", "Великобританія": "GBR", "Великобритания": "GBR",
+                   "Англія": "GBR", "ОАЕ": "ARE", "ОАЭ": "ARE"}

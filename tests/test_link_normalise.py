@@ -291,3 +291,16 @@ def test_match_keys_of_polish_german_and_russian_spellings(a, b, same):
     from safelight.identity.normalise import family_key
 
     assert (family_key(a) == family_key(b)) is same
+
+
+@pytest.mark.parametrize("text", ["8 050 123 45 67", "8(050)123-45-67", "80501234567",
+                                  "8 (050) 123 45 67"])
+def test_the_old_long_distance_eight_of_ukrainian_numbers_is_read(text) -> None:
+    """A trial's `8 050 123 45 67` (the Soviet long-distance 8 before the trunk 0, still
+    common in Ukraine) was no phone; phonenumbers reads it so for Russia, not Ukraine."""
+    from safelight.identity.normalise import phone_e164
+
+    assert phone_e164(text, "UA") == "+380501234567"
+    assert phone_e164(text, "PL") is None                # only where it is written so
+    assert phone_e164("80001234567", "UA") is None       # not a valid number without its 8
+    assert phone_e164("8 916 123 45 67", "RU") == "+79161234567"  # phonenumbers' own

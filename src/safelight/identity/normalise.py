@@ -661,8 +661,33 @@ def phone_e164(text: str | None, region: str | None = None) -> str | None:
     """
     if _missing(text):
         return None
-    out = _e164(*_phone_input(str(text), region)) or _international_digits(str(text))
+    out = (_e164(*_phone_input(str(text), region)) or _international_digits(str(text))
+           or _old_trunk_eight(str(text), region))
     return None if out is None or _placeholder_number(out) else out
+
+
+_DIGITS_AND_SEPARATORS = re.compile(r"[0-9\s().\-/]+")
+#: regions where the Soviet long-distance prefix 8 is still written before a national number
+#: that opens with the trunk 0 (``8 050 123 45 67`` for ``050 123 45 67``): phonenumbers reads
+#: it where 8 is the national prefix today (Russia, Belarus, Kazakhstan), not in Ukraine
+_OLD_TRUNK_EIGHT = frozenset({"UA"})
+
+
+@lru_cache(maxsize=200_000)
+def _old_trunk_eight(text: str, region: str | None) -> str | None:
+    """A number of :data:`_OLD_TRUNK_EIGHT`'s regions written ``8 0…`` (11 digits) in E.164,
+    read without its 8, when phonenumbers calls that a *valid* number (a second guess, as
+    :func:`_international_digits`); else None. A trial's ``8 050 123 45 67`` was no phone."""
+    if region not in _OLD_TRUNK_EIGHT or not _DIGITS_AND_SEPARATORS.fullmatch(text):
+        return None
+    s = re.sub(r"\D", "", text)
+    if not (len(s) == 11 and s.startswith("80")):
+        return None
+    import phonenumbers
+
+    out = _e164(s[1:], region)
+    return out if out is not None and phonenumbers.is_valid_number(
+        phonenumbers.parse(out)) else None
 
 
 #: fewest digits of a number read as written with its country code but without "+"
