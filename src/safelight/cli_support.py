@@ -53,8 +53,32 @@ def _duckdb_interrupted(exc: Exception) -> bool:
         type(exc) is RuntimeError and str(exc).startswith("Query interrupted"))
 
 
+#: ``ctx.meta`` key of :func:`work_complete`: what the command completed, and its exit code
+_COMPLETED = "safelight.completed"
+
+
+def work_complete(note: str, exit_code: int = 0) -> None:
+    """Mark the running command's work complete: a Ctrl-C or SIGTERM that stops it from here
+    on (one held back while the last step ran, or one during its last lines of output) says
+    ``note`` and exits ``exit_code`` instead of 130 and "nothing ... was written". A trial
+    stopped a release just after the ledger had recorded it: the command said nothing was
+    written, though the release was complete, and a retry recorded (and charged) it again.
+    Outside a click command nothing is marked."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.find_root().meta[_COMPLETED] = (note, exit_code)
+
+
 def interrupted() -> None:
-    """Say that the command was interrupted and exit 130."""
+    """Say that the command was interrupted and exit 130 — or, once its work is complete
+    (:func:`work_complete`), say so and exit with the code the work ended with."""
+    ctx = click.get_current_context(silent=True)
+    done = None if ctx is None else ctx.find_root().meta.get(_COMPLETED)
+    if done is not None:
+        note, code = done
+        click.echo(f"interrupted after the work was complete: {note}; nothing was undone",
+                   err=True)
+        sys.exit(code)
     click.echo("interrupted — nothing from the interrupted step was written", err=True)
     sys.exit(130)
 

@@ -320,7 +320,8 @@ def test_a_stop_during_the_ledger_record_waits_and_keeps_what_was_recorded(tmp_p
     """A forced release with a ledger stopped between its record and the rename that puts its
     file in place put the earlier release back at the path the ledger had just recorded
     (a review: two records, the file on disk the first one's). Ctrl-C and SIGTERM now wait for
-    the record and the rename; the run then ends (exit 130) with the recorded file in place."""
+    the record and the rename; the run then ends with the recorded file in place, saying so
+    and exiting as the release would have (9 here: its warning says not to publish it)."""
     import hashlib
     import os
     import signal
@@ -349,7 +350,9 @@ def test_a_stop_during_the_ledger_record_waits_and_keeps_what_was_recorded(tmp_p
 
         monkeypatch.setattr(release_cli, "_ledger_record", record_then_term)
         r = CliRunner().invoke(main, [*args[:3], "--k", "6", *args[5:], "--force"])
-        assert r.exit_code == 130, r.output
+        assert r.exit_code == 9, r.output
+        assert "interrupted after the work was complete" in r.output
+        assert "recorded as ledger release #2" in r.output
     finally:
         signal.signal(signal.SIGTERM, before)
     with open_hub(demo_hub) as hub:

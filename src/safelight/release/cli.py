@@ -24,7 +24,7 @@ from typing import Any
 
 import click
 
-from safelight.cli_support import FiniteFloat, guarded, shows_progress
+from safelight.cli_support import FiniteFloat, guarded, shows_progress, work_complete
 from safelight.errors import UsageError
 from safelight.interrupts import deferred_interrupts
 from safelight.release.settings import (
@@ -177,13 +177,18 @@ def _record_and_publish(partial: Path, path: Path,
     ledger) and rename its partial file (:func:`_write_partial`) into place, with Ctrl-C and
     SIGTERM held back: a stop between the two would leave a record whose file never appeared,
     or with ``--force`` put the earlier release back at the path just recorded. From here the
-    command counts as complete (:func:`_completes`): a later stop leaves the release as it is."""
+    command counts as complete (:func:`_completes`): a later stop leaves the release as it is
+    and says so (:func:`~safelight.cli_support.work_complete`), exiting as the command would
+    have."""
     with deferred_interrupts():
         rid = record()
         os.replace(partial, path)
         ctx = click.get_current_context(silent=True)
         if ctx is not None:
             ctx.meta[_FINISHED] = True
+            work_complete(f"{path} is written" + ("" if rid is None else
+                                                  f" and recorded as ledger release #{rid}"),
+                          EXIT_DO_NOT_PUBLISH if ctx.meta.get(_UNSAFE) else 0)
     return rid
 
 
@@ -221,6 +226,7 @@ def _read(table: Path, columns: str | None, allow_distinct: bool):
     report: dict[str, int] = {}
     data = read_table(table, _columns(columns), allow_distinct=allow_distinct, report=report)
     source = file_source(table)
+    source["content_sha256"] = report["content_sha256"]
     if report.get("rows_without_statistics_consent"):
         source["rows_without_statistics_consent"] = report["rows_without_statistics_consent"]
     if allow_distinct:
@@ -502,14 +508,20 @@ def _check_dataset(hub_path: Path | None, dataset: str | None) -> None:
                          "too, or leave --dataset out")
 
 
-def _ledger_check(hub_path: Path | None, dataset: str | None, table: Path, epsilon: float,
-                  delta: float):
+def _ledger_check(hub_path: Path | None, dataset: str | None, table: Path,
+                  source: dict[str, Any], epsilon: float, delta: float):
+    """Open ``hub_path``'s ledger and check the budget of the dataset this release of
+    ``table`` (its ``source`` from :func:`_read`) is charged to: ``dataset``, or else the one
+    a table of the same content was charged to before (its bytes may differ: line ends,
+    quoting, row order — :func:`~safelight.release.table.content_fingerprint`), or else
+    ``sha256:<sha256 of TABLE>``. A table charged before under another name than ``dataset``
+    is refused (a second name would give it a second budget). Returns the ledger and the
+    dataset name, or ``(None, None)`` without ``hub_path``."""
     _check_dataset(hub_path, dataset)
     if hub_path is None:
         log.warning("no --hub: this differentially private release is not charged to a ledger")
         return None, None
     from safelight.release.ledger import BudgetExceededError, Ledger
-    from safelight.release.settings import file_source
     from safelight.store import open_hub
 
     if dataset is not None and dataset.startswith("hub:"):
@@ -519,17 +531,23 @@ def _ledger_check(hub_path: Path | None, dataset: str | None, table: Path, epsil
         raise UsageError(f"--dataset {dataset}: names starting with hub: are the hub's own "
                          "datasets (`release hub` charges them); give the file's release "
                          "another name, or none (the file's sha256)")
-    sha = file_source(table)["sha256"]
+    sha = source["sha256"]
     name = dataset or f"sha256:{sha}"
     hub = open_hub(hub_path)
     ledger = Ledger(hub)
     try:
-        other = sorted(ledger.datasets_of_source(sha) - {name})
-        if other:  # the same file under a second name would get a second budget
+        earlier = sorted(ledger.datasets_of_source(sha, source.get("content_sha256")))
+        if dataset is None and len(earlier) == 1:
+            name = earlier[0]  # the same table (perhaps re-saved): the same budget
+            if name != f"sha256:{sha}":
+                click.echo(f"note: {table} holds the same rows as a table released before as "
+                           f"dataset {name}; this release is charged to it", err=True)
+        other = [d for d in earlier if d != name]
+        if other:  # the same table under a second name would get a second budget
             raise BudgetExceededError(
-                f"{table} was released before under the dataset name {other[0]}: its releases "
-                f"draw on that budget; release with --dataset {other[0]}"
-                + (" (or without --dataset)" if other[0] == f"sha256:{sha}" else ""))
+                f"{table} (or a table of the same rows) was released before under the dataset "
+                f"name {other[0]}: its releases draw on that budget; release with --dataset "
+                f"{other[0]}" + (" (or without --dataset)" if len(earlier) == 1 else ""))
         ledger.check(name, epsilon, delta)
     except BaseException:
         hub.close()
@@ -571,7 +589,8 @@ def _ledger_record(ledger, name: str | None, settings: ReleaseSettings, output: 
                              rows_in=settings.params.get("rows"),
                              output_sha256=file_source(written or output)["sha256"],
                              output_path=str(output),
-                             source_sha256=settings.source.get("sha256"))
+                             source_sha256=settings.source.get("sha256"),
+                             source_content_sha256=settings.source.get("content_sha256"))
     finally:
         ledger.hub.close()
 
@@ -666,10 +685,11 @@ def dp_aggregates(table: Path, epsilon: float, delta: float, k: int, no_floor: b
                                          allow_distinct)
     length = _fit_length(length, data.n_columns)
     warn_large_delta(delta, data.n_rows)
-    ledger, name = _ledger_check(hub_path, dataset, table, epsilon, delta)
+    ledger, name = _ledger_check(hub_path, dataset, table, source, epsilon, delta)
     floor = None if no_floor else k
     with _charged_if_failed(ledger, name, "dp-aggregates", epsilon, delta, data.n_rows,
-                           source_sha256=source["sha256"], k=k, length=length):
+                           source_sha256=source["sha256"],
+                           source_content_sha256=source["content_sha256"], k=k, length=length):
         rel, meas = release_dp_aggregates(data, epsilon, delta, length, floor, z=margin)
         settings = ReleaseSettings("dp-aggregates", k, length, source, {
             "columns": list(data.columns), "rows": data.n_rows, "epsilon": meas.epsilon,
@@ -758,10 +778,11 @@ def _dp_synthetic(table: Path, epsilon: float, delta: float, k: int, no_floor: b
                                          allow_distinct)
     length = _fit_length(length or synthesis_length(epsilon), data.n_columns)
     warn_large_delta(delta, data.n_rows)
-    ledger, name = _ledger_check(hub_path, dataset, table, epsilon, delta)
+    ledger, name = _ledger_check(hub_path, dataset, table, source, epsilon, delta)
     floor = None if no_floor else k
     with _charged_if_failed(ledger, name, "dp-synthetic", epsilon, delta, data.n_rows,
-                           source_sha256=source["sha256"], k=k, length=length):
+                           source_sha256=source["sha256"],
+                           source_content_sha256=source["content_sha256"], k=k, length=length):
         syn, report, meas = synthesize_dp(data, epsilon, delta, floor, length,
                                           iterations=iterations, seed=seed)
         settings = ReleaseSettings("dp-synthetic", k, length, source, {
@@ -819,7 +840,7 @@ def microdata(table: Path, k: int, qis: str | None, out: Path, hub_path: Path | 
     ledger, name = (None, None)
     _check_dataset(hub_path, dataset)
     if hub_path is not None:
-        ledger, name = _ledger_check(hub_path, dataset, table, 0.0, 0.0)
+        ledger, name = _ledger_check(hub_path, dataset, table, source, 0.0, 0.0)
     an = anonymize(data, k, _columns(qis, "--quasi-identifiers"))
     settings = ReleaseSettings("microdata", k, len(an.quasi_identifiers), source, {
         "columns": list(data.columns), "rows": data.n_rows,

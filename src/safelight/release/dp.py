@@ -99,6 +99,7 @@ from typing import Any
 
 import numpy as np
 
+from safelight.interrupts import deferred_interrupts
 from safelight.release.combos import Subset, complete_rows, multipliers, subsets
 from safelight.release.errors import PlanningError, ReleaseError
 from safelight.release.table import CategoricalTable
@@ -249,6 +250,17 @@ def measure_for_model(table: CategoricalTable, epsilon: float, delta: float) -> 
     length, _ = default_plan(epsilon)
     return measure_adaptive(table, epsilon, delta, length, one_way=model_one_way(epsilon),
                             power=MODEL_POWER)
+
+
+def _calling_opendp() -> Any:
+    """Hold Ctrl-C and SIGTERM back while OpenDP runs: it calls back into Python (the user
+    transformations' functions and stability maps, the code matrix's domain check), and a
+    :class:`KeyboardInterrupt` raised in such a callback unwinds into OpenDP's Rust, which
+    aborts the process (a trial: exit 134 or a segmentation fault, with no clean-up — the
+    release's folder left behind, an earlier release of ``--force`` left aside). The stop is
+    raised in Python when OpenDP returns (about 2 s on 14,000 rows), where the release's
+    clean-up runs and a ledger charges the measurement."""
+    return deferred_interrupts()
 
 
 def _opendp() -> Any:
@@ -650,11 +662,12 @@ def measure(table: CategoricalTable, epsilon: float, delta: float, length: int =
         log.warning("rows have too many value combinations for a 64-bit key: no row "
                     "histogram, the whole budget goes to the marginals")
         row_share = 0.0
-    rho, best = _largest_rho(lambda r: _build(dp, radix, plan, r, row_share, delta, weight,
-                                              power), epsilon, delta)
-    meas, sigma_m, sigma_r, thr, thr_sparse, per_cell = best
-    eps_used, delta_used = meas.map(1)
-    released = list(meas(np.ascontiguousarray(table.codes)))  # the one call seeing the rows
+    with _calling_opendp():
+        rho, best = _largest_rho(lambda r: _build(dp, radix, plan, r, row_share, delta,
+                                                  weight, power), epsilon, delta)
+        meas, sigma_m, sigma_r, thr, thr_sparse, per_cell = best
+        eps_used, delta_used = meas.map(1)
+        released = list(meas(np.ascontiguousarray(table.codes)))  # the one call seeing the rows
     dense, sparse = _split(radix, plan)
     noisy, total, hist = _unpack(released, radix, dense, sparse, bool(per_cell))
     rows, counts = _row_patterns(hist, radix)
@@ -700,22 +713,24 @@ def measure_adaptive(table: CategoricalTable, epsilon: float, delta: float, leng
                        one_way=one_way, power=power)
     dp = _opendp()
     dom = _code_matrix(dp)
-    rho, (whole,) = _largest_rho(lambda r: (_adaptive_whole(dp, dom, r, delta),), epsilon,
-                                 delta)
-    eps_used, delta_used = whole.map(1)
-    rest = rho * (1 - TOTAL_SHARE) * (1 - 1e-9)  # within OpenDP's check of the second step
-    budget = delta * THRESHOLD_DELTA_SHARE
-    sigma_0 = 1.0 / math.sqrt(2 * rho * TOTAL_SHARE * (1 - 1e-9))
-    reference = _threshold(dp, _row_transformation(dp, dom, radix),
-                           1.0 / math.sqrt(2 * rest * model_row_share(epsilon)), budget)
-    first = dp.c.make_approximate(_marginal_transformation(dp, dom, radix, [()])
-                                  >> dp.m.then_gaussian(sigma_0))
-    queries = whole(np.ascontiguousarray(table.codes))  # the one call seeing the rows
-    total = float(queries(first)[0])
-    share = adaptive_row_share(epsilon, total, reference)  # post-processing of the total
-    second, sigma_m, sigma_r, thr, _, per_cell = _compose(
-        dp, dom, radix, [s for s in dense if s], rest, share, budget, one_way, power)
-    noisy, _, hist = _unpack(list(queries(second)), radix, [s for s in dense if s], [], True)
+    with _calling_opendp():
+        rho, (whole,) = _largest_rho(lambda r: (_adaptive_whole(dp, dom, r, delta),),
+                                     epsilon, delta)
+        eps_used, delta_used = whole.map(1)
+        rest = rho * (1 - TOTAL_SHARE) * (1 - 1e-9)  # within OpenDP's check of the 2nd step
+        budget = delta * THRESHOLD_DELTA_SHARE
+        sigma_0 = 1.0 / math.sqrt(2 * rho * TOTAL_SHARE * (1 - 1e-9))
+        reference = _threshold(dp, _row_transformation(dp, dom, radix),
+                               1.0 / math.sqrt(2 * rest * model_row_share(epsilon)), budget)
+        first = dp.c.make_approximate(_marginal_transformation(dp, dom, radix, [()])
+                                      >> dp.m.then_gaussian(sigma_0))
+        queries = whole(np.ascontiguousarray(table.codes))  # the one call seeing the rows
+        total = float(queries(first)[0])
+        share = adaptive_row_share(epsilon, total, reference)  # post-processing of the total
+        second, sigma_m, sigma_r, thr, _, per_cell = _compose(
+            dp, dom, radix, [s for s in dense if s], rest, share, budget, one_way, power)
+        released = list(queries(second))
+    noisy, _, hist = _unpack(released, radix, [s for s in dense if s], [], True)
     rows, counts = _row_patterns(hist, radix)
     log.info("DP measurement (adaptive): eps %.4f delta %.2e rho %.4f, noisy total %.0f -> "
              "row share %.3f, threshold %d, %d row patterns released", eps_used, delta_used,

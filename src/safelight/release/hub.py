@@ -32,6 +32,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -216,11 +217,16 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
                 delta: float = 1e-6, quasi_identifiers: list[str] | None = None,
                 seed: int = 0, floor: bool = True, actor: str = "cli",
                 after_withdrawal: bool = False, allow_out_of_domain: bool = False,
-                accept_falls: bool = False) -> HubRelease:
+                accept_falls: bool = False,
+                on_recorded: Callable[[int, tuple[str, ...]], None] | None = None
+                ) -> HubRelease:
     """Release the hub's consenting cases by ``method`` into ``out`` and record it in the
     ledger under :data:`DATASET` (see the module docstring; there is no other dataset to
     charge: a second name for the same cases would escape their budget and the withdrawal
     and successive-release checks). ``out`` must not hold a release already.
+    ``on_recorded(release_id, warnings)`` is called once the release is recorded and in
+    place, before a Ctrl-C held back meanwhile is raised (the command line says that the
+    release is complete, not that nothing was written).
 
     :raises BudgetExceededError: a DP release over the dataset's budget (nothing written).
     :raises RecordsLeftError: records left since the dataset's newest earlier release and
@@ -336,6 +342,8 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
             recorded = True
             os.replace(released, final)
             released = final
+            if on_recorded is not None:
+                on_recorded(rid, tuple(warnings))
     except BaseException as exc:
         if recorded:  # the ledger holds it (and charged it): its files stay as they are
             raise

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from safelight.cli_support import FiniteFloat, guarded, shows_progress
+from safelight.cli_support import FiniteFloat, guarded, shows_progress, work_complete
 from safelight.release.cli import EXIT_DO_NOT_PUBLISH, _columns, _summary, release
 from safelight.release.hub import DEFAULT_COLUMNS, METHODS
 from safelight.release.settings import DO_NOT_PUBLISH
@@ -82,16 +82,24 @@ def hub(hub_path: Path, method: str, out: Path, columns: str | None, k: int,
                               epsilon=epsilon, delta=delta, quasi_identifiers=_columns(qis),
                               seed=seed, floor=not no_floor, actor=actor,
                               after_withdrawal=after_withdrawal, accept_falls=accept_falls,
-                              allow_out_of_domain=allow_out_of_domain)
+                              allow_out_of_domain=allow_out_of_domain,
+                              on_recorded=lambda rid, warnings: work_complete(
+                                  f"release #{rid} is recorded in the ledger of {hub_path} "
+                                  f"and written to {out}", _exit_code(warnings)))
         except DifferencingError as exc:  # the operator's view: which combinations, how many
             _show_combinations(exc)
             raise
     click.echo(f"release #{rel.release_id} ({method}, {rel.settings.params['rows']} consenting "
                f"cases): {_summary(rel.evaluation)} -> {rel.file}")
-    if any(DO_NOT_PUBLISH in w for w in rel.warnings):
-        # as the file commands: a script that publishes on success must not publish it (a
-        # trial's hub microdata with 7,396 combinations under k exited 0)
-        sys.exit(EXIT_DO_NOT_PUBLISH)
+    if _exit_code(rel.warnings):
+        sys.exit(_exit_code(rel.warnings))
+
+
+def _exit_code(warnings: tuple[str, ...]) -> int:
+    """:data:`EXIT_DO_NOT_PUBLISH` when a warning says not to publish the release, as the file
+    commands exit (a script that publishes on success must not publish it: a trial's hub
+    microdata with 7,396 combinations under k exited 0), else 0."""
+    return EXIT_DO_NOT_PUBLISH if any(DO_NOT_PUBLISH in w for w in warnings) else 0
 
 
 def _show_combinations(exc: Any, shown: int = 10) -> None:

@@ -39,6 +39,9 @@ log = logging.getLogger("safelight.release.ledger")
 PUBLISHED_KEY = "published_intervals"
 #: params key of a file release's input SHA-256 (:meth:`Ledger.datasets_of_source`)
 SOURCE_KEY = "source_sha256"
+#: params key of the SHA-256 of a file release's content
+#: (:func:`~safelight.release.table.content_fingerprint`: the same rows, whatever the bytes)
+CONTENT_KEY = "source_content_sha256"
 
 _EPS_SLACK = 1e-12
 #: δ budget a new dataset gets when ``release budget`` is given no ``--delta`` (ten releases at
@@ -139,13 +142,15 @@ class Ledger:
                actor: str = "cli", k: int | None = None, length: int | None = None,
                epsilon: float = 0.0, delta: float = 0.0, rows_in: int | None = None,
                output_sha256: str | None = None, output_path: str | None = None,
-               source_sha256: str | None = None) -> int:
+               source_sha256: str | None = None,
+               source_content_sha256: str | None = None) -> int:
         """Check the budget, record the release and audit it, in one transaction; returns the
         release id. Raises :class:`BudgetExceededError` (nothing recorded) if over budget.
-        ``source_sha256`` (a file's release) is kept in ``params`` for
-        :meth:`datasets_of_source`."""
-        if source_sha256 is not None:
-            params = {**params, SOURCE_KEY: source_sha256}
+        ``source_sha256`` and ``source_content_sha256`` (a file's release: its bytes' and its
+        content's SHA-256) are kept in ``params`` for :meth:`datasets_of_source`."""
+        for key, value in ((SOURCE_KEY, source_sha256), (CONTENT_KEY, source_content_sha256)):
+            if value is not None:
+                params = {**params, key: value}
         with self.hub.transaction():
             self.check(dataset, epsilon, delta)
             rid = int(self.hub.con.execute("SELECT nextval('release_ids')").fetchone()[0])
@@ -160,18 +165,21 @@ class Ledger:
                  entry.seq])
         return rid
 
-    def datasets_of_source(self, sha256: str) -> set[str]:
-        """The datasets under which the file of this SHA-256 was charged a privacy cost: its
-        own default name (``sha256:<hex>``) or a name given with it (``--dataset``)."""
+    def datasets_of_source(self, sha256: str, content_sha256: str | None = None) -> set[str]:
+        """The datasets under which the file of this SHA-256 — or a file of the same content
+        (``content_sha256``, recorded since the ledger kept it) — was charged a privacy cost:
+        its own default name (``sha256:<hex>``) or a name given with it (``--dataset``)."""
         rows = self.hub.con.execute(
             "SELECT DISTINCT dataset FROM releases WHERE (epsilon > 0 OR delta > 0) AND "
-            f"(dataset = ? OR json_extract_string(params, '$.{SOURCE_KEY}') = ?)",
-            [f"sha256:{sha256}", sha256]).fetchall()
+            f"(dataset = ? OR json_extract_string(params, '$.{SOURCE_KEY}') = ? "
+            f"OR json_extract_string(params, '$.{CONTENT_KEY}') = ?)",
+            [f"sha256:{sha256}", sha256, content_sha256]).fetchall()
         return {r[0] for r in rows}
 
     def record_failed(self, dataset: str, method: str, epsilon: float, delta: float,
                       reason: str, *, actor: str = "cli", rows_in: int | None = None,
-                      source_sha256: str | None = None, k: int | None = None,
+                      source_sha256: str | None = None,
+                      source_content_sha256: str | None = None, k: int | None = None,
                       length: int | None = None) -> int:
         """Charge a differentially private release that failed once its data had been read:
         the noise may have been drawn, and whether and how it failed may depend on it ("nothing
@@ -179,8 +187,8 @@ class Ledger:
         attempts could be repeated at no cost. Recorded like a release, without an output,
         ``params = {"failed": reason}``; returns its id."""
         return self.record(dataset, method, {"failed": reason}, actor=actor, epsilon=epsilon,
-                           delta=delta, rows_in=rows_in, source_sha256=source_sha256, k=k,
-                           length=length)
+                           delta=delta, rows_in=rows_in, source_sha256=source_sha256,
+                           source_content_sha256=source_content_sha256, k=k, length=length)
 
     def record_aggregates(self, dataset: str, release: AggregateRelease,
                           params: dict[str, Any] | None = None, **kwargs: Any) -> int:
@@ -229,7 +237,7 @@ def charge_failed(ledger: Ledger, dataset: str, method: str, epsilon: float, del
     rows are measured (no noise drawn)."""
     if isinstance(exc, PlanningError):
         return
-    reason = f"{type(exc).__name__}: {exc}"[:300]  # kwargs: source_sha256, k, length
+    reason = f"{type(exc).__name__}: {exc}"[:300]  # kwargs: source_sha256(s), k, length
     try:
         rid = ledger.record_failed(dataset, method, epsilon, delta, reason, actor=actor,
                                    rows_in=rows_in, **kwargs)
@@ -239,5 +247,5 @@ def charge_failed(ledger: Ledger, dataset: str, method: str, epsilon: float, del
         log.exception("%s: could not charge the failed release to the ledger", dataset)
 
 
-__all__ = ["DEFAULT_BUDGET_DELTA", "PUBLISHED_KEY", "SOURCE_KEY", "BudgetExceededError", "Ledger", "Spent",
+__all__ = ["CONTENT_KEY", "DEFAULT_BUDGET_DELTA", "PUBLISHED_KEY", "SOURCE_KEY", "BudgetExceededError", "Ledger", "Spent",
            "charge_failed"]

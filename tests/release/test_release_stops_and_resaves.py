@@ -1,0 +1,210 @@
+"""Findings of the trial of releases from a hub (2026-12-02), each with the test that shows it
+fixed: a Ctrl-C inside OpenDP's callbacks crashed the process; a Ctrl-C just after the ledger
+record said nothing was written (a retry recorded and charged the release again); a table
+re-saved with other line ends drew on a second budget."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from click.testing import CliRunner
+from helpers_release import random_table
+from test_release_hub import COLS, _fill
+
+from safelight.release.cli import release
+from safelight.release.ledger import Ledger
+from safelight.release.table import content_fingerprint, write_csv
+from safelight.store import open_hub
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _table(tmp_path: Path, n: int = 400) -> tuple[Path, Path]:
+    """A CSV table and a domain file of its values."""
+    from safelight.release.table import read_table
+
+    src = tmp_path / "t.csv"
+    write_csv(random_table(4, n=n), src)
+    t = read_table(src)
+    dom = tmp_path / "domain.json"
+    dom.write_text(json.dumps({c: list(t.values[j]) for j, c in enumerate(t.columns)}))
+    return src, dom
+
+
+def test_ctrl_c_inside_opendp_is_raised_in_python_and_the_failed_release_is_charged(
+        tmp_path) -> None:
+    """OpenDP calls back into Python (the marginals' function); a KeyboardInterrupt raised
+    there unwound into Rust and aborted the process (exit 134: "double free or corruption"),
+    leaving the release folder. The stop is held until OpenDP returns: exit 130, no folder,
+    and the measurement charged to the ledger."""
+    src, dom = _table(tmp_path)
+    hub_path = tmp_path / "h.duckdb"
+    with open_hub(hub_path, create=True) as h:
+        Ledger(h).set_budget("d", 5.0, 1e-5)
+    out = tmp_path / "rel"
+    script = textwrap.dedent(f"""
+        import os, signal, sys
+        from safelight.release import dp
+        original = dp._marginal_vector
+
+        def stopped(*args, **kwargs):  # Ctrl-C while OpenDP runs the marginals' function
+            os.kill(os.getpid(), signal.SIGINT)
+            return original(*args, **kwargs)
+
+        dp._marginal_vector = stopped
+        from safelight.cli import main
+        sys.argv = ["safelight", "release", "dp-aggregates", {str(src)!r}, "--epsilon", "1",
+                    "--domain", {str(dom)!r}, "--hub", {str(hub_path)!r}, "--dataset", "d",
+                    "--out", {str(out)!r}]
+        main()
+    """)
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                       env=env, timeout=120,
+                       preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    assert r.returncode == 130, (r.returncode, r.stderr[-2000:])
+    assert "interrupted" in r.stderr and "Traceback" not in r.stderr
+    assert not out.exists()
+    with open_hub(hub_path) as h:
+        (charge,) = Ledger(h).releases("d")
+    assert charge["epsilon"] == 1.0 and "KeyboardInterrupt" in json.loads(charge["params"])[
+        "failed"]
+
+
+def _stop_after_record(monkeypatch) -> None:
+    """A Ctrl-C that comes while the ledger records the release (held back until the file is
+    in place, then raised)."""
+    original = Ledger.record
+
+    def record(self, *args, **kwargs):
+        rid = original(self, *args, **kwargs)
+        os.kill(os.getpid(), signal.SIGINT)
+        return rid
+
+    monkeypatch.setattr(Ledger, "record", record)
+
+
+def test_a_stop_after_the_ledger_record_says_the_release_is_complete(tmp_path,
+                                                                    monkeypatch) -> None:
+    """It said "nothing from the interrupted step was written" and exited 130 though the
+    release was recorded and in place: a retry recorded it, and charged its ε, again."""
+    src, dom = _table(tmp_path)
+    hub_path = tmp_path / "h.duckdb"
+    with open_hub(hub_path, create=True) as h:
+        Ledger(h).set_budget("d", 5.0, 1e-5)
+    _stop_after_record(monkeypatch)
+    out = tmp_path / "rel"
+    r = CliRunner().invoke(release, ["dp-aggregates", str(src), "--epsilon", "1", "--domain",
+                                     str(dom), "--hub", str(hub_path), "--dataset", "d",
+                                     "--out", str(out)])
+    assert r.exit_code in (0, 9), r.output
+    assert "interrupted after the work was complete" in r.output
+    assert "recorded as ledger release #1" in r.output and "nothing from" not in r.output
+    assert (out / "aggregates.csv").is_file()
+    with open_hub(hub_path) as h:
+        (rec,) = Ledger(h).releases("d")
+    assert "failed" not in json.loads(rec["params"])
+
+
+def test_a_stop_after_a_hub_release_is_recorded_says_it_is_complete(tmp_path, monkeypatch,
+                                                                   hub) -> None:
+    _fill(hub)
+    hub_path = Path(hub.path)
+    hub.close()
+    _stop_after_record(monkeypatch)
+    out = tmp_path / "rel"
+    r = CliRunner().invoke(release, ["hub", str(hub_path), "--method", "aggregates",
+                                     "--columns", ",".join(COLS), "--out", str(out)])
+    assert r.exit_code in (0, 9), r.output
+    assert f"release #1 is recorded in the ledger of {hub_path}" in r.output
+    assert "nothing from" not in r.output
+    assert (out / "aggregates.csv").is_file()
+
+
+def test_the_content_fingerprint_ignores_what_a_re_save_changes(tmp_path) -> None:
+    src = tmp_path / "t.csv"
+    write_csv(random_table(2, n=300), src)
+    text = src.read_text(encoding="utf-8")
+    header, *rows = text.splitlines()
+    first = _fingerprint(src)
+    crlf = tmp_path / "crlf.csv"
+    crlf.write_bytes(("\r\n".join([header, *rows]) + "\r\n").encode("utf-8-sig"))
+    shuffled = tmp_path / "shuffled.csv"
+    shuffled.write_text("\n".join([header, *reversed(rows)]) + "\n", encoding="utf-8")
+    parquet = tmp_path / "t.parquet"
+    table = pacsv.read_csv(src, convert_options=pacsv.ConvertOptions(
+        column_types={n: pa.string() for n in _names(src)}, strings_can_be_null=False))
+    pq.write_table(table.select(list(reversed(table.column_names))), parquet)
+    for same in (crlf, shuffled, parquet):
+        assert _fingerprint(same) == first, same
+    changed = tmp_path / "changed.csv"
+    cells = rows[0].split(",")
+    cells[0] = cells[0] + "x"
+    changed.write_text("\n".join([header, ",".join(cells), *rows[1:]]) + "\n",
+                       encoding="utf-8")
+    assert _fingerprint(changed) != first
+    assert content_fingerprint(table.slice(0, 299)) != first
+
+
+def _names(path: Path) -> list[str]:
+    import csv
+
+    with path.open(encoding="utf-8") as fh:
+        return next(csv.reader(fh))
+
+
+def _fingerprint(path: Path) -> str:
+    from safelight.release.table import read_table
+
+    report: dict = {}
+    read_table(path, report=report)
+    return report["content_sha256"]
+
+
+def test_a_table_re_saved_with_other_line_ends_draws_on_its_first_budget(tmp_path) -> None:
+    """A trial re-saved a released table with Windows line ends: the ledger, which knew files
+    by their bytes, gave it a fresh budget. It is charged to the first table's dataset now,
+    and refused under another name."""
+    src, dom = _table(tmp_path)
+    hub_path = tmp_path / "h.duckdb"
+    with open_hub(hub_path, create=True) as h:
+        Ledger(h).set_budget(f"sha256:{_sha(src)}", 1.5, 1e-5)
+        Ledger(h).set_budget("fresh", 5.0, 1e-5)
+    resaved = tmp_path / "resaved.csv"
+    resaved.write_bytes(src.read_bytes().replace(b"\n", b"\r\n"))
+    common = ["--domain", str(dom), "--hub", str(hub_path)]
+    run = CliRunner().invoke
+    r = run(release, ["dp-aggregates", str(src), *common, "--epsilon", "1",
+                      "--out", str(tmp_path / "a")])
+    assert r.exit_code == 0, r.output
+    r = run(release, ["dp-aggregates", str(resaved), *common, "--epsilon", "1",
+                      "--out", str(tmp_path / "b")])
+    assert r.exit_code == 8, r.output
+    assert "same rows as a table released before" in r.output
+    assert "would go over the budget" in r.output
+    r = run(release, ["dp-aggregates", str(resaved), *common, "--epsilon", "0.4",
+                      "--out", str(tmp_path / "c")])
+    assert r.exit_code == 0, r.output
+    r = run(release, ["dp-aggregates", str(resaved), *common, "--epsilon", "0.05",
+                      "--dataset", "fresh", "--out", str(tmp_path / "d")])
+    assert r.exit_code == 8, r.output
+    assert "a table of the same rows" in r.output
+    with open_hub(hub_path) as h:
+        ledger = Ledger(h)
+        assert ledger.spent(f"sha256:{_sha(src)}").releases == 2
+        assert ledger.spent("fresh").releases == 0
+
+
+def _sha(path: Path) -> str:
+    from safelight.release.settings import file_source
+
+    return file_source(path)["sha256"]
