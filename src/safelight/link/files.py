@@ -99,9 +99,27 @@ def _oriented(res: LinkResult, ks: np.ndarray) -> list[tuple[str, str]]:
     return out
 
 
+def left_first_order(comparisons: Any, ks: np.ndarray, contributor: Any, first: Any,
+                     key: np.ndarray | None = None) -> np.ndarray:
+    """Candidate pairs ``ks`` of ``comparisons`` (``a``, ``b``: record indices) ordered by
+    their record of the ``first`` contributor (the left file or package), then by the other:
+    by ``key`` per record (default: the record's index, the order the file was read in — a
+    package's records come shuffled, so `link pprl` gives its record ids; a trial found its
+    pairs in no order)."""
+    a, b = comparisons.a[ks], comparisons.b[ks]
+    swap = np.array([contributor[i] != first for i in a.tolist()], bool)
+    left, right = np.where(swap, b, a), np.where(swap, a, b)
+    if key is not None:
+        left, right = key[left], key[right]
+    return ks[np.lexsort((right, left))]
+
+
 def write_pairs(res: LinkResult, out: Path) -> int:
-    """``left_id,right_id,match_probability`` of the linked pairs (left = the first file)."""
-    linked = np.flatnonzero(res.linked)
+    """``left_id,right_id,match_probability`` of the linked pairs (left = the first file), in
+    the first file's record order (then the second's)."""
+    rec = res.records
+    linked = left_first_order(res.comparisons, np.flatnonzero(res.linked), rec.contributor,
+                           rec.contributor[0] if len(rec.contributor) else None)
     rows = [(a, b, f"{res.probabilities[k]:.6f}")
             for (a, b), k in zip(_oriented(res, linked), linked.tolist(), strict=True)]
     _write(out, ["left_id", "right_id", "match_probability"], rows)

@@ -48,6 +48,7 @@ def pprl(packages: tuple[Path, ...], out: Path, dedupe: bool, threshold: float, 
     import safelight
     from safelight.errors import UsageError
     from safelight.link.encoded import contributor_name, from_parts, read_package
+    from safelight.link.files import left_first_order
     from safelight.link.pprl import PPRLSettings, link_encoded, warn_if_nothing_linked
 
     new_outputs(packages, (out,), force=force, companions=(".json",))
@@ -101,8 +102,10 @@ def pprl(packages: tuple[Path, ...], out: Path, dedupe: bool, threshold: float, 
         w = csv.writer(fh)
         if two:
             c = res.comparisons
-            linked = np.flatnonzero(res.labels[c.a] == res.labels[c.b])
             first = names[0]  # the left package's records
+            linked = left_first_order(c, np.flatnonzero(res.labels[c.a] == res.labels[c.b]),
+                                      er.contributor, first,
+                                      np.asarray(er.record_id, dtype=str))
             w.writerow(["left_id", "right_id", "match_probability"])
             for k in linked.tolist():
                 left, right = int(c.a[k]), int(c.b[k])
