@@ -208,3 +208,23 @@ def _sha(path: Path) -> str:
     from safelight.release.settings import file_source
 
     return file_source(path)["sha256"]
+
+
+def test_a_mistyped_dataset_of_release_budget_is_refused(tmp_path) -> None:
+    """`release budget HUB hub:case` showed "no budget set … 0 releases" and exited 0 (and
+    with --epsilon would have set a budget no release draws on)."""
+    hub_path = tmp_path / "h.duckdb"
+    with open_hub(hub_path, create=True) as h:
+        Ledger(h).set_budget("cases-2025", 2.0, 1e-5)
+    run = CliRunner().invoke
+    r = run(release, ["budget", str(hub_path), "hub:case"])
+    assert r.exit_code == 2 and "did you mean hub:cases?" in r.output, r.output
+    r = run(release, ["budget", str(hub_path), "hub:case", "--epsilon", "1"])
+    assert r.exit_code == 2, r.output
+    r = run(release, ["budget", str(hub_path), "cases-2052"])
+    assert r.exit_code == 2 and "no dataset cases-2052" in r.output
+    assert "did you mean cases-2025?" in r.output
+    r = run(release, ["budget", str(hub_path), "cases-2052", "--epsilon", "1"])
+    assert r.exit_code == 0 and "note: cases-2052 is a new dataset" in r.output
+    for known in ("cases-2025", "cases-2052", "hub:cases"):
+        assert run(release, ["budget", str(hub_path), known]).exit_code == 0

@@ -889,6 +889,7 @@ def budget(hub_path: Path, dataset: str, epsilon: float | None, delta: float | N
     hub = open_hub(hub_path)
     try:
         ledger = Ledger(hub)
+        _known_dataset(ledger, dataset, setting=epsilon is not None)
         if epsilon is not None:
             ledger.set_budget(dataset, epsilon, delta)
         s = ledger.spent(dataset)
@@ -919,6 +920,34 @@ def budget(hub_path: Path, dataset: str, epsilon: float | None, delta: float | N
                        f"{r['epsilon']:g}, delta {r['delta']:g}"
                        f"{' (failed, charged)' if failed else ''}"
                        f"{' (risk accepted: --' + ', --'.join(taken) + ')' if taken else ''}")
+
+
+def _known_dataset(ledger: Any, dataset: str, *, setting: bool) -> None:
+    """Refuse (exit 2) a dataset name that is most likely mistyped — a trial's ``release
+    budget HUB hub:case`` showed "no budget set … 0 releases" and exited 0, and would have set
+    a budget no release draws on: showing a dataset the ledger does not know, or setting one
+    under the ``hub:`` names, of which the hub has one (``hub:cases``). A new dataset's budget
+    is set with a note when its name resembles a known one."""
+    import difflib
+
+    from safelight.release.hub import DATASET
+
+    known = ledger.datasets()
+    if dataset in known or dataset == DATASET:
+        return
+    like = difflib.get_close_matches(dataset, [*known, DATASET], n=1, cutoff=0.6)
+    meant = f" — did you mean {like[0]}?" if like else ""
+    if dataset.startswith("hub:"):
+        raise UsageError(f"{dataset}: the hub's own dataset is {DATASET} (names starting with "
+                         f"hub: are the hub's){meant}")
+    if not setting:
+        listed = ", ".join(known[:8]) + (f" and {len(known) - 8} more" if len(known) > 8
+                                         else "")
+        raise UsageError(f"{ledger.hub.path}'s ledger has no dataset {dataset} (no budget, no "
+                         f"release){meant}" + (f"; it has {listed}" if known else
+                                               "; it holds no dataset yet"))
+    if like:
+        click.echo(f"note: {dataset} is a new dataset{meant}", err=True)
 
 
 # ``release hub`` lives in its own module and registers itself on the group

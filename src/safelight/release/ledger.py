@@ -103,6 +103,12 @@ class Ledger:
                         "of it is possible", dataset, epsilon, delta, s.epsilon, s.delta)
         return s
 
+    def datasets(self) -> list[str]:
+        """Every dataset the ledger knows — one with a budget or a recorded release — sorted."""
+        return [r[0] for r in self.hub.con.execute(
+            "SELECT dataset FROM privacy_budgets UNION SELECT dataset FROM releases "
+            "ORDER BY 1").fetchall()]
+
     def spent(self, dataset: str) -> Spent:
         """Cumulative (epsilon, delta) of ``dataset`` by basic composition."""
         eps, delta, n = self.hub.con.execute(
