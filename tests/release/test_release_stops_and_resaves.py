@@ -228,3 +228,15 @@ def test_a_mistyped_dataset_of_release_budget_is_refused(tmp_path) -> None:
     assert r.exit_code == 0 and "note: cases-2052 is a new dataset" in r.output
     for known in ("cases-2025", "cases-2052", "hub:cases"):
         assert run(release, ["budget", str(hub_path), known]).exit_code == 0
+
+
+def test_dp_options_with_a_k_method_from_a_hub_are_refused(tmp_path, hub) -> None:
+    """`release hub --method aggregates --no-floor` was accepted without a word."""
+    _fill(hub)
+    hub_path = Path(hub.path)
+    hub.close()
+    for option in ("--no-floor", "--allow-out-of-domain"):
+        r = CliRunner().invoke(release, ["hub", str(hub_path), "--method", "aggregates",
+                                         option, "--out", str(tmp_path / "x")])
+        assert r.exit_code == 2 and f"{option} applies to dp-aggregates" in r.output, r.output
+    assert not (tmp_path / "x").exists()

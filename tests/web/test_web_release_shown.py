@@ -135,3 +135,30 @@ def test_a_dp_release_without_the_k_floor_is_not_handed_out(client, app, demo_hu
     api_login(client, demo_hub, "view")
     assert client.get(f"/api/v1/releases/{raw.release_id}/download").status_code == 403
     assert client.get(f"/api/v1/releases/{floored.release_id}/download").status_code == 200
+
+
+def test_a_web_k_synthetic_release_after_others_carries_the_command_lines_warning(
+        client, app, demo_hub):
+    """The web's k-synthetic releases lacked the warning `release hub` writes after earlier
+    releases (row-level releases are not audited against them), and its settings.json named
+    the hub's file (a trial of releases from a hub)."""
+    import json
+    from pathlib import Path
+
+    token = api_login(client, demo_hub, "admin")
+    first = client.post("/api/v1/releases", headers={"X-CSRF-Token": token},
+                        json={"method": "aggregates", **RELEASE})
+    assert first.status_code == 200, first.text
+    made = client.post("/api/v1/releases", headers={"X-CSRF-Token": token},
+                       json={"method": "synthetic", **RELEASE})
+    assert made.status_code == 200, made.text
+    assert any("not audited against earlier ones" in w for w in made.json()["warnings"])
+    rid = made.json()["release_id"]
+    page = client.get(f"/releases/{rid}")
+    assert "not audited against earlier ones" in page.text and 'id="warnings"' in page.text
+    path = app.state.hub.one("SELECT output_path FROM releases WHERE release_id = ?",
+                             [rid])["output_path"]
+    folder = Path(path).parent
+    settings = json.loads((folder / "settings.json").read_text("utf-8"))
+    assert "hub" not in settings["source"]
+    assert "not audited against earlier ones" in (folder / "PUBLISH.txt").read_text("utf-8")

@@ -240,7 +240,6 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
     """
     from safelight.release.dp import check_request, warn_large_delta
     from safelight.release.ledger import BudgetExceededError, Ledger, charge_failed
-    from safelight.release.microdata import microdata_leak_warning
 
     if method not in METHODS:
         raise ReleaseUsageError(f"--method must be one of {', '.join(METHODS)} (got {method!r})")
@@ -250,6 +249,11 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
     if not dp and epsilon is not None:
         raise ReleaseUsageError(f"--epsilon applies to dp-aggregates and dp-synthetic, not "
                                 f"{method}")
+    for given, option in ((not floor, "--no-floor"),
+                          (allow_out_of_domain, "--allow-out-of-domain")):
+        if given and not dp:  # accepted silently, as if it did something (a trial)
+            raise ReleaseUsageError(f"{option} applies to dp-aggregates and dp-synthetic, not "
+                                    f"{method} (its combinations are held to k exactly)")
     if quasi_identifiers and method != "microdata":
         raise ReleaseUsageError(f"--quasi-identifiers applies to --method microdata, not "
                                 f"{method}")
@@ -307,19 +311,10 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
         source = {"dataset": DATASET, "rows": data.n_rows,
                   "consent": "consent_statistics only"}
         settings = ReleaseSettings(method, k, length, source, params)
-        if method == "microdata":
-            unprotected = ([c for c in data.columns if c not in quasi_identifiers]
-                           if quasi_identifiers else [])
-            warnings = microdata_leak_warning(ev, unprotected)
-        elif dp:
-            warnings = dp_release_warnings(ev, k if floor else None)
-        elif method == "synthetic":  # a length under 3, as the file command says
-            warnings = k_leak_warning(ev, f"only combinations of up to {length} values are "
-                                          "held to k", "release with --length 3 or more")
-        else:
-            warnings = k_leak_warning(ev, "the method let them through",
-                                      "report it: a k-aggregates release must never do so")
-        warnings += _successive_warnings(ledger, method) + _loss_warnings(ev, method)
+        unprotected = ([c for c in data.columns if c not in quasi_identifiers]
+                       if quasi_identifiers else [])
+        warnings = release_warnings(ledger, method, ev, length=length,
+                                    k_floor=k if floor else None, unprotected=unprotected)
         for w in warnings:
             log.warning("%s", w)
         settings.save(out / "settings.json", warnings)
@@ -359,6 +354,30 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
         raise
     log.info("hub release #%d (%s) -> %s", rid, method, out)
     return HubRelease(rid, method, out, released, settings, ev, tuple(warnings))
+
+
+def release_warnings(ledger: Any, method: str, ev: Evaluation, *, length: int,
+                     k_floor: int | None = None, unprotected: list[str] | tuple[str, ...] = ()
+                     ) -> tuple[str, ...]:
+    """The warnings a release of the hub's cases carries (settings.json, PUBLISH.txt, the
+    console or the web's release page), for the command line's releases and the web's alike
+    (the web's k-synthetic releases lacked the one on earlier releases: a trial): leaked
+    combinations by method (microdata: the ``unprotected`` columns; DP: against ``k_floor``;
+    k-synthetic: a length under 3), row-level releases after earlier ones of the dataset
+    (:func:`_successive_warnings`), and much withheld (:func:`_loss_warnings`)."""
+    from safelight.release.microdata import microdata_leak_warning
+
+    if method == "microdata":
+        warnings = microdata_leak_warning(ev, list(unprotected))
+    elif method.startswith("dp-"):
+        warnings = dp_release_warnings(ev, k_floor)
+    elif method == "synthetic":  # a length under 3, as the file command says
+        warnings = k_leak_warning(ev, f"only combinations of up to {length} values are "
+                                      "held to k", "release with --length 3 or more")
+    else:
+        warnings = k_leak_warning(ev, "the method let them through",
+                                  "report it: a k-aggregates release must never do so")
+    return tuple(warnings) + _successive_warnings(ledger, method) + _loss_warnings(ev, method)
 
 
 #: a share of the common combinations withheld over which a release is warned about
@@ -473,4 +492,5 @@ def _run(method: str, data: CategoricalTable, target: Path, k: int, length: int 
 
 
 __all__ = ["DATASET", "DEFAULT_COLUMNS", "METHODS", "HubRelease", "RecordsLeftError",
-           "check_no_records_left", "hub_domain", "hub_table", "releasable_columns", "release_hub"]
+           "check_no_records_left", "hub_domain", "hub_table", "releasable_columns", "release_hub",
+           "release_warnings"]

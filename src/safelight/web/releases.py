@@ -230,7 +230,8 @@ def create_release(state: HubState, user: User, method: str, k: int, length: int
     released = out / RELEASE_FILES[method]
     partial = partial_path(released)
     try:
-        source = {"dataset": RELEASE_DATASET, "hub": str(state.path), "rows": data.n_rows,
+        # not the hub's location: the folder may be handed on (as `release hub` writes it)
+        source = {"dataset": RELEASE_DATASET, "rows": data.n_rows,
                   "data_version": state.version}
         if method == "aggregates":
             rel = release_aggregates(data, k, length, earlier=earlier)
@@ -244,8 +245,12 @@ def create_release(state: HubState, user: User, method: str, k: int, length: int
             ev_len = rows_evaluation_length(length, data.n_columns)
             ev = evaluate(data, counts_of_rows(syn, ev_len), k, ev_len, released_rows=syn)
         params["seconds"] = round(time.perf_counter() - t0, 3)
+        with state.reading_hub() as hub:  # the same warnings as `release hub` writes
+            warnings = hub_release.release_warnings(Ledger(hub), method, ev, length=length)
+        if warnings:
+            params["warnings"] = list(warnings)  # in the ledger too: the release page shows them
         settings = ReleaseSettings(method, k, length, source, params)
-        settings.save(out / "settings.json")
+        settings.save(out / "settings.json", warnings)
         write_evaluation(ev, out, f"{method} (k = {k}, length {length})", settings.to_dict())
         sha = hashlib.sha256(partial.read_bytes()).hexdigest()
         with state.exclusive() as hub:
@@ -277,6 +282,7 @@ def create_release(state: HubState, user: User, method: str, k: int, length: int
     exact = user.role in EXACT_COUNT_ROLES
     return {"release_id": rid, "method": method, "k": k, "length": length,
             "rows_in": data.n_rows if exact else None, "output_sha256": sha,
+            "warnings": list(warnings) if exact else None,
             "evaluation": _evaluation_shown(ev.to_dict(), user)}
 
 
