@@ -240,3 +240,29 @@ def test_dp_options_with_a_k_method_from_a_hub_are_refused(tmp_path, hub) -> Non
                                          option, "--out", str(tmp_path / "x")])
         assert r.exit_code == 2 and f"{option} applies to dp-aggregates" in r.output, r.output
     assert not (tmp_path / "x").exists()
+
+
+def test_aggregates_beside_releases_of_another_shape_carry_a_warning(tmp_path, hub) -> None:
+    """A trial intersected k-aggregates of an unchanged hub at lengths 3, 1 and 2 (and of
+    other columns, and microdata beside them) and narrowed 152 small cells below the rule: the
+    audit covers the records that changed between releases, not tables of another shape."""
+    _fill(hub)
+    hub_path = Path(hub.path)
+    hub.close()
+
+    def make(name, *extra):
+        r = CliRunner().invoke(release, ["hub", str(hub_path), "--method", "aggregates",
+                                         "--columns", ",".join(COLS), *extra,
+                                         "--out", str(tmp_path / name)])
+        assert r.exit_code in (0, 9), r.output
+        return (tmp_path / name / "PUBLISH.txt").read_text("utf-8")
+
+    assert "another method, length or set of columns" not in make("a")
+    assert "another method, length or set of columns" not in make("b")  # the same shape
+    text = make("c", "--length", "2")
+    assert "earlier releases of hub:cases (#1, #2) have another method, length" in text
+    src = tmp_path / "t.csv"
+    write_csv(random_table(3, n=300), src)
+    r = CliRunner().invoke(release, ["aggregates", str(src), "--out", str(tmp_path / "f")])
+    assert r.exit_code == 0, r.output
+    assert "publish one release of a table" in (tmp_path / "f" / "PUBLISH.txt").read_text()

@@ -29,6 +29,7 @@ with fewer than k distinct people.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -313,7 +314,7 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
         settings = ReleaseSettings(method, k, length, source, params)
         unprotected = ([c for c in data.columns if c not in quasi_identifiers]
                        if quasi_identifiers else [])
-        warnings = release_warnings(ledger, method, ev, length=length,
+        warnings = release_warnings(ledger, method, ev, length=length, columns=data.columns,
                                     k_floor=k if floor else None, unprotected=unprotected)
         for w in warnings:
             log.warning("%s", w)
@@ -357,6 +358,7 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
 
 
 def release_warnings(ledger: Any, method: str, ev: Evaluation, *, length: int,
+                     columns: list[str] | tuple[str, ...],
                      k_floor: int | None = None, unprotected: list[str] | tuple[str, ...] = ()
                      ) -> tuple[str, ...]:
     """The warnings a release of the hub's cases carries (settings.json, PUBLISH.txt, the
@@ -364,7 +366,9 @@ def release_warnings(ledger: Any, method: str, ev: Evaluation, *, length: int,
     (the web's k-synthetic releases lacked the one on earlier releases: a trial): leaked
     combinations by method (microdata: the ``unprotected`` columns; DP: against ``k_floor``;
     k-synthetic: a length under 3), row-level releases after earlier ones of the dataset
-    (:func:`_successive_warnings`), and much withheld (:func:`_loss_warnings`)."""
+    (:func:`_successive_warnings`), k-aggregates beside earlier releases of another method,
+    length or columns (:func:`_other_shape_warnings`), and much withheld
+    (:func:`_loss_warnings`)."""
     from safelight.release.microdata import microdata_leak_warning
 
     if method == "microdata":
@@ -377,7 +381,39 @@ def release_warnings(ledger: Any, method: str, ev: Evaluation, *, length: int,
     else:
         warnings = k_leak_warning(ev, "the method let them through",
                                   "report it: a k-aggregates release must never do so")
-    return tuple(warnings) + _successive_warnings(ledger, method) + _loss_warnings(ev, method)
+    return (tuple(warnings) + _successive_warnings(ledger, method)
+            + _other_shape_warnings(ledger, method, length, columns) + _loss_warnings(ev, method))
+
+
+def _other_shape_warnings(ledger: Any, method: str, length: int,
+                          columns: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """For k-aggregates after earlier releases of the hub's cases of another method, length
+    or set of columns: the audit against earlier releases protects the records added, changed
+    or gone in between, not the same people seen through tables of another shape, whose
+    intervals an attacker can intersect. A trial narrowed 152 small cells of an unchanged hub
+    below the rule (one child's cell to [1, 5]) from releases at lengths 3, 1 and 2, 93 from
+    four sets of columns and 69 from microdata beside aggregates."""
+    if method != "aggregates":
+        return ()
+    other = []
+    for r in ledger.releases(DATASET):
+        params = r["params"]
+        params = json.loads(params) if isinstance(params, str) else params or {}
+        inner = params.get("params") if isinstance(params.get("params"), dict) else {}
+        if "failed" in params:
+            continue
+        if r["method"] != "aggregates" or r["reporting_length"] != length or sorted(
+                inner.get("columns") or ()) != sorted(columns):
+            other.append(f"#{r['release_id']}")
+    if not other:
+        return ()
+    shown = ", ".join(other[:5]) + (f" and {len(other) - 5} more" if len(other) > 5 else "")
+    return (f"earlier releases of {DATASET} ({shown}) have another method, length or set of "
+            "columns: the audit against them covers the records added, changed or gone since, "
+            "not the same people seen through tables of another shape — intersecting their "
+            "intervals with this release's can narrow small cells below the rule. Publish "
+            "k-aggregates of one length and one set of columns, or this release only if those "
+            "were never published.",)
 
 
 #: a share of the common combinations withheld over which a release is warned about

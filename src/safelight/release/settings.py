@@ -28,9 +28,12 @@ RELEASE_FILES = {"aggregates": "aggregates.csv", "dp-aggregates": "aggregates.cs
 NO_LEDGER_NOTES = {
     "k": ("Made from a file: no ledger records this release. A later release of a table that "
           "gained or lost people can be subtracted from this one to describe the people who "
-          "changed (with --method suppress, exactly). Make successive releases of one dataset "
-          "from a hub (safelight release hub), whose ledger audits each against the earlier "
-          "ones."),
+          "changed (with --method suppress, exactly), and two releases of the same table by "
+          "other methods, lengths or columns can be intersected to narrow its small cells (a "
+          "trial pinned 482 cells exactly from an interval release and a --method suppress "
+          "release of one file): publish one release of a table. Make successive releases of "
+          "one dataset from a hub (safelight release hub), whose ledger audits each against "
+          "the earlier ones."),
     "dp": ("Made from a file: no ledger adds up the privacy loss of successive releases of "
            "this data. Make them from a hub (safelight release hub), whose ledger keeps the "
            "budget."),

@@ -246,7 +246,8 @@ def create_release(state: HubState, user: User, method: str, k: int, length: int
             ev = evaluate(data, counts_of_rows(syn, ev_len), k, ev_len, released_rows=syn)
         params["seconds"] = round(time.perf_counter() - t0, 3)
         with state.reading_hub() as hub:  # the same warnings as `release hub` writes
-            warnings = hub_release.release_warnings(Ledger(hub), method, ev, length=length)
+            warnings = hub_release.release_warnings(Ledger(hub), method, ev, length=length,
+                                                    columns=columns)
         if warnings:
             params["warnings"] = list(warnings)  # in the ledger too: the release page shows them
         settings = ReleaseSettings(method, k, length, source, params)
