@@ -514,8 +514,8 @@ def _ledger_check(hub_path: Path | None, dataset: str | None, table: Path,
     ``table`` (its ``source`` from :func:`_read`) is charged to: ``dataset``, or else the one
     a table of the same content was charged to before (its bytes may differ: line ends,
     quoting, row order — :func:`~safelight.release.table.content_fingerprint`), or else
-    ``sha256:<sha256 of TABLE>``. A table charged before under another name than ``dataset``
-    is refused (a second name would give it a second budget). Returns the ledger and the
+    ``sha256:<sha256 of TABLE>``. A DP release of a table charged before under another name
+    than ``dataset`` is refused (a second name would give it a second budget). Returns the ledger and the
     dataset name, or ``(None, None)`` without ``hub_path``."""
     _check_dataset(hub_path, dataset)
     if hub_path is None:
@@ -543,7 +543,8 @@ def _ledger_check(hub_path: Path | None, dataset: str | None, table: Path,
                 click.echo(f"note: {table} holds the same rows as a table released before as "
                            f"dataset {name}; this release is charged to it", err=True)
         other = [d for d in earlier if d != name]
-        if other:  # the same table under a second name would get a second budget
+        if other and (epsilon > 0 or delta > 0):  # a second name would be a second budget
+            # (a release of no privacy cost — microdata — may name it as it likes)
             raise BudgetExceededError(
                 f"{table} (or a table of the same rows) was released before under the dataset "
                 f"name {other[0]}: its releases draw on that budget; release with --dataset "

@@ -135,13 +135,16 @@ class Ledger:
             ("delta", s.delta, delta, s.budget_delta)) if used + ask > cap + _EPS_SLACK]
         if over:
             fix = " and ".join(f"a smaller {name}" for name in over)
+            costly = self.hub.con.execute(  # k-method releases (epsilon 0) spent nothing
+                "SELECT count(*) FROM releases WHERE dataset = ? AND (epsilon > 0 OR delta > 0)",
+                [dataset]).fetchone()[0]
             raise BudgetExceededError(
                 f"{dataset}: this release (epsilon {epsilon:g}, delta {delta:g}) would go over "
                 f"the budget's {' and '.join(over)}: the budget of epsilon "
                 f"{s.budget_epsilon:g}, delta {s.budget_delta:g} has epsilon "
                 f"{max(s.budget_epsilon - s.epsilon, 0):g}, delta "
-                f"{max(s.budget_delta - s.delta, 0):g} left after {s.releases} earlier "
-                f"releases; release with {fix}, or ask the hub operator to raise the budget")
+                f"{max(s.budget_delta - s.delta, 0):g} left after {costly} earlier "
+                f"differentially private release(s); release with {fix}, or ask the hub operator to raise the budget")
         return s
 
     def record(self, dataset: str, method: str, params: dict[str, Any], *,

@@ -89,7 +89,9 @@ class ReleaseSettings:
             body = body.replace(f"Publish only the release file of this folder: {name}.",
                                 f"The release file of this folder is {name}; the warning above "
                                 "says not to publish it.", 1)
-        (path.parent / "PUBLISH.txt").write_text(head + body + tail, "utf-8")
+        text = head + body + tail
+        (path.parent / "PUBLISH.txt").write_text(text if text.endswith("\n") else text + "\n",
+                                                 "utf-8")
         return path
 
 

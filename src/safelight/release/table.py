@@ -339,8 +339,9 @@ def _without_nameless(path: Path, table: pa.Table) -> pa.Table:
         raise InputFileError(path, f"column(s) {', '.join(map(str, holding))} have no name in "
                              "the header but hold values", "give each column a name (or delete "
                              "it) before releasing")
-    log.info("%s: %d column(s) without a name and without values left out", path.name,
-             len(nameless))
+    # said on the console (the docs promise a note; at info level it was never shown)
+    log.warning("%s: %d column(s) without a name and without values left out", path.name,
+                len(nameless))
     return table.select([i for i in range(table.num_columns) if i not in nameless])
 
 
