@@ -74,12 +74,15 @@ def test_defaults_are_not_used_when_em_can_estimate_every_field(monkeypatch):
     assert recall > 0.9
 
 
-def test_a_large_input_with_one_small_session_skips_it_and_defaults_only_the_names(caplog):
+def test_a_large_input_with_one_small_session_skips_it_and_defaults_what_only_it_teaches(
+        caplog):
     # most birth dates missing: the same-date session is under the minimum while the
     # same-names one is not; the small session is skipped (as before the small-register
     # path existed) and the prior comes from the fitted one, not from a handful of pairs.
-    # The names, which only the skipped session teaches, take their default m (they kept EM's
-    # starting guess until 2026-12-01); the fields the fitted session teaches keep their fit.
+    # The fields only the skipped session teaches — the names, and sex, nationality, town and
+    # the contributor, which the same-names session leaves out — take their default m (the names
+    # kept EM's starting guess until 2026-12-01, the others until 2026-12-02; the contributor,
+    # neutral, m = u); the fields the fitted session teaches keep their fit.
     p = generate_linkage_pairs(600, 600, seed=1)
     table, _ = p.combined()
     rng = np.random.default_rng(0)
@@ -95,10 +98,13 @@ def test_a_large_input_with_one_small_session_skips_it_and_defaults_only_the_nam
     assert res.em.sessions[0]["fit_m"] and res.em.sessions[0]["pairs"] >= MIN_EM_PAIRS
     skipped = res.em.sessions[1]  # the report says which fields took their default m
     assert skipped["skipped"] and not skipped["fit_m"] and skipped["pairs"] < MIN_EM_PAIRS
-    assert skipped["default_m"] == ["family_name", "given_name"]
+    assert skipped["default_m"] == ["contributor", "family_name", "given_name", "locality",
+                                    "nationality", "sex"]
     defaults, names = default_m(FIELDS), list(FIELDS)
-    for f in ("given_name", "family_name"):
+    for f in ("given_name", "family_name", "sex", "nationality"):
         assert np.allclose(res.em.model.m[names.index(f)], defaults[f]), f
+    c = names.index("contributor")  # neutral: never weighs for or against a pair
+    assert np.allclose(res.em.model.m[c][1:], res.em.model.u[c][1:])
     assert not np.allclose(res.em.model.m[names.index("birth_date")], defaults["birth_date"])
 
 
