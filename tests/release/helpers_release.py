@@ -55,3 +55,18 @@ def categorical_tables(draw, *, cols: tuple[int, int] = (1, 4), rows: tuple[int,
         values = st.sampled_from([""] + [f"v{i}" for i in range(card)] + (["0"] if zero else []))
         out[f"c{j}"] = draw(st.lists(values, min_size=n_rows, max_size=n_rows))
     return from_columns(out)
+
+
+def table_and_domain(tmp_path, n: int = 400):
+    """A CSV table of :func:`random_table` (seed 4) and a domain file of its values, for the
+    DP commands' tests."""
+    import json
+
+    from safelight.release.table import read_table, write_csv
+
+    src = tmp_path / "t.csv"
+    write_csv(random_table(4, n=n), src)
+    t = read_table(src)
+    dom = tmp_path / "domain.json"
+    dom.write_text(json.dumps({c: list(t.values[j]) for j, c in enumerate(t.columns)}))
+    return src, dom

@@ -3,31 +3,18 @@ test that shows it fixed."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from click.testing import CliRunner
-from helpers_release import random_table
+from helpers_release import table_and_domain
 
 from safelight.release.cli import release
 from safelight.release.ledger import Ledger
-from safelight.release.table import read_table, write_csv
 from safelight.store import open_hub
-
-
-def _table_and_domain(tmp_path: Path) -> tuple[Path, Path]:
-    src = tmp_path / "t.csv"
-    write_csv(random_table(4, n=400), src)
-    t = read_table(src)
-    dom = tmp_path / "domain.json"
-    dom.write_text(json.dumps({c: list(t.values[j]) for j, c in enumerate(t.columns)}))
-    return src, dom
 
 
 def test_microdata_may_name_a_table_charged_under_another_name(tmp_path) -> None:
     """docs: microdata with --hub "may name the same file as it likes" (no budget to escape);
     it was refused (exit 8) after a DP release of the file under another name."""
-    src, dom = _table_and_domain(tmp_path)
+    src, dom = table_and_domain(tmp_path)
     hub_path = tmp_path / "h.duckdb"
     with open_hub(hub_path, create=True) as h:
         Ledger(h).set_budget("first", 2.0, 1e-5)
@@ -43,7 +30,7 @@ def test_microdata_may_name_a_table_charged_under_another_name(tmp_path) -> None
 
 
 def test_the_over_budget_message_counts_the_releases_that_spent_something(tmp_path) -> None:
-    src, dom = _table_and_domain(tmp_path)
+    src, dom = table_and_domain(tmp_path)
     hub_path = tmp_path / "h.duckdb"
     with open_hub(hub_path, create=True) as h:
         Ledger(h).set_budget("d", 1.5, 1e-5)

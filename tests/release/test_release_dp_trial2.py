@@ -8,28 +8,19 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from helpers_release import random_table
+from helpers_release import table_and_domain
 
 from safelight.release.cli import release
 from safelight.release.ledger import Ledger
-from safelight.release.table import read_table, write_csv
+from safelight.release.table import write_csv
 from safelight.store import open_hub
-
-
-def _table_and_domain(tmp_path: Path, n: int = 400) -> tuple[Path, Path]:
-    src = tmp_path / "t.csv"
-    write_csv(random_table(4, n=n), src)
-    t = read_table(src)
-    dom = tmp_path / "domain.json"
-    dom.write_text(json.dumps({c: list(t.values[j]) for j, c in enumerate(t.columns)}))
-    return src, dom
 
 
 def test_a_file_charged_under_one_name_cannot_draw_on_another_budget(tmp_path) -> None:
     """1: after a file had spent its budget, `--dataset other-name` (with a budget of its
     own) released it again, unwarned. The ledger keeps each file release's input SHA-256; a
     release of the same file under another name is refused, naming the first one."""
-    src, dom = _table_and_domain(tmp_path)
+    src, dom = table_and_domain(tmp_path)
     hub_path = tmp_path / "h.duckdb"
     with open_hub(hub_path, create=True) as h:
         Ledger(h).set_budget("first", 1.5, 1e-5)
@@ -102,7 +93,7 @@ def test_a_dp_release_that_shows_small_or_invented_combinations_says_so(tmp_path
 def test_non_finite_options_are_usage_errors(tmp_path, args, what) -> None:
     """4, 11: `--margin nan` was charged and wrote `NaN` into settings.json; a budget of
     `inf` exited 1. Every float option refuses nan and inf (exit 2)."""
-    src, dom = _table_and_domain(tmp_path)
+    src, dom = table_and_domain(tmp_path)
     r = CliRunner().invoke(release, [args[0], str(src), "--epsilon", "1", *args[1:],
                                      "--domain", str(dom), "--out", str(tmp_path / "o")])
     assert r.exit_code == 2 and what in r.output and "finite" in r.output, r.output
@@ -121,7 +112,7 @@ def test_a_large_delta_is_warned_about(tmp_path, caplog) -> None:
     """5: `--delta 0.5` was taken silently."""
     import logging
 
-    src, dom = _table_and_domain(tmp_path)
+    src, dom = table_and_domain(tmp_path)
     with caplog.at_level(logging.WARNING, "safelight.release"):
         r = CliRunner().invoke(release, ["dp-aggregates", str(src), "--epsilon", "1",
                                          "--delta", "0.01", "--domain", str(dom),
@@ -146,7 +137,7 @@ def test_a_domain_file_adds_to_the_standard_lists(tmp_path) -> None:
 def test_synthetic_with_epsilon_takes_dp_synthetics_options(tmp_path) -> None:
     """10: `release synthetic --epsilon` ("as dp-synthetic") had no --hub, --dataset,
     --domain, --no-floor; they work there now, and need --epsilon."""
-    src, dom = _table_and_domain(tmp_path)
+    src, dom = table_and_domain(tmp_path)
     hub_path = tmp_path / "h.duckdb"
     with open_hub(hub_path, create=True) as h:
         Ledger(h).set_budget("t", 2.0, 1e-5)
@@ -168,7 +159,7 @@ def test_nothing_over_the_floor_fails_alike_for_aggregates_and_synthetic(tmp_pat
     """8: DP aggregates of a 5-row table "released" an empty file (exit 0) while DP synthetic
     data failed with exit 2 ("bad usage"), charged; both now fail with exit 1, are charged,
     and the charge records k and length."""
-    src, dom = _table_and_domain(tmp_path, n=5)
+    src, dom = table_and_domain(tmp_path, n=5)
     hub_path = tmp_path / "h.duckdb"
     with open_hub(hub_path, create=True) as h:
         Ledger(h).set_budget("t", 5.0, 1e-4)

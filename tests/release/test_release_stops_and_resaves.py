@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from click.testing import CliRunner
-from helpers_release import random_table
+from helpers_release import random_table, table_and_domain
 from test_release_hub import COLS, _fill
 
 from safelight.release.cli import release
@@ -28,17 +28,6 @@ from safelight.store import open_hub
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _table(tmp_path: Path, n: int = 400) -> tuple[Path, Path]:
-    """A CSV table and a domain file of its values."""
-    from safelight.release.table import read_table
-
-    src = tmp_path / "t.csv"
-    write_csv(random_table(4, n=n), src)
-    t = read_table(src)
-    dom = tmp_path / "domain.json"
-    dom.write_text(json.dumps({c: list(t.values[j]) for j, c in enumerate(t.columns)}))
-    return src, dom
-
 
 def test_ctrl_c_inside_opendp_is_raised_in_python_and_the_failed_release_is_charged(
         tmp_path) -> None:
@@ -46,7 +35,7 @@ def test_ctrl_c_inside_opendp_is_raised_in_python_and_the_failed_release_is_char
     there unwound into Rust and aborted the process (exit 134: "double free or corruption"),
     leaving the release folder. The stop is held until OpenDP returns: exit 130, no folder,
     and the measurement charged to the ledger."""
-    src, dom = _table(tmp_path)
+    src, dom = table_and_domain(tmp_path)
     hub_path = tmp_path / "h.duckdb"
     with open_hub(hub_path, create=True) as h:
         Ledger(h).set_budget("d", 5.0, 1e-5)
@@ -97,7 +86,7 @@ def test_a_stop_after_the_ledger_record_says_the_release_is_complete(tmp_path,
                                                                     monkeypatch) -> None:
     """It said "nothing from the interrupted step was written" and exited 130 though the
     release was recorded and in place: a retry recorded it, and charged its ε, again."""
-    src, dom = _table(tmp_path)
+    src, dom = table_and_domain(tmp_path)
     hub_path = tmp_path / "h.duckdb"
     with open_hub(hub_path, create=True) as h:
         Ledger(h).set_budget("d", 5.0, 1e-5)
@@ -174,7 +163,7 @@ def test_a_table_re_saved_with_other_line_ends_draws_on_its_first_budget(tmp_pat
     """A trial re-saved a released table with Windows line ends: the ledger, which knew files
     by their bytes, gave it a fresh budget. It is charged to the first table's dataset now,
     and refused under another name."""
-    src, dom = _table(tmp_path)
+    src, dom = table_and_domain(tmp_path)
     hub_path = tmp_path / "h.duckdb"
     with open_hub(hub_path, create=True) as h:
         Ledger(h).set_budget(f"sha256:{_sha(src)}", 1.5, 1e-5)
@@ -242,27 +231,100 @@ def test_dp_options_with_a_k_method_from_a_hub_are_refused(tmp_path, hub) -> Non
     assert not (tmp_path / "x").exists()
 
 
-def test_aggregates_beside_releases_of_another_shape_carry_a_warning(tmp_path, hub) -> None:
-    """A trial intersected k-aggregates of an unchanged hub at lengths 3, 1 and 2 (and of
-    other columns, and microdata beside them) and narrowed 152 small cells below the rule: the
-    audit covers the records that changed between releases, not tables of another shape."""
+def test_aggregates_beside_releases_it_was_not_audited_beside_carry_a_warning(
+        tmp_path, hub) -> None:
+    """A trial intersected microdata and k-aggregates of an unchanged hub (69 small cells
+    narrowed below the rule): the audits cover the records that changed between releases and
+    k-aggregates of the same counts in another shape, not row-level releases."""
     _fill(hub)
     hub_path = Path(hub.path)
     hub.close()
 
-    def make(name, *extra):
-        r = CliRunner().invoke(release, ["hub", str(hub_path), "--method", "aggregates",
+    def make(name, method, *extra):
+        r = CliRunner().invoke(release, ["hub", str(hub_path), "--method", method,
                                          "--columns", ",".join(COLS), *extra,
                                          "--out", str(tmp_path / name)])
         assert r.exit_code in (0, 9), r.output
         return (tmp_path / name / "PUBLISH.txt").read_text("utf-8")
 
-    assert "another method, length or set of columns" not in make("a")
-    assert "another method, length or set of columns" not in make("b")  # the same shape
-    text = make("c", "--length", "2")
-    assert "earlier releases of hub:cases (#1, #2) have another method, length" in text
+    warned = "another method, length or set of columns, and this release was not audited"
+    assert warned not in make("a", "aggregates")
+    assert warned not in make("b", "aggregates", "--length", "2")  # audited beside #1
+    make("m", "microdata")
+    assert "earlier releases of hub:cases (#3) have another method" in make(
+        "c", "aggregates", "--length", "1")
     src = tmp_path / "t.csv"
     write_csv(random_table(3, n=300), src)
     r = CliRunner().invoke(release, ["aggregates", str(src), "--out", str(tmp_path / "f")])
     assert r.exit_code == 0, r.output
     assert "publish one release of a table" in (tmp_path / "f" / "PUBLISH.txt").read_text()
+
+
+def _narrowed(hub_path: Path, files: list[Path], k: int = 11) -> int:
+    """The small combinations (1..k-1 people) an attacker holding every one of ``files``
+    (aggregates.csv with count_low / count_high) narrows to fewer than (k - 1) // 2 + 1
+    values: each combination in its intersection of what the files state (a file's scope
+    holds it and the file does not: under k), bounds propagated over one cell system of every
+    column up to the longest length."""
+    import csv
+
+    import numpy as np
+
+    from safelight.release.hub import hub_table
+    from safelight.release.intervals import Equations, propagate
+    from safelight.release.reshaped import _combos, _in_scope
+    from safelight.release.suppression import build_system
+    from safelight.store import open_hub
+
+    stated = []
+    for f in files:
+        with f.open(encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+        cols = [c for c in rows[0] if c not in ("length", "count", "count_low", "count_high")]
+        cells = {tuple(sorted((c, r[c]) for c in cols if r[c])): (int(r["count_low"]),
+                                                                  int(r["count_high"]))
+                 for r in rows}
+        stated.append((cols, max(int(r["length"]) for r in rows), cells))
+    columns = list(dict.fromkeys(c for cols, _, _ in stated for c in cols))
+    with open_hub(hub_path) as h:
+        table = hub_table(h, columns)
+    system = build_system(table, max(length for _, length, _ in stated))
+    combos = _combos(table, system)
+    count = system.cell_count
+    lo = np.zeros(system.n_cells, np.int64)
+    hi = np.full(system.n_cells, int(count[0]) * 3, np.int64)
+    protected = np.zeros(system.n_cells, bool)
+    for cols, length, cells in stated:
+        scope = _in_scope(combos, cols, length)
+        for c in np.flatnonzero(scope).tolist():
+            a, b = cells.get(combos[c], (0, k - 1))
+            lo[c], hi[c] = max(lo[c], a), min(hi[c], b)
+        protected |= scope & (count >= 1) & (count < k)
+    b = propagate(Equations(system), lo, hi)
+    return int((protected & (b.hi - b.lo < (k - 1) // 2)).sum())
+
+
+def test_aggregates_of_the_same_counts_in_other_shapes_keep_the_value_rule_together(
+        tmp_path) -> None:
+    """A trial published k-aggregates of an unchanged demo hub at lengths 3, 1 and 2; holding
+    the three, an attacker narrowed 152 combinations of fewer than k people below the rule
+    that each release alone keeps (one child's cell to [1, 5]). Each release is now audited
+    beside the earlier ones of the same counts: the three together narrow none."""
+    from safelight.demo.generator import generate_scenario
+    from safelight.ingest import ingest_file, load_profile
+
+    scenario = generate_scenario(tmp_path / "scenario", n_records=3000)
+    hub_path = tmp_path / "hub.duckdb"
+    with open_hub(hub_path, create=True) as h:
+        for c in scenario.contributors:
+            with h.transaction():
+                h.ensure_contributor(c.name, c.country)
+            ingest_file(h, c.path, contributor=c.name, profile=load_profile(c.profile_path))
+    files = []
+    for name, extra in (("L3", []), ("L1", ["--length", "1"]), ("L2", ["--length", "2"])):
+        r = CliRunner().invoke(release, ["hub", str(hub_path), "--method", "aggregates",
+                                         *extra, "--out", str(tmp_path / name)])
+        assert r.exit_code in (0, 9), r.output
+        files.append(tmp_path / name / "aggregates.csv")
+    assert _narrowed(hub_path, files[:1]) == 0  # one release alone keeps the rule
+    assert _narrowed(hub_path, files) == 0

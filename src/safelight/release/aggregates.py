@@ -24,7 +24,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -45,6 +45,7 @@ from safelight.release.suppression import Suppression, build_system, suppress
 from safelight.release.table import CategoricalTable
 
 if TYPE_CHECKING:
+    from safelight.release.reshaped import ReshapedAudit
     from safelight.release.successive import PublishedIntervals
 
 ROUNDING_MODES = ("none", "down", "nearest")
@@ -165,8 +166,8 @@ def release_aggregates(table: CategoricalTable, k: int = 11, length: int = 3, *,
                        rounding_base: int | None = None, complementary: bool = True,
                        audit: bool = True, min_width: int | None = None,
                        existence: bool = True, earlier: Sequence[PublishedIntervals] = (),
-                       on_difference: str = "adjust", accept_falls: bool = False
-                       ) -> AggregateRelease:
+                       on_difference: str = "adjust", accept_falls: bool = False,
+                       beside: ReshapedAudit | None = None) -> AggregateRelease:
     """All 1..``length``-way combination counts with count ``>= k``, protected.
 
     :param method: ``intervals`` or ``suppress`` (see the module docstring); by default
@@ -195,6 +196,9 @@ def release_aggregates(table: CategoricalTable, k: int = 11, length: int = 3, *,
     :param accept_falls: publish although a combination an earlier release showed now has
         fewer than k people after records changed a value or left (its absence shows the
         fall; refused otherwise — :meth:`~safelight.release.successive.DifferenceAudit._signed`).
+    :param beside: ``intervals``: the earlier releases of the same counts in tables of another
+        shape (:class:`~safelight.release.reshaped.ReshapedAudit`, built by the caller from the
+        hub's cases over their columns); the value rule is held across them too.
     :raises ReleaseUsageError: also when an ``earlier`` release used a larger k (see
         :func:`_check_k_against_earlier`), or the table has fewer than ``k`` rows (nothing
         but an empty file could be released; not with ``complementary=False``, which is for
@@ -234,7 +238,7 @@ def release_aggregates(table: CategoricalTable, k: int = 11, length: int = 3, *,
                 return _release_intervals(table, k, length, b, audit,
                                           max(1, (k - 1) // 2) if min_width is None
                                           else min_width, existence, earlier, on_difference,
-                                          accept_falls)
+                                          accept_falls, beside)
             except WithholdingRunaway:
                 if i + 1 == len(bases):
                     raise
@@ -270,10 +274,19 @@ def release_aggregates(table: CategoricalTable, k: int = 11, length: int = 3, *,
                             primary, secondary, rounding, base, sup)
 
 
+def _all_of(checks: list) -> Any:
+    """One extra check of :func:`~safelight.release.intervals.protect` made of ``checks``: the
+    widenings any of them needs."""
+    def check(lo: np.ndarray, hi: np.ndarray, released: np.ndarray) -> set[tuple[int, str]]:
+        return set().union(*(c(lo, hi, released) for c in checks))
+    return check
+
+
 def _release_intervals(table: CategoricalTable, k: int, length: int, base: int, audit: bool,
                        min_width: int, existence: bool,
                        earlier: Sequence[PublishedIntervals],
-                       on_difference: str, accept_falls: bool = False) -> AggregateRelease:
+                       on_difference: str, accept_falls: bool = False,
+                       beside: ReshapedAudit | None = None) -> AggregateRelease:
     from safelight.release.successive import DifferenceAudit
 
     log.info("counting the 1..%d-way combinations of %d rows, %d columns", length,
@@ -299,10 +312,15 @@ def _release_intervals(table: CategoricalTable, k: int, length: int, base: int, 
             diff.bind(released)
         log.info("interval audit of %d combinations (%d under k)", sy.n_cells,
                  int(small.sum()))
+        checks = [] if diff is None else [diff.widenings]
+        if beside is not None:
+            beside.attach(table, sy, min_width)
+            if beside.active:
+                checks.append(beside.widenings)
         a_lo, a_hi = attacker_intervals(sy, released, lo, hi, k)
         prot = protect(eqs, a_lo, a_hi, released, small | deferred, k, max(base, k),
                        min_width=min_width, existence=existence,
-                       extra_check=None if diff is None else diff.widenings)
+                       extra_check=_all_of(checks) if checks else None)
         n_deferred = int(deferred.sum())
         deferred |= prot.withheld
         released &= ~prot.withheld

@@ -115,6 +115,23 @@ def hub_table(hub: Hub, columns: list[str] | tuple[str, ...] | None = None) -> C
     return from_arrow(arrow)
 
 
+def reshaped_audit(hub: Hub, data: CategoricalTable, earlier: list, k: int,
+                   length: int) -> Any:
+    """The audit of a k-aggregates release of ``data`` (the hub's consenting cases) beside
+    the ``earlier`` interval releases of the same counts in other shapes
+    (:class:`~safelight.release.reshaped.ReshapedAudit`), over the hub's cases in the union of
+    their columns; None when no earlier release kept its true counts."""
+    from safelight.release.reshaped import ReshapedAudit
+
+    ok = set(releasable_columns())
+    usable = [e for e in earlier if e.true_counts is not None and set(e.columns) <= ok]
+    if not usable:
+        return None
+    cols = list(dict.fromkeys([*data.columns, *(c for e in usable for c in e.columns)]))
+    wide = data if cols == list(data.columns) else hub_table(hub, cols)
+    return ReshapedAudit(wide, usable, k, length)
+
+
 class RecordsLeftError(RefusedError):
     """Case records left the released set since an earlier release of the dataset."""
 
@@ -297,13 +314,15 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
     recorded = False  # the ledger holds the release: a later failure charges nothing more
     try:
         earlier = ledger.published(DATASET) if method == "aggregates" else []
+        beside = (reshaped_audit(hub, data, earlier, k, min(length or 3, data.n_columns))
+                  if method == "aggregates" else None)
         # the release file is written hidden and put in place after its ledger record: a run
         # killed even by SIGKILL leaves no release file the ledger does not hold
         final = out / FILES[method]
         length, params, released, ev, meas = _run(method, data, partial_path(final), k,
                                                     length, eps, dlt, quasi_identifiers,
                                                     seed, floor, earlier, dropped,
-                                                    accept_falls=accept_falls)
+                                                    accept_falls=accept_falls, beside=beside)
         params.update({"columns": list(data.columns), "rows": data.n_rows,
                        "seconds": round(time.perf_counter() - t0, 3)})
         # the risks the operator accepted stay with the release (settings.json, the ledger)
@@ -315,7 +334,8 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
         unprotected = ([c for c in data.columns if c not in quasi_identifiers]
                        if quasi_identifiers else [])
         warnings = release_warnings(ledger, method, ev, length=length, columns=data.columns,
-                                    k_floor=k if floor else None, unprotected=unprotected)
+                                    k_floor=k if floor else None, unprotected=unprotected,
+                                    audited_beside=tuple(beside.used) if beside else ())
         for w in warnings:
             log.warning("%s", w)
         settings.save(out / "settings.json", warnings)
@@ -359,16 +379,17 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
 
 def release_warnings(ledger: Any, method: str, ev: Evaluation, *, length: int,
                      columns: list[str] | tuple[str, ...],
-                     k_floor: int | None = None, unprotected: list[str] | tuple[str, ...] = ()
-                     ) -> tuple[str, ...]:
+                     k_floor: int | None = None, unprotected: list[str] | tuple[str, ...] = (),
+                     audited_beside: tuple[int | None, ...] = ()) -> tuple[str, ...]:
     """The warnings a release of the hub's cases carries (settings.json, PUBLISH.txt, the
     console or the web's release page), for the command line's releases and the web's alike
     (the web's k-synthetic releases lacked the one on earlier releases: a trial): leaked
     combinations by method (microdata: the ``unprotected`` columns; DP: against ``k_floor``;
     k-synthetic: a length under 3), row-level releases after earlier ones of the dataset
     (:func:`_successive_warnings`), k-aggregates beside earlier releases of another method,
-    length or columns (:func:`_other_shape_warnings`), and much withheld
-    (:func:`_loss_warnings`)."""
+    length or columns that the release was not audited beside (``audited_beside``: the ids
+    :class:`~safelight.release.reshaped.ReshapedAudit` used; :func:`_other_shape_warnings`),
+    and much withheld (:func:`_loss_warnings`)."""
     from safelight.release.microdata import microdata_leak_warning
 
     if method == "microdata":
@@ -382,21 +403,27 @@ def release_warnings(ledger: Any, method: str, ev: Evaluation, *, length: int,
         warnings = k_leak_warning(ev, "the method let them through",
                                   "report it: a k-aggregates release must never do so")
     return (tuple(warnings) + _successive_warnings(ledger, method)
-            + _other_shape_warnings(ledger, method, length, columns) + _loss_warnings(ev, method))
+            + _other_shape_warnings(ledger, method, length, columns, audited_beside)
+            + _loss_warnings(ev, method))
 
 
 def _other_shape_warnings(ledger: Any, method: str, length: int,
-                          columns: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+                          columns: list[str] | tuple[str, ...],
+                          audited_beside: tuple[int | None, ...] = ()) -> tuple[str, ...]:
     """For k-aggregates after earlier releases of the hub's cases of another method, length
-    or set of columns: the audit against earlier releases protects the records added, changed
-    or gone in between, not the same people seen through tables of another shape, whose
-    intervals an attacker can intersect. A trial narrowed 152 small cells of an unchanged hub
-    below the rule (one child's cell to [1, 5]) from releases at lengths 3, 1 and 2, 93 from
-    four sets of columns and 69 from microdata beside aggregates."""
+    or set of columns that the release was not audited beside (row-level releases; k-aggregates
+    whose counts changed since, or recorded without their true counts): the successive-release
+    audit protects the records added, changed or gone in between, not the same people seen
+    through tables of another shape, whose intervals an attacker can intersect. A trial
+    narrowed 152 small cells of an unchanged hub below the rule (one child's cell to [1, 5])
+    from releases at lengths 3, 1 and 2 before that audit, and 69 from microdata beside
+    aggregates."""
     if method != "aggregates":
         return ()
     other = []
     for r in ledger.releases(DATASET):
+        if r["release_id"] in audited_beside:
+            continue
         params = r["params"]
         params = json.loads(params) if isinstance(params, str) else params or {}
         inner = params.get("params") if isinstance(params.get("params"), dict) else {}
@@ -409,11 +436,12 @@ def _other_shape_warnings(ledger: Any, method: str, length: int,
         return ()
     shown = ", ".join(other[:5]) + (f" and {len(other) - 5} more" if len(other) > 5 else "")
     return (f"earlier releases of {DATASET} ({shown}) have another method, length or set of "
-            "columns: the audit against them covers the records added, changed or gone since, "
-            "not the same people seen through tables of another shape — intersecting their "
-            "intervals with this release's can narrow small cells below the rule. Publish "
-            "k-aggregates of one length and one set of columns, or this release only if those "
-            "were never published.",)
+            "columns, and this release was not audited beside them (row-level releases, or "
+            "counts that changed since): the audit against them covers the records added, "
+            "changed or gone, not the same people seen through tables of another shape — "
+            "intersecting them with this release can narrow small cells below the rule. "
+            "Publish k-aggregates of one length and one set of columns, or this release only "
+            "if those were never published.",)
 
 
 #: a share of the common combinations withheld over which a release is warned about
@@ -462,7 +490,8 @@ def _successive_warnings(ledger: Any, method: str) -> tuple[str, ...]:
 def _run(method: str, data: CategoricalTable, target: Path, k: int, length: int | None,
          epsilon: float, delta: float, qis: list[str] | None, seed: int, floor: bool,
          earlier: list | None = None, dropped: dict[str, int] | None = None, *,
-         accept_falls: bool = False) -> tuple[int, dict[str, Any], Path, Evaluation, Any]:
+         accept_falls: bool = False, beside: Any = None
+         ) -> tuple[int, dict[str, Any], Path, Evaluation, Any]:
     """Run one method with the stage's functions; write its file (a DP method's ``data`` is
     restricted to the public domain already, ``dropped`` the values it lost). Returns the
     length, the parameters, the file, the evaluation and what the ledger needs besides: the DP
@@ -475,7 +504,7 @@ def _run(method: str, data: CategoricalTable, target: Path, k: int, length: int 
 
         length = min(length or 3, cap)
         rel = release_aggregates(data, k, length, earlier=earlier or (),
-                                 accept_falls=accept_falls)
+                                 accept_falls=accept_falls, beside=beside)
         write_aggregates(rel, target)
         return length, rel.summary(), target, evaluate(data, rel.counts, k, length), rel
     if method == "synthetic":
@@ -529,4 +558,4 @@ def _run(method: str, data: CategoricalTable, target: Path, k: int, length: int 
 
 __all__ = ["DATASET", "DEFAULT_COLUMNS", "METHODS", "HubRelease", "RecordsLeftError",
            "check_no_records_left", "hub_domain", "hub_table", "releasable_columns", "release_hub",
-           "release_warnings"]
+           "release_warnings", "reshaped_audit"]

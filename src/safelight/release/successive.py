@@ -62,7 +62,9 @@ earlier true counts were not kept (older ledger entries) the growth model is app
 
 What it does not guarantee: the attacker model is the one of :mod:`safelight.release.intervals`
 (bounds propagation, not linear or integer programming), applied to each earlier release in
-turn (not to three releases at once); releases made outside the ledger are not covered; and
+turn (not to three releases at once); the same counts published in tables of another shape
+are :mod:`safelight.release.reshaped`'s (here nothing changed, so nothing is checked);
+releases made outside the ledger are not covered; and
 the records that leave *all* combinations (withdrawn consent) are not audited here: a total
 that fell tells that persons left, so releases from a hub are refused after any removal
 (:func:`safelight.release.hub.check_no_records_left`) unless the operator accepts the risk.

@@ -220,6 +220,9 @@ def create_release(state: HubState, user: User, method: str, k: int, length: int
     data = hub_release_table(state, columns)
     with state.reading_hub() as hub:  # earlier interval releases, for the differencing audit
         earlier = Ledger(hub).published(RELEASE_DATASET)
+        # and for the audit beside those of the same counts in another shape
+        beside = (hub_release.reshaped_audit(hub, data, earlier, k, min(length, len(columns)))
+                  if method == "aggregates" else None)
     t0 = time.perf_counter()
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
     out = state.releases_dir / f"{stamp}-{method}"
@@ -234,7 +237,7 @@ def create_release(state: HubState, user: User, method: str, k: int, length: int
         source = {"dataset": RELEASE_DATASET, "rows": data.n_rows,
                   "data_version": state.version}
         if method == "aggregates":
-            rel = release_aggregates(data, k, length, earlier=earlier)
+            rel = release_aggregates(data, k, length, earlier=earlier, beside=beside)
             write_aggregates(rel, partial)
             params = {"columns": columns, **rel.summary()}
             ev = evaluate(data, rel.counts, k, length)
@@ -246,8 +249,9 @@ def create_release(state: HubState, user: User, method: str, k: int, length: int
             ev = evaluate(data, counts_of_rows(syn, ev_len), k, ev_len, released_rows=syn)
         params["seconds"] = round(time.perf_counter() - t0, 3)
         with state.reading_hub() as hub:  # the same warnings as `release hub` writes
-            warnings = hub_release.release_warnings(Ledger(hub), method, ev, length=length,
-                                                    columns=columns)
+            warnings = hub_release.release_warnings(
+                Ledger(hub), method, ev, length=length, columns=columns,
+                audited_beside=tuple(beside.used) if beside else ())
         if warnings:
             params["warnings"] = list(warnings)  # in the ledger too: the release page shows them
         settings = ReleaseSettings(method, k, length, source, params)
