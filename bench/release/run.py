@@ -96,6 +96,46 @@ def _back(rows: CategoricalTable, like: CategoricalTable) -> CategoricalTable:
     return evaluation_view(rows, like)
 
 
+def _knowing(t: CategoricalTable, values: dict[str, set[str]]) -> CategoricalTable:
+    """``t`` with each column's value list widened by ``values`` (by column name) it does not
+    hold — none of its rows has them — so that a released combination with such a value is
+    counted as **fabricated** (true count 0) instead of being read as missing and dropped: the
+    public domain's values nobody holds, or a peer's invented ones (the command's own
+    evaluation counts them; this benchmark did not until 2026-12-02). The same rows, codes
+    remapped to the sorted wider lists."""
+    from safelight.standard.crosswalk import normalise_key
+
+    cols, codes = [], t.codes.copy()
+    for j, name in enumerate(t.columns):
+        known = {normalise_key(v) for v in t.values[j]}
+        wider = tuple(sorted(set(t.values[j]) | {v for v in values.get(name, ())
+                                                  if v and normalise_key(v) not in known}))
+        if len(wider) > len(t.values[j]):
+            pos = {v: i + 1 for i, v in enumerate(wider)}
+            remap = np.array([0] + [pos[v] for v in t.values[j]], np.int32)
+            codes[:, j] = remap[t.codes[:, j]]
+        cols.append(wider)
+    return CategoricalTable(t.columns, tuple(cols), codes)
+
+
+def _values_of(rows: list[list[str]] | CategoricalTable | dict[str, int]) -> dict[str, set[str]]:
+    """The values per column of released rows (a header row and rows, or a table) or of
+    released aggregates (pac-synth's ``column:value;...`` keys)."""
+    out: dict[str, set[str]] = {}
+    if isinstance(rows, CategoricalTable):
+        return {c: set(rows.values[j]) for j, c in enumerate(rows.columns)}
+    if isinstance(rows, dict):
+        for combo in rows:
+            for part in (p for p in combo.split(";") if p):
+                c, v = part.split(":", 1)
+                out.setdefault(c, set()).add(v)
+        return out
+    header = rows[0]
+    for j, c in enumerate(header):
+        out[c] = {r[j] for r in rows[1:]}
+    return out
+
+
 def _encode_rows(rows: list[list[str]], like: CategoricalTable) -> CategoricalTable:
     header, body = rows[0], rows[1:]
     pos = [header.index(c) for c in like.columns]
@@ -193,6 +233,7 @@ def run_one(method: str, table_path: Path, fast: bool, million: bool = False) ->
         rel, meas = release_dp_aggregates(pub, 4.0, DELTA, EVAL_LENGTH,
                                           None if "no-floor" in method else K,
                                           estimator=_estimator(method))
+        t = _knowing(t, _values_of(pub))  # a released value nobody holds: fabricated
         released = translate(rel.counts, pub, t)
         extra.update(epsilon=round(meas.epsilon, 4), delta=meas.delta,
                      noisy_total=rel.total,
@@ -204,6 +245,7 @@ def run_one(method: str, table_path: Path, fast: bool, million: bool = False) ->
         pub = _public(t)
         syn, _, meas = synthesize_dp(pub, eps, DELTA, K, iterations=3 if fast else 8,
                                      estimator=_estimator(method))
+        t = _knowing(t, _values_of(syn))  # a released value nobody holds: fabricated
         rows = _back(syn, t)
         released = counts_of_rows(rows, EVAL_LENGTH)
         from safelight.release.dp_synthetic import synthesis_length
@@ -227,9 +269,13 @@ def run_one(method: str, table_path: Path, fast: bool, million: bool = False) ->
         synth = pacsynth.DpAggregateSeededSynthesizer(params)
         synth.fit(pacsynth.Dataset(raw))
         if "aggregates" in method:
-            released = _encode_aggregates(synth.get_dp_aggregates(";"), t)
+            agg = synth.get_dp_aggregates(";")
+            t = _knowing(t, _values_of(agg))  # an invented value: fabricated
+            released = _encode_aggregates(agg, t)
         else:
-            rows = _encode_rows(synth.sample(), t)
+            sample = synth.sample()
+            t = _knowing(t, _values_of(sample))
+            rows = _encode_rows(sample, t)
             released = counts_of_rows(rows, EVAL_LENGTH)
     else:
         raise SystemExit(f"unknown method {method}")

@@ -18,7 +18,10 @@ Contract:
   ledger under :data:`DATASET` — the dataset name the web's releases use, so the command line
   and the web draw on one privacy budget. A DP release is checked against that budget before
   the data is measured, and refused (nothing written) if it would exceed it; k-methods are
-  recorded with ε = 0. The hub's location is not written into the release folder.
+  recorded with ε = 0. k-aggregates are audited against the dataset's earlier ones — their
+  differences (:mod:`safelight.release.successive`) and, where the counts are unchanged, the
+  same counts in another shape (:func:`reshaped_audit`). The hub's location is not written
+  into the release folder.
 
 The unit of protection is the **case record** (one row of ``cases``): a DP release from a hub is
 (ε, δ)-DP with respect to adding or removing one case record, and k counts case records. A
