@@ -328,3 +328,19 @@ def test_aggregates_of_the_same_counts_in_other_shapes_keep_the_value_rule_toget
         files.append(tmp_path / name / "aggregates.csv")
     assert _narrowed(hub_path, files[:1]) == 0  # one release alone keeps the rule
     assert _narrowed(hub_path, files) == 0
+
+
+def test_the_file_dp_domain_reads_a_hub_exports_alpha3_codes_and_column_names() -> None:
+    """A table exported from a hub (the case standard's column names, alpha-3 countries) was
+    refused by the file DP commands as mostly outside the public domain, or as columns the
+    standard has no list for."""
+    from safelight.release.domain import restrict, standard_domain
+    from safelight.release.table import from_columns
+
+    t = from_columns({"citizenship": ["UKR", "NGA", "UA", "PHL", "XXZ"],
+                      "country_of_exploitation": ["POL", "POL", "DEU", "ITA", "ITA"],
+                      "year_of_registration": ["2019", "2020", "2020", "2021", "2019"]})
+    pub, dropped = restrict(t, standard_domain(t.columns))
+    assert pub.decode_column(0) == ["UA", "NG", "UA", "PH", ""]
+    assert pub.decode_column(1) == ["PL", "PL", "DE", "IT", "IT"]
+    assert dropped == {"citizenship": 1}

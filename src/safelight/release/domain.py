@@ -160,6 +160,16 @@ def _country_codes() -> tuple[str, ...]:
     return tuple(c.alpha2 for c in countries()) + _UNKNOWN_COUNTRY
 
 
+def _alpha3_spellings() -> dict[str, str]:
+    """ISO 3166 alpha-3 codes as other spellings of the domain's alpha-2 ones: a table exported
+    from a hub holds the case standard's alpha-3 codes (a trial's was refused as mostly out of
+    the domain); the release shows the alpha-2 spelling."""
+    from safelight.standard.crosswalk import normalise_key
+    from safelight.standard.geography import countries
+
+    return {normalise_key(c.alpha3): c.alpha2 for c in countries()}
+
+
 def standard_domain(columns: tuple[str, ...] | list[str]) -> Domain:
     """The built-in public domain of CTDC's columns (see the module docstring).
 
@@ -173,10 +183,10 @@ def standard_domain(columns: tuple[str, ...] | list[str]) -> Domain:
     for c in columns:
         low = c.casefold()
         aliases[c] = {"-99": ""}
-        if low in _COUNTRY_COLUMNS:
+        if low.replace("_", "") in _COUNTRY_COLUMNS:  # CTDC's or the case standard's name
             out[c] = _country_codes()
-            aliases[c] = dict(_COUNTRY_SPELLINGS)
-        elif low in _YEAR_COLUMNS:
+            aliases[c] = {**_alpha3_spellings(), **_COUNTRY_SPELLINGS}
+        elif low.replace("_", "") in _YEAR_COLUMNS:
             out[c] = tuple(str(y) for y in range(first, last + 1))
         elif low == "controlcategory":
             out[c] = _CONTROL_GROUPS
