@@ -344,3 +344,20 @@ def test_the_file_dp_domain_reads_a_hub_exports_alpha3_codes_and_column_names() 
     assert pub.decode_column(0) == ["UA", "NG", "UA", "PH", ""]
     assert pub.decode_column(1) == ["PL", "PL", "DE", "IT", "IT"]
     assert dropped == {"citizenship": 1}
+
+
+def test_a_release_at_a_larger_k_says_it_raises_the_datasets_k(tmp_path, hub) -> None:
+    """One k-aggregates release at a larger k fixed the dataset's smallest k for good, without
+    a word when it was made."""
+    _fill(hub)
+    hub_path = Path(hub.path)
+    hub.close()
+    texts = []
+    for name, k in (("a", "11"), ("b", "15"), ("c", "15")):
+        r = CliRunner().invoke(release, ["hub", str(hub_path), "--method", "aggregates",
+                                         "--columns", ",".join(COLS), "--k", k,
+                                         "--out", str(tmp_path / name)])
+        assert r.exit_code in (0, 9), r.output
+        texts.append((tmp_path / name / "PUBLISH.txt").read_text("utf-8"))
+    said = "every later k-aggregates release of it must use k = 15 or more"
+    assert [said in t for t in texts] == [False, True, False]

@@ -338,7 +338,8 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
                        if quasi_identifiers else [])
         warnings = release_warnings(ledger, method, ev, length=length, columns=data.columns,
                                     k_floor=k if floor else None, unprotected=unprotected,
-                                    audited_beside=tuple(beside.used) if beside else ())
+                                    audited_beside=tuple(beside.used) if beside else (),
+                                    k=k)
         for w in warnings:
             log.warning("%s", w)
         settings.save(out / "settings.json", warnings)
@@ -383,7 +384,8 @@ def release_hub(hub: Hub, method: str, out: Path, *, columns: list[str] | None =
 def release_warnings(ledger: Any, method: str, ev: Evaluation, *, length: int,
                      columns: list[str] | tuple[str, ...],
                      k_floor: int | None = None, unprotected: list[str] | tuple[str, ...] = (),
-                     audited_beside: tuple[int | None, ...] = ()) -> tuple[str, ...]:
+                     audited_beside: tuple[int | None, ...] = (), k: int | None = None
+                     ) -> tuple[str, ...]:
     """The warnings a release of the hub's cases carries (settings.json, PUBLISH.txt, the
     console or the web's release page), for the command line's releases and the web's alike
     (the web's k-synthetic releases lacked the one on earlier releases: a trial): leaked
@@ -392,7 +394,8 @@ def release_warnings(ledger: Any, method: str, ev: Evaluation, *, length: int,
     (:func:`_successive_warnings`), k-aggregates beside earlier releases of another method,
     length or columns that the release was not audited beside (``audited_beside``: the ids
     :class:`~safelight.release.reshaped.ReshapedAudit` used; :func:`_other_shape_warnings`),
-    and much withheld (:func:`_loss_warnings`)."""
+    k-aggregates at a ``k`` above the earlier ones' (:func:`_larger_k_warnings`), and much
+    withheld (:func:`_loss_warnings`)."""
     from safelight.release.microdata import microdata_leak_warning
 
     if method == "microdata":
@@ -407,12 +410,29 @@ def release_warnings(ledger: Any, method: str, ev: Evaluation, *, length: int,
                                   "report it: a k-aggregates release must never do so")
     return (tuple(warnings) + _successive_warnings(ledger, method)
             + _other_shape_warnings(ledger, method, length, columns, audited_beside)
-            + _loss_warnings(ev, method))
+            + _larger_k_warnings(ledger, method, k) + _loss_warnings(ev, method))
+
+
+def _larger_k_warnings(ledger: Any, method: str, k: int | None) -> tuple[str, ...]:
+    """For k-aggregates at a k above every earlier k-aggregates release of the hub's cases:
+    from now on the dataset's k-aggregates need that k or more (a smaller one would show the
+    combinations this release hides; :func:`~safelight.release.aggregates.release_aggregates`
+    refuses it). A trial found the dataset's k raised for good without a word."""
+    if method != "aggregates" or k is None:
+        return ()
+    before = [r["k"] for r in ledger.releases(DATASET)
+              if r["method"] == "aggregates" and r["k"] is not None]
+    if not before or k <= max(before):
+        return ()
+    return (f"this release uses k = {k}, more than the earlier k-aggregates releases of "
+            f"{DATASET} (k = {max(before)}): every later k-aggregates release of it must use "
+            f"k = {k} or more.",)
 
 
 def _other_shape_warnings(ledger: Any, method: str, length: int,
                           columns: list[str] | tuple[str, ...],
-                          audited_beside: tuple[int | None, ...] = ()) -> tuple[str, ...]:
+                          audited_beside: tuple[int | None, ...] = (), k: int | None = None
+                     ) -> tuple[str, ...]:
     """For k-aggregates after earlier releases of the hub's cases of another method, length
     or set of columns that the release was not audited beside (row-level releases; k-aggregates
     whose counts changed since, or recorded without their true counts): the successive-release

@@ -24,9 +24,11 @@ over those columns). A cell starts at the intersection of what each release stat
 its published interval; ``[0, k - 1]`` when the release's scope holds it and the release does
 not (``[0, N]`` for a combination the release deferred, which is not under k); nothing for a
 cell of no release's scope — and bounds propagation (:func:`~.intervals.propagate`) runs over
-all their equations at once. Every combination of 1..k-1 people in any of their scopes must
-keep ``min_width + 1`` values, as within one release (the *value* rule; the *existence* rule
-is not extended across releases). Exposed cells are fixed as within a release, by widening the
+all their equations at once. Every combination of 1..k-1 people must keep ``min_width + 1``
+values, as within one release (the *value* rule; the *existence* rule is not extended across
+releases) — with the smallest k and width of the releases whose scope holds it: a combination
+one of them published (it reached that release's k) is public, and a release at a larger k
+cannot widen what an earlier one published. Exposed cells are fixed as within a release, by widening the
 new release's intervals — only where the new release's interval is the one that binds; where
 an earlier release's interval binds, widening the new one cannot help, and where nothing can be
 widened the release is refused (:class:`~.successive.DifferencingError`): release the shape of
@@ -46,7 +48,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from safelight.release.combos import decode_keys
-from safelight.release.intervals import Equations, WideningSearch, exposed, propagate
+from safelight.release.intervals import Equations, WideningSearch, propagate
 from safelight.release.successive import (
     Combination,
     DifferencingError,
@@ -101,7 +103,12 @@ class ReshapedAudit:
         self.cap = int(count[0]) * 2 + 10 * k
         self.base_lo = np.zeros(n, np.int64)
         self.base_hi = np.full(n, self.cap, np.int64)
-        self.protected = np.zeros(n, bool)
+        # per cell, the smallest k and value-rule width of the releases whose scope holds it:
+        # a combination one of them published (it reached that release's k) is public, and
+        # each cell is held to the weakest rule that holds it (a release at a larger k cannot
+        # make an earlier one's intervals wider)
+        self.min_k = np.full(n, 0, np.int64)  # 0: in no release's scope (never protected)
+        self.need = np.full(n, np.iinfo(np.int64).max, np.int64)
         present = {c for c in self.combos if c is not None}
         for e in unchanged:
             scope = _in_scope(self.combos, e.columns, e.length)
@@ -121,7 +128,9 @@ class ReshapedAudit:
                     lo, hi = 0, e.k - 1
                 self.base_lo[c] = max(self.base_lo[c], lo)
                 self.base_hi[c] = min(self.base_hi[c], hi)
-            self.protected |= scope & (count >= 1) & (count < e.k)
+            self.min_k[scope] = np.where(self.min_k[scope] > 0,
+                                         np.minimum(self.min_k[scope], e.k), e.k)
+            self.need[scope] = np.minimum(self.need[scope], max(1, (e.k - 1) // 2))
             self.used.append(e.release_id)
         self.active = bool(self.used)
         if self.active:
@@ -142,8 +151,11 @@ class ReshapedAudit:
         mapped = self.to_wide >= 0
         self.from_wide[self.to_wide[mapped]] = np.flatnonzero(mapped)
         scope = _in_scope(self.combos, table.columns, max(len(s) for s in system.subsets))
+        min_k = np.where(scope, np.where(self.min_k > 0, np.minimum(self.min_k, self.k),
+                                         self.k), self.min_k)
+        self.need_now = np.where(scope, np.minimum(self.need, min_width), self.need)
         count = self.system.cell_count
-        self.protected_now = self.protected | (scope & (count >= 1) & (count < self.k))
+        self.protected_now = (count >= 1) & (count < min_k)
 
     def widenings(self, lo: np.ndarray, hi: np.ndarray,
                   released: np.ndarray) -> set[tuple[int, str]]:
@@ -162,7 +174,8 @@ class ReshapedAudit:
         w_lo[idx] = np.maximum(w_lo[idx], lo[mapped])
         w_hi[idx] = np.minimum(w_hi[idx], hi[mapped])
         b = propagate(self.eqs, w_lo, w_hi)
-        bad = np.flatnonzero(exposed(b, self.protected_now, self.min_width))
+        bad = np.flatnonzero(self.protected_now & ((b.hi - b.lo < self.need_now)
+                                                   | b.contradictions()))
         if not len(bad):
             return set()
         # the new release's interval binds where it is narrower than the earlier ones'

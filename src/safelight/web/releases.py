@@ -251,7 +251,7 @@ def create_release(state: HubState, user: User, method: str, k: int, length: int
         with state.reading_hub() as hub:  # the same warnings as `release hub` writes
             warnings = hub_release.release_warnings(
                 Ledger(hub), method, ev, length=length, columns=columns,
-                audited_beside=tuple(beside.used) if beside else ())
+                audited_beside=tuple(beside.used) if beside else (), k=k)
         if warnings:
             params["warnings"] = list(warnings)  # in the ledger too: the release page shows them
         settings = ReleaseSettings(method, k, length, source, params)
