@@ -451,6 +451,9 @@ def test_second_release_is_audited_and_refused_after_a_withdrawal(client, app, d
         hub.withdraw_consent(record[0], [record[1]], actor="test")
     third = client.post("/api/v1/releases", headers={"X-CSRF-Token": csrf}, json=body)
     assert third.status_code == 422 and "withdrawal" in third.json()["detail"]
+    # the override is the command line's, and the web says so (it advised a CLI flag bare)
+    assert "on the command line with `safelight release hub --after-withdrawal`" in \
+        third.json()["detail"]
     assert len(client.get("/api/v1/releases").json()["releases"]) == 2
 
 

@@ -140,7 +140,8 @@ class RecordsLeftError(RefusedError):
 
 
 def check_no_records_left(hub: Hub, dataset: str = DATASET, *, allow: bool = False,
-                          dp: bool = False) -> None:
+                          dp: bool = False, override: str = "release with --after-withdrawal"
+                          ) -> None:
     """Refuse a k-method release when case records left the consenting set since the dataset's
     newest earlier k-method release: a consent withdrawal of a record whose consent allowed
     statistics, a later export whose consent for a record no longer allows statistics (both
@@ -164,7 +165,8 @@ def check_no_records_left(hub: Hub, dataset: str = DATASET, *, allow: bool = Fal
     k-method release (a DP release in between does not hide a departure from it).
 
     :raises RecordsLeftError: records left since the newest earlier k-method release of
-        ``dataset``.
+        ``dataset``; its message ends with ``override``, how the caller's interface releases
+        all the same.
     """
     if allow or dp:
         return
@@ -190,8 +192,8 @@ def check_no_records_left(hub: Hub, dataset: str = DATASET, *, allow: bool = Fal
         raise RecordsLeftError(
             f"{what} since release #{rid} of {dataset}: a new release could show, by difference "
             "with that one, what the persons who left were. Refused; if the earlier releases were "
-            "never published, release with --after-withdrawal (the risk is yours, see "
-            "docs/release.md, 'Records that leave')")
+            f"never published, {override} (the risk is yours, see docs/release.md, 'Records "
+            "that leave')")
 
 
 def _kind(column: str) -> Kind:

@@ -193,6 +193,11 @@ def get_release(state: HubState, user: User, rid: int) -> dict[str, Any]:
     return row
 
 
+#: what the web says a release refused after records left can be made with (it has no override)
+WEB_OVERRIDE = ("an operator can release on the command line with `safelight release hub "
+                "--after-withdrawal` (the web has no such override)")
+
+
 def create_release(state: HubState, user: User, method: str, k: int, length: int,
                    columns: list[str], seed: int = 0) -> dict[str, Any]:
     """Make a release of the hub's consenting cases, evaluate it and record it in the ledger."""
@@ -216,7 +221,7 @@ def create_release(state: HubState, user: User, method: str, k: int, length: int
                          "and length between 1 and 4")
     columns = list(dict.fromkeys(columns))
     with state.reading_hub() as hub:  # refused when records left since the last release
-        hub_release.check_no_records_left(hub, RELEASE_DATASET)
+        hub_release.check_no_records_left(hub, RELEASE_DATASET, override=WEB_OVERRIDE)
     data = hub_release_table(state, columns)
     with state.reading_hub() as hub:  # earlier interval releases, for the differencing audit
         earlier = Ledger(hub).published(RELEASE_DATASET)
@@ -270,7 +275,7 @@ def create_release(state: HubState, user: User, method: str, k: int, length: int
             if twin is not None:
                 raise UsageError(f"this release's file is the same as release #{twin}'s (same "
                                  "settings, same data): download that one; nothing recorded")
-            hub_release.check_no_records_left(hub, RELEASE_DATASET)
+            hub_release.check_no_records_left(hub, RELEASE_DATASET, override=WEB_OVERRIDE)
             if method == "aggregates":  # with its intervals, for the next release's audit
                 rid = Ledger(hub).record_aggregates(RELEASE_DATASET, rel, settings.to_dict(),
                                                     actor=user.username, rows_in=data.n_rows,
