@@ -260,56 +260,63 @@ def test_aggregates_beside_releases_it_was_not_audited_beside_carry_a_warning(
     assert "publish one release of a table" in (tmp_path / "f" / "PUBLISH.txt").read_text()
 
 
-def _narrowed(hub_path: Path, files: list[Path], k: int = 11) -> int:
+def _narrowed(hub_path: Path, files: list[Path], k: int = 11,
+              grown: dict[int, int] | None = None) -> int:
     """The small combinations (1..k-1 people) an attacker holding every one of ``files``
     (aggregates.csv with count_low / count_high) narrows to fewer than (k - 1) // 2 + 1
-    values: each combination in its intersection of what the files state (a file's scope
-    holds it and the file does not: under k), bounds propagated over one cell system of every
-    column up to the longest length."""
+    values: each combination in the intersection of what the files state (a file's scope
+    holds it and the file does not: under k), a file made ``grown[i]`` cases ago read as
+    ``[low, high + grown]``, bounds propagated over one cell system of every column up to the
+    longest length. Its own reading of the files and scopes (the audit's code is not used)."""
     import csv
 
     import numpy as np
 
+    from safelight.release.combos import decode_keys
     from safelight.release.hub import hub_table
     from safelight.release.intervals import Equations, propagate
-    from safelight.release.reshaped import _combos, _in_scope
     from safelight.release.suppression import build_system
     from safelight.store import open_hub
 
     stated = []
-    for f in files:
+    for i, f in enumerate(files):
         with f.open(encoding="utf-8") as fh:
             rows = list(csv.DictReader(fh))
         cols = [c for c in rows[0] if c not in ("length", "count", "count_low", "count_high")]
-        cells = {tuple(sorted((c, r[c]) for c in cols if r[c])): (int(r["count_low"]),
-                                                                  int(r["count_high"]))
-                 for r in rows}
-        stated.append((cols, max(int(r["length"]) for r in rows), cells))
-    columns = list(dict.fromkeys(c for cols, _, _ in stated for c in cols))
+        extra = (grown or {}).get(i, 0)
+        cells = {tuple(sorted((c, r[c]) for c in cols if r[c])):
+                 (int(r["count_low"]), int(r["count_high"]) + extra) for r in rows}
+        stated.append((set(cols), max(int(r["length"]) for r in rows), cells, extra))
+    columns = list(dict.fromkeys(c for cols, _, _, _ in stated for c in sorted(cols)))
     with open_hub(hub_path) as h:
         table = hub_table(h, columns)
-    system = build_system(table, max(length for _, length, _ in stated))
-    combos = _combos(table, system)
+    system = build_system(table, max(length for _, length, _, _ in stated))
     count = system.cell_count
     lo = np.zeros(system.n_cells, np.int64)
     hi = np.full(system.n_cells, int(count[0]) * 3, np.int64)
     protected = np.zeros(system.n_cells, bool)
-    for cols, length, cells in stated:
-        scope = _in_scope(combos, cols, length)
-        for c in np.flatnonzero(scope).tolist():
-            a, b = cells.get(combos[c], (0, k - 1))
-            lo[c], hi[c] = max(lo[c], a), min(hi[c], b)
-        protected |= scope & (count >= 1) & (count < k)
-    b = propagate(Equations(system), lo, hi)
-    return int((protected & (b.hi - b.lo < (k - 1) // 2)).sum())
+    for si, s in enumerate(system.subsets):
+        a, b = system.subset_start[si], system.subset_start[si + 1]
+        names = [table.columns[j] for j in s]
+        for cols, length, cells, extra in stated:
+            if len(s) > length or not set(names) <= cols:
+                continue
+            for i, codes in enumerate(decode_keys(system.cell_key[a:b], table.radix, s)):
+                c = a + i
+                if system.cell_missing[c]:
+                    continue
+                combo = tuple(sorted((n, table.values[j][int(v) - 1])
+                                     for n, j, v in zip(names, s, codes, strict=True)))
+                low, high = cells.get(combo, (0, k - 1 + extra))
+                lo[c], hi[c] = max(lo[c], low), min(hi[c], high)
+                protected[c] |= 1 <= count[c] < k
+    bounds = propagate(Equations(system), lo, hi)
+    assert not (bounds.lo > bounds.hi).any()
+    return int((protected & (bounds.hi - bounds.lo < (k - 1) // 2)).sum())
 
 
-def test_aggregates_of_the_same_counts_in_other_shapes_keep_the_value_rule_together(
-        tmp_path) -> None:
-    """A trial published k-aggregates of an unchanged demo hub at lengths 3, 1 and 2; holding
-    the three, an attacker narrowed 152 combinations of fewer than k people below the rule
-    that each release alone keeps (one child's cell to [1, 5]). Each release is now audited
-    beside the earlier ones of the same counts: the three together narrow none."""
+def _demo_hub(tmp_path: Path) -> Path:
+    """A hub of the demo scenario's 3,000 records (ingested, not linked)."""
     from safelight.demo.generator import generate_scenario
     from safelight.ingest import ingest_file, load_profile
 
@@ -320,14 +327,44 @@ def test_aggregates_of_the_same_counts_in_other_shapes_keep_the_value_rule_toget
             with h.transaction():
                 h.ensure_contributor(c.name, c.country)
             ingest_file(h, c.path, contributor=c.name, profile=load_profile(c.profile_path))
-    files = []
-    for name, extra in (("L3", []), ("L1", ["--length", "1"]), ("L2", ["--length", "2"])):
-        r = CliRunner().invoke(release, ["hub", str(hub_path), "--method", "aggregates",
-                                         *extra, "--out", str(tmp_path / name)])
-        assert r.exit_code in (0, 9), r.output
-        files.append(tmp_path / name / "aggregates.csv")
+    return hub_path
+
+
+def _released(tmp_path: Path, hub_path: Path, name: str, *extra: str) -> Path:
+    r = CliRunner().invoke(release, ["hub", str(hub_path), "--method", "aggregates", *extra,
+                                     "--out", str(tmp_path / name)])
+    assert r.exit_code in (0, 9), r.output
+    return tmp_path / name / "aggregates.csv"
+
+
+def test_aggregates_of_the_same_counts_in_other_shapes_keep_the_value_rule_together(
+        tmp_path) -> None:
+    """A trial published k-aggregates of an unchanged demo hub at lengths 3, 1 and 2; holding
+    the three, an attacker narrowed 152 combinations of fewer than k people below the rule
+    that each release alone keeps (one child's cell to [1, 5]). Each release is now audited
+    beside the earlier ones: the three together narrow none."""
+    hub_path = _demo_hub(tmp_path)
+    files = [_released(tmp_path, hub_path, "L3"),
+             _released(tmp_path, hub_path, "L1", "--length", "1"),
+             _released(tmp_path, hub_path, "L2", "--length", "2")]
     assert _narrowed(hub_path, files[:1]) == 0  # one release alone keeps the rule
     assert _narrowed(hub_path, files) == 0
+
+
+def test_a_case_added_between_releases_of_other_shapes_does_not_switch_the_audit_off(
+        tmp_path) -> None:
+    """A review: the audit held only while every count was unchanged; one case added between
+    a length-3 and a length-2 release let an attacker who allows the older one's counts that
+    growth narrow 6 to 24 small cells. The earlier release is now seen shifted by each cell's
+    exact change."""
+    hub_path = _demo_hub(tmp_path)
+    first = _released(tmp_path, hub_path, "L3")
+    with open_hub(hub_path) as h:  # one more case with statistics consent
+        h.con.execute("UPDATE cases SET consent_statistics = true WHERE rowid = (SELECT "
+                      "min(rowid) FROM cases WHERE NOT consent_statistics)")
+    second = _released(tmp_path, hub_path, "L2", "--length", "2")
+    for grown in (1, 5):
+        assert _narrowed(hub_path, [first, second], grown={0: grown}) == 0
 
 
 def test_the_file_dp_domain_reads_a_hub_exports_alpha3_codes_and_column_names() -> None:
@@ -361,3 +398,21 @@ def test_a_release_at_a_larger_k_says_it_raises_the_datasets_k(tmp_path, hub) ->
         texts.append((tmp_path / name / "PUBLISH.txt").read_text("utf-8"))
     said = "every later k-aggregates release of it must use k = 15 or more"
     assert [said in t for t in texts] == [False, True, False]
+
+
+def test_what_earlier_releases_narrow_without_the_new_one_is_not_held_against_it(
+        tmp_path, monkeypatch) -> None:
+    """A review: on a ledger of releases made before the audit (lengths 1, 2 and 3 of an
+    unchanged hub, which together narrow 152 cells), every later release was refused, the
+    shape of an earlier one too. Only narrowing beyond what the earlier releases do alone is
+    the new release's."""
+    from safelight.release import hub as hub_module
+
+    hub_path = _demo_hub(tmp_path)
+    audit = hub_module.reshaped_audit
+    monkeypatch.setattr(hub_module, "reshaped_audit", lambda *a, **kw: None)
+    files = [_released(tmp_path, hub_path, f"old{n}", "--length", str(n)) for n in (1, 2, 3)]
+    assert _narrowed(hub_path, files) > 0  # what the ledger holds already
+    monkeypatch.setattr(hub_module, "reshaped_audit", audit)
+    for n in (3, 1):
+        _released(tmp_path, hub_path, f"new{n}", "--length", str(n))  # exit 0 or 9

@@ -1,4 +1,4 @@
-"""k-aggregates beside earlier releases of the same counts in tables of another shape.
+"""k-aggregates beside earlier releases of the same cases in tables of another shape.
 
 The attack
 ----------
@@ -11,33 +11,39 @@ the other through the equations that link them (a 1-way count of the length-1 re
 the 2- and 3-way cells of the length-3 one). A trial of three such releases of an unchanged
 demo hub narrowed 152 small cells below the rule (one child's cell to [1, 5]). The
 successive-release audit (:mod:`.successive`) does not see it: it protects the records added,
-changed or gone between two releases, and here there are none.
+changed or gone between two releases, and here there are none; and where a few cases came
+in between, the attacker still intersects, each earlier interval raised by what the total
+grew (a review: 6 to 24 small cells narrowed after one case added).
 
 The audit (:class:`ReshapedAudit`)
 ----------------------------------
-The earlier interval releases of the dataset whose **true counts are the hub's counts today**
-on their whole scope (the ledger keeps them; a release recorded without them, or one since
-which any count of its scope changed, is left to the successive-release audit) are seen
+The earlier interval releases of the dataset whose true counts the ledger kept are seen
 together with the new one in one cell system: every cell of every subset of up to the longest
 length over the union of their columns (:func:`~.suppression.build_system` of the hub's cases
 over those columns). A cell starts at the intersection of what each release states of it —
-its published interval; ``[0, k - 1]`` when the release's scope holds it and the release does
-not (``[0, N]`` for a combination the release deferred, which is not under k); nothing for a
-cell of no release's scope — and bounds propagation (:func:`~.intervals.propagate`) runs over
-all their equations at once. Every combination of 1..k-1 people must keep ``min_width + 1``
-values, as within one release (the *value* rule; the *existence* rule is not extended across
-releases) — with the smallest k and width of the releases whose scope holds it: a combination
-one of them published (it reached that release's k) is public, and a release at a larger k
-cannot widen what an earlier one published. Exposed cells are fixed as within a release, by widening the
-new release's intervals — only where the new release's interval is the one that binds; where
-an earlier release's interval binds, widening the new one cannot help, and where nothing can be
-widened the release is refused (:class:`~.successive.DifferencingError`): release the shape of
-the earlier release, or wait for the data to change.
+its published interval, ``[0, k - 1]`` when the release's scope holds it and the release does
+not (``[0, N]`` for a combination it deferred, which is not under k), nothing for a cell of no
+release's scope — each earlier statement **shifted by the cell's exact change since** (the
+ledger's true counts then against today's): the attacker is given every change outright, more
+than any attacker knows (the files show how much the total grew, at most), so a hub that grew
+between the releases is audited as one that did not. Bounds propagation
+(:func:`~.intervals.propagate`) then runs over all their equations at once. Every combination
+of 1..k-1 people must keep ``min_width + 1`` values, as within one release (the *value* rule;
+the *existence* rule is not extended across releases) — with the smallest k (and its width) of
+the releases audited together: once one of them published combinations of its k or more
+people, a release at a larger k cannot widen what it said. A cell the earlier releases narrow **without** the new one (propagated alone, once) is not the new
+release's doing — a ledger from before this audit, or the structural zeros the union's longer
+combinations grant — and only narrowing beyond that is held against it. Exposed cells are fixed
+as within a release, by widening the new release's intervals — only where the new release's
+interval is the one that binds; where an earlier release's binds, widening the new one cannot
+help, and where nothing can be widened the release is refused
+(:class:`~.successive.DifferencingError`).
 
-What it does not cover: earlier releases whose counts changed since (left to the
-successive-release audit, which audits the difference, not this intersection of shapes);
-row-level releases (k-synthetic data, k-anonymous microdata) beside aggregates, which carry a
-warning instead (:func:`safelight.release.hub.release_warnings`); releases outside the ledger.
+What it does not cover: earlier releases recorded without their true counts; row-level
+releases (k-synthetic data, k-anonymous microdata) beside aggregates, which carry a warning
+instead (:func:`safelight.release.hub.release_warnings`); releases outside the ledger; and the
+differences themselves (the records added, changed or gone), which are
+:mod:`.successive`'s.
 """
 
 from __future__ import annotations
@@ -72,29 +78,31 @@ def _combos(table: CategoricalTable, system: CellSystem) -> list[Combination | N
     return out
 
 
-def _in_scope(combos: list[Combination | None], columns: Sequence[str],
+def _in_scope(system: CellSystem, table: CategoricalTable, columns: Sequence[str],
               length: int) -> np.ndarray:
-    """Cells a release over ``columns`` up to ``length`` states something of."""
+    """Cells of ``system`` (over ``table``'s columns) that a release over ``columns`` up to
+    ``length`` states something of: those of its subsets without a missing value."""
     cols = set(columns)
-    return np.array([c is not None and len(c) <= length and all(n in cols for n, _ in c)
-                     for c in combos], bool)
+    ok = np.array([len(s) <= length and all(table.columns[j] in cols for j in s)
+                   for s in system.subsets], bool)
+    return ok[system.cell_subset] & ~system.cell_missing
 
 
 class ReshapedAudit:
-    """The new release's cells beside the earlier releases of the same counts (see the module
+    """The new release's cells beside the earlier releases of the dataset (see the module
     docstring). ``wide``: the hub's cases over the union of the new release's columns and the
     earlier releases'; ``length``: the new release's length."""
 
     def __init__(self, wide: CategoricalTable, earlier: Sequence[PublishedIntervals], k: int,
                  length: int) -> None:
         self.k = k
-        self.used: list[int | None] = []
-        unchanged = [e for e in earlier if e.true_counts is not None]
-        self.active = bool(unchanged)
+        usable = [e for e in earlier if e.true_counts is not None]
+        self.used: list[int | None] = [e.release_id for e in usable]
+        self.active = bool(usable)
         if not self.active:
             return
         self.wide = wide
-        self.system = build_system(wide, min(max([length] + [e.length for e in unchanged]),
+        self.system = build_system(wide, min(max([length] + [e.length for e in usable]),
                                              wide.n_columns))
         self.eqs = Equations(self.system)
         self.combos = _combos(wide, self.system)
@@ -103,21 +111,15 @@ class ReshapedAudit:
         self.cap = int(count[0]) * 2 + 10 * k
         self.base_lo = np.zeros(n, np.int64)
         self.base_hi = np.full(n, self.cap, np.int64)
-        # per cell, the smallest k and value-rule width of the releases whose scope holds it:
-        # a combination one of them published (it reached that release's k) is public, and
-        # each cell is held to the weakest rule that holds it (a release at a larger k cannot
-        # make an earlier one's intervals wider)
-        self.min_k = np.full(n, 0, np.int64)  # 0: in no release's scope (never protected)
-        self.need = np.full(n, np.iinfo(np.int64).max, np.int64)
-        present = {c for c in self.combos if c is not None}
-        for e in unchanged:
-            scope = _in_scope(self.combos, e.columns, e.length)
+        # the releases audited together are held to the weakest rule among them: once one
+        # published combinations of k_min or more people (at its grid), a later release at a
+        # larger k cannot make that statement wider (a review: a k = 11 release after a
+        # k = 5 one was refused for 225 cells the first had narrowed to its grid)
+        self.k_min = min([k] + [e.k for e in usable])
+        self.in_scope = np.zeros(n, bool)
+        for e in usable:
+            scope = _in_scope(self.system, wide, e.columns, e.length)
             true = e.true_counts or {}
-            same = all(count[c] == true.get(self.combos[c], 0)
-                       for c in np.flatnonzero(scope).tolist()) and all(
-                combo in present for combo, v in true.items() if v > 0)
-            if not same:  # counts changed since: the successive-release audit's
-                continue
             for c in np.flatnonzero(scope).tolist():
                 combo = self.combos[c]
                 if combo in e.cells:
@@ -126,22 +128,22 @@ class ReshapedAudit:
                     lo, hi = 0, self.cap  # deferred, not under k
                 else:
                     lo, hi = 0, e.k - 1
-                self.base_lo[c] = max(self.base_lo[c], lo)
-                self.base_hi[c] = min(self.base_hi[c], hi)
-            self.min_k[scope] = np.where(self.min_k[scope] > 0,
-                                         np.minimum(self.min_k[scope], e.k), e.k)
-            self.need[scope] = np.minimum(self.need[scope], max(1, (e.k - 1) // 2))
-            self.used.append(e.release_id)
-        self.active = bool(self.used)
-        if self.active:
-            log.info("the release is audited beside %d earlier release(s) of the same counts "
-                     "in other shapes (%s)", len(self.used),
-                     ", ".join(f"#{r}" for r in self.used if r is not None))
+                # the attacker is given the cell's exact change since that release (stronger
+                # than any attacker: the files show the total's growth at most)
+                change = int(count[c]) - true.get(combo, 0)
+                self.base_lo[c] = max(self.base_lo[c], lo + change, 0)
+                self.base_hi[c] = min(self.base_hi[c], hi + change)
+            self.in_scope |= scope
+        # what the earlier releases narrow without the new one: not the new release's doing
+        # (a ledger from before this audit, or structural zeros the longer table grants)
+        b = propagate(self.eqs, self.base_lo, self.base_hi)
+        self.width_before = b.hi - b.lo
+        log.info("the release is audited beside %d earlier release(s) (%s)", len(self.used),
+                 ", ".join(f"#{r}" for r in self.used if r is not None))
 
     def attach(self, table: CategoricalTable, system: CellSystem, min_width: int) -> None:
         """The new release's cell system (its cells mapped onto the wide one's) and the value
         rule's width."""
-        self.min_width = min_width
         if not self.active:
             return
         index = {c: i for i, c in enumerate(self.combos) if c is not None}
@@ -150,12 +152,11 @@ class ReshapedAudit:
         self.from_wide = np.full(self.system.n_cells, -1, np.int64)
         mapped = self.to_wide >= 0
         self.from_wide[self.to_wide[mapped]] = np.flatnonzero(mapped)
-        scope = _in_scope(self.combos, table.columns, max(len(s) for s in system.subsets))
-        min_k = np.where(scope, np.where(self.min_k > 0, np.minimum(self.min_k, self.k),
-                                         self.k), self.min_k)
-        self.need_now = np.where(scope, np.minimum(self.need, min_width), self.need)
+        scope = self.in_scope | _in_scope(self.system, self.wide, table.columns,
+                                          max(len(s) for s in system.subsets))
+        self.need_now = min(min_width, max(1, (self.k_min - 1) // 2))
         count = self.system.cell_count
-        self.protected_now = (count >= 1) & (count < min_k)
+        self.protected_now = scope & (count >= 1) & (count < self.k_min)
 
     def widenings(self, lo: np.ndarray, hi: np.ndarray,
                   released: np.ndarray) -> set[tuple[int, str]]:
@@ -174,8 +175,9 @@ class ReshapedAudit:
         w_lo[idx] = np.maximum(w_lo[idx], lo[mapped])
         w_hi[idx] = np.minimum(w_hi[idx], hi[mapped])
         b = propagate(self.eqs, w_lo, w_hi)
-        bad = np.flatnonzero(self.protected_now & ((b.hi - b.lo < self.need_now)
-                                                   | b.contradictions()))
+        width = b.hi - b.lo
+        bad = np.flatnonzero(self.protected_now & ((width < self.need_now) | (b.lo > b.hi))
+                             & (width < self.width_before))
         if not len(bad):
             return set()
         # the new release's interval binds where it is narrower than the earlier ones'
@@ -201,12 +203,12 @@ class ReshapedAudit:
             shown = [self.combos[c] for c in stuck[:10]]
             ids = ", ".join(f"#{r}" for r in self.used if r is not None) or "earlier ones"
             raise DifferencingError(
-                f"beside release(s) {ids} — the same counts in tables of another length or "
-                f"other columns — this release would narrow {len(stuck)} combination(s) of "
-                f"fewer than k people to fewer than {self.min_width + 1} possible values, and "
-                "no interval of this release can be widened to prevent it. Release the length "
-                "and columns of the earlier release (the same counts then give the same "
-                "intervals), or wait until the data has changed",
+                f"beside release(s) {ids} of the same cases, this release would narrow "
+                f"{len(stuck)} combination(s) of fewer than {self.k_min} people below the "
+                f"rule ({self.need_now + 1} possible values) further than those releases do, and "
+                "no interval of this release can be widened to prevent it (an earlier "
+                "release's interval binds). Release fewer columns or a shorter --length, or "
+                "the length and columns of an earlier release",
                 [c for c in shown if c is not None])
         log.info("reshaped audit: %d exposed small cells, %d widenings", len(bad), len(todo))
         return todo

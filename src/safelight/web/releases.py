@@ -42,14 +42,13 @@ RELEASE_METHODS = ("aggregates", "synthetic")
 RELEASE_FILES = {m: hub_release.FILES[m] for m in RELEASE_METHODS}
 
 
-def hub_release_table(state: HubState, columns: list[str]):
-    """The release input: ``columns`` (among :data:`RELEASE_COLUMNS`) of the cases whose consent
-    allows statistics, read by the release stage's :func:`~safelight.release.hub.hub_table`."""
+def check_release_columns(columns: list[str]) -> None:
+    """Refuse release columns outside :data:`RELEASE_COLUMNS` (or none); the release input is
+    then read by the release stage's :func:`~safelight.release.hub.hub_table` (the cases whose
+    consent allows statistics)."""
     bad = [c for c in columns if c not in RELEASE_COLUMNS]
     if bad or not columns:
         raise UsageError(f"release columns must be among {', '.join(RELEASE_COLUMNS)}")
-    with state.reading_hub() as hub:
-        return hub_release.hub_table(hub, columns)
 
 
 #: Roles shown a release's settings and evaluation whole: its exact input size (``rows_in``, the
@@ -222,8 +221,11 @@ def create_release(state: HubState, user: User, method: str, k: int, length: int
     columns = list(dict.fromkeys(columns))
     with state.reading_hub() as hub:  # refused when records left since the last release
         hub_release.check_no_records_left(hub, RELEASE_DATASET, override=WEB_OVERRIDE)
-    data = hub_release_table(state, columns)
+    check_release_columns(columns)
     with state.reading_hub() as hub:  # earlier interval releases, for the differencing audit
+        # the data in the same read as the ledger and the audit's wider table (an upload in
+        # between would audit other counts than the ones released: a review)
+        data = hub_release.hub_table(hub, columns)
         earlier = Ledger(hub).published(RELEASE_DATASET)
         # and for the audit beside those of the same counts in another shape
         beside = (hub_release.reshaped_audit(hub, data, earlier, k, min(length, len(columns)))
