@@ -416,3 +416,25 @@ def test_what_earlier_releases_narrow_without_the_new_one_is_not_held_against_it
     monkeypatch.setattr(hub_module, "reshaped_audit", audit)
     for n in (3, 1):
         _released(tmp_path, hub_path, f"new{n}", "--length", str(n))  # exit 0 or 9
+
+
+def test_the_public_domain_lists_one_spelling_per_category() -> None:
+    """A DP release listed `Forced Labor` and `Forced labour and/or services` (one category of
+    the crosswalk) and split its people between the two labels (a trial); every spelling
+    nobody holds came out as a fabricated value."""
+    from safelight.release.domain import restrict, standard_domain
+    from safelight.release.table import from_columns
+
+    dom = standard_domain(["ExploitType", "Labor_Type", "gender"])
+    assert "Forced labour and/or services" not in dom.values["ExploitType"]
+    assert "Forced Labor" in dom.values["ExploitType"]
+    assert "Peddling/informal street commerce" not in dom.values["Labor_Type"]
+    assert {"Not Specified", "Unknown"} <= set(dom.values["Labor_Type"])  # categories of none
+    assert "Transgender/NonConforming" not in dom.values["gender"]
+    t = from_columns({"ExploitType": ["Forced labour and/or services", "Forced Labor"],
+                      "Labor_Type": ["Peddling/informal street commerce", "Peddling"],
+                      "gender": ["Transgender/NonConforming", "Female"]})
+    pub, dropped = restrict(t, dom)
+    assert pub.decode_column(0) == ["Forced Labor", "Forced Labor"] and not dropped
+    assert pub.decode_column(1) == ["Peddling", "Peddling"]
+    assert pub.decode_column(2) == ["Transgender", "Female"]

@@ -138,13 +138,40 @@ def _dedupe(values) -> tuple[str, ...]:
 
 
 @cache
-def _crosswalk_keys() -> dict[str, tuple[str, ...]]:
-    """Raw spellings of the ``ctdc-legacy`` crosswalk (the loader keeps only folded keys)."""
+def _crosswalk_keys() -> dict[str, dict[str, str | None]]:
+    """Raw spellings of the ``ctdc-legacy`` crosswalk and the standard code each reads as (the
+    loader keeps only folded keys)."""
     text = resources.files("safelight.standard").joinpath(
         "crosswalks/ctdc-legacy.yaml").read_text("utf-8")
     doc = yaml.safe_load(text)
-    return {f: tuple(str(k) for k in m if str(k) != "-99")
+    return {f: {str(k): (None if v is None else str(v)) for k, v in m.items() if str(k) != "-99"}
             for f, m in (doc.get("values") or {}).items()}
+
+
+def _one_spelling_per_code(raws: dict[str, str | None]) -> tuple[tuple[str, ...], dict[str, str]]:
+    """The domain's values of a crosswalk field — one spelling per standard code, the shortest
+    (``Forced Labor``, ``Peddling``, ``Transgender``) — and the other spellings as its aliases
+    (folded): a DP release listed both ``Forced Labor`` and ``Forced labour and/or services``
+    and split one category's people between the two labels (a trial), and each spelling nobody
+    holds came out as a fabricated value. Spellings of no code (``Unknown``, ``Not
+    Specified``) stay values of their own: the tables hold them as categories."""
+    groups: dict[str, list[str]] = {}
+    values: list[str] = []
+    for raw, code in raws.items():
+        if code is None:
+            values.append(raw)
+        elif code not in groups:
+            groups[code] = [raw]
+            values.append(raw)  # its place; the shortest spelling replaces it below
+        else:
+            groups[code].append(raw)
+    aliases: dict[str, str] = {}
+    chosen: dict[str, str] = {}
+    for spellings in groups.values():
+        best = min(spellings, key=len)
+        chosen[spellings[0]] = best
+        aliases.update({normalise_key(o): best for o in spellings if o != best})
+    return tuple(chosen.get(v, v) for v in values), aliases
 
 
 def years() -> tuple[int, int]:
@@ -192,10 +219,11 @@ def standard_domain(columns: tuple[str, ...] | list[str]) -> Domain:
             out[c] = _CONTROL_GROUPS
         elif low in _CTDC_COLUMNS:
             fld, pattern = _CTDC_COLUMNS[low]
-            vals = keys.get(fld, ())
-            if pattern:
-                vals = tuple(v for v in vals if re.search(pattern, v))
+            raws = {v: code for v, code in keys.get(fld, {}).items()
+                    if not pattern or re.search(pattern, v)}
+            vals, synonyms = _one_spelling_per_code(raws)
             out[c] = _dedupe(vals)
+            aliases[c].update(synonyms)
         elif low.startswith(_FLAG_PREFIX) or _IS_FLAG.match(c) or low in _CTDC_FLAGS \
                 or low.startswith("is_"):
             out[c] = _YES_NO
