@@ -1130,7 +1130,8 @@ def clear_caches() -> None:
     name tables read from the package data stay. A linkage run calls it when it ends (:func:`safelight.link.link_records`), so that
     no identifier outlives the run in this process's memory."""
     for fn in (fold, match_key, given_key, given_group, family_key, split_full_name, _e164,
-               _international_digits, _placeholder_number, _leading_country_code,
+               _international_digits, _old_trunk_eight, _placeholder_number,
+               _leading_country_code,
                document_key, locality_key, digits_key, code_key, sex_key, nationality_key,
                transliterate):
         fn.cache_clear()
