@@ -471,8 +471,6 @@ def content_fingerprint(table: pa.Table) -> str:
     import hashlib
     import json
 
-    import pandas as pd
-
     names = sorted(table.column_names)
     digest = hashlib.sha256(json.dumps(names, ensure_ascii=False).encode())
     rows = np.zeros(table.num_rows, np.uint64)
@@ -480,8 +478,9 @@ def content_fingerprint(table: pa.Table) -> str:
     for name in names:
         col = pc.fill_null(_as_text(table.column(name)), "")
         enc = col.combine_chunks().dictionary_encode()
-        value_hashes = pd.util.hash_array(enc.dictionary.to_numpy(zero_copy_only=False)
-                                          .astype(object))
+        value_hashes = np.frombuffer(b"".join(
+            hashlib.blake2b(v.encode(), digest_size=8).digest()
+            for v in enc.dictionary.to_pylist()), np.uint64)
         with np.errstate(over="ignore"):
             rows = (rows * mix) ^ value_hashes[enc.indices.to_numpy()]
     digest.update(np.sort(rows).tobytes())
