@@ -53,29 +53,16 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from safelight.release.combos import decode_keys
 from safelight.release.intervals import Equations, WideningSearch, propagate
 from safelight.release.successive import (
-    Combination,
     DifferencingError,
     PublishedIntervals,
-    _combination,
+    cell_combinations,
 )
 from safelight.release.suppression import CellSystem, build_system
 from safelight.release.table import CategoricalTable
 
 log = logging.getLogger("safelight.release.reshaped")
-
-
-def _combos(table: CategoricalTable, system: CellSystem) -> list[Combination | None]:
-    """Each cell's combination (``None`` for a cell with a missing value)."""
-    out: list[Combination | None] = [()] + [None] * (system.n_cells - 1)
-    for si, s in enumerate(system.subsets[1:], start=1):
-        a, b = system.subset_start[si], system.subset_start[si + 1]
-        for i, row in enumerate(decode_keys(system.cell_key[a:b], table.radix, s)):
-            if not system.cell_missing[a + i]:
-                out[a + i] = _combination(table, s, row)
-    return out
 
 
 def _in_scope(system: CellSystem, table: CategoricalTable, columns: Sequence[str],
@@ -105,7 +92,7 @@ class ReshapedAudit:
         self.system = build_system(wide, min(max([length] + [e.length for e in usable]),
                                              wide.n_columns))
         self.eqs = Equations(self.system)
-        self.combos = _combos(wide, self.system)
+        self.combos = cell_combinations(wide, self.system)
         count = self.system.cell_count
         n = self.system.n_cells
         self.cap = int(count[0]) * 2 + 10 * k
@@ -147,7 +134,7 @@ class ReshapedAudit:
         if not self.active:
             return
         index = {c: i for i, c in enumerate(self.combos) if c is not None}
-        own = _combos(table, system)
+        own = cell_combinations(table, system)
         self.to_wide = np.array([-1 if c is None else index.get(c, -1) for c in own], np.int64)
         self.from_wide = np.full(self.system.n_cells, -1, np.int64)
         mapped = self.to_wide >= 0

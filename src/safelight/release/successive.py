@@ -171,6 +171,19 @@ def _combination(table: CategoricalTable, subset: Subset, codes: np.ndarray) -> 
                         for j, c in zip(subset, codes, strict=True)))
 
 
+def cell_combinations(table: CategoricalTable, system: CellSystem
+                      ) -> list[Combination | None]:
+    """Each cell's combination of ``system`` (over ``table``), the key the ledger's intervals
+    and true counts use; ``None`` for a cell with a missing value."""
+    out: list[Combination | None] = [()] + [None] * (system.n_cells - 1)
+    for si, s in enumerate(system.subsets[1:], start=1):
+        a, b = system.subset_start[si], system.subset_start[si + 1]
+        for i, row in enumerate(decode_keys(system.cell_key[a:b], table.radix, s)):
+            if not system.cell_missing[a + i]:
+                out[a + i] = _combination(table, s, row)
+    return out
+
+
 def published_intervals(release: AggregateRelease) -> PublishedIntervals:
     """The ledger's record of an interval release (see :class:`PublishedIntervals`)."""
     if release.intervals is None:
@@ -212,13 +225,7 @@ class DifferenceAudit:
         self.accept_falls = accept_falls  # see _signed
         n = system.n_cells
         cap = int(system.cell_count[0]) * 2 + 10 * k
-        combos: list[Combination | None] = [()] + [None] * (n - 1)
-        for si, s in enumerate(system.subsets[1:], start=1):
-            a, b = system.subset_start[si], system.subset_start[si + 1]
-            codes = decode_keys(system.cell_key[a:b], table.radix, s)
-            for i, row in enumerate(codes):
-                if not system.cell_missing[a + i]:
-                    combos[a + i] = _combination(table, s, row)
+        combos = cell_combinations(table, system)
         self.count = system.cell_count
         self.combos = combos
         self.before: list[np.ndarray] = []  # per earlier release: true counts then (-1: unknown)
@@ -516,4 +523,4 @@ def difference_bounds(new: PublishedIntervals, old: PublishedIntervals,
 
 
 __all__ = ["Combination", "DifferenceAudit", "DifferencingError", "PublishedIntervals",
-           "difference_bounds", "published_intervals"]
+           "cell_combinations", "difference_bounds", "published_intervals"]
